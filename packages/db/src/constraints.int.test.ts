@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyAuditChain } from "./audit.ts";
+import { createTestDatabase, type TestDatabase } from "./testing.ts";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+async function seedCellWithPrediction() {
+  const p = db.prisma;
+  const user = await p.user.create({
+    data: { login: `tech${Math.random()}`, displayName: "T", passwordHash: "h", role: "TECHNICIAN" },
+  });
+  const kase = await p.case.create({ data: { accession: `ACC-${Math.random()}`, createdById: user.id } });
+  const slide = await p.slide.create({
+    data: {
+      caseId: kase.id, imageSha256: "a".repeat(64), mimeType: "image/png", byteSize: 10,
+      width: 640, height: 480, uploadedById: user.id,
+    },
+  });
+  const cell = await p.cell.create({
+    data: { slideId: slide.id, x: 1, y: 2, width: 30, height: 30, cropSha256: "b".repeat(64) },
+  });
+  const model = await p.modelVersion.create({
+    data: {
+      name: `m${Math.random()}`, version: "1", labels: ["car_t", "other"], inputSize: 64,
+      normalization: {}, architecture: {}, metrics: {}, artifactPath: "/m", artifactSha256: "c".repeat(64),
+    },
+  });
+  const prediction = await p.prediction.create({
+    data: { cellId: cell.id, modelVersionId: model.id, label: "car_t", probabilities: { car_t: 0.9, other: 0.1 }, confidence: 0.9 },
+  });
+  return { user, kase, slide, cell, model, prediction };
+}
+
+describe("database constraints", () => {
+  it("refuses a duplicate accession", async () => {
+    const { user, kase } = await seedCellWithPrediction();
+    await expect(
+      db.prisma.case.create({ data: { accession: kase.accession, createdById: user.id } }),
+    ).rejects.toThrow(/Unique constraint/);
+  });
+
+  it("refuses a foreign key to nothing", async () => {
+    await expect(
+      db.prisma.case.create({
+        data: { accession: "ACC-orphan", createdById: "00000000-0000-0000-0000-000000000000" },
+      }),
+    ).rejects.toThrow(/Foreign key constraint/);
+    expect(await db.prisma.case.count({ where: { accession: "ACC-orphan" } })).toBe(0);
+  });
+
+  it("refuses UPDATE and DELETE of a prediction, leaving it unchanged", async () => {
+    const { prediction } = await seedCellWithPrediction();
+    await expect(
+      db.prisma.prediction.update({ where: { id: prediction.id }, data: { label: "other" } }),
+    ).rejects.toThrow(/append-only/);
+    await expect(db.prisma.prediction.delete({ where: { id: prediction.id } })).rejects.toThrow(/append-only/);
+    await expect(db.prisma.$executeRawUnsafe(`TRUNCATE "prediction" CASCADE`)).rejects.toThrow(/append-only/);
+    expect(await db.prisma.prediction.findUnique({ where: { id: prediction.id } })).toEqual(prediction);
+  });
+
+  it("refuses a second review with the same sequence number (optimistic concurrency)", async () => {
+    const { user, cell } = await seedCellWithPrediction();
+    const review = { cellId: cell.id, seq: 1, reviewerId: user.id, action: "CONFIRM" as const, label: "car_t" };
+    await db.prisma.review.create({ data: review });
+    await expect(db.prisma.review.create({ data: { ...review, label: "other" } })).rejects.toThrow(/Unique constraint/);
+  });
+
+  it("chains audit events, refuses rewriting them, and detects tampering by a superuser", async () => {
+    const { user } = await seedCellWithPrediction();
+    for (let i = 0; i < 3; i++) {
+      await db.prisma.auditEvent.create({
+        data: {
+          actorId: user.id, actorLogin: user.login, action: "case.create", entityType: "Case",
+          entityId: `case-${i}`, after: { n: i, note: "née | quoted \"x\"" },
+        },
+      });
+    }
+    const events = await db.prisma.auditEvent.findMany({ orderBy: { seq: "asc" } });
+    expect(events.map((e) => Number(e.seq))).toEqual([1, 2, 3]);
+    expect(events[1]!.prevHash).toBe(events[0]!.hash);
+    expect(await verifyAuditChain(db.prisma)).toEqual({ ok: true, checked: 3, firstBrokenSeq: null, problem: null });
+
+    await expect(
+      db.prisma.auditEvent.update({ where: { seq: 2n }, data: { reason: "rewrite" } }),
+    ).rejects.toThrow(/append-only/);
+    await expect(db.prisma.auditEvent.delete({ where: { seq: 3n } })).rejects.toThrow(/append-only/);
+
+    // A superuser can switch triggers off; the chain still exposes the edit.
+    await db.prisma.$transaction([
+      db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
+      db.prisma.$executeRawUnsafe(`UPDATE "audit_event" SET "after" = '{"n": 99}' WHERE seq = 2`),
+      db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
+    ]);
+    const status = await verifyAuditChain(db.prisma);
+    expect(status).toMatchObject({ ok: false, checked: 1, firstBrokenSeq: 2 });
+    expect(status.problem).toMatch(/altered/);
+  });
+
+  it("assigns audit sequence numbers without gaps under concurrent writers", async () => {
+    const before = await db.prisma.auditEvent.count();
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        db.prisma.$transaction(async (tx) => {
+          await tx.auditEvent.create({
+            data: { actorLogin: "system", action: "job.run", entityType: "Job", entityId: `j${i}` },
+          });
+        }),
+      ),
+    );
+    const seqs = (await db.prisma.auditEvent.findMany({ orderBy: { seq: "asc" }, select: { seq: true } })).map((e) => Number(e.seq));
+    expect(seqs).toEqual(Array.from({ length: before + 12 }, (_, i) => i + 1));
+  });
+});

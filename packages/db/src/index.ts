@@ -1,0 +1,8 @@
+export * from "./generated/prisma/client.ts";
+export { createPrismaClient, getPrismaClient } from "./client.ts";
+export { openDatabase, type OpenDatabase, type OpenDatabaseOptions } from "./openDatabase.ts";
+export { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.ts";
+export { applyMigrations, MigrationError } from "./migrations/applyMigrations.ts";
+export { BlobStore, BlobCorruptError, BlobNotFoundError, sha256Hex } from "./blobStore.ts";
+export { verifyAuditChain, type AuditChainStatus } from "./audit.ts";
+export { repoRoot, defaultDataDir } from "./paths.ts";

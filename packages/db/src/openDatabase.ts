@@ -1,0 +1,30 @@
+import { join } from "node:path";
+import { startEmbeddedPostgres } from "./embedded.ts";
+import { applyMigrations } from "./migrations/applyMigrations.ts";
+
+export interface OpenDatabaseOptions {
+  /** A PostgreSQL URL; when absent the embedded server is started. */
+  databaseUrl?: string | undefined;
+  /** Local state folder; the embedded database lives in `<dataDir>/pglite`. */
+  dataDir: string;
+  embeddedPort?: number;
+}
+
+export interface OpenDatabase {
+  url: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/** The platform's database, migrated and ready: the configured server, else the embedded one. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDatabase> {
+  if (options.databaseUrl) {
+    await applyMigrations(options.databaseUrl);
+    return { url: options.databaseUrl, embedded: false, close: async () => {} };
+  }
+  const server = await startEmbeddedPostgres({
+    dataDir: join(options.dataDir, "pglite"),
+    ...(options.embeddedPort === undefined ? {} : { port: options.embeddedPort }),
+  });
+  return { url: server.url, embedded: true, close: () => server.stop() };
+}

@@ -1,0 +1,75 @@
+// Test databases on a real PostgreSQL server (never a mock). Each call gets its own fresh
+// database, cloned from a migrated template so that a test file pays milliseconds, not a
+// full migration run. The server: TEST_DATABASE_URL, else the local one on 5432.
+import { createHash, randomBytes } from "node:crypto";
+import pg from "pg";
+import { createPrismaClient, type PrismaClient } from "./client.ts";
+import { applyMigrations } from "./migrations/applyMigrations.ts";
+import { readMigrationFiles } from "./migrations/migrationFiles.ts";
+
+export const testServerUrl =
+  process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+
+export function withDatabaseName(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: testServerUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A migrated template named after the migrations' checksums: rebuilt only when they change. */
+async function ensureTemplate(): Promise<string> {
+  const files = await readMigrationFiles();
+  const digest = createHash("sha256").update(files.map((f) => f.checksum).join()).digest("hex");
+  const name = `rcmnet_template_${digest.slice(0, 16)}`;
+  await admin(async (client) => {
+    // Parallel test files race to build it: one builds, the others wait on the lock.
+    await client.query("SELECT pg_advisory_lock(7243002)");
+    try {
+      const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+      if (rowCount) return;
+      const building = `${name}_building`;
+      await client.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+      await client.query(`CREATE DATABASE "${building}"`);
+      await applyMigrations(withDatabaseName(testServerUrl, building), files);
+      await client.query(`ALTER DATABASE "${building}" RENAME TO "${name}"`);
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(7243002)");
+    }
+  });
+  return name;
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  prisma: PrismaClient;
+  /** Disconnects and drops the database. */
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const template = await ensureTemplate();
+  const name = `rcmnet_test_${randomBytes(6).toString("hex")}`;
+  await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+  const url = withDatabaseName(testServerUrl, name);
+  const prisma = createPrismaClient(url, { max: 5 });
+  return {
+    url,
+    name,
+    prisma,
+    async drop() {
+      await prisma.$disconnect();
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
+  };
+}
