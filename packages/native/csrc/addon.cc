@@ -1,0 +1,78 @@
+// Module registration for the rcmnet_native addon.
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "napi_util.h"
+
+napi_value Conv2D(napi_env, napi_callback_info);
+napi_value Conv2DBackpropInput(napi_env, napi_callback_info);
+napi_value Conv2DBackpropFilter(napi_env, napi_callback_info);
+napi_value Binary(napi_env, napi_callback_info);
+napi_value Unary(napi_env, napi_callback_info);
+napi_value ReluGrad(napi_env, napi_callback_info);
+napi_value BatchNorm(napi_env, napi_callback_info);
+napi_value AddN(napi_env, napi_callback_info);
+napi_value Reduce(napi_env, napi_callback_info);
+napi_value Transpose(napi_env, napi_callback_info);
+napi_value MaxPool(napi_env, napi_callback_info);
+napi_value MaxPoolGrad(napi_env, napi_callback_info);
+napi_value AvgPool(napi_env, napi_callback_info);
+napi_value AvgPoolGrad(napi_env, napi_callback_info);
+napi_value MatMul(napi_env, napi_callback_info);
+
+// info() -> { threads, dnnl: "major.minor.patch", isa }
+static napi_value Info(napi_env env, napi_callback_info) {
+  napi_value o, v;
+  napi_create_object(env, &o);
+  napi_create_int32(env, omp_get_max_threads(), &v);
+  napi_set_named_property(env, o, "threads", v);
+  const dnnl_version_t* ver = dnnl_version();
+  std::string s = std::to_string(ver->major) + "." + std::to_string(ver->minor) + "." + std::to_string(ver->patch);
+  napi_create_string_utf8(env, s.c_str(), s.size(), &v);
+  napi_set_named_property(env, o, "dnnl", v);
+  return o;
+}
+
+// setThreads(n): OpenMP pool size for oneDNN and our own loops.
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    int64_t n = a.i64(0, "threads");
+    if (n < 1) throw ArgError("setThreads: threads must be >= 1");
+    omp_set_num_threads(static_cast<int>(n));
+  });
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+  } fns[] = {
+      {"conv2d", Conv2D},
+      {"conv2dBackpropInput", Conv2DBackpropInput},
+      {"conv2dBackpropFilter", Conv2DBackpropFilter},
+      {"binary", Binary},
+      {"unary", Unary},
+      {"reluGrad", ReluGrad},
+      {"batchNorm", BatchNorm},
+      {"addN", AddN},
+      {"reduce", Reduce},
+      {"transpose", Transpose},
+      {"maxPool", MaxPool},
+      {"maxPoolGrad", MaxPoolGrad},
+      {"avgPool", AvgPool},
+      {"avgPoolGrad", AvgPoolGrad},
+      {"matmul", MatMul},
+      {"info", Info},
+      {"setThreads", SetThreads},
+  };
+  for (auto& f : fns) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &fn);
+    napi_set_named_property(env, exports, f.name, fn);
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,204 @@
+// 2-D convolution (forward, input gradient, filter gradient) on oneDNN.
+// Tensors keep TensorFlow.js layouts: activations NHWC, filters HWIO. oneDNN's
+// jit:avx2 kernels run NHWC activations directly; only the (small) filters are
+// reordered into the blocked layout the chosen kernel wants.
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "dnnl_ctx.h"
+#include "napi_util.h"
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+struct ConvGeom {
+  memory::dims x, w, y;  // oneDNN logical order: x/y {N,C,H,W}, w {O,I,KH,KW}
+  memory::dims strides, dil, padL, padR;
+};
+
+// params = [strideH, strideW, padTop, padBottom, padLeft, padRight, dilH, dilW]
+ConvGeom geometry(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws,
+                  const std::vector<int64_t>& ys, const std::vector<int64_t>& p) {
+  if (xs.size() != 4 || ws.size() != 4 || ys.size() != 4 || p.size() != 8)
+    throw ArgError("conv2d: shapes must be rank 4 (NHWC, HWIO) and params length 8");
+  if (xs[3] != ws[2] || ys[3] != ws[3] || xs[0] != ys[0])
+    throw ArgError("conv2d: channel or batch sizes do not agree");
+  ConvGeom g;
+  g.x = {xs[0], xs[3], xs[1], xs[2]};
+  g.w = {ws[3], ws[2], ws[0], ws[1]};
+  g.y = {ys[0], ys[3], ys[1], ys[2]};
+  g.strides = {p[0], p[1]};
+  g.padL = {p[2], p[4]};
+  g.padR = {p[3], p[5]};
+  g.dil = {p[6] - 1, p[7] - 1};  // oneDNN counts dilation from 0
+  return g;
+}
+
+using Key = std::vector<int64_t>;
+Key keyOf(int kind, const ConvGeom& g, int64_t extra) {
+  Key k{kind, extra};
+  for (auto* v : {&g.x, &g.w, &g.y, &g.strides, &g.dil, &g.padL, &g.padR}) k.insert(k.end(), v->begin(), v->end());
+  return k;
+}
+
+convolution_forward::primitive_desc fwdDesc(const ConvGeom& g, bool bias, int act, prop_kind pk) {
+  auto& eng = cpuEngine();
+  memory::desc xd(g.x, dt::f32, tag::nhwc), yd(g.y, dt::f32, tag::nhwc);
+  memory::desc wd(g.w, dt::f32, tag::any);
+  primitive_attr attr;
+  if (act == 1) {
+    post_ops ops;
+    ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  if (bias) {
+    memory::desc bd({g.y[1]}, dt::f32, tag::a);
+    return {{pk, algorithm::convolution_direct, xd, wd, bd, yd, g.strides, g.dil, g.padL, g.padR}, attr, eng};
+  }
+  return {{pk, algorithm::convolution_direct, xd, wd, yd, g.strides, g.dil, g.padL, g.padR}, attr, eng};
+}
+
+struct Fwd {
+  convolution_forward::primitive_desc pd;
+  convolution_forward prim;
+};
+struct BwdData {
+  convolution_backward_data::primitive_desc pd;
+  convolution_backward_data prim;
+};
+struct BwdWeights {
+  convolution_backward_weights::primitive_desc pd;
+  convolution_backward_weights prim;
+};
+
+// Primitive creation (JIT code generation) costs milliseconds; a training run
+// reuses a few dozen distinct geometries, so they are cached for the process.
+std::map<Key, std::unique_ptr<Fwd>> fwdCache;
+std::map<Key, std::unique_ptr<BwdData>> bwdDataCache;
+std::map<Key, std::unique_ptr<BwdWeights>> bwdWeightsCache;
+
+// Returns a memory in `want` layout holding the user's data (reordering if needed).
+memory asLayout(const memory& user, const memory::desc& want, stream& s) {
+  if (user.get_desc() == want) return user;
+  memory m(want, cpuEngine());
+  reorder(user, m).execute(s, const_cast<memory&>(user), m);
+  return m;
+}
+
+}  // namespace
+
+// conv2d(x, xShape, w, wShape, bias|null, y, yShape, params, act)  act: 0 none, 1 relu
+napi_value Conv2D(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    size_t nx, nw, ny, nb = 0;
+    float* x = a.f32(0, "x", &nx);
+    auto xs = a.ints(1, "xShape");
+    float* w = a.f32(2, "filter", &nw);
+    auto ws = a.ints(3, "filterShape");
+    float* b = a.f32OrNull(4, "bias", &nb);
+    float* y = a.f32(5, "out", &ny);
+    auto ys = a.ints(6, "outShape");
+    auto p = a.ints(7, "params");
+    int act = static_cast<int>(a.i64(8, "activation"));
+    expectLen(nx, product(xs), "conv2d x");
+    expectLen(nw, product(ws), "conv2d filter");
+    expectLen(ny, product(ys), "conv2d out");
+    if (b) expectLen(nb, ws[3], "conv2d bias");
+    ConvGeom g = geometry(xs, ws, ys, p);
+    Key k = keyOf(0, g, (b ? 2 : 0) + act * 4);
+    auto it = fwdCache.find(k);
+    if (it == fwdCache.end()) {
+      auto pd = fwdDesc(g, b != nullptr, act, prop_kind::forward_inference);
+      it = fwdCache.emplace(k, std::make_unique<Fwd>(Fwd{pd, convolution_forward(pd)})).first;
+    }
+    Fwd& f = *it->second;
+    auto& eng = cpuEngine();
+    auto& s = cpuStream();
+    memory xm({g.x, dt::f32, tag::nhwc}, eng, x), ym({g.y, dt::f32, tag::nhwc}, eng, y);
+    memory wu({g.w, dt::f32, tag::hwio}, eng, w);
+    memory wm = asLayout(wu, f.pd.weights_desc(), s);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
+    if (b) args.emplace(DNNL_ARG_BIAS, memory({{g.y[1]}, dt::f32, tag::a}, eng, b));
+    f.prim.execute(s, args);
+    s.wait();
+  });
+}
+
+// conv2dBackpropInput(dy, dyShape, w, wShape, dx, dxShape, params)
+napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    size_t ndy, nw, ndx;
+    float* dy = a.f32(0, "dy", &ndy);
+    auto dys = a.ints(1, "dyShape");
+    float* w = a.f32(2, "filter", &nw);
+    auto ws = a.ints(3, "filterShape");
+    float* dx = a.f32(4, "dx", &ndx);
+    auto dxs = a.ints(5, "dxShape");
+    auto p = a.ints(6, "params");
+    expectLen(ndy, product(dys), "conv2dBackpropInput dy");
+    expectLen(nw, product(ws), "conv2dBackpropInput filter");
+    expectLen(ndx, product(dxs), "conv2dBackpropInput dx");
+    ConvGeom g = geometry(dxs, ws, dys, p);
+    Key k = keyOf(1, g, 0);
+    auto it = bwdDataCache.find(k);
+    if (it == bwdDataCache.end()) {
+      auto hint = fwdDesc(g, false, 0, prop_kind::forward_training);
+      memory::desc xd(g.x, dt::f32, tag::nhwc), yd(g.y, dt::f32, tag::nhwc), wd(g.w, dt::f32, tag::any);
+      convolution_backward_data::primitive_desc pd(
+          {algorithm::convolution_direct, xd, wd, yd, g.strides, g.dil, g.padL, g.padR}, cpuEngine(), hint);
+      it = bwdDataCache.emplace(k, std::make_unique<BwdData>(BwdData{pd, convolution_backward_data(pd)})).first;
+    }
+    BwdData& f = *it->second;
+    auto& eng = cpuEngine();
+    auto& s = cpuStream();
+    memory dym({g.y, dt::f32, tag::nhwc}, eng, dy), dxm({g.x, dt::f32, tag::nhwc}, eng, dx);
+    memory wu({g.w, dt::f32, tag::hwio}, eng, w);
+    memory wm = asLayout(wu, f.pd.weights_desc(), s);
+    f.prim.execute(s, {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}});
+    s.wait();
+  });
+}
+
+// conv2dBackpropFilter(x, xShape, dy, dyShape, dw, wShape, params)
+napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    size_t nx, ndy, ndw;
+    float* x = a.f32(0, "x", &nx);
+    auto xs = a.ints(1, "xShape");
+    float* dy = a.f32(2, "dy", &ndy);
+    auto dys = a.ints(3, "dyShape");
+    float* dw = a.f32(4, "dw", &ndw);
+    auto ws = a.ints(5, "filterShape");
+    auto p = a.ints(6, "params");
+    expectLen(nx, product(xs), "conv2dBackpropFilter x");
+    expectLen(ndy, product(dys), "conv2dBackpropFilter dy");
+    expectLen(ndw, product(ws), "conv2dBackpropFilter dw");
+    ConvGeom g = geometry(xs, ws, dys, p);
+    Key k = keyOf(2, g, 0);
+    auto it = bwdWeightsCache.find(k);
+    if (it == bwdWeightsCache.end()) {
+      auto hint = fwdDesc(g, false, 0, prop_kind::forward_training);
+      memory::desc xd(g.x, dt::f32, tag::nhwc), yd(g.y, dt::f32, tag::nhwc), wd(g.w, dt::f32, tag::any);
+      convolution_backward_weights::primitive_desc pd(
+          {algorithm::convolution_direct, xd, wd, yd, g.strides, g.dil, g.padL, g.padR}, cpuEngine(), hint);
+      it = bwdWeightsCache.emplace(k, std::make_unique<BwdWeights>(BwdWeights{pd, convolution_backward_weights(pd)})).first;
+    }
+    BwdWeights& f = *it->second;
+    auto& eng = cpuEngine();
+    auto& s = cpuStream();
+    memory xm({g.x, dt::f32, tag::nhwc}, eng, x), dym({g.y, dt::f32, tag::nhwc}, eng, dy);
+    memory wu({g.w, dt::f32, tag::hwio}, eng, dw);
+    bool direct = f.pd.diff_weights_desc() == wu.get_desc();
+    memory wm = direct ? wu : memory(f.pd.diff_weights_desc(), eng);
+    f.prim.execute(s, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, wm}});
+    if (!direct) reorder(wm, wu).execute(s, wm, wu);
+    s.wait();
+  });
+}

@@ -1,0 +1,100 @@
+// Small helpers over Node's C API (node_api.h). The addon takes Float32Arrays
+// that belong to the tfjs cpu backend and reads/writes them in place, so no
+// tensor data is copied between JS and C++.
+#pragma once
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct ArgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Args {
+  napi_env env;
+  size_t argc = 16;
+  napi_value argv[16];
+  Args(napi_env e, napi_callback_info info) : env(e) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  }
+  napi_value at(size_t i, const char* what) const {
+    if (i >= argc) throw ArgError(std::string("missing argument ") + what);
+    return argv[i];
+  }
+  bool isNull(size_t i) const {
+    if (i >= argc) return true;
+    napi_valuetype t;
+    napi_typeof(env, argv[i], &t);
+    return t == napi_null || t == napi_undefined;
+  }
+  // A Float32Array's data pointer and length (in elements).
+  float* f32(size_t i, const char* what, size_t* len = nullptr) const {
+    napi_value v = at(i, what);
+    bool is = false;
+    napi_is_typedarray(env, v, &is);
+    if (!is) throw ArgError(std::string(what) + " must be a Float32Array");
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr);
+    if (type != napi_float32_array) throw ArgError(std::string(what) + " must be a Float32Array");
+    if (len) *len = length;
+    return static_cast<float*>(data);
+  }
+  float* f32OrNull(size_t i, const char* what, size_t* len = nullptr) const {
+    if (isNull(i)) return nullptr;
+    return f32(i, what, len);
+  }
+  double num(size_t i, const char* what) const {
+    double d;
+    if (napi_get_value_double(env, at(i, what), &d) != napi_ok)
+      throw ArgError(std::string(what) + " must be a number");
+    return d;
+  }
+  int64_t i64(size_t i, const char* what) const { return static_cast<int64_t>(num(i, what)); }
+  // A plain JS array of integers (shapes, strides, axes).
+  std::vector<int64_t> ints(size_t i, const char* what) const {
+    napi_value v = at(i, what);
+    bool is = false;
+    napi_is_array(env, v, &is);
+    if (!is) throw ArgError(std::string(what) + " must be an array of integers");
+    uint32_t n;
+    napi_get_array_length(env, v, &n);
+    std::vector<int64_t> out(n);
+    for (uint32_t k = 0; k < n; ++k) {
+      napi_value e;
+      napi_get_element(env, v, k, &e);
+      double d;
+      if (napi_get_value_double(env, e, &d) != napi_ok)
+        throw ArgError(std::string(what) + " must be an array of integers");
+      out[k] = static_cast<int64_t>(d);
+    }
+    return out;
+  }
+};
+
+inline int64_t product(const std::vector<int64_t>& s) {
+  int64_t p = 1;
+  for (auto d : s) p *= d;
+  return p;
+}
+
+inline void expectLen(size_t have, int64_t want, const char* what) {
+  if (static_cast<int64_t>(have) != want)
+    throw ArgError(std::string(what) + ": buffer has " + std::to_string(have) +
+                   " elements, shape needs " + std::to_string(want));
+}
+
+// Wraps a C++ body so that any exception becomes a JS Error instead of aborting the process.
+template <typename F>
+napi_value guarded(napi_env env, F&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RCMNET_NATIVE", e.what());
+  }
+  return nullptr;
+}

@@ -1,0 +1,3 @@
+export const buildDir: string;
+export function addonPath(): string;
+export function buildAddon(): Promise<string>;

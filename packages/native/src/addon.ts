@@ -1,0 +1,53 @@
+// Loads the compiled oneDNN addon, building it first when the npm install step
+// did not (npm 11 can skip install scripts; sources may have changed since).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { addonPath, buildAddon } from '../scripts/build.mjs';
+
+/** The C++ functions (csrc/addon.cc). All tensors are Float32Arrays read and written in place. */
+export interface NativeAddon {
+  conv2d(x: Float32Array, xShape: number[], filter: Float32Array, filterShape: number[], bias: Float32Array | null,
+    out: Float32Array, outShape: number[], params: number[], activation: number): void;
+  conv2dBackpropInput(dy: Float32Array, dyShape: number[], filter: Float32Array, filterShape: number[],
+    dx: Float32Array, dxShape: number[], params: number[]): void;
+  conv2dBackpropFilter(x: Float32Array, xShape: number[], dy: Float32Array, dyShape: number[],
+    dw: Float32Array, filterShape: number[], params: number[]): void;
+  binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array, outShape: number[]): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha?: number): void;
+  reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
+  batchNorm(x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
+    scale: Float32Array | null, varianceEpsilon: number, out: Float32Array): void;
+  addN(inputs: Float32Array[], out: Float32Array): void;
+  reduce(op: number, x: Float32Array, a: number, b: number, c: number, out: Float32Array): void;
+  transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
+  maxPool(x: Float32Array, xShape: number[], y: Float32Array, yShape: number[], params: number[]): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, xShape: number[], yShape: number[], params: number[]): void;
+  avgPool(x: Float32Array, xShape: number[], y: Float32Array, yShape: number[], params: number[]): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, xShape: number[], yShape: number[], params: number[]): void;
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number,
+    transposeA: number, transposeB: number): void;
+  info(): { threads: number; dnnl: string };
+  setThreads(threads: number): void;
+}
+
+export type AddonResult = { addon: NativeAddon; path: string } | { addon: null; reason: string };
+
+let pending: Promise<AddonResult> | undefined;
+
+/** Builds (once per source version, ~15 s) and loads the addon; never throws. */
+export function loadAddon(log: (line: string) => void = console.warn): Promise<AddonResult> {
+  pending ??= (async (): Promise<AddonResult> => {
+    try {
+      let path = addonPath();
+      if (!existsSync(path)) {
+        log('@rcmnet/native: compiling the oneDNN addon once for this machine (~15-30 s)...');
+        path = await buildAddon();
+      }
+      const addon = createRequire(import.meta.url)(path) as NativeAddon;
+      return { addon, path };
+    } catch (err) {
+      return { addon: null, reason: err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err) };
+    }
+  })();
+  return pending;
+}

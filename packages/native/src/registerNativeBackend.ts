@@ -1,0 +1,73 @@
+// Registers the 'native' TensorFlow.js backend: the pure-JS cpu backend (whose
+// tensors are plain TypedArrays the addon reads and writes in place) with its
+// hot kernels replaced by multi-threaded oneDNN / C++ ones.
+import * as tf from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadAddon, type NativeAddon } from './addon.js';
+import { convKernels } from './kernels/conv.js';
+import { elementwiseKernels } from './kernels/elementwise.js';
+import { matmulKernels } from './kernels/matmul.js';
+import { poolKernels } from './kernels/pool.js';
+import { reduceKernels } from './kernels/reduce.js';
+import { nativeKernelConfig, type NativeKernel } from './kernels/util.js';
+
+export const NATIVE_BACKEND_NAME = 'native';
+
+/** Every kernel that runs natively (the rest are the cpu backend's own). */
+export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
+  ...convKernels,
+  ...matmulKernels,
+  ...poolKernels,
+  ...elementwiseKernels,
+  ...reduceKernels,
+};
+
+export interface NativeBackendOptions {
+  /** Backend name to register (default 'native'). */
+  name?: string;
+  /** tfjs priority: the highest-priority registered backend is the default (cpu 1, wasm 2). Default 3. */
+  priority?: number;
+  /** Threads for oneDNN and the element-wise kernels (default: OpenMP's, i.e. the core count or OMP_NUM_THREADS). */
+  threads?: number;
+  /** Where the one-line notices go (default console.warn). */
+  log?: (line: string) => void;
+}
+
+let loaded: NativeAddon | undefined;
+
+/**
+ * Registers the native backend and returns its name, or logs one line and
+ * returns null when the addon cannot be built or loaded (callers then use wasm).
+ * Safe to call repeatedly.
+ */
+export async function registerNativeBackend(options: NativeBackendOptions = {}): Promise<string | null> {
+  const name = options.name ?? NATIVE_BACKEND_NAME;
+  const log = options.log ?? console.warn;
+  const result = await loadAddon(log);
+  if (!result.addon) {
+    log(`@rcmnet/native: native CPU backend unavailable (${result.reason}); falling back to the wasm backend`);
+    return null;
+  }
+  const native = result.addon;
+  loaded = native;
+  if (options.threads !== undefined) native.setThreads(options.threads);
+  if (tf.findBackendFactory(name)) return name;
+
+  tf.registerBackend(name, () => {
+    const backend = new MathBackendCPU();
+    // The cpu backend's first write prints "install tfjs-node to speed things up";
+    // that advice is wrong for this backend, so mark the notice as already shown.
+    (backend as unknown as { firstUse: boolean }).firstUse = false;
+    return backend;
+  }, options.priority ?? 3);
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    const impl = NATIVE_KERNELS[config.kernelName];
+    tf.registerKernel(impl ? nativeKernelConfig(config.kernelName, name, impl, native) : { ...config, backendName: name });
+  }
+  return name;
+}
+
+/** Thread count and oneDNN version of the loaded addon (null before a successful registerNativeBackend). */
+export function nativeBackendInfo(): { threads: number; dnnl: string } | null {
+  return loaded ? loaded.info() : null;
+}
