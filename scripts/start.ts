@@ -1,0 +1,146 @@
+// `npm start`: the whole platform on one machine with demo data.
+// Opens the database (DATABASE_URL, else the embedded PGlite server, migrated), seeds demo
+// users, cases and a champion model, then runs the API, one worker and the dashboard as child
+// processes until Ctrl-C. Secrets for a local install are generated once into the data dir.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { defaultDataDir, openDatabase, repoRoot } from "@rcmnet/db";
+
+const dataDir = resolve(process.env.RCMNET_DATA_DIR ?? defaultDataDir);
+const webPort = Number(process.env.WEB_PORT ?? 3000);
+const apiPort = Number(process.env.API_PORT ?? 4000);
+const tsx = join(repoRoot, "node_modules/.bin/tsx");
+
+function log(message: string) {
+  console.log(`[rcmnet] ${message}`);
+}
+
+/** Per-install secrets: generated on first start, kept (0600) so sessions survive restarts. */
+function localSecrets(): { authSecret: string; nextAuthSecret: string } {
+  const file = join(dataDir, "secrets.json");
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    const secrets = {
+      authSecret: randomBytes(32).toString("base64url"),
+      nextAuthSecret: randomBytes(32).toString("base64url"),
+    };
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  }
+  return JSON.parse(readFileSync(file, "utf8"));
+}
+
+function ensureWebBuild() {
+  const webDir = join(repoRoot, "apps/web");
+  if (existsSync(join(webDir, ".next/BUILD_ID")) && !process.env.RCMNET_REBUILD_WEB) return;
+  log("building the dashboard (first start only; set RCMNET_REBUILD_WEB=1 to rebuild)...");
+  const r = spawnSync("npm", ["run", "build", "-w", "@rcmnet/web"], { cwd: repoRoot, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("dashboard build failed");
+}
+
+async function waitFor(url: string, what: string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what} did not come up at ${url}`);
+}
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot) {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => `[${name}] ${line}\n`)
+      .join("");
+  child.stdout?.on("data", (c: Buffer) => process.stdout.write(prefix(c)));
+  child.stderr?.on("data", (c: Buffer) => process.stderr.write(prefix(c)));
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      log(`${name} exited (${signal ?? code}); stopping the platform`);
+      void shutdown(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+let closeDatabase: () => Promise<void> = async () => {};
+
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.all(
+    children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : Promise.resolve())),
+  );
+  await closeDatabase();
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+async function main() {
+  const secrets = localSecrets();
+  log(`data directory: ${dataDir}`);
+  const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir });
+  closeDatabase = db.close;
+  log(db.embedded ? "embedded PostgreSQL (PGlite) on 127.0.0.1:5433, migrated" : "PostgreSQL migrated");
+
+  const env: NodeJS.ProcessEnv = {
+    DATABASE_URL: db.url,
+    RCMNET_DATA_DIR: dataDir,
+    RCMNET_AUTH_SECRET: process.env.RCMNET_AUTH_SECRET ?? secrets.authSecret,
+    NEXTAUTH_SECRET: process.env.NEXTAUTH_SECRET ?? secrets.nextAuthSecret,
+    NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? `http://localhost:${webPort}`,
+    API_PORT: String(apiPort),
+    API_URL: `http://127.0.0.1:${apiPort}`,
+    WEB_PORT: String(webPort),
+    // PGlite serialises every connection: small pools are enough and kinder to it.
+    ...(db.embedded ? { RCMNET_DB_POOL_MAX: "4" } : {}),
+  };
+
+  const { seedDemo } = await import("../apps/api/src/seed/demo.ts");
+  await seedDemo({ databaseUrl: db.url, dataDir, log });
+
+  ensureWebBuild();
+  run("api", tsx, ["apps/api/src/server.ts"], env);
+  run("worker", tsx, ["apps/api/src/worker.ts"], env);
+  await waitFor(`http://127.0.0.1:${apiPort}/health`, "API");
+  run("web", "npm", ["run", "start", "-w", "@rcmnet/web", "--", "-p", String(webPort)], env);
+  await waitFor(`http://127.0.0.1:${webPort}/login`, "dashboard");
+
+  console.log(`
+  RCMNet platform is running
+
+    Dashboard    http://localhost:${webPort}
+    GraphQL API  http://localhost:${apiPort}/graphql   (health: /health)
+
+    Demo logins (login / password / role)
+      admin   / admin-demo-pass    ADMIN
+      hema    / hema-demo-pass     HEMATOLOGIST
+      tech    / tech-demo-pass     TECHNICIAN
+      ds      / ds-demo-pass       DATA_SCIENTIST
+      auditor / auditor-demo-pass  AUDITOR
+
+  Ctrl-C stops everything.
+`);
+}
+
+main().catch(async (err) => {
+  console.error(`[rcmnet] start failed: ${(err as Error).message}`);
+  await shutdown(1);
+});
