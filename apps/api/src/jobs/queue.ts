@@ -122,11 +122,34 @@ export async function heartbeat(
   return count === 1;
 }
 
-/** Marks the job done. Returns false if this worker had lost it meanwhile. */
-export async function completeJob(db: Db, jobId: string, workerId: string): Promise<boolean> {
+/**
+ * Marks the job done (SUCCEEDED, or CANCELLED when the handler stopped on a cancel request of its
+ * own domain, e.g. a training run). Returns false if this worker had lost the job meanwhile.
+ */
+export async function completeJob(
+  db: Db,
+  jobId: string,
+  workerId: string,
+  outcome: "SUCCEEDED" | "CANCELLED" = "SUCCEEDED",
+): Promise<boolean> {
   const count = await db.$executeRaw`
-    UPDATE "job" SET "status" = 'SUCCEEDED', "progress" = 1, "finishedAt" = CURRENT_TIMESTAMP,
+    UPDATE "job" SET "status" = ${outcome}::"JobStatus",
+      "progress" = CASE WHEN ${outcome}::text = 'SUCCEEDED' THEN 1 ELSE "progress" END,
+      "finishedAt" = CURRENT_TIMESTAMP,
       "error" = NULL, "lockedBy" = NULL, "lockedAt" = NULL, "heartbeatAt" = NULL
+    WHERE "id" = ${jobId}::uuid AND "lockedBy" = ${workerId} AND "status" = 'RUNNING'`;
+  return count === 1;
+}
+
+/**
+ * Gives a running job back to the queue without counting the attempt (graceful shutdown): the
+ * next worker starts it at once; long jobs resume from their checkpoints.
+ */
+export async function releaseJob(db: Db, jobId: string, workerId: string): Promise<boolean> {
+  const count = await db.$executeRaw`
+    UPDATE "job" SET "status" = 'QUEUED', "attempts" = GREATEST("attempts" - 1, 0),
+      "runAfter" = CURRENT_TIMESTAMP, "lockedBy" = NULL, "lockedAt" = NULL, "heartbeatAt" = NULL,
+      "step" = 'released by a stopping worker'
     WHERE "id" = ${jobId}::uuid AND "lockedBy" = ${workerId} AND "status" = 'RUNNING'`;
   return count === 1;
 }

@@ -1,0 +1,161 @@
+// The worker loop: one job at a time per process (concurrency comes from running more
+// processes, on any machines). Between jobs it reaps expired leases so a dead worker's job is
+// picked up by the living ones; during a job a timer renews the lease.
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { claimJob, completeJob, failJob, heartbeat, reapExpiredLeases, releaseJob } from "./queue.ts";
+import {
+  JobAbortedError,
+  JobCancelledError,
+  PermanentJobError,
+  type JobContext,
+  type JobHandler,
+  type JobServices,
+} from "./types.ts";
+
+export interface WorkerOptions extends JobServices {
+  handlers: Record<string, JobHandler>;
+  workerId?: string;
+  /** A job whose worker has not renewed its lease for this long is taken back. */
+  leaseMs?: number;
+  /** How often the lease is renewed; well under leaseMs so a GC pause or a slow query is fine. */
+  heartbeatMs?: number;
+  /** Sleep between polls when the queue is empty. */
+  pollMs?: number;
+  /** On stop(): how long the running job may take to finish before it is released. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningWorker {
+  workerId: string;
+  /** Stops claiming, lets the current job finish within the grace period, else releases it. */
+  stop(): Promise<void>;
+  /** Resolves when the loop has exited. */
+  done: Promise<void>;
+}
+
+/** Distinguishes why a job's signal fired. */
+type AbortReason = "lost" | "shutdown";
+
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+}
+
+export function startWorker(options: WorkerOptions): RunningWorker {
+  const {
+    prisma,
+    handlers,
+    log,
+    workerId = defaultWorkerId(),
+    leaseMs = 30_000,
+    heartbeatMs = Math.max(250, Math.floor((options.leaseMs ?? 30_000) / 3)),
+    pollMs = 1_000,
+    shutdownGraceMs = 10_000,
+  } = options;
+  const types = Object.keys(handlers);
+  const stopping = new AbortController();
+  let current: { controller: AbortController; finished: Promise<void> } | undefined;
+
+  async function runOne(): Promise<boolean> {
+    await reapExpiredLeases(prisma, leaseMs);
+    const job = await claimJob(prisma, { workerId, types, leaseMs });
+    if (!job) return false;
+    const handler = handlers[job.type];
+    if (!handler) throw new Error(`claimed a job of unknown type ${job.type}`); // claim filters types
+    log.info("job started", { jobId: job.id, type: job.type, attempt: job.attempts });
+
+    const controller = new AbortController();
+    const lose = () => controller.abort("lost" satisfies AbortReason);
+    const renew = setInterval(() => {
+      heartbeat(prisma, job.id, workerId).then(
+        (held) => held || lose(),
+        (err: unknown) => log.warn("heartbeat failed", { jobId: job.id, error: String(err) }),
+      );
+    }, heartbeatMs);
+    const ctx: JobContext = {
+      ...options,
+      job,
+      workerId,
+      signal: controller.signal,
+      async progress(value, step) {
+        if (controller.signal.aborted) throw new JobAbortedError(`job ${job.id} aborted`);
+        const held = await heartbeat(prisma, job.id, workerId, { progress: value, step });
+        if (!held) {
+          lose();
+          throw new JobAbortedError(`job ${job.id} was cancelled or taken over`);
+        }
+      },
+    };
+
+    const finished = (async () => {
+      try {
+        await handler(ctx);
+        if (controller.signal.aborted) throw new JobAbortedError("aborted");
+        await completeJob(prisma, job.id, workerId);
+        log.info("job succeeded", { jobId: job.id, type: job.type });
+      } catch (err) {
+        await settleFailure(err);
+      } finally {
+        clearInterval(renew);
+      }
+    })();
+
+    async function settleFailure(err: unknown) {
+      const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
+      if (reason === "shutdown") {
+        await releaseJob(prisma, job.id, workerId);
+        log.info("job released on shutdown", { jobId: job.id });
+      } else if (reason === "lost") {
+        // Cancelled or taken over: the row is no longer ours, write nothing.
+        log.warn("job stopped: cancelled or lease lost", { jobId: job.id });
+      } else if (err instanceof JobCancelledError) {
+        await completeJob(prisma, job.id, workerId, "CANCELLED");
+        log.info("job cancelled by its handler", { jobId: job.id });
+      } else {
+        const permanent = err instanceof PermanentJobError;
+        const message = err instanceof Error ? err.message : String(err);
+        const status = await failJob(prisma, job.id, workerId, message, { retryable: !permanent });
+        log.error("job failed", { jobId: job.id, type: job.type, status, error: message });
+      }
+    }
+
+    current = { controller, finished };
+    await finished;
+    current = undefined;
+    return true;
+  }
+
+  const done = (async () => {
+    log.info("worker started", { workerId, types });
+    while (!stopping.signal.aborted) {
+      let worked = false;
+      try {
+        worked = await runOne();
+      } catch (err) {
+        // Database hiccup (restart, network): keep the process alive and try again.
+        log.error("worker loop error", { error: err instanceof Error ? err.message : String(err) });
+      }
+      if (!worked && !stopping.signal.aborted) {
+        await sleep(pollMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+      }
+    }
+    log.info("worker stopped", { workerId });
+  })();
+
+  return {
+    workerId,
+    done,
+    async stop() {
+      stopping.abort();
+      const running = current;
+      if (running) {
+        const timer = setTimeout(() => running.controller.abort("shutdown" satisfies AbortReason), shutdownGraceMs);
+        await running.finished;
+        clearTimeout(timer);
+      }
+      await done;
+    },
+  };
+}
+
