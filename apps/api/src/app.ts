@@ -1,0 +1,104 @@
+// The API as an express app: GraphQL at /graphql, REST beside it for uploads, images and the
+// audit CSV, and an unauthenticated /health. Used by server.ts and by the tests (createTestApi).
+import express, { type ErrorRequestHandler, type Request } from "express";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { expressMiddleware } from "@as-integrations/express5";
+import type { BlobStore, PrismaClient } from "@rcmnet/db";
+import type { Env } from "./env.ts";
+import { createLogger, describeError, type Logger } from "./log.ts";
+import { buildContext, type Context, type Deps } from "./context.ts";
+import { buildSchema } from "./schema.ts";
+import { makeFormatError } from "./errors.ts";
+import { queryShapeLimit } from "./limits.ts";
+import { restRouter } from "./rest/router.ts";
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  blobs: BlobStore;
+  env: Env;
+  log?: Logger;
+}
+
+export interface App {
+  app: express.Express;
+  stop(): Promise<void>;
+}
+
+/** Logs one line per GraphQL operation: name, user login, duration, error codes. No variables. */
+function requestLogPlugin(log: Logger): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      return {
+        async willSendResponse({ operationName, errors }) {
+          log.info("graphql", {
+            op: operationName ?? "anonymous",
+            user: contextValue.user?.login ?? null,
+            ms: Math.round(performance.now() - started),
+            ...(errors?.length ? { codes: errors.map((e) => e.extensions?.code ?? "INTERNAL_SERVER_ERROR") } : {}),
+          });
+        },
+      };
+    },
+  };
+}
+
+export async function createApp(appDeps: AppDeps): Promise<App> {
+  const log = appDeps.log ?? createLogger(appDeps.env.logLevel);
+  const deps: Deps = { prisma: appDeps.prisma, blobs: appDeps.blobs, env: appDeps.env, log };
+  const { limits } = deps.env;
+  const { schema } = await buildSchema();
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    validationRules: [queryShapeLimit(limits.maxQueryDepth, limits.maxQueryFields)],
+    includeStacktraceInErrorResponses: false,
+    introspection: deps.env.nodeEnv !== "production",
+    formatError: makeFormatError((err) => log.error("internal error", describeError(err))),
+    plugins: [requestLogPlugin(log)],
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable("x-powered-by");
+  // The web app proxies to the API from the same host; trust its X-Forwarded-For only.
+  app.set("trust proxy", "loopback");
+
+  app.get("/health", async (_req, res) => {
+    try {
+      await deps.prisma.$queryRaw`SELECT 1`;
+      res.json({ status: "ok", database: "up" });
+    } catch {
+      res.status(503).json({ status: "degraded", database: "down" });
+    }
+  });
+
+  const context = ({ req }: { req: Request }) => buildContext(deps, req);
+
+  app.use(
+    "/graphql",
+    express.json({ limit: limits.maxBodyBytes }),
+    expressMiddleware(apollo, { context }),
+  );
+  app.use(restRouter(deps));
+
+  app.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: "Not found", extensions: { code: "NOT_FOUND" } }] });
+  });
+
+  // Body-parser and stray errors: a clear JSON error, never an HTML page with a stack trace.
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const e = err as { type?: string; status?: number };
+    if (e.type === "entity.too.large") {
+      res.status(413).json({ errors: [{ message: `Request body larger than ${limits.maxBodyBytes} bytes`, extensions: { code: "BAD_USER_INPUT" } }] });
+    } else if (e.type === "entity.parse.failed" || e.status === 400) {
+      res.status(400).json({ errors: [{ message: "Malformed request body", extensions: { code: "BAD_USER_INPUT" } }] });
+    } else {
+      log.error("unhandled request error", describeError(err));
+      res.status(500).json({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+    }
+  };
+  app.use(onError);
+
+  return { app, stop: () => apollo.stop() };
+}

@@ -1,0 +1,71 @@
+// Authorization, declared per operation and evaluated before EVERY root field resolver runs.
+// Each module exports `policy` (operation -> allowed roles) from its resolvers.ts. At startup
+// every Query/Mutation field of the schema must have an entry, or the server refuses to start:
+// an operation someone forgot to declare can never be reachable (fail closed).
+import type { GraphQLSchema } from "graphql";
+import type { Role } from "@rcmnet/db";
+import { forbidden, unauthenticated } from "../errors.ts";
+import type { AuthUser, Context } from "../context.ts";
+import { isRole } from "./roles.ts";
+
+/** "PUBLIC": no identity needed (login only). Otherwise the roles allowed. */
+export type Rule = "PUBLIC" | readonly Role[];
+/** Keys are "Query.<field>" or "Mutation.<field>". */
+export type Policy = Record<string, Rule>;
+
+export function mergePolicies(policies: Policy[]): Policy {
+  const merged: Policy = {};
+  for (const policy of policies) {
+    for (const [operation, rule] of Object.entries(policy)) {
+      if (operation in merged) throw new Error(`authorization policy: ${operation} declared twice`);
+      merged[operation] = rule;
+    }
+  }
+  return merged;
+}
+
+/** Every root operation of the schema must be declared; extra declarations are typos. */
+export function assertPolicyCoversSchema(schema: GraphQLSchema, policy: Policy): void {
+  const operations = rootOperations(schema);
+  const missing = operations.filter((op) => !(op in policy));
+  const unknown = Object.keys(policy).filter((op) => !operations.includes(op));
+  if (missing.length || unknown.length) {
+    throw new Error(
+      `authorization policy does not match the schema: missing ${JSON.stringify(missing)}, unknown ${JSON.stringify(unknown)}`,
+    );
+  }
+}
+
+export function rootOperations(schema: GraphQLSchema): string[] {
+  const ops: string[] = [];
+  for (const type of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!type) continue;
+    for (const field of Object.keys(type.getFields())) ops.push(`${type.name}.${field}`);
+  }
+  return ops;
+}
+
+/** Returns the acting user or throws the refusal. An unknown operation is denied. */
+export function authorize(policy: Policy, operation: string, ctx: Pick<Context, "user" | "authError">): AuthUser | null {
+  const rule = policy[operation];
+  if (rule === undefined) throw forbidden(`Operation ${operation} is not permitted`);
+  if (rule === "PUBLIC") return ctx.user;
+  if (!ctx.user) {
+    throw unauthenticated(
+      ctx.authError === "expired" ? "Your session has expired; sign in again" : "Sign in first",
+    );
+  }
+  if (!isRole(ctx.user.role) || !rule.includes(ctx.user.role)) {
+    throw forbidden(`Role ${String(ctx.user.role)} may not perform ${operation}`);
+  }
+  return ctx.user;
+}
+
+/** Same check for REST routes. */
+export function requireRole(ctx: Pick<Context, "user" | "authError">, roles: readonly Role[]): AuthUser {
+  if (!ctx.user) {
+    throw unauthenticated(ctx.authError === "expired" ? "Your session has expired; sign in again" : "Sign in first");
+  }
+  if (!isRole(ctx.user.role) || !roles.includes(ctx.user.role)) throw forbidden();
+  return ctx.user;
+}

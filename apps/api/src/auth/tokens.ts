@@ -1,0 +1,56 @@
+// API bearer tokens: HS256 JWTs (jose). Claims: sub (user id), role, login, pwv (the user's
+// passwordChangedAt in ms). Every request reloads the user and compares role and pwv, so a
+// password change, a role change or disabling the account revokes every older token at once.
+import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
+import type { Role } from "@rcmnet/db";
+
+export const ISSUER = "rcmnet-api";
+export const AUDIENCE = "rcmnet";
+
+export interface TokenClaims {
+  sub: string;
+  role: Role;
+  login: string;
+  pwv: number;
+}
+
+const key = (secret: string) => new TextEncoder().encode(secret);
+
+export async function issueToken(
+  secret: string,
+  claims: TokenClaims,
+  ttlSeconds: number,
+): Promise<{ token: string; expiresAt: Date }> {
+  const now = Math.floor(Date.now() / 1000);
+  const exp = now + ttlSeconds;
+  const token = await new SignJWT({ role: claims.role, login: claims.login, pwv: claims.pwv })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.sub)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(exp)
+    .sign(key(secret));
+  return { token, expiresAt: new Date(exp * 1000) };
+}
+
+export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: "expired" | "invalid" };
+
+export async function verifyToken(secret: string, token: string): Promise<TokenCheck> {
+  try {
+    const { payload } = await jwtVerify(token, key(secret), {
+      algorithms: ["HS256"], // pinned: "none" and key-confusion tricks are refused
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
+    const { sub, role, login, pwv } = payload as Record<string, unknown>;
+    // A missing or mistyped claim is a refusal (fail closed), never a default.
+    if (typeof sub !== "string" || typeof role !== "string" || typeof login !== "string" || typeof pwv !== "number") {
+      return { ok: false, reason: "invalid" };
+    }
+    return { ok: true, claims: { sub, role: role as Role, login, pwv } };
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: "expired" };
+    return { ok: false, reason: "invalid" };
+  }
+}

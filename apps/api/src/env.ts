@@ -1,0 +1,91 @@
+// The only reader of process.env in @rcmnet/api: everything else receives a validated Env.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { defaultDataDir } from "@rcmnet/db";
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  /** Unset: the server starts the embedded PGlite database in the data dir. */
+  DATABASE_URL: z.string().min(1).optional(),
+  API_PORT: z.coerce.number().int().min(1).max(65535).default(4000),
+  API_HOST: z.string().default("127.0.0.1"),
+  RCMNET_DATA_DIR: z.string().default(defaultDataDir),
+  /** HS256 key for API tokens; dev default: generated once into <dataDir>/auth-secret. */
+  RCMNET_AUTH_SECRET: z.string().min(32, "RCMNET_AUTH_SECRET must be at least 32 characters").optional(),
+  RCMNET_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(8 * 3600),
+  RCMNET_LOG_LEVEL: z.enum(["silent", "error", "info", "debug"]).default("info"),
+});
+
+export interface Env {
+  nodeEnv: "development" | "test" | "production";
+  databaseUrl: string | undefined;
+  port: number;
+  host: string;
+  dataDir: string;
+  authSecret: string;
+  tokenTtlSeconds: number;
+  logLevel: "silent" | "error" | "info" | "debug";
+  limits: Limits;
+}
+
+/** Request limits; tests may shrink them. */
+export interface Limits {
+  /** JSON body of a GraphQL request. */
+  maxBodyBytes: number;
+  maxQueryDepth: number;
+  /** Selected fields after fragment expansion, a simple complexity measure. */
+  maxQueryFields: number;
+  /** Per uploaded file. */
+  maxUploadBytes: number;
+  maxUploadFiles: number;
+  /** Decoded pixels per image: refuses decompression bombs before decoding. */
+  maxImagePixels: number;
+  /** Login attempts per client address per minute (on top of the per-account lockout). */
+  loginAttemptsPerMinute: number;
+}
+
+export const defaultLimits: Limits = {
+  maxBodyBytes: 256 * 1024,
+  maxQueryDepth: 12,
+  maxQueryFields: 600,
+  maxUploadBytes: 25 * 1024 * 1024,
+  maxUploadFiles: 50,
+  maxImagePixels: 40_000_000,
+  loginAttemptsPerMinute: 20,
+};
+
+/** In development a secret is generated once and kept in the data dir (mode 0600). */
+function devSecret(dataDir: string): string {
+  const file = join(dataDir, "auth-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString("base64url");
+  writeFileSync(file, secret, { mode: 0o600, flag: "wx" });
+  return secret;
+}
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid API configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.RCMNET_DATA_DIR);
+  if (e.NODE_ENV === "production" && !e.RCMNET_AUTH_SECRET) {
+    throw new Error("RCMNET_AUTH_SECRET is required in production");
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    databaseUrl: e.DATABASE_URL,
+    port: e.API_PORT,
+    host: e.API_HOST,
+    dataDir,
+    authSecret: e.RCMNET_AUTH_SECRET ?? devSecret(dataDir),
+    tokenTtlSeconds: e.RCMNET_TOKEN_TTL_SECONDS,
+    logLevel: e.RCMNET_LOG_LEVEL,
+    limits: defaultLimits,
+  };
+}

@@ -1,0 +1,75 @@
+// Per-request DataLoaders: each batches the lookups of one GraphQL execution into one query, so
+// a case page with 500 cells costs a bounded number of queries (src/n-plus-one.int.test.ts).
+// Created per request, so nothing is cached across users or across writes.
+import DataLoader from "dataloader";
+import type { Case, Prediction, PrismaClient, Review, Slide, User } from "@rcmnet/db";
+
+function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
+  const map = new Map<K, V>();
+  for (const row of rows) map.set(keyOf(row), row);
+  return keys.map((k) => map.get(k) ?? null);
+}
+
+function groupBy<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): V[][] {
+  const map = new Map<K, V[]>();
+  for (const row of rows) {
+    const k = keyOf(row);
+    const list = map.get(k);
+    if (list) list.push(row);
+    else map.set(k, [row]);
+  }
+  return keys.map((k) => map.get(k) ?? []);
+}
+
+export interface CaseCounts {
+  cellCount: number;
+  reviewedCount: number;
+}
+
+export function createLoaders(prisma: PrismaClient) {
+  return {
+    userById: new DataLoader<string, User | null>(async (ids) =>
+      byKey(ids, await prisma.user.findMany({ where: { id: { in: [...ids] } } }), (u) => u.id),
+    ),
+    caseById: new DataLoader<string, Case | null>(async (ids) =>
+      byKey(ids, await prisma.case.findMany({ where: { id: { in: [...ids] } } }), (c) => c.id),
+    ),
+    slideById: new DataLoader<string, Slide | null>(async (ids) =>
+      byKey(ids, await prisma.slide.findMany({ where: { id: { in: [...ids] } } }), (s) => s.id),
+    ),
+    slidesByCaseId: new DataLoader<string, Slide[]>(async (ids) =>
+      groupBy(
+        ids,
+        await prisma.slide.findMany({ where: { caseId: { in: [...ids] } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+        (s) => s.caseId,
+      ),
+    ),
+    /** All predictions of each cell, newest first (one per model version). */
+    predictionsByCellId: new DataLoader<string, Prediction[]>(async (ids) =>
+      groupBy(
+        ids,
+        await prisma.prediction.findMany({ where: { cellId: { in: [...ids] } }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+        (p) => p.cellId,
+      ),
+    ),
+    /** Human decisions of each cell in order (seq 1, 2, ...). */
+    reviewsByCellId: new DataLoader<string, Review[]>(async (ids) =>
+      groupBy(
+        ids,
+        await prisma.review.findMany({ where: { cellId: { in: [...ids] } }, orderBy: { seq: "asc" } }),
+        (r) => r.cellId,
+      ),
+    ),
+    countsByCaseId: new DataLoader<string, CaseCounts>(async (ids) => {
+      const rows = await prisma.$queryRaw<{ caseId: string; cells: bigint; reviewed: bigint }[]>`
+        SELECT s."caseId", count(c.id) AS cells, count(c.id) FILTER (WHERE c."reviewCount" > 0) AS reviewed
+        FROM slide s JOIN cell c ON c."slideId" = s.id
+        WHERE s."caseId" = ANY(${[...ids]}::uuid[])
+        GROUP BY s."caseId"`;
+      const map = new Map(rows.map((r) => [r.caseId, { cellCount: Number(r.cells), reviewedCount: Number(r.reviewed) }]));
+      return ids.map((id) => map.get(id) ?? { cellCount: 0, reviewedCount: 0 });
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

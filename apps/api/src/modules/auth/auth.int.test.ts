@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
+import { issueToken } from "../../auth/tokens.ts";
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await createTestApi();
+});
+afterAll(() => api?.close());
+
+const ME = `{ me { id login role } }`;
+const LOGIN = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token expiresAt user { login role } } }`;
+
+describe("authentication", () => {
+  it("signs in and answers `me` with the bearer token", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    const token = await api.login(user.login, TEST_PASSWORD);
+    const data = await api.gqlOk(token, ME);
+    expect(data.me).toEqual({ id: user.id, login: user.login, role: "HEMATOLOGIST" });
+  });
+
+  it("refuses a wrong password and an unknown login with the same message", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const wrong = await api.gql(null, LOGIN, { l: user.login, p: "wrong password!" });
+    const unknown = await api.gql(null, LOGIN, { l: "nobody", p: "wrong password!" });
+    expect(wrong.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(unknown.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
+  });
+
+  it("locks the account after 5 failures, even for the right password", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    for (let i = 0; i < 4; i++) {
+      expect((await api.gql(null, LOGIN, { l: user.login, p: "nope nope nope" })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    }
+    expect((await api.gql(null, LOGIN, { l: user.login, p: "nope nope nope" })).errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+    const right = await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD });
+    expect(right.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+    const row = await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(row.lockedUntil!.getTime()).toBeGreaterThan(Date.now() + 14 * 60_000);
+    const audit = await api.prisma.auditEvent.findMany({ where: { entityId: user.id, action: "auth.lockout" } });
+    expect(audit).toHaveLength(1);
+  });
+
+  it("refuses anonymous, forged, expired, malformed and revoked tokens with UNAUTHENTICATED", async () => {
+    const { user } = await api.createUser("AUDITOR");
+    const good = await api.login(user.login, TEST_PASSWORD);
+    const claims = { sub: user.id, role: user.role, login: user.login, pwv: user.passwordChangedAt.getTime() };
+    const forged = (await issueToken("another-secret-another-secret-another-secret", claims, 3600)).token;
+    const expired = (await issueToken(api.env.authSecret, claims, -10)).token;
+    const wrongRole = (await issueToken(api.env.authSecret, { ...claims, role: "ADMIN" }, 3600)).token;
+    const [header, , sig] = good.split(".");
+    const alg_none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${good.split(".")[1]}.`;
+    for (const token of [null, forged, expired, wrongRole, "garbage", `${header}..${sig}`, alg_none]) {
+      const r = await api.gql(token, ME);
+      expect(r.errors?.[0]?.extensions?.code, String(token)).toBe("UNAUTHENTICATED");
+      expect(r.data?.me ?? null).toBeNull();
+    }
+    expect((await api.gql(expired, ME)).errors?.[0]?.message).toMatch(/expired/);
+    // Disabling the account revokes the token it already holds.
+    expect((await api.gql(good, ME)).errors).toBeUndefined();
+    await api.prisma.user.update({ where: { id: user.id }, data: { disabled: true } });
+    expect((await api.gql(good, ME)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("changing the password revokes older tokens", async () => {
+    const { user } = await api.createUser("DATA_SCIENTIST");
+    const old = await api.login(user.login, TEST_PASSWORD);
+    const r = await api.gqlOk(old, `mutation { changeMyPassword(currentPassword: "${TEST_PASSWORD}", newPassword: "a much better password") { token } }`);
+    expect((await api.gql(old, ME)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await api.gqlOk(r.changeMyPassword.token, ME)).me.login).toBe(user.login);
+  });
+
+  it("GET /health needs no token and reports the database", async () => {
+    const res = await api.fetch("/health");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok", database: "up" });
+  });
+});

@@ -1,0 +1,35 @@
+import type { PrismaClient } from "@rcmnet/db";
+import type { AuthUser } from "../../context.ts";
+import type { Env } from "../../env.ts";
+import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
+import { issueToken } from "../../auth/tokens.ts";
+import { badInput, notFound } from "../../errors.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { checkPassword, type LoginResult } from "./login.ts";
+
+/** Re-verifies the current password; the new passwordChangedAt revokes every older token. */
+export async function changeMyPassword(
+  prisma: PrismaClient,
+  env: Env,
+  actor: AuthUser,
+  currentPassword: string,
+  newPassword: string,
+): Promise<LoginResult> {
+  assertPasswordPolicy(newPassword);
+  if (newPassword === currentPassword) throw badInput("The new password must differ from the current one");
+  const row = await prisma.user.findUnique({ where: { id: actor.id } });
+  if (!row) throw notFound("User");
+  await checkPassword(prisma, row, currentPassword, "signature");
+  const passwordHash = await hashPassword(newPassword);
+  const user = await prisma.$transaction(async (tx) => {
+    const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date() } });
+    await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id });
+    return updated;
+  });
+  const { token, expiresAt } = await issueToken(
+    env.authSecret,
+    { sub: user.id, role: user.role, login: user.login, pwv: user.passwordChangedAt.getTime() },
+    env.tokenTtlSeconds,
+  );
+  return { token, expiresAt, user };
+}

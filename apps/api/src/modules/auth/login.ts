@@ -1,0 +1,77 @@
+// Sign-in with lockout (5 failures -> 15 min) and a generic message that does not tell whether
+// the login exists. Failed attempts are audited (21 CFR 11.300(d): attempts at unauthorized use).
+import type { PrismaClient, User } from "@rcmnet/db";
+import type { Env } from "../../env.ts";
+import { dummyPasswordHash, verifyPassword } from "../../auth/passwords.ts";
+import { issueToken } from "../../auth/tokens.ts";
+import { forbidden, rateLimited, unauthenticated } from "../../errors.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+
+export const MAX_FAILED_LOGINS = 5;
+export const LOCKOUT_MS = 15 * 60 * 1000;
+
+export interface LoginResult {
+  token: string;
+  expiresAt: Date;
+  user: User;
+}
+
+/**
+ * Verifies a user's password, maintaining the failure counter and lockout. Used by login and
+ * by the e-signature re-verification of sign-off (a wrong signature password counts too).
+ * Returns the user when the password is right; throws the refusal otherwise.
+ */
+export async function checkPassword(prisma: PrismaClient, user: User, password: string, purpose: "login" | "signature"): Promise<User> {
+  if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) {
+    throw rateLimited(`Account locked after repeated failed attempts; try again after ${user.lockedUntil.toISOString()}`, {
+      lockedUntil: user.lockedUntil.toISOString(),
+    });
+  }
+  const ok = await verifyPassword(user.passwordHash, password);
+  if (!ok) {
+    const locked = await prisma.$transaction(async (tx) => {
+      const updated = await tx.user.update({ where: { id: user.id }, data: { failedLogins: { increment: 1 } } });
+      const lock = updated.failedLogins >= MAX_FAILED_LOGINS;
+      if (lock) {
+        await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: new Date(Date.now() + LOCKOUT_MS) } });
+      }
+      await recordAudit(tx, { id: user.id, login: user.login }, {
+        action: lock ? "auth.lockout" : `auth.${purpose}_failed`,
+        entityType: "User",
+        entityId: user.id,
+        after: { failedLogins: lock ? MAX_FAILED_LOGINS : updated.failedLogins },
+      });
+      return lock;
+    });
+    if (locked) throw rateLimited("Too many failed attempts: account locked for 15 minutes");
+    throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
+  }
+  if (user.failedLogins > 0 || user.lockedUntil) {
+    return prisma.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: null } });
+  }
+  return user;
+}
+
+function badSignature() {
+  // Not UNAUTHENTICATED: the session is still valid; only this signature attempt failed.
+  return forbidden("Signature not verified: password incorrect");
+}
+
+export async function login(prisma: PrismaClient, env: Env, loginName: string, password: string): Promise<LoginResult> {
+  const user = await prisma.user.findUnique({ where: { login: loginName.slice(0, 200) } });
+  if (!user) {
+    await verifyPassword(await dummyPasswordHash(), password); // same cost as a real check
+    throw unauthenticated("Invalid login or password");
+  }
+  const checked = await checkPassword(prisma, user, password, "login");
+  if (checked.disabled) throw unauthenticated("This account is disabled");
+  await prisma.$transaction((tx) =>
+    recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
+  );
+  const { token, expiresAt } = await issueToken(
+    env.authSecret,
+    { sub: user.id, role: user.role, login: user.login, pwv: user.passwordChangedAt.getTime() },
+    env.tokenTtlSeconds,
+  );
+  return { token, expiresAt, user: checked };
+}

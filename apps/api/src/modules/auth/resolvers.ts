@@ -1,0 +1,35 @@
+import type { Policy } from "../../auth/policy.ts";
+import { ALL_ROLES } from "../../auth/roles.ts";
+import { FixedWindowLimiter } from "../../auth/rateLimit.ts";
+import { badInput, notFound, rateLimited } from "../../errors.ts";
+import type { Resolvers } from "../../generated/graphql.ts";
+import { login } from "./login.ts";
+import { changeMyPassword } from "./changeMyPassword.ts";
+import { actor } from "../../lib/actor.ts";
+
+/** One limiter per process, keyed by client address. */
+const limiters = new WeakMap<object, FixedWindowLimiter>();
+
+export const resolvers: Resolvers = {
+  Query: {
+    me: async (_p, _a, ctx) => (await ctx.loaders.userById.load(actor(ctx).id)) ?? Promise.reject(notFound("User")),
+  },
+  Mutation: {
+    login: async (_p, args, ctx) => {
+      let limiter = limiters.get(ctx.env);
+      if (!limiter) limiters.set(ctx.env, (limiter = new FixedWindowLimiter(ctx.env.limits.loginAttemptsPerMinute, 60_000)));
+      const waitMs = limiter.hit(ctx.ip);
+      if (waitMs > 0) throw rateLimited(`Too many sign-in attempts; retry in ${Math.ceil(waitMs / 1000)} s`);
+      if (!args.login || !args.password) throw badInput("login and password are required");
+      return login(ctx.prisma, ctx.env, args.login, args.password);
+    },
+    changeMyPassword: (_p, args, ctx) =>
+      changeMyPassword(ctx.prisma, ctx.env, actor(ctx), args.currentPassword, args.newPassword),
+  },
+};
+
+export const policy: Policy = {
+  "Query.me": ALL_ROLES,
+  "Mutation.login": "PUBLIC",
+  "Mutation.changeMyPassword": ALL_ROLES,
+};

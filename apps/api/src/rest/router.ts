@@ -1,0 +1,34 @@
+// REST beside GraphQL (bearer auth, same roles): uploads, images, audit CSV.
+import { Router, type Request, type Response, type NextFunction } from "express";
+import type { Deps } from "../context.ts";
+import { buildContext, type Context } from "../context.ts";
+import { AppError } from "../errors.ts";
+import { describeError } from "../log.ts";
+
+export type RestHandler = (ctx: Context, req: Request, res: Response) => Promise<void>;
+
+/** Runs a handler with a request context; AppErrors become JSON with the contract's code. */
+export function restRoute(deps: Deps, handler: RestHandler) {
+  return async (req: Request, res: Response, _next: NextFunction) => {
+    try {
+      const ctx = await buildContext(deps, req);
+      await handler(ctx, req, res);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof AppError) {
+        res.status(err.httpStatus).json({ errors: [{ message: err.message, extensions: err.extensions }] });
+      } else {
+        deps.log.error("internal error", describeError(err));
+        res.status(500).json({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+      }
+    }
+  };
+}
+
+export function restRouter(_deps: Deps): Router {
+  const router = Router();
+  return router;
+}
