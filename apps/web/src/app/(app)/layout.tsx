@@ -1,0 +1,31 @@
+import Link from "next/link";
+import { redirect } from "next/navigation";
+import type { ReactNode } from "react";
+import { canOpen, NAV, ROLE_LABEL } from "@/auth/roles";
+import { currentSession } from "@/server/session";
+import { NavLinks } from "@/components/NavLinks";
+import { SignOutButton } from "@/components/SignOutButton";
+
+export default async function AppLayout({ children }: { children: ReactNode }) {
+  const session = await currentSession();
+  if (!session) redirect("/login");
+  const links = NAV.filter((n) => canOpen(n.page, session.role)).map(({ href, label }) => ({ href, label }));
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <Link href="/worklist" className="brand">
+          RCMNet
+        </Link>
+        <NavLinks links={links} />
+        <div className="usermenu" data-testid="user-menu">
+          <span data-testid="user-name">{session.name}</span>
+          <span className="role" data-testid="user-role" title={session.role}>
+            {ROLE_LABEL[session.role]}
+          </span>
+          <SignOutButton />
+        </div>
+      </header>
+      <main>{children}</main>
+    </div>
+  );
+}

@@ -1,0 +1,119 @@
+// NextAuth (v4) configuration: a Credentials provider that asks the API to log in. The API owns
+// users, passwords and lockout; this app keeps the API's token inside the encrypted session
+// JWT (HTTP-only cookie) and never sends it to the browser: the session callback below only
+// exposes id, login, name and role.
+import "server-only";
+import type { NextAuthOptions } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import { env } from "@/env";
+import { ApiError } from "@/lib/errors";
+import { apiGraphQL } from "@/server/api";
+import { parseRole, type Role } from "./roles";
+
+export const SESSION_COOKIE = env.secureCookies ? "__Secure-rcmnet.session" : "rcmnet.session";
+
+const LOGIN = /* GraphQL */ `
+  mutation Login($login: String!, $password: String!) {
+    login(login: $login, password: $password) {
+      token
+      expiresAt
+      user { id login displayName role }
+    }
+  }
+`;
+
+interface LoginResult {
+  login: { token: string; expiresAt: string; user: { id: string; login: string; displayName: string; role: string } };
+}
+
+/** What the encrypted session JWT holds (server-side only). */
+export interface SessionClaims {
+  uid: string;
+  login: string;
+  name: string;
+  role: Role;
+  apiToken: string;
+  /** ms since epoch */
+  apiExpiresAt: number;
+}
+
+export function claimsFrom(token: Record<string, unknown> | null | undefined): SessionClaims | null {
+  if (!token) return null;
+  const role = parseRole(token.role);
+  const { uid, login, name, apiToken, apiExpiresAt } = token;
+  if (!role || typeof uid !== "string" || typeof login !== "string" || typeof apiToken !== "string") return null;
+  if (typeof apiExpiresAt !== "number" || apiExpiresAt <= Date.now()) return null;
+  return { uid, login, name: typeof name === "string" ? name : login, role, apiToken, apiExpiresAt };
+}
+
+const cookieOptions = { httpOnly: true, sameSite: "lax" as const, path: "/", secure: env.secureCookies };
+
+export const authOptions: NextAuthOptions = {
+  secret: env.NEXTAUTH_SECRET,
+  session: { strategy: "jwt", maxAge: env.SESSION_MAX_AGE_S, updateAge: 15 * 60 },
+  jwt: { maxAge: env.SESSION_MAX_AGE_S },
+  pages: { signIn: "/login", error: "/login" },
+  useSecureCookies: env.secureCookies,
+  cookies: {
+    sessionToken: { name: SESSION_COOKIE, options: cookieOptions },
+    csrfToken: { name: env.secureCookies ? "__Host-rcmnet.csrf" : "rcmnet.csrf", options: cookieOptions },
+    callbackUrl: { name: env.secureCookies ? "__Secure-rcmnet.callback" : "rcmnet.callback", options: cookieOptions },
+  },
+  providers: [
+    CredentialsProvider({
+      name: "RCMNet",
+      credentials: { login: { label: "Login", type: "text" }, password: { label: "Password", type: "password" } },
+      async authorize(credentials) {
+        const login = credentials?.login?.trim();
+        const password = credentials?.password;
+        if (!login || !password) return null;
+        try {
+          const { login: result } = await apiGraphQL<LoginResult>(LOGIN, { login, password });
+          const role = parseRole(result.user.role);
+          if (!role) throw new Error("Your account has no valid role. Ask an administrator.");
+          return {
+            id: result.user.id,
+            name: result.user.displayName,
+            login: result.user.login,
+            role,
+            apiToken: result.token,
+            apiExpiresAt: Date.parse(result.expiresAt),
+          };
+        } catch (error) {
+          // Thrown messages reach the login page as ?error=...; keep them generic except for
+          // lockout / rate limiting, which the user needs to know about. No login is logged.
+          if (error instanceof ApiError && error.code === "RATE_LIMITED") throw new Error(error.message);
+          if (error instanceof ApiError && error.code === "NETWORK") throw new Error("The server could not be reached.");
+          if (error instanceof ApiError && error.code === "FORBIDDEN") throw new Error(error.message);
+          if (error instanceof Error && error.message.startsWith("Your account")) throw error;
+          return null;
+        }
+      },
+    }),
+  ],
+  callbacks: {
+    async jwt({ token, user }) {
+      if (user) {
+        const u = user as unknown as Omit<SessionClaims, "uid" | "name"> & { id: string; name: string };
+        return { ...token, uid: u.id, login: u.login, name: u.name, role: u.role, apiToken: u.apiToken, apiExpiresAt: u.apiExpiresAt };
+      }
+      // The API token expired: drop every claim so that the session reads as signed out.
+      if (!claimsFrom(token)) return { expired: true } as typeof token;
+      return token;
+    },
+    async session({ session, token }) {
+      const claims = claimsFrom(token);
+      if (!claims) return { expires: session.expires } as typeof session;
+      return {
+        expires: new Date(Math.min(Date.parse(session.expires), claims.apiExpiresAt)).toISOString(),
+        user: { id: claims.uid, login: claims.login, name: claims.name, role: claims.role },
+      } as typeof session;
+    },
+  },
+  logger: {
+    // next-auth logs credentials-provider errors with their message; keep logs free of logins.
+    error: (code) => console.error(`[auth] ${code}`),
+    warn: (code) => console.warn(`[auth] ${code}`),
+    debug: () => {},
+  },
+};

@@ -1,0 +1,74 @@
+// Minimal chart maths for the SVG charts (no chart library, no CDN).
+
+export interface LinearScale {
+  (value: number): number;
+  domain: readonly [number, number];
+  range: readonly [number, number];
+  ticks(count?: number): number[];
+}
+
+export function linearScale(domain: readonly [number, number], range: readonly [number, number]): LinearScale {
+  const [d0, d1] = domain;
+  const [r0, r1] = range;
+  const span = d1 - d0;
+  const scale = ((v: number) => (span === 0 ? (r0 + r1) / 2 : r0 + ((v - d0) / span) * (r1 - r0))) as LinearScale;
+  Object.assign(scale, { domain, range, ticks: (count = 5) => niceTicks(d0, d1, count) });
+  return scale;
+}
+
+/** Round tick values (1, 2, 5 x 10^k steps) covering [min, max]. */
+export function niceTicks(min: number, max: number, count = 5): number[] {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [];
+  if (min === max) return [min];
+  if (min > max) [min, max] = [max, min];
+  const raw = (max - min) / Math.max(1, count);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
+  const ticks: number[] = [];
+  const first = Math.ceil(min / step - 1e-9) * step;
+  for (let v = first; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
+}
+
+/** [min, max] of the finite values, or the fallback for an empty series. */
+export function extent(values: readonly number[], fallback: [number, number] = [0, 1]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo === Infinity ? fallback : [lo, hi];
+}
+
+/** Row-normalised confusion matrix (each true-label row sums to 1; an empty row stays 0). */
+export function normaliseRows(matrix: readonly (readonly number[])[]): number[][] {
+  return matrix.map((row) => {
+    const sum = row.reduce((a, b) => a + b, 0);
+    return row.map((v) => (sum ? v / sum : 0));
+  });
+}
+
+/** SVG path for a polyline through the points, skipping non-finite values (gaps). */
+export function linePath(points: readonly { x: number; y: number }[]): string {
+  let d = "";
+  let pen = false;
+  for (const p of points) {
+    if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) {
+      pen = false;
+      continue;
+    }
+    d += `${pen ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`;
+    pen = true;
+  }
+  return d;
+}
+
+/** Stable colour per class, by its index in the model's label list. */
+const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+export function classColour(labels: readonly string[], label: string): string {
+  const i = labels.indexOf(label);
+  if (i < 0) return "#555555";
+  return PALETTE[i % PALETTE.length]!;
+}

@@ -1,0 +1,51 @@
+// Runs before every page and route handler: sets the per-request CSP nonce, refuses
+// cross-origin state-changing requests (CSRF), and sends signed-out visitors to the login page.
+// Role decisions are made again by each page (requirePage) and route handler, and by the API.
+import { NextResponse, type NextRequest } from "next/server";
+import { env } from "@/env";
+import { sessionFromRequest } from "@/server/session";
+import { contentSecurityPolicy, originAllowed } from "@/server/security";
+
+const PUBLIC_PAGES = ["/login"];
+
+export async function proxy(request: NextRequest) {
+  const { pathname } = request.nextUrl;
+
+  if (pathname.startsWith("/api/")) {
+    if (!originAllowed(request.method, request.headers.get("origin"), request.headers.get("host"), env.allowedOrigins)) {
+      return NextResponse.json(
+        { errors: [{ message: "Cross-origin request refused.", extensions: { code: "FORBIDDEN" } }] },
+        { status: 403 },
+      );
+    }
+    return NextResponse.next();
+  }
+
+  if (!PUBLIC_PAGES.includes(pathname) && !(await sessionFromRequest(request))) {
+    const login = new URL("/login", request.url);
+    login.searchParams.set("callbackUrl", pathname + request.nextUrl.search);
+    return NextResponse.redirect(login);
+  }
+
+  const nonce = Buffer.from(crypto.randomUUID()).toString("base64");
+  const csp = contentSecurityPolicy(nonce, env.NODE_ENV === "development");
+  const requestHeaders = new Headers(request.headers);
+  requestHeaders.set("x-nonce", nonce);
+  requestHeaders.set("Content-Security-Policy", csp);
+  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  response.headers.set("Content-Security-Policy", csp);
+  response.headers.set("Cache-Control", "no-store");
+  return response;
+}
+
+export const config = {
+  matcher: [
+    {
+      source: "/((?!_next/static|_next/image|favicon.ico).*)",
+      missing: [
+        { type: "header", key: "next-router-prefetch" },
+        { type: "header", key: "purpose", value: "prefetch" },
+      ],
+    },
+  ],
+};

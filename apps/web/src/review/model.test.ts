@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import {
+  bulkConfirmable,
+  differential,
+  groupCells,
+  initialState,
+  keyIntent,
+  nextUnreviewed,
+  orderedCells,
+  progress,
+  reduce,
+  type ReviewCell,
+} from "./model";
+
+const LABELS = ["car_t", "lymphocyte", "neutrophil", "artifact"];
+
+function cell(id: string, label: string, confidence: number, extra: Partial<ReviewCell> = {}): ReviewCell {
+  return {
+    id,
+    slideId: "s",
+    cropSha256: id.padEnd(64, "0"),
+    box: { x: 0, y: 0, width: 10, height: 10 },
+    ai: { label, confidence, abstained: false, modelVersion: "m@1" },
+    decision: null,
+    currentLabel: label,
+    reviewCount: 0,
+    ...extra,
+  };
+}
+
+const cells = [
+  cell("a", "car_t", 0.9),
+  cell("b", "car_t", 0.55),
+  cell("c", "lymphocyte", 0.8),
+  cell("d", "artifact", 0.7),
+  cell("e", "neutrophil", 0.99),
+];
+
+describe("gallery grouping", () => {
+  it("groups by current class in label order, least certain first", () => {
+    const groups = groupCells(LABELS, cells);
+    expect(groups.map((g) => g.label)).toEqual(["car_t", "lymphocyte", "neutrophil", "artifact"]);
+    expect(groups[0]!.cells.map((c) => c.id)).toEqual(["b", "a"]);
+    expect(orderedCells({ labels: LABELS, cells }).map((c) => c.id)).toEqual(["b", "a", "c", "e", "d"]);
+  });
+
+  it("keeps labels the model does not know in a group of their own", () => {
+    const groups = groupCells(LABELS, [...cells, cell("x", "monocyte", 0.5)]);
+    expect(groups.at(-1)!.label).toBe("monocyte");
+  });
+});
+
+describe("differential count", () => {
+  it("counts labels in force and leaves artifacts out of the denominator", () => {
+    const d = differential(LABELS, cells);
+    expect(d.total).toBe(5);
+    expect(d.counted).toBe(4);
+    expect(d.rows.find((r) => r.label === "car_t")).toEqual({ label: "car_t", count: 2, percent: 50 });
+    expect(d.rows.find((r) => r.label === "artifact")).toEqual({ label: "artifact", count: 1, percent: null });
+    expect(d.rows.reduce((s, r) => s + (r.percent ?? 0), 0)).toBeCloseTo(100);
+  });
+
+  it("is all zeros for an empty case", () => {
+    const d = differential(LABELS, []);
+    expect(d.rows.every((r) => r.count === 0 && (r.percent === 0 || r.percent === null))).toBe(true);
+  });
+});
+
+describe("keyboard", () => {
+  const s0 = initialState(LABELS, cells);
+
+  it("starts on the least certain cell and moves with arrows, clamped", () => {
+    expect(s0.cursor).toBe("b");
+    let s = reduce(s0, { type: "move", delta: -1 });
+    expect(s.cursor).toBe("b");
+    const intent = keyIntent(s, "ArrowRight");
+    expect(intent).toEqual({ kind: "dispatch", action: { type: "move", delta: 1 } });
+    s = reduce(s, { type: "move", delta: 10 });
+    expect(s.cursor).toBe("d");
+  });
+
+  it("Enter confirms the AI label without a reason", () => {
+    expect(keyIntent(s0, "Enter")).toEqual({ kind: "save", request: { cellIds: ["b"], label: "car_t", reason: null } });
+  });
+
+  it("a number key that overrides the AI opens the reason prompt", () => {
+    const intent = keyIntent(s0, "2");
+    expect(intent).toEqual({ kind: "dispatch", action: { type: "choose", cellIds: ["b"], label: "lymphocyte" } });
+    const prompted = reduce(s0, (intent as Extract<typeof intent, { kind: "dispatch" }>).action);
+    expect(prompted.prompt).toEqual({ cellIds: ["b"], label: "lymphocyte" });
+    // Keys do nothing while the prompt is open.
+    expect(keyIntent(prompted, "Enter")).toEqual({ kind: "none" });
+    expect(reduce(prompted, { type: "cancelPrompt" }).prompt).toBeNull();
+  });
+
+  it("the number of the AI's own label saves directly", () => {
+    expect(keyIntent(s0, "1")).toEqual({ kind: "save", request: { cellIds: ["b"], label: "car_t", reason: null } });
+  });
+
+  it("ignores keys beyond the label list, modified keys and cells being saved", () => {
+    expect(keyIntent(s0, "9")).toEqual({ kind: "none" });
+    expect(keyIntent(s0, "1", { ctrl: true })).toEqual({ kind: "none" });
+    expect(keyIntent(reduce(s0, { type: "saving", cellIds: ["b"] }), "Enter")).toEqual({ kind: "none" });
+  });
+
+  it("g toggles Grad-CAM", () => {
+    const intent = keyIntent(s0, "g");
+    expect(intent.kind).toBe("dispatch");
+    expect(reduce(s0, (intent as Extract<typeof intent, { kind: "dispatch" }>).action).gradcam).toBe(true);
+  });
+
+  it("an abstained prediction reads as unidentified, and confirming it needs no reason", () => {
+    const abst = cell("z", "unidentified", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m@1" } });
+    const s = initialState(["car_t", "unidentified"], [abst]);
+    expect(keyIntent(s, "Enter")).toEqual({ kind: "save", request: { cellIds: ["z"], label: "unidentified", reason: null } });
+    expect(keyIntent(s, "1").kind).toBe("dispatch");
+  });
+});
+
+describe("saving and progress", () => {
+  it("records a decision, regroups the cell and counts it reviewed", () => {
+    let s = initialState(LABELS, cells);
+    s = reduce(s, { type: "saving", cellIds: ["b"] });
+    expect(s.saving.has("b")).toBe(true);
+    s = reduce(s, {
+      type: "saved",
+      cellId: "b",
+      reviewCount: 1,
+      decision: { action: "RECLASSIFY", label: "lymphocyte", reviewer: "hema", reason: "nucleus", at: "2026-01-01T00:00:00Z" },
+    });
+    expect(s.saving.has("b")).toBe(false);
+    expect(progress(s.cells)).toEqual({ reviewed: 1, total: 5 });
+    expect(groupCells(LABELS, s.cells)[1]!.cells.map((c) => c.id)).toEqual(["b", "c"]);
+    expect(differential(LABELS, s.cells).rows.find((r) => r.label === "lymphocyte")!.count).toBe(2);
+    // Re-choosing the human's own override needs no second reason.
+    s = reduce(s, { type: "select", cellId: "b" });
+    expect(keyIntent(s, "Enter")).toEqual({ kind: "save", request: { cellIds: ["b"], label: "lymphocyte", reason: null } });
+  });
+
+  it("a failure clears the in-flight mark and shows the message", () => {
+    let s = reduce(initialState(LABELS, cells), { type: "saving", cellIds: ["a", "b"] });
+    s = reduce(s, { type: "failed", cellIds: ["a", "b"], message: "Someone else changed this record first." });
+    expect(s.saving.size).toBe(0);
+    expect(s.error).toMatch(/changed/);
+  });
+
+  it("finds the next unreviewed cell, wrapping around", () => {
+    const reviewedA = cells.map((c) => (c.id === "c" ? { ...c, decision: { action: "CONFIRM" as const, label: "lymphocyte", reviewer: "h", reason: null, at: "" } } : c));
+    expect(nextUnreviewed({ labels: LABELS, cells: reviewedA }, "a")).toBe("e");
+    expect(nextUnreviewed({ labels: LABELS, cells: reviewedA }, "d")).toBe("b");
+  });
+
+  it("bulk confirm takes only unreviewed cells that agree with the AI", () => {
+    const mixed = [
+      cell("p", "car_t", 0.9),
+      cell("q", "car_t", 0.8, { decision: { action: "CONFIRM", label: "car_t", reviewer: "h", reason: null, at: "" } }),
+      cell("r", "car_t", 0.7, { ai: { label: "lymphocyte", confidence: 0.7, abstained: false, modelVersion: "m" } }),
+    ];
+    expect(bulkConfirmable(groupCells(LABELS, mixed)[0]!)).toEqual(["p"]);
+  });
+});

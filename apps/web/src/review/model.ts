@@ -1,0 +1,257 @@
+// The review page's state, as a pure reducer so that keyboard handling, grouping and the
+// differential count are unit-tested without a browser.
+//
+// Two things are kept visibly apart (CellaVision's verify workflow): what the AI said
+// (`ai`: immutable prediction) and what a human decided (`decision`: the latest review in the
+// current report version). A cell is "reviewed" once a human decided on it in this version.
+
+export interface AiPrediction {
+  label: string;
+  confidence: number;
+  abstained: boolean;
+  modelVersion: string;
+}
+
+export interface HumanDecision {
+  action: "CONFIRM" | "RECLASSIFY";
+  label: string;
+  reviewer: string;
+  reason: string | null;
+  at: string;
+}
+
+export interface ReviewCell {
+  id: string;
+  slideId: string;
+  cropSha256: string;
+  box: { x: number; y: number; width: number; height: number };
+  ai: AiPrediction | null;
+  /** Latest human decision in the current report version, if any. */
+  decision: HumanDecision | null;
+  /** Label now in force: the decision's, else the AI's. */
+  currentLabel: string;
+  /** Reviews so far (optimistic concurrency: the next review carries reviewCount + 1). */
+  reviewCount: number;
+}
+
+export interface PendingOverride {
+  cellIds: string[];
+  label: string;
+}
+
+export interface ReviewState {
+  labels: string[];
+  cells: ReviewCell[];
+  cursor: string | null;
+  gradcam: boolean;
+  /** Overriding the AI needs a reason: the prompt is open while this is set. */
+  prompt: PendingOverride | null;
+  /** Cells with a request in flight. */
+  saving: ReadonlySet<string>;
+  error: string | null;
+}
+
+export const UNLABELLED = "unidentified";
+
+/** The label a cell shows in the gallery before any human decision. */
+export function aiShownLabel(ai: AiPrediction | null): string {
+  if (!ai) return UNLABELLED;
+  return ai.abstained ? UNLABELLED : ai.label;
+}
+
+export function initialState(labels: string[], cells: ReviewCell[]): ReviewState {
+  const s: ReviewState = { labels, cells, cursor: null, gradcam: false, prompt: null, saving: new Set(), error: null };
+  return { ...s, cursor: orderedCells(s)[0]?.id ?? null };
+}
+
+export function isReviewed(cell: ReviewCell): boolean {
+  return cell.decision !== null;
+}
+
+/** Does choosing `label` for this cell override what the AI said (so a reason is required)? */
+export function overridesAi(cell: ReviewCell, label: string): boolean {
+  // No prediction: nothing to override. An abstention reads as "unidentified".
+  return cell.ai !== null && aiShownLabel(cell.ai) !== label;
+}
+
+export interface Group {
+  label: string;
+  cells: ReviewCell[];
+}
+
+/**
+ * Gallery groups: one per label in the model's order (then any other label seen), cells
+ * inside least-certain first so the reviewer's attention goes where the model is weakest.
+ */
+export function groupCells(labels: readonly string[], cells: readonly ReviewCell[]): Group[] {
+  const byLabel = new Map<string, ReviewCell[]>();
+  for (const label of labels) byLabel.set(label, []);
+  for (const cell of cells) {
+    let list = byLabel.get(cell.currentLabel);
+    if (!list) byLabel.set(cell.currentLabel, (list = []));
+    list.push(cell);
+  }
+  const groups: Group[] = [];
+  for (const [label, list] of byLabel) {
+    if (!list.length) continue;
+    list.sort((a, b) => (a.ai?.confidence ?? -1) - (b.ai?.confidence ?? -1) || a.id.localeCompare(b.id));
+    groups.push({ label, cells: list });
+  }
+  return groups;
+}
+
+export function orderedCells(state: Pick<ReviewState, "labels" | "cells">): ReviewCell[] {
+  return groupCells(state.labels, state.cells).flatMap((g) => g.cells);
+}
+
+export interface DifferentialRow {
+  label: string;
+  count: number;
+  /** Percentage of counted cells (excluded labels have none). */
+  percent: number | null;
+}
+
+/**
+ * Differential count over the labels in force. Labels in `excluded` (artifacts: not cells) are
+ * listed with their count but left out of the denominator, as in a manual differential.
+ */
+export function differential(labels: readonly string[], cells: readonly ReviewCell[], excluded: readonly string[] = ["artifact"]): {
+  rows: DifferentialRow[];
+  counted: number;
+  total: number;
+} {
+  const counts = new Map<string, number>(labels.map((l) => [l, 0]));
+  for (const c of cells) counts.set(c.currentLabel, (counts.get(c.currentLabel) ?? 0) + 1);
+  let counted = 0;
+  for (const [label, n] of counts) if (!excluded.includes(label)) counted += n;
+  const rows = [...counts].map(([label, count]) => ({
+    label,
+    count,
+    percent: excluded.includes(label) ? null : counted ? (100 * count) / counted : 0,
+  }));
+  return { rows, counted, total: cells.length };
+}
+
+export function progress(cells: readonly ReviewCell[]): { reviewed: number; total: number } {
+  let reviewed = 0;
+  for (const c of cells) if (isReviewed(c)) reviewed++;
+  return { reviewed, total: cells.length };
+}
+
+export type Action =
+  | { type: "move"; delta: number }
+  | { type: "select"; cellId: string }
+  | { type: "toggleGradcam" }
+  /** A reclassify (or confirm) request from a key or a button; opens the reason prompt when needed. */
+  | { type: "choose"; cellIds: string[]; label: string }
+  | { type: "cancelPrompt" }
+  | { type: "saving"; cellIds: string[] }
+  | { type: "saved"; cellId: string; decision: HumanDecision; reviewCount: number }
+  | { type: "failed"; cellIds: string[]; message: string }
+  | { type: "dismissError" }
+  | { type: "replaceCells"; cells: ReviewCell[] };
+
+/** A request to save, produced by the reducer's caller when a choice needs no reason. */
+export interface SaveRequest {
+  cellIds: string[];
+  label: string;
+  reason: string | null;
+}
+
+export function reduce(state: ReviewState, action: Action): ReviewState {
+  switch (action.type) {
+    case "move": {
+      const order = orderedCells(state);
+      if (!order.length) return state;
+      const i = order.findIndex((c) => c.id === state.cursor);
+      const next = Math.min(order.length - 1, Math.max(0, (i < 0 ? 0 : i) + action.delta));
+      return { ...state, cursor: order[next]!.id };
+    }
+    case "select":
+      return state.cells.some((c) => c.id === action.cellId) ? { ...state, cursor: action.cellId } : state;
+    case "toggleGradcam":
+      return { ...state, gradcam: !state.gradcam };
+    case "choose":
+      return { ...state, prompt: { cellIds: action.cellIds, label: action.label } };
+    case "cancelPrompt":
+      return { ...state, prompt: null };
+    case "saving": {
+      const saving = new Set(state.saving);
+      for (const id of action.cellIds) saving.add(id);
+      return { ...state, saving, prompt: null, error: null };
+    }
+    case "saved": {
+      const saving = new Set(state.saving);
+      saving.delete(action.cellId);
+      return {
+        ...state,
+        saving,
+        cells: state.cells.map((c) =>
+          c.id === action.cellId ? { ...c, decision: action.decision, currentLabel: action.decision.label, reviewCount: action.reviewCount } : c,
+        ),
+      };
+    }
+    case "failed": {
+      const saving = new Set(state.saving);
+      for (const id of action.cellIds) saving.delete(id);
+      return { ...state, saving, error: action.message };
+    }
+    case "dismissError":
+      return { ...state, error: null };
+    case "replaceCells": {
+      const cursor = action.cells.some((c) => c.id === state.cursor) ? state.cursor : (orderedCells({ ...state, cells: action.cells })[0]?.id ?? null);
+      return { ...state, cells: action.cells, cursor };
+    }
+  }
+}
+
+/** The next unreviewed cell after `fromId` in gallery order (wrapping), for "confirm and advance". */
+export function nextUnreviewed(state: Pick<ReviewState, "labels" | "cells">, fromId: string | null, skip: ReadonlySet<string> = new Set()): string | null {
+  const order = orderedCells(state);
+  const start = Math.max(0, order.findIndex((c) => c.id === fromId));
+  for (let k = 1; k <= order.length; k++) {
+    const c = order[(start + k) % order.length]!;
+    if (!isReviewed(c) && !skip.has(c.id) && c.id !== fromId) return c.id;
+  }
+  return null;
+}
+
+export type KeyIntent =
+  | { kind: "dispatch"; action: Action }
+  /** Save now (no reason needed) */
+  | { kind: "save"; request: SaveRequest }
+  | { kind: "none" };
+
+/**
+ * Keyboard map. 1-9: reclassify the current cell to the n-th label; arrows: move; Enter:
+ * confirm the current label; g: toggle Grad-CAM. Choosing a label other than the AI's opens the
+ * reason prompt instead of saving (an override of the AI is never silent).
+ */
+export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: boolean; alt?: boolean; meta?: boolean } = {}): KeyIntent {
+  if (modifiers.ctrl || modifiers.alt || modifiers.meta || state.prompt) return { kind: "none" };
+  const cell = state.cells.find((c) => c.id === state.cursor) ?? null;
+  if (key === "ArrowRight" || key === "ArrowDown") return { kind: "dispatch", action: { type: "move", delta: 1 } };
+  if (key === "ArrowLeft" || key === "ArrowUp") return { kind: "dispatch", action: { type: "move", delta: -1 } };
+  if (key === "g" || key === "G") return { kind: "dispatch", action: { type: "toggleGradcam" } };
+  if (!cell || state.saving.has(cell.id)) return { kind: "none" };
+  if (key === "Enter") return decide(cell, cell.currentLabel);
+  if (/^[1-9]$/.test(key)) {
+    const label = state.labels[Number(key) - 1];
+    if (label === undefined) return { kind: "none" };
+    return decide(cell, label);
+  }
+  return { kind: "none" };
+}
+
+function decide(cell: ReviewCell, label: string): KeyIntent {
+  // Confirming or choosing a label that overrides the AI needs a reason, unless a human
+  // already made that same override (the reason is on record with that decision).
+  const alreadyDecided = cell.decision !== null && cell.decision.label === label;
+  if (overridesAi(cell, label) && !alreadyDecided) return { kind: "dispatch", action: { type: "choose", cellIds: [cell.id], label } };
+  return { kind: "save", request: { cellIds: [cell.id], label, reason: null } };
+}
+
+/** Bulk confirm: every unreviewed cell of a group whose label agrees with the AI. */
+export function bulkConfirmable(group: Group): string[] {
+  return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel)).map((c) => c.id);
+}

@@ -1,0 +1,23 @@
+import "server-only";
+import { NextResponse, type NextRequest } from "next/server";
+import { canOpen, type PageKey } from "@/auth/roles";
+import { sessionFromRequest } from "./session";
+import type { SessionClaims } from "@/auth/options";
+
+export function gqlErrorResponse(status: number, code: string, message: string) {
+  return NextResponse.json({ errors: [{ message, extensions: { code } }] }, { status, headers: { "cache-control": "no-store" } });
+}
+
+/**
+ * Route handlers' authorization decision. `page` narrows a route to the roles of that page
+ * (e.g. the audit CSV to AUDITOR/ADMIN); the API decides again on every call.
+ */
+export async function requireRoute(
+  request: NextRequest,
+  page?: PageKey,
+): Promise<{ session: SessionClaims; denied?: never } | { session?: never; denied: NextResponse }> {
+  const session = await sessionFromRequest(request);
+  if (!session) return { denied: gqlErrorResponse(401, "UNAUTHENTICATED", "Your session has ended. Please sign in again.") };
+  if (page && !canOpen(page, session.role)) return { denied: gqlErrorResponse(403, "FORBIDDEN", "Your role does not allow this action.") };
+  return { session };
+}

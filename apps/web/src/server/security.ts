@@ -1,0 +1,39 @@
+// Request-level security rules, pure so that they are unit-tested: the CSP and the CSRF
+// Origin check used by src/proxy.ts.
+
+/** No external sources anywhere: scripts need this request's nonce, everything else is same-origin. */
+export function contentSecurityPolicy(nonce: string, dev: boolean): string {
+  return [
+    "default-src 'self'",
+    // 'strict-dynamic' lets Next's nonce'd bootstrap load its own chunks; dev needs eval for React's stack traces.
+    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${dev ? " 'unsafe-eval'" : ""}`,
+    `style-src 'self' 'nonce-${nonce}'`,
+    // Box positions and chart geometry are style attributes, not stylesheets.
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' blob: data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * CSRF: a state-changing request must come from one of our own pages. Browsers always send
+ * Origin on cross-origin and same-origin POSTs; a request without one (curl, another server)
+ * is refused too, since this app's API routes are for its own pages only.
+ */
+export function originAllowed(method: string, origin: string | null, host: string | null, allowed: ReadonlySet<string>): boolean {
+  if (SAFE_METHODS.has(method.toUpperCase())) return true;
+  if (!origin || origin === "null") return false;
+  if (allowed.has(origin)) return true;
+  try {
+    return host !== null && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
