@@ -20,6 +20,9 @@ napi_value MaxPoolGrad(napi_env, napi_callback_info);
 napi_value AvgPool(napi_env, napi_callback_info);
 napi_value AvgPoolGrad(napi_env, napi_callback_info);
 napi_value MatMul(napi_env, napi_callback_info);
+napi_value Tile(napi_env, napi_callback_info);
+napi_value Slice(napi_env, napi_callback_info);
+napi_value CastToFloat(napi_env, napi_callback_info);
 
 // info() -> { threads, dnnl: "major.minor.patch", isa }
 static napi_value Info(napi_env env, napi_callback_info) {
@@ -64,6 +67,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"avgPool", AvgPool},
       {"avgPoolGrad", AvgPoolGrad},
       {"matmul", MatMul},
+      {"tile", Tile},
+      {"slice", Slice},
+      {"castToFloat", CastToFloat},
       {"info", Info},
       {"setThreads", SetThreads},
   };

@@ -10,10 +10,13 @@
 
 namespace {
 
-// Below this many elements a parallel region costs more than it saves.
-constexpr int64_t kParallelMin = 1 << 15;
+// These loops are memory-bound: one core nearly saturates memory bandwidth,
+// and on a shared 2-core machine an OpenMP barrier waiting for a descheduled
+// second thread made a 4M-element multiply 10x slower (11 ms vs 1.1 ms, load
+// average 5, measured). So they run on one thread unless very large.
+constexpr int64_t kParallelMin = int64_t(1) << 40;
 
-enum BinOp { ADD = 0, SUB, MUL, DIV, MAX, MIN, SQDIFF, BIN_COUNT };
+enum BinOp { ADD = 0, SUB, MUL, DIV, MAX, MIN, SQDIFF, EQ, NE, GT, GE, LT, LE };
 
 template <int OP>
 inline float bin(float a, float b) {
@@ -24,12 +27,18 @@ inline float bin(float a, float b) {
   if constexpr (OP == MAX) return (a != a || b != b) ? NAN : (a > b ? a : b);  // tfjs propagates NaN
   if constexpr (OP == MIN) return (a != a || b != b) ? NAN : (a < b ? a : b);
   if constexpr (OP == SQDIFF) return (a - b) * (a - b);
+  if constexpr (OP == EQ) return a == b;
+  if constexpr (OP == NE) return a != b;
+  if constexpr (OP == GT) return a > b;
+  if constexpr (OP == GE) return a >= b;
+  if constexpr (OP == LT) return a < b;
+  if constexpr (OP == LE) return a <= b;
   return 0.f;
 }
 
 // One contiguous row: out[i] = a[i*sa] op b[i*sb], with sa, sb in {0,1}.
-template <int OP>
-inline void binRow(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n) {
+template <int OP, typename Out>
+inline void binRow(const float* a, int64_t sa, const float* b, int64_t sb, Out* o, int64_t n) {
   if (sa && sb) {
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) o[i] = bin<OP>(a[i], b[i]);
@@ -42,7 +51,7 @@ inline void binRow(const float* a, int64_t sa, const float* b, int64_t sb, float
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) o[i] = bin<OP>(av, b[i]);
   } else {
-    const float v = bin<OP>(a[0], b[0]);
+    const Out v = bin<OP>(a[0], b[0]);
     for (int64_t i = 0; i < n; ++i) o[i] = v;
   }
 }
@@ -88,8 +97,8 @@ Bcast collapse(std::vector<int64_t> as, std::vector<int64_t> bs, const std::vect
   return c;
 }
 
-template <int OP>
-void binaryRun(const float* a, const float* b, float* o, const Bcast& c) {
+template <int OP, typename Out>
+void binaryRun(const float* a, const float* b, Out* o, const Bcast& c) {
   const int64_t n = c.dims.back();
   const int64_t ia = c.sa.back(), ib = c.sb.back();
   const size_t outerRank = c.dims.size() - 1;
@@ -101,7 +110,7 @@ void binaryRun(const float* a, const float* b, float* o, const Bcast& c) {
 #pragma omp parallel for schedule(static) if (total >= kParallelMin)
     for (int64_t s = 0; s < n; s += 4096) {
       int64_t len = std::min<int64_t>(4096, n - s);
-      binRow<OP>(a + s * ia, ia, b + s * ib, ib, o + s, len);
+      binRow<OP, Out>(a + s * ia, ia, b + s * ib, ib, o + s, len);
     }
     return;
   }
@@ -114,7 +123,7 @@ void binaryRun(const float* a, const float* b, float* o, const Bcast& c) {
       offA += idx * c.sa[d];
       offB += idx * c.sb[d];
     }
-    binRow<OP>(a + offA, ia, b + offB, ib, o + r * n, n);
+    binRow<OP, Out>(a + offA, ia, b + offB, ib, o + r * n, n);
   }
 }
 
@@ -160,21 +169,31 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     auto as = a.ints(2, "aShape");
     float* y = a.f32(3, "b", &nb);
     auto bs = a.ints(4, "bShape");
-    float* o = a.f32(5, "out", &no);
+    napi_typedarray_type outType;
+    void* o = a.typed(5, "out", &outType, &no);
     auto os = a.ints(6, "outShape");
+    const bool compare = op >= EQ;
+    if (outType != (compare ? napi_uint8_array : napi_float32_array))
+      throw ArgError(compare ? "compare: out must be a Uint8Array" : "binary: out must be a Float32Array");
     expectLen(na, product(as), "binary a");
     expectLen(nb, product(bs), "binary b");
     expectLen(no, product(os), "binary out");
     if (no == 0) return;
     Bcast c = collapse(as, bs, os);
     switch (op) {
-      case ADD: binaryRun<ADD>(x, y, o, c); break;
-      case SUB: binaryRun<SUB>(x, y, o, c); break;
-      case MUL: binaryRun<MUL>(x, y, o, c); break;
-      case DIV: binaryRun<DIV>(x, y, o, c); break;
-      case MAX: binaryRun<MAX>(x, y, o, c); break;
-      case MIN: binaryRun<MIN>(x, y, o, c); break;
-      case SQDIFF: binaryRun<SQDIFF>(x, y, o, c); break;
+      case ADD: binaryRun<ADD>(x, y, static_cast<float*>(o), c); break;
+      case SUB: binaryRun<SUB>(x, y, static_cast<float*>(o), c); break;
+      case MUL: binaryRun<MUL>(x, y, static_cast<float*>(o), c); break;
+      case DIV: binaryRun<DIV>(x, y, static_cast<float*>(o), c); break;
+      case MAX: binaryRun<MAX>(x, y, static_cast<float*>(o), c); break;
+      case MIN: binaryRun<MIN>(x, y, static_cast<float*>(o), c); break;
+      case SQDIFF: binaryRun<SQDIFF>(x, y, static_cast<float*>(o), c); break;
+      case EQ: binaryRun<EQ>(x, y, static_cast<uint8_t*>(o), c); break;
+      case NE: binaryRun<NE>(x, y, static_cast<uint8_t*>(o), c); break;
+      case GT: binaryRun<GT>(x, y, static_cast<uint8_t*>(o), c); break;
+      case GE: binaryRun<GE>(x, y, static_cast<uint8_t*>(o), c); break;
+      case LT: binaryRun<LT>(x, y, static_cast<uint8_t*>(o), c); break;
+      case LE: binaryRun<LE>(x, y, static_cast<uint8_t*>(o), c); break;
       default: throw ArgError("binary: unknown op " + std::to_string(op));
     }
   });

@@ -44,6 +44,16 @@ struct Args {
     if (len) *len = length;
     return static_cast<float*>(data);
   }
+  // Any typed array: data pointer, element type and length.
+  void* typed(size_t i, const char* what, napi_typedarray_type* type, size_t* len) const {
+    napi_value v = at(i, what);
+    bool is = false;
+    napi_is_typedarray(env, v, &is);
+    if (!is) throw ArgError(std::string(what) + " must be a typed array");
+    void* data;
+    napi_get_typedarray_info(env, v, type, len, &data, nullptr, nullptr);
+    return data;
+  }
   float* f32OrNull(size_t i, const char* what, size_t* len = nullptr) const {
     if (isNull(i)) return nullptr;
     return f32(i, what, len);

@@ -10,7 +10,8 @@
 #include "napi_util.h"
 
 namespace {
-constexpr int64_t kParallelMin = 1 << 15;
+// Memory-bound like the element-wise loops: one thread (see elementwise.cc).
+constexpr int64_t kParallelMin = int64_t(1) << 40;
 enum RedOp { SUM = 0, MAXR, MEAN, MINR };
 }  // namespace
 

@@ -77,6 +77,9 @@ export async function buildAddon() {
     const out = join(work, 'addon.node');
     await run('g++', [...objects, ...LDFLAGS, '-o', out], { maxBuffer: 1 << 24 });
     renameSync(out, target);
+    // Older builds (other source versions) are dead weight; unlinking a loaded .so is safe on Linux.
+    for (const f of readdirSync(buildDir))
+      if (/^rcmnet_native-.*\.node$/.test(f) && join(buildDir, f) !== target) rmSync(join(buildDir, f), { force: true });
     return target;
   } catch (err) {
     const e = /** @type {{stderr?: string, message: string}} */ (err);

@@ -12,7 +12,9 @@ export interface NativeAddon {
     dx: Float32Array, dxShape: number[], params: number[]): void;
   conv2dBackpropFilter(x: Float32Array, xShape: number[], dy: Float32Array, dyShape: number[],
     dw: Float32Array, filterShape: number[], params: number[]): void;
-  binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array, outShape: number[]): void;
+  /** Arithmetic ops write a Float32Array; comparison ops (codes >= 7) write a Uint8Array of 0/1. */
+  binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array | Uint8Array,
+    outShape: number[]): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha?: number): void;
   reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
   batchNorm(x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
@@ -26,6 +28,9 @@ export interface NativeAddon {
   avgPoolGrad(dy: Float32Array, dx: Float32Array, xShape: number[], yShape: number[], params: number[]): void;
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number,
     transposeA: number, transposeB: number): void;
+  tile(x: Float32Array, xShape: number[], out: Float32Array, outShape: number[]): void;
+  slice(x: Float32Array, xShape: number[], begin: number[], out: Float32Array, outShape: number[]): void;
+  castToFloat(x: Uint8Array | Int32Array, out: Float32Array): void;
   info(): { threads: number; dnnl: string };
   setThreads(threads: number): void;
 }

@@ -2,13 +2,14 @@
 // tensors are plain TypedArrays the addon reads and writes in place) with its
 // hot kernels replaced by multi-threaded oneDNN / C++ ones.
 import * as tf from '@tensorflow/tfjs-core';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { convKernels } from './kernels/conv.js';
+import { dataMovementKernels } from './kernels/dataMovement.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
 import { poolKernels } from './kernels/pool.js';
 import { reduceKernels } from './kernels/reduce.js';
+import { NativeBackendCpu } from './nativeBackendCpu.js';
 import { nativeKernelConfig, type NativeKernel } from './kernels/util.js';
 
 export const NATIVE_BACKEND_NAME = 'native';
@@ -20,6 +21,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   ...poolKernels,
   ...elementwiseKernels,
   ...reduceKernels,
+  ...dataMovementKernels,
 };
 
 export interface NativeBackendOptions {
@@ -53,13 +55,7 @@ export async function registerNativeBackend(options: NativeBackendOptions = {}):
   if (options.threads !== undefined) native.setThreads(options.threads);
   if (tf.findBackendFactory(name)) return name;
 
-  tf.registerBackend(name, () => {
-    const backend = new MathBackendCPU();
-    // The cpu backend's first write prints "install tfjs-node to speed things up";
-    // that advice is wrong for this backend, so mark the notice as already shown.
-    (backend as unknown as { firstUse: boolean }).firstUse = false;
-    return backend;
-  }, options.priority ?? 3);
+  tf.registerBackend(name, () => new NativeBackendCpu(), options.priority ?? 3);
   for (const config of tf.getKernelsForBackend('cpu')) {
     const impl = NATIVE_KERNELS[config.kernelName];
     tf.registerKernel(impl ? nativeKernelConfig(config.kernelName, name, impl, native) : { ...config, backendName: name });

@@ -1,16 +1,17 @@
 // Element-wise kernels: broadcasting binary ops, unary math, fused activations,
 // batch-norm inference/normalisation, AddN and Transpose.
 import {
-  Abs, Add, AddN, backend_util, Exp, FusedBatchNorm, Log, Maximum, Minimum, Multiply, Neg, RealDiv, Reciprocal, Relu, Relu6,
+  Abs, Add, AddN, backend_util, Equal, Exp, Greater, GreaterEqual, Less, LessEqual, NotEqual, FusedBatchNorm, Log, Maximum, Minimum, Multiply, Neg, RealDiv, Reciprocal, Relu, Relu6,
   Rsqrt, Sigmoid, Sqrt, Square, SquaredDifference, Step, Sub, Tanh, Transpose,
   type FusedBatchNormAttrs, type StepAttrs, type TensorInfo, type TransposeAttrs,
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon.js';
-import { f32, output, type NativeKernel } from './util.js';
+import { f32, output, sizeOf, type NativeKernel } from './util.js';
 
 /** Op codes of csrc/elementwise.cc. */
 export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6 } as const;
+export const CompareOp = { equal: 7, notEqual: 8, greater: 9, greaterEqual: 10, less: 11, lessEqual: 12 } as const;
 export const UnaryOp = {
   relu: 0, sigmoid: 1, step: 2, exp: 3, log: 4, neg: 5, sqrt: 6, rsqrt: 7, square: 8, abs: 9, tanh: 10, relu6: 11, reciprocal: 12,
 } as const;
@@ -27,6 +28,19 @@ export function binaryKernel(op: number): NativeKernel {
     const [out, ov] = output(backend, shape);
     native.binary(op, av, a!.shape, bv, b!.shape, ov, shape);
     return out;
+  };
+}
+
+/** Comparisons of two float32 tensors; the result is a bool tensor (Uint8Array of 0/1, as the cpu backend stores bool). */
+export function compareKernel(op: number): NativeKernel {
+  return ({ inputs, backend }, native) => {
+    const { a, b } = inputs as Record<string, TensorInfo>;
+    const av = f32(backend, a), bv = f32(backend, b);
+    if (!av || !bv) return null;
+    const shape = backend_util.assertAndGetBroadcastShape(a!.shape, b!.shape);
+    const values = new Uint8Array(sizeOf(shape));
+    native.binary(op, av, a!.shape, bv, b!.shape, values, shape);
+    return backend.makeTensorInfo(shape, 'bool', values);
   };
 }
 
@@ -100,6 +114,12 @@ export const elementwiseKernels: Record<string, NativeKernel> = {
   [Maximum]: binaryKernel(BinaryOp.max),
   [Minimum]: binaryKernel(BinaryOp.min),
   [SquaredDifference]: binaryKernel(BinaryOp.squaredDifference),
+  [Equal]: compareKernel(CompareOp.equal),
+  [NotEqual]: compareKernel(CompareOp.notEqual),
+  [Greater]: compareKernel(CompareOp.greater),
+  [GreaterEqual]: compareKernel(CompareOp.greaterEqual),
+  [Less]: compareKernel(CompareOp.less),
+  [LessEqual]: compareKernel(CompareOp.lessEqual),
   [Relu]: unaryKernel(UnaryOp.relu),
   [Sigmoid]: unaryKernel(UnaryOp.sigmoid),
   [Step]: unaryKernel(UnaryOp.step),

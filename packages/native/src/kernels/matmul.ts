@@ -24,7 +24,8 @@ function matmul(backend: MathBackendCPU, native: NativeAddon, a: TensorInfo, b: 
   // Only "same batch" or "one side broadcast whole" map onto the addon's loop.
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
   const [out, ov] = output(backend, [...outer, m, n]);
-  if (ov.length > 0) native.matmul(av, bv, ov, batchA, batchB, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0);
+  if (k === 0) ov.fill(0);
+  else if (ov.length > 0) native.matmul(av, bv, ov, batchA, batchB, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0);
   return out;
 }
 

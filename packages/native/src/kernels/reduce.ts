@@ -35,8 +35,10 @@ function reduceKernel(op: number): NativeKernel {
     const { x } = inputs as Record<string, TensorInfo>;
     const xv = f32(backend, x);
     if (!xv) return null;
-    const { axis, keepDims } = attrs as unknown as SumAttrs;
-    const axes = util.parseAxisParam(axis, x!.shape);
+    // Max and Min name their axes `reductionIndices`; Sum and Mean say `axis`.
+    const a = attrs as unknown as SumAttrs & { reductionIndices?: number | number[] };
+    const axes = util.parseAxisParam(a.reductionIndices ?? a.axis, x!.shape);
+    const keepDims = a.keepDims;
     const block = reductionBlock(x!.shape, axes);
     if (!block || xv.length === 0) return null;
     const [outShape] = backend_util.computeOutAndReduceShapes(x!.shape, axes);

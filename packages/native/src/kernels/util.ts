@@ -4,6 +4,7 @@
 import { getKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon.js';
+import type { BufferPool } from '../bufferPool.js';
 
 export type KernelArgs = { inputs: Record<string, TensorInfo | undefined> | TensorInfo[]; backend: MathBackendCPU; attrs?: NamedAttrMap };
 export type NativeKernel = (args: KernelArgs, native: NativeAddon) => TensorInfo | TensorInfo[] | null;
@@ -21,9 +22,13 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-/** A fresh float32 output tensor and its storage (the addon writes into it). */
+/**
+ * A float32 output tensor and its storage, which the addon must overwrite
+ * completely: pooled buffers come back with stale contents.
+ */
 export function output(backend: MathBackendCPU, shape: number[]): [TensorInfo, Float32Array] {
-  const values = new Float32Array(sizeOf(shape));
+  const pool = (backend as { pool?: BufferPool }).pool;
+  const values = pool ? pool.take(sizeOf(shape)) : new Float32Array(sizeOf(shape));
   return [backend.makeTensorInfo(shape, 'float32', values), values];
 }
 
