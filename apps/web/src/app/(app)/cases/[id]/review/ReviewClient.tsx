@@ -1,0 +1,115 @@
+"use client";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useMemo, useState } from "react";
+import { ErrorBox } from "@/components/ui";
+import { describeError } from "@/lib/errors";
+import { gql } from "@/lib/gql";
+import { AMEND_CASE, CONFIRM_CELLS, REVIEW_CELL, SIGN_OFF } from "@/lib/operations";
+import type { SlideInfo } from "@/review/FieldView";
+import { toReviewCell, type ApiCell } from "@/review/mapping";
+import type { ReviewCell } from "@/review/model";
+import { ReviewWorkspace, type CaseHeader, type ReviewApi } from "@/review/ReviewWorkspace";
+
+export const SIGN_OFF_MEANINGS = ["Reviewed and approved", "Reviewed and approved with corrections"];
+
+export function ReviewClient({
+  header,
+  slides,
+  failedSlides,
+  labels,
+  cells,
+}: {
+  header: CaseHeader;
+  slides: SlideInfo[];
+  failedSlides: number;
+  labels: string[];
+  cells: ReviewCell[];
+}) {
+  const router = useRouter();
+  const api = useMemo<ReviewApi>(() => {
+    // Only the decision and the new review count are taken from the API's answer.
+    const decided = (fresh: ApiCell) => {
+      const c = toReviewCell(fresh);
+      return { cellId: c.id, decision: c.decision!, reviewCount: c.reviewCount };
+    };
+    return {
+      async review(cell, label, reason) {
+        const action = label === cell.currentLabel ? "CONFIRM" : "RECLASSIFY";
+        const r = await gql<{ reviewCell: ApiCell }>(REVIEW_CELL, {
+          input: { cellId: cell.id, action, label, reason, expectedReviewCount: cell.reviewCount },
+        });
+        return decided(r.reviewCell);
+      },
+      async confirmMany(list) {
+        const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, {
+          input: { cells: list.map((c) => ({ cellId: c.id, expectedReviewCount: c.reviewCount })) },
+        });
+        return r.confirmCells.map(decided);
+      },
+      async signOff(meaning, password) {
+        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, password } });
+      },
+    };
+  }, [header.id]);
+
+  const signed = header.status === "SIGNED_OUT";
+  const readOnly = header.status !== "IN_REVIEW" && header.status !== "AMENDED";
+  return (
+    <>
+      <div className="row no-print" style={{ marginBottom: "0.5rem" }}>
+        <Link href="/worklist">← Worklist</Link>
+        {header.reportVersion > 0 && (
+          <Link href={`/cases/${header.id}/report`} data-testid="report-link">
+            Signed report{header.reportVersion > 1 ? `s (${header.reportVersion} versions)` : ""}
+          </Link>
+        )}
+      </div>
+      {failedSlides > 0 && (
+        <p className="error" role="alert">
+          {failedSlides} image{failedSlides === 1 ? "" : "s"} of this case could not be analysed and {failedSlides === 1 ? "is" : "are"} not shown.
+        </p>
+      )}
+      {signed && <AmendBox caseId={header.id} onDone={() => router.refresh()} />}
+      <ReviewWorkspace
+        header={header}
+        labels={labels}
+        slides={slides}
+        cells={cells}
+        api={api}
+        signOffMeanings={SIGN_OFF_MEANINGS}
+        readOnly={readOnly}
+        onSigned={() => router.push(`/cases/${header.id}/report`)}
+      />
+    </>
+  );
+}
+
+function AmendBox({ caseId, onDone }: { caseId: string; onDone: () => void }) {
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      className="panel row no-print"
+      data-testid="amend-form"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        try {
+          await gql(AMEND_CASE, { input: { caseId, reason: reason.trim() } });
+          onDone();
+        } catch (err) {
+          setError(describeError(err));
+        }
+      }}
+    >
+      <label style={{ flex: 1 }}>
+        This case is signed out. To change it, start an amendment (a new report version; the signed one stays readable). Reason:
+        <input value={reason} onChange={(e) => setReason(e.target.value)} required data-testid="amend-reason" />
+      </label>
+      <button type="submit" disabled={!reason.trim()} data-testid="amend-submit">
+        Start amendment
+      </button>
+      <ErrorBox error={error} />
+    </form>
+  );
+}

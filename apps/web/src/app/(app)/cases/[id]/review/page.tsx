@@ -1,0 +1,78 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { ApiError } from "@/lib/errors";
+import { CASE_CELLS, CASE_HEADER, CHAMPION_LABELS, MODEL_LABELS } from "@/lib/operations";
+import { labelList, toReviewCell, type ApiCell } from "@/review/mapping";
+import { apiGraphQL } from "@/server/api";
+import { requirePage } from "@/server/session";
+import { ReviewClient } from "./ReviewClient";
+
+export const metadata: Metadata = { title: "Case review" };
+
+interface Header {
+  case: {
+    id: string;
+    accession: string;
+    status: string;
+    priority: string;
+    product: string | null;
+    timepoint: string | null;
+    reportVersion: number;
+    slides: { id: string; kind: "FIELD" | "CROP"; imageSha256: string; width: number; height: number; analysisStatus: string; analysisError: string | null }[];
+  } | null;
+}
+
+const PAGE = 500;
+
+async function optional<T>(p: Promise<T>): Promise<T | null> {
+  // Model details are nice-to-have on this page; a role without access to them still reviews.
+  return p.catch((e) => {
+    if (e instanceof ApiError && (e.code === "FORBIDDEN" || e.code === "NOT_FOUND")) return null;
+    throw e;
+  });
+}
+
+export default async function ReviewPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const session = await requirePage("review", `/cases/${id}/review`);
+  const token = session.apiToken;
+  const header = await apiGraphQL<Header>(CASE_HEADER, { id }, token).catch((e) => {
+    if (e instanceof ApiError && (e.code === "NOT_FOUND" || e.code === "BAD_USER_INPUT")) return { case: null };
+    throw e;
+  });
+  if (!header.case) notFound();
+
+  // Server-side, in pages of PAGE: the browser gets the whole case with the HTML.
+  const apiCells: ApiCell[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const r: { case: { cells: { nodes: ApiCell[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } } = await apiGraphQL(
+      CASE_CELLS,
+      { id, first: PAGE, after },
+      token,
+    );
+    apiCells.push(...r.case.cells.nodes);
+    if (!r.case.cells.pageInfo.hasNextPage || !r.case.cells.pageInfo.endCursor) break;
+    after = r.case.cells.pageInfo.endCursor;
+  }
+
+  const modelIds = [...new Set(apiCells.flatMap((c) => (c.prediction ? [c.prediction.modelVersionId] : [])))];
+  const models = (
+    await Promise.all(modelIds.map((mid) => optional(apiGraphQL<{ modelVersion: { id: string; name: string; version: string; labels: string[] } }>(MODEL_LABELS, { id: mid }, token))))
+  ).flatMap((m) => (m ? [m.modelVersion] : []));
+  const champion = models.length ? null : await optional(apiGraphQL<{ championModel: { labels: string[] } | null }>(CHAMPION_LABELS, {}, token));
+  const names = new Map(models.map((m) => [m.id, `${m.name} ${m.version}`]));
+  const cells = apiCells.map((c) => toReviewCell(c, names));
+  const labels = labelList(models[0]?.labels ?? champion?.championModel?.labels ?? [], cells);
+
+  const c = header.case;
+  return (
+    <ReviewClient
+      header={{ id: c.id, accession: c.accession, status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, reportVersion: c.reportVersion }}
+      slides={c.slides.filter((s) => s.analysisStatus !== "FAILED").map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
+      failedSlides={c.slides.filter((s) => s.analysisStatus === "FAILED").length}
+      labels={labels}
+      cells={cells}
+    />
+  );
+}

@@ -1,0 +1,263 @@
+"use client";
+import Link from "next/link";
+import { useState, type DragEvent, type FormEvent } from "react";
+import { ErrorBox } from "@/components/ui";
+import { describeError, fromGraphQLErrors } from "@/lib/errors";
+import { gql } from "@/lib/gql";
+import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
+import { useQuery } from "@/lib/useQuery";
+
+interface FileState {
+  key: string;
+  name: string;
+  size: number;
+  sent: number;
+  state: "queued" | "uploading" | "done" | "rejected";
+  message?: string;
+}
+
+interface Progress {
+  caseAnalysisProgress: {
+    caseStatus: string;
+    slideCount: number;
+    doneCount: number;
+    failedCount: number;
+    progress: number;
+    slides: { slideId: string; status: string; error: string | null; progress: number; cellCount: number; predictedCellCount: number; job: { step: string | null } | null }[];
+  };
+}
+
+/** XHR rather than fetch: only XHR reports upload progress. */
+function uploadOne(caseId: string, kind: string, file: File, onProgress: (sent: number) => void): Promise<{ ok: boolean; message: string }> {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/uploads?caseId=${encodeURIComponent(caseId)}&kind=${kind}`);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded);
+    xhr.onerror = () => resolve({ ok: false, message: "The server could not be reached." });
+    xhr.onload = () => {
+      let body: { errors?: { message?: string; extensions?: { code?: string } }[] } | null = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        body = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && !body?.errors?.length) return resolve({ ok: true, message: "Uploaded; analysis queued." });
+      const err = body?.errors?.length ? fromGraphQLErrors(body.errors, xhr.status) : null;
+      resolve({ ok: false, message: err?.message ?? `Upload refused (HTTP ${xhr.status}).` });
+    };
+    const form = new FormData();
+    form.append("files", file, file.name);
+    xhr.send(form);
+  });
+}
+
+export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
+  const [caseId, setCaseId] = useState<string | null>(initialCaseId);
+  const [createError, setCreateError] = useState<string | null>(null);
+  const [kind, setKind] = useState<"FIELD" | "CROP">("FIELD");
+  const [files, setFiles] = useState<FileState[]>([]);
+  const [over, setOver] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const header = useQuery<{ case: { id: string; accession: string; status: string; slides: { id: string }[] } | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
+  const analysing = header.data?.case?.status === "ANALYZING" || header.data?.case?.status === "RECEIVED";
+  const progress = useQuery<Progress>(CASE_PROGRESS, { caseId }, { skip: !caseId, poll: true, pollMs: 1000 });
+
+  async function createCase(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    setCreateError(null);
+    try {
+      const input = {
+        accession: String(f.get("accession") ?? "").trim(),
+        product: String(f.get("product") ?? "").trim() || null,
+        timepoint: String(f.get("timepoint") ?? "").trim() || null,
+        priority: String(f.get("priority") ?? "ROUTINE"),
+      };
+      const r = await gql<{ createCase: { id: string } }>(CREATE_CASE, { input });
+      setCaseId(r.createCase.id);
+      window.history.replaceState(null, "", `/upload?caseId=${r.createCase.id}`);
+    } catch (err) {
+      setCreateError(describeError(err));
+    }
+  }
+
+  async function send(list: File[]) {
+    if (!caseId || !list.length) return;
+    const items: FileState[] = list.map((f, i) => ({ key: `${Date.now()}-${i}-${f.name}`, name: f.name, size: f.size, sent: 0, state: "queued" }));
+    setFiles((prev) => [...items, ...prev]);
+    setBusy(true);
+    for (let i = 0; i < list.length; i++) {
+      const item = items[i]!;
+      const update = (patch: Partial<FileState>) => setFiles((prev) => prev.map((p) => (p.key === item.key ? { ...p, ...patch } : p)));
+      update({ state: "uploading" });
+      const r = await uploadOne(caseId, kind, list[i]!, (sent) => update({ sent }));
+      update({ state: r.ok ? "done" : "rejected", message: r.message, sent: r.ok ? item.size : 0 });
+    }
+    setBusy(false);
+    void header.reload();
+    void progress.reload();
+  }
+
+  function onDrop(e: DragEvent<HTMLDivElement>) {
+    e.preventDefault();
+    setOver(false);
+    void send([...e.dataTransfer.files]);
+  }
+
+  const p = progress.data?.caseAnalysisProgress;
+  return (
+    <div>
+      <h1>Upload</h1>
+      {!caseId ? (
+        <form className="panel" onSubmit={createCase} aria-label="Create case" data-testid="create-case-form">
+          <h2 style={{ marginTop: 0 }}>New case</h2>
+          <p className="muted">Use the pseudonymous accession id; patient details stay in the hospital record.</p>
+          <div className="row">
+            <label>
+              Accession
+              <input name="accession" required pattern="[A-Za-z0-9._\-]{3,40}" title="3-40 letters, digits, dot, dash or underscore" data-testid="case-accession-input" />
+            </label>
+            <label>
+              CAR-T product
+              <input name="product" placeholder="e.g. tisagenlecleucel" data-testid="case-product-input" />
+            </label>
+            <label>
+              Timepoint
+              <input name="timepoint" placeholder="e.g. day +7" data-testid="case-timepoint-input" />
+            </label>
+            <label>
+              Priority
+              <select name="priority" defaultValue="ROUTINE" data-testid="case-priority-input">
+                <option>ROUTINE</option>
+                <option>URGENT</option>
+                <option>STAT</option>
+              </select>
+            </label>
+            <button className="primary" type="submit" data-testid="create-case-submit">
+              Create case
+            </button>
+          </div>
+          <ErrorBox error={createError} testId="create-case-error" />
+        </form>
+      ) : (
+        <>
+          <div className="panel">
+            <div className="row" style={{ justifyContent: "space-between" }}>
+              <div>
+                Case <strong className="mono" data-testid="upload-case-accession">{header.data?.case?.accession ?? "…"}</strong>{" "}
+                <span className="badge" data-testid="upload-case-status">
+                  {header.data?.case?.status ?? ""}
+                </span>
+              </div>
+              <Link href="/upload" onClick={() => setCaseId(null)}>
+                Start another case
+              </Link>
+            </div>
+            <ErrorBox error={header.error} />
+          </div>
+          <div className="panel">
+            <div className="row" role="radiogroup" aria-label="What the images are">
+              <label style={{ flexDirection: "row", alignItems: "center" }}>
+                <input type="radio" name="kind" checked={kind === "FIELD"} onChange={() => setKind("FIELD")} data-testid="kind-field" /> Smear fields (cells are detected)
+              </label>
+              <label style={{ flexDirection: "row", alignItems: "center" }}>
+                <input type="radio" name="kind" checked={kind === "CROP"} onChange={() => setKind("CROP")} data-testid="kind-crop" /> Single-cell crops
+              </label>
+            </div>
+            <div
+              className={`dropzone${over ? " over" : ""}`}
+              onDragOver={(e) => {
+                e.preventDefault();
+                setOver(true);
+              }}
+              onDragLeave={() => setOver(false)}
+              onDrop={onDrop}
+              data-testid="dropzone"
+            >
+              <p>Drop JPEG or PNG images here, or</p>
+              <label style={{ alignItems: "center" }}>
+                <span className="sr-only">Choose images</span>
+                <input
+                  type="file"
+                  multiple
+                  accept="image/png,image/jpeg"
+                  disabled={busy}
+                  data-testid="file-input"
+                  onChange={(e) => {
+                    void send([...(e.target.files ?? [])]);
+                    e.target.value = "";
+                  }}
+                />
+              </label>
+            </div>
+            {files.length > 0 && (
+              <ul style={{ listStyle: "none", padding: 0 }} data-testid="upload-list">
+                {files.map((f) => (
+                  <li key={f.key} data-testid="upload-item" data-state={f.state} style={{ margin: "0.4rem 0" }}>
+                    <div className="row" style={{ justifyContent: "space-between" }}>
+                      <span className="mono">{f.name}</span>
+                      <span className={f.state === "rejected" ? "badge bad" : f.state === "done" ? "badge ok" : "badge"}>{f.state}</span>
+                    </div>
+                    <progress max={Math.max(1, f.size)} value={f.sent} aria-label={`Upload of ${f.name}`} />
+                    {f.state === "rejected" && (
+                      <p className="error" role="alert" data-testid="upload-error">
+                        {f.name}: {f.message}
+                      </p>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+          <div className="panel" data-testid="analysis-panel">
+            <h2 style={{ marginTop: 0 }}>Analysis</h2>
+            <ErrorBox error={progress.error} />
+            {!p || p.slideCount === 0 ? (
+              <p className="muted" data-testid="analysis-empty">
+                No images in this case yet.
+              </p>
+            ) : (
+              <>
+                <div data-testid="analysis-summary">
+                  {p.doneCount} of {p.slideCount} images analysed{p.failedCount ? `, ${p.failedCount} failed` : ""} · case {p.caseStatus.replace("_", " ")}
+                </div>
+                <progress max={1} value={p.progress} aria-label="Analysis progress" data-testid="analysis-progress" />
+                <table style={{ marginTop: "0.5rem" }}>
+                  <thead>
+                    <tr>
+                      <th>Image</th>
+                      <th>Status</th>
+                      <th className="num">Cells</th>
+                      <th className="num">Predicted</th>
+                      <th>Step</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {p.slides.map((s, i) => (
+                      <tr key={s.slideId} data-testid="analysis-slide" data-status={s.status}>
+                        <td>#{i + 1}</td>
+                        <td>
+                          {s.status}
+                          {s.error && <div className="error">{s.error}</div>}
+                        </td>
+                        <td className="num" data-testid="analysis-cells">
+                          {s.cellCount}
+                        </td>
+                        <td className="num">{s.predictedCellCount}</td>
+                        <td>
+                          <progress max={1} value={s.progress} aria-label={`Analysis of image ${i + 1}`} style={{ width: 120 }} /> {s.job?.step ?? ""}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </>
+            )}
+            {analysing && <p className="muted">Refreshing every second while the worker analyses.</p>}
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,152 @@
+"use client";
+import Link from "next/link";
+import { useMemo, useState } from "react";
+import { Empty, ErrorBox, Loading } from "@/components/ui";
+import { CASES } from "@/lib/operations";
+import { useQuery } from "@/lib/useQuery";
+
+interface CaseRow {
+  id: string;
+  accession: string;
+  status: string;
+  priority: string;
+  product: string | null;
+  timepoint: string | null;
+  createdAt: string;
+  cellCount: number;
+  reviewedCount: number;
+  reportVersion: number;
+}
+
+const STATUSES = ["RECEIVED", "ANALYZING", "IN_REVIEW", "SIGNED_OUT", "AMENDED"] as const;
+const PRIORITIES = ["STAT", "URGENT", "ROUTINE"] as const;
+
+function age(iso: string, now: number): string {
+  const mins = Math.max(0, Math.round((now - Date.parse(iso)) / 60000));
+  if (mins < 60) return `${mins} min`;
+  const h = Math.round(mins / 60);
+  return h < 48 ? `${h} h` : `${Math.round(h / 24)} d`;
+}
+
+export function Worklist({ canReview, canUpload, canReport }: { canReview: boolean; canUpload: boolean; canReport: boolean }) {
+  const [status, setStatus] = useState<string>("");
+  const [priority, setPriority] = useState<string>("");
+  const [accession, setAccession] = useState("");
+  const filter = useMemo(
+    () => ({
+      ...(status ? { status: [status] } : {}),
+      ...(priority ? { priority: [priority] } : {}),
+      ...(accession.trim() ? { accession: accession.trim() } : {}),
+    }),
+    [status, priority, accession],
+  );
+  const { data, error, loading } = useQuery<{ cases: { nodes: CaseRow[] } }>(CASES, { filter, first: 200 }, { pollMs: 5000, poll: true });
+  const rows = data?.cases.nodes ?? [];
+  const counts = useMemo(() => {
+    const c: Record<string, number> = {};
+    for (const r of rows) c[r.status] = (c[r.status] ?? 0) + 1;
+    return c;
+  }, [rows]);
+  const now = Date.now();
+
+  return (
+    <div>
+      <div className="row" style={{ justifyContent: "space-between" }}>
+        <h1>Worklist</h1>
+        {canUpload && (
+          <Link href="/upload" data-testid="new-case-link">
+            New case / upload
+          </Link>
+        )}
+      </div>
+      <div className="panel row" role="search">
+        <label>
+          Accession
+          <input value={accession} onChange={(e) => setAccession(e.target.value)} placeholder="prefix…" data-testid="filter-accession" />
+        </label>
+        <label>
+          Status
+          <select value={status} onChange={(e) => setStatus(e.target.value)} data-testid="filter-status">
+            <option value="">All</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.replace("_", " ")}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Priority
+          <select value={priority} onChange={(e) => setPriority(e.target.value)} data-testid="filter-priority">
+            <option value="">All</option>
+            {PRIORITIES.map((p) => (
+              <option key={p}>{p}</option>
+            ))}
+          </select>
+        </label>
+        <div className="row" data-testid="status-counts" aria-label="Cases by status">
+          {STATUSES.map((s) => (
+            <span key={s} className="badge">
+              {s.replace("_", " ")}: {counts[s] ?? 0}
+            </span>
+          ))}
+        </div>
+      </div>
+      <ErrorBox error={error} />
+      {loading && !data ? (
+        <Loading what="cases" />
+      ) : rows.length === 0 ? (
+        <Empty testId="worklist-empty">No cases match these filters.</Empty>
+      ) : (
+        <table data-testid="worklist">
+          <thead>
+            <tr>
+              <th>Accession</th>
+              <th>Priority</th>
+              <th>Status</th>
+              <th>Product · timepoint</th>
+              <th className="num">Reviewed</th>
+              <th>Age</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.id} data-testid="case-row" data-accession={r.accession} data-status={r.status}>
+                <td className="mono">{r.accession}</td>
+                <td>
+                  <span className={`badge ${r.priority}`}>{r.priority}</span>
+                </td>
+                <td>{r.status.replace("_", " ")}</td>
+                <td>{[r.product, r.timepoint].filter(Boolean).join(" · ") || "—"}</td>
+                <td className="num">
+                  {r.reviewedCount} / {r.cellCount}
+                </td>
+                <td>{age(r.createdAt, now)}</td>
+                <td>
+                  {canReview && (r.status === "IN_REVIEW" || r.status === "AMENDED" || r.status === "SIGNED_OUT") && (
+                    <Link href={`/cases/${r.id}/review`} data-testid="open-review">
+                      {r.status === "SIGNED_OUT" ? "Open" : "Review"}
+                    </Link>
+                  )}{" "}
+                  {canReport && r.reportVersion > 0 && (
+                    <Link href={`/cases/${r.id}/report`} data-testid="open-report">
+                      Report
+                    </Link>
+                  )}
+                  {canUpload && r.status !== "SIGNED_OUT" && (
+                    <Link href={`/upload?caseId=${r.id}`} data-testid="open-upload">
+                      Add images
+                    </Link>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,208 @@
+// Every GraphQL operation the dashboard sends, in one place: the API's schema
+// (apps/api/src/modules/*/schema.graphql) is the contract these are written against.
+
+export const CASES = /* GraphQL */ `
+  query Cases($filter: CaseFilter, $first: Int, $after: String) {
+    cases(filter: $filter, first: $first, after: $after) {
+      nodes { id accession status priority product timepoint createdAt updatedAt cellCount reviewedCount reportVersion }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+`;
+
+export const CREATE_CASE = /* GraphQL */ `
+  mutation CreateCase($input: CreateCaseInput!) {
+    createCase(input: $input) { id accession status priority }
+  }
+`;
+
+export const CASE_PROGRESS = /* GraphQL */ `
+  query CaseProgress($caseId: ID!) {
+    caseAnalysisProgress(caseId: $caseId) {
+      caseId caseStatus slideCount doneCount failedCount progress
+      slides { slideId status error progress cellCount predictedCellCount job { step status error } }
+    }
+  }
+`;
+
+const CELL_FIELDS = /* GraphQL */ `
+  id slideId x y width height cropSha256 currentLabel reviewCount humanDecided
+  prediction { label confidence abstained modelVersionId }
+  reviews { seq action label previousLabel reason reportVersion createdAt reviewer { login displayName } }
+`;
+
+export const CASE_HEADER = /* GraphQL */ `
+  query CaseHeader($id: ID!) {
+    case(id: $id) {
+      id accession status priority product timepoint reportVersion createdAt cellCount reviewedCount
+      slides { id kind imageSha256 width height analysisStatus analysisError createdAt }
+    }
+  }
+`;
+
+export const CASE_CELLS = /* GraphQL */ `
+  query CaseCells($id: ID!, $first: Int, $after: String) {
+    case(id: $id) {
+      id
+      cells(first: $first, after: $after) {
+        nodes { ${CELL_FIELDS} }
+        pageInfo { endCursor hasNextPage }
+        totalCount
+      }
+    }
+  }
+`;
+
+export const MODEL_LABELS = /* GraphQL */ `
+  query ModelLabels($id: ID!) {
+    modelVersion(id: $id) { id name version labels }
+  }
+`;
+
+export const CHAMPION_LABELS = /* GraphQL */ `
+  query ChampionLabels { championModel { id name version labels } }
+`;
+
+export const REVIEW_CELL = /* GraphQL */ `
+  mutation ReviewCell($input: ReviewCellInput!) {
+    reviewCell(input: $input) { ${CELL_FIELDS} }
+  }
+`;
+
+export const CONFIRM_CELLS = /* GraphQL */ `
+  mutation ConfirmCells($input: ConfirmCellsInput!) {
+    confirmCells(input: $input) { ${CELL_FIELDS} }
+  }
+`;
+
+export const SIGN_OFF = /* GraphQL */ `
+  mutation SignOff($input: SignOffCaseInput!) {
+    signOffCase(input: $input) { id version signedAt }
+  }
+`;
+
+export const AMEND_CASE = /* GraphQL */ `
+  mutation AmendCase($input: AmendCaseInput!) {
+    amendCase(input: $input) { id status reportVersion }
+  }
+`;
+
+export const REPORT = /* GraphQL */ `
+  query Report($id: ID!) {
+    case(id: $id) {
+      id accession status priority product timepoint reportVersion
+      signOffs { id version signerName meaning signedAt content contentSha256 amendmentReason supersedesId }
+    }
+  }
+`;
+
+export const AUDIT_TRAIL = /* GraphQL */ `
+  query AuditTrail($filter: AuditFilter, $first: Int, $after: String) {
+    auditTrail(filter: $filter, first: $first, after: $after) {
+      nodes { seq actorLogin action entityType entityId before after reason at hash prevHash }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+`;
+
+export const VERIFY_AUDIT = /* GraphQL */ `
+  query VerifyAudit { verifyAuditTrail { valid checked firstBrokenSeq message } }
+`;
+
+export const MODELS = /* GraphQL */ `
+  query Models {
+    championModel { id }
+    modelVersions(first: 50) {
+      nodes {
+        id name version status labels inputSize metrics artifactSha256 predictionCount createdAt
+        parent { id name version }
+        trainingRun { id }
+        promotions { id kind state reason proposedAt decidedAt decisionNote proposedBy { displayName } decidedBy { displayName } }
+      }
+    }
+    modelPromotions(first: 50) {
+      nodes {
+        id kind state reason proposedAt decidedAt decisionNote
+        modelVersion { id name version status }
+        proposedBy { id displayName } decidedBy { displayName }
+      }
+    }
+    datasetSnapshots(first: 20) { nodes { id name itemCount createdAt } }
+  }
+`;
+
+export const COMPARE_MODELS = /* GraphQL */ `
+  query Compare($a: ID!, $b: ID!, $snapshotId: ID!) {
+    compareModels(a: $a, b: $b, snapshotId: $snapshotId) {
+      testCount
+      snapshot { id name }
+      a { accuracy macroF1 abstained confusion perClass modelVersion { id name version } }
+      b { accuracy macroF1 abstained confusion perClass modelVersion { id name version } }
+    }
+  }
+`;
+
+export const PROPOSE_PROMOTION = /* GraphQL */ `
+  mutation Propose($modelVersionId: ID!, $reason: String!) {
+    proposePromotion(modelVersionId: $modelVersionId, reason: $reason) { id state }
+  }
+`;
+
+export const DECIDE_PROMOTION = /* GraphQL */ `
+  mutation Decide($id: ID!, $approve: Boolean!, $note: String) {
+    decidePromotion(id: $id, approve: $approve, note: $note) { id state }
+  }
+`;
+
+export const PROPOSE_ROLLBACK = /* GraphQL */ `
+  mutation Rollback($reason: String!, $modelVersionId: ID) {
+    proposeRollback(reason: $reason, modelVersionId: $modelVersionId) { id state }
+  }
+`;
+
+const RUN_FIELDS = /* GraphQL */ `
+  id status progress config metrics log error backend cancelRequested createdAt startedAt finishedAt
+  snapshot { id name itemCount }
+  baseModel { id name version }
+  producedModel { id name version status metrics }
+`;
+
+export const TRAINING = /* GraphQL */ `
+  query Training {
+    championModel { id name version metrics }
+    datasetSnapshots(first: 20) { nodes { id name itemCount contentHash labels splitCounts { train val test } labelCounts createdAt } }
+    trainingRuns(first: 20) { nodes { ${RUN_FIELDS} } }
+  }
+`;
+
+export const TRAINING_RUN = /* GraphQL */ `
+  query TrainingRun($id: ID!) { trainingRun(id: $id) { ${RUN_FIELDS} } }
+`;
+
+export const CREATE_SNAPSHOT = /* GraphQL */ `
+  mutation Snapshot($name: String!) { createDatasetSnapshot(name: $name) { id name itemCount } }
+`;
+
+export const START_RUN = /* GraphQL */ `
+  mutation StartRun($snapshotId: ID!, $config: JSON) { startTrainingRun(snapshotId: $snapshotId, config: $config) { id status } }
+`;
+
+export const CANCEL_RUN = /* GraphQL */ `
+  mutation CancelRun($id: ID!) { cancelTrainingRun(id: $id) { id status cancelRequested } }
+`;
+
+export const USERS = /* GraphQL */ `
+  query Users { users(first: 200) { nodes { id login displayName role disabled lockedUntil createdAt } } }
+`;
+
+export const CREATE_USER = /* GraphQL */ `
+  mutation CreateUser($input: CreateUserInput!) { createUser(input: $input) { id login } }
+`;
+
+export const UPDATE_USER = /* GraphQL */ `
+  mutation UpdateUser($input: UpdateUserInput!) { updateUser(input: $input) { id login role disabled } }
+`;
+
+export const RESET_PASSWORD = /* GraphQL */ `
+  mutation ResetPassword($id: ID!, $newPassword: String!, $reason: String!) { resetUserPassword(id: $id, newPassword: $newPassword, reason: $reason) { id } }
+`;

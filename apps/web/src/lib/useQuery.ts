@@ -1,0 +1,42 @@
+"use client";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { describeError } from "./errors";
+import { gql } from "./gql";
+
+/** Loads a GraphQL query; `reload()` refetches; `pollMs` refetches while `poll` is true. */
+export function useQuery<T>(query: string, variables: Record<string, unknown> = {}, opts: { pollMs?: number; poll?: boolean; skip?: boolean } = {}) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(!opts.skip);
+  const key = JSON.stringify(variables);
+  const seq = useRef(0);
+
+  const reload = useCallback(async () => {
+    const mine = ++seq.current;
+    try {
+      const d = await gql<T>(query, JSON.parse(key));
+      if (mine === seq.current) {
+        setData(d);
+        setError(null);
+      }
+    } catch (e) {
+      if (mine === seq.current) setError(describeError(e));
+    } finally {
+      if (mine === seq.current) setLoading(false);
+    }
+  }, [query, key]);
+
+  useEffect(() => {
+    if (opts.skip) return;
+    setLoading(true);
+    void reload();
+  }, [reload, opts.skip]);
+
+  useEffect(() => {
+    if (!opts.pollMs || !opts.poll || opts.skip) return;
+    const t = setInterval(() => void reload(), opts.pollMs);
+    return () => clearInterval(t);
+  }, [opts.pollMs, opts.poll, opts.skip, reload]);
+
+  return { data, error, loading, reload, setData };
+}

@@ -1,0 +1,110 @@
+"use client";
+// CellaVision-style gallery: one group per current class, least-certain cells first. Each tile
+// shows the AI's label and confidence (purple, "AI") apart from the human decision (green).
+import { memo } from "react";
+import { classColour } from "@/charts/scale";
+import { bulkConfirmable, type Group, type ReviewCell } from "./model";
+
+const Tile = memo(function Tile({
+  cell,
+  current,
+  saving,
+  gradcam,
+  onSelect,
+}: {
+  cell: ReviewCell;
+  current: boolean;
+  saving: boolean;
+  gradcam: boolean;
+  onSelect: (id: string) => void;
+}) {
+  const ai = cell.ai;
+  return (
+    <button
+      type="button"
+      className={`tile${cell.decision ? " reviewed" : ""}`}
+      aria-current={current ? "true" : undefined}
+      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : ai.label} ${Math.round(ai.confidence * 100)}%` : "no prediction"}, ${cell.decision ? `human ${cell.decision.label}` : "not reviewed"}`}
+      data-testid="cell-tile"
+      data-cell-id={cell.id}
+      data-label={cell.currentLabel}
+      data-reviewed={cell.decision ? "true" : "false"}
+      data-current={current ? "true" : "false"}
+      onClick={() => onSelect(cell.id)}
+      // Keyboard focus stays on the page so the shortcuts keep working after a click.
+      onMouseDown={(e) => e.preventDefault()}
+      tabIndex={-1}
+    >
+      <img
+        src={`/api/images/${cell.cropSha256}${gradcam && current ? "?overlay=gradcam" : ""}`}
+        alt=""
+        loading="lazy"
+        decoding="async"
+        width={88}
+        height={88}
+        data-testid={gradcam && current ? "gradcam-overlay" : undefined}
+      />
+      <div className="ai-line" title="AI prediction">
+        AI: {ai ? (ai.abstained ? `abstained (${ai.label})` : ai.label) : "—"} {ai ? `${Math.round(ai.confidence * 100)}%` : ""}
+      </div>
+      {cell.decision ? (
+        <div className="human-line" title={`Human decision by ${cell.decision.reviewer}`}>
+          ✓ {cell.decision.label}
+        </div>
+      ) : (
+        <div className="pending">{saving ? "saving…" : "not reviewed"}</div>
+      )}
+    </button>
+  );
+});
+
+export const Gallery = memo(function Gallery({
+  groups,
+  labels,
+  cursor,
+  saving,
+  gradcam,
+  disabled,
+  onSelect,
+  onBulkConfirm,
+}: {
+  groups: Group[];
+  labels: readonly string[];
+  cursor: string | null;
+  saving: ReadonlySet<string>;
+  gradcam: boolean;
+  disabled: boolean;
+  onSelect: (id: string) => void;
+  onBulkConfirm: (ids: string[]) => void;
+}) {
+  if (!groups.length) return <div className="empty" data-testid="gallery-empty">No cells were detected in this case.</div>;
+  return (
+    <div data-testid="gallery">
+      {groups.map((g) => {
+        const confirmable = bulkConfirmable(g);
+        return (
+          <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${g.label}: ${g.cells.length} cells`}>
+            <h3>
+              <span className="diff-bar" style={{ width: 12, height: 12, display: "inline-block", background: classColour(labels, g.label) }} />
+              {g.label} <span className="muted">({g.cells.length})</span>
+              <button
+                type="button"
+                disabled={disabled || confirmable.length === 0}
+                onClick={() => onBulkConfirm(confirmable)}
+                data-testid={`bulk-confirm-${g.label}`}
+                title="Confirm every unreviewed cell in this group whose label is the AI's"
+              >
+                Confirm {confirmable.length} unreviewed
+              </button>
+            </h3>
+            <div className="gallery-grid">
+              {g.cells.map((c) => (
+                <Tile key={c.id} cell={c} current={c.id === cursor} saving={saving.has(c.id)} gradcam={gradcam} onSelect={onSelect} />
+              ))}
+            </div>
+          </section>
+        );
+      })}
+    </div>
+  );
+});

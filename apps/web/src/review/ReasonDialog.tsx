@@ -1,0 +1,65 @@
+"use client";
+import { useState } from "react";
+import { Modal } from "@/components/Modal";
+import type { PendingOverride, ReviewCell } from "./model";
+
+/** Overriding the AI is never silent: the reviewer writes why (kept with the review and in the audit trail). */
+export function ReasonDialog({
+  prompt,
+  cell,
+  onCancel,
+  onSubmit,
+}: {
+  prompt: PendingOverride | null;
+  cell: ReviewCell | null;
+  onCancel: () => void;
+  onSubmit: (reason: string) => void;
+}) {
+  const [reason, setReason] = useState("");
+  const trimmed = reason.trim();
+  return (
+    <Modal open={prompt !== null} onClose={onCancel} label="Reason for overriding the AI" testId="reason-dialog">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!trimmed) return;
+          onSubmit(trimmed);
+          setReason("");
+        }}
+      >
+        <h2 style={{ marginTop: 0 }}>Override the AI</h2>
+        <p>
+          AI said <strong className="badge ai">{cell?.ai ? (cell.ai.abstained ? "unidentified" : cell.ai.label) : "—"}</strong>; you chose{" "}
+          <strong className="badge human">{prompt?.label}</strong>.
+        </p>
+        <label style={{ display: "flex" }}>
+          Reason (required, recorded in the audit trail)
+          <textarea
+            autoFocus
+            rows={3}
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+            required
+            maxLength={500}
+            data-testid="reason-input"
+          />
+        </label>
+        <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>
+          <button
+            type="button"
+            onClick={() => {
+              setReason("");
+              onCancel();
+            }}
+            data-testid="reason-cancel"
+          >
+            Cancel
+          </button>
+          <button className="primary" type="submit" disabled={!trimmed} data-testid="reason-submit">
+            Reclassify
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

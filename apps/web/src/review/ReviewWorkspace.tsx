@@ -1,0 +1,299 @@
+"use client";
+// The case review screen: field view, gallery, current-cell detail, differential count and
+// sign-off. All state changes go through the reducer in ./model (unit-tested); this component
+// wires keys and API calls to it.
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { classColour } from "@/charts/scale";
+import { ErrorBox, formatDateTime } from "@/components/ui";
+import { describeError } from "@/lib/errors";
+import { Differential } from "./Differential";
+import { FieldView, type SlideInfo } from "./FieldView";
+import { Gallery } from "./Gallery";
+import {
+  differential,
+  groupCells,
+  initialState,
+  keyIntent,
+  nextUnreviewed,
+  overridesAi,
+  progress,
+  reduce,
+  type HumanDecision,
+  type ReviewCell,
+  type SaveRequest,
+} from "./model";
+import { ReasonDialog } from "./ReasonDialog";
+import { SignOffDialog } from "./SignOffDialog";
+
+export interface ReviewApi {
+  /** One decision; resolves with the stored decision and the cell's new review count. */
+  review(cell: ReviewCell, label: string, reason: string | null): Promise<{ decision: HumanDecision; reviewCount: number }>;
+  /** Several confirmations at once (bulk confirm). */
+  confirmMany(cells: ReviewCell[]): Promise<{ cellId: string; decision: HumanDecision; reviewCount: number }[]>;
+  signOff(meaning: string, password: string): Promise<void>;
+}
+
+export interface CaseHeader {
+  id: string;
+  accession: string;
+  status: string;
+  priority: string;
+  product: string | null;
+  timepoint: string | null;
+  reportVersion: number;
+}
+
+export function ReviewWorkspace({
+  header,
+  labels,
+  slides,
+  cells: initialCells,
+  api,
+  signOffMeanings,
+  readOnly,
+  onSigned,
+}: {
+  header: CaseHeader;
+  labels: string[];
+  slides: SlideInfo[];
+  cells: ReviewCell[];
+  api: ReviewApi;
+  signOffMeanings: string[];
+  readOnly: boolean;
+  onSigned: () => void;
+}) {
+  const [state, dispatch] = useReducer(reduce, undefined, () => initialState(labels, initialCells));
+  const [signOpen, setSignOpen] = useState(false);
+  const [slideId, setSlideId] = useState<string | null>(slides.find((s) => s.kind === "FIELD")?.id ?? slides[0]?.id ?? null);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+
+  const groups = useMemo(() => groupCells(state.labels, state.cells), [state.labels, state.cells]);
+  const diff = useMemo(() => differential(state.labels, state.cells), [state.labels, state.cells]);
+  const prog = useMemo(() => progress(state.cells), [state.cells]);
+  const current = state.cells.find((c) => c.id === state.cursor) ?? null;
+
+  // Follow the cursor to its slide and into view in the gallery.
+  useEffect(() => {
+    if (current && current.slideId !== slideId) setSlideId(current.slideId);
+    if (current) document.querySelector(`[data-testid="cell-tile"][data-cell-id="${current.id}"]`)?.scrollIntoView({ block: "nearest" });
+  }, [current, slideId]);
+
+  const save = useCallback(
+    async (req: SaveRequest, advance: boolean, bulk = false) => {
+      const s = stateRef.current;
+      const targets = s.cells.filter((c) => req.cellIds.includes(c.id));
+      if (!targets.length) return;
+      dispatch({ type: "saving", cellIds: req.cellIds });
+      if (advance && targets.length === 1) {
+        const next = nextUnreviewed(s, targets[0]!.id, new Set(req.cellIds));
+        if (next) dispatch({ type: "select", cellId: next });
+      }
+      try {
+        if (!bulk) {
+          const t = targets[0]!;
+          const r = await api.review(t, req.label, req.reason);
+          dispatch({ type: "saved", cellId: t.id, ...r });
+        } else {
+          const results = await api.confirmMany(targets);
+          for (const r of results) dispatch({ type: "saved", ...r });
+        }
+      } catch (error) {
+        dispatch({ type: "failed", cellIds: req.cellIds, message: describeError(error) });
+      }
+    },
+    [api],
+  );
+
+  useEffect(() => {
+    if (readOnly) return;
+    function onKey(e: KeyboardEvent) {
+      const target = e.target as HTMLElement | null;
+      if (signOpen || target?.closest("input, textarea, select, dialog, [contenteditable]")) return;
+      const intent = keyIntent(stateRef.current, e.key, { ctrl: e.ctrlKey, alt: e.altKey, meta: e.metaKey });
+      if (intent.kind === "none") return;
+      e.preventDefault();
+      if (intent.kind === "dispatch") dispatch(intent.action);
+      else void save(intent.request, e.key === "Enter");
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [readOnly, save, signOpen]);
+
+  const onSelect = useCallback((id: string) => dispatch({ type: "select", cellId: id }), []);
+  const onBulk = useCallback((ids: string[]) => void save({ cellIds: ids, label: "", reason: null }, false, true), [save]);
+  const slide = slides.find((s) => s.id === slideId) ?? null;
+  const slideCells = useMemo(() => state.cells.filter((c) => c.slideId === slideId), [state.cells, slideId]);
+  const unreviewed = prog.total - prog.reviewed;
+
+  return (
+    <div data-testid="review-workspace" data-ready="true">
+      <div className="row" style={{ justifyContent: "space-between", alignItems: "center", marginBottom: "0.5rem" }}>
+        <div>
+          <h1 style={{ marginBottom: 0 }}>
+            Case <span data-testid="case-accession">{header.accession}</span>{" "}
+            <span className={`badge ${header.priority}`}>{header.priority}</span>{" "}
+            <span className="badge" data-testid="case-status">
+              {header.status}
+            </span>
+          </h1>
+          <span className="muted">
+            {[header.product, header.timepoint].filter(Boolean).join(" · ") || "No product / timepoint recorded"} · report version {header.reportVersion + 1}
+          </span>
+        </div>
+        <div style={{ minWidth: 260 }}>
+          <div data-testid="review-progress" aria-live="polite">
+            <strong>{prog.reviewed}</strong> of <strong>{prog.total}</strong> reviewed
+          </div>
+          <progress max={Math.max(1, prog.total)} value={prog.reviewed} aria-label="Review progress" />
+        </div>
+      </div>
+      <ErrorBox error={state.error} testId="review-error" />
+      {readOnly && (
+        <p className="notice" data-testid="review-readonly">
+          This case is {header.status.toLowerCase().replace("_", " ")}: decisions are read-only here.
+        </p>
+      )}
+      <div className="review">
+        <div>
+          {slides.length > 1 && (
+            <div className="row" style={{ marginBottom: "0.4rem" }}>
+              <label>
+                Slide
+                <select value={slideId ?? ""} onChange={(e) => setSlideId(e.target.value)} data-testid="slide-select">
+                  {slides.map((s, i) => (
+                    <option key={s.id} value={s.id}>
+                      {s.kind === "FIELD" ? "Field" : "Crop"} {i + 1} ({s.width}×{s.height})
+                    </option>
+                  ))}
+                </select>
+              </label>
+            </div>
+          )}
+          {slide && slide.kind === "FIELD" ? (
+            <FieldView slide={slide} cells={slideCells} labels={state.labels} cursor={state.cursor} gradcamCell={state.gradcam ? current : null} onSelect={onSelect} />
+          ) : null}
+          <h2>Cells by class</h2>
+          <Gallery
+            groups={groups}
+            labels={state.labels}
+            cursor={state.cursor}
+            saving={state.saving}
+            gradcam={state.gradcam}
+            disabled={readOnly}
+            onSelect={onSelect}
+            onBulkConfirm={onBulk}
+          />
+        </div>
+        <aside className="side">
+          <div className="panel" data-testid="current-cell">
+            <h2 style={{ marginTop: 0 }}>Current cell</h2>
+            {current ? (
+              <CurrentCell cell={current} gradcam={state.gradcam} labels={state.labels} />
+            ) : (
+              <p className="muted">No cell selected.</p>
+            )}
+          </div>
+          <div className="panel keys" aria-label="Keyboard shortcuts">
+            <h3 style={{ marginTop: 0 }}>Keys</h3>
+            <div style={{ display: "flex", flexWrap: "wrap", gap: "0.3rem 0.8rem", fontSize: "0.85rem" }} data-testid="label-keys">
+              {state.labels.slice(0, 9).map((l, i) => (
+                <span key={l}>
+                  <kbd>{i + 1}</kbd> {l}
+                </span>
+              ))}
+            </div>
+            <p style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }}>
+              <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
+            </p>
+          </div>
+          <div className="panel">
+            <h3 style={{ marginTop: 0 }}>Differential count</h3>
+            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} />
+          </div>
+          {!readOnly && (
+            <div className="panel">
+              <button className="primary" type="button" onClick={() => setSignOpen(true)} data-testid="open-signoff">
+                Sign off…
+              </button>
+              {unreviewed > 0 && (
+                <span className="muted" style={{ marginLeft: "0.5rem" }}>
+                  {unreviewed} cell{unreviewed === 1 ? "" : "s"} still unreviewed
+                </span>
+              )}
+            </div>
+          )}
+        </aside>
+      </div>
+      <ReasonDialog
+        prompt={state.prompt}
+        cell={state.prompt ? (state.cells.find((c) => c.id === state.prompt!.cellIds[0]) ?? null) : null}
+        onCancel={() => dispatch({ type: "cancelPrompt" })}
+        onSubmit={(reason) => {
+          const p = stateRef.current.prompt;
+          if (p) void save({ cellIds: p.cellIds, label: p.label, reason }, true);
+        }}
+      />
+      <SignOffDialog
+        open={signOpen}
+        onClose={() => setSignOpen(false)}
+        unreviewed={unreviewed}
+        total={prog.total}
+        saving={state.saving.size > 0}
+        meanings={signOffMeanings}
+        onSign={async (meaning, password) => {
+          await api.signOff(meaning, password);
+          setSignOpen(false);
+          onSigned();
+        }}
+      />
+    </div>
+  );
+}
+
+function CurrentCell({ cell, gradcam, labels }: { cell: ReviewCell; gradcam: boolean; labels: readonly string[] }) {
+  const ai = cell.ai;
+  return (
+    <div style={{ display: "grid", gridTemplateColumns: "128px 1fr", gap: "0.75rem" }}>
+      <img
+        src={`/api/images/${cell.cropSha256}${gradcam ? "?overlay=gradcam" : ""}`}
+        alt={gradcam ? "Grad-CAM overlay of the current cell" : "Current cell"}
+        width={128}
+        height={128}
+        style={{ borderRadius: 6, border: `3px solid ${classColour(labels, cell.currentLabel)}` }}
+        data-testid={gradcam ? "current-gradcam" : "current-crop"}
+      />
+      <div style={{ fontSize: "0.9rem" }}>
+        <div>
+          <span className="badge ai">AI</span>{" "}
+          <span data-testid="current-ai-label">{ai ? (ai.abstained ? `abstained → unidentified (best guess ${ai.label})` : ai.label) : "no prediction"}</span>
+          {ai && (
+            <span className="muted" data-testid="current-ai-confidence">
+              {" "}
+              {(ai.confidence * 100).toFixed(1)}% · {ai.modelVersion}
+            </span>
+          )}
+        </div>
+        <div style={{ marginTop: "0.4rem" }}>
+          <span className="badge human">Human</span>{" "}
+          {cell.decision ? (
+            <span data-testid="current-human-label">
+              {cell.decision.action === "CONFIRM" ? "confirmed" : "reclassified to"} <strong>{cell.decision.label}</strong> by {cell.decision.reviewer}
+              {cell.decision.reason ? <> — “{cell.decision.reason}”</> : null}
+              <span className="muted"> · {formatDateTime(cell.decision.at)}</span>
+            </span>
+          ) : (
+            <span className="muted" data-testid="current-human-label">
+              not reviewed
+            </span>
+          )}
+        </div>
+        {cell.decision && ai && overridesAi(cell, cell.decision.label) && (
+          <div className="badge bad" style={{ marginTop: "0.4rem" }}>
+            Overrides the AI
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { labelList, toReviewCell, type ApiCell } from "./mapping";
+
+const base: ApiCell = {
+  id: "c1",
+  slideId: "s1",
+  x: 1,
+  y: 2,
+  width: 3,
+  height: 4,
+  cropSha256: "f".repeat(64),
+  currentLabel: "car_t",
+  reviewCount: 0,
+  humanDecided: false,
+  prediction: { label: "car_t", confidence: 0.4, abstained: true, modelVersionId: "m1" },
+  reviews: [],
+};
+
+describe("API to review model", () => {
+  it("shows an abstention as unidentified until a human decides", () => {
+    const c = toReviewCell(base, new Map([["m1", "rcmnet v1"]]));
+    expect(c.currentLabel).toBe("unidentified");
+    expect(c.ai).toEqual({ label: "car_t", confidence: 0.4, abstained: true, modelVersion: "rcmnet v1" });
+    expect(c.decision).toBeNull();
+  });
+
+  it("takes the latest review as the human decision", () => {
+    const c = toReviewCell({
+      ...base,
+      humanDecided: true,
+      reviewCount: 2,
+      reviews: [
+        { seq: 2, action: "RECLASSIFY", label: "lymphocyte", previousLabel: "car_t", reason: "small", reportVersion: 0, createdAt: "t2", reviewer: { login: "h", displayName: "Dr H" } },
+        { seq: 1, action: "CONFIRM", label: "car_t", previousLabel: null, reason: null, reportVersion: 0, createdAt: "t1", reviewer: { login: "h", displayName: "Dr H" } },
+      ],
+    });
+    expect(c.currentLabel).toBe("lymphocyte");
+    expect(c.decision).toMatchObject({ action: "RECLASSIFY", label: "lymphocyte", reason: "small", reviewer: "Dr H" });
+  });
+
+  it("orders labels: model first, then seen, then review categories", () => {
+    const cells = [toReviewCell({ ...base, prediction: { ...base.prediction!, abstained: false, label: "monocyte" } })];
+    expect(labelList(["car_t", "lymphocyte"], cells)).toEqual(["car_t", "lymphocyte", "monocyte", "unidentified", "artifact"]);
+    expect(labelList([], [])).toEqual(["unidentified", "artifact"]);
+  });
+});

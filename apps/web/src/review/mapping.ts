@@ -1,0 +1,78 @@
+// API shapes -> review view model. Pure, unit-tested.
+import { aiShownLabel, type HumanDecision, type ReviewCell } from "./model";
+
+export interface ApiReview {
+  seq: number;
+  action: "CONFIRM" | "RECLASSIFY";
+  label: string;
+  previousLabel: string | null;
+  reason: string | null;
+  reportVersion: number;
+  createdAt: string;
+  reviewer: { login: string; displayName: string };
+}
+
+export interface ApiCell {
+  id: string;
+  slideId: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  cropSha256: string;
+  currentLabel: string | null;
+  reviewCount: number;
+  humanDecided: boolean;
+  prediction: { label: string; confidence: number; abstained: boolean; modelVersionId: string } | null;
+  reviews: ApiReview[];
+}
+
+/** Review-only categories a human can always choose, whatever the model's classes are. */
+export const REVIEW_CATEGORIES = ["unidentified", "artifact"] as const;
+
+export function latestDecision(reviews: readonly ApiReview[]): HumanDecision | null {
+  let best: ApiReview | null = null;
+  for (const r of reviews) if (!best || r.seq > best.seq) best = r;
+  if (!best) return null;
+  return { action: best.action, label: best.label, reviewer: best.reviewer.displayName, reason: best.reason, at: best.createdAt };
+}
+
+export function toReviewCell(c: ApiCell, modelNames: ReadonlyMap<string, string> = new Map()): ReviewCell {
+  const ai = c.prediction
+    ? {
+        label: c.prediction.label,
+        confidence: c.prediction.confidence,
+        abstained: c.prediction.abstained,
+        modelVersion: modelNames.get(c.prediction.modelVersionId) ?? `model ${c.prediction.modelVersionId.slice(0, 8)}`,
+      }
+    : null;
+  const decision = c.humanDecided ? latestDecision(c.reviews) : null;
+  return {
+    id: c.id,
+    slideId: c.slideId,
+    cropSha256: c.cropSha256,
+    box: { x: c.x, y: c.y, width: c.width, height: c.height },
+    ai,
+    decision,
+    // Before any human decision an abstention shows as "unidentified", whatever the cache says.
+    currentLabel: decision?.label ?? (ai ? aiShownLabel(ai) : (c.currentLabel ?? "unidentified")),
+    reviewCount: c.reviewCount,
+  };
+}
+
+/** The label list: the model's own order first, then any label seen in the data, then the review categories. */
+export function labelList(modelLabels: readonly string[], cells: readonly ReviewCell[]): string[] {
+  const out: string[] = [];
+  const add = (l: string) => {
+    if (!out.includes(l)) out.push(l);
+  };
+  modelLabels.forEach(add);
+  const seen = new Set<string>();
+  for (const c of cells) {
+    if (c.ai) seen.add(c.ai.label);
+    seen.add(c.currentLabel);
+  }
+  [...seen].filter((l) => !(REVIEW_CATEGORIES as readonly string[]).includes(l)).sort().forEach(add);
+  REVIEW_CATEGORIES.forEach(add);
+  return out;
+}
