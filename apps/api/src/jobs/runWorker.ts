@@ -59,8 +59,9 @@ export function startWorker(options: WorkerOptions): RunningWorker {
 
   async function runOne(): Promise<boolean> {
     await reapExpiredLeases(prisma, leaseMs);
-    const job = await claimJob(prisma, { workerId, types, leaseMs });
-    if (!job) return false;
+    const claimed = await claimJob(prisma, { workerId, types, leaseMs });
+    if (!claimed) return false;
+    const job = claimed;
     const handler = handlers[job.type];
     if (!handler) throw new Error(`claimed a job of unknown type ${job.type}`); // claim filters types
     log.info("job started", { jobId: job.id, type: job.type, attempt: job.attempts });

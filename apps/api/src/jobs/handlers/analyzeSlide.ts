@@ -1,0 +1,204 @@
+// analyzeSlide: a slide's image -> cells (crops in the blob store) -> champion predictions ->
+// slide DONE -> case IN_REVIEW once all its slides are done.
+//
+// Idempotent, so a worker killed at any point can be retried: cells are unique per
+// (slide, box) and predictions per (cell, model version), both inserted with ON CONFLICT DO
+// NOTHING; the final status change and its audit events commit in one transaction that is
+// skipped when the slide is already DONE. Model work runs outside any transaction (the
+// embedded PGlite serialises connections, so an open transaction would stall the API).
+import type { Prisma } from "@rcmnet/db";
+import { z } from "zod";
+import { systemAudit } from "../systemAudit.ts";
+import type { ClassifierCache } from "../model/classifierCache.ts";
+import { UNIDENTIFIED, type CellBox, type ModelRuntime } from "../model/runtime.ts";
+import { PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
+
+export { ANALYZE_SLIDE } from "../analysisJobs.ts";
+
+const payloadSchema = z.object({ slideId: z.uuid() });
+
+/** Crops and predictions are written in batches: bounded memory and short transactions. */
+const BATCH = 32;
+
+export interface AnalyzeSlideDeps {
+  runtime: ModelRuntime;
+  classifiers: ClassifierCache;
+}
+
+export function analyzeSlideHandler(deps: AnalyzeSlideDeps): JobHandler {
+  return (ctx) => analyzeSlide(ctx, deps);
+}
+
+async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSlideDeps): Promise<void> {
+  const { prisma, blobs, log } = ctx;
+  const parsed = payloadSchema.safeParse(ctx.job.payload);
+  if (!parsed.success) throw new PermanentJobError("analyzeSlide payload must be { slideId: uuid }");
+  const { slideId } = parsed.data;
+
+  const slide = await prisma.slide.findUnique({ where: { id: slideId } });
+  if (!slide) throw new PermanentJobError(`slide ${slideId} not found`);
+  if (slide.analysisStatus === "DONE") return; // finished by an earlier attempt
+
+  try {
+    await markRunning(ctx, slide.id, slide.caseId);
+    await ctx.progress(0.05, "loading image");
+    const image = await blobs.get(slide.imageSha256);
+
+    // 1. Cells. Detection is deterministic, so a retry finds the same boxes again.
+    await ctx.progress(0.1, slide.kind === "FIELD" ? "detecting cells" : "preparing crop");
+    const boxes: CellBox[] =
+      slide.kind === "FIELD"
+        ? await runtime.detectCells(image)
+        : [{ x: 0, y: 0, width: slide.width, height: slide.height, score: 1 }];
+    for (let i = 0; i < boxes.length; i += BATCH) {
+      const batch = boxes.slice(i, i + BATCH);
+      const crops = slide.kind === "FIELD" ? await runtime.cropCells(image, batch) : [image];
+      const cropShas = await Promise.all(crops.map((c) => blobs.put(c)));
+      await prisma.cell.createMany({
+        data: batch.map((b, j) => ({
+          slideId: slide.id,
+          x: b.x,
+          y: b.y,
+          width: b.width,
+          height: b.height,
+          detectionScore: b.score ?? null,
+          cropSha256: cropShas[j]!,
+        })),
+        skipDuplicates: true,
+      });
+      await ctx.progress(0.1 + 0.4 * Math.min(1, (i + BATCH) / boxes.length), "storing cells");
+    }
+
+    // 2. Predictions by the champion at the time of this run.
+    const champion = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
+    let predicted = 0;
+    if (champion) {
+      const classifier = await classifiers.get(champion);
+      const pending = await prisma.cell.findMany({
+        where: { slideId: slide.id, predictions: { none: { modelVersionId: champion.id } } },
+        orderBy: [{ y: "asc" }, { x: "asc" }],
+        select: { id: true, cropSha256: true, reviewCount: true },
+      });
+      for (let i = 0; i < pending.length; i += BATCH) {
+        const batch = pending.slice(i, i + BATCH);
+        const crops = await Promise.all(batch.map((c) => blobs.get(c.cropSha256)));
+        const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
+        await prisma.$transaction([
+          prisma.prediction.createMany({
+            data: batch.map((c, j) => ({
+              cellId: c.id,
+              modelVersionId: champion.id,
+              label: out[j]!.label,
+              probabilities: out[j]!.probabilities,
+              confidence: out[j]!.confidence,
+              abstained: out[j]!.abstained,
+            })),
+            skipDuplicates: true,
+          }),
+          // The label cache follows the AI only until a human has decided.
+          ...batch.map((c, j) =>
+            prisma.cell.updateMany({
+              where: { id: c.id, reviewCount: 0 },
+              data: { currentLabel: out[j]!.abstained ? UNIDENTIFIED : out[j]!.label },
+            }),
+          ),
+        ]);
+        predicted += batch.length;
+        await ctx.progress(0.5 + 0.45 * Math.min(1, (i + BATCH) / pending.length), "classifying cells");
+      }
+    } else {
+      log.warn("no champion model: cells stored without predictions", { slideId: slide.id });
+    }
+
+    await ctx.progress(0.97, "finishing");
+    const cellCount = await prisma.cell.count({ where: { slideId: slide.id } });
+    await markDone(ctx, slide.id, slide.caseId, {
+      cellCount,
+      modelVersionId: champion?.id ?? null,
+      newPredictions: predicted,
+    });
+    log.info("slide analysed", { jobId: ctx.job.id, slideId: slide.id, cells: cellCount, predicted });
+  } catch (err) {
+    await markFailedIfFinal(ctx, slide.id, err);
+    throw err;
+  }
+}
+
+async function markRunning(ctx: JobContext, slideId: string, caseId: string): Promise<void> {
+  await ctx.prisma.$transaction(async (tx) => {
+    await tx.slide.updateMany({
+      where: { id: slideId, analysisStatus: { in: ["PENDING", "FAILED", "RUNNING"] } },
+      data: { analysisStatus: "RUNNING", analysisError: null },
+    });
+    const moved = await tx.case.updateMany({ where: { id: caseId, status: "RECEIVED" }, data: { status: "ANALYZING" } });
+    if (moved.count === 1) {
+      await systemAudit(tx, {
+        action: "case.status",
+        entityType: "Case",
+        entityId: caseId,
+        before: { status: "RECEIVED" },
+        after: { status: "ANALYZING" },
+        reason: "slide analysis started",
+      });
+    }
+  });
+}
+
+async function markDone(
+  ctx: JobContext,
+  slideId: string,
+  caseId: string,
+  summary: Prisma.InputJsonObject,
+): Promise<void> {
+  await ctx.prisma.$transaction(async (tx) => {
+    // Lock the case first: two slides of one case finishing at once on two workers must not
+    // both miss the "all done" moment (each would otherwise see the other still running).
+    await tx.$queryRaw`SELECT 1 FROM "case" WHERE "id" = ${caseId}::uuid FOR UPDATE`;
+    const changed = await tx.slide.updateMany({
+      where: { id: slideId, analysisStatus: { not: "DONE" } },
+      data: { analysisStatus: "DONE", analysisError: null },
+    });
+    if (changed.count === 0) return; // an earlier attempt committed this already
+    await systemAudit(tx, {
+      action: "slide.analyzed",
+      entityType: "Slide",
+      entityId: slideId,
+      after: summary,
+    });
+    const unfinished = await tx.slide.count({ where: { caseId, analysisStatus: { not: "DONE" } } });
+    if (unfinished > 0) return;
+    const kase = await tx.case.findUniqueOrThrow({ where: { id: caseId }, select: { status: true } });
+    // A signed-out case that receives a slide stays signed out: reopening it is an amendment.
+    if (kase.status !== "RECEIVED" && kase.status !== "ANALYZING") return;
+    await tx.case.update({ where: { id: caseId }, data: { status: "IN_REVIEW" } });
+    await systemAudit(tx, {
+      action: "case.status",
+      entityType: "Case",
+      entityId: caseId,
+      before: { status: kase.status },
+      after: { status: "IN_REVIEW" },
+      reason: "all slides analysed",
+    });
+  });
+}
+
+/** On the last attempt (or a permanent error) the slide shows FAILED with the reason. */
+async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown): Promise<void> {
+  const final = err instanceof PermanentJobError || ctx.job.attempts >= ctx.job.maxAttempts;
+  if (!final || ctx.signal.aborted) return;
+  const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+  await ctx.prisma.$transaction(async (tx) => {
+    const changed = await tx.slide.updateMany({
+      where: { id: slideId, analysisStatus: { not: "DONE" } },
+      data: { analysisStatus: "FAILED", analysisError: message },
+    });
+    if (changed.count === 1) {
+      await systemAudit(tx, {
+        action: "slide.analysisFailed",
+        entityType: "Slide",
+        entityId: slideId,
+        after: { error: message },
+      });
+    }
+  }).catch(() => undefined); // the job's own failure record matters more than this one
+}

@@ -1,0 +1,56 @@
+// Evaluates a registered model on a dataset snapshot's locked TEST part. Used by training runs
+// (candidate and champion side by side) and by compareModels; results are cached in the model
+// version's metrics under `evaluations[snapshotId]` (a snapshot never changes, nor do weights).
+import type { BlobStore, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
+import type { ClassifierCache } from "./classifierCache.ts";
+import { evaluatePredictions, type EvaluationMetrics } from "./evaluation.ts";
+
+const BATCH = 32;
+
+export async function evaluateOnSnapshot(
+  deps: { prisma: PrismaClient; blobs: BlobStore; classifiers: ClassifierCache },
+  version: ModelVersion,
+  snapshotId: string,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => Promise<void> | void } = {},
+): Promise<EvaluationMetrics> {
+  const cached = cachedEvaluation(version, snapshotId);
+  if (cached) return cached;
+  const items = await deps.prisma.datasetItem.findMany({
+    where: { snapshotId, split: "TEST" },
+    orderBy: { cellId: "asc" },
+    select: { label: true, cropSha256: true },
+  });
+  const classifier = await deps.classifiers.get(version);
+  const predicted: { label: string; abstained: boolean }[] = [];
+  for (let i = 0; i < items.length; i += BATCH) {
+    options.signal?.throwIfAborted();
+    const batch = items.slice(i, i + BATCH);
+    const crops = await Promise.all(batch.map((it) => deps.blobs.get(it.cropSha256)));
+    const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
+    predicted.push(...out.map((p) => ({ label: p.label, abstained: p.abstained })));
+    await options.onProgress?.(Math.min(items.length, i + BATCH), items.length);
+  }
+  const metrics = evaluatePredictions(
+    items.map((it) => it.label),
+    predicted,
+  );
+  await storeEvaluation(deps.prisma, version.id, snapshotId, metrics);
+  return metrics;
+}
+
+function cachedEvaluation(version: ModelVersion, snapshotId: string): EvaluationMetrics | null {
+  const m = version.metrics as { evaluations?: Record<string, EvaluationMetrics> } | null;
+  return m?.evaluations?.[snapshotId] ?? null;
+}
+
+/** jsonb_set in one statement: concurrent evaluations of other snapshots are not lost. */
+async function storeEvaluation(prisma: PrismaClient, id: string, snapshotId: string, metrics: EvaluationMetrics) {
+  const value = JSON.stringify(metrics as unknown as Prisma.InputJsonValue);
+  await prisma.$executeRaw`
+    UPDATE "model_version"
+    SET "metrics" = jsonb_set(
+      CASE WHEN jsonb_typeof("metrics") = 'object' THEN "metrics" ELSE '{}'::jsonb END
+        || jsonb_build_object('evaluations', COALESCE("metrics"->'evaluations', '{}'::jsonb)),
+      ARRAY['evaluations', ${snapshotId}], ${value}::jsonb)
+    WHERE "id" = ${id}::uuid`;
+}

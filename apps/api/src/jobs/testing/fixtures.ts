@@ -1,0 +1,86 @@
+// Direct-insert fixtures for the jobs/models/training tests: fast, and independent of the
+// upload and review code paths (which have their own tests).
+import { randomBytes } from "node:crypto";
+import type { CaseStatus, ModelStatus, PrismaClient } from "@rcmnet/db";
+
+let counter = 0;
+const unique = () => `${process.pid}-${++counter}-${randomBytes(3).toString("hex")}`;
+
+export async function insertModelVersion(
+  prisma: PrismaClient,
+  overrides: { status?: ModelStatus; labels?: string[]; name?: string; version?: string } = {},
+) {
+  const id = unique();
+  return prisma.modelVersion.create({
+    data: {
+      name: overrides.name ?? "fixture-model",
+      version: overrides.version ?? id,
+      labels: overrides.labels ?? ["car_t", "lymphocyte"],
+      inputSize: 32,
+      normalization: {},
+      architecture: { arch: "rcmnet" },
+      metrics: {},
+      artifactPath: `fixture/${id}`,
+      artifactSha256: randomBytes(32).toString("hex"),
+      status: overrides.status ?? "CANDIDATE",
+    },
+  });
+}
+
+export interface CellSpec {
+  /** Review labels in order (the last is the human's final decision); none: never reviewed. */
+  reviews?: string[];
+}
+
+/** A case with one FIELD slide and one cell per spec (crop blobs are fake hashes). */
+export async function insertCaseWithCells(
+  prisma: PrismaClient,
+  options: { createdById: string; reviewerId: string; status: CaseStatus; cells: CellSpec[] },
+) {
+  const kase = await prisma.case.create({
+    data: { accession: `T-${unique()}`, status: options.status, createdById: options.createdById },
+  });
+  const slide = await prisma.slide.create({
+    data: {
+      caseId: kase.id,
+      imageSha256: randomBytes(32).toString("hex"),
+      mimeType: "image/png",
+      byteSize: 1,
+      width: 640,
+      height: 480,
+      analysisStatus: "DONE",
+      uploadedById: options.createdById,
+    },
+  });
+  const cells = [];
+  for (const [i, spec] of options.cells.entries()) {
+    const reviews = spec.reviews ?? [];
+    const cell = await prisma.cell.create({
+      data: {
+        slideId: slide.id,
+        x: i * 10,
+        y: 0,
+        width: 10,
+        height: 10,
+        cropSha256: randomBytes(32).toString("hex"),
+        currentLabel: reviews.at(-1) ?? null,
+        reviewCount: reviews.length,
+      },
+    });
+    for (const [seq, label] of reviews.entries()) {
+      await prisma.review.create({
+        data: {
+          cellId: cell.id,
+          seq: seq + 1,
+          reviewerId: options.reviewerId,
+          action: seq === 0 ? "CONFIRM" : "RECLASSIFY",
+          label,
+          previousLabel: seq === 0 ? null : reviews[seq - 1]!,
+          reason: seq === 0 ? null : "fixture",
+        },
+      });
+    }
+    cells.push(cell);
+  }
+  return { case: kase, slide, cells };
+}

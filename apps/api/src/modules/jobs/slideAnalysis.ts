@@ -1,0 +1,60 @@
+// Analysis progress of slides and cases, for the upload page's progress bars.
+import type { Job, PrismaClient, Slide } from "@rcmnet/db";
+import { notFound } from "../../errors.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { findSlideJob } from "../../jobs/analysisJobs.ts";
+
+export interface SlideAnalysisView {
+  slideId: string;
+  status: string;
+  error: string | null;
+  progress: number;
+  cellCount: number;
+  predictedCellCount: number;
+  job: Job | null;
+}
+
+async function viewOf(prisma: PrismaClient, slide: Slide): Promise<SlideAnalysisView> {
+  const [job, cellCount, predictedCellCount] = await Promise.all([
+    findSlideJob(prisma, slide.id),
+    prisma.cell.count({ where: { slideId: slide.id } }),
+    prisma.cell.count({ where: { slideId: slide.id, predictions: { some: {} } } }),
+  ]);
+  // A job that ran out of attempts when its worker died never reached the handler's own
+  // failure path: the job's status is the truth then.
+  const status = slide.analysisStatus !== "DONE" && job?.status === "FAILED" ? "FAILED" : slide.analysisStatus;
+  return {
+    slideId: slide.id,
+    status,
+    error: slide.analysisError ?? (status === "FAILED" ? (job?.error ?? null) : null),
+    progress: status === "DONE" ? 1 : (job?.progress ?? 0),
+    cellCount,
+    predictedCellCount,
+    job,
+  };
+}
+
+export async function slideAnalysis(prisma: PrismaClient, slideId: string): Promise<SlideAnalysisView> {
+  if (!isUuid(slideId)) throw notFound("Slide");
+  const slide = await prisma.slide.findUnique({ where: { id: slideId } });
+  if (!slide) throw notFound("Slide");
+  return viewOf(prisma, slide);
+}
+
+export async function caseAnalysisProgress(prisma: PrismaClient, caseId: string) {
+  if (!isUuid(caseId)) throw notFound("Case");
+  const kase = await prisma.case.findUnique({ where: { id: caseId }, select: { id: true, status: true } });
+  if (!kase) throw notFound("Case");
+  const slides = await prisma.slide.findMany({ where: { caseId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  const views = [];
+  for (const s of slides) views.push(await viewOf(prisma, s)); // a case has a handful of slides
+  return {
+    caseId: kase.id,
+    caseStatus: kase.status,
+    slideCount: views.length,
+    doneCount: views.filter((v) => v.status === "DONE").length,
+    failedCount: views.filter((v) => v.status === "FAILED").length,
+    progress: views.length === 0 ? 0 : views.reduce((sum, v) => sum + v.progress, 0) / views.length,
+    slides: views,
+  };
+}

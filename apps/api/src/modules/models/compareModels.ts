@@ -1,0 +1,41 @@
+// Two model versions on the same snapshot's locked TEST part, measured the same way.
+import type { AuthUser, Context } from "../../context.ts";
+import { badInput, notFound } from "../../errors.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { evaluateOnSnapshot } from "../../jobs/model/evaluateOnSnapshot.ts";
+import { sharedClassifierCache } from "../../jobs/model/modelRuntime.ts";
+
+/** Above this the comparison belongs in a job, not in a request. */
+const MAX_TEST_CELLS = 5_000;
+
+export async function compareModels(
+  ctx: Pick<Context, "prisma" | "blobs" | "env">,
+  _actor: AuthUser,
+  args: { a: string; b: string; snapshotId: string },
+) {
+  if (!isUuid(args.a) || !isUuid(args.b)) throw notFound("Model version");
+  if (!isUuid(args.snapshotId)) throw notFound("Dataset snapshot");
+  if (args.a === args.b) throw badInput("Pick two different model versions");
+  const [a, b, snapshot] = await Promise.all([
+    ctx.prisma.modelVersion.findUnique({ where: { id: args.a } }),
+    ctx.prisma.modelVersion.findUnique({ where: { id: args.b } }),
+    ctx.prisma.datasetSnapshot.findUnique({ where: { id: args.snapshotId } }),
+  ]);
+  if (!a || !b) throw notFound("Model version");
+  if (!snapshot) throw notFound("Dataset snapshot");
+  const testCount = await ctx.prisma.datasetItem.count({ where: { snapshotId: snapshot.id, split: "TEST" } });
+  if (testCount === 0) throw badInput("The snapshot has no TEST cells");
+  if (testCount > MAX_TEST_CELLS) throw badInput(`The TEST part has ${testCount} cells; compare at most ${MAX_TEST_CELLS} here`);
+  const deps = { prisma: ctx.prisma, blobs: ctx.blobs, classifiers: await sharedClassifierCache(ctx.env.dataDir) };
+  const evalA = await evaluateOnSnapshot(deps, a, snapshot.id);
+  const evalB = await evaluateOnSnapshot(deps, b, snapshot.id);
+  const view = (version: typeof a, m: typeof evalA) => ({
+    modelVersion: version,
+    accuracy: m.accuracy,
+    macroF1: m.macroF1,
+    perClass: m.perClass,
+    confusion: m.confusion,
+    abstained: m.abstained,
+  });
+  return { snapshot, testCount, a: view(a, evalA), b: view(b, evalB) };
+}

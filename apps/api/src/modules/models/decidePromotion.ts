@@ -1,0 +1,57 @@
+// Step two of the two-person rule: an ADMIN who did not propose approves or rejects. On
+// approval the target becomes the champion in the same transaction as the decision.
+import type { ModelPromotion, PrismaClient } from "@rcmnet/db";
+import type { AuthUser } from "../../context.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { badInput, conflict, forbidden, notFound } from "../../errors.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { MAX_REASON } from "./proposePromotion.ts";
+import { setChampion } from "./setChampion.ts";
+
+export async function decidePromotion(
+  prisma: PrismaClient,
+  actor: AuthUser,
+  input: { id: string; approve: boolean; note?: string | null },
+): Promise<ModelPromotion> {
+  const note = input.note?.trim() || null;
+  if (!input.approve && !note) throw badInput("A note is required to reject a proposal", { field: "note" });
+  if (note && note.length > MAX_REASON) throw badInput(`The note must have at most ${MAX_REASON} characters`, { field: "note" });
+  if (!isUuid(input.id)) throw notFound("Promotion proposal");
+
+  return prisma.$transaction(async (tx) => {
+    const promotion = await tx.modelPromotion.findUnique({ where: { id: input.id }, include: { modelVersion: true } });
+    if (!promotion) throw notFound("Promotion proposal");
+    if (promotion.proposedById === actor.id) {
+      throw forbidden("Two-person rule: the proposal must be decided by someone other than its proposer");
+    }
+    // Only one decision wins, even for two admins clicking at once.
+    const decided = await tx.modelPromotion.updateMany({
+      where: { id: promotion.id, state: "PROPOSED" },
+      data: {
+        state: input.approve ? "APPROVED" : "REJECTED",
+        decidedById: actor.id,
+        decidedAt: new Date(),
+        decisionNote: note,
+      },
+    });
+    if (decided.count === 0) throw conflict(`This proposal was already ${promotion.state.toLowerCase()}`);
+
+    const target = promotion.modelVersion;
+    if (input.approve) {
+      const expected = promotion.kind === "PROMOTE" ? "CANDIDATE" : "ARCHIVED";
+      if (target.status !== expected) {
+        throw conflict(`${target.name} ${target.version} is ${target.status} now, not ${expected}: propose again`);
+      }
+      await setChampion(tx, actor, target, `${promotion.kind.toLowerCase()} approved: ${promotion.reason}`);
+    }
+    await recordAudit(tx, actor, {
+      action: input.approve ? "model.approvePromotion" : "model.rejectPromotion",
+      entityType: "ModelPromotion",
+      entityId: promotion.id,
+      before: { state: "PROPOSED" },
+      after: { state: input.approve ? "APPROVED" : "REJECTED", kind: promotion.kind, modelVersionId: target.id },
+      reason: note,
+    });
+    return tx.modelPromotion.findUniqueOrThrow({ where: { id: promotion.id } });
+  });
+}

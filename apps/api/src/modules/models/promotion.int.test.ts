@@ -1,0 +1,175 @@
+// Two-person rule for the champion, through the GraphQL API: a DATA_SCIENTIST proposes, a
+// different person (an ADMIN) decides; refusals are clear errors and change nothing.
+import type { Role } from "@rcmnet/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
+
+let api: TestApi;
+const tokens = {} as Record<Role, string>;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"] as Role[]) {
+    tokens[role] = await api.loginAs(role);
+  }
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const PROPOSE = `mutation($id: ID!, $reason: String!) {
+  proposePromotion(modelVersionId: $id, reason: $reason) { id kind state reason proposedBy { login } modelVersion { id status } }
+}`;
+const DECIDE = `mutation($id: ID!, $approve: Boolean!, $note: String) {
+  decidePromotion(id: $id, approve: $approve, note: $note) { id state decidedBy { login } decisionNote modelVersion { id status } }
+}`;
+const ROLLBACK = `mutation($reason: String!, $id: ID) {
+  proposeRollback(reason: $reason, modelVersionId: $id) { id kind state modelVersion { id status } }
+}`;
+
+/** Everything a refused call must leave untouched. */
+async function registryState() {
+  const [versions, promotions, audit] = await Promise.all([
+    api.prisma.modelVersion.findMany({ orderBy: { id: "asc" }, select: { id: true, status: true } }),
+    api.prisma.modelPromotion.findMany({ orderBy: { id: "asc" } }),
+    api.prisma.auditEvent.count(),
+  ]);
+  return { versions, promotions, audit };
+}
+
+function codeOf(result: { errors?: { extensions?: { code?: string } }[] }) {
+  return result.errors?.[0]?.extensions?.code;
+}
+
+describe("model promotion", () => {
+  it("needs a DATA_SCIENTIST proposal and another person's ADMIN approval; old predictions keep their version", async () => {
+    const champion = await insertModelVersion(api.prisma, { status: "CHAMPION" });
+    const candidate = await insertModelVersion(api.prisma);
+    // A prediction made by the old champion.
+    const tech = await api.createUser("TECHNICIAN");
+    const { cells } = await insertCaseWithCells(api.prisma, {
+      createdById: tech.user.id,
+      reviewerId: tech.user.id,
+      status: "IN_REVIEW",
+      cells: [{}],
+    });
+    const oldPrediction = await api.prisma.prediction.create({
+      data: { cellId: cells[0]!.id, modelVersionId: champion.id, label: "car_t", probabilities: {}, confidence: 0.9 },
+    });
+
+    // Wrong roles are refused and change nothing.
+    for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "AUDITOR"] as Role[]) {
+      const before = await registryState();
+      const r = await api.gql(tokens[role], PROPOSE, { id: candidate.id, reason: "better" });
+      expect(codeOf(r), role).toBe("FORBIDDEN");
+      expect(await registryState()).toEqual(before);
+    }
+
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "better on TEST" }))
+      .proposePromotion;
+    expect(proposal).toMatchObject({ kind: "PROMOTE", state: "PROPOSED", modelVersion: { status: "CANDIDATE" } });
+
+    // A second proposal for the same version waits on the first.
+    expect(codeOf(await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "again" }))).toBe("CONFLICT");
+
+    // Only an ADMIN decides.
+    for (const role of ["DATA_SCIENTIST", "HEMATOLOGIST", "TECHNICIAN", "AUDITOR"] as Role[]) {
+      const before = await registryState();
+      expect(codeOf(await api.gql(tokens[role], DECIDE, { id: proposal.id, approve: true })), role).toBe("FORBIDDEN");
+      expect(await registryState()).toEqual(before);
+    }
+
+    const decided = (await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: true, note: "ok" })).decidePromotion;
+    expect(decided).toMatchObject({ state: "APPROVED", decisionNote: "ok", modelVersion: { status: "CHAMPION" } });
+    expect(decided.decidedBy.login).not.toBe(proposal.proposedBy.login);
+    const statuses = await api.prisma.modelVersion.findMany({ where: { id: { in: [champion.id, candidate.id] } } });
+    expect(Object.fromEntries(statuses.map((v) => [v.id, v.status]))).toEqual({
+      [champion.id]: "ARCHIVED",
+      [candidate.id]: "CHAMPION",
+    });
+    expect(await api.prisma.prediction.findUniqueOrThrow({ where: { id: oldPrediction.id } })).toMatchObject({
+      modelVersionId: champion.id,
+    });
+    const audit = await api.prisma.auditEvent.findMany({ where: { entityId: { in: [proposal.id, candidate.id, champion.id] } } });
+    expect(audit.map((a) => a.action).sort()).toEqual(
+      ["model.approvePromotion", "model.championChanged", "model.proposePromotion", "model.status"].sort(),
+    );
+
+    // Deciding twice is a conflict.
+    expect(codeOf(await api.gql(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "no" }))).toBe("CONFLICT");
+
+    // Rollback is one approved step back to the previous champion.
+    const rollback = (await api.gqlOk(tokens.DATA_SCIENTIST, ROLLBACK, { reason: "drift seen in review" })).proposeRollback;
+    expect(rollback).toMatchObject({ kind: "ROLLBACK", state: "PROPOSED", modelVersion: { id: champion.id } });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true });
+    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: champion.id } })).status).toBe("CHAMPION");
+    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: candidate.id } })).status).toBe("ARCHIVED");
+    expect(await api.prisma.modelVersion.count({ where: { status: "CHAMPION" } })).toBe(1);
+  });
+
+  it("refuses the proposer deciding their own proposal (two different people)", async () => {
+    // An ADMIN may propose a rollback in an emergency, but not approve it too.
+    const current = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    const archived = await insertModelVersion(api.prisma, { status: "ARCHIVED" });
+    const rollback = (await api.gqlOk(tokens.ADMIN, ROLLBACK, { reason: "urgent", id: archived.id })).proposeRollback;
+    const before = await registryState();
+    const r = await api.gql(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true });
+    expect(codeOf(r)).toBe("FORBIDDEN");
+    expect(r.errors?.[0]?.message).toMatch(/someone other than its proposer/);
+    expect(await registryState()).toEqual(before);
+    // Another admin may.
+    const other = await api.createUser("ADMIN");
+    const otherToken = await api.login(other.user.login, other.password);
+    await api.gqlOk(otherToken, DECIDE, { id: rollback.id, approve: false, note: "not needed" });
+    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: current.id } })).status).toBe("CHAMPION");
+  });
+
+  it("answers bad input with clear errors and changes nothing", async () => {
+    const candidate = await insertModelVersion(api.prisma);
+    const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    const cases: [string, Record<string, unknown>, string, RegExp][] = [
+      [PROPOSE, { id: candidate.id, reason: "   " }, "BAD_USER_INPUT", /reason is required/],
+      [PROPOSE, { id: candidate.id, reason: "x".repeat(2001) }, "BAD_USER_INPUT", /at most/],
+      [PROPOSE, { id: "not-a-uuid", reason: "r" }, "NOT_FOUND", /Model version not found/],
+      [PROPOSE, { id: "00000000-0000-4000-8000-000000000000", reason: "r" }, "NOT_FOUND", /not found/],
+      [PROPOSE, { id: champion.id, reason: "r" }, "CONFLICT", /already the champion/],
+      [ROLLBACK, { reason: "r", id: candidate.id }, "CONFLICT", /earlier champion/],
+    ];
+    for (const [query, vars, code, message] of cases) {
+      const before = await registryState();
+      const r = await api.gql(tokens.DATA_SCIENTIST, query, vars);
+      expect(codeOf(r), JSON.stringify(vars).slice(0, 80)).toBe(code);
+      expect(r.errors?.[0]?.message).toMatch(message);
+      expect(await registryState()).toEqual(before);
+    }
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "r" })).proposePromotion;
+    const before = await registryState();
+    const r = await api.gql(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false });
+    expect(codeOf(r)).toBe("BAD_USER_INPUT");
+    expect(r.errors?.[0]?.message).toMatch(/note is required to reject/);
+    expect(await registryState()).toEqual(before);
+  });
+
+  it("lets readers list versions and proposals, and refuses other roles", async () => {
+    const LIST = `{ modelVersions(first: 2) { nodes { id status metrics predictionCount } pageInfo { hasNextPage endCursor } }
+      modelPromotions { nodes { id state } } championModel { id } }`;
+    for (const role of ["DATA_SCIENTIST", "ADMIN", "AUDITOR"] as Role[]) {
+      const data = await api.gqlOk(tokens[role], LIST);
+      expect(data.modelVersions.nodes).toHaveLength(2);
+      expect(data.modelVersions.pageInfo.hasNextPage).toBe(true);
+      expect(data.championModel.id).toBeTruthy();
+    }
+    for (const role of ["HEMATOLOGIST", "TECHNICIAN"] as Role[]) {
+      expect(codeOf(await api.gql(tokens[role], LIST)), role).toBe("FORBIDDEN");
+    }
+    const first = await api.gqlOk(tokens.ADMIN, LIST);
+    const next = await api.gqlOk(tokens.ADMIN, `query($after: String) { modelVersions(first: 2, after: $after) { nodes { id } } }`, {
+      after: first.modelVersions.pageInfo.endCursor,
+    });
+    const firstIds = first.modelVersions.nodes.map((n: { id: string }) => n.id);
+    expect(next.modelVersions.nodes.length).toBeGreaterThan(0);
+    for (const n of next.modelVersions.nodes) expect(firstIds).not.toContain(n.id);
+    expect(codeOf(await api.gql(tokens.ADMIN, `{ modelVersions(after: "bogus!") { nodes { id } } }`))).toBe("BAD_USER_INPUT");
+  });
+});

@@ -1,0 +1,48 @@
+// Step one of the two-person rule: a DATA_SCIENTIST proposes that a model version become the
+// champion; an ADMIN (someone else) decides (decidePromotion.ts).
+import type { ModelPromotion, PrismaClient } from "@rcmnet/db";
+import type { AuthUser } from "../../context.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { badInput, conflict, notFound } from "../../errors.ts";
+import { isUuid } from "../../lib/pagination.ts";
+
+export const MAX_REASON = 2000;
+
+export function requireReason(reason: string, field = "reason"): string {
+  const text = reason.trim();
+  if (text.length === 0) throw badInput(`A ${field} is required`, { field });
+  if (text.length > MAX_REASON) throw badInput(`The ${field} must have at most ${MAX_REASON} characters`, { field });
+  return text;
+}
+
+export async function proposePromotion(
+  prisma: PrismaClient,
+  actor: AuthUser,
+  input: { modelVersionId: string; reason: string },
+): Promise<ModelPromotion> {
+  const reason = requireReason(input.reason);
+  if (!isUuid(input.modelVersionId)) throw notFound("Model version");
+  return prisma.$transaction(async (tx) => {
+    const version = await tx.modelVersion.findUnique({ where: { id: input.modelVersionId } });
+    if (!version) throw notFound("Model version");
+    if (version.status === "CHAMPION") throw conflict(`${version.name} ${version.version} is already the champion`);
+    if (version.status !== "CANDIDATE") {
+      throw conflict(`${version.name} ${version.version} is ${version.status}; an earlier champion comes back by proposeRollback`);
+    }
+    const pending = await tx.modelPromotion.findFirst({
+      where: { modelVersionId: version.id, state: "PROPOSED" },
+    });
+    if (pending) throw conflict("A proposal for this model version is already waiting for a decision", { promotionId: pending.id });
+    const promotion = await tx.modelPromotion.create({
+      data: { modelVersionId: version.id, kind: "PROMOTE", reason, proposedById: actor.id },
+    });
+    await recordAudit(tx, actor, {
+      action: "model.proposePromotion",
+      entityType: "ModelPromotion",
+      entityId: promotion.id,
+      after: { modelVersionId: version.id, name: version.name, version: version.version, kind: "PROMOTE" },
+      reason,
+    });
+    return promotion;
+  });
+}

@@ -1,0 +1,81 @@
+// Registers a model directory produced by @rcmnet/model (`rcmnet train` or a training run) as a
+// CANDIDATE. The weights are hashed and must match what model-card.json declares, so a
+// half-copied or edited directory is refused. Only directories under `<dataDir>/models` are
+// accepted: the API never reads arbitrary server paths on a user's say-so.
+import { realpath, stat } from "node:fs/promises";
+import { isAbsolute, join, relative, sep } from "node:path";
+import type { ModelVersion } from "@rcmnet/db";
+import type { AuthUser, Context } from "../../context.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
+import { getModelRuntime } from "../../jobs/model/modelRuntime.ts";
+
+const MAX_PATH = 500;
+
+export async function registerModel(
+  ctx: Pick<Context, "prisma" | "env">,
+  actor: AuthUser,
+  path: string,
+): Promise<ModelVersion> {
+  const modelsDir = join(ctx.env.dataDir, "models");
+  const dir = await resolveInside(modelsDir, path);
+  let info;
+  try {
+    info = await (await getModelRuntime()).inspectModelDir(dir);
+  } catch (err) {
+    throw badInput(`Not a valid model directory: ${err instanceof Error ? err.message.replace(modelsDir, "<models>") : "unreadable"}`);
+  }
+  const artifactPath = relative(await realpath(modelsDir), dir);
+  const same = await ctx.prisma.modelVersion.findFirst({
+    where: { OR: [{ artifactSha256: info.weightsSha256 }, { name: info.name, version: info.version }] },
+  });
+  if (same) throw conflict(`Already registered as ${same.name} ${same.version}`, { modelVersionId: same.id });
+  try {
+    return await ctx.prisma.$transaction(async (tx) => {
+      const version = await tx.modelVersion.create({
+        data: {
+          name: info.name,
+          version: info.version,
+          labels: info.labels,
+          inputSize: info.inputSize,
+          normalization: info.normalization as object,
+          architecture: info.architecture as object,
+          metrics: info.metrics as object,
+          artifactPath,
+          artifactSha256: info.weightsSha256,
+          status: "CANDIDATE",
+        },
+      });
+      await recordAudit(tx, actor, {
+        action: "model.register",
+        entityType: "ModelVersion",
+        entityId: version.id,
+        after: { name: version.name, version: version.version, artifactPath, artifactSha256: version.artifactSha256 },
+      });
+      return version;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`${info.name} ${info.version} is already registered`);
+    throw err;
+  }
+}
+
+/** The real directory of `path` (relative to modelsDir, or absolute), which must lie inside modelsDir. */
+async function resolveInside(modelsDir: string, path: string): Promise<string> {
+  const trimmed = path.trim();
+  if (!trimmed || trimmed.length > MAX_PATH) throw badInput(`path must have 1 to ${MAX_PATH} characters`, { field: "path" });
+  let root: string;
+  let dir: string;
+  try {
+    root = await realpath(modelsDir);
+    // Symlinks resolved before the containment check: a link cannot lead outside.
+    dir = await realpath(isAbsolute(trimmed) ? trimmed : join(modelsDir, trimmed));
+  } catch {
+    throw badInput("No such model directory under the server's models directory", { field: "path" });
+  }
+  if (dir !== root && !dir.startsWith(root + sep)) {
+    throw badInput("Model directories must be under the server's models directory", { field: "path" });
+  }
+  if (dir === root || !(await stat(dir)).isDirectory()) throw badInput("path must name a model directory", { field: "path" });
+  return dir;
+}

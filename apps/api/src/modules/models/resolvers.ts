@@ -1,0 +1,69 @@
+import type { ModelPromotion, ModelVersion, ModelStatus, PromotionState } from "@rcmnet/db";
+import type { Policy } from "../../auth/policy.ts";
+import type { Context } from "../../context.ts";
+import { actor } from "../../lib/actor.ts";
+import type { PageArgs } from "../../lib/pagination.ts";
+import { compareModels } from "./compareModels.ts";
+import { decidePromotion } from "./decidePromotion.ts";
+import { getChampion, getModelVersion, listModelVersions } from "./listModelVersions.ts";
+import { listModelPromotions } from "./listModelPromotions.ts";
+import { proposePromotion } from "./proposePromotion.ts";
+import { proposeRollback } from "./proposeRollback.ts";
+import { registerModel } from "./registerModel.ts";
+
+type R<A = Record<string, never>, P = unknown> = (parent: P, args: A, ctx: Context) => unknown;
+
+export const resolvers: {
+  Query: Record<string, R<any>>;
+  Mutation: Record<string, R<any>>;
+  ModelVersion: Record<string, R<any, ModelVersion>>;
+  ModelPromotion: Record<string, R<any, ModelPromotion>>;
+} = {
+  Query: {
+    modelVersions: (_p, args: PageArgs & { status?: ModelStatus | null }, ctx) => listModelVersions(ctx.prisma, args),
+    modelVersion: (_p, args: { id: string }, ctx) => getModelVersion(ctx.prisma, args.id),
+    championModel: (_p, _a, ctx) => getChampion(ctx.prisma),
+    modelPromotions: (_p, args: PageArgs & { state?: PromotionState | null }, ctx) =>
+      listModelPromotions(ctx.prisma, args),
+    compareModels: (_p, args: { a: string; b: string; snapshotId: string }, ctx) => compareModels(ctx, actor(ctx), args),
+  },
+  Mutation: {
+    registerModel: (_p, args: { path: string }, ctx) => registerModel(ctx, actor(ctx), args.path),
+    proposePromotion: (_p, args: { modelVersionId: string; reason: string }, ctx) =>
+      proposePromotion(ctx.prisma, actor(ctx), args),
+    decidePromotion: (_p, args: { id: string; approve: boolean; note?: string | null }, ctx) =>
+      decidePromotion(ctx.prisma, actor(ctx), args),
+    proposeRollback: (_p, args: { reason: string; modelVersionId?: string | null }, ctx) =>
+      proposeRollback(ctx.prisma, actor(ctx), args),
+  },
+  ModelVersion: {
+    metrics: (v) => v.metrics ?? {},
+    parent: (v, _a, ctx) => (v.parentId ? ctx.prisma.modelVersion.findUnique({ where: { id: v.parentId } }) : null),
+    trainingRun: (v, _a, ctx) =>
+      v.trainingRunId ? ctx.prisma.trainingRun.findUnique({ where: { id: v.trainingRunId } }) : null,
+    promotions: (v, _a, ctx) =>
+      ctx.prisma.modelPromotion.findMany({ where: { modelVersionId: v.id }, orderBy: { proposedAt: "desc" } }),
+    predictionCount: (v, _a, ctx) => ctx.prisma.prediction.count({ where: { modelVersionId: v.id } }),
+  },
+  ModelPromotion: {
+    modelVersion: (p, _a, ctx) => ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: p.modelVersionId } }),
+    proposedBy: (p, _a, ctx) => ctx.loaders.userById.load(p.proposedById),
+    decidedBy: (p, _a, ctx) => (p.decidedById ? ctx.loaders.userById.load(p.decidedById) : null),
+  },
+};
+
+const READERS = ["DATA_SCIENTIST", "ADMIN", "AUDITOR"] as const;
+
+export const policy: Policy = {
+  "Query.modelVersions": READERS,
+  "Query.modelVersion": READERS,
+  "Query.championModel": READERS,
+  "Query.modelPromotions": READERS,
+  // Runs two models: not for the read-only AUDITOR, who reads stored metrics instead.
+  "Query.compareModels": ["DATA_SCIENTIST", "ADMIN"],
+  "Mutation.registerModel": ["DATA_SCIENTIST"],
+  "Mutation.proposePromotion": ["DATA_SCIENTIST"],
+  "Mutation.decidePromotion": ["ADMIN"],
+  // An ADMIN may also propose a rollback in an emergency; another person must still approve it.
+  "Mutation.proposeRollback": ["DATA_SCIENTIST", "ADMIN"],
+};

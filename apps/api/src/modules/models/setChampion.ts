@@ -1,0 +1,39 @@
+import type { ModelVersion, Prisma } from "@rcmnet/db";
+import type { AuthUser } from "../../context.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { lockChampion } from "./championLock.ts";
+
+/**
+ * Makes `target` the one champion inside the caller's transaction: the current champion is
+ * ARCHIVED (its predictions keep pointing at it forever). From the next analysis on, the
+ * worker predicts with the new champion. `actor` null: the system (demo seed).
+ */
+export async function setChampion(
+  tx: Prisma.TransactionClient,
+  actor: AuthUser | null,
+  target: ModelVersion,
+  reason: string,
+): Promise<void> {
+  await lockChampion(tx);
+  const previous = await tx.modelVersion.findMany({ where: { status: "CHAMPION", id: { not: target.id } } });
+  for (const p of previous) {
+    await tx.modelVersion.update({ where: { id: p.id }, data: { status: "ARCHIVED" } });
+    await recordAudit(tx, actor, {
+      action: "model.status",
+      entityType: "ModelVersion",
+      entityId: p.id,
+      before: { status: "CHAMPION" },
+      after: { status: "ARCHIVED" },
+      reason,
+    });
+  }
+  await tx.modelVersion.update({ where: { id: target.id }, data: { status: "CHAMPION" } });
+  await recordAudit(tx, actor, {
+    action: "model.championChanged",
+    entityType: "ModelVersion",
+    entityId: target.id,
+    before: { status: target.status, previousChampionIds: previous.map((p) => p.id) },
+    after: { status: "CHAMPION", name: target.name, version: target.version },
+    reason,
+  });
+}

@@ -1,0 +1,41 @@
+// Cancels a training run. A queued run stops at once; a running one is stopped by its worker,
+// which polls the flag between batches and records the run as CANCELLED.
+import type { PrismaClient, TrainingRun } from "@rcmnet/db";
+import type { AuthUser } from "../../context.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { conflict, notFound } from "../../errors.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { cancelJob } from "../../jobs/queue.ts";
+import { trainingKey } from "../../jobs/analysisJobs.ts";
+
+export async function cancelTrainingRun(prisma: PrismaClient, actor: AuthUser, id: string): Promise<TrainingRun> {
+  if (!isUuid(id)) throw notFound("Training run");
+  return prisma.$transaction(async (tx) => {
+    const run = await tx.trainingRun.findUnique({ where: { id } });
+    if (!run) throw notFound("Training run");
+    if (run.status !== "QUEUED" && run.status !== "RUNNING") {
+      throw conflict(`The training run has already finished (${run.status})`);
+    }
+    if (run.cancelRequested) throw conflict("Cancellation was already requested");
+    let updated: TrainingRun;
+    const job = await tx.job.findUnique({ where: { dedupeKey: trainingKey(run.id) } });
+    if (run.status === "QUEUED" && job?.status === "QUEUED") {
+      // Never started: nothing to wait for.
+      await cancelJob(tx, job.id, "training run cancelled");
+      updated = await tx.trainingRun.update({
+        where: { id },
+        data: { cancelRequested: true, status: "CANCELLED", finishedAt: new Date() },
+      });
+    } else {
+      updated = await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
+    }
+    await recordAudit(tx, actor, {
+      action: "training.cancel",
+      entityType: "TrainingRun",
+      entityId: id,
+      before: { status: run.status },
+      after: { status: updated.status, cancelRequested: true },
+    });
+    return updated;
+  });
+}

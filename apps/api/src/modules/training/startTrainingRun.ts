@@ -1,0 +1,58 @@
+// Queues a training run: transfer learning from a base model (the champion unless another
+// version is named) on a dataset snapshot's TRAIN/VAL parts, evaluated on its locked TEST part.
+import type { PrismaClient, TrainingRun } from "@rcmnet/db";
+import type { AuthUser } from "../../context.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { badInput, notFound } from "../../errors.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { enqueueTraining } from "../../jobs/analysisJobs.ts";
+import { parseTrainingConfig } from "./trainingConfig.ts";
+
+export interface StartTrainingRunInput {
+  snapshotId: string;
+  config?: unknown;
+  /** Default: the current champion; none at all: train from scratch. */
+  baseModelVersionId?: string | null;
+}
+
+export async function startTrainingRun(
+  prisma: PrismaClient,
+  actor: AuthUser,
+  input: StartTrainingRunInput,
+): Promise<TrainingRun> {
+  const config = parseTrainingConfig(input.config);
+  if (!isUuid(input.snapshotId)) throw notFound("Dataset snapshot");
+  if (input.baseModelVersionId != null && !isUuid(input.baseModelVersionId)) throw notFound("Base model version");
+
+  const snapshot = await prisma.datasetSnapshot.findUnique({ where: { id: input.snapshotId } });
+  if (!snapshot) throw notFound("Dataset snapshot");
+  const parts = await prisma.datasetItem.groupBy({ by: ["split"], where: { snapshotId: snapshot.id }, _count: true });
+  const count = (split: string) => parts.find((p) => p.split === split)?._count ?? 0;
+  if (snapshot.labels.length < 2) throw badInput("The snapshot needs cells of at least two classes to train");
+  if (count("TRAIN") === 0) throw badInput("The snapshot has no TRAIN cells");
+  if (count("TEST") === 0) throw badInput("The snapshot has no TEST cells to evaluate on");
+
+  const base = input.baseModelVersionId
+    ? await prisma.modelVersion.findUnique({ where: { id: input.baseModelVersionId } })
+    : await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
+  if (input.baseModelVersionId && !base) throw notFound("Base model version");
+
+  return prisma.$transaction(async (tx) => {
+    const run = await tx.trainingRun.create({
+      data: {
+        snapshotId: snapshot.id,
+        baseModelVersionId: base?.id ?? null,
+        config,
+        startedById: actor.id,
+      },
+    });
+    await enqueueTraining(tx, run.id);
+    await recordAudit(tx, actor, {
+      action: "training.start",
+      entityType: "TrainingRun",
+      entityId: run.id,
+      after: { snapshotId: snapshot.id, baseModelVersionId: base?.id ?? null, config },
+    });
+    return run;
+  });
+}

@@ -1,0 +1,50 @@
+// The job worker process: `tsx src/worker.ts` (npm run worker -w @rcmnet/api).
+// One job at a time per process; run more processes (on any machines sharing the database and
+// the data dir's blob store) to scale out. SIGTERM/SIGINT: stop claiming, let the current job
+// finish for a grace period, otherwise give it back to the queue (training resumes from its
+// checkpoint). Logs are JSON lines with ids only, never patient identifiers.
+import { join } from "node:path";
+import { BlobStore, createPrismaClient } from "@rcmnet/db";
+import { loadEnv } from "./env.ts";
+import { createHandlers } from "./jobs/handlers/index.ts";
+import { jsonLogger } from "./jobs/logger.ts";
+import { ClassifierCache } from "./jobs/model/classifierCache.ts";
+import { getModelRuntime, initModelBackend } from "./jobs/model/modelRuntime.ts";
+import { defaultWorkerId, startWorker } from "./jobs/runWorker.ts";
+
+const env = loadEnv();
+const log = jsonLogger({ service: "worker" });
+if (!env.databaseUrl) {
+  log.error("DATABASE_URL is required (npm start passes it; the embedded database is opened by the launcher)");
+  process.exit(2);
+}
+
+const workerId = defaultWorkerId();
+// The loop uses one connection at a time plus the heartbeat's; PGlite serialises anyway.
+const prisma = createPrismaClient(env.databaseUrl, { max: 3 });
+const backend = await initModelBackend();
+const runtime = await getModelRuntime();
+const classifiers = new ClassifierCache(runtime, env.dataDir);
+log.info("model backend ready", { backend });
+
+const worker = startWorker({
+  prisma,
+  blobs: new BlobStore(join(env.dataDir, "blobs")),
+  dataDir: env.dataDir,
+  log,
+  workerId,
+  handlers: createHandlers({ runtime, classifiers }),
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info("shutting down", { signal });
+  await worker.stop();
+  classifiers.dispose();
+  await prisma.$disconnect();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
