@@ -1,0 +1,194 @@
+// Dataset snapshots: only signed-out human labels, frozen, deterministic, with a locked TEST part;
+// training runs: queued with a validated recipe, cancellable. Through the GraphQL API.
+import type { Role } from "@rcmnet/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { insertCaseWithCells } from "../../jobs/testing/fixtures.ts";
+import { splitOf } from "./datasetSplit.ts";
+
+let api: TestApi;
+const tokens = {} as Record<Role, string>;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"] as Role[]) {
+    tokens[role] = await api.loginAs(role);
+  }
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const CREATE = `mutation($name: String!) {
+  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } labelCounts createdBy { login } }
+}`;
+const START = `mutation($snapshotId: ID!, $config: JSON, $base: ID) {
+  startTrainingRun(snapshotId: $snapshotId, config: $config, baseModelVersionId: $base) { id status config progress snapshot { id } }
+}`;
+const CANCEL = `mutation($id: ID!) { cancelTrainingRun(id: $id) { id status cancelRequested } }`;
+
+const codeOf = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
+
+async function trainingState() {
+  const [snapshots, items, runs, jobs, audit] = await Promise.all([
+    api.prisma.datasetSnapshot.count(),
+    api.prisma.datasetItem.count(),
+    api.prisma.trainingRun.findMany({ orderBy: { id: "asc" } }),
+    api.prisma.job.findMany({ orderBy: { id: "asc" } }),
+    api.prisma.auditEvent.count(),
+  ]);
+  return { snapshots, items, runs, jobs, audit };
+}
+
+describe("dataset snapshots", () => {
+  it("refuses to snapshot when nothing is signed out yet", async () => {
+    const before = await trainingState();
+    const r = await api.gql(tokens.DATA_SCIENTIST, CREATE, { name: "empty" });
+    expect(codeOf(r)).toBe("BAD_USER_INPUT");
+    expect(r.errors?.[0]?.message).toMatch(/No signed-out human labels/);
+    expect(await trainingState()).toEqual(before);
+  });
+
+  it("freezes the latest human label of signed-out cells, deterministically, with a locked TEST part", async () => {
+    const tech = await api.createUser("TECHNICIAN");
+    const hema = await api.createUser("HEMATOLOGIST");
+    const base = { createdById: tech.user.id, reviewerId: hema.user.id };
+    const labels = ["car_t", "lymphocyte", "neutrophil"];
+    const signed = await insertCaseWithCells(api.prisma, {
+      ...base,
+      status: "SIGNED_OUT",
+      cells: [
+        ...Array.from({ length: 30 }, (_, i) => ({ reviews: [labels[i % 3]!] })),
+        { reviews: ["car_t", "lymphocyte"] }, // reclassified: the latest label counts
+        { reviews: ["car_t", "unidentified"] }, // no class: excluded
+        { reviews: ["artifact"] }, // excluded
+        {}, // never reviewed: excluded (AI predictions are never labels)
+      ],
+    });
+    const amended = await insertCaseWithCells(api.prisma, {
+      ...base,
+      status: "AMENDED",
+      cells: [{ reviews: ["neutrophil"] }],
+    });
+    // Not signed out: excluded.
+    await insertCaseWithCells(api.prisma, { ...base, status: "IN_REVIEW", cells: [{ reviews: ["car_t"] }] });
+
+    const first = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "  week 47 " })).createDatasetSnapshot;
+    expect(first).toMatchObject({ name: "week 47", labels, itemCount: 32 });
+    expect(first.splitCounts.train + first.splitCounts.val + first.splitCounts.test).toBe(32);
+    const items = await api.prisma.datasetItem.findMany({ where: { snapshotId: first.id } });
+    const byCell = new Map(items.map((i) => [i.cellId, i]));
+    expect(byCell.get(signed.cells[30]!.id)?.label).toBe("lymphocyte");
+    for (const excluded of signed.cells.slice(31)) expect(byCell.has(excluded.id)).toBe(false);
+    expect(byCell.get(amended.cells[0]!.id)?.label).toBe("neutrophil");
+    for (const item of items) {
+      expect(item.split).toBe(splitOf(item.cellId));
+      expect(item.cropSha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+
+    // Same data, same content and split.
+    const second = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "again" })).createDatasetSnapshot;
+    expect(second.contentHash).toBe(first.contentHash);
+    expect(second.splitCounts).toEqual(first.splitCounts);
+
+    // Frozen: the database refuses to change a snapshot's rows.
+    await expect(
+      api.prisma.datasetItem.update({ where: { id: items[0]!.id }, data: { label: "monocyte" } }),
+    ).rejects.toThrow();
+    expect(await api.prisma.auditEvent.count({ where: { action: "datasetSnapshot.create" } })).toBe(2);
+  });
+
+  it("keeps a cell that was ever in TEST in TEST", async () => {
+    const snapshot = await api.prisma.datasetSnapshot.findFirstOrThrow({ orderBy: { createdAt: "asc" } });
+    const train = await api.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId: snapshot.id, split: "TRAIN" } });
+    // A (hypothetical) earlier snapshot, under another split rule, tested on this cell.
+    const legacy = await api.prisma.datasetSnapshot.create({
+      data: { name: "legacy", labels: [train.label], itemCount: 1, contentHash: "x", createdById: snapshot.createdById },
+    });
+    await api.prisma.datasetItem.create({
+      data: { snapshotId: legacy.id, cellId: train.cellId, label: train.label, split: "TEST", cropSha256: train.cropSha256 },
+    });
+    const next = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "after legacy" })).createDatasetSnapshot;
+    const item = await api.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId: next.id, cellId: train.cellId } });
+    expect(item.split).toBe("TEST");
+  });
+
+  it("refuses wrong roles and bad names without writing anything", async () => {
+    for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "AUDITOR"] as Role[]) {
+      const before = await trainingState();
+      expect(codeOf(await api.gql(tokens[role], CREATE, { name: "x" })), role).toBe("FORBIDDEN");
+      expect(await trainingState()).toEqual(before);
+    }
+    for (const name of ["", "   ", "x".repeat(121)]) {
+      const before = await trainingState();
+      expect(codeOf(await api.gql(tokens.DATA_SCIENTIST, CREATE, { name }))).toBe("BAD_USER_INPUT");
+      expect(await trainingState()).toEqual(before);
+    }
+    expect(codeOf(await api.gql(null, CREATE, { name: "x" }))).toBe("UNAUTHENTICATED");
+  });
+
+  it("lists snapshots for readers only", async () => {
+    const LIST = `{ datasetSnapshots(first: 2) { nodes { id itemCount splitCounts { test } } pageInfo { hasNextPage } } }`;
+    for (const role of ["DATA_SCIENTIST", "ADMIN", "AUDITOR"] as Role[]) {
+      const data = await api.gqlOk(tokens[role], LIST);
+      expect(data.datasetSnapshots.nodes).toHaveLength(2);
+      expect(data.datasetSnapshots.pageInfo.hasNextPage).toBe(true);
+    }
+    for (const role of ["HEMATOLOGIST", "TECHNICIAN"] as Role[]) {
+      expect(codeOf(await api.gql(tokens[role], LIST))).toBe("FORBIDDEN");
+    }
+  });
+});
+
+describe("training runs", () => {
+  it("validates the recipe and refuses other roles, writing nothing", async () => {
+    const snapshot = await api.prisma.datasetSnapshot.findFirstOrThrow({ where: { name: "week 47" } });
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ epochs: 0 }, /config\.epochs/],
+      [{ epochs: 1000 }, /config\.epochs/],
+      [{ learningRate: -1 }, /config\.learningRate/],
+      [{ epochs: 2, frozenEpochs: 3 }, /frozenEpochs/],
+      [{ epocs: 3 }, /config/],
+    ];
+    for (const [config, message] of bad) {
+      const before = await trainingState();
+      const r = await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config });
+      expect(codeOf(r), JSON.stringify(config)).toBe("BAD_USER_INPUT");
+      expect(r.errors?.[0]?.message).toMatch(message);
+      expect(await trainingState()).toEqual(before);
+    }
+    const before = await trainingState();
+    expect(codeOf(await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: "nope" }))).toBe("NOT_FOUND");
+    expect(
+      codeOf(await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, base: "00000000-0000-4000-8000-000000000000" })),
+    ).toBe("NOT_FOUND");
+    for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "AUDITOR"] as Role[]) {
+      expect(codeOf(await api.gql(tokens[role], START, { snapshotId: snapshot.id })), role).toBe("FORBIDDEN");
+    }
+    expect(await trainingState()).toEqual(before);
+  });
+
+  it("queues a run with its job, and cancels it before it starts", async () => {
+    const snapshot = await api.prisma.datasetSnapshot.findFirstOrThrow({ where: { name: "week 47" } });
+    const run = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } }))
+      .startTrainingRun;
+    expect(run).toMatchObject({ status: "QUEUED", progress: 0, config: { epochs: 2, frozenEpochs: 2 } });
+    const job = await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } });
+    expect(job).toMatchObject({ type: "trainModel", status: "QUEUED", payload: { runId: run.id } });
+
+    expect(codeOf(await api.gql(tokens.AUDITOR, CANCEL, { id: run.id }))).toBe("FORBIDDEN");
+    const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id })).cancelTrainingRun;
+    expect(cancelled).toMatchObject({ status: "CANCELLED", cancelRequested: true });
+    expect((await api.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).status).toBe("CANCELLED");
+    const again = await api.gql(tokens.DATA_SCIENTIST, CANCEL, { id: run.id });
+    expect(codeOf(again)).toBe("CONFLICT");
+    expect(again.errors?.[0]?.message).toMatch(/already finished/);
+
+    const READ = `query($id: ID!) { trainingRun(id: $id) { id status log metrics startedBy { login } snapshot { name } } }`;
+    for (const role of ["DATA_SCIENTIST", "ADMIN", "AUDITOR"] as Role[]) {
+      expect((await api.gqlOk(tokens[role], READ, { id: run.id })).trainingRun.status).toBe("CANCELLED");
+    }
+    expect(codeOf(await api.gql(tokens.HEMATOLOGIST, READ, { id: run.id }))).toBe("FORBIDDEN");
+    expect(codeOf(await api.gql(tokens.ADMIN, READ, { id: "00000000-0000-4000-8000-000000000000" }))).toBe("NOT_FOUND");
+  });
+});
