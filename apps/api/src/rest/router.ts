@@ -4,6 +4,9 @@ import type { Deps } from "../context.ts";
 import { buildContext, type Context } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { describeError } from "../log.ts";
+import { uploadSlidesRoute } from "../modules/slides/uploadSlides.ts";
+import { getBlobRoute } from "../modules/slides/blobRoutes.ts";
+import { auditCsv } from "../modules/audit/auditCsv.ts";
 
 export type RestHandler = (ctx: Context, req: Request, res: Response) => Promise<void>;
 
@@ -28,7 +31,10 @@ export function restRoute(deps: Deps, handler: RestHandler) {
   };
 }
 
-export function restRouter(_deps: Deps): Router {
+export function restRouter(deps: Deps): Router {
   const router = Router();
+  router.post("/uploads/slides", restRoute(deps, uploadSlidesRoute));
+  router.get("/blobs/:sha256", restRoute(deps, getBlobRoute));
+  router.get("/audit.csv", restRoute(deps, auditCsv));
   return router;
 }

@@ -1,0 +1,32 @@
+import type { Case, Prisma, Role } from "@rcmnet/db";
+import { conflict, notFound } from "../../errors.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { PATIENT_REF_READERS } from "../../auth/roles.ts";
+
+/** Signed cases are frozen (21 CFR 11.10(e)): changes go through amendCase first. */
+export const SIGNED_STATUSES = ["SIGNED_OUT", "AMENDED"] as const;
+
+export function isSigned(c: Pick<Case, "status">): boolean {
+  return (SIGNED_STATUSES as readonly string[]).includes(c.status);
+}
+
+export function assertNotSigned(c: Pick<Case, "status" | "accession">): void {
+  if (isSigned(c)) throw conflict(`Case ${c.accession} is signed out; amend it first`, { status: c.status });
+}
+
+/** Locks the case row for the rest of the transaction (serialises review/sign-off/amend/upload). */
+export async function lockCase(tx: Prisma.TransactionClient, caseId: string): Promise<Case> {
+  if (!isUuid(caseId)) throw notFound("Case");
+  await tx.$executeRaw`SELECT 1 FROM "case" WHERE id = ${caseId}::uuid FOR UPDATE`;
+  const row = await tx.case.findUnique({ where: { id: caseId } });
+  if (!row) throw notFound("Case");
+  return row;
+}
+
+export function canSeePatientRef(role: Role): boolean {
+  return PATIENT_REF_READERS.includes(role);
+}
+
+export const CART_LABEL = /^car[-_ ]?t$/i;
+export const ARTIFACT = "artifact";
+export const UNIDENTIFIED = "unidentified";

@@ -1,0 +1,38 @@
+import type { PrismaClient } from "@rcmnet/db";
+import { z } from "zod";
+import type { AuthUser } from "../../context.ts";
+import { conflict, isUniqueViolation } from "../../errors.ts";
+import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
+import { parseInput } from "../../lib/validate.ts";
+
+export const createCaseInput = z.object({
+  // Accessions are pseudonymous lab ids; restricting the alphabet keeps names out of them.
+  accession: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$/, "accession: 2-40 letters, digits, . _ -"),
+  patientRef: z.string().trim().max(100).nullish(),
+  product: z.string().trim().max(100).nullish(),
+  timepoint: z.string().trim().max(50).nullish(),
+  priority: z.enum(["ROUTINE", "URGENT", "STAT"]).nullish(),
+});
+
+export async function createCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
+  const input = parseInput(createCaseInput, raw);
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const row = await tx.case.create({
+        data: {
+          accession: input.accession,
+          patientRef: input.patientRef ?? null,
+          product: input.product ?? null,
+          timepoint: input.timepoint ?? null,
+          priority: input.priority ?? "ROUTINE",
+          createdById: actor.id,
+        },
+      });
+      await recordAudit(tx, actor, { action: "case.create", entityType: "Case", entityId: row.id, after: auditSnapshot(row) });
+      return row;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`Accession ${input.accession} already exists`);
+    throw err;
+  }
+}

@@ -1,0 +1,31 @@
+import type { Prisma, PrismaClient } from "@rcmnet/db";
+import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+
+export interface CellFilter {
+  label?: string | null;
+  slideId?: string | null;
+  needsReview?: boolean | null;
+}
+
+/** The cells of a case in slide order, cursor-paginated; a review page asks for up to 1000. */
+export async function listCells(prisma: PrismaClient, caseId: string, filter: CellFilter, page: PageArgs) {
+  const size = pageSize(page.first, 200, 1000);
+  const where: Prisma.CellWhereInput = {
+    slide: { caseId },
+    ...(filter.slideId ? { slideId: isUuid(filter.slideId) ? filter.slideId : "00000000-0000-0000-0000-000000000000" } : {}),
+    ...(filter.label ? { currentLabel: filter.label } : {}),
+    ...(filter.needsReview === true ? { reviewCount: 0 } : filter.needsReview === false ? { reviewCount: { gt: 0 } } : {}),
+  };
+  const after = page.after ? decodeCursor(page.after) : null;
+  if (after !== null && !isUuid(after)) return { ...toConnection([], size, () => ""), totalCount: 0 };
+  const [rows, totalCount] = await Promise.all([
+    prisma.cell.findMany({
+      where,
+      orderBy: [{ slideId: "asc" }, { y: "asc" }, { x: "asc" }, { id: "asc" }],
+      take: size + 1,
+      ...(after ? { cursor: { id: after }, skip: 1 } : {}),
+    }),
+    prisma.cell.count({ where }),
+  ]);
+  return { ...toConnection(rows, size, (c) => c.id), totalCount };
+}

@@ -1,0 +1,65 @@
+import type { Policy } from "../../auth/policy.ts";
+import { CASE_READERS } from "../../auth/roles.ts";
+import { notFound } from "../../errors.ts";
+import type { Resolvers } from "../../generated/graphql.ts";
+import { actor } from "../../lib/actor.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { canSeePatientRef } from "./caseRules.ts";
+import { createCase } from "./createCase.ts";
+import { updateCase } from "./updateCase.ts";
+import { listCases } from "./listCases.ts";
+import { listCells } from "./listCells.ts";
+import { caseLabelCounts, computeDifferential } from "./differential.ts";
+
+async function loadOr404<T>(value: Promise<T | null>, what: string): Promise<T> {
+  const row = await value;
+  if (!row) throw notFound(what);
+  return row;
+}
+
+export const resolvers: Resolvers = {
+  Query: {
+    cases: (_p, args, ctx) => listCases(ctx.prisma, args.filter, args),
+    case: (_p, args, ctx) => loadOr404(isUuid(args.id) ? ctx.loaders.caseById.load(args.id) : Promise.resolve(null), "Case"),
+    cell: (_p, args, ctx) =>
+      loadOr404(isUuid(args.id) ? ctx.prisma.cell.findUnique({ where: { id: args.id } }) : Promise.resolve(null), "Cell"),
+  },
+  Mutation: {
+    createCase: (_p, args, ctx) => createCase(ctx.prisma, actor(ctx), args.input),
+    updateCase: (_p, args, ctx) => updateCase(ctx.prisma, actor(ctx), args.input),
+  },
+  Case: {
+    // Field-level rule: the link to the hospital record is hidden from roles that do not need it.
+    patientRef: (c, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? c.patientRef : null),
+    createdBy: (c, _a, ctx) => loadOr404(ctx.loaders.userById.load(c.createdById), "User"),
+    slides: (c, _a, ctx) => ctx.loaders.slidesByCaseId.load(c.id),
+    cellCount: async (c, _a, ctx) => (await ctx.loaders.countsByCaseId.load(c.id)).cellCount,
+    reviewedCount: async (c, _a, ctx) => (await ctx.loaders.countsByCaseId.load(c.id)).reviewedCount,
+    cells: (c, args, ctx) => listCells(ctx.prisma, c.id, args, args),
+    differential: async (c, _a, ctx) => computeDifferential(await caseLabelCounts(ctx.prisma, c.id)),
+  },
+  Slide: {
+    imageUrl: (s) => `/blobs/${s.imageSha256}`,
+    uploadedBy: (s, _a, ctx) => loadOr404(ctx.loaders.userById.load(s.uploadedById), "User"),
+  },
+  Cell: {
+    slide: (c, _a, ctx) => loadOr404(ctx.loaders.slideById.load(c.slideId), "Slide"),
+    cropUrl: (c) => `/blobs/${c.cropSha256}`,
+    humanDecided: (c) => c.reviewCount > 0,
+    prediction: async (c, _a, ctx) => (await ctx.loaders.predictionsByCellId.load(c.id))[0] ?? null,
+    predictions: (c, _a, ctx) => ctx.loaders.predictionsByCellId.load(c.id),
+    reviews: (c, _a, ctx) => ctx.loaders.reviewsByCellId.load(c.id),
+  },
+  Review: {
+    reviewer: (r, _a, ctx) => loadOr404(ctx.loaders.userById.load(r.reviewerId), "User"),
+  },
+};
+
+export const policy: Policy = {
+  "Query.cases": CASE_READERS,
+  "Query.case": CASE_READERS,
+  "Query.cell": CASE_READERS,
+  "Mutation.createCase": ["TECHNICIAN"],
+  // Technicians fix accession-level details before review; hematologists may too.
+  "Mutation.updateCase": ["TECHNICIAN", "HEMATOLOGIST"],
+};

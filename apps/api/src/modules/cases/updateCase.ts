@@ -1,0 +1,42 @@
+import type { PrismaClient } from "@rcmnet/db";
+import { z } from "zod";
+import type { AuthUser } from "../../context.ts";
+import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
+import { parseInput } from "../../lib/validate.ts";
+import { assertNotSigned, lockCase } from "./caseRules.ts";
+
+export const updateCaseInput = z.object({
+  id: z.string(),
+  patientRef: z.string().trim().max(100).nullish(),
+  product: z.string().trim().max(100).nullish(),
+  timepoint: z.string().trim().max(50).nullish(),
+  priority: z.enum(["ROUTINE", "URGENT", "STAT"]).nullish(),
+  reason: z.string().trim().min(3, "reason is required").max(1000),
+});
+
+/** Fields left out (undefined) are unchanged; null clears an optional field. */
+export async function updateCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
+  const input = parseInput(updateCaseInput, raw);
+  return prisma.$transaction(async (tx) => {
+    const before = await lockCase(tx, input.id);
+    assertNotSigned(before);
+    const after = await tx.case.update({
+      where: { id: before.id },
+      data: {
+        ...(input.patientRef !== undefined ? { patientRef: input.patientRef } : {}),
+        ...(input.product !== undefined ? { product: input.product } : {}),
+        ...(input.timepoint !== undefined ? { timepoint: input.timepoint } : {}),
+        ...(input.priority ? { priority: input.priority } : {}),
+      },
+    });
+    await recordAudit(tx, actor, {
+      action: "case.update",
+      entityType: "Case",
+      entityId: after.id,
+      before: auditSnapshot(before),
+      after: auditSnapshot(after),
+      reason: input.reason,
+    });
+    return after;
+  });
+}

@@ -1,0 +1,76 @@
+// Confirms the current label of one or many cells of one case: all or nothing.
+import type { Prisma, PrismaClient } from "@rcmnet/db";
+import { z } from "zod";
+import type { AuthUser } from "../../context.ts";
+import { badInput, isUniqueViolation } from "../../errors.ts";
+import { parseInput } from "../../lib/validate.ts";
+import { caseOfCells, lockCaseForReview } from "./reviewRules.ts";
+import { staleReview } from "./reclassifyCell.ts";
+
+export const MAX_BULK_CONFIRM = 1000;
+
+export const confirmCellsInput = z
+  .array(z.object({ cellId: z.string(), expectedReviewCount: z.number().int().min(0) }))
+  .min(1, "at least one cell")
+  .max(MAX_BULK_CONFIRM, `at most ${MAX_BULK_CONFIRM} cells per request`);
+
+export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
+  const input = parseInput(confirmCellsInput, raw);
+  const ids = input.map((c) => c.cellId);
+  if (new Set(ids).size !== ids.length) throw badInput("A cell is listed twice");
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const caseId = await caseOfCells(tx, ids);
+      const kase = await lockCaseForReview(tx, caseId);
+      const cells = await tx.cell.findMany({ where: { id: { in: ids } } });
+      const byId = new Map(cells.map((c) => [c.id, c]));
+      for (const item of input) {
+        const cell = byId.get(item.cellId)!;
+        if (cell.reviewCount !== item.expectedReviewCount) throw staleReview(cell.reviewCount, cell.currentLabel);
+        if (cell.currentLabel === null) throw badInput("A cell without a label cannot be confirmed: reclassify it");
+      }
+      // One statement for the whole batch; a row whose reviewCount moved meanwhile is not
+      // updated, the counts differ, and the transaction rolls back (nothing half-confirmed).
+      const updated = await tx.$executeRaw`
+        UPDATE cell c SET "reviewCount" = c."reviewCount" + 1
+        FROM (SELECT unnest(${ids}::uuid[]) AS id, unnest(${input.map((i) => i.expectedReviewCount)}::int[]) AS expected) v
+        WHERE c.id = v.id AND c."reviewCount" = v.expected`;
+      if (updated !== ids.length) throw staleReview(null, null);
+      await tx.review.createMany({
+        data: input.map((item) => {
+          const cell = byId.get(item.cellId)!;
+          return {
+            cellId: cell.id,
+            seq: item.expectedReviewCount + 1,
+            reviewerId: actor.id,
+            action: "CONFIRM" as const,
+            label: cell.currentLabel!,
+            previousLabel: cell.currentLabel,
+            reportVersion: kase.reportVersion,
+          };
+        }),
+      });
+      // One audit event per cell, so the trail of any single cell is complete.
+      await tx.auditEvent.createMany({
+        data: input.map((item): Prisma.AuditEventCreateManyInput => {
+          const cell = byId.get(item.cellId)!;
+          return {
+            actorId: actor.id,
+            actorLogin: actor.login,
+            action: "cell.confirm",
+            entityType: "Cell",
+            entityId: cell.id,
+            before: { label: cell.currentLabel, reviewCount: cell.reviewCount },
+            after: { label: cell.currentLabel, reviewCount: cell.reviewCount + 1, caseAccession: kase.accession },
+          };
+        }),
+      });
+      const rows = await tx.cell.findMany({ where: { id: { in: ids } } });
+      const order = new Map(ids.map((id, i) => [id, i]));
+      return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw staleReview(null, null);
+    throw err;
+  }
+}

@@ -1,0 +1,71 @@
+// A human label decision on one cell (append-only Review row + the cached Cell.currentLabel).
+import type { PrismaClient } from "@rcmnet/db";
+import { z } from "zod";
+import type { AuthUser } from "../../context.ts";
+import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { parseInput } from "../../lib/validate.ts";
+import { aiLabel, allowedLabels, caseOfCells, lockCaseForReview } from "./reviewRules.ts";
+
+export const reclassifyCellInput = z.object({
+  cellId: z.string(),
+  expectedReviewCount: z.number().int().min(0),
+  label: z.string().trim().min(1).max(64),
+  reason: z.string().trim().max(1000).nullish(),
+});
+
+export async function reclassifyCell(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
+  const input = parseInput(reclassifyCellInput, raw);
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const caseId = await caseOfCells(tx, [input.cellId]);
+      const kase = await lockCaseForReview(tx, caseId);
+      const labels = await allowedLabels(tx);
+      if (!labels.includes(input.label)) throw badInput(`Unknown label "${input.label}"`, { allowed: labels });
+      const cell = await tx.cell.findUniqueOrThrow({ where: { id: input.cellId } });
+      if (cell.reviewCount !== input.expectedReviewCount) throw staleReview(cell.reviewCount, cell.currentLabel);
+      if (cell.currentLabel === input.label) throw badInput("The cell already has this label: confirm it instead");
+      const prediction = await tx.prediction.findFirst({ where: { cellId: cell.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      const ai = aiLabel(prediction);
+      // Overriding the AI is a judgement others must be able to follow: the reason is kept.
+      if (ai !== null && ai !== input.label && !input.reason) {
+        throw badInput(`A reason is required to override the AI's label "${ai}"`);
+      }
+      const updated = await tx.cell.updateMany({
+        where: { id: cell.id, reviewCount: input.expectedReviewCount },
+        data: { reviewCount: { increment: 1 }, currentLabel: input.label },
+      });
+      if (updated.count !== 1) throw staleReview(null, null);
+      const review = await tx.review.create({
+        data: {
+          cellId: cell.id,
+          seq: input.expectedReviewCount + 1,
+          reviewerId: actor.id,
+          action: "RECLASSIFY",
+          label: input.label,
+          previousLabel: cell.currentLabel,
+          reason: input.reason ?? null,
+          reportVersion: kase.reportVersion,
+        },
+      });
+      await recordAudit(tx, actor, {
+        action: "cell.reclassify",
+        entityType: "Cell",
+        entityId: cell.id,
+        before: { label: cell.currentLabel, reviewCount: cell.reviewCount, aiLabel: ai },
+        after: { label: input.label, reviewCount: review.seq, reviewId: review.id, caseAccession: kase.accession },
+        reason: input.reason ?? null,
+      });
+      return tx.cell.findUniqueOrThrow({ where: { id: cell.id } });
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw staleReview(null, null);
+    throw err;
+  }
+}
+
+export function staleReview(current: number | null, label: string | null) {
+  return conflict("Another reviewer changed this cell first; reload it and decide again", {
+    ...(current === null ? {} : { currentReviewCount: current, currentLabel: label }),
+  });
+}

@@ -1,0 +1,43 @@
+import type { Case, Prisma, Prediction } from "@rcmnet/db";
+import { conflict, notFound, badInput } from "../../errors.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { ARTIFACT, UNIDENTIFIED, assertNotSigned } from "../cases/caseRules.ts";
+
+export const ALWAYS_ALLOWED_LABELS = [UNIDENTIFIED, ARTIFACT] as const;
+
+/** Model label sets (all registered versions) plus the two labels a human may always choose. */
+export async function allowedLabels(db: Prisma.TransactionClient): Promise<string[]> {
+  const rows = await db.$queryRaw<{ label: string }[]>`SELECT DISTINCT unnest(labels) AS label FROM model_version`;
+  return [...new Set([...rows.map((r) => r.label), ...ALWAYS_ALLOWED_LABELS])].sort();
+}
+
+/** What the AI said about a cell: an abstained prediction counts as "unidentified". */
+export function aiLabel(prediction: Pick<Prediction, "label" | "abstained"> | null | undefined): string | null {
+  if (!prediction) return null;
+  return prediction.abstained ? UNIDENTIFIED : prediction.label;
+}
+
+/**
+ * Locks the case FOR SHARE: reviews of different cells proceed together, while a sign-off or
+ * amendment (FOR UPDATE) waits for them and they wait for it. Same-cell races are settled by
+ * the conditional update on reviewCount.
+ */
+export async function lockCaseForReview(tx: Prisma.TransactionClient, caseId: string): Promise<Case> {
+  await tx.$executeRaw`SELECT 1 FROM "case" WHERE id = ${caseId}::uuid FOR SHARE`;
+  const c = await tx.case.findUnique({ where: { id: caseId } });
+  if (!c) throw notFound("Case");
+  assertNotSigned(c);
+  if (c.status === "RECEIVED") throw conflict(`Case ${c.accession} has no analysed cells yet`);
+  return c;
+}
+
+/** The case id of each cell; refuses unknown ids and cells of several cases. */
+export async function caseOfCells(tx: Prisma.TransactionClient, cellIds: string[]): Promise<string> {
+  if (cellIds.some((id) => !isUuid(id))) throw notFound("Cell");
+  const rows = await tx.$queryRaw<{ id: string; caseId: string }[]>`
+    SELECT c.id, s."caseId" FROM cell c JOIN slide s ON s.id = c."slideId" WHERE c.id = ANY(${cellIds}::uuid[])`;
+  if (rows.length !== cellIds.length) throw notFound("Cell");
+  const cases = new Set(rows.map((r) => r.caseId));
+  if (cases.size !== 1) throw badInput("All cells must belong to one case");
+  return rows[0]!.caseId;
+}

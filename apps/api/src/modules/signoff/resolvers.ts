@@ -1,0 +1,46 @@
+import type { Policy } from "../../auth/policy.ts";
+import { CASE_READERS } from "../../auth/roles.ts";
+import { notFound } from "../../errors.ts";
+import type { Resolvers } from "../../generated/graphql.ts";
+import { actor } from "../../lib/actor.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { signOffCase } from "./signOffCase.ts";
+import { amendCase } from "./amendCase.ts";
+import { sha256OfContent } from "./canonicalJson.ts";
+
+async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string) {
+  const row = isUuid(id) ? await prisma.signOff.findUnique({ where: { id } }) : null;
+  if (!row) throw notFound("Sign-off");
+  return row;
+}
+
+export const resolvers: Resolvers = {
+  Query: {
+    signOff: (_p, args, ctx) => findSignOff(ctx.prisma, args.id),
+    verifySignOff: async (_p, args, ctx) => {
+      const row = await findSignOff(ctx.prisma, args.id);
+      const computedSha256 = sha256OfContent(row.content);
+      return { ok: computedSha256 === row.contentSha256, storedSha256: row.contentSha256, computedSha256 };
+    },
+  },
+  Mutation: {
+    signOffCase: (_p, args, ctx) => signOffCase(ctx.prisma, actor(ctx), args.input),
+    amendCase: (_p, args, ctx) => amendCase(ctx.prisma, actor(ctx), args.input),
+  },
+  Case: {
+    signOffs: (c, _a, ctx) => ctx.prisma.signOff.findMany({ where: { caseId: c.id }, orderBy: { version: "asc" } }),
+    currentSignOff: (c, _a, ctx) =>
+      c.reportVersion > 0 ? ctx.prisma.signOff.findUnique({ where: { caseId_version: { caseId: c.id, version: c.reportVersion } } }) : null,
+  },
+  SignOff: {
+    signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
+    supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),
+  },
+};
+
+export const policy: Policy = {
+  "Query.signOff": CASE_READERS,
+  "Query.verifySignOff": CASE_READERS,
+  "Mutation.signOffCase": ["HEMATOLOGIST"],
+  "Mutation.amendCase": ["HEMATOLOGIST"],
+};

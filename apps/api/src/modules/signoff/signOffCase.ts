@@ -1,0 +1,124 @@
+// Electronic sign-off of a case report (21 CFR 11.50, 11.70, 11.200): the hematologist re-enters
+// the password, the case must be fully reviewed, and the exact signed content is stored with its
+// sha256. The content includes the audit chain head (seq + hash) as an external anchor: the
+// signature then also vouches for the whole trail up to that point.
+import type { Prisma, PrismaClient } from "@rcmnet/db";
+import { z } from "zod";
+import type { AuthUser } from "../../context.ts";
+import { conflict, isUniqueViolation, notFound } from "../../errors.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { parseInput } from "../../lib/validate.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { checkPassword } from "../auth/login.ts";
+import { lockCase } from "../cases/caseRules.ts";
+import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
+import { sha256OfContent } from "./canonicalJson.ts";
+
+export const signOffCaseInput = z.object({
+  caseId: z.string(),
+  password: z.string().min(1, "password is required").max(256),
+  meaning: z.string().trim().min(3, "meaning is required").max(300),
+});
+
+export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
+  const input = parseInput(signOffCaseInput, raw);
+  if (!isUuid(input.caseId)) throw notFound("Case");
+  const signer = await prisma.user.findUnique({ where: { id: actor.id } });
+  if (!signer) throw notFound("User");
+  // Wrong signature passwords count towards the lockout like failed sign-ins.
+  await checkPassword(prisma, signer, input.password, "signature");
+
+  try {
+    return await prisma.$transaction(
+      async (tx) => {
+        const kase = await lockCase(tx, input.caseId);
+        if (kase.status === "SIGNED_OUT" || kase.status === "AMENDED") {
+          throw conflict(`Case ${kase.accession} is already signed (version ${kase.reportVersion}); amend it to change it`);
+        }
+        if (kase.status !== "IN_REVIEW") throw conflict(`Case ${kase.accession} is not ready for sign-off (status ${kase.status})`);
+        const pendingSlides = await tx.slide.count({ where: { caseId: kase.id, analysisStatus: { in: ["PENDING", "RUNNING"] } } });
+        if (pendingSlides > 0) throw conflict(`${pendingSlides} slide(s) of case ${kase.accession} are still being analysed`);
+
+        const cells = await tx.$queryRaw<
+          { id: string; slideId: string; label: string | null; reviewCount: number; reviewerLogin: string | null; aiLabel: string | null; abstained: boolean | null; modelVersionId: string | null }[]
+        >`
+          SELECT c.id, c."slideId", c."currentLabel" AS label, c."reviewCount",
+                 u.login AS "reviewerLogin", p.label AS "aiLabel", p.abstained, p."modelVersionId"
+          FROM cell c
+          JOIN slide s ON s.id = c."slideId"
+          LEFT JOIN review r ON r."cellId" = c.id AND r.seq = c."reviewCount"
+          LEFT JOIN "user" u ON u.id = r."reviewerId"
+          LEFT JOIN LATERAL (SELECT label, abstained, "modelVersionId" FROM prediction
+                             WHERE "cellId" = c.id ORDER BY "createdAt" DESC, id DESC LIMIT 1) p ON true
+          WHERE s."caseId" = ${kase.id}::uuid
+          ORDER BY c."slideId", c.y, c.x, c.id`;
+        if (cells.length === 0) throw conflict(`Case ${kase.accession} has no cells to sign`);
+        const undecided = cells.filter((c) => c.reviewCount === 0).length;
+        if (undecided > 0) {
+          throw conflict(`${undecided} of ${cells.length} cells have no human decision yet`, { undecidedCells: undecided });
+        }
+
+        const version = kase.reportVersion + 1;
+        const previous = version > 1 ? await tx.signOff.findUnique({ where: { caseId_version: { caseId: kase.id, version: kase.reportVersion } } }) : null;
+        const amendment = previous
+          ? await tx.auditEvent.findFirst({ where: { entityType: "Case", entityId: kase.id, action: "case.amend" }, orderBy: { seq: "desc" } })
+          : null;
+        const head = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`;
+        const signedAt = new Date();
+        const content = {
+          schema: "rcmnet.signed-report/1",
+          case: { id: kase.id, accession: kase.accession, product: kase.product, timepoint: kase.timepoint, priority: kase.priority },
+          version,
+          signer: { id: signer.id, login: signer.login, name: signer.displayName },
+          meaning: input.meaning,
+          signedAt: signedAt.toISOString(),
+          differential: computeDifferential(await caseLabelCounts(tx as PrismaClient, kase.id)),
+          modelVersionIds: [...new Set(cells.map((c) => c.modelVersionId).filter((v): v is string => v !== null))].sort(),
+          cells: cells.map((c) => ({
+            id: c.id,
+            slideId: c.slideId,
+            label: c.label,
+            decisions: c.reviewCount,
+            decidedBy: c.reviewerLogin,
+            ai: c.aiLabel === null ? null : { label: c.aiLabel, abstained: c.abstained, modelVersionId: c.modelVersionId },
+          })),
+          auditAnchor: head[0] ? { seq: head[0].seq.toString(), hash: head[0].hash } : null,
+          supersedes: previous ? { id: previous.id, version: previous.version, contentSha256: previous.contentSha256 } : null,
+          amendmentReason: amendment?.reason ?? null,
+        };
+        const contentSha256 = sha256OfContent(content);
+        const signOff = await tx.signOff.create({
+          data: {
+            caseId: kase.id,
+            version,
+            signerId: signer.id,
+            signerName: signer.displayName,
+            meaning: input.meaning,
+            signedAt,
+            content: content as unknown as Prisma.InputJsonObject,
+            contentSha256,
+            supersedesId: previous?.id ?? null,
+            amendmentReason: amendment?.reason ?? null,
+          },
+        });
+        await tx.case.update({
+          where: { id: kase.id },
+          data: { status: version === 1 ? "SIGNED_OUT" : "AMENDED", reportVersion: version },
+        });
+        await recordAudit(tx, actor, {
+          action: "case.sign_off",
+          entityType: "Case",
+          entityId: kase.id,
+          before: { status: kase.status, reportVersion: kase.reportVersion },
+          after: { status: version === 1 ? "SIGNED_OUT" : "AMENDED", reportVersion: version, signOffId: signOff.id, contentSha256, meaning: input.meaning, accession: kase.accession },
+        });
+        return signOff;
+      },
+      { timeout: 30_000 },
+    );
+  } catch (err) {
+    // Two signers racing on one case: (caseId, version) is unique.
+    if (isUniqueViolation(err)) throw conflict("The case was signed by someone else meanwhile");
+    throw err;
+  }
+}

@@ -1,0 +1,31 @@
+// GET /blobs/:sha256 (roles that read cases): image bytes, verified against their hash on read.
+import type { Request, Response } from "express";
+import { BlobCorruptError, BlobNotFoundError } from "@rcmnet/db";
+import type { Context } from "../../context.ts";
+import { requireRole } from "../../auth/policy.ts";
+import { CASE_READERS } from "../../auth/roles.ts";
+import { notFound } from "../../errors.ts";
+import { sniffFormat } from "./validateImage.ts";
+
+export async function getBlobRoute(ctx: Context, req: Request, res: Response): Promise<void> {
+  requireRole(ctx, CASE_READERS);
+  const sha = String(req.params.sha256 ?? "");
+  if (!/^[0-9a-f]{64}$/.test(sha)) throw notFound("Image");
+  let bytes: Buffer;
+  try {
+    bytes = await ctx.blobs.get(sha);
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) throw notFound("Image");
+    if (err instanceof BlobCorruptError) {
+      ctx.log.error("blob corrupt on disk", { sha256: sha });
+      throw notFound("Image");
+    }
+    throw err;
+  }
+  const format = sniffFormat(bytes);
+  res.setHeader("content-type", format === "jpeg" ? "image/jpeg" : format === "png" ? "image/png" : "application/octet-stream");
+  res.setHeader("x-content-type-options", "nosniff");
+  // Content-addressed: the bytes behind a name never change.
+  res.setHeader("cache-control", "private, max-age=31536000, immutable");
+  res.end(bytes);
+}

@@ -1,0 +1,61 @@
+// Bounded multipart parsing (busboy): at most maxFiles files of maxBytes each, held in memory
+// until every one has been validated, so a bad file means nothing at all is stored.
+import type { Request } from "express";
+import busboy from "busboy";
+import { badInput } from "../../errors.ts";
+
+export interface UploadedFile {
+  filename: string;
+  bytes: Buffer;
+}
+
+export interface ParsedUpload {
+  files: UploadedFile[];
+  fields: Record<string, string>;
+}
+
+export function parseMultipart(req: Request, limits: { maxBytes: number; maxFiles: number }): Promise<ParsedUpload> {
+  const type = req.headers["content-type"] ?? "";
+  if (!type.startsWith("multipart/form-data")) {
+    return Promise.reject(badInput("Send the images as multipart/form-data in the field `files`"));
+  }
+  return new Promise((resolve, reject) => {
+    let failed: Error | null = null;
+    const fail = (err: Error) => {
+      failed ??= err;
+    };
+    const files: UploadedFile[] = [];
+    const fields: Record<string, string> = {};
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({
+        headers: req.headers,
+        limits: { fileSize: limits.maxBytes, files: limits.maxFiles, fields: 10, fieldSize: 1000, parts: limits.maxFiles + 10 },
+      });
+    } catch {
+      reject(badInput("Malformed multipart request"));
+      return;
+    }
+    bb.on("file", (name, stream, info) => {
+      const filename = (info.filename ?? "unnamed").slice(0, 200);
+      if (name !== "files") {
+        fail(badInput(`Unexpected file field "${name.slice(0, 50)}": use "files"`));
+        stream.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("limit", () => fail(badInput(`${filename}: larger than ${limits.maxBytes} bytes`)));
+      stream.on("close", () => files.push({ filename, bytes: Buffer.concat(chunks) }));
+    });
+    bb.on("field", (name, value) => {
+      fields[name] = value;
+    });
+    bb.on("filesLimit", () => fail(badInput(`At most ${limits.maxFiles} files per upload`)));
+    bb.on("partsLimit", () => fail(badInput("Too many parts in the upload")));
+    bb.on("error", () => fail(badInput("Malformed multipart request")));
+    bb.on("close", () => (failed ? reject(failed) : resolve({ files, fields })));
+    req.on("error", () => fail(badInput("The upload was interrupted")));
+    req.pipe(bb);
+  });
+}

@@ -1,0 +1,149 @@
+// POST /uploads/slides?caseId=...&kind=FIELD|CROP (TECHNICIAN): smear fields or pre-cropped
+// cells for a case. All files are validated first; any bad or duplicate file refuses the whole
+// upload and NOTHING is stored (no blob, no row, no job). Rows, analysis jobs, the case status
+// and audit events commit in one transaction; blobs are written inside it and removed again if
+// it rolls back.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Request, Response } from "express";
+import { sha256Hex, type Slide } from "@rcmnet/db";
+import type { AuthUser, Context } from "../../context.ts";
+import { requireRole } from "../../auth/policy.ts";
+import { badInput, conflict, notFound } from "../../errors.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { enqueueJob } from "../../jobs/queue.ts";
+import { assertNotSigned, lockCase } from "../cases/caseRules.ts";
+import { parseMultipart } from "./parseMultipart.ts";
+import { InvalidImageError, validateImage, type ValidImage } from "./validateImage.ts";
+
+export const UPLOAD_ROLES = ["TECHNICIAN"] as const;
+/** Pre-cropped cells are small; a larger "crop" is probably a field sent with the wrong kind. */
+export const MAX_CROP_SIDE = 1024;
+
+interface Checked extends ValidImage {
+  filename: string;
+  bytes: Buffer;
+  sha256: string;
+}
+
+export async function uploadSlidesRoute(ctx: Context, req: Request, res: Response): Promise<void> {
+  const actor = requireRole(ctx, UPLOAD_ROLES);
+  const caseId = typeof req.query.caseId === "string" ? req.query.caseId : "";
+  const kind = req.query.kind === undefined ? "FIELD" : req.query.kind;
+  if (kind !== "FIELD" && kind !== "CROP") throw badInput("kind must be FIELD or CROP");
+  if (!isUuid(caseId)) throw notFound("Case");
+  const kase = await ctx.prisma.case.findUnique({ where: { id: caseId } });
+  if (!kase) throw notFound("Case");
+  assertNotSigned(kase);
+
+  const { limits } = ctx.env;
+  const upload = await parseMultipart(req, { maxBytes: limits.maxUploadBytes, maxFiles: limits.maxUploadFiles });
+  if (upload.files.length === 0) throw badInput("No files: send images in the multipart field `files`");
+  const stain = upload.fields.stain?.trim().slice(0, 50) || null;
+  const magnification = upload.fields.magnification ? Number(upload.fields.magnification) : null;
+  if (magnification !== null && (!Number.isInteger(magnification) || magnification < 1 || magnification > 2000)) {
+    throw badInput("magnification must be a whole number between 1 and 2000");
+  }
+
+  const checked: Checked[] = [];
+  for (const file of upload.files) {
+    try {
+      const image = await validateImage(file.bytes, {
+        maxBytes: limits.maxUploadBytes,
+        maxPixels: limits.maxImagePixels,
+        ...(kind === "CROP" ? { maxSide: MAX_CROP_SIDE } : {}),
+      });
+      checked.push({ ...image, filename: file.filename, bytes: file.bytes, sha256: sha256Hex(file.bytes) });
+    } catch (err) {
+      if (err instanceof InvalidImageError) throw badInput(`${file.filename}: ${err.message}; nothing was stored`, { filename: file.filename });
+      throw err;
+    }
+  }
+  const seen = new Map<string, string>();
+  for (const c of checked) {
+    const first = seen.get(c.sha256);
+    if (first) throw conflict(`${c.filename} is the same image as ${first}; nothing was stored`, { sha256: c.sha256 });
+    seen.set(c.sha256, c.filename);
+  }
+
+  const slides = await storeSlides(ctx, actor, caseId, kind, checked, { stain, magnification });
+  res.status(201).json({
+    slides: slides.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height, mimeType: s.mimeType })),
+  });
+}
+
+async function storeSlides(
+  ctx: Context,
+  actor: AuthUser,
+  caseId: string,
+  kind: "FIELD" | "CROP",
+  files: Checked[],
+  meta: { stain: string | null; magnification: number | null },
+): Promise<Slide[]> {
+  const written: string[] = [];
+  try {
+    return await ctx.prisma.$transaction(
+      async (tx) => {
+        const kase = await lockCase(tx, caseId);
+        assertNotSigned(kase);
+        const existing = await tx.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
+        if (existing.length > 0) {
+          const dup = files.find((f) => f.sha256 === existing[0]!.imageSha256)!;
+          throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: existing[0]!.id, sha256: dup.sha256 });
+        }
+        const slides: Slide[] = [];
+        for (const f of files) {
+          const slide = await tx.slide.create({
+            data: {
+              caseId,
+              kind,
+              imageSha256: f.sha256,
+              mimeType: f.mimeType,
+              byteSize: f.bytes.length,
+              width: f.width,
+              height: f.height,
+              stain: meta.stain,
+              magnification: meta.magnification,
+              uploadedById: actor.id,
+            },
+          });
+          slides.push(slide);
+          await enqueueJob(tx, { type: "analyzeSlide", payload: { slideId: slide.id }, dedupeKey: `analyzeSlide:${slide.id}` });
+          await recordAudit(tx, actor, {
+            action: "slide.upload",
+            entityType: "Slide",
+            entityId: slide.id,
+            after: { caseId, accession: kase.accession, kind, sha256: f.sha256, byteSize: f.bytes.length, width: f.width, height: f.height },
+          });
+        }
+        if (kase.status !== "ANALYZING") {
+          await tx.case.update({ where: { id: caseId }, data: { status: "ANALYZING" } });
+          await recordAudit(tx, actor, {
+            action: "case.status",
+            entityType: "Case",
+            entityId: caseId,
+            before: { status: kase.status },
+            after: { status: "ANALYZING", accession: kase.accession },
+            reason: "slides uploaded",
+          });
+        }
+        // Blobs last, inside the transaction: if writing fails the rows roll back, and if the
+        // commit fails the blobs this upload created are removed below.
+        for (const f of files) {
+          if (!(await ctx.blobs.has(f.sha256))) {
+            await ctx.blobs.put(f.bytes);
+            written.push(f.sha256);
+          }
+        }
+        return slides;
+      },
+      { timeout: 60_000 },
+    );
+  } catch (err) {
+    // Content-addressed: only blobs this request created are removed (another case may share one
+    // created by someone else, which we never touch).
+    await Promise.all(written.map((sha) => rm(join(ctx.blobs.root, sha.slice(0, 2), sha), { force: true })));
+    throw err;
+  }
+}

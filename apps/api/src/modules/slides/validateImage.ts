@@ -1,0 +1,58 @@
+// Upload validation by content, never by file name or declared type: magic bytes, the header's
+// dimensions against a pixel budget BEFORE decoding (a 50,000 x 50,000 PNG of a few KB is a
+// decompression bomb), then a full decode that fails on truncated or corrupt data.
+import sharp from "sharp";
+
+export type ImageFormat = "jpeg" | "png";
+
+export interface ValidImage {
+  format: ImageFormat;
+  mimeType: string;
+  width: number;
+  height: number;
+}
+
+export interface ImageLimits {
+  maxBytes: number;
+  maxPixels: number;
+  /** Longest side allowed (pre-cropped cells are small). */
+  maxSide?: number;
+}
+
+export class InvalidImageError extends Error {}
+
+export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length >= 8 && png.every((b, i) => bytes[i] === b)) return "png";
+  return null;
+}
+
+export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise<ValidImage> {
+  if (bytes.length === 0) throw new InvalidImageError("the file is empty");
+  if (bytes.length > limits.maxBytes) throw new InvalidImageError(`the file is larger than ${limits.maxBytes} bytes`);
+  const format = sniffFormat(bytes);
+  if (!format) throw new InvalidImageError("not a JPEG or PNG image (checked by content)");
+  let width: number, height: number;
+  try {
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    if (meta.format !== format || !meta.width || !meta.height) throw new Error("format mismatch");
+    width = meta.width;
+    height = meta.height;
+  } catch {
+    throw new InvalidImageError("the image header cannot be read");
+  }
+  if (width * height > limits.maxPixels) {
+    throw new InvalidImageError(`the image is ${width}x${height} pixels, more than the ${limits.maxPixels} allowed`);
+  }
+  if (limits.maxSide && Math.max(width, height) > limits.maxSide) {
+    throw new InvalidImageError(`the image is ${width}x${height}; a cell crop may be at most ${limits.maxSide} pixels per side`);
+  }
+  try {
+    // failOn "truncated": a cut-off JPEG/PNG is refused instead of decoding to a grey tail.
+    await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: "truncated", sequentialRead: true }).raw().toBuffer();
+  } catch {
+    throw new InvalidImageError("the image data is truncated or corrupt");
+  }
+  return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height };
+}

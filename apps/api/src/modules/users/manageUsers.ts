@@ -1,0 +1,105 @@
+// User administration (ADMIN). Each change is audited with its reason; disabling, resetting the
+// password or changing the role revokes the user's existing tokens (checked on every request).
+import type { Prisma, PrismaClient, Role, User } from "@rcmnet/db";
+import { z } from "zod";
+import type { AuthUser } from "../../context.ts";
+import { conflict, isUniqueViolation, notFound } from "../../errors.ts";
+import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
+import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
+import { parseInput } from "../../lib/validate.ts";
+import { isUuid } from "../../lib/pagination.ts";
+
+const reason = z.string().trim().min(3, "reason is required").max(1000);
+
+export const createUserInput = z.object({
+  login: z.string().trim().regex(/^[a-z0-9][a-z0-9._-]{1,39}$/, "login: 2-40 lowercase letters, digits, . _ -"),
+  displayName: z.string().trim().min(2).max(100),
+  role: z.enum(["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"]),
+  password: z.string(),
+});
+
+export async function createUser(prisma: PrismaClient, actor: AuthUser, raw: unknown): Promise<User> {
+  const input = parseInput(createUserInput, raw);
+  assertPasswordPolicy(input.password);
+  const passwordHash = await hashPassword(input.password);
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const user = await tx.user.create({ data: { login: input.login, displayName: input.displayName, role: input.role, passwordHash } });
+      await recordAudit(tx, actor, { action: "user.create", entityType: "User", entityId: user.id, after: auditSnapshot(user, ["failedLogins", "updatedAt"]) });
+      return user;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`Login ${input.login} is taken`);
+    throw err;
+  }
+}
+
+async function lockUser(tx: Prisma.TransactionClient, id: string): Promise<User> {
+  if (!isUuid(id)) throw notFound("User");
+  // Serialises admin changes so two admins cannot each remove "the other last admin".
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(7243101)`;
+  const user = await tx.user.findUnique({ where: { id } });
+  if (!user) throw notFound("User");
+  return user;
+}
+
+async function assertAnotherAdminRemains(tx: Prisma.TransactionClient, user: User): Promise<void> {
+  if (user.role !== "ADMIN" || user.disabled) return;
+  const others = await tx.user.count({ where: { role: "ADMIN", disabled: false, id: { not: user.id } } });
+  if (others === 0) throw conflict("This is the last enabled admin: appoint another admin first");
+}
+
+export async function setUserDisabled(prisma: PrismaClient, actor: AuthUser, args: { id: string; disabled: boolean; reason: string }) {
+  const why = parseInput(reason, args.reason);
+  return prisma.$transaction(async (tx) => {
+    const before = await lockUser(tx, args.id);
+    if (args.disabled) await assertAnotherAdminRemains(tx, before);
+    const after = await tx.user.update({
+      where: { id: before.id },
+      data: { disabled: args.disabled, ...(args.disabled ? {} : { failedLogins: 0, lockedUntil: null }) },
+    });
+    await recordAudit(tx, actor, {
+      action: args.disabled ? "user.disable" : "user.enable",
+      entityType: "User",
+      entityId: after.id,
+      before: { disabled: before.disabled },
+      after: { disabled: after.disabled },
+      reason: why,
+    });
+    return after;
+  });
+}
+
+export async function resetUserPassword(prisma: PrismaClient, actor: AuthUser, args: { id: string; newPassword: string; reason: string }) {
+  const why = parseInput(reason, args.reason);
+  assertPasswordPolicy(args.newPassword);
+  const passwordHash = await hashPassword(args.newPassword);
+  return prisma.$transaction(async (tx) => {
+    const before = await lockUser(tx, args.id);
+    const after = await tx.user.update({
+      where: { id: before.id },
+      data: { passwordHash, passwordChangedAt: new Date(), failedLogins: 0, lockedUntil: null },
+    });
+    await recordAudit(tx, actor, { action: "user.reset_password", entityType: "User", entityId: after.id, reason: why });
+    return after;
+  });
+}
+
+export async function changeUserRole(prisma: PrismaClient, actor: AuthUser, args: { id: string; role: Role; reason: string }) {
+  const why = parseInput(reason, args.reason);
+  return prisma.$transaction(async (tx) => {
+    const before = await lockUser(tx, args.id);
+    if (before.role === args.role) return before;
+    if (args.role !== "ADMIN") await assertAnotherAdminRemains(tx, before);
+    const after = await tx.user.update({ where: { id: before.id }, data: { role: args.role } });
+    await recordAudit(tx, actor, {
+      action: "user.change_role",
+      entityType: "User",
+      entityId: after.id,
+      before: { role: before.role },
+      after: { role: after.role },
+      reason: why,
+    });
+    return after;
+  });
+}

@@ -1,0 +1,36 @@
+import type { Policy } from "../../auth/policy.ts";
+import type { Resolvers } from "../../generated/graphql.ts";
+import { actor } from "../../lib/actor.ts";
+import { decodeCursor, isUuid, pageSize, toConnection } from "../../lib/pagination.ts";
+import { changeUserRole, createUser, resetUserPassword, setUserDisabled } from "./manageUsers.ts";
+
+export const resolvers: Resolvers = {
+  Query: {
+    users: async (_p, args, ctx) => {
+      const size = pageSize(args.first, 100, 500);
+      const after = args.after ? decodeCursor(args.after) : null;
+      if (after !== null && !isUuid(after)) return toConnection([], size, () => "");
+      const rows = await ctx.prisma.user.findMany({
+        where: args.includeDisabled ? {} : { disabled: false },
+        orderBy: [{ login: "asc" }, { id: "asc" }],
+        take: size + 1,
+        ...(after ? { cursor: { id: after }, skip: 1 } : {}),
+      });
+      return toConnection(rows, size, (u) => u.id);
+    },
+  },
+  Mutation: {
+    createUser: (_p, args, ctx) => createUser(ctx.prisma, actor(ctx), args.input),
+    setUserDisabled: (_p, args, ctx) => setUserDisabled(ctx.prisma, actor(ctx), args),
+    resetUserPassword: (_p, args, ctx) => resetUserPassword(ctx.prisma, actor(ctx), args),
+    changeUserRole: (_p, args, ctx) => changeUserRole(ctx.prisma, actor(ctx), args),
+  },
+};
+
+export const policy: Policy = {
+  "Query.users": ["ADMIN", "AUDITOR"],
+  "Mutation.createUser": ["ADMIN"],
+  "Mutation.setUserDisabled": ["ADMIN"],
+  "Mutation.resetUserPassword": ["ADMIN"],
+  "Mutation.changeUserRole": ["ADMIN"],
+};
