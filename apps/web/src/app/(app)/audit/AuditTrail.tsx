@@ -1,0 +1,158 @@
+"use client";
+import { useMemo, useState } from "react";
+import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
+import { AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
+import { useQuery } from "@/lib/useQuery";
+import { diffEntries } from "./diff";
+
+interface AuditRow {
+  seq: string;
+  actorLogin: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+  at: string;
+  hash: string;
+}
+
+interface Verify {
+  verifyAuditTrail: { valid: boolean; checked: number; firstBrokenSeq: string | null; message: string | null };
+}
+
+const FIELDS = [
+  { key: "caseId", label: "Case id" },
+  { key: "actorLogin", label: "User (login)" },
+  { key: "action", label: "Action" },
+  { key: "from", label: "From", type: "datetime-local" },
+  { key: "to", label: "To", type: "datetime-local" },
+] as const;
+
+export function AuditTrail() {
+  const [draft, setDraft] = useState<Record<string, string>>({});
+  const [applied, setApplied] = useState<Record<string, string>>({});
+  const filter = useMemo(() => {
+    const f: Record<string, string> = {};
+    for (const [k, v] of Object.entries(applied)) {
+      if (!v.trim()) continue;
+      f[k] = k === "from" || k === "to" ? new Date(v).toISOString() : v.trim();
+    }
+    return f;
+  }, [applied]);
+  const trail = useQuery<{ auditTrail: { nodes: AuditRow[]; pageInfo: { hasNextPage: boolean } } }>(AUDIT_TRAIL, { filter, first: 200 });
+  const verify = useQuery<Verify>(VERIFY_AUDIT);
+  const v = verify.data?.verifyAuditTrail;
+  const csvHref = `/api/audit.csv?${new URLSearchParams(filter).toString()}`;
+  const rows = trail.data?.auditTrail.nodes ?? [];
+
+  return (
+    <div>
+      <div className="row" style={{ justifyContent: "space-between" }}>
+        <h1>Audit trail</h1>
+        <div className="row">
+          {verify.loading && !v ? (
+            <span className="badge">verifying chain…</span>
+          ) : v ? (
+            <span className={`badge ${v.valid ? "ok" : "bad"}`} data-testid="chain-status" data-valid={v.valid ? "true" : "false"} role="status">
+              {v.valid ? `Hash chain verified: ${v.checked} events intact` : `Hash chain BROKEN at event ${v.firstBrokenSeq ?? "?"}${v.message ? ` — ${v.message}` : ""}`}
+            </span>
+          ) : null}
+          <button type="button" onClick={() => void verify.reload()} data-testid="verify-chain">
+            Verify again
+          </button>
+          <a href={csvHref} download data-testid="audit-csv">
+            Export CSV
+          </a>
+        </div>
+      </div>
+      <ErrorBox error={verify.error} testId="verify-error" />
+      <form
+        className="panel row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(draft);
+        }}
+        aria-label="Filter the audit trail"
+      >
+        {FIELDS.map((f) => (
+          <label key={f.key}>
+            {f.label}
+            <input
+              type={"type" in f ? f.type : "text"}
+              value={draft[f.key] ?? ""}
+              onChange={(e) => setDraft((d) => ({ ...d, [f.key]: e.target.value }))}
+              data-testid={`audit-filter-${f.key}`}
+            />
+          </label>
+        ))}
+        <button className="primary" type="submit" data-testid="audit-apply">
+          Filter
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            setDraft({});
+            setApplied({});
+          }}
+        >
+          Clear
+        </button>
+      </form>
+      <ErrorBox error={trail.error} />
+      {trail.loading && !trail.data ? (
+        <Loading what="audit events" />
+      ) : rows.length === 0 ? (
+        <Empty testId="audit-empty">No audit events match these filters.</Empty>
+      ) : (
+        <table data-testid="audit-table">
+          <thead>
+            <tr>
+              <th className="num">#</th>
+              <th>When</th>
+              <th>Who</th>
+              <th>Action</th>
+              <th>Entity</th>
+              <th>Change (before → after)</th>
+              <th>Reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.seq} data-testid="audit-row" data-action={r.action}>
+                <td className="num mono">{r.seq}</td>
+                <td>{formatDateTime(r.at)}</td>
+                <td>{r.actorLogin}</td>
+                <td className="mono">{r.action}</td>
+                <td className="mono" title={r.entityId}>
+                  {r.entityType} {r.entityId.slice(0, 8)}
+                </td>
+                <td>
+                  <Change before={r.before} after={r.after} />
+                </td>
+                <td>{r.reason ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {trail.data?.auditTrail.pageInfo.hasNextPage && <p className="muted">Showing the first 200 events; narrow the filters or export CSV for all.</p>}
+    </div>
+  );
+}
+
+function Change({ before, after }: { before: unknown; after: unknown }) {
+  const entries = diffEntries(before, after);
+  if (!entries.length) return <span className="muted">—</span>;
+  return (
+    <ul style={{ margin: 0, paddingLeft: "1rem" }} className="mono">
+      {entries.slice(0, 8).map((e) => (
+        <li key={e.key}>
+          {e.key}: <span style={{ color: "var(--danger)" }}>{e.before}</span> → <span style={{ color: "var(--ok)" }}>{e.after}</span>
+        </li>
+      ))}
+      {entries.length > 8 && <li className="muted">… {entries.length - 8} more</li>}
+    </ul>
+  );
+}

@@ -1,0 +1,156 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { formatDateTime, percent } from "@/components/ui";
+import { ApiError } from "@/lib/errors";
+import { REPORT } from "@/lib/operations";
+import { apiGraphQL } from "@/server/api";
+import { requirePage } from "@/server/session";
+import { PrintButton } from "./PrintButton";
+import { readReportContent } from "./content";
+
+export const metadata: Metadata = { title: "Signed report" };
+
+interface SignOffRow {
+  id: string;
+  version: number;
+  signerName: string;
+  meaning: string;
+  signedAt: string;
+  content: unknown;
+  contentSha256: string;
+  amendmentReason: string | null;
+  supersedesId: string | null;
+}
+
+interface ReportData {
+  case: {
+    id: string;
+    accession: string;
+    status: string;
+    priority: string;
+    product: string | null;
+    timepoint: string | null;
+    reportVersion: number;
+    signOffs: SignOffRow[];
+  } | null;
+}
+
+export default async function ReportPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ v?: string }> }) {
+  const { id } = await params;
+  const { v } = await searchParams;
+  const session = await requirePage("report", `/cases/${id}/report`);
+  const data = await apiGraphQL<ReportData>(REPORT, { id }, session.apiToken).catch((e) => {
+    if (e instanceof ApiError && (e.code === "NOT_FOUND" || e.code === "BAD_USER_INPUT")) return { case: null } as ReportData;
+    throw e;
+  });
+  const c = data.case;
+  if (!c) notFound();
+  const versions = [...c.signOffs].sort((a, b) => b.version - a.version);
+  if (!versions.length) {
+    return (
+      <div className="empty" data-testid="report-empty">
+        Case {c.accession} has not been signed out yet. <Link href="/worklist">Back to the worklist</Link>
+      </div>
+    );
+  }
+  const shown = versions.find((s) => String(s.version) === v) ?? versions[0]!;
+  const latest = versions[0]!;
+  const content = readReportContent(shown.content);
+
+  return (
+    <div>
+      <div className="row no-print" style={{ marginBottom: "0.75rem", justifyContent: "space-between" }}>
+        <Link href="/worklist">← Worklist</Link>
+        <nav aria-label="Report versions" className="row" data-testid="report-versions">
+          {versions.map((s) => (
+            <Link key={s.id} href={`/cases/${c.id}/report?v=${s.version}`} aria-current={s.id === shown.id ? "page" : undefined}>
+              Version {s.version}
+              {s.id === latest.id ? " (current)" : " (superseded)"}
+            </Link>
+          ))}
+        </nav>
+        <PrintButton />
+      </div>
+      <article className="report" data-testid="report">
+        <header>
+          <h1>CAR-T cell differential — signed report</h1>
+          <table>
+            <tbody>
+              <tr>
+                <th>Accession</th>
+                <td className="mono" data-testid="report-accession">
+                  {c.accession}
+                </td>
+                <th>Report version</th>
+                <td data-testid="report-version">
+                  {shown.version} {shown.id === latest.id ? "" : <strong className="badge bad">superseded by version {latest.version}</strong>}
+                </td>
+              </tr>
+              <tr>
+                <th>Product</th>
+                <td>{c.product ?? "—"}</td>
+                <th>Timepoint</th>
+                <td>{c.timepoint ?? "—"}</td>
+              </tr>
+              <tr>
+                <th>Model version(s)</th>
+                <td colSpan={3} data-testid="report-model-versions">
+                  {content.modelVersions.length ? content.modelVersions.join(", ") : "—"}
+                </td>
+              </tr>
+            </tbody>
+          </table>
+        </header>
+        {shown.amendmentReason && (
+          <p className="notice" data-testid="report-amendment">
+            Amendment of version {shown.version - 1}. Reason: {shown.amendmentReason}
+          </p>
+        )}
+        <h2>Differential count</h2>
+        <table data-testid="report-differential">
+          <thead>
+            <tr>
+              <th>Class</th>
+              <th className="num">Count</th>
+              <th className="num">%</th>
+            </tr>
+          </thead>
+          <tbody>
+            {content.rows.map((r) => (
+              <tr key={r.label} data-testid={`report-row-${r.label}`}>
+                <td>{r.label}</td>
+                <td className="num">{r.count}</td>
+                <td className="num">{r.percent === null ? "excl." : percent(r.percent)}</td>
+              </tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr>
+              <td>Total cells</td>
+              <td className="num" data-testid="report-total">
+                {content.total ?? "—"}
+              </td>
+              <td className="num">{content.counted !== null ? `${content.counted} counted` : ""}</td>
+            </tr>
+          </tfoot>
+        </table>
+        {content.corrections !== null && <p>Cells reclassified by the reviewer: {content.corrections}</p>}
+        <section className="signature" data-testid="signature" aria-label="Electronic signature">
+          <div>
+            <strong>Electronically signed by</strong> <span data-testid="signature-name">{shown.signerName}</span>
+          </div>
+          <div>
+            <strong>Date and time</strong> <span data-testid="signature-time">{formatDateTime(shown.signedAt)}</span>
+          </div>
+          <div>
+            <strong>Meaning</strong> <span data-testid="signature-meaning">{shown.meaning}</span>
+          </div>
+          <div className="muted mono" style={{ fontSize: "0.75rem", marginTop: "0.4rem" }}>
+            Content SHA-256 {shown.contentSha256}
+          </div>
+        </section>
+      </article>
+    </div>
+  );
+}

@@ -1,0 +1,131 @@
+"use client";
+// SVG charts drawn here (no chart library or CDN): confusion matrix and training curves.
+import { extent, linePath, linearScale, normaliseRows } from "./scale";
+
+export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-matrix" }: { labels: string[]; matrix: number[][]; title: string; testId?: string }) {
+  const n = labels.length;
+  if (!n || matrix.length !== n) return <p className="muted">No confusion matrix recorded.</p>;
+  const norm = normaliseRows(matrix);
+  const cell = Math.max(22, Math.min(44, 360 / n));
+  const left = 110;
+  const top = 100;
+  const size = cell * n;
+  return (
+    <svg
+      viewBox={`0 0 ${left + size + 10} ${top + size + 30}`}
+      width="100%"
+      style={{ maxWidth: left + size + 10 }}
+      role="img"
+      aria-label={`${title}: rows are true labels, columns predicted`}
+      data-testid={testId}
+    >
+      <text x={left + size / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600}>
+        {title}
+      </text>
+      <text x={left + size / 2} y={top + size + 24} textAnchor="middle" fontSize={11} fill="#5b6470">
+        predicted
+      </text>
+      {labels.map((l, j) => (
+        <text key={`c${l}`} x={left + j * cell + cell / 2} y={top - 6} fontSize={10} transform={`rotate(-45 ${left + j * cell + cell / 2} ${top - 6})`}>
+          {l}
+        </text>
+      ))}
+      {labels.map((l, i) => (
+        <text key={`r${l}`} x={left - 6} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="end">
+          {l}
+        </text>
+      ))}
+      {matrix.map((row, i) =>
+        row.map((v, j) => {
+          const share = norm[i]?.[j] ?? 0;
+          return (
+            <g key={`${i}-${j}`}>
+              <rect x={left + j * cell} y={top + i * cell} width={cell} height={cell} fill={i === j ? `rgba(19,115,51,${0.1 + share * 0.9})` : `rgba(180,35,24,${share * 0.9})`} stroke="#fff" />
+              <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="middle" fill={share > 0.55 ? "#fff" : "#1b1f24"}>
+                {v}
+              </text>
+              <title>{`true ${labels[i]}, predicted ${labels[j]}: ${v} (${(share * 100).toFixed(1)}% of the row)`}</title>
+            </g>
+          );
+        }),
+      )}
+    </svg>
+  );
+}
+
+export interface Series {
+  name: string;
+  colour: string;
+  points: { x: number; y: number }[];
+  dashed?: boolean;
+}
+
+export function LineChart({ series, title, yLabel, xLabel = "epoch", testId = "line-chart", yDomain }: { series: Series[]; title: string; yLabel: string; xLabel?: string; testId?: string; yDomain?: [number, number] }) {
+  const W = 420;
+  const H = 220;
+  const m = { l: 46, r: 10, t: 24, b: 34 };
+  const xs = series.flatMap((s) => s.points.map((p) => p.x));
+  const ys = series.flatMap((s) => s.points.map((p) => p.y));
+  if (!xs.length) return <p className="muted">No {title.toLowerCase()} recorded yet.</p>;
+  const x = linearScale(extent(xs), [m.l, W - m.r]);
+  const yd = yDomain ?? extent(ys);
+  const y = linearScale(yd[0] === yd[1] ? [yd[0] - 1, yd[1] + 1] : yd, [H - m.b, m.t]);
+  return (
+    <svg viewBox={`0 0 ${W} ${H}`} width="100%" style={{ maxWidth: W }} role="img" aria-label={title} data-testid={testId}>
+      <text x={W / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600}>
+        {title}
+      </text>
+      {y.ticks(4).map((t) => (
+        <g key={`y${t}`}>
+          <line x1={m.l} x2={W - m.r} y1={y(t)} y2={y(t)} stroke="#e5e8ec" />
+          <text x={m.l - 4} y={y(t) + 3} fontSize={9} textAnchor="end">
+            {t}
+          </text>
+        </g>
+      ))}
+      {x.ticks(6).map((t) => (
+        <text key={`x${t}`} x={x(t)} y={H - m.b + 12} fontSize={9} textAnchor="middle">
+          {t}
+        </text>
+      ))}
+      <text x={W / 2} y={H - 4} fontSize={10} textAnchor="middle" fill="#5b6470">
+        {xLabel}
+      </text>
+      <text x={10} y={H / 2} fontSize={10} textAnchor="middle" fill="#5b6470" transform={`rotate(-90 10 ${H / 2})`}>
+        {yLabel}
+      </text>
+      {series.map((s) => (
+        <path key={s.name} d={linePath(s.points.map((p) => ({ x: x(p.x), y: y(p.y) })))} fill="none" stroke={s.colour} strokeWidth={2} strokeDasharray={s.dashed ? "5 3" : undefined} />
+      ))}
+      {series.map((s, i) => (
+        <g key={`l${s.name}`} transform={`translate(${m.l + 8 + i * 100}, ${m.t + 4})`}>
+          <line x1={0} x2={14} y1={0} y2={0} stroke={s.colour} strokeWidth={2} strokeDasharray={s.dashed ? "5 3" : undefined} />
+          <text x={18} y={3} fontSize={9}>
+            {s.name}
+          </text>
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+/** Reads `metrics.history` ({ epoch, trainLoss, valLoss, trainAccuracy, valAccuracy }) into series. */
+export function historySeries(history: unknown): { loss: Series[]; accuracy: Series[] } {
+  const rows = Array.isArray(history) ? (history as Record<string, unknown>[]) : [];
+  const pick = (key: string) =>
+    rows.flatMap((r, i) => {
+      const v = r[key];
+      const e = typeof r.epoch === "number" ? r.epoch : i + 1;
+      return typeof v === "number" && Number.isFinite(v) ? [{ x: e, y: v }] : [];
+    });
+  return {
+    loss: [
+      { name: "train loss", colour: "#0b5cad", points: pick("trainLoss") },
+      { name: "val loss", colour: "#d62728", points: pick("valLoss"), dashed: true },
+    ].filter((s) => s.points.length),
+    accuracy: [
+      { name: "train acc", colour: "#0b5cad", points: pick("trainAccuracy") },
+      { name: "val acc", colour: "#2ca02c", points: pick("valAccuracy"), dashed: true },
+    ].filter((s) => s.points.length),
+  };
+}
