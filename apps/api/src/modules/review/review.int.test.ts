@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { seedReviewableCase } from "../../testing/fixtures.ts";
+
+let api: TestApi;
+let hema: string;
+let hema2: string;
+let techId: string;
+beforeAll(async () => {
+  api = await createTestApi();
+  hema = await api.loginAs("HEMATOLOGIST");
+  const other = await api.createUser("HEMATOLOGIST");
+  hema2 = await api.login(other.user.login, other.password);
+  techId = (await api.createUser("TECHNICIAN")).user.id;
+});
+afterAll(() => api?.close());
+
+const RECLASSIFY = `mutation($input: ReclassifyCellInput!) { reclassifyCell(input: $input) { id currentLabel reviewCount humanDecided } }`;
+const CONFIRM = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id currentLabel reviewCount } }`;
+
+describe("review", () => {
+  it("requires a reason to override the AI and records the decision and its audit event", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
+    const cellId = cellIds[0]!; // AI said car_t
+    const noReason = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "lymphocyte" } });
+    expect(noReason.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(noReason.errors?.[0]?.message).toMatch(/reason/);
+    const ok = await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "lymphocyte", reason: "nucleus is round, no blast features" } });
+    expect(ok.reclassifyCell).toMatchObject({ currentLabel: "lymphocyte", reviewCount: 1, humanDecided: true });
+    const review = await api.prisma.review.findUniqueOrThrow({ where: { cellId_seq: { cellId, seq: 1 } } });
+    expect(review).toMatchObject({ action: "RECLASSIFY", label: "lymphocyte", previousLabel: "car_t", reason: "nucleus is round, no blast features" });
+    const audit = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellId, action: "cell.reclassify" } });
+    expect(audit.reason).toBe("nucleus is round, no blast features");
+    // Back to the AI's label: no reason needed.
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 1, label: "car_t" } });
+  });
+
+  it("always allows unidentified and artifact, refuses unknown labels", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
+    const bad = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "dragon", reason: "x" } });
+    expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    for (const [i, label] of [[1, "artifact"], [2, "unidentified"]] as const) {
+      const r = await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[i], expectedReviewCount: 0, label, reason: "stain debris" } });
+      expect(r.reclassifyCell.currentLabel).toBe(label);
+    }
+    const labels = await api.gqlOk(hema, `{ reviewLabels }`);
+    expect(labels.reviewLabels).toEqual(expect.arrayContaining(["artifact", "unidentified", "car_t"]));
+  });
+
+  it("gives the second of two reviewers a CONFLICT and loses nothing", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    const cellId = cellIds[0]!;
+    const first = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "monocyte", reason: "kidney-shaped nucleus" } });
+    expect(first.errors).toBeUndefined();
+    const second = await api.gql(hema2, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "neutrophil", reason: "lobes" } });
+    expect(second.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(second.errors?.[0]?.extensions?.currentLabel).toBe("monocyte");
+    const cell = await api.prisma.cell.findUniqueOrThrow({ where: { id: cellId } });
+    expect(cell).toMatchObject({ currentLabel: "monocyte", reviewCount: 1 });
+    expect(await api.prisma.review.count({ where: { cellId } })).toBe(1);
+
+    // A real race: both requests in flight at once; exactly one wins.
+    const race = await Promise.all([
+      api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, label: "eosinophil", reason: "granules" } }),
+      api.gql(hema2, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, label: "monocyte", reason: "shape" } }),
+    ]);
+    const codes = race.map((r) => r.errors?.[0]?.extensions?.code ?? "OK").sort();
+    expect(codes).toEqual(["CONFLICT", "OK"]);
+    expect(await api.prisma.review.count({ where: { cellId: cellIds[1] } })).toBe(1);
+  });
+
+  it("confirms in bulk, all or nothing", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 50 });
+    const stale = cellIds.map((cellId, i) => ({ cellId, expectedReviewCount: i === 49 ? 1 : 0 }));
+    const refused = await api.gql(hema, CONFIRM, { cells: stale });
+    expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
+
+    const r = await api.gqlOk(hema, CONFIRM, { cells: cellIds.map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    expect(r.confirmCells).toHaveLength(50);
+    expect(r.confirmCells.every((c: { reviewCount: number }) => c.reviewCount === 1)).toBe(true);
+    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds }, action: "CONFIRM" } })).toBe(50);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: { in: cellIds }, action: "cell.confirm" } })).toBe(50);
+
+    const dup = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 1 }, { cellId: cellIds[0], expectedReviewCount: 1 }] });
+    expect(dup.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const unknown = await api.gql(hema, CONFIRM, { cells: [{ cellId: "00000000-0000-4000-8000-000000000000", expectedReviewCount: 0 }] });
+    expect(unknown.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    const notUuid = await api.gql(hema, CONFIRM, { cells: [{ cellId: "x'; DROP TABLE cell; --", expectedReviewCount: 0 }] });
+    expect(notUuid.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+  });
+
+  it("reports the differential count of a case", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 20 });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "artifact", reason: "debris" } });
+    const d = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { cellCount reviewedCount differential { total counted artifacts unreviewed cartCount cartPercent rows { label count percent } } } }`, { id: kase.id });
+    // 20 cells: labels cycle over 5 classes, #9 and #19 abstain (unidentified); cell 0 -> artifact.
+    expect(d.case.cellCount).toBe(20);
+    expect(d.case.reviewedCount).toBe(1);
+    expect(d.case.differential).toMatchObject({ total: 20, counted: 19, artifacts: 1, unreviewed: 19, cartCount: 3 });
+    expect(d.case.differential.cartPercent).toBeCloseTo((100 * 3) / 19, 2);
+  });
+});

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
+import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
+import { sha256OfContent } from "./canonicalJson.ts";
+
+let api: TestApi;
+let hema: string;
+let hemaName: string;
+let techId: string;
+beforeAll(async () => {
+  api = await createTestApi();
+  const h = await api.createUser("HEMATOLOGIST", { displayName: "Dr. Hana Hematologist" });
+  hemaName = h.user.displayName;
+  hema = await api.login(h.user.login, h.password);
+  techId = (await api.createUser("TECHNICIAN")).user.id;
+});
+afterAll(() => api?.close());
+
+const SIGN = `mutation($input: SignOffCaseInput!) { signOffCase(input: $input) { id version signerName meaning signedAt contentSha256 content amendmentReason supersedes { id version } } }`;
+const AMEND = `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id status reportVersion } }`;
+const CONFIRM = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id } }`;
+const RECLASSIFY = `mutation($input: ReclassifyCellInput!) { reclassifyCell(input: $input) { id } }`;
+const MEANING = "Reviewed and approved as the final differential count";
+
+async function confirmAll(cellIds: string[], expected = 0) {
+  await api.gqlOk(hema, CONFIRM, { cells: cellIds.map((cellId) => ({ cellId, expectedReviewCount: expected })) });
+}
+
+describe("sign-off", () => {
+  it("is refused until every cell has a human decision, and with a wrong password or role; nothing changes", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    await confirmAll(cellIds.slice(0, 9));
+    const before = await databaseFingerprint(api.prisma);
+    const unreviewed = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    expect(unreviewed.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(unreviewed.errors?.[0]?.message).toMatch(/1 of 10 cells have no human decision/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
+    await confirmAll(cellIds.slice(9));
+    const afterReview = await databaseFingerprint(api.prisma);
+    const wrongPassword = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: "not my password", meaning: MEANING } });
+    expect(wrongPassword.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(await api.prisma.signOff.count()).toBe(0);
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
+    // The failed signature is itself audited (and counts towards the lockout), nothing else changed.
+    const failures = await api.prisma.auditEvent.count({ where: { action: "auth.signature_failed" } });
+    expect(failures).toBe(1);
+    const after = await databaseFingerprint(api.prisma);
+    expect({ ...after, audit_event: "", user: "" }).toEqual({ ...afterReview, audit_event: "", user: "" });
+
+    const tech = await api.loginAs("TECHNICIAN");
+    const wrongRole = await api.gql(tech, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    expect(wrongRole.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", password: TEST_PASSWORD, meaning: MEANING } });
+    expect(missing.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect(await api.prisma.signOff.count()).toBe(0);
+  });
+
+  it("records name, time, meaning and the hash of the signed content; an amendment creates version 2", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
+    await confirmAll(cellIds);
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    const v1 = r.signOffCase;
+    expect(v1).toMatchObject({ version: 1, signerName: hemaName, meaning: MEANING, supersedes: null });
+    expect(sha256OfContent(v1.content)).toBe(v1.contentSha256);
+    expect(v1.content.cells).toHaveLength(12);
+    expect(v1.content.signedAt).toBe(v1.signedAt);
+    expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(v1.content.differential.total).toBe(12);
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } }))).toMatchObject({ status: "SIGNED_OUT", reportVersion: 1 });
+
+    // Signed: frozen. Review and a second signature are refused.
+    const late = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "x" } });
+    expect(late.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    const again = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    expect(again.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+
+    // Amendment needs a reason, reopens the case, and the next signature is version 2.
+    const noReason = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "" } });
+    expect(noReason.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const amended = await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Cell 1 is debris on second look" } });
+    expect(amended.amendCase).toMatchObject({ status: "IN_REVIEW", reportVersion: 1 });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
+    const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    expect(r2.signOffCase).toMatchObject({ version: 2, amendmentReason: "Cell 1 is debris on second look", supersedes: { id: v1.id, version: 1 } });
+    expect(r2.signOffCase.content.differential.artifacts).toBe(1);
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } }))).toMatchObject({ status: "AMENDED", reportVersion: 2 });
+
+    // Version 1 stays readable exactly as signed.
+    const read = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { signOffs { version contentSha256 } currentSignOff { version } } signOff(id: "${v1.id}") { contentSha256 content } verifySignOff(id: "${v1.id}") { ok } }`, { id: kase.id });
+    expect(read.case.signOffs).toEqual([{ version: 1, contentSha256: v1.contentSha256 }, { version: 2, contentSha256: r2.signOffCase.contentSha256 }]);
+    expect(read.case.currentSignOff.version).toBe(2);
+    expect(read.signOff.content.differential.artifacts).toBe(0);
+    expect(read.verifySignOff.ok).toBe(true);
+  });
+
+  it("refuses to amend a case that is not signed", async () => {
+    const { kase } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
+    const r = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "just because" } });
+    expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+  });
+});
