@@ -1,0 +1,145 @@
+import { readdir } from "node:fs/promises";
+import { crc32 } from "node:zlib";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { databaseFingerprint } from "../../testing/fixtures.ts";
+
+let api: TestApi;
+let tech: string;
+let caseId: string;
+
+const png = (w: number, h: number, seed = 0) =>
+  sharp({ create: { width: w, height: h, channels: 3, background: { r: 200, g: 100 + seed, b: 150 } } }).png().toBuffer();
+const jpeg = (w: number, h: number, seed = 0) =>
+  sharp({ create: { width: w, height: h, channels: 3, background: { r: 90 + seed, g: 60, b: 160 } } }).jpeg().toBuffer();
+
+/** A valid PNG header that declares a 50,000 x 50,000 image in a few bytes: a decompression bomb. */
+function pngBomb(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(50_000, 0);
+  ihdr.writeUInt32BE(50_000, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk("IEND", Buffer.alloc(0))]);
+}
+
+async function upload(token: string | null, files: { name: string; bytes: Buffer }[], query = `caseId=${caseId}`) {
+  const form = new FormData();
+  for (const f of files) form.append("files", new Blob([new Uint8Array(f.bytes)]), f.name);
+  const res = await api.fetch(`/uploads/slides?${query}`, { method: "POST", body: form, token });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function blobFiles(): Promise<string[]> {
+  try {
+    return (await readdir(api.blobs.root, { recursive: true })).filter((f) => /[0-9a-f]{64}$/.test(f));
+  } catch {
+    return [];
+  }
+}
+
+beforeAll(async () => {
+  api = await createTestApi();
+  tech = await api.loginAs("TECHNICIAN");
+  const r = await api.gqlOk(tech, `mutation { createCase(input: { accession: "UP-1", patientRef: "MRN-77" }) { id status } }`);
+  caseId = r.createCase.id;
+});
+afterAll(() => api?.close());
+
+describe("slide uploads", () => {
+  it("stores valid images, enqueues analysis, moves the case to ANALYZING, and serves the bytes", async () => {
+    const field = await jpeg(640, 480);
+    const r = await upload(tech, [{ name: "field1.jpg", bytes: field }, { name: "field2.png", bytes: await png(320, 240) }]);
+    expect(r.status).toBe(201);
+    expect(r.body.slides).toHaveLength(2);
+    expect(r.body.slides[0]).toMatchObject({ kind: "FIELD", width: 640, height: 480, mimeType: "image/jpeg" });
+    const jobs = await api.prisma.job.findMany({ where: { type: "analyzeSlide" } });
+    expect(jobs.map((j) => (j.payload as { slideId: string }).slideId).sort()).toEqual(r.body.slides.map((s: { id: string }) => s.id).sort());
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: caseId } })).status).toBe("ANALYZING");
+    expect(await api.prisma.auditEvent.count({ where: { action: "slide.upload" } })).toBe(2);
+    expect(await blobFiles()).toHaveLength(2);
+
+    const img = await api.fetch(`/blobs/${r.body.slides[0].imageSha256}`, { token: await api.loginAs("AUDITOR") });
+    expect(img.status).toBe(200);
+    expect(img.headers.get("content-type")).toBe("image/jpeg");
+    expect(Buffer.from(await img.arrayBuffer()).equals(field)).toBe(true);
+    expect((await api.fetch(`/blobs/${r.body.slides[0].imageSha256}`)).status).toBe(401);
+    expect((await api.fetch(`/blobs/${"0".repeat(64)}`, { token: tech })).status).toBe(404);
+  });
+
+  it("refuses bad uploads with a clear error and stores nothing at all", async () => {
+    const good = await png(100, 100, 7);
+    const truncated = (await jpeg(400, 300, 3)).subarray(0, 600);
+    const hematologist = await api.loginAs("HEMATOLOGIST");
+    const cases: [string, () => Promise<{ status: number; body: any }>, number, string, RegExp][] = [
+      ["not an image", () => upload(tech, [{ name: "notes.png", bytes: Buffer.from("hello, I am text") }]), 400, "BAD_USER_INPUT", /not a JPEG or PNG/],
+      ["zero bytes", () => upload(tech, [{ name: "empty.png", bytes: Buffer.alloc(0) }]), 400, "BAD_USER_INPUT", /empty/],
+      ["truncated", () => upload(tech, [{ name: "cut.jpg", bytes: truncated }]), 400, "BAD_USER_INPUT", /truncated or corrupt/],
+      ["bomb", () => upload(tech, [{ name: "bomb.png", bytes: pngBomb() }]), 400, "BAD_USER_INPUT", /50000x50000/],
+      ["one bad among good", () => upload(tech, [{ name: "ok.png", bytes: good }, { name: "bad.jpg", bytes: truncated }]), 400, "BAD_USER_INPUT", /bad\.jpg/],
+      ["same file twice", () => upload(tech, [{ name: "a.png", bytes: good }, { name: "b.png", bytes: good }]), 409, "CONFLICT", /same image/],
+      ["wrong case id", () => upload(tech, [{ name: "ok.png", bytes: good }], "caseId=00000000-0000-4000-8000-000000000000"), 404, "NOT_FOUND", /Case not found/],
+      ["garbage case id", () => upload(tech, [{ name: "ok.png", bytes: good }], "caseId=1%27%20OR%201=1"), 404, "NOT_FOUND", /Case/],
+      ["wrong kind", () => upload(tech, [{ name: "ok.png", bytes: good }], `caseId=${caseId}&kind=VIDEO`), 400, "BAD_USER_INPUT", /kind/],
+      ["wrong role", () => upload(hematologist, [{ name: "ok.png", bytes: good }]), 403, "FORBIDDEN", /role/i],
+      ["no token", () => upload(null, [{ name: "ok.png", bytes: good }]), 401, "UNAUTHENTICATED", /Sign in/],
+      ["no files", () => upload(tech, []), 400, "BAD_USER_INPUT", /./],
+    ];
+    for (const [name, run, status, code, message] of cases) {
+      const before = await databaseFingerprint(api.prisma);
+      const blobsBefore = await blobFiles();
+      const r = await run();
+      expect(r.status, name).toBe(status);
+      expect(r.body.errors[0].extensions.code, name).toBe(code);
+      expect(r.body.errors[0].message, name).toMatch(message);
+      expect(await databaseFingerprint(api.prisma), name).toEqual(before);
+      expect(await blobFiles(), name).toEqual(blobsBefore);
+    }
+    // A "crop" the size of a field is refused too.
+    const before = await databaseFingerprint(api.prisma);
+    const blobsBefore = await blobFiles();
+    const crop = await upload(tech, [{ name: "huge-crop.jpg", bytes: await jpeg(2000, 1500, 9) }], `caseId=${caseId}&kind=CROP`);
+    expect(crop.status).toBe(400);
+    expect(crop.body.errors[0].message).toMatch(/crop/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    expect(await blobFiles()).toEqual(blobsBefore);
+  });
+
+  it("detects a duplicate of an image already in the case by its hash", async () => {
+    const img = await png(50, 60, 42);
+    expect((await upload(tech, [{ name: "x.png", bytes: img }])).status).toBe(201);
+    const before = await databaseFingerprint(api.prisma);
+    const again = await upload(tech, [{ name: "renamed.png", bytes: img }]);
+    expect(again.status).toBe(409);
+    expect(again.body.errors[0].extensions.code).toBe("CONFLICT");
+    expect(again.body.errors[0].message).toMatch(/already uploaded/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
+  it("refuses an upload larger than the byte limit", async () => {
+    const small = await createTestApi({ limits: { maxUploadBytes: 1000 } });
+    try {
+      const t = await small.loginAs("TECHNICIAN");
+      const c = await small.gqlOk(t, `mutation { createCase(input: { accession: "UP-2" }) { id } }`);
+      const form = new FormData();
+      const noisy = await sharp({ create: { width: 300, height: 300, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } } }).jpeg().toBuffer();
+      expect(noisy.length).toBeGreaterThan(1000);
+      form.append("files", new Blob([new Uint8Array(noisy)]), "big.jpg");
+      const before = await databaseFingerprint(small.prisma);
+      const res = await small.fetch(`/uploads/slides?caseId=${c.createCase.id}`, { method: "POST", body: form, token: t });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).errors[0].message).toMatch(/larger than 1000 bytes/);
+      expect(await databaseFingerprint(small.prisma)).toEqual(before);
+    } finally {
+      await small.close();
+    }
+  });
+});
