@@ -24,9 +24,12 @@ const step = () => {
   }
 };
 step();
+const steps = Number(process.env.STEPS ?? 1);
 const t0 = performance.now();
-step();
-console.log(`${backend} ${mode} ${size}px batch ${batch}: step ${(performance.now() - t0).toFixed(0)} ms, ${(batch / ((performance.now() - t0) / 1000)).toFixed(1)} img/s, params ${net.paramCount()}`);
+for (let i = 0; i < steps; i++) step();
+const ms = (performance.now() - t0) / steps;
+console.log(`${backend} ${mode} ${size}px batch ${batch}: step ${ms.toFixed(0)} ms, ${(batch / (ms / 1000)).toFixed(1)} img/s, params ${net.paramCount()}`);
+if (process.env.NO_PROFILE) process.exit(0);
 const info = await tf.profile(step);
 const byKernel = new Map<string, { ms: number; n: number }>();
 let total = 0;

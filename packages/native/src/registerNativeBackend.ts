@@ -2,8 +2,9 @@
 // tensors are plain TypedArrays the addon reads and writes in place) with its
 // hot kernels replaced by multi-threaded oneDNN / C++ ones.
 import * as tf from '@tensorflow/tfjs-core';
-import { loadAddon, type NativeAddon } from './addon.js';
+import { loadAddon, type AddonResult, type NativeAddon } from './addon.js';
 import { convKernels } from './kernels/conv.js';
+import { installFastReductionGradients } from './gradients.js';
 import { dataMovementKernels } from './kernels/dataMovement.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
@@ -43,9 +44,13 @@ let loaded: NativeAddon | undefined;
  * Safe to call repeatedly.
  */
 export async function registerNativeBackend(options: NativeBackendOptions = {}): Promise<string | null> {
+  return registerWithAddon(await loadAddon(options.log ?? console.warn), options);
+}
+
+/** Registration given a load result (separated so the fallback path is testable on any machine). */
+export function registerWithAddon(result: AddonResult, options: NativeBackendOptions = {}): string | null {
   const name = options.name ?? NATIVE_BACKEND_NAME;
   const log = options.log ?? console.warn;
-  const result = await loadAddon(log);
   if (!result.addon) {
     log(`@rcmnet/native: native CPU backend unavailable (${result.reason}); falling back to the wasm backend`);
     return null;
@@ -53,6 +58,7 @@ export async function registerNativeBackend(options: NativeBackendOptions = {}):
   const native = result.addon;
   loaded = native;
   if (options.threads !== undefined) native.setThreads(options.threads);
+  installFastReductionGradients(name);
   if (tf.findBackendFactory(name)) return name;
 
   tf.registerBackend(name, () => new NativeBackendCpu(), options.priority ?? 3);

@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs';
+import { it } from 'vitest';
+import { describeNative, expectParity, randomTensor } from '../testing/parity.js';
+
+type Case = { x: [number, number, number, number]; k: number; cout: number; stride: number; pad: 'same' | 'valid'; dilation?: number };
+const cases: Case[] = [
+  { x: [2, 9, 9, 5], k: 3, cout: 7, stride: 1, pad: 'same' },
+  { x: [2, 9, 9, 5], k: 3, cout: 7, stride: 2, pad: 'same' },
+  { x: [2, 10, 8, 4], k: 3, cout: 6, stride: 2, pad: 'valid' },
+  { x: [1, 7, 7, 8], k: 1, cout: 16, stride: 1, pad: 'valid' },
+  { x: [3, 8, 8, 8], k: 1, cout: 4, stride: 2, pad: 'same' },
+  { x: [1, 19, 17, 3], k: 7, cout: 8, stride: 2, pad: 'same' }, // the stem's shape class
+  { x: [2, 12, 12, 2], k: 7, cout: 1, stride: 1, pad: 'same' }, // CBAM spatial attention
+  { x: [1, 11, 11, 3], k: 3, cout: 5, stride: 1, pad: 'same', dilation: 2 },
+];
+const name = (c: Case) => `x ${c.x.join('x')} k${c.k} s${c.stride} ${c.pad}${c.dilation ? ` d${c.dilation}` : ''} -> ${c.cout}`;
+
+describeNative('native Conv2D and FusedConv2D match the cpu backend', () => {
+  for (const c of cases) {
+    it(`forward ${name(c)}`, async () => {
+      await expectParity(() => tf.conv2d(randomTensor(c.x, 1) as tf.Tensor4D, randomTensor([c.k, c.k, c.x[3], c.cout], 2) as tf.Tensor4D,
+        c.stride, c.pad, 'NHWC', c.dilation ?? 1));
+    });
+  }
+  for (const activation of ['linear', 'relu', 'sigmoid', 'elu'] as const) {
+    it(`fused conv + bias + ${activation}`, async () => {
+      await expectParity(() => tf.fused.conv2d({
+        x: randomTensor([2, 9, 9, 5], 1) as tf.Tensor4D, filter: randomTensor([3, 3, 5, 7], 2) as tf.Tensor4D,
+        strides: 2, pad: 'same', bias: randomTensor([7], 3), activation,
+      }));
+    });
+  }
+  it('fused conv with a scalar bias and no bias', async () => {
+    const x = () => randomTensor([1, 6, 6, 3], 1) as tf.Tensor4D, w = () => randomTensor([3, 3, 3, 4], 2) as tf.Tensor4D;
+    await expectParity(() => [
+      tf.fused.conv2d({ x: x(), filter: w(), strides: 1, pad: 'same', bias: tf.scalar(0.5), activation: 'relu' }),
+      tf.fused.conv2d({ x: x(), filter: w(), strides: 1, pad: 'valid', activation: 'relu' }),
+    ]);
+  });
+});
+
+describeNative('native convolution gradients match the cpu backend', () => {
+  for (const c of cases.filter((k) => !k.dilation)) {
+    it(`d/dx and d/dw ${name(c)}`, async () => {
+      await expectParity(() => {
+        const x = randomTensor(c.x, 1), w = randomTensor([c.k, c.k, c.x[3], c.cout], 2);
+        const target = randomTensor(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad).shape, 3);
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), target)))([x, w]);
+      });
+    });
+  }
+  it('fused conv + bias + relu: gradients of x, filter and bias', async () => {
+    await expectParity(() => {
+      const x = randomTensor([2, 8, 8, 4], 1), w = randomTensor([3, 3, 4, 6], 2), b = randomTensor([6], 3);
+      return tf.grads((a: tf.Tensor, f: tf.Tensor, bias: tf.Tensor) =>
+        tf.sum(tf.square(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same', bias, activation: 'relu' }))))([x, w, b]);
+    });
+  });
+});
