@@ -1,0 +1,206 @@
+/**
+ * Dataset loaders. Three layouts:
+ *  - class folders: `DIR/<label>/*.png|jpg`, or `DIR/{train,val}/<label>/...`;
+ *  - CSV manifest `split,label,path[,...]` (paths relative to the manifest), e.g. the
+ *    PBC set in ../shared/datasets/pbc128/manifest.csv;
+ *  - BCCD smear fields with Pascal VOC boxes (for detection and field crops).
+ * Without explicit splits, a stable hash of the path assigns validation samples, so the
+ * split never changes between runs or machines.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Box } from './detect.js';
+
+export interface Sample {
+  path: string;
+  label: string;
+}
+
+export interface Dataset {
+  labels: string[];
+  train: Sample[];
+  val: Sample[];
+  test: Sample[];
+  /** Where it came from, for the model card. */
+  source: string;
+  /** Hash of the sample list: identifies the exact data snapshot a model was trained on. */
+  snapshotId: string;
+}
+
+const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?)$/i;
+
+export interface LoadOptions {
+  /** Fraction of samples sent to val when the data has no split (default 0.2). */
+  valFraction?: number;
+  /** Keep only these labels (in this order). */
+  labels?: string[];
+  /** Cap per class and split, deterministic (first N by path hash): quick runs on big sets. */
+  maxPerClass?: number;
+}
+
+function hashFraction(s: string): number {
+  return createHash('sha1').update(s).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<Dataset> {
+  let st;
+  try {
+    st = await stat(spec);
+  } catch {
+    throw new Error(`Dataset not found: ${spec}`);
+  }
+  if (st.isFile()) return finish(await readManifest(spec), spec, options);
+  try {
+    const manifest = path.join(spec, 'manifest.csv');
+    await stat(manifest);
+    return finish(await readManifest(manifest), spec, options);
+  } catch {
+    return finish(await readClassFolders(spec), spec, options);
+  }
+}
+
+type Split = 'train' | 'val' | 'test' | undefined;
+type Row = Sample & { split: Split };
+
+function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.map((s) => s.trim());
+}
+
+async function readManifest(file: string): Promise<Row[]> {
+  const text = await readFile(file, 'utf8');
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const header = parseCsvLine(lines[0] ?? '').map((h) => h.toLowerCase());
+  const col = (name: string) => header.indexOf(name);
+  const [iSplit, iLabel, iPath] = [col('split'), col('label'), col('path')];
+  if (iLabel < 0 || iPath < 0) throw new Error(`${file}: manifest needs a header with at least "label" and "path" columns (and optionally "split")`);
+  const base = path.dirname(file);
+  return lines.slice(1).map((line, n) => {
+    const cells = parseCsvLine(line);
+    const label = cells[iLabel];
+    const p = cells[iPath];
+    if (!label || !p) throw new Error(`${file}:${n + 2}: missing label or path`);
+    const split = iSplit >= 0 ? (cells[iSplit]?.toLowerCase() as Split) : undefined;
+    if (split && !['train', 'val', 'test'].includes(split)) throw new Error(`${file}:${n + 2}: unknown split "${split}"`);
+    return { label, path: path.resolve(base, p), split };
+  });
+}
+
+async function listImages(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => IMAGE_EXT.test(f)).sort();
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+}
+
+async function readClassFolders(dir: string): Promise<Row[]> {
+  const top = await subdirs(dir);
+  const splitDirs = top.filter((d) => ['train', 'val', 'test'].includes(d));
+  const rows: Row[] = [];
+  const read = async (root: string, split: Split) => {
+    for (const label of await subdirs(root)) {
+      for (const f of await listImages(path.join(root, label))) rows.push({ label, path: path.join(root, label, f), split });
+    }
+  };
+  if (splitDirs.length) for (const s of splitDirs) await read(path.join(dir, s), s as Split);
+  else await read(dir, undefined);
+  if (!rows.length) throw new Error(`${dir}: no images found (expected DIR/<label>/*.png|jpg, DIR/{train,val}/<label>/..., or a manifest.csv)`);
+  return rows;
+}
+
+function finish(rows: Row[], source: string, options: LoadOptions): Dataset {
+  const valFraction = options.valFraction ?? 0.2;
+  const wanted = options.labels ? new Set(options.labels) : null;
+  const kept = rows.filter((r) => !wanted || wanted.has(r.label));
+  const labels = options.labels ?? [...new Set(kept.map((r) => r.label))].sort();
+  const missing = labels.filter((l) => !kept.some((r) => r.label === l));
+  if (missing.length) throw new Error(`${source}: no samples for label(s) ${missing.join(', ')}`);
+  const out: Record<'train' | 'val' | 'test', Sample[]> = { train: [], val: [], test: [] };
+  for (const r of kept) {
+    const split = r.split ?? (hashFraction(path.basename(r.path) + r.label) < valFraction ? 'val' : 'train');
+    out[split].push({ path: r.path, label: r.label });
+  }
+  if (options.maxPerClass) {
+    for (const s of ['train', 'val', 'test'] as const) {
+      const counts = new Map<string, number>();
+      out[s] = out[s]
+        .map((x) => ({ x, h: hashFraction(x.path) }))
+        .sort((a, b) => a.h - b.h)
+        .map((e) => e.x)
+        .filter((x) => {
+          const c = counts.get(x.label) ?? 0;
+          counts.set(x.label, c + 1);
+          return c < options.maxPerClass!;
+        });
+    }
+  }
+  const listing = (['train', 'val', 'test'] as const).flatMap((s) => out[s].map((x) => `${s},${x.label},${path.relative(source, x.path)}`)).sort();
+  const snapshotId = createHash('sha256').update(listing.join('\n')).digest('hex').slice(0, 16);
+  return { labels, ...out, source: path.resolve(source), snapshotId };
+}
+
+export interface BccdField {
+  id: string;
+  imagePath: string;
+  width: number;
+  height: number;
+  wbc: Box[];
+  split: 'train' | 'val' | 'test' | undefined;
+}
+
+/** BCCD (Pascal VOC): fields with their WBC boxes. */
+export async function loadBccd(dir: string): Promise<BccdField[]> {
+  const annDir = path.join(dir, 'Annotations');
+  const splits = new Map<string, 'train' | 'val' | 'test'>();
+  for (const s of ['train', 'val', 'test'] as const) {
+    try {
+      const ids = (await readFile(path.join(dir, 'ImageSets', 'Main', `${s}.txt`), 'utf8')).split(/\s+/).filter(Boolean);
+      for (const id of ids) splits.set(id, s);
+    } catch {
+      // Split lists are optional.
+    }
+  }
+  const fields: BccdField[] = [];
+  for (const f of (await readdir(annDir)).filter((f) => f.endsWith('.xml')).sort()) {
+    const xml = await readFile(path.join(annDir, f), 'utf8');
+    const id = f.replace(/\.xml$/, '');
+    const num = (tag: string, s: string) => Number(new RegExp(`<${tag}>\\s*([-\\d.]+)\\s*</${tag}>`).exec(s)?.[1] ?? NaN);
+    const wbc: Box[] = [];
+    for (const m of xml.matchAll(/<object>([\s\S]*?)<\/object>/g)) {
+      const o = m[1]!;
+      if (!/<name>\s*WBC\s*<\/name>/i.test(o)) continue;
+      const [x0, y0, x1, y1] = [num('xmin', o), num('ymin', o), num('xmax', o), num('ymax', o)];
+      if ([x0, y0, x1, y1].some((v) => !Number.isFinite(v))) continue;
+      wbc.push({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
+    }
+    fields.push({
+      id,
+      imagePath: path.join(dir, 'JPEGImages', `${id}.jpg`),
+      width: num('width', xml),
+      height: num('height', xml),
+      wbc,
+      split: splits.get(id),
+    });
+  }
+  return fields;
+}
