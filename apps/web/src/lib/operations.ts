@@ -53,25 +53,20 @@ export const CASE_CELLS = /* GraphQL */ `
   }
 `;
 
-export const MODEL_LABELS = /* GraphQL */ `
-  query ModelLabels($id: ID!) {
-    modelVersion(id: $id) { id name version labels }
-  }
+/** Model label sets plus unidentified/artifact (readable by every case reader). */
+export const REVIEW_LABELS = /* GraphQL */ `
+  query ReviewLabels { reviewLabels }
 `;
 
-export const CHAMPION_LABELS = /* GraphQL */ `
-  query ChampionLabels { championModel { id name version labels } }
-`;
-
-export const REVIEW_CELL = /* GraphQL */ `
-  mutation ReviewCell($input: ReviewCellInput!) {
-    reviewCell(input: $input) { ${CELL_FIELDS} }
+export const RECLASSIFY_CELL = /* GraphQL */ `
+  mutation ReclassifyCell($input: ReclassifyCellInput!) {
+    reclassifyCell(input: $input) { ${CELL_FIELDS} }
   }
 `;
 
 export const CONFIRM_CELLS = /* GraphQL */ `
-  mutation ConfirmCells($input: ConfirmCellsInput!) {
-    confirmCells(input: $input) { ${CELL_FIELDS} }
+  mutation ConfirmCells($cells: [ConfirmCellInput!]!) {
+    confirmCells(cells: $cells) { ${CELL_FIELDS} }
   }
 `;
 
@@ -91,7 +86,7 @@ export const REPORT = /* GraphQL */ `
   query Report($id: ID!) {
     case(id: $id) {
       id accession status priority product timepoint reportVersion
-      signOffs { id version signerName meaning signedAt content contentSha256 amendmentReason supersedesId }
+      signOffs { id version signerName meaning signedAt content contentSha256 amendmentReason supersedes { id version } }
     }
   }
 `;
@@ -106,7 +101,7 @@ export const AUDIT_TRAIL = /* GraphQL */ `
 `;
 
 export const VERIFY_AUDIT = /* GraphQL */ `
-  query VerifyAudit { verifyAuditTrail { valid checked firstBrokenSeq message } }
+  query VerifyAudit { verifyAuditTrail { ok checked firstBrokenSeq problem } }
 `;
 
 export const MODELS = /* GraphQL */ `
@@ -192,17 +187,25 @@ export const CANCEL_RUN = /* GraphQL */ `
 `;
 
 export const USERS = /* GraphQL */ `
-  query Users { users(first: 200) { nodes { id login displayName role disabled lockedUntil createdAt } } }
+  query Users { users(first: 200, includeDisabled: true) { nodes { id login displayName role disabled lockedUntil createdAt } } }
 `;
 
 export const CREATE_USER = /* GraphQL */ `
   mutation CreateUser($input: CreateUserInput!) { createUser(input: $input) { id login } }
 `;
 
-export const UPDATE_USER = /* GraphQL */ `
-  mutation UpdateUser($input: UpdateUserInput!) { updateUser(input: $input) { id login role disabled } }
+export const SET_USER_DISABLED = /* GraphQL */ `
+  mutation SetUserDisabled($id: ID!, $disabled: Boolean!, $reason: String!) { setUserDisabled(id: $id, disabled: $disabled, reason: $reason) { id disabled } }
+`;
+
+export const CHANGE_USER_ROLE = /* GraphQL */ `
+  mutation ChangeUserRole($id: ID!, $role: Role!, $reason: String!) { changeUserRole(id: $id, role: $role, reason: $reason) { id role } }
 `;
 
 export const RESET_PASSWORD = /* GraphQL */ `
   mutation ResetPassword($id: ID!, $newPassword: String!, $reason: String!) { resetUserPassword(id: $id, newPassword: $newPassword, reason: $reason) { id } }
+`;
+
+export const MODEL_NAME = /* GraphQL */ `
+  query ModelName($id: ID!) { modelVersion(id: $id) { id name version } }
 `;

@@ -30,14 +30,12 @@ export const FieldView = memo(function FieldView({
   cells,
   labels,
   cursor,
-  gradcamCell,
   onSelect,
 }: {
   slide: SlideInfo;
   cells: readonly ReviewCell[];
   labels: readonly string[];
   cursor: string | null;
-  gradcamCell: ReviewCell | null;
   onSelect: (id: string) => void;
 }) {
   const [view, setView] = useState<View>(() => fit(slide));
@@ -136,17 +134,6 @@ export const FieldView = memo(function FieldView({
           onPointerCancel={onPointerUp}
         >
           <image href={`/api/images/${slide.imageSha256}`} x={0} y={0} width={slide.width} height={slide.height} />
-          {gradcamCell && (
-            <image
-              href={`/api/images/${gradcamCell.cropSha256}?overlay=gradcam`}
-              x={gradcamCell.box.x}
-              y={gradcamCell.box.y}
-              width={gradcamCell.box.width}
-              height={gradcamCell.box.height}
-              opacity={0.6}
-              data-testid="gradcam-field-overlay"
-            />
-          )}
           {cells.map((c) => (
             <rect
               key={c.id}

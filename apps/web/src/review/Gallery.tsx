@@ -3,6 +3,7 @@
 // shows the AI's label and confidence (purple, "AI") apart from the human decision (green).
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
+import { CellImage } from "./CellImage";
 import { bulkConfirmable, type Group, type ReviewCell } from "./model";
 
 const Tile = memo(function Tile({
@@ -35,15 +36,7 @@ const Tile = memo(function Tile({
       onMouseDown={(e) => e.preventDefault()}
       tabIndex={-1}
     >
-      <img
-        src={`/api/images/${cell.cropSha256}${gradcam && current ? "?overlay=gradcam" : ""}`}
-        alt=""
-        loading="lazy"
-        decoding="async"
-        width={88}
-        height={88}
-        data-testid={gradcam && current ? "gradcam-overlay" : undefined}
-      />
+      <CellImage sha256={cell.cropSha256} gradcam={gradcam && current} size={88} alt="" />
       <div className="ai-line" title="AI prediction">
         AI: {ai ? (ai.abstained ? `abstained (${ai.label})` : ai.label) : "—"} {ai ? `${Math.round(ai.confidence * 100)}%` : ""}
       </div>

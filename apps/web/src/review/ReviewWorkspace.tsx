@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "r
 import { classColour } from "@/charts/scale";
 import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
+import { CellImage } from "./CellImage";
 import { Differential } from "./Differential";
 import { FieldView, type SlideInfo } from "./FieldView";
 import { Gallery } from "./Gallery";
@@ -171,7 +172,7 @@ export function ReviewWorkspace({
             </div>
           )}
           {slide && slide.kind === "FIELD" ? (
-            <FieldView slide={slide} cells={slideCells} labels={state.labels} cursor={state.cursor} gradcamCell={state.gradcam ? current : null} onSelect={onSelect} />
+            <FieldView slide={slide} cells={slideCells} labels={state.labels} cursor={state.cursor} onSelect={onSelect} />
           ) : null}
           <h2>Cells by class</h2>
           <Gallery
@@ -255,13 +256,13 @@ function CurrentCell({ cell, gradcam, labels }: { cell: ReviewCell; gradcam: boo
   const ai = cell.ai;
   return (
     <div style={{ display: "grid", gridTemplateColumns: "128px 1fr", gap: "0.75rem" }}>
-      <img
-        src={`/api/images/${cell.cropSha256}${gradcam ? "?overlay=gradcam" : ""}`}
-        alt={gradcam ? "Grad-CAM overlay of the current cell" : "Current cell"}
-        width={128}
-        height={128}
+      <CellImage
+        sha256={cell.cropSha256}
+        gradcam={gradcam}
+        size={128}
+        alt="Current cell"
         style={{ borderRadius: 6, border: `3px solid ${classColour(labels, cell.currentLabel)}` }}
-        data-testid={gradcam ? "current-gradcam" : "current-crop"}
+        testId={gradcam ? "current-gradcam" : "current-crop"}
       />
       <div style={{ fontSize: "0.9rem" }}>
         <div>

@@ -1,7 +1,7 @@
 /** The audit page's URL filters -> the API's AuditFilter (unknown keys and bad dates are ignored). */
 export function auditFilterFrom(params: URLSearchParams): Record<string, string> {
   const filter: Record<string, string> = {};
-  for (const key of ["caseId", "entityType", "entityId", "actorLogin", "action", "from", "to"]) {
+  for (const key of ["entityType", "entityId", "actorLogin", "action", "from", "to"]) {
     const v = params.get(key)?.trim();
     if (!v) continue;
     if (key === "from" || key === "to") {

@@ -19,11 +19,12 @@ interface AuditRow {
 }
 
 interface Verify {
-  verifyAuditTrail: { valid: boolean; checked: number; firstBrokenSeq: string | null; message: string | null };
+  verifyAuditTrail: { ok: boolean; checked: number; firstBrokenSeq: string | null; problem: string | null };
 }
 
 const FIELDS = [
-  { key: "caseId", label: "Case id" },
+  { key: "entityId", label: "Case / entity id" },
+  { key: "entityType", label: "Entity type" },
   { key: "actorLogin", label: "User (login)" },
   { key: "action", label: "Action" },
   { key: "from", label: "From", type: "datetime-local" },
@@ -55,8 +56,8 @@ export function AuditTrail() {
           {verify.loading && !v ? (
             <span className="badge">verifying chain…</span>
           ) : v ? (
-            <span className={`badge ${v.valid ? "ok" : "bad"}`} data-testid="chain-status" data-valid={v.valid ? "true" : "false"} role="status">
-              {v.valid ? `Hash chain verified: ${v.checked} events intact` : `Hash chain BROKEN at event ${v.firstBrokenSeq ?? "?"}${v.message ? ` — ${v.message}` : ""}`}
+            <span className={`badge ${v.ok ? "ok" : "bad"}`} data-testid="chain-status" data-valid={v.ok ? "true" : "false"} role="status">
+              {v.ok ? `Hash chain verified: ${v.checked} events intact` : `Hash chain BROKEN at event ${v.firstBrokenSeq ?? "?"}${v.problem ? ` — ${v.problem}` : ""}`}
             </span>
           ) : null}
           <button type="button" onClick={() => void verify.reload()} data-testid="verify-chain">

@@ -1,41 +1,48 @@
-// The signed content is JSON written by the API at sign-off. Read it defensively: a report
-// must render even if the content's shape grows over versions.
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/1"). It is
+// read defensively: a signed report must render even if later versions of the shape grow.
 
 export interface ReportContent {
   rows: { label: string; count: number; percent: number | null }[];
   total: number | null;
   counted: number | null;
-  modelVersions: string[];
+  modelVersionIds: string[];
   corrections: number | null;
+  cartPercent: number | null;
 }
 
 function num(v: unknown): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
 export function readReportContent(raw: unknown): ReportContent {
-  const c = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const diff = (c.differential && typeof c.differential === "object" ? c.differential : c) as Record<string, unknown>;
-  const rowsRaw = Array.isArray(diff.rows) ? diff.rows : Array.isArray(c.counts) ? c.counts : [];
-  const excluded = new Set(["artifact"]);
-  const rows = rowsRaw.flatMap((r) => {
-    const o = (r ?? {}) as Record<string, unknown>;
-    if (typeof o.label !== "string") return [];
-    const count = num(o.count) ?? 0;
-    return [{ label: o.label, count, percent: excluded.has(o.label) ? null : num(o.percent) }];
+  const c = obj(raw);
+  const diff = obj(c.differential);
+  const rows = (Array.isArray(diff.rows) ? diff.rows : []).flatMap((r) => {
+    const o = obj(r);
+    return typeof o.label === "string" ? [{ label: o.label, count: num(o.count) ?? 0, percent: num(o.percent) }] : [];
   });
-  const mvRaw = Array.isArray(c.modelVersions) ? c.modelVersions : [];
-  const modelVersions = mvRaw.flatMap((m) => {
-    if (typeof m === "string") return [m];
-    const o = (m ?? {}) as Record<string, unknown>;
-    const name = [o.name, o.version].filter((x) => typeof x === "string").join(" ");
-    return name ? [name] : typeof o.id === "string" ? [o.id] : [];
-  });
+  // Artifacts are counted but not part of the denominator.
+  const artifacts = num(diff.artifacts);
+  if (artifacts) rows.push({ label: "artifact", count: artifacts, percent: null });
+  const cells = Array.isArray(c.cells) ? c.cells.map(obj) : null;
+  const corrections = cells
+    ? cells.filter((cell) => {
+        const ai = cell.ai === null || cell.ai === undefined ? null : obj(cell.ai);
+        if (!ai) return false;
+        const aiLabel = ai.abstained === true ? "unidentified" : ai.label;
+        return aiLabel !== cell.label;
+      }).length
+    : null;
   return {
     rows,
-    total: num(diff.total) ?? num(c.cellCount),
+    total: num(diff.total),
     counted: num(diff.counted),
-    modelVersions,
-    corrections: num(c.reclassifiedCount) ?? num(c.corrections),
+    modelVersionIds: (Array.isArray(c.modelVersionIds) ? c.modelVersionIds : []).filter((x): x is string => typeof x === "string"),
+    corrections,
+    cartPercent: num(diff.cartPercent),
   };
 }

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { formatDateTime, percent } from "@/components/ui";
 import { ApiError } from "@/lib/errors";
-import { REPORT } from "@/lib/operations";
+import { MODEL_NAME, REPORT } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
 import { requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
@@ -20,7 +20,7 @@ interface SignOffRow {
   content: unknown;
   contentSha256: string;
   amendmentReason: string | null;
-  supersedesId: string | null;
+  supersedes: { id: string; version: number } | null;
 }
 
 interface ReportData {
@@ -57,6 +57,15 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const shown = versions.find((s) => String(s.version) === v) ?? versions[0]!;
   const latest = versions[0]!;
   const content = readReportContent(shown.content);
+  // Model names for roles that may read the registry; others see the version ids.
+  const modelNames = await Promise.all(
+    content.modelVersionIds.map((mid) =>
+      apiGraphQL<{ modelVersion: { name: string; version: string } }>(MODEL_NAME, { id: mid }, session.apiToken).then(
+        (r) => `${r.modelVersion.name} ${r.modelVersion.version}`,
+        () => mid,
+      ),
+    ),
+  );
 
   return (
     <div>
@@ -96,7 +105,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               <tr>
                 <th>Model version(s)</th>
                 <td colSpan={3} data-testid="report-model-versions">
-                  {content.modelVersions.length ? content.modelVersions.join(", ") : "—"}
+                  {modelNames.length ? modelNames.join(", ") : "—"}
                 </td>
               </tr>
             </tbody>
@@ -104,7 +113,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         </header>
         {shown.amendmentReason && (
           <p className="notice" data-testid="report-amendment">
-            Amendment of version {shown.version - 1}. Reason: {shown.amendmentReason}
+            Amendment of version {shown.supersedes?.version ?? shown.version - 1}. Reason: {shown.amendmentReason}
           </p>
         )}
         <h2>Differential count</h2>
@@ -135,7 +144,12 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             </tr>
           </tfoot>
         </table>
-        {content.corrections !== null && <p>Cells reclassified by the reviewer: {content.corrections}</p>}
+        {content.cartPercent !== null && (
+          <p>
+            <strong>CAR-T cells: {percent(content.cartPercent)}</strong> of counted cells.
+          </p>
+        )}
+        {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
         <section className="signature" data-testid="signature" aria-label="Electronic signature">
           <div>
             <strong>Electronically signed by</strong> <span data-testid="signature-name">{shown.signerName}</span>

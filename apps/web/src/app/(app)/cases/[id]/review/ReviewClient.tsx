@@ -5,7 +5,7 @@ import { useMemo, useState } from "react";
 import { ErrorBox } from "@/components/ui";
 import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
-import { AMEND_CASE, CONFIRM_CELLS, REVIEW_CELL, SIGN_OFF } from "@/lib/operations";
+import { AMEND_CASE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import type { SlideInfo } from "@/review/FieldView";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
 import type { ReviewCell } from "@/review/model";
@@ -35,15 +35,18 @@ export function ReviewClient({
     };
     return {
       async review(cell, label, reason) {
-        const action = label === cell.currentLabel ? "CONFIRM" : "RECLASSIFY";
-        const r = await gql<{ reviewCell: ApiCell }>(REVIEW_CELL, {
-          input: { cellId: cell.id, action, label, reason, expectedReviewCount: cell.reviewCount },
+        if (label === cell.currentLabel) {
+          const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, { cells: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount }] });
+          return decided(r.confirmCells[0]!);
+        }
+        const r = await gql<{ reclassifyCell: ApiCell }>(RECLASSIFY_CELL, {
+          input: { cellId: cell.id, label, reason, expectedReviewCount: cell.reviewCount },
         });
-        return decided(r.reviewCell);
+        return decided(r.reclassifyCell);
       },
       async confirmMany(list) {
         const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, {
-          input: { cells: list.map((c) => ({ cellId: c.id, expectedReviewCount: c.reviewCount })) },
+          cells: list.map((c) => ({ cellId: c.id, expectedReviewCount: c.reviewCount })),
         });
         return r.confirmCells.map(decided);
       },

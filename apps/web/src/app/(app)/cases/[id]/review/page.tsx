@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { ApiError } from "@/lib/errors";
-import { CASE_CELLS, CASE_HEADER, CHAMPION_LABELS, MODEL_LABELS } from "@/lib/operations";
-import { labelList, toReviewCell, type ApiCell } from "@/review/mapping";
+import { CASE_CELLS, CASE_HEADER, REVIEW_LABELS } from "@/lib/operations";
+import { labelList, REVIEW_CATEGORIES, toReviewCell, type ApiCell } from "@/review/mapping";
 import { apiGraphQL } from "@/server/api";
 import { requirePage } from "@/server/session";
 import { ReviewClient } from "./ReviewClient";
@@ -23,14 +23,6 @@ interface Header {
 }
 
 const PAGE = 500;
-
-async function optional<T>(p: Promise<T>): Promise<T | null> {
-  // Model details are nice-to-have on this page; a role without access to them still reviews.
-  return p.catch((e) => {
-    if (e instanceof ApiError && (e.code === "FORBIDDEN" || e.code === "NOT_FOUND")) return null;
-    throw e;
-  });
-}
 
 export default async function ReviewPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
@@ -56,14 +48,13 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
     after = r.case.cells.pageInfo.endCursor;
   }
 
-  const modelIds = [...new Set(apiCells.flatMap((c) => (c.prediction ? [c.prediction.modelVersionId] : [])))];
-  const models = (
-    await Promise.all(modelIds.map((mid) => optional(apiGraphQL<{ modelVersion: { id: string; name: string; version: string; labels: string[] } }>(MODEL_LABELS, { id: mid }, token))))
-  ).flatMap((m) => (m ? [m.modelVersion] : []));
-  const champion = models.length ? null : await optional(apiGraphQL<{ championModel: { labels: string[] } | null }>(CHAMPION_LABELS, {}, token));
-  const names = new Map(models.map((m) => [m.id, `${m.name} ${m.version}`]));
-  const cells = apiCells.map((c) => toReviewCell(c, names));
-  const labels = labelList(models[0]?.labels ?? champion?.championModel?.labels ?? [], cells);
+  // Never a hard-coded class list: the API's label sets of the registered models.
+  const { reviewLabels } = await apiGraphQL<{ reviewLabels: string[] }>(REVIEW_LABELS, {}, token);
+  const cells = apiCells.map((c) => toReviewCell(c));
+  const labels = labelList(
+    reviewLabels.filter((l) => !(REVIEW_CATEGORIES as readonly string[]).includes(l)),
+    cells,
+  );
 
   const c = header.case;
   return (

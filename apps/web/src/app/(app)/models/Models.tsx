@@ -1,0 +1,354 @@
+"use client";
+import { useState } from "react";
+import { ConfusionMatrix, historySeries, LineChart } from "@/charts/Charts";
+import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
+import type { Role } from "@/auth/roles";
+import { describeError } from "@/lib/errors";
+import { gql } from "@/lib/gql";
+import { modelMetrics, pct, readTestMetrics } from "@/lib/metrics";
+import { COMPARE_MODELS, DECIDE_PROMOTION, MODELS, PROPOSE_PROMOTION, PROPOSE_ROLLBACK } from "@/lib/operations";
+import { useQuery } from "@/lib/useQuery";
+
+interface Version {
+  id: string;
+  name: string;
+  version: string;
+  status: "CANDIDATE" | "CHAMPION" | "ARCHIVED";
+  labels: string[];
+  inputSize: number;
+  metrics: unknown;
+  artifactSha256: string;
+  predictionCount: number;
+  createdAt: string;
+  parent: { id: string; name: string; version: string } | null;
+}
+
+interface Promotion {
+  id: string;
+  kind: "PROMOTE" | "ROLLBACK";
+  state: "PROPOSED" | "APPROVED" | "REJECTED";
+  reason: string;
+  proposedAt: string;
+  decidedAt: string | null;
+  decisionNote: string | null;
+  modelVersion: { id: string; name: string; version: string; status: string };
+  proposedBy: { id: string; displayName: string };
+  decidedBy: { displayName: string } | null;
+}
+
+interface Data {
+  championModel: { id: string } | null;
+  modelVersions: { nodes: Version[] };
+  modelPromotions: { nodes: Promotion[] };
+  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; createdAt: string }[] };
+}
+
+export function Models({ role, userId }: { role: Role; userId: string }) {
+  const { data, error, loading, reload } = useQuery<Data>(MODELS, {});
+  const [selected, setSelected] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const versions = data?.modelVersions.nodes ?? [];
+  const current = versions.find((v) => v.id === selected) ?? versions.find((v) => v.status === "CHAMPION") ?? versions[0] ?? null;
+
+  async function act(fn: () => Promise<unknown>) {
+    setActionError(null);
+    try {
+      await fn();
+      await reload();
+    } catch (e) {
+      setActionError(describeError(e));
+    }
+  }
+
+  function ask(question: string): string | null {
+    const r = window.prompt(question);
+    return r && r.trim() ? r.trim() : null;
+  }
+
+  if (loading && !data) return <Loading what="models" />;
+  return (
+    <div>
+      <h1>Models</h1>
+      <ErrorBox error={error} />
+      <ErrorBox error={actionError} testId="model-action-error" />
+      {versions.length === 0 ? (
+        <Empty testId="models-empty">No model is registered yet.</Empty>
+      ) : (
+        <table data-testid="model-versions">
+          <thead>
+            <tr>
+              <th>Model</th>
+              <th>Status</th>
+              <th className="num">Test accuracy</th>
+              <th className="num">Macro-F1</th>
+              <th className="num">Predictions</th>
+              <th>Parent</th>
+              <th>Registered</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map((v) => {
+              const m = modelMetrics(v.metrics).test;
+              return (
+                <tr key={v.id} data-testid="model-row" data-status={v.status} data-model={`${v.name}@${v.version}`} aria-selected={current?.id === v.id}>
+                  <td>
+                    <button type="button" onClick={() => setSelected(v.id)} data-testid="model-select">
+                      {v.name} {v.version}
+                    </button>
+                  </td>
+                  <td>
+                    <span className={`badge ${v.status === "CHAMPION" ? "ok" : ""}`}>{v.status}</span>
+                  </td>
+                  <td className="num">{pct(m.accuracy)}</td>
+                  <td className="num">{pct(m.macroF1)}</td>
+                  <td className="num">{v.predictionCount}</td>
+                  <td>{v.parent ? `${v.parent.name} ${v.parent.version}` : "—"}</td>
+                  <td>{formatDateTime(v.createdAt)}</td>
+                  <td>
+                    {role === "DATA_SCIENTIST" && v.status === "CANDIDATE" && (
+                      <button
+                        type="button"
+                        data-testid="propose-promotion"
+                        onClick={() => {
+                          const reason = ask(`Why should ${v.name} ${v.version} become the champion?`);
+                          if (reason) void act(() => gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason }));
+                        }}
+                      >
+                        Propose promotion
+                      </button>
+                    )}
+                    {role === "DATA_SCIENTIST" && v.status === "ARCHIVED" && (
+                      <button
+                        type="button"
+                        data-testid="propose-rollback"
+                        onClick={() => {
+                          const reason = ask(`Why roll back to ${v.name} ${v.version}?`);
+                          if (reason) void act(() => gql(PROPOSE_ROLLBACK, { modelVersionId: v.id, reason }));
+                        }}
+                      >
+                        Propose rollback
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+
+      <h2>Promotion requests</h2>
+      <p className="muted">Two-person rule: a data scientist proposes, a different person with the ADMIN role decides.</p>
+      {(data?.modelPromotions.nodes ?? []).length === 0 ? (
+        <Empty testId="promotions-empty">No promotion requests.</Empty>
+      ) : (
+        <table data-testid="promotions">
+          <thead>
+            <tr>
+              <th>Kind</th>
+              <th>Model</th>
+              <th>State</th>
+              <th>Reason</th>
+              <th>Proposed</th>
+              <th>Decision</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {data!.modelPromotions.nodes.map((p) => (
+              <tr key={p.id} data-testid="promotion-row" data-state={p.state}>
+                <td>{p.kind}</td>
+                <td>
+                  {p.modelVersion.name} {p.modelVersion.version}
+                </td>
+                <td>
+                  <span className={`badge ${p.state === "APPROVED" ? "ok" : p.state === "REJECTED" ? "bad" : ""}`}>{p.state}</span>
+                </td>
+                <td>{p.reason}</td>
+                <td>
+                  {p.proposedBy.displayName}, {formatDateTime(p.proposedAt)}
+                </td>
+                <td>{p.decidedBy ? `${p.decidedBy.displayName}, ${formatDateTime(p.decidedAt)}${p.decisionNote ? ` — ${p.decisionNote}` : ""}` : "—"}</td>
+                <td>
+                  {role === "ADMIN" && p.state === "PROPOSED" && p.proposedBy.id !== userId && (
+                    <>
+                      <button type="button" className="primary" data-testid="approve-promotion" onClick={() => void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note: null }))}>
+                        Approve
+                      </button>{" "}
+                      <button
+                        type="button"
+                        data-testid="reject-promotion"
+                        onClick={() => {
+                          const note = ask("Reason for rejecting (required)");
+                          if (note) void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: false, note }));
+                        }}
+                      >
+                        Reject
+                      </button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      {current && <VersionDetail v={current} />}
+      {versions.length >= 2 && <Compare versions={versions} snapshots={data?.datasetSnapshots.nodes ?? []} />}
+    </div>
+  );
+}
+
+function VersionDetail({ v }: { v: Version }) {
+  const m = modelMetrics(v.metrics);
+  const h = historySeries(m.history);
+  return (
+    <section className="panel" data-testid="model-detail" style={{ marginTop: "1rem" }}>
+      <h2 style={{ marginTop: 0 }}>
+        {v.name} {v.version} <span className="badge">{v.status}</span>
+      </h2>
+      <p className="muted mono">
+        labels: {v.labels.join(", ")} · input {v.inputSize}px · weights sha256 {v.artifactSha256.slice(0, 16)}…
+      </p>
+      <div className="grid2">
+        <div>
+          <ConfusionMatrix labels={m.test.confusion?.labels ?? []} matrix={m.test.confusion?.matrix ?? []} title="Confusion matrix (test)" />
+        </div>
+        <div>
+          <LineChart series={h.loss} title="Training loss" yLabel="loss" testId="loss-chart" />
+          <LineChart series={h.accuracy} title="Accuracy" yLabel="accuracy" testId="accuracy-chart" yDomain={[0, 1]} />
+        </div>
+      </div>
+      <PerClass metrics={m.test.perClass} />
+    </section>
+  );
+}
+
+function PerClass({ metrics }: { metrics: Record<string, { precision?: number; recall?: number; f1?: number; support?: number }> }) {
+  const rows = Object.entries(metrics);
+  if (!rows.length) return null;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th>Class</th>
+          <th className="num">Precision</th>
+          <th className="num">Recall</th>
+          <th className="num">F1</th>
+          <th className="num">Support</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(([label, r]) => (
+          <tr key={label}>
+            <td>{label}</td>
+            <td className="num">{pct(r.precision)}</td>
+            <td className="num">{pct(r.recall)}</td>
+            <td className="num">{pct(r.f1)}</td>
+            <td className="num">{r.support ?? "—"}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+interface Comparison {
+  compareModels: {
+    testCount: number;
+    snapshot: { name: string };
+    a: { accuracy: number; macroF1: number; abstained: number; confusion: unknown; modelVersion: { name: string; version: string } };
+    b: { accuracy: number; macroF1: number; abstained: number; confusion: unknown; modelVersion: { name: string; version: string } };
+  };
+}
+
+function Compare({ versions, snapshots }: { versions: Version[]; snapshots: { id: string; name: string; itemCount: number }[] }) {
+  const [a, setA] = useState(versions[0]!.id);
+  const [b, setB] = useState(versions[1]!.id);
+  const [snap, setSnap] = useState(snapshots[0]?.id ?? "");
+  const [result, setResult] = useState<Comparison["compareModels"] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const opt = versions.map((v) => (
+    <option key={v.id} value={v.id}>
+      {v.name} {v.version} ({v.status})
+    </option>
+  ));
+  return (
+    <section className="panel" data-testid="compare">
+      <h2 style={{ marginTop: 0 }}>Compare two versions on the same locked test set</h2>
+      {snapshots.length === 0 ? (
+        <p className="muted">Create a dataset snapshot first (Retraining page): comparisons run on its locked TEST part.</p>
+      ) : (
+        <form
+          className="row"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setBusy(true);
+            setError(null);
+            try {
+              setResult((await gql<Comparison>(COMPARE_MODELS, { a, b, snapshotId: snap })).compareModels);
+            } catch (err) {
+              setError(describeError(err));
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          <label>
+            A
+            <select value={a} onChange={(e) => setA(e.target.value)} data-testid="compare-a">
+              {opt}
+            </select>
+          </label>
+          <label>
+            B
+            <select value={b} onChange={(e) => setB(e.target.value)} data-testid="compare-b">
+              {opt}
+            </select>
+          </label>
+          <label>
+            Snapshot
+            <select value={snap} onChange={(e) => setSnap(e.target.value)} data-testid="compare-snapshot">
+              {snapshots.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name} ({s.itemCount} cells)
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" className="primary" disabled={busy || a === b} data-testid="compare-run">
+            {busy ? "Evaluating…" : "Compare"}
+          </button>
+        </form>
+      )}
+      <ErrorBox error={error} />
+      {result && (
+        <div data-testid="compare-result">
+          <p>
+            {result.testCount} test cells of snapshot {result.snapshot.name}.
+          </p>
+          <div className="grid2">
+            {[result.a, result.b].map((r, i) => {
+              const t = readTestMetrics({ confusion: r.confusion });
+              return (
+                <div key={i}>
+                  <h3>
+                    {r.modelVersion.name} {r.modelVersion.version}: accuracy {pct(r.accuracy)}, macro-F1 {pct(r.macroF1)}, abstained {r.abstained}
+                  </h3>
+                  <ConfusionMatrix labels={t.confusion?.labels ?? []} matrix={t.confusion?.matrix ?? []} title={`${r.modelVersion.name} ${r.modelVersion.version}`} testId={`compare-matrix-${i}`} />
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}

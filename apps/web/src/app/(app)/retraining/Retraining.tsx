@@ -1,0 +1,256 @@
+"use client";
+import Link from "next/link";
+import { useEffect, useState } from "react";
+import { historySeries, LineChart } from "@/charts/Charts";
+import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
+import { describeError } from "@/lib/errors";
+import { gql } from "@/lib/gql";
+import { modelMetrics, pct } from "@/lib/metrics";
+import { CANCEL_RUN, CREATE_SNAPSHOT, START_RUN, TRAINING } from "@/lib/operations";
+import { useQuery } from "@/lib/useQuery";
+
+interface Run {
+  id: string;
+  status: "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
+  progress: number;
+  config: Record<string, unknown>;
+  metrics: unknown;
+  log: string;
+  error: string | null;
+  backend: string | null;
+  cancelRequested: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  snapshot: { id: string; name: string; itemCount: number };
+  baseModel: { id: string; name: string; version: string } | null;
+  producedModel: { id: string; name: string; version: string; status: string; metrics: unknown } | null;
+}
+
+interface Data {
+  championModel: { id: string; name: string; version: string; metrics: unknown } | null;
+  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; createdAt: string }[] };
+  trainingRuns: { nodes: Run[] };
+}
+
+const ACTIVE = new Set(["QUEUED", "RUNNING"]);
+
+export function Retraining() {
+  const [active, setActive] = useState(false);
+  const { data, error, loading, reload } = useQuery<Data>(TRAINING, {}, { poll: active, pollMs: 1000 });
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [epochs, setEpochs] = useState(2);
+  const [snapshotId, setSnapshotId] = useState<string>("");
+  const runs = data?.trainingRuns.nodes ?? [];
+  const snapshots = data?.datasetSnapshots.nodes ?? [];
+  const anyActive = runs.some((r) => ACTIVE.has(r.status));
+  useEffect(() => setActive(anyActive), [anyActive]);
+  const [shown, setShown] = useState<string | null>(null);
+  const run = runs.find((r) => r.id === shown) ?? runs[0] ?? null;
+
+  async function act(fn: () => Promise<unknown>) {
+    setActionError(null);
+    try {
+      await fn();
+      await reload();
+    } catch (e) {
+      setActionError(describeError(e));
+    }
+  }
+
+  if (loading && !data) return <Loading what="training data" />;
+  const champion = data?.championModel;
+  return (
+    <div>
+      <h1>Retraining</h1>
+      <ErrorBox error={error} />
+      <ErrorBox error={actionError} testId="training-error" />
+      <div className="grid2">
+        <form
+          className="panel"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const name = String(new FormData(e.currentTarget).get("name") ?? "").trim();
+            if (name) void act(() => gql(CREATE_SNAPSHOT, { name }));
+          }}
+        >
+          <h2 style={{ marginTop: 0 }}>1. Snapshot human labels</h2>
+          <p className="muted">Freezes the latest human label of every cell in signed-out cases, with a deterministic train/val/test split (test is locked).</p>
+          <div className="row">
+            <label>
+              Snapshot name
+              <input name="name" required defaultValue={`labels-${new Date().toISOString().slice(0, 10)}`} data-testid="snapshot-name" />
+            </label>
+            <button className="primary" type="submit" data-testid="create-snapshot">
+              Create snapshot
+            </button>
+          </div>
+          {snapshots.length === 0 ? (
+            <p className="muted" data-testid="snapshots-empty">
+              No snapshots yet.
+            </p>
+          ) : (
+            <table style={{ marginTop: "0.6rem" }} data-testid="snapshots">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th className="num">Cells</th>
+                  <th>Split (train/val/test)</th>
+                  <th>Created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {snapshots.map((s) => (
+                  <tr key={s.id} data-testid="snapshot-row">
+                    <td title={`content hash ${s.contentHash}`}>{s.name}</td>
+                    <td className="num">{s.itemCount}</td>
+                    <td>
+                      {s.splitCounts.train}/{s.splitCounts.val}/{s.splitCounts.test}
+                    </td>
+                    <td>{formatDateTime(s.createdAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </form>
+        <form
+          className="panel"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const sid = snapshotId || snapshots[0]?.id;
+            if (sid) void act(() => gql(START_RUN, { snapshotId: sid, config: { epochs } }));
+          }}
+        >
+          <h2 style={{ marginTop: 0 }}>2. Train from the champion</h2>
+          <p className="muted">
+            Transfer learning from {champion ? `${champion.name} ${champion.version}` : "the champion"} on the snapshot. The result is registered as a CANDIDATE; promotion needs an
+            administrator&apos;s approval.
+          </p>
+          <div className="row">
+            <label>
+              Snapshot
+              <select value={snapshotId} onChange={(e) => setSnapshotId(e.target.value)} data-testid="run-snapshot">
+                {snapshots.map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Epochs
+              <input type="number" min={1} max={200} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} data-testid="run-epochs" />
+            </label>
+            <button className="primary" type="submit" disabled={!snapshots.length} data-testid="start-run">
+              Start training
+            </button>
+          </div>
+        </form>
+      </div>
+
+      <h2>Training runs</h2>
+      {runs.length === 0 ? (
+        <Empty testId="runs-empty">No training runs yet.</Empty>
+      ) : (
+        <table data-testid="runs">
+          <thead>
+            <tr>
+              <th>Started</th>
+              <th>Snapshot</th>
+              <th>Status</th>
+              <th style={{ width: "25%" }}>Progress</th>
+              <th>Result</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => (
+              <tr key={r.id} data-testid="run-row" data-status={r.status} aria-selected={run?.id === r.id}>
+                <td>
+                  <button type="button" onClick={() => setShown(r.id)}>
+                    {formatDateTime(r.createdAt)}
+                  </button>
+                </td>
+                <td>{r.snapshot.name}</td>
+                <td>
+                  <span className={`badge ${r.status === "SUCCEEDED" ? "ok" : r.status === "FAILED" ? "bad" : ""}`}>{r.status}</span>
+                </td>
+                <td>
+                  <progress max={1} value={r.progress} aria-label="Training progress" data-testid="run-progress" /> {Math.round(r.progress * 100)}%
+                </td>
+                <td>
+                  {r.producedModel ? (
+                    <Link href="/models" data-testid="run-produced-model">
+                      {r.producedModel.name} {r.producedModel.version} ({r.producedModel.status})
+                    </Link>
+                  ) : (
+                    (r.error ?? "—")
+                  )}
+                </td>
+                <td>
+                  {ACTIVE.has(r.status) && (
+                    <button type="button" disabled={r.cancelRequested} onClick={() => void act(() => gql(CANCEL_RUN, { id: r.id }))} data-testid="cancel-run">
+                      {r.cancelRequested ? "Cancelling…" : "Cancel"}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {run && <RunDetail run={run} champion={champion ?? null} />}
+    </div>
+  );
+}
+
+function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"] }) {
+  const m = modelMetrics(run.producedModel?.metrics ?? run.metrics);
+  const h = historySeries(m.history);
+  const champ = m.champion ?? (champion ? modelMetrics(champion.metrics).test : null);
+  return (
+    <section className="panel" style={{ marginTop: "1rem" }} data-testid="run-detail">
+      <h2 style={{ marginTop: 0 }}>
+        Run {run.id.slice(0, 8)} <span className="badge">{run.status}</span> {run.backend && <span className="muted">backend {run.backend}</span>}
+      </h2>
+      <div className="grid2">
+        <div>
+          <LineChart series={h.loss} title="Loss" yLabel="loss" testId="run-loss-chart" />
+          <LineChart series={h.accuracy} title="Accuracy" yLabel="accuracy" yDomain={[0, 1]} testId="run-accuracy-chart" />
+        </div>
+        <div>
+          <h3>Result vs champion (locked test set)</h3>
+          <table data-testid="run-vs-champion">
+            <thead>
+              <tr>
+                <th />
+                <th className="num">This run</th>
+                <th className="num">Champion</th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                <td>Accuracy</td>
+                <td className="num">{pct(m.test.accuracy)}</td>
+                <td className="num">{pct(champ?.accuracy)}</td>
+              </tr>
+              <tr>
+                <td>Macro-F1</td>
+                <td className="num">{pct(m.test.macroF1)}</td>
+                <td className="num">{pct(champ?.macroF1)}</td>
+              </tr>
+            </tbody>
+          </table>
+          <h3>Log</h3>
+          <pre className="log" data-testid="run-log" aria-live="polite">
+            {run.log || "(no output yet)"}
+          </pre>
+          {run.error && <p className="error">{run.error}</p>}
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,176 @@
+"use client";
+import { useState } from "react";
+import { ROLE_LABEL, ROLES, type Role } from "@/auth/roles";
+import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
+import { describeError } from "@/lib/errors";
+import { gql } from "@/lib/gql";
+import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, USERS } from "@/lib/operations";
+import { useQuery } from "@/lib/useQuery";
+
+interface UserRow {
+  id: string;
+  login: string;
+  displayName: string;
+  role: Role;
+  disabled: boolean;
+  lockedUntil: string | null;
+  createdAt: string;
+}
+
+export function Users({ selfId }: { selfId: string }) {
+  const { data, error, loading, reload } = useQuery<{ users: { nodes: UserRow[] } }>(USERS, {});
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  async function act(fn: () => Promise<unknown>, done: string) {
+    setActionError(null);
+    setNotice(null);
+    try {
+      await fn();
+      setNotice(done);
+      await reload();
+    } catch (e) {
+      setActionError(describeError(e));
+    }
+  }
+  // Every change to an account is audited with a reason.
+  const reason = (q: string) => {
+    const r = window.prompt(`${q}\nReason (recorded in the audit trail):`);
+    return r && r.trim() ? r.trim() : null;
+  };
+
+  if (loading && !data) return <Loading what="users" />;
+  const users = data?.users.nodes ?? [];
+  return (
+    <div>
+      <h1>Users</h1>
+      <ErrorBox error={error} />
+      <ErrorBox error={actionError} testId="users-error" />
+      {notice && (
+        <p className="notice" role="status" data-testid="users-notice">
+          {notice}
+        </p>
+      )}
+      <form
+        className="panel row"
+        aria-label="Create user"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const form = e.currentTarget;
+          const f = new FormData(form);
+          const input = {
+            login: String(f.get("login") ?? "").trim(),
+            displayName: String(f.get("displayName") ?? "").trim(),
+            role: String(f.get("role")),
+            password: String(f.get("password") ?? ""),
+          };
+          void act(async () => {
+            await gql(CREATE_USER, { input });
+            form.reset();
+          }, `User ${input.login} created. Ask them to change the initial password.`);
+        }}
+      >
+        <label>
+          Login
+          <input name="login" required autoComplete="off" data-testid="new-user-login" />
+        </label>
+        <label>
+          Printed name
+          <input name="displayName" required data-testid="new-user-name" />
+        </label>
+        <label>
+          Role
+          <select name="role" data-testid="new-user-role">
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {ROLE_LABEL[r]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Initial password (≥ 10 characters)
+          <input name="password" type="password" minLength={10} required autoComplete="new-password" data-testid="new-user-password" />
+        </label>
+        <button className="primary" type="submit" data-testid="create-user">
+          Create user
+        </button>
+      </form>
+      {users.length === 0 ? (
+        <Empty>No users.</Empty>
+      ) : (
+        <table data-testid="users-table">
+          <thead>
+            <tr>
+              <th>Login</th>
+              <th>Name</th>
+              <th>Role</th>
+              <th>State</th>
+              <th>Created</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id} data-testid="user-row" data-login={u.login}>
+                <td className="mono">{u.login}</td>
+                <td>{u.displayName}</td>
+                <td>
+                  <select
+                    aria-label={`Role of ${u.login}`}
+                    value={u.role}
+                    disabled={u.id === selfId}
+                    data-testid="user-role-select"
+                    onChange={(e) => {
+                      const role = e.target.value;
+                      const why = reason(`Change ${u.login} to ${role}?`);
+                      if (why) void act(() => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }), `${u.login} is now ${role}.`);
+                    }}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {ROLE_LABEL[r]}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>
+                  {u.disabled ? <span className="badge bad">disabled</span> : <span className="badge ok">active</span>}{" "}
+                  {u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() && <span className="badge bad">locked until {formatDateTime(u.lockedUntil)}</span>}
+                </td>
+                <td>{formatDateTime(u.createdAt)}</td>
+                <td>
+                  <button
+                    type="button"
+                    disabled={u.id === selfId}
+                    data-testid="toggle-disabled"
+                    onClick={() => {
+                      const why = reason(`${u.disabled ? "Enable" : "Disable"} ${u.login}?`);
+                      if (why) void act(() => gql(SET_USER_DISABLED, { id: u.id, disabled: !u.disabled, reason: why }), `${u.login} ${u.disabled ? "enabled" : "disabled"}.`);
+                    }}
+                  >
+                    {u.disabled ? "Enable" : "Disable"}
+                  </button>{" "}
+                  <button
+                    type="button"
+                    data-testid="reset-password"
+                    onClick={() => {
+                      const pw = window.prompt(`New password for ${u.login} (≥ 10 characters):`);
+                      if (!pw) return;
+                      const why = reason(`Reset the password of ${u.login}?`);
+                      if (why) void act(() => gql(RESET_PASSWORD, { id: u.id, newPassword: pw, reason: why }), `Password of ${u.login} reset.`);
+                    }}
+                  >
+                    Reset password
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+"use client";
+// A cell crop, or its Grad-CAM overlay when asked for. The overlay is produced by the API on
+// demand; when it cannot be produced the crop stays visible with a note (never a broken image).
+import { useEffect, useState } from "react";
+
+export function CellImage({ sha256, gradcam, size, alt, className, style, testId }: { sha256: string; gradcam: boolean; size: number; alt: string; className?: string; style?: React.CSSProperties; testId?: string }) {
+  const [failed, setFailed] = useState(false);
+  useEffect(() => setFailed(false), [sha256]);
+  const overlay = gradcam && !failed;
+  return (
+    <span style={{ position: "relative", display: "block" }}>
+      <img
+        src={`/api/images/${sha256}${overlay ? "?overlay=gradcam" : ""}`}
+        alt={overlay ? `Grad-CAM: ${alt}` : alt}
+        width={size}
+        height={size}
+        loading="lazy"
+        decoding="async"
+        className={className}
+        style={style}
+        data-testid={testId ?? (overlay ? "gradcam-overlay" : undefined)}
+        data-gradcam={overlay ? "on" : "off"}
+        onError={() => {
+          if (overlay) setFailed(true);
+        }}
+      />
+      {gradcam && failed && (
+        <span className="badge" style={{ position: "absolute", left: 2, bottom: 2, fontSize: "0.65rem" }} data-testid="gradcam-unavailable">
+          Grad-CAM unavailable
+        </span>
+      )}
+    </span>
+  );
+}
