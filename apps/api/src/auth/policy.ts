@@ -4,7 +4,7 @@
 // an operation someone forgot to declare can never be reachable (fail closed).
 import type { GraphQLSchema } from "graphql";
 import type { Role } from "@rcmnet/db";
-import { forbidden, unauthenticated } from "../errors.ts";
+import { AppError, forbidden, unauthenticated } from "../errors.ts";
 import type { AuthUser, Context } from "../context.ts";
 import { isRole } from "./roles.ts";
 
@@ -48,15 +48,18 @@ export function rootOperations(schema: GraphQLSchema): string[] {
 /** Returns the acting user or throws the refusal. An unknown operation is denied. */
 export function authorize(policy: Policy, operation: string, ctx: Pick<Context, "user" | "authError">): AuthUser | null {
   const rule = policy[operation];
-  if (rule === undefined) throw forbidden(`Operation ${operation} is not permitted`);
+  // extensions.operation marks a refusal by this policy (the role-matrix test relies on it).
+  if (rule === undefined) throw new AppError("FORBIDDEN", `Operation ${operation} is not permitted`, { operation });
   if (rule === "PUBLIC") return ctx.user;
   if (!ctx.user) {
-    throw unauthenticated(
+    throw new AppError(
+      "UNAUTHENTICATED",
       ctx.authError === "expired" ? "Your session has expired; sign in again" : "Sign in first",
+      { operation },
     );
   }
   if (!isRole(ctx.user.role) || !rule.includes(ctx.user.role)) {
-    throw forbidden(`Role ${String(ctx.user.role)} may not perform ${operation}`);
+    throw new AppError("FORBIDDEN", `Role ${String(ctx.user.role)} may not perform ${operation}`, { operation });
   }
   return ctx.user;
 }

@@ -130,7 +130,7 @@ describe("slide uploads", () => {
       const t = await small.loginAs("TECHNICIAN");
       const c = await small.gqlOk(t, `mutation { createCase(input: { accession: "UP-2" }) { id } }`);
       const form = new FormData();
-      const noisy = await sharp({ create: { width: 300, height: 300, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } } }).jpeg().toBuffer();
+      const noisy = await sharp({ create: { width: 300, height: 300, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma: 40 } } }).jpeg().toBuffer();
       expect(noisy.length).toBeGreaterThan(1000);
       form.append("files", new Blob([new Uint8Array(noisy)]), "big.jpg");
       const before = await databaseFingerprint(small.prisma);
