@@ -6,7 +6,7 @@
 // NOTHING; the final status change and its audit events commit in one transaction that is
 // skipped when the slide is already DONE. Model work runs outside any transaction (the
 // embedded PGlite serialises connections, so an open transaction would stall the API).
-import type { Prisma } from "@rcmnet/db";
+import { BlobCorruptError, BlobNotFoundError, type Prisma } from "@rcmnet/db";
 import { z } from "zod";
 import { systemAudit } from "../systemAudit.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
@@ -42,13 +42,13 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
   try {
     await markRunning(ctx, slide.id, slide.caseId);
     await ctx.progress(0.05, "loading image");
-    const image = await blobs.get(slide.imageSha256);
+    const image = await permanentIf(blobs.get(slide.imageSha256), isMissingOrBadImage);
 
     // 1. Cells. Detection is deterministic, so a retry finds the same boxes again.
     await ctx.progress(0.1, slide.kind === "FIELD" ? "detecting cells" : "preparing crop");
     const boxes: CellBox[] =
       slide.kind === "FIELD"
-        ? await runtime.detectCells(image)
+        ? await permanentIf(runtime.detectCells(image), isMissingOrBadImage)
         : [{ x: 0, y: 0, width: slide.width, height: slide.height, score: 1 }];
     for (let i = 0; i < boxes.length; i += BATCH) {
       const batch = boxes.slice(i, i + BATCH);
@@ -120,6 +120,21 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
     log.info("slide analysed", { jobId: ctx.job.id, slideId: slide.id, cells: cellCount, predicted });
   } catch (err) {
     await markFailedIfFinal(ctx, slide.id, err);
+    throw err;
+  }
+}
+
+/** Errors that no retry can fix: the stored image is missing, corrupt, or not an image. */
+function isMissingOrBadImage(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : "";
+  return name === "ImageDecodeError" || err instanceof BlobNotFoundError || err instanceof BlobCorruptError;
+}
+
+async function permanentIf<T>(work: Promise<T>, test: (err: unknown) => boolean): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (test(err)) throw new PermanentJobError(`image unusable: ${err instanceof Error ? err.message : String(err)}`);
     throw err;
   }
 }
