@@ -1,9 +1,359 @@
-// Placeholder until @rcmnet/model's train() is available: see trainModel implementation below.
-import { PermanentJobError, type JobHandler } from "../types.ts";
-import type { HandlerDeps } from "./index.ts";
+// trainModel: transfer learning from the run's base model (the champion when it was started)
+// on a dataset snapshot's TRAIN/VAL parts; evaluation of the result and of the current
+// champion on the same locked TEST part; registration as a CANDIDATE.
+//
+// Resumable: checkpoints live in `<dataDir>/runs/<runId>/checkpoint`, so a retry after a
+// worker was killed continues from the last completed epoch. Cancellable: the handler polls
+// TrainingRun.cancelRequested and aborts training through its AbortSignal. No transaction is
+// held while the model trains (PGlite serialises connections).
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { ModelVersion, Prisma, TrainingRun } from "@rcmnet/db";
+import { z } from "zod";
+import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
+import { systemAudit } from "../systemAudit.ts";
+import { resolveModelDir, type LoadedClassifier } from "../model/classifierCache.ts";
+import { evaluatePredictions, type EvaluationMetrics } from "../model/evaluation.ts";
+import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
+import { DEFAULT_ABSTAIN_THRESHOLD, type EpochMetrics, type ModelRuntime } from "../model/runtime.ts";
+import type { ClassifierCache } from "../model/classifierCache.ts";
+import { JobCancelledError, PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
 
-export function trainModelHandler(_deps: HandlerDeps): JobHandler {
-  return async () => {
-    throw new PermanentJobError("training is not available in this build yet");
-  };
+const payloadSchema = z.object({ runId: z.uuid() });
+/** How often the cancel flag is read and progress written (training steps are faster). */
+const POLL_MS = 1_000;
+const MAX_LOG_CHARS = 200_000;
+
+export interface TrainModelDeps {
+  runtime: ModelRuntime;
+  classifiers: ClassifierCache;
+}
+
+export function trainModelHandler(deps: TrainModelDeps): JobHandler {
+  return (ctx) => trainModel(ctx, deps);
+}
+
+export const runDir = (dataDir: string, runId: string) => join(dataDir, "runs", runId);
+/** Under the models dir, so the registry's path rule (models live there) holds. */
+export const runModelDir = (dataDir: string, runId: string) => join(dataDir, "models", "runs", runId);
+
+async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> {
+  const { prisma, log } = ctx;
+  const parsed = payloadSchema.safeParse(ctx.job.payload);
+  if (!parsed.success) throw new PermanentJobError("trainModel payload must be { runId: uuid }");
+  const run = await prisma.trainingRun.findUnique({ where: { id: parsed.data.runId } });
+  if (!run) throw new PermanentJobError(`training run ${parsed.data.runId} not found`);
+  if (run.status === "SUCCEEDED" || run.status === "FAILED" || run.status === "CANCELLED") return;
+
+  // Lines not yet written to TrainingRun.log; every write drains it (no line is written twice).
+  const logLines: string[] = [];
+  const appendLog = (line: string) => logLines.push(`${new Date().toISOString()} ${line}`);
+  try {
+    if (run.cancelRequested) throw new JobCancelledError("cancelled before start");
+    await markRunning(ctx, run);
+    appendLog(`attempt ${ctx.job.attempts} of ${ctx.job.maxAttempts} on worker ${ctx.workerId}`);
+
+    const produced = await prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } });
+    if (produced) {
+      // An earlier attempt registered the model but died before closing the run.
+      await finishSucceeded(ctx, run, produced, logLines);
+      return;
+    }
+
+    const config = parseTrainingConfig(run.config);
+    const snapshot = await prisma.datasetSnapshot.findUniqueOrThrow({ where: { id: run.snapshotId } });
+    const base = run.baseModelVersionId
+      ? await prisma.modelVersion.findUniqueOrThrow({ where: { id: run.baseModelVersionId } })
+      : null;
+    await ctx.progress(0.01, "preparing data");
+    const manifest = await materializeSnapshot(ctx, run.id, snapshot.id);
+    appendLog(`snapshot ${snapshot.name}: ${snapshot.itemCount} cells, labels ${snapshot.labels.join(", ")}`);
+    appendLog(base ? `transfer learning from ${base.name} ${base.version}` : "training from scratch (no base model)");
+
+    // Cancellation and lost leases both abort training through one signal.
+    const controller = new AbortController();
+    const onJobAbort = () => controller.abort(ctx.signal.reason);
+    ctx.signal.addEventListener("abort", onJobAbort);
+    let cancelled = false;
+    let latest: { progress: number; history: EpochMetrics[]; step: string } = { progress: 0, history: [], step: "training" };
+    const flush = async () => {
+      const fresh = logLines.splice(0, logLines.length);
+      await prisma.$executeRaw`
+        UPDATE "training_run" SET
+          "progress" = ${0.05 + 0.8 * latest.progress}::double precision,
+          "metrics" = ${JSON.stringify({ history: latest.history })}::jsonb,
+          "log" = right("log" || ${fresh.map((l) => `${l}\n`).join("")}, ${MAX_LOG_CHARS}::int)
+        WHERE "id" = ${run.id}::uuid`;
+      await ctx.progress(0.05 + 0.8 * latest.progress, latest.step);
+      const flag = await prisma.trainingRun.findUnique({ where: { id: run.id }, select: { cancelRequested: true } });
+      if (flag?.cancelRequested && !controller.signal.aborted) {
+        cancelled = true;
+        controller.abort("cancelled");
+      }
+    };
+    const poller = setInterval(() => void flush().catch((err) => log.warn("training progress write failed", { error: String(err) })), POLL_MS);
+
+    const version = run.id.slice(0, 8);
+    let result;
+    try {
+      await mkdir(runDir(ctx.dataDir, run.id), { recursive: true });
+      result = await deps.runtime.train({
+        manifest,
+        labels: snapshot.labels,
+        outDir: runModelDir(ctx.dataDir, run.id),
+        checkpointDir: join(runDir(ctx.dataDir, run.id), "checkpoint"),
+        from: base ? resolveModelDir(ctx.dataDir, base.artifactPath) : undefined,
+        name: "rcmnet",
+        version: `run-${version}`,
+        ...config,
+        signal: controller.signal,
+        onProgress: (p) => {
+          latest = { progress: p.progress, history: p.history, step: `epoch ${p.epoch}/${p.epochs}` };
+          if (p.message) appendLog(p.message);
+        },
+      });
+    } catch (err) {
+      if (cancelled) throw new JobCancelledError("cancelled during training");
+      throw err;
+    } finally {
+      clearInterval(poller);
+      ctx.signal.removeEventListener("abort", onJobAbort);
+    }
+    if (cancelled) throw new JobCancelledError("cancelled during training");
+    appendLog(`training finished on backend ${result.backend}`);
+    await flush();
+
+    // Evaluation on the locked TEST part: the candidate, and the champion on the same cells.
+    await ctx.progress(0.87, "evaluating on the TEST part");
+    const outDir = runModelDir(ctx.dataDir, run.id);
+    const info = await deps.runtime.inspectModelDir(outDir);
+    const model = await deps.runtime.loadClassifier(outDir);
+    let test: EvaluationMetrics;
+    try {
+      test = await evaluateLoaded(ctx, { modelVersionId: "candidate", model, abstainThreshold: info.abstainThreshold ?? DEFAULT_ABSTAIN_THRESHOLD }, snapshot.id);
+    } finally {
+      model.dispose();
+    }
+    const champion = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
+    let championTest: EvaluationMetrics | null = null;
+    if (champion) {
+      try {
+        championTest = await evaluateOnSnapshot({ prisma, blobs: ctx.blobs, classifiers: deps.classifiers }, champion, snapshot.id, {
+          signal: ctx.signal,
+        });
+      } catch (err) {
+        appendLog(`champion evaluation failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    appendLog(
+      `TEST accuracy ${test.accuracy.toFixed(3)} macro-F1 ${test.macroF1.toFixed(3)}` +
+        (championTest ? ` (champion: ${championTest.accuracy.toFixed(3)} / ${championTest.macroF1.toFixed(3)})` : ""),
+    );
+    await ctx.progress(0.95, "registering the candidate");
+
+    const metrics = {
+      snapshotId: snapshot.id,
+      test,
+      history: result.history,
+      // Flat, like `test`, so the dashboard reads both the same way.
+      champion: champion && championTest ? { modelVersionId: champion.id, ...championTest } : null,
+      evaluations: { [snapshot.id]: test },
+      card: info.metrics,
+    } as unknown as Prisma.InputJsonObject;
+    const registered = await prisma.$transaction(async (tx) => {
+      const existing = await tx.modelVersion.findUnique({ where: { trainingRunId: run.id } });
+      if (existing) return existing;
+      const created = await tx.modelVersion.create({
+        data: {
+          name: info.name,
+          // Named after its run: unique, and traceable from the registry to the run.
+          version: `run-${version}`,
+          labels: info.labels,
+          inputSize: info.inputSize,
+          normalization: info.normalization as Prisma.InputJsonObject,
+          architecture: info.architecture as Prisma.InputJsonObject,
+          metrics,
+          artifactPath: relative(join(ctx.dataDir, "models"), outDir),
+          artifactSha256: info.weightsSha256,
+          parentId: base?.id ?? null,
+          trainingRunId: run.id,
+          status: "CANDIDATE",
+        },
+      });
+      await systemAudit(tx, {
+        action: "model.register",
+        entityType: "ModelVersion",
+        entityId: created.id,
+        after: {
+          name: created.name,
+          version: created.version,
+          trainingRunId: run.id,
+          parentId: created.parentId,
+          artifactSha256: created.artifactSha256,
+          testAccuracy: test.accuracy,
+          testMacroF1: test.macroF1,
+        },
+      });
+      return created;
+    });
+    await finishSucceeded(ctx, run, registered, logLines, { backend: result.backend });
+    log.info("training run succeeded", { jobId: ctx.job.id, runId: run.id, modelVersionId: registered.id });
+  } catch (err) {
+    if (err instanceof JobCancelledError) {
+      await finishCancelled(ctx, run.id, logLines);
+      throw err;
+    }
+    await recordFailure(ctx, run.id, err, logLines);
+    throw err;
+  }
+}
+
+async function markRunning(ctx: JobContext, run: TrainingRun): Promise<void> {
+  await ctx.prisma.$transaction(async (tx) => {
+    const moved = await tx.trainingRun.updateMany({
+      where: { id: run.id, status: "QUEUED" },
+      data: { status: "RUNNING", startedAt: new Date() },
+    });
+    if (moved.count === 1) {
+      await systemAudit(tx, {
+        action: "training.status",
+        entityType: "TrainingRun",
+        entityId: run.id,
+        before: { status: "QUEUED" },
+        after: { status: "RUNNING" },
+      });
+    }
+  });
+}
+
+async function finishSucceeded(
+  ctx: JobContext,
+  run: TrainingRun,
+  model: ModelVersion,
+  logLines: string[],
+  extra: { backend?: string } = {},
+): Promise<void> {
+  await ctx.prisma.$transaction(async (tx) => {
+    const done = await tx.trainingRun.updateMany({
+      where: { id: run.id, status: { in: ["QUEUED", "RUNNING"] } },
+      data: {
+        status: "SUCCEEDED",
+        progress: 1,
+        finishedAt: new Date(),
+        metrics: model.metrics as Prisma.InputJsonObject,
+        error: null,
+        ...(extra.backend ? { backend: extra.backend } : {}),
+      },
+    });
+    logLines.push(`${new Date().toISOString()} registered CANDIDATE ${model.name} ${model.version}`);
+    await appendRunLog(tx, run.id, logLines);
+    if (done.count === 1) {
+      await systemAudit(tx, {
+        action: "training.status",
+        entityType: "TrainingRun",
+        entityId: run.id,
+        before: { status: "RUNNING" },
+        after: { status: "SUCCEEDED", modelVersionId: model.id },
+      });
+    }
+  });
+  await rm(join(runDir(ctx.dataDir, run.id), "data"), { recursive: true, force: true });
+}
+
+async function finishCancelled(ctx: JobContext, runId: string, logLines: string[]): Promise<void> {
+  await ctx.prisma.$transaction(async (tx) => {
+    const done = await tx.trainingRun.updateMany({
+      where: { id: runId, status: { in: ["QUEUED", "RUNNING"] } },
+      data: { status: "CANCELLED", finishedAt: new Date() },
+    });
+    logLines.push(`${new Date().toISOString()} cancelled`);
+    await appendRunLog(tx, runId, logLines);
+    if (done.count === 1) {
+      await systemAudit(tx, {
+        action: "training.status",
+        entityType: "TrainingRun",
+        entityId: runId,
+        after: { status: "CANCELLED" },
+        reason: "cancel requested",
+      });
+    }
+  });
+}
+
+async function recordFailure(ctx: JobContext, runId: string, err: unknown, logLines: string[]): Promise<void> {
+  if (ctx.signal.aborted) return; // lost lease or shutdown: another attempt will continue
+  const message = (err instanceof Error ? err.message : String(err)).slice(0, 1000);
+  const final = err instanceof PermanentJobError || ctx.job.attempts >= ctx.job.maxAttempts;
+  await ctx.prisma
+    .$transaction(async (tx) => {
+      logLines.push(`${new Date().toISOString()} ${final ? "failed" : "attempt failed, will retry"}: ${message}`);
+      await appendRunLog(tx, runId, logLines);
+      if (!final) return;
+      const done = await tx.trainingRun.updateMany({
+        where: { id: runId, status: { in: ["QUEUED", "RUNNING"] } },
+        data: { status: "FAILED", finishedAt: new Date(), error: message },
+      });
+      if (done.count === 1) {
+        await systemAudit(tx, {
+          action: "training.status",
+          entityType: "TrainingRun",
+          entityId: runId,
+          after: { status: "FAILED", error: message },
+        });
+      }
+    })
+    .catch(() => undefined);
+}
+
+async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: string[]): Promise<void> {
+  const text = lines.splice(0, lines.length).map((l) => `${l}\n`).join("");
+  if (!text) return;
+  await tx.$executeRaw`
+    UPDATE "training_run" SET "log" = right("log" || ${text}, ${MAX_LOG_CHARS}::int)
+    WHERE "id" = ${runId}::uuid`;
+}
+
+/**
+ * Writes the snapshot's TRAIN and VAL crops as files with a manifest.csv (split,label,path), the
+ * layout every @rcmnet/model loader reads. The TEST part is never written here: it cannot leak
+ * into training.
+ */
+async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: string): Promise<string> {
+  const dir = join(runDir(ctx.dataDir, runId), "data");
+  const items = await ctx.prisma.datasetItem.findMany({
+    where: { snapshotId, split: { in: ["TRAIN", "VAL"] } },
+    orderBy: { cellId: "asc" },
+    select: { cellId: true, label: true, split: true, cropSha256: true },
+  });
+  await mkdir(dir, { recursive: true });
+  const lines = ["split,label,path"];
+  for (const item of items) {
+    const file = `${item.cropSha256}.png`;
+    // Read through the blob store (sha256 verified), never straight from its files.
+    await writeFile(join(dir, file), await ctx.blobs.get(item.cropSha256));
+    lines.push(`${item.split === "TRAIN" ? "train" : "val"},${item.label},${file}`);
+  }
+  const manifest = join(dir, "manifest.csv");
+  await writeFile(manifest, `${lines.join("\n")}\n`);
+  return manifest;
+}
+
+/** Evaluates a classifier that is not registered yet (no cache). */
+async function evaluateLoaded(ctx: JobContext, classifier: LoadedClassifier, snapshotId: string): Promise<EvaluationMetrics> {
+  const items = await ctx.prisma.datasetItem.findMany({
+    where: { snapshotId, split: "TEST" },
+    orderBy: { cellId: "asc" },
+    select: { label: true, cropSha256: true },
+  });
+  const predicted: { label: string; abstained: boolean }[] = [];
+  for (let i = 0; i < items.length; i += 32) {
+    const batch = items.slice(i, i + 32);
+    const crops = await Promise.all(batch.map((it) => ctx.blobs.get(it.cropSha256)));
+    const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
+    predicted.push(...out.map((p) => ({ label: p.label, abstained: p.abstained })));
+  }
+  return evaluatePredictions(
+    items.map((it) => it.label),
+    predicted,
+  );
 }

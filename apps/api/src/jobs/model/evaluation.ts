@@ -17,7 +17,10 @@ export interface EvaluationMetrics {
   macroF1: number;
   abstained: number;
   perClass: Record<string, ClassMetrics>;
-  /** Rows: true label; columns: predicted label (the last column is "unidentified"). */
+  /**
+   * Rows: true label; columns: predicted label. The first labels.length columns are the same
+   * labels as the rows; then labels only the model predicted; the last is "unidentified".
+   */
   confusion: { labels: string[]; predictedLabels: string[]; matrix: number[][] };
 }
 
@@ -27,8 +30,10 @@ export function evaluatePredictions(
 ): EvaluationMetrics {
   if (truth.length !== predicted.length) throw new Error("evaluatePredictions: length mismatch");
   const labels = [...new Set(truth)].sort();
-  const predictedLabels = [...new Set([...labels, ...predicted.filter((p) => !p.abstained).map((p) => p.label)])].sort();
-  predictedLabels.push(UNIDENTIFIED);
+  // Columns: the true labels in the same order as the rows (so the leading square block is the
+  // usual confusion matrix), then labels only the model used, then "unidentified".
+  const extra = [...new Set(predicted.filter((p) => !p.abstained).map((p) => p.label))].filter((l) => !labels.includes(l)).sort();
+  const predictedLabels = [...labels, ...extra, UNIDENTIFIED];
   const matrix = labels.map(() => predictedLabels.map(() => 0));
   let correct = 0;
   let abstained = 0;

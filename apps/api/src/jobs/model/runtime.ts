@@ -40,6 +40,72 @@ export interface ModelRuntime {
    * model, or the weights do not match the hash the card declares.
    */
   inspectModelDir(modelDir: string): Promise<ModelDirInfo>;
+  /** Trains (transfer learning when `from` is given) and writes a model directory to outDir. */
+  train(request: TrainRequest): Promise<TrainResult>;
+  /** Trains a small model on synthetic cells (the demo champion) into outDir. */
+  trainSynthetic(request: SyntheticTrainRequest): Promise<TrainResult>;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  learningRate?: number;
+  /** Backbone frozen in this epoch (transfer learning's first phase). */
+  frozen?: boolean;
+}
+
+export interface TrainProgress {
+  /** 0..1 over the whole run. */
+  progress: number;
+  epoch: number;
+  epochs: number;
+  /** Completed epochs so far (grows at each epoch end). */
+  history: EpochMetrics[];
+  /** A line for the run's log, when something worth logging happened. */
+  message?: string;
+}
+
+export interface TrainRequest {
+  /** A manifest.csv (split,label,path) with train and val rows. */
+  manifest: string;
+  labels: string[];
+  outDir: string;
+  /** Checkpoints go here; a run restarted with the same dir resumes from the last one. */
+  checkpointDir: string;
+  /** Base model directory for transfer learning; absent: from scratch. */
+  from?: string;
+  name: string;
+  version: string;
+  epochs: number;
+  frozenEpochs: number;
+  batchSize: number;
+  learningRate: number;
+  fineTuneLearningRate: number;
+  seed: number;
+  inputSize?: number;
+  widthMultiplier?: number;
+  signal: AbortSignal;
+  onProgress(progress: TrainProgress): void | Promise<void>;
+}
+
+export interface SyntheticTrainRequest {
+  outDir: string;
+  name: string;
+  version: string;
+  perClass: number;
+  epochs: number;
+  inputSize: number;
+  widthMultiplier: number;
+  seed: number;
+  onProgress(progress: TrainProgress): void;
+}
+
+export interface TrainResult {
+  history: EpochMetrics[];
+  backend: string;
 }
 
 /** What the registry stores about a model directory (from its model-card.json). */

@@ -8,7 +8,7 @@ import type { ModelVersion } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
-import { getModelRuntime } from "../../jobs/model/modelRuntime.ts";
+import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 
 const MAX_PATH = 500;
 
@@ -21,7 +21,7 @@ export async function registerModel(
   const dir = await resolveInside(modelsDir, path);
   let info;
   try {
-    info = await (await getModelRuntime()).inspectModelDir(dir);
+    info = await inspectModelDir(dir);
   } catch (err) {
     throw badInput(`Not a valid model directory: ${err instanceof Error ? err.message.replace(modelsDir, "<models>") : "unreadable"}`);
   }

@@ -1,0 +1,88 @@
+// registerModel: the weights must hash to what model-card.json declares, and only directories
+// under the server's models dir are accepted.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+
+let api: TestApi;
+let ds: string;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  ds = await api.loginAs("DATA_SCIENTIST");
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const REGISTER = `mutation($p: String!) { registerModel(path: $p) { id name version status labels inputSize artifactSha256 } }`;
+const codeOf = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
+
+async function writeModelDir(dir: string, options: { tamper?: boolean; name?: string } = {}) {
+  const weights = randomBytes(256);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "weights.bin"), weights);
+  const card = {
+    format: "rcmnet-model-card/1",
+    name: options.name ?? "rcmnet-external",
+    architecture: "rcmnet",
+    labels: ["car_t", "lymphocyte", "neutrophil"],
+    inputSize: 64,
+    normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+    abstainThreshold: 0.6,
+    weightsSha256: createHash("sha256").update(weights).digest("hex"),
+  };
+  await writeFile(join(dir, "model-card.json"), JSON.stringify(card));
+  if (options.tamper) await writeFile(join(dir, "weights.bin"), randomBytes(256));
+  return card;
+}
+
+async function registryState() {
+  return { versions: await api.prisma.modelVersion.count(), audit: await api.prisma.auditEvent.count() };
+}
+
+describe("registerModel", () => {
+  it("registers a model directory as a CANDIDATE after checking its weights hash", async () => {
+    const card = await writeModelDir(join(api.env.dataDir, "models", "external-1"));
+    const v = (await api.gqlOk(ds, REGISTER, { p: "external-1" })).registerModel;
+    expect(v).toMatchObject({ name: "rcmnet-external", status: "CANDIDATE", labels: card.labels, inputSize: 64, artifactSha256: card.weightsSha256 });
+    expect(v.version).toBe(`sha-${card.weightsSha256.slice(0, 12)}`);
+    const row = await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: v.id } });
+    expect(row.artifactPath).toBe("external-1");
+    expect(await api.prisma.auditEvent.count({ where: { action: "model.register", entityId: v.id } })).toBe(1);
+    // The same weights twice: conflict.
+    const before = await registryState();
+    const again = await api.gql(ds, REGISTER, { p: join(api.env.dataDir, "models", "external-1") });
+    expect(codeOf(again)).toBe("CONFLICT");
+    expect(await registryState()).toEqual(before);
+  });
+
+  it("refuses tampered weights, missing cards, and paths outside the models dir, storing nothing", async () => {
+    const models = join(api.env.dataDir, "models");
+    await writeModelDir(join(models, "tampered"), { tamper: true });
+    await mkdir(join(models, "empty"), { recursive: true });
+    const outside = join(tmpdir(), `rcmnet-outside-${process.pid}`);
+    await writeModelDir(outside);
+    await symlink(outside, join(models, "sneaky-link")).catch(() => undefined);
+    const cases: [string, RegExp][] = [
+      ["tampered", /weights\.bin hashes to .* model-card\.json declares/],
+      ["empty", /model-card\.json is missing/],
+      ["does-not-exist", /No such model directory/],
+      [outside, /must be under the server's models directory/],
+      ["../../etc", /No such model directory|must be under/],
+      ["sneaky-link", /must be under the server's models directory/],
+      ["", /path must have/],
+    ];
+    for (const [p, message] of cases) {
+      const before = await registryState();
+      const r = await api.gql(ds, REGISTER, { p });
+      expect(codeOf(r), p).toBe("BAD_USER_INPUT");
+      expect(r.errors?.[0]?.message, p).toMatch(message);
+      expect(JSON.stringify(r.errors)).not.toContain(api.env.dataDir);
+      expect(await registryState()).toEqual(before);
+    }
+  });
+});
