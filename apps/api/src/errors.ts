@@ -58,34 +58,45 @@ export function isUniqueViolation(err: unknown): boolean {
   );
 }
 
-/** Apollo's own codes for malformed requests map onto BAD_USER_INPUT: the client sent it. */
-const CLIENT_REQUEST_CODES = new Set([
-  "GRAPHQL_PARSE_FAILED",
-  "GRAPHQL_VALIDATION_FAILED",
-  "BAD_USER_INPUT",
-  "BAD_REQUEST",
-  "OPERATION_RESOLUTION_FAILURE",
-  "PERSISTED_QUERY_NOT_FOUND",
-  "PERSISTED_QUERY_NOT_SUPPORTED",
-]);
+/**
+ * Duck-typed: under some loaders graphql's CJS and ESM builds both get loaded, and an error made
+ * by one is not an instanceof the other's GraphQLError.
+ */
+function isGraphQLError(e: unknown): e is GraphQLError {
+  return e instanceof Error && (e.name === "GraphQLError" || e instanceof GraphQLError);
+}
 
 export type InternalErrorSink = (err: unknown) => void;
 
 /**
- * Apollo formatError: keeps contract errors, maps request errors onto BAD_USER_INPUT, and
+ * Apollo formatError: keeps contract errors (also when graphql-js wrapped them, e.g. thrown by a
+ * scalar while coercing variables), maps request errors that graphql-js or Apollo raised
+ * themselves (parse, validation, variable coercion: no originalError) onto BAD_USER_INPUT, and
  * replaces everything else by a generic INTERNAL_SERVER_ERROR (reported to `sink` for the log).
  */
 export function makeFormatError(sink: InternalErrorSink) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
-    const base = { message: formatted.message, ...(formatted.path ? { path: formatted.path } : {}) };
-    if (original instanceof AppError) {
-      const { stacktrace: _s, ...extensions } = formatted.extensions ?? {};
-      return { ...base, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions };
+    const where = {
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+    };
+    // graphql-js may wrap an error twice (variable coercion: GraphQLError -> GraphQLError -> AppError).
+    let app: AppError | null = null;
+    for (let e: unknown = original, depth = 0; e instanceof Error && depth < 5; depth++) {
+      if (e instanceof AppError) {
+        app = e;
+        break;
+      }
+      e = isGraphQLError(e) ? e.originalError : undefined;
     }
-    const code = formatted.extensions?.code;
-    if (typeof code === "string" && CLIENT_REQUEST_CODES.has(code) && !(original instanceof Error && !(original instanceof GraphQLError))) {
-      return { ...base, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { code: "BAD_USER_INPUT", reason: code } };
+    if (app) {
+      const { stacktrace: _s, ...extensions } = app.extensions;
+      return { message: formatted.message, ...where, extensions };
+    }
+    if (isGraphQLError(original) && !original.originalError) {
+      const reason = formatted.extensions?.code;
+      return { message: formatted.message, ...where, extensions: { code: "BAD_USER_INPUT", ...(typeof reason === "string" ? { reason } : {}) } };
     }
     sink(original);
     return { message: "Internal error", ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: "INTERNAL_SERVER_ERROR" } };

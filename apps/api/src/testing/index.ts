@@ -60,10 +60,10 @@ export async function createTestApi(options: { limits?: Partial<Limits> } = {}):
     dataDir,
     authSecret: "test-secret-test-secret-test-secret-0123456789",
     tokenTtlSeconds: 3600,
-    logLevel: "silent",
+    logLevel: "silent" as const,
     limits: { ...defaultLimits, loginAttemptsPerMinute: 10_000, ...options.limits },
   };
-  const { app, stop } = await createApp({ prisma: db.prisma, blobs, env, log: createLogger("silent") });
+  const { app, stop } = await createApp({ prisma: db.prisma, blobs, env, log: createLogger(process.env.RCMNET_TEST_LOG ? "debug" : "silent") });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
