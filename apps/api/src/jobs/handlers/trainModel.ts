@@ -67,6 +67,8 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
       : null;
     await ctx.progress(0.01, "preparing data");
     const manifest = await materializeSnapshot(ctx, run.id, snapshot.id);
+    const valCount = await prisma.datasetItem.count({ where: { snapshotId: snapshot.id, split: "VAL" } });
+    if (valCount === 0) appendLog("the snapshot has no VAL cells: validating on TRAIN");
     appendLog(`snapshot ${snapshot.name}: ${snapshot.itemCount} cells, labels ${snapshot.labels.join(", ")}`);
     appendLog(base ? `transfer learning from ${base.name} ${base.version}` : "training from scratch (no base model)");
 
@@ -332,6 +334,11 @@ async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: s
     // Read through the blob store (sha256 verified), never straight from its files.
     await writeFile(join(dir, file), await ctx.blobs.get(item.cropSha256));
     lines.push(`${item.split === "TRAIN" ? "train" : "val"},${item.label},${file}`);
+  }
+  if (!items.some((i) => i.split === "VAL")) {
+    // A very small snapshot can have no VAL cells: validate on TRAIN (model selection is then
+    // optimistic, which the log says) rather than touch the locked TEST part.
+    for (const item of items) lines.push(`val,${item.label},${item.cropSha256}.png`);
   }
   const manifest = join(dir, "manifest.csv");
   await writeFile(manifest, `${lines.join("\n")}\n`);

@@ -1,10 +1,21 @@
 // The ModelRuntime on top of @rcmnet/model (TensorFlow.js). Imported lazily: the API process
 // only pays for TensorFlow when an operation really runs a model (register, compare).
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClassifierCache } from "./classifierCache.ts";
-import type { CellBox, CellClassifier, ModelDirInfo, ModelRuntime } from "./runtime.ts";
+import type {
+  CellBox,
+  CellClassifier,
+  EpochMetrics,
+  ModelDirInfo,
+  ModelRuntime,
+  SyntheticTrainRequest,
+  TrainProgress,
+  TrainRequest,
+  TrainResult,
+} from "./runtime.ts";
 
 /** Crops are stored at this size whatever the model's input size (the model resizes). */
 export const CROP_SIZE = 128;
@@ -54,11 +65,128 @@ function createRuntime(m: ModelPackage): ModelRuntime {
     },
     loadClassifier: (dir) => loadClassifier(m, dir),
     inspectModelDir,
+    train: (r) => train(m, r),
+    trainSynthetic: (r) => trainSynthetic(m, r),
   };
 }
 
 async function loadClassifier(m: ModelPackage, dir: string): Promise<CellClassifier> {
   throw new Error(`loadClassifier(${dir}): @rcmnet/model has no loadModel yet (${Object.keys(m).length} exports)`);
+}
+
+type TrainEvent = Parameters<NonNullable<Parameters<ModelPackage["train"]>[1]>>[0];
+type EpochRecord = Awaited<ReturnType<ModelPackage["train"]>>["history"][number];
+
+const toEpochMetrics = (r: EpochRecord): EpochMetrics => ({
+  epoch: r.epoch,
+  trainLoss: r.trainLoss,
+  trainAccuracy: r.trainAcc,
+  valLoss: r.valLoss,
+  valAccuracy: r.valAcc,
+  learningRate: r.lr,
+  frozen: r.phase === "head",
+});
+
+/** Epochs an earlier attempt of the same run completed (the trainer appends one line each). */
+async function previousEpochs(outDir: string): Promise<EpochMetrics[]> {
+  try {
+    const text = await readFile(join(outDir, "metrics.jsonl"), "utf8");
+    return text
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => toEpochMetrics(JSON.parse(l) as EpochRecord));
+  } catch {
+    return [];
+  }
+}
+
+/** Maps the trainer's events onto TrainProgress (overall fraction, history, log lines). */
+function progressAdapter(onProgress: (p: TrainProgress) => void | Promise<void>, history: EpochMetrics[]) {
+  return (e: TrainEvent) => {
+    if (e.type === "start") {
+      void onProgress({
+        progress: e.startEpoch / e.epochs,
+        epoch: e.startEpoch + 1,
+        epochs: e.epochs,
+        history,
+        message:
+          `${e.startEpoch > 0 ? `resumed after epoch ${e.startEpoch}` : "started"}: ${e.arch}, ${e.parameterCount} parameters, ` +
+          `${e.train} train / ${e.val} val images, backend ${e.backend}`,
+      });
+    } else if (e.type === "step") {
+      void onProgress({ progress: (e.epoch - 1 + e.step / e.steps) / e.epochs, epoch: e.epoch, epochs: e.epochs, history });
+    } else if (e.type === "epoch") {
+      const record = toEpochMetrics(e as unknown as EpochRecord);
+      const at = history.findIndex((h) => h.epoch === record.epoch);
+      if (at >= 0) history.splice(at, 1, record);
+      else history.push(record);
+      void onProgress({
+        progress: e.epoch / e.epochs,
+        epoch: e.epoch,
+        epochs: e.epochs,
+        history,
+        message:
+          `epoch ${e.epoch}/${e.epochs} (${e.phase === "head" ? "head only, backbone frozen" : "all layers"}): ` +
+          `train loss ${e.trainLoss.toFixed(3)} acc ${e.trainAcc.toFixed(3)}, val loss ${e.valLoss.toFixed(3)} acc ${e.valAcc.toFixed(3)}` +
+          `, ${e.imgPerSec.toFixed(1)} img/s`,
+      });
+    }
+  };
+}
+
+async function train(m: ModelPackage, r: TrainRequest): Promise<TrainResult> {
+  const history = await previousEpochs(r.outDir);
+  const result = await m.train(
+    {
+      data: r.manifest,
+      out: r.outDir,
+      from: r.from,
+      labels: r.labels,
+      epochs: r.epochs,
+      headEpochs: r.from ? Math.max(1, r.frozenEpochs) : undefined,
+      batchSize: r.batchSize,
+      lr: r.learningRate,
+      unfreezeLrFactor: r.fineTuneLearningRate / r.learningRate,
+      seed: r.seed,
+      size: r.inputSize,
+      widthMultiplier: r.widthMultiplier,
+      name: r.name,
+      // Continue from out/checkpoint when an earlier attempt (a killed worker) left one.
+      resume: true,
+      signal: r.signal,
+    },
+    progressAdapter(r.onProgress, history),
+  );
+  if (result.cancelled) throw new TrainingStopped();
+  return { history: result.history.map(toEpochMetrics), backend: result.backend };
+}
+
+async function trainSynthetic(m: ModelPackage, r: SyntheticTrainRequest): Promise<TrainResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-synth-"));
+  try {
+    await m.writeSynthDataset(dataDir, { perClass: r.perClass, size: 64, seed: r.seed });
+    const result = await m.train(
+      {
+        data: dataDir,
+        out: r.outDir,
+        arch: "rcmnet",
+        size: r.inputSize,
+        widthMultiplier: r.widthMultiplier,
+        epochs: r.epochs,
+        seed: r.seed,
+        name: r.name,
+      },
+      progressAdapter(r.onProgress, []),
+    );
+    return { history: result.history.map(toEpochMetrics), backend: result.backend };
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Training returned because its signal fired (cancel, lost lease or shutdown). */
+export class TrainingStopped extends Error {
+  override name = "TrainingStopped";
 }
 
 /**
@@ -112,4 +240,36 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
 export async function initModelBackend(): Promise<string> {
   const m = await import("@rcmnet/model");
   return m.initBackend({ quiet: true });
+}
+
+/** A synthetic smear field (BCCD-like 640x480 JPEG) with the ground truth of its white cells. */
+export async function synthDemoField(seed: number): Promise<{
+  bytes: Uint8Array;
+  mimeType: "image/jpeg";
+  truth: { x: number; y: number; width: number; height: number; label: string }[];
+}> {
+  const m = await import("@rcmnet/model");
+  const field = m.synthField({ seed });
+  return {
+    bytes: await m.encodeJpeg(field.image),
+    mimeType: "image/jpeg",
+    truth: field.cells.map((c) => ({ x: c.x, y: c.y, width: c.width, height: c.height, label: c.label })),
+  };
+}
+
+/** Synthetic single-cell crops (PNG) with their labels. */
+export async function synthCellCrops(options: {
+  perClass: number;
+  size: number;
+  seed: number;
+  classes?: readonly string[];
+}): Promise<{ label: string; bytes: Uint8Array }[]> {
+  const m = await import("@rcmnet/model");
+  const cells = m.synthCells({
+    perClass: options.perClass,
+    size: options.size,
+    seed: options.seed,
+    classes: options.classes as Parameters<typeof m.synthCells>[0]["classes"],
+  });
+  return Promise.all(cells.map(async (c) => ({ label: c.label, bytes: await m.encodePng(c.image) })));
 }
