@@ -63,7 +63,18 @@ export function isUniqueViolation(err: unknown): boolean {
  * by one is not an instanceof the other's GraphQLError.
  */
 function isGraphQLError(e: unknown): e is GraphQLError {
-  return e instanceof Error && (e.name === "GraphQLError" || e instanceof GraphQLError);
+  // Apollo's own subclasses (ValidationError, SyntaxError, UserInputError...) carry other names.
+  return e instanceof GraphQLError || (e instanceof Error && "extensions" in e && "locations" in e);
+}
+
+function isRequestError(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5; depth++) {
+    if (!isGraphQLError(e)) return false;
+    if (!e.originalError) return true;
+    e = e.originalError;
+  }
+  return false;
 }
 
 export type InternalErrorSink = (err: unknown) => void;
@@ -94,9 +105,11 @@ export function makeFormatError(sink: InternalErrorSink) {
       const { stacktrace: _s, ...extensions } = app.extensions;
       return { message: formatted.message, ...where, extensions };
     }
-    if (isGraphQLError(original) && !original.originalError) {
+    // Errors made by graphql-js or Apollo themselves (parse, validation, variable coercion, our
+    // validation rules): a chain of GraphQL errors only. A plain Error anywhere in the chain is ours.
+    if (isRequestError(original)) {
       const reason = formatted.extensions?.code;
-      return { message: formatted.message, ...where, extensions: { code: "BAD_USER_INPUT", ...(typeof reason === "string" ? { reason } : {}) } };
+      return { message: formatted.message, ...where, extensions: { code: "BAD_USER_INPUT", ...(typeof reason === "string" && reason !== "BAD_USER_INPUT" ? { reason } : {}) } };
     }
     sink(original);
     return { message: "Internal error", ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: "INTERNAL_SERVER_ERROR" } };

@@ -1,0 +1,79 @@
+// Request limits and error hygiene: malformed, oversized or abusive requests get a clear
+// BAD_USER_INPUT / RATE_LIMITED answer, never a 500, a stack trace or SQL text.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type TestApi } from "./testing/index.ts";
+
+let api: TestApi;
+let hema: string;
+beforeAll(async () => {
+  api = await createTestApi({ limits: { maxBodyBytes: 20_000, maxQueryDepth: 6, maxQueryFields: 50, loginAttemptsPerMinute: 5 } });
+  hema = await api.loginAs("HEMATOLOGIST");
+});
+afterAll(() => api?.close());
+
+const noLeak = (body: unknown) => expect(JSON.stringify(body)).not.toMatch(/stacktrace|\.ts:\d|node_modules|SELECT |prisma/i);
+
+describe("limits and error hygiene", () => {
+  it("refuses queries deeper than the limit", async () => {
+    const deep = `{ cases { nodes { slides { uploadedBy { id } } createdBy { id } cells { nodes { slide { uploadedBy { id } } } } } } }`;
+    const r = await api.gql(hema, deep);
+    expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(r.errors?.[0]?.message).toMatch(/too deep/);
+    noLeak(r);
+  });
+
+  it("refuses queries selecting too many fields (aliases and fragments counted)", async () => {
+    const aliases = Array.from({ length: 60 }, (_, i) => `a${i}: apiVersion`).join(" ");
+    const r = await api.gql(hema, `{ ${aliases} }`);
+    expect(r.errors?.[0]?.message).toMatch(/too many fields/);
+    const frag = `fragment F on Case { id accession status priority } { cases { nodes { ...F ...F ...F ...F ...F ...F ...F ...F ...F ...F ...F ...F ...F } } }`;
+    expect((await api.gql(hema, frag)).errors?.[0]?.message).toMatch(/too many fields/);
+  });
+
+  it("refuses oversized and malformed bodies with a JSON error", async () => {
+    const big = await api.fetch("/graphql", {
+      method: "POST",
+      token: hema,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ apiVersion }`, variables: { pad: "x".repeat(30_000) } }),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as any).errors[0].extensions.code).toBe("BAD_USER_INPUT");
+    const bad = await api.fetch("/graphql", { method: "POST", token: hema, headers: { "content-type": "application/json" }, body: "{not json" });
+    expect(bad.status).toBe(400);
+    const body = await bad.json();
+    noLeak(body);
+    const syntax = await api.gql(hema, `{ cases { `);
+    expect(syntax.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const unknownField = await api.gql(hema, `{ secrets }`);
+    expect(unknownField.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("answers ids that are not uuids with NOT_FOUND, not a SQL error", async () => {
+    for (const id of ["1", "' OR 1=1 --", "00000000-0000-0000-0000-00000000000Z"]) {
+      const r = await api.gql(hema, `query($id: ID!) { case(id: $id) { id } }`, { id });
+      expect(r.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+      noLeak(r);
+    }
+  });
+
+  it("rate-limits sign-in attempts per client address", async () => {
+    const codes: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = await api.gql(null, `mutation { login(login: "nobody${i}", password: "whatever it is") { token } }`);
+      codes.push(String(r.errors?.[0]?.extensions?.code));
+    }
+    // hema's own login above used one attempt of the 5 per minute.
+    expect(codes.slice(0, 4)).toEqual(["UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED"]);
+    expect(codes.slice(4)).toEqual(["RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"]);
+  });
+
+  it("accepts the bearer token only (no cookies)", async () => {
+    const res = await api.fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie: `token=${hema}` },
+      body: JSON.stringify({ query: `{ me { id } }` }),
+    });
+    expect(((await res.json()) as any).errors[0].extensions.code).toBe("UNAUTHENTICATED");
+  });
+});
