@@ -1,0 +1,77 @@
+import { expect, test as base, type APIRequestContext, type Page } from "@playwright/test";
+
+export const USERS = {
+  admin: { login: "admin", password: "admin-demo-pass", role: "ADMIN" },
+  hema: { login: "hema", password: "hema-demo-pass", role: "HEMATOLOGIST" },
+  tech: { login: "tech", password: "tech-demo-pass", role: "TECHNICIAN" },
+  ds: { login: "ds", password: "ds-demo-pass", role: "DATA_SCIENTIST" },
+  auditor: { login: "auditor", password: "auditor-demo-pass", role: "AUDITOR" },
+} as const;
+export type DemoUser = keyof typeof USERS;
+
+export const test = base.extend({
+  // The port is chosen by the global setup, after the config was read.
+  baseURL: async ({}, use) => use(process.env.E2E_BASE_URL),
+});
+export { expect };
+
+export function apiUrl(): string {
+  const u = process.env.E2E_API_URL;
+  if (!u) throw new Error("E2E_API_URL is not set: run through playwright test (global setup)");
+  return u;
+}
+
+export function fields(): string[] {
+  return (process.env.E2E_FIELDS ?? "").split(",").filter(Boolean);
+}
+
+export async function login(page: Page, who: DemoUser) {
+  const u = USERS[who];
+  await page.context().clearCookies();
+  await page.goto("/login");
+  await page.getByTestId("login-username").fill(u.login);
+  await page.getByTestId("login-password").fill(u.password);
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("user-role")).toHaveAttribute("title", u.role);
+}
+
+/** Straight to the API, as a non-browser client would (the dashboard is not involved). */
+export async function apiLogin(request: APIRequestContext, who: DemoUser): Promise<string> {
+  const u = USERS[who];
+  const res = await request.post(`${apiUrl()}/graphql`, {
+    data: { query: "mutation($l:String!,$p:String!){ login(login:$l,password:$p){ token } }", variables: { l: u.login, p: u.password } },
+  });
+  const body = await res.json();
+  if (!body.data?.login?.token) throw new Error(`API login failed for ${u.login}: ${JSON.stringify(body.errors)}`);
+  return body.data.login.token as string;
+}
+
+export async function apiQuery<T = unknown>(
+  request: APIRequestContext,
+  token: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<{ status: number; data?: T; errors?: { message: string; extensions?: { code?: string } }[] }> {
+  const res = await request.post(`${apiUrl()}/graphql`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    data: { query, variables },
+  });
+  return { status: res.status(), ...(await res.json()) };
+}
+
+/** Creates a case through the Upload page and returns its id. */
+export async function createCase(page: Page, accession: string) {
+  await page.goto("/upload");
+  await page.getByTestId("case-accession-input").fill(accession);
+  await page.getByTestId("case-product-input").fill("tisagenlecleucel");
+  await page.getByTestId("case-timepoint-input").fill("day +7");
+  await page.getByTestId("create-case-submit").click();
+  await expect(page.getByTestId("upload-case-accession")).toHaveText(accession);
+  const id = new URL(page.url()).searchParams.get("caseId");
+  if (!id) throw new Error("no caseId in the URL after creating a case");
+  return id;
+}
+
+export function uniqueAccession(prefix: string) {
+  return `${prefix}-${Date.now().toString(36).toUpperCase()}`;
+}

@@ -1,0 +1,104 @@
+// Each role is refused pages and actions outside its role, in the UI (a clear 403 page, no
+// link in the navigation) and straight at the API (FORBIDDEN / UNAUTHENTICATED, not a 500).
+import { apiLogin, apiQuery, apiUrl, expect, login, test, type DemoUser } from "../support/fixtures";
+
+const SOME_UUID = "00000000-0000-4000-8000-000000000000";
+
+const FORBIDDEN_PAGES: Record<DemoUser, string[]> = {
+  tech: ["/audit", "/models", "/retraining", "/users", `/cases/${SOME_UUID}/review`],
+  hema: ["/upload", "/audit", "/models", "/retraining", "/users"],
+  ds: ["/upload", "/audit", "/users", `/cases/${SOME_UUID}/review`],
+  auditor: ["/upload", "/models", "/retraining", "/users", `/cases/${SOME_UUID}/review`],
+  admin: ["/upload", "/retraining", `/cases/${SOME_UUID}/review`],
+};
+
+const NAV: Record<DemoUser, string[]> = {
+  tech: ["worklist", "upload"],
+  hema: ["worklist"],
+  ds: ["worklist", "models", "retraining"],
+  auditor: ["worklist", "audit"],
+  admin: ["worklist", "audit", "models", "users"],
+};
+
+for (const who of Object.keys(FORBIDDEN_PAGES) as DemoUser[]) {
+  test(`${who}: pages outside the role answer 403 and are not in the navigation`, async ({ page }) => {
+    await login(page, who);
+    const links = await page.locator('nav[aria-label="Main"] a').evaluateAll((as) => as.map((a) => a.getAttribute("href")!.slice(1)));
+    expect(links).toEqual(NAV[who]);
+    for (const path of FORBIDDEN_PAGES[who]) {
+      const res = await page.goto(path);
+      expect(res?.status(), path).toBe(403);
+      await expect(page.getByTestId("forbidden")).toBeVisible();
+    }
+  });
+}
+
+test("signed-out visitors are sent to the login page; wrong passwords are refused", async ({ page }) => {
+  await page.goto("/audit");
+  await expect(page).toHaveURL(/\/login\?callbackUrl=%2Faudit/);
+  await page.getByTestId("login-username").fill("hema");
+  await page.getByTestId("login-password").fill("wrong-password");
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("login-error")).toBeVisible();
+});
+
+test("the API refuses actions outside each role, and anonymous calls", async ({ request }) => {
+  const anonymous = await apiQuery(request, null, "{ cases(first: 1) { nodes { id } } }");
+  expect(anonymous.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+
+  const cases: [DemoUser, string, Record<string, unknown>][] = [
+    ["auditor", 'mutation { createCase(input: { accession: "DENIED-1" }) { id } }', {}],
+    ["tech", "mutation($c: ID!) { signOffCase(input: { caseId: $c, password: \"tech-demo-pass\", meaning: \"x\" }) { id } }", { c: SOME_UUID }],
+    ["hema", 'mutation { createUser(input: { login: "x1", displayName: "X", role: ADMIN, password: "0123456789ab" }) { id } }', {}],
+    ["ds", "{ auditTrail(first: 1) { nodes { seq } } }", {}],
+    ["hema", 'mutation { createDatasetSnapshot(name: "nope") { id } }', {}],
+    ["ds", "mutation($id: ID!) { decidePromotion(id: $id, approve: true) { id } }", { id: SOME_UUID }],
+  ];
+  for (const [who, query, variables] of cases) {
+    const token = await apiLogin(request, who);
+    const r = await apiQuery(request, token, query, variables);
+    expect(r.errors?.[0]?.extensions?.code, `${who}: ${query}`).toBe("FORBIDDEN");
+    expect(r.status, `${who}: ${query}`).toBeLessThan(500);
+  }
+
+  // REST beside GraphQL: a hematologist may not upload, nobody anonymous may read images.
+  const hema = await apiLogin(request, "hema");
+  const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${SOME_UUID}&kind=FIELD`, {
+    headers: { authorization: `Bearer ${hema}` },
+    multipart: { files: { name: "x.png", mimeType: "image/png", buffer: Buffer.from("x") } },
+  });
+  expect(up.status()).toBe(403);
+  expect((await request.get(`${apiUrl()}/blobs/${"0".repeat(64)}`)).status()).toBe(401);
+});
+
+test("the dashboard's own API routes check the session, the role and the Origin", async ({ page, request, baseURL }) => {
+  // No session.
+  const anon = await request.post(`${baseURL}/api/graphql`, { headers: { origin: baseURL! }, data: { query: "{ apiVersion }" } });
+  expect(anon.status()).toBe(401);
+  // A cross-site page cannot make a signed-in browser post here (CSRF).
+  await login(page, "hema");
+  const cross = await page.request.post(`${baseURL}/api/graphql`, { headers: { origin: "https://evil.example" }, data: { query: "{ apiVersion }" } });
+  expect(cross.status()).toBe(403);
+  const same = await page.request.post(`${baseURL}/api/graphql`, { headers: { origin: baseURL! }, data: { query: "{ me { role } }" } });
+  expect((await same.json()).data.me.role).toBe("HEMATOLOGIST");
+  // The audit export is for AUDITOR and ADMIN only, and the upload proxy for TECHNICIAN.
+  expect((await page.request.get(`${baseURL}/api/audit.csv`)).status()).toBe(403);
+  const upload = await page.request.post(`${baseURL}/api/uploads?caseId=${SOME_UUID}&kind=FIELD`, {
+    headers: { origin: baseURL! },
+    multipart: { files: { name: "x.png", mimeType: "image/png", buffer: Buffer.from("x") } },
+  });
+  expect(upload.status()).toBe(403);
+  // The browser never holds the API token: the session endpoint shows no token.
+  const session = await (await page.request.get(`${baseURL}/api/auth/session`)).json();
+  expect(JSON.stringify(session)).not.toMatch(/token/i);
+  expect(session.user.role).toBe("HEMATOLOGIST");
+});
+
+test("security headers are set on pages", async ({ request, baseURL }) => {
+  const res = await request.get(`${baseURL}/login`);
+  const h = res.headers();
+  expect(h["content-security-policy"]).toContain("frame-ancestors 'none'");
+  expect(h["content-security-policy"]).not.toMatch(/https?:\/\//);
+  expect(h["x-content-type-options"]).toBe("nosniff");
+  expect(h["referrer-policy"]).toBe("no-referrer");
+});

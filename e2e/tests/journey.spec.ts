@@ -1,0 +1,178 @@
+// The whole loop, in order, as the people who do it: technician uploads -> cells and
+// predictions appear -> hematologist corrects one cell with a reason and confirms the rest by
+// keyboard -> signs off with password -> report shows the signature -> auditor sees every step
+// with a valid chain -> data scientist snapshots and retrains -> admin approves the promotion ->
+// a new upload is predicted by the new version.
+import { apiLogin, apiQuery, createCase, expect, fields, login, test, uniqueAccession } from "../support/fixtures";
+
+test.describe.configure({ mode: "serial" });
+
+let caseId = "";
+let accession = "";
+let newModel = "";
+
+async function waitForAnalysis(page: import("@playwright/test").Page) {
+  const slide = page.getByTestId("analysis-slide").first();
+  await expect(slide).toHaveAttribute("data-status", "DONE", { timeout: 90_000 });
+  await expect(page.getByTestId("upload-case-status")).toHaveText("IN_REVIEW", { timeout: 30_000 });
+}
+
+test("technician uploads a smear field; cells and predictions appear", async ({ page }) => {
+  await login(page, "tech");
+  accession = uniqueAccession("E2E");
+  caseId = await createCase(page, accession);
+  await expect(page.getByTestId("analysis-empty")).toBeVisible();
+  await page.getByTestId("file-input").setInputFiles(fields()[0]!);
+  await expect(page.getByTestId("upload-item").first()).toHaveAttribute("data-state", "done");
+  await waitForAnalysis(page);
+  const cells = Number(await page.getByTestId("analysis-cells").first().innerText());
+  expect(cells).toBeGreaterThan(0);
+});
+
+test("hematologist corrects one cell with a reason, confirms the rest by keyboard and signs off", async ({ page }, testInfo) => {
+  await login(page, "hema");
+  await page.goto("/worklist");
+  await page.getByTestId("filter-accession").fill(accession);
+  const row = page.locator(`[data-testid="case-row"][data-accession="${accession}"]`);
+  await expect(row).toHaveAttribute("data-status", "IN_REVIEW");
+  await row.getByTestId("open-review").click();
+  await expect(page.getByTestId("review-workspace")).toBeVisible();
+
+  const progress = page.getByTestId("review-progress");
+  const counts = async () => {
+    const m = /(\d+)\s+of\s+(\d+)/.exec(await progress.innerText());
+    return { reviewed: Number(m![1]), total: Number(m![2]) };
+  };
+  const { total } = await counts();
+  expect(total).toBeGreaterThan(0);
+
+  // AI label and human decision are shown apart; nothing is reviewed yet.
+  const current = page.locator('[data-testid="cell-tile"][data-current="true"]');
+  await expect(current).toHaveAttribute("data-reviewed", "false");
+  await expect(page.getByTestId("current-human-label")).toHaveText("not reviewed");
+  const cellId = await current.getAttribute("data-cell-id");
+  const aiLabel = await current.getAttribute("data-label");
+
+  // Reclassify with a number key to a label that is not the AI's: the reason prompt opens.
+  const keys = (await page.getByTestId("label-keys").locator("span").allInnerTexts()).map((t) => t.trim().split(/\s+/));
+  const target = keys.find(([, label]) => label !== aiLabel && label !== "unidentified")!;
+  await page.keyboard.press(target[0]!);
+  await expect(page.getByTestId("reason-dialog")).toBeVisible();
+  await page.getByTestId("reason-input").fill("Nuclear shape and cytoplasm fit better on review");
+  await page.getByTestId("reason-submit").click();
+  const corrected = page.locator(`[data-testid="cell-tile"][data-cell-id="${cellId}"]`);
+  await expect(corrected).toHaveAttribute("data-reviewed", "true");
+  await expect(corrected).toHaveAttribute("data-label", target[1]!);
+
+  // The differential count follows the correction live.
+  await expect(page.getByTestId(`diff-count-${target[1]}`)).not.toHaveText("0");
+
+  // Confirm every other cell with Enter (the cursor advances to the next unreviewed cell).
+  for (let guard = 0; guard < total + 5; guard++) {
+    const { reviewed } = await counts();
+    if (reviewed === total) break;
+    await page.keyboard.press("Enter");
+    await expect.poll(async () => (await counts()).reviewed).toBeGreaterThan(reviewed);
+  }
+  await expect(progress).toHaveText(`${total} of ${total} reviewed`);
+
+  // Grad-CAM toggles with a key (the image or a clear "unavailable" note, never a broken image).
+  await page.keyboard.press("g");
+  await expect(page.locator('[data-testid="current-gradcam"], [data-testid="gradcam-unavailable"]').first()).toBeVisible();
+  await page.keyboard.press("g");
+
+  const shot = testInfo.outputPath("review-page.png");
+  await page.screenshot({ path: shot, fullPage: true });
+  await testInfo.attach("review-page", { path: shot, contentType: "image/png" });
+
+  await page.getByTestId("open-signoff").click();
+  await expect(page.getByTestId("signoff-blocked")).toHaveCount(0);
+  // A wrong password is refused and nothing is signed.
+  await page.getByTestId("signoff-password").fill("not-my-password");
+  await page.getByTestId("signoff-submit").click();
+  await expect(page.getByTestId("signoff-error")).toBeVisible();
+  await page.getByTestId("signoff-password").fill("hema-demo-pass");
+  await page.getByTestId("signoff-submit").click();
+
+  await page.waitForURL(`**/cases/${caseId}/report`);
+  await expect(page.getByTestId("signature-name")).toHaveText("Dr. Hana Hematologist");
+  await expect(page.getByTestId("signature-meaning")).not.toBeEmpty();
+  await expect(page.getByTestId("signature-time")).toContainText("UTC");
+  await expect(page.getByTestId("report-accession")).toHaveText(accession);
+  await expect(page.getByTestId(`report-row-${target[1]}`)).toBeVisible();
+  const report = testInfo.outputPath("signed-report.png");
+  await page.screenshot({ path: report, fullPage: true });
+  await testInfo.attach("signed-report", { path: report, contentType: "image/png" });
+});
+
+test("auditor sees every step with a valid hash chain and exports CSV", async ({ page }) => {
+  await login(page, "auditor");
+  await page.goto("/audit");
+  await expect(page.getByTestId("chain-status")).toHaveAttribute("data-valid", "true");
+  for (const action of ["case.create", "slide.upload", "cell.reclassify", "cell.confirm", "case.sign_off"]) {
+    await expect(page.locator(`[data-testid="audit-row"][data-action="${action}"]`).first()).toBeVisible();
+  }
+  // The case's own events, filtered by entity.
+  await page.getByTestId("audit-filter-entityId").fill(caseId);
+  await page.getByTestId("audit-apply").click();
+  await expect(page.locator('[data-testid="audit-row"][data-action="case.sign_off"]')).toHaveCount(1);
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("audit-csv").click()]);
+  const csv = await (await download.createReadStream()).toArray();
+  const text = Buffer.concat(csv).toString("utf8");
+  expect(text.split("\n")[0]).toContain("seq");
+  expect(text).toContain("case.sign_off");
+});
+
+test("data scientist snapshots labels and retrains a small model", async ({ page }) => {
+  test.setTimeout(240_000);
+  await login(page, "ds");
+  await page.goto("/retraining");
+  await page.getByTestId("snapshot-name").fill(`e2e-${Date.now()}`);
+  await page.getByTestId("create-snapshot").click();
+  await expect(page.getByTestId("snapshot-row").first()).toBeVisible();
+  await page.getByTestId("run-epochs").fill("1");
+  await page.getByTestId("start-run").click();
+  const run = page.getByTestId("run-row").first();
+  await expect(run).toHaveAttribute("data-status", /QUEUED|RUNNING|SUCCEEDED/);
+  await expect(run).toHaveAttribute("data-status", "SUCCEEDED", { timeout: 200_000 });
+  await expect(page.getByTestId("run-produced-model").first()).toBeVisible();
+  newModel = (await page.getByTestId("run-produced-model").first().innerText()).replace(/\s*\(.*\)$/, "");
+
+  await page.goto("/models");
+  const candidate = page.locator('[data-testid="model-row"][data-status="CANDIDATE"]').first();
+  await expect(candidate).toBeVisible();
+  page.once("dialog", (d) => void d.accept("Retrained on new human labels; better on the locked test set"));
+  await candidate.getByTestId("propose-promotion").click();
+  await expect(page.locator('[data-testid="promotion-row"][data-state="PROPOSED"]').first()).toBeVisible();
+});
+
+test("admin approves the promotion; a new upload is predicted by the new version", async ({ page, request }) => {
+  await login(page, "admin");
+  await page.goto("/models");
+  const proposal = page.locator('[data-testid="promotion-row"][data-state="PROPOSED"]').first();
+  await proposal.getByTestId("approve-promotion").click();
+  await expect(page.locator('[data-testid="promotion-row"][data-state="APPROVED"]').first()).toBeVisible();
+  const champion = page.locator('[data-testid="model-row"][data-status="CHAMPION"]');
+  await expect(champion).toHaveCount(1);
+  const championName = await champion.getAttribute("data-model");
+  expect(championName!.replace("@", " ")).toBe(newModel);
+
+  await login(page, "tech");
+  const id = await createCase(page, uniqueAccession("E2E-NEW"));
+  await page.getByTestId("file-input").setInputFiles(fields()[1]!);
+  await waitForAnalysis(page);
+
+  // Which version predicted the new cells: asked straight from the API as the admin.
+  const token = await apiLogin(request, "admin");
+  const r = await apiQuery<{ case: { cells: { nodes: { prediction: { modelVersionId: string } | null }[] } }; championModel: { id: string; name: string; version: string } }>(
+    request,
+    token,
+    "query($id: ID!){ championModel { id name version } case(id: $id) { cells(first: 500) { nodes { prediction { modelVersionId } } } } }",
+    { id },
+  );
+  expect(`${r.data!.championModel.name}@${r.data!.championModel.version}`).toBe(championName);
+  const predicted = r.data!.case.cells.nodes.map((c) => c.prediction?.modelVersionId);
+  expect(predicted.length).toBeGreaterThan(0);
+  expect(new Set(predicted)).toEqual(new Set([r.data!.championModel.id]));
+});
