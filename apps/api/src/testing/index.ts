@@ -48,8 +48,15 @@ export const TEST_PASSWORD = "correct horse battery";
 
 let userCounter = 0;
 
-export async function createTestApi(options: { limits?: Partial<Limits> } = {}): Promise<TestApi> {
+export interface TestApiOptions {
+  limits?: Partial<Limits>;
+  /** The API's own client (e.g. one that counts queries); the test database's client otherwise. */
+  apiPrisma?: (url: string) => PrismaClient;
+}
+
+export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const db = await createTestDatabase();
+  const apiPrisma = options.apiPrisma?.(db.url);
   const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-test-"));
   const blobs = new BlobStore(join(dataDir, "blobs"));
   const env: Env = {
@@ -63,7 +70,7 @@ export async function createTestApi(options: { limits?: Partial<Limits> } = {}):
     logLevel: "silent" as const,
     limits: { ...defaultLimits, loginAttemptsPerMinute: 10_000, ...options.limits },
   };
-  const { app, stop } = await createApp({ prisma: db.prisma, blobs, env, log: createLogger(process.env.RCMNET_TEST_LOG ? "debug" : "silent") });
+  const { app, stop } = await createApp({ prisma: apiPrisma ?? db.prisma, blobs, env, log: createLogger(process.env.RCMNET_TEST_LOG ? "debug" : "silent") });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -143,6 +150,7 @@ export async function createTestApi(options: { limits?: Partial<Limits> } = {}):
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       await stop();
+      await apiPrisma?.$disconnect();
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { seedReviewableCase } from "../../testing/fixtures.ts";
+
+let api: TestApi;
+let tech: string;
+beforeAll(async () => {
+  api = await createTestApi();
+  tech = await api.loginAs("TECHNICIAN");
+});
+afterAll(() => api?.close());
+
+const CREATE = `mutation($i: CreateCaseInput!) { createCase(input: $i) { id accession status priority patientRef createdBy { role } } }`;
+const WORKLIST = `query($f: CaseFilter, $first: Int, $after: String) { cases(filter: $f, first: $first, after: $after) {
+  nodes { accession priority } pageInfo { endCursor hasNextPage } } }`;
+
+describe("cases", () => {
+  it("creates a case (audited), refuses duplicate and malformed accessions", async () => {
+    const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-001", patientRef: "MRN-123", priority: "STAT" } });
+    expect(r.createCase).toMatchObject({ accession: "C-001", status: "RECEIVED", priority: "STAT", patientRef: "MRN-123", createdBy: { role: "TECHNICIAN" } });
+    expect(await api.prisma.auditEvent.count({ where: { action: "case.create", entityId: r.createCase.id } })).toBe(1);
+    expect((await api.gql(tech, CREATE, { i: { accession: "C-001" } })).errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect((await api.gql(tech, CREATE, { i: { accession: "John Smith" } })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("hides the patient reference from roles that do not need it", async () => {
+    const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-PR", patientRef: "MRN-999" } });
+    for (const [role, visible] of [["DATA_SCIENTIST", false], ["ADMIN", false], ["AUDITOR", true], ["HEMATOLOGIST", true]] as const) {
+      const d = await api.gqlOk(await api.loginAs(role), `query($id: ID!) { case(id: $id) { patientRef } }`, { id: r.createCase.id });
+      expect(d.case.patientRef, role).toBe(visible ? "MRN-999" : null);
+    }
+  });
+
+  it("updates details with a reason while not signed", async () => {
+    const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-UPD" } });
+    const u = await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { priority product } }`, { i: { id: r.createCase.id, priority: "URGENT", product: "tisagenlecleucel", reason: "clinician request" } });
+    expect(u.updateCase).toEqual({ priority: "URGENT", product: "tisagenlecleucel" });
+    const e = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "case.update", entityId: r.createCase.id } });
+    expect(e).toMatchObject({ reason: "clinician request", before: expect.objectContaining({ priority: "ROUTINE" }), after: expect.objectContaining({ priority: "URGENT" }) });
+  });
+
+  it("pages through the worklist: STAT, then URGENT, then ROUTINE, no duplicates or gaps", async () => {
+    const token = await api.loginAs("HEMATOLOGIST");
+    for (const [i, p] of (["ROUTINE", "STAT", "URGENT", "ROUTINE", "STAT", "ROUTINE", "URGENT"] as const).entries()) {
+      await api.gqlOk(tech, CREATE, { i: { accession: `WL-${i}`, priority: p } });
+    }
+    const seen: { accession: string; priority: string }[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 10; page++) {
+      const r: any = await api.gqlOk(token, WORKLIST, { f: { accession: "WL-" }, first: 3, after });
+      seen.push(...r.cases.nodes);
+      if (!r.cases.pageInfo.hasNextPage) break;
+      after = r.cases.pageInfo.endCursor;
+    }
+    expect(seen.map((c) => c.accession)).toEqual(["WL-1", "WL-4", "WL-2", "WL-6", "WL-0", "WL-3", "WL-5"]);
+    const stat = await api.gqlOk(token, WORKLIST, { f: { accession: "WL-", priority: ["STAT"] } });
+    expect(stat.cases.nodes).toHaveLength(2);
+    expect((await api.gql(token, WORKLIST, { first: 201 })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await api.gql(token, WORKLIST, { after: "%%%" })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("pages through the cells of a case and filters those needing review", async () => {
+    const techId = (await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } })).id;
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 25 });
+    const hema = await api.loginAs("HEMATOLOGIST");
+    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: cellIds.slice(0, 5).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    const ids: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const r: any = await api.gqlOk(hema, `query($id: ID!, $a: String) { case(id: $id) { cells(first: 10, after: $a) { totalCount nodes { id } pageInfo { endCursor hasNextPage } } } }`, { id: kase.id, a: after });
+      expect(r.case.cells.totalCount).toBe(25);
+      ids.push(...r.case.cells.nodes.map((n: { id: string }) => n.id));
+      if (!r.case.cells.pageInfo.hasNextPage) break;
+      after = r.case.cells.pageInfo.endCursor;
+    }
+    expect(new Set(ids)).toEqual(new Set(cellIds));
+    const pending = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { cells(needsReview: true) { totalCount } } }`, { id: kase.id });
+    expect(pending.case.cells.totalCount).toBe(20);
+  });
+});
