@@ -99,7 +99,7 @@ function spatialMax(x: tf.Tensor4D): tf.Tensor2D {
 
 function channelMax(x: tf.Tensor4D): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  return tf.reshape(tf.maxPool(tf.reshape(x, [b, h * w, c, 1]), [1, c], [1, c], 'valid'), [b, h, w, 1]);
+  return tf.reshape(tf.maxPool(tf.reshape(x, [b, h * w, c, 1]) as tf.Tensor4D, [1, c], [1, c], 'valid'), [b, h, w, 1]);
 }
 
 export class Network {
@@ -243,7 +243,7 @@ export class Network {
     const mlp = this.applyDense(tf.relu(this.applyDense(desc, `${key}/fc1`)), `${key}/fc2`);
     const [a, m] = tf.split(mlp, 2, 0);
     const channel = tf.reshape(tf.sigmoid(tf.add(a!, m!)), [b, 1, 1, ch]);
-    const xc = tf.mul(x, channel);
+    const xc = tf.mul(x, channel) as tf.Tensor4D;
     // Spatial attention over channel-wise average and max maps.
     const pooled = tf.concat([tf.mean(xc, 3, true), channelMax(xc)], 3) as tf.Tensor4D;
     const spatial = tf.sigmoid(this.applyConv(pooled, `${key}/spatial`, 1, true));
@@ -280,7 +280,7 @@ export class Network {
         r = this.applyBn(r, `${key}/bn2`, ctx);
         if (c.cbam.enabled) r = this.applyCbam(r, `${key}/cbam`);
         const shortcut = this.params.has(`${key}/down/w`) ? this.applyBn(this.applyConv(y, `${key}/down`, stride), `${key}/down_bn`, ctx) : y;
-        y = tf.relu(tf.add(r, shortcut));
+        y = tf.relu(tf.add(r, shortcut)) as tf.Tensor4D;
       }
     }
     return y;

@@ -174,7 +174,7 @@ export function detectCellsRgb(image: RgbImage, options: DetectOptions = {}): De
   const { width: w, height: h } = img;
   const score = stainScore(img);
   const threshold = Math.max(minThreshold, otsu(score, -128, 255));
-  let mask = new Uint8Array(w * h);
+  let mask: Uint8Array = new Uint8Array(w * h);
   for (let i = 0; i < mask.length; i++) mask[i] = score[i]! > threshold ? 1 : 0;
   const short = Math.min(w, h);
   const rClose = Math.max(1, Math.round(short * 0.008));

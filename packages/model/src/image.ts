@@ -77,7 +77,7 @@ async function validateBytes(bytes: Buffer, name: string, limits: ImageLimits): 
   const maxPixels = limits.maxPixels ?? DEFAULT_LIMITS.maxPixels;
   if (bytes.length === 0) throw new ImageDecodeError('EMPTY', name, 'file is empty (0 bytes)');
   if (bytes.length > maxBytes) throw new ImageDecodeError('TOO_LARGE', name, `file is ${bytes.length} bytes, limit is ${maxBytes}`);
-  let meta: sharp.Metadata;
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {

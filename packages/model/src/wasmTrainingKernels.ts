@@ -77,7 +77,7 @@ export function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape
       // Insert stride-1 zeros between output positions (the transposed convolution's input).
       const r = tf.reshape(dy, [b, oh, 1, ow, 1, co]);
       const p = tf.pad(r, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-      d = tf.slice(tf.reshape(p, [b, oh * sh, ow * sw, co]), [0, 0, 0, 0], [-1, (oh - 1) * sh + 1, (ow - 1) * sw + 1, -1]);
+      d = tf.slice(tf.reshape(p, [b, oh * sh, ow * sw, co]) as tf.Tensor4D, [0, 0, 0, 0], [-1, (oh - 1) * sh + 1, (ow - 1) * sw + 1, -1]);
     }
     const kh = c.filterHeight;
     const kw = c.filterWidth;

@@ -1,0 +1,171 @@
+/**
+ * Model directory: `topology.json` (architecture config + weight manifest),
+ * `weights.bin` (float32 little-endian, manifest order) and `model-card.json`
+ * (labels, normalisation, backend, data snapshot, metrics, calibration, sha256 of the
+ * weights). Loading refuses weights whose hash differs from the card: a model that is
+ * not the one that was validated must never classify patient cells silently.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Network, type ArchConfig } from './architecture.js';
+import { tf } from './tf.js';
+
+export const TOPOLOGY_FORMAT = 'rcmnet-topology/1';
+
+export interface Normalization {
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface EvalMetrics {
+  top1: number;
+  balancedAccuracy: number;
+  macroF1: number;
+  perClass: Record<string, ClassMetrics>;
+  confusion: number[][];
+  ece: number;
+  nll: number;
+  count: number;
+}
+
+export interface ModelCard {
+  format: 'rcmnet-model-card/1';
+  name: string;
+  architecture: ArchConfig['arch'];
+  config: ArchConfig;
+  labels: string[];
+  inputSize: number;
+  normalization: Normalization;
+  /** Crop framing used in training: side = context x the cell box (see cropCells). */
+  cropContext: number;
+  backend: string;
+  parameterCount: number;
+  data: { source: string; snapshotId: string; trainCount: number; valCount: number };
+  training: Record<string, unknown>;
+  /** Validation metrics (never test) after temperature scaling. */
+  metrics: EvalMetrics | null;
+  calibration: { temperature: number; fittedOn: 'val' | 'none'; eceBefore?: number; eceAfter?: number };
+  abstainThreshold: number;
+  parent?: { name: string; weightsSha256: string; labels: string[] };
+  weightsSha256: string;
+  createdAt: string;
+}
+
+interface WeightEntry {
+  key: string;
+  shape: number[];
+  learnable: boolean;
+}
+
+interface Topology {
+  format: typeof TOPOLOGY_FORMAT;
+  config: ArchConfig;
+  weights: WeightEntry[];
+}
+
+export class ModelIntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelIntegrityError';
+  }
+}
+
+export function sha256(buf: Uint8Array): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+export async function serializeWeights(net: Network): Promise<{ bin: Buffer; entries: WeightEntry[] }> {
+  const entries: WeightEntry[] = [];
+  const parts: Buffer[] = [];
+  for (const e of net.params.all()) {
+    const data = (await e.variable.data()) as Float32Array;
+    entries.push({ key: e.key, shape: e.variable.shape, learnable: e.learnable });
+    parts.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return { bin: Buffer.concat(parts), entries };
+}
+
+/** Writes files into `dir` via a sibling temp dir + rename, so a kill never leaves half a model. */
+export async function saveModel(dir: string, net: Network, card: Omit<ModelCard, 'weightsSha256' | 'format'>, extra: Record<string, Buffer | string> = {}): Promise<ModelCard> {
+  const { bin, entries } = await serializeWeights(net);
+  const full: ModelCard = { format: 'rcmnet-model-card/1', ...card, weightsSha256: sha256(bin) };
+  const topology: Topology = { format: TOPOLOGY_FORMAT, config: net.config, weights: entries };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await writeFile(path.join(tmp, 'weights.bin'), bin);
+  await writeFile(path.join(tmp, 'topology.json'), JSON.stringify(topology, null, 1));
+  await writeFile(path.join(tmp, 'model-card.json'), JSON.stringify(full, null, 2));
+  for (const [name, content] of Object.entries(extra)) await writeFile(path.join(tmp, name), content);
+  await mkdir(path.dirname(dir), { recursive: true });
+  // Keep files that live beside the model (metrics.jsonl, plots, checkpoint/) when replacing.
+  await mkdir(dir, { recursive: true });
+  for (const name of ['weights.bin', 'topology.json', 'model-card.json', ...Object.keys(extra)]) {
+    await rename(path.join(tmp, name), path.join(dir, name));
+  }
+  await rm(tmp, { recursive: true, force: true });
+  return full;
+}
+
+export interface LoadedModel {
+  net: Network;
+  card: ModelCard;
+}
+
+export async function readCard(dir: string): Promise<ModelCard> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, 'model-card.json'), 'utf8');
+  } catch {
+    throw new Error(`${dir}: not a model directory (model-card.json missing)`);
+  }
+  return JSON.parse(text) as ModelCard;
+}
+
+/** Loads and verifies a model directory. */
+export async function loadNetwork(dir: string): Promise<LoadedModel> {
+  const card = await readCard(dir);
+  const topology = JSON.parse(await readFile(path.join(dir, 'topology.json'), 'utf8')) as Topology;
+  if (topology.format !== TOPOLOGY_FORMAT) throw new Error(`${dir}: unsupported topology format ${String(topology.format)}`);
+  const bin = await readFile(path.join(dir, 'weights.bin'));
+  const digest = sha256(bin);
+  if (digest !== card.weightsSha256) {
+    throw new ModelIntegrityError(`${dir}: weights.bin sha256 ${digest} does not match the model card (${card.weightsSha256}); refusing to load`);
+  }
+  const net = new Network(topology.config);
+  const expectedKeys = new Set(net.params.keys());
+  let offset = 0;
+  for (const w of topology.weights) {
+    if (!expectedKeys.has(w.key)) {
+      net.dispose();
+      throw new Error(`${dir}: weight ${w.key} is not part of architecture ${topology.config.arch}`);
+    }
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    if (offset + n * 4 > bin.length) {
+      net.dispose();
+      throw new ModelIntegrityError(`${dir}: weights.bin is shorter than its manifest`);
+    }
+    const values = new Float32Array(bin.buffer.slice(bin.byteOffset + offset, bin.byteOffset + offset + n * 4));
+    const v = net.params.get(w.key);
+    if (v.shape.join('x') !== w.shape.join('x')) {
+      net.dispose();
+      throw new Error(`${dir}: weight ${w.key} has shape ${w.shape.join('x')}, architecture expects ${v.shape.join('x')}`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(values, w.shape, 'float32')));
+    expectedKeys.delete(w.key);
+    offset += n * 4;
+  }
+  if (expectedKeys.size) {
+    net.dispose();
+    throw new Error(`${dir}: weights missing for ${[...expectedKeys].slice(0, 3).join(', ')}${expectedKeys.size > 3 ? '...' : ''}`);
+  }
+  return { net, card };
+}

@@ -1,0 +1,386 @@
+/**
+ * `rcmnet` command line: train, eval, predict, explain, synth, detect, bench.
+ * Progress goes to stderr; results (JSON) to stdout, so output can be piped.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ARCHITECTURES, Network, archConfig, type ArchName } from './architecture.js';
+import { availableBackends, benchBackend, benchTorch, defaultBenchBackends, defaultTorchScript, torchAvailable } from './bench.js';
+import { loadModel } from './classifier.js';
+import { cropCells, detectCells, recallAt } from './detect.js';
+import { evaluate } from './evaluate.js';
+import { loadBccd } from './data.js';
+import { encodePng, ImageDecodeError } from './image.js';
+import { SYNTH_CLASSES, synthField, writeSynthDataset } from './synth.js';
+import { train, type TrainEvent } from './train.js';
+import { initBackend } from './backend.js';
+
+type Options = ParseArgsConfig['options'];
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<void>;
+}
+
+const common: Options = { help: { type: 'boolean', short: 'h' }, backend: { type: 'string' } };
+
+function num(v: string | boolean | undefined, name: string, fallback?: number): number | undefined {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${String(v)}"`);
+  return n;
+}
+
+function req(v: string | boolean | undefined, name: string): string {
+  if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+class UsageError extends Error {}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+}
+
+/** One-line progress bar on stderr (redrawn in place when stderr is a terminal). */
+function progressPrinter(json: boolean): (e: TrainEvent) => void {
+  const tty = process.stderr.isTTY;
+  let lastPrint = 0;
+  return (e) => {
+    if (e.type === 'start') {
+      process.stderr.write(`training ${e.arch} (${e.parameterCount.toLocaleString('en')} params) on ${e.backend}: ${e.train} train / ${e.val} val images, labels ${e.labels.join(', ')}\n`);
+    } else if (e.type === 'step') {
+      const now = Date.now();
+      if (!tty && now - lastPrint < 5000 && e.step !== e.steps) return;
+      lastPrint = now;
+      const width = 24;
+      const filled = Math.round((e.step / e.steps) * width);
+      const line = `epoch ${e.epoch}/${e.epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] step ${e.step}/${e.steps} ${e.imgPerSec.toFixed(1)} img/s loss ${e.loss.toFixed(4)} acc ${(e.acc * 100).toFixed(1)}% ETA ${fmtTime(e.etaSeconds)}`;
+      process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+    } else if (e.type === 'epoch') {
+      if (tty) process.stderr.write('\n');
+      process.stderr.write(
+        `epoch ${e.epoch}/${e.epochs} (${e.phase}) train loss ${e.trainLoss.toFixed(4)} acc ${(e.trainAcc * 100).toFixed(1)}% | val loss ${e.valLoss.toFixed(4)} acc ${(e.valAcc * 100).toFixed(1)}% balanced ${(e.valBalancedAcc * 100).toFixed(1)}%${e.best ? ' (best, saved)' : ''} | ${e.seconds.toFixed(1)} s\n`,
+      );
+      if (json) process.stdout.write(JSON.stringify(e) + '\n');
+    }
+  };
+}
+
+const commands: Record<string, Command> = {
+  train: {
+    summary: 'train a model (fresh, resumed, or transfer learning with --from)',
+    usage: `rcmnet train --data DIR|MANIFEST --out DIR [--arch ${ARCHITECTURES.join('|')}] [--size 64|128|224] [--epochs N]
+             [--batch N] [--width 1] [--optimizer adam|sgd] [--lr X] [--label-smoothing 0.1] [--patience N]
+             [--seed S] [--resume] [--from MODEL --labels a,b,...] [--head-epochs N] [--max-per-class N] [--json]`,
+    options: {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      arch: { type: 'string' },
+      size: { type: 'string' },
+      epochs: { type: 'string' },
+      batch: { type: 'string' },
+      width: { type: 'string' },
+      stem: { type: 'string' },
+      optimizer: { type: 'string' },
+      lr: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      'label-smoothing': { type: 'string' },
+      patience: { type: 'string' },
+      seed: { type: 'string' },
+      resume: { type: 'boolean' },
+      from: { type: 'string' },
+      labels: { type: 'string' },
+      'head-epochs': { type: 'string' },
+      'max-per-class': { type: 'string' },
+      'no-augment': { type: 'boolean' },
+      'no-balance': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    async run(v) {
+      const arch = (v['arch'] as string | undefined) ?? 'rcmnet';
+      if (!ARCHITECTURES.includes(arch as ArchName)) throw new UsageError(`--arch must be one of ${ARCHITECTURES.join(', ')}`);
+      const optimizer = (v['optimizer'] as string | undefined) ?? 'adam';
+      if (optimizer !== 'adam' && optimizer !== 'sgd') throw new UsageError('--optimizer must be adam or sgd');
+      const controller = new AbortController();
+      process.once('SIGINT', () => {
+        process.stderr.write('\nrcmnet: stopping after this step (checkpoint kept; continue with --resume)\n');
+        controller.abort();
+      });
+      const result = await train(
+        {
+          data: req(v['data'], 'data'),
+          out: req(v['out'], 'out'),
+          arch: arch as ArchName,
+          size: num(v['size'], 'size'),
+          epochs: num(v['epochs'], 'epochs'),
+          batchSize: num(v['batch'], 'batch'),
+          widthMultiplier: num(v['width'], 'width'),
+          stem: v['stem'] as 'imagenet' | 'compact' | undefined,
+          optimizer,
+          lr: num(v['lr'], 'lr'),
+          weightDecay: num(v['weight-decay'], 'weight-decay'),
+          labelSmoothing: num(v['label-smoothing'], 'label-smoothing'),
+          patience: num(v['patience'], 'patience'),
+          seed: num(v['seed'], 'seed'),
+          resume: Boolean(v['resume']),
+          from: v['from'] as string | undefined,
+          labels: typeof v['labels'] === 'string' ? v['labels'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+          headEpochs: num(v['head-epochs'], 'head-epochs'),
+          maxPerClass: num(v['max-per-class'], 'max-per-class'),
+          augment: !v['no-augment'],
+          balance: !v['no-balance'],
+          backend: v['backend'] as string | undefined,
+          signal: controller.signal,
+        },
+        progressPrinter(Boolean(v['json'])),
+      );
+      const summary = { modelDir: result.modelDir, backend: result.backend, cancelled: result.cancelled, epochs: result.history.length, metrics: result.metrics && { top1: result.metrics.top1, balancedAccuracy: result.metrics.balancedAccuracy, macroF1: result.metrics.macroF1, ece: result.metrics.ece }, temperature: result.card.calibration.temperature };
+      process.stdout.write(JSON.stringify(summary) + '\n');
+    },
+  },
+  eval: {
+    summary: 'evaluate a model on a dataset split (top1, balanced accuracy, macro-F1, per class, confusion, ECE)',
+    usage: 'rcmnet eval --model DIR --data DIR|MANIFEST [--split val|train|test] [--max-per-class N] [--json]',
+    options: { model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'boolean' }, 'max-per-class': { type: 'string' } },
+    async run(v) {
+      const split = (v['split'] as string | undefined) ?? 'val';
+      if (!['train', 'val', 'test'].includes(split)) throw new UsageError('--split must be train, val or test');
+      const m = await evaluate(req(v['model'], 'model'), req(v['data'], 'data'), { split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: num(v['max-per-class'], 'max-per-class') });
+      if (v['json']) process.stdout.write(JSON.stringify(m) + '\n');
+      else {
+        process.stdout.write(`${m.split}: n=${m.count} top1 ${(m.top1 * 100).toFixed(2)}% balanced ${(m.balancedAccuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% ECE ${m.ece.toFixed(4)}\n`);
+        for (const [l, c] of Object.entries(m.perClass)) process.stdout.write(`  ${l.padEnd(14)} P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)} n=${c.support}\n`);
+      }
+    },
+  },
+  predict: {
+    summary: 'classify cell images: one JSON line per image',
+    usage: 'rcmnet predict --model DIR [--abstain 0.5] IMAGE...',
+    options: { model: { type: 'string' }, abstain: { type: 'string' } },
+    async run(v, files) {
+      if (!files.length) throw new UsageError('give at least one IMAGE');
+      const model = await loadModel(req(v['model'], 'model'), { backend: v['backend'] as string | undefined });
+      try {
+        let failed = 0;
+        // One image at a time so a bad file is reported on its own line, not fatal.
+        for (const f of files) {
+          try {
+            const [p] = await model.predict([f], { abstainThreshold: num(v['abstain'], 'abstain') });
+            process.stdout.write(JSON.stringify({ image: f, ...p }) + '\n');
+          } catch (e) {
+            if (!(e instanceof ImageDecodeError)) throw e;
+            failed++;
+            process.stdout.write(JSON.stringify({ image: f, error: e.message, code: e.code }) + '\n');
+          }
+        }
+        if (failed) process.exitCode = 2;
+      } finally {
+        model.dispose();
+      }
+    },
+  },
+  explain: {
+    summary: 'write a Grad-CAM overlay PNG for one cell image',
+    usage: 'rcmnet explain --model DIR IMAGE --out PNG [--label CLASS]',
+    options: { model: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' } },
+    async run(v, files) {
+      if (files.length !== 1) throw new UsageError('give exactly one IMAGE');
+      const model = await loadModel(req(v['model'], 'model'), { backend: v['backend'] as string | undefined });
+      try {
+        const png = await model.explain(files[0]!, { label: v['label'] as string | undefined });
+        const out = req(v['out'], 'out');
+        await mkdir(path.dirname(path.resolve(out)), { recursive: true });
+        await writeFile(out, png);
+        const [p] = await model.predict([files[0]!]);
+        process.stdout.write(JSON.stringify({ image: files[0], out, explained: v['label'] ?? p!.topLabel, prediction: p }) + '\n');
+      } finally {
+        model.dispose();
+      }
+    },
+  },
+  synth: {
+    summary: 'write a synthetic single-cell dataset (train/val class folders + manifest.csv), or smear fields with --fields',
+    usage: `rcmnet synth --out DIR --per-class N [--seed S] [--size 64]   (classes: ${SYNTH_CLASSES.join(', ')})
+       rcmnet synth --out DIR --fields N [--seed S]              (640x480 fields + boxes.json)`,
+    options: { out: { type: 'string' }, 'per-class': { type: 'string' }, seed: { type: 'string' }, size: { type: 'string' }, fields: { type: 'string' } },
+    async run(v) {
+      const out = req(v['out'], 'out');
+      const seed = num(v['seed'], 'seed', 1)!;
+      if (v['fields'] !== undefined) {
+        const n = num(v['fields'], 'fields')!;
+        await mkdir(out, { recursive: true });
+        const boxes: Record<string, unknown> = {};
+        for (let i = 0; i < n; i++) {
+          const f = synthField({ seed: seed * 1000 + i });
+          const name = `field_${String(i).padStart(4, '0')}.png`;
+          await writeFile(path.join(out, name), await encodePng(f.image));
+          boxes[name] = f.cells;
+        }
+        await writeFile(path.join(out, 'boxes.json'), JSON.stringify(boxes, null, 1));
+        process.stdout.write(JSON.stringify({ out, fields: n }) + '\n');
+        return;
+      }
+      const perClass = num(v['per-class'], 'per-class');
+      if (!perClass || perClass < 1) throw new UsageError('--per-class N (N >= 1) is required');
+      const r = await writeSynthDataset(out, { perClass, seed, size: num(v['size'], 'size', 64) });
+      process.stdout.write(JSON.stringify({ out, images: r.count, manifest: r.manifest, classes: SYNTH_CLASSES }) + '\n');
+    },
+  },
+  detect: {
+    summary: 'detect white cells on smear field images (JSON boxes); --bccd DIR measures recall at IoU 0.5',
+    usage: 'rcmnet detect FIELD... [--crops DIR --crop-size 64] | rcmnet detect --bccd DIR | rcmnet detect --synthetic N',
+    options: { bccd: { type: 'string' }, synthetic: { type: 'string' }, crops: { type: 'string' }, 'crop-size': { type: 'string' } },
+    async run(v, files) {
+      if (v['bccd'] || v['synthetic']) {
+        let matched = 0;
+        let total = 0;
+        let detections = 0;
+        let fields = 0;
+        if (v['bccd']) {
+          for (const f of await loadBccd(v['bccd'] as string)) {
+            if (!f.wbc.length) continue;
+            const d = await detectCells(f.imagePath);
+            const r = recallAt(f.wbc, d);
+            matched += r.matched;
+            total += r.total;
+            detections += d.length;
+            fields++;
+          }
+        } else {
+          const n = num(v['synthetic'], 'synthetic')!;
+          for (let s = 0; s < n; s++) {
+            const f = synthField({ seed: s });
+            const d = await detectCells(f.image);
+            const r = recallAt(f.cells, d);
+            matched += r.matched;
+            total += r.total;
+            detections += d.length;
+            fields++;
+          }
+        }
+        process.stdout.write(JSON.stringify({ data: v['bccd'] ?? `synthetic:${String(v['synthetic'])}`, fields, wbc: total, matched, recallAtIoU50: total ? matched / total : null, detections }) + '\n');
+        return;
+      }
+      if (!files.length) throw new UsageError('give FIELD images, --bccd DIR or --synthetic N');
+      for (const f of files) {
+        const boxes = await detectCells(f);
+        const crops: string[] = [];
+        if (v['crops']) {
+          const dir = v['crops'] as string;
+          await mkdir(dir, { recursive: true });
+          const imgs = await cropCells(f, boxes, num(v['crop-size'], 'crop-size', 64)!);
+          for (let i = 0; i < imgs.length; i++) {
+            const p = path.join(dir, `${path.basename(f).replace(/\.[^.]+$/, '')}_cell${i}.png`);
+            await writeFile(p, await encodePng(imgs[i]!));
+            crops.push(p);
+          }
+        }
+        process.stdout.write(JSON.stringify({ image: f, boxes, ...(crops.length ? { crops } : {}) }) + '\n');
+      }
+    },
+  },
+  bench: {
+    summary: 'training/inference throughput per backend (+ the PyTorch peer when python3-torch is installed)',
+    usage: 'rcmnet bench --size 64|128 --mode train|infer [--batch N] [--steps N] [--backends wasm,cpu] [--arch rcmnet] [--torch-script PATH|none] [--json]',
+    options: {
+      size: { type: 'string' },
+      mode: { type: 'string' },
+      batch: { type: 'string' },
+      steps: { type: 'string' },
+      backends: { type: 'string' },
+      arch: { type: 'string' },
+      width: { type: 'string' },
+      'torch-script': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    async run(v) {
+      const size = num(v['size'], 'size', 64)!;
+      const mode = (v['mode'] as string | undefined) ?? 'infer';
+      if (mode !== 'train' && mode !== 'infer') throw new UsageError('--mode must be train or infer');
+      const o = { size, mode: mode as 'train' | 'infer', batch: num(v['batch'], 'batch'), steps: num(v['steps'], 'steps'), arch: (v['arch'] as ArchName | undefined) ?? 'rcmnet', widthMultiplier: num(v['width'], 'width') };
+      const requested = typeof v['backends'] === 'string' ? v['backends'].split(',') : typeof v['backend'] === 'string' ? [v['backend']] : defaultBenchBackends();
+      const backends = await availableBackends(requested);
+      const print = (x: object, text: string) => process.stdout.write(v['json'] ? JSON.stringify(x) + '\n' : text + '\n');
+      const results = [];
+      for (const b of backends) {
+        const r = await benchBackend(b, o);
+        results.push(r);
+        print(r, `${r.backend.padEnd(10)} ${r.mode} ${r.size}px batch ${r.batch}: ${r.imgPerSec} img/s (${r.arch}, ${r.params.toLocaleString('en')} params)`);
+      }
+      const scriptOpt = v['torch-script'] as string | undefined;
+      const script = scriptOpt === 'none' ? null : path.resolve(scriptOpt ?? defaultTorchScript());
+      if (script && (await torchAvailable())) {
+        const peer = await benchTorch(script, o);
+        print(peer, `pytorch    ${peer.mode} ${peer.size}px batch ${peer.batch}: ${peer.img_per_s} img/s (${peer.peer}, ${peer.threads} threads)`);
+        for (const r of results) {
+          const ratio = Math.round((r.imgPerSec / peer.img_per_s) * 1000) / 1000;
+          print({ ratio, backend: r.backend, vs: peer.peer, mode: r.mode, size: r.size }, `ratio ${r.backend}/pytorch = ${ratio}`);
+        }
+      } else if (script) {
+        process.stderr.write('rcmnet: PyTorch peer skipped (/usr/bin/python3 cannot import torch; apt-get install -y python3-torch)\n');
+      }
+    },
+  },
+  params: {
+    summary: 'parameter counts of the four architectures at full width',
+    usage: 'rcmnet params [--size 224] [--classes 8] [--json]',
+    options: { size: { type: 'string' }, classes: { type: 'string' }, json: { type: 'boolean' } },
+    async run(v) {
+      await initBackend({ backend: v['backend'] as string | undefined, quiet: true });
+      for (const arch of ARCHITECTURES) {
+        const net = new Network(archConfig(arch, { inputSize: num(v['size'], 'size', 224), numClasses: num(v['classes'], 'classes', 8) }));
+        const r = { arch, params: net.params.countLearnable() };
+        net.dispose();
+        process.stdout.write(v['json'] ? JSON.stringify(r) + '\n' : `${arch.padEnd(14)} ${r.params.toLocaleString('en')}\n`);
+      }
+    },
+  },
+};
+
+function mainHelp(): string {
+  return `rcmnet — RCMNet (ResNet18 + CBAM + MHSA) for blood-cell images, TensorFlow.js
+
+usage: rcmnet <command> [options]   (rcmnet <command> --help for details)
+
+${Object.entries(commands)
+  .map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`)
+  .join('\n')}
+
+Common options: --backend NAME (or RCMNET_BACKEND): tensorflow, native, wasm, cpu.
+`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp());
+    return name ? 0 : 1;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`rcmnet: unknown command "${name}"\n\n${mainHelp()}`);
+    return 1;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: { ...common, ...cmd.options }, allowPositionals: true, strict: true });
+    if (values['help']) {
+      process.stdout.write(`${cmd.summary}\n\nusage: ${cmd.usage}\n`);
+      return 0;
+    }
+    await cmd.run(values as Record<string, string | boolean | undefined>, positionals);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`rcmnet ${name}: ${(e as Error).message}\nusage: ${cmd.usage}\n`);
+      return 64;
+    }
+    process.stderr.write(`rcmnet ${name}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

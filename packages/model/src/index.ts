@@ -1,0 +1,15 @@
+/**
+ * @rcmnet/model public API (see docs/model.md).
+ */
+export { loadModel, UNIDENTIFIED, type CellClassifier, type Prediction, type PredictOptions, type ExplainOptions } from './classifier.js';
+export { detectCells, detectCellsRgb, cropCells, recallAt, iou, type Box, type Detection, type DetectOptions } from './detect.js';
+export { train, TrainingCancelled, type TrainOptions, type TrainEvent, type TrainResult, type EpochRecord } from './train.js';
+export { evaluate, type EvaluateOptions } from './evaluate.js';
+export { synthCells, synthCell, synthField, writeSynthDataset, SYNTH_CLASSES, type SynthClass, type SynthField, type FieldCell } from './synth.js';
+export { decodeImage, validateImage, encodePng, resizeSquare, ImageDecodeError, DEFAULT_LIMITS, type RgbImage, type ImageLimits, type ImageInput, type ImageErrorCode } from './image.js';
+export { loadDataset, loadBccd, type Dataset, type Sample, type BccdField } from './data.js';
+export { trainingCurveSvg, confusionSvg } from './plots.js';
+export { initBackend, currentBackend, BACKEND_ORDER } from './backend.js';
+export { Network, archConfig, ARCHITECTURES, type ArchName, type ArchConfig } from './architecture.js';
+export { loadNetwork, saveModel, readCard, ModelIntegrityError, type ModelCard, type EvalMetrics } from './artifact.js';
+export { benchBackend, type BenchResult } from './bench.js';

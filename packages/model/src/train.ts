@@ -1,0 +1,406 @@
+/**
+ * Training: fresh or transfer learning, with checkpoint/resume and cancellation.
+ *
+ * Schedule per phase: linear warm-up then cosine decay. Transfer learning (`from`)
+ * replaces the head, trains it with the backbone frozen (BatchNorm in inference mode),
+ * then unfreezes everything at a lower learning rate, as the paper did for CAR-T images.
+ * Every epoch: validation, a line in metrics.jsonl, a checkpoint (weights + optimizer +
+ * state) and, when validation improves, the best model in `out`. Afterwards a temperature
+ * is fitted on validation logits and the card gets calibrated validation metrics.
+ */
+import { mkdir, readFile, rm, writeFile, appendFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { Network, archConfig, type ArchName } from './architecture.js';
+import { loadNetwork, saveModel, type EvalMetrics, type ModelCard, type Normalization } from './artifact.js';
+import { estimateNormalization, writeAugmented, writeNormalized, type AugmentOptions } from './augment.js';
+import { currentBackend, initBackend } from './backend.js';
+import { loadDataset, type Dataset } from './data.js';
+import { loadImages, logitsFor } from './inference.js';
+import { computeMetrics, fitTemperature, softmaxRows } from './metrics.js';
+import { Optimizer, type OptimizerKind, type OptimizerState } from './optimizer.js';
+import { confusionSvg, trainingCurveSvg } from './plots.js';
+import { Rng, deriveSeed } from './rng.js';
+import { tf } from './tf.js';
+
+export interface TrainOptions {
+  /** Dataset directory or manifest (see data.ts), or a loaded Dataset. */
+  data: string | Dataset;
+  out: string;
+  arch?: ArchName;
+  size?: number;
+  epochs?: number;
+  batchSize?: number;
+  widthMultiplier?: number;
+  stem?: 'imagenet' | 'compact';
+  optimizer?: OptimizerKind;
+  lr?: number;
+  weightDecay?: number;
+  warmupEpochs?: number;
+  labelSmoothing?: number;
+  /** Sample classes uniformly (default true): rare classes are seen as often as common ones. */
+  balance?: boolean;
+  augment?: boolean | AugmentOptions;
+  /** Stop after this many epochs without validation improvement (default: never). */
+  patience?: number;
+  seed?: number;
+  resume?: boolean;
+  /** Transfer learning: start from this model directory. */
+  from?: string;
+  /** Label set (defaults to all labels in the data; with `from`, the new head's labels). */
+  labels?: string[];
+  /** Transfer learning: epochs with the backbone frozen (default min(3, epochs/3)). */
+  headEpochs?: number;
+  /** Transfer learning: learning-rate factor after unfreezing (default 0.1). */
+  unfreezeLrFactor?: number;
+  maxPerClass?: number;
+  signal?: AbortSignal;
+  backend?: string;
+  name?: string;
+  abstainThreshold?: number;
+}
+
+export type TrainEvent =
+  | { type: 'start'; backend: string; arch: ArchName; labels: string[]; train: number; val: number; epochs: number; startEpoch: number; parameterCount: number }
+  | { type: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number }
+  | { type: 'epoch'; epoch: number; epochs: number; phase: 'head' | 'full'; trainLoss: number; trainAcc: number; valLoss: number; valAcc: number; valBalancedAcc: number; lr: number; seconds: number; imgPerSec: number; best: boolean }
+  | { type: 'done'; modelDir: string; epochsRun: number; stoppedEarly: boolean; cancelled: boolean };
+
+export interface EpochRecord {
+  epoch: number;
+  phase: 'head' | 'full';
+  trainLoss: number;
+  trainAcc: number;
+  valLoss: number;
+  valAcc: number;
+  valBalancedAcc: number;
+  lr: number;
+  seconds: number;
+  imgPerSec: number;
+}
+
+export interface TrainResult {
+  modelDir: string;
+  metrics: EvalMetrics | null;
+  history: EpochRecord[];
+  backend: string;
+  card: ModelCard;
+  cancelled: boolean;
+}
+
+interface CheckpointState {
+  epoch: number;
+  history: EpochRecord[];
+  bestScore: number;
+  bestEpoch: number;
+  sinceBest: number;
+  phase: 'head' | 'full';
+}
+
+export class TrainingCancelled extends Error {
+  constructor() {
+    super('Training cancelled');
+    this.name = 'TrainingCancelled';
+  }
+}
+
+function lrAt(base: number, step: number, total: number, warmup: number): number {
+  if (step < warmup) return (base * (step + 1)) / warmup;
+  const t = (step - warmup) / Math.max(1, total - warmup);
+  return base * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t))));
+}
+
+function smoothedLoss(logits: tf.Tensor2D, targets: tf.Tensor2D, smoothing: number): tf.Scalar {
+  const k = logits.shape[1];
+  const soft = smoothing > 0 ? tf.add(tf.mul(targets, 1 - smoothing), smoothing / k) : targets;
+  return tf.neg(tf.mean(tf.sum(tf.mul(soft, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+}
+
+export async function train(options: TrainOptions, onProgress: (e: TrainEvent) => void = () => {}): Promise<TrainResult> {
+  const backend = await initBackend({ backend: options.backend });
+  const seed = options.seed ?? 1;
+  const epochs = options.epochs ?? 10;
+  const batchSize = options.batchSize ?? 32;
+  const out = path.resolve(options.out);
+  const ckptDir = path.join(out, 'checkpoint');
+  await mkdir(out, { recursive: true });
+
+  // ---- model -------------------------------------------------------------------
+  let net: Network;
+  let parent: ModelCard | undefined;
+  let normalization: Normalization | undefined;
+  let labels: string[];
+  let dataset: Dataset;
+  if (options.from) {
+    const loaded = await loadNetwork(options.from);
+    net = loaded.net;
+    parent = loaded.card;
+    normalization = parent.normalization;
+    dataset = typeof options.data === 'string' ? await loadDataset(options.data, { labels: options.labels, maxPerClass: options.maxPerClass }) : options.data;
+    labels = options.labels ?? dataset.labels;
+    if (labels.join('\n') !== parent.labels.join('\n')) net.replaceHead(labels.length, seed);
+  } else {
+    dataset = typeof options.data === 'string' ? await loadDataset(options.data, { labels: options.labels, maxPerClass: options.maxPerClass }) : options.data;
+    labels = options.labels ?? dataset.labels;
+    net = new Network(
+      archConfig(options.arch ?? 'rcmnet', {
+        inputSize: options.size ?? 64,
+        numClasses: labels.length,
+        widthMultiplier: options.widthMultiplier,
+        stem: options.stem,
+        seed,
+      }),
+    );
+  }
+  const size = net.config.inputSize;
+  if (options.size && options.from && options.size !== size) {
+    process.stderr.write(`rcmnet: --size ${options.size} ignored; ${options.from} was trained at ${size} px\n`);
+  }
+  const labelIndex = new Map(labels.map((l, i) => [l, i]));
+  const trainSamples = dataset.train.filter((s) => labelIndex.has(s.label));
+  const valSamples = dataset.val.filter((s) => labelIndex.has(s.label));
+  if (!trainSamples.length) throw new Error('No training samples for the requested labels');
+
+  // Decode everything once: epochs then cost only augmentation and compute.
+  const trainImages = await loadImages(trainSamples.map((s) => s.path), size);
+  const valImages = await loadImages(valSamples.map((s) => s.path), size);
+  const trainTargets = trainSamples.map((s) => labelIndex.get(s.label)!);
+  const valTargets = valSamples.map((s) => labelIndex.get(s.label)!);
+  normalization ??= estimateNormalization(trainImages);
+
+  // ---- schedule ------------------------------------------------------------------
+  const transfer = Boolean(options.from);
+  const headEpochs = transfer ? Math.min(epochs, options.headEpochs ?? Math.max(1, Math.min(3, Math.floor(epochs / 3)))) : 0;
+  const baseLr = options.lr ?? ((options.optimizer ?? 'adam') === 'adam' ? 2e-3 : 0.05);
+  const phaseOf = (epoch: number): 'head' | 'full' => (epoch < headEpochs ? 'head' : 'full');
+  const stepsPerEpoch = Math.ceil(trainImages.length / batchSize);
+  const augment = options.augment === false ? null : options.augment === true || options.augment === undefined ? {} : options.augment;
+  const smoothing = options.labelSmoothing ?? 0.1;
+  const warmupEpochs = options.warmupEpochs ?? (transfer ? 0 : Math.min(1, epochs / 5));
+
+  const makeOptimizer = () => new Optimizer({ kind: options.optimizer ?? 'adam', weightDecay: options.weightDecay ?? 1e-4 });
+  let optimizer = makeOptimizer();
+  let state: CheckpointState = { epoch: -1, history: [], bestScore: -Infinity, bestEpoch: -1, sinceBest: 0, phase: phaseOf(0) };
+
+  if (options.resume) {
+    try {
+      state = JSON.parse(await readFile(path.join(ckptDir, 'state.json'), 'utf8')) as CheckpointState;
+      const ck = await loadNetwork(ckptDir);
+      for (const e of ck.net.params.all()) tf.tidy(() => net.params.get(e.key).assign(e.variable));
+      ck.net.dispose();
+      const meta = JSON.parse(await readFile(path.join(ckptDir, 'optimizer.json'), 'utf8')) as OptimizerState;
+      optimizer.load(meta, await readFile(path.join(ckptDir, 'optimizer.bin')));
+      normalization = ck.card.normalization;
+      process.stderr.write(`rcmnet: resuming ${out} after epoch ${state.epoch + 1}\n`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      process.stderr.write(`rcmnet: --resume given but ${ckptDir} has no checkpoint; starting fresh\n`);
+    }
+  } else {
+    await rm(ckptDir, { recursive: true, force: true });
+    await rm(path.join(out, 'metrics.jsonl'), { force: true });
+  }
+  const norm = normalization;
+
+  const trainingOptions = {
+    epochs,
+    batchSize,
+    optimizer: options.optimizer ?? 'adam',
+    lr: baseLr,
+    weightDecay: options.weightDecay ?? 1e-4,
+    warmupEpochs,
+    labelSmoothing: smoothing,
+    balance: options.balance ?? true,
+    augment: augment ?? false,
+    patience: options.patience ?? null,
+    seed,
+    from: options.from ?? null,
+    headEpochs,
+    unfreezeLrFactor: options.unfreezeLrFactor ?? 0.1,
+  };
+  const cardBase = (metrics: EvalMetrics | null, temperature: number, fitted: boolean, extra: Partial<ModelCard['calibration']> = {}) => ({
+    name: options.name ?? path.basename(out),
+    architecture: net.config.arch,
+    config: net.config,
+    labels,
+    inputSize: size,
+    normalization: norm,
+    cropContext: 1.3,
+    backend,
+    parameterCount: net.params.countLearnable(),
+    data: { source: dataset.source, snapshotId: dataset.snapshotId, trainCount: trainImages.length, valCount: valImages.length },
+    training: { ...trainingOptions, bestEpoch: state.bestEpoch + 1, epochsRun: state.epoch + 1 },
+    metrics,
+    calibration: { temperature, fittedOn: fitted ? ('val' as const) : ('none' as const), ...extra },
+    abstainThreshold: options.abstainThreshold ?? parent?.abstainThreshold ?? 0.5,
+    parent: parent ? { name: parent.name, weightsSha256: parent.weightsSha256, labels: parent.labels } : undefined,
+    createdAt: new Date().toISOString(),
+  });
+
+  onProgress({
+    type: 'start',
+    backend,
+    arch: net.config.arch,
+    labels,
+    train: trainImages.length,
+    val: valImages.length,
+    epochs,
+    startEpoch: state.epoch + 1,
+    parameterCount: net.params.countLearnable(),
+  });
+
+  const byClass = labels.map((_, c) => trainTargets.flatMap((t, i) => (t === c ? [i] : [])));
+  const nonEmpty = byClass.filter((ix) => ix.length);
+  let cancelled = false;
+  let stoppedEarly = false;
+  const imgElems = size * size * 3;
+
+  try {
+    for (let epoch = state.epoch + 1; epoch < epochs; epoch++) {
+      const phase = phaseOf(epoch);
+      if (phase !== state.phase) {
+        // New parameter set and learning rate: fresh optimizer state.
+        optimizer.dispose();
+        optimizer = makeOptimizer();
+        state.phase = phase;
+      }
+      if (phase === 'head') net.params.freezeAllBut([net.headPrefix]);
+      else net.params.unfreeze();
+      const vars = net.params.trainable();
+      const nameToKey = new Map([...vars].map(([k, v]) => [v.name, k]));
+      const phaseStart = phase === 'head' ? 0 : headEpochs;
+      const phaseEpochs = phase === 'head' ? headEpochs : epochs - headEpochs;
+      const phaseLr = phase === 'full' && transfer ? baseLr * trainingOptions.unfreezeLrFactor : baseLr;
+
+      const rng = new Rng(deriveSeed(seed, 'epoch', epoch));
+      const order = trainingOptions.balance
+        ? Array.from({ length: trainImages.length }, () => rng.pick(rng.pick(nonEmpty)))
+        : rng.shuffle(trainImages.map((_, i) => i));
+      const t0 = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let lr = phaseLr;
+      for (let step = 0; step < stepsPerEpoch; step++) {
+        if (options.signal?.aborted) throw new TrainingCancelled();
+        const idx = order.slice(step * batchSize, (step + 1) * batchSize);
+        if (!idx.length) break;
+        const buf = new Float32Array(idx.length * imgElems);
+        idx.forEach((ix, i) => {
+          if (augment) writeAugmented(trainImages[ix]!, norm, buf, i * imgElems, rng, augment);
+          else writeNormalized(trainImages[ix]!, norm, buf, i * imgElems);
+        });
+        const targets = idx.map((ix) => trainTargets[ix]!);
+        const globalStep = (epoch - phaseStart) * stepsPerEpoch + step;
+        lr = lrAt(phaseLr, globalStep, phaseEpochs * stepsPerEpoch, Math.round(warmupEpochs * stepsPerEpoch));
+        const ctx = { training: phase === 'full', bnUpdates: [] as { variable: tf.Variable; value: tf.Tensor }[] };
+        let preds: tf.Tensor | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const x = tf.tensor4d(buf, [idx.length, size, size, 3]);
+          const y = tf.oneHot(tf.tensor1d(targets, 'int32'), labels.length) as tf.Tensor2D;
+          const logits = net.logits(x, ctx);
+          preds = tf.keep(tf.argMax(logits, 1));
+          return smoothedLoss(logits, y, smoothing);
+        }, [...vars.values()]);
+        const keyed = new Map(Object.entries(grads).map(([name, g]) => [nameToKey.get(name)!, g]));
+        optimizer.apply(keyed, vars, lr);
+        for (const u of ctx.bnUpdates) {
+          u.variable.assign(u.value);
+          u.value.dispose();
+        }
+        const loss = (await value.data())[0]!;
+        const p = (await preds!.data()) as Int32Array;
+        tf.dispose([value, preds!, ...Object.values(grads)]);
+        if (!Number.isFinite(loss)) throw new Error(`Loss became ${loss} at epoch ${epoch + 1} step ${step + 1}; lower --lr`);
+        lossSum += loss * idx.length;
+        seen += idx.length;
+        targets.forEach((t, i) => (correct += p[i] === t ? 1 : 0));
+        const elapsed = (performance.now() - t0) / 1000;
+        const imgPerSec = seen / elapsed;
+        const remaining = (epochs - epoch - 1) * trainImages.length + (trainImages.length - seen);
+        onProgress({ type: 'step', epoch: epoch + 1, epochs, step: step + 1, steps: stepsPerEpoch, loss, acc: correct / seen, lr, imgPerSec, etaSeconds: remaining / imgPerSec });
+      }
+      const seconds = (performance.now() - t0) / 1000;
+
+      // ---- validation, records, checkpoint -------------------------------------------
+      const valLogits = await logitsFor(net, valImages, norm, 64);
+      const vm = computeMetrics(softmaxRows(valLogits, labels.length), valTargets, labels);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        phase,
+        trainLoss: lossSum / Math.max(1, seen),
+        trainAcc: correct / Math.max(1, seen),
+        valLoss: vm.nll,
+        valAcc: vm.top1,
+        valBalancedAcc: vm.balancedAccuracy,
+        lr,
+        seconds,
+        imgPerSec: seen / seconds,
+      };
+      state.history.push(record);
+      state.epoch = epoch;
+      // Balanced accuracy first (class-imbalanced data), lower loss breaks ties.
+      const score = vm.balancedAccuracy - 1e-3 * vm.nll;
+      const best = valImages.length === 0 || score > state.bestScore;
+      if (best) {
+        state.bestScore = score;
+        state.bestEpoch = epoch;
+        state.sinceBest = 0;
+        await saveModel(out, net, cardBase(vm, 1, false));
+      } else state.sinceBest++;
+      await appendFile(path.join(out, 'metrics.jsonl'), JSON.stringify({ ...record, backend, time: new Date().toISOString() }) + '\n');
+      await writeCheckpoint(ckptDir, net, optimizer, state, cardBase(null, 1, false));
+      onProgress({ type: 'epoch', epochs, ...record, best });
+      if (options.patience !== undefined && state.sinceBest >= options.patience && phase === 'full') {
+        stoppedEarly = true;
+        break;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof TrainingCancelled)) {
+      net.dispose();
+      optimizer.dispose();
+      throw e;
+    }
+    cancelled = true;
+  }
+  optimizer.dispose();
+  net.dispose();
+
+  // ---- calibration and final card ----------------------------------------------------
+  let card: ModelCard;
+  let metrics: EvalMetrics | null = null;
+  const best = state.bestEpoch >= 0 ? await loadNetwork(out) : null;
+  if (best) {
+    const logits = await logitsFor(best.net, valImages, norm, 64);
+    const before = computeMetrics(softmaxRows(logits, labels.length), valTargets, labels);
+    const temperature = valImages.length ? fitTemperature(logits, valTargets, labels.length) : 1;
+    metrics = computeMetrics(softmaxRows(logits, labels.length, temperature), valTargets, labels);
+    card = await saveModel(out, best.net, cardBase(metrics, temperature, valImages.length > 0, { eceBefore: before.ece, eceAfter: metrics.ece }));
+    best.net.dispose();
+    await writeFile(path.join(out, 'confusion.svg'), confusionSvg(metrics.confusion, labels, 'Validation confusion matrix'));
+  } else {
+    card = { ...(cardBase(null, 1, false) as Omit<ModelCard, 'format' | 'weightsSha256'>), format: 'rcmnet-model-card/1', weightsSha256: '' };
+  }
+  await writeFile(path.join(out, 'training-curve.svg'), trainingCurveSvg(state.history));
+  onProgress({ type: 'done', modelDir: out, epochsRun: state.history.length, stoppedEarly, cancelled });
+  return { modelDir: out, metrics, history: state.history, backend: currentBackend(), card, cancelled };
+}
+
+async function writeCheckpoint(dir: string, net: Network, optimizer: Optimizer, state: CheckpointState, card: Omit<ModelCard, 'format' | 'weightsSha256'>): Promise<void> {
+  const tmp = `${dir}.next`;
+  await rm(tmp, { recursive: true, force: true });
+  await saveModel(tmp, net, card);
+  const { meta, bin } = await optimizer.state();
+  await writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify(meta));
+  await writeFile(path.join(tmp, 'optimizer.bin'), bin);
+  await writeFile(path.join(tmp, 'state.json'), JSON.stringify(state));
+  // Swap directories so a kill leaves either the previous or the new checkpoint intact.
+  await rm(`${dir}.old`, { recursive: true, force: true });
+  try {
+    await rename(dir, `${dir}.old`);
+  } catch {
+    // First checkpoint.
+  }
+  await rename(tmp, dir);
+  await rm(`${dir}.old`, { recursive: true, force: true });
+}
