@@ -71,7 +71,20 @@ function createRuntime(m: ModelPackage): ModelRuntime {
 }
 
 async function loadClassifier(m: ModelPackage, dir: string): Promise<CellClassifier> {
-  throw new Error(`loadClassifier(${dir}): @rcmnet/model has no loadModel yet (${Object.keys(m).length} exports)`);
+  const model = await m.loadModel(dir);
+  return {
+    labels: model.labels,
+    async predict(crops, { abstainThreshold }) {
+      const out = await model.predict(
+        crops.map((c) => Buffer.from(c)),
+        { abstainThreshold },
+      );
+      // Stored label: the model's best class even when it abstains (the reviewer's hint);
+      // `abstained` makes the cell show as "unidentified".
+      return out.map((p) => ({ label: p.topLabel, probabilities: p.probabilities, confidence: p.confidence, abstained: p.abstained }));
+    },
+    dispose: () => model.dispose(),
+  };
 }
 
 type TrainEvent = Parameters<NonNullable<Parameters<ModelPackage["train"]>[1]>>[0];

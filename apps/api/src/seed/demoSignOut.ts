@@ -1,0 +1,70 @@
+// Reviews the synthetic demo cases against their ground truth through the real review and
+// sign-off services (same rules, same audit trail as a person at the dashboard).
+import type { Case, PrismaClient, User } from "@rcmnet/db";
+import type { DemoField } from "./demoCases.ts";
+import { asActor } from "./demoCases.ts";
+import { confirmCells } from "../modules/review/confirmCells.ts";
+import { reclassifyCell } from "../modules/review/reclassifyCell.ts";
+import { signOffCase } from "../modules/signoff/signOffCase.ts";
+
+type Box = { x: number; y: number; width: number; height: number };
+
+function iou(a: Box, b: Box): number {
+  const x1 = Math.max(a.x, b.x);
+  const y1 = Math.max(a.y, b.y);
+  const x2 = Math.min(a.x + a.width, b.x + b.width);
+  const y2 = Math.min(a.y + a.height, b.y + b.height);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union <= 0 ? 0 : inter / union;
+}
+
+/** The ground-truth label of a detected box, or null when it matches no drawn cell. */
+export function truthLabel(box: Box, truth: NonNullable<DemoField["truth"]>): string | null {
+  let best: { label: string; overlap: number } | null = null;
+  for (const t of truth) {
+    const overlap = iou(box, t);
+    if (overlap >= 0.2 && (!best || overlap > best.overlap)) best = { label: t.label, overlap };
+  }
+  return best?.label ?? null;
+}
+
+export async function reviewAndSignOut(options: {
+  prisma: PrismaClient;
+  hematologist: User;
+  password: string;
+  kase: Case;
+  truthBySlide: Map<string, NonNullable<DemoField["truth"]>>;
+}): Promise<"signed" | "skipped"> {
+  const { prisma, kase } = options;
+  const actor = asActor(options.hematologist);
+  const current = await prisma.case.findUniqueOrThrow({ where: { id: kase.id } });
+  if (current.status !== "IN_REVIEW") return "skipped"; // analysis failed or already signed
+  const cells = await prisma.cell.findMany({
+    where: { slide: { caseId: kase.id }, reviewCount: 0 },
+    orderBy: [{ slideId: "asc" }, { y: "asc" }, { x: "asc" }],
+  });
+  const confirm: { cellId: string; expectedReviewCount: number }[] = [];
+  for (const cell of cells) {
+    const truth = options.truthBySlide.get(cell.slideId);
+    // A detection that matches no drawn white cell is what a hematologist would call an artifact.
+    const label = truth ? (truthLabel(cell, truth) ?? "artifact") : cell.currentLabel;
+    if (label && label === cell.currentLabel) {
+      confirm.push({ cellId: cell.id, expectedReviewCount: 0 });
+    } else {
+      await reclassifyCell(prisma, actor, {
+        cellId: cell.id,
+        expectedReviewCount: 0,
+        label: label ?? "unidentified",
+        reason: "Morphology reviewed (demo: ground truth of the synthetic field)",
+      });
+    }
+  }
+  if (confirm.length > 0) await confirmCells(prisma, actor, confirm);
+  await signOffCase(prisma, actor, {
+    caseId: kase.id,
+    password: options.password,
+    meaning: "Reviewed and approved: differential count of CAR-T and white cells",
+  });
+  return "signed";
+}
