@@ -25,24 +25,43 @@ export function fields(): string[] {
   return (process.env.E2E_FIELDS ?? "").split(",").filter(Boolean);
 }
 
+type Cookies = Awaited<ReturnType<import("@playwright/test").BrowserContext["cookies"]>>;
+// One sign-in per role per run: the API limits sign-ins per client address, and every browser
+// here comes from 127.0.0.1. Later tests reuse the session cookies.
+const sessions = new Map<DemoUser, Cookies>();
+
 export async function login(page: Page, who: DemoUser) {
   const u = USERS[who];
-  await page.context().clearCookies();
+  const context = page.context();
+  await context.clearCookies();
+  const saved = sessions.get(who);
+  if (saved) {
+    await context.addCookies(saved);
+    await page.goto("/worklist");
+    await expect(page.getByTestId("user-role")).toHaveAttribute("title", u.role);
+    return;
+  }
   await page.goto("/login");
   await page.getByTestId("login-username").fill(u.login);
   await page.getByTestId("login-password").fill(u.password);
   await page.getByTestId("login-submit").click();
   await expect(page.getByTestId("user-role")).toHaveAttribute("title", u.role);
+  sessions.set(who, await context.cookies());
 }
 
 /** Straight to the API, as a non-browser client would (the dashboard is not involved). */
+const tokens = new Map<DemoUser, string>();
+
 export async function apiLogin(request: APIRequestContext, who: DemoUser): Promise<string> {
+  const cached = tokens.get(who);
+  if (cached) return cached;
   const u = USERS[who];
   const res = await request.post(`${apiUrl()}/graphql`, {
     data: { query: "mutation($l:String!,$p:String!){ login(login:$l,password:$p){ token } }", variables: { l: u.login, p: u.password } },
   });
   const body = await res.json();
   if (!body.data?.login?.token) throw new Error(`API login failed for ${u.login}: ${JSON.stringify(body.errors)}`);
+  tokens.set(who, body.data.login.token as string);
   return body.data.login.token as string;
 }
 

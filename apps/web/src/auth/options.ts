@@ -63,12 +63,15 @@ export const authOptions: NextAuthOptions = {
     CredentialsProvider({
       name: "RCMNet",
       credentials: { login: { label: "Login", type: "text" }, password: { label: "Password", type: "password" } },
-      async authorize(credentials) {
+      async authorize(credentials, req) {
         const login = credentials?.login?.trim();
         const password = credentials?.password;
         if (!login || !password) return null;
         try {
-          const { login: result } = await apiGraphQL<LoginResult>(LOGIN, { login, password });
+          // The API limits sign-ins per client address and trusts X-Forwarded-For from loopback:
+          // pass on the address a reverse proxy in front of this app reported, if any.
+          const forwarded = req?.headers?.["x-forwarded-for"];
+          const { login: result } = await apiGraphQL<LoginResult>(LOGIN, { login, password }, undefined, typeof forwarded === "string" ? { "x-forwarded-for": forwarded } : {});
           const role = parseRole(result.user.role);
           if (!role) throw new Error("Your account has no valid role. Ask an administrator.");
           return {

@@ -4,7 +4,12 @@ import "server-only";
 import { env } from "@/env";
 import { ApiError, fromGraphQLErrors } from "@/lib/errors";
 
-export async function apiGraphQL<T>(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+export async function apiGraphQL<T>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${env.API_URL}/graphql`, {
@@ -12,6 +17,7 @@ export async function apiGraphQL<T>(query: string, variables: Record<string, unk
       headers: {
         "content-type": "application/json",
         accept: "application/json",
+        ...extraHeaders,
         ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
       body: JSON.stringify({ query, variables }),

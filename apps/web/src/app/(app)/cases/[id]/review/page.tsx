@@ -28,28 +28,32 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const { id } = await params;
   const session = await requirePage("review", `/cases/${id}/review`);
   const token = session.apiToken;
-  const header = await apiGraphQL<Header>(CASE_HEADER, { id }, token).catch((e) => {
-    if (e instanceof ApiError && (e.code === "NOT_FOUND" || e.code === "BAD_USER_INPUT")) return { case: null };
+  type CellsPage = { case: { cells: { nodes: ApiCell[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } | null };
+  const cellsPage = (after: string | null) => apiGraphQL<CellsPage>(CASE_CELLS, { id, first: PAGE, after }, token);
+  const missing = (e: unknown) => {
+    if (e instanceof ApiError && (e.code === "NOT_FOUND" || e.code === "BAD_USER_INPUT")) return null;
     throw e;
-  });
-  if (!header.case) notFound();
+  };
+  // Header, first page of cells and the label list in parallel: the page is one round trip
+  // deep for cases up to PAGE cells.
+  const [header, firstPage, labelsResult] = await Promise.all([
+    apiGraphQL<Header>(CASE_HEADER, { id }, token).catch(missing),
+    cellsPage(null).catch(missing),
+    apiGraphQL<{ reviewLabels: string[] }>(REVIEW_LABELS, {}, token),
+  ]);
+  if (!header?.case || !firstPage?.case) notFound();
 
-  // Server-side, in pages of PAGE: the browser gets the whole case with the HTML.
-  const apiCells: ApiCell[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const r: { case: { cells: { nodes: ApiCell[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } } = await apiGraphQL(
-      CASE_CELLS,
-      { id, first: PAGE, after },
-      token,
-    );
-    apiCells.push(...r.case.cells.nodes);
-    if (!r.case.cells.pageInfo.hasNextPage || !r.case.cells.pageInfo.endCursor) break;
-    after = r.case.cells.pageInfo.endCursor;
+  const apiCells: ApiCell[] = [...firstPage.case.cells.nodes];
+  let info = firstPage.case.cells.pageInfo;
+  while (info.hasNextPage && info.endCursor) {
+    const next = await cellsPage(info.endCursor);
+    if (!next.case) notFound();
+    apiCells.push(...next.case.cells.nodes);
+    info = next.case.cells.pageInfo;
   }
 
   // Never a hard-coded class list: the API's label sets of the registered models.
-  const { reviewLabels } = await apiGraphQL<{ reviewLabels: string[] }>(REVIEW_LABELS, {}, token);
+  const { reviewLabels } = labelsResult;
   const cells = apiCells.map((c) => toReviewCell(c));
   const labels = labelList(
     reviewLabels.filter((l) => !(REVIEW_CATEGORIES as readonly string[]).includes(l)),
