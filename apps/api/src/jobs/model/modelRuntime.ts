@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
 import { ClassifierCache } from "./classifierCache.ts";
 import type {
   CellBox,
@@ -264,7 +265,10 @@ export async function synthDemoField(seed: number): Promise<{
   const m = await import("@rcmnet/model");
   const field = m.synthField({ seed });
   return {
-    bytes: await m.encodeJpeg(field.image),
+    // JPEG like the BCCD fields (the package exports PNG only; sharp encodes the raw RGB).
+    bytes: await sharp(Buffer.from(field.image.data), { raw: { width: field.image.width, height: field.image.height, channels: 3 } })
+      .jpeg({ quality: 92 })
+      .toBuffer(),
     mimeType: "image/jpeg",
     truth: field.cells.map((c) => ({ x: c.x, y: c.y, width: c.width, height: c.height, label: c.label })),
   };

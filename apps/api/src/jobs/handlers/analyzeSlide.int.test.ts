@@ -1,0 +1,169 @@
+// analyzeSlide with the real model code on a real PostgreSQL: a synthetic smear field becomes
+// cells (crops in the blob store) and champion predictions, and the case moves to IN_REVIEW.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BlobStore, type ModelVersion, type User } from "@rcmnet/db";
+import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enqueueJob } from "../queue.ts";
+import { enqueueSlideAnalysis } from "../analysisJobs.ts";
+import { silentLogger } from "../logger.ts";
+import { ClassifierCache } from "../model/classifierCache.ts";
+import { getModelRuntime, synthDemoField } from "../model/modelRuntime.ts";
+import type { ModelRuntime } from "../model/runtime.ts";
+import { startWorker } from "../runWorker.ts";
+import { registerTestModel } from "../testing/registerTestModel.ts";
+import { tinyModelDir } from "../testing/tinyModel.ts";
+import { setChampion } from "../../modules/models/setChampion.ts";
+import { createHandlers } from "./index.ts";
+
+let db: TestDatabase;
+let dataDir: string;
+let blobs: BlobStore;
+let runtime: ModelRuntime;
+let user: User;
+let champion: ModelVersion;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = await mkdtemp(join(tmpdir(), "rcmnet-analyze-"));
+  blobs = new BlobStore(join(dataDir, "blobs"));
+  runtime = await getModelRuntime();
+  user = await db.prisma.user.create({
+    data: { login: "tech", displayName: "T", role: "TECHNICIAN", passwordHash: "x" },
+  });
+  champion = await registerTestModel(db.prisma, await tinyModelDir(1), "CHAMPION");
+}, 120_000);
+afterAll(async () => {
+  await db?.drop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Runs the real worker loop in this process until no analysis job is open. */
+async function runJobs() {
+  const worker = startWorker({
+    prisma: db.prisma,
+    blobs,
+    dataDir,
+    log: silentLogger,
+    pollMs: 50,
+    handlers: createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }),
+  });
+  while ((await db.prisma.job.count({ where: { status: { in: ["QUEUED", "RUNNING"] }, runAfter: { lte: new Date() } } })) > 0) {
+    await sleep(50);
+  }
+  await worker.stop();
+}
+
+async function newCase(accession: string) {
+  return db.prisma.case.create({ data: { accession, createdById: user.id } });
+}
+
+async function addSlide(caseId: string, bytes: Uint8Array, kind: "FIELD" | "CROP" = "FIELD") {
+  const sha = await blobs.put(bytes);
+  const size = await runtime.imageSize(bytes);
+  return db.prisma.$transaction(async (tx) => {
+    const slide = await tx.slide.create({
+      data: { caseId, kind, imageSha256: sha, mimeType: "image/jpeg", byteSize: bytes.length, ...size, uploadedById: user.id },
+    });
+    await enqueueSlideAnalysis(tx, slide.id);
+    return slide;
+  });
+}
+
+describe("analyzeSlide", () => {
+  it("turns smear fields into cells and champion predictions, then the case into IN_REVIEW", async () => {
+    const kase = await newCase("A-1");
+    const field = await synthDemoField(11);
+    const a = await addSlide(kase.id, field.bytes);
+    const b = await addSlide(kase.id, (await synthDemoField(12)).bytes);
+    await runJobs();
+
+    const slides = await db.prisma.slide.findMany({ where: { caseId: kase.id } });
+    expect(slides.map((s) => s.analysisStatus)).toEqual(["DONE", "DONE"]);
+    expect((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
+
+    const cells = await db.prisma.cell.findMany({ where: { slideId: a.id }, include: { predictions: true } });
+    // The detector finds the drawn white cells (within one either way).
+    expect(cells.length).toBeGreaterThanOrEqual(Math.max(1, field.truth!.length - 1));
+    expect(cells.length).toBeLessThanOrEqual(field.truth!.length + 1);
+    for (const cell of cells) {
+      expect(await blobs.has(cell.cropSha256)).toBe(true);
+      expect(cell.predictions).toHaveLength(1);
+      const p = cell.predictions[0]!;
+      expect(p.modelVersionId).toBe(champion.id);
+      expect(champion.labels).toContain(p.label);
+      expect(Object.keys(p.probabilities as object).sort()).toEqual([...champion.labels].sort());
+      expect(cell.currentLabel).toBe(p.abstained ? "unidentified" : p.label);
+    }
+    expect(await db.prisma.cell.count({ where: { slideId: b.id } })).toBeGreaterThan(0);
+
+    const audit = await db.prisma.auditEvent.findMany({ where: { entityId: { in: [kase.id, a.id, b.id] } }, orderBy: { seq: "asc" } });
+    expect(audit.filter((e) => e.action === "slide.analyzed")).toHaveLength(2);
+    expect(audit.filter((e) => e.action === "case.status").map((e) => (e.after as { status: string }).status)).toEqual([
+      "ANALYZING",
+      "IN_REVIEW",
+    ]);
+    expect(audit.every((e) => e.actorLogin === "system")).toBe(true);
+
+    // Running the analysis again (a retried job) adds nothing.
+    const counts = { cells: await db.prisma.cell.count(), predictions: await db.prisma.prediction.count() };
+    await db.prisma.slide.update({ where: { id: a.id }, data: { analysisStatus: "PENDING" } });
+    await enqueueJob(db.prisma, { type: "analyzeSlide", payload: { slideId: a.id } });
+    await runJobs();
+    expect({ cells: await db.prisma.cell.count(), predictions: await db.prisma.prediction.count() }).toEqual(counts);
+  }, 120_000);
+
+  it("treats a CROP slide as one cell covering the image", async () => {
+    const kase = await newCase("A-2");
+    const field = await synthDemoField(13);
+    const [crop] = await runtime.cropCells(field.bytes, [field.truth![0]!]);
+    const slide = await addSlide(kase.id, crop!, "CROP");
+    await runJobs();
+    const cells = await db.prisma.cell.findMany({ where: { slideId: slide.id }, include: { predictions: true } });
+    expect(cells).toHaveLength(1);
+    expect(cells[0]).toMatchObject({ x: 0, y: 0, width: slide.width, height: slide.height, cropSha256: slide.imageSha256 });
+    expect(cells[0]!.predictions).toHaveLength(1);
+  }, 60_000);
+
+  it("predicts with the new champion after a promotion; old predictions keep their version", async () => {
+    const oldPredictions = await db.prisma.prediction.findMany();
+    const next = await registerTestModel(db.prisma, await tinyModelDir(1), "CANDIDATE", "second");
+    await db.prisma.$transaction((tx) => setChampion(tx, null, next, "test"));
+    const kase = await newCase("A-3");
+    const slide = await addSlide(kase.id, (await synthDemoField(14)).bytes);
+    await runJobs();
+    const fresh = await db.prisma.prediction.findMany({ where: { cell: { slideId: slide.id } } });
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(fresh.every((p) => p.modelVersionId === next.id)).toBe(true);
+    const again = await db.prisma.prediction.findMany({ where: { id: { in: oldPredictions.map((p) => p.id) } } });
+    expect(again.map((p) => p.modelVersionId)).toEqual(oldPredictions.map((p) => p.modelVersionId));
+    expect(again.every((p) => p.modelVersionId === champion.id)).toBe(true);
+  }, 60_000);
+
+  it("fails a slide whose image cannot be decoded, with the reason, without retrying", async () => {
+    const kase = await newCase("A-4");
+    const sha = await blobs.put(new TextEncoder().encode("not an image at all"));
+    const slide = await db.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: sha, mimeType: "image/jpeg", byteSize: 19, width: 10, height: 10, uploadedById: user.id },
+    });
+    const job = await enqueueSlideAnalysis(db.prisma, slide.id);
+    await runJobs();
+    const after = await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } });
+    expect(after.analysisStatus).toBe("FAILED");
+    expect(after.analysisError).toMatch(/image/i);
+    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "FAILED", attempts: 1 });
+    expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBe(0);
+    expect((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).not.toBe("IN_REVIEW");
+  }, 60_000);
+
+  it("fails at once on a payload that names no slide", async () => {
+    const job = await enqueueJob(db.prisma, { type: "analyzeSlide", payload: { slideId: "00000000-0000-4000-8000-000000000000" } });
+    const bad = await enqueueJob(db.prisma, { type: "analyzeSlide", payload: { nope: 1 } });
+    await runJobs();
+    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "FAILED", attempts: 1 });
+    expect((await db.prisma.job.findUniqueOrThrow({ where: { id: bad.id } })).error).toMatch(/payload/);
+  }, 60_000);
+});

@@ -1,0 +1,137 @@
+// Retraining with the real model code: a tiny run on a snapshot of signed-out labels completes,
+// registers a CANDIDATE evaluated on the locked TEST part beside the champion; another run is
+// cancelled while it trains.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BlobStore, type ModelVersion, type User } from "@rcmnet/db";
+import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuthUser } from "../../context.ts";
+import { createDatasetSnapshot } from "../../modules/training/createDatasetSnapshot.ts";
+import { startTrainingRun } from "../../modules/training/startTrainingRun.ts";
+import { cancelTrainingRun } from "../../modules/training/cancelTrainingRun.ts";
+import { silentLogger } from "../logger.ts";
+import { ClassifierCache } from "../model/classifierCache.ts";
+import { getModelRuntime, synthCellCrops } from "../model/modelRuntime.ts";
+import type { ModelRuntime } from "../model/runtime.ts";
+import { startWorker, type RunningWorker } from "../runWorker.ts";
+import { registerTestModel } from "../testing/registerTestModel.ts";
+import { tinyModelDir } from "../testing/tinyModel.ts";
+import { createHandlers } from "./index.ts";
+
+let db: TestDatabase;
+let dataDir: string;
+let blobs: BlobStore;
+let runtime: ModelRuntime;
+let ds: AuthUser;
+let champion: ModelVersion;
+let worker: RunningWorker;
+
+const asActor = (u: User): AuthUser => ({ id: u.id, login: u.login, displayName: u.displayName, role: u.role });
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = await mkdtemp(join(tmpdir(), "rcmnet-train-"));
+  blobs = new BlobStore(join(dataDir, "blobs"));
+  runtime = await getModelRuntime();
+  champion = await registerTestModel(db.prisma, await tinyModelDir(1), "CHAMPION");
+  const tech = await db.prisma.user.create({ data: { login: "tech", displayName: "T", role: "TECHNICIAN", passwordHash: "x" } });
+  const hema = await db.prisma.user.create({ data: { login: "hema", displayName: "H", role: "HEMATOLOGIST", passwordHash: "x" } });
+  ds = asActor(await db.prisma.user.create({ data: { login: "ds", displayName: "D", role: "DATA_SCIENTIST", passwordHash: "x" } }));
+
+  // A signed-out case whose cells are synthetic crops labelled by the hematologist.
+  const kase = await db.prisma.case.create({ data: { accession: "TR-1", status: "SIGNED_OUT", createdById: tech.id } });
+  const slide = await db.prisma.slide.create({
+    data: { caseId: kase.id, imageSha256: "0".repeat(64), mimeType: "image/png", byteSize: 1, width: 1, height: 1, analysisStatus: "DONE", uploadedById: tech.id },
+  });
+  const crops = await synthCellCrops({ perClass: 10, size: 64, seed: 3, classes: champion.labels });
+  for (const [i, crop] of crops.entries()) {
+    const cell = await db.prisma.cell.create({
+      data: { slideId: slide.id, x: i, y: 0, width: 64, height: 64, cropSha256: await blobs.put(crop.bytes), currentLabel: crop.label, reviewCount: 1 },
+    });
+    await db.prisma.review.create({ data: { cellId: cell.id, seq: 1, reviewerId: hema.id, action: "CONFIRM", label: crop.label } });
+  }
+  worker = startWorker({
+    prisma: db.prisma,
+    blobs,
+    dataDir,
+    log: silentLogger,
+    pollMs: 50,
+    handlers: createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }),
+  });
+}, 180_000);
+afterAll(async () => {
+  await worker?.stop();
+  await db?.drop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 150_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const finished = (runId: string) =>
+  until(`run ${runId} to finish`, async () => {
+    const run = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
+    return ["SUCCEEDED", "FAILED", "CANCELLED"].includes(run.status) ? run : null;
+  });
+
+describe("trainModel", () => {
+  it("fine-tunes the champion on a snapshot and registers an evaluated CANDIDATE", async () => {
+    const snapshot = await createDatasetSnapshot(db.prisma, ds, { name: "tiny" });
+    const run = await startTrainingRun(db.prisma, ds, {
+      snapshotId: snapshot.id,
+      config: { epochs: 2, frozenEpochs: 1, batchSize: 8 },
+    });
+    expect(run.baseModelVersionId).toBe(champion.id);
+    const done = await finished(run.id);
+    expect(done.error).toBeNull();
+    expect(done).toMatchObject({ status: "SUCCEEDED", progress: 1 });
+    expect(done.log).toMatch(/transfer learning from/);
+    expect(done.log).toMatch(/registered CANDIDATE/);
+
+    const model = await db.prisma.modelVersion.findUniqueOrThrow({ where: { trainingRunId: run.id } });
+    expect(model).toMatchObject({ status: "CANDIDATE", parentId: champion.id });
+    expect(model.labels).toEqual(snapshot.labels);
+    const metrics = model.metrics as {
+      history: { epoch: number; trainLoss: number }[];
+      test: { count: number; accuracy: number; confusion: { labels: string[]; matrix: number[][] } };
+      champion: { modelVersionId: string; count: number };
+    };
+    expect(metrics.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(metrics.history.every((h) => Number.isFinite(h.trainLoss))).toBe(true);
+    const testCount = await db.prisma.datasetItem.count({ where: { snapshotId: snapshot.id, split: "TEST" } });
+    expect(metrics.test.count).toBe(testCount);
+    expect(metrics.test.confusion.matrix.flat().reduce((a, b) => a + b, 0)).toBe(testCount);
+    // The champion measured on the very same TEST cells.
+    expect(metrics.champion).toMatchObject({ modelVersionId: champion.id, count: testCount });
+    expect(done.metrics).toEqual(model.metrics);
+
+    const audit = await db.prisma.auditEvent.findMany({ where: { entityId: { in: [run.id, model.id] } }, orderBy: { seq: "asc" } });
+    expect(audit.map((a) => a.action)).toEqual(["training.start", "training.status", "model.register", "training.status"]);
+    expect((await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status).toBe("SUCCEEDED");
+  }, 180_000);
+
+  it("stops a running training when it is cancelled, registering nothing", async () => {
+    const snapshot = (await db.prisma.datasetSnapshot.findFirst()) ?? (await createDatasetSnapshot(db.prisma, ds, { name: "for cancel" }));
+    const run = await startTrainingRun(db.prisma, ds, { snapshotId: snapshot.id, config: { epochs: 50, frozenEpochs: 1, batchSize: 4 } });
+    await until("training to start", async () => {
+      const r = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
+      return r.status === "RUNNING" && r.progress > 0.05 ? r : null;
+    });
+    await cancelTrainingRun(db.prisma, ds, run.id);
+    const done = await finished(run.id);
+    expect(done.status).toBe("CANCELLED");
+    expect(done.log).toMatch(/cancelled/);
+    expect(await db.prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } })).toBeNull();
+    expect((await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status).toBe("CANCELLED");
+  }, 180_000);
+});
