@@ -1,0 +1,80 @@
+/** CLI smoke tests through the real bin (tsx loader, argument parsing, exit codes). */
+import { execFile } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './testing.js';
+
+const exec = promisify(execFile);
+const packageRoot = path.resolve(import.meta.dirname, '..');
+const repoRoot = path.resolve(packageRoot, '../..');
+const bin = path.join(packageRoot, 'bin/rcmnet.js');
+
+async function rcmnet(args: string[], cwd = packageRoot): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd, maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterAll(() => cleanup());
+
+describe('rcmnet CLI', () => {
+  it('prints help for the tool and each command', async () => {
+    const top = await rcmnet(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of ['train', 'eval', 'predict', 'explain', 'synth', 'bench', 'detect']) expect(top.stdout).toContain(c);
+    const t = await rcmnet(['train', '--help']);
+    expect(t.stdout).toContain('--from MODEL --labels');
+  });
+
+  it('is reachable as `npx rcmnet` from the repository root', async () => {
+    const { stdout } = await exec('npx', ['--no-install', 'rcmnet', 'synth', '--help'], { cwd: repoRoot });
+    expect(stdout).toContain('--per-class');
+  });
+
+  it('answers usage errors with exit code 64 and the usage line', async () => {
+    const r = await rcmnet(['train', '--data', dir, '--out', dir, '--epochs', 'many']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/--epochs must be a number/);
+    expect((await rcmnet(['frobnicate'])).code).toBe(1);
+  });
+
+  it('synth -> train (tiny) -> predict -> explain -> eval', async () => {
+    const data = path.join(dir, 'data');
+    const model = path.join(dir, 'model');
+    const s = await rcmnet(['synth', '--out', data, '--per-class', '8', '--size', '32', '--seed', '2']);
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ images: 40 });
+    expect((await readdir(path.join(data, 'train'))).sort()).toEqual(['car_t', 'eosinophil', 'lymphocyte', 'monocyte', 'neutrophil']);
+
+    const t = await rcmnet(['train', '--data', data, '--out', model, '--size', '32', '--width', '0.25', '--epochs', '1', '--batch', '16']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(/epoch 1\/1 .*img\/s .*loss .*acc .*ETA/);
+    expect(JSON.parse(t.stdout.trim().split('\n').pop()!)).toMatchObject({ modelDir: model, epochs: 1 });
+
+    const img = path.join(data, 'val/car_t', (await readdir(path.join(data, 'val/car_t')))[0]!);
+    const p = await rcmnet(['predict', '--model', model, img, path.join(dir, 'missing.png')]);
+    expect(p.code).toBe(2); // one unreadable file
+    const lines = p.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toHaveProperty('probabilities');
+    expect(lines[1]).toMatchObject({ code: 'UNREADABLE' });
+
+    const png = path.join(dir, 'cam.png');
+    expect((await rcmnet(['explain', '--model', model, img, '--out', png])).code).toBe(0);
+    expect((await stat(png)).size).toBeGreaterThan(100);
+
+    const e = await rcmnet(['eval', '--model', model, '--data', data, '--json']);
+    expect(Object.keys(JSON.parse(e.stdout) as object)).toEqual(expect.arrayContaining(['top1', 'balancedAccuracy', 'macroF1', 'perClass', 'confusion', 'ece']));
+  });
+});

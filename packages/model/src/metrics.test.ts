@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { computeMetrics, expectedCalibrationError, fitTemperature, softmaxRows } from './metrics.js';
+import { confusionSvg, trainingCurveSvg } from './plots.js';
+import { Rng } from './rng.js';
+
+describe('metrics', () => {
+  it('top-1, balanced accuracy, per-class F1 and confusion on a known example', () => {
+    // 3 of class a (2 right), 1 of class b (right).
+    const probs = Float32Array.from([0.9, 0.1, 0.8, 0.2, 0.3, 0.7, 0.4, 0.6]);
+    const m = computeMetrics(probs, [0, 0, 0, 1], ['a', 'b']);
+    expect(m.top1).toBeCloseTo(0.75);
+    expect(m.balancedAccuracy).toBeCloseTo((2 / 3 + 1) / 2);
+    expect(m.confusion).toEqual([
+      [2, 1],
+      [0, 1],
+    ]);
+    expect(m.perClass['b']).toMatchObject({ precision: 0.5, recall: 1, support: 1 });
+    expect(m.macroF1).toBeCloseTo((0.8 + 2 / 3) / 2);
+  });
+
+  it('ECE is zero for calibrated confidences and large for overconfident ones', () => {
+    const calibrated = Float32Array.from([1, 0, 1, 0, 0, 1]);
+    expect(expectedCalibrationError(calibrated, [0, 0, 1], 2)).toBeCloseTo(0);
+    const overconfident = Float32Array.from([0.99, 0.01, 0.99, 0.01]);
+    expect(expectedCalibrationError(overconfident, [0, 1], 2)).toBeCloseTo(0.49, 2);
+  });
+
+  it('temperature scaling recovers the temperature that generated the labels', () => {
+    const rng = new Rng(5);
+    const k = 4;
+    const n = 3000;
+    const logits = new Float32Array(n * k);
+    const targets: number[] = [];
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < k; j++) logits[i * k + j] = rng.normal() * 3;
+      // Sample the label from softmax(logits / 2): the true temperature is 2.
+      const p = softmaxRows(logits.subarray(i * k, i * k + k), k, 2);
+      let u = rng.next();
+      let t = 0;
+      while (t < k - 1 && u > p[t]!) u -= p[t++]!;
+      targets.push(t);
+    }
+    expect(fitTemperature(logits, targets, k)).toBeGreaterThan(1.7);
+    expect(fitTemperature(logits, targets, k)).toBeLessThan(2.3);
+  });
+});
+
+describe('plots', () => {
+  it('writes standalone SVG with no external references', () => {
+    const svg = trainingCurveSvg([
+      { epoch: 1, phase: 'full', trainLoss: 1.2, trainAcc: 0.5, valLoss: 1.1, valAcc: 0.6, valBalancedAcc: 0.55, lr: 1e-3, seconds: 3, imgPerSec: 20 },
+      { epoch: 2, phase: 'full', trainLoss: 0.6, trainAcc: 0.8, valLoss: 0.7, valAcc: 0.8, valBalancedAcc: 0.78, lr: 5e-4, seconds: 3, imgPerSec: 21 },
+    ]);
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('<polyline');
+    const cm = confusionSvg([[3, 1], [0, 4]], ['car_t', '<other>']);
+    expect(cm).toContain('&lt;other&gt;');
+    for (const s of [svg, cm]) expect(s).not.toMatch(/href=|<script|url\(/);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * End-to-end model tests on generated data: learning, artifact round trip and integrity,
+ * tensor leaks, resume, cancellation, transfer learning, prediction, Grad-CAM, evaluation.
+ * One small RCMNet is trained once (beforeAll) and reused.
+ */
+import { readFile, writeFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadNetwork, ModelIntegrityError, readCard } from './artifact.js';
+import { loadModel, UNIDENTIFIED } from './classifier.js';
+import { loadDataset } from './data.js';
+import { evaluate } from './evaluate.js';
+import { encodePng } from './image.js';
+import { logitsFor, loadImages } from './inference.js';
+import { synthCell, writeSynthDataset } from './synth.js';
+import { tempDir } from './testing.js';
+import { tf } from './tf.js';
+import { train, type TrainEvent, type TrainResult } from './train.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let data: string;
+let result: TrainResult;
+const stepTensorCounts: number[] = [];
+let tensorsBefore = 0;
+
+const tiny = { arch: 'rcmnet' as const, size: 32, widthMultiplier: 0.25, batchSize: 32, seed: 1 };
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  data = path.join(dir, 'data');
+  // 5 classes x 60 (48 train / 12 val each).
+  await writeSynthDataset(data, { perClass: 60, size: 32, seed: 11 });
+  const { initBackend } = await import('./backend.js');
+  await initBackend({ quiet: true });
+  tensorsBefore = tf.memory().numTensors;
+  result = await train({ ...tiny, data, out: path.join(dir, 'model'), epochs: 5 }, (e: TrainEvent) => {
+    if (e.type === 'step') stepTensorCounts.push(tf.memory().numTensors);
+  });
+});
+afterAll(() => cleanup());
+
+describe('training on synthetic cells', () => {
+  it('a small RCMNet reaches >= 95% validation accuracy', () => {
+    expect(result.cancelled).toBe(false);
+    expect(result.metrics!.top1).toBeGreaterThanOrEqual(0.95);
+    expect(result.metrics!.balancedAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(result.history).toHaveLength(5);
+  });
+
+  it('leaks no tensors across training steps or the whole run', () => {
+    expect(stepTensorCounts.length).toBeGreaterThan(10);
+    expect(new Set(stepTensorCounts.slice(1)).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('writes the artifact, metrics, plots and a card with backend, data snapshot and calibration', async () => {
+    const out = result.modelDir;
+    for (const f of ['topology.json', 'weights.bin', 'model-card.json', 'metrics.jsonl', 'training-curve.svg', 'confusion.svg', 'checkpoint/state.json']) {
+      await expect(stat(path.join(out, f))).resolves.toBeTruthy();
+    }
+    const card = await readCard(out);
+    expect(card.backend).toBe(result.backend);
+    expect(card.labels).toEqual(['car_t', 'eosinophil', 'lymphocyte', 'monocyte', 'neutrophil']);
+    expect(card.data.snapshotId).toMatch(/^[0-9a-f]{16}$/);
+    expect(card.calibration.fittedOn).toBe('val');
+    expect(card.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+    const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; backend: string });
+    expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5]);
+    expect(lines[0]!.backend).toBe(result.backend);
+  });
+});
+
+describe('model artifact', () => {
+  it('save -> load gives bit-identical predictions', async () => {
+    const ds = await loadDataset(data);
+    const images = await loadImages(ds.val.slice(0, 20).map((s) => s.path), 32);
+    const a = await loadNetwork(result.modelDir);
+    const b = await loadNetwork(result.modelDir);
+    const la = await logitsFor(a.net, images, a.card.normalization);
+    const lb = await logitsFor(b.net, images, b.card.normalization);
+    expect(Buffer.from(la.buffer).equals(Buffer.from(lb.buffer))).toBe(true);
+    // And the loaded weights are the saved bytes.
+    const { serializeWeights, sha256 } = await import('./artifact.js');
+    expect(sha256((await serializeWeights(a.net)).bin)).toBe(a.card.weightsSha256);
+    a.net.dispose();
+    b.net.dispose();
+  });
+
+  it('refuses weights whose sha256 does not match the card', async () => {
+    const { cp } = await import('node:fs/promises');
+    const copy = path.join(dir, 'tampered');
+    await cp(result.modelDir, copy, { recursive: true });
+    const w = await readFile(path.join(copy, 'weights.bin'));
+    w[100] = w[100]! ^ 0x01;
+    await writeFile(path.join(copy, 'weights.bin'), w);
+    await expect(loadNetwork(copy)).rejects.toBeInstanceOf(ModelIntegrityError);
+    await expect(loadModel(copy)).rejects.toThrow(/does not match the model card/);
+  });
+});
+
+describe('CellClassifier', () => {
+  it('predicts labels with calibrated probabilities, abstains below the threshold, leaks nothing', async () => {
+    const model = await loadModel(result.modelDir);
+    const cells = ['car_t', 'eosinophil', 'neutrophil'] as const;
+    const buffers = await Promise.all(cells.map((c, i) => encodePng(synthCell(c, 32, 9000 + i))));
+    const first = await model.predict(buffers);
+    const before = tf.memory().numTensors;
+    const preds = await model.predict(buffers);
+    await model.predict(buffers);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(preds.map((p) => p.topLabel)).toEqual([...cells]);
+    expect(preds).toEqual(first);
+    for (const p of preds) {
+      expect(Object.values(p.probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(p.confidence).toBe(Math.max(...Object.values(p.probabilities)));
+    }
+    const strict = await model.predict(buffers, { abstainThreshold: 1.01 });
+    expect(strict.every((p) => p.abstained && p.label === UNIDENTIFIED)).toBe(true);
+    await expect(model.predict([Buffer.from('nope')])).rejects.toThrow(/not a recognised image/);
+    model.dispose();
+    await expect(model.predict(buffers)).rejects.toThrow(/after dispose/);
+  });
+
+  it('explain() returns a Grad-CAM PNG overlay', async () => {
+    const model = await loadModel(result.modelDir);
+    const png = await model.explain(await encodePng(synthCell('monocyte', 32, 5)), { size: 96 });
+    const meta = await sharp(png).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 96, 96]);
+    await expect(model.explain(await encodePng(synthCell('monocyte', 32, 5)), { label: 'basophil' })).rejects.toThrow(/Unknown label/);
+    model.dispose();
+  });
+
+  it('evaluate() reports the card metrics on the validation split', async () => {
+    const m = await evaluate(result.modelDir, data);
+    expect(m.count).toBe(60);
+    expect(m.top1).toBeCloseTo(result.metrics!.top1, 6);
+    expect(m.confusion.flat().reduce((a, b) => a + b, 0)).toBe(60);
+    expect(Object.keys(m.perClass)).toHaveLength(5);
+    expect(m.ece).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('resume, cancellation and transfer learning', () => {
+  it('a run killed mid-epoch and resumed ends with the same weights as an uninterrupted run', async () => {
+    const opts = { ...tiny, data, epochs: 2, maxPerClass: 10 };
+    await train({ ...opts, out: path.join(dir, 'full') });
+    const controller = new AbortController();
+    const interrupted = await train({ ...opts, out: path.join(dir, 'resumed'), signal: controller.signal }, (e) => {
+      if (e.type === 'step' && e.epoch === 2) controller.abort();
+    });
+    expect(interrupted.cancelled).toBe(true);
+    expect(interrupted.history.map((h) => h.epoch)).toEqual([1]);
+    const resumed = await train({ ...opts, out: path.join(dir, 'resumed'), resume: true });
+    expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2]);
+    const [a, b] = await Promise.all([readFile(path.join(dir, 'full/checkpoint/weights.bin')), readFile(path.join(dir, 'resumed/checkpoint/weights.bin'))]);
+    expect(a.equals(b)).toBe(true);
+  });
+
+  it('stops cleanly when the AbortSignal fires', async () => {
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    const r = await train({ ...tiny, data, out: path.join(dir, 'cancelled'), epochs: 3, maxPerClass: 10, signal: controller.signal }, (e) => {
+      if (e.type === 'step' && e.step === 1) controller.abort();
+    });
+    expect(r.cancelled).toBe(true);
+    expect(r.history).toHaveLength(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('transfer learning replaces the head, trains it frozen, then unfreezes', async () => {
+    const r = await train({ data, from: result.modelDir, labels: ['car_t', 'lymphocyte'], out: path.join(dir, 'transfer'), epochs: 2, headEpochs: 1, maxPerClass: 20, batchSize: 32, seed: 2 });
+    expect(r.history.map((h) => h.phase)).toEqual(['head', 'full']);
+    const card = await readCard(r.modelDir);
+    expect(card.labels).toEqual(['car_t', 'lymphocyte']);
+    expect(card.parent?.weightsSha256).toBe(result.card.weightsSha256);
+    expect(card.config.numClasses).toBe(2);
+    // The frozen phase must leave the backbone untouched: compare a backbone weight
+    // after epoch 1 (checkpoint of a 1-epoch head-only run) with the parent's.
+    const headOnly = await train({ data, from: result.modelDir, labels: ['car_t', 'lymphocyte'], out: path.join(dir, 'head-only'), epochs: 1, headEpochs: 1, maxPerClass: 20, batchSize: 32, seed: 2 });
+    const parent = await loadNetwork(result.modelDir);
+    const child = await loadNetwork(headOnly.modelDir);
+    const key = 's0.b0/conv1/w';
+    expect(Buffer.from((await child.net.params.get(key).data()).buffer).equals(Buffer.from((await parent.net.params.get(key).data()).buffer))).toBe(true);
+    expect(child.net.params.get('head/fc/w').shape).toEqual([parent.net.config.widths[3], 2]);
+    parent.net.dispose();
+    child.net.dispose();
+  });
+});
