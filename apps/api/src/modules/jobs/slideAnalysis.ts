@@ -22,7 +22,13 @@ async function viewOf(prisma: PrismaClient, slide: Slide): Promise<SlideAnalysis
   ]);
   // A job that ran out of attempts when its worker died never reached the handler's own
   // failure path: the job's status is the truth then.
-  const status = slide.analysisStatus !== "DONE" && job?.status === "FAILED" ? "FAILED" : slide.analysisStatus;
+  // Likewise a claimed job is RUNNING before its handler has marked the slide.
+  const status =
+    slide.analysisStatus !== "DONE" && job?.status === "FAILED"
+      ? "FAILED"
+      : slide.analysisStatus === "PENDING" && job?.status === "RUNNING"
+        ? "RUNNING"
+        : slide.analysisStatus;
   return {
     slideId: slide.id,
     status,
