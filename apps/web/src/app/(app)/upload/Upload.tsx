@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useState, type DragEvent, type FormEvent } from "react";
+import { useEffect, useState, type DragEvent, type FormEvent } from "react";
 import { ErrorBox } from "@/components/ui";
 import { describeError, fromGraphQLErrors } from "@/lib/errors";
 import { gql } from "@/lib/gql";
@@ -60,8 +60,13 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const [busy, setBusy] = useState(false);
 
   const header = useQuery<{ case: { id: string; accession: string; status: string; slides: { id: string }[] } | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
-  const analysing = header.data?.case?.status === "ANALYZING" || header.data?.case?.status === "RECEIVED";
-  const progress = useQuery<Progress>(CASE_PROGRESS, { caseId }, { skip: !caseId, poll: true, pollMs: 1000 });
+  // Poll every second while something is being analysed, then every 10 s (a new upload or
+  // another technician's upload shows up without a reload).
+  const [active, setActive] = useState(true);
+  const progress = useQuery<Progress>(CASE_PROGRESS, { caseId }, { skip: !caseId, poll: true, pollMs: active || busy ? 1000 : 10_000 });
+  const pd = progress.data?.caseAnalysisProgress;
+  const analysing = !pd || pd.caseStatus === "ANALYZING" || pd.slides.some((s) => s.status === "PENDING" || s.status === "RUNNING");
+  useEffect(() => setActive(analysing), [analysing]);
 
   async function createCase(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -147,7 +152,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
               <div>
                 Case <strong className="mono" data-testid="upload-case-accession">{header.data?.case?.accession ?? "…"}</strong>{" "}
                 <span className="badge" data-testid="upload-case-status">
-                  {header.data?.case?.status ?? ""}
+                  {pd?.caseStatus ?? header.data?.case?.status ?? ""}
                 </span>
               </div>
               <Link href="/upload" onClick={() => setCaseId(null)}>
@@ -254,7 +259,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                 </table>
               </>
             )}
-            {analysing && <p className="muted">Refreshing every second while the worker analyses.</p>}
+            {analysing && p && p.slideCount > 0 && <p className="muted">Refreshing every second while the worker analyses.</p>}
           </div>
         </>
       )}
