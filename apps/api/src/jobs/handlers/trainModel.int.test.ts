@@ -12,6 +12,7 @@ import type { AuthUser } from "../../context.ts";
 import { createDatasetSnapshot } from "../../modules/training/createDatasetSnapshot.ts";
 import { startTrainingRun } from "../../modules/training/startTrainingRun.ts";
 import { cancelTrainingRun } from "../../modules/training/cancelTrainingRun.ts";
+import { compareModels } from "../../modules/models/compareModels.ts";
 import { silentLogger } from "../logger.ts";
 import { ClassifierCache } from "../model/classifierCache.ts";
 import { getModelRuntime, synthCellCrops } from "../model/modelRuntime.ts";
@@ -104,7 +105,7 @@ describe("trainModel", () => {
     const metrics = model.metrics as {
       history: { epoch: number; trainLoss: number }[];
       test: { count: number; accuracy: number; confusion: { labels: string[]; matrix: number[][] } };
-      champion: { modelVersionId: string; count: number };
+      champion: { modelVersionId: string; count: number; accuracy: number };
     };
     expect(metrics.history.map((h) => h.epoch)).toEqual([1, 2]);
     expect(metrics.history.every((h) => Number.isFinite(h.trainLoss))).toBe(true);
@@ -118,6 +119,15 @@ describe("trainModel", () => {
     const audit = await db.prisma.auditEvent.findMany({ where: { entityId: { in: [run.id, model.id] } }, orderBy: { seq: "asc" } });
     expect(audit.map((a) => a.action)).toEqual(["training.start", "training.status", "model.register", "training.status"]);
     expect((await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status).toBe("SUCCEEDED");
+
+    // compareModels: both on the same TEST cells, measured the same way (cached evaluations).
+    const ctx = { prisma: db.prisma, blobs, env: { dataDir } as never };
+    const cmp = await compareModels(ctx, ds, { a: champion.id, b: model.id, snapshotId: snapshot.id });
+    expect(cmp.testCount).toBe(testCount);
+    expect(cmp.a.modelVersion.id).toBe(champion.id);
+    expect(cmp.b.accuracy).toBe(metrics.test.accuracy);
+    expect(cmp.a.accuracy).toBe(metrics.champion.accuracy);
+    await expect(compareModels(ctx, ds, { a: model.id, b: model.id, snapshotId: snapshot.id })).rejects.toThrow(/two different/);
   }, 180_000);
 
   it("stops a running training when it is cancelled, registering nothing", async () => {
@@ -133,5 +143,43 @@ describe("trainModel", () => {
     expect(done.log).toMatch(/cancelled/);
     expect(await db.prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } })).toBeNull();
     expect((await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status).toBe("CANCELLED");
+  }, 180_000);
+
+  it("resumes from its checkpoint when a stopping worker gave the run back", async () => {
+    await worker.stop(); // this test runs its own workers
+    const makeWorker = () =>
+      startWorker({
+        prisma: db.prisma,
+        blobs,
+        dataDir,
+        log: silentLogger,
+        pollMs: 50,
+        shutdownGraceMs: 0,
+        handlers: createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }),
+      });
+    const snapshot = (await db.prisma.datasetSnapshot.findFirst()) ?? (await createDatasetSnapshot(db.prisma, ds, { name: "for resume" }));
+    const run = await startTrainingRun(db.prisma, ds, { snapshotId: snapshot.id, config: { epochs: 3, frozenEpochs: 1, batchSize: 8 } });
+    const first = makeWorker();
+    await until("the first epoch's checkpoint", async () => {
+      const r = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
+      return ((r.metrics as { history?: unknown[] } | null)?.history?.length ?? 0) >= 1;
+    });
+    await first.stop(); // SIGTERM-like: training aborted, the job handed back
+    const job = await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } });
+    expect(job).toMatchObject({ status: "QUEUED", attempts: 0 });
+    expect((await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } })).status).toBe("RUNNING");
+
+    const second = makeWorker();
+    try {
+      const done = await finished(run.id);
+      expect(done.status).toBe("SUCCEEDED");
+      expect(done.log).toMatch(/resumed after epoch [1-2]/);
+      const history = (done.metrics as { history: { epoch: number }[] }).history;
+      expect(history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+      expect(await db.prisma.modelVersion.count({ where: { trainingRunId: run.id } })).toBe(1);
+      expect((await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).attempts).toBe(1);
+    } finally {
+      await second.stop();
+    }
   }, 180_000);
 });
