@@ -22,11 +22,27 @@ if (!env.databaseUrl) {
 const workerId = defaultWorkerId();
 // The loop uses one connection at a time plus the heartbeat's; PGlite serialises anyway.
 const prisma = createPrismaClient(env.databaseUrl, { max: 3 });
+
+// Installed before the (slow) model backend start, so a stop during startup is clean too.
+let stopping = false;
+let stopWorker: (() => Promise<void>) | undefined;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info("shutting down", { signal });
+  await stopWorker?.();
+  await prisma.$disconnect();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
+
 const backend = await initModelBackend();
 const runtime = await getModelRuntime();
 const classifiers = new ClassifierCache(runtime, env.dataDir);
 log.info("model backend ready", { backend });
 
+if (stopping) process.exit(0);
 const worker = startWorker({
   prisma,
   blobs: new BlobStore(join(env.dataDir, "blobs")),
@@ -35,16 +51,7 @@ const worker = startWorker({
   workerId,
   handlers: createHandlers({ runtime, classifiers }),
 });
-
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info("shutting down", { signal });
+stopWorker = async () => {
   await worker.stop();
   classifiers.dispose();
-  await prisma.$disconnect();
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+};
