@@ -5,7 +5,10 @@
 #include <cmath>
 #include <limits>
 
-#include <oneapi/dnnl/dnnl.h>
+#include <map>
+#include <memory>
+
+#include "dnnl_ctx.h"
 
 #include "napi_util.h"
 
@@ -289,27 +292,44 @@ napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
 
 // matmul(a, b, out, batchA, batchB, M, N, K, transposeA, transposeB): row-major
 // C[i] = op(A[i]) x op(B[i]); a batch of 1 on either side is broadcast.
+// Runs as one batched oneDNN matmul primitive (cached per geometry); transposes
+// are expressed as strides, so nothing is copied.
+// Note: under `node --cpu-prof` oneDNN 2.6's JIT gemm (here and in dnnl_sgemm)
+// corrupts the heap for larger shapes (e.g. 16x1536 @ 1536x512), also with one
+// thread; valgrind finds no invalid write without the profiler, so the V8
+// sampler's SIGPROF interrupting the JIT code is the likely cause. Profile with
+// tf.profile instead (docs/performance-model.md).
 napi_value MatMul(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Args a(env, info);
     size_t na, nb, no;
-    const float* A = a.f32(0, "a", &na);
-    const float* Bm = a.f32(1, "b", &nb);
+    float* A = a.f32(0, "a", &na);
+    float* Bm = a.f32(1, "b", &nb);
     float* O = a.f32(2, "out", &no);
     int64_t ba = a.i64(3, "batchA"), bb = a.i64(4, "batchB");
     int64_t M = a.i64(5, "M"), N = a.i64(6, "N"), K = a.i64(7, "K");
     bool ta = a.i64(8, "transposeA") != 0, tb = a.i64(9, "transposeB") != 0;
     if (ba != bb && ba != 1 && bb != 1) throw ArgError("matmul: batch sizes must match or be 1");
+    if (M <= 0 || N <= 0 || K <= 0) throw ArgError("matmul: M, N and K must be positive");
     int64_t batch = std::max(ba, bb);
     expectLen(na, ba * M * K, "matmul a");
     expectLen(nb, bb * K * N, "matmul b");
     expectLen(no, batch * M * N, "matmul out");
-    for (int64_t i = 0; i < batch; ++i) {
-      const float* pa = A + (ba == 1 ? 0 : i) * M * K;
-      const float* pb = Bm + (bb == 1 ? 0 : i) * K * N;
-      dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.f, pa, ta ? M : K, pb, tb ? K : N, 0.f,
-                                    O + i * M * N, N);
-      if (st != dnnl_success) throw ArgError("matmul: dnnl_sgemm failed");
+    using namespace dnnl;
+    using dt = memory::data_type;
+    std::vector<int64_t> key{ba, bb, M, N, K, ta, tb};
+    static std::map<std::vector<int64_t>, std::unique_ptr<std::pair<matmul::primitive_desc, matmul>>> cache;
+    auto it = cache.find(key);
+    memory::desc ad({ba, M, K}, dt::f32, ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1});
+    memory::desc bd({bb, K, N}, dt::f32, tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
+    memory::desc od({batch, M, N}, dt::f32, memory::dims{M * N, N, 1});
+    if (it == cache.end()) {
+      matmul::primitive_desc pd({ad, bd, od}, cpuEngine());
+      it = cache.emplace(key, std::make_unique<std::pair<matmul::primitive_desc, matmul>>(pd, matmul(pd))).first;
     }
+    auto& eng = cpuEngine();
+    memory am(ad, eng, A), bm(bd, eng, Bm), om(od, eng, O);
+    it->second->second.execute(cpuStream(), {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, om}});
+    cpuStream().wait();
   });
 }
