@@ -21,6 +21,7 @@ const config: CodegenConfig = {
           Review: "@rcmnet/db#Review as ReviewRow",
           SignOff: "@rcmnet/db#SignOff as SignOffRow",
           AuditEvent: "@rcmnet/db#AuditEvent as AuditEventRow",
+          CellConnection: "../modules/cases/listCells.ts#CellPage",
         },
         scalars: { DateTime: "Date", JSON: "unknown", ID: "string" },
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },

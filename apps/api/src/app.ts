@@ -2,6 +2,7 @@
 // audit CSV, and an unauthenticated /health. Used by server.ts and by the tests (createTestApi).
 import express, { type ErrorRequestHandler, type Request } from "express";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import type { BlobStore, PrismaClient } from "@rcmnet/db";
 import type { Env } from "./env.ts";
@@ -55,7 +56,8 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
     includeStacktraceInErrorResponses: false,
     introspection: deps.env.nodeEnv !== "production",
     formatError: makeFormatError((err) => log.error("internal error", describeError(err))),
-    plugins: [requestLogPlugin(log)],
+    // No HTTP caching of clinical data; the cache-control plugin also costs time on every field.
+    plugins: [requestLogPlugin(log), ApolloServerPluginCacheControlDisabled()],
   });
   await apollo.start();
 

@@ -1,5 +1,5 @@
-import type { Prisma, PrismaClient } from "@rcmnet/db";
-import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+import type { Cell, Prisma, PrismaClient } from "@rcmnet/db";
+import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs, type PageInfo } from "../../lib/pagination.ts";
 
 export interface CellFilter {
   label?: string | null;
@@ -7,8 +7,15 @@ export interface CellFilter {
   needsReview?: boolean | null;
 }
 
+/** GraphQL CellConnection before field resolution (codegen mapper). */
+export interface CellPage {
+  nodes: Cell[];
+  pageInfo: PageInfo;
+  where: Prisma.CellWhereInput;
+}
+
 /** The cells of a case in slide order, cursor-paginated; a review page asks for up to 1000. */
-export async function listCells(prisma: PrismaClient, caseId: string, filter: CellFilter, page: PageArgs) {
+export async function listCells(prisma: PrismaClient, caseId: string, filter: CellFilter, page: PageArgs): Promise<CellPage> {
   const size = pageSize(page.first, 200, 1000);
   const where: Prisma.CellWhereInput = {
     slide: { caseId },
@@ -17,15 +24,13 @@ export async function listCells(prisma: PrismaClient, caseId: string, filter: Ce
     ...(filter.needsReview === true ? { reviewCount: 0 } : filter.needsReview === false ? { reviewCount: { gt: 0 } } : {}),
   };
   const after = page.after ? decodeCursor(page.after) : null;
-  if (after !== null && !isUuid(after)) return { ...toConnection([], size, () => ""), totalCount: 0 };
-  const [rows, totalCount] = await Promise.all([
-    prisma.cell.findMany({
-      where,
-      orderBy: [{ slideId: "asc" }, { y: "asc" }, { x: "asc" }, { id: "asc" }],
-      take: size + 1,
-      ...(after ? { cursor: { id: after }, skip: 1 } : {}),
-    }),
-    prisma.cell.count({ where }),
-  ]);
-  return { ...toConnection(rows, size, (c) => c.id), totalCount };
+  if (after !== null && !isUuid(after)) return { ...toConnection<Cell>([], size, () => ""), where: { id: { in: [] } } };
+  const rows = await prisma.cell.findMany({
+    where,
+    orderBy: [{ slideId: "asc" }, { y: "asc" }, { x: "asc" }, { id: "asc" }],
+    take: size + 1,
+    ...(after ? { cursor: { id: after }, skip: 1 } : {}),
+  });
+  // totalCount is resolved from `where` only when selected (one query saved otherwise).
+  return { ...toConnection(rows, size, (c) => c.id), where };
 }

@@ -50,6 +50,9 @@ export const resolvers: Resolvers = {
     predictions: (c, _a, ctx) => ctx.loaders.predictionsByCellId.load(c.id),
     reviews: (c, _a, ctx) => ctx.loaders.reviewsByCellId.load(c.id),
   },
+  CellConnection: {
+    totalCount: (page, _a, ctx) => ctx.prisma.cell.count({ where: page.where }),
+  },
   Review: {
     reviewer: (r, _a, ctx) => loadOr404(ctx.loaders.userById.load(r.reviewerId), "User"),
   },

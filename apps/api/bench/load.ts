@@ -1,0 +1,227 @@
+// Load benchmark: seeds 10,000 cases / 500,000 cells (+ 500,000 predictions) into a PostgreSQL
+// database with set-based INSERT ... SELECT generate_series (seconds, not minutes), starts the API
+// as its own process, and measures the worklist and case-review queries with autocannon: at a
+// fixed 100 requests/s (latency under the target load) and flat out (throughput).
+//
+//   npm run bench -w @rcmnet/api            (uses postgresql://postgres@127.0.0.1:5432, db rcmnet_bench)
+//   BENCH_SERVER_URL=postgresql://user@host:5432/postgres BENCH_DURATION_S=20 npm run bench -w @rcmnet/api
+//
+// The benchmark database is dropped and recreated on every run.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir, cpus } from "node:os";
+import autocannon from "autocannon";
+import pg from "pg";
+import { applyMigrations } from "@rcmnet/db";
+import { hashPassword } from "../src/auth/passwords.ts";
+
+// Benchmark configuration comes from the environment of this script only (not the API's env.ts).
+const cfg = process.env;
+const SERVER_URL = cfg.BENCH_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const DB_NAME = cfg.BENCH_DB ?? "rcmnet_bench";
+const CASES = Number(cfg.BENCH_CASES ?? 10_000);
+const CELLS_PER_CASE = Number(cfg.BENCH_CELLS_PER_CASE ?? 50);
+const DURATION_S = Number(cfg.BENCH_DURATION_S ?? 20);
+const PORT = Number(cfg.BENCH_API_PORT ?? 4400);
+const apiDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+const dbUrl = (() => {
+  const u = new URL(SERVER_URL);
+  u.pathname = `/${DB_NAME}`;
+  return u.toString();
+})();
+
+async function admin(sql: string) {
+  const c = new pg.Client({ connectionString: SERVER_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+async function seed(): Promise<{ caseIds: string[]; password: string }> {
+  await admin(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
+  await admin(`CREATE DATABASE "${DB_NAME}"`);
+  await applyMigrations(dbUrl);
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  const password = "bench-password-1";
+  const hash = await hashPassword(password);
+  const t0 = performance.now();
+  try {
+    await c.query("BEGIN");
+    await c.query(
+      `INSERT INTO "user" (id, login, "displayName", "passwordHash", role, "updatedAt") VALUES
+       ('00000000-0000-4000-8000-000000000001', 'bench-tech', 'Bench Technician', $1, 'TECHNICIAN', now()),
+       ('00000000-0000-4000-8000-000000000002', 'bench-hema', 'Dr. Bench Hematologist', $1, 'HEMATOLOGIST', now())`,
+      [hash],
+    );
+    await c.query(
+      `INSERT INTO model_version (id, name, version, labels, "inputSize", normalization, architecture, metrics, "artifactPath", "artifactSha256", status)
+       VALUES ('00000000-0000-4000-8000-0000000000aa', 'rcmnet-bench', '1', ARRAY['car_t','lymphocyte','neutrophil','monocyte','eosinophil'],
+               64, '{}', '{}', '{}', '/bench', repeat('0', 64), 'CHAMPION')`,
+    );
+    // Cases: mostly IN_REVIEW, some signed; priorities spread; creation times over 30 days.
+    await c.query(
+      `INSERT INTO "case" (id, accession, "patientRef", product, timepoint, status, priority, "createdById", "createdAt", "updatedAt")
+       SELECT gen_random_uuid(), 'BENCH-' || lpad(i::text, 6, '0'), 'MRN-' || i, 'tisagenlecleucel', 'day +' || (i % 28),
+              (CASE WHEN i % 5 = 0 THEN 'SIGNED_OUT' ELSE 'IN_REVIEW' END)::"CaseStatus",
+              (CASE WHEN i % 20 = 0 THEN 'STAT' WHEN i % 7 = 0 THEN 'URGENT' ELSE 'ROUTINE' END)::"Priority",
+              '00000000-0000-4000-8000-000000000001', now() - (i || ' minutes')::interval * 4, now()
+       FROM generate_series(1, $1::int) AS i`,
+      [CASES],
+    );
+    await c.query(
+      `INSERT INTO slide (id, "caseId", kind, "imageSha256", "mimeType", "byteSize", width, height, "analysisStatus", "uploadedById", "updatedAt")
+       SELECT gen_random_uuid(), id, 'FIELD', encode(sha256(id::text::bytea), 'hex'), 'image/jpeg', 250000, 1600, 1200, 'DONE',
+              '00000000-0000-4000-8000-000000000001', now()
+       FROM "case"`,
+    );
+    await c.query(
+      `INSERT INTO cell (id, "slideId", x, y, width, height, "detectionScore", "cropSha256", "currentLabel")
+       SELECT gen_random_uuid(), s.id, (k % 25) * 60, (k / 25) * 60, 56, 56, 0.9,
+              encode(sha256((s.id::text || k)::bytea), 'hex'),
+              (ARRAY['car_t','lymphocyte','neutrophil','monocyte','eosinophil'])[1 + (k % 5)]
+       FROM slide s, generate_series(0, $1::int - 1) AS k`,
+      [CELLS_PER_CASE],
+    );
+    await c.query(
+      `INSERT INTO prediction (id, "cellId", "modelVersionId", label, probabilities, confidence, abstained)
+       SELECT gen_random_uuid(), c.id, '00000000-0000-4000-8000-0000000000aa', c."currentLabel",
+              jsonb_build_object(c."currentLabel", 0.8, 'other', 0.2), 0.8, false
+       FROM cell c`,
+    );
+    await c.query("COMMIT");
+    await c.query("ANALYZE");
+    const { rows } = await c.query(`SELECT id FROM "case" WHERE status = 'IN_REVIEW' ORDER BY random() LIMIT 200`);
+    const counts = await c.query(`SELECT (SELECT count(*) FROM "case") AS cases, (SELECT count(*) FROM cell) AS cells, (SELECT count(*) FROM prediction) AS predictions`);
+    console.log(`seeded ${JSON.stringify(counts.rows[0])} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return { caseIds: rows.map((r: { id: string }) => r.id), password };
+  } finally {
+    await c.end();
+  }
+}
+
+async function startApi(dataDir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    cwd: apiDir,
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      DATABASE_URL: dbUrl,
+      API_PORT: String(PORT),
+      RCMNET_DATA_DIR: dataDir,
+      RCMNET_AUTH_SECRET: randomBytes(32).toString("hex"),
+      RCMNET_LOG_LEVEL: "error",
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  for (let i = 0; i < 120; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      if ((await fetch(`http://127.0.0.1:${PORT}/health`)).ok) return child;
+    } catch {
+      /* not up yet */
+    }
+  }
+  child.kill();
+  throw new Error("API did not start");
+}
+
+async function gql(token: string | null, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(`http://127.0.0.1:${PORT}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: any; errors?: unknown[] };
+  if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+export const WORKLIST = `query Worklist { cases(filter: { status: [IN_REVIEW] }, first: 50) {
+  nodes { id accession priority status createdAt cellCount reviewedCount } pageInfo { endCursor hasNextPage } } }`;
+
+export const CASE_REVIEW = `query CaseReview($id: ID!) { case(id: $id) {
+  id accession status priority reportVersion cellCount reviewedCount createdBy { displayName }
+  slides { id imageUrl width height analysisStatus }
+  differential { total counted cartCount cartPercent rows { label count percent } }
+  cells(first: 1000) { totalCount pageInfo { hasNextPage }
+    nodes { id x y width height currentLabel reviewCount humanDecided cropUrl
+      prediction { label confidence abstained probabilities modelVersionId }
+      reviews { seq label reason reviewer { displayName } } } } } }`;
+
+interface Row {
+  name: string;
+  rate: string;
+  p50: number;
+  p97_5: number;
+  p99: number;
+  max: number;
+  rps: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function measure(name: string, token: string, body: (i: number) => string, rate: number | null): Promise<Row> {
+  let i = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${PORT}/graphql`,
+    method: "POST",
+    connections: rate ? 10 : 20,
+    duration: DURATION_S,
+    ...(rate ? { overallRate: rate } : {}),
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    requests: [{ setupRequest: (req: any) => ({ ...req, body: body(i++) }) }],
+  });
+  return {
+    name,
+    rate: rate ? `${rate} req/s` : "max",
+    p50: result.latency.p50,
+    p97_5: result.latency.p97_5,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    rps: Math.round(result.requests.average),
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+async function main() {
+  const { caseIds, password } = await seed();
+  const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-bench-"));
+  const api = await startApi(dataDir);
+  try {
+    const login = await gql(null, `mutation { login(login: "bench-hema", password: "${password}") { token } }`);
+    const token: string = login.login.token;
+    // Pre-flight: both queries answer without errors and return the expected sizes.
+    const wl = await gql(token, WORKLIST);
+    const cr = await gql(token, CASE_REVIEW, { id: caseIds[0] });
+    if (wl.cases.nodes.length !== 50 || cr.case.cells.nodes.length !== CELLS_PER_CASE) throw new Error("unexpected pre-flight result");
+    const worklistBody = () => JSON.stringify({ query: WORKLIST });
+    const caseBody = (i: number) => JSON.stringify({ query: CASE_REVIEW, variables: { id: caseIds[i % caseIds.length] } });
+    // Warm-up (JIT, connection pool, PostgreSQL buffers), not reported.
+    await measure("warm-up", token, caseBody, null);
+    const rows: Row[] = [];
+    rows.push(await measure("worklist (50 cases)", token, worklistBody, 100));
+    rows.push(await measure(`case review (${CELLS_PER_CASE} cells)`, token, caseBody, 100));
+    rows.push(await measure("worklist (50 cases)", token, worklistBody, null));
+    rows.push(await measure(`case review (${CELLS_PER_CASE} cells)`, token, caseBody, null));
+    console.log(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, duration ${DURATION_S} s per run`);
+    console.log("| query | offered load | p50 ms | p97.5 ms | p99 ms | max ms | throughput req/s | non-2xx | errors |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
+    for (const r of rows) console.log(`| ${r.name} | ${r.rate} | ${r.p50} | ${r.p97_5} | ${r.p99} | ${r.max} | ${r.rps} | ${r.non2xx} | ${r.errors} |`);
+  } finally {
+    api.kill("SIGTERM");
+    await new Promise((r) => api.once("exit", r));
+    await rm(dataDir, { recursive: true, force: true });
+    if (!cfg.BENCH_KEEP_DB) await admin(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
+  }
+}
+
+await main();
