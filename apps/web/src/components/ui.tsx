@@ -26,13 +26,4 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
-export function formatDateTime(iso: string | null | undefined): string {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  // ISO-like, unambiguous across locales, with the UTC offset written out (21 CFR 11.50: date and time).
-  return Number.isNaN(d.getTime()) ? "—" : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
-}
-
-export function percent(v: number | null | undefined, digits = 1): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? "—" : `${v.toFixed(digits)}%`;
-}
+export { formatDateTime, percent } from "@/lib/format";

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { formatDateTime, percent } from "@/components/ui";
+import { formatDateTime, percent } from "@/lib/format";
 import { ApiError } from "@/lib/errors";
 import { MODEL_NAME, REPORT } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
