@@ -264,7 +264,7 @@ const commands: Record<string, Command> = {
             fields++;
           }
         }
-        process.stdout.write(JSON.stringify({ data: v['bccd'] ?? `synthetic:${String(v['synthetic'])}`, fields, wbc: total, matched, recallAtIoU50: total ? matched / total : null, detections }) + '\n');
+        process.stdout.write(JSON.stringify({ data: v['bccd'] ?? `synthetic:${String(v['synthetic'])}`, fields, wbc: total, matched, recallAtIoU50: total ? matched / total : null, detections, precisionAtIoU50: detections ? matched / detections : null }) + '\n');
         return;
       }
       if (!files.length) throw new UsageError('give FIELD images, --bccd DIR or --synthetic N');
