@@ -29,7 +29,10 @@ interface DemoUsersModule {
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 async function seedCase(db: Awaited<ReturnType<typeof createTestDatabase>>, dataDir: string) {

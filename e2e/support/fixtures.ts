@@ -11,7 +11,7 @@ export type DemoUser = keyof typeof USERS;
 
 export const test = base.extend({
   // The port is chosen by the global setup, after the config was read.
-  baseURL: async ({}, use) => use(process.env.E2E_BASE_URL),
+  baseURL: async ({ baseURL: _configured }, use) => use(process.env.E2E_BASE_URL),
 });
 export { expect };
 

@@ -33,7 +33,7 @@ export default async function globalSetup() {
     if (!process.env.E2E_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
   };
 
-  let platform;
+  let platform: Awaited<ReturnType<typeof startPlatform>>;
   try {
     platform = await startPlatform({ databaseUrl: prepared.databaseUrl, dataDir, logDir });
   } catch (err) {

@@ -39,6 +39,7 @@ export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-mat
         row.map((v, j) => {
           const share = norm[i]?.[j] ?? 0;
           return (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a matrix cell is its (row, column) position
             <g key={`${i}-${j}`}>
               <rect x={left + j * cell} y={top + i * cell} width={cell} height={cell} fill={i === j ? `rgba(19,115,51,${0.1 + share * 0.9})` : `rgba(180,35,24,${share * 0.9})`} stroke="#fff" />
               <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="middle" fill={share > 0.55 ? "#fff" : "#1b1f24"}>

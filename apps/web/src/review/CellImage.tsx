@@ -1,11 +1,16 @@
 "use client";
 // A cell crop, or its Grad-CAM overlay when asked for. The overlay is produced by the API on
 // demand; when it cannot be produced the crop stays visible with a note (never a broken image).
-import { useEffect, useState } from "react";
+import { useState } from "react";
 
 export function CellImage({ sha256, gradcam, size, alt, className, style, testId }: { sha256: string; gradcam: boolean; size: number; alt: string; className?: string; style?: React.CSSProperties; testId?: string }) {
   const [failed, setFailed] = useState(false);
-  useEffect(() => setFailed(false), [sha256]);
+  // A new cell gets a new chance at its overlay.
+  const [shownFor, setShownFor] = useState(sha256);
+  if (shownFor !== sha256) {
+    setShownFor(sha256);
+    setFailed(false);
+  }
   const overlay = gradcam && !failed;
   return (
     <span style={{ position: "relative", display: "block" }}>

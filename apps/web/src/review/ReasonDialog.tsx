@@ -35,6 +35,7 @@ export function ReasonDialog({
         <label style={{ display: "flex" }}>
           Reason (required, recorded in the audit trail)
           <textarea
+            // biome-ignore lint/a11y/noAutofocus: the dialog exists to take this one answer; focus must land in it
             autoFocus
             rows={3}
             value={reason}

@@ -201,7 +201,7 @@ export function ReviewWorkspace({
               <p className="muted">No cell selected.</p>
             )}
           </div>
-          <div className="panel keys" aria-label="Keyboard shortcuts">
+          <section className="panel keys" aria-label="Keyboard shortcuts">
             <h3 style={{ marginTop: 0 }}>Keys</h3>
             <div style={{ display: "flex", flexWrap: "wrap", gap: "0.3rem 0.8rem", fontSize: "0.85rem" }} data-testid="label-keys">
               {state.labels.slice(0, 9).map((l, i) => (
@@ -213,7 +213,7 @@ export function ReviewWorkspace({
             <p style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }}>
               <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
             </p>
-          </div>
+          </section>
           <div className="panel">
             <h3 style={{ marginTop: 0 }}>Differential count</h3>
             <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} />

@@ -88,7 +88,10 @@ export function groupCells(labels: readonly string[], cells: readonly ReviewCell
   for (const label of labels) byLabel.set(label, []);
   for (const cell of cells) {
     let list = byLabel.get(cell.currentLabel);
-    if (!list) byLabel.set(cell.currentLabel, (list = []));
+    if (!list) {
+      list = [];
+      byLabel.set(cell.currentLabel, list);
+    }
     list.push(cell);
   }
   const groups: Group[] = [];

@@ -335,10 +335,11 @@ function Compare({ versions, snapshots }: { versions: Version[]; snapshots: { id
             {result.testCount} test cells of snapshot {result.snapshot.name}.
           </p>
           <div className="grid2">
-            {[result.a, result.b].map((r, i) => {
+            {(["a", "b"] as const).map((side, i) => {
+              const r = result[side];
               const t = readTestMetrics({ confusion: r.confusion });
               return (
-                <div key={i}>
+                <div key={side}>
                   <h3>
                     {r.modelVersion.name} {r.modelVersion.version}: accuracy {pct(r.accuracy)}, macro-F1 {pct(r.macroF1)}, abstained {r.abstained}
                   </h3>

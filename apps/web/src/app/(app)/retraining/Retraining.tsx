@@ -40,6 +40,7 @@ export function Retraining() {
   const { data, error, loading, reload } = useQuery<Data>(TRAINING, {}, { poll: active, pollMs: 1000 });
   const [actionError, setActionError] = useState<string | null>(null);
   const [epochs, setEpochs] = useState(2);
+  const [frozenEpochs, setFrozenEpochs] = useState(1);
   const [snapshotId, setSnapshotId] = useState<string>("");
   const runs = data?.trainingRuns.nodes ?? [];
   const snapshots = data?.datasetSnapshots.nodes ?? [];
@@ -119,7 +120,8 @@ export function Retraining() {
           onSubmit={(e) => {
             e.preventDefault();
             const sid = snapshotId || snapshots[0]?.id;
-            if (sid) void act(() => gql(START_RUN, { snapshotId: sid, config: { epochs } }));
+            // Transfer learning: the first epochs train the new head only, with the backbone frozen.
+            if (sid) void act(() => gql(START_RUN, { snapshotId: sid, config: { epochs, frozenEpochs: Math.min(frozenEpochs, epochs) } }));
           }}
         >
           <h2 style={{ marginTop: 0 }}>2. Train from the champion</h2>
@@ -140,7 +142,11 @@ export function Retraining() {
             </label>
             <label>
               Epochs
-              <input type="number" min={1} max={200} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} data-testid="run-epochs" />
+              <input type="number" min={1} max={100} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} data-testid="run-epochs" />
+            </label>
+            <label>
+              of which head-only (backbone frozen)
+              <input type="number" min={0} max={epochs} value={frozenEpochs} onChange={(e) => setFrozenEpochs(Number(e.target.value))} data-testid="run-frozen-epochs" />
             </label>
             <button className="primary" type="submit" disabled={!snapshots.length} data-testid="start-run">
               Start training

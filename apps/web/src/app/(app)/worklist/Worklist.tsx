@@ -59,7 +59,7 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
           </Link>
         )}
       </div>
-      <div className="panel row" role="search">
+      <search className="panel row">
         <label>
           Accession
           <input value={accession} onChange={(e) => setAccession(e.target.value)} placeholder="prefix…" data-testid="filter-accession" />
@@ -84,14 +84,14 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
             ))}
           </select>
         </label>
-        <div className="row" data-testid="status-counts" aria-label="Cases by status">
+        <section className="row" data-testid="status-counts" aria-label="Cases by status">
           {STATUSES.map((s) => (
             <span key={s} className="badge">
               {s.replace("_", " ")}: {counts[s] ?? 0}
             </span>
           ))}
-        </div>
-      </div>
+        </section>
+      </search>
       <ErrorBox error={error} />
       {loading && !data ? (
         <Loading what="cases" />
