@@ -118,7 +118,10 @@ describe("trainModel", () => {
 
     const audit = await db.prisma.auditEvent.findMany({ where: { entityId: { in: [run.id, model.id] } }, orderBy: { seq: "asc" } });
     expect(audit.map((a) => a.action)).toEqual(["training.start", "training.status", "model.register", "training.status"]);
-    expect((await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status).toBe("SUCCEEDED");
+    // The job closes right after the run (the worker completes it when the handler returns).
+    await until("the job to close", async () =>
+      (await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status === "SUCCEEDED",
+    );
 
     // compareModels: both on the same TEST cells, measured the same way (cached evaluations).
     const ctx = { prisma: db.prisma, blobs, env: { dataDir } as never };
@@ -142,7 +145,9 @@ describe("trainModel", () => {
     expect(done.status).toBe("CANCELLED");
     expect(done.log).toMatch(/cancelled/);
     expect(await db.prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } })).toBeNull();
-    expect((await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status).toBe("CANCELLED");
+    await until("the job to close as cancelled", async () =>
+      (await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status === "CANCELLED",
+    );
   }, 180_000);
 
   it("resumes from its checkpoint when a stopping worker gave the run back", async () => {
@@ -177,7 +182,11 @@ describe("trainModel", () => {
       const history = (done.metrics as { history: { epoch: number }[] }).history;
       expect(history.map((h) => h.epoch)).toEqual([1, 2, 3]);
       expect(await db.prisma.modelVersion.count({ where: { trainingRunId: run.id } })).toBe(1);
-      expect((await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).attempts).toBe(1);
+      const closed = await until("the job to close", async () => {
+        const j = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+        return j.status === "SUCCEEDED" ? j : null;
+      });
+      expect(closed.attempts).toBe(1);
     } finally {
       await second.stop();
     }
