@@ -38,6 +38,10 @@ ConvGeom geometry(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws
   return g;
 }
 
+double flopsOf(const ConvGeom& g) {
+  return 2.0 * g.y[0] * g.y[1] * g.y[2] * g.y[3] * g.w[1] * g.w[2] * g.w[3];
+}
+
 using Key = std::vector<int64_t>;
 Key keyOf(int kind, const ConvGeom& g, int64_t extra) {
   Key k{kind, extra};
@@ -110,7 +114,10 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
     expectLen(ny, product(ys), "conv2d out");
     if (b) expectLen(nb, ws[3], "conv2d bias");
     ConvGeom g = geometry(xs, ws, ys, p);
+    const bool single = flopsOf(g) < kSingleThreadFlops;
+    ThreadScope threads(single);
     Key k = keyOf(0, g, (b ? 2 : 0) + act * 4);
+    k.push_back(single);
     auto it = fwdCache.find(k);
     if (it == fwdCache.end()) {
       auto pd = fwdDesc(g, b != nullptr, act, prop_kind::forward_inference);
@@ -145,7 +152,10 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
     expectLen(nw, product(ws), "conv2dBackpropInput filter");
     expectLen(ndx, product(dxs), "conv2dBackpropInput dx");
     ConvGeom g = geometry(dxs, ws, dys, p);
+    const bool single = flopsOf(g) < kSingleThreadFlops;
+    ThreadScope threads(single);
     Key k = keyOf(1, g, 0);
+    k.push_back(single);
     auto it = bwdDataCache.find(k);
     if (it == bwdDataCache.end()) {
       auto hint = fwdDesc(g, false, 0, prop_kind::forward_training);
@@ -181,7 +191,10 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
     expectLen(ndy, product(dys), "conv2dBackpropFilter dy");
     expectLen(ndw, product(ws), "conv2dBackpropFilter dw");
     ConvGeom g = geometry(xs, ws, dys, p);
+    const bool single = flopsOf(g) < kSingleThreadFlops;
+    ThreadScope threads(single);
     Key k = keyOf(2, g, 0);
+    k.push_back(single);
     auto it = bwdWeightsCache.find(k);
     if (it == bwdWeightsCache.end()) {
       auto hint = fwdDesc(g, false, 0, prop_kind::forward_training);

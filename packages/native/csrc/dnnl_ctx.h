@@ -11,3 +11,29 @@ inline dnnl::stream& cpuStream() {
   static dnnl::stream s(cpuEngine());
   return s;
 }
+
+#include <omp.h>
+
+// Ops below this many FLOPs run on one thread. On a shared 2-core machine a
+// small parallel op pays for waking the second thread and, when another
+// process holds that core, for waiting on it at the barrier: a 1 MFLOP matmul
+// took 95 ms at load average 20 (DNNL_VERBOSE) where one thread needs ~0.1 ms.
+constexpr double kSingleThreadFlops = 32e6;
+
+// Runs the enclosing scope with one OpenMP thread (oneDNN sizes its parallel
+// regions from omp_get_max_threads()), restoring the previous count after.
+class ThreadScope {
+ public:
+  explicit ThreadScope(bool single) : prev_(omp_get_max_threads()), single_(single) {
+    if (single_) omp_set_num_threads(1);
+  }
+  ~ThreadScope() {
+    if (single_) omp_set_num_threads(prev_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int prev_;
+  bool single_;
+};
