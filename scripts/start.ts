@@ -8,6 +8,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultDataDir, openDatabase, repoRoot } from "@rcmnet/db";
 
+// No call home from a clinical install: Next.js and turbo send usage telemetry unless told not to.
+process.env.NEXT_TELEMETRY_DISABLED ??= "1";
+process.env.TURBO_TELEMETRY_DISABLED ??= "1";
+
 const dataDir = resolve(process.env.RCMNET_DATA_DIR ?? defaultDataDir);
 const webPort = Number(process.env.WEB_PORT ?? 3000);
 const apiPort = Number(process.env.API_PORT ?? 4000);
