@@ -8,6 +8,7 @@
  * state) and, when validation improves, the best model in `out`. Afterwards a temperature
  * is fitted on validation logits and the card gets calibrated validation metrics.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, appendFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { Network, archConfig, type ArchName } from './architecture.js';
@@ -182,6 +183,10 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   let state: CheckpointState = { epoch: -1, history: [], bestScore: -Infinity, bestEpoch: -1, sinceBest: 0, phase: phaseOf(0) };
 
   if (options.resume) {
+    // A kill between the two renames of writeCheckpoint leaves only `checkpoint.old`.
+    if (!existsSync(path.join(ckptDir, 'state.json')) && existsSync(path.join(`${ckptDir}.old`, 'state.json'))) {
+      await rename(`${ckptDir}.old`, ckptDir);
+    }
     try {
       state = JSON.parse(await readFile(path.join(ckptDir, 'state.json'), 'utf8')) as CheckpointState;
       const ck = await loadNetwork(ckptDir);
