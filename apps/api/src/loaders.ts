@@ -21,9 +21,10 @@ function groupBy<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): V[]
   return keys.map((k) => map.get(k) ?? []);
 }
 
-export interface CaseCounts {
-  cellCount: number;
-  reviewedCount: number;
+export interface LabelCount {
+  label: string | null;
+  count: number;
+  reviewed: number;
 }
 
 export function createLoaders(prisma: PrismaClient) {
@@ -60,14 +61,19 @@ export function createLoaders(prisma: PrismaClient) {
         (r) => r.cellId,
       ),
     ),
-    countsByCaseId: new DataLoader<string, CaseCounts>(async (ids) => {
-      const rows = await prisma.$queryRaw<{ caseId: string; cells: bigint; reviewed: bigint }[]>`
-        SELECT s."caseId", count(c.id) AS cells, count(c.id) FILTER (WHERE c."reviewCount" > 0) AS reviewed
+    /**
+     * Cell counts per current label (and how many were reviewed) for each case: one query serves
+     * the worklist's cellCount/reviewedCount and the case page's differential.
+     */
+    labelCountsByCaseId: new DataLoader<string, LabelCount[]>(async (ids) => {
+      const rows = await prisma.$queryRaw<{ caseId: string; label: string | null; count: bigint; reviewed: bigint }[]>`
+        SELECT s."caseId", c."currentLabel" AS label, count(*) AS count, count(*) FILTER (WHERE c."reviewCount" > 0) AS reviewed
         FROM slide s JOIN cell c ON c."slideId" = s.id
         WHERE s."caseId" = ANY(${[...ids]}::uuid[])
-        GROUP BY s."caseId"`;
-      const map = new Map(rows.map((r) => [r.caseId, { cellCount: Number(r.cells), reviewedCount: Number(r.reviewed) }]));
-      return ids.map((id) => map.get(id) ?? { cellCount: 0, reviewedCount: 0 });
+        GROUP BY s."caseId", c."currentLabel"`;
+      return groupBy(ids, rows, (r) => r.caseId).map((list) =>
+        list.map((r) => ({ label: r.label, count: Number(r.count), reviewed: Number(r.reviewed) })),
+      );
     }),
   };
 }

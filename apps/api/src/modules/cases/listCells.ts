@@ -12,6 +12,8 @@ export interface CellPage {
   nodes: Cell[];
   pageInfo: PageInfo;
   where: Prisma.CellWhereInput;
+  /** Set when the first page already holds every matching cell (no count query needed). */
+  knownTotal?: number;
 }
 
 /** The cells of a case in slide order, cursor-paginated; a review page asks for up to 1000. */
@@ -32,5 +34,6 @@ export async function listCells(prisma: PrismaClient, caseId: string, filter: Ce
     ...(after ? { cursor: { id: after }, skip: 1 } : {}),
   });
   // totalCount is resolved from `where` only when selected (one query saved otherwise).
-  return { ...toConnection(rows, size, (c) => c.id), where };
+  const conn = toConnection(rows, size, (c) => c.id);
+  return { ...conn, where, ...(!after && !conn.pageInfo.hasNextPage ? { knownTotal: conn.nodes.length } : {}) };
 }

@@ -9,7 +9,9 @@ import { createCase } from "./createCase.ts";
 import { updateCase } from "./updateCase.ts";
 import { listCases } from "./listCases.ts";
 import { listCells } from "./listCells.ts";
-import { caseLabelCounts, computeDifferential } from "./differential.ts";
+import { computeDifferential } from "./differential.ts";
+
+const sum = (rows: { count: number; reviewed: number }[], key: "count" | "reviewed") => rows.reduce((s, r) => s + r[key], 0);
 
 async function loadOr404<T>(value: Promise<T | null>, what: string): Promise<T> {
   const row = await value;
@@ -33,10 +35,10 @@ export const resolvers: Resolvers = {
     patientRef: (c, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? c.patientRef : null),
     createdBy: (c, _a, ctx) => loadOr404(ctx.loaders.userById.load(c.createdById), "User"),
     slides: (c, _a, ctx) => ctx.loaders.slidesByCaseId.load(c.id),
-    cellCount: async (c, _a, ctx) => (await ctx.loaders.countsByCaseId.load(c.id)).cellCount,
-    reviewedCount: async (c, _a, ctx) => (await ctx.loaders.countsByCaseId.load(c.id)).reviewedCount,
+    cellCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "count"),
+    reviewedCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "reviewed"),
     cells: (c, args, ctx) => listCells(ctx.prisma, c.id, args, args),
-    differential: async (c, _a, ctx) => computeDifferential(await caseLabelCounts(ctx.prisma, c.id)),
+    differential: async (c, _a, ctx) => computeDifferential(await ctx.loaders.labelCountsByCaseId.load(c.id)),
   },
   Slide: {
     imageUrl: (s) => `/blobs/${s.imageSha256}`,
@@ -51,7 +53,7 @@ export const resolvers: Resolvers = {
     reviews: (c, _a, ctx) => ctx.loaders.reviewsByCellId.load(c.id),
   },
   CellConnection: {
-    totalCount: (page, _a, ctx) => ctx.prisma.cell.count({ where: page.where }),
+    totalCount: (page, _a, ctx) => page.knownTotal ?? ctx.prisma.cell.count({ where: page.where }),
   },
   Review: {
     reviewer: (r, _a, ctx) => loadOr404(ctx.loaders.userById.load(r.reviewerId), "User"),
