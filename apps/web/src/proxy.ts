@@ -6,7 +6,7 @@ import { env } from "@/env";
 import { sessionFromRequest } from "@/server/session";
 import { contentSecurityPolicy, originAllowed } from "@/server/security";
 
-const PUBLIC_PAGES = ["/login"];
+const PUBLIC_PAGES = ["/login", "/session-ended"];
 
 export async function proxy(request: NextRequest) {
   const { pathname } = request.nextUrl;

@@ -18,8 +18,8 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   if (body?.errors?.length) {
     const error = fromGraphQLErrors(body.errors, res.status);
     if (error.code === "UNAUTHENTICATED" && typeof window !== "undefined") {
-      // Session over: back to the login page, then here again.
-      window.location.assign(`/login?callbackUrl=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+      // The API no longer accepts this session (expired, revoked): end ours too, then sign in again.
+      window.location.assign(`/session-ended?callbackUrl=${encodeURIComponent(window.location.pathname + window.location.search)}`);
     }
     throw error;
   }

@@ -8,6 +8,8 @@ import type { NextRequest } from "next/server";
 import { env } from "@/env";
 import { claimsFrom, SESSION_COOKIE, type SessionClaims } from "@/auth/options";
 import { canOpen, type PageKey } from "@/auth/roles";
+import { ApiError } from "@/lib/errors";
+import { apiGraphQL } from "./api";
 
 async function decodeFromCookies(cookieList: { name: string; value: string }[]): Promise<SessionClaims | null> {
   const jar = Object.fromEntries(cookieList.map((c) => [c.name, c.value]));
@@ -35,6 +37,19 @@ export async function requirePage(page: PageKey, returnTo: string): Promise<Sess
   if (!session) redirect(`/login?callbackUrl=${encodeURIComponent(returnTo)}`);
   if (!canOpen(page, session.role)) forbidden();
   return session;
+}
+
+/**
+ * The API call of a server page: when the API refuses the token (expired, revoked), the session
+ * is ended and the user signs in again, rather than seeing an error page.
+ */
+export async function pageQuery<T>(session: SessionClaims, returnTo: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  try {
+    return await apiGraphQL<T>(query, variables, session.apiToken);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === "UNAUTHENTICATED") redirect(`/session-ended?callbackUrl=${encodeURIComponent(returnTo)}`);
+    throw e;
+  }
 }
 
 /** What client components may know about the user (no token). */

@@ -5,7 +5,7 @@ import { formatDateTime, percent } from "@/lib/format";
 import { ApiError } from "@/lib/errors";
 import { MODEL_NAME, REPORT } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
-import { requirePage } from "@/server/session";
+import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
 import { readReportContent } from "./content";
 
@@ -40,7 +40,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const { id } = await params;
   const { v } = await searchParams;
   const session = await requirePage("report", `/cases/${id}/report`);
-  const data = await apiGraphQL<ReportData>(REPORT, { id }, session.apiToken).catch((e) => {
+  const data = await pageQuery<ReportData>(session, `/cases/${id}/report`, REPORT, { id }).catch((e) => {
     if (e instanceof ApiError && (e.code === "NOT_FOUND" || e.code === "BAD_USER_INPUT")) return { case: null } as ReportData;
     throw e;
   });

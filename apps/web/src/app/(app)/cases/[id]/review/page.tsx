@@ -3,8 +3,7 @@ import { notFound } from "next/navigation";
 import { ApiError } from "@/lib/errors";
 import { CASE_CELLS, CASE_HEADER, REVIEW_LABELS } from "@/lib/operations";
 import { labelList, REVIEW_CATEGORIES, toReviewCell, type ApiCell } from "@/review/mapping";
-import { apiGraphQL } from "@/server/api";
-import { requirePage } from "@/server/session";
+import { pageQuery, requirePage } from "@/server/session";
 import { ReviewClient } from "./ReviewClient";
 
 export const metadata: Metadata = { title: "Case review" };
@@ -27,9 +26,9 @@ const PAGE = 500;
 export default async function ReviewPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const session = await requirePage("review", `/cases/${id}/review`);
-  const token = session.apiToken;
+  const returnTo = `/cases/${id}/review`;
   type CellsPage = { case: { cells: { nodes: ApiCell[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } | null };
-  const cellsPage = (after: string | null) => apiGraphQL<CellsPage>(CASE_CELLS, { id, first: PAGE, after }, token);
+  const cellsPage = (after: string | null) => pageQuery<CellsPage>(session, returnTo, CASE_CELLS, { id, first: PAGE, after });
   const missing = (e: unknown) => {
     if (e instanceof ApiError && (e.code === "NOT_FOUND" || e.code === "BAD_USER_INPUT")) return null;
     throw e;
@@ -37,9 +36,9 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   // Header, first page of cells and the label list in parallel: the page is one round trip
   // deep for cases up to PAGE cells.
   const [header, firstPage, labelsResult] = await Promise.all([
-    apiGraphQL<Header>(CASE_HEADER, { id }, token).catch(missing),
+    pageQuery<Header>(session, returnTo, CASE_HEADER, { id }).catch(missing),
     cellsPage(null).catch(missing),
-    apiGraphQL<{ reviewLabels: string[] }>(REVIEW_LABELS, {}, token),
+    pageQuery<{ reviewLabels: string[] }>(session, returnTo, REVIEW_LABELS),
   ]);
   if (!header?.case || !firstPage?.case) notFound();
 
