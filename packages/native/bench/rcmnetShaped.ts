@@ -68,7 +68,7 @@ export class RcmnetShaped {
 
   private batchNorm(name: string, x: tf.Tensor4D): tf.Tensor4D {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return tf.batchNorm(x, mean, variance, this.p(`${name}.b`), this.p(`${name}.g`), 1e-3);
+    return tf.batchNorm(x, mean, variance, this.p(`${name}.b`), this.p(`${name}.g`), 1e-3) as tf.Tensor4D;
   }
   private convBn(name: string, x: tf.Tensor4D, bnName: string, stride: number): tf.Tensor4D {
     return this.batchNorm(bnName, tf.conv2d(x, this.p(`${name}.w`) as tf.Tensor4D, stride, 'same'));
@@ -77,7 +77,7 @@ export class RcmnetShaped {
     const y = tf.relu(this.convBn(`${name}.c1`, x, `${name}.b1`, st));
     const z = this.convBn(`${name}.c2`, y, `${name}.b2`, 1);
     const sc = this.params.has(`${name}.sc.w`) ? this.convBn(`${name}.sc`, x, `${name}.sbn`, st) : x;
-    return tf.relu(tf.add(z, sc));
+    return tf.relu(tf.add(z, sc)) as tf.Tensor4D;
   }
   private runCbam(name: string, x: tf.Tensor4D): tf.Tensor4D {
     const mlp = (v: tf.Tensor2D) =>
@@ -111,7 +111,7 @@ export class RcmnetShaped {
       y = this.runBlock(`l${i}.1`, y, 1);
       y = this.runCbam(`l${i}.cbam`, y);
     }
-    y = tf.relu(tf.add(this.batchNorm('mhsa.bn', this.runMhsa(y)), y));
+    y = tf.relu(tf.add(this.batchNorm('mhsa.bn', this.runMhsa(y)), y)) as tf.Tensor4D;
     const pooled = tf.mean(y, [1, 2]) as tf.Tensor2D;
     return tf.add(tf.matMul(pooled, this.p('fc.w') as tf.Tensor2D), this.p('fc.b'));
   }
