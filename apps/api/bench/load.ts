@@ -12,7 +12,8 @@ import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir, cpus } from "node:os";
+import { tmpdir, cpus, loadavg } from "node:os";
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import pg from "pg";
 import { applyMigrations } from "@rcmnet/db";
@@ -108,7 +109,9 @@ async function seed(): Promise<{ caseIds: string[]; password: string }> {
 }
 
 async function startApi(dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+  // A larger young generation halves scavenge GC time for this allocation-heavy server (the
+  // launcher may pass the same flag); see docs/performance.md.
+  const child = spawn(process.execPath, ["--max-semi-space-size=32", "--import", "tsx", "src/server.ts"], {
     cwd: apiDir,
     env: {
       ...process.env,
@@ -156,7 +159,21 @@ export const CASE_REVIEW = `query CaseReview($id: ID!) { case(id: $id) {
       prediction { label confidence abstained probabilities modelVersionId }
       reviews { seq label reason reviewer { displayName } } } } } }`;
 
+/** CPU time (user + system, ms) used so far by a process, from /proc (Linux). */
+function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15 of stat)
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+let apiPid = 0;
+
 interface Row {
+  cpuPerReq: number | null;
   name: string;
   rate: string;
   p50: number;
@@ -170,6 +187,7 @@ interface Row {
 
 async function measure(name: string, token: string, body: (i: number) => string, rate: number | null): Promise<Row> {
   let i = 0;
+  const cpu0 = cpuMs(apiPid);
   const result = await autocannon({
     url: `http://127.0.0.1:${PORT}/graphql`,
     method: "POST",
@@ -179,7 +197,10 @@ async function measure(name: string, token: string, body: (i: number) => string,
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     requests: [{ setupRequest: (req: any) => ({ ...req, body: body(i++) }) }],
   });
+  const cpu1 = cpuMs(apiPid);
+  const total = result.requests.total || 1;
   return {
+    cpuPerReq: cpu0 === null || cpu1 === null ? null : Math.round(((cpu1 - cpu0) / total) * 10) / 10,
     name,
     rate: rate ? `${rate} req/s` : "max",
     p50: result.latency.p50,
@@ -196,6 +217,7 @@ async function main() {
   const { caseIds, password } = await seed();
   const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-bench-"));
   const api = await startApi(dataDir);
+  apiPid = api.pid ?? 0;
   try {
     const login = await gql(null, `mutation { login(login: "bench-hema", password: "${password}") { token } }`);
     const token: string = login.login.token;
@@ -207,15 +229,18 @@ async function main() {
     const caseBody = (i: number) => JSON.stringify({ query: CASE_REVIEW, variables: { id: caseIds[i % caseIds.length] } });
     // Warm-up (JIT, connection pool, PostgreSQL buffers), not reported.
     await measure("warm-up", token, caseBody, null);
+    const loadBefore = loadavg().map((l) => l.toFixed(1)).join(" ");
     const rows: Row[] = [];
     rows.push(await measure("worklist (50 cases)", token, worklistBody, 100));
     rows.push(await measure(`case review (${CELLS_PER_CASE} cells)`, token, caseBody, 100));
     rows.push(await measure("worklist (50 cases)", token, worklistBody, null));
     rows.push(await measure(`case review (${CELLS_PER_CASE} cells)`, token, caseBody, null));
-    console.log(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, duration ${DURATION_S} s per run`);
-    console.log("| query | offered load | p50 ms | p97.5 ms | p99 ms | max ms | throughput req/s | non-2xx | errors |");
-    console.log("|---|---|---|---|---|---|---|---|---|");
-    for (const r of rows) console.log(`| ${r.name} | ${r.rate} | ${r.p50} | ${r.p97_5} | ${r.p99} | ${r.max} | ${r.rps} | ${r.non2xx} | ${r.errors} |`);
+    console.log(`\nload average before: ${loadBefore}`);
+    console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, duration ${DURATION_S} s per run`);
+    console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+    console.log("| query | offered load | p50 ms | p97.5 ms | p99 ms | max ms | throughput req/s | API CPU ms/req | non-2xx | errors |");
+    console.log("|---|---|---|---|---|---|---|---|---|---|");
+    for (const r of rows) console.log(`| ${r.name} | ${r.rate} | ${r.p50} | ${r.p97_5} | ${r.p99} | ${r.max} | ${r.rps} | ${r.cpuPerReq ?? "?"} | ${r.non2xx} | ${r.errors} |`);
   } finally {
     api.kill("SIGTERM");
     await new Promise((r) => api.once("exit", r));

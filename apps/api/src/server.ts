@@ -29,6 +29,8 @@ async function shutdown(signal: string) {
   closing = true;
   log.info("api shutting down", { signal });
   server.close();
+  // Idle keep-alive sockets would hold close() open for seconds.
+  server.closeIdleConnections();
   await stop();
   await prisma.$disconnect();
   await db.close();

@@ -50,7 +50,8 @@ export const resolvers: Resolvers = {
     humanDecided: (c) => c.reviewCount > 0,
     prediction: async (c, _a, ctx) => (await ctx.loaders.predictionsByCellId.load(c.id))[0] ?? null,
     predictions: (c, _a, ctx) => ctx.loaders.predictionsByCellId.load(c.id),
-    reviews: (c, _a, ctx) => ctx.loaders.reviewsByCellId.load(c.id),
+    // reviewCount is kept with every review: a cell without reviews needs no lookup.
+    reviews: (c, _a, ctx) => (c.reviewCount === 0 ? [] : ctx.loaders.reviewsByCellId.load(c.id)),
   },
   CellConnection: {
     totalCount: (page, _a, ctx) => page.knownTotal ?? ctx.prisma.cell.count({ where: page.where }),
