@@ -22,6 +22,12 @@ const config: CodegenConfig = {
           SignOff: "@rcmnet/db#SignOff as SignOffRow",
           AuditEvent: "@rcmnet/db#AuditEvent as AuditEventRow",
           CellConnection: "../modules/cases/listCells.ts#CellPage",
+          // Jobs engineer's modules (models, training, jobs).
+          ModelVersion: "@rcmnet/db#ModelVersion as ModelVersionRow",
+          ModelPromotion: "@rcmnet/db#ModelPromotion as ModelPromotionRow",
+          DatasetSnapshot: "@rcmnet/db#DatasetSnapshot as DatasetSnapshotRow",
+          TrainingRun: "@rcmnet/db#TrainingRun as TrainingRunRow",
+          JobProgress: "@rcmnet/db#Job as JobRow",
         },
         scalars: { DateTime: "Date", JSON: "unknown", ID: "string" },
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },

@@ -1,13 +1,12 @@
 import type { Policy } from "../../auth/policy.ts";
 import { CASE_READERS } from "../../auth/roles.ts";
-import type { Context } from "../../context.ts";
+import type { Resolvers } from "../../generated/graphql.ts";
 import { caseAnalysisProgress, slideAnalysis } from "./slideAnalysis.ts";
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: {
-    slideAnalysis: (_p: unknown, args: { slideId: string }, ctx: Context) => slideAnalysis(ctx.prisma, args.slideId),
-    caseAnalysisProgress: (_p: unknown, args: { caseId: string }, ctx: Context) =>
-      caseAnalysisProgress(ctx.prisma, args.caseId),
+    slideAnalysis: (_p, args, ctx) => slideAnalysis(ctx.prisma, args.slideId),
+    caseAnalysisProgress: (_p, args, ctx) => caseAnalysisProgress(ctx.prisma, args.caseId),
   },
 };
 

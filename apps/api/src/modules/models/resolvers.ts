@@ -1,8 +1,7 @@
-import type { ModelPromotion, ModelVersion, ModelStatus, PromotionState } from "@rcmnet/db";
 import type { Policy } from "../../auth/policy.ts";
-import type { Context } from "../../context.ts";
+import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
-import type { PageArgs } from "../../lib/pagination.ts";
+import { notFound } from "../../errors.ts";
 import { compareModels } from "./compareModels.ts";
 import { decidePromotion } from "./decidePromotion.ts";
 import { getChampion, getModelVersion, listModelVersions } from "./listModelVersions.ts";
@@ -11,30 +10,19 @@ import { proposePromotion } from "./proposePromotion.ts";
 import { proposeRollback } from "./proposeRollback.ts";
 import { registerModel } from "./registerModel.ts";
 
-type R<A = Record<string, never>, P = unknown> = (parent: P, args: A, ctx: Context) => unknown;
-
-export const resolvers: {
-  Query: Record<string, R<any>>;
-  Mutation: Record<string, R<any>>;
-  ModelVersion: Record<string, R<any, ModelVersion>>;
-  ModelPromotion: Record<string, R<any, ModelPromotion>>;
-} = {
+export const resolvers: Resolvers = {
   Query: {
-    modelVersions: (_p, args: PageArgs & { status?: ModelStatus | null }, ctx) => listModelVersions(ctx.prisma, args),
-    modelVersion: (_p, args: { id: string }, ctx) => getModelVersion(ctx.prisma, args.id),
+    modelVersions: (_p, args, ctx) => listModelVersions(ctx.prisma, args),
+    modelVersion: (_p, args, ctx) => getModelVersion(ctx.prisma, args.id),
     championModel: (_p, _a, ctx) => getChampion(ctx.prisma),
-    modelPromotions: (_p, args: PageArgs & { state?: PromotionState | null }, ctx) =>
-      listModelPromotions(ctx.prisma, args),
-    compareModels: (_p, args: { a: string; b: string; snapshotId: string }, ctx) => compareModels(ctx, actor(ctx), args),
+    modelPromotions: (_p, args, ctx) => listModelPromotions(ctx.prisma, args),
+    compareModels: (_p, args, ctx) => compareModels(ctx, actor(ctx), args),
   },
   Mutation: {
-    registerModel: (_p, args: { path: string }, ctx) => registerModel(ctx, actor(ctx), args.path),
-    proposePromotion: (_p, args: { modelVersionId: string; reason: string }, ctx) =>
-      proposePromotion(ctx.prisma, actor(ctx), args),
-    decidePromotion: (_p, args: { id: string; approve: boolean; note?: string | null }, ctx) =>
-      decidePromotion(ctx.prisma, actor(ctx), args),
-    proposeRollback: (_p, args: { reason: string; modelVersionId?: string | null }, ctx) =>
-      proposeRollback(ctx.prisma, actor(ctx), args),
+    registerModel: (_p, args, ctx) => registerModel(ctx, actor(ctx), args.path),
+    proposePromotion: (_p, args, ctx) => proposePromotion(ctx.prisma, actor(ctx), args),
+    decidePromotion: (_p, args, ctx) => decidePromotion(ctx.prisma, actor(ctx), args),
+    proposeRollback: (_p, args, ctx) => proposeRollback(ctx.prisma, actor(ctx), args),
   },
   ModelVersion: {
     metrics: (v) => v.metrics ?? {},
@@ -47,7 +35,7 @@ export const resolvers: {
   },
   ModelPromotion: {
     modelVersion: (p, _a, ctx) => ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: p.modelVersionId } }),
-    proposedBy: (p, _a, ctx) => ctx.loaders.userById.load(p.proposedById),
+    proposedBy: async (p, _a, ctx) => (await ctx.loaders.userById.load(p.proposedById)) ?? Promise.reject(notFound("User")),
     decidedBy: (p, _a, ctx) => (p.decidedById ? ctx.loaders.userById.load(p.decidedById) : null),
   },
 };

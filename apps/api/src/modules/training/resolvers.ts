@@ -1,44 +1,37 @@
-import type { DatasetSnapshot, TrainingRun } from "@rcmnet/db";
 import type { Policy } from "../../auth/policy.ts";
-import type { Context } from "../../context.ts";
+import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
-import type { PageArgs } from "../../lib/pagination.ts";
+import { notFound } from "../../errors.ts";
 import { cancelTrainingRun } from "./cancelTrainingRun.ts";
 import { createDatasetSnapshot } from "./createDatasetSnapshot.ts";
 import { getDatasetSnapshot, listDatasetSnapshots, snapshotCounts } from "./listDatasetSnapshots.ts";
 import { getTrainingRun, listTrainingRuns } from "./listTrainingRuns.ts";
 import { startTrainingRun } from "./startTrainingRun.ts";
 
-type R<A = Record<string, never>, P = unknown> = (parent: P, args: A, ctx: Context) => unknown;
+const userOrFail = async (load: Promise<import("@rcmnet/db").User | null>) => (await load) ?? Promise.reject(notFound("User"));
 
-export const resolvers: {
-  Query: Record<string, R<any>>;
-  Mutation: Record<string, R<any>>;
-  DatasetSnapshot: Record<string, R<any, DatasetSnapshot>>;
-  TrainingRun: Record<string, R<any, TrainingRun>>;
-} = {
+export const resolvers: Resolvers = {
   Query: {
-    datasetSnapshots: (_p, args: PageArgs, ctx) => listDatasetSnapshots(ctx.prisma, args),
-    datasetSnapshot: (_p, args: { id: string }, ctx) => getDatasetSnapshot(ctx.prisma, args.id),
-    trainingRuns: (_p, args: PageArgs, ctx) => listTrainingRuns(ctx.prisma, args),
-    trainingRun: (_p, args: { id: string }, ctx) => getTrainingRun(ctx.prisma, args.id),
+    datasetSnapshots: (_p, args, ctx) => listDatasetSnapshots(ctx.prisma, args),
+    datasetSnapshot: (_p, args, ctx) => getDatasetSnapshot(ctx.prisma, args.id),
+    trainingRuns: (_p, args, ctx) => listTrainingRuns(ctx.prisma, args),
+    trainingRun: (_p, args, ctx) => getTrainingRun(ctx.prisma, args.id),
   },
   Mutation: {
-    createDatasetSnapshot: (_p, args: { name: string }, ctx) => createDatasetSnapshot(ctx.prisma, actor(ctx), args),
-    startTrainingRun: (_p, args: { snapshotId: string; config?: unknown; baseModelVersionId?: string | null }, ctx) =>
-      startTrainingRun(ctx.prisma, actor(ctx), args),
-    cancelTrainingRun: (_p, args: { id: string }, ctx) => cancelTrainingRun(ctx.prisma, actor(ctx), args.id),
+    createDatasetSnapshot: (_p, args, ctx) => createDatasetSnapshot(ctx.prisma, actor(ctx), args),
+    startTrainingRun: (_p, args, ctx) => startTrainingRun(ctx.prisma, actor(ctx), args),
+    cancelTrainingRun: (_p, args, ctx) => cancelTrainingRun(ctx.prisma, actor(ctx), args.id),
   },
   DatasetSnapshot: {
     splitCounts: async (s, _a, ctx) => (await snapshotCounts(ctx.prisma, s.id)).splitCounts,
     labelCounts: async (s, _a, ctx) => (await snapshotCounts(ctx.prisma, s.id)).labelCounts,
-    createdBy: (s, _a, ctx) => ctx.loaders.userById.load(s.createdById),
+    createdBy: (s, _a, ctx) => userOrFail(ctx.loaders.userById.load(s.createdById)),
   },
   TrainingRun: {
     snapshot: (r, _a, ctx) => ctx.prisma.datasetSnapshot.findUniqueOrThrow({ where: { id: r.snapshotId } }),
     baseModel: (r, _a, ctx) =>
       r.baseModelVersionId ? ctx.prisma.modelVersion.findUnique({ where: { id: r.baseModelVersionId } }) : null,
-    startedBy: (r, _a, ctx) => ctx.loaders.userById.load(r.startedById),
+    startedBy: (r, _a, ctx) => userOrFail(ctx.loaders.userById.load(r.startedById)),
     producedModel: (r, _a, ctx) => ctx.prisma.modelVersion.findUnique({ where: { trainingRunId: r.id } }),
   },
 };
