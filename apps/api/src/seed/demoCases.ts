@@ -30,9 +30,9 @@ export interface DemoCaseSpec {
 }
 
 export const DEMO_CASES: DemoCaseSpec[] = [
-  { accession: "DEMO-0001", priority: "STAT", product: "tisagenlecleucel", timepoint: "day +7", fields: 2 },
-  { accession: "DEMO-0002", priority: "URGENT", product: "axicabtagene ciloleucel", timepoint: "day +14", fields: 2 },
-  { accession: "DEMO-0003", priority: "ROUTINE", product: "lisocabtagene maraleucel", timepoint: "day +28", fields: 1 },
+  { accession: "DEMO-0001", priority: "STAT", product: "tisagenlecleucel", timepoint: "day +7", fields: 3 },
+  { accession: "DEMO-0002", priority: "URGENT", product: "axicabtagene ciloleucel", timepoint: "day +14", fields: 3 },
+  { accession: "DEMO-0003", priority: "ROUTINE", product: "lisocabtagene maraleucel", timepoint: "day +28", fields: 2 },
   { accession: "DEMO-0004", priority: "ROUTINE", product: "tisagenlecleucel", timepoint: "day +90", fields: 0 },
   { accession: "DEMO-0005", priority: "ROUTINE", product: "tisagenlecleucel", timepoint: "day +7", fields: 4, signOut: true },
   { accession: "DEMO-0006", priority: "URGENT", product: "brexucabtagene autoleucel", timepoint: "day +14", fields: 4, signOut: true },

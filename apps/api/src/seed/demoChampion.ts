@@ -14,8 +14,11 @@ export interface ChampionRecipe {
   widthMultiplier: number;
 }
 
-/** Measured to train in about a minute on 2 cores with the native backend. */
-export const DEMO_RECIPE: ChampionRecipe = { perClass: 60, epochs: 5, inputSize: 48, widthMultiplier: 0.25 };
+/**
+ * 300 synthetic crops, 4 epochs at 48 px: 72 s on this 2-core machine with the native backend
+ * while other builds ran (load 15); validation accuracy 0.97-1.0 from epoch 3.
+ */
+export const DEMO_RECIPE: ChampionRecipe = { perClass: 60, epochs: 4, inputSize: 48, widthMultiplier: 0.25 };
 /** Seconds: predictions only need to exist for the end-to-end tests, not to be good. */
 export const E2E_RECIPE: ChampionRecipe = { perClass: 12, epochs: 1, inputSize: 32, widthMultiplier: 0.125 };
 
