@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ARCHITECTURES, Network, archConfig, type ArchName } from './architecture.js';
 import { availableBackends, benchBackend, benchTorch, defaultBenchBackends, defaultTorchScript, torchAvailable } from './bench.js';
 import { loadModel } from './classifier.js';
-import { cropCells, detectCells, recallAt } from './detect.js';
+import { cropCells, detectCells, iou, recallAt } from './detect.js';
 import { evaluate } from './evaluate.js';
 import { loadBccd } from './data.js';
 import { encodePng, ImageDecodeError } from './image.js';
@@ -234,14 +234,16 @@ const commands: Record<string, Command> = {
   },
   detect: {
     summary: 'detect white cells on smear field images (JSON boxes); --bccd DIR measures recall at IoU 0.5',
-    usage: 'rcmnet detect FIELD... [--crops DIR --crop-size 64] | rcmnet detect --bccd DIR | rcmnet detect --synthetic N',
-    options: { bccd: { type: 'string' }, synthetic: { type: 'string' }, crops: { type: 'string' }, 'crop-size': { type: 'string' } },
+    usage: 'rcmnet detect FIELD... [--model DIR] [--crops DIR --crop-size 64] | rcmnet detect --bccd DIR | rcmnet detect --synthetic N [--model DIR]',
+    options: { bccd: { type: 'string' }, synthetic: { type: 'string' }, crops: { type: 'string' }, 'crop-size': { type: 'string' }, model: { type: 'string' }, seed: { type: 'string' } },
     async run(v, files) {
       if (v['bccd'] || v['synthetic']) {
         let matched = 0;
         let total = 0;
         let detections = 0;
         let fields = 0;
+        let classified = 0;
+        let correct = 0;
         if (v['bccd']) {
           for (const f of await loadBccd(v['bccd'] as string)) {
             if (!f.wbc.length) continue;
@@ -254,7 +256,10 @@ const commands: Record<string, Command> = {
           }
         } else {
           const n = num(v['synthetic'], 'synthetic')!;
-          for (let s = 0; s < n; s++) {
+          const first = num(v['seed'], 'seed', 0)!;
+          // With --model: classify each detected cell that matches a ground-truth cell.
+          const model = typeof v['model'] === 'string' ? await loadModel(v['model'], { backend: v['backend'] as string | undefined }) : null;
+          for (let s = first; s < first + n; s++) {
             const f = synthField({ seed: s });
             const d = await detectCells(f.image);
             const r = recallAt(f.cells, d);
@@ -262,14 +267,27 @@ const commands: Record<string, Command> = {
             total += r.total;
             detections += d.length;
             fields++;
+            if (model && d.length) {
+              const preds = await model.predict(await cropCells(f.image, d, model.inputSize), { abstainThreshold: 0 });
+              d.forEach((box, i) => {
+                const gt = f.cells.find((c) => iou(c, box) >= 0.5);
+                if (!gt) return;
+                classified++;
+                if (preds[i]!.topLabel === gt.label) correct++;
+              });
+            }
           }
+          model?.dispose();
         }
-        process.stdout.write(JSON.stringify({ data: v['bccd'] ?? `synthetic:${String(v['synthetic'])}`, fields, wbc: total, matched, recallAtIoU50: total ? matched / total : null, detections, precisionAtIoU50: detections ? matched / detections : null }) + '\n');
+        const classification = classified ? { classified, correct, accuracy: correct / classified } : {};
+        process.stdout.write(JSON.stringify({ data: v['bccd'] ?? `synthetic:${String(v['synthetic'])}`, fields, wbc: total, matched, recallAtIoU50: total ? matched / total : null, detections, precisionAtIoU50: detections ? matched / detections : null, ...classification }) + '\n');
         return;
       }
       if (!files.length) throw new UsageError('give FIELD images, --bccd DIR or --synthetic N');
+      const model = typeof v['model'] === 'string' ? await loadModel(v['model'], { backend: v['backend'] as string | undefined }) : null;
       for (const f of files) {
         const boxes = await detectCells(f);
+        const labels = model && boxes.length ? await model.predict(await cropCells(f, boxes, model.inputSize)) : null;
         const crops: string[] = [];
         if (v['crops']) {
           const dir = v['crops'] as string;
@@ -281,8 +299,10 @@ const commands: Record<string, Command> = {
             crops.push(p);
           }
         }
-        process.stdout.write(JSON.stringify({ image: f, boxes, ...(crops.length ? { crops } : {}) }) + '\n');
+        const cells = boxes.map((b, i) => (labels ? { ...b, prediction: labels[i] } : b));
+        process.stdout.write(JSON.stringify({ image: f, boxes: cells, ...(crops.length ? { crops } : {}) }) + '\n');
       }
+      model?.dispose();
     },
   },
   bench: {

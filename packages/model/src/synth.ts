@@ -327,7 +327,8 @@ export interface SynthCell {
 export function synthCell(cls: SynthClass, size: number, seed: number): RgbImage {
   const rng = new Rng(seed);
   const canvas = new Canvas(size, size, BACKGROUND);
-  const radius = (size / 2.6) * rng.uniform(0.88, 1.04);
+  // Wide scale jitter: detected boxes frame cells less exactly than ground truth does.
+  const radius = (size / 2.6) * rng.uniform(0.75, 1.12);
   for (let i = 0; i < 5; i++) {
     const a = rng.uniform(0, 2 * Math.PI);
     const rbcR = radius * rng.uniform(0.55, 0.75);
