@@ -239,7 +239,10 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
     normalization: obj(card.normalization),
     architecture: { arch: card.architecture ?? null, config: card.config ?? null, parameterCount: card.parameterCount ?? null },
     metrics: {
-      validation: card.metrics ?? null,
+      // The trainer's validation metrics, in the same shape as the TEST metrics computed here
+      // (confusion with its labels) so the dashboard can draw them; never called "test".
+      validation: validationMetrics(card.metrics, labels as string[]),
+      history: await historyOf(dir),
       calibration: card.calibration ?? null,
       data: card.data ?? null,
       backend: card.backend ?? null,
@@ -254,6 +257,25 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
 export async function initModelBackend(): Promise<string> {
   const m = await import("@rcmnet/model");
   return m.initBackend({ quiet: true });
+}
+
+function validationMetrics(raw: unknown, labels: string[]): Record<string, unknown> | null {
+  if (!raw || typeof raw !== "object") return null;
+  const m = raw as { top1?: number; macroF1?: number; balancedAccuracy?: number; perClass?: unknown; confusion?: unknown; count?: number; ece?: number };
+  return {
+    accuracy: m.top1 ?? null,
+    macroF1: m.macroF1 ?? null,
+    balancedAccuracy: m.balancedAccuracy ?? null,
+    perClass: m.perClass ?? {},
+    confusion: Array.isArray(m.confusion) ? { labels, matrix: m.confusion } : null,
+    count: m.count ?? null,
+    ece: m.ece ?? null,
+  };
+}
+
+/** Per-epoch curve from the trainer's metrics.jsonl, when the directory has it. */
+async function historyOf(dir: string): Promise<EpochMetrics[]> {
+  return previousEpochs(dir);
 }
 
 /** A synthetic smear field (BCCD-like 640x480 JPEG) with the ground truth of its white cells. */
