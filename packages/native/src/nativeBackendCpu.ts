@@ -8,10 +8,11 @@ import { BufferPool } from './bufferPool.js';
 type Entry = { values?: unknown };
 
 export class NativeBackendCpu extends MathBackendCPU {
-  readonly pool = new BufferPool();
+  readonly pool: BufferPool;
 
-  constructor() {
+  constructor(poolMaxFreeBytes?: number) {
     super();
+    this.pool = new BufferPool(poolMaxFreeBytes);
     // The cpu backend's first write prints "install tfjs-node to speed things up";
     // that advice is wrong for this backend, so mark the notice as already shown.
     (this as unknown as { firstUse: boolean }).firstUse = false;

@@ -32,6 +32,8 @@ export interface NativeBackendOptions {
   priority?: number;
   /** Threads for oneDNN and the element-wise kernels (default: OpenMP's, i.e. the core count or OMP_NUM_THREADS). */
   threads?: number;
+  /** Most bytes of idle output buffers kept for reuse (default 2 GiB; 0 disables reuse). */
+  poolMaxFreeBytes?: number;
   /** Where the one-line notices go (default console.warn). */
   log?: (line: string) => void;
 }
@@ -61,7 +63,7 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
   installFastReductionGradients(name);
   if (tf.findBackendFactory(name)) return name;
 
-  tf.registerBackend(name, () => new NativeBackendCpu(), options.priority ?? 3);
+  tf.registerBackend(name, () => new NativeBackendCpu(options.poolMaxFreeBytes), options.priority ?? 3);
   for (const config of tf.getKernelsForBackend('cpu')) {
     const impl = NATIVE_KERNELS[config.kernelName];
     tf.registerKernel(impl ? nativeKernelConfig(config.kernelName, name, impl, native) : { ...config, backendName: name });
