@@ -27,6 +27,8 @@ const CASES = Number(cfg.BENCH_CASES ?? 10_000);
 const CELLS_PER_CASE = Number(cfg.BENCH_CELLS_PER_CASE ?? 50);
 const DURATION_S = Number(cfg.BENCH_DURATION_S ?? 20);
 const PORT = Number(cfg.BENCH_API_PORT ?? 4400);
+/** API_WORKERS for the API under test (node:cluster HTTP workers). */
+const WORKERS = Number(cfg.BENCH_API_WORKERS ?? 2);
 const apiDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const dbUrl = (() => {
@@ -121,6 +123,7 @@ async function startApi(dataDir: string): Promise<ChildProcess> {
       RCMNET_DATA_DIR: dataDir,
       RCMNET_AUTH_SECRET: randomBytes(32).toString("hex"),
       RCMNET_LOG_LEVEL: "error",
+      API_WORKERS: String(WORKERS),
     },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -159,8 +162,17 @@ export const CASE_REVIEW = `query CaseReview($id: ID!) { case(id: $id) {
       prediction { label confidence abstained probabilities modelVersionId }
       reviews { seq label reason reviewer { displayName } } } } } }`;
 
-/** CPU time (user + system, ms) used so far by a process, from /proc (Linux). */
+/** CPU time (user + system, ms) used so far by a process and its cluster workers, from /proc (Linux). */
 function cpuMs(pid: number): number | null {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...children].reduce((sum, p) => sum + (ownCpuMs(p) ?? 0), 0);
+  } catch {
+    return ownCpuMs(pid);
+  }
+}
+
+function ownCpuMs(pid: number): number | null {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15 of stat)
@@ -236,6 +248,7 @@ async function main() {
     rows.push(await measure("worklist (50 cases)", token, worklistBody, null));
     rows.push(await measure(`case review (${CELLS_PER_CASE} cells)`, token, caseBody, null));
     console.log(`\nload average before: ${loadBefore}`);
+    console.log(`API workers: ${WORKERS}`);
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, duration ${DURATION_S} s per run`);
     console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
     console.log("| query | offered load | p50 ms | p97.5 ms | p99 ms | max ms | throughput req/s | API CPU ms/req | non-2xx | errors |");

@@ -11,6 +11,8 @@ const schema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(4000),
   API_HOST: z.string().default("127.0.0.1"),
+  /** HTTP worker processes sharing the port (node:cluster); 2 uses both cores of a 2-core host. */
+  API_WORKERS: z.coerce.number().int().min(1).max(32).default(1),
   RCMNET_DATA_DIR: z.string().default(defaultDataDir),
   /** HS256 key for API tokens; dev default: generated once into <dataDir>/auth-secret. */
   RCMNET_AUTH_SECRET: z.string().min(32, "RCMNET_AUTH_SECRET must be at least 32 characters").optional(),
@@ -23,6 +25,7 @@ export interface Env {
   databaseUrl: string | undefined;
   port: number;
   host: string;
+  workers: number;
   dataDir: string;
   authSecret: string;
   tokenTtlSeconds: number;
@@ -82,6 +85,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     databaseUrl: e.DATABASE_URL,
     port: e.API_PORT,
     host: e.API_HOST,
+    workers: e.API_WORKERS,
     dataDir,
     authSecret: e.RCMNET_AUTH_SECRET ?? devSecret(dataDir),
     tokenTtlSeconds: e.RCMNET_TOKEN_TTL_SECONDS,

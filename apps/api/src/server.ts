@@ -1,4 +1,7 @@
 // The HTTP API process: `tsx src/server.ts` (npm start -w @rcmnet/api).
+// With API_WORKERS > 1 the primary forks that many HTTP workers sharing the port (node:cluster):
+// one Node process saturates one core at ~7 ms CPU per case-review request (docs/performance.md).
+import cluster from "node:cluster";
 import { join } from "node:path";
 import { BlobStore, createPrismaClient, openDatabase } from "@rcmnet/db";
 import { loadEnv } from "./env.ts";
@@ -8,33 +11,65 @@ import { createLogger, describeError } from "./log.ts";
 const env = loadEnv();
 const log = createLogger(env.logLevel);
 
-// Normally the launcher passes DATABASE_URL (its embedded server or a real one); standalone, the
-// API opens the embedded database itself.
-const db = await openDatabase({ databaseUrl: env.databaseUrl, dataDir: env.dataDir });
-const prisma = createPrismaClient(db.url);
-const blobs = new BlobStore(join(env.dataDir, "blobs"));
-const { app, stop } = await createApp({ prisma, blobs, env, log });
-
-const server = app.listen(env.port, env.host, () => {
-  log.info("api listening", { url: `http://${env.host}:${env.port}/graphql`, embeddedDatabase: db.embedded });
-});
-server.on("error", (err) => {
-  log.error("api failed to listen", describeError(err));
-  process.exit(1);
-});
-
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
-  log.info("api shutting down", { signal });
-  server.close();
-  // Idle keep-alive sockets would hold close() open for seconds.
-  server.closeIdleConnections();
-  await stop();
-  await prisma.$disconnect();
-  await db.close();
-  process.exit(0);
+if (env.workers > 1 && cluster.isPrimary) {
+  await runPrimary();
+} else {
+  await runServer();
 }
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+async function runPrimary() {
+  // The primary opens (and, when embedded, serves) the database once; workers get its URL.
+  const db = await openDatabase({ databaseUrl: env.databaseUrl, dataDir: env.dataDir });
+  let closing = false;
+  const fork = () => cluster.fork({ DATABASE_URL: db.url });
+  for (let i = 0; i < env.workers; i++) fork();
+  cluster.on("exit", (worker, code, signal) => {
+    if (closing) return;
+    log.error("api worker died; starting another", { pid: worker.process.pid, code, signal });
+    setTimeout(fork, 1000);
+  });
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info("api shutting down", { signal });
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 1500));
+    await db.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+async function runServer() {
+  // Normally the launcher passes DATABASE_URL (its embedded server or a real one); standalone, the
+  // API opens the embedded database itself.
+  const db = await openDatabase({ databaseUrl: env.databaseUrl, dataDir: env.dataDir });
+  const prisma = createPrismaClient(db.url);
+  const blobs = new BlobStore(join(env.dataDir, "blobs"));
+  const { app, stop } = await createApp({ prisma, blobs, env, log });
+
+  const server = app.listen(env.port, env.host, () => {
+    log.info("api listening", { url: `http://${env.host}:${env.port}/graphql`, embeddedDatabase: db.embedded, pid: process.pid });
+  });
+  server.on("error", (err) => {
+    log.error("api failed to listen", describeError(err));
+    process.exit(1);
+  });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info("api shutting down", { signal });
+    server.close();
+    // Idle keep-alive sockets would hold close() open for seconds.
+    server.closeIdleConnections();
+    await stop();
+    await prisma.$disconnect();
+    await db.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}

@@ -64,6 +64,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     databaseUrl: db.url,
     port: 0,
     host: "127.0.0.1",
+    workers: 1,
     dataDir,
     authSecret: "test-secret-test-secret-test-secret-0123456789",
     tokenTtlSeconds: 3600,
