@@ -66,6 +66,7 @@ describe('training on synthetic cells', () => {
     expect(card.data.snapshotId).toMatch(/^[0-9a-f]{16}$/);
     expect(card.calibration.fittedOn).toBe('val');
     expect(card.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(card.parameterCount).toBeGreaterThan(100_000);
     const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; backend: string });
     expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5]);
     expect(lines[0]!.backend).toBe(result.backend);

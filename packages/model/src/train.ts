@@ -222,6 +222,8 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     headEpochs,
     unfreezeLrFactor: options.unfreezeLrFactor ?? 0.1,
   };
+  // Captured now: the training network is disposed before the final card is written.
+  const parameterCount = net.params.countLearnable();
   const cardBase = (metrics: EvalMetrics | null, temperature: number, fitted: boolean, extra: Partial<ModelCard['calibration']> = {}) => ({
     name: options.name ?? path.basename(out),
     architecture: net.config.arch,
@@ -231,7 +233,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     normalization: norm,
     cropContext: 1.3,
     backend,
-    parameterCount: net.params.countLearnable(),
+    parameterCount,
     data: { source: dataset.source, snapshotId: dataset.snapshotId, trainCount: trainImages.length, valCount: valImages.length },
     training: { ...trainingOptions, bestEpoch: state.bestEpoch + 1, epochsRun: state.epoch + 1 },
     metrics,
