@@ -2,7 +2,7 @@
 // plain Node (no workspace imports), so Playwright's loader and tsx both run it.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./ports";
@@ -25,16 +25,22 @@ function newestMtime(path: string): number {
   return newest;
 }
 
-/** next build only when the web sources are newer than the last build (it takes ~1.5 min here). */
+/**
+ * next build only when the web sources changed since the last build (it takes 1-2.5 min here).
+ * The newest source mtime seen when a build STARTS is recorded next to it: a file saved while
+ * a build runs is newer than that stamp, so the next run rebuilds.
+ */
 export function ensureWebBuild() {
-  const buildId = join(webDir, ".next/BUILD_ID");
+  const stamp = join(webDir, ".next/e2e-sources-mtime");
   const sources = ["src", "next.config.ts", "package.json", "tsconfig.json"].map((p) => join(webDir, p)).filter(existsSync);
-  const stale = !existsSync(buildId) || Math.max(...sources.map(newestMtime)) > statSync(buildId).mtimeMs || process.env.E2E_REBUILD === "1";
-  if (!stale) return log("dashboard build is up to date");
+  const newest = Math.max(...sources.map(newestMtime));
+  const built = existsSync(join(webDir, ".next/BUILD_ID")) && existsSync(stamp) ? Number(readFileSync(stamp, "utf8")) : -1;
+  if (newest <= built && process.env.E2E_REBUILD !== "1") return log("dashboard build is up to date");
   log("building the dashboard (next build)...");
   const t0 = Date.now();
   const r = spawnSync(next, ["build"], { cwd: webDir, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   if (r.status !== 0) throw new Error("next build failed");
+  writeFileSync(stamp, String(newest));
   log(`dashboard built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -1,0 +1,45 @@
+// Test-data helper, straight through the API (no UI): a case with one analysed field, every
+// cell labelled by the hematologist and signed out. Used to grow the pool of human labels when
+// a snapshot's deterministic split happens to leave its locked TEST part empty (the split is
+// by cell id, so a handful of cells can all land in TRAIN).
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import type { APIRequestContext } from "@playwright/test";
+import { apiLogin, apiQuery, apiUrl, USERS } from "./fixtures";
+
+export async function signedOutCase(request: APIRequestContext, fieldPath: string, accession: string): Promise<void> {
+  const tech = await apiLogin(request, "tech");
+  const created = await apiQuery<{ createCase: { id: string } }>(request, tech, "mutation($a: String!) { createCase(input: { accession: $a }) { id } }", { a: accession });
+  const caseId = created.data!.createCase.id;
+  const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
+    headers: { authorization: `Bearer ${tech}` },
+    multipart: { files: { name: basename(fieldPath), mimeType: "image/jpeg", buffer: readFileSync(fieldPath) } },
+  });
+  if (!up.ok()) throw new Error(`upload failed: ${up.status()} ${await up.text()}`);
+  for (let i = 0; ; i++) {
+    const p = await apiQuery<{ caseAnalysisProgress: { caseStatus: string } }>(request, tech, "query($c: ID!) { caseAnalysisProgress(caseId: $c) { caseStatus } }", { c: caseId });
+    if (p.data?.caseAnalysisProgress.caseStatus === "IN_REVIEW") break;
+    if (i > 120) throw new Error("analysis did not finish");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const hema = await apiLogin(request, "hema");
+  const labels = (await apiQuery<{ reviewLabels: string[] }>(request, hema, "{ reviewLabels }")).data!.reviewLabels.filter((l) => l !== "unidentified" && l !== "artifact");
+  const cells = await apiQuery<{ case: { cells: { nodes: { id: string; reviewCount: number }[] } } }>(
+    request,
+    hema,
+    "query($c: ID!) { case(id: $c) { cells(first: 500) { nodes { id reviewCount } } } }",
+    { c: caseId },
+  );
+  let k = 0;
+  for (const cell of cells.data!.case.cells.nodes) {
+    const r = await apiQuery(request, hema, "mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }", {
+      i: { cellId: cell.id, expectedReviewCount: cell.reviewCount, label: labels[k++ % labels.length], reason: "test data: labelled for the training snapshot" },
+    });
+    if (r.errors) throw new Error(`reclassify: ${JSON.stringify(r.errors)}`);
+  }
+  const signed = await apiQuery(request, hema, "mutation($c: ID!, $p: String!) { signOffCase(input: { caseId: $c, password: $p, meaning: \"Reviewed and approved\" }) { id } }", {
+    c: caseId,
+    p: USERS.hema.password,
+  });
+  if (signed.errors) throw new Error(`sign-off: ${JSON.stringify(signed.errors)}`);
+}
