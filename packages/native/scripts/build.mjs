@@ -50,12 +50,20 @@ export function addonPath() {
   return join(buildDir, `rcmnet_native-${h.digest('hex').slice(0, 16)}.node`);
 }
 
+/** Why the addon cannot be built here (a missing system dependency), or null. Instant: no compiler run. */
+export function missingPrerequisite() {
+  if (process.platform !== 'linux') return `the native backend is built for Linux only (this is ${process.platform})`;
+  if (!existsSync('/usr/include/oneapi/dnnl/dnnl.hpp') && !existsSync('/usr/local/include/oneapi/dnnl/dnnl.hpp'))
+    return 'oneDNN headers not found: install the system package libdnnl-dev (Debian/Ubuntu: apt-get install -y libdnnl-dev)';
+  return null;
+}
+
 /** Builds the addon unless it is already there; returns its path. Throws with the compiler's message on failure. */
 export async function buildAddon() {
   const target = addonPath();
   if (existsSync(target)) return target;
-  if (!existsSync('/usr/include/oneapi/dnnl/dnnl.hpp') && !existsSync('/usr/local/include/oneapi/dnnl/dnnl.hpp'))
-    throw new Error('oneDNN headers not found: install the system package libdnnl-dev (Debian/Ubuntu: apt-get install -y libdnnl-dev)');
+  const missing = missingPrerequisite();
+  if (missing) throw new Error(missing);
   mkdirSync(buildDir, { recursive: true });
   // Each build works in its own temp dir and renames at the end, so two
   // processes building at once (parallel test workers) cannot see a half file.

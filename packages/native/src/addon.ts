@@ -2,7 +2,7 @@
 // did not (npm 11 can skip install scripts; sources may have changed since).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { addonPath, buildAddon } from '../scripts/build.mjs';
+import { addonPath, buildAddon, missingPrerequisite } from '../scripts/build.mjs';
 
 /** The C++ functions (csrc/addon.cc). All tensors are Float32Arrays read and written in place. */
 export interface NativeAddon {
@@ -45,6 +45,9 @@ export function loadAddon(log: (line: string) => void = console.warn): Promise<A
     try {
       let path = addonPath();
       if (!existsSync(path)) {
+        // A missing system dependency is reported by the caller's single line, without a build notice first.
+        const missing = missingPrerequisite();
+        if (missing) return { addon: null, reason: missing };
         log('@rcmnet/native: compiling the oneDNN addon once for this machine (~15-30 s)...');
         path = await buildAddon();
       }
