@@ -154,6 +154,7 @@ try {
   const keyResponsive: number[] = [];
   const dcl: number[] = [];
   const ttfb: number[] = [];
+  let htmlBytes = 0;
   for (let run = 0; run < RUNS; run++) {
     const t0 = Date.now();
     await page.goto(`${platform.webUrl}/cases/${caseId}/review`, { waitUntil: "commit" });
@@ -166,12 +167,14 @@ try {
       interactive: performance.getEntriesByName("review-interactive")[0]!.startTime,
       dcl: (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).domContentLoadedEventEnd,
       ttfb: (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).responseStart,
+      htmlBytes: (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).decodedBodySize,
       tiles: document.querySelectorAll('[data-testid="cell-tile"]').length,
     }));
     if (m.tiles !== CELLS) throw new Error(`expected ${CELLS} tiles, found ${m.tiles}`);
     interactive.push(m.interactive);
     dcl.push(m.dcl);
     ttfb.push(m.ttfb);
+    htmlBytes = m.htmlBytes;
     log(`run ${run + 1}: interactive ${m.interactive.toFixed(0)} ms, first byte ${m.ttfb.toFixed(0)} ms, DOMContentLoaded ${m.dcl.toFixed(0)} ms, key response ${keyResponsive.at(-1)} ms`);
   }
   await browser.close();
@@ -184,6 +187,7 @@ try {
     firstByteMs: { median: Math.round(median(ttfb)) },
     domContentLoadedMs: { median: Math.round(median(dcl)) },
     apiCellsQueryMs: { median: Math.round(median(apiMs)) },
+    htmlKiB: Math.round(htmlBytes / 1024),
     navigationToKeyResponseMs: { first: keyResponsive[0], median: median(keyResponsive), max: Math.max(...keyResponsive) },
   };
   console.log(JSON.stringify(result));
