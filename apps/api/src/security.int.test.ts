@@ -2,6 +2,7 @@
 // BAD_USER_INPUT / RATE_LIMITED answer, never a 500, a stack trace or SQL text.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "./testing/index.ts";
+import { createLogger } from "./log.ts";
 
 let api: TestApi;
 let hema: string;
@@ -66,6 +67,21 @@ describe("limits and error hygiene", () => {
     // hema's own login above used one attempt of the 5 per minute.
     expect(codes.slice(0, 4)).toEqual(["UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED"]);
     expect(codes.slice(4)).toEqual(["RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"]);
+  });
+
+  it("keeps patient identifiers out of the logs, including on errors", async () => {
+    const lines: string[] = [];
+    const logged = await createTestApi({ log: createLogger("debug", (l) => lines.push(l)) });
+    try {
+      const tech = await logged.loginAs("TECHNICIAN");
+      await logged.gqlOk(tech, `mutation { createCase(input: { accession: "LOG-1", patientRef: "MRN-SECRET-4711" }) { id patientRef } }`);
+      await logged.gql(tech, `mutation { createCase(input: { accession: "LOG-1", patientRef: "MRN-SECRET-4711" }) { id } }`);
+      await logged.gql(tech, `query { cases { nodes { patientRef } } }`);
+      expect(lines.length).toBeGreaterThan(3);
+      expect(lines.join("\n")).not.toMatch(/MRN-SECRET-4711/);
+    } finally {
+      await logged.close();
+    }
   });
 
   it("accepts the bearer token only (no cookies)", async () => {

@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { createApp } from "../app.ts";
 import { defaultLimits, type Env, type Limits } from "../env.ts";
 import { hashPassword } from "../auth/passwords.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
 
 export interface GqlResult<T = any> {
   status: number;
@@ -52,6 +52,8 @@ export interface TestApiOptions {
   limits?: Partial<Limits>;
   /** The API's own client (e.g. one that counts queries); the test database's client otherwise. */
   apiPrisma?: (url: string) => PrismaClient;
+  /** The API's logger (silent by default). */
+  log?: Logger;
 }
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -71,7 +73,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     logLevel: "silent" as const,
     limits: { ...defaultLimits, loginAttemptsPerMinute: 10_000, ...options.limits },
   };
-  const { app, stop } = await createApp({ prisma: apiPrisma ?? db.prisma, blobs, env, log: createLogger(process.env.RCMNET_TEST_LOG ? "debug" : "silent") });
+  const { app, stop } = await createApp({ prisma: apiPrisma ?? db.prisma, blobs, env, log: options.log ?? createLogger("silent") });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
