@@ -15,7 +15,9 @@ import { defaultWorkerId, startWorker } from "./jobs/runWorker.ts";
 const env = loadEnv();
 const log = jsonLogger({ service: "worker" });
 if (!env.databaseUrl) {
-  log.error("DATABASE_URL is required (npm start passes it; the embedded database is opened by the launcher)");
+  log.error(
+    "DATABASE_URL is required (npm start passes it; the embedded database is opened by the launcher)",
+  );
   process.exit(2);
 }
 

@@ -11,12 +11,22 @@ export const trainingKey = (runId: string) => `${TRAIN_MODEL}:${runId}`;
 
 /** Call inside the upload transaction: the slide and its analysis job commit together. */
 export function enqueueSlideAnalysis(db: Db, slideId: string): Promise<Job> {
-  return enqueueJob(db, { type: ANALYZE_SLIDE, payload: { slideId }, dedupeKey: analysisKey(slideId), maxAttempts: 3 });
+  return enqueueJob(db, {
+    type: ANALYZE_SLIDE,
+    payload: { slideId },
+    dedupeKey: analysisKey(slideId),
+    maxAttempts: 3,
+  });
 }
 
 export function enqueueTraining(db: Db, runId: string): Promise<Job> {
   // A worker killed mid-training resumes from the run's checkpoint on the next attempt.
-  return enqueueJob(db, { type: TRAIN_MODEL, payload: { runId }, dedupeKey: trainingKey(runId), maxAttempts: 3 });
+  return enqueueJob(db, {
+    type: TRAIN_MODEL,
+    payload: { runId },
+    dedupeKey: trainingKey(runId),
+    maxAttempts: 3,
+  });
 }
 
 /** The analysis job of a slide: by dedupe key, else (enqueued without one) by payload. */

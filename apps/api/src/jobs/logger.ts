@@ -5,10 +5,17 @@ import type { JobLogger } from "./types.ts";
  * case, run) only: patient references and accession-linked free text never go to logs.
  */
 export function jsonLogger(base: Record<string, unknown> = {}): JobLogger {
-  const write = (level: string, stream: NodeJS.WriteStream) => (message: string, fields?: Record<string, unknown>) => {
-    stream.write(`${JSON.stringify({ t: new Date().toISOString(), level, msg: message, ...base, ...fields })}\n`);
+  const write =
+    (level: string, stream: NodeJS.WriteStream) => (message: string, fields?: Record<string, unknown>) => {
+      stream.write(
+        `${JSON.stringify({ t: new Date().toISOString(), level, msg: message, ...base, ...fields })}\n`,
+      );
+    };
+  return {
+    info: write("info", process.stdout),
+    warn: write("warn", process.stderr),
+    error: write("error", process.stderr),
   };
-  return { info: write("info", process.stdout), warn: write("warn", process.stderr), error: write("error", process.stderr) };
 }
 
 /** Drops everything: for tests that run handlers in-process. */

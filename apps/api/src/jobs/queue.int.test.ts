@@ -125,7 +125,11 @@ describe("job queue", () => {
   });
 
   it("cancels queued and running jobs; a cancelled running job's heartbeat says stop", async () => {
-    const queued = await enqueueJob(db.prisma, { type: "t", payload: {}, runAfter: new Date(Date.now() + 1e6) });
+    const queued = await enqueueJob(db.prisma, {
+      type: "t",
+      payload: {},
+      runAfter: new Date(Date.now() + 1e6),
+    });
     const running = await enqueueJob(db.prisma, { type: "t", payload: {} });
     await claim("w");
     expect(await cancelJob(db.prisma, queued.id)).toBe(true);

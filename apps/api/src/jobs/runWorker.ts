@@ -151,7 +151,10 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       stopping.abort();
       const running = current;
       if (running) {
-        const timer = setTimeout(() => running.controller.abort("shutdown" satisfies AbortReason), shutdownGraceMs);
+        const timer = setTimeout(
+          () => running.controller.abort("shutdown" satisfies AbortReason),
+          shutdownGraceMs,
+        );
         await running.finished;
         clearTimeout(timer);
       }
@@ -159,4 +162,3 @@ export function startWorker(options: WorkerOptions): RunningWorker {
     },
   };
 }
-

@@ -30,12 +30,17 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${workers.map((w) => w.output()).join("\n")}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}:\n${workers.map((w) => w.output()).join("\n")}`);
     await sleep(25);
   }
 }
@@ -44,7 +49,9 @@ describe("a worker killed mid-job", () => {
   it("is retried by another worker without duplicate cells or predictions", async () => {
     const blobs = new BlobStore(join(dataDir, "blobs"));
     const runtime = await getModelRuntime();
-    const user = await db.prisma.user.create({ data: { login: "t", displayName: "T", role: "TECHNICIAN", passwordHash: "x" } });
+    const user = await db.prisma.user.create({
+      data: { login: "t", displayName: "T", role: "TECHNICIAN", passwordHash: "x" },
+    });
     const kase = await db.prisma.case.create({ data: { accession: "K-1", createdById: user.id } });
     const field = await synthDemoField(21);
     const sha = await blobs.put(field.bytes);
@@ -64,7 +71,10 @@ describe("a worker killed mid-job", () => {
     // right after it stored the cells, before any prediction.
     const victim = spawnWorker(script, [db.url, dataDir, "1500", "1500"]);
     workers.push(victim);
-    await until("cells stored", async () => (await db.prisma.cell.count({ where: { slideId: slide.id } })) > 0);
+    await until(
+      "cells stored",
+      async () => (await db.prisma.cell.count({ where: { slideId: slide.id } })) > 0,
+    );
     await victim.stop("SIGKILL");
     const atKill = {
       cells: await db.prisma.cell.count({ where: { slideId: slide.id } }),
@@ -84,12 +94,19 @@ describe("a worker killed mid-job", () => {
     expect(done).toMatchObject({ status: "SUCCEEDED", attempts: 2 });
     expect(done.lockedBy).toBeNull();
 
-    const cells = await db.prisma.cell.findMany({ where: { slideId: slide.id }, include: { predictions: true } });
+    const cells = await db.prisma.cell.findMany({
+      where: { slideId: slide.id },
+      include: { predictions: true },
+    });
     expect(cells.length).toBe(atKill.cells); // the same boxes, not twice
     expect(cells.every((c) => c.predictions.length === 1)).toBe(true);
-    expect((await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } })).analysisStatus).toBe("DONE");
+    expect((await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } })).analysisStatus).toBe(
+      "DONE",
+    );
     expect((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
-    expect(await db.prisma.auditEvent.count({ where: { action: "slide.analyzed", entityId: slide.id } })).toBe(1);
+    expect(
+      await db.prisma.auditEvent.count({ where: { action: "slide.analyzed", entityId: slide.id } }),
+    ).toBe(1);
     await rescuer.stop("SIGTERM");
   }, 180_000);
 });

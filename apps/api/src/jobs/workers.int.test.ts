@@ -30,7 +30,8 @@ describe("two worker processes", () => {
 
     const n = 40;
     const jobs = [];
-    for (let i = 0; i < n; i++) jobs.push(await enqueueJob(db.prisma, { type: "test.record", payload: { i } }));
+    for (let i = 0; i < n; i++)
+      jobs.push(await enqueueJob(db.prisma, { type: "test.record", payload: { i } }));
 
     while ((await db.prisma.job.count({ where: { status: "SUCCEEDED" } })) < n) {
       const failed = await db.prisma.job.findFirst({ where: { status: { in: ["FAILED", "CANCELLED"] } } });

@@ -49,7 +49,12 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   // The seed runs in the launcher, not in the API: it reads its two optional folders here.
   const modelDir = options.modelDir ?? process.env.RCMNET_MODEL_DIR ?? undefined;
   const fieldsDir = profile === "e2e" ? undefined : (options.fieldsDir ?? process.env.RCMNET_DEMO_FIELDS);
-  const stream = options.progressStream === undefined ? (process.stderr.isTTY ? process.stderr : null) : options.progressStream;
+  const stream =
+    options.progressStream === undefined
+      ? process.stderr.isTTY
+        ? process.stderr
+        : null
+      : options.progressStream;
 
   const prisma = createPrismaClient(options.databaseUrl, { max: 3 });
   const blobs = new BlobStore(join(options.dataDir, "blobs"));
@@ -73,7 +78,12 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     say(`champion: ${champion.name} ${champion.version}`);
 
     const files = await listFieldFiles(fieldsDir);
-    if (fieldsDir) say(files.length ? `smear fields from ${fieldsDir} (${files.length} JPEGs)` : `no JPEGs in ${fieldsDir}: synthetic fields`);
+    if (fieldsDir)
+      say(
+        files.length
+          ? `smear fields from ${fieldsDir} (${files.length} JPEGs)`
+          : `no JPEGs in ${fieldsDir}: synthetic fields`,
+      );
     const { toSignOut } = await ensureDemoCases({
       prisma,
       blobs,
@@ -138,7 +148,9 @@ function progressBar(stream: NodeJS.WriteStream | null, say: (m: string) => void
     if (stream) {
       const width = 30;
       const filled = Math.round(f * width);
-      stream.write(`\r[seed] [${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${label}\x1b[K`);
+      stream.write(
+        `\r[seed] [${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${label}\x1b[K`,
+      );
       if (f >= 1) stream.write("\n");
     } else {
       const quarter = Math.floor(f * 4);

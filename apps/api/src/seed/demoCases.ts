@@ -4,7 +4,15 @@
 // labels to snapshot and retrain on.
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { sha256Hex, type BlobStore, type Case, type CaseStatus, type Priority, type PrismaClient, type User } from "@rcmnet/db";
+import {
+  sha256Hex,
+  type BlobStore,
+  type Case,
+  type CaseStatus,
+  type Priority,
+  type PrismaClient,
+  type User,
+} from "@rcmnet/db";
 import type { AuthUser } from "../context.ts";
 import { recordAudit } from "../audit/recordAudit.ts";
 import { enqueueSlideAnalysis } from "../jobs/analysisJobs.ts";
@@ -31,22 +39,78 @@ export interface DemoCaseSpec {
 
 export const DEMO_CASES: DemoCaseSpec[] = [
   { accession: "DEMO-0001", priority: "STAT", product: "tisagenlecleucel", timepoint: "day +7", fields: 3 },
-  { accession: "DEMO-0002", priority: "URGENT", product: "axicabtagene ciloleucel", timepoint: "day +14", fields: 3 },
-  { accession: "DEMO-0003", priority: "ROUTINE", product: "lisocabtagene maraleucel", timepoint: "day +28", fields: 2 },
-  { accession: "DEMO-0004", priority: "ROUTINE", product: "tisagenlecleucel", timepoint: "day +90", fields: 0 },
-  { accession: "DEMO-0005", priority: "ROUTINE", product: "tisagenlecleucel", timepoint: "day +7", fields: 4, signOut: true },
-  { accession: "DEMO-0006", priority: "URGENT", product: "brexucabtagene autoleucel", timepoint: "day +14", fields: 4, signOut: true },
+  {
+    accession: "DEMO-0002",
+    priority: "URGENT",
+    product: "axicabtagene ciloleucel",
+    timepoint: "day +14",
+    fields: 3,
+  },
+  {
+    accession: "DEMO-0003",
+    priority: "ROUTINE",
+    product: "lisocabtagene maraleucel",
+    timepoint: "day +28",
+    fields: 2,
+  },
+  {
+    accession: "DEMO-0004",
+    priority: "ROUTINE",
+    product: "tisagenlecleucel",
+    timepoint: "day +90",
+    fields: 0,
+  },
+  {
+    accession: "DEMO-0005",
+    priority: "ROUTINE",
+    product: "tisagenlecleucel",
+    timepoint: "day +7",
+    fields: 4,
+    signOut: true,
+  },
+  {
+    accession: "DEMO-0006",
+    priority: "URGENT",
+    product: "brexucabtagene autoleucel",
+    timepoint: "day +14",
+    fields: 4,
+    signOut: true,
+  },
 ];
 
 /** Few and small: the Playwright setup seeds in seconds. */
 export const E2E_CASES: DemoCaseSpec[] = [
   { accession: "DEMO-0001", priority: "STAT", product: "tisagenlecleucel", timepoint: "day +7", fields: 1 },
-  { accession: "DEMO-0002", priority: "ROUTINE", product: "axicabtagene ciloleucel", timepoint: "day +14", fields: 1 },
-  { accession: "DEMO-0004", priority: "ROUTINE", product: "tisagenlecleucel", timepoint: "day +90", fields: 0 },
-  { accession: "DEMO-0005", priority: "ROUTINE", product: "tisagenlecleucel", timepoint: "day +7", fields: 2, signOut: true },
+  {
+    accession: "DEMO-0002",
+    priority: "ROUTINE",
+    product: "axicabtagene ciloleucel",
+    timepoint: "day +14",
+    fields: 1,
+  },
+  {
+    accession: "DEMO-0004",
+    priority: "ROUTINE",
+    product: "tisagenlecleucel",
+    timepoint: "day +90",
+    fields: 0,
+  },
+  {
+    accession: "DEMO-0005",
+    priority: "ROUTINE",
+    product: "tisagenlecleucel",
+    timepoint: "day +7",
+    fields: 2,
+    signOut: true,
+  },
 ];
 
-export const asActor = (u: User): AuthUser => ({ id: u.id, login: u.login, displayName: u.displayName, role: u.role });
+export const asActor = (u: User): AuthUser => ({
+  id: u.id,
+  login: u.login,
+  displayName: u.displayName,
+  role: u.role,
+});
 
 /** BCCD-style JPEGs in a folder (JPEGImages/ or the folder itself), in a stable order. */
 export async function listFieldFiles(dir: string | undefined): Promise<string[]> {
@@ -68,10 +132,7 @@ export interface FieldSource {
   field(n: number, options: { synthetic: boolean }): Promise<DemoField>;
 }
 
-export function fieldSource(
-  files: string[],
-  synth: (seed: number) => Promise<DemoField>,
-): FieldSource {
+export function fieldSource(files: string[], synth: (seed: number) => Promise<DemoField>): FieldSource {
   return {
     async field(n, { synthetic }) {
       const file = files[n % Math.max(1, files.length)];
@@ -141,7 +202,13 @@ export async function ensureDemoCases(options: {
             action: "slide.upload",
             entityType: "Slide",
             entityId: slide.id,
-            after: { caseId: created.id, accession: created.accession, kind: "FIELD", sha256: shas[i]!, demo: true },
+            after: {
+              caseId: created.id,
+              accession: created.accession,
+              kind: "FIELD",
+              sha256: shas[i]!,
+              demo: true,
+            },
           });
         }
         if (fields.length > 0) {

@@ -70,7 +70,10 @@ export async function ensureChampion(options: {
         onProgress: (p: TrainProgress) => {
           const last = p.history.at(-1);
           const acc = last?.valAccuracy ?? last?.trainAccuracy;
-          options.progressBar(p.progress, `epoch ${p.epoch}/${p.epochs}${acc === undefined ? "" : `  acc ${acc.toFixed(2)}`}`);
+          options.progressBar(
+            p.progress,
+            `epoch ${p.epoch}/${p.epochs}${acc === undefined ? "" : `  acc ${acc.toFixed(2)}`}`,
+          );
         },
       });
       await rm(dir, { recursive: true, force: true });
@@ -92,7 +95,9 @@ export async function ensureChampion(options: {
           architecture: info.architecture as Prisma.InputJsonObject,
           metrics: info.metrics as Prisma.InputJsonObject,
           // Absolute when outside <dataDir>/models (RCMNET_MODEL_DIR), relative otherwise.
-          artifactPath: dir.startsWith(join(options.dataDir, "models")) ? dir.slice(join(options.dataDir, "models").length + 1) : dir,
+          artifactPath: dir.startsWith(join(options.dataDir, "models"))
+            ? dir.slice(join(options.dataDir, "models").length + 1)
+            : dir,
           artifactSha256: info.weightsSha256,
         },
       }));
@@ -100,7 +105,12 @@ export async function ensureChampion(options: {
       action: "model.register",
       entityType: "ModelVersion",
       entityId: version.id,
-      after: { name: version.name, version: version.version, artifactSha256: version.artifactSha256, source: "demo seed" },
+      after: {
+        name: version.name,
+        version: version.version,
+        artifactSha256: version.artifactSha256,
+        source: "demo seed",
+      },
     });
     await setChampion(tx, null, version, "demo seed: initial champion");
     return tx.modelVersion.findUniqueOrThrow({ where: { id: version.id } });

@@ -20,7 +20,12 @@ export async function ensureDemoUsers(prisma: PrismaClient): Promise<Record<Demo
     out[u.login] =
       existing ??
       (await prisma.user.create({
-        data: { login: u.login, displayName: u.displayName, role: u.role, passwordHash: await hashPassword(u.password) },
+        data: {
+          login: u.login,
+          displayName: u.displayName,
+          role: u.role,
+          passwordHash: await hashPassword(u.password),
+        },
       }));
   }
   return out;

@@ -15,7 +15,8 @@ export async function drainJobs(options: {
 }): Promise<void> {
   const { prisma, handlers } = options;
   const types = Object.keys(handlers);
-  const open = () => prisma.job.count({ where: { type: { in: types }, status: { in: ["QUEUED", "RUNNING"] } } });
+  const open = () =>
+    prisma.job.count({ where: { type: { in: types }, status: { in: ["QUEUED", "RUNNING"] } } });
   const total = await open();
   if (total === 0) return;
   // Short lease: a job left RUNNING by an interrupted earlier seed is taken back quickly.

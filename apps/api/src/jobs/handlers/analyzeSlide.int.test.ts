@@ -51,7 +51,11 @@ async function runJobs() {
     pollMs: 50,
     handlers: createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }),
   });
-  while ((await db.prisma.job.count({ where: { status: { in: ["QUEUED", "RUNNING"] }, runAfter: { lte: new Date() } } })) > 0) {
+  while (
+    (await db.prisma.job.count({
+      where: { status: { in: ["QUEUED", "RUNNING"] }, runAfter: { lte: new Date() } },
+    })) > 0
+  ) {
     await sleep(50);
   }
   await worker.stop();
@@ -66,7 +70,15 @@ async function addSlide(caseId: string, bytes: Uint8Array, kind: "FIELD" | "CROP
   const size = await runtime.imageSize(bytes);
   return db.prisma.$transaction(async (tx) => {
     const slide = await tx.slide.create({
-      data: { caseId, kind, imageSha256: sha, mimeType: "image/jpeg", byteSize: bytes.length, ...size, uploadedById: user.id },
+      data: {
+        caseId,
+        kind,
+        imageSha256: sha,
+        mimeType: "image/jpeg",
+        byteSize: bytes.length,
+        ...size,
+        uploadedById: user.id,
+      },
     });
     await enqueueSlideAnalysis(tx, slide.id);
     return slide;
@@ -100,12 +112,14 @@ describe("analyzeSlide", () => {
     }
     expect(await db.prisma.cell.count({ where: { slideId: b.id } })).toBeGreaterThan(0);
 
-    const audit = await db.prisma.auditEvent.findMany({ where: { entityId: { in: [kase.id, a.id, b.id] } }, orderBy: { seq: "asc" } });
+    const audit = await db.prisma.auditEvent.findMany({
+      where: { entityId: { in: [kase.id, a.id, b.id] } },
+      orderBy: { seq: "asc" },
+    });
     expect(audit.filter((e) => e.action === "slide.analyzed")).toHaveLength(2);
-    expect(audit.filter((e) => e.action === "case.status").map((e) => (e.after as { status: string }).status)).toEqual([
-      "ANALYZING",
-      "IN_REVIEW",
-    ]);
+    expect(
+      audit.filter((e) => e.action === "case.status").map((e) => (e.after as { status: string }).status),
+    ).toEqual(["ANALYZING", "IN_REVIEW"]);
     expect(audit.every((e) => e.actorLogin === "system")).toBe(true);
 
     // Running the analysis again (a retried job) adds nothing.
@@ -113,7 +127,9 @@ describe("analyzeSlide", () => {
     await db.prisma.slide.update({ where: { id: a.id }, data: { analysisStatus: "PENDING" } });
     await enqueueJob(db.prisma, { type: "analyzeSlide", payload: { slideId: a.id } });
     await runJobs();
-    expect({ cells: await db.prisma.cell.count(), predictions: await db.prisma.prediction.count() }).toEqual(counts);
+    expect({ cells: await db.prisma.cell.count(), predictions: await db.prisma.prediction.count() }).toEqual(
+      counts,
+    );
   }, 120_000);
 
   it("treats a CROP slide as one cell covering the image", async () => {
@@ -122,9 +138,18 @@ describe("analyzeSlide", () => {
     const [crop] = await runtime.cropCells(field.bytes, [field.truth![0]!]);
     const slide = await addSlide(kase.id, crop!, "CROP");
     await runJobs();
-    const cells = await db.prisma.cell.findMany({ where: { slideId: slide.id }, include: { predictions: true } });
+    const cells = await db.prisma.cell.findMany({
+      where: { slideId: slide.id },
+      include: { predictions: true },
+    });
     expect(cells).toHaveLength(1);
-    expect(cells[0]).toMatchObject({ x: 0, y: 0, width: slide.width, height: slide.height, cropSha256: slide.imageSha256 });
+    expect(cells[0]).toMatchObject({
+      x: 0,
+      y: 0,
+      width: slide.width,
+      height: slide.height,
+      cropSha256: slide.imageSha256,
+    });
     expect(cells[0]!.predictions).toHaveLength(1);
   }, 60_000);
 
@@ -138,7 +163,9 @@ describe("analyzeSlide", () => {
     const fresh = await db.prisma.prediction.findMany({ where: { cell: { slideId: slide.id } } });
     expect(fresh.length).toBeGreaterThan(0);
     expect(fresh.every((p) => p.modelVersionId === next.id)).toBe(true);
-    const again = await db.prisma.prediction.findMany({ where: { id: { in: oldPredictions.map((p) => p.id) } } });
+    const again = await db.prisma.prediction.findMany({
+      where: { id: { in: oldPredictions.map((p) => p.id) } },
+    });
     expect(again.map((p) => p.modelVersionId)).toEqual(oldPredictions.map((p) => p.modelVersionId));
     expect(again.every((p) => p.modelVersionId === champion.id)).toBe(true);
   }, 60_000);
@@ -147,23 +174,40 @@ describe("analyzeSlide", () => {
     const kase = await newCase("A-4");
     const sha = await blobs.put(new TextEncoder().encode("not an image at all"));
     const slide = await db.prisma.slide.create({
-      data: { caseId: kase.id, imageSha256: sha, mimeType: "image/jpeg", byteSize: 19, width: 10, height: 10, uploadedById: user.id },
+      data: {
+        caseId: kase.id,
+        imageSha256: sha,
+        mimeType: "image/jpeg",
+        byteSize: 19,
+        width: 10,
+        height: 10,
+        uploadedById: user.id,
+      },
     });
     const job = await enqueueSlideAnalysis(db.prisma, slide.id);
     await runJobs();
     const after = await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } });
     expect(after.analysisStatus).toBe("FAILED");
     expect(after.analysisError).toMatch(/image/i);
-    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "FAILED", attempts: 1 });
+    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({
+      status: "FAILED",
+      attempts: 1,
+    });
     expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBe(0);
     expect((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).not.toBe("IN_REVIEW");
   }, 60_000);
 
   it("fails at once on a payload that names no slide", async () => {
-    const job = await enqueueJob(db.prisma, { type: "analyzeSlide", payload: { slideId: "00000000-0000-4000-8000-000000000000" } });
+    const job = await enqueueJob(db.prisma, {
+      type: "analyzeSlide",
+      payload: { slideId: "00000000-0000-4000-8000-000000000000" },
+    });
     const bad = await enqueueJob(db.prisma, { type: "analyzeSlide", payload: { nope: 1 } });
     await runJobs();
-    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "FAILED", attempts: 1 });
+    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({
+      status: "FAILED",
+      attempts: 1,
+    });
     expect((await db.prisma.job.findUniqueOrThrow({ where: { id: bad.id } })).error).toMatch(/payload/);
   }, 60_000);
 });

@@ -134,7 +134,8 @@ async function permanentIf<T>(work: Promise<T>, test: (err: unknown) => boolean)
   try {
     return await work;
   } catch (err) {
-    if (test(err)) throw new PermanentJobError(`image unusable: ${err instanceof Error ? err.message : String(err)}`);
+    if (test(err))
+      throw new PermanentJobError(`image unusable: ${err instanceof Error ? err.message : String(err)}`);
     throw err;
   }
 }
@@ -145,7 +146,10 @@ async function markRunning(ctx: JobContext, slideId: string, caseId: string): Pr
       where: { id: slideId, analysisStatus: { in: ["PENDING", "FAILED", "RUNNING"] } },
       data: { analysisStatus: "RUNNING", analysisError: null },
     });
-    const moved = await tx.case.updateMany({ where: { id: caseId, status: "RECEIVED" }, data: { status: "ANALYZING" } });
+    const moved = await tx.case.updateMany({
+      where: { id: caseId, status: "RECEIVED" },
+      data: { status: "ANALYZING" },
+    });
     if (moved.count === 1) {
       await systemAudit(tx, {
         action: "case.status",
@@ -202,18 +206,20 @@ async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown)
   const final = err instanceof PermanentJobError || ctx.job.attempts >= ctx.job.maxAttempts;
   if (!final || ctx.signal.aborted) return;
   const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
-  await ctx.prisma.$transaction(async (tx) => {
-    const changed = await tx.slide.updateMany({
-      where: { id: slideId, analysisStatus: { not: "DONE" } },
-      data: { analysisStatus: "FAILED", analysisError: message },
-    });
-    if (changed.count === 1) {
-      await systemAudit(tx, {
-        action: "slide.analysisFailed",
-        entityType: "Slide",
-        entityId: slideId,
-        after: { error: message },
+  await ctx.prisma
+    .$transaction(async (tx) => {
+      const changed = await tx.slide.updateMany({
+        where: { id: slideId, analysisStatus: { not: "DONE" } },
+        data: { analysisStatus: "FAILED", analysisError: message },
       });
-    }
-  }).catch(() => undefined); // the job's own failure record matters more than this one
+      if (changed.count === 1) {
+        await systemAudit(tx, {
+          action: "slide.analysisFailed",
+          entityType: "Slide",
+          entityId: slideId,
+          after: { error: message },
+        });
+      }
+    })
+    .catch(() => undefined); // the job's own failure record matters more than this one
 }

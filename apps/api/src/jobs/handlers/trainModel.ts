@@ -15,7 +15,12 @@ import { systemAudit } from "../systemAudit.ts";
 import { resolveModelDir, type LoadedClassifier } from "../model/classifierCache.ts";
 import { evaluatePredictions, type EvaluationMetrics } from "../model/evaluation.ts";
 import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
-import { DEFAULT_ABSTAIN_THRESHOLD, type EpochMetrics, type ModelRuntime } from "../model/runtime.ts";
+import {
+  DEFAULT_ABSTAIN_THRESHOLD,
+  type EpochMetrics,
+  type ModelRuntime,
+  type TrainResult,
+} from "../model/runtime.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
 import { JobCancelledError, PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
 
@@ -70,14 +75,20 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     const valCount = await prisma.datasetItem.count({ where: { snapshotId: snapshot.id, split: "VAL" } });
     if (valCount === 0) appendLog("the snapshot has no VAL cells: validating on TRAIN");
     appendLog(`snapshot ${snapshot.name}: ${snapshot.itemCount} cells, labels ${snapshot.labels.join(", ")}`);
-    appendLog(base ? `transfer learning from ${base.name} ${base.version}` : "training from scratch (no base model)");
+    appendLog(
+      base ? `transfer learning from ${base.name} ${base.version}` : "training from scratch (no base model)",
+    );
 
     // Cancellation and lost leases both abort training through one signal.
     const controller = new AbortController();
     const onJobAbort = () => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener("abort", onJobAbort);
     let cancelled = false;
-    let latest: { progress: number; history: EpochMetrics[]; step: string } = { progress: 0, history: [], step: "training" };
+    let latest: { progress: number; history: EpochMetrics[]; step: string } = {
+      progress: 0,
+      history: [],
+      step: "training",
+    };
     const flush = async () => {
       const fresh = logLines.splice(0, logLines.length);
       await prisma.$executeRaw`
@@ -87,16 +98,22 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
           "log" = right("log" || ${fresh.map((l) => `${l}\n`).join("")}, ${MAX_LOG_CHARS}::int)
         WHERE "id" = ${run.id}::uuid`;
       await ctx.progress(0.05 + 0.8 * latest.progress, latest.step);
-      const flag = await prisma.trainingRun.findUnique({ where: { id: run.id }, select: { cancelRequested: true } });
+      const flag = await prisma.trainingRun.findUnique({
+        where: { id: run.id },
+        select: { cancelRequested: true },
+      });
       if (flag?.cancelRequested && !controller.signal.aborted) {
         cancelled = true;
         controller.abort("cancelled");
       }
     };
-    const poller = setInterval(() => void flush().catch((err) => log.warn("training progress write failed", { error: String(err) })), POLL_MS);
+    const poller = setInterval(
+      () => void flush().catch((err) => log.warn("training progress write failed", { error: String(err) })),
+      POLL_MS,
+    );
 
     const version = run.id.slice(0, 8);
-    let result;
+    let result: TrainResult;
     try {
       await mkdir(runDir(ctx.dataDir, run.id), { recursive: true });
       result = await deps.runtime.train({
@@ -132,7 +149,15 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     const model = await deps.runtime.loadClassifier(outDir);
     let test: EvaluationMetrics;
     try {
-      test = await evaluateLoaded(ctx, { modelVersionId: "candidate", model, abstainThreshold: info.abstainThreshold ?? DEFAULT_ABSTAIN_THRESHOLD }, snapshot.id);
+      test = await evaluateLoaded(
+        ctx,
+        {
+          modelVersionId: "candidate",
+          model,
+          abstainThreshold: info.abstainThreshold ?? DEFAULT_ABSTAIN_THRESHOLD,
+        },
+        snapshot.id,
+      );
     } finally {
       model.dispose();
     }
@@ -140,16 +165,23 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     let championTest: EvaluationMetrics | null = null;
     if (champion) {
       try {
-        championTest = await evaluateOnSnapshot({ prisma, blobs: ctx.blobs, classifiers: deps.classifiers }, champion, snapshot.id, {
-          signal: ctx.signal,
-        });
+        championTest = await evaluateOnSnapshot(
+          { prisma, blobs: ctx.blobs, classifiers: deps.classifiers },
+          champion,
+          snapshot.id,
+          {
+            signal: ctx.signal,
+          },
+        );
       } catch (err) {
         appendLog(`champion evaluation failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     appendLog(
       `TEST accuracy ${test.accuracy.toFixed(3)} macro-F1 ${test.macroF1.toFixed(3)}` +
-        (championTest ? ` (champion: ${championTest.accuracy.toFixed(3)} / ${championTest.macroF1.toFixed(3)})` : ""),
+        (championTest
+          ? ` (champion: ${championTest.accuracy.toFixed(3)} / ${championTest.macroF1.toFixed(3)})`
+          : ""),
     );
     await ctx.progress(0.95, "registering the candidate");
 
@@ -259,7 +291,9 @@ async function finishSucceeded(
       });
     }
   });
+  // The materialised crops and the resume checkpoint are not part of the registered model.
   await rm(join(runDir(ctx.dataDir, run.id), "data"), { recursive: true, force: true });
+  await rm(join(runModelDir(ctx.dataDir, run.id), "checkpoint"), { recursive: true, force: true });
 }
 
 async function finishCancelled(ctx: JobContext, runId: string, logLines: string[]): Promise<void> {
@@ -282,13 +316,20 @@ async function finishCancelled(ctx: JobContext, runId: string, logLines: string[
   });
 }
 
-async function recordFailure(ctx: JobContext, runId: string, err: unknown, logLines: string[]): Promise<void> {
+async function recordFailure(
+  ctx: JobContext,
+  runId: string,
+  err: unknown,
+  logLines: string[],
+): Promise<void> {
   if (ctx.signal.aborted) return; // lost lease or shutdown: another attempt will continue
   const message = (err instanceof Error ? err.message : String(err)).slice(0, 1000);
   const final = err instanceof PermanentJobError || ctx.job.attempts >= ctx.job.maxAttempts;
   await ctx.prisma
     .$transaction(async (tx) => {
-      logLines.push(`${new Date().toISOString()} ${final ? "failed" : "attempt failed, will retry"}: ${message}`);
+      logLines.push(
+        `${new Date().toISOString()} ${final ? "failed" : "attempt failed, will retry"}: ${message}`,
+      );
       await appendRunLog(tx, runId, logLines);
       if (!final) return;
       const done = await tx.trainingRun.updateMany({
@@ -308,7 +349,10 @@ async function recordFailure(ctx: JobContext, runId: string, err: unknown, logLi
 }
 
 async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: string[]): Promise<void> {
-  const text = lines.splice(0, lines.length).map((l) => `${l}\n`).join("");
+  const text = lines
+    .splice(0, lines.length)
+    .map((l) => `${l}\n`)
+    .join("");
   if (!text) return;
   await tx.$executeRaw`
     UPDATE "training_run" SET "log" = right("log" || ${text}, ${MAX_LOG_CHARS}::int)
@@ -346,7 +390,11 @@ async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: s
 }
 
 /** Evaluates a classifier that is not registered yet (no cache). */
-async function evaluateLoaded(ctx: JobContext, classifier: LoadedClassifier, snapshotId: string): Promise<EvaluationMetrics> {
+async function evaluateLoaded(
+  ctx: JobContext,
+  classifier: LoadedClassifier,
+  snapshotId: string,
+): Promise<EvaluationMetrics> {
   const items = await ctx.prisma.datasetItem.findMany({
     where: { snapshotId, split: "TEST" },
     orderBy: { cellId: "asc" },

@@ -26,7 +26,9 @@ export class ClassifierCache {
     private readonly capacity = 3,
   ) {}
 
-  get(version: Pick<ModelVersion, "id" | "artifactPath" | "artifactSha256" | "metrics">): Promise<LoadedClassifier> {
+  get(
+    version: Pick<ModelVersion, "id" | "artifactPath" | "artifactSha256" | "metrics">,
+  ): Promise<LoadedClassifier> {
     let entry = this.loaded.get(version.id);
     if (!entry) {
       entry = this.load(version);
@@ -59,12 +61,19 @@ export class ClassifierCache {
     while (this.loaded.size > this.capacity) {
       const [oldest, entry] = this.loaded.entries().next().value as [string, Promise<LoadedClassifier>];
       this.loaded.delete(oldest);
-      void entry.then((c) => c.model.dispose(), () => undefined);
+      void entry.then(
+        (c) => c.model.dispose(),
+        () => undefined,
+      );
     }
   }
 
   dispose(): void {
-    for (const entry of this.loaded.values()) void entry.then((c) => c.model.dispose(), () => undefined);
+    for (const entry of this.loaded.values())
+      void entry.then(
+        (c) => c.model.dispose(),
+        () => undefined,
+      );
     this.loaded.clear();
   }
 }

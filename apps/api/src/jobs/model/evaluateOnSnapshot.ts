@@ -44,7 +44,12 @@ function cachedEvaluation(version: ModelVersion, snapshotId: string): Evaluation
 }
 
 /** jsonb_set in one statement: concurrent evaluations of other snapshots are not lost. */
-async function storeEvaluation(prisma: PrismaClient, id: string, snapshotId: string, metrics: EvaluationMetrics) {
+async function storeEvaluation(
+  prisma: PrismaClient,
+  id: string,
+  snapshotId: string,
+  metrics: EvaluationMetrics,
+) {
   const value = JSON.stringify(metrics as unknown as Prisma.InputJsonValue);
   await prisma.$executeRaw`
     UPDATE "model_version"

@@ -32,7 +32,9 @@ export function evaluatePredictions(
   const labels = [...new Set(truth)].sort();
   // Columns: the true labels in the same order as the rows (so the leading square block is the
   // usual confusion matrix), then labels only the model used, then "unidentified".
-  const extra = [...new Set(predicted.filter((p) => !p.abstained).map((p) => p.label))].filter((l) => !labels.includes(l)).sort();
+  const extra = [...new Set(predicted.filter((p) => !p.abstained).map((p) => p.label))]
+    .filter((l) => !labels.includes(l))
+    .sort();
   const predictedLabels = [...labels, ...extra, UNIDENTIFIED];
   const matrix = labels.map(() => predictedLabels.map(() => 0));
   let correct = 0;

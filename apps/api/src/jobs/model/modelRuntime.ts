@@ -82,7 +82,12 @@ async function loadClassifier(m: ModelPackage, dir: string): Promise<CellClassif
       );
       // Stored label: the model's best class even when it abstains (the reviewer's hint);
       // `abstained` makes the cell show as "unidentified".
-      return out.map((p) => ({ label: p.topLabel, probabilities: p.probabilities, confidence: p.confidence, abstained: p.abstained }));
+      return out.map((p) => ({
+        label: p.topLabel,
+        probabilities: p.probabilities,
+        confidence: p.confidence,
+        abstained: p.abstained,
+      }));
     },
     dispose: () => model.dispose(),
   };
@@ -128,7 +133,12 @@ function progressAdapter(onProgress: (p: TrainProgress) => void | Promise<void>,
           `${e.train} train / ${e.val} val images, backend ${e.backend}`,
       });
     } else if (e.type === "step") {
-      void onProgress({ progress: (e.epoch - 1 + e.step / e.steps) / e.epochs, epoch: e.epoch, epochs: e.epochs, history });
+      void onProgress({
+        progress: (e.epoch - 1 + e.step / e.steps) / e.epochs,
+        epoch: e.epoch,
+        epochs: e.epochs,
+        history,
+      });
     } else if (e.type === "epoch") {
       const record = toEpochMetrics(e as unknown as EpochRecord);
       const at = history.findIndex((h) => h.epoch === record.epoch);
@@ -217,19 +227,25 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
   const declared = card.weightsSha256;
   const labels = card.labels;
   const inputSize = card.inputSize;
-  if (typeof declared !== "string" || !/^[0-9a-f]{64}$/.test(declared)) throw new Error("model-card.json has no weightsSha256");
+  if (typeof declared !== "string" || !/^[0-9a-f]{64}$/.test(declared))
+    throw new Error("model-card.json has no weightsSha256");
   if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === "string")) {
     throw new Error("model-card.json has no label set");
   }
-  if (typeof inputSize !== "number" || !Number.isInteger(inputSize)) throw new Error("model-card.json has no inputSize");
+  if (typeof inputSize !== "number" || !Number.isInteger(inputSize))
+    throw new Error("model-card.json has no inputSize");
   let actual: string;
   try {
-    actual = createHash("sha256").update(await readFile(join(dir, "weights.bin"))).digest("hex");
+    actual = createHash("sha256")
+      .update(await readFile(join(dir, "weights.bin")))
+      .digest("hex");
   } catch {
     throw new Error("weights.bin is missing");
   }
-  if (actual !== declared) throw new Error(`weights.bin hashes to ${actual}, model-card.json declares ${declared}`);
-  const obj = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  if (actual !== declared)
+    throw new Error(`weights.bin hashes to ${actual}, model-card.json declares ${declared}`);
+  const obj = (v: unknown): Record<string, unknown> =>
+    v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
   return {
     name: typeof card.name === "string" && card.name ? card.name : "rcmnet",
     // The card has no version field of its own: a short weights hash names the exact model.
@@ -237,7 +253,11 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
     labels: labels as string[],
     inputSize,
     normalization: obj(card.normalization),
-    architecture: { arch: card.architecture ?? null, config: card.config ?? null, parameterCount: card.parameterCount ?? null },
+    architecture: {
+      arch: card.architecture ?? null,
+      config: card.config ?? null,
+      parameterCount: card.parameterCount ?? null,
+    },
     metrics: {
       // The trainer's validation metrics, in the same shape as the TEST metrics computed here
       // (confusion with its labels) so the dashboard can draw them; never called "test".
@@ -261,7 +281,15 @@ export async function initModelBackend(): Promise<string> {
 
 function validationMetrics(raw: unknown, labels: string[]): Record<string, unknown> | null {
   if (!raw || typeof raw !== "object") return null;
-  const m = raw as { top1?: number; macroF1?: number; balancedAccuracy?: number; perClass?: unknown; confusion?: unknown; count?: number; ece?: number };
+  const m = raw as {
+    top1?: number;
+    macroF1?: number;
+    balancedAccuracy?: number;
+    perClass?: unknown;
+    confusion?: unknown;
+    count?: number;
+    ece?: number;
+  };
   return {
     accuracy: m.top1 ?? null,
     macroF1: m.macroF1 ?? null,
@@ -288,7 +316,9 @@ export async function synthDemoField(seed: number): Promise<{
   const field = m.synthField({ seed });
   return {
     // JPEG like the BCCD fields (the package exports PNG only; sharp encodes the raw RGB).
-    bytes: await sharp(Buffer.from(field.image.data), { raw: { width: field.image.width, height: field.image.height, channels: 3 } })
+    bytes: await sharp(Buffer.from(field.image.data), {
+      raw: { width: field.image.width, height: field.image.height, channels: 3 },
+    })
       .jpeg({ quality: 92 })
       .toBuffer(),
     mimeType: "image/jpeg",

@@ -24,7 +24,12 @@ const worker = startWorker({
       await sleep(20);
       await ctx.progress(0.5, "recording");
       await prisma.auditEvent.create({
-        data: { actorLogin: ctx.workerId, action: "test.jobProcessed", entityType: "Job", entityId: ctx.job.id },
+        data: {
+          actorLogin: ctx.workerId,
+          action: "test.jobProcessed",
+          entityType: "Job",
+          entityId: ctx.job.id,
+        },
       });
     },
   },

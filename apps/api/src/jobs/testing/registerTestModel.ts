@@ -2,7 +2,12 @@ import type { ModelStatus, PrismaClient } from "@rcmnet/db";
 import { getModelRuntime } from "../model/modelRuntime.ts";
 
 /** Registers a model directory (absolute path) straight into the registry, for tests. */
-export async function registerTestModel(prisma: PrismaClient, dir: string, status: ModelStatus, version?: string) {
+export async function registerTestModel(
+  prisma: PrismaClient,
+  dir: string,
+  status: ModelStatus,
+  version?: string,
+) {
   const info = await (await getModelRuntime()).inspectModelDir(dir);
   return prisma.modelVersion.create({
     data: {

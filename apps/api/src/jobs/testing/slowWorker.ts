@@ -12,7 +12,8 @@ import { startWorker } from "../runWorker.ts";
 import type { JobHandler } from "../types.ts";
 
 const [databaseUrl, dataDir, leaseArg, delayArg] = process.argv.slice(2);
-if (!databaseUrl || !dataDir) throw new Error("usage: slowWorker.ts <databaseUrl> <dataDir> <leaseMs> <progressDelayMs>");
+if (!databaseUrl || !dataDir)
+  throw new Error("usage: slowWorker.ts <databaseUrl> <dataDir> <leaseMs> <progressDelayMs>");
 const leaseMs = Number(leaseArg ?? 30_000);
 const delayMs = Number(delayArg ?? 0);
 

@@ -13,7 +13,11 @@ export interface SpawnedWorker {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnWorker(script: string | URL, args: string[], env: NodeJS.ProcessEnv = {}): SpawnedWorker {
+export function spawnWorker(
+  script: string | URL,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): SpawnedWorker {
   const path = script instanceof URL ? fileURLToPath(script) : script;
   const child = spawn(process.execPath, ["--import", "tsx", path, ...args], {
     env: { ...process.env, ...env },

@@ -17,7 +17,10 @@ const exists = (p: string) =>
 /** Path of a trained tiny model directory (seed changes the weights, so two seeds = two models). */
 export async function tinyModelDir(seed = 1): Promise<string> {
   const root = join(tmpdir(), "rcmnet-test-models");
-  const dir = join(root, `tiny-v1-${TINY_RECIPE.inputSize}-${TINY_RECIPE.widthMultiplier}-${TINY_RECIPE.epochs}-${seed}`);
+  const dir = join(
+    root,
+    `tiny-v1-${TINY_RECIPE.inputSize}-${TINY_RECIPE.widthMultiplier}-${TINY_RECIPE.epochs}-${seed}`,
+  );
   if (await exists(join(dir, "model-card.json"))) return dir;
   await mkdir(root, { recursive: true });
   await initModelBackend();

@@ -27,10 +27,20 @@ const SLIDE = `query($id: ID!) { slideAnalysis(slideId: $id) { slideId status pr
 describe("analysis progress", () => {
   it("reports each slide's job progress and the case's overall progress", async () => {
     const tech = await api.createUser("TECHNICIAN");
-    const kase = await api.prisma.case.create({ data: { accession: "P-1", status: "ANALYZING", createdById: tech.user.id } });
+    const kase = await api.prisma.case.create({
+      data: { accession: "P-1", status: "ANALYZING", createdById: tech.user.id },
+    });
     const slide = (n: number) =>
       api.prisma.slide.create({
-        data: { caseId: kase.id, imageSha256: String(n).repeat(64), mimeType: "image/png", byteSize: 1, width: 1, height: 1, uploadedById: tech.user.id },
+        data: {
+          caseId: kase.id,
+          imageSha256: String(n).repeat(64),
+          mimeType: "image/png",
+          byteSize: 1,
+          width: 1,
+          height: 1,
+          uploadedById: tech.user.id,
+        },
       });
     const running = await slide(1);
     const failed = await slide(2);
@@ -42,15 +52,35 @@ describe("analysis progress", () => {
     // A job that ran out of attempts when its worker died: the slide row still says RUNNING.
     await api.prisma.slide.update({ where: { id: failed.id }, data: { analysisStatus: "RUNNING" } });
     await api.prisma.job.create({
-      data: { type: "analyzeSlide", payload: { slideId: failed.id }, dedupeKey: `analyzeSlide:${failed.id}`, status: "FAILED", attempts: 3, error: "worker w stopped renewing its lease (attempt 3 of 3)" },
+      data: {
+        type: "analyzeSlide",
+        payload: { slideId: failed.id },
+        dedupeKey: `analyzeSlide:${failed.id}`,
+        status: "FAILED",
+        attempts: 3,
+        error: "worker w stopped renewing its lease (attempt 3 of 3)",
+      },
     });
     await api.prisma.slide.update({ where: { id: done.id }, data: { analysisStatus: "DONE" } });
 
     const p = (await api.gqlOk(token, PROGRESS, { id: kase.id })).caseAnalysisProgress;
-    expect(p).toMatchObject({ caseId: kase.id, caseStatus: "ANALYZING", slideCount: 3, doneCount: 1, failedCount: 1 });
+    expect(p).toMatchObject({
+      caseId: kase.id,
+      caseStatus: "ANALYZING",
+      slideCount: 3,
+      doneCount: 1,
+      failedCount: 1,
+    });
     const byId = Object.fromEntries(p.slides.map((s: { slideId: string }) => [s.slideId, s]));
-    expect(byId[running.id]).toMatchObject({ status: "RUNNING", progress: 0.4, job: { status: "RUNNING", step: "classifying cells", attempts: 1 } });
-    expect(byId[failed.id]).toMatchObject({ status: "FAILED", error: expect.stringMatching(/stopped renewing/) });
+    expect(byId[running.id]).toMatchObject({
+      status: "RUNNING",
+      progress: 0.4,
+      job: { status: "RUNNING", step: "classifying cells", attempts: 1 },
+    });
+    expect(byId[failed.id]).toMatchObject({
+      status: "FAILED",
+      error: expect.stringMatching(/stopped renewing/),
+    });
     expect(byId[done.id]).toMatchObject({ status: "DONE", progress: 1, job: null });
     expect(p.progress).toBeCloseTo((0.4 + 0 + 1) / 3);
 

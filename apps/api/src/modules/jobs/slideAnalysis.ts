@@ -51,7 +51,10 @@ export async function caseAnalysisProgress(prisma: PrismaClient, caseId: string)
   if (!isUuid(caseId)) throw notFound("Case");
   const kase = await prisma.case.findUnique({ where: { id: caseId }, select: { id: true, status: true } });
   if (!kase) throw notFound("Case");
-  const slides = await prisma.slide.findMany({ where: { caseId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  const slides = await prisma.slide.findMany({
+    where: { caseId },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+  });
   const views = [];
   for (const s of slides) views.push(await viewOf(prisma, s)); // a case has a handful of slides
   return {

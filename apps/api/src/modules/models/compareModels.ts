@@ -25,8 +25,13 @@ export async function compareModels(
   if (!snapshot) throw notFound("Dataset snapshot");
   const testCount = await ctx.prisma.datasetItem.count({ where: { snapshotId: snapshot.id, split: "TEST" } });
   if (testCount === 0) throw badInput("The snapshot has no TEST cells");
-  if (testCount > MAX_TEST_CELLS) throw badInput(`The TEST part has ${testCount} cells; compare at most ${MAX_TEST_CELLS} here`);
-  const deps = { prisma: ctx.prisma, blobs: ctx.blobs, classifiers: await sharedClassifierCache(ctx.env.dataDir) };
+  if (testCount > MAX_TEST_CELLS)
+    throw badInput(`The TEST part has ${testCount} cells; compare at most ${MAX_TEST_CELLS} here`);
+  const deps = {
+    prisma: ctx.prisma,
+    blobs: ctx.blobs,
+    classifiers: await sharedClassifierCache(ctx.env.dataDir),
+  };
   const evalA = await evaluateOnSnapshot(deps, a, snapshot.id);
   const evalB = await evaluateOnSnapshot(deps, b, snapshot.id);
   const view = (version: typeof a, m: typeof evalA) => ({

@@ -15,11 +15,15 @@ export async function decidePromotion(
 ): Promise<ModelPromotion> {
   const note = input.note?.trim() || null;
   if (!input.approve && !note) throw badInput("A note is required to reject a proposal", { field: "note" });
-  if (note && note.length > MAX_REASON) throw badInput(`The note must have at most ${MAX_REASON} characters`, { field: "note" });
+  if (note && note.length > MAX_REASON)
+    throw badInput(`The note must have at most ${MAX_REASON} characters`, { field: "note" });
   if (!isUuid(input.id)) throw notFound("Promotion proposal");
 
   return prisma.$transaction(async (tx) => {
-    const promotion = await tx.modelPromotion.findUnique({ where: { id: input.id }, include: { modelVersion: true } });
+    const promotion = await tx.modelPromotion.findUnique({
+      where: { id: input.id },
+      include: { modelVersion: true },
+    });
     if (!promotion) throw notFound("Promotion proposal");
     if (promotion.proposedById === actor.id) {
       throw forbidden("Two-person rule: the proposal must be decided by someone other than its proposer");
@@ -40,7 +44,9 @@ export async function decidePromotion(
     if (input.approve) {
       const expected = promotion.kind === "PROMOTE" ? "CANDIDATE" : "ARCHIVED";
       if (target.status !== expected) {
-        throw conflict(`${target.name} ${target.version} is ${target.status} now, not ${expected}: propose again`);
+        throw conflict(
+          `${target.name} ${target.version} is ${target.status} now, not ${expected}: propose again`,
+        );
       }
       await setChampion(tx, actor, target, `${promotion.kind.toLowerCase()} approved: ${promotion.reason}`);
     }
@@ -49,7 +55,11 @@ export async function decidePromotion(
       entityType: "ModelPromotion",
       entityId: promotion.id,
       before: { state: "PROPOSED" },
-      after: { state: input.approve ? "APPROVED" : "REJECTED", kind: promotion.kind, modelVersionId: target.id },
+      after: {
+        state: input.approve ? "APPROVED" : "REJECTED",
+        kind: promotion.kind,
+        modelVersionId: target.id,
+      },
       reason: note,
     });
     return tx.modelPromotion.findUniqueOrThrow({ where: { id: promotion.id } });

@@ -55,7 +55,13 @@ describe("model promotion", () => {
       cells: [{}],
     });
     const oldPrediction = await api.prisma.prediction.create({
-      data: { cellId: cells[0]!.id, modelVersionId: champion.id, label: "car_t", probabilities: {}, confidence: 0.9 },
+      data: {
+        cellId: cells[0]!.id,
+        modelVersionId: champion.id,
+        label: "car_t",
+        probabilities: {},
+        confidence: 0.9,
+      },
     });
 
     // Wrong roles are refused and change nothing.
@@ -66,24 +72,40 @@ describe("model promotion", () => {
       expect(await registryState()).toEqual(before);
     }
 
-    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "better on TEST" }))
-      .proposePromotion;
-    expect(proposal).toMatchObject({ kind: "PROMOTE", state: "PROPOSED", modelVersion: { status: "CANDIDATE" } });
+    const proposal = (
+      await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "better on TEST" })
+    ).proposePromotion;
+    expect(proposal).toMatchObject({
+      kind: "PROMOTE",
+      state: "PROPOSED",
+      modelVersion: { status: "CANDIDATE" },
+    });
 
     // A second proposal for the same version waits on the first.
-    expect(codeOf(await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "again" }))).toBe("CONFLICT");
+    expect(codeOf(await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "again" }))).toBe(
+      "CONFLICT",
+    );
 
     // Only an ADMIN decides.
     for (const role of ["DATA_SCIENTIST", "HEMATOLOGIST", "TECHNICIAN", "AUDITOR"] as Role[]) {
       const before = await registryState();
-      expect(codeOf(await api.gql(tokens[role], DECIDE, { id: proposal.id, approve: true })), role).toBe("FORBIDDEN");
+      expect(codeOf(await api.gql(tokens[role], DECIDE, { id: proposal.id, approve: true })), role).toBe(
+        "FORBIDDEN",
+      );
       expect(await registryState()).toEqual(before);
     }
 
-    const decided = (await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: true, note: "ok" })).decidePromotion;
-    expect(decided).toMatchObject({ state: "APPROVED", decisionNote: "ok", modelVersion: { status: "CHAMPION" } });
+    const decided = (await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: true, note: "ok" }))
+      .decidePromotion;
+    expect(decided).toMatchObject({
+      state: "APPROVED",
+      decisionNote: "ok",
+      modelVersion: { status: "CHAMPION" },
+    });
     expect(decided.decidedBy.login).not.toBe(proposal.proposedBy.login);
-    const statuses = await api.prisma.modelVersion.findMany({ where: { id: { in: [champion.id, candidate.id] } } });
+    const statuses = await api.prisma.modelVersion.findMany({
+      where: { id: { in: [champion.id, candidate.id] } },
+    });
     expect(Object.fromEntries(statuses.map((v) => [v.id, v.status]))).toEqual({
       [champion.id]: "ARCHIVED",
       [candidate.id]: "CHAMPION",
@@ -91,20 +113,33 @@ describe("model promotion", () => {
     expect(await api.prisma.prediction.findUniqueOrThrow({ where: { id: oldPrediction.id } })).toMatchObject({
       modelVersionId: champion.id,
     });
-    const audit = await api.prisma.auditEvent.findMany({ where: { entityId: { in: [proposal.id, candidate.id, champion.id] } } });
+    const audit = await api.prisma.auditEvent.findMany({
+      where: { entityId: { in: [proposal.id, candidate.id, champion.id] } },
+    });
     expect(audit.map((a) => a.action).sort()).toEqual(
       ["model.approvePromotion", "model.championChanged", "model.proposePromotion", "model.status"].sort(),
     );
 
     // Deciding twice is a conflict.
-    expect(codeOf(await api.gql(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "no" }))).toBe("CONFLICT");
+    expect(codeOf(await api.gql(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "no" }))).toBe(
+      "CONFLICT",
+    );
 
     // Rollback is one approved step back to the previous champion.
-    const rollback = (await api.gqlOk(tokens.DATA_SCIENTIST, ROLLBACK, { reason: "drift seen in review" })).proposeRollback;
-    expect(rollback).toMatchObject({ kind: "ROLLBACK", state: "PROPOSED", modelVersion: { id: champion.id } });
+    const rollback = (await api.gqlOk(tokens.DATA_SCIENTIST, ROLLBACK, { reason: "drift seen in review" }))
+      .proposeRollback;
+    expect(rollback).toMatchObject({
+      kind: "ROLLBACK",
+      state: "PROPOSED",
+      modelVersion: { id: champion.id },
+    });
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true });
-    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: champion.id } })).status).toBe("CHAMPION");
-    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: candidate.id } })).status).toBe("ARCHIVED");
+    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: champion.id } })).status).toBe(
+      "CHAMPION",
+    );
+    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: candidate.id } })).status).toBe(
+      "ARCHIVED",
+    );
     expect(await api.prisma.modelVersion.count({ where: { status: "CHAMPION" } })).toBe(1);
   });
 
@@ -112,7 +147,8 @@ describe("model promotion", () => {
     // An ADMIN may propose a rollback in an emergency, but not approve it too.
     const current = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
     const archived = await insertModelVersion(api.prisma, { status: "ARCHIVED" });
-    const rollback = (await api.gqlOk(tokens.ADMIN, ROLLBACK, { reason: "urgent", id: archived.id })).proposeRollback;
+    const rollback = (await api.gqlOk(tokens.ADMIN, ROLLBACK, { reason: "urgent", id: archived.id }))
+      .proposeRollback;
     const before = await registryState();
     const r = await api.gql(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true });
     expect(codeOf(r)).toBe("FORBIDDEN");
@@ -122,7 +158,9 @@ describe("model promotion", () => {
     const other = await api.createUser("ADMIN");
     const otherToken = await api.login(other.user.login, other.password);
     await api.gqlOk(otherToken, DECIDE, { id: rollback.id, approve: false, note: "not needed" });
-    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: current.id } })).status).toBe("CHAMPION");
+    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: current.id } })).status).toBe(
+      "CHAMPION",
+    );
   });
 
   it("answers bad input with clear errors and changes nothing", async () => {
@@ -143,7 +181,8 @@ describe("model promotion", () => {
       expect(r.errors?.[0]?.message).toMatch(message);
       expect(await registryState()).toEqual(before);
     }
-    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "r" })).proposePromotion;
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "r" }))
+      .proposePromotion;
     const before = await registryState();
     const r = await api.gql(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false });
     expect(codeOf(r)).toBe("BAD_USER_INPUT");
@@ -164,12 +203,18 @@ describe("model promotion", () => {
       expect(codeOf(await api.gql(tokens[role], LIST)), role).toBe("FORBIDDEN");
     }
     const first = await api.gqlOk(tokens.ADMIN, LIST);
-    const next = await api.gqlOk(tokens.ADMIN, `query($after: String) { modelVersions(first: 2, after: $after) { nodes { id } } }`, {
-      after: first.modelVersions.pageInfo.endCursor,
-    });
+    const next = await api.gqlOk(
+      tokens.ADMIN,
+      `query($after: String) { modelVersions(first: 2, after: $after) { nodes { id } } }`,
+      {
+        after: first.modelVersions.pageInfo.endCursor,
+      },
+    );
     const firstIds = first.modelVersions.nodes.map((n: { id: string }) => n.id);
     expect(next.modelVersions.nodes.length).toBeGreaterThan(0);
     for (const n of next.modelVersions.nodes) expect(firstIds).not.toContain(n.id);
-    expect(codeOf(await api.gql(tokens.ADMIN, `{ modelVersions(after: "bogus!") { nodes { id } } }`))).toBe("BAD_USER_INPUT");
+    expect(codeOf(await api.gql(tokens.ADMIN, `{ modelVersions(after: "bogus!") { nodes { id } } }`))).toBe(
+      "BAD_USER_INPUT",
+    );
   });
 });

@@ -11,7 +11,8 @@ export const MAX_REASON = 2000;
 export function requireReason(reason: string, field = "reason"): string {
   const text = reason.trim();
   if (text.length === 0) throw badInput(`A ${field} is required`, { field });
-  if (text.length > MAX_REASON) throw badInput(`The ${field} must have at most ${MAX_REASON} characters`, { field });
+  if (text.length > MAX_REASON)
+    throw badInput(`The ${field} must have at most ${MAX_REASON} characters`, { field });
   return text;
 }
 
@@ -25,14 +26,20 @@ export async function proposePromotion(
   return prisma.$transaction(async (tx) => {
     const version = await tx.modelVersion.findUnique({ where: { id: input.modelVersionId } });
     if (!version) throw notFound("Model version");
-    if (version.status === "CHAMPION") throw conflict(`${version.name} ${version.version} is already the champion`);
+    if (version.status === "CHAMPION")
+      throw conflict(`${version.name} ${version.version} is already the champion`);
     if (version.status !== "CANDIDATE") {
-      throw conflict(`${version.name} ${version.version} is ${version.status}; an earlier champion comes back by proposeRollback`);
+      throw conflict(
+        `${version.name} ${version.version} is ${version.status}; an earlier champion comes back by proposeRollback`,
+      );
     }
     const pending = await tx.modelPromotion.findFirst({
       where: { modelVersionId: version.id, state: "PROPOSED" },
     });
-    if (pending) throw conflict("A proposal for this model version is already waiting for a decision", { promotionId: pending.id });
+    if (pending)
+      throw conflict("A proposal for this model version is already waiting for a decision", {
+        promotionId: pending.id,
+      });
     const promotion = await tx.modelPromotion.create({
       data: { modelVersionId: version.id, kind: "PROMOTE", reason, proposedById: actor.id },
     });

@@ -20,13 +20,22 @@ export async function proposeRollback(
       ? await tx.modelVersion.findUnique({ where: { id: input.modelVersionId } })
       : await previousChampion(tx);
     if (!target) {
-      throw input.modelVersionId ? notFound("Model version") : conflict("There is no earlier champion to roll back to");
+      throw input.modelVersionId
+        ? notFound("Model version")
+        : conflict("There is no earlier champion to roll back to");
     }
     if (target.status !== "ARCHIVED") {
-      throw conflict(`Rollback goes to an earlier champion (ARCHIVED); ${target.name} ${target.version} is ${target.status}`);
+      throw conflict(
+        `Rollback goes to an earlier champion (ARCHIVED); ${target.name} ${target.version} is ${target.status}`,
+      );
     }
-    const pending = await tx.modelPromotion.findFirst({ where: { modelVersionId: target.id, state: "PROPOSED" } });
-    if (pending) throw conflict("A proposal for this model version is already waiting for a decision", { promotionId: pending.id });
+    const pending = await tx.modelPromotion.findFirst({
+      where: { modelVersionId: target.id, state: "PROPOSED" },
+    });
+    if (pending)
+      throw conflict("A proposal for this model version is already waiting for a decision", {
+        promotionId: pending.id,
+      });
     const promotion = await tx.modelPromotion.create({
       data: { modelVersionId: target.id, kind: "ROLLBACK", reason, proposedById: actor.id },
     });

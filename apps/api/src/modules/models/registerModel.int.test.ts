@@ -48,11 +48,19 @@ describe("registerModel", () => {
   it("registers a model directory as a CANDIDATE after checking its weights hash", async () => {
     const card = await writeModelDir(join(api.env.dataDir, "models", "external-1"));
     const v = (await api.gqlOk(ds, REGISTER, { p: "external-1" })).registerModel;
-    expect(v).toMatchObject({ name: "rcmnet-external", status: "CANDIDATE", labels: card.labels, inputSize: 64, artifactSha256: card.weightsSha256 });
+    expect(v).toMatchObject({
+      name: "rcmnet-external",
+      status: "CANDIDATE",
+      labels: card.labels,
+      inputSize: 64,
+      artifactSha256: card.weightsSha256,
+    });
     expect(v.version).toBe(`sha-${card.weightsSha256.slice(0, 12)}`);
     const row = await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: v.id } });
     expect(row.artifactPath).toBe("external-1");
-    expect(await api.prisma.auditEvent.count({ where: { action: "model.register", entityId: v.id } })).toBe(1);
+    expect(await api.prisma.auditEvent.count({ where: { action: "model.register", entityId: v.id } })).toBe(
+      1,
+    );
     // The same weights twice: conflict.
     const before = await registryState();
     const again = await api.gql(ds, REGISTER, { p: join(api.env.dataDir, "models", "external-1") });

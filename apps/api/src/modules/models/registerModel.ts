@@ -9,6 +9,7 @@ import type { AuthUser, Context } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
+import type { ModelDirInfo } from "../../jobs/model/runtime.ts";
 
 const MAX_PATH = 500;
 
@@ -19,11 +20,13 @@ export async function registerModel(
 ): Promise<ModelVersion> {
   const modelsDir = join(ctx.env.dataDir, "models");
   const dir = await resolveInside(modelsDir, path);
-  let info;
+  let info: ModelDirInfo;
   try {
     info = await inspectModelDir(dir);
   } catch (err) {
-    throw badInput(`Not a valid model directory: ${err instanceof Error ? err.message.replace(modelsDir, "<models>") : "unreadable"}`);
+    throw badInput(
+      `Not a valid model directory: ${err instanceof Error ? err.message.replace(modelsDir, "<models>") : "unreadable"}`,
+    );
   }
   const artifactPath = relative(await realpath(modelsDir), dir);
   const same = await ctx.prisma.modelVersion.findFirst({
@@ -50,7 +53,12 @@ export async function registerModel(
         action: "model.register",
         entityType: "ModelVersion",
         entityId: version.id,
-        after: { name: version.name, version: version.version, artifactPath, artifactSha256: version.artifactSha256 },
+        after: {
+          name: version.name,
+          version: version.version,
+          artifactPath,
+          artifactSha256: version.artifactSha256,
+        },
       });
       return version;
     });
@@ -63,7 +71,8 @@ export async function registerModel(
 /** The real directory of `path` (relative to modelsDir, or absolute), which must lie inside modelsDir. */
 async function resolveInside(modelsDir: string, path: string): Promise<string> {
   const trimmed = path.trim();
-  if (!trimmed || trimmed.length > MAX_PATH) throw badInput(`path must have 1 to ${MAX_PATH} characters`, { field: "path" });
+  if (!trimmed || trimmed.length > MAX_PATH)
+    throw badInput(`path must have 1 to ${MAX_PATH} characters`, { field: "path" });
   let root: string;
   let dir: string;
   try {
@@ -76,6 +85,7 @@ async function resolveInside(modelsDir: string, path: string): Promise<string> {
   if (dir !== root && !dir.startsWith(root + sep)) {
     throw badInput("Model directories must be under the server's models directory", { field: "path" });
   }
-  if (dir === root || !(await stat(dir)).isDirectory()) throw badInput("path must name a model directory", { field: "path" });
+  if (dir === root || !(await stat(dir)).isDirectory())
+    throw badInput("path must name a model directory", { field: "path" });
   return dir;
 }

@@ -26,16 +26,22 @@ export const resolvers: Resolvers = {
   },
   ModelVersion: {
     metrics: (v) => v.metrics ?? {},
-    parent: (v, _a, ctx) => (v.parentId ? ctx.prisma.modelVersion.findUnique({ where: { id: v.parentId } }) : null),
+    parent: (v, _a, ctx) =>
+      v.parentId ? ctx.prisma.modelVersion.findUnique({ where: { id: v.parentId } }) : null,
     trainingRun: (v, _a, ctx) =>
       v.trainingRunId ? ctx.prisma.trainingRun.findUnique({ where: { id: v.trainingRunId } }) : null,
     promotions: (v, _a, ctx) =>
-      ctx.prisma.modelPromotion.findMany({ where: { modelVersionId: v.id }, orderBy: { proposedAt: "desc" } }),
+      ctx.prisma.modelPromotion.findMany({
+        where: { modelVersionId: v.id },
+        orderBy: { proposedAt: "desc" },
+      }),
     predictionCount: (v, _a, ctx) => ctx.prisma.prediction.count({ where: { modelVersionId: v.id } }),
   },
   ModelPromotion: {
-    modelVersion: (p, _a, ctx) => ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: p.modelVersionId } }),
-    proposedBy: async (p, _a, ctx) => (await ctx.loaders.userById.load(p.proposedById)) ?? Promise.reject(notFound("User")),
+    modelVersion: (p, _a, ctx) =>
+      ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: p.modelVersionId } }),
+    proposedBy: async (p, _a, ctx) =>
+      (await ctx.loaders.userById.load(p.proposedById)) ?? Promise.reject(notFound("User")),
     decidedBy: (p, _a, ctx) => (p.decidedById ? ctx.loaders.userById.load(p.decidedById) : null),
   },
 };

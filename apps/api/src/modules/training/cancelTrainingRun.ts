@@ -8,7 +8,11 @@ import { isUuid } from "../../lib/pagination.ts";
 import { cancelJob } from "../../jobs/queue.ts";
 import { trainingKey } from "../../jobs/analysisJobs.ts";
 
-export async function cancelTrainingRun(prisma: PrismaClient, actor: AuthUser, id: string): Promise<TrainingRun> {
+export async function cancelTrainingRun(
+  prisma: PrismaClient,
+  actor: AuthUser,
+  id: string,
+): Promise<TrainingRun> {
   if (!isUuid(id)) throw notFound("Training run");
   return prisma.$transaction(async (tx) => {
     const run = await tx.trainingRun.findUnique({ where: { id } });

@@ -9,7 +9,9 @@ const SPLIT_SALT = "rcmnet-split-v1:";
 export const SPLIT_FRACTIONS = { TRAIN: 0.7, VAL: 0.15, TEST: 0.15 } as const;
 
 export function splitOf(cellId: string): DatasetSplit {
-  const digest = createHash("sha256").update(SPLIT_SALT + cellId).digest();
+  const digest = createHash("sha256")
+    .update(SPLIT_SALT + cellId)
+    .digest();
   const u = digest.readUInt32BE(0) / 2 ** 32;
   if (u < SPLIT_FRACTIONS.TRAIN) return "TRAIN";
   if (u < SPLIT_FRACTIONS.TRAIN + SPLIT_FRACTIONS.VAL) return "VAL";

@@ -23,12 +23,17 @@ export async function getDatasetSnapshot(prisma: PrismaClient, id: string): Prom
 
 /** Per-split and per-label counts of a snapshot (one grouped query). */
 export async function snapshotCounts(prisma: PrismaClient, snapshotId: string) {
-  const groups = await prisma.datasetItem.groupBy({ by: ["label", "split"], where: { snapshotId }, _count: true });
+  const groups = await prisma.datasetItem.groupBy({
+    by: ["label", "split"],
+    where: { snapshotId },
+    _count: true,
+  });
   const splitCounts = { train: 0, val: 0, test: 0 };
   const labelCounts: Record<string, { TRAIN: number; VAL: number; TEST: number }> = {};
   for (const g of groups) {
     splitCounts[g.split.toLowerCase() as "train" | "val" | "test"] += g._count;
-    (labelCounts[g.label] ??= { TRAIN: 0, VAL: 0, TEST: 0 })[g.split] += g._count;
+    labelCounts[g.label] ??= { TRAIN: 0, VAL: 0, TEST: 0 };
+    labelCounts[g.label]![g.split] += g._count;
   }
   return { splitCounts, labelCounts };
 }

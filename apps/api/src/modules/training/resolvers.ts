@@ -8,7 +8,8 @@ import { getDatasetSnapshot, listDatasetSnapshots, snapshotCounts } from "./list
 import { getTrainingRun, listTrainingRuns } from "./listTrainingRuns.ts";
 import { startTrainingRun } from "./startTrainingRun.ts";
 
-const userOrFail = async (load: Promise<import("@rcmnet/db").User | null>) => (await load) ?? Promise.reject(notFound("User"));
+const userOrFail = async (load: Promise<import("@rcmnet/db").User | null>) =>
+  (await load) ?? Promise.reject(notFound("User"));
 
 export const resolvers: Resolvers = {
   Query: {
@@ -30,7 +31,9 @@ export const resolvers: Resolvers = {
   TrainingRun: {
     snapshot: (r, _a, ctx) => ctx.prisma.datasetSnapshot.findUniqueOrThrow({ where: { id: r.snapshotId } }),
     baseModel: (r, _a, ctx) =>
-      r.baseModelVersionId ? ctx.prisma.modelVersion.findUnique({ where: { id: r.baseModelVersionId } }) : null,
+      r.baseModelVersionId
+        ? ctx.prisma.modelVersion.findUnique({ where: { id: r.baseModelVersionId } })
+        : null,
     startedBy: (r, _a, ctx) => userOrFail(ctx.loaders.userById.load(r.startedById)),
     producedModel: (r, _a, ctx) => ctx.prisma.modelVersion.findUnique({ where: { trainingRunId: r.id } }),
   },

@@ -73,7 +73,8 @@ describe("dataset snapshots", () => {
     // Not signed out: excluded.
     await insertCaseWithCells(api.prisma, { ...base, status: "IN_REVIEW", cells: [{ reviews: ["car_t"] }] });
 
-    const first = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "  week 47 " })).createDatasetSnapshot;
+    const first = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "  week 47 " }))
+      .createDatasetSnapshot;
     expect(first).toMatchObject({ name: "week 47", labels, itemCount: 32 });
     expect(first.splitCounts.train + first.splitCounts.val + first.splitCounts.test).toBe(32);
     const items = await api.prisma.datasetItem.findMany({ where: { snapshotId: first.id } });
@@ -100,16 +101,33 @@ describe("dataset snapshots", () => {
 
   it("keeps a cell that was ever in TEST in TEST", async () => {
     const snapshot = await api.prisma.datasetSnapshot.findFirstOrThrow({ orderBy: { createdAt: "asc" } });
-    const train = await api.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId: snapshot.id, split: "TRAIN" } });
+    const train = await api.prisma.datasetItem.findFirstOrThrow({
+      where: { snapshotId: snapshot.id, split: "TRAIN" },
+    });
     // A (hypothetical) earlier snapshot, under another split rule, tested on this cell.
     const legacy = await api.prisma.datasetSnapshot.create({
-      data: { name: "legacy", labels: [train.label], itemCount: 1, contentHash: "x", createdById: snapshot.createdById },
+      data: {
+        name: "legacy",
+        labels: [train.label],
+        itemCount: 1,
+        contentHash: "x",
+        createdById: snapshot.createdById,
+      },
     });
     await api.prisma.datasetItem.create({
-      data: { snapshotId: legacy.id, cellId: train.cellId, label: train.label, split: "TEST", cropSha256: train.cropSha256 },
+      data: {
+        snapshotId: legacy.id,
+        cellId: train.cellId,
+        label: train.label,
+        split: "TEST",
+        cropSha256: train.cropSha256,
+      },
     });
-    const next = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "after legacy" })).createDatasetSnapshot;
-    const item = await api.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId: next.id, cellId: train.cellId } });
+    const next = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "after legacy" }))
+      .createDatasetSnapshot;
+    const item = await api.prisma.datasetItem.findFirstOrThrow({
+      where: { snapshotId: next.id, cellId: train.cellId },
+    });
     expect(item.split).toBe("TEST");
   });
 
@@ -160,7 +178,12 @@ describe("training runs", () => {
     const before = await trainingState();
     expect(codeOf(await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: "nope" }))).toBe("NOT_FOUND");
     expect(
-      codeOf(await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, base: "00000000-0000-4000-8000-000000000000" })),
+      codeOf(
+        await api.gql(tokens.DATA_SCIENTIST, START, {
+          snapshotId: snapshot.id,
+          base: "00000000-0000-4000-8000-000000000000",
+        }),
+      ),
     ).toBe("NOT_FOUND");
     for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "AUDITOR"] as Role[]) {
       expect(codeOf(await api.gql(tokens[role], START, { snapshotId: snapshot.id })), role).toBe("FORBIDDEN");
@@ -170,8 +193,9 @@ describe("training runs", () => {
 
   it("queues a run with its job, and cancels it before it starts", async () => {
     const snapshot = await api.prisma.datasetSnapshot.findFirstOrThrow({ where: { name: "week 47" } });
-    const run = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } }))
-      .startTrainingRun;
+    const run = (
+      await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })
+    ).startTrainingRun;
     expect(run).toMatchObject({ status: "QUEUED", progress: 0, config: { epochs: 2, frozenEpochs: 2 } });
     const job = await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } });
     expect(job).toMatchObject({ type: "trainModel", status: "QUEUED", payload: { runId: run.id } });
@@ -189,6 +213,8 @@ describe("training runs", () => {
       expect((await api.gqlOk(tokens[role], READ, { id: run.id })).trainingRun.status).toBe("CANCELLED");
     }
     expect(codeOf(await api.gql(tokens.HEMATOLOGIST, READ, { id: run.id }))).toBe("FORBIDDEN");
-    expect(codeOf(await api.gql(tokens.ADMIN, READ, { id: "00000000-0000-4000-8000-000000000000" }))).toBe("NOT_FOUND");
+    expect(codeOf(await api.gql(tokens.ADMIN, READ, { id: "00000000-0000-4000-8000-000000000000" }))).toBe(
+      "NOT_FOUND",
+    );
   });
 });

@@ -22,11 +22,16 @@ export async function startTrainingRun(
 ): Promise<TrainingRun> {
   const config = parseTrainingConfig(input.config);
   if (!isUuid(input.snapshotId)) throw notFound("Dataset snapshot");
-  if (input.baseModelVersionId != null && !isUuid(input.baseModelVersionId)) throw notFound("Base model version");
+  if (input.baseModelVersionId != null && !isUuid(input.baseModelVersionId))
+    throw notFound("Base model version");
 
   const snapshot = await prisma.datasetSnapshot.findUnique({ where: { id: input.snapshotId } });
   if (!snapshot) throw notFound("Dataset snapshot");
-  const parts = await prisma.datasetItem.groupBy({ by: ["split"], where: { snapshotId: snapshot.id }, _count: true });
+  const parts = await prisma.datasetItem.groupBy({
+    by: ["split"],
+    where: { snapshotId: snapshot.id },
+    _count: true,
+  });
   const count = (split: string) => parts.find((p) => p.split === split)?._count ?? 0;
   if (snapshot.labels.length < 2) throw badInput("The snapshot needs cells of at least two classes to train");
   if (count("TRAIN") === 0) throw badInput("The snapshot has no TRAIN cells");

@@ -12,13 +12,21 @@ export const trainingConfigSchema = z
     learningRate: z.number().positive().max(1).default(1e-3),
     /** Learning rate once the backbone is unfrozen (smaller: keep what the base learned). */
     fineTuneLearningRate: z.number().positive().max(1).default(2e-4),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
     /** Only when training without a base model. */
     inputSize: z.number().int().min(16).max(224).optional(),
     widthMultiplier: z.number().positive().max(1).optional(),
   })
   .strict()
-  .refine((c) => c.frozenEpochs <= c.epochs, { message: "frozenEpochs must not exceed epochs", path: ["frozenEpochs"] });
+  .refine((c) => c.frozenEpochs <= c.epochs, {
+    message: "frozenEpochs must not exceed epochs",
+    path: ["frozenEpochs"],
+  });
 
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
