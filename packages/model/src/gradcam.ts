@@ -49,13 +49,14 @@ function sampleBilinear(map: Float32Array, w: number, h: number, u: number, v: n
 }
 
 /** Blends the heat map over `base` (any size) and encodes a PNG. */
-export async function overlayPng(base: RgbImage, map: Float32Array, mw: number, mh: number, alpha = 0.45): Promise<Buffer> {
+export async function overlayPng(base: RgbImage, map: Float32Array, mw: number, mh: number, alpha = 0.4): Promise<Buffer> {
   const out = new Uint8Array(base.data.length);
   for (let y = 0; y < base.height; y++) {
     for (let x = 0; x < base.width; x++) {
       const t = sampleBilinear(map, mw, mh, (x + 0.5) / base.width, (y + 0.5) / base.height);
       const c = colormap(t);
-      const a = alpha * Math.min(1, t * 1.5);
+      // Low activations stay transparent so the cell itself remains readable.
+      const a = alpha * Math.max(0, Math.min(1, (t - 0.15) / 0.6));
       const o = (y * base.width + x) * 3;
       for (let k = 0; k < 3; k++) out[o + k] = Math.round(base.data[o + k]! * (1 - a) + c[k]! * a);
     }
