@@ -94,6 +94,17 @@ describe("sign-off", () => {
     expect(read.verifySignOff.ok).toBe(true);
   });
 
+  it("two hematologists signing at once: one signature, the other gets CONFLICT", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4 });
+    await confirmAll(cellIds);
+    const other = await api.createUser("HEMATOLOGIST");
+    const otherToken = await api.login(other.user.login, other.password);
+    const input = { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING };
+    const results = await Promise.all([api.gql(hema, SIGN, { input }), api.gql(otherToken, SIGN, { input })]);
+    expect(results.map((r) => r.errors?.[0]?.extensions?.code ?? "OK").sort()).toEqual(["CONFLICT", "OK"]);
+    expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(1);
+  });
+
   it("refuses to amend a case that is not signed", async () => {
     const { kase } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
     const r = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "just because" } });
