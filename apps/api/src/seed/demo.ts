@@ -6,6 +6,7 @@
 //   3. demo cases with smear fields (BCCD JPEGs from RCMNET_DEMO_FIELDS, else synthetic)
 //   4. their analysis (the worker's own handler, run in this process until done)
 //   5. two cases reviewed against the synthetic ground truth and signed out (training data)
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobStore, createPrismaClient } from "@rcmnet/db";
 import { createHandlers } from "../jobs/handlers/index.ts";
@@ -71,7 +72,15 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
       dataDir: options.dataDir,
       modelDir,
       recipe: profile === "e2e" ? E2E_RECIPE : DEMO_RECIPE,
-      cacheName: profile === "e2e" ? "demo-champion-e2e" : "demo-champion",
+      // The e2e setup starts from an empty data dir every run: its tiny champion is cached in
+      // the system temp dir instead (keyed by recipe), so only the first run trains it.
+      cacheDir:
+        profile === "e2e"
+          ? join(
+              tmpdir(),
+              `rcmnet-e2e-champion-${E2E_RECIPE.inputSize}-${E2E_RECIPE.widthMultiplier}-${E2E_RECIPE.epochs}`,
+            )
+          : undefined,
       say,
       progressBar: progressBar(stream, say),
     });

@@ -35,7 +35,8 @@ export async function ensureChampion(options: {
   /** A model directory to use instead of training one (RCMNET_MODEL_DIR). */
   modelDir?: string;
   recipe: ChampionRecipe;
-  cacheName: string;
+  /** Where a trained champion is cached (default `<dataDir>/models/demo-champion`). */
+  cacheDir?: string;
   say: (line: string) => void;
   progressBar: (fraction: number, label: string) => void;
 }): Promise<ModelVersion> {
@@ -47,7 +48,7 @@ export async function ensureChampion(options: {
   if (dir) {
     options.say(`using the model in ${dir}`);
   } else {
-    dir = join(options.dataDir, "models", options.cacheName);
+    dir = options.cacheDir ?? join(options.dataDir, "models", "demo-champion");
     if (await exists(join(dir, "model-card.json"))) {
       options.say(`using the cached demo model (${dir})`);
     } else {
