@@ -77,6 +77,13 @@ function isRequestError(err: unknown): boolean {
   return false;
 }
 
+/** The innermost error of a wrapping chain (what a resolver actually threw), for the log. */
+function rootCause(err: unknown): unknown {
+  let e = err;
+  for (let depth = 0; depth < 5 && isGraphQLError(e) && e.originalError; depth++) e = e.originalError;
+  return e;
+}
+
 export type InternalErrorSink = (err: unknown) => void;
 
 /**
@@ -111,7 +118,7 @@ export function makeFormatError(sink: InternalErrorSink) {
       const reason = formatted.extensions?.code;
       return { message: formatted.message, ...where, extensions: { code: "BAD_USER_INPUT", ...(typeof reason === "string" && reason !== "BAD_USER_INPUT" ? { reason } : {}) } };
     }
-    sink(original);
+    sink(rootCause(original));
     return { message: "Internal error", ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: "INTERNAL_SERVER_ERROR" } };
   };
 }
