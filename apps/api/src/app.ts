@@ -54,6 +54,8 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
     schema,
     validationRules: [queryShapeLimit(limits.maxQueryDepth, limits.maxQueryFields)],
     includeStacktraceInErrorResponses: false,
+    // server.ts owns shutdown; Apollo's own signal handler races it and leaves the process hanging.
+    stopOnTerminationSignals: false,
     introspection: deps.env.nodeEnv !== "production",
     formatError: makeFormatError((err) => log.error("internal error", describeError(err))),
     // No HTTP caching of clinical data; the cache-control plugin also costs time on every field.

@@ -62,12 +62,21 @@ async function runServer() {
     if (closing) return;
     closing = true;
     log.info("api shutting down", { signal });
+    // Never hang on the way out (a stuck client socket or pool): exit after 5 s regardless.
+    setTimeout(() => {
+      log.error("api shutdown timed out; exiting");
+      process.exit(1);
+    }, 5000).unref();
     server.close();
     // Idle keep-alive sockets would hold close() open for seconds.
     server.closeIdleConnections();
+    log.debug("shutdown: http closed");
     await stop();
+    log.debug("shutdown: apollo stopped");
     await prisma.$disconnect();
+    log.debug("shutdown: prisma disconnected");
     await db.close();
+    log.debug("shutdown: database closed");
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
