@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { BlobStore, createPrismaClient } from "@rcmnet/db";
 import { loadEnv } from "./env.ts";
 import { createHandlers } from "./jobs/handlers/index.ts";
+import { reconcileFailedAnalyses } from "./jobs/reconcileAnalyses.ts";
 import { jsonLogger } from "./jobs/logger.ts";
 import { ClassifierCache } from "./jobs/model/classifierCache.ts";
 import { getModelRuntime, initModelBackend } from "./jobs/model/modelRuntime.ts";
@@ -52,6 +53,7 @@ const worker = startWorker({
   log,
   workerId,
   handlers: createHandlers({ runtime, classifiers }),
+  onIdle: () => reconcileFailedAnalyses(prisma),
 });
 stopWorker = async () => {
   await worker.stop();

@@ -25,6 +25,9 @@ export interface WorkerOptions extends JobServices {
   pollMs?: number;
   /** On stop(): how long the running job may take to finish before it is released. */
   shutdownGraceMs?: number;
+  /** Housekeeping run when the queue is empty (at most once per idleTaskMs). */
+  onIdle?: () => Promise<unknown>;
+  idleTaskMs?: number;
 }
 
 export interface RunningWorker {
@@ -127,6 +130,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
     return true;
   }
 
+  let lastIdleTask = 0;
   const done = (async () => {
     log.info("worker started", { workerId, types });
     while (!stopping.signal.aborted) {
@@ -136,6 +140,10 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       } catch (err) {
         // Database hiccup (restart, network): keep the process alive and try again.
         log.error("worker loop error", { error: err instanceof Error ? err.message : String(err) });
+      }
+      if (!worked && options.onIdle && Date.now() - lastIdleTask >= (options.idleTaskMs ?? 30_000)) {
+        lastIdleTask = Date.now();
+        await options.onIdle().catch((err: unknown) => log.warn("idle task failed", { error: String(err) }));
       }
       if (!worked && !stopping.signal.aborted) {
         await sleep(pollMs, undefined, { signal: stopping.signal }).catch(() => undefined);

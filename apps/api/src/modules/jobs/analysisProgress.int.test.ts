@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { enqueueSlideAnalysis } from "../../jobs/analysisJobs.ts";
 import { claimJob, heartbeat } from "../../jobs/queue.ts";
+import { reconcileFailedAnalyses } from "../../jobs/reconcileAnalyses.ts";
 
 let api: TestApi;
 let token: string;
@@ -83,6 +84,20 @@ describe("analysis progress", () => {
     });
     expect(byId[done.id]).toMatchObject({ status: "DONE", progress: 1, job: null });
     expect(p.progress).toBeCloseTo((0.4 + 0 + 1) / 3);
+
+    // A worker's idle housekeeping brings the stuck slide to FAILED, once, with an audit event.
+    expect(await reconcileFailedAnalyses(api.prisma)).toBe(1);
+    expect(await reconcileFailedAnalyses(api.prisma)).toBe(0);
+    expect(await api.prisma.slide.findUniqueOrThrow({ where: { id: failed.id } })).toMatchObject({
+      analysisStatus: "FAILED",
+      analysisError: expect.stringMatching(/stopped renewing/),
+    });
+    expect(
+      await api.prisma.auditEvent.count({ where: { action: "slide.analysisFailed", entityId: failed.id } }),
+    ).toBe(1);
+    expect((await api.prisma.slide.findUniqueOrThrow({ where: { id: running.id } })).analysisStatus).toBe(
+      "PENDING",
+    );
 
     const s = (await api.gqlOk(token, SLIDE, { id: running.id })).slideAnalysis;
     expect(s).toMatchObject({ slideId: running.id, status: "RUNNING", job: { step: "classifying cells" } });
