@@ -58,6 +58,12 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           throw conflict(`${undecided} of ${cells.length} cells have no human decision yet`, { undecidedCells: undecided });
         }
 
+        // Slides whose analysis FAILED contribute no cells: the signature records that it saw them.
+        const slides = await tx.slide.findMany({
+          where: { caseId: kase.id },
+          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+          select: { id: true, kind: true, imageSha256: true, analysisStatus: true },
+        });
         const version = kase.reportVersion + 1;
         const previous = version > 1 ? await tx.signOff.findUnique({ where: { caseId_version: { caseId: kase.id, version: kase.reportVersion } } }) : null;
         const amendment = previous
@@ -73,6 +79,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           meaning: input.meaning,
           signedAt: signedAt.toISOString(),
           differential: computeDifferential(await caseLabelCounts(tx as PrismaClient, kase.id)),
+          slides: slides.map((sl) => ({ id: sl.id, kind: sl.kind, sha256: sl.imageSha256, analysisStatus: sl.analysisStatus })),
           modelVersionIds: [...new Set(cells.map((c) => c.modelVersionId).filter((v): v is string => v !== null))].sort(),
           cells: cells.map((c) => ({
             id: c.id,
