@@ -51,6 +51,12 @@ export function loadAddon(log: (line: string) => void = console.warn): Promise<A
         log('@rcmnet/native: compiling the oneDNN addon once for this machine (~15-30 s)...');
         path = await buildAddon();
       }
+      // OpenMP threads that wait passively (sleep) instead of spinning: on a shared
+      // 2-core machine spinning threads steal the core the other thread or another
+      // process needs. A/B at load average 15-22, 64 px training: 4.8 vs 2.7 and
+      // 3.1 vs 2.1 img/s (docs/performance-model.md). libgomp reads this once, when the
+      // addon loads it; an explicit OMP_WAIT_POLICY from the user wins.
+      process.env['OMP_WAIT_POLICY'] ||= 'PASSIVE';
       const addon = createRequire(import.meta.url)(path) as NativeAddon;
       return { addon, path };
     } catch (err) {
