@@ -11,6 +11,7 @@ const size = Number(sizeArg), batch = Number(batchArg);
 if (backend === 'native' && !(await registerNativeBackend())) process.exit(1);
 await tf.setBackend(backend);
 const net = new RcmnetShaped(size);
+net.training = mode === 'train';
 const x = tf.randomNormal([batch, size, size, 3]) as tf.Tensor4D;
 const y = tf.oneHot(tf.randomUniform([batch], 0, 8, 'int32') as tf.Tensor1D, 8);
 const opt = tf.train.adam(1e-3);

@@ -9,6 +9,9 @@ type Params = Map<string, tf.Variable>;
 
 export class RcmnetShaped {
   readonly params: Params = new Map();
+  private readonly stats = new Map<string, tf.Tensor>();
+  /** Batch statistics (training) or running statistics (inference), as PyTorch's train()/eval(). */
+  training = true;
   private readonly f: number;
 
   constructor(readonly size: number, readonly classes = 8) {
@@ -46,6 +49,9 @@ export class RcmnetShaped {
   private bn(name: string, c: number): void {
     this.var(`${name}.g`, tf.ones([c]));
     this.var(`${name}.b`, tf.zeros([c]));
+    // Running statistics for inference (not trained, like PyTorch's buffers).
+    this.stats.set(`${name}.mean`, tf.zeros([c]));
+    this.stats.set(`${name}.var`, tf.ones([c]));
   }
   private block(name: string, i: number, o: number, st: number): void {
     this.conv(`${name}.c1`, 3, i, o);
@@ -67,6 +73,8 @@ export class RcmnetShaped {
   }
 
   private batchNorm(name: string, x: tf.Tensor4D): tf.Tensor4D {
+    if (!this.training)
+      return tf.batchNorm(x, this.stats.get(`${name}.mean`)!, this.stats.get(`${name}.var`)!, this.p(`${name}.b`), this.p(`${name}.g`), 1e-3) as tf.Tensor4D;
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     return tf.batchNorm(x, mean, variance, this.p(`${name}.b`), this.p(`${name}.g`), 1e-3) as tf.Tensor4D;
   }

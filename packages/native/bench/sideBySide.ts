@@ -20,6 +20,7 @@ if (!backend) process.exit(1);
 await tf.setBackend(backend);
 tf.enableProdMode();
 const net = new RcmnetShaped(size);
+net.training = mode === 'train';
 const x = tf.randomNormal([batch, size, size, 3]) as tf.Tensor4D;
 const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 8), 'int32'), 8);
 const optimizer = tf.train.adam(1e-3);

@@ -108,3 +108,14 @@ napi_value guarded(napi_env env, F&& body) {
   }
   return nullptr;
 }
+
+// Like guarded(), for functions that return a value (nullptr = undefined).
+template <typename F>
+napi_value guardedValue(napi_env env, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "RCMNET_NATIVE", e.what());
+    return nullptr;
+  }
+}

@@ -6,8 +6,10 @@ import { addonPath, buildAddon, missingPrerequisite } from '../scripts/build.mjs
 
 /** The C++ functions (csrc/addon.cc). All tensors are Float32Arrays read and written in place. */
 export interface NativeAddon {
+  /** With wantPrepared, returns the filter reordered for this geometry (pass it back as `prepared`); undefined if none is needed. */
   conv2d(x: Float32Array, xShape: number[], filter: Float32Array, filterShape: number[], bias: Float32Array | null,
-    out: Float32Array, outShape: number[], params: number[], activation: number): void;
+    out: Float32Array, outShape: number[], params: number[], activation: number, prepared?: Float32Array | null,
+    wantPrepared?: number): Float32Array | undefined;
   conv2dBackpropInput(dy: Float32Array, dyShape: number[], filter: Float32Array, filterShape: number[],
     dx: Float32Array, dxShape: number[], params: number[]): void;
   conv2dBackpropFilter(x: Float32Array, xShape: number[], dy: Float32Array, dyShape: number[],

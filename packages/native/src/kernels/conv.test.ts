@@ -39,6 +39,24 @@ describeNative('native Conv2D and FusedConv2D match the cpu backend', () => {
   });
 });
 
+describeNative('native Conv2D reuses reordered filters safely', () => {
+  it('same filter three times (cached from the second use), then other filters of the same shape', async () => {
+    await expectParity(() => {
+      const w = randomTensor([3, 3, 16, 16], 2) as tf.Tensor4D;
+      const xs = [1, 3, 4].map((seed) => randomTensor([2, 6, 6, 16], seed) as tf.Tensor4D);
+      const outs = xs.map((x) => tf.conv2d(x, w, 1, 'same'));
+      // New filter tensors (as after an optimizer step) must not hit the cached copy.
+      for (let seed = 5; seed < 8; seed++) outs.push(tf.conv2d(xs[0]!, randomTensor([3, 3, 16, 16], seed) as tf.Tensor4D, 1, 'same'));
+      const v = tf.variable(w);
+      outs.push(tf.conv2d(xs[0]!, v as tf.Tensor4D, 1, 'same'), tf.conv2d(xs[1]!, v as tf.Tensor4D, 1, 'same'));
+      v.assign(tf.neg(w));
+      outs.push(tf.conv2d(xs[0]!, v as tf.Tensor4D, 1, 'same'), tf.conv2d(xs[1]!, v as tf.Tensor4D, 1, 'same'));
+      v.dispose();
+      return outs;
+    });
+  });
+});
+
 describeNative('native convolution gradients match the cpu backend', () => {
   for (const c of cases.filter((k) => !k.dilation)) {
     it(`d/dx and d/dw ${name(c)}`, async () => {

@@ -22,6 +22,15 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): 
     attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat));
 }
 
+/**
+ * Filters reordered into oneDNN's layout, per filter tensor (its dataId: a
+ * tensor's contents never change while its dataId lives, and variable updates
+ * get new dataIds) and geometry. A filter is cached only on its second use, so
+ * training, where every weight is new each step, allocates nothing extra; in
+ * inference the same weights recur batch after batch and skip the reorder.
+ */
+const preparedFilters = new WeakMap<object, Map<string, Float32Array | 'seen-once'>>();
+
 function runConv(args: KernelArgs, native: NativeAddon, fused: boolean): TensorInfo | null {
   const { backend } = args;
   const inputs = args.inputs as Record<string, TensorInfo | undefined>;
@@ -40,7 +49,15 @@ function runConv(args: KernelArgs, native: NativeAddon, fused: boolean): TensorI
   const biasFused = biasV !== null && biasV.length === info.outChannels;
   const reluFused = activation === 'relu' && (biasFused || !bias);
   const [out, outV] = output(backend, info.outShape);
-  native.conv2d(xv, x.shape, wv, filter.shape, biasFused ? biasV : null, outV, info.outShape, convParams(info), reluFused ? 1 : 0);
+  const params = convParams(info);
+  const geometryKey = `${x.shape}|${filter.shape}|${params}|${biasFused}|${reluFused}`;
+  let perFilter = preparedFilters.get(filter.dataId);
+  if (!perFilter) preparedFilters.set(filter.dataId, (perFilter = new Map()));
+  const cached = perFilter.get(geometryKey);
+  const prepared = native.conv2d(xv, x.shape, wv, filter.shape, biasFused ? biasV : null, outV, info.outShape, params,
+    reluFused ? 1 : 0, cached instanceof Float32Array ? cached : null, cached === 'seen-once' ? 1 : 0);
+  if (prepared) perFilter.set(geometryKey, prepared);
+  else if (!cached) perFilter.set(geometryKey, 'seen-once');
   let result = out;
   if (bias && !biasFused) {
     const [withBias, wb] = output(backend, info.outShape);
