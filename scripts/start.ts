@@ -17,6 +17,11 @@ const webPort = Number(process.env.WEB_PORT ?? 3000);
 const apiPort = Number(process.env.API_PORT ?? 4000);
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
 
+// Real smear fields make a better demo than synthetic ones: use the BCCD set beside the
+// checkout when it is there (the seed falls back to synthetic fields otherwise).
+const bccdBeside = resolve(repoRoot, "../shared/datasets/bccd");
+const demoFields = process.env.RCMNET_DEMO_FIELDS ?? (existsSync(bccdBeside) ? bccdBeside : undefined);
+
 function log(message: string) {
   console.log(`[rcmnet] ${message}`);
 }
@@ -118,7 +123,7 @@ async function main() {
   };
 
   const { seedDemo } = await import("../apps/api/src/seed/demo.ts");
-  await seedDemo({ databaseUrl: db.url, dataDir, log });
+  await seedDemo({ databaseUrl: db.url, dataDir, log, ...(demoFields ? { fieldsDir: demoFields } : {}) });
 
   ensureWebBuild();
   run("api", tsx, ["apps/api/src/server.ts"], env);
