@@ -6,17 +6,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createTestDatabase } from "@rcmnet/db/testing";
 
-// The API's seed is loaded by path at run time: the e2e typecheck stays independent of the
-// API's (and the model package's) internals; only this small contract is assumed.
-interface SeedModule {
-  seedE2E(o: { databaseUrl: string; dataDir: string; log?: (m: string) => void; progressStream?: null }): Promise<unknown>;
-}
-interface RuntimeModule {
-  synthDemoField(seed: number): Promise<{ bytes: Uint8Array; mimeType: string }>;
-}
-const apiSrc = new URL("../../apps/api/src/", import.meta.url);
-const { seedE2E } = (await import(new URL("seed/demo.ts", apiSrc).href)) as SeedModule;
-const { synthDemoField } = (await import(new URL("jobs/model/modelRuntime.ts", apiSrc).href)) as RuntimeModule;
+// The API package exports its seed (`@rcmnet/api/seed`, a devDependency here); it also
+// re-exports the synthetic smear fields the journeys upload.
+import { seedE2E, synthDemoField } from "@rcmnet/api/seed";
 
 const dataDir = process.argv[2];
 if (!dataDir) throw new Error("usage: prepare.ts <dataDir>");

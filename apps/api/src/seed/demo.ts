@@ -19,6 +19,9 @@ import { reviewAndSignOut } from "./demoSignOut.ts";
 import { DEMO_USERS, ensureDemoUsers } from "./demoUsers.ts";
 import { drainJobs } from "./drainJobs.ts";
 
+// The e2e setup writes the upload fixtures with the same synthetic fields (one import: `@rcmnet/api/seed`).
+export { synthDemoField };
+
 export interface SeedOptions {
   databaseUrl: string;
   dataDir: string;
