@@ -89,6 +89,7 @@ async function loadClassifier(m: ModelPackage, dir: string): Promise<CellClassif
         abstained: p.abstained,
       }));
     },
+    explain: (crop) => model.explain(Buffer.from(crop)),
     dispose: () => model.dispose(),
   };
 }

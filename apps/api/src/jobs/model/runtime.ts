@@ -24,6 +24,8 @@ export interface CellClassifier {
   labels: string[];
   /** Classifies encoded crops (PNG/JPEG bytes), in order. */
   predict(crops: Uint8Array[], options: { abstainThreshold: number }): Promise<CellPrediction[]>;
+  /** Grad-CAM overlay (PNG) of one encoded crop, for the class the model predicts. */
+  explain(crop: Uint8Array): Promise<Uint8Array>;
   dispose(): void;
 }
 

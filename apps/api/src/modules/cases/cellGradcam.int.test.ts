@@ -1,0 +1,133 @@
+// GET /cells/:cellId/gradcam on real PostgreSQL with a tiny real model: a PNG overlay made by the
+// model version of the cell's latest prediction, computed once per (cell, model version), and
+// clear refusals (400 malformed id, 404 unknown cell / no prediction, 401 without a valid token).
+import { randomUUID } from "node:crypto";
+import type { ModelVersion, Role } from "@rcmnet/db";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALL_ROLES } from "../../auth/roles.ts";
+import { synthCellCrops } from "../../jobs/model/modelRuntime.ts";
+import { registerTestModel } from "../../jobs/testing/registerTestModel.ts";
+import { tinyModelDir } from "../../jobs/testing/tinyModel.ts";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { seedReviewableCase } from "../../testing/fixtures.ts";
+import { gradcamCache } from "./cellGradcam.ts";
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+let api: TestApi;
+let tiny: ModelVersion;
+let explained: string;
+let unpredicted: string;
+let missingCrop: string;
+let brokenModel: string;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  const tech = await api.createUser("TECHNICIAN");
+  const { cellIds } = await seedReviewableCase(api.prisma, { createdById: tech.user.id, cells: 2 });
+  [explained, missingCrop] = cellIds as [string, string];
+  tiny = await registerTestModel(api.prisma, await tinyModelDir(1), "CHAMPION", "gradcam-test");
+  const [crop] = await synthCellCrops({ perClass: 1, size: 64, seed: 7, classes: ["monocyte"] });
+  const sha = await api.blobs.put(crop!.bytes);
+  await api.prisma.cell.update({ where: { id: explained }, data: { cropSha256: sha } });
+  // The tiny model's prediction is the latest one (the fixture model's stays as history).
+  await api.prisma.prediction.create({
+    data: {
+      cellId: explained,
+      modelVersionId: tiny.id,
+      label: tiny.labels[0]!,
+      probabilities: {},
+      confidence: 0.9,
+      abstained: false,
+      createdAt: new Date(Date.now() + 1000),
+    },
+  });
+  // Predictions are append-only: a cell without one is a new cell. missingCrop keeps its fixture
+  // prediction but its crop was never stored.
+  const cell = await api.prisma.cell.findUniqueOrThrow({ where: { id: explained } });
+  unpredicted = (
+    await api.prisma.cell.create({
+      data: { slideId: cell.slideId, x: 500, y: 500, width: 24, height: 24, cropSha256: "ab".repeat(32) },
+    })
+  ).id;
+  // Predicted by the fixture model, whose directory does not exist: the overlay cannot be made.
+  const fixture = await api.prisma.prediction.findFirstOrThrow({ where: { cellId: missingCrop } });
+  brokenModel = (
+    await api.prisma.cell.create({ data: { slideId: cell.slideId, x: 600, y: 600, width: 24, height: 24, cropSha256: sha } })
+  ).id;
+  await api.prisma.prediction.create({
+    data: { cellId: brokenModel, modelVersionId: fixture.modelVersionId, label: "car_t", probabilities: {}, confidence: 0.9, abstained: false },
+  });
+}, 120_000);
+afterAll(async () => {
+  await api?.close();
+});
+
+const get = (cellId: string, token: string | null) => api.fetch(`/cells/${cellId}/gradcam`, { token });
+
+describe("GET /cells/:cellId/gradcam", () => {
+  it("returns a PNG overlay from the latest prediction's model version, computed once", async () => {
+    const token = await api.loginAs("HEMATOLOGIST");
+    const before = gradcamCache.computed;
+    const first = await get(explained, token);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("content-type")).toBe("image/png");
+    expect(first.headers.get("x-rcmnet-model-version")).toBe(tiny.id);
+    const bytes = new Uint8Array(await first.arrayBuffer());
+    expect([...bytes.subarray(0, 8)]).toEqual(PNG_MAGIC);
+    // Flipping G again: served from the cache, same bytes, no second model run.
+    const second = await get(explained, token);
+    expect(second.status).toBe(200);
+    expect(Buffer.from(await second.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true);
+    expect(gradcamCache.computed - before).toBe(1);
+  });
+
+  it("is readable by every role that may read cases", async () => {
+    for (const role of ALL_ROLES as Role[]) {
+      const res = await get(explained, await api.loginAs(role));
+      expect(res.status, role).toBe(200);
+      await res.arrayBuffer();
+    }
+  });
+
+  it("refuses without a valid identity (401), and says nothing about the cell", async () => {
+    const anonymous = await get(explained, null);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      "UNAUTHENTICATED",
+    );
+    expect((await get(explained, "not.a.jwt")).status).toBe(401);
+    const token = await api.loginAs("HEMATOLOGIST");
+    const [h, p] = token.split(".");
+    expect((await get(explained, `${h}.${p}.${"A".repeat(43)}`)).status).toBe(401);
+    // A disabled account's older token is revoked at once.
+    const victim = await api.createUser("AUDITOR");
+    const victimToken = await api.login(victim.user.login, victim.password);
+    await api.prisma.user.update({ where: { id: victim.user.id }, data: { disabled: true } });
+    expect((await get(explained, victimToken)).status).toBe(401);
+    // Refused before the cell is looked up: an unknown cell answers the same.
+    expect((await get(randomUUID(), null)).status).toBe(401);
+  });
+
+  it("answers 400 for a malformed id and 404 for an unknown cell, a cell without prediction or without its crop", async () => {
+    const token = await api.loginAs("TECHNICIAN");
+    const bad = await get("not-a-uuid", token);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
+    for (const id of [randomUUID(), unpredicted, missingCrop]) {
+      const res = await get(id, token);
+      expect(res.status, id).toBe(404);
+      const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(body.errors[0]!.extensions.code).toBe("NOT_FOUND");
+      expect(JSON.stringify(body)).not.toMatch(/at .*\.ts|stack/i);
+    }
+  });
+
+  it("answers 503 without internals when the model version cannot be loaded", async () => {
+    const res = await get(brokenModel, await api.loginAs("HEMATOLOGIST"));
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).toMatch(/could not explain this cell/);
+    expect(text).not.toMatch(/nonexistent|model-card|stack|\.ts:/);
+  });
+});
