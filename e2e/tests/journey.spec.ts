@@ -77,10 +77,15 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   }
   await expect(progress).toHaveText(`${total} of ${total} reviewed`);
 
-  // Grad-CAM toggles with a key (the image or a clear "unavailable" note, never a broken image).
+  // Grad-CAM toggles with a key: the API explains the cell with the model that predicted it
+  // (GET /cells/:id/gradcam through the web's image proxy), and the overlay really loads.
   await page.keyboard.press("g");
-  await expect(page.locator('[data-testid="current-gradcam"], [data-testid="gradcam-unavailable"]').first()).toBeVisible();
+  const overlay = page.getByTestId("current-gradcam");
+  await expect(overlay).toHaveAttribute("data-gradcam", "on");
+  await expect.poll(() => overlay.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+  await expect(page.getByTestId("gradcam-unavailable")).toHaveCount(0);
   await page.keyboard.press("g");
+  await expect(page.getByTestId("current-crop")).toBeVisible();
 
   const shot = testInfo.outputPath("review-page.png");
   await page.screenshot({ path: shot, fullPage: true });

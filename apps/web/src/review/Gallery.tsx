@@ -36,7 +36,7 @@ const Tile = memo(function Tile({
       onMouseDown={(e) => e.preventDefault()}
       tabIndex={-1}
     >
-      <CellImage sha256={cell.cropSha256} gradcam={gradcam && current} size={88} alt="" />
+      <CellImage cell={cell} gradcam={gradcam && current} size={88} alt="" />
       <div className="ai-line" title="AI prediction">
         AI: {ai ? (ai.abstained ? `abstained (${ai.label})` : ai.label) : "—"} {ai ? `${Math.round(ai.confidence * 100)}%` : ""}
       </div>

@@ -263,7 +263,7 @@ function CurrentCell({ cell, gradcam, labels }: { cell: ReviewCell; gradcam: boo
   return (
     <div style={{ display: "grid", gridTemplateColumns: "128px 1fr", gap: "0.75rem" }}>
       <CellImage
-        sha256={cell.cropSha256}
+        cell={cell}
         gradcam={gradcam}
         size={128}
         alt="Current cell"
