@@ -53,6 +53,14 @@ export function createLoaders(prisma: PrismaClient) {
         (p) => p.cellId,
       ),
     ),
+    /** Model versions by id, identity fields only (Prediction.modelVersion). */
+    modelVersionRefById: new DataLoader<string, { id: string; name: string; version: string } | null>(async (ids) =>
+      byKey(
+        ids,
+        await prisma.modelVersion.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, version: true } }),
+        (m) => m.id,
+      ),
+    ),
     /** Human decisions of each cell in order (seq 1, 2, ...). */
     reviewsByCellId: new DataLoader<string, Review[]>(async (ids) =>
       groupBy(

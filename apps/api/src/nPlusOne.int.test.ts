@@ -34,7 +34,7 @@ const REVIEW_PAGE = `query($id: ID!) { case(id: $id) {
   cells(first: 1000) { totalCount pageInfo { hasNextPage }
     nodes { id x y width height currentLabel reviewCount humanDecided cropUrl
       slide { id kind }
-      prediction { label confidence abstained probabilities modelVersionId }
+      prediction { label confidence abstained probabilities modelVersionId modelVersion { id name version } }
       reviews { seq label reason reviewer { displayName } } } } } }`;
 
 async function countQueries(caseId: string): Promise<{ n: number; cells: number }> {

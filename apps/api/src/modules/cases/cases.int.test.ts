@@ -31,6 +31,20 @@ describe("cases", () => {
     }
   });
 
+  it("names the model of each prediction for every case reader, and no more of the model than that", async () => {
+    const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
+    const { kase, model } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 2 });
+    const q = `query($id: ID!) { case(id: $id) { cells(first: 2) { nodes { prediction { modelVersionId modelVersion { id name version } } } } } }`;
+    for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"] as const) {
+      const d = await api.gqlOk(await api.loginAs(role), q, { id: kase.id });
+      expect(d.case.cells.nodes[0].prediction, role).toEqual({ modelVersionId: model.id, modelVersion: { id: model.id, name: model.name, version: model.version } });
+    }
+    // A narrow type, not ModelVersion: metrics and promotions stay behind Query.modelVersion's policy.
+    const leak = await api.gql(await api.loginAs("HEMATOLOGIST"), `query($id: ID!) { case(id: $id) { cells(first: 1) { nodes { prediction { modelVersion { metrics } } } } } }`, { id: kase.id });
+    expect(leak.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(leak.data ?? null).toBeNull();
+  });
+
   it("updates details with a reason while not signed", async () => {
     const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-UPD" } });
     const u = await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { priority product } }`, { i: { id: r.createCase.id, priority: "URGENT", product: "tisagenlecleucel", reason: "clinician request" } });

@@ -56,6 +56,9 @@ export const resolvers: Resolvers = {
   CellConnection: {
     totalCount: (page, _a, ctx) => page.knownTotal ?? ctx.prisma.cell.count({ where: page.where }),
   },
+  Prediction: {
+    modelVersion: (p, _a, ctx) => loadOr404(ctx.loaders.modelVersionRefById.load(p.modelVersionId), "Model version"),
+  },
   Review: {
     reviewer: (r, _a, ctx) => loadOr404(ctx.loaders.userById.load(r.reviewerId), "User"),
   },

@@ -57,7 +57,7 @@ describe("sign-off", () => {
   });
 
   it("records name, time, meaning and the hash of the signed content; an amendment creates version 2", async () => {
-    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
+    const { kase, cellIds, model } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
     await confirmAll(cellIds);
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
     const v1 = r.signOffCase;
@@ -67,6 +67,11 @@ describe("sign-off", () => {
     expect(v1.content.signedAt).toBe(v1.signedAt);
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
+    // Each model used is named by name and version beside the id that pins its weights.
+    expect(v1.content.schema).toBe("rcmnet.signed-report/2");
+    expect(v1.content.modelVersionIds).toEqual([model.id]);
+    expect(v1.content.models).toEqual([{ id: model.id, name: model.name, version: model.version }]);
+    expect(v1.content.cells[0].ai.modelVersionId).toBe(model.id);
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } }))).toMatchObject({ status: "SIGNED_OUT", reportVersion: 1 });
 
     // Signed: frozen. Review and a second signature are refused.

@@ -69,10 +69,19 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         const amendment = previous
           ? await tx.auditEvent.findFirst({ where: { entityType: "Case", entityId: kase.id, action: "case.amend" }, orderBy: { seq: "desc" } })
           : null;
+        // The signature names each model by name and version (what a reader of the report can
+        // recognise), beside the id that pins the exact registered weights.
+        const modelIds = [...new Set(cells.map((c) => c.modelVersionId).filter((v): v is string => v !== null))].sort();
+        const models = await tx.modelVersion.findMany({
+          where: { id: { in: modelIds } },
+          orderBy: { id: "asc" },
+          select: { id: true, name: true, version: true },
+        });
         const head = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`;
         const signedAt = new Date();
         const content = {
-          schema: "rcmnet.signed-report/1",
+          // /2 added `models` ({ id, name, version } per model used); /1 reports keep their own shape.
+          schema: "rcmnet.signed-report/2",
           case: { id: kase.id, accession: kase.accession, product: kase.product, timepoint: kase.timepoint, priority: kase.priority },
           version,
           signer: { id: signer.id, login: signer.login, name: signer.displayName },
@@ -80,7 +89,8 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           signedAt: signedAt.toISOString(),
           differential: computeDifferential(await caseLabelCounts(tx as PrismaClient, kase.id)),
           slides: slides.map((sl) => ({ id: sl.id, kind: sl.kind, sha256: sl.imageSha256, analysisStatus: sl.analysisStatus })),
-          modelVersionIds: [...new Set(cells.map((c) => c.modelVersionId).filter((v): v is string => v !== null))].sort(),
+          modelVersionIds: modelIds,
+          models: models.map((m) => ({ id: m.id, name: m.name, version: m.version })),
           cells: cells.map((c) => ({
             id: c.id,
             slideId: c.slideId,
