@@ -51,6 +51,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   const current = page.locator('[data-testid="cell-tile"][data-current="true"]');
   await expect(current).toHaveAttribute("data-reviewed", "false");
   await expect(page.getByTestId("current-human-label")).toHaveText("not reviewed");
+  // The model is named ("name version"), not shown as an id, to a hematologist too.
+  await expect(page.getByTestId("current-ai-confidence")).toContainText(/rcmnet-demo \S+/);
   const cellId = await current.getAttribute("data-cell-id");
   const aiLabel = await current.getAttribute("data-label");
 
@@ -106,6 +108,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId("signature-time")).toContainText("UTC");
   await expect(page.getByTestId("report-accession")).toHaveText(accession);
   await expect(page.getByTestId(`report-row-${target[1]}`)).toBeVisible();
+  // The signature names the champion that classified the cells.
+  await expect(page.getByTestId("report-model-versions")).toHaveText(/^rcmnet-demo \S+$/);
   const report = testInfo.outputPath("signed-report.png");
   await page.screenshot({ path: report, fullPage: true });
   await testInfo.attach("signed-report", { path: report, contentType: "image/png" });

@@ -27,7 +27,7 @@ export const CASE_PROGRESS = /* GraphQL */ `
 
 const CELL_FIELDS = /* GraphQL */ `
   id slideId x y width height cropSha256 currentLabel reviewCount humanDecided
-  prediction { label confidence abstained modelVersionId }
+  prediction { label confidence abstained modelVersionId modelVersion { id name version } }
   reviews { seq action label previousLabel reason reportVersion createdAt reviewer { login displayName } }
 `;
 

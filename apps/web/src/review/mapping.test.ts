@@ -12,16 +12,22 @@ const base: ApiCell = {
   currentLabel: "car_t",
   reviewCount: 0,
   humanDecided: false,
-  prediction: { label: "car_t", confidence: 0.4, abstained: true, modelVersionId: "m1" },
+  prediction: { label: "car_t", confidence: 0.4, abstained: true, modelVersionId: "m1", modelVersion: { id: "m1", name: "rcmnet", version: "v1" } },
   reviews: [],
 };
 
 describe("API to review model", () => {
   it("shows an abstention as unidentified until a human decides", () => {
-    const c = toReviewCell(base, new Map([["m1", "rcmnet v1"]]));
+    const c = toReviewCell(base);
     expect(c.currentLabel).toBe("unidentified");
     expect(c.ai).toEqual({ label: "car_t", confidence: 0.4, abstained: true, modelVersion: "rcmnet v1" });
     expect(c.decision).toBeNull();
+  });
+
+  it("names the model by name and version, else by a short id", () => {
+    expect(toReviewCell(base).ai?.modelVersion).toBe("rcmnet v1");
+    const unnamed = { ...base, prediction: { ...base.prediction!, modelVersionId: "0123456789abcdef", modelVersion: null } };
+    expect(toReviewCell(unnamed).ai?.modelVersion).toBe("model 01234567");
   });
 
   it("takes the latest review as the human decision", () => {

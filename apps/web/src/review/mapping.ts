@@ -23,7 +23,13 @@ export interface ApiCell {
   currentLabel: string | null;
   reviewCount: number;
   humanDecided: boolean;
-  prediction: { label: string; confidence: number; abstained: boolean; modelVersionId: string } | null;
+  prediction: {
+    label: string;
+    confidence: number;
+    abstained: boolean;
+    modelVersionId: string;
+    modelVersion?: { id: string; name: string; version: string } | null;
+  } | null;
   reviews: ApiReview[];
 }
 
@@ -37,13 +43,18 @@ export function latestDecision(reviews: readonly ApiReview[]): HumanDecision | n
   return { action: best.action, label: best.label, reviewer: best.reviewer.displayName, reason: best.reason, at: best.createdAt };
 }
 
-export function toReviewCell(c: ApiCell, modelNames: ReadonlyMap<string, string> = new Map()): ReviewCell {
+/** "name version" of the model that made a prediction; a short id when the API did not name it. */
+export function modelLabel(p: NonNullable<ApiCell["prediction"]>): string {
+  return p.modelVersion ? `${p.modelVersion.name} ${p.modelVersion.version}` : `model ${p.modelVersionId.slice(0, 8)}`;
+}
+
+export function toReviewCell(c: ApiCell): ReviewCell {
   const ai = c.prediction
     ? {
         label: c.prediction.label,
         confidence: c.prediction.confidence,
         abstained: c.prediction.abstained,
-        modelVersion: modelNames.get(c.prediction.modelVersionId) ?? `model ${c.prediction.modelVersionId.slice(0, 8)}`,
+        modelVersion: modelLabel(c.prediction),
       }
     : null;
   const decision = c.humanDecided ? latestDecision(c.reviews) : null;

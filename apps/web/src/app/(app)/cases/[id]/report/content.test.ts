@@ -22,9 +22,26 @@ describe("signed report content", () => {
     expect(r.total).toBe(4);
     expect(r.corrections).toBe(1);
     expect(r.modelVersionIds).toEqual(["m1"]);
+    // /1 signed ids only: the name is looked up, not read from the signature.
+    expect(r.models).toEqual([{ id: "m1", name: null }]);
+  });
+
+  it("reads the models' names and versions signed in signed-report/2", () => {
+    const r = readReportContent({
+      schema: "rcmnet.signed-report/2",
+      modelVersionIds: ["m1", "m2"],
+      models: [
+        { id: "m1", name: "rcmnet", version: "v1" },
+        { id: "m2", name: "rcmnet", version: "v2" },
+      ],
+    });
+    expect(r.models).toEqual([
+      { id: "m1", name: "rcmnet v1" },
+      { id: "m2", name: "rcmnet v2" },
+    ]);
   });
 
   it("survives garbage", () => {
-    expect(readReportContent(null)).toEqual({ rows: [], total: null, counted: null, modelVersionIds: [], corrections: null, cartPercent: null });
+    expect(readReportContent(null)).toEqual({ rows: [], total: null, counted: null, modelVersionIds: [], models: [], corrections: null, cartPercent: null });
   });
 });

@@ -1,4 +1,5 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/1"). It is
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/2"; /1 had no
+// `models`, only `modelVersionIds`). It is
 // read defensively: a signed report must render even if later versions of the shape grow.
 
 export interface ReportContent {
@@ -6,6 +7,8 @@ export interface ReportContent {
   total: number | null;
   counted: number | null;
   modelVersionIds: string[];
+  /** Models used, named as signed ("name version"); `name` is null in /1 reports, which signed ids only. */
+  models: { id: string; name: string | null }[];
   corrections: number | null;
   cartPercent: number | null;
 }
@@ -37,11 +40,18 @@ export function readReportContent(raw: unknown): ReportContent {
         return aiLabel !== cell.label;
       }).length
     : null;
+  const modelVersionIds = (Array.isArray(c.modelVersionIds) ? c.modelVersionIds : []).filter((x): x is string => typeof x === "string");
+  const named = new Map<string, string>();
+  for (const m of Array.isArray(c.models) ? c.models.map(obj) : []) {
+    if (typeof m.id === "string" && typeof m.name === "string") named.set(m.id, typeof m.version === "string" ? `${m.name} ${m.version}` : m.name);
+  }
+  const ids = [...new Set([...modelVersionIds, ...named.keys()])];
   return {
     rows,
     total: num(diff.total),
     counted: num(diff.counted),
-    modelVersionIds: (Array.isArray(c.modelVersionIds) ? c.modelVersionIds : []).filter((x): x is string => typeof x === "string"),
+    modelVersionIds,
+    models: ids.map((id) => ({ id, name: named.get(id) ?? null })),
     corrections,
     cartPercent: num(diff.cartPercent),
   };

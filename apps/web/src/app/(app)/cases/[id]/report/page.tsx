@@ -57,13 +57,16 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const shown = versions.find((s) => String(s.version) === v) ?? versions[0]!;
   const latest = versions[0]!;
   const content = readReportContent(shown.content);
-  // Model names for roles that may read the registry; others see the version ids.
+  // Signed reports (signed-report/2) name their models. Older ones signed ids only: those are
+  // looked up for roles that may read the registry; others see the version ids.
   const modelNames = await Promise.all(
-    content.modelVersionIds.map((mid) =>
-      apiGraphQL<{ modelVersion: { name: string; version: string } }>(MODEL_NAME, { id: mid }, session.apiToken).then(
-        (r) => `${r.modelVersion.name} ${r.modelVersion.version}`,
-        () => mid,
-      ),
+    content.models.map(({ id: mid, name }) =>
+      name !== null
+        ? name
+        : apiGraphQL<{ modelVersion: { name: string; version: string } }>(MODEL_NAME, { id: mid }, session.apiToken).then(
+            (r) => `${r.modelVersion.name} ${r.modelVersion.version}`,
+            () => mid,
+          ),
     ),
   );
 
