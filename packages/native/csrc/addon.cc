@@ -4,6 +4,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "napi_util.h"
+#include "threading.h"
 
 napi_value Conv2D(napi_env, napi_callback_info);
 napi_value Conv2DBackpropInput(napi_env, napi_callback_info);
@@ -47,6 +48,16 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   });
 }
 
+// setParallelMin(n): element count from which memory-bound loops use all threads (see threading.h).
+static napi_value SetParallelMin(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    int64_t n = a.i64(0, "elements");
+    if (n < 1) throw ArgError("setParallelMin: elements must be >= 1");
+    parallelMinRef() = n;
+  });
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   struct Fn {
     const char* name;
@@ -72,6 +83,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"castToFloat", CastToFloat},
       {"info", Info},
       {"setThreads", SetThreads},
+      {"setParallelMin", SetParallelMin},
   };
   for (auto& f : fns) {
     napi_value fn;

@@ -7,14 +7,11 @@
 #include <cmath>
 
 #include "napi_util.h"
+#include "threading.h"
 
 namespace {
 
-// These loops are memory-bound: one core nearly saturates memory bandwidth,
-// and on a shared 2-core machine an OpenMP barrier waiting for a descheduled
-// second thread made a 4M-element multiply 10x slower (11 ms vs 1.1 ms, load
-// average 5, measured). So they run on one thread unless very large.
-constexpr int64_t kParallelMin = int64_t(1) << 40;
+#define kParallelMin (parallelMinRef())
 
 enum BinOp { ADD = 0, SUB, MUL, DIV, MAX, MIN, SQDIFF, EQ, NE, GT, GE, LT, LE };
 

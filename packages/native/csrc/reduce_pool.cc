@@ -11,10 +11,10 @@
 #include "dnnl_ctx.h"
 
 #include "napi_util.h"
+#include "threading.h"
 
 namespace {
-// Memory-bound like the element-wise loops: one thread (see elementwise.cc).
-constexpr int64_t kParallelMin = int64_t(1) << 40;
+#define kParallelMin (parallelMinRef())
 enum RedOp { SUM = 0, MAXR, MEAN, MINR };
 }  // namespace
 

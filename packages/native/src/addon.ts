@@ -35,6 +35,8 @@ export interface NativeAddon {
   castToFloat(x: Uint8Array | Int32Array, out: Float32Array): void;
   info(): { threads: number; dnnl: string };
   setThreads(threads: number): void;
+  /** Element count from which memory-bound loops use all threads (default: never; see csrc/threading.h). */
+  setParallelMin(elements: number): void;
 }
 
 export type AddonResult = { addon: NativeAddon; path: string } | { addon: null; reason: string };
