@@ -75,12 +75,16 @@ test("the dashboard's own API routes check the session, the role and the Origin"
   // No session.
   const anon = await request.post(`${baseURL}/api/graphql`, { headers: { origin: baseURL! }, data: { query: "{ apiVersion }" } });
   expect(anon.status()).toBe(401);
+  expect((await request.get(`${baseURL}/api/images/cells/${SOME_UUID}/gradcam`)).status()).toBe(401);
   // A cross-site page cannot make a signed-in browser post here (CSRF).
   await login(page, "hema");
   const cross = await page.request.post(`${baseURL}/api/graphql`, { headers: { origin: "https://evil.example" }, data: { query: "{ apiVersion }" } });
   expect(cross.status()).toBe(403);
   const same = await page.request.post(`${baseURL}/api/graphql`, { headers: { origin: baseURL! }, data: { query: "{ me { role } }" } });
   expect((await same.json()).data.me.role).toBe("HEMATOLOGIST");
+  // The Grad-CAM proxy: a malformed id never reaches the API; an unknown cell is a 404, not a 500.
+  expect((await page.request.get(`${baseURL}/api/images/cells/not-a-cell/gradcam`)).status()).toBe(400);
+  expect((await page.request.get(`${baseURL}/api/images/cells/${SOME_UUID}/gradcam`)).status()).toBe(404);
   // The audit export is for AUDITOR and ADMIN only, and the upload proxy for TECHNICIAN.
   expect((await page.request.get(`${baseURL}/api/audit.csv`)).status()).toBe(403);
   const upload = await page.request.post(`${baseURL}/api/uploads?caseId=${SOME_UUID}&kind=FIELD`, {
