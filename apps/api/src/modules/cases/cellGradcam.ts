@@ -38,7 +38,11 @@ export class GradcamCache {
     }
     this.computed++;
     entry = compute();
-    entry.catch(() => this.entries.delete(key));
+    const computing = entry;
+    // A failure is not remembered (the next request tries again), unless a newer entry took the key.
+    computing.catch(() => {
+      if (this.entries.get(key) === computing) this.entries.delete(key);
+    });
     this.entries.set(key, entry);
     while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
     return entry;
