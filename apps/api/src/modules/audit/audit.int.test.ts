@@ -94,3 +94,20 @@ describe("audit trail", () => {
     expect(broken.verifyAuditTrail.problem).toBeTruthy();
   });
 });
+
+describe("patient references in the trail", () => {
+  it("nulls patientRef inside before/after for ADMIN (GraphQL and CSV); AUDITOR still sees it", async () => {
+    const c = await api.gqlOk(tech, `mutation { createCase(input: { accession: "AU-PR", patientRef: "MRN-AUDIT-55" }) { id } }`);
+    const f = { entityType: "Case", entityId: c.createCase.id, action: "case.create" };
+    const admin = await api.loginAs("ADMIN");
+    const a = await api.gqlOk(admin, TRAIL, { f });
+    expect(a.auditTrail.nodes[0].after).toMatchObject({ accession: "AU-PR", patientRef: null });
+    expect(JSON.stringify(a)).not.toContain("MRN-AUDIT-55");
+    const csv = await (await api.fetch(`/audit.csv?entityId=${c.createCase.id}`, { token: admin })).text();
+    expect(csv).toContain("AU-PR");
+    expect(csv).not.toContain("MRN-AUDIT-55");
+    const au = await api.gqlOk(auditor, TRAIL, { f });
+    expect(au.auditTrail.nodes[0].after.patientRef).toBe("MRN-AUDIT-55");
+    expect(await (await api.fetch(`/audit.csv?entityId=${c.createCase.id}`, { token: auditor })).text()).toContain("MRN-AUDIT-55");
+  });
+});

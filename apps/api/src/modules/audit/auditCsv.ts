@@ -6,6 +6,7 @@ import { requireRole } from "../../auth/policy.ts";
 import { AUDIT_READERS } from "../../auth/roles.ts";
 import { badInput } from "../../errors.ts";
 import { auditWhere, type AuditFilter } from "./listAuditEvents.ts";
+import { redactAuditJson } from "./redact.ts";
 
 const COLUMNS = ["seq", "at", "actorLogin", "actorId", "action", "entityType", "entityId", "reason", "before", "after", "prevHash", "hash"] as const;
 
@@ -33,7 +34,7 @@ function queryDate(req: Request, name: string): Date | undefined {
 }
 
 export async function auditCsv(ctx: Context, req: Request, res: Response): Promise<void> {
-  requireRole(ctx, AUDIT_READERS);
+  const reader = requireRole(ctx, AUDIT_READERS);
   const filter: AuditFilter = {
     entityType: queryString(req, "entityType") ?? null,
     entityId: queryString(req, "entityId") ?? null,
@@ -54,7 +55,10 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
       orderBy: { seq: "asc" },
       take: 1000,
     });
-    for (const row of rows) res.write(COLUMNS.map((c) => csvField(row[c])).join(",") + "\r\n");
+    for (const row of rows) {
+      const shown = { ...row, before: redactAuditJson(row.before, reader.role), after: redactAuditJson(row.after, reader.role) };
+      res.write(COLUMNS.map((c) => csvField(shown[c])).join(",") + "\r\n");
+    }
     if (rows.length < 1000) break;
     after = rows[rows.length - 1]!.seq;
   }

@@ -3,6 +3,7 @@ import type { Policy } from "../../auth/policy.ts";
 import { AUDIT_READERS } from "../../auth/roles.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { listAuditEvents } from "./listAuditEvents.ts";
+import { redactAuditJson } from "./redact.ts";
 
 export const resolvers: Resolvers = {
   Query: {
@@ -14,6 +15,9 @@ export const resolvers: Resolvers = {
   },
   AuditEvent: {
     seq: (e) => e.seq.toString(),
+    // Field-level rule: patientRef inside snapshots only for roles that may see it (not ADMIN).
+    before: (e, _a, ctx) => redactAuditJson(e.before, ctx.user?.role),
+    after: (e, _a, ctx) => redactAuditJson(e.after, ctx.user?.role),
   },
 };
 
