@@ -1,7 +1,9 @@
 import "server-only";
 import { NextResponse, type NextRequest } from "next/server";
 import { canOpen, type PageKey } from "@/auth/roles";
+import { env } from "@/env";
 import { sessionFromRequest } from "./session";
+import { originAllowed } from "./security";
 import type { SessionClaims } from "@/auth/options";
 
 export function gqlErrorResponse(status: number, code: string, message: string) {
@@ -10,12 +12,16 @@ export function gqlErrorResponse(status: number, code: string, message: string) 
 
 /**
  * Route handlers' authorization decision. `page` narrows a route to the roles of that page
- * (e.g. the audit CSV to AUDITOR/ADMIN); the API decides again on every call.
+ * (e.g. the audit CSV to AUDITOR/ADMIN); the API decides again on every call. The CSRF Origin
+ * check is repeated here: src/proxy.ts is skipped for requests carrying prefetch headers.
  */
 export async function requireRoute(
   request: NextRequest,
   page?: PageKey,
 ): Promise<{ session: SessionClaims; denied?: never } | { session?: never; denied: NextResponse }> {
+  if (!originAllowed(request.method, request.headers.get("origin"), request.headers.get("host"), env.allowedOrigins)) {
+    return { denied: gqlErrorResponse(403, "FORBIDDEN", "Cross-origin request refused.") };
+  }
   const session = await sessionFromRequest(request);
   if (!session) return { denied: gqlErrorResponse(401, "UNAUTHENTICATED", "Your session has ended. Please sign in again.") };
   if (page && !canOpen(page, session.role)) return { denied: gqlErrorResponse(403, "FORBIDDEN", "Your role does not allow this action.") };

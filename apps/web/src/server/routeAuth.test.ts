@@ -1,0 +1,32 @@
+import { describe, expect, it, vi } from "vitest";
+import { NextRequest } from "next/server";
+
+vi.mock("server-only", () => ({}));
+vi.mock("@/env", () => ({ env: { allowedOrigins: new Set(["http://app.test"]) } }));
+vi.mock("./session", () => ({
+  sessionFromRequest: async (r: NextRequest) =>
+    r.headers.get("x-test-role") ? { uid: "u", login: "u", name: "U", role: r.headers.get("x-test-role"), apiToken: "t" } : null,
+}));
+
+const { requireRoute } = await import("./routeAuth");
+
+function req(method: string, headers: Record<string, string>) {
+  return new NextRequest("http://app.test/api/graphql", { method, headers: { host: "app.test", ...headers } });
+}
+
+describe("requireRoute", () => {
+  it("refuses a cross-origin or Origin-less POST even with a valid session (proxy skipped on prefetch headers)", async () => {
+    const cases: Record<string, string>[] = [{ origin: "https://evil.example" }, {}, { origin: "null" }];
+    for (const h of cases) {
+      const r = await requireRoute(req("POST", { ...h, purpose: "prefetch", "x-test-role": "TECHNICIAN" }), "upload");
+      expect(r.denied?.status).toBe(403);
+    }
+  });
+  it("allows same-origin POSTs and GETs; still checks session and role", async () => {
+    expect((await requireRoute(req("POST", { origin: "http://app.test", "x-test-role": "TECHNICIAN" }), "upload")).session).toBeTruthy();
+    expect((await requireRoute(req("GET", { "x-test-role": "AUDITOR" }), "audit")).session).toBeTruthy();
+    expect((await requireRoute(req("POST", { origin: "http://app.test" }))).denied?.status).toBe(401);
+    expect((await requireRoute(req("POST", { origin: "http://app.test", "x-test-role": "AUDITOR" }), "upload")).denied?.status).toBe(403);
+    expect((await requireRoute(req("GET", { "x-test-role": "BOGUS" }), "audit")).denied?.status).toBe(403);
+  });
+});
