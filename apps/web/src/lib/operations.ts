@@ -10,6 +10,12 @@ export const CASES = /* GraphQL */ `
   }
 `;
 
+export const CASE_STATUS_COUNTS = /* GraphQL */ `
+  query CaseStatusCounts($filter: CaseFilter) {
+    caseStatusCounts(filter: $filter) { status count }
+  }
+`;
+
 export const CREATE_CASE = /* GraphQL */ `
   mutation CreateCase($input: CreateCaseInput!) {
     createCase(input: $input) { id accession status priority }

@@ -73,6 +73,21 @@ describe("cases", () => {
     expect((await api.gql(token, WORKLIST, { after: "%%%" })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
+  it("counts cases per status over all matching cases, not one page", async () => {
+    const token = await api.loginAs("HEMATOLOGIST");
+    for (let i = 0; i < 4; i++) await api.gqlOk(tech, CREATE, { i: { accession: `CNT-${i}`, priority: i < 3 ? "STAT" : "ROUTINE" } });
+    const COUNTS = `query($f: CaseFilter) { caseStatusCounts(filter: $f) { status count } }`;
+    const all: any = await api.gqlOk(token, COUNTS, { f: { accession: "CNT-" } });
+    expect(all.caseStatusCounts).toEqual([
+      { status: "RECEIVED", count: 4 }, { status: "ANALYZING", count: 0 }, { status: "IN_REVIEW", count: 0 },
+      { status: "SIGNED_OUT", count: 0 }, { status: "AMENDED", count: 0 },
+    ]);
+    // A status filter does not hide the other statuses' counts; priority narrows them.
+    const stat: any = await api.gqlOk(token, COUNTS, { f: { accession: "CNT-", priority: ["STAT"], status: ["IN_REVIEW"] } });
+    expect(stat.caseStatusCounts[0]).toEqual({ status: "RECEIVED", count: 3 });
+    expect((await api.gql(null, COUNTS, {})).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
   it("pages through the cells of a case and filters those needing review", async () => {
     const techId = (await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } })).id;
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 25 });

@@ -7,14 +7,18 @@ export interface CaseFilter {
   accession?: string | null;
 }
 
-/** Worklist order: priority STAT > URGENT > ROUTINE (enum order, descending), then oldest first. */
-export async function listCases(prisma: PrismaClient, filter: CaseFilter | null | undefined, page: PageArgs) {
-  const size = pageSize(page.first, 50, 200);
-  const where: Prisma.CaseWhereInput = {
+export function caseWhere(filter: CaseFilter | null | undefined): Prisma.CaseWhereInput {
+  return {
     ...(filter?.status?.length ? { status: { in: filter.status as never } } : {}),
     ...(filter?.priority?.length ? { priority: { in: filter.priority as never } } : {}),
     ...(filter?.accession ? { accession: { startsWith: filter.accession } } : {}),
   };
+}
+
+/** Worklist order: priority STAT > URGENT > ROUTINE (enum order, descending), then oldest first. */
+export async function listCases(prisma: PrismaClient, filter: CaseFilter | null | undefined, page: PageArgs) {
+  const size = pageSize(page.first, 50, 200);
+  const where = caseWhere(filter);
   const after = page.after ? decodeCursor(page.after) : null;
   if (after !== null && !isUuid(after)) return toConnection([], size, () => "");
   const rows = await prisma.case.findMany({

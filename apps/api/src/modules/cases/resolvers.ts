@@ -7,6 +7,7 @@ import { isUuid } from "../../lib/pagination.ts";
 import { canSeePatientRef } from "./caseRules.ts";
 import { createCase } from "./createCase.ts";
 import { updateCase } from "./updateCase.ts";
+import { countCasesByStatus } from "./countCasesByStatus.ts";
 import { listCases } from "./listCases.ts";
 import { listCells } from "./listCells.ts";
 import { computeDifferential } from "./differential.ts";
@@ -22,6 +23,7 @@ async function loadOr404<T>(value: Promise<T | null>, what: string): Promise<T> 
 export const resolvers: Resolvers = {
   Query: {
     cases: (_p, args, ctx) => listCases(ctx.prisma, args.filter, args),
+    caseStatusCounts: (_p, args, ctx) => countCasesByStatus(ctx.prisma, args.filter),
     case: (_p, args, ctx) => loadOr404(isUuid(args.id) ? ctx.loaders.caseById.load(args.id) : Promise.resolve(null), "Case"),
     cell: (_p, args, ctx) =>
       loadOr404(isUuid(args.id) ? ctx.prisma.cell.findUnique({ where: { id: args.id } }) : Promise.resolve(null), "Cell"),
@@ -66,6 +68,7 @@ export const resolvers: Resolvers = {
 
 export const policy: Policy = {
   "Query.cases": CASE_READERS,
+  "Query.caseStatusCounts": CASE_READERS,
   "Query.case": CASE_READERS,
   "Query.cell": CASE_READERS,
   "Mutation.createCase": ["TECHNICIAN"],

@@ -1,8 +1,10 @@
 "use client";
 import Link from "next/link";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Empty, ErrorBox, Loading } from "@/components/ui";
-import { CASES } from "@/lib/operations";
+import { describeError } from "@/lib/errors";
+import { gql } from "@/lib/gql";
+import { CASE_STATUS_COUNTS, CASES } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 
 interface CaseRow {
@@ -20,6 +22,11 @@ interface CaseRow {
 
 const STATUSES = ["RECEIVED", "ANALYZING", "IN_REVIEW", "SIGNED_OUT", "AMENDED"] as const;
 const PRIORITIES = ["STAT", "URGENT", "ROUTINE"] as const;
+const PAGE = 50;
+
+interface CasePage {
+  cases: { nodes: CaseRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } };
+}
 
 function age(iso: string, now: number): string {
   const mins = Math.max(0, Math.round((now - Date.parse(iso)) / 60000));
@@ -40,13 +47,43 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
     }),
     [status, priority, accession],
   );
-  const { data, error, loading } = useQuery<{ cases: { nodes: CaseRow[] } }>(CASES, { filter, first: 200 }, { pollMs: 5000, poll: true });
-  const rows = data?.cases.nodes ?? [];
-  const counts = useMemo(() => {
-    const c: Record<string, number> = {};
-    for (const r of rows) c[r.status] = (c[r.status] ?? 0) + 1;
-    return c;
-  }, [rows]);
+  // The first page is polled so new cases appear; older pages are fetched on demand and kept.
+  const { data, error, loading } = useQuery<CasePage>(CASES, { filter, first: PAGE }, { pollMs: 5000, poll: true });
+  const { data: countData } = useQuery<{ caseStatusCounts: { status: string; count: number }[] }>(
+    CASE_STATUS_COUNTS,
+    { filter },
+    { pollMs: 5000, poll: true },
+  );
+  const [more, setMore] = useState<{ rows: CaseRow[]; cursor: string | null; hasNext: boolean } | null>(null);
+  const [moreError, setMoreError] = useState<string | null>(null);
+  useEffect(() => {
+    setMore(null);
+    setMoreError(null);
+  }, [filter]);
+  const rows = useMemo(() => {
+    const first = data?.cases.nodes ?? [];
+    const seen = new Set(first.map((r) => r.id));
+    return [...first, ...(more?.rows ?? []).filter((r) => !seen.has(r.id))];
+  }, [data, more]);
+  const hasNext = more ? more.hasNext : (data?.cases.pageInfo.hasNextPage ?? false);
+  async function loadMore() {
+    const cursor = more ? more.cursor : (data?.cases.pageInfo.endCursor ?? null);
+    try {
+      const page = await gql<CasePage>(CASES, { filter, first: PAGE, after: cursor });
+      setMore((m) => ({
+        rows: [...(m?.rows ?? []), ...page.cases.nodes],
+        cursor: page.cases.pageInfo.endCursor,
+        hasNext: page.cases.pageInfo.hasNextPage,
+      }));
+      setMoreError(null);
+    } catch (e) {
+      setMoreError(describeError(e));
+    }
+  }
+  const counts = useMemo(
+    () => Object.fromEntries((countData?.caseStatusCounts ?? []).map((c) => [c.status, c.count])),
+    [countData],
+  );
   const now = Date.now();
 
   return (
@@ -146,6 +183,12 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
             ))}
           </tbody>
         </table>
+      )}
+      <ErrorBox error={moreError} />
+      {hasNext && (
+        <button type="button" onClick={() => void loadMore()} data-testid="worklist-more">
+          Show {PAGE} more
+        </button>
       )}
     </div>
   );
