@@ -46,6 +46,8 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("limit", () => fail(badInput(`${filename}: larger than ${limits.maxBytes} bytes`)));
+      // A body cut off inside a file errors this stream; unhandled, it would crash the process.
+      stream.on("error", () => fail(badInput("Malformed multipart request")));
       stream.on("close", () => files.push({ filename, bytes: Buffer.concat(chunks) }));
     });
     bb.on("field", (name, value) => {
@@ -53,8 +55,22 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
     });
     bb.on("filesLimit", () => fail(badInput(`At most ${limits.maxFiles} files per upload`)));
     bb.on("partsLimit", () => fail(badInput("Too many parts in the upload")));
-    bb.on("error", () => fail(badInput("Malformed multipart request")));
-    bb.on("close", () => (failed ? reject(failed) : resolve({ files, fields })));
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      if (failed) reject(failed);
+      else resolve({ files, fields });
+    };
+    // busboy does not always emit "close" after an error (e.g. a malformed part header): answer
+    // at once and drain the rest of the body, rather than leaving the request hanging.
+    bb.on("error", () => {
+      fail(badInput("Malformed multipart request"));
+      req.unpipe(bb);
+      req.resume();
+      settle();
+    });
+    bb.on("close", settle);
     req.on("error", () => fail(badInput("The upload was interrupted")));
     req.pipe(bb);
   });

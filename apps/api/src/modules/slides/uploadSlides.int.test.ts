@@ -113,6 +113,31 @@ describe("slide uploads", () => {
     expect(await blobFiles()).toEqual(blobsBefore);
   });
 
+  it("answers malformed multipart bodies with 400 at once (no hang, no crash) and stores nothing", async () => {
+    const bodies = [
+      // A malformed part header: busboy errors without closing.
+      "--abc\r\nbroken header line\r\n\r\nx\r\n--abc--\r\n",
+      // Cut off inside a file: the file stream errors too.
+      '--abc\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\npartial',
+      "not multipart at all",
+    ];
+    for (const body of bodies) {
+      const before = await databaseFingerprint(api.prisma);
+      const blobsBefore = await blobFiles();
+      const res = await api.fetch(`/uploads/slides?caseId=${caseId}`, {
+        method: "POST",
+        body,
+        token: tech,
+        headers: { "content-type": "multipart/form-data; boundary=abc" },
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as any).errors[0].extensions.code, body).toBe("BAD_USER_INPUT");
+      expect(await databaseFingerprint(api.prisma), body).toEqual(before);
+      expect(await blobFiles(), body).toEqual(blobsBefore);
+    }
+  });
+
   it("detects a duplicate of an image already in the case by its hash", async () => {
     const img = await png(50, 60, 42);
     expect((await upload(tech, [{ name: "x.png", bytes: img }])).status).toBe(201);
