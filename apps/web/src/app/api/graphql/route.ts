@@ -6,14 +6,34 @@ import { gqlErrorResponse, requireRoute } from "@/server/routeAuth";
 export const dynamic = "force-dynamic";
 const MAX_BODY = 1_000_000;
 
+/** The body as text, or null once it passes `max` bytes (stops reading: never buffers more). */
+async function readLimited(request: NextRequest, max: number): Promise<string | null> {
+  if (Number(request.headers.get("content-length") ?? 0) > max) return null;
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 export async function POST(request: NextRequest) {
   const auth = await requireRoute(request);
   if (auth.denied) return auth.denied;
   if (!request.headers.get("content-type")?.includes("application/json")) {
     return gqlErrorResponse(415, "BAD_USER_INPUT", "GraphQL requests must be JSON.");
   }
-  const body = await request.text();
-  if (body.length > MAX_BODY) return gqlErrorResponse(413, "BAD_USER_INPUT", "Request too large.");
+  const body = await readLimited(request, MAX_BODY);
+  if (body === null) return gqlErrorResponse(413, "BAD_USER_INPUT", "Request too large.");
   let upstream: Response;
   try {
     upstream = await fetch(`${env.API_URL}/graphql`, {
