@@ -7,7 +7,7 @@ describe("post-login redirect", () => {
     expect(safeCallback(["/audit", "/users"])).toBe("/audit");
   });
   it("refuses other sites and oddities", () => {
-    for (const bad of ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "", undefined, "/a\r\nSet-Cookie: x"]) {
+    for (const bad of ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "", undefined, "/a\r\nSet-Cookie: x", "/\t/evil.example", "/\n/evil.example", "/\u0000/x", "/\t\\evil.example"]) {
       expect(safeCallback(bad)).toBe("/worklist");
     }
   });
