@@ -45,7 +45,11 @@ export async function GET(request: NextRequest) {
     if (upstream.ok && upstream.body && upstream.headers.get("content-type")?.includes("csv")) {
       return new Response(upstream.body, { headers });
     }
-    if (upstream.status === 401 || upstream.status === 403) return new Response(upstream.body, { status: upstream.status });
+    // A refusal or a bad filter (400: e.g. from=notadate) is the answer; falling back would
+    // silently drop the bad filter and export more than was asked for.
+    if (upstream.status === 400 || upstream.status === 401 || upstream.status === 403) {
+      return new Response(upstream.body, { status: upstream.status, headers: { "content-type": "application/json", "cache-control": "no-store" } });
+    }
   } catch {
     // fall through to GraphQL
   }

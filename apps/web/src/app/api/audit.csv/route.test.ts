@@ -1,0 +1,27 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { NextRequest } from "next/server";
+
+vi.mock("server-only", () => ({}));
+vi.mock("@/env", () => ({ env: { allowedOrigins: new Set(["http://app.test"]), API_URL: "http://api.test" } }));
+vi.mock("@/server/session", () => ({
+  sessionFromRequest: async () => ({ uid: "u", login: "u", name: "U", role: "AUDITOR", apiToken: "t", apiExpiresAt: Date.now() + 60_000 }),
+}));
+
+const { GET } = await import("./route");
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("GET /api/audit.csv", () => {
+  it("answers the API's 400 for a bad filter instead of exporting the trail without it", async () => {
+    const upstream = vi.fn(async (url: string) =>
+      url.includes("/audit.csv")
+        ? new Response('{"errors":[{"message":"from is not a date","extensions":{"code":"BAD_USER_INPUT"}}]}', { status: 400, headers: { "content-type": "application/json" } })
+        : new Response('{"data":{"auditTrail":{"nodes":[],"pageInfo":{"endCursor":null,"hasNextPage":false}}}}', { headers: { "content-type": "application/json" } }),
+    );
+    vi.stubGlobal("fetch", upstream);
+    const res = await GET(new NextRequest("http://app.test/api/audit.csv?from=notadate", { headers: { host: "app.test" } }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
+    expect(upstream).toHaveBeenCalledTimes(1);
+  });
+});
