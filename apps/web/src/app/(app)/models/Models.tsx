@@ -7,6 +7,7 @@ import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { modelMetrics, pct, readTestMetrics } from "@/lib/metrics";
 import { COMPARE_MODELS, DECIDE_PROMOTION, MODELS, PROPOSE_PROMOTION, PROPOSE_ROLLBACK } from "@/lib/operations";
+import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 
 interface Version {
@@ -46,19 +47,10 @@ interface Data {
 export function Models({ role, userId }: { role: Role; userId: string }) {
   const { data, error, loading, reload } = useQuery<Data>(MODELS, {});
   const [selected, setSelected] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<string | null>(null);
   const versions = data?.modelVersions.nodes ?? [];
   const current = versions.find((v) => v.id === selected) ?? versions.find((v) => v.status === "CHAMPION") ?? versions[0] ?? null;
 
-  async function act(fn: () => Promise<unknown>) {
-    setActionError(null);
-    try {
-      await fn();
-      await reload();
-    } catch (e) {
-      setActionError(describeError(e));
-    }
-  }
+  const { act, actionError } = useAction(reload);
 
   function ask(question: string): string | null {
     const r = window.prompt(question);

@@ -3,10 +3,10 @@ import Link from "next/link";
 import { useEffect, useState } from "react";
 import { historySeries, LineChart } from "@/charts/Charts";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
-import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { modelMetrics, pct } from "@/lib/metrics";
 import { CANCEL_RUN, CREATE_SNAPSHOT, START_RUN, TRAINING } from "@/lib/operations";
+import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 
 interface Run {
@@ -38,7 +38,6 @@ const ACTIVE = new Set(["QUEUED", "RUNNING"]);
 export function Retraining() {
   const [active, setActive] = useState(false);
   const { data, error, loading, reload } = useQuery<Data>(TRAINING, {}, { poll: active, pollMs: 1000 });
-  const [actionError, setActionError] = useState<string | null>(null);
   const [epochs, setEpochs] = useState(2);
   const [frozenEpochs, setFrozenEpochs] = useState(1);
   const [snapshotId, setSnapshotId] = useState<string>("");
@@ -49,15 +48,7 @@ export function Retraining() {
   const [shown, setShown] = useState<string | null>(null);
   const run = runs.find((r) => r.id === shown) ?? runs[0] ?? null;
 
-  async function act(fn: () => Promise<unknown>) {
-    setActionError(null);
-    try {
-      await fn();
-      await reload();
-    } catch (e) {
-      setActionError(describeError(e));
-    }
-  }
+  const { act, actionError } = useAction(reload);
 
   if (loading && !data) return <Loading what="training data" />;
   const champion = data?.championModel;

@@ -1,10 +1,9 @@
 "use client";
-import { useState } from "react";
 import { ROLE_LABEL, ROLES, type Role } from "@/auth/roles";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
-import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, USERS } from "@/lib/operations";
+import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 
 interface UserRow {
@@ -19,20 +18,8 @@ interface UserRow {
 
 export function Users({ selfId }: { selfId: string }) {
   const { data, error, loading, reload } = useQuery<{ users: { nodes: UserRow[] } }>(USERS, {});
-  const [actionError, setActionError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
 
-  async function act(fn: () => Promise<unknown>, done: string) {
-    setActionError(null);
-    setNotice(null);
-    try {
-      await fn();
-      setNotice(done);
-      await reload();
-    } catch (e) {
-      setActionError(describeError(e));
-    }
-  }
+  const { act, actionError, notice } = useAction(reload);
   // Every change to an account is audited with a reason.
   const reason = (q: string) => {
     const r = window.prompt(`${q}\nReason (recorded in the audit trail):`);
