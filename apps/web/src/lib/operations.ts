@@ -106,6 +106,21 @@ export const AUDIT_TRAIL = /* GraphQL */ `
   }
 `;
 
+/** One node of AUDIT_TRAIL, as the audit page and the CSV export read it. */
+export interface AuditEventRow {
+  seq: string;
+  actorLogin: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+  at: string;
+  hash: string;
+  prevHash: string;
+}
+
 export const VERIFY_AUDIT = /* GraphQL */ `
   query VerifyAudit { verifyAuditTrail { ok checked firstBrokenSeq problem } }
 `;

@@ -1,22 +1,10 @@
 "use client";
 import { useMemo, useState } from "react";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
-import { AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
+import { type AuditEventRow, AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { diffEntries } from "./diff";
 
-interface AuditRow {
-  seq: string;
-  actorLogin: string;
-  action: string;
-  entityType: string;
-  entityId: string;
-  before: unknown;
-  after: unknown;
-  reason: string | null;
-  at: string;
-  hash: string;
-}
 
 interface Verify {
   verifyAuditTrail: { ok: boolean; checked: number; firstBrokenSeq: string | null; problem: string | null };
@@ -42,7 +30,7 @@ export function AuditTrail() {
     }
     return f;
   }, [applied]);
-  const trail = useQuery<{ auditTrail: { nodes: AuditRow[]; pageInfo: { hasNextPage: boolean } } }>(AUDIT_TRAIL, { filter, first: 200 });
+  const trail = useQuery<{ auditTrail: { nodes: AuditEventRow[]; pageInfo: { hasNextPage: boolean } } }>(AUDIT_TRAIL, { filter, first: 200 });
   const verify = useQuery<Verify>(VERIFY_AUDIT);
   const v = verify.data?.verifyAuditTrail;
   const csvHref = `/api/audit.csv?${new URLSearchParams(filter).toString()}`;

@@ -4,7 +4,7 @@ import type { NextRequest } from "next/server";
 import { env } from "@/env";
 import { toCsv } from "@/lib/csv";
 import { ApiError } from "@/lib/errors";
-import { AUDIT_TRAIL } from "@/lib/operations";
+import { type AuditEventRow, AUDIT_TRAIL } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
 import { auditFilterFrom } from "@/server/auditFilter";
 import { gqlErrorResponse, requireRoute } from "@/server/routeAuth";
@@ -12,19 +12,6 @@ import { gqlErrorResponse, requireRoute } from "@/server/routeAuth";
 export const dynamic = "force-dynamic";
 const MAX_ROWS = 100_000;
 
-interface AuditRow {
-  seq: string;
-  actorLogin: string;
-  action: string;
-  entityType: string;
-  entityId: string;
-  before: unknown;
-  after: unknown;
-  reason: string | null;
-  at: string;
-  hash: string;
-  prevHash: string;
-}
 
 export async function GET(request: NextRequest) {
   const auth = await requireRoute(request, "audit");
@@ -55,11 +42,11 @@ export async function GET(request: NextRequest) {
   }
 
   const filter = auditFilterFrom(request.nextUrl.searchParams);
-  const rows: AuditRow[] = [];
+  const rows: AuditEventRow[] = [];
   let after: string | null = null;
   try {
     do {
-      const r: { auditTrail: { nodes: AuditRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } = await apiGraphQL(
+      const r: { auditTrail: { nodes: AuditEventRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } = await apiGraphQL(
         AUDIT_TRAIL,
         { filter, first: 500, after },
         token,
