@@ -11,4 +11,5 @@ run("node", ["scripts/ensure-services.mjs"]);
 // One package at a time: the machine has 2 cores and the model and e2e suites use both.
 run("npx", ["turbo", "run", "typecheck", "--output-logs=errors-only"]);
 run("npx", ["tsc", "-p", "scripts", "--noEmit"]);
+run("npx", ["turbo", "run", "lint", "--output-logs=errors-only"]);
 run("npx", ["turbo", "run", "test", "--concurrency=1", ...process.argv.slice(2)]);

@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { Empty, ErrorBox, Loading } from "@/components/ui";
 import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
@@ -54,12 +54,17 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
     { filter },
     { pollMs: 5000, poll: true },
   );
-  const [more, setMore] = useState<{ rows: CaseRow[]; cursor: string | null; hasNext: boolean } | null>(null);
-  const [moreError, setMoreError] = useState<string | null>(null);
-  useEffect(() => {
-    setMore(null);
-    setMoreError(null);
-  }, [filter]);
+  // Further pages belong to the filter they were loaded for: a new filter starts from page one.
+  const filterKey = JSON.stringify(filter);
+  const [loaded, setLoaded] = useState<{
+    filterKey: string;
+    rows: CaseRow[];
+    cursor: string | null;
+    hasNext: boolean;
+    error: string | null;
+  } | null>(null);
+  const more = loaded?.filterKey === filterKey ? loaded : null;
+  const moreError = more?.error ?? null;
   const rows = useMemo(() => {
     const first = data?.cases.nodes ?? [];
     const seen = new Set(first.map((r) => r.id));
@@ -70,14 +75,15 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
     const cursor = more ? more.cursor : (data?.cases.pageInfo.endCursor ?? null);
     try {
       const page = await gql<CasePage>(CASES, { filter, first: PAGE, after: cursor });
-      setMore((m) => ({
-        rows: [...(m?.rows ?? []), ...page.cases.nodes],
+      setLoaded({
+        filterKey,
+        rows: [...(more?.rows ?? []), ...page.cases.nodes],
         cursor: page.cases.pageInfo.endCursor,
         hasNext: page.cases.pageInfo.hasNextPage,
-      }));
-      setMoreError(null);
+        error: null,
+      });
     } catch (e) {
-      setMoreError(describeError(e));
+      setLoaded({ filterKey, rows: more?.rows ?? [], cursor, hasNext: true, error: describeError(e) });
     }
   }
   const counts = useMemo(
