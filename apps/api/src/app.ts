@@ -12,6 +12,7 @@ import { buildSchema } from "./schema.ts";
 import { makeFormatError } from "./errors.ts";
 import { queryShapeLimit } from "./limits.ts";
 import { restRouter } from "./rest/router.ts";
+import { tokenRateLimit } from "./auth/tokenRateLimit.ts";
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -78,6 +79,7 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
   });
 
   const context = ({ req }: { req: Request }) => buildContext(deps, req);
+  app.use(tokenRateLimit(limits.requestsPerTokenPerMinute));
 
   app.use(
     "/graphql",

@@ -18,6 +18,7 @@ const schema = z.object({
   RCMNET_AUTH_SECRET: z.string().min(32, "RCMNET_AUTH_SECRET must be at least 32 characters").optional(),
   RCMNET_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(8 * 3600),
   RCMNET_LOG_LEVEL: z.enum(["silent", "error", "info", "debug"]).default("info"),
+  RCMNET_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });
 
 export interface Env {
@@ -47,6 +48,8 @@ export interface Limits {
   maxImagePixels: number;
   /** Login attempts per client address per minute (on top of the per-account lockout). */
   loginAttemptsPerMinute: number;
+  /** Requests per bearer token per minute: a runaway script or a stolen token cannot flood the API. */
+  requestsPerTokenPerMinute: number;
 }
 
 export const defaultLimits: Limits = {
@@ -57,6 +60,8 @@ export const defaultLimits: Limits = {
   maxUploadFiles: 50,
   maxImagePixels: 40_000_000,
   loginAttemptsPerMinute: 20,
+  // A reviewer's dashboard sends a few requests per second at most (pages poll every 1-5 s).
+  requestsPerTokenPerMinute: 1200,
 };
 
 /** In development a secret is generated once and kept in the data dir (mode 0600). */
@@ -90,6 +95,9 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     authSecret: e.RCMNET_AUTH_SECRET ?? devSecret(dataDir),
     tokenTtlSeconds: e.RCMNET_TOKEN_TTL_SECONDS,
     logLevel: e.RCMNET_LOG_LEVEL,
-    limits: defaultLimits,
+    limits: {
+      ...defaultLimits,
+      requestsPerTokenPerMinute: e.RCMNET_TOKEN_REQUESTS_PER_MINUTE ?? defaultLimits.requestsPerTokenPerMinute,
+    },
   };
 }

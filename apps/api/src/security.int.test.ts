@@ -69,6 +69,24 @@ describe("limits and error hygiene", () => {
     expect(codes.slice(4)).toEqual(["RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"]);
   });
 
+  it("rate-limits requests per bearer token, leaving other sessions and the data untouched", async () => {
+    const limited = await createTestApi({ limits: { requestsPerTokenPerMinute: 3 } });
+    try {
+      const a = await limited.loginAs("TECHNICIAN");
+      const b = await limited.loginAs("HEMATOLOGIST");
+      const create = `mutation($i: CreateCaseInput!) { createCase(input: $i) { id } }`;
+      for (let i = 0; i < 3; i++) expect((await limited.gql(a, `{ apiVersion }`)).errors).toBeUndefined();
+      const refused = await limited.gql(a, create, { i: { accession: "RL-1" } });
+      expect(refused.status).toBe(429);
+      expect(refused.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+      expect((await limited.fetch("/blobs/" + "0".repeat(64), { token: a })).status).toBe(429);
+      expect(await limited.prisma.case.count({ where: { accession: "RL-1" } })).toBe(0);
+      expect((await limited.gql(b, `{ apiVersion }`)).errors).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("keeps patient identifiers out of the logs, including on errors", async () => {
     const lines: string[] = [];
     const logged = await createTestApi({ log: createLogger("debug", (l) => lines.push(l)) });

@@ -71,7 +71,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     authSecret: "test-secret-test-secret-test-secret-0123456789",
     tokenTtlSeconds: 3600,
     logLevel: "silent" as const,
-    limits: { ...defaultLimits, loginAttemptsPerMinute: 10_000, ...options.limits },
+    limits: { ...defaultLimits, loginAttemptsPerMinute: 10_000, requestsPerTokenPerMinute: 1_000_000, ...options.limits },
   };
   const { app, stop } = await createApp({ prisma: apiPrisma ?? db.prisma, blobs, env, log: options.log ?? createLogger("silent") });
   const server: Server = await new Promise((resolve) => {
