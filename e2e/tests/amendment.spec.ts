@@ -1,0 +1,166 @@
+// Amending a signed-out case (21 CFR Part 11: a signed record is corrected by a new version,
+// never overwritten): the hematologist starts an amendment with a reason, reclassifies one cell
+// with a reason and signs again with the password; the report shows version 2 (signer and
+// amendment reason) and keeps version 1 readable as superseded; the case is AMENDED. An
+// amendment without a reason is refused, and a technician cannot amend at all.
+import { apiLogin, apiQuery, expect, login, test } from "../support/fixtures";
+
+test.describe.configure({ mode: "serial" });
+
+// Signed out by the e2e seed (E2E_CASES in apps/api/src/seed/demoCases.ts).
+const ACCESSION = "DEMO-0005";
+const AMEND_REASON = "Second look: one cell was misclassified in the signed report";
+const CELL_REASON = "Granular cytoplasm and lobed nucleus on second look";
+const AMEND = "mutation($c: ID!, $r: String!) { amendCase(input: { caseId: $c, reason: $r }) { id status reportVersion } }";
+const CASE = "query($c: ID!) { case(id: $c) { status reportVersion signOffs { version signerName amendmentReason supersedes { version } } } }";
+
+type CaseState = {
+  case: { status: string; reportVersion: number; signOffs: { version: number; signerName: string; amendmentReason: string | null; supersedes: { version: number } | null }[] };
+};
+
+let caseId = "";
+
+async function openSignedCase(page: import("@playwright/test").Page) {
+  await page.goto("/worklist");
+  await page.getByTestId("filter-accession").fill(ACCESSION);
+  const row = page.locator(`[data-testid="case-row"][data-accession="${ACCESSION}"]`);
+  await expect(row).toHaveAttribute("data-status", "SIGNED_OUT");
+  await row.getByTestId("open-review").click();
+  await expect(page.getByTestId("review-workspace")).toBeVisible();
+  caseId = /\/cases\/([^/]+)\/review/.exec(new URL(page.url()).pathname)![1]!;
+}
+
+test("an amendment without a reason is refused with a clear message", async ({ page, request }) => {
+  await login(page, "hema");
+  await openSignedCase(page);
+  await expect(page.getByTestId("case-status")).toHaveText("SIGNED_OUT");
+  await expect(page.getByTestId("review-readonly")).toBeVisible();
+
+  const form = page.getByTestId("amend-form");
+  const submit = page.getByTestId("amend-submit");
+  await expect(form).toBeVisible();
+  // No reason (or only spaces): the control cannot be used.
+  await expect(submit).toBeDisabled();
+  await page.getByTestId("amend-reason").fill("   ");
+  await expect(submit).toBeDisabled();
+  // Too short to be a reason: the API refuses it and the page says why.
+  await page.getByTestId("amend-reason").fill("ok");
+  await submit.click();
+  await expect(form.getByRole("alert")).toContainText("reason is required");
+  await expect(page.getByTestId("case-status")).toHaveText("SIGNED_OUT");
+
+  // Straight at the API with the hematologist's token: an empty reason is BAD_USER_INPUT.
+  const token = await apiLogin(request, "hema");
+  const r = await apiQuery(request, token, AMEND, { c: caseId, r: "" });
+  expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  expect(r.errors?.[0]?.message).toContain("reason is required");
+  const after = await apiQuery<CaseState>(request, token, CASE, { c: caseId });
+  expect(after.data!.case.status).toBe("SIGNED_OUT");
+  expect(after.data!.case.reportVersion).toBe(1);
+});
+
+test("a technician cannot amend: no control in the dashboard, refused by the API", async ({ page, request }) => {
+  await login(page, "tech");
+  await page.goto("/worklist");
+  await page.getByTestId("filter-accession").fill(ACCESSION);
+  const row = page.locator(`[data-testid="case-row"][data-accession="${ACCESSION}"]`);
+  await expect(row).toHaveAttribute("data-status", "SIGNED_OUT");
+  await expect(row.getByTestId("open-review")).toHaveCount(0);
+  // The technician may read the signed report, which has no amend control.
+  await row.getByTestId("open-report").click();
+  await expect(page.getByTestId("signature-name")).toBeVisible();
+  await expect(page.getByTestId("amend-form")).toHaveCount(0);
+  await expect(page.getByTestId("amend-submit")).toHaveCount(0);
+  // The review page, where amendments start, is not theirs.
+  const res = await page.goto(`/cases/${caseId}/review`);
+  expect(res?.status()).toBe(403);
+  await expect(page.getByTestId("forbidden")).toBeVisible();
+  await expect(page.getByTestId("amend-form")).toHaveCount(0);
+
+  const token = await apiLogin(request, "tech");
+  const r = await apiQuery(request, token, AMEND, { c: caseId, r: "Technician tries to reopen the signed case" });
+  expect(r.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  expect(r.data ?? null).toBeNull();
+  const hema = await apiLogin(request, "hema");
+  const after = await apiQuery<CaseState>(request, hema, CASE, { c: caseId });
+  expect(after.data!.case.status).toBe("SIGNED_OUT");
+});
+
+test("hematologist amends a signed-out case: version 2 supersedes version 1, status AMENDED", async ({ page, request }) => {
+  await login(page, "hema");
+  await openSignedCase(page);
+  await expect(page.getByTestId("case-status")).toHaveText("SIGNED_OUT");
+  // Read-only until the amendment starts: no sign-off control.
+  await expect(page.getByTestId("open-signoff")).toHaveCount(0);
+
+  await page.getByTestId("amend-reason").fill(AMEND_REASON);
+  await page.getByTestId("amend-submit").click();
+  // The case is reopened for version 2 and the workspace becomes editable.
+  await expect(page.getByTestId("case-status")).toHaveText("IN_REVIEW");
+  await expect(page.getByTestId("amend-form")).toHaveCount(0);
+  await expect(page.getByTestId("review-readonly")).toHaveCount(0);
+  await expect(page.getByTestId("review-workspace")).toContainText("report version 2");
+
+  // Every cell keeps its signed decision; reclassify one to a label that is neither its
+  // current one nor the AI's: the reason prompt opens.
+  const progress = page.getByTestId("review-progress");
+  const m = /(\d+)\s+of\s+(\d+)/.exec((await progress.textContent()) ?? "");
+  expect(Number(m![1])).toBe(Number(m![2]));
+  const tile = page.getByTestId("cell-tile").first();
+  const cellId = await tile.getAttribute("data-cell-id");
+  await tile.click();
+  const current = page.locator(`[data-testid="cell-tile"][data-cell-id="${cellId}"]`);
+  await expect(current).toHaveAttribute("data-current", "true");
+  const currentLabel = await current.getAttribute("data-label");
+  const aiText = (await page.getByTestId("current-ai-label").textContent()) ?? "";
+  const keys = (await page.getByTestId("label-keys").locator("span").allInnerTexts()).map((t) => t.trim().split(/\s+/));
+  const target = keys.find(([, label]) => label !== currentLabel && label !== "unidentified" && label !== "artifact" && !aiText.includes(label!))!;
+  expect(target, `a label other than ${currentLabel} and the AI's (${aiText})`).toBeTruthy();
+  await page.keyboard.press(target[0]!);
+  await expect(page.getByTestId("reason-dialog")).toBeVisible();
+  await page.getByTestId("reason-input").fill(CELL_REASON);
+  await page.getByTestId("reason-submit").click();
+  await expect(current).toHaveAttribute("data-label", target[1]!);
+  await expect(current).toHaveAttribute("data-reviewed", "true");
+
+  // Sign again with the password.
+  await page.getByTestId("open-signoff").click();
+  await expect(page.getByTestId("signoff-blocked")).toHaveCount(0);
+  await page.getByTestId("signoff-meaning").selectOption("Reviewed and approved with corrections");
+  await page.getByTestId("signoff-password").fill("hema-demo-pass");
+  await page.getByTestId("signoff-submit").click();
+
+  // The report shows version 2, its signer and the amendment reason...
+  await page.waitForURL(`**/cases/${caseId}/report`);
+  await expect(page.getByTestId("report-accession")).toHaveText(ACCESSION);
+  await expect(page.getByTestId("report-version")).toHaveText(/^2\s*$/);
+  await expect(page.getByTestId("signature-name")).toHaveText("Dr. Hana Hematologist");
+  await expect(page.getByTestId("signature-meaning")).toHaveText("Reviewed and approved with corrections");
+  await expect(page.getByTestId("report-amendment")).toContainText("Amendment of version 1");
+  await expect(page.getByTestId("report-amendment")).toContainText(AMEND_REASON);
+  await expect(page.getByTestId(`report-row-${target[1]}`)).toBeVisible();
+  // ...and version 1 is still there, marked superseded.
+  const versions = page.getByTestId("report-versions");
+  await expect(versions.getByRole("link", { name: "Version 2 (current)" })).toHaveAttribute("aria-current", "page");
+  const v1 = versions.getByRole("link", { name: "Version 1 (superseded)" });
+  await expect(v1).toBeVisible();
+  await v1.click();
+  await page.waitForURL(`**/cases/${caseId}/report?v=1`);
+  await expect(page.getByTestId("report-version")).toContainText("superseded by version 2");
+  await expect(v1).toHaveAttribute("aria-current", "page");
+  await expect(page.getByTestId("report-amendment")).toHaveCount(0);
+  await expect(page.getByTestId("signature-name")).toHaveText("Dr. Hana Hematologist");
+
+  // The API agrees: AMENDED, two versions, the second superseding the first with the reason.
+  const token = await apiLogin(request, "hema");
+  const r = await apiQuery<CaseState>(request, token, CASE, { c: caseId });
+  expect(r.errors).toBeUndefined();
+  expect(r.data!.case.status).toBe("AMENDED");
+  expect(r.data!.case.reportVersion).toBe(2);
+  const byVersion = [...r.data!.case.signOffs].sort((a, b) => a.version - b.version);
+  expect(byVersion.map((s) => s.version)).toEqual([1, 2]);
+  expect(byVersion[0]!.amendmentReason).toBeNull();
+  expect(byVersion[1]!.amendmentReason).toBe(AMEND_REASON);
+  expect(byVersion[1]!.supersedes?.version).toBe(1);
+  expect(byVersion[1]!.signerName).toBe("Dr. Hana Hematologist");
+});
