@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { join, resolve } from "node:path";
 import { defaultDataDir, openDatabase, repoRoot } from "@rcmnet/db";
 
@@ -62,11 +63,29 @@ async function waitFor(url: string, what: string, timeoutMs = 120_000) {
   throw new Error(`${what} did not come up at ${url}`);
 }
 
+/** Fails fast with a clear message instead of "starting" next to a stale instance. */
+function assertPortFree(port: number, variable: string): Promise<void> {
+  return new Promise((resolvePort, reject) => {
+    const probe = net.createServer();
+    probe.once("error", () =>
+      reject(new Error(`port ${port} is already in use (another instance still running?); stop it or set ${variable}`)),
+    );
+    probe.listen(port, () => probe.close(() => resolvePort()));
+  });
+}
+
 const children: ChildProcess[] = [];
 let stopping = false;
 
 function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot) {
-  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Each child leads its own process group, so stopping it also stops what it spawned
+  // (tsx and Next.js run the real server in a grandchild process).
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const prefix = (chunk: Buffer) =>
     chunk
       .toString()
@@ -91,7 +110,15 @@ let closeDatabase: () => Promise<void> = async () => {};
 async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill("SIGTERM");
+  for (const child of children) {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  }
   await Promise.all(
     children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : Promise.resolve())),
   );
@@ -103,6 +130,8 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 async function main() {
+  await assertPortFree(apiPort, "API_PORT");
+  await assertPortFree(webPort, "WEB_PORT");
   const secrets = localSecrets();
   log(`data directory: ${dataDir}`);
   const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir });
@@ -129,7 +158,7 @@ async function main() {
   run("api", tsx, ["apps/api/src/server.ts"], env);
   run("worker", tsx, ["apps/api/src/worker.ts"], env);
   await waitFor(`http://127.0.0.1:${apiPort}/health`, "API");
-  run("web", "npm", ["run", "start", "-w", "@rcmnet/web", "--", "-p", String(webPort)], env);
+  run("web", join(repoRoot, "node_modules/.bin/next"), ["start", "-p", String(webPort)], env, join(repoRoot, "apps/web"));
   await waitFor(`http://127.0.0.1:${webPort}/login`, "dashboard");
 
   console.log(`
