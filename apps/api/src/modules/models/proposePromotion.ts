@@ -2,9 +2,9 @@
 // champion; an ADMIN (someone else) decides (decidePromotion.ts).
 import type { ModelPromotion, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
-import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
+import { fileProposal } from "./fileProposal.ts";
 
 export const MAX_REASON = 2000;
 
@@ -33,23 +33,6 @@ export async function proposePromotion(
         `${version.name} ${version.version} is ${version.status}; an earlier champion comes back by proposeRollback`,
       );
     }
-    const pending = await tx.modelPromotion.findFirst({
-      where: { modelVersionId: version.id, state: "PROPOSED" },
-    });
-    if (pending)
-      throw conflict("A proposal for this model version is already waiting for a decision", {
-        promotionId: pending.id,
-      });
-    const promotion = await tx.modelPromotion.create({
-      data: { modelVersionId: version.id, kind: "PROMOTE", reason, proposedById: actor.id },
-    });
-    await recordAudit(tx, actor, {
-      action: "model.proposePromotion",
-      entityType: "ModelPromotion",
-      entityId: promotion.id,
-      after: { modelVersionId: version.id, name: version.name, version: version.version, kind: "PROMOTE" },
-      reason,
-    });
-    return promotion;
+    return fileProposal(tx, actor, version, "PROMOTE", reason);
   });
 }

@@ -3,9 +3,9 @@
 // most recent earlier champion is chosen.
 import type { ModelPromotion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
-import { recordAudit } from "../../audit/recordAudit.ts";
 import { conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
+import { fileProposal } from "./fileProposal.ts";
 import { requireReason } from "./proposePromotion.ts";
 
 export async function proposeRollback(
@@ -29,24 +29,7 @@ export async function proposeRollback(
         `Rollback goes to an earlier champion (ARCHIVED); ${target.name} ${target.version} is ${target.status}`,
       );
     }
-    const pending = await tx.modelPromotion.findFirst({
-      where: { modelVersionId: target.id, state: "PROPOSED" },
-    });
-    if (pending)
-      throw conflict("A proposal for this model version is already waiting for a decision", {
-        promotionId: pending.id,
-      });
-    const promotion = await tx.modelPromotion.create({
-      data: { modelVersionId: target.id, kind: "ROLLBACK", reason, proposedById: actor.id },
-    });
-    await recordAudit(tx, actor, {
-      action: "model.proposeRollback",
-      entityType: "ModelPromotion",
-      entityId: promotion.id,
-      after: { modelVersionId: target.id, name: target.name, version: target.version, kind: "ROLLBACK" },
-      reason,
-    });
-    return promotion;
+    return fileProposal(tx, actor, target, "ROLLBACK", reason);
   });
 }
 
