@@ -2,6 +2,7 @@
 // did not (npm 11 can skip install scripts; sources may have changed since).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
 import { addonPath, buildAddon, missingPrerequisite } from '../scripts/build.mjs';
 
 /** The C++ functions (csrc/addon.cc). All tensors are Float32Arrays read and written in place. */
@@ -55,17 +56,46 @@ export function loadAddon(log: (line: string) => void = console.warn): Promise<A
         log('@rcmnet/native: compiling the oneDNN addon once for this machine (~15-30 s)...');
         path = await buildAddon();
       }
-      // OpenMP threads that wait passively (sleep) instead of spinning: on a shared
-      // 2-core machine spinning threads steal the core the other thread or another
-      // process needs. A/B at load average 15-22, 64 px training: 4.8 vs 2.7 and
-      // 3.1 vs 2.1 img/s (docs/performance-model.md). libgomp reads this once, when the
-      // addon loads it; an explicit OMP_WAIT_POLICY from the user wins.
-      process.env['OMP_WAIT_POLICY'] ||= 'PASSIVE';
-      const addon = createRequire(import.meta.url)(path) as NativeAddon;
+      const addon = withOpenMpWaiting(() => createRequire(import.meta.url)(path) as NativeAddon);
       return { addon, path };
     } catch (err) {
       return { addon: null, reason: err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err) };
     }
   })();
   return pending;
+}
+
+/**
+ * How idle OpenMP threads wait, chosen once: libgomp reads its environment when the
+ * addon loads it. oneDNN's convolutions synchronise their threads several times per
+ * call and a training step runs ~100 of them milliseconds apart, so threads that
+ * sleep at once (PASSIVE) pay a wake-up each time: 128 px training 1.2 s/step vs
+ * ~0.95 s with a short spin (DNNL_VERBOSE: convolutions 670 vs 450-550 ms). Spinning
+ * forever (ACTIVE) would keep an idle API process at 100% of a core, so the spin is
+ * bounded: GOMP_SPINCOUNT 1M is ~20 ms here, then the thread sleeps. On a machine
+ * that is already busy (load average above the core count) spinning steals the core
+ * another process needs (A/B at load 15-22: 4.8 vs 2.7 img/s), so threads sleep at once.
+ * The user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. The variables are removed after
+ * loading so that child processes (the PyTorch peer in the benchmarks) keep their own
+ * defaults: a peer that inherited PASSIVE measured 40% slower.
+ */
+export function openMpWaiting(): Record<string, string> {
+  if (process.env['OMP_WAIT_POLICY'] || process.env['GOMP_SPINCOUNT']) return {};
+  const busy = (loadavg()[0] ?? 0) > cpus().length;
+  return busy ? { OMP_WAIT_POLICY: 'PASSIVE' } : { GOMP_SPINCOUNT: '1000000' };
+}
+
+/** How OpenMP threads wait in this process (for benchmark records), set when the addon loads. */
+export let openMpWaitingInUse = '';
+
+function withOpenMpWaiting<T>(load: () => T): T {
+  const env = openMpWaiting();
+  openMpWaitingInUse = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') ||
+    `user: OMP_WAIT_POLICY=${process.env['OMP_WAIT_POLICY'] ?? ''} GOMP_SPINCOUNT=${process.env['GOMP_SPINCOUNT'] ?? ''}`;
+  Object.assign(process.env, env);
+  try {
+    return load();
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+  }
 }

@@ -2,7 +2,7 @@
 // tensors are plain TypedArrays the addon reads and writes in place) with its
 // hot kernels replaced by multi-threaded oneDNN / C++ ones.
 import * as tf from '@tensorflow/tfjs-core';
-import { loadAddon, type AddonResult, type NativeAddon } from './addon.js';
+import { loadAddon, openMpWaitingInUse, type AddonResult, type NativeAddon } from './addon.js';
 import { convKernels } from './kernels/conv.js';
 import { installFastReductionGradients } from './gradients.js';
 import { dataMovementKernels } from './kernels/dataMovement.js';
@@ -72,6 +72,6 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
 }
 
 /** Thread count and oneDNN version of the loaded addon (null before a successful registerNativeBackend). */
-export function nativeBackendInfo(): { threads: number; dnnl: string } | null {
-  return loaded ? loaded.info() : null;
+export function nativeBackendInfo(): { threads: number; dnnl: string; openMpWaiting: string } | null {
+  return loaded ? { ...loaded.info(), openMpWaiting: openMpWaitingInUse } : null;
 }
