@@ -11,6 +11,7 @@
  * `mhsa.stages` (default: the last). The first block of a stage keeps its strided conv1,
  * so the MHSA always runs at the stage's output resolution. See docs/model.md.
  */
+import { batchNormTraining } from './fusedOps.js';
 import { tf } from './tf.js';
 import { ParamStore, filled, heNormal, uniformInit } from './params.js';
 import { Rng, deriveSeed } from './rng.js';
@@ -212,11 +213,7 @@ export class Network {
     if (!ctx.training) {
       return tf.batchNorm(x, this.p(`${key}/mean`) as tf.Tensor1D, this.p(`${key}/var`) as tf.Tensor1D, beta, gamma, EPS);
     }
-    // Written out instead of tf.batchNorm: the FusedBatchNorm gradient tiles mean and
-    // variance to the input shape, which cost ~15% of a wasm training step.
-    const mean = tf.mean(x, [0, 1, 2]);
-    const centered = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(centered), [0, 1, 2]);
+    const { y, mean, variance } = batchNormTraining(x, gamma, beta, EPS);
     if (ctx.bnUpdates) {
       const m = this.config.bnMomentum;
       const n = x.size / x.shape[3];
@@ -229,7 +226,7 @@ export class Network {
         value: tf.keep(tf.tidy(() => tf.add(tf.mul(runVar, m), tf.mul(variance, ((1 - m) * n) / Math.max(1, n - 1))))),
       });
     }
-    return tf.add(tf.mul(centered, tf.mul(gamma, tf.rsqrt(tf.add(variance, EPS)))), beta);
+    return y;
   }
 
   private applyDense(x: tf.Tensor2D, key: string): tf.Tensor2D {

@@ -13,3 +13,5 @@ export { initBackend, currentBackend, BACKEND_ORDER } from './backend.js';
 export { Network, archConfig, ARCHITECTURES, type ArchName, type ArchConfig } from './architecture.js';
 export { loadNetwork, saveModel, readCard, ModelIntegrityError, type ModelCard, type EvalMetrics } from './artifact.js';
 export { benchBackend, type BenchResult } from './bench.js';
+export { adamUpdate, batchNormTraining, ADAM_UPDATE, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, type AdamStep } from './fusedOps.js';
+export { Optimizer, type OptimizerOptions } from './optimizer.js';

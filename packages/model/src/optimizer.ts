@@ -4,6 +4,7 @@
  * freezing/unfreezing parameters or resuming a run would silently pair moments with the
  * wrong weights; keyed state also serialises directly into checkpoints.
  */
+import { adamUpdate } from './fusedOps.js';
 import { tf } from './tf.js';
 
 export type OptimizerKind = 'adam' | 'sgd';
@@ -49,17 +50,16 @@ export class Optimizer {
         // 1-D scale pulls it towards zero and hurts BN networks).
         const decay = v.rank > 1 ? wd : 0;
         if (this.options.kind === 'adam') {
-          const b1 = this.options.beta1 ?? 0.9;
-          const b2 = this.options.beta2 ?? 0.999;
-          const eps = this.options.epsilon ?? 1e-8;
+          const beta1 = this.options.beta1 ?? 0.9;
+          const beta2 = this.options.beta2 ?? 0.999;
           const [m, s] = this.slot(key, v, 2) as [tf.Variable, tf.Variable];
-          m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-          s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(g), 1 - b2)));
-          const mHat = tf.div(m, 1 - b1 ** this.step);
-          const sHat = tf.div(s, 1 - b2 ** this.step);
-          let update = tf.div(mHat, tf.add(tf.sqrt(sHat), eps));
-          if (decay) update = tf.add(update, tf.mul(v, decay));
-          v.assign(tf.sub(v, tf.mul(update, lr)));
+          const [v2, m2, s2] = adamUpdate(v, m, s, g, {
+            lr, beta1, beta2, epsilon: this.options.epsilon ?? 1e-8,
+            biasCorrection1: 1 - beta1 ** this.step, biasCorrection2: 1 - beta2 ** this.step, decay,
+          });
+          m.assign(m2);
+          s.assign(s2);
+          v.assign(v2);
         } else {
           const mu = this.options.momentum ?? 0.9;
           const [buf] = this.slot(key, v, 1) as [tf.Variable];

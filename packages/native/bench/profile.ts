@@ -3,25 +3,22 @@
 // Usage: npx tsx bench/profile.ts [backend=native] [size=128] [batch=16] [mode=train|infer]
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { loadAddon, registerNativeBackend } from '../src/index.js';
-import { RcmnetShaped } from './rcmnetShaped.js';
+import { registerNativeBackend } from '../src/index.js';
+import { Optimizer } from '@rcmnet/model';
+import { RcmnetShaped, trainStep } from './rcmnetShaped.js';
 
 const [backend = 'native', sizeArg = '128', batchArg = '16', mode = 'train'] = process.argv.slice(2);
 const size = Number(sizeArg), batch = Number(batchArg);
 if (backend === 'native' && !(await registerNativeBackend())) process.exit(1);
 await tf.setBackend(backend);
-// A/B knob: memory-bound kernels on all threads from this many elements.
-if (process.env.PARALLEL_MIN) (await loadAddon()).addon?.setParallelMin(Number(process.env.PARALLEL_MIN));
 const net = new RcmnetShaped(size);
 net.training = mode === 'train';
 const x = tf.randomNormal([batch, size, size, 3]) as tf.Tensor4D;
-const y = tf.oneHot(tf.randomUniform([batch], 0, 8, 'int32') as tf.Tensor1D, 8);
-const opt = tf.train.adam(1e-3);
+const y = tf.oneHot(tf.randomUniform([batch], 0, 8, 'int32') as tf.Tensor1D, 8) as tf.Tensor2D;
+const opt = new Optimizer({ kind: 'adam' });
 const step = () => {
   if (mode === 'train') {
-    const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, net.forward(x)) as tf.Scalar, true);
-    cost?.dataSync();
-    cost?.dispose();
+    trainStep(net, opt, x, y);
   } else {
     tf.tidy(() => net.forward(x).dataSync());
   }

@@ -1,9 +1,10 @@
 // An RCMNet-shaped network in plain tfjs ops (the same layer list as
 // ../../../../shared/bench/torch_rcmnet.py: ResNet18 + CBAM per stage + MHSA),
 // used to profile and benchmark the native backend independently of the model
-// package. Batch-norm in training mode uses tf.moments + tf.batchNorm, as
-// tf.layers does.
+// package, with the platform's training ops: batch norm with batch statistics
+// and the Adam step are @rcmnet/model's fused ops (one kernel each on native).
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTraining, Optimizer } from '@rcmnet/model';
 
 type Params = Map<string, tf.Variable>;
 
@@ -75,8 +76,7 @@ export class RcmnetShaped {
   private batchNorm(name: string, x: tf.Tensor4D): tf.Tensor4D {
     if (!this.training)
       return tf.batchNorm(x, this.stats.get(`${name}.mean`)!, this.stats.get(`${name}.var`)!, this.p(`${name}.b`), this.p(`${name}.g`), 1e-3) as tf.Tensor4D;
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return tf.batchNorm(x, mean, variance, this.p(`${name}.b`), this.p(`${name}.g`), 1e-3) as tf.Tensor4D;
+    return batchNormTraining(x, this.p(`${name}.g`) as tf.Tensor1D, this.p(`${name}.b`) as tf.Tensor1D, 1e-3).y;
   }
   private convBn(name: string, x: tf.Tensor4D, bnName: string, stride: number): tf.Tensor4D {
     return this.batchNorm(bnName, tf.conv2d(x, this.p(`${name}.w`) as tf.Tensor4D, stride, 'same'));
@@ -129,4 +129,13 @@ export class RcmnetShaped {
     for (const v of this.params.values()) n += v.size;
     return n;
   }
+}
+
+/** One training step as the platform takes it: softmax cross-entropy, gradients, the model package's Adam. */
+export function trainStep(net: RcmnetShaped, optimizer: Optimizer, x: tf.Tensor4D, y: tf.Tensor2D, lr = 1e-3): void {
+  const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, net.forward(x)) as tf.Scalar, [...net.params.values()]);
+  const byKey = new Map([...net.params].map(([k, v]) => [k, grads[v.name]!]));
+  optimizer.apply(byKey, net.params, lr);
+  value.dataSync();
+  tf.dispose([value, ...Object.values(grads)]);
 }

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { nativeBackendInfo, registerNativeBackend } from '../src/index.js';
-import { RcmnetShaped } from './rcmnetShaped.js';
+import { Optimizer } from '@rcmnet/model';
+import { RcmnetShaped, trainStep } from './rcmnetShaped.js';
 
 const [sizeArg = '128', batchArg = '16', mode = 'train', roundsArg = '3', stepsArg = '3'] = process.argv.slice(2);
 const size = Number(sizeArg), batch = Number(batchArg), rounds = Number(roundsArg), steps = Number(stepsArg);
@@ -22,10 +23,10 @@ tf.enableProdMode();
 const net = new RcmnetShaped(size);
 net.training = mode === 'train';
 const x = tf.randomNormal([batch, size, size, 3]) as tf.Tensor4D;
-const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 8), 'int32'), 8);
-const optimizer = tf.train.adam(1e-3);
+const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 8), 'int32'), 8) as tf.Tensor2D;
+const optimizer = new Optimizer({ kind: 'adam' });
 const step = () => {
-  if (mode === 'train') optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, net.forward(x)) as tf.Scalar, true)!.dispose();
+  if (mode === 'train') trainStep(net, optimizer, x, y);
   else tf.tidy(() => net.forward(x).dataSync());
 };
 step(); // warm-up: primitive creation, buffer pool fill

@@ -24,6 +24,9 @@ napi_value MatMul(napi_env, napi_callback_info);
 napi_value Tile(napi_env, napi_callback_info);
 napi_value Slice(napi_env, napi_callback_info);
 napi_value CastToFloat(napi_env, napi_callback_info);
+napi_value AdamUpdate(napi_env, napi_callback_info);
+napi_value BatchNormTrain(napi_env, napi_callback_info);
+napi_value BatchNormTrainGrad(napi_env, napi_callback_info);
 
 // info() -> { threads, dnnl: "major.minor.patch", isa }
 static napi_value Info(napi_env env, napi_callback_info) {
@@ -80,6 +83,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"matmul", MatMul},
       {"tile", Tile},
       {"slice", Slice},
+      {"adamUpdate", AdamUpdate},
+      {"batchNormTrain", BatchNormTrain},
+      {"batchNormTrainGrad", BatchNormTrainGrad},
       {"castToFloat", CastToFloat},
       {"info", Info},
       {"setThreads", SetThreads},

@@ -190,29 +190,50 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
     expectLen(ndx, product(xs), "maxPoolGrad dx");
     expectLen(ndy, product(ys), "maxPoolGrad dy");
     std::fill(dx, dx + ndx, 0.f);
-    // Windows of different images never overlap, so images run in parallel.
+    // Windows of different images never overlap, so images run in parallel. Per
+    // output pixel the arg-max of each channel is tracked branch-free (select on a
+    // strict >, starting from the first in-bounds element, so the first of tied
+    // maxima wins as in the cpu backend) and vectorises over channels; the
+    // scatter into dx is the only per-element indexed access.
 #pragma omp parallel for schedule(static) if (static_cast<int64_t>(nx) >= kParallelMin)
     for (int64_t n = 0; n < g.N; ++n) {
       std::vector<float> best(g.C);
-      std::vector<int64_t> pos(g.C);
+      std::vector<int32_t> pos(g.C);
+      float* pb = best.data();
+      int32_t* pp = pos.data();
+      const float* xn = x + n * g.H * g.W * g.C;
+      float* dxn = dx + n * g.H * g.W * g.C;
       for (int64_t oh = 0; oh < g.OH; ++oh)
         for (int64_t ow = 0; ow < g.OW; ++ow) {
-          std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-          std::fill(pos.begin(), pos.end(), -1);
+          bool first = true;
           for (int64_t i = 0; i < g.kh; ++i) {
             int64_t h = oh * g.sh - g.pt + i * g.dh;
             if (h < 0 || h >= g.H) continue;
             for (int64_t j = 0; j < g.kw; ++j) {
               int64_t w = ow * g.sw - g.pl + j * g.dw;
               if (w < 0 || w >= g.W) continue;
-              int64_t base = ((n * g.H + h) * g.W + w) * g.C;
-              for (int64_t c = 0; c < g.C; ++c)
-                if (x[base + c] > best[c] || pos[c] < 0) { best[c] = x[base + c]; pos[c] = base + c; }
+              const int32_t base = static_cast<int32_t>((h * g.W + w) * g.C);
+              const float* xp = xn + base;
+              if (first) {
+#pragma omp simd
+                for (int64_t c = 0; c < g.C; ++c) {
+                  pb[c] = xp[c];
+                  pp[c] = base;
+                }
+                first = false;
+                continue;
+              }
+#pragma omp simd
+              for (int64_t c = 0; c < g.C; ++c) {
+                const bool gt = xp[c] > pb[c];
+                pb[c] = gt ? xp[c] : pb[c];
+                pp[c] = gt ? base : pp[c];
+              }
             }
           }
+          if (first) continue;  // a window entirely in the padding
           const float* d = dy + ((n * g.OH + oh) * g.OW + ow) * g.C;
-          for (int64_t c = 0; c < g.C; ++c)
-            if (pos[c] >= 0) dx[pos[c]] += d[c];
+          for (int64_t c = 0; c < g.C; ++c) dxn[pp[c] + c] += d[c];
         }
     }
   });

@@ -34,6 +34,13 @@ export interface NativeAddon {
   tile(x: Float32Array, xShape: number[], out: Float32Array, outShape: number[]): void;
   slice(x: Float32Array, xShape: number[], begin: number[], out: Float32Array, outShape: number[]): void;
   castToFloat(x: Uint8Array | Int32Array, out: Float32Array): void;
+  /** params = [lr, beta1, beta2, epsilon, biasCorrection1, biasCorrection2, decay] (csrc/training.cc). */
+  adamUpdate(variable: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, outVariable: Float32Array,
+    outM: Float32Array, outV: Float32Array, params: number[]): void;
+  batchNormTrain(x: Float32Array, channels: number, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array,
+    mean: Float32Array, variance: Float32Array): void;
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array,
+    gamma: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   info(): { threads: number; dnnl: string };
   setThreads(threads: number): void;
   /** Element count from which memory-bound loops use all threads (default: never; see csrc/threading.h). */
@@ -87,9 +94,12 @@ export function openMpWaiting(): Record<string, string> {
 
 /** How OpenMP threads wait in this process (for benchmark records), set when the addon loads. */
 export let openMpWaitingInUse = '';
+/** Whether OpenMP threads spin before sleeping here (then waking them for a memory-bound loop is cheap). */
+export let openMpSpins = false;
 
 function withOpenMpWaiting<T>(load: () => T): T {
   const env = openMpWaiting();
+  openMpSpins = env['GOMP_SPINCOUNT'] !== undefined || process.env['OMP_WAIT_POLICY'] === 'ACTIVE';
   openMpWaitingInUse = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') ||
     `user: OMP_WAIT_POLICY=${process.env['OMP_WAIT_POLICY'] ?? ''} GOMP_SPINCOUNT=${process.env['GOMP_SPINCOUNT'] ?? ''}`;
   Object.assign(process.env, env);

@@ -2,7 +2,7 @@
 // tensors are plain TypedArrays the addon reads and writes in place) with its
 // hot kernels replaced by multi-threaded oneDNN / C++ ones.
 import * as tf from '@tensorflow/tfjs-core';
-import { loadAddon, openMpWaitingInUse, type AddonResult, type NativeAddon } from './addon.js';
+import { loadAddon, openMpSpins, openMpWaitingInUse, type AddonResult, type NativeAddon } from './addon.js';
 import { convKernels } from './kernels/conv.js';
 import { installFastReductionGradients } from './gradients.js';
 import { dataMovementKernels } from './kernels/dataMovement.js';
@@ -10,8 +10,9 @@ import { elementwiseKernels } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
 import { poolKernels } from './kernels/pool.js';
 import { reduceKernels } from './kernels/reduce.js';
+import { trainingKernels } from './kernels/training.js';
 import { NativeBackendCpu } from './nativeBackendCpu.js';
-import { nativeKernelConfig, type NativeKernel } from './kernels/util.js';
+import { nativeKernelConfig, type KernelArgs, type NativeKernel } from './kernels/util.js';
 
 export const NATIVE_BACKEND_NAME = 'native';
 
@@ -60,6 +61,12 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
   const native = result.addon;
   loaded = native;
   if (options.threads !== undefined) native.setThreads(options.threads);
+  // Memory-bound loops (element-wise, reductions, batch norm, Adam) use every thread
+  // from 64K elements when the threads spin (a quiet machine: 128 px training 8-10%
+  // faster); with sleeping threads on a busy machine a barrier waiting for a
+  // descheduled thread cost 10x, so there they stay on one (csrc/threading.h).
+  const parallelMin = Number(process.env['RCMNET_PARALLEL_MIN'] ?? (openMpSpins ? 65536 : 2 ** 40));
+  if (Number.isFinite(parallelMin) && parallelMin > 0) native.setParallelMin(parallelMin);
   installFastReductionGradients(name);
   if (tf.findBackendFactory(name)) return name;
 
@@ -68,6 +75,9 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
     const impl = NATIVE_KERNELS[config.kernelName];
     tf.registerKernel(impl ? nativeKernelConfig(config.kernelName, name, impl, native) : { ...config, backendName: name });
   }
+  // Fused training ops (no cpu counterpart; @rcmnet/model falls back to tfjs ops where they are absent).
+  for (const [kernelName, impl] of Object.entries(trainingKernels))
+    tf.registerKernel({ kernelName, backendName: name, kernelFunc: ((args: KernelArgs) => impl(args, native)) as unknown as tf.KernelFunc });
   return name;
 }
 

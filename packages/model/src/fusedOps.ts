@@ -1,0 +1,96 @@
+/**
+ * Training ops that a backend may run as one fused kernel.
+ *
+ * Written in tfjs ops, an Adam step is ~12 kernels per variable and a training-mode
+ * batch norm ~25 kernels forward and backward, each a full pass over memory: on a CPU
+ * backend that was 30% of a training step. A backend can provide each op as a single
+ * kernel under the names below (`@rcmnet/native` does, in csrc/training.cc); when the
+ * active backend has none, the same maths runs as ordinary tfjs ops. Both paths are
+ * tested to agree (packages/native/src/kernels/training.test.ts).
+ *
+ * Contracts (all float32, channels last):
+ * - `RcmnetAdamUpdate` inputs {variable, m, v, grad}, attr `params` =
+ *   [lr, beta1, beta2, epsilon, biasCorrection1, biasCorrection2, decay];
+ *   outputs [variable', m', v'].
+ * - `RcmnetBatchNormTrain` inputs {x, gamma, beta}, attr `epsilon`;
+ *   outputs [y, mean, variance] (batch statistics over all axes but the last, biased variance).
+ * - `RcmnetBatchNormTrainGrad` inputs {dy, x, mean, variance, gamma}, attr `epsilon`;
+ *   outputs [dx, dgamma, dbeta] (dx through the batch statistics).
+ */
+import { tf } from './tf.js';
+
+export const ADAM_UPDATE = 'RcmnetAdamUpdate';
+export const BATCH_NORM_TRAIN = 'RcmnetBatchNormTrain';
+export const BATCH_NORM_TRAIN_GRAD = 'RcmnetBatchNormTrainGrad';
+
+function fused(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** 1 - beta1^t and 1 - beta2^t for step t. */
+  biasCorrection1: number;
+  biasCorrection2: number;
+  /** Decoupled weight decay (AdamW); 0 for none. */
+  decay: number;
+}
+
+/** One Adam(W) update; returns the new variable value and moments (the caller assigns them). */
+export function adamUpdate(variable: tf.Tensor, m: tf.Tensor, v: tf.Tensor, grad: tf.Tensor, s: AdamStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (fused(ADAM_UPDATE)) {
+    const params = [s.lr, s.beta1, s.beta2, s.epsilon, s.biasCorrection1, s.biasCorrection2, s.decay];
+    return tf.engine().runKernel(ADAM_UPDATE, { variable, m, v, grad }, { params }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  return tf.tidy(() => {
+    const m2 = tf.add(tf.mul(m, s.beta1), tf.mul(grad, 1 - s.beta1));
+    const v2 = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(grad), 1 - s.beta2));
+    let update = tf.div(tf.div(m2, s.biasCorrection1), tf.add(tf.sqrt(tf.div(v2, s.biasCorrection2)), s.epsilon));
+    if (s.decay) update = tf.add(update, tf.mul(variable, s.decay));
+    return [tf.sub(variable, tf.mul(update, s.lr)), m2, v2] as [tf.Tensor, tf.Tensor, tf.Tensor];
+  });
+}
+
+/**
+ * Batch normalisation with the batch's own statistics (training mode). Returns the
+ * normalised output and the per-channel mean and biased variance, which the caller
+ * folds into running averages.
+ */
+export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  if (fused(BATCH_NORM_TRAIN)) {
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon }) as unknown as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+    return { y, mean, variance };
+  }
+  // Written out instead of tf.batchNorm: the FusedBatchNorm gradient tiles mean and
+  // variance to the input shape, which cost ~15% of a wasm training step.
+  const mean = tf.mean(x, [0, 1, 2]) as tf.Tensor1D;
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), [0, 1, 2]) as tf.Tensor1D;
+  const y = tf.add(tf.mul(centered, tf.mul(gamma, tf.rsqrt(tf.add(variance, epsilon)))), beta) as tf.Tensor4D;
+  return { y, mean, variance };
+}
+
+tf.registerGradient({
+  kernelName: BATCH_NORM_TRAIN,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [dy, dMean, dVariance] = dys as (tf.Tensor | null)[];
+    const [x, gamma, mean, variance] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+    const epsilon = (attrs as { epsilon: number }).epsilon;
+    // One kernel yields all three gradients, so it runs here rather than in the
+    // per-input thunks (which tfjs calls one at a time, each inside its own tidy).
+    let [dx, dgamma, dbeta] = dy
+      ? (tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, mean, variance, gamma }, { epsilon }) as unknown as tf.Tensor[])
+      : [tf.zerosLike(x), tf.zerosLike(gamma), tf.zerosLike(gamma)];
+    // The statistics are outputs too; the model only feeds them into running averages
+    // (no gradient), but a loss that used them directly still gets the exact gradient.
+    const n = x.size / x.shape[3];
+    if (dMean) dx = tf.add(dx!, tf.div(dMean, n));
+    if (dVariance) dx = tf.add(dx!, tf.mul(tf.mul(dVariance, 2 / n), tf.sub(x, mean)));
+    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+  },
+});
