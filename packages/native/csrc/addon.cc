@@ -25,6 +25,7 @@ napi_value Tile(napi_env, napi_callback_info);
 napi_value Slice(napi_env, napi_callback_info);
 napi_value CastToFloat(napi_env, napi_callback_info);
 napi_value AdamUpdate(napi_env, napi_callback_info);
+napi_value Softmax(napi_env, napi_callback_info);
 napi_value BatchNormTrain(napi_env, napi_callback_info);
 napi_value BatchNormTrainGrad(napi_env, napi_callback_info);
 
@@ -84,6 +85,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"tile", Tile},
       {"slice", Slice},
       {"adamUpdate", AdamUpdate},
+      {"softmax", Softmax},
       {"batchNormTrain", BatchNormTrain},
       {"batchNormTrainGrad", BatchNormTrainGrad},
       {"castToFloat", CastToFloat},

@@ -245,6 +245,36 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// softmax(x, cols, out): softmax over the last axis of a [rows, cols] array, in one
+// call instead of the cpu backend's max/sub/exp/sum/div chain (9 ms for the
+// 16K-element MHSA attention of a 128 px step, ~0.2 ms here).
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    size_t nx, no;
+    const float* x = a.f32(0, "x", &nx);
+    const int64_t cols = a.i64(1, "cols");
+    float* o = a.f32(2, "out", &no);
+    if (cols <= 0 || nx % cols != 0 || no != nx) throw ArgError("softmax: x length is not a multiple of cols, or out differs");
+    const int64_t rows = static_cast<int64_t>(nx) / cols;
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(nx) >= kParallelMin)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * cols;
+      float* orow = o + r * cols;
+      float m = xr[0];
+      for (int64_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
+      double sum = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        orow[c] = std::exp(xr[c] - m);
+        sum += orow[c];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c) orow[c] *= inv;
+    }
+  });
+}
+
 // batchNorm(x, C, mean, variance, offset|null, scale|null, eps, out): per-channel
 // affine over a channels-last tensor. mean/variance/offset/scale have length C or 1.
 napi_value BatchNorm(napi_env env, napi_callback_info info) {

@@ -34,6 +34,8 @@ export interface NativeAddon {
   tile(x: Float32Array, xShape: number[], out: Float32Array, outShape: number[]): void;
   slice(x: Float32Array, xShape: number[], begin: number[], out: Float32Array, outShape: number[]): void;
   castToFloat(x: Uint8Array | Int32Array, out: Float32Array): void;
+  /** Softmax over the last axis (length `cols`). */
+  softmax(x: Float32Array, cols: number, out: Float32Array): void;
   /** params = [lr, beta1, beta2, epsilon, biasCorrection1, biasCorrection2, decay] (csrc/training.cc). */
   adamUpdate(variable: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, outVariable: Float32Array,
     outM: Float32Array, outV: Float32Array, params: number[]): void;

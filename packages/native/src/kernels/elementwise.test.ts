@@ -93,4 +93,13 @@ describeNative('native element-wise kernels match the cpu backend', () => {
       })(x);
     });
   });
+  it('softmax over the last axis, with large logits and its gradient (the MHSA attention)', async () => {
+    await expectParity(() => {
+      const att = randomTensor([2, 4, 16, 16], 1, 5);
+      const big = tf.mul(randomTensor([3, 7], 2), 80); // exp overflows without the max shift
+      const target = randomTensor([2, 4, 16, 16], 3);
+      return [tf.softmax(att), tf.softmax(big), tf.softmax(randomTensor([5], 4)), tf.softmax(randomTensor([4, 1], 5)),
+        tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.softmax(a), target)))(att)];
+    });
+  });
 });

@@ -2,8 +2,8 @@
 // batch-norm inference/normalisation, AddN and Transpose.
 import {
   Abs, Add, AddN, backend_util, Equal, Exp, Greater, GreaterEqual, Less, LessEqual, NotEqual, FusedBatchNorm, Log, Maximum, Minimum, Multiply, Neg, RealDiv, Reciprocal, Relu, Relu6,
-  Rsqrt, Sigmoid, Sqrt, Square, SquaredDifference, Step, Sub, Tanh, Transpose,
-  type FusedBatchNormAttrs, type StepAttrs, type TensorInfo, type TransposeAttrs,
+  Rsqrt, Sigmoid, Softmax, Sqrt, Square, SquaredDifference, Step, Sub, Tanh, Transpose,
+  type FusedBatchNormAttrs, type SoftmaxAttrs, type StepAttrs, type TensorInfo, type TransposeAttrs,
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon.js';
@@ -106,6 +106,18 @@ export const transpose: NativeKernel = ({ inputs, backend, attrs }, native) => {
   return out;
 };
 
+/** Softmax over the last axis (the only one the cpu backend supports either). */
+export const softmax: NativeKernel = ({ inputs, backend, attrs }, native) => {
+  const { logits } = inputs as Record<string, TensorInfo>;
+  const xv = f32(backend, logits);
+  const rank = logits!.shape.length;
+  const dim = (attrs as unknown as SoftmaxAttrs).dim;
+  if (!xv || rank === 0 || (dim !== -1 && dim !== rank - 1)) return null;
+  const [out, ov] = output(backend, [...logits!.shape]);
+  native.softmax(xv, logits!.shape[rank - 1]!, ov);
+  return out;
+};
+
 export const elementwiseKernels: Record<string, NativeKernel> = {
   [Add]: binaryKernel(BinaryOp.add),
   [Sub]: binaryKernel(BinaryOp.sub),
@@ -136,4 +148,5 @@ export const elementwiseKernels: Record<string, NativeKernel> = {
   [FusedBatchNorm]: fusedBatchNorm,
   [AddN]: addN,
   [Transpose]: transpose,
+  [Softmax]: softmax,
 };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ADAM_UPDATE, adamUpdate, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormTraining, Optimizer } from '@rcmnet/model';
 import { expect, it } from 'vitest';
 import { describeNative, expectParity, nativeBackend, randomTensor } from '../testing/parity.js';
+import { RELU_GRAD } from '../gradients.js';
 import { trainingKernels } from './training.js';
 
 // On the cpu backend these ops run as plain tfjs ops (the model's fallback); on the
@@ -9,7 +10,7 @@ import { trainingKernels } from './training.js';
 // same maths, gradients included.
 describeNative('fused training kernels match the tfjs-op fallback', () => {
   it('are registered under the op names @rcmnet/model calls', () => {
-    expect(Object.keys(trainingKernels).sort()).toEqual([ADAM_UPDATE, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD].sort());
+    expect(Object.keys(trainingKernels).sort()).toEqual([ADAM_UPDATE, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, RELU_GRAD].sort());
     for (const name of Object.keys(trainingKernels)) {
       expect(tf.getKernel(name, nativeBackend!)).toBeDefined();
       expect(tf.getKernel(name, 'cpu')).toBeUndefined();
@@ -42,6 +43,13 @@ describeNative('fused training kernels match the tfjs-op fallback', () => {
         return tf.addN([tf.sum(tf.square(y)), tf.sum(tf.mul(mean, w)), tf.sum(tf.mul(variance, w))]);
       })(x);
     }, { rtol: 1e-4, atol: 1e-4 });
+  });
+
+  it('Relu gradient in one pass, zero at and below 0 as tfjs', async () => {
+    await expectParity(() => {
+      const x = tf.concat([randomTensor([50], 1), tf.tensor1d([0, -0, 1e-30, -1e-30])]);
+      return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), randomTensor([54], 2))))(x);
+    }, { rtol: 0, atol: 0 });
   });
 
   for (const decay of [0, 0.05]) {

@@ -1,11 +1,13 @@
 // Fused training kernels (csrc/training.cc) under the op names that
 // @rcmnet/model's fusedOps.ts defines and falls back from: an Adam(W) update and
-// batch normalisation with batch statistics, forward and gradient. These names
+// batch normalisation with batch statistics, forward and gradient; and the
+// one-pass Relu gradient that gradients.ts installs. These names
 // have no cpu-backend kernel, so a case the addon does not cover is an error
 // rather than a fallback; the model only calls them with float32 tensors.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon.js';
+import { RELU_GRAD } from '../gradients.js';
 import { f32, output, type KernelArgs } from './util.js';
 
 export const ADAM_UPDATE = 'RcmnetAdamUpdate';
@@ -47,8 +49,16 @@ const batchNormTrainGrad: TrainingKernel = ({ inputs, backend, attrs }, native) 
   return [dx, dgamma, dbeta];
 };
 
+const reluGrad: TrainingKernel = ({ inputs, backend }, native) => {
+  const { dy, x } = inputs as Record<string, TensorInfo>;
+  const [dx, dxV] = output(backend, [...x!.shape]);
+  native.reluGrad(values(backend, dy, 'dy'), values(backend, x, 'x'), dxV);
+  return [dx];
+};
+
 export const trainingKernels: Readonly<Record<string, TrainingKernel>> = {
   [ADAM_UPDATE]: adamUpdate,
   [BATCH_NORM_TRAIN]: batchNormTrain,
   [BATCH_NORM_TRAIN_GRAD]: batchNormTrainGrad,
+  [RELU_GRAD]: reluGrad,
 };
