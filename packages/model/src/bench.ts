@@ -55,7 +55,19 @@ export function defaultTorchScript(): string {
   return path.resolve(import.meta.dirname, '../../../../shared/bench/torch_rcmnet.py');
 }
 
-export async function benchBackend(backend: string, o: BenchOptions): Promise<BenchResult> {
+/** A network, data and optimizer set up (and warmed up) on one backend, ready to be timed. */
+export interface PreparedBench {
+  backend: string;
+  arch: ArchName;
+  params: number;
+  batch: number;
+  steps: number;
+  /** Images per second over `steps` timed steps. */
+  time(): Promise<number>;
+  dispose(): void;
+}
+
+export async function prepareBench(backend: string, o: BenchOptions): Promise<PreparedBench> {
   const got = await initBackend({ backend, quiet: true });
   const batch = o.batch ?? (o.mode === 'train' ? 16 : 32);
   const steps = o.steps ?? (o.mode === 'train' ? 3 : 5);
@@ -82,17 +94,42 @@ export async function benchBackend(backend: string, o: BenchOptions): Promise<Be
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
   };
-  try {
-    await step(); // warm-up (kernel setup, allocations)
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await step();
-    const secs = (performance.now() - t0) / 1000;
-    return { backend: got, mode: o.mode, size: o.size, batch, imgPerSec: Math.round(((batch * steps) / secs) * 100) / 100, arch: net.config.arch, params: net.params.countLearnable(), steps };
-  } finally {
+  const dispose = () => {
     opt.dispose();
     net.dispose();
     tf.dispose([x, y]);
+  };
+  try {
+    await step(); // warm-up (kernel setup, allocations)
+  } catch (err) {
+    dispose();
+    throw err;
   }
+  return {
+    backend: got, arch: net.config.arch, params: net.params.countLearnable(), batch, steps, dispose,
+    async time() {
+      await initBackend({ backend: got, quiet: true });
+      const t0 = performance.now();
+      for (let i = 0; i < steps; i++) await step();
+      return Math.round(((batch * steps) / ((performance.now() - t0) / 1000)) * 100) / 100;
+    },
+  };
+}
+
+export async function benchBackend(backend: string, o: BenchOptions): Promise<BenchResult> {
+  const p = await prepareBench(backend, o);
+  try {
+    const imgPerSec = await p.time();
+    return { backend: p.backend, mode: o.mode, size: o.size, batch: p.batch, imgPerSec, arch: p.arch, params: p.params, steps: p.steps };
+  } finally {
+    p.dispose();
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export async function torchAvailable(): Promise<boolean> {

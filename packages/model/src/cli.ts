@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ARCHITECTURES, Network, archConfig, type ArchName } from './architecture.js';
-import { availableBackends, benchBackend, benchTorch, defaultBenchBackends, defaultTorchScript, torchAvailable } from './bench.js';
+import { availableBackends, benchTorch, defaultBenchBackends, defaultTorchScript, median, prepareBench, torchAvailable, type PeerResult } from './bench.js';
 import { loadModel } from './classifier.js';
 import { cropCells, detectCells, iou, recallAt } from './detect.js';
 import { evaluate } from './evaluate.js';
@@ -307,12 +307,16 @@ const commands: Record<string, Command> = {
   },
   bench: {
     summary: 'training/inference throughput per backend (+ the PyTorch peer when python3-torch is installed)',
-    usage: 'rcmnet bench --size 64|128 --mode train|infer [--batch N] [--steps N] [--backends wasm,cpu] [--arch rcmnet] [--torch-script PATH|none] [--json]',
+    usage:
+      'rcmnet bench --size 64|128 --mode train|infer [--batch N] [--steps N] [--rounds 3] [--backends wasm,cpu] [--arch rcmnet] [--torch-script PATH|none] [--json]\n\n' +
+      'Each round times every backend, then the PyTorch peer (../shared/bench/torch_rcmnet.py), so both see the same machine load;\n' +
+      'reported: median images/s per backend and the median of the per-round ratios.',
     options: {
       size: { type: 'string' },
       mode: { type: 'string' },
       batch: { type: 'string' },
       steps: { type: 'string' },
+      rounds: { type: 'string' },
       backends: { type: 'string' },
       arch: { type: 'string' },
       width: { type: 'string' },
@@ -323,27 +327,39 @@ const commands: Record<string, Command> = {
       const size = num(v['size'], 'size', 64)!;
       const mode = (v['mode'] as string | undefined) ?? 'infer';
       if (mode !== 'train' && mode !== 'infer') throw new UsageError('--mode must be train or infer');
+      const rounds = num(v['rounds'], 'rounds', 3)!;
+      if (rounds < 1) throw new UsageError('--rounds must be at least 1');
       const o = { size, mode: mode as 'train' | 'infer', batch: num(v['batch'], 'batch'), steps: num(v['steps'], 'steps'), arch: (v['arch'] as ArchName | undefined) ?? 'rcmnet', widthMultiplier: num(v['width'], 'width') };
       const requested = typeof v['backends'] === 'string' ? v['backends'].split(',') : typeof v['backend'] === 'string' ? [v['backend']] : defaultBenchBackends();
       const backends = await availableBackends(requested);
       const print = (x: object, text: string) => process.stdout.write(v['json'] ? JSON.stringify(x) + '\n' : text + '\n');
-      const results = [];
-      for (const b of backends) {
-        const r = await benchBackend(b, o);
-        results.push(r);
-        print(r, `${r.backend.padEnd(10)} ${r.mode} ${r.size}px batch ${r.batch}: ${r.imgPerSec} img/s (${r.arch}, ${r.params.toLocaleString('en')} params)`);
-      }
       const scriptOpt = v['torch-script'] as string | undefined;
       const script = scriptOpt === 'none' ? null : path.resolve(scriptOpt ?? defaultTorchScript());
-      if (script && (await torchAvailable())) {
-        const peer = await benchTorch(script, o);
-        print(peer, `pytorch    ${peer.mode} ${peer.size}px batch ${peer.batch}: ${peer.img_per_s} img/s (${peer.peer}, ${peer.threads} threads)`);
-        for (const r of results) {
-          const ratio = Math.round((r.imgPerSec / peer.img_per_s) * 1000) / 1000;
-          print({ ratio, backend: r.backend, vs: peer.peer, mode: r.mode, size: r.size }, `ratio ${r.backend}/pytorch = ${ratio}`);
+      const withPeer = script !== null && (await torchAvailable());
+      if (script && !withPeer) process.stderr.write('rcmnet: PyTorch peer skipped (/usr/bin/python3 cannot import torch; apt-get install -y python3-torch)\n');
+      for (const b of backends) {
+        const prepared = await prepareBench(b, o);
+        const own: number[] = [], peers: PeerResult[] = [], ratios: number[] = [];
+        try {
+          for (let r = 0; r < rounds; r++) {
+            own.push(await prepared.time());
+            if (withPeer) {
+              peers.push(await benchTorch(script!, o));
+              ratios.push(own[r]! / peers[r]!.img_per_s);
+            }
+          }
+        } finally {
+          prepared.dispose();
         }
-      } else if (script) {
-        process.stderr.write('rcmnet: PyTorch peer skipped (/usr/bin/python3 cannot import torch; apt-get install -y python3-torch)\n');
+        const r = { backend: prepared.backend, mode: o.mode, size: o.size, batch: prepared.batch, imgPerSec: median(own), rounds: own, arch: prepared.arch, params: prepared.params, steps: prepared.steps };
+        print(r, `${r.backend.padEnd(10)} ${r.mode} ${r.size}px batch ${r.batch}: ${r.imgPerSec} img/s median of ${rounds} (${r.arch}, ${r.params.toLocaleString('en')} params)`);
+        if (!withPeer) continue;
+        const p0 = peers[0]!;
+        const peer = { ...p0, img_per_s: median(peers.map((p) => p.img_per_s)), rounds: peers.map((p) => p.img_per_s) };
+        print(peer, `pytorch    ${peer.mode} ${peer.size}px batch ${peer.batch}: ${peer.img_per_s} img/s median (${peer.peer}, ${peer.threads} threads, ${peer.params.toLocaleString('en')} params)`);
+        const ratio = Math.round(median(ratios) * 1000) / 1000;
+        print({ ratio, rounds: ratios.map((x) => Math.round(x * 1000) / 1000), backend: r.backend, vs: peer.peer, mode: r.mode, size: r.size, params: r.params, peerParams: peer.params },
+          `ratio ${r.backend}/pytorch = ${ratio} (median of per-round ratios ${ratios.map((x) => x.toFixed(2)).join(', ')})`);
       }
     },
   },
