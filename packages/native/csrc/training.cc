@@ -5,6 +5,8 @@
 // or three passes over memory. The op contract (inputs, outputs, attributes) is
 // defined by packages/model/src/fusedOps.ts, which also holds the tfjs-op
 // fallback these must match within float32 tolerance.
+#include <omp.h>
+
 #include <cmath>
 #include <vector>
 
@@ -50,14 +52,25 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
 namespace {
 
 // Per-channel sums over the rows of a [rows, C] array, accumulated in double.
+// Large arrays split their rows between the threads, each summing into its own
+// vector, combined in thread order (so the result does not depend on timing).
 template <typename F>
 void channelSums(int64_t rows, int64_t C, std::vector<double>& acc, F&& term) {
-  acc.assign(C, 0.0);
-  double* s = acc.data();
-  for (int64_t r = 0; r < rows; ++r) {
+  const int threads = rows * C >= kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * C, 0.0);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t begin = rows * t / n, end = rows * (t + 1) / n;
+    double* s = partial.data() + static_cast<size_t>(t) * C;
+    for (int64_t r = begin; r < end; ++r) {
 #pragma omp simd
-    for (int64_t c = 0; c < C; ++c) s[c] += term(r, c);
+      for (int64_t c = 0; c < C; ++c) s[c] += term(r, c);
+    }
   }
+  acc.assign(C, 0.0);
+  for (int t = 0; t < threads; ++t)
+    for (int64_t c = 0; c < C; ++c) acc[c] += partial[static_cast<size_t>(t) * C + c];
 }
 
 void checkChannels(size_t n, int64_t C, size_t nGamma, size_t nBeta, const char* op) {

@@ -65,8 +65,7 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
   // from 64K elements when the threads spin (a quiet machine: 128 px training 8-10%
   // faster); with sleeping threads on a busy machine a barrier waiting for a
   // descheduled thread cost 10x, so there they stay on one (csrc/threading.h).
-  const parallelMin = Number(process.env['RCMNET_PARALLEL_MIN'] ?? (openMpSpins ? 65536 : 2 ** 40));
-  if (Number.isFinite(parallelMin) && parallelMin > 0) native.setParallelMin(parallelMin);
+  native.setParallelMin(defaultParallelMin());
   installFastReductionGradients(name);
   if (tf.findBackendFactory(name)) return name;
 
@@ -79,6 +78,13 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
   for (const [kernelName, impl] of Object.entries(trainingKernels))
     tf.registerKernel({ kernelName, backendName: name, kernelFunc: ((args: KernelArgs) => impl(args, native)) as unknown as tf.KernelFunc });
   return name;
+}
+
+/** Elements from which memory-bound loops use every thread: RCMNET_PARALLEL_MIN, else 64K when OpenMP threads spin, else never. */
+export function defaultParallelMin(): number {
+  const fromEnv = Number(process.env['RCMNET_PARALLEL_MIN']);
+  if (Number.isFinite(fromEnv) && fromEnv > 0) return fromEnv;
+  return openMpSpins ? 65536 : 2 ** 40;
 }
 
 /** Thread count and oneDNN version of the loaded addon (null before a successful registerNativeBackend). */

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { ADAM_UPDATE, adamUpdate, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, batchNormTraining, Optimizer } from '@rcmnet/model';
 import { expect, it } from 'vitest';
 import { describeNative, expectParity, nativeBackend, randomTensor } from '../testing/parity.js';
+import { loadAddon } from '../addon.js';
 import { RELU_GRAD } from '../gradients.js';
+import { defaultParallelMin } from '../registerNativeBackend.js';
 import { trainingKernels } from './training.js';
 
 // On the cpu backend these ops run as plain tfjs ops (the model's fallback); on the
@@ -74,5 +76,26 @@ describeNative('fused training kernels match the tfjs-op fallback', () => {
       for (const v of vars.values()) v.dispose();
       return out;
     }, { rtol: 1e-5, atol: 1e-6 });
+  });
+
+  it('give the same results when every memory-bound loop runs on all threads (the quiet-machine mode)', async () => {
+    const { addon } = await loadAddon();
+    addon!.setParallelMin(1);
+    try {
+      await expectParity(() => {
+        const x = tf.add(randomTensor([4, 8, 8, 32], 11, 2), 1) as tf.Tensor4D;
+        const gamma = tf.add(randomTensor([32], 12, 0.5), 1) as tf.Tensor1D, beta = randomTensor([32], 13) as tf.Tensor1D;
+        const target = randomTensor([4, 8, 8, 32], 14);
+        const loss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNormTraining(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5).y, target));
+        const [w, m, v, g] = [15, 16, 17, 18].map((seed) => randomTensor([300], seed));
+        return [
+          ...tf.grads(loss)([x, gamma, beta]), tf.softmax(x), tf.relu(x), tf.mul(x, gamma), tf.sum(x, [0, 1, 2]),
+          tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), 1.5)))(x),
+          ...adamUpdate(w!, m!, tf.abs(v!), g!, { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, biasCorrection1: 0.1, biasCorrection2: 0.001, decay: 0.01 }),
+        ];
+      }, { rtol: 1e-4, atol: 1e-4 });
+    } finally {
+      addon!.setParallelMin(defaultParallelMin());
+    }
   });
 });
