@@ -1,6 +1,6 @@
 /** CLI smoke tests through the real bin (tsx loader, argument parsing, exit codes). */
 import { execFile } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,5 +76,19 @@ describe('rcmnet CLI', () => {
 
     const e = await rcmnet(['eval', '--model', model, '--data', data, '--json']);
     expect(Object.keys(JSON.parse(e.stdout) as object)).toEqual(expect.arrayContaining(['top1', 'balancedAccuracy', 'macroF1', 'perClass', 'confusion', 'ece']));
+  });
+
+  it('bench interleaves rounds of the backend and the peer script and reports medians', async () => {
+    const peer = path.join(dir, 'peer.py');
+    await writeFile(peer, 'import json, sys\nprint(json.dumps({"peer": "fake", "threads": 2, "mode": sys.argv[3], "size": int(sys.argv[1]), "batch": int(sys.argv[2]), "img_per_s": 10.0, "params": 1}))\n');
+    const args = ['bench', '--size', '32', '--mode', 'infer', '--batch', '2', '--steps', '1', '--width', '0.25', '--backends', 'wasm', '--torch-script', peer, '--json'];
+    const r = await rcmnet([...args, '--rounds', '2']);
+    expect(r.code).toBe(0);
+    const [own, p, ratio] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(own).toMatchObject({ backend: 'wasm', mode: 'infer', size: 32, batch: 2 });
+    expect(own!['rounds']).toHaveLength(2);
+    expect(p).toMatchObject({ peer: 'fake', img_per_s: 10, rounds: [10, 10] });
+    expect(ratio!['ratio']).toBeCloseTo((own!['imgPerSec'] as number) / 10, 2);
+    expect((await rcmnet([...args, '--rounds', '0'])).code).toBe(64);
   });
 });

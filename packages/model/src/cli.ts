@@ -335,7 +335,8 @@ const commands: Record<string, Command> = {
       const print = (x: object, text: string) => process.stdout.write(v['json'] ? JSON.stringify(x) + '\n' : text + '\n');
       const scriptOpt = v['torch-script'] as string | undefined;
       const script = scriptOpt === 'none' ? null : path.resolve(scriptOpt ?? defaultTorchScript());
-      const withPeer = script !== null && (await torchAvailable());
+      // The default peer needs python3-torch; a script named with --torch-script runs as given.
+      const withPeer = script !== null && (scriptOpt !== undefined || (await torchAvailable()));
       if (script && !withPeer) process.stderr.write('rcmnet: PyTorch peer skipped (/usr/bin/python3 cannot import torch; apt-get install -y python3-torch)\n');
       for (const b of backends) {
         const prepared = await prepareBench(b, o);
