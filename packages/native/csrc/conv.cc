@@ -59,16 +59,18 @@ tag activationTag() {
 }
 
 // Scratch buffers for reordered activations, filters and oneDNN's scratchpad,
-// grown on demand and reused: calls come one at a time from the JS thread, and
-// fresh pages per call cost more than the reorders themselves. Aligned to 64
+// grown on demand and reused: calls come one at a time from a JS thread (state is
+// thread_local, so a worker thread loading the addon gets its own), and fresh
+// pages per call cost more than the reorders themselves. Aligned to 64
 // bytes as oneDNN's own allocations are: the AVX2 kernels' 32-byte loads then
 // never straddle a cache line.
 void* scratch(int slot, size_t bytes) {
   struct Buf {
     void* p = nullptr;
     size_t size = 0;
+    ~Buf() { std::free(p); }
   };
-  static Buf bufs[5];
+  thread_local Buf bufs[5];
   Buf& b = bufs[slot];
   if (!b.p || b.size < bytes) {
     std::free(b.p);
@@ -84,7 +86,7 @@ void* scratch(int slot, size_t bytes) {
 // 128 px training step runs ~200 of them. Keyed by the descriptors' bytes: equal
 // bytes mean equal layouts (a differing pad byte only costs a duplicate entry).
 void runReorder(const memory& from, const memory& to, stream& s) {
-  static std::map<std::string, std::unique_ptr<reorder>> cache;
+  thread_local std::map<std::string, std::unique_ptr<reorder>> cache;
   const memory::desc fd = from.get_desc(), td = to.get_desc();
   std::string key(reinterpret_cast<const char*>(&fd.data), sizeof(fd.data));
   key.append(reinterpret_cast<const char*>(&td.data), sizeof(td.data));
@@ -161,9 +163,9 @@ struct BwdWeights {
 
 // Primitive creation (JIT code generation) costs milliseconds; a training run
 // reuses a few dozen distinct geometries, so they are cached for the process.
-std::map<Key, std::unique_ptr<Fwd>> fwdCache;
-std::map<Key, std::unique_ptr<BwdData>> bwdDataCache;
-std::map<Key, std::unique_ptr<BwdWeights>> bwdWeightsCache;
+thread_local std::map<Key, std::unique_ptr<Fwd>> fwdCache;
+thread_local std::map<Key, std::unique_ptr<BwdData>> bwdDataCache;
+thread_local std::map<Key, std::unique_ptr<BwdWeights>> bwdWeightsCache;
 
 // Returns a memory in `want` layout holding the user's filter, reordered into
 // scratch slot 4 when the layouts differ (a fresh allocation per call cost its page

@@ -8,7 +8,7 @@ inline dnnl::engine& cpuEngine() {
   return eng;
 }
 inline dnnl::stream& cpuStream() {
-  static dnnl::stream s(cpuEngine());
+  thread_local dnnl::stream s(cpuEngine());
   return s;
 }
 

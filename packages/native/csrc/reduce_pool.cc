@@ -341,7 +341,7 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
     const bool single = 2.0 * batch * M * N * K < kSingleThreadFlops;
     ThreadScope threads(single);
     std::vector<int64_t> key{ba, bb, M, N, K, ta, tb, single};
-    static std::map<std::vector<int64_t>, std::unique_ptr<std::pair<matmul::primitive_desc, matmul>>> cache;
+    thread_local std::map<std::vector<int64_t>, std::unique_ptr<std::pair<matmul::primitive_desc, matmul>>> cache;
     auto it = cache.find(key);
     memory::desc ad({ba, M, K}, dt::f32, ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1});
     memory::desc bd({bb, K, N}, dt::f32, tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
