@@ -20,7 +20,7 @@ export const RELU_GRAD = 'RcmnetReluGrad';
 
 const installed = new Set<string>();
 
-export function installFastReductionGradients(backendName: string): void {
+export function installFastGradients(backendName: string): void {
   if (installed.has(backendName)) return;
   for (const kernelName of [tf.Sum, tf.Mean]) {
     const original = tf.getGradient(kernelName);

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon, openMpSpins, openMpWaitingInUse, type AddonResult, type NativeAddon } from './addon.js';
 import { convKernels } from './kernels/conv.js';
-import { installFastReductionGradients } from './gradients.js';
+import { installFastGradients } from './gradients.js';
 import { dataMovementKernels } from './kernels/dataMovement.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
@@ -66,7 +66,7 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
   // faster); with sleeping threads on a busy machine a barrier waiting for a
   // descheduled thread cost 10x, so there they stay on one (csrc/threading.h).
   native.setParallelMin(defaultParallelMin());
-  installFastReductionGradients(name);
+  installFastGradients(name);
   if (tf.findBackendFactory(name)) return name;
 
   tf.registerBackend(name, () => new NativeBackendCpu(options.poolMaxFreeBytes), options.priority ?? 3);
