@@ -3,6 +3,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "dnnl_ctx.h"
 #include "napi_util.h"
 #include "threading.h"
 
@@ -52,6 +53,16 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   });
 }
 
+// setSingleThreadFlops(f): oneDNN ops below f FLOPs run on one thread (see dnnl_ctx.h).
+static napi_value SetSingleThreadFlops(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    double f = a.num(0, "flops");
+    if (!(f >= 0)) throw ArgError("setSingleThreadFlops: flops must be >= 0");
+    singleThreadFlopsRef() = f;
+  });
+}
+
 // setParallelMin(n): element count from which memory-bound loops use all threads (see threading.h).
 static napi_value SetParallelMin(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -92,6 +103,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"info", Info},
       {"setThreads", SetThreads},
       {"setParallelMin", SetParallelMin},
+      {"setSingleThreadFlops", SetSingleThreadFlops},
   };
   for (auto& f : fns) {
     napi_value fn;

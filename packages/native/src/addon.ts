@@ -47,6 +47,8 @@ export interface NativeAddon {
   setThreads(threads: number): void;
   /** Element count from which memory-bound loops use all threads (default: never; see csrc/threading.h). */
   setParallelMin(elements: number): void;
+  /** oneDNN ops below this many FLOPs run on one thread (default 32e6; see csrc/dnnl_ctx.h). */
+  setSingleThreadFlops(flops: number): void;
 }
 
 export type AddonResult = { addon: NativeAddon; path: string } | { addon: null; reason: string };

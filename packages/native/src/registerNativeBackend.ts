@@ -66,6 +66,9 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
   // faster); with sleeping threads on a busy machine a barrier waiting for a
   // descheduled thread cost 10x, so there they stay on one (csrc/threading.h).
   native.setParallelMin(defaultParallelMin());
+  // Likewise oneDNN ops go multi-threaded from 4 MFLOP instead of 32 when waking a
+  // thread is cheap (spinning): 64 px training 0.99x vs 0.91x of PyTorch (csrc/dnnl_ctx.h).
+  native.setSingleThreadFlops(openMpSpins ? 4e6 : 32e6);
   installFastGradients(name);
   if (tf.findBackendFactory(name)) return name;
 
