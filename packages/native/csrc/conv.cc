@@ -1,7 +1,7 @@
 // 2-D convolution (forward, input gradient, filter gradient) on oneDNN.
-// Tensors keep TensorFlow.js layouts: activations NHWC, filters HWIO. oneDNN's
-// jit:avx2 kernels run NHWC activations directly; only the (small) filters are
-// reordered into the blocked layout the chosen kernel wants.
+// Tensors keep TensorFlow.js layouts (activations NHWC, filters HWIO); each call
+// reorders them into the blocked layouts oneDNN's kernel picks (nChw8c on AVX2)
+// and the result back, through reused scratch buffers.
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -61,16 +61,19 @@ tag activationTag() {
 // Scratch buffers for reordered activations, filters and oneDNN's scratchpad,
 // grown on demand and reused: calls come one at a time from a JS thread (state is
 // thread_local, so a worker thread loading the addon gets its own), and fresh
-// pages per call cost more than the reorders themselves. Aligned to 64
-// bytes as oneDNN's own allocations are: the AVX2 kernels' 32-byte loads then
-// never straddle a cache line.
-void* scratch(int slot, size_t bytes) {
+// pages per call cost more than the reorders themselves (512-channel filters are
+// 9.4 MB, reordered on every training step). Aligned to 64 bytes as oneDNN's own
+// allocations are: the AVX2 kernels' 32-byte loads then never straddle a cache line.
+// A call uses at most two activation buffers, the scratchpad and one filter.
+enum Slot { kActivationA, kActivationB, kScratchpad, kFilter, kSlots };
+
+void* scratch(Slot slot, size_t bytes) {
   struct Buf {
     void* p = nullptr;
     size_t size = 0;
     ~Buf() { std::free(p); }
   };
-  thread_local Buf bufs[5];
+  thread_local Buf bufs[kSlots];
   Buf& b = bufs[slot];
   if (!b.p || b.size < bytes) {
     std::free(b.p);
@@ -98,17 +101,17 @@ void runReorder(const memory& from, const memory& to, stream& s) {
   it->second->execute(s, const_cast<memory&>(from), const_cast<memory&>(to));
 }
 
-// A memory in the primitive's layout `want` for the user's NHWC buffer: the
-// buffer itself when the layouts agree, else scratch `slot`, filled from the
-// user's data when `in`.
-memory inLayout(const memory& user, const memory::desc& want, int slot, bool in, stream& s) {
+// A memory in the primitive's layout `want` for the user's buffer (NHWC activations,
+// HWIO filters): the buffer itself when the layouts agree, else scratch `slot`,
+// filled from the user's data when `in` (outputs go back with toUser).
+memory inLayout(const memory& user, const memory::desc& want, Slot slot, bool in, stream& s) {
   if (user.get_desc() == want) return user;
   memory m(want, cpuEngine(), scratch(slot, want.get_size()));
   if (in) runReorder(user, m, s);
   return m;
 }
 
-// oneDNN's own working memory for a primitive, from scratch slot 3. With the default
+// oneDNN's own working memory for a primitive, from its scratch slot. With the default
 // (library-owned) scratchpad each call allocates it afresh, and the first touch of
 // those pages doubled the weight-gradient convolutions (16 vs 8.7 ms, PyTorch
 // passes its own buffer: DNNL_VERBOSE "attr-scratchpad:user").
@@ -117,7 +120,7 @@ primitive_attr userScratchpad() {
   attr.set_scratchpad_mode(scratchpad_mode::user);
   return attr;
 }
-memory scratchpadFor(const memory::desc& d) { return memory(d, cpuEngine(), scratch(3, d.get_size())); }
+memory scratchpadFor(const memory::desc& d) { return memory(d, cpuEngine(), scratch(kScratchpad, d.get_size())); }
 
 // Copies a primitive's output back into the user's NHWC buffer when it went to scratch.
 void toUser(const memory& m, const memory& user, stream& s) {
@@ -166,16 +169,6 @@ struct BwdWeights {
 thread_local std::map<Key, std::unique_ptr<Fwd>> fwdCache;
 thread_local std::map<Key, std::unique_ptr<BwdData>> bwdDataCache;
 thread_local std::map<Key, std::unique_ptr<BwdWeights>> bwdWeightsCache;
-
-// Returns a memory in `want` layout holding the user's filter, reordered into
-// scratch slot 4 when the layouts differ (a fresh allocation per call cost its page
-// faults: 512-channel filters are 9.4 MB, reordered on every training step).
-memory asLayout(const memory& user, const memory::desc& want, stream& s) {
-  if (user.get_desc() == want) return user;
-  memory m(want, cpuEngine(), scratch(4, want.get_size()));
-  runReorder(user, m, s);
-  return m;
-}
 
 }  // namespace
 
@@ -238,9 +231,9 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
       wm = memory(want, eng, data);
       runReorder(wu, wm, s);
     } else {
-      wm = asLayout(wu, want, s);
+      wm = inLayout(wu, want, kFilter, true, s);
     }
-    memory xk = inLayout(xm, f.pd.src_desc(), 0, true, s), yk = inLayout(ym, f.pd.dst_desc(), 1, false, s);
+    memory xk = inLayout(xm, f.pd.src_desc(), kActivationA, true, s), yk = inLayout(ym, f.pd.dst_desc(), kActivationB, false, s);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xk}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, yk}};
     if (b) args.emplace(DNNL_ARG_BIAS, memory({{g.y[1]}, dt::f32, tag::a}, eng, b));
     args.emplace(DNNL_ARG_SCRATCHPAD, scratchpadFor(f.pd.scratchpad_desc()));
@@ -284,8 +277,8 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
     auto& s = cpuStream();
     memory dym({g.y, dt::f32, tag::nhwc}, eng, dy), dxm({g.x, dt::f32, tag::nhwc}, eng, dx);
     memory wu({g.w, dt::f32, tag::hwio}, eng, w);
-    memory wm = asLayout(wu, f.pd.weights_desc(), s);
-    memory dyk = inLayout(dym, f.pd.diff_dst_desc(), 0, true, s), dxk = inLayout(dxm, f.pd.diff_src_desc(), 1, false, s);
+    memory wm = inLayout(wu, f.pd.weights_desc(), kFilter, true, s);
+    memory dyk = inLayout(dym, f.pd.diff_dst_desc(), kActivationA, true, s), dxk = inLayout(dxm, f.pd.diff_src_desc(), kActivationB, false, s);
     f.prim.execute(s, {{DNNL_ARG_DIFF_DST, dyk}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxk},
                        {DNNL_ARG_SCRATCHPAD, scratchpadFor(f.pd.scratchpad_desc())}});
     toUser(dxk, dxm, s);
@@ -326,12 +319,11 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
     auto& s = cpuStream();
     memory xm({g.x, dt::f32, tag::nhwc}, eng, x), dym({g.y, dt::f32, tag::nhwc}, eng, dy);
     memory wu({g.w, dt::f32, tag::hwio}, eng, dw);
-    bool direct = f.pd.diff_weights_desc() == wu.get_desc();
-    memory wm = direct ? wu : memory(f.pd.diff_weights_desc(), eng, scratch(4, f.pd.diff_weights_desc().get_size()));
-    memory xk = inLayout(xm, f.pd.src_desc(), 0, true, s), dyk = inLayout(dym, f.pd.diff_dst_desc(), 1, true, s);
+    memory wm = inLayout(wu, f.pd.diff_weights_desc(), kFilter, false, s);
+    memory xk = inLayout(xm, f.pd.src_desc(), kActivationA, true, s), dyk = inLayout(dym, f.pd.diff_dst_desc(), kActivationB, true, s);
     f.prim.execute(s, {{DNNL_ARG_SRC, xk}, {DNNL_ARG_DIFF_DST, dyk}, {DNNL_ARG_DIFF_WEIGHTS, wm},
                        {DNNL_ARG_SCRATCHPAD, scratchpadFor(f.pd.scratchpad_desc())}});
-    if (!direct) runReorder(wm, wu, s);
+    toUser(wm, wu, s);
     s.wait();
   });
 }

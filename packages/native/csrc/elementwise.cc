@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "channels.h"
 #include "napi_util.h"
 #include "threading.h"
 
@@ -301,16 +302,7 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
       mul[c] = static_cast<float>(k);
       add[c] = static_cast<float>(off - mean * k);
     }
-    int64_t rows = static_cast<int64_t>(nx) / C;
-    const float* pm = mul.data();
-    const float* pa = add.data();
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(nx) >= kParallelMin)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * C;
-      float* orow = o + r * C;
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) orow[c] = xr[c] * pm[c] + pa[c];
-    }
+    channelAffine(x, static_cast<int64_t>(nx) / C, C, mul.data(), add.data(), o);
   });
 }
 

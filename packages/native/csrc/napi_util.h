@@ -66,37 +66,26 @@ struct Args {
   }
   int64_t i64(size_t i, const char* what) const { return static_cast<int64_t>(num(i, what)); }
   // A plain JS array of numbers (hyper-parameters).
-  std::vector<double> nums(size_t i, const char* what) const {
+  std::vector<double> nums(size_t i, const char* what) const { return numberArray(i, what, " must be an array of numbers"); }
+  // A plain JS array of integers (shapes, strides, axes).
+  std::vector<int64_t> ints(size_t i, const char* what) const {
+    std::vector<double> d = numberArray(i, what, " must be an array of integers");
+    return std::vector<int64_t>(d.begin(), d.end());
+  }
+
+ private:
+  std::vector<double> numberArray(size_t i, const char* what, const char* expected) const {
     napi_value v = at(i, what);
     bool is = false;
     napi_is_array(env, v, &is);
-    if (!is) throw ArgError(std::string(what) + " must be an array of numbers");
+    if (!is) throw ArgError(std::string(what) + expected);
     uint32_t n;
     napi_get_array_length(env, v, &n);
     std::vector<double> out(n);
     for (uint32_t k = 0; k < n; ++k) {
       napi_value e;
       napi_get_element(env, v, k, &e);
-      if (napi_get_value_double(env, e, &out[k]) != napi_ok) throw ArgError(std::string(what) + " must be an array of numbers");
-    }
-    return out;
-  }
-  // A plain JS array of integers (shapes, strides, axes).
-  std::vector<int64_t> ints(size_t i, const char* what) const {
-    napi_value v = at(i, what);
-    bool is = false;
-    napi_is_array(env, v, &is);
-    if (!is) throw ArgError(std::string(what) + " must be an array of integers");
-    uint32_t n;
-    napi_get_array_length(env, v, &n);
-    std::vector<int64_t> out(n);
-    for (uint32_t k = 0; k < n; ++k) {
-      napi_value e;
-      napi_get_element(env, v, k, &e);
-      double d;
-      if (napi_get_value_double(env, e, &d) != napi_ok)
-        throw ArgError(std::string(what) + " must be an array of integers");
-      out[k] = static_cast<int64_t>(d);
+      if (napi_get_value_double(env, e, &out[k]) != napi_ok) throw ArgError(std::string(what) + expected);
     }
     return out;
   }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "channels.h"
 #include "napi_util.h"
 #include "threading.h"
 
@@ -118,15 +119,7 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
       k[c] = float(double(gamma[c]) / std::sqrt(variance + eps));
       shift[c] = float(double(beta[c]) - double(mu[c]) * double(k[c]));
     }
-    const float* pk = k.data();
-    const float* ps = shift.data();
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(nx) >= kParallelMin)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * C;
-      float* yr = y + r * C;
-#pragma omp simd
-      for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * pk[c] + ps[c];
-    }
+    channelAffine(x, rows, C, k.data(), shift.data(), y);
   });
 }
 
