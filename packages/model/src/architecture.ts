@@ -11,7 +11,7 @@
  * `mhsa.stages` (default: the last). The first block of a stage keeps its strided conv1,
  * so the MHSA always runs at the stage's output resolution. See docs/model.md.
  */
-import { batchNormTraining } from './fusedOps.js';
+import { batchNormTraining, gateApply, gatedChannelAvgMax, spatialAvgMax } from './fusedOps.js';
 import { tf } from './tf.js';
 import { ParamStore, filled, heNormal, uniformInit } from './params.js';
 import { Rng, deriveSeed } from './rng.js';
@@ -93,16 +93,6 @@ const EPS = 1e-5;
 
 // Max reductions written as max pools: the gradient of `tf.max` is built from Equal +
 // Tile and took a quarter of a training step on wasm; MaxPoolGrad is one native kernel.
-function spatialMax(x: tf.Tensor4D): tf.Tensor2D {
-  const [b, h, w, c] = x.shape;
-  return tf.reshape(tf.maxPool(x, [h, w], [h, w], 'valid'), [b, c]);
-}
-
-function channelMax(x: tf.Tensor4D): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  return tf.reshape(tf.maxPool(tf.reshape(x, [b, h * w, c, 1]) as tf.Tensor4D, [1, c], [1, c], 'valid'), [b, h, w, 1]);
-}
-
 export class Network {
   readonly params = new ParamStore();
   private readonly rng: Rng;
@@ -234,17 +224,13 @@ export class Network {
   }
 
   private applyCbam(x: tf.Tensor4D, key: string): tf.Tensor4D {
-    const [b, , , ch] = x.shape;
     // Channel attention: the shared MLP runs once on avg- and max-pooled descriptors stacked.
-    const desc = tf.concat([tf.mean(x, [1, 2]), spatialMax(x)], 0) as tf.Tensor2D;
-    const mlp = this.applyDense(tf.relu(this.applyDense(desc, `${key}/fc1`)), `${key}/fc2`);
+    const mlp = this.applyDense(tf.relu(this.applyDense(spatialAvgMax(x), `${key}/fc1`)), `${key}/fc2`);
     const [a, m] = tf.split(mlp, 2, 0);
-    const channel = tf.reshape(tf.sigmoid(tf.add(a!, m!)), [b, 1, 1, ch]);
-    const xc = tf.mul(x, channel) as tf.Tensor4D;
-    // Spatial attention over channel-wise average and max maps.
-    const pooled = tf.concat([tf.mean(xc, 3, true), channelMax(xc)], 3) as tf.Tensor4D;
-    const spatial = tf.sigmoid(this.applyConv(pooled, `${key}/spatial`, 1, true));
-    return tf.mul(xc, spatial);
+    const channel = tf.sigmoid(tf.add(a!, m!)) as tf.Tensor2D;
+    // Spatial attention over the channel-gated features' average and max maps.
+    const spatial = tf.sigmoid(this.applyConv(gatedChannelAvgMax(x, channel), `${key}/spatial`, 1, true));
+    return gateApply(x, channel, spatial);
   }
 
   private applyMhsa(x: tf.Tensor4D, key: string): tf.Tensor4D {

@@ -12,6 +12,9 @@ export { trainingCurveSvg, confusionSvg } from './plots.js';
 export { initBackend, currentBackend, BACKEND_ORDER } from './backend.js';
 export { Network, archConfig, ARCHITECTURES, type ArchName, type ArchConfig } from './architecture.js';
 export { loadNetwork, saveModel, readCard, ModelIntegrityError, type ModelCard, type EvalMetrics } from './artifact.js';
-export { benchBackend, type BenchResult } from './bench.js';
-export { adamUpdate, batchNormTraining, ADAM_UPDATE, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, type AdamStep } from './fusedOps.js';
+export { benchBackend, prepareBench, type BenchResult, type PreparedBench } from './bench.js';
+export {
+  adamUpdate, batchNormTraining, spatialAvgMax, gatedChannelAvgMax, gateApply, ADAM_UPDATE, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD,
+  SPATIAL_AVG_MAX, SPATIAL_AVG_MAX_GRAD, GATED_CHANNEL_AVG_MAX, GATED_CHANNEL_AVG_MAX_GRAD, GATE_APPLY, GATE_APPLY_GRAD, type AdamStep,
+} from './fusedOps.js';
 export { Optimizer, type OptimizerOptions } from './optimizer.js';

@@ -29,6 +29,12 @@ napi_value AdamUpdate(napi_env, napi_callback_info);
 napi_value Softmax(napi_env, napi_callback_info);
 napi_value BatchNormTrain(napi_env, napi_callback_info);
 napi_value BatchNormTrainGrad(napi_env, napi_callback_info);
+napi_value SpatialAvgMax(napi_env, napi_callback_info);
+napi_value SpatialAvgMaxGrad(napi_env, napi_callback_info);
+napi_value GatedChannelAvgMax(napi_env, napi_callback_info);
+napi_value GatedChannelAvgMaxGrad(napi_env, napi_callback_info);
+napi_value GateApply(napi_env, napi_callback_info);
+napi_value GateApplyGrad(napi_env, napi_callback_info);
 
 // info() -> { threads, dnnl: "major.minor.patch", isa }
 static napi_value Info(napi_env env, napi_callback_info) {
@@ -99,6 +105,12 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"softmax", Softmax},
       {"batchNormTrain", BatchNormTrain},
       {"batchNormTrainGrad", BatchNormTrainGrad},
+      {"spatialAvgMax", SpatialAvgMax},
+      {"spatialAvgMaxGrad", SpatialAvgMaxGrad},
+      {"gatedChannelAvgMax", GatedChannelAvgMax},
+      {"gatedChannelAvgMaxGrad", GatedChannelAvgMaxGrad},
+      {"gateApply", GateApply},
+      {"gateApplyGrad", GateApplyGrad},
       {"castToFloat", CastToFloat},
       {"info", Info},
       {"setThreads", SetThreads},

@@ -43,6 +43,17 @@ export interface NativeAddon {
     mean: Float32Array, variance: Float32Array): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array,
     gamma: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /** CBAM attention (csrc/attention.cc); x is [batch, positions, channels]. */
+  spatialAvgMax(x: Float32Array, batch: number, positions: number, channels: number, out: Float32Array): void;
+  spatialAvgMaxGrad(dy: Float32Array, x: Float32Array, pooled: Float32Array, batch: number, positions: number, channels: number,
+    dx: Float32Array): void;
+  gatedChannelAvgMax(x: Float32Array, gate: Float32Array, batch: number, positions: number, channels: number, out: Float32Array): void;
+  gatedChannelAvgMaxGrad(dy: Float32Array, x: Float32Array, gate: Float32Array, batch: number, positions: number, channels: number,
+    dx: Float32Array, dgate: Float32Array): void;
+  gateApply(x: Float32Array, channelGate: Float32Array, spatialGate: Float32Array, batch: number, positions: number, channels: number,
+    y: Float32Array): void;
+  gateApplyGrad(dy: Float32Array, x: Float32Array, channelGate: Float32Array, spatialGate: Float32Array, batch: number, positions: number,
+    channels: number, dx: Float32Array, dChannelGate: Float32Array, dSpatialGate: Float32Array): void;
   info(): { threads: number; dnnl: string };
   setThreads(threads: number): void;
   /** Element count from which memory-bound loops use all threads (default: never; see csrc/threading.h). */

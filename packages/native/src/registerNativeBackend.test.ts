@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { trainingKernels } from './kernels/training.js';
 import { expect, it } from 'vitest';
-import { registerWithAddon } from './registerNativeBackend.js';
+import { fusedKernels, registerWithAddon } from './registerNativeBackend.js';
 import { describeNative, nativeBackend, randomTensor } from './testing/parity.js';
 
 it('without the addon: logs exactly one line naming the reason and the fallback, returns null', () => {
@@ -15,11 +14,11 @@ it('without the addon: logs exactly one line naming the reason and the fallback,
 });
 
 describeNative('the native backend', () => {
-  it('is registered under its name with every cpu kernel available, plus the fused training ops', () => {
+  it('is registered under its name with every cpu kernel available, plus the fused ops', () => {
     expect(nativeBackend).toBe('native');
     const cpuKernels = tf.getKernelsForBackend('cpu').map((k) => k.kernelName);
     const nativeKernels = tf.getKernelsForBackend('native').map((k) => k.kernelName).sort();
-    expect(nativeKernels).toEqual([...cpuKernels, ...Object.keys(trainingKernels)].sort());
+    expect(nativeKernels).toEqual([...cpuKernels, ...Object.keys(fusedKernels)].sort());
   });
 
   it('hands out copies: an array read by dataSync() stays intact after the tensor is disposed and its buffer reused', async () => {

@@ -11,6 +11,10 @@ import { matmulKernels } from './kernels/matmul.js';
 import { poolKernels } from './kernels/pool.js';
 import { reduceKernels } from './kernels/reduce.js';
 import { trainingKernels } from './kernels/training.js';
+import { attentionKernels } from './kernels/attention.js';
+
+/** Kernels of the fused ops that @rcmnet/model's fusedOps.ts defines. */
+export const fusedKernels = { ...trainingKernels, ...attentionKernels };
 import { NativeBackendCpu } from './nativeBackendCpu.js';
 import { nativeKernelConfig, type KernelArgs, type NativeKernel } from './kernels/util.js';
 
@@ -77,8 +81,8 @@ export function registerWithAddon(result: AddonResult, options: NativeBackendOpt
     const impl = NATIVE_KERNELS[config.kernelName];
     tf.registerKernel(impl ? nativeKernelConfig(config.kernelName, name, impl, native) : { ...config, backendName: name });
   }
-  // Fused training ops (no cpu counterpart; @rcmnet/model falls back to tfjs ops where they are absent).
-  for (const [kernelName, impl] of Object.entries(trainingKernels))
+  // Fused ops (no cpu counterpart; @rcmnet/model falls back to tfjs ops where they are absent).
+  for (const [kernelName, impl] of Object.entries(fusedKernels))
     tf.registerKernel({ kernelName, backendName: name, kernelFunc: ((args: KernelArgs) => impl(args, native)) as unknown as tf.KernelFunc });
   return name;
 }

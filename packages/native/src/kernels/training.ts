@@ -1,28 +1,16 @@
 // Fused training kernels (csrc/training.cc) under the op names that
 // @rcmnet/model's fusedOps.ts defines and falls back from: an Adam(W) update and
 // batch normalisation with batch statistics, forward and gradient; and the
-// one-pass Relu gradient that gradients.ts installs. These names
-// have no cpu-backend kernel, so a case the addon does not cover is an error
-// rather than a fallback; the model only calls them with float32 tensors.
+// one-pass Relu gradient that gradients.ts installs (see FusedKernel in util.ts).
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type { NativeAddon } from '../addon.js';
 import { RELU_GRAD } from '../gradients.js';
-import { f32, output, type KernelArgs } from './util.js';
+import { f32Input as values, output, type FusedKernel } from './util.js';
 
 export const ADAM_UPDATE = 'RcmnetAdamUpdate';
 export const BATCH_NORM_TRAIN = 'RcmnetBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'RcmnetBatchNormTrainGrad';
 
-export type TrainingKernel = (args: KernelArgs, native: NativeAddon) => TensorInfo[];
-
-function values(backend: MathBackendCPU, t: TensorInfo | undefined, what: string): Float32Array {
-  const v = f32(backend, t);
-  if (!v) throw new Error(`@rcmnet/native: ${what} must be a float32 tensor`);
-  return v;
-}
-
-const adamUpdate: TrainingKernel = ({ inputs, backend, attrs }, native) => {
+const adamUpdate: FusedKernel = ({ inputs, backend, attrs }, native) => {
   const { variable, m, v, grad } = inputs as Record<string, TensorInfo>;
   const shape = [...variable!.shape];
   const [w2, w2v] = output(backend, shape), [m2, m2v] = output(backend, shape), [v2, v2v] = output(backend, shape);
@@ -31,7 +19,7 @@ const adamUpdate: TrainingKernel = ({ inputs, backend, attrs }, native) => {
   return [w2, m2, v2];
 };
 
-const batchNormTrain: TrainingKernel = ({ inputs, backend, attrs }, native) => {
+const batchNormTrain: FusedKernel = ({ inputs, backend, attrs }, native) => {
   const { x, gamma, beta } = inputs as Record<string, TensorInfo>;
   const channels = x!.shape[x!.shape.length - 1]!;
   const [y, yv] = output(backend, [...x!.shape]), [mean, meanV] = output(backend, [channels]), [variance, varV] = output(backend, [channels]);
@@ -40,7 +28,7 @@ const batchNormTrain: TrainingKernel = ({ inputs, backend, attrs }, native) => {
   return [y, mean, variance];
 };
 
-const batchNormTrainGrad: TrainingKernel = ({ inputs, backend, attrs }, native) => {
+const batchNormTrainGrad: FusedKernel = ({ inputs, backend, attrs }, native) => {
   const { dy, x, mean, variance, gamma } = inputs as Record<string, TensorInfo>;
   const channels = x!.shape[x!.shape.length - 1]!;
   const [dx, dxV] = output(backend, [...x!.shape]), [dgamma, dgV] = output(backend, [channels]), [dbeta, dbV] = output(backend, [channels]);
@@ -49,14 +37,14 @@ const batchNormTrainGrad: TrainingKernel = ({ inputs, backend, attrs }, native) 
   return [dx, dgamma, dbeta];
 };
 
-const reluGrad: TrainingKernel = ({ inputs, backend }, native) => {
+const reluGrad: FusedKernel = ({ inputs, backend }, native) => {
   const { dy, x } = inputs as Record<string, TensorInfo>;
   const [dx, dxV] = output(backend, [...x!.shape]);
   native.reluGrad(values(backend, dy, 'dy'), values(backend, x, 'x'), dxV);
   return [dx];
 };
 
-export const trainingKernels: Readonly<Record<string, TrainingKernel>> = {
+export const trainingKernels: Readonly<Record<string, FusedKernel>> = {
   [ADAM_UPDATE]: adamUpdate,
   [BATCH_NORM_TRAIN]: batchNormTrain,
   [BATCH_NORM_TRAIN_GRAD]: batchNormTrainGrad,

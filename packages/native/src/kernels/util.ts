@@ -16,6 +16,20 @@ export function f32(backend: MathBackendCPU, t: TensorInfo | undefined): Float32
   return values instanceof Float32Array ? values : null;
 }
 
+/**
+ * A fused op's kernel (kernels/training.ts, kernels/attention.ts): no cpu-backend
+ * counterpart to fall back on, so an uncovered case is an error; the model only
+ * calls them with float32 tensors.
+ */
+export type FusedKernel = (args: KernelArgs, native: NativeAddon) => TensorInfo[];
+
+/** A fused op's float32 input, or a clear error naming it. */
+export function f32Input(backend: MathBackendCPU, t: TensorInfo | undefined, what: string): Float32Array {
+  const v = f32(backend, t);
+  if (!v) throw new Error(`@rcmnet/native: ${what} must be a float32 tensor`);
+  return v;
+}
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
