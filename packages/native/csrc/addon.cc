@@ -8,6 +8,8 @@
 #include "threading.h"
 
 napi_value Conv2D(napi_env, napi_callback_info);
+const char* convActivationLayout();
+napi_value SetConvLayout(napi_env, napi_callback_info);
 napi_value Conv2DBackpropInput(napi_env, napi_callback_info);
 napi_value Conv2DBackpropFilter(napi_env, napi_callback_info);
 napi_value Binary(napi_env, napi_callback_info);
@@ -36,7 +38,7 @@ napi_value GatedChannelAvgMaxGrad(napi_env, napi_callback_info);
 napi_value GateApply(napi_env, napi_callback_info);
 napi_value GateApplyGrad(napi_env, napi_callback_info);
 
-// info() -> { threads, dnnl: "major.minor.patch", isa }
+// info() -> { threads, dnnl: "major.minor.patch", convLayout: "nhwc" | "blocked" }
 static napi_value Info(napi_env env, napi_callback_info) {
   napi_value o, v;
   napi_create_object(env, &o);
@@ -46,6 +48,9 @@ static napi_value Info(napi_env env, napi_callback_info) {
   std::string s = std::to_string(ver->major) + "." + std::to_string(ver->minor) + "." + std::to_string(ver->patch);
   napi_create_string_utf8(env, s.c_str(), s.size(), &v);
   napi_set_named_property(env, o, "dnnl", v);
+  const char* layout = convActivationLayout();
+  napi_create_string_utf8(env, layout, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "convLayout", v);
   return o;
 }
 
@@ -116,6 +121,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", SetThreads},
       {"setParallelMin", SetParallelMin},
       {"setSingleThreadFlops", SetSingleThreadFlops},
+      {"setConvLayout", SetConvLayout},
   };
   for (auto& f : fns) {
     napi_value fn;

@@ -1,7 +1,7 @@
 // 2-D convolution (forward, input gradient, filter gradient) on oneDNN.
 // Tensors keep TensorFlow.js layouts (activations NHWC, filters HWIO); each call
-// reorders them into the blocked layouts oneDNN's kernel picks (nChw8c on AVX2)
-// and the result back, through reused scratch buffers.
+// reorders them into the layouts oneDNN's kernel picks (blocked nChw8c activations
+// on AVX2; blocked filters everywhere) and the result back, through reused scratch buffers.
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -46,17 +46,57 @@ double flopsOf(const ConvGeom& g) {
   return 2.0 * g.y[0] * g.y[1] * g.y[2] * g.y[3] * g.w[1] * g.w[2] * g.w[3];
 }
 
-// Activation layout handed to oneDNN. `any` lets it pick its blocked layout
-// (nChw8c on AVX2), which runs the 3x3 convolutions of this network 15-40%
-// faster than NHWC in place, more than paying for reordering the activations in
-// and out (DNNL_VERBOSE, 128 px training). RCMNET_CONV_LAYOUT=nhwc keeps NHWC (A/B).
-tag activationTag() {
-  static const tag t = [] {
+// Activation layout handed to oneDNN for training's backward passes (the forward
+// pass's brgconv kernels read NHWC directly). Measured per ISA, 128 px training:
+// - AVX2 (Intel, oneDNN 2.6): `any` lets it pick blocked nChw8c, whose 3x3 kernels
+//   run 15-40% faster than NHWC, more than paying for reordering activations in and out.
+// - AVX-512 (AMD Zen 4): the avx512_core kernels read NHWC as fast as blocked
+//   (backward-weights 82 vs 93 ms, backward-data 69 vs 75 ms per step, DNNL_VERBOSE),
+//   so keeping NHWC saves the activation reorders too: oneDNN time 273 vs 322 ms.
+// RCMNET_CONV_LAYOUT=nhwc|blocked overrides (A/B); setConvLayout switches at run
+// time (tests cover both layouts on any machine). Primitives are cached per layout.
+enum class Layout { Auto, Nhwc, Blocked };
+
+Layout& layoutSetting() {
+  static Layout l = [] {
     const char* v = std::getenv("RCMNET_CONV_LAYOUT");
-    return v && std::string(v) == "nhwc" ? tag::nhwc : tag::any;
+    if (v && std::string(v) == "nhwc") return Layout::Nhwc;
+    if (v && std::string(v) == "blocked") return Layout::Blocked;
+    return Layout::Auto;
   }();
-  return t;
+  return l;
 }
+
+tag activationTag() {
+  switch (layoutSetting()) {
+    case Layout::Nhwc: return tag::nhwc;
+    case Layout::Blocked: return tag::any;
+    case Layout::Auto: break;
+  }
+  static const bool avx512 = [] {
+    const auto isa = static_cast<unsigned>(get_effective_cpu_isa()), want = static_cast<unsigned>(cpu_isa::avx512_core);
+    return (isa & want) == want;
+  }();
+  return avx512 ? tag::nhwc : tag::any;
+}
+
+}  // namespace
+
+const char* convActivationLayout() { return activationTag() == tag::nhwc ? "nhwc" : "blocked"; }
+
+// setConvLayout("auto" | "nhwc" | "blocked")
+napi_value SetConvLayout(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    const std::string v = a.str(0, "layout");
+    if (v == "auto") layoutSetting() = Layout::Auto;
+    else if (v == "nhwc") layoutSetting() = Layout::Nhwc;
+    else if (v == "blocked") layoutSetting() = Layout::Blocked;
+    else throw ArgError("setConvLayout: layout must be auto, nhwc or blocked");
+  });
+}
+
+namespace {
 
 // Scratch buffers for reordered activations, filters and oneDNN's scratchpad,
 // grown on demand and reused: calls come one at a time from a JS thread (state is
@@ -129,7 +169,7 @@ void toUser(const memory& m, const memory& user, stream& s) {
 
 using Key = std::vector<int64_t>;
 Key keyOf(int kind, const ConvGeom& g, int64_t extra) {
-  Key k{kind, extra};
+  Key k{kind, extra, static_cast<int64_t>(activationTag())};
   for (auto* v : {&g.x, &g.w, &g.y, &g.strides, &g.dil, &g.padL, &g.padR}) k.insert(k.end(), v->begin(), v->end());
   return k;
 }

@@ -65,6 +65,14 @@ struct Args {
     return d;
   }
   int64_t i64(size_t i, const char* what) const { return static_cast<int64_t>(num(i, what)); }
+  // A short string (a setting's name).
+  std::string str(size_t i, const char* what) const {
+    char buf[64];
+    size_t n = 0;
+    if (napi_get_value_string_utf8(env, at(i, what), buf, sizeof buf, &n) != napi_ok)
+      throw ArgError(std::string(what) + " must be a string");
+    return std::string(buf, n);
+  }
   // A plain JS array of numbers (hyper-parameters).
   std::vector<double> nums(size_t i, const char* what) const { return numberArray(i, what, " must be an array of numbers"); }
   // A plain JS array of integers (shapes, strides, axes).

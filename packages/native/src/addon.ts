@@ -54,12 +54,15 @@ export interface NativeAddon {
     y: Float32Array): void;
   gateApplyGrad(dy: Float32Array, x: Float32Array, channelGate: Float32Array, spatialGate: Float32Array, batch: number, positions: number,
     channels: number, dx: Float32Array, dChannelGate: Float32Array, dSpatialGate: Float32Array): void;
-  info(): { threads: number; dnnl: string };
+  /** convLayout: the activation layout of training's backward convolutions (csrc/conv.cc activationTag). */
+  info(): { threads: number; dnnl: string; convLayout: string };
   setThreads(threads: number): void;
   /** Element count from which memory-bound loops use all threads (default: never; see csrc/threading.h). */
   setParallelMin(elements: number): void;
   /** oneDNN ops below this many FLOPs run on one thread (default 32e6; see csrc/dnnl_ctx.h). */
   setSingleThreadFlops(flops: number): void;
+  /** Activation layout of training's backward convolutions: auto (by ISA, csrc/conv.cc), nhwc or blocked. */
+  setConvLayout(layout: 'auto' | 'nhwc' | 'blocked'): void;
 }
 
 export type AddonResult = { addon: NativeAddon; path: string } | { addon: null; reason: string };

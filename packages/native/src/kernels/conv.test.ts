@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
+import { loadAddon } from '../addon.js';
 import { describeNative, expectParity, randomTensor } from '../testing/parity.js';
 
 type Case = { x: [number, number, number, number]; k: number; cout: number; stride: number; pad: 'same' | 'valid'; dilation?: number };
@@ -15,7 +16,16 @@ const cases: Case[] = [
 ];
 const name = (c: Case) => `x ${c.x.join('x')} k${c.k} s${c.stride} ${c.pad}${c.dilation ? ` d${c.dilation}` : ''} -> ${c.cout}`;
 
-describeNative('native Conv2D and FusedConv2D match the cpu backend', () => {
+// Convolutions run with NHWC or blocked activations depending on the CPU (csrc/conv.cc):
+// both layouts are tested on every machine.
+const layouts = ['nhwc', 'blocked'] as const;
+function inLayout(layout: (typeof layouts)[number]): void {
+  beforeAll(async () => (await loadAddon()).addon!.setConvLayout(layout));
+  afterAll(async () => (await loadAddon()).addon!.setConvLayout('auto'));
+}
+
+for (const layout of layouts) describeNative(`native Conv2D and FusedConv2D match the cpu backend (${layout} activations)`, () => {
+  inLayout(layout);
   for (const c of cases) {
     it(`forward ${name(c)}`, async () => {
       await expectParity(() => tf.conv2d(randomTensor(c.x, 1) as tf.Tensor4D, randomTensor([c.k, c.k, c.x[3], c.cout], 2) as tf.Tensor4D,
@@ -57,7 +67,8 @@ describeNative('native Conv2D reuses reordered filters safely', () => {
   });
 });
 
-describeNative('native convolution gradients match the cpu backend', () => {
+for (const layout of layouts) describeNative(`native convolution gradients match the cpu backend (${layout} activations)`, () => {
+  inLayout(layout);
   for (const c of cases.filter((k) => !k.dilation)) {
     it(`d/dx and d/dw ${name(c)}`, async () => {
       await expectParity(() => {
