@@ -14,8 +14,9 @@
  *   outputs [variable', m', v'].
  * - `RcmnetBatchNormTrain` inputs {x, gamma, beta}, attr `epsilon`;
  *   outputs [y, mean, variance] (batch statistics over all axes but the last, biased variance).
- * - `RcmnetBatchNormTrainGrad` inputs {dy, x, mean, variance, gamma}, attr `epsilon`;
- *   outputs [dx, dgamma, dbeta] (dx through the batch statistics).
+ * - `RcmnetBatchNormTrainGrad` inputs {dy, x, mean, variance, gamma, dMean, dVariance}, attr
+ *   `epsilon`; outputs [dx, dgamma, dbeta] (dx through the batch statistics, plus the
+ *   gradients dMean and dVariance that reach the statistics as outputs).
  *
  * CBAM attention (x [B, H, W, C]; maxima skip NaN and their gradient goes to the first
  * maximum, as tfjs's max-pool does). As tfjs ops a CBAM block was ~50 kernels and
@@ -95,25 +96,20 @@ tf.registerGradient({
   inputsToSave: ['x', 'gamma'],
   outputsToSave: [false, true, true],
   gradFunc: (dys, saved, attrs) => {
-    const [dy, dMean, dVariance] = dys as (tf.Tensor | null)[];
+    // The engine passes zeros, never null, for outputs off the loss's path: the
+    // statistics usually only feed the running averages. Their gradients fold into
+    // the kernel's per-channel coefficients, so they cost nothing when zero (as tfjs
+    // ops they were four more full-size passes per batch norm).
+    const [dy, dMean, dVariance] = dys as tf.Tensor[];
     const [x, gamma, mean, variance] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
     const epsilon = (attrs as { epsilon: number }).epsilon;
-    // One kernel yields all three gradients, so it runs here rather than in the
-    // per-input thunks (which tfjs calls one at a time, each inside its own tidy).
-    let [dx, dgamma, dbeta] = dy
-      ? (tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, mean, variance, gamma }, { epsilon }) as unknown as tf.Tensor[])
-      : [tf.zerosLike(x), tf.zerosLike(gamma), tf.zerosLike(gamma)];
-    // The statistics are outputs too; the model only feeds them into running averages
-    // (no gradient), but a loss that used them directly still gets the exact gradient.
-    const n = x.size / x.shape[3];
-    if (dMean) dx = tf.add(dx!, tf.div(dMean, n));
-    if (dVariance) dx = tf.add(dx!, tf.mul(tf.mul(dVariance, 2 / n), tf.sub(x, mean)));
+    const [dx, dgamma, dbeta] = runFused(BATCH_NORM_TRAIN_GRAD, { dy: dy!, x, mean, variance, gamma, dMean: dMean!, dVariance: dVariance! }, { epsilon });
     return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
   },
 });
 
 /** Runs a fused kernel that returns a list of tensors. */
-function runFused(kernelName: string, inputs: tf.NamedTensorMap, attrs: Record<string, number> = {}): tf.Tensor[] {
+function runFused(kernelName: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
   return tf.engine().runKernel(kernelName, inputs, attrs) as unknown as tf.Tensor[];
 }
 

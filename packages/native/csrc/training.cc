@@ -123,28 +123,33 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   });
 }
 
-// batchNormTrainGrad(dy, x, channels, mean, variance, gamma, epsilon, dx, dgamma, dbeta)
+// batchNormTrainGrad(dy, x, channels, mean, variance, gamma, dMean, dVariance, epsilon, dx, dgamma, dbeta)
 //   The gradient of batchNormTrain's y through the batch statistics:
 //   dbeta = sum dy, dgamma = sum dy * xhat,
-//   dx = gamma / sigma * (dy - dbeta/N - xhat * dgamma/N), xhat = (x - mean) / sigma.
+//   dx = gamma / sigma * (dy - dbeta/N - xhat * dgamma/N), xhat = (x - mean) / sigma;
+//   plus the gradients reaching the statistics as outputs (zero when they only
+//   feed running averages): dx += dMean / N + 2 dVariance (x - mean) / N.
 napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Args a(env, info);
-    size_t ndy, nx, nm, nv, ng, ndx, ndg, ndb;
+    size_t ndy, nx, nm, nv, ng, ndm, ndv, ndx, ndg, ndb;
     const float* dy = a.f32(0, "dy", &ndy);
     const float* x = a.f32(1, "x", &nx);
     const int64_t C = a.i64(2, "channels");
     const float* mean = a.f32(3, "mean", &nm);
     const float* var = a.f32(4, "variance", &nv);
     const float* gamma = a.f32(5, "gamma", &ng);
-    const double eps = a.num(6, "epsilon");
-    float* dx = a.f32(7, "dx", &ndx);
-    float* dgamma = a.f32(8, "dgamma", &ndg);
-    float* dbeta = a.f32(9, "dbeta", &ndb);
+    const float* dMean = a.f32(6, "dMean", &ndm);
+    const float* dVar = a.f32(7, "dVariance", &ndv);
+    const double eps = a.num(8, "epsilon");
+    float* dx = a.f32(9, "dx", &ndx);
+    float* dgamma = a.f32(10, "dgamma", &ndg);
+    float* dbeta = a.f32(11, "dbeta", &ndb);
     checkChannels(nx, C, nm, nv, "batchNormTrainGrad");
-    if (ndy != nx || ndx != nx || static_cast<int64_t>(ng) != C || static_cast<int64_t>(ndg) != C ||
-        static_cast<int64_t>(ndb) != C)
-      throw ArgError("batchNormTrainGrad: dy/dx must match x and gamma/dgamma/dbeta must have length C");
+    if (ndy != nx || ndx != nx)
+      throw ArgError("batchNormTrainGrad: dy and dx must match x");
+    for (size_t n : {ng, ndm, ndv, ndg, ndb})
+      if (static_cast<int64_t>(n) != C) throw ArgError("batchNormTrainGrad: gamma, dMean, dVariance, dgamma and dbeta must have length C");
     const int64_t rows = static_cast<int64_t>(nx) / C;
     std::vector<float> inv(C);
     for (int64_t c = 0; c < C; ++c) inv[c] = float(1.0 / std::sqrt(double(var[c]) + eps));
@@ -155,17 +160,17 @@ napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
       return double(dy[r * C + c]) * (double(x[r * C + c]) - double(mean[c]));
     });
     // dx = k * dy + a * (x - mean) + b per channel, with
-    //   k = gamma * inv, a = -k * inv * dgamma / N, b = -k * dbeta / N.
+    //   k = gamma * inv, a = -k * inv * dgamma / N + 2 dVariance / N, b = (dMean - k * dbeta) / N.
     std::vector<float> kk(C), aa(C), bb(C);
     for (int64_t c = 0; c < C; ++c) {
       const double g = gamma[c], iv = pinv[c], N = double(rows);
       const double dg = sdyx[c] * iv;  // sum dy * xhat
       dbeta[c] = float(sdy[c]);
       dgamma[c] = float(dg);
-      const double k = g * iv, av = -k * iv * dg / N;
+      const double k = g * iv, av = -k * iv * dg / N + 2.0 * dVar[c] / N;
       kk[c] = float(k);
       aa[c] = float(av);
-      bb[c] = float(-k * sdy[c] / N);
+      bb[c] = float((dMean[c] - k * sdy[c]) / N);
     }
     const float* pk = kk.data();
     const float* pa = aa.data();

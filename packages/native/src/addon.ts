@@ -42,7 +42,8 @@ export interface NativeAddon {
   batchNormTrain(x: Float32Array, channels: number, gamma: Float32Array, beta: Float32Array, epsilon: number, y: Float32Array,
     mean: Float32Array, variance: Float32Array): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array,
-    gamma: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+    gamma: Float32Array, dMean: Float32Array, dVariance: Float32Array, epsilon: number, dx: Float32Array, dgamma: Float32Array,
+    dbeta: Float32Array): void;
   /** CBAM attention (csrc/attention.cc); x is [batch, positions, channels]. */
   spatialAvgMax(x: Float32Array, batch: number, positions: number, channels: number, out: Float32Array): void;
   spatialAvgMaxGrad(dy: Float32Array, x: Float32Array, pooled: Float32Array, batch: number, positions: number, channels: number,

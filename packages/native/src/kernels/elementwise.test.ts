@@ -79,7 +79,8 @@ describeNative('native element-wise kernels match the cpu backend', () => {
         tf.tile(randomTensor([1, 1, 1, 5], 2), [2, 3, 4, 1]), tf.tile(randomTensor([2, 3], 4), [3, 2]),
         tf.slice(x, [0, 1, 1, 2], [2, 2, 2, 3]), tf.slice(x, [1, 0, 0, 0], [1, 3, 4, 5]),
         ...tf.split(x, [2, 3], 3), ...tf.split(x, 2, 0),
-        tf.concat([x, x], 3),
+        tf.concat([x, x], 3), tf.concat([x, tf.slice(x, [0, 0, 0, 0], [2, 3, 4, 1]), x], 3), tf.concat([x, x], 1),
+        tf.concat([randomTensor([6, 40], 5), randomTensor([6, 17], 6), randomTensor([6, 3], 7)], 1), tf.concat([x, x], 0),
         tf.cast(tf.greater(x, 0), 'float32'), tf.cast(tf.tensor([1, -2, 3], [3], 'int32'), 'float32'),
       ];
     });

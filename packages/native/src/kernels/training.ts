@@ -29,11 +29,12 @@ const batchNormTrain: FusedKernel = ({ inputs, backend, attrs }, native) => {
 };
 
 const batchNormTrainGrad: FusedKernel = ({ inputs, backend, attrs }, native) => {
-  const { dy, x, mean, variance, gamma } = inputs as Record<string, TensorInfo>;
+  const { dy, x, mean, variance, gamma, dMean, dVariance } = inputs as Record<string, TensorInfo>;
   const channels = x!.shape[x!.shape.length - 1]!;
   const [dx, dxV] = output(backend, [...x!.shape]), [dgamma, dgV] = output(backend, [channels]), [dbeta, dbV] = output(backend, [channels]);
   native.batchNormTrainGrad(values(backend, dy, 'dy'), values(backend, x, 'x'), channels, values(backend, mean, 'mean'),
-    values(backend, variance, 'variance'), values(backend, gamma, 'gamma'), (attrs as { epsilon: number }).epsilon, dxV, dgV, dbV);
+    values(backend, variance, 'variance'), values(backend, gamma, 'gamma'), values(backend, dMean, 'dMean'),
+    values(backend, dVariance, 'dVariance'), (attrs as { epsilon: number }).epsilon, dxV, dgV, dbV);
   return [dx, dgamma, dbeta];
 };
 
