@@ -4,7 +4,7 @@
 // package, with the platform's training ops: batch norm with batch statistics
 // and the Adam step are @rcmnet/model's fused ops (one kernel each on native).
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTraining, Optimizer } from '@rcmnet/model';
+import { batchNormTraining, gateApply, gatedChannelAvgMax, Optimizer, spatialAvgMax } from '@rcmnet/model';
 
 type Params = Map<string, tf.Variable>;
 
@@ -87,15 +87,14 @@ export class RcmnetShaped {
     const sc = this.params.has(`${name}.sc.w`) ? this.convBn(`${name}.sc`, x, `${name}.sbn`, st) : x;
     return tf.relu(tf.add(z, sc)) as tf.Tensor4D;
   }
+  // The platform's CBAM ops (@rcmnet/model fusedOps.ts): the MLP runs once on the
+  // stacked avg- and max-pooled descriptors, as mlp(avg) + mlp(max) in the peer.
   private runCbam(name: string, x: tf.Tensor4D): tf.Tensor4D {
-    const mlp = (v: tf.Tensor2D) =>
-      tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(v, this.p(`${name}.w1`) as tf.Tensor2D), this.p(`${name}.b1`))) as tf.Tensor2D,
-        this.p(`${name}.w2`) as tf.Tensor2D), this.p(`${name}.b2`));
-    const ca = tf.sigmoid(tf.add(mlp(tf.mean(x, [1, 2]) as tf.Tensor2D), mlp(tf.max(x, [1, 2]) as tf.Tensor2D)));
-    const xc = tf.mul(x, tf.reshape(ca, [x.shape[0], 1, 1, x.shape[3]])) as tf.Tensor4D;
-    const pooled = tf.concat([tf.mean(xc, 3, true), tf.max(xc, 3, true)], 3) as tf.Tensor4D;
-    const sa = tf.sigmoid(tf.add(tf.conv2d(pooled, this.p(`${name}.sa.w`) as tf.Tensor4D, 1, 'same'), this.p(`${name}.sa.b`)));
-    return tf.mul(xc, sa) as tf.Tensor4D;
+    const hidden = tf.relu(tf.add(tf.matMul(spatialAvgMax(x), this.p(`${name}.w1`) as tf.Tensor2D), this.p(`${name}.b1`))) as tf.Tensor2D;
+    const [avg, max] = tf.split(tf.add(tf.matMul(hidden, this.p(`${name}.w2`) as tf.Tensor2D), this.p(`${name}.b2`)), 2, 0);
+    const ca = tf.sigmoid(tf.add(avg!, max!)) as tf.Tensor2D;
+    const sa = tf.sigmoid(tf.add(tf.conv2d(gatedChannelAvgMax(x, ca), this.p(`${name}.sa.w`) as tf.Tensor4D, 1, 'same'), this.p(`${name}.sa.b`)));
+    return gateApply(x, ca, sa as tf.Tensor4D);
   }
   private runMhsa(x: tf.Tensor4D): tf.Tensor4D {
     const [b, h, w, c] = x.shape;
