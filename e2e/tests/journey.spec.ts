@@ -160,8 +160,9 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await page.goto("/models");
   const candidate = page.locator('[data-testid="model-row"][data-status="CANDIDATE"]').first();
   await expect(candidate).toBeVisible();
-  page.once("dialog", (d) => void d.accept("Retrained on new human labels; better on the locked test set"));
   await candidate.getByTestId("propose-promotion").click();
+  await page.getByTestId("ask-input").fill("Retrained on new human labels; better on the locked test set");
+  await page.getByTestId("ask-submit").click();
   await expect(page.locator('[data-testid="promotion-row"][data-state="PROPOSED"]').first()).toBeVisible();
 });
 

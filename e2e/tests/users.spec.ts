@@ -1,7 +1,16 @@
-// ADMIN manages accounts; every change carries a reason (audited by the API).
+// ADMIN manages accounts; every change carries a reason (audited by the API), asked in an
+// in-page dialog (a new password in a masked field, never the browser's clear-text prompt).
+import type { Page } from "@playwright/test";
 import { expect, login, test } from "../support/fixtures";
 
-test("admin creates a user, changes the role, and a disabled user can no longer sign in", async ({ page, browser, baseURL }) => {
+async function answer(page: Page, text: string): Promise<void> {
+  const dialog = page.getByTestId("ask-dialog");
+  await expect(dialog).toBeVisible();
+  await dialog.getByTestId("ask-input").fill(text);
+  await dialog.getByTestId("ask-submit").click();
+}
+
+test("admin creates a user, changes the role, resets the password, and a disabled user can no longer sign in", async ({ page, browser, baseURL }) => {
   await login(page, "admin");
   await page.goto("/users");
   const loginName = `e2e${Date.now().toString(36)}`;
@@ -13,22 +22,38 @@ test("admin creates a user, changes the role, and a disabled user can no longer 
   const row = page.locator(`[data-testid="user-row"][data-login="${loginName}"]`);
   await expect(row).toBeVisible();
 
-  page.once("dialog", (d) => void d.accept("Moved to the audit team"));
+  // Cancelling the reason changes nothing.
+  await row.getByTestId("user-role-select").selectOption("ADMIN");
+  await page.getByTestId("ask-cancel").click();
+  await expect(page.getByTestId("ask-dialog")).toBeHidden();
+  await expect(row.getByTestId("user-role-select")).toHaveValue("TECHNICIAN");
+
   await row.getByTestId("user-role-select").selectOption("AUDITOR");
+  await answer(page, "Moved to the audit team");
   await expect(page.getByTestId("users-notice")).toContainText("AUDITOR");
   await expect(row.getByTestId("user-role-select")).toHaveValue("AUDITOR");
+
+  // Password reset: masked, at least 10 characters, then a reason.
+  await row.getByTestId("reset-password").click();
+  const input = page.getByTestId("ask-dialog").getByTestId("ask-input");
+  await expect(input).toHaveAttribute("type", "password");
+  await input.fill("short");
+  await expect(page.getByTestId("ask-submit")).toBeDisabled();
+  await answer(page, "replaced-pass-456");
+  await answer(page, "Forgot the initial password");
+  await expect(page.getByTestId("users-notice")).toContainText("Password of");
 
   // The new account signs in with its new role (a separate browser context).
   const other = await browser.newContext({ baseURL });
   const p2 = await other.newPage();
   await p2.goto("/login");
   await p2.getByTestId("login-username").fill(loginName);
-  await p2.getByTestId("login-password").fill("initial-pass-123");
+  await p2.getByTestId("login-password").fill("replaced-pass-456");
   await p2.getByTestId("login-submit").click();
   await expect(p2.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
 
-  page.once("dialog", (d) => void d.accept("Left the hospital"));
   await row.getByTestId("toggle-disabled").click();
+  await answer(page, "Left the hospital");
   await expect(row).toContainText("disabled");
 
   // Disabling revokes the session at once: the next API call is refused and the user is sent to sign in.
@@ -39,7 +64,7 @@ test("admin creates a user, changes the role, and a disabled user can no longer 
   });
   await expect(p2).toHaveURL(/\/login/);
   await p2.getByTestId("login-username").fill(loginName);
-  await p2.getByTestId("login-password").fill("initial-pass-123");
+  await p2.getByTestId("login-password").fill("replaced-pass-456");
   await p2.getByTestId("login-submit").click();
   await expect(p2.getByTestId("login-error")).toBeVisible();
   await other.close();

@@ -45,6 +45,11 @@ function fused(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 
+/** Runs a fused kernel; every one returns a list of tensors. */
+function runFused(kernelName: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
+  return tf.engine().runKernel(kernelName, inputs, attrs) as unknown as tf.Tensor[];
+}
+
 export interface AdamStep {
   lr: number;
   beta1: number;
@@ -61,7 +66,7 @@ export interface AdamStep {
 export function adamUpdate(variable: tf.Tensor, m: tf.Tensor, v: tf.Tensor, grad: tf.Tensor, s: AdamStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
   if (fused(ADAM_UPDATE)) {
     const params = [s.lr, s.beta1, s.beta2, s.epsilon, s.biasCorrection1, s.biasCorrection2, s.decay];
-    return tf.engine().runKernel(ADAM_UPDATE, { variable, m, v, grad }, { params }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+    return runFused(ADAM_UPDATE, { variable, m, v, grad }, { params }) as [tf.Tensor, tf.Tensor, tf.Tensor];
   }
   return tf.tidy(() => {
     const m2 = tf.add(tf.mul(m, s.beta1), tf.mul(grad, 1 - s.beta1));
@@ -79,7 +84,7 @@ export function adamUpdate(variable: tf.Tensor, m: tf.Tensor, v: tf.Tensor, grad
  */
 export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   if (fused(BATCH_NORM_TRAIN)) {
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon }) as unknown as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+    const [y, mean, variance] = runFused(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon }) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
     return { y, mean, variance };
   }
   // Written out instead of tf.batchNorm: the FusedBatchNorm gradient tiles mean and
@@ -107,11 +112,6 @@ tf.registerGradient({
     return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
   },
 });
-
-/** Runs a fused kernel that returns a list of tensors. */
-function runFused(kernelName: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
-  return tf.engine().runKernel(kernelName, inputs, attrs) as unknown as tf.Tensor[];
-}
 
 /** Max over the windows of a reshaped view, as tfjs's max-pool (same NaN and tie rules as the fused kernels). */
 function maxOverWindow(x: tf.Tensor4D, window: [number, number]): tf.Tensor4D {

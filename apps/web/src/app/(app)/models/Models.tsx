@@ -1,12 +1,19 @@
 "use client";
 import { useState } from "react";
-import { ConfusionMatrix, historySeries, LineChart } from "@/charts/Charts";
-import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import type { Role } from "@/auth/roles";
+import { ConfusionMatrix, historySeries, LineChart } from "@/charts/Charts";
+import { useAsk } from "@/components/AskDialog";
+import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { modelMetrics, pct, readTestMetrics } from "@/lib/metrics";
-import { COMPARE_MODELS, DECIDE_PROMOTION, MODELS, PROPOSE_PROMOTION, PROPOSE_ROLLBACK } from "@/lib/operations";
+import {
+  COMPARE_MODELS,
+  DECIDE_PROMOTION,
+  MODELS,
+  PROPOSE_PROMOTION,
+  PROPOSE_ROLLBACK,
+} from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 
@@ -48,19 +55,23 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
   const { data, error, loading, reload } = useQuery<Data>(MODELS, {});
   const [selected, setSelected] = useState<string | null>(null);
   const versions = data?.modelVersions.nodes ?? [];
-  const current = versions.find((v) => v.id === selected) ?? versions.find((v) => v.status === "CHAMPION") ?? versions[0] ?? null;
+  const current =
+    versions.find((v) => v.id === selected) ??
+    versions.find((v) => v.status === "CHAMPION") ??
+    versions[0] ??
+    null;
 
   const { act, actionError } = useAction(reload);
 
-  function ask(question: string): string | null {
-    const r = window.prompt(question);
-    return r && r.trim() ? r.trim() : null;
-  }
+  const { ask: askDialog, dialog } = useAsk();
+  const ask = (title: string, confirm: string) =>
+    askDialog({ title, label: "Reason (required, recorded in the audit trail)", confirm });
 
   if (loading && !data) return <Loading what="models" />;
   return (
     <div>
       <h1>Models</h1>
+      {dialog}
       <ErrorBox error={error} />
       <ErrorBox error={actionError} testId="model-action-error" />
       {versions.length === 0 ? (
@@ -85,7 +96,13 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
             {versions.map((v) => {
               const m = modelMetrics(v.metrics).test;
               return (
-                <tr key={v.id} data-testid="model-row" data-status={v.status} data-model={`${v.name}@${v.version}`} aria-selected={current?.id === v.id}>
+                <tr
+                  key={v.id}
+                  data-testid="model-row"
+                  data-status={v.status}
+                  data-model={`${v.name}@${v.version}`}
+                  aria-selected={current?.id === v.id}
+                >
                   <td>
                     <button type="button" onClick={() => setSelected(v.id)} data-testid="model-select">
                       {v.name} {v.version}
@@ -104,9 +121,13 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                       <button
                         type="button"
                         data-testid="propose-promotion"
-                        onClick={() => {
-                          const reason = ask(`Why should ${v.name} ${v.version} become the champion?`);
-                          if (reason) void act(() => gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason }));
+                        onClick={async () => {
+                          const reason = await ask(
+                            `Why should ${v.name} ${v.version} become the champion?`,
+                            "Propose promotion",
+                          );
+                          if (reason)
+                            void act(() => gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason }));
                         }}
                       >
                         Propose promotion
@@ -116,8 +137,11 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                       <button
                         type="button"
                         data-testid="propose-rollback"
-                        onClick={() => {
-                          const reason = ask(`Why roll back to ${v.name} ${v.version}?`);
+                        onClick={async () => {
+                          const reason = await ask(
+                            `Why roll back to ${v.name} ${v.version}?`,
+                            "Propose rollback",
+                          );
                           if (reason) void act(() => gql(PROPOSE_ROLLBACK, { modelVersionId: v.id, reason }));
                         }}
                       >
@@ -133,7 +157,9 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
       )}
 
       <h2>Promotion requests</h2>
-      <p className="muted">Two-person rule: a data scientist proposes, a different person with the ADMIN role decides.</p>
+      <p className="muted">
+        Two-person rule: a data scientist proposes, a different person with the ADMIN role decides.
+      </p>
       {(data?.modelPromotions.nodes ?? []).length === 0 ? (
         <Empty testId="promotions-empty">No promotion requests.</Empty>
       ) : (
@@ -159,24 +185,42 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                   {p.modelVersion.name} {p.modelVersion.version}
                 </td>
                 <td>
-                  <span className={`badge ${p.state === "APPROVED" ? "ok" : p.state === "REJECTED" ? "bad" : ""}`}>{p.state}</span>
+                  <span
+                    className={`badge ${p.state === "APPROVED" ? "ok" : p.state === "REJECTED" ? "bad" : ""}`}
+                  >
+                    {p.state}
+                  </span>
                 </td>
                 <td>{p.reason}</td>
                 <td>
                   {p.proposedBy.displayName}, {formatDateTime(p.proposedAt)}
                 </td>
-                <td>{p.decidedBy ? `${p.decidedBy.displayName}, ${formatDateTime(p.decidedAt)}${p.decisionNote ? ` — ${p.decisionNote}` : ""}` : "—"}</td>
+                <td>
+                  {p.decidedBy
+                    ? `${p.decidedBy.displayName}, ${formatDateTime(p.decidedAt)}${p.decisionNote ? ` — ${p.decisionNote}` : ""}`
+                    : "—"}
+                </td>
                 <td>
                   {role === "ADMIN" && p.state === "PROPOSED" && p.proposedBy.id !== userId && (
                     <>
-                      <button type="button" className="primary" data-testid="approve-promotion" onClick={() => void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note: null }))}>
+                      <button
+                        type="button"
+                        className="primary"
+                        data-testid="approve-promotion"
+                        onClick={() =>
+                          void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note: null }))
+                        }
+                      >
                         Approve
                       </button>{" "}
                       <button
                         type="button"
                         data-testid="reject-promotion"
-                        onClick={() => {
-                          const note = ask("Reason for rejecting (required)");
+                        onClick={async () => {
+                          const note = await ask(
+                            `Reject the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
+                            "Reject",
+                          );
                           if (note) void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: false, note }));
                         }}
                       >
@@ -206,15 +250,26 @@ function VersionDetail({ v }: { v: Version }) {
         {v.name} {v.version} <span className="badge">{v.status}</span>
       </h2>
       <p className="muted mono">
-        labels: {v.labels.join(", ")} · input {v.inputSize}px · weights sha256 {v.artifactSha256.slice(0, 16)}…
+        labels: {v.labels.join(", ")} · input {v.inputSize}px · weights sha256 {v.artifactSha256.slice(0, 16)}
+        …
       </p>
       <div className="grid2">
         <div>
-          <ConfusionMatrix labels={m.test.confusion?.labels ?? []} matrix={m.test.confusion?.matrix ?? []} title="Confusion matrix (test)" />
+          <ConfusionMatrix
+            labels={m.test.confusion?.labels ?? []}
+            matrix={m.test.confusion?.matrix ?? []}
+            title="Confusion matrix (test)"
+          />
         </div>
         <div>
           <LineChart series={h.loss} title="Training loss" yLabel="loss" testId="loss-chart" />
-          <LineChart series={h.accuracy} title="Accuracy" yLabel="accuracy" testId="accuracy-chart" yDomain={[0, 1]} />
+          <LineChart
+            series={h.accuracy}
+            title="Accuracy"
+            yLabel="accuracy"
+            testId="accuracy-chart"
+            yDomain={[0, 1]}
+          />
         </div>
       </div>
       <PerClass metrics={m.test.perClass} />
@@ -222,7 +277,11 @@ function VersionDetail({ v }: { v: Version }) {
   );
 }
 
-function PerClass({ metrics }: { metrics: Record<string, { precision?: number; recall?: number; f1?: number; support?: number }> }) {
+function PerClass({
+  metrics,
+}: {
+  metrics: Record<string, { precision?: number; recall?: number; f1?: number; support?: number }>;
+}) {
   const rows = Object.entries(metrics);
   if (!rows.length) return null;
   return (
@@ -255,12 +314,30 @@ interface Comparison {
   compareModels: {
     testCount: number;
     snapshot: { name: string };
-    a: { accuracy: number; macroF1: number; abstained: number; confusion: unknown; modelVersion: { name: string; version: string } };
-    b: { accuracy: number; macroF1: number; abstained: number; confusion: unknown; modelVersion: { name: string; version: string } };
+    a: {
+      accuracy: number;
+      macroF1: number;
+      abstained: number;
+      confusion: unknown;
+      modelVersion: { name: string; version: string };
+    };
+    b: {
+      accuracy: number;
+      macroF1: number;
+      abstained: number;
+      confusion: unknown;
+      modelVersion: { name: string; version: string };
+    };
   };
 }
 
-function Compare({ versions, snapshots }: { versions: Version[]; snapshots: { id: string; name: string; itemCount: number }[] }) {
+function Compare({
+  versions,
+  snapshots,
+}: {
+  versions: Version[];
+  snapshots: { id: string; name: string; itemCount: number }[];
+}) {
   const [a, setA] = useState(versions[0]!.id);
   const [b, setB] = useState(versions[1]!.id);
   const [snap, setSnap] = useState(snapshots[0]?.id ?? "");
@@ -276,7 +353,9 @@ function Compare({ versions, snapshots }: { versions: Version[]; snapshots: { id
     <section className="panel" data-testid="compare">
       <h2 style={{ marginTop: 0 }}>Compare two versions on the same locked test set</h2>
       {snapshots.length === 0 ? (
-        <p className="muted">Create a dataset snapshot first (Retraining page): comparisons run on its locked TEST part.</p>
+        <p className="muted">
+          Create a dataset snapshot first (Retraining page): comparisons run on its locked TEST part.
+        </p>
       ) : (
         <form
           className="row"
@@ -333,9 +412,15 @@ function Compare({ versions, snapshots }: { versions: Version[]; snapshots: { id
               return (
                 <div key={side}>
                   <h3>
-                    {r.modelVersion.name} {r.modelVersion.version}: accuracy {pct(r.accuracy)}, macro-F1 {pct(r.macroF1)}, abstained {r.abstained}
+                    {r.modelVersion.name} {r.modelVersion.version}: accuracy {pct(r.accuracy)}, macro-F1{" "}
+                    {pct(r.macroF1)}, abstained {r.abstained}
                   </h3>
-                  <ConfusionMatrix labels={t.confusion?.labels ?? []} matrix={t.confusion?.matrix ?? []} title={`${r.modelVersion.name} ${r.modelVersion.version}`} testId={`compare-matrix-${i}`} />
+                  <ConfusionMatrix
+                    labels={t.confusion?.labels ?? []}
+                    matrix={t.confusion?.matrix ?? []}
+                    title={`${r.modelVersion.name} ${r.modelVersion.version}`}
+                    testId={`compare-matrix-${i}`}
+                  />
                 </div>
               );
             })}

@@ -1,5 +1,6 @@
 "use client";
 import { ROLE_LABEL, ROLES, type Role } from "@/auth/roles";
+import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { gql } from "@/lib/gql";
 import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, USERS } from "@/lib/operations";
@@ -20,17 +21,17 @@ export function Users({ selfId }: { selfId: string }) {
   const { data, error, loading, reload } = useQuery<{ users: { nodes: UserRow[] } }>(USERS, {});
 
   const { act, actionError, notice } = useAction(reload);
+  const { ask, dialog } = useAsk();
   // Every change to an account is audited with a reason.
-  const reason = (q: string) => {
-    const r = window.prompt(`${q}\nReason (recorded in the audit trail):`);
-    return r && r.trim() ? r.trim() : null;
-  };
+  const reason = (title: string, confirm: string) =>
+    ask({ title, label: "Reason (required, recorded in the audit trail)", confirm });
 
   if (loading && !data) return <Loading what="users" />;
   const users = data?.users.nodes ?? [];
   return (
     <div>
       <h1>Users</h1>
+      {dialog}
       <ErrorBox error={error} />
       <ErrorBox error={actionError} testId="users-error" />
       {notice && (
@@ -77,7 +78,14 @@ export function Users({ selfId }: { selfId: string }) {
         </label>
         <label>
           Initial password (≥ 10 characters)
-          <input name="password" type="password" minLength={10} required autoComplete="new-password" data-testid="new-user-password" />
+          <input
+            name="password"
+            type="password"
+            minLength={10}
+            required
+            autoComplete="new-password"
+            data-testid="new-user-password"
+          />
         </label>
         <button className="primary" type="submit" data-testid="create-user">
           Create user
@@ -110,10 +118,17 @@ export function Users({ selfId }: { selfId: string }) {
                     value={u.role}
                     disabled={u.id === selfId}
                     data-testid="user-role-select"
-                    onChange={(e) => {
+                    onChange={async (e) => {
                       const role = e.target.value;
-                      const why = reason(`Change ${u.login} to ${role}?`);
-                      if (why) void act(() => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }), `${u.login} is now ${role}.`);
+                      const why = await reason(
+                        `Change ${u.login} to ${ROLE_LABEL[role as Role] ?? role}?`,
+                        "Change role",
+                      );
+                      if (why)
+                        void act(
+                          () => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }),
+                          `${u.login} is now ${role}.`,
+                        );
                     }}
                   >
                     {ROLES.map((r) => (
@@ -124,8 +139,14 @@ export function Users({ selfId }: { selfId: string }) {
                   </select>
                 </td>
                 <td>
-                  {u.disabled ? <span className="badge bad">disabled</span> : <span className="badge ok">active</span>}{" "}
-                  {u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() && <span className="badge bad">locked until {formatDateTime(u.lockedUntil)}</span>}
+                  {u.disabled ? (
+                    <span className="badge bad">disabled</span>
+                  ) : (
+                    <span className="badge ok">active</span>
+                  )}{" "}
+                  {u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() && (
+                    <span className="badge bad">locked until {formatDateTime(u.lockedUntil)}</span>
+                  )}
                 </td>
                 <td>{formatDateTime(u.createdAt)}</td>
                 <td>
@@ -133,9 +154,14 @@ export function Users({ selfId }: { selfId: string }) {
                     type="button"
                     disabled={u.id === selfId}
                     data-testid="toggle-disabled"
-                    onClick={() => {
-                      const why = reason(`${u.disabled ? "Enable" : "Disable"} ${u.login}?`);
-                      if (why) void act(() => gql(SET_USER_DISABLED, { id: u.id, disabled: !u.disabled, reason: why }), `${u.login} ${u.disabled ? "enabled" : "disabled"}.`);
+                    onClick={async () => {
+                      const verb = u.disabled ? "Enable" : "Disable";
+                      const why = await reason(`${verb} ${u.login}?`, verb);
+                      if (why)
+                        void act(
+                          () => gql(SET_USER_DISABLED, { id: u.id, disabled: !u.disabled, reason: why }),
+                          `${u.login} ${u.disabled ? "enabled" : "disabled"}.`,
+                        );
                     }}
                   >
                     {u.disabled ? "Enable" : "Disable"}
@@ -143,11 +169,21 @@ export function Users({ selfId }: { selfId: string }) {
                   <button
                     type="button"
                     data-testid="reset-password"
-                    onClick={() => {
-                      const pw = window.prompt(`New password for ${u.login} (≥ 10 characters):`);
+                    onClick={async () => {
+                      const pw = await ask({
+                        title: `New password for ${u.login}`,
+                        label: "New password (≥ 10 characters)",
+                        password: true,
+                        minLength: 10,
+                        confirm: "Next",
+                      });
                       if (!pw) return;
-                      const why = reason(`Reset the password of ${u.login}?`);
-                      if (why) void act(() => gql(RESET_PASSWORD, { id: u.id, newPassword: pw, reason: why }), `Password of ${u.login} reset.`);
+                      const why = await reason(`Reset the password of ${u.login}?`, "Reset password");
+                      if (why)
+                        void act(
+                          () => gql(RESET_PASSWORD, { id: u.id, newPassword: pw, reason: why }),
+                          `Password of ${u.login} reset.`,
+                        );
                     }}
                   >
                     Reset password

@@ -1,0 +1,132 @@
+"use client";
+// In-page replacement for window.prompt: a modal form that takes one required answer,
+// such as a reason for the audit trail or a new password. The browser's prompt showed a
+// password in clear text, could not enforce a minimum length, and looks like a phishing
+// box in a clinical application. `ask` resolves to the answer, or null when cancelled
+// (Escape, backdrop or Cancel).
+import { type ReactNode, useCallback, useId, useRef, useState } from "react";
+import { Modal } from "./Modal";
+
+export interface AskOptions {
+  /** The question, as the dialog's heading. */
+  title: string;
+  /** Label of the answer field. */
+  label: string;
+  /** A masked field whose answer is kept as typed (not trimmed). */
+  password?: boolean;
+  minLength?: number;
+  /** Text of the confirm button (default "Confirm"). */
+  confirm?: string;
+}
+
+interface Pending {
+  id: number;
+  options: AskOptions;
+  resolve: (answer: string | null) => void;
+}
+
+export function useAsk(): { ask: (options: AskOptions) => Promise<string | null>; dialog: ReactNode } {
+  const [pending, setPending] = useState<Pending | null>(null);
+  // The open question, also outside React state: resolving a promise is a side effect,
+  // which must not happen inside a state updater (StrictMode runs those twice).
+  const open = useRef<Pending | null>(null);
+  const ids = useRef(0);
+  const ask = useCallback(
+    (options: AskOptions) =>
+      new Promise<string | null>((resolve) => {
+        // A question still open is answered "cancelled" rather than left hanging.
+        open.current?.resolve(null);
+        ids.current += 1;
+        open.current = { id: ids.current, options, resolve };
+        setPending(open.current);
+      }),
+    [],
+  );
+  const finish = (answer: string | null) => {
+    open.current?.resolve(answer);
+    open.current = null;
+    setPending(null);
+  };
+  const dialog = (
+    <Modal
+      open={pending !== null}
+      onClose={() => finish(null)}
+      label={pending?.options.title ?? "Question"}
+      testId="ask-dialog"
+    >
+      {/* Keyed by question: a second question right after the first starts with an empty field. */}
+      {pending && (
+        <AskForm key={pending.id} options={pending.options} onCancel={() => finish(null)} onAnswer={finish} />
+      )}
+    </Modal>
+  );
+  return { ask, dialog };
+}
+
+function AskForm({
+  options,
+  onCancel,
+  onAnswer,
+}: {
+  options: AskOptions;
+  onCancel: () => void;
+  onAnswer: (answer: string) => void;
+}) {
+  const [value, setValue] = useState("");
+  const fieldId = useId();
+  const answer = options.password ? value : value.trim();
+  const minLength = options.minLength ?? 1;
+  const valid = answer.length >= minLength;
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (valid) onAnswer(answer);
+      }}
+    >
+      <h2 style={{ marginTop: 0 }}>{options.title}</h2>
+      <label htmlFor={fieldId} style={{ display: "flex" }}>
+        {options.label}
+        {options.password ? (
+          <input
+            // biome-ignore lint/a11y/noAutofocus: the dialog exists to take this one answer; focus must land in it
+            autoFocus
+            id={fieldId}
+            type="password"
+            autoComplete="new-password"
+            minLength={minLength}
+            required
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            data-testid="ask-input"
+          />
+        ) : (
+          <textarea
+            // biome-ignore lint/a11y/noAutofocus: the dialog exists to take this one answer; focus must land in it
+            autoFocus
+            id={fieldId}
+            rows={3}
+            maxLength={500}
+            required
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+            data-testid="ask-input"
+          />
+        )}
+      </label>
+      {options.password && value.length > 0 && !valid && (
+        <p className="muted" role="status" data-testid="ask-hint">
+          At least {minLength} characters.
+        </p>
+      )}
+      <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>
+        <button type="button" onClick={onCancel} data-testid="ask-cancel">
+          Cancel
+        </button>
+        <button className="primary" type="submit" disabled={!valid} data-testid="ask-submit">
+          {options.confirm ?? "Confirm"}
+        </button>
+      </div>
+    </form>
+  );
+}
