@@ -71,6 +71,7 @@ test("a technician cannot amend: no control in the dashboard, refused by the API
   await expect(page.getByTestId("signature-name")).toBeVisible();
   await expect(page.getByTestId("amend-form")).toHaveCount(0);
   await expect(page.getByTestId("amend-submit")).toHaveCount(0);
+  await expect(page.getByTestId("report-amend")).toHaveCount(0);
   // The review page, where amendments start, is not theirs.
   const res = await page.goto(`/cases/${caseId}/review`);
   expect(res?.status()).toBe(403);
@@ -150,6 +151,15 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(v1).toHaveAttribute("aria-current", "page");
   await expect(page.getByTestId("report-amendment")).toHaveCount(0);
   await expect(page.getByTestId("signature-name")).toHaveText("Dr. Hana Hematologist");
+  // A superseded version offers no amendment; the current one leads back to the review page.
+  await expect(page.getByTestId("report-amend")).toHaveCount(0);
+  await versions.getByRole("link", { name: "Version 2 (current)" }).click();
+  await page.getByTestId("report-amend").click();
+  await page.waitForURL(`**/cases/${caseId}/review`);
+  // An AMENDED case is signed: read-only, and open to a further amendment.
+  await expect(page.getByTestId("case-status")).toHaveText("AMENDED");
+  await expect(page.getByTestId("review-readonly")).toBeVisible();
+  await expect(page.getByTestId("amend-form")).toBeVisible();
 
   // The API agrees: AMENDED, two versions, the second superseding the first with the reason.
   const token = await apiLogin(request, "hema");

@@ -82,7 +82,16 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             </Link>
           ))}
         </nav>
-        <PrintButton />
+        <div className="row">
+          {/* Only a hematologist may amend (the API decides; this only saves a detour): the
+              review page holds the amendment form, which asks for the reason. */}
+          {session.role === "HEMATOLOGIST" && shown.id === latest.id && (
+            <Link href={`/cases/${c.id}/review`} data-testid="report-amend">
+              Amend this report…
+            </Link>
+          )}
+          <PrintButton />
+        </div>
       </div>
       <article className="report" data-testid="report">
         <header>

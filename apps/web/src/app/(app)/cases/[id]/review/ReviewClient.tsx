@@ -56,8 +56,10 @@ export function ReviewClient({
     };
   }, [header.id]);
 
-  const signed = header.status === "SIGNED_OUT";
-  const readOnly = header.status !== "IN_REVIEW" && header.status !== "AMENDED";
+  // AMENDED is a signed state (report version 2 or later), amended again like SIGNED_OUT;
+  // only IN_REVIEW (which an amendment reopens a case to) is editable.
+  const signed = header.status === "SIGNED_OUT" || header.status === "AMENDED";
+  const readOnly = header.status !== "IN_REVIEW";
   return (
     <>
       <div className="row no-print" style={{ marginBottom: "0.5rem" }}>
