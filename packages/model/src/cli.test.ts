@@ -76,6 +76,9 @@ describe('rcmnet CLI', () => {
 
     const e = await rcmnet(['eval', '--model', model, '--data', data, '--json']);
     expect(Object.keys(JSON.parse(e.stdout) as object)).toEqual(expect.arrayContaining(['top1', 'balancedAccuracy', 'macroF1', 'perClass', 'confusion', 'ece']));
+    const tta = await rcmnet(['eval', '--model', model, '--data', data, '--tta']);
+    expect(tta.code, tta.stderr).toBe(0);
+    expect(tta.stdout).toMatch(/^val \(8-view TTA\): n=\d+ top1 /);
   });
 
   it('bench interleaves rounds of the backend and the peer script and reports medians', async () => {

@@ -146,15 +146,17 @@ const commands: Record<string, Command> = {
   },
   eval: {
     summary: 'evaluate a model on a dataset split (top1, balanced accuracy, macro-F1, per class, confusion, ECE)',
-    usage: 'rcmnet eval --model DIR --data DIR|MANIFEST [--split val|train|test] [--max-per-class N] [--json]',
-    options: { model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'boolean' }, 'max-per-class': { type: 'string' } },
+    usage: 'rcmnet eval --model DIR --data DIR|MANIFEST [--split val|train|test] [--max-per-class N] [--tta] [--json]',
+    options: { model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'boolean' }, 'max-per-class': { type: 'string' }, tta: { type: 'boolean' } },
     async run(v) {
       const split = (v['split'] as string | undefined) ?? 'val';
       if (!['train', 'val', 'test'].includes(split)) throw new UsageError('--split must be train, val or test');
-      const m = await evaluate(req(v['model'], 'model'), req(v['data'], 'data'), { split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: num(v['max-per-class'], 'max-per-class') });
+      const m = await evaluate(req(v['model'], 'model'), req(v['data'], 'data'), {
+        split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: num(v['max-per-class'], 'max-per-class'), tta: Boolean(v['tta']),
+      });
       if (v['json']) process.stdout.write(JSON.stringify(m) + '\n');
       else {
-        process.stdout.write(`${m.split}: n=${m.count} top1 ${(m.top1 * 100).toFixed(2)}% balanced ${(m.balancedAccuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% ECE ${m.ece.toFixed(4)}\n`);
+        process.stdout.write(`${m.split}${m.tta ? ' (8-view TTA)' : ''}: n=${m.count} top1 ${(m.top1 * 100).toFixed(2)}% balanced ${(m.balancedAccuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% ECE ${m.ece.toFixed(4)}\n`);
         for (const [l, c] of Object.entries(m.perClass)) process.stdout.write(`  ${l.padEnd(14)} P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)} n=${c.support}\n`);
       }
     },

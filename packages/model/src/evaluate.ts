@@ -11,11 +11,13 @@ export interface EvaluateOptions {
   split?: 'train' | 'val' | 'test';
   backend?: string;
   maxPerClass?: number;
+  /** Test-time augmentation: mean logits over the eight dihedral views of each image (8x the compute). */
+  tta?: boolean;
 }
 
 export type EvaluateData = string | Dataset | Sample[];
 
-export async function evaluate(modelDir: string, data: EvaluateData, options: EvaluateOptions = {}): Promise<EvalMetrics & { split: string; labels: string[] }> {
+export async function evaluate(modelDir: string, data: EvaluateData, options: EvaluateOptions = {}): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean }> {
   await initBackend({ backend: options.backend });
   const { net, card } = await loadNetwork(modelDir);
   try {
@@ -31,10 +33,10 @@ export async function evaluate(modelDir: string, data: EvaluateData, options: Ev
     if (unknown.length) throw new Error(`Data has label(s) the model does not know: ${unknown.join(', ')} (model labels: ${card.labels.join(', ')})`);
     if (!samples.length) throw new Error(`No samples in split "${split}"`);
     const images = await loadImages(samples.map((s) => s.path), card.inputSize);
-    const logits = await logitsFor(net, images, card.normalization, 64);
+    const logits = await logitsFor(net, images, card.normalization, options.tta ? 16 : 64, { tta: options.tta });
     const probs = softmaxRows(logits, card.labels.length, card.calibration.temperature);
     const metrics = computeMetrics(probs, samples.map((s) => index.get(s.label)!), card.labels);
-    return { ...metrics, split, labels: card.labels };
+    return { ...metrics, split, labels: card.labels, tta: Boolean(options.tta) };
   } finally {
     net.dispose();
   }

@@ -19,8 +19,22 @@ export async function loadImages(inputs: ImageInput[], size: number, limits: Ima
   return out;
 }
 
-/** Logits (rows of `numClasses`) for images already at the network's input size. */
-export async function logitsFor(net: Network, images: RgbImage[], norm: Normalization, batchSize = 32): Promise<Float32Array> {
+/**
+ * The eight symmetries of a square (rotations by 90° and their mirror images) of an NHWC
+ * batch. A cell on a smear has no preferred orientation, and training augments with the
+ * same group, so these are equally valid views of one image.
+ */
+export function dihedralViews(x: tf.Tensor4D): tf.Tensor4D[] {
+  const t = tf.transpose(x, [0, 2, 1, 3]);
+  return [x, t].flatMap((v) => [v, tf.reverse(v, 1), tf.reverse(v, 2), tf.reverse(v, [1, 2])]);
+}
+
+/**
+ * Logits (rows of `numClasses`) for images already at the network's input size. With
+ * `tta`, the mean logits over the eight dihedral views (test-time augmentation: 8x the
+ * compute; the softmax of the mean logits is the views' normalised geometric mean).
+ */
+export async function logitsFor(net: Network, images: RgbImage[], norm: Normalization, batchSize = 32, { tta = false } = {}): Promise<Float32Array> {
   const k = net.config.numClasses;
   const size = net.config.inputSize;
   const out = new Float32Array(images.length * k);
@@ -28,7 +42,11 @@ export async function logitsFor(net: Network, images: RgbImage[], norm: Normaliz
     const batch = images.slice(start, start + batchSize);
     const buf = new Float32Array(batch.length * size * size * 3);
     batch.forEach((img, i) => writeNormalized(img, norm, buf, i * size * size * 3));
-    const logits = tf.tidy(() => net.logits(tf.tensor4d(buf, [batch.length, size, size, 3]), { training: false }));
+    const logits = tf.tidy(() => {
+      const x = tf.tensor4d(buf, [batch.length, size, size, 3]);
+      if (!tta) return net.logits(x, { training: false });
+      return tf.div(tf.addN(dihedralViews(x).map((v) => net.logits(v, { training: false }))), 8);
+    });
     out.set((await logits.data()) as Float32Array, start * k);
     logits.dispose();
   }

@@ -91,6 +91,28 @@ describe('model artifact', () => {
     b.net.dispose();
   });
 
+  it('test-time augmentation: the 8-view logits are the same for a cell in any orientation', async () => {
+    const ds = await loadDataset(data);
+    const images = await loadImages(ds.val.slice(0, 6).map((s) => s.path), 32);
+    // The image turned by 90°: row r, column c of the result is row c, column w-1-r of the input.
+    const rotate = (img: (typeof images)[number]) => {
+      const { width: w, height: h, data: src } = img;
+      const out = new Uint8Array(src.length);
+      for (let r = 0; r < w; r++)
+        for (let c = 0; c < h; c++) for (let k = 0; k < 3; k++) out[(r * h + c) * 3 + k] = src[(c * w + (w - 1 - r)) * 3 + k]!;
+      return { width: h, height: w, data: out };
+    };
+    const { net, card } = await loadNetwork(result.modelDir);
+    const plain = await logitsFor(net, images, card.normalization);
+    const tta = await logitsFor(net, images, card.normalization, 4, { tta: true });
+    const turned = await logitsFor(net, images.map(rotate), card.normalization, 4, { tta: true });
+    net.dispose();
+    const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (let i = 0; i < tta.length; i++) expect(Math.abs(tta[i]! - turned[i]!)).toBeLessThan(1e-4 * (1 + maxAbs(tta)));
+    // And it is not the plain forward pass (the network itself is not rotation-invariant).
+    expect(tta.some((v, i) => Math.abs(v - plain[i]!) > 1e-3)).toBe(true);
+  });
+
   it('refuses weights whose sha256 does not match the card', async () => {
     const { cp } = await import('node:fs/promises');
     const copy = path.join(dir, 'tampered');
