@@ -20,13 +20,33 @@ export async function loadImages(inputs: ImageInput[], size: number, limits: Ima
 }
 
 /**
- * The eight symmetries of a square (rotations by 90° and their mirror images) of an NHWC
- * batch. A cell on a smear has no preferred orientation, and training augments with the
- * same group, so these are equally valid views of one image.
+ * The eight symmetries of an image (rotations by 90° and their mirror images: the
+ * transposed or not, rows flipped or not, columns flipped or not). A cell on a smear has
+ * no preferred orientation, and training augments with the same group, so these are
+ * equally valid views of one image. Done on the 8-bit pixels: tfjs's cpu Reverse kernel
+ * took ~0.4 s for a batch of 16 at 128 px.
  */
-export function dihedralViews(x: tf.Tensor4D): tf.Tensor4D[] {
-  const t = tf.transpose(x, [0, 2, 1, 3]);
-  return [x, t].flatMap((v) => [v, tf.reverse(v, 1), tf.reverse(v, 2), tf.reverse(v, [1, 2])]);
+export function dihedralViews(img: RgbImage): RgbImage[] {
+  const { width: w, height: h, data } = img;
+  const views: RgbImage[] = [];
+  for (const transpose of [false, true])
+    for (const flipRows of [false, true])
+      for (const flipCols of [false, true]) {
+        const vw = transpose ? h : w, vh = transpose ? w : h;
+        const out = new Uint8Array(data.length);
+        for (let r = 0; r < vh; r++) {
+          const rr = flipRows ? vh - 1 - r : r;
+          for (let c = 0; c < vw; c++) {
+            const cc = flipCols ? vw - 1 - c : c;
+            const s = ((transpose ? cc : rr) * w + (transpose ? rr : cc)) * 3, d = (r * vw + c) * 3;
+            out[d] = data[s]!;
+            out[d + 1] = data[s + 1]!;
+            out[d + 2] = data[s + 2]!;
+          }
+        }
+        views.push({ width: vw, height: vh, data: out });
+      }
+  return views;
 }
 
 /**
@@ -37,18 +57,28 @@ export function dihedralViews(x: tf.Tensor4D): tf.Tensor4D[] {
 export async function logitsFor(net: Network, images: RgbImage[], norm: Normalization, batchSize = 32, { tta = false } = {}): Promise<Float32Array> {
   const k = net.config.numClasses;
   const size = net.config.inputSize;
+  const forward = async (batch: RgbImage[]): Promise<Float32Array> => {
+    const buf = new Float32Array(batch.length * size * size * 3);
+    batch.forEach((img, i) => writeNormalized(img, norm, buf, i * size * size * 3));
+    const logits = tf.tidy(() => net.logits(tf.tensor4d(buf, [batch.length, size, size, 3]), { training: false }));
+    const values = (await logits.data()) as Float32Array;
+    logits.dispose();
+    return values;
+  };
   const out = new Float32Array(images.length * k);
   for (let start = 0; start < images.length; start += batchSize) {
     const batch = images.slice(start, start + batchSize);
-    const buf = new Float32Array(batch.length * size * size * 3);
-    batch.forEach((img, i) => writeNormalized(img, norm, buf, i * size * size * 3));
-    const logits = tf.tidy(() => {
-      const x = tf.tensor4d(buf, [batch.length, size, size, 3]);
-      if (!tta) return net.logits(x, { training: false });
-      return tf.div(tf.addN(dihedralViews(x).map((v) => net.logits(v, { training: false }))), 8);
-    });
-    out.set((await logits.data()) as Float32Array, start * k);
-    logits.dispose();
+    if (!tta) {
+      out.set(await forward(batch), start * k);
+      continue;
+    }
+    const views = batch.map(dihedralViews);
+    const mean = new Float32Array(batch.length * k);
+    for (let v = 0; v < 8; v++) {
+      const logits = await forward(views.map((vs) => vs[v]!));
+      for (let i = 0; i < mean.length; i++) mean[i]! += logits[i]! / 8;
+    }
+    out.set(mean, start * k);
   }
   return out;
 }

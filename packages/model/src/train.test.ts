@@ -12,7 +12,7 @@ import { loadModel, UNIDENTIFIED } from './classifier.js';
 import { loadDataset } from './data.js';
 import { evaluate } from './evaluate.js';
 import { encodePng } from './image.js';
-import { logitsFor, loadImages } from './inference.js';
+import { dihedralViews, logitsFor, loadImages } from './inference.js';
 import { synthCell, writeSynthDataset } from './synth.js';
 import { tempDir } from './testing.js';
 import { tf } from './tf.js';
@@ -111,6 +111,14 @@ describe('model artifact', () => {
     for (let i = 0; i < tta.length; i++) expect(Math.abs(tta[i]! - turned[i]!)).toBeLessThan(1e-4 * (1 + maxAbs(tta)));
     // And it is not the plain forward pass (the network itself is not rotation-invariant).
     expect(tta.some((v, i) => Math.abs(v - plain[i]!) > 1e-3)).toBe(true);
+    // The views of a 3 x 2 image with distinct pixels: the image itself first, eight different
+    // ones, its 90° turn among them.
+    const small = { width: 3, height: 2, data: Uint8Array.from({ length: 18 }, (_, i) => i) };
+    const views = dihedralViews(small);
+    expect(views[0]).toEqual(small);
+    expect(new Set(views.map((v) => `${v.width}x${v.height}:${v.data.join(',')}`)).size).toBe(8);
+    const turned90 = rotate(small);
+    expect(views.some((v) => v.width === turned90.width && v.data.every((x, i) => x === turned90.data[i]))).toBe(true);
   });
 
   it('refuses weights whose sha256 does not match the card', async () => {
