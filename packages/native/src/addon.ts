@@ -99,16 +99,36 @@ export function loadAddon(log: (line: string) => void = console.warn): Promise<A
  * ~0.95 s with a short spin (DNNL_VERBOSE: convolutions 670 vs 450-550 ms). Spinning
  * forever (ACTIVE) would keep an idle API process at 100% of a core, so the spin is
  * bounded: GOMP_SPINCOUNT 1M is ~20 ms here, then the thread sleeps. On a machine
- * that is already busy (load average above the core count) spinning steals the core
- * another process needs (A/B at load 15-22: 4.8 vs 2.7 img/s), so threads sleep at once.
+ * that is already busy spinning steals the core another process needs (A/B at load
+ * 15-22: 4.8 vs 2.7 img/s), so threads sleep at once. Busy means the 1-minute load
+ * average above the core count *and* less than half of the CPU idle over the next
+ * 200 ms: the load average lags by a minute, and right after a build or test run it
+ * still read 2.3 on an idle 2-core machine, which chose PASSIVE and cost 128 px
+ * training ~10% (docs/performance-model.md run 8).
  * The user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. The variables are removed after
  * loading so that child processes (the PyTorch peer in the benchmarks) keep their own
  * defaults: a peer that inherited PASSIVE measured 40% slower.
  */
-export function openMpWaiting(): Record<string, string> {
+export function openMpWaiting(idle: () => number = idleShare): Record<string, string> {
   if (process.env['OMP_WAIT_POLICY'] || process.env['GOMP_SPINCOUNT']) return {};
-  const busy = (loadavg()[0] ?? 0) > cpus().length;
+  const busy = (loadavg()[0] ?? 0) > cpus().length && idle() < 0.5;
   return busy ? { OMP_WAIT_POLICY: 'PASSIVE' } : { GOMP_SPINCOUNT: '1000000' };
+}
+
+/** Share of the machine's CPU time that is idle over the next `ms` milliseconds (blocks meanwhile). */
+export function idleShare(ms = 200): number {
+  const sample = () => {
+    let idle = 0, total = 0;
+    for (const { times: t } of cpus()) {
+      idle += t.idle;
+      total += t.user + t.nice + t.sys + t.idle + t.irq;
+    }
+    return { idle, total };
+  };
+  const a = sample();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  const b = sample();
+  return b.total > a.total ? (b.idle - a.idle) / (b.total - a.total) : 1;
 }
 
 /** How OpenMP threads wait in this process (for benchmark records), set when the addon loads. */
