@@ -1,13 +1,13 @@
 // Test-data helper, straight through the API (no UI): a case with one analysed field, every
 // cell labelled by the hematologist and signed out. Used to grow the pool of human labels when
 // a snapshot's deterministic split happens to leave its locked TEST part empty (the split is
-// by cell id, so a handful of cells can all land in TRAIN).
+// by cell id, so a handful of cells can all land in TRAIN), or lacks a label the base model knows.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { APIRequestContext } from "@playwright/test";
 import { apiLogin, apiQuery, apiUrl, USERS } from "./fixtures";
 
-export async function signedOutCase(request: APIRequestContext, fieldPath: string, accession: string): Promise<void> {
+export async function signedOutCase(request: APIRequestContext, fieldPath: string, accession: string, labelOffset = 0): Promise<void> {
   const tech = await apiLogin(request, "tech");
   const created = await apiQuery<{ createCase: { id: string } }>(request, tech, "mutation($a: String!) { createCase(input: { accession: $a }) { id } }", { a: accession });
   const caseId = created.data!.createCase.id;
@@ -30,7 +30,9 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
     "query($c: ID!) { case(id: $c) { cells(first: 500) { nodes { id reviewCount } } } }",
     { c: caseId },
   );
-  let k = 0;
+  // Successive cases start the round-robin at different labels, so a field with fewer cells
+  // than labels still adds labels the earlier cases did not.
+  let k = labelOffset;
   for (const cell of cells.data!.case.cells.nodes) {
     const r = await apiQuery(request, hema, "mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }", {
       i: { cellId: cell.id, expectedReviewCount: cell.reviewCount, label: labels[k++ % labels.length], reason: "test data: labelled for the training snapshot" },
