@@ -139,21 +139,24 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await login(page, "ds");
   await page.goto("/retraining");
   // Training needs TEST cells (the split is by cell id: with the few cells of this tiny data
-  // set the locked TEST part can come out empty) and at least one cell of every label the base
+  // set the locked TEST part can come out empty) and a TRAIN or VAL cell of every label the base
   // model knows (the cases signed so far need not have them all); otherwise the run is rightly
   // refused. Add signed-out cases, labelled round-robin, until the snapshot has both.
   const ds = await apiLogin(request, "ds");
   const champion = await apiQuery<{ championModel: { labels: string[] } }>(request, ds, "{ championModel { labels } }");
   const modelLabels = champion.data!.championModel.labels;
-  type Snapshots = { datasetSnapshots: { nodes: { name: string; labels: string[]; splitCounts: { test: number } }[] } };
+  type Counts = Record<string, { TRAIN?: number; VAL?: number; TEST?: number }>;
+  type Snapshots = { datasetSnapshots: { nodes: { name: string; labelCounts: Counts; splitCounts: { test: number } }[] } };
   for (let round = 0; ; round++) {
     const name = `e2e-${Date.now()}`;
     await page.getByTestId("snapshot-name").fill(name);
     await page.getByTestId("create-snapshot").click();
     await expect(page.getByTestId("snapshot-row")).toHaveCount(round + 1);
-    const list = await apiQuery<Snapshots>(request, ds, "{ datasetSnapshots(first: 50) { nodes { name labels splitCounts { test } } } }");
+    const list = await apiQuery<Snapshots>(request, ds, "{ datasetSnapshots(first: 50) { nodes { name labelCounts splitCounts { test } } } }");
     const snap = list.data!.datasetSnapshots.nodes.find((n) => n.name === name)!;
-    if (snap.splitCounts.test > 0 && modelLabels.every((l) => snap.labels.includes(l))) break;
+    // Training reads the TRAIN and VAL cells only (TEST stays locked for the model card).
+    const trainable = (l: string) => (snap.labelCounts[l]?.TRAIN ?? 0) + (snap.labelCounts[l]?.VAL ?? 0) > 0;
+    if (snap.splitCounts.test > 0 && modelLabels.every(trainable)) break;
     expect(round, "no TEST cells or a label missing after adding 8 signed-out cases").toBeLessThan(8);
     await signedOutCase(request, fields()[round % 2]!, uniqueAccession(`E2E-LABELS${round}`), round);
   }
