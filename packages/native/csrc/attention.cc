@@ -31,10 +31,6 @@ Dims dims(Args& a, int at, const char* op) {
   return d;
 }
 
-void expect(size_t got, int64_t want, const char* op, const char* what) {
-  if (static_cast<int64_t>(got) != want) throw ArgError(std::string(op) + ": " + what + " has the wrong length");
-}
-
 bool parallel(const Dims& d) { return d.size() >= parallelMinRef(); }
 
 constexpr float kLowest = -std::numeric_limits<float>::infinity();
@@ -50,8 +46,8 @@ napi_value SpatialAvgMax(napi_env env, napi_callback_info info) {
     const float* x = a.f32(0, "x", &nx);
     const Dims d = dims(a, 1, "spatialAvgMax");
     float* out = a.f32(4, "out", &no);
-    expect(nx, d.size(), "spatialAvgMax", "x");
-    expect(no, 2 * d.B * d.C, "spatialAvgMax", "out");
+    expectLen(nx, d.size(), "spatialAvgMax x");
+    expectLen(no, 2 * d.B * d.C, "spatialAvgMax out");
     const int64_t HW = d.HW, C = d.C;
 #pragma omp parallel for schedule(static) if (parallel(d))
     for (int64_t b = 0; b < d.B; ++b) {
@@ -81,10 +77,10 @@ napi_value SpatialAvgMaxGrad(napi_env env, napi_callback_info info) {
     const float* pooled = a.f32(2, "pooled", &np);
     const Dims d = dims(a, 3, "spatialAvgMaxGrad");
     float* dx = a.f32(6, "dx", &ndx);
-    expect(nx, d.size(), "spatialAvgMaxGrad", "x");
-    expect(ndx, d.size(), "spatialAvgMaxGrad", "dx");
-    expect(ndy, 2 * d.B * d.C, "spatialAvgMaxGrad", "dy");
-    expect(np, 2 * d.B * d.C, "spatialAvgMaxGrad", "pooled");
+    expectLen(nx, d.size(), "spatialAvgMaxGrad x");
+    expectLen(ndx, d.size(), "spatialAvgMaxGrad dx");
+    expectLen(ndy, 2 * d.B * d.C, "spatialAvgMaxGrad dy");
+    expectLen(np, 2 * d.B * d.C, "spatialAvgMaxGrad pooled");
     const int64_t HW = d.HW, C = d.C;
     const float invHW = float(1.0 / double(HW));
 #pragma omp parallel for schedule(static) if (parallel(d))
@@ -118,9 +114,9 @@ napi_value GatedChannelAvgMax(napi_env env, napi_callback_info info) {
     const float* gate = a.f32(1, "gate", &ng);
     const Dims d = dims(a, 2, "gatedChannelAvgMax");
     float* out = a.f32(5, "out", &no);
-    expect(nx, d.size(), "gatedChannelAvgMax", "x");
-    expect(ng, d.B * d.C, "gatedChannelAvgMax", "gate");
-    expect(no, 2 * d.B * d.HW, "gatedChannelAvgMax", "out");
+    expectLen(nx, d.size(), "gatedChannelAvgMax x");
+    expectLen(ng, d.B * d.C, "gatedChannelAvgMax gate");
+    expectLen(no, 2 * d.B * d.HW, "gatedChannelAvgMax out");
     const int64_t C = d.C, rows = d.B * d.HW;
     const float invC = float(1.0 / double(C));
 #pragma omp parallel for schedule(static) if (parallel(d))
@@ -153,11 +149,11 @@ napi_value GatedChannelAvgMaxGrad(napi_env env, napi_callback_info info) {
     const Dims d = dims(a, 3, "gatedChannelAvgMaxGrad");
     float* dx = a.f32(6, "dx", &ndx);
     float* dgate = a.f32(7, "dgate", &ndg);
-    expect(nx, d.size(), "gatedChannelAvgMaxGrad", "x");
-    expect(ndx, d.size(), "gatedChannelAvgMaxGrad", "dx");
-    expect(ng, d.B * d.C, "gatedChannelAvgMaxGrad", "gate");
-    expect(ndg, d.B * d.C, "gatedChannelAvgMaxGrad", "dgate");
-    expect(ndy, 2 * d.B * d.HW, "gatedChannelAvgMaxGrad", "dy");
+    expectLen(nx, d.size(), "gatedChannelAvgMaxGrad x");
+    expectLen(ndx, d.size(), "gatedChannelAvgMaxGrad dx");
+    expectLen(ng, d.B * d.C, "gatedChannelAvgMaxGrad gate");
+    expectLen(ndg, d.B * d.C, "gatedChannelAvgMaxGrad dgate");
+    expectLen(ndy, 2 * d.B * d.HW, "gatedChannelAvgMaxGrad dy");
     const int64_t HW = d.HW, C = d.C;
     const float invC = float(1.0 / double(C));
 #pragma omp parallel for schedule(static) if (parallel(d))
@@ -197,10 +193,10 @@ napi_value GateApply(napi_env env, napi_callback_info info) {
     const float* sg = a.f32(2, "spatialGate", &nsg);
     const Dims d = dims(a, 3, "gateApply");
     float* y = a.f32(6, "y", &ny);
-    expect(nx, d.size(), "gateApply", "x");
-    expect(ny, d.size(), "gateApply", "y");
-    expect(ncg, d.B * d.C, "gateApply", "channelGate");
-    expect(nsg, d.B * d.HW, "gateApply", "spatialGate");
+    expectLen(nx, d.size(), "gateApply x");
+    expectLen(ny, d.size(), "gateApply y");
+    expectLen(ncg, d.B * d.C, "gateApply channelGate");
+    expectLen(nsg, d.B * d.HW, "gateApply spatialGate");
     const int64_t C = d.C, rows = d.B * d.HW;
 #pragma omp parallel for schedule(static) if (parallel(d))
     for (int64_t r = 0; r < rows; ++r) {
@@ -228,9 +224,13 @@ napi_value GateApplyGrad(napi_env env, napi_callback_info info) {
     float* dx = a.f32(7, "dx", &ndx);
     float* dcg = a.f32(8, "dChannelGate", &ndcg);
     float* dsg = a.f32(9, "dSpatialGate", &ndsg);
-    for (size_t n : {ndy, nx, ndx}) expect(n, d.size(), "gateApplyGrad", "dy, x or dx");
-    for (size_t n : {ncg, ndcg}) expect(n, d.B * d.C, "gateApplyGrad", "a channel gate");
-    for (size_t n : {nsg, ndsg}) expect(n, d.B * d.HW, "gateApplyGrad", "a spatial gate");
+    expectLen(ndy, d.size(), "gateApplyGrad dy");
+    expectLen(nx, d.size(), "gateApplyGrad x");
+    expectLen(ndx, d.size(), "gateApplyGrad dx");
+    expectLen(ncg, d.B * d.C, "gateApplyGrad channelGate");
+    expectLen(ndcg, d.B * d.C, "gateApplyGrad dChannelGate");
+    expectLen(nsg, d.B * d.HW, "gateApplyGrad spatialGate");
+    expectLen(ndsg, d.B * d.HW, "gateApplyGrad dSpatialGate");
     const int64_t HW = d.HW, C = d.C;
 #pragma omp parallel for schedule(static) if (parallel(d))
     for (int64_t b = 0; b < d.B; ++b) {

@@ -95,6 +95,6 @@ export function defaultParallelMin(): number {
 }
 
 /** Thread count and oneDNN version of the loaded addon (null before a successful registerNativeBackend). */
-export function nativeBackendInfo(): { threads: number; dnnl: string; convLayout: string; openMpWaiting: string } | null {
+export function nativeBackendInfo(): (ReturnType<NativeAddon['info']> & { openMpWaiting: string }) | null {
   return loaded ? { ...loaded.info(), openMpWaiting: openMpWaitingInUse } : null;
 }

@@ -91,7 +91,7 @@ describeNative('fused CBAM attention kernels match the tfjs-op fallback', () => 
     x.dispose();
     const { addon } = await loadAddon();
     expect(() => addon!.gateApply(new Float32Array(12), new Float32Array(3), new Float32Array(3), 1, 4, 3, new Float32Array(12)))
-      .toThrow(/gateApply: spatialGate has the wrong length/);
+      .toThrow(/gateApply spatialGate: buffer has 3 elements, shape needs 4/);
     expect(() => addon!.spatialAvgMax(new Float32Array(12), 1, 4, 0, new Float32Array(0))).toThrow(/must be positive/);
   });
 });

@@ -58,7 +58,7 @@ export const splitV: NativeKernel = ({ inputs, backend, attrs }, native) => {
 
 // Concat along an inner axis (SplitV's gradient, e.g. MHSA's q, k, v) copies row
 // by row with TypedArray.set: 3 x [256, 512] along axis 1 took the cpu kernel ~2 ms.
-// No copy is native code: set() is a memcpy. Narrow rows (< 16 floats) copy
+// Plain JS, not the addon: set() is already a memcpy. Narrow rows (< 16 floats) copy
 // element-wise, where a subarray per row would cost more than it saves.
 export const concat: NativeKernel = ({ inputs, backend, attrs }) => {
   const xs = inputs as TensorInfo[];
