@@ -33,7 +33,7 @@ export async function evaluate(modelDir: string, data: EvaluateData, options: Ev
     if (unknown.length) throw new Error(`Data has label(s) the model does not know: ${unknown.join(', ')} (model labels: ${card.labels.join(', ')})`);
     if (!samples.length) throw new Error(`No samples in split "${split}"`);
     const images = await loadImages(samples.map((s) => s.path), card.inputSize);
-    const logits = await logitsFor(net, images, card.normalization, options.tta ? 16 : 64, { tta: options.tta });
+    const logits = await logitsFor(net, images, card.normalization, 64, { tta: options.tta });
     const probs = softmaxRows(logits, card.labels.length, card.calibration.temperature);
     const metrics = computeMetrics(probs, samples.map((s) => index.get(s.label)!), card.labels);
     return { ...metrics, split, labels: card.labels, tta: Boolean(options.tta) };
