@@ -7,11 +7,13 @@
 import { type ReactNode, useCallback, useId, useRef, useState } from "react";
 import { Modal } from "./Modal";
 
+const REASON_LABEL = "Reason (required, recorded in the audit trail)";
+
 export interface AskOptions {
   /** The question, as the dialog's heading. */
   title: string;
-  /** Label of the answer field. */
-  label: string;
+  /** Label of the answer field (default: a reason for the audit trail, the usual question). */
+  label?: string;
   /** A masked field whose answer is kept as typed (not trimmed). */
   password?: boolean;
   minLength?: number;
@@ -86,7 +88,7 @@ function AskForm({
     >
       <h2 style={{ marginTop: 0 }}>{options.title}</h2>
       <label htmlFor={fieldId} style={{ display: "flex" }}>
-        {options.label}
+        {options.label ?? REASON_LABEL}
         {options.password ? (
           <input
             // biome-ignore lint/a11y/noAutofocus: the dialog exists to take this one answer; focus must land in it

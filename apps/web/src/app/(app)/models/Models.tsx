@@ -63,9 +63,8 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
 
   const { act, actionError } = useAction(reload);
 
-  const { ask: askDialog, dialog } = useAsk();
-  const ask = (title: string, confirm: string) =>
-    askDialog({ title, label: "Reason (required, recorded in the audit trail)", confirm });
+  // Proposals and rejections are audited with a reason (the dialog's default question).
+  const { ask, dialog } = useAsk();
 
   if (loading && !data) return <Loading what="models" />;
   return (
@@ -122,10 +121,10 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         type="button"
                         data-testid="propose-promotion"
                         onClick={async () => {
-                          const reason = await ask(
-                            `Why should ${v.name} ${v.version} become the champion?`,
-                            "Propose promotion",
-                          );
+                          const reason = await ask({
+                            title: `Why should ${v.name} ${v.version} become the champion?`,
+                            confirm: "Propose promotion",
+                          });
                           if (reason)
                             void act(() => gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason }));
                         }}
@@ -138,10 +137,10 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         type="button"
                         data-testid="propose-rollback"
                         onClick={async () => {
-                          const reason = await ask(
-                            `Why roll back to ${v.name} ${v.version}?`,
-                            "Propose rollback",
-                          );
+                          const reason = await ask({
+                            title: `Why roll back to ${v.name} ${v.version}?`,
+                            confirm: "Propose rollback",
+                          });
                           if (reason) void act(() => gql(PROPOSE_ROLLBACK, { modelVersionId: v.id, reason }));
                         }}
                       >
@@ -217,10 +216,10 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         type="button"
                         data-testid="reject-promotion"
                         onClick={async () => {
-                          const note = await ask(
-                            `Reject the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
-                            "Reject",
-                          );
+                          const note = await ask({
+                            title: `Reject the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
+                            confirm: "Reject",
+                          });
                           if (note) void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: false, note }));
                         }}
                       >

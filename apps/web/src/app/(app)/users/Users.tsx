@@ -21,10 +21,8 @@ export function Users({ selfId }: { selfId: string }) {
   const { data, error, loading, reload } = useQuery<{ users: { nodes: UserRow[] } }>(USERS, {});
 
   const { act, actionError, notice } = useAction(reload);
+  // Every change to an account is audited with a reason (the dialog's default question).
   const { ask, dialog } = useAsk();
-  // Every change to an account is audited with a reason.
-  const reason = (title: string, confirm: string) =>
-    ask({ title, label: "Reason (required, recorded in the audit trail)", confirm });
 
   if (loading && !data) return <Loading what="users" />;
   const users = data?.users.nodes ?? [];
@@ -120,10 +118,10 @@ export function Users({ selfId }: { selfId: string }) {
                     data-testid="user-role-select"
                     onChange={async (e) => {
                       const role = e.target.value;
-                      const why = await reason(
-                        `Change ${u.login} to ${ROLE_LABEL[role as Role] ?? role}?`,
-                        "Change role",
-                      );
+                      const why = await ask({
+                        title: `Change ${u.login} to ${ROLE_LABEL[role as Role] ?? role}?`,
+                        confirm: "Change role",
+                      });
                       if (why)
                         void act(
                           () => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }),
@@ -156,7 +154,7 @@ export function Users({ selfId }: { selfId: string }) {
                     data-testid="toggle-disabled"
                     onClick={async () => {
                       const verb = u.disabled ? "Enable" : "Disable";
-                      const why = await reason(`${verb} ${u.login}?`, verb);
+                      const why = await ask({ title: `${verb} ${u.login}?`, confirm: verb });
                       if (why)
                         void act(
                           () => gql(SET_USER_DISABLED, { id: u.id, disabled: !u.disabled, reason: why }),
@@ -178,7 +176,10 @@ export function Users({ selfId }: { selfId: string }) {
                         confirm: "Next",
                       });
                       if (!pw) return;
-                      const why = await reason(`Reset the password of ${u.login}?`, "Reset password");
+                      const why = await ask({
+                        title: `Reset the password of ${u.login}?`,
+                        confirm: "Reset password",
+                      });
                       if (why)
                         void act(
                           () => gql(RESET_PASSWORD, { id: u.id, newPassword: pw, reason: why }),
