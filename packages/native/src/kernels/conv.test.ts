@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadAddon } from '../addon.js';
 import { describeNative, expectParity, randomTensor } from '../testing/parity.js';
 
@@ -23,6 +23,16 @@ function inLayout(layout: (typeof layouts)[number]): void {
   beforeAll(async () => (await loadAddon()).addon!.setConvLayout(layout));
   afterAll(async () => (await loadAddon()).addon!.setConvLayout('auto'));
 }
+
+describeNative('setConvLayout', () => {
+  it('refuses an unknown layout with a clear error and keeps the current one', async () => {
+    const { addon } = await loadAddon();
+    const before = addon!.info().convLayout;
+    expect(() => addon!.setConvLayout('nchw' as never)).toThrow(/layout must be auto, nhwc or blocked/);
+    expect(() => addon!.setConvLayout(42 as never)).toThrow(/layout must be a string/);
+    expect(addon!.info().convLayout).toBe(before);
+  });
+});
 
 for (const layout of layouts) describeNative(`native Conv2D and FusedConv2D match the cpu backend (${layout} activations)`, () => {
   inLayout(layout);
