@@ -13,6 +13,10 @@ const cases: Case[] = [
   { x: [1, 19, 17, 3], k: 7, cout: 8, stride: 2, pad: 'same' }, // the stem's shape class
   { x: [2, 12, 12, 2], k: 7, cout: 1, stride: 1, pad: 'same' }, // CBAM spatial attention
   { x: [1, 11, 11, 3], k: 3, cout: 5, stride: 1, pad: 'same', dilation: 2 },
+  // Channels in whole blocks of 8 / 16: the blocked filter layouts need no padding.
+  { x: [2, 6, 6, 16], k: 3, cout: 24, stride: 1, pad: 'same' },
+  { x: [2, 9, 9, 32], k: 3, cout: 32, stride: 2, pad: 'same' },
+  { x: [1, 13, 13, 3], k: 7, cout: 16, stride: 2, pad: 'same' },
 ];
 const name = (c: Case) => `x ${c.x.join('x')} k${c.k} s${c.stride} ${c.pad}${c.dilation ? ` d${c.dilation}` : ''} -> ${c.cout}`;
 
