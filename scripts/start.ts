@@ -158,7 +158,7 @@ async function main() {
   run("api", tsx, ["apps/api/src/server.ts"], env);
   run("worker", tsx, ["apps/api/src/worker.ts"], env);
   await waitFor(`http://127.0.0.1:${apiPort}/health`, "API");
-  run("web", join(repoRoot, "node_modules/.bin/next"), ["start", "-p", String(webPort)], env, join(repoRoot, "apps/web"));
+  run("web", tsx, ["scripts/serve.ts", "--port", String(webPort)], env, join(repoRoot, "apps/web"));
   await waitFor(`http://127.0.0.1:${webPort}/login`, "dashboard");
 
   console.log(`

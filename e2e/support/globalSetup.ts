@@ -1,7 +1,7 @@
 // Brings the whole platform up for the journeys and returns its teardown:
 //   1. a fresh PostgreSQL database, seeded with the fast synthetic e2e profile (prepare.ts)
 //   2. the API (tsx apps/api/src/server.ts) and one worker (tsx apps/api/src/worker.ts)
-//   3. the dashboard's production build (next build when sources changed, then next start)
+//   3. the dashboard's production build (next build when sources changed), served by apps/web/scripts/serve.ts
 // on free ports. Tests read the addresses from process.env (E2E_*), which workers inherit.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";

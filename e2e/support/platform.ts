@@ -65,7 +65,7 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-/** API + worker (optional) + `next start`, each in its own process group, logs in logDir. */
+/** API + worker (optional) + the dashboard (scripts/serve.ts), each in its own process group, logs in logDir. */
 export async function startPlatform(options: { databaseUrl: string; dataDir: string; logDir: string; worker?: boolean }): Promise<Platform> {
   mkdirSync(options.logDir, { recursive: true });
   const children: { name: string; child: ChildProcess }[] = [];
@@ -73,7 +73,7 @@ export async function startPlatform(options: { databaseUrl: string; dataDir: str
 
   const start = (name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd = root) => {
     const out = createWriteStream(join(options.logDir, `${name}.log`));
-    // Own process group, so stop() ends the child and whatever it spawned (next start forks).
+    // Own process group, so stop() ends the child and whatever it spawned (tsx and Next fork).
     const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
@@ -144,8 +144,8 @@ export async function startPlatform(options: { databaseUrl: string; dataDir: str
     if (options.worker !== false) start("worker", tsx, ["apps/api/src/worker.ts"], serverEnv);
     const web = start(
       "web",
-      next,
-      ["start", "-p", String(webPort), "-H", "127.0.0.1"],
+      tsx,
+      ["scripts/serve.ts", "--port", String(webPort), "--hostname", "127.0.0.1"],
       { NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", API_URL: apiUrl, NEXTAUTH_URL: webUrl, NEXTAUTH_SECRET: randomBytes(32).toString("base64url") },
       webDir,
     );

@@ -68,8 +68,8 @@ export const authOptions: NextAuthOptions = {
         const password = credentials?.password;
         if (!login || !password) return null;
         try {
-          // The API limits sign-ins per client address and trusts X-Forwarded-For from loopback:
-          // pass on the address a reverse proxy in front of this app reported, if any.
+          // The API limits sign-ins per client address and trusts X-Forwarded-For from this app:
+          // scripts/serve.ts has replaced the header with the client's address (clientAddress.ts).
           const forwarded = req?.headers?.["x-forwarded-for"];
           const { login: result } = await apiGraphQL<LoginResult>(LOGIN, { login, password }, undefined, typeof forwarded === "string" ? { "x-forwarded-for": forwarded } : {});
           const role = parseRole(result.user.role);
