@@ -23,4 +23,10 @@ await app.prepare();
 const server = createServer(withClientAddress(handle));
 server.listen(port, hostname, () => console.log(`dashboard listening on http://${hostname ?? "localhost"}:${port}`));
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => server.close(() => process.exit(0)));
+// Stop taking connections, let requests in flight finish, and do not wait on idle keep-alives.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 5_000).unref();
+  });
