@@ -10,6 +10,8 @@ import { isIP } from "node:net";
  * a hop on this host (a reverse proxy such as nginx in front of the app) is trusted to report
  * the address before it; the first address that is not on this host is the client. A header
  * sent by a remote client is therefore ignored, and a malformed entry ends the walk.
+ * (Not Express's `proxy-addr`, which implements the same walk: behind a local proxy it returns a
+ * malformed entry such as "<script>" as the address, which would then reach the API's limiter.)
  */
 export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
   const reported = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : (forwardedFor ?? ""))
