@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { createApp } from "../app.ts";
 import { defaultLimits, type Env, type Limits } from "../env.ts";
 import { hashPassword } from "../auth/passwords.ts";
+import { ALL_ROLES } from "../auth/roles.ts";
 import { createLogger, type Logger } from "../log.ts";
 
 export interface GqlResult<T = any> {
@@ -35,6 +36,8 @@ export interface TestApi {
   gqlOk<T = any>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<T>;
   /** A user of that role (created on first use, one per role) signed in through the API. */
   loginAs(role: Role): Promise<string>;
+  /** loginAs for every role, as a token per role. */
+  loginAsEveryRole(): Promise<Record<Role, string>>;
   /** A new user with a known password (not signed in). */
   createUser(role: Role, overrides?: Partial<Pick<User, "login" | "displayName" | "disabled">>): Promise<TestUser>;
   /** Signs in through the API. */
@@ -136,6 +139,8 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     }
     return token;
   };
+  const loginAsEveryRole = async () =>
+    Object.fromEntries(await Promise.all(ALL_ROLES.map(async (role) => [role, await loginAs(role)]))) as Record<Role, string>;
 
   return {
     url,
@@ -146,6 +151,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     gql,
     gqlOk,
     loginAs,
+    loginAsEveryRole,
     createUser,
     login,
     fetch: doFetch,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { ALL_ROLES } from "../../auth/roles.ts";
 import { seedReviewableCase } from "../../testing/fixtures.ts";
 
 let api: TestApi;
@@ -35,7 +36,7 @@ describe("cases", () => {
     const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
     const { kase, model } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 2 });
     const q = `query($id: ID!) { case(id: $id) { cells(first: 2) { nodes { prediction { modelVersionId modelVersion { id name version } } } } } }`;
-    for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"] as const) {
+    for (const role of ALL_ROLES) {
       const d = await api.gqlOk(await api.loginAs(role), q, { id: kase.id });
       expect(d.case.cells.nodes[0].prediction, role).toEqual({ modelVersionId: model.id, modelVersion: { id: model.id, name: model.name, version: model.version } });
     }

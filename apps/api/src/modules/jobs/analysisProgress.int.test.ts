@@ -1,7 +1,7 @@
 // slideAnalysis / caseAnalysisProgress through the GraphQL API: what the upload page polls.
-import type { Role } from "@rcmnet/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { ALL_ROLES } from "../../auth/roles.ts";
 import { enqueueSlideAnalysis } from "../../jobs/analysisJobs.ts";
 import { claimJob, heartbeat } from "../../jobs/queue.ts";
 import { reconcileFailedAnalyses } from "../../jobs/reconcileAnalyses.ts";
@@ -111,7 +111,7 @@ describe("analysis progress", () => {
     expect((await api.gql(null, SLIDE, { id: "x" })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     // Every role that reads cases may watch their analysis.
     const kase = await api.prisma.case.findFirstOrThrow();
-    for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"] as Role[]) {
+    for (const role of ALL_ROLES) {
       const r = await api.gql(await api.loginAs(role), PROGRESS, { id: kase.id });
       expect(r.errors, role).toBeUndefined();
     }

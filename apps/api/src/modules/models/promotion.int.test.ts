@@ -6,13 +6,11 @@ import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
 
 let api: TestApi;
-const tokens = {} as Record<Role, string>;
+let tokens: Record<Role, string>;
 
 beforeAll(async () => {
   api = await createTestApi();
-  for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"] as Role[]) {
-    tokens[role] = await api.loginAs(role);
-  }
+  tokens = await api.loginAsEveryRole();
 });
 afterAll(async () => {
   await api?.close();

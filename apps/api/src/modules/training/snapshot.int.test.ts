@@ -7,13 +7,11 @@ import { insertCaseWithCells } from "../../jobs/testing/fixtures.ts";
 import { splitOf } from "./datasetSplit.ts";
 
 let api: TestApi;
-const tokens = {} as Record<Role, string>;
+let tokens: Record<Role, string>;
 
 beforeAll(async () => {
   api = await createTestApi();
-  for (const role of ["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"] as Role[]) {
-    tokens[role] = await api.loginAs(role);
-  }
+  tokens = await api.loginAsEveryRole();
 });
 afterAll(async () => {
   await api?.close();
