@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeMetrics, expectedCalibrationError, fitTemperature, softmaxRows } from './metrics.js';
-import { confusionSvg, trainingCurveSvg } from './plots.js';
+import { confusionCellOpacity, confusionSvg, trainingCurveSvg } from './plots.js';
 import { Rng } from './rng.js';
 
 describe('metrics', () => {
@@ -56,5 +56,28 @@ describe('plots', () => {
     const cm = confusionSvg([[3, 1], [0, 4]], ['car_t', '<other>']);
     expect(cm).toContain('&lt;other&gt;');
     for (const s of [svg, cm]) expect(s).not.toMatch(/href=|<script|url\(/);
+  });
+
+  it('marks the saved epoch and zooms the accuracy axis to where the curves are', () => {
+    const history = [0.6, 0.9, 0.97, 0.98].map((acc, i) => ({ epoch: i + 1, phase: 'full' as const, trainLoss: 1 - acc, trainAcc: acc, valLoss: 1 - acc, valAcc: acc, valBalancedAcc: acc, lr: 1e-3, seconds: 3, imgPerSec: 20 }));
+    const svg = trainingCurveSvg(history, { bestEpoch: 3 });
+    expect(svg).toContain('epoch 3, the weights saved');
+    expect(svg).toContain('>60%<'); // the axis starts at the lowest tenth reached, not at 0%
+    expect(svg).not.toContain('>0%<');
+    expect(trainingCurveSvg(history)).not.toContain('the weights saved');
+    // Without validation images the val curves are absent, not NaN coordinates.
+    expect(trainingCurveSvg(history.map((h) => ({ ...h, valLoss: NaN, valAcc: NaN, valBalancedAcc: NaN })))).not.toContain('NaN');
+  });
+
+  it('tints every confusion error visibly, however small its share, and prints each row\'s recall', () => {
+    expect(confusionCellOpacity(0, false)).toBe(0);
+    expect(confusionCellOpacity(7 / 335, false)).toBeGreaterThan(0.3);
+    expect(confusionCellOpacity(0.1, false)).toBe(1);
+    expect(confusionCellOpacity(0.5, false)).toBe(1);
+    expect(confusionCellOpacity(1, true)).toBe(1);
+    const cm = confusionSvg([[328, 7], [0, 0]], ['neutrophil', 'ig']);
+    expect(cm).toContain('>97.9%<');
+    expect(cm).toContain('>–<'); // an empty row has no recall
+    expect(cm).not.toContain('NaN');
   });
 });

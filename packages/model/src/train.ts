@@ -388,7 +388,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   } else {
     card = { ...(cardBase(null, 1, false) as Omit<ModelCard, 'format' | 'weightsSha256'>), format: 'rcmnet-model-card/1', weightsSha256: '' };
   }
-  await writeFile(path.join(out, 'training-curve.svg'), trainingCurveSvg(state.history));
+  await writeFile(path.join(out, 'training-curve.svg'), trainingCurveSvg(state.history, { bestEpoch: state.bestEpoch >= 0 ? state.bestEpoch + 1 : undefined }));
   onProgress({ type: 'done', modelDir: out, epochsRun: state.history.length, stoppedEarly, cancelled });
   return { modelDir: out, metrics, history: state.history, backend: currentBackend(), card, cancelled };
 }

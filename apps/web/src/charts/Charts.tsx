@@ -1,6 +1,6 @@
 "use client";
 // SVG charts drawn here (no chart library or CDN): confusion matrix and training curves.
-import { extent, linePath, linearScale, normaliseRows } from "./scale";
+import { accuracyDomain, confusionCellOpacity, extent, linePath, linearScale, normaliseRows } from "./scale";
 
 export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-matrix" }: { labels: string[]; matrix: number[][]; title: string; testId?: string }) {
   const n = labels.length;
@@ -38,11 +38,12 @@ export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-mat
       {matrix.map((row, i) =>
         row.map((v, j) => {
           const share = norm[i]?.[j] ?? 0;
+          const opacity = confusionCellOpacity(share, i === j);
           return (
             // biome-ignore lint/suspicious/noArrayIndexKey: a matrix cell is its (row, column) position
             <g key={`${i}-${j}`}>
-              <rect x={left + j * cell} y={top + i * cell} width={cell} height={cell} fill={i === j ? `rgba(19,115,51,${0.1 + share * 0.9})` : `rgba(180,35,24,${share * 0.9})`} stroke="#fff" />
-              <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="middle" fill={share > 0.55 ? "#fff" : "#1b1f24"}>
+              <rect x={left + j * cell} y={top + i * cell} width={cell} height={cell} fill={i === j ? `rgba(19,115,51,${opacity})` : `rgba(180,35,24,${opacity})`} stroke="#fff" />
+              <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="middle" fill={opacity > 0.6 ? "#fff" : "#1b1f24"}>
                 {v}
               </text>
               <title>{`true ${labels[i]}, predicted ${labels[j]}: ${v} (${(share * 100).toFixed(1)}% of the row)`}</title>
@@ -111,7 +112,7 @@ export function LineChart({ series, title, yLabel, xLabel = "epoch", testId = "l
 }
 
 /** Reads `metrics.history` ({ epoch, trainLoss, valLoss, trainAccuracy, valAccuracy }) into series. */
-export function historySeries(history: unknown): { loss: Series[]; accuracy: Series[] } {
+export function historySeries(history: unknown): { loss: Series[]; accuracy: Series[]; accuracyDomain: [number, number] } {
   const rows = Array.isArray(history) ? (history as Record<string, unknown>[]) : [];
   const pick = (key: string) =>
     rows.flatMap((r, i) => {
@@ -119,14 +120,16 @@ export function historySeries(history: unknown): { loss: Series[]; accuracy: Ser
       const e = typeof r.epoch === "number" ? r.epoch : i + 1;
       return typeof v === "number" && Number.isFinite(v) ? [{ x: e, y: v }] : [];
     });
+  const accuracy = [
+    { name: "train acc", colour: "#0b5cad", points: pick("trainAccuracy") },
+    { name: "val acc", colour: "#2ca02c", points: pick("valAccuracy"), dashed: true },
+  ].filter((s) => s.points.length);
   return {
     loss: [
       { name: "train loss", colour: "#0b5cad", points: pick("trainLoss") },
       { name: "val loss", colour: "#d62728", points: pick("valLoss"), dashed: true },
     ].filter((s) => s.points.length),
-    accuracy: [
-      { name: "train acc", colour: "#0b5cad", points: pick("trainAccuracy") },
-      { name: "val acc", colour: "#2ca02c", points: pick("valAccuracy"), dashed: true },
-    ].filter((s) => s.points.length),
+    accuracy,
+    accuracyDomain: accuracyDomain(accuracy.flatMap((s) => s.points.map((p) => p.y))),
   };
 }

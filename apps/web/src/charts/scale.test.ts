@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classColour, extent, linePath, linearScale, niceTicks, normaliseRows } from "./scale";
+import { accuracyDomain, classColour, confusionCellOpacity, extent, linePath, linearScale, niceTicks, normaliseRows } from "./scale";
 
 describe("chart scales", () => {
   it("maps domain to range, inverted y included", () => {
@@ -26,6 +26,20 @@ describe("chart scales", () => {
 
   it("normalises confusion-matrix rows", () => {
     expect(normaliseRows([[3, 1], [0, 0]])).toEqual([[0.75, 0.25], [0, 0]]);
+  });
+
+  it("tints every confusion error visibly, however small its share", () => {
+    expect(confusionCellOpacity(0, false)).toBe(0);
+    expect(confusionCellOpacity(7 / 335, false)).toBeGreaterThan(0.3);
+    expect(confusionCellOpacity(0.1, false)).toBe(1);
+    expect(confusionCellOpacity(1, true)).toBe(1);
+  });
+
+  it("zooms the accuracy axis to the lowest tenth the curves reach", () => {
+    expect(accuracyDomain([0.66, 0.95, 0.982])).toEqual([0.6, 1]);
+    expect(accuracyDomain([0.99, 1])).toEqual([0.9, 1]);
+    expect(accuracyDomain([0.05, NaN])).toEqual([0, 1]);
+    expect(accuracyDomain([])).toEqual([0, 1]);
   });
 
   it("gives each class a stable colour", () => {

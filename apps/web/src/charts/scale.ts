@@ -50,6 +50,22 @@ export function normaliseRows(matrix: readonly (readonly number[])[]): number[][
   });
 }
 
+/**
+ * Opacity of a confusion-matrix cell from its share of the row. Errors are the point of the
+ * picture, and a good model's are small (7 of 335 is 2%): any error is visibly tinted and 10% of
+ * the row is full colour. The model package's SVG (packages/model/src/plots.ts) uses the same rule.
+ */
+export function confusionCellOpacity(share: number, diagonal: boolean): number {
+  if (diagonal) return 0.1 + 0.9 * share;
+  return share > 0 ? 0.15 + 0.85 * Math.min(1, share / 0.1) : 0;
+}
+
+/** Accuracy axis: from the lowest tenth the curves reach (0.9 at most) to 1, so the last percent shows. */
+export function accuracyDomain(values: readonly number[]): [number, number] {
+  const [lo] = extent(values, [0, 1]);
+  return [Math.min(0.9, Math.max(0, Math.floor(lo * 10) / 10)), 1];
+}
+
 /** SVG path for a polyline through the points, skipping non-finite values (gaps). */
 export function linePath(points: readonly { x: number; y: number }[]): string {
   let d = "";

@@ -267,7 +267,7 @@ function VersionDetail({ v }: { v: Version }) {
             title="Accuracy"
             yLabel="accuracy"
             testId="accuracy-chart"
-            yDomain={[0, 1]}
+            yDomain={h.accuracyDomain}
           />
         </div>
       </div>

@@ -216,7 +216,7 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
       <div className="grid2">
         <div>
           <LineChart series={h.loss} title="Loss" yLabel="loss" testId="run-loss-chart" />
-          <LineChart series={h.accuracy} title="Accuracy" yLabel="accuracy" yDomain={[0, 1]} testId="run-accuracy-chart" />
+          <LineChart series={h.accuracy} title="Accuracy" yLabel="accuracy" yDomain={h.accuracyDomain} testId="run-accuracy-chart" />
         </div>
         <div>
           <h3>Result vs champion (locked test set)</h3>
