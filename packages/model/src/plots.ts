@@ -26,6 +26,16 @@ function epochTicks(n: number): number[] {
 }
 
 /**
+ * Where the accuracy axis starts: the lowest tenth the curves reach, 0.9 at most, so that the
+ * last percent shows. The dashboard's `accuracyDomain` (apps/web/src/charts/scale.ts) is the same
+ * rule; the web app does not depend on this package (it would pull TensorFlow.js into it).
+ */
+function accuracyAxisFloor(accuracies: number[]): number {
+  const lowest = Math.min(1, ...accuracies);
+  return Math.min(0.9, Math.max(0, Math.floor(lowest * 10) / 10));
+}
+
+/**
  * Two panels: loss (train/val) and accuracy (train/val/val balanced) per epoch, and a dotted
  * line at the epoch whose weights were saved. The accuracy axis starts at the lowest tenth the
  * curves reach, not at 0, so that the last percent (where models differ) is visible.
@@ -41,8 +51,8 @@ export function trainingCurveSvg(history: EpochRecord[], { title = 'Training cur
   const x = (e: number, x0: number) => x0 + (n === 1 ? panelW / 2 : ((e - 1) / (n - 1)) * panelW);
   const finite = (keys: (keyof EpochRecord)[]) => history.flatMap((h) => keys.map((k) => Number(h[k]))).filter(Number.isFinite);
   const maxLoss = Math.max(1e-6, ...finite(['trainLoss', 'valLoss']));
-  const minAcc = Math.min(1, ...finite(['trainAcc', 'valAcc', 'valBalancedAcc']));
-  const accLo = Math.min(0.9, Math.max(0, Math.floor(minAcc * 10) / 10));
+  const accLo = accuracyAxisFloor(finite(['trainAcc', 'valAcc', 'valBalancedAcc']));
+  const savedEpoch = bestEpoch !== undefined && bestEpoch >= 1 && bestEpoch <= history.length ? bestEpoch : undefined;
   const panel = (x0: number, label: string, series: Series[], lo: number, hi: number, format: (v: number) => string) => {
     const y = (v: number) => pad.t + panelH - ((v - lo) / (hi - lo)) * panelH;
     const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
@@ -58,8 +68,8 @@ export function trainingCurveSvg(history: EpochRecord[], { title = 'Training cur
       ),
     );
     const saved =
-      bestEpoch !== undefined && bestEpoch >= 1 && bestEpoch <= history.length
-        ? `<line x1="${x(bestEpoch, x0)}" x2="${x(bestEpoch, x0)}" y1="${pad.t}" y2="${pad.t + panelH}" stroke="#6b7280" stroke-dasharray="2,3"/>`
+      savedEpoch !== undefined
+        ? `<line x1="${x(savedEpoch, x0)}" x2="${x(savedEpoch, x0)}" y1="${pad.t}" y2="${pad.t + panelH}" stroke="#6b7280" stroke-dasharray="2,3"/>`
         : '';
     // Legend in a row under the axis label, so that it never hides a curve.
     const legend = series.map((s, i) => {
@@ -79,8 +89,8 @@ export function trainingCurveSvg(history: EpochRecord[], { title = 'Training cur
     ].join('\n');
   };
   const savedNote =
-    bestEpoch !== undefined && bestEpoch >= 1 && bestEpoch <= history.length
-      ? `<text x="${W - pad.r}" y="${pad.t - 24}" text-anchor="end" font-size="11" fill="#6b7280">dotted: epoch ${bestEpoch}, the weights saved</text>`
+    savedEpoch !== undefined
+      ? `<text x="${W - pad.r}" y="${pad.t - 24}" text-anchor="end" font-size="11" fill="#6b7280">dotted: epoch ${savedEpoch}, the weights saved</text>`
       : '';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <title>${esc(title)}</title><rect width="100%" height="100%" fill="white"/>

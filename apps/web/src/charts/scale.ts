@@ -60,7 +60,7 @@ export function confusionCellOpacity(share: number, diagonal: boolean): number {
   return share > 0 ? 0.15 + 0.85 * Math.min(1, share / 0.1) : 0;
 }
 
-/** Accuracy axis: from the lowest tenth the curves reach (0.9 at most) to 1, so the last percent shows. */
+/** Accuracy axis: from the lowest tenth the curves reach (0.9 at most) to 1, so the last percent shows (as packages/model/src/plots.ts). */
 export function accuracyDomain(values: readonly number[]): [number, number] {
   const [lo] = extent(values, [0, 1]);
   return [Math.min(0.9, Math.max(0, Math.floor(lo * 10) / 10)), 1];
