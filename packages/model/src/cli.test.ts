@@ -46,6 +46,9 @@ describe('rcmnet CLI', () => {
     const r = await rcmnet(['train', '--data', dir, '--out', dir, '--epochs', 'many']);
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/--epochs must be a number/);
+    const ema = await rcmnet(['train', '--data', dir, '--out', dir, '--ema', '1']);
+    expect(ema.code).toBe(64);
+    expect(ema.stderr).toMatch(/--ema must be a decay between 0 and 1/);
     expect((await rcmnet(['frobnicate'])).code).toBe(1);
   });
 

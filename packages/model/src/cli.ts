@@ -65,7 +65,7 @@ function progressPrinter(json: boolean): (e: TrainEvent) => void {
     } else if (e.type === 'epoch') {
       if (tty) process.stderr.write('\n');
       process.stderr.write(
-        `epoch ${e.epoch}/${e.epochs} (${e.phase}) train loss ${e.trainLoss.toFixed(4)} acc ${(e.trainAcc * 100).toFixed(1)}% | val loss ${e.valLoss.toFixed(4)} acc ${(e.valAcc * 100).toFixed(1)}% balanced ${(e.valBalancedAcc * 100).toFixed(1)}%${e.best ? ' (best, saved)' : ''} | ${e.seconds.toFixed(1)} s\n`,
+        `epoch ${e.epoch}/${e.epochs} (${e.phase}) train loss ${e.trainLoss.toFixed(4)} acc ${(e.trainAcc * 100).toFixed(1)}% | val loss ${e.valLoss.toFixed(4)} acc ${(e.valAcc * 100).toFixed(1)}% balanced ${(e.valBalancedAcc * 100).toFixed(1)}%${e.onlineValAcc !== undefined ? ` (average; online weights ${(e.onlineValAcc * 100).toFixed(1)}%)` : ''}${e.best ? ' (best, saved)' : ''} | ${e.seconds.toFixed(1)} s\n`,
       );
       if (json) process.stdout.write(JSON.stringify(e) + '\n');
     }
@@ -77,7 +77,8 @@ const commands: Record<string, Command> = {
     summary: 'train a model (fresh, resumed, or transfer learning with --from)',
     usage: `rcmnet train --data DIR|MANIFEST --out DIR [--arch ${ARCHITECTURES.join('|')}] [--size 64|128|224] [--epochs N]
              [--batch N] [--width 1] [--optimizer adam|sgd] [--lr X] [--label-smoothing 0.1] [--patience N]
-             [--seed S] [--resume] [--from MODEL --labels a,b,...] [--head-epochs N] [--max-per-class N] [--json]`,
+             [--seed S] [--ema DECAY] [--resume] [--from MODEL --labels a,b,...] [--head-epochs N] [--max-per-class N] [--json]
+  --ema 0.999 keeps an exponential moving average of the weights and saves the average`,
     options: {
       data: { type: 'string' },
       out: { type: 'string' },
@@ -93,6 +94,7 @@ const commands: Record<string, Command> = {
       'label-smoothing': { type: 'string' },
       patience: { type: 'string' },
       seed: { type: 'string' },
+      ema: { type: 'string' },
       resume: { type: 'boolean' },
       from: { type: 'string' },
       labels: { type: 'string' },
@@ -107,6 +109,8 @@ const commands: Record<string, Command> = {
       if (!ARCHITECTURES.includes(arch as ArchName)) throw new UsageError(`--arch must be one of ${ARCHITECTURES.join(', ')}`);
       const optimizer = (v['optimizer'] as string | undefined) ?? 'adam';
       if (optimizer !== 'adam' && optimizer !== 'sgd') throw new UsageError('--optimizer must be adam or sgd');
+      const ema = num(v['ema'], 'ema');
+      if (ema !== undefined && !(ema > 0 && ema < 1)) throw new UsageError('--ema must be a decay between 0 and 1, e.g. 0.999');
       const controller = new AbortController();
       process.once('SIGINT', () => {
         process.stderr.write('\nrcmnet: stopping after this step (checkpoint kept; continue with --resume)\n');
@@ -128,6 +132,7 @@ const commands: Record<string, Command> = {
           labelSmoothing: num(v['label-smoothing'], 'label-smoothing'),
           patience: num(v['patience'], 'patience'),
           seed: num(v['seed'], 'seed'),
+          ema,
           resume: Boolean(v['resume']),
           from: v['from'] as string | undefined,
           labels: typeof v['labels'] === 'string' ? v['labels'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,

@@ -191,6 +191,35 @@ describe('resume, cancellation and transfer learning', () => {
     expect(a.equals(b)).toBe(true);
   });
 
+  it('with a weight average (--ema) saves the average, records the online weights, and resumes it exactly', async () => {
+    const opts = { ...tiny, data, epochs: 2, maxPerClass: 10, ema: 0.9 };
+    const full = await train({ ...opts, out: path.join(dir, 'ema-full') });
+    expect(full.card.training).toMatchObject({ ema: 0.9 });
+    for (const h of full.history) {
+      expect(h.onlineValAcc).toBeGreaterThanOrEqual(0);
+      expect(h.onlineValBalancedAcc).toBeGreaterThanOrEqual(0);
+    }
+    // The saved model is the average, not the online weights.
+    const saved = await readFile(path.join(dir, 'ema-full/weights.bin'));
+    const online = await readFile(path.join(dir, 'ema-full/checkpoint/weights.bin'));
+    const average = await readFile(path.join(dir, 'ema-full/checkpoint/ema/weights.bin'));
+    expect(saved.equals(online)).toBe(false);
+    if (full.card.training.bestEpoch === 2) expect(saved.equals(average)).toBe(true);
+
+    const controller = new AbortController();
+    await train({ ...opts, out: path.join(dir, 'ema-resumed'), signal: controller.signal }, (e) => {
+      if (e.type === 'step' && e.epoch === 2) controller.abort();
+    });
+    const resumed = await train({ ...opts, out: path.join(dir, 'ema-resumed'), resume: true });
+    expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2]);
+    const again = await readFile(path.join(dir, 'ema-resumed/checkpoint/ema/weights.bin'));
+    expect(again.equals(average)).toBe(true);
+  });
+
+  it('refuses an EMA decay outside (0, 1) before reading any data', async () => {
+    await expect(train({ ...tiny, data: path.join(dir, 'no-such-data'), out: path.join(dir, 'ema-bad'), ema: 1 })).rejects.toThrow(/between 0 and 1/);
+  });
+
   it('stops cleanly when the AbortSignal fires', async () => {
     const controller = new AbortController();
     const before = tf.memory().numTensors;

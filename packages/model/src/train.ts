@@ -7,6 +7,8 @@
  * Every epoch: validation, a line in metrics.jsonl, a checkpoint (weights + optimizer +
  * state) and, when validation improves, the best model in `out`. Afterwards a temperature
  * is fitted on validation logits and the card gets calibrated validation metrics.
+ * With `ema`, an exponential moving average of the weights is kept alongside (weightAverage.ts)
+ * and it is the average that is validated, selected and saved.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, appendFile, rename } from 'node:fs/promises';
@@ -22,6 +24,7 @@ import { Optimizer, type OptimizerKind, type OptimizerState } from './optimizer.
 import { confusionSvg, trainingCurveSvg } from './plots.js';
 import { Rng, deriveSeed } from './rng.js';
 import { tf } from './tf.js';
+import { WeightAverage } from './weightAverage.js';
 
 export interface TrainOptions {
   /** Dataset directory or manifest (see data.ts), or a loaded Dataset. */
@@ -58,12 +61,18 @@ export interface TrainOptions {
   backend?: string;
   name?: string;
   abstainThreshold?: number;
+  /**
+   * Decay of an exponential moving average of the weights, updated after every step (e.g.
+   * 0.999: a horizon of ~1,000 steps). The average is validated, selected and saved; the
+   * online weights' validation figures are recorded beside it. Default: no average.
+   */
+  ema?: number;
 }
 
 export type TrainEvent =
   | { type: 'start'; backend: string; arch: ArchName; labels: string[]; train: number; val: number; epochs: number; startEpoch: number; parameterCount: number }
   | { type: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number }
-  | { type: 'epoch'; epoch: number; epochs: number; phase: 'head' | 'full'; trainLoss: number; trainAcc: number; valLoss: number; valAcc: number; valBalancedAcc: number; lr: number; seconds: number; imgPerSec: number; best: boolean }
+  | ({ type: 'epoch'; epochs: number; best: boolean } & EpochRecord)
   | { type: 'done'; modelDir: string; epochsRun: number; stoppedEarly: boolean; cancelled: boolean };
 
 export interface EpochRecord {
@@ -77,6 +86,9 @@ export interface EpochRecord {
   lr: number;
   seconds: number;
   imgPerSec: number;
+  /** With `ema`: the online (not averaged) weights' validation figures; val* are the average's. */
+  onlineValAcc?: number;
+  onlineValBalancedAcc?: number;
 }
 
 export interface TrainResult {
@@ -95,6 +107,8 @@ interface CheckpointState {
   bestEpoch: number;
   sinceBest: number;
   phase: 'head' | 'full';
+  /** Updates the weight average had taken (it is saved in the checkpoint's `ema/`). */
+  emaUpdates?: number;
 }
 
 export class TrainingCancelled extends Error {
@@ -121,6 +135,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   const seed = options.seed ?? 1;
   const epochs = options.epochs ?? 10;
   const batchSize = options.batchSize ?? 32;
+  if (options.ema !== undefined) WeightAverage.checkDecay(options.ema);
   const out = path.resolve(options.out);
   const ckptDir = path.join(out, 'checkpoint');
   await mkdir(out, { recursive: true });
@@ -181,6 +196,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   const makeOptimizer = () => new Optimizer({ kind: options.optimizer ?? 'adam', weightDecay: options.weightDecay ?? 1e-4 });
   let optimizer = makeOptimizer();
   let state: CheckpointState = { epoch: -1, history: [], bestScore: -Infinity, bestEpoch: -1, sinceBest: 0, phase: phaseOf(0) };
+  let resumedAverage: Network | undefined;
 
   if (options.resume) {
     // A kill between the two renames of writeCheckpoint leaves only `checkpoint.old`.
@@ -195,6 +211,9 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
       const meta = JSON.parse(await readFile(path.join(ckptDir, 'optimizer.json'), 'utf8')) as OptimizerState;
       optimizer.load(meta, await readFile(path.join(ckptDir, 'optimizer.bin')));
       normalization = ck.card.normalization;
+      if (options.ema !== undefined && existsSync(path.join(ckptDir, 'ema', 'weights.bin'))) {
+        resumedAverage = (await loadNetwork(path.join(ckptDir, 'ema'))).net;
+      }
       process.stderr.write(`rcmnet: resuming ${out} after epoch ${state.epoch + 1}\n`);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -205,6 +224,9 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     await rm(path.join(out, 'metrics.jsonl'), { force: true });
   }
   const norm = normalization;
+  const average = options.ema === undefined ? null : new WeightAverage(net, options.ema, resumedAverage ? (state.emaUpdates ?? 0) : 0);
+  if (average && resumedAverage) average.copyFrom(resumedAverage);
+  resumedAverage?.dispose();
 
   const trainingOptions = {
     epochs,
@@ -221,6 +243,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     from: options.from ?? null,
     headEpochs,
     unfreezeLrFactor: options.unfreezeLrFactor ?? 0.1,
+    ema: options.ema ?? null,
   };
   // Captured now: the training network is disposed before the final card is written.
   const parameterCount = net.params.countLearnable();
@@ -314,6 +337,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
           u.variable.assign(u.value);
           u.value.dispose();
         }
+        average?.update(net);
         const loss = (await value.data())[0]!;
         const p = (await preds!.data()) as Int32Array;
         tf.dispose([value, preds!, ...Object.values(grads)]);
@@ -329,8 +353,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
       const seconds = (performance.now() - t0) / 1000;
 
       // ---- validation, records, checkpoint -------------------------------------------
-      const valLogits = await logitsFor(net, valImages, norm, 64);
+      // With an average, the average is the model this run produces; the online weights are scored for comparison.
+      const produced = average?.net ?? net;
+      const valLogits = await logitsFor(produced, valImages, norm, 64);
       const vm = computeMetrics(softmaxRows(valLogits, labels.length), valTargets, labels);
+      const online = average ? computeMetrics(softmaxRows(await logitsFor(net, valImages, norm, 64), labels.length), valTargets, labels) : null;
       const record: EpochRecord = {
         epoch: epoch + 1,
         phase,
@@ -342,6 +369,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
         lr,
         seconds,
         imgPerSec: seen / seconds,
+        ...(online && { onlineValAcc: online.top1, onlineValBalancedAcc: online.balancedAccuracy }),
       };
       state.history.push(record);
       state.epoch = epoch;
@@ -352,10 +380,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
         state.bestScore = score;
         state.bestEpoch = epoch;
         state.sinceBest = 0;
-        await saveModel(out, net, cardBase(vm, 1, false));
+        await saveModel(out, produced, cardBase(vm, 1, false));
       } else state.sinceBest++;
       await appendFile(path.join(out, 'metrics.jsonl'), JSON.stringify({ ...record, backend, time: new Date().toISOString() }) + '\n');
-      await writeCheckpoint(ckptDir, net, optimizer, state, cardBase(null, 1, false));
+      state.emaUpdates = average?.updateCount;
+      await writeCheckpoint(ckptDir, net, optimizer, state, cardBase(null, 1, false), average?.net);
       onProgress({ type: 'epoch', epochs, ...record, best });
       if (options.patience !== undefined && state.sinceBest >= options.patience && phase === 'full') {
         stoppedEarly = true;
@@ -365,6 +394,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   } catch (e) {
     if (!(e instanceof TrainingCancelled)) {
       net.dispose();
+      average?.dispose();
       optimizer.dispose();
       throw e;
     }
@@ -372,6 +402,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   }
   optimizer.dispose();
   net.dispose();
+  average?.dispose();
 
   // ---- calibration and final card ----------------------------------------------------
   let card: ModelCard;
@@ -393,10 +424,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   return { modelDir: out, metrics, history: state.history, backend: currentBackend(), card, cancelled };
 }
 
-async function writeCheckpoint(dir: string, net: Network, optimizer: Optimizer, state: CheckpointState, card: Omit<ModelCard, 'format' | 'weightsSha256'>): Promise<void> {
+async function writeCheckpoint(dir: string, net: Network, optimizer: Optimizer, state: CheckpointState, card: Omit<ModelCard, 'format' | 'weightsSha256'>, average?: Network): Promise<void> {
   const tmp = `${dir}.next`;
   await rm(tmp, { recursive: true, force: true });
   await saveModel(tmp, net, card);
+  if (average) await saveModel(path.join(tmp, 'ema'), average, card);
   const { meta, bin } = await optimizer.state();
   await writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify(meta));
   await writeFile(path.join(tmp, 'optimizer.bin'), bin);
