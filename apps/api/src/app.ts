@@ -10,7 +10,7 @@ import { createLogger, describeError, type Logger } from "./log.ts";
 import { buildContext, type Context, type Deps } from "./context.ts";
 import { buildSchema } from "./schema.ts";
 import { makeFormatError } from "./errors.ts";
-import { queryShapeLimit } from "./limits.ts";
+import { queryCostLimit, queryShapeLimit } from "./limits.ts";
 import { restRouter } from "./rest/router.ts";
 import { tokenRateLimit } from "./auth/tokenRateLimit.ts";
 
@@ -53,7 +53,7 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
 
   const apollo = new ApolloServer<Context>({
     schema,
-    validationRules: [queryShapeLimit(limits.maxQueryDepth, limits.maxQueryFields)],
+    validationRules: [queryShapeLimit(limits.maxQueryDepth, limits.maxQueryFields), queryCostLimit(limits.maxQueryCost)],
     includeStacktraceInErrorResponses: false,
     // server.ts owns shutdown; Apollo's own signal handler races it and leaves the process hanging.
     stopOnTerminationSignals: false,

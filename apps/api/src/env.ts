@@ -41,6 +41,8 @@ export interface Limits {
   maxQueryDepth: number;
   /** Selected fields after fragment expansion, a simple complexity measure. */
   maxQueryFields: number;
+  /** Estimated rows and fields, nested page sizes multiplied (limits.ts queryCostLimit). */
+  maxQueryCost: number;
   /** Per uploaded file. */
   maxUploadBytes: number;
   maxUploadFiles: number;
@@ -56,6 +58,8 @@ export const defaultLimits: Limits = {
   maxBodyBytes: 256 * 1024,
   maxQueryDepth: 12,
   maxQueryFields: 600,
+  // The heaviest paged dashboard query (a review page of up to 1,000 cells) estimates at ~35,000.
+  maxQueryCost: 100_000,
   maxUploadBytes: 25 * 1024 * 1024,
   maxUploadFiles: 50,
   maxImagePixels: 40_000_000,

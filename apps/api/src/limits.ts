@@ -1,7 +1,13 @@
 // Query shape limits, run as GraphQL validation rules before execution: maximum depth and a
 // field budget (fields selected after fragment expansion), so one request cannot ask for an
-// unbounded tree. Pagination caps (`first`) bound the list sizes separately.
-import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from "graphql";
+// unbounded tree; and an estimated cost that multiplies nested pages by their sizes, so many
+// aliased large pages cannot add up to millions of rows (queryCostLimit).
+import {
+  GraphQLError, Kind,
+  type ASTVisitor, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLNamedType, type GraphQLOutputType,
+  type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, type ValidationContext,
+} from "graphql";
+import { PAGE_LIMITS, type PageLimit } from "./lib/pagination.ts";
 
 export function queryShapeLimit(maxDepth: number, maxFields: number) {
   return (context: ValidationContext): ASTVisitor => {
@@ -40,4 +46,79 @@ export function queryShapeLimit(maxDepth: number, maxFields: number) {
       },
     };
   };
+}
+
+/** Fields whose resolver does work out of proportion to what they return. */
+export const FIELD_COSTS: Record<string, number> = {
+  // Recomputes the hash of every audit event: one per request (half the default budget).
+  "Query.verifyAuditTrail": 50_000,
+};
+
+/**
+ * Estimated rows a query can make the server produce: every selected field counts once per
+ * row it appears in, and a paginated field multiplies what is below it by its page size (the
+ * literal `first`, the field's maximum when `first` is a variable, since validation runs before
+ * variables are bound, else its default; PAGE_LIMITS). Aliases and fragments are counted where
+ * they are used. The depth and field limits alone let 85 aliased copies of
+ * `cases(first: 200) { nodes { cells(first: 1000) { ... } } }` through: 17 million cells.
+ * Lists without pagination (a cell's prediction versions, a case's slides) are bounded by the
+ * data and count once.
+ */
+export function queryCostLimit(maxCost: number) {
+  return (context: ValidationContext): ASTVisitor => ({
+    OperationDefinition(node) {
+      if (estimateQueryCost(context.getSchema(), context.getDocument(), node, maxCost) > maxCost) {
+        context.reportError(new GraphQLError(`Query is too expensive (more than ${maxCost.toLocaleString("en")} estimated rows and fields; ask for smaller pages)`, { extensions: { code: "BAD_USER_INPUT" } }));
+      }
+    },
+  });
+}
+
+/** The cost queryCostLimit checks, for one operation; the count stops once it passes `stopAbove`. */
+export function estimateQueryCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, stopAbove = Infinity): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  let cost = 0;
+  const walk = (set: SelectionSetNode, parent: GraphQLNamedType | undefined, rows: number, seen: Set<string>): void => {
+    for (const sel of set.selections) {
+      if (cost > stopAbove) return;
+      if (sel.kind === Kind.FIELD) {
+        const field = parent && "getFields" in parent ? parent.getFields()[sel.name.value] : undefined;
+        const key = `${parent?.name}.${sel.name.value}`;
+        cost += rows * (1 + (FIELD_COSTS[key] ?? 0));
+        const limit = (PAGE_LIMITS as Record<string, PageLimit>)[key];
+        if (sel.selectionSet) walk(sel.selectionSet, field && namedType(field.type as GraphQLOutputType), limit ? rows * pageRows(sel, limit) : rows, seen);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        walk(sel.selectionSet, sel.typeCondition ? (schema.getType(sel.typeCondition.name.value) ?? undefined) : parent, rows, seen);
+      } else {
+        const frag = fragments.get(sel.name.value);
+        // Unknown fragments and cycles are reported by the standard rules.
+        if (!frag || seen.has(frag.name.value)) continue;
+        walk(frag.selectionSet, schema.getType(frag.typeCondition.name.value) ?? undefined, rows, new Set([...seen, frag.name.value]));
+      }
+    }
+  };
+  walk(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined, 1, new Set());
+  return cost;
+}
+
+/** The page size a paginated field will return at most, as far as validation can tell. */
+function pageRows(field: FieldNode, limit: PageLimit): number {
+  const first = field.arguments?.find((a) => a.name.value === "first")?.value;
+  if (!first || first.kind === Kind.NULL) return limit.default;
+  if (first.kind === Kind.INT) return Math.min(Math.max(Number(first.value), 1), limit.max);
+  return limit.max;
+}
+
+/**
+ * The type under lists and non-nulls. Structural on purpose: graphql's own isObjectType and
+ * getNamedType use instanceof, which fails (or throws) when the schema was built by another
+ * copy of the graphql module than this file's (CommonJS vs ES module under a test runner).
+ */
+function namedType(type: GraphQLOutputType): GraphQLNamedType {
+  let t: GraphQLOutputType = type;
+  while ("ofType" in t) t = t.ofType;
+  return t;
 }

@@ -31,6 +31,15 @@ describe("limits and error hygiene", () => {
     expect((await api.gql(hema, frag)).errors?.[0]?.message).toMatch(/too many fields/);
   });
 
+  it("refuses queries whose nested pages multiply past the cost limit, before touching the database", async () => {
+    const r = await api.gql(hema, `{ cases(first: 200) { nodes { cells(first: 1000) { nodes { id label } } } } }`);
+    expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(r.errors?.[0]?.message).toMatch(/too expensive/);
+    expect(r.data).toBeUndefined();
+    noLeak(r);
+    expect((await api.gql(hema, `{ cases(first: 20) { nodes { cells(first: 1000) { nodes { id } } } } }`)).errors).toBeUndefined();
+  });
+
   it("refuses oversized and malformed bodies with a JSON error", async () => {
     const big = await api.fetch("/graphql", {
       method: "POST",

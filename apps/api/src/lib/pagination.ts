@@ -21,9 +21,30 @@ export function decodeCursor(cursor: string): string {
   return key;
 }
 
-export function pageSize(first: number | null | undefined, defaultSize: number, max: number): number {
-  if (first == null) return defaultSize;
-  if (!Number.isInteger(first) || first < 1 || first > max) throw badInput(`first must be between 1 and ${max}`);
+export interface PageLimit {
+  /** Page size when `first` is not given. */
+  default: number;
+  max: number;
+}
+
+/**
+ * Every paginated field's page sizes, keyed "Type.field": the resolvers read them here and so
+ * does the query cost rule (limits.ts), which multiplies nested pages by these sizes.
+ */
+export const PAGE_LIMITS = {
+  "Query.cases": { default: 50, max: 200 },
+  "Case.cells": { default: 200, max: 1000 },
+  "Query.users": { default: 100, max: 500 },
+  "Query.auditTrail": { default: 100, max: 500 },
+  "Query.datasetSnapshots": { default: 20, max: 100 },
+  "Query.trainingRuns": { default: 20, max: 100 },
+  "Query.modelVersions": { default: 20, max: 100 },
+  "Query.modelPromotions": { default: 20, max: 100 },
+} satisfies Record<string, PageLimit>;
+
+export function pageSize(first: number | null | undefined, limit: PageLimit): number {
+  if (first == null) return limit.default;
+  if (!Number.isInteger(first) || first < 1 || first > limit.max) throw badInput(`first must be between 1 and ${limit.max}`);
   return first;
 }
 

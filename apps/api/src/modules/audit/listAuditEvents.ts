@@ -1,6 +1,6 @@
 import type { Prisma, PrismaClient } from "@rcmnet/db";
 import { badInput } from "../../errors.ts";
-import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 export interface AuditFilter {
   entityType?: string | null;
@@ -27,7 +27,7 @@ export function auditWhere(filter: AuditFilter | null | undefined): Prisma.Audit
 
 /** Newest first; the cursor is the seq. */
 export async function listAuditEvents(prisma: PrismaClient, filter: AuditFilter | null | undefined, page: PageArgs) {
-  const size = pageSize(page.first, 100, 500);
+  const size = pageSize(page.first, PAGE_LIMITS["Query.auditTrail"]);
   const after = page.after ? decodeCursor(page.after) : null;
   if (after !== null && !/^[0-9]{1,19}$/.test(after)) throw badInput("Invalid cursor");
   const where = auditWhere(filter);

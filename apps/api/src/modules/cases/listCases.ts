@@ -1,5 +1,5 @@
 import type { Prisma, PrismaClient } from "@rcmnet/db";
-import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 export interface CaseFilter {
   status?: readonly string[] | null;
@@ -17,7 +17,7 @@ export function caseWhere(filter: CaseFilter | null | undefined): Prisma.CaseWhe
 
 /** Worklist order: priority STAT > URGENT > ROUTINE (enum order, descending), then oldest first. */
 export async function listCases(prisma: PrismaClient, filter: CaseFilter | null | undefined, page: PageArgs) {
-  const size = pageSize(page.first, 50, 200);
+  const size = pageSize(page.first, PAGE_LIMITS["Query.cases"]);
   const where = caseWhere(filter);
   const after = page.after ? decodeCursor(page.after) : null;
   if (after !== null && !isUuid(after)) return toConnection([], size, () => "");

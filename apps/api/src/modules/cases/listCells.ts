@@ -1,5 +1,5 @@
 import type { Cell, Prisma, PrismaClient } from "@rcmnet/db";
-import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs, type PageInfo } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs, type PageInfo } from "../../lib/pagination.ts";
 
 export interface CellFilter {
   label?: string | null;
@@ -18,7 +18,7 @@ export interface CellPage {
 
 /** The cells of a case in slide order, cursor-paginated; a review page asks for up to 1000. */
 export async function listCells(prisma: PrismaClient, caseId: string, filter: CellFilter, page: PageArgs): Promise<CellPage> {
-  const size = pageSize(page.first, 200, 1000);
+  const size = pageSize(page.first, PAGE_LIMITS["Case.cells"]);
   const where: Prisma.CellWhereInput = {
     slide: { caseId },
     ...(filter.slideId ? { slideId: isUuid(filter.slideId) ? filter.slideId : "00000000-0000-0000-0000-000000000000" } : {}),

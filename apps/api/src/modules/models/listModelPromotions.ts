@@ -1,12 +1,12 @@
 import type { PrismaClient, PromotionState } from "@rcmnet/db";
 import { notFound } from "../../errors.ts";
-import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 export async function listModelPromotions(
   prisma: PrismaClient,
   args: PageArgs & { state?: PromotionState | null },
 ) {
-  const size = pageSize(args.first, 20, 100);
+  const size = pageSize(args.first, PAGE_LIMITS["Query.modelPromotions"]);
   const cursor = args.after ? decodeCursor(args.after) : null;
   if (cursor !== null && !isUuid(cursor)) throw notFound("Cursor row");
   const rows = await prisma.modelPromotion.findMany({

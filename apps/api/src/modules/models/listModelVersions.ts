@@ -1,13 +1,13 @@
 import type { ModelStatus, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { notFound } from "../../errors.ts";
-import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 /** Newest first; the cursor is the last row's id (ties on createdAt broken by id). */
 export async function listModelVersions(
   prisma: PrismaClient,
   args: PageArgs & { status?: ModelStatus | null },
 ) {
-  const size = pageSize(args.first, 20, 100);
+  const size = pageSize(args.first, PAGE_LIMITS["Query.modelVersions"]);
   const cursor = args.after ? decodeCursor(args.after) : null;
   if (cursor !== null && !isUuid(cursor)) throw notFound("Cursor row");
   const rows = await prisma.modelVersion.findMany({

@@ -1,9 +1,9 @@
 import type { PrismaClient, TrainingRun } from "@rcmnet/db";
 import { notFound } from "../../errors.ts";
-import { decodeCursor, isUuid, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 export async function listTrainingRuns(prisma: PrismaClient, args: PageArgs) {
-  const size = pageSize(args.first, 20, 100);
+  const size = pageSize(args.first, PAGE_LIMITS["Query.trainingRuns"]);
   const cursor = args.after ? decodeCursor(args.after) : null;
   if (cursor !== null && !isUuid(cursor)) throw notFound("Cursor row");
   const rows = await prisma.trainingRun.findMany({

@@ -1,13 +1,13 @@
 import type { Policy } from "../../auth/policy.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
-import { decodeCursor, isUuid, pageSize, toConnection } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection } from "../../lib/pagination.ts";
 import { changeUserRole, createUser, resetUserPassword, setUserDisabled } from "./manageUsers.ts";
 
 export const resolvers: Resolvers = {
   Query: {
     users: async (_p, args, ctx) => {
-      const size = pageSize(args.first, 100, 500);
+      const size = pageSize(args.first, PAGE_LIMITS["Query.users"]);
       const after = args.after ? decodeCursor(args.after) : null;
       if (after !== null && !isUuid(after)) return toConnection([], size, () => "");
       const rows = await ctx.prisma.user.findMany({
