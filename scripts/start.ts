@@ -1,13 +1,16 @@
-// `npm start`: the whole platform on one machine with demo data.
-// Opens the database (DATABASE_URL, else the embedded PGlite server, migrated), seeds demo
-// users, cases and a champion model, then runs the API, one worker and the dashboard as child
-// processes until Ctrl-C. Secrets for a local install are generated once into the data dir.
+// `npm start`: the whole platform on one machine.
+// Opens the database (DATABASE_URL, else the embedded PGlite server, migrated). On the embedded
+// database (or with RCMNET_DEMO=1) it seeds demo users, cases and a champion model; on your own
+// PostgreSQL it seeds nothing with a published password: the first administrator comes from
+// RCMNET_ADMIN_LOGIN / RCMNET_ADMIN_PASSWORD (seed/install.ts). Then it runs the API, one worker
+// and the dashboard as child processes until Ctrl-C. Secrets are generated once into the data dir.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
 import { defaultDataDir, openDatabase, repoRoot } from "@rcmnet/db";
+import { DEMO_USERS } from "../apps/api/src/seed/demoUsers.ts";
 
 // No call home from a clinical install: Next.js and turbo send usage telemetry unless told not to.
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
@@ -151,8 +154,27 @@ async function main() {
     ...(db.embedded ? { RCMNET_DB_POOL_MAX: "4" } : {}),
   };
 
-  const { seedDemo } = await import("../apps/api/src/seed/demo.ts");
-  await seedDemo({ databaseUrl: db.url, dataDir, log, ...(demoFields ? { fieldsDir: demoFields } : {}) });
+  // Demo logins have published passwords: only on the embedded database, or when asked for.
+  const demo = db.embedded || process.env.RCMNET_DEMO === "1";
+  if (demo) {
+    const { seedDemo } = await import("../apps/api/src/seed/demo.ts");
+    await seedDemo({ databaseUrl: db.url, dataDir, log, ...(demoFields ? { fieldsDir: demoFields } : {}) });
+  } else {
+    const { prepareInstall } = await import("../apps/api/src/seed/install.ts");
+    await prepareInstall({
+      databaseUrl: db.url,
+      dataDir,
+      log,
+      admin: { login: process.env.RCMNET_ADMIN_LOGIN, password: process.env.RCMNET_ADMIN_PASSWORD, displayName: process.env.RCMNET_ADMIN_NAME },
+      modelDir: process.env.RCMNET_MODEL_DIR,
+    });
+  }
+
+  // A real install runs the API as production (no schema introspection, secrets required).
+  if (!demo) env.NODE_ENV = "production";
+  const signIn = demo
+    ? `    Demo logins (login / password / role)\n${DEMO_USERS.map((u) => `      ${u.login.padEnd(7)} / ${u.password.padEnd(18)} ${u.role}`).join("\n")}\n`
+    : "    Sign in with the administrator account; add users under Users.\n";
 
   ensureWebBuild();
   run("api", tsx, ["apps/api/src/server.ts"], env);
@@ -167,12 +189,7 @@ async function main() {
     Dashboard    http://localhost:${webPort}
     GraphQL API  http://localhost:${apiPort}/graphql   (health: /health)
 
-    Demo logins (login / password / role)
-      admin   / admin-demo-pass    ADMIN
-      hema    / hema-demo-pass     HEMATOLOGIST
-      tech    / tech-demo-pass     TECHNICIAN
-      ds      / ds-demo-pass       DATA_SCIENTIST
-      auditor / auditor-demo-pass  AUDITOR
+${signIn}
 
   Ctrl-C stops everything.
 `);

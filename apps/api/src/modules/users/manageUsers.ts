@@ -18,7 +18,8 @@ export const createUserInput = z.object({
   password: z.string(),
 });
 
-export async function createUser(prisma: PrismaClient, actor: AuthUser, raw: unknown): Promise<User> {
+/** `actor` null: the system (the first administrator of an install, seed/firstAdmin.ts). */
+export async function createUser(prisma: PrismaClient, actor: Pick<AuthUser, "id" | "login"> | null, raw: unknown): Promise<User> {
   const input = parseInput(createUserInput, raw);
   assertPasswordPolicy(input.password);
   const passwordHash = await hashPassword(input.password);

@@ -1,0 +1,35 @@
+// A real install (`npm start` against your own DATABASE_URL, without RCMNET_DEMO=1) gets no demo
+// logins with published passwords. Its first administrator comes from RCMNET_ADMIN_LOGIN and
+// RCMNET_ADMIN_PASSWORD, once, while the database has no users: created through the same
+// validation, password policy and audit event as an admin's createUser, with "system" as the
+// actor. Every later account is made by an admin in the dashboard.
+import type { PrismaClient, User } from "@rcmnet/db";
+import { createUser } from "../modules/users/manageUsers.ts";
+
+export class FirstAdminMissing extends Error {
+  constructor() {
+    super(
+      "This database has no users. Set RCMNET_ADMIN_LOGIN and RCMNET_ADMIN_PASSWORD to create the first " +
+        "administrator (remove them after the first start), or RCMNET_DEMO=1 to load the demo data and logins.",
+    );
+    this.name = "FirstAdminMissing";
+  }
+}
+
+export interface FirstAdminInput {
+  login?: string;
+  password?: string;
+  displayName?: string;
+}
+
+/** The administrator created now, or null when the database already has users (input ignored). */
+export async function ensureFirstAdmin(prisma: PrismaClient, input: FirstAdminInput): Promise<User | null> {
+  if ((await prisma.user.count()) > 0) return null;
+  if (!input.login || !input.password) throw new FirstAdminMissing();
+  return createUser(prisma, null, {
+    login: input.login,
+    password: input.password,
+    displayName: input.displayName ?? "Administrator",
+    role: "ADMIN",
+  });
+}
