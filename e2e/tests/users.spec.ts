@@ -10,7 +10,7 @@ async function answer(page: Page, text: string): Promise<void> {
   await dialog.getByTestId("ask-submit").click();
 }
 
-test("admin creates a user, changes the role, resets the password, and a disabled user can no longer sign in", async ({ page, browser, baseURL }) => {
+test("admin creates a user, changes the role, resets the password; the user replaces it; a disabled user can no longer sign in", async ({ page, browser, baseURL }) => {
   await login(page, "admin");
   await page.goto("/users");
   const loginName = `e2e${Date.now().toString(36)}`;
@@ -43,7 +43,8 @@ test("admin creates a user, changes the role, resets the password, and a disable
   await answer(page, "Forgot the initial password");
   await expect(page.getByTestId("users-notice")).toContainText("Password of");
 
-  // The new account signs in with its new role (a separate browser context).
+  // The new account signs in with its new role (a separate browser context). The password the
+  // admin set is temporary: the app asks for the user's own before showing anything else.
   const other = await browser.newContext({ baseURL });
   const p2 = await other.newPage();
   await p2.goto("/login");
@@ -51,6 +52,21 @@ test("admin creates a user, changes the role, resets the password, and a disable
   await p2.getByTestId("login-password").fill("replaced-pass-456");
   await p2.getByTestId("login-submit").click();
   await expect(p2.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
+  await expect(p2.getByTestId("temporary-password-notice")).toBeVisible();
+  await p2.getByTestId("password-current").fill("replaced-pass-456");
+  await p2.getByTestId("password-new").fill("own-secret-789");
+  await p2.getByTestId("password-confirm").fill("own-secret-780");
+  await p2.getByTestId("password-submit").click();
+  await expect(p2.getByTestId("password-error")).toContainText("differ");
+  await p2.getByTestId("password-confirm").fill("own-secret-789");
+  await p2.getByTestId("password-submit").click();
+  await expect(p2.getByTestId("password-changed")).toBeVisible();
+  await p2.getByTestId("login-username").fill(loginName);
+  await p2.getByTestId("login-password").fill("own-secret-789");
+  await p2.getByTestId("login-submit").click();
+  await expect(p2.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
+  await expect(p2.getByTestId("temporary-password-notice")).toBeHidden();
+  await expect(p2.locator(`[data-testid="worklist"], [data-testid="worklist-empty"]`)).toBeVisible();
 
   await row.getByTestId("toggle-disabled").click();
   await answer(page, "Left the hospital");
@@ -64,7 +80,7 @@ test("admin creates a user, changes the role, resets the password, and a disable
   });
   await expect(p2).toHaveURL(/\/login/);
   await p2.getByTestId("login-username").fill(loginName);
-  await p2.getByTestId("login-password").fill("replaced-pass-456");
+  await p2.getByTestId("login-password").fill("own-secret-789");
   await p2.getByTestId("login-submit").click();
   await expect(p2.getByTestId("login-error")).toBeVisible();
   await other.close();

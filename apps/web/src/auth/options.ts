@@ -18,12 +18,13 @@ const LOGIN = /* GraphQL */ `
       token
       expiresAt
       user { id login displayName role }
+      mustChangePassword
     }
   }
 `;
 
 interface LoginResult {
-  login: { token: string; expiresAt: string; user: { id: string; login: string; displayName: string; role: string } };
+  login: { token: string; expiresAt: string; user: { id: string; login: string; displayName: string; role: string }; mustChangePassword: boolean };
 }
 
 /** What the encrypted session JWT holds (server-side only). */
@@ -35,15 +36,18 @@ export interface SessionClaims {
   apiToken: string;
   /** ms since epoch */
   apiExpiresAt: number;
+  /** An administrator set the password: the app asks for a new one before anything else. */
+  mustChangePassword: boolean;
 }
 
 export function claimsFrom(token: Record<string, unknown> | null | undefined): SessionClaims | null {
   if (!token) return null;
   const role = parseRole(token.role);
-  const { uid, login, name, apiToken, apiExpiresAt } = token;
+  const { uid, login, name, apiToken, apiExpiresAt, mustChangePassword } = token;
   if (!role || typeof uid !== "string" || typeof login !== "string" || typeof apiToken !== "string") return null;
   if (typeof apiExpiresAt !== "number" || apiExpiresAt <= Date.now()) return null;
-  return { uid, login, name: typeof name === "string" ? name : login, role, apiToken, apiExpiresAt };
+  // A prompt, not the control: the API itself refuses signatures with such a password.
+  return { uid, login, name: typeof name === "string" ? name : login, role, apiToken, apiExpiresAt, mustChangePassword: mustChangePassword === true };
 }
 
 const cookieOptions = { httpOnly: true, sameSite: "lax" as const, path: "/", secure: env.secureCookies };
@@ -81,6 +85,7 @@ export const authOptions: NextAuthOptions = {
             role,
             apiToken: result.token,
             apiExpiresAt: Date.parse(result.expiresAt),
+            mustChangePassword: result.mustChangePassword,
           };
         } catch (error) {
           // Thrown messages reach the login page as ?error=...; keep them generic except for
@@ -98,7 +103,7 @@ export const authOptions: NextAuthOptions = {
     async jwt({ token, user }) {
       if (user) {
         const u = user as unknown as Omit<SessionClaims, "uid" | "name"> & { id: string; name: string };
-        return { ...token, uid: u.id, login: u.login, name: u.name, role: u.role, apiToken: u.apiToken, apiExpiresAt: u.apiExpiresAt };
+        return { ...token, uid: u.id, login: u.login, name: u.name, role: u.role, apiToken: u.apiToken, apiExpiresAt: u.apiExpiresAt, mustChangePassword: u.mustChangePassword };
       }
       // The API token expired: drop every claim so that the session reads as signed out.
       if (!claimsFrom(token)) return { expired: true } as typeof token;

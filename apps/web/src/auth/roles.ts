@@ -18,7 +18,7 @@ export const ROLE_LABEL: Record<Role, string> = {
   AUDITOR: "Auditor",
 };
 
-export type PageKey = "worklist" | "upload" | "review" | "report" | "audit" | "models" | "retraining" | "users";
+export type PageKey = "worklist" | "upload" | "review" | "report" | "audit" | "models" | "retraining" | "users" | "account";
 
 /** Who may open each page. Anything not listed here is denied. */
 export const PAGE_ROLES: Record<PageKey, readonly Role[]> = {
@@ -30,6 +30,8 @@ export const PAGE_ROLES: Record<PageKey, readonly Role[]> = {
   models: ["DATA_SCIENTIST", "ADMIN"],
   retraining: ["DATA_SCIENTIST"],
   users: ["ADMIN"],
+  // Everyone's own password.
+  account: ROLES,
 };
 
 export function canOpen(page: PageKey, role: Role | null | undefined): boolean {

@@ -230,3 +230,10 @@ export const RESET_PASSWORD = /* GraphQL */ `
 export const MODEL_NAME = /* GraphQL */ `
   query ModelName($id: ID!) { modelVersion(id: $id) { id name version } }
 `;
+
+/** Only the expiry comes back: the new API token stays on the server (the app signs out after). */
+export const CHANGE_MY_PASSWORD = /* GraphQL */ `
+  mutation ChangeMyPassword($currentPassword: String!, $newPassword: String!) {
+    changeMyPassword(currentPassword: $currentPassword, newPassword: $newPassword) { expiresAt }
+  }
+`;

@@ -22,7 +22,7 @@ export async function changeMyPassword(
   await checkPassword(prisma, row, currentPassword, "signature");
   const passwordHash = await hashPassword(newPassword);
   const user = await prisma.$transaction(async (tx) => {
-    const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date() } });
+    const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date(), mustChangePassword: false } });
     await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id });
     return updated;
   });
@@ -31,5 +31,5 @@ export async function changeMyPassword(
     { sub: user.id, role: user.role, login: user.login, pwv: user.passwordChangedAt.getTime() },
     env.tokenTtlSeconds,
   );
-  return { token, expiresAt, user };
+  return { token, expiresAt, user, mustChangePassword: user.mustChangePassword };
 }

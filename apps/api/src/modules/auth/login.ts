@@ -14,6 +14,7 @@ export interface LoginResult {
   token: string;
   expiresAt: Date;
   user: User;
+  mustChangePassword: boolean;
 }
 
 /**
@@ -73,5 +74,5 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
     { sub: user.id, role: user.role, login: user.login, pwv: user.passwordChangedAt.getTime() },
     env.tokenTtlSeconds,
   );
-  return { token, expiresAt, user: checked };
+  return { token, expiresAt, user: checked, mustChangePassword: checked.mustChangePassword };
 }

@@ -1,5 +1,7 @@
 // Step two of the two-person rule: an ADMIN who did not propose approves or rejects. On
 // approval the target becomes the champion in the same transaction as the decision.
+// "Another person" means an independent one: an admin who created the proposer's account, set
+// its password or changed its role (the audit trail says so) could have proposed through it.
 import type { ModelPromotion, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -7,6 +9,9 @@ import { badInput, conflict, forbidden, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { MAX_REASON } from "./proposePromotion.ts";
 import { setChampion } from "./setChampion.ts";
+
+/** Audit actions by which an admin controls another account's credentials or role (manageUsers.ts). */
+const CREDENTIAL_ACTIONS = ["user.create", "user.reset_password", "user.change_role"] as const;
 
 export async function decidePromotion(
   prisma: PrismaClient,
@@ -27,6 +32,14 @@ export async function decidePromotion(
     if (!promotion) throw notFound("Promotion proposal");
     if (promotion.proposedById === actor.id) {
       throw forbidden("Two-person rule: the proposal must be decided by someone other than its proposer");
+    }
+    const administered = await tx.auditEvent.count({
+      where: { actorId: actor.id, entityType: "User", entityId: promotion.proposedById, action: { in: [...CREDENTIAL_ACTIONS] } },
+    });
+    if (administered > 0) {
+      throw forbidden(
+        "Two-person rule: you created, reset the password of, or changed the role of the proposer's account; another admin must decide",
+      );
     }
     // Only one decision wins, even for two admins clicking at once.
     const decided = await tx.modelPromotion.updateMany({

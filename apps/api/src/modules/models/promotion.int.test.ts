@@ -161,6 +161,36 @@ describe("model promotion", () => {
     );
   });
 
+  it("refuses an admin who controls the proposer's account: created it, reset its password or changed its role", async () => {
+    const admin = await api.createUser("ADMIN");
+    const adminToken = await api.login(admin.user.login, admin.password);
+    const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { id login } }`;
+    const RESET = `mutation($id: ID!, $pw: String!) { resetUserPassword(id: $id, newPassword: $pw, reason: "forgot it") { id } }`;
+    const ROLE = `mutation($id: ID!) { changeUserRole(id: $id, role: DATA_SCIENTIST, reason: "new duties") { id } }`;
+    const password = "sock puppet passphrase";
+    // Created by this admin.
+    const made = (await api.gqlOk(adminToken, CREATE, { input: { login: "puppet1", displayName: "Puppet One", role: "DATA_SCIENTIST", password } })).createUser;
+    // Password reset by this admin.
+    const reset = await api.createUser("DATA_SCIENTIST");
+    await api.gqlOk(adminToken, RESET, { id: reset.user.id, pw: password });
+    // Role changed by this admin.
+    const promoted = await api.createUser("TECHNICIAN");
+    await api.gqlOk(adminToken, ROLE, { id: promoted.user.id });
+
+    for (const login of [made.login, reset.user.login, promoted.user.login]) {
+      const candidate = await insertModelVersion(api.prisma);
+      const token = await api.login(login, login === promoted.user.login ? promoted.password : password);
+      const proposal = (await api.gqlOk(token, PROPOSE, { id: candidate.id, reason: "better on val" })).proposePromotion;
+      const before = await registryState();
+      const r = await api.gql(adminToken, DECIDE, { id: proposal.id, approve: true });
+      expect(codeOf(r), login).toBe("FORBIDDEN");
+      expect(r.errors?.[0]?.message).toMatch(/another admin must decide/);
+      expect(await registryState()).toEqual(before);
+      // An independent admin still can.
+      await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
+    }
+  });
+
   it("answers bad input with clear errors and changes nothing", async () => {
     const candidate = await insertModelVersion(api.prisma);
     const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });

@@ -56,6 +56,36 @@ describe("sign-off", () => {
     expect(await api.prisma.signOff.count()).toBe(0);
   });
 
+  it("refuses a signature with a password an administrator set until its owner changes it", async () => {
+    const admin = await api.loginAs("ADMIN");
+    const LOGIN = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token mustChangePassword } }`;
+    const CHANGE = `mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c, newPassword: $n) { token mustChangePassword } }`;
+    const RESET = `mutation($id: ID!) { resetUserPassword(id: $id, newPassword: "admin knows this one", reason: "forgotten") { id } }`;
+    const temporary = "set by the admin";
+    const created = (await api.gqlOk(admin, `mutation($input: CreateUserInput!) { createUser(input: $input) { id login } }`, {
+      input: { login: "newhema", displayName: "Dr. New", role: "HEMATOLOGIST", password: temporary },
+    })).createUser;
+    const first = (await api.gqlOk(null, LOGIN, { l: "newhema", p: temporary })).login;
+    expect(first.mustChangePassword).toBe(true);
+
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
+    await confirmAll(cellIds);
+    const before = await databaseFingerprint(api.prisma);
+    const refused = await api.gql(first.token, SIGN, { input: { caseId: kase.id, password: temporary, meaning: MEANING } });
+    expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(refused.errors?.[0]?.message).toMatch(/set by an administrator: change it/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
+    const changed = (await api.gqlOk(first.token, CHANGE, { c: temporary, n: "only I know this one" })).changeMyPassword;
+    expect(changed.mustChangePassword).toBe(false);
+    const signed = await api.gqlOk(changed.token, SIGN, { input: { caseId: kase.id, password: "only I know this one", meaning: MEANING } });
+    expect(signed.signOffCase.version).toBe(1);
+
+    // A reset makes the password temporary again.
+    await api.gqlOk(admin, RESET, { id: created.id });
+    expect((await api.gqlOk(null, LOGIN, { l: "newhema", p: "admin knows this one" })).login.mustChangePassword).toBe(true);
+  });
+
   it("records name, time, meaning and the hash of the signed content; an amendment creates version 2", async () => {
     const { kase, cellIds, model } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
     await confirmAll(cellIds);

@@ -2,10 +2,10 @@
 // the password, the case must be fully reviewed, and the exact signed content is stored with its
 // sha256. The content includes the audit chain head (seq + hash) as an external anchor: the
 // signature then also vouches for the whole trail up to that point.
-import type { Prisma, PrismaClient } from "@rcmnet/db";
+import type { Prisma, PrismaClient, User } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
-import { conflict, isUniqueViolation, notFound } from "../../errors.ts";
+import { conflict, forbidden, isUniqueViolation, notFound } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -20,11 +20,19 @@ export const signOffCaseInput = z.object({
   meaning: z.string().trim().min(3, "meaning is required").max(300),
 });
 
+/** An e-signature needs a password only its owner knows (21 CFR 11.200(a)(2), 11.300). */
+export function assertOwnPassword(signer: Pick<User, "mustChangePassword">): void {
+  if (signer.mustChangePassword) {
+    throw forbidden("Your password was set by an administrator: change it (Account) before signing");
+  }
+}
+
 export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
   const input = parseInput(signOffCaseInput, raw);
   if (!isUuid(input.caseId)) throw notFound("Case");
   const signer = await prisma.user.findUnique({ where: { id: actor.id } });
   if (!signer) throw notFound("User");
+  assertOwnPassword(signer);
   // Wrong signature passwords count towards the lockout like failed sign-ins.
   await checkPassword(prisma, signer, input.password, "signature");
 

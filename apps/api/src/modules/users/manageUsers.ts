@@ -25,7 +25,8 @@ export async function createUser(prisma: PrismaClient, actor: Pick<AuthUser, "id
   const passwordHash = await hashPassword(input.password);
   try {
     return await prisma.$transaction(async (tx) => {
-      const user = await tx.user.create({ data: { login: input.login, displayName: input.displayName, role: input.role, passwordHash } });
+      // A password an administrator chose is temporary: its owner changes it before signing anything.
+      const user = await tx.user.create({ data: { login: input.login, displayName: input.displayName, role: input.role, passwordHash, mustChangePassword: actor !== null } });
       await recordAudit(tx, actor, { action: "user.create", entityType: "User", entityId: user.id, after: auditSnapshot(user, ["failedLogins", "updatedAt"]) });
       return user;
     });
@@ -79,7 +80,7 @@ export async function resetUserPassword(prisma: PrismaClient, actor: AuthUser, a
     const before = await lockUser(tx, args.id);
     const after = await tx.user.update({
       where: { id: before.id },
-      data: { passwordHash, passwordChangedAt: new Date(), failedLogins: 0, lockedUntil: null },
+      data: { passwordHash, passwordChangedAt: new Date(), failedLogins: 0, lockedUntil: null, mustChangePassword: true },
     });
     await recordAudit(tx, actor, { action: "user.reset_password", entityType: "User", entityId: after.id, reason: why });
     return after;

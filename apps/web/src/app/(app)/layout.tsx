@@ -3,6 +3,7 @@ import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
 import { canOpen, NAV, ROLE_LABEL } from "@/auth/roles";
 import { currentSession } from "@/server/session";
+import { ChangePassword } from "@/components/ChangePassword";
 import { NavLinks } from "@/components/NavLinks";
 import { SignOutButton } from "@/components/SignOutButton";
 
@@ -22,10 +23,14 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           <span className="role" data-testid="user-role" title={session.role}>
             {ROLE_LABEL[session.role]}
           </span>
+          <Link href="/account" data-testid="account-link">
+            Account
+          </Link>
           <SignOutButton />
         </div>
       </header>
-      <main>{children}</main>
+      {/* A password an administrator set is replaced before any page opens (the API refuses signatures with it anyway). */}
+      <main>{session.mustChangePassword ? <ChangePassword login={session.login} forced /> : children}</main>
     </div>
   );
 }

@@ -16,6 +16,11 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
       <div className="panel" style={{ maxWidth: 420, margin: "8vh auto" }}>
         <h1>RCMNet · CAR-T review</h1>
         <p className="muted">Sign in with your hospital account. Sessions end after 8 hours.</p>
+        {params.changed === "1" && (
+          <p className="notice" role="status" data-testid="password-changed">
+            Password changed. Sign in with your new password.
+          </p>
+        )}
         <LoginForm callbackUrl={callbackUrl} />
       </div>
     </main>

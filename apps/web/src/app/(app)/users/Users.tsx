@@ -53,7 +53,7 @@ export function Users({ selfId }: { selfId: string }) {
           void act(async () => {
             await gql(CREATE_USER, { input });
             form.reset();
-          }, `User ${input.login} created. Ask them to change the initial password.`);
+          }, `User ${input.login} created. The initial password is temporary: they choose their own at first sign-in.`);
         }}
       >
         <label>
