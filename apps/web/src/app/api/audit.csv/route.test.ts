@@ -24,4 +24,23 @@ describe("GET /api/audit.csv", () => {
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
     expect(upstream).toHaveBeenCalledTimes(1);
   });
+
+  it("streams the API's CSV with every filter passed on, and fails clearly rather than exporting anything else", async () => {
+    const csv = "seq,at\n1,2026-01-01\n";
+    const upstream = vi.fn(async () => new Response(csv, { headers: { "content-type": "text/csv; charset=utf-8" } }));
+    vi.stubGlobal("fetch", upstream);
+    const ok = await GET(new NextRequest("http://app.test/api/audit.csv?actorId=abc&action=case.", { headers: { host: "app.test" } }));
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("content-disposition")).toMatch(/attachment; filename="audit-trail-/);
+    expect(await ok.text()).toBe(csv);
+    expect(upstream).toHaveBeenCalledWith("http://api.test/audit.csv?actorId=abc&action=case.", expect.anything());
+
+    vi.stubGlobal("fetch", vi.fn(async () => new Response("boom", { status: 500 })));
+    const failed = await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test" } }));
+    expect(failed.status).toBe(502);
+    expect(await failed.text()).toMatch(/no export was made/);
+
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("fetch failed"))));
+    expect((await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test" } }))).status).toBe(502);
+  });
 });
