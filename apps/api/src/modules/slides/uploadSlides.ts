@@ -1,10 +1,8 @@
 // POST /uploads/slides?caseId=...&kind=FIELD|CROP (TECHNICIAN): smear fields or pre-cropped
 // cells for a case. All files are validated first; any bad or duplicate file refuses the whole
 // upload and NOTHING is stored (no blob, no row, no job). Rows, analysis jobs, the case status
-// and audit events commit in one transaction; blobs are written inside it and removed again if
-// it rolls back.
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
+// and audit events commit in one transaction; blobs are written inside it and stay if it rolls
+// back (see storeSlides).
 import type { Request, Response } from "express";
 import { sha256Hex, type Slide } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
@@ -81,69 +79,60 @@ async function storeSlides(
   files: Checked[],
   meta: { stain: string | null; magnification: number | null },
 ): Promise<Slide[]> {
-  const written: string[] = [];
-  try {
-    return await ctx.prisma.$transaction(
-      async (tx) => {
-        const kase = await lockCase(tx, caseId);
-        assertNotSigned(kase);
-        const existing = await tx.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
-        if (existing.length > 0) {
-          const dup = files.find((f) => f.sha256 === existing[0]!.imageSha256)!;
-          throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: existing[0]!.id, sha256: dup.sha256 });
-        }
-        const slides: Slide[] = [];
-        for (const f of files) {
-          const slide = await tx.slide.create({
-            data: {
-              caseId,
-              kind,
-              imageSha256: f.sha256,
-              mimeType: f.mimeType,
-              byteSize: f.bytes.length,
-              width: f.width,
-              height: f.height,
-              stain: meta.stain,
-              magnification: meta.magnification,
-              uploadedById: actor.id,
-            },
-          });
-          slides.push(slide);
-          await enqueueJob(tx, { type: "analyzeSlide", payload: { slideId: slide.id }, dedupeKey: `analyzeSlide:${slide.id}` });
-          await recordAudit(tx, actor, {
-            action: "slide.upload",
-            entityType: "Slide",
-            entityId: slide.id,
-            after: { caseId, accession: kase.accession, kind, sha256: f.sha256, byteSize: f.bytes.length, width: f.width, height: f.height },
-          });
-        }
-        if (kase.status !== "ANALYZING") {
-          await tx.case.update({ where: { id: caseId }, data: { status: "ANALYZING" } });
-          await recordAudit(tx, actor, {
-            action: "case.status",
-            entityType: "Case",
-            entityId: caseId,
-            before: { status: kase.status },
-            after: { status: "ANALYZING", accession: kase.accession },
-            reason: "slides uploaded",
-          });
-        }
-        // Blobs last, inside the transaction: if writing fails the rows roll back, and if the
-        // commit fails the blobs this upload created are removed below.
-        for (const f of files) {
-          if (!(await ctx.blobs.has(f.sha256))) {
-            await ctx.blobs.put(f.bytes);
-            written.push(f.sha256);
-          }
-        }
-        return slides;
-      },
-      { timeout: 60_000 },
-    );
-  } catch (err) {
-    // Content-addressed: only blobs this request created are removed (another case may share one
-    // created by someone else, which we never touch).
-    await Promise.all(written.map((sha) => rm(join(ctx.blobs.root, sha.slice(0, 2), sha), { force: true })));
-    throw err;
-  }
+  return ctx.prisma.$transaction(
+    async (tx) => {
+      const kase = await lockCase(tx, caseId);
+      assertNotSigned(kase);
+      const existing = await tx.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
+      if (existing.length > 0) {
+        const dup = files.find((f) => f.sha256 === existing[0]!.imageSha256)!;
+        throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: existing[0]!.id, sha256: dup.sha256 });
+      }
+      const slides: Slide[] = [];
+      for (const f of files) {
+        const slide = await tx.slide.create({
+          data: {
+            caseId,
+            kind,
+            imageSha256: f.sha256,
+            mimeType: f.mimeType,
+            byteSize: f.bytes.length,
+            width: f.width,
+            height: f.height,
+            stain: meta.stain,
+            magnification: meta.magnification,
+            uploadedById: actor.id,
+          },
+        });
+        slides.push(slide);
+        await enqueueJob(tx, { type: "analyzeSlide", payload: { slideId: slide.id }, dedupeKey: `analyzeSlide:${slide.id}` });
+        await recordAudit(tx, actor, {
+          action: "slide.upload",
+          entityType: "Slide",
+          entityId: slide.id,
+          after: { caseId, accession: kase.accession, kind, sha256: f.sha256, byteSize: f.bytes.length, width: f.width, height: f.height },
+        });
+      }
+      if (kase.status !== "ANALYZING") {
+        await tx.case.update({ where: { id: caseId }, data: { status: "ANALYZING" } });
+        await recordAudit(tx, actor, {
+          action: "case.status",
+          entityType: "Case",
+          entityId: caseId,
+          before: { status: kase.status },
+          after: { status: "ANALYZING", accession: kase.accession },
+          reason: "slides uploaded",
+        });
+      }
+      // Blobs last, inside the transaction: if writing fails the rows roll back. A blob is never
+      // removed again when the commit fails: a concurrent upload of the same image may have found
+      // it here, skipped its own write and committed a slide that points at it. What a failed
+      // upload leaves is an unreferenced file named by its own hash.
+      for (const f of files) {
+        if (!(await ctx.blobs.has(f.sha256))) await ctx.blobs.put(f.bytes);
+      }
+      return slides;
+    },
+    { timeout: 60_000 },
+  );
 }
