@@ -62,6 +62,24 @@ describe("database constraints", () => {
     expect(await db.prisma.prediction.findUnique({ where: { id: prediction.id } })).toEqual(prediction);
   });
 
+  it("refuses changing what a case, slide or cell is, or deleting one; workflow state still moves", async () => {
+    const { kase, slide, cell } = await seedCellWithPrediction();
+    const p = db.prisma;
+    const refused = /identity of a .* refused/;
+    await expect(p.cell.update({ where: { id: cell.id }, data: { x: 99 } })).rejects.toThrow(refused);
+    await expect(p.cell.update({ where: { id: cell.id }, data: { cropSha256: "d".repeat(64) } })).rejects.toThrow(refused);
+    await expect(p.slide.update({ where: { id: slide.id }, data: { imageSha256: "e".repeat(64) } })).rejects.toThrow(refused);
+    await expect(p.case.update({ where: { id: kase.id }, data: { accession: "ACC-renamed" } })).rejects.toThrow(refused);
+    await expect(p.cell.delete({ where: { id: cell.id } })).rejects.toThrow(refused);
+    await expect(p.$executeRawUnsafe(`TRUNCATE "cell" CASCADE`)).rejects.toThrow(refused);
+    await expect(p.$executeRawUnsafe(`TRUNCATE "dataset_item"`)).rejects.toThrow(/append-only/);
+    expect(await p.cell.findUniqueOrThrow({ where: { id: cell.id } })).toMatchObject({ x: 1, cropSha256: "b".repeat(64) });
+    // The workflow columns the application writes are untouched by the guards.
+    await p.cell.update({ where: { id: cell.id }, data: { currentLabel: "car_t", reviewCount: 1 } });
+    await p.slide.update({ where: { id: slide.id }, data: { analysisStatus: "DONE" } });
+    await p.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW", patientRef: "MRN-2" } });
+  });
+
   it("refuses a second review with the same sequence number (optimistic concurrency)", async () => {
     const { user, cell } = await seedCellWithPrediction();
     const review = { cellId: cell.id, seq: 1, reviewerId: user.id, action: "CONFIRM" as const, label: "car_t" };
