@@ -25,11 +25,17 @@ beforeAll(async () => {
   api = await createTestApi();
   const tech = await api.createUser("TECHNICIAN");
   const { cellIds } = await seedReviewableCase(api.prisma, { createdById: tech.user.id, cells: 2 });
-  [explained, missingCrop] = cellIds as [string, string];
+  let seeded: string;
+  [seeded, missingCrop] = cellIds as [string, string];
   tiny = await registerTestModel(api.prisma, await tinyModelDir(1), "CHAMPION", "gradcam-test");
   const [crop] = await synthCellCrops({ perClass: 1, size: 64, seed: 7, classes: ["monocyte"] });
   const sha = await api.blobs.put(crop!.bytes);
-  await api.prisma.cell.update({ where: { id: explained }, data: { cropSha256: sha } });
+  // A cell's crop cannot be edited (database guard): the explained cell is a new one with a real
+  // crop, predicted first by the fixture model like the seeded cells.
+  const base = await api.prisma.cell.findUniqueOrThrow({ where: { id: seeded }, include: { predictions: true } });
+  explained = (await api.prisma.cell.create({ data: { slideId: base.slideId, x: 400, y: 400, width: 24, height: 24, cropSha256: sha } })).id;
+  const { id: _id, cellId: _cell, createdAt: _at, probabilities, ...fixturePrediction } = base.predictions[0]!;
+  await api.prisma.prediction.create({ data: { ...fixturePrediction, probabilities: probabilities ?? {}, cellId: explained } });
   // The tiny model's prediction is the latest one (the fixture model's stays as history).
   await api.prisma.prediction.create({
     data: {
