@@ -25,7 +25,15 @@ export const resolvers: Resolvers = {
     resetUserPassword: (_p, args, ctx) => resetUserPassword(ctx.prisma, actor(ctx), args),
     changeUserRole: (_p, args, ctx) => changeUserRole(ctx.prisma, actor(ctx), args),
   },
+  // A user is reachable from many records (createdBy, reviewer, signer, uploadedBy); whether an
+  // account is locked out right now is for those who manage accounts (and yourself), not for
+  // every reader of a case: it would show who is under a password-guessing attack.
+  User: {
+    lockedUntil: (u, _a, ctx) => (ctx.user && (ACCOUNT_STATE_READERS.includes(ctx.user.role) || ctx.user.id === u.id) ? u.lockedUntil : null),
+  },
 };
+
+const ACCOUNT_STATE_READERS: readonly string[] = ["ADMIN", "AUDITOR"];
 
 export const policy: Policy = {
   "Query.users": ["ADMIN", "AUDITOR"],

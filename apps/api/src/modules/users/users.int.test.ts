@@ -75,4 +75,19 @@ describe("user administration", () => {
     const all = await api.prisma.user.findMany({ orderBy: { login: "asc" } });
     expect(seen).toEqual(all.map((u) => u.login));
   });
+
+  it("shows a lockout only to admins, auditors and the account itself, not to every reader of a record", async () => {
+    const locked = await api.createUser("TECHNICIAN");
+    const lockedToken = await api.login(locked.user.login, locked.password);
+    const until = new Date(Date.now() + 10 * 60_000);
+    await api.prisma.user.update({ where: { id: locked.user.id }, data: { lockedUntil: until } });
+    const tech = await api.prisma.user.findUniqueOrThrow({ where: { id: locked.user.id } });
+    const kase = await api.prisma.case.create({ data: { accession: `LOCK-${Date.now()}`, createdById: tech.id } });
+    const read = `query($id: ID!) { case(id: $id) { createdBy { login lockedUntil } } }`;
+    const hema = await api.loginAs("HEMATOLOGIST");
+    expect((await api.gqlOk(hema, read, { id: kase.id })).case.createdBy).toEqual({ login: tech.login, lockedUntil: null });
+    expect((await api.gqlOk(await api.loginAs("AUDITOR"), read, { id: kase.id })).case.createdBy.lockedUntil).toBe(until.toISOString());
+    expect((await api.gqlOk(admin, read, { id: kase.id })).case.createdBy.lockedUntil).toBe(until.toISOString());
+    expect((await api.gqlOk(lockedToken, `{ me { lockedUntil } }`)).me.lockedUntil).toBe(until.toISOString());
+  });
 });
