@@ -46,6 +46,8 @@ export interface Limits {
   /** Per uploaded file. */
   maxUploadBytes: number;
   maxUploadFiles: number;
+  /** All files of one upload together: they are held in memory until every one is validated. */
+  maxUploadTotalBytes: number;
   /** Decoded pixels per image: refuses decompression bombs before decoding. */
   maxImagePixels: number;
   /** Login attempts per client address per minute (on top of the per-account lockout). */
@@ -62,6 +64,8 @@ export const defaultLimits: Limits = {
   maxQueryCost: 100_000,
   maxUploadBytes: 25 * 1024 * 1024,
   maxUploadFiles: 50,
+  // 50 smear fields of ~5 MB; without it one request could hold 50 x 25 MB = 1.25 GB.
+  maxUploadTotalBytes: 256 * 1024 * 1024,
   maxImagePixels: 40_000_000,
   loginAttemptsPerMinute: 20,
   // A reviewer's dashboard sends a few requests per second at most (pages poll every 1-5 s).

@@ -1,5 +1,6 @@
-// Bounded multipart parsing (busboy): at most maxFiles files of maxBytes each, held in memory
-// until every one has been validated, so a bad file means nothing at all is stored.
+// Bounded multipart parsing (busboy): at most maxFiles files of maxBytes each and maxTotalBytes
+// together, held in memory until every one has been validated, so a bad file means nothing at
+// all is stored. After the first refusal nothing more is buffered; the rest is drained.
 import type { Request } from "express";
 import busboy from "busboy";
 import { badInput } from "../../errors.ts";
@@ -14,7 +15,7 @@ export interface ParsedUpload {
   fields: Record<string, string>;
 }
 
-export function parseMultipart(req: Request, limits: { maxBytes: number; maxFiles: number }): Promise<ParsedUpload> {
+export function parseMultipart(req: Request, limits: { maxBytes: number; maxFiles: number; maxTotalBytes: number }): Promise<ParsedUpload> {
   const type = req.headers["content-type"] ?? "";
   if (!type.startsWith("multipart/form-data")) {
     return Promise.reject(badInput("Send the images as multipart/form-data in the field `files`"));
@@ -25,6 +26,7 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
       failed ??= err;
     };
     const files: UploadedFile[] = [];
+    let total = 0;
     const fields: Record<string, string> = {};
     let bb: busboy.Busboy;
     try {
@@ -44,11 +46,20 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
         return;
       }
       const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("data", (c: Buffer) => {
+        total += c.length;
+        if (total > limits.maxTotalBytes) fail(badInput(`The upload is larger than ${limits.maxTotalBytes} bytes in all: send the files in several uploads`));
+        if (failed) {
+          files.length = 0;
+          chunks.length = 0;
+        } else chunks.push(c);
+      });
       stream.on("limit", () => fail(badInput(`${filename}: larger than ${limits.maxBytes} bytes`)));
       // A body cut off inside a file errors this stream; unhandled, it would crash the process.
       stream.on("error", () => fail(badInput("Malformed multipart request")));
-      stream.on("close", () => files.push({ filename, bytes: Buffer.concat(chunks) }));
+      stream.on("close", () => {
+        if (!failed) files.push({ filename, bytes: Buffer.concat(chunks) });
+      });
     });
     bb.on("field", (name, value) => {
       fields[name] = value;

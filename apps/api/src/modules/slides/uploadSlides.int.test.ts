@@ -149,8 +149,8 @@ describe("slide uploads", () => {
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
   });
 
-  it("refuses an upload larger than the byte limit", async () => {
-    const small = await createTestApi({ limits: { maxUploadBytes: 1000 } });
+  it("refuses an upload larger than the byte limit, per file and for all files together", async () => {
+    const small = await createTestApi({ limits: { maxUploadBytes: 1000, maxUploadTotalBytes: 2500 } });
     try {
       const t = await small.loginAs("TECHNICIAN");
       const c = await small.gqlOk(t, `mutation { createCase(input: { accession: "UP-2" }) { id } }`);
@@ -163,6 +163,21 @@ describe("slide uploads", () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as any).errors[0].message).toMatch(/larger than 1000 bytes/);
       expect(await databaseFingerprint(small.prisma)).toEqual(before);
+
+      // Three valid files of ~900 bytes each pass the per-file limit, not the total.
+      const pngs = await Promise.all([1, 2, 3].map((seed) => sharp({ create: { width: 16, height: 14 + seed, channels: 3, background: { r: seed * 40, g: 90, b: 200 } } }).png({ compressionLevel: 0 }).toBuffer()));
+      expect(pngs.every((b) => b.length < 1000)).toBe(true);
+      expect(pngs.reduce((n, b) => n + b.length, 0)).toBeGreaterThan(2500);
+      const three = new FormData();
+      pngs.forEach((b, i) => three.append("files", new Blob([new Uint8Array(b)]), `f${i}.png`));
+      const tooMuch = await small.fetch(`/uploads/slides?caseId=${c.createCase.id}`, { method: "POST", body: three, token: t });
+      expect(tooMuch.status).toBe(400);
+      expect(((await tooMuch.json()) as any).errors[0].message).toMatch(/larger than 2500 bytes in all/);
+      expect(await databaseFingerprint(small.prisma)).toEqual(before);
+      // Two of them fit.
+      const two = new FormData();
+      pngs.slice(0, 2).forEach((b, i) => two.append("files", new Blob([new Uint8Array(b)]), `f${i}.png`));
+      expect((await small.fetch(`/uploads/slides?caseId=${c.createCase.id}`, { method: "POST", body: two, token: t })).status).toBe(201);
     } finally {
       await small.close();
     }

@@ -36,7 +36,7 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
   assertNotSigned(kase);
 
   const { limits } = ctx.env;
-  const upload = await parseMultipart(req, { maxBytes: limits.maxUploadBytes, maxFiles: limits.maxUploadFiles });
+  const upload = await parseMultipart(req, { maxBytes: limits.maxUploadBytes, maxFiles: limits.maxUploadFiles, maxTotalBytes: limits.maxUploadTotalBytes });
   if (upload.files.length === 0) throw badInput("No files: send images in the multipart field `files`");
   const stain = upload.fields.stain?.trim().slice(0, 50) || null;
   const magnification = upload.fields.magnification ? Number(upload.fields.magnification) : null;
