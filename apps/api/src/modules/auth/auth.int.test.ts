@@ -42,6 +42,24 @@ describe("authentication", () => {
     expect(audit).toHaveLength(1);
   });
 
+  it("answers an unknown login's failures with the same lockout, so the lockout does not tell which logins exist", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const answers = async (login: string) => {
+      const out: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = await api.gql(null, LOGIN, { l: login, p: "nope nope nope" });
+        out.push(`${r.errors?.[0]?.extensions?.code} ${r.errors?.[0]?.message?.replace(/after \S+$/, "after <time>")}`);
+      }
+      return out;
+    };
+    const real = await answers(user.login);
+    expect(real.slice(4)).toEqual([
+      "RATE_LIMITED Too many failed attempts: account locked for 15 minutes",
+      "RATE_LIMITED Account locked after repeated failed attempts; try again after <time>",
+    ]);
+    expect(await answers(`ghost${Date.now()}`)).toEqual(real);
+  });
+
   it("refuses anonymous, forged, expired, malformed and revoked tokens with UNAUTHENTICATED", async () => {
     const { user } = await api.createUser("AUDITOR");
     const good = await api.login(user.login, TEST_PASSWORD);

@@ -23,11 +23,7 @@ export interface LoginResult {
  * Returns the user when the password is right; throws the refusal otherwise.
  */
 export async function checkPassword(prisma: PrismaClient, user: User, password: string, purpose: "login" | "signature"): Promise<User> {
-  if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) {
-    throw rateLimited(`Account locked after repeated failed attempts; try again after ${user.lockedUntil.toISOString()}`, {
-      lockedUntil: user.lockedUntil.toISOString(),
-    });
-  }
+  if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) lockedError(user.lockedUntil);
   const ok = await verifyPassword(user.passwordHash, password);
   if (!ok) {
     const locked = await prisma.$transaction(async (tx) => {
@@ -53,6 +49,35 @@ export async function checkPassword(prisma: PrismaClient, user: User, password: 
   return user;
 }
 
+/**
+ * Failed sign-ins to logins that do not exist, counted and "locked" exactly like real accounts
+ * (in this process's memory): otherwise the lockout answer would tell which logins exist.
+ */
+class UnknownLoginLockout {
+  private readonly entries = new Map<string, { failures: number; lockedUntil: number }>();
+
+  fail(login: string): void {
+    const now = Date.now();
+    const e = this.entries.get(login) ?? { failures: 0, lockedUntil: 0 };
+    if (e.lockedUntil > now) lockedError(new Date(e.lockedUntil));
+    this.entries.delete(login); // re-inserted last: the oldest entries are evicted first
+    e.failures += 1;
+    if (e.failures >= MAX_FAILED_LOGINS) {
+      this.entries.set(login, { failures: 0, lockedUntil: now + LOCKOUT_MS });
+      throw rateLimited("Too many failed attempts: account locked for 15 minutes");
+    }
+    this.entries.set(login, e);
+    if (this.entries.size > 10_000) this.entries.delete(this.entries.keys().next().value as string);
+  }
+}
+const unknownLogins = new UnknownLoginLockout();
+
+function lockedError(until: Date): never {
+  throw rateLimited(`Account locked after repeated failed attempts; try again after ${until.toISOString()}`, {
+    lockedUntil: until.toISOString(),
+  });
+}
+
 function badSignature() {
   // Not UNAUTHENTICATED: the session is still valid; only this signature attempt failed.
   return forbidden("Signature not verified: password incorrect");
@@ -62,6 +87,7 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
   const user = await prisma.user.findUnique({ where: { login: loginName.slice(0, 200) } });
   if (!user) {
     await verifyPassword(await dummyPasswordHash(), password); // same cost as a real check
+    unknownLogins.fail(loginName.slice(0, 200));
     throw unauthenticated("Invalid login or password");
   }
   const checked = await checkPassword(prisma, user, password, "login");
