@@ -54,6 +54,8 @@ export interface Limits {
   loginAttemptsPerMinute: number;
   /** Requests per bearer token per minute: a runaway script or a stolen token cannot flood the API. */
   requestsPerTokenPerMinute: number;
+  /** Grad-CAM overlays computed (cache misses: each one runs the model) per user per minute. */
+  gradcamPerUserPerMinute: number;
 }
 
 export const defaultLimits: Limits = {
@@ -70,6 +72,8 @@ export const defaultLimits: Limits = {
   loginAttemptsPerMinute: 20,
   // A reviewer's dashboard sends a few requests per second at most (pages poll every 1-5 s).
   requestsPerTokenPerMinute: 1200,
+  // A reviewer opens a heat map every few seconds at most; a script walking every cell does not.
+  gradcamPerUserPerMinute: 120,
 };
 
 /** In development a secret is generated once and kept in the data dir (mode 0600). */

@@ -20,9 +20,11 @@ let explained: string;
 let unpredicted: string;
 let missingCrop: string;
 let brokenModel: string;
+let cropSha: string;
+let slideId: string;
 
 beforeAll(async () => {
-  api = await createTestApi();
+  api = await createTestApi({ limits: { gradcamPerUserPerMinute: 3 } });
   const tech = await api.createUser("TECHNICIAN");
   const { cellIds } = await seedReviewableCase(api.prisma, { createdById: tech.user.id, cells: 2 });
   let seeded: string;
@@ -30,6 +32,7 @@ beforeAll(async () => {
   tiny = await registerTestModel(api.prisma, await tinyModelDir(1), "CHAMPION", "gradcam-test");
   const [crop] = await synthCellCrops({ perClass: 1, size: 64, seed: 7, classes: ["monocyte"] });
   const sha = await api.blobs.put(crop!.bytes);
+  cropSha = sha;
   // A cell's crop cannot be edited (database guard): the explained cell is a new one with a real
   // crop, predicted first by the fixture model like the seeded cells.
   const base = await api.prisma.cell.findUniqueOrThrow({ where: { id: seeded }, include: { predictions: true } });
@@ -51,6 +54,7 @@ beforeAll(async () => {
   // Predictions are append-only: a cell without one is a new cell. missingCrop keeps its fixture
   // prediction but its crop was never stored.
   const cell = await api.prisma.cell.findUniqueOrThrow({ where: { id: explained } });
+  slideId = cell.slideId;
   unpredicted = (
     await api.prisma.cell.create({
       data: { slideId: cell.slideId, x: 500, y: 500, width: 24, height: 24, cropSha256: "ab".repeat(32) },
@@ -135,5 +139,26 @@ describe("GET /cells/:cellId/gradcam", () => {
     const text = await res.text();
     expect(text).toMatch(/could not explain this cell/);
     expect(text).not.toMatch(/nonexistent|model-card|stack|\.ts:/);
+  });
+
+  it("limits the overlays a user has computed per minute (429), while cached ones stay free", async () => {
+    const cells: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const id = (await api.prisma.cell.create({ data: { slideId, x: 700 + i * 30, y: 700, width: 24, height: 24, cropSha256: cropSha } })).id;
+      await api.prisma.prediction.create({ data: { cellId: id, modelVersionId: tiny.id, label: tiny.labels[0]!, probabilities: {}, confidence: 0.9, abstained: false } });
+      cells.push(id);
+    }
+    const walker = await api.createUser("AUDITOR");
+    const token = await api.login(walker.user.login, walker.password);
+    for (const id of cells.slice(0, 3)) expect((await get(id, token)).status).toBe(200);
+    const refused = await get(cells[3]!, token);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { errors: { message: string; extensions: { code: string } }[] }).errors[0]).toMatchObject({
+      extensions: { code: "RATE_LIMITED" },
+      message: expect.stringMatching(/Too many heat maps computed/),
+    });
+    expect((await get(cells[0]!, token)).status).toBe(200);
+    // Another user is not affected.
+    expect((await get(cells[3]!, await api.loginAs("HEMATOLOGIST"))).status).toBe(200);
   });
 });

@@ -7,7 +7,8 @@ import { BlobCorruptError, BlobNotFoundError } from "@rcmnet/db";
 import type { Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { CASE_READERS } from "../../auth/roles.ts";
-import { badInput, notFound } from "../../errors.ts";
+import { FixedWindowLimiter } from "../../auth/rateLimit.ts";
+import { badInput, notFound, rateLimited } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { describeError } from "../../log.ts";
 import { sharedClassifierCache } from "../../jobs/model/modelRuntime.ts";
@@ -55,6 +56,8 @@ export const gradcamCache = new GradcamCache();
 export async function cellGradcam(
   ctx: Pick<Context, "prisma" | "blobs" | "env" | "log">,
   cellId: string,
+  /** Called before the model runs (not for a cached overlay); throws to refuse. */
+  chargeComputation: () => void = () => {},
 ): Promise<{ png: Uint8Array; modelVersionId: string }> {
   if (!isUuid(cellId)) throw badInput("Not a cell id");
   const cell = await ctx.prisma.cell.findUnique({ where: { id: cellId }, select: { id: true, cropSha256: true } });
@@ -67,6 +70,7 @@ export async function cellGradcam(
   if (!prediction) throw notFound("Prediction for this cell");
   const version = prediction.modelVersion;
   const png = await gradcamCache.get(`${cell.id}:${version.id}`, async () => {
+    chargeComputation();
     let crop: Buffer;
     try {
       crop = await ctx.blobs.get(cell.cropSha256);
@@ -88,11 +92,22 @@ export async function cellGradcam(
   return { png, modelVersionId: version.id };
 }
 
+/** One limiter per API instance (keyed by its env), counting model runs per user. */
+const computeLimiters = new WeakMap<object, FixedWindowLimiter>();
+
+/** Each overlay not in the cache runs the model: a user walking every cell is slowed down. */
+function chargeComputation(ctx: Context): void {
+  let limiter = computeLimiters.get(ctx.env);
+  if (!limiter) computeLimiters.set(ctx.env, (limiter = new FixedWindowLimiter(ctx.env.limits.gradcamPerUserPerMinute, 60_000)));
+  const waitMs = limiter.hit(ctx.user?.id ?? "");
+  if (waitMs > 0) throw rateLimited(`Too many heat maps computed; retry in ${Math.ceil(waitMs / 1000)} s`, { retryAfterSeconds: Math.ceil(waitMs / 1000) });
+}
+
 export async function cellGradcamRoute(ctx: Context, req: Request, res: Response): Promise<void> {
   requireRole(ctx, CASE_READERS);
   let result: Awaited<ReturnType<typeof cellGradcam>>;
   try {
-    result = await cellGradcam(ctx, String(req.params.cellId ?? ""));
+    result = await cellGradcam(ctx, String(req.params.cellId ?? ""), () => chargeComputation(ctx));
   } catch (err) {
     if (!(err instanceof GradcamUnavailable)) throw err;
     // Foreseeable (model directory gone or changed): say so; the review page keeps the crop.
