@@ -11,10 +11,7 @@ import { PAGE_LIMITS, type PageLimit } from "./lib/pagination.ts";
 
 export function queryShapeLimit(maxDepth: number, maxFields: number) {
   return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) {
-      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    }
+    const fragments = fragmentsOf(context.getDocument());
     let fields = 0;
     let reported = false;
     const report = (message: string) => {
@@ -76,10 +73,7 @@ export function queryCostLimit(maxCost: number) {
 
 /** The cost queryCostLimit checks, for one operation; the count stops once it passes `stopAbove`. */
 export function estimateQueryCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, stopAbove = Infinity): number {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  }
+  const fragments = fragmentsOf(document);
   let cost = 0;
   const walk = (set: SelectionSetNode, parent: GraphQLNamedType | undefined, rows: number, seen: Set<string>): void => {
     for (const sel of set.selections) {
@@ -102,6 +96,14 @@ export function estimateQueryCost(schema: GraphQLSchema, document: DocumentNode,
   };
   walk(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined, 1, new Set());
   return cost;
+}
+
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  return fragments;
 }
 
 /** The page size a paginated field will return at most, as far as validation can tell. */

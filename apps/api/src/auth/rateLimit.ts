@@ -22,6 +22,19 @@ export class FixedWindowLimiter {
     return w.count > this.limit ? w.start + this.windowMs - t : 0;
   }
 
+  /**
+   * A getter of one limiter per API instance (keyed by its env object, so every test API
+   * counts on its own), created on first use with the instance's limit.
+   */
+  static perInstance(windowMs: number): (instance: object, limit: number) => FixedWindowLimiter {
+    const limiters = new WeakMap<object, FixedWindowLimiter>();
+    return (instance, limit) => {
+      let limiter = limiters.get(instance);
+      if (!limiter) limiters.set(instance, (limiter = new FixedWindowLimiter(limit, windowMs)));
+      return limiter;
+    };
+  }
+
   private sweep(t: number): void {
     for (const [k, w] of this.windows) if (t - w.start >= this.windowMs) this.windows.delete(k);
   }

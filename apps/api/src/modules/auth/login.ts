@@ -40,7 +40,7 @@ export async function checkPassword(prisma: PrismaClient, user: User, password: 
       });
       return lock;
     });
-    if (locked) throw rateLimited("Too many failed attempts: account locked for 15 minutes");
+    if (locked) justLockedError();
     throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
   }
   if (user.failedLogins > 0 || user.lockedUntil) {
@@ -64,13 +64,17 @@ class UnknownLoginLockout {
     e.failures += 1;
     if (e.failures >= MAX_FAILED_LOGINS) {
       this.entries.set(login, { failures: 0, lockedUntil: now + LOCKOUT_MS });
-      throw rateLimited("Too many failed attempts: account locked for 15 minutes");
+      justLockedError();
     }
     this.entries.set(login, e);
     if (this.entries.size > 10_000) this.entries.delete(this.entries.keys().next().value as string);
   }
 }
 const unknownLogins = new UnknownLoginLockout();
+
+function justLockedError(): never {
+  throw rateLimited("Too many failed attempts: account locked for 15 minutes");
+}
 
 function lockedError(until: Date): never {
   throw rateLimited(`Account locked after repeated failed attempts; try again after ${until.toISOString()}`, {

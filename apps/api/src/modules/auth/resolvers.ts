@@ -7,8 +7,8 @@ import { login } from "./login.ts";
 import { changeMyPassword } from "./changeMyPassword.ts";
 import { actor } from "../../lib/actor.ts";
 
-/** One limiter per process, keyed by client address. */
-const limiters = new WeakMap<object, FixedWindowLimiter>();
+/** Sign-in attempts per client address, one limiter per API instance. */
+const loginLimiter = FixedWindowLimiter.perInstance(60_000);
 
 export const resolvers: Resolvers = {
   Query: {
@@ -16,9 +16,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     login: async (_p, args, ctx) => {
-      let limiter = limiters.get(ctx.env);
-      if (!limiter) limiters.set(ctx.env, (limiter = new FixedWindowLimiter(ctx.env.limits.loginAttemptsPerMinute, 60_000)));
-      const waitMs = limiter.hit(ctx.ip);
+      const waitMs = loginLimiter(ctx.env, ctx.env.limits.loginAttemptsPerMinute).hit(ctx.ip);
       if (waitMs > 0) throw rateLimited(`Too many sign-in attempts; retry in ${Math.ceil(waitMs / 1000)} s`);
       if (!args.login || !args.password) throw badInput("login and password are required");
       return login(ctx.prisma, ctx.env, args.login, args.password);

@@ -92,14 +92,12 @@ export async function cellGradcam(
   return { png, modelVersionId: version.id };
 }
 
-/** One limiter per API instance (keyed by its env), counting model runs per user. */
-const computeLimiters = new WeakMap<object, FixedWindowLimiter>();
+/** Model runs per user, one limiter per API instance. */
+const computeLimiter = FixedWindowLimiter.perInstance(60_000);
 
 /** Each overlay not in the cache runs the model: a user walking every cell is slowed down. */
 function chargeComputation(ctx: Context): void {
-  let limiter = computeLimiters.get(ctx.env);
-  if (!limiter) computeLimiters.set(ctx.env, (limiter = new FixedWindowLimiter(ctx.env.limits.gradcamPerUserPerMinute, 60_000)));
-  const waitMs = limiter.hit(ctx.user?.id ?? "");
+  const waitMs = computeLimiter(ctx.env, ctx.env.limits.gradcamPerUserPerMinute).hit(ctx.user?.id ?? "");
   if (waitMs > 0) throw rateLimited(`Too many heat maps computed; retry in ${Math.ceil(waitMs / 1000)} s`, { retryAfterSeconds: Math.ceil(waitMs / 1000) });
 }
 
