@@ -95,6 +95,15 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
 
   await page.getByTestId("open-signoff").click();
   await expect(page.getByTestId("signoff-blocked")).toHaveCount(0);
+  await expect(page.getByTestId("signoff-signer")).toHaveText("Dr. Hana Hematologist");
+  // One cell was reclassified above: the summary says so and the meaning offered first is "with corrections".
+  await expect(page.getByTestId("signoff-overrides")).toHaveText("1");
+  await expect(page.getByTestId("signoff-meaning")).toHaveValue(/with corrections/);
+  // A cancelled signature keeps no typed password for the next person at this workstation.
+  await page.getByTestId("signoff-password").fill("hema-demo-pass");
+  await page.getByTestId("signoff-cancel").click();
+  await page.getByTestId("open-signoff").click();
+  await expect(page.getByTestId("signoff-password")).toHaveValue("");
   // A wrong password is refused and nothing is signed.
   await page.getByTestId("signoff-password").fill("not-my-password");
   await page.getByTestId("signoff-submit").click();
@@ -182,6 +191,9 @@ test("admin approves the promotion; a new upload is predicted by the new version
   await page.goto("/models");
   const proposal = page.locator('[data-testid="promotion-row"][data-state="PROPOSED"]').first();
   await proposal.getByTestId("approve-promotion").click();
+  await expect(page.getByTestId("ask-message")).toContainText("champion");
+  await page.getByTestId("ask-input").fill("Validation on the locked test set reviewed");
+  await page.getByTestId("ask-submit").click();
   await expect(page.locator('[data-testid="promotion-row"][data-state="APPROVED"]').first()).toBeVisible();
   const champion = page.locator('[data-testid="model-row"][data-status="CHAMPION"]');
   await expect(champion).toHaveCount(1);

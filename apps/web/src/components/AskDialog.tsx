@@ -1,9 +1,9 @@
 "use client";
-// In-page replacement for window.prompt: a modal form that takes one required answer,
-// such as a reason for the audit trail or a new password. The browser's prompt showed a
+// In-page replacement for window.prompt and window.confirm: a modal form that takes one
+// required answer, such as a reason for the audit trail or a new password, or only a yes. The browser's prompt showed a
 // password in clear text, could not enforce a minimum length, and looks like a phishing
 // box in a clinical application. `ask` resolves to the answer, or null when cancelled
-// (Escape, backdrop or Cancel).
+// (Escape, backdrop or Cancel); a yes-only question resolves to "".
 import { type ReactNode, useCallback, useId, useRef, useState } from "react";
 import { Modal } from "./Modal";
 
@@ -12,6 +12,10 @@ const REASON_LABEL = "Reason (required, recorded in the audit trail)";
 export interface AskOptions {
   /** The question, as the dialog's heading. */
   title: string;
+  /** What the user should know before answering, under the heading. */
+  message?: string;
+  /** Only Confirm / Cancel, no answer field (resolves to "" when confirmed). */
+  confirmOnly?: boolean;
   /** Label of the answer field (default: a reason for the audit trail, the usual question). */
   label?: string;
   /** A masked field whose answer is kept as typed (not trimmed). */
@@ -77,7 +81,7 @@ function AskForm({
   const [value, setValue] = useState("");
   const fieldId = useId();
   const answer = options.password ? value : value.trim();
-  const minLength = options.minLength ?? 1;
+  const minLength = options.confirmOnly ? 0 : (options.minLength ?? 1);
   const valid = answer.length >= minLength;
   return (
     <form
@@ -87,6 +91,8 @@ function AskForm({
       }}
     >
       <h2 style={{ marginTop: 0 }}>{options.title}</h2>
+      {options.message && <p data-testid="ask-message">{options.message}</p>}
+      {!options.confirmOnly && (
       <label htmlFor={fieldId} style={{ display: "flex" }}>
         {options.label ?? REASON_LABEL}
         {options.password ? (
@@ -116,6 +122,7 @@ function AskForm({
           />
         )}
       </label>
+      )}
       {options.password && value.length > 0 && !valid && (
         <p className="muted" role="status" data-testid="ask-hint">
           At least {minLength} characters.
@@ -125,7 +132,14 @@ function AskForm({
         <button type="button" onClick={onCancel} data-testid="ask-cancel">
           Cancel
         </button>
-        <button className="primary" type="submit" disabled={!valid} data-testid="ask-submit">
+        <button
+          className="primary"
+          type="submit"
+          disabled={!valid}
+          data-testid="ask-submit"
+          // biome-ignore lint/a11y/noAutofocus: a yes-only question has no field; focus lands on its answer
+          autoFocus={options.confirmOnly}
+        >
           {options.confirm ?? "Confirm"}
         </button>
       </div>

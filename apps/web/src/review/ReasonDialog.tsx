@@ -15,22 +15,40 @@ export function ReasonDialog({
   onCancel: () => void;
   onSubmit: (reason: string) => void;
 }) {
+  return (
+    <Modal open={prompt !== null} onClose={onCancel} label="Reason for overriding the AI" testId="reason-dialog">
+      {/* Keyed by the prompt: a reason typed for one cell and cancelled (Escape included)
+          never pre-fills the prompt of another. */}
+      {prompt && <ReasonForm key={`${prompt.cellIds.join(",")}:${prompt.label}`} prompt={prompt} cell={cell} onCancel={onCancel} onSubmit={onSubmit} />}
+    </Modal>
+  );
+}
+
+function ReasonForm({
+  prompt,
+  cell,
+  onCancel,
+  onSubmit,
+}: {
+  prompt: PendingOverride;
+  cell: ReviewCell | null;
+  onCancel: () => void;
+  onSubmit: (reason: string) => void;
+}) {
   const [reason, setReason] = useState("");
   const trimmed = reason.trim();
   return (
-    <Modal open={prompt !== null} onClose={onCancel} label="Reason for overriding the AI" testId="reason-dialog">
       <form
         onSubmit={(e) => {
           e.preventDefault();
           if (!trimmed) return;
           onSubmit(trimmed);
-          setReason("");
         }}
       >
         <h2 style={{ marginTop: 0 }}>Override the AI</h2>
         <p>
           AI said <strong className="badge ai">{cell?.ai ? (cell.ai.abstained ? "unidentified" : cell.ai.label) : "—"}</strong>; you chose{" "}
-          <strong className="badge human">{prompt?.label}</strong>.
+          <strong className="badge human">{prompt.label}</strong>.
         </p>
         <label style={{ display: "flex" }}>
           Reason (required, recorded in the audit trail)
@@ -46,14 +64,7 @@ export function ReasonDialog({
           />
         </label>
         <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>
-          <button
-            type="button"
-            onClick={() => {
-              setReason("");
-              onCancel();
-            }}
-            data-testid="reason-cancel"
-          >
+          <button type="button" onClick={onCancel} data-testid="reason-cancel">
             Cancel
           </button>
           <button className="primary" type="submit" disabled={!trimmed} data-testid="reason-submit">
@@ -61,6 +72,5 @@ export function ReasonDialog({
           </button>
         </div>
       </form>
-    </Modal>
   );
 }

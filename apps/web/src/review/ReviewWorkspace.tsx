@@ -4,6 +4,7 @@
 // wires keys and API calls to it.
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { classColour } from "@/charts/scale";
+import { useAsk } from "@/components/AskDialog";
 import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
 import { CellImage } from "./CellImage";
@@ -52,6 +53,7 @@ export function ReviewWorkspace({
   api,
   signOffMeanings,
   readOnly,
+  signer,
   onSigned,
 }: {
   header: CaseHeader;
@@ -61,10 +63,13 @@ export function ReviewWorkspace({
   api: ReviewApi;
   signOffMeanings: string[];
   readOnly: boolean;
+  /** Printed name of the signed-in user (shown in the sign-off dialog). */
+  signer: string;
   onSigned: () => void;
 }) {
   const [state, dispatch] = useReducer(reduce, undefined, () => initialState(labels, initialCells));
   const [signOpen, setSignOpen] = useState(false);
+  const { ask, dialog: askDialog } = useAsk();
   const [slideId, setSlideId] = useState<string | null>(slides.find((s) => s.kind === "FIELD")?.id ?? slides[0]?.id ?? null);
   const stateRef = useRef(state);
   stateRef.current = state;
@@ -111,6 +116,9 @@ export function ReviewWorkspace({
     function onKey(e: KeyboardEvent) {
       const target = e.target as HTMLElement | null;
       if (signOpen || target?.closest("input, textarea, select, dialog, [contenteditable]")) return;
+      // Enter on a focused link or button is that control's own (keyboard users follow links and
+      // press buttons with it); it must not confirm a cell instead.
+      if (e.key === "Enter" && target?.closest("a, button, summary, [role=button]")) return;
       const intent = keyIntent(stateRef.current, e.key, { ctrl: e.ctrlKey, alt: e.altKey, meta: e.metaKey });
       if (intent.kind === "none") return;
       e.preventDefault();
@@ -128,7 +136,23 @@ export function ReviewWorkspace({
   }, []);
 
   const onSelect = useCallback((id: string) => dispatch({ type: "select", cellId: id }), []);
-  const onBulk = useCallback((ids: string[]) => void save({ cellIds: ids, label: "", reason: null }, false, true), [save]);
+  // Bulk confirm records a human decision for cells the reviewer may not have looked at one by
+  // one: it asks first, naming how many and the least certain AI call among them.
+  const onBulk = useCallback(
+    async (ids: string[]) => {
+      const chosen = stateRef.current.cells.filter((c) => ids.includes(c.id));
+      if (!chosen.length) return;
+      const lowest = Math.min(...chosen.map((c) => c.ai?.confidence ?? 1));
+      const answer = await ask({
+        title: `Confirm ${chosen.length} cell${chosen.length === 1 ? "" : "s"} as ${chosen[0]!.currentLabel}?`,
+        message: `Each is recorded as your decision that the AI's label is right. The least certain of them has AI confidence ${(lowest * 100).toFixed(0)}%.`,
+        confirmOnly: true,
+        confirm: `Confirm ${chosen.length}`,
+      });
+      if (answer !== null) void save({ cellIds: ids, label: "", reason: null }, false, true);
+    },
+    [save, ask],
+  );
   const slide = slides.find((s) => s.id === slideId) ?? null;
   const slideCells = useMemo(() => state.cells.filter((c) => c.slideId === slideId), [state.cells, slideId]);
   const unreviewed = prog.total - prog.reviewed;
@@ -145,7 +169,7 @@ export function ReviewWorkspace({
             </span>
           </h1>
           <span className="muted">
-            {[header.product, header.timepoint].filter(Boolean).join(" · ") || "No product / timepoint recorded"} · report version {header.reportVersion + 1}
+            {[header.product, header.timepoint].filter(Boolean).join(" · ") || "No product / timepoint recorded"} · report version {readOnly && header.reportVersion > 0 ? `${header.reportVersion} (signed)` : header.reportVersion + 1}
           </span>
         </div>
         <div style={{ minWidth: 260 }}>
@@ -244,8 +268,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        unreviewed={unreviewed}
-        total={prog.total}
+        summary={{ signer, total: prog.total, unreviewed, overrides: prog.overrides }}
         saving={state.saving.size > 0}
         meanings={signOffMeanings}
         onSign={async (meaning, password) => {
@@ -254,6 +277,7 @@ export function ReviewWorkspace({
           onSigned();
         }}
       />
+      {askDialog}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   bulkConfirmable,
+  defaultMeaning,
   differential,
   groupCells,
   initialState,
@@ -129,7 +130,7 @@ describe("saving and progress", () => {
       decision: { action: "RECLASSIFY", label: "lymphocyte", reviewer: "hema", reason: "nucleus", at: "2026-01-01T00:00:00Z" },
     });
     expect(s.saving.has("b")).toBe(false);
-    expect(progress(s.cells)).toEqual({ reviewed: 1, total: 5 });
+    expect(progress(s.cells)).toEqual({ reviewed: 1, total: 5, overrides: 1 });
     expect(groupCells(LABELS, s.cells)[1]!.cells.map((c) => c.id)).toEqual(["b", "c"]);
     expect(differential(LABELS, s.cells).rows.find((r) => r.label === "lymphocyte")!.count).toBe(2);
     // Re-choosing the human's own override needs no second reason.
@@ -157,5 +158,20 @@ describe("saving and progress", () => {
       cell("r", "car_t", 0.7, { ai: { label: "lymphocyte", confidence: 0.7, abstained: false, modelVersion: "m" } }),
     ];
     expect(bulkConfirmable(groupCells(LABELS, mixed)[0]!)).toEqual(["p"]);
+  });
+});
+
+describe("sign-off meaning", () => {
+  const meanings = ["Reviewed and approved", "Reviewed and approved with corrections"];
+  it("offers plain approval when the reviewer agreed with the AI everywhere", () => {
+    expect(defaultMeaning(meanings, 0)).toBe("Reviewed and approved");
+  });
+  it("offers 'with corrections' as soon as one decision overrides the AI", () => {
+    expect(defaultMeaning(meanings, 1)).toBe("Reviewed and approved with corrections");
+    expect(defaultMeaning([...meanings].reverse(), 0)).toBe("Reviewed and approved");
+  });
+  it("falls back to the first meaning, or nothing", () => {
+    expect(defaultMeaning(["Verified"], 3)).toBe("Verified");
+    expect(defaultMeaning([], 0)).toBe("");
   });
 });

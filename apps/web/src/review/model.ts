@@ -135,10 +135,16 @@ export function differential(labels: readonly string[], cells: readonly ReviewCe
   return { rows, counted, total: cells.length };
 }
 
-export function progress(cells: readonly ReviewCell[]): { reviewed: number; total: number } {
+/** Review progress, and how many decided cells differ from the AI (shown at sign-off). */
+export function progress(cells: readonly ReviewCell[]): { reviewed: number; total: number; overrides: number } {
   let reviewed = 0;
-  for (const c of cells) if (isReviewed(c)) reviewed++;
-  return { reviewed, total: cells.length };
+  let overrides = 0;
+  for (const c of cells) {
+    if (!isReviewed(c)) continue;
+    reviewed++;
+    if (overridesAi(c, c.currentLabel)) overrides++;
+  }
+  return { reviewed, total: cells.length, overrides };
 }
 
 export type Action =
@@ -257,4 +263,14 @@ function decide(cell: ReviewCell, label: string): KeyIntent {
 /** Bulk confirm: every unreviewed cell of a group whose label agrees with the AI. */
 export function bulkConfirmable(group: Group): string[] {
   return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel)).map((c) => c.id);
+}
+
+/**
+ * The meaning offered first: "with corrections" when the reviewer overrode the AI, so a
+ * corrected case is never signed as plain approval by accepting the default.
+ */
+export function defaultMeaning(meanings: readonly string[], overrides: number): string {
+  const corrected = meanings.find((m) => /correction/i.test(m));
+  const plain = meanings.find((m) => !/correction/i.test(m));
+  return (overrides > 0 ? corrected : plain) ?? meanings[0] ?? "";
 }

@@ -50,7 +50,10 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
           };
         }),
       });
-      // One audit event per cell, so the trail of any single cell is complete.
+      // One audit event per cell, so the trail of any single cell is complete; a confirmation
+      // made as one of several at once says so (`bulk`: how many), so an auditor can tell a
+      // cell looked at alone from one accepted with its whole gallery group.
+      const bulk = ids.length > 1 ? { bulk: ids.length } : {};
       await tx.auditEvent.createMany({
         data: input.map((item): Prisma.AuditEventCreateManyInput => {
           const cell = byId.get(item.cellId)!;
@@ -61,7 +64,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
             entityType: "Cell",
             entityId: cell.id,
             before: { label: cell.currentLabel, reviewCount: cell.reviewCount },
-            after: { label: cell.currentLabel, reviewCount: cell.reviewCount + 1, caseAccession: kase.accession },
+            after: { label: cell.currentLabel, reviewCount: cell.reviewCount + 1, caseAccession: kase.accession, ...bulk },
           };
         }),
       });

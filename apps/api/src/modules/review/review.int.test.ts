@@ -81,6 +81,11 @@ describe("review", () => {
     expect(r.confirmCells.every((c: { reviewCount: number }) => c.reviewCount === 1)).toBe(true);
     expect(await api.prisma.review.count({ where: { cellId: { in: cellIds }, action: "CONFIRM" } })).toBe(50);
     expect(await api.prisma.auditEvent.count({ where: { entityId: { in: cellIds }, action: "cell.confirm" } })).toBe(50);
+    const bulkEvent = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[0], action: "cell.confirm" } });
+    expect(bulkEvent.after).toMatchObject({ bulk: 50 });
+    await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[1], expectedReviewCount: 1 }] });
+    const single = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[1], action: "cell.confirm" }, orderBy: { seq: "desc" } });
+    expect(single.after).not.toHaveProperty("bulk");
 
     const dup = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 1 }, { cellId: cellIds[0], expectedReviewCount: 1 }] });
     expect(dup.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");

@@ -206,9 +206,16 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         type="button"
                         className="primary"
                         data-testid="approve-promotion"
-                        onClick={() =>
-                          void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note: null }))
-                        }
+                        onClick={async () => {
+                          // Approval changes the model that classifies every new patient's cells:
+                          // never one click, and the approver's reason goes into the audit trail.
+                          const note = await ask({
+                            title: `Approve the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
+                            message: "It becomes the champion at once: every new upload is classified by it.",
+                            confirm: "Approve",
+                          });
+                          if (note) void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note }));
+                        }}
                       >
                         Approve
                       </button>{" "}

@@ -19,12 +19,14 @@ export function ReviewClient({
   failedSlides,
   labels,
   cells,
+  signer,
 }: {
   header: CaseHeader;
   slides: SlideInfo[];
   failedSlides: number;
   labels: string[];
   cells: ReviewCell[];
+  signer: string;
 }) {
   const router = useRouter();
   const api = useMemo<ReviewApi>(() => {
@@ -84,6 +86,7 @@ export function ReviewClient({
         api={api}
         signOffMeanings={SIGN_OFF_MEANINGS}
         readOnly={readOnly}
+        signer={signer}
         onSigned={() => router.push(`/cases/${header.id}/report`)}
       />
     </>

@@ -67,6 +67,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
       failedSlides={c.slides.filter((s) => s.analysisStatus === "FAILED").length}
       labels={labels}
       cells={cells}
+      signer={session.name}
     />
   );
 }
