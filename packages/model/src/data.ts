@@ -31,7 +31,11 @@ export interface Dataset {
 const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?)$/i;
 
 export interface LoadOptions {
-  /** Fraction of samples sent to val when the data has no split (default 0.2). */
+  /**
+   * Fraction of samples sent to val when the data has no split, or names no val part (default
+   * 0.2): the val part is then carved out of train, by group where the manifest has a "group"
+   * column (see finish), never left empty.
+   */
   valFraction?: number;
   /** Keep only these labels (in this order). */
   labels?: string[];
@@ -61,7 +65,8 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
 }
 
 type Split = 'train' | 'val' | 'test' | undefined;
-type Row = Sample & { split: Split };
+/** `group`: images that must land in the same split (one patient, slide or smear field). */
+type Row = Sample & { split: Split; group?: string };
 
 function parseCsvLine(line: string): string[] {
   const out: string[] = [];
@@ -90,8 +95,8 @@ async function readManifest(file: string): Promise<Row[]> {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const header = parseCsvLine(lines[0] ?? '').map((h) => h.toLowerCase());
   const col = (name: string) => header.indexOf(name);
-  const [iSplit, iLabel, iPath] = [col('split'), col('label'), col('path')];
-  if (iLabel < 0 || iPath < 0) throw new Error(`${file}: manifest needs a header with at least "label" and "path" columns (and optionally "split")`);
+  const [iSplit, iLabel, iPath, iGroup] = [col('split'), col('label'), col('path'), col('group')];
+  if (iLabel < 0 || iPath < 0) throw new Error(`${file}: manifest needs a header with at least "label" and "path" columns (and optionally "split" and "group")`);
   const base = path.dirname(file);
   return lines.slice(1).map((line, n) => {
     const cells = parseCsvLine(line);
@@ -100,7 +105,8 @@ async function readManifest(file: string): Promise<Row[]> {
     if (!label || !p) throw new Error(`${file}:${n + 2}: missing label or path`);
     const split = iSplit >= 0 ? (cells[iSplit]?.toLowerCase() as Split) : undefined;
     if (split && !['train', 'val', 'test'].includes(split)) throw new Error(`${file}:${n + 2}: unknown split "${split}"`);
-    return { label, path: path.resolve(base, p), split };
+    const group = iGroup >= 0 ? cells[iGroup] || undefined : undefined;
+    return { label, path: path.resolve(base, p), split, ...(group && { group }) };
   });
 }
 
@@ -135,9 +141,16 @@ function finish(rows: Row[], source: string, options: LoadOptions): Dataset {
   const labels = options.labels ?? [...new Set(kept.map((r) => r.label))].sort();
   const missing = labels.filter((l) => !kept.some((r) => r.label === l));
   if (missing.length) throw new Error(`${source}: no samples for label(s) ${missing.join(', ')}`);
+  // Rows without a split are sent to val by a hash of their group (all cells of one patient,
+  // slide or field together: crops of one smear share its stain and often neighbouring cells,
+  // so splitting them apart would let val flatter the model), else of the image itself.
+  const toVal = (r: Row) => hashFraction(r.group !== undefined ? `group:${r.group}` : path.basename(r.path) + r.label) < valFraction;
+  const hasVal = kept.some((r) => r.split === 'val');
   const out: Record<'train' | 'val' | 'test', Sample[]> = { train: [], val: [], test: [] };
   for (const r of kept) {
-    const split = r.split ?? (hashFraction(path.basename(r.path) + r.label) < valFraction ? 'val' : 'train');
+    // Data that names train (and test) but no val part: val is carved out of train, as if those
+    // rows had no split, rather than leaving model selection without a validation set.
+    const split = r.split === undefined || (r.split === 'train' && !hasVal) ? (toVal(r) ? 'val' : 'train') : r.split;
     out[split].push({ path: r.path, label: r.label });
   }
   if (options.maxPerClass) {

@@ -18,6 +18,15 @@ describe('metrics', () => {
     expect(m.macroF1).toBeCloseTo((0.8 + 2 / 3) / 2);
   });
 
+  it('macro-F1 counts a class that is predicted but absent from the data, as scikit-learn does', () => {
+    // Two images of a; the second is called b, a class with no images here. F1(a) = 2/3,
+    // F1(b) = 0, F1(c) is undefined (neither true nor predicted) and left out.
+    const probs = Float32Array.from([0.8, 0.1, 0.1, 0.2, 0.7, 0.1]);
+    const m = computeMetrics(probs, [0, 0], ['a', 'b', 'c']);
+    expect(m.macroF1).toBeCloseTo(1 / 3);
+    expect(m.balancedAccuracy).toBeCloseTo(0.5);
+  });
+
   it('ECE is zero for calibrated confidences and large for overconfident ones', () => {
     const calibrated = Float32Array.from([1, 0, 1, 0, 0, 1]);
     expect(expectedCalibrationError(calibrated, [0, 0, 1], 2)).toBeCloseTo(0);

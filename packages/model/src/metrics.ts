@@ -57,9 +57,14 @@ export function computeMetrics(probs: Float32Array, targets: number[], labels: s
     if (p === t) correct++;
   });
   const perClass: Record<string, ClassMetrics> = {};
+  // Balanced accuracy averages recall over the classes present in the truth; macro-F1 over
+  // the classes present in the truth or the predictions (as scikit-learn does): a class the
+  // model predicts but the data lacks (an 8-class model on CAR-T slides without basophils)
+  // scores F1 0 there, rather than vanishing from the average and flattering it.
   let recallSum = 0;
   let f1Sum = 0;
   let present = 0;
+  let f1Classes = 0;
   labels.forEach((label, i) => {
     const tp = confusion[i]![i]!;
     const support = confusion[i]!.reduce((a, b) => a + b, 0);
@@ -70,14 +75,17 @@ export function computeMetrics(probs: Float32Array, targets: number[], labels: s
     perClass[label] = { precision, recall, f1, support };
     if (support) {
       recallSum += recall;
-      f1Sum += f1;
       present++;
+    }
+    if (support || predicted) {
+      f1Sum += f1;
+      f1Classes++;
     }
   });
   return {
     top1: targets.length ? correct / targets.length : 0,
     balancedAccuracy: present ? recallSum / present : 0,
-    macroF1: present ? f1Sum / present : 0,
+    macroF1: f1Classes ? f1Sum / f1Classes : 0,
     perClass,
     confusion,
     ece: expectedCalibrationError(probs, targets, k),

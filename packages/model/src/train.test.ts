@@ -249,4 +249,14 @@ describe('resume, cancellation and transfer learning', () => {
     parent.net.dispose();
     child.net.dispose();
   });
+
+  it('transfer learning: patience counts fine-tuning epochs only, not the frozen head epochs', async () => {
+    // A learning rate too small to move anything: no epoch after the first improves, so the
+    // head phase ends with 1 epoch "without improvement". That must not count against the
+    // full phase, which gets its own `patience` epochs.
+    const r = await train({ data, from: result.modelDir, labels: ['car_t', 'lymphocyte'], out: path.join(dir, 'patience'), epochs: 6, headEpochs: 2, patience: 2, lr: 1e-12, maxPerClass: 10, batchSize: 32, seed: 3 });
+    const full = r.history.filter((h) => h.phase === 'full');
+    expect(r.history.filter((h) => h.phase === 'head')).toHaveLength(2);
+    expect(full.length).toBeGreaterThanOrEqual(2);
+  });
 });

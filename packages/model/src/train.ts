@@ -291,6 +291,9 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
         // New parameter set and learning rate: fresh optimizer state.
         optimizer.dispose();
         optimizer = makeOptimizer();
+        // Patience counts epochs of the full phase only: the frozen head epochs say nothing
+        // about whether fine-tuning the backbone still improves the model.
+        if (state.phase === 'head') state.sinceBest = 0;
         state.phase = phase;
       }
       if (phase === 'head') net.params.freezeAllBut([net.headPrefix]);
@@ -380,7 +383,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
         state.bestScore = score;
         state.bestEpoch = epoch;
         state.sinceBest = 0;
-        await saveModel(out, produced, cardBase(vm, 1, false));
+        await saveModel(out, produced, cardBase(valImages.length ? vm : null, 1, false));
       } else state.sinceBest++;
       await appendFile(path.join(out, 'metrics.jsonl'), JSON.stringify({ ...record, backend, time: new Date().toISOString() }) + '\n');
       state.emaUpdates = average?.updateCount;
@@ -412,10 +415,12 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     const logits = await logitsFor(best.net, valImages, norm, 64);
     const before = computeMetrics(softmaxRows(logits, labels.length), valTargets, labels);
     const temperature = valImages.length ? fitTemperature(logits, valTargets, labels.length) : 1;
-    metrics = computeMetrics(softmaxRows(logits, labels.length, temperature), valTargets, labels);
-    card = await saveModel(out, best.net, cardBase(metrics, temperature, valImages.length > 0, { eceBefore: before.ece, eceAfter: metrics.ece }));
+    // No validation images (possible only with valFraction 0 or a tiny data set): no figures at
+    // all, rather than zeros that read as a 0% model.
+    metrics = valImages.length ? computeMetrics(softmaxRows(logits, labels.length, temperature), valTargets, labels) : null;
+    card = await saveModel(out, best.net, cardBase(metrics, temperature, valImages.length > 0, metrics ? { eceBefore: before.ece, eceAfter: metrics.ece } : {}));
     best.net.dispose();
-    await writeFile(path.join(out, 'confusion.svg'), confusionSvg(metrics.confusion, labels, 'Validation confusion matrix'));
+    if (metrics) await writeFile(path.join(out, 'confusion.svg'), confusionSvg(metrics.confusion, labels, 'Validation confusion matrix'));
   } else {
     card = { ...(cardBase(null, 1, false) as Omit<ModelCard, 'format' | 'weightsSha256'>), format: 'rcmnet-model-card/1', weightsSha256: '' };
   }

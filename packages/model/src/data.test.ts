@@ -1,0 +1,54 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from './data.js';
+
+// Manifests only: loadDataset lists samples, it does not open images.
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'rcmnet-data-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function manifest(name: string, header: string, rows: string[]): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, [header, ...rows].join('\n') + '\n');
+  return file;
+}
+
+describe('loadDataset splits', () => {
+  it('keeps the val part a manifest names', async () => {
+    const ds = await loadDataset(await manifest('named.csv', 'split,label,path', ['train,a,1.png', 'train,b,2.png', 'val,a,3.png', 'val,b,4.png', 'test,a,5.png']));
+    expect(ds.train.map((s) => path.basename(s.path))).toEqual(['1.png', '2.png']);
+    expect(ds.val.map((s) => path.basename(s.path))).toEqual(['3.png', '4.png']);
+    expect(ds.test).toHaveLength(1);
+  });
+
+  it('carves val out of train when the manifest names train and test only, and never touches test', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => `train,${i % 2 ? 'a' : 'b'},t${i}.png`);
+    const file = await manifest('no-val.csv', 'split,label,path', [...rows, 'test,a,x.png', 'test,b,y.png']);
+    const ds = await loadDataset(file);
+    expect(ds.val.length).toBeGreaterThan(20);
+    expect(ds.val.length).toBeLessThan(60);
+    expect(ds.train.length + ds.val.length).toBe(200);
+    expect(ds.test.map((s) => path.basename(s.path))).toEqual(['x.png', 'y.png']);
+    // Deterministic: the same data gives the same split and snapshot id.
+    const again = await loadDataset(file);
+    expect(again.val).toEqual(ds.val);
+    expect(again.snapshotId).toBe(ds.snapshotId);
+  });
+
+  it('sends all images of one group (patient, slide, field) to the same split', async () => {
+    // 40 smear fields of 10 crops each, no split column: a field is never cut in two.
+    const rows = Array.from({ length: 400 }, (_, i) => `${i % 3 ? 'a' : 'b'},field${Math.floor(i / 10)}_cell${i % 10}.png,field${Math.floor(i / 10)}`);
+    const ds = await loadDataset(await manifest('groups.csv', 'label,path,group', rows));
+    const fieldOf = (p: string) => path.basename(p).split('_')[0]!;
+    const trainFields = new Set(ds.train.map((s) => fieldOf(s.path)));
+    const valFields = new Set(ds.val.map((s) => fieldOf(s.path)));
+    expect(valFields.size).toBeGreaterThan(0);
+    expect(trainFields.size).toBeGreaterThan(0);
+    expect([...valFields].filter((f) => trainFields.has(f))).toEqual([]);
+    expect(ds.val.length % 10).toBe(0);
+  });
+});
