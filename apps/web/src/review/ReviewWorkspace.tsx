@@ -55,6 +55,7 @@ export function ReviewWorkspace({
   readOnly,
   signer,
   onSigned,
+  onReload,
 }: {
   header: CaseHeader;
   labels: string[];
@@ -66,6 +67,8 @@ export function ReviewWorkspace({
   /** Printed name of the signed-in user (shown in the sign-off dialog). */
   signer: string;
   onSigned: () => void;
+  /** Fetch the case again from the server (after a conflict with another reviewer). */
+  onReload: () => void;
 }) {
   const [state, dispatch] = useReducer(reduce, undefined, () => initialState(labels, initialCells));
   const [signOpen, setSignOpen] = useState(false);
@@ -73,6 +76,13 @@ export function ReviewWorkspace({
   const [slideId, setSlideId] = useState<string | null>(slides.find((s) => s.kind === "FIELD")?.id ?? slides[0]?.id ?? null);
   const stateRef = useRef(state);
   stateRef.current = state;
+
+  // A reload hands in fresh cells from the server: they replace the local ones (the first
+  // render's cells are already the reducer's initial state).
+  const firstCells = useRef(initialCells);
+  useEffect(() => {
+    if (initialCells !== firstCells.current) dispatch({ type: "replaceCells", cells: initialCells });
+  }, [initialCells]);
 
   const groups = useMemo(() => groupCells(state.labels, state.cells), [state.labels, state.cells]);
   const diff = useMemo(() => differential(state.labels, state.cells), [state.labels, state.cells]);
@@ -179,7 +189,17 @@ export function ReviewWorkspace({
           <progress max={Math.max(1, prog.total)} value={prog.reviewed} aria-label="Review progress" />
         </div>
       </div>
-      <ErrorBox error={state.error} testId="review-error" />
+      {state.error && (
+        <div className="row" style={{ alignItems: "center" }}>
+          <ErrorBox error={state.error} testId="review-error" />
+          <button type="button" onClick={onReload} data-testid="review-reload">
+            Reload case
+          </button>
+          <button type="button" onClick={() => dispatch({ type: "dismissError" })} data-testid="review-dismiss-error">
+            Dismiss
+          </button>
+        </div>
+      )}
       {readOnly && (
         <p className="notice" data-testid="review-readonly">
           This case is {header.status.toLowerCase().replace("_", " ")}: decisions are read-only here.

@@ -145,6 +145,22 @@ describe("saving and progress", () => {
     expect(s.error).toMatch(/changed/);
   });
 
+  it("a failed single decision brings the cursor back to its cell; dismissing clears the message", () => {
+    let s = reduce(initialState(LABELS, cells), { type: "select", cellId: "c" });
+    s = reduce(s, { type: "saving", cellIds: ["b"] });
+    s = reduce(s, { type: "failed", cellIds: ["b"], message: "Another reviewer changed this cell first" });
+    expect(s.cursor).toBe("b");
+    expect(reduce(s, { type: "dismissError" }).error).toBeNull();
+  });
+
+  it("fresh cells from the server replace the local ones and keep the cursor where it can", () => {
+    let s = reduce(initialState(LABELS, cells), { type: "select", cellId: "c" });
+    const decided = cells.map((c) => (c.id === "c" ? { ...c, reviewCount: 1, decision: { action: "CONFIRM" as const, label: "lymphocyte", reviewer: "other", reason: null, at: "" } } : c));
+    s = reduce(s, { type: "replaceCells", cells: decided });
+    expect(s.cursor).toBe("c");
+    expect(progress(s.cells).reviewed).toBe(1);
+  });
+
   it("finds the next unreviewed cell, wrapping around", () => {
     const reviewedA = cells.map((c) => (c.id === "c" ? { ...c, decision: { action: "CONFIRM" as const, label: "lymphocyte", reviewer: "h", reason: null, at: "" } } : c));
     expect(nextUnreviewed({ labels: LABELS, cells: reviewedA }, "a")).toBe("e");

@@ -203,13 +203,17 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
     case "failed": {
       const saving = new Set(state.saving);
       for (const id of action.cellIds) saving.delete(id);
-      return { ...state, saving, error: action.message };
+      // The cursor had moved on to the next cell; a single failed decision brings it back, so
+      // the reviewer sees which cell is still undecided.
+      const cursor = action.cellIds.length === 1 ? action.cellIds[0]! : state.cursor;
+      return { ...state, saving, cursor, error: action.message };
     }
     case "dismissError":
       return { ...state, error: null };
     case "replaceCells": {
       const cursor = action.cells.some((c) => c.id === state.cursor) ? state.cursor : (orderedCells({ ...state, cells: action.cells })[0]?.id ?? null);
-      return { ...state, cells: action.cells, cursor };
+      // Fresh data from the server answers whatever conflict the message was about.
+      return { ...state, cells: action.cells, cursor, error: null };
     }
   }
 }

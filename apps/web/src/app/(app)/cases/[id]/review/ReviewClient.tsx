@@ -88,6 +88,7 @@ export function ReviewClient({
         readOnly={readOnly}
         signer={signer}
         onSigned={() => router.push(`/cases/${header.id}/report`)}
+        onReload={() => router.refresh()}
       />
     </>
   );
