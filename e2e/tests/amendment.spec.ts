@@ -112,6 +112,8 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await tile.click();
   const current = page.locator(`[data-testid="cell-tile"][data-cell-id="${cellId}"]`);
   await expect(current).toHaveAttribute("data-current", "true");
+  // The decision shown was made for the signed version, and says so.
+  await expect(page.getByTestId("current-decision-version")).toContainText("signed in version 1");
   const currentLabel = await current.getAttribute("data-label");
   const aiText = (await page.getByTestId("current-ai-label").textContent()) ?? "";
   const keys = (await page.getByTestId("label-keys").locator("span").allInnerTexts()).map((t) => t.trim().split(/\s+/));
@@ -123,6 +125,7 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await page.getByTestId("reason-submit").click();
   await expect(current).toHaveAttribute("data-label", target[1]!);
   await expect(current).toHaveAttribute("data-reviewed", "true");
+  await expect(page.getByTestId("current-decision-version")).toHaveCount(0);
 
   // Sign again with the password.
   await page.getByTestId("open-signoff").click();

@@ -20,6 +20,7 @@ import {
   overridesAi,
   progress,
   reduce,
+  signedVersionOf,
   type HumanDecision,
   type ReviewCell,
   type SaveRequest,
@@ -240,7 +241,7 @@ export function ReviewWorkspace({
           <div className="panel" data-testid="current-cell">
             <h2 style={{ marginTop: 0 }}>Current cell</h2>
             {current ? (
-              <CurrentCell cell={current} gradcam={state.gradcam} labels={state.labels} />
+              <CurrentCell cell={current} gradcam={state.gradcam} labels={state.labels} amending={!readOnly && header.reportVersion > 0 ? header.reportVersion : null} />
             ) : (
               <p className="muted">No cell selected.</p>
             )}
@@ -302,8 +303,10 @@ export function ReviewWorkspace({
   );
 }
 
-function CurrentCell({ cell, gradcam, labels }: { cell: ReviewCell; gradcam: boolean; labels: readonly string[] }) {
+/** `amending`: the signed versions so far when an amendment is open, else null. */
+function CurrentCell({ cell, gradcam, labels, amending }: { cell: ReviewCell; gradcam: boolean; labels: readonly string[]; amending: number | null }) {
   const ai = cell.ai;
+  const signedIn = cell.decision && amending !== null ? signedVersionOf(cell.decision, amending) : null;
   return (
     <div style={{ display: "grid", gridTemplateColumns: "128px 1fr", gap: "0.75rem" }}>
       <CellImage
@@ -332,6 +335,12 @@ function CurrentCell({ cell, gradcam, labels }: { cell: ReviewCell; gradcam: boo
               {cell.decision.action === "CONFIRM" ? "confirmed" : "reclassified to"} <strong>{cell.decision.label}</strong> by {cell.decision.reviewer}
               {cell.decision.reason ? <> — “{cell.decision.reason}”</> : null}
               <span className="muted"> · {formatDateTime(cell.decision.at)}</span>
+              {signedIn !== null && (
+                <span className="badge" data-testid="current-decision-version" title="Made before this amendment; it stands unless you change it">
+                  {" "}
+                  signed in version {signedIn}
+                </span>
+              )}
             </span>
           ) : (
             <span className="muted" data-testid="current-human-label">

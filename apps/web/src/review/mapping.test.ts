@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { labelList, toReviewCell, type ApiCell } from "./mapping";
+import { signedVersionOf } from "./model";
 
 const base: ApiCell = {
   id: "c1",
@@ -41,7 +42,12 @@ describe("API to review model", () => {
       ],
     });
     expect(c.currentLabel).toBe("lymphocyte");
-    expect(c.decision).toMatchObject({ action: "RECLASSIFY", label: "lymphocyte", reason: "small", reviewer: "Dr H" });
+    expect(c.decision).toMatchObject({ action: "RECLASSIFY", label: "lymphocyte", reason: "small", reviewer: "Dr H", reportVersion: 0 });
+    // In an amendment (1 signed version) this decision belongs to signed version 1; one made in
+    // the amendment belongs to none.
+    expect(signedVersionOf(c.decision!, 1)).toBe(1);
+    expect(signedVersionOf({ ...c.decision!, reportVersion: 1 }, 1)).toBeNull();
+    expect(signedVersionOf(c.decision!, 0)).toBeNull();
   });
 
   it("orders labels: model first, then seen, then review categories", () => {

@@ -40,7 +40,7 @@ export function latestDecision(reviews: readonly ApiReview[]): HumanDecision | n
   let best: ApiReview | null = null;
   for (const r of reviews) if (!best || r.seq > best.seq) best = r;
   if (!best) return null;
-  return { action: best.action, label: best.label, reviewer: best.reviewer.displayName, reason: best.reason, at: best.createdAt };
+  return { action: best.action, label: best.label, reviewer: best.reviewer.displayName, reason: best.reason, at: best.createdAt, reportVersion: best.reportVersion };
 }
 
 /** "name version" of the model that made a prediction; a short id when the API did not name it. */

@@ -2,8 +2,10 @@
 // differential count are unit-tested without a browser.
 //
 // Two things are kept visibly apart (CellaVision's verify workflow): what the AI said
-// (`ai`: immutable prediction) and what a human decided (`decision`: the latest review in the
-// current report version). A cell is "reviewed" once a human decided on it in this version.
+// (`ai`: immutable prediction) and what a human decided (`decision`: the latest review). A cell
+// is "reviewed" once a human decided on it; in an amendment the decisions of the signed
+// versions stand (the API's sign-off rule) and are marked as such, so the reviewer sees which
+// ones this amendment made.
 
 export interface AiPrediction {
   label: string;
@@ -18,6 +20,16 @@ export interface HumanDecision {
   reviewer: string;
   reason: string | null;
   at: string;
+  /** Signed report versions of the case when the decision was made (0: before the first sign-off). */
+  reportVersion?: number;
+}
+
+/**
+ * The signed version a decision belongs to, when it was made before the amendment now open
+ * (`caseReportVersion`: signed versions so far); null for a decision of the current round.
+ */
+export function signedVersionOf(decision: HumanDecision, caseReportVersion: number): number | null {
+  return decision.reportVersion !== undefined && decision.reportVersion < caseReportVersion ? decision.reportVersion + 1 : null;
 }
 
 export interface ReviewCell {
@@ -26,7 +38,7 @@ export interface ReviewCell {
   cropSha256: string;
   box: { x: number; y: number; width: number; height: number };
   ai: AiPrediction | null;
-  /** Latest human decision in the current report version, if any. */
+  /** Latest human decision, if any (possibly one of a signed version, see signedVersionOf). */
   decision: HumanDecision | null;
   /** Label now in force: the decision's, else the AI's. */
   currentLabel: string;
