@@ -135,12 +135,20 @@ test("auditor sees every step with a valid hash chain and exports CSV", async ({
   await page.getByTestId("audit-filter-entityId").fill(caseId);
   await page.getByTestId("audit-apply").click();
   await expect(page.locator('[data-testid="audit-row"][data-action="case.sign_off"]')).toHaveCount(1);
+  // The case's whole history by accession: its slides' and cells' events too.
+  await page.getByTestId("audit-filter-entityId").fill("");
+  await page.getByTestId("audit-filter-caseAccession").fill(accession);
+  await page.getByTestId("audit-apply").click();
+  for (const action of ["case.create", "slide.upload", "cell.reclassify", "cell.confirm", "case.sign_off"]) {
+    await expect(page.locator(`[data-testid="audit-row"][data-action="${action}"]`).first()).toBeVisible();
+  }
 
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("audit-csv").click()]);
   const csv = await (await download.createReadStream()).toArray();
   const text = Buffer.concat(csv).toString("utf8");
   expect(text.split("\n")[0]).toContain("seq");
   expect(text).toContain("case.sign_off");
+  expect(text).toContain("cell.reclassify");
 });
 
 test("data scientist snapshots labels and retrains a small model", async ({ page, request }) => {

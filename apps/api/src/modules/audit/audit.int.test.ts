@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { seedReviewableCase } from "../../testing/fixtures.ts";
 import { csvField } from "./auditCsv.ts";
 
 let api: TestApi;
@@ -55,6 +56,27 @@ describe("audit trail", () => {
     }
   });
 
+  it("filters by case accession: the case's own events and those of its slides and cells, nothing else", async () => {
+    const techId = (await api.prisma.user.findUniqueOrThrow({ where: { login: techLogin } })).id;
+    const { kase, slideId, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2, accession: "AU-HISTORY" });
+    const other = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1, accession: "AU-OTHER" });
+    const hema = await api.loginAs("HEMATOLOGIST");
+    const confirm = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id } }`;
+    await api.gqlOk(hema, confirm, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
+    await api.gqlOk(hema, confirm, { cells: [{ cellId: other.cellIds[0], expectedReviewCount: 0 }] });
+    await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { id } }`, { i: { id: kase.id, priority: "STAT", reason: "clinician called" } });
+    // A slide event written the way the upload path writes one.
+    await api.prisma.auditEvent.create({ data: { actorLogin: "system", action: "slide.analysed", entityType: "Slide", entityId: slideId } });
+
+    const r = await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "AU-HISTORY" } });
+    const got = r.auditTrail.nodes.map((n: { action: string; entityId: string }) => `${n.action} ${n.entityId}`).sort();
+    expect(got).toEqual([`case.update ${kase.id}`, `cell.confirm ${cellIds[0]}`, `slide.analysed ${slideId}`].sort());
+    // Combined with another filter; an unknown accession matches nothing (not everything).
+    const cellsOnly = await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "AU-HISTORY", entityType: "Cell" } });
+    expect(cellsOnly.auditTrail.nodes).toHaveLength(1);
+    expect((await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "NO-SUCH-CASE" } })).auditTrail.nodes).toEqual([]);
+  });
+
   it("is readable by AUDITOR and ADMIN only", async () => {
     for (const role of ["HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST"] as const) {
       const r = await api.gql(await api.loginAs(role), TRAIL, {});
@@ -70,6 +92,8 @@ describe("audit trail", () => {
     const lines = (await res.text()).trim().split("\r\n");
     expect(lines[0]).toBe("seq,at,actorLogin,actorId,action,entityType,entityId,reason,before,after,prevHash,hash");
     expect(lines).toHaveLength(8);
+    const history = (await (await api.fetch(`/audit.csv?caseAccession=AU-HISTORY`, { token: auditor })).text()).trim().split("\r\n");
+    expect(history).toHaveLength(4); // header + the case's three events (test above)
     expect((await api.fetch(`/audit.csv`, { token: tech })).status).toBe(403);
     expect((await api.fetch(`/audit.csv`)).status).toBe(401);
     expect((await api.fetch(`/audit.csv?from=notadate`, { token: auditor })).status).toBe(400);

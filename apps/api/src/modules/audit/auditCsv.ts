@@ -36,6 +36,7 @@ function queryDate(req: Request, name: string): Date | undefined {
 export async function auditCsv(ctx: Context, req: Request, res: Response): Promise<void> {
   const reader = requireRole(ctx, AUDIT_READERS);
   const filter: AuditFilter = {
+    caseAccession: queryString(req, "caseAccession") ?? null,
     entityType: queryString(req, "entityType") ?? null,
     entityId: queryString(req, "entityId") ?? null,
     actorId: queryString(req, "actorId") ?? null,
@@ -44,7 +45,7 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
     from: queryDate(req, "from") ?? null,
     to: queryDate(req, "to") ?? null,
   };
-  const where = auditWhere(filter);
+  const where = await auditWhere(ctx.prisma, filter);
   res.setHeader("content-type", "text/csv; charset=utf-8");
   res.setHeader("content-disposition", `attachment; filename="audit-trail.csv"`);
   res.write(COLUMNS.join(",") + "\r\n");

@@ -3,6 +3,7 @@ import { badInput } from "../../errors.ts";
 import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 export interface AuditFilter {
+  caseAccession?: string | null;
   entityType?: string | null;
   entityId?: string | null;
   actorId?: string | null;
@@ -12,12 +13,13 @@ export interface AuditFilter {
   to?: Date | null;
 }
 
-export function auditWhere(filter: AuditFilter | null | undefined): Prisma.AuditEventWhereInput {
+export async function auditWhere(prisma: PrismaClient, filter: AuditFilter | null | undefined): Promise<Prisma.AuditEventWhereInput> {
   const f = filter ?? {};
   if (f.actorId && !isUuid(f.actorId)) throw badInput("actorId must be a user id");
   return {
+    ...(f.caseAccession ? { entityId: { in: await caseEntityIds(prisma, f.caseAccession) } } : {}),
+    ...(f.entityId ? { AND: [{ entityId: f.entityId }] } : {}),
     ...(f.entityType ? { entityType: f.entityType } : {}),
-    ...(f.entityId ? { entityId: f.entityId } : {}),
     ...(f.actorId ? { actorId: f.actorId } : {}),
     ...(f.actorLogin ? { actorLogin: f.actorLogin } : {}),
     ...(f.action ? (f.action.endsWith(".") ? { action: { startsWith: f.action } } : { action: f.action }) : {}),
@@ -25,12 +27,25 @@ export function auditWhere(filter: AuditFilter | null | undefined): Prisma.Audit
   };
 }
 
+/**
+ * Ids of a case and of its slides and cells: every event of its history (sign-offs and
+ * amendments are Case events; uploads and analyses Slide events; decisions Cell events). An
+ * unknown accession matches nothing.
+ */
+async function caseEntityIds(prisma: PrismaClient, accession: string): Promise<string[]> {
+  const rows = await prisma.$queryRaw<{ id: string }[]>`
+    SELECT k.id::text FROM "case" k WHERE k.accession = ${accession}
+    UNION ALL SELECT s.id::text FROM slide s JOIN "case" k ON k.id = s."caseId" WHERE k.accession = ${accession}
+    UNION ALL SELECT c.id::text FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId" WHERE k.accession = ${accession}`;
+  return rows.map((r) => r.id);
+}
+
 /** Newest first; the cursor is the seq. */
 export async function listAuditEvents(prisma: PrismaClient, filter: AuditFilter | null | undefined, page: PageArgs) {
   const size = pageSize(page.first, PAGE_LIMITS["Query.auditTrail"]);
   const after = page.after ? decodeCursor(page.after) : null;
   if (after !== null && !/^[0-9]{1,19}$/.test(after)) throw badInput("Invalid cursor");
-  const where = auditWhere(filter);
+  const where = await auditWhere(prisma, filter);
   const rows = await prisma.auditEvent.findMany({
     where: after ? { AND: [where, { seq: { lt: BigInt(after) } }] } : where,
     orderBy: { seq: "desc" },

@@ -11,7 +11,9 @@ interface Verify {
 }
 
 const FIELDS = [
-  { key: "entityId", label: "Case / entity id" },
+  // A case's whole history: its own events and those of its slides and cells.
+  { key: "caseAccession", label: "Case accession" },
+  { key: "entityId", label: "Entity id" },
   { key: "entityType", label: "Entity type" },
   { key: "actorLogin", label: "User (login)" },
   { key: "action", label: "Action" },
