@@ -70,6 +70,11 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   // The differential count follows the correction live.
   await expect(page.getByTestId(`diff-count-${target[1]}`)).not.toHaveText("0");
 
+  // The same decisions as buttons (mouse, touch): confirm one cell with a click.
+  const before = (await counts()).reviewed;
+  await page.getByTestId("decide-confirm").click();
+  await expect.poll(async () => (await counts()).reviewed).toBe(before + 1);
+
   // Confirm every other cell with Enter (the cursor advances to the next unreviewed cell).
   for (let guard = 0; guard < total + 5; guard++) {
     const { reviewed } = await counts();

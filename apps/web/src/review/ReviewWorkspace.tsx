@@ -12,6 +12,7 @@ import { Differential } from "./Differential";
 import { FieldView, type SlideInfo } from "./FieldView";
 import { Gallery } from "./Gallery";
 import {
+  chooseIntent,
   differential,
   groupCells,
   initialState,
@@ -22,6 +23,7 @@ import {
   reduce,
   signedVersionOf,
   type HumanDecision,
+  type KeyIntent,
   type ReviewCell,
   type SaveRequest,
 } from "./model";
@@ -122,6 +124,16 @@ export function ReviewWorkspace({
     [api],
   );
 
+  // What a key or a decision button asked for: a state change, or a save (with "advance to the
+  // next unreviewed cell" for a decision on the current cell).
+  const apply = useCallback(
+    (intent: KeyIntent, advance: boolean) => {
+      if (intent.kind === "dispatch") dispatch(intent.action);
+      else if (intent.kind === "save") void save(intent.request, advance);
+    },
+    [save],
+  );
+
   useEffect(() => {
     if (readOnly) return;
     function onKey(e: KeyboardEvent) {
@@ -133,12 +145,11 @@ export function ReviewWorkspace({
       const intent = keyIntent(stateRef.current, e.key, { ctrl: e.ctrlKey, alt: e.altKey, meta: e.metaKey });
       if (intent.kind === "none") return;
       e.preventDefault();
-      if (intent.kind === "dispatch") dispatch(intent.action);
-      else void save(intent.request, e.key === "Enter");
+      apply(intent, e.key === "Enter");
     }
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [readOnly, save, signOpen]);
+  }, [readOnly, apply, signOpen]);
 
   // The page-speed bench (e2e/bench/reviewSpeed.ts) reads this mark: the moment the keyboard
   // handlers are attached, i.e. the review page is interactive.
@@ -245,6 +256,14 @@ export function ReviewWorkspace({
             ) : (
               <p className="muted">No cell selected.</p>
             )}
+            {current && !readOnly && (
+              <DecisionButtons
+                labels={state.labels}
+                current={current.currentLabel}
+                busy={state.saving.has(current.id)}
+                onChoose={(label) => apply(chooseIntent(stateRef.current, label), label === current.currentLabel)}
+              />
+            )}
           </div>
           <section className="panel keys" aria-label="Keyboard shortcuts">
             <h3 style={{ marginTop: 0 }}>Keys</h3>
@@ -300,6 +319,28 @@ export function ReviewWorkspace({
       />
       {askDialog}
     </div>
+  );
+}
+
+/**
+ * The decisions of the keyboard map as buttons, for a mouse or a touch screen, and for labels
+ * beyond the ninth (no number key). They never take focus, so the keys keep working after a click.
+ */
+function DecisionButtons({ labels, current, busy, onChoose }: { labels: readonly string[]; current: string; busy: boolean; onChoose: (label: string) => void }) {
+  return (
+    <fieldset className="row" style={{ flexWrap: "wrap", gap: "0.3rem", margin: "0.6rem 0 0", padding: 0, border: 0 }} aria-label="Decide this cell" data-testid="decision-buttons">
+      <button type="button" className="primary" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={() => onChoose(current)} data-testid="decide-confirm">
+        Confirm {current} <kbd>Enter</kbd>
+      </button>
+      {labels
+        .map((label, i) => ({ label, key: i < 9 ? String(i + 1) : null }))
+        .filter(({ label }) => label !== current)
+        .map(({ label, key }) => (
+          <button key={label} type="button" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={() => onChoose(label)} data-testid={`decide-${label}`}>
+            {label} {key && <kbd>{key}</kbd>}
+          </button>
+        ))}
+    </fieldset>
   );
 }
 

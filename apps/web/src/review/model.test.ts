@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   bulkConfirmable,
+  chooseIntent,
   defaultMeaning,
   differential,
   groupCells,
@@ -102,6 +103,17 @@ describe("keyboard", () => {
     expect(keyIntent(s0, "9")).toEqual({ kind: "none" });
     expect(keyIntent(s0, "1", { ctrl: true })).toEqual({ kind: "none" });
     expect(keyIntent(reduce(s0, { type: "saving", cellIds: ["b"] }), "Enter")).toEqual({ kind: "none" });
+  });
+
+  it("a label chosen by pointer follows the same rules as its key", () => {
+    const s = initialState(LABELS, cells);
+    const cursor = s.cursor!;
+    const cur = s.cells.find((c) => c.id === cursor)!;
+    const other = LABELS.find((l) => l !== cur.currentLabel)!;
+    expect(chooseIntent(s, cur.currentLabel)).toEqual(keyIntent(s, "Enter"));
+    expect(chooseIntent(s, other)).toEqual(keyIntent(s, String(LABELS.indexOf(other) + 1)));
+    expect(chooseIntent(s, "not-a-label")).toEqual({ kind: "none" });
+    expect(chooseIntent(reduce(s, { type: "saving", cellIds: [cursor] }), other)).toEqual({ kind: "none" });
   });
 
   it("g toggles Grad-CAM", () => {

@@ -268,6 +268,13 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   return { kind: "none" };
 }
 
+/** A label chosen with the mouse or a touch screen: the same rules as its number key. */
+export function chooseIntent(state: ReviewState, label: string): KeyIntent {
+  const cell = state.cells.find((c) => c.id === state.cursor) ?? null;
+  if (state.prompt || !cell || state.saving.has(cell.id) || !state.labels.includes(label)) return { kind: "none" };
+  return decide(cell, label);
+}
+
 function decide(cell: ReviewCell, label: string): KeyIntent {
   // Confirming or choosing a label that overrides the AI needs a reason, unless a human
   // already made that same override (the reason is on record with that decision).
