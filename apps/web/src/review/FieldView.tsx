@@ -44,6 +44,16 @@ export const FieldView = memo(function FieldView({
 
   useEffect(() => setView(fit(slide)), [slide]);
 
+  // The wheel zooms the field; it must not also scroll the page. React attaches wheel
+  // listeners as passive (preventDefault ignored), so this one is attached natively.
+  useEffect(() => {
+    const el = svg.current;
+    if (!el) return;
+    const keepPage = (e: globalThis.WheelEvent) => e.preventDefault();
+    el.addEventListener("wheel", keepPage, { passive: false });
+    return () => el.removeEventListener("wheel", keepPage);
+  }, []);
+
   // Keep the cursor's cell in view when the keyboard moves to it.
   const current = cells.find((c) => c.id === cursor) ?? null;
   useEffect(() => {
