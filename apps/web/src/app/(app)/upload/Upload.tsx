@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useEffect, useState, type DragEvent, type FormEvent } from "react";
-import { ErrorBox } from "@/components/ui";
+import { ErrorBox, Loading } from "@/components/ui";
 import { describeError, fromGraphQLErrors } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
@@ -57,7 +57,9 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const [kind, setKind] = useState<"FIELD" | "CROP">("FIELD");
   const [files, setFiles] = useState<FileState[]>([]);
   const [over, setOver] = useState(false);
-  const [busy, setBusy] = useState(false);
+  // Uploads in flight (a second drop while the first batch is sending runs beside it).
+  const [sending, setSending] = useState(0);
+  const busy = sending > 0;
 
   const header = useQuery<{ case: { id: string; accession: string; status: string; slides: { id: string }[] } | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
   // Poll every second while something is being analysed, then every 10 s (a new upload or
@@ -91,7 +93,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
     if (!caseId || !list.length) return;
     const items: FileState[] = list.map((f, i) => ({ key: `${Date.now()}-${i}-${f.name}`, name: f.name, size: f.size, sent: 0, state: "queued" }));
     setFiles((prev) => [...items, ...prev]);
-    setBusy(true);
+    setSending((n) => n + 1);
     for (let i = 0; i < list.length; i++) {
       const item = items[i]!;
       const update = (patch: Partial<FileState>) => setFiles((prev) => prev.map((p) => (p.key === item.key ? { ...p, ...patch } : p)));
@@ -99,7 +101,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
       const r = await uploadOne(caseId, kind, list[i]!, (sent) => update({ sent }));
       update({ state: r.ok ? "done" : "rejected", message: r.message, sent: r.ok ? item.size : 0 });
     }
-    setBusy(false);
+    setSending((n) => n - 1);
     void header.reload();
     void progress.reload();
   }
@@ -220,7 +222,9 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
           <div className="panel" data-testid="analysis-panel">
             <h2 style={{ marginTop: 0 }}>Analysis</h2>
             <ErrorBox error={progress.error} />
-            {!p || p.slideCount === 0 ? (
+            {!p ? (
+              progress.loading && <Loading what="the analysis" />
+            ) : p.slideCount === 0 ? (
               <p className="muted" data-testid="analysis-empty">
                 No images in this case yet.
               </p>
