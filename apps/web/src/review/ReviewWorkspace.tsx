@@ -249,7 +249,8 @@ export function ReviewWorkspace({
           />
         </div>
         <aside className="side">
-          <div className="panel" data-testid="current-cell">
+          {/* Announced as the arrow keys move, for screen-reader users (tiles never take focus). */}
+          <div className="panel" data-testid="current-cell" aria-live="polite">
             <h2 style={{ marginTop: 0 }}>Current cell</h2>
             {current ? (
               <CurrentCell cell={current} gradcam={state.gradcam} labels={state.labels} amending={!readOnly && header.reportVersion > 0 ? header.reportVersion : null} />
@@ -265,6 +266,7 @@ export function ReviewWorkspace({
               />
             )}
           </div>
+          {!readOnly && (
           <section className="panel keys" aria-label="Keyboard shortcuts">
             <h3 style={{ marginTop: 0 }}>Keys</h3>
             <div style={{ display: "flex", flexWrap: "wrap", gap: "0.3rem 0.8rem", fontSize: "0.85rem" }} data-testid="label-keys">
@@ -278,6 +280,7 @@ export function ReviewWorkspace({
               <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
             </p>
           </section>
+          )}
           <div className="panel">
             <h3 style={{ marginTop: 0 }}>Differential count</h3>
             <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} />
