@@ -17,16 +17,23 @@ export interface EvaluateOptions {
 
 export type EvaluateData = string | Dataset | Sample[];
 
-export async function evaluate(modelDir: string, data: EvaluateData, options: EvaluateOptions = {}): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean }> {
+/**
+ * `inSample`: the images are the validation split of the data the model was trained on, which
+ * chose its saved epoch and fitted its temperature, so the figures flatter it a little (a
+ * held-out test split does not).
+ */
+export async function evaluate(modelDir: string, data: EvaluateData, options: EvaluateOptions = {}): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean; inSample: boolean }> {
   await initBackend({ backend: options.backend });
   const { net, card } = await loadNetwork(modelDir);
   try {
     const split = options.split ?? 'val';
     let samples: Sample[];
+    let inSample = false;
     if (Array.isArray(data)) samples = data;
     else {
       const ds = typeof data === 'string' ? await loadDataset(data, { maxPerClass: options.maxPerClass }) : data;
       samples = ds[split];
+      inSample = split === 'val' && ds.source === card.data.source;
     }
     const index = new Map(card.labels.map((l, i) => [l, i]));
     const unknown = [...new Set(samples.filter((s) => !index.has(s.label)).map((s) => s.label))];
@@ -36,7 +43,7 @@ export async function evaluate(modelDir: string, data: EvaluateData, options: Ev
     const logits = await logitsFor(net, images, card.normalization, 64, { tta: options.tta });
     const probs = softmaxRows(logits, card.labels.length, card.calibration.temperature);
     const metrics = computeMetrics(probs, samples.map((s) => index.get(s.label)!), card.labels);
-    return { ...metrics, split, labels: card.labels, tta: Boolean(options.tta) };
+    return { ...metrics, split, labels: card.labels, tta: Boolean(options.tta), inSample };
   } finally {
     net.dispose();
   }

@@ -172,6 +172,9 @@ describe('CellClassifier', () => {
     expect(m.confusion.flat().reduce((a, b) => a + b, 0)).toBe(60);
     expect(Object.keys(m.perClass)).toHaveLength(5);
     expect(m.ece).toBeGreaterThanOrEqual(0);
+    // The val split chose the saved epoch and the temperature: marked in-sample; train is not val.
+    expect(m.inSample).toBe(true);
+    expect((await evaluate(result.modelDir, data, { split: 'train' })).inSample).toBe(false);
   });
 });
 
