@@ -2,6 +2,8 @@
 // Any page of the signed-in app whose data could not be loaded (the API down or answering
 // with an error) shows this in place of the page, inside the navigation, with a retry.
 // Sign-in, 403 and 404 are not errors here: they redirect or render their own pages.
+// There is deliberately no loading.tsx beside it: a Suspense boundary there streams every page,
+// so the HTTP status is sent (200) before a page's role check can answer 403 or 404.
 import Link from "next/link";
 
 export default function PageError({ error, retry }: { error: unknown; retry: () => void }) {
