@@ -30,7 +30,10 @@ export class FixedWindowLimiter {
     const limiters = new WeakMap<object, FixedWindowLimiter>();
     return (instance, limit) => {
       let limiter = limiters.get(instance);
-      if (!limiter) limiters.set(instance, (limiter = new FixedWindowLimiter(limit, windowMs)));
+      if (!limiter) {
+        limiter = new FixedWindowLimiter(limit, windowMs);
+        limiters.set(instance, limiter);
+      }
       return limiter;
     };
   }

@@ -1,8 +1,8 @@
 "use client";
 // In-page replacement for window.prompt and window.confirm: a modal form that takes one
-// required answer, such as a reason for the audit trail or a new password, or only a yes. The browser's prompt showed a
-// password in clear text, could not enforce a minimum length, and looks like a phishing
-// box in a clinical application. `ask` resolves to the answer, or null when cancelled
+// required answer, such as a reason for the audit trail or a new password, or only a yes.
+// The browser's prompt showed a password in clear text, could not enforce a minimum length,
+// and looks like a phishing box in a clinical application. `ask` resolves to the answer, or null when cancelled
 // (Escape, backdrop or Cancel); a yes-only question resolves to "".
 import { type ReactNode, useCallback, useId, useRef, useState } from "react";
 import { Modal } from "./Modal";

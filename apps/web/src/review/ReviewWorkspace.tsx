@@ -17,6 +17,7 @@ import {
   groupCells,
   initialState,
   keyIntent,
+  labelKey,
   nextUnreviewed,
   overridesAi,
   progress,
@@ -270,11 +271,14 @@ export function ReviewWorkspace({
           <section className="panel keys" aria-label="Keyboard shortcuts">
             <h3 style={{ marginTop: 0 }}>Keys</h3>
             <div style={{ display: "flex", flexWrap: "wrap", gap: "0.3rem 0.8rem", fontSize: "0.85rem" }} data-testid="label-keys">
-              {state.labels.slice(0, 9).map((l, i) => (
-                <span key={l}>
-                  <kbd>{i + 1}</kbd> {l}
-                </span>
-              ))}
+              {state.labels
+                .map((label, i) => ({ label, key: labelKey(i) }))
+                .filter(({ key }) => key !== null)
+                .map(({ label, key }) => (
+                  <span key={label}>
+                    <kbd>{key}</kbd> {label}
+                  </span>
+                ))}
             </div>
             <p style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }}>
               <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
@@ -336,7 +340,7 @@ function DecisionButtons({ labels, current, busy, onChoose }: { labels: readonly
         Confirm {current} <kbd>Enter</kbd>
       </button>
       {labels
-        .map((label, i) => ({ label, key: i < 9 ? String(i + 1) : null }))
+        .map((label, i) => ({ label, key: labelKey(i) }))
         .filter(({ label }) => label !== current)
         .map(({ label, key }) => (
           <button key={label} type="button" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={() => onChoose(label)} data-testid={`decide-${label}`}>

@@ -247,6 +247,11 @@ export type KeyIntent =
   | { kind: "save"; request: SaveRequest }
   | { kind: "none" };
 
+/** The number key of the label at `index` in the label list (the first nine have one), else null. */
+export function labelKey(index: number): string | null {
+  return index >= 0 && index < 9 ? String(index + 1) : null;
+}
+
 /**
  * Keyboard map. 1-9: reclassify the current cell to the n-th label; arrows: move; Enter:
  * confirm the current label; g: toggle Grad-CAM. Choosing a label other than the AI's opens the
@@ -260,11 +265,8 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   if (key === "g" || key === "G") return { kind: "dispatch", action: { type: "toggleGradcam" } };
   if (!cell || state.saving.has(cell.id)) return { kind: "none" };
   if (key === "Enter") return decide(cell, cell.currentLabel);
-  if (/^[1-9]$/.test(key)) {
-    const label = state.labels[Number(key) - 1];
-    if (label === undefined) return { kind: "none" };
-    return decide(cell, label);
-  }
+  const label = state.labels.find((_, i) => labelKey(i) === key);
+  if (label !== undefined) return decide(cell, label);
   return { kind: "none" };
 }
 

@@ -74,6 +74,9 @@ describe("audit trail", () => {
     // Combined with another filter; an unknown accession matches nothing (not everything).
     const cellsOnly = await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "AU-HISTORY", entityType: "Cell" } });
     expect(cellsOnly.auditTrail.nodes).toHaveLength(1);
+    // With an entity id too, an event must match both.
+    expect((await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "AU-HISTORY", entityId: kase.id } })).auditTrail.nodes).toHaveLength(1);
+    expect((await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "AU-HISTORY", entityId: other.kase.id } })).auditTrail.nodes).toEqual([]);
     expect((await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "NO-SUCH-CASE" } })).auditTrail.nodes).toEqual([]);
   });
 

@@ -16,9 +16,13 @@ export interface AuditFilter {
 export async function auditWhere(prisma: PrismaClient, filter: AuditFilter | null | undefined): Promise<Prisma.AuditEventWhereInput> {
   const f = filter ?? {};
   if (f.actorId && !isUuid(f.actorId)) throw badInput("actorId must be a user id");
+  // Both entity filters narrow the same column; given together, an event must match both.
+  const entityId: Prisma.StringFilter = {
+    ...(f.entityId ? { equals: f.entityId } : {}),
+    ...(f.caseAccession ? { in: await caseEntityIds(prisma, f.caseAccession) } : {}),
+  };
   return {
-    ...(f.caseAccession ? { entityId: { in: await caseEntityIds(prisma, f.caseAccession) } } : {}),
-    ...(f.entityId ? { AND: [{ entityId: f.entityId }] } : {}),
+    ...(f.entityId || f.caseAccession ? { entityId } : {}),
     ...(f.entityType ? { entityType: f.entityType } : {}),
     ...(f.actorId ? { actorId: f.actorId } : {}),
     ...(f.actorLogin ? { actorLogin: f.actorLogin } : {}),
