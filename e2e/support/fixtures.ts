@@ -94,3 +94,14 @@ export async function createCase(page: Page, accession: string) {
 export function uniqueAccession(prefix: string) {
   return `${prefix}-${Date.now().toString(36).toUpperCase()}`;
 }
+
+/**
+ * The review page's key legend as [number key, stored label] pairs (the legend shows display
+ * names such as "CAR-T cell"; the stored label is on data-label).
+ */
+export async function labelKeys(page: Page): Promise<[string, string][]> {
+  return page
+    .getByTestId("label-keys")
+    .locator("span[data-label]")
+    .evaluateAll((spans) => spans.map((s) => [s.querySelector("kbd")?.textContent ?? "", s.getAttribute("data-label") ?? ""] as [string, string]));
+}

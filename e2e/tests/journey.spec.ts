@@ -3,7 +3,7 @@
 // keyboard -> signs off with password -> report shows the signature -> auditor sees every step
 // with a valid chain -> data scientist snapshots and retrains -> admin approves the promotion ->
 // a new upload is predicted by the new version.
-import { apiLogin, apiQuery, createCase, expect, fields, login, test, uniqueAccession } from "../support/fixtures";
+import { apiLogin, apiQuery, createCase, expect, fields, labelKeys, login, test, uniqueAccession } from "../support/fixtures";
 import { signedOutCase } from "../support/signedCase";
 
 test.describe.configure({ mode: "serial" });
@@ -57,7 +57,7 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   const aiLabel = await current.getAttribute("data-label");
 
   // Reclassify with a number key to a label that is not the AI's: the reason prompt opens.
-  const keys = (await page.getByTestId("label-keys").locator("span").allInnerTexts()).map((t) => t.trim().split(/\s+/));
+  const keys = await labelKeys(page);
   const target = keys.find(([, label]) => label !== aiLabel && label !== "unidentified")!;
   await page.keyboard.press(target[0]!);
   await expect(page.getByTestId("reason-dialog")).toBeVisible();

@@ -1,6 +1,7 @@
 "use client";
 // SVG charts drawn here (no chart library or CDN): confusion matrix and training curves.
 import { accuracyDomain, confusionCellOpacity, extent, linePath, linearScale, normaliseRows } from "./scale";
+import { labelName } from "@/lib/labels";
 
 export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-matrix" }: { labels: string[]; matrix: number[][]; title: string; testId?: string }) {
   const n = labels.length;
@@ -27,12 +28,12 @@ export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-mat
       </text>
       {labels.map((l, j) => (
         <text key={`c${l}`} x={left + j * cell + cell / 2} y={top - 6} fontSize={10} transform={`rotate(-45 ${left + j * cell + cell / 2} ${top - 6})`}>
-          {l}
+          {labelName(l)}
         </text>
       ))}
       {labels.map((l, i) => (
         <text key={`r${l}`} x={left - 6} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="end">
-          {l}
+          {labelName(l)}
         </text>
       ))}
       {matrix.map((row, i) =>

@@ -3,6 +3,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
 import type { DifferentialRow } from "./model";
+import { labelName } from "@/lib/labels";
 
 export const Differential = memo(function Differential({
   rows,
@@ -30,7 +31,7 @@ export const Differential = memo(function Differential({
       <tbody>
         {rows.map((r) => (
           <tr key={r.label} data-testid={`diff-row-${r.label}`}>
-            <td>{r.label}</td>
+            <td>{labelName(r.label)}</td>
             <td className="num" data-testid={`diff-count-${r.label}`}>
               {r.count}
             </td>

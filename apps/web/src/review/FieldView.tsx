@@ -5,6 +5,7 @@
 import { memo, useCallback, useEffect, useRef, useState, type PointerEvent, type WheelEvent } from "react";
 import { classColour } from "@/charts/scale";
 import type { ReviewCell } from "./model";
+import { labelName } from "@/lib/labels";
 
 export interface SlideInfo {
   id: string;
@@ -158,7 +159,7 @@ export const FieldView = memo(function FieldView({
               data-testid="cell-box"
               data-cell-id={c.id}
             >
-              <title>{`${c.currentLabel}${c.decision ? " (reviewed)" : ""}`}</title>
+              <title>{`${labelName(c.currentLabel)}${c.decision ? " (reviewed)" : ""}`}</title>
             </rect>
           ))}
         </svg>

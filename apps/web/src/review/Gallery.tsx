@@ -5,6 +5,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { CellImage } from "./CellImage";
 import { bulkConfirmable, type Group, type ReviewCell } from "./model";
+import { labelName } from "@/lib/labels";
 
 const Tile = memo(function Tile({
   cell,
@@ -25,7 +26,7 @@ const Tile = memo(function Tile({
       type="button"
       className={`tile${cell.decision ? " reviewed" : ""}`}
       aria-current={current ? "true" : undefined}
-      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : ai.label} ${Math.round(ai.confidence * 100)}%` : "no prediction"}, ${cell.decision ? `human ${cell.decision.label}` : "not reviewed"}`}
+      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : labelName(ai.label)} ${Math.round(ai.confidence * 100)}%` : "no prediction"}, ${cell.decision ? `human ${labelName(cell.decision.label)}` : "not reviewed"}`}
       data-testid="cell-tile"
       data-cell-id={cell.id}
       data-label={cell.currentLabel}
@@ -38,11 +39,11 @@ const Tile = memo(function Tile({
     >
       <CellImage cell={cell} gradcam={gradcam && current} size={88} alt="" />
       <div className="ai-line" title="AI prediction">
-        AI: {ai ? (ai.abstained ? `abstained (${ai.label})` : ai.label) : "—"} {ai ? `${Math.round(ai.confidence * 100)}%` : ""}
+        AI: {ai ? (ai.abstained ? `abstained (${labelName(ai.label)})` : labelName(ai.label)) : "—"} {ai ? `${Math.round(ai.confidence * 100)}%` : ""}
       </div>
       {cell.decision ? (
         <div className="human-line" title={`Human decision by ${cell.decision.reviewer}`}>
-          ✓ {cell.decision.label}
+          ✓ {labelName(cell.decision.label)}
         </div>
       ) : (
         <div className="pending">{saving ? "saving…" : "not reviewed"}</div>
@@ -76,10 +77,10 @@ export const Gallery = memo(function Gallery({
       {groups.map((g) => {
         const confirmable = bulkConfirmable(g);
         return (
-          <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${g.label}: ${g.cells.length} cells`}>
+          <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${labelName(g.label)}: ${g.cells.length} cells`}>
             <h3>
               <span className="diff-bar" style={{ width: 12, height: 12, display: "inline-block", background: classColour(labels, g.label) }} />
-              {g.label} <span className="muted">({g.cells.length})</span>
+              {labelName(g.label)} <span className="muted">({g.cells.length})</span>
               <button
                 type="button"
                 disabled={disabled || confirmable.length === 0}

@@ -2,6 +2,7 @@
 import { useState } from "react";
 import { Modal } from "@/components/Modal";
 import type { PendingOverride, ReviewCell } from "./model";
+import { labelName } from "@/lib/labels";
 
 /** Overriding the AI is never silent: the reviewer writes why (kept with the review and in the audit trail). */
 export function ReasonDialog({
@@ -47,8 +48,8 @@ function ReasonForm({
       >
         <h2 style={{ marginTop: 0 }}>Override the AI</h2>
         <p>
-          AI said <strong className="badge ai">{cell?.ai ? (cell.ai.abstained ? "unidentified" : cell.ai.label) : "—"}</strong>; you chose{" "}
-          <strong className="badge human">{prompt.label}</strong>.
+          AI said <strong className="badge ai">{cell?.ai ? labelName(cell.ai.abstained ? "unidentified" : cell.ai.label) : "—"}</strong>; you chose{" "}
+          <strong className="badge human">{labelName(prompt.label)}</strong>.
         </p>
         <label style={{ display: "flex" }}>
           Reason (required, recorded in the audit trail)

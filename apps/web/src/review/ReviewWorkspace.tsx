@@ -30,6 +30,7 @@ import {
 } from "./model";
 import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
+import { labelName } from "@/lib/labels";
 
 export interface ReviewApi {
   /** One decision; resolves with the stored decision and the cell's new review count. */
@@ -167,7 +168,7 @@ export function ReviewWorkspace({
       if (!chosen.length) return;
       const lowest = Math.min(...chosen.map((c) => c.ai?.confidence ?? 1));
       const answer = await ask({
-        title: `Confirm ${chosen.length} cell${chosen.length === 1 ? "" : "s"} as ${chosen[0]!.currentLabel}?`,
+        title: `Confirm ${chosen.length} cell${chosen.length === 1 ? "" : "s"} as ${labelName(chosen[0]!.currentLabel)}?`,
         message: `Each is recorded as your decision that the AI's label is right. The least certain of them has AI confidence ${(lowest * 100).toFixed(0)}%.`,
         confirmOnly: true,
         confirm: `Confirm ${chosen.length}`,
@@ -275,8 +276,8 @@ export function ReviewWorkspace({
                 .map((label, i) => ({ label, key: labelKey(i) }))
                 .filter(({ key }) => key !== null)
                 .map(({ label, key }) => (
-                  <span key={label}>
-                    <kbd>{key}</kbd> {label}
+                  <span key={label} data-label={label}>
+                    <kbd>{key}</kbd> {labelName(label)}
                   </span>
                 ))}
             </div>
@@ -337,14 +338,14 @@ function DecisionButtons({ labels, current, busy, onChoose }: { labels: readonly
   return (
     <fieldset className="row" style={{ flexWrap: "wrap", gap: "0.3rem", margin: "0.6rem 0 0", padding: 0, border: 0 }} aria-label="Decide this cell" data-testid="decision-buttons">
       <button type="button" className="primary" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={() => onChoose(current)} data-testid="decide-confirm">
-        Confirm {current} <kbd>Enter</kbd>
+        Confirm {labelName(current)} <kbd>Enter</kbd>
       </button>
       {labels
         .map((label, i) => ({ label, key: labelKey(i) }))
         .filter(({ label }) => label !== current)
         .map(({ label, key }) => (
           <button key={label} type="button" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={() => onChoose(label)} data-testid={`decide-${label}`}>
-            {label} {key && <kbd>{key}</kbd>}
+            {labelName(label)} {key && <kbd>{key}</kbd>}
           </button>
         ))}
     </fieldset>
@@ -368,7 +369,9 @@ function CurrentCell({ cell, gradcam, labels, amending }: { cell: ReviewCell; gr
       <div style={{ fontSize: "0.9rem" }}>
         <div>
           <span className="badge ai">AI</span>{" "}
-          <span data-testid="current-ai-label">{ai ? (ai.abstained ? `abstained → unidentified (best guess ${ai.label})` : ai.label) : "no prediction"}</span>
+          <span data-testid="current-ai-label" data-label={ai?.label}>
+            {ai ? (ai.abstained ? `abstained → unidentified (best guess ${labelName(ai.label)})` : labelName(ai.label)) : "no prediction"}
+          </span>
           {ai && (
             <span className="muted" data-testid="current-ai-confidence">
               {" "}
@@ -380,7 +383,7 @@ function CurrentCell({ cell, gradcam, labels, amending }: { cell: ReviewCell; gr
           <span className="badge human">Human</span>{" "}
           {cell.decision ? (
             <span data-testid="current-human-label">
-              {cell.decision.action === "CONFIRM" ? "confirmed" : "reclassified to"} <strong>{cell.decision.label}</strong> by {cell.decision.reviewer}
+              {cell.decision.action === "CONFIRM" ? "confirmed" : "reclassified to"} <strong>{labelName(cell.decision.label)}</strong> by {cell.decision.reviewer}
               {cell.decision.reason ? <> — “{cell.decision.reason}”</> : null}
               <span className="muted"> · {formatDateTime(cell.decision.at)}</span>
               {signedIn !== null && (

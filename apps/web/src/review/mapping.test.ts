@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { labelList, toReviewCell, type ApiCell } from "./mapping";
+import { labelName } from "@/lib/labels";
 import { signedVersionOf } from "./model";
 
 const base: ApiCell = {
@@ -50,9 +51,26 @@ describe("API to review model", () => {
     expect(signedVersionOf(c.decision!, 0)).toBeNull();
   });
 
-  it("orders labels: model first, then seen, then review categories", () => {
+  it("orders labels canonically, whatever the models register, then the review categories", () => {
     const cells = [toReviewCell({ ...base, prediction: { ...base.prediction!, abstained: false, label: "monocyte" } })];
-    expect(labelList(["car_t", "lymphocyte"], cells)).toEqual(["car_t", "lymphocyte", "monocyte", "unidentified", "artifact"]);
+    expect(labelList(["lymphocyte", "car_t"], cells)).toEqual(["car_t", "lymphocyte", "monocyte", "unidentified", "artifact"]);
     expect(labelList([], [])).toEqual(["unidentified", "artifact"]);
+    // A PBC model registered beside the CAR-T one: the CAR-T model's classes keep keys 1-5.
+    const demo = ["car_t", "eosinophil", "lymphocyte", "monocyte", "neutrophil"];
+    const pbc = ["basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"];
+    const alone = labelList(demo, []);
+    const both = labelList([...new Set([...demo, ...pbc])].sort(), []);
+    expect(both.slice(0, 5)).toEqual(alone.slice(0, 5));
+    expect(both).toEqual(["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet", "unidentified", "artifact"]);
+    // Labels outside the canonical list come after it, alphabetically; review categories stay last.
+    expect(labelList(["zeta", "blast", "artifact"], [])).toEqual(["blast", "zeta", "unidentified", "artifact"]);
+  });
+
+  it("names labels for readers without changing the stored value", () => {
+    expect(labelName("car_t")).toBe("CAR-T cell");
+    expect(labelName("ig")).toBe("Immature granulocyte");
+    expect(labelName("erythroblast")).toBe("Erythroblast");
+    expect(labelName("large_granular-lymphocyte")).toBe("Large granular lymphocyte");
+    expect(labelName("")).toBe("");
   });
 });

@@ -1,4 +1,5 @@
 // API shapes -> review view model. Pure, unit-tested.
+import { byCanonicalOrder } from "@/lib/labels";
 import { aiShownLabel, type HumanDecision, type ReviewCell } from "./model";
 
 export interface ApiReview {
@@ -71,19 +72,16 @@ export function toReviewCell(c: ApiCell): ReviewCell {
   };
 }
 
-/** The label list: the model's own order first, then any label seen in the data, then the review categories. */
+/**
+ * The label list: every class of the registered models and any label seen in the data, in the
+ * canonical order (fixed keys whichever models are registered), then the review categories.
+ */
 export function labelList(modelLabels: readonly string[], cells: readonly ReviewCell[]): string[] {
-  const out: string[] = [];
-  const add = (l: string) => {
-    if (!out.includes(l)) out.push(l);
-  };
-  modelLabels.forEach(add);
-  const seen = new Set<string>();
+  const categories = REVIEW_CATEGORIES as readonly string[];
+  const classes = new Set(modelLabels);
   for (const c of cells) {
-    if (c.ai) seen.add(c.ai.label);
-    seen.add(c.currentLabel);
+    if (c.ai) classes.add(c.ai.label);
+    classes.add(c.currentLabel);
   }
-  [...seen].filter((l) => !(REVIEW_CATEGORIES as readonly string[]).includes(l)).sort().forEach(add);
-  REVIEW_CATEGORIES.forEach(add);
-  return out;
+  return [...[...classes].filter((l) => !categories.includes(l)).sort(byCanonicalOrder), ...categories];
 }

@@ -16,6 +16,7 @@ import {
 } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
+import { labelName } from "@/lib/labels";
 
 interface Version {
   id: string;
@@ -304,7 +305,7 @@ function PerClass({
       <tbody>
         {rows.map(([label, r]) => (
           <tr key={label}>
-            <td>{label}</td>
+            <td>{labelName(label)}</td>
             <td className="num">{pct(r.precision)}</td>
             <td className="num">{pct(r.recall)}</td>
             <td className="num">{pct(r.f1)}</td>

@@ -8,6 +8,7 @@ import { apiGraphQL } from "@/server/api";
 import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
 import { readReportContent } from "./content";
+import { labelName } from "@/lib/labels";
 
 export const metadata: Metadata = { title: "Signed report" };
 
@@ -140,7 +141,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           <tbody>
             {content.rows.map((r) => (
               <tr key={r.label} data-testid={`report-row-${r.label}`}>
-                <td>{r.label}</td>
+                <td>{labelName(r.label)}</td>
                 <td className="num">{r.count}</td>
                 <td className="num">{r.percent === null ? "excl." : percent(r.percent)}</td>
               </tr>
