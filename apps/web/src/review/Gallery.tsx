@@ -4,7 +4,7 @@
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { CellImage } from "./CellImage";
-import { bulkConfirmable, type Group, type ReviewCell } from "./model";
+import { bulkConfirmable, isLowConfidence, LOW_CONFIDENCE, type Group, type ReviewCell } from "./model";
 import { labelName } from "@/lib/labels";
 
 const Tile = memo(function Tile({
@@ -21,16 +21,18 @@ const Tile = memo(function Tile({
   onSelect: (id: string) => void;
 }) {
   const ai = cell.ai;
+  const low = isLowConfidence(cell);
   return (
     <button
       type="button"
-      className={`tile${cell.decision ? " reviewed" : ""}`}
+      className={`tile${cell.decision ? " reviewed" : ""}${low ? " low" : ""}`}
       aria-current={current ? "true" : undefined}
-      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : labelName(ai.label)} ${Math.round(ai.confidence * 100)}%` : "no prediction"}, ${cell.decision ? `human ${labelName(cell.decision.label)}` : "not reviewed"}`}
+      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : labelName(ai.label)} ${Math.round(ai.confidence * 100)}%${low ? " (low confidence)" : ""}` : "no prediction"}, ${cell.decision ? `human ${labelName(cell.decision.label)}` : "not reviewed"}`}
       data-testid="cell-tile"
       data-cell-id={cell.id}
       data-label={cell.currentLabel}
       data-reviewed={cell.decision ? "true" : "false"}
+      data-low-confidence={low ? "true" : "false"}
       data-current={current ? "true" : "false"}
       onClick={() => onSelect(cell.id)}
       // Keyboard focus stays on the page so the shortcuts keep working after a click.
@@ -38,7 +40,8 @@ const Tile = memo(function Tile({
       tabIndex={-1}
     >
       <CellImage cell={cell} gradcam={gradcam && current} size={88} alt="" />
-      <div className="ai-line" title="AI prediction">
+      <div className="ai-line" title={low ? `AI prediction, under ${LOW_CONFIDENCE * 100}% confidence: look closely` : "AI prediction"}>
+        {low && <span aria-hidden="true">⚠ </span>}
         AI: {ai ? (ai.abstained ? `abstained (${labelName(ai.label)})` : labelName(ai.label)) : "—"} {ai ? `${Math.round(ai.confidence * 100)}%` : ""}
       </div>
       {cell.decision ? (
@@ -86,7 +89,7 @@ export const Gallery = memo(function Gallery({
                 disabled={disabled || confirmable.length === 0}
                 onClick={() => onBulkConfirm(confirmable)}
                 data-testid={`bulk-confirm-${g.label}`}
-                title="Confirm every unreviewed cell in this group whose label is the AI's"
+                title={`Confirm every unreviewed cell in this group whose label is the AI's; cells under ${LOW_CONFIDENCE * 100}% AI confidence are left to decide one by one`}
               >
                 Confirm {confirmable.length} unreviewed
               </button>

@@ -17,6 +17,8 @@ import {
   groupCells,
   initialState,
   keyIntent,
+  isLowConfidence,
+  LOW_CONFIDENCE,
   labelKey,
   nextUnreviewed,
   overridesAi,
@@ -376,6 +378,12 @@ function CurrentCell({ cell, gradcam, labels, amending }: { cell: ReviewCell; gr
             <span className="muted" data-testid="current-ai-confidence">
               {" "}
               {(ai.confidence * 100).toFixed(1)}% · {ai.modelVersion}
+            </span>
+          )}
+          {isLowConfidence(cell) && (
+            <span className="badge URGENT" data-testid="current-low-confidence" title={`Under ${LOW_CONFIDENCE * 100}% AI confidence: not taken by bulk confirm`}>
+              {" "}
+              low confidence
             </span>
           )}
         </div>

@@ -6,6 +6,7 @@ import {
   differential,
   groupCells,
   initialState,
+  isLowConfidence,
   keyIntent,
   nextUnreviewed,
   orderedCells,
@@ -186,6 +187,13 @@ describe("saving and progress", () => {
       cell("r", "car_t", 0.7, { ai: { label: "lymphocyte", confidence: 0.7, abstained: false, modelVersion: "m" } }),
     ];
     expect(bulkConfirmable(groupCells(LABELS, mixed)[0]!)).toEqual(["p"]);
+  });
+
+  it("flags AI calls under 80% and leaves them out of bulk confirm", () => {
+    const group = [cell("sure", "car_t", 0.95), cell("edge", "car_t", 0.8), cell("unsure", "car_t", 0.79), cell("abst", "car_t", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m" } })];
+    expect(group.map(isLowConfidence)).toEqual([false, false, true, false]);
+    expect(isLowConfidence(cell("none", "car_t", 0, { ai: null }))).toBe(false);
+    expect(bulkConfirmable(groupCells(LABELS, group)[0]!).sort()).toEqual(["edge", "sure"]);
   });
 });
 

@@ -285,9 +285,24 @@ function decide(cell: ReviewCell, label: string): KeyIntent {
   return { kind: "save", request: { cellIds: [cell.id], label, reason: null } };
 }
 
-/** Bulk confirm: every unreviewed cell of a group whose label agrees with the AI. */
+/**
+ * AI confidence under which a cell is flagged for a careful look and left out of bulk confirm.
+ * The served models are temperature-calibrated (confidence tracks accuracy), so below 0.8 about
+ * one call in five or more is wrong: too many to accept without looking.
+ */
+export const LOW_CONFIDENCE = 0.8;
+
+/** An AI call under LOW_CONFIDENCE (an abstention is already shown as "unidentified"). */
+export function isLowConfidence(cell: ReviewCell): boolean {
+  return cell.ai !== null && !cell.ai.abstained && cell.ai.confidence < LOW_CONFIDENCE;
+}
+
+/**
+ * Bulk confirm: every unreviewed cell of a group whose label agrees with the AI, except
+ * low-confidence ones, which are left to be decided one by one.
+ */
 export function bulkConfirmable(group: Group): string[] {
-  return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel)).map((c) => c.id);
+  return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel) && !isLowConfidence(c)).map((c) => c.id);
 }
 
 /**
