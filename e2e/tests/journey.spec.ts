@@ -160,8 +160,8 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   test.setTimeout(240_000);
   await login(page, "ds");
   await page.goto("/retraining");
-  // Training needs TEST cells (the split is by cell id: with the few cells of this tiny data
-  // set the locked TEST part can come out empty) and a TRAIN or VAL cell of every label the base
+  // Training needs TEST cells (the split is by patient: with the few patients signed so far the
+  // locked TEST part can be empty) and a TRAIN or VAL cell of every label the base
   // model knows (the cases signed so far need not have them all); otherwise the run is rightly
   // refused. Add signed-out cases, labelled round-robin, until the snapshot has both.
   const ds = await apiLogin(request, "ds");
@@ -174,6 +174,7 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
     await page.getByTestId("snapshot-name").fill(name);
     await page.getByTestId("create-snapshot").click();
     await expect(page.getByTestId("snapshot-row")).toHaveCount(round + 1);
+    await expect(page.getByTestId("snapshot-patients").first()).toHaveText(/^\d+\/\d+\/\d+$/);
     const list = await apiQuery<Snapshots>(request, ds, "{ datasetSnapshots(first: 50) { nodes { name labelCounts splitCounts { test } } } }");
     const snap = list.data!.datasetSnapshots.nodes.find((n) => n.name === name)!;
     // Training reads the TRAIN and VAL cells only (TEST stays locked for the model card).

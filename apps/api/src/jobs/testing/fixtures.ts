@@ -35,10 +35,10 @@ export interface CellSpec {
 /** A case with one FIELD slide and one cell per spec (crop blobs are fake hashes). */
 export async function insertCaseWithCells(
   prisma: PrismaClient,
-  options: { createdById: string; reviewerId: string; status: CaseStatus; cells: CellSpec[] },
+  options: { createdById: string; reviewerId: string; status: CaseStatus; cells: CellSpec[]; patientRef?: string },
 ) {
   const kase = await prisma.case.create({
-    data: { accession: `T-${unique()}`, status: options.status, createdById: options.createdById },
+    data: { accession: `T-${unique()}`, status: options.status, createdById: options.createdById, patientRef: options.patientRef ?? null },
   });
   const slide = await prisma.slide.create({
     data: {

@@ -1,21 +1,75 @@
-// The split of a cell into TRAIN / VAL / TEST depends on its id only, so it is the same in
-// every snapshot: a cell that was ever in the locked TEST part is in it again next time, and a
-// model can never be trained on a cell another model was tested on.
+// Which part (TRAIN / VAL / TEST) each cell of a snapshot goes to. Cells are split by patient
+// (the case's patientRef, else the case): all cells of one patient share a part, so the locked
+// TEST figure measures patients the model has never seen, not new cells of known ones.
+//
+// Parts are sticky across snapshots: a cell keeps the part it had in any earlier snapshot (TEST
+// if it was ever there), so a model is never tested on a cell another model trained on, and a
+// patient's new cells join the patient's part. Only patients never snapshotted before are
+// placed anew: each goes to the part with the fewest cells for its share, so the first three
+// patients go to TRAIN, TEST and VAL and the parts then fill towards 70 / 15 / 15 (a hash per
+// patient would often leave TEST or VAL empty for dozens of cases). Cells snapshotted before 2026-11-26 were split per cell (rule v1)
+// and keep those parts; their patients' new cells go to the most protected part among them.
 import { createHash } from "node:crypto";
-import type { DatasetSplit } from "@rcmnet/db";
+import { Prisma, type DatasetSplit } from "@rcmnet/db";
 
-/** Versioned salt: changing the fractions or salt would move cells between parts. */
-const SPLIT_SALT = "rcmnet-split-v1:";
 export const SPLIT_FRACTIONS = { TRAIN: 0.7, VAL: 0.15, TEST: 0.15 } as const;
+/** Most protected first: a cell or patient seen in several parts counts as in the first of these. */
+const PROTECTION: readonly DatasetSplit[] = ["TEST", "VAL", "TRAIN"];
+/** Which part an equally loaded tie goes to: training data first, then a test set, then VAL. */
+const FILL_ORDER: readonly DatasetSplit[] = ["TRAIN", "TEST", "VAL"];
+/** Versioned salt of the order new patients are placed in. */
+const ORDER_SALT = "rcmnet-split-v2:";
 
-export function splitOf(cellId: string): DatasetSplit {
-  const digest = createHash("sha256")
-    .update(SPLIT_SALT + cellId)
-    .digest();
-  const u = digest.readUInt32BE(0) / 2 ** 32;
-  if (u < SPLIT_FRACTIONS.TRAIN) return "TRAIN";
-  if (u < SPLIT_FRACTIONS.TRAIN + SPLIT_FRACTIONS.VAL) return "VAL";
-  return "TEST";
+/** SQL for a cell's split group, over a joined "case" k: the patient, else the case. */
+export const SPLIT_GROUP_SQL = Prisma.sql`COALESCE('patient:' || k."patientRef", 'case:' || k."id"::text)`;
+
+export interface SplitCandidate {
+  cellId: string;
+  /** SPLIT_GROUP_SQL of the cell's case. */
+  group: string;
+  /** Parts the cell had in earlier snapshots (empty: never snapshotted). */
+  earlier: readonly DatasetSplit[];
+}
+
+function mostProtected(parts: Iterable<DatasetSplit>): DatasetSplit | null {
+  const set = new Set(parts);
+  return PROTECTION.find((p) => set.has(p)) ?? null;
+}
+
+/** The part of every candidate cell (see the file comment for the rules). */
+export function assignSplits(cells: readonly SplitCandidate[]): Map<string, DatasetSplit> {
+  const out = new Map<string, DatasetSplit>();
+  const groups = new Map<string, SplitCandidate[]>();
+  for (const c of cells) {
+    const list = groups.get(c.group);
+    if (list) list.push(c);
+    else groups.set(c.group, [c]);
+  }
+  const counts: Record<DatasetSplit, number> = { TRAIN: 0, VAL: 0, TEST: 0 };
+  const place = (cellId: string, part: DatasetSplit) => {
+    out.set(cellId, part);
+    counts[part]++;
+  };
+
+  const fresh: [string, SplitCandidate[]][] = [];
+  for (const [group, members] of groups) {
+    const groupPart = mostProtected(members.flatMap((m) => m.earlier));
+    if (groupPart === null) {
+      fresh.push([group, members]);
+      continue;
+    }
+    for (const m of members) place(m.cellId, mostProtected(m.earlier) ?? groupPart);
+  }
+
+  const orderKey = (group: string) => createHash("sha256").update(ORDER_SALT + group).digest("hex");
+  fresh.sort(([a], [b]) => (orderKey(a) < orderKey(b) ? -1 : 1));
+  for (const [, members] of fresh) {
+    // The part with the fewest cells for its share (an empty part first); ties in FILL_ORDER.
+    const load = (p: DatasetSplit) => counts[p] / SPLIT_FRACTIONS[p];
+    const part = FILL_ORDER.reduce((best, p) => (load(p) < load(best) ? p : best));
+    for (const m of members) place(m.cellId, part);
+  }
+  return out;
 }
 
 export interface SnapshotRow {

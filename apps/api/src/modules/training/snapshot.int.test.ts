@@ -4,7 +4,6 @@ import type { Role } from "@rcmnet/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells } from "../../jobs/testing/fixtures.ts";
-import { splitOf } from "./datasetSplit.ts";
 
 let api: TestApi;
 let tokens: Record<Role, string>;
@@ -18,7 +17,7 @@ afterAll(async () => {
 });
 
 const CREATE = `mutation($name: String!) {
-  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } labelCounts createdBy { login } }
+  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } patientCounts { train val test } labelCounts createdBy { login } }
 }`;
 const START = `mutation($snapshotId: ID!, $config: JSON, $base: ID) {
   startTrainingRun(snapshotId: $snapshotId, config: $config, baseModelVersionId: $base) { id status config progress snapshot { id } }
@@ -80,10 +79,12 @@ describe("dataset snapshots", () => {
     expect(byCell.get(signed.cells[30]!.id)?.label).toBe("lymphocyte");
     for (const excluded of signed.cells.slice(31)) expect(byCell.has(excluded.id)).toBe(false);
     expect(byCell.get(amended.cells[0]!.id)?.label).toBe("neutrophil");
-    for (const item of items) {
-      expect(item.split).toBe(splitOf(item.cellId));
-      expect(item.cropSha256).toMatch(/^[0-9a-f]{64}$/);
-    }
+    for (const item of items) expect(item.cropSha256).toMatch(/^[0-9a-f]{64}$/);
+    // Split by patient: each case (no patient reference here) sits in one part.
+    const signedParts = new Set(items.filter((i) => i.cellId !== amended.cells[0]!.id).map((i) => i.split));
+    expect(signedParts.size).toBe(1);
+    const patients = first.patientCounts.train + first.patientCounts.val + first.patientCounts.test;
+    expect(patients).toBe(2);
 
     // Same data, same content and split.
     const second = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "again" })).createDatasetSnapshot;
@@ -95,6 +96,45 @@ describe("dataset snapshots", () => {
       api.prisma.datasetItem.update({ where: { id: items[0]!.id }, data: { label: "monocyte" } }),
     ).rejects.toThrow();
     expect(await api.prisma.auditEvent.count({ where: { action: "datasetSnapshot.create" } })).toBe(2);
+  });
+
+  it("splits by patient: a patient's cases share a part, later ones join it, and every part fills", async () => {
+    const tech = await api.createUser("TECHNICIAN");
+    const hema = await api.createUser("HEMATOLOGIST");
+    const base = { createdById: tech.user.id, reviewerId: hema.user.id, status: "SIGNED_OUT" as const };
+    const cells = (n: number) => Array.from({ length: n }, () => ({ reviews: ["lymphocyte"] }));
+    const first = [
+      await insertCaseWithCells(api.prisma, { ...base, patientRef: "MRN-P1", cells: cells(6) }),
+      await insertCaseWithCells(api.prisma, { ...base, patientRef: "MRN-P1", cells: cells(4) }),
+      await insertCaseWithCells(api.prisma, { ...base, patientRef: "MRN-P2", cells: cells(5) }),
+      await insertCaseWithCells(api.prisma, { ...base, patientRef: "MRN-P3", cells: cells(5) }),
+    ];
+    const snap = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "by patient" })).createDatasetSnapshot;
+    const parts = async (snapshotId: string, kase: { cells: { id: string }[] }) =>
+      new Set(
+        (await api.prisma.datasetItem.findMany({ where: { snapshotId, cellId: { in: kase.cells.map((c) => c.id) } } })).map((i) => i.split),
+      );
+    const p1 = await parts(snap.id, first[0]!);
+    expect(p1.size).toBe(1);
+    expect(await parts(snap.id, first[1]!)).toEqual(p1);
+    // With the earlier tests' cases there are at least five patients: every part has one.
+    expect(snap.patientCounts.train).toBeGreaterThan(0);
+    expect(snap.patientCounts.val).toBeGreaterThan(0);
+    expect(snap.patientCounts.test).toBeGreaterThan(0);
+    const audit = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: snap.id, action: "datasetSnapshot.create" } });
+    expect((audit.after as { patients: Record<string, number> }).patients).toEqual({
+      TRAIN: snap.patientCounts.train,
+      VAL: snap.patientCounts.val,
+      TEST: snap.patientCounts.test,
+    });
+    // Nothing identifying a patient is written to the audit trail.
+    expect(JSON.stringify(audit.after)).not.toContain("MRN-");
+
+    // A later case of patient 1 joins patient 1's part; earlier cells keep theirs.
+    const later = await insertCaseWithCells(api.prisma, { ...base, patientRef: "MRN-P1", cells: cells(3) });
+    const next = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "by patient, later" })).createDatasetSnapshot;
+    expect(await parts(next.id, later)).toEqual(p1);
+    for (const kase of first) expect(await parts(next.id, kase)).toEqual(await parts(snap.id, kase));
   });
 
   it("keeps a cell that was ever in TEST in TEST", async () => {

@@ -29,7 +29,7 @@ interface Run {
 
 interface Data {
   championModel: { id: string; name: string; version: string; metrics: unknown } | null;
-  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; createdAt: string }[] };
+  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number }; createdAt: string }[] };
   trainingRuns: { nodes: Run[] };
 }
 
@@ -67,7 +67,7 @@ export function Retraining() {
           }}
         >
           <h2 style={{ marginTop: 0 }}>1. Snapshot human labels</h2>
-          <p className="muted">Freezes the latest human label of every cell in signed-out cases, with a deterministic train/val/test split (test is locked).</p>
+          <p className="muted">Freezes the latest human label of every cell in signed-out cases, split by patient into train/val/test: a patient's cells share one part, so the locked test part measures patients no model trained on. Parts never change once given.</p>
           <div className="row">
             <label>
               Snapshot name
@@ -87,7 +87,8 @@ export function Retraining() {
                 <tr>
                   <th>Name</th>
                   <th className="num">Cells</th>
-                  <th>Split (train/val/test)</th>
+                  <th>Cells (train/val/test)</th>
+                  <th>Patients (train/val/test)</th>
                   <th>Created</th>
                 </tr>
               </thead>
@@ -98,6 +99,9 @@ export function Retraining() {
                     <td className="num">{s.itemCount}</td>
                     <td>
                       {s.splitCounts.train}/{s.splitCounts.val}/{s.splitCounts.test}
+                    </td>
+                    <td data-testid="snapshot-patients">
+                      {s.patientCounts.train}/{s.patientCounts.val}/{s.patientCounts.test}
                     </td>
                     <td>{formatDateTime(s.createdAt)}</td>
                   </tr>
