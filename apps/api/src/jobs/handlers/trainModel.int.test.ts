@@ -55,27 +55,33 @@ beforeAll(async () => {
     }),
   );
 
-  // A signed-out case whose cells are synthetic crops labelled by the hematologist.
-  const kase = await db.prisma.case.create({
-    data: { accession: "TR-1", status: "SIGNED_OUT", createdById: tech.id },
-  });
-  const slide = await db.prisma.slide.create({
-    data: {
-      caseId: kase.id,
-      imageSha256: "0".repeat(64),
-      mimeType: "image/png",
-      byteSize: 1,
-      width: 1,
-      height: 1,
-      analysisStatus: "DONE",
-      uploadedById: tech.id,
-    },
-  });
+  // Three signed-out cases (three patients: snapshots split by patient, so one each for TRAIN,
+  // TEST and VAL) whose cells are synthetic crops labelled by the hematologist.
+  const slides = [];
+  for (const n of [1, 2, 3]) {
+    const kase = await db.prisma.case.create({
+      data: { accession: `TR-${n}`, status: "SIGNED_OUT", createdById: tech.id },
+    });
+    slides.push(
+      await db.prisma.slide.create({
+        data: {
+          caseId: kase.id,
+          imageSha256: String(n).repeat(64),
+          mimeType: "image/png",
+          byteSize: 1,
+          width: 1,
+          height: 1,
+          analysisStatus: "DONE",
+          uploadedById: tech.id,
+        },
+      }),
+    );
+  }
   const crops = await synthCellCrops({ perClass: 10, size: 64, seed: 3, classes: champion.labels });
   for (const [i, crop] of crops.entries()) {
     const cell = await db.prisma.cell.create({
       data: {
-        slideId: slide.id,
+        slideId: slides[i % 3]!.id,
         x: i,
         y: 0,
         width: 64,
