@@ -44,8 +44,11 @@ export interface ModelCard {
   labels: string[];
   inputSize: number;
   normalization: Normalization;
-  /** Crop framing used in training: side = context x the cell box (see cropCells). */
-  cropContext: number;
+  /**
+   * Crop framing of the training images: side = context x the cell box when they were cut by
+   * cropCells (platform snapshots, synthetic crops); null when they came pre-cropped (PBC).
+   */
+  cropContext: number | null;
   backend: string;
   parameterCount: number;
   data: { source: string; snapshotId: string; trainCount: number; valCount: number };

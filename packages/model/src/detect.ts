@@ -255,13 +255,16 @@ export async function detectCells(image: ImageInput, options: DetectOptions & Im
   return detectCellsRgb(await decodeImage(image, options), options);
 }
 
+/** Crop framing of the platform: side = CROP_CONTEXT x the cell box's longest side. */
+export const CROP_CONTEXT = 1.3;
+
 /**
- * Square crops centred on each box with side = 1.3 x the box's longest side (the framing
- * the synthetic crops and the classifier were trained with), resized to `size`.
+ * Square crops centred on each box with side = CROP_CONTEXT x the box's longest side (the
+ * framing the synthetic crops and the platform's snapshots share), resized to `size`.
  */
 export async function cropCells(image: ImageInput, boxes: Box[], size: number, options: ImageLimits & { context?: number } = {}): Promise<RgbImage[]> {
   const img = await decodeImage(image, options);
-  const context = options.context ?? 1.3;
+  const context = options.context ?? CROP_CONTEXT;
   const out: RgbImage[] = [];
   for (const b of boxes) {
     const side = Math.max(b.width, b.height) * context;

@@ -2,7 +2,7 @@
  * @rcmnet/model public API (see docs/model.md).
  */
 export { loadModel, UNIDENTIFIED, type CellClassifier, type Prediction, type PredictOptions, type ExplainOptions } from './classifier.js';
-export { detectCells, detectCellsRgb, cropCells, recallAt, iou, type Box, type Detection, type DetectOptions } from './detect.js';
+export { detectCells, detectCellsRgb, cropCells, CROP_CONTEXT, recallAt, iou, type Box, type Detection, type DetectOptions } from './detect.js';
 export { train, TrainingCancelled, type TrainOptions, type TrainEvent, type TrainResult, type EpochRecord } from './train.js';
 export { evaluate, type EvaluateOptions } from './evaluate.js';
 export { synthCells, synthCell, synthField, writeSynthDataset, SYNTH_CLASSES, type SynthClass, type SynthField, type FieldCell } from './synth.js';

@@ -69,6 +69,8 @@ describe('training on synthetic cells', () => {
     expect(card.calibration.fittedOn).toBe('val');
     expect(card.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(card.parameterCount).toBeGreaterThan(100_000);
+    // Trained on images as given (no cropContext option): the card claims no framing.
+    expect(card.cropContext).toBeNull();
     const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; backend: string });
     expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5]);
     expect(lines[0]!.backend).toBe(result.backend);
@@ -217,6 +219,12 @@ describe('resume, cancellation and transfer learning', () => {
     expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2]);
     const again = await readFile(path.join(dir, 'ema-resumed/checkpoint/ema/weights.bin'));
     expect(again.equals(average)).toBe(true);
+  });
+
+  it('refuses a crop framing under 1 or not a number before reading any data', async () => {
+    for (const cropContext of [0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(train({ ...tiny, data: path.join(dir, 'no-such-data'), out: path.join(dir, 'ctx-bad'), cropContext })).rejects.toThrow(/cropContext must be/);
+    }
   });
 
   it('refuses an EMA decay outside (0, 1) before reading any data', async () => {

@@ -67,6 +67,12 @@ export interface TrainOptions {
    * online weights' validation figures are recorded beside it. Default: no average.
    */
   ema?: number;
+  /**
+   * How the training images were framed: side = this x the cell box when cut by cropCells
+   * (CROP_CONTEXT for the platform's snapshots). Default null: images used as given, e.g. a
+   * pre-cropped public dataset. Recorded in the card so a reader knows what the model saw.
+   */
+  cropContext?: number | null;
 }
 
 export type TrainEvent =
@@ -136,6 +142,10 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   const epochs = options.epochs ?? 10;
   const batchSize = options.batchSize ?? 32;
   if (options.ema !== undefined) WeightAverage.checkDecay(options.ema);
+  const cropContext = options.cropContext ?? null;
+  if (cropContext !== null && !(Number.isFinite(cropContext) && cropContext >= 1)) {
+    throw new Error(`cropContext must be a number >= 1 (crop side / cell box side) or null, got ${cropContext}`);
+  }
   const out = path.resolve(options.out);
   const ckptDir = path.join(out, 'checkpoint');
   await mkdir(out, { recursive: true });
@@ -254,7 +264,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     labels,
     inputSize: size,
     normalization: norm,
-    cropContext: 1.3,
+    cropContext,
     backend,
     parameterCount,
     data: { source: dataset.source, snapshotId: dataset.snapshotId, trainCount: trainImages.length, valCount: valImages.length },

@@ -1,7 +1,7 @@
 // Retraining with the real model code: a tiny run on a snapshot of signed-out labels completes,
 // registers a CANDIDATE evaluated on the locked TEST part beside the champion; another run is
 // cancelled while it trains.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -147,6 +147,9 @@ describe("trainModel", () => {
     const model = await db.prisma.modelVersion.findUniqueOrThrow({ where: { trainingRunId: run.id } });
     expect(model).toMatchObject({ status: "CANDIDATE", parentId: champion.id });
     expect(model.labels).toEqual(snapshot.labels);
+    // The card says how the snapshot's crops were framed (the worker's cropCells).
+    const card = JSON.parse(await readFile(join(dataDir, "models", model.artifactPath, "model-card.json"), "utf8"));
+    expect(card.cropContext).toBe(1.3);
     const metrics = model.metrics as {
       history: { epoch: number; trainLoss: number }[];
       test: { count: number; accuracy: number; confusion: { labels: string[]; matrix: number[][] } };

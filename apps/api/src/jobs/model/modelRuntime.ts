@@ -176,6 +176,8 @@ async function train(m: ModelPackage, r: TrainRequest): Promise<TrainResult> {
       size: r.inputSize,
       widthMultiplier: r.widthMultiplier,
       name: r.name,
+      // Snapshot crops were cut by the worker's cropCells.
+      cropContext: m.CROP_CONTEXT,
       // Continue from out/checkpoint when an earlier attempt (a killed worker) left one.
       resume: true,
       signal: r.signal,
@@ -200,6 +202,8 @@ async function trainSynthetic(m: ModelPackage, r: SyntheticTrainRequest): Promis
         epochs: r.epochs,
         seed: r.seed,
         name: r.name,
+        // Synthetic crops are framed the way cropCells frames a detected cell.
+        cropContext: m.CROP_CONTEXT,
       },
       progressAdapter(r.onProgress, []),
     );
