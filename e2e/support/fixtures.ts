@@ -82,6 +82,7 @@ export async function apiQuery<T = unknown>(
 export async function createCase(page: Page, accession: string) {
   await page.goto("/upload");
   await page.getByTestId("case-accession-input").fill(accession);
+  await page.getByTestId("case-patient-input").fill(`PT-${accession}`);
   await page.getByTestId("case-product-input").fill("tisagenlecleucel");
   await page.getByTestId("case-timepoint-input").fill("day +7");
   await page.getByTestId("create-case-submit").click();

@@ -1,7 +1,7 @@
-// Test-data helper, straight through the API (no UI): a case with one analysed field, every
-// cell labelled by the hematologist and signed out. Used to grow the pool of human labels when
-// a snapshot's deterministic split happens to leave its locked TEST part empty (the split is
-// by cell id, so a handful of cells can all land in TRAIN), or lacks a label the base model knows.
+// Test-data helper, straight through the API (no UI): a case of a new patient with one analysed
+// field, every cell labelled by the hematologist and signed out. Used to grow the pool of human
+// labels when a snapshot's locked TEST part is empty (the split is by patient, and the first
+// patients go to TRAIN) or lacks a label the base model knows.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { APIRequestContext } from "@playwright/test";
@@ -9,7 +9,7 @@ import { apiLogin, apiQuery, apiUrl, USERS } from "./fixtures";
 
 export async function signedOutCase(request: APIRequestContext, fieldPath: string, accession: string, labelOffset = 0): Promise<void> {
   const tech = await apiLogin(request, "tech");
-  const created = await apiQuery<{ createCase: { id: string } }>(request, tech, "mutation($a: String!) { createCase(input: { accession: $a }) { id } }", { a: accession });
+  const created = await apiQuery<{ createCase: { id: string } }>(request, tech, "mutation($a: String!, $p: String!) { createCase(input: { accession: $a, patientRef: $p }) { id } }", { a: accession, p: `PT-${accession}` });
   const caseId = created.data!.createCase.id;
   const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
     headers: { authorization: `Bearer ${tech}` },

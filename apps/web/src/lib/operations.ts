@@ -186,7 +186,7 @@ const RUN_FIELDS = /* GraphQL */ `
 export const TRAINING = /* GraphQL */ `
   query Training {
     championModel { id name version metrics }
-    datasetSnapshots(first: 20) { nodes { id name itemCount contentHash labels splitCounts { train val test } patientCounts { train val test } labelCounts createdAt } }
+    datasetSnapshots(first: 20) { nodes { id name itemCount contentHash labels splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient labelCounts createdAt } }
     trainingRuns(first: 20) { nodes { ${RUN_FIELDS} } }
   }
 `;

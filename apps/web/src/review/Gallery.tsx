@@ -21,13 +21,14 @@ const Tile = memo(function Tile({
   onSelect: (id: string) => void;
 }) {
   const ai = cell.ai;
+  // Percentages are rounded down, so a flagged 79.6% never reads as 80%.
   const low = isLowConfidence(cell);
   return (
     <button
       type="button"
       className={`tile${cell.decision ? " reviewed" : ""}${low ? " low" : ""}`}
       aria-current={current ? "true" : undefined}
-      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : labelName(ai.label)} ${Math.round(ai.confidence * 100)}%${low ? " (low confidence)" : ""}` : "no prediction"}, ${cell.decision ? `human ${labelName(cell.decision.label)}` : "not reviewed"}`}
+      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : labelName(ai.label)} ${Math.floor(ai.confidence * 100)}%${low ? " (low confidence)" : ""}` : "no prediction"}, ${cell.decision ? `human ${labelName(cell.decision.label)}` : "not reviewed"}`}
       data-testid="cell-tile"
       data-cell-id={cell.id}
       data-label={cell.currentLabel}
@@ -42,7 +43,7 @@ const Tile = memo(function Tile({
       <CellImage cell={cell} gradcam={gradcam && current} size={88} alt="" />
       <div className="ai-line" title={low ? `AI prediction, under ${LOW_CONFIDENCE * 100}% confidence: look closely` : "AI prediction"}>
         {low && <span aria-hidden="true">⚠ </span>}
-        AI: {ai ? (ai.abstained ? `abstained (${labelName(ai.label)})` : labelName(ai.label)) : "—"} {ai ? `${Math.round(ai.confidence * 100)}%` : ""}
+        AI: {ai ? (ai.abstained ? `abstained (${labelName(ai.label)})` : labelName(ai.label)) : "—"} {ai ? `${Math.floor(ai.confidence * 100)}%` : ""}
       </div>
       {cell.decision ? (
         <div className="human-line" title={`Human decision by ${cell.decision.reviewer}`}>

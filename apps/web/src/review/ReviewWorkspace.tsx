@@ -377,7 +377,7 @@ function CurrentCell({ cell, gradcam, labels, amending }: { cell: ReviewCell; gr
           {ai && (
             <span className="muted" data-testid="current-ai-confidence">
               {" "}
-              {(ai.confidence * 100).toFixed(1)}% · {ai.modelVersion}
+              {(Math.floor(ai.confidence * 1000) / 10).toFixed(1)}% · {ai.modelVersion}
             </span>
           )}
           {isLowConfidence(cell) && (

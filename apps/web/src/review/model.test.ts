@@ -194,6 +194,9 @@ describe("saving and progress", () => {
     expect(group.map(isLowConfidence)).toEqual([false, false, true, false]);
     expect(isLowConfidence(cell("none", "car_t", 0, { ai: null }))).toBe(false);
     expect(bulkConfirmable(groupCells(LABELS, group)[0]!).sort()).toEqual(["edge", "sure"]);
+    // Abstained and unpredicted cells (shown as "unidentified") are not bulk-confirmable either.
+    const unidentified = [cell("abst", "unidentified", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m" } }), cell("none", "unidentified", 0, { ai: null })];
+    expect(bulkConfirmable({ label: "unidentified", cells: unidentified })).toEqual([]);
   });
 });
 

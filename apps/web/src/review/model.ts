@@ -288,7 +288,8 @@ function decide(cell: ReviewCell, label: string): KeyIntent {
 /**
  * AI confidence under which a cell is flagged for a careful look and left out of bulk confirm.
  * The served models are temperature-calibrated (confidence tracks accuracy), so below 0.8 about
- * one call in five or more is wrong: too many to accept without looking.
+ * one call in five or more is wrong: too many to accept without looking. The API refuses such
+ * cells in a bulk confirm too (BULK_MIN_CONFIDENCE in apps/api confirmCells.ts).
  */
 export const LOW_CONFIDENCE = 0.8;
 
@@ -297,12 +298,17 @@ export function isLowConfidence(cell: ReviewCell): boolean {
   return cell.ai !== null && !cell.ai.abstained && cell.ai.confidence < LOW_CONFIDENCE;
 }
 
+/** A confident AI call: not abstained and at least LOW_CONFIDENCE. */
+function hasConfidentCall(cell: ReviewCell): boolean {
+  return cell.ai !== null && !cell.ai.abstained && cell.ai.confidence >= LOW_CONFIDENCE;
+}
+
 /**
- * Bulk confirm: every unreviewed cell of a group whose label agrees with the AI, except
- * low-confidence ones, which are left to be decided one by one.
+ * Bulk confirm: every unreviewed cell of a group whose label agrees with a confident AI call;
+ * low-confidence, abstained and unpredicted cells are left to be decided one by one.
  */
 export function bulkConfirmable(group: Group): string[] {
-  return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel) && !isLowConfidence(c)).map((c) => c.id);
+  return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c)).map((c) => c.id);
 }
 
 /**

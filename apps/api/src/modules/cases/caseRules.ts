@@ -1,6 +1,7 @@
 import type { Case, Prisma, Role } from "@rcmnet/db";
 import { conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
+import { z } from "zod";
 import { PATIENT_REF_READERS } from "../../auth/roles.ts";
 
 /** Signed cases are frozen (21 CFR 11.10(e)): changes go through amendCase first. */
@@ -30,3 +31,14 @@ export function canSeePatientRef(role: Role): boolean {
 export const CART_LABEL = /^car[-_ ]?t$/i;
 export const ARTIFACT = "artifact";
 export const UNIDENTIFIED = "unidentified";
+
+/**
+ * A pseudonymous patient reference (study id, not a name): trimmed, and blank means none, so
+ * blank cases are never taken for one patient when snapshots split by patient.
+ */
+export const patientRefInput = z
+  .string()
+  .trim()
+  .max(100)
+  .transform((v) => v || null)
+  .nullish();

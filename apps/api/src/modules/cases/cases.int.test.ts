@@ -24,6 +24,12 @@ describe("cases", () => {
     expect((await api.gql(tech, CREATE, { i: { accession: "John Smith" } })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
+  it("stores a blank patient reference as none, so blank cases are never one patient", async () => {
+    const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-BLANK", patientRef: "   " } });
+    expect(r.createCase.patientRef).toBeNull();
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: r.createCase.id } })).patientRef).toBeNull();
+  });
+
   it("hides the patient reference from roles that do not need it", async () => {
     const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-PR", patientRef: "MRN-999" } });
     for (const [role, visible] of [["DATA_SCIENTIST", false], ["ADMIN", false], ["AUDITOR", true], ["HEMATOLOGIST", true]] as const) {

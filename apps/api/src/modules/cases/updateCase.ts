@@ -3,11 +3,11 @@ import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { assertNotSigned, lockCase } from "./caseRules.ts";
+import { assertNotSigned, lockCase, patientRefInput } from "./caseRules.ts";
 
 export const updateCaseInput = z.object({
   id: z.string(),
-  patientRef: z.string().trim().max(100).nullish(),
+  patientRef: patientRefInput,
   product: z.string().trim().max(100).nullish(),
   timepoint: z.string().trim().max(50).nullish(),
   priority: z.enum(["ROUTINE", "URGENT", "STAT"]).nullish(),

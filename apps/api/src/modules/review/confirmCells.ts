@@ -8,6 +8,12 @@ import { caseOfCells, lockCaseForReview } from "./reviewRules.ts";
 import { staleReview } from "./reclassifyCell.ts";
 
 export const MAX_BULK_CONFIRM = 1000;
+/**
+ * Several cells confirmed at once must each carry a confident AI call (newest prediction, not
+ * abstained, confidence at least this): the others are decided one by one. The dashboard's
+ * LOW_CONFIDENCE (apps/web/src/review/model.ts) flags and leaves out the same cells.
+ */
+export const BULK_MIN_CONFIDENCE = 0.8;
 
 export const confirmCellsInput = z
   .array(z.object({ cellId: z.string(), expectedReviewCount: z.number().int().min(0) }))
@@ -29,6 +35,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
         if (cell.reviewCount !== item.expectedReviewCount) throw staleReview(cell.reviewCount, cell.currentLabel);
         if (cell.currentLabel === null) throw badInput("A cell without a label cannot be confirmed: reclassify it");
       }
+      if (ids.length > 1) await assertConfidentCalls(tx, ids);
       // One statement for the whole batch; a row whose reviewCount moved meanwhile is not
       // updated, the counts differ, and the transaction rolls back (nothing half-confirmed).
       const updated = await tx.$executeRaw`
@@ -75,5 +82,21 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
   } catch (err) {
     if (isUniqueViolation(err)) throw staleReview(null, null);
     throw err;
+  }
+}
+
+/** Refuses a bulk confirm that includes a cell without a confident AI call. */
+async function assertConfidentCalls(tx: Prisma.TransactionClient, ids: string[]): Promise<void> {
+  const newest = await tx.$queryRaw<{ cellId: string; confidence: number; abstained: boolean }[]>`
+    SELECT DISTINCT ON (p."cellId") p."cellId", p."confidence", p."abstained"
+    FROM "prediction" p WHERE p."cellId" = ANY(${ids}::uuid[])
+    ORDER BY p."cellId", p."createdAt" DESC, p."id" DESC`;
+  const confident = new Set(newest.filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
+  const unsure = ids.filter((id) => !confident.has(id)).length;
+  if (unsure > 0) {
+    throw badInput(
+      `${unsure} of these ${ids.length} cells have no AI call of at least ${BULK_MIN_CONFIDENCE * 100}% confidence: confirm those one by one`,
+      { field: "cells" },
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
-import { seedReviewableCase } from "../../testing/fixtures.ts";
+import { insertModelVersion } from "../../jobs/testing/fixtures.ts";
+import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
 
 let api: TestApi;
 let hema: string;
@@ -70,19 +71,21 @@ describe("review", () => {
   });
 
   it("confirms in bulk, all or nothing", async () => {
-    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 50 });
-    const stale = cellIds.map((cellId, i) => ({ cellId, expectedReviewCount: i === 49 ? 1 : 0 }));
+    const { cellIds: all } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 50 });
+    // Every tenth cell's AI call abstained: those are confirmed one by one (below).
+    const cellIds = all.filter((_, i) => i % 10 !== 9);
+    const stale = cellIds.map((cellId, i) => ({ cellId, expectedReviewCount: i === cellIds.length - 1 ? 1 : 0 }));
     const refused = await api.gql(hema, CONFIRM, { cells: stale });
     expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
-    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
+    expect(await api.prisma.review.count({ where: { cellId: { in: all } } })).toBe(0);
 
     const r = await api.gqlOk(hema, CONFIRM, { cells: cellIds.map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
-    expect(r.confirmCells).toHaveLength(50);
+    expect(r.confirmCells).toHaveLength(45);
     expect(r.confirmCells.every((c: { reviewCount: number }) => c.reviewCount === 1)).toBe(true);
-    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds }, action: "CONFIRM" } })).toBe(50);
-    expect(await api.prisma.auditEvent.count({ where: { entityId: { in: cellIds }, action: "cell.confirm" } })).toBe(50);
+    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds }, action: "CONFIRM" } })).toBe(45);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: { in: cellIds }, action: "cell.confirm" } })).toBe(45);
     const bulkEvent = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[0], action: "cell.confirm" } });
-    expect(bulkEvent.after).toMatchObject({ bulk: 50 });
+    expect(bulkEvent.after).toMatchObject({ bulk: 45 });
     await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[1], expectedReviewCount: 1 }] });
     const single = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[1], action: "cell.confirm" }, orderBy: { seq: "desc" } });
     expect(single.after).not.toHaveProperty("bulk");
@@ -93,6 +96,25 @@ describe("review", () => {
     expect(unknown.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     const notUuid = await api.gql(hema, CONFIRM, { cells: [{ cellId: "x'; DROP TABLE cell; --", expectedReviewCount: 0 }] });
     expect(notUuid.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+  });
+
+  it("refuses a bulk confirm with an abstained or under-80% AI call, and confirms such a cell alone", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    const before = await databaseFingerprint(api.prisma);
+    // Cell 9 abstained; cell 0 gets a newer prediction at 79%.
+    const withAbstained = await api.gql(hema, CONFIRM, { cells: cellIds.slice(7).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    expect(withAbstained.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(withAbstained.errors?.[0]?.message).toMatch(/1 of these 3 cells .* one by one/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    const newer = await insertModelVersion(api.prisma);
+    await api.prisma.prediction.create({
+      data: { cellId: cellIds[0]!, modelVersionId: newer.id, label: "car_t", probabilities: { car_t: 0.79 }, confidence: 0.79, createdAt: new Date(Date.now() + 1000) },
+    });
+    const unsure = await api.gql(hema, CONFIRM, { cells: cellIds.slice(0, 2).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    expect(unsure.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
+    // One at a time, a hematologist may confirm any of them.
+    for (const cellId of [cellIds[0]!, cellIds[9]!]) await api.gqlOk(hema, CONFIRM, { cells: [{ cellId, expectedReviewCount: 0 }] });
   });
 
   it("reports the differential count of a case", async () => {

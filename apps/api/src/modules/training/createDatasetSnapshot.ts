@@ -31,9 +31,10 @@ export async function createDatasetSnapshot(
     async (tx) => {
       // One snapshot at a time: a new patient's part is chosen from the parts already given,
       // and two snapshots placing the same patient concurrently could disagree.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('rcmnet:dataset-snapshot'))`;
-      const latest = await tx.$queryRaw<{ cellId: string; label: string; cropSha256: string; group: string }[]>`
-        SELECT DISTINCT ON (r."cellId") r."cellId", r."label", c."cropSha256", ${SPLIT_GROUP_SQL} AS "group"
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430031)`;
+      const latest = await tx.$queryRaw<{ cellId: string; label: string; cropSha256: string; group: string; caseId: string }[]>`
+        SELECT DISTINCT ON (r."cellId") r."cellId", r."label", c."cropSha256", ${SPLIT_GROUP_SQL} AS "group",
+          k."id"::text AS "caseId"
         FROM "review" r
         JOIN "cell" c ON c."id" = r."cellId"
         JOIN "slide" s ON s."id" = c."slideId"
@@ -44,26 +45,52 @@ export async function createDatasetSnapshot(
       if (labelled.length === 0) {
         throw badInput("No signed-out human labels to snapshot yet: sign out reviewed cases first");
       }
-      const earlier = new Map<string, DatasetSplit[]>();
-      for (const e of await tx.datasetItem.findMany({
-        where: { cellId: { in: labelled.map((r) => r.cellId) } },
-        distinct: ["cellId", "split"],
-        select: { cellId: true, split: true },
-      })) {
-        earlier.set(e.cellId, [...(earlier.get(e.cellId) ?? []), e.split]);
+      // Earlier parts of these cells, and of every cell of their patients (also cells not in
+      // this snapshot: a case being amended, a cell relabelled "artifact").
+      const cellHistory = new Map<string, DatasetSplit[]>();
+      for (const e of await tx.$queryRaw<{ cellId: string; split: DatasetSplit }[]>`
+        SELECT DISTINCT i."cellId", i."split" FROM "dataset_item" i
+        WHERE i."cellId" = ANY(${labelled.map((r) => r.cellId)}::uuid[])`) {
+        cellHistory.set(e.cellId, [...(cellHistory.get(e.cellId) ?? []), e.split]);
       }
-      const parts = assignSplits(labelled.map((r) => ({ cellId: r.cellId, group: r.group, earlier: earlier.get(r.cellId) ?? [] })));
-      const rows: (SnapshotRow & { cropSha256: string })[] = labelled.map((r) => ({
+      const groupHistory = new Map<string, DatasetSplit[]>();
+      for (const e of await tx.$queryRaw<{ group: string; split: DatasetSplit }[]>`
+        SELECT DISTINCT g."group", g."split" FROM (
+          SELECT ${SPLIT_GROUP_SQL} AS "group", i."split"
+          FROM "dataset_item" i
+          JOIN "cell" c ON c."id" = i."cellId"
+          JOIN "slide" s ON s."id" = c."slideId"
+          JOIN "case" k ON k."id" = s."caseId"
+        ) g
+        WHERE g."group" = ANY(${[...new Set(labelled.map((r) => r.group))]}::text[])`) {
+        groupHistory.set(e.group, [...(groupHistory.get(e.group) ?? []), e.split]);
+      }
+      const { parts, heldOut } = assignSplits(
+        labelled.map((r) => ({ cellId: r.cellId, group: r.group, earlier: cellHistory.get(r.cellId) ?? [] })),
+        groupHistory,
+      );
+      const kept = labelled.filter((r) => parts.has(r.cellId));
+      if (kept.length === 0) {
+        throw badInput("Every signed-out label belongs to a patient held out of training and testing: see the retraining help");
+      }
+      const rows: (SnapshotRow & { cropSha256: string })[] = kept.map((r) => ({
         cellId: r.cellId,
         label: r.label,
         cropSha256: r.cropSha256,
         split: parts.get(r.cellId)!,
       }));
+      const patients = { TRAIN: new Set<string>(), VAL: new Set<string>(), TEST: new Set<string>() };
+      for (const r of kept) patients[parts.get(r.cellId)!].add(r.group);
+      const splitSummary = {
+        patients: { train: patients.TRAIN.size, val: patients.VAL.size, test: patients.TEST.size },
+        heldOutCells: heldOut.length,
+        casesWithoutPatient: new Set(kept.filter((r) => !r.group.startsWith("patient:")).map((r) => r.caseId)).size,
+      };
       const labels = [...new Set(rows.map((r) => r.label))].sort();
       const contentHash = snapshotContentHash(rows);
 
       const snapshot = await tx.datasetSnapshot.create({
-        data: { name, labels, itemCount: rows.length, contentHash, createdById: actor.id },
+        data: { name, labels, itemCount: rows.length, contentHash, splitSummary, createdById: actor.id },
       });
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         await tx.datasetItem.createMany({
@@ -71,11 +98,7 @@ export async function createDatasetSnapshot(
         });
       }
       const counts = { TRAIN: 0, VAL: 0, TEST: 0 };
-      const patients = { TRAIN: new Set<string>(), VAL: new Set<string>(), TEST: new Set<string>() };
-      for (const [i, r] of rows.entries()) {
-        counts[r.split]++;
-        patients[r.split].add(labelled[i]!.group);
-      }
+      for (const r of rows) counts[r.split]++;
       await recordAudit(tx, actor, {
         action: "datasetSnapshot.create",
         entityType: "DatasetSnapshot",
@@ -86,7 +109,7 @@ export async function createDatasetSnapshot(
           itemCount: rows.length,
           contentHash,
           splits: counts,
-          patients: { TRAIN: patients.TRAIN.size, VAL: patients.VAL.size, TEST: patients.TEST.size },
+          ...splitSummary,
         },
       });
       return snapshot;

@@ -12,23 +12,24 @@ const partOf = (parts: Map<string, DatasetSplit>, group: string) => new Set([...
 describe("assignSplits", () => {
   it("keeps every patient's cells in one part and fills all three parts from three patients", () => {
     const groups = ["patient:A", "patient:B", "case:c"];
-    const parts = assignSplits(fresh(groups, 10));
+    const { parts, heldOut } = assignSplits(fresh(groups, 10));
     for (const g of groups) expect(partOf(parts, g).size, g).toBe(1);
     expect(new Set(parts.values())).toEqual(new Set(["TRAIN", "VAL", "TEST"]));
+    expect(heldOut).toEqual([]);
   });
 
   it("approaches 70 / 15 / 15 of the cells with many patients", () => {
     const groups = Array.from({ length: 200 }, (_, i) => `patient:${i}`);
-    const parts = assignSplits(fresh(groups, 5));
-    const count = (p: DatasetSplit) => [...parts.values()].filter((v) => v === p).length / parts.size;
-    expect(count("TRAIN")).toBeCloseTo(0.7, 1);
-    expect(count("VAL")).toBeCloseTo(0.15, 1);
-    expect(count("TEST")).toBeCloseTo(0.15, 1);
+    const { parts } = assignSplits(fresh(groups, 5));
+    const share = (p: DatasetSplit) => [...parts.values()].filter((v) => v === p).length / parts.size;
+    expect(share("TRAIN")).toBeCloseTo(0.7, 1);
+    expect(share("VAL")).toBeCloseTo(0.15, 1);
+    expect(share("TEST")).toBeCloseTo(0.15, 1);
   });
 
   it("is deterministic whatever order the cells come in", () => {
     const cells = fresh(["patient:A", "patient:B", "patient:C", "patient:D", "patient:E"], 3);
-    expect([...assignSplits([...cells].reverse())].sort()).toEqual([...assignSplits(cells)].sort());
+    expect([...assignSplits([...cells].reverse()).parts].sort()).toEqual([...assignSplits(cells).parts].sort());
   });
 
   it("keeps earlier parts, sends a known patient's new cells to its part, and locks TEST", () => {
@@ -37,34 +38,44 @@ describe("assignSplits", () => {
       { cellId: "A/new", group: "patient:A", earlier: [] },
       { cellId: "B/old", group: "patient:B", earlier: ["VAL"] },
       { cellId: "B/new", group: "patient:B", earlier: [] },
-      // Split per cell by the v1 rule: the cell keeps its part, the patient's new cells take the
-      // most protected part among its cells, and a cell seen in TEST anywhere stays in TEST.
+      { cellId: "C/both", group: "patient:C", earlier: ["TRAIN", "TEST"] },
+    ];
+    const { parts, heldOut } = assignSplits(cells);
+    expect(Object.fromEntries(parts)).toEqual({ "A/old": "TEST", "A/new": "TEST", "B/old": "VAL", "B/new": "VAL", "C/both": "TEST" });
+    expect(heldOut).toEqual([]);
+  });
+
+  it("holds out cells that sat in a less protected part than their patient's", () => {
+    // Spread over all parts (split per cell by rule v1, or a case linked to another patient):
+    // the patient is a TEST patient; its TRAIN and VAL cells can go nowhere without a leak.
+    const cells: SplitCandidate[] = [
       { cellId: "C/train", group: "patient:C", earlier: ["TRAIN"] },
       { cellId: "C/val", group: "patient:C", earlier: ["VAL"] },
-      { cellId: "C/both", group: "patient:C", earlier: ["TRAIN", "TEST"] },
+      { cellId: "C/test", group: "patient:C", earlier: ["TEST"] },
       { cellId: "C/new", group: "patient:C", earlier: [] },
     ];
-    const parts = assignSplits(cells);
-    expect(Object.fromEntries(parts)).toEqual({
-      "A/old": "TEST",
-      "A/new": "TEST",
-      "B/old": "VAL",
-      "B/new": "VAL",
-      "C/train": "TRAIN",
-      "C/val": "VAL",
-      "C/both": "TEST",
-      "C/new": "TEST",
-    });
+    const { parts, heldOut } = assignSplits(cells);
+    expect(Object.fromEntries(parts)).toEqual({ "C/test": "TEST", "C/new": "TEST" });
+    expect(heldOut.sort()).toEqual(["C/train", "C/val"]);
+  });
+
+  it("takes a patient's part from cells outside this snapshot too", () => {
+    // Patient P's only earlier cells (TEST) are in a case being amended, so not among the
+    // candidates: P's new case still goes to TEST, not to whichever part is emptiest.
+    const { parts } = assignSplits(fresh(["patient:P"], 4), new Map([["patient:P", ["TEST"] as DatasetSplit[]]]));
+    expect(partOf(parts, "patient:P")).toEqual(new Set(["TEST"]));
+    const none = assignSplits(fresh(["patient:P"], 4));
+    expect(partOf(none.parts, "patient:P")).toEqual(new Set(["TRAIN"]));
   });
 
   it("places a new patient by the parts already given, not from scratch", () => {
     // 20 cells already in TRAIN: the next patient goes to an empty part (TEST before VAL).
     const known: SplitCandidate[] = Array.from({ length: 20 }, (_, i) => ({ cellId: `K/${i}`, group: "patient:K", earlier: ["TRAIN"] }));
-    const parts = assignSplits([...known, ...fresh(["patient:N"], 4)]);
+    const { parts } = assignSplits([...known, ...fresh(["patient:N"], 4)]);
     expect(partOf(parts, "patient:N")).toEqual(new Set(["TEST"]));
   });
 
   it("returns nothing for nothing", () => {
-    expect(assignSplits([]).size).toBe(0);
+    expect(assignSplits([]).parts.size).toBe(0);
   });
 });

@@ -2,26 +2,31 @@
 // (the case's patientRef, else the case): all cells of one patient share a part, so the locked
 // TEST figure measures patients the model has never seen, not new cells of known ones.
 //
-// Parts are sticky across snapshots: a cell keeps the part it had in any earlier snapshot (TEST
-// if it was ever there), so a model is never tested on a cell another model trained on, and a
-// patient's new cells join the patient's part. Only patients never snapshotted before are
-// placed anew: each goes to the part with the fewest cells for its share, so the first three
-// patients go to TRAIN, TEST and VAL and the parts then fill towards 70 / 15 / 15 (a hash per
-// patient would often leave TEST or VAL empty for dozens of cases). Cells snapshotted before 2026-11-26 were split per cell (rule v1)
-// and keep those parts; their patients' new cells go to the most protected part among them.
+// Parts are sticky across snapshots. A patient's part is the most protected part (TEST, then
+// VAL, then TRAIN) that any of its cells had in any earlier snapshot, and its new cells join
+// it. A cell that sat in a less protected part before (split per cell by rule v1, before
+// 2026-11-26, or a case later linked to another patient) is held out: it can neither move to a
+// more protected part (a model trained on it) nor stay beside its patient's TEST cells.
+// Patients never snapshotted before are placed anew: each goes to the part with the fewest cells
+// for its share, so the first three patients go to TRAIN, TEST and VAL and the parts then fill
+// towards 70 / 15 / 15 (a hash per patient would often leave TEST or VAL empty for dozens of
+// cases).
 import { createHash } from "node:crypto";
 import { Prisma, type DatasetSplit } from "@rcmnet/db";
 
 export const SPLIT_FRACTIONS = { TRAIN: 0.7, VAL: 0.15, TEST: 0.15 } as const;
-/** Most protected first: a cell or patient seen in several parts counts as in the first of these. */
+/** Most protected first: a patient seen in several parts belongs to the first of these. */
 const PROTECTION: readonly DatasetSplit[] = ["TEST", "VAL", "TRAIN"];
 /** Which part an equally loaded tie goes to: training data first, then a test set, then VAL. */
 const FILL_ORDER: readonly DatasetSplit[] = ["TRAIN", "TEST", "VAL"];
 /** Versioned salt of the order new patients are placed in. */
 const ORDER_SALT = "rcmnet-split-v2:";
 
-/** SQL for a cell's split group, over a joined "case" k: the patient, else the case. */
-export const SPLIT_GROUP_SQL = Prisma.sql`COALESCE('patient:' || k."patientRef", 'case:' || k."id"::text)`;
+/**
+ * SQL for a cell's split group over a joined "case" k: the patient (trimmed, case-folded; an
+ * empty reference counts as none), else the case.
+ */
+export const SPLIT_GROUP_SQL = Prisma.sql`COALESCE('patient:' || upper(NULLIF(btrim(k."patientRef"), '')), 'case:' || k."id"::text)`;
 
 export interface SplitCandidate {
   cellId: string;
@@ -31,14 +36,28 @@ export interface SplitCandidate {
   earlier: readonly DatasetSplit[];
 }
 
+export interface SplitAssignment {
+  parts: Map<string, DatasetSplit>;
+  /** Cells left out: they sat in a less protected part than their patient's. */
+  heldOut: string[];
+}
+
 function mostProtected(parts: Iterable<DatasetSplit>): DatasetSplit | null {
   const set = new Set(parts);
   return PROTECTION.find((p) => set.has(p)) ?? null;
 }
 
-/** The part of every candidate cell (see the file comment for the rules). */
-export function assignSplits(cells: readonly SplitCandidate[]): Map<string, DatasetSplit> {
-  const out = new Map<string, DatasetSplit>();
+/**
+ * The part of every candidate cell (see the file comment for the rules). `groupHistory`: the
+ * parts every group's cells had in earlier snapshots, including cells not among the
+ * candidates (a case being amended, a cell relabelled "artifact").
+ */
+export function assignSplits(
+  cells: readonly SplitCandidate[],
+  groupHistory: ReadonlyMap<string, readonly DatasetSplit[]> = new Map(),
+): SplitAssignment {
+  const parts = new Map<string, DatasetSplit>();
+  const heldOut: string[] = [];
   const groups = new Map<string, SplitCandidate[]>();
   for (const c of cells) {
     const list = groups.get(c.group);
@@ -47,18 +66,22 @@ export function assignSplits(cells: readonly SplitCandidate[]): Map<string, Data
   }
   const counts: Record<DatasetSplit, number> = { TRAIN: 0, VAL: 0, TEST: 0 };
   const place = (cellId: string, part: DatasetSplit) => {
-    out.set(cellId, part);
+    parts.set(cellId, part);
     counts[part]++;
   };
 
   const fresh: [string, SplitCandidate[]][] = [];
   for (const [group, members] of groups) {
-    const groupPart = mostProtected(members.flatMap((m) => m.earlier));
+    const groupPart = mostProtected([...(groupHistory.get(group) ?? []), ...members.flatMap((m) => m.earlier)]);
     if (groupPart === null) {
       fresh.push([group, members]);
       continue;
     }
-    for (const m of members) place(m.cellId, mostProtected(m.earlier) ?? groupPart);
+    for (const m of members) {
+      const own = mostProtected(m.earlier);
+      if (own === null || own === groupPart) place(m.cellId, groupPart);
+      else heldOut.push(m.cellId);
+    }
   }
 
   const orderKey = (group: string) => createHash("sha256").update(ORDER_SALT + group).digest("hex");
@@ -69,7 +92,7 @@ export function assignSplits(cells: readonly SplitCandidate[]): Map<string, Data
     const part = FILL_ORDER.reduce((best, p) => (load(p) < load(best) ? p : best));
     for (const m of members) place(m.cellId, part);
   }
-  return out;
+  return { parts, heldOut };
 }
 
 export interface SnapshotRow {

@@ -1,6 +1,5 @@
-import type { DatasetSnapshot, DatasetSplit, PrismaClient } from "@rcmnet/db";
+import type { DatasetSnapshot, PrismaClient } from "@rcmnet/db";
 import { notFound } from "../../errors.ts";
-import { SPLIT_GROUP_SQL } from "./datasetSplit.ts";
 import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 export async function listDatasetSnapshots(prisma: PrismaClient, args: PageArgs) {
@@ -39,17 +38,14 @@ export async function snapshotCounts(prisma: PrismaClient, snapshotId: string) {
   return { splitCounts, labelCounts };
 }
 
-/** Patients per part (a case without a patient reference counts as one patient). */
-export async function snapshotPatientCounts(prisma: PrismaClient, snapshotId: string) {
-  const rows = await prisma.$queryRaw<{ split: DatasetSplit; n: number }[]>`
-    SELECT i."split", count(DISTINCT ${SPLIT_GROUP_SQL})::int AS n
-    FROM "dataset_item" i
-    JOIN "cell" c ON c."id" = i."cellId"
-    JOIN "slide" s ON s."id" = c."slideId"
-    JOIN "case" k ON k."id" = s."caseId"
-    WHERE i."snapshotId" = ${snapshotId}::uuid
-    GROUP BY i."split"`;
-  const counts = { train: 0, val: 0, test: 0 };
-  for (const r of rows) counts[r.split.toLowerCase() as "train" | "val" | "test"] = r.n;
-  return counts;
+
+export interface SplitSummary {
+  patients: { train: number; val: number; test: number };
+  heldOutCells: number;
+  casesWithoutPatient: number;
+}
+
+/** The split summary frozen at creation; null for snapshots taken before it was recorded. */
+export function splitSummaryOf(snapshot: DatasetSnapshot): SplitSummary | null {
+  return (snapshot.splitSummary as SplitSummary | null) ?? null;
 }

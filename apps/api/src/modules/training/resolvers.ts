@@ -4,7 +4,7 @@ import { actor } from "../../lib/actor.ts";
 import { notFound } from "../../errors.ts";
 import { cancelTrainingRun } from "./cancelTrainingRun.ts";
 import { createDatasetSnapshot } from "./createDatasetSnapshot.ts";
-import { getDatasetSnapshot, listDatasetSnapshots, snapshotCounts, snapshotPatientCounts } from "./listDatasetSnapshots.ts";
+import { getDatasetSnapshot, listDatasetSnapshots, snapshotCounts, splitSummaryOf } from "./listDatasetSnapshots.ts";
 import { getTrainingRun, listTrainingRuns } from "./listTrainingRuns.ts";
 import { startTrainingRun } from "./startTrainingRun.ts";
 
@@ -26,7 +26,9 @@ export const resolvers: Resolvers = {
   DatasetSnapshot: {
     splitCounts: async (s, _a, ctx) => (await snapshotCounts(ctx.prisma, s.id)).splitCounts,
     labelCounts: async (s, _a, ctx) => (await snapshotCounts(ctx.prisma, s.id)).labelCounts,
-    patientCounts: (s, _a, ctx) => snapshotPatientCounts(ctx.prisma, s.id),
+    patientCounts: (s) => splitSummaryOf(s)?.patients ?? null,
+    heldOutCells: (s) => splitSummaryOf(s)?.heldOutCells ?? null,
+    casesWithoutPatient: (s) => splitSummaryOf(s)?.casesWithoutPatient ?? null,
     createdBy: (s, _a, ctx) => userOrFail(ctx.loaders.userById.load(s.createdById)),
   },
   TrainingRun: {

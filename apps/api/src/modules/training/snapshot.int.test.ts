@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 const CREATE = `mutation($name: String!) {
-  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } patientCounts { train val test } labelCounts createdBy { login } }
+  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient labelCounts createdBy { login } }
 }`;
 const START = `mutation($snapshotId: ID!, $config: JSON, $base: ID) {
   startTrainingRun(snapshotId: $snapshotId, config: $config, baseModelVersionId: $base) { id status config progress snapshot { id } }
@@ -85,6 +85,7 @@ describe("dataset snapshots", () => {
     expect(signedParts.size).toBe(1);
     const patients = first.patientCounts.train + first.patientCounts.val + first.patientCounts.test;
     expect(patients).toBe(2);
+    expect(first).toMatchObject({ heldOutCells: 0, casesWithoutPatient: 2 });
 
     // Same data, same content and split.
     const second = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "again" })).createDatasetSnapshot;
@@ -122,11 +123,7 @@ describe("dataset snapshots", () => {
     expect(snap.patientCounts.val).toBeGreaterThan(0);
     expect(snap.patientCounts.test).toBeGreaterThan(0);
     const audit = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: snap.id, action: "datasetSnapshot.create" } });
-    expect((audit.after as { patients: Record<string, number> }).patients).toEqual({
-      TRAIN: snap.patientCounts.train,
-      VAL: snap.patientCounts.val,
-      TEST: snap.patientCounts.test,
-    });
+    expect((audit.after as { patients: Record<string, number> }).patients).toEqual(snap.patientCounts);
     // Nothing identifying a patient is written to the audit trail.
     expect(JSON.stringify(audit.after)).not.toContain("MRN-");
 
@@ -135,6 +132,31 @@ describe("dataset snapshots", () => {
     const next = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "by patient, later" })).createDatasetSnapshot;
     expect(await parts(next.id, later)).toEqual(p1);
     for (const kase of first) expect(await parts(next.id, kase)).toEqual(await parts(snap.id, kase));
+  });
+
+  it("keeps a patient's part while its earlier case is out for amendment, freezes the counts, folds blank and case", async () => {
+    const tech = await api.createUser("TECHNICIAN");
+    const hema = await api.createUser("HEMATOLOGIST");
+    const base = { createdById: tech.user.id, reviewerId: hema.user.id, status: "SIGNED_OUT" as const };
+    const cells = (n: number) => Array.from({ length: n }, () => ({ reviews: ["neutrophil"] }));
+    const itemsOf = async (snapshotId: string, kase: { cells: { id: string }[] }) =>
+      api.prisma.datasetItem.findMany({ where: { snapshotId, cellId: { in: kase.cells.map((c) => c.id) } } });
+    // Patient Q's first case lands in some part; then that case is reopened (IN_REVIEW: out of
+    // every snapshot) and Q's second case is signed. It must join Q's part, not the emptiest.
+    const q1 = await insertCaseWithCells(api.prisma, { ...base, patientRef: "mrn-q ", cells: cells(5) });
+    const s1 = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "q1" })).createDatasetSnapshot;
+    const qPart = (await itemsOf(s1.id, q1))[0]!.split;
+    await api.prisma.case.update({ where: { id: q1.case.id }, data: { status: "IN_REVIEW" } });
+    // Same patient written another way (case and spaces): one patient.
+    const q2 = await insertCaseWithCells(api.prisma, { ...base, patientRef: "MRN-Q", cells: cells(30) });
+    const s2 = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "q2" })).createDatasetSnapshot;
+    expect(await itemsOf(s2.id, q1)).toHaveLength(0);
+    expect(new Set((await itemsOf(s2.id, q2)).map((i) => i.split))).toEqual(new Set([qPart]));
+
+    // Frozen counts: relinking a case to another patient later leaves s2's figures as they were.
+    await api.prisma.case.update({ where: { id: q2.case.id }, data: { patientRef: "MRN-OTHER" } });
+    const again = await api.gqlOk(tokens.DATA_SCIENTIST, `query($id: ID!) { datasetSnapshot(id: $id) { patientCounts { train val test } } }`, { id: s2.id });
+    expect(again.datasetSnapshot.patientCounts).toEqual(s2.patientCounts);
   });
 
   it("keeps a cell that was ever in TEST in TEST", async () => {

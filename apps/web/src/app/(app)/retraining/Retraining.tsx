@@ -29,7 +29,7 @@ interface Run {
 
 interface Data {
   championModel: { id: string; name: string; version: string; metrics: unknown } | null;
-  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number }; createdAt: string }[] };
+  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number } | null; heldOutCells: number | null; casesWithoutPatient: number | null; createdAt: string }[] };
   trainingRuns: { nodes: Run[] };
 }
 
@@ -87,8 +87,8 @@ export function Retraining() {
                 <tr>
                   <th>Name</th>
                   <th className="num">Cells</th>
-                  <th>Cells (train/val/test)</th>
-                  <th>Patients (train/val/test)</th>
+                  <th>Train/val/test cells</th>
+                  <th>Train/val/test patients</th>
                   <th>Created</th>
                 </tr>
               </thead>
@@ -100,8 +100,9 @@ export function Retraining() {
                     <td>
                       {s.splitCounts.train}/{s.splitCounts.val}/{s.splitCounts.test}
                     </td>
-                    <td data-testid="snapshot-patients">
-                      {s.patientCounts.train}/{s.patientCounts.val}/{s.patientCounts.test}
+                    <td data-testid="snapshot-patients" title={patientNote(s)}>
+                      {s.patientCounts ? `${s.patientCounts.train}/${s.patientCounts.val}/${s.patientCounts.test}` : "— (split by cell)"}
+                      {s.heldOutCells ? <span className="muted"> · {s.heldOutCells} cells held out</span> : null}
                     </td>
                     <td>{formatDateTime(s.createdAt)}</td>
                   </tr>
@@ -254,4 +255,13 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
       </div>
     </section>
   );
+}
+
+/** Why a snapshot's patient figures read as they do (the row's tooltip). */
+function patientNote(s: { patientCounts: unknown; heldOutCells: number | null; casesWithoutPatient: number | null }): string {
+  if (!s.patientCounts) return "Taken before snapshots were split by patient: its parts were split cell by cell.";
+  const notes = [];
+  if (s.casesWithoutPatient) notes.push(`${s.casesWithoutPatient} case(s) without a patient id, each counted as its own patient`);
+  if (s.heldOutCells) notes.push(`${s.heldOutCells} cell(s) held out: they sat in a less protected part than their patient's`);
+  return notes.length ? notes.join("; ") : "Every case names its patient; no cell held out.";
 }

@@ -77,6 +77,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
     try {
       const input = {
         accession: String(f.get("accession") ?? "").trim(),
+        patientRef: String(f.get("patientRef") ?? "").trim(),
         product: String(f.get("product") ?? "").trim() || null,
         timepoint: String(f.get("timepoint") ?? "").trim() || null,
         priority: String(f.get("priority") ?? "ROUTINE"),
@@ -119,11 +120,18 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
       {!caseId ? (
         <form className="panel" onSubmit={createCase} aria-label="Create case" data-testid="create-case-form">
           <h2 style={{ marginTop: 0 }}>New case</h2>
-          <p className="muted">Use the pseudonymous accession id; patient details stay in the hospital record.</p>
+          <p className="muted">
+            Use the pseudonymous accession and patient study ids; patient details stay in the hospital record. The patient id links a patient&apos;s
+            smears over time (day +7, +14, …) and keeps them in one part when labels are snapshotted for retraining.
+          </p>
           <div className="row">
             <label>
               Accession
               <input name="accession" required pattern="[A-Za-z0-9._\-]{3,40}" title="3-40 letters, digits, dot, dash or underscore" data-testid="case-accession-input" />
+            </label>
+            <label>
+              Patient study id
+              <input name="patientRef" required maxLength={100} placeholder="e.g. CART-017" data-testid="case-patient-input" />
             </label>
             <label>
               CAR-T product

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "dataset_snapshot" ADD COLUMN     "splitSummary" JSONB;
