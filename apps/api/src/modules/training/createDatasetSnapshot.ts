@@ -1,7 +1,8 @@
 // A frozen training set from human decisions that a hematologist has signed: the latest
 // review label of every cell in a SIGNED_OUT or AMENDED case. Cells whose final label is
 // "unidentified" or "artifact" carry no class and are left out. AI predictions are never
-// labels. Cells are split by patient (datasetSplit.ts). The snapshot's rows are append-only in the database (dataset_item trigger).
+// labels. Cells are split by patient (datasetSplit.ts). The snapshot's rows are append-only in
+// the database (dataset_item trigger).
 import type { DatasetSnapshot, DatasetSplit, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -45,25 +46,22 @@ export async function createDatasetSnapshot(
       if (labelled.length === 0) {
         throw badInput("No signed-out human labels to snapshot yet: sign out reviewed cases first");
       }
-      // Earlier parts of these cells, and of every cell of their patients (also cells not in
-      // this snapshot: a case being amended, a cell relabelled "artifact").
+      // Earlier parts of every cell of these patients, in one pass: per cell, and per patient
+      // (also cells not in this snapshot: a case being amended, a cell relabelled "artifact").
       const cellHistory = new Map<string, DatasetSplit[]>();
-      for (const e of await tx.$queryRaw<{ cellId: string; split: DatasetSplit }[]>`
-        SELECT DISTINCT i."cellId", i."split" FROM "dataset_item" i
-        WHERE i."cellId" = ANY(${labelled.map((r) => r.cellId)}::uuid[])`) {
-        cellHistory.set(e.cellId, [...(cellHistory.get(e.cellId) ?? []), e.split]);
-      }
       const groupHistory = new Map<string, DatasetSplit[]>();
-      for (const e of await tx.$queryRaw<{ group: string; split: DatasetSplit }[]>`
-        SELECT DISTINCT g."group", g."split" FROM (
-          SELECT ${SPLIT_GROUP_SQL} AS "group", i."split"
+      const push = (map: Map<string, DatasetSplit[]>, key: string, split: DatasetSplit) => map.set(key, [...(map.get(key) ?? []), split]);
+      for (const e of await tx.$queryRaw<{ cellId: string; group: string; split: DatasetSplit }[]>`
+        SELECT DISTINCT g."cellId", g."group", g."split" FROM (
+          SELECT i."cellId", ${SPLIT_GROUP_SQL} AS "group", i."split"
           FROM "dataset_item" i
           JOIN "cell" c ON c."id" = i."cellId"
           JOIN "slide" s ON s."id" = c."slideId"
           JOIN "case" k ON k."id" = s."caseId"
         ) g
         WHERE g."group" = ANY(${[...new Set(labelled.map((r) => r.group))]}::text[])`) {
-        groupHistory.set(e.group, [...(groupHistory.get(e.group) ?? []), e.split]);
+        push(cellHistory, e.cellId, e.split);
+        push(groupHistory, e.group, e.split);
       }
       const { parts, heldOut } = assignSplits(
         labelled.map((r) => ({ cellId: r.cellId, group: r.group, earlier: cellHistory.get(r.cellId) ?? [] })),
@@ -71,7 +69,7 @@ export async function createDatasetSnapshot(
       );
       const kept = labelled.filter((r) => parts.has(r.cellId));
       if (kept.length === 0) {
-        throw badInput("Every signed-out label belongs to a patient held out of training and testing: see the retraining help");
+        throw badInput("Every signed-out label is held out: each cell sat in a less protected part than its patient's in an earlier snapshot");
       }
       const rows: (SnapshotRow & { cropSha256: string })[] = kept.map((r) => ({
         cellId: r.cellId,
