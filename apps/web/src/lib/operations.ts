@@ -59,9 +59,12 @@ export const CASE_CELLS = /* GraphQL */ `
   }
 `;
 
-/** Model label sets plus unidentified/artifact (readable by every case reader). */
-export const REVIEW_LABELS = /* GraphQL */ `
-  query ReviewLabels { reviewLabels }
+/**
+ * What the review page needs besides the case: the model label sets plus unidentified/artifact,
+ * and the confidence under which AI calls are flagged (readable by every case reader).
+ */
+export const REVIEW_SETTINGS = /* GraphQL */ `
+  query ReviewSettings { reviewLabels reviewPolicy { bulkMinConfidence } }
 `;
 
 export const RECLASSIFY_CELL = /* GraphQL */ `

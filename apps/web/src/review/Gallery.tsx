@@ -4,7 +4,7 @@
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { CellImage } from "./CellImage";
-import { bulkConfirmable, isLowConfidence, LOW_CONFIDENCE, type Group, type ReviewCell } from "./model";
+import { bulkConfirmable, isLowConfidence, percent, type Group, type ReviewCell } from "./model";
 import { labelName } from "@/lib/labels";
 
 const Tile = memo(function Tile({
@@ -12,17 +12,19 @@ const Tile = memo(function Tile({
   current,
   saving,
   gradcam,
+  minConfidence,
   onSelect,
 }: {
   cell: ReviewCell;
   current: boolean;
   saving: boolean;
   gradcam: boolean;
+  minConfidence: number;
   onSelect: (id: string) => void;
 }) {
   const ai = cell.ai;
   // Percentages are rounded down, so a flagged 79.6% never reads as 80%.
-  const low = isLowConfidence(cell);
+  const low = isLowConfidence(cell, minConfidence);
   return (
     <button
       type="button"
@@ -41,7 +43,7 @@ const Tile = memo(function Tile({
       tabIndex={-1}
     >
       <CellImage cell={cell} gradcam={gradcam && current} size={88} alt="" />
-      <div className="ai-line" title={low ? `AI prediction, under ${LOW_CONFIDENCE * 100}% confidence: look closely` : "AI prediction"}>
+      <div className="ai-line" title={low ? `AI prediction, under ${percent(minConfidence)} confidence: look closely` : "AI prediction"}>
         {low && <span aria-hidden="true">⚠ </span>}
         AI: {ai ? (ai.abstained ? `abstained (${labelName(ai.label)})` : labelName(ai.label)) : "—"} {ai ? `${Math.floor(ai.confidence * 100)}%` : ""}
       </div>
@@ -63,6 +65,7 @@ export const Gallery = memo(function Gallery({
   saving,
   gradcam,
   disabled,
+  minConfidence,
   onSelect,
   onBulkConfirm,
 }: {
@@ -72,6 +75,8 @@ export const Gallery = memo(function Gallery({
   saving: ReadonlySet<string>;
   gradcam: boolean;
   disabled: boolean;
+  /** The API's review policy: AI calls under it are flagged and not bulk-confirmable. */
+  minConfidence: number;
   onSelect: (id: string) => void;
   onBulkConfirm: (ids: string[]) => void;
 }) {
@@ -79,7 +84,7 @@ export const Gallery = memo(function Gallery({
   return (
     <div data-testid="gallery">
       {groups.map((g) => {
-        const confirmable = bulkConfirmable(g);
+        const confirmable = bulkConfirmable(g, minConfidence);
         return (
           <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${labelName(g.label)}: ${g.cells.length} cells`}>
             <h3>
@@ -90,14 +95,14 @@ export const Gallery = memo(function Gallery({
                 disabled={disabled || confirmable.length === 0}
                 onClick={() => onBulkConfirm(confirmable)}
                 data-testid={`bulk-confirm-${g.label}`}
-                title={`Confirm every unreviewed cell in this group whose label is the AI's; cells under ${LOW_CONFIDENCE * 100}% AI confidence are left to decide one by one`}
+                title={`Confirm every unreviewed cell in this group whose label is the AI's; cells under ${percent(minConfidence)} AI confidence are left to decide one by one`}
               >
                 Confirm {confirmable.length} unreviewed
               </button>
             </h3>
             <div className="gallery-grid">
               {g.cells.map((c) => (
-                <Tile key={c.id} cell={c} current={c.id === cursor} saving={saving.has(c.id)} gradcam={gradcam} onSelect={onSelect} />
+                <Tile key={c.id} cell={c} current={c.id === cursor} saving={saving.has(c.id)} gradcam={gradcam} minConfidence={minConfidence} onSelect={onSelect} />
               ))}
             </div>
           </section>

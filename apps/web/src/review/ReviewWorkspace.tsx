@@ -18,7 +18,7 @@ import {
   initialState,
   keyIntent,
   isLowConfidence,
-  LOW_CONFIDENCE,
+  percent,
   labelKey,
   nextUnreviewed,
   overridesAi,
@@ -61,6 +61,7 @@ export function ReviewWorkspace({
   signOffMeanings,
   readOnly,
   signer,
+  minConfidence,
   onSigned,
   onReload,
 }: {
@@ -73,6 +74,8 @@ export function ReviewWorkspace({
   readOnly: boolean;
   /** Printed name of the signed-in user (shown in the sign-off dialog). */
   signer: string;
+  /** The API's review policy (Query.reviewPolicy): AI calls under it are flagged, not bulk-confirmed. */
+  minConfidence: number;
   onSigned: () => void;
   /** Fetch the case again from the server (after a conflict with another reviewer). */
   onReload: () => void;
@@ -248,6 +251,7 @@ export function ReviewWorkspace({
             saving={state.saving}
             gradcam={state.gradcam}
             disabled={readOnly}
+            minConfidence={minConfidence}
             onSelect={onSelect}
             onBulkConfirm={onBulk}
           />
@@ -257,7 +261,7 @@ export function ReviewWorkspace({
           <div className="panel" data-testid="current-cell" aria-live="polite">
             <h2 style={{ marginTop: 0 }}>Current cell</h2>
             {current ? (
-              <CurrentCell cell={current} gradcam={state.gradcam} labels={state.labels} amending={!readOnly && header.reportVersion > 0 ? header.reportVersion : null} />
+              <CurrentCell cell={current} gradcam={state.gradcam} labels={state.labels} minConfidence={minConfidence} amending={!readOnly && header.reportVersion > 0 ? header.reportVersion : null} />
             ) : (
               <p className="muted">No cell selected.</p>
             )}
@@ -355,7 +359,19 @@ function DecisionButtons({ labels, current, busy, onChoose }: { labels: readonly
 }
 
 /** `amending`: the signed versions so far when an amendment is open, else null. */
-function CurrentCell({ cell, gradcam, labels, amending }: { cell: ReviewCell; gradcam: boolean; labels: readonly string[]; amending: number | null }) {
+function CurrentCell({
+  cell,
+  gradcam,
+  labels,
+  minConfidence,
+  amending,
+}: {
+  cell: ReviewCell;
+  gradcam: boolean;
+  labels: readonly string[];
+  minConfidence: number;
+  amending: number | null;
+}) {
   const ai = cell.ai;
   const signedIn = cell.decision && amending !== null ? signedVersionOf(cell.decision, amending) : null;
   return (
@@ -380,8 +396,8 @@ function CurrentCell({ cell, gradcam, labels, amending }: { cell: ReviewCell; gr
               {(Math.floor(ai.confidence * 1000) / 10).toFixed(1)}% · {ai.modelVersion}
             </span>
           )}
-          {isLowConfidence(cell) && (
-            <span className="badge URGENT" data-testid="current-low-confidence" title={`Under ${LOW_CONFIDENCE * 100}% AI confidence: not taken by bulk confirm`}>
+          {isLowConfidence(cell, minConfidence) && (
+            <span className="badge URGENT" data-testid="current-low-confidence" title={`Under ${percent(minConfidence)} AI confidence: not taken by bulk confirm`}>
               {" "}
               low confidence
             </span>

@@ -10,6 +10,7 @@ import {
   keyIntent,
   nextUnreviewed,
   orderedCells,
+  percent,
   progress,
   reduce,
   type ReviewCell,
@@ -186,17 +187,22 @@ describe("saving and progress", () => {
       cell("q", "car_t", 0.8, { decision: { action: "CONFIRM", label: "car_t", reviewer: "h", reason: null, at: "" } }),
       cell("r", "car_t", 0.7, { ai: { label: "lymphocyte", confidence: 0.7, abstained: false, modelVersion: "m" } }),
     ];
-    expect(bulkConfirmable(groupCells(LABELS, mixed)[0]!)).toEqual(["p"]);
+    expect(bulkConfirmable(groupCells(LABELS, mixed)[0]!, 0.8)).toEqual(["p"]);
   });
 
   it("flags AI calls under 80% and leaves them out of bulk confirm", () => {
     const group = [cell("sure", "car_t", 0.95), cell("edge", "car_t", 0.8), cell("unsure", "car_t", 0.79), cell("abst", "car_t", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m" } })];
-    expect(group.map(isLowConfidence)).toEqual([false, false, true, false]);
-    expect(isLowConfidence(cell("none", "car_t", 0, { ai: null }))).toBe(false);
-    expect(bulkConfirmable(groupCells(LABELS, group)[0]!).sort()).toEqual(["edge", "sure"]);
+    expect(group.map((c) => isLowConfidence(c, 0.8))).toEqual([false, false, true, false]);
+    expect(isLowConfidence(cell("none", "car_t", 0, { ai: null }), 0.8)).toBe(false);
+    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, 0.8).sort()).toEqual(["edge", "sure"]);
+    // The threshold is the API's policy, not a constant of the page.
+    expect(group.map((c) => isLowConfidence(c, 0.9))).toEqual([false, true, true, false]);
+    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, 0.9)).toEqual(["sure"]);
+    expect(percent(0.8)).toBe("80%");
+    expect(percent(0.855)).toBe("85.5%");
     // Abstained and unpredicted cells (shown as "unidentified") are not bulk-confirmable either.
     const unidentified = [cell("abst", "unidentified", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m" } }), cell("none", "unidentified", 0, { ai: null })];
-    expect(bulkConfirmable({ label: "unidentified", cells: unidentified })).toEqual([]);
+    expect(bulkConfirmable({ label: "unidentified", cells: unidentified }, 0.8)).toEqual([]);
   });
 });
 

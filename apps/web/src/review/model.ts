@@ -285,30 +285,31 @@ function decide(cell: ReviewCell, label: string): KeyIntent {
   return { kind: "save", request: { cellIds: [cell.id], label, reason: null } };
 }
 
-/**
- * AI confidence under which a cell is flagged for a careful look and left out of bulk confirm.
- * The served models are temperature-calibrated (confidence tracks accuracy), so below 0.8 about
- * one call in five or more is wrong: too many to accept without looking. The API refuses such
- * cells in a bulk confirm too (BULK_MIN_CONFIDENCE in apps/api confirmCells.ts).
- */
-export const LOW_CONFIDENCE = 0.8;
+// `minConfidence` below is the API's review policy (Query.reviewPolicy.bulkMinConfidence): the AI
+// confidence under which a cell is flagged for a careful look and left out of bulk confirm. The
+// API refuses such cells in a multi-cell confirm, so the page and the server cannot disagree.
 
-/** An AI call under LOW_CONFIDENCE (an abstention is already shown as "unidentified"). */
-export function isLowConfidence(cell: ReviewCell): boolean {
-  return cell.ai !== null && !cell.ai.abstained && cell.ai.confidence < LOW_CONFIDENCE;
+/** An AI call under minConfidence (an abstention is already shown as "unidentified"). */
+export function isLowConfidence(cell: ReviewCell, minConfidence: number): boolean {
+  return cell.ai !== null && !cell.ai.abstained && cell.ai.confidence < minConfidence;
 }
 
-/** A confident AI call: not abstained and at least LOW_CONFIDENCE. */
-function hasConfidentCall(cell: ReviewCell): boolean {
-  return cell.ai !== null && !cell.ai.abstained && cell.ai.confidence >= LOW_CONFIDENCE;
+/** A confident AI call: not abstained and at least minConfidence. */
+function hasConfidentCall(cell: ReviewCell, minConfidence: number): boolean {
+  return cell.ai !== null && !cell.ai.abstained && cell.ai.confidence >= minConfidence;
 }
 
 /**
  * Bulk confirm: every unreviewed cell of a group whose label agrees with a confident AI call;
  * low-confidence, abstained and unpredicted cells are left to be decided one by one.
  */
-export function bulkConfirmable(group: Group): string[] {
-  return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c)).map((c) => c.id);
+export function bulkConfirmable(group: Group, minConfidence: number): string[] {
+  return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence)).map((c) => c.id);
+}
+
+/** "80%" for 0.8: a threshold as reviewers read it. */
+export function percent(threshold: number): string {
+  return `${Math.round(threshold * 1000) / 10}%`;
 }
 
 /**

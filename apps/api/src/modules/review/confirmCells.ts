@@ -10,8 +10,8 @@ import { staleReview } from "./reclassifyCell.ts";
 export const MAX_BULK_CONFIRM = 1000;
 /**
  * Several cells confirmed at once must each carry a confident AI call (newest prediction, not
- * abstained, confidence at least this): the others are decided one by one. The dashboard's
- * LOW_CONFIDENCE (apps/web/src/review/model.ts) flags and leaves out the same cells.
+ * abstained, confidence at least this): the others are decided one by one. Served as
+ * Query.reviewPolicy, from which the dashboard flags and leaves out the same cells.
  */
 export const BULK_MIN_CONFIDENCE = 0.8;
 

@@ -4,11 +4,12 @@ import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
 import { allowedLabels } from "./reviewRules.ts";
 import { reclassifyCell } from "./reclassifyCell.ts";
-import { confirmCells } from "./confirmCells.ts";
+import { BULK_MIN_CONFIDENCE, confirmCells } from "./confirmCells.ts";
 
 export const resolvers: Resolvers = {
   Query: {
     reviewLabels: (_p, _a, ctx) => allowedLabels(ctx.prisma),
+    reviewPolicy: () => ({ bulkMinConfidence: BULK_MIN_CONFIDENCE }),
   },
   Mutation: {
     reclassifyCell: (_p, args, ctx) => reclassifyCell(ctx.prisma, actor(ctx), args.input),
@@ -18,6 +19,7 @@ export const resolvers: Resolvers = {
 
 export const policy: Policy = {
   "Query.reviewLabels": CASE_READERS,
+  "Query.reviewPolicy": CASE_READERS,
   "Mutation.reclassifyCell": ["HEMATOLOGIST"],
   "Mutation.confirmCells": ["HEMATOLOGIST"],
 };

@@ -100,6 +100,9 @@ describe("review", () => {
 
   it("refuses a bulk confirm with an abstained or under-80% AI call, and confirms such a cell alone", async () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    // The threshold enforced here is the one the dashboard is served (and flags cells by).
+    const { reviewPolicy } = await api.gqlOk(hema, `{ reviewPolicy { bulkMinConfidence } }`);
+    expect(reviewPolicy).toEqual({ bulkMinConfidence: 0.8 });
     const before = await databaseFingerprint(api.prisma);
     // Cell 9 abstained; cell 0 gets a newer prediction at 79%.
     const withAbstained = await api.gql(hema, CONFIRM, { cells: cellIds.slice(7).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });

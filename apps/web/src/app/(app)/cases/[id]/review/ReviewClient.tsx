@@ -20,6 +20,7 @@ export function ReviewClient({
   labels,
   cells,
   signer,
+  minConfidence,
 }: {
   header: CaseHeader;
   slides: SlideInfo[];
@@ -27,6 +28,7 @@ export function ReviewClient({
   labels: string[];
   cells: ReviewCell[];
   signer: string;
+  minConfidence: number;
 }) {
   const router = useRouter();
   const api = useMemo<ReviewApi>(() => {
@@ -87,6 +89,7 @@ export function ReviewClient({
         signOffMeanings={SIGN_OFF_MEANINGS}
         readOnly={readOnly}
         signer={signer}
+        minConfidence={minConfidence}
         onSigned={() => router.push(`/cases/${header.id}/report`)}
         onReload={() => router.refresh()}
       />

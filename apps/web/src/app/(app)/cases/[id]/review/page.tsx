@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { ApiError } from "@/lib/errors";
-import { CASE_CELLS, CASE_HEADER, REVIEW_LABELS } from "@/lib/operations";
+import { CASE_CELLS, CASE_HEADER, REVIEW_SETTINGS } from "@/lib/operations";
 import { labelList, REVIEW_CATEGORIES, toReviewCell, type ApiCell } from "@/review/mapping";
 import { pageQuery, requirePage } from "@/server/session";
 import { ReviewClient } from "./ReviewClient";
@@ -33,12 +33,12 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
     if (e instanceof ApiError && (e.code === "NOT_FOUND" || e.code === "BAD_USER_INPUT")) return null;
     throw e;
   };
-  // Header, first page of cells and the label list in parallel: the page is one round trip
+  // Header, first page of cells, the label list and the review policy in parallel: the page is one round trip
   // deep for cases up to PAGE cells.
-  const [header, firstPage, labelsResult] = await Promise.all([
+  const [header, firstPage, settings] = await Promise.all([
     pageQuery<Header>(session, returnTo, CASE_HEADER, { id }).catch(missing),
     cellsPage(null).catch(missing),
-    pageQuery<{ reviewLabels: string[] }>(session, returnTo, REVIEW_LABELS),
+    pageQuery<{ reviewLabels: string[]; reviewPolicy: { bulkMinConfidence: number } }>(session, returnTo, REVIEW_SETTINGS),
   ]);
   if (!header?.case || !firstPage?.case) notFound();
 
@@ -52,7 +52,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   }
 
   // Never a hard-coded class list: the API's label sets of the registered models.
-  const { reviewLabels } = labelsResult;
+  const { reviewLabels, reviewPolicy } = settings;
   const cells = apiCells.map((c) => toReviewCell(c));
   const labels = labelList(
     reviewLabels.filter((l) => !(REVIEW_CATEGORIES as readonly string[]).includes(l)),
@@ -68,6 +68,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
       labels={labels}
       cells={cells}
       signer={session.name}
+      minConfidence={reviewPolicy.bulkMinConfidence}
     />
   );
 }
