@@ -24,24 +24,31 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
   }
   const hema = await apiLogin(request, "hema");
   const labels = (await apiQuery<{ reviewLabels: string[] }>(request, hema, "{ reviewLabels }")).data!.reviewLabels.filter((l) => l !== "unidentified" && l !== "artifact");
-  const cells = await apiQuery<{ case: { cells: { nodes: { id: string; reviewCount: number }[] } } }>(
-    request,
-    hema,
-    "query($c: ID!) { case(id: $c) { cells(first: 500) { nodes { id reviewCount } } } }",
-    { c: caseId },
-  );
+  const readCells = async () =>
+    (
+      await apiQuery<{ case: { cells: { nodes: { id: string; reviewCount: number }[] } } }>(
+        request,
+        hema,
+        "query($c: ID!) { case(id: $c) { cells(first: 500) { nodes { id reviewCount } } } }",
+        { c: caseId },
+      )
+    ).data!.case.cells.nodes;
   // Successive cases start the round-robin at different labels, so a field with fewer cells
   // than labels still adds labels the earlier cases did not.
   let k = labelOffset;
-  for (const cell of cells.data!.case.cells.nodes) {
+  for (const cell of await readCells()) {
     const r = await apiQuery(request, hema, "mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }", {
       i: { cellId: cell.id, expectedReviewCount: cell.reviewCount, label: labels[k++ % labels.length], reason: "test data: labelled for the training snapshot" },
     });
     if (r.errors) throw new Error(`reclassify: ${JSON.stringify(r.errors)}`);
   }
-  const signed = await apiQuery(request, hema, "mutation($c: ID!, $p: String!) { signOffCase(input: { caseId: $c, password: $p, meaning: \"Reviewed and approved\" }) { id } }", {
-    c: caseId,
-    p: USERS.hema.password,
-  });
+  // A signature names the cells and decisions its signer saw: the case as it stands now.
+  const seen = await readCells();
+  const signed = await apiQuery(
+    request,
+    hema,
+    "mutation($c: ID!, $p: String!, $n: Int!, $d: Int!) { signOffCase(input: { caseId: $c, password: $p, meaning: \"Reviewed and approved\", seenCells: $n, seenDecisions: $d }) { id } }",
+    { c: caseId, p: USERS.hema.password, n: seen.length, d: seen.reduce((sum, c) => sum + c.reviewCount, 0) },
+  );
   if (signed.errors) throw new Error(`sign-off: ${JSON.stringify(signed.errors)}`);
 }

@@ -61,10 +61,14 @@ export async function reviewAndSignOut(options: {
     }
   }
   if (confirm.length > 0) await confirmCells(prisma, actor, confirm);
+  // The seed signs what it just decided: the case's cells and decisions as they stand now.
+  const decided = await prisma.cell.findMany({ where: { slide: { caseId: kase.id } }, select: { reviewCount: true } });
   await signOffCase(prisma, actor, {
     caseId: kase.id,
     password: options.password,
     meaning: "Reviewed and approved: differential count of CAR-T and white cells",
+    seenCells: decided.length,
+    seenDecisions: decided.reduce((n, c) => n + c.reviewCount, 0),
   });
   return "signed";
 }

@@ -19,6 +19,7 @@ import {
   keyIntent,
   isLowConfidence,
   percent,
+  seenState,
   labelKey,
   nextUnreviewed,
   overridesAi,
@@ -39,7 +40,8 @@ export interface ReviewApi {
   review(cell: ReviewCell, label: string, reason: string | null): Promise<{ decision: HumanDecision; reviewCount: number }>;
   /** Several confirmations at once (bulk confirm). */
   confirmMany(cells: ReviewCell[]): Promise<{ cellId: string; decision: HumanDecision; reviewCount: number }[]>;
-  signOff(meaning: string, password: string): Promise<void>;
+  /** `seen`: the cells and decisions on this page (seenState), which the signature is bound to. */
+  signOff(meaning: string, password: string, seen: { seenCells: number; seenDecisions: number }): Promise<void>;
 }
 
 export interface CaseHeader {
@@ -326,7 +328,7 @@ export function ReviewWorkspace({
         saving={state.saving.size > 0}
         meanings={signOffMeanings}
         onSign={async (meaning, password) => {
-          await api.signOff(meaning, password);
+          await api.signOff(meaning, password, seenState(stateRef.current.cells));
           setSignOpen(false);
           onSigned();
         }}

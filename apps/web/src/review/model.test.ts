@@ -12,6 +12,7 @@ import {
   orderedCells,
   percent,
   progress,
+  seenState,
   reduce,
   type ReviewCell,
 } from "./model";
@@ -203,6 +204,14 @@ describe("saving and progress", () => {
     // Abstained and unpredicted cells (shown as "unidentified") are not bulk-confirmable either.
     const unidentified = [cell("abst", "unidentified", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m" } }), cell("none", "unidentified", 0, { ai: null })];
     expect(bulkConfirmable({ label: "unidentified", cells: unidentified }, 0.8)).toEqual([]);
+  });
+});
+
+describe("seen state", () => {
+  it("counts the cells and the decisions on the page, which a signature is bound to", () => {
+    const cells = [cell("a", "car_t", 0.9), { ...cell("b", "car_t", 0.9), reviewCount: 2 }, { ...cell("c", "car_t", 0.9), reviewCount: 1 }];
+    expect(seenState(cells)).toEqual({ seenCells: 3, seenDecisions: 3 });
+    expect(seenState([])).toEqual({ seenCells: 0, seenDecisions: 0 });
   });
 });
 

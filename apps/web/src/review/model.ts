@@ -307,6 +307,14 @@ export function bulkConfirmable(group: Group, minConfidence: number): string[] {
   return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence)).map((c) => c.id);
 }
 
+/**
+ * What the signer's page shows, sent with the signature: the API refuses it (CONFLICT) when the
+ * case has other cells or decisions by then, so no one signs a change they have not seen.
+ */
+export function seenState(cells: readonly ReviewCell[]): { seenCells: number; seenDecisions: number } {
+  return { seenCells: cells.length, seenDecisions: cells.reduce((n, c) => n + c.reviewCount, 0) };
+}
+
 /** "80%" for 0.8: a threshold as reviewers read it. */
 export function percent(threshold: number): string {
   return `${Math.round(threshold * 1000) / 10}%`;

@@ -22,6 +22,12 @@ const CONFIRM = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $c
 const RECLASSIFY = `mutation($input: ReclassifyCellInput!) { reclassifyCell(input: $input) { id } }`;
 const MEANING = "Reviewed and approved as the final differential count";
 
+/** What a freshly loaded review page shows, and a signature must name: the cells and decisions now. */
+async function seen(caseId: string) {
+  const cells = await api.prisma.cell.findMany({ where: { slide: { caseId } }, select: { reviewCount: true } });
+  return { seenCells: cells.length, seenDecisions: cells.reduce((n, c) => n + c.reviewCount, 0) };
+}
+
 /** One cell at a time: a bulk confirm refuses the fixture's abstained cells. */
 async function confirmAll(cellIds: string[], expected = 0) {
   for (const cellId of cellIds) await api.gqlOk(hema, CONFIRM, { cells: [{ cellId, expectedReviewCount: expected }] });
@@ -32,14 +38,14 @@ describe("sign-off", () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     await confirmAll(cellIds.slice(0, 9));
     const before = await databaseFingerprint(api.prisma);
-    const unreviewed = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    const unreviewed = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(unreviewed.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(unreviewed.errors?.[0]?.message).toMatch(/1 of 10 cells have no human decision/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
 
     await confirmAll(cellIds.slice(9));
     const afterReview = await databaseFingerprint(api.prisma);
-    const wrongPassword = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: "not my password", meaning: MEANING } });
+    const wrongPassword = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: "not my password", meaning: MEANING, ...(await seen(kase.id)) } });
     expect(wrongPassword.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(await api.prisma.signOff.count()).toBe(0);
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
@@ -50,9 +56,9 @@ describe("sign-off", () => {
     expect({ ...after, audit_event: "", user: "" }).toEqual({ ...afterReview, audit_event: "", user: "" });
 
     const tech = await api.loginAs("TECHNICIAN");
-    const wrongRole = await api.gql(tech, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    const wrongRole = await api.gql(tech, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(wrongRole.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", password: TEST_PASSWORD, meaning: MEANING } });
+    const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", password: TEST_PASSWORD, meaning: MEANING, seenCells: 0, seenDecisions: 0 } });
     expect(missing.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     expect(await api.prisma.signOff.count()).toBe(0);
   });
@@ -72,14 +78,14 @@ describe("sign-off", () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
     await confirmAll(cellIds);
     const before = await databaseFingerprint(api.prisma);
-    const refused = await api.gql(first.token, SIGN, { input: { caseId: kase.id, password: temporary, meaning: MEANING } });
+    const refused = await api.gql(first.token, SIGN, { input: { caseId: kase.id, password: temporary, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(refused.errors?.[0]?.message).toMatch(/set by an administrator: change it/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
 
     const changed = (await api.gqlOk(first.token, CHANGE, { c: temporary, n: "only I know this one" })).changeMyPassword;
     expect(changed.mustChangePassword).toBe(false);
-    const signed = await api.gqlOk(changed.token, SIGN, { input: { caseId: kase.id, password: "only I know this one", meaning: MEANING } });
+    const signed = await api.gqlOk(changed.token, SIGN, { input: { caseId: kase.id, password: "only I know this one", meaning: MEANING, ...(await seen(kase.id)) } });
     expect(signed.signOffCase.version).toBe(1);
 
     // A reset makes the password temporary again.
@@ -90,7 +96,7 @@ describe("sign-off", () => {
   it("records name, time, meaning and the hash of the signed content; an amendment creates version 2", async () => {
     const { kase, cellIds, model } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
     await confirmAll(cellIds);
-    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     const v1 = r.signOffCase;
     expect(v1).toMatchObject({ version: 1, signerName: hemaName, meaning: MEANING, supersedes: null });
     expect(sha256OfContent(v1.content)).toBe(v1.contentSha256);
@@ -108,7 +114,7 @@ describe("sign-off", () => {
     // Signed: frozen. Review and a second signature are refused.
     const late = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "x" } });
     expect(late.errors?.[0]?.extensions?.code).toBe("CONFLICT");
-    const again = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    const again = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(again.errors?.[0]?.extensions?.code).toBe("CONFLICT");
 
     // Amendment needs a reason, reopens the case, and the next signature is version 2.
@@ -117,7 +123,7 @@ describe("sign-off", () => {
     const amended = await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Cell 1 is debris on second look" } });
     expect(amended.amendCase).toMatchObject({ status: "IN_REVIEW", reportVersion: 1 });
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
-    const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING } });
+    const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(r2.signOffCase).toMatchObject({ version: 2, amendmentReason: "Cell 1 is debris on second look", supersedes: { id: v1.id, version: 1 } });
     expect(r2.signOffCase.content.differential.artifacts).toBe(1);
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } }))).toMatchObject({ status: "AMENDED", reportVersion: 2 });
@@ -130,12 +136,31 @@ describe("sign-off", () => {
     expect(read.verifySignOff.ok).toBe(true);
   });
 
+  it("refuses a signature over a page that is out of date, changing nothing; signs once reloaded", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4 });
+    await confirmAll(cellIds);
+    const page = await seen(kase.id);
+    // A second hematologist changes a cell after the first one's page loaded.
+    const other = await api.createUser("HEMATOLOGIST");
+    const otherToken = await api.login(other.user.login, other.password);
+    await api.gqlOk(otherToken, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
+    const before = await databaseFingerprint(api.prisma);
+    const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...page } });
+    expect(stale.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(stale.errors?.[0]?.message).toMatch(/changed since your page loaded \(4 cells and 5 decisions now, 4 and 4 on your page\)/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    const missing = await api.gql(hema, `mutation($c: ID!) { signOffCase(input: { caseId: $c, password: "x", meaning: "Reviewed" }) { id } }`, { c: kase.id });
+    expect(missing.errors?.[0]?.message).toMatch(/seenCells/);
+    const signed = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(signed.signOffCase.content.differential.artifacts).toBe(1);
+  });
+
   it("two hematologists signing at once: one signature, the other gets CONFLICT", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4 });
     await confirmAll(cellIds);
     const other = await api.createUser("HEMATOLOGIST");
     const otherToken = await api.login(other.user.login, other.password);
-    const input = { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING };
+    const input = { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) };
     const results = await Promise.all([api.gql(hema, SIGN, { input }), api.gql(otherToken, SIGN, { input })]);
     expect(results.map((r) => r.errors?.[0]?.extensions?.code ?? "OK").sort()).toEqual(["CONFLICT", "OK"]);
     expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(1);

@@ -18,6 +18,8 @@ export const signOffCaseInput = z.object({
   caseId: z.string(),
   password: z.string().min(1, "password is required").max(256),
   meaning: z.string().trim().min(3, "meaning is required").max(300),
+  seenCells: z.number().int().min(0),
+  seenDecisions: z.number().int().min(0),
 });
 
 /** An e-signature needs a password only its owner knows (21 CFR 11.200(a)(2), 11.300). */
@@ -61,6 +63,15 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           WHERE s."caseId" = ${kase.id}::uuid
           ORDER BY c."slideId", c.y, c.x, c.id`;
         if (cells.length === 0) throw conflict(`Case ${kase.accession} has no cells to sign`);
+        // The signer signs what their page showed. Cells are never deleted and review counts only
+        // grow, so equal totals mean no one added a cell or a decision since the page loaded.
+        const decisions = cells.reduce((n, c) => n + c.reviewCount, 0);
+        if (cells.length !== input.seenCells || decisions !== input.seenDecisions) {
+          throw conflict(
+            `Case ${kase.accession} changed since your page loaded (${cells.length} cells and ${decisions} decisions now, ${input.seenCells} and ${input.seenDecisions} on your page): reload it and check the changes before signing`,
+            { cells: cells.length, decisions },
+          );
+        }
         const undecided = cells.filter((c) => c.reviewCount === 0).length;
         if (undecided > 0) {
           throw conflict(`${undecided} of ${cells.length} cells have no human decision yet`, { undecidedCells: undecided });

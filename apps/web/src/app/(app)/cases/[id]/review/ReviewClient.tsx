@@ -54,8 +54,8 @@ export function ReviewClient({
         });
         return r.confirmCells.map(decided);
       },
-      async signOff(meaning, password) {
-        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, password } });
+      async signOff(meaning, password, seen) {
+        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, password, ...seen } });
       },
     };
   }, [header.id]);
