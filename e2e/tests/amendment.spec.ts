@@ -69,6 +69,7 @@ test("a technician cannot amend: no control in the dashboard, refused by the API
   // The technician may read the signed report, which has no amend control.
   await row.getByTestId("open-report").click();
   await expect(page.getByTestId("signature-name")).toBeVisible();
+  await expect(page.getByTestId("signature-verified")).toBeVisible();
   await expect(page.getByTestId("amend-form")).toHaveCount(0);
   await expect(page.getByTestId("amend-submit")).toHaveCount(0);
   await expect(page.getByTestId("report-amend")).toHaveCount(0);
@@ -127,6 +128,13 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(current).toHaveAttribute("data-reviewed", "true");
   await expect(page.getByTestId("current-decision-version")).toHaveCount(0);
 
+  // Meanwhile version 1 stays the report of record, and its page says an amendment is under way.
+  await page.goto(`/cases/${caseId}/report`);
+  await expect(page.getByTestId("report-amending")).toContainText("version 2 is being prepared");
+  await expect(page.getByTestId("report-version")).toHaveText(/^1\s*$/);
+  await page.goto(`/cases/${caseId}/review`);
+  await expect(page.getByTestId("case-status")).toHaveText("IN_REVIEW");
+
   // Sign again with the password.
   await page.getByTestId("open-signoff").click();
   await expect(page.getByTestId("signoff-blocked")).toHaveCount(0);
@@ -143,6 +151,8 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(page.getByTestId("report-amendment")).toContainText("Amendment of version 1");
   await expect(page.getByTestId("report-amendment")).toContainText(AMEND_REASON);
   await expect(page.getByTestId(`report-row-${target[1]}`)).toBeVisible();
+  await expect(page.getByTestId("signature-verified")).toBeVisible();
+  await expect(page.getByTestId("report-amending")).toHaveCount(0);
   // ...and version 1 is still there, marked superseded.
   const versions = page.getByTestId("report-versions");
   await expect(versions.getByRole("link", { name: "Version 2 (current)" })).toHaveAttribute("aria-current", "page");

@@ -100,6 +100,13 @@ export const REPORT = /* GraphQL */ `
   }
 `;
 
+/** Re-checks a signature: content hash, and the shown columns against the signed content. */
+export const VERIFY_SIGN_OFF = /* GraphQL */ `
+  query VerifySignOff($id: ID!) {
+    verifySignOff(id: $id) { ok mismatches }
+  }
+`;
+
 export const AUDIT_TRAIL = /* GraphQL */ `
   query AuditTrail($filter: AuditFilter, $first: Int, $after: String) {
     auditTrail(filter: $filter, first: $first, after: $after) {

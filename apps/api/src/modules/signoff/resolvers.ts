@@ -6,7 +6,7 @@ import { actor } from "../../lib/actor.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { signOffCase } from "./signOffCase.ts";
 import { amendCase } from "./amendCase.ts";
-import { sha256OfContent } from "./canonicalJson.ts";
+import { verifySignOffRow } from "./verifySignOff.ts";
 
 async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string) {
   const row = isUuid(id) ? await prisma.signOff.findUnique({ where: { id } }) : null;
@@ -17,11 +17,7 @@ async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string
 export const resolvers: Resolvers = {
   Query: {
     signOff: (_p, args, ctx) => findSignOff(ctx.prisma, args.id),
-    verifySignOff: async (_p, args, ctx) => {
-      const row = await findSignOff(ctx.prisma, args.id);
-      const computedSha256 = sha256OfContent(row.content);
-      return { ok: computedSha256 === row.contentSha256, storedSha256: row.contentSha256, computedSha256 };
-    },
+    verifySignOff: async (_p, args, ctx) => verifySignOffRow(await findSignOff(ctx.prisma, args.id)),
   },
   Mutation: {
     signOffCase: (_p, args, ctx) => signOffCase(ctx.prisma, actor(ctx), args.input),

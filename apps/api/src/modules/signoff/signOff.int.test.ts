@@ -134,6 +134,9 @@ describe("sign-off", () => {
     expect(read.case.currentSignOff.version).toBe(2);
     expect(read.signOff.content.differential.artifacts).toBe(0);
     expect(read.verifySignOff.ok).toBe(true);
+    // The amendment's columns (supersedes, reason) agree with its content too.
+    const v2 = await api.gqlOk(hema, `query($id: ID!) { verifySignOff(id: $id) { ok mismatches } }`, { id: r2.signOffCase.id });
+    expect(v2.verifySignOff).toEqual({ ok: true, mismatches: [] });
   });
 
   it("refuses a signature over a page that is out of date, changing nothing; signs once reloaded", async () => {
@@ -153,6 +156,24 @@ describe("sign-off", () => {
     expect(missing.errors?.[0]?.message).toMatch(/seenCells/);
     const signed = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(signed.signOffCase.content.differential.artifacts).toBe(1);
+  });
+
+  it("verification notices a row whose shown columns were changed behind the triggers", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const { signOffCase: signed } = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const VERIFY = `query($id: ID!) { verifySignOff(id: $id) { ok mismatches storedSha256 computedSha256 } }`;
+    expect((await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff).toMatchObject({ ok: true, mismatches: [] });
+    // What only a database superuser can do: switch the append-only trigger off and rewrite the
+    // printed name and meaning. The content (and so its hash) is untouched.
+    await api.prisma.$transaction([
+      api.prisma.$executeRawUnsafe(`ALTER TABLE sign_off DISABLE TRIGGER USER`),
+      api.prisma.$executeRaw`UPDATE sign_off SET "signerName" = 'Dr. Somebody Else', meaning = 'Approved' WHERE id = ${signed.id}::uuid`,
+      api.prisma.$executeRawUnsafe(`ALTER TABLE sign_off ENABLE TRIGGER USER`),
+    ]);
+    const tampered = (await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff;
+    expect(tampered).toMatchObject({ ok: false, mismatches: ["signerName", "meaning"] });
+    expect(tampered.computedSha256).toBe(tampered.storedSha256);
   });
 
   it("two hematologists signing at once: one signature, the other gets CONFLICT", async () => {

@@ -41,7 +41,31 @@ describe("signed report content", () => {
     ]);
   });
 
+  it("reads the case, the slides and the signature as signed, not as the case is now", () => {
+    const r = readReportContent({
+      case: { id: "c1", accession: "ACC-1", product: "tisagenlecleucel", timepoint: "day +7", priority: "ROUTINE" },
+      slides: [{ id: "s1", analysisStatus: "DONE" }, { id: "s2", analysisStatus: "FAILED" }, { id: "s3", analysisStatus: "DONE" }],
+      signer: { id: "u1", login: "hema", name: "Dr. Hana" },
+      signedAt: "2026-11-26T10:00:00.000Z",
+      meaning: "Reviewed and approved",
+    });
+    expect(r.case).toEqual({ accession: "ACC-1", product: "tisagenlecleucel", timepoint: "day +7" });
+    expect(r.slides).toEqual({ total: 3, failed: 1 });
+    expect(r.signature).toEqual({ name: "Dr. Hana", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
+  });
+
   it("survives garbage", () => {
-    expect(readReportContent(null)).toEqual({ rows: [], total: null, counted: null, modelVersionIds: [], models: [], corrections: null, cartPercent: null });
+    expect(readReportContent(null)).toEqual({
+      rows: [],
+      total: null,
+      counted: null,
+      modelVersionIds: [],
+      models: [],
+      corrections: null,
+      cartPercent: null,
+      case: { accession: null, product: null, timepoint: null },
+      slides: null,
+      signature: { name: null, signedAt: null, meaning: null },
+    });
   });
 });

@@ -11,6 +11,16 @@ export interface ReportContent {
   models: { id: string; name: string | null }[];
   corrections: number | null;
   cartPercent: number | null;
+  /** The case as signed: a later edit of the live case (during an amendment) never shows here. */
+  case: { accession: string | null; product: string | null; timepoint: string | null };
+  /** Images in the signed case and how many of them failed analysis (contributing no cells). */
+  slides: { total: number; failed: number } | null;
+  /** The signature's manifestation as signed (name, time, meaning); null where absent. */
+  signature: { name: string | null; signedAt: string | null; meaning: string | null };
+}
+
+function str(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
 }
 
 function num(v: unknown): number | null {
@@ -46,6 +56,9 @@ export function readReportContent(raw: unknown): ReportContent {
     if (typeof m.id === "string" && typeof m.name === "string") named.set(m.id, typeof m.version === "string" ? `${m.name} ${m.version}` : m.name);
   }
   const ids = [...new Set([...modelVersionIds, ...named.keys()])];
+  const kase = obj(c.case);
+  const slides = Array.isArray(c.slides) ? c.slides.map(obj) : null;
+  const signer = obj(c.signer);
   return {
     rows,
     total: num(diff.total),
@@ -54,5 +67,8 @@ export function readReportContent(raw: unknown): ReportContent {
     models: ids.map((id) => ({ id, name: named.get(id) ?? null })),
     corrections,
     cartPercent: num(diff.cartPercent),
+    case: { accession: str(kase.accession), product: str(kase.product), timepoint: str(kase.timepoint) },
+    slides: slides ? { total: slides.length, failed: slides.filter((s) => s.analysisStatus === "FAILED").length } : null,
+    signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },
   };
 }

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { formatDateTime, percent } from "@/lib/format";
 import { ApiError } from "@/lib/errors";
-import { MODEL_NAME, REPORT } from "@/lib/operations";
+import { MODEL_NAME, REPORT, VERIFY_SIGN_OFF } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
 import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
@@ -58,6 +58,17 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const shown = versions.find((s) => String(s.version) === v) ?? versions[0]!;
   const latest = versions[0]!;
   const content = readReportContent(shown.content);
+  // Everything under the signature is read from the signed content, never from the live case
+  // (which an amendment may have changed since); the columns are only a fallback.
+  const signature = {
+    name: content.signature.name ?? shown.signerName,
+    signedAt: content.signature.signedAt ?? shown.signedAt,
+    meaning: content.signature.meaning ?? shown.meaning,
+  };
+  const verification = await pageQuery<{ verifySignOff: { ok: boolean; mismatches: string[] } }>(session, `/cases/${id}/report`, VERIFY_SIGN_OFF, {
+    id: shown.id,
+  });
+  const amending = c.status === "IN_REVIEW" && c.reportVersion > 0;
   // Signed reports (signed-report/2) name their models. Older ones signed ids only: those are
   // looked up for roles that may read the registry; others see the version ids.
   const modelNames = await Promise.all(
@@ -94,6 +105,12 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           <PrintButton />
         </div>
       </div>
+      {amending && (
+        <p className="notice no-print" data-testid="report-amending">
+          An amendment is in progress: version {c.reportVersion + 1} is being prepared. Version {c.reportVersion} stays the report of record until
+          the amendment is signed.
+        </p>
+      )}
       <article className="report" data-testid="report">
         <header>
           <h1>CAR-T cell differential — signed report</h1>
@@ -102,7 +119,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               <tr>
                 <th>Accession</th>
                 <td className="mono" data-testid="report-accession">
-                  {c.accession}
+                  {content.case.accession ?? c.accession}
                 </td>
                 <th>Report version</th>
                 <td data-testid="report-version">
@@ -111,9 +128,9 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               </tr>
               <tr>
                 <th>Product</th>
-                <td>{c.product ?? "—"}</td>
+                <td data-testid="report-product">{content.case.product ?? "—"}</td>
                 <th>Timepoint</th>
-                <td>{c.timepoint ?? "—"}</td>
+                <td data-testid="report-timepoint">{content.case.timepoint ?? "—"}</td>
               </tr>
               <tr>
                 <th>Model version(s)</th>
@@ -127,6 +144,11 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         {shown.amendmentReason && (
           <p className="notice" data-testid="report-amendment">
             Amendment of version {shown.supersedes?.version ?? shown.version - 1}. Reason: {shown.amendmentReason}
+          </p>
+        )}
+        {content.slides && content.slides.failed > 0 && (
+          <p className="notice" data-testid="report-failed-slides">
+            {content.slides.failed} of {content.slides.total} images of this case could not be analysed and contributed no cells to this count.
           </p>
         )}
         <h2>Differential count</h2>
@@ -165,17 +187,28 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
         <section className="signature" data-testid="signature" aria-label="Electronic signature">
           <div>
-            <strong>Electronically signed by</strong> <span data-testid="signature-name">{shown.signerName}</span>
+            <strong>Electronically signed by</strong> <span data-testid="signature-name">{signature.name}</span>
           </div>
           <div>
-            <strong>Date and time</strong> <span data-testid="signature-time">{formatDateTime(shown.signedAt)}</span>
+            <strong>Date and time</strong> <span data-testid="signature-time">{formatDateTime(signature.signedAt)}</span>
           </div>
           <div>
-            <strong>Meaning</strong> <span data-testid="signature-meaning">{shown.meaning}</span>
+            <strong>Meaning</strong> <span data-testid="signature-meaning">{signature.meaning}</span>
           </div>
           <div className="muted mono" style={{ fontSize: "0.75rem", marginTop: "0.4rem" }}>
             Content SHA-256 {shown.contentSha256}
           </div>
+          {verification.verifySignOff.ok ? (
+            <div className="muted" style={{ fontSize: "0.8rem" }} data-testid="signature-verified">
+              ✓ Verified now: the content hash and the signature record match what was signed.
+            </div>
+          ) : (
+            <div className="error" role="alert" data-testid="signature-verification-failed">
+              ⚠ Verification failed: this record does not match what was signed
+              {verification.verifySignOff.mismatches.length ? ` (${verification.verifySignOff.mismatches.join(", ")})` : " (content hash)"}. Tell your quality
+              officer.
+            </div>
+          )}
         </section>
       </article>
     </div>
