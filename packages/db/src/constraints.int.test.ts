@@ -118,6 +118,20 @@ describe("database constraints", () => {
     expect(status.problem).toMatch(/altered/);
   });
 
+  it("stamps audit events with the database's clock, whatever time the writer sends", async () => {
+    const start = Date.now();
+    const backdated = await db.prisma.auditEvent.create({
+      data: { actorLogin: "system", action: "case.create", entityType: "Case", entityId: "backdated", at: new Date("2001-01-01T00:00:00Z") },
+    });
+    expect(backdated.at.getTime()).toBeGreaterThan(start - 60_000);
+    const later = await db.prisma.auditEvent.create({ data: { actorLogin: "system", action: "case.create", entityType: "Case", entityId: "later" } });
+    expect(later.at.getTime()).toBeGreaterThanOrEqual(backdated.at.getTime());
+    // The hash covers the time the trigger wrote, to the stored millisecond.
+    const rehashed = await db.prisma.$queryRaw<{ same: boolean }[]>`
+      SELECT audit_event_hash(e) = e.hash AS same FROM audit_event e WHERE seq IN (${backdated.seq}, ${later.seq})`;
+    expect(rehashed).toEqual([{ same: true }, { same: true }]);
+  });
+
   it("assigns audit sequence numbers without gaps under concurrent writers", async () => {
     const before = await db.prisma.auditEvent.count();
     await Promise.all(
