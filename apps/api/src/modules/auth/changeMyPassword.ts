@@ -19,7 +19,7 @@ export async function changeMyPassword(
   if (newPassword === currentPassword) throw badInput("The new password must differ from the current one");
   const row = await prisma.user.findUnique({ where: { id: actor.id } });
   if (!row) throw notFound("User");
-  await checkPassword(prisma, row, currentPassword, "signature");
+  await checkPassword(prisma, row, currentPassword, "signature", { for: "password change" });
   const passwordHash = await hashPassword(newPassword);
   const user = await prisma.$transaction(async (tx) => {
     const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date(), mustChangePassword: false } });

@@ -1,6 +1,6 @@
 // Sign-in with lockout (5 failures -> 15 min) and a generic message that does not tell whether
 // the login exists. Failed attempts are audited (21 CFR 11.300(d): attempts at unauthorized use).
-import type { PrismaClient, User } from "@rcmnet/db";
+import type { Prisma, PrismaClient, User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
 import { dummyPasswordHash, verifyPassword } from "../../auth/passwords.ts";
 import { issueToken } from "../../auth/tokens.ts";
@@ -20,9 +20,16 @@ export interface LoginResult {
 /**
  * Verifies a user's password, maintaining the failure counter and lockout. Used by login and
  * by the e-signature re-verification of sign-off (a wrong signature password counts too).
- * Returns the user when the password is right; throws the refusal otherwise.
+ * Returns the user when the password is right; throws the refusal otherwise. `context` names what
+ * the password was for (the case being signed), so an auditor can link failed attempts to it.
  */
-export async function checkPassword(prisma: PrismaClient, user: User, password: string, purpose: "login" | "signature"): Promise<User> {
+export async function checkPassword(
+  prisma: PrismaClient,
+  user: User,
+  password: string,
+  purpose: "login" | "signature",
+  context: Prisma.InputJsonObject = {},
+): Promise<User> {
   if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) lockedError(user.lockedUntil);
   const ok = await verifyPassword(user.passwordHash, password);
   if (!ok) {
@@ -36,7 +43,7 @@ export async function checkPassword(prisma: PrismaClient, user: User, password: 
         action: lock ? "auth.lockout" : `auth.${purpose}_failed`,
         entityType: "User",
         entityId: user.id,
-        after: { failedLogins: lock ? MAX_FAILED_LOGINS : updated.failedLogins },
+        after: { failedLogins: lock ? MAX_FAILED_LOGINS : updated.failedLogins, ...context },
       });
       return lock;
     });

@@ -50,8 +50,10 @@ describe("sign-off", () => {
     expect(await api.prisma.signOff.count()).toBe(0);
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
     // The failed signature is itself audited (and counts towards the lockout), nothing else changed.
-    const failures = await api.prisma.auditEvent.count({ where: { action: "auth.signature_failed" } });
-    expect(failures).toBe(1);
+    const failures = await api.prisma.auditEvent.findMany({ where: { action: "auth.signature_failed" } });
+    expect(failures).toHaveLength(1);
+    // The failed attempt names the case it was for.
+    expect(failures[0]!.after).toEqual({ failedLogins: 1, caseId: kase.id });
     const after = await databaseFingerprint(api.prisma);
     expect({ ...after, audit_event: "", user: "" }).toEqual({ ...afterReview, audit_event: "", user: "" });
 

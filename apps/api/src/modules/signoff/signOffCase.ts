@@ -36,7 +36,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
   if (!signer) throw notFound("User");
   assertOwnPassword(signer);
   // Wrong signature passwords count towards the lockout like failed sign-ins.
-  await checkPassword(prisma, signer, input.password, "signature");
+  await checkPassword(prisma, signer, input.password, "signature", { caseId: input.caseId });
 
   try {
     return await prisma.$transaction(
