@@ -7,7 +7,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { BlobStore, type ModelVersion, type User } from "@rcmnet/db";
 import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueueJob } from "../queue.ts";
+import { claimJob, enqueueJob } from "../queue.ts";
+import { JobAbortedError } from "../types.ts";
 import { enqueueSlideAnalysis } from "../analysisJobs.ts";
 import { silentLogger } from "../logger.ts";
 import { ClassifierCache } from "../model/classifierCache.ts";
@@ -130,6 +131,38 @@ describe("analyzeSlide", () => {
     expect({ cells: await db.prisma.cell.count(), predictions: await db.prisma.prediction.count() }).toEqual(
       counts,
     );
+  }, 120_000);
+
+  it("a worker that lost its job midway writes nothing more; the next holder finishes it", async () => {
+    const kase = await newCase("A-LATE");
+    const slide = await addSlide(kase.id, (await synthDemoField(21)).bytes);
+    const job = await claimJob(db.prisma, { workerId: "stalled", types: ["analyzeSlide"], leaseMs: 60_000 });
+    expect(job?.payload).toEqual({ slideId: slide.id });
+    // The worker stalls while loading the image: its lease runs out and the reaper requeues the
+    // job, but the worker has not noticed (its heartbeat raised nothing yet).
+    let reaped = false;
+    const analyze = createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }).analyzeSlide!;
+    const late = analyze({
+      prisma: db.prisma,
+      blobs,
+      dataDir,
+      log: silentLogger,
+      job: job!,
+      workerId: "stalled",
+      signal: new AbortController().signal,
+      progress: async () => {
+        if (reaped) return;
+        reaped = true;
+        await db.prisma.job.update({ where: { id: job!.id }, data: { status: "QUEUED", lockedBy: null, lockedAt: null, heartbeatAt: null } });
+      },
+    });
+    await expect(late).rejects.toBeInstanceOf(JobAbortedError);
+    expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBe(0);
+    expect(await db.prisma.auditEvent.count({ where: { entityId: slide.id, action: "slide.analyzed" } })).toBe(0);
+
+    await runJobs();
+    expect((await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } })).analysisStatus).toBe("DONE");
+    expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBeGreaterThan(0);
   }, 120_000);
 
   it("treats a CROP slide as one cell covering the image", async () => {

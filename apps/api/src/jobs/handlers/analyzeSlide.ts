@@ -11,7 +11,7 @@ import { z } from "zod";
 import { systemAudit } from "../systemAudit.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
 import { UNIDENTIFIED, type CellBox, type ModelRuntime } from "../model/runtime.ts";
-import { PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
+import { JobAbortedError, PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
 
 export { ANALYZE_SLIDE } from "../analysisJobs.ts";
 
@@ -54,17 +54,20 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
       const batch = boxes.slice(i, i + BATCH);
       const crops = slide.kind === "FIELD" ? await runtime.cropCells(image, batch) : [image];
       const cropShas = await Promise.all(crops.map((c) => blobs.put(c)));
-      await prisma.cell.createMany({
-        data: batch.map((b, j) => ({
-          slideId: slide.id,
-          x: b.x,
-          y: b.y,
-          width: b.width,
-          height: b.height,
-          detectionScore: b.score ?? null,
-          cropSha256: cropShas[j]!,
-        })),
-        skipDuplicates: true,
+      await prisma.$transaction(async (tx) => {
+        await assertLeaseHeld(tx, ctx);
+        await tx.cell.createMany({
+          data: batch.map((b, j) => ({
+            slideId: slide.id,
+            x: b.x,
+            y: b.y,
+            width: b.width,
+            height: b.height,
+            detectionScore: b.score ?? null,
+            cropSha256: cropShas[j]!,
+          })),
+          skipDuplicates: true,
+        });
       });
       await ctx.progress(0.1 + 0.4 * Math.min(1, (i + BATCH) / boxes.length), "storing cells");
     }
@@ -83,8 +86,9 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
         const batch = pending.slice(i, i + BATCH);
         const crops = await Promise.all(batch.map((c) => blobs.get(c.cropSha256)));
         const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
-        await prisma.$transaction([
-          prisma.prediction.createMany({
+        await prisma.$transaction(async (tx) => {
+          await assertLeaseHeld(tx, ctx);
+          await tx.prediction.createMany({
             data: batch.map((c, j) => ({
               cellId: c.id,
               modelVersionId: champion.id,
@@ -94,15 +98,15 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
               abstained: out[j]!.abstained,
             })),
             skipDuplicates: true,
-          }),
+          });
           // The label cache follows the AI only until a human has decided.
-          ...batch.map((c, j) =>
-            prisma.cell.updateMany({
+          for (const [j, c] of batch.entries()) {
+            await tx.cell.updateMany({
               where: { id: c.id, reviewCount: 0 },
               data: { currentLabel: out[j]!.abstained ? UNIDENTIFIED : out[j]!.label },
-            }),
-          ),
-        ]);
+            });
+          }
+        });
         predicted += batch.length;
         await ctx.progress(0.5 + 0.45 * Math.min(1, (i + BATCH) / pending.length), "classifying cells");
       }
@@ -142,6 +146,7 @@ async function permanentIf<T>(work: Promise<T>, test: (err: unknown) => boolean)
 
 async function markRunning(ctx: JobContext, slideId: string, caseId: string): Promise<void> {
   await ctx.prisma.$transaction(async (tx) => {
+    await assertLeaseHeld(tx, ctx);
     await tx.slide.updateMany({
       where: { id: slideId, analysisStatus: { in: ["PENDING", "FAILED", "RUNNING"] } },
       data: { analysisStatus: "RUNNING", analysisError: null },
@@ -173,6 +178,7 @@ async function markDone(
     // Lock the case first: two slides of one case finishing at once on two workers must not
     // both miss the "all done" moment (each would otherwise see the other still running).
     await tx.$queryRaw`SELECT 1 FROM "case" WHERE "id" = ${caseId}::uuid FOR UPDATE`;
+    await assertLeaseHeld(tx, ctx);
     const changed = await tx.slide.updateMany({
       where: { id: slideId, analysisStatus: { not: "DONE" } },
       data: { analysisStatus: "DONE", analysisError: null },
@@ -201,10 +207,23 @@ async function markDone(
   });
 }
 
+/**
+ * Inside a write's transaction: this worker still holds the job, and keeps it until the write
+ * commits (the row is share-locked, so the reaper waits). A worker that stalled past its lease
+ * (reaped, cancelled, or taken by another worker) writes nothing more: no cells, predictions or
+ * status change can reach a case after it was failed, signed, or handed to another attempt.
+ */
+async function assertLeaseHeld(tx: Prisma.TransactionClient, ctx: JobContext): Promise<void> {
+  const held = await tx.$queryRaw<unknown[]>`
+    SELECT 1 FROM "job" WHERE "id" = ${ctx.job.id}::uuid AND "lockedBy" = ${ctx.workerId} AND "status" = 'RUNNING' FOR SHARE`;
+  if (held.length === 0) throw new JobAbortedError(`job ${ctx.job.id} is no longer held by worker ${ctx.workerId}: nothing written`);
+}
+
 /** On the last attempt (or a permanent error) the slide shows FAILED with the reason. */
 async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown): Promise<void> {
   const final = err instanceof PermanentJobError || ctx.job.attempts >= ctx.job.maxAttempts;
-  if (!final || ctx.signal.aborted) return;
+  // A worker that lost its job leaves the slide to whoever holds it now (or to the reaper).
+  if (!final || ctx.signal.aborted || err instanceof JobAbortedError) return;
   const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
   await ctx.prisma
     .$transaction(async (tx) => {
