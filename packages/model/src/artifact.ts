@@ -96,7 +96,12 @@ export async function serializeWeights(net: Network): Promise<{ bin: Buffer; ent
   return { bin: Buffer.concat(parts), entries };
 }
 
-/** Writes files into `dir` via a sibling temp dir + rename, so a kill never leaves half a model. */
+/**
+ * Writes the model's files into `dir` via a sibling temp dir and one rename per file (other files
+ * in `dir`, such as metrics.jsonl and checkpoint/, stay). No file is ever half written; a kill
+ * between two renames can leave new weights beside the old card, which loadNetwork then refuses
+ * (sha256 mismatch) rather than load a mix, until a resumed run writes the model again.
+ */
 export async function saveModel(dir: string, net: Network, card: Omit<ModelCard, 'weightsSha256' | 'format'>, extra: Record<string, Buffer | string> = {}): Promise<ModelCard> {
   const { bin, entries } = await serializeWeights(net);
   const full: ModelCard = { format: 'rcmnet-model-card/1', ...card, weightsSha256: sha256(bin) };

@@ -83,7 +83,8 @@ class Classifier implements CellClassifier {
         if (probs[r * k + j]! > probs[r * k + best]!) best = j;
       }
       const confidence = probs[r * k + best]!;
-      const abstained = confidence < threshold;
+      // Written so that a NaN confidence (non-finite logits) abstains instead of passing as sure.
+      const abstained = !(confidence >= threshold);
       const topLabel = this.labels[best]!;
       return { label: abstained ? UNIDENTIFIED : topLabel, topLabel, probabilities, confidence, abstained };
     });

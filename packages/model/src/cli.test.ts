@@ -49,6 +49,13 @@ describe('rcmnet CLI', () => {
     const ema = await rcmnet(['train', '--data', dir, '--out', dir, '--ema', '1']);
     expect(ema.code).toBe(64);
     expect(ema.stderr).toMatch(/--ema must be a decay between 0 and 1/);
+    // Numbers that parse but mean nothing: refused before any data is read, never a silent "success".
+    const zeroBatch = await rcmnet(['train', '--data', dir, '--out', dir, '--batch', '0']);
+    expect(zeroBatch.code).toBe(64);
+    expect(zeroBatch.stderr).toMatch(/batchSize must be an integer >= 1, got 0/);
+    const noCap = await rcmnet(['eval', '--model', dir, '--data', dir, '--max-per-class', '0']);
+    expect(noCap.code).toBe(64);
+    expect(noCap.stderr).toMatch(/--max-per-class must be a whole number >= 1/);
     expect((await rcmnet(['frobnicate'])).code).toBe(1);
   });
 

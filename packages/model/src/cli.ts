@@ -34,6 +34,13 @@ function num(v: string | boolean | undefined, name: string, fallback?: number): 
   return n;
 }
 
+/** A count such as --max-per-class: 0 or 2.5 is a mistake, not "no cap". */
+function count(v: string | boolean | undefined, name: string): number | undefined {
+  const n = num(v, name);
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new UsageError(`--${name} must be a whole number >= 1, got "${String(v)}"`);
+  return n;
+}
+
 function req(v: string | boolean | undefined, name: string): string {
   if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required`);
   return v;
@@ -137,7 +144,7 @@ const commands: Record<string, Command> = {
           from: v['from'] as string | undefined,
           labels: typeof v['labels'] === 'string' ? v['labels'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
           headEpochs: num(v['head-epochs'], 'head-epochs'),
-          maxPerClass: num(v['max-per-class'], 'max-per-class'),
+          maxPerClass: count(v['max-per-class'], 'max-per-class'),
           augment: !v['no-augment'],
           balance: !v['no-balance'],
           backend: v['backend'] as string | undefined,
@@ -157,7 +164,7 @@ const commands: Record<string, Command> = {
       const split = (v['split'] as string | undefined) ?? 'val';
       if (!['train', 'val', 'test'].includes(split)) throw new UsageError('--split must be train, val or test');
       const m = await evaluate(req(v['model'], 'model'), req(v['data'], 'data'), {
-        split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: num(v['max-per-class'], 'max-per-class'), tta: Boolean(v['tta']),
+        split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: count(v['max-per-class'], 'max-per-class'), tta: Boolean(v['tta']),
       });
       if (v['json']) process.stdout.write(JSON.stringify(m) + '\n');
       else {
@@ -421,7 +428,8 @@ export async function main(argv: string[]): Promise<number> {
     await cmd.run(values as Record<string, string | boolean | undefined>, positionals);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    // RangeError: train()'s own option checks (checkTrainOptions), a usage mistake too.
+    if (e instanceof UsageError || e instanceof RangeError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`rcmnet ${name}: ${(e as Error).message}\nusage: ${cmd.usage}\n`);
       return 64;
     }

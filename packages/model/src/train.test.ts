@@ -3,7 +3,7 @@
  * tensor leaks, resume, cancellation, transfer learning, prediction, Grad-CAM, evaluation.
  * One small RCMNet is trained once (beforeAll) and reused.
  */
-import { readFile, writeFile, stat } from 'node:fs/promises';
+import { appendFile, readFile, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { dihedralViews, logitsFor, loadImages } from './inference.js';
 import { synthCell, writeSynthDataset } from './synth.js';
 import { tempDir } from './testing.js';
 import { tf } from './tf.js';
-import { train, type TrainEvent, type TrainResult } from './train.js';
+import { checkTrainOptions, train, type TrainEvent, type TrainResult } from './train.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -190,10 +190,52 @@ describe('resume, cancellation and transfer learning', () => {
     });
     expect(interrupted.cancelled).toBe(true);
     expect(interrupted.history.map((h) => h.epoch)).toEqual([1]);
+    // A kill after the metrics line of epoch 2 but before its checkpoint leaves that line behind.
+    await appendFile(path.join(dir, 'resumed/metrics.jsonl'), `${JSON.stringify({ epoch: 2, valAcc: 0 })}\n`);
+    // Another recipe is another run: refused, nothing trained.
+    await expect(train({ ...opts, epochs: 3, out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(/different recipe \(epochs: 2 in the checkpoint, 3 now;/);
     const resumed = await train({ ...opts, out: path.join(dir, 'resumed'), resume: true });
     expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2]);
     const [a, b] = await Promise.all([readFile(path.join(dir, 'full/checkpoint/weights.bin')), readFile(path.join(dir, 'resumed/checkpoint/weights.bin'))]);
     expect(a.equals(b)).toBe(true);
+    const lines = (await readFile(path.join(dir, 'resumed/metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; valAcc: number });
+    expect(lines.map((l) => l.epoch)).toEqual([1, 2]);
+    expect(lines[1]!.valAcc).toBe(resumed.history[1]!.valAcc);
+  });
+
+  it('a run that stopped early stays finished when resumed', async () => {
+    const opts = { ...tiny, data, epochs: 6, maxPerClass: 10, patience: 1, lr: 1e-12, out: path.join(dir, 'early') };
+    const first = await train(opts);
+    expect(first.history.length).toBeLessThan(6);
+    const again = await train({ ...opts, resume: true });
+    expect(again.history.map((h) => h.epoch)).toEqual(first.history.map((h) => h.epoch));
+  });
+
+  it('refuses nonsensical options before reading any data', () => {
+    const base = { data: 'unused', out: 'unused' };
+    for (const [bad, message] of [
+      [{ epochs: 0 }, /epochs must be an integer >= 1/],
+      [{ epochs: 2.5 }, /epochs must be an integer/],
+      [{ batchSize: 0 }, /batchSize must be an integer >= 1/],
+      [{ maxPerClass: 0 }, /maxPerClass must be an integer >= 1/],
+      [{ patience: 0 }, /patience must be/],
+      [{ labelSmoothing: 2 }, /labelSmoothing must be in \[0, 1\)/],
+      [{ lr: -1 }, /lr must be a positive number/],
+      [{ stem: 'foo' as 'compact' }, /stem must be imagenet or compact/],
+      [{ size: 8 }, /size must be an integer >= 16/],
+    ] as const) {
+      expect(() => checkTrainOptions({ ...base, ...bad })).toThrow(message);
+    }
+    expect(() => checkTrainOptions({ ...base, epochs: 3, batchSize: 16, headEpochs: 0 })).not.toThrow();
+  });
+
+  it('fits no temperature when the validation images are training images (a snapshot with no VAL part)', async () => {
+    const ds = await loadDataset(data, { maxPerClass: 10 });
+    const rows = ds.train.flatMap((s) => [`train,${s.label},${s.path}`, `val,${s.label},${s.path}`]);
+    const manifest = path.join(dir, 'val-is-train.csv');
+    await writeFile(manifest, `split,label,path\n${rows.join('\n')}\n`);
+    const r = await train({ ...tiny, data: manifest, epochs: 1, out: path.join(dir, 'val-is-train') });
+    expect(r.card.calibration).toMatchObject({ temperature: 1, fittedOn: 'none' });
   });
 
   it('with a weight average (--ema) saves the average, records the online weights, and resumes it exactly', async () => {

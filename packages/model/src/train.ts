@@ -115,7 +115,36 @@ interface CheckpointState {
   phase: 'head' | 'full';
   /** Updates the weight average had taken (it is saved in the checkpoint's `ema/`). */
   emaUpdates?: number;
+  /** Patience ran out: a resumed run has nothing left to train. */
+  stoppedEarly?: boolean;
 }
+
+/**
+ * Refuses options that would train nonsense and still "succeed" (zero steps, no epochs, negative
+ * targets): train() is a library entry point as well as the CLI's.
+ */
+export function checkTrainOptions(o: TrainOptions): void {
+  const bad = (name: string, want: string, got: unknown) => new RangeError(`${name} must be ${want}, got ${String(got)}`);
+  const int = (name: string, v: number | undefined, min: number) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw bad(name, `an integer >= ${min}`, v);
+  };
+  int('epochs', o.epochs, 1);
+  int('batchSize', o.batchSize, 1);
+  int('size', o.size, 16);
+  int('patience', o.patience, 1);
+  int('headEpochs', o.headEpochs, 0);
+  int('maxPerClass', o.maxPerClass, 1);
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
+  if (o.lr !== undefined && !(o.lr > 0 && Number.isFinite(o.lr))) throw bad('lr', 'a positive number', o.lr);
+  if (o.weightDecay !== undefined && !(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad('weightDecay', 'a number >= 0', o.weightDecay);
+  if (o.labelSmoothing !== undefined && !(o.labelSmoothing >= 0 && o.labelSmoothing < 1)) throw bad('labelSmoothing', 'in [0, 1)', o.labelSmoothing);
+  if (o.widthMultiplier !== undefined && !(o.widthMultiplier > 0 && o.widthMultiplier <= 4)) throw bad('widthMultiplier', 'in (0, 4]', o.widthMultiplier);
+  if (o.stem !== undefined && o.stem !== 'imagenet' && o.stem !== 'compact') throw bad('stem', 'imagenet or compact', o.stem);
+  if (o.abstainThreshold !== undefined && !(o.abstainThreshold >= 0 && o.abstainThreshold <= 1)) throw bad('abstainThreshold', 'in [0, 1]', o.abstainThreshold);
+}
+
+/** Options that fix what a run is: a resumed run must use the checkpoint's, or it is another run. */
+const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'balance', 'seed', 'from', 'headEpochs', 'ema'] as const;
 
 export class TrainingCancelled extends Error {
   constructor() {
@@ -137,6 +166,7 @@ function smoothedLoss(logits: tf.Tensor2D, targets: tf.Tensor2D, smoothing: numb
 }
 
 export async function train(options: TrainOptions, onProgress: (e: TrainEvent) => void = () => {}): Promise<TrainResult> {
+  checkTrainOptions(options);
   const backend = await initBackend({ backend: options.backend });
   const seed = options.seed ?? 1;
   const epochs = options.epochs ?? 10;
@@ -207,6 +237,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   let optimizer = makeOptimizer();
   let state: CheckpointState = { epoch: -1, history: [], bestScore: -Infinity, bestEpoch: -1, sinceBest: 0, phase: phaseOf(0) };
   let resumedAverage: Network | undefined;
+  let resumedRecipe: Record<string, unknown> | undefined;
 
   if (options.resume) {
     // A kill between the two renames of writeCheckpoint leaves only `checkpoint.old`.
@@ -221,9 +252,20 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
       const meta = JSON.parse(await readFile(path.join(ckptDir, 'optimizer.json'), 'utf8')) as OptimizerState;
       optimizer.load(meta, await readFile(path.join(ckptDir, 'optimizer.bin')));
       normalization = ck.card.normalization;
+      resumedRecipe = ck.card.training as Record<string, unknown> | undefined;
       if (options.ema !== undefined && existsSync(path.join(ckptDir, 'ema', 'weights.bin'))) {
         resumedAverage = (await loadNetwork(path.join(ckptDir, 'ema'))).net;
       }
+      // A kill between the metrics line and the checkpoint leaves a line for an epoch that is
+      // trained again now: keep one line per epoch the checkpoint holds.
+      const metricsPath = path.join(out, 'metrics.jsonl');
+      const lines = existsSync(metricsPath) ? (await readFile(metricsPath, 'utf8')).split('\n').filter(Boolean) : [];
+      const byEpoch = new Map<number, string>();
+      for (const line of lines) {
+        const epochOf = (JSON.parse(line) as { epoch?: unknown }).epoch;
+        if (typeof epochOf === 'number' && epochOf <= state.epoch + 1) byEpoch.set(epochOf, line);
+      }
+      await writeFile(metricsPath, [...byEpoch.values()].map((l) => `${l}\n`).join(''));
       process.stderr.write(`rcmnet: resuming ${out} after epoch ${state.epoch + 1}\n`);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -255,6 +297,23 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     unfreezeLrFactor: options.unfreezeLrFactor ?? 0.1,
     ema: options.ema ?? null,
   };
+  if (resumedRecipe) {
+    const changed = RECIPE_KEYS.filter((k) => k in resumedRecipe! && JSON.stringify(resumedRecipe![k]) !== JSON.stringify(trainingOptions[k]));
+    if (changed.length) {
+      net.dispose();
+      average?.dispose();
+      optimizer.dispose();
+      throw new Error(
+        `--resume with a different recipe (${changed.map((k) => `${k}: ${JSON.stringify(resumedRecipe![k])} in the checkpoint, ${JSON.stringify(trainingOptions[k])} now`).join('; ')}): resume with the checkpoint's options, or train into a new --out`,
+      );
+    }
+  }
+  // Validation images that are also training images (a snapshot too small for a VAL part): the
+  // best epoch is then chosen in-sample, and a temperature fitted there would sharpen every
+  // probability, so none is fitted.
+  const trainPaths = new Set(trainSamples.map((s) => s.path));
+  const valIsTrain = valSamples.some((s) => trainPaths.has(s.path));
+  if (valIsTrain) process.stderr.write('rcmnet: validation images are also training images: model selection is optimistic and no temperature is fitted\n');
   // Captured now: the training network is disposed before the final card is written.
   const parameterCount = net.params.countLearnable();
   const cardBase = (metrics: EvalMetrics | null, temperature: number, fitted: boolean, extra: Partial<ModelCard['calibration']> = {}) => ({
@@ -291,11 +350,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   const byClass = labels.map((_, c) => trainTargets.flatMap((t, i) => (t === c ? [i] : [])));
   const nonEmpty = byClass.filter((ix) => ix.length);
   let cancelled = false;
-  let stoppedEarly = false;
+  let stoppedEarly = state.stoppedEarly === true;
   const imgElems = size * size * 3;
 
   try {
-    for (let epoch = state.epoch + 1; epoch < epochs; epoch++) {
+    for (let epoch = state.epoch + 1; epoch < epochs && !stoppedEarly; epoch++) {
       const phase = phaseOf(epoch);
       if (phase !== state.phase) {
         // New parameter set and learning rate: fresh optimizer state.
@@ -370,6 +429,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
       const produced = average?.net ?? net;
       const valLogits = await logitsFor(produced, valImages, norm, 64);
       const vm = computeMetrics(softmaxRows(valLogits, labels.length), valTargets, labels);
+      if (valImages.length && !Number.isFinite(vm.nll)) throw new Error(`Validation loss became ${vm.nll} after epoch ${epoch + 1}; lower --lr`);
       const online = average ? computeMetrics(softmaxRows(await logitsFor(net, valImages, norm, 64), labels.length), valTargets, labels) : null;
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -397,12 +457,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
       } else state.sinceBest++;
       await appendFile(path.join(out, 'metrics.jsonl'), JSON.stringify({ ...record, backend, time: new Date().toISOString() }) + '\n');
       state.emaUpdates = average?.updateCount;
+      // Decided before the checkpoint is written, so a resumed run knows it has finished.
+      stoppedEarly = options.patience !== undefined && state.sinceBest >= options.patience && phase === 'full';
+      if (stoppedEarly) state.stoppedEarly = true;
       await writeCheckpoint(ckptDir, net, optimizer, state, cardBase(null, 1, false), average?.net);
       onProgress({ type: 'epoch', epochs, ...record, best });
-      if (options.patience !== undefined && state.sinceBest >= options.patience && phase === 'full') {
-        stoppedEarly = true;
-        break;
-      }
     }
   } catch (e) {
     if (!(e instanceof TrainingCancelled)) {
@@ -424,11 +483,12 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   if (best) {
     const logits = await logitsFor(best.net, valImages, norm, 64);
     const before = computeMetrics(softmaxRows(logits, labels.length), valTargets, labels);
-    const temperature = valImages.length ? fitTemperature(logits, valTargets, labels.length) : 1;
+    const fitted = valImages.length > 0 && !valIsTrain;
+    const temperature = fitted ? fitTemperature(logits, valTargets, labels.length) : 1;
     // No validation images (possible only with valFraction 0 or a tiny data set): no figures at
     // all, rather than zeros that read as a 0% model.
     metrics = valImages.length ? computeMetrics(softmaxRows(logits, labels.length, temperature), valTargets, labels) : null;
-    card = await saveModel(out, best.net, cardBase(metrics, temperature, valImages.length > 0, metrics ? { eceBefore: before.ece, eceAfter: metrics.ece } : {}));
+    card = await saveModel(out, best.net, cardBase(metrics, temperature, fitted, metrics ? { eceBefore: before.ece, eceAfter: metrics.ece } : {}));
     best.net.dispose();
     if (metrics) await writeFile(path.join(out, 'confusion.svg'), confusionSvg(metrics.confusion, labels, 'Validation confusion matrix'));
   } else {

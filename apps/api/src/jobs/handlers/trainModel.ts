@@ -381,7 +381,8 @@ async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: s
   }
   if (!items.some((i) => i.split === "VAL")) {
     // A very small snapshot can have no VAL cells: validate on TRAIN (model selection is then
-    // optimistic, which the log says) rather than touch the locked TEST part.
+    // optimistic, which the log says, and no temperature is fitted) rather than touch the locked
+    // TEST part.
     for (const item of items) lines.push(`val,${item.label},${item.cropSha256}.png`);
   }
   const manifest = join(dir, "manifest.csv");

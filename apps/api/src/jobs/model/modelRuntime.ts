@@ -168,7 +168,8 @@ async function train(m: ModelPackage, r: TrainRequest): Promise<TrainResult> {
       from: r.from,
       labels: r.labels,
       epochs: r.epochs,
-      headEpochs: r.from ? Math.max(1, r.frozenEpochs) : undefined,
+      // 0 is honoured: the whole network fine-tunes from the first epoch, as the run's config says.
+      headEpochs: r.from ? r.frozenEpochs : undefined,
       batchSize: r.batchSize,
       lr: r.learningRate,
       unfreezeLrFactor: r.fineTuneLearningRate / r.learningRate,
