@@ -60,6 +60,14 @@ describe("query cost limit", () => {
     expect(twice - once).toBe(5 * 100 * 2);
   });
 
+  it("prices large values: signed reports of many cases in one answer are refused", () => {
+    expect(refusal(`{ cases(first: 200) { nodes { signOffs { content } } } }`)[0]).toMatch(/too expensive/);
+    const aliased = Array.from({ length: 150 }, (_, i) => `c${i}: cases(first: 10) { nodes { signOffs { content } } }`).join(" ");
+    expect(refusal(`{ ${aliased} }`)[0]).toMatch(/too expensive/);
+    // One case's report (the report page) costs little.
+    expect(costOf(`query($id: ID!) { case(id: $id) { signOffs { content } } }`)).toBeLessThan(5_000);
+  });
+
   it("allows one full audit-chain verification per request", () => {
     expect(refusal(`{ verifyAuditTrail { ok } }`)).toEqual([]);
     expect(refusal(`{ a: verifyAuditTrail { ok } b: verifyAuditTrail { ok } }`)[0]).toMatch(/too expensive/);

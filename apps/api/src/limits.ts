@@ -45,10 +45,15 @@ export function queryShapeLimit(maxDepth: number, maxFields: number) {
   };
 }
 
-/** Fields whose resolver does work out of proportion to what they return. */
+/** Fields whose resolver does work, or whose value is large, out of proportion to one row. */
 export const FIELD_COSTS: Record<string, number> = {
   // Recomputes the hash of every audit event: one per request (half the default budget).
   "Query.verifyAuditTrail": 50_000,
+  // A signed report lists every cell of its case (~100 KB for 500 cells): priced so that pages
+  // of cases cannot pull thousands of them into one answer; one case's versions stay cheap.
+  "SignOff.content": 2_000,
+  // A run's log holds up to 200,000 characters.
+  "TrainingRun.log": 200,
 };
 
 /**
