@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { issueToken } from "../../auth/tokens.ts";
+import { checkPassword, MAX_FAILED_LOGINS } from "./login.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -40,6 +41,17 @@ describe("authentication", () => {
     expect(row.lockedUntil!.getTime()).toBeGreaterThan(Date.now() + 14 * 60_000);
     const audit = await api.prisma.auditEvent.findMany({ where: { entityId: user.id, action: "auth.lockout" } });
     expect(audit).toHaveLength(1);
+  });
+
+  it("checks at most 5 of many guesses sent at once, then locks", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const guesses = await Promise.allSettled(Array.from({ length: 12 }, () => checkPassword(api.prisma, user, "parallel guess", "login")));
+    expect(guesses.every((g) => g.status === "rejected")).toBe(true);
+    // Each checked guess leaves one audit event (failed or lockout); the rest were refused unchecked.
+    const checked = await api.prisma.auditEvent.count({ where: { entityId: user.id, action: { in: ["auth.login_failed", "auth.lockout"] } } });
+    expect(checked).toBe(MAX_FAILED_LOGINS);
+    const right = await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD });
+    expect(right.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
   });
 
   it("answers an unknown login's failures with the same lockout, so the lockout does not tell which logins exist", async () => {

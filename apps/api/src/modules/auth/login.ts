@@ -30,30 +30,41 @@ export async function checkPassword(
   purpose: "login" | "signature",
   context: Prisma.InputJsonObject = {},
 ): Promise<User> {
-  if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) lockedError(user.lockedUntil);
+  // The attempt is counted before the password is checked, and only while the account is unlocked
+  // with fewer than MAX_FAILED_LOGINS attempts counted: guesses sent in parallel cannot all be
+  // checked against a row read before the first of them failed.
+  // Raw SQL, so that a right password leaves the row as it was (no updatedAt stamp); lockedUntil
+  // holds UTC without a time zone, as Prisma writes it.
+  const claimed = await prisma.$executeRaw`
+    UPDATE "user" SET "failedLogins" = "failedLogins" + 1
+    WHERE "id" = ${user.id}::uuid AND "failedLogins" < ${MAX_FAILED_LOGINS}
+      AND ("lockedUntil" IS NULL OR "lockedUntil" <= (now() AT TIME ZONE 'UTC'))`;
+  if (claimed === 0) {
+    const now = await prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { lockedUntil: true } });
+    if (now.lockedUntil && now.lockedUntil.getTime() > Date.now()) lockedError(now.lockedUntil);
+    throw rateLimited("Too many sign-in attempts at once for this account; try again in a moment");
+  }
   const ok = await verifyPassword(user.passwordHash, password);
-  if (!ok) {
-    const locked = await prisma.$transaction(async (tx) => {
-      const updated = await tx.user.update({ where: { id: user.id }, data: { failedLogins: { increment: 1 } } });
-      const lock = updated.failedLogins >= MAX_FAILED_LOGINS;
-      if (lock) {
-        await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: new Date(Date.now() + LOCKOUT_MS) } });
-      }
-      await recordAudit(tx, { id: user.id, login: user.login }, {
-        action: lock ? "auth.lockout" : `auth.${purpose}_failed`,
-        entityType: "User",
-        entityId: user.id,
-        after: { failedLogins: lock ? MAX_FAILED_LOGINS : updated.failedLogins, ...context },
-      });
-      return lock;
+  if (ok) {
+    await prisma.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL WHERE "id" = ${user.id}::uuid`;
+    return { ...user, failedLogins: 0, lockedUntil: null };
+  }
+  const locked = await prisma.$transaction(async (tx) => {
+    const { failedLogins } = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { failedLogins: true } });
+    const lock = failedLogins >= MAX_FAILED_LOGINS;
+    if (lock) {
+      await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: new Date(Date.now() + LOCKOUT_MS) } });
+    }
+    await recordAudit(tx, { id: user.id, login: user.login }, {
+      action: lock ? "auth.lockout" : `auth.${purpose}_failed`,
+      entityType: "User",
+      entityId: user.id,
+      after: { failedLogins: lock ? MAX_FAILED_LOGINS : failedLogins, ...context },
     });
-    if (locked) justLockedError();
-    throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
-  }
-  if (user.failedLogins > 0 || user.lockedUntil) {
-    return prisma.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: null } });
-  }
-  return user;
+    return lock;
+  });
+  if (locked) justLockedError();
+  throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
 }
 
 /**
