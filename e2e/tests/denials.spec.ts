@@ -1,6 +1,6 @@
 // Each role is refused pages and actions outside its role, in the UI (a clear 403 page, no
 // link in the navigation) and straight at the API (FORBIDDEN / UNAUTHENTICATED, not a 500).
-import { apiLogin, apiQuery, apiUrl, expect, login, test, type DemoUser } from "../support/fixtures";
+import { apiLogin, apiQuery, apiUrl, expect, login, test, USERS, type DemoUser } from "../support/fixtures";
 
 const SOME_UUID = "00000000-0000-4000-8000-000000000000";
 
@@ -105,4 +105,27 @@ test("security headers are set on pages", async ({ request, baseURL }) => {
   expect(h["content-security-policy"]).not.toMatch(/https?:\/\//);
   expect(h["x-content-type-options"]).toBe("nosniff");
   expect(h["referrer-policy"]).toBe("no-referrer");
+});
+
+test("a session cookie copied before sign-out reaches no data after it", async ({ page, browser, baseURL }) => {
+  // A sign-in of its own: the cached demo sessions are shared with the other tests.
+  await page.context().clearCookies();
+  await page.goto("/login");
+  await page.getByTestId("login-username").fill(USERS.auditor.login);
+  await page.getByTestId("login-password").fill(USERS.auditor.password);
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
+  const copied = await page.context().cookies();
+  await page.getByTestId("sign-out").click();
+  await page.waitForURL("**/login**");
+
+  // Replayed elsewhere, the cookie still decodes, but the API token inside it was revoked.
+  const other = await browser.newContext({ baseURL });
+  await other.addCookies(copied);
+  const replay = await other.newPage();
+  await replay.goto("/audit");
+  await replay.waitForURL("**/login**");
+  await expect(replay.getByTestId("login-username")).toBeVisible();
+  await expect(replay.getByTestId("audit-table")).toHaveCount(0);
+  await other.close();
 });

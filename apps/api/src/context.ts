@@ -5,7 +5,7 @@ import type { BlobStore, PrismaClient, Role } from "@rcmnet/db";
 import type { Env } from "./env.ts";
 import type { Logger } from "./log.ts";
 import { createLoaders, type Loaders } from "./loaders.ts";
-import { verifyToken } from "./auth/tokens.ts";
+import { tokenDigest, tokenExpiresAt, verifyToken } from "./auth/tokens.ts";
 import { isRole } from "./auth/roles.ts";
 
 export interface AuthUser {
@@ -28,6 +28,8 @@ export interface Context extends Deps {
   user: AuthUser | null;
   /** Why a presented token was not accepted (absent when no token was presented). */
   authError?: AuthFailure;
+  /** The accepted token, by digest and expiry (what `logout` revokes). */
+  session?: { tokenSha256: string; expiresAt: Date };
   loaders: Loaders;
   requestId: string;
   /** Client address, for rate limiting. */
@@ -44,16 +46,21 @@ export function bearerToken(authorization: string | undefined): string | null {
 export async function authenticate(
   deps: Pick<Deps, "prisma" | "env">,
   authorization: string | undefined,
-): Promise<{ user: AuthUser | null; authError?: AuthFailure }> {
+): Promise<{ user: AuthUser | null; authError?: AuthFailure; session?: { tokenSha256: string; expiresAt: Date } }> {
   if (authorization === undefined || authorization === "") return { user: null };
   const token = bearerToken(authorization);
   if (!token) return { user: null, authError: "invalid" };
   const check = await verifyToken(deps.env.authSecret, token);
   if (!check.ok) return { user: null, authError: check.reason };
   const { claims } = check;
-  const row = await deps.prisma.user.findUnique({ where: { id: claims.sub } });
-  // Disabled, role changed, password changed, or renamed since the token was issued: revoked.
+  const tokenSha256 = tokenDigest(token);
+  const [row, signedOut] = await Promise.all([
+    deps.prisma.user.findUnique({ where: { id: claims.sub } }),
+    deps.prisma.revokedToken.findUnique({ where: { tokenSha256 }, select: { tokenSha256: true } }),
+  ]);
+  // Signed out, disabled, role changed, password changed, or renamed since the token was issued: revoked.
   if (
+    signedOut ||
     !row ||
     row.disabled ||
     row.role !== claims.role ||
@@ -63,7 +70,10 @@ export async function authenticate(
   ) {
     return { user: null, authError: "revoked" };
   }
-  return { user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role } };
+  return {
+    user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role },
+    session: { tokenSha256, expiresAt: tokenExpiresAt(token) ?? new Date(Date.now() + deps.env.tokenTtlSeconds * 1000) },
+  };
 }
 
 export async function buildContext(deps: Deps, req: { headers: { authorization?: string | undefined }; ip?: string | undefined }): Promise<Context> {

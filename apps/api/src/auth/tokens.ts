@@ -1,6 +1,7 @@
 // API bearer tokens: HS256 JWTs (jose). Claims: sub (user id), role, login, pwv (the user's
 // passwordChangedAt in ms). Every request reloads the user and compares role and pwv, so a
 // password change, a role change or disabling the account revokes every older token at once.
+import { createHash, randomUUID } from "node:crypto";
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
 import type { Role } from "@rcmnet/db";
 
@@ -30,6 +31,8 @@ export async function issueToken(
     .setAudience(AUDIENCE)
     .setIssuedAt(now)
     .setExpirationTime(exp)
+    // Unique per sign-in, so that two sign-ins in one second are two tokens (signing out revokes one).
+    .setJti(randomUUID())
     .sign(key(secret));
   return { token, expiresAt: new Date(exp * 1000) };
 }
@@ -58,6 +61,17 @@ export async function verifyToken(secret: string, token: string): Promise<TokenC
     if (exp !== null) verified.set(token, { secret, claims: check.claims, expMs: exp * 1000 });
   }
   return check;
+}
+
+/** What a signed-out token is remembered by: its sha256, never the token itself. */
+export function tokenDigest(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** When a (verified) token expires. */
+export function tokenExpiresAt(token: string): Date | null {
+  const exp = decodeExp(token);
+  return exp === null ? null : new Date(exp * 1000);
 }
 
 function decodeExp(token: string): number | null {

@@ -7,6 +7,7 @@ import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { env } from "@/env";
 import { ApiError } from "@/lib/errors";
+import { LOGOUT } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
 import { parseRole, type Role } from "./roles";
 
@@ -99,6 +100,15 @@ export const authOptions: NextAuthOptions = {
       },
     }),
   ],
+  events: {
+    // The session cookie is a self-contained JWT that NextAuth cannot revoke; the API token inside
+    // it can be. A copy of the cookie taken before sign-out then reaches no data (the pages answer
+    // "session ended"). Best effort: an expired or already revoked token has nothing to revoke.
+    async signOut({ token }) {
+      const claims = token ? claimsFrom(token) : null;
+      if (claims) await apiGraphQL(LOGOUT, {}, claims.apiToken).catch(() => undefined);
+    },
+  },
   callbacks: {
     async jwt({ token, user }) {
       if (user) {

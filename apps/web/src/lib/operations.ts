@@ -100,6 +100,11 @@ export const REPORT = /* GraphQL */ `
   }
 `;
 
+/** Revokes the session's API token (NextAuth's signOut event): a copied cookie stops working. */
+export const LOGOUT = /* GraphQL */ `
+  mutation Logout { logout }
+`;
+
 /** Re-checks a signature: content hash, and the shown columns against the signed content. */
 export const VERIFY_SIGN_OFF = /* GraphQL */ `
   query VerifySignOff($id: ID!) {

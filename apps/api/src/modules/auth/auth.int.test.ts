@@ -93,6 +93,23 @@ describe("authentication", () => {
     expect((await api.gql(good, ME)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 
+  it("signing out revokes that token only, before it expires", async () => {
+    const { user, password } = await api.createUser("HEMATOLOGIST");
+    const a = await api.login(user.login, password);
+    const b = await api.login(user.login, password);
+    expect((await api.gqlOk(a, `mutation { logout }`)).logout).toBe(true);
+    const replay = await api.gql(a, ME);
+    expect(replay.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    // The user's other session stays, and the revocation keeps only the token's digest.
+    expect((await api.gqlOk(b, ME)).me.login).toBe(user.login);
+    const row = await api.prisma.revokedToken.findFirstOrThrow({ where: { userId: user.id } });
+    expect(row.tokenSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(row.tokenSha256).not.toContain(a.slice(0, 20));
+    expect(row.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.logout" } })).toBe(1);
+    expect((await api.gql(null, `mutation { logout }`)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
   it("changing the password revokes older tokens", async () => {
     const { user } = await api.createUser("DATA_SCIENTIST");
     const old = await api.login(user.login, TEST_PASSWORD);

@@ -1,10 +1,11 @@
 import type { Policy } from "../../auth/policy.ts";
 import { ALL_ROLES } from "../../auth/roles.ts";
 import { FixedWindowLimiter } from "../../auth/rateLimit.ts";
-import { badInput, notFound, rateLimited } from "../../errors.ts";
+import { badInput, notFound, rateLimited, unauthenticated } from "../../errors.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { login } from "./login.ts";
 import { changeMyPassword } from "./changeMyPassword.ts";
+import { logout } from "./logout.ts";
 import { actor } from "../../lib/actor.ts";
 
 /** Sign-in attempts per client address, one limiter per API instance. */
@@ -23,6 +24,10 @@ export const resolvers: Resolvers = {
     },
     changeMyPassword: (_p, args, ctx) =>
       changeMyPassword(ctx.prisma, ctx.env, actor(ctx), args.currentPassword, args.newPassword),
+    logout: (_p, _a, ctx) => {
+      if (!ctx.session) throw unauthenticated("Not signed in");
+      return logout(ctx.prisma, actor(ctx), ctx.session);
+    },
   },
 };
 
@@ -30,4 +35,5 @@ export const policy: Policy = {
   "Query.me": ALL_ROLES,
   "Mutation.login": "PUBLIC",
   "Mutation.changeMyPassword": ALL_ROLES,
+  "Mutation.logout": ALL_ROLES,
 };
