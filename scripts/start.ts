@@ -180,7 +180,10 @@ async function main() {
   run("api", tsx, ["apps/api/src/server.ts"], env);
   run("worker", tsx, ["apps/api/src/worker.ts"], env);
   await waitFor(`http://127.0.0.1:${apiPort}/health`, "API");
-  run("web", tsx, ["scripts/serve.ts", "--port", String(webPort)], env, join(repoRoot, "apps/web"));
+  // Loopback unless WEB_HOST says otherwise, like the API (API_HOST): the demo's published
+  // passwords must not open the dashboard to the whole network.
+  const webHost = process.env.WEB_HOST ?? "127.0.0.1";
+  run("web", tsx, ["scripts/serve.ts", "--port", String(webPort), "--hostname", webHost], env, join(repoRoot, "apps/web"));
   await waitFor(`http://127.0.0.1:${webPort}/login`, "dashboard");
 
   console.log(`
