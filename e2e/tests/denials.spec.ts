@@ -129,3 +129,12 @@ test("a session cookie copied before sign-out reaches no data after it", async (
   await expect(replay.getByTestId("audit-table")).toHaveCount(0);
   await other.close();
 });
+
+test("a link to the session-ended page does not sign a live session out", async ({ page }) => {
+  await login(page, "auditor");
+  await page.goto("/session-ended?callbackUrl=%2Faudit");
+  await expect(page.getByTestId("session-alive")).toBeVisible();
+  await page.getByRole("link", { name: "Continue" }).click();
+  await page.waitForURL("**/audit");
+  await expect(page.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
+});

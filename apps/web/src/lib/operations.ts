@@ -100,6 +100,11 @@ export const REPORT = /* GraphQL */ `
   }
 `;
 
+/** Whether the API still accepts a session's token (the session-ended page asks before ending it). */
+export const ME = /* GraphQL */ `
+  query Me { me { id } }
+`;
+
 /** Revokes the session's API token (NextAuth's signOut event): a copied cookie stops working. */
 export const LOGOUT = /* GraphQL */ `
   mutation Logout { logout }
