@@ -9,6 +9,7 @@
  * to a square cell box. Parameters are in image-relative units, tuned on synthetic
  * fields and BCCD (docs/model.md has the recall figures and the command).
  */
+import { CROP_CONTEXT } from './framing.js';
 import { cropRgb, decodeImage, resizeSquare, type ImageInput, type ImageLimits, type RgbImage } from './image.js';
 
 export interface Box {
@@ -255,8 +256,7 @@ export async function detectCells(image: ImageInput, options: DetectOptions & Im
   return detectCellsRgb(await decodeImage(image, options), options);
 }
 
-/** Crop framing of the platform: side = CROP_CONTEXT x the cell box's longest side. */
-export const CROP_CONTEXT = 1.3;
+export { CROP_CONTEXT };
 
 /**
  * Square crops centred on each box with side = CROP_CONTEXT x the box's longest side (the

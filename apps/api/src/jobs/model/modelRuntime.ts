@@ -258,6 +258,7 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
     version: typeof card.version === "string" && card.version ? card.version : `sha-${actual.slice(0, 12)}`,
     labels: labels as string[],
     inputSize,
+    cropContext: typeof card.cropContext === "number" ? card.cropContext : null,
     normalization: obj(card.normalization),
     architecture: {
       arch: card.architecture ?? null,

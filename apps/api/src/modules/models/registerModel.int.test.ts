@@ -21,7 +21,7 @@ afterAll(async () => {
 const REGISTER = `mutation($p: String!) { registerModel(path: $p) { id name version status labels inputSize artifactSha256 } }`;
 const codeOf = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
 
-async function writeModelDir(dir: string, options: { tamper?: boolean; name?: string } = {}) {
+async function writeModelDir(dir: string, options: { tamper?: boolean; name?: string; cropContext?: number | null } = {}) {
   const weights = randomBytes(256);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "weights.bin"), weights);
@@ -33,6 +33,7 @@ async function writeModelDir(dir: string, options: { tamper?: boolean; name?: st
     inputSize: 64,
     normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
     abstainThreshold: 0.6,
+    ...(options.cropContext !== undefined && { cropContext: options.cropContext }),
     weightsSha256: createHash("sha256").update(weights).digest("hex"),
   };
   await writeFile(join(dir, "model-card.json"), JSON.stringify(card));
@@ -71,6 +72,7 @@ describe("registerModel", () => {
   it("refuses tampered weights, missing cards, and paths outside the models dir, storing nothing", async () => {
     const models = join(api.env.dataDir, "models");
     await writeModelDir(join(models, "tampered"), { tamper: true });
+    await writeModelDir(join(models, "framed-wider"), { name: "framed-wider", cropContext: 2 });
     await mkdir(join(models, "empty"), { recursive: true });
     const outside = join(tmpdir(), `rcmnet-outside-${process.pid}`);
     await writeModelDir(outside);
@@ -78,6 +80,7 @@ describe("registerModel", () => {
     const cases: [string, RegExp][] = [
       ["tampered", /weights\.bin hashes to .* model-card\.json declares/],
       ["empty", /model-card\.json is missing/],
+      ["framed-wider", /trained on crops framed at 2x the cell box; the platform frames cells at 1\.3x/],
       ["does-not-exist", /No such model directory/],
       [outside, /must be under the server's models directory/],
       ["../../etc", /No such model directory|must be under/],

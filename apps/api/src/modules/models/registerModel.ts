@@ -8,6 +8,7 @@ import type { ModelVersion } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
+import { CROP_CONTEXT } from "@rcmnet/model/framing";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import type { ModelDirInfo } from "../../jobs/model/runtime.ts";
 
@@ -26,6 +27,14 @@ export async function registerModel(
   } catch (err) {
     throw badInput(
       `Not a valid model directory: ${err instanceof Error ? err.message.replace(modelsDir, "<models>") : "unreadable"}`,
+    );
+  }
+  // The worker crops every cell at CROP_CONTEXT: a model trained on another framing would see
+  // cells unlike its training data. Unknown framing (null: datasets of pre-cropped cells such as
+  // PBC) is accepted and recorded; the promotion review decides.
+  if (info.cropContext !== null && Math.abs(info.cropContext - CROP_CONTEXT) > 1e-6) {
+    throw badInput(
+      `This model was trained on crops framed at ${info.cropContext}x the cell box; the platform frames cells at ${CROP_CONTEXT}x, so its predictions here would be on crops unlike its training data`,
     );
   }
   const artifactPath = relative(await realpath(modelsDir), dir);
@@ -58,6 +67,7 @@ export async function registerModel(
           version: version.version,
           artifactPath,
           artifactSha256: version.artifactSha256,
+          cropContext: info.cropContext,
         },
       });
       return version;
