@@ -8,6 +8,7 @@
 // embedded PGlite serialises connections, so an open transaction would stall the API).
 import { BlobCorruptError, BlobNotFoundError, type Prisma } from "@rcmnet/db";
 import { z } from "zod";
+import { failureReason } from "../failureReason.ts";
 import { systemAudit } from "../systemAudit.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
 import { UNIDENTIFIED, type CellBox, type ModelRuntime } from "../model/runtime.ts";
@@ -224,7 +225,8 @@ async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown)
   const final = err instanceof PermanentJobError || ctx.job.attempts >= ctx.job.maxAttempts;
   // A worker that lost its job leaves the slide to whoever holds it now (or to the reaper).
   if (!final || ctx.signal.aborted || err instanceof JobAbortedError) return;
-  const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+  // The full error is in the worker's log ("job failed"); users see a reason without internals.
+  const message = failureReason(err, ctx.job.id);
   await ctx.prisma
     .$transaction(async (tx) => {
       const changed = await tx.slide.updateMany({

@@ -1,12 +1,17 @@
 import type { Policy } from "../../auth/policy.ts";
 import { CASE_READERS } from "../../auth/roles.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
+import { redactPaths } from "../../jobs/failureReason.ts";
 import { caseAnalysisProgress, slideAnalysis } from "./slideAnalysis.ts";
 
 export const resolvers: Resolvers = {
   Query: {
     slideAnalysis: (_p, args, ctx) => slideAnalysis(ctx.prisma, args.slideId),
     caseAnalysisProgress: (_p, args, ctx) => caseAnalysisProgress(ctx.prisma, args.caseId),
+  },
+  // A job's stored error is the worker's full message (for its log): readers get it without paths.
+  JobProgress: {
+    error: (j) => (j.error ? redactPaths(j.error) : null),
   },
 };
 

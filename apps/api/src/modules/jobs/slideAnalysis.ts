@@ -3,6 +3,7 @@ import type { Job, PrismaClient, Slide } from "@rcmnet/db";
 import { notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { findSlideJob } from "../../jobs/analysisJobs.ts";
+import { redactPaths } from "../../jobs/failureReason.ts";
 
 export interface SlideAnalysisView {
   slideId: string;
@@ -32,7 +33,8 @@ async function viewOf(prisma: PrismaClient, slide: Slide): Promise<SlideAnalysis
   return {
     slideId: slide.id,
     status,
-    error: slide.analysisError ?? (status === "FAILED" ? (job?.error ?? null) : null),
+    // A job's own error text can be an internal one (its worker died): no server paths shown.
+    error: slide.analysisError ?? (status === "FAILED" && job?.error ? redactPaths(job.error) : null),
     progress: status === "DONE" ? 1 : (job?.progress ?? 0),
     cellCount,
     predictedCellCount,
