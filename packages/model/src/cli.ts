@@ -170,7 +170,8 @@ const commands: Record<string, Command> = {
       else {
         process.stdout.write(`${m.split}${m.tta ? ' (8-view TTA)' : ''}: n=${m.count} top1 ${(m.top1 * 100).toFixed(2)}% balanced ${(m.balancedAccuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% ECE ${m.ece.toFixed(4)}\n`);
         for (const [l, c] of Object.entries(m.perClass)) process.stdout.write(`  ${l.padEnd(14)} P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)} n=${c.support}\n`);
-        if (m.inSample) process.stdout.write('  (the validation split chose this model\'s saved epoch and fitted its temperature: optimistic; a held-out test split is not)\n');
+        if (m.inSample && m.split === 'train') process.stdout.write('  (the model was trained on these images: not a measure of accuracy on new cells)\n');
+        else if (m.inSample) process.stdout.write('  (the validation split chose this model\'s saved epoch and fitted its temperature: optimistic; a held-out test split is not)\n');
       }
     },
   },

@@ -1,4 +1,5 @@
 /** `evaluate(modelDir, data)`: calibrated metrics of a saved model on a dataset split. */
+import path from 'node:path';
 import type { EvalMetrics } from './artifact.js';
 import { loadDataset, type Dataset, type Sample } from './data.js';
 import { loadImages, logitsFor } from './inference.js';
@@ -18,9 +19,10 @@ export interface EvaluateOptions {
 export type EvaluateData = string | Dataset | Sample[];
 
 /**
- * `inSample`: the images are the validation split of the data the model was trained on, which
- * chose its saved epoch and fitted its temperature, so the figures flatter it a little (a
- * held-out test split does not).
+ * `inSample`: the images are the training split of the data the model was trained on, or its
+ * validation split, which chose its saved epoch and fitted its temperature: the figures flatter
+ * it (a held-out test split does not). The same data is recognised by its content (snapshot id,
+ * so a copied folder counts) or its place (a folder and its manifest.csv count as one).
  */
 export async function evaluate(modelDir: string, data: EvaluateData, options: EvaluateOptions = {}): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean; inSample: boolean }> {
   await initBackend({ backend: options.backend });
@@ -33,7 +35,9 @@ export async function evaluate(modelDir: string, data: EvaluateData, options: Ev
     else {
       const ds = typeof data === 'string' ? await loadDataset(data, { maxPerClass: options.maxPerClass }) : data;
       samples = ds[split];
-      inSample = split === 'val' && ds.source === card.data.source;
+      const place = (source: string | undefined) => (source?.endsWith('.csv') ? path.dirname(source) : source);
+      const sameData = ds.snapshotId === card.data.snapshotId || place(ds.source) === place(card.data.source);
+      inSample = sameData && (split === 'val' || split === 'train');
     }
     const index = new Map(card.labels.map((l, i) => [l, i]));
     const unknown = [...new Set(samples.filter((s) => !index.has(s.label)).map((s) => s.label))];
