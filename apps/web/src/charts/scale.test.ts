@@ -46,5 +46,9 @@ describe("chart scales", () => {
     expect(classColour(["a", "b"], "b")).toBe(classColour(["a", "b"], "b"));
     expect(classColour(["a", "b"], "a")).not.toBe(classColour(["a", "b"], "b"));
     expect(classColour(["a"], "zzz")).toBe("#555555");
+    // A canonical class keeps its colour whatever else is registered; categories have their own.
+    expect(classColour(["car_t", "eosinophil"], "eosinophil")).toBe(classColour(["basophil", "eosinophil", "ig", "platelet"], "eosinophil"));
+    const all = ["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet", "blast", "unidentified", "artifact"];
+    expect(new Set(all.map((l) => classColour(all, l))).size).toBe(all.length);
   });
 });

@@ -1,4 +1,5 @@
 // Minimal chart maths for the SVG charts (no chart library, no CDN).
+import { CANONICAL_ORDER } from "@/lib/labels";
 
 export interface LinearScale {
   (value: number): number;
@@ -81,10 +82,25 @@ export function linePath(points: readonly { x: number; y: number }[]): string {
   return d;
 }
 
-/** Stable colour per class, by its index in the model's label list. */
-const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+/** Class colours (d3's category10), one per class of CANONICAL_ORDER. */
+const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"];
+/** For labels outside the canonical list (the rest of category10, then its light tints). */
+const EXTRA = ["#bcbd22", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5"];
+/** Review categories keep one colour each: grey for "not a class", dark brown for debris. */
+const CATEGORY_COLOURS: Record<string, string> = { unidentified: "#b0b0b0", artifact: "#3b2a1a" };
+
+/**
+ * A class's colour, fixed like its key (labels.ts): the canonical classes by their place in
+ * CANONICAL_ORDER, so registering a model never recolours a class; other labels by their place
+ * in `labels` in a second palette.
+ */
 export function classColour(labels: readonly string[], label: string): string {
-  const i = labels.indexOf(label);
+  const category = CATEGORY_COLOURS[label];
+  if (category) return category;
+  const canonical = (CANONICAL_ORDER as readonly string[]).indexOf(label);
+  if (canonical >= 0) return PALETTE[canonical]!;
+  const others = labels.filter((l) => !(CANONICAL_ORDER as readonly string[]).includes(l) && !CATEGORY_COLOURS[l]);
+  const i = others.indexOf(label);
   if (i < 0) return "#555555";
-  return PALETTE[i % PALETTE.length]!;
+  return EXTRA[i % EXTRA.length]!;
 }

@@ -24,6 +24,18 @@ const NAMES: Record<string, string> = {
   ig: "Immature granulocyte",
 };
 
+/**
+ * The key that reclassifies to a label, fixed whatever models are registered: 1-9 for the
+ * canonical classes in order, 0 for unidentified, - for artifact. Labels outside the canonical
+ * list have no key (their decision buttons remain). Muscle memory never has to relearn a key.
+ */
+export function labelKey(label: string): string | null {
+  if (label === "unidentified") return "0";
+  if (label === "artifact") return "-";
+  const i = (CANONICAL_ORDER as readonly string[]).indexOf(label);
+  return i < 0 ? null : String(i + 1);
+}
+
 /** What a reader sees for a stored label: "car_t" → "CAR-T cell", "erythroblast" → "Erythroblast". */
 export function labelName(label: string): string {
   const named = NAMES[label];

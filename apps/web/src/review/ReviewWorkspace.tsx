@@ -20,7 +20,6 @@ import {
   isLowConfidence,
   percent,
   seenState,
-  labelKey,
   nextUnreviewed,
   overridesAi,
   progress,
@@ -33,7 +32,7 @@ import {
 } from "./model";
 import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
-import { labelName } from "@/lib/labels";
+import { labelKey, labelName } from "@/lib/labels";
 
 export interface ReviewApi {
   /** One decision; resolves with the stored decision and the cell's new review count. */
@@ -146,6 +145,9 @@ export function ReviewWorkspace({
   useEffect(() => {
     if (readOnly) return;
     function onKey(e: KeyboardEvent) {
+      // A held key repeats about 30 times a second: each repeat would decide the next cell,
+      // unseen (low-confidence ones too). One press, one decision.
+      if (e.repeat) return;
       const target = e.target as HTMLElement | null;
       if (signOpen || target?.closest("input, textarea, select, dialog, [contenteditable]")) return;
       // Enter on a focused link or button is that control's own (keyboard users follow links and
@@ -281,7 +283,7 @@ export function ReviewWorkspace({
             <h3 style={{ marginTop: 0 }}>Keys</h3>
             <div style={{ display: "flex", flexWrap: "wrap", gap: "0.3rem 0.8rem", fontSize: "0.85rem" }} data-testid="label-keys">
               {state.labels
-                .map((label, i) => ({ label, key: labelKey(i) }))
+                .map((label) => ({ label, key: labelKey(label) }))
                 .filter(({ key }) => key !== null)
                 .map(({ label, key }) => (
                   <span key={label} data-label={label}>
@@ -349,7 +351,7 @@ function DecisionButtons({ labels, current, busy, onChoose }: { labels: readonly
         Confirm {labelName(current)} <kbd>Enter</kbd>
       </button>
       {labels
-        .map((label, i) => ({ label, key: labelKey(i) }))
+        .map((label) => ({ label, key: labelKey(label) }))
         .filter(({ label }) => label !== current)
         .map(({ label, key }) => (
           <button key={label} type="button" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={() => onChoose(label)} data-testid={`decide-${label}`}>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { labelList, toReviewCell, type ApiCell } from "./mapping";
-import { labelName } from "@/lib/labels";
+import { labelKey, labelName } from "@/lib/labels";
 import { signedVersionOf } from "./model";
 
 const base: ApiCell = {
@@ -62,6 +62,10 @@ describe("API to review model", () => {
     const both = labelList([...new Set([...demo, ...pbc])].sort(), []);
     expect(both.slice(0, 5)).toEqual(alone.slice(0, 5));
     expect(both).toEqual(["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet", "unidentified", "artifact"]);
+    // Keys are fixed per label, not per position: unidentified and artifact keep 0 and - too.
+    expect(alone.map(labelKey)).toEqual(["1", "2", "3", "4", "5", "0", "-"]);
+    expect(both.map(labelKey)).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "-"]);
+    expect(labelKey("blast")).toBeNull();
     // Labels outside the canonical list come after it, alphabetically; review categories stay last.
     expect(labelList(["zeta", "blast", "artifact"], [])).toEqual(["blast", "zeta", "unidentified", "artifact"]);
   });

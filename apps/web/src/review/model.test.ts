@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { labelKey } from "@/lib/labels";
 import {
   bulkConfirmable,
   chooseIntent,
@@ -114,7 +115,7 @@ describe("keyboard", () => {
     const cur = s.cells.find((c) => c.id === cursor)!;
     const other = LABELS.find((l) => l !== cur.currentLabel)!;
     expect(chooseIntent(s, cur.currentLabel)).toEqual(keyIntent(s, "Enter"));
-    expect(chooseIntent(s, other)).toEqual(keyIntent(s, String(LABELS.indexOf(other) + 1)));
+    expect(chooseIntent(s, other)).toEqual(keyIntent(s, labelKey(other)!));
     expect(chooseIntent(s, "not-a-label")).toEqual({ kind: "none" });
     expect(chooseIntent(reduce(s, { type: "saving", cellIds: [cursor] }), other)).toEqual({ kind: "none" });
   });

@@ -7,6 +7,8 @@
 // versions stand (the API's sign-off rule) and are marked as such, so the reviewer sees which
 // ones this amendment made.
 
+import { labelKey } from "@/lib/labels";
+
 export interface AiPrediction {
   label: string;
   confidence: number;
@@ -248,12 +250,9 @@ export type KeyIntent =
   | { kind: "none" };
 
 /** The number key of the label at `index` in the label list (the first nine have one), else null. */
-export function labelKey(index: number): string | null {
-  return index >= 0 && index < 9 ? String(index + 1) : null;
-}
 
 /**
- * Keyboard map. 1-9: reclassify the current cell to the n-th label; arrows: move; Enter:
+ * Keyboard map. 1-9, 0, -: reclassify the current cell (labelKey: fixed keys); arrows: move; Enter:
  * confirm the current label; g: toggle Grad-CAM. Choosing a label other than the AI's opens the
  * reason prompt instead of saving (an override of the AI is never silent).
  */
@@ -265,7 +264,7 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   if (key === "g" || key === "G") return { kind: "dispatch", action: { type: "toggleGradcam" } };
   if (!cell || state.saving.has(cell.id)) return { kind: "none" };
   if (key === "Enter") return decide(cell, cell.currentLabel);
-  const label = state.labels.find((_, i) => labelKey(i) === key);
+  const label = state.labels.find((l) => labelKey(l) === key);
   if (label !== undefined) return decide(cell, label);
   return { kind: "none" };
 }
