@@ -117,13 +117,13 @@ export const FieldView = memo(function FieldView({
   return (
     <div>
       <div className="field-tools no-print">
-        <button type="button" onClick={() => zoom(1 / 1.5)} aria-label="Zoom in" data-testid="zoom-in">
+        <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => zoom(1 / 1.5)} aria-label="Zoom in" data-testid="zoom-in">
           +
         </button>
-        <button type="button" onClick={() => zoom(1.5)} aria-label="Zoom out" data-testid="zoom-out">
+        <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => zoom(1.5)} aria-label="Zoom out" data-testid="zoom-out">
           −
         </button>
-        <button type="button" onClick={() => setView(fit(slide))} data-testid="zoom-reset">
+        <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => setView(fit(slide))} data-testid="zoom-reset">
           Fit
         </button>
         <span className="muted" data-testid="zoom-level">
@@ -153,7 +153,8 @@ export const FieldView = memo(function FieldView({
               width={c.box.width}
               height={c.box.height}
               fill="transparent"
-              stroke={c.id === cursor ? "#f5a623" : classColour(labels, c.currentLabel)}
+              // The cursor in black, a colour no class has (eosinophil orange was too close to the old one).
+              stroke={c.id === cursor ? "#1a1a1a" : classColour(labels, c.currentLabel)}
               strokeWidth={c.id === cursor ? stroke * 2 : stroke}
               strokeDasharray={c.decision ? undefined : `${stroke * 3} ${stroke * 2}`}
               data-testid="cell-box"

@@ -93,6 +93,8 @@ export const Gallery = memo(function Gallery({
               <button
                 type="button"
                 disabled={disabled || confirmable.length === 0}
+                // A click leaves focus on the page, so Enter afterwards confirms a cell, not this again.
+                onMouseDown={(e) => e.preventDefault()}
                 onClick={() => onBulkConfirm(confirmable)}
                 data-testid={`bulk-confirm-${g.label}`}
                 title={`Confirm every unreviewed cell in this group whose label is the AI's; cells under ${percent(minConfidence)} AI confidence are left to decide one by one`}

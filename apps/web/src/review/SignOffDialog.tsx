@@ -92,7 +92,7 @@ function SignOffForm({
         </p>
       )}
       <p style={{ marginTop: 0 }} data-testid="signoff-summary">
-        Signing as <strong data-testid="signoff-signer">{signer}</strong>: {total} cell{total === 1 ? "" : "s"} reviewed,{" "}
+        Signing as <strong data-testid="signoff-signer">{signer}</strong>: {total - unreviewed} of {total} cell{total === 1 ? "" : "s"} reviewed,{" "}
         <strong data-testid="signoff-overrides">{overrides}</strong> of them {overrides === 1 ? "differs" : "differ"} from the AI.
       </p>
       <div style={{ display: "grid", gap: "0.6rem" }}>

@@ -200,7 +200,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           </div>
           {verification.verifySignOff.ok ? (
             <div className="muted" style={{ fontSize: "0.8rem" }} data-testid="signature-verified">
-              ✓ Verified now: the content hash and the signature record match what was signed.
+              ✓ Verified {formatDateTime(new Date().toISOString())}: the content hash and the signature record match what was signed.
             </div>
           ) : (
             <div className="error" role="alert" data-testid="signature-verification-failed">
