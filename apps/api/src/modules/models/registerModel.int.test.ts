@@ -73,6 +73,7 @@ describe("registerModel", () => {
     const models = join(api.env.dataDir, "models");
     await writeModelDir(join(models, "tampered"), { tamper: true });
     await writeModelDir(join(models, "framed-wider"), { name: "framed-wider", cropContext: 2 });
+    await writeModelDir(join(models, "runs", "00000000-0000-4000-8000-00000000cafe"), { name: "a-run" });
     await mkdir(join(models, "empty"), { recursive: true });
     const outside = join(tmpdir(), `rcmnet-outside-${process.pid}`);
     await writeModelDir(outside);
@@ -80,6 +81,7 @@ describe("registerModel", () => {
     const cases: [string, RegExp][] = [
       ["tampered", /weights\.bin hashes to .* model-card\.json declares/],
       ["empty", /model-card\.json is missing/],
+      ["runs/00000000-0000-4000-8000-00000000cafe", /Training-run folders are registered by their run/],
       ["framed-wider", /trained on crops framed at 2x the cell box; the platform frames cells at 1\.3x/],
       ["does-not-exist", /No such model directory/],
       [outside, /must be under the server's models directory/],

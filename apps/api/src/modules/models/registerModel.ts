@@ -97,5 +97,9 @@ async function resolveInside(modelsDir: string, path: string): Promise<string> {
   }
   if (dir === root || !(await stat(dir)).isDirectory())
     throw badInput("path must name a model directory", { field: "path" });
+  // models/runs/<id> is where training runs write (trainModel registers a finished run itself,
+  // after its test evaluation): a running, cancelled or failed run's folder is no model to register.
+  if (relative(root, dir).split(sep)[0] === "runs")
+    throw badInput("Training-run folders are registered by their run when it succeeds, not by path", { field: "path" });
   return dir;
 }
