@@ -210,9 +210,14 @@ export function Retraining() {
 }
 
 function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"] }) {
-  const m = modelMetrics(run.producedModel?.metrics ?? run.metrics);
+  const raw = run.producedModel?.metrics ?? run.metrics;
+  const m = modelMetrics(raw);
   const h = historySeries(m.history);
-  const champ = m.champion ?? (champion ? modelMetrics(champion.metrics).test : null);
+  // Only the champion's figures on this run's own locked test cells compare (never its figures
+  // from another snapshot), named by who it was: the champion may have changed since.
+  const champ = m.champion;
+  const champId = (raw as { champion?: { modelVersionId?: unknown } } | null)?.champion?.modelVersionId;
+  const champName = !champ ? null : champion && champId === champion.id ? `${champion.name} ${champion.version}` : "the champion at the time";
   return (
     <section className="panel" style={{ marginTop: "1rem" }} data-testid="run-detail">
       <h2 style={{ marginTop: 0 }}>
@@ -230,7 +235,7 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
               <tr>
                 <th />
                 <th className="num">This run</th>
-                <th className="num">Champion</th>
+                <th className="num" data-testid="run-vs-champion-name">{champName ? `Champion (${champName})` : "Champion"}</th>
               </tr>
             </thead>
             <tbody>
@@ -246,6 +251,11 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
               </tr>
             </tbody>
           </table>
+          {!champ && (
+            <p className="muted" data-testid="run-vs-champion-none">
+              No champion was evaluated on this run's test cells{ACTIVE.has(run.status) ? " yet" : ""}: the figures of a model on another snapshot's test set would not compare.
+            </p>
+          )}
           <h3>Log</h3>
           <pre className="log" data-testid="run-log" aria-live="polite">
             {run.log || "(no output yet)"}
