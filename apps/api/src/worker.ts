@@ -8,6 +8,7 @@ import { BlobStore, createPrismaClient } from "@rcmnet/db";
 import { loadEnv } from "./env.ts";
 import { createHandlers } from "./jobs/handlers/index.ts";
 import { reconcileFailedAnalyses } from "./jobs/reconcileAnalyses.ts";
+import { reconcileTrainingRuns } from "./jobs/reconcileTrainingRuns.ts";
 import { jsonLogger } from "./jobs/logger.ts";
 import { ClassifierCache } from "./jobs/model/classifierCache.ts";
 import { getModelRuntime, initModelBackend } from "./jobs/model/modelRuntime.ts";
@@ -53,7 +54,10 @@ const worker = startWorker({
   log,
   workerId,
   handlers: createHandlers({ runtime, classifiers }),
-  onIdle: () => reconcileFailedAnalyses(prisma),
+  onIdle: async () => {
+    await reconcileFailedAnalyses(prisma);
+    await reconcileTrainingRuns(prisma);
+  },
 });
 stopWorker = async () => {
   await worker.stop();

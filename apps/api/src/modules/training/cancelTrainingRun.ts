@@ -1,5 +1,7 @@
 // Cancels a training run. A queued run stops at once; a running one is stopped by its worker,
-// which polls the flag between batches and records the run as CANCELLED.
+// which polls the flag between batches and records the run as CANCELLED. A run whose job has
+// already ended (its worker died on the last attempt) has no worker left to stop it: it is
+// settled at once with the job's end.
 import type { PrismaClient, TrainingRun } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -7,6 +9,7 @@ import { conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { cancelJob } from "../../jobs/queue.ts";
 import { trainingKey } from "../../jobs/analysisJobs.ts";
+import { settleRunOfEndedJob } from "../../jobs/reconcileTrainingRuns.ts";
 
 export async function cancelTrainingRun(
   prisma: PrismaClient,
@@ -30,6 +33,10 @@ export async function cancelTrainingRun(
         where: { id },
         data: { cancelRequested: true, status: "CANCELLED", finishedAt: new Date() },
       });
+    } else if (!job || (job.status !== "QUEUED" && job.status !== "RUNNING")) {
+      await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
+      await settleRunOfEndedJob(tx, id);
+      updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
     } else {
       updated = await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
     }

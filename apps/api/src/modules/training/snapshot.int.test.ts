@@ -4,6 +4,7 @@ import type { Role } from "@rcmnet/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells } from "../../jobs/testing/fixtures.ts";
+import { reconcileTrainingRuns } from "../../jobs/reconcileTrainingRuns.ts";
 
 let api: TestApi;
 let tokens: Record<Role, string>;
@@ -276,5 +277,28 @@ describe("training runs", () => {
     expect(codeOf(await api.gql(tokens.ADMIN, READ, { id: "00000000-0000-4000-8000-000000000000" }))).toBe(
       "NOT_FOUND",
     );
+  });
+
+  it("settles a run whose job ended without closing it (its worker killed on the last attempt)", async () => {
+    const snapshot = await api.prisma.datasetSnapshot.findFirstOrThrow({ where: { name: "week 47" } });
+    const died = async () => {
+      const run = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })).startTrainingRun;
+      await api.prisma.trainingRun.update({ where: { id: run.id }, data: { status: "RUNNING" } });
+      await api.prisma.job.update({
+        where: { dedupeKey: `trainModel:${run.id}` },
+        data: { status: "FAILED", error: "worker w1 stopped renewing its lease (attempt 3 of 3) in /srv/rcmnet/.data/runs" },
+      });
+      return run.id as string;
+    };
+    const idle = await died();
+    expect(await reconcileTrainingRuns(api.prisma)).toBeGreaterThanOrEqual(1);
+    const settled = await api.prisma.trainingRun.findUniqueOrThrow({ where: { id: idle } });
+    expect(settled).toMatchObject({ status: "FAILED" });
+    expect(settled.error).toMatch(/ended without closing the run: worker w1 stopped renewing its lease .* in <path>/);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: idle, action: "training.status" } })).toBe(1);
+
+    // Cancelled by a data scientist before any worker went idle: settled at once, not "Cancelling…" forever.
+    const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: await died() })).cancelTrainingRun;
+    expect(cancelled).toMatchObject({ status: "FAILED", cancelRequested: true });
   });
 });

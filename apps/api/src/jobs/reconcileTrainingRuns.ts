@@ -1,0 +1,49 @@
+// A worker that dies on a training job's last attempt (an out-of-memory kill on a large snapshot,
+// say) never runs the handler's own failure path: the reaper marks the job FAILED, but the run
+// would stay RUNNING, its page showing progress (or "Cancelling…") forever. Workers run this
+// when idle, and a cancel of such a run settles it at once: the run takes the job's end.
+import type { Prisma, PrismaClient, RunStatus } from "@rcmnet/db";
+import { trainingKey } from "./analysisJobs.ts";
+import { redactPaths } from "./failureReason.ts";
+import { systemAudit } from "./systemAudit.ts";
+
+/** Inside a transaction: closes a QUEUED or RUNNING run whose job has ended; the status it got, or null. */
+export async function settleRunOfEndedJob(tx: Prisma.TransactionClient, runId: string): Promise<RunStatus | null> {
+  const job = await tx.job.findUnique({ where: { dedupeKey: trainingKey(runId) }, select: { status: true, error: true } });
+  if (job && (job.status === "QUEUED" || job.status === "RUNNING")) return null;
+  // A model registered by the run means it got that far: the run succeeded, however it ended.
+  const produced = await tx.modelVersion.findUnique({ where: { trainingRunId: runId }, select: { id: true, metrics: true } });
+  const status: RunStatus = produced ? "SUCCEEDED" : job?.status === "CANCELLED" ? "CANCELLED" : "FAILED";
+  const error = status === "FAILED" ? `the training job ended without closing the run: ${redactPaths(job?.error ?? "no job")}`.slice(0, 1000) : null;
+  const done = await tx.trainingRun.updateMany({
+    where: { id: runId, status: { in: ["QUEUED", "RUNNING"] } },
+    data: {
+      status,
+      finishedAt: new Date(),
+      ...(error ? { error } : {}),
+      ...(produced ? { progress: 1, metrics: produced.metrics as Prisma.InputJsonObject } : {}),
+    },
+  });
+  if (done.count === 0) return null;
+  await systemAudit(tx, {
+    action: "training.status",
+    entityType: "TrainingRun",
+    entityId: runId,
+    after: { status, ...(produced ? { modelVersionId: produced.id } : {}), ...(error ? { error } : {}) },
+    reason: "its job had ended",
+  });
+  return status;
+}
+
+export async function reconcileTrainingRuns(prisma: PrismaClient): Promise<number> {
+  const stuck = await prisma.$queryRaw<{ id: string }[]>`
+    SELECT r."id" FROM "training_run" r
+    JOIN "job" j ON j."dedupeKey" = ${trainingKey("")} || r."id"::text
+    WHERE r."status" IN ('QUEUED', 'RUNNING') AND j."status" IN ('FAILED', 'CANCELLED', 'SUCCEEDED')
+    LIMIT 100`;
+  let settled = 0;
+  for (const run of stuck) {
+    if (await prisma.$transaction((tx) => settleRunOfEndedJob(tx, run.id))) settled++;
+  }
+  return settled;
+}
