@@ -8,6 +8,7 @@ import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, forbidden, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { MAX_REASON } from "./proposePromotion.ts";
+import { lockChampion } from "./championLock.ts";
 import { setChampion } from "./setChampion.ts";
 
 /** Audit actions by which an admin controls another account's credentials or role (manageUsers.ts). */
@@ -53,8 +54,17 @@ export async function decidePromotion(
     });
     if (decided.count === 0) throw conflict(`This proposal was already ${promotion.state.toLowerCase()}`);
 
-    const target = promotion.modelVersion;
+    let target = promotion.modelVersion;
     if (input.approve) {
+      // Under the champion lock, so that what is checked here is what setChampion replaces.
+      await lockChampion(tx);
+      const champion = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" }, select: { id: true, name: true, version: true } });
+      if ((champion?.id ?? null) !== promotion.replacesChampionId) {
+        throw conflict(
+          `The champion has changed since this was proposed (now ${champion ? `${champion.name} ${champion.version}` : "none"}): compare against it and propose again`,
+        );
+      }
+      target = await tx.modelVersion.findUniqueOrThrow({ where: { id: target.id } });
       const expected = promotion.kind === "PROMOTE" ? "CANDIDATE" : "ARCHIVED";
       if (target.status !== expected) {
         throw conflict(

@@ -1,5 +1,5 @@
 // The part of proposing that promotion and rollback share: one open proposal per model version,
-// recorded with its audit event in the caller's transaction.
+// recorded with its audit event and the champion it would replace in the caller's transaction.
 import type { ModelPromotion, ModelVersion, Prisma, PromotionKind } from "@rcmnet/db";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import type { AuthUser } from "../../context.ts";
@@ -12,6 +12,8 @@ export async function fileProposal(
   kind: PromotionKind,
   reason: string,
 ): Promise<ModelPromotion> {
+  // Two proposals for one version at once: the second waits here and then finds the first.
+  await tx.$queryRaw`SELECT 1 FROM "model_version" WHERE "id" = ${version.id}::uuid FOR UPDATE`;
   const pending = await tx.modelPromotion.findFirst({
     where: { modelVersionId: version.id, state: "PROPOSED" },
   });
@@ -19,14 +21,15 @@ export async function fileProposal(
     throw conflict("A proposal for this model version is already waiting for a decision", {
       promotionId: pending.id,
     });
+  const champion = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" }, select: { id: true } });
   const promotion = await tx.modelPromotion.create({
-    data: { modelVersionId: version.id, kind, reason, proposedById: actor.id },
+    data: { modelVersionId: version.id, kind, reason, proposedById: actor.id, replacesChampionId: champion?.id ?? null },
   });
   await recordAudit(tx, actor, {
     action: kind === "PROMOTE" ? "model.proposePromotion" : "model.proposeRollback",
     entityType: "ModelPromotion",
     entityId: promotion.id,
-    after: { modelVersionId: version.id, name: version.name, version: version.version, kind },
+    after: { modelVersionId: version.id, name: version.name, version: version.version, kind, replacesChampionId: champion?.id ?? null },
     reason,
   });
   return promotion;

@@ -141,6 +141,24 @@ describe("model promotion", () => {
     expect(await api.prisma.modelVersion.count({ where: { status: "CHAMPION" } })).toBe(1);
   });
 
+  it("refuses to approve a proposal weighed against a champion that has changed since", async () => {
+    const current = (await api.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } })) ?? (await insertModelVersion(api.prisma, { status: "CHAMPION" }));
+    const older = await insertModelVersion(api.prisma);
+    const newer = await insertModelVersion(api.prisma);
+    const stale = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: older.id, reason: `better than ${current.name} on the locked test set` })).proposePromotion;
+    expect((await api.prisma.modelPromotion.findUniqueOrThrow({ where: { id: stale.id } })).replacesChampionId).toBe(current.id);
+    const fresh = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: newer.id, reason: "better still" })).proposePromotion;
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: fresh.id, approve: true });
+
+    const before = await registryState();
+    const refused = await api.gql(tokens.ADMIN, DECIDE, { id: stale.id, approve: true });
+    expect(codeOf(refused)).toBe("CONFLICT");
+    expect(refused.errors?.[0]?.message).toMatch(/champion has changed since this was proposed \(now .+\): compare against it and propose again/);
+    expect(await registryState()).toEqual(before);
+    // Rejecting it still works: a decision that changes no champion.
+    expect((await api.gqlOk(tokens.ADMIN, DECIDE, { id: stale.id, approve: false, note: "superseded" })).decidePromotion.state).toBe("REJECTED");
+  });
+
   it("refuses the proposer deciding their own proposal (two different people)", async () => {
     // An ADMIN may propose a rollback in an emergency, but not approve it too.
     const current = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "model_promotion" ADD COLUMN     "replacesChampionId" UUID;
