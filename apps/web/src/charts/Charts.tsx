@@ -3,17 +3,29 @@
 import { accuracyDomain, confusionCellOpacity, extent, linePath, linearScale, normaliseRows } from "./scale";
 import { labelName } from "@/lib/labels";
 
-export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-matrix" }: { labels: string[]; matrix: number[][]; title: string; testId?: string }) {
+/**
+ * Rows are the true `labels`, columns the `columns` predicted (by default the same labels; the
+ * API adds "unidentified" for abstentions, which must show, not fall off the edge).
+ */
+export function ConfusionMatrix({
+  labels,
+  columns = labels,
+  matrix,
+  title,
+  testId = "confusion-matrix",
+}: { labels: string[]; columns?: string[]; matrix: number[][]; title: string; testId?: string }) {
   const n = labels.length;
-  if (!n || matrix.length !== n) return <p className="muted">No confusion matrix recorded.</p>;
+  const k = columns.length;
+  if (!n || matrix.length !== n || matrix.some((row) => row.length !== k)) return <p className="muted">No confusion matrix recorded.</p>;
   const norm = normaliseRows(matrix);
-  const cell = Math.max(22, Math.min(44, 360 / n));
+  const cell = Math.max(22, Math.min(44, 360 / Math.max(n, k)));
   const left = 110;
   const top = 100;
-  const size = cell * n;
+  const size = cell * k;
+  const height = cell * n;
   return (
     <svg
-      viewBox={`0 0 ${left + size + 10} ${top + size + 30}`}
+      viewBox={`0 0 ${left + size + 10} ${top + height + 30}`}
       width="100%"
       style={{ maxWidth: left + size + 10 }}
       role="img"
@@ -23,10 +35,10 @@ export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-mat
       <text x={left + size / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600}>
         {title}
       </text>
-      <text x={left + size / 2} y={top + size + 24} textAnchor="middle" fontSize={11} fill="#5b6470">
+      <text x={left + size / 2} y={top + height + 24} textAnchor="middle" fontSize={11} fill="#5b6470">
         predicted
       </text>
-      {labels.map((l, j) => (
+      {columns.map((l, j) => (
         <text key={`c${l}`} x={left + j * cell + cell / 2} y={top - 6} fontSize={10} transform={`rotate(-45 ${left + j * cell + cell / 2} ${top - 6})`}>
           {labelName(l)}
         </text>
@@ -39,15 +51,16 @@ export function ConfusionMatrix({ labels, matrix, title, testId = "confusion-mat
       {matrix.map((row, i) =>
         row.map((v, j) => {
           const share = norm[i]?.[j] ?? 0;
-          const opacity = confusionCellOpacity(share, i === j);
+          const correct = labels[i] === columns[j];
+          const opacity = confusionCellOpacity(share, correct);
           return (
             // biome-ignore lint/suspicious/noArrayIndexKey: a matrix cell is its (row, column) position
             <g key={`${i}-${j}`}>
-              <rect x={left + j * cell} y={top + i * cell} width={cell} height={cell} fill={i === j ? `rgba(19,115,51,${opacity})` : `rgba(180,35,24,${opacity})`} stroke="#fff" />
+              <rect x={left + j * cell} y={top + i * cell} width={cell} height={cell} fill={correct ? `rgba(19,115,51,${opacity})` : `rgba(180,35,24,${opacity})`} stroke="#fff" />
               <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="middle" fill={opacity > 0.6 ? "#fff" : "#1b1f24"}>
                 {v}
               </text>
-              <title>{`true ${labels[i]}, predicted ${labels[j]}: ${v} (${(share * 100).toFixed(1)}% of the row)`}</title>
+              <title>{`true ${labels[i]}, predicted ${columns[j]}: ${v} (${(share * 100).toFixed(1)}% of the row)`}</title>
             </g>
           );
         }),

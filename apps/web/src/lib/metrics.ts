@@ -2,7 +2,8 @@
 export interface TestMetrics {
   accuracy: number | null;
   macroF1: number | null;
-  confusion: { labels: string[]; matrix: number[][] } | null;
+  /** Rows: true `labels`; columns: `predictedLabels` (the labels, then "unidentified" for abstentions). */
+  confusion: { labels: string[]; predictedLabels: string[]; matrix: number[][] } | null;
   perClass: Record<string, { precision?: number; recall?: number; f1?: number; support?: number }>;
 }
 
@@ -16,10 +17,15 @@ export function readTestMetrics(raw: unknown): TestMetrics {
   const conf = obj(t.confusion);
   const labels = Array.isArray(conf.labels) ? conf.labels.filter((l): l is string => typeof l === "string") : [];
   const matrix = Array.isArray(conf.matrix) ? conf.matrix.map((row) => (Array.isArray(row) ? row.map((v) => num(v) ?? 0) : [])) : [];
+  // Older records have square matrices and no predictedLabels: their columns are the labels.
+  const predicted = Array.isArray(conf.predictedLabels) ? conf.predictedLabels.filter((l): l is string => typeof l === "string") : labels;
   return {
     accuracy: num(t.accuracy),
     macroF1: num(t.macroF1),
-    confusion: labels.length && matrix.length === labels.length ? { labels, matrix } : null,
+    confusion:
+      labels.length && matrix.length === labels.length && matrix.every((row) => row.length === predicted.length)
+        ? { labels, predictedLabels: predicted, matrix }
+        : null,
     perClass: obj(t.perClass) as TestMetrics["perClass"],
   };
 }

@@ -264,6 +264,7 @@ function VersionDetail({ v }: { v: Version }) {
         <div>
           <ConfusionMatrix
             labels={m.test.confusion?.labels ?? []}
+            columns={m.test.confusion?.predictedLabels}
             matrix={m.test.confusion?.matrix ?? []}
             title="Confusion matrix (test)"
           />
@@ -424,6 +425,7 @@ function Compare({
                   </h3>
                   <ConfusionMatrix
                     labels={t.confusion?.labels ?? []}
+                    columns={t.confusion?.predictedLabels}
                     matrix={t.confusion?.matrix ?? []}
                     title={`${r.modelVersion.name} ${r.modelVersion.version}`}
                     testId={`compare-matrix-${i}`}
