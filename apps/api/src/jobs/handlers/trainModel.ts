@@ -197,6 +197,11 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     const registered = await prisma.$transaction(async (tx) => {
       const existing = await tx.modelVersion.findUnique({ where: { trainingRunId: run.id } });
       if (existing) return existing;
+      // A cancel that arrived after training ended (during the evaluation) still wins: read
+      // under a row lock, so a cancel and a registration cannot both land.
+      const [now] = await tx.$queryRaw<{ cancelRequested: boolean }[]>`
+        SELECT "cancelRequested" FROM "training_run" WHERE "id" = ${run.id}::uuid FOR UPDATE`;
+      if (now?.cancelRequested) throw new JobCancelledError("cancelled before registration");
       const created = await tx.modelVersion.create({
         data: {
           name: info.name,
