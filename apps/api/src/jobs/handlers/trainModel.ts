@@ -70,6 +70,14 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     const base = run.baseModelVersionId
       ? await prisma.modelVersion.findUniqueOrThrow({ where: { id: run.baseModelVersionId } })
       : null;
+    if (base) {
+      // Fine-tune the registered weights, not whatever now lies in their folder: the new model's
+      // parent link would otherwise name weights it did not start from.
+      const onDisk = await deps.runtime.inspectModelDir(resolveModelDir(ctx.dataDir, base.artifactPath));
+      if (onDisk.weightsSha256 !== base.artifactSha256) {
+        throw new PermanentJobError(`the base model ${base.name} ${base.version} on disk is not the registered one (weights sha256 ${onDisk.weightsSha256.slice(0, 12)}…, registered ${base.artifactSha256.slice(0, 12)}…)`);
+      }
+    }
     await ctx.progress(0.01, "preparing data");
     const manifest = await materializeSnapshot(ctx, run.id, snapshot.id);
     const valCount = await prisma.datasetItem.count({ where: { snapshotId: snapshot.id, split: "VAL" } });
