@@ -196,6 +196,32 @@ describe("trainModel", () => {
     ).rejects.toThrow(/two different/);
   }, 180_000);
 
+  it("refuses to fine-tune a base model whose weights on disk are not the registered ones", async () => {
+    const snapshot =
+      (await db.prisma.datasetSnapshot.findFirst()) ??
+      (await createDatasetSnapshot(db.prisma, ds, { name: "for a swapped base" }));
+    // Registered with other weights than its folder now holds (a folder replaced behind the registry).
+    const swapped = await db.prisma.modelVersion.create({
+      data: {
+        name: "swapped",
+        version: "v1",
+        labels: champion.labels,
+        inputSize: champion.inputSize,
+        normalization: champion.normalization as object,
+        architecture: champion.architecture as object,
+        metrics: {},
+        artifactPath: champion.artifactPath,
+        artifactSha256: "f".repeat(64),
+        status: "CANDIDATE",
+      },
+    });
+    const run = await startTrainingRun(db.prisma, ds, { snapshotId: snapshot.id, baseModelVersionId: swapped.id, config: { epochs: 1, frozenEpochs: 1, batchSize: 8 } });
+    const done = await finished(run.id);
+    expect(done.status).toBe("FAILED");
+    expect(done.error).toMatch(/base model swapped v1 on disk is not the registered one/);
+    expect(await db.prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } })).toBeNull();
+  }, 60_000);
+
   it("stops a running training when it is cancelled, registering nothing", async () => {
     const snapshot =
       (await db.prisma.datasetSnapshot.findFirst()) ??
