@@ -206,7 +206,7 @@ const RUN_FIELDS = /* GraphQL */ `
 export const TRAINING = /* GraphQL */ `
   query Training {
     championModel { id name version metrics }
-    datasetSnapshots(first: 20) { nodes { id name itemCount contentHash labels splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient labelCounts createdAt } }
+    datasetSnapshots(first: 20) { nodes { id name itemCount contentHash labels splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient relabelledSince labelCounts createdAt } }
     trainingRuns(first: 20) { nodes { ${RUN_FIELDS} } }
   }
 `;

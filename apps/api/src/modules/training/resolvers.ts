@@ -6,7 +6,7 @@ import { cancelTrainingRun } from "./cancelTrainingRun.ts";
 import { createDatasetSnapshot } from "./createDatasetSnapshot.ts";
 import { getDatasetSnapshot, listDatasetSnapshots, snapshotCounts, splitSummaryOf } from "./listDatasetSnapshots.ts";
 import { getTrainingRun, listTrainingRuns } from "./listTrainingRuns.ts";
-import { startTrainingRun } from "./startTrainingRun.ts";
+import { relabelledSince, startTrainingRun } from "./startTrainingRun.ts";
 
 const userOrFail = async (load: Promise<import("@rcmnet/db").User | null>) =>
   (await load) ?? Promise.reject(notFound("User"));
@@ -29,6 +29,7 @@ export const resolvers: Resolvers = {
     patientCounts: (s) => splitSummaryOf(s)?.patients ?? null,
     heldOutCells: (s) => splitSummaryOf(s)?.heldOutCells ?? null,
     casesWithoutPatient: (s) => splitSummaryOf(s)?.casesWithoutPatient ?? null,
+    relabelledSince: (s, _a, ctx) => relabelledSince(ctx.prisma, s.id),
     createdBy: (s, _a, ctx) => userOrFail(ctx.loaders.userById.load(s.createdById)),
   },
   TrainingRun: {

@@ -301,4 +301,21 @@ describe("training runs", () => {
     const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: await died() })).cancelTrainingRun;
     expect(cancelled).toMatchObject({ status: "FAILED", cancelRequested: true });
   });
+
+  it("refuses to train on a snapshot whose labels an amendment has changed since, writing nothing", async () => {
+    const created = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "before the amendment" })).createDatasetSnapshot;
+    const item = await api.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId: created.id } });
+    const READ = `{ datasetSnapshots(first: 50) { nodes { id relabelledSince } } }`;
+    const countOf = async () => (await api.gqlOk(tokens.DATA_SCIENTIST, READ)).datasetSnapshots.nodes.find((n: { id: string }) => n.id === created.id).relabelledSince;
+    expect(await countOf()).toBe(0);
+    // An amendment relabels one of its cells (the review path sets the cell's current label).
+    await api.prisma.cell.update({ where: { id: item.cellId }, data: { currentLabel: `${item.label}-corrected` } });
+    expect(await countOf()).toBe(1);
+    const before = await trainingState();
+    const refused = await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: created.id, config: { epochs: 2 } });
+    expect(codeOf(refused)).toBe("CONFLICT");
+    expect(refused.errors?.[0]?.message).toMatch(/1 cell has been relabelled since this snapshot was taken/);
+    expect(await trainingState()).toEqual(before);
+    await api.prisma.cell.update({ where: { id: item.cellId }, data: { currentLabel: item.label } });
+  });
 });

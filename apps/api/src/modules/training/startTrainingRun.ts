@@ -3,7 +3,7 @@
 import type { PrismaClient, TrainingRun } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
-import { badInput, notFound } from "../../errors.ts";
+import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { enqueueTraining } from "../../jobs/analysisJobs.ts";
 import { parseTrainingConfig } from "./trainingConfig.ts";
@@ -36,6 +36,13 @@ export async function startTrainingRun(
   if (snapshot.labels.length < 2) throw badInput("The snapshot needs cells of at least two classes to train");
   if (count("TRAIN") === 0) throw badInput("The snapshot has no TRAIN cells");
   if (count("TEST") === 0) throw badInput("The snapshot has no TEST cells to evaluate on");
+  const relabelled = await relabelledSince(prisma, snapshot.id);
+  if (relabelled > 0) {
+    throw conflict(
+      `${relabelled} cell${relabelled === 1 ? " has" : "s have"} been relabelled since this snapshot was taken (amendments): take a new snapshot, so the model learns and is tested on the current labels`,
+      { relabelledSince: relabelled },
+    );
+  }
 
   const base = input.baseModelVersionId
     ? await prisma.modelVersion.findUnique({ where: { id: input.baseModelVersionId } })
@@ -60,4 +67,15 @@ export async function startTrainingRun(
     });
     return run;
   });
+}
+
+/**
+ * Cells of a snapshot whose label has changed since it was frozen: an amendment corrected them
+ * (or is correcting them now). A snapshot is never rewritten; its labels can only go stale.
+ */
+export async function relabelledSince(prisma: Pick<PrismaClient, "$queryRaw">, snapshotId: string): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM "dataset_item" di JOIN "cell" c ON c."id" = di."cellId"
+    WHERE di."snapshotId" = ${snapshotId}::uuid AND c."currentLabel" IS DISTINCT FROM di."label"`;
+  return row?.n ?? 0;
 }

@@ -29,7 +29,7 @@ interface Run {
 
 interface Data {
   championModel: { id: string; name: string; version: string; metrics: unknown } | null;
-  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number } | null; heldOutCells: number | null; casesWithoutPatient: number | null; createdAt: string }[] };
+  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number } | null; heldOutCells: number | null; casesWithoutPatient: number | null; relabelledSince: number; createdAt: string }[] };
   trainingRuns: { nodes: Run[] };
 }
 
@@ -95,7 +95,15 @@ export function Retraining() {
               <tbody>
                 {snapshots.map((s) => (
                   <tr key={s.id} data-testid="snapshot-row">
-                    <td title={`content hash ${s.contentHash}`}>{s.name}</td>
+                    <td title={`content hash ${s.contentHash}`}>
+                      {s.name}
+                      {s.relabelledSince > 0 && (
+                        <span className="badge bad" data-testid="snapshot-relabelled" title="An amendment changed these labels after the snapshot was taken: training on it is refused; take a new snapshot">
+                          {" "}
+                          {s.relabelledSince} relabelled since
+                        </span>
+                      )}
+                    </td>
                     <td className="num">{s.itemCount}</td>
                     <td>
                       {s.splitCounts.train}/{s.splitCounts.val}/{s.splitCounts.test}
