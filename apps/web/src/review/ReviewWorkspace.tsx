@@ -215,6 +215,11 @@ export function ReviewWorkspace({
       {state.error && (
         <div className="row" style={{ alignItems: "center" }}>
           <ErrorBox error={state.error} testId="review-error" />
+          {state.errorCellId && (
+            <button type="button" onClick={() => dispatch({ type: "select", cellId: state.errorCellId! })} data-testid="review-error-cell">
+              Go to that cell
+            </button>
+          )}
           <button type="button" onClick={onReload} data-testid="review-reload">
             Reload case
           </button>

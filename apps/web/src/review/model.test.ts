@@ -161,12 +161,20 @@ describe("saving and progress", () => {
     expect(s.error).toMatch(/changed/);
   });
 
-  it("a failed single decision brings the cursor back to its cell; dismissing clears the message", () => {
+  it("a failed single decision leaves the cursor where the reviewer is and names its cell until answered", () => {
     let s = reduce(initialState(LABELS, cells), { type: "select", cellId: "c" });
     s = reduce(s, { type: "saving", cellIds: ["b"] });
     s = reduce(s, { type: "failed", cellIds: ["b"], message: "Another reviewer changed this cell first" });
-    expect(s.cursor).toBe("b");
-    expect(reduce(s, { type: "dismissError" }).error).toBeNull();
+    // The next keystroke goes to the cell on screen, not to the failed one.
+    expect(s.cursor).toBe("c");
+    expect(s.errorCellId).toBe("b");
+    // Deciding another cell keeps the notice; deciding the failed one again answers it.
+    s = reduce(s, { type: "saving", cellIds: ["c"] });
+    expect(s.error).toMatch(/changed this cell/);
+    const decision = { action: "CONFIRM" as const, label: "car_t", reviewer: "me", reason: null, at: "" };
+    expect(reduce(s, { type: "saved", cellId: "c", decision, reviewCount: 1 }).error).not.toBeNull();
+    expect(reduce(s, { type: "saved", cellId: "b", decision, reviewCount: 2 })).toMatchObject({ error: null, errorCellId: null });
+    expect(reduce(s, { type: "dismissError" })).toMatchObject({ error: null, errorCellId: null });
   });
 
   it("fresh cells from the server replace the local ones and keep the cursor where it can", () => {

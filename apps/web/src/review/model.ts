@@ -63,6 +63,8 @@ export interface ReviewState {
   /** Cells with a request in flight. */
   saving: ReadonlySet<string>;
   error: string | null;
+  /** The cell a single failed decision was for (the error offers to go back to it). */
+  errorCellId: string | null;
 }
 
 export const UNLABELLED = "unidentified";
@@ -74,7 +76,7 @@ export function aiShownLabel(ai: AiPrediction | null): string {
 }
 
 export function initialState(labels: string[], cells: ReviewCell[]): ReviewState {
-  const s: ReviewState = { labels, cells, cursor: null, gradcam: false, prompt: null, saving: new Set(), error: null };
+  const s: ReviewState = { labels, cells, cursor: null, gradcam: false, prompt: null, saving: new Set(), error: null, errorCellId: null };
   return { ...s, cursor: orderedCells(s)[0]?.id ?? null };
 }
 
@@ -201,14 +203,18 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
     case "saving": {
       const saving = new Set(state.saving);
       for (const id of action.cellIds) saving.add(id);
-      return { ...state, saving, prompt: null, error: null };
+      // An earlier failure stays on screen until dismissed or answered: the next keystroke must
+      // not wipe the only notice that a decision was lost.
+      return { ...state, saving, prompt: null };
     }
     case "saved": {
       const saving = new Set(state.saving);
       saving.delete(action.cellId);
+      const answered = state.errorCellId === action.cellId;
       return {
         ...state,
         saving,
+        ...(answered ? { error: null, errorCellId: null } : {}),
         cells: state.cells.map((c) =>
           c.id === action.cellId ? { ...c, decision: action.decision, currentLabel: action.decision.label, reviewCount: action.reviewCount } : c,
         ),
@@ -217,17 +223,16 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
     case "failed": {
       const saving = new Set(state.saving);
       for (const id of action.cellIds) saving.delete(id);
-      // The cursor had moved on to the next cell; a single failed decision brings it back, so
-      // the reviewer sees which cell is still undecided.
-      const cursor = action.cellIds.length === 1 ? action.cellIds[0]! : state.cursor;
-      return { ...state, saving, cursor, error: action.message };
+      // The cursor stays where the reviewer is looking (moving it back would hand their next
+      // keystroke to another cell); the error names the cell and offers to go back to it.
+      return { ...state, saving, error: action.message, errorCellId: action.cellIds.length === 1 ? action.cellIds[0]! : null };
     }
     case "dismissError":
-      return { ...state, error: null };
+      return { ...state, error: null, errorCellId: null };
     case "replaceCells": {
       const cursor = action.cells.some((c) => c.id === state.cursor) ? state.cursor : (orderedCells({ ...state, cells: action.cells })[0]?.id ?? null);
       // Fresh data from the server answers whatever conflict the message was about.
-      return { ...state, cells: action.cells, cursor, error: null };
+      return { ...state, cells: action.cells, cursor, error: null, errorCellId: null };
     }
   }
 }
