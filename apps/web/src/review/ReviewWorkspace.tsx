@@ -309,7 +309,8 @@ export function ReviewWorkspace({
                 ))}
             </div>
             <p style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }}>
-              <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
+              <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>⌫</kbd> back to the last decided cell · <kbd>G</kbd> Grad-CAM{" "}
+              {state.gradcam ? "on" : "off"}
             </p>
           </section>
           )}

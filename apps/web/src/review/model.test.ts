@@ -177,6 +177,20 @@ describe("saving and progress", () => {
     expect(reduce(s, { type: "dismissError" })).toMatchObject({ error: null, errorCellId: null });
   });
 
+  it("Backspace goes back through the cells decided, latest first, to correct a slip", () => {
+    const decision = { action: "CONFIRM" as const, label: "car_t", reviewer: "me", reason: null, at: "" };
+    let s = initialState(LABELS, cells);
+    expect(reduce(s, { type: "back" })).toBe(s);
+    for (const id of ["a", "b"]) s = reduce(s, { type: "saved", cellId: id, decision, reviewCount: 1 });
+    s = reduce(s, { type: "select", cellId: "c" });
+    expect(keyIntent(s, "Backspace")).toEqual({ kind: "dispatch", action: { type: "back" } });
+    s = reduce(s, { type: "back" });
+    expect(s.cursor).toBe("b");
+    s = reduce(s, { type: "back" });
+    expect(s.cursor).toBe("a");
+    expect(reduce(s, { type: "back" }).cursor).toBe("a");
+  });
+
   it("fresh cells from the server replace the local ones and keep the cursor where it can", () => {
     let s = reduce(initialState(LABELS, cells), { type: "select", cellId: "c" });
     const decided = cells.map((c) => (c.id === "c" ? { ...c, reviewCount: 1, decision: { action: "CONFIRM" as const, label: "lymphocyte", reviewer: "other", reason: null, at: "" } } : c));

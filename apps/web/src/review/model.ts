@@ -65,7 +65,12 @@ export interface ReviewState {
   error: string | null;
   /** The cell a single failed decision was for (the error offers to go back to it). */
   errorCellId: string | null;
+  /** Cells decided in this session, latest last (Backspace goes back to them to undo a slip). */
+  recent: string[];
 }
+
+/** How far Backspace can walk back. */
+const MAX_RECENT = 50;
 
 export const UNLABELLED = "unidentified";
 
@@ -76,7 +81,7 @@ export function aiShownLabel(ai: AiPrediction | null): string {
 }
 
 export function initialState(labels: string[], cells: ReviewCell[]): ReviewState {
-  const s: ReviewState = { labels, cells, cursor: null, gradcam: false, prompt: null, saving: new Set(), error: null, errorCellId: null };
+  const s: ReviewState = { labels, cells, cursor: null, gradcam: false, prompt: null, saving: new Set(), error: null, errorCellId: null, recent: [] };
   return { ...s, cursor: orderedCells(s)[0]?.id ?? null };
 }
 
@@ -166,6 +171,7 @@ export function progress(cells: readonly ReviewCell[]): { reviewed: number; tota
 export type Action =
   | { type: "move"; delta: number }
   | { type: "select"; cellId: string }
+  | { type: "back" }
   | { type: "toggleGradcam" }
   /** A reclassify (or confirm) request from a key or a button; opens the reason prompt when needed. */
   | { type: "choose"; cellIds: string[]; label: string }
@@ -194,6 +200,12 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
     }
     case "select":
       return state.cells.some((c) => c.id === action.cellId) ? { ...state, cursor: action.cellId } : state;
+    case "back": {
+      // The latest decided cell other than the one on screen: a mistaken decision is one key away
+      // (the cursor had already moved on), and deciding it again corrects it as a new review.
+      const i = state.recent.findLastIndex((id) => id !== state.cursor);
+      return i < 0 ? state : { ...state, cursor: state.recent[i]!, recent: state.recent.slice(0, i) };
+    }
     case "toggleGradcam":
       return { ...state, gradcam: !state.gradcam };
     case "choose":
@@ -215,6 +227,7 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
         ...state,
         saving,
         ...(answered ? { error: null, errorCellId: null } : {}),
+        recent: [...state.recent.filter((id) => id !== action.cellId), action.cellId].slice(-MAX_RECENT),
         cells: state.cells.map((c) =>
           c.id === action.cellId ? { ...c, decision: action.decision, currentLabel: action.decision.label, reviewCount: action.reviewCount } : c,
         ),
@@ -257,7 +270,8 @@ export type KeyIntent =
 /** The number key of the label at `index` in the label list (the first nine have one), else null. */
 
 /**
- * Keyboard map. 1-9, 0, -: reclassify the current cell (labelKey: fixed keys); arrows: move; Enter:
+ * Keyboard map. 1-9, 0, -: reclassify the current cell (labelKey: fixed keys); arrows: move;
+ * Backspace: back to the last decided cell; Enter:
  * confirm the current label; g: toggle Grad-CAM. Choosing a label other than the AI's opens the
  * reason prompt instead of saving (an override of the AI is never silent).
  */
@@ -267,6 +281,7 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   if (key === "ArrowRight" || key === "ArrowDown") return { kind: "dispatch", action: { type: "move", delta: 1 } };
   if (key === "ArrowLeft" || key === "ArrowUp") return { kind: "dispatch", action: { type: "move", delta: -1 } };
   if (key === "g" || key === "G") return { kind: "dispatch", action: { type: "toggleGradcam" } };
+  if (key === "Backspace") return { kind: "dispatch", action: { type: "back" } };
   if (!cell || state.saving.has(cell.id)) return { kind: "none" };
   if (key === "Enter") return decide(cell, cell.currentLabel);
   const label = state.labels.find((l) => labelKey(l) === key);
