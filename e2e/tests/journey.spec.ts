@@ -75,6 +75,22 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await page.getByTestId("decide-confirm").click();
   await expect.poll(async () => (await counts()).reviewed).toBe(before + 1);
 
+  // A held Enter decides one cell, not every cell it repeats over (keydown with repeat: true).
+  const current2 = page.locator('[data-testid="cell-tile"][data-current="true"]');
+  if (total - (await counts()).reviewed >= 2) {
+    const held = await current2.getAttribute("data-cell-id");
+    const r0 = (await counts()).reviewed;
+    for (let i = 0; i < 4; i++) await page.keyboard.down("Enter");
+    await page.keyboard.up("Enter");
+    await expect(page.locator(`[data-testid="cell-tile"][data-cell-id="${held}"]`)).toHaveAttribute("data-reviewed", "true");
+    await page.waitForTimeout(300);
+    expect((await counts()).reviewed).toBe(r0 + 1);
+    // Backspace goes back to the cell just decided, to correct a slip.
+    await page.keyboard.press("Backspace");
+    await expect(current2).toHaveAttribute("data-cell-id", held!);
+    await page.locator('[data-testid="cell-tile"][data-reviewed="false"]').first().click();
+  }
+
   // Confirm every other cell with Enter (the cursor advances to the next unreviewed cell).
   for (let guard = 0; guard < total + 5; guard++) {
     const { reviewed } = await counts();
