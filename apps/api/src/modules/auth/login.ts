@@ -40,6 +40,9 @@ export async function checkPassword(
     WHERE "id" = ${user.id}::uuid AND "failedLogins" < ${MAX_FAILED_LOGINS}
       AND ("lockedUntil" IS NULL OR "lockedUntil" <= (now() AT TIME ZONE 'UTC'))`;
   if (claimed === 0) {
+    // Refused, but only after a hash as costly as a real check: a quick answer would tell a
+    // locked account from an unknown login (which pays the dummy hash) by its timing.
+    await verifyPassword(await dummyPasswordHash(), password);
     const now = await prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { lockedUntil: true } });
     if (now.lockedUntil && now.lockedUntil.getTime() > Date.now()) lockedError(now.lockedUntil);
     throw rateLimited("Too many sign-in attempts at once for this account; try again in a moment");
