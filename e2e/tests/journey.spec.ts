@@ -38,6 +38,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(row).toHaveAttribute("data-status", "IN_REVIEW");
   await row.getByTestId("open-review").click();
   await expect(page.getByTestId("review-workspace")).toBeVisible();
+  // The field view names its classes (colour is not the only cue).
+  await expect(page.getByTestId("field-legend").locator("span[data-label]").first()).toBeVisible();
 
   const progress = page.getByTestId("review-progress");
   const counts = async () => {

@@ -165,6 +165,18 @@ export const FieldView = memo(function FieldView({
           ))}
         </svg>
       </div>
+      {/* Colour is not the only cue: the legend names each class on this field and the line styles. */}
+      <div className="row muted" style={{ flexWrap: "wrap", gap: "0.2rem 0.8rem", fontSize: "0.8rem", marginTop: "0.3rem" }} data-testid="field-legend">
+        {labels
+          .filter((l) => cells.some((c) => c.currentLabel === l))
+          .map((l) => (
+            <span key={l} data-label={l}>
+              <span aria-hidden="true" style={{ display: "inline-block", width: 10, height: 10, border: `2px solid ${classColour(labels, l)}`, marginRight: 4 }} />
+              {labelName(l)}
+            </span>
+          ))}
+        <span>dashed: not reviewed · thick black: current cell</span>
+      </div>
     </div>
   );
 });
