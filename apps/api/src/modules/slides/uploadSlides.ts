@@ -4,10 +4,11 @@
 // and audit events commit in one transaction; blobs are written inside it and stay if it rolls
 // back (see storeSlides).
 import type { Request, Response } from "express";
-import { sha256Hex, type Slide } from "@rcmnet/db";
+import { sha256Hex, type Case, type Slide } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
-import { badInput, conflict, notFound } from "../../errors.ts";
+import { badInput, conflict, notFound, rateLimited } from "../../errors.ts";
+import { Semaphore } from "../../lib/semaphore.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { enqueueJob } from "../../jobs/queue.ts";
@@ -35,6 +36,30 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
   if (!kase) throw notFound("Case");
   assertNotSigned(kase);
 
+  // Few uploads are read and decoded at once per process: each may hold maxUploadTotalBytes of
+  // bodies plus a decode of up to maxImagePixels, and several at once could exhaust memory.
+  const release = await uploadSlots.acquire(UPLOAD_WAIT_MS).catch(() => {
+    throw rateLimited("Other uploads are being processed; try again in a moment");
+  });
+  try {
+    await storeUpload(ctx, req, res, actor, kase, kind);
+  } finally {
+    release();
+  }
+}
+
+/** Uploads read, decoded and stored at once by one API process. */
+const uploadSlots = new Semaphore(2);
+const UPLOAD_WAIT_MS = 60_000;
+
+async function storeUpload(
+  ctx: Context,
+  req: Request,
+  res: Response,
+  actor: ReturnType<typeof requireRole>,
+  kase: Case,
+  kind: "FIELD" | "CROP",
+): Promise<void> {
   const { limits } = ctx.env;
   const upload = await parseMultipart(req, { maxBytes: limits.maxUploadBytes, maxFiles: limits.maxUploadFiles, maxTotalBytes: limits.maxUploadTotalBytes });
   if (upload.files.length === 0) throw badInput("No files: send images in the multipart field `files`");
@@ -65,7 +90,7 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
     seen.set(c.sha256, c.filename);
   }
 
-  const slides = await storeSlides(ctx, actor, caseId, kind, checked, { stain, magnification });
+  const slides = await storeSlides(ctx, actor, kase.id, kind, checked, { stain, magnification });
   res.status(201).json({
     slides: slides.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height, mimeType: s.mimeType })),
   });
