@@ -8,7 +8,7 @@ const unique = () => `${process.pid}-${++counter}-${randomBytes(3).toString("hex
 
 export async function insertModelVersion(
   prisma: PrismaClient,
-  overrides: { status?: ModelStatus; labels?: string[]; name?: string; version?: string } = {},
+  overrides: { status?: ModelStatus; labels?: string[]; name?: string; version?: string; evaluatedOn?: string } = {},
 ) {
   const id = unique();
   return prisma.modelVersion.create({
@@ -19,7 +19,8 @@ export async function insertModelVersion(
       inputSize: 32,
       normalization: {},
       architecture: { arch: "rcmnet" },
-      metrics: {},
+      // evaluatedOn: a test-set evaluation on that snapshot, as compareModels or a training run records it.
+      metrics: overrides.evaluatedOn ? { evaluations: { [overrides.evaluatedOn]: { accuracy: 0.9, macroF1: 0.9 } } } : {},
       artifactPath: `fixture/${id}`,
       artifactSha256: randomBytes(32).toString("hex"),
       status: overrides.status ?? "CANDIDATE",

@@ -22,6 +22,8 @@ const PROPOSE = `mutation($id: ID!, $reason: String!) {
 const DECIDE = `mutation($id: ID!, $approve: Boolean!, $note: String) {
   decidePromotion(id: $id, approve: $approve, note: $note) { id state decidedBy { login } decisionNote modelVersion { id status } }
 }`;
+/** The snapshot on whose TEST part the fixtures' candidates and champions were evaluated together. */
+const SNAP = "00000000-0000-4000-8000-00000000e0a1";
 const ROLLBACK = `mutation($reason: String!, $id: ID) {
   proposeRollback(reason: $reason, modelVersionId: $id) { id kind state modelVersion { id status } }
 }`;
@@ -42,8 +44,8 @@ function codeOf(result: { errors?: { extensions?: { code?: string } }[] }) {
 
 describe("model promotion", () => {
   it("needs a DATA_SCIENTIST proposal and another person's ADMIN approval; old predictions keep their version", async () => {
-    const champion = await insertModelVersion(api.prisma, { status: "CHAMPION" });
-    const candidate = await insertModelVersion(api.prisma);
+    const champion = await insertModelVersion(api.prisma, { status: "CHAMPION", evaluatedOn: SNAP });
+    const candidate = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
     // A prediction made by the old champion.
     const tech = await api.createUser("TECHNICIAN");
     const { cells } = await insertCaseWithCells(api.prisma, {
@@ -142,9 +144,9 @@ describe("model promotion", () => {
   });
 
   it("refuses to approve a proposal weighed against a champion that has changed since", async () => {
-    const current = (await api.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } })) ?? (await insertModelVersion(api.prisma, { status: "CHAMPION" }));
-    const older = await insertModelVersion(api.prisma);
-    const newer = await insertModelVersion(api.prisma);
+    const current = (await api.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } })) ?? (await insertModelVersion(api.prisma, { status: "CHAMPION", evaluatedOn: SNAP }));
+    const older = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
+    const newer = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
     const stale = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: older.id, reason: `better than ${current.name} on the locked test set` })).proposePromotion;
     expect((await api.prisma.modelPromotion.findUniqueOrThrow({ where: { id: stale.id } })).replacesChampionId).toBe(current.id);
     const fresh = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: newer.id, reason: "better still" })).proposePromotion;
@@ -196,7 +198,7 @@ describe("model promotion", () => {
     await api.gqlOk(adminToken, ROLE, { id: promoted.user.id });
 
     for (const login of [made.login, reset.user.login, promoted.user.login]) {
-      const candidate = await insertModelVersion(api.prisma);
+      const candidate = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
       const token = await api.login(login, login === promoted.user.login ? promoted.password : password);
       const proposal = (await api.gqlOk(token, PROPOSE, { id: candidate.id, reason: "better on val" })).proposePromotion;
       const before = await registryState();
@@ -210,14 +212,16 @@ describe("model promotion", () => {
   });
 
   it("answers bad input with clear errors and changes nothing", async () => {
-    const candidate = await insertModelVersion(api.prisma);
+    const candidate = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
     const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    const unevaluated = await insertModelVersion(api.prisma, { evaluatedOn: "00000000-0000-4000-8000-0000000000ff" });
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
       [PROPOSE, { id: candidate.id, reason: "   " }, "BAD_USER_INPUT", /reason is required/],
       [PROPOSE, { id: candidate.id, reason: "x".repeat(2001) }, "BAD_USER_INPUT", /at most/],
       [PROPOSE, { id: "not-a-uuid", reason: "r" }, "NOT_FOUND", /Model version not found/],
       [PROPOSE, { id: "00000000-0000-4000-8000-000000000000", reason: "r" }, "NOT_FOUND", /not found/],
       [PROPOSE, { id: champion.id, reason: "r" }, "CONFLICT", /already the champion/],
+      [PROPOSE, { id: unevaluated.id, reason: "r" }, "CONFLICT", /no test-set evaluation on the same snapshot as the champion/],
       [ROLLBACK, { reason: "r", id: candidate.id }, "CONFLICT", /earlier champion/],
     ];
     for (const [query, vars, code, message] of cases) {

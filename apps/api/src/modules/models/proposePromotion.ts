@@ -1,6 +1,6 @@
 // Step one of the two-person rule: a DATA_SCIENTIST proposes that a model version become the
 // champion; an ADMIN (someone else) decides (decidePromotion.ts).
-import type { ModelPromotion, PrismaClient } from "@rcmnet/db";
+import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -33,6 +33,20 @@ export async function proposePromotion(
         `${version.name} ${version.version} is ${version.status}; an earlier champion comes back by proposeRollback`,
       );
     }
+    // The admin deciding weighs the two on the same test cells: no such figures, no proposal.
+    const champion = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" } });
+    if (champion && !evaluatedTogether(version, champion)) {
+      throw conflict(
+        `${version.name} ${version.version} has no test-set evaluation on the same snapshot as the champion ${champion.name} ${champion.version}: compare the two on a snapshot first, then propose`,
+      );
+    }
     return fileProposal(tx, actor, version, "PROMOTE", reason);
   });
+}
+
+/** Whether both models were evaluated on one snapshot's locked TEST part (metrics.evaluations). */
+function evaluatedTogether(a: ModelVersion, b: ModelVersion): boolean {
+  const snapshots = (m: ModelVersion) => Object.keys((m.metrics as { evaluations?: Record<string, unknown> } | null)?.evaluations ?? {});
+  const ofB = new Set(snapshots(b));
+  return snapshots(a).some((id) => ofB.has(id));
 }
