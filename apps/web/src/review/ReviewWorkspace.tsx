@@ -20,6 +20,7 @@ import {
   isLowConfidence,
   percent,
   seenState,
+  viewingOnly,
   nextUnreviewed,
   overridesAi,
   progress,
@@ -143,7 +144,6 @@ export function ReviewWorkspace({
   );
 
   useEffect(() => {
-    if (readOnly) return;
     function onKey(e: KeyboardEvent) {
       // A held key repeats about 30 times a second: each repeat would decide the next cell,
       // unseen (low-confidence ones too). One press, one decision.
@@ -154,7 +154,8 @@ export function ReviewWorkspace({
       // press buttons with it); it must not confirm a cell instead.
       if (e.key === "Enter" && target?.closest("a, button, summary, [role=button]")) return;
       const intent = keyIntent(stateRef.current, e.key, { ctrl: e.ctrlKey, alt: e.altKey, meta: e.metaKey });
-      if (intent.kind === "none") return;
+      // A signed case is still read by keyboard: arrows and G work, decisions do not.
+      if (intent.kind === "none" || (readOnly && !viewingOnly(intent))) return;
       e.preventDefault();
       apply(intent, e.key === "Enter");
     }

@@ -16,6 +16,7 @@ import {
   seenState,
   reduce,
   type ReviewCell,
+  viewingOnly,
 } from "./model";
 
 const LABELS = ["car_t", "lymphocyte", "neutrophil", "artifact"];
@@ -175,6 +176,14 @@ describe("saving and progress", () => {
     expect(reduce(s, { type: "saved", cellId: "c", decision, reviewCount: 1 }).error).not.toBeNull();
     expect(reduce(s, { type: "saved", cellId: "b", decision, reviewCount: 2 })).toMatchObject({ error: null, errorCellId: null });
     expect(reduce(s, { type: "dismissError" })).toMatchObject({ error: null, errorCellId: null });
+  });
+
+  it("a read-only case allows looking (arrows, G) but no decision", () => {
+    const s = initialState(LABELS, cells);
+    expect(viewingOnly(keyIntent(s, "ArrowRight"))).toBe(true);
+    expect(viewingOnly(keyIntent(s, "g"))).toBe(true);
+    expect(viewingOnly(keyIntent(s, "Enter"))).toBe(false);
+    expect(viewingOnly(keyIntent(s, "2"))).toBe(false);
   });
 
   it("Backspace goes back through the cells decided, latest first, to correct a slip", () => {

@@ -289,6 +289,11 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   return { kind: "none" };
 }
 
+/** Whether an intent only looks (moves the cursor, toggles Grad-CAM): all a read-only case allows. */
+export function viewingOnly(intent: KeyIntent): boolean {
+  return intent.kind === "dispatch" && (intent.action.type === "move" || intent.action.type === "toggleGradcam");
+}
+
 /** A label chosen with the mouse or a touch screen: the same rules as its number key. */
 export function chooseIntent(state: ReviewState, label: string): KeyIntent {
   const cell = state.cells.find((c) => c.id === state.cursor) ?? null;
