@@ -6,6 +6,14 @@ export function formatDateTime(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? "—" : d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
+/**
+ * A fraction as a threshold reads: 0.8 → "80%", 0.855 → "85.5%" (whole percents without ".0").
+ * Beside `percent`, which takes a value already in percent.
+ */
+export function thresholdPercent(fraction: number): string {
+  return `${Math.round(fraction * 1000) / 10}%`;
+}
+
 export function percent(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "—" : `${v.toFixed(digits)}%`;
 }

@@ -4,7 +4,8 @@
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { CellImage } from "./CellImage";
-import { bulkConfirmable, isLowConfidence, percent, type Group, type ReviewCell } from "./model";
+import { thresholdPercent } from "@/lib/format";
+import { bulkConfirmable, isLowConfidence, type Group, type ReviewCell } from "./model";
 import { labelName } from "@/lib/labels";
 
 const Tile = memo(function Tile({
@@ -43,7 +44,7 @@ const Tile = memo(function Tile({
       tabIndex={-1}
     >
       <CellImage cell={cell} gradcam={gradcam && current} size={88} alt="" />
-      <div className="ai-line" title={low ? `AI prediction, under ${percent(minConfidence)} confidence: look closely` : "AI prediction"}>
+      <div className="ai-line" title={low ? `AI prediction, under ${thresholdPercent(minConfidence)} confidence: look closely` : "AI prediction"}>
         {low && <span aria-hidden="true">⚠ </span>}
         AI: {ai ? (ai.abstained ? `abstained (${labelName(ai.label)})` : labelName(ai.label)) : "—"} {ai ? `${Math.floor(ai.confidence * 100)}%` : ""}
       </div>
@@ -97,7 +98,7 @@ export const Gallery = memo(function Gallery({
                 onMouseDown={(e) => e.preventDefault()}
                 onClick={() => onBulkConfirm(confirmable)}
                 data-testid={`bulk-confirm-${g.label}`}
-                title={`Confirm every unreviewed cell in this group whose label is the AI's; cells under ${percent(minConfidence)} AI confidence are left to decide one by one`}
+                title={`Confirm every unreviewed cell in this group whose label is the AI's; cells under ${thresholdPercent(minConfidence)} AI confidence are left to decide one by one`}
               >
                 Confirm {confirmable.length} unreviewed
               </button>

@@ -18,7 +18,6 @@ import {
   initialState,
   keyIntent,
   isLowConfidence,
-  percent,
   seenState,
   viewingOnly,
   nextUnreviewed,
@@ -33,6 +32,7 @@ import {
 } from "./model";
 import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
+import { thresholdPercent } from "@/lib/format";
 import { labelKey, labelName } from "@/lib/labels";
 
 export interface ReviewApi {
@@ -426,7 +426,7 @@ function CurrentCell({
             </span>
           )}
           {isLowConfidence(cell, minConfidence) && (
-            <span className="badge URGENT" data-testid="current-low-confidence" title={`Under ${percent(minConfidence)} AI confidence: not taken by bulk confirm`}>
+            <span className="badge URGENT" data-testid="current-low-confidence" title={`Under ${thresholdPercent(minConfidence)} AI confidence: not taken by bulk confirm`}>
               {" "}
               low confidence
             </span>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { thresholdPercent } from "@/lib/format";
 import { labelKey } from "@/lib/labels";
 import {
   bulkConfirmable,
@@ -11,7 +12,6 @@ import {
   keyIntent,
   nextUnreviewed,
   orderedCells,
-  percent,
   progress,
   seenState,
   reduce,
@@ -231,8 +231,8 @@ describe("saving and progress", () => {
     // The threshold is the API's policy, not a constant of the page.
     expect(group.map((c) => isLowConfidence(c, 0.9))).toEqual([false, true, true, false]);
     expect(bulkConfirmable(groupCells(LABELS, group)[0]!, 0.9)).toEqual(["sure"]);
-    expect(percent(0.8)).toBe("80%");
-    expect(percent(0.855)).toBe("85.5%");
+    expect(thresholdPercent(0.8)).toBe("80%");
+    expect(thresholdPercent(0.855)).toBe("85.5%");
     // Abstained and unpredicted cells (shown as "unidentified") are not bulk-confirmable either.
     const unidentified = [cell("abst", "unidentified", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m" } }), cell("none", "unidentified", 0, { ai: null })];
     expect(bulkConfirmable({ label: "unidentified", cells: unidentified }, 0.8)).toEqual([]);

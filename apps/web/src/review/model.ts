@@ -339,11 +339,6 @@ export function seenState(cells: readonly ReviewCell[]): { seenCells: number; se
   return { seenCells: cells.length, seenDecisions: cells.reduce((n, c) => n + c.reviewCount, 0) };
 }
 
-/** "80%" for 0.8: a threshold as reviewers read it. */
-export function percent(threshold: number): string {
-  return `${Math.round(threshold * 1000) / 10}%`;
-}
-
 /**
  * The meaning offered first: "with corrections" when the reviewer overrode the AI, so a
  * corrected case is never signed as plain approval by accepting the default.

@@ -56,7 +56,7 @@ async function storeUpload(
   ctx: Context,
   req: Request,
   res: Response,
-  actor: ReturnType<typeof requireRole>,
+  actor: AuthUser,
   kase: Case,
   kind: "FIELD" | "CROP",
 ): Promise<void> {
