@@ -89,6 +89,13 @@ describe('rcmnet CLI', () => {
     const tta = await rcmnet(['eval', '--model', model, '--data', data, '--tta']);
     expect(tta.code, tta.stderr).toBe(0);
     expect(tta.stdout).toMatch(/^val \(8-view TTA\): n=\d+ top1 /);
+    // Two --model: an ensemble. A model averaged with itself scores as itself.
+    const twice = await rcmnet(['eval', '--model', model, '--model', model, '--data', data]);
+    expect(twice.code, twice.stderr).toBe(0);
+    expect(twice.stdout).toContain(`ensemble of 2: ${model}, ${model}`);
+    const single = (await rcmnet(['eval', '--model', model, '--data', data])).stdout.match(/top1 \S+/)![0];
+    expect(twice.stdout).toContain(single);
+    expect((await rcmnet(['eval', '--data', data])).code).toBe(64);
   });
 
   it('bench interleaves rounds of the backend and the peer script and reports medians', async () => {

@@ -158,16 +158,19 @@ const commands: Record<string, Command> = {
   },
   eval: {
     summary: 'evaluate a model on a dataset split (top1, balanced accuracy, macro-F1, per class, confusion, ECE)',
-    usage: 'rcmnet eval --model DIR --data DIR|MANIFEST [--split val|train|test] [--max-per-class N] [--tta] [--json]',
-    options: { model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'boolean' }, 'max-per-class': { type: 'string' }, tta: { type: 'boolean' } },
+    usage: 'rcmnet eval --model DIR [--model DIR2 ...] --data DIR|MANIFEST [--split val|train|test] [--max-per-class N] [--tta] [--json]\n  (several --model: an ensemble, the mean of the models\' calibrated probabilities)',
+    options: { model: { type: 'string', multiple: true }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'boolean' }, 'max-per-class': { type: 'string' }, tta: { type: 'boolean' } },
     async run(v) {
       const split = (v['split'] as string | undefined) ?? 'val';
       if (!['train', 'val', 'test'].includes(split)) throw new UsageError('--split must be train, val or test');
-      const m = await evaluate(req(v['model'], 'model'), req(v['data'], 'data'), {
+      const models = (v['model'] as unknown as string[] | undefined) ?? [];
+      if (!models.length || models.some((m) => !m)) throw new UsageError('--model is required');
+      const m = await evaluate(models, req(v['data'], 'data'), {
         split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: count(v['max-per-class'], 'max-per-class'), tta: Boolean(v['tta']),
       });
       if (v['json']) process.stdout.write(JSON.stringify(m) + '\n');
       else {
+        if (m.members.length > 1) process.stdout.write(`ensemble of ${m.members.length}: ${m.members.join(', ')}\n`);
         process.stdout.write(`${m.split}${m.tta ? ' (8-view TTA)' : ''}: n=${m.count} top1 ${(m.top1 * 100).toFixed(2)}% balanced ${(m.balancedAccuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% ECE ${m.ece.toFixed(4)}\n`);
         for (const [l, c] of Object.entries(m.perClass)) process.stdout.write(`  ${l.padEnd(14)} P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)} n=${c.support}\n`);
         if (m.inSample && m.split === 'train') process.stdout.write('  (the model was trained on these images: not a measure of accuracy on new cells)\n');

@@ -1,10 +1,14 @@
-/** `evaluate(modelDir, data)`: calibrated metrics of a saved model on a dataset split. */
+/**
+ * `evaluate(modelDir, data)`: calibrated metrics of a saved model on a dataset split, or of an
+ * ensemble of saved models (`evaluate([dirA, dirB], data)`: the mean of their calibrated
+ * probabilities).
+ */
 import path from 'node:path';
-import type { EvalMetrics } from './artifact.js';
+import { loadNetwork, readCard, type EvalMetrics, type ModelCard } from './artifact.js';
 import { loadDataset, type Dataset, type Sample } from './data.js';
 import { loadImages, logitsFor } from './inference.js';
+import type { RgbImage } from './image.js';
 import { computeMetrics, softmaxRows } from './metrics.js';
-import { loadNetwork } from './artifact.js';
 import { initBackend } from './backend.js';
 
 export interface EvaluateOptions {
@@ -18,37 +22,73 @@ export interface EvaluateOptions {
 
 export type EvaluateData = string | Dataset | Sample[];
 
+/** Labels shared by every member, in one order, so their probability columns can be averaged. */
+async function memberCards(modelDirs: string[]): Promise<ModelCard[]> {
+  if (!modelDirs.length) throw new Error('No model to evaluate');
+  const cards = await Promise.all(modelDirs.map(readCard));
+  const labels = cards[0]!.labels.join(', ');
+  cards.forEach((c, i) => {
+    if (c.labels.join(', ') !== labels) throw new Error(`${modelDirs[i]}: an ensemble needs one label list in one order; this model has ${c.labels.join(', ')}, ${modelDirs[0]} has ${labels}`);
+  });
+  return cards;
+}
+
 /**
- * `inSample`: the images are the training split of the data the model was trained on, or its
- * validation split, which chose its saved epoch and fitted its temperature: the figures flatter
- * it (a held-out test split does not). The same data is recognised by its content (snapshot id,
- * so a copied folder counts) or its place (a folder and its manifest.csv count as one).
+ * The mean over `modelDirs` of each model's calibrated probabilities (softmax at its own
+ * temperature), one row of `labels.length` per sample. Members are loaded one at a time, so an
+ * ensemble needs the memory of its largest member, not of all of them.
  */
-export async function evaluate(modelDir: string, data: EvaluateData, options: EvaluateOptions = {}): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean; inSample: boolean }> {
-  await initBackend({ backend: options.backend });
-  const { net, card } = await loadNetwork(modelDir);
-  try {
-    const split = options.split ?? 'val';
-    let samples: Sample[];
-    let inSample = false;
-    if (Array.isArray(data)) samples = data;
-    else {
-      const ds = typeof data === 'string' ? await loadDataset(data, { maxPerClass: options.maxPerClass }) : data;
-      samples = ds[split];
-      const place = (source: string | undefined) => (source?.endsWith('.csv') ? path.dirname(source) : source);
-      const sameData = ds.snapshotId === card.data.snapshotId || place(ds.source) === place(card.data.source);
-      inSample = sameData && (split === 'val' || split === 'train');
+export async function calibratedProbabilities(modelDirs: string[], samples: Sample[], { tta = false } = {}): Promise<Float32Array> {
+  const cards = await memberCards(modelDirs);
+  const k = cards[0]!.labels.length;
+  const mean = new Float32Array(samples.length * k);
+  const imagesBySize = new Map<number, RgbImage[]>();
+  for (const dir of modelDirs) {
+    const { net, card } = await loadNetwork(dir);
+    try {
+      let images = imagesBySize.get(card.inputSize);
+      if (!images) imagesBySize.set(card.inputSize, (images = await loadImages(samples.map((s) => s.path), card.inputSize)));
+      const probs = softmaxRows(await logitsFor(net, images, card.normalization, 64, { tta }), k, card.calibration.temperature);
+      for (let i = 0; i < mean.length; i++) mean[i]! += probs[i]! / modelDirs.length;
+    } finally {
+      net.dispose();
     }
-    const index = new Map(card.labels.map((l, i) => [l, i]));
-    const unknown = [...new Set(samples.filter((s) => !index.has(s.label)).map((s) => s.label))];
-    if (unknown.length) throw new Error(`Data has label(s) the model does not know: ${unknown.join(', ')} (model labels: ${card.labels.join(', ')})`);
-    if (!samples.length) throw new Error(`No samples in split "${split}"`);
-    const images = await loadImages(samples.map((s) => s.path), card.inputSize);
-    const logits = await logitsFor(net, images, card.normalization, 64, { tta: options.tta });
-    const probs = softmaxRows(logits, card.labels.length, card.calibration.temperature);
-    const metrics = computeMetrics(probs, samples.map((s) => index.get(s.label)!), card.labels);
-    return { ...metrics, split, labels: card.labels, tta: Boolean(options.tta), inSample };
-  } finally {
-    net.dispose();
   }
+  return mean;
+}
+
+/**
+ * `inSample`: the images are the training split of the data a model (any member of an ensemble)
+ * was trained on, or its validation split, which chose its saved epoch and fitted its temperature:
+ * the figures flatter it (a held-out test split does not). The same data is recognised by its
+ * content (snapshot id, so a copied folder counts) or its place (a folder and its manifest.csv
+ * count as one).
+ */
+export async function evaluate(
+  model: string | string[],
+  data: EvaluateData,
+  options: EvaluateOptions = {},
+): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean; inSample: boolean; members: string[] }> {
+  const members = typeof model === 'string' ? [model] : model;
+  const cards = await memberCards(members);
+  await initBackend({ backend: options.backend });
+  const split = options.split ?? 'val';
+  let samples: Sample[];
+  let inSample = false;
+  if (Array.isArray(data)) samples = data;
+  else {
+    const ds = typeof data === 'string' ? await loadDataset(data, { maxPerClass: options.maxPerClass }) : data;
+    samples = ds[split];
+    const place = (source: string | undefined) => (source?.endsWith('.csv') ? path.dirname(source) : source);
+    const sameData = cards.some((card) => ds.snapshotId === card.data.snapshotId || place(ds.source) === place(card.data.source));
+    inSample = sameData && (split === 'val' || split === 'train');
+  }
+  const labels = cards[0]!.labels;
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const unknown = [...new Set(samples.filter((s) => !index.has(s.label)).map((s) => s.label))];
+  if (unknown.length) throw new Error(`Data has label(s) the model does not know: ${unknown.join(', ')} (model labels: ${labels.join(', ')})`);
+  if (!samples.length) throw new Error(`No samples in split "${split}"`);
+  const probs = await calibratedProbabilities(members, samples, { tta: options.tta });
+  const metrics = computeMetrics(probs, samples.map((s) => index.get(s.label)!), labels);
+  return { ...metrics, split, labels, tta: Boolean(options.tta), inSample, members };
 }

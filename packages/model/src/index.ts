@@ -4,7 +4,7 @@
 export { loadModel, UNIDENTIFIED, type CellClassifier, type Prediction, type PredictOptions, type ExplainOptions } from './classifier.js';
 export { detectCells, detectCellsRgb, cropCells, CROP_CONTEXT, recallAt, iou, type Box, type Detection, type DetectOptions } from './detect.js';
 export { train, TrainingCancelled, type TrainOptions, type TrainEvent, type TrainResult, type EpochRecord } from './train.js';
-export { evaluate, type EvaluateOptions } from './evaluate.js';
+export { calibratedProbabilities, evaluate, type EvaluateOptions } from './evaluate.js';
 export { synthCells, synthCell, synthField, writeSynthDataset, SYNTH_CLASSES, type SynthClass, type SynthField, type FieldCell } from './synth.js';
 export { decodeImage, validateImage, encodePng, resizeSquare, ImageDecodeError, DEFAULT_LIMITS, type RgbImage, type ImageLimits, type ImageInput, type ImageErrorCode } from './image.js';
 export { loadDataset, loadBccd, type Dataset, type Sample, type BccdField } from './data.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNetwork, ModelIntegrityError, readCard } from './artifact.js';
 import { loadModel, UNIDENTIFIED } from './classifier.js';
 import { loadDataset } from './data.js';
-import { evaluate } from './evaluate.js';
+import { calibratedProbabilities, evaluate } from './evaluate.js';
 import { encodePng } from './image.js';
 import { dihedralViews, logitsFor, loadImages } from './inference.js';
 import { synthCell, writeSynthDataset } from './synth.js';
@@ -181,6 +181,25 @@ describe('CellClassifier', () => {
     const copy = path.join(dir, 'data-copy');
     await cp(data, copy, { recursive: true });
     expect((await evaluate(result.modelDir, copy)).inSample).toBe(true);
+  });
+
+  it('evaluate() of an ensemble scores the mean of its members\' calibrated probabilities', async () => {
+    const other = await train({ ...tiny, data, out: path.join(dir, 'ensemble-member'), epochs: 1, maxPerClass: 10, seed: 7 });
+    const samples = (await loadDataset(data)).val;
+    const [a, b, ab] = await Promise.all([[result.modelDir], [other.modelDir], [result.modelDir, other.modelDir]].map((dirs) => calibratedProbabilities(dirs, samples)));
+    expect(Array.from(a!)).not.toEqual(Array.from(b!));
+    ab!.forEach((p, i) => expect(p).toBeCloseTo((a![i]! + b![i]!) / 2, 6));
+    const m = await evaluate([result.modelDir, other.modelDir], data);
+    expect(m.members).toEqual([result.modelDir, other.modelDir]);
+    expect(m.count).toBe(60);
+    // Members must share one label list: refused before any image is read.
+    const transfer = path.join(dir, 'other-labels');
+    await cp(result.modelDir, transfer, { recursive: true });
+    const cardPath = path.join(transfer, 'model-card.json');
+    const card = JSON.parse(await readFile(cardPath, 'utf8')) as { labels: string[] };
+    await writeFile(cardPath, JSON.stringify({ ...card, labels: [...card.labels].reverse() }));
+    await expect(evaluate([result.modelDir, transfer], data)).rejects.toThrow(/an ensemble needs one label list in one order/);
+    await expect(evaluate([], data)).rejects.toThrow(/No model to evaluate/);
   });
 });
 
