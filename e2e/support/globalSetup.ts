@@ -45,6 +45,7 @@ export default async function globalSetup() {
   Object.assign(process.env, {
     E2E_BASE_URL: platform.webUrl,
     E2E_API_URL: platform.apiUrl,
+    E2E_DATABASE_URL: prepared.databaseUrl,
     E2E_FIELDS: prepared.fields.join(","),
     E2E_BAD_FILE: prepared.bad,
   });

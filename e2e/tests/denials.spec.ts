@@ -1,5 +1,6 @@
 // Each role is refused pages and actions outside its role, in the UI (a clear 403 page, no
 // link in the navigation) and straight at the API (FORBIDDEN / UNAUTHENTICATED, not a 500).
+import pg from "pg";
 import { apiLogin, apiQuery, apiUrl, expect, login, test, USERS, type DemoUser } from "../support/fixtures";
 
 const SOME_UUID = "00000000-0000-4000-8000-000000000000";
@@ -137,4 +138,36 @@ test("a link to the session-ended page does not sign a live session out", async 
   await page.getByRole("link", { name: "Continue" }).click();
   await page.waitForURL("**/audit");
   await expect(page.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
+});
+
+test("a session left without activity signs out, though the open worklist keeps polling", async ({ page }) => {
+  // A sign-in of its own: the cached demo sessions are shared with the other tests.
+  await page.context().clearCookies();
+  await page.goto("/login");
+  await page.getByTestId("login-username").fill(USERS.auditor.login);
+  await page.getByTestId("login-password").fill(USERS.auditor.password);
+  await page.getByTestId("login-submit").click();
+  await expect(page.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
+  await page.goto("/worklist");
+  await expect(page.getByTestId("user-role")).toBeVisible();
+
+  // As if the workstation had been left for 31 minutes: the worklist's polls (every 5 s) do not
+  // count as use, so the next one finds the session idle and the dashboard signs out.
+  const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await db.connect();
+  try {
+    const aged = await db.query(
+      `UPDATE api_session SET "lastSeenAt" = now() - interval '31 minutes'
+        WHERE "tokenSha256" = (SELECT s."tokenSha256" FROM api_session s JOIN "user" u ON u.id = s."userId"
+                               WHERE u.login = $1 AND s."endedAt" IS NULL ORDER BY s."issuedAt" DESC LIMIT 1)`,
+      [USERS.auditor.login],
+    );
+    expect(aged.rowCount).toBe(1);
+    await page.waitForURL("**/login**", { timeout: 20_000 });
+    await expect(page.getByTestId("signed-out-idle")).toBeVisible();
+    const ended = await db.query(`SELECT count(*)::int AS n FROM audit_event WHERE action = 'auth.session_timeout' AND "actorLogin" = $1`, [USERS.auditor.login]);
+    expect(ended.rows[0].n).toBeGreaterThanOrEqual(1);
+  } finally {
+    await db.end();
+  }
 });

@@ -6,6 +6,7 @@ import type { Env } from "./env.ts";
 import type { Logger } from "./log.ts";
 import { createLoaders, type Loaders } from "./loaders.ts";
 import { tokenDigest, tokenExpiresAt, verifyToken } from "./auth/tokens.ts";
+import { checkSession } from "./auth/sessions.ts";
 import { isRole } from "./auth/roles.ts";
 
 export interface AuthUser {
@@ -15,7 +16,8 @@ export interface AuthUser {
   role: Role;
 }
 
-export type AuthFailure = "expired" | "invalid" | "revoked";
+/** "idle": the session went unused past the idle timeout and was ended. */
+export type AuthFailure = "expired" | "invalid" | "revoked" | "idle";
 
 export interface Deps {
   prisma: PrismaClient;
@@ -28,7 +30,7 @@ export interface Context extends Deps {
   user: AuthUser | null;
   /** Why a presented token was not accepted (absent when no token was presented). */
   authError?: AuthFailure;
-  /** The accepted token, by digest and expiry (what `logout` revokes). */
+  /** The accepted token, by digest and expiry (what `logout` ends). */
   session?: { tokenSha256: string; expiresAt: Date };
   loaders: Loaders;
   requestId: string;
@@ -43,9 +45,13 @@ export function bearerToken(authorization: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
+/** The header the dashboard sets on its polls: checked like any request, but not counted as use. */
+export const BACKGROUND_HEADER = "x-rcmnet-background";
+
 export async function authenticate(
   deps: Pick<Deps, "prisma" | "env">,
   authorization: string | undefined,
+  { background = false } = {},
 ): Promise<{ user: AuthUser | null; authError?: AuthFailure; session?: { tokenSha256: string; expiresAt: Date } }> {
   if (authorization === undefined || authorization === "") return { user: null };
   const token = bearerToken(authorization);
@@ -54,13 +60,9 @@ export async function authenticate(
   if (!check.ok) return { user: null, authError: check.reason };
   const { claims } = check;
   const tokenSha256 = tokenDigest(token);
-  const [row, signedOut] = await Promise.all([
-    deps.prisma.user.findUnique({ where: { id: claims.sub } }),
-    deps.prisma.revokedToken.findUnique({ where: { tokenSha256 }, select: { tokenSha256: true } }),
-  ]);
-  // Signed out, disabled, role changed, password changed, or renamed since the token was issued: revoked.
+  const row = await deps.prisma.user.findUnique({ where: { id: claims.sub } });
+  // Disabled, role changed, password changed, or renamed since the token was issued: revoked.
   if (
-    signedOut ||
     !row ||
     row.disabled ||
     row.role !== claims.role ||
@@ -70,14 +72,20 @@ export async function authenticate(
   ) {
     return { user: null, authError: "revoked" };
   }
+  // Signed out, timed out, or never opened (a token this server did not issue through a sign-in).
+  const session = await checkSession(deps.prisma, deps.env, tokenSha256, row, { background });
+  if (session !== "active") return { user: null, authError: session === "idle" ? "idle" : "revoked" };
   return {
     user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role },
     session: { tokenSha256, expiresAt: tokenExpiresAt(token) ?? new Date(Date.now() + deps.env.tokenTtlSeconds * 1000) },
   };
 }
 
-export async function buildContext(deps: Deps, req: { headers: { authorization?: string | undefined }; ip?: string | undefined }): Promise<Context> {
-  const auth = await authenticate(deps, req.headers.authorization);
+export async function buildContext(
+  deps: Deps,
+  req: { headers: { authorization?: string | undefined; [BACKGROUND_HEADER]?: string | string[] | undefined }; ip?: string | undefined },
+): Promise<Context> {
+  const auth = await authenticate(deps, req.headers.authorization, { background: req.headers[BACKGROUND_HEADER] === "1" });
   return {
     ...deps,
     ...auth,

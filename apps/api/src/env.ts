@@ -17,6 +17,8 @@ const schema = z.object({
   /** HS256 key for API tokens; dev default: generated once into <dataDir>/auth-secret. */
   RCMNET_AUTH_SECRET: z.string().min(32, "RCMNET_AUTH_SECRET must be at least 32 characters").optional(),
   RCMNET_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(8 * 3600),
+  /** A session unused this long ends (automatic logoff); background polls do not count as use. */
+  RCMNET_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(30 * 60),
   RCMNET_LOG_LEVEL: z.enum(["silent", "error", "info", "debug"]).default("info"),
   RCMNET_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });
@@ -30,6 +32,7 @@ export interface Env {
   dataDir: string;
   authSecret: string;
   tokenTtlSeconds: number;
+  idleTimeoutSeconds: number;
   logLevel: "silent" | "error" | "info" | "debug";
   limits: Limits;
 }
@@ -106,6 +109,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     dataDir,
     authSecret: e.RCMNET_AUTH_SECRET ?? devSecret(dataDir),
     tokenTtlSeconds: e.RCMNET_TOKEN_TTL_SECONDS,
+    idleTimeoutSeconds: e.RCMNET_IDLE_TIMEOUT_SECONDS,
     logLevel: e.RCMNET_LOG_LEVEL,
     limits: {
       ...defaultLimits,

@@ -4,8 +4,8 @@
 // an operation someone forgot to declare can never be reachable (fail closed).
 import type { GraphQLSchema } from "graphql";
 import type { Role } from "@rcmnet/db";
-import { AppError, forbidden, unauthenticated } from "../errors.ts";
-import type { AuthUser, Context } from "../context.ts";
+import { AppError, forbidden } from "../errors.ts";
+import type { AuthFailure, AuthUser, Context } from "../context.ts";
 import { isRole } from "./roles.ts";
 
 /** "PUBLIC": no identity needed (login only). Otherwise the roles allowed. */
@@ -45,19 +45,20 @@ export function rootOperations(schema: GraphQLSchema): string[] {
   return ops;
 }
 
+/** The refusal of a request without an accepted session; `reason` lets the dashboard say why. */
+function signInAgain(authError: AuthFailure | undefined, details: Record<string, unknown> = {}): AppError {
+  if (authError === "expired") return new AppError("UNAUTHENTICATED", "Your session has expired; sign in again", { ...details, reason: "expired" });
+  if (authError === "idle") return new AppError("UNAUTHENTICATED", "You were signed out after a period without activity; sign in again", { ...details, reason: "idle" });
+  return new AppError("UNAUTHENTICATED", "Sign in first", details);
+}
+
 /** Returns the acting user or throws the refusal. An unknown operation is denied. */
 export function authorize(policy: Policy, operation: string, ctx: Pick<Context, "user" | "authError">): AuthUser | null {
   const rule = policy[operation];
   // extensions.operation marks a refusal by this policy (the role-matrix test relies on it).
   if (rule === undefined) throw new AppError("FORBIDDEN", `Operation ${operation} is not permitted`, { operation });
   if (rule === "PUBLIC") return ctx.user;
-  if (!ctx.user) {
-    throw new AppError(
-      "UNAUTHENTICATED",
-      ctx.authError === "expired" ? "Your session has expired; sign in again" : "Sign in first",
-      { operation },
-    );
-  }
+  if (!ctx.user) throw signInAgain(ctx.authError, { operation });
   if (!isRole(ctx.user.role) || !rule.includes(ctx.user.role)) {
     throw new AppError("FORBIDDEN", `Role ${String(ctx.user.role)} may not perform ${operation}`, { operation });
   }
@@ -66,9 +67,7 @@ export function authorize(policy: Policy, operation: string, ctx: Pick<Context, 
 
 /** Same check for REST routes. */
 export function requireRole(ctx: Pick<Context, "user" | "authError">, roles: readonly Role[]): AuthUser {
-  if (!ctx.user) {
-    throw unauthenticated(ctx.authError === "expired" ? "Your session has expired; sign in again" : "Sign in first");
-  }
+  if (!ctx.user) throw signInAgain(ctx.authError);
   if (!isRole(ctx.user.role) || !roles.includes(ctx.user.role)) throw forbidden();
   return ctx.user;
 }

@@ -13,11 +13,15 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   INTERNAL: "Something went wrong on the server. The action was not completed.",
 };
 
+/** Why the API ended a session (extensions.reason of UNAUTHENTICATED), where it says. */
+export type SessionEndReason = "idle" | "expired";
+
 export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly status?: number,
+    readonly reason?: SessionEndReason,
   ) {
     super(message);
     this.name = "ApiError";
@@ -30,7 +34,7 @@ export function toErrorCode(value: unknown): ErrorCode {
 
 interface GraphQLErrorLike {
   message?: unknown;
-  extensions?: { code?: unknown } | null;
+  extensions?: { code?: unknown; reason?: unknown } | null;
 }
 
 /** First GraphQL error as an ApiError; the API's own message is kept where it is specific. */
@@ -40,7 +44,13 @@ export function fromGraphQLErrors(errors: readonly GraphQLErrorLike[], status?: 
   const apiMessage = typeof first.message === "string" ? first.message : "";
   // INTERNAL messages may carry server internals: show the generic text instead.
   const message = code === "INTERNAL" || !apiMessage ? DEFAULT_MESSAGE[code] : apiMessage;
-  return new ApiError(code, message, status);
+  const reason = first.extensions?.reason;
+  return new ApiError(code, message, status, reason === "idle" || reason === "expired" ? reason : undefined);
+}
+
+/** Where a refused session goes: the session-ended page, told why when the API said so. */
+export function sessionEndedUrl(returnTo: string, reason?: SessionEndReason): string {
+  return `/session-ended?callbackUrl=${encodeURIComponent(returnTo)}${reason ? `&reason=${reason}` : ""}`;
 }
 
 export function describeError(error: unknown): string {

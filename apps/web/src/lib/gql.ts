@@ -1,13 +1,19 @@
 "use client";
 // Browser-side GraphQL: always through this app's /api/graphql (the API token stays server-side).
-import { ApiError, fromGraphQLErrors } from "./errors";
+import { ApiError, fromGraphQLErrors, sessionEndedUrl } from "./errors";
 
-export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+/**
+ * `background`: a poll the user did not ask for (the API checks the session but does not count it
+ * as use, so an open worklist does not keep an unattended workstation signed in).
+ */
+let leaving = false;
+
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}, { background = false } = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch("/api/graphql", {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(background ? { "x-rcmnet-background": "1" } : {}) },
       body: JSON.stringify({ query, variables }),
       credentials: "same-origin",
     });
@@ -17,9 +23,11 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   const body = (await res.json().catch(() => null)) as { data?: T; errors?: { message?: string; extensions?: { code?: string } }[] } | null;
   if (body?.errors?.length) {
     const error = fromGraphQLErrors(body.errors, res.status);
-    if (error.code === "UNAUTHENTICATED" && typeof window !== "undefined") {
-      // The API no longer accepts this session (expired, revoked): end ours too, then sign in again.
-      window.location.assign(`/session-ended?callbackUrl=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+    if (error.code === "UNAUTHENTICATED" && typeof window !== "undefined" && !leaving) {
+      // The API no longer accepts this session (expired, revoked, idle): end ours too, then sign in
+      // again. Once: the refusals of other requests in flight must not replace the first one's reason.
+      leaving = true;
+      window.location.assign(sessionEndedUrl(window.location.pathname + window.location.search, error.reason));
     }
     throw error;
   }

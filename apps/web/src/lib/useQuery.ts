@@ -11,10 +11,10 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   const key = JSON.stringify(variables);
   const seq = useRef(0);
 
-  const reload = useCallback(async () => {
+  const reload = useCallback(async ({ background = false } = {}) => {
     const mine = ++seq.current;
     try {
-      const d = await gql<T>(query, JSON.parse(key));
+      const d = await gql<T>(query, JSON.parse(key), { background });
       if (mine === seq.current) {
         setData(d);
         setError(null);
@@ -34,7 +34,7 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
 
   useEffect(() => {
     if (!opts.pollMs || !opts.poll || opts.skip) return;
-    const t = setInterval(() => void reload(), opts.pollMs);
+    const t = setInterval(() => void reload({ background: true }), opts.pollMs);
     return () => clearInterval(t);
   }, [opts.pollMs, opts.poll, opts.skip, reload]);
 

@@ -8,7 +8,7 @@ import type { NextRequest } from "next/server";
 import { env } from "@/env";
 import { claimsFrom, SESSION_COOKIE, type SessionClaims } from "@/auth/options";
 import { canOpen, type PageKey } from "@/auth/roles";
-import { ApiError } from "@/lib/errors";
+import { ApiError, sessionEndedUrl } from "@/lib/errors";
 import { apiGraphQL } from "./api";
 
 async function decodeFromCookies(cookieList: { name: string; value: string }[]): Promise<SessionClaims | null> {
@@ -47,7 +47,7 @@ export async function pageQuery<T>(session: SessionClaims, returnTo: string, que
   try {
     return await apiGraphQL<T>(query, variables, session.apiToken);
   } catch (e) {
-    if (e instanceof ApiError && e.code === "UNAUTHENTICATED") redirect(`/session-ended?callbackUrl=${encodeURIComponent(returnTo)}`);
+    if (e instanceof ApiError && e.code === "UNAUTHENTICATED") redirect(sessionEndedUrl(returnTo, e.reason));
     throw e;
   }
 }

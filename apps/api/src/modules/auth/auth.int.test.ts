@@ -79,9 +79,11 @@ describe("authentication", () => {
     const forged = (await issueToken("another-secret-another-secret-another-secret", claims, 3600)).token;
     const expired = (await issueToken(api.env.authSecret, claims, -10)).token;
     const wrongRole = (await issueToken(api.env.authSecret, { ...claims, role: "ADMIN" }, 3600)).token;
+    // Signed with the right key and the right claims, but never opened by a sign-in: no session.
+    const noSession = (await issueToken(api.env.authSecret, claims, 3600)).token;
     const [header, , sig] = good.split(".");
     const alg_none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${good.split(".")[1]}.`;
-    for (const token of [null, forged, expired, wrongRole, "garbage", `${header}..${sig}`, alg_none]) {
+    for (const token of [null, forged, expired, wrongRole, noSession, "garbage", `${header}..${sig}`, alg_none]) {
       const r = await api.gql(token, ME);
       expect(r.errors?.[0]?.extensions?.code, String(token)).toBe("UNAUTHENTICATED");
       expect(r.data?.me ?? null).toBeNull();
@@ -93,21 +95,64 @@ describe("authentication", () => {
     expect((await api.gql(good, ME)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 
-  it("signing out revokes that token only, before it expires", async () => {
+  it("signing out ends that token's session only, before it expires", async () => {
     const { user, password } = await api.createUser("HEMATOLOGIST");
     const a = await api.login(user.login, password);
     const b = await api.login(user.login, password);
     expect((await api.gqlOk(a, `mutation { logout }`)).logout).toBe(true);
     const replay = await api.gql(a, ME);
     expect(replay.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    // The user's other session stays, and the revocation keeps only the token's digest.
+    // The user's other session stays, and a session keeps only its token's digest.
     expect((await api.gqlOk(b, ME)).me.login).toBe(user.login);
-    const row = await api.prisma.revokedToken.findFirstOrThrow({ where: { userId: user.id } });
-    expect(row.tokenSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(row.tokenSha256).not.toContain(a.slice(0, 20));
-    expect(row.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    const rows = await api.prisma.apiSession.findMany({ where: { userId: user.id }, orderBy: { issuedAt: "asc" } });
+    expect(rows.map((r) => r.endReason).sort()).toEqual(["LOGOUT", null]);
+    for (const row of rows) {
+      expect(row.tokenSha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.tokenSha256).not.toContain(a.slice(0, 20));
+      expect(row.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    }
+    // Signing out twice ends nothing more.
+    expect((await api.gql(a, `mutation { logout }`)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.logout" } })).toBe(1);
     expect((await api.gql(null, `mutation { logout }`)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("a session unused past the idle timeout ends; background polls are checked but do not count as use", async () => {
+    const { user, password } = await api.createUser("HEMATOLOGIST");
+    const a = await api.login(user.login, password);
+    const b = await api.login(user.login, password);
+    const [sessionA] = await api.prisma.apiSession.findMany({ where: { userId: user.id }, orderBy: { issuedAt: "asc" }, take: 1 });
+    const where = { tokenSha256: sessionA!.tokenSha256 };
+    const lastSeen = async () => (await api.prisma.apiSession.findUniqueOrThrow({ where })).lastSeenAt.getTime();
+    const idleFor = (minutes: number) => api.prisma.apiSession.update({ where, data: { lastSeenAt: new Date(Date.now() - minutes * 60_000) } });
+    const poll = async (token: string) => {
+      const res = await api.fetch("/graphql", { method: "POST", token, headers: { "content-type": "application/json", "x-rcmnet-background": "1" }, body: JSON.stringify({ query: ME }) });
+      return (await res.json()) as { data?: { me: unknown }; errors?: { message: string; extensions: { code: string; reason?: string } }[] };
+    };
+
+    // Use inside the timeout (30 minutes here) keeps the session and moves lastSeenAt on.
+    await idleFor(20);
+    expect((await api.gqlOk(a, ME)).me.login).toBe(user.login);
+    expect(Date.now() - (await lastSeen())).toBeLessThan(10_000);
+    // A poll is answered but leaves lastSeenAt where it was.
+    await idleFor(20);
+    const before = await lastSeen();
+    expect((await poll(a)).data?.me).toBeTruthy();
+    expect(await lastSeen()).toBe(before);
+
+    // Past the timeout, even a poll is refused, with the reason; the session is closed and audited.
+    await idleFor(31);
+    const refused = await poll(a);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "idle" });
+    expect(refused.errors?.[0]?.message).toMatch(/signed out after a period without activity/);
+    expect(await api.prisma.apiSession.findUniqueOrThrow({ where })).toMatchObject({ endReason: "IDLE" });
+    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.session_timeout" } })).toBe(1);
+    // A closed session stays closed, whatever its lastSeenAt says later, and keeps saying why.
+    await idleFor(0);
+    expect((await api.gql(a, ME)).errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "idle" });
+    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.session_timeout" } })).toBe(1);
+    // The user's other session is untouched.
+    expect((await api.gqlOk(b, ME)).me.login).toBe(user.login);
   });
 
   it("changing the password revokes older tokens", async () => {

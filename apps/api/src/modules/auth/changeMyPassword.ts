@@ -2,7 +2,7 @@ import type { PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import type { Env } from "../../env.ts";
 import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
-import { issueToken } from "../../auth/tokens.ts";
+import { openSession } from "../../auth/sessions.ts";
 import { badInput, notFound } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { checkPassword, type LoginResult } from "./login.ts";
@@ -26,10 +26,6 @@ export async function changeMyPassword(
     await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id });
     return updated;
   });
-  const { token, expiresAt } = await issueToken(
-    env.authSecret,
-    { sub: user.id, role: user.role, login: user.login, pwv: user.passwordChangedAt.getTime() },
-    env.tokenTtlSeconds,
-  );
+  const { token, expiresAt } = await openSession(prisma, env, user);
   return { token, expiresAt, user, mustChangePassword: user.mustChangePassword };
 }

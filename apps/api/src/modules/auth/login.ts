@@ -3,7 +3,7 @@
 import type { Prisma, PrismaClient, User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
 import { dummyPasswordHash, verifyPassword } from "../../auth/passwords.ts";
-import { issueToken } from "../../auth/tokens.ts";
+import { openSession } from "../../auth/sessions.ts";
 import { forbidden, rateLimited, unauthenticated } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 
@@ -120,10 +120,6 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
   await prisma.$transaction((tx) =>
     recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
   );
-  const { token, expiresAt } = await issueToken(
-    env.authSecret,
-    { sub: user.id, role: user.role, login: user.login, pwv: user.passwordChangedAt.getTime() },
-    env.tokenTtlSeconds,
-  );
+  const { token, expiresAt } = await openSession(prisma, env, user);
   return { token, expiresAt, user: checked, mustChangePassword: checked.mustChangePassword };
 }

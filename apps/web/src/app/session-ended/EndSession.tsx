@@ -2,9 +2,9 @@
 import { signOut } from "next-auth/react";
 import { useEffect } from "react";
 
-export function EndSession({ callbackUrl }: { callbackUrl: string }) {
+export function EndSession({ callbackUrl, idle }: { callbackUrl: string; idle: boolean }) {
   useEffect(() => {
-    void signOut({ callbackUrl: `/login?callbackUrl=${encodeURIComponent(callbackUrl)}` });
-  }, [callbackUrl]);
+    void signOut({ callbackUrl: `/login?callbackUrl=${encodeURIComponent(callbackUrl)}${idle ? "&ended=idle" : ""}` });
+  }, [callbackUrl, idle]);
   return null;
 }

@@ -13,8 +13,11 @@ export const metadata: Metadata = { title: "Session ended" };
 // user signs in again. A link from another site can lead here as well, so the session is only
 // ended when the API really refuses it; a live session is offered the way back instead.
 // Authorization decision: public (it only ends a session that is already dead).
-export default async function SessionEndedPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string }> }) {
-  const callbackUrl = safeCallback((await searchParams).callbackUrl);
+export default async function SessionEndedPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string; reason?: string }> }) {
+  const params = await searchParams;
+  const callbackUrl = safeCallback(params.callbackUrl);
+  // Display only: the login page picks one of its own sentences by it, never shows it.
+  const idle = params.reason === "idle";
   const session = await currentSession();
   const alive = session ? await apiGraphQL(ME, {}, session.apiToken).then(() => true, () => false) : false;
   if (alive) {
@@ -33,8 +36,8 @@ export default async function SessionEndedPage({ searchParams }: { searchParams:
     <main>
       <div className="panel" style={{ maxWidth: 480, margin: "8vh auto" }} data-testid="session-ended">
         <h1>Your session has ended</h1>
-        <p>Signing you out… You will be asked to sign in again.</p>
-        <EndSession callbackUrl={callbackUrl} />
+        <p>{idle ? "You were signed out after a period without activity. " : ""}Signing you out… You will be asked to sign in again.</p>
+        <EndSession callbackUrl={callbackUrl} idle={idle} />
       </div>
     </main>
   );

@@ -38,7 +38,13 @@ export async function POST(request: NextRequest) {
   try {
     upstream = await fetch(`${env.API_URL}/graphql`, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${auth.session.apiToken}` },
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json",
+        authorization: `Bearer ${auth.session.apiToken}`,
+        // A poll (useQuery): the API checks the session without counting it as use.
+        ...(request.headers.get("x-rcmnet-background") === "1" ? { "x-rcmnet-background": "1" } : {}),
+      },
       body,
       cache: "no-store",
     });
