@@ -14,6 +14,8 @@ export interface AuthUser {
   login: string;
   displayName: string;
   role: Role;
+  /** An administrator set the password: only `me`, `changeMyPassword` and `logout` are allowed. */
+  mustChangePassword?: boolean;
 }
 
 /** "idle": the session went unused past the idle timeout and was ended. */
@@ -76,7 +78,7 @@ export async function authenticate(
   const session = await checkSession(deps.prisma, deps.env, tokenSha256, row, { background });
   if (session !== "active") return { user: null, authError: session === "idle" ? "idle" : "revoked" };
   return {
-    user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role },
+    user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role, mustChangePassword: row.mustChangePassword },
     session: { tokenSha256, expiresAt: tokenExpiresAt(token) ?? new Date(Date.now() + deps.env.tokenTtlSeconds * 1000) },
   };
 }

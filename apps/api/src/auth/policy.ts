@@ -62,12 +62,24 @@ export function authorize(policy: Policy, operation: string, ctx: Pick<Context, 
   if (!isRole(ctx.user.role) || !rule.includes(ctx.user.role)) {
     throw new AppError("FORBIDDEN", `Role ${String(ctx.user.role)} may not perform ${operation}`, { operation });
   }
+  if (ctx.user.mustChangePassword && !WITH_TEMPORARY_PASSWORD.has(operation)) throw temporaryPassword({ operation });
   return ctx.user;
+}
+
+/**
+ * What a user with a password an administrator set may do: replace it, and nothing else. The
+ * administrator knows that password, so anything more would let them act under the user's name.
+ */
+const WITH_TEMPORARY_PASSWORD = new Set(["Query.me", "Mutation.changeMyPassword", "Mutation.logout"]);
+
+function temporaryPassword(details: Record<string, unknown> = {}): AppError {
+  return new AppError("FORBIDDEN", "Your password was set by an administrator: change it (Account) before anything else", { ...details, reason: "password_change_required" });
 }
 
 /** Same check for REST routes. */
 export function requireRole(ctx: Pick<Context, "user" | "authError">, roles: readonly Role[]): AuthUser {
   if (!ctx.user) throw signInAgain(ctx.authError);
   if (!isRole(ctx.user.role) || !roles.includes(ctx.user.role)) throw forbidden();
+  if (ctx.user.mustChangePassword) throw temporaryPassword();
   return ctx.user;
 }

@@ -2,7 +2,7 @@
 // is open and the session was used within the idle timeout, so an unattended workstation signs
 // itself out (automatic logoff: 21 CFR 11.10(d), HIPAA 164.312(a)(2)(iii)). Signing out and timing
 // out both close the row for good, and each is an audit event.
-import type { PrismaClient, SessionEnd } from "@rcmnet/db";
+import type { Prisma, PrismaClient, SessionEnd } from "@rcmnet/db";
 import type { Env } from "../env.ts";
 import { recordAudit } from "../audit/recordAudit.ts";
 import { issueToken, tokenDigest } from "./tokens.ts";
@@ -74,4 +74,15 @@ export async function endSession(prisma: PrismaClient, tokenSha256: string, reas
       entityId: user.id,
     });
   });
+}
+
+/**
+ * Closes every open session of a user, inside the transaction of the account change that calls
+ * for it (disabled, role changed, password reset or changed). Token checks would refuse those
+ * tokens anyway while the change holds; closing them keeps them refused if it is undone (an
+ * account enabled again, a role changed back). Returns how many were closed, for the audit event.
+ */
+export async function revokeUserSessions(tx: Prisma.TransactionClient, userId: string): Promise<number> {
+  const { count } = await tx.apiSession.updateMany({ where: { userId, endedAt: null }, data: { endedAt: new Date(), endReason: "REVOKED" } });
+  return count;
 }

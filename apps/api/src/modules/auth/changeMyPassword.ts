@@ -2,7 +2,7 @@ import type { PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import type { Env } from "../../env.ts";
 import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
-import { openSession } from "../../auth/sessions.ts";
+import { openSession, revokeUserSessions } from "../../auth/sessions.ts";
 import { badInput, notFound } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { checkPassword, type LoginResult } from "./login.ts";
@@ -23,7 +23,9 @@ export async function changeMyPassword(
   const passwordHash = await hashPassword(newPassword);
   const user = await prisma.$transaction(async (tx) => {
     const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date(), mustChangePassword: false } });
-    await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id });
+    // Every older session ends with the old password, this one too: the answer carries a new token.
+    const sessionsEnded = await revokeUserSessions(tx, actor.id);
+    await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id, after: { sessionsEnded } });
     return updated;
   });
   const { token, expiresAt } = await openSession(prisma, env, user);

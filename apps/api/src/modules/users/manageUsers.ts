@@ -1,11 +1,12 @@
 // User administration (ADMIN). Each change is audited with its reason; disabling, resetting the
-// password or changing the role revokes the user's existing tokens (checked on every request).
+// password or changing the role ends the user's sessions (revokeUserSessions), so undoing the change later revives no old token.
 import type { Prisma, PrismaClient, Role, User } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
-import { conflict, isUniqueViolation, notFound } from "../../errors.ts";
+import { conflict, forbidden, isUniqueViolation, notFound } from "../../errors.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
 import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
+import { revokeUserSessions } from "../../auth/sessions.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { isUuid } from "../../lib/pagination.ts";
 
@@ -36,6 +37,15 @@ export async function createUser(prisma: PrismaClient, actor: Pick<AuthUser, "id
   }
 }
 
+/**
+ * An administrator's own account is changed by another administrator: otherwise a hijacked admin
+ * session could take the account over (a new password without the current one) or re-role it.
+ * Their own password goes through changeMyPassword, which asks for the current one.
+ */
+function assertNotSelf(actor: AuthUser, id: string): void {
+  if (actor.id === id) throw forbidden("Administrators cannot disable, reset or re-role their own account: ask another administrator (your own password: Account)");
+}
+
 async function lockUser(tx: Prisma.TransactionClient, id: string): Promise<User> {
   if (!isUuid(id)) throw notFound("User");
   // Serialises admin changes so two admins cannot each remove "the other last admin".
@@ -53,6 +63,7 @@ async function assertAnotherAdminRemains(tx: Prisma.TransactionClient, user: Use
 
 export async function setUserDisabled(prisma: PrismaClient, actor: AuthUser, args: { id: string; disabled: boolean; reason: string }) {
   const why = parseInput(reason, args.reason);
+  assertNotSelf(actor, args.id);
   return prisma.$transaction(async (tx) => {
     const before = await lockUser(tx, args.id);
     if (args.disabled) await assertAnotherAdminRemains(tx, before);
@@ -60,12 +71,13 @@ export async function setUserDisabled(prisma: PrismaClient, actor: AuthUser, arg
       where: { id: before.id },
       data: { disabled: args.disabled, ...(args.disabled ? {} : { failedLogins: 0, lockedUntil: null }) },
     });
+    const sessionsEnded = args.disabled ? await revokeUserSessions(tx, after.id) : 0;
     await recordAudit(tx, actor, {
       action: args.disabled ? "user.disable" : "user.enable",
       entityType: "User",
       entityId: after.id,
       before: { disabled: before.disabled },
-      after: { disabled: after.disabled },
+      after: { disabled: after.disabled, ...(sessionsEnded ? { sessionsEnded } : {}) },
       reason: why,
     });
     return after;
@@ -74,6 +86,7 @@ export async function setUserDisabled(prisma: PrismaClient, actor: AuthUser, arg
 
 export async function resetUserPassword(prisma: PrismaClient, actor: AuthUser, args: { id: string; newPassword: string; reason: string }) {
   const why = parseInput(reason, args.reason);
+  assertNotSelf(actor, args.id);
   assertPasswordPolicy(args.newPassword);
   const passwordHash = await hashPassword(args.newPassword);
   return prisma.$transaction(async (tx) => {
@@ -82,24 +95,34 @@ export async function resetUserPassword(prisma: PrismaClient, actor: AuthUser, a
       where: { id: before.id },
       data: { passwordHash, passwordChangedAt: new Date(), failedLogins: 0, lockedUntil: null, mustChangePassword: true },
     });
-    await recordAudit(tx, actor, { action: "user.reset_password", entityType: "User", entityId: after.id, reason: why });
+    const sessionsEnded = await revokeUserSessions(tx, after.id);
+    await recordAudit(tx, actor, {
+      action: "user.reset_password",
+      entityType: "User",
+      entityId: after.id,
+      before: { mustChangePassword: before.mustChangePassword, failedLogins: before.failedLogins, lockedUntil: before.lockedUntil?.toISOString() ?? null },
+      after: { mustChangePassword: true, failedLogins: 0, lockedUntil: null, ...(sessionsEnded ? { sessionsEnded } : {}) },
+      reason: why,
+    });
     return after;
   });
 }
 
 export async function changeUserRole(prisma: PrismaClient, actor: AuthUser, args: { id: string; role: Role; reason: string }) {
   const why = parseInput(reason, args.reason);
+  assertNotSelf(actor, args.id);
   return prisma.$transaction(async (tx) => {
     const before = await lockUser(tx, args.id);
     if (before.role === args.role) return before;
     if (args.role !== "ADMIN") await assertAnotherAdminRemains(tx, before);
     const after = await tx.user.update({ where: { id: before.id }, data: { role: args.role } });
+    const sessionsEnded = await revokeUserSessions(tx, after.id);
     await recordAudit(tx, actor, {
       action: "user.change_role",
       entityType: "User",
       entityId: after.id,
       before: { role: before.role },
-      after: { role: after.role },
+      after: { role: after.role, ...(sessionsEnded ? { sessionsEnded } : {}) },
       reason: why,
     });
     return after;

@@ -50,17 +50,64 @@ describe("user administration", () => {
     ]);
   });
 
-  it("cannot remove the last enabled admin", async () => {
+  it("refuses changes to an admin's own account, and cannot remove the last enabled admin", async () => {
     const before = await api.prisma.user.findUniqueOrThrow({ where: { id: adminId } });
     const others = await api.prisma.user.count({ where: { role: "ADMIN", disabled: false, id: { not: adminId } } });
     expect(others).toBe(0);
-    const disable = await api.gql(admin, `mutation { setUserDisabled(id: "${adminId}", disabled: true, reason: "oops") { id } }`);
-    expect(disable.errors?.[0]?.extensions?.code).toBe("CONFLICT");
-    const demote = await api.gql(admin, `mutation { changeUserRole(id: "${adminId}", role: AUDITOR, reason: "oops") { id } }`);
-    expect(demote.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    // Own account: another admin decides (a hijacked admin session cannot take the account over).
+    for (const mutation of [
+      `setUserDisabled(id: "${adminId}", disabled: true, reason: "oops") { id }`,
+      `changeUserRole(id: "${adminId}", role: AUDITOR, reason: "oops") { id }`,
+      `resetUserPassword(id: "${adminId}", newPassword: "an attacker's password", reason: "oops") { id }`,
+    ]) {
+      const r = await api.gql(admin, `mutation { ${mutation} }`);
+      expect(r.errors?.[0]?.extensions?.code, mutation).toBe("FORBIDDEN");
+      expect(r.errors?.[0]?.message).toMatch(/cannot disable, reset or re-role their own account/);
+    }
+    // The last-admin guard holds below the API too (an actor demoted while its request runs).
+    const { setUserDisabled, changeUserRole } = await import("./manageUsers.ts");
+    const stale = { id: "00000000-0000-4000-8000-000000000001", login: "demoted", displayName: "Demoted", role: "ADMIN" as const };
+    await expect(setUserDisabled(api.prisma, stale, { id: adminId, disabled: true, reason: "oops" })).rejects.toThrow(/last enabled admin/);
+    await expect(changeUserRole(api.prisma, stale, { id: adminId, role: "AUDITOR", reason: "oops" })).rejects.toThrow(/last enabled admin/);
     expect(await api.prisma.user.findUniqueOrThrow({ where: { id: adminId } })).toEqual(before);
     const missing = await api.gql(admin, `mutation { changeUserRole(id: "nope", role: AUDITOR, reason: "x y z") { id } }`);
     expect(missing.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+  });
+
+  it("an account change ends the user's sessions for good: enabling again or changing the role back revives no token", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    const ME = `{ me { id } }`;
+    const disabledToken = await api.login(user.login, TEST_PASSWORD);
+    await api.gqlOk(admin, `mutation { setUserDisabled(id: "${user.id}", disabled: true, reason: "on leave") { id } }`);
+    await api.gqlOk(admin, `mutation { setUserDisabled(id: "${user.id}", disabled: false, reason: "back from leave") { id } }`);
+    expect((await api.gql(disabledToken, ME)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+
+    const roleToken = await api.login(user.login, TEST_PASSWORD);
+    await api.gqlOk(admin, `mutation { changeUserRole(id: "${user.id}", role: AUDITOR, reason: "covering QA") { id } }`);
+    await api.gqlOk(admin, `mutation { changeUserRole(id: "${user.id}", role: HEMATOLOGIST, reason: "back to the bench") { id } }`);
+    expect((await api.gql(roleToken, ME)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+
+    const sessions = await api.prisma.apiSession.findMany({ where: { userId: user.id } });
+    expect(sessions.map((s) => s.endReason)).toEqual(["REVOKED", "REVOKED"]);
+    const disable = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: user.id, action: "user.disable" } });
+    expect(disable.after).toEqual({ disabled: true, sessionsEnded: 1 });
+  });
+
+  it("a password an administrator set allows only replacing it, until its owner does", async () => {
+    const created = (await api.gqlOk(admin, CREATE, { i: { login: "temphema", displayName: "Temp Hema", role: "HEMATOLOGIST", password: "the admin knows this" } })).createUser;
+    const token = await api.login("temphema", "the admin knows this");
+    const before = await api.prisma.auditEvent.count();
+    const cases = await api.gql(token, `{ cases(first: 1) { nodes { id } } }`);
+    expect(cases.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN", reason: "password_change_required" });
+    expect(cases.errors?.[0]?.message).toMatch(/set by an administrator: change it/);
+    const image = await api.fetch(`/cells/00000000-0000-4000-8000-000000000000/gradcam`, { token });
+    expect(image.status).toBe(403);
+    expect(await api.prisma.auditEvent.count()).toBe(before);
+    expect((await api.gqlOk(token, `{ me { id } }`)).me.id).toBe(created.id);
+    const changed = await api.gqlOk(token, `mutation { changeMyPassword(currentPassword: "the admin knows this", newPassword: "only mine from now on") { token } }`);
+    expect((await api.gqlOk(changed.changeMyPassword.token, `{ cases(first: 1) { nodes { id } } }`)).cases).toBeTruthy();
+    // The old session ended with the old password.
+    expect((await api.gql(token, `{ me { id } }`)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 
   it("lists users with cursor pagination", async () => {
