@@ -62,7 +62,10 @@ export async function authenticate(
   if (!check.ok) return { user: null, authError: check.reason };
   const { claims } = check;
   const tokenSha256 = tokenDigest(token);
-  const row = await deps.prisma.user.findUnique({ where: { id: claims.sub } });
+  const [row, sessionRow] = await Promise.all([
+    deps.prisma.user.findUnique({ where: { id: claims.sub } }),
+    deps.prisma.apiSession.findUnique({ where: { tokenSha256 } }),
+  ]);
   // Disabled, role changed, password changed, or renamed since the token was issued: revoked.
   if (
     !row ||
@@ -75,7 +78,7 @@ export async function authenticate(
     return { user: null, authError: "revoked" };
   }
   // Signed out, timed out, or never opened (a token this server did not issue through a sign-in).
-  const session = await checkSession(deps.prisma, deps.env, tokenSha256, row, { background });
+  const session = await checkSession(deps.prisma, deps.env, sessionRow, row.id, { background });
   if (session !== "active") return { user: null, authError: session === "idle" ? "idle" : "revoked" };
   return {
     user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role, mustChangePassword: row.mustChangePassword },

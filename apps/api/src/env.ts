@@ -18,7 +18,7 @@ const schema = z.object({
   RCMNET_AUTH_SECRET: z.string().min(32, "RCMNET_AUTH_SECRET must be at least 32 characters").optional(),
   RCMNET_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(8 * 3600),
   /** A session unused this long ends (automatic logoff); background polls do not count as use. */
-  RCMNET_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(30 * 60),
+  RCMNET_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(2 * 3600).default(30 * 60),
   RCMNET_LOG_LEVEL: z.enum(["silent", "error", "info", "debug"]).default("info"),
   RCMNET_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });

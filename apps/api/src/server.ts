@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { BlobStore, createPrismaClient, openDatabase } from "@rcmnet/db";
 import { loadEnv } from "./env.ts";
 import { createApp } from "./app.ts";
+import { closeIdleSessions } from "./auth/sessions.ts";
 import { createLogger, describeError } from "./log.ts";
 
 const env = loadEnv();
@@ -56,6 +57,11 @@ async function runServer() {
     log.error("api failed to listen", describeError(err));
     process.exit(1);
   });
+  // Sessions left idle are closed and audited even when their browser never comes back.
+  const sweep = setInterval(() => {
+    closeIdleSessions(prisma, env).catch((err: unknown) => log.error("idle session sweep failed", describeError(err)));
+  }, 60_000);
+  sweep.unref();
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -67,6 +73,7 @@ async function runServer() {
       log.error("api shutdown timed out; exiting");
       process.exit(1);
     }, 5000).unref();
+    clearInterval(sweep);
     server.close();
     // Idle keep-alive sockets would hold close() open for seconds.
     server.closeIdleConnections();

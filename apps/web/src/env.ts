@@ -14,7 +14,7 @@ const schema = z.object({
   /** Session lifetime in seconds (the API token lives 8 h; the shorter one wins). */
   SESSION_MAX_AGE_S: z.coerce.number().int().positive().max(8 * 3600).default(8 * 3600),
   /** The API's idle timeout, read from the same variable, so that the login page can name it. */
-  RCMNET_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(30 * 60),
+  RCMNET_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(2 * 3600).default(30 * 60),
   /** Extra allowed origins for the CSRF Origin check (comma separated), e.g. localhost aliases. */
   WEB_ALLOWED_ORIGINS: z.string().default(""),
 });

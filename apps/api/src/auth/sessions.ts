@@ -1,8 +1,9 @@
 // API sessions: one row per issued token, by its sha256. A token is accepted only while its row
 // is open and the session was used within the idle timeout, so an unattended workstation signs
 // itself out (automatic logoff: 21 CFR 11.10(d), HIPAA 164.312(a)(2)(iii)). Signing out and timing
-// out both close the row for good, and each is an audit event.
-import type { Prisma, PrismaClient, SessionEnd } from "@rcmnet/db";
+// out both close the row for good, and each is an audit event (a timeout by the system, also for
+// a browser that never came back: closeIdleSessions).
+import type { ApiSession, Prisma, PrismaClient } from "@rcmnet/db";
 import type { Env } from "../env.ts";
 import { recordAudit } from "../audit/recordAudit.ts";
 import { issueToken, tokenDigest } from "./tokens.ts";
@@ -26,9 +27,9 @@ export async function openSession(prisma: PrismaClient, env: Pick<Env, "authSecr
   );
   const now = new Date();
   await prisma.$transaction([
-    // Past their expiry, tokens are refused by their signature: their rows only take space (the
-    // audit trail keeps every sign-in, sign-out and timeout).
-    prisma.apiSession.deleteMany({ where: { expiresAt: { lt: now } } }),
+    // Ended sessions past their token's expiry can never matter again: their rows only take space
+    // (the audit trail keeps every sign-in, sign-out and timeout).
+    prisma.apiSession.deleteMany({ where: { expiresAt: { lt: now }, endedAt: { not: null } } }),
     prisma.apiSession.create({ data: { tokenSha256: tokenDigest(issued.token), userId: user.id, lastSeenAt: now, expiresAt: issued.expiresAt } }),
   ]);
   return issued;
@@ -36,43 +37,85 @@ export async function openSession(prisma: PrismaClient, env: Pick<Env, "authSecr
 
 export type SessionCheck = "active" | "ended" | "idle";
 
+export type SessionRow = Pick<ApiSession, "tokenSha256" | "userId" | "lastSeenAt" | "endedAt" | "endReason">;
+
 /**
- * Whether the session of a verified token may act. An idle session is closed here (and audited):
- * it stays refused even if the timeout is raised later. `background` requests (the dashboard's
- * polls) are checked but do not count as use, or an open worklist would never time out.
+ * When an idle session ends: `idleTimeoutSeconds` after its last use, at the earliest. lastSeenAt
+ * can lag the last use by up to LAST_SEEN_RESOLUTION_MS, so the end falls between the timeout and
+ * the timeout plus that resolution, never before the timeout.
+ */
+function idleEnd(session: Pick<ApiSession, "lastSeenAt">, env: Pick<Env, "idleTimeoutSeconds">): number {
+  return session.lastSeenAt.getTime() + env.idleTimeoutSeconds * 1000 + LAST_SEEN_RESOLUTION_MS;
+}
+
+/**
+ * Whether the session of a verified token may act (`session`: its row, read beside the user's). An
+ * idle session is closed here: it stays refused even if the timeout is raised later.
+ * `background` requests (the dashboard's polls and its session watch) are checked but do not
+ * count as use, or an open worklist would never time out.
  */
 export async function checkSession(
   prisma: PrismaClient,
   env: Pick<Env, "idleTimeoutSeconds">,
-  tokenSha256: string,
-  user: { id: string; login: string },
+  session: SessionRow | null,
+  userId: string,
   { background = false } = {},
 ): Promise<SessionCheck> {
-  const session = await prisma.apiSession.findUnique({ where: { tokenSha256 } });
-  if (!session || session.userId !== user.id) return "ended";
+  if (!session || session.userId !== userId) return "ended";
   // A timed-out session keeps saying so: the dashboard's other requests in flight then agree on why.
   if (session.endedAt) return session.endReason === "IDLE" ? "idle" : "ended";
-  const idleMs = Date.now() - session.lastSeenAt.getTime();
-  if (idleMs > env.idleTimeoutSeconds * 1000) {
-    await endSession(prisma, tokenSha256, "IDLE", user);
+  const now = Date.now();
+  if (now > idleEnd(session, env)) {
+    await endIdleSession(prisma, env, session);
     return "idle";
   }
-  if (!background && idleMs > LAST_SEEN_RESOLUTION_MS) {
-    await prisma.apiSession.updateMany({ where: { tokenSha256, endedAt: null }, data: { lastSeenAt: new Date() } });
+  if (!background && now - session.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
+    await prisma.apiSession.updateMany({ where: { tokenSha256: session.tokenSha256, endedAt: null }, data: { lastSeenAt: new Date(now) } });
   }
   return "active";
 }
 
-/** Closes a session once; the audit event is written by whichever request closed it. */
-export async function endSession(prisma: PrismaClient, tokenSha256: string, reason: SessionEnd, user: { id: string; login: string }): Promise<void> {
-  await prisma.$transaction(async (tx) => {
-    const { count } = await tx.apiSession.updateMany({ where: { tokenSha256, endedAt: null }, data: { endedAt: new Date(), endReason: reason } });
-    if (count === 0) return;
-    await recordAudit(tx, user, {
-      action: reason === "LOGOUT" ? "auth.logout" : "auth.session_timeout",
+/**
+ * Closes a session its user left: ended at the moment the timeout ran out (not when it was
+ * noticed), by the system, once. The event keeps the last use.
+ */
+async function endIdleSession(prisma: PrismaClient, env: Pick<Env, "idleTimeoutSeconds">, session: Pick<ApiSession, "tokenSha256" | "userId" | "lastSeenAt">): Promise<boolean> {
+  return prisma.$transaction(async (tx) => {
+    const endedAt = new Date(idleEnd(session, env));
+    const { count } = await tx.apiSession.updateMany({ where: { tokenSha256: session.tokenSha256, endedAt: null }, data: { endedAt, endReason: "IDLE" } });
+    if (count === 0) return false;
+    await recordAudit(tx, null, {
+      action: "auth.session_timeout",
       entityType: "User",
-      entityId: user.id,
+      entityId: session.userId,
+      after: { lastUsedAt: session.lastSeenAt.toISOString(), endedAt: endedAt.toISOString(), idleTimeoutSeconds: env.idleTimeoutSeconds },
     });
+    return true;
+  });
+}
+
+/**
+ * Closes every session whose idle timeout has run out, whether or not its token comes back: a
+ * browser closed on an unattended workstation never sends another request. The API runs this
+ * every minute; returns how many it closed.
+ */
+export async function closeIdleSessions(prisma: PrismaClient, env: Pick<Env, "idleTimeoutSeconds">): Promise<number> {
+  const overdue = await prisma.apiSession.findMany({
+    where: { endedAt: null, lastSeenAt: { lt: new Date(Date.now() - env.idleTimeoutSeconds * 1000 - LAST_SEEN_RESOLUTION_MS) } },
+    select: { tokenSha256: true, userId: true, lastSeenAt: true },
+    take: 500,
+  });
+  let closed = 0;
+  for (const session of overdue) if (await endIdleSession(prisma, env, session)) closed++;
+  return closed;
+}
+
+/** Signing out: closes the session once; the audit event is written by whichever request closed it. */
+export async function endSession(prisma: PrismaClient, tokenSha256: string, user: { id: string; login: string }): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    const { count } = await tx.apiSession.updateMany({ where: { tokenSha256, endedAt: null }, data: { endedAt: new Date(), endReason: "LOGOUT" } });
+    if (count === 0) return;
+    await recordAudit(tx, user, { action: "auth.logout", entityType: "User", entityId: user.id });
   });
 }
 

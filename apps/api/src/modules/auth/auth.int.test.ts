@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { issueToken } from "../../auth/tokens.ts";
+import { closeIdleSessions } from "../../auth/sessions.ts";
 import { checkPassword, MAX_FAILED_LOGINS } from "./login.ts";
 
 let api: TestApi;
@@ -140,19 +141,44 @@ describe("authentication", () => {
     expect((await poll(a)).data?.me).toBeTruthy();
     expect(await lastSeen()).toBe(before);
 
-    // Past the timeout, even a poll is refused, with the reason; the session is closed and audited.
-    await idleFor(31);
-    const refused = await poll(a);
-    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "idle" });
-    expect(refused.errors?.[0]?.message).toMatch(/signed out after a period without activity/);
-    expect(await api.prisma.apiSession.findUniqueOrThrow({ where })).toMatchObject({ endReason: "IDLE" });
-    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.session_timeout" } })).toBe(1);
+    // Past the timeout (plus the minute lastSeenAt may lag), even a poll is refused, with the reason.
+    // Five requests at once close the session once: one audit event, by the system, dated when the
+    // timeout ran out rather than when it was noticed.
+    await idleFor(32);
+    const aged = await lastSeen();
+    const refusals = await Promise.all([poll(a), poll(a), api.gql(a, ME), api.gql(a, ME), poll(a)]);
+    for (const refused of refusals) {
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "idle" });
+      expect(refused.errors?.[0]?.message).toMatch(/signed out after a period without activity/);
+    }
+    const closed = await api.prisma.apiSession.findUniqueOrThrow({ where });
+    expect(closed.endReason).toBe("IDLE");
+    expect(closed.endedAt!.getTime()).toBe(aged + 31 * 60_000);
+    const events = await api.prisma.auditEvent.findMany({ where: { entityId: user.id, action: "auth.session_timeout" } });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ actorId: null, actorLogin: "system", after: { lastUsedAt: new Date(aged).toISOString(), idleTimeoutSeconds: 1800 } });
     // A closed session stays closed, whatever its lastSeenAt says later, and keeps saying why.
     await idleFor(0);
     expect((await api.gql(a, ME)).errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "idle" });
     expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.session_timeout" } })).toBe(1);
     // The user's other session is untouched.
     expect((await api.gqlOk(b, ME)).me.login).toBe(user.login);
+  });
+
+  it("closes sessions whose browser never comes back, once, and only those past the timeout", async () => {
+    const { user, password } = await api.createUser("TECHNICIAN");
+    await api.login(user.login, password);
+    const kept = await api.login(user.login, password);
+    const [left, live] = await api.prisma.apiSession.findMany({ where: { userId: user.id }, orderBy: { issuedAt: "asc" } });
+    const lastUse = new Date(Date.now() - 45 * 60_000);
+    await api.prisma.apiSession.update({ where: { tokenSha256: left!.tokenSha256 }, data: { lastSeenAt: lastUse } });
+    await api.prisma.apiSession.update({ where: { tokenSha256: live!.tokenSha256 }, data: { lastSeenAt: new Date(Date.now() - 29 * 60_000) } });
+    expect(await closeIdleSessions(api.prisma, api.env)).toBeGreaterThanOrEqual(1);
+    expect(await api.prisma.apiSession.findUniqueOrThrow({ where: { tokenSha256: left!.tokenSha256 } })).toMatchObject({ endReason: "IDLE", endedAt: new Date(lastUse.getTime() + 31 * 60_000) });
+    expect(await api.prisma.apiSession.findUniqueOrThrow({ where: { tokenSha256: live!.tokenSha256 } })).toMatchObject({ endedAt: null });
+    await closeIdleSessions(api.prisma, api.env);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.session_timeout" } })).toBe(1);
+    expect((await api.gqlOk(kept, ME)).me.login).toBe(user.login);
   });
 
   it("changing the password revokes older tokens", async () => {

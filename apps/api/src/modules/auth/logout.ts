@@ -6,6 +6,6 @@ import type { AuthUser } from "../../context.ts";
 import { endSession } from "../../auth/sessions.ts";
 
 export async function logout(prisma: PrismaClient, actor: AuthUser, session: { tokenSha256: string }): Promise<boolean> {
-  await endSession(prisma, session.tokenSha256, "LOGOUT", actor);
+  await endSession(prisma, session.tokenSha256, actor);
   return true;
 }

@@ -5,6 +5,8 @@ import { canOpen, NAV, ROLE_LABEL } from "@/auth/roles";
 import { currentSession } from "@/server/session";
 import { ChangePassword } from "@/components/ChangePassword";
 import { NavLinks } from "@/components/NavLinks";
+import { SessionWatch } from "@/components/SessionWatch";
+import { env } from "@/env";
 import { SignOutButton } from "@/components/SignOutButton";
 
 export default async function AppLayout({ children }: { children: ReactNode }) {
@@ -29,6 +31,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           <SignOutButton />
         </div>
       </header>
+      <SessionWatch idleTimeoutSeconds={env.RCMNET_IDLE_TIMEOUT_SECONDS} />
       {/* A password an administrator set is replaced before any page opens (the API refuses signatures with it anyway). */}
       <main>{session.mustChangePassword ? <ChangePassword login={session.login} forced /> : children}</main>
     </div>

@@ -19,7 +19,8 @@ export default async function SessionEndedPage({ searchParams }: { searchParams:
   // Display only: the login page picks one of its own sentences by it, never shows it.
   const idle = params.reason === "idle";
   const session = await currentSession();
-  const alive = session ? await apiGraphQL(ME, {}, session.apiToken).then(() => true, () => false) : false;
+  // A background check: a visit here (a link from anywhere) must not count as use of the session.
+  const alive = session ? await apiGraphQL(ME, {}, session.apiToken, { "x-rcmnet-background": "1" }).then(() => true, () => false) : false;
   if (alive) {
     return (
       <main>

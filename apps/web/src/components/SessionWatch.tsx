@@ -1,0 +1,48 @@
+"use client";
+// Automatic logoff on every page, whether it polls or not. Every SESSION_CHECK_MS it tells the API
+// about key or pointer input since the last check (use), or else only asks whether the session
+// still lives (a background request, not use); a refusal signs out through gql. Two minutes before
+// the timeout it warns, so that a long amendment being typed is not lost to it.
+import { useEffect, useRef, useState } from "react";
+import { gql } from "@/lib/gql";
+import { clock, idleSecondsLeft, SESSION_CHECK_MS } from "@/lib/idle";
+import { ME } from "@/lib/operations";
+
+const INPUT_EVENTS = ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"] as const;
+
+export function SessionWatch({ idleTimeoutSeconds }: { idleTimeoutSeconds: number }) {
+  const lastInput = useRef(Date.now());
+  const reported = useRef(Date.now());
+  const [left, setLeft] = useState<number | null>(null);
+
+  useEffect(() => {
+    const onInput = () => {
+      lastInput.current = Date.now();
+    };
+    for (const e of INPUT_EVENTS) window.addEventListener(e, onInput, { passive: true });
+    const check = setInterval(() => {
+      const used = lastInput.current > reported.current;
+      if (used) reported.current = lastInput.current;
+      gql(ME, {}, { background: !used }).then(
+        () => {
+          // Still alive past this page's own timeout: another tab of the session is in use.
+          if (idleSecondsLeft(lastInput.current, Date.now(), idleTimeoutSeconds) === 0) lastInput.current = reported.current = Date.now();
+        },
+        () => {},
+      );
+    }, SESSION_CHECK_MS);
+    const countdown = setInterval(() => setLeft(idleSecondsLeft(lastInput.current, Date.now(), idleTimeoutSeconds)), 1000);
+    return () => {
+      for (const e of INPUT_EVENTS) window.removeEventListener(e, onInput);
+      clearInterval(check);
+      clearInterval(countdown);
+    };
+  }, [idleTimeoutSeconds]);
+
+  if (left === null) return null;
+  return (
+    <div className="notice idle-warning" role="alert" data-testid="idle-warning">
+      Without activity, you will be signed out in {clock(left)}. Press a key or move the mouse to stay signed in.
+    </div>
+  );
+}
