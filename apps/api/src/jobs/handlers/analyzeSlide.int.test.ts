@@ -203,8 +203,9 @@ describe("analyzeSlide", () => {
     expect(again.every((p) => p.modelVersionId === champion.id)).toBe(true);
   }, 60_000);
 
-  it("fails a slide whose image cannot be decoded, with the reason, without retrying", async () => {
+  it("fails a slide whose image cannot be decoded, with the reason, without retrying; its case still reaches review", async () => {
     const kase = await newCase("A-4");
+    const good = await addSlide(kase.id, (await synthDemoField(14)).bytes);
     const sha = await blobs.put(new TextEncoder().encode("not an image at all"));
     const slide = await db.prisma.slide.create({
       data: {
@@ -227,7 +228,12 @@ describe("analyzeSlide", () => {
       attempts: 1,
     });
     expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBe(0);
-    expect((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).not.toBe("IN_REVIEW");
+    // One image failed, the other was analysed: the case goes to review (before, it stayed in
+    // ANALYZING for ever and could never be signed), and the audit says why.
+    expect((await db.prisma.slide.findUniqueOrThrow({ where: { id: good.id } })).analysisStatus).toBe("DONE");
+    expect((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
+    const moved = await db.prisma.auditEvent.findFirstOrThrow({ where: { entityId: kase.id, action: "case.status", after: { path: ["status"], equals: "IN_REVIEW" } } });
+    expect(moved.reason).toBe("all slides finished; 1 could not be analysed");
   }, 60_000);
 
   it("fails at once on a payload that names no slide", async () => {

@@ -191,20 +191,30 @@ async function markDone(
       entityId: slideId,
       after: summary,
     });
-    const unfinished = await tx.slide.count({ where: { caseId, analysisStatus: { not: "DONE" } } });
-    if (unfinished > 0) return;
-    const kase = await tx.case.findUniqueOrThrow({ where: { id: caseId }, select: { status: true } });
-    // A signed-out case that receives a slide stays signed out: reopening it is an amendment.
-    if (kase.status !== "RECEIVED" && kase.status !== "ANALYZING") return;
-    await tx.case.update({ where: { id: caseId }, data: { status: "IN_REVIEW" } });
-    await systemAudit(tx, {
-      action: "case.status",
-      entityType: "Case",
-      entityId: caseId,
-      before: { status: kase.status },
-      after: { status: "IN_REVIEW" },
-      reason: "all slides analysed",
-    });
+    await advanceCaseIfAnalysed(tx, caseId);
+  });
+}
+
+/**
+ * Inside a transaction holding the case row lock: once no slide of the case is waiting or being
+ * analysed, the case goes to review, failed slides included. A failed slide must not hold its case
+ * in ANALYZING for ever: the reviewer sees which images failed, and the technician can upload again.
+ */
+export async function advanceCaseIfAnalysed(tx: Prisma.TransactionClient, caseId: string): Promise<void> {
+  const unfinished = await tx.slide.count({ where: { caseId, analysisStatus: { in: ["PENDING", "RUNNING"] } } });
+  if (unfinished > 0) return;
+  const kase = await tx.case.findUniqueOrThrow({ where: { id: caseId }, select: { status: true } });
+  // A signed-out case that receives a slide stays signed out: reopening it is an amendment.
+  if (kase.status !== "RECEIVED" && kase.status !== "ANALYZING") return;
+  const failed = await tx.slide.count({ where: { caseId, analysisStatus: "FAILED" } });
+  await tx.case.update({ where: { id: caseId }, data: { status: "IN_REVIEW" } });
+  await systemAudit(tx, {
+    action: "case.status",
+    entityType: "Case",
+    entityId: caseId,
+    before: { status: kase.status },
+    after: { status: "IN_REVIEW" },
+    reason: failed ? `all slides finished; ${failed} could not be analysed` : "all slides analysed",
   });
 }
 
@@ -229,6 +239,9 @@ async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown)
   const message = failureReason(err, ctx.job.id);
   await ctx.prisma
     .$transaction(async (tx) => {
+      const slide = await tx.slide.findUnique({ where: { id: slideId }, select: { caseId: true } });
+      if (!slide) return;
+      await tx.$queryRaw`SELECT 1 FROM "case" WHERE "id" = ${slide.caseId}::uuid FOR UPDATE`;
       const changed = await tx.slide.updateMany({
         where: { id: slideId, analysisStatus: { not: "DONE" } },
         data: { analysisStatus: "FAILED", analysisError: message },
@@ -240,6 +253,7 @@ async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown)
           entityId: slideId,
           after: { error: message },
         });
+        await advanceCaseIfAnalysed(tx, slide.caseId);
       }
     })
     .catch(() => undefined); // the job's own failure record matters more than this one

@@ -15,6 +15,9 @@ export interface ParsedUpload {
   fields: Record<string, string>;
 }
 
+/** A body that sends nothing for this long is dropped (slow senders would hold an upload slot). */
+const UPLOAD_IDLE_MS = 30_000;
+
 export function parseMultipart(req: Request, limits: { maxBytes: number; maxFiles: number; maxTotalBytes: number }): Promise<ParsedUpload> {
   const type = req.headers["content-type"] ?? "";
   if (!type.startsWith("multipart/form-data")) {
@@ -82,7 +85,17 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
       settle();
     });
     bb.on("close", settle);
-    req.on("error", () => fail(badInput("The upload was interrupted")));
+    // A client gone mid-body (dropped connection, or a sender silent past the idle limit) ends
+    // neither busboy nor its streams: answer here, or the upload slot it holds is never released.
+    const interrupted = () => {
+      fail(badInput("The upload was interrupted"));
+      settle();
+    };
+    req.on("error", interrupted);
+    req.on("close", () => {
+      if (!req.complete) interrupted();
+    });
+    req.setTimeout(UPLOAD_IDLE_MS, () => req.destroy());
     req.pipe(bb);
   });
 }

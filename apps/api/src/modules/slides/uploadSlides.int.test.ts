@@ -1,4 +1,5 @@
 import { readdir } from "node:fs/promises";
+import net from "node:net";
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +138,34 @@ describe("slide uploads", () => {
       expect(await blobFiles(), body).toEqual(blobsBefore);
     }
   });
+
+  it("a client that drops the connection mid-upload frees its upload slot", async () => {
+    const { hostname, port } = new URL(api.url);
+    const before = await databaseFingerprint(api.prisma);
+    // More dropped uploads than there are slots (2): each must release its own.
+    for (let i = 0; i < 3; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () => {
+          socket.write(
+            `POST /uploads/slides?caseId=${caseId} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${tech}\r\n` +
+              `Content-Type: multipart/form-data; boundary=abc\r\nContent-Length: 100000\r\n\r\n` +
+              `--abc\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\npartial bytes`,
+          );
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 300);
+        });
+        socket.on("error", reject);
+      });
+    }
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // Before the fix the three dropped bodies held both slots: this upload waited 60 s for a 429.
+    const started = Date.now();
+    const ok = await upload(tech, [{ name: "after-drops.png", bytes: await png(64, 64, 9) }]);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 90_000);
 
   it("detects a duplicate of an image already in the case by its hash", async () => {
     const img = await png(50, 60, 42);
