@@ -43,7 +43,10 @@ export async function proxy(request: NextRequest) {
 export const config = {
   matcher: [
     {
-      source: "/((?!_next/static|_next/image|favicon.ico).*)",
+      // Not /api/uploads: Next buffers the body of every request the proxy sees and passes on only
+      // its first 10 MB, which cut field images of 10-25 MB short (the API answered 502). That route
+      // makes the same Origin and session checks itself (requireRoute) and streams the body.
+      source: "/((?!_next/static|_next/image|favicon.ico|api/uploads).*)",
       missing: [
         { type: "header", key: "next-router-prefetch" },
         { type: "header", key: "purpose", value: "prefetch" },

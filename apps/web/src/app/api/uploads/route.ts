@@ -1,4 +1,6 @@
-// Streams a multipart upload (field `files`) to the API without buffering it here.
+// Streams a multipart upload (field `files`) to the API without buffering it here: src/proxy.ts
+// skips this route (it would buffer the body and keep only its first 10 MB), so the Origin and
+// session checks are requireRoute's alone.
 import type { NextRequest } from "next/server";
 import { env } from "@/env";
 import { gqlErrorResponse, requireRoute } from "@/server/routeAuth";
