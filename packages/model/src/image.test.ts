@@ -39,6 +39,15 @@ describe('decodeImage / validateImage', () => {
     expect(await validateImage(png)).toEqual({ format: 'png', width: 48, height: 48 });
   });
 
+  it('reports and decodes an image turned by its EXIF orientation as it is shown', async () => {
+    const turned = await sharp({ create: { width: 64, height: 32, channels: 3, background: { r: 10, g: 200, b: 90 } } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    expect(await validateImage(turned)).toMatchObject({ width: 32, height: 64 });
+    expect(await decodeImage(turned)).toMatchObject({ width: 32, height: 64 });
+  });
+
   it('rejects an empty file, naming it', async () => {
     const file = path.join(dir, 'empty.png');
     await writeFile(file, Buffer.alloc(0));

@@ -86,8 +86,9 @@ async function validateBytes(bytes: Buffer, name: string, limits: ImageLimits): 
   if (!meta.format || !ACCEPTED_FORMATS.has(meta.format)) {
     throw new ImageDecodeError('UNSUPPORTED_FORMAT', name, `format "${meta.format ?? 'unknown'}" is not accepted (JPEG, PNG, WebP, TIFF, GIF)`);
   }
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
+  // As decoded: decodeImage turns the image by its EXIF orientation.
+  const width = meta.autoOrient?.width ?? meta.width ?? 0;
+  const height = meta.autoOrient?.height ?? meta.height ?? 0;
   if (width <= 0 || height <= 0) throw new ImageDecodeError('CORRUPT', name, 'image header has no dimensions');
   if (width * height > maxPixels) {
     throw new ImageDecodeError('TOO_MANY_PIXELS', name, `${width}x${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`);

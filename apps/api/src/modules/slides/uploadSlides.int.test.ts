@@ -167,6 +167,17 @@ describe("slide uploads", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   }, 90_000);
 
+  it("stores a field's size as displayed, turned by its EXIF orientation", async () => {
+    // 64 x 32 pixels stored, EXIF orientation 6 (turned 90°): shown, and analysed, as 32 x 64.
+    const turned = await sharp({ create: { width: 64, height: 32, channels: 3, background: { r: 10, g: 200, b: 90 } } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const r = await upload(tech, [{ name: "phone.jpg", bytes: turned }]);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.slides[0]).toMatchObject({ width: 32, height: 64 });
+  });
+
   it("detects a duplicate of an image already in the case by its hash", async () => {
     const img = await png(50, 60, 42);
     expect((await upload(tech, [{ name: "x.png", bytes: img }])).status).toBe(201);

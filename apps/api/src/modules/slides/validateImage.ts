@@ -37,8 +37,10 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
   try {
     const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     if (meta.format !== format || !meta.width || !meta.height) throw new Error("format mismatch");
-    width = meta.width;
-    height = meta.height;
+    // As displayed: the worker detects cells on the image turned by its EXIF orientation (a phone
+    // on an eyepiece writes 6 or 8), and browsers show it turned, so the stored size must be too.
+    width = meta.autoOrient?.width ?? meta.width;
+    height = meta.autoOrient?.height ?? meta.height;
   } catch {
     throw new InvalidImageError("the image header cannot be read");
   }
