@@ -7,6 +7,15 @@ export function formatDateTime(iso: string | null | undefined): string {
 }
 
 /**
+ * A datetime-local field's value ("2026-11-26T14:30") read as UTC, the zone every time on the
+ * audit page and in its export is written in; null when it is not a time.
+ */
+export function utcFromInput(value: string): string | null {
+  const d = new Date(`${value.trim()}Z`);
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value.trim()) && !Number.isNaN(d.getTime()) ? d.toISOString() : null;
+}
+
+/**
  * A fraction as a threshold reads: 0.8 → "80%", 0.855 → "85.5%" (whole percents without ".0").
  * Beside `percent`, which takes a value already in percent.
  */

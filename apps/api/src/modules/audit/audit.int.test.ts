@@ -100,6 +100,20 @@ describe("audit trail", () => {
     expect((await api.fetch(`/audit.csv`, { token: tech })).status).toBe(403);
     expect((await api.fetch(`/audit.csv`)).status).toBe(401);
     expect((await api.fetch(`/audit.csv?from=notadate`, { token: auditor })).status).toBe(400);
+    // A mistyped filter is refused, not read as "no filter" (which would export the whole trail).
+    const exportsBefore = await api.prisma.auditEvent.count({ where: { action: "audit.export" } });
+    const typo = await api.fetch(`/audit.csv?actionn=case.create`, { token: auditor });
+    expect(typo.status).toBe(400);
+    expect(((await typo.json()) as any).errors[0].message).toMatch(/Unknown filter "actionn"/);
+    expect(await api.prisma.auditEvent.count({ where: { action: "audit.export" } })).toBe(exportsBefore);
+    // The export says whether the chain verified and what was blanked, and is itself audited.
+    expect(res.headers.get("x-audit-chain")).toMatch(/^intact; \d+ events verified$/);
+    expect(res.headers.get("x-audit-redacted")).toBeNull();
+    const byAdmin = await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") });
+    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef");
+    await byAdmin.text();
+    const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export" }, orderBy: { seq: "asc" } });
+    expect(exported.after).toEqual({ filter: { action: "case.create" }, chainOk: true });
     expect(csvField("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
     expect(csvField('a,"b"')).toBe('"a,""b"""');
   });

@@ -1,10 +1,16 @@
-// GET /audit.csv?entityType=&entityId=&actorLogin=&action=&from=&to= (AUDITOR, ADMIN): the
-// filtered trail as CSV, streamed in pages so a large trail never sits in memory at once.
+// GET /audit.csv?caseAccession=&entityType=&entityId=&actorId=&actorLogin=&action=&from=&to=
+// (AUDITOR, ADMIN): the filtered trail as CSV, streamed in pages so a large trail never sits in
+// memory at once. The export is itself audited, says whether the chain verified (header
+// x-audit-chain) and whether patient references were blanked (x-audit-redacted), and refuses an
+// unknown filter rather than exporting the whole trail for a mistyped one.
 import type { Request, Response } from "express";
 import type { Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { AUDIT_READERS } from "../../auth/roles.ts";
+import { verifyAuditChain } from "@rcmnet/db";
 import { badInput } from "../../errors.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import { canSeePatientRef } from "../cases/caseRules.ts";
 import { auditWhere, type AuditFilter } from "./listAuditEvents.ts";
 import { redactAuditJson } from "./redact.ts";
 
@@ -33,8 +39,12 @@ function queryDate(req: Request, name: string): Date | undefined {
   return d;
 }
 
+const FILTERS = ["caseAccession", "entityType", "entityId", "actorId", "actorLogin", "action", "from", "to"];
+
 export async function auditCsv(ctx: Context, req: Request, res: Response): Promise<void> {
   const reader = requireRole(ctx, AUDIT_READERS);
+  const unknown = Object.keys(req.query).filter((k) => !FILTERS.includes(k));
+  if (unknown.length) throw badInput(`Unknown filter ${unknown.map((k) => `"${k.slice(0, 40)}"`).join(", ")}: use ${FILTERS.join(", ")}`);
   const filter: AuditFilter = {
     caseAccession: queryString(req, "caseAccession") ?? null,
     entityType: queryString(req, "entityType") ?? null,
@@ -46,6 +56,13 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
     to: queryDate(req, "to") ?? null,
   };
   const where = await auditWhere(ctx.prisma, filter);
+  const chain = await verifyAuditChain(ctx.prisma);
+  const given = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== null).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]));
+  await ctx.prisma.$transaction((tx) =>
+    recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok } }),
+  );
+  res.setHeader("x-audit-chain", chain.ok ? `intact; ${chain.checked} events verified` : `BROKEN at event #${chain.firstBrokenSeq}: ${chain.problem ?? ""}`.slice(0, 500));
+  if (!canSeePatientRef(reader.role)) res.setHeader("x-audit-redacted", "patientRef");
   res.setHeader("content-type", "text/csv; charset=utf-8");
   res.setHeader("content-disposition", `attachment; filename="audit-trail.csv"`);
   res.write(COLUMNS.join(",") + "\r\n");

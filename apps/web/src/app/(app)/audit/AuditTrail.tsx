@@ -3,6 +3,7 @@ import { useMemo, useState } from "react";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { type AuditEventRow, AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
+import { utcFromInput } from "@/lib/format";
 import { diffEntries } from "./diff";
 
 
@@ -17,8 +18,9 @@ const FIELDS = [
   { key: "entityType", label: "Entity type" },
   { key: "actorLogin", label: "User (login)" },
   { key: "action", label: "Action" },
-  { key: "from", label: "From", type: "datetime-local" },
-  { key: "to", label: "To", type: "datetime-local" },
+  // Read as UTC, like every time shown here and in the export; "to" is exclusive.
+  { key: "from", label: "From (UTC)", type: "datetime-local" },
+  { key: "to", label: "Before (UTC)", type: "datetime-local" },
 ] as const;
 
 export function AuditTrail() {
@@ -28,7 +30,10 @@ export function AuditTrail() {
     const f: Record<string, string> = {};
     for (const [k, v] of Object.entries(applied)) {
       if (!v.trim()) continue;
-      f[k] = k === "from" || k === "to" ? new Date(v).toISOString() : v.trim();
+      if (k === "from" || k === "to") {
+        const utc = utcFromInput(v);
+        if (utc) f[k] = utc;
+      } else f[k] = v.trim();
     }
     return f;
   }, [applied]);

@@ -26,6 +26,8 @@ export async function GET(request: NextRequest) {
         "content-type": "text/csv; charset=utf-8",
         "content-disposition": `attachment; filename="${filename}"`,
         "cache-control": "no-store",
+        // Whether the chain verified when the export was made, and what was blanked for this role.
+        ...Object.fromEntries(["x-audit-chain", "x-audit-redacted"].flatMap((h) => (upstream.headers.get(h) ? [[h, upstream.headers.get(h)!]] : []))),
       },
     });
   }
