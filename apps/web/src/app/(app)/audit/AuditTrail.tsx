@@ -2,6 +2,8 @@
 import { useMemo, useState } from "react";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { type AuditEventRow, AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
+import { describeError } from "@/lib/errors";
+import { gql } from "@/lib/gql";
 import { useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
 import { diffEntries } from "./diff";
@@ -10,6 +12,10 @@ import { diffEntries } from "./diff";
 interface Verify {
   verifyAuditTrail: { ok: boolean; checked: number; firstBrokenSeq: string | null; problem: string | null };
 }
+
+const PAGE = 200;
+
+type TrailPage = { auditTrail: { nodes: AuditEventRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } };
 
 const FIELDS = [
   // A case's whole history: its own events and those of its slides and cells.
@@ -37,11 +43,31 @@ export function AuditTrail() {
     }
     return f;
   }, [applied]);
-  const trail = useQuery<{ auditTrail: { nodes: AuditEventRow[]; pageInfo: { hasNextPage: boolean } } }>(AUDIT_TRAIL, { filter, first: 200 });
+  const trail = useQuery<TrailPage>(AUDIT_TRAIL, { filter, first: PAGE });
   const verify = useQuery<Verify>(VERIFY_AUDIT);
   const v = verify.data?.verifyAuditTrail;
   const csvHref = `/api/audit.csv?${new URLSearchParams(filter).toString()}`;
-  const rows = trail.data?.auditTrail.nodes ?? [];
+  // Older pages, fetched on demand after the first; a new first page (other filters) drops them.
+  const [older, setOlder] = useState<{ of: TrailPage; pages: TrailPage[] }>({ of: {} as TrailPage, pages: [] });
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [olderError, setOlderError] = useState<string | null>(null);
+  const pages = trail.data ? [trail.data, ...(older.of === trail.data ? older.pages : [])] : [];
+  const rows = pages.flatMap((p) => p.auditTrail.nodes);
+  const last = pages.at(-1)?.auditTrail.pageInfo;
+  const loadOlder = async () => {
+    if (!trail.data || !last?.endCursor) return;
+    setLoadingOlder(true);
+    try {
+      const page = await gql<TrailPage>(AUDIT_TRAIL, { filter, first: PAGE, after: last.endCursor });
+      const base = trail.data;
+      setOlder((o) => ({ of: base, pages: [...(o.of === base ? o.pages : []), page] }));
+      setOlderError(null);
+    } catch (e) {
+      setOlderError(describeError(e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
 
   return (
     <div>
@@ -133,7 +159,17 @@ export function AuditTrail() {
           </tbody>
         </table>
       )}
-      {trail.data?.auditTrail.pageInfo.hasNextPage && <p className="muted">Showing the first 200 events; narrow the filters or export CSV for all.</p>}
+      <ErrorBox error={olderError} testId="audit-older-error" />
+      {last?.hasNextPage && (
+        <p className="row">
+          <span className="muted" data-testid="audit-shown">
+            Showing the newest {rows.length} events.
+          </span>
+          <button type="button" onClick={() => void loadOlder()} disabled={loadingOlder} data-testid="audit-older">
+            {loadingOlder ? "Loading…" : `Load ${PAGE} older`}
+          </button>
+        </p>
+      )}
     </div>
   );
 }
