@@ -77,7 +77,7 @@ export function createLoaders(prisma: PrismaClient) {
       const rows = await prisma.$queryRaw<{ caseId: string; label: string | null; count: bigint; reviewed: bigint }[]>`
         SELECT s."caseId", c."currentLabel" AS label, count(*) AS count, count(*) FILTER (WHERE c."reviewCount" > 0) AS reviewed
         FROM slide s JOIN cell c ON c."slideId" = s.id
-        WHERE s."caseId" = ANY(${[...ids]}::uuid[])
+        WHERE s."caseId" = ANY(${[...ids]}::uuid[]) AND s."analysisStatus" <> 'FAILED'
         GROUP BY s."caseId", c."currentLabel"`;
       return groupBy(ids, rows, (r) => r.caseId).map((list) =>
         list.map((r) => ({ label: r.label, count: Number(r.count), reviewed: Number(r.reviewed) })),

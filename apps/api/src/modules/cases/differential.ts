@@ -52,7 +52,7 @@ export async function caseLabelCounts(prisma: PrismaClient, caseId: string): Pro
   const rows = await prisma.$queryRaw<{ label: string | null; count: bigint; reviewed: bigint }[]>`
     SELECT c."currentLabel" AS label, count(*) AS count, count(*) FILTER (WHERE c."reviewCount" > 0) AS reviewed
     FROM cell c JOIN slide s ON s.id = c."slideId"
-    WHERE s."caseId" = ${caseId}::uuid
+    WHERE s."caseId" = ${caseId}::uuid AND s."analysisStatus" <> 'FAILED'
     GROUP BY c."currentLabel"`;
   return rows.map((r) => ({ label: r.label, count: Number(r.count), reviewed: Number(r.reviewed) }));
 }

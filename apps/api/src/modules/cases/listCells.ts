@@ -20,7 +20,9 @@ export interface CellPage {
 export async function listCells(prisma: PrismaClient, caseId: string, filter: CellFilter, page: PageArgs): Promise<CellPage> {
   const size = pageSize(page.first, PAGE_LIMITS["Case.cells"]);
   const where: Prisma.CellWhereInput = {
-    slide: { caseId },
+    // A slide whose analysis failed may have stored some of its cells first: they are not part of
+    // the case (nor of its counts or signature), the image is reported as failed instead.
+    slide: { caseId, analysisStatus: { not: "FAILED" } },
     ...(filter.slideId ? { slideId: isUuid(filter.slideId) ? filter.slideId : "00000000-0000-0000-0000-000000000000" } : {}),
     ...(filter.label ? { currentLabel: filter.label } : {}),
     ...(filter.needsReview === true ? { reviewCount: 0 } : filter.needsReview === false ? { reviewCount: { gt: 0 } } : {}),

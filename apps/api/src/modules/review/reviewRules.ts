@@ -34,9 +34,11 @@ export async function lockCaseForReview(tx: Prisma.TransactionClient, caseId: st
 /** The case id of each cell; refuses unknown ids and cells of several cases. */
 export async function caseOfCells(tx: Prisma.TransactionClient, cellIds: string[]): Promise<string> {
   if (cellIds.some((id) => !isUuid(id))) throw notFound("Cell");
-  const rows = await tx.$queryRaw<{ id: string; caseId: string }[]>`
-    SELECT c.id, s."caseId" FROM cell c JOIN slide s ON s.id = c."slideId" WHERE c.id = ANY(${cellIds}::uuid[])`;
+  const rows = await tx.$queryRaw<{ id: string; caseId: string; failed: boolean }[]>`
+    SELECT c.id, s."caseId", s."analysisStatus" = 'FAILED' AS failed FROM cell c JOIN slide s ON s.id = c."slideId" WHERE c.id = ANY(${cellIds}::uuid[])`;
   if (rows.length !== cellIds.length) throw notFound("Cell");
+  // Cells a failed analysis left behind are not part of the case (listCells): not decided either.
+  if (rows.some((r) => r.failed)) throw conflict("This cell's image could not be analysed: upload the image again");
   const cases = new Set(rows.map((r) => r.caseId));
   if (cases.size !== 1) throw badInput("All cells must belong to one case");
   return rows[0]!.caseId;

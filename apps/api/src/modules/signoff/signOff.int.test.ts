@@ -24,7 +24,7 @@ const MEANING = "Reviewed and approved as the final differential count";
 
 /** What a freshly loaded review page shows, and a signature must name: the cells and decisions now. */
 async function seen(caseId: string) {
-  const cells = await api.prisma.cell.findMany({ where: { slide: { caseId } }, select: { reviewCount: true } });
+  const cells = await api.prisma.cell.findMany({ where: { slide: { caseId, analysisStatus: { not: "FAILED" } } }, select: { reviewCount: true } });
   return { seenCells: cells.length, seenDecisions: cells.reduce((n, c) => n + c.reviewCount, 0) };
 }
 
@@ -34,6 +34,27 @@ async function confirmAll(cellIds: string[], expected = 0) {
 }
 
 describe("sign-off", () => {
+  it("leaves out the cells a failed analysis stored before failing: not listed, counted, decided or signed", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
+    const failed = await api.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: "f".repeat(64), mimeType: "image/png", byteSize: 10, width: 100, height: 100, analysisStatus: "FAILED", analysisError: "worker died", uploadedById: techId },
+    });
+    const [orphan] = await Promise.all([0, 1].map((i) => api.prisma.cell.create({ data: { slideId: failed.id, x: i * 10, y: 0, width: 10, height: 10, cropSha256: "e".repeat(64) } })));
+    const view = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { cellCount cells(first: 100) { totalCount nodes { id } } } }`, { id: kase.id });
+    expect(view.case.cellCount).toBe(3);
+    expect(view.case.cells.totalCount).toBe(3);
+    expect(view.case.cells.nodes.map((c: { id: string }) => c.id).sort()).toEqual([...cellIds].sort());
+    const before = await databaseFingerprint(api.prisma);
+    const decided = await api.gql(hema, CONFIRM, { cells: [{ cellId: orphan!.id, expectedReviewCount: 0 }] });
+    expect(decided.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(decided.errors?.[0]?.message).toMatch(/image could not be analysed/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    await confirmAll(cellIds);
+    const signed = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
+    expect(signed.content.cells).toHaveLength(3);
+    expect(signed.content.slides.find((s: { id: string }) => s.id === failed.id)).toMatchObject({ analysisStatus: "FAILED" });
+  });
+
   it("is refused until every cell has a human decision, and with a wrong password or role; nothing changes", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     await confirmAll(cellIds.slice(0, 9));
@@ -47,7 +68,7 @@ describe("sign-off", () => {
     const afterReview = await databaseFingerprint(api.prisma);
     const wrongPassword = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: "not my password", meaning: MEANING, ...(await seen(kase.id)) } });
     expect(wrongPassword.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    expect(await api.prisma.signOff.count()).toBe(0);
+    expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
     // The failed signature is itself audited (and counts towards the lockout), nothing else changed.
     const failures = await api.prisma.auditEvent.findMany({ where: { action: "auth.signature_failed" } });
@@ -62,7 +83,7 @@ describe("sign-off", () => {
     expect(wrongRole.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", password: TEST_PASSWORD, meaning: MEANING, seenCells: 0, seenDecisions: 0 } });
     expect(missing.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
-    expect(await api.prisma.signOff.count()).toBe(0);
+    expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
   });
 
   it("refuses a signature with a password an administrator set until its owner changes it", async () => {

@@ -60,7 +60,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           LEFT JOIN "user" u ON u.id = r."reviewerId"
           LEFT JOIN LATERAL (SELECT label, abstained, "modelVersionId" FROM prediction
                              WHERE "cellId" = c.id ORDER BY "createdAt" DESC, id DESC LIMIT 1) p ON true
-          WHERE s."caseId" = ${kase.id}::uuid
+          WHERE s."caseId" = ${kase.id}::uuid AND s."analysisStatus" <> 'FAILED'
           ORDER BY c."slideId", c.y, c.x, c.id`;
         if (cells.length === 0) throw conflict(`Case ${kase.accession} has no cells to sign`);
         // The signer signs what their page showed. Cells are never deleted and review counts only

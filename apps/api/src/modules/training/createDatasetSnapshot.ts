@@ -40,7 +40,7 @@ export async function createDatasetSnapshot(
         JOIN "cell" c ON c."id" = r."cellId"
         JOIN "slide" s ON s."id" = c."slideId"
         JOIN "case" k ON k."id" = s."caseId"
-        WHERE k."status" IN ('SIGNED_OUT', 'AMENDED')
+        WHERE k."status" IN ('SIGNED_OUT', 'AMENDED') AND s."analysisStatus" <> 'FAILED'
         ORDER BY r."cellId", r."seq" DESC`;
       const labelled = latest.filter((r) => !NON_CLASS_LABELS.includes(r.label));
       if (labelled.length === 0) {
