@@ -83,7 +83,9 @@ describe("analysis progress", () => {
       error: expect.stringMatching(/stopped renewing/),
     });
     expect(byId[done.id]).toMatchObject({ status: "DONE", progress: 1, job: null });
-    expect(p.progress).toBeCloseTo((0.4 + 0 + 1) / 3);
+    // The failed slide is finished: it counts in full, so the bar does not stall below its end.
+    expect(byId[failed.id].progress).toBe(1);
+    expect(p.progress).toBeCloseTo((0.4 + 1 + 1) / 3);
 
     // A worker's idle housekeeping brings the stuck slide to FAILED, once, with an audit event.
     expect(await reconcileFailedAnalyses(api.prisma)).toBe(1);
@@ -101,6 +103,12 @@ describe("analysis progress", () => {
 
     const s = (await api.gqlOk(token, SLIDE, { id: running.id })).slideAnalysis;
     expect(s).toMatchObject({ slideId: running.id, status: "RUNNING", job: { step: "classifying cells" } });
+
+    // Its attempt fails and the job waits for a retry: the slide shows PENDING at 0, not a RUNNING
+    // slide frozen at 40%.
+    await api.prisma.slide.update({ where: { id: running.id }, data: { analysisStatus: "RUNNING" } });
+    await api.prisma.job.update({ where: { id: job!.id }, data: { status: "QUEUED", lockedBy: null } });
+    expect((await api.gqlOk(token, SLIDE, { id: running.id })).slideAnalysis).toMatchObject({ status: "PENDING", progress: 0 });
   });
 
   it("answers unknown ids with NOT_FOUND and refuses anonymous callers", async () => {

@@ -24,18 +24,23 @@ async function viewOf(prisma: PrismaClient, slide: Slide): Promise<SlideAnalysis
   // A job that ran out of attempts when its worker died never reached the handler's own
   // failure path: the job's status is the truth then.
   // Likewise a claimed job is RUNNING before its handler has marked the slide.
+  // A job back in the queue after a failed attempt waits for its retry: PENDING, not a RUNNING
+  // slide frozen at the progress its last attempt reached.
   const status =
     slide.analysisStatus !== "DONE" && job?.status === "FAILED"
       ? "FAILED"
       : slide.analysisStatus === "PENDING" && job?.status === "RUNNING"
         ? "RUNNING"
-        : slide.analysisStatus;
+        : slide.analysisStatus === "RUNNING" && job?.status === "QUEUED"
+          ? "PENDING"
+          : slide.analysisStatus;
   return {
     slideId: slide.id,
     status,
     // A job's own error text can be an internal one (its worker died): no server paths shown.
     error: slide.analysisError ?? (status === "FAILED" && job?.error ? redactPaths(job.error) : null),
-    progress: status === "DONE" ? 1 : (job?.progress ?? 0),
+    // A failed slide is finished too: the case's bar reaches its end rather than stalling below it.
+    progress: status === "DONE" || status === "FAILED" ? 1 : status === "PENDING" ? 0 : (job?.progress ?? 0),
     cellCount,
     predictedCellCount,
     job,
