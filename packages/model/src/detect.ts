@@ -34,8 +34,8 @@ export interface DetectOptions {
   mergeGap?: number;
 }
 
-/** Work at no more than this width: detection quality does not need more pixels. */
-const WORK_WIDTH = 640;
+/** Work at no more than this many pixels on the longer side: detection quality needs no more. */
+const WORK_SIDE = 640;
 
 function stainScore(img: RgbImage): Float32Array {
   const n = img.width * img.height;
@@ -166,11 +166,20 @@ export function iou(a: Box, b: Box): number {
   return union > 0 ? inter / union : 0;
 }
 
+/**
+ * The factor detection scales an image by. By the longer side: a 640 x 62,500 strip scaled by its
+ * width alone stayed at 40 MP, and its detection held the worker past its lease on every attempt.
+ */
+export function workScale(width: number, height: number): number {
+  const longer = Math.max(width, height);
+  return longer > WORK_SIDE ? WORK_SIDE / longer : 1;
+}
+
 /** Detects white cells; boxes are in the input image's pixel coordinates, best first. */
 export function detectCellsRgb(image: RgbImage, options: DetectOptions = {}): Detection[] {
   const minThreshold = options.minThreshold ?? 28;
   const expand = options.expand ?? 1.3;
-  const scale = image.width > WORK_WIDTH ? WORK_WIDTH / image.width : 1;
+  const scale = workScale(image.width, image.height);
   const img = scale < 1 ? downscale(image, scale) : image;
   const { width: w, height: h } = img;
   const score = stainScore(img);

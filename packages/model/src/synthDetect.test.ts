@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cropCells, detectCells, detectCellsRgb, iou, recallAt } from './detect.js';
+import { cropCells, detectCells, detectCellsRgb, iou, recallAt, workScale } from './detect.js';
 import { SYNTH_CLASSES, synthCell, synthCells, synthField } from './synth.js';
 
 describe('synthetic data', () => {
@@ -48,6 +48,32 @@ describe('cell detection', () => {
       total += r.total;
     }
     expect(matched / total).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('works on a tall strip at its longer side, with boxes in the strip\'s own coordinates', () => {
+    // Fields stacked into a portrait strip: scaled by its height (not left at full size because
+    // its width is small), and each field's cells found where they are in the strip.
+    let matched = 0;
+    let total = 0;
+    for (let seed = 120; seed < 124; seed++) {
+      const a = synthField({ seed });
+      const b = synthField({ seed: seed + 50 });
+      const { width, height } = a.image;
+      const data = new Uint8Array(width * height * 2 * 3);
+      data.set(a.image.data, 0);
+      data.set(b.image.data, width * height * 3);
+      const truth = [...a.cells, ...b.cells.map((c) => ({ ...c, y: c.y + height }))];
+      const found = detectCellsRgb({ data, width, height: height * 2 });
+      expect(found.every((d) => d.x >= 0 && d.y >= 0 && d.x + d.width <= width + 1 && d.y + d.height <= 2 * height + 1)).toBe(true);
+      const r = recallAt(truth, found);
+      matched += r.matched;
+      total += r.total;
+    }
+    expect(matched / total).toBeGreaterThanOrEqual(0.7);
+    // Any shape is worked on at no more than 640 pixels on its longer side.
+    expect(workScale(640, 62_500) * 62_500).toBeCloseTo(640);
+    expect(workScale(4000, 3000) * 4000).toBeCloseTo(640);
+    expect(workScale(640, 480)).toBe(1);
   });
 
   it('returns nothing on a field with red cells only', async () => {
