@@ -3,7 +3,7 @@
 -- migration have no row and are refused: everyone signs in again once.
 
 -- CreateEnum
-CREATE TYPE "SessionEnd" AS ENUM ('LOGOUT', 'IDLE', 'REVOKED');
+CREATE TYPE "SessionEnd" AS ENUM ('LOGOUT', 'IDLE', 'EXPIRED', 'REVOKED');
 
 -- DropTable
 DROP TABLE "revoked_token";

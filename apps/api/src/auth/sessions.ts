@@ -37,7 +37,7 @@ export async function openSession(prisma: PrismaClient, env: Pick<Env, "authSecr
 
 export type SessionCheck = "active" | "ended" | "idle";
 
-export type SessionRow = Pick<ApiSession, "tokenSha256" | "userId" | "lastSeenAt" | "endedAt" | "endReason">;
+export type SessionRow = Pick<ApiSession, "tokenSha256" | "userId" | "lastSeenAt" | "expiresAt" | "endedAt" | "endReason">;
 
 /**
  * When an idle session ends: `idleTimeoutSeconds` after its last use, at the earliest. lastSeenAt
@@ -77,15 +77,21 @@ export async function checkSession(
 
 /**
  * Closes a session its user left: ended at the moment the timeout ran out (not when it was
- * noticed), by the system, once. The event keeps the last use.
+ * noticed), by the system, once. The event keeps the last use. A token that expired first (in
+ * use until its 8 h were up) ended then, and is recorded as expired, not as left idle.
  */
-async function endIdleSession(prisma: PrismaClient, env: Pick<Env, "idleTimeoutSeconds">, session: Pick<ApiSession, "tokenSha256" | "userId" | "lastSeenAt">): Promise<boolean> {
+async function endIdleSession(
+  prisma: PrismaClient,
+  env: Pick<Env, "idleTimeoutSeconds">,
+  session: Pick<ApiSession, "tokenSha256" | "userId" | "lastSeenAt" | "expiresAt">,
+): Promise<boolean> {
   return prisma.$transaction(async (tx) => {
-    const endedAt = new Date(idleEnd(session, env));
-    const { count } = await tx.apiSession.updateMany({ where: { tokenSha256: session.tokenSha256, endedAt: null }, data: { endedAt, endReason: "IDLE" } });
+    const expired = session.expiresAt.getTime() < idleEnd(session, env);
+    const endedAt = expired ? session.expiresAt : new Date(idleEnd(session, env));
+    const { count } = await tx.apiSession.updateMany({ where: { tokenSha256: session.tokenSha256, endedAt: null }, data: { endedAt, endReason: expired ? "EXPIRED" : "IDLE" } });
     if (count === 0) return false;
     await recordAudit(tx, null, {
-      action: "auth.session_timeout",
+      action: expired ? "auth.session_expired" : "auth.session_timeout",
       entityType: "User",
       entityId: session.userId,
       after: { lastUsedAt: session.lastSeenAt.toISOString(), endedAt: endedAt.toISOString(), idleTimeoutSeconds: env.idleTimeoutSeconds },
@@ -102,7 +108,7 @@ async function endIdleSession(prisma: PrismaClient, env: Pick<Env, "idleTimeoutS
 export async function closeIdleSessions(prisma: PrismaClient, env: Pick<Env, "idleTimeoutSeconds">): Promise<number> {
   const overdue = await prisma.apiSession.findMany({
     where: { endedAt: null, lastSeenAt: { lt: new Date(Date.now() - env.idleTimeoutSeconds * 1000 - LAST_SEEN_RESOLUTION_MS) } },
-    select: { tokenSha256: true, userId: true, lastSeenAt: true },
+    select: { tokenSha256: true, userId: true, lastSeenAt: true, expiresAt: true },
     take: 500,
   });
   let closed = 0;

@@ -39,9 +39,11 @@ export async function reviewAndSignOut(options: {
   const { prisma, kase } = options;
   const actor = asActor(options.hematologist);
   const current = await prisma.case.findUniqueOrThrow({ where: { id: kase.id } });
-  if (current.status !== "IN_REVIEW") return "skipped"; // analysis failed or already signed
+  if (current.status !== "IN_REVIEW") return "skipped"; // still analysing, or already signed
+  // Cells of a failed image are not part of the case (listCells): neither decided nor signed.
+  const ofCase = { caseId: kase.id, analysisStatus: { not: "FAILED" as const } };
   const cells = await prisma.cell.findMany({
-    where: { slide: { caseId: kase.id }, reviewCount: 0 },
+    where: { slide: ofCase, reviewCount: 0 },
     orderBy: [{ slideId: "asc" }, { y: "asc" }, { x: "asc" }],
   });
   const confirm: { cellId: string; expectedReviewCount: number }[] = [];
@@ -62,7 +64,7 @@ export async function reviewAndSignOut(options: {
   }
   if (confirm.length > 0) await confirmCells(prisma, actor, confirm);
   // The seed signs what it just decided: the case's cells and decisions as they stand now.
-  const decided = await prisma.cell.findMany({ where: { slide: { caseId: kase.id } }, select: { reviewCount: true } });
+  const decided = await prisma.cell.findMany({ where: { slide: ofCase }, select: { reviewCount: true } });
   await signOffCase(prisma, actor, {
     caseId: kase.id,
     password: options.password,

@@ -25,8 +25,10 @@ export function SessionWatch({ idleTimeoutSeconds }: { idleTimeoutSeconds: numbe
       if (used) reported.current = lastInput.current;
       gql(ME, {}, { background: !used }).then(
         () => {
-          // Still alive past this page's own timeout: another tab of the session is in use.
-          if (idleSecondsLeft(lastInput.current, Date.now(), idleTimeoutSeconds) === 0) lastInput.current = reported.current = Date.now();
+          // Still alive well past this page's own timeout: another tab of the session is in use.
+          // (The API's own deadline falls up to 90 s later: one check interval plus the minute
+          // its record of use may lag.)
+          if (Date.now() - lastInput.current > (idleTimeoutSeconds + 90) * 1000) lastInput.current = reported.current = Date.now();
         },
         () => {},
       );

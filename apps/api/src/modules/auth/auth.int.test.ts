@@ -179,6 +179,16 @@ describe("authentication", () => {
     await closeIdleSessions(api.prisma, api.env);
     expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.session_timeout" } })).toBe(1);
     expect((await api.gqlOk(kept, ME)).me.login).toBe(user.login);
+
+    // A token that ran out its 8 hours while in use expired then: not recorded as left idle.
+    await api.login(user.login, password);
+    const worked = await api.prisma.apiSession.findFirstOrThrow({ where: { userId: user.id, endedAt: null }, orderBy: { issuedAt: "desc" } });
+    const expiresAt = new Date(Date.now() - 20 * 60_000);
+    await api.prisma.apiSession.update({ where: { tokenSha256: worked.tokenSha256 }, data: { lastSeenAt: new Date(Date.now() - 40 * 60_000), expiresAt } });
+    await closeIdleSessions(api.prisma, api.env);
+    expect(await api.prisma.apiSession.findUniqueOrThrow({ where: { tokenSha256: worked.tokenSha256 } })).toMatchObject({ endReason: "EXPIRED", endedAt: expiresAt });
+    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.session_expired" } })).toBe(1);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.session_timeout" } })).toBe(1);
   });
 
   it("changing the password revokes older tokens", async () => {

@@ -41,9 +41,11 @@ async function viewOf(prisma: PrismaClient, slide: Slide): Promise<SlideAnalysis
     error: slide.analysisError ?? (status === "FAILED" && job?.error ? redactPaths(job.error) : null),
     // A failed slide is finished too: the case's bar reaches its end rather than stalling below it.
     progress: status === "DONE" || status === "FAILED" ? 1 : status === "PENDING" ? 0 : (job?.progress ?? 0),
-    cellCount,
-    predictedCellCount,
-    job,
+    // A failed image's cells are not part of the case (listCells), so none are reported.
+    cellCount: status === "FAILED" ? 0 : cellCount,
+    predictedCellCount: status === "FAILED" ? 0 : predictedCellCount,
+    // Waiting for a retry: not the step and progress where the last attempt stopped.
+    job: status === "PENDING" && job ? { ...job, step: null, progress: 0 } : job,
   };
 }
 

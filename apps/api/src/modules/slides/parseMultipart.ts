@@ -73,6 +73,8 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
     const settle = () => {
       if (settled) return;
       settled = true;
+      // The idle limit guards the body only: decoding and storing may take longer than it.
+      req.setTimeout(0);
       if (failed) reject(failed);
       else resolve({ files, fields });
     };

@@ -32,18 +32,21 @@ const FIELDS = [
 export function AuditTrail() {
   const [draft, setDraft] = useState<Record<string, string>>({});
   const [applied, setApplied] = useState<Record<string, string>>({});
-  const filter = useMemo(() => {
+  const { filter, badDates } = useMemo(() => {
     const f: Record<string, string> = {};
+    const bad: string[] = [];
     for (const [k, v] of Object.entries(applied)) {
       if (!v.trim()) continue;
       if (k === "from" || k === "to") {
         const utc = utcFromInput(v);
+        // A time that does not parse is said so: dropping it would show the whole trail as filtered.
         if (utc) f[k] = utc;
+        else bad.push(k === "from" ? "From" : "Before");
       } else f[k] = v.trim();
     }
-    return f;
+    return { filter: f, badDates: bad };
   }, [applied]);
-  const trail = useQuery<TrailPage>(AUDIT_TRAIL, { filter, first: PAGE });
+  const trail = useQuery<TrailPage>(AUDIT_TRAIL, { filter, first: PAGE }, { skip: badDates.length > 0 });
   const verify = useQuery<Verify>(VERIFY_AUDIT);
   const v = verify.data?.verifyAuditTrail;
   const csvHref = `/api/audit.csv?${new URLSearchParams(filter).toString()}`;
@@ -51,7 +54,7 @@ export function AuditTrail() {
   const [older, setOlder] = useState<{ of: TrailPage; pages: TrailPage[] }>({ of: {} as TrailPage, pages: [] });
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [olderError, setOlderError] = useState<string | null>(null);
-  const pages = trail.data ? [trail.data, ...(older.of === trail.data ? older.pages : [])] : [];
+  const pages = trail.data && !badDates.length ? [trail.data, ...(older.of === trail.data ? older.pages : [])] : [];
   const rows = pages.flatMap((p) => p.auditTrail.nodes);
   const last = pages.at(-1)?.auditTrail.pageInfo;
   const loadOlder = async () => {
@@ -84,9 +87,11 @@ export function AuditTrail() {
           <button type="button" onClick={() => void verify.reload()} data-testid="verify-chain">
             Verify again
           </button>
-          <a href={csvHref} download data-testid="audit-csv">
-            Export CSV
-          </a>
+          {badDates.length === 0 && (
+            <a href={csvHref} download data-testid="audit-csv">
+              Export CSV
+            </a>
+          )}
         </div>
       </div>
       <ErrorBox error={verify.error} testId="verify-error" />
@@ -122,7 +127,7 @@ export function AuditTrail() {
           Clear
         </button>
       </form>
-      <ErrorBox error={trail.error} />
+      <ErrorBox error={badDates.length ? `${badDates.join(" and ")}: not a date and time (YYYY-MM-DD hh:mm, UTC). Nothing is shown until it is corrected.` : trail.error} />
       {trail.loading && !trail.data ? (
         <Loading what="audit events" />
       ) : rows.length === 0 ? (
