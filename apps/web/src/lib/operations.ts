@@ -172,8 +172,8 @@ export const COMPARE_MODELS = /* GraphQL */ `
     compareModels(a: $a, b: $b, snapshotId: $snapshotId) {
       testCount
       snapshot { id name }
-      a { accuracy macroF1 abstained confusion perClass modelVersion { id name version } }
-      b { accuracy macroF1 abstained confusion perClass modelVersion { id name version } }
+      a { accuracy macroF1 abstained leakedPatients leakedCells confusion perClass modelVersion { id name version } }
+      b { accuracy macroF1 abstained leakedPatients leakedCells confusion perClass modelVersion { id name version } }
     }
   }
 `;

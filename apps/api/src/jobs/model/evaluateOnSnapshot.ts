@@ -4,6 +4,7 @@
 import type { BlobStore, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { ClassifierCache } from "./classifierCache.ts";
 import { evaluatePredictions, type EvaluationMetrics } from "./evaluation.ts";
+import { testLeakage } from "./testLeakage.ts";
 
 const BATCH = 32;
 
@@ -13,8 +14,10 @@ export async function evaluateOnSnapshot(
   snapshotId: string,
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => Promise<void> | void } = {},
 ): Promise<EvaluationMetrics> {
+  // Recomputed every time (one query): a case linked to another patient since changes it.
+  const leakage = await testLeakage(deps.prisma, version.id, snapshotId);
   const cached = cachedEvaluation(version, snapshotId);
-  if (cached) return cached;
+  if (cached) return { ...cached, leakage };
   const items = await deps.prisma.datasetItem.findMany({
     where: { snapshotId, split: "TEST" },
     orderBy: { cellId: "asc" },
@@ -30,10 +33,13 @@ export async function evaluateOnSnapshot(
     predicted.push(...out.map((p) => ({ label: p.label, abstained: p.abstained })));
     await options.onProgress?.(Math.min(items.length, i + BATCH), items.length);
   }
-  const metrics = evaluatePredictions(
-    items.map((it) => it.label),
-    predicted,
-  );
+  const metrics = {
+    ...evaluatePredictions(
+      items.map((it) => it.label),
+      predicted,
+    ),
+    leakage,
+  };
   await storeEvaluation(deps.prisma, version.id, snapshotId, metrics);
   return metrics;
 }

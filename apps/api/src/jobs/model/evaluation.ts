@@ -22,6 +22,8 @@ export interface EvaluationMetrics {
    * labels as the rows; then labels only the model predicted; the last is "unidentified".
    */
   confusion: { labels: string[]; predictedLabels: string[]; matrix: number[][] };
+  /** TEST patients the model trained on (testLeakage.ts); set by evaluateOnSnapshot. */
+  leakage?: { patients: number; cells: number };
 }
 
 export function evaluatePredictions(

@@ -41,6 +41,8 @@ export async function compareModels(
     perClass: m.perClass,
     confusion: m.confusion,
     abstained: m.abstained,
+    leakedPatients: m.leakage?.patients ?? 0,
+    leakedCells: m.leakage?.cells ?? 0,
   });
   return { snapshot, testCount, a: view(a, evalA), b: view(b, evalB) };
 }

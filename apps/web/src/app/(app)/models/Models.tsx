@@ -326,6 +326,8 @@ interface Comparison {
       accuracy: number;
       macroF1: number;
       abstained: number;
+      leakedPatients: number;
+      leakedCells: number;
       confusion: unknown;
       modelVersion: { name: string; version: string };
     };
@@ -333,6 +335,8 @@ interface Comparison {
       accuracy: number;
       macroF1: number;
       abstained: number;
+      leakedPatients: number;
+      leakedCells: number;
       confusion: unknown;
       modelVersion: { name: string; version: string };
     };
@@ -423,6 +427,12 @@ function Compare({
                     {r.modelVersion.name} {r.modelVersion.version}: accuracy {pct(r.accuracy)}, macro-F1{" "}
                     {pct(r.macroF1)}, abstained {r.abstained}
                   </h3>
+                  {r.leakedPatients > 0 && (
+                    <p className="error" role="alert" data-testid={`compare-leak-${i}`}>
+                      Trained on {r.leakedPatients} of these test patients ({r.leakedCells} cells): these figures are optimistic. Compare on a
+                      snapshot whose test patients it has not seen.
+                    </p>
+                  )}
                   <ConfusionMatrix
                     labels={t.confusion?.labels ?? []}
                     columns={t.confusion?.predictedLabels}

@@ -1,0 +1,66 @@
+// Models trained before the split by patient may have learned from patients that now sit in a
+// snapshot's TEST part: their figures there are flagged, and such a candidate cannot be proposed on
+// them alone.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatasetSplit, Role } from "@rcmnet/db";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { insertCaseWithCells, insertModelVersion } from "../testing/fixtures.ts";
+import { testLeakage } from "./testLeakage.ts";
+
+let api: TestApi;
+let tokens: Record<Role, string>;
+beforeAll(async () => {
+  api = await createTestApi();
+  tokens = await api.loginAsEveryRole();
+});
+afterAll(() => api?.close());
+
+const PROPOSE = `mutation($id: ID!, $reason: String!) { proposePromotion(modelVersionId: $id, reason: $reason) { id } }`;
+
+describe("test-set leakage through earlier training", () => {
+  it("counts the TEST patients a model (and its base models) trained on, and refuses a proposal resting on them", async () => {
+    const p = api.prisma;
+    const user = await p.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
+    const hema = await p.user.findFirstOrThrow({ where: { role: "HEMATOLOGIST" } });
+    const withCells = (patientRef: string, n: number) =>
+      insertCaseWithCells(p, { createdById: user.id, reviewerId: hema.id, status: "SIGNED_OUT", patientRef, cells: Array.from({ length: n }, () => ({ reviews: ["lymphocyte"] })) });
+    const a = await withCells("LEAK-P1", 2);
+    const b = await withCells("LEAK-P2", 2);
+    const c = await withCells(" leak-p1 ", 1); // the same patient, written differently
+    const snapshot = async (parts: [{ id: string; cropSha256: string }, DatasetSplit][]) => {
+      const s = await p.datasetSnapshot.create({ data: { name: `leak-${Math.random()}`, labels: ["lymphocyte"], itemCount: parts.length, contentHash: "x", createdById: user.id } });
+      await p.datasetItem.createMany({ data: parts.map(([cell, split]) => ({ snapshotId: s.id, cellId: cell.id, label: "lymphocyte", split, cropSha256: cell.cropSha256 })) });
+      return s;
+    };
+    // The old snapshot, split per cell: one cell of patient 1 in TRAIN, the other in TEST.
+    const old = await snapshot([[a.cells[0]!, "TRAIN"], [a.cells[1]!, "TEST"], [b.cells[0]!, "VAL"]]);
+    // The new one, split by patient: patient 1 in TEST (all three cells), patient 2 in TRAIN.
+    const current = await snapshot([[a.cells[0]!, "TEST"], [a.cells[1]!, "TEST"], [c.cells[0]!, "TEST"], [b.cells[0]!, "TRAIN"], [b.cells[1]!, "TRAIN"]]);
+    const trainedOn = async (snapshotId: string, base?: string) => {
+      const run = await p.trainingRun.create({ data: { snapshotId, config: {}, startedById: user.id, status: "SUCCEEDED", baseModelVersionId: base ?? null } });
+      const m = await insertModelVersion(p, { evaluatedOn: current.id });
+      return p.modelVersion.update({ where: { id: m.id }, data: { trainingRunId: run.id } });
+    };
+    const early = await trainedOn(old.id);
+    const fineTuned = await trainedOn(current.id, early.id);
+    const outside = await insertModelVersion(p, { evaluatedOn: current.id });
+
+    expect(await testLeakage(p, early.id, current.id)).toEqual({ patients: 1, cells: 3 });
+    // Through its base model: patient 1 again (its own run trained on patient 2, in TRAIN here).
+    expect(await testLeakage(p, fineTuned.id, current.id)).toEqual({ patients: 1, cells: 3 });
+    expect(await testLeakage(p, outside.id, current.id)).toEqual({ patients: 0, cells: 0 });
+    // On the old snapshot's TEST cell (patient 1), the early model leaks too: VAL counts as learned.
+    expect(await testLeakage(p, early.id, old.id)).toEqual({ patients: 1, cells: 1 });
+
+    // A champion evaluated on the same snapshot: the leaking candidate cannot be proposed on it.
+    await p.modelVersion.updateMany({ where: { status: "CHAMPION" }, data: { status: "ARCHIVED" } });
+    await insertModelVersion(p, { status: "CHAMPION", evaluatedOn: current.id });
+    const before = await p.modelPromotion.count();
+    const refused = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: early.id, reason: "better on test" });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", leakedPatients: 1 });
+    expect(refused.errors?.[0]?.message).toMatch(/trained on 1 patient\(s\) of every test set it shares with the champion \(3 test cells\)/);
+    expect(await p.modelPromotion.count()).toBe(before);
+    // A model that never saw those patients can be.
+    expect((await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: outside.id, reason: "better on test" })).errors).toBeUndefined();
+  });
+});

@@ -1,0 +1,48 @@
+// Whether a model has seen any patient of a snapshot's locked TEST part. Parts are sticky by
+// patient from rule v2 on (datasetSplit.ts), but a model trained on an earlier snapshot, split per
+// cell (rule v1), or on a case later linked to another patient, may have learned from patients
+// that now sit in TEST: its test figure would then be optimistic, and a comparison with it unfair.
+import type { PrismaClient } from "@rcmnet/db";
+import { SPLIT_GROUP_SQL } from "../../modules/training/datasetSplit.ts";
+
+export interface TestLeakage {
+  /** Patients (or cases without a patient reference) of the TEST part the model trained on. */
+  patients: number;
+  /** TEST cells of those patients. */
+  cells: number;
+}
+
+/**
+ * What the model learned from: the TRAIN and VAL parts (VAL chose its epoch and temperature) of the
+ * snapshot of the run that produced it, and of its base model's run, up the transfer-learning
+ * chain. A model registered from outside the platform has no known training data here: none.
+ */
+export async function testLeakage(prisma: Pick<PrismaClient, "$queryRaw">, modelVersionId: string, snapshotId: string): Promise<TestLeakage> {
+  const [row] = await prisma.$queryRaw<{ patients: bigint; cells: bigint }[]>`
+    WITH RECURSIVE lineage AS (
+      SELECT r."snapshotId", r."baseModelVersionId", 1 AS depth
+      FROM model_version m JOIN training_run r ON r.id = m."trainingRunId"
+      WHERE m.id = ${modelVersionId}::uuid
+      UNION ALL
+      SELECT r."snapshotId", r."baseModelVersionId", l.depth + 1
+      FROM lineage l
+      JOIN model_version m ON m.id = l."baseModelVersionId"
+      JOIN training_run r ON r.id = m."trainingRunId"
+      WHERE l.depth < 50
+    ),
+    learned AS (
+      SELECT DISTINCT ${SPLIT_GROUP_SQL} AS "group"
+      FROM dataset_item i
+      JOIN cell c ON c.id = i."cellId" JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
+      WHERE i."snapshotId" IN (SELECT "snapshotId" FROM lineage) AND i.split IN ('TRAIN', 'VAL')
+    ),
+    tested AS (
+      SELECT ${SPLIT_GROUP_SQL} AS "group"
+      FROM dataset_item i
+      JOIN cell c ON c.id = i."cellId" JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
+      WHERE i."snapshotId" = ${snapshotId}::uuid AND i.split = 'TEST'
+    )
+    SELECT count(DISTINCT t."group") AS patients, count(*) AS cells
+    FROM tested t WHERE t."group" IN (SELECT "group" FROM learned)`;
+  return { patients: Number(row?.patients ?? 0), cells: Number(row?.cells ?? 0) };
+}
