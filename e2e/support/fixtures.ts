@@ -33,20 +33,27 @@ const sessions = new Map<DemoUser, Cookies>();
 export async function login(page: Page, who: DemoUser) {
   const u = USERS[who];
   const context = page.context();
-  await context.clearCookies();
   const saved = sessions.get(who);
   if (saved) {
+    await context.clearCookies();
     await context.addCookies(saved);
     await page.goto("/worklist");
     await expect(page.getByTestId("user-role")).toHaveAttribute("title", u.role);
     return;
   }
+  await signIn(page, who);
+  sessions.set(who, await context.cookies());
+}
+
+/** A sign-in of its own through the login form, for tests that end or age their session. */
+export async function signIn(page: Page, who: DemoUser) {
+  const u = USERS[who];
+  await page.context().clearCookies();
   await page.goto("/login");
   await page.getByTestId("login-username").fill(u.login);
   await page.getByTestId("login-password").fill(u.password);
   await page.getByTestId("login-submit").click();
   await expect(page.getByTestId("user-role")).toHaveAttribute("title", u.role);
-  sessions.set(who, await context.cookies());
 }
 
 /** Straight to the API, as a non-browser client would (the dashboard is not involved). */

@@ -1,7 +1,7 @@
 // Each role is refused pages and actions outside its role, in the UI (a clear 403 page, no
 // link in the navigation) and straight at the API (FORBIDDEN / UNAUTHENTICATED, not a 500).
 import pg from "pg";
-import { apiLogin, apiQuery, apiUrl, expect, login, test, USERS, type DemoUser } from "../support/fixtures";
+import { apiLogin, apiQuery, apiUrl, expect, login, signIn, test, USERS, type DemoUser } from "../support/fixtures";
 
 const SOME_UUID = "00000000-0000-4000-8000-000000000000";
 
@@ -110,12 +110,7 @@ test("security headers are set on pages", async ({ request, baseURL }) => {
 
 test("a session cookie copied before sign-out reaches no data after it", async ({ page, browser, baseURL }) => {
   // A sign-in of its own: the cached demo sessions are shared with the other tests.
-  await page.context().clearCookies();
-  await page.goto("/login");
-  await page.getByTestId("login-username").fill(USERS.auditor.login);
-  await page.getByTestId("login-password").fill(USERS.auditor.password);
-  await page.getByTestId("login-submit").click();
-  await expect(page.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
+  await signIn(page, "auditor");
   const copied = await page.context().cookies();
   await page.getByTestId("sign-out").click();
   await page.waitForURL("**/login**");
@@ -142,12 +137,7 @@ test("a link to the session-ended page does not sign a live session out", async 
 
 test("a session left without activity signs out, on a page that does not poll, once", async ({ page }) => {
   // A sign-in of its own: the cached demo sessions are shared with the other tests.
-  await page.context().clearCookies();
-  await page.goto("/login");
-  await page.getByTestId("login-username").fill(USERS.auditor.login);
-  await page.getByTestId("login-password").fill(USERS.auditor.password);
-  await page.getByTestId("login-submit").click();
-  await expect(page.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
+  await signIn(page, "auditor");
   await page.goto("/audit");
   await expect(page.getByTestId("audit-table")).toBeVisible();
 
