@@ -91,17 +91,20 @@ export async function seedReviewableCase(
 
 /**
  * A fingerprint of every table: row count and an md5 over all rows. Equal before/after = unchanged.
- * Not api_session: any request with a valid token may move its lastSeenAt (once a minute), even one
- * that is then refused; that is the session's bookkeeping, not stored data.
+ * api_session without lastSeenAt: any request with a valid token may move it (once a minute), even
+ * one that is then refused; a session opened or ended still shows.
  */
 export async function databaseFingerprint(prisma: PrismaClient): Promise<Record<string, string>> {
   const tables = await prisma.$queryRaw<{ t: string }[]>`
-    SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('_prisma_migrations', 'api_session') ORDER BY 1`;
+    SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY 1`;
   const out: Record<string, string> = {};
   for (const { t } of tables) {
-    const rows = await prisma.$queryRawUnsafe<{ n: bigint; h: string | null }[]>(
-      `SELECT count(*) AS n, md5(string_agg(x::text, '|' ORDER BY x::text)) AS h FROM "${t.replace(/"/g, "")}" x`,
-    );
+    const rows = t === "api_session"
+      ? await prisma.$queryRaw<{ n: bigint; h: string | null }[]>`
+          SELECT count(*) AS n, md5(string_agg(concat_ws(',', "tokenSha256", "endedAt", "endReason"), '|' ORDER BY "tokenSha256")) AS h FROM api_session`
+      : await prisma.$queryRawUnsafe<{ n: bigint; h: string | null }[]>(
+          `SELECT count(*) AS n, md5(string_agg(x::text, '|' ORDER BY x::text)) AS h FROM "${t.replace(/"/g, "")}" x`,
+        );
     out[t] = `${rows[0]!.n}:${rows[0]!.h ?? ""}`;
   }
   return out;

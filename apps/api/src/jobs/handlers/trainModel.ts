@@ -14,6 +14,7 @@ import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
 import { systemAudit } from "../systemAudit.ts";
 import { resolveModelDir, type LoadedClassifier } from "../model/classifierCache.ts";
 import { evaluatePredictions, type EvaluationMetrics } from "../model/evaluation.ts";
+import { testLeakage } from "../model/testLeakage.ts";
 import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
 import {
   DEFAULT_ABSTAIN_THRESHOLD,
@@ -169,6 +170,9 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     } finally {
       model.dispose();
     }
+    // This run's own TRAIN and VAL hold no TEST patient (parts are sticky by patient); a base model
+    // it was fine-tuned from may have learned from some, if its lineage goes back to a per-cell split.
+    test = { ...test, leakage: run.baseModelVersionId ? await testLeakage(prisma, run.baseModelVersionId, snapshot.id) : { patients: 0, cells: 0 } };
     const champion = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
     let championTest: EvaluationMetrics | null = null;
     if (champion) {
@@ -199,7 +203,8 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
       history: result.history,
       // Flat, like `test`, so the dashboard reads both the same way.
       champion: champion && championTest ? { modelVersionId: champion.id, ...championTest } : null,
-      evaluations: { [snapshot.id]: test },
+      // The cache of evaluations keeps no leakage: it is recomputed on every read (evaluateOnSnapshot).
+      evaluations: { [snapshot.id]: withoutLeakage(test) },
       card: info.metrics,
     } as unknown as Prisma.InputJsonObject;
     const registered = await prisma.$transaction(async (tx) => {
@@ -425,4 +430,8 @@ async function evaluateLoaded(
     items.map((it) => it.label),
     predicted,
   );
+}
+
+function withoutLeakage({ leakage: _recomputed, ...metrics }: EvaluationMetrics): Omit<EvaluationMetrics, "leakage"> {
+  return metrics;
 }

@@ -40,7 +40,9 @@ export async function evaluateOnSnapshot(
     ),
     leakage,
   };
-  await storeEvaluation(deps.prisma, version.id, snapshotId, metrics);
+  // Not the leakage: it is recomputed on every read, so it never goes stale in the cache.
+  const { leakage: _fresh, ...stored } = metrics;
+  await storeEvaluation(deps.prisma, version.id, snapshotId, stored);
   return metrics;
 }
 

@@ -11,6 +11,8 @@ export async function fileProposal(
   version: ModelVersion,
   kind: PromotionKind,
   reason: string,
+  /** What the decider should know beside the reason (e.g. test-set leakage); kept in the audit event. */
+  evidence: Record<string, Prisma.InputJsonValue> = {},
 ): Promise<ModelPromotion> {
   // Two proposals for one version at once: the second waits here and then finds the first.
   await tx.$queryRaw`SELECT 1 FROM "model_version" WHERE "id" = ${version.id}::uuid FOR UPDATE`;
@@ -29,7 +31,7 @@ export async function fileProposal(
     action: kind === "PROMOTE" ? "model.proposePromotion" : "model.proposeRollback",
     entityType: "ModelPromotion",
     entityId: promotion.id,
-    after: { modelVersionId: version.id, name: version.name, version: version.version, kind, replacesChampionId: champion?.id ?? null },
+    after: { modelVersionId: version.id, name: version.name, version: version.version, kind, replacesChampionId: champion?.id ?? null, ...evidence },
     reason,
   });
   return promotion;

@@ -1,6 +1,6 @@
 // Step one of the two-person rule: a DATA_SCIENTIST proposes that a model version become the
 // champion; an ADMIN (someone else) decides (decidePromotion.ts).
-import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
+import type { ModelPromotion, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -24,6 +24,9 @@ export async function proposePromotion(
 ): Promise<ModelPromotion> {
   const reason = requireReason(input.reason);
   if (!isUuid(input.modelVersionId)) throw notFound("Model version");
+  // Outside the transaction (a scan of the training snapshots): what the admin is told about
+  // figures on test patients either model learned from.
+  const evidence = await leakageEvidence(prisma, input.modelVersionId);
   return prisma.$transaction(async (tx) => {
     const version = await tx.modelVersion.findUnique({ where: { id: input.modelVersionId } });
     if (!version) throw notFound("Model version");
@@ -42,21 +45,35 @@ export async function proposePromotion(
         `${version.name} ${version.version} has no test-set evaluation on the same snapshot as the champion ${champion.name} ${champion.version}: compare the two on a snapshot first, then propose`,
       );
     }
-    // A figure on test patients the candidate learned from is optimistic: it must win on patients
-    // it has never seen (models trained before the split by patient can have seen some).
-    if (champion) {
-      const leaks = await Promise.all(shared.map((s) => testLeakage(tx, version.id, s)));
-      const clean = leaks.some((l) => l.patients === 0);
-      if (!clean) {
-        const fewest = leaks.reduce((a, b) => (b.patients < a.patients ? b : a));
-        throw conflict(
-          `${version.name} ${version.version} was trained on ${fewest.patients} patient(s) of every test set it shares with the champion (${fewest.cells} test cells): its figures there are optimistic. Compare the two on a snapshot whose test patients it has not seen, then propose`,
-          { leakedPatients: fewest.patients },
-        );
-      }
-    }
-    return fileProposal(tx, actor, version, "PROMOTE", reason);
+    return fileProposal(tx, actor, version, "PROMOTE", reason, evidence ?? undefined);
   });
+}
+
+/**
+ * The shared snapshot where the candidate and the champion learned from the fewest of its TEST
+ * patients, with both counts. Models trained before the split by patient (or fine-tuned from one)
+ * may have: their figures there are optimistic. Recorded with the proposal, not a refusal: such a
+ * lineage stays in every later snapshot (parts are sticky), and the admin decides knowing it.
+ */
+async function leakageEvidence(prisma: PrismaClient, candidateId: string) {
+  const [version, champion] = await Promise.all([
+    prisma.modelVersion.findUnique({ where: { id: candidateId } }),
+    prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } }),
+  ]);
+  if (!version || !champion) return null;
+  const rows = await Promise.all(
+    sharedSnapshots(version, champion).map(async (snapshotId) => ({
+      snapshotId,
+      candidate: await testLeakage(prisma, version.id, snapshotId),
+      champion: await testLeakage(prisma, champion.id, snapshotId),
+    })),
+  );
+  if (!rows.length) return null;
+  const best = rows.reduce((a, b) => (b.candidate.patients + b.champion.patients < a.candidate.patients + a.champion.patients ? b : a));
+  return {
+    comparedOnSnapshotId: best.snapshotId,
+    testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion } },
+  } satisfies Record<string, Prisma.InputJsonValue>;
 }
 
 /** Snapshots on whose locked TEST part both models were evaluated (metrics.evaluations). */

@@ -73,10 +73,13 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
     const settle = () => {
       if (settled) return;
       settled = true;
-      // The idle limit guards the body only: decoding and storing may take longer than it.
-      req.setTimeout(0);
       if (failed) reject(failed);
-      else resolve({ files, fields });
+      else {
+        // The idle limit guards the body only: decoding and storing may take longer than it. (On
+        // a refusal it stays: the rest of the body is drained, and a silent sender is dropped.)
+        req.setTimeout(0);
+        resolve({ files, fields });
+      }
     };
     // busboy does not always emit "close" after an error (e.g. a malformed part header): answer
     // at once and drain the rest of the body, rather than leaving the request hanging.

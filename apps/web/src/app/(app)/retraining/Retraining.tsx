@@ -67,7 +67,7 @@ export function Retraining() {
           }}
         >
           <h2 style={{ marginTop: 0 }}>1. Snapshot human labels</h2>
-          <p className="muted">Freezes the latest human label of every cell in signed-out cases, split by patient into train/val/test: a patient's cells share one part, so the locked test part measures patients no model trained on. Parts never change once given.</p>
+          <p className="muted">Freezes the latest human label of every cell in signed-out cases, split by patient into train/val/test: a patient's cells share one part, so the locked test part measures patients this platform's runs never train on. Parts never change once given. (A model fine-tuned from one trained before the split by patient may have learned from some: the run and comparison pages say so.)</p>
           <div className="row">
             <label>
               Snapshot name
@@ -226,6 +226,8 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
   const champ = m.champion;
   const champId = (raw as { champion?: { modelVersionId?: unknown } } | null)?.champion?.modelVersionId;
   const champName = !champ ? null : champion && champId === champion.id ? `${champion.name} ${champion.version}` : "the champion at the time";
+  const runLeak = leakOf((raw as { test?: unknown } | null)?.test);
+  const champLeak = leakOf((raw as { champion?: unknown } | null)?.champion);
   return (
     <section className="panel" style={{ marginTop: "1rem" }} data-testid="run-detail">
       <h2 style={{ marginTop: 0 }}>
@@ -259,6 +261,13 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
               </tr>
             </tbody>
           </table>
+          {(runLeak || champLeak) && (
+            <p className="error" role="alert" data-testid="run-leakage">
+              {runLeak && `This run's base model learned from ${runLeak.patients} of these test patients (${runLeak.cells} cells). `}
+              {champLeak && `The champion learned from ${champLeak.patients} of them (${champLeak.cells} cells). `}
+              Figures on patients a model learned from are optimistic.
+            </p>
+          )}
           {!champ && (
             <p className="muted" data-testid="run-vs-champion-none">
               No champion was evaluated on this run's test cells{ACTIVE.has(run.status) ? " yet" : ""}: the figures of a model on another snapshot's test set would not compare.
@@ -282,4 +291,10 @@ function patientNote(s: { patientCounts: unknown; heldOutCells: number | null; c
   if (s.casesWithoutPatient) notes.push(`${s.casesWithoutPatient} case(s) without a patient id, each counted as its own patient`);
   if (s.heldOutCells) notes.push(`${s.heldOutCells} cell(s) held out: they sat in a less protected part than their patient's`);
   return notes.length ? notes.join("; ") : "Every case names its patient; no cell held out.";
+}
+
+/** TEST patients a model learned from, as a run's metrics record them (null when none). */
+function leakOf(metrics: unknown): { patients: number; cells: number } | null {
+  const l = (metrics as { leakage?: { patients?: unknown; cells?: unknown } } | null | undefined)?.leakage;
+  return typeof l?.patients === "number" && l.patients > 0 && typeof l.cells === "number" ? { patients: l.patients, cells: l.cells } : null;
 }
