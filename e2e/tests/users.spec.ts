@@ -1,6 +1,7 @@
 // ADMIN manages accounts; every change carries a reason (audited by the API), asked in an
 // in-page dialog (a new password in a masked field, never the browser's clear-text prompt).
 import type { Page } from "@playwright/test";
+import pg from "pg";
 import { expect, login, test } from "../support/fixtures";
 
 async function answer(page: Page, text: string): Promise<void> {
@@ -42,6 +43,7 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await answer(page, "replaced-pass-456");
   await answer(page, "Forgot the initial password");
   await expect(page.getByTestId("users-notice")).toContainText("Password of");
+  await expect(row.getByTestId("user-temporary-password")).toBeVisible();
 
   // The new account signs in with its new role (a separate browser context). The password the
   // admin set is temporary: the app asks for the user's own before showing anything else.
@@ -67,6 +69,20 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await expect(p2.getByTestId("user-role")).toHaveAttribute("title", "AUDITOR");
   await expect(p2.getByTestId("temporary-password-notice")).toBeHidden();
   await expect(p2.locator(`[data-testid="worklist"], [data-testid="worklist-empty"]`)).toBeVisible();
+  await page.reload();
+  await expect(row.getByTestId("user-temporary-password")).toHaveCount(0);
+
+  // A locked-out account (as after five wrong passwords) is unlocked with a reason.
+  const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await db.connect();
+  await db.query(`UPDATE "user" SET "failedLogins" = 5, "lockedUntil" = now() + interval '15 minutes' WHERE login = $1`, [loginName]);
+  await db.end();
+  await page.reload();
+  await expect(row.getByTestId("user-locked")).toBeVisible();
+  await row.getByTestId("unlock-user").click();
+  await answer(page, "Verified by phone");
+  await expect(page.getByTestId("users-notice")).toContainText(`${loginName} unlocked.`);
+  await expect(row.getByTestId("user-locked")).toHaveCount(0);
 
   await row.getByTestId("toggle-disabled").click();
   await answer(page, "Left the hospital");

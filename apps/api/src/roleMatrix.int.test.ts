@@ -76,6 +76,11 @@ const CORE: MatrixCase[] = [
     query: `mutation($id: ID!) { changeUserRole(id: $id, role: TECHNICIAN, reason: "matrix test") { id } }`,
     variables: (fx) => ({ id: fx.targetUserId }),
   },
+  {
+    mutation: "unlockUser",
+    query: `mutation($id: ID!) { unlockUser(id: $id, reason: "matrix test") { id } }`,
+    variables: (fx) => ({ id: fx.targetUserId }),
+  },
 ];
 
 async function moduleCases(): Promise<MatrixCase[]> {

@@ -228,7 +228,7 @@ export const CANCEL_RUN = /* GraphQL */ `
 `;
 
 export const USERS = /* GraphQL */ `
-  query Users { users(first: 200, includeDisabled: true) { nodes { id login displayName role disabled lockedUntil createdAt } } }
+  query Users { users(first: 200, includeDisabled: true) { nodes { id login displayName role disabled lockedUntil mustChangePassword createdAt } } }
 `;
 
 export const CREATE_USER = /* GraphQL */ `
@@ -241,6 +241,10 @@ export const SET_USER_DISABLED = /* GraphQL */ `
 
 export const CHANGE_USER_ROLE = /* GraphQL */ `
   mutation ChangeUserRole($id: ID!, $role: Role!, $reason: String!) { changeUserRole(id: $id, role: $role, reason: $reason) { id role } }
+`;
+
+export const UNLOCK_USER = /* GraphQL */ `
+  mutation UnlockUser($id: ID!, $reason: String!) { unlockUser(id: $id, reason: $reason) { id lockedUntil } }
 `;
 
 export const RESET_PASSWORD = /* GraphQL */ `

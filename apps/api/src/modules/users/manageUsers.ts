@@ -43,7 +43,7 @@ export async function createUser(prisma: PrismaClient, actor: Pick<AuthUser, "id
  * Their own password goes through changeMyPassword, which asks for the current one.
  */
 function assertNotSelf(actor: AuthUser, id: string): void {
-  if (actor.id === id) throw forbidden("Administrators cannot disable, reset or re-role their own account: ask another administrator (your own password: Account)");
+  if (actor.id === id) throw forbidden("Administrators cannot disable, reset, unlock or re-role their own account: ask another administrator (your own password: Account)");
 }
 
 async function lockUser(tx: Prisma.TransactionClient, id: string): Promise<User> {
@@ -123,6 +123,26 @@ export async function changeUserRole(prisma: PrismaClient, actor: AuthUser, args
       entityId: after.id,
       before: { role: before.role },
       after: { role: after.role, ...(sessionsEnded ? { sessionsEnded } : {}) },
+      reason: why,
+    });
+    return after;
+  });
+}
+
+/** Ends a lockout (failed attempts counted back to 0); the password and sessions stay. */
+export async function unlockUser(prisma: PrismaClient, actor: AuthUser, args: { id: string; reason: string }) {
+  const why = parseInput(reason, args.reason);
+  assertNotSelf(actor, args.id);
+  return prisma.$transaction(async (tx) => {
+    const before = await lockUser(tx, args.id);
+    if (before.failedLogins === 0 && before.lockedUntil === null) return before;
+    const after = await tx.user.update({ where: { id: before.id }, data: { failedLogins: 0, lockedUntil: null } });
+    await recordAudit(tx, actor, {
+      action: "user.unlock",
+      entityType: "User",
+      entityId: after.id,
+      before: { failedLogins: before.failedLogins, lockedUntil: before.lockedUntil?.toISOString() ?? null },
+      after: { failedLogins: 0, lockedUntil: null },
       reason: why,
     });
     return after;

@@ -2,7 +2,7 @@ import type { Policy } from "../../auth/policy.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
 import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection } from "../../lib/pagination.ts";
-import { changeUserRole, createUser, resetUserPassword, setUserDisabled } from "./manageUsers.ts";
+import { changeUserRole, createUser, resetUserPassword, setUserDisabled, unlockUser } from "./manageUsers.ts";
 
 export const resolvers: Resolvers = {
   Query: {
@@ -24,16 +24,19 @@ export const resolvers: Resolvers = {
     setUserDisabled: (_p, args, ctx) => setUserDisabled(ctx.prisma, actor(ctx), args),
     resetUserPassword: (_p, args, ctx) => resetUserPassword(ctx.prisma, actor(ctx), args),
     changeUserRole: (_p, args, ctx) => changeUserRole(ctx.prisma, actor(ctx), args),
+    unlockUser: (_p, args, ctx) => unlockUser(ctx.prisma, actor(ctx), args),
   },
   // A user is reachable from many records (createdBy, reviewer, signer, uploadedBy); whether an
   // account is locked out right now is for those who manage accounts (and yourself), not for
   // every reader of a case: it would show who is under a password-guessing attack.
   User: {
-    lockedUntil: (u, _a, ctx) => (ctx.user && (ACCOUNT_STATE_READERS.includes(ctx.user.role) || ctx.user.id === u.id) ? u.lockedUntil : null),
+    lockedUntil: (u, _a, ctx) => (readsAccountState(ctx.user, u.id) ? u.lockedUntil : null),
+    mustChangePassword: (u, _a, ctx) => (readsAccountState(ctx.user, u.id) ? u.mustChangePassword : null),
   },
 };
 
 const ACCOUNT_STATE_READERS: readonly string[] = ["ADMIN", "AUDITOR"];
+const readsAccountState = (user: { id: string; role: string } | null, id: string) => Boolean(user && (ACCOUNT_STATE_READERS.includes(user.role) || user.id === id));
 
 export const policy: Policy = {
   "Query.users": ["ADMIN", "AUDITOR"],
@@ -41,4 +44,5 @@ export const policy: Policy = {
   "Mutation.setUserDisabled": ["ADMIN"],
   "Mutation.resetUserPassword": ["ADMIN"],
   "Mutation.changeUserRole": ["ADMIN"],
+  "Mutation.unlockUser": ["ADMIN"],
 };

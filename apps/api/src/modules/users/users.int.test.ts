@@ -59,10 +59,11 @@ describe("user administration", () => {
       `setUserDisabled(id: "${adminId}", disabled: true, reason: "oops") { id }`,
       `changeUserRole(id: "${adminId}", role: AUDITOR, reason: "oops") { id }`,
       `resetUserPassword(id: "${adminId}", newPassword: "an attacker's password", reason: "oops") { id }`,
+      `unlockUser(id: "${adminId}", reason: "oops") { id }`,
     ]) {
       const r = await api.gql(admin, `mutation { ${mutation} }`);
       expect(r.errors?.[0]?.extensions?.code, mutation).toBe("FORBIDDEN");
-      expect(r.errors?.[0]?.message).toMatch(/cannot disable, reset or re-role their own account/);
+      expect(r.errors?.[0]?.message).toMatch(/cannot disable, reset, unlock or re-role their own account/);
     }
     // The last-admin guard holds below the API too (an actor demoted while its request runs).
     const { setUserDisabled, changeUserRole } = await import("./manageUsers.ts");
@@ -108,6 +109,30 @@ describe("user administration", () => {
     expect((await api.gqlOk(changed.changeMyPassword.token, `{ cases(first: 1) { nodes { id } } }`)).cases).toBeTruthy();
     // The old session ended with the old password.
     expect((await api.gql(token, `{ me { id } }`)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("unlocks a locked-out account, audited, keeping its password; shows who still has a temporary password", async () => {
+    const { user, password } = await api.createUser("TECHNICIAN");
+    const lockedUntil = new Date(Date.now() + 10 * 60_000);
+    await api.prisma.user.update({ where: { id: user.id }, data: { failedLogins: 5, lockedUntil } });
+    const locked = await api.gql(null, `mutation { login(login: "${user.login}", password: "${password}") { token } }`);
+    expect(locked.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+    const r = await api.gqlOk(admin, `mutation { unlockUser(id: "${user.id}", reason: "called the help desk") { lockedUntil } }`);
+    expect(r.unlockUser.lockedUntil).toBeNull();
+    expect(await api.login(user.login, password)).toMatch(/\./);
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.unlock", entityId: user.id } });
+    expect(event).toMatchObject({ reason: "called the help desk", before: { failedLogins: 5, lockedUntil: lockedUntil.toISOString() }, after: { failedLogins: 0, lockedUntil: null } });
+    // Unlocking an account that is not locked changes and records nothing.
+    const count = await api.prisma.auditEvent.count();
+    await api.gqlOk(admin, `mutation { unlockUser(id: "${user.id}", reason: "just in case") { id } }`);
+    expect(await api.prisma.auditEvent.count()).toBe(count);
+    expect((await api.gql(admin, `mutation { unlockUser(id: "${user.id}", reason: "") { id } }`)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+
+    // A password the admin set shows as temporary to admins, not to other readers.
+    const made = (await api.gqlOk(admin, CREATE, { i: { login: "tempshow", displayName: "Temp Show", role: "AUDITOR", password: "set by the admin" } })).createUser;
+    const listed = (await api.gqlOk(admin, `{ users(first: 200) { nodes { id mustChangePassword } } }`)).users.nodes;
+    expect(listed.find((u: { id: string }) => u.id === made.id).mustChangePassword).toBe(true);
+    expect(listed.find((u: { id: string }) => u.id === user.id).mustChangePassword).toBe(false);
   });
 
   it("lists users with cursor pagination", async () => {

@@ -3,7 +3,7 @@ import { ROLE_LABEL, ROLES, type Role } from "@/auth/roles";
 import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { gql } from "@/lib/gql";
-import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, USERS } from "@/lib/operations";
+import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, UNLOCK_USER, USERS } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 
@@ -14,6 +14,7 @@ interface UserRow {
   role: Role;
   disabled: boolean;
   lockedUntil: string | null;
+  mustChangePassword: boolean | null;
   createdAt: string;
 }
 
@@ -143,7 +144,14 @@ export function Users({ selfId }: { selfId: string }) {
                     <span className="badge ok">active</span>
                   )}{" "}
                   {u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() && (
-                    <span className="badge bad">locked until {formatDateTime(u.lockedUntil)}</span>
+                    <span className="badge bad" data-testid="user-locked">
+                      locked until {formatDateTime(u.lockedUntil)}
+                    </span>
+                  )}{" "}
+                  {u.mustChangePassword && (
+                    <span className="badge" title="Set by an administrator; its owner has not replaced it yet" data-testid="user-temporary-password">
+                      temporary password
+                    </span>
                   )}
                 </td>
                 <td>{formatDateTime(u.createdAt)}</td>
@@ -164,8 +172,23 @@ export function Users({ selfId }: { selfId: string }) {
                   >
                     {u.disabled ? "Enable" : "Disable"}
                   </button>{" "}
+                  {u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() && u.id !== selfId && (
+                    <>
+                      <button
+                        type="button"
+                        data-testid="unlock-user"
+                        onClick={async () => {
+                          const why = await ask({ title: `Unlock ${u.login}? The password stays as it is.`, confirm: "Unlock" });
+                          if (why) void act(() => gql(UNLOCK_USER, { id: u.id, reason: why }), `${u.login} unlocked.`);
+                        }}
+                      >
+                        Unlock
+                      </button>{" "}
+                    </>
+                  )}
                   <button
                     type="button"
+                    disabled={u.id === selfId}
                     data-testid="reset-password"
                     onClick={async () => {
                       const pw = await ask({
