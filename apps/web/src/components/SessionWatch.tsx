@@ -44,7 +44,9 @@ export function SessionWatch({ idleTimeoutSeconds }: { idleTimeoutSeconds: numbe
   if (left === null) return null;
   return (
     <div className="notice idle-warning" role="alert" data-testid="idle-warning">
-      Without activity, you will be signed out in {clock(left)}. Press a key or move the mouse to stay signed in.
+      {left > 0
+        ? `Without activity, you will be signed out in ${clock(left)}. Press a key or move the mouse to stay signed in.`
+        : "Signing out for inactivity… Press a key or move the mouse if you are still here."}
     </div>
   );
 }
