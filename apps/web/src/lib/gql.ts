@@ -1,19 +1,20 @@
 "use client";
 // Browser-side GraphQL: always through this app's /api/graphql (the API token stays server-side).
 import { ApiError, fromGraphQLErrors, sessionEndedUrl } from "./errors";
+import { BACKGROUND } from "./idle";
+
+let leaving = false;
 
 /**
  * `background`: a poll the user did not ask for (the API checks the session but does not count it
  * as use, so an open worklist does not keep an unattended workstation signed in).
  */
-let leaving = false;
-
 export async function gql<T>(query: string, variables: Record<string, unknown> = {}, { background = false } = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch("/api/graphql", {
       method: "POST",
-      headers: { "content-type": "application/json", ...(background ? { "x-rcmnet-background": "1" } : {}) },
+      headers: { "content-type": "application/json", ...(background ? BACKGROUND : {}) },
       body: JSON.stringify({ query, variables }),
       credentials: "same-origin",
     });

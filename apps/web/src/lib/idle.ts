@@ -1,6 +1,13 @@
 // The dashboard's side of automatic logoff. The API ends a session its user left (idle timeout);
 // the dashboard reports real use to it (key and pointer input, not polls) and warns before then.
 
+/**
+ * The header of a request the user did not ask for (a poll, a session check): the API checks the
+ * session but does not count it as use (apps/api context.ts BACKGROUND_HEADER).
+ */
+export const BACKGROUND_HEADER = "x-rcmnet-background";
+export const BACKGROUND = { [BACKGROUND_HEADER]: "1" };
+
 /** How often the session watch reports use, or asks whether the session still lives. */
 export const SESSION_CHECK_MS = 30_000;
 /** The warning shows this long before the timeout. */

@@ -6,7 +6,7 @@
 // NOTHING; the final status change and its audit events commit in one transaction that is
 // skipped when the slide is already DONE. Model work runs outside any transaction (the
 // embedded PGlite serialises connections, so an open transaction would stall the API).
-import { BlobCorruptError, BlobNotFoundError, type Prisma } from "@rcmnet/db";
+import { BlobCorruptError, BlobNotFoundError, type AnalysisStatus, type Prisma } from "@rcmnet/db";
 import { z } from "zod";
 import { failureReason } from "../failureReason.ts";
 import { systemAudit } from "../systemAudit.ts";
@@ -238,23 +238,25 @@ async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown)
   // The full error is in the worker's log ("job failed"); users see a reason without internals.
   const message = failureReason(err, ctx.job.id);
   await ctx.prisma
-    .$transaction(async (tx) => {
-      const slide = await tx.slide.findUnique({ where: { id: slideId }, select: { caseId: true } });
-      if (!slide) return;
-      await tx.$queryRaw`SELECT 1 FROM "case" WHERE "id" = ${slide.caseId}::uuid FOR UPDATE`;
-      const changed = await tx.slide.updateMany({
-        where: { id: slideId, analysisStatus: { not: "DONE" } },
-        data: { analysisStatus: "FAILED", analysisError: message },
-      });
-      if (changed.count === 1) {
-        await systemAudit(tx, {
-          action: "slide.analysisFailed",
-          entityType: "Slide",
-          entityId: slideId,
-          after: { error: message },
-        });
-        await advanceCaseIfAnalysed(tx, slide.caseId);
-      }
-    })
+    .$transaction((tx) => failSlide(tx, slideId, message, ["PENDING", "RUNNING", "FAILED"]))
     .catch(() => undefined); // the job's own failure record matters more than this one
+}
+
+/**
+ * Marks a slide FAILED with the reason users see, if its status is one of `from`, with its audit
+ * event, and moves its case to review once no other slide is being analysed (under the case lock,
+ * like markDone). Shared by the final failure path and the reconciler. Returns whether it changed.
+ */
+export async function failSlide(tx: Prisma.TransactionClient, slideId: string, message: string, from: AnalysisStatus[]): Promise<boolean> {
+  const slide = await tx.slide.findUnique({ where: { id: slideId }, select: { caseId: true } });
+  if (!slide) return false;
+  await tx.$queryRaw`SELECT 1 FROM "case" WHERE "id" = ${slide.caseId}::uuid FOR UPDATE`;
+  const changed = await tx.slide.updateMany({
+    where: { id: slideId, analysisStatus: { in: from } },
+    data: { analysisStatus: "FAILED", analysisError: message },
+  });
+  if (changed.count === 0) return false;
+  await systemAudit(tx, { action: "slide.analysisFailed", entityType: "Slide", entityId: slideId, after: { error: message } });
+  await advanceCaseIfAnalysed(tx, slide.caseId);
+  return true;
 }

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
 import { systemAudit } from "../systemAudit.ts";
 import { resolveModelDir, type LoadedClassifier } from "../model/classifierCache.ts";
-import { evaluatePredictions, type EvaluationMetrics } from "../model/evaluation.ts";
+import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
 import { testLeakage } from "../model/testLeakage.ts";
 import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
 import {
@@ -203,7 +203,6 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
       history: result.history,
       // Flat, like `test`, so the dashboard reads both the same way.
       champion: champion && championTest ? { modelVersionId: champion.id, ...championTest } : null,
-      // The cache of evaluations keeps no leakage: it is recomputed on every read (evaluateOnSnapshot).
       evaluations: { [snapshot.id]: withoutLeakage(test) },
       card: info.metrics,
     } as unknown as Prisma.InputJsonObject;
@@ -430,8 +429,4 @@ async function evaluateLoaded(
     items.map((it) => it.label),
     predicted,
   );
-}
-
-function withoutLeakage({ leakage: _recomputed, ...metrics }: EvaluationMetrics): Omit<EvaluationMetrics, "leakage"> {
-  return metrics;
 }

@@ -3,7 +3,7 @@
 // version's metrics under `evaluations[snapshotId]` (a snapshot never changes, nor do weights).
 import type { BlobStore, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { ClassifierCache } from "./classifierCache.ts";
-import { evaluatePredictions, type EvaluationMetrics } from "./evaluation.ts";
+import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
 import { testLeakage } from "./testLeakage.ts";
 
 const BATCH = 32;
@@ -40,9 +40,7 @@ export async function evaluateOnSnapshot(
     ),
     leakage,
   };
-  // Not the leakage: it is recomputed on every read, so it never goes stale in the cache.
-  const { leakage: _fresh, ...stored } = metrics;
-  await storeEvaluation(deps.prisma, version.id, snapshotId, stored);
+  await storeEvaluation(deps.prisma, version.id, snapshotId, withoutLeakage(metrics));
   return metrics;
 }
 
@@ -56,7 +54,7 @@ async function storeEvaluation(
   prisma: PrismaClient,
   id: string,
   snapshotId: string,
-  metrics: EvaluationMetrics,
+  metrics: Omit<EvaluationMetrics, "leakage">,
 ) {
   const value = JSON.stringify(metrics as unknown as Prisma.InputJsonValue);
   await prisma.$executeRaw`

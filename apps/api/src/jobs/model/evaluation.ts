@@ -26,6 +26,11 @@ export interface EvaluationMetrics {
   leakage?: { patients: number; cells: number };
 }
 
+/** What the cache of evaluations keeps: no leakage, which is recomputed on every read. */
+export function withoutLeakage({ leakage: _recomputed, ...metrics }: EvaluationMetrics): Omit<EvaluationMetrics, "leakage"> {
+  return metrics;
+}
+
 export function evaluatePredictions(
   truth: string[],
   predicted: { label: string; abstained: boolean }[],

@@ -46,6 +46,11 @@ function assertNotSelf(actor: AuthUser, id: string): void {
   if (actor.id === id) throw forbidden("Administrators cannot disable, reset, unlock or re-role their own account: ask another administrator (your own password: Account)");
 }
 
+/** A user's lockout as the audit trail records it (before a reset or an unlock). */
+function lockoutOf(user: Pick<User, "failedLogins" | "lockedUntil">) {
+  return { failedLogins: user.failedLogins, lockedUntil: user.lockedUntil?.toISOString() ?? null };
+}
+
 async function lockUser(tx: Prisma.TransactionClient, id: string): Promise<User> {
   if (!isUuid(id)) throw notFound("User");
   // Serialises admin changes so two admins cannot each remove "the other last admin".
@@ -100,7 +105,7 @@ export async function resetUserPassword(prisma: PrismaClient, actor: AuthUser, a
       action: "user.reset_password",
       entityType: "User",
       entityId: after.id,
-      before: { mustChangePassword: before.mustChangePassword, failedLogins: before.failedLogins, lockedUntil: before.lockedUntil?.toISOString() ?? null },
+      before: { mustChangePassword: before.mustChangePassword, ...lockoutOf(before) },
       after: { mustChangePassword: true, failedLogins: 0, lockedUntil: null, ...(sessionsEnded ? { sessionsEnded } : {}) },
       reason: why,
     });
@@ -141,7 +146,7 @@ export async function unlockUser(prisma: PrismaClient, actor: AuthUser, args: { 
       action: "user.unlock",
       entityType: "User",
       entityId: after.id,
-      before: { failedLogins: before.failedLogins, lockedUntil: before.lockedUntil?.toISOString() ?? null },
+      before: lockoutOf(before),
       after: { failedLogins: 0, lockedUntil: null },
       reason: why,
     });

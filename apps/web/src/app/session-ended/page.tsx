@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { safeCallback } from "@/lib/callback";
+import { BACKGROUND } from "@/lib/idle";
 import { ME } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
 import { currentSession } from "@/server/session";
@@ -20,7 +21,7 @@ export default async function SessionEndedPage({ searchParams }: { searchParams:
   const idle = params.reason === "idle";
   const session = await currentSession();
   // A background check: a visit here (a link from anywhere) must not count as use of the session.
-  const alive = session ? await apiGraphQL(ME, {}, session.apiToken, { "x-rcmnet-background": "1" }).then(() => true, () => false) : false;
+  const alive = session ? await apiGraphQL(ME, {}, session.apiToken, BACKGROUND).then(() => true, () => false) : false;
   if (alive) {
     return (
       <main>

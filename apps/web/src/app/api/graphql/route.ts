@@ -1,6 +1,7 @@
 // The browser's only way to the GraphQL API: adds the session's API token server-side.
 import type { NextRequest } from "next/server";
 import { env } from "@/env";
+import { BACKGROUND, BACKGROUND_HEADER } from "@/lib/idle";
 import { gqlErrorResponse, requireRoute } from "@/server/routeAuth";
 
 export const dynamic = "force-dynamic";
@@ -43,7 +44,7 @@ export async function POST(request: NextRequest) {
         accept: "application/json",
         authorization: `Bearer ${auth.session.apiToken}`,
         // A poll (useQuery): the API checks the session without counting it as use.
-        ...(request.headers.get("x-rcmnet-background") === "1" ? { "x-rcmnet-background": "1" } : {}),
+        ...(request.headers.get(BACKGROUND_HEADER) === "1" ? BACKGROUND : {}),
       },
       body,
       cache: "no-store",
