@@ -1,6 +1,5 @@
 // Models trained before the split by patient may have learned from patients that now sit in a
-// snapshot's TEST part: their figures there are flagged, and such a candidate cannot be proposed on
-// them alone.
+// snapshot's TEST part: their figures there are flagged, and a proposal records it for the admin.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatasetSplit, Role } from "@rcmnet/db";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
@@ -18,7 +17,7 @@ afterAll(() => api?.close());
 const PROPOSE = `mutation($id: ID!, $reason: String!) { proposePromotion(modelVersionId: $id, reason: $reason) { id } }`;
 
 describe("test-set leakage through earlier training", () => {
-  it("counts the TEST patients a model (and its base models) trained on, and refuses a proposal resting on them", async () => {
+  it("counts the TEST patients a model (and its base models) trained on, and records them with a proposal", async () => {
     const p = api.prisma;
     const user = await p.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
     const hema = await p.user.findFirstOrThrow({ where: { role: "HEMATOLOGIST" } });
