@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { badInput, isUniqueViolation } from "../../errors.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { caseOfCells, lockCaseForReview } from "./reviewRules.ts";
+import { lockCaseOfCells } from "./reviewRules.ts";
 import { staleReview } from "./reclassifyCell.ts";
 
 export const MAX_BULK_CONFIRM = 1000;
@@ -26,8 +26,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
   if (new Set(ids).size !== ids.length) throw badInput("A cell is listed twice");
   try {
     return await prisma.$transaction(async (tx) => {
-      const caseId = await caseOfCells(tx, ids);
-      const kase = await lockCaseForReview(tx, caseId);
+      const kase = await lockCaseOfCells(tx, ids);
       const cells = await tx.cell.findMany({ where: { id: { in: ids } } });
       const byId = new Map(cells.map((c) => [c.id, c]));
       for (const item of input) {

@@ -5,7 +5,7 @@ import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { aiLabel, allowedLabels, caseOfCells, lockCaseForReview } from "./reviewRules.ts";
+import { aiLabel, allowedLabels, lockCaseOfCells } from "./reviewRules.ts";
 
 export const reclassifyCellInput = z.object({
   cellId: z.string(),
@@ -18,8 +18,7 @@ export async function reclassifyCell(prisma: PrismaClient, actor: AuthUser, raw:
   const input = parseInput(reclassifyCellInput, raw);
   try {
     return await prisma.$transaction(async (tx) => {
-      const caseId = await caseOfCells(tx, [input.cellId]);
-      const kase = await lockCaseForReview(tx, caseId);
+      const kase = await lockCaseOfCells(tx, [input.cellId]);
       const labels = await allowedLabels(tx);
       if (!labels.includes(input.label)) throw badInput(`Unknown label "${input.label}"`, { allowed: labels });
       const cell = await tx.cell.findUniqueOrThrow({ where: { id: input.cellId } });

@@ -31,6 +31,17 @@ export async function lockCaseForReview(tx: Prisma.TransactionClient, caseId: st
   return c;
 }
 
+/**
+ * Locks the case of the cells for a review decision. The cells are read twice: once to find
+ * their case, and again under the lock, because a slide may fail in between (failSlide holds
+ * the case FOR UPDATE while it marks the slide FAILED) and its cells are then out of the case.
+ */
+export async function lockCaseOfCells(tx: Prisma.TransactionClient, cellIds: string[]): Promise<Case> {
+  const kase = await lockCaseForReview(tx, await caseOfCells(tx, cellIds));
+  await caseOfCells(tx, cellIds);
+  return kase;
+}
+
 /** The case id of each cell; refuses unknown ids and cells of several cases. */
 export async function caseOfCells(tx: Prisma.TransactionClient, cellIds: string[]): Promise<string> {
   if (cellIds.some((id) => !isUuid(id))) throw notFound("Cell");

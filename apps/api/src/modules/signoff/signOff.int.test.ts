@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
+import { failSlide } from "../../jobs/handlers/analyzeSlide.ts";
 
 let api: TestApi;
 let hema: string;
@@ -53,6 +54,40 @@ describe("sign-off", () => {
     const signed = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
     expect(signed.content.cells).toHaveLength(3);
     expect(signed.content.slides.find((s: { id: string }) => s.id === failed.id)).toMatchObject({ analysisStatus: "FAILED" });
+  });
+
+  it("refuses a decision on a cell whose slide fails while the decision waits for the case lock", async () => {
+    const { kase, slideId, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await api.prisma.slide.update({ where: { id: slideId }, data: { analysisStatus: "RUNNING" } });
+    // failSlide holds the case FOR UPDATE until its transaction ends: keep it open.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let failed!: () => void;
+    const slideFailed = new Promise<void>((resolve) => (failed = resolve));
+    const failing = api.prisma.$transaction(
+      async (tx) => {
+        expect(await failSlide(tx, slideId, "worker died", ["RUNNING"])).toBe(true);
+        failed();
+        await gate;
+      },
+      { timeout: 30_000 },
+    );
+    await slideFailed;
+    // The decision still sees the slide RUNNING (not yet committed) and queues for the case lock.
+    const decision = api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
+    for (let waited = 0; ; waited += 50) {
+      const [row] = await api.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+      if (row!.n > 0) break;
+      if (waited > 10_000) throw new Error("the decision never queued for the case lock");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    release();
+    await failing;
+    const answer = await decision;
+    expect(answer.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(answer.errors?.[0]?.message).toMatch(/image could not be analysed/);
+    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
   });
 
   it("is refused until every cell has a human decision, and with a wrong password or role; nothing changes", async () => {
