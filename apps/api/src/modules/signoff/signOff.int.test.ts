@@ -76,7 +76,7 @@ describe("sign-off", () => {
     // The decision still sees the slide RUNNING (not yet committed) and queues for the case lock.
     const decision = api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
     for (let waited = 0; ; waited += 50) {
-      const [row] = await api.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+      const [row] = await api.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`;
       if (row!.n > 0) break;
       if (waited > 10_000) throw new Error("the decision never queued for the case lock");
       await new Promise((r) => setTimeout(r, 50));
