@@ -39,6 +39,15 @@ describe('decodeImage / validateImage', () => {
     expect(await validateImage(png)).toEqual({ format: 'png', width: 48, height: 48 });
   });
 
+  it('lays transparent pixels on white, not on the colour they hold', async () => {
+    // Left half: opaque red; right half: fully transparent black.
+    const rgba = Buffer.alloc(4 * 4 * 4);
+    for (let i = 0; i < 16; i++) rgba.set(i % 4 < 2 ? [255, 0, 0, 255] : [0, 0, 0, 0], i * 4);
+    const img = await decodeImage(await sharp(rgba, { raw: { width: 4, height: 4, channels: 4 } }).png().toBuffer());
+    expect([...img.data.subarray(0, 3)]).toEqual([255, 0, 0]);
+    expect([...img.data.subarray(9, 12)]).toEqual([255, 255, 255]);
+  });
+
   it('reports and decodes an image turned by its EXIF orientation as it is shown', async () => {
     const turned = await sharp({ create: { width: 64, height: 32, channels: 3, background: { r: 10, g: 200, b: 90 } } })
       .jpeg()

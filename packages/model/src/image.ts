@@ -96,7 +96,11 @@ async function validateBytes(bytes: Buffer, name: string, limits: ImageLimits): 
   return { format: meta.format, width, height };
 }
 
-/** Decodes to 8-bit sRGB (alpha dropped, grey expanded). */
+/**
+ * Decodes to 8-bit sRGB (grey expanded). Transparent pixels are laid on white, the colour of a
+ * smear's bright background: dropping alpha would show whatever colour the transparent pixels
+ * hold, often black, which reads as a stained blob.
+ */
 export async function decodeImage(input: ImageInput, limits: ImageLimits = {}): Promise<RgbImage> {
   if (isRgbImage(input)) return input;
   const { bytes, name } = await readBytes(input, limits);
@@ -104,7 +108,7 @@ export async function decodeImage(input: ImageInput, limits: ImageLimits = {}): 
   try {
     const { data, info: out } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: info.width * info.height })
       .rotate() // honour EXIF orientation
-      .removeAlpha()
+      .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
