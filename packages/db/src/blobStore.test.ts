@@ -27,6 +27,14 @@ describe("BlobStore", () => {
     await expect(store.get(key)).rejects.toBeInstanceOf(BlobCorruptError);
   });
 
+  it("repairs a damaged copy when the same bytes are stored again", async () => {
+    const bytes = Buffer.from("original");
+    const key = await store.put(bytes);
+    await writeFile(join(root, key.slice(0, 2), key), "trunc");
+    expect(await store.put(bytes)).toBe(key);
+    expect(await store.get(key)).toEqual(bytes);
+  });
+
   it("reports a missing blob and refuses names that are not digests", async () => {
     await expect(store.get("0".repeat(64))).rejects.toBeInstanceOf(BlobNotFoundError);
     await expect(store.get("../../etc/passwd")).rejects.toThrow(/not a sha256/);

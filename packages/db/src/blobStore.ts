@@ -2,7 +2,7 @@
 // uploads share one file, a name can never point at other content, and corruption on disk is
 // detected on every read.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -34,23 +34,45 @@ export class BlobStore {
 
   /**
    * Stores the bytes and returns their sha256. Atomic: written to a unique temporary file,
-   * then renamed into place, so readers never see a partial blob and concurrent writers of the
-   * same content both succeed (rename over an identical file is harmless).
+   * flushed to disk, then renamed into place, so readers never see a partial blob and
+   * concurrent writers of the same content both succeed (rename over an identical file is
+   * harmless). The file and its folder entry are fsynced before the caller records the blob
+   * in the database: a power cut must not leave a row pointing at bytes that never reached
+   * the disk. A stored copy that no longer matches its name (damaged on disk) is replaced by
+   * the good bytes, so uploading the image again repairs it.
    */
   async put(bytes: Uint8Array): Promise<string> {
     const sha256 = sha256Hex(bytes);
     const target = this.pathOf(sha256);
-    if (await this.has(sha256)) return sha256;
-    await mkdir(join(this.root, sha256.slice(0, 2)), { recursive: true });
+    if (await this.holdsIntact(sha256)) return sha256;
+    const dir = join(this.root, sha256.slice(0, 2));
+    await mkdir(dir, { recursive: true });
     const tmp = `${target}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
     try {
-      await writeFile(tmp, bytes, { flag: "wx" });
+      const file = await open(tmp, "wx");
+      try {
+        await file.writeFile(bytes);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
+    await syncFolder(dir);
     return sha256;
+  }
+
+  /** Present with the content its name promises. */
+  private async holdsIntact(sha256: string): Promise<boolean> {
+    try {
+      return sha256Hex(await readFile(this.pathOf(sha256))) === sha256;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
+    }
   }
 
   /** The bytes, verified against their name. */
@@ -74,5 +96,15 @@ export class BlobStore {
     } catch {
       return false;
     }
+  }
+}
+
+/** Makes a rename durable: the new folder entry is on disk once this returns. */
+async function syncFolder(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
