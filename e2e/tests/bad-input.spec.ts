@@ -15,7 +15,7 @@ test("a file that is not an image is refused with a clear message and leaves the
   await expect(page.getByTestId("upload-case-status")).toHaveText("RECEIVED");
 });
 
-test("an image of 12-25 MB passes through the dashboard whole (not cut at the proxy's 10 MB)", async ({ page, baseURL }) => {
+test("an image of 12-25 MB passes through the dashboard whole (not cut at the proxy's 10 MB); a field without white cells says so", async ({ page, baseURL }) => {
   await login(page, "tech");
   const caseId = await createCase(page, uniqueAccession("E2E-BIG"));
   // Stored uncompressed, a blank 2,200 x 2,200 field is a 14.5 MB PNG, over Next's 10 MB proxy
@@ -32,4 +32,8 @@ test("an image of 12-25 MB passes through the dashboard whole (not cut at the pr
   });
   expect(res.status(), await res.text()).toBe(201);
   expect((await res.json()).slides[0]).toMatchObject({ width: size, height: size, mimeType: "image/png" });
+  // Blank, the field is analysed to 0 cells: the upload page tells the technician what to try.
+  await page.reload();
+  await expect(page.getByTestId("analysis-no-cells")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId("analysis-slide").first()).toHaveAttribute("data-status", "DONE");
 });

@@ -259,6 +259,13 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                         <td>
                           {s.status}
                           {s.error && <div className="error">{s.error}</div>}
+                          {s.status === "DONE" && s.cellCount === 0 && (
+                            <div className="notice" data-testid="analysis-no-cells">
+                              No white cells found. The detector looks for blue-violet nuclei (Romanowsky or Giemsa stain)
+                              that fill a visible part of the field: check stain and focus, crop closer to the cells, or
+                              upload them as single-cell crops.
+                            </div>
+                          )}
                         </td>
                         <td className="num" data-testid="analysis-cells">
                           {s.cellCount}
