@@ -4,6 +4,7 @@ import type { ModelPromotion, ModelVersion, Prisma, PromotionKind } from "@rcmne
 import { recordAudit } from "../../audit/recordAudit.ts";
 import type { AuthUser } from "../../context.ts";
 import { conflict } from "../../errors.ts";
+import { assertKeepsClasses } from "./keepsClasses.ts";
 
 export async function fileProposal(
   tx: Prisma.TransactionClient,
@@ -23,7 +24,8 @@ export async function fileProposal(
     throw conflict("A proposal for this model version is already waiting for a decision", {
       promotionId: pending.id,
     });
-  const champion = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" }, select: { id: true } });
+  const champion = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" }, select: { id: true, name: true, version: true, labels: true } });
+  assertKeepsClasses(version, champion);
   const promotion = await tx.modelPromotion.create({
     data: { modelVersionId: version.id, kind, reason, proposedById: actor.id, replacesChampionId: champion?.id ?? null },
   });

@@ -218,6 +218,9 @@ describe("model promotion", () => {
     const candidate = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
     const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
     const unevaluated = await insertModelVersion(api.prisma, { evaluatedOn: "00000000-0000-4000-8000-0000000000ff" });
+    // Trained on a snapshot without lymphocytes: it lost a class the champion has.
+    const narrower = await insertModelVersion(api.prisma, { evaluatedOn: SNAP, labels: ["car_t"] });
+    const narrowerArchived = await insertModelVersion(api.prisma, { status: "ARCHIVED", labels: ["car_t"] });
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
       [PROPOSE, { id: candidate.id, reason: "   " }, "BAD_USER_INPUT", /reason is required/],
       [PROPOSE, { id: candidate.id, reason: "x".repeat(2001) }, "BAD_USER_INPUT", /at most/],
@@ -226,6 +229,8 @@ describe("model promotion", () => {
       [PROPOSE, { id: champion.id, reason: "r" }, "CONFLICT", /already the champion/],
       [PROPOSE, { id: unevaluated.id, reason: "r" }, "CONFLICT", /no test-set evaluation on the same snapshot as the champion/],
       [ROLLBACK, { reason: "r", id: candidate.id }, "CONFLICT", /earlier champion/],
+      [PROPOSE, { id: narrower.id, reason: "r" }, "CONFLICT", /cannot suggest lymphocyte, which the champion .+ does/],
+      [ROLLBACK, { reason: "r", id: narrowerArchived.id }, "CONFLICT", /cannot suggest lymphocyte/],
     ];
     for (const [query, vars, code, message] of cases) {
       const before = await registryState();

@@ -1,0 +1,19 @@
+// A champion must keep every class the one it replaces knows. A run trained on a snapshot
+// without, say, eosinophils gets a smaller output layer; scored on that snapshot's TEST part
+// (no eosinophils either) it looks as good as the champion, yet once serving it could never
+// suggest an eosinophil again. New classes are welcome; lost ones are refused.
+import type { ModelVersion } from "@rcmnet/db";
+import { conflict } from "../../errors.ts";
+
+type Named = Pick<ModelVersion, "name" | "version" | "labels">;
+
+export function assertKeepsClasses(target: Named, champion: Named | null): void {
+  if (!champion) return;
+  const known = new Set(target.labels);
+  const lost = champion.labels.filter((l) => !known.has(l));
+  if (lost.length === 0) return;
+  throw conflict(
+    `${target.name} ${target.version} cannot suggest ${lost.join(", ")}, which the champion ${champion.name} ${champion.version} does: a champion must keep every class (train on a snapshot with TRAIN cells of each)`,
+    { missingLabels: lost },
+  );
+}
