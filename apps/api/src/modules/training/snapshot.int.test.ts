@@ -38,6 +38,28 @@ async function trainingState() {
   return { snapshots, items, runs, jobs, audit };
 }
 
+/**
+ * A snapshot from which every class can be learned: six patients, each with cells of every class,
+ * so that the TRAIN part (a patient's cells share a part) holds each class.
+ */
+async function trainableSnapshot(name: string) {
+  const tech = await api.createUser("TECHNICIAN");
+  const hema = await api.createUser("HEMATOLOGIST");
+  for (let p = 0; p < 6; p++) {
+    await insertCaseWithCells(api.prisma, {
+      createdById: tech.user.id,
+      reviewerId: hema.user.id,
+      status: "SIGNED_OUT",
+      patientRef: `MRN-TRAINABLE-${name}-${p}`,
+      cells: ["car_t", "lymphocyte", "neutrophil"].map((l) => ({ reviews: [l] })),
+    });
+  }
+  const snapshot = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name })).createDatasetSnapshot;
+  const trained = await api.prisma.datasetItem.groupBy({ by: ["label"], where: { snapshotId: snapshot.id, split: "TRAIN" } });
+  expect(trained.map((t) => t.label).sort()).toEqual([...snapshot.labels].sort());
+  return snapshot as { id: string };
+}
+
 describe("dataset snapshots", () => {
   it("refuses to snapshot when nothing is signed out yet", async () => {
     const before = await trainingState();
@@ -253,7 +275,7 @@ describe("training runs", () => {
   });
 
   it("queues a run with its job, and cancels it before it starts", async () => {
-    const snapshot = await api.prisma.datasetSnapshot.findFirstOrThrow({ where: { name: "week 47" } });
+    const snapshot = await trainableSnapshot("queued");
     const run = (
       await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })
     ).startTrainingRun;
@@ -280,7 +302,7 @@ describe("training runs", () => {
   });
 
   it("settles a run whose job ended without closing it (its worker killed on the last attempt)", async () => {
-    const snapshot = await api.prisma.datasetSnapshot.findFirstOrThrow({ where: { name: "week 47" } });
+    const snapshot = await trainableSnapshot("settled");
     const died = async () => {
       const run = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })).startTrainingRun;
       await api.prisma.trainingRun.update({ where: { id: run.id }, data: { status: "RUNNING" } });
@@ -300,6 +322,32 @@ describe("training runs", () => {
     // Cancelled by a data scientist before any worker went idle: settled at once, not "Cancelling…" forever.
     const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: await died() })).cancelTrainingRun;
     expect(cancelled).toMatchObject({ status: "FAILED", cancelRequested: true });
+  });
+
+  it("refuses to train on a snapshot with a class that has no TRAIN cells, writing nothing", async () => {
+    const first = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "before the rare class" })).createDatasetSnapshot;
+    const inTest = await api.prisma.datasetItem.findFirstOrThrow({
+      where: { snapshotId: first.id, split: "TEST", cell: { slide: { case: { patientRef: { not: null } } } } },
+      include: { cell: { include: { slide: { include: { case: true } } } } },
+    });
+    // The rare class's only patient is a TEST patient already: parts are sticky by patient.
+    const tech = await api.createUser("TECHNICIAN");
+    const hema = await api.createUser("HEMATOLOGIST");
+    await insertCaseWithCells(api.prisma, {
+      createdById: tech.user.id,
+      reviewerId: hema.user.id,
+      status: "SIGNED_OUT",
+      patientRef: inTest.cell.slide.case.patientRef!,
+      cells: [{ reviews: ["basophil"] }],
+    });
+    const rare = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "rare class in TEST only" })).createDatasetSnapshot;
+    expect(rare.labels).toContain("basophil");
+    expect(await api.prisma.datasetItem.findMany({ where: { snapshotId: rare.id, label: "basophil" }, select: { split: true } })).toEqual([{ split: "TEST" }]);
+    const before = await trainingState();
+    const refused = await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: rare.id, config: { epochs: 2 } });
+    expect(codeOf(refused)).toBe("BAD_USER_INPUT");
+    expect(refused.errors?.[0]?.message).toMatch(/^basophil has no TRAIN cells in this snapshot/);
+    expect(await trainingState()).toEqual(before);
   });
 
   it("refuses to train on a snapshot whose labels an amendment has changed since, writing nothing", async () => {

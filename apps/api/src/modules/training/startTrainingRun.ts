@@ -27,6 +27,10 @@ export async function startTrainingRun(
 
   const snapshot = await prisma.datasetSnapshot.findUnique({ where: { id: input.snapshotId } });
   if (!snapshot) throw notFound("Dataset snapshot");
+  const base = input.baseModelVersionId
+    ? await prisma.modelVersion.findUnique({ where: { id: input.baseModelVersionId } })
+    : await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
+  if (input.baseModelVersionId && !base) throw notFound("Base model version");
   const parts = await prisma.datasetItem.groupBy({
     by: ["split"],
     where: { snapshotId: snapshot.id },
@@ -43,11 +47,16 @@ export async function startTrainingRun(
       { relabelledSince: relabelled },
     );
   }
-
-  const base = input.baseModelVersionId
-    ? await prisma.modelVersion.findUnique({ where: { id: input.baseModelVersionId } })
-    : await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
-  if (input.baseModelVersionId && !base) throw notFound("Base model version");
+  // A class whose patients all fell in TEST (or VAL) gives the model nothing to learn it from:
+  // the worker would fail on it only after copying the crops, three times over.
+  const trained = await prisma.datasetItem.groupBy({ by: ["label"], where: { snapshotId: snapshot.id, split: "TRAIN" } });
+  const untrained = snapshot.labels.filter((l) => !trained.some((t) => t.label === l));
+  if (untrained.length > 0) {
+    throw badInput(
+      `${untrained.join(", ")} ${untrained.length === 1 ? "has" : "have"} no TRAIN cells in this snapshot (all of ${untrained.length === 1 ? "its" : "their"} patients are in VAL or TEST): sign out more cases with ${untrained.length === 1 ? "this class" : "these classes"} and take a new snapshot`,
+      { untrainedLabels: untrained },
+    );
+  }
 
   return prisma.$transaction(async (tx) => {
     const run = await tx.trainingRun.create({
