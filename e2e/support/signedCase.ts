@@ -26,10 +26,10 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
   const labels = (await apiQuery<{ reviewLabels: string[] }>(request, hema, "{ reviewLabels }")).data!.reviewLabels.filter((l) => l !== "unidentified" && l !== "artifact");
   const readCells = async () =>
     (
-      await apiQuery<{ case: { cells: { nodes: { id: string; reviewCount: number }[] } } }>(
+      await apiQuery<{ case: { cells: { nodes: { id: string; reviewCount: number; currentLabel: string | null }[] } } }>(
         request,
         hema,
-        "query($c: ID!) { case(id: $c) { cells(first: 500) { nodes { id reviewCount } } } }",
+        "query($c: ID!) { case(id: $c) { cells(first: 500) { nodes { id reviewCount currentLabel } } } }",
         { c: caseId },
       )
     ).data!.case.cells.nodes;
@@ -37,10 +37,17 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
   // than labels still adds labels the earlier cases did not.
   let k = labelOffset;
   for (const cell of await readCells()) {
-    const r = await apiQuery(request, hema, "mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }", {
-      i: { cellId: cell.id, expectedReviewCount: cell.reviewCount, label: labels[k++ % labels.length], reason: "test data: labelled for the training snapshot" },
-    });
-    if (r.errors) throw new Error(`reclassify: ${JSON.stringify(r.errors)}`);
+    const label = labels[k++ % labels.length];
+    // The AI may already say this label: that is a confirmation, not a reclassification.
+    const r =
+      cell.currentLabel === label
+        ? await apiQuery(request, hema, "mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }", {
+            c: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount }],
+          })
+        : await apiQuery(request, hema, "mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }", {
+            i: { cellId: cell.id, expectedReviewCount: cell.reviewCount, label, reason: "test data: labelled for the training snapshot" },
+          });
+    if (r.errors) throw new Error(`label: ${JSON.stringify(r.errors)}`);
   }
   // A signature names the cells and decisions its signer saw: the case as it stands now.
   const seen = await readCells();
