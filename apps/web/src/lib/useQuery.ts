@@ -10,9 +10,11 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   const [loading, setLoading] = useState(!opts.skip);
   const key = JSON.stringify(variables);
   const seq = useRef(0);
+  const inFlight = useRef(0);
 
   const reload = useCallback(async ({ background = false } = {}) => {
     const mine = ++seq.current;
+    inFlight.current++;
     try {
       const d = await gql<T>(query, JSON.parse(key), { background });
       if (mine === seq.current) {
@@ -22,6 +24,7 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
     } catch (e) {
       if (mine === seq.current) setError(describeError(e));
     } finally {
+      inFlight.current--;
       if (mine === seq.current) setLoading(false);
     }
   }, [query, key]);
@@ -34,7 +37,11 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
 
   useEffect(() => {
     if (!opts.pollMs || !opts.poll || opts.skip) return;
-    const t = setInterval(() => void reload({ background: true }), opts.pollMs);
+    // A poll is skipped while a request is still out: on a slow server, polls would otherwise
+    // pile up, each one adding load to what made the last one slow.
+    const t = setInterval(() => {
+      if (inFlight.current === 0) void reload({ background: true });
+    }, opts.pollMs);
     return () => clearInterval(t);
   }, [opts.pollMs, opts.poll, opts.skip, reload]);
 

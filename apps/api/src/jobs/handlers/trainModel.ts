@@ -12,6 +12,7 @@ import type { ModelVersion, Prisma, TrainingRun } from "@rcmnet/db";
 import { z } from "zod";
 import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
 import { systemAudit } from "../systemAudit.ts";
+import { redactPaths } from "../failureReason.ts";
 import { resolveModelDir, type LoadedClassifier } from "../model/classifierCache.ts";
 import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
 import { testLeakage } from "../model/testLeakage.ts";
@@ -340,7 +341,8 @@ async function recordFailure(
   logLines: string[],
 ): Promise<void> {
   if (ctx.signal.aborted) return; // lost lease or shutdown: another attempt will continue
-  const message = (err instanceof Error ? err.message : String(err)).slice(0, 1000);
+  // Shown to every reader of the run: server paths are the operator's business, not theirs.
+  const message = redactPaths(err instanceof Error ? err.message : String(err)).slice(0, 1000);
   const final = err instanceof PermanentJobError || ctx.job.attempts >= ctx.job.maxAttempts;
   await ctx.prisma
     .$transaction(async (tx) => {

@@ -50,7 +50,12 @@ export async function createDatasetSnapshot(
       // (also cells not in this snapshot: a case being amended, a cell relabelled "artifact").
       const cellHistory = new Map<string, DatasetSplit[]>();
       const groupHistory = new Map<string, DatasetSplit[]>();
-      const push = (map: Map<string, DatasetSplit[]>, key: string, split: DatasetSplit) => map.set(key, [...(map.get(key) ?? []), split]);
+      // Appends in place: copying the list on every row made a long patient history quadratic.
+      const push = (map: Map<string, DatasetSplit[]>, key: string, split: DatasetSplit) => {
+        const list = map.get(key);
+        if (list) list.push(split);
+        else map.set(key, [split]);
+      };
       for (const e of await tx.$queryRaw<{ cellId: string; group: string; split: DatasetSplit }[]>`
         SELECT DISTINCT g."cellId", g."group", g."split" FROM (
           SELECT i."cellId", ${SPLIT_GROUP_SQL} AS "group", i."split"
