@@ -51,11 +51,12 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
   }
   // A signature names the cells and decisions its signer saw: the case as it stands now.
   const seen = await readCells();
+  const loaded = await apiQuery<{ case: { updatedAt: string } }>(request, hema, "query($c: ID!) { case(id: $c) { updatedAt } }", { c: caseId });
   const signed = await apiQuery(
     request,
     hema,
-    "mutation($c: ID!, $p: String!, $n: Int!, $d: Int!) { signOffCase(input: { caseId: $c, password: $p, meaning: \"Reviewed and approved\", seenCells: $n, seenDecisions: $d }) { id } }",
-    { c: caseId, p: USERS.hema.password, n: seen.length, d: seen.reduce((sum, c) => sum + c.reviewCount, 0) },
+    "mutation($c: ID!, $p: String!, $n: Int!, $d: Int!, $u: DateTime!) { signOffCase(input: { caseId: $c, password: $p, meaning: \"Reviewed and approved\", seenCells: $n, seenDecisions: $d, seenCaseUpdatedAt: $u }) { id } }",
+    { c: caseId, p: USERS.hema.password, n: seen.length, d: seen.reduce((sum, c) => sum + c.reviewCount, 0), u: loaded.data!.case.updatedAt },
   );
   if (signed.errors) throw new Error(`sign-off: ${JSON.stringify(signed.errors)}`);
 }

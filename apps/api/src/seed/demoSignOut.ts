@@ -71,6 +71,7 @@ export async function reviewAndSignOut(options: {
     meaning: "Reviewed and approved: differential count of CAR-T and white cells",
     seenCells: decided.length,
     seenDecisions: decided.reduce((n, c) => n + c.reviewCount, 0),
+    seenCaseUpdatedAt: (await prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).updatedAt,
   });
   return "signed";
 }

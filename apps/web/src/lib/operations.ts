@@ -40,7 +40,7 @@ const CELL_FIELDS = /* GraphQL */ `
 export const CASE_HEADER = /* GraphQL */ `
   query CaseHeader($id: ID!) {
     case(id: $id) {
-      id accession status priority product timepoint reportVersion createdAt cellCount reviewedCount
+      id accession status priority product timepoint reportVersion createdAt updatedAt cellCount reviewedCount
       slides { id kind imageSha256 width height analysisStatus analysisError createdAt }
     }
   }

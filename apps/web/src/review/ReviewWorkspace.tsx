@@ -52,6 +52,8 @@ export interface CaseHeader {
   product: string | null;
   timepoint: string | null;
   reportVersion: number;
+  /** As the page loaded it: the sign-off names it (the case must not have changed since). */
+  updatedAt: string;
 }
 
 export function ReviewWorkspace({

@@ -26,7 +26,8 @@ const MEANING = "Reviewed and approved as the final differential count";
 /** What a freshly loaded review page shows, and a signature must name: the cells and decisions now. */
 async function seen(caseId: string) {
   const cells = await api.prisma.cell.findMany({ where: { slide: { caseId, analysisStatus: { not: "FAILED" } } }, select: { reviewCount: true } });
-  return { seenCells: cells.length, seenDecisions: cells.reduce((n, c) => n + c.reviewCount, 0) };
+  const { updatedAt } = await api.prisma.case.findUniqueOrThrow({ where: { id: caseId } });
+  return { seenCells: cells.length, seenDecisions: cells.reduce((n, c) => n + c.reviewCount, 0), seenCaseUpdatedAt: updatedAt.toISOString() };
 }
 
 /** One cell at a time: a bulk confirm refuses the fixture's abstained cells. */
@@ -116,7 +117,7 @@ describe("sign-off", () => {
     const tech = await api.loginAs("TECHNICIAN");
     const wrongRole = await api.gql(tech, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(wrongRole.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", password: TEST_PASSWORD, meaning: MEANING, seenCells: 0, seenDecisions: 0 } });
+    const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", password: TEST_PASSWORD, meaning: MEANING, seenCells: 0, seenDecisions: 0, seenCaseUpdatedAt: new Date().toISOString() } });
     expect(missing.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
   });
@@ -214,6 +215,36 @@ describe("sign-off", () => {
     expect(missing.errors?.[0]?.message).toMatch(/seenCells/);
     const signed = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(signed.signOffCase.content.differential.artifacts).toBe(1);
+  });
+
+  it("refuses a signature over a page loaded before an image was added and failed, or the case details changed", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const page = await seen(kase.id);
+    // A technician adds an image; its analysis fails with no cells, and the case is back in review.
+    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "ANALYZING" } });
+    await api.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: "a".repeat(64), mimeType: "image/png", byteSize: 10, width: 100, height: 100, analysisStatus: "RUNNING", uploadedById: techId },
+    });
+    const failedSlide = await api.prisma.slide.findFirstOrThrow({ where: { caseId: kase.id, imageSha256: "a".repeat(64) } });
+    await api.prisma.$transaction((tx) => failSlide(tx, failedSlide.id, "corrupt image", ["RUNNING"]));
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
+    // Same cells and decisions as the page showed: only the case's version tells.
+    expect(await seen(kase.id)).toMatchObject({ seenCells: page.seenCells, seenDecisions: page.seenDecisions });
+    const before = await databaseFingerprint(api.prisma);
+    const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...page } });
+    expect(stale.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(stale.errors?.[0]?.message).toMatch(/changed since your page loaded \(its details or images\)/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
+    // The details change under a reloaded page: refused again.
+    const reloaded = await seen(kase.id);
+    await api.prisma.case.update({ where: { id: kase.id }, data: { timepoint: "day +28" } });
+    const edited = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...reloaded } });
+    expect(edited.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    const signed = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
+    expect(signed.content.case.timepoint).toBe("day +28");
+    expect(signed.content.slides.find((sl: { id: string }) => sl.id === failedSlide.id)).toMatchObject({ analysisStatus: "FAILED" });
   });
 
   it("verification notices a row whose shown columns were changed behind the triggers", async () => {

@@ -20,6 +20,7 @@ export const signOffCaseInput = z.object({
   meaning: z.string().trim().min(3, "meaning is required").max(300),
   seenCells: z.number().int().min(0),
   seenDecisions: z.number().int().min(0),
+  seenCaseUpdatedAt: z.date(),
 });
 
 /** An e-signature needs a password only its owner knows (21 CFR 11.200(a)(2), 11.300). */
@@ -46,6 +47,14 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           throw conflict(`Case ${kase.accession} is already signed (version ${kase.reportVersion}); amend it to change it`);
         }
         if (kase.status !== "IN_REVIEW") throw conflict(`Case ${kase.accession} is not ready for sign-off (status ${kase.status})`);
+        // Details, status and images move updatedAt (an image added, or failed since): the page
+        // that loaded before shows neither, and its signer would sign what they never saw.
+        if (kase.updatedAt.getTime() !== input.seenCaseUpdatedAt.getTime()) {
+          throw conflict(
+            `Case ${kase.accession} changed since your page loaded (its details or images): reload it and check the changes before signing`,
+            { updatedAt: kase.updatedAt.toISOString() },
+          );
+        }
         const pendingSlides = await tx.slide.count({ where: { caseId: kase.id, analysisStatus: { in: ["PENDING", "RUNNING"] } } });
         if (pendingSlides > 0) throw conflict(`${pendingSlides} slide(s) of case ${kase.accession} are still being analysed`);
 

@@ -55,10 +55,10 @@ export function ReviewClient({
         return r.confirmCells.map(decided);
       },
       async signOff(meaning, password, seen) {
-        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, password, ...seen } });
+        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, password, ...seen, seenCaseUpdatedAt: header.updatedAt } });
       },
     };
-  }, [header.id]);
+  }, [header.id, header.updatedAt]);
 
   // AMENDED is a signed state (report version 2 or later), amended again like SIGNED_OUT;
   // only IN_REVIEW (which an amendment reopens a case to) is editable.

@@ -17,6 +17,7 @@ interface Header {
     product: string | null;
     timepoint: string | null;
     reportVersion: number;
+    updatedAt: string;
     slides: { id: string; kind: "FIELD" | "CROP"; imageSha256: string; width: number; height: number; analysisStatus: string; analysisError: string | null }[];
   } | null;
 }
@@ -62,7 +63,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const c = header.case;
   return (
     <ReviewClient
-      header={{ id: c.id, accession: c.accession, status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, reportVersion: c.reportVersion }}
+      header={{ id: c.id, accession: c.accession, status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, reportVersion: c.reportVersion, updatedAt: c.updatedAt }}
       slides={c.slides.filter((s) => s.analysisStatus !== "FAILED").map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={c.slides.filter((s) => s.analysisStatus === "FAILED").length}
       labels={labels}
