@@ -35,12 +35,14 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
         if (cell.currentLabel === null) throw badInput("A cell without a label cannot be confirmed: reclassify it");
       }
       if (ids.length > 1) await assertConfidentCalls(tx, ids);
-      // One statement for the whole batch; a row whose reviewCount moved meanwhile is not
-      // updated, the counts differ, and the transaction rolls back (nothing half-confirmed).
+      // One statement for the whole batch; a row whose reviewCount or label moved meanwhile (a
+      // retried analysis rewrites the label of an undecided cell) is not updated, the counts
+      // differ, and the transaction rolls back (nothing half-confirmed).
       const updated = await tx.$executeRaw`
         UPDATE cell c SET "reviewCount" = c."reviewCount" + 1
-        FROM (SELECT unnest(${ids}::uuid[]) AS id, unnest(${input.map((i) => i.expectedReviewCount)}::int[]) AS expected) v
-        WHERE c.id = v.id AND c."reviewCount" = v.expected`;
+        FROM (SELECT unnest(${ids}::uuid[]) AS id, unnest(${input.map((i) => i.expectedReviewCount)}::int[]) AS expected,
+                     unnest(${input.map((i) => byId.get(i.cellId)!.currentLabel!)}::text[]) AS label) v
+        WHERE c.id = v.id AND c."reviewCount" = v.expected AND c."currentLabel" = v.label`;
       if (updated !== ids.length) throw staleReview(null, null);
       await tx.review.createMany({
         data: input.map((item) => {

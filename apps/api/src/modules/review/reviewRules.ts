@@ -1,4 +1,4 @@
-import type { Case, Prisma, Prediction } from "@rcmnet/db";
+import type { AnalysisStatus, Case, Prisma, Prediction } from "@rcmnet/db";
 import { conflict, notFound, badInput } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { ARTIFACT, UNIDENTIFIED, assertNotSigned } from "../cases/caseRules.ts";
@@ -45,11 +45,14 @@ export async function lockCaseOfCells(tx: Prisma.TransactionClient, cellIds: str
 /** The case id of each cell; refuses unknown ids and cells of several cases. */
 export async function caseOfCells(tx: Prisma.TransactionClient, cellIds: string[]): Promise<string> {
   if (cellIds.some((id) => !isUuid(id))) throw notFound("Cell");
-  const rows = await tx.$queryRaw<{ id: string; caseId: string; failed: boolean }[]>`
-    SELECT c.id, s."caseId", s."analysisStatus" = 'FAILED' AS failed FROM cell c JOIN slide s ON s.id = c."slideId" WHERE c.id = ANY(${cellIds}::uuid[])`;
+  const rows = await tx.$queryRaw<{ id: string; caseId: string; status: AnalysisStatus }[]>`
+    SELECT c.id, s."caseId", s."analysisStatus" AS status FROM cell c JOIN slide s ON s.id = c."slideId" WHERE c.id = ANY(${cellIds}::uuid[])`;
   if (rows.length !== cellIds.length) throw notFound("Cell");
   // Cells a failed analysis left behind are not part of the case (listCells): not decided either.
-  if (rows.some((r) => r.failed)) throw conflict("This cell's image could not be analysed: upload the image again");
+  if (rows.some((r) => r.status === "FAILED")) throw conflict("This cell's image could not be analysed: upload the image again");
+  // Cells are stored before their predictions: a decision now would meet no AI call (and so
+  // need no reason to override it), while the worker goes on to write one.
+  if (rows.some((r) => r.status !== "DONE")) throw conflict("This cell's image is still being analysed: decide once its analysis is done");
   const cases = new Set(rows.map((r) => r.caseId));
   if (cases.size !== 1) throw badInput("All cells must belong to one case");
   return rows[0]!.caseId;

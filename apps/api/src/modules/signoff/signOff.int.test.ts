@@ -57,9 +57,23 @@ describe("sign-off", () => {
     expect(signed.content.slides.find((s: { id: string }) => s.id === failed.id)).toMatchObject({ analysisStatus: "FAILED" });
   });
 
-  it("refuses a decision on a cell whose slide fails while the decision waits for the case lock", async () => {
-    const { kase, slideId, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+  it("refuses decisions on cells whose image is still being analysed (no AI call yet), writing nothing", async () => {
+    const { slideId, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await api.prisma.slide.update({ where: { id: slideId }, data: { analysisStatus: "RUNNING" } });
+    const before = await databaseFingerprint(api.prisma);
+    const confirm = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
+    const reclassify = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, label: "artifact" } });
+    for (const r of [confirm, reclassify]) {
+      expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+      expect(r.errors?.[0]?.message).toMatch(/still being analysed/);
+    }
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
+  it("re-reads a decision's cells under the case lock: a slide failing meanwhile refuses it", async () => {
+    // Decisions need a DONE slide and no path fails a DONE one today; failing it here anyway pins
+    // that whatever moves a slide under the case lock is seen by a decision waiting for it.
+    const { kase, slideId, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     // failSlide holds the case FOR UPDATE until its transaction ends: keep it open.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -67,14 +81,14 @@ describe("sign-off", () => {
     const slideFailed = new Promise<void>((resolve) => (failed = resolve));
     const failing = api.prisma.$transaction(
       async (tx) => {
-        expect(await failSlide(tx, slideId, "worker died", ["RUNNING"])).toBe(true);
+        expect(await failSlide(tx, slideId, "worker died", ["DONE"])).toBe(true);
         failed();
         await gate;
       },
       { timeout: 30_000 },
     );
     await slideFailed;
-    // The decision still sees the slide RUNNING (not yet committed) and queues for the case lock.
+    // The decision still sees the slide DONE (not yet committed) and queues for the case lock.
     const decision = api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
     for (let waited = 0; ; waited += 50) {
       const [row] = await api.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`;
