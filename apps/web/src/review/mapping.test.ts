@@ -26,6 +26,12 @@ describe("API to review model", () => {
     expect(c.decision).toBeNull();
   });
 
+  it("keeps the label the API holds beside the shown one: a cell without any label shows as unidentified", () => {
+    const unlabelled = toReviewCell({ ...base, currentLabel: null, prediction: null });
+    expect(unlabelled).toMatchObject({ currentLabel: "unidentified", storedLabel: null });
+    expect(toReviewCell(base).storedLabel).toBe("car_t");
+  });
+
   it("names the model by name and version, else by a short id", () => {
     expect(toReviewCell(base).ai?.modelVersion).toBe("rcmnet v1");
     const unnamed = { ...base, prediction: { ...base.prediction!, modelVersionId: "0123456789abcdef", modelVersion: null } };

@@ -68,6 +68,7 @@ export function toReviewCell(c: ApiCell): ReviewCell {
     decision,
     // Before any human decision an abstention shows as "unidentified", whatever the cache says.
     currentLabel: decision?.label ?? (ai ? aiShownLabel(ai) : (c.currentLabel ?? "unidentified")),
+    storedLabel: c.currentLabel,
     reviewCount: c.reviewCount,
   };
 }

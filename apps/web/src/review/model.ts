@@ -44,6 +44,12 @@ export interface ReviewCell {
   decision: HumanDecision | null;
   /** Label now in force: the decision's, else the AI's. */
   currentLabel: string;
+  /**
+   * The label the API holds for the cell (null: no AI call and no decision yet). A decision for
+   * this label is a confirmation; for any other, a reclassification. It can differ from
+   * currentLabel: a cell with no label is shown as "unidentified".
+   */
+  storedLabel?: string | null;
   /** Reviews so far (optimistic concurrency: the next review carries reviewCount + 1). */
   reviewCount: number;
 }
@@ -229,7 +235,7 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
         ...(answered ? { error: null, errorCellId: null } : {}),
         recent: [...state.recent.filter((id) => id !== action.cellId), action.cellId].slice(-MAX_RECENT),
         cells: state.cells.map((c) =>
-          c.id === action.cellId ? { ...c, decision: action.decision, currentLabel: action.decision.label, reviewCount: action.reviewCount } : c,
+          c.id === action.cellId ? { ...c, decision: action.decision, currentLabel: action.decision.label, storedLabel: action.decision.label, reviewCount: action.reviewCount } : c,
         ),
       };
     }

@@ -39,7 +39,9 @@ export function ReviewClient({
     };
     return {
       async review(cell, label, reason) {
-        if (label === cell.currentLabel) {
+        // Confirming keeps the label the API holds; a cell shown as "unidentified" for want of
+        // any label (no AI call) is given it by a reclassification instead.
+        if (label === (cell.storedLabel === undefined ? cell.currentLabel : cell.storedLabel)) {
           const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, { cells: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount }] });
           return decided(r.confirmCells[0]!);
         }
