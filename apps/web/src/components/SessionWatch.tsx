@@ -45,8 +45,8 @@ export function SessionWatch({ idleTimeoutSeconds }: { idleTimeoutSeconds: numbe
   return (
     <div className="notice idle-warning" role="alert" data-testid="idle-warning">
       {left > 0
-        ? `Without activity, you will be signed out in ${clock(left)}. Press a key or move the mouse to stay signed in.`
-        : "Signing out for inactivity… Press a key or move the mouse if you are still here."}
+        ? `Without activity, you will be signed out in ${clock(left)}. Move the mouse to stay signed in.`
+        : "Signing out for inactivity… Move the mouse if you are still here."}
     </div>
   );
 }

@@ -69,6 +69,7 @@ export const Gallery = memo(function Gallery({
   minConfidence,
   onSelect,
   onBulkConfirm,
+  emptyText,
 }: {
   groups: Group[];
   labels: readonly string[];
@@ -80,8 +81,10 @@ export const Gallery = memo(function Gallery({
   minConfidence: number;
   onSelect: (id: string) => void;
   onBulkConfirm: (ids: string[]) => void;
+  /** What to say when there are no cells (why depends on the case's images). */
+  emptyText: string;
 }) {
-  if (!groups.length) return <div className="empty" data-testid="gallery-empty">No cells were detected in this case.</div>;
+  if (!groups.length) return <div className="empty" data-testid="gallery-empty">{emptyText}</div>;
   return (
     <div data-testid="gallery">
       {groups.map((g) => {

@@ -151,7 +151,9 @@ export function ReviewWorkspace({
       // unseen (low-confidence ones too). One press, one decision.
       if (e.repeat) return;
       const target = e.target as HTMLElement | null;
-      if (signOpen || target?.closest("input, textarea, select, dialog, [contenteditable]")) return;
+      // Any open dialog owns the keyboard, wherever focus landed (a click on its text moves focus
+      // to the page body): a key must not decide the cell hidden behind it.
+      if (signOpen || document.querySelector("dialog[open]") || target?.closest("input, textarea, select, dialog, [contenteditable]")) return;
       // Enter on a focused link or button is that control's own (keyboard users follow links and
       // press buttons with it); it must not confirm a cell instead.
       if (e.key === "Enter" && target?.closest("a, button, summary, [role=button]")) return;
@@ -274,6 +276,11 @@ export function ReviewWorkspace({
             minConfidence={minConfidence}
             onSelect={onSelect}
             onBulkConfirm={onBulk}
+            emptyText={
+              slides.length === 0
+                ? "No image of this case has been analysed, so there are no cells to review: a technician adds images on the upload page."
+                : "No white cells were found in this case's images."
+            }
           />
         </div>
         <aside className="side">

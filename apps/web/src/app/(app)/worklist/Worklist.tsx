@@ -139,7 +139,7 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
       {loading && !data ? (
         <Loading what="cases" />
       ) : rows.length === 0 ? (
-        <Empty testId="worklist-empty">No cases match these filters.</Empty>
+        !error && <Empty testId="worklist-empty">No cases match these filters.</Empty>
       ) : (
         <table data-testid="worklist">
           <thead>
@@ -171,7 +171,7 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
                 <td>
                   {canReview && (r.status === "IN_REVIEW" || r.status === "AMENDED" || r.status === "SIGNED_OUT") && (
                     <Link href={`/cases/${r.id}/review`} data-testid="open-review">
-                      {r.status === "SIGNED_OUT" ? "Open" : "Review"}
+                      {isSigned(r.status) ? "Open" : "Review"}
                     </Link>
                   )}{" "}
                   {canReport && r.reportVersion > 0 && (
@@ -179,7 +179,7 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
                       Report
                     </Link>
                   )}
-                  {canUpload && r.status !== "SIGNED_OUT" && (
+                  {canUpload && !isSigned(r.status) && (
                     <Link href={`/upload?caseId=${r.id}`} data-testid="open-upload">
                       Add images
                     </Link>
@@ -198,4 +198,9 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
       )}
     </div>
   );
+}
+
+/** SIGNED_OUT (version 1) and AMENDED (version 2 or later) are both signed: read-only until amended. */
+function isSigned(status: string): boolean {
+  return status === "SIGNED_OUT" || status === "AMENDED";
 }
