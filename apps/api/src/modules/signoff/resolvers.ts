@@ -6,7 +6,7 @@ import { actor } from "../../lib/actor.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { signOffCase } from "./signOffCase.ts";
 import { amendCase } from "./amendCase.ts";
-import { verifySignOffRow } from "./verifySignOff.ts";
+import { auditedSha256, verifySignOffRow } from "./verifySignOff.ts";
 
 async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string) {
   const row = isUuid(id) ? await prisma.signOff.findUnique({ where: { id } }) : null;
@@ -17,7 +17,10 @@ async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string
 export const resolvers: Resolvers = {
   Query: {
     signOff: (_p, args, ctx) => findSignOff(ctx.prisma, args.id),
-    verifySignOff: async (_p, args, ctx) => verifySignOffRow(await findSignOff(ctx.prisma, args.id)),
+    verifySignOff: async (_p, args, ctx) => {
+      const row = await findSignOff(ctx.prisma, args.id);
+      return verifySignOffRow(row, await auditedSha256(ctx.prisma, row));
+    },
   },
   Mutation: {
     signOffCase: (_p, args, ctx) => signOffCase(ctx.prisma, actor(ctx), args.input),

@@ -279,6 +279,24 @@ describe("sign-off", () => {
     expect(tampered.computedSha256).toBe(tampered.storedSha256);
   });
 
+  it("verification notices content and its hash rewritten together: the audit trail kept the signed hash", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const { signOffCase: signed } = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const VERIFY = `query($id: ID!) { verifySignOff(id: $id) { ok mismatches storedSha256 computedSha256 auditedSha256 } }`;
+    expect((await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff).toMatchObject({ ok: true, mismatches: [], auditedSha256: signed.contentSha256 });
+    // A superuser relabels a cell in the signed content and stores the matching hash.
+    const content = { ...signed.content, cells: signed.content.cells.map((c: { label: string }, i: number) => (i === 0 ? { ...c, label: "artifact" } : c)) };
+    const forged = sha256OfContent(content);
+    await api.prisma.$transaction([
+      api.prisma.$executeRawUnsafe(`ALTER TABLE sign_off DISABLE TRIGGER USER`),
+      api.prisma.$executeRaw`UPDATE sign_off SET content = ${JSON.stringify(content)}::jsonb, "contentSha256" = ${forged} WHERE id = ${signed.id}::uuid`,
+      api.prisma.$executeRawUnsafe(`ALTER TABLE sign_off ENABLE TRIGGER USER`),
+    ]);
+    const result = (await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff;
+    expect(result).toMatchObject({ ok: false, mismatches: ["auditTrail"], storedSha256: forged, computedSha256: forged, auditedSha256: signed.contentSha256 });
+  });
+
   it("two hematologists signing at once: one signature, the other gets CONFLICT", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4 });
     await confirmAll(cellIds);

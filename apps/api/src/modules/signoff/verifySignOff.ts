@@ -1,15 +1,27 @@
-// Re-checks a stored signature: the content hash, and that the columns a report page or an export
-// shows (signer, time, meaning, version, amendment reason) say what the signed content says. The
-// table refuses UPDATE by trigger, but a database superuser can disable triggers: this is the check
-// that notices.
-import type { SignOff } from "@rcmnet/db";
+// Re-checks a stored signature: the content hash, that the columns a report page or an export
+// shows (signer, time, meaning, version, amendment reason) say what the signed content says, and
+// that the hash is the one the hash-chained audit trail recorded at signing. The table refuses
+// UPDATE by trigger, but a database superuser can disable triggers: this is the check that
+// notices. Content and hash rewritten together agree with each other; only the trail, whose own
+// chain verifyAuditTrail checks, still holds the original hash.
+import type { PrismaClient, SignOff } from "@rcmnet/db";
 import { sha256OfContent } from "./canonicalJson.ts";
 
 function field(v: unknown, key: string): unknown {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
 }
 
-export function verifySignOffRow(row: SignOff) {
+/** The content hash the audit trail recorded when this signature was made (null: no such event). */
+export async function auditedSha256(prisma: PrismaClient, row: SignOff): Promise<string | null> {
+  const event = await prisma.auditEvent.findFirst({
+    where: { action: "case.sign_off", entityType: "Case", entityId: row.caseId, after: { path: ["signOffId"], equals: row.id } },
+    select: { after: true },
+  });
+  const sha = field(event?.after, "contentSha256");
+  return typeof sha === "string" ? sha : null;
+}
+
+export function verifySignOffRow(row: SignOff, audited: string | null) {
   const computedSha256 = sha256OfContent(row.content);
   const c = row.content;
   const columns: [string, unknown, unknown][] = [
@@ -23,5 +35,6 @@ export function verifySignOffRow(row: SignOff) {
     ["supersedesId", row.supersedesId, field(field(c, "supersedes"), "id") ?? null],
   ];
   const mismatches = columns.filter(([, stored, signed]) => stored !== signed).map(([name]) => name);
-  return { ok: computedSha256 === row.contentSha256 && mismatches.length === 0, storedSha256: row.contentSha256, computedSha256, mismatches };
+  if (audited !== row.contentSha256) mismatches.push("auditTrail");
+  return { ok: computedSha256 === row.contentSha256 && mismatches.length === 0, storedSha256: row.contentSha256, computedSha256, auditedSha256: audited, mismatches };
 }

@@ -200,7 +200,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           </div>
           {verification.verifySignOff.ok ? (
             <div className="muted" style={{ fontSize: "0.8rem" }} data-testid="signature-verified">
-              ✓ Verified {formatDateTime(new Date().toISOString())}: the content hash and the signature record match what was signed.
+              ✓ Verified {formatDateTime(new Date().toISOString())}: the content, its hash and the signature record agree with each other and with the hash the audit trail recorded at signing.
             </div>
           ) : (
             <div className="error" role="alert" data-testid="signature-verification-failed">
