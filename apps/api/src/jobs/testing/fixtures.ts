@@ -1,6 +1,8 @@
 // Direct-insert fixtures for the jobs/models/training tests: fast, and independent of the
 // upload and review code paths (which have their own tests).
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { CaseStatus, ModelStatus, PrismaClient } from "@rcmnet/db";
 
 let counter = 0;
@@ -8,21 +10,32 @@ const unique = () => `${process.pid}-${++counter}-${randomBytes(3).toString("hex
 
 export async function insertModelVersion(
   prisma: PrismaClient,
-  overrides: { status?: ModelStatus; labels?: string[]; name?: string; version?: string; evaluatedOn?: string } = {},
+  overrides: { status?: ModelStatus; labels?: string[]; name?: string; version?: string; evaluatedOn?: string; dataDir?: string } = {},
 ) {
   const id = unique();
+  const labels = overrides.labels ?? ["car_t", "lymphocyte"];
+  const weights = randomBytes(64);
+  const artifactSha256 = createHash("sha256").update(weights).digest("hex");
+  if (overrides.dataDir) {
+    // The files an approval checks (inspectModelDir): a card declaring the weights' hash. Not a
+    // model that could predict; these tests never load one.
+    const dir = join(overrides.dataDir, "models", "fixture", id);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "weights.bin"), weights);
+    await writeFile(join(dir, "model-card.json"), JSON.stringify({ weightsSha256: artifactSha256, labels, inputSize: 32 }));
+  }
   return prisma.modelVersion.create({
     data: {
       name: overrides.name ?? "fixture-model",
       version: overrides.version ?? id,
-      labels: overrides.labels ?? ["car_t", "lymphocyte"],
+      labels,
       inputSize: 32,
       normalization: {},
       architecture: { arch: "rcmnet" },
       // evaluatedOn: a test-set evaluation on that snapshot, as compareModels or a training run records it.
       metrics: overrides.evaluatedOn ? { evaluations: { [overrides.evaluatedOn]: { accuracy: 0.9, macroF1: 0.9 } } } : {},
       artifactPath: `fixture/${id}`,
-      artifactSha256: randomBytes(32).toString("hex"),
+      artifactSha256,
       status: overrides.status ?? "CANDIDATE",
     },
   });

@@ -2,7 +2,7 @@
 // approval the target becomes the champion in the same transaction as the decision.
 // "Another person" means an independent one: an admin who created the proposer's account, set
 // its password or changed its role (the audit trail says so) could have proposed through it.
-import type { ModelPromotion, PrismaClient } from "@rcmnet/db";
+import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, forbidden, notFound } from "../../errors.ts";
@@ -10,12 +10,15 @@ import { isUuid } from "../../lib/pagination.ts";
 import { MAX_REASON } from "./proposePromotion.ts";
 import { lockChampion } from "./championLock.ts";
 import { setChampion } from "./setChampion.ts";
+import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
+import { resolveModelDir } from "../../jobs/model/classifierCache.ts";
 
 /** Audit actions by which an admin controls another account's credentials or role (manageUsers.ts). */
 const CREDENTIAL_ACTIONS = ["user.create", "user.reset_password", "user.change_role"] as const;
 
 export async function decidePromotion(
   prisma: PrismaClient,
+  dataDir: string,
   actor: AuthUser,
   input: { id: string; approve: boolean; note?: string | null },
 ): Promise<ModelPromotion> {
@@ -71,6 +74,7 @@ export async function decidePromotion(
           `${target.name} ${target.version} is ${target.status} now, not ${expected}: propose again`,
         );
       }
+      await assertArtifactIntact(dataDir, target);
       await setChampion(tx, actor, target, `${promotion.kind.toLowerCase()} approved: ${promotion.reason}`);
     }
     await recordAudit(tx, actor, {
@@ -87,4 +91,18 @@ export async function decidePromotion(
     });
     return tx.modelPromotion.findUniqueOrThrow({ where: { id: promotion.id } });
   });
+}
+
+/**
+ * The champion's files must be there and be the registered ones before it serves: a rollback to
+ * a version whose folder was cleaned up or rewritten would otherwise fail every new analysis.
+ */
+async function assertArtifactIntact(dataDir: string, version: ModelVersion): Promise<void> {
+  const problem = await inspectModelDir(resolveModelDir(dataDir, version.artifactPath)).then(
+    (info) => (info.weightsSha256 === version.artifactSha256 ? null : "its weights on disk are not the registered ones"),
+    (err: unknown) => (err instanceof Error ? err.message : "its folder cannot be read"),
+  );
+  if (problem) {
+    throw conflict(`${version.name} ${version.version} cannot serve: ${problem.replace(dataDir, "<data>")}. Restore its model folder, then decide again`);
+  }
 }

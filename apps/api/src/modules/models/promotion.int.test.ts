@@ -1,6 +1,8 @@
 // Two-person rule for the champion, through the GraphQL API: a DATA_SCIENTIST proposes, a
 // different person (an ADMIN) decides; refusals are clear errors and change nothing.
 import type { Role } from "@rcmnet/db";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
@@ -44,8 +46,8 @@ function codeOf(result: { errors?: { extensions?: { code?: string } }[] }) {
 
 describe("model promotion", () => {
   it("needs a DATA_SCIENTIST proposal and another person's ADMIN approval; old predictions keep their version", async () => {
-    const champion = await insertModelVersion(api.prisma, { status: "CHAMPION", evaluatedOn: SNAP });
-    const candidate = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
+    const champion = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "CHAMPION", evaluatedOn: SNAP });
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
     // A prediction made by the old champion.
     const tech = await api.createUser("TECHNICIAN");
     const { cells } = await insertCaseWithCells(api.prisma, {
@@ -144,9 +146,9 @@ describe("model promotion", () => {
   });
 
   it("refuses to approve a proposal weighed against a champion that has changed since", async () => {
-    const current = (await api.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } })) ?? (await insertModelVersion(api.prisma, { status: "CHAMPION", evaluatedOn: SNAP }));
-    const older = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
-    const newer = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
+    const current = (await api.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } })) ?? (await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "CHAMPION", evaluatedOn: SNAP }));
+    const older = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
+    const newer = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
     const stale = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: older.id, reason: `better than ${current.name} on the locked test set` })).proposePromotion;
     expect((await api.prisma.modelPromotion.findUniqueOrThrow({ where: { id: stale.id } })).replacesChampionId).toBe(current.id);
     const fresh = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: newer.id, reason: "better still" })).proposePromotion;
@@ -161,10 +163,30 @@ describe("model promotion", () => {
     expect((await api.gqlOk(tokens.ADMIN, DECIDE, { id: stale.id, approve: false, note: "superseded" })).decidePromotion.state).toBe("REJECTED");
   });
 
+  it("refuses to approve a version whose model folder is gone or rewritten, changing nothing", async () => {
+    const archived = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "ARCHIVED" });
+    const folder = join(api.env.dataDir, "models", archived.artifactPath);
+    const rollback = (await api.gqlOk(tokens.DATA_SCIENTIST, ROLLBACK, { reason: "back to the earlier one", id: archived.id })).proposeRollback;
+    await writeFile(join(folder, "weights.bin"), "rewritten");
+    let before = await registryState();
+    const rewritten = await api.gql(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true });
+    expect(codeOf(rewritten)).toBe("CONFLICT");
+    expect(rewritten.errors?.[0]?.message).toMatch(/cannot serve: weights\.bin hashes to .*Restore its model folder/);
+    expect(await registryState()).toEqual(before);
+    await rm(folder, { recursive: true, force: true });
+    before = await registryState();
+    const gone = await api.gql(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true });
+    expect(codeOf(gone)).toBe("CONFLICT");
+    expect(gone.errors?.[0]?.message).toMatch(/cannot serve: model-card\.json is missing/);
+    expect(gone.errors?.[0]?.message).not.toContain(api.env.dataDir);
+    expect(await registryState()).toEqual(before);
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: rollback.id, approve: false, note: "its folder is gone" });
+  });
+
   it("refuses the proposer deciding their own proposal (two different people)", async () => {
     // An ADMIN may propose a rollback in an emergency, but not approve it too.
     const current = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
-    const archived = await insertModelVersion(api.prisma, { status: "ARCHIVED" });
+    const archived = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "ARCHIVED" });
     const rollback = (await api.gqlOk(tokens.ADMIN, ROLLBACK, { reason: "urgent", id: archived.id }))
       .proposeRollback;
     const before = await registryState();
@@ -199,7 +221,7 @@ describe("model promotion", () => {
 
     const CHANGE = `mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c, newPassword: $n) { token } }`;
     for (const login of [made.login, reset.user.login, promoted.user.login]) {
-      const candidate = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
+      const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
       let token = await api.login(login, login === promoted.user.login ? promoted.password : password);
       // The admin knows the temporary password, so can replace it and act as the account.
       if (login !== promoted.user.login) token = (await api.gqlOk(token, CHANGE, { c: password, n: `${login} now chosen by the admin` })).changeMyPassword.token;
@@ -215,12 +237,12 @@ describe("model promotion", () => {
   });
 
   it("answers bad input with clear errors and changes nothing", async () => {
-    const candidate = await insertModelVersion(api.prisma, { evaluatedOn: SNAP });
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
     const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
-    const unevaluated = await insertModelVersion(api.prisma, { evaluatedOn: "00000000-0000-4000-8000-0000000000ff" });
+    const unevaluated = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: "00000000-0000-4000-8000-0000000000ff" });
     // Trained on a snapshot without lymphocytes: it lost a class the champion has.
-    const narrower = await insertModelVersion(api.prisma, { evaluatedOn: SNAP, labels: ["car_t"] });
-    const narrowerArchived = await insertModelVersion(api.prisma, { status: "ARCHIVED", labels: ["car_t"] });
+    const narrower = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP, labels: ["car_t"] });
+    const narrowerArchived = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "ARCHIVED", labels: ["car_t"] });
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
       [PROPOSE, { id: candidate.id, reason: "   " }, "BAD_USER_INPUT", /reason is required/],
       [PROPOSE, { id: candidate.id, reason: "x".repeat(2001) }, "BAD_USER_INPUT", /at most/],
