@@ -77,40 +77,43 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
     const champion = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
     let predicted = 0;
     if (champion) {
-      const classifier = await classifiers.get(champion);
-      const pending = await prisma.cell.findMany({
-        where: { slideId: slide.id, predictions: { none: { modelVersionId: champion.id } } },
-        orderBy: [{ y: "asc" }, { x: "asc" }],
-        select: { id: true, cropSha256: true, reviewCount: true },
-      });
-      for (let i = 0; i < pending.length; i += BATCH) {
-        const batch = pending.slice(i, i + BATCH);
-        const crops = await Promise.all(batch.map((c) => blobs.get(c.cropSha256)));
-        const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
-        await prisma.$transaction(async (tx) => {
-          await assertLeaseHeld(tx, ctx);
-          await tx.prediction.createMany({
-            data: batch.map((c, j) => ({
-              cellId: c.id,
-              modelVersionId: champion.id,
-              label: out[j]!.label,
-              probabilities: out[j]!.probabilities,
-              confidence: out[j]!.confidence,
-              abstained: out[j]!.abstained,
-            })),
-            skipDuplicates: true,
-          });
-          // The label cache follows the AI only until a human has decided.
-          for (const [j, c] of batch.entries()) {
-            await tx.cell.updateMany({
-              where: { id: c.id, reviewCount: 0 },
-              data: { currentLabel: out[j]!.abstained ? UNIDENTIFIED : out[j]!.label },
-            });
-          }
+      predicted = await classifiers.use(champion, async (classifier) => {
+        let done = 0;
+        const pending = await prisma.cell.findMany({
+          where: { slideId: slide.id, predictions: { none: { modelVersionId: champion.id } } },
+          orderBy: [{ y: "asc" }, { x: "asc" }],
+          select: { id: true, cropSha256: true, reviewCount: true },
         });
-        predicted += batch.length;
-        await ctx.progress(0.5 + 0.45 * Math.min(1, (i + BATCH) / pending.length), "classifying cells");
-      }
+        for (let i = 0; i < pending.length; i += BATCH) {
+          const batch = pending.slice(i, i + BATCH);
+          const crops = await Promise.all(batch.map((c) => blobs.get(c.cropSha256)));
+          const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
+          await prisma.$transaction(async (tx) => {
+            await assertLeaseHeld(tx, ctx);
+            await tx.prediction.createMany({
+              data: batch.map((c, j) => ({
+                cellId: c.id,
+                modelVersionId: champion.id,
+                label: out[j]!.label,
+                probabilities: out[j]!.probabilities,
+                confidence: out[j]!.confidence,
+                abstained: out[j]!.abstained,
+              })),
+              skipDuplicates: true,
+            });
+            // The label cache follows the AI only until a human has decided.
+            for (const [j, c] of batch.entries()) {
+              await tx.cell.updateMany({
+                where: { id: c.id, reviewCount: 0 },
+                data: { currentLabel: out[j]!.abstained ? UNIDENTIFIED : out[j]!.label },
+              });
+            }
+          });
+          done += batch.length;
+          await ctx.progress(0.5 + 0.45 * Math.min(1, (i + BATCH) / pending.length), "classifying cells");
+        }
+        return done;
+      });
     } else {
       log.warn("no champion model: cells stored without predictions", { slideId: slide.id });
     }

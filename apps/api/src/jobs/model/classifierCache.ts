@@ -16,8 +16,18 @@ export function resolveModelDir(dataDir: string, artifactPath: string): string {
   return isAbsolute(artifactPath) ? artifactPath : join(dataDir, "models", artifactPath);
 }
 
+type VersionRef = Pick<ModelVersion, "id" | "artifactPath" | "artifactSha256" | "metrics">;
+
+interface Entry {
+  classifier: Promise<LoadedClassifier>;
+  /** Callers inside use() now: an evicted entry is disposed only once the last one is done. */
+  users: number;
+  evicted: boolean;
+}
+
 export class ClassifierCache {
-  private readonly loaded = new Map<string, Promise<LoadedClassifier>>();
+  /** Least recently used first (a Map keeps insertion order; a use moves its entry last). */
+  private readonly loaded = new Map<string, Entry>();
 
   constructor(
     private readonly runtime: ModelRuntime,
@@ -26,22 +36,39 @@ export class ClassifierCache {
     private readonly capacity = 3,
   ) {}
 
-  get(
-    version: Pick<ModelVersion, "id" | "artifactPath" | "artifactSha256" | "metrics">,
-  ): Promise<LoadedClassifier> {
-    let entry = this.loaded.get(version.id);
-    if (!entry) {
-      entry = this.load(version);
-      entry.catch(() => this.loaded.delete(version.id));
-      this.loaded.set(version.id, entry);
-      this.evict();
+  /**
+   * Runs `fn` with the version's classifier, loaded once and kept while in use: a comparison
+   * over thousands of cells must not have its model disposed under it because a heat map
+   * needed a fourth version meanwhile.
+   */
+  async use<T>(version: VersionRef, fn: (classifier: LoadedClassifier) => Promise<T>): Promise<T> {
+    const entry = this.entryFor(version);
+    entry.users++;
+    try {
+      return await fn(await entry.classifier);
+    } finally {
+      entry.users--;
+      if (entry.evicted && entry.users === 0) disposeEntry(entry);
     }
+  }
+
+  private entryFor(version: VersionRef): Entry {
+    const cached = this.loaded.get(version.id);
+    if (cached) {
+      this.loaded.delete(version.id);
+      this.loaded.set(version.id, cached);
+      return cached;
+    }
+    const entry: Entry = { classifier: this.load(version), users: 0, evicted: false };
+    entry.classifier.catch(() => {
+      if (this.loaded.get(version.id) === entry) this.loaded.delete(version.id);
+    });
+    this.loaded.set(version.id, entry);
+    this.evict();
     return entry;
   }
 
-  private async load(
-    version: Pick<ModelVersion, "id" | "artifactPath" | "artifactSha256" | "metrics">,
-  ): Promise<LoadedClassifier> {
+  private async load(version: VersionRef): Promise<LoadedClassifier> {
     const dir = resolveModelDir(this.dataDir, version.artifactPath);
     const info = await this.runtime.inspectModelDir(dir);
     if (info.weightsSha256 !== version.artifactSha256) {
@@ -59,21 +86,25 @@ export class ClassifierCache {
 
   private evict(): void {
     while (this.loaded.size > this.capacity) {
-      const [oldest, entry] = this.loaded.entries().next().value as [string, Promise<LoadedClassifier>];
-      this.loaded.delete(oldest);
-      void entry.then(
-        (c) => c.model.dispose(),
-        () => undefined,
-      );
+      const [id, entry] = this.loaded.entries().next().value as [string, Entry];
+      this.loaded.delete(id);
+      entry.evicted = true;
+      if (entry.users === 0) disposeEntry(entry);
     }
   }
 
   dispose(): void {
-    for (const entry of this.loaded.values())
-      void entry.then(
-        (c) => c.model.dispose(),
-        () => undefined,
-      );
+    for (const entry of this.loaded.values()) {
+      entry.evicted = true;
+      if (entry.users === 0) disposeEntry(entry);
+    }
     this.loaded.clear();
   }
+}
+
+function disposeEntry(entry: Entry): void {
+  void entry.classifier.then(
+    (c) => c.model.dispose(),
+    () => undefined,
+  );
 }

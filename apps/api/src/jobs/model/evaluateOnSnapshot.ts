@@ -23,16 +23,17 @@ export async function evaluateOnSnapshot(
     orderBy: { cellId: "asc" },
     select: { label: true, cropSha256: true },
   });
-  const classifier = await deps.classifiers.get(version);
   const predicted: { label: string; abstained: boolean }[] = [];
-  for (let i = 0; i < items.length; i += BATCH) {
-    options.signal?.throwIfAborted();
-    const batch = items.slice(i, i + BATCH);
-    const crops = await Promise.all(batch.map((it) => deps.blobs.get(it.cropSha256)));
-    const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
-    predicted.push(...out.map((p) => ({ label: p.label, abstained: p.abstained })));
-    await options.onProgress?.(Math.min(items.length, i + BATCH), items.length);
-  }
+  await deps.classifiers.use(version, async (classifier) => {
+    for (let i = 0; i < items.length; i += BATCH) {
+      options.signal?.throwIfAborted();
+      const batch = items.slice(i, i + BATCH);
+      const crops = await Promise.all(batch.map((it) => deps.blobs.get(it.cropSha256)));
+      const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
+      predicted.push(...out.map((p) => ({ label: p.label, abstained: p.abstained })));
+      await options.onProgress?.(Math.min(items.length, i + BATCH), items.length);
+    }
+  });
   const metrics = {
     ...evaluatePredictions(
       items.map((it) => it.label),

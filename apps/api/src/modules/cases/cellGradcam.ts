@@ -82,8 +82,7 @@ export async function cellGradcam(
       throw err;
     }
     try {
-      const classifier = await (await sharedClassifierCache(ctx.env.dataDir)).get(version);
-      return await classifier.model.explain(crop);
+      return await (await sharedClassifierCache(ctx.env.dataDir)).use(version, (classifier) => classifier.model.explain(crop));
     } catch (err) {
       ctx.log.error("grad-cam failed", { cellId: cell.id, modelVersionId: version.id, ...describeError(err) });
       throw new GradcamUnavailable(`The model version ${version.id} could not explain this cell`);
