@@ -8,7 +8,7 @@ function fakeRuntime() {
   const disposed: string[] = [];
   const loads: string[] = [];
   const runtime = {
-    inspectModelDir: async (dir: string) => ({ weightsSha256: `sha-${dir.split("/").at(-1)}`, abstainThreshold: null }),
+    inspectModelDir: async (dir: string) => ({ weightsSha256: `sha-${dir.split("/").at(-1)}`, labels: ["car_t", "lymphocyte"], abstainThreshold: null }),
     loadClassifier: async (dir: string) => {
       const name = dir.split("/").at(-1)!;
       loads.push(name);
@@ -54,5 +54,14 @@ describe("ClassifierCache", () => {
     await expect(cache.use({ ...version("a"), artifactSha256: "other" }, async () => undefined)).rejects.toThrow(/registered other/);
     await cache.use(version("a"), async () => undefined);
     expect(loads).toEqual(["a"]);
+  });
+
+  it("refuses a model card whose labels are not the registered ones (same weights, classes renamed or reordered)", async () => {
+    const { runtime, loads } = fakeRuntime();
+    const cache = new ClassifierCache(runtime, "/data", 2);
+    await expect(cache.use({ ...version("b"), labels: ["lymphocyte", "car_t"] }, async () => undefined)).rejects.toThrow(/lists the labels car_t, lymphocyte, registered lymphocyte, car_t/);
+    expect(loads).toEqual([]);
+    await cache.use({ ...version("b"), labels: ["car_t", "lymphocyte"] }, async () => undefined);
+    expect(loads).toEqual(["b"]);
   });
 });

@@ -99,7 +99,12 @@ export async function decidePromotion(
  */
 async function assertArtifactIntact(dataDir: string, version: ModelVersion): Promise<void> {
   const problem = await inspectModelDir(resolveModelDir(dataDir, version.artifactPath)).then(
-    (info) => (info.weightsSha256 === version.artifactSha256 ? null : "its weights on disk are not the registered ones"),
+    (info) =>
+      info.weightsSha256 !== version.artifactSha256
+        ? "its weights on disk are not the registered ones"
+        : info.labels.join("\n") !== version.labels.join("\n")
+          ? `its model card lists the labels ${info.labels.join(", ")}, registered ${version.labels.join(", ")}`
+          : null,
     (err: unknown) => (err instanceof Error ? err.message : "its folder cannot be read"),
   );
   if (problem) {
