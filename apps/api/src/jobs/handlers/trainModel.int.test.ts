@@ -1,6 +1,7 @@
 // Retraining with the real model code: a tiny run on a snapshot of signed-out labels completes,
 // registers a CANDIDATE evaluated on the locked TEST part beside the champion; another run is
 // cancelled while it trains.
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -245,6 +246,9 @@ describe("trainModel", () => {
         (await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } })).status ===
         "CANCELLED",
     );
+    // Nothing of it stays on disk: neither the copied crops nor the half-trained weights.
+    expect(existsSync(join(dataDir, "runs", run.id))).toBe(false);
+    expect(existsSync(join(dataDir, "models", "runs", run.id))).toBe(false);
   }, 180_000);
 
   it("resumes from its checkpoint when a stopping worker gave the run back", async () => {

@@ -2,7 +2,7 @@
 // on a dataset snapshot's TRAIN/VAL parts; evaluation of the result and of the current
 // champion on the same locked TEST part; registration as a CANDIDATE.
 //
-// Resumable: checkpoints live in `<dataDir>/runs/<runId>/checkpoint`, so a retry after a
+// Resumable: checkpoints live in `<dataDir>/models/runs/<runId>/checkpoint`, so a retry after a
 // worker was killed continues from the last completed epoch. Cancellable: the handler polls
 // TrainingRun.cancelRequested and aborts training through its AbortSignal. No transaction is
 // held while the model trains (PGlite serialises connections).
@@ -130,7 +130,6 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
         manifest,
         labels: snapshot.labels,
         outDir: runModelDir(ctx.dataDir, run.id),
-        checkpointDir: join(runDir(ctx.dataDir, run.id), "checkpoint"),
         from: base ? resolveModelDir(ctx.dataDir, base.artifactPath) : undefined,
         name: "rcmnet",
         version: `run-${version}`,
@@ -314,6 +313,17 @@ async function finishSucceeded(
   await rm(join(runModelDir(ctx.dataDir, run.id), "checkpoint"), { recursive: true, force: true });
 }
 
+/**
+ * A run that ends without a model (cancelled, or failed for good) leaves nothing worth keeping:
+ * the copied crops and the half-trained weights with their checkpoint. The model folder stays
+ * if a version was registered from it before the failure.
+ */
+async function discardRunFiles(ctx: JobContext, runId: string): Promise<void> {
+  await rm(runDir(ctx.dataDir, runId), { recursive: true, force: true });
+  const registered = await ctx.prisma.modelVersion.findUnique({ where: { trainingRunId: runId }, select: { id: true } });
+  if (!registered) await rm(runModelDir(ctx.dataDir, runId), { recursive: true, force: true });
+}
+
 async function finishCancelled(ctx: JobContext, runId: string, logLines: string[]): Promise<void> {
   await ctx.prisma.$transaction(async (tx) => {
     const done = await tx.trainingRun.updateMany({
@@ -332,6 +342,7 @@ async function finishCancelled(ctx: JobContext, runId: string, logLines: string[
       });
     }
   });
+  await discardRunFiles(ctx, runId);
 }
 
 async function recordFailure(
@@ -365,6 +376,8 @@ async function recordFailure(
       }
     })
     .catch(() => undefined);
+  // Kept while a retry may resume from the checkpoint; gone once no attempt is left.
+  if (final) await discardRunFiles(ctx, runId).catch(() => undefined);
 }
 
 async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: string[]): Promise<void> {

@@ -74,9 +74,8 @@ export interface TrainRequest {
   /** A manifest.csv (split,label,path) with train and val rows. */
   manifest: string;
   labels: string[];
+  /** Also holds the checkpoint (outDir/checkpoint): a run restarted with the same outDir resumes from it. */
   outDir: string;
-  /** Checkpoints go here; a run restarted with the same dir resumes from the last one. */
-  checkpointDir: string;
   /** Base model directory for transfer learning; absent: from scratch. */
   from?: string;
   name: string;
