@@ -223,8 +223,11 @@ test("admin approves the promotion; a new upload is predicted by the new version
   await login(page, "admin");
   await page.goto("/models");
   const proposal = page.locator('[data-testid="promotion-row"][data-state="PROPOSED"]').first();
+  // The evidence the proposal recorded: both models' figures on the same locked TEST part.
+  await expect(proposal.getByTestId("promotion-evidence")).toContainText(/On the TEST part of snapshot .+top-1 .+against the champion/);
   await proposal.getByTestId("approve-promotion").click();
   await expect(page.getByTestId("ask-message")).toContainText("champion");
+  await expect(page.getByTestId("ask-message")).toContainText("macro-F1");
   await page.getByTestId("ask-input").fill("Validation on the locked test set reviewed");
   await page.getByTestId("ask-submit").click();
   await expect(page.locator('[data-testid="promotion-row"][data-state="APPROVED"]').first()).toBeVisible();

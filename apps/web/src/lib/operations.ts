@@ -161,6 +161,11 @@ export const MODELS = /* GraphQL */ `
         id kind state reason proposedAt decidedAt decisionNote
         modelVersion { id name version status }
         proposedBy { id displayName } decidedBy { displayName }
+        evidence {
+          snapshotId
+          candidate { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells }
+          champion { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells }
+        }
       }
     }
     datasetSnapshots(first: 20) { nodes { id name itemCount createdAt } }

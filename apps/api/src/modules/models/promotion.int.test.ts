@@ -83,6 +83,15 @@ describe("model promotion", () => {
       modelVersion: { status: "CANDIDATE" },
     });
 
+    // The admin sees what to weigh: both models' figures where they were compared, and leakage.
+    const EVIDENCE = `{ modelPromotions { nodes { id evidence { snapshotId candidate { modelVersion { id } accuracy macroF1 leakedPatients leakedCells } champion { modelVersion { id } accuracy leakedPatients } } } } }`;
+    const listed = (await api.gqlOk(tokens.ADMIN, EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === proposal.id);
+    expect(listed.evidence).toEqual({
+      snapshotId: SNAP,
+      candidate: { modelVersion: { id: candidate.id }, accuracy: 0.9, macroF1: 0.9, leakedPatients: 0, leakedCells: 0 },
+      champion: { modelVersion: { id: champion.id }, accuracy: 0.9, leakedPatients: 0 },
+    });
+
     // A second proposal for the same version waits on the first.
     expect(codeOf(await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "again" }))).toBe(
       "CONFLICT",

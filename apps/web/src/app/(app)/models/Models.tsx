@@ -43,6 +43,32 @@ interface Promotion {
   modelVersion: { id: string; name: string; version: string; status: string };
   proposedBy: { id: string; displayName: string };
   decidedBy: { displayName: string } | null;
+  evidence: {
+    snapshotId: string;
+    candidate: Figures;
+    champion: Figures | null;
+  } | null;
+}
+
+interface Figures {
+  modelVersion: { name: string; version: string };
+  accuracy: number | null;
+  macroF1: number | null;
+  leakedPatients: number | null;
+  leakedCells: number | null;
+}
+
+/** One model's line of a proposal's evidence, with the leakage that makes its figures optimistic. */
+function figuresText(f: Figures): string {
+  const leak = f.leakedPatients ? ` (learned from ${f.leakedPatients} of these TEST patients, ${f.leakedCells} cells: optimistic)` : "";
+  return `${f.modelVersion.name} ${f.modelVersion.version}: top-1 ${pct(f.accuracy)}, macro-F1 ${pct(f.macroF1)}${leak}`;
+}
+
+/** What the decider weighs: both models on the same locked TEST part, as the proposal recorded. */
+function evidenceText(p: Promotion): string | null {
+  if (!p.evidence) return null;
+  const lines = [figuresText(p.evidence.candidate), ...(p.evidence.champion ? [`against the champion ${figuresText(p.evidence.champion)}`] : [])];
+  return `On the TEST part of snapshot ${p.evidence.snapshotId.slice(0, 8)}: ${lines.join("; ")}.`;
 }
 
 interface Data {
@@ -191,7 +217,14 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                     {p.state}
                   </span>
                 </td>
-                <td>{p.reason}</td>
+                <td>
+                  {p.reason}
+                  {p.evidence && (
+                    <div className="muted" style={{ fontSize: "0.8rem" }} data-testid="promotion-evidence">
+                      {evidenceText(p)}
+                    </div>
+                  )}
+                </td>
                 <td>
                   {p.proposedBy.displayName}, {formatDateTime(p.proposedAt)}
                 </td>
@@ -212,7 +245,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                           // never one click, and the approver's reason goes into the audit trail.
                           const note = await ask({
                             title: `Approve the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
-                            message: "It becomes the champion at once: every new upload is classified by it.",
+                            message: `It becomes the champion at once: every new upload is classified by it.${evidenceText(p) ? ` ${evidenceText(p)}` : ""}`,
                             confirm: "Approve",
                           });
                           if (note) void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note }));
