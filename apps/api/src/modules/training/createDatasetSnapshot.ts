@@ -8,7 +8,7 @@ import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput } from "../../errors.ts";
 import { ARTIFACT, UNIDENTIFIED } from "../../jobs/model/runtime.ts";
-import { assignSplits, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
+import { assignSplits, duplicateTestCells, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
 
 export const NON_CLASS_LABELS: readonly string[] = [UNIDENTIFIED, ARTIFACT];
 const MAX_NAME = 120;
@@ -76,17 +76,23 @@ export async function createDatasetSnapshot(
       if (kept.length === 0) {
         throw badInput("Every signed-out label is held out: each cell sat in a less protected part than its patient's in an earlier snapshot");
       }
-      const rows: (SnapshotRow & { cropSha256: string })[] = kept.map((r) => ({
+      const placed: (SnapshotRow & { cropSha256: string })[] = kept.map((r) => ({
         cellId: r.cellId,
         label: r.label,
         cropSha256: r.cropSha256,
         split: parts.get(r.cellId)!,
       }));
+      const testCrops = [...new Set(placed.filter((r) => r.split === "TEST").map((r) => r.cropSha256))];
+      const learnedBefore = await tx.$queryRaw<{ cellId: string; cropSha256: string }[]>`
+        SELECT DISTINCT "cellId"::text AS "cellId", "cropSha256" FROM "dataset_item" WHERE "split" IN ('TRAIN', 'VAL') AND "cropSha256" = ANY(${testCrops}::text[])`;
+      const duplicates = duplicateTestCells(placed, learnedBefore);
+      const rows = placed.filter((r) => !duplicates.has(r.cellId));
+      if (rows.length === 0) throw badInput("Every signed-out label is held out: each is a TEST cell whose image a model learns from elsewhere");
       const patients = { TRAIN: new Set<string>(), VAL: new Set<string>(), TEST: new Set<string>() };
-      for (const r of kept) patients[parts.get(r.cellId)!].add(r.group);
+      for (const r of kept) if (!duplicates.has(r.cellId)) patients[parts.get(r.cellId)!].add(r.group);
       const splitSummary = {
         patients: { train: patients.TRAIN.size, val: patients.VAL.size, test: patients.TEST.size },
-        heldOutCells: heldOut.length,
+        heldOutCells: heldOut.length + duplicates.size,
         casesWithoutPatient: new Set(kept.filter((r) => !r.group.startsWith("patient:")).map((r) => r.caseId)).size,
       };
       const labels = [...new Set(rows.map((r) => r.label))].sort();

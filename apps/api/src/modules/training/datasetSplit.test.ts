@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DatasetSplit } from "@rcmnet/db";
-import { assignSplits, type SplitCandidate } from "./datasetSplit.ts";
+import { assignSplits, duplicateTestCells, type SplitCandidate } from "./datasetSplit.ts";
 
 /** `n` never-snapshotted cells of each group. */
 function fresh(groups: string[], n: number): SplitCandidate[] {
@@ -77,5 +77,23 @@ describe("assignSplits", () => {
 
   it("returns nothing for nothing", () => {
     expect(assignSplits([]).parts.size).toBe(0);
+  });
+});
+
+describe("duplicateTestCells", () => {
+  it("names TEST cells whose image is learned from in TRAIN or VAL, here or in an earlier snapshot", () => {
+    const rows = [
+      { cellId: "train-a", cropSha256: "a", split: "TRAIN" as const },
+      { cellId: "test-a", cropSha256: "a", split: "TEST" as const }, // same image, another patient
+      { cellId: "test-b", cropSha256: "b", split: "TEST" as const },
+      { cellId: "test-c", cropSha256: "c", split: "TEST" as const },
+      { cellId: "val-c2", cropSha256: "c2", split: "VAL" as const },
+    ];
+    expect(duplicateTestCells(rows, [])).toEqual(new Set(["test-a"]));
+    expect(duplicateTestCells(rows, [{ cellId: "old-b", cropSha256: "b" }])).toEqual(new Set(["test-a", "test-b"]));
+    // A cell's own earlier TRAIN part is assignSplits' business (it keeps a cell once in TEST there).
+    expect(duplicateTestCells(rows, [{ cellId: "test-c", cropSha256: "c" }])).toEqual(new Set(["test-a"]));
+    // Two TEST cells of one image are no leak: a model learns from neither.
+    expect(duplicateTestCells([{ cellId: "t1", cropSha256: "x", split: "TEST" }, { cellId: "t2", cropSha256: "x", split: "TEST" }], [])).toEqual(new Set());
   });
 });

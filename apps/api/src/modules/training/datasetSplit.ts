@@ -101,6 +101,26 @@ export interface SnapshotRow {
   split: DatasetSplit;
 }
 
+/**
+ * TEST cells whose crop (the same bytes) a model learns from as another cell: in this snapshot's
+ * TRAIN or VAL part, or in `learnedBefore` (TRAIN and VAL items of earlier snapshots). The split
+ * by patient cannot see them: the same image uploaded to cases of two patients. Held out, so the
+ * locked TEST figure stays one of unseen images. A cell's own earlier parts are assignSplits'.
+ */
+export function duplicateTestCells(
+  rows: readonly { cellId: string; cropSha256: string; split: DatasetSplit }[],
+  learnedBefore: readonly { cellId: string; cropSha256: string }[],
+): Set<string> {
+  const learners = new Map<string, Set<string>>();
+  for (const r of [...learnedBefore, ...rows.filter((x) => x.split !== "TEST")]) {
+    const cells = learners.get(r.cropSha256);
+    if (cells) cells.add(r.cellId);
+    else learners.set(r.cropSha256, new Set([r.cellId]));
+  }
+  const learnedElsewhere = (r: { cellId: string; cropSha256: string }) => [...(learners.get(r.cropSha256) ?? [])].some((id) => id !== r.cellId);
+  return new Set(rows.filter((r) => r.split === "TEST" && learnedElsewhere(r)).map((r) => r.cellId));
+}
+
 /** sha256 over the sorted (cellId, label, split) rows: equal content, equal hash. */
 export function snapshotContentHash(rows: SnapshotRow[]): string {
   const hash = createHash("sha256");

@@ -327,19 +327,21 @@ describe("training runs", () => {
   it("refuses to train on a snapshot with a class that has no TRAIN cells, writing nothing", async () => {
     const first = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "before the rare class" })).createDatasetSnapshot;
     const inTest = await api.prisma.datasetItem.findFirstOrThrow({
-      where: { snapshotId: first.id, split: "TEST", cell: { slide: { case: { patientRef: { not: null } } } } },
+      where: { snapshotId: first.id, split: "TEST" },
       include: { cell: { include: { slide: { include: { case: true } } } } },
     });
-    // The rare class's only patient is a TEST patient already: parts are sticky by patient.
-    const tech = await api.createUser("TECHNICIAN");
+    // The rare class's only cell joins a TEST group (parts are sticky by patient, else by case).
     const hema = await api.createUser("HEMATOLOGIST");
-    await insertCaseWithCells(api.prisma, {
-      createdById: tech.user.id,
-      reviewerId: hema.user.id,
-      status: "SIGNED_OUT",
-      patientRef: inTest.cell.slide.case.patientRef!,
-      cells: [{ reviews: ["basophil"] }],
-    });
+    const { patientRef } = inTest.cell.slide.case;
+    if (patientRef) {
+      const tech = await api.createUser("TECHNICIAN");
+      await insertCaseWithCells(api.prisma, { createdById: tech.user.id, reviewerId: hema.user.id, status: "SIGNED_OUT", patientRef, cells: [{ reviews: ["basophil"] }] });
+    } else {
+      const cell = await api.prisma.cell.create({
+        data: { slideId: inTest.cell.slideId, x: 900, y: 900, width: 10, height: 10, cropSha256: "b".repeat(64), currentLabel: "basophil", reviewCount: 1 },
+      });
+      await api.prisma.review.create({ data: { cellId: cell.id, seq: 1, reviewerId: hema.user.id, action: "CONFIRM", label: "basophil" } });
+    }
     const rare = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "rare class in TEST only" })).createDatasetSnapshot;
     expect(rare.labels).toContain("basophil");
     expect(await api.prisma.datasetItem.findMany({ where: { snapshotId: rare.id, label: "basophil" }, select: { split: true } })).toEqual([{ split: "TEST" }]);
