@@ -21,7 +21,7 @@ afterAll(async () => {
 const REGISTER = `mutation($p: String!) { registerModel(path: $p) { id name version status labels inputSize artifactSha256 } }`;
 const codeOf = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
 
-async function writeModelDir(dir: string, options: { tamper?: boolean; name?: string; cropContext?: number | null } = {}) {
+async function writeModelDir(dir: string, options: { tamper?: boolean; name?: string; cropContext?: number | null; labels?: string[] } = {}) {
   const weights = randomBytes(256);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "weights.bin"), weights);
@@ -29,7 +29,7 @@ async function writeModelDir(dir: string, options: { tamper?: boolean; name?: st
     format: "rcmnet-model-card/1",
     name: options.name ?? "rcmnet-external",
     architecture: "rcmnet",
-    labels: ["car_t", "lymphocyte", "neutrophil"],
+    labels: options.labels ?? ["car_t", "lymphocyte", "neutrophil"],
     inputSize: 64,
     normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
     abstainThreshold: 0.6,
@@ -75,12 +75,16 @@ describe("registerModel", () => {
     await writeModelDir(join(models, "framed-wider"), { name: "framed-wider", cropContext: 2 });
     await writeModelDir(join(models, "runs", "00000000-0000-4000-8000-00000000cafe"), { name: "a-run" });
     await mkdir(join(models, "empty"), { recursive: true });
+    await writeModelDir(join(models, "comma-label"), { name: "comma-label", labels: ["car_t", "lymphocyte, reactive"] });
+    await writeModelDir(join(models, "twice"), { name: "twice", labels: ["car_t", "car_t"] });
     const outside = join(tmpdir(), `rcmnet-outside-${process.pid}`);
     await writeModelDir(outside);
     await symlink(outside, join(models, "sneaky-link")).catch(() => undefined);
     const cases: [string, RegExp][] = [
       ["tampered", /weights\.bin hashes to .* model-card\.json declares/],
       ["empty", /model-card\.json is missing/],
+      ["comma-label", /label "lymphocyte, reactive" is not a plain class name/],
+      ["twice", /lists a label twice/],
       ["runs/00000000-0000-4000-8000-00000000cafe", /Training-run folders are registered by their run/],
       ["framed-wider", /trained on crops framed at 2x the cell box; the platform frames cells at 1\.3x/],
       ["does-not-exist", /No such model directory/],

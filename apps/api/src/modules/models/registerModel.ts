@@ -13,6 +13,7 @@ import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import type { ModelDirInfo } from "../../jobs/model/runtime.ts";
 
 const MAX_PATH = 500;
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
 
 export async function registerModel(
   ctx: Pick<Context, "prisma" | "env">,
@@ -37,6 +38,13 @@ export async function registerModel(
       `This model was trained on crops framed at ${info.cropContext}x the cell box; the platform frames cells at ${CROP_CONTEXT}x, so its predictions here would be on crops unlike its training data`,
     );
   }
+  // A label becomes a decision button, a row of the signed differential and a field of the
+  // training manifest (CSV): plain names only, each once.
+  const badLabel = info.labels.find((l) => !LABEL.test(l));
+  if (badLabel !== undefined) {
+    throw badInput(`The model's label ${JSON.stringify(badLabel.slice(0, 80))} is not a plain class name (letters, digits, _ . + -, at most 64)`);
+  }
+  if (new Set(info.labels).size !== info.labels.length) throw badInput("The model lists a label twice");
   const artifactPath = relative(await realpath(modelsDir), dir);
   const same = await ctx.prisma.modelVersion.findFirst({
     where: { OR: [{ artifactSha256: info.weightsSha256 }, { name: info.name, version: info.version }] },
