@@ -233,7 +233,12 @@ export const CANCEL_RUN = /* GraphQL */ `
 `;
 
 export const USERS = /* GraphQL */ `
-  query Users { users(first: 200, includeDisabled: true) { nodes { id login displayName role disabled lockedUntil mustChangePassword createdAt } } }
+  query Users($after: String) {
+    users(first: 200, after: $after, includeDisabled: true) {
+      nodes { id login displayName role disabled lockedUntil mustChangePassword createdAt }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
 `;
 
 export const CREATE_USER = /* GraphQL */ `

@@ -3,37 +3,52 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { describeError } from "./errors";
 import { gql } from "./gql";
 
-/** Loads a GraphQL query; `reload()` refetches; `pollMs` refetches while `poll` is true. */
-export function useQuery<T>(query: string, variables: Record<string, unknown> = {}, opts: { pollMs?: number; poll?: boolean; skip?: boolean } = {}) {
+/**
+ * Loads through `load` (one GraphQL query, or several requests); `reload()` loads again. Only
+ * the latest load's answer is kept, whatever order the answers arrive in.
+ */
+export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>, { skip = false } = {}) {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(!opts.skip);
-  const key = JSON.stringify(variables);
+  const [loading, setLoading] = useState(!skip);
   const seq = useRef(0);
   const inFlight = useRef(0);
 
-  const reload = useCallback(async ({ background = false } = {}) => {
-    const mine = ++seq.current;
-    inFlight.current++;
-    try {
-      const d = await gql<T>(query, JSON.parse(key), { background });
-      if (mine === seq.current) {
-        setData(d);
-        setError(null);
+  const reload = useCallback(
+    async ({ background = false } = {}) => {
+      const mine = ++seq.current;
+      inFlight.current++;
+      try {
+        const d = await load({ background });
+        if (mine === seq.current) {
+          setData(d);
+          setError(null);
+        }
+      } catch (e) {
+        if (mine === seq.current) setError(describeError(e));
+      } finally {
+        inFlight.current--;
+        if (mine === seq.current) setLoading(false);
       }
-    } catch (e) {
-      if (mine === seq.current) setError(describeError(e));
-    } finally {
-      inFlight.current--;
-      if (mine === seq.current) setLoading(false);
-    }
-  }, [query, key]);
+    },
+    [load],
+  );
 
   useEffect(() => {
-    if (opts.skip) return;
+    if (skip) return;
     setLoading(true);
     void reload();
-  }, [reload, opts.skip]);
+  }, [reload, skip]);
+
+  return { data, error, loading, reload, setData, inFlight };
+}
+
+/** Loads a GraphQL query; `reload()` refetches; `pollMs` refetches while `poll` is true. */
+export function useQuery<T>(query: string, variables: Record<string, unknown> = {}, opts: { pollMs?: number; poll?: boolean; skip?: boolean } = {}) {
+  const key = JSON.stringify(variables);
+  const load = useCallback(({ background }: { background: boolean }) => gql<T>(query, JSON.parse(key), { background }), [query, key]);
+  const { inFlight, ...state } = useLoader(load, { skip: opts.skip });
+  const { reload } = state;
 
   useEffect(() => {
     if (!opts.pollMs || !opts.poll || opts.skip) return;
@@ -43,7 +58,7 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
       if (inFlight.current === 0) void reload({ background: true });
     }, opts.pollMs);
     return () => clearInterval(t);
-  }, [opts.pollMs, opts.poll, opts.skip, reload]);
+  }, [opts.pollMs, opts.poll, opts.skip, reload, inFlight]);
 
-  return { data, error, loading, reload, setData };
+  return state;
 }

@@ -5,7 +5,7 @@ import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { gql } from "@/lib/gql";
 import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, UNLOCK_USER, USERS } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
-import { useQuery } from "@/lib/useQuery";
+import { useLoader } from "@/lib/useQuery";
 
 interface UserRow {
   id: string;
@@ -18,8 +18,24 @@ interface UserRow {
   createdAt: string;
 }
 
+interface UsersPage {
+  users: { nodes: UserRow[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+/** Every account, page after page: an admin must find any of them, not only the first 200. */
+async function allUsers(): Promise<UsersPage> {
+  const nodes: UserRow[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: UsersPage = await gql<UsersPage>(USERS, { after });
+    nodes.push(...page.users.nodes);
+    if (!page.users.pageInfo.hasNextPage) return { users: { nodes, pageInfo: page.users.pageInfo } };
+    after = page.users.pageInfo.endCursor;
+  }
+}
+
 export function Users({ selfId }: { selfId: string }) {
-  const { data, error, loading, reload } = useQuery<{ users: { nodes: UserRow[] } }>(USERS, {});
+  const { data, error, loading, reload } = useLoader(allUsers);
 
   const { act, actionError, notice } = useAction(reload);
   // Every change to an account is audited with a reason (the dialog's default question).
