@@ -63,6 +63,12 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   const target = keys.find(([, label]) => label !== aiLabel && label !== "unidentified")!;
   await page.keyboard.press(target[0]!);
   await expect(page.getByTestId("reason-dialog")).toBeVisible();
+  // Typed key by key (keydown events, unlike fill): digits and Backspace in the reason are text,
+  // not decisions on the cells behind the dialog.
+  await page.getByTestId("reason-input").pressSequentially("1 2 0 ");
+  await page.keyboard.press("Backspace");
+  await page.waitForTimeout(500); // a decision would have been saved by now
+  expect((await counts()).reviewed).toBe(0);
   await page.getByTestId("reason-input").fill("Nuclear shape and cytoplasm fit better on review");
   await page.getByTestId("reason-submit").click();
   const corrected = page.locator(`[data-testid="cell-tile"][data-cell-id="${cellId}"]`);
