@@ -22,6 +22,7 @@ const config: CodegenConfig = {
           SignOff: "@rcmnet/db#SignOff as SignOffRow",
           AuditEvent: "@rcmnet/db#AuditEvent as AuditEventRow",
           CellConnection: "../modules/cases/listCells.ts#CellPage",
+          AuthPayload: "../modules/auth/login.ts#LoginResult",
           // Jobs engineer's modules (models, training, jobs).
           ModelVersion: "@rcmnet/db#ModelVersion as ModelVersionRow",
           ModelPromotion: "@rcmnet/db#ModelPromotion as ModelPromotionRow",

@@ -268,6 +268,6 @@ export const MODEL_NAME = /* GraphQL */ `
 /** Only the expiry comes back: the new API token stays on the server (the app signs out after). */
 export const CHANGE_MY_PASSWORD = /* GraphQL */ `
   mutation ChangeMyPassword($currentPassword: String!, $newPassword: String!) {
-    changeMyPassword(currentPassword: $currentPassword, newPassword: $newPassword) { expiresAt }
+    changeMyPassword(currentPassword: $currentPassword, newPassword: $newPassword) { mustChangePassword }
   }
 `;

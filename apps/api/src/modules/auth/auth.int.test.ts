@@ -199,6 +199,16 @@ describe("authentication", () => {
     expect((await api.gqlOk(r.changeMyPassword.token, ME)).me.login).toBe(user.login);
   });
 
+  it("changing the password opens no session for a client that does not ask for the new token (the dashboard signs in again)", async () => {
+    const { user } = await api.createUser("DATA_SCIENTIST");
+    const old = await api.login(user.login, TEST_PASSWORD);
+    const r = await api.gqlOk(old, `mutation { changeMyPassword(currentPassword: "${TEST_PASSWORD}", newPassword: "a much better password") { mustChangePassword } }`);
+    expect(r.changeMyPassword.mustChangePassword).toBe(false);
+    // The old session ended with the old password, and none took its place.
+    expect(await api.prisma.apiSession.count({ where: { userId: user.id, endedAt: null } })).toBe(0);
+    expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(1);
+  });
+
   it("GET /health needs no token and reports the database", async () => {
     const res = await api.fetch("/health");
     expect(res.status).toBe(200);

@@ -5,7 +5,7 @@ import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
 import { openSession, revokeUserSessions } from "../../auth/sessions.ts";
 import { badInput, notFound } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
-import { checkPassword, type LoginResult } from "./login.ts";
+import { checkPassword, onceSession, type LoginResult } from "./login.ts";
 
 /** Re-verifies the current password; the new passwordChangedAt revokes every older token. */
 export async function changeMyPassword(
@@ -23,11 +23,13 @@ export async function changeMyPassword(
   const passwordHash = await hashPassword(newPassword);
   const user = await prisma.$transaction(async (tx) => {
     const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date(), mustChangePassword: false } });
-    // Every older session ends with the old password, this one too: the answer carries a new token.
+    // Every older session ends with the old password, this one too: the answer carries a new
+    // token for a client that asks for one.
     const sessionsEnded = await revokeUserSessions(tx, actor.id);
     await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id, after: { sessionsEnded } });
     return updated;
   });
-  const { token, expiresAt } = await openSession(prisma, env, user);
-  return { token, expiresAt, user, mustChangePassword: user.mustChangePassword };
+  // Opened only for a client that asks for the new token: the dashboard signs in again instead,
+  // and a session nobody holds would only time out later as if someone had walked away.
+  return { user, mustChangePassword: user.mustChangePassword, session: onceSession(() => openSession(prisma, env, user)) };
 }

@@ -10,11 +10,18 @@ import { recordAudit } from "../../audit/recordAudit.ts";
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_MS = 15 * 60 * 1000;
 
+/** What Mutation.login and changeMyPassword answer (AuthPayload). */
 export interface LoginResult {
-  token: string;
-  expiresAt: Date;
   user: User;
   mustChangePassword: boolean;
+  /** The session behind `token` and `expiresAt`, opened at most once, when a client asks for either. */
+  session: () => Promise<{ token: string; expiresAt: Date }>;
+}
+
+/** Opens the session on the first call only. */
+export function onceSession(open: () => Promise<{ token: string; expiresAt: Date }>): LoginResult["session"] {
+  let opened: Promise<{ token: string; expiresAt: Date }> | null = null;
+  return () => (opened ??= open());
 }
 
 /**
@@ -120,6 +127,7 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
   await prisma.$transaction((tx) =>
     recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
   );
-  const { token, expiresAt } = await openSession(prisma, env, user);
-  return { token, expiresAt, user: checked, mustChangePassword: checked.mustChangePassword };
+  // Opened now: a sign-in is for the session.
+  const opened = await openSession(prisma, env, user);
+  return { user: checked, mustChangePassword: checked.mustChangePassword, session: async () => opened };
 }

@@ -29,6 +29,10 @@ export const resolvers: Resolvers = {
       return logout(ctx.prisma, actor(ctx), ctx.session);
     },
   },
+  AuthPayload: {
+    token: async (p) => (await p.session()).token,
+    expiresAt: async (p) => (await p.session()).expiresAt,
+  },
 };
 
 export const policy: Policy = {
