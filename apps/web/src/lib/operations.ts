@@ -161,6 +161,7 @@ export const MODELS = /* GraphQL */ `
         id kind state reason proposedAt decidedAt decisionNote
         modelVersion { id name version status }
         proposedBy { id displayName } decidedBy { displayName }
+        lostClasses
         evidence {
           snapshotId
           candidate { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells }

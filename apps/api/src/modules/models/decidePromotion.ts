@@ -10,6 +10,7 @@ import { isUuid } from "../../lib/pagination.ts";
 import { MAX_REASON } from "./proposePromotion.ts";
 import { lockChampion } from "./championLock.ts";
 import { setChampion } from "./setChampion.ts";
+import { assertKeepsClasses } from "./keepsClasses.ts";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import { resolveModelDir } from "../../jobs/model/classifierCache.ts";
 
@@ -75,6 +76,9 @@ export async function decidePromotion(
         );
       }
       await assertArtifactIntact(dataDir, target);
+      if (promotion.kind === "PROMOTE") {
+        assertKeepsClasses(target, await tx.modelVersion.findFirst({ where: { status: "CHAMPION" } }));
+      }
       await setChampion(tx, actor, target, `${promotion.kind.toLowerCase()} approved: ${promotion.reason}`);
     }
     await recordAudit(tx, actor, {

@@ -25,7 +25,10 @@ export async function fileProposal(
       promotionId: pending.id,
     });
   const champion = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" }, select: { id: true, name: true, version: true, labels: true } });
-  assertKeepsClasses(version, champion);
+  // A promotion must keep the champion's classes. A rollback may lose some (the emergency way
+  // back past a promotion that added a class): the approver is told which.
+  const lostClasses = champion ? champion.labels.filter((l) => !version.labels.includes(l)) : [];
+  if (kind === "PROMOTE") assertKeepsClasses(version, champion);
   const promotion = await tx.modelPromotion.create({
     data: { modelVersionId: version.id, kind, reason, proposedById: actor.id, replacesChampionId: champion?.id ?? null },
   });
@@ -33,7 +36,15 @@ export async function fileProposal(
     action: kind === "PROMOTE" ? "model.proposePromotion" : "model.proposeRollback",
     entityType: "ModelPromotion",
     entityId: promotion.id,
-    after: { modelVersionId: version.id, name: version.name, version: version.version, kind, replacesChampionId: champion?.id ?? null, ...evidence },
+    after: {
+      modelVersionId: version.id,
+      name: version.name,
+      version: version.version,
+      kind,
+      replacesChampionId: champion?.id ?? null,
+      ...(lostClasses.length ? { lostClasses } : {}),
+      ...evidence,
+    },
     reason,
   });
   return promotion;

@@ -1,7 +1,9 @@
 // A champion must keep every class the one it replaces knows. A run trained on a snapshot
 // without, say, eosinophils gets a smaller output layer; scored on that snapshot's TEST part
 // (no eosinophils either) it looks as good as the champion, yet once serving it could never
-// suggest an eosinophil again. New classes are welcome; lost ones are refused.
+// suggest an eosinophil again. New classes are welcome; lost ones are refused for a promotion.
+// A rollback may lose classes (back past a promotion that added one): it is the emergency way
+// back, and its proposal records the classes it loses for the approver.
 import type { ModelVersion } from "@rcmnet/db";
 import { conflict } from "../../errors.ts";
 

@@ -251,7 +251,6 @@ describe("model promotion", () => {
     const unevaluated = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: "00000000-0000-4000-8000-0000000000ff" });
     // Trained on a snapshot without lymphocytes: it lost a class the champion has.
     const narrower = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP, labels: ["car_t"] });
-    const narrowerArchived = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "ARCHIVED", labels: ["car_t"] });
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
       [PROPOSE, { id: candidate.id, reason: "   " }, "BAD_USER_INPUT", /reason is required/],
       [PROPOSE, { id: candidate.id, reason: "x".repeat(2001) }, "BAD_USER_INPUT", /at most/],
@@ -261,7 +260,6 @@ describe("model promotion", () => {
       [PROPOSE, { id: unevaluated.id, reason: "r" }, "CONFLICT", /no test-set evaluation on the same snapshot as the champion/],
       [ROLLBACK, { reason: "r", id: candidate.id }, "CONFLICT", /earlier champion/],
       [PROPOSE, { id: narrower.id, reason: "r" }, "CONFLICT", /cannot suggest lymphocyte, which the champion .+ does/],
-      [ROLLBACK, { reason: "r", id: narrowerArchived.id }, "CONFLICT", /cannot suggest lymphocyte/],
     ];
     for (const [query, vars, code, message] of cases) {
       const before = await registryState();
@@ -277,6 +275,23 @@ describe("model promotion", () => {
     expect(codeOf(r)).toBe("BAD_USER_INPUT");
     expect(r.errors?.[0]?.message).toMatch(/note is required to reject/);
     expect(await registryState()).toEqual(before);
+  });
+
+  it("lets a rollback lose a class the champion has (the way back past a promotion that added one), telling the approver", async () => {
+    const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    expect(champion.labels).toContain("lymphocyte");
+    const earlier = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "ARCHIVED", labels: ["car_t", "neutrophil"] });
+    const rollback = (await api.gqlOk(tokens.DATA_SCIENTIST, ROLLBACK, { reason: "the new one misreads CAR-T cells", id: earlier.id })).proposeRollback;
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: rollback.id, action: "model.proposeRollback" } });
+    const lost = champion.labels.filter((l) => l !== "car_t" && l !== "neutrophil");
+    expect((event.after as { lostClasses?: string[] }).lostClasses).toEqual(lost);
+    const listed = (await api.gqlOk(tokens.ADMIN, `{ modelPromotions { nodes { id lostClasses } } }`)).modelPromotions.nodes;
+    expect(listed.find((n: { id: string }) => n.id === rollback.id).lostClasses).toEqual(lost);
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true, note: "emergency" });
+    expect((await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: earlier.id } })).status).toBe("CHAMPION");
+    // Put the champion back for the tests after this one.
+    const back = (await api.gqlOk(tokens.DATA_SCIENTIST, ROLLBACK, { reason: "restore", id: champion.id })).proposeRollback;
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: back.id, approve: true, note: "restore" });
   });
 
   it("lets readers list versions and proposals, and refuses other roles", async () => {

@@ -6,6 +6,7 @@ import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 
 interface Recorded {
   comparedOnSnapshotId?: string;
+  lostClasses?: string[];
   testLeakage?: { candidate?: Leak; champion?: Leak };
 }
 interface Leak {
@@ -13,13 +14,23 @@ interface Leak {
   cells?: number;
 }
 
-export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPromotion) {
+/** What the proposal's audit event recorded beside the proposal itself. */
+async function recorded(prisma: PrismaClient, promotion: ModelPromotion): Promise<Recorded> {
   const event = await prisma.auditEvent.findFirst({
     where: { entityType: "ModelPromotion", entityId: promotion.id, action: { in: ["model.proposePromotion", "model.proposeRollback"] } },
     select: { after: true },
   });
-  const recorded = (event?.after ?? {}) as Recorded;
-  const snapshotId = recorded.comparedOnSnapshotId;
+  return (event?.after ?? {}) as Recorded;
+}
+
+/** Classes of the replaced champion the proposed version cannot suggest (a rollback only). */
+export async function lostClasses(prisma: PrismaClient, promotion: ModelPromotion): Promise<string[]> {
+  return (await recorded(prisma, promotion)).lostClasses ?? [];
+}
+
+export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPromotion) {
+  const recorded_ = await recorded(prisma, promotion);
+  const snapshotId = recorded_.comparedOnSnapshotId;
   if (!snapshotId) return null;
   const [candidate, champion] = await Promise.all([
     prisma.modelVersion.findUniqueOrThrow({ where: { id: promotion.modelVersionId } }),
@@ -27,8 +38,8 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
   ]);
   return {
     snapshotId,
-    candidate: figures(candidate, snapshotId, recorded.testLeakage?.candidate),
-    champion: champion ? figures(champion, snapshotId, recorded.testLeakage?.champion) : null,
+    candidate: figures(candidate, snapshotId, recorded_.testLeakage?.candidate),
+    champion: champion ? figures(champion, snapshotId, recorded_.testLeakage?.champion) : null,
   };
 }
 

@@ -4,7 +4,7 @@ import { actor } from "../../lib/actor.ts";
 import { notFound } from "../../errors.ts";
 import { compareModels } from "./compareModels.ts";
 import { decidePromotion } from "./decidePromotion.ts";
-import { promotionEvidence } from "./promotionEvidence.ts";
+import { lostClasses, promotionEvidence } from "./promotionEvidence.ts";
 import { getChampion, getModelVersion, listModelVersions } from "./listModelVersions.ts";
 import { listModelPromotions } from "./listModelPromotions.ts";
 import { proposePromotion } from "./proposePromotion.ts";
@@ -45,6 +45,7 @@ export const resolvers: Resolvers = {
       (await ctx.loaders.userById.load(p.proposedById)) ?? Promise.reject(notFound("User")),
     decidedBy: (p, _a, ctx) => (p.decidedById ? ctx.loaders.userById.load(p.decidedById) : null),
     evidence: (p, _a, ctx) => promotionEvidence(ctx.prisma, p),
+    lostClasses: (p, _a, ctx) => lostClasses(ctx.prisma, p),
   },
 };
 

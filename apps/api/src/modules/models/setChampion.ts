@@ -2,7 +2,6 @@ import type { ModelVersion, Prisma } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { lockChampion } from "./championLock.ts";
-import { assertKeepsClasses } from "./keepsClasses.ts";
 
 /**
  * Makes `target` the one champion inside the caller's transaction: the current champion is
@@ -17,7 +16,6 @@ export async function setChampion(
 ): Promise<void> {
   await lockChampion(tx);
   const previous = await tx.modelVersion.findMany({ where: { status: "CHAMPION", id: { not: target.id } } });
-  for (const p of previous) assertKeepsClasses(target, p);
   for (const p of previous) {
     await tx.modelVersion.update({ where: { id: p.id }, data: { status: "ARCHIVED" } });
     await recordAudit(tx, actor, {

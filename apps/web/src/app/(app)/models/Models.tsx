@@ -43,6 +43,7 @@ interface Promotion {
   modelVersion: { id: string; name: string; version: string; status: string };
   proposedBy: { id: string; displayName: string };
   decidedBy: { displayName: string } | null;
+  lostClasses: string[];
   evidence: {
     snapshotId: string;
     candidate: Figures;
@@ -66,9 +67,10 @@ function figuresText(f: Figures): string {
 
 /** What the decider weighs: both models on the same locked TEST part, as the proposal recorded. */
 function evidenceText(p: Promotion): string | null {
-  if (!p.evidence) return null;
+  const lost = p.lostClasses.length ? `It cannot suggest ${p.lostClasses.map(labelName).join(", ")}, which the champion it replaces can.` : "";
+  if (!p.evidence) return lost || null;
   const lines = [figuresText(p.evidence.candidate), ...(p.evidence.champion ? [`against the champion ${figuresText(p.evidence.champion)}`] : [])];
-  return `On the TEST part of snapshot ${p.evidence.snapshotId.slice(0, 8)}: ${lines.join("; ")}.`;
+  return `On the TEST part of snapshot ${p.evidence.snapshotId.slice(0, 8)}: ${lines.join("; ")}.${lost ? ` ${lost}` : ""}`;
 }
 
 interface Data {
@@ -219,7 +221,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                 </td>
                 <td>
                   {p.reason}
-                  {p.evidence && (
+                  {evidenceText(p) && (
                     <div className="muted" style={{ fontSize: "0.8rem" }} data-testid="promotion-evidence">
                       {evidenceText(p)}
                     </div>
