@@ -57,6 +57,16 @@ export async function startTrainingRun(
       { untrainedLabels: untrained },
     );
   }
+  // A model that cannot suggest a class the champion can is never promoted (keepsClasses.ts):
+  // say so before the run, not after it.
+  const champion = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" }, select: { name: true, version: true, labels: true } });
+  const missing = (champion?.labels ?? []).filter((l) => !trained.some((t) => t.label === l));
+  if (champion && missing.length > 0) {
+    throw badInput(
+      `The champion ${champion.name} ${champion.version} suggests ${missing.join(", ")}, which this snapshot has no TRAIN cells of: a model trained on it could not, and could not be promoted. Sign out cases with ${missing.length === 1 ? "this class" : "these classes"} and take a new snapshot`,
+      { missingLabels: missing },
+    );
+  }
 
   return prisma.$transaction(async (tx) => {
     const run = await tx.trainingRun.create({
