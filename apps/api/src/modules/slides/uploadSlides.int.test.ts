@@ -1,7 +1,9 @@
-import { readdir } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import net from "node:net";
+import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
+import { sha256Hex } from "@rcmnet/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint } from "../../testing/fixtures.ts";
@@ -187,6 +189,16 @@ describe("slide uploads", () => {
     expect(again.body.errors[0].extensions.code).toBe("CONFLICT");
     expect(again.body.errors[0].message).toMatch(/already uploaded/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
+  it("an upload of the same image to another case repairs a stored copy damaged on disk", async () => {
+    const img = await png(40, 44, 77);
+    expect((await upload(tech, [{ name: "first.png", bytes: img }])).status).toBe(201);
+    const sha = sha256Hex(img);
+    await writeFile(join(api.blobs.root, sha.slice(0, 2), sha), "damaged");
+    const other = (await api.gqlOk(tech, `mutation { createCase(input: { accession: "UP-REPAIR", patientRef: "MRN-78" }) { id } }`)).createCase.id;
+    expect((await upload(tech, [{ name: "again.png", bytes: img }], `caseId=${other}`)).status).toBe(201);
+    expect(await api.blobs.get(sha)).toEqual(img);
   });
 
   it("refuses an upload larger than the byte limit, per file and for all files together", async () => {

@@ -152,10 +152,9 @@ async function storeSlides(
       // Blobs last, inside the transaction: if writing fails the rows roll back. A blob is never
       // removed again when the commit fails: a concurrent upload of the same image may have found
       // it here, skipped its own write and committed a slide that points at it. What a failed
-      // upload leaves is an unreferenced file named by its own hash.
-      for (const f of files) {
-        if (!(await ctx.blobs.has(f.sha256))) await ctx.blobs.put(f.bytes);
-      }
+      // upload leaves is an unreferenced file named by its own hash. put() checks a copy already
+      // there against its name and replaces a damaged one: an upload repairs it.
+      for (const f of files) await ctx.blobs.put(f.bytes);
       return slides;
     },
     { timeout: 60_000 },
