@@ -8,7 +8,7 @@ import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput } from "../../errors.ts";
 import { ARTIFACT, UNIDENTIFIED } from "../../jobs/model/runtime.ts";
-import { assignSplits, duplicateTestCells, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
+import { assignSplits, crossPartDuplicates, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
 
 export const NON_CLASS_LABELS: readonly string[] = [UNIDENTIFIED, ARTIFACT];
 const MAX_NAME = 120;
@@ -82,12 +82,12 @@ export async function createDatasetSnapshot(
         cropSha256: r.cropSha256,
         split: parts.get(r.cellId)!,
       }));
-      const testCrops = [...new Set(placed.filter((r) => r.split === "TEST").map((r) => r.cropSha256))];
-      const learnedBefore = await tx.$queryRaw<{ cellId: string; cropSha256: string }[]>`
-        SELECT DISTINCT "cellId"::text AS "cellId", "cropSha256" FROM "dataset_item" WHERE "split" IN ('TRAIN', 'VAL') AND "cropSha256" = ANY(${testCrops}::text[])`;
-      const duplicates = duplicateTestCells(placed, learnedBefore);
+      const earlier = await tx.$queryRaw<{ cellId: string; cropSha256: string; split: DatasetSplit }[]>`
+        SELECT DISTINCT "cellId"::text AS "cellId", "cropSha256", "split" FROM "dataset_item"
+        WHERE "cropSha256" = ANY(${[...new Set(placed.map((r) => r.cropSha256))]}::text[])`;
+      const duplicates = crossPartDuplicates(placed, earlier);
       const rows = placed.filter((r) => !duplicates.has(r.cellId));
-      if (rows.length === 0) throw badInput("Every signed-out label is held out: each is a TEST cell whose image a model learns from elsewhere");
+      if (rows.length === 0) throw badInput("Every signed-out label is held out: each cell's image is also another cell's on the other side of the TEST line");
       const patients = { TRAIN: new Set<string>(), VAL: new Set<string>(), TEST: new Set<string>() };
       for (const r of kept) if (!duplicates.has(r.cellId)) patients[parts.get(r.cellId)!].add(r.group);
       const splitSummary = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DatasetSplit } from "@rcmnet/db";
-import { assignSplits, duplicateTestCells, type SplitCandidate } from "./datasetSplit.ts";
+import { assignSplits, crossPartDuplicates, type SplitCandidate } from "./datasetSplit.ts";
 
 /** `n` never-snapshotted cells of each group. */
 function fresh(groups: string[], n: number): SplitCandidate[] {
@@ -80,20 +80,22 @@ describe("assignSplits", () => {
   });
 });
 
-describe("duplicateTestCells", () => {
-  it("names TEST cells whose image is learned from in TRAIN or VAL, here or in an earlier snapshot", () => {
-    const rows = [
-      { cellId: "train-a", cropSha256: "a", split: "TRAIN" as const },
-      { cellId: "test-a", cropSha256: "a", split: "TEST" as const }, // same image, another patient
-      { cellId: "test-b", cropSha256: "b", split: "TEST" as const },
-      { cellId: "test-c", cropSha256: "c", split: "TEST" as const },
-      { cellId: "val-c2", cropSha256: "c2", split: "VAL" as const },
-    ];
-    expect(duplicateTestCells(rows, [])).toEqual(new Set(["test-a"]));
-    expect(duplicateTestCells(rows, [{ cellId: "old-b", cropSha256: "b" }])).toEqual(new Set(["test-a", "test-b"]));
+describe("crossPartDuplicates", () => {
+  const row = (cellId: string, cropSha256: string, split: DatasetSplit) => ({ cellId, cropSha256, split });
+  it("holds out TEST cells whose image is learned from as another cell, here or in an earlier snapshot", () => {
+    const rows = [row("train-a", "a", "TRAIN"), row("test-a", "a", "TEST"), row("test-b", "b", "TEST"), row("test-c", "c", "TEST"), row("val-d", "d", "VAL")];
+    expect(crossPartDuplicates(rows, [])).toEqual(new Set(["test-a"]));
+    expect(crossPartDuplicates(rows, [row("old-b", "b", "TRAIN")])).toEqual(new Set(["test-a", "test-b"]));
     // A cell's own earlier TRAIN part is assignSplits' business (it keeps a cell once in TEST there).
-    expect(duplicateTestCells(rows, [{ cellId: "test-c", cropSha256: "c" }])).toEqual(new Set(["test-a"]));
+    expect(crossPartDuplicates(rows, [row("test-c", "c", "TRAIN")])).toEqual(new Set(["test-a"]));
     // Two TEST cells of one image are no leak: a model learns from neither.
-    expect(duplicateTestCells([{ cellId: "t1", cropSha256: "x", split: "TEST" }, { cellId: "t2", cropSha256: "x", split: "TEST" }], [])).toEqual(new Set());
+    expect(crossPartDuplicates([row("t1", "x", "TEST"), row("t2", "x", "TEST")], [])).toEqual(new Set());
+  });
+
+  it("holds out TRAIN and VAL cells whose image is an earlier snapshot's TEST cell, keeping that TEST part unseen", () => {
+    const rows = [row("new-train", "x", "TRAIN"), row("new-val", "y", "VAL"), row("old-test", "x", "TEST")];
+    const earlier = [row("old-test", "x", "TEST"), row("old-test-y", "y", "TEST")];
+    // new-train and new-val are held out; old-test stays TEST (what learned its image is gone).
+    expect(crossPartDuplicates(rows, earlier)).toEqual(new Set(["new-train", "new-val"]));
   });
 });

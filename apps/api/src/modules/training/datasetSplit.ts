@@ -101,24 +101,33 @@ export interface SnapshotRow {
   split: DatasetSplit;
 }
 
+type CropItem = { cellId: string; cropSha256: string; split: DatasetSplit };
+
 /**
- * TEST cells whose crop (the same bytes) a model learns from as another cell: in this snapshot's
- * TRAIN or VAL part, or in `learnedBefore` (TRAIN and VAL items of earlier snapshots). The split
- * by patient cannot see them: the same image uploaded to cases of two patients. Held out, so the
- * locked TEST figure stays one of unseen images. A cell's own earlier parts are assignSplits'.
+ * Cells whose crop (the same bytes) sits on the other side of the TEST line as another cell: the
+ * same image uploaded to cases of two patients, which the split by patient cannot see. Held out,
+ * so a locked TEST part, this one or an earlier one, stays one of images no model learned from:
+ *  - a TRAIN or VAL cell whose crop is a TEST cell of an earlier snapshot;
+ *  - a TEST cell whose crop is learned from (TRAIN or VAL) here or in an earlier snapshot.
+ * A cell's own earlier parts are assignSplits' business.
  */
-export function duplicateTestCells(
-  rows: readonly { cellId: string; cropSha256: string; split: DatasetSplit }[],
-  learnedBefore: readonly { cellId: string; cropSha256: string }[],
-): Set<string> {
-  const learners = new Map<string, Set<string>>();
-  for (const r of [...learnedBefore, ...rows.filter((x) => x.split !== "TEST")]) {
-    const cells = learners.get(r.cropSha256);
-    if (cells) cells.add(r.cellId);
-    else learners.set(r.cropSha256, new Set([r.cellId]));
-  }
-  const learnedElsewhere = (r: { cellId: string; cropSha256: string }) => [...(learners.get(r.cropSha256) ?? [])].some((id) => id !== r.cellId);
-  return new Set(rows.filter((r) => r.split === "TEST" && learnedElsewhere(r)).map((r) => r.cellId));
+export function crossPartDuplicates(rows: readonly CropItem[], earlier: readonly CropItem[]): Set<string> {
+  const byCrop = (items: readonly CropItem[]) => {
+    const map = new Map<string, CropItem[]>();
+    for (const i of items) {
+      const list = map.get(i.cropSha256);
+      if (list) list.push(i);
+      else map.set(i.cropSha256, [i]);
+    }
+    return map;
+  };
+  const other = (map: Map<string, CropItem[]>, r: CropItem, tested: boolean) =>
+    (map.get(r.cropSha256) ?? []).some((i) => i.cellId !== r.cellId && (i.split === "TEST") === tested);
+  const earlierByCrop = byCrop(earlier);
+  const held = new Set(rows.filter((r) => r.split !== "TEST" && other(earlierByCrop, r, true)).map((r) => r.cellId));
+  const learned = byCrop([...earlier, ...rows.filter((r) => r.split !== "TEST" && !held.has(r.cellId))]);
+  for (const r of rows) if (r.split === "TEST" && other(learned, r, false)) held.add(r.cellId);
+  return held;
 }
 
 /** sha256 over the sorted (cellId, label, split) rows: equal content, equal hash. */

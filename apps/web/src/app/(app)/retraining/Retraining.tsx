@@ -289,7 +289,9 @@ function patientNote(s: { patientCounts: unknown; heldOutCells: number | null; c
   if (!s.patientCounts) return "Taken before snapshots were split by patient: its parts were split cell by cell.";
   const notes = [];
   if (s.casesWithoutPatient) notes.push(`${s.casesWithoutPatient} case(s) without a patient id, each counted as its own patient`);
-  if (s.heldOutCells) notes.push(`${s.heldOutCells} cell(s) held out: they sat in a less protected part than their patient's`);
+  if (s.heldOutCells) {
+    notes.push(`${s.heldOutCells} cell(s) held out: they sat in a less protected part than their patient's, or their image is also another cell's across the TEST line`);
+  }
   return notes.length ? notes.join("; ") : "Every case names its patient; no cell held out.";
 }
 
