@@ -23,7 +23,10 @@ process.stderr.write(`[seed] done in ${((Date.now() - t0) / 1000).toFixed(1)} s\
 const files = join(dataDir, "e2e-files");
 await mkdir(files, { recursive: true });
 const fields: string[] = [];
-for (const seed of [101, 202]) {
+// Two fields the journeys upload, then one per labelling round of the retraining journey: each
+// case a different image, since the same image in two patients' cases is held out of a
+// snapshot's TEST part (or TRAIN) and could leave TEST empty round after round.
+for (const seed of [101, 202, 301, 302, 303, 304, 305, 306, 307, 308]) {
   const field = await synthDemoField(seed);
   const path = join(files, `field-${seed}.jpg`);
   await writeFile(path, field.bytes);

@@ -12,12 +12,13 @@ export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(!skip);
   const seq = useRef(0);
-  const inFlight = useRef(0);
+  /** Loads not answered yet, and when the latest began. */
+  const inFlight = useRef({ count: 0, since: 0 });
 
   const reload = useCallback(
     async ({ background = false } = {}) => {
       const mine = ++seq.current;
-      inFlight.current++;
+      inFlight.current = { count: inFlight.current.count + 1, since: Date.now() };
       try {
         const d = await load({ background });
         if (mine === seq.current) {
@@ -27,7 +28,7 @@ export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>
       } catch (e) {
         if (mine === seq.current) setError(describeError(e));
       } finally {
-        inFlight.current--;
+        inFlight.current = { ...inFlight.current, count: inFlight.current.count - 1 };
         if (mine === seq.current) setLoading(false);
       }
     },
@@ -53,9 +54,12 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   useEffect(() => {
     if (!opts.pollMs || !opts.poll || opts.skip) return;
     // A poll is skipped while a request is still out: on a slow server, polls would otherwise
-    // pile up, each one adding load to what made the last one slow.
+    // pile up, each one adding load to what made the last one slow. A request out for longer
+    // than a few polls is taken for lost (a dropped connection): polling resumes.
+    const patience = Math.max(30_000, 3 * opts.pollMs);
     const t = setInterval(() => {
-      if (inFlight.current === 0) void reload({ background: true });
+      const { count, since } = inFlight.current;
+      if (count === 0 || Date.now() - since > patience) void reload({ background: true });
     }, opts.pollMs);
     return () => clearInterval(t);
   }, [opts.pollMs, opts.poll, opts.skip, reload, inFlight]);

@@ -18,7 +18,7 @@ function fakeRuntime() {
   return { runtime, disposed, loads };
 }
 
-const version = (id: string) => ({ id, artifactPath: id, artifactSha256: `sha-${id}`, metrics: {} });
+const version = (id: string) => ({ id, artifactPath: id, artifactSha256: `sha-${id}`, metrics: {}, labels: ["car_t", "lymphocyte"] });
 
 describe("ClassifierCache", () => {
   it("keeps a model loaded while it is in use, even when another version evicts it", async () => {

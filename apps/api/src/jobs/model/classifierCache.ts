@@ -16,7 +16,7 @@ export function resolveModelDir(dataDir: string, artifactPath: string): string {
   return isAbsolute(artifactPath) ? artifactPath : join(dataDir, "models", artifactPath);
 }
 
-type VersionRef = Pick<ModelVersion, "id" | "artifactPath" | "artifactSha256" | "metrics"> & { labels?: string[] };
+type VersionRef = Pick<ModelVersion, "id" | "artifactPath" | "artifactSha256" | "metrics" | "labels">;
 
 interface Entry {
   classifier: Promise<LoadedClassifier>;
@@ -78,7 +78,7 @@ export class ClassifierCache {
     }
     // The card names the output classes in order: an edited card would relabel every prediction
     // while the weights still hash as registered.
-    if (version.labels && info.labels.join("\n") !== version.labels.join("\n")) {
+    if (info.labels.join("\n") !== version.labels.join("\n")) {
       throw new Error(`model version ${version.id}: model-card.json lists the labels ${info.labels.join(", ")}, registered ${version.labels.join(", ")}`);
     }
     const model = await this.runtime.loadClassifier(dir);
