@@ -21,6 +21,7 @@ const schema = z.object({
   RCMNET_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(2 * 3600).default(30 * 60),
   RCMNET_LOG_LEVEL: z.enum(["silent", "error", "info", "debug"]).default("info"),
   RCMNET_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  RCMNET_MAX_TRAINING_IMAGE_GIB: z.coerce.number().positive().max(1024).optional(),
 });
 
 export interface Env {
@@ -59,6 +60,11 @@ export interface Limits {
   requestsPerTokenPerMinute: number;
   /** Grad-CAM overlays computed (cache misses: each one runs the model) per user per minute. */
   gradcamPerUserPerMinute: number;
+  /**
+   * Decoded TRAIN and VAL images of one training run (cells x size² x 3 bytes): training decodes
+   * them all up front, and a worker past its memory is killed, retried and killed again.
+   */
+  maxTrainingImageBytes: number;
 }
 
 export const defaultLimits: Limits = {
@@ -77,6 +83,8 @@ export const defaultLimits: Limits = {
   requestsPerTokenPerMinute: 1200,
   // A reviewer opens a heat map every few seconds at most; a script walking every cell does not.
   gradcamPerUserPerMinute: 120,
+  // 8 GiB: ~170,000 cells at 128 px, ~55,000 at 224 px.
+  maxTrainingImageBytes: 8 * 1024 ** 3,
 };
 
 /** In development a secret is generated once and kept in the data dir (mode 0600). */
@@ -114,6 +122,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     limits: {
       ...defaultLimits,
       requestsPerTokenPerMinute: e.RCMNET_TOKEN_REQUESTS_PER_MINUTE ?? defaultLimits.requestsPerTokenPerMinute,
+      maxTrainingImageBytes: e.RCMNET_MAX_TRAINING_IMAGE_GIB ? Math.round(e.RCMNET_MAX_TRAINING_IMAGE_GIB * 1024 ** 3) : defaultLimits.maxTrainingImageBytes,
     },
   };
 }

@@ -20,7 +20,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     createDatasetSnapshot: (_p, args, ctx) => createDatasetSnapshot(ctx.prisma, actor(ctx), args),
-    startTrainingRun: (_p, args, ctx) => startTrainingRun(ctx.prisma, actor(ctx), args),
+    startTrainingRun: (_p, args, ctx) => startTrainingRun(ctx.prisma, actor(ctx), args, ctx.env.limits),
     cancelTrainingRun: (_p, args, ctx) => cancelTrainingRun(ctx.prisma, actor(ctx), args.id),
   },
   DatasetSnapshot: {

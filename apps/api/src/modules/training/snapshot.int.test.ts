@@ -42,11 +42,11 @@ async function trainingState() {
  * A snapshot from which every class can be learned: six patients, each with cells of every class,
  * so that the TRAIN part (a patient's cells share a part) holds each class.
  */
-async function trainableSnapshot(name: string) {
-  const tech = await api.createUser("TECHNICIAN");
-  const hema = await api.createUser("HEMATOLOGIST");
+async function trainableSnapshot(name: string, on: TestApi = api, dsToken = tokens.DATA_SCIENTIST) {
+  const tech = await on.createUser("TECHNICIAN");
+  const hema = await on.createUser("HEMATOLOGIST");
   for (let p = 0; p < 6; p++) {
-    await insertCaseWithCells(api.prisma, {
+    await insertCaseWithCells(on.prisma, {
       createdById: tech.user.id,
       reviewerId: hema.user.id,
       status: "SIGNED_OUT",
@@ -54,8 +54,8 @@ async function trainableSnapshot(name: string) {
       cells: ["car_t", "lymphocyte", "neutrophil"].map((l) => ({ reviews: [l] })),
     });
   }
-  const snapshot = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name })).createDatasetSnapshot;
-  const trained = await api.prisma.datasetItem.groupBy({ by: ["label"], where: { snapshotId: snapshot.id, split: "TRAIN" } });
+  const snapshot = (await on.gqlOk(dsToken, CREATE, { name })).createDatasetSnapshot;
+  const trained = await on.prisma.datasetItem.groupBy({ by: ["label"], where: { snapshotId: snapshot.id, split: "TRAIN" } });
   expect(trained.map((t) => t.label)).toEqual(expect.arrayContaining(["car_t", "lymphocyte", "neutrophil"]));
   return snapshot as { id: string };
 }
@@ -335,6 +335,22 @@ describe("training runs", () => {
       expect(await trainingState()).toEqual(before);
     } finally {
       await api.prisma.modelVersion.update({ where: { id: champion.id }, data: { status: "ARCHIVED" } });
+    }
+  });
+
+  it("refuses a run whose decoded TRAIN and VAL images would not fit the worker's memory limit, writing nothing", async () => {
+    // A worker with room for 5 cells at 64 px, on its own database.
+    const small = await createTestApi({ limits: { maxTrainingImageBytes: 64 * 64 * 3 * 5 } });
+    try {
+      const ds = await small.loginAs("DATA_SCIENTIST");
+      const snapshot = await trainableSnapshot("too big", small, ds);
+      const before = await small.prisma.trainingRun.count();
+      const refused = await small.gql(ds, START, { snapshotId: snapshot.id, config: { epochs: 2, inputSize: 64 } });
+      expect(codeOf(refused)).toBe("BAD_USER_INPUT");
+      expect(refused.errors?.[0]?.message).toMatch(/decodes its \d+ TRAIN and VAL cells at 64 px up front: .* GiB, over the worker's limit/);
+      expect(await small.prisma.trainingRun.count()).toBe(before);
+    } finally {
+      await small.close();
     }
   });
 

@@ -7,6 +7,7 @@ import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { enqueueTraining } from "../../jobs/analysisJobs.ts";
 import { parseTrainingConfig } from "./trainingConfig.ts";
+import { defaultLimits, type Limits } from "../../env.ts";
 
 export interface StartTrainingRunInput {
   snapshotId: string;
@@ -15,10 +16,14 @@ export interface StartTrainingRunInput {
   baseModelVersionId?: string | null;
 }
 
+/** The input size a run trains at when neither its base model nor its recipe names one (train.ts). */
+const DEFAULT_INPUT_SIZE = 64;
+
 export async function startTrainingRun(
   prisma: PrismaClient,
   actor: AuthUser,
   input: StartTrainingRunInput,
+  limits: Pick<Limits, "maxTrainingImageBytes"> = defaultLimits,
 ): Promise<TrainingRun> {
   const config = parseTrainingConfig(input.config);
   if (!isUuid(input.snapshotId)) throw notFound("Dataset snapshot");
@@ -40,6 +45,15 @@ export async function startTrainingRun(
   if (snapshot.labels.length < 2) throw badInput("The snapshot needs cells of at least two classes to train");
   if (count("TRAIN") === 0) throw badInput("The snapshot has no TRAIN cells");
   if (count("TEST") === 0) throw badInput("The snapshot has no TEST cells to evaluate on");
+  const size = base?.inputSize ?? config.inputSize ?? DEFAULT_INPUT_SIZE;
+  const imageBytes = (count("TRAIN") + count("VAL")) * size * size * 3;
+  if (imageBytes > limits.maxTrainingImageBytes) {
+    const gib = (b: number) => (b / 1024 ** 3).toFixed(1);
+    throw badInput(
+      `Training decodes its ${count("TRAIN") + count("VAL")} TRAIN and VAL cells at ${size} px up front: ${gib(imageBytes)} GiB, over the worker's limit of ${gib(limits.maxTrainingImageBytes)} GiB. Train at a smaller size, or raise RCMNET_MAX_TRAINING_IMAGE_GIB where the worker has the memory`,
+      { imageBytes, limit: limits.maxTrainingImageBytes },
+    );
+  }
   const relabelled = await relabelledSince(prisma, snapshot.id);
   if (relabelled > 0) {
     throw conflict(
