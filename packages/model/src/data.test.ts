@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,5 +50,37 @@ describe('loadDataset splits', () => {
     expect(trainFields.size).toBeGreaterThan(0);
     expect([...valFields].filter((f) => trainFields.has(f))).toEqual([]);
     expect(ds.val.length % 10).toBe(0);
+  });
+});
+
+describe('loadDataset refuses what it would get wrong', () => {
+  it('reports the errors of a folder\'s manifest.csv instead of falling back to its class folders', async () => {
+    const ds = path.join(dir, 'with-folders');
+    await mkdir(path.join(ds, 'a'), { recursive: true });
+    await writeFile(path.join(ds, 'a', '1.png'), 'x');
+    await writeFile(path.join(ds, 'manifest.csv'), 'split,class,path\ntest,a,a/1.png\n');
+    await expect(loadDataset(ds)).rejects.toThrow(/manifest\.csv: manifest needs a header with at least "label" and "path"/);
+  });
+
+  it('takes an empty split cell as no split, and refuses an image listed twice, naming the line', async () => {
+    const blank = await loadDataset(await manifest('blank-split.csv', 'split,label,path', [',a,1.png', ',b,2.png', 'test,a,3.png']));
+    expect(blank.train.length + blank.val.length).toBe(2);
+    const inTest = await manifest('twice.csv', 'split,label,path', ['train,a,1.png', 'train,b,2.png', 'test,a,1.png']);
+    await expect(loadDataset(inTest)).rejects.toThrow(/twice\.csv:4: 1\.png is listed again \(first on line 2\)/);
+    const relabelled = await manifest('relabelled.csv', 'split,label,path', ['train,a,1.png', 'train,b,1.png']);
+    await expect(loadDataset(relabelled)).rejects.toThrow(/relabelled\.csv:3: 1\.png is listed again \(first on line 2, as a\)/);
+    // Train and val may share images: a set with no val part of its own is validated on train.
+    const shared = await loadDataset(await manifest('shared.csv', 'split,label,path', ['train,a,1.png', 'val,a,1.png', 'train,b,2.png', 'val,b,2.png']));
+    expect([shared.train.length, shared.val.length]).toEqual([2, 2]);
+  });
+
+  it('lists files only from class folders (a folder named like an image is skipped)', async () => {
+    const ds = path.join(dir, 'odd-folder');
+    await mkdir(path.join(ds, 'a', 'weird.png'), { recursive: true });
+    await writeFile(path.join(ds, 'a', '1.png'), 'x');
+    await mkdir(path.join(ds, 'b'), { recursive: true });
+    await writeFile(path.join(ds, 'b', '2.png'), 'x');
+    const loaded = await loadDataset(ds, { valFraction: 0 });
+    expect([...loaded.train, ...loaded.val].map((s) => path.basename(s.path)).sort()).toEqual(['1.png', '2.png']);
   });
 });

@@ -55,13 +55,17 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
     throw new Error(`Dataset not found: ${spec}`);
   }
   if (st.isFile()) return finish(await readManifest(spec), spec, options);
-  try {
-    const manifest = path.join(spec, 'manifest.csv');
-    await stat(manifest);
-    return finish(await readManifest(manifest), spec, options);
-  } catch {
-    return finish(await readClassFolders(spec), spec, options);
-  }
+  // A folder's manifest.csv, when there is one, is the dataset: its errors are reported, never
+  // replaced by the class folders (which know nothing of its test part or patient groups).
+  const manifest = path.join(spec, 'manifest.csv');
+  const hasManifest = await stat(manifest).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return false;
+      throw new Error(`${manifest}: ${e.message}`);
+    },
+  );
+  return finish(hasManifest ? await readManifest(manifest) : await readClassFolders(spec), spec, options);
 }
 
 type Split = 'train' | 'val' | 'test' | undefined;
@@ -98,20 +102,34 @@ async function readManifest(file: string): Promise<Row[]> {
   const [iSplit, iLabel, iPath, iGroup] = [col('split'), col('label'), col('path'), col('group')];
   if (iLabel < 0 || iPath < 0) throw new Error(`${file}: manifest needs a header with at least "label" and "path" columns (and optionally "split" and "group")`);
   const base = path.dirname(file);
+  // An image listed twice would count twice, carry two labels, or put a test image into training
+  // or model selection. Train and val may share images: that is how a set with no val part of
+  // its own is validated (optimistically; train() says so).
+  const seen = new Map<string, { line: number; label: string; split: Split }>();
   return lines.slice(1).map((line, n) => {
     const cells = parseCsvLine(line);
     const label = cells[iLabel];
     const p = cells[iPath];
     if (!label || !p) throw new Error(`${file}:${n + 2}: missing label or path`);
-    const split = iSplit >= 0 ? (cells[iSplit]?.toLowerCase() as Split) : undefined;
+    // An empty split cell means no split given (the loader assigns one), like a missing column.
+    const split = iSplit >= 0 ? ((cells[iSplit]?.toLowerCase() || undefined) as Split) : undefined;
     if (split && !['train', 'val', 'test'].includes(split)) throw new Error(`${file}:${n + 2}: unknown split "${split}"`);
     const group = iGroup >= 0 ? cells[iGroup] || undefined : undefined;
-    return { label, path: path.resolve(base, p), split, ...(group && { group }) };
+    const resolved = path.resolve(base, p);
+    const earlier = seen.get(resolved);
+    const trainAndVal = (a: Split, b: Split) => a !== b && (a === 'train' || a === 'val') && (b === 'train' || b === 'val');
+    if (earlier && (earlier.label !== label || !trainAndVal(earlier.split, split))) {
+      throw new Error(`${file}:${n + 2}: ${p} is listed again (first on line ${earlier.line}${earlier.label !== label ? `, as ${earlier.label}` : ''})`);
+    }
+    if (!earlier) seen.set(resolved, { line: n + 2, label, split });
+    return { label, path: resolved, split, ...(group && { group }) };
   });
 }
 
 async function listImages(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => IMAGE_EXT.test(f)).sort();
+  // Files only: a folder named like an image would fail later with a bare EISDIR.
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && IMAGE_EXT.test(e.name)).map((e) => e.name).sort();
 }
 
 async function subdirs(dir: string): Promise<string[]> {

@@ -252,6 +252,21 @@ describe('resume, cancellation and transfer learning', () => {
     expect(() => checkTrainOptions({ ...base, epochs: 3, batchSize: 16, headEpochs: 0 })).not.toThrow();
   });
 
+  it('refuses a class with no training images (only in val or test) before decoding anything', async () => {
+    const ds = await loadDataset(data, { maxPerClass: 4 });
+    const [only, ...rest] = ds.labels;
+    const rows = [
+      ...ds.train.filter((s) => s.label !== only).map((s) => `train,${s.label},${s.path}`),
+      ...ds.train.map((s) => `val,${s.label},${s.path}`),
+    ];
+    const manifest = path.join(dir, 'val-only-class.csv');
+    await writeFile(manifest, `split,label,path\n${rows.join('\n')}\n`);
+    expect(rest.length).toBeGreaterThan(0);
+    await expect(train({ ...tiny, data: manifest, epochs: 1, out: path.join(dir, 'val-only-class') })).rejects.toThrow(
+      new RegExp(`no training images of ${only} \\(only in val or test\\)`),
+    );
+  });
+
   it('fits no temperature when the validation images are training images (a snapshot with no VAL part)', async () => {
     const ds = await loadDataset(data, { maxPerClass: 10 });
     const rows = ds.train.flatMap((s) => [`train,${s.label},${s.path}`, `val,${s.label},${s.path}`]);

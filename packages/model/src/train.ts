@@ -215,6 +215,10 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   const trainSamples = dataset.train.filter((s) => labelIndex.has(s.label));
   const valSamples = dataset.val.filter((s) => labelIndex.has(s.label));
   if (!trainSamples.length) throw new Error('No training samples for the requested labels');
+  // A class seen only in val or test would get an output the network never learned: a random
+  // score that can still win a prediction.
+  const untrained = labels.filter((l) => !trainSamples.some((s) => s.label === l));
+  if (untrained.length) throw new Error(`no training images of ${untrained.join(', ')} (only in val or test): add some, or leave the class out with --labels`);
 
   // Decode everything once: epochs then cost only augmentation and compute.
   const trainImages = await loadImages(trainSamples.map((s) => s.path), size);
