@@ -91,6 +91,13 @@ describe('decodeImage / validateImage', () => {
     expect(e.message).toContain('5000x5000');
   });
 
+  it('reports a folder given as an image as this image\'s error (not a bare EISDIR for the batch)', async () => {
+    const e = await rejection(decodeImage(dir));
+    expect(e.code).toBe('UNREADABLE');
+    expect(e.message).toContain(dir);
+    expect(e.message).toMatch(/not a file/);
+  });
+
   it('reports unreadable paths', async () => {
     expect((await rejection(decodeImage(path.join(dir, 'missing.png')))).code).toBe('UNREADABLE');
   });

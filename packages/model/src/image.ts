@@ -47,14 +47,21 @@ export function isRgbImage(x: unknown): x is RgbImage {
 async function readBytes(input: Buffer | Uint8Array | string, limits: ImageLimits): Promise<{ bytes: Buffer; name: string }> {
   const maxBytes = limits.maxBytes ?? DEFAULT_LIMITS.maxBytes;
   if (typeof input === 'string') {
+    const unreadable = (e: unknown) => new ImageDecodeError('UNREADABLE', input, `cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     let size: number;
     try {
-      size = (await stat(input)).size;
+      const st = await stat(input);
+      if (!st.isFile()) throw new ImageDecodeError('UNREADABLE', input, 'not a file (a folder?)');
+      size = st.size;
     } catch (e) {
-      throw new ImageDecodeError('UNREADABLE', input, `cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      throw e instanceof ImageDecodeError ? e : unreadable(e);
     }
     if (size > maxBytes) throw new ImageDecodeError('TOO_LARGE', input, `file is ${size} bytes, limit is ${maxBytes}`);
-    return { bytes: await readFile(input), name: limits.name ?? input };
+    // A file that cannot be opened (permissions) is this image's error, not the whole batch's.
+    const bytes = await readFile(input).catch((e: unknown) => {
+      throw unreadable(e);
+    });
+    return { bytes, name: limits.name ?? input };
   }
   const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   return { bytes, name: limits.name ?? '<buffer>' };
