@@ -217,6 +217,13 @@ describe('resume, cancellation and transfer learning', () => {
     await appendFile(path.join(dir, 'resumed/metrics.jsonl'), `${JSON.stringify({ epoch: 2, valAcc: 0 })}\n`);
     // Another recipe is another run: refused, nothing trained.
     await expect(train({ ...opts, epochs: 3, out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(/different recipe \(epochs: 2 in the checkpoint, 3 now;/);
+    // Other labels (order too), another network or other data: another run, refused before decoding.
+    const labels = (await loadDataset(data)).labels;
+    await expect(train({ ...opts, labels: [...labels].reverse(), out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(
+      /--resume of another run \(labels .+ in the checkpoint, .+ now/,
+    );
+    await expect(train({ ...opts, size: 48, out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(/--resume of another run \(network .*"inputSize":32.* in the checkpoint/);
+    await expect(train({ ...opts, maxPerClass: 8, out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(/--resume of another run \(data snapshot/);
     const resumed = await train({ ...opts, out: path.join(dir, 'resumed'), resume: true });
     expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2]);
     const [a, b] = await Promise.all([readFile(path.join(dir, 'full/checkpoint/weights.bin')), readFile(path.join(dir, 'resumed/checkpoint/weights.bin'))]);

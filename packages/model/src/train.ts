@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, appendFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { Network, archConfig, type ArchName } from './architecture.js';
-import { loadNetwork, saveModel, type EvalMetrics, type ModelCard, type Normalization } from './artifact.js';
+import { loadNetwork, readCard, saveModel, type EvalMetrics, type ModelCard, type Normalization } from './artifact.js';
 import { estimateNormalization, writeAugmented, writeNormalized, type AugmentOptions } from './augment.js';
 import { currentBackend, initBackend } from './backend.js';
 import { loadDataset, type Dataset } from './data.js';
@@ -146,6 +146,23 @@ export function checkTrainOptions(o: TrainOptions): void {
 /** Options that fix what a run is: a resumed run must use the checkpoint's, or it is another run. */
 const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'balance', 'seed', 'from', 'headEpochs', 'ema'] as const;
 
+/**
+ * What makes a checkpoint another run's, checked before any image is decoded: the classes and
+ * their order (weights resumed under other labels would be saved with their names swapped), the
+ * network (architecture, input size, widths) and the data (its snapshot id). Null: the same run,
+ * or no checkpoint.
+ */
+async function resumedRunDiffers(ckptDir: string, now: { labels: string[]; config: unknown; snapshotId: string }): Promise<string | null> {
+  const dir = [ckptDir, `${ckptDir}.old`].find((d) => existsSync(path.join(d, 'state.json')));
+  if (!dir) return null;
+  const card = await readCard(dir);
+  const differences: string[] = [];
+  if (card.labels.join('\n') !== now.labels.join('\n')) differences.push(`labels ${card.labels.join(',')} in the checkpoint, ${now.labels.join(',')} now`);
+  if (JSON.stringify(card.config) !== JSON.stringify(now.config)) differences.push(`network ${JSON.stringify(card.config)} in the checkpoint, ${JSON.stringify(now.config)} now`);
+  if (card.data?.snapshotId && card.data.snapshotId !== now.snapshotId) differences.push(`data snapshot ${card.data.snapshotId} in the checkpoint, ${now.snapshotId} now`);
+  return differences.length ? differences.join('; ') : null;
+}
+
 export class TrainingCancelled extends Error {
   constructor() {
     super('Training cancelled');
@@ -219,6 +236,14 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   // score that can still win a prediction.
   const untrained = labels.filter((l) => !trainSamples.some((s) => s.label === l));
   if (untrained.length) throw new Error(`no training images of ${untrained.join(', ')} (only in val or test): add some, or leave the class out with --labels`);
+
+  if (options.resume) {
+    const problem = await resumedRunDiffers(ckptDir, { labels, config: net.config, snapshotId: dataset.snapshotId });
+    if (problem) {
+      net.dispose();
+      throw new Error(`--resume of another run (${problem}): resume with the checkpoint's data, labels and architecture, or train into a new --out`);
+    }
+  }
 
   // Decode everything once: epochs then cost only augmentation and compute.
   const trainImages = await loadImages(trainSamples.map((s) => s.path), size);
