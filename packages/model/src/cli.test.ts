@@ -1,5 +1,5 @@
 /** CLI smoke tests through the real bin (tsx loader, argument parsing, exit codes). */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -71,6 +71,10 @@ describe('rcmnet CLI', () => {
     expect(t.code, t.stderr).toBe(0);
     expect(t.stderr).toMatch(/epoch 1\/1 .*img\/s .*loss .*acc .*ETA/);
     expect(JSON.parse(t.stdout.trim().split('\n').pop()!)).toMatchObject({ modelDir: model, epochs: 1 });
+    // A fresh run over a finished model is refused: its old weights would pass for the new run's.
+    const over = await rcmnet(['train', '--data', data, '--out', model, '--size', '32', '--width', '0.25', '--epochs', '1']);
+    expect(over.code).toBe(64);
+    expect(over.stderr).toMatch(/already holds a model: continue its run with --resume, or train into another --out/);
 
     const img = path.join(data, 'val/car_t', (await readdir(path.join(data, 'val/car_t')))[0]!);
     const p = await rcmnet(['predict', '--model', model, img, path.join(dir, 'missing.png')]);
@@ -111,4 +115,18 @@ describe('rcmnet CLI', () => {
     expect(ratio!['ratio']).toBeCloseTo((own!['imgPerSec'] as number) / 10, 2);
     expect((await rcmnet([...args, '--rounds', '0'])).code).toBe(64);
   });
+
+  it('train stopped by Ctrl-C exits 130, not 0: the folder is not a finished model', async () => {
+    const data = path.join(dir, 'data-int');
+    expect((await rcmnet(['synth', '--out', data, '--per-class', '8', '--size', '32', '--seed', '3'])).code).toBe(0);
+    const child = spawn(process.execPath, [bin, 'train', '--data', data, '--out', path.join(dir, 'interrupted'), '--size', '32', '--width', '0.25', '--epochs', '50', '--batch', '4'], { cwd: packageRoot });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/step \d+\//.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toMatch(/stopping after this step/);
+    expect(code).toBe(130);
+  }, 120_000);
 });

@@ -2,6 +2,7 @@
  * `rcmnet` command line: train, eval, predict, explain, synth, detect, bench.
  * Progress goes to stderr; results (JSON) to stdout, so output can be piped.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -118,6 +119,12 @@ const commands: Record<string, Command> = {
       if (optimizer !== 'adam' && optimizer !== 'sgd') throw new UsageError('--optimizer must be adam or sgd');
       const ema = num(v['ema'], 'ema');
       if (ema !== undefined && !(ema > 0 && ema < 1)) throw new UsageError('--ema must be a decay between 0 and 1, e.g. 0.999');
+      // A fresh run over a finished model would leave the old weights and card in place until
+      // its first epoch beats them: one Ctrl-C, and the folder looks like a finished new model.
+      const out = req(v['out'], 'out');
+      if (!v['resume'] && existsSync(path.join(out, 'model-card.json'))) {
+        throw new UsageError(`--out ${out} already holds a model: continue its run with --resume, or train into another --out`);
+      }
       const controller = new AbortController();
       process.once('SIGINT', () => {
         process.stderr.write('\nrcmnet: stopping after this step (checkpoint kept; continue with --resume)\n');
@@ -126,7 +133,7 @@ const commands: Record<string, Command> = {
       const result = await train(
         {
           data: req(v['data'], 'data'),
-          out: req(v['out'], 'out'),
+          out,
           arch: arch as ArchName,
           size: num(v['size'], 'size'),
           epochs: num(v['epochs'], 'epochs'),
@@ -154,6 +161,8 @@ const commands: Record<string, Command> = {
       );
       const summary = { modelDir: result.modelDir, backend: result.backend, cancelled: result.cancelled, epochs: result.history.length, metrics: result.metrics && { top1: result.metrics.top1, balancedAccuracy: result.metrics.balancedAccuracy, macroF1: result.metrics.macroF1, ece: result.metrics.ece }, temperature: result.card.calibration.temperature };
       process.stdout.write(JSON.stringify(summary) + '\n');
+      // Interrupted: not a finished model (scripts chaining `train && eval` must stop here).
+      if (result.cancelled) process.exitCode = 130;
     },
   },
   eval: {
