@@ -135,7 +135,21 @@ export async function readCard(dir: string): Promise<ModelCard> {
   } catch {
     throw new Error(`${dir}: not a model directory (model-card.json missing)`);
   }
-  return JSON.parse(text) as ModelCard;
+  let card: ModelCard;
+  try {
+    card = JSON.parse(text) as ModelCard;
+  } catch (e) {
+    throw new Error(`${path.join(dir, 'model-card.json')}: not valid JSON (${(e as Error).message})`);
+  }
+  // What predictions are read through: missing or mistyped, they would give plausible nonsense.
+  const problems = [
+    Array.isArray(card?.labels) && card.labels.length >= 2 && card.labels.every((l) => typeof l === 'string') ? null : 'labels (at least two names)',
+    Number.isInteger(card?.inputSize) && card.inputSize >= 16 ? null : 'inputSize',
+    typeof card?.weightsSha256 === 'string' ? null : 'weightsSha256',
+    Array.isArray(card?.normalization?.mean) && Array.isArray(card?.normalization?.std) ? null : 'normalization',
+  ].filter((p): p is string => p !== null);
+  if (problems.length) throw new Error(`${path.join(dir, 'model-card.json')}: missing or invalid ${problems.join(', ')}`);
+  return card;
 }
 
 /** Loads and verifies a model directory. */
@@ -147,6 +161,13 @@ export async function loadNetwork(dir: string): Promise<LoadedModel> {
   const digest = sha256(bin);
   if (digest !== card.weightsSha256) {
     throw new ModelIntegrityError(`${dir}: weights.bin sha256 ${digest} does not match the model card (${card.weightsSha256}); refusing to load`);
+  }
+  // The card names the outputs and the input size the topology builds: they must agree, or every
+  // prediction is read against the wrong class list or fed at the wrong size.
+  if (topology.config.numClasses !== card.labels.length || topology.config.inputSize !== card.inputSize) {
+    throw new ModelIntegrityError(
+      `${dir}: model-card.json (${card.labels.length} labels, ${card.inputSize} px) does not match topology.json (${topology.config.numClasses} outputs, ${topology.config.inputSize} px); refusing to load`,
+    );
   }
   const net = new Network(topology.config);
   const expectedKeys = new Set(net.params.keys());

@@ -133,6 +133,22 @@ describe('model artifact', () => {
     await expect(loadNetwork(copy)).rejects.toBeInstanceOf(ModelIntegrityError);
     await expect(loadModel(copy)).rejects.toThrow(/does not match the model card/);
   });
+
+  it('refuses a model card that is not JSON, lacks its labels, or disagrees with the topology', async () => {
+    const copy = path.join(dir, 'edited-card');
+    await cp(result.modelDir, copy, { recursive: true });
+    const cardPath = path.join(copy, 'model-card.json');
+    const card = JSON.parse(await readFile(cardPath, 'utf8')) as Record<string, unknown> & { labels: string[] };
+    await writeFile(cardPath, JSON.stringify(card).slice(0, 40));
+    await expect(loadNetwork(copy)).rejects.toThrow(/model-card\.json: not valid JSON/);
+    await writeFile(cardPath, JSON.stringify({ ...card, labels: undefined }));
+    await expect(loadNetwork(copy)).rejects.toThrow(/model-card\.json: missing or invalid labels/);
+    // One class dropped from the card: the softmax would run over the wrong outputs.
+    await writeFile(cardPath, JSON.stringify({ ...card, labels: card.labels.slice(0, -1) }));
+    await expect(loadNetwork(copy)).rejects.toThrow(/does not match topology\.json/);
+    await writeFile(cardPath, JSON.stringify({ ...card, inputSize: 64 }));
+    await expect(loadModel(copy)).rejects.toBeInstanceOf(ModelIntegrityError);
+  });
 });
 
 describe('CellClassifier', () => {
