@@ -56,6 +56,17 @@ describe('rcmnet CLI', () => {
     const noCap = await rcmnet(['eval', '--model', dir, '--data', dir, '--max-per-class', '0']);
     expect(noCap.code).toBe(64);
     expect(noCap.stderr).toMatch(/--max-per-class must be a whole number >= 1/);
+    for (const [args, message] of [
+      [['predict', '--model', dir, '--abstain', '50', 'x.png'], /--abstain must be between 0 and 1/],
+      [['synth', '--out', path.join(dir, 'never'), '--fields=-3'], /--fields must be a whole number >= 1/],
+      [['detect', '--synthetic=-5'], /--synthetic must be a whole number >= 1/],
+      [['bench', '--arch', 'foo'], /--arch must be one of/],
+      [['bench', '--steps', '0'], /--steps must be a whole number >= 1/],
+    ] as const) {
+      const bad = await rcmnet([...args]);
+      expect(bad.code, args.join(' ')).toBe(64);
+      expect(bad.stderr).toMatch(message);
+    }
     expect((await rcmnet(['frobnicate'])).code).toBe(1);
   });
 

@@ -42,6 +42,13 @@ function count(v: string | boolean | undefined, name: string): number | undefine
   return n;
 }
 
+/** A probability threshold: 0 to 1 (50 would abstain on everything, -1 never). */
+function fraction(v: string | boolean | undefined, name: string): number | undefined {
+  const n = num(v, name);
+  if (n !== undefined && !(n >= 0 && n <= 1)) throw new UsageError(`--${name} must be between 0 and 1, got "${String(v)}"`);
+  return n;
+}
+
 function req(v: string | boolean | undefined, name: string): string {
   if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required`);
   return v;
@@ -193,13 +200,14 @@ const commands: Record<string, Command> = {
     options: { model: { type: 'string' }, abstain: { type: 'string' } },
     async run(v, files) {
       if (!files.length) throw new UsageError('give at least one IMAGE');
+      const abstainThreshold = fraction(v['abstain'], 'abstain');
       const model = await loadModel(req(v['model'], 'model'), { backend: v['backend'] as string | undefined });
       try {
         let failed = 0;
         // One image at a time so a bad file is reported on its own line, not fatal.
         for (const f of files) {
           try {
-            const [p] = await model.predict([f], { abstainThreshold: num(v['abstain'], 'abstain') });
+            const [p] = await model.predict([f], { abstainThreshold });
             process.stdout.write(JSON.stringify({ image: f, ...p }) + '\n');
           } catch (e) {
             if (!(e instanceof ImageDecodeError)) throw e;
@@ -241,7 +249,7 @@ const commands: Record<string, Command> = {
       const out = req(v['out'], 'out');
       const seed = num(v['seed'], 'seed', 1)!;
       if (v['fields'] !== undefined) {
-        const n = num(v['fields'], 'fields')!;
+        const n = count(v['fields'], 'fields')!;
         await mkdir(out, { recursive: true });
         const boxes: Record<string, unknown> = {};
         for (let i = 0; i < n; i++) {
@@ -283,7 +291,7 @@ const commands: Record<string, Command> = {
             fields++;
           }
         } else {
-          const n = num(v['synthetic'], 'synthetic')!;
+          const n = count(v['synthetic'], 'synthetic')!;
           const first = num(v['seed'], 'seed', 0)!;
           // With --model: classify each detected cell that matches a ground-truth cell.
           const model = typeof v['model'] === 'string' ? await loadModel(v['model'], { backend: v['backend'] as string | undefined }) : null;
@@ -320,7 +328,7 @@ const commands: Record<string, Command> = {
         if (v['crops']) {
           const dir = v['crops'] as string;
           await mkdir(dir, { recursive: true });
-          const imgs = await cropCells(f, boxes, num(v['crop-size'], 'crop-size', 64)!);
+          const imgs = await cropCells(f, boxes, count(v['crop-size'], 'crop-size') ?? 64);
           for (let i = 0; i < imgs.length; i++) {
             const p = path.join(dir, `${path.basename(f).replace(/\.[^.]+$/, '')}_cell${i}.png`);
             await writeFile(p, await encodePng(imgs[i]!));
@@ -357,7 +365,9 @@ const commands: Record<string, Command> = {
       if (mode !== 'train' && mode !== 'infer') throw new UsageError('--mode must be train or infer');
       const rounds = num(v['rounds'], 'rounds', 3)!;
       if (rounds < 1) throw new UsageError('--rounds must be at least 1');
-      const o = { size, mode: mode as 'train' | 'infer', batch: num(v['batch'], 'batch'), steps: num(v['steps'], 'steps'), arch: (v['arch'] as ArchName | undefined) ?? 'rcmnet', widthMultiplier: num(v['width'], 'width') };
+      const arch = (v['arch'] as string | undefined) ?? 'rcmnet';
+      if (!(ARCHITECTURES as readonly string[]).includes(arch)) throw new UsageError(`--arch must be one of ${ARCHITECTURES.join(', ')}`);
+      const o = { size, mode: mode as 'train' | 'infer', batch: count(v['batch'], 'batch'), steps: count(v['steps'], 'steps'), arch: arch as ArchName, widthMultiplier: num(v['width'], 'width') };
       const requested = typeof v['backends'] === 'string' ? v['backends'].split(',') : typeof v['backend'] === 'string' ? [v['backend']] : defaultBenchBackends();
       const backends = await availableBackends(requested);
       const print = (x: object, text: string) => process.stdout.write(v['json'] ? JSON.stringify(x) + '\n' : text + '\n');
