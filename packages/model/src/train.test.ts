@@ -3,7 +3,7 @@
  * tensor leaks, resume, cancellation, transfer learning, prediction, Grad-CAM, evaluation.
  * One small RCMNet is trained once (beforeAll) and reused.
  */
-import { appendFile, cp, readFile, writeFile, stat } from 'node:fs/promises';
+import { appendFile, cp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -231,6 +231,12 @@ describe('resume, cancellation and transfer learning', () => {
     expect(interrupted.history.map((h) => h.epoch)).toEqual([1]);
     // A kill after the metrics line of epoch 2 but before its checkpoint leaves that line behind.
     await appendFile(path.join(dir, 'resumed/metrics.jsonl'), `${JSON.stringify({ epoch: 2, valAcc: 0 })}\n`);
+    // A disk that filled up mid-line leaves a line cut short: skipped, not fatal.
+    await appendFile(path.join(dir, 'resumed/metrics.jsonl'), '{"epoch": 2, "valA');
+    // A checkpoint with a part missing is damaged: refused, not silently restarted over its state.
+    await cp(path.join(dir, 'resumed'), path.join(dir, 'damaged'), { recursive: true });
+    await rm(path.join(dir, 'damaged/checkpoint/optimizer.json'));
+    await expect(train({ ...opts, out: path.join(dir, 'damaged'), resume: true })).rejects.toThrow(/checkpoint damaged in .*damaged.checkpoint \(/);
     // Another recipe is another run: refused, nothing trained.
     await expect(train({ ...opts, epochs: 3, out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(/different recipe \(epochs: 2 in the checkpoint, 3 now;/);
     // Other labels (order too), another network or other data: another run, refused before decoding.

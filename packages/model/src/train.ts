@@ -273,32 +273,46 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     if (!existsSync(path.join(ckptDir, 'state.json')) && existsSync(path.join(`${ckptDir}.old`, 'state.json'))) {
       await rename(`${ckptDir}.old`, ckptDir);
     }
-    try {
-      state = JSON.parse(await readFile(path.join(ckptDir, 'state.json'), 'utf8')) as CheckpointState;
-      const ck = await loadNetwork(ckptDir);
-      for (const e of ck.net.params.all()) tf.tidy(() => net.params.get(e.key).assign(e.variable));
-      ck.net.dispose();
-      const meta = JSON.parse(await readFile(path.join(ckptDir, 'optimizer.json'), 'utf8')) as OptimizerState;
-      optimizer.load(meta, await readFile(path.join(ckptDir, 'optimizer.bin')));
-      normalization = ck.card.normalization;
-      resumedRecipe = ck.card.training as Record<string, unknown> | undefined;
-      if (options.ema !== undefined && existsSync(path.join(ckptDir, 'ema', 'weights.bin'))) {
-        resumedAverage = (await loadNetwork(path.join(ckptDir, 'ema'))).net;
-      }
-      // A kill between the metrics line and the checkpoint leaves a line for an epoch that is
-      // trained again now: keep one line per epoch the checkpoint holds.
-      const metricsPath = path.join(out, 'metrics.jsonl');
-      const lines = existsSync(metricsPath) ? (await readFile(metricsPath, 'utf8')).split('\n').filter(Boolean) : [];
-      const byEpoch = new Map<number, string>();
-      for (const line of lines) {
-        const epochOf = (JSON.parse(line) as { epoch?: unknown }).epoch;
-        if (typeof epochOf === 'number' && epochOf <= state.epoch + 1) byEpoch.set(epochOf, line);
-      }
-      await writeFile(metricsPath, [...byEpoch.values()].map((l) => `${l}\n`).join(''));
-      process.stderr.write(`rcmnet: resuming ${out} after epoch ${state.epoch + 1}\n`);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // No state.json: no checkpoint (state.json is written last). With it, every other part must
+    // load, or the checkpoint is damaged: starting over silently would mix its state with a fresh
+    // optimizer and weights.
+    const hasCheckpoint = existsSync(path.join(ckptDir, 'state.json'));
+    if (!hasCheckpoint) {
       process.stderr.write(`rcmnet: --resume given but ${ckptDir} has no checkpoint; starting fresh\n`);
+    } else {
+      try {
+        state = JSON.parse(await readFile(path.join(ckptDir, 'state.json'), 'utf8')) as CheckpointState;
+        const ck = await loadNetwork(ckptDir);
+        for (const e of ck.net.params.all()) tf.tidy(() => net.params.get(e.key).assign(e.variable));
+        ck.net.dispose();
+        const meta = JSON.parse(await readFile(path.join(ckptDir, 'optimizer.json'), 'utf8')) as OptimizerState;
+        optimizer.load(meta, await readFile(path.join(ckptDir, 'optimizer.bin')));
+        normalization = ck.card.normalization;
+        resumedRecipe = ck.card.training as Record<string, unknown> | undefined;
+        if (options.ema !== undefined && existsSync(path.join(ckptDir, 'ema', 'weights.bin'))) {
+          resumedAverage = (await loadNetwork(path.join(ckptDir, 'ema'))).net;
+        }
+        // A kill between the metrics line and the checkpoint leaves a line for an epoch that is
+        // trained again now: keep one line per epoch the checkpoint holds.
+        const metricsPath = path.join(out, 'metrics.jsonl');
+        const lines = existsSync(metricsPath) ? (await readFile(metricsPath, 'utf8')).split('\n').filter(Boolean) : [];
+        const byEpoch = new Map<number, string>();
+        for (const line of lines) {
+          let epochOf: unknown;
+          try {
+            epochOf = (JSON.parse(line) as { epoch?: unknown }).epoch;
+          } catch {
+            continue; // a line cut short by a kill or a full disk: its epoch is trained again
+          }
+          if (typeof epochOf === 'number' && epochOf <= state.epoch + 1) byEpoch.set(epochOf, line);
+        }
+        await writeFile(metricsPath, [...byEpoch.values()].map((l) => `${l}\n`).join(''));
+        process.stderr.write(`rcmnet: resuming ${out} after epoch ${state.epoch + 1}\n`);
+      } catch (e) {
+        net.dispose();
+        optimizer.dispose();
+        throw new Error(`checkpoint damaged in ${ckptDir} (${(e as Error).message}): train into a new --out, or remove the checkpoint folder to start this run over`);
+      }
     }
   } else {
     await rm(ckptDir, { recursive: true, force: true });
