@@ -81,6 +81,7 @@ describe('rcmnet CLI', () => {
     const t = await rcmnet(['train', '--data', data, '--out', model, '--size', '32', '--width', '0.25', '--epochs', '1', '--batch', '16']);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stderr).toMatch(/epoch 1\/1 .*img\/s .*loss .*acc .*ETA/);
+    expect(t.stderr).toMatch(/decoding \[#+\] 40\/40 images/);
     expect(JSON.parse(t.stdout.trim().split('\n').pop()!)).toMatchObject({ modelDir: model, epochs: 1 });
     // A fresh run over a finished model is refused: its old weights would pass for the new run's.
     const over = await rcmnet(['train', '--data', data, '--out', model, '--size', '32', '--width', '0.25', '--epochs', '1']);
@@ -100,6 +101,8 @@ describe('rcmnet CLI', () => {
     expect((await stat(png)).size).toBeGreaterThan(100);
 
     const e = await rcmnet(['eval', '--model', model, '--data', data, '--json']);
+    // Progress on stderr only: stdout stays one JSON document.
+    expect(e.stderr).toMatch(/eval \[#+\] \d+\/\d+ images .*ETA/);
     expect(Object.keys(JSON.parse(e.stdout) as object)).toEqual(expect.arrayContaining(['top1', 'balancedAccuracy', 'macroF1', 'perClass', 'confusion', 'ece']));
     const tta = await rcmnet(['eval', '--model', model, '--data', data, '--tta']);
     expect(tta.code, tta.stderr).toBe(0);

@@ -66,8 +66,10 @@ function fmtTime(s: number): string {
 function progressPrinter(json: boolean): (e: TrainEvent) => void {
   const tty = process.stderr.isTTY;
   let lastPrint = 0;
+  const decoding = countPrinter('decoding', 'images');
   return (e) => {
-    if (e.type === 'start') {
+    if (e.type === 'decode') decoding(e.done, e.total);
+    else if (e.type === 'start') {
       process.stderr.write(`training ${e.arch} (${e.parameterCount.toLocaleString('en')} params) on ${e.backend}: ${e.train} train / ${e.val} val images, labels ${e.labels.join(', ')}\n`);
     } else if (e.type === 'step') {
       const now = Date.now();
@@ -84,6 +86,23 @@ function progressPrinter(json: boolean): (e: TrainEvent) => void {
       );
       if (json) process.stdout.write(JSON.stringify(e) + '\n');
     }
+  };
+}
+
+/** A progress line on stderr for work counted in items: redrawn on a terminal, every 5 s otherwise. */
+function countPrinter(what: string, unit: string): (done: number, total: number) => void {
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  let lastPrint = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (!tty && now - lastPrint < 5000 && done !== total) return;
+    lastPrint = now;
+    const width = 24;
+    const filled = Math.round((done / Math.max(1, total)) * width);
+    const rate = done / Math.max(1e-3, (now - started) / 1000);
+    const line = `${what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit} ${rate.toFixed(1)}/s ETA ${fmtTime((total - done) / Math.max(1e-9, rate))}`;
+    process.stderr.write(tty ? `\r${line}\x1b[K${done === total ? '\n' : ''}` : `${line}\n`);
   };
 }
 
@@ -183,6 +202,7 @@ const commands: Record<string, Command> = {
       if (!models.length || models.some((m) => !m)) throw new UsageError('--model is required');
       const m = await evaluate(models, req(v['data'], 'data'), {
         split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: count(v['max-per-class'], 'max-per-class'), tta: Boolean(v['tta']),
+        onProgress: countPrinter('eval', 'images'),
       });
       if (v['json']) process.stdout.write(JSON.stringify(m) + '\n');
       else {

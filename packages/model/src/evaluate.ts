@@ -18,6 +18,8 @@ export interface EvaluateOptions {
   maxPerClass?: number;
   /** Test-time augmentation: mean logits over the eight dihedral views of each image (8x the compute). */
   tta?: boolean;
+  /** Images scored so far, over all members of an ensemble. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export type EvaluateData = string | Dataset | Sample[];
@@ -38,17 +40,23 @@ async function memberCards(modelDirs: string[]): Promise<ModelCard[]> {
  * temperature), one row of `labels.length` per sample. Members are loaded one at a time, so an
  * ensemble needs the memory of its largest member, not of all of them.
  */
-export async function calibratedProbabilities(modelDirs: string[], samples: Sample[], { tta = false } = {}): Promise<Float32Array> {
+export async function calibratedProbabilities(
+  modelDirs: string[],
+  samples: Sample[],
+  { tta = false, onProgress }: { tta?: boolean; onProgress?: (done: number, total: number) => void } = {},
+): Promise<Float32Array> {
   const cards = await memberCards(modelDirs);
   const k = cards[0]!.labels.length;
   const mean = new Float32Array(samples.length * k);
   const imagesBySize = new Map<number, RgbImage[]>();
-  for (const dir of modelDirs) {
+  const total = modelDirs.length * samples.length;
+  for (const [m, dir] of modelDirs.entries()) {
     const { net, card } = await loadNetwork(dir);
     try {
       let images = imagesBySize.get(card.inputSize);
       if (!images) imagesBySize.set(card.inputSize, (images = await loadImages(samples.map((s) => s.path), card.inputSize)));
-      const probs = softmaxRows(await logitsFor(net, images, card.normalization, 64, { tta }), k, card.calibration.temperature);
+      const progress = onProgress && ((done: number) => onProgress(m * samples.length + done, total));
+      const probs = softmaxRows(await logitsFor(net, images, card.normalization, 64, { tta, onProgress: progress }), k, card.calibration.temperature);
       for (let i = 0; i < mean.length; i++) mean[i]! += probs[i]! / modelDirs.length;
     } finally {
       net.dispose();
@@ -88,7 +96,7 @@ export async function evaluate(
   const unknown = [...new Set(samples.filter((s) => !index.has(s.label)).map((s) => s.label))];
   if (unknown.length) throw new Error(`Data has label(s) the model does not know: ${unknown.join(', ')} (model labels: ${labels.join(', ')})`);
   if (!samples.length) throw new Error(`No samples in split "${split}"`);
-  const probs = await calibratedProbabilities(members, samples, { tta: options.tta });
+  const probs = await calibratedProbabilities(members, samples, { tta: options.tta, onProgress: options.onProgress });
   const metrics = computeMetrics(probs, samples.map((s) => index.get(s.label)!), labels);
   return { ...metrics, split, labels, tta: Boolean(options.tta), inSample, members };
 }

@@ -6,13 +6,21 @@ import { decodeImage, resizeSquare, type ImageInput, type ImageLimits, type RgbI
 import { tf } from './tf.js';
 
 /** Decodes and resizes images with bounded concurrency (sharp runs on libuv threads). */
-export async function loadImages(inputs: ImageInput[], size: number, limits: ImageLimits = {}, concurrency = 4): Promise<RgbImage[]> {
+export async function loadImages(
+  inputs: ImageInput[],
+  size: number,
+  limits: ImageLimits = {},
+  concurrency = 4,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RgbImage[]> {
   const out = new Array<RgbImage>(inputs.length);
   let next = 0;
+  let done = 0;
   const worker = async () => {
     while (next < inputs.length) {
       const i = next++;
       out[i] = await resizeSquare(await decodeImage(inputs[i]!, limits), size);
+      onProgress?.(++done, inputs.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, worker));
@@ -54,7 +62,13 @@ export function dihedralViews(img: RgbImage): RgbImage[] {
  * `tta`, the mean logits over the eight dihedral views (test-time augmentation: 8x the
  * compute; the softmax of the mean logits is the views' normalised geometric mean).
  */
-export async function logitsFor(net: Network, images: RgbImage[], norm: Normalization, batchSize = 32, { tta = false } = {}): Promise<Float32Array> {
+export async function logitsFor(
+  net: Network,
+  images: RgbImage[],
+  norm: Normalization,
+  batchSize = 32,
+  { tta = false, onProgress }: { tta?: boolean; onProgress?: (done: number, total: number) => void } = {},
+): Promise<Float32Array> {
   const k = net.config.numClasses;
   const size = net.config.inputSize;
   const forward = async (batch: RgbImage[]): Promise<Float32Array> => {
@@ -70,6 +84,7 @@ export async function logitsFor(net: Network, images: RgbImage[], norm: Normaliz
     const batch = images.slice(start, start + batchSize);
     if (!tta) {
       out.set(await forward(batch), start * k);
+      onProgress?.(start + batch.length, images.length);
       continue;
     }
     const views = batch.map(dihedralViews);
@@ -79,6 +94,7 @@ export async function logitsFor(net: Network, images: RgbImage[], norm: Normaliz
       for (let i = 0; i < mean.length; i++) mean[i]! += logits[i]! / 8;
     }
     out.set(mean, start * k);
+    onProgress?.(start + batch.length, images.length);
   }
   return out;
 }

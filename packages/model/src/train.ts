@@ -76,6 +76,7 @@ export interface TrainOptions {
 }
 
 export type TrainEvent =
+  | { type: 'decode'; done: number; total: number }
   | { type: 'start'; backend: string; arch: ArchName; labels: string[]; train: number; val: number; epochs: number; startEpoch: number; parameterCount: number }
   | { type: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number }
   | ({ type: 'epoch'; epochs: number; best: boolean } & EpochRecord)
@@ -246,8 +247,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   }
 
   // Decode everything once: epochs then cost only augmentation and compute.
-  const trainImages = await loadImages(trainSamples.map((s) => s.path), size);
-  const valImages = await loadImages(valSamples.map((s) => s.path), size);
+  // Decoding a large set takes a minute or more: it reports progress like training does.
+  const decodeTotal = trainSamples.length + valSamples.length;
+  const decoded = (offset: number) => (done: number) => onProgress({ type: 'decode', done: offset + done, total: decodeTotal });
+  const trainImages = await loadImages(trainSamples.map((s) => s.path), size, {}, 4, decoded(0));
+  const valImages = await loadImages(valSamples.map((s) => s.path), size, {}, 4, decoded(trainSamples.length));
   const trainTargets = trainSamples.map((s) => labelIndex.get(s.label)!);
   const valTargets = valSamples.map((s) => labelIndex.get(s.label)!);
   normalization ??= estimateNormalization(trainImages);
