@@ -409,13 +409,13 @@ async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: s
     const file = `${item.cropSha256}.png`;
     // Read through the blob store (sha256 verified), never straight from its files.
     await writeFile(join(dir, file), await ctx.blobs.get(item.cropSha256));
-    lines.push(`${item.split === "TRAIN" ? "train" : "val"},${item.label},${file}`);
+    lines.push(`${item.split === "TRAIN" ? "train" : "val"},${csvField(item.label)},${file}`);
   }
   if (!items.some((i) => i.split === "VAL")) {
     // A very small snapshot can have no VAL cells: validate on TRAIN (model selection is then
     // optimistic, which the log says, and no temperature is fitted) rather than touch the locked
     // TEST part.
-    for (const item of items) lines.push(`val,${item.label},${item.cropSha256}.png`);
+    for (const item of items) lines.push(`val,${csvField(item.label)},${item.cropSha256}.png`);
   }
   const manifest = join(dir, "manifest.csv");
   await writeFile(manifest, `${lines.join("\n")}\n`);
@@ -444,4 +444,9 @@ async function evaluateLoaded(
     items.map((it) => it.label),
     predicted,
   );
+}
+
+/** A CSV field, quoted when it holds a comma, a quote or a line break (labels are names, but not ours to trust). */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
