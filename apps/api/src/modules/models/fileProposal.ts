@@ -4,7 +4,7 @@ import type { ModelPromotion, ModelVersion, Prisma, PromotionKind } from "@rcmne
 import { recordAudit } from "../../audit/recordAudit.ts";
 import type { AuthUser } from "../../context.ts";
 import { conflict } from "../../errors.ts";
-import { assertKeepsClasses } from "./keepsClasses.ts";
+import { assertKeepsClasses, lostClasses } from "./keepsClasses.ts";
 
 export async function fileProposal(
   tx: Prisma.TransactionClient,
@@ -27,7 +27,7 @@ export async function fileProposal(
   const champion = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" }, select: { id: true, name: true, version: true, labels: true } });
   // A promotion must keep the champion's classes. A rollback may lose some (the emergency way
   // back past a promotion that added a class): the approver is told which.
-  const lostClasses = champion ? champion.labels.filter((l) => !version.labels.includes(l)) : [];
+  const lost = lostClasses(version, champion);
   if (kind === "PROMOTE") assertKeepsClasses(version, champion);
   const promotion = await tx.modelPromotion.create({
     data: { modelVersionId: version.id, kind, reason, proposedById: actor.id, replacesChampionId: champion?.id ?? null },
@@ -42,7 +42,7 @@ export async function fileProposal(
       version: version.version,
       kind,
       replacesChampionId: champion?.id ?? null,
-      ...(lostClasses.length ? { lostClasses } : {}),
+      ...(lost.length ? { lostClasses: lost } : {}),
       ...evidence,
     },
     reason,

@@ -9,11 +9,15 @@ import { conflict } from "../../errors.ts";
 
 type Named = Pick<ModelVersion, "name" | "version" | "labels">;
 
-export function assertKeepsClasses(target: Named, champion: Named | null): void {
-  if (!champion) return;
+/** The champion's classes the target cannot suggest (none without a champion). */
+export function lostClasses(target: Pick<ModelVersion, "labels">, champion: Pick<ModelVersion, "labels"> | null): string[] {
   const known = new Set(target.labels);
-  const lost = champion.labels.filter((l) => !known.has(l));
-  if (lost.length === 0) return;
+  return champion ? champion.labels.filter((l) => !known.has(l)) : [];
+}
+
+export function assertKeepsClasses(target: Named, champion: Named | null): void {
+  const lost = lostClasses(target, champion);
+  if (!champion || lost.length === 0) return;
   throw conflict(
     `${target.name} ${target.version} cannot suggest ${lost.join(", ")}, which the champion ${champion.name} ${champion.version} does: a champion must keep every class (train on a snapshot with TRAIN cells of each)`,
     { missingLabels: lost },

@@ -29,8 +29,8 @@ export async function lostClasses(prisma: PrismaClient, promotion: ModelPromotio
 }
 
 export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPromotion) {
-  const recorded_ = await recorded(prisma, promotion);
-  const snapshotId = recorded_.comparedOnSnapshotId;
+  const proposal = await recorded(prisma, promotion);
+  const snapshotId = proposal.comparedOnSnapshotId;
   if (!snapshotId) return null;
   const [candidate, champion] = await Promise.all([
     prisma.modelVersion.findUniqueOrThrow({ where: { id: promotion.modelVersionId } }),
@@ -38,8 +38,8 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
   ]);
   return {
     snapshotId,
-    candidate: figures(candidate, snapshotId, recorded_.testLeakage?.candidate),
-    champion: champion ? figures(champion, snapshotId, recorded_.testLeakage?.champion) : null,
+    candidate: figures(candidate, snapshotId, proposal.testLeakage?.candidate),
+    champion: champion ? figures(champion, snapshotId, proposal.testLeakage?.champion) : null,
   };
 }
 
