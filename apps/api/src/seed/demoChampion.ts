@@ -100,6 +100,7 @@ export async function ensureChampion(options: {
             ? dir.slice(join(options.dataDir, "models").length + 1)
             : dir,
           artifactSha256: info.weightsSha256,
+          folderSha256: info.folderSha256,
         },
       }));
     await recordAudit(tx, null, {
@@ -110,6 +111,7 @@ export async function ensureChampion(options: {
         name: version.name,
         version: version.version,
         artifactSha256: version.artifactSha256,
+        folderSha256: version.folderSha256,
         source: "demo seed",
       },
     });

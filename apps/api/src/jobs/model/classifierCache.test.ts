@@ -8,7 +8,12 @@ function fakeRuntime() {
   const disposed: string[] = [];
   const loads: string[] = [];
   const runtime = {
-    inspectModelDir: async (dir: string) => ({ weightsSha256: `sha-${dir.split("/").at(-1)}`, labels: ["car_t", "lymphocyte"], abstainThreshold: null }),
+    inspectModelDir: async (dir: string) => ({
+      weightsSha256: `sha-${dir.split("/").at(-1)}`,
+      folderSha256: `folder-${dir.split("/").at(-1)}`,
+      labels: ["car_t", "lymphocyte"],
+      abstainThreshold: null,
+    }),
     loadClassifier: async (dir: string) => {
       const name = dir.split("/").at(-1)!;
       loads.push(name);
@@ -18,7 +23,14 @@ function fakeRuntime() {
   return { runtime, disposed, loads };
 }
 
-const version = (id: string) => ({ id, artifactPath: id, artifactSha256: `sha-${id}`, metrics: {}, labels: ["car_t", "lymphocyte"] });
+const version = (id: string) => ({
+  id,
+  artifactPath: id,
+  artifactSha256: `sha-${id}`,
+  folderSha256: `folder-${id}` as string | null,
+  metrics: {},
+  labels: ["car_t", "lymphocyte"],
+});
 
 describe("ClassifierCache", () => {
   it("keeps a model loaded while it is in use, even when another version evicts it", async () => {
@@ -54,6 +66,18 @@ describe("ClassifierCache", () => {
     await expect(cache.use({ ...version("a"), artifactSha256: "other" }, async () => undefined)).rejects.toThrow(/registered other/);
     await cache.use(version("a"), async () => undefined);
     expect(loads).toEqual(["a"]);
+  });
+
+  it("refuses a model card or topology changed since registration (same weights, same labels)", async () => {
+    const { runtime, loads } = fakeRuntime();
+    const cache = new ClassifierCache(runtime, "/data", 2);
+    await expect(cache.use({ ...version("c"), folderSha256: "folder-as-registered" }, async () => undefined)).rejects.toThrow(
+      /model version c: its model-card\.json or topology\.json has changed since it was registered/,
+    );
+    expect(loads).toEqual([]);
+    // Registered before the folder hash existed: checked by weights and labels only.
+    await cache.use({ ...version("d"), folderSha256: null }, async () => undefined);
+    expect(loads).toEqual(["d"]);
   });
 
   it("refuses a model card whose labels are not the registered ones (same weights, classes renamed or reordered)", async () => {

@@ -1,9 +1,9 @@
 // Loaded classifiers per model version, kept for the worker's lifetime: loading costs seconds,
-// and a worker predicts with the same champion for many slides. The weights are re-hashed on
-// load, so a model directory changed on disk after registration is refused, not used.
+// and a worker predicts with the same champion for many slides. The directory is re-hashed on
+// load, so a model changed on disk after registration is refused, not used.
 import { isAbsolute, join } from "node:path";
 import type { ModelVersion } from "@rcmnet/db";
-import { DEFAULT_ABSTAIN_THRESHOLD, type CellClassifier, type ModelRuntime } from "./runtime.ts";
+import { DEFAULT_ABSTAIN_THRESHOLD, type CellClassifier, type ModelDirInfo, type ModelRuntime } from "./runtime.ts";
 
 export interface LoadedClassifier {
   modelVersionId: string;
@@ -16,7 +16,25 @@ export function resolveModelDir(dataDir: string, artifactPath: string): string {
   return isAbsolute(artifactPath) ? artifactPath : join(dataDir, "models", artifactPath);
 }
 
-type VersionRef = Pick<ModelVersion, "id" | "artifactPath" | "artifactSha256" | "metrics" | "labels">;
+type RegisteredFiles = Pick<ModelVersion, "artifactSha256" | "labels" | "folderSha256">;
+type VersionRef = Pick<ModelVersion, "id" | "artifactPath" | "metrics"> & RegisteredFiles;
+
+/** Why a model directory on disk is not the registered model (null: it is). */
+export function unregisteredChange(info: ModelDirInfo, version: RegisteredFiles): string | null {
+  if (info.weightsSha256 !== version.artifactSha256) {
+    return `its weights on disk hash to ${info.weightsSha256}, registered ${version.artifactSha256}`;
+  }
+  // The card names the output classes in order: an edited card would relabel every prediction
+  // while the weights still hash as registered. Said apart, as the likeliest edit.
+  if (info.labels.join("\n") !== version.labels.join("\n")) {
+    return `its model-card.json lists the labels ${info.labels.join(", ")}, registered ${version.labels.join(", ")}`;
+  }
+  // Normalisation, calibration, abstain threshold or layers edited: as wrong, less visible.
+  if (version.folderSha256 !== null && info.folderSha256 !== version.folderSha256) {
+    return "its model-card.json or topology.json has changed since it was registered";
+  }
+  return null;
+}
 
 interface Entry {
   classifier: Promise<LoadedClassifier>;
@@ -71,16 +89,8 @@ export class ClassifierCache {
   private async load(version: VersionRef): Promise<LoadedClassifier> {
     const dir = resolveModelDir(this.dataDir, version.artifactPath);
     const info = await this.runtime.inspectModelDir(dir);
-    if (info.weightsSha256 !== version.artifactSha256) {
-      throw new Error(
-        `model version ${version.id}: weights on disk hash to ${info.weightsSha256}, registered ${version.artifactSha256}`,
-      );
-    }
-    // The card names the output classes in order: an edited card would relabel every prediction
-    // while the weights still hash as registered.
-    if (info.labels.join("\n") !== version.labels.join("\n")) {
-      throw new Error(`model version ${version.id}: model-card.json lists the labels ${info.labels.join(", ")}, registered ${version.labels.join(", ")}`);
-    }
+    const change = unregisteredChange(info, version);
+    if (change) throw new Error(`model version ${version.id}: ${change}`);
     const model = await this.runtime.loadClassifier(dir);
     return {
       modelVersionId: version.id,

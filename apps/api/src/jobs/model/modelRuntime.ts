@@ -224,11 +224,19 @@ export class TrainingStopped extends Error {
  * here with plain fs so the API can inspect a directory without loading TensorFlow.
  */
 export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
+  let cardText: string;
   let card: Record<string, unknown>;
   try {
-    card = JSON.parse(await readFile(join(dir, "model-card.json"), "utf8")) as Record<string, unknown>;
+    cardText = await readFile(join(dir, "model-card.json"), "utf8");
+    card = JSON.parse(cardText) as Record<string, unknown>;
   } catch {
     throw new Error("model-card.json is missing or not JSON");
+  }
+  let topology: Buffer;
+  try {
+    topology = await readFile(join(dir, "topology.json"));
+  } catch {
+    throw new Error("topology.json is missing");
   }
   const declared = card.weightsSha256;
   const labels = card.labels;
@@ -276,8 +284,19 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
       createdAt: card.createdAt ?? null,
     },
     weightsSha256: actual,
+    folderSha256: folderSha256(cardText, topology),
     abstainThreshold: typeof card.abstainThreshold === "number" ? card.abstainThreshold : undefined,
   };
+}
+
+/**
+ * One hash for everything a prediction is read through: the card (labels, input size,
+ * normalisation, calibration, abstain threshold) and the topology (the layers). The weights are
+ * covered too, since the card declares their hash and inspectModelDir has just checked it.
+ */
+export function folderSha256(cardText: string, topology: Buffer | string): string {
+  const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
+  return sha(`model-card.json ${sha(cardText)}\ntopology.json ${sha(topology)}\n`);
 }
 
 /** Picks the fastest TensorFlow.js backend available here (done once, at the process edge). */

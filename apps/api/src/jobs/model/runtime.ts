@@ -120,6 +120,8 @@ export interface ModelDirInfo {
   metrics: Record<string, unknown>;
   /** sha256 of the weights, recomputed from the files (and equal to what the card declares). */
   weightsSha256: string;
+  /** sha256 binding model-card.json and topology.json (and through the card, the weights). */
+  folderSha256: string;
   /** The crop framing it was trained on (null: pre-cropped cells of unknown framing). */
   cropContext: number | null;
   abstainThreshold?: number;

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CaseStatus, ModelStatus, PrismaClient } from "@rcmnet/db";
+import { folderSha256 } from "../model/modelRuntime.ts";
 
 let counter = 0;
 const unique = () => `${process.pid}-${++counter}-${randomBytes(3).toString("hex")}`;
@@ -16,13 +17,18 @@ export async function insertModelVersion(
   const labels = overrides.labels ?? ["car_t", "lymphocyte"];
   const weights = randomBytes(64);
   const artifactSha256 = createHash("sha256").update(weights).digest("hex");
+  let folder: string | null = null;
   if (overrides.dataDir) {
-    // The files an approval checks (inspectModelDir): a card declaring the weights' hash. Not a
-    // model that could predict; these tests never load one.
+    // The files an approval checks (inspectModelDir): a card declaring the weights' hash, and a
+    // topology. Not a model that could predict; these tests never load one.
     const dir = join(overrides.dataDir, "models", "fixture", id);
+    const card = JSON.stringify({ weightsSha256: artifactSha256, labels, inputSize: 32 });
+    const topology = JSON.stringify({ format: "fixture" });
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "weights.bin"), weights);
-    await writeFile(join(dir, "model-card.json"), JSON.stringify({ weightsSha256: artifactSha256, labels, inputSize: 32 }));
+    await writeFile(join(dir, "model-card.json"), card);
+    await writeFile(join(dir, "topology.json"), topology);
+    folder = folderSha256(card, topology);
   }
   return prisma.modelVersion.create({
     data: {
@@ -36,6 +42,7 @@ export async function insertModelVersion(
       metrics: overrides.evaluatedOn ? { evaluations: { [overrides.evaluatedOn]: { accuracy: 0.9, macroF1: 0.9 } } } : {},
       artifactPath: `fixture/${id}`,
       artifactSha256,
+      folderSha256: folder,
       status: overrides.status ?? "CANDIDATE",
     },
   });

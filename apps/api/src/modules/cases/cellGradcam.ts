@@ -65,7 +65,7 @@ export async function cellGradcam(
   const prediction = await ctx.prisma.prediction.findFirst({
     where: { cellId },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    select: { modelVersion: { select: { id: true, artifactPath: true, artifactSha256: true, metrics: true, labels: true } } },
+    select: { modelVersion: { select: { id: true, artifactPath: true, artifactSha256: true, folderSha256: true, metrics: true, labels: true } } },
   });
   if (!prediction) throw notFound("Prediction for this cell");
   const version = prediction.modelVersion;

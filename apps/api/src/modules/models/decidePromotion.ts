@@ -12,7 +12,7 @@ import { lockChampion } from "./championLock.ts";
 import { setChampion } from "./setChampion.ts";
 import { assertKeepsClasses } from "./keepsClasses.ts";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
-import { resolveModelDir } from "../../jobs/model/classifierCache.ts";
+import { resolveModelDir, unregisteredChange } from "../../jobs/model/classifierCache.ts";
 
 /** Audit actions by which an admin controls another account's credentials or role (manageUsers.ts). */
 const CREDENTIAL_ACTIONS = ["user.create", "user.reset_password", "user.change_role"] as const;
@@ -103,12 +103,7 @@ export async function decidePromotion(
  */
 async function assertArtifactIntact(dataDir: string, version: ModelVersion): Promise<void> {
   const problem = await inspectModelDir(resolveModelDir(dataDir, version.artifactPath)).then(
-    (info) =>
-      info.weightsSha256 !== version.artifactSha256
-        ? "its weights on disk are not the registered ones"
-        : info.labels.join("\n") !== version.labels.join("\n")
-          ? `its model card lists the labels ${info.labels.join(", ")}, registered ${version.labels.join(", ")}`
-          : null,
+    (info) => unregisteredChange(info, version),
     (err: unknown) => (err instanceof Error ? err.message : "its folder cannot be read"),
   );
   if (problem) {

@@ -1,7 +1,7 @@
 // Two-person rule for the champion, through the GraphQL API: a DATA_SCIENTIST proposes, a
 // different person (an ADMIN) decides; refusals are clear errors and change nothing.
 import type { Role } from "@rcmnet/db";
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
@@ -190,6 +190,26 @@ describe("model promotion", () => {
     expect(gone.errors?.[0]?.message).not.toContain(api.env.dataDir);
     expect(await registryState()).toEqual(before);
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: rollback.id, approve: false, note: "its folder is gone" });
+  });
+
+  it("refuses to approve a version whose model card or topology was edited after registration (weights and labels as registered)", async () => {
+    const archived = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "ARCHIVED" });
+    const folder = join(api.env.dataDir, "models", archived.artifactPath);
+    const rollback = (await api.gqlOk(tokens.DATA_SCIENTIST, ROLLBACK, { reason: "back to the earlier one", id: archived.id })).proposeRollback;
+    const card = JSON.parse(await readFile(join(folder, "model-card.json"), "utf8"));
+    // A looser abstain threshold: every label and weight as registered, fewer cells sent to a human.
+    await writeFile(join(folder, "model-card.json"), JSON.stringify({ ...card, abstainThreshold: 0.05 }));
+    const before = await registryState();
+    const edited = await api.gql(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true });
+    expect(codeOf(edited)).toBe("CONFLICT");
+    expect(edited.errors?.[0]?.message).toMatch(/cannot serve: its model-card\.json or topology\.json has changed since it was registered/);
+    expect(await registryState()).toEqual(before);
+    // The card restored byte for byte, a topology edit is refused the same way.
+    await writeFile(join(folder, "model-card.json"), JSON.stringify(card));
+    await writeFile(join(folder, "topology.json"), JSON.stringify({ format: "fixture", layers: "other" }));
+    expect(codeOf(await api.gql(tokens.ADMIN, DECIDE, { id: rollback.id, approve: true }))).toBe("CONFLICT");
+    expect(await registryState()).toEqual(before);
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: rollback.id, approve: false, note: "its folder was edited" });
   });
 
   it("refuses the proposer deciding their own proposal (two different people)", async () => {

@@ -1,11 +1,12 @@
 // registerModel: the weights must hash to what model-card.json declares, and only directories
 // under the server's models dir are accepted.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { folderSha256 } from "../../jobs/model/modelRuntime.ts";
 
 let api: TestApi;
 let ds: string;
@@ -21,7 +22,10 @@ afterAll(async () => {
 const REGISTER = `mutation($p: String!) { registerModel(path: $p) { id name version status labels inputSize artifactSha256 } }`;
 const codeOf = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
 
-async function writeModelDir(dir: string, options: { tamper?: boolean; name?: string; cropContext?: number | null; labels?: string[] } = {}) {
+async function writeModelDir(
+  dir: string,
+  options: { tamper?: boolean; name?: string; cropContext?: number | null; labels?: string[]; noTopology?: boolean } = {},
+) {
   const weights = randomBytes(256);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "weights.bin"), weights);
@@ -37,6 +41,7 @@ async function writeModelDir(dir: string, options: { tamper?: boolean; name?: st
     weightsSha256: createHash("sha256").update(weights).digest("hex"),
   };
   await writeFile(join(dir, "model-card.json"), JSON.stringify(card));
+  if (!options.noTopology) await writeFile(join(dir, "topology.json"), JSON.stringify({ format: "rcmnet-topology/1", config: {} }));
   if (options.tamper) await writeFile(join(dir, "weights.bin"), randomBytes(256));
   return card;
 }
@@ -59,6 +64,11 @@ describe("registerModel", () => {
     expect(v.version).toBe(`sha-${card.weightsSha256.slice(0, 12)}`);
     const row = await api.prisma.modelVersion.findUniqueOrThrow({ where: { id: v.id } });
     expect(row.artifactPath).toBe("external-1");
+    // The card and topology as registered, what the worker and an approval compare against.
+    const folder = join(api.env.dataDir, "models", "external-1");
+    expect(row.folderSha256).toBe(
+      folderSha256(await readFile(join(folder, "model-card.json"), "utf8"), await readFile(join(folder, "topology.json"))),
+    );
     expect(await api.prisma.auditEvent.count({ where: { action: "model.register", entityId: v.id } })).toBe(
       1,
     );
@@ -75,6 +85,7 @@ describe("registerModel", () => {
     await writeModelDir(join(models, "framed-wider"), { name: "framed-wider", cropContext: 2 });
     await writeModelDir(join(models, "runs", "00000000-0000-4000-8000-00000000cafe"), { name: "a-run" });
     await mkdir(join(models, "empty"), { recursive: true });
+    await writeModelDir(join(models, "no-topology"), { name: "no-topology", noTopology: true });
     await writeModelDir(join(models, "comma-label"), { name: "comma-label", labels: ["car_t", "lymphocyte, reactive"] });
     await writeModelDir(join(models, "twice"), { name: "twice", labels: ["car_t", "car_t"] });
     const outside = join(tmpdir(), `rcmnet-outside-${process.pid}`);
@@ -83,6 +94,7 @@ describe("registerModel", () => {
     const cases: [string, RegExp][] = [
       ["tampered", /weights\.bin hashes to .* model-card\.json declares/],
       ["empty", /model-card\.json is missing/],
+      ["no-topology", /topology\.json is missing/],
       ["comma-label", /label "lymphocyte, reactive" is not a plain class name/],
       ["twice", /lists a label twice/],
       ["runs/00000000-0000-4000-8000-00000000cafe", /Training-run folders are registered by their run/],

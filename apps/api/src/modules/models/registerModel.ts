@@ -63,6 +63,7 @@ export async function registerModel(
           metrics: info.metrics as object,
           artifactPath,
           artifactSha256: info.weightsSha256,
+          folderSha256: info.folderSha256,
           status: "CANDIDATE",
         },
       });
@@ -75,6 +76,7 @@ export async function registerModel(
           version: version.version,
           artifactPath,
           artifactSha256: version.artifactSha256,
+          folderSha256: version.folderSha256,
           cropContext: info.cropContext,
         },
       });

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "model_version" ADD COLUMN     "folderSha256" TEXT;
