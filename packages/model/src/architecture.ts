@@ -168,7 +168,9 @@ export class Network {
     const d = ch / heads;
     this.params.add(`${key}/qkv/w`, [ch, 3 * ch], uniformInit(this.rng, ch * 3 * ch, Math.sqrt(3 / ch)));
     this.params.add(`${key}/qkv/b`, [3 * ch], filled(3 * ch, 0));
-    // Factorised 2D relative position embeddings (BoTNet): one vector per row and per column.
+    // Factorised 2D position embeddings as drawn in BoTNet's Fig. 4 (R_h + R_w, one vector per row
+    // and per column): a logit depends on where the key sits, not on the query-key offset, unlike
+    // the relative logits of BoTNet's reference code.
     const pos = (n: number) => Float32Array.from({ length: n }, () => this.rng.normal() * 0.02);
     this.params.add(`${key}/rel_h`, [heads, size, 1, d], pos(heads * size * d));
     this.params.add(`${key}/rel_w`, [heads, 1, size, d], pos(heads * size * d));
@@ -241,7 +243,7 @@ export class Network {
     const qkv = tf.add(tf.matMul(tf.reshape(x, [b * n, ch]), this.p(`${key}/qkv/w`) as tf.Tensor2D), this.p(`${key}/qkv/b`));
     const toHeads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, n, heads, d]), [0, 2, 1, 3]);
     const [q, k, v] = tf.split(qkv, 3, 1).map(toHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-    // q·k + q·r = q·(k + r): content and relative-position logits in one product.
+    // q·k + q·r = q·(k + r): content and position logits in one product.
     const pos = tf.reshape(tf.add(this.p(`${key}/rel_h`), this.p(`${key}/rel_w`)), [1, heads, n, d]);
     const logits = tf.mul(tf.matMul(q, tf.add(k, pos), false, true), 1 / Math.sqrt(d));
     const att = tf.softmax(logits);

@@ -62,6 +62,9 @@ describe('rcmnet CLI', () => {
       [['detect', '--synthetic=-5'], /--synthetic must be a whole number >= 1/],
       [['bench', '--arch', 'foo'], /--arch must be one of/],
       [['bench', '--steps', '0'], /--steps must be a whole number >= 1/],
+      // An empty value (an unset shell variable) is not 0: a threshold of 0 never abstains.
+      [['predict', '--model', dir, '--abstain=', 'x.png'], /--abstain must be a number, got ""/],
+      [['train', '--data', dir, '--out', dir, '--seed', ' '], /--seed must be a number, got " "/],
     ] as const) {
       const bad = await rcmnet([...args]);
       expect(bad.code, args.join(' ')).toBe(64);

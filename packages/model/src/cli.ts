@@ -30,7 +30,8 @@ const common: Options = { help: { type: 'boolean', short: 'h' }, backend: { type
 
 function num(v: string | boolean | undefined, name: string, fallback?: number): number | undefined {
   if (v === undefined) return fallback;
-  const n = Number(v);
+  // Number('') is 0: an empty --abstain= (an unset shell variable) would silently never abstain.
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${String(v)}"`);
   return n;
 }

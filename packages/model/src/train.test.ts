@@ -3,7 +3,7 @@
  * tensor leaks, resume, cancellation, transfer learning, prediction, Grad-CAM, evaluation.
  * One small RCMNet is trained once (beforeAll) and reused.
  */
-import { appendFile, cp, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -239,6 +239,7 @@ describe('resume, cancellation and transfer learning', () => {
     await expect(train({ ...opts, out: path.join(dir, 'damaged'), resume: true })).rejects.toThrow(/checkpoint damaged in .*damaged.checkpoint \(/);
     // Another recipe is another run: refused, nothing trained.
     await expect(train({ ...opts, epochs: 3, out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(/different recipe \(epochs: 2 in the checkpoint, 3 now;/);
+    await expect(train({ ...opts, augment: false, out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(/different recipe \(augment: \{\} in the checkpoint, false now\)/);
     // Other labels (order too), another network or other data: another run, refused before decoding.
     const labels = (await loadDataset(data)).labels;
     await expect(train({ ...opts, labels: [...labels].reverse(), out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(
@@ -294,6 +295,37 @@ describe('resume, cancellation and transfer learning', () => {
     await expect(train({ ...tiny, data: manifest, epochs: 1, out: path.join(dir, 'val-only-class') })).rejects.toThrow(
       new RegExp(`no training images of ${only} \\(only in val or test\\)`),
     );
+  });
+
+  it('refuses fewer than two classes or a class listed twice before building a network', async () => {
+    const labels = (await loadDataset(data)).labels;
+    const before = tf.memory().numTensors;
+    await expect(train({ ...tiny, data, epochs: 1, labels: [labels[0]!], out: path.join(dir, 'one-class') })).rejects.toThrow(/at least two classes, got /);
+    await expect(train({ ...tiny, data, epochs: 1, labels: [labels[0]!, labels[0]!, labels[1]!], out: path.join(dir, 'twice') })).rejects.toThrow(
+      new RegExp(`the class ${labels[0]} is listed twice`),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('frees its network when an image cannot be decoded (a worker retries in the same process)', async () => {
+    const ds = await loadDataset(data, { maxPerClass: 4 });
+    const corrupt = path.join(dir, 'corrupt.png');
+    await writeFile(corrupt, Buffer.from('\x89PNG\r\n\x1a\n not really a png'));
+    const rows = [...ds.train.map((s) => `train,${s.label},${s.path}`), `train,${ds.labels[0]},${corrupt}`];
+    const manifest = path.join(dir, 'corrupt-image.csv');
+    await writeFile(manifest, `split,label,path\n${rows.join('\n')}\n`);
+    const before = tf.memory().numTensors;
+    await expect(train({ ...tiny, data: manifest, epochs: 1, out: path.join(dir, 'corrupt-run') })).rejects.toThrow(/corrupt\.png/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('--resume with no checkpoint starts fresh without the metrics line a killed first epoch left', async () => {
+    const out = path.join(dir, 'no-checkpoint');
+    await mkdir(out, { recursive: true });
+    await writeFile(path.join(out, 'metrics.jsonl'), `${JSON.stringify({ epoch: 1, valAcc: 0 })}\n`);
+    const r = await train({ ...tiny, data, epochs: 1, maxPerClass: 4, out, resume: true });
+    const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { valAcc: number });
+    expect(lines.map((l) => l.valAcc)).toEqual([r.history[0]!.valAcc]);
   });
 
   it('fits no temperature when the validation images are training images (a snapshot with no VAL part)', async () => {

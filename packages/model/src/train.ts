@@ -145,7 +145,7 @@ export function checkTrainOptions(o: TrainOptions): void {
 }
 
 /** Options that fix what a run is: a resumed run must use the checkpoint's, or it is another run. */
-const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'balance', 'seed', 'from', 'headEpochs', 'ema'] as const;
+const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'balance', 'seed', 'from', 'headEpochs', 'ema', 'augment', 'unfreezeLrFactor'] as const;
 
 /**
  * What makes a checkpoint another run's, checked before any image is decoded: the classes and
@@ -198,23 +198,34 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   const ckptDir = path.join(out, 'checkpoint');
   await mkdir(out, { recursive: true });
 
+  // ---- data and classes (checked before the network exists: nothing to free on refusal) --
+  const dataset: Dataset = typeof options.data === 'string' ? await loadDataset(options.data, { labels: options.labels, maxPerClass: options.maxPerClass }) : options.data;
+  const labels = options.labels ?? dataset.labels;
+  // One class gives a zero loss (nothing to learn) and a card that cannot load; a name twice
+  // gives an output that is never a target.
+  if (labels.length < 2) throw new Error(`training needs at least two classes, got ${labels.length ? labels.join(', ') : 'none'}`);
+  const twice = labels.find((l, i) => labels.indexOf(l) !== i);
+  if (twice !== undefined) throw new Error(`the class ${twice} is listed twice`);
+  const labelIndex = new Map(labels.map((l, i) => [l, i]));
+  const trainSamples = dataset.train.filter((s) => labelIndex.has(s.label));
+  const valSamples = dataset.val.filter((s) => labelIndex.has(s.label));
+  if (!trainSamples.length) throw new Error('No training samples for the requested labels');
+  // A class seen only in val or test would get an output the network never learned: a random
+  // score that can still win a prediction.
+  const untrained = labels.filter((l) => !trainSamples.some((s) => s.label === l));
+  if (untrained.length) throw new Error(`no training images of ${untrained.join(', ')} (only in val or test): add some, or leave the class out with --labels`);
+
   // ---- model -------------------------------------------------------------------
   let net: Network;
   let parent: ModelCard | undefined;
   let normalization: Normalization | undefined;
-  let labels: string[];
-  let dataset: Dataset;
   if (options.from) {
     const loaded = await loadNetwork(options.from);
     net = loaded.net;
     parent = loaded.card;
     normalization = parent.normalization;
-    dataset = typeof options.data === 'string' ? await loadDataset(options.data, { labels: options.labels, maxPerClass: options.maxPerClass }) : options.data;
-    labels = options.labels ?? dataset.labels;
     if (labels.join('\n') !== parent.labels.join('\n')) net.replaceHead(labels.length, seed);
   } else {
-    dataset = typeof options.data === 'string' ? await loadDataset(options.data, { labels: options.labels, maxPerClass: options.maxPerClass }) : options.data;
-    labels = options.labels ?? dataset.labels;
     net = new Network(
       archConfig(options.arch ?? 'rcmnet', {
         inputSize: options.size ?? 64,
@@ -229,17 +240,12 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   if (options.size && options.from && options.size !== size) {
     process.stderr.write(`rcmnet: --size ${options.size} ignored; ${options.from} was trained at ${size} px\n`);
   }
-  const labelIndex = new Map(labels.map((l, i) => [l, i]));
-  const trainSamples = dataset.train.filter((s) => labelIndex.has(s.label));
-  const valSamples = dataset.val.filter((s) => labelIndex.has(s.label));
-  if (!trainSamples.length) throw new Error('No training samples for the requested labels');
-  // A class seen only in val or test would get an output the network never learned: a random
-  // score that can still win a prediction.
-  const untrained = labels.filter((l) => !trainSamples.some((s) => s.label === l));
-  if (untrained.length) throw new Error(`no training images of ${untrained.join(', ')} (only in val or test): add some, or leave the class out with --labels`);
 
   if (options.resume) {
-    const problem = await resumedRunDiffers(ckptDir, { labels, config: net.config, snapshotId: dataset.snapshotId });
+    const problem = await resumedRunDiffers(ckptDir, { labels, config: net.config, snapshotId: dataset.snapshotId }).catch((e: unknown) => {
+      net.dispose();
+      throw e;
+    });
     if (problem) {
       net.dispose();
       throw new Error(`--resume of another run (${problem}): resume with the checkpoint's data, labels and architecture, or train into a new --out`);
@@ -250,8 +256,16 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   // Decoding a large set takes a minute or more: it reports progress like training does.
   const decodeTotal = trainSamples.length + valSamples.length;
   const decoded = (offset: number) => (done: number) => onProgress({ type: 'decode', done: offset + done, total: decodeTotal });
-  const trainImages = await loadImages(trainSamples.map((s) => s.path), size, {}, 4, decoded(0));
-  const valImages = await loadImages(valSamples.map((s) => s.path), size, {}, 4, decoded(trainSamples.length));
+  let trainImages: Awaited<ReturnType<typeof loadImages>>;
+  let valImages: Awaited<ReturnType<typeof loadImages>>;
+  try {
+    trainImages = await loadImages(trainSamples.map((s) => s.path), size, {}, 4, decoded(0));
+    valImages = await loadImages(valSamples.map((s) => s.path), size, {}, 4, decoded(trainSamples.length));
+  } catch (e) {
+    // A worker retries a failed run in the same process: the network must not outlive it.
+    net.dispose();
+    throw e;
+  }
   const trainTargets = trainSamples.map((s) => labelIndex.get(s.label)!);
   const valTargets = valSamples.map((s) => labelIndex.get(s.label)!);
   normalization ??= estimateNormalization(trainImages);
@@ -283,6 +297,8 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     const hasCheckpoint = existsSync(path.join(ckptDir, 'state.json'));
     if (!hasCheckpoint) {
       process.stderr.write(`rcmnet: --resume given but ${ckptDir} has no checkpoint; starting fresh\n`);
+      // A kill during the first checkpoint leaves epoch 1's metrics line: it is trained again.
+      await rm(path.join(out, 'metrics.jsonl'), { force: true });
     } else {
       try {
         state = JSON.parse(await readFile(path.join(ckptDir, 'state.json'), 'utf8')) as CheckpointState;
