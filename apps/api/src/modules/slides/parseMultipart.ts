@@ -23,6 +23,9 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
   if (!type.startsWith("multipart/form-data")) {
     return Promise.reject(badInput("Send the images as multipart/form-data in the field `files`"));
   }
+  // A client gone while the request waited for an upload slot has already emitted "close": the
+  // listeners below would never fire, and the slot would be held for good.
+  if (req.destroyed || req.readableAborted) return Promise.reject(badInput("The upload was interrupted"));
   return new Promise((resolve, reject) => {
     let failed: Error | null = null;
     const fail = (err: Error) => {
@@ -35,6 +38,9 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
     try {
       bb = busboy({
         headers: req.headers,
+        // Browsers send a file name as raw UTF-8: read as latin1 (busboy's default), "café.jpg"
+        // would come back as "cafÃ©.jpg" in the error messages that name it.
+        defParamCharset: "utf8",
         limits: { fileSize: limits.maxBytes, files: limits.maxFiles, fields: 10, fieldSize: 1000, parts: limits.maxFiles + 10 },
       });
     } catch {

@@ -81,11 +81,19 @@ describe("slide uploads", () => {
   it("refuses bad uploads with a clear error and stores nothing at all", async () => {
     const good = await png(100, 100, 7);
     const truncated = (await jpeg(400, 300, 3)).subarray(0, 600);
+    // An end-of-image marker inside the scan: libjpeg stops there and fills the rest grey, with
+    // only a warning ("premature end of data segment"), not a truncation error.
+    const endedEarly = Buffer.from(
+      await sharp({ create: { width: 256, height: 256, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } } }).jpeg({ quality: 90 }).toBuffer(),
+    );
+    endedEarly.writeUInt16BE(0xffd9, Math.floor(endedEarly.length * 0.75));
     const hematologist = await api.loginAs("HEMATOLOGIST");
     const cases: [string, () => Promise<{ status: number; body: any }>, number, string, RegExp][] = [
       ["not an image", () => upload(tech, [{ name: "notes.png", bytes: Buffer.from("hello, I am text") }]), 400, "BAD_USER_INPUT", /not a JPEG or PNG/],
+      ["a file name in UTF-8", () => upload(tech, [{ name: "frottis-café-Ø.png", bytes: Buffer.from("hello, I am text") }]), 400, "BAD_USER_INPUT", /frottis-café-Ø\.png: not a JPEG or PNG/],
       ["zero bytes", () => upload(tech, [{ name: "empty.png", bytes: Buffer.alloc(0) }]), 400, "BAD_USER_INPUT", /empty/],
       ["truncated", () => upload(tech, [{ name: "cut.jpg", bytes: truncated }]), 400, "BAD_USER_INPUT", /truncated or corrupt/],
+      ["ends mid-scan", () => upload(tech, [{ name: "ended.jpg", bytes: endedEarly }]), 400, "BAD_USER_INPUT", /ended\.jpg: the image data is damaged \(Corrupt JPEG data: premature end of data segment\)/],
       ["bomb", () => upload(tech, [{ name: "bomb.png", bytes: pngBomb() }]), 400, "BAD_USER_INPUT", /50000x50000/],
       ["one bad among good", () => upload(tech, [{ name: "ok.png", bytes: good }, { name: "bad.jpg", bytes: truncated }]), 400, "BAD_USER_INPUT", /bad\.jpg/],
       ["same file twice", () => upload(tech, [{ name: "a.png", bytes: good }, { name: "b.png", bytes: good }]), 409, "CONFLICT", /same image/],
@@ -165,6 +173,39 @@ describe("slide uploads", () => {
     // Before the fix the three dropped bodies held both slots: this upload waited 60 s for a 429.
     const started = Date.now();
     const ok = await upload(tech, [{ name: "after-drops.png", bytes: await png(64, 64, 9) }]);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 90_000);
+
+  it("a client that gives up while waiting for an upload slot does not take the slot with it", async () => {
+    const { hostname, port } = new URL(api.url);
+    // An upload whose body never finishes: it holds a slot, or waits for one, until destroyed.
+    const openUpload = () =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () => {
+          socket.write(
+            `POST /uploads/slides?caseId=${caseId} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${tech}\r\n` +
+              `Content-Type: multipart/form-data; boundary=abc\r\nContent-Length: 100000\r\n\r\n` +
+              `--abc\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\npartial bytes`,
+          );
+          resolve(socket);
+        });
+        socket.on("error", reject);
+      });
+    const settle = () => new Promise((r) => setTimeout(r, 400));
+    const holders = [await openUpload(), await openUpload()];
+    await settle();
+    // Both slots taken: these two wait in the queue, then their users close the tab.
+    const waiters = [await openUpload(), await openUpload()];
+    await settle();
+    for (const s of waiters) s.destroy();
+    await settle();
+    // The holders go too: their slots pass to the two requests whose clients are already gone.
+    for (const s of holders) s.destroy();
+    await settle();
+    // Before the fix both slots stayed with the departed waiters: this upload got a 429 after 60 s.
+    const started = Date.now();
+    const ok = await upload(tech, [{ name: "after-waiters.png", bytes: await png(64, 64, 11) }]);
     expect(ok.status, JSON.stringify(ok.body)).toBe(201);
     expect(Date.now() - started).toBeLessThan(20_000);
   }, 90_000);

@@ -50,11 +50,15 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
   if (limits.maxSide && Math.max(width, height) > limits.maxSide) {
     throw new InvalidImageError(`the image is ${width}x${height}; a cell crop may be at most ${limits.maxSide} pixels per side`);
   }
+  // A cut-off JPEG/PNG is refused instead of decoding to a grey tail. For JPEG every libjpeg
+  // warning is refused too: damage inside the scan (a stray end marker, a bad Huffman code) is only
+  // a warning there, and decodes to garbled or grey blocks the model would classify. PNG stays at
+  // "truncated": libpng warns about harmless things (a known-incorrect sRGB profile) in common files.
   try {
-    // failOn "truncated": a cut-off JPEG/PNG is refused instead of decoding to a grey tail.
-    await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: "truncated", sequentialRead: true }).raw().toBuffer();
-  } catch {
-    throw new InvalidImageError("the image data is truncated or corrupt");
+    await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: format === "jpeg" ? "warning" : "truncated", sequentialRead: true }).raw().toBuffer();
+  } catch (err) {
+    const warning = err instanceof Error ? /Corrupt JPEG data: [^\n]{1,120}/.exec(err.message)?.[0] : undefined;
+    throw new InvalidImageError(warning ? `the image data is damaged (${warning}): export it again` : "the image data is truncated or corrupt");
   }
   return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height };
 }
