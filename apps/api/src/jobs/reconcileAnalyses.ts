@@ -7,15 +7,17 @@ import { ANALYZE_SLIDE } from "./analysisJobs.ts";
 import { failSlide } from "./handlers/analyzeSlide.ts";
 
 export async function reconcileFailedAnalyses(prisma: PrismaClient): Promise<number> {
-  const stuck = await prisma.$queryRaw<{ id: string; error: string | null }[]>`
-    SELECT s."id", j."error"
+  const stuck = await prisma.$queryRaw<{ id: string; jobId: string }[]>`
+    SELECT s."id", j."id" AS "jobId"
     FROM "slide" s
     JOIN "job" j ON j."dedupeKey" = ${`${ANALYZE_SLIDE}:`} || s."id"::text
     WHERE s."analysisStatus" IN ('PENDING', 'RUNNING') AND j."status" = 'FAILED'
     LIMIT 100`;
   let fixed = 0;
   for (const slide of stuck) {
-    const message = (slide.error ?? "analysis failed").slice(0, 500);
+    // The job's own error is the worker's (host, process, driver text): for its log, not for the
+    // case's readers, who see why in words and where the details are.
+    const message = `analysis failed: its worker stopped before finishing (the worker log has the details under job ${slide.jobId})`;
     if (await prisma.$transaction((tx) => failSlide(tx, slide.id, message, ["PENDING", "RUNNING"]))) fixed++;
   }
   return fixed;

@@ -7,6 +7,7 @@ import { sha256Hex } from "@rcmnet/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint } from "../../testing/fixtures.ts";
+import { failSlide } from "../../jobs/handlers/analyzeSlide.ts";
 
 let api: TestApi;
 let tech: string;
@@ -84,7 +85,7 @@ describe("slide uploads", () => {
     // An end-of-image marker inside the scan: libjpeg stops there and fills the rest grey, with
     // only a warning ("premature end of data segment"), not a truncation error.
     const endedEarly = Buffer.from(
-      await sharp({ create: { width: 256, height: 256, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } } }).jpeg({ quality: 90 }).toBuffer(),
+      await sharp({ create: { width: 256, height: 256, channels: 3, background: "#000", noise: { type: "gaussian", mean: 128, sigma: 40 } } }).jpeg({ quality: 90 }).toBuffer(),
     );
     endedEarly.writeUInt16BE(0xffd9, Math.floor(endedEarly.length * 0.75));
     const hematologist = await api.loginAs("HEMATOLOGIST");
@@ -229,6 +230,33 @@ describe("slide uploads", () => {
     expect(again.status).toBe(409);
     expect(again.body.errors[0].extensions.code).toBe("CONFLICT");
     expect(again.body.errors[0].message).toMatch(/already uploaded/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
+  it("an image whose analysis failed is analysed again when uploaded again: the same slide, its job queued afresh, audited", async () => {
+    const img = await png(52, 58, 43);
+    const first = await upload(tech, [{ name: "x.png", bytes: img }]);
+    expect(first.status).toBe(201);
+    const slideId = first.body.slides[0].id as string;
+    // Its last attempt failed (a disk hiccup, a worker killed three times in a rolling restart).
+    await api.prisma.job.update({ where: { dedupeKey: `analyzeSlide:${slideId}` }, data: { status: "FAILED", attempts: 3, error: "disk hiccup" } });
+    await api.prisma.$transaction((tx) => failSlide(tx, slideId, "analysis failed (internal error)", ["PENDING", "RUNNING"]));
+    const slidesBefore = await api.prisma.slide.count({ where: { caseId } });
+
+    const again = await upload(tech, [{ name: "x-again.png", bytes: img }]);
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body.slides.map((s: { id: string }) => s.id)).toEqual([slideId]);
+    expect(await api.prisma.slide.count({ where: { caseId } })).toBe(slidesBefore);
+    expect(await api.prisma.slide.findUniqueOrThrow({ where: { id: slideId } })).toMatchObject({ analysisStatus: "PENDING", analysisError: null });
+    expect(await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `analyzeSlide:${slideId}` } })).toMatchObject({ status: "QUEUED", attempts: 0, error: null });
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: caseId } })).status).toBe("ANALYZING");
+    const audit = await api.prisma.auditEvent.findMany({ where: { action: "slide.reanalyze", entityId: slideId } });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.before).toMatchObject({ analysisStatus: "FAILED", analysisError: "analysis failed (internal error)" });
+
+    // Queued again, it is a duplicate like any other: refused, nothing changed.
+    const before = await databaseFingerprint(api.prisma);
+    expect((await upload(tech, [{ name: "x-third.png", bytes: img }])).status).toBe(409);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
   });
 

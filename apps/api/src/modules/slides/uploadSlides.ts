@@ -1,16 +1,18 @@
 // POST /uploads/slides?caseId=...&kind=FIELD|CROP (TECHNICIAN): smear fields or pre-cropped
 // cells for a case. All files are validated first; any bad or duplicate file refuses the whole
-// upload and NOTHING is stored (no blob, no row, no job). Rows, analysis jobs, the case status
+// upload and NOTHING is stored (no blob, no row, no job). An image of the case whose analysis
+// failed is no duplicate: uploading it again queues its analysis again. Rows, analysis jobs, the case status
 // and audit events commit in one transaction; blobs are written inside it and stay if it rolls
 // back (see storeSlides).
 import type { Request, Response } from "express";
-import { sha256Hex, type Case, type Slide } from "@rcmnet/db";
+import { sha256Hex, type Case, type Prisma, type Slide } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { badInput, conflict, notFound, rateLimited } from "../../errors.ts";
 import { Semaphore } from "../../lib/semaphore.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { isUuid } from "../../lib/pagination.ts";
+import { ANALYZE_SLIDE } from "../../jobs/analysisJobs.ts";
 import { enqueueJob } from "../../jobs/queue.ts";
 import { assertNotSigned, lockCase } from "../cases/caseRules.ts";
 import { parseMultipart } from "./parseMultipart.ts";
@@ -46,6 +48,26 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
   } finally {
     release();
   }
+}
+
+/** Inside the upload's transaction, under the case lock: a FAILED slide back to PENDING, its job queued. */
+async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide: Slide, accession: string): Promise<Slide> {
+  const updated = await tx.slide.update({ where: { id: slide.id }, data: { analysisStatus: "PENDING", analysisError: null } });
+  const dedupeKey = `${ANALYZE_SLIDE}:${slide.id}`;
+  const requeued = await tx.job.updateMany({
+    where: { dedupeKey, status: { in: ["FAILED", "CANCELLED"] } },
+    data: { status: "QUEUED", attempts: 0, error: null, runAfter: new Date(), lockedBy: null, lockedAt: null, heartbeatAt: null, progress: 0, step: null, finishedAt: null },
+  });
+  if (requeued.count === 0) await enqueueJob(tx, { type: ANALYZE_SLIDE, payload: { slideId: slide.id }, dedupeKey });
+  await recordAudit(tx, actor, {
+    action: "slide.reanalyze",
+    entityType: "Slide",
+    entityId: slide.id,
+    before: { analysisStatus: slide.analysisStatus, analysisError: slide.analysisError },
+    after: { analysisStatus: "PENDING", accession },
+    reason: "the image was uploaded again after its analysis failed",
+  });
+  return updated;
 }
 
 /** Uploads read, decoded and stored at once by one API process. */
@@ -109,12 +131,22 @@ async function storeSlides(
       const kase = await lockCase(tx, caseId);
       assertNotSigned(kase);
       const existing = await tx.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
-      if (existing.length > 0) {
-        const dup = files.find((f) => f.sha256 === existing[0]!.imageSha256)!;
-        throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: existing[0]!.id, sha256: dup.sha256 });
+      const duplicate = existing.find((s) => s.analysisStatus !== "FAILED");
+      if (duplicate) {
+        const dup = files.find((f) => f.sha256 === duplicate.imageSha256)!;
+        throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: duplicate.id, sha256: dup.sha256 });
       }
+      // An image whose analysis failed is analysed again when uploaded again, as its error tells
+      // the technician to do: the same slide, its job queued afresh (a new slide would break the
+      // one-image-once rule, and the failed one would stay in the case).
+      const failed = new Map(existing.map((s) => [s.imageSha256, s]));
       const slides: Slide[] = [];
       for (const f of files) {
+        const again = failed.get(f.sha256);
+        if (again) {
+          slides.push(await analyseAgain(tx, actor, again, kase.accession));
+          continue;
+        }
         const slide = await tx.slide.create({
           data: {
             caseId,
@@ -130,7 +162,7 @@ async function storeSlides(
           },
         });
         slides.push(slide);
-        await enqueueJob(tx, { type: "analyzeSlide", payload: { slideId: slide.id }, dedupeKey: `analyzeSlide:${slide.id}` });
+        await enqueueJob(tx, { type: ANALYZE_SLIDE, payload: { slideId: slide.id }, dedupeKey: `${ANALYZE_SLIDE}:${slide.id}` });
         await recordAudit(tx, actor, {
           action: "slide.upload",
           entityType: "Slide",
