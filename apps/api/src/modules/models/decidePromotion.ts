@@ -1,7 +1,8 @@
 // Step two of the two-person rule: an ADMIN who did not propose approves or rejects. On
 // approval the target becomes the champion in the same transaction as the decision.
 // "Another person" means an independent one: an admin who created the proposer's account, set
-// its password or changed its role (the audit trail says so) could have proposed through it.
+// its password or changed its role (the audit trail says so) could have proposed through it, and
+// a proposer who did so to the decider's account could decide through that.
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -38,12 +39,21 @@ export async function decidePromotion(
     if (promotion.proposedById === actor.id) {
       throw forbidden("Two-person rule: the proposal must be decided by someone other than its proposer");
     }
-    const administered = await tx.auditEvent.count({
-      where: { actorId: actor.id, entityType: "User", entityId: promotion.proposedById, action: { in: [...CREDENTIAL_ACTIONS] } },
-    });
-    if (administered > 0) {
+    // Both ways: an admin who proposed (a rollback) and then created or reset an admin account
+    // knows its first password, and could decide through it.
+    const control = (by: string, of: string) => ({ actorId: by, entityType: "User", entityId: of, action: { in: [...CREDENTIAL_ACTIONS] } });
+    const [deciderControls, proposerControls] = await Promise.all([
+      tx.auditEvent.count({ where: control(actor.id, promotion.proposedById) }),
+      tx.auditEvent.count({ where: control(promotion.proposedById, actor.id) }),
+    ]);
+    if (deciderControls > 0) {
       throw forbidden(
         "Two-person rule: you created, reset the password of, or changed the role of the proposer's account; another admin must decide",
+      );
+    }
+    if (proposerControls > 0) {
+      throw forbidden(
+        "Two-person rule: the proposer created, reset the password of, or changed the role of your account; another admin must decide",
       );
     }
     // Only one decision wins, even for two admins clicking at once.

@@ -265,6 +265,25 @@ describe("model promotion", () => {
     }
   });
 
+  it("refuses an admin whose own account the proposer controls: a rollback proposer who created the deciding admin", async () => {
+    const proposer = await api.createUser("ADMIN");
+    const proposerToken = await api.login(proposer.user.login, proposer.password);
+    const archived = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "ARCHIVED" });
+    const rollback = (await api.gqlOk(proposerToken, ROLLBACK, { reason: "back to the earlier one", id: archived.id })).proposeRollback;
+    // The proposer makes a second admin account, knows its first password, and signs in through it.
+    const password = "second admin passphrase";
+    const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { id login } }`;
+    const puppet = (await api.gqlOk(proposerToken, CREATE, { input: { login: "puppet-admin", displayName: "Puppet Admin", role: "ADMIN", password } })).createUser;
+    const CHANGE = `mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c, newPassword: $n) { token } }`;
+    const puppetToken = (await api.gqlOk(await api.login(puppet.login, password), CHANGE, { c: password, n: "chosen by the proposer" })).changeMyPassword.token;
+    const before = await registryState();
+    const r = await api.gql(puppetToken, DECIDE, { id: rollback.id, approve: true });
+    expect(codeOf(r)).toBe("FORBIDDEN");
+    expect(r.errors?.[0]?.message).toMatch(/the proposer created, reset the password of, or changed the role of your account; another admin must decide/);
+    expect(await registryState()).toEqual(before);
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: rollback.id, approve: false, note: "not now" });
+  });
+
   it("answers bad input with clear errors and changes nothing", async () => {
     const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
     const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
