@@ -6,15 +6,21 @@ import { env } from "@/env";
 import type { SessionClaims } from "@/auth/options";
 import { gqlErrorResponse } from "./routeAuth";
 
-export async function proxyImage(session: SessionClaims, apiPath: string, cacheControl: string): Promise<Response> {
+export async function proxyImage(session: SessionClaims, apiPath: string, cacheControl: string, request?: Request): Promise<Response> {
   let upstream: Response;
+  // A revalidation goes to the API too: it decides again whether this session may see the image.
+  const ifNoneMatch = request?.headers.get("if-none-match");
   try {
     upstream = await fetch(`${env.API_URL}${apiPath}`, {
-      headers: { authorization: `Bearer ${session.apiToken}` },
+      headers: { authorization: `Bearer ${session.apiToken}`, ...(ifNoneMatch ? { "if-none-match": ifNoneMatch } : {}) },
       cache: "no-store",
     });
   } catch {
     return gqlErrorResponse(502, "NETWORK", "The API could not be reached.");
+  }
+  const etag = upstream.headers.get("etag");
+  if (upstream.status === 304) {
+    return new Response(null, { status: 304, headers: { "cache-control": cacheControl, ...(etag ? { etag } : {}) } });
   }
   if (!upstream.ok || !upstream.body) {
     return new Response(null, { status: upstream.status >= 400 && upstream.status < 500 ? upstream.status : 502 });
@@ -25,6 +31,7 @@ export async function proxyImage(session: SessionClaims, apiPath: string, cacheC
       "content-type": type.startsWith("image/") ? type : "application/octet-stream",
       "x-content-type-options": "nosniff",
       "cache-control": cacheControl,
+      ...(etag ? { etag } : {}),
     },
   });
 }

@@ -22,6 +22,16 @@ describe("requireRoute", () => {
       expect(r.denied?.status).toBe(403);
     }
   });
+  it("refuses a GET another site started (a link to the audit export fired in the auditor's name)", async () => {
+    for (const site of ["cross-site", "same-site"]) {
+      const r = await requireRoute(req("GET", { "sec-fetch-site": site, "x-test-role": "AUDITOR" }), "audit");
+      expect(r.denied?.status, site).toBe(403);
+    }
+    // From the app's own page, or typed into the address bar.
+    for (const site of ["same-origin", "none"]) {
+      expect((await requireRoute(req("GET", { "sec-fetch-site": site, "x-test-role": "AUDITOR" }), "audit")).session, site).toBeTruthy();
+    }
+  });
   it("allows same-origin POSTs and GETs; still checks session and role", async () => {
     expect((await requireRoute(req("POST", { origin: "http://app.test", "x-test-role": "TECHNICIAN" }), "upload")).session).toBeTruthy();
     expect((await requireRoute(req("GET", { "x-test-role": "AUDITOR" }), "audit")).session).toBeTruthy();

@@ -3,7 +3,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { canOpen, type PageKey } from "@/auth/roles";
 import { env } from "@/env";
 import { sessionFromRequest } from "./session";
-import { originAllowed } from "./security";
+import { fetchSiteAllowed, originAllowed } from "./security";
 import type { SessionClaims } from "@/auth/options";
 
 export function gqlErrorResponse(status: number, code: string, message: string) {
@@ -19,7 +19,10 @@ export async function requireRoute(
   request: NextRequest,
   page?: PageKey,
 ): Promise<{ session: SessionClaims; denied?: never } | { session?: never; denied: NextResponse }> {
-  if (!originAllowed(request.method, request.headers.get("origin"), request.headers.get("host"), env.allowedOrigins)) {
+  if (
+    !fetchSiteAllowed(request.headers.get("sec-fetch-site")) ||
+    !originAllowed(request.method, request.headers.get("origin"), request.headers.get("host"), env.allowedOrigins)
+  ) {
     return { denied: gqlErrorResponse(403, "FORBIDDEN", "Cross-origin request refused.") };
   }
   const session = await sessionFromRequest(request);

@@ -11,6 +11,14 @@ export async function getBlobRoute(ctx: Context, req: Request, res: Response): P
   requireRole(ctx, CASE_READERS);
   const sha = String(req.params.sha256 ?? "");
   if (!/^[0-9a-f]{64}$/.test(sha)) throw notFound("Image");
+  // The dashboard asks the browser to revalidate every image (a shared workstation must not show
+  // one user's images to the next from its cache): a copy it holds costs a role check and a stat.
+  const etag = `"${sha}"`;
+  res.setHeader("etag", etag);
+  if (req.headers["if-none-match"] === etag && (await ctx.blobs.has(sha))) {
+    res.status(304).end();
+    return;
+  }
   let bytes: Buffer;
   try {
     bytes = await ctx.blobs.get(sha);

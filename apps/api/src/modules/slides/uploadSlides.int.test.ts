@@ -76,6 +76,12 @@ describe("slide uploads", () => {
     expect(img.headers.get("content-type")).toBe("image/jpeg");
     expect(Buffer.from(await img.arrayBuffer()).equals(field)).toBe(true);
     expect((await api.fetch(`/blobs/${r.body.slides[0].imageSha256}`)).status).toBe(401);
+    // The browser's copy is revalidated: 304 by its content address, after the role check.
+    const etag = img.headers.get("etag");
+    expect(etag).toBe(`"${r.body.slides[0].imageSha256}"`);
+    const revalidated = await api.fetch(`/blobs/${r.body.slides[0].imageSha256}`, { token: tech, headers: { "if-none-match": etag! } });
+    expect(revalidated.status).toBe(304);
+    expect((await api.fetch(`/blobs/${r.body.slides[0].imageSha256}`, { headers: { "if-none-match": etag! } })).status).toBe(401);
     expect((await api.fetch(`/blobs/${"0".repeat(64)}`, { token: tech })).status).toBe(404);
   });
 

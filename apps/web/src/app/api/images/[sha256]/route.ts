@@ -11,6 +11,8 @@ export async function GET(request: NextRequest, ctx: { params: Promise<{ sha256:
   if (auth.denied) return auth.denied;
   const { sha256 } = await ctx.params;
   if (!SHA256.test(sha256)) return gqlErrorResponse(400, "BAD_USER_INPUT", "Not an image id.");
-  // Content-addressed, so immutable; private because it is clinical data.
-  return proxyImage(auth.session, `/blobs/${sha256}`, "private, max-age=3600, immutable");
+  // Content-addressed, so a cached copy is never stale; but clinical data on a possibly shared
+  // workstation: the browser revalidates each use (a 304 after the API's role check), so after a
+  // sign-out the cache shows nothing to whoever sits down next.
+  return proxyImage(auth.session, `/blobs/${sha256}`, "private, no-cache", request);
 }

@@ -11,6 +11,7 @@ export async function GET(request: NextRequest, ctx: { params: Promise<{ cellId:
   if (auth.denied) return auth.denied;
   const { cellId } = await ctx.params;
   if (!UUID.test(cellId)) return gqlErrorResponse(400, "BAD_USER_INPUT", "Not a cell id.");
-  // Not immutable: a newer prediction by another model version changes the overlay behind this URL.
-  return proxyImage(auth.session, `/cells/${cellId}/gradcam`, "private, max-age=300");
+  // Not cached: a newer prediction changes the overlay behind this URL, and on a shared
+  // workstation the next user must not find it in the browser cache.
+  return proxyImage(auth.session, `/cells/${cellId}/gradcam`, "private, no-store");
 }
