@@ -1,9 +1,9 @@
 // POST /uploads/slides?caseId=...&kind=FIELD|CROP (TECHNICIAN): smear fields or pre-cropped
 // cells for a case. All files are validated first; any bad or duplicate file refuses the whole
 // upload and NOTHING is stored (no blob, no row, no job). An image of the case whose analysis
-// failed is no duplicate: uploading it again queues its analysis again. Rows, analysis jobs, the case status
-// and audit events commit in one transaction; blobs are written inside it and stay if it rolls
-// back (see storeSlides).
+// failed is no duplicate: uploading it again queues its analysis again. Blobs are written first;
+// rows, analysis jobs, the case status and audit events then commit in one short transaction
+// (see storeSlides).
 import type { Request, Response } from "express";
 import { sha256Hex, type Case, type Prisma, type Slide } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
@@ -126,20 +126,20 @@ async function storeSlides(
   files: Checked[],
   meta: { stain: string | null; magnification: number | null },
 ): Promise<Slide[]> {
+  // Refused before any blob is written when no lock is needed to tell (checked again under it).
+  await failedSlidesAmong(ctx.prisma, caseId, files);
+  // Blobs before the transaction, not inside it: with the embedded database every connection
+  // waits on an open transaction, and writing and fsyncing up to 256 MB inside one stalled every
+  // other request and the workers' lease heartbeats. A blob is never removed again: a concurrent
+  // upload of the same image may have found it and committed a slide that points at it. What a
+  // refused or failed upload leaves is an unreferenced file named by its own hash. put() checks a
+  // copy already there against its name and replaces a damaged one: an upload repairs it.
+  for (const f of files) await ctx.blobs.put(f.bytes);
   return ctx.prisma.$transaction(
     async (tx) => {
       const kase = await lockCase(tx, caseId);
       assertNotSigned(kase);
-      const existing = await tx.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
-      const duplicate = existing.find((s) => s.analysisStatus !== "FAILED");
-      if (duplicate) {
-        const dup = files.find((f) => f.sha256 === duplicate.imageSha256)!;
-        throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: duplicate.id, sha256: dup.sha256 });
-      }
-      // An image whose analysis failed is analysed again when uploaded again, as its error tells
-      // the technician to do: the same slide, its job queued afresh (a new slide would break the
-      // one-image-once rule, and the failed one would stay in the case).
-      const failed = new Map(existing.map((s) => [s.imageSha256, s]));
+      const failed = await failedSlidesAmong(tx, caseId, files);
       const slides: Slide[] = [];
       for (const f of files) {
         const again = failed.get(f.sha256);
@@ -181,14 +181,24 @@ async function storeSlides(
           reason: "slides uploaded",
         });
       }
-      // Blobs last, inside the transaction: if writing fails the rows roll back. A blob is never
-      // removed again when the commit fails: a concurrent upload of the same image may have found
-      // it here, skipped its own write and committed a slide that points at it. What a failed
-      // upload leaves is an unreferenced file named by its own hash. put() checks a copy already
-      // there against its name and replaces a damaged one: an upload repairs it.
-      for (const f of files) await ctx.blobs.put(f.bytes);
       return slides;
     },
     { timeout: 60_000 },
   );
+}
+
+/**
+ * The case's slides of these images whose analysis failed, by hash; any other slide of one of
+ * them makes the upload a duplicate (refused). An image whose analysis failed is analysed again
+ * when uploaded again, as its error tells the technician to do: the same slide, its job queued
+ * afresh (a new slide would break the one-image-once rule, and the failed one would stay).
+ */
+async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, files: Checked[]): Promise<Map<string, Slide>> {
+  const existing = await db.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
+  const duplicate = existing.find((s) => s.analysisStatus !== "FAILED");
+  if (duplicate) {
+    const dup = files.find((f) => f.sha256 === duplicate.imageSha256)!;
+    throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: duplicate.id, sha256: dup.sha256 });
+  }
+  return new Map(existing.map((s) => [s.imageSha256, s]));
 }
