@@ -10,6 +10,8 @@ import {
   heartbeat,
   reapExpiredLeases,
 } from "./queue.ts";
+import { silentLogger } from "./logger.ts";
+import { startWorker } from "./runWorker.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -138,5 +140,42 @@ describe("job queue", () => {
     expect(await completeJob(db.prisma, running.id, "w")).toBe(false);
     expect(await cancelJob(db.prisma, running.id)).toBe(false); // already finished
     expect(await claim("w")).toBeNull();
+  });
+
+  it("a worker stopped while its claim is in flight hands the job back instead of running it past the grace", async () => {
+    const job = await enqueueJob(db.prisma, { type: "t", payload: {} });
+    // Hold the claim query until stop() has been called: stop() then finds no job running.
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    let claimSeen!: () => void;
+    const claiming = new Promise<void>((r) => (claimSeen = r));
+    const prisma = new Proxy(db.prisma, {
+      get(target, key, receiver) {
+        if (key !== "$queryRaw") return Reflect.get(target, key, receiver);
+        return async (sql: TemplateStringsArray, ...values: unknown[]) => {
+          if (sql.join("?").includes('"status" = \'RUNNING\', "attempts"')) {
+            claimSeen();
+            await gate;
+          }
+          return target.$queryRaw(sql, ...values);
+        };
+      },
+    });
+    let ran = false;
+    const worker = startWorker({
+      prisma,
+      blobs: undefined as never,
+      dataDir: "/nonexistent",
+      log: silentLogger,
+      pollMs: 20,
+      shutdownGraceMs: 100,
+      handlers: { t: async () => void (ran = true) },
+    });
+    await claiming;
+    const stopped = worker.stop();
+    openGate();
+    await stopped;
+    expect(ran).toBe(false);
+    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "QUEUED", attempts: 0, lockedBy: null });
   });
 });

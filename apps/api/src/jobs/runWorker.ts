@@ -64,6 +64,13 @@ export function startWorker(options: WorkerOptions): RunningWorker {
     await reapExpiredLeases(prisma, leaseMs);
     const claimed = await claimJob(prisma, { workerId, types, leaseMs });
     if (!claimed) return false;
+    // stop() came while this claim was in flight and found no job to give a grace period: hand it
+    // back now rather than run a whole (training) job past the shutdown.
+    if (stopping.signal.aborted) {
+      await releaseJob(prisma, claimed.id, workerId);
+      log.info("job released on shutdown", { jobId: claimed.id });
+      return true;
+    }
     const job = claimed;
     const handler = handlers[job.type];
     if (!handler) throw new Error(`claimed a job of unknown type ${job.type}`); // claim filters types
