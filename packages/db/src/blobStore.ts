@@ -44,9 +44,16 @@ export class BlobStore {
   async put(bytes: Uint8Array): Promise<string> {
     const sha256 = sha256Hex(bytes);
     const target = this.pathOf(sha256);
-    if (await this.holdsIntact(sha256)) return sha256;
     const dir = join(this.root, sha256.slice(0, 2));
-    await mkdir(dir, { recursive: true });
+    // A copy already there may be one a crashed writer renamed in but never synced: sync its
+    // folder entry before the caller records it.
+    if (await this.holdsIntact(sha256)) {
+      await syncFolder(dir);
+      return sha256;
+    }
+    // A new two-digit folder is an entry in the root: synced too, or a power cut could take the
+    // folder, and the blob a committed row points at, with it.
+    if (await mkdir(dir, { recursive: true })) await syncFolder(this.root);
     const tmp = `${target}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
     try {
       const file = await open(tmp, "wx");
