@@ -52,7 +52,9 @@ export async function checkPassword(
     await verifyPassword(await dummyPasswordHash(), password);
     const now = await prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { lockedUntil: true } });
     if (now.lockedUntil && now.lockedUntil.getTime() > Date.now()) lockedError(now.lockedUntil);
-    throw rateLimited("Too many sign-in attempts at once for this account; try again in a moment");
+    // Guesses in flight while another locks the account: answered as a failed attempt. A message
+    // of its own would tell a real account (only they can be raced) from an unknown login.
+    throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
   }
   const ok = await verifyPassword(user.passwordHash, password);
   if (ok) {
