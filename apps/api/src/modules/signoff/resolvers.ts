@@ -7,6 +7,7 @@ import { isUuid } from "../../lib/pagination.ts";
 import { signOffCase } from "./signOffCase.ts";
 import { amendCase } from "./amendCase.ts";
 import { auditedSha256, verifySignOffRow } from "./verifySignOff.ts";
+import { redactAuditJson } from "../audit/redact.ts";
 
 async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string) {
   const row = isUuid(id) ? await prisma.signOff.findUnique({ where: { id } }) : null;
@@ -32,6 +33,8 @@ export const resolvers: Resolvers = {
       c.reportVersion > 0 ? ctx.prisma.signOff.findUnique({ where: { caseId_version: { caseId: c.id, version: c.reportVersion } } }) : null,
   },
   SignOff: {
+    // The signed patient reference, like the case's own, only for roles that may see it.
+    content: (s, _a, ctx) => redactAuditJson(s.content, ctx.user?.role),
     signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
     supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),
   },

@@ -168,6 +168,7 @@ describe("sign-off", () => {
 
   it("records name, time, meaning and the hash of the signed content; an amendment creates version 2", async () => {
     const { kase, cellIds, model } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
+    await api.prisma.case.update({ where: { id: kase.id }, data: { patientRef: "MRN-SIGNED-1" } });
     await confirmAll(cellIds);
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     const v1 = r.signOffCase;
@@ -178,7 +179,14 @@ describe("sign-off", () => {
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
     // Each model used is named by name and version beside the id that pins its weights.
-    expect(v1.content.schema).toBe("rcmnet.signed-report/2");
+    expect(v1.content.schema).toBe("rcmnet.signed-report/3");
+    // The patient is signed too: a later edit of the case's patientRef cannot move the report.
+    expect(v1.content.case.patientRef).toBe("MRN-SIGNED-1");
+    // Shown to roles that may see patient references only; the stored content and hash unchanged.
+    const READ = `query($id: ID!) { signOff(id: $id) { content contentSha256 } }`;
+    const asAdmin = (await api.gqlOk(await api.loginAs("ADMIN"), READ, { id: v1.id })).signOff;
+    expect(asAdmin.content.case.patientRef).toBeNull();
+    expect(asAdmin.contentSha256).toBe(v1.contentSha256);
     expect(v1.content.modelVersionIds).toEqual([model.id]);
     expect(v1.content.models).toEqual([{ id: model.id, name: model.name, version: model.version }]);
     expect(v1.content.cells[0].ai.modelVersionId).toBe(model.id);

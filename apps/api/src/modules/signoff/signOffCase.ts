@@ -108,9 +108,18 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         const head = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`;
         const signedAt = new Date();
         const content = {
-          // /2 added `models` ({ id, name, version } per model used); /1 reports keep their own shape.
-          schema: "rcmnet.signed-report/2",
-          case: { id: kase.id, accession: kase.accession, product: kase.product, timepoint: kase.timepoint, priority: kase.priority },
+          // /2 added `models` ({ id, name, version } per model used); /3 the patient reference, so that
+          // a later edit of the case's patientRef cannot move a signed report to another patient.
+          // Older reports keep their own shape.
+          schema: "rcmnet.signed-report/3",
+          case: {
+            id: kase.id,
+            accession: kase.accession,
+            patientRef: kase.patientRef,
+            product: kase.product,
+            timepoint: kase.timepoint,
+            priority: kase.priority,
+          },
           version,
           signer: { id: signer.id, login: signer.login, name: signer.displayName },
           meaning: input.meaning,

@@ -49,7 +49,9 @@ describe("signed report content", () => {
       signedAt: "2026-11-26T10:00:00.000Z",
       meaning: "Reviewed and approved",
     });
-    expect(r.case).toEqual({ accession: "ACC-1", product: "tisagenlecleucel", timepoint: "day +7" });
+    expect(r.case).toEqual({ accession: "ACC-1", patientRef: null, product: "tisagenlecleucel", timepoint: "day +7" });
+    // signed-report/3 signs the patient reference too.
+    expect(readReportContent({ schema: "rcmnet.signed-report/3", case: { accession: "ACC-1", patientRef: "MRN-1" } }).case.patientRef).toBe("MRN-1");
     expect(r.slides).toEqual({ total: 3, failed: 1 });
     expect(r.signature).toEqual({ name: "Dr. Hana", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
   });
@@ -63,7 +65,7 @@ describe("signed report content", () => {
       models: [],
       corrections: null,
       cartPercent: null,
-      case: { accession: null, product: null, timepoint: null },
+      case: { accession: null, patientRef: null, product: null, timepoint: null },
       slides: null,
       signature: { name: null, signedAt: null, meaning: null },
     });

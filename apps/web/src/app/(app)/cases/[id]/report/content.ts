@@ -1,5 +1,5 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/2"; /1 had no
-// `models`, only `modelVersionIds`). It is
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/3"; /2 had no
+// `case.patientRef`, /1 no `models`, only `modelVersionIds`). It is
 // read defensively: a signed report must render even if later versions of the shape grow.
 
 export interface ReportContent {
@@ -12,7 +12,8 @@ export interface ReportContent {
   corrections: number | null;
   cartPercent: number | null;
   /** The case as signed: a later edit of the live case (during an amendment) never shows here. */
-  case: { accession: string | null; product: string | null; timepoint: string | null };
+  /** patientRef: as signed (/3), null in older reports and for roles that may not see it. */
+  case: { accession: string | null; patientRef: string | null; product: string | null; timepoint: string | null };
   /** Images in the signed case and how many of them failed analysis (contributing no cells). */
   slides: { total: number; failed: number } | null;
   /** The signature's manifestation as signed (name, time, meaning); null where absent. */
@@ -67,7 +68,7 @@ export function readReportContent(raw: unknown): ReportContent {
     models: ids.map((id) => ({ id, name: named.get(id) ?? null })),
     corrections,
     cartPercent: num(diff.cartPercent),
-    case: { accession: str(kase.accession), product: str(kase.product), timepoint: str(kase.timepoint) },
+    case: { accession: str(kase.accession), patientRef: str(kase.patientRef), product: str(kase.product), timepoint: str(kase.timepoint) },
     slides: slides ? { total: slides.length, failed: slides.filter((s) => s.analysisStatus === "FAILED").length } : null,
     signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },
   };

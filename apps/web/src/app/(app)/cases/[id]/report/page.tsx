@@ -126,6 +126,14 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                   {shown.version} {shown.id === latest.id ? "" : <strong className="badge bad">superseded by version {latest.version}</strong>}
                 </td>
               </tr>
+              {content.case.patientRef && (
+                <tr>
+                  <th>Patient ref</th>
+                  <td colSpan={3} className="mono" data-testid="report-patient">
+                    {content.case.patientRef}
+                  </td>
+                </tr>
+              )}
               <tr>
                 <th>Product</th>
                 <td data-testid="report-product">{content.case.product ?? "—"}</td>
