@@ -63,6 +63,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   const target = keys.find(([, label]) => label !== aiLabel && label !== "unidentified")!;
   await page.keyboard.press(target[0]!);
   await expect(page.getByTestId("reason-dialog")).toBeVisible();
+  // The reason field has the focus: the reviewer types at once, no click.
+  await expect(page.getByTestId("reason-input")).toBeFocused();
   // Typed key by key (keydown events, unlike fill): digits and Backspace in the reason are text,
   // not decisions on the cells behind the dialog.
   await page.getByTestId("reason-input").pressSequentially("1 2 0 ");
@@ -70,7 +72,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await page.waitForTimeout(500); // a decision would have been saved by now
   expect((await counts()).reviewed).toBe(0);
   await page.getByTestId("reason-input").fill("Nuclear shape and cytoplasm fit better on review");
-  await page.getByTestId("reason-submit").click();
+  // Enter gives the reason (Shift+Enter would add a line).
+  await page.getByTestId("reason-input").press("Enter");
   const corrected = page.locator(`[data-testid="cell-tile"][data-cell-id="${cellId}"]`);
   await expect(corrected).toHaveAttribute("data-reviewed", "true");
   await expect(corrected).toHaveAttribute("data-label", target[1]!);

@@ -97,8 +97,7 @@ function AskForm({
         {options.label ?? REASON_LABEL}
         {options.password ? (
           <input
-            // biome-ignore lint/a11y/noAutofocus: the dialog exists to take this one answer; focus must land in it
-            autoFocus
+            data-autofocus
             id={fieldId}
             type="password"
             autoComplete="new-password"
@@ -110,8 +109,7 @@ function AskForm({
           />
         ) : (
           <textarea
-            // biome-ignore lint/a11y/noAutofocus: the dialog exists to take this one answer; focus must land in it
-            autoFocus
+            data-autofocus
             id={fieldId}
             rows={3}
             maxLength={500}
@@ -137,8 +135,7 @@ function AskForm({
           type="submit"
           disabled={!valid}
           data-testid="ask-submit"
-          // biome-ignore lint/a11y/noAutofocus: a yes-only question has no field; focus lands on its answer
-          autoFocus={options.confirmOnly}
+          data-autofocus={options.confirmOnly ? "" : undefined}
         >
           {options.confirm ?? "Confirm"}
         </button>

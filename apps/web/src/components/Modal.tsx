@@ -7,7 +7,13 @@ export function Modal({ open, onClose, label, children, testId }: { open: boolea
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) d.showModal();
+    if (open && !d.open) {
+      d.showModal();
+      // React's autoFocus runs when the content mounts, before the dialog is open (nothing can take
+      // focus then), and showModal() then focuses the first control, often Cancel: the control
+      // marked data-autofocus gets it instead.
+      d.querySelector<HTMLElement>("[data-autofocus]")?.focus();
+    }
     if (!open && d.open) d.close();
   }, [open]);
   return (

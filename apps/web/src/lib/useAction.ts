@@ -1,5 +1,5 @@
 "use client";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { describeError } from "./errors";
 
 /**
@@ -9,7 +9,14 @@ import { describeError } from "./errors";
 export function useAction(reload: () => Promise<unknown>) {
   const [actionError, setActionError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  // A ref, not the state: a double-click's second call comes before React re-renders with busy.
+  const running = useRef(false);
   async function act(fn: () => Promise<unknown>, done?: string) {
+    // One action at a time: a double-click must not start two training runs or create a user twice.
+    if (running.current) return;
+    running.current = true;
+    setBusy(true);
     setActionError(null);
     setNotice(null);
     try {
@@ -18,7 +25,11 @@ export function useAction(reload: () => Promise<unknown>) {
       await reload();
     } catch (e) {
       setActionError(describeError(e));
+    } finally {
+      running.current = false;
+      setBusy(false);
     }
   }
-  return { act, actionError, notice };
+  /** busy: an action is in flight; its buttons are disabled meanwhile. */
+  return { act, actionError, notice, busy };
 }

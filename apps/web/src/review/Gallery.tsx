@@ -88,7 +88,7 @@ export const Gallery = memo(function Gallery({
   return (
     <div data-testid="gallery">
       {groups.map((g) => {
-        const confirmable = bulkConfirmable(g, minConfidence);
+        const confirmable = bulkConfirmable(g, minConfidence, saving);
         return (
           <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${labelName(g.label)}: ${g.cells.length} cells`}>
             <h3>

@@ -52,13 +52,19 @@ function ReasonForm({
           <strong className="badge human">{labelName(prompt.label)}</strong>.
         </p>
         <label style={{ display: "flex" }}>
-          Reason (required, recorded in the audit trail)
+          Reason (required, recorded in the audit trail; Enter to save, Shift+Enter for a new line)
           <textarea
-            // biome-ignore lint/a11y/noAutofocus: the dialog exists to take this one answer; focus must land in it
-            autoFocus
+            data-autofocus
             rows={3}
             value={reason}
             onChange={(e) => setReason(e.target.value)}
+            // Enter gives the reason, as a reviewer on the keyboard expects; Shift+Enter a new line.
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+                e.preventDefault();
+                e.currentTarget.form?.requestSubmit();
+              }
+            }}
             required
             maxLength={500}
             data-testid="reason-input"

@@ -116,7 +116,8 @@ export function ReviewWorkspace({
       if (!targets.length) return;
       dispatch({ type: "saving", cellIds: req.cellIds });
       if (advance && targets.length === 1) {
-        const next = nextUnreviewed(s, targets[0]!.id, new Set(req.cellIds));
+        // Cells still saving count as decided: keys pressed faster than saves return move on.
+        const next = nextUnreviewed(s, targets[0]!.id, new Set([...req.cellIds, ...s.saving]));
         if (next) dispatch({ type: "select", cellId: next });
       }
       try {
@@ -221,14 +222,20 @@ export function ReviewWorkspace({
         <div className="row" style={{ alignItems: "center" }}>
           <ErrorBox error={state.error} testId="review-error" />
           {state.errorCellId && (
-            <button type="button" onClick={() => dispatch({ type: "select", cellId: state.errorCellId! })} data-testid="review-error-cell">
+            <button
+              type="button"
+              // Focus stays on the page, as for every review control: Enter then decides a cell.
+              onMouseDown={(e) => e.preventDefault()}
+              onClick={() => dispatch({ type: "select", cellId: state.errorCellId! })}
+              data-testid="review-error-cell"
+            >
               Go to that cell
             </button>
           )}
-          <button type="button" onClick={onReload} data-testid="review-reload">
+          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={onReload} data-testid="review-reload">
             Reload case
           </button>
-          <button type="button" onClick={() => dispatch({ type: "dismissError" })} data-testid="review-dismiss-error">
+          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => dispatch({ type: "dismissError" })} data-testid="review-dismiss-error">
             Dismiss
           </button>
         </div>

@@ -231,6 +231,8 @@ describe("saving and progress", () => {
     // The threshold is the API's policy, not a constant of the page.
     expect(group.map((c) => isLowConfidence(c, 0.9))).toEqual([false, true, true, false]);
     expect(bulkConfirmable(groupCells(LABELS, group)[0]!, 0.9)).toEqual(["sure"]);
+    // A cell still saving from the last bulk confirm is not offered again.
+    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, 0.8, new Set(["sure"]))).toEqual(["edge"]);
     expect(thresholdPercent(0.8)).toBe("80%");
     expect(thresholdPercent(0.855)).toBe("85.5%");
     // Abstained and unpredicted cells (shown as "unidentified") are not bulk-confirmable either.

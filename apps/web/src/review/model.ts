@@ -333,8 +333,12 @@ function hasConfidentCall(cell: ReviewCell, minConfidence: number): boolean {
  * Bulk confirm: every unreviewed cell of a group whose label agrees with a confident AI call;
  * low-confidence, abstained and unpredicted cells are left to be decided one by one.
  */
-export function bulkConfirmable(group: Group, minConfidence: number): string[] {
-  return group.cells.filter((c) => !isReviewed(c) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence)).map((c) => c.id);
+export function bulkConfirmable(group: Group, minConfidence: number, saving: ReadonlySet<string> = new Set()): string[] {
+  // Cells still saving are left out: confirmed again, the server would refuse them as changed
+  // "by another reviewer" once the first save lands.
+  return group.cells
+    .filter((c) => !isReviewed(c) && !saving.has(c.id) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence))
+    .map((c) => c.id);
 }
 
 /**

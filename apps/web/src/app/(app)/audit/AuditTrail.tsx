@@ -130,7 +130,7 @@ export function AuditTrail() {
       <ErrorBox error={badDates.length ? `${badDates.join(" and ")}: not a date and time (YYYY-MM-DD hh:mm, UTC). Nothing is shown until it is corrected.` : trail.error} />
       {trail.loading && !trail.data ? (
         <Loading what="audit events" />
-      ) : badDates.length > 0 ? null : rows.length === 0 ? (
+      ) : badDates.length > 0 || (trail.error && rows.length === 0) ? null : rows.length === 0 ? (
         <Empty testId="audit-empty">No audit events match these filters.</Empty>
       ) : (
         <table data-testid="audit-table">

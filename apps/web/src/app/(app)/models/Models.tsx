@@ -103,7 +103,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
       <ErrorBox error={error} />
       <ErrorBox error={actionError} testId="model-action-error" />
       {versions.length === 0 ? (
-        <Empty testId="models-empty">No model is registered yet.</Empty>
+        error ? null : <Empty testId="models-empty">No model is registered yet.</Empty>
       ) : (
         <table data-testid="model-versions">
           <thead>
@@ -189,7 +189,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
         Two-person rule: a data scientist proposes, a different person with the ADMIN role decides.
       </p>
       {(data?.modelPromotions.nodes ?? []).length === 0 ? (
-        <Empty testId="promotions-empty">No promotion requests.</Empty>
+        error ? null : <Empty testId="promotions-empty">No promotion requests.</Empty>
       ) : (
         <table data-testid="promotions">
           <thead>

@@ -48,7 +48,7 @@ export function Retraining() {
   const [shown, setShown] = useState<string | null>(null);
   const run = runs.find((r) => r.id === shown) ?? runs[0] ?? null;
 
-  const { act, actionError } = useAction(reload);
+  const { act, actionError, busy } = useAction(reload);
 
   if (loading && !data) return <Loading what="training data" />;
   const champion = data?.championModel;
@@ -73,14 +73,16 @@ export function Retraining() {
               Snapshot name
               <input name="name" required defaultValue={`labels-${new Date().toISOString().slice(0, 10)}`} data-testid="snapshot-name" />
             </label>
-            <button className="primary" type="submit" data-testid="create-snapshot">
+            <button className="primary" type="submit" disabled={busy} data-testid="create-snapshot">
               Create snapshot
             </button>
           </div>
           {snapshots.length === 0 ? (
-            <p className="muted" data-testid="snapshots-empty">
-              No snapshots yet.
-            </p>
+            error ? null : (
+              <p className="muted" data-testid="snapshots-empty">
+                No snapshots yet.
+              </p>
+            )
           ) : (
             <table style={{ marginTop: "0.6rem" }} data-testid="snapshots">
               <thead>
@@ -152,7 +154,7 @@ export function Retraining() {
               of which head-only (backbone frozen)
               <input type="number" min={0} max={epochs} value={frozenEpochs} onChange={(e) => setFrozenEpochs(Number(e.target.value))} data-testid="run-frozen-epochs" />
             </label>
-            <button className="primary" type="submit" disabled={!snapshots.length} data-testid="start-run">
+            <button className="primary" type="submit" disabled={busy || !snapshots.length} data-testid="start-run">
               Start training
             </button>
           </div>
@@ -161,7 +163,7 @@ export function Retraining() {
 
       <h2>Training runs</h2>
       {runs.length === 0 ? (
-        <Empty testId="runs-empty">No training runs yet.</Empty>
+        error ? null : <Empty testId="runs-empty">No training runs yet.</Empty>
       ) : (
         <table data-testid="runs">
           <thead>
@@ -202,7 +204,7 @@ export function Retraining() {
                 </td>
                 <td>
                   {ACTIVE.has(r.status) && (
-                    <button type="button" disabled={r.cancelRequested} onClick={() => void act(() => gql(CANCEL_RUN, { id: r.id }))} data-testid="cancel-run">
+                    <button type="button" disabled={busy || r.cancelRequested} onClick={() => void act(() => gql(CANCEL_RUN, { id: r.id }))} data-testid="cancel-run">
                       {r.cancelRequested ? "Cancelling…" : "Cancel"}
                     </button>
                   )}

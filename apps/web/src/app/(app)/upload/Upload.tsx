@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useEffect, useState, type DragEvent, type FormEvent } from "react";
+import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { ErrorBox, Loading } from "@/components/ui";
 import { describeError, fromGraphQLErrors } from "@/lib/errors";
 import { gql } from "@/lib/gql";
@@ -70,10 +70,16 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const analysing = !pd || pd.caseStatus === "ANALYZING" || pd.slides.some((s) => s.status === "PENDING" || s.status === "RUNNING");
   useEffect(() => setActive(analysing), [analysing]);
 
+  // A double-click on Create must not send the accession twice (the second answer: "already exists").
+  const [creating, setCreating] = useState(false);
+  const creatingNow = useRef(false); // set at once: a double-click's second event precedes the re-render
   async function createCase(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
+    if (creatingNow.current) return;
+    creatingNow.current = true;
     const f = new FormData(e.currentTarget);
     setCreateError(null);
+    setCreating(true);
     try {
       const input = {
         accession: String(f.get("accession") ?? "").trim(),
@@ -87,6 +93,9 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
       window.history.replaceState(null, "", `/upload?caseId=${r.createCase.id}`);
     } catch (err) {
       setCreateError(describeError(err));
+    } finally {
+      creatingNow.current = false;
+      setCreating(false);
     }
   }
 
@@ -149,7 +158,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                 <option>STAT</option>
               </select>
             </label>
-            <button className="primary" type="submit" data-testid="create-case-submit">
+            <button className="primary" type="submit" disabled={creating} data-testid="create-case-submit">
               Create case
             </button>
           </div>
@@ -165,7 +174,15 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                   {pd?.caseStatus ?? header.data?.case?.status ?? ""}
                 </span>
               </div>
-              <Link href="/upload" onClick={() => setCaseId(null)}>
+              <Link
+                href="/upload"
+                onClick={() => {
+                  // The next case starts with an empty list: the last case's files are not its.
+                  setCaseId(null);
+                  setFiles([]);
+                  setCreateError(null);
+                }}
+              >
                 Start another case
               </Link>
             </div>

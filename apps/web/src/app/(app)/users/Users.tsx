@@ -37,7 +37,7 @@ async function allUsers(): Promise<UsersPage> {
 export function Users({ selfId }: { selfId: string }) {
   const { data, error, loading, reload } = useLoader(allUsers);
 
-  const { act, actionError, notice } = useAction(reload);
+  const { act, actionError, notice, busy } = useAction(reload);
   // Every change to an account is audited with a reason (the dialog's default question).
   const { ask, dialog } = useAsk();
 
@@ -102,12 +102,12 @@ export function Users({ selfId }: { selfId: string }) {
             data-testid="new-user-password"
           />
         </label>
-        <button className="primary" type="submit" data-testid="create-user">
+        <button className="primary" type="submit" disabled={busy} data-testid="create-user">
           Create user
         </button>
       </form>
       {users.length === 0 ? (
-        <Empty>No users.</Empty>
+        error ? null : <Empty>No users.</Empty>
       ) : (
         <table data-testid="users-table">
           <thead>

@@ -127,13 +127,16 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
             ))}
           </select>
         </label>
-        <section className="row" data-testid="status-counts" aria-label="Cases by status">
-          {STATUSES.map((s) => (
-            <span key={s} className="badge">
-              {s.replace("_", " ")}: {counts[s] ?? 0}
-            </span>
-          ))}
-        </section>
+        {/* Not before the counts have loaded: a failed count query must not read as "0 cases". */}
+        {countData && (
+          <section className="row" data-testid="status-counts" aria-label="Cases by status">
+            {STATUSES.map((s) => (
+              <span key={s} className="badge">
+                {s.replace("_", " ")}: {counts[s] ?? 0}
+              </span>
+            ))}
+          </section>
+        )}
       </search>
       <ErrorBox error={error} />
       {loading && !data ? (
