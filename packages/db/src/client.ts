@@ -1,4 +1,5 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 export type { PrismaClient };
@@ -8,10 +9,20 @@ export interface ClientOptions {
   max?: number;
 }
 
-/** A Prisma client over node-postgres (Prisma 7's Rust-free client: no engine binary). */
+/**
+ * A Prisma client over node-postgres (Prisma 7's Rust-free client: no engine binary). Every
+ * connection runs in UTC: columns are `timestamp` without a zone holding UTC (as Prisma writes
+ * them), and SQL that compares them with CURRENT_TIMESTAMP (the job queue's runAfter, leases)
+ * would otherwise read them in the server's zone, hours off on a server not set to UTC.
+ */
 export function createPrismaClient(connectionString: string, options: ClientOptions = {}): PrismaClient {
-  const adapter = new PrismaPg({ connectionString, max: options.max ?? 10 });
-  return new PrismaClient({ adapter });
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // Queued on the new connection before anything else it runs.
+  pool.on("connect", (client) => void client.query("SET TIME ZONE 'UTC'").catch(() => undefined));
+  // An idle connection the server ended (restart, a dropped database) is discarded by the pool and
+  // the next query opens another; without a listener the event would crash the process.
+  pool.on("error", () => undefined);
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
 }
 
 let singleton: { url: string; client: PrismaClient } | undefined;
