@@ -100,6 +100,11 @@ describe("audit trail", () => {
     expect((await api.fetch(`/audit.csv`, { token: tech })).status).toBe(403);
     expect((await api.fetch(`/audit.csv`)).status).toBe(401);
     expect((await api.fetch(`/audit.csv?from=notadate`, { token: auditor })).status).toBe(400);
+    // A time without a zone would be read in the server's zone: refused, not guessed.
+    const zoneless = await api.fetch(`/audit.csv?from=2026-11-26T08:00:00`, { token: auditor });
+    expect(zoneless.status).toBe(400);
+    expect(await zoneless.text()).toMatch(/must name its time zone/);
+    expect((await api.fetch(`/audit.csv?from=2026-11-26T08:00:00Z&to=2026-11-27`, { token: auditor })).status).toBe(200);
     // A mistyped filter is refused, not read as "no filter" (which would export the whole trail).
     const exportsBefore = await api.prisma.auditEvent.count({ where: { action: "audit.export" } });
     const typo = await api.fetch(`/audit.csv?actionn=case.create`, { token: auditor });

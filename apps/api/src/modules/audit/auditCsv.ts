@@ -34,6 +34,8 @@ function queryString(req: Request, name: string): string | undefined {
 function queryDate(req: Request, name: string): Date | undefined {
   const v = queryString(req, name);
   if (v === undefined) return undefined;
+  // A time without a zone would be read in this server's zone, while every audit time is UTC.
+  if (/T|:/.test(v) && !/(Z|[+-]\d\d:?\d\d)$/i.test(v)) throw badInput(`${name} must name its time zone (e.g. 2026-11-26T08:00:00Z): audit times are UTC`);
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw badInput(`${name} is not a date`);
   return d;

@@ -106,7 +106,9 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           select: { id: true, name: true, version: true },
         });
         const head = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`;
-        const signedAt = new Date();
+        // The database's clock, like the audit trail's: an API host whose clock is off would sign
+        // at a time before the audit events it anchors.
+        const [{ now: signedAt }] = await tx.$queryRaw<[{ now: Date }]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`;
         const content = {
           // /2 added `models` ({ id, name, version } per model used); /3 the patient reference, so that
           // a later edit of the case's patientRef cannot move a signed report to another patient.
