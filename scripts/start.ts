@@ -137,7 +137,7 @@ async function main() {
   await assertPortFree(webPort, "WEB_PORT");
   const secrets = localSecrets();
   log(`data directory: ${dataDir}`);
-  const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir });
+  const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, migrationUrl: process.env.RCMNET_MIGRATION_DATABASE_URL, dataDir });
   closeDatabase = db.close;
   log(db.embedded ? "embedded PostgreSQL (PGlite) on 127.0.0.1:5433, migrated" : "PostgreSQL migrated");
 

@@ -9,6 +9,8 @@ const schema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   /** Unset: the server starts the embedded PGlite database in the data dir. */
   DATABASE_URL: z.string().min(1).optional(),
+  /** The tables' owner, used only to migrate; DATABASE_URL may then be a role without DDL rights. */
+  RCMNET_MIGRATION_DATABASE_URL: z.string().min(1).optional(),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(4000),
   API_HOST: z.string().default("127.0.0.1"),
   /** HTTP worker processes sharing the port (node:cluster); 2 uses both cores of a 2-core host. */
@@ -27,6 +29,8 @@ const schema = z.object({
 export interface Env {
   nodeEnv: "development" | "test" | "production";
   databaseUrl: string | undefined;
+  /** Owner URL to migrate with (RCMNET_MIGRATION_DATABASE_URL); unset: databaseUrl migrates. */
+  migrationUrl: string | undefined;
   port: number;
   host: string;
   workers: number;
@@ -111,6 +115,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   return {
     nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
+    migrationUrl: e.RCMNET_MIGRATION_DATABASE_URL,
     port: e.API_PORT,
     host: e.API_HOST,
     workers: e.API_WORKERS,

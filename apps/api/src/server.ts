@@ -20,7 +20,7 @@ if (env.workers > 1 && cluster.isPrimary) {
 
 async function runPrimary() {
   // The primary opens (and, when embedded, serves) the database once; workers get its URL.
-  const db = await openDatabase({ databaseUrl: env.databaseUrl, dataDir: env.dataDir });
+  const db = await openDatabase({ databaseUrl: env.databaseUrl, migrationUrl: env.migrationUrl, dataDir: env.dataDir });
   let closing = false;
   const fork = () => cluster.fork({ DATABASE_URL: db.url });
   for (let i = 0; i < env.workers; i++) fork();
@@ -45,7 +45,7 @@ async function runPrimary() {
 async function runServer() {
   // Normally the launcher passes DATABASE_URL (its embedded server or a real one); standalone, the
   // API opens the embedded database itself.
-  const db = await openDatabase({ databaseUrl: env.databaseUrl, dataDir: env.dataDir });
+  const db = await openDatabase({ databaseUrl: env.databaseUrl, migrationUrl: env.migrationUrl, dataDir: env.dataDir });
   const prisma = createPrismaClient(db.url);
   const blobs = new BlobStore(join(env.dataDir, "blobs"));
   const { app, stop } = await createApp({ prisma, blobs, env, log });

@@ -3,6 +3,7 @@ export { createPrismaClient, getPrismaClient } from "./client.ts";
 export { openDatabase, type OpenDatabase, type OpenDatabaseOptions } from "./openDatabase.ts";
 export { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.ts";
 export { applyMigrations, MigrationError } from "./migrations/applyMigrations.ts";
+export { grantAppRole, WORKFLOW_TABLES } from "./appRole.ts";
 export { BlobStore, BlobCorruptError, BlobNotFoundError, sha256Hex } from "./blobStore.ts";
 export { verifyAuditChain, type AuditChainStatus } from "./audit.ts";
 export { repoRoot, defaultDataDir } from "./paths.ts";

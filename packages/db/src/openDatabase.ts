@@ -5,6 +5,11 @@ import { applyMigrations } from "./migrations/applyMigrations.ts";
 export interface OpenDatabaseOptions {
   /** A PostgreSQL URL; when absent the embedded server is started. */
   databaseUrl?: string | undefined;
+  /**
+   * The tables' owner, to migrate with; `databaseUrl` may then be a role without DDL rights (see
+   * grantAppRole). Absent: `databaseUrl` migrates, and so must own the tables.
+   */
+  migrationUrl?: string | undefined;
   /** Local state folder; the embedded database lives in `<dataDir>/pglite`. */
   dataDir: string;
   embeddedPort?: number;
@@ -19,7 +24,7 @@ export interface OpenDatabase {
 /** The platform's database, migrated and ready: the configured server, else the embedded one. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDatabase> {
   if (options.databaseUrl) {
-    await applyMigrations(options.databaseUrl);
+    await applyMigrations(options.migrationUrl || options.databaseUrl);
     return { url: options.databaseUrl, embedded: false, close: async () => {} };
   }
   const server = await startEmbeddedPostgres({

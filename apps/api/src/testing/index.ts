@@ -67,6 +67,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
   const env: Env = {
     nodeEnv: "test",
     databaseUrl: db.url,
+    migrationUrl: undefined,
     port: 0,
     host: "127.0.0.1",
     workers: 1,

@@ -1,0 +1,44 @@
+// The API and its workers need not own the tables, and should not: as the owner they could switch
+// the append-only triggers off (ALTER TABLE ... DISABLE TRIGGER), rewrite rows, recompute the
+// audit chain with the database's own hash function, and nothing inside the database would show
+// it. grantAppRole gives a login role exactly what the platform does with its data: read it,
+// insert rows, update the workflow tables, delete ended sessions. Never DDL, TRUNCATE, or UPDATE
+// and DELETE on the append-only records (audit trail, predictions, reviews, sign-offs, datasets).
+import pg from "pg";
+
+/** Tables whose rows change state (case status, job leases, ...); everything else is insert-only. */
+export const WORKFLOW_TABLES = ["case", "slide", "cell", "user", "api_session", "job", "model_version", "model_promotion", "training_run"] as const;
+
+const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Run as the tables' owner, after every migration (new tables need their grants too). */
+export async function grantAppRole(ownerUrl: string, role: string): Promise<void> {
+  if (!ROLE.test(role)) throw new Error(`role name ${JSON.stringify(role)}: use lower-case letters, digits and _ only`);
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'",
+    );
+    const tables = new Set(rows.map((r) => r.tablename));
+    const missing = WORKFLOW_TABLES.filter((t) => !tables.has(t));
+    if (missing.length) throw new Error(`no table ${missing.join(", ")}: migrate the database first`);
+    await client.query("BEGIN");
+    await client.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+    // A clean slate first: a grant made by hand earlier (DELETE on the audit trail) goes away.
+    await client.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`);
+    for (const t of tables) await client.query(`GRANT SELECT, INSERT ON "${t}" TO ${role}`);
+    // UPDATE also lets SELECT ... FOR UPDATE lock a case, a job or a run.
+    for (const t of WORKFLOW_TABLES) await client.query(`GRANT UPDATE ON "${t}" TO ${role}`);
+    // Ended and expired sessions are swept (sign-ins and sign-outs stay in the audit trail).
+    await client.query(`GRANT DELETE ON "api_session" TO ${role}`);
+    // The app checks on start that it runs the migrations it was built with; it applies none.
+    await client.query(`GRANT SELECT ON "_prisma_migrations" TO ${role}`);
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    await client.end();
+  }
+}
