@@ -3,6 +3,7 @@
 // full migration run. The server: TEST_DATABASE_URL, else the local one on 5432.
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
+import { grantAppRole } from "./appRole.ts";
 import { createPrismaClient, type PrismaClient } from "./client.ts";
 import { applyMigrations } from "./migrations/applyMigrations.ts";
 import { readMigrationFiles } from "./migrations/migrationFiles.ts";
@@ -72,4 +73,21 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
+}
+
+/** The login role tests serve the API as: what `grant-app-role` gives, and no more. */
+export const TEST_APP_ROLE = "rcmnet_test_app";
+
+/**
+ * `url` as the platform's least-privileged role (created once per server, granted per database):
+ * integration tests then fail on any privilege the platform needs that grant-app-role lacks.
+ */
+export async function appRoleUrl(url: string): Promise<string> {
+  await admin((c) =>
+    c.query(`DO $$ BEGIN CREATE ROLE ${TEST_APP_ROLE} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`),
+  );
+  await grantAppRole(url, TEST_APP_ROLE);
+  const u = new URL(url);
+  u.username = TEST_APP_ROLE;
+  return u.toString();
 }

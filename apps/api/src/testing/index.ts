@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { BlobStore, type PrismaClient, type Role, type User } from "@rcmnet/db";
-import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
+import { BlobStore, createPrismaClient, type PrismaClient, type Role, type User } from "@rcmnet/db";
+import { appRoleUrl, createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { createApp } from "../app.ts";
 import { defaultLimits, type Env, type Limits } from "../env.ts";
 import { hashPassword } from "../auth/passwords.ts";
@@ -61,7 +61,10 @@ export interface TestApiOptions {
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const db = await createTestDatabase();
-  const apiPrisma = options.apiPrisma?.(db.url);
+  // The API serves as a role that does not own the tables, as production should (grant-app-role):
+  // a privilege the platform needs and the role lacks fails these tests.
+  const appUrl = await appRoleUrl(db.url);
+  const apiPrisma = options.apiPrisma?.(appUrl) ?? createPrismaClient(appUrl, { max: 5 });
   const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-test-"));
   const blobs = new BlobStore(join(dataDir, "blobs"));
   const env: Env = {
@@ -78,7 +81,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     logLevel: "silent" as const,
     limits: { ...defaultLimits, loginAttemptsPerMinute: 10_000, requestsPerTokenPerMinute: 1_000_000, ...options.limits },
   };
-  const { app, stop } = await createApp({ prisma: apiPrisma ?? db.prisma, blobs, env, log: options.log ?? createLogger("silent") });
+  const { app, stop } = await createApp({ prisma: apiPrisma, blobs, env, log: options.log ?? createLogger("silent") });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -161,7 +164,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       await stop();
-      await apiPrisma?.$disconnect();
+      await apiPrisma.$disconnect();
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
