@@ -166,6 +166,18 @@ describe("sign-off", () => {
     expect((await api.gqlOk(null, LOGIN, { l: "newhema", p: "admin knows this one" })).login.mustChangePassword).toBe(true);
   });
 
+  it("refuses to sign a label cache that its review record does not hold (changed outside the platform)", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
+    await confirmAll(cellIds);
+    // A direct write to the workflow column, no review behind it.
+    await api.prisma.$executeRaw`UPDATE cell SET "currentLabel" = 'artifact' WHERE id = ${cellIds[1]}::uuid`;
+    const before = await databaseFingerprint(api.prisma);
+    const r = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(r.errors?.[0]?.message).toMatch(new RegExp(`show a label their review record does not hold \\(first: cell ${cellIds[1]}\\); nothing was signed`));
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
   it("records name, time, meaning and the hash of the signed content; an amendment creates version 2", async () => {
     const { kase, cellIds, model } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
     await api.prisma.case.update({ where: { id: kase.id }, data: { patientRef: "MRN-SIGNED-1" } });

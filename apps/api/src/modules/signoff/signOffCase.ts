@@ -59,9 +59,19 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         if (pendingSlides > 0) throw conflict(`${pendingSlides} slide(s) of case ${kase.accession} are still being analysed`);
 
         const cells = await tx.$queryRaw<
-          { id: string; slideId: string; label: string | null; reviewCount: number; reviewerLogin: string | null; aiLabel: string | null; abstained: boolean | null; modelVersionId: string | null }[]
+          {
+            id: string;
+            slideId: string;
+            label: string | null;
+            reviewLabel: string | null;
+            reviewCount: number;
+            reviewerLogin: string | null;
+            aiLabel: string | null;
+            abstained: boolean | null;
+            modelVersionId: string | null;
+          }[]
         >`
-          SELECT c.id, c."slideId", c."currentLabel" AS label, c."reviewCount",
+          SELECT c.id, c."slideId", c."currentLabel" AS label, r.label AS "reviewLabel", c."reviewCount",
                  u.login AS "reviewerLogin", p.label AS "aiLabel", p.abstained, p."modelVersionId"
           FROM cell c
           JOIN slide s ON s.id = c."slideId"
@@ -84,6 +94,16 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         const undecided = cells.filter((c) => c.reviewCount === 0).length;
         if (undecided > 0) {
           throw conflict(`${undecided} of ${cells.length} cells have no human decision yet`, { undecidedCells: undecided });
+        }
+        // The label signed is the cache on the cell row (workflow state, writable); the record is
+        // the append-only review it caches. A cache that disagrees was changed outside the platform:
+        // nothing is signed over it.
+        const unrecorded = cells.filter((c) => c.reviewLabel === null || c.reviewLabel !== c.label);
+        if (unrecorded.length > 0) {
+          throw conflict(
+            `${unrecorded.length} cell(s) of case ${kase.accession} show a label their review record does not hold (first: cell ${unrecorded[0]!.id}); nothing was signed: the administrator must check the database`,
+            { cellId: unrecorded[0]!.id },
+          );
         }
 
         // Slides whose analysis FAILED contribute no cells: the signature records that it saw them.
