@@ -80,6 +80,27 @@ describe("database constraints", () => {
     await p.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW", patientRef: "MRN-2" } });
   });
 
+  it("refuses changing what a model version is, or deleting model provenance; status and evaluations still move", async () => {
+    const { model, user } = await seedCellWithPrediction();
+    const p = db.prisma;
+    const refused = /identity of a .* refused/;
+    await expect(p.modelVersion.update({ where: { id: model.id }, data: { labels: ["other", "car_t"] } })).rejects.toThrow(refused);
+    await expect(p.modelVersion.update({ where: { id: model.id }, data: { artifactSha256: "d".repeat(64) } })).rejects.toThrow(refused);
+    await expect(p.modelVersion.delete({ where: { id: model.id } })).rejects.toThrow(refused);
+    await expect(p.$executeRawUnsafe(`TRUNCATE "model_version" CASCADE`)).rejects.toThrow(refused);
+    const snapshot = await p.datasetSnapshot.create({ data: { name: "s", labels: ["car_t"], itemCount: 0, contentHash: "h", createdById: user.id } });
+    const run = await p.trainingRun.create({ data: { snapshotId: snapshot.id, config: {}, startedById: user.id } });
+    await expect(p.trainingRun.delete({ where: { id: run.id } })).rejects.toThrow(refused);
+    await expect(p.datasetSnapshot.delete({ where: { id: snapshot.id } })).rejects.toThrow(refused);
+    const promotion = await p.modelPromotion.create({ data: { modelVersionId: model.id, kind: "PROMOTE", reason: "better", proposedById: user.id } });
+    await p.modelPromotion.update({ where: { id: promotion.id }, data: { state: "REJECTED", decidedById: user.id, decidedAt: new Date(), decisionNote: "no" } });
+    await expect(p.modelPromotion.update({ where: { id: promotion.id }, data: { state: "APPROVED" } })).rejects.toThrow(refused);
+    await expect(p.modelPromotion.delete({ where: { id: promotion.id } })).rejects.toThrow(refused);
+    // What the platform does: status and evaluations move, the producing run is linked once.
+    await p.modelVersion.update({ where: { id: model.id }, data: { status: "CHAMPION", metrics: { evaluations: {} }, trainingRunId: run.id } });
+    await expect(p.modelVersion.update({ where: { id: model.id }, data: { trainingRunId: null } })).rejects.toThrow(refused);
+  });
+
   it("refuses a second review with the same sequence number (optimistic concurrency)", async () => {
     const { user, cell } = await seedCellWithPrediction();
     const review = { cellId: cell.id, seq: 1, reviewerId: user.id, action: "CONFIRM" as const, label: "car_t" };
