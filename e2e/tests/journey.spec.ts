@@ -130,6 +130,9 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId("signoff-signer")).toHaveText("Dr. Hana Hematologist");
   // One cell was reclassified above: the summary says so and the meaning offered first is "with corrections".
   await expect(page.getByTestId("signoff-overrides")).toHaveText("1");
+  // What is signed is in front of the signer: the case and its differential.
+  await expect(page.getByTestId("signoff-summary")).toContainText(accession);
+  await expect(page.getByTestId("signoff-differential")).toContainText(/%/);
   await expect(page.getByTestId("signoff-meaning")).toHaveValue(/with corrections/);
   // A cancelled signature keeps no typed password for the next person at this workstation.
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
@@ -140,6 +143,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await page.getByTestId("signoff-password").fill("not-my-password");
   await page.getByTestId("signoff-submit").click();
   await expect(page.getByTestId("signoff-error")).toBeVisible();
+  // A wrong password is retyped, not answered by reloading the case.
+  await expect(page.getByTestId("signoff-reload")).toHaveCount(0);
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
   await page.getByTestId("signoff-submit").click();
 

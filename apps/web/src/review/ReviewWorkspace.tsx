@@ -361,13 +361,17 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, total: prog.total, unreviewed, overrides: prog.overrides }}
+        summary={{ signer, accession: header.accession, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides }}
         saving={state.saving.size > 0}
         meanings={signOffMeanings}
         onSign={async (meaning, password) => {
           await api.signOff(meaning, password, seenState(stateRef.current.cells));
           setSignOpen(false);
           onSigned();
+        }}
+        onReload={() => {
+          setSignOpen(false);
+          onReload();
         }}
       />
       {askDialog}

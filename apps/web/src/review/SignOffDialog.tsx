@@ -5,12 +5,17 @@
 import { useState } from "react";
 import { Modal } from "@/components/Modal";
 import { ErrorBox } from "@/components/ui";
-import { describeError } from "@/lib/errors";
-import { defaultMeaning } from "./model";
+import { ApiError, describeError } from "@/lib/errors";
+import { percent } from "@/components/ui";
+import { labelName } from "@/lib/labels";
+import { defaultMeaning, type DifferentialRow } from "./model";
 
 export interface SignOffSummary {
   /** Printed name of the signed-in user, as the signature will record it. */
   signer: string;
+  accession: string;
+  /** The differential as the page shows it: what the signature records. */
+  differential: { rows: DifferentialRow[]; counted: number };
   total: number;
   unreviewed: number;
   /** Cells whose human label differs from the AI's. */
@@ -24,6 +29,7 @@ export function SignOffDialog({
   saving,
   meanings,
   onSign,
+  onReload,
 }: {
   open: boolean;
   onClose: () => void;
@@ -31,12 +37,14 @@ export function SignOffDialog({
   saving: boolean;
   meanings: string[];
   onSign: (meaning: string, password: string) => Promise<void>;
+  /** Reloads the case: the way out when the API says it changed since the page loaded. */
+  onReload: () => void;
 }) {
   return (
     <Modal open={open} onClose={onClose} label="Sign off case" testId="signoff-dialog">
       {/* Mounted only while open: a cancelled dialog keeps no typed password for the next
           person at this workstation (21 CFR 11.200: only the owner executes a signature). */}
-      <SignOffForm onClose={onClose} summary={summary} saving={saving} meanings={meanings} onSign={onSign} />
+      <SignOffForm onClose={onClose} summary={summary} saving={saving} meanings={meanings} onSign={onSign} onReload={onReload} />
     </Modal>
   );
 }
@@ -47,17 +55,21 @@ function SignOffForm({
   saving,
   meanings,
   onSign,
+  onReload,
 }: {
   onClose: () => void;
   summary: SignOffSummary;
   saving: boolean;
   meanings: string[];
   onSign: (meaning: string, password: string) => Promise<void>;
+  onReload: () => void;
 }) {
-  const { signer, total, unreviewed, overrides } = summary;
+  const { signer, accession, differential, total, unreviewed, overrides } = summary;
   const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
+  // The case changed since the page loaded (CONFLICT): reloading is the way on, not retyping.
+  const [changed, setChanged] = useState(false);
   const [busy, setBusy] = useState(false);
   const blocked =
     total === 0
@@ -75,11 +87,13 @@ function SignOffForm({
         if (blocked || !password || !meaning) return;
         setBusy(true);
         setError(null);
+        setChanged(false);
         try {
           await onSign(meaning, password);
         } catch (err) {
           setPassword("");
           setError(describeError(err));
+          setChanged(err instanceof ApiError && err.code === "CONFLICT");
         } finally {
           setBusy(false);
         }
@@ -92,9 +106,30 @@ function SignOffForm({
         </p>
       )}
       <p style={{ marginTop: 0 }} data-testid="signoff-summary">
-        Signing as <strong data-testid="signoff-signer">{signer}</strong>: {total - unreviewed} of {total} cell{total === 1 ? "" : "s"} reviewed,{" "}
-        <strong data-testid="signoff-overrides">{overrides}</strong> of them {overrides === 1 ? "differs" : "differ"} from the AI.
+        Signing case <strong className="mono">{accession}</strong> as <strong data-testid="signoff-signer">{signer}</strong>: {total - unreviewed} of {total} cell
+        {total === 1 ? "" : "s"} reviewed, <strong data-testid="signoff-overrides">{overrides}</strong> of them {overrides === 1 ? "differs" : "differ"} from the AI.
       </p>
+      {/* What the signature records, in front of the signer: the classes found and their share. */}
+      <table data-testid="signoff-differential" aria-label="Differential count to be signed">
+        <thead>
+          <tr>
+            <th>Class</th>
+            <th className="num">n</th>
+            <th className="num">% of {differential.counted}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {differential.rows
+            .filter((r) => r.count > 0)
+            .map((r) => (
+              <tr key={r.label}>
+                <td>{labelName(r.label)}</td>
+                <td className="num">{r.count}</td>
+                <td className="num">{r.percent === null ? "excl." : percent(r.percent)}</td>
+              </tr>
+            ))}
+        </tbody>
+      </table>
       <div style={{ display: "grid", gap: "0.6rem" }}>
         <label>
           Meaning of this signature
@@ -120,6 +155,13 @@ function SignOffForm({
         </p>
       </div>
       <ErrorBox error={error} testId="signoff-error" />
+      {changed && (
+        // A refusal because the case changed (another reviewer, a new image) is answered by
+        // looking at the changes: reload, then sign again.
+        <button type="button" onClick={onReload} data-testid="signoff-reload">
+          Reload the case
+        </button>
+      )}
       <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>
         <button type="button" onClick={onClose} data-testid="signoff-cancel">
           Cancel
