@@ -16,7 +16,8 @@ export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>
   const inFlight = useRef({ count: 0, since: 0 });
 
   const reload = useCallback(
-    async ({ background = false } = {}) => {
+    /** fresh: a load for other variables (a changed filter); see the catch below. */
+    async ({ background = false, fresh = false } = {}) => {
       const mine = ++seq.current;
       inFlight.current = { count: inFlight.current.count + 1, since: Date.now() };
       try {
@@ -26,7 +27,11 @@ export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>
           setError(null);
         }
       } catch (e) {
-        if (mine === seq.current) setError(describeError(e));
+        if (mine === seq.current) {
+          setError(describeError(e));
+          // The last filter's rows must not stand under the new filter as if they answered it.
+          if (fresh) setData(null);
+        }
       } finally {
         inFlight.current = { ...inFlight.current, count: inFlight.current.count - 1 };
         if (mine === seq.current) setLoading(false);
@@ -38,7 +43,7 @@ export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>
   useEffect(() => {
     if (skip) return;
     setLoading(true);
-    void reload();
+    void reload({ fresh: true });
   }, [reload, skip]);
 
   return { data, error, loading, reload, setData, inFlight };

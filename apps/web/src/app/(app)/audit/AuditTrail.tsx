@@ -77,14 +77,23 @@ export function AuditTrail() {
       <div className="row" style={{ justifyContent: "space-between" }}>
         <h1>Audit trail</h1>
         <div className="row">
-          {verify.loading && !v ? (
+          {!v && !verify.error ? (
             <span className="badge">verifying chain…</span>
           ) : v ? (
             <span className={`badge ${v.ok ? "ok" : "bad"}`} data-testid="chain-status" data-valid={v.ok ? "true" : "false"} role="status">
               {v.ok ? `Hash chain verified: ${v.checked} events intact` : `Hash chain BROKEN at event ${v.firstBrokenSeq ?? "?"}${v.problem ? ` — ${v.problem}` : ""}`}
             </span>
           ) : null}
-          <button type="button" onClick={() => void verify.reload()} data-testid="verify-chain">
+          <button
+            type="button"
+            // The last verdict goes while the new one is computed: a failed re-check must not
+            // leave "verified" standing beside its error.
+            onClick={() => {
+              verify.setData(null);
+              void verify.reload();
+            }}
+            data-testid="verify-chain"
+          >
             Verify again
           </button>
           {badDates.length === 0 && (
@@ -170,7 +179,7 @@ export function AuditTrail() {
           <span className="muted" data-testid="audit-shown">
             Showing the newest {rows.length} events.
           </span>
-          <button type="button" onClick={() => void loadOlder()} disabled={loadingOlder} data-testid="audit-older">
+          <button type="button" onClick={() => void loadOlder()} disabled={loadingOlder || trail.loading} data-testid="audit-older">
             {loadingOlder ? "Loading…" : `Load ${PAGE} older`}
           </button>
         </p>
