@@ -91,6 +91,11 @@ describe("model promotion", () => {
       candidate: { modelVersion: { id: candidate.id }, accuracy: 0.9, macroF1: 0.9, leakedPatients: 0, leakedCells: 0 },
       champion: { modelVersion: { id: champion.id }, accuracy: 0.9, leakedPatients: 0 },
     });
+    // The figures are the proposal's: a later evaluation rewriting the version's cache does not
+    // change what the admin is asked to weigh.
+    await api.prisma.modelVersion.update({ where: { id: candidate.id }, data: { metrics: { evaluations: { [SNAP]: { accuracy: 0.5, macroF1: 0.5 } } } } });
+    const later = (await api.gqlOk(tokens.ADMIN, EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === proposal.id);
+    expect(later.evidence.candidate).toMatchObject({ accuracy: 0.9, macroF1: 0.9 });
 
     // A second proposal for the same version waits on the first.
     expect(codeOf(await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "again" }))).toBe(

@@ -1,11 +1,16 @@
 // What an admin deciding a proposal weighs beside its reason: both models' figures on the TEST
 // part they were compared on, and how many of its patients each learned from. Recorded with the
-// proposal's audit event (the snapshot and the leakage at that time); the figures are read from
-// the versions' stored evaluations of that snapshot.
+// proposal's audit event (the snapshot, the figures and the leakage at that time); proposals
+// recorded before the figures were (2026-11-27) read them from the versions' stored evaluations.
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 
+interface Figures {
+  accuracy?: number | null;
+  macroF1?: number | null;
+}
 interface Recorded {
   comparedOnSnapshotId?: string;
+  figures?: { candidate?: Figures; champion?: Figures };
   lostClasses?: string[];
   testLeakage?: { candidate?: Leak; champion?: Leak };
 }
@@ -38,13 +43,14 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
   ]);
   return {
     snapshotId,
-    candidate: figures(candidate, snapshotId, proposal.testLeakage?.candidate),
-    champion: champion ? figures(champion, snapshotId, proposal.testLeakage?.champion) : null,
+    candidate: figures(candidate, snapshotId, proposal.testLeakage?.candidate, proposal.figures?.candidate),
+    champion: champion ? figures(champion, snapshotId, proposal.testLeakage?.champion, proposal.figures?.champion) : null,
   };
 }
 
-function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefined) {
-  const evaluation = (version.metrics as { evaluations?: Record<string, { accuracy?: number; macroF1?: number }> } | null)?.evaluations?.[snapshotId];
+function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefined, recordedFigures: Figures | undefined) {
+  const evaluation =
+    recordedFigures ?? (version.metrics as { evaluations?: Record<string, { accuracy?: number; macroF1?: number }> } | null)?.evaluations?.[snapshotId];
   return {
     modelVersion: version,
     accuracy: evaluation?.accuracy ?? null,

@@ -70,9 +70,16 @@ async function leakageEvidence(prisma: PrismaClient, candidateId: string) {
   );
   if (!rows.length) return null;
   const best = rows.reduce((a, b) => (b.candidate.patients + b.champion.patients < a.candidate.patients + a.champion.patients ? b : a));
+  // The figures as the proposer saw them, frozen with the proposal: the versions' stored
+  // evaluations are a cache a later evaluation may overwrite.
+  const figures = (m: ModelVersion) => {
+    const e = (m.metrics as { evaluations?: Record<string, { accuracy?: number; macroF1?: number }> } | null)?.evaluations?.[best.snapshotId];
+    return { accuracy: e?.accuracy ?? null, macroF1: e?.macroF1 ?? null };
+  };
   return {
     comparedOnSnapshotId: best.snapshotId,
     testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion } },
+    figures: { candidate: figures(version), champion: figures(champion) },
   } satisfies Record<string, Prisma.InputJsonValue>;
 }
 
