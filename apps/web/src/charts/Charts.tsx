@@ -24,48 +24,72 @@ export function ConfusionMatrix({
   const size = cell * k;
   const height = cell * n;
   return (
-    <svg
-      viewBox={`0 0 ${left + size + 10} ${top + height + 30}`}
-      width="100%"
-      style={{ maxWidth: left + size + 10 }}
-      role="img"
-      aria-label={`${title}: rows are true labels, columns predicted`}
-      data-testid={testId}
-    >
-      <text x={left + size / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600}>
-        {title}
-      </text>
-      <text x={left + size / 2} y={top + height + 24} textAnchor="middle" fontSize={11} fill="#5b6470">
-        predicted
-      </text>
-      {columns.map((l, j) => (
-        <text key={`c${l}`} x={left + j * cell + cell / 2} y={top - 6} fontSize={10} transform={`rotate(-45 ${left + j * cell + cell / 2} ${top - 6})`}>
-          {labelName(l)}
+    <>
+      <svg
+        viewBox={`0 0 ${left + size + 10} ${top + height + 30}`}
+        width="100%"
+        style={{ maxWidth: left + size + 10 }}
+        role="img"
+        aria-label={`${title}: rows are true labels, columns predicted`}
+        data-testid={testId}
+      >
+        <text x={left + size / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600}>
+          {title}
         </text>
-      ))}
-      {labels.map((l, i) => (
-        <text key={`r${l}`} x={left - 6} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="end">
-          {labelName(l)}
+        <text x={left + size / 2} y={top + height + 24} textAnchor="middle" fontSize={11} fill="#5b6470">
+          predicted
         </text>
-      ))}
-      {matrix.map((row, i) =>
-        row.map((v, j) => {
-          const share = norm[i]?.[j] ?? 0;
-          const correct = labels[i] === columns[j];
-          const opacity = confusionCellOpacity(share, correct);
-          return (
-            // biome-ignore lint/suspicious/noArrayIndexKey: a matrix cell is its (row, column) position
-            <g key={`${i}-${j}`}>
-              <rect x={left + j * cell} y={top + i * cell} width={cell} height={cell} fill={correct ? `rgba(19,115,51,${opacity})` : `rgba(180,35,24,${opacity})`} stroke="#fff" />
-              <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="middle" fill={opacity > 0.6 ? "#fff" : "#1b1f24"}>
-                {v}
-              </text>
-              <title>{`true ${labels[i]}, predicted ${columns[j]}: ${v} (${(share * 100).toFixed(1)}% of the row)`}</title>
-            </g>
-          );
-        }),
-      )}
-    </svg>
+        {columns.map((l, j) => (
+          <text key={`c${l}`} x={left + j * cell + cell / 2} y={top - 6} fontSize={10} transform={`rotate(-45 ${left + j * cell + cell / 2} ${top - 6})`}>
+            {labelName(l)}
+          </text>
+        ))}
+        {labels.map((l, i) => (
+          <text key={`r${l}`} x={left - 6} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="end">
+            {labelName(l)}
+          </text>
+        ))}
+        {matrix.map((row, i) =>
+          row.map((v, j) => {
+            const share = norm[i]?.[j] ?? 0;
+            const correct = labels[i] === columns[j];
+            const opacity = confusionCellOpacity(share, correct);
+            return (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a matrix cell is its (row, column) position
+              <g key={`${i}-${j}`}>
+                <rect x={left + j * cell} y={top + i * cell} width={cell} height={cell} fill={correct ? `rgba(19,115,51,${opacity})` : `rgba(180,35,24,${opacity})`} stroke="#fff" />
+                <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} fontSize={10} textAnchor="middle" fill={opacity > 0.6 ? "#fff" : "#1b1f24"}>
+                  {v}
+                </text>
+                <title>{`true ${labels[i]}, predicted ${columns[j]}: ${v} (${(share * 100).toFixed(1)}% of the row)`}</title>
+              </g>
+            );
+          }),
+        )}
+      </svg>
+      {/* The numbers for screen readers: an image hides them. */}
+      <table className="sr-only">
+        <caption>{`${title}: rows are true labels, columns predicted`}</caption>
+        <thead>
+          <tr>
+            <th>true \ predicted</th>
+            {columns.map((c) => (
+              <th key={c}>{labelName(c)}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {matrix.map((row, i) => (
+            <tr key={labels[i]}>
+              <th>{labelName(labels[i]!)}</th>
+              {row.map((v, j) => (
+                <td key={columns[j]}>{v}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 
@@ -86,42 +110,67 @@ export function LineChart({ series, title, yLabel, xLabel = "epoch", testId = "l
   const x = linearScale(extent(xs), [m.l, W - m.r]);
   const yd = yDomain ?? extent(ys);
   const y = linearScale(yd[0] === yd[1] ? [yd[0] - 1, yd[1] + 1] : yd, [H - m.b, m.t]);
+  const epochs = [...new Set(xs)].sort((a, b) => a - b);
   return (
-    <svg viewBox={`0 0 ${W} ${H}`} width="100%" style={{ maxWidth: W }} role="img" aria-label={title} data-testid={testId}>
-      <text x={W / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600}>
-        {title}
-      </text>
-      {y.ticks(4).map((t) => (
-        <g key={`y${t}`}>
-          <line x1={m.l} x2={W - m.r} y1={y(t)} y2={y(t)} stroke="#e5e8ec" />
-          <text x={m.l - 4} y={y(t) + 3} fontSize={9} textAnchor="end">
+    <>
+      <svg viewBox={`0 0 ${W} ${H}`} width="100%" style={{ maxWidth: W }} role="img" aria-label={title} data-testid={testId}>
+        <text x={W / 2} y={14} textAnchor="middle" fontSize={12} fontWeight={600}>
+          {title}
+        </text>
+        {y.ticks(4).map((t) => (
+          <g key={`y${t}`}>
+            <line x1={m.l} x2={W - m.r} y1={y(t)} y2={y(t)} stroke="#e5e8ec" />
+            <text x={m.l - 4} y={y(t) + 3} fontSize={9} textAnchor="end">
+              {t}
+            </text>
+          </g>
+        ))}
+        {x.ticks(6).map((t) => (
+          <text key={`x${t}`} x={x(t)} y={H - m.b + 12} fontSize={9} textAnchor="middle">
             {t}
           </text>
-        </g>
-      ))}
-      {x.ticks(6).map((t) => (
-        <text key={`x${t}`} x={x(t)} y={H - m.b + 12} fontSize={9} textAnchor="middle">
-          {t}
+        ))}
+        <text x={W / 2} y={H - 4} fontSize={10} textAnchor="middle" fill="#5b6470">
+          {xLabel}
         </text>
-      ))}
-      <text x={W / 2} y={H - 4} fontSize={10} textAnchor="middle" fill="#5b6470">
-        {xLabel}
-      </text>
-      <text x={10} y={H / 2} fontSize={10} textAnchor="middle" fill="#5b6470" transform={`rotate(-90 10 ${H / 2})`}>
-        {yLabel}
-      </text>
-      {series.map((s) => (
-        <path key={s.name} d={linePath(s.points.map((p) => ({ x: x(p.x), y: y(p.y) })))} fill="none" stroke={s.colour} strokeWidth={2} strokeDasharray={s.dashed ? "5 3" : undefined} />
-      ))}
-      {series.map((s, i) => (
-        <g key={`l${s.name}`} transform={`translate(${m.l + 8 + i * 100}, ${m.t + 4})`}>
-          <line x1={0} x2={14} y1={0} y2={0} stroke={s.colour} strokeWidth={2} strokeDasharray={s.dashed ? "5 3" : undefined} />
-          <text x={18} y={3} fontSize={9}>
-            {s.name}
-          </text>
-        </g>
-      ))}
-    </svg>
+        <text x={10} y={H / 2} fontSize={10} textAnchor="middle" fill="#5b6470" transform={`rotate(-90 10 ${H / 2})`}>
+          {yLabel}
+        </text>
+        {series.map((s) => (
+          <path key={s.name} d={linePath(s.points.map((p) => ({ x: x(p.x), y: y(p.y) })))} fill="none" stroke={s.colour} strokeWidth={2} strokeDasharray={s.dashed ? "5 3" : undefined} />
+        ))}
+        {series.map((s, i) => (
+          <g key={`l${s.name}`} transform={`translate(${m.l + 8 + i * 100}, ${m.t + 4})`}>
+            <line x1={0} x2={14} y1={0} y2={0} stroke={s.colour} strokeWidth={2} strokeDasharray={s.dashed ? "5 3" : undefined} />
+            <text x={18} y={3} fontSize={9}>
+              {s.name}
+            </text>
+          </g>
+        ))}
+      </svg>
+      {/* The curves' values for screen readers. */}
+      <table className="sr-only">
+        <caption>{title}</caption>
+        <thead>
+          <tr>
+            <th>{xLabel}</th>
+            {series.map((sr) => (
+              <th key={sr.name}>{sr.name}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {epochs.map((e) => (
+            <tr key={e}>
+              <th>{e}</th>
+              {series.map((sr) => (
+                <td key={sr.name}>{sr.points.find((p) => p.x === e)?.y.toFixed(3) ?? ""}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 

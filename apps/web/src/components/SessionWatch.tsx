@@ -44,9 +44,14 @@ export function SessionWatch({ idleTimeoutSeconds }: { idleTimeoutSeconds: numbe
   if (left === null) return null;
   return (
     <div className="notice idle-warning" role="alert" data-testid="idle-warning">
-      {left > 0
-        ? `Without activity, you will be signed out in ${clock(left)}. Move the mouse to stay signed in.`
-        : "Signing out for inactivity… Move the mouse if you are still here."}
+      {/* Announced once: the countdown that changes every second is for the eye only. */}
+      {left > 0 ? (
+        <>
+          Without activity, you will soon be signed out<span aria-hidden="true"> (in {clock(left)})</span>. Move the mouse to stay signed in.
+        </>
+      ) : (
+        "Signing out for inactivity… Move the mouse if you are still here."
+      )}
     </div>
   );
 }

@@ -276,7 +276,7 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
             </p>
           )}
           <h3>Log</h3>
-          <pre className="log" data-testid="run-log" aria-live="polite">
+          <pre className="log" data-testid="run-log" aria-live="off">
             {run.log || "(no output yet)"}
           </pre>
           {run.error && <p className="error">{run.error}</p>}
