@@ -64,6 +64,7 @@ describe('rcmnet CLI', () => {
       [['bench', '--steps', '0'], /--steps must be a whole number >= 1/],
       // An empty value (an unset shell variable) is not 0: a threshold of 0 never abstains.
       [['predict', '--model', dir, '--abstain=', 'x.png'], /--abstain must be a number, got ""/],
+      [['train', '--data', dir, '--out', dir, '--from', dir, '--arch', 'resnet18'], /--arch describes a new network; with --from the network is the base model's/],
       [['train', '--data', dir, '--out', dir, '--seed', ' '], /--seed must be a number, got " "/],
     ] as const) {
       const bad = await rcmnet([...args]);

@@ -140,6 +140,12 @@ const commands: Record<string, Command> = {
       json: { type: 'boolean' },
     },
     async run(v) {
+      // Fine-tuning keeps the base model's network: these would be silently ignored.
+      const newNetwork = ['arch', 'width', 'stem'].filter((k) => v[k] !== undefined);
+      if (v['from'] !== undefined && newNetwork.length) {
+        const flags = newNetwork.map((k) => `--${k}`).join(', ');
+        throw new UsageError(`${flags} ${newNetwork.length === 1 ? 'describes' : 'describe'} a new network; with --from the network is the base model's`);
+      }
       const arch = (v['arch'] as string | undefined) ?? 'rcmnet';
       if (!ARCHITECTURES.includes(arch as ArchName)) throw new UsageError(`--arch must be one of ${ARCHITECTURES.join(', ')}`);
       const optimizer = (v['optimizer'] as string | undefined) ?? 'adam';
