@@ -32,7 +32,7 @@ export async function grantAppRole(ownerUrl: string, role: string): Promise<void
     for (const t of WORKFLOW_TABLES) await client.query(`GRANT UPDATE ON "${t}" TO ${role}`);
     // Ended and expired sessions are swept (sign-ins and sign-outs stay in the audit trail).
     await client.query(`GRANT DELETE ON "api_session" TO ${role}`);
-    // The app checks on start that it runs the migrations it was built with; it applies none.
+    // Readable (what `prisma migrate status` reads), never written: migrating is the owner's.
     await client.query(`GRANT SELECT ON "_prisma_migrations" TO ${role}`);
     await client.query("COMMIT");
   } catch (err) {

@@ -96,9 +96,12 @@ describe("database constraints", () => {
     await p.modelPromotion.update({ where: { id: promotion.id }, data: { state: "REJECTED", decidedById: user.id, decidedAt: new Date(), decisionNote: "no" } });
     await expect(p.modelPromotion.update({ where: { id: promotion.id }, data: { state: "APPROVED" } })).rejects.toThrow(refused);
     await expect(p.modelPromotion.delete({ where: { id: promotion.id } })).rejects.toThrow(refused);
-    // What the platform does: status and evaluations move, the producing run is linked once.
-    await p.modelVersion.update({ where: { id: model.id }, data: { status: "CHAMPION", metrics: { evaluations: {} }, trainingRunId: run.id } });
-    await expect(p.modelVersion.update({ where: { id: model.id }, data: { trainingRunId: null } })).rejects.toThrow(refused);
+    await expect(p.trainingRun.update({ where: { id: run.id }, data: { config: { epochs: 99 } } })).rejects.toThrow(refused);
+    // What the platform does: a model's status and evaluations move, a run's progress and status.
+    await p.modelVersion.update({ where: { id: model.id }, data: { status: "CHAMPION", metrics: { evaluations: {} } } });
+    await p.trainingRun.update({ where: { id: run.id }, data: { status: "RUNNING", progress: 0.5, log: "epoch 1" } });
+    // Its run is named at registration, never attached afterwards.
+    await expect(p.modelVersion.update({ where: { id: model.id }, data: { trainingRunId: run.id } })).rejects.toThrow(refused);
   });
 
   it("refuses a second review with the same sequence number (optimistic concurrency)", async () => {

@@ -7,15 +7,21 @@ CREATE INDEX "case_status_priority_createdAt_id_idx" ON "case"("status", "priori
 -- Hand-written: model provenance is a record too (a security review, 2026-11-27). A signed
 -- report names model versions by id; training runs, snapshots and promotions say where a model
 -- came from and who let it serve. None of them is deleted, and what a model version IS never
--- changes: only its status (champion, archived), its evaluations (metrics) and, once, the run
--- that produced it. A promotion is immutable once decided.
+-- changes: only its status (champion, archived) and its evaluations (metrics). What a training
+-- run was (its snapshot, base model, recipe, who started it) never changes either: leakage
+-- figures follow a model's lineage through them. A promotion is immutable once decided.
 CREATE TRIGGER model_version_identity BEFORE UPDATE ON "model_version" FOR EACH ROW
   WHEN (OLD."name" IS DISTINCT FROM NEW."name" OR OLD."version" IS DISTINCT FROM NEW."version"
      OR OLD."labels" IS DISTINCT FROM NEW."labels" OR OLD."inputSize" IS DISTINCT FROM NEW."inputSize"
      OR OLD."normalization" IS DISTINCT FROM NEW."normalization" OR OLD."architecture" IS DISTINCT FROM NEW."architecture"
      OR OLD."artifactPath" IS DISTINCT FROM NEW."artifactPath" OR OLD."artifactSha256" IS DISTINCT FROM NEW."artifactSha256"
      OR OLD."folderSha256" IS DISTINCT FROM NEW."folderSha256" OR OLD."parentId" IS DISTINCT FROM NEW."parentId"
-     OR (OLD."trainingRunId" IS NOT NULL AND OLD."trainingRunId" IS DISTINCT FROM NEW."trainingRunId")
+     OR OLD."trainingRunId" IS DISTINCT FROM NEW."trainingRunId"
+     OR OLD."createdAt" IS DISTINCT FROM NEW."createdAt")
+  EXECUTE FUNCTION refuse_identity_change();
+CREATE TRIGGER training_run_identity BEFORE UPDATE ON "training_run" FOR EACH ROW
+  WHEN (OLD."snapshotId" IS DISTINCT FROM NEW."snapshotId" OR OLD."baseModelVersionId" IS DISTINCT FROM NEW."baseModelVersionId"
+     OR OLD."config" IS DISTINCT FROM NEW."config" OR OLD."startedById" IS DISTINCT FROM NEW."startedById"
      OR OLD."createdAt" IS DISTINCT FROM NEW."createdAt")
   EXECUTE FUNCTION refuse_identity_change();
 CREATE TRIGGER model_promotion_decided BEFORE UPDATE ON "model_promotion" FOR EACH ROW

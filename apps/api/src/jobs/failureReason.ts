@@ -15,3 +15,13 @@ export function failureReason(err: unknown, jobId: string): string {
   if (err instanceof PermanentJobError) return redactPaths(err.message).slice(0, 500);
   return `analysis failed (internal error; the worker log has the details under job ${jobId})`;
 }
+
+/**
+ * What readers see of a job error the handler did not phrase for them (a retry's raw error, or a
+ * worker that died): its text names hosts, processes and driver messages, so only where to look.
+ */
+export function jobErrorForReaders(jobId: string, finished: boolean): string {
+  return finished
+    ? `analysis failed: its worker stopped before finishing (the worker log has the details under job ${jobId})`
+    : `the last attempt failed and is retried (the worker log has the details under job ${jobId})`;
+}

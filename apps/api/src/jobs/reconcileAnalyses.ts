@@ -5,6 +5,7 @@
 import type { PrismaClient } from "@rcmnet/db";
 import { ANALYZE_SLIDE } from "./analysisJobs.ts";
 import { failSlide } from "./handlers/analyzeSlide.ts";
+import { jobErrorForReaders } from "./failureReason.ts";
 
 export async function reconcileFailedAnalyses(prisma: PrismaClient): Promise<number> {
   const stuck = await prisma.$queryRaw<{ id: string; jobId: string }[]>`
@@ -17,7 +18,7 @@ export async function reconcileFailedAnalyses(prisma: PrismaClient): Promise<num
   for (const slide of stuck) {
     // The job's own error is the worker's (host, process, driver text): for its log, not for the
     // case's readers, who see why in words and where the details are.
-    const message = `analysis failed: its worker stopped before finishing (the worker log has the details under job ${slide.jobId})`;
+    const message = jobErrorForReaders(slide.jobId, true);
     if (await prisma.$transaction((tx) => failSlide(tx, slide.id, message, ["PENDING", "RUNNING"]))) fixed++;
   }
   return fixed;

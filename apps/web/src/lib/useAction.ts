@@ -14,6 +14,7 @@ export function useAction(reload: () => Promise<unknown>) {
   const running = useRef(false);
   async function act(fn: () => Promise<unknown>, done?: string) {
     // One action at a time: a double-click must not start two training runs or create a user twice.
+    // Every button that acts is disabled while busy; this catches the click before the re-render.
     if (running.current) return;
     running.current = true;
     setBusy(true);

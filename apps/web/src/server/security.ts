@@ -23,11 +23,6 @@ export function contentSecurityPolicy(nonce: string, dev: boolean): string {
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
- * CSRF: a state-changing request must come from one of our own pages. Browsers always send
- * Origin on cross-origin and same-origin POSTs; a request without one (curl, another server)
- * is refused too, since this app's API routes are for its own pages only.
- */
-/**
  * Route handlers serve this app's own pages, never another site: a request another site started
  * (a link or a redirect to /api/audit.csv, which records an export in the signed-in auditor's
  * name) is refused even as a GET. Browsers say who started a request in Sec-Fetch-Site; "none" is
@@ -38,6 +33,11 @@ export function fetchSiteAllowed(secFetchSite: string | null): boolean {
   return secFetchSite === null || secFetchSite === "same-origin" || secFetchSite === "none";
 }
 
+/**
+ * CSRF: a state-changing request must come from one of our own pages. Browsers always send
+ * Origin on cross-origin and same-origin POSTs; a request without one (curl, another server)
+ * is refused too, since this app's API routes are for its own pages only.
+ */
 export function originAllowed(method: string, origin: string | null, host: string | null, allowed: ReadonlySet<string>): boolean {
   if (SAFE_METHODS.has(method.toUpperCase())) return true;
   if (!origin || origin === "null") return false;

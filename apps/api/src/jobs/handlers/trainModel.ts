@@ -13,7 +13,7 @@ import { z } from "zod";
 import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
 import { systemAudit } from "../systemAudit.ts";
 import { redactPaths } from "../failureReason.ts";
-import { resolveModelDir, type LoadedClassifier } from "../model/classifierCache.ts";
+import { resolveModelDir, unregisteredChange, type LoadedClassifier } from "../model/classifierCache.ts";
 import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
 import { testLeakage } from "../model/testLeakage.ts";
 import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
@@ -73,12 +73,11 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
       ? await prisma.modelVersion.findUniqueOrThrow({ where: { id: run.baseModelVersionId } })
       : null;
     if (base) {
-      // Fine-tune the registered weights, not whatever now lies in their folder: the new model's
-      // parent link would otherwise name weights it did not start from.
+      // Fine-tune the registered model, not whatever now lies in its folder: the new model's
+      // parent link would otherwise name a model it did not start from.
       const onDisk = await deps.runtime.inspectModelDir(resolveModelDir(ctx.dataDir, base.artifactPath));
-      if (onDisk.weightsSha256 !== base.artifactSha256) {
-        throw new PermanentJobError(`the base model ${base.name} ${base.version} on disk is not the registered one (weights sha256 ${onDisk.weightsSha256.slice(0, 12)}…, registered ${base.artifactSha256.slice(0, 12)}…)`);
-      }
+      const change = unregisteredChange(onDisk, base);
+      if (change) throw new PermanentJobError(`the base model ${base.name} ${base.version} on disk is not the registered one: ${change}`);
     }
     await ctx.progress(0.01, "preparing data");
     const manifest = await materializeSnapshot(ctx, run.id, snapshot.id);

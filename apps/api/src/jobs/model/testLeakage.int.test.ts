@@ -37,8 +37,7 @@ describe("test-set leakage through earlier training", () => {
     const current = await snapshot([[a.cells[0]!, "TEST"], [a.cells[1]!, "TEST"], [c.cells[0]!, "TEST"], [b.cells[0]!, "TRAIN"], [b.cells[1]!, "TRAIN"]]);
     const trainedOn = async (snapshotId: string, base?: string) => {
       const run = await p.trainingRun.create({ data: { snapshotId, config: {}, startedById: user.id, status: "SUCCEEDED", baseModelVersionId: base ?? null } });
-      const m = await insertModelVersion(p, { evaluatedOn: current.id });
-      return p.modelVersion.update({ where: { id: m.id }, data: { trainingRunId: run.id } });
+      return insertModelVersion(p, { evaluatedOn: current.id, trainingRunId: run.id });
     };
     const early = await trainedOn(old.id);
     const fineTuned = await trainedOn(current.id, early.id);

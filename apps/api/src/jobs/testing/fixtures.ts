@@ -11,7 +11,7 @@ const unique = () => `${process.pid}-${++counter}-${randomBytes(3).toString("hex
 
 export async function insertModelVersion(
   prisma: PrismaClient,
-  overrides: { status?: ModelStatus; labels?: string[]; name?: string; version?: string; evaluatedOn?: string; dataDir?: string } = {},
+  overrides: { status?: ModelStatus; labels?: string[]; name?: string; version?: string; evaluatedOn?: string; dataDir?: string; trainingRunId?: string } = {},
 ) {
   const id = unique();
   const labels = overrides.labels ?? ["car_t", "lymphocyte"];
@@ -43,6 +43,7 @@ export async function insertModelVersion(
       artifactPath: `fixture/${id}`,
       artifactSha256,
       folderSha256: folder,
+      trainingRunId: overrides.trainingRunId ?? null,
       status: overrides.status ?? "CANDIDATE",
     },
   });

@@ -1,7 +1,7 @@
 import type { Policy } from "../../auth/policy.ts";
 import { CASE_READERS } from "../../auth/roles.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
-import { redactPaths } from "../../jobs/failureReason.ts";
+import { jobErrorForReaders } from "../../jobs/failureReason.ts";
 import { caseAnalysisProgress, slideAnalysis } from "./slideAnalysis.ts";
 
 export const resolvers: Resolvers = {
@@ -9,9 +9,9 @@ export const resolvers: Resolvers = {
     slideAnalysis: (_p, args, ctx) => slideAnalysis(ctx.prisma, args.slideId),
     caseAnalysisProgress: (_p, args, ctx) => caseAnalysisProgress(ctx.prisma, args.caseId),
   },
-  // A job's stored error is the worker's full message (for its log): readers get it without paths.
+  // A job's stored error is the worker's full message (for its log): readers get where to look.
   JobProgress: {
-    error: (j) => (j.error ? redactPaths(j.error) : null),
+    error: (j) => (j.error ? jobErrorForReaders(j.id, j.status === "FAILED") : null),
   },
 };
 

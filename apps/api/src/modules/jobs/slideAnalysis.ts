@@ -3,7 +3,7 @@ import type { Job, PrismaClient, Slide } from "@rcmnet/db";
 import { notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { findSlideJob } from "../../jobs/analysisJobs.ts";
-import { redactPaths } from "../../jobs/failureReason.ts";
+import { jobErrorForReaders } from "../../jobs/failureReason.ts";
 
 export interface SlideAnalysisView {
   slideId: string;
@@ -37,8 +37,8 @@ async function viewOf(prisma: PrismaClient, slide: Slide): Promise<SlideAnalysis
   return {
     slideId: slide.id,
     status,
-    // A job's own error text can be an internal one (its worker died): no server paths shown.
-    error: slide.analysisError ?? (status === "FAILED" && job?.error ? redactPaths(job.error) : null),
+    // A job's own error text is the worker's (its host, a driver message): readers get where to look.
+    error: slide.analysisError ?? (status === "FAILED" && job ? jobErrorForReaders(job.id, true) : null),
     // A failed slide is finished too: the case's bar reaches its end rather than stalling below it.
     progress: status === "DONE" || status === "FAILED" ? 1 : status === "PENDING" ? 0 : (job?.progress ?? 0),
     // A failed image's cells are not part of the case (listCells), so none are reported.

@@ -45,6 +45,8 @@ export async function proposePromotion(
         `${version.name} ${version.version} has no test-set evaluation on the same snapshot as the champion ${champion.name} ${champion.version}: compare the two on a snapshot first, then propose`,
       );
     }
+    // The evidence was gathered before this transaction: against the champion of now, or not at all.
+    if (evidence && evidence.championId !== champion?.id) throw conflict("The champion changed while this was proposed: propose again");
     return fileProposal(tx, actor, version, "PROMOTE", reason, evidence ?? undefined);
   });
 }
@@ -77,6 +79,7 @@ async function leakageEvidence(prisma: PrismaClient, candidateId: string) {
     return { accuracy: e?.accuracy ?? null, macroF1: e?.macroF1 ?? null };
   };
   return {
+    championId: champion.id,
     comparedOnSnapshotId: best.snapshotId,
     testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion } },
     figures: { candidate: figures(version), champion: figures(champion) },

@@ -94,6 +94,11 @@ describe("slide uploads", () => {
       await sharp({ create: { width: 256, height: 256, channels: 3, background: "#000", noise: { type: "gaussian", mean: 128, sigma: 40 } } }).jpeg({ quality: 90 }).toBuffer(),
     );
     endedEarly.writeUInt16BE(0xffd9, Math.floor(endedEarly.length * 0.75));
+    // Stray bytes between two markers: libjpeg warns ("3 extraneous bytes before marker …") and
+    // skips them, every pixel is there. Accepted.
+    const jpg = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#8040a0" } }).jpeg().toBuffer();
+    const afterFirstSegment = 4 + jpg.readUInt16BE(4); // SOI, then the first segment's marker and length
+    const padded = Buffer.concat([jpg.subarray(0, afterFirstSegment), Buffer.from([0x12, 0x34, 0x56]), jpg.subarray(afterFirstSegment)]);
     const hematologist = await api.loginAs("HEMATOLOGIST");
     const cases: [string, () => Promise<{ status: number; body: any }>, number, string, RegExp][] = [
       ["not an image", () => upload(tech, [{ name: "notes.png", bytes: Buffer.from("hello, I am text") }]), 400, "BAD_USER_INPUT", /not a JPEG or PNG/],
@@ -111,6 +116,8 @@ describe("slide uploads", () => {
       ["no token", () => upload(null, [{ name: "ok.png", bytes: good }]), 401, "UNAUTHENTICATED", /Sign in/],
       ["no files", () => upload(tech, []), 400, "BAD_USER_INPUT", /./],
     ];
+    const accepted = await upload(tech, [{ name: "padded.jpg", bytes: padded }]);
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
     for (const [name, run, status, code, message] of cases) {
       const before = await databaseFingerprint(api.prisma);
       const blobsBefore = await blobFiles();
@@ -264,6 +271,16 @@ describe("slide uploads", () => {
     const before = await databaseFingerprint(api.prisma);
     expect((await upload(tech, [{ name: "x-third.png", bytes: img }])).status).toBe(409);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
+    // A job that failed for good while the slide row still says RUNNING (the worker was killed on
+    // its last attempt; the reconciler has not run yet) is failed too: the page already says so.
+    const killed = await png(54, 60, 44);
+    const k = (await upload(tech, [{ name: "killed.png", bytes: killed }])).body.slides[0].id as string;
+    await api.prisma.job.update({ where: { dedupeKey: `analyzeSlide:${k}` }, data: { status: "FAILED", attempts: 3, error: "lease expired" } });
+    await api.prisma.slide.update({ where: { id: k }, data: { analysisStatus: "RUNNING" } });
+    const retried = await upload(tech, [{ name: "killed-again.png", bytes: killed }]);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(201);
+    expect(await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `analyzeSlide:${k}` } })).toMatchObject({ status: "QUEUED", attempts: 0 });
   });
 
   it("an upload of the same image to another case repairs a stored copy damaged on disk", async () => {

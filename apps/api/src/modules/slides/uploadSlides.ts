@@ -56,7 +56,8 @@ async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide
   const dedupeKey = `${ANALYZE_SLIDE}:${slide.id}`;
   const requeued = await tx.job.updateMany({
     where: { dedupeKey, status: { in: ["FAILED", "CANCELLED"] } },
-    data: { status: "QUEUED", attempts: 0, error: null, runAfter: new Date(), lockedBy: null, lockedAt: null, heartbeatAt: null, progress: 0, step: null, finishedAt: null },
+    // runAfter stays as it was, in the past (the queue's times come from the database's clock).
+    data: { status: "QUEUED", attempts: 0, error: null, lockedBy: null, lockedAt: null, heartbeatAt: null, progress: 0, step: null, finishedAt: null },
   });
   if (requeued.count === 0) await enqueueJob(tx, { type: ANALYZE_SLIDE, payload: { slideId: slide.id }, dedupeKey });
   await recordAudit(tx, actor, {
@@ -195,7 +196,18 @@ async function storeSlides(
  */
 async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, files: Checked[]): Promise<Map<string, Slide>> {
   const existing = await db.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
-  const duplicate = existing.find((s) => s.analysisStatus !== "FAILED");
+  // Failed is also a slide whose job failed for good while its row still says RUNNING (a worker
+  // killed on the last attempt): the page shows it failed before a worker's idle housekeeping
+  // marks it so.
+  const jobFailed = new Set(
+    (
+      await db.job.findMany({
+        where: { dedupeKey: { in: existing.map((s) => `${ANALYZE_SLIDE}:${s.id}`) }, status: "FAILED" },
+        select: { dedupeKey: true },
+      })
+    ).map((j) => j.dedupeKey),
+  );
+  const duplicate = existing.find((s) => s.analysisStatus !== "FAILED" && !jobFailed.has(`${ANALYZE_SLIDE}:${s.id}`));
   if (duplicate) {
     const dup = files.find((f) => f.sha256 === duplicate.imageSha256)!;
     throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: duplicate.id, sha256: dup.sha256 });

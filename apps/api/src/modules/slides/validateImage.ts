@@ -54,11 +54,18 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
   // warning is refused too: damage inside the scan (a stray end marker, a bad Huffman code) is only
   // a warning there, and decodes to garbled or grey blocks the model would classify. PNG stays at
   // "truncated": libpng warns about harmless things (a known-incorrect sRGB profile) in common files.
+  const decode = (failOn: "warning" | "truncated") =>
+    sharp(bytes, { limitInputPixels: limits.maxPixels, failOn, sequentialRead: true }).raw().toBuffer();
   try {
-    await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: format === "jpeg" ? "warning" : "truncated", sequentialRead: true }).raw().toBuffer();
+    await decode(format === "jpeg" ? "warning" : "truncated");
   } catch (err) {
     const warning = err instanceof Error ? /Corrupt JPEG data: [^\n]{1,120}/.exec(err.message)?.[0] : undefined;
-    throw new InvalidImageError(warning ? `the image data is damaged (${warning}): export it again` : "the image data is truncated or corrupt");
+    // Stray bytes between markers (padding some cameras write before a segment or the end
+    // marker) harm no pixel: libjpeg skips them. Such a file is accepted if it decodes whole.
+    const harmless = warning !== undefined && /extraneous bytes before marker/i.test(warning);
+    if (!(harmless && (await decode("truncated").then(() => true, () => false)))) {
+      throw new InvalidImageError(warning ? `the image data is damaged (${warning}): export it again` : "the image data is truncated or corrupt");
+    }
   }
   return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height };
 }

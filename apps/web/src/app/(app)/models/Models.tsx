@@ -90,7 +90,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
     versions[0] ??
     null;
 
-  const { act, actionError } = useAction(reload);
+  const { act, actionError, busy } = useAction(reload);
 
   // Proposals and rejections are audited with a reason (the dialog's default question).
   const { ask, dialog } = useAsk();
@@ -148,6 +148,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                     {role === "DATA_SCIENTIST" && v.status === "CANDIDATE" && (
                       <button
                         type="button"
+                        disabled={busy}
                         data-testid="propose-promotion"
                         onClick={async () => {
                           const reason = await ask({
@@ -164,6 +165,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                     {role === "DATA_SCIENTIST" && v.status === "ARCHIVED" && (
                       <button
                         type="button"
+                        disabled={busy}
                         data-testid="propose-rollback"
                         onClick={async () => {
                           const reason = await ask({
@@ -241,6 +243,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                       <button
                         type="button"
                         className="primary"
+                        disabled={busy}
                         data-testid="approve-promotion"
                         onClick={async () => {
                           // Approval changes the model that classifies every new patient's cells:
@@ -257,6 +260,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                       </button>{" "}
                       <button
                         type="button"
+                        disabled={busy}
                         data-testid="reject-promotion"
                         onClick={async () => {
                           const note = await ask({

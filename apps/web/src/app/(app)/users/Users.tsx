@@ -131,7 +131,7 @@ export function Users({ selfId }: { selfId: string }) {
                   <select
                     aria-label={`Role of ${u.login}`}
                     value={u.role}
-                    disabled={u.id === selfId}
+                    disabled={busy || u.id === selfId}
                     data-testid="user-role-select"
                     onChange={async (e) => {
                       const role = e.target.value;
@@ -174,7 +174,7 @@ export function Users({ selfId }: { selfId: string }) {
                 <td>
                   <button
                     type="button"
-                    disabled={u.id === selfId}
+                    disabled={busy || u.id === selfId}
                     data-testid="toggle-disabled"
                     onClick={async () => {
                       const verb = u.disabled ? "Enable" : "Disable";
@@ -192,6 +192,7 @@ export function Users({ selfId }: { selfId: string }) {
                     <>
                       <button
                         type="button"
+                        disabled={busy}
                         data-testid="unlock-user"
                         onClick={async () => {
                           const why = await ask({ title: `Unlock ${u.login}? The password stays as it is.`, confirm: "Unlock" });
@@ -204,7 +205,7 @@ export function Users({ selfId }: { selfId: string }) {
                   )}
                   <button
                     type="button"
-                    disabled={u.id === selfId}
+                    disabled={busy || u.id === selfId}
                     data-testid="reset-password"
                     onClick={async () => {
                       const pw = await ask({
