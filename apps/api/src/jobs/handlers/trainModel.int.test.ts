@@ -223,6 +223,32 @@ describe("trainModel", () => {
     expect(await db.prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } })).toBeNull();
   }, 60_000);
 
+  it("refuses to fine-tune a base model whose card or topology changed since registration (same weights)", async () => {
+    const snapshot =
+      (await db.prisma.datasetSnapshot.findFirst()) ??
+      (await createDatasetSnapshot(db.prisma, ds, { name: "for an edited base" }));
+    // The champion's folder, registered again with a folder hash other than the files now give.
+    const edited = await db.prisma.modelVersion.create({
+      data: {
+        name: "edited",
+        version: "v1",
+        labels: champion.labels,
+        inputSize: champion.inputSize,
+        normalization: champion.normalization as object,
+        architecture: champion.architecture as object,
+        metrics: {},
+        artifactPath: champion.artifactPath,
+        artifactSha256: champion.artifactSha256,
+        folderSha256: "0".repeat(64),
+        status: "CANDIDATE",
+      },
+    });
+    const run = await startTrainingRun(db.prisma, ds, { snapshotId: snapshot.id, baseModelVersionId: edited.id, config: { epochs: 1, frozenEpochs: 1, batchSize: 8 } });
+    const done = await finished(run.id);
+    expect(done.status).toBe("FAILED");
+    expect(done.error).toMatch(/base model edited v1 on disk is not the registered one: its model-card\.json or topology\.json has changed/);
+  }, 60_000);
+
   it("stops a running training when it is cancelled, registering nothing", async () => {
     const snapshot =
       (await db.prisma.datasetSnapshot.findFirst()) ??
