@@ -5,10 +5,12 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grantAppRole } from "./appRole.ts";
+import { openDatabase } from "./openDatabase.ts";
 import { createTestDatabase, testServerUrl, type TestDatabase } from "./testing.ts";
 
 let db: TestDatabase;
 const role = `rcmnet_app_${randomBytes(4).toString("hex")}`;
+const startedRole = `${role}_start`;
 let app: pg.Client;
 
 async function asOwner(sql: string) {
@@ -34,6 +36,7 @@ afterAll(async () => {
   await app?.end();
   await db?.drop();
   await asOwner(`DROP ROLE IF EXISTS ${role}`);
+  await asOwner(`DROP ROLE IF EXISTS ${startedRole}`);
 });
 
 const denied = (sql: string) => expect(app.query(sql)).rejects.toThrow(/permission denied|must be owner/);
@@ -60,5 +63,21 @@ describe("grantAppRole", () => {
     await denied(`DELETE FROM sign_off`);
     await denied(`DELETE FROM "case"`);
     await denied(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ('x', 'x', 'x')`);
+  });
+
+  it("is granted on start when the owner migrates and the platform connects as another role", async () => {
+    await asOwner(`CREATE ROLE ${startedRole} LOGIN`);
+    const url = new URL(db.url);
+    url.username = startedRole;
+    const opened = await openDatabase({ databaseUrl: url.toString(), migrationUrl: db.url, dataDir: "/nonexistent" });
+    const client = new pg.Client({ connectionString: opened.url });
+    await client.connect();
+    try {
+      await client.query(`INSERT INTO audit_event ("actorLogin", action, "entityType", "entityId") VALUES ('system', 'test.start', 'Test', 'y')`);
+      await expect(client.query(`ALTER TABLE audit_event DISABLE TRIGGER USER`)).rejects.toThrow(/must be owner/);
+    } finally {
+      await client.end();
+      await opened.close();
+    }
   });
 });

@@ -1,13 +1,15 @@
 import { join } from "node:path";
 import { startEmbeddedPostgres } from "./embedded.ts";
 import { applyMigrations } from "./migrations/applyMigrations.ts";
+import { grantAppRole } from "./appRole.ts";
 
 export interface OpenDatabaseOptions {
   /** A PostgreSQL URL; when absent the embedded server is started. */
   databaseUrl?: string | undefined;
   /**
-   * The tables' owner, to migrate with; `databaseUrl` may then be a role without DDL rights (see
-   * grantAppRole). Absent: `databaseUrl` migrates, and so must own the tables.
+   * The tables' owner, to migrate with; `databaseUrl` may then be a role without DDL rights, given
+   * exactly the platform's privileges (grantAppRole) on every start. Absent: `databaseUrl`
+   * migrates, and so must own the tables.
    */
   migrationUrl?: string | undefined;
   /** Local state folder; the embedded database lives in `<dataDir>/pglite`. */
@@ -25,6 +27,11 @@ export interface OpenDatabase {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDatabase> {
   if (options.databaseUrl) {
     await applyMigrations(options.migrationUrl || options.databaseUrl);
+    // The platform's own role gets what it needs on the tables as migrated now, new ones included.
+    const appRole = decodeURIComponent(new URL(options.databaseUrl).username);
+    if (options.migrationUrl && appRole && appRole !== decodeURIComponent(new URL(options.migrationUrl).username)) {
+      await grantAppRole(options.migrationUrl, appRole);
+    }
     return { url: options.databaseUrl, embedded: false, close: async () => {} };
   }
   const server = await startEmbeddedPostgres({
