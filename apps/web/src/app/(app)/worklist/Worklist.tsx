@@ -23,6 +23,8 @@ interface CaseRow {
 const STATUSES = ["RECEIVED", "ANALYZING", "IN_REVIEW", "SIGNED_OUT", "AMENDED"] as const;
 const PRIORITIES = ["STAT", "URGENT", "ROUTINE"] as const;
 const PAGE = 50;
+/** The API's largest page of cases (PAGE_LIMITS["Query.cases"].max). */
+const MAX_POLLED = 200;
 
 interface CasePage {
   cases: { nodes: CaseRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } };
@@ -47,15 +49,19 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
     }),
     [status, priority, accession],
   );
-  // The first page is polled so new cases appear; older pages are fetched on demand and kept.
-  const { data, error, loading } = useQuery<CasePage>(CASES, { filter, first: PAGE }, { pollMs: 5000, poll: true });
+  // Further pages belong to the filter they were loaded for: a new filter starts from page one.
+  const filterKey = JSON.stringify(filter);
+  // The polled window grows with "Show more" up to the API's page limit, so every row shown there
+  // stays current (a new STAT case pushes the others down; a case signed meanwhile says so).
+  // Past the limit, older pages are fetched by cursor and kept as they were loaded.
+  const [span, setSpan] = useState({ filterKey, rows: PAGE });
+  const polled = span.filterKey === filterKey ? span.rows : PAGE;
+  const { data, error, loading } = useQuery<CasePage>(CASES, { filter, first: polled }, { pollMs: 5000, poll: true });
   const { data: countData } = useQuery<{ caseStatusCounts: { status: string; count: number }[] }>(
     CASE_STATUS_COUNTS,
     { filter },
     { pollMs: 5000, poll: true },
   );
-  // Further pages belong to the filter they were loaded for: a new filter starts from page one.
-  const filterKey = JSON.stringify(filter);
   const [loaded, setLoaded] = useState<{
     filterKey: string;
     rows: CaseRow[];
@@ -72,6 +78,10 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
   }, [data, more]);
   const hasNext = more ? more.hasNext : (data?.cases.pageInfo.hasNextPage ?? false);
   async function loadMore() {
+    if (!more && polled + PAGE <= MAX_POLLED) {
+      setSpan({ filterKey, rows: polled + PAGE });
+      return;
+    }
     const cursor = more ? more.cursor : (data?.cases.pageInfo.endCursor ?? null);
     try {
       const page = await gql<CasePage>(CASES, { filter, first: PAGE, after: cursor });
