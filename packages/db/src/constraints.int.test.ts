@@ -140,6 +140,17 @@ describe("database constraints", () => {
     const status = await verifyAuditChain(db.prisma);
     expect(status).toMatchObject({ ok: false, checked: 1, firstBrokenSeq: 2 });
     expect(status.problem).toMatch(/altered/);
+
+    // Altered and given a recomputed hash, event 2 checks out alone; the break shows at event 3,
+    // and event 2 is named, not counted as verified.
+    await db.prisma.$transaction([
+      db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
+      db.prisma.$executeRawUnsafe(`UPDATE "audit_event" a SET "hash" = audit_event_hash(a) WHERE seq = 2`),
+      db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
+    ]);
+    const rehashed = await verifyAuditChain(db.prisma);
+    expect(rehashed).toMatchObject({ ok: false, checked: 1, firstBrokenSeq: 2 });
+    expect(rehashed.problem).toMatch(/event 3 does not link to the hash of event 2: event 2 was altered and its hash recomputed/);
   });
 
   it("stamps audit events with the database's clock, whatever time the writer sends", async () => {
