@@ -197,14 +197,11 @@ describe("trainModel", () => {
     ).rejects.toThrow(/two different/);
   }, 180_000);
 
-  it("refuses to fine-tune a base model whose weights on disk are not the registered ones", async () => {
-    const snapshot =
-      (await db.prisma.datasetSnapshot.findFirst()) ??
-      (await createDatasetSnapshot(db.prisma, ds, { name: "for a swapped base" }));
-    // Registered with other weights than its folder now holds (a folder replaced behind the registry).
-    const swapped = await db.prisma.modelVersion.create({
+  /** The champion's model folder registered once more under `name`, with the hashes given. */
+  const registerChampionFolderAs = (name: string, hashes: { artifactSha256: string; folderSha256?: string }) =>
+    db.prisma.modelVersion.create({
       data: {
-        name: "swapped",
+        name,
         version: "v1",
         labels: champion.labels,
         inputSize: champion.inputSize,
@@ -212,10 +209,17 @@ describe("trainModel", () => {
         architecture: champion.architecture as object,
         metrics: {},
         artifactPath: champion.artifactPath,
-        artifactSha256: "f".repeat(64),
+        ...hashes,
         status: "CANDIDATE",
       },
     });
+
+  it("refuses to fine-tune a base model whose weights on disk are not the registered ones", async () => {
+    const snapshot =
+      (await db.prisma.datasetSnapshot.findFirst()) ??
+      (await createDatasetSnapshot(db.prisma, ds, { name: "for a swapped base" }));
+    // Registered with other weights than its folder now holds (a folder replaced behind the registry).
+    const swapped = await registerChampionFolderAs("swapped", { artifactSha256: "f".repeat(64) });
     const run = await startTrainingRun(db.prisma, ds, { snapshotId: snapshot.id, baseModelVersionId: swapped.id, config: { epochs: 1, frozenEpochs: 1, batchSize: 8 } });
     const done = await finished(run.id);
     expect(done.status).toBe("FAILED");
@@ -228,21 +232,7 @@ describe("trainModel", () => {
       (await db.prisma.datasetSnapshot.findFirst()) ??
       (await createDatasetSnapshot(db.prisma, ds, { name: "for an edited base" }));
     // The champion's folder, registered again with a folder hash other than the files now give.
-    const edited = await db.prisma.modelVersion.create({
-      data: {
-        name: "edited",
-        version: "v1",
-        labels: champion.labels,
-        inputSize: champion.inputSize,
-        normalization: champion.normalization as object,
-        architecture: champion.architecture as object,
-        metrics: {},
-        artifactPath: champion.artifactPath,
-        artifactSha256: champion.artifactSha256,
-        folderSha256: "0".repeat(64),
-        status: "CANDIDATE",
-      },
-    });
+    const edited = await registerChampionFolderAs("edited", { artifactSha256: champion.artifactSha256, folderSha256: "0".repeat(64) });
     const run = await startTrainingRun(db.prisma, ds, { snapshotId: snapshot.id, baseModelVersionId: edited.id, config: { epochs: 1, frozenEpochs: 1, batchSize: 8 } });
     const done = await finished(run.id);
     expect(done.status).toBe("FAILED");

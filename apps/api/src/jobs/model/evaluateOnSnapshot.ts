@@ -45,7 +45,8 @@ export async function evaluateOnSnapshot(
   return metrics;
 }
 
-function cachedEvaluation(version: ModelVersion, snapshotId: string): EvaluationMetrics | null {
+/** The version's stored evaluation on a snapshot's TEST part, if any. */
+export function cachedEvaluation(version: ModelVersion, snapshotId: string): EvaluationMetrics | null {
   const m = version.metrics as { evaluations?: Record<string, EvaluationMetrics> } | null;
   return m?.evaluations?.[snapshotId] ?? null;
 }

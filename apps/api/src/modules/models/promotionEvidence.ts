@@ -3,6 +3,7 @@
 // proposal's audit event (the snapshot, the figures and the leakage at that time); proposals
 // recorded before the figures were (2026-11-27) read them from the versions' stored evaluations.
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
+import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 
 interface Figures {
   accuracy?: number | null;
@@ -49,8 +50,7 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
 }
 
 function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefined, recordedFigures: Figures | undefined) {
-  const evaluation =
-    recordedFigures ?? (version.metrics as { evaluations?: Record<string, { accuracy?: number; macroF1?: number }> } | null)?.evaluations?.[snapshotId];
+  const evaluation = recordedFigures ?? cachedEvaluation(version, snapshotId);
   return {
     modelVersion: version,
     accuracy: evaluation?.accuracy ?? null,

@@ -6,6 +6,7 @@ import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { fileProposal } from "./fileProposal.ts";
 import { testLeakage } from "../../jobs/model/testLeakage.ts";
+import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 
 export const MAX_REASON = 2000;
 
@@ -75,7 +76,7 @@ async function leakageEvidence(prisma: PrismaClient, candidateId: string) {
   // The figures as the proposer saw them, frozen with the proposal: the versions' stored
   // evaluations are a cache a later evaluation may overwrite.
   const figures = (m: ModelVersion) => {
-    const e = (m.metrics as { evaluations?: Record<string, { accuracy?: number; macroF1?: number }> } | null)?.evaluations?.[best.snapshotId];
+    const e = cachedEvaluation(m, best.snapshotId);
     return { accuracy: e?.accuracy ?? null, macroF1: e?.macroF1 ?? null };
   };
   return {

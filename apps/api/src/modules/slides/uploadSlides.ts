@@ -12,8 +12,7 @@ import { badInput, conflict, notFound, rateLimited } from "../../errors.ts";
 import { Semaphore } from "../../lib/semaphore.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { isUuid } from "../../lib/pagination.ts";
-import { ANALYZE_SLIDE } from "../../jobs/analysisJobs.ts";
-import { enqueueJob } from "../../jobs/queue.ts";
+import { analysisKey, enqueueSlideAnalysis } from "../../jobs/analysisJobs.ts";
 import { assertNotSigned, lockCase } from "../cases/caseRules.ts";
 import { parseMultipart } from "./parseMultipart.ts";
 import { InvalidImageError, validateImage, type ValidImage } from "./validateImage.ts";
@@ -53,13 +52,13 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
 /** Inside the upload's transaction, under the case lock: a FAILED slide back to PENDING, its job queued. */
 async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide: Slide, accession: string): Promise<Slide> {
   const updated = await tx.slide.update({ where: { id: slide.id }, data: { analysisStatus: "PENDING", analysisError: null } });
-  const dedupeKey = `${ANALYZE_SLIDE}:${slide.id}`;
+  const dedupeKey = analysisKey(slide.id);
   const requeued = await tx.job.updateMany({
     where: { dedupeKey, status: { in: ["FAILED", "CANCELLED"] } },
     // runAfter stays as it was, in the past (the queue's times come from the database's clock).
     data: { status: "QUEUED", attempts: 0, error: null, lockedBy: null, lockedAt: null, heartbeatAt: null, progress: 0, step: null, finishedAt: null },
   });
-  if (requeued.count === 0) await enqueueJob(tx, { type: ANALYZE_SLIDE, payload: { slideId: slide.id }, dedupeKey });
+  if (requeued.count === 0) await enqueueSlideAnalysis(tx, slide.id);
   await recordAudit(tx, actor, {
     action: "slide.reanalyze",
     entityType: "Slide",
@@ -163,7 +162,7 @@ async function storeSlides(
           },
         });
         slides.push(slide);
-        await enqueueJob(tx, { type: ANALYZE_SLIDE, payload: { slideId: slide.id }, dedupeKey: `${ANALYZE_SLIDE}:${slide.id}` });
+        await enqueueSlideAnalysis(tx, slide.id);
         await recordAudit(tx, actor, {
           action: "slide.upload",
           entityType: "Slide",
@@ -202,12 +201,12 @@ async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, f
   const jobFailed = new Set(
     (
       await db.job.findMany({
-        where: { dedupeKey: { in: existing.map((s) => `${ANALYZE_SLIDE}:${s.id}`) }, status: "FAILED" },
+        where: { dedupeKey: { in: existing.map((s) => analysisKey(s.id)) }, status: "FAILED" },
         select: { dedupeKey: true },
       })
     ).map((j) => j.dedupeKey),
   );
-  const duplicate = existing.find((s) => s.analysisStatus !== "FAILED" && !jobFailed.has(`${ANALYZE_SLIDE}:${s.id}`));
+  const duplicate = existing.find((s) => s.analysisStatus !== "FAILED" && !jobFailed.has(analysisKey(s.id)));
   if (duplicate) {
     const dup = files.find((f) => f.sha256 === duplicate.imageSha256)!;
     throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: duplicate.id, sha256: dup.sha256 });
