@@ -65,6 +65,14 @@ describe("grantAppRole", () => {
     await denied(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ('x', 'x', 'x')`);
   });
 
+  it("refuses a role name that is not a plain identifier, granting nothing (it goes into SQL unquoted)", async () => {
+    for (const bad of [`${role}; DROP TABLE audit_event`, "Upper", "", "x-y"]) {
+      await expect(grantAppRole(db.url, bad)).rejects.toThrow(/use lower-case letters, digits and _ only/);
+    }
+    // The trail is still there to read (an injected DROP would have run as the owner).
+    expect((await app.query(`SELECT count(*)::int AS n FROM audit_event`)).rows[0].n).toBeGreaterThanOrEqual(0);
+  });
+
   it("is granted on start when the owner migrates and the platform connects as another role", async () => {
     await asOwner(`CREATE ROLE ${startedRole} LOGIN`);
     const url = new URL(db.url);
