@@ -27,6 +27,36 @@ export interface ApplyResult {
   alreadyApplied: string[];
 }
 
+interface HistoryRow {
+  migration_name: string;
+  checksum: string;
+  finished: boolean;
+}
+
+/**
+ * Refuses a history this code cannot stand on. A migration that started and never finished
+ * (`prisma migrate deploy` leaves such a row; ours roll back whole) may have left part of its
+ * schema behind. One this code does not know means a newer release migrated the database: the
+ * older code would run against tables it was not written for (and its guards may be gone).
+ */
+function refuseForeignHistory(rows: HistoryRow[], files: MigrationFile[]): void {
+  const unfinished = rows.filter((r) => !r.finished).map((r) => r.migration_name);
+  if (unfinished.length > 0) {
+    throw new MigrationError(
+      `migration ${unfinished.join(", ")} started and never finished; inspect the schema, then ` +
+        `mark it with \`prisma migrate resolve --rolled-back\` (or --applied) before starting again`,
+    );
+  }
+  const known = new Set(files.map((f) => f.name));
+  const foreign = rows.map((r) => r.migration_name).filter((name) => !known.has(name));
+  if (foreign.length > 0) {
+    throw new MigrationError(
+      `the database has migration ${foreign.join(", ")}, which this version does not know: a newer ` +
+        `release migrated it; run that release (or restore a backup taken before it)`,
+    );
+  }
+}
+
 /**
  * Brings the database at `connectionString` up to date. Safe to call from several processes
  * at once (an advisory lock serialises them) and on every start (applied ones are skipped).
@@ -42,10 +72,11 @@ export async function applyMigrations(
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     await client.query(CREATE_HISTORY_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string }>(
-      `SELECT migration_name, checksum FROM "_prisma_migrations"
-        WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+    const { rows } = await client.query<HistoryRow>(
+      `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished FROM "_prisma_migrations"
+        WHERE rolled_back_at IS NULL`,
     );
+    refuseForeignHistory(rows, files);
     const done = new Map(rows.map((r) => [r.migration_name, r.checksum]));
     const result: ApplyResult = { applied: [], alreadyApplied: [] };
     for (const m of files) {

@@ -60,6 +60,31 @@ describe("migrations", () => {
     await expect(applyMigrations(url, edited)).rejects.toBeInstanceOf(MigrationError);
   });
 
+  it("refuse a database migrated by a newer release, and one with an unfinished migration", async () => {
+    const url = await emptyDatabase();
+    const files = await readMigrationFiles();
+    await applyMigrations(url);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // Older code, newer database: the last migration is unknown to it.
+      await expect(applyMigrations(url, files.slice(0, -1))).rejects.toThrow(
+        new RegExp(`has migration ${files.at(-1)!.name}, which this version does not know`),
+      );
+      // What `prisma migrate deploy` leaves when a migration fails half way.
+      await client.query(
+        `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at)
+         VALUES (gen_random_uuid(), 'c', '29990101000000_half', now())`,
+      );
+      await expect(applyMigrations(url)).rejects.toThrow(/29990101000000_half started and never finished/);
+      // Once resolved as rolled back, it no longer stands in the way.
+      await client.query(`UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '29990101000000_half'`);
+      expect((await applyMigrations(url)).applied).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it("roll back a failing migration completely", async () => {
     const url = await emptyDatabase();
     const bad = { name: "29990101000000_bad", checksum: "x", sql: "CREATE TABLE t_ok (id int); SELECT 1/0;" };
