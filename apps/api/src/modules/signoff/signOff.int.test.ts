@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
@@ -176,6 +176,22 @@ describe("sign-off", () => {
     expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(r.errors?.[0]?.message).toMatch(new RegExp(`show a label their review record does not hold \\(first: cell ${cellIds[1]}\\); nothing was signed`));
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
+  it("takes the signature's time from the database clock, not the API host's", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const input = { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) };
+    // A host whose clock is years off must not be able to date a signature.
+    vi.useFakeTimers({ toFake: ["Date"], now: new Date("2001-02-03T04:05:06Z") });
+    let signedAt: string;
+    try {
+      signedAt = (await api.gqlOk(hema, SIGN, { input })).signOffCase.signedAt;
+    } finally {
+      vi.useRealTimers();
+    }
+    const [{ now }] = await api.prisma.$queryRaw<[{ now: Date }]>`SELECT clock_timestamp() AS now`;
+    expect(Math.abs(now.getTime() - Date.parse(signedAt))).toBeLessThan(60_000);
   });
 
   it("records name, time, meaning and the hash of the signed content; an amendment creates version 2", async () => {
