@@ -168,6 +168,9 @@ test("auditor sees every step with a valid hash chain and exports CSV", async ({
   for (const action of ["case.create", "slide.upload", "cell.reclassify", "cell.confirm", "case.sign_off"]) {
     await expect(page.locator(`[data-testid="audit-row"][data-action="${action}"]`).first()).toBeVisible();
   }
+  // On request, every event is re-hashed, and the verdict says so.
+  await page.getByTestId("verify-chain").click();
+  await expect(page.getByTestId("chain-status")).toHaveText(/^Hash chain verified: \d+ events intact \(every event re-hashed just now\)$/);
   // The case's own events, filtered by entity.
   await page.getByTestId("audit-filter-entityId").fill(caseId);
   await page.getByTestId("audit-apply").click();

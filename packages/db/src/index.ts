@@ -5,5 +5,11 @@ export { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.ts";
 export { applyMigrations, MigrationError } from "./migrations/applyMigrations.ts";
 export { grantAppRole, WORKFLOW_TABLES } from "./appRole.ts";
 export { BlobStore, BlobCorruptError, BlobNotFoundError, sha256Hex } from "./blobStore.ts";
-export { verifyAuditChain, type AuditChainStatus } from "./audit.ts";
+export {
+  AuditChainVerifier,
+  verifyAuditChain,
+  type AuditChainStatus,
+  type AuditCheckpoint,
+  type AuditVerification,
+} from "./audit.ts";
 export { repoRoot, defaultDataDir } from "./paths.ts";

@@ -142,7 +142,7 @@ export interface AuditEventRow {
 }
 
 export const VERIFY_AUDIT = /* GraphQL */ `
-  query VerifyAudit { verifyAuditTrail { ok checked firstBrokenSeq problem } }
+  query VerifyAudit($full: Boolean) { verifyAuditTrail(full: $full) { ok checked firstBrokenSeq problem full fullyVerifiedThrough fullyVerifiedAt } }
 `;
 
 export const MODELS = /* GraphQL */ `

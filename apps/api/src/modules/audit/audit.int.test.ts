@@ -112,7 +112,7 @@ describe("audit trail", () => {
     expect(((await typo.json()) as any).errors[0].message).toMatch(/Unknown filter "actionn"/);
     expect(await api.prisma.auditEvent.count({ where: { action: "audit.export" } })).toBe(exportsBefore);
     // The export says whether the chain verified and what was blanked, and is itself audited.
-    expect(res.headers.get("x-audit-chain")).toMatch(/^intact; \d+ events verified$/);
+    expect(res.headers.get("x-audit-chain")).toMatch(/^intact; \d+ events verified( \(1-\d+ re-hashed at \S+Z, the rest now\))?$/);
     expect(res.headers.get("x-audit-redacted")).toBeNull();
     const byAdmin = await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") });
     expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef");
@@ -134,7 +134,14 @@ describe("audit trail", () => {
       await tx.$executeRawUnsafe(`SET LOCAL session_replication_role = replica`);
       await tx.$executeRawUnsafe(`UPDATE audit_event SET after = '{"accession":"FORGED"}' WHERE seq = ${victim.seq}`);
     });
-    const broken = await api.gqlOk(auditor, `{ verifyAuditTrail { ok checked firstBrokenSeq problem } }`);
+    // A quick check re-hashes only what is new since the last walk, and says so; the full walk
+    // (on request, on the first check and hourly) finds the edit.
+    const quick = await api.gqlOk(auditor, `{ verifyAuditTrail { ok full fullyVerifiedThrough fullyVerifiedAt } }`);
+    expect(quick.verifyAuditTrail).toMatchObject({ ok: true, full: false });
+    expect(Number(quick.verifyAuditTrail.fullyVerifiedThrough)).toBeGreaterThanOrEqual(Number(victim.seq));
+    expect(quick.verifyAuditTrail.fullyVerifiedAt).toMatch(/Z$/);
+    const broken = await api.gqlOk(auditor, `{ verifyAuditTrail(full: true) { ok full checked firstBrokenSeq problem } }`);
+    expect(broken.verifyAuditTrail.full).toBe(true);
     expect(broken.verifyAuditTrail.ok).toBe(false);
     expect(broken.verifyAuditTrail.firstBrokenSeq).toBe(victim.seq.toString());
     expect(broken.verifyAuditTrail.problem).toBeTruthy();

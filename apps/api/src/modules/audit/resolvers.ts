@@ -1,16 +1,20 @@
-import { verifyAuditChain } from "@rcmnet/db";
 import type { Policy } from "../../auth/policy.ts";
 import { AUDIT_READERS } from "../../auth/roles.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
+import { chainVerifier } from "./chainVerifier.ts";
 import { listAuditEvents } from "./listAuditEvents.ts";
 import { redactAuditJson } from "./redact.ts";
 
 export const resolvers: Resolvers = {
   Query: {
     auditTrail: (_p, args, ctx) => listAuditEvents(ctx.prisma, args.filter, args),
-    verifyAuditTrail: async (_p, _a, ctx) => {
-      const s = await verifyAuditChain(ctx.prisma);
-      return { ...s, firstBrokenSeq: s.firstBrokenSeq === null ? null : String(s.firstBrokenSeq) };
+    verifyAuditTrail: async (_p, args, ctx) => {
+      const s = await chainVerifier(ctx.prisma).verify(ctx.prisma, { full: args.full ?? false });
+      return {
+        ...s,
+        firstBrokenSeq: s.firstBrokenSeq === null ? null : String(s.firstBrokenSeq),
+        fullyVerifiedThrough: s.fullyVerifiedThrough === null ? null : String(s.fullyVerifiedThrough),
+      };
     },
   },
   AuditEvent: {

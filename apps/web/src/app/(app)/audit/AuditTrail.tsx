@@ -1,16 +1,34 @@
 "use client";
-import { useMemo, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { type AuditEventRow, AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
 import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
-import { useQuery } from "@/lib/useQuery";
+import { useLoader, useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
 import { diffEntries } from "./diff";
 
 
 interface Verify {
-  verifyAuditTrail: { ok: boolean; checked: number; firstBrokenSeq: string | null; problem: string | null };
+  verifyAuditTrail: {
+    ok: boolean;
+    checked: number;
+    firstBrokenSeq: string | null;
+    problem: string | null;
+    full: boolean;
+    fullyVerifiedThrough: string | null;
+    fullyVerifiedAt: string | null;
+  };
+}
+
+/** The verdict, and which events this check re-hashed (a quick one resumes from the last full walk). */
+function chainVerdict(v: Verify["verifyAuditTrail"]): string {
+  if (!v.ok) return `Hash chain BROKEN at event ${v.firstBrokenSeq ?? "?"}${v.problem ? ` — ${v.problem}` : ""}`;
+  const scope =
+    v.full || !v.fullyVerifiedAt
+      ? "every event re-hashed just now"
+      : `events 1–${v.fullyVerifiedThrough} re-hashed at ${formatDateTime(v.fullyVerifiedAt)}, newer ones just now`;
+  return `Hash chain verified: ${v.checked} events intact (${scope})`;
 }
 
 const PAGE = 200;
@@ -47,7 +65,15 @@ export function AuditTrail() {
     return { filter: f, badDates: bad };
   }, [applied]);
   const trail = useQuery<TrailPage>(AUDIT_TRAIL, { filter, first: PAGE }, { skip: badDates.length > 0 });
-  const verify = useQuery<Verify>(VERIFY_AUDIT);
+  // The page's own check is the quick one; the button asks for a walk of the whole chain.
+  const fullNext = useRef(false);
+  const verify = useLoader(
+    useCallback(async () => {
+      const full = fullNext.current;
+      fullNext.current = false;
+      return gql<Verify>(VERIFY_AUDIT, { full });
+    }, []),
+  );
   const v = verify.data?.verifyAuditTrail;
   const csvHref = `/api/audit.csv?${new URLSearchParams(filter).toString()}`;
   // Older pages, fetched on demand after the first; a new first page (other filters) drops them.
@@ -81,7 +107,7 @@ export function AuditTrail() {
             <span className="badge">verifying chain…</span>
           ) : v ? (
             <span className={`badge ${v.ok ? "ok" : "bad"}`} data-testid="chain-status" data-valid={v.ok ? "true" : "false"} role="status">
-              {v.ok ? `Hash chain verified: ${v.checked} events intact` : `Hash chain BROKEN at event ${v.firstBrokenSeq ?? "?"}${v.problem ? ` — ${v.problem}` : ""}`}
+              {chainVerdict(v)}
             </span>
           ) : null}
           <button
@@ -90,11 +116,13 @@ export function AuditTrail() {
             // leave "verified" standing beside its error.
             onClick={() => {
               verify.setData(null);
+              fullNext.current = true;
               void verify.reload();
             }}
             data-testid="verify-chain"
+            title="Re-hash every event of the trail, not only those written since the last full check"
           >
-            Verify again
+            Verify every event
           </button>
           {badDates.length === 0 && (
             <a href={csvHref} download data-testid="audit-csv">
