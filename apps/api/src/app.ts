@@ -54,6 +54,7 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
   const apollo = new ApolloServer<Context>({
     schema,
     validationRules: [queryShapeLimit(limits.maxQueryDepth, limits.maxQueryFields), queryCostLimit(limits.maxQueryCost)],
+    parseOptions: { maxTokens: limits.maxQueryTokens },
     includeStacktraceInErrorResponses: false,
     // server.ts owns shutdown; Apollo's own signal handler races it and leaves the process hanging.
     stopOnTerminationSignals: false,

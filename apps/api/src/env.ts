@@ -51,6 +51,11 @@ export interface Limits {
   maxQueryFields: number;
   /** Estimated rows and fields, nested page sizes multiplied (limits.ts queryCostLimit). */
   maxQueryCost: number;
+  /**
+   * Tokens of a query document, checked while parsing: the other limits are checked after a
+   * whole document is parsed and validated, which a 250 KB one makes cost ~0.3 s of CPU.
+   */
+  maxQueryTokens: number;
   /** Per uploaded file. */
   maxUploadBytes: number;
   maxUploadFiles: number;
@@ -77,6 +82,8 @@ export const defaultLimits: Limits = {
   maxQueryFields: 600,
   // The heaviest paged dashboard query (a review page of up to 1,000 cells) estimates at ~35,000.
   maxQueryCost: 100_000,
+  // The largest dashboard operation has a few hundred (limits.test.ts).
+  maxQueryTokens: 5_000,
   maxUploadBytes: 25 * 1024 * 1024,
   maxUploadFiles: 50,
   // 50 smear fields of ~5 MB; without it one request could hold 50 x 25 MB = 1.25 GB.

@@ -5,7 +5,7 @@ import { Kind, type GraphQLSchema, type OperationDefinitionNode } from "graphql"
 import { beforeAll, describe, expect, it } from "vitest";
 import * as dashboard from "../../web/src/lib/operations.ts";
 import { defaultLimits } from "./env.ts";
-import { estimateQueryCost, queryCostLimit } from "./limits.ts";
+import { estimateQueryCost, FIELD_COSTS, queryCostLimit } from "./limits.ts";
 import { buildSchema } from "./schema.ts";
 
 // The schema is built by @graphql-tools with graphql's CommonJS build; validate with that same copy.
@@ -31,9 +31,12 @@ describe("query cost limit", () => {
     // Printed so the figure quoted in env.ts can be read off a test run.
     console.info(`heaviest dashboard operations: ${costs.slice(0, 3).map(([n, c]) => `${n} ${c}`).join(", ")}`);
     for (const [name, q] of ops) expect(refusal(q), name).toEqual([]);
+    // Every one parses well within the token limit.
+    for (const [name, q] of ops) expect(() => parse(q, { maxTokens: defaultLimits.maxQueryTokens / 4 }), name).not.toThrow();
     // Page sizes leave room: the heaviest paged query (a review page of up to 1,000 cells) uses
-    // under half the budget; the audit-chain verification costs half by design (FIELD_COSTS).
-    const paged = costs.filter(([name]) => name !== "VERIFY_AUDIT");
+    // under half the budget; the audit-chain verification and a model comparison cost half or
+    // more by design (FIELD_COSTS).
+    const paged = costs.filter(([name]) => name !== "VERIFY_AUDIT" && name !== "COMPARE_MODELS");
     expect(paged[0]![1]).toBeLessThan(defaultLimits.maxQueryCost / 2);
   });
 
@@ -41,7 +44,8 @@ describe("query cost limit", () => {
     expect(costOf(`{ cases(first: 10) { nodes { id } } }`)).toBe(1 + 10 * 2);
     expect(costOf(`{ cases { nodes { id } } }`)).toBe(1 + 50 * 2);
     expect(costOf(`query Q($n: Int) { cases(first: $n) { nodes { id } } }`)).toBe(1 + 200 * 2);
-    expect(costOf(`{ cases(first: 2) { nodes { cells(first: 3) { nodes { id } } } } }`)).toBe(1 + 2 * (1 + 1) + 2 * 3 * (1 + 1));
+    // Each case's cell page is a query of its own, priced by FIELD_COSTS.
+    expect(costOf(`{ cases(first: 2) { nodes { cells(first: 3) { nodes { id } } } } }`)).toBe(1 + 2 * (1 + 1 + FIELD_COSTS["Case.cells"]!) + 2 * 3 * (1 + 1));
   });
 
   it("refuses aliased copies of large nested pages that the depth and field limits let through", () => {
@@ -66,6 +70,20 @@ describe("query cost limit", () => {
     expect(refusal(`{ ${aliased} }`)[0]).toMatch(/too expensive/);
     // One case's report (the report page) costs little.
     expect(costOf(`query($id: ID!) { case(id: $id) { signOffs { content } } }`)).toBeLessThan(5_000);
+  });
+
+  it("prices resolvers that query per row: aliased pages of them are refused", () => {
+    // 150 aliases of 200 cases, each case running its own cell query and count: 60,000 statements.
+    const fanOut = Array.from({ length: 150 }, (_, i) => `c${i}: cases(first: 200) { nodes { cells(first: 1) { totalCount } } }`).join(" ");
+    expect(refusal(`{ ${fanOut} }`)[0]).toMatch(/too expensive/);
+    const counts = Array.from({ length: 190 }, (_, i) => `m${i}: modelVersions(first: 100) { nodes { predictionCount } }`).join(" ");
+    expect(refusal(`{ ${counts} }`)[0]).toMatch(/too expensive/);
+    // Two model comparisons (each runs both models over the TEST part) are one too many.
+    const compare = (i: number) => `c${i}: compareModels(a: "x", b: "y", snapshotId: "z") { testCount }`;
+    expect(refusal(`{ ${compare(0)} }`)).toEqual([]);
+    expect(refusal(`{ ${compare(0)} ${compare(1)} }`)[0]).toMatch(/too expensive/);
+    const progress = Array.from({ length: 290 }, (_, i) => `p${i}: caseAnalysisProgress(caseId: "x") { total }`).join(" ");
+    expect(refusal(`{ ${progress} }`)[0]).toMatch(/too expensive/);
   });
 
   it("allows one full audit-chain verification per request", () => {

@@ -54,6 +54,28 @@ export const FIELD_COSTS: Record<string, number> = {
   "SignOff.content": 2_000,
   // A run's log holds up to 200,000 characters.
   "TrainingRun.log": 200,
+  // Runs two models over up to 5,000 TEST cells in the request: more than one per request is refused.
+  "Query.compareModels": 60_000,
+  // Hashes a whole signed report again, like reading its content.
+  "Query.verifySignOff": 2_000,
+  // Three queries per slide of the case, slide after slide.
+  "Query.caseAnalysisProgress": 500,
+  // Resolvers that run queries of their own for every row they appear in (not batched by a
+  // DataLoader): priced by the queries, so that aliased pages of them cannot fan out into tens
+  // of thousands of statements while counting as a few rows.
+  // A case's cell page and its count. (Fields of a connection count once per row of its page,
+  // so pricing totalCount would charge a count query a thousand times.)
+  "Case.cells": 40,
+  "ModelVersion.predictionCount": 50,
+  "ModelVersion.parent": 5,
+  "ModelVersion.trainingRun": 5,
+  "ModelVersion.promotions": 5,
+  "ModelPromotion.modelVersion": 5,
+  "DatasetSnapshot.splitCounts": 20,
+  "DatasetSnapshot.labelCounts": 20,
+  "DatasetSnapshot.relabelledSince": 50,
+  "TrainingRun.snapshot": 5,
+  "TrainingRun.baseModel": 5,
 };
 
 /**

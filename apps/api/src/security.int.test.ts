@@ -40,6 +40,14 @@ describe("limits and error hygiene", () => {
     expect((await api.gql(hema, `{ cases(first: 20) { nodes { cells(first: 1000) { nodes { id } } } } }`)).errors).toBeUndefined();
   });
 
+  it("refuses a query of more tokens than the limit while parsing it", async () => {
+    // 10 KB, under the body limit; refused before any field is looked up.
+    const r = await api.gql(hema, `{ ${"x ".repeat(5_100)}}`);
+    expect(r.errors?.[0]?.message).toMatch(/Document contains more th[ae][nt] 5000 tokens/) // graphql-js writes "more that";
+    expect(r.data).toBeUndefined();
+    noLeak(r);
+  });
+
   it("refuses oversized and malformed bodies with a JSON error", async () => {
     const big = await api.fetch("/graphql", {
       method: "POST",

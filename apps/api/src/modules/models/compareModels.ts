@@ -2,11 +2,17 @@
 import type { AuthUser, Context } from "../../context.ts";
 import { badInput, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
-import { evaluateOnSnapshot } from "../../jobs/model/evaluateOnSnapshot.ts";
+import { sharedRunner } from "../../lib/sharedRunner.ts";
+import { cachedEvaluation, evaluateOnSnapshot } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { sharedClassifierCache } from "../../jobs/model/modelRuntime.ts";
 
 /** Above this the comparison belongs in a job, not in a request. */
 const MAX_TEST_CELLS = 5_000;
+
+// An uncached comparison runs two models over the TEST part inside the API process: one at a
+// time, and the same comparison asked for again meanwhile waits for that run (its answer is
+// then cached) instead of starting another.
+const sharedRun = sharedRunner(1, 120_000, "Another model comparison is running; try again in a moment");
 
 export async function compareModels(
   ctx: Pick<Context, "prisma" | "blobs" | "env">,
@@ -32,8 +38,13 @@ export async function compareModels(
     blobs: ctx.blobs,
     classifiers: await sharedClassifierCache(ctx.env.dataDir),
   };
-  const evalA = await evaluateOnSnapshot(deps, a, snapshot.id);
-  const evalB = await evaluateOnSnapshot(deps, b, snapshot.id);
+  // Both stored already (a snapshot never changes, nor do weights): no need to wait for a slot.
+  const cached = cachedEvaluation(a, snapshot.id) && cachedEvaluation(b, snapshot.id);
+  const run = cached ? <T>(_key: string, fn: () => Promise<T>) => fn() : sharedRun;
+  const [evalA, evalB] = await run(`${a.id}/${b.id}/${snapshot.id}`, async () => [
+    await evaluateOnSnapshot(deps, a, snapshot.id),
+    await evaluateOnSnapshot(deps, b, snapshot.id),
+  ]);
   const view = (version: typeof a, m: typeof evalA) => ({
     modelVersion: version,
     accuracy: m.accuracy,
