@@ -2,28 +2,62 @@
 import type { Network } from './architecture.js';
 import type { Normalization } from './artifact.js';
 import { writeNormalized } from './augment.js';
-import { decodeImage, resizeSquare, type ImageInput, type ImageLimits, type RgbImage } from './image.js';
+import { decodeImage, ImageDecodeError, resizeSquare, type ImageInput, type ImageLimits, type RgbImage } from './image.js';
 import { tf } from './tf.js';
 
+export interface LoadImagesOptions {
+  /** Files decoded at once (default 4: sharp runs on libuv's 4 threads). */
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * Keep going past files that cannot be decoded and report them together at the end (training:
+   * one run lists every bad file of a data set instead of one per attempt). Default: stop at the
+   * first failure, which is the whole answer for eval and predict.
+   */
+  collectFailures?: boolean;
+}
+
+/** Several images of one batch could not be decoded: how many, and each one's error. */
+export class UndecodableImagesError extends Error {
+  constructor(
+    readonly failures: ImageDecodeError[],
+    readonly total: number,
+  ) {
+    const shown = failures.slice(0, 3).map((f) => f.message);
+    const more = failures.length > shown.length ? `; and ${failures.length - shown.length} more` : '';
+    super(`${failures.length} of ${total} images could not be decoded: ${shown.join('; ')}${more}`);
+    this.name = 'UndecodableImagesError';
+  }
+}
+
 /** Decodes and resizes images with bounded concurrency (sharp runs on libuv threads). */
-export async function loadImages(
-  inputs: ImageInput[],
-  size: number,
-  limits: ImageLimits = {},
-  concurrency = 4,
-  onProgress?: (done: number, total: number) => void,
-): Promise<RgbImage[]> {
+export async function loadImages(inputs: ImageInput[], size: number, limits: ImageLimits = {}, options: LoadImagesOptions = {}): Promise<RgbImage[]> {
+  const { concurrency = 4, onProgress, collectFailures = false } = options;
   const out = new Array<RgbImage>(inputs.length);
+  const failures: { index: number; error: ImageDecodeError }[] = [];
   let next = 0;
   let done = 0;
+  // Set by the first worker that fails: Promise.all rejects at once, but the other workers would
+  // otherwise go on decoding the rest of the list (thousands of files) for nothing.
+  let stopped = false;
   const worker = async () => {
-    while (next < inputs.length) {
+    while (!stopped && next < inputs.length) {
       const i = next++;
-      out[i] = await resizeSquare(await decodeImage(inputs[i]!, limits), size);
+      try {
+        out[i] = await resizeSquare(await decodeImage(inputs[i]!, limits), size);
+      } catch (e) {
+        if (collectFailures && e instanceof ImageDecodeError) failures.push({ index: i, error: e });
+        else {
+          stopped = true;
+          throw e;
+        }
+      }
       onProgress?.(++done, inputs.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, worker));
+  // In list order, so the files named first are the same on every run.
+  if (failures.length) throw new UndecodableImagesError(failures.sort((a, b) => a.index - b.index).map((f) => f.error), inputs.length);
   return out;
 }
 

@@ -254,13 +254,17 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
 
   // Decode everything once: epochs then cost only augmentation and compute.
   // Decoding a large set takes a minute or more: it reports progress like training does.
-  const decodeTotal = trainSamples.length + valSamples.length;
-  const decoded = (offset: number) => (done: number) => onProgress({ type: 'decode', done: offset + done, total: decodeTotal });
+  // One pass over train and val, reporting every file that cannot be decoded (count and the
+  // first few) rather than one per attempt.
   let trainImages: Awaited<ReturnType<typeof loadImages>>;
   let valImages: Awaited<ReturnType<typeof loadImages>>;
   try {
-    trainImages = await loadImages(trainSamples.map((s) => s.path), size, {}, 4, decoded(0));
-    valImages = await loadImages(valSamples.map((s) => s.path), size, {}, 4, decoded(trainSamples.length));
+    const images = await loadImages([...trainSamples, ...valSamples].map((s) => s.path), size, {}, {
+      collectFailures: true,
+      onProgress: (done, total) => onProgress({ type: 'decode', done, total }),
+    });
+    trainImages = images.slice(0, trainSamples.length);
+    valImages = images.slice(trainSamples.length);
   } catch (e) {
     // A worker retries a failed run in the same process: the network must not outlive it.
     net.dispose();
