@@ -97,8 +97,8 @@ export async function serializeWeights(net: Network): Promise<{ bin: Buffer; ent
 }
 
 /**
- * Writes the model's files into `dir` via a sibling temp dir and one rename per file (other files
- * in `dir`, such as metrics.jsonl and checkpoint/, stay). No file is ever half written; a kill
+ * Writes the model's files into `dir` via a temp folder inside it and one rename per file (other
+ * files in `dir`, such as metrics.jsonl and checkpoint/, stay). No file is ever half written; a kill
  * between two renames can leave new weights beside the old card, which loadNetwork then refuses
  * (sha256 mismatch) rather than load a mix, until a resumed run writes the model again.
  */
@@ -106,16 +106,17 @@ export async function saveModel(dir: string, net: Network, card: Omit<ModelCard,
   const { bin, entries } = await serializeWeights(net);
   const full: ModelCard = { format: 'rcmnet-model-card/1', ...card, weightsSha256: sha256(bin) };
   const topology: Topology = { format: TOPOLOGY_FORMAT, config: net.config, weights: entries };
-  const tmp = `${dir}.tmp-${process.pid}`;
+  // Staged inside `dir`, not beside it: `dir` may be a mount point (a Docker volume, where a rename
+  // from its parent fails with EXDEV) or sit in a read-only parent (EACCES). Inside it the renames
+  // stay on one file system and need write access to `dir` only.
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.saving-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
+  await mkdir(tmp);
   await writeFile(path.join(tmp, 'weights.bin'), bin);
   await writeFile(path.join(tmp, 'topology.json'), JSON.stringify(topology, null, 1));
   await writeFile(path.join(tmp, 'model-card.json'), JSON.stringify(full, null, 2));
   for (const [name, content] of Object.entries(extra)) await writeFile(path.join(tmp, name), content);
-  await mkdir(path.dirname(dir), { recursive: true });
-  // Keep files that live beside the model (metrics.jsonl, plots, checkpoint/) when replacing.
-  await mkdir(dir, { recursive: true });
   for (const name of ['weights.bin', 'topology.json', 'model-card.json', ...Object.keys(extra)]) {
     await rename(path.join(tmp, name), path.join(dir, name));
   }

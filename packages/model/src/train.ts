@@ -164,6 +164,21 @@ async function resumedRunDiffers(ckptDir: string, now: { labels: string[]; confi
   return differences.length ? differences.join('; ') : null;
 }
 
+/**
+ * Creates `out` and writes a file there, before any image is decoded: an --out on a read-only
+ * volume or without permission would otherwise fail at the first save, after a whole epoch.
+ */
+async function ensureWritable(out: string): Promise<void> {
+  const probe = path.join(out, `.write-check-${process.pid}`);
+  try {
+    await mkdir(out, { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (e) {
+    throw new Error(`cannot write the model to ${out} (${(e as Error).message}): train into a writable folder`);
+  }
+}
+
 export class TrainingCancelled extends Error {
   constructor() {
     super('Training cancelled');
@@ -196,7 +211,6 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   }
   const out = path.resolve(options.out);
   const ckptDir = path.join(out, 'checkpoint');
-  await mkdir(out, { recursive: true });
 
   // ---- data and classes (checked before the network exists: nothing to free on refusal) --
   const dataset: Dataset = typeof options.data === 'string' ? await loadDataset(options.data, { labels: options.labels, maxPerClass: options.maxPerClass }) : options.data;
@@ -214,6 +228,8 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   // score that can still win a prediction.
   const untrained = labels.filter((l) => !trainSamples.some((s) => s.label === l));
   if (untrained.length) throw new Error(`no training images of ${untrained.join(', ')} (only in val or test): add some, or leave the class out with --labels`);
+  // Created only once the data is known to be there (a mistyped --data leaves no empty --out).
+  await ensureWritable(out);
 
   // ---- model -------------------------------------------------------------------
   let net: Network;

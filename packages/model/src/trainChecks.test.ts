@@ -2,14 +2,18 @@
  * What train() refuses, and how early: each of these used to surface only after every image was
  * decoded, or after a whole epoch. Tiny data (a few images a class), no long training.
  */
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from './backend.js';
 import { loadDataset } from './data.js';
 import { writeSynthDataset } from './synth.js';
 import { tempDir } from './testing.js';
-import { train } from './train.js';
+import { faults } from './testingFs.js';
+import { train, type TrainEvent } from './train.js';
+
+vi.mock('node:fs/promises', async (original) => (await import('./testingFs.js')).withFaults(await original()));
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -22,7 +26,20 @@ beforeAll(async () => {
   await writeSynthDataset(data, { perClass: 5, size: 32, seed: 5 });
   await initBackend({ quiet: true });
 });
+afterEach(() => {
+  faults.readOnly = '';
+});
 afterAll(() => cleanup());
+
+/** Runs train() and returns its error and the events it sent before failing. */
+async function refusal(options: Parameters<typeof train>[0]): Promise<{ error: Error; events: TrainEvent['type'][] }> {
+  const events: TrainEvent['type'][] = [];
+  const error = await train(options, (e) => events.push(e.type)).then(
+    () => new Error('train() did not refuse'),
+    (e: Error) => e,
+  );
+  return { error, events };
+}
 
 describe('train() data checks', () => {
   it('reports how many images cannot be decoded and names the first few (train, then val), in one pass', async () => {
@@ -40,5 +57,22 @@ describe('train() data checks', () => {
     await expect(train({ ...tiny, data: manifest, out: path.join(dir, 'bad-images') })).rejects.toThrow(
       new RegExp(`^4 of ${ds.train.length + 4} images could not be decoded: \\S*bad1\\.png: .*bad3\\.png: .*bad2\\.png: .*; and 1 more$`),
     );
+  });
+});
+
+describe('train() output folder checks', () => {
+  it('refuses an --out it cannot write before decoding any image, not at the first save', async () => {
+    const out = path.join(dir, 'read-only-volume');
+    await mkdir(out);
+    faults.readOnly = out;
+    const { error, events } = await refusal({ ...tiny, data, out });
+    expect(error.message).toMatch(/^cannot write the model to .*read-only-volume \(EROFS: .*\): train into a writable folder$/);
+    expect(events).toEqual([]);
+  });
+
+  it('does not create --out when the data is not there', async () => {
+    const out = path.join(dir, 'never-created');
+    await expect(train({ ...tiny, data: path.join(dir, 'no-such-data'), out })).rejects.toThrow(/Dataset not found/);
+    expect(existsSync(out)).toBe(false);
   });
 });
