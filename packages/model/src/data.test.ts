@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset } from './data.js';
+import { loadDataset, type Dataset } from './data.js';
 
 // Manifests only: loadDataset lists samples, it does not open images.
 let dir: string;
@@ -50,6 +50,26 @@ describe('loadDataset splits', () => {
     expect(trainFields.size).toBeGreaterThan(0);
     expect([...valFields].filter((f) => trainFields.has(f))).toEqual([]);
     expect(ds.val.length % 10).toBe(0);
+  });
+});
+
+describe('loadDataset identifies a snapshot by the dataset folder\'s own paths', () => {
+  it('gives one snapshot id and one --max-per-class subset however the data is named or wherever it sits', async () => {
+    const ds = path.join(dir, 'spelled');
+    await mkdir(ds, { recursive: true });
+    const rows = Array.from({ length: 120 }, (_, i) => `${i % 5 ? 'train' : 'val'},${i % 2 ? 'a' : 'b'},img/${i}.png`);
+    await writeFile(path.join(ds, 'manifest.csv'), ['split,label,path', ...rows].join('\n') + '\n');
+    const moved = path.join(dir, 'another-machine', 'data', 'spelled-copy');
+    await cp(ds, moved, { recursive: true });
+    const spellings = [ds, path.join(ds, 'manifest.csv'), path.relative(process.cwd(), ds), `${ds}/`, moved, path.join(moved, 'manifest.csv')];
+    const names = (d: Dataset) => (['train', 'val', 'test'] as const).map((s) => d[s].map((x) => `${x.label}/${path.basename(x.path)}`).sort().join(' '));
+    const full = await Promise.all(spellings.map((s) => loadDataset(s)));
+    const capped = await Promise.all(spellings.map((s) => loadDataset(s, { maxPerClass: 5 })));
+    expect(new Set(full.map((d) => d.snapshotId)).size).toBe(1);
+    expect(new Set(capped.map((d) => d.snapshotId)).size).toBe(1);
+    for (const d of capped) expect(names(d)).toEqual(names(capped[0]!));
+    expect(capped[0]!.train).toHaveLength(10);
+    expect(capped[0]!.snapshotId).not.toBe(full[0]!.snapshotId);
   });
 });
 

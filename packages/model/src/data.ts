@@ -24,7 +24,10 @@ export interface Dataset {
   test: Sample[];
   /** Where it came from, for the model card. */
   source: string;
-  /** Hash of the sample list: identifies the exact data snapshot a model was trained on. */
+  /**
+   * Hash of the sample list (split, label and path relative to the dataset folder): identifies the
+   * exact data snapshot a model was trained on, on any machine and however the path was spelled.
+   */
   snapshotId: string;
 }
 
@@ -39,7 +42,10 @@ export interface LoadOptions {
   valFraction?: number;
   /** Keep only these labels (in this order). */
   labels?: string[];
-  /** Cap per class and split, deterministic (first N by path hash): quick runs on big sets. */
+  /**
+   * Cap per class and split, deterministic (first N by a hash of the path relative to the dataset
+   * folder, so the same subset everywhere): quick runs on big sets.
+   */
   maxPerClass?: number;
 }
 
@@ -54,7 +60,7 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
   } catch {
     throw new Error(`Dataset not found: ${spec}`);
   }
-  if (st.isFile()) return finish(await readManifest(spec), spec, options);
+  if (st.isFile()) return finish(await readManifest(spec), spec, path.dirname(spec), options);
   // A folder's manifest.csv, when there is one, is the dataset: its errors are reported, never
   // replaced by the class folders (which know nothing of its test part or patient groups).
   const manifest = path.join(spec, 'manifest.csv');
@@ -65,7 +71,7 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
       throw new Error(`${manifest}: ${e.message}`);
     },
   );
-  return finish(hasManifest ? await readManifest(manifest) : await readClassFolders(spec), spec, options);
+  return finish(hasManifest ? await readManifest(manifest) : await readClassFolders(spec), spec, spec, options);
 }
 
 type Split = 'train' | 'val' | 'test' | undefined;
@@ -152,7 +158,13 @@ async function readClassFolders(dir: string): Promise<Row[]> {
   return rows;
 }
 
-function finish(rows: Row[], source: string, options: LoadOptions): Dataset {
+/**
+ * `root`: the dataset folder (the manifest's). Samples are identified by their path relative to it,
+ * so the snapshot id and the --max-per-class subset are the same however the data was named (`ds`,
+ * `ds/manifest.csv`, relative or absolute) and wherever the folder sits on a machine.
+ */
+function finish(rows: Row[], source: string, root: string, options: LoadOptions): Dataset {
+  const rel = (p: string) => path.relative(path.resolve(root), path.resolve(p)).split(path.sep).join('/');
   const valFraction = options.valFraction ?? 0.2;
   const wanted = options.labels ? new Set(options.labels) : null;
   const kept = rows.filter((r) => !wanted || wanted.has(r.label));
@@ -175,7 +187,7 @@ function finish(rows: Row[], source: string, options: LoadOptions): Dataset {
     for (const s of ['train', 'val', 'test'] as const) {
       const counts = new Map<string, number>();
       out[s] = out[s]
-        .map((x) => ({ x, h: hashFraction(x.path) }))
+        .map((x) => ({ x, h: hashFraction(rel(x.path)) }))
         .sort((a, b) => a.h - b.h)
         .map((e) => e.x)
         .filter((x) => {
@@ -185,7 +197,7 @@ function finish(rows: Row[], source: string, options: LoadOptions): Dataset {
         });
     }
   }
-  const listing = (['train', 'val', 'test'] as const).flatMap((s) => out[s].map((x) => `${s},${x.label},${path.relative(source, x.path)}`)).sort();
+  const listing = (['train', 'val', 'test'] as const).flatMap((s) => out[s].map((x) => `${s},${x.label},${rel(x.path)}`)).sort();
   const snapshotId = createHash('sha256').update(listing.join('\n')).digest('hex').slice(0, 16);
   return { labels, ...out, source: path.resolve(source), snapshotId };
 }
