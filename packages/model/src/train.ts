@@ -144,8 +144,12 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (o.abstainThreshold !== undefined && !(o.abstainThreshold >= 0 && o.abstainThreshold <= 1)) throw bad('abstainThreshold', 'in [0, 1]', o.abstainThreshold);
 }
 
-/** Options that fix what a run is: a resumed run must use the checkpoint's, or it is another run. */
-const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'balance', 'seed', 'from', 'headEpochs', 'ema', 'augment', 'unfreezeLrFactor'] as const;
+/**
+ * Options that fix what a run is: a resumed run must use the checkpoint's, or it is another run.
+ * `patience` too: it decides the epoch a run ends at, so with another a resumed run would end
+ * where the uninterrupted run would not (and one that already stopped early would stay stopped).
+ */
+const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'balance', 'seed', 'from', 'headEpochs', 'ema', 'augment', 'unfreezeLrFactor', 'patience'] as const;
 
 /**
  * What makes a checkpoint another run's, checked before any image is decoded: the classes and
@@ -268,34 +272,12 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     }
   }
 
-  // Decode everything once: epochs then cost only augmentation and compute.
-  // Decoding a large set takes a minute or more: it reports progress like training does.
-  // One pass over train and val, reporting every file that cannot be decoded (count and the
-  // first few) rather than one per attempt.
-  let trainImages: Awaited<ReturnType<typeof loadImages>>;
-  let valImages: Awaited<ReturnType<typeof loadImages>>;
-  try {
-    const images = await loadImages([...trainSamples, ...valSamples].map((s) => s.path), size, {}, {
-      collectFailures: true,
-      onProgress: (done, total) => onProgress({ type: 'decode', done, total }),
-    });
-    trainImages = images.slice(0, trainSamples.length);
-    valImages = images.slice(trainSamples.length);
-  } catch (e) {
-    // A worker retries a failed run in the same process: the network must not outlive it.
-    net.dispose();
-    throw e;
-  }
-  const trainTargets = trainSamples.map((s) => labelIndex.get(s.label)!);
-  const valTargets = valSamples.map((s) => labelIndex.get(s.label)!);
-  normalization ??= estimateNormalization(trainImages);
-
   // ---- schedule ------------------------------------------------------------------
   const transfer = Boolean(options.from);
   const headEpochs = transfer ? Math.min(epochs, options.headEpochs ?? Math.max(1, Math.min(3, Math.floor(epochs / 3)))) : 0;
   const baseLr = options.lr ?? ((options.optimizer ?? 'adam') === 'adam' ? 2e-3 : 0.05);
   const phaseOf = (epoch: number): 'head' | 'full' => (epoch < headEpochs ? 'head' : 'full');
-  const stepsPerEpoch = Math.ceil(trainImages.length / batchSize);
+  const stepsPerEpoch = Math.ceil(trainSamples.length / batchSize);
   const augment = options.augment === false ? null : options.augment === true || options.augment === undefined ? {} : options.augment;
   const smoothing = options.labelSmoothing ?? 0.1;
   const warmupEpochs = options.warmupEpochs ?? (transfer ? 0 : Math.min(1, epochs / 5));
@@ -304,7 +286,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   let optimizer = makeOptimizer();
   let state: CheckpointState = { epoch: -1, history: [], bestScore: -Infinity, bestEpoch: -1, sinceBest: 0, phase: phaseOf(0) };
   let resumedAverage: Network | undefined;
-  let resumedRecipe: Record<string, unknown> | undefined;
+  let resumed: ModelCard | undefined;
 
   if (options.resume) {
     // A kill between the two renames of writeCheckpoint leaves only `checkpoint.old`.
@@ -328,7 +310,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
         const meta = JSON.parse(await readFile(path.join(ckptDir, 'optimizer.json'), 'utf8')) as OptimizerState;
         optimizer.load(meta, await readFile(path.join(ckptDir, 'optimizer.bin')));
         normalization = ck.card.normalization;
-        resumedRecipe = ck.card.training as Record<string, unknown> | undefined;
+        resumed = ck.card;
         if (options.ema !== undefined && existsSync(path.join(ckptDir, 'ema', 'weights.bin'))) {
           resumedAverage = (await loadNetwork(path.join(ckptDir, 'ema'))).net;
         }
@@ -351,17 +333,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
       } catch (e) {
         net.dispose();
         optimizer.dispose();
+        resumedAverage?.dispose();
         throw new Error(`checkpoint damaged in ${ckptDir} (${(e as Error).message}): train into a new --out, or remove the checkpoint folder to start this run over`);
       }
     }
-  } else {
-    await rm(ckptDir, { recursive: true, force: true });
-    await rm(path.join(out, 'metrics.jsonl'), { force: true });
   }
-  const norm = normalization;
-  const average = options.ema === undefined ? null : new WeightAverage(net, options.ema, resumedAverage ? (state.emaUpdates ?? 0) : 0);
-  if (average && resumedAverage) average.copyFrom(resumedAverage);
-  resumedAverage?.dispose();
 
   const trainingOptions = {
     epochs,
@@ -380,17 +356,54 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     unfreezeLrFactor: options.unfreezeLrFactor ?? 0.1,
     ema: options.ema ?? null,
   };
+  // The checkpoint's recipe, like its state, is checked before any image is decoded: a refusal
+  // after decoding a large set costs a minute or more for nothing.
+  const resumedRecipe = resumed?.training;
   if (resumedRecipe) {
-    const changed = RECIPE_KEYS.filter((k) => k in resumedRecipe! && JSON.stringify(resumedRecipe![k]) !== JSON.stringify(trainingOptions[k]));
+    const changed = RECIPE_KEYS.filter((k) => k in resumedRecipe && JSON.stringify(resumedRecipe[k]) !== JSON.stringify(trainingOptions[k]));
     if (changed.length) {
       net.dispose();
-      average?.dispose();
       optimizer.dispose();
+      resumedAverage?.dispose();
       throw new Error(
-        `--resume with a different recipe (${changed.map((k) => `${k}: ${JSON.stringify(resumedRecipe![k])} in the checkpoint, ${JSON.stringify(trainingOptions[k])} now`).join('; ')}): resume with the checkpoint's options, or train into a new --out`,
+        `--resume with a different recipe (${changed.map((k) => `${k}: ${JSON.stringify(resumedRecipe[k])} in the checkpoint, ${JSON.stringify(trainingOptions[k])} now`).join('; ')}): resume with the checkpoint's options, or train into a new --out`,
       );
     }
   }
+
+  // Decode everything once: epochs then cost only augmentation and compute.
+  // Decoding a large set takes a minute or more: it reports progress like training does.
+  // One pass over train and val, reporting every file that cannot be decoded (count and the
+  // first few) rather than one per attempt.
+  let trainImages: Awaited<ReturnType<typeof loadImages>>;
+  let valImages: Awaited<ReturnType<typeof loadImages>>;
+  try {
+    const images = await loadImages([...trainSamples, ...valSamples].map((s) => s.path), size, {}, {
+      collectFailures: true,
+      onProgress: (done, total) => onProgress({ type: 'decode', done, total }),
+    });
+    trainImages = images.slice(0, trainSamples.length);
+    valImages = images.slice(trainSamples.length);
+  } catch (e) {
+    // A worker retries a failed run in the same process: the network must not outlive it.
+    net.dispose();
+    optimizer.dispose();
+    resumedAverage?.dispose();
+    throw e;
+  }
+  const trainTargets = trainSamples.map((s) => labelIndex.get(s.label)!);
+  const valTargets = valSamples.map((s) => labelIndex.get(s.label)!);
+  normalization ??= estimateNormalization(trainImages);
+
+  if (!options.resume) {
+    await rm(ckptDir, { recursive: true, force: true });
+    await rm(path.join(out, 'metrics.jsonl'), { force: true });
+  }
+  const norm = normalization;
+  const average = options.ema === undefined ? null : new WeightAverage(net, options.ema, resumedAverage ? (state.emaUpdates ?? 0) : 0);
+  if (average && resumedAverage) average.copyFrom(resumedAverage);
+  resumedAverage?.dispose();
+
   // Validation images that are also training images (a snapshot too small for a VAL part): the
   // best epoch is then chosen in-sample, and a temperature fitted there would sharpen every
   // probability, so none is fitted.

@@ -3,7 +3,7 @@
  * decoded, or after a whole epoch. Tiny data (a few images a class), no long training.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from './backend.js';
@@ -74,5 +74,32 @@ describe('train() output folder checks', () => {
     const out = path.join(dir, 'never-created');
     await expect(train({ ...tiny, data: path.join(dir, 'no-such-data'), out })).rejects.toThrow(/Dataset not found/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('train() --resume checks', () => {
+  let run: string;
+  beforeAll(async () => {
+    run = path.join(dir, 'run');
+    await train({ ...tiny, data, out: run });
+  });
+
+  it('refuses another recipe before decoding any image, patience included', async () => {
+    const batch = await refusal({ ...tiny, batchSize: 4, data, out: run, resume: true });
+    expect(batch.error.message).toMatch(/different recipe \(batchSize: 8 in the checkpoint, 4 now\)/);
+    expect(batch.events).toEqual([]);
+    // Patience decides where a run ends: with another, the resumed run is not the one it continues.
+    const patience = await refusal({ ...tiny, patience: 3, data, out: run, resume: true });
+    expect(patience.error.message).toMatch(/different recipe \(patience: null in the checkpoint, 3 now\)/);
+    expect(patience.events).toEqual([]);
+  });
+
+  it('refuses a damaged checkpoint state before decoding any image', async () => {
+    const damaged = path.join(dir, 'damaged-state');
+    await cp(run, damaged, { recursive: true });
+    await writeFile(path.join(damaged, 'checkpoint', 'state.json'), '{"epoch": 0, "hist');
+    const { error, events } = await refusal({ ...tiny, data, out: damaged, resume: true });
+    expect(error.message).toMatch(/^checkpoint damaged in .*damaged-state.checkpoint \(.*JSON/);
+    expect(events).toEqual([]);
   });
 });
