@@ -3,7 +3,7 @@
 import type { Case, PrismaClient, User } from "@rcmnet/db";
 import type { DemoField } from "./demoCases.ts";
 import { asActor } from "./demoCases.ts";
-import { confirmCells } from "../modules/review/confirmCells.ts";
+import { BULK_MIN_CONFIDENCE, confirmCells } from "../modules/review/confirmCells.ts";
 import { reclassifyCell } from "../modules/review/reclassifyCell.ts";
 import { signOffCase } from "../modules/signoff/signOffCase.ts";
 
@@ -62,7 +62,12 @@ export async function reviewAndSignOut(options: {
       });
     }
   }
-  if (confirm.length > 0) await confirmCells(prisma, actor, confirm);
+  // As at the dashboard: confident AI calls confirmed together, the others one by one (a bulk
+  // confirm refuses them; how many there are depends on the model, and on the CPU it trained on).
+  const confident = await confidentCalls(prisma, confirm.map((c) => c.cellId));
+  const together = confirm.filter((c) => confident.has(c.cellId));
+  if (together.length > 0) await confirmCells(prisma, actor, together);
+  for (const one of confirm.filter((c) => !confident.has(c.cellId))) await confirmCells(prisma, actor, [one]);
   // The seed signs what it just decided: the case's cells and decisions as they stand now.
   const decided = await prisma.cell.findMany({ where: { slide: ofCase }, select: { reviewCount: true } });
   await signOffCase(prisma, actor, {
@@ -74,4 +79,16 @@ export async function reviewAndSignOut(options: {
     seenCaseUpdatedAt: (await prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).updatedAt,
   });
   return "signed";
+}
+
+/** The cells whose newest AI call is confident enough to be confirmed in bulk. */
+async function confidentCalls(prisma: PrismaClient, cellIds: string[]): Promise<Set<string>> {
+  const predictions = await prisma.prediction.findMany({
+    where: { cellId: { in: cellIds } },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    select: { cellId: true, confidence: true, abstained: true },
+  });
+  const newest = new Map<string, (typeof predictions)[number]>();
+  for (const p of predictions) if (!newest.has(p.cellId)) newest.set(p.cellId, p);
+  return new Set([...newest.values()].filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
 }
