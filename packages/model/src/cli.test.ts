@@ -4,6 +4,8 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from './image.js';
+import { synthField } from './synth.js';
 import { tempDir } from './testing.js';
 
 const exec = promisify(execFile);
@@ -118,6 +120,21 @@ describe('rcmnet CLI', () => {
     const single = (await rcmnet(['eval', '--model', model, '--data', data])).stdout.match(/top1 \S+/)![0];
     expect(twice.stdout).toContain(single);
     expect((await rcmnet(['eval', '--data', data])).code).toBe(64);
+  });
+
+  it('detect reports a field it cannot read on its own line, goes on with the others and exits 2', async () => {
+    const field = path.join(dir, 'field.png');
+    await writeFile(field, await encodePng(synthField({ seed: 4 }).image));
+    const notImage = path.join(dir, 'field.txt');
+    await writeFile(notImage, 'not an image');
+    const r = await rcmnet(['detect', path.join(dir, 'missing-field.png'), notImage, field]);
+    expect(r.code, r.stderr).toBe(2);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatchObject({ image: path.join(dir, 'missing-field.png'), code: 'UNREADABLE' });
+    expect(lines[1]).toMatchObject({ image: notImage, code: 'NOT_AN_IMAGE' });
+    expect(lines[2]).toMatchObject({ image: field });
+    expect((lines[2]!['boxes'] as unknown[]).length).toBeGreaterThan(0);
   });
 
   it('bench interleaves rounds of the backend and the peer script and reports medians', async () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ARCHITECTURES, Network, archConfig, type ArchName } from './architecture.js';
 import { availableBackends, benchTorch, defaultBenchBackends, defaultTorchScript, median, prepareBench, torchAvailable, type PeerResult } from './bench.js';
-import { loadModel } from './classifier.js';
+import { loadModel, type CellClassifier } from './classifier.js';
 import { cropCells, detectCells, iou, recallAt } from './detect.js';
 import { evaluate } from './evaluate.js';
 import { loadBccd } from './data.js';
@@ -105,6 +105,42 @@ function countPrinter(what: string, unit: string): (done: number, total: number)
     const line = `${what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit} ${rate.toFixed(1)}/s ETA ${fmtTime((total - done) / Math.max(1e-9, rate))}`;
     process.stderr.write(tty ? `\r${line}\x1b[K${done === total ? '\n' : ''}` : `${line}\n`);
   };
+}
+
+/**
+ * Prints one JSON line per file, the result of `fn`. A file that cannot be read or decoded gets an
+ * error line of its own instead of ending the batch, and the exit code is then 2.
+ */
+async function eachFile(files: string[], fn: (file: string) => Promise<object>): Promise<void> {
+  let failed = 0;
+  for (const f of files) {
+    try {
+      process.stdout.write(JSON.stringify(await fn(f)) + '\n');
+    } catch (e) {
+      if (!(e instanceof ImageDecodeError)) throw e;
+      failed++;
+      process.stdout.write(JSON.stringify({ image: f, error: e.message, code: e.code }) + '\n');
+    }
+  }
+  if (failed) process.exitCode = 2;
+}
+
+/** `detect FIELD`: the white cells' boxes, classified with a model, cut out as PNGs with `crops`. */
+async function detectField(f: string, model: CellClassifier | null, crops: { dir: string; size: number } | null): Promise<object> {
+  const boxes = await detectCells(f);
+  const labels = model && boxes.length ? await model.predict(await cropCells(f, boxes, model.inputSize)) : null;
+  const written: string[] = [];
+  if (crops) {
+    await mkdir(crops.dir, { recursive: true });
+    const imgs = await cropCells(f, boxes, crops.size);
+    for (let i = 0; i < imgs.length; i++) {
+      const p = path.join(crops.dir, `${path.basename(f).replace(/\.[^.]+$/, '')}_cell${i}.png`);
+      await writeFile(p, await encodePng(imgs[i]!));
+      written.push(p);
+    }
+  }
+  const cells = boxes.map((b, i) => (labels ? { ...b, prediction: labels[i] } : b));
+  return { image: f, boxes: cells, ...(written.length ? { crops: written } : {}) };
 }
 
 const commands: Record<string, Command> = {
@@ -230,19 +266,10 @@ const commands: Record<string, Command> = {
       const abstainThreshold = fraction(v['abstain'], 'abstain');
       const model = await loadModel(req(v['model'], 'model'), { backend: v['backend'] as string | undefined });
       try {
-        let failed = 0;
-        // One image at a time so a bad file is reported on its own line, not fatal.
-        for (const f of files) {
-          try {
-            const [p] = await model.predict([f], { abstainThreshold });
-            process.stdout.write(JSON.stringify({ image: f, ...p }) + '\n');
-          } catch (e) {
-            if (!(e instanceof ImageDecodeError)) throw e;
-            failed++;
-            process.stdout.write(JSON.stringify({ image: f, error: e.message, code: e.code }) + '\n');
-          }
-        }
-        if (failed) process.exitCode = 2;
+        await eachFile(files, async (f) => {
+          const [p] = await model.predict([f], { abstainThreshold });
+          return { image: f, ...p };
+        });
       } finally {
         model.dispose();
       }
@@ -347,25 +374,14 @@ const commands: Record<string, Command> = {
         return;
       }
       if (!files.length) throw new UsageError('give FIELD images, --bccd DIR or --synthetic N');
+      // Checked before any field is read: a usage error after half the batch is printed is no use.
+      const crops = v['crops'] ? { dir: v['crops'] as string, size: count(v['crop-size'], 'crop-size') ?? 64 } : null;
       const model = typeof v['model'] === 'string' ? await loadModel(v['model'], { backend: v['backend'] as string | undefined }) : null;
-      for (const f of files) {
-        const boxes = await detectCells(f);
-        const labels = model && boxes.length ? await model.predict(await cropCells(f, boxes, model.inputSize)) : null;
-        const crops: string[] = [];
-        if (v['crops']) {
-          const dir = v['crops'] as string;
-          await mkdir(dir, { recursive: true });
-          const imgs = await cropCells(f, boxes, count(v['crop-size'], 'crop-size') ?? 64);
-          for (let i = 0; i < imgs.length; i++) {
-            const p = path.join(dir, `${path.basename(f).replace(/\.[^.]+$/, '')}_cell${i}.png`);
-            await writeFile(p, await encodePng(imgs[i]!));
-            crops.push(p);
-          }
-        }
-        const cells = boxes.map((b, i) => (labels ? { ...b, prediction: labels[i] } : b));
-        process.stdout.write(JSON.stringify({ image: f, boxes: cells, ...(crops.length ? { crops } : {}) }) + '\n');
+      try {
+        await eachFile(files, (f) => detectField(f, model, crops));
+      } finally {
+        model?.dispose();
       }
-      model?.dispose();
     },
   },
   bench: {
