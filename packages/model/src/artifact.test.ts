@@ -1,9 +1,9 @@
 /** The model folder on disk: saving where the file system is awkward, loading what is damaged. */
-import { readdir } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Network, archConfig } from './architecture.js';
-import { loadNetwork, saveModel, type ModelCard } from './artifact.js';
+import { loadNetwork, ModelIntegrityError, saveModel, type ModelCard } from './artifact.js';
 import { initBackend } from './backend.js';
 import { tempDir } from './testing.js';
 import { faults } from './testingFs.js';
@@ -61,5 +61,56 @@ describe('saveModel', () => {
     const loaded = await loadNetwork(volume);
     expect(loaded.card.name).toBe('again');
     loaded.net.dispose();
+  });
+});
+
+describe('loading a model folder', () => {
+  let saved: string;
+  let card: Record<string, unknown>;
+  beforeAll(async () => {
+    saved = path.join(dir, 'saved');
+    await saveModel(saved, net, cardFor(net));
+    card = JSON.parse(await readFile(path.join(saved, 'model-card.json'), 'utf8')) as Record<string, unknown>;
+  });
+
+  /** A copy of the saved model with `edit` applied to it. */
+  async function damaged(name: string, edit: (copy: string) => Promise<void>): Promise<string> {
+    const copy = path.join(dir, name);
+    await cp(saved, copy, { recursive: true });
+    await edit(copy);
+    return copy;
+  }
+  const withCard = (name: string, changes: Record<string, unknown>) =>
+    damaged(name, (copy) => writeFile(path.join(copy, 'model-card.json'), JSON.stringify({ ...card, ...changes })));
+
+  it('refuses a card whose calibration, normalisation or abstain threshold would give nonsense, naming the field', async () => {
+    for (const [name, changes, message] of [
+      ['no-calibration', { calibration: undefined }, /model-card\.json: missing or invalid calibration\.temperature \(a number > 0\)$/],
+      ['zero-temperature', { calibration: { temperature: 0, fittedOn: 'val' } }, /calibration\.temperature/],
+      ['text-temperature', { calibration: { temperature: '1', fittedOn: 'val' } }, /calibration\.temperature/],
+      ['zero-std', { normalization: { mean: [0.5, 0.5, 0.5], std: [0.2, 0, 0.2] } }, /missing or invalid normalization \(mean and std: 3 numbers each, std > 0\)$/],
+      ['two-means', { normalization: { mean: [0.5, 0.5], std: [0.2, 0.2, 0.2] } }, /normalization/],
+      ['nan-mean', { normalization: { mean: [0.5, null, 0.5], std: [0.2, 0.2, 0.2] } }, /normalization/],
+      ['threshold-over-1', { abstainThreshold: 1.5 }, /missing or invalid abstainThreshold \(0 to 1\)$/],
+      ['no-threshold', { abstainThreshold: undefined }, /abstainThreshold/],
+    ] as const) {
+      await expect(loadNetwork(await withCard(name, changes)), name).rejects.toThrow(message);
+    }
+  });
+
+  it('names a missing or corrupt topology.json or weights.bin and says the folder is damaged', async () => {
+    const cases = [
+      ['no-topology', (c: string) => rm(path.join(c, 'topology.json')), /topology\.json: cannot be read \(ENOENT\): the model folder is damaged$/],
+      ['bad-topology', (c: string) => writeFile(path.join(c, 'topology.json'), '{"format": "rcmnet-topo'), /topology\.json: not valid JSON \(.*\): the model folder is damaged$/],
+      ['no-weights', (c: string) => rm(path.join(c, 'weights.bin')), /weights\.bin: cannot be read \(ENOENT\): the model folder is damaged$/],
+    ] as const;
+    for (const [name, edit, message] of cases) {
+      const e = await loadNetwork(await damaged(name, edit)).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(e, name).toBeInstanceOf(ModelIntegrityError);
+      expect((e as Error).message, name).toMatch(message);
+    }
   });
 });

@@ -129,6 +129,41 @@ export interface LoadedModel {
   card: ModelCard;
 }
 
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** Three finite numbers (one per colour channel) that each pass `ok`. */
+function isRgb(v: unknown, ok: (x: number) => boolean): boolean {
+  return Array.isArray(v) && v.length === 3 && v.every((x) => finite(x) && ok(x));
+}
+
+/**
+ * One of the files saveModel writes, beside a card that was read: missing or unreadable, the folder
+ * is damaged (named so, rather than a bare ENOENT from somewhere in loading).
+ */
+async function readModelFile(dir: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(path.join(dir, name));
+  } catch (e) {
+    throw new ModelIntegrityError(`${path.join(dir, name)}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): the model folder is damaged`);
+  }
+}
+
+async function readTopology(dir: string): Promise<Topology> {
+  const file = path.join(dir, 'topology.json');
+  const text = (await readModelFile(dir, 'topology.json')).toString('utf8');
+  let topology: Topology;
+  try {
+    topology = JSON.parse(text) as Topology;
+  } catch (e) {
+    throw new ModelIntegrityError(`${file}: not valid JSON (${(e as Error).message}): the model folder is damaged`);
+  }
+  if (topology?.format !== TOPOLOGY_FORMAT) throw new Error(`${dir}: unsupported topology format ${String(topology?.format)}`);
+  if (typeof topology.config !== 'object' || topology.config === null || !Array.isArray(topology.weights)) {
+    throw new ModelIntegrityError(`${file}: no network config or weight list: the model folder is damaged`);
+  }
+  return topology;
+}
+
 export async function readCard(dir: string): Promise<ModelCard> {
   let text: string;
   try {
@@ -142,12 +177,15 @@ export async function readCard(dir: string): Promise<ModelCard> {
   } catch (e) {
     throw new Error(`${path.join(dir, 'model-card.json')}: not valid JSON (${(e as Error).message})`);
   }
-  // What predictions are read through: missing or mistyped, they would give plausible nonsense.
+  // What predictions are read through: missing or mistyped, they would give plausible nonsense (a
+  // zero std or temperature gives infinite inputs or logits; a threshold over 1 abstains on all).
   const problems = [
     Array.isArray(card?.labels) && card.labels.length >= 2 && card.labels.every((l) => typeof l === 'string') ? null : 'labels (at least two names)',
     Number.isInteger(card?.inputSize) && card.inputSize >= 16 ? null : 'inputSize',
     typeof card?.weightsSha256 === 'string' ? null : 'weightsSha256',
-    Array.isArray(card?.normalization?.mean) && Array.isArray(card?.normalization?.std) ? null : 'normalization',
+    isRgb(card?.normalization?.mean, () => true) && isRgb(card?.normalization?.std, (s) => s > 0) ? null : 'normalization (mean and std: 3 numbers each, std > 0)',
+    finite(card?.calibration?.temperature) && card.calibration.temperature > 0 ? null : 'calibration.temperature (a number > 0)',
+    finite(card?.abstainThreshold) && card.abstainThreshold >= 0 && card.abstainThreshold <= 1 ? null : 'abstainThreshold (0 to 1)',
   ].filter((p): p is string => p !== null);
   if (problems.length) throw new Error(`${path.join(dir, 'model-card.json')}: missing or invalid ${problems.join(', ')}`);
   return card;
@@ -156,9 +194,8 @@ export async function readCard(dir: string): Promise<ModelCard> {
 /** Loads and verifies a model directory. */
 export async function loadNetwork(dir: string): Promise<LoadedModel> {
   const card = await readCard(dir);
-  const topology = JSON.parse(await readFile(path.join(dir, 'topology.json'), 'utf8')) as Topology;
-  if (topology.format !== TOPOLOGY_FORMAT) throw new Error(`${dir}: unsupported topology format ${String(topology.format)}`);
-  const bin = await readFile(path.join(dir, 'weights.bin'));
+  const topology = await readTopology(dir);
+  const bin = await readModelFile(dir, 'weights.bin');
   const digest = sha256(bin);
   if (digest !== card.weightsSha256) {
     throw new ModelIntegrityError(`${dir}: weights.bin sha256 ${digest} does not match the model card (${card.weightsSha256}); refusing to load`);
