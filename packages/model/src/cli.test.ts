@@ -64,6 +64,14 @@ describe('rcmnet CLI', () => {
       [['detect', '--synthetic=-5'], /--synthetic must be a whole number >= 1/],
       [['bench', '--arch', 'foo'], /--arch must be one of/],
       [['bench', '--steps', '0'], /--steps must be a whole number >= 1/],
+      // Counts and sizes: a fraction or 0 is a mistake, refused before anything is built or written.
+      [['bench', '--rounds', '1.5'], /--rounds must be a whole number >= 1, got "1.5"/],
+      [['bench', '--size', '0'], /--size must be a whole number >= 1, got "0"/],
+      [['params', '--size', '0'], /--size must be a whole number >= 1, got "0"/],
+      [['params', '--classes', '0'], /--classes must be a whole number >= 1, got "0"/],
+      [['params', '--classes', '2.5'], /--classes must be a whole number >= 1, got "2.5"/],
+      [['synth', '--out', path.join(dir, 'never'), '--per-class', '1.5'], /--per-class must be a whole number >= 1, got "1.5"/],
+      [['synth', '--out', path.join(dir, 'never'), '--per-class', '2', '--size', '0'], /--size must be a whole number >= 1, got "0"/],
       // An empty value (an unset shell variable) is not 0: a threshold of 0 never abstains.
       [['predict', '--model', dir, '--abstain=', 'x.png'], /--abstain must be a number, got ""/],
       [['train', '--data', dir, '--out', dir, '--from', dir, '--arch', 'resnet18'], /--arch describes a new network; with --from the network is the base model's/],

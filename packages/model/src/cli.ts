@@ -316,9 +316,9 @@ const commands: Record<string, Command> = {
         process.stdout.write(JSON.stringify({ out, fields: n }) + '\n');
         return;
       }
-      const perClass = num(v['per-class'], 'per-class');
-      if (!perClass || perClass < 1) throw new UsageError('--per-class N (N >= 1) is required');
-      const r = await writeSynthDataset(out, { perClass, seed, size: num(v['size'], 'size', 64) });
+      const perClass = count(v['per-class'], 'per-class');
+      if (perClass === undefined) throw new UsageError('--per-class N (N >= 1) is required');
+      const r = await writeSynthDataset(out, { perClass, seed, size: count(v['size'], 'size') ?? 64 });
       process.stdout.write(JSON.stringify({ out, images: r.count, manifest: r.manifest, classes: SYNTH_CLASSES }) + '\n');
     },
   },
@@ -403,11 +403,10 @@ const commands: Record<string, Command> = {
       json: { type: 'boolean' },
     },
     async run(v) {
-      const size = num(v['size'], 'size', 64)!;
+      const size = count(v['size'], 'size') ?? 64;
       const mode = (v['mode'] as string | undefined) ?? 'infer';
       if (mode !== 'train' && mode !== 'infer') throw new UsageError('--mode must be train or infer');
-      const rounds = num(v['rounds'], 'rounds', 3)!;
-      if (rounds < 1) throw new UsageError('--rounds must be at least 1');
+      const rounds = count(v['rounds'], 'rounds') ?? 3;
       const arch = (v['arch'] as string | undefined) ?? 'rcmnet';
       if (!(ARCHITECTURES as readonly string[]).includes(arch)) throw new UsageError(`--arch must be one of ${ARCHITECTURES.join(', ')}`);
       const o = { size, mode: mode as 'train' | 'infer', batch: count(v['batch'], 'batch'), steps: count(v['steps'], 'steps'), arch: arch as ArchName, widthMultiplier: num(v['width'], 'width') };
@@ -450,9 +449,11 @@ const commands: Record<string, Command> = {
     usage: 'rcmnet params [--size 224] [--classes 8] [--json]',
     options: { size: { type: 'string' }, classes: { type: 'string' }, json: { type: 'boolean' } },
     async run(v) {
+      const inputSize = count(v['size'], 'size') ?? 224;
+      const numClasses = count(v['classes'], 'classes') ?? 8;
       await initBackend({ backend: v['backend'] as string | undefined, quiet: true });
       for (const arch of ARCHITECTURES) {
-        const net = new Network(archConfig(arch, { inputSize: num(v['size'], 'size', 224), numClasses: num(v['classes'], 'classes', 8) }));
+        const net = new Network(archConfig(arch, { inputSize, numClasses }));
         const r = { arch, params: net.params.countLearnable() };
         net.dispose();
         process.stdout.write(v['json'] ? JSON.stringify(r) + '\n' : `${arch.padEnd(14)} ${r.params.toLocaleString('en')}\n`);
