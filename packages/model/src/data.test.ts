@@ -94,6 +94,17 @@ describe('loadDataset refuses what it would get wrong', () => {
     expect([shared.train.length, shared.val.length]).toEqual([2, 2]);
   });
 
+  it('skips the AppleDouble files macOS leaves in class folders (._x.png)', async () => {
+    const ds = path.join(dir, 'apple-double');
+    for (const label of ['a', 'b']) {
+      await mkdir(path.join(ds, label), { recursive: true });
+      await writeFile(path.join(ds, label, `${label}1.png`), 'x');
+      await writeFile(path.join(ds, label, `._${label}1.png`), '\0\x05\x16\x07 resource fork');
+    }
+    const loaded = await loadDataset(ds, { valFraction: 0 });
+    expect(loaded.train.map((s) => path.basename(s.path)).sort()).toEqual(['a1.png', 'b1.png']);
+  });
+
   it('lists files only from class folders (a folder named like an image is skipped)', async () => {
     const ds = path.join(dir, 'odd-folder');
     await mkdir(path.join(ds, 'a', 'weird.png'), { recursive: true });

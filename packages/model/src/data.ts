@@ -133,9 +133,11 @@ async function readManifest(file: string): Promise<Row[]> {
 }
 
 async function listImages(dir: string): Promise<string[]> {
-  // Files only: a folder named like an image would fail later with a bare EISDIR.
+  // Files only: a folder named like an image would fail later with a bare EISDIR. Hidden files too
+  // are skipped, as hidden folders are: macOS leaves an AppleDouble `._x.png` (resource fork, not
+  // an image) beside every x.png copied to a non-Apple volume.
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && IMAGE_EXT.test(e.name)).map((e) => e.name).sort();
+  return entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && IMAGE_EXT.test(e.name) && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
 async function subdirs(dir: string): Promise<string[]> {
