@@ -2,8 +2,8 @@
 // Opens the database (DATABASE_URL, else the embedded PGlite server, migrated). On the embedded
 // database (or with RCMNET_DEMO=1) it seeds demo users, cases and a champion model; on your own
 // PostgreSQL it seeds nothing with a published password: the first administrator comes from
-// RCMNET_ADMIN_LOGIN / RCMNET_ADMIN_PASSWORD (seed/install.ts). Then it runs the API, one worker
-// and the dashboard as child processes until Ctrl-C. Secrets are generated once into the data dir.
+// RCMNET_ADMIN_LOGIN / RCMNET_ADMIN_PASSWORD (seed/install.ts). Then it runs the API, two workers
+// (slide analysis; training) and the dashboard as child processes until Ctrl-C. Secrets are generated once into the data dir.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -178,7 +178,9 @@ async function main() {
 
   ensureWebBuild();
   run("api", tsx, ["apps/api/src/server.ts"], env);
-  run("worker", tsx, ["apps/api/src/worker.ts"], env);
+  // Two workers: slide analysis never waits behind a training run that takes hours.
+  run("worker", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "analyzeSlide" });
+  run("trainer", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "trainModel" });
   await waitFor(`http://127.0.0.1:${apiPort}/health`, "API");
   // Loopback unless WEB_HOST says otherwise, like the API (API_HOST): the demo's published
   // passwords must not open the dashboard to the whole network.

@@ -1,12 +1,13 @@
 // The job worker process: `tsx src/worker.ts` (npm run worker -w @rcmnet/api).
 // One job at a time per process; run more processes (on any machines sharing the database and
-// the data dir's blob store) to scale out. SIGTERM/SIGINT: stop claiming, let the current job
+// the data dir's blob store) to scale out. RCMNET_WORKER_JOBS limits a process to some job types
+// (npm start runs one for slide analysis and one for training, so that neither waits for the other). SIGTERM/SIGINT: stop claiming, let the current job
 // finish for a grace period, otherwise give it back to the queue (training resumes from its
 // checkpoint). Logs are JSON lines with ids only, never patient identifiers.
 import { join } from "node:path";
 import { BlobStore, createPrismaClient } from "@rcmnet/db";
 import { loadEnv } from "./env.ts";
-import { createHandlers } from "./jobs/handlers/index.ts";
+import { createHandlers, workerJobTypes } from "./jobs/handlers/index.ts";
 import { reconcileFailedAnalyses } from "./jobs/reconcileAnalyses.ts";
 import { reconcileTrainingRuns } from "./jobs/reconcileTrainingRuns.ts";
 import { jsonLogger } from "./jobs/logger.ts";
@@ -24,6 +25,14 @@ if (!env.databaseUrl) {
 }
 
 const workerId = defaultWorkerId();
+// Checked before the slow model backend start.
+let jobTypes: string[];
+try {
+  jobTypes = workerJobTypes(process.env.RCMNET_WORKER_JOBS);
+} catch (err) {
+  log.error((err as Error).message);
+  process.exit(2);
+}
 // The loop uses one connection at a time plus the heartbeat's; PGlite serialises anyway.
 const prisma = createPrismaClient(env.databaseUrl, { max: 3 });
 
@@ -53,7 +62,7 @@ const worker = startWorker({
   dataDir: env.dataDir,
   log,
   workerId,
-  handlers: createHandlers({ runtime, classifiers }),
+  handlers: createHandlers({ runtime, classifiers }, jobTypes),
   onIdle: async () => {
     await reconcileFailedAnalyses(prisma);
     await reconcileTrainingRuns(prisma);

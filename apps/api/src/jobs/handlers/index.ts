@@ -10,10 +10,27 @@ export interface HandlerDeps {
   classifiers: ClassifierCache;
 }
 
-/** Every job type the worker runs. A type missing here is never claimed by this worker. */
-export function createHandlers(deps: HandlerDeps): Record<string, JobHandler> {
-  return {
-    [ANALYZE_SLIDE]: analyzeSlideHandler(deps),
-    [TRAIN_MODEL]: trainModelHandler(deps),
-  };
+const FACTORIES: Record<string, (deps: HandlerDeps) => JobHandler> = {
+  [ANALYZE_SLIDE]: analyzeSlideHandler,
+  [TRAIN_MODEL]: trainModelHandler,
+};
+
+/**
+ * The job types a worker takes, from RCMNET_WORKER_JOBS (comma-separated; empty or unset: all).
+ * A worker for analysis only is never held up by a training run that takes hours, whatever the
+ * queue's order. An unknown name is refused: a typo must not leave a worker that takes nothing.
+ */
+export function workerJobTypes(setting: string | undefined): string[] {
+  const wanted = (setting ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  if (wanted.length === 0) return Object.keys(FACTORIES);
+  const unknown = wanted.filter((t) => !Object.hasOwn(FACTORIES, t));
+  if (unknown.length) {
+    throw new Error(`RCMNET_WORKER_JOBS names unknown job type(s) ${unknown.join(", ")}; known: ${Object.keys(FACTORIES).join(", ")}`);
+  }
+  return [...new Set(wanted)];
+}
+
+/** The handlers of `types` (default: every job type). A type missing here is never claimed by this worker. */
+export function createHandlers(deps: HandlerDeps, types: readonly string[] = Object.keys(FACTORIES)): Record<string, JobHandler> {
+  return Object.fromEntries(types.map((t) => [t, FACTORIES[t]!(deps)]));
 }
