@@ -8,6 +8,7 @@ import type { Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { AUDIT_READERS } from "../../auth/roles.ts";
 import { badInput } from "../../errors.ts";
+import { writeOrWait } from "../../lib/writeStream.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { canSeePatientRef } from "../cases/caseRules.ts";
 import type { AuditVerification } from "@rcmnet/db";
@@ -74,7 +75,7 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   if (!canSeePatientRef(reader.role)) res.setHeader("x-audit-redacted", "patientRef");
   res.setHeader("content-type", "text/csv; charset=utf-8");
   res.setHeader("content-disposition", `attachment; filename="audit-trail.csv"`);
-  res.write(COLUMNS.join(",") + "\r\n");
+  if (!(await writeOrWait(res, COLUMNS.join(",") + "\r\n"))) return;
   let after: bigint | null = null;
   for (;;) {
     const rows: Awaited<ReturnType<typeof ctx.prisma.auditEvent.findMany>> = await ctx.prisma.auditEvent.findMany({
@@ -82,10 +83,12 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
       orderBy: { seq: "asc" },
       take: 1000,
     });
-    for (const row of rows) {
+    const lines = rows.map((row) => {
       const shown = { ...row, before: redactAuditJson(row.before, reader.role), after: redactAuditJson(row.after, reader.role) };
-      res.write(COLUMNS.map((c) => csvField(shown[c])).join(",") + "\r\n");
-    }
+      return COLUMNS.map((c) => csvField(shown[c])).join(",") + "\r\n";
+    });
+    // A client gone (or a download cancelled) ends the export: no more pages are read.
+    if (!(await writeOrWait(res, lines.join("")))) return;
     if (rows.length < 1000) break;
     after = rows[rows.length - 1]!.seq;
   }

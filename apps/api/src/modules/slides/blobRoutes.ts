@@ -4,8 +4,17 @@ import { BlobCorruptError, BlobNotFoundError } from "@rcmnet/db";
 import type { Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { CASE_READERS } from "../../auth/roles.ts";
-import { notFound } from "../../errors.ts";
+import { notFound, rateLimited } from "../../errors.ts";
+import { Semaphore } from "../../lib/semaphore.ts";
 import { sniffFormat } from "./validateImage.ts";
+
+/**
+ * Images read and hashed at once per process: each is held whole in memory (a field image up
+ * to maxUploadBytes), and a request rate limit does not bound how many run in parallel. A crop
+ * takes well under a millisecond, so a review page's many images queue briefly.
+ */
+export const blobReadSlots = new Semaphore(8);
+const BLOB_WAIT_MS = 30_000;
 
 export async function getBlobRoute(ctx: Context, req: Request, res: Response): Promise<void> {
   requireRole(ctx, CASE_READERS);
@@ -19,6 +28,9 @@ export async function getBlobRoute(ctx: Context, req: Request, res: Response): P
     res.status(304).end();
     return;
   }
+  const release = await blobReadSlots.acquire(BLOB_WAIT_MS).catch(() => {
+    throw rateLimited("The server is busy reading other images; try again in a moment");
+  });
   let bytes: Buffer;
   try {
     bytes = await ctx.blobs.get(sha);
@@ -29,6 +41,8 @@ export async function getBlobRoute(ctx: Context, req: Request, res: Response): P
       throw notFound("Image");
     }
     throw err;
+  } finally {
+    release();
   }
   const format = sniffFormat(bytes);
   res.setHeader("content-type", format === "jpeg" ? "image/jpeg" : format === "png" ? "image/png" : "application/octet-stream");

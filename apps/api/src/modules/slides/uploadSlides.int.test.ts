@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint } from "../../testing/fixtures.ts";
 import { failSlide } from "../../jobs/handlers/analyzeSlide.ts";
+import { blobReadSlots } from "./blobRoutes.ts";
 
 let api: TestApi;
 let tech: string;
@@ -83,6 +84,16 @@ describe("slide uploads", () => {
     expect(revalidated.status).toBe(304);
     expect((await api.fetch(`/blobs/${r.body.slides[0].imageSha256}`, { headers: { "if-none-match": etag! } })).status).toBe(401);
     expect((await api.fetch(`/blobs/${"0".repeat(64)}`, { token: tech })).status).toBe(404);
+
+    // Reads wait for a free slot (each holds a whole image in memory): with all taken, the
+    // image comes once one is given back.
+    const held = await Promise.all(Array.from({ length: 8 }, () => blobReadSlots.acquire(1_000)));
+    const waiting = api.fetch(`/blobs/${r.body.slides[0].imageSha256}`, { token: tech });
+    const early = await Promise.race([waiting.then(() => "answered"), new Promise((ok) => setTimeout(() => ok("waiting"), 300))]);
+    held[0]!();
+    expect(early).toBe("waiting");
+    expect((await waiting).status).toBe(200);
+    for (const release of held.slice(1)) release();
   });
 
   it("refuses bad uploads with a clear error and stores nothing at all", async () => {
