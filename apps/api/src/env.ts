@@ -65,7 +65,7 @@ export interface Limits {
   maxImagePixels: number;
   /** Login attempts per client address per minute (on top of the per-account lockout). */
   loginAttemptsPerMinute: number;
-  /** Requests per bearer token per minute: a runaway script or a stolen token cannot flood the API. */
+  /** Requests per user per minute, all sessions together: a runaway script or a stolen token cannot flood the API. */
   requestsPerTokenPerMinute: number;
   /** Grad-CAM overlays computed (cache misses: each one runs the model) per user per minute. */
   gradcamPerUserPerMinute: number;

@@ -86,10 +86,11 @@ describe("limits and error hygiene", () => {
     expect(codes.slice(4)).toEqual(["RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"]);
   });
 
-  it("rate-limits requests per bearer token, leaving other sessions and the data untouched", async () => {
+  it("rate-limits requests per user, whatever the number of sessions, leaving other users and the data untouched", async () => {
     const limited = await createTestApi({ limits: { requestsPerTokenPerMinute: 3 } });
     try {
-      const a = await limited.loginAs("TECHNICIAN");
+      const tech = await limited.createUser("TECHNICIAN");
+      const a = await limited.login(tech.user.login, tech.password);
       const b = await limited.loginAs("HEMATOLOGIST");
       const create = `mutation($i: CreateCaseInput!) { createCase(input: $i) { id } }`;
       for (let i = 0; i < 3; i++) expect((await limited.gql(a, `{ apiVersion }`)).errors).toBeUndefined();
@@ -99,6 +100,9 @@ describe("limits and error hygiene", () => {
       expect((await limited.fetch("/blobs/" + "0".repeat(64), { token: a })).status).toBe(429);
       expect(await limited.prisma.case.count({ where: { accession: "RL-1" } })).toBe(0);
       expect((await limited.gql(b, `{ apiVersion }`)).errors).toBeUndefined();
+      // Signing in again is a new token, not a new allowance.
+      const again = await limited.login(tech.user.login, tech.password);
+      expect((await limited.gql(again, `{ apiVersion }`)).status).toBe(429);
     } finally {
       await limited.close();
     }

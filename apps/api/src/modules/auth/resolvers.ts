@@ -1,6 +1,6 @@
 import type { Policy } from "../../auth/policy.ts";
 import { ALL_ROLES } from "../../auth/roles.ts";
-import { FixedWindowLimiter } from "../../auth/rateLimit.ts";
+import { addressKey, FixedWindowLimiter } from "../../auth/rateLimit.ts";
 import { badInput, notFound, rateLimited, unauthenticated } from "../../errors.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { login } from "./login.ts";
@@ -17,7 +17,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     login: async (_p, args, ctx) => {
-      const waitMs = loginLimiter(ctx.env, ctx.env.limits.loginAttemptsPerMinute).hit(ctx.ip);
+      const waitMs = loginLimiter(ctx.env, ctx.env.limits.loginAttemptsPerMinute).hit(addressKey(ctx.ip));
       if (waitMs > 0) throw rateLimited(`Too many sign-in attempts; retry in ${Math.ceil(waitMs / 1000)} s`);
       if (!args.login || !args.password) throw badInput("login and password are required");
       return login(ctx.prisma, ctx.env, args.login, args.password);
