@@ -82,13 +82,16 @@ export interface AuditVerification extends AuditChainStatus {
  * Re-hashing the whole trail costs ~10 µs an event (PostgreSQL 15, one core): 10 s at a million
  * events, on every look at the audit page. This verifier walks it whole on its first check, on
  * request, and once `fullEveryMs` has passed since its last full walk; between those it resumes
- * from the newest event a walk verified, which must still hold its hash, and re-hashes only what
- * was written since. A row edited behind the triggers' back before that point (only the tables'
- * owner can) is then found by the next full walk, not at once: the verdict says which it was.
+ * from the newest event that walk verified, which must still hold its hash, and re-hashes every
+ * event written since (at most `fullEveryMs` of writes). A row edited behind the triggers' back
+ * before that point (only the tables' owner can) is then found by the next full walk, not at
+ * once: the verdict says which kind of check it was and what the last full walk covered.
+ * A break, once seen, is the answer to every later check until the process restarts: a rewrite
+ * that re-chained the events after it consistently would pass a later walk.
  */
 export class AuditChainVerifier {
-  private lastFull: { through: number; at: Date } | null = null;
-  private resumeFrom: AuditCheckpoint | null = null;
+  private lastFull: { head: AuditCheckpoint; at: Date } | null = null;
+  private broken: AuditVerification | null = null;
   /** The walk under way: callers meanwhile share it (a full one answers a quick request too). */
   private walking: { full: boolean; verdict: Promise<AuditVerification> } | null = null;
 
@@ -99,6 +102,7 @@ export class AuditChainVerifier {
    * the database one walk at a time, not one each.
    */
   verify(prisma: PrismaClient, { full = false } = {}): Promise<AuditVerification> {
+    if (this.broken) return Promise.resolve(this.broken);
     const walking = this.walking;
     if (walking && (walking.full || !full)) return walking.verdict;
     const verdict = this.walk(prisma, full);
@@ -113,24 +117,18 @@ export class AuditChainVerifier {
 
   private async walk(prisma: PrismaClient, full: boolean): Promise<AuditVerification> {
     const lastFull = this.lastFull;
-    const due = !lastFull || Date.now() - lastFull.at.getTime() >= this.fullEveryMs;
-    const walkAll = full || due || !this.resumeFrom;
+    const quick = !full && lastFull !== null && Date.now() - lastFull.at.getTime() < this.fullEveryMs;
     const startedAt = new Date();
-    const { status: chain, head } = await walkChain(prisma, walkAll ? null : this.resumeFrom);
+    const { status: chain, head } = await walkChain(prisma, quick ? lastFull.head : null);
     const status = await withAnchorsChecked(prisma, chain);
-    if (!status.ok) {
-      // Nothing after a break can be trusted as a starting point: the next check walks it all.
-      this.resumeFrom = null;
-      this.lastFull = null;
-    } else if (head) {
-      this.resumeFrom = head;
-      if (walkAll) this.lastFull = { through: head.seq, at: startedAt };
-    }
-    return {
+    const verdict: AuditVerification = {
       ...status,
-      full: walkAll,
-      fullyVerifiedThrough: walkAll ? status.checked : (lastFull?.through ?? null),
-      fullyVerifiedAt: walkAll ? startedAt : (lastFull?.at ?? null),
+      full: !quick,
+      fullyVerifiedThrough: quick ? lastFull.head.seq : status.checked,
+      fullyVerifiedAt: quick ? lastFull.at : startedAt,
     };
+    if (!status.ok) this.broken ??= verdict;
+    else if (!quick) this.lastFull = head ? { head, at: startedAt } : null;
+    return this.broken ?? verdict;
   }
 }

@@ -1,6 +1,6 @@
 // The verifier re-hashes only what is new between full walks; these pin what each check can
 // and cannot see, and that its verdict says which kind of check it was.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuditChainVerifier } from "./audit.ts";
 import { createTestDatabase, type TestDatabase } from "./testing.ts";
 
@@ -25,8 +25,15 @@ async function tamper(sql: string): Promise<void> {
   ]);
 }
 
+// Each test starts from an empty trail.
+beforeEach(async () => {
+  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
+  await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
+  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+});
+
 describe("AuditChainVerifier", () => {
-  it("walks the whole chain first, then only new events; a full walk on request finds an older edit", async () => {
+  it("walks the whole chain first, then only what followed it; a full walk on request finds an older edit", async () => {
     const verifier = new AuditChainVerifier();
     await addEvents(3);
     const first = await verifier.verify(db.prisma);
@@ -43,34 +50,38 @@ describe("AuditChainVerifier", () => {
     const whole = await verifier.verify(db.prisma, { full: true });
     expect(whole).toMatchObject({ ok: false, full: true, firstBrokenSeq: 2, checked: 1 });
     expect(whole.problem).toMatch(/event 2 was altered after it was written/);
-    // After a break nothing is trusted as a starting point: the next check walks it all again.
-    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: false, full: true, firstBrokenSeq: 2 });
   });
 
-  it("re-hashes every new event, and refuses a resume point whose hash changed", async () => {
-    await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
-    await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
-    await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+  it("re-hashes every event after the last full walk on each quick check, not only the newest", async () => {
     const verifier = new AuditChainVerifier();
     await addEvents(2);
     expect(await verifier.verify(db.prisma)).toMatchObject({ ok: true, checked: 2, full: true });
     await addEvents(2);
-    // An event written after the resume point and then edited: the quick check re-hashes it.
-    await tamper(`UPDATE "audit_event" SET "reason" = 'forged' WHERE seq = 4`);
-    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: false, full: false, firstBrokenSeq: 4, checked: 3 });
+    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: true, checked: 4, full: false, fullyVerifiedThrough: 2 });
+    // Event 3 was covered by the quick check above; an edit of it since is still found by the
+    // next quick check (which says it re-hashed everything after event 2).
+    await addEvents(1);
+    await tamper(`UPDATE "audit_event" SET "reason" = 'forged' WHERE seq = 3`);
+    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: false, full: false, firstBrokenSeq: 3, checked: 2 });
+  });
 
-    const again = new AuditChainVerifier();
-    await tamper(`UPDATE "audit_event" SET "reason" = NULL WHERE seq = 4`);
-    expect(await again.verify(db.prisma)).toMatchObject({ ok: true, checked: 4, full: true });
-    // The resume point itself rewritten with a recomputed hash (and the chain after it).
+  it("refuses a resume point whose hash changed, and keeps reporting a break once seen", async () => {
+    const verifier = new AuditChainVerifier();
+    await addEvents(4);
+    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: true, checked: 4, full: true });
+    // The resume point itself rewritten with a recomputed hash: the chain still links up.
     await tamper(`UPDATE "audit_event" SET "reason" = 'forged' WHERE seq = 4`);
     await tamper(`UPDATE "audit_event" a SET "hash" = audit_event_hash(a) WHERE seq = 4`);
-    const quick = await again.verify(db.prisma);
+    const quick = await verifier.verify(db.prisma);
     expect(quick).toMatchObject({ ok: false, full: false, firstBrokenSeq: 4, checked: 3 });
     expect(quick.problem).toMatch(/event 4 is missing or no longer has the hash it had when last verified/);
+    // A full walk would now pass (the rewrite is consistent): the break stays the answer.
+    expect(await verifier.verify(db.prisma, { full: true })).toEqual(quick);
+    expect(await new AuditChainVerifier().verify(db.prisma)).toMatchObject({ ok: true, full: true });
   });
 
   it("lets concurrent checks share one walk; a full request does not take a quick walk's answer", async () => {
+    await addEvents(1);
     const verifier = new AuditChainVerifier();
     await verifier.verify(db.prisma);
     const [a, b, c] = [verifier.verify(db.prisma), verifier.verify(db.prisma), verifier.verify(db.prisma, { full: true })];
@@ -89,6 +100,7 @@ describe("AuditChainVerifier", () => {
   });
 
   it("walks the whole chain again once fullEveryMs has passed", async () => {
+    await addEvents(1);
     const verifier = new AuditChainVerifier(0);
     const a = await verifier.verify(db.prisma);
     const b = await verifier.verify(db.prisma);

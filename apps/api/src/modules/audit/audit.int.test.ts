@@ -118,7 +118,8 @@ describe("audit trail", () => {
     expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef");
     await byAdmin.text();
     const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export" }, orderBy: { seq: "asc" } });
-    expect(exported.after).toEqual({ filter: { action: "case.create" }, chainOk: true });
+    expect(exported.after).toMatchObject({ filter: { action: "case.create" }, chainOk: true, chainFullyVerifiedThrough: expect.any(Number) });
+    expect((exported.after as { chainFullyVerifiedAt: string }).chainFullyVerifiedAt).toMatch(/Z$/);
     expect(csvField("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
     expect(csvField('a,"b"')).toBe('"a,""b"""');
   });

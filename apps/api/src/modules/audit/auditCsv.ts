@@ -69,7 +69,7 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   const chain = await chainVerifier(ctx.prisma).verify(ctx.prisma);
   const given = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== null).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]));
   await ctx.prisma.$transaction((tx) =>
-    recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok } }),
+    recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok, chainFullyVerifiedThrough: chain.fullyVerifiedThrough, chainFullyVerifiedAt: chain.fullyVerifiedAt?.toISOString() ?? null } }),
   );
   res.setHeader("x-audit-chain", chain.ok ? `intact; ${chain.checked} events verified${howVerified(chain)}` : `BROKEN at event #${chain.firstBrokenSeq}: ${chain.problem ?? ""}`.slice(0, 500));
   if (!canSeePatientRef(reader.role)) res.setHeader("x-audit-redacted", "patientRef");
