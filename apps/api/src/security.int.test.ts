@@ -103,6 +103,11 @@ describe("limits and error hygiene", () => {
       // Signing in again is a new token, not a new allowance.
       const again = await limited.login(tech.user.login, tech.password);
       expect((await limited.gql(again, `{ apiVersion }`)).status).toBe(429);
+      // A password change (which revokes every earlier token, a leaked one too) starts afresh.
+      await limited.prisma.user.update({ where: { id: tech.user.id }, data: { passwordChangedAt: new Date() } });
+      const fresh = await limited.login(tech.user.login, tech.password);
+      expect((await limited.gql(fresh, `{ apiVersion }`)).errors).toBeUndefined();
+      expect((await limited.gql(a, `{ apiVersion }`)).status).toBe(429);
     } finally {
       await limited.close();
     }

@@ -30,4 +30,16 @@ describe("FixedWindowLimiter", () => {
     // The newest keys are still counted.
     expect(limiter.hit("k24999")).toBeGreaterThan(0);
   });
+
+  it("evicts the longest-idle keys, never a busy one, under a flood of strangers", () => {
+    const limiter = new FixedWindowLimiter(10, 60_000, () => 0);
+    const busy: number[] = [];
+    for (let i = 0; i < 11_000; i++) {
+      if (i % 1_000 === 0) busy.push(limiter.hit("busy"));
+      limiter.hit(`junk${i}`);
+    }
+    // Its eleventh request in the window is refused: its count survived the evictions.
+    expect(busy.slice(0, 10).every((w) => w === 0)).toBe(true);
+    expect(busy[10]).toBeGreaterThan(0);
+  });
 });

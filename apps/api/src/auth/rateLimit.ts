@@ -33,10 +33,14 @@ export class FixedWindowLimiter {
     const t = this.now();
     this.bound(t);
     const w = this.windows.get(key);
+    // Every hit moves its key to the end (a Map keeps a key's first insertion place otherwise),
+    // so eviction takes the longest-idle keys, never a busy one.
+    this.windows.delete(key);
     if (!w || t - w.start >= this.windowMs) {
       this.windows.set(key, { start: t, count: 1 });
       return 0;
     }
+    this.windows.set(key, w);
     w.count += 1;
     return w.count > this.limit ? w.start + this.windowMs - t : 0;
   }

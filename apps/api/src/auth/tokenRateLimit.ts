@@ -6,10 +6,9 @@ import { verifyToken } from "./tokens.ts";
 
 /**
  * Express middleware: at most `perMinute` requests per user (GraphQL and REST alike), whatever
- * the number of sessions: signing in again gives a new token, not a new allowance. A token whose
- * signature does not verify is counted by a hash of itself (no token is kept in memory; it is
- * refused anyway). Checked before any database work (the signature check is an HMAC, cached), so
- * a flood costs the API almost nothing. Requests without a token are left to the authorization
+ * the number of sessions: signing in again gives a new token, not a new allowance. Each token
+ * is also counted by a hash of itself (no token is kept in memory), before its signature is
+ * checked. All before any database work, so a flood costs the API almost nothing. Requests without a token are left to the authorization
  * policy (they can only sign in, which has its own per-address limit).
  */
 export function tokenRateLimit(perMinute: number, secret: string) {
@@ -17,10 +16,16 @@ export function tokenRateLimit(perMinute: number, secret: string) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     if (!header) return next();
-    const token = bearerToken(header);
-    const check = token ? await verifyToken(secret, token) : null;
-    const key = check?.ok ? `user:${check.claims.sub}` : `token:${createHash("sha256").update(header).digest("base64url")}`;
-    const waitMs = limiter.hit(key);
+    // Counted by the header first, so a flood of one forged token is refused before its
+    // signature is checked (a token not seen before costs a WebCrypto HMAC).
+    let waitMs = limiter.hit(`token:${createHash("sha256").update(header).digest("base64url")}`);
+    if (waitMs === 0) {
+      const token = bearerToken(header);
+      const check = token ? await verifyToken(secret, token) : null;
+      // Per password version too: a leaked token revoked by a password change keeps verifying
+      // until it expires, and must not use up the allowance of the user's new sessions.
+      if (check?.ok) waitMs = limiter.hit(`user:${check.claims.sub}:${check.claims.pwv}`);
+    }
     if (waitMs === 0) return next();
     const retryAfter = Math.ceil(waitMs / 1000);
     res.setHeader("Retry-After", String(retryAfter));
