@@ -82,6 +82,8 @@ describe("query cost limit", () => {
     const compare = (i: number) => `c${i}: compareModels(a: "x", b: "y", snapshotId: "z") { testCount }`;
     expect(refusal(`{ ${compare(0)} }`)).toEqual([]);
     expect(refusal(`{ ${compare(0)} ${compare(1)} }`)[0]).toMatch(/too expensive/);
+    const signOffs = Array.from({ length: 99 }, (_, i) => `s${i}: cases(first: 200) { nodes { signOffs { id } currentSignOff { id } } }`).join(" ");
+    expect(refusal(`{ ${signOffs} }`)[0]).toMatch(/too expensive/);
     const progress = Array.from({ length: 290 }, (_, i) => `p${i}: caseAnalysisProgress(caseId: "x") { total }`).join(" ");
     expect(refusal(`{ ${progress} }`)[0]).toMatch(/too expensive/);
   });

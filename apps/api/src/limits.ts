@@ -76,6 +76,12 @@ export const FIELD_COSTS: Record<string, number> = {
   "DatasetSnapshot.relabelledSince": 50,
   "TrainingRun.snapshot": 5,
   "TrainingRun.baseModel": 5,
+  "TrainingRun.producedModel": 5,
+  "Case.signOffs": 5,
+  "Case.currentSignOff": 5,
+  "SignOff.supersedes": 5,
+  "ModelPromotion.evidence": 20,
+  "ModelPromotion.lostClasses": 5,
 };
 
 /**

@@ -3,7 +3,7 @@
 import type { Case, PrismaClient, User } from "@rcmnet/db";
 import type { DemoField } from "./demoCases.ts";
 import { asActor } from "./demoCases.ts";
-import { BULK_MIN_CONFIDENCE, confirmCells } from "../modules/review/confirmCells.ts";
+import { confidentCalls, confirmCells } from "../modules/review/confirmCells.ts";
 import { reclassifyCell } from "../modules/review/reclassifyCell.ts";
 import { signOffCase } from "../modules/signoff/signOffCase.ts";
 
@@ -79,16 +79,4 @@ export async function reviewAndSignOut(options: {
     seenCaseUpdatedAt: (await prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).updatedAt,
   });
   return "signed";
-}
-
-/** The cells whose newest AI call is confident enough to be confirmed in bulk. */
-async function confidentCalls(prisma: PrismaClient, cellIds: string[]): Promise<Set<string>> {
-  const predictions = await prisma.prediction.findMany({
-    where: { cellId: { in: cellIds } },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    select: { cellId: true, confidence: true, abstained: true },
-  });
-  const newest = new Map<string, (typeof predictions)[number]>();
-  for (const p of predictions) if (!newest.has(p.cellId)) newest.set(p.cellId, p);
-  return new Set([...newest.values()].filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
 }

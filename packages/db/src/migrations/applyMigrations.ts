@@ -43,8 +43,9 @@ function refuseForeignHistory(rows: HistoryRow[], files: MigrationFile[]): void 
   const unfinished = rows.filter((r) => !r.finished).map((r) => r.migration_name);
   if (unfinished.length > 0) {
     throw new MigrationError(
-      `migration ${unfinished.join(", ")} started and never finished; inspect the schema, then ` +
-        `mark it with \`prisma migrate resolve --rolled-back\` (or --applied) before starting again`,
+      `migration ${unfinished.join(", ")} started and never finished; inspect the schema, undo what ` +
+        `it left, then mark it rolled back before starting again (as the tables' owner: UPDATE ` +
+        `"_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '${unfinished[0]}')`,
     );
   }
   const known = new Set(files.map((f) => f.name));

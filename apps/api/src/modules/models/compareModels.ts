@@ -41,10 +41,14 @@ export async function compareModels(
   // Both stored already (a snapshot never changes, nor do weights): no need to wait for a slot.
   const cached = cachedEvaluation(a, snapshot.id) && cachedEvaluation(b, snapshot.id);
   const run = cached ? <T>(_key: string, fn: () => Promise<T>) => fn() : sharedRun;
-  const [evalA, evalB] = await run(`${a.id}/${b.id}/${snapshot.id}`, async () => [
-    await evaluateOnSnapshot(deps, a, snapshot.id),
-    await evaluateOnSnapshot(deps, b, snapshot.id),
-  ]);
+  const [evalA, evalB] = await run(`${a.id}/${b.id}/${snapshot.id}`, async () => {
+    // Read again once the slot is ours: a comparison run meanwhile may have stored either result.
+    const [freshA, freshB] = await Promise.all([
+      ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: a.id } }),
+      ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: b.id } }),
+    ]);
+    return [await evaluateOnSnapshot(deps, freshA, snapshot.id), await evaluateOnSnapshot(deps, freshB, snapshot.id)];
+  });
   const view = (version: typeof a, m: typeof evalA) => ({
     modelVersion: version,
     accuracy: m.accuracy,

@@ -86,13 +86,18 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
   }
 }
 
-/** Refuses a bulk confirm that includes a cell without a confident AI call. */
-async function assertConfidentCalls(tx: Prisma.TransactionClient, ids: string[]): Promise<void> {
-  const newest = await tx.$queryRaw<{ cellId: string; confidence: number; abstained: boolean }[]>`
+/** The cells among `ids` whose newest AI call is confident enough to be confirmed in bulk. */
+export async function confidentCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<Set<string>> {
+  const newest = await db.$queryRaw<{ cellId: string; confidence: number; abstained: boolean }[]>`
     SELECT DISTINCT ON (p."cellId") p."cellId", p."confidence", p."abstained"
     FROM "prediction" p WHERE p."cellId" = ANY(${ids}::uuid[])
     ORDER BY p."cellId", p."createdAt" DESC, p."id" DESC`;
-  const confident = new Set(newest.filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
+  return new Set(newest.filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
+}
+
+/** Refuses a bulk confirm that includes a cell without a confident AI call. */
+async function assertConfidentCalls(tx: Prisma.TransactionClient, ids: string[]): Promise<void> {
+  const confident = await confidentCalls(tx, ids);
   const unsure = ids.filter((id) => !confident.has(id)).length;
   if (unsure > 0) {
     throw badInput(

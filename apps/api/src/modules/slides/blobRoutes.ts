@@ -35,15 +35,21 @@ export async function getBlobRoute(ctx: Context, req: Request, res: Response): P
   try {
     bytes = await ctx.blobs.get(sha);
   } catch (err) {
+    release();
     if (err instanceof BlobNotFoundError) throw notFound("Image");
     if (err instanceof BlobCorruptError) {
       ctx.log.error("blob corrupt on disk", { sha256: sha });
       throw notFound("Image");
     }
     throw err;
-  } finally {
-    release();
   }
+  // Held until the response is sent or its client has gone: a slow reader keeps the bytes in
+  // this process until then. A client gone during the read fired "close" already.
+  if (res.destroyed) {
+    release();
+    return;
+  }
+  res.once("close", release);
   const format = sniffFormat(bytes);
   res.setHeader("content-type", format === "jpeg" ? "image/jpeg" : format === "png" ? "image/png" : "application/octet-stream");
   res.setHeader("x-content-type-options", "nosniff");
