@@ -1,5 +1,5 @@
 /** The model folder on disk: saving where the file system is awkward, loading what is damaged. */
-import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Network, archConfig } from './architecture.js';
@@ -62,6 +62,15 @@ describe('saveModel', () => {
     expect(loaded.card.name).toBe('again');
     loaded.net.dispose();
   });
+
+  it("removes what a save killed part way (under another process id) left behind", async () => {
+    const out = path.join(dir, 'killed');
+    await saveModel(out, net, cardFor(net));
+    await mkdir(path.join(out, '.saving-99999'));
+    await writeFile(path.join(out, '.saving-99999', 'weights.bin'), 'half');
+    await saveModel(out, net, cardFor(net));
+    expect((await readdir(out)).sort()).toEqual(['model-card.json', 'topology.json', 'weights.bin']);
+  });
 });
 
 describe('loading a model folder', () => {
@@ -100,9 +109,9 @@ describe('loading a model folder', () => {
 
   it('names a missing or corrupt topology.json or weights.bin and says the folder is damaged', async () => {
     const cases = [
-      ['no-topology', (c: string) => rm(path.join(c, 'topology.json')), /topology\.json: cannot be read \(ENOENT\): the model folder is damaged$/],
+      ['no-topology', (c: string) => rm(path.join(c, 'topology.json')), /topology\.json: missing: the model folder is damaged$/],
       ['bad-topology', (c: string) => writeFile(path.join(c, 'topology.json'), '{"format": "rcmnet-topo'), /topology\.json: not valid JSON \(.*\): the model folder is damaged$/],
-      ['no-weights', (c: string) => rm(path.join(c, 'weights.bin')), /weights\.bin: cannot be read \(ENOENT\): the model folder is damaged$/],
+      ['no-weights', (c: string) => rm(path.join(c, 'weights.bin')), /weights\.bin: missing: the model folder is damaged$/],
     ] as const;
     for (const [name, edit, message] of cases) {
       const e = await loadNetwork(await damaged(name, edit)).then(

@@ -6,7 +6,7 @@
  * not the one that was validated must never classify patient cells silently.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Network, type ArchConfig } from './architecture.js';
 import { tf } from './tf.js';
@@ -110,8 +110,11 @@ export async function saveModel(dir: string, net: Network, card: Omit<ModelCard,
   // from its parent fails with EXDEV) or sit in a read-only parent (EACCES). Inside it the renames
   // stay on one file system and need write access to `dir` only.
   await mkdir(dir, { recursive: true });
+  // A save killed part way left its staging folder (a full set of weights) under another pid.
+  for (const name of await readdir(dir)) {
+    if (name.startsWith('.saving-')) await rm(path.join(dir, name), { recursive: true, force: true });
+  }
   const tmp = path.join(dir, `.saving-${process.pid}`);
-  await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
   await writeFile(path.join(tmp, 'weights.bin'), bin);
   await writeFile(path.join(tmp, 'topology.json'), JSON.stringify(topology, null, 1));
@@ -137,14 +140,18 @@ function isRgb(v: unknown, ok: (x: number) => boolean): boolean {
 }
 
 /**
- * One of the files saveModel writes, beside a card that was read: missing or unreadable, the folder
- * is damaged (named so, rather than a bare ENOENT from somewhere in loading).
+ * One of the files saveModel writes, beside a card that was read: missing, the folder is damaged
+ * (named so, rather than a bare ENOENT from somewhere in loading). Any other failure (permissions,
+ * too many open files) is said as it is, with the file named: the folder may well be intact.
  */
 async function readModelFile(dir: string, name: string): Promise<Buffer> {
+  const file = path.join(dir, name);
   try {
-    return await readFile(path.join(dir, name));
+    return await readFile(file);
   } catch (e) {
-    throw new ModelIntegrityError(`${path.join(dir, name)}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): the model folder is damaged`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ModelIntegrityError(`${file}: missing: the model folder is damaged`);
+    throw new Error(`${file}: cannot be read (${code ?? (e as Error).message})`);
   }
 }
 

@@ -164,7 +164,7 @@ async function resumedRunDiffers(ckptDir: string, now: { labels: string[]; confi
   const differences: string[] = [];
   if (card.labels.join('\n') !== now.labels.join('\n')) differences.push(`labels ${card.labels.join(',')} in the checkpoint, ${now.labels.join(',')} now`);
   if (JSON.stringify(card.config) !== JSON.stringify(now.config)) differences.push(`network ${JSON.stringify(card.config)} in the checkpoint, ${JSON.stringify(now.config)} now`);
-  if (card.data?.snapshotId && card.data.snapshotId !== now.snapshotId) differences.push(`data snapshot ${card.data.snapshotId} in the checkpoint, ${now.snapshotId} now`);
+  if (card.data?.snapshotId && card.data.snapshotId !== now.snapshotId) differences.push(`data snapshot ${card.data.snapshotId} in the checkpoint, ${now.snapshotId} now (other images or labels; or a checkpoint from before 2026-11-27, when a dataset named by its manifest file or capped by --max-per-class got an id of its own)`);
   return differences.length ? differences.join('; ') : null;
 }
 
