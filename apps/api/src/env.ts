@@ -63,6 +63,11 @@ export interface Limits {
   maxUploadTotalBytes: number;
   /** Decoded pixels per image: refuses decompression bombs before decoding. */
   maxImagePixels: number;
+  /**
+   * Free disk space an upload must leave in the data dir: blobs share the disk with the
+   * embedded database, and a full disk would stop every write, audit events included.
+   */
+  minFreeDiskBytes: number;
   /** Login attempts per client address per minute (on top of the per-account lockout). */
   loginAttemptsPerMinute: number;
   /** Requests per user per minute, all sessions together: a runaway script or a stolen token cannot flood the API. */
@@ -89,6 +94,7 @@ export const defaultLimits: Limits = {
   // 50 smear fields of ~5 MB; without it one request could hold 50 x 25 MB = 1.25 GB.
   maxUploadTotalBytes: 256 * 1024 * 1024,
   maxImagePixels: 40_000_000,
+  minFreeDiskBytes: 2 * 1024 ** 3,
   loginAttemptsPerMinute: 20,
   // A reviewer's dashboard sends a few requests per second at most (pages poll every 1-5 s).
   requestsPerTokenPerMinute: 1200,

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   "CONFLICT",
   "RATE_LIMITED",
+  "UNAVAILABLE",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -21,6 +22,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
 };
 
 export class AppError extends GraphQLError {
@@ -46,6 +48,8 @@ export const conflict = (message: string, details?: Record<string, unknown>) =>
   new AppError("CONFLICT", message, details);
 export const rateLimited = (message: string, details?: Record<string, unknown>) =>
   new AppError("RATE_LIMITED", message, details);
+/** The server cannot do this now for a reason of its own (a full disk); nothing was changed. */
+export const unavailable = (message: string) => new AppError("UNAVAILABLE", message);
 
 /** Prisma's unique-constraint violation (also raised through a driver adapter). */
 export function isUniqueViolation(err: unknown): boolean {

@@ -1,5 +1,5 @@
 // GraphQL error codes agreed with the API, turned into messages a clinician can act on.
-export const ERROR_CODES = ["UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT", "RATE_LIMITED"] as const;
+export const ERROR_CODES = ["UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "CONFLICT", "RATE_LIMITED", "UNAVAILABLE"] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number] | "NETWORK" | "INTERNAL";
 
 const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
@@ -9,6 +9,7 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   NOT_FOUND: "Not found.",
   CONFLICT: "Someone else changed this record first. Reload to see the latest version.",
   RATE_LIMITED: "Too many attempts. Wait a moment and try again.",
+  UNAVAILABLE: "The server cannot do this right now; nothing was changed. Tell your administrator if it persists.",
   NETWORK: "The server could not be reached. Check the connection and try again.",
   INTERNAL: "Something went wrong on the server. The action was not completed.",
 };

@@ -96,6 +96,24 @@ describe("slide uploads", () => {
     for (const release of held.slice(1)) release();
   });
 
+  it("refuses an upload that would leave the disk nearly full, storing nothing", async () => {
+    const before = await databaseFingerprint(api.prisma);
+    const blobsBefore = await blobFiles();
+    const { minFreeDiskBytes } = api.env.limits;
+    // As if the disk had less free than the platform keeps in reserve.
+    api.env.limits.minFreeDiskBytes = Number.MAX_SAFE_INTEGER;
+    try {
+      const r = await upload(tech, [{ name: "f.png", bytes: await png(64, 64) }]);
+      expect(r.status).toBe(503);
+      expect(r.body.errors[0].extensions.code).toBe("UNAVAILABLE");
+      expect(r.body.errors[0].message).toMatch(/disk is nearly full \(.* GiB free\): uploads are paused .* Nothing was stored/);
+    } finally {
+      api.env.limits.minFreeDiskBytes = minFreeDiskBytes;
+    }
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    expect(await blobFiles()).toEqual(blobsBefore);
+  });
+
   it("refuses bad uploads with a clear error and stores nothing at all", async () => {
     const good = await png(100, 100, 7);
     const truncated = (await jpeg(400, 300, 3)).subarray(0, 600);

@@ -4,11 +4,12 @@
 // failed is no duplicate: uploading it again queues its analysis again. Blobs are written first;
 // rows, analysis jobs, the case status and audit events then commit in one short transaction
 // (see storeSlides).
+import { statfs } from "node:fs/promises";
 import type { Request, Response } from "express";
 import { sha256Hex, type Case, type Prisma, type Slide } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
-import { badInput, conflict, notFound, rateLimited } from "../../errors.ts";
+import { badInput, conflict, notFound, rateLimited, unavailable } from "../../errors.ts";
 import { Semaphore } from "../../lib/semaphore.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -36,6 +37,8 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
   const kase = await ctx.prisma.case.findUnique({ where: { id: caseId } });
   if (!kase) throw notFound("Case");
   assertNotSigned(kase);
+
+  await assertDiskRoom(ctx, Number(req.headers["content-length"]) || ctx.env.limits.maxUploadTotalBytes);
 
   // Few uploads are read and decoded at once per process: each may hold maxUploadTotalBytes of
   // bodies plus a decode of up to maxImagePixels, and several at once could exhaust memory.
@@ -68,6 +71,18 @@ async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide
     reason: "the image was uploaded again after its analysis failed",
   });
   return updated;
+}
+
+/** Refuses an upload that would leave less than minFreeDiskBytes free where the blobs are stored. */
+async function assertDiskRoom(ctx: Context, uploadBytes: number): Promise<void> {
+  const fs = await statfs(ctx.env.dataDir);
+  const free = fs.bavail * fs.bsize;
+  if (free - uploadBytes < ctx.env.limits.minFreeDiskBytes) {
+    ctx.log.error("upload refused: disk nearly full", { freeBytes: free, uploadBytes });
+    throw unavailable(
+      `The server's disk is nearly full (${(free / 1024 ** 3).toFixed(1)} GiB free): uploads are paused until an administrator frees space. Nothing was stored.`,
+    );
+  }
 }
 
 /** Uploads read, decoded and stored at once by one API process. */
