@@ -14,7 +14,7 @@ import { evaluate } from './evaluate.js';
 import { loadBccd } from './data.js';
 import { encodePng, ImageDecodeError } from './image.js';
 import { SYNTH_CLASSES, synthField, writeSynthDataset } from './synth.js';
-import { train, type TrainEvent } from './train.js';
+import { train, TrainingCancelled, type TrainEvent } from './train.js';
 import { initBackend } from './backend.js';
 
 type Options = ParseArgsConfig['options'];
@@ -196,7 +196,8 @@ const commands: Record<string, Command> = {
       }
       const controller = new AbortController();
       process.once('SIGINT', () => {
-        process.stderr.write('\nrcmnet: stopping after this step (checkpoint kept; continue with --resume)\n');
+        // Said as it is: while images are decoded there is no checkpoint yet.
+        process.stderr.write('\nrcmnet: stopping after this step (a run stopped after its first epoch continues with --resume)\n');
         controller.abort();
       });
       const result = await train(
@@ -499,6 +500,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof RangeError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`rcmnet ${name}: ${(e as Error).message}\nusage: ${cmd.usage}\n`);
       return 64;
+    }
+    if (e instanceof TrainingCancelled) {
+      process.stderr.write(`rcmnet ${name}: cancelled before the first epoch; nothing was saved\n`);
+      return 130;
     }
     process.stderr.write(`rcmnet ${name}: ${(e as Error).message}\n`);
     return 1;

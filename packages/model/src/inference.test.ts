@@ -34,6 +34,20 @@ describe('loadImages', () => {
     expect(await settled(() => done)).toBeLessThanOrEqual(3);
   });
 
+  it('stops when its signal fires, each worker after the file it is on', async () => {
+    const controller = new AbortController();
+    let done = 0;
+    const loading = loadImages(Array.from({ length: 300 }, () => good), 32, {}, {
+      signal: controller.signal,
+      onProgress: (d) => {
+        done = d;
+        if (d === 10) controller.abort(new Error('cancelled'));
+      },
+    });
+    await expect(loading).rejects.toThrow('cancelled');
+    expect(await settled(() => done)).toBeLessThanOrEqual(13);
+  });
+
   it('with collectFailures reports how many files failed and names the first few, in list order', async () => {
     const names = ['ok0', 'bad1', 'ok2', 'bad2', 'bad3', 'ok5', 'bad4', 'bad5'];
     const files = await Promise.all(

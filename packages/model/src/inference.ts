@@ -15,6 +15,8 @@ export interface LoadImagesOptions {
    * first failure, which is the whole answer for eval and predict.
    */
   collectFailures?: boolean;
+  /** Stops decoding (each worker after the file it is on) and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Several images of one batch could not be decoded: how many, and each one's error. */
@@ -32,7 +34,7 @@ export class UndecodableImagesError extends Error {
 
 /** Decodes and resizes images with bounded concurrency (sharp runs on libuv threads). */
 export async function loadImages(inputs: ImageInput[], size: number, limits: ImageLimits = {}, options: LoadImagesOptions = {}): Promise<RgbImage[]> {
-  const { concurrency = 4, onProgress, collectFailures = false } = options;
+  const { concurrency = 4, onProgress, collectFailures = false, signal } = options;
   const out = new Array<RgbImage>(inputs.length);
   const failures: { index: number; error: ImageDecodeError }[] = [];
   let next = 0;
@@ -41,7 +43,7 @@ export async function loadImages(inputs: ImageInput[], size: number, limits: Ima
   // otherwise go on decoding the rest of the list (thousands of files) for nothing.
   let stopped = false;
   const worker = async () => {
-    while (!stopped && next < inputs.length) {
+    while (!stopped && !signal?.aborted && next < inputs.length) {
       const i = next++;
       try {
         out[i] = await resizeSquare(await decodeImage(inputs[i]!, limits), size);
@@ -56,6 +58,7 @@ export async function loadImages(inputs: ImageInput[], size: number, limits: Ima
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, worker));
+  signal?.throwIfAborted();
   // In list order, so the files named first are the same on every run.
   if (failures.length) throw new UndecodableImagesError(failures.sort((a, b) => a.index - b.index).map((f) => f.error), inputs.length);
   return out;

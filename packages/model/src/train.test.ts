@@ -16,7 +16,7 @@ import { dihedralViews, logitsFor, loadImages } from './inference.js';
 import { synthCell, writeSynthDataset } from './synth.js';
 import { tempDir } from './testing.js';
 import { tf } from './tf.js';
-import { checkTrainOptions, train, type TrainEvent, type TrainResult } from './train.js';
+import { checkTrainOptions, train, TrainingCancelled, type TrainEvent, type TrainResult } from './train.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -380,6 +380,16 @@ describe('resume, cancellation and transfer learning', () => {
     });
     expect(r.cancelled).toBe(true);
     expect(r.history).toHaveLength(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('stops while decoding the images when the AbortSignal fires, leaking no tensor', async () => {
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    const run = train({ ...tiny, data, out: path.join(dir, 'cancelled-decode'), epochs: 3, maxPerClass: 10, signal: controller.signal }, (e) => {
+      if (e.type === 'decode' && e.done === 1) controller.abort();
+    });
+    await expect(run).rejects.toBeInstanceOf(TrainingCancelled);
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -381,6 +381,8 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     const images = await loadImages([...trainSamples, ...valSamples].map((s) => s.path), size, {}, {
       collectFailures: true,
       onProgress: (done, total) => onProgress({ type: 'decode', done, total }),
+      // Decoding a large set takes minutes: a cancel stops it, not only the training steps.
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     trainImages = images.slice(0, trainSamples.length);
     valImages = images.slice(trainSamples.length);
@@ -389,7 +391,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     net.dispose();
     optimizer.dispose();
     resumedAverage?.dispose();
-    throw e;
+    throw options.signal?.aborted ? new TrainingCancelled() : e;
   }
   const trainTargets = trainSamples.map((s) => labelIndex.get(s.label)!);
   const valTargets = valSamples.map((s) => labelIndex.get(s.label)!);
