@@ -59,6 +59,9 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
     // server.ts owns shutdown; Apollo's own signal handler races it and leaves the process hanging.
     stopOnTerminationSignals: false,
     introspection: deps.env.nodeEnv !== "production",
+    // With introspection off, validation errors must not spell the schema out either ("Did you
+    // mean …?" suggestions would list field names to anyone who guesses).
+    hideSchemaDetailsFromClientErrors: deps.env.nodeEnv === "production",
     formatError: makeFormatError((err) => log.error("internal error", describeError(err))),
     // No HTTP caching of clinical data; the cache-control plugin also costs time on every field.
     plugins: [requestLogPlugin(log), ApolloServerPluginCacheControlDisabled()],

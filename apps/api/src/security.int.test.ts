@@ -48,6 +48,21 @@ describe("limits and error hygiene", () => {
     noLeak(r);
   });
 
+  it("in production, serves no introspection and no schema hints in validation errors", async () => {
+    const prod = await createTestApi({ nodeEnv: "production" });
+    try {
+      const token = await prod.loginAs("HEMATOLOGIST");
+      expect((await prod.gql(token, `{ __schema { types { name } } }`)).errors?.[0]?.message).toMatch(/introspection/i);
+      const typo = await prod.gql(token, `{ casess { nodes { id } } }`);
+      expect(typo.errors?.[0]?.message).toBeTruthy();
+      expect(typo.errors?.[0]?.message).not.toMatch(/Did you mean|"cases"/);
+      // The test API (not production) still helps a developer.
+      expect((await api.gql(hema, `{ casess { nodes { id } } }`)).errors?.[0]?.message).toMatch(/Did you mean "cases"/);
+    } finally {
+      await prod.close();
+    }
+  });
+
   it("refuses oversized and malformed bodies with a JSON error", async () => {
     const big = await api.fetch("/graphql", {
       method: "POST",

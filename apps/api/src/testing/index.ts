@@ -57,6 +57,8 @@ export interface TestApiOptions {
   apiPrisma?: (url: string) => PrismaClient;
   /** The API's logger (silent by default). */
   log?: Logger;
+  /** "production" to test what a real install serves (no introspection, no schema hints). */
+  nodeEnv?: Env["nodeEnv"];
 }
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -68,7 +70,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
   const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-test-"));
   const blobs = new BlobStore(join(dataDir, "blobs"));
   const env: Env = {
-    nodeEnv: "test",
+    nodeEnv: options.nodeEnv ?? "test",
     databaseUrl: db.url,
     migrationUrl: undefined,
     port: 0,
