@@ -78,8 +78,11 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(corrected).toHaveAttribute("data-reviewed", "true");
   await expect(corrected).toHaveAttribute("data-label", target[1]!);
 
-  // The differential count follows the correction live.
+  // The differential count follows the correction live, with the CAR-T share of white cells
+  // and what the result may be used for.
   await expect(page.getByTestId(`diff-count-${target[1]}`)).not.toHaveText("0");
+  await expect(page.getByTestId("diff-cart-summary")).toContainText("of white cells (95% CI");
+  await expect(page.getByTestId("intended-use")).toContainText("Research use only");
 
   // The same decisions as buttons (mouse, touch): confirm one cell with a click.
   const before = (await counts()).reviewed;
@@ -154,6 +157,9 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId("signature-time")).toContainText("UTC");
   await expect(page.getByTestId("report-accession")).toHaveText(accession);
   await expect(page.getByTestId(`report-row-${target[1]}`)).toBeVisible();
+  // Signed: the CAR-T share of white cells with its interval, and the intended use.
+  await expect(page.getByTestId("report-cart")).toContainText(/CAR-T cells: \S+% of white cells \(95% CI/);
+  await expect(page.getByTestId("report-intended-use")).toHaveText(/^For research use only\. .* Not for diagnostic use\.$/);
   // The signature names the champion that classified the cells.
   await expect(page.getByTestId("report-model-versions")).toHaveText(/^rcmnet-demo \S+$/);
   const report = testInfo.outputPath("signed-report.png");

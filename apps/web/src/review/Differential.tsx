@@ -2,6 +2,7 @@
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
+import type { WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
 
@@ -10,13 +11,16 @@ export const Differential = memo(function Differential({
   counted,
   total,
   labels,
+  summary,
 }: {
   rows: DifferentialRow[];
   counted: number;
   total: number;
   labels: readonly string[];
+  summary: WhiteCellDifferential;
 }) {
   return (
+    <>
     <table data-testid="differential" aria-label="Differential count">
       <thead>
         <tr>
@@ -46,15 +50,45 @@ export const Differential = memo(function Differential({
       </tbody>
       <tfoot>
         <tr>
-          <td>Counted</td>
+          <td>White cells</td>
           <td className="num" data-testid="diff-counted">
             {counted}
           </td>
           <td colSpan={2} className="muted">
-            of {total} objects (artifacts excluded)
+            of {total} objects (artifacts, platelets, nucleated red cells and unidentified cells are not in the %)
           </td>
         </tr>
       </tfoot>
     </table>
+    <CartSummary summary={summary} />
+    </>
   );
 });
+
+/** The CAR-T figures as the signed report gives them, and a warning when too few cells were counted. */
+export function CartSummary({ summary }: { summary: WhiteCellDifferential }) {
+  if (summary.counted === 0) {
+    return (
+      <p className="notice" data-testid="diff-not-evaluable">
+        Not evaluable: no white cells counted.
+      </p>
+    );
+  }
+  const ci = summary.cartPercentCi95;
+  return (
+    <>
+      <p data-testid="diff-cart-summary" style={{ margin: "0.4rem 0" }}>
+        CAR-T cells <strong>{percent(summary.cartPercent)}</strong> of white cells{ci ? ` (95% CI ${percent(ci[0])}–${percent(ci[1])})` : ""}
+        {summary.cartPercentOfLymphocytes !== null ? `, ${percent(summary.cartPercentOfLymphocytes)} of lymphocytes` : ""}; all lymphocytes{" "}
+        {percent(summary.lymphocytePercent)}
+        {summary.nrbcPer100Wbc ? `; ${summary.nrbcPer100Wbc} nucleated red cells per 100 white cells` : ""}.
+      </p>
+      {summary.belowMinimum && (
+        <p className="notice" data-testid="diff-below-minimum" role="status">
+          Only {summary.counted} white cell{summary.counted === 1 ? "" : "s"} counted: a manual differential counts at least 100, and the CAR-T share is imprecise
+          {ci ? ` (95% CI ${percent(ci[0])}–${percent(ci[1])})` : ""}.
+        </p>
+      )}
+    </>
+  );
+}

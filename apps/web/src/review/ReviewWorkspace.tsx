@@ -333,7 +333,10 @@ export function ReviewWorkspace({
           )}
           <div className="panel">
             <h3 style={{ marginTop: 0 }}>Differential count</h3>
-            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} />
+            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} />
+            <p className="muted" data-testid="intended-use" style={{ marginBottom: 0 }}>
+              Research use only: CAR-T cells are identified by morphology, not validated against flow cytometry. Not for diagnostic use.
+            </p>
           </div>
           {!readOnly && (
             <div className="panel">

@@ -9,13 +9,15 @@ import { ApiError, describeError } from "@/lib/errors";
 import { percent } from "@/components/ui";
 import { labelName } from "@/lib/labels";
 import { defaultMeaning, type DifferentialRow } from "./model";
+import type { WhiteCellDifferential } from "@/lib/differential";
+import { CartSummary } from "./Differential";
 
 export interface SignOffSummary {
   /** Printed name of the signed-in user, as the signature will record it. */
   signer: string;
   accession: string;
   /** The differential as the page shows it: what the signature records. */
-  differential: { rows: DifferentialRow[]; counted: number };
+  differential: { rows: DifferentialRow[]; counted: number; summary: WhiteCellDifferential };
   total: number;
   unreviewed: number;
   /** Cells whose human label differs from the AI's. */
@@ -115,7 +117,7 @@ function SignOffForm({
           <tr>
             <th>Class</th>
             <th className="num">n</th>
-            <th className="num">% of {differential.counted}</th>
+            <th className="num">% of {differential.counted} white cells</th>
           </tr>
         </thead>
         <tbody>
@@ -130,6 +132,7 @@ function SignOffForm({
             ))}
         </tbody>
       </table>
+      <CartSummary summary={differential.summary} />
       <div style={{ display: "grid", gap: "0.6rem" }}>
         <label>
           Meaning of this signature

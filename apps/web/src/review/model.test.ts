@@ -65,6 +65,22 @@ describe("differential count", () => {
     expect(d.rows.find((r) => r.label === "car_t")).toEqual({ label: "car_t", count: 2, percent: 50 });
     expect(d.rows.find((r) => r.label === "artifact")).toEqual({ label: "artifact", count: 1, percent: null });
     expect(d.rows.reduce((s, r) => s + (r.percent ?? 0), 0)).toBeCloseTo(100);
+    // Four white cells: far under the 100 of a manual differential.
+    expect(d.summary).toMatchObject({ cartPercent: 50, belowMinimum: true });
+  });
+
+  it("keeps platelets, nucleated red cells and unidentified cells out of the white-cell denominator", () => {
+    const labels = ["car_t", "lymphocyte", "platelet", "erythroblast", "unidentified", "artifact"];
+    const d = differential(labels, [
+      cell("a", "car_t", 0.9),
+      cell("b", "lymphocyte", 0.9),
+      cell("c", "platelet", 0.9),
+      cell("d", "erythroblast", 0.9),
+      cell("e", "unidentified", 0.9),
+    ]);
+    expect(d.counted).toBe(2);
+    expect(d.rows.map((r) => [r.label, r.percent])).toEqual([["car_t", 50], ["lymphocyte", 50], ["platelet", null], ["erythroblast", null], ["unidentified", null], ["artifact", null]]);
+    expect(d.summary).toMatchObject({ lymphocytePercent: 100, cartPercentOfLymphocytes: 50, nrbcPer100Wbc: 50 });
   });
 
   it("is all zeros for an empty case", () => {

@@ -8,6 +8,7 @@
 // ones this amendment made.
 
 import { labelKey } from "@/lib/labels";
+import { type WhiteCellDifferential, whiteCellDifferential } from "@/lib/differential";
 
 export interface AiPrediction {
   label: string;
@@ -142,24 +143,23 @@ export interface DifferentialRow {
 }
 
 /**
- * Differential count over the labels in force. Labels in `excluded` (artifacts: not cells) are
- * listed with their count but left out of the denominator, as in a manual differential.
+ * Differential count over the labels in force, one row per label in the page's order: white
+ * cells with their share, what is not a white cell (artifacts, platelets, nucleated red cells,
+ * unidentified) with its count and no share, as a lab reports a manual differential. `summary`
+ * holds the CAR-T figures the signed report gives (lib/differential.ts, the API's rule).
  */
-export function differential(labels: readonly string[], cells: readonly ReviewCell[], excluded: readonly string[] = ["artifact"]): {
+export function differential(labels: readonly string[], cells: readonly ReviewCell[]): {
   rows: DifferentialRow[];
   counted: number;
   total: number;
+  summary: WhiteCellDifferential;
 } {
   const counts = new Map<string, number>(labels.map((l) => [l, 0]));
   for (const c of cells) counts.set(c.currentLabel, (counts.get(c.currentLabel) ?? 0) + 1);
-  let counted = 0;
-  for (const [label, n] of counts) if (!excluded.includes(label)) counted += n;
-  const rows = [...counts].map(([label, count]) => ({
-    label,
-    count,
-    percent: excluded.includes(label) ? null : counted ? (100 * count) / counted : 0,
-  }));
-  return { rows, counted, total: cells.length };
+  const summary = whiteCellDifferential([...counts].map(([label, count]) => ({ label, count })));
+  const percentOf = new Map(summary.rows.map((r) => [r.label, r.percent]));
+  const rows = [...counts].map(([label, count]) => ({ label, count, percent: percentOf.get(label) ?? null }));
+  return { rows, counted: summary.counted, total: cells.length, summary };
 }
 
 /** Review progress, and how many decided cells differ from the AI (shown at sign-off). */

@@ -207,7 +207,10 @@ describe("sign-off", () => {
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
     // Each model used is named by name and version beside the id that pins its weights.
-    expect(v1.content.schema).toBe("rcmnet.signed-report/3");
+    expect(v1.content.schema).toBe("rcmnet.signed-report/4");
+    // The differential as a lab reports it, and what the result may be used for.
+    expect(v1.content.differential).toMatchObject({ belowMinimum: true, cartPercentCi95: expect.any(Array) });
+    expect(v1.content.intendedUse).toMatch(/^For research use only\. .* Not for diagnostic use\.$/);
     // The patient is signed too: a later edit of the case's patientRef cannot move the report.
     expect(v1.content.case.patientRef).toBe("MRN-SIGNED-1");
     // Shown to roles that may see patient references only; the stored content and hash unchanged.

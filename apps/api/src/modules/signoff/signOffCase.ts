@@ -30,6 +30,13 @@ export function assertOwnPassword(signer: Pick<User, "mustChangePassword">): voi
   }
 }
 
+/**
+ * Signed with every report: CAR-T cells are identified here by morphology, by a model trained on
+ * public blood-cell images, and nothing has validated that against the reference methods.
+ */
+export const INTENDED_USE =
+  "For research use only. CAR-T cells are identified by morphology (AI pre-classification, every cell verified by a hematologist); this has not been validated against flow cytometry or qPCR. Not for diagnostic use.";
+
 export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
   const input = parseInput(signOffCaseInput, raw);
   if (!isUuid(input.caseId)) throw notFound("Case");
@@ -131,9 +138,12 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         const [{ now: signedAt }] = await tx.$queryRaw<[{ now: Date }]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`;
         const content = {
           // /2 added `models` ({ id, name, version } per model used); /3 the patient reference, so that
-          // a later edit of the case's patientRef cannot move a signed report to another patient.
-          // Older reports keep their own shape.
-          schema: "rcmnet.signed-report/3",
+          // a later edit of the case's patientRef cannot move a signed report to another patient;
+          // /4 the white-cell differential (platelets, nucleated red cells and unidentified cells
+          // out of the denominator, with CAR-T per lymphocytes and a 95% interval) and the
+          // intended-use statement. Older reports keep their own shape.
+          schema: "rcmnet.signed-report/4",
+          intendedUse: INTENDED_USE,
           case: {
             id: kase.id,
             accession: kase.accession,

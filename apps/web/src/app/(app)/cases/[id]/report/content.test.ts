@@ -65,9 +65,28 @@ describe("signed report content", () => {
       models: [],
       corrections: null,
       cartPercent: null,
+      whiteCells: null,
+      intendedUse: null,
       case: { accession: null, patientRef: null, product: null, timepoint: null },
       slides: null,
       signature: { name: null, signedAt: null, meaning: null },
     });
+  });
+
+  it("reads the white-cell differential and the intended use of signed-report/4", () => {
+    const c = readReportContent({
+      schema: "rcmnet.signed-report/4",
+      intendedUse: "For research use only.",
+      differential: {
+        total: 10, counted: 7, artifacts: 1,
+        rows: [{ label: "lymphocyte", count: 4, percent: 57.1 }, { label: "car_t", count: 3, percent: 42.9 }],
+        excluded: [{ label: "artifact", count: 1 }, { label: "platelet", count: 2 }],
+        cartPercent: 42.9, cartPercentCi95: [15.8, 75], lymphocytePercent: 100, cartPercentOfLymphocytes: 42.9, nrbcPer100Wbc: 0, belowMinimum: true,
+      },
+    });
+    // Artifacts once, from `excluded`, not again from the legacy `artifacts` count.
+    expect(c.rows.map((r) => [r.label, r.percent])).toEqual([["lymphocyte", 57.1], ["car_t", 42.9], ["artifact", null], ["platelet", null]]);
+    expect(c.whiteCells).toEqual({ cartPercentCi95: [15.8, 75], lymphocytePercent: 100, cartPercentOfLymphocytes: 42.9, nrbcPer100Wbc: 0, belowMinimum: true });
+    expect(c.intendedUse).toBe("For research use only.");
   });
 });

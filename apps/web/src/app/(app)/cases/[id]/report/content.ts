@@ -1,5 +1,6 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/3"; /2 had no
-// `case.patientRef`, /1 no `models`, only `modelVersionIds`). It is
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/4"; /3 counted
+// platelets, nucleated red cells and unidentified cells among the cells and had no intended-use
+// statement, /2 had no `case.patientRef`, /1 no `models`, only `modelVersionIds`). It is
 // read defensively: a signed report must render even if later versions of the shape grow.
 
 export interface ReportContent {
@@ -11,6 +12,19 @@ export interface ReportContent {
   models: { id: string; name: string | null }[];
   corrections: number | null;
   cartPercent: number | null;
+  /**
+   * The white-cell figures of /4 reports; null in older ones, whose percentages are of every
+   * labelled cell but artifacts (shown as they were signed).
+   */
+  whiteCells: {
+    cartPercentCi95: [number, number] | null;
+    lymphocytePercent: number | null;
+    cartPercentOfLymphocytes: number | null;
+    nrbcPer100Wbc: number | null;
+    belowMinimum: boolean;
+  } | null;
+  /** What the result may be used for, as signed (/4); null in older reports. */
+  intendedUse: string | null;
   /** The case as signed: a later edit of the live case (during an amendment) never shows here. */
   /** patientRef: as signed (/3), null in older reports and for roles that may not see it. */
   case: { accession: string | null; patientRef: string | null; product: string | null; timepoint: string | null };
@@ -39,9 +53,23 @@ export function readReportContent(raw: unknown): ReportContent {
     const o = obj(r);
     return typeof o.label === "string" ? [{ label: o.label, count: num(o.count) ?? 0, percent: num(o.percent) }] : [];
   });
-  // Artifacts are counted but not part of the denominator.
-  const artifacts = num(diff.artifacts);
-  if (artifacts) rows.push({ label: "artifact", count: artifacts, percent: null });
+  // Outside the denominator: by label since /4, only artifacts before.
+  if (Array.isArray(diff.excluded)) {
+    for (const e of diff.excluded.map(obj)) if (typeof e.label === "string") rows.push({ label: e.label, count: num(e.count) ?? 0, percent: null });
+  } else {
+    const artifacts = num(diff.artifacts);
+    if (artifacts) rows.push({ label: "artifact", count: artifacts, percent: null });
+  }
+  const ci = Array.isArray(diff.cartPercentCi95) ? diff.cartPercentCi95.map(num) : null;
+  const whiteCells = Array.isArray(diff.excluded)
+    ? {
+        cartPercentCi95: ci && ci.length === 2 && ci[0] !== null && ci[1] !== null ? ([ci[0], ci[1]] as [number, number]) : null,
+        lymphocytePercent: num(diff.lymphocytePercent),
+        cartPercentOfLymphocytes: num(diff.cartPercentOfLymphocytes),
+        nrbcPer100Wbc: num(diff.nrbcPer100Wbc),
+        belowMinimum: diff.belowMinimum === true,
+      }
+    : null;
   const cells = Array.isArray(c.cells) ? c.cells.map(obj) : null;
   const corrections = cells
     ? cells.filter((cell) => {
@@ -68,6 +96,8 @@ export function readReportContent(raw: unknown): ReportContent {
     models: ids.map((id) => ({ id, name: named.get(id) ?? null })),
     corrections,
     cartPercent: num(diff.cartPercent),
+    whiteCells,
+    intendedUse: str(c.intendedUse),
     case: { accession: str(kase.accession), patientRef: str(kase.patientRef), product: str(kase.product), timepoint: str(kase.timepoint) },
     slides: slides ? { total: slides.length, failed: slides.filter((s) => s.analysisStatus === "FAILED").length } : null,
     signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },

@@ -7,7 +7,7 @@ import { MODEL_NAME, REPORT, VERIFY_SIGN_OFF } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
 import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
-import { readReportContent } from "./content";
+import { readReportContent, type ReportContent } from "./content";
 import { labelName } from "@/lib/labels";
 
 export const metadata: Metadata = { title: "Signed report" };
@@ -114,6 +114,11 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
       <article className="report" data-testid="report">
         <header>
           <h1>CAR-T cell differential — signed report</h1>
+          {content.intendedUse && (
+            <p className="notice" data-testid="report-intended-use">
+              {content.intendedUse}
+            </p>
+          )}
           <table>
             <tbody>
               <tr>
@@ -179,18 +184,22 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           </tbody>
           <tfoot>
             <tr>
-              <td>Total cells</td>
+              <td>{content.whiteCells ? "Objects reviewed" : "Total cells"}</td>
               <td className="num" data-testid="report-total">
                 {content.total ?? "—"}
               </td>
-              <td className="num">{content.counted !== null ? `${content.counted} counted` : ""}</td>
+              <td className="num">{content.counted !== null ? `${content.counted} ${content.whiteCells ? `white cell${content.counted === 1 ? "" : "s"} counted` : "counted"}` : ""}</td>
             </tr>
           </tfoot>
         </table>
-        {content.cartPercent !== null && (
-          <p>
-            <strong>CAR-T cells: {percent(content.cartPercent)}</strong> of counted cells.
-          </p>
+        {content.whiteCells ? (
+          <WhiteCellSummary cartPercent={content.cartPercent} counted={content.counted} figures={content.whiteCells} />
+        ) : (
+          content.cartPercent !== null && (
+            <p>
+              <strong>CAR-T cells: {percent(content.cartPercent)}</strong> of counted cells.
+            </p>
+          )
         )}
         {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
         <section className="signature" data-testid="signature" aria-label="Electronic signature">
@@ -220,5 +229,32 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         </section>
       </article>
     </div>
+  );
+}
+
+/** The CAR-T figures of a signed-report/4, as signed: of white cells with its 95% interval, of lymphocytes. */
+function WhiteCellSummary({ cartPercent, counted, figures }: { cartPercent: number | null; counted: number | null; figures: NonNullable<ReportContent["whiteCells"]> }) {
+  if (!counted) {
+    return (
+      <p className="notice" data-testid="report-not-evaluable">
+        Not evaluable: no white cells were counted.
+      </p>
+    );
+  }
+  const ci = figures.cartPercentCi95;
+  return (
+    <>
+      <p data-testid="report-cart">
+        <strong>CAR-T cells: {percent(cartPercent ?? 0)}</strong> of white cells{ci ? ` (95% CI ${percent(ci[0])}–${percent(ci[1])})` : ""}
+        {figures.cartPercentOfLymphocytes !== null ? `; ${percent(figures.cartPercentOfLymphocytes)} of lymphocytes` : ""}.
+        {figures.lymphocytePercent !== null ? ` All lymphocytes (CAR-T cells included): ${percent(figures.lymphocytePercent)} of white cells.` : ""}
+        {figures.nrbcPer100Wbc ? ` Nucleated red cells: ${figures.nrbcPer100Wbc} per 100 white cells.` : ""}
+      </p>
+      {figures.belowMinimum && (
+        <p className="notice" data-testid="report-below-minimum">
+          Fewer than 100 white cells were counted ({counted}): the percentages are imprecise.
+        </p>
+      )}
+    </>
   );
 }
