@@ -15,6 +15,8 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   // Served from the turbo workspace root so that Turbopack resolves hoisted packages.
   turbopack: { root: new URL("../..", import.meta.url).pathname },
+  // The live differential is the API's own code (TypeScript source in the workspace).
+  transpilePackages: ["@rcmnet/api"],
   experimental: {
     // forbidden(): a page for a role the user does not hold answers HTTP 403 with src/app/forbidden.tsx.
     authInterrupts: true,

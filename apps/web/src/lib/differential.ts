@@ -1,80 +1,9 @@
-// The differential as a hematology lab reports it, computed in the browser for the live count
-// and the sign-off dialog. The API computes what is signed (apps/api/src/modules/cases/
-// differential.ts); lib/differential.test.ts holds the two to the same answers.
-
-/** Labels outside the white-cell denominator: listed by count (nucleated red cells also per 100 WBC). */
-export const NOT_WHITE_CELLS: readonly string[] = ["artifact", "platelet", "erythroblast", "unidentified"];
-/** A manual differential counts at least 100 white cells; fewer is flagged, not refused. */
-export const MIN_WHITE_CELLS = 100;
-const CART_LABEL = /^car[-_ ]?t$/i;
-
-export interface WhiteCellDifferential {
-  counted: number;
-  /** White-cell classes, most frequent first; percentages to one decimal adding up to 100. */
-  rows: { label: string; count: number; percent: number }[];
-  excluded: { label: string; count: number }[];
-  cartCount: number;
-  cartPercent: number;
-  cartPercentCi95: [number, number] | null;
-  lymphocytePercent: number;
-  cartPercentOfLymphocytes: number | null;
-  nrbcPer100Wbc: number | null;
-  belowMinimum: boolean;
-}
-
-const round1 = (x: number) => Math.round(x * 10) / 10;
-
-/** Percentages to one decimal that add up to 100.0 (largest remainder; ties to the earlier one). */
-export function percentsSummingTo100(counts: number[]): number[] {
-  const total = counts.reduce((s, n) => s + n, 0);
-  if (total === 0) return counts.map(() => 0);
-  const exact = counts.map((n) => (1000 * n) / total);
-  const tenths = exact.map(Math.floor);
-  let left = 1000 - tenths.reduce((s, n) => s + n, 0);
-  const byRemainder = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (const { i } of byRemainder) {
-    if (left-- <= 0) break;
-    tenths[i]! += 1;
-  }
-  return tenths.map((t) => t / 10);
-}
-
-/** Wilson score interval (95%) of x of n, in percent. */
-export function wilson95(x: number, n: number): [number, number] | null {
-  if (n === 0) return null;
-  const z = 1.96;
-  const p = x / n;
-  const d = 1 + (z * z) / n;
-  const centre = (p + (z * z) / (2 * n)) / d;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  return [round1(100 * Math.max(0, centre - half)), round1(100 * Math.min(1, centre + half))];
-}
-
-export function whiteCellDifferential(counts: readonly { label: string; count: number }[]): WhiteCellDifferential {
-  const white = new Map<string, number>();
-  const excluded = new Map<string, number>();
-  for (const c of counts) {
-    const into = NOT_WHITE_CELLS.includes(c.label) ? excluded : white;
-    into.set(c.label, (into.get(c.label) ?? 0) + c.count);
-  }
-  const ordered = [...white].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const percents = percentsSummingTo100(ordered.map(([, n]) => n));
-  const rows = ordered.map(([label, count], i) => ({ label, count, percent: percents[i]! }));
-  const counted = ordered.reduce((s, [, n]) => s + n, 0);
-  const cart = rows.filter((r) => CART_LABEL.test(r.label));
-  const cartCount = cart.reduce((s, r) => s + r.count, 0);
-  const lymphocytes = cartCount + (white.get("lymphocyte") ?? 0);
-  const per100 = (n: number) => (counted === 0 ? 0 : round1((100 * n) / counted));
-  return {
-    counted,
-    rows,
-    excluded: [...excluded].map(([label, count]) => ({ label, count })).sort((a, b) => NOT_WHITE_CELLS.indexOf(a.label) - NOT_WHITE_CELLS.indexOf(b.label)),
-    cartCount,
-    cartPercent: round1(cart.reduce((s, r) => s + r.percent, 0)),
-    cartPercentCi95: wilson95(cartCount, counted),
-    lymphocytePercent: per100(lymphocytes),
-    cartPercentOfLymphocytes: lymphocytes === 0 ? null : round1((100 * cartCount) / lymphocytes),
-    nrbcPer100Wbc: counted === 0 ? null : per100(excluded.get("erythroblast") ?? 0),
-    belowMinimum: counted < MIN_WHITE_CELLS,
-  };
-}
+// The differential as a hematology lab reports it: the very code the API signs with
+// (apps/api/src/modules/cases/whiteCellDifferential.ts, pure and import-free), so that the live
+// count and the sign-off dialog show what the signature will record.
+export {
+  MIN_WHITE_CELLS,
+  NOT_WHITE_CELLS,
+  type WhiteCellDifferential,
+  whiteCellDifferential,
+} from "@rcmnet/api/differential";

@@ -28,7 +28,7 @@ export function canSeePatientRef(role: Role): boolean {
   return PATIENT_REF_READERS.includes(role);
 }
 
-export const CART_LABEL = /^car[-_ ]?t$/i;
+export { CART_LABEL } from "./whiteCellDifferential.ts";
 export const ARTIFACT = "artifact";
 export const UNIDENTIFIED = "unidentified";
 

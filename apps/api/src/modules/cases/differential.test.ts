@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { computeDifferential, percentsSummingTo100, wilson95 } from "./differential.ts";
+import { computeDifferential } from "./differential.ts";
+import { percentsSummingTo100, wilson95 } from "./whiteCellDifferential.ts";
 
 describe("computeDifferential", () => {
   it("counts white cells only in the denominator; artifacts, platelets, nucleated red cells and unidentified cells apart", () => {
