@@ -92,6 +92,9 @@ export async function createCase(page: Page, accession: string) {
   await page.getByTestId("case-patient-input").fill(`PT-${accession}`);
   await page.getByTestId("case-product-input").fill("tisagenlecleucel");
   await page.getByTestId("case-timepoint-input").fill("day +7");
+  await page.getByTestId("case-specimen-input").fill("peripheral blood");
+  await page.getByTestId("case-collected-input").fill("2026-11-20T08:30");
+  await page.getByTestId("case-wbc-input").fill("4.2");
   await page.getByTestId("create-case-submit").click();
   await expect(page.getByTestId("upload-case-accession")).toHaveText(accession);
   const id = new URL(page.url()).searchParams.get("caseId");

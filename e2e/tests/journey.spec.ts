@@ -160,6 +160,10 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   // Signed: the CAR-T share of white cells with its interval, and the intended use.
   await expect(page.getByTestId("report-cart")).toContainText(/CAR-T cells: \S+% of white cells \(95% CI/);
   await expect(page.getByTestId("report-intended-use")).toHaveText(/^For research use only\. .* Not for diagnostic use\.$/);
+  // The specimen as entered at the upload, and absolute counts from its white-cell count.
+  await expect(page.getByTestId("report-specimen")).toHaveText("peripheral blood, collected 2026-11-20 08:30:00 UTC");
+  await expect(page.getByTestId("report-wbc")).toHaveText("4.2 ×10⁹/L");
+  await expect(page.getByTestId("report-absolute")).toContainText(/Absolute CAR-T count: [\d,]+ cells\/µL .* from a white-cell count of 4,200\/µL/);
   // The signature names the champion that classified the cells.
   await expect(page.getByTestId("report-model-versions")).toHaveText(/^rcmnet-demo \S+$/);
   const report = testInfo.outputPath("signed-report.png");

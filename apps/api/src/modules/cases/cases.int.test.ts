@@ -24,6 +24,29 @@ describe("cases", () => {
     expect((await api.gql(tech, CREATE, { i: { accession: "John Smith" } })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
+  it("records the specimen, when it was drawn and its white-cell count; refuses impossible ones, storing nothing", async () => {
+    const SPECIMEN = `mutation($i: CreateCaseInput!) { createCase(input: $i) { id specimen collectedAt wbcCount } }`;
+    const i = { accession: "C-SPEC", specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00Z", wbcCount: 4.2 };
+    const r = await api.gqlOk(tech, SPECIMEN, { i });
+    expect(r.createCase).toMatchObject({ specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00.000Z", wbcCount: 4.2 });
+    const before = await api.prisma.case.count();
+    for (const [bad, message] of [
+      [{ wbcCount: 0 }, /wbcCount must be above 0/],
+      [{ wbcCount: -3 }, /wbcCount must be above 0/],
+      [{ wbcCount: 4200 }, /at most 1,000/],
+      [{ collectedAt: "2099-01-01T00:00:00Z" }, /collectedAt is in the future/],
+      [{ collectedAt: "yesterday" }, /Invalid DateTime/],
+      [{ specimen: "x".repeat(51) }, /specimen/],
+    ] as const) {
+      const refused = await api.gql(tech, SPECIMEN, { i: { accession: `C-BAD-${before}`, ...bad } });
+      expect(refused.errors?.[0]?.extensions?.code, JSON.stringify(bad)).toBe("BAD_USER_INPUT");
+      expect(JSON.stringify(refused.errors), JSON.stringify(bad)).toMatch(message);
+    }
+    expect(await api.prisma.case.count()).toBe(before);
+    // The database refuses an impossible count written around the API too.
+    await expect(api.prisma.case.update({ where: { id: r.createCase.id }, data: { wbcCount: 0 } })).rejects.toThrow(/case_wbc_count_range/);
+  });
+
   it("stores a blank patient reference as none, so blank cases are never one patient", async () => {
     const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-BLANK", patientRef: "   " } });
     expect(r.createCase.patientRef).toBeNull();

@@ -4,7 +4,7 @@ import type { AuthUser } from "../../context.ts";
 import { conflict, isUniqueViolation } from "../../errors.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { patientRefInput } from "./caseRules.ts";
+import { patientRefInput, specimenInput } from "./caseRules.ts";
 
 export const createCaseInput = z.object({
   // Accessions are pseudonymous lab ids; restricting the alphabet keeps names out of them.
@@ -13,6 +13,7 @@ export const createCaseInput = z.object({
   product: z.string().trim().max(100).nullish(),
   timepoint: z.string().trim().max(50).nullish(),
   priority: z.enum(["ROUTINE", "URGENT", "STAT"]).nullish(),
+  ...specimenInput,
 });
 
 export async function createCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
@@ -25,6 +26,9 @@ export async function createCase(prisma: PrismaClient, actor: AuthUser, raw: unk
           patientRef: input.patientRef ?? null,
           product: input.product ?? null,
           timepoint: input.timepoint ?? null,
+          specimen: input.specimen ?? null,
+          collectedAt: input.collectedAt ?? null,
+          wbcCount: input.wbcCount ?? null,
           priority: input.priority ?? "ROUTINE",
           createdById: actor.id,
         },

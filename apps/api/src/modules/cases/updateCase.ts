@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { assertNotSigned, lockCase, patientRefInput } from "./caseRules.ts";
+import { assertNotSigned, lockCase, patientRefInput, specimenInput } from "./caseRules.ts";
 
 export const updateCaseInput = z.object({
   id: z.string(),
@@ -11,6 +11,7 @@ export const updateCaseInput = z.object({
   product: z.string().trim().max(100).nullish(),
   timepoint: z.string().trim().max(50).nullish(),
   priority: z.enum(["ROUTINE", "URGENT", "STAT"]).nullish(),
+  ...specimenInput,
   reason: z.string().trim().min(3, "reason is required").max(1000),
 });
 
@@ -27,6 +28,9 @@ export async function updateCase(prisma: PrismaClient, actor: AuthUser, raw: unk
         ...(input.product !== undefined ? { product: input.product } : {}),
         ...(input.timepoint !== undefined ? { timepoint: input.timepoint } : {}),
         ...(input.priority ? { priority: input.priority } : {}),
+        ...(input.specimen !== undefined ? { specimen: input.specimen } : {}),
+        ...(input.collectedAt !== undefined ? { collectedAt: input.collectedAt } : {}),
+        ...(input.wbcCount !== undefined ? { wbcCount: input.wbcCount } : {}),
       },
     });
     await recordAudit(tx, actor, {

@@ -196,7 +196,7 @@ describe("sign-off", () => {
 
   it("records name, time, meaning and the hash of the signed content; an amendment creates version 2", async () => {
     const { kase, cellIds, model } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
-    await api.prisma.case.update({ where: { id: kase.id }, data: { patientRef: "MRN-SIGNED-1" } });
+    await api.prisma.case.update({ where: { id: kase.id }, data: { patientRef: "MRN-SIGNED-1", specimen: "peripheral blood", wbcCount: 5 } });
     await confirmAll(cellIds);
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     const v1 = r.signOffCase;
@@ -211,6 +211,15 @@ describe("sign-off", () => {
     // The differential as a lab reports it, and what the result may be used for.
     expect(v1.content.differential).toMatchObject({ belowMinimum: true, cartPercentCi95: expect.any(Array) });
     expect(v1.content.intendedUse).toMatch(/^For research use only\. .* Not for diagnostic use\.$/);
+    // The specimen as signed, and absolute counts from its white-cell count (5 ×10⁹/L = 5,000/µL).
+    expect(v1.content.case).toMatchObject({ specimen: "peripheral blood", wbcCount: 5, collectedAt: null });
+    const d = v1.content.differential;
+    expect(v1.content.absoluteCounts).toEqual({
+      wbcPerUl: 5000,
+      cartPerUl: Math.round((5000 * d.cartCount) / d.counted),
+      lymphocytesPerUl: Math.round((5000 * (d.cartCount + (d.rows.find((r: { label: string }) => r.label === "lymphocyte")?.count ?? 0))) / d.counted),
+    });
+    expect(v1.content.absoluteCounts.cartPerUl).toBeGreaterThan(0);
     // The patient is signed too: a later edit of the case's patientRef cannot move the report.
     expect(v1.content.case.patientRef).toBe("MRN-SIGNED-1");
     // Shown to roles that may see patient references only; the stored content and hash unchanged.

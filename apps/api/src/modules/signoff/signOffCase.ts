@@ -11,7 +11,7 @@ import { parseInput } from "../../lib/validate.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { checkPassword } from "../auth/login.ts";
 import { lockCase } from "../cases/caseRules.ts";
-import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
+import { caseLabelCounts, computeDifferential, type Differential } from "../cases/differential.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
 
 export const signOffCaseInput = z.object({
@@ -36,6 +36,21 @@ export function assertOwnPassword(signer: Pick<User, "mustChangePassword">): voi
  */
 export const INTENDED_USE =
   "For research use only. CAR-T cells are identified by morphology (AI pre-classification, every cell verified by a hematologist); this has not been validated against flow cytometry or qPCR. Not for diagnostic use.";
+
+/**
+ * Cells per µL from the analyser's white-cell count (×10⁹/L = ×1,000/µL) and the counted shares,
+ * as CAR-T expansion is followed; null without a count or without white cells counted.
+ */
+export function absoluteCounts(wbcCount: number | null, d: Differential): { wbcPerUl: number; cartPerUl: number; lymphocytesPerUl: number } | null {
+  if (wbcCount === null || d.counted === 0) return null;
+  const wbcPerUl = wbcCount * 1000;
+  const lymphocytes = d.rows.filter((r) => r.label === "lymphocyte").reduce((s, r) => s + r.count, 0) + d.cartCount;
+  return {
+    wbcPerUl: Math.round(wbcPerUl),
+    cartPerUl: Math.round((wbcPerUl * d.cartCount) / d.counted),
+    lymphocytesPerUl: Math.round((wbcPerUl * lymphocytes) / d.counted),
+  };
+}
 
 export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
   const input = parseInput(signOffCaseInput, raw);
@@ -136,12 +151,14 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         // The database's clock, like the audit trail's: an API host whose clock is off would sign
         // at a time before the audit events it anchors.
         const [{ now: signedAt }] = await tx.$queryRaw<[{ now: Date }]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`;
+        const differential = computeDifferential(await caseLabelCounts(tx as PrismaClient, kase.id));
         const content = {
           // /2 added `models` ({ id, name, version } per model used); /3 the patient reference, so that
           // a later edit of the case's patientRef cannot move a signed report to another patient;
           // /4 the white-cell differential (platelets, nucleated red cells and unidentified cells
-          // out of the denominator, with CAR-T per lymphocytes and a 95% interval) and the
-          // intended-use statement. Older reports keep their own shape.
+          // out of the denominator, with CAR-T per lymphocytes and a 95% interval), the specimen
+          // (what, when drawn, its white-cell count) with absolute counts, and the intended-use
+          // statement. Older reports keep their own shape.
           schema: "rcmnet.signed-report/4",
           intendedUse: INTENDED_USE,
           case: {
@@ -151,12 +168,16 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             product: kase.product,
             timepoint: kase.timepoint,
             priority: kase.priority,
+            specimen: kase.specimen,
+            collectedAt: kase.collectedAt?.toISOString() ?? null,
+            wbcCount: kase.wbcCount,
           },
           version,
           signer: { id: signer.id, login: signer.login, name: signer.displayName },
           meaning: input.meaning,
           signedAt: signedAt.toISOString(),
-          differential: computeDifferential(await caseLabelCounts(tx as PrismaClient, kase.id)),
+          differential,
+          absoluteCounts: absoluteCounts(kase.wbcCount, differential),
           slides: slides.map((sl) => ({ id: sl.id, kind: sl.kind, sha256: sl.imageSha256, analysisStatus: sl.analysisStatus })),
           modelVersionIds: modelIds,
           models: models.map((m) => ({ id: m.id, name: m.name, version: m.version })),

@@ -6,6 +6,7 @@ import { describeError, fromGraphQLErrors } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
+import { utcFromInput } from "@/lib/format";
 
 interface FileState {
   key: string;
@@ -87,6 +88,10 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
         product: String(f.get("product") ?? "").trim() || null,
         timepoint: String(f.get("timepoint") ?? "").trim() || null,
         priority: String(f.get("priority") ?? "ROUTINE"),
+        specimen: String(f.get("specimen") ?? "").trim() || null,
+        // Read as UTC, like every time the platform shows.
+        collectedAt: String(f.get("collectedAt") ?? "").trim() ? utcFromInput(String(f.get("collectedAt"))) ?? "unreadable" : null,
+        wbcCount: String(f.get("wbcCount") ?? "").trim() ? Number(f.get("wbcCount")) : null,
       };
       const r = await gql<{ createCase: { id: string } }>(CREATE_CASE, { input });
       setCaseId(r.createCase.id);
@@ -149,6 +154,18 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
             <label>
               Timepoint
               <input name="timepoint" placeholder="e.g. day +7" data-testid="case-timepoint-input" />
+            </label>
+            <label>
+              Specimen
+              <input name="specimen" maxLength={50} placeholder="e.g. peripheral blood" data-testid="case-specimen-input" />
+            </label>
+            <label>
+              Collected (UTC)
+              <input name="collectedAt" type="datetime-local" data-testid="case-collected-input" />
+            </label>
+            <label>
+              WBC count (×10⁹/L)
+              <input name="wbcCount" type="number" step="any" min="0.01" max="1000" placeholder="from the analyser" data-testid="case-wbc-input" />
             </label>
             <label>
               Priority

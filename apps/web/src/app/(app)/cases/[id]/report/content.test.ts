@@ -49,7 +49,7 @@ describe("signed report content", () => {
       signedAt: "2026-11-26T10:00:00.000Z",
       meaning: "Reviewed and approved",
     });
-    expect(r.case).toEqual({ accession: "ACC-1", patientRef: null, product: "tisagenlecleucel", timepoint: "day +7" });
+    expect(r.case).toEqual({ accession: "ACC-1", patientRef: null, product: "tisagenlecleucel", timepoint: "day +7", specimen: null, collectedAt: null, wbcCount: null });
     // signed-report/3 signs the patient reference too.
     expect(readReportContent({ schema: "rcmnet.signed-report/3", case: { accession: "ACC-1", patientRef: "MRN-1" } }).case.patientRef).toBe("MRN-1");
     expect(r.slides).toEqual({ total: 3, failed: 1 });
@@ -67,7 +67,8 @@ describe("signed report content", () => {
       cartPercent: null,
       whiteCells: null,
       intendedUse: null,
-      case: { accession: null, patientRef: null, product: null, timepoint: null },
+      case: { accession: null, patientRef: null, product: null, timepoint: null, specimen: null, collectedAt: null, wbcCount: null },
+      absoluteCounts: null,
       slides: null,
       signature: { name: null, signedAt: null, meaning: null },
     });
@@ -88,5 +89,12 @@ describe("signed report content", () => {
     expect(c.rows.map((r) => [r.label, r.percent])).toEqual([["lymphocyte", 57.1], ["car_t", 42.9], ["artifact", null], ["platelet", null]]);
     expect(c.whiteCells).toEqual({ cartPercentCi95: [15.8, 75], lymphocytePercent: 100, cartPercentOfLymphocytes: 42.9, nrbcPer100Wbc: 0, belowMinimum: true });
     expect(c.intendedUse).toBe("For research use only.");
+    expect(c.absoluteCounts).toBeNull();
+    const withCount = readReportContent({
+      case: { specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00.000Z", wbcCount: 4.2 },
+      absoluteCounts: { wbcPerUl: 4200, cartPerUl: 1800, lymphocytesPerUl: 4200 },
+    });
+    expect(withCount.case).toMatchObject({ specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00.000Z", wbcCount: 4.2 });
+    expect(withCount.absoluteCounts).toEqual({ wbcPerUl: 4200, cartPerUl: 1800, lymphocytesPerUl: 4200 });
   });
 });

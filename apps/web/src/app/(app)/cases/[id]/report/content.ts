@@ -27,7 +27,18 @@ export interface ReportContent {
   intendedUse: string | null;
   /** The case as signed: a later edit of the live case (during an amendment) never shows here. */
   /** patientRef: as signed (/3), null in older reports and for roles that may not see it. */
-  case: { accession: string | null; patientRef: string | null; product: string | null; timepoint: string | null };
+  case: {
+    accession: string | null;
+    patientRef: string | null;
+    product: string | null;
+    timepoint: string | null;
+    /** The specimen as signed (/4); null in older reports or when not recorded. */
+    specimen: string | null;
+    collectedAt: string | null;
+    wbcCount: number | null;
+  };
+  /** Cells per µL from the specimen's white-cell count (/4, when one was recorded). */
+  absoluteCounts: { wbcPerUl: number; cartPerUl: number; lymphocytesPerUl: number } | null;
   /** Images in the signed case and how many of them failed analysis (contributing no cells). */
   slides: { total: number; failed: number } | null;
   /** The signature's manifestation as signed (name, time, meaning); null where absent. */
@@ -98,7 +109,20 @@ export function readReportContent(raw: unknown): ReportContent {
     cartPercent: num(diff.cartPercent),
     whiteCells,
     intendedUse: str(c.intendedUse),
-    case: { accession: str(kase.accession), patientRef: str(kase.patientRef), product: str(kase.product), timepoint: str(kase.timepoint) },
+    case: {
+      accession: str(kase.accession),
+      patientRef: str(kase.patientRef),
+      product: str(kase.product),
+      timepoint: str(kase.timepoint),
+      specimen: str(kase.specimen),
+      collectedAt: str(kase.collectedAt),
+      wbcCount: num(kase.wbcCount),
+    },
+    absoluteCounts: (() => {
+      const a = obj(c.absoluteCounts);
+      const [wbcPerUl, cartPerUl, lymphocytesPerUl] = [num(a.wbcPerUl), num(a.cartPerUl), num(a.lymphocytesPerUl)];
+      return wbcPerUl !== null && cartPerUl !== null && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, lymphocytesPerUl } : null;
+    })(),
     slides: slides ? { total: slides.length, failed: slides.filter((s) => s.analysisStatus === "FAILED").length } : null,
     signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },
   };

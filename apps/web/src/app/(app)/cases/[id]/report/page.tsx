@@ -145,6 +145,17 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                 <th>Timepoint</th>
                 <td data-testid="report-timepoint">{content.case.timepoint ?? "—"}</td>
               </tr>
+              {content.whiteCells && (
+                <tr>
+                  <th>Specimen</th>
+                  <td data-testid="report-specimen">
+                    {content.case.specimen ?? "—"}
+                    {content.case.collectedAt ? `, collected ${formatDateTime(content.case.collectedAt)}` : ""}
+                  </td>
+                  <th>WBC count</th>
+                  <td data-testid="report-wbc">{content.case.wbcCount !== null ? `${content.case.wbcCount} ×10⁹/L` : "not recorded"}</td>
+                </tr>
+              )}
               <tr>
                 <th>Model version(s)</th>
                 <td colSpan={3} data-testid="report-model-versions">
@@ -193,7 +204,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           </tfoot>
         </table>
         {content.whiteCells ? (
-          <WhiteCellSummary cartPercent={content.cartPercent} counted={content.counted} figures={content.whiteCells} />
+          <WhiteCellSummary cartPercent={content.cartPercent} counted={content.counted} figures={content.whiteCells} absolute={content.absoluteCounts} />
         ) : (
           content.cartPercent !== null && (
             <p>
@@ -233,7 +244,17 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
 }
 
 /** The CAR-T figures of a signed-report/4, as signed: of white cells with its 95% interval, of lymphocytes. */
-function WhiteCellSummary({ cartPercent, counted, figures }: { cartPercent: number | null; counted: number | null; figures: NonNullable<ReportContent["whiteCells"]> }) {
+function WhiteCellSummary({
+  cartPercent,
+  counted,
+  figures,
+  absolute,
+}: {
+  cartPercent: number | null;
+  counted: number | null;
+  figures: NonNullable<ReportContent["whiteCells"]>;
+  absolute: ReportContent["absoluteCounts"];
+}) {
   if (!counted) {
     return (
       <p className="notice" data-testid="report-not-evaluable">
@@ -250,6 +271,12 @@ function WhiteCellSummary({ cartPercent, counted, figures }: { cartPercent: numb
         {figures.lymphocytePercent !== null ? ` All lymphocytes (CAR-T cells included): ${percent(figures.lymphocytePercent)} of white cells.` : ""}
         {figures.nrbcPer100Wbc ? ` Nucleated red cells: ${figures.nrbcPer100Wbc} per 100 white cells.` : ""}
       </p>
+      {absolute && (
+        <p data-testid="report-absolute">
+          <strong>Absolute CAR-T count: {absolute.cartPerUl.toLocaleString("en")} cells/µL</strong> (lymphocytes {absolute.lymphocytesPerUl.toLocaleString("en")}/µL,
+          from a white-cell count of {absolute.wbcPerUl.toLocaleString("en")}/µL).
+        </p>
+      )}
       {figures.belowMinimum && (
         <p className="notice" data-testid="report-below-minimum">
           Fewer than 100 white cells were counted ({counted}): the percentages are imprecise.
