@@ -37,3 +37,25 @@ test("an image of 12-25 MB passes through the dashboard whole (not cut at the pr
   await expect(page.getByTestId("analysis-no-cells")).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId("analysis-slide").first()).toHaveAttribute("data-status", "DONE");
 });
+
+test("the case's white-cell count is added later with a reason; an impossible one is refused and nothing changes", async ({ page }) => {
+  await login(page, "tech");
+  await createCase(page, uniqueAccession("E2E-WBC"));
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 4.2 ×10⁹/L");
+  await page.getByTestId("edit-case-details").click();
+  await page.getByTestId("edit-wbc-input").fill("0");
+  await page.getByTestId("edit-reason-input").fill("count from the analyser");
+  // The browser's own range check stops 0 first; past it (a value typed around it), the API refuses.
+  await page.getByTestId("edit-wbc-input").evaluate((el) => el.removeAttribute("min"));
+  await page.getByTestId("save-case-details").click();
+  await expect(page.getByTestId("case-details-error")).toContainText("wbcCount must be above 0");
+  await page.reload();
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 4.2 ×10⁹/L");
+  await page.getByTestId("edit-case-details").click();
+  await page.getByTestId("edit-reason-input").fill("count from the analyser");
+  await page.getByTestId("edit-wbc-input").fill("6.8");
+  await page.getByTestId("save-case-details").click();
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 6.8 ×10⁹/L");
+  await page.reload();
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 6.8 ×10⁹/L");
+});

@@ -16,6 +16,12 @@ export const CASE_STATUS_COUNTS = /* GraphQL */ `
   }
 `;
 
+export const UPDATE_CASE = /* GraphQL */ `
+  mutation UpdateCase($input: UpdateCaseInput!) {
+    updateCase(input: $input) { id priority product timepoint specimen collectedAt wbcCount updatedAt }
+  }
+`;
+
 export const CREATE_CASE = /* GraphQL */ `
   mutation CreateCase($input: CreateCaseInput!) {
     createCase(input: $input) { id accession status priority }
@@ -40,7 +46,7 @@ const CELL_FIELDS = /* GraphQL */ `
 export const CASE_HEADER = /* GraphQL */ `
   query CaseHeader($id: ID!) {
     case(id: $id) {
-      id accession status priority product timepoint reportVersion createdAt updatedAt cellCount reviewedCount
+      id accession status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
       slides { id kind imageSha256 width height analysisStatus analysisError createdAt }
     }
   }

@@ -123,11 +123,15 @@ describe("review", () => {
   it("reports the differential count of a case", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 20 });
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "artifact", reason: "debris" } });
-    const d = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { cellCount reviewedCount differential { total counted artifacts unreviewed cartCount cartPercent rows { label count percent } } } }`, { id: kase.id });
+    const d = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { cellCount reviewedCount differential { total counted artifacts unreviewed cartCount cartPercent cartPercentCi95 belowMinimum excluded { label count } rows { label count percent } } } }`, { id: kase.id });
     // 20 cells: labels cycle over 5 classes, #9 and #19 abstain (unidentified); cell 0 -> artifact.
+    // White cells only in the denominator: 20 - 1 artifact - 2 unidentified = 17.
     expect(d.case.cellCount).toBe(20);
     expect(d.case.reviewedCount).toBe(1);
-    expect(d.case.differential).toMatchObject({ total: 20, counted: 19, artifacts: 1, unreviewed: 19, cartCount: 3 });
-    expect(d.case.differential.cartPercent).toBeCloseTo((100 * 3) / 19, 2);
+    expect(d.case.differential).toMatchObject({ total: 20, counted: 17, artifacts: 1, unreviewed: 19, cartCount: 3, belowMinimum: true });
+    expect(d.case.differential.excluded).toEqual([{ label: "artifact", count: 1 }, { label: "unidentified", count: 2 }]);
+    // To the tenth, rounded so that the rows add up to 100.
+    expect(Math.abs(d.case.differential.cartPercent - (100 * 3) / 17)).toBeLessThanOrEqual(0.1);
+    expect(d.case.differential.cartPercentCi95).toHaveLength(2);
   });
 });

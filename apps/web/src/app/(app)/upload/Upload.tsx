@@ -7,6 +7,7 @@ import { gql } from "@/lib/gql";
 import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
+import { CaseDetails, type CaseDetailsValue } from "./CaseDetails";
 
 interface FileState {
   key: string;
@@ -62,7 +63,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const [sending, setSending] = useState(0);
   const busy = sending > 0;
 
-  const header = useQuery<{ case: { id: string; accession: string; status: string; slides: { id: string }[] } | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
+  const header = useQuery<{ case: (CaseDetailsValue & { accession: string; slides: { id: string }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
   // Poll every second while something is being analysed, then every 10 s (a new upload or
   // another technician's upload shows up without a reload).
   const [active, setActive] = useState(true);
@@ -203,6 +204,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                 Start another case
               </Link>
             </div>
+            {header.data?.case && <CaseDetails value={header.data.case} onSaved={() => void header.reload()} />}
             <ErrorBox error={header.error} />
           </div>
           <div className="panel">

@@ -1,0 +1,126 @@
+"use client";
+// The case's details beside its uploads, editable until sign-off: the white-cell count, for one,
+// often arrives from the analyser after the smear. Every change needs a reason (audited).
+import { type FormEvent, useState } from "react";
+import { ErrorBox, formatDateTime } from "@/components/ui";
+import { describeError } from "@/lib/errors";
+import { utcFromInput } from "@/lib/format";
+import { gql } from "@/lib/gql";
+import { UPDATE_CASE } from "@/lib/operations";
+
+export interface CaseDetailsValue {
+  id: string;
+  status: string;
+  priority: string;
+  product: string | null;
+  timepoint: string | null;
+  specimen: string | null;
+  collectedAt: string | null;
+  wbcCount: number | null;
+}
+
+const SIGNED = ["SIGNED_OUT", "AMENDED"];
+
+/** "2026-11-20T08:30:00.000Z" → "2026-11-20T08:30", what a datetime-local field (read as UTC) holds. */
+const toInput = (iso: string | null) => (iso ? iso.slice(0, 16) : "");
+
+export function CaseDetails({ value, onSaved }: { value: CaseDetailsValue; onSaved: () => void }) {
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  async function save(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    if (saving) return;
+    const f = new FormData(e.currentTarget);
+    const text = (k: string) => String(f.get(k) ?? "").trim() || null;
+    const collected = text("collectedAt");
+    setSaving(true);
+    setError(null);
+    try {
+      await gql(UPDATE_CASE, {
+        input: {
+          id: value.id,
+          priority: text("priority"),
+          product: text("product"),
+          timepoint: text("timepoint"),
+          specimen: text("specimen"),
+          // An unreadable time is sent as it is, for the API to refuse by name.
+          collectedAt: collected ? (utcFromInput(collected) ?? collected) : null,
+          wbcCount: text("wbcCount") === null ? null : Number(text("wbcCount")),
+          reason: String(f.get("reason") ?? ""),
+        },
+      });
+      setEditing(false);
+      onSaved();
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  if (!editing) {
+    return (
+      <div className="row muted" data-testid="case-details">
+        <span>Product: {value.product ?? "—"}</span>
+        <span>Timepoint: {value.timepoint ?? "—"}</span>
+        <span>Specimen: {value.specimen ?? "—"}</span>
+        <span>Collected: {value.collectedAt ? formatDateTime(value.collectedAt) : "—"}</span>
+        <span data-testid="case-details-wbc">WBC: {value.wbcCount !== null ? `${value.wbcCount} ×10⁹/L` : "not recorded"}</span>
+        {!SIGNED.includes(value.status) && (
+          <button type="button" onClick={() => setEditing(true)} data-testid="edit-case-details">
+            Edit details…
+          </button>
+        )}
+      </div>
+    );
+  }
+  return (
+    <form onSubmit={save} aria-label="Edit the case details" data-testid="case-details-form">
+      <div className="row">
+        <label>
+          CAR-T product
+          <input name="product" defaultValue={value.product ?? ""} maxLength={100} />
+        </label>
+        <label>
+          Timepoint
+          <input name="timepoint" defaultValue={value.timepoint ?? ""} maxLength={50} />
+        </label>
+        <label>
+          Specimen
+          <input name="specimen" defaultValue={value.specimen ?? ""} maxLength={50} />
+        </label>
+        <label>
+          Collected (UTC)
+          <input name="collectedAt" type="datetime-local" defaultValue={toInput(value.collectedAt)} />
+        </label>
+        <label>
+          WBC count (×10⁹/L)
+          <input name="wbcCount" type="number" step="any" min="0.01" max="1000" defaultValue={value.wbcCount ?? ""} data-testid="edit-wbc-input" />
+        </label>
+        <label>
+          Priority
+          <select name="priority" defaultValue={value.priority}>
+            <option>ROUTINE</option>
+            <option>URGENT</option>
+            <option>STAT</option>
+          </select>
+        </label>
+      </div>
+      <div className="row">
+        <label style={{ flex: 1 }}>
+          Reason for the change (audited)
+          <input name="reason" required minLength={3} maxLength={1000} placeholder="e.g. WBC count from the analyser" data-testid="edit-reason-input" />
+        </label>
+        <button className="primary" type="submit" disabled={saving} data-testid="save-case-details">
+          Save
+        </button>
+        <button type="button" onClick={() => setEditing(false)} disabled={saving}>
+          Cancel
+        </button>
+      </div>
+      <ErrorBox error={error} testId="case-details-error" />
+    </form>
+  );
+}
