@@ -150,6 +150,9 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(page.getByTestId("signature-meaning")).toHaveText("Reviewed and approved with corrections");
   await expect(page.getByTestId("report-amendment")).toContainText("Amendment of version 1");
   await expect(page.getByTestId("report-amendment")).toContainText(AMEND_REASON);
+  // ...what it changed against version 1: the one cell relabelled, its class one more...
+  await expect(page.getByTestId("report-amendment-changes")).toContainText("Changed since then: 1 cell relabelled;");
+  await expect(page.getByTestId("report-amendment-changes")).toContainText(new RegExp(`(\\d+) → (\\d+)`));
   await expect(page.getByTestId(`report-row-${target[1]}`)).toBeVisible();
   await expect(page.getByTestId("signature-verified")).toBeVisible();
   await expect(page.getByTestId("report-amending")).toHaveCount(0);

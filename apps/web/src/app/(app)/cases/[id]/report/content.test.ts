@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readReportContent } from "./content";
+import { changesSince, readReportContent } from "./content";
 
 describe("signed report content", () => {
   it("reads the API's signed-report/1 shape", () => {
@@ -64,6 +64,7 @@ describe("signed report content", () => {
       modelVersionIds: [],
       models: [],
       corrections: null,
+      cellLabels: null,
       cartPercent: null,
       whiteCells: null,
       intendedUse: null,
@@ -96,5 +97,25 @@ describe("signed report content", () => {
     });
     expect(withCount.case).toMatchObject({ specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00.000Z", wbcCount: 4.2 });
     expect(withCount.absoluteCounts).toEqual({ wbcPerUl: 4200, cartPerUl: 1800, lymphocytesPerUl: 4200 });
+  });
+
+  it("says what an amendment changed: cells relabelled and the classes whose count moved", () => {
+    const v1 = readReportContent({
+      differential: { rows: [{ label: "lymphocyte", count: 2, percent: 66.7 }, { label: "car_t", count: 1, percent: 33.3 }], excluded: [] },
+      cells: [{ id: "a", label: "lymphocyte" }, { id: "b", label: "lymphocyte" }, { id: "c", label: "car_t" }],
+    });
+    const v2 = readReportContent({
+      differential: { rows: [{ label: "car_t", count: 2, percent: 100 }], excluded: [{ label: "artifact", count: 1 }] },
+      cells: [{ id: "a", label: "car_t" }, { id: "b", label: "artifact" }, { id: "c", label: "car_t" }],
+    });
+    expect(changesSince(v1, v2)).toEqual({
+      relabelled: 2,
+      counts: [
+        { label: "car_t", before: 1, after: 2 },
+        { label: "artifact", before: 0, after: 1 },
+        { label: "lymphocyte", before: 2, after: 0 },
+      ],
+    });
+    expect(changesSince(v1, v1)).toEqual({ relabelled: 0, counts: [] });
   });
 });

@@ -11,6 +11,8 @@ export interface ReportContent {
   /** Models used, named as signed ("name version"); `name` is null in /1 reports, which signed ids only. */
   models: { id: string; name: string | null }[];
   corrections: number | null;
+  /** Each signed cell's label by cell id (what an amendment is compared with); null if absent. */
+  cellLabels: Record<string, string> | null;
   cartPercent: number | null;
   /**
    * The white-cell figures of /4 reports; null in older ones, whose percentages are of every
@@ -106,6 +108,7 @@ export function readReportContent(raw: unknown): ReportContent {
     modelVersionIds,
     models: ids.map((id) => ({ id, name: named.get(id) ?? null })),
     corrections,
+    cellLabels: cells ? Object.fromEntries(cells.flatMap((cell) => (typeof cell.id === "string" && typeof cell.label === "string" ? [[cell.id, cell.label]] : []))) : null,
     cartPercent: num(diff.cartPercent),
     whiteCells,
     intendedUse: str(c.intendedUse),
@@ -126,4 +129,18 @@ export function readReportContent(raw: unknown): ReportContent {
     slides: slides ? { total: slides.length, failed: slides.filter((s) => s.analysisStatus === "FAILED").length } : null,
     signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },
   };
+}
+
+/**
+ * What an amendment changed, from the two signed contents: cells whose label differs, and the
+ * classes whose count moved (white cells and the others alike), in the later version's row order.
+ */
+export function changesSince(previous: ReportContent, current: ReportContent): { relabelled: number | null; counts: { label: string; before: number; after: number }[] } {
+  const countOf = (c: ReportContent) => new Map(c.rows.map((r) => [r.label, r.count]));
+  const [before, after] = [countOf(previous), countOf(current)];
+  const labels = [...new Set([...current.rows.map((r) => r.label), ...previous.rows.map((r) => r.label)])];
+  const counts = labels.map((label) => ({ label, before: before.get(label) ?? 0, after: after.get(label) ?? 0 })).filter((c) => c.before !== c.after);
+  const [p, q] = [previous.cellLabels, current.cellLabels];
+  const relabelled = p && q ? Object.keys(q).filter((id) => id in p && p[id] !== q[id]).length : null;
+  return { relabelled, counts };
 }

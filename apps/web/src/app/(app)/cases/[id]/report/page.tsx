@@ -7,7 +7,7 @@ import { MODEL_NAME, REPORT, VERIFY_SIGN_OFF } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
 import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
-import { readReportContent, type ReportContent } from "./content";
+import { changesSince, readReportContent, type ReportContent } from "./content";
 import { labelName } from "@/lib/labels";
 
 export const metadata: Metadata = { title: "Signed report" };
@@ -58,6 +58,9 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const shown = versions.find((s) => String(s.version) === v) ?? versions[0]!;
   const latest = versions[0]!;
   const content = readReportContent(shown.content);
+  // An amendment says what it changed, against the version it supersedes (both as signed).
+  const previous = versions.find((s) => s.id === shown.supersedes?.id) ?? versions.find((s) => s.version === shown.version - 1);
+  const changes = shown.amendmentReason && previous ? changesSince(readReportContent(previous.content), content) : null;
   // Everything under the signature is read from the signed content, never from the live case
   // (which an amendment may have changed since); the columns are only a fallback.
   const signature = {
@@ -168,6 +171,14 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         {shown.amendmentReason && (
           <p className="notice" data-testid="report-amendment">
             Amendment of version {shown.supersedes?.version ?? shown.version - 1}. Reason: {shown.amendmentReason}
+            {changes && (
+              <span data-testid="report-amendment-changes">
+                {" "}
+                Changed since then:{" "}
+                {changes.relabelled !== null ? `${changes.relabelled} cell${changes.relabelled === 1 ? "" : "s"} relabelled` : "cells not compared"}
+                {changes.counts.length ? `; ${changes.counts.map((x) => `${labelName(x.label)} ${x.before} → ${x.after}`).join(", ")}` : "; no class count moved"}.
+              </span>
+            )}
           </p>
         )}
         {content.slides && content.slides.failed > 0 && (
