@@ -83,6 +83,9 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId(`diff-count-${target[1]}`)).not.toHaveText("0");
   await expect(page.getByTestId("diff-cart-summary")).toContainText("of white cells (95% CI");
   await expect(page.getByTestId("intended-use")).toContainText("Research use only");
+  // The specimen the signature will record, and the absolute count its white-cell count gives.
+  await expect(page.getByTestId("review-specimen")).toHaveText("peripheral blood, collected 2026-11-20 08:30:00 UTC, WBC 4.2 ×10⁹/L");
+  await expect(page.getByTestId("diff-absolute")).toContainText("from WBC 4,200/µL");
 
   // The same decisions as buttons (mouse, touch): confirm one cell with a click.
   const before = (await counts()).reviewed;
@@ -136,6 +139,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   // What is signed is in front of the signer: the case and its differential.
   await expect(page.getByTestId("signoff-summary")).toContainText(accession);
   await expect(page.getByTestId("signoff-differential")).toContainText(/%/);
+  await expect(page.getByTestId("signoff-specimen")).toHaveText("Specimen: peripheral blood, collected 2026-11-20 08:30:00 UTC, WBC 4.2 ×10⁹/L");
+  await expect(page.getByRole("dialog").getByTestId("diff-absolute")).toContainText("from WBC 4,200/µL");
   await expect(page.getByTestId("signoff-meaning")).toHaveValue(/with corrections/);
   // A cancelled signature keeps no typed password for the next person at this workstation.
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
@@ -163,7 +168,7 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   // The specimen as entered at the upload, and absolute counts from its white-cell count.
   await expect(page.getByTestId("report-specimen")).toHaveText("peripheral blood, collected 2026-11-20 08:30:00 UTC");
   await expect(page.getByTestId("report-wbc")).toHaveText("4.2 ×10⁹/L");
-  await expect(page.getByTestId("report-absolute")).toContainText(/Absolute CAR-T count: [\d,]+ cells\/µL .* from a white-cell count of 4,200\/µL/);
+  await expect(page.getByTestId("report-absolute")).toContainText(/Absolute CAR-T count \(morphology estimate\): [\d,]+ cells\/µL \(95% CI [\d,]+–[\d,]+\).* from a white-cell count of 4,200\/µL/);
   // The signature names the champion that classified the cells.
   await expect(page.getByTestId("report-model-versions")).toHaveText(/^rcmnet-demo \S+$/);
   const report = testInfo.outputPath("signed-report.png");

@@ -2,6 +2,8 @@
 // (apps/api/src/modules/cases/whiteCellDifferential.ts, pure and import-free), so that the live
 // count and the sign-off dialog show what the signature will record.
 export {
+  type AbsoluteCounts,
+  absoluteCounts,
   MIN_WHITE_CELLS,
   NOT_WHITE_CELLS,
   type WhiteCellDifferential,

@@ -2,7 +2,7 @@
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
-import type { WhiteCellDifferential } from "@/lib/differential";
+import { absoluteCounts, type WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
 
@@ -12,12 +12,14 @@ export const Differential = memo(function Differential({
   total,
   labels,
   summary,
+  wbcCount,
 }: {
   rows: DifferentialRow[];
   counted: number;
   total: number;
   labels: readonly string[];
   summary: WhiteCellDifferential;
+  wbcCount: number | null;
 }) {
   return (
     <>
@@ -60,13 +62,16 @@ export const Differential = memo(function Differential({
         </tr>
       </tfoot>
     </table>
-    <CartSummary summary={summary} />
+    <CartSummary summary={summary} wbcCount={wbcCount} />
     </>
   );
 });
 
-/** The CAR-T figures as the signed report gives them, and a warning when too few cells were counted. */
-export function CartSummary({ summary }: { summary: WhiteCellDifferential }) {
+/**
+ * The CAR-T figures as the signed report gives them (absolute counts when the case has a
+ * white-cell count), and a warning when too few cells were counted.
+ */
+export function CartSummary({ summary, wbcCount }: { summary: WhiteCellDifferential; wbcCount: number | null }) {
   if (summary.counted === 0) {
     return (
       <p className="notice" data-testid="diff-not-evaluable">
@@ -75,6 +80,7 @@ export function CartSummary({ summary }: { summary: WhiteCellDifferential }) {
     );
   }
   const ci = summary.cartPercentCi95;
+  const absolute = absoluteCounts(wbcCount, summary);
   return (
     <>
       <p data-testid="diff-cart-summary" style={{ margin: "0.4rem 0" }}>
@@ -83,9 +89,16 @@ export function CartSummary({ summary }: { summary: WhiteCellDifferential }) {
         {percent(summary.lymphocytePercent)}
         {summary.nrbcPer100Wbc ? `; ${summary.nrbcPer100Wbc} nucleated red cells per 100 white cells` : ""}.
       </p>
+      {absolute && (
+        <p data-testid="diff-absolute" style={{ margin: "0.4rem 0" }}>
+          Absolute CAR-T count (morphology estimate): <strong>{absolute.cartPerUl.toLocaleString("en")}/µL</strong>
+          {absolute.cartPerUlCi95 ? ` (95% CI ${absolute.cartPerUlCi95[0].toLocaleString("en")}–${absolute.cartPerUlCi95[1].toLocaleString("en")})` : ""}, from WBC{" "}
+          {absolute.wbcPerUl.toLocaleString("en")}/µL.
+        </p>
+      )}
       {summary.belowMinimum && (
         <p className="notice" data-testid="diff-below-minimum" role="status">
-          Only {summary.counted} white cell{summary.counted === 1 ? "" : "s"} counted: a manual differential counts at least 100, and the CAR-T share is imprecise
+          Only {summary.counted} white cell{summary.counted === 1 ? "" : "s"} counted: a manual differential counts at least 100, and the CAR-T share{absolute ? " and count are" : " is"} imprecise
           {ci ? ` (95% CI ${percent(ci[0])}–${percent(ci[1])})` : ""}.
         </p>
       )}

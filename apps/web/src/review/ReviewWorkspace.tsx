@@ -51,6 +51,10 @@ export interface CaseHeader {
   priority: string;
   product: string | null;
   timepoint: string | null;
+  /** The specimen as the signature will record it (with absolute counts from its white-cell count). */
+  specimen: string | null;
+  collectedAt: string | null;
+  wbcCount: number | null;
   reportVersion: number;
   /** As the page loaded it: the sign-off names it (the case must not have changed since). */
   updatedAt: string;
@@ -208,7 +212,8 @@ export function ReviewWorkspace({
             </span>
           </h1>
           <span className="muted">
-            {[header.product, header.timepoint].filter(Boolean).join(" · ") || "No product / timepoint recorded"} · report version {readOnly && header.reportVersion > 0 ? `${header.reportVersion} (signed)` : header.reportVersion + 1}
+            {[header.product, header.timepoint].filter(Boolean).join(" · ") || "No product / timepoint recorded"} ·{" "}
+            <span data-testid="review-specimen">{specimenLine(header)}</span> · report version {readOnly && header.reportVersion > 0 ? `${header.reportVersion} (signed)` : header.reportVersion + 1}
           </span>
         </div>
         <div style={{ minWidth: 260 }}>
@@ -333,7 +338,7 @@ export function ReviewWorkspace({
           )}
           <div className="panel">
             <h3 style={{ marginTop: 0 }}>Differential count</h3>
-            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} />
+            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} wbcCount={header.wbcCount} />
             <p className="muted" data-testid="intended-use" style={{ marginBottom: 0 }}>
               Research use only: CAR-T cells are identified by morphology, not validated against flow cytometry. Not for diagnostic use.
             </p>
@@ -364,7 +369,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides }}
+        summary={{ signer, accession: header.accession, specimen: specimenLine(header), wbcCount: header.wbcCount, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides }}
         saving={state.saving.size > 0}
         meanings={signOffMeanings}
         onSign={async (meaning, password) => {
@@ -483,4 +488,15 @@ function CurrentCell({
       </div>
     </div>
   );
+}
+
+/** "peripheral blood, collected 2026-11-20 08:30:00 UTC, WBC 4.2 ×10⁹/L": what the signature records of the specimen. */
+export function specimenLine(h: Pick<CaseHeader, "specimen" | "collectedAt" | "wbcCount">): string {
+  return [
+    h.specimen ?? "specimen not recorded",
+    h.collectedAt ? `collected ${formatDateTime(h.collectedAt)}` : null,
+    h.wbcCount !== null ? `WBC ${h.wbcCount} ×10⁹/L` : "no WBC count",
+  ]
+    .filter(Boolean)
+    .join(", ");
 }

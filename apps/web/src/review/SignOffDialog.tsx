@@ -18,6 +18,9 @@ export interface SignOffSummary {
   accession: string;
   /** The differential as the page shows it: what the signature records. */
   differential: { rows: DifferentialRow[]; counted: number; summary: WhiteCellDifferential };
+  /** The specimen line the signature records, and its white-cell count (absolute counts). */
+  specimen: string;
+  wbcCount: number | null;
   total: number;
   unreviewed: number;
   /** Cells whose human label differs from the AI's. */
@@ -66,7 +69,7 @@ function SignOffForm({
   onSign: (meaning: string, password: string) => Promise<void>;
   onReload: () => void;
 }) {
-  const { signer, accession, differential, total, unreviewed, overrides } = summary;
+  const { signer, accession, differential, total, unreviewed, overrides, specimen, wbcCount } = summary;
   const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -132,7 +135,10 @@ function SignOffForm({
             ))}
         </tbody>
       </table>
-      <CartSummary summary={differential.summary} />
+      <p data-testid="signoff-specimen" style={{ margin: "0.4rem 0" }}>
+        Specimen: {specimen}
+      </p>
+      <CartSummary summary={differential.summary} wbcCount={wbcCount} />
       <div style={{ display: "grid", gap: "0.6rem" }}>
         <label>
           Meaning of this signature

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { computeDifferential } from "./differential.ts";
-import { percentsSummingTo100, wilson95 } from "./whiteCellDifferential.ts";
+import { absoluteCounts, percentsSummingTo100, whiteCellDifferential, wilson95 } from "./whiteCellDifferential.ts";
 
 describe("computeDifferential", () => {
   it("counts white cells only in the denominator; artifacts, platelets, nucleated red cells and unidentified cells apart", () => {
@@ -32,7 +32,7 @@ describe("computeDifferential", () => {
     expect(d.lymphocytePercent).toBe(90);
     expect(d.cartPercentOfLymphocytes).toBe(33.3);
     expect(d.nrbcPer100Wbc).toBe(4);
-    expect(d.cartPercentCi95).toEqual([21.9, 39.6]);
+    expect(d.cartPercentCi95).toEqual([21.8, 39.6]);
     expect(d.belowMinimum).toBe(false);
   });
 
@@ -46,7 +46,7 @@ describe("computeDifferential", () => {
     expect(d.rows.reduce((s, r) => s + r.percent, 0)).toBeCloseTo(100, 10);
     expect(d.cartPercent).toBe(33.4);
     expect(d.belowMinimum).toBe(true);
-    expect(d.cartPercentCi95).toEqual([6.1, 79.2]);
+    expect(d.cartPercentCi95).toEqual([6.1, 79.3]);
   });
 
   it("is all zeros for an empty case (no division by zero), and not evaluable", () => {
@@ -64,11 +64,38 @@ describe("percentsSummingTo100 and wilson95", () => {
     expect(Math.round(many.reduce((s, p) => s + p, 0) * 10)).toBe(1000);
   });
 
-  it("matches the textbook Wilson interval, and stays inside 0-100", () => {
-    // 2 of 100: 0.55% to 7.0%.
-    expect(wilson95(2, 100)).toEqual([0.6, 7]);
-    expect(wilson95(0, 50)).toEqual([0, 7.1]);
+  it("matches the textbook Wilson interval rounded outwards, and stays inside 0-100", () => {
+    // 2 of 100: 0.55% to 7.0%, rounded outwards.
+    expect(wilson95(2, 100)).toEqual([0.5, 7.1]);
+    expect(wilson95(0, 50)).toEqual([0, 7.2]);
     expect(wilson95(10, 10)).toEqual([72.2, 100]);
     expect(wilson95(0, 0)).toBeNull();
+  });
+});
+
+describe("labels as models spell them, and absolute counts", () => {
+  it("keeps platelets and nucleated red cells out of the denominator whatever their case", () => {
+    const d = whiteCellDifferential([
+      { label: "car_t", count: 1 },
+      { label: "Lymphocyte", count: 49 },
+      { label: "Platelet", count: 40 },
+      { label: "Erythroblast", count: 5 },
+      { label: "neutrophil", count: 50 },
+    ]);
+    expect(d.counted).toBe(100);
+    expect(d.cartPercentOfLymphocytes).toBe(2);
+    expect(d.lymphocytePercent).toBe(50);
+    expect(d.nrbcPer100Wbc).toBe(5);
+  });
+
+  it("gives cells per µL from ×10⁹/L with the share's interval carried over, none without a count", () => {
+    const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }]);
+    const a = absoluteCounts(8, d)!;
+    // 1 of 20 white cells at 8,000/µL: 400/µL, and the interval says how little that is worth.
+    expect(a).toMatchObject({ wbcPerUl: 8000, cartPerUl: 400, lymphocytesPerUl: 8000 });
+    expect(a.cartPerUlCi95![0]).toBeLessThan(100);
+    expect(a.cartPerUlCi95![1]).toBeGreaterThan(1500);
+    expect(absoluteCounts(null, d)).toBeNull();
+    expect(absoluteCounts(8, whiteCellDifferential([{ label: "artifact", count: 2 }]))).toBeNull();
   });
 });

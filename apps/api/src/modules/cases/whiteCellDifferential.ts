@@ -52,14 +52,45 @@ export function wilson95(x: number, n: number): [number, number] | null {
   const d = 1 + (z * z) / n;
   const centre = (p + (z * z) / (2 * n)) / d;
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  return [round1(100 * Math.max(0, centre - half)), round1(100 * Math.min(1, centre + half))];
+  // Rounded outwards: the printed interval never claims more than the data give (1 in 1,000
+  // must not print a lower bound of 0.0).
+  const lower = Math.floor(1000 * Math.max(0, centre - half) + 1e-9) / 10;
+  const upper = Math.ceil(1000 * Math.min(1, centre + half) - 1e-9) / 10;
+  return [lower, upper];
+}
+
+export interface AbsoluteCounts {
+  wbcPerUl: number;
+  cartPerUl: number;
+  /** The Wilson 95% interval of the CAR-T share, carried over to cells per µL. */
+  cartPerUlCi95: [number, number] | null;
+  lymphocytesPerUl: number;
+}
+
+/**
+ * Cells per µL from the analyser's white-cell count (×10⁹/L = ×1,000/µL) and the counted shares,
+ * as CAR-T expansion is followed; null without a count or without white cells counted. A
+ * morphology estimate: as precise as the share it comes from, which the interval says.
+ */
+export function absoluteCounts(wbcCount: number | null | undefined, d: WhiteCellDifferential): AbsoluteCounts | null {
+  if (wbcCount === null || wbcCount === undefined || d.counted === 0) return null;
+  const wbcPerUl = wbcCount * 1000;
+  const lymphocytes = d.cartCount + d.rows.filter((r) => r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.count, 0);
+  const ci = d.cartPercentCi95;
+  return {
+    wbcPerUl: Math.round(wbcPerUl),
+    cartPerUl: Math.round((wbcPerUl * d.cartCount) / d.counted),
+    cartPerUlCi95: ci ? [Math.floor((wbcPerUl * ci[0]) / 100), Math.ceil((wbcPerUl * ci[1]) / 100)] : null,
+    lymphocytesPerUl: Math.round((wbcPerUl * lymphocytes) / d.counted),
+  };
 }
 
 export function whiteCellDifferential(counts: readonly { label: string; count: number }[]): WhiteCellDifferential {
   const white = new Map<string, number>();
   const excluded = new Map<string, number>();
   for (const c of counts) {
-    const into = NOT_WHITE_CELLS.includes(c.label) ? excluded : white;
+    // Labels are compared as models may spell them ("Platelet", "platelet").
+    const into = NOT_WHITE_CELLS.includes(c.label.toLowerCase()) ? excluded : white;
     into.set(c.label, (into.get(c.label) ?? 0) + c.count);
   }
   const ordered = [...white].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
@@ -68,18 +99,18 @@ export function whiteCellDifferential(counts: readonly { label: string; count: n
   const counted = ordered.reduce((s, [, n]) => s + n, 0);
   const cart = rows.filter((r) => CART_LABEL.test(r.label));
   const cartCount = cart.reduce((s, r) => s + r.count, 0);
-  const lymphocytes = cartCount + (white.get("lymphocyte") ?? 0);
+  const lymphocytes = cartCount + rows.filter((r) => r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.count, 0);
   const per100 = (n: number) => (counted === 0 ? 0 : round1((100 * n) / counted));
   return {
     counted,
     rows,
-    excluded: [...excluded].map(([label, count]) => ({ label, count })).sort((a, b) => NOT_WHITE_CELLS.indexOf(a.label) - NOT_WHITE_CELLS.indexOf(b.label)),
+    excluded: [...excluded].map(([label, count]) => ({ label, count })).sort((a, b) => NOT_WHITE_CELLS.indexOf(a.label.toLowerCase()) - NOT_WHITE_CELLS.indexOf(b.label.toLowerCase())),
     cartCount,
     cartPercent: round1(cart.reduce((s, r) => s + r.percent, 0)),
     cartPercentCi95: wilson95(cartCount, counted),
     lymphocytePercent: per100(lymphocytes),
     cartPercentOfLymphocytes: lymphocytes === 0 ? null : round1((100 * cartCount) / lymphocytes),
-    nrbcPer100Wbc: counted === 0 ? null : per100(excluded.get("erythroblast") ?? 0),
+    nrbcPer100Wbc: counted === 0 ? null : per100([...excluded].filter(([l]) => l.toLowerCase() === "erythroblast").reduce((s, [, n]) => s + n, 0)),
     belowMinimum: counted < MIN_WHITE_CELLS,
   };
 }

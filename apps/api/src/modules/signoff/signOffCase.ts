@@ -11,7 +11,8 @@ import { parseInput } from "../../lib/validate.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { checkPassword } from "../auth/login.ts";
 import { lockCase } from "../cases/caseRules.ts";
-import { caseLabelCounts, computeDifferential, type Differential } from "../cases/differential.ts";
+import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
+import { absoluteCounts } from "../cases/whiteCellDifferential.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
 
 export const signOffCaseInput = z.object({
@@ -36,21 +37,6 @@ export function assertOwnPassword(signer: Pick<User, "mustChangePassword">): voi
  */
 export const INTENDED_USE =
   "For research use only. CAR-T cells are identified by morphology (AI pre-classification, every cell verified by a hematologist); this has not been validated against flow cytometry or qPCR. Not for diagnostic use.";
-
-/**
- * Cells per µL from the analyser's white-cell count (×10⁹/L = ×1,000/µL) and the counted shares,
- * as CAR-T expansion is followed; null without a count or without white cells counted.
- */
-export function absoluteCounts(wbcCount: number | null, d: Differential): { wbcPerUl: number; cartPerUl: number; lymphocytesPerUl: number } | null {
-  if (wbcCount === null || d.counted === 0) return null;
-  const wbcPerUl = wbcCount * 1000;
-  const lymphocytes = d.rows.filter((r) => r.label === "lymphocyte").reduce((s, r) => s + r.count, 0) + d.cartCount;
-  return {
-    wbcPerUl: Math.round(wbcPerUl),
-    cartPerUl: Math.round((wbcPerUl * d.cartCount) / d.counted),
-    lymphocytesPerUl: Math.round((wbcPerUl * lymphocytes) / d.counted),
-  };
-}
 
 export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
   const input = parseInput(signOffCaseInput, raw);

@@ -93,10 +93,10 @@ describe("signed report content", () => {
     expect(c.absoluteCounts).toBeNull();
     const withCount = readReportContent({
       case: { specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00.000Z", wbcCount: 4.2 },
-      absoluteCounts: { wbcPerUl: 4200, cartPerUl: 1800, lymphocytesPerUl: 4200 },
+      absoluteCounts: { wbcPerUl: 4200, cartPerUl: 1800, cartPerUlCi95: [1100, 2600], lymphocytesPerUl: 4200 },
     });
     expect(withCount.case).toMatchObject({ specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00.000Z", wbcCount: 4.2 });
-    expect(withCount.absoluteCounts).toEqual({ wbcPerUl: 4200, cartPerUl: 1800, lymphocytesPerUl: 4200 });
+    expect(withCount.absoluteCounts).toEqual({ wbcPerUl: 4200, cartPerUl: 1800, cartPerUlCi95: [1100, 2600], lymphocytesPerUl: 4200 });
   });
 
   it("says what an amendment changed: cells relabelled and the classes whose count moved", () => {

@@ -40,7 +40,7 @@ export interface ReportContent {
     wbcCount: number | null;
   };
   /** Cells per µL from the specimen's white-cell count (/4, when one was recorded). */
-  absoluteCounts: { wbcPerUl: number; cartPerUl: number; lymphocytesPerUl: number } | null;
+  absoluteCounts: { wbcPerUl: number; cartPerUl: number; cartPerUlCi95: [number, number] | null; lymphocytesPerUl: number } | null;
   /** Images in the signed case and how many of them failed analysis (contributing no cells). */
   slides: { total: number; failed: number } | null;
   /** The signature's manifestation as signed (name, time, meaning); null where absent. */
@@ -124,7 +124,9 @@ export function readReportContent(raw: unknown): ReportContent {
     absoluteCounts: (() => {
       const a = obj(c.absoluteCounts);
       const [wbcPerUl, cartPerUl, lymphocytesPerUl] = [num(a.wbcPerUl), num(a.cartPerUl), num(a.lymphocytesPerUl)];
-      return wbcPerUl !== null && cartPerUl !== null && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, lymphocytesPerUl } : null;
+      const [lo, hi, ...rest] = Array.isArray(a.cartPerUlCi95) ? a.cartPerUlCi95.map(num) : [];
+      const cartPerUlCi95: [number, number] | null = typeof lo === "number" && typeof hi === "number" && rest.length === 0 ? [lo, hi] : null;
+      return wbcPerUl !== null && cartPerUl !== null && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, cartPerUlCi95, lymphocytesPerUl } : null;
     })(),
     slides: slides ? { total: slides.length, failed: slides.filter((s) => s.analysisStatus === "FAILED").length } : null,
     signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },

@@ -114,6 +114,13 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           the amendment is signed.
         </p>
       )}
+      {!content.whiteCells && (
+        // Said beside the report, not in it: the signed content of an older report stays as signed.
+        <p className="notice" data-testid="report-earlier-method">
+          Signed before 2026-11-27 under the earlier counting method: platelets, nucleated red cells and unidentified cells were counted among the
+          cells, so its percentages are not comparable with later reports. For research use only; not for diagnostic use.
+        </p>
+      )}
       <article className="report" data-testid="report">
         <header>
           <h1>CAR-T cell differential — signed report</h1>
@@ -284,13 +291,14 @@ function WhiteCellSummary({
       </p>
       {absolute && (
         <p data-testid="report-absolute">
-          <strong>Absolute CAR-T count: {absolute.cartPerUl.toLocaleString("en")} cells/µL</strong> (lymphocytes {absolute.lymphocytesPerUl.toLocaleString("en")}/µL,
-          from a white-cell count of {absolute.wbcPerUl.toLocaleString("en")}/µL).
+          <strong>Absolute CAR-T count (morphology estimate): {absolute.cartPerUl.toLocaleString("en")} cells/µL</strong>
+          {absolute.cartPerUlCi95 ? ` (95% CI ${absolute.cartPerUlCi95[0].toLocaleString("en")}–${absolute.cartPerUlCi95[1].toLocaleString("en")})` : ""} (lymphocytes{" "}
+          {absolute.lymphocytesPerUl.toLocaleString("en")}/µL, from a white-cell count of {absolute.wbcPerUl.toLocaleString("en")}/µL).
         </p>
       )}
       {figures.belowMinimum && (
         <p className="notice" data-testid="report-below-minimum">
-          Fewer than 100 white cells were counted ({counted}): the percentages are imprecise.
+          Fewer than 100 white cells were counted ({counted}): the percentages{absolute ? " and absolute counts" : ""} are imprecise.
         </p>
       )}
     </>
