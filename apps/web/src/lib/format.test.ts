@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, utcFromInput } from "./format";
+import { formatDateTime, isoFromLocalInput, localInputFromIso, utcFromInput } from "./format";
 
 describe("audit time filters", () => {
   it("read a datetime-local value as UTC, whatever the browser's zone, as the table shows times", () => {
@@ -8,5 +8,17 @@ describe("audit time filters", () => {
     expect(utcFromInput("2026-11-26T14:30:15")).toBe("2026-11-26T14:30:15.000Z");
     expect(utcFromInput("yesterday")).toBeNull();
     expect(utcFromInput("2026-11-26T14:30+02:00")).toBeNull();
+  });
+});
+
+describe("collection times typed in local time", () => {
+  it("reads a datetime-local value in the browser's zone and gives it back the same way", () => {
+    const iso = isoFromLocalInput("2026-11-20T08:30")!;
+    // The same instant as the local wall-clock time, whatever this machine's zone is.
+    expect(new Date(iso).getTime()).toBe(new Date(2026, 10, 20, 8, 30).getTime());
+    expect(localInputFromIso(iso)).toBe("2026-11-20T08:30");
+    expect(isoFromLocalInput("20.11.2026 08:30")).toBeNull();
+    expect(isoFromLocalInput("")).toBeNull();
+    expect(localInputFromIso(null)).toBe("");
   });
 });

@@ -16,6 +16,25 @@ export function utcFromInput(value: string): string | null {
 }
 
 /**
+ * A datetime-local field's value ("2026-11-20T08:30") read in the browser's own zone, as a
+ * person types the time on a tube, to ISO-8601 UTC; null when it does not parse.
+ */
+export function isoFromLocalInput(value: string): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value.trim())) return null;
+  const d = new Date(value.trim()); // no zone in the string: JavaScript reads it as local time
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/** The reverse, to fill a datetime-local field: an ISO time shown in the browser's zone. */
+export function localInputFromIso(iso: string | null): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/**
  * A fraction as a threshold reads: 0.8 → "80%", 0.855 → "85.5%" (whole percents without ".0").
  * Beside `percent`, which takes a value already in percent.
  */

@@ -33,19 +33,23 @@ export const ARTIFACT = "artifact";
 export const UNIDENTIFIED = "unidentified";
 
 /**
- * A pseudonymous patient reference (study id, not a name): trimmed, and blank means none, so
- * blank cases are never taken for one patient when snapshots split by patient.
- */
-/**
  * The specimen, when it was drawn and the analyser's white-cell count (×10⁹/L). A collection time
  * in the future is a typo (the year), and would date the sample after its own report.
  */
 export const specimenInput = {
   specimen: z.string().trim().max(50).transform((v) => v || null).nullish(),
-  collectedAt: z.date().refine((d) => d.getTime() <= Date.now() + 5 * 60_000, "collectedAt is in the future").nullish(),
+  collectedAt: z
+    .date()
+    .refine((d) => d.getTime() <= Date.now() + 5 * 60_000, "collectedAt is in the future")
+    .refine((d) => d.getUTCFullYear() >= 2000, "collectedAt is before 2000: check the year")
+    .nullish(),
   wbcCount: z.number().positive("wbcCount must be above 0 (×10⁹/L)").max(1000, "wbcCount must be at most 1,000 ×10⁹/L").nullish(),
 };
 
+/**
+ * A pseudonymous patient reference (study id, not a name): trimmed, and blank means none, so
+ * blank cases are never taken for one patient when snapshots split by patient.
+ */
 export const patientRefInput = z
   .string()
   .trim()

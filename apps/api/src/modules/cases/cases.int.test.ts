@@ -36,6 +36,10 @@ describe("cases", () => {
       [{ wbcCount: 4200 }, /at most 1,000/],
       [{ collectedAt: "2099-01-01T00:00:00Z" }, /collectedAt is in the future/],
       [{ collectedAt: "yesterday" }, /Invalid DateTime/],
+      // Without a zone it would be read in the server's; "5" would be a date in 2001.
+      [{ collectedAt: "2026-11-20T08:30" }, /ISO-8601 with a zone/],
+      [{ collectedAt: "5" }, /Invalid DateTime/],
+      [{ collectedAt: "1926-11-20T08:30:00Z" }, /before 2000/],
       [{ specimen: "x".repeat(51) }, /specimen/],
     ] as const) {
       const refused = await api.gql(tech, SPECIMEN, { i: { accession: `C-BAD-${before}`, ...bad } });

@@ -4,7 +4,7 @@
 import { type FormEvent, useState } from "react";
 import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
-import { utcFromInput } from "@/lib/format";
+import { isoFromLocalInput, localInputFromIso } from "@/lib/format";
 import { gql } from "@/lib/gql";
 import { UPDATE_CASE } from "@/lib/operations";
 
@@ -21,8 +21,6 @@ export interface CaseDetailsValue {
 
 const SIGNED = ["SIGNED_OUT", "AMENDED"];
 
-/** "2026-11-20T08:30:00.000Z" → "2026-11-20T08:30", what a datetime-local field (read as UTC) holds. */
-const toInput = (iso: string | null) => (iso ? iso.slice(0, 16) : "");
 
 export function CaseDetails({ value, onSaved }: { value: CaseDetailsValue; onSaved: () => void }) {
   const [editing, setEditing] = useState(false);
@@ -46,7 +44,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsValue; onSav
           timepoint: text("timepoint"),
           specimen: text("specimen"),
           // An unreadable time is sent as it is, for the API to refuse by name.
-          collectedAt: collected ? (utcFromInput(collected) ?? collected) : null,
+          collectedAt: collected ? (isoFromLocalInput(collected) ?? collected) : null,
           wbcCount: text("wbcCount") === null ? null : Number(text("wbcCount")),
           reason: String(f.get("reason") ?? ""),
         },
@@ -92,8 +90,8 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsValue; onSav
           <input name="specimen" defaultValue={value.specimen ?? ""} maxLength={50} />
         </label>
         <label>
-          Collected (UTC)
-          <input name="collectedAt" type="datetime-local" defaultValue={toInput(value.collectedAt)} />
+          Collected (your local time)
+          <input name="collectedAt" type="datetime-local" defaultValue={localInputFromIso(value.collectedAt)} />
         </label>
         <label>
           WBC count (×10⁹/L)

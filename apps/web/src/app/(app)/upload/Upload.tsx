@@ -6,7 +6,7 @@ import { describeError, fromGraphQLErrors } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
-import { utcFromInput } from "@/lib/format";
+import { isoFromLocalInput } from "@/lib/format";
 import { CaseDetails, type CaseDetailsValue } from "./CaseDetails";
 
 interface FileState {
@@ -90,8 +90,8 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
         timepoint: String(f.get("timepoint") ?? "").trim() || null,
         priority: String(f.get("priority") ?? "ROUTINE"),
         specimen: String(f.get("specimen") ?? "").trim() || null,
-        // Read as UTC, like every time the platform shows.
-        collectedAt: String(f.get("collectedAt") ?? "").trim() ? utcFromInput(String(f.get("collectedAt"))) ?? "unreadable" : null,
+        // Typed in local time, as on the tube; sent (and shown everywhere else) in UTC.
+        collectedAt: String(f.get("collectedAt") ?? "").trim() ? (isoFromLocalInput(String(f.get("collectedAt"))) ?? "unreadable") : null,
         wbcCount: String(f.get("wbcCount") ?? "").trim() ? Number(f.get("wbcCount")) : null,
       };
       const r = await gql<{ createCase: { id: string } }>(CREATE_CASE, { input });
@@ -161,7 +161,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
               <input name="specimen" maxLength={50} placeholder="e.g. peripheral blood" data-testid="case-specimen-input" />
             </label>
             <label>
-              Collected (UTC)
+              Collected (your local time)
               <input name="collectedAt" type="datetime-local" data-testid="case-collected-input" />
             </label>
             <label>
