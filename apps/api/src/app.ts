@@ -62,7 +62,7 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
     // With introspection off, validation errors must not spell the schema out either ("Did you
     // mean …?" suggestions would list field names to anyone who guesses).
     hideSchemaDetailsFromClientErrors: deps.env.nodeEnv === "production",
-    formatError: makeFormatError((err) => log.error("internal error", describeError(err))),
+    formatError: makeFormatError((err) => log.error("internal error", describeError(err)), { hideSchema: deps.env.nodeEnv === "production" }),
     // No HTTP caching of clinical data; the cache-control plugin also costs time on every field.
     plugins: [requestLogPlugin(log), ApolloServerPluginCacheControlDisabled()],
   });

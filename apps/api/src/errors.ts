@@ -96,7 +96,7 @@ export type InternalErrorSink = (err: unknown) => void;
  * themselves (parse, validation, variable coercion: no originalError) onto BAD_USER_INPUT, and
  * replaces everything else by a generic INTERNAL_SERVER_ERROR (reported to `sink` for the log).
  */
-export function makeFormatError(sink: InternalErrorSink) {
+export function makeFormatError(sink: InternalErrorSink, { hideSchema = false } = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const where = {
@@ -120,7 +120,10 @@ export function makeFormatError(sink: InternalErrorSink) {
     // validation rules): a chain of GraphQL errors only. A plain Error anywhere in the chain is ours.
     if (isRequestError(original)) {
       const reason = formatted.extensions?.code;
-      return { message: formatted.message, ...where, extensions: { code: "BAD_USER_INPUT", ...(typeof reason === "string" && reason !== "BAD_USER_INPUT" ? { reason } : {}) } };
+      // With introspection off, no error may spell the schema out: Apollo's own option cleans
+      // validation errors only, not those of variables or enum values ("Did you mean …?").
+      const message = hideSchema ? formatted.message.replace(/ ?Did you mean .+\?$/, "") : formatted.message;
+      return { message, ...where, extensions: { code: "BAD_USER_INPUT", ...(typeof reason === "string" && reason !== "BAD_USER_INPUT" ? { reason } : {}) } };
     }
     sink(rootCause(original));
     return { message: "Internal error", ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: "INTERNAL_SERVER_ERROR" } };

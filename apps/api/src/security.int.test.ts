@@ -56,6 +56,12 @@ describe("limits and error hygiene", () => {
       const typo = await prod.gql(token, `{ casess { nodes { id } } }`);
       expect(typo.errors?.[0]?.message).toBeTruthy();
       expect(typo.errors?.[0]?.message).not.toMatch(/Did you mean|"cases"/);
+      // Nor do the errors of variables and enum values.
+      const badVariable = await prod.gql(token, `mutation($i: CreateCaseInput!) { createCase(input: $i) { id } }`, { i: { accession: "PROD-1", wbcCnt: 4 } });
+      expect(badVariable.errors?.[0]?.message).toMatch(/wbcCnt/);
+      expect(badVariable.errors?.[0]?.message).not.toMatch(/Did you mean|wbcCount/);
+      const badEnum = await prod.gql(token, `{ cases(filter: { priority: [STATT] }) { nodes { id } } }`);
+      expect(badEnum.errors?.[0]?.message).not.toMatch(/Did you mean|"STAT"/);
       // The test API (not production) still helps a developer.
       expect((await api.gql(hema, `{ casess { nodes { id } } }`)).errors?.[0]?.message).toMatch(/Did you mean "cases"/);
     } finally {
