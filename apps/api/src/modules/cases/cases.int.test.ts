@@ -51,6 +51,19 @@ describe("cases", () => {
     await expect(api.prisma.case.update({ where: { id: r.createCase.id }, data: { wbcCount: 0 } })).rejects.toThrow(/case_wbc_count_range/);
   });
 
+  it("refuses an edit made on details loaded before someone else's change, changing nothing", async () => {
+    const UPDATE = `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { id wbcCount updatedAt } }`;
+    const created = await api.prisma.case.create({ data: { accession: "C-STALE", createdById: (await api.prisma.user.findFirstOrThrow()).id } });
+    const loaded = created.updatedAt.toISOString();
+    const a = await api.gqlOk(tech, UPDATE, { i: { id: created.id, wbcCount: 4.2, expectedUpdatedAt: loaded, reason: "count from the analyser" } });
+    const stale = await api.gql(tech, UPDATE, { i: { id: created.id, wbcCount: 9.9, expectedUpdatedAt: loaded, reason: "an older form" } });
+    expect(stale.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(stale.errors?.[0]?.message).toMatch(/changed by someone else/);
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: created.id } })).wbcCount).toBe(4.2);
+    // From the fresh state it goes through.
+    await api.gqlOk(tech, UPDATE, { i: { id: created.id, wbcCount: 5, expectedUpdatedAt: a.updateCase.updatedAt, reason: "recount" } });
+  });
+
   it("stores a blank patient reference as none, so blank cases are never one patient", async () => {
     const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-BLANK", patientRef: "   " } });
     expect(r.createCase.patientRef).toBeNull();

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
+import { conflict } from "../../errors.ts";
 import { assertNotSigned, lockCase, patientRefInput, specimenInput } from "./caseRules.ts";
 
 export const updateCaseInput = z.object({
@@ -12,6 +13,8 @@ export const updateCaseInput = z.object({
   timepoint: z.string().trim().max(50).nullish(),
   priority: z.enum(["ROUTINE", "URGENT", "STAT"]).nullish(),
   ...specimenInput,
+  /** The case's updatedAt as the editor loaded it: a change made meanwhile is not overwritten. */
+  expectedUpdatedAt: z.date().nullish(),
   reason: z.string().trim().min(3, "reason is required").max(1000),
 });
 
@@ -21,6 +24,9 @@ export async function updateCase(prisma: PrismaClient, actor: AuthUser, raw: unk
   return prisma.$transaction(async (tx) => {
     const before = await lockCase(tx, input.id);
     assertNotSigned(before);
+    if (input.expectedUpdatedAt && input.expectedUpdatedAt.getTime() !== before.updatedAt.getTime()) {
+      throw conflict("The case was changed by someone else since you opened it: reload to see the change, then edit again");
+    }
     const after = await tx.case.update({
       where: { id: before.id },
       data: {

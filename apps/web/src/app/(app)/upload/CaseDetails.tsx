@@ -17,6 +17,8 @@ export interface CaseDetailsValue {
   specimen: string | null;
   collectedAt: string | null;
   wbcCount: number | null;
+  /** As loaded: an edit over someone else's change since is refused (CONFLICT), not saved over it. */
+  updatedAt: string;
 }
 
 const SIGNED = ["SIGNED_OUT", "AMENDED"];
@@ -35,19 +37,20 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsValue; onSav
     const collected = text("collectedAt");
     setSaving(true);
     setError(null);
+    const edited: Record<string, unknown> = {
+      priority: text("priority"),
+      product: text("product"),
+      timepoint: text("timepoint"),
+      specimen: text("specimen"),
+      // An unreadable time is sent as it is, for the API to refuse by name.
+      collectedAt: collected ? (isoFromLocalInput(collected) ?? collected) : null,
+      wbcCount: text("wbcCount") === null ? null : Number(text("wbcCount")),
+    };
+    // Only what this form changed: a field left as loaded is not written back.
+    const changed = Object.fromEntries(Object.entries(edited).filter(([k, v]) => v !== value[k as keyof CaseDetailsValue]));
     try {
       await gql(UPDATE_CASE, {
-        input: {
-          id: value.id,
-          priority: text("priority"),
-          product: text("product"),
-          timepoint: text("timepoint"),
-          specimen: text("specimen"),
-          // An unreadable time is sent as it is, for the API to refuse by name.
-          collectedAt: collected ? (isoFromLocalInput(collected) ?? collected) : null,
-          wbcCount: text("wbcCount") === null ? null : Number(text("wbcCount")),
-          reason: String(f.get("reason") ?? ""),
-        },
+        input: { id: value.id, ...changed, expectedUpdatedAt: value.updatedAt, reason: String(f.get("reason") ?? "") },
       });
       setEditing(false);
       onSaved();
