@@ -502,7 +502,7 @@ export async function main(argv: string[]): Promise<number> {
       return 64;
     }
     if (e instanceof TrainingCancelled) {
-      process.stderr.write(`rcmnet ${name}: cancelled before the first epoch; nothing was saved\n`);
+      process.stderr.write(`rcmnet ${name}: cancelled before training started; nothing new was saved (an earlier run's checkpoint, if any, is kept)\n`);
       return 130;
     }
     process.stderr.write(`rcmnet ${name}: ${(e as Error).message}\n`);

@@ -70,12 +70,16 @@ describe("cases", () => {
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: r.createCase.id } })).patientRef).toBeNull();
   });
 
-  it("hides the patient reference from roles that do not need it", async () => {
-    const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-PR", patientRef: "MRN-999" } });
+  it("hides the patient reference and the collection time from roles that do not need them", async () => {
+    const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-PR", patientRef: "MRN-999", collectedAt: "2026-11-20T08:30:00Z" } });
     for (const [role, visible] of [["DATA_SCIENTIST", false], ["ADMIN", false], ["AUDITOR", true], ["HEMATOLOGIST", true]] as const) {
-      const d = await api.gqlOk(await api.loginAs(role), `query($id: ID!) { case(id: $id) { patientRef } }`, { id: r.createCase.id });
+      const d = await api.gqlOk(await api.loginAs(role), `query($id: ID!) { case(id: $id) { patientRef collectedAt } }`, { id: r.createCase.id });
       expect(d.case.patientRef, role).toBe(visible ? "MRN-999" : null);
+      expect(d.case.collectedAt, role).toBe(visible ? "2026-11-20T08:30:00.000Z" : null);
     }
+    // The trail too: the case's creation as an administrator reads it.
+    const event = await api.gqlOk(await api.loginAs("ADMIN"), `query($f: AuditFilter) { auditTrail(filter: $f, first: 1) { nodes { after } } }`, { f: { entityId: r.createCase.id, action: "case.create" } });
+    expect(event.auditTrail.nodes[0].after).toMatchObject({ patientRef: null, collectedAt: null, accession: "C-PR" });
   });
 
   it("names the model of each prediction for every case reader, and no more of the model than that", async () => {

@@ -35,6 +35,8 @@ export const resolvers: Resolvers = {
   Case: {
     // Field-level rule: the link to the hospital record is hidden from roles that do not need it.
     patientRef: (c, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? c.patientRef : null),
+    // A date tied to the patient: the same rule.
+    collectedAt: (c, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? c.collectedAt : null),
     createdBy: (c, _a, ctx) => loadOr404(ctx.loaders.userById.load(c.createdById), "User"),
     slides: (c, _a, ctx) => ctx.loaders.slidesByCaseId.load(c.id),
     cellCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "count"),
