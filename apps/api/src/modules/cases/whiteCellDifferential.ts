@@ -52,11 +52,15 @@ export function wilson95(x: number, n: number): [number, number] | null {
   const d = 1 + (z * z) / n;
   const centre = (p + (z * z) / (2 * n)) / d;
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  // Rounded outwards: the printed interval never claims more than the data give (1 in 1,000
-  // must not print a lower bound of 0.0).
+  // Rounded outwards, to the tenth: the printed interval never claims more than the data give.
   const lower = Math.floor(1000 * Math.max(0, centre - half) + 1e-9) / 10;
   const upper = Math.ceil(1000 * Math.min(1, centre + half) - 1e-9) / 10;
   return [lower, upper];
+}
+
+/** All lymphocytes: CAR-T cells are lymphocytes too. */
+function lymphocyteCount(rows: readonly { label: string; count: number }[], cartCount: number): number {
+  return cartCount + rows.filter((r) => r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.count, 0);
 }
 
 export interface AbsoluteCounts {
@@ -75,7 +79,7 @@ export interface AbsoluteCounts {
 export function absoluteCounts(wbcCount: number | null | undefined, d: WhiteCellDifferential): AbsoluteCounts | null {
   if (wbcCount === null || wbcCount === undefined || d.counted === 0) return null;
   const wbcPerUl = wbcCount * 1000;
-  const lymphocytes = d.cartCount + d.rows.filter((r) => r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.count, 0);
+  const lymphocytes = lymphocyteCount(d.rows, d.cartCount);
   const ci = d.cartPercentCi95;
   return {
     wbcPerUl: Math.round(wbcPerUl),
@@ -99,7 +103,7 @@ export function whiteCellDifferential(counts: readonly { label: string; count: n
   const counted = ordered.reduce((s, [, n]) => s + n, 0);
   const cart = rows.filter((r) => CART_LABEL.test(r.label));
   const cartCount = cart.reduce((s, r) => s + r.count, 0);
-  const lymphocytes = cartCount + rows.filter((r) => r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.count, 0);
+  const lymphocytes = lymphocyteCount(rows, cartCount);
   const per100 = (n: number) => (counted === 0 ? 0 : round1((100 * n) / counted));
   return {
     counted,
