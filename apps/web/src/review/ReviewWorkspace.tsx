@@ -32,6 +32,7 @@ import {
 } from "./model";
 import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
+import type { CaseDetailsFields } from "@/lib/caseDetails";
 import { thresholdPercent } from "@/lib/format";
 import { labelKey, labelName } from "@/lib/labels";
 
@@ -44,20 +45,9 @@ export interface ReviewApi {
   signOff(meaning: string, password: string, seen: { seenCells: number; seenDecisions: number }): Promise<void>;
 }
 
-export interface CaseHeader {
-  id: string;
+export interface CaseHeader extends CaseDetailsFields {
   accession: string;
-  status: string;
-  priority: string;
-  product: string | null;
-  timepoint: string | null;
-  /** The specimen as the signature will record it (with absolute counts from its white-cell count). */
-  specimen: string | null;
-  collectedAt: string | null;
-  wbcCount: number | null;
   reportVersion: number;
-  /** As the page loaded it: the sign-off names it (the case must not have changed since). */
-  updatedAt: string;
 }
 
 export function ReviewWorkspace({

@@ -6,20 +6,10 @@ import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
 import { isoFromLocalInput, localInputFromIso } from "@/lib/format";
 import { gql } from "@/lib/gql";
+import type { CaseDetailsFields } from "@/lib/caseDetails";
 import { UPDATE_CASE } from "@/lib/operations";
 
-export interface CaseDetailsValue {
-  id: string;
-  status: string;
-  priority: string;
-  product: string | null;
-  timepoint: string | null;
-  specimen: string | null;
-  collectedAt: string | null;
-  wbcCount: number | null;
-  /** As loaded: an edit over someone else's change since is refused (CONFLICT), not saved over it. */
-  updatedAt: string;
-}
+export type CaseDetailsValue = CaseDetailsFields;
 
 const SIGNED = ["SIGNED_OUT", "AMENDED"];
 

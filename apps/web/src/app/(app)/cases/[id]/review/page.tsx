@@ -5,24 +5,14 @@ import { CASE_CELLS, CASE_HEADER, REVIEW_SETTINGS } from "@/lib/operations";
 import { labelList, REVIEW_CATEGORIES, toReviewCell, type ApiCell } from "@/review/mapping";
 import { pageQuery, requirePage } from "@/server/session";
 import { ReviewClient } from "./ReviewClient";
+import type { CaseHeader } from "@/review/ReviewWorkspace";
 
 export const metadata: Metadata = { title: "Case review" };
 
 interface Header {
-  case: {
-    id: string;
-    accession: string;
-    status: string;
-    priority: string;
-    product: string | null;
-    timepoint: string | null;
-    specimen: string | null;
-    collectedAt: string | null;
-    wbcCount: number | null;
-    reportVersion: number;
-    updatedAt: string;
+  case: (CaseHeader & {
     slides: { id: string; kind: "FIELD" | "CROP"; imageSha256: string; width: number; height: number; analysisStatus: string; analysisError: string | null }[];
-  } | null;
+  }) | null;
 }
 
 const PAGE = 500;
