@@ -165,6 +165,9 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   // Signed: the CAR-T share of white cells with its interval, and the intended use.
   await expect(page.getByTestId("report-cart")).toContainText(/CAR-T cells: \S+% of white cells \(95% CI/);
   await expect(page.getByTestId("report-intended-use")).toHaveText(/^For research use only\. .* Not for diagnostic use\.$/);
+  // How the count was made, from the signed images; fields, so no warning about crops.
+  await expect(page.getByTestId("report-method")).toContainText(/Cells detected on \d+ smear field images?; each classified by the AI/);
+  await expect(page.getByTestId("report-crops-warning")).toHaveCount(0);
   // The specimen as entered at the upload, and absolute counts from its white-cell count.
   await expect(page.getByTestId("report-specimen")).toHaveText("peripheral blood, collected 2026-11-20 08:30:00 UTC");
   await expect(page.getByTestId("report-wbc")).toHaveText("4.2 ×10⁹/L");

@@ -52,7 +52,9 @@ describe("signed report content", () => {
     expect(r.case).toEqual({ accession: "ACC-1", patientRef: null, product: "tisagenlecleucel", timepoint: "day +7", specimen: null, collectedAt: null, wbcCount: null });
     // signed-report/3 signs the patient reference too.
     expect(readReportContent({ schema: "rcmnet.signed-report/3", case: { accession: "ACC-1", patientRef: "MRN-1" } }).case.patientRef).toBe("MRN-1");
-    expect(r.slides).toEqual({ total: 3, failed: 1 });
+    expect(r.slides).toEqual({ total: 3, failed: 1, fields: 0, crops: 0 });
+    // By kind: crops are chosen by a person, and the report says their shares are no differential.
+    expect(readReportContent({ slides: [{ kind: "FIELD" }, { kind: "CROP" }, { kind: "CROP" }] }).slides).toEqual({ total: 3, failed: 0, fields: 1, crops: 2 });
     expect(r.signature).toEqual({ name: "Dr. Hana", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
   });
 

@@ -42,7 +42,8 @@ export interface ReportContent {
   /** Cells per µL from the specimen's white-cell count (/4, when one was recorded). */
   absoluteCounts: { wbcPerUl: number; cartPerUl: number; cartPerUlCi95: [number, number] | null; lymphocytesPerUl: number } | null;
   /** Images in the signed case and how many of them failed analysis (contributing no cells). */
-  slides: { total: number; failed: number } | null;
+  /** Images in the signed case by kind (smear fields, single-cell crops), and how many failed. */
+  slides: { total: number; failed: number; fields: number; crops: number } | null;
   /** The signature's manifestation as signed (name, time, meaning); null where absent. */
   signature: { name: string | null; signedAt: string | null; meaning: string | null };
 }
@@ -128,7 +129,14 @@ export function readReportContent(raw: unknown): ReportContent {
       const cartPerUlCi95: [number, number] | null = typeof lo === "number" && typeof hi === "number" && rest.length === 0 ? [lo, hi] : null;
       return wbcPerUl !== null && cartPerUl !== null && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, cartPerUlCi95, lymphocytesPerUl } : null;
     })(),
-    slides: slides ? { total: slides.length, failed: slides.filter((s) => s.analysisStatus === "FAILED").length } : null,
+    slides: slides
+      ? {
+          total: slides.length,
+          failed: slides.filter((s) => s.analysisStatus === "FAILED").length,
+          fields: slides.filter((s) => s.kind === "FIELD").length,
+          crops: slides.filter((s) => s.kind === "CROP").length,
+        }
+      : null,
     signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },
   };
 }

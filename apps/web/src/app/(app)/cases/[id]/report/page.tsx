@@ -231,6 +231,19 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           )
         )}
         {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
+        {content.whiteCells && content.slides && (
+          <p data-testid="report-method">
+            <strong>Method.</strong> Cells {content.slides.fields ? `detected on ${content.slides.fields} smear field image${content.slides.fields === 1 ? "" : "s"}` : ""}
+            {content.slides.fields && content.slides.crops ? " and " : ""}
+            {content.slides.crops ? `uploaded as ${content.slides.crops} single-cell crop${content.slides.crops === 1 ? "" : "s"}` : ""}; each classified by the AI
+            model(s) named above, then decided by a hematologist, cell by cell or in bulk for confident AI calls; the count is of those decisions.
+          </p>
+        )}
+        {content.slides !== null && content.slides.crops > 0 && (
+          <p className="notice" data-testid="report-crops-warning">
+            Cells uploaded as crops were chosen by a person, not counted across a smear: their shares are not a differential count.
+          </p>
+        )}
         <section className="signature" data-testid="signature" aria-label="Electronic signature">
           <div>
             <strong>Electronically signed by</strong> <span data-testid="signature-name">{signature.name}</span>
