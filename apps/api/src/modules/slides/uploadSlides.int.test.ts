@@ -281,7 +281,8 @@ describe("slide uploads", () => {
     expect(first.status).toBe(201);
     const slideId = first.body.slides[0].id as string;
     // Its last attempt failed (a disk hiccup, a worker killed three times in a rolling restart).
-    await api.prisma.job.update({ where: { dedupeKey: `analyzeSlide:${slideId}` }, data: { status: "FAILED", attempts: 3, error: "disk hiccup" } });
+    // A last failure sets runAfter to its backoff, ahead of now.
+    await api.prisma.$executeRaw`UPDATE "job" SET "status" = 'FAILED', "attempts" = 3, "error" = 'disk hiccup', "runAfter" = CURRENT_TIMESTAMP + interval '5 minutes' WHERE "dedupeKey" = ${`analyzeSlide:${slideId}`}`;
     await api.prisma.$transaction((tx) => failSlide(tx, slideId, "analysis failed (internal error)", ["PENDING", "RUNNING"]));
     const slidesBefore = await api.prisma.slide.count({ where: { caseId } });
 
@@ -291,6 +292,9 @@ describe("slide uploads", () => {
     expect(await api.prisma.slide.count({ where: { caseId } })).toBe(slidesBefore);
     expect(await api.prisma.slide.findUniqueOrThrow({ where: { id: slideId } })).toMatchObject({ analysisStatus: "PENDING", analysisError: null });
     expect(await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `analyzeSlide:${slideId}` } })).toMatchObject({ status: "QUEUED", attempts: 0, error: null });
+    // Runnable now, not after the failed attempt's backoff.
+    const [{ runnable }] = await api.prisma.$queryRaw<[{ runnable: boolean }]>`SELECT "runAfter" <= CURRENT_TIMESTAMP AS runnable FROM "job" WHERE "dedupeKey" = ${`analyzeSlide:${slideId}`}`;
+    expect(runnable).toBe(true);
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: caseId } })).status).toBe("ANALYZING");
     const audit = await api.prisma.auditEvent.findMany({ where: { action: "slide.reanalyze", entityId: slideId } });
     expect(audit).toHaveLength(1);

@@ -56,12 +56,13 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
 async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide: Slide, accession: string): Promise<Slide> {
   const updated = await tx.slide.update({ where: { id: slide.id }, data: { analysisStatus: "PENDING", analysisError: null } });
   const dedupeKey = analysisKey(slide.id);
-  const requeued = await tx.job.updateMany({
-    where: { dedupeKey, status: { in: ["FAILED", "CANCELLED"] } },
-    // runAfter stays as it was, in the past (the queue's times come from the database's clock).
-    data: { status: "QUEUED", attempts: 0, error: null, lockedBy: null, lockedAt: null, heartbeatAt: null, progress: 0, step: null, finishedAt: null },
-  });
-  if (requeued.count === 0) await enqueueSlideAnalysis(tx, slide.id);
+  // Runnable at once, by the database's clock (the queue's): a last failure set runAfter to its
+  // retry backoff, up to 5 minutes ahead.
+  const requeued = await tx.$executeRaw`
+    UPDATE "job" SET "status" = 'QUEUED', "attempts" = 0, "error" = NULL, "lockedBy" = NULL, "lockedAt" = NULL,
+      "heartbeatAt" = NULL, "progress" = 0, "step" = NULL, "finishedAt" = NULL, "runAfter" = CURRENT_TIMESTAMP
+    WHERE "dedupeKey" = ${dedupeKey} AND "status" IN ('FAILED', 'CANCELLED')`;
+  if (requeued === 0) await enqueueSlideAnalysis(tx, slide.id);
   await recordAudit(tx, actor, {
     action: "slide.reanalyze",
     entityType: "Slide",
