@@ -19,9 +19,12 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await page.getByTestId("new-user-name").fill("Erin Example");
   await page.getByTestId("new-user-role").selectOption("TECHNICIAN");
   await page.getByTestId("new-user-password").fill("initial-pass-123");
-  await page.getByTestId("create-user").click();
+  // A double-click creates one user, not one and an "already exists" error.
+  await page.getByTestId("create-user").dblclick();
   const row = page.locator(`[data-testid="user-row"][data-login="${loginName}"]`);
   await expect(row).toBeVisible();
+  await expect(row).toHaveCount(1);
+  await expect(page.getByTestId("users-error")).toHaveCount(0);
 
   // Cancelling the reason changes nothing.
   await row.getByTestId("user-role-select").selectOption("ADMIN");
