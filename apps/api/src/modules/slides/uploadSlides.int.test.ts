@@ -220,26 +220,51 @@ describe("slide uploads", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   }, 90_000);
 
-  it("a client that gives up while waiting for an upload slot does not take the slot with it", async () => {
-    const { hostname, port } = new URL(api.url);
-    // An upload whose body never finishes: it holds a slot, or waits for one, until destroyed.
-    const openUpload = () =>
-      new Promise<net.Socket>((resolve, reject) => {
-        const socket = net.connect(Number(port), hostname, () => {
-          socket.write(
-            `POST /uploads/slides?caseId=${caseId} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${tech}\r\n` +
-              `Content-Type: multipart/form-data; boundary=abc\r\nContent-Length: 100000\r\n\r\n` +
-              `--abc\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\npartial bytes`,
-          );
-          resolve(socket);
-        });
-        socket.on("error", reject);
+  /** Another technician (loginAs gives the same one every time). */
+  const anotherTech = async () => {
+    const u = await api.createUser("TECHNICIAN");
+    return api.login(u.user.login, u.password);
+  };
+
+  /** An upload whose body never finishes: it holds a slot, or waits for one, until destroyed. */
+  const openUpload = (token: string) =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const { hostname, port } = new URL(api.url);
+      const socket = net.connect(Number(port), hostname, () => {
+        socket.write(
+          `POST /uploads/slides?caseId=${caseId} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\n` +
+            `Content-Type: multipart/form-data; boundary=abc\r\nContent-Length: 100000\r\n\r\n` +
+            `--abc\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\npartial bytes`,
+        );
+        resolve(socket);
       });
+      socket.on("error", reject);
+    });
+
+  it("takes one upload at a time per user: a slow one cannot hold every slot", async () => {
+    const slow = await openUpload(tech);
+    await new Promise((r) => setTimeout(r, 400));
+    const before = await databaseFingerprint(api.prisma);
+    const second = await upload(tech, [{ name: "meanwhile.png", bytes: await png(64, 64, 12) }]);
+    expect(second.status).toBe(429);
+    expect(second.body.errors[0].message).toMatch(/previous upload is still being received/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // Another technician is not held up.
+    const other = await upload(await anotherTech(), [{ name: "other-user.png", bytes: await png(64, 64, 13) }]);
+    expect(other.status, JSON.stringify(other.body)).toBe(201);
+    slow.destroy();
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await upload(tech, [{ name: "after-slow.png", bytes: await png(64, 64, 14) }])).status).toBe(201);
+  }, 60_000);
+
+  it("a client that gives up while waiting for an upload slot does not take the slot with it", async () => {
+    // Four technicians (one upload at a time each): two hold the slots, two wait for them.
+    const [a, b, c, d] = await Promise.all([0, 1, 2, 3].map(() => anotherTech()));
     const settle = () => new Promise((r) => setTimeout(r, 400));
-    const holders = [await openUpload(), await openUpload()];
+    const holders = [await openUpload(a!), await openUpload(b!)];
     await settle();
     // Both slots taken: these two wait in the queue, then their users close the tab.
-    const waiters = [await openUpload(), await openUpload()];
+    const waiters = [await openUpload(c!), await openUpload(d!)];
     await settle();
     for (const s of waiters) s.destroy();
     await settle();

@@ -40,17 +40,28 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
 
   await assertDiskRoom(ctx, Number(req.headers["content-length"]) || ctx.env.limits.maxUploadTotalBytes);
 
-  // Few uploads are read and decoded at once per process: each may hold maxUploadTotalBytes of
-  // bodies plus a decode of up to maxImagePixels, and several at once could exhaust memory.
-  const release = await uploadSlots.acquire(UPLOAD_WAIT_MS).catch(() => {
-    throw rateLimited("Other uploads are being processed; try again in a moment");
-  });
+  // One upload at a time per user: a client sending slowly holds its slot until the request
+  // times out, and must not be able to hold every slot of the process.
+  if (uploadingUsers.has(actor.id)) throw rateLimited("Your previous upload is still being received; send the next one when it is done");
+  uploadingUsers.add(actor.id);
   try {
-    await storeUpload(ctx, req, res, actor, kase, kind);
+    // Few uploads are read and decoded at once per process: each may hold maxUploadTotalBytes of
+    // bodies plus a decode of up to maxImagePixels, and several at once could exhaust memory.
+    const release = await uploadSlots.acquire(UPLOAD_WAIT_MS).catch(() => {
+      throw rateLimited("Other uploads are being processed; try again in a moment");
+    });
+    try {
+      await storeUpload(ctx, req, res, actor, kase, kind);
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    uploadingUsers.delete(actor.id);
   }
 }
+
+/** Users with an upload under way in this process. */
+const uploadingUsers = new Set<string>();
 
 /** Inside the upload's transaction, under the case lock: a FAILED slide back to PENDING, its job queued. */
 async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide: Slide, accession: string): Promise<Slide> {

@@ -105,10 +105,18 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
     }
   }
 
-  async function send(list: File[]) {
+  // One upload at a time, as the API takes them per user: files dropped while others are being
+  // sent wait their turn (listed as queued at once) instead of being refused.
+  const sendQueue = useRef<Promise<void>>(Promise.resolve());
+  function send(list: File[]) {
     if (!caseId || !list.length) return;
     const items: FileState[] = list.map((f, i) => ({ key: `${Date.now()}-${i}-${f.name}`, name: f.name, size: f.size, sent: 0, state: "queued" }));
     setFiles((prev) => [...items, ...prev]);
+    // A failure of one batch must not stop the ones queued behind it.
+    sendQueue.current = sendQueue.current.then(() => sendNow(caseId, list, items)).catch(() => undefined);
+  }
+
+  async function sendNow(caseId: string, list: File[], items: FileState[]) {
     setSending((n) => n + 1);
     for (let i = 0; i < list.length; i++) {
       const item = items[i]!;
@@ -125,7 +133,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   function onDrop(e: DragEvent<HTMLDivElement>) {
     e.preventDefault();
     setOver(false);
-    void send([...e.dataTransfer.files]);
+    send([...e.dataTransfer.files]);
   }
 
   const p = progress.data?.caseAnalysisProgress;
@@ -238,7 +246,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                   disabled={busy}
                   data-testid="file-input"
                   onChange={(e) => {
-                    void send([...(e.target.files ?? [])]);
+                    send([...(e.target.files ?? [])]);
                     e.target.value = "";
                   }}
                 />
