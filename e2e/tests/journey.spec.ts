@@ -243,6 +243,8 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await expect(run).toHaveAttribute("data-status", /QUEUED|RUNNING|SUCCEEDED/);
   await expect(run).toHaveAttribute("data-status", "SUCCEEDED", { timeout: 200_000 });
   await expect(page.getByTestId("run-produced-model").first()).toBeVisible();
+  // The run's own log, fetched for the run shown (the list's poll carries none), to its last line.
+  await expect(page.getByTestId("run-log")).toContainText("training finished on backend");
   newModel = (await page.getByTestId("run-produced-model").first().innerText()).replace(/\s*\(.*\)$/, "");
 
   await page.goto("/models");

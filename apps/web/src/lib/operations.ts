@@ -208,8 +208,10 @@ export const PROPOSE_ROLLBACK = /* GraphQL */ `
   }
 `;
 
+// No `log` here: the page polls these every second while a run is active, and a log holds up to
+// 200,000 characters; the run shown fetches its own (TRAINING_RUN_LOG).
 const RUN_FIELDS = /* GraphQL */ `
-  id status progress config metrics log error backend cancelRequested createdAt startedAt finishedAt
+  id status progress config metrics error backend cancelRequested createdAt startedAt finishedAt
   snapshot { id name itemCount }
   baseModel { id name version }
   producedModel { id name version status metrics }
@@ -223,8 +225,9 @@ export const TRAINING = /* GraphQL */ `
   }
 `;
 
-export const TRAINING_RUN = /* GraphQL */ `
-  query TrainingRun($id: ID!) { trainingRun(id: $id) { ${RUN_FIELDS} } }
+/** The log of the run shown on the retraining page. */
+export const TRAINING_RUN_LOG = /* GraphQL */ `
+  query TrainingRunLog($id: ID!) { trainingRun(id: $id) { id log } }
 `;
 
 export const CREATE_SNAPSHOT = /* GraphQL */ `

@@ -5,7 +5,7 @@ import { historySeries, LineChart } from "@/charts/Charts";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { gql } from "@/lib/gql";
 import { modelMetrics, pct } from "@/lib/metrics";
-import { CANCEL_RUN, CREATE_SNAPSHOT, START_RUN, TRAINING } from "@/lib/operations";
+import { CANCEL_RUN, CREATE_SNAPSHOT, START_RUN, TRAINING, TRAINING_RUN_LOG } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 
@@ -15,7 +15,6 @@ interface Run {
   progress: number;
   config: Record<string, unknown>;
   metrics: unknown;
-  log: string;
   error: string | null;
   backend: string | null;
   cancelRequested: boolean;
@@ -220,6 +219,14 @@ export function Retraining() {
 }
 
 function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"] }) {
+  // Only this run's log, polled while it runs (the list's poll carries none).
+  const log = useQuery<{ trainingRun: { id: string; log: string } }>(TRAINING_RUN_LOG, { id: run.id }, { poll: ACTIVE.has(run.status), pollMs: 2000 });
+  // Once more when the run's status changes: its last lines come as it finishes.
+  const reloadLog = log.reload;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: run.status is the trigger, not a value read
+  useEffect(() => {
+    void reloadLog();
+  }, [run.status, reloadLog]);
   const raw = run.producedModel?.metrics ?? run.metrics;
   const m = modelMetrics(raw);
   const h = historySeries(m.history);
@@ -277,7 +284,7 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
           )}
           <h3>Log</h3>
           <pre className="log" data-testid="run-log" aria-live="off">
-            {run.log || "(no output yet)"}
+            {log.data?.trainingRun.id === run.id ? log.data.trainingRun.log || "(no output yet)" : "Loading the log…"}
           </pre>
           {run.error && <p className="error">{run.error}</p>}
         </div>
