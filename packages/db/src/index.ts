@@ -9,7 +9,6 @@ export {
   AuditChainVerifier,
   verifyAuditChain,
   type AuditChainStatus,
-  type AuditCheckpoint,
   type AuditVerification,
 } from "./audit.ts";
 export { repoRoot, defaultDataDir } from "./paths.ts";

@@ -8,8 +8,9 @@ import { verifyToken } from "./tokens.ts";
  * Express middleware: at most `perMinute` requests per user (GraphQL and REST alike), whatever
  * the number of sessions: signing in again gives a new token, not a new allowance. Each token
  * is also counted by a hash of itself (no token is kept in memory), before its signature is
- * checked. All before any database work, so a flood costs the API almost nothing. Requests without a token are left to the authorization
- * policy (they can only sign in, which has its own per-address limit).
+ * checked. All before any database work, so a flood costs the API almost nothing. Requests
+ * without a token are left to the authorization policy (they can only sign in, which has its own
+ * per-address limit).
  */
 export function tokenRateLimit(perMinute: number, secret: string) {
   const limiter = new FixedWindowLimiter(perMinute, 60_000);

@@ -1,5 +1,6 @@
 // A counting semaphore with a waiting limit: work that holds a lot of memory (an upload's bodies
 // and decoded pixels) runs a few at a time per process; a caller that waits too long is told so.
+import { rateLimited } from "../errors.ts";
 
 export class SlotTimeoutError extends Error {
   override name = "SlotTimeoutError";
@@ -38,6 +39,16 @@ export class Semaphore {
       this.waiting.push(grant);
     });
   }
+}
+
+/**
+ * A slot of `slots` for a request, or RATE_LIMITED (HTTP 429) saying `busyMessage` once `timeoutMs`
+ * has passed: the server is busy with others' work, and the client may try again.
+ */
+export function slotOrBusy(slots: Semaphore, timeoutMs: number, busyMessage: string): Promise<() => void> {
+  return slots.acquire(timeoutMs).catch(() => {
+    throw rateLimited(busyMessage);
+  });
 }
 
 function once(fn: () => void): () => void {

@@ -1,8 +1,7 @@
 // Heavy work run inside a request (a model over thousands of images): a few runs at a time per
 // process, and a caller asking for work already under way waits for that run instead of
 // starting another.
-import { rateLimited } from "../errors.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore, slotOrBusy } from "./semaphore.ts";
 
 export function sharedRunner(slots: number, waitMs: number, busyMessage: string) {
   const slot = new Semaphore(slots);
@@ -11,9 +10,7 @@ export function sharedRunner(slots: number, waitMs: number, busyMessage: string)
     const existing = running.get(key) as Promise<T> | undefined;
     if (existing) return existing;
     const mine = (async () => {
-      const release = await slot.acquire(waitMs).catch(() => {
-        throw rateLimited(busyMessage);
-      });
+      const release = await slotOrBusy(slot, waitMs, busyMessage);
       try {
         return await work();
       } finally {

@@ -1,4 +1,5 @@
 // Two model versions on the same snapshot's locked TEST part, measured the same way.
+import type { ModelVersion } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { badInput, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -38,17 +39,19 @@ export async function compareModels(
     blobs: ctx.blobs,
     classifiers: await sharedClassifierCache(ctx.env.dataDir),
   };
+  const evaluateBoth = async (x: ModelVersion, y: ModelVersion) => [await evaluateOnSnapshot(deps, x, snapshot.id), await evaluateOnSnapshot(deps, y, snapshot.id)] as const;
   // Both stored already (a snapshot never changes, nor do weights): no need to wait for a slot.
   const cached = cachedEvaluation(a, snapshot.id) && cachedEvaluation(b, snapshot.id);
-  const run = cached ? <T>(_key: string, fn: () => Promise<T>) => fn() : sharedRun;
-  const [evalA, evalB] = await run(`${a.id}/${b.id}/${snapshot.id}`, async () => {
-    // Read again once the slot is ours: a comparison run meanwhile may have stored either result.
-    const [freshA, freshB] = await Promise.all([
-      ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: a.id } }),
-      ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: b.id } }),
-    ]);
-    return [await evaluateOnSnapshot(deps, freshA, snapshot.id), await evaluateOnSnapshot(deps, freshB, snapshot.id)];
-  });
+  const [evalA, evalB] = cached
+    ? await evaluateBoth(a, b)
+    : await sharedRun(`${a.id}/${b.id}/${snapshot.id}`, async () => {
+        // Read again once the slot is ours: a comparison run meanwhile may have stored either result.
+        const [freshA, freshB] = await Promise.all([
+          ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: a.id } }),
+          ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: b.id } }),
+        ]);
+        return evaluateBoth(freshA, freshB);
+      });
   const view = (version: typeof a, m: typeof evalA) => ({
     modelVersion: version,
     accuracy: m.accuracy,

@@ -4,8 +4,8 @@ import { BlobCorruptError, BlobNotFoundError } from "@rcmnet/db";
 import type { Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { CASE_READERS } from "../../auth/roles.ts";
-import { notFound, rateLimited } from "../../errors.ts";
-import { Semaphore } from "../../lib/semaphore.ts";
+import { notFound } from "../../errors.ts";
+import { Semaphore, slotOrBusy } from "../../lib/semaphore.ts";
 import { sniffFormat } from "./validateImage.ts";
 
 /**
@@ -28,9 +28,7 @@ export async function getBlobRoute(ctx: Context, req: Request, res: Response): P
     res.status(304).end();
     return;
   }
-  const release = await blobReadSlots.acquire(BLOB_WAIT_MS).catch(() => {
-    throw rateLimited("The server is busy reading other images; try again in a moment");
-  });
+  const release = await slotOrBusy(blobReadSlots, BLOB_WAIT_MS, "The server is busy reading other images; try again in a moment");
   let bytes: Buffer;
   try {
     bytes = await ctx.blobs.get(sha);

@@ -10,7 +10,7 @@ import { sha256Hex, type Case, type Prisma, type Slide } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { badInput, conflict, notFound, rateLimited, unavailable } from "../../errors.ts";
-import { Semaphore } from "../../lib/semaphore.ts";
+import { Semaphore, slotOrBusy } from "../../lib/semaphore.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { analysisKey, enqueueSlideAnalysis } from "../../jobs/analysisJobs.ts";
@@ -47,9 +47,7 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
   try {
     // Few uploads are read and decoded at once per process: each may hold maxUploadTotalBytes of
     // bodies plus a decode of up to maxImagePixels, and several at once could exhaust memory.
-    const release = await uploadSlots.acquire(UPLOAD_WAIT_MS).catch(() => {
-      throw rateLimited("Other uploads are being processed; try again in a moment");
-    });
+    const release = await slotOrBusy(uploadSlots, UPLOAD_WAIT_MS, "Other uploads are being processed; try again in a moment");
     try {
       await storeUpload(ctx, req, res, actor, kase, kind);
     } finally {
