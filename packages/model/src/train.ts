@@ -287,6 +287,12 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   let state: CheckpointState = { epoch: -1, history: [], bestScore: -Infinity, bestEpoch: -1, sinceBest: 0, phase: phaseOf(0) };
   let resumedAverage: Network | undefined;
   let resumed: ModelCard | undefined;
+  /** What a refusal before training frees: a worker retries a failed run in the same process. */
+  const disposeSetup = () => {
+    net.dispose();
+    optimizer.dispose();
+    resumedAverage?.dispose();
+  };
 
   if (options.resume) {
     // A kill between the two renames of writeCheckpoint leaves only `checkpoint.old`.
@@ -331,9 +337,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
         await writeFile(metricsPath, [...byEpoch.values()].map((l) => `${l}\n`).join(''));
         process.stderr.write(`rcmnet: resuming ${out} after epoch ${state.epoch + 1}\n`);
       } catch (e) {
-        net.dispose();
-        optimizer.dispose();
-        resumedAverage?.dispose();
+        disposeSetup();
         throw new Error(`checkpoint damaged in ${ckptDir} (${(e as Error).message}): train into a new --out, or remove the checkpoint folder to start this run over`);
       }
     }
@@ -362,9 +366,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   if (resumedRecipe) {
     const changed = RECIPE_KEYS.filter((k) => k in resumedRecipe && JSON.stringify(resumedRecipe[k]) !== JSON.stringify(trainingOptions[k]));
     if (changed.length) {
-      net.dispose();
-      optimizer.dispose();
-      resumedAverage?.dispose();
+      disposeSetup();
       throw new Error(
         `--resume with a different recipe (${changed.map((k) => `${k}: ${JSON.stringify(resumedRecipe[k])} in the checkpoint, ${JSON.stringify(trainingOptions[k])} now`).join('; ')}): resume with the checkpoint's options, or train into a new --out`,
       );
@@ -387,10 +389,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     trainImages = images.slice(0, trainSamples.length);
     valImages = images.slice(trainSamples.length);
   } catch (e) {
-    // A worker retries a failed run in the same process: the network must not outlive it.
-    net.dispose();
-    optimizer.dispose();
-    resumedAverage?.dispose();
+    disposeSetup();
     throw options.signal?.aborted ? new TrainingCancelled() : e;
   }
   const trainTargets = trainSamples.map((s) => labelIndex.get(s.label)!);
