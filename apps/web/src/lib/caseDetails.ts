@@ -13,3 +13,8 @@ export interface CaseDetailsFields {
   /** As loaded: a sign-off or an edit over a change made since is refused (CONFLICT). */
   updatedAt: string;
 }
+
+/** SIGNED_OUT (version 1) and AMENDED (version 2 or later) are both signed: read-only until amended. */
+export function isSigned(status: string): boolean {
+  return status === "SIGNED_OUT" || status === "AMENDED";
+}

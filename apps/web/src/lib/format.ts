@@ -45,3 +45,11 @@ export function thresholdPercent(fraction: number): string {
 export function percent(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "—" : `${v.toFixed(digits)}%`;
 }
+
+/** " (95% CI 2.1%–9.8%)" after a figure, each bound written by `show`; nothing without an interval. */
+export function intervalText(ci: readonly [number, number] | null, show: (n: number) => string): string {
+  return ci ? ` (95% CI ${show(ci[0])}–${show(ci[1])})` : "";
+}
+
+/** A count of cells as the report and the review page write it: 1,800. */
+export const cellCount = (n: number): string => n.toLocaleString("en");

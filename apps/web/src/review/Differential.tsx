@@ -2,6 +2,7 @@
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
+import { cellCount, intervalText } from "@/lib/format";
 import { absoluteCounts, type WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
@@ -84,22 +85,22 @@ export function CartSummary({ summary, wbcCount }: { summary: WhiteCellDifferent
   return (
     <>
       <p data-testid="diff-cart-summary" style={{ margin: "0.4rem 0" }}>
-        CAR-T cells <strong>{percent(summary.cartPercent)}</strong> of white cells{ci ? ` (95% CI ${percent(ci[0])}–${percent(ci[1])})` : ""}
+        CAR-T cells <strong>{percent(summary.cartPercent)}</strong> of white cells{intervalText(ci, percent)}
         {summary.cartPercentOfLymphocytes !== null ? `, ${percent(summary.cartPercentOfLymphocytes)} of lymphocytes` : ""}; all lymphocytes{" "}
         {percent(summary.lymphocytePercent)}
         {summary.nrbcPer100Wbc ? `; ${summary.nrbcPer100Wbc} nucleated red cells per 100 white cells` : ""}.
       </p>
       {absolute && (
         <p data-testid="diff-absolute" style={{ margin: "0.4rem 0" }}>
-          Absolute CAR-T count (morphology estimate): <strong>{absolute.cartPerUl.toLocaleString("en")}/µL</strong>
-          {absolute.cartPerUlCi95 ? ` (95% CI ${absolute.cartPerUlCi95[0].toLocaleString("en")}–${absolute.cartPerUlCi95[1].toLocaleString("en")})` : ""}, from WBC{" "}
-          {absolute.wbcPerUl.toLocaleString("en")}/µL.
+          Absolute CAR-T count (morphology estimate): <strong>{cellCount(absolute.cartPerUl)}/µL</strong>
+          {intervalText(absolute.cartPerUlCi95, cellCount)}, from WBC{" "}
+          {cellCount(absolute.wbcPerUl)}/µL.
         </p>
       )}
       {summary.belowMinimum && (
         <p className="notice" data-testid="diff-below-minimum" role="status">
           Only {summary.counted} white cell{summary.counted === 1 ? "" : "s"} counted: a manual differential counts at least 100, and the CAR-T share{absolute ? " and count are" : " is"} imprecise
-          {ci ? ` (95% CI ${percent(ci[0])}–${percent(ci[1])})` : ""}.
+          {intervalText(ci, percent)}.
         </p>
       )}
     </>

@@ -6,15 +6,10 @@ import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
 import { isoFromLocalInput, localInputFromIso } from "@/lib/format";
 import { gql } from "@/lib/gql";
-import type { CaseDetailsFields } from "@/lib/caseDetails";
+import { type CaseDetailsFields, isSigned } from "@/lib/caseDetails";
 import { UPDATE_CASE } from "@/lib/operations";
 
-export type CaseDetailsValue = CaseDetailsFields;
-
-const SIGNED = ["SIGNED_OUT", "AMENDED"];
-
-
-export function CaseDetails({ value, onSaved }: { value: CaseDetailsValue; onSaved: () => void }) {
+export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSaved: () => void }) {
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -37,7 +32,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsValue; onSav
       wbcCount: text("wbcCount") === null ? null : Number(text("wbcCount")),
     };
     // Only what this form changed: a field left as loaded is not written back.
-    const changed = Object.fromEntries(Object.entries(edited).filter(([k, v]) => v !== value[k as keyof CaseDetailsValue]));
+    const changed = Object.fromEntries(Object.entries(edited).filter(([k, v]) => v !== value[k as keyof CaseDetailsFields]));
     try {
       await gql(UPDATE_CASE, {
         input: { id: value.id, ...changed, expectedUpdatedAt: value.updatedAt, reason: String(f.get("reason") ?? "") },
@@ -59,7 +54,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsValue; onSav
         <span>Specimen: {value.specimen ?? "—"}</span>
         <span>Collected: {value.collectedAt ? formatDateTime(value.collectedAt) : "—"}</span>
         <span data-testid="case-details-wbc">WBC: {value.wbcCount !== null ? `${value.wbcCount} ×10⁹/L` : "not recorded"}</span>
-        {!SIGNED.includes(value.status) && (
+        {!isSigned(value.status) && (
           <button type="button" onClick={() => setEditing(true)} data-testid="edit-case-details">
             Edit details…
           </button>

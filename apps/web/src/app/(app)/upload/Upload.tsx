@@ -7,7 +7,8 @@ import { gql } from "@/lib/gql";
 import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { isoFromLocalInput } from "@/lib/format";
-import { CaseDetails, type CaseDetailsValue } from "./CaseDetails";
+import type { CaseDetailsFields } from "@/lib/caseDetails";
+import { CaseDetails } from "./CaseDetails";
 
 interface FileState {
   key: string;
@@ -63,7 +64,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const [sending, setSending] = useState(0);
   const busy = sending > 0;
 
-  const header = useQuery<{ case: (CaseDetailsValue & { accession: string; slides: { id: string }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
+  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; slides: { id: string }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
   // Poll every second while something is being analysed, then every 10 s (a new upload or
   // another technician's upload shows up without a reload).
   const [active, setActive] = useState(true);

@@ -6,6 +6,7 @@ import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { CASE_STATUS_COUNTS, CASES } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
+import { isSigned } from "@/lib/caseDetails";
 
 interface CaseRow {
   id: string;
@@ -211,9 +212,4 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
       )}
     </div>
   );
-}
-
-/** SIGNED_OUT (version 1) and AMENDED (version 2 or later) are both signed: read-only until amended. */
-function isSigned(status: string): boolean {
-  return status === "SIGNED_OUT" || status === "AMENDED";
 }

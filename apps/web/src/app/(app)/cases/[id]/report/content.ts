@@ -56,6 +56,13 @@ function num(v: unknown): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
+/** An interval as signed: exactly two numbers, else none. */
+function pair(v: unknown): [number, number] | null {
+  if (!Array.isArray(v) || v.length !== 2) return null;
+  const [lo, hi] = v.map(num);
+  return lo !== null && lo !== undefined && hi !== null && hi !== undefined ? [lo, hi] : null;
+}
+
 function obj(v: unknown): Record<string, unknown> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
@@ -74,10 +81,9 @@ export function readReportContent(raw: unknown): ReportContent {
     const artifacts = num(diff.artifacts);
     if (artifacts) rows.push({ label: "artifact", count: artifacts, percent: null });
   }
-  const ci = Array.isArray(diff.cartPercentCi95) ? diff.cartPercentCi95.map(num) : null;
   const whiteCells = Array.isArray(diff.excluded)
     ? {
-        cartPercentCi95: ci && ci.length === 2 && ci[0] !== null && ci[1] !== null ? ([ci[0], ci[1]] as [number, number]) : null,
+        cartPercentCi95: pair(diff.cartPercentCi95),
         lymphocytePercent: num(diff.lymphocytePercent),
         cartPercentOfLymphocytes: num(diff.cartPercentOfLymphocytes),
         nrbcPer100Wbc: num(diff.nrbcPer100Wbc),
@@ -125,9 +131,7 @@ export function readReportContent(raw: unknown): ReportContent {
     absoluteCounts: (() => {
       const a = obj(c.absoluteCounts);
       const [wbcPerUl, cartPerUl, lymphocytesPerUl] = [num(a.wbcPerUl), num(a.cartPerUl), num(a.lymphocytesPerUl)];
-      const [lo, hi, ...rest] = Array.isArray(a.cartPerUlCi95) ? a.cartPerUlCi95.map(num) : [];
-      const cartPerUlCi95: [number, number] | null = typeof lo === "number" && typeof hi === "number" && rest.length === 0 ? [lo, hi] : null;
-      return wbcPerUl !== null && cartPerUl !== null && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, cartPerUlCi95, lymphocytesPerUl } : null;
+      return wbcPerUl !== null && cartPerUl !== null && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, cartPerUlCi95: pair(a.cartPerUlCi95), lymphocytesPerUl } : null;
     })(),
     slides: slides
       ? {

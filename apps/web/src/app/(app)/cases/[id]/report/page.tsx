@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { formatDateTime, percent } from "@/lib/format";
+import { cellCount, formatDateTime, intervalText, percent } from "@/lib/format";
 import { ApiError } from "@/lib/errors";
 import { MODEL_NAME, REPORT, VERIFY_SIGN_OFF } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
@@ -297,16 +297,16 @@ function WhiteCellSummary({
   return (
     <>
       <p data-testid="report-cart">
-        <strong>CAR-T cells: {percent(cartPercent ?? 0)}</strong> of white cells{ci ? ` (95% CI ${percent(ci[0])}–${percent(ci[1])})` : ""}
+        <strong>CAR-T cells: {percent(cartPercent ?? 0)}</strong> of white cells{intervalText(ci, percent)}
         {figures.cartPercentOfLymphocytes !== null ? `; ${percent(figures.cartPercentOfLymphocytes)} of lymphocytes` : ""}.
         {figures.lymphocytePercent !== null ? ` All lymphocytes (CAR-T cells included): ${percent(figures.lymphocytePercent)} of white cells.` : ""}
         {figures.nrbcPer100Wbc ? ` Nucleated red cells: ${figures.nrbcPer100Wbc} per 100 white cells.` : ""}
       </p>
       {absolute && (
         <p data-testid="report-absolute">
-          <strong>Absolute CAR-T count (morphology estimate): {absolute.cartPerUl.toLocaleString("en")} cells/µL</strong>
-          {absolute.cartPerUlCi95 ? ` (95% CI ${absolute.cartPerUlCi95[0].toLocaleString("en")}–${absolute.cartPerUlCi95[1].toLocaleString("en")})` : ""} (lymphocytes{" "}
-          {absolute.lymphocytesPerUl.toLocaleString("en")}/µL, from a white-cell count of {absolute.wbcPerUl.toLocaleString("en")}/µL).
+          <strong>Absolute CAR-T count (morphology estimate): {cellCount(absolute.cartPerUl)} cells/µL</strong>
+          {intervalText(absolute.cartPerUlCi95, cellCount)} (lymphocytes{" "}
+          {cellCount(absolute.lymphocytesPerUl)}/µL, from a white-cell count of {cellCount(absolute.wbcPerUl)}/µL).
         </p>
       )}
       {figures.belowMinimum && (

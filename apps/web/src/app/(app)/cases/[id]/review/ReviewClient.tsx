@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { ErrorBox } from "@/components/ui";
 import { describeError } from "@/lib/errors";
+import { isSigned } from "@/lib/caseDetails";
 import { gql } from "@/lib/gql";
 import { AMEND_CASE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import type { SlideInfo } from "@/review/FieldView";
@@ -64,7 +65,7 @@ export function ReviewClient({
 
   // AMENDED is a signed state (report version 2 or later), amended again like SIGNED_OUT;
   // only IN_REVIEW (which an amendment reopens a case to) is editable.
-  const signed = header.status === "SIGNED_OUT" || header.status === "AMENDED";
+  const signed = isSigned(header.status);
   const readOnly = header.status !== "IN_REVIEW";
   return (
     <>
