@@ -6,6 +6,13 @@ export {
   absoluteCounts,
   MIN_WHITE_CELLS,
   NOT_WHITE_CELLS,
+  SPECIMEN_SUGGESTIONS,
   type WhiteCellDifferential,
   whiteCellDifferential,
 } from "@rcmnet/api/differential";
+
+/** What absolute counts come from: the case's specimen and its analyser white-cell count. */
+export interface BloodCount {
+  specimen: string | null;
+  wbcCount: number | null;
+}

@@ -3,7 +3,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
 import { cellCount, intervalText } from "@/lib/format";
-import { absoluteCounts, type WhiteCellDifferential } from "@/lib/differential";
+import { absoluteCounts, type BloodCount, type WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
 
@@ -13,14 +13,14 @@ export const Differential = memo(function Differential({
   total,
   labels,
   summary,
-  wbcCount,
+  blood,
 }: {
   rows: DifferentialRow[];
   counted: number;
   total: number;
   labels: readonly string[];
   summary: WhiteCellDifferential;
-  wbcCount: number | null;
+  blood: BloodCount;
 }) {
   return (
     <>
@@ -63,16 +63,16 @@ export const Differential = memo(function Differential({
         </tr>
       </tfoot>
     </table>
-    <CartSummary summary={summary} wbcCount={wbcCount} />
+    <CartSummary summary={summary} blood={blood} />
     </>
   );
 });
 
 /**
- * The CAR-T figures as the signed report gives them (absolute counts when the case has a
- * white-cell count), and a warning when too few cells were counted.
+ * The CAR-T figures as the signed report gives them (absolute counts when the case is peripheral
+ * blood with a white-cell count), and a warning when too few cells were counted.
  */
-export function CartSummary({ summary, wbcCount }: { summary: WhiteCellDifferential; wbcCount: number | null }) {
+export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential; blood: BloodCount }) {
   if (summary.counted === 0) {
     return (
       <p className="notice" data-testid="diff-not-evaluable">
@@ -81,7 +81,7 @@ export function CartSummary({ summary, wbcCount }: { summary: WhiteCellDifferent
     );
   }
   const ci = summary.cartPercentCi95;
-  const absolute = absoluteCounts(wbcCount, summary);
+  const absolute = absoluteCounts(blood, summary);
   return (
     <>
       <p data-testid="diff-cart-summary" style={{ margin: "0.4rem 0" }}>
@@ -95,6 +95,11 @@ export function CartSummary({ summary, wbcCount }: { summary: WhiteCellDifferent
           Absolute CAR-T count (morphology estimate): <strong>{cellCount(absolute.cartPerUl)}/µL</strong>
           {intervalText(absolute.cartPerUlCi95, cellCount)}, from WBC{" "}
           {cellCount(absolute.wbcPerUl)}/µL.
+        </p>
+      )}
+      {!absolute && blood.wbcCount !== null && (
+        <p className="muted" data-testid="diff-no-absolute" style={{ margin: "0.4rem 0" }}>
+          No absolute counts: they are given for peripheral blood only, and the specimen is {blood.specimen ? `“${blood.specimen}”` : "not recorded"}.
         </p>
       )}
       {summary.belowMinimum && (

@@ -328,7 +328,7 @@ export function ReviewWorkspace({
           )}
           <div className="panel">
             <h3 style={{ marginTop: 0 }}>Differential count</h3>
-            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} wbcCount={header.wbcCount} />
+            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} blood={header} />
             <p className="muted" data-testid="intended-use" style={{ marginBottom: 0 }}>
               Research use only: CAR-T cells are identified by morphology, not validated against flow cytometry. Not for diagnostic use.
             </p>
@@ -359,7 +359,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, specimen: specimenLine(header), wbcCount: header.wbcCount, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides }}
+        summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood: header, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides }}
         saving={state.saving.size > 0}
         meanings={signOffMeanings}
         onSign={async (meaning, password) => {

@@ -9,7 +9,7 @@ import { ApiError, describeError } from "@/lib/errors";
 import { percent } from "@/components/ui";
 import { labelName } from "@/lib/labels";
 import { defaultMeaning, type DifferentialRow } from "./model";
-import type { WhiteCellDifferential } from "@/lib/differential";
+import type { BloodCount, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
 
 export interface SignOffSummary {
@@ -18,9 +18,10 @@ export interface SignOffSummary {
   accession: string;
   /** The differential as the page shows it: what the signature records. */
   differential: { rows: DifferentialRow[]; counted: number; summary: WhiteCellDifferential };
-  /** The specimen line the signature records, and its white-cell count (absolute counts). */
+  /** The specimen line the signature records. */
   specimen: string;
-  wbcCount: number | null;
+  /** What absolute counts come from: the specimen's name and its white-cell count. */
+  blood: BloodCount;
   total: number;
   unreviewed: number;
   /** Cells whose human label differs from the AI's. */
@@ -69,7 +70,7 @@ function SignOffForm({
   onSign: (meaning: string, password: string) => Promise<void>;
   onReload: () => void;
 }) {
-  const { signer, accession, differential, total, unreviewed, overrides, specimen, wbcCount } = summary;
+  const { signer, accession, differential, total, unreviewed, overrides, specimen, blood } = summary;
   const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -138,7 +139,7 @@ function SignOffForm({
       <p data-testid="signoff-specimen" style={{ margin: "0.4rem 0" }}>
         Specimen: {specimen}
       </p>
-      <CartSummary summary={differential.summary} wbcCount={wbcCount} />
+      <CartSummary summary={differential.summary} blood={blood} />
       <div style={{ display: "grid", gap: "0.6rem" }}>
         <label>
           Meaning of this signature

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { computeDifferential } from "./differential.ts";
-import { absoluteCounts, percentsSummingTo100, whiteCellDifferential, wilson95 } from "./whiteCellDifferential.ts";
+import { absoluteCounts, isPeripheralBlood, percentsSummingTo100, SPECIMEN_SUGGESTIONS, whiteCellDifferential, wilson95 } from "./whiteCellDifferential.ts";
 
 describe("computeDifferential", () => {
   it("counts white cells only in the denominator; artifacts, platelets, nucleated red cells and unidentified cells apart", () => {
@@ -90,12 +90,24 @@ describe("labels as models spell them, and absolute counts", () => {
 
   it("gives cells per µL from ×10⁹/L with the share's interval carried over, none without a count", () => {
     const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }]);
-    const a = absoluteCounts(8, d)!;
+    const a = absoluteCounts({ specimen: "peripheral blood", wbcCount: 8 }, d)!;
     // 1 of 20 white cells at 8,000/µL: 400/µL, and the interval says how little that is worth.
     expect(a).toMatchObject({ wbcPerUl: 8000, cartPerUl: 400, lymphocytesPerUl: 8000 });
     expect(a.cartPerUlCi95![0]).toBeLessThan(100);
     expect(a.cartPerUlCi95![1]).toBeGreaterThan(1500);
-    expect(absoluteCounts(null, d)).toBeNull();
-    expect(absoluteCounts(8, whiteCellDifferential([{ label: "artifact", count: 2 }]))).toBeNull();
+    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: null }, d)).toBeNull();
+    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: 8 }, whiteCellDifferential([{ label: "artifact", count: 2 }]))).toBeNull();
+  });
+
+  it("gives absolute counts for peripheral blood only: a marrow's or a fluid's count is not per µL of blood", () => {
+    const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }]);
+    for (const specimen of ["peripheral blood", "Peripheral  Blood", "PB", "whole blood (EDTA)", "venous blood", "blood"]) {
+      expect(absoluteCounts({ specimen, wbcCount: 8 }, d), specimen).not.toBeNull();
+    }
+    for (const specimen of [null, "", "bone marrow aspirate", "cerebrospinal fluid", "apheresis product", "blood culture", "marrow blood"]) {
+      expect(absoluteCounts({ specimen, wbcCount: 8 }, d), String(specimen)).toBeNull();
+    }
+    expect(isPeripheralBlood(SPECIMEN_SUGGESTIONS[0])).toBe(true);
+    expect(SPECIMEN_SUGGESTIONS.slice(1).some(isPeripheralBlood)).toBe(false);
   });
 });

@@ -71,13 +71,37 @@ export interface AbsoluteCounts {
   lymphocytesPerUl: number;
 }
 
+/** The specimen names the case-details form offers; free text is kept for anything else. */
+export const SPECIMEN_SUGGESTIONS: readonly string[] = [
+  "peripheral blood",
+  "bone marrow aspirate",
+  "cerebrospinal fluid",
+  "pleural fluid",
+  "apheresis product",
+];
+
 /**
- * Cells per µL from the analyser's white-cell count (×10⁹/L = ×1,000/µL) and the counted shares,
- * as CAR-T expansion is followed; null without a count or without white cells counted. A
- * morphology estimate: as precise as the share it comes from, which the interval says.
+ * Whether the specimen is blood from a vein or capillary ("peripheral blood", "PB", "whole blood
+ * (EDTA)"): only there does an analyser's white-cell count per µL scale a smear's shares into
+ * cells per µL of blood. A marrow aspirate's or a fluid's count means something else, and an
+ * unnamed specimen cannot be assumed to be blood.
  */
-export function absoluteCounts(wbcCount: number | null | undefined, d: WhiteCellDifferential): AbsoluteCounts | null {
-  if (wbcCount === null || wbcCount === undefined || d.counted === 0) return null;
+export function isPeripheralBlood(specimen: string | null | undefined): boolean {
+  const s = (specimen ?? "").trim().toLowerCase().replace(/\s+/g, " ");
+  return /^(pb|blood|(peripheral|whole|venous|capillary) blood)( \(.*\))?$/.test(s);
+}
+
+/**
+ * Cells per µL of blood from the analyser's white-cell count (×10⁹/L = ×1,000/µL) and the counted
+ * shares, as CAR-T expansion is followed; null without a count, without white cells counted, or
+ * for a specimen that is not peripheral blood. A morphology estimate: as precise as the share it
+ * comes from, which the interval says.
+ */
+export function absoluteCounts(
+  { specimen, wbcCount }: { specimen: string | null | undefined; wbcCount: number | null | undefined },
+  d: WhiteCellDifferential,
+): AbsoluteCounts | null {
+  if (wbcCount === null || wbcCount === undefined || d.counted === 0 || !isPeripheralBlood(specimen)) return null;
   const wbcPerUl = wbcCount * 1000;
   const lymphocytes = lymphocyteCount(d.rows, d.cartCount);
   const ci = d.cartPercentCi95;

@@ -244,9 +244,13 @@ describe("sign-off", () => {
     const amended = await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Cell 1 is debris on second look" } });
     expect(amended.amendCase).toMatchObject({ status: "IN_REVIEW", reportVersion: 1 });
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
+    // The smear turns out to be of marrow: its count is not per µL of blood, so no absolute counts.
+    await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "bone marrow aspirate" } });
     const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(r2.signOffCase).toMatchObject({ version: 2, amendmentReason: "Cell 1 is debris on second look", supersedes: { id: v1.id, version: 1 } });
     expect(r2.signOffCase.content.differential.artifacts).toBe(1);
+    expect(r2.signOffCase.content.case).toMatchObject({ specimen: "bone marrow aspirate", wbcCount: 5 });
+    expect(r2.signOffCase.content.absoluteCounts).toBeNull();
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } }))).toMatchObject({ status: "AMENDED", reportVersion: 2 });
 
     // Version 1 stays readable exactly as signed.

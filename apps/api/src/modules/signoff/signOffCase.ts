@@ -163,7 +163,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           meaning: input.meaning,
           signedAt: signedAt.toISOString(),
           differential,
-          absoluteCounts: absoluteCounts(kase.wbcCount, differential),
+          absoluteCounts: absoluteCounts(kase, differential),
           slides: slides.map((sl) => ({ id: sl.id, kind: sl.kind, sha256: sl.imageSha256, analysisStatus: sl.analysisStatus })),
           modelVersionIds: modelIds,
           models: models.map((m) => ({ id: m.id, name: m.name, version: m.version })),

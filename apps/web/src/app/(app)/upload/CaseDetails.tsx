@@ -2,6 +2,7 @@
 // The case's details beside its uploads, editable until sign-off: the white-cell count, for one,
 // often arrives from the analyser after the smear. Every change needs a reason (audited).
 import { type FormEvent, useState } from "react";
+import { SpecimenInput } from "@/components/SpecimenInput";
 import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
 import { isoFromLocalInput, localInputFromIso } from "@/lib/format";
@@ -75,7 +76,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSa
         </label>
         <label>
           Specimen
-          <input name="specimen" defaultValue={value.specimen ?? ""} maxLength={50} />
+          <SpecimenInput defaultValue={value.specimen ?? ""} />
         </label>
         <label>
           Collected (your local time)

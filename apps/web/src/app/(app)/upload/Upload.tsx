@@ -8,6 +8,7 @@ import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { isoFromLocalInput } from "@/lib/format";
 import type { CaseDetailsFields } from "@/lib/caseDetails";
+import { SpecimenInput } from "@/components/SpecimenInput";
 import { CaseDetails } from "./CaseDetails";
 
 interface FileState {
@@ -167,7 +168,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
             </label>
             <label>
               Specimen
-              <input name="specimen" maxLength={50} placeholder="e.g. peripheral blood" data-testid="case-specimen-input" />
+              <SpecimenInput testId="case-specimen-input" />
             </label>
             <label>
               Collected (your local time)

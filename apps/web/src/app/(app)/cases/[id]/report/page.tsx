@@ -222,7 +222,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           </tfoot>
         </table>
         {content.whiteCells ? (
-          <WhiteCellSummary cartPercent={content.cartPercent} counted={content.counted} figures={content.whiteCells} absolute={content.absoluteCounts} />
+          <WhiteCellSummary cartPercent={content.cartPercent} counted={content.counted} figures={content.whiteCells} absolute={content.absoluteCounts} wbcCount={content.case.wbcCount} />
         ) : (
           content.cartPercent !== null && (
             <p>
@@ -280,11 +280,13 @@ function WhiteCellSummary({
   counted,
   figures,
   absolute,
+  wbcCount,
 }: {
   cartPercent: number | null;
   counted: number | null;
   figures: NonNullable<ReportContent["whiteCells"]>;
   absolute: ReportContent["absoluteCounts"];
+  wbcCount: number | null;
 }) {
   if (!counted) {
     return (
@@ -307,6 +309,11 @@ function WhiteCellSummary({
           <strong>Absolute CAR-T count (morphology estimate): {cellCount(absolute.cartPerUl)} cells/µL</strong>
           {intervalText(absolute.cartPerUlCi95, cellCount)} (lymphocytes{" "}
           {cellCount(absolute.lymphocytesPerUl)}/µL, from a white-cell count of {cellCount(absolute.wbcPerUl)}/µL).
+        </p>
+      )}
+      {!absolute && wbcCount !== null && (
+        <p className="muted" data-testid="report-no-absolute">
+          No absolute counts: they are given for peripheral blood only.
         </p>
       )}
       {figures.belowMinimum && (
