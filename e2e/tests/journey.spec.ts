@@ -87,14 +87,29 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId("review-specimen")).toHaveText("peripheral blood, collected 2026-11-20 08:30:00 UTC, WBC 4.2 ×10⁹/L");
   await expect(page.getByTestId("diff-absolute")).toContainText("from WBC 4,200/µL");
 
+  // Confirms the current cell: an AI abstention, shown as unidentified, would leave the cell out
+  // of the white-cell count, so the page asks why first (Enter gives the reason).
+  const confirmCurrent = async (act: () => Promise<void>) => {
+    const shown = await current.getAttribute("data-label");
+    await act();
+    if (shown === "unidentified") {
+      await expect(page.getByTestId("reason-left-out")).toBeVisible();
+      await page.getByTestId("reason-input").fill("smudged: no nuclear detail to call");
+      await page.getByTestId("reason-input").press("Enter");
+    }
+  };
+
   // The same decisions as buttons (mouse, touch): confirm one cell with a click.
   const before = (await counts()).reviewed;
-  await page.getByTestId("decide-confirm").click();
+  await confirmCurrent(() => page.getByTestId("decide-confirm").click());
   await expect.poll(async () => (await counts()).reviewed).toBe(before + 1);
 
-  // A held Enter decides one cell, not every cell it repeats over (keydown with repeat: true).
+  // A held Enter decides one cell, not every cell it repeats over (keydown with repeat: true);
+  // on a cell the AI named (an unidentified one would ask for a reason first).
   const current2 = page.locator('[data-testid="cell-tile"][data-current="true"]');
-  if (total - (await counts()).reviewed >= 2) {
+  const named = page.locator('[data-testid="cell-tile"][data-reviewed="false"]:not([data-label="unidentified"])');
+  if ((await named.count()) >= 2) {
+    await named.first().click();
     const held = await current2.getAttribute("data-cell-id");
     const r0 = (await counts()).reviewed;
     for (let i = 0; i < 4; i++) await page.keyboard.down("Enter");
@@ -105,14 +120,14 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
     // Backspace goes back to the cell just decided, to correct a slip.
     await page.keyboard.press("Backspace");
     await expect(current2).toHaveAttribute("data-cell-id", held!);
-    await page.locator('[data-testid="cell-tile"][data-reviewed="false"]').first().click();
+    await named.first().click();
   }
 
   // Confirm every other cell with Enter (the cursor advances to the next unreviewed cell).
   for (let guard = 0; guard < total + 5; guard++) {
     const { reviewed } = await counts();
     if (reviewed === total) break;
-    await page.keyboard.press("Enter");
+    await confirmCurrent(() => page.keyboard.press("Enter"));
     await expect.poll(async () => (await counts()).reviewed).toBeGreaterThan(reviewed);
   }
   await expect(progress).toHaveText(`${total} of ${total} reviewed`);

@@ -43,10 +43,10 @@ async function countQueries(caseId: string): Promise<{ n: number; cells: number 
   return { n: queries, cells: data.case.cells.nodes.length };
 }
 
-/** One cell at a time: a bulk confirm refuses the fixture's abstained cells. */
+/** One cell at a time: a bulk confirm refuses the fixture's abstained cells (left unidentified: with a reason). */
 async function reviewSome(cellIds: string[]) {
   for (const cellId of cellIds) {
-    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: [{ cellId, expectedReviewCount: 0 }] });
+    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: [{ cellId, expectedReviewCount: 0, reason: "seen" }] });
   }
 }
 

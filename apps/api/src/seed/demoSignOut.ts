@@ -3,6 +3,7 @@
 import type { Case, PrismaClient, User } from "@rcmnet/db";
 import type { DemoField } from "./demoCases.ts";
 import { asActor } from "./demoCases.ts";
+import { UNIDENTIFIED } from "../modules/cases/caseRules.ts";
 import { confidentCalls, confirmCells } from "../modules/review/confirmCells.ts";
 import { reclassifyCell } from "../modules/review/reclassifyCell.ts";
 import { signOffCase } from "../modules/signoff/signOffCase.ts";
@@ -46,19 +47,21 @@ export async function reviewAndSignOut(options: {
     where: { slide: ofCase, reviewCount: 0 },
     orderBy: [{ slideId: "asc" }, { y: "asc" }, { x: "asc" }],
   });
-  const confirm: { cellId: string; expectedReviewCount: number }[] = [];
+  const reason = "Morphology reviewed (demo: ground truth of the synthetic field)";
+  const confirm: { cellId: string; expectedReviewCount: number; reason?: string }[] = [];
   for (const cell of cells) {
     const truth = options.truthBySlide.get(cell.slideId);
     // A detection that matches no drawn white cell is what a hematologist would call an artifact.
     const label = truth ? (truthLabel(cell, truth) ?? "artifact") : cell.currentLabel;
     if (label && label === cell.currentLabel) {
-      confirm.push({ cellId: cell.id, expectedReviewCount: 0 });
+      // An AI abstention left unidentified is out of the count: the decision says why.
+      confirm.push({ cellId: cell.id, expectedReviewCount: 0, ...(label === UNIDENTIFIED ? { reason } : {}) });
     } else {
       await reclassifyCell(prisma, actor, {
         cellId: cell.id,
         expectedReviewCount: 0,
-        label: label ?? "unidentified",
-        reason: "Morphology reviewed (demo: ground truth of the synthetic field)",
+        label: label ?? UNIDENTIFIED,
+        reason,
       });
     }
   }

@@ -1,10 +1,13 @@
 "use client";
 import { useState } from "react";
 import { Modal } from "@/components/Modal";
-import type { PendingOverride, ReviewCell } from "./model";
+import { aiShownLabel, overridesAi, type PendingOverride, type ReviewCell, UNLABELLED } from "./model";
 import { labelName } from "@/lib/labels";
 
-/** Overriding the AI is never silent: the reviewer writes why (kept with the review and in the audit trail). */
+/**
+ * Overriding the AI, or leaving a cell unidentified (out of the white-cell count), is never
+ * silent: the reviewer writes why (kept with the review and in the audit trail).
+ */
 export function ReasonDialog({
   prompt,
   cell,
@@ -17,7 +20,7 @@ export function ReasonDialog({
   onSubmit: (reason: string) => void;
 }) {
   return (
-    <Modal open={prompt !== null} onClose={onCancel} label="Reason for overriding the AI" testId="reason-dialog">
+    <Modal open={prompt !== null} onClose={onCancel} label="Reason for the decision" testId="reason-dialog">
       {/* Keyed by the prompt: a reason typed for one cell and cancelled (Escape included)
           never pre-fills the prompt of another. */}
       {prompt && <ReasonForm key={`${prompt.cellIds.join(",")}:${prompt.label}`} prompt={prompt} cell={cell} onCancel={onCancel} onSubmit={onSubmit} />}
@@ -38,6 +41,8 @@ function ReasonForm({
 }) {
   const [reason, setReason] = useState("");
   const trimmed = reason.trim();
+  const override = cell === null || overridesAi(cell, prompt.label);
+  const leftOut = prompt.label === UNLABELLED;
   return (
       <form
         onSubmit={(e) => {
@@ -46,10 +51,11 @@ function ReasonForm({
           onSubmit(trimmed);
         }}
       >
-        <h2 style={{ marginTop: 0 }}>Override the AI</h2>
+        <h2 style={{ marginTop: 0 }}>{override ? "Override the AI" : "Leave the cell unidentified"}</h2>
         <p>
-          AI said <strong className="badge ai">{cell?.ai ? labelName(cell.ai.abstained ? "unidentified" : cell.ai.label) : "—"}</strong>; you chose{" "}
+          AI said <strong className="badge ai">{cell?.ai ? labelName(aiShownLabel(cell.ai)) : "—"}</strong>; you chose{" "}
           <strong className="badge human">{labelName(prompt.label)}</strong>.
+          {leftOut && <span data-testid="reason-left-out"> An unidentified cell is left out of the white-cell count.</span>}
         </p>
         <label style={{ display: "flex" }}>
           Reason (required, recorded in the audit trail; Enter to save, Shift+Enter for a new line)
@@ -75,7 +81,7 @@ function ReasonForm({
             Cancel
           </button>
           <button className="primary" type="submit" disabled={!trimmed} data-testid="reason-submit">
-            Reclassify
+            {override ? "Reclassify" : "Confirm"}
           </button>
         </div>
       </form>

@@ -143,11 +143,14 @@ describe("keyboard", () => {
     expect(reduce(s0, (intent as Extract<typeof intent, { kind: "dispatch" }>).action).gradcam).toBe(true);
   });
 
-  it("an abstained prediction reads as unidentified, and confirming it needs no reason", () => {
+  it("an abstained prediction reads as unidentified; confirming it, out of the count, asks why", () => {
     const abst = cell("z", "unidentified", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m@1" } });
     const s = initialState(["car_t", "unidentified"], [abst]);
-    expect(keyIntent(s, "Enter")).toEqual({ kind: "save", request: { cellIds: ["z"], label: "unidentified", reason: null } });
+    expect(keyIntent(s, "Enter")).toEqual({ kind: "dispatch", action: { type: "choose", cellIds: ["z"], label: "unidentified" } });
     expect(keyIntent(s, "1").kind).toBe("dispatch");
+    // Even once a human left it unidentified: each such decision carries its reason.
+    const decided = { ...abst, decision: { action: "CONFIRM" as const, label: "unidentified", reviewer: "h", reason: "smudged", at: "" } };
+    expect(keyIntent(initialState(["car_t", "unidentified"], [decided]), "Enter").kind).toBe("dispatch");
   });
 });
 

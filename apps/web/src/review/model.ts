@@ -307,11 +307,19 @@ export function chooseIntent(state: ReviewState, label: string): KeyIntent {
   return decide(cell, label);
 }
 
-function decide(cell: ReviewCell, label: string): KeyIntent {
+/** Whether a decision for `label` opens the reason prompt (the API refuses it without one). */
+export function needsReason(cell: ReviewCell, label: string): boolean {
+  // Leaving a cell unidentified takes it out of the white-cell count: always with a reason, an
+  // AI abstention confirmed included.
+  if (label === UNLABELLED) return true;
   // Confirming or choosing a label that overrides the AI needs a reason, unless a human
   // already made that same override (the reason is on record with that decision).
   const alreadyDecided = cell.decision !== null && cell.decision.label === label;
-  if (overridesAi(cell, label) && !alreadyDecided) return { kind: "dispatch", action: { type: "choose", cellIds: [cell.id], label } };
+  return overridesAi(cell, label) && !alreadyDecided;
+}
+
+function decide(cell: ReviewCell, label: string): KeyIntent {
+  if (needsReason(cell, label)) return { kind: "dispatch", action: { type: "choose", cellIds: [cell.id], label } };
   return { kind: "save", request: { cellIds: [cell.id], label, reason: null } };
 }
 

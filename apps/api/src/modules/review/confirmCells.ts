@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { badInput, isUniqueViolation } from "../../errors.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { lockCaseOfCells } from "./reviewRules.ts";
+import { assertReasonToLeaveUnidentified, lockCaseOfCells } from "./reviewRules.ts";
 import { staleReview } from "./reclassifyCell.ts";
 
 export const MAX_BULK_CONFIRM = 1000;
@@ -16,7 +16,7 @@ export const MAX_BULK_CONFIRM = 1000;
 export const BULK_MIN_CONFIDENCE = 0.8;
 
 export const confirmCellsInput = z
-  .array(z.object({ cellId: z.string(), expectedReviewCount: z.number().int().min(0) }))
+  .array(z.object({ cellId: z.string(), expectedReviewCount: z.number().int().min(0), reason: z.string().trim().max(1000).nullish() }))
   .min(1, "at least one cell")
   .max(MAX_BULK_CONFIRM, `at most ${MAX_BULK_CONFIRM} cells per request`);
 
@@ -35,6 +35,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
         if (cell.currentLabel === null) throw badInput("A cell without a label cannot be confirmed: reclassify it");
       }
       if (ids.length > 1) await assertConfidentCalls(tx, ids);
+      for (const item of input) assertReasonToLeaveUnidentified(byId.get(item.cellId)!.currentLabel, item.reason);
       // One statement for the whole batch; a row whose reviewCount or label moved meanwhile (a
       // retried analysis rewrites the label of an undecided cell) is not updated, the counts
       // differ, and the transaction rolls back (nothing half-confirmed).
@@ -54,6 +55,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
             action: "CONFIRM" as const,
             label: cell.currentLabel!,
             previousLabel: cell.currentLabel,
+            reason: item.reason || null,
             reportVersion: kase.reportVersion,
           };
         }),
@@ -73,6 +75,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
             entityId: cell.id,
             before: { label: cell.currentLabel, reviewCount: cell.reviewCount },
             after: { label: cell.currentLabel, reviewCount: cell.reviewCount + 1, caseAccession: kase.accession, ...bulk },
+            reason: item.reason || null,
           };
         }),
       });

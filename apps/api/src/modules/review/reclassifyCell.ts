@@ -5,7 +5,7 @@ import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { aiLabel, allowedLabels, lockCaseOfCells } from "./reviewRules.ts";
+import { aiLabel, allowedLabels, assertReasonToLeaveUnidentified, lockCaseOfCells } from "./reviewRules.ts";
 
 export const reclassifyCellInput = z.object({
   cellId: z.string(),
@@ -30,6 +30,7 @@ export async function reclassifyCell(prisma: PrismaClient, actor: AuthUser, raw:
       if (ai !== null && ai !== input.label && !input.reason) {
         throw badInput(`A reason is required to override the AI's label "${ai}"`);
       }
+      assertReasonToLeaveUnidentified(input.label, input.reason);
       const updated = await tx.cell.updateMany({
         where: { id: cell.id, reviewCount: input.expectedReviewCount },
         data: { reviewCount: { increment: 1 }, currentLabel: input.label },

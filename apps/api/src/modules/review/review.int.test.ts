@@ -116,8 +116,28 @@ describe("review", () => {
     const unsure = await api.gql(hema, CONFIRM, { cells: cellIds.slice(0, 2).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
     expect(unsure.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
-    // One at a time, a hematologist may confirm any of them.
-    for (const cellId of [cellIds[0]!, cellIds[9]!]) await api.gqlOk(hema, CONFIRM, { cells: [{ cellId, expectedReviewCount: 0 }] });
+    // One at a time, a hematologist may confirm any of them: the abstention (unidentified, so out
+    // of the white-cell count) with a reason, kept with the decision and in the trail.
+    await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[0]!, expectedReviewCount: 0 }] });
+    const bare = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[9]!, expectedReviewCount: 0 }] });
+    expect(bare.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(bare.errors?.[0]?.message).toMatch(/reason is required to leave a cell unidentified/);
+    expect(await api.prisma.review.count({ where: { cellId: cellIds[9]! } })).toBe(0);
+    await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[9]!, expectedReviewCount: 0, reason: "smudged: no nucleus detail" }] });
+    expect(await api.prisma.review.findFirstOrThrow({ where: { cellId: cellIds[9]! } })).toMatchObject({ action: "CONFIRM", label: "unidentified", reason: "smudged: no nucleus detail" });
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[9]!, action: "cell.confirm" } });
+    expect(event.reason).toBe("smudged: no nucleus detail");
+  });
+
+  it("makes a cell unidentified only with a reason, even back to what the AI said", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    // Cell 9 abstained (shown unidentified); a reviewer called it a lymphocyte, and now goes back.
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 0, label: "lymphocyte", reason: "clear nucleus" } });
+    const before = await databaseFingerprint(api.prisma);
+    const bare = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 1, label: "unidentified" } });
+    expect(bare.errors?.[0]?.message).toMatch(/reason is required to leave a cell unidentified/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 1, label: "unidentified", reason: "too damaged to call" } });
   });
 
   it("reports the differential count of a case", async () => {

@@ -11,6 +11,17 @@ export async function allowedLabels(db: Prisma.TransactionClient): Promise<strin
   return [...new Set([...rows.map((r) => r.label), ...ALWAYS_ALLOWED_LABELS])].sort();
 }
 
+/**
+ * Leaving a cell unidentified takes it out of the white-cell count (and so moves every share,
+ * CAR-T included): like an override, it is a judgement others must be able to follow, so each
+ * decision that leaves a cell unidentified, a confirmed AI abstention included, carries a reason.
+ */
+export function assertReasonToLeaveUnidentified(label: string | null, reason: string | null | undefined): void {
+  if (label === UNIDENTIFIED && !reason) {
+    throw badInput("A reason is required to leave a cell unidentified: it is then out of the white-cell count");
+  }
+}
+
 /** What the AI said about a cell: an abstained prediction counts as "unidentified". */
 export function aiLabel(prediction: Pick<Prediction, "label" | "abstained"> | null | undefined): string | null {
   if (!prediction) return null;

@@ -30,9 +30,12 @@ async function seen(caseId: string) {
   return { seenCells: cells.length, seenDecisions: cells.reduce((n, c) => n + c.reviewCount, 0), seenCaseUpdatedAt: updatedAt.toISOString() };
 }
 
-/** One cell at a time: a bulk confirm refuses the fixture's abstained cells. */
+/**
+ * One cell at a time: a bulk confirm refuses the fixture's abstained cells, whose confirmation
+ * (left unidentified) needs a reason; the others take one too.
+ */
 async function confirmAll(cellIds: string[], expected = 0) {
-  for (const cellId of cellIds) await api.gqlOk(hema, CONFIRM, { cells: [{ cellId, expectedReviewCount: expected }] });
+  for (const cellId of cellIds) await api.gqlOk(hema, CONFIRM, { cells: [{ cellId, expectedReviewCount: expected, reason: "seen" }] });
 }
 
 describe("sign-off", () => {

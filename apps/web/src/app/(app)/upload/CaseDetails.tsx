@@ -2,7 +2,7 @@
 // The case's details beside its uploads, editable until sign-off: the white-cell count, for one,
 // often arrives from the analyser after the smear. Every change needs a reason (audited).
 import { type FormEvent, useState } from "react";
-import { SpecimenInput } from "@/components/SpecimenInput";
+import { SpecimenField } from "@/components/SpecimenField";
 import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
 import { isoFromLocalInput, localInputFromIso } from "@/lib/format";
@@ -74,10 +74,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSa
           Timepoint
           <input name="timepoint" defaultValue={value.timepoint ?? ""} maxLength={50} />
         </label>
-        <label>
-          Specimen
-          <SpecimenInput defaultValue={value.specimen ?? ""} />
-        </label>
+        <SpecimenField defaultValue={value.specimen ?? ""} />
         <label>
           Collected (your local time)
           <input name="collectedAt" type="datetime-local" defaultValue={localInputFromIso(value.collectedAt)} />

@@ -8,7 +8,7 @@ import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { isoFromLocalInput } from "@/lib/format";
 import type { CaseDetailsFields } from "@/lib/caseDetails";
-import { SpecimenInput } from "@/components/SpecimenInput";
+import { SpecimenField } from "@/components/SpecimenField";
 import { CaseDetails } from "./CaseDetails";
 
 interface FileState {
@@ -166,10 +166,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
               Timepoint
               <input name="timepoint" placeholder="e.g. day +7" data-testid="case-timepoint-input" />
             </label>
-            <label>
-              Specimen
-              <SpecimenInput testId="case-specimen-input" />
-            </label>
+            <SpecimenField testId="case-specimen-input" />
             <label>
               Collected (your local time)
               <input name="collectedAt" type="datetime-local" data-testid="case-collected-input" />

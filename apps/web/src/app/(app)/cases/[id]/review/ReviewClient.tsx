@@ -43,7 +43,8 @@ export function ReviewClient({
         // Confirming keeps the label the API holds; a cell shown as "unidentified" for want of
         // any label (no AI call) is given it by a reclassification instead.
         if (label === (cell.storedLabel === undefined ? cell.currentLabel : cell.storedLabel)) {
-          const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, { cells: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount }] });
+          // A reason goes with it where one was asked for (a cell left unidentified).
+          const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, { cells: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount, ...(reason ? { reason } : {}) }] });
           return decided(r.confirmCells[0]!);
         }
         const r = await gql<{ reclassifyCell: ApiCell }>(RECLASSIFY_CELL, {
