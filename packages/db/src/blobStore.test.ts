@@ -27,6 +27,34 @@ describe("BlobStore", () => {
     await expect(store.get(key)).rejects.toBeInstanceOf(BlobCorruptError);
   });
 
+  it("streams a blob in chunks, holding the last back until the whole has hashed right", async () => {
+    const bytes = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i % 251));
+    const key = await store.put(bytes);
+    const ok = await store.open(key, 4096);
+    expect(ok.size).toBe(bytes.length);
+    const got: Buffer[] = [];
+    for await (const c of ok.chunks) got.push(c);
+    expect(got.map((c) => c.length)).toEqual([4096, 4096, 1808]);
+    expect(Buffer.concat(got)).toEqual(bytes);
+    // Damaged in its last byte: every chunk but the last is read, then the read fails.
+    const damaged = Buffer.from(bytes);
+    damaged[damaged.length - 1] ^= 1;
+    await writeFile(join(root, key.slice(0, 2), key), damaged);
+    const bad = await store.open(key, 4096);
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const c of bad.chunks) seen.push(c.length);
+      })(),
+    ).rejects.toBeInstanceOf(BlobCorruptError);
+    expect(seen).toEqual([4096, 4096]);
+    // Within one chunk: nothing at all before the failure.
+    const small = await store.put(Buffer.from("original"));
+    await writeFile(join(root, small.slice(0, 2), small), "tampered");
+    await expect((await store.open(small)).chunks.next()).rejects.toBeInstanceOf(BlobCorruptError);
+    await expect(store.open("0".repeat(64))).rejects.toBeInstanceOf(BlobNotFoundError);
+  });
+
   it("repairs a damaged copy when the same bytes are stored again", async () => {
     const bytes = Buffer.from("original");
     const key = await store.put(bytes);

@@ -2,7 +2,7 @@
 // uploads share one file, a name can never point at other content, and corruption on disk is
 // detected on every read.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -94,6 +94,48 @@ export class BlobStore {
     const actual = sha256Hex(bytes);
     if (actual !== sha256) throw new BlobCorruptError(sha256, actual);
     return bytes;
+  }
+
+  /**
+   * The bytes as chunks, for a response that should not hold a whole image in memory, verified
+   * against their name as they go. The last chunk is held back until everything read has hashed
+   * right: a damaged blob never reaches a reader whole (the iteration throws BlobCorruptError
+   * instead), and one that fits in a chunk fails before anything is yielded. A missing blob
+   * throws BlobNotFoundError here, before any chunk.
+   */
+  async open(sha256: string, chunkBytes = 64 * 1024): Promise<{ size: number; chunks: AsyncGenerator<Buffer> }> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.pathOf(sha256), "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BlobNotFoundError(sha256);
+      throw err;
+    }
+    const { size } = await handle.stat().catch(async (err) => {
+      await handle.close();
+      throw err;
+    });
+    async function* chunks(): AsyncGenerator<Buffer> {
+      const hash = createHash("sha256");
+      let held: Buffer | null = null;
+      try {
+        for (;;) {
+          const buf = Buffer.allocUnsafe(chunkBytes);
+          const { bytesRead } = await handle.read(buf, 0, chunkBytes, null);
+          if (bytesRead === 0) break;
+          const chunk = buf.subarray(0, bytesRead);
+          hash.update(chunk);
+          if (held) yield held;
+          held = chunk;
+        }
+        const actual = hash.digest("hex");
+        if (actual !== sha256) throw new BlobCorruptError(sha256, actual);
+        if (held) yield held;
+      } finally {
+        await handle.close();
+      }
+    }
+    return { size, chunks: chunks() };
   }
 
   async has(sha256: string): Promise<boolean> {

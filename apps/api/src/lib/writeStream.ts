@@ -5,7 +5,7 @@ import type { Writable } from "node:stream";
  * (else the whole answer piles up in memory). Resolves false when the client has gone: the
  * caller stops producing (and reading the database for) an answer nobody receives.
  */
-export async function writeOrWait(out: Writable, chunk: string): Promise<boolean> {
+export async function writeOrWait(out: Writable, chunk: string | Uint8Array): Promise<boolean> {
   if (out.destroyed) return false;
   if (!out.write(chunk)) {
     await new Promise<void>((resolve) => {

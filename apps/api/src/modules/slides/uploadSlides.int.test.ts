@@ -1,4 +1,5 @@
 import { readdir, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -94,6 +95,28 @@ describe("slide uploads", () => {
     expect(early).toBe("waiting");
     expect((await waiting).status).toBe(200);
     for (const release of held.slice(1)) release();
+  });
+
+  it("streams an image in chunks, and never serves a damaged one whole", async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), randomBytes(300 * 1024)]);
+    const sha = await api.blobs.put(bytes);
+    const ok = await api.fetch(`/blobs/${sha}`, { token: tech });
+    expect(ok.headers.get("content-length")).toBe(String(bytes.length));
+    expect(Buffer.from(await ok.arrayBuffer()).equals(bytes)).toBe(true);
+    // Its last byte flipped on disk: the answer starts (the hash is known only at the end) and is
+    // cut short before its last chunk, so the browser sees a failed load, not a wrong image.
+    const damaged = Buffer.from(bytes);
+    damaged[damaged.length - 1] ^= 1;
+    await writeFile(join(api.blobs.root, sha.slice(0, 2), sha), damaged);
+    const cut = await api.fetch(`/blobs/${sha}`, { token: tech });
+    await expect(cut.arrayBuffer()).rejects.toThrow();
+    // A damaged crop (one chunk) is verified before anything is sent: 404, as if missing.
+    const crop = await api.blobs.put(Buffer.from("a small crop"));
+    await writeFile(join(api.blobs.root, crop.slice(0, 2), crop), "a small cro!");
+    expect((await api.fetch(`/blobs/${crop}`, { token: tech })).status).toBe(404);
+    // Every read gave its slot back, the cut one included.
+    const all = await Promise.all(Array.from({ length: 8 }, () => blobReadSlots.acquire(2_000)));
+    for (const release of all) release();
   });
 
   it("refuses an upload that would leave the disk nearly full, storing nothing", async () => {
