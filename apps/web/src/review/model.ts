@@ -311,7 +311,7 @@ export function chooseIntent(state: ReviewState, label: string): KeyIntent {
 export function needsReason(cell: ReviewCell, label: string): boolean {
   // Leaving a cell unidentified takes it out of the white-cell count: always with a reason, an
   // AI abstention confirmed included.
-  if (label === UNLABELLED) return true;
+  if (label.toLowerCase() === UNLABELLED) return true;
   // Confirming or choosing a label that overrides the AI needs a reason, unless a human
   // already made that same override (the reason is on record with that decision).
   const alreadyDecided = cell.decision !== null && cell.decision.label === label;

@@ -99,6 +99,15 @@ describe("labels as models spell them, and absolute counts", () => {
     expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: 8 }, whiteCellDifferential([{ label: "artifact", count: 2 }]))).toBeNull();
   });
 
+  it("gives all lymphocytes as the sum of the printed lymphocyte and CAR-T rows", () => {
+    // Thirds: one row takes 33.4, the others 33.3; the exact 66.67 would print as 66.7 beside
+    // two rows adding up to 66.6.
+    const d = whiteCellDifferential([{ label: "basophil", count: 1 }, { label: "car_t", count: 1 }, { label: "lymphocyte", count: 1 }]);
+    const rowSum = d.rows.filter((r) => r.label !== "basophil").reduce((s, r) => s + r.percent, 0);
+    expect(d.lymphocytePercent).toBeCloseTo(rowSum, 6);
+    expect(d.lymphocytePercent).toBe(66.6);
+  });
+
   it("gives absolute counts for peripheral blood only: a marrow's or a fluid's count is not per µL of blood", () => {
     const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }]);
     for (const specimen of ["peripheral blood", "Peripheral  Blood", "PB", "whole blood (EDTA)", "venous blood", "blood"]) {

@@ -27,7 +27,7 @@ export function computeDifferential(counts: LabelCount[]): Differential {
   return {
     ...white,
     total,
-    artifacts: white.excluded.find((e) => e.label === ARTIFACT)?.count ?? 0,
+    artifacts: white.excluded.find((e) => e.label.toLowerCase() === ARTIFACT)?.count ?? 0,
     unlabelled: total - sum(labelled, "count"),
     unreviewed: total - sum(counts, "reviewed"),
   };

@@ -136,7 +136,8 @@ export function whiteCellDifferential(counts: readonly { label: string; count: n
     cartCount,
     cartPercent: round1(cart.reduce((s, r) => s + r.percent, 0)),
     cartPercentCi95: wilson95(cartCount, counted),
-    lymphocytePercent: per100(lymphocytes),
+    // Added up from the rounded rows, as cartPercent is: the printed rows and this line agree.
+    lymphocytePercent: round1(rows.filter((r) => CART_LABEL.test(r.label) || r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.percent, 0)),
     cartPercentOfLymphocytes: lymphocytes === 0 ? null : round1((100 * cartCount) / lymphocytes),
     nrbcPer100Wbc: counted === 0 ? null : per100([...excluded].filter(([l]) => l.toLowerCase() === "erythroblast").reduce((s, [, n]) => s + n, 0)),
     belowMinimum: counted < MIN_WHITE_CELLS,

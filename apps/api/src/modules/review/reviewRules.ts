@@ -17,7 +17,8 @@ export async function allowedLabels(db: Prisma.TransactionClient): Promise<strin
  * decision that leaves a cell unidentified, a confirmed AI abstention included, carries a reason.
  */
 export function assertReasonToLeaveUnidentified(label: string | null, reason: string | null | undefined): void {
-  if (label === UNIDENTIFIED && !reason) {
+  // As models may spell it ("Unidentified"): the differential leaves it out whatever its case.
+  if (label?.toLowerCase() === UNIDENTIFIED && !reason) {
     throw badInput("A reason is required to leave a cell unidentified: it is then out of the white-cell count");
   }
 }
