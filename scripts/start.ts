@@ -150,8 +150,6 @@ async function main() {
     API_PORT: String(apiPort),
     API_URL: `http://127.0.0.1:${apiPort}`,
     WEB_PORT: String(webPort),
-    // PGlite serialises every connection: small pools are enough and kinder to it.
-    ...(db.embedded ? { RCMNET_DB_POOL_MAX: "4" } : {}),
   };
 
   // Demo logins have published passwords: only on the embedded database, or when asked for.

@@ -1,4 +1,5 @@
-// The only reader of process.env in @rcmnet/api: everything else receives a validated Env.
+// The reader of process.env in @rcmnet/api: everything else receives a validated Env, but for the
+// worker's job list (worker.ts, RCMNET_WORKER_JOBS) and the demo seed's inputs (seed/demo.ts).
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -147,7 +147,8 @@ const commands: Record<string, Command> = {
   train: {
     summary: 'train a model (fresh, resumed, or transfer learning with --from)',
     usage: `rcmnet train --data DIR|MANIFEST --out DIR [--arch ${ARCHITECTURES.join('|')}] [--size 64|128|224] [--epochs N]
-             [--batch N] [--width 1] [--optimizer adam|sgd] [--lr X] [--label-smoothing 0.1] [--patience N]
+             [--batch N] [--width 1] [--stem imagenet|compact] [--optimizer adam|sgd] [--lr X] [--weight-decay 1e-4]
+             [--label-smoothing 0.1] [--patience N] [--no-augment] [--no-balance]
              [--seed S] [--ema DECAY] [--resume] [--from MODEL --labels a,b,...] [--head-epochs N] [--max-per-class N] [--json]
   --ema 0.999 keeps an exponential moving average of the weights and saves the average`,
     options: {
