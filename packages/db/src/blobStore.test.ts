@@ -38,7 +38,7 @@ describe("BlobStore", () => {
     expect(Buffer.concat(got)).toEqual(bytes);
     // Damaged in its last byte: every chunk but the last is read, then the read fails.
     const damaged = Buffer.from(bytes);
-    damaged[damaged.length - 1] ^= 1;
+    damaged[damaged.length - 1] = damaged.at(-1)! ^ 1;
     await writeFile(join(root, key.slice(0, 2), key), damaged);
     const bad = await store.open(key, 4096);
     const seen: number[] = [];

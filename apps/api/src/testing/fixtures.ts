@@ -37,7 +37,7 @@ export interface ReviewableCase {
  */
 export async function seedReviewableCase(
   prisma: PrismaClient,
-  opts: { createdById: string; cells: number; accession?: string; status?: Case["status"] },
+  opts: { createdById: string; cells: number; accession?: string; status?: Case["status"]; slideKind?: "FIELD" | "CROP" },
 ): Promise<ReviewableCase> {
   const model = await ensureModelVersion(prisma);
   const kase = await prisma.case.create({
@@ -57,6 +57,7 @@ export async function seedReviewableCase(
       width: 1000,
       height: 1000,
       analysisStatus: "DONE",
+      kind: opts.slideKind ?? "FIELD",
       uploadedById: opts.createdById,
     },
   });

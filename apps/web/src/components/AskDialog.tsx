@@ -127,16 +127,12 @@ function AskForm({
         </p>
       )}
       <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>
-        <button type="button" onClick={onCancel} data-testid="ask-cancel">
+        {/* A question with nothing to type (confirming a whole gallery group) starts on Cancel:
+            Enter is the review page's confirm key, and a reflexive press must not accept the group. */}
+        <button type="button" onClick={onCancel} data-testid="ask-cancel" data-autofocus={options.confirmOnly ? "" : undefined}>
           Cancel
         </button>
-        <button
-          className="primary"
-          type="submit"
-          disabled={!valid}
-          data-testid="ask-submit"
-          data-autofocus={options.confirmOnly ? "" : undefined}
-        >
+        <button className="primary" type="submit" disabled={!valid} data-testid="ask-submit">
           {options.confirm ?? "Confirm"}
         </button>
       </div>

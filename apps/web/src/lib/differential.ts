@@ -4,6 +4,8 @@
 export {
   type AbsoluteCounts,
   absoluteCounts,
+  type CountSource,
+  isPeripheralBlood,
   MIN_WHITE_CELLS,
   NOT_WHITE_CELLS,
   SPECIMEN_SUGGESTIONS,
@@ -11,8 +13,3 @@ export {
   whiteCellDifferential,
 } from "@rcmnet/api/differential";
 
-/** What absolute counts come from: the case's specimen and its analyser white-cell count. */
-export interface BloodCount {
-  specimen: string | null;
-  wbcCount: number | null;
-}

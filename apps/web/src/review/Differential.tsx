@@ -3,7 +3,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
 import { cellCount, intervalText } from "@/lib/format";
-import { absoluteCounts, type BloodCount, type WhiteCellDifferential } from "@/lib/differential";
+import { absoluteCounts, type CountSource, type WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
 
@@ -20,7 +20,7 @@ export const Differential = memo(function Differential({
   total: number;
   labels: readonly string[];
   summary: WhiteCellDifferential;
-  blood: BloodCount;
+  blood: CountSource;
 }) {
   return (
     <>
@@ -72,7 +72,7 @@ export const Differential = memo(function Differential({
  * The CAR-T figures as the signed report gives them (absolute counts when the case is peripheral
  * blood with a white-cell count), and a warning when too few cells were counted.
  */
-export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential; blood: BloodCount }) {
+export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential; blood: CountSource }) {
   if (summary.counted === 0) {
     return (
       <p className="notice" data-testid="diff-not-evaluable">
@@ -97,10 +97,18 @@ export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential
           {cellCount(absolute.wbcPerUl)}/µL.
         </p>
       )}
-      {!absolute && blood.wbcCount !== null && (
-        <p className="muted" data-testid="diff-no-absolute" style={{ margin: "0.4rem 0" }}>
-          No absolute counts: they are given for peripheral blood only, and the specimen is {blood.specimen ? `“${blood.specimen}”` : "not recorded"}.
+      {blood.fromCrops ? (
+        <p className="notice" data-testid="diff-crops-warning" style={{ margin: "0.4rem 0" }}>
+          Cells uploaded as crops were chosen by a person, not counted across a smear: these shares are not a differential count
+          {blood.wbcCount !== null ? ", and no absolute counts are given" : ""}.
         </p>
+      ) : (
+        !absolute &&
+        blood.wbcCount !== null && (
+          <p className="muted" data-testid="diff-no-absolute" style={{ margin: "0.4rem 0" }}>
+            No absolute counts: they are given for peripheral blood only, and the specimen is {blood.specimen ? `“${blood.specimen}”` : "not recorded"}.
+          </p>
+        )
       )}
       {summary.belowMinimum && (
         <p className="notice" data-testid="diff-below-minimum" role="status">

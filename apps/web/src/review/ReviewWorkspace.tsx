@@ -95,6 +95,11 @@ export function ReviewWorkspace({
   const groups = useMemo(() => groupCells(state.labels, state.cells), [state.labels, state.cells]);
   const diff = useMemo(() => differential(state.labels, state.cells), [state.labels, state.cells]);
   const prog = useMemo(() => progress(state.cells), [state.cells]);
+  // What absolute counts come from, as the signature will take it (the failed images are not here).
+  const blood = useMemo(
+    () => ({ specimen: header.specimen, wbcCount: header.wbcCount, fromCrops: slides.some((s) => s.kind === "CROP") }),
+    [header.specimen, header.wbcCount, slides],
+  );
   const current = state.cells.find((c) => c.id === state.cursor) ?? null;
 
   // Follow the cursor to its slide and into view in the gallery.
@@ -328,7 +333,7 @@ export function ReviewWorkspace({
           )}
           <div className="panel">
             <h3 style={{ marginTop: 0 }}>Differential count</h3>
-            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} blood={header} />
+            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} blood={blood} />
             <p className="muted" data-testid="intended-use" style={{ marginBottom: 0 }}>
               Research use only: CAR-T cells are identified by morphology, not validated against flow cytometry. Not for diagnostic use.
             </p>
@@ -359,7 +364,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood: header, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides }}
+        summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, failedSave: state.error }}
         saving={state.saving.size > 0}
         meanings={signOffMeanings}
         onSign={async (meaning, password) => {

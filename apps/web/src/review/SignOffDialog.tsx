@@ -9,7 +9,7 @@ import { ApiError, describeError } from "@/lib/errors";
 import { percent } from "@/components/ui";
 import { labelName } from "@/lib/labels";
 import { defaultMeaning, type DifferentialRow } from "./model";
-import type { BloodCount, WhiteCellDifferential } from "@/lib/differential";
+import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
 
 export interface SignOffSummary {
@@ -21,11 +21,16 @@ export interface SignOffSummary {
   /** The specimen line the signature records. */
   specimen: string;
   /** What absolute counts come from: the specimen's name and its white-cell count. */
-  blood: BloodCount;
+  blood: CountSource;
   total: number;
   unreviewed: number;
   /** Cells whose human label differs from the AI's. */
   overrides: number;
+  /**
+   * A decision this page could not save (its error), until dismissed or reloaded: in an amendment
+   * every cell is decided already, so a failed correction would otherwise sign the old label.
+   */
+  failedSave: string | null;
 }
 
 export function SignOffDialog({
@@ -70,7 +75,7 @@ function SignOffForm({
   onSign: (meaning: string, password: string) => Promise<void>;
   onReload: () => void;
 }) {
-  const { signer, accession, differential, total, unreviewed, overrides, specimen, blood } = summary;
+  const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, failedSave } = summary;
   const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -84,7 +89,9 @@ function SignOffForm({
         ? `${unreviewed} of ${total} cells are not reviewed yet. Every cell needs a human decision before sign-off.`
         : saving
           ? "Decisions are still being saved."
-          : null;
+          : failedSave
+            ? `A decision was not saved (${failedSave}). Decide that cell again, or reload the case, before signing.`
+            : null;
 
   return (
     <form

@@ -90,13 +90,13 @@ describe("labels as models spell them, and absolute counts", () => {
 
   it("gives cells per µL from ×10⁹/L with the share's interval carried over, none without a count", () => {
     const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }]);
-    const a = absoluteCounts({ specimen: "peripheral blood", wbcCount: 8 }, d)!;
+    const a = absoluteCounts({ specimen: "peripheral blood", wbcCount: 8, fromCrops: false }, d)!;
     // 1 of 20 white cells at 8,000/µL: 400/µL, and the interval says how little that is worth.
     expect(a).toMatchObject({ wbcPerUl: 8000, cartPerUl: 400, lymphocytesPerUl: 8000 });
     expect(a.cartPerUlCi95![0]).toBeLessThan(100);
     expect(a.cartPerUlCi95![1]).toBeGreaterThan(1500);
-    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: null }, d)).toBeNull();
-    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: 8 }, whiteCellDifferential([{ label: "artifact", count: 2 }]))).toBeNull();
+    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: null, fromCrops: false }, d)).toBeNull();
+    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: 8, fromCrops: false }, whiteCellDifferential([{ label: "artifact", count: 2 }]))).toBeNull();
   });
 
   it("gives all lymphocytes as the sum of the printed lymphocyte and CAR-T rows", () => {
@@ -111,11 +111,13 @@ describe("labels as models spell them, and absolute counts", () => {
   it("gives absolute counts for peripheral blood only: a marrow's or a fluid's count is not per µL of blood", () => {
     const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }]);
     for (const specimen of ["peripheral blood", "Peripheral  Blood", "PB", "whole blood (EDTA)", "venous blood", "blood"]) {
-      expect(absoluteCounts({ specimen, wbcCount: 8 }, d), specimen).not.toBeNull();
+      expect(absoluteCounts({ specimen, wbcCount: 8, fromCrops: false }, d), specimen).not.toBeNull();
     }
     for (const specimen of [null, "", "bone marrow aspirate", "cerebrospinal fluid", "apheresis product", "blood culture", "marrow blood"]) {
-      expect(absoluteCounts({ specimen, wbcCount: 8 }, d), String(specimen)).toBeNull();
+      expect(absoluteCounts({ specimen, wbcCount: 8, fromCrops: false }, d), String(specimen)).toBeNull();
     }
+    // Crops were chosen by a person: their shares are not a differential, so not scaled to blood.
+    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: 8, fromCrops: true }, d)).toBeNull();
     expect(isPeripheralBlood(SPECIMEN_SUGGESTIONS[0])).toBe(true);
     expect(SPECIMEN_SUGGESTIONS.slice(1).some(isPeripheralBlood)).toBe(false);
   });

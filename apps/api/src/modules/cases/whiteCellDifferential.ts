@@ -91,17 +91,23 @@ export function isPeripheralBlood(specimen: string | null | undefined): boolean 
   return /^(pb|blood|(peripheral|whole|venous|capillary) blood)( \(.*\))?$/.test(s);
 }
 
+/** What absolute counts come from: the case's specimen, its analyser count, and how its cells were imaged. */
+export interface CountSource {
+  specimen: string | null | undefined;
+  wbcCount: number | null | undefined;
+  /** Whether single-cell crops (chosen by a person, not counted across a smear) contributed cells. */
+  fromCrops: boolean;
+}
+
 /**
  * Cells per µL of blood from the analyser's white-cell count (×10⁹/L = ×1,000/µL) and the counted
- * shares, as CAR-T expansion is followed; null without a count, without white cells counted, or
- * for a specimen that is not peripheral blood. A morphology estimate: as precise as the share it
- * comes from, which the interval says.
+ * shares, as CAR-T expansion is followed; null without a count, without white cells counted, for
+ * a specimen that is not peripheral blood, or when hand-picked crops contributed cells (their
+ * shares are not a differential count, so scaling them by the blood count would be fiction). A
+ * morphology estimate: as precise as the share it comes from, which the interval says.
  */
-export function absoluteCounts(
-  { specimen, wbcCount }: { specimen: string | null | undefined; wbcCount: number | null | undefined },
-  d: WhiteCellDifferential,
-): AbsoluteCounts | null {
-  if (wbcCount === null || wbcCount === undefined || d.counted === 0 || !isPeripheralBlood(specimen)) return null;
+export function absoluteCounts({ specimen, wbcCount, fromCrops }: CountSource, d: WhiteCellDifferential): AbsoluteCounts | null {
+  if (wbcCount === null || wbcCount === undefined || d.counted === 0 || fromCrops || !isPeripheralBlood(specimen)) return null;
   const wbcPerUl = wbcCount * 1000;
   const lymphocytes = lymphocyteCount(d.rows, d.cartCount);
   const ci = d.cartPercentCi95;

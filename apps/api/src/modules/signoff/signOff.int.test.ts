@@ -210,7 +210,9 @@ describe("sign-off", () => {
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
     // Each model used is named by name and version beside the id that pins its weights.
-    expect(v1.content.schema).toBe("rcmnet.signed-report/4");
+    expect(v1.content.schema).toBe("rcmnet.signed-report/5");
+    // Each cell's last decision is signed with its reason (why left unidentified, why overridden).
+    expect(v1.content.cells[0]).toMatchObject({ action: "CONFIRM", reason: "seen" });
     // The differential as a lab reports it, and what the result may be used for.
     expect(v1.content.differential).toMatchObject({ belowMinimum: true, cartPercentCi95: expect.any(Array) });
     expect(v1.content.intendedUse).toMatch(/^For research use only\. .* Not for diagnostic use\.$/);
@@ -254,6 +256,7 @@ describe("sign-off", () => {
     expect(r2.signOffCase.content.differential.artifacts).toBe(1);
     expect(r2.signOffCase.content.case).toMatchObject({ specimen: "bone marrow aspirate", wbcCount: 5 });
     expect(r2.signOffCase.content.absoluteCounts).toBeNull();
+    expect(r2.signOffCase.content.cells.find((c: { id: string }) => c.id === cellIds[0])).toMatchObject({ action: "RECLASSIFY", label: "artifact", reason: "debris" });
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } }))).toMatchObject({ status: "AMENDED", reportVersion: 2 });
 
     // Version 1 stays readable exactly as signed.
@@ -265,6 +268,15 @@ describe("sign-off", () => {
     // The amendment's columns (supersedes, reason) agree with its content too.
     const v2 = await api.gqlOk(hema, `query($id: ID!) { verifySignOff(id: $id) { ok mismatches } }`, { id: r2.signOffCase.id });
     expect(v2.verifySignOff).toEqual({ ok: true, mismatches: [] });
+  });
+
+  it("gives no absolute counts for cells from hand-picked crops: their shares are not a differential", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, slideKind: "CROP" });
+    await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "peripheral blood", wbcCount: 5 } });
+    await confirmAll(cellIds);
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(r.signOffCase.content.case).toMatchObject({ specimen: "peripheral blood", wbcCount: 5 });
+    expect(r.signOffCase.content.absoluteCounts).toBeNull();
   });
 
   it("refuses a signature over a page that is out of date, changing nothing; signs once reloaded", async () => {

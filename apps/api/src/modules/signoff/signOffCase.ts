@@ -36,7 +36,7 @@ export function assertOwnPassword(signer: Pick<User, "mustChangePassword">): voi
  * public blood-cell images, and nothing has validated that against the reference methods.
  */
 export const INTENDED_USE =
-  "For research use only. CAR-T cells are identified by morphology (AI pre-classification, every cell verified by a hematologist); this has not been validated against flow cytometry or qPCR. Not for diagnostic use.";
+  "For research use only. CAR-T cells are identified by morphology (AI pre-classification, with a hematologist's decision on every cell; confident AI calls may be confirmed a gallery group at a time); this has not been validated against flow cytometry or qPCR. Not for diagnostic use.";
 
 export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
   const input = parseInput(signOffCaseInput, raw);
@@ -72,6 +72,8 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             slideId: string;
             label: string | null;
             reviewLabel: string | null;
+            reviewAction: string | null;
+            reviewReason: string | null;
             reviewCount: number;
             reviewerLogin: string | null;
             aiLabel: string | null;
@@ -79,7 +81,8 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             modelVersionId: string | null;
           }[]
         >`
-          SELECT c.id, c."slideId", c."currentLabel" AS label, r.label AS "reviewLabel", c."reviewCount",
+          SELECT c.id, c."slideId", c."currentLabel" AS label, r.label AS "reviewLabel", r.action::text AS "reviewAction",
+                 r.reason AS "reviewReason", c."reviewCount",
                  u.login AS "reviewerLogin", p.label AS "aiLabel", p.abstained, p."modelVersionId"
           FROM cell c
           JOIN slide s ON s.id = c."slideId"
@@ -144,8 +147,11 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           // /4 the white-cell differential (platelets, nucleated red cells and unidentified cells
           // out of the denominator, with CAR-T per lymphocytes and a 95% interval), the specimen
           // (what, when drawn, its white-cell count) with absolute counts, and the intended-use
-          // statement. Older reports keep their own shape.
-          schema: "rcmnet.signed-report/4",
+          // statement; /5 each cell's last decision (CONFIRM or RECLASSIFY) and its reason (why a
+          // cell was left unidentified or the AI overridden), and no absolute counts unless the
+          // specimen is peripheral blood counted across smear fields (not hand-picked crops).
+          // Older reports keep their own shape.
+          schema: "rcmnet.signed-report/5",
           intendedUse: INTENDED_USE,
           case: {
             id: kase.id,
@@ -163,7 +169,10 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           meaning: input.meaning,
           signedAt: signedAt.toISOString(),
           differential,
-          absoluteCounts: absoluteCounts(kase, differential),
+          absoluteCounts: absoluteCounts(
+            { specimen: kase.specimen, wbcCount: kase.wbcCount, fromCrops: slides.some((sl) => sl.kind === "CROP" && sl.analysisStatus !== "FAILED") },
+            differential,
+          ),
           slides: slides.map((sl) => ({ id: sl.id, kind: sl.kind, sha256: sl.imageSha256, analysisStatus: sl.analysisStatus })),
           modelVersionIds: modelIds,
           models: models.map((m) => ({ id: m.id, name: m.name, version: m.version })),
@@ -173,6 +182,8 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             label: c.label,
             decisions: c.reviewCount,
             decidedBy: c.reviewerLogin,
+            action: c.reviewAction,
+            reason: c.reviewReason,
             ai: c.aiLabel === null ? null : { label: c.aiLabel, abstained: c.abstained, modelVersionId: c.modelVersionId },
           })),
           auditAnchor: head[0] ? { seq: head[0].seq.toString(), hash: head[0].hash } : null,

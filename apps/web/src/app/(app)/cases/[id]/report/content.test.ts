@@ -66,6 +66,7 @@ describe("signed report content", () => {
       modelVersionIds: [],
       models: [],
       corrections: null,
+      unidentifiedReasons: null,
       cellLabels: null,
       cartPercent: null,
       whiteCells: null,
@@ -117,7 +118,34 @@ describe("signed report content", () => {
         { label: "artifact", before: 0, after: 1 },
         { label: "lymphocyte", before: 2, after: 0 },
       ],
+      details: [],
     });
-    expect(changesSince(v1, v1)).toEqual({ relabelled: 0, counts: [] });
+    expect(changesSince(v1, v1)).toEqual({ relabelled: 0, counts: [], details: [] });
+  });
+
+  it("gathers why cells were left unidentified (/5), none before reasons were signed", () => {
+    const cells = [
+      { id: "a", label: "unidentified", action: "CONFIRM", reason: "smudged" },
+      { id: "b", label: "Unidentified", action: "RECLASSIFY", reason: "out of focus" },
+      { id: "c", label: "unidentified", action: "CONFIRM", reason: "smudged" },
+      { id: "d", label: "car_t", action: "CONFIRM", reason: null },
+    ];
+    expect(readReportContent({ cells }).unidentifiedReasons).toEqual([{ reason: "smudged", count: 2 }, { reason: "out of focus", count: 1 }]);
+    expect(readReportContent({ cells: [{ id: "a", label: "unidentified" }] }).unidentifiedReasons).toBeNull();
+  });
+
+  it("says which case details an amendment changed, though no cell moved", () => {
+    const signed = (kase: Record<string, unknown>) =>
+      readReportContent({ differential: { rows: [{ label: "car_t", count: 1, percent: 100 }], excluded: [] }, cells: [{ id: "a", label: "car_t" }], case: kase });
+    const v1 = signed({ specimen: "peripheral blood", wbcCount: 4.2, collectedAt: "2026-11-20T08:30:00.000Z" });
+    const v2 = signed({ specimen: "peripheral blood", wbcCount: 0.42, collectedAt: null });
+    expect(changesSince(v1, v2)).toEqual({
+      relabelled: 0,
+      counts: [],
+      details: [
+        { name: "collected", before: "2026-11-20 08:30:00 UTC", after: "none" },
+        { name: "WBC", before: "4.2 ×10⁹/L", after: "0.42 ×10⁹/L" },
+      ],
+    });
   });
 });

@@ -1,4 +1,6 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/4"; /3 counted
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/5", which added
+// each cell's decision and reason and limited absolute counts to peripheral blood from smear fields;
+// /4 is the same shape without those; /3 counted
 // platelets, nucleated red cells and unidentified cells among the cells and had no intended-use
 // statement, /2 had no `case.patientRef`, /1 no `models`, only `modelVersionIds`). It is
 // read defensively: a signed report must render even if later versions of the shape grow.
@@ -11,6 +13,8 @@ export interface ReportContent {
   /** Models used, named as signed ("name version"); `name` is null in /1 reports, which signed ids only. */
   models: { id: string; name: string | null }[];
   corrections: number | null;
+  /** Why cells were left unidentified (out of the count), by reason as signed (/5); null before. */
+  unidentifiedReasons: { reason: string; count: number }[] | null;
   /** Each signed cell's label by cell id (what an amendment is compared with); null if absent. */
   cellLabels: Record<string, string> | null;
   cartPercent: number | null;
@@ -115,6 +119,7 @@ export function readReportContent(raw: unknown): ReportContent {
     modelVersionIds,
     models: ids.map((id) => ({ id, name: named.get(id) ?? null })),
     corrections,
+    unidentifiedReasons: reasonsLeftUnidentified(cells),
     cellLabels: cells ? Object.fromEntries(cells.flatMap((cell) => (typeof cell.id === "string" && typeof cell.label === "string" ? [[cell.id, cell.label]] : []))) : null,
     cartPercent: num(diff.cartPercent),
     whiteCells,
@@ -145,16 +150,47 @@ export function readReportContent(raw: unknown): ReportContent {
   };
 }
 
+/** The reasons signed for cells left unidentified, most frequent first; null where none were signed (before /5). */
+function reasonsLeftUnidentified(cells: Record<string, unknown>[] | null): { reason: string; count: number }[] | null {
+  if (!cells?.some((c) => "reason" in c)) return null;
+  const counts = new Map<string, number>();
+  for (const c of cells) {
+    if (typeof c.label !== "string" || c.label.toLowerCase() !== "unidentified") continue;
+    const reason = str(c.reason) ?? "no reason recorded";
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return [...counts].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+}
+
+/** The case details an amendment may change, as the report names them, with how each is written. */
+const DETAILS: { key: keyof ReportContent["case"]; name: string; show: (v: string | number) => string }[] = [
+  { key: "patientRef", name: "patient", show: String },
+  { key: "product", name: "product", show: String },
+  { key: "timepoint", name: "timepoint", show: String },
+  { key: "specimen", name: "specimen", show: String },
+  { key: "collectedAt", name: "collected", show: (v) => String(v).replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") },
+  { key: "wbcCount", name: "WBC", show: (v) => `${v} ×10⁹/L` },
+];
+
 /**
- * What an amendment changed, from the two signed contents: cells whose label differs, and the
- * classes whose count moved (white cells and the others alike), in the later version's row order.
+ * What an amendment changed, from the two signed contents: cells whose label differs, the
+ * classes whose count moved (white cells and the others alike), in the later version's row order,
+ * and the case details that changed (a corrected white-cell count moves every absolute figure
+ * without moving a single cell).
  */
-export function changesSince(previous: ReportContent, current: ReportContent): { relabelled: number | null; counts: { label: string; before: number; after: number }[] } {
+export function changesSince(
+  previous: ReportContent,
+  current: ReportContent,
+): { relabelled: number | null; counts: { label: string; before: number; after: number }[]; details: { name: string; before: string; after: string }[] } {
   const countOf = (c: ReportContent) => new Map(c.rows.map((r) => [r.label, r.count]));
   const [before, after] = [countOf(previous), countOf(current)];
   const labels = [...new Set([...current.rows.map((r) => r.label), ...previous.rows.map((r) => r.label)])];
   const counts = labels.map((label) => ({ label, before: before.get(label) ?? 0, after: after.get(label) ?? 0 })).filter((c) => c.before !== c.after);
   const [p, q] = [previous.cellLabels, current.cellLabels];
   const relabelled = p && q ? Object.keys(q).filter((id) => id in p && p[id] !== q[id]).length : null;
-  return { relabelled, counts };
+  const details = DETAILS.flatMap(({ key, name, show }) => {
+    const [b, a] = [previous.case[key], current.case[key]];
+    return b === a ? [] : [{ name, before: b === null ? "none" : show(b), after: a === null ? "none" : show(a) }];
+  });
+  return { relabelled, counts, details };
 }

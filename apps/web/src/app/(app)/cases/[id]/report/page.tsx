@@ -9,6 +9,7 @@ import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
 import { changesSince, readReportContent, type ReportContent } from "./content";
 import { labelName } from "@/lib/labels";
+import { isPeripheralBlood } from "@/lib/differential";
 
 export const metadata: Metadata = { title: "Signed report" };
 
@@ -121,6 +122,14 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           cells, so its percentages are not comparable with later reports. For research use only; not for diagnostic use.
         </p>
       )}
+      {content.absoluteCounts && (!isPeripheralBlood(content.case.specimen) || (content.slides?.crops ?? 0) > 0) && (
+        // Reports signed as /4 before 2026-11-27 gave absolute counts whatever the specimen and images.
+        <p className="notice" data-testid="report-absolute-doubtful">
+          Signed before absolute counts were limited to peripheral blood counted across smear fields: this report's cells-per-µL figures
+          come from {(content.slides?.crops ?? 0) > 0 ? "hand-picked crops" : `a specimen that is not peripheral blood (${content.case.specimen ?? "not recorded"})`} and
+          should not be used.
+        </p>
+      )}
       <article className="report" data-testid="report">
         <header>
           <h1>CAR-T cell differential — signed report</h1>
@@ -183,7 +192,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                 {" "}
                 Changed since then:{" "}
                 {changes.relabelled !== null ? `${changes.relabelled} cell${changes.relabelled === 1 ? "" : "s"} relabelled` : "cells not compared"}
-                {changes.counts.length ? `; ${changes.counts.map((x) => `${labelName(x.label)} ${x.before} → ${x.after}`).join(", ")}` : "; no class count moved"}.
+                {changes.counts.length ? `; ${changes.counts.map((x) => `${labelName(x.label)} ${x.before} → ${x.after}`).join(", ")}` : "; no class count moved"}
+                {changes.details.length ? `; case details: ${changes.details.map((d) => `${d.name} ${d.before} → ${d.after}`).join(", ")}` : ""}.
               </span>
             )}
           </p>
@@ -239,6 +249,12 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             model(s) named above, then decided by a hematologist, cell by cell or in bulk for confident AI calls; the count is of those decisions.
           </p>
         )}
+        {content.unidentifiedReasons && content.unidentifiedReasons.length > 0 && (
+          <p data-testid="report-unidentified-reasons">
+            Left unidentified (out of the white-cell count):{" "}
+            {content.unidentifiedReasons.map((r) => `“${r.reason}”${r.count > 1 ? ` ×${r.count}` : ""}`).join(", ")}.
+          </p>
+        )}
         {content.slides !== null && content.slides.crops > 0 && (
           <p className="notice" data-testid="report-crops-warning">
             Cells uploaded as crops were chosen by a person, not counted across a smear: their shares are not a differential count.
@@ -274,7 +290,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   );
 }
 
-/** The CAR-T figures of a signed-report/4, as signed: of white cells with its 95% interval, of lymphocytes. */
+/** The CAR-T figures of a signed-report/4 or later, as signed: of white cells with its 95% interval, of lymphocytes. */
 function WhiteCellSummary({
   cartPercent,
   counted,
