@@ -31,6 +31,8 @@ export interface SignOffSummary {
    * every cell is decided already, so a failed correction would otherwise sign the old label.
    */
   failedSave: string | null;
+  /** In an amendment: the version it replaces and what this amendment decided (else null). */
+  amendment: { of: number; decisions: number; relabelled: number } | null;
 }
 
 export function SignOffDialog({
@@ -75,7 +77,7 @@ function SignOffForm({
   onSign: (meaning: string, password: string) => Promise<void>;
   onReload: () => void;
 }) {
-  const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, failedSave } = summary;
+  const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, failedSave, amendment } = summary;
   const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -122,6 +124,13 @@ function SignOffForm({
         Signing case <strong className="mono">{accession}</strong> as <strong data-testid="signoff-signer">{signer}</strong>: {total - unreviewed} of {total} cell
         {total === 1 ? "" : "s"} reviewed, <strong data-testid="signoff-overrides">{overrides}</strong> of them {overrides === 1 ? "differs" : "differ"} from the AI.
       </p>
+      {amendment && (
+        <p className="notice" data-testid="signoff-amendment">
+          This signature makes version {amendment.of + 1}, which supersedes version {amendment.of} (it stays readable). This amendment made{" "}
+          {amendment.decisions} decision{amendment.decisions === 1 ? "" : "s"}, {amendment.relabelled} of them relabelling a cell
+          {amendment.decisions === 0 ? "; any change is in the case details (the report lists them)" : ""}.
+        </p>
+      )}
       {/* What the signature records, in front of the signer: the classes found and their share. */}
       <table data-testid="signoff-differential" aria-label="Differential count to be signed">
         <thead>

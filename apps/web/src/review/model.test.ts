@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { thresholdPercent } from "@/lib/format";
 import { labelKey } from "@/lib/labels";
 import {
+  amendmentDecisions,
   bulkConfirmable,
   chooseIntent,
   defaultMeaning,
@@ -280,5 +281,15 @@ describe("sign-off meaning", () => {
   it("falls back to the first meaning, or nothing", () => {
     expect(defaultMeaning(["Verified"], 3)).toBe("Verified");
     expect(defaultMeaning([], 0)).toBe("");
+  });
+});
+
+describe("amendmentDecisions", () => {
+  it("counts the decisions made since the signed version, and the relabellings among them", () => {
+    const decided = (id: string, action: "CONFIRM" | "RECLASSIFY", reportVersion: number) =>
+      cell(id, "car_t", 0.9, { decision: { action, label: "car_t", reviewer: "h", reason: null, at: "", reportVersion } });
+    const cells = [decided("a", "CONFIRM", 0), decided("b", "RECLASSIFY", 0), decided("c", "RECLASSIFY", 1), decided("d", "CONFIRM", 1), cell("e", "car_t", 0.9)];
+    expect(amendmentDecisions(cells, 1)).toEqual({ of: 1, decisions: 2, relabelled: 1 });
+    expect(amendmentDecisions(cells, 0)).toBeNull();
   });
 });

@@ -35,6 +35,16 @@ export function signedVersionOf(decision: HumanDecision, caseReportVersion: numb
   return decision.reportVersion !== undefined && decision.reportVersion < caseReportVersion ? decision.reportVersion + 1 : null;
 }
 
+/**
+ * What an open amendment of signed version `caseReportVersion` has decided so far: decisions made
+ * since that signature, and how many of them relabel a cell. Null when no amendment is open.
+ */
+export function amendmentDecisions(cells: readonly ReviewCell[], caseReportVersion: number): { of: number; decisions: number; relabelled: number } | null {
+  if (caseReportVersion === 0) return null;
+  const made = cells.filter((c) => c.decision !== null && c.decision.reportVersion === caseReportVersion);
+  return { of: caseReportVersion, decisions: made.length, relabelled: made.filter((c) => c.decision!.action === "RECLASSIFY").length };
+}
+
 export interface ReviewCell {
   id: string;
   slideId: string;
