@@ -4,6 +4,7 @@
 export {
   type AbsoluteCounts,
   absoluteCounts,
+  CART_LABEL,
   type CountSource,
   isPeripheralBlood,
   MIN_WHITE_CELLS,

@@ -212,7 +212,7 @@ describe("sign-off", () => {
     // Each model used is named by name and version beside the id that pins its weights.
     expect(v1.content.schema).toBe("rcmnet.signed-report/5");
     // Each cell's last decision is signed with its reason (why left unidentified, why overridden).
-    expect(v1.content.cells[0]).toMatchObject({ action: "CONFIRM", reason: "seen" });
+    expect(v1.content.cells[0]).toMatchObject({ action: "CONFIRM", reason: "seen", bulk: null });
     // The differential as a lab reports it, and what the result may be used for.
     expect(v1.content.differential).toMatchObject({ belowMinimum: true, cartPercentCi95: expect.any(Array) });
     expect(v1.content.intendedUse).toMatch(/^For research use only\. .* Not for diagnostic use\.$/);
@@ -268,6 +268,16 @@ describe("sign-off", () => {
     // The amendment's columns (supersedes, reason) agree with its content too.
     const v2 = await api.gqlOk(hema, `query($id: ID!) { verifySignOff(id: $id) { ok mismatches } }`, { id: r2.signOffCase.id });
     expect(v2.verifySignOff).toEqual({ ok: true, mismatches: [] });
+  });
+
+  it("signs which cells were confirmed with a whole gallery group, and how large it was", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    await api.gqlOk(hema, CONFIRM, { cells: cellIds.slice(0, 9).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    await confirmAll([cellIds[9]!]);
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const bulk = new Map(r.signOffCase.content.cells.map((c: { id: string; bulk: number | null }) => [c.id, c.bulk]));
+    expect(cellIds.slice(0, 9).map((id) => bulk.get(id))).toEqual(Array(9).fill(9));
+    expect(bulk.get(cellIds[9])).toBeNull();
   });
 
   it("gives no absolute counts for cells from hand-picked crops: their shares are not a differential", async () => {

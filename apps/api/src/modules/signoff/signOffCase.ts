@@ -74,6 +74,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             reviewLabel: string | null;
             reviewAction: string | null;
             reviewReason: string | null;
+            bulk: number | null;
             reviewCount: number;
             reviewerLogin: string | null;
             aiLabel: string | null;
@@ -82,7 +83,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           }[]
         >`
           SELECT c.id, c."slideId", c."currentLabel" AS label, r.label AS "reviewLabel", r.action::text AS "reviewAction",
-                 r.reason AS "reviewReason", c."reviewCount",
+                 r.reason AS "reviewReason", b.bulk, c."reviewCount",
                  u.login AS "reviewerLogin", p.label AS "aiLabel", p.abstained, p."modelVersionId"
           FROM cell c
           JOIN slide s ON s.id = c."slideId"
@@ -90,6 +91,11 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           LEFT JOIN "user" u ON u.id = r."reviewerId"
           LEFT JOIN LATERAL (SELECT label, abstained, "modelVersionId" FROM prediction
                              WHERE "cellId" = c.id ORDER BY "createdAt" DESC, id DESC LIMIT 1) p ON true
+          -- A confirmation made with a whole gallery group says so in its audit event (how many).
+          LEFT JOIN LATERAL (SELECT (ae.after->>'bulk')::int AS bulk FROM audit_event ae
+                             WHERE ae."entityType" = 'Cell' AND ae."entityId" = c.id::text AND ae.action = 'cell.confirm'
+                               AND (ae.after->>'reviewCount')::int = c."reviewCount"
+                             ORDER BY ae.seq DESC LIMIT 1) b ON true
           WHERE s."caseId" = ${kase.id}::uuid AND s."analysisStatus" <> 'FAILED'
           ORDER BY c."slideId", c.y, c.x, c.id`;
         if (cells.length === 0) throw conflict(`Case ${kase.accession} has no cells to sign`);
@@ -147,8 +153,9 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           // /4 the white-cell differential (platelets, nucleated red cells and unidentified cells
           // out of the denominator, with CAR-T per lymphocytes and a 95% interval), the specimen
           // (what, when drawn, its white-cell count) with absolute counts, and the intended-use
-          // statement; /5 each cell's last decision (CONFIRM or RECLASSIFY) and its reason (why a
-          // cell was left unidentified or the AI overridden), and no absolute counts unless the
+          // statement; /5 each cell's last decision (CONFIRM or RECLASSIFY), its reason (why a
+          // cell was left unidentified or the AI overridden) and `bulk` (confirmed with a gallery
+          // group of that many), and no absolute counts unless the
           // specimen is peripheral blood counted across smear fields (not hand-picked crops).
           // Older reports keep their own shape.
           schema: "rcmnet.signed-report/5",
@@ -184,6 +191,8 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             decidedBy: c.reviewerLogin,
             action: c.reviewAction,
             reason: c.reviewReason,
+            // How many cells were confirmed together with this one (a gallery group), else null.
+            bulk: c.bulk,
             ai: c.aiLabel === null ? null : { label: c.aiLabel, abstained: c.abstained, modelVersionId: c.modelVersionId },
           })),
           auditAnchor: head[0] ? { seq: head[0].seq.toString(), hash: head[0].hash } : null,

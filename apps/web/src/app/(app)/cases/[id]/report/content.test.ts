@@ -67,6 +67,7 @@ describe("signed report content", () => {
       models: [],
       corrections: null,
       unidentifiedReasons: null,
+      groupConfirmed: null,
       cellLabels: null,
       cartPercent: null,
       whiteCells: null,
@@ -132,6 +133,10 @@ describe("signed report content", () => {
     ];
     expect(readReportContent({ cells }).unidentifiedReasons).toEqual([{ reason: "smudged", count: 2 }, { reason: "out of focus", count: 1 }]);
     expect(readReportContent({ cells: [{ id: "a", label: "unidentified" }] }).unidentifiedReasons).toBeNull();
+    // Which cells were confirmed with a gallery group (/5): the count, CAR-T cells among them.
+    const grouped = [{ id: "a", label: "car_t", bulk: 3 }, { id: "b", label: "CAR-T", bulk: 3 }, { id: "c", label: "lymphocyte", bulk: 3 }, { id: "d", label: "car_t", bulk: null }];
+    expect(readReportContent({ cells: grouped }).groupConfirmed).toEqual({ cells: 3, cart: 2 });
+    expect(readReportContent({ cells: [{ id: "a", label: "car_t" }] }).groupConfirmed).toBeNull();
   });
 
   it("says which case details an amendment changed, though no cell moved", () => {

@@ -1,9 +1,11 @@
 // The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/5", which added
-// each cell's decision and reason and limited absolute counts to peripheral blood from smear fields;
-// /4 is the same shape without those; /3 counted
-// platelets, nucleated red cells and unidentified cells among the cells and had no intended-use
+// each cell's decision, its reason and whether it was confirmed with a gallery group, and limited
+// absolute counts to peripheral blood from smear fields; /4 is the same shape without those; /3
+// counted platelets, nucleated red cells and unidentified cells among the cells and had no intended-use
 // statement, /2 had no `case.patientRef`, /1 no `models`, only `modelVersionIds`). It is
 // read defensively: a signed report must render even if later versions of the shape grow.
+
+import { CART_LABEL } from "@/lib/differential";
 
 export interface ReportContent {
   rows: { label: string; count: number; percent: number | null }[];
@@ -13,6 +15,11 @@ export interface ReportContent {
   /** Models used, named as signed ("name version"); `name` is null in /1 reports, which signed ids only. */
   models: { id: string; name: string | null }[];
   corrections: number | null;
+  /**
+   * Cells confirmed with a whole gallery group rather than one by one, and the CAR-T cells among
+   * them (/5); null in older reports, which did not sign it.
+   */
+  groupConfirmed: { cells: number; cart: number } | null;
   /** Why cells were left unidentified (out of the count), by reason as signed (/5); null before. */
   unidentifiedReasons: { reason: string; count: number }[] | null;
   /** Each signed cell's label by cell id (what an amendment is compared with); null if absent. */
@@ -120,6 +127,12 @@ export function readReportContent(raw: unknown): ReportContent {
     models: ids.map((id) => ({ id, name: named.get(id) ?? null })),
     corrections,
     unidentifiedReasons: reasonsLeftUnidentified(cells),
+    groupConfirmed: cells?.some((cell) => "bulk" in cell)
+      ? (() => {
+          const grouped = cells.filter((cell) => typeof cell.bulk === "number");
+          return { cells: grouped.length, cart: grouped.filter((cell) => typeof cell.label === "string" && CART_LABEL.test(cell.label)).length };
+        })()
+      : null,
     cellLabels: cells ? Object.fromEntries(cells.flatMap((cell) => (typeof cell.id === "string" && typeof cell.label === "string" ? [[cell.id, cell.label]] : []))) : null,
     cartPercent: num(diff.cartPercent),
     whiteCells,

@@ -249,6 +249,12 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             model(s) named above, then decided by a hematologist, cell by cell or in bulk for confident AI calls; the count is of those decisions.
           </p>
         )}
+        {content.groupConfirmed && content.groupConfirmed.cells > 0 && (
+          <p data-testid="report-group-confirmed">
+            {content.groupConfirmed.cells} of {content.total ?? "the"} cells were confirmed with a whole gallery group of confident AI calls
+            {content.groupConfirmed.cart > 0 ? ` (${content.groupConfirmed.cart} of them CAR-T cells)` : ""}, the others one by one.
+          </p>
+        )}
         {content.unidentifiedReasons && content.unidentifiedReasons.length > 0 && (
           <p data-testid="report-unidentified-reasons">
             Left unidentified (out of the white-cell count):{" "}
