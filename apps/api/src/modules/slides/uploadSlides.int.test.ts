@@ -323,6 +323,29 @@ describe("slide uploads", () => {
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
   });
 
+  it("detects the same field saved again with other bytes (metadata, compression) by its pixels", async () => {
+    const img = await png(70, 40, 17);
+    // The same pixels, other bytes: another compression level, and a JPEG-free lossless copy with metadata.
+    const recompressed = await sharp(img).png({ compressionLevel: 1 }).toBuffer();
+    const withMetadata = await sharp(img).withMetadata({ density: 300 }).png({ compressionLevel: 9 }).toBuffer();
+    expect(sha256Hex(recompressed)).not.toBe(sha256Hex(img));
+    expect(sha256Hex(withMetadata)).not.toBe(sha256Hex(img));
+    // Two copies in one upload: refused as one image.
+    const both = await upload(tech, [{ name: "a.png", bytes: img }, { name: "b.png", bytes: recompressed }]);
+    expect(both.status).toBe(409);
+    expect(both.body.errors[0].message).toMatch(/b\.png is the same image as a\.png/);
+    expect((await upload(tech, [{ name: "field.png", bytes: img }])).status).toBe(201);
+    const before = await databaseFingerprint(api.prisma);
+    for (const [name, bytes] of [["resaved.png", recompressed], ["exported.png", withMetadata]] as const) {
+      const again = await upload(tech, [{ name, bytes }]);
+      expect(again.status, name).toBe(409);
+      expect(again.body.errors[0].message).toMatch(new RegExp(`${name.replace(".", "\\.")} shows the same pixels as an image already uploaded to this case`));
+    }
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // Other pixels are another field.
+    expect((await upload(tech, [{ name: "other.png", bytes: await png(70, 40, 18) }])).status).toBe(201);
+  });
+
   it("an image whose analysis failed is analysed again when uploaded again: the same slide, its job queued afresh, audited", async () => {
     const img = await png(52, 58, 43);
     const first = await upload(tech, [{ name: "x.png", bytes: img }]);

@@ -130,11 +130,12 @@ async function storeUpload(
       throw err;
     }
   }
+  // By pixels: the same field saved twice with other metadata is as much a duplicate as a copy.
   const seen = new Map<string, string>();
   for (const c of checked) {
-    const first = seen.get(c.sha256);
+    const first = seen.get(c.pixelSha256);
     if (first) throw conflict(`${c.filename} is the same image as ${first}; nothing was stored`, { sha256: c.sha256 });
-    seen.set(c.sha256, c.filename);
+    seen.set(c.pixelSha256, c.filename);
   }
 
   const slides = await storeSlides(ctx, actor, kase.id, kind, checked, { stain, magnification });
@@ -153,6 +154,7 @@ async function storeSlides(
 ): Promise<Slide[]> {
   // Refused before any blob is written when no lock is needed to tell (checked again under it).
   await failedSlidesAmong(ctx.prisma, caseId, files);
+  await assertNoSamePixels(ctx.prisma, caseId, files);
   // Blobs before the transaction, not inside it: with the embedded database every connection
   // waits on an open transaction, and writing and fsyncing up to 256 MB inside one stalled every
   // other request and the workers' lease heartbeats. A blob is never removed again: a concurrent
@@ -165,6 +167,7 @@ async function storeSlides(
       const kase = await lockCase(tx, caseId);
       assertNotSigned(kase);
       const failed = await failedSlidesAmong(tx, caseId, files);
+      await assertNoSamePixels(tx, caseId, files);
       const slides: Slide[] = [];
       for (const f of files) {
         const again = failed.get(f.sha256);
@@ -177,6 +180,7 @@ async function storeSlides(
             caseId,
             kind,
             imageSha256: f.sha256,
+            pixelSha256: f.pixelSha256,
             mimeType: f.mimeType,
             byteSize: f.bytes.length,
             width: f.width,
@@ -209,6 +213,24 @@ async function storeSlides(
       return slides;
     },
     { timeout: 60_000 },
+  );
+}
+
+/**
+ * Refuses a file whose pixels a slide of this case already shows under other bytes (the field
+ * saved again with other metadata or compression): its cells would be counted twice. Byte-equal
+ * files are failedSlidesAmong's; a slide whose analysis failed does not count (its image is being
+ * replaced).
+ */
+async function assertNoSamePixels(db: Prisma.TransactionClient, caseId: string, files: Checked[]): Promise<void> {
+  const same = await db.slide.findFirst({
+    where: { caseId, pixelSha256: { in: files.map((f) => f.pixelSha256) }, imageSha256: { notIn: files.map((f) => f.sha256) }, analysisStatus: { not: "FAILED" } },
+  });
+  if (!same) return;
+  const file = files.find((f) => f.pixelSha256 === same.pixelSha256)!;
+  throw conflict(
+    `${file.filename} shows the same pixels as an image already uploaded to this case (saved again with other metadata or compression): its cells would be counted twice; nothing was stored`,
+    { slideId: same.id, sha256: file.sha256 },
   );
 }
 

@@ -1,6 +1,7 @@
 // Upload validation by content, never by file name or declared type: magic bytes, the header's
 // dimensions against a pixel budget BEFORE decoding (a 50,000 x 50,000 PNG of a few KB is a
 // decompression bomb), then a full decode that fails on truncated or corrupt data.
+import { createHash } from "node:crypto";
 import sharp from "sharp";
 
 export type ImageFormat = "jpeg" | "png";
@@ -10,6 +11,11 @@ export interface ValidImage {
   mimeType: string;
   width: number;
   height: number;
+  /**
+   * sha256 of the decoded pixels with their size and channels: equal for the same field saved
+   * again with other metadata or another lossless encoding, whose bytes differ.
+   */
+  pixelSha256: string;
 }
 
 export interface ImageLimits {
@@ -55,17 +61,21 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
   // a warning there, and decodes to garbled or grey blocks the model would classify. PNG stays at
   // "truncated": libpng warns about harmless things (a known-incorrect sRGB profile) in common files.
   const decode = (failOn: "warning" | "truncated") =>
-    sharp(bytes, { limitInputPixels: limits.maxPixels, failOn, sequentialRead: true }).raw().toBuffer();
+    sharp(bytes, { limitInputPixels: limits.maxPixels, failOn, sequentialRead: true }).raw().toBuffer({ resolveWithObject: true });
+  let pixels: Awaited<ReturnType<typeof decode>> | null = null;
   try {
-    await decode(format === "jpeg" ? "warning" : "truncated");
+    pixels = await decode(format === "jpeg" ? "warning" : "truncated");
   } catch (err) {
     const warning = err instanceof Error ? /Corrupt JPEG data: [^\n]{1,120}/.exec(err.message)?.[0] : undefined;
     // Stray bytes between markers (padding some cameras write before a segment or the end
     // marker) harm no pixel: libjpeg skips them. Such a file is accepted if it decodes whole.
     const harmless = warning !== undefined && /extraneous bytes before marker/i.test(warning);
-    if (!(harmless && (await decode("truncated").then(() => true, () => false)))) {
+    pixels = harmless ? await decode("truncated").catch(() => null) : null;
+    if (!pixels) {
       throw new InvalidImageError(warning ? `the image data is damaged (${warning}): export it again` : "the image data is truncated or corrupt");
     }
   }
-  return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height };
+  const { data, info } = pixels;
+  const pixelSha256 = createHash("sha256").update(`${info.width}x${info.height}x${info.channels}:`).update(data).digest("hex");
+  return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height, pixelSha256 };
 }
