@@ -15,17 +15,20 @@ test.beforeAll(async () => {
   try {
     const { rows } = await db.query(
       `INSERT INTO model_version SELECT * FROM jsonb_populate_record(NULL::model_version,
-         (SELECT to_jsonb(m) || jsonb_build_object('id', gen_random_uuid(), 'version', m.version || '-e2e-bulk') FROM model_version m ORDER BY "createdAt" LIMIT 1))
+         (SELECT to_jsonb(m) || jsonb_build_object('id', gen_random_uuid(), 'version', m.version || '-e2e-bulk', 'status', 'ARCHIVED', 'trainingRunId', NULL, 'parentId', NULL)
+          FROM model_version m ORDER BY "createdAt" LIMIT 1))
        RETURNING id`,
     );
     // Each takes its best guess (the demo model abstains often) as a confident call, and the cell
     // shows it, as a new analysis leaves an undecided cell.
     const { rows: cells } = await db.query(
       `INSERT INTO prediction (id, "cellId", "modelVersionId", label, probabilities, confidence, abstained, "createdAt")
-       SELECT gen_random_uuid(), c.id, $1, p.label, jsonb_build_object(p.label, 0.99), 0.99, false, now() + interval '1 second'
-       FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId" JOIN prediction p ON p."cellId" = c.id
-       WHERE k.accession = $2 AND c."reviewCount" = 0
-       ORDER BY c.id LIMIT 3
+       SELECT gen_random_uuid(), id, $1, label, jsonb_build_object(label, 0.99), 0.99, false, now() + interval '1 second'
+       FROM (SELECT DISTINCT ON (c.id) c.id, p.label
+             FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId" JOIN prediction p ON p."cellId" = c.id
+             WHERE k.accession = $2 AND c."reviewCount" = 0
+             ORDER BY c.id, p."createdAt" DESC) newest
+       ORDER BY id LIMIT 3
        RETURNING "cellId", label`,
       [rows[0].id, ACCESSION],
     );
@@ -53,7 +56,8 @@ test("a gallery group is confirmed at once only by choosing to: Enter on the que
   await expect(page.getByTestId("ask-cancel")).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("ask-dialog")).toBeHidden();
-  await page.waitForTimeout(300);
+  // Nothing is saved: a confirmation would show in the progress within a moment.
+  await page.waitForTimeout(1_000);
   expect(await reviewed()).toBe(before);
 
   await bulk.click();

@@ -2,7 +2,7 @@
 // uploads share one file, a name can never point at other content, and corruption on disk is
 // detected on every read.
 import { createHash, randomBytes } from "node:crypto";
-import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -104,18 +104,18 @@ export class BlobStore {
    * throws BlobNotFoundError here, before any chunk.
    */
   async open(sha256: string, chunkBytes = 64 * 1024): Promise<{ size: number; chunks: AsyncGenerator<Buffer> }> {
-    let handle: FileHandle;
+    const file = this.pathOf(sha256);
+    let size: number;
     try {
-      handle = await open(this.pathOf(sha256), "r");
+      ({ size } = await stat(file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BlobNotFoundError(sha256);
       throw err;
     }
-    const { size } = await handle.stat().catch(async (err) => {
-      await handle.close();
-      throw err;
-    });
+    // The file is opened by the first read and closed when the reading ends, however it ends: a
+    // caller that never reads holds nothing open. (Blobs are never removed, so the stat stands.)
     async function* chunks(): AsyncGenerator<Buffer> {
+      const handle = await open(file, "r");
       const hash = createHash("sha256");
       let held: Buffer | null = null;
       try {

@@ -42,7 +42,7 @@ function ReasonForm({
   const [reason, setReason] = useState("");
   const trimmed = reason.trim();
   const override = cell === null || overridesAi(cell, prompt.label);
-  const leftOut = prompt.label === UNLABELLED;
+  const leftOut = prompt.label.toLowerCase() === UNLABELLED;
   return (
       <form
         onSubmit={(e) => {

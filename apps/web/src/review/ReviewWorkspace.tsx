@@ -365,7 +365,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, failedSave: state.error, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
+        summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
         saving={state.saving.size > 0}
         meanings={signOffMeanings}
         onSign={async (meaning, password) => {

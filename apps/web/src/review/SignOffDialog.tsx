@@ -27,10 +27,11 @@ export interface SignOffSummary {
   /** Cells whose human label differs from the AI's. */
   overrides: number;
   /**
-   * A decision this page could not save (its error), until dismissed or reloaded: in an amendment
-   * every cell is decided already, so a failed correction would otherwise sign the old label.
+   * Decisions this page could not save, until saved or reloaded (dismissing the message does not
+   * count): in an amendment every cell is decided already, so a failed correction would otherwise
+   * sign the old label.
    */
-  failedSave: string | null;
+  unsavedDecisions: number;
   /** In an amendment: the version it replaces and what this amendment decided (else null). */
   amendment: { of: number; decisions: number; relabelled: number } | null;
 }
@@ -77,7 +78,7 @@ function SignOffForm({
   onSign: (meaning: string, password: string) => Promise<void>;
   onReload: () => void;
 }) {
-  const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, failedSave, amendment } = summary;
+  const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, unsavedDecisions, amendment } = summary;
   const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -91,8 +92,8 @@ function SignOffForm({
         ? `${unreviewed} of ${total} cells are not reviewed yet. Every cell needs a human decision before sign-off.`
         : saving
           ? "Decisions are still being saved."
-          : failedSave
-            ? `A decision was not saved (${failedSave}). Decide that cell again, or reload the case, before signing.`
+          : unsavedDecisions > 0
+            ? `${unsavedDecisions} decision${unsavedDecisions === 1 ? " was" : "s were"} not saved. Decide ${unsavedDecisions === 1 ? "that cell" : "those cells"} again, or reload the case, before signing.`
             : null;
 
   return (

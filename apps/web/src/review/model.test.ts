@@ -293,3 +293,18 @@ describe("amendmentDecisions", () => {
     expect(amendmentDecisions(cells, 0)).toBeNull();
   });
 });
+
+describe("unsaved decisions", () => {
+  it("are kept past a dismissed message, until the cell saves or the case reloads", () => {
+    let s = initialState(LABELS, cells);
+    s = reduce(s, { type: "saving", cellIds: ["b"] });
+    s = reduce(s, { type: "failed", cellIds: ["b"], message: "network" });
+    expect([...s.unsaved]).toEqual(["b"]);
+    s = reduce(s, { type: "dismissError" });
+    expect(s.error).toBeNull();
+    expect([...s.unsaved]).toEqual(["b"]);
+    const saved = reduce(s, { type: "saved", cellId: "b", decision: { action: "CONFIRM", label: "car_t", reviewer: "h", reason: null, at: "" }, reviewCount: 1 });
+    expect(saved.unsaved.size).toBe(0);
+    expect(reduce(s, { type: "replaceCells", cells }).unsaved.size).toBe(0);
+  });
+});

@@ -79,6 +79,12 @@ export interface ReviewState {
   prompt: PendingOverride | null;
   /** Cells with a request in flight. */
   saving: ReadonlySet<string>;
+  /**
+   * Cells whose last decision failed to save, until one saves or the case is reloaded (dismissing
+   * the message does not clear them): sign-off waits, since in an amendment every cell is decided
+   * already and the old label would be signed.
+   */
+  unsaved: ReadonlySet<string>;
   error: string | null;
   /** The cell a single failed decision was for (the error offers to go back to it). */
   errorCellId: string | null;
@@ -98,7 +104,7 @@ export function aiShownLabel(ai: AiPrediction | null): string {
 }
 
 export function initialState(labels: string[], cells: ReviewCell[]): ReviewState {
-  const s: ReviewState = { labels, cells, cursor: null, gradcam: false, prompt: null, saving: new Set(), error: null, errorCellId: null, recent: [] };
+  const s: ReviewState = { labels, cells, cursor: null, gradcam: false, prompt: null, saving: new Set(), unsaved: new Set(), error: null, errorCellId: null, recent: [] };
   return { ...s, cursor: orderedCells(s)[0]?.id ?? null };
 }
 
@@ -239,9 +245,12 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
       const saving = new Set(state.saving);
       saving.delete(action.cellId);
       const answered = state.errorCellId === action.cellId;
+      const unsaved = new Set(state.unsaved);
+      unsaved.delete(action.cellId);
       return {
         ...state,
         saving,
+        unsaved,
         ...(answered ? { error: null, errorCellId: null } : {}),
         recent: [...state.recent.filter((id) => id !== action.cellId), action.cellId].slice(-MAX_RECENT),
         cells: state.cells.map((c) =>
@@ -254,14 +263,20 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
       for (const id of action.cellIds) saving.delete(id);
       // The cursor stays where the reviewer is looking (moving it back would hand their next
       // keystroke to another cell); the error names the cell and offers to go back to it.
-      return { ...state, saving, error: action.message, errorCellId: action.cellIds.length === 1 ? action.cellIds[0]! : null };
+      return {
+        ...state,
+        saving,
+        unsaved: new Set([...state.unsaved, ...action.cellIds]),
+        error: action.message,
+        errorCellId: action.cellIds.length === 1 ? action.cellIds[0]! : null,
+      };
     }
     case "dismissError":
       return { ...state, error: null, errorCellId: null };
     case "replaceCells": {
       const cursor = action.cells.some((c) => c.id === state.cursor) ? state.cursor : (orderedCells({ ...state, cells: action.cells })[0]?.id ?? null);
       // Fresh data from the server answers whatever conflict the message was about.
-      return { ...state, cells: action.cells, cursor, error: null, errorCellId: null };
+      return { ...state, cells: action.cells, cursor, unsaved: new Set(), error: null, errorCellId: null };
     }
   }
 }

@@ -28,6 +28,9 @@ describe("computeDifferential", () => {
       { label: "unidentified", count: 10 },
     ]);
     expect(d).toMatchObject({ artifacts: 5, unlabelled: 2, unreviewed: 12, cartCount: 30, cartPercent: 30 });
+    // Artifacts however a model spells them, all counted.
+    const spelled = computeDifferential([{ label: "artifact", count: 2, reviewed: 2 }, { label: "Artifact", count: 3, reviewed: 3 }]);
+    expect(spelled.artifacts).toBe(5);
     // CAR-T cells are lymphocytes: 90 of 100 white cells, a third of them CAR-T.
     expect(d.lymphocytePercent).toBe(90);
     expect(d.cartPercentOfLymphocytes).toBe(33.3);

@@ -27,7 +27,8 @@ export function computeDifferential(counts: LabelCount[]): Differential {
   return {
     ...white,
     total,
-    artifacts: white.excluded.find((e) => e.label.toLowerCase() === ARTIFACT)?.count ?? 0,
+    // Every spelling ("Artifact", "artifact") is listed apart: all of them are artifacts.
+    artifacts: white.excluded.filter((e) => e.label.toLowerCase() === ARTIFACT).reduce((s, e) => s + e.count, 0),
     unlabelled: total - sum(labelled, "count"),
     unreviewed: total - sum(counts, "reviewed"),
   };

@@ -270,6 +270,15 @@ describe("sign-off", () => {
     expect(v2.verifySignOff).toEqual({ ok: true, mismatches: [] });
   });
 
+  it("keeps an override's reason in the signed cell after a later plain confirmation of it", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "artifact", reason: "stain debris" } });
+    await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 1 }] });
+    await confirmAll([cellIds[1]!]);
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(r.signOffCase.content.cells.find((c: { id: string }) => c.id === cellIds[0])).toMatchObject({ action: "CONFIRM", label: "artifact", reason: "stain debris" });
+  });
+
   it("signs which cells were confirmed with a whole gallery group, and how large it was", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     await api.gqlOk(hema, CONFIRM, { cells: cellIds.slice(0, 9).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });

@@ -83,7 +83,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           }[]
         >`
           SELECT c.id, c."slideId", c."currentLabel" AS label, r.label AS "reviewLabel", r.action::text AS "reviewAction",
-                 r.reason AS "reviewReason", b.bulk, c."reviewCount",
+                 rr.reason AS "reviewReason", b.bulk, c."reviewCount",
                  u.login AS "reviewerLogin", p.label AS "aiLabel", p.abstained, p."modelVersionId"
           FROM cell c
           JOIN slide s ON s.id = c."slideId"
@@ -91,6 +91,10 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           LEFT JOIN "user" u ON u.id = r."reviewerId"
           LEFT JOIN LATERAL (SELECT label, abstained, "modelVersionId" FROM prediction
                              WHERE "cellId" = c.id ORDER BY "createdAt" DESC, id DESC LIMIT 1) p ON true
+          -- The reason on record for the label in force: a later plain confirmation of an override
+          -- (a second look agreeing) keeps the override's reason.
+          LEFT JOIN LATERAL (SELECT reason FROM review WHERE "cellId" = c.id AND reason IS NOT NULL AND label = c."currentLabel"
+                             ORDER BY seq DESC LIMIT 1) rr ON true
           -- A confirmation made with a whole gallery group says so in its audit event (how many).
           LEFT JOIN LATERAL (SELECT (ae.after->>'bulk')::int AS bulk FROM audit_event ae
                              WHERE ae."entityType" = 'Cell' AND ae."entityId" = c.id::text AND ae.action = 'cell.confirm'

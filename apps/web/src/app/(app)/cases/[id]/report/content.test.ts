@@ -52,9 +52,15 @@ describe("signed report content", () => {
     expect(r.case).toEqual({ accession: "ACC-1", patientRef: null, product: "tisagenlecleucel", timepoint: "day +7", specimen: null, collectedAt: null, wbcCount: null });
     // signed-report/3 signs the patient reference too.
     expect(readReportContent({ schema: "rcmnet.signed-report/3", case: { accession: "ACC-1", patientRef: "MRN-1" } }).case.patientRef).toBe("MRN-1");
-    expect(r.slides).toEqual({ total: 3, failed: 1, fields: 0, crops: 0 });
+    expect(r.slides).toEqual({ total: 3, failed: 1, fields: 0, crops: 0, cropsCounted: 0 });
     // By kind: crops are chosen by a person, and the report says their shares are no differential.
-    expect(readReportContent({ slides: [{ kind: "FIELD" }, { kind: "CROP" }, { kind: "CROP" }] }).slides).toEqual({ total: 3, failed: 0, fields: 1, crops: 2 });
+    expect(readReportContent({ slides: [{ kind: "FIELD" }, { kind: "CROP" }, { kind: "CROP", analysisStatus: "FAILED" }] }).slides).toEqual({
+      total: 3,
+      failed: 1,
+      fields: 1,
+      crops: 2,
+      cropsCounted: 1,
+    });
     expect(r.signature).toEqual({ name: "Dr. Hana", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
   });
 
@@ -73,6 +79,7 @@ describe("signed report content", () => {
       whiteCells: null,
       intendedUse: null,
       case: { accession: null, patientRef: null, product: null, timepoint: null, specimen: null, collectedAt: null, wbcCount: null },
+      caseKeys: [],
       absoluteCounts: null,
       slides: null,
       signature: { name: null, signedAt: null, meaning: null },
@@ -152,5 +159,8 @@ describe("signed report content", () => {
         { name: "WBC", before: "4.2 ×10⁹/L", after: "0.42 ×10⁹/L" },
       ],
     });
+    // A version signed before a detail was signed at all has not changed it "from none".
+    const older = signed({ accession: "A-1" });
+    expect(changesSince(older, v1).details).toEqual([]);
   });
 });

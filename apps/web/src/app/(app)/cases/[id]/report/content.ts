@@ -50,11 +50,14 @@ export interface ReportContent {
     collectedAt: string | null;
     wbcCount: number | null;
   };
+  /** The case details this version signed at all (older versions lack some: not "changed" from none). */
+  caseKeys: string[];
   /** Cells per µL from the specimen's white-cell count (/4, when one was recorded). */
   absoluteCounts: { wbcPerUl: number; cartPerUl: number; cartPerUlCi95: [number, number] | null; lymphocytesPerUl: number } | null;
   /** Images in the signed case and how many of them failed analysis (contributing no cells). */
   /** Images in the signed case by kind (smear fields, single-cell crops), and how many failed. */
-  slides: { total: number; failed: number; fields: number; crops: number } | null;
+  /** cropsCounted: crops whose analysis did not fail, i.e. that contributed cells. */
+  slides: { total: number; failed: number; fields: number; crops: number; cropsCounted: number } | null;
   /** The signature's manifestation as signed (name, time, meaning); null where absent. */
   signature: { name: string | null; signedAt: string | null; meaning: string | null };
 }
@@ -146,6 +149,7 @@ export function readReportContent(raw: unknown): ReportContent {
       collectedAt: str(kase.collectedAt),
       wbcCount: num(kase.wbcCount),
     },
+    caseKeys: Object.keys(kase),
     absoluteCounts: (() => {
       const a = obj(c.absoluteCounts);
       const [wbcPerUl, cartPerUl, lymphocytesPerUl] = [num(a.wbcPerUl), num(a.cartPerUl), num(a.lymphocytesPerUl)];
@@ -157,6 +161,7 @@ export function readReportContent(raw: unknown): ReportContent {
           failed: slides.filter((s) => s.analysisStatus === "FAILED").length,
           fields: slides.filter((s) => s.kind === "FIELD").length,
           crops: slides.filter((s) => s.kind === "CROP").length,
+          cropsCounted: slides.filter((s) => s.kind === "CROP" && s.analysisStatus !== "FAILED").length,
         }
       : null,
     signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },
@@ -202,6 +207,7 @@ export function changesSince(
   const [p, q] = [previous.cellLabels, current.cellLabels];
   const relabelled = p && q ? Object.keys(q).filter((id) => id in p && p[id] !== q[id]).length : null;
   const details = DETAILS.flatMap(({ key, name, show }) => {
+    if (!previous.caseKeys.includes(key) || !current.caseKeys.includes(key)) return [];
     const [b, a] = [previous.case[key], current.case[key]];
     return b === a ? [] : [{ name, before: b === null ? "none" : show(b), after: a === null ? "none" : show(a) }];
   });

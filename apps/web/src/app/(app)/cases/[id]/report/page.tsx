@@ -122,11 +122,11 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           cells, so its percentages are not comparable with later reports. For research use only; not for diagnostic use.
         </p>
       )}
-      {content.absoluteCounts && (!isPeripheralBlood(content.case.specimen) || (content.slides?.crops ?? 0) > 0) && (
+      {content.absoluteCounts && (!isPeripheralBlood(content.case.specimen) || (content.slides?.cropsCounted ?? 0) > 0) && (
         // Reports signed as /4 before 2026-11-27 gave absolute counts whatever the specimen and images.
         <p className="notice" data-testid="report-absolute-doubtful">
           Signed before absolute counts were limited to peripheral blood counted across smear fields: this report's cells-per-µL figures
-          come from {(content.slides?.crops ?? 0) > 0 ? "hand-picked crops" : `a specimen that is not peripheral blood (${content.case.specimen ?? "not recorded"})`} and
+          come from {(content.slides?.cropsCounted ?? 0) > 0 ? "hand-picked crops" : `a specimen that is not peripheral blood (${content.case.specimen ?? "not recorded"})`} and
           should not be used.
         </p>
       )}
@@ -232,7 +232,14 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           </tfoot>
         </table>
         {content.whiteCells ? (
-          <WhiteCellSummary cartPercent={content.cartPercent} counted={content.counted} figures={content.whiteCells} absolute={content.absoluteCounts} wbcCount={content.case.wbcCount} />
+          <WhiteCellSummary
+            cartPercent={content.cartPercent}
+            counted={content.counted}
+            figures={content.whiteCells}
+            absolute={content.absoluteCounts}
+            wbcCount={content.case.wbcCount}
+            fromCrops={(content.slides?.cropsCounted ?? 0) > 0}
+          />
         ) : (
           content.cartPercent !== null && (
             <p>
@@ -303,12 +310,15 @@ function WhiteCellSummary({
   figures,
   absolute,
   wbcCount,
+  fromCrops,
 }: {
   cartPercent: number | null;
   counted: number | null;
   figures: NonNullable<ReportContent["whiteCells"]>;
   absolute: ReportContent["absoluteCounts"];
   wbcCount: number | null;
+  /** Cells from hand-picked crops were counted: no absolute counts for that reason. */
+  fromCrops: boolean;
 }) {
   if (!counted) {
     return (
@@ -335,7 +345,7 @@ function WhiteCellSummary({
       )}
       {!absolute && wbcCount !== null && (
         <p className="muted" data-testid="report-no-absolute">
-          No absolute counts: they are given for peripheral blood only.
+          No absolute counts: {fromCrops ? "cells from hand-picked crops are not a differential count" : "they are given for peripheral blood only"}.
         </p>
       )}
       {figures.belowMinimum && (
