@@ -116,3 +116,17 @@ export async function labelKeys(page: Page): Promise<[string, string][]> {
     .locator("span[data-label]")
     .evaluateAll((spans) => spans.map((s) => [s.querySelector("kbd")?.textContent ?? "", s.getAttribute("data-label") ?? ""] as [string, string]));
 }
+
+/**
+ * Finds a case on the worklist by its accession, checks its status there, and opens its review
+ * page; returns the case id from the URL.
+ */
+export async function openReviewFromWorklist(page: Page, accession: string, status: string): Promise<string> {
+  await page.goto("/worklist");
+  await page.getByTestId("filter-accession").fill(accession);
+  const row = page.locator(`[data-testid="case-row"][data-accession="${accession}"]`);
+  await expect(row).toHaveAttribute("data-status", status);
+  await row.getByTestId("open-review").click();
+  await expect(page.getByTestId("review-workspace")).toBeVisible();
+  return /\/cases\/([^/]+)\/review/.exec(new URL(page.url()).pathname)![1]!;
+}

@@ -3,7 +3,7 @@
 // with a reason and signs again with the password; the report shows version 2 (signer and
 // amendment reason) and keeps version 1 readable as superseded; the case is AMENDED. An
 // amendment without a reason is refused, and a technician cannot amend at all.
-import { apiLogin, apiQuery, expect, labelKeys, login, test } from "../support/fixtures";
+import { apiLogin, apiQuery, expect, labelKeys, login, openReviewFromWorklist, test } from "../support/fixtures";
 
 test.describe.configure({ mode: "serial" });
 
@@ -21,13 +21,7 @@ type CaseState = {
 let caseId = "";
 
 async function openSignedCase(page: import("@playwright/test").Page) {
-  await page.goto("/worklist");
-  await page.getByTestId("filter-accession").fill(ACCESSION);
-  const row = page.locator(`[data-testid="case-row"][data-accession="${ACCESSION}"]`);
-  await expect(row).toHaveAttribute("data-status", "SIGNED_OUT");
-  await row.getByTestId("open-review").click();
-  await expect(page.getByTestId("review-workspace")).toBeVisible();
-  caseId = /\/cases\/([^/]+)\/review/.exec(new URL(page.url()).pathname)![1]!;
+  caseId = await openReviewFromWorklist(page, ACCESSION, "SIGNED_OUT");
 }
 
 test("an amendment without a reason is refused with a clear message", async ({ page, request }) => {

@@ -2,7 +2,7 @@
 // first, and starts that question on Cancel, since Enter is the review page's confirm key and a
 // reflexive press must not accept the group. Confirmed, every cell of the group is decided.
 import pg from "pg";
-import { expect, login, test } from "../support/fixtures";
+import { expect, login, openReviewFromWorklist, test } from "../support/fixtures";
 
 // In review, never signed, used by no other test (E2E_CASES in apps/api/src/seed/demoCases.ts).
 const ACCESSION = "DEMO-0002";
@@ -40,18 +40,13 @@ test.beforeAll(async () => {
 
 test("a gallery group is confirmed at once only by choosing to: Enter on the question cancels", async ({ page }) => {
   await login(page, "hema");
-  await page.goto("/worklist");
-  await page.getByTestId("filter-accession").fill(ACCESSION);
-  const row = page.locator(`[data-testid="case-row"][data-accession="${ACCESSION}"]`);
-  await expect(row).toHaveAttribute("data-status", "IN_REVIEW");
-  await row.getByTestId("open-review").click();
-  await expect(page.getByTestId("review-workspace")).toBeVisible();
+  await openReviewFromWorklist(page, ACCESSION, "IN_REVIEW");
   const progress = page.getByTestId("review-progress");
-  const reviewed = async () => Number(/(\d+)\s+of/.exec(await progress.innerText())![1]);
+  const reviewed = async () => Number(/(\d+)\s+of/.exec((await progress.textContent()) ?? "")![1]);
   const before = await reviewed();
 
   const bulk = page.locator('[data-testid^="bulk-confirm-"]:enabled').first();
-  const n = Number(/Confirm (\d+)/.exec(await bulk.innerText())![1]);
+  const n = Number(/Confirm (\d+)/.exec((await bulk.textContent()) ?? "")![1]);
   await bulk.click();
   await expect(page.getByTestId("ask-cancel")).toBeFocused();
   await page.keyboard.press("Enter");

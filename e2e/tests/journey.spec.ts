@@ -3,7 +3,7 @@
 // keyboard -> signs off with password -> report shows the signature -> auditor sees every step
 // with a valid chain -> data scientist snapshots and retrains -> admin approves the promotion ->
 // a new upload is predicted by the new version.
-import { apiLogin, apiQuery, createCase, expect, fields, labelKeys, login, test, uniqueAccession } from "../support/fixtures";
+import { apiLogin, apiQuery, createCase, expect, fields, labelKeys, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
 import { signedOutCase } from "../support/signedCase";
 
 test.describe.configure({ mode: "serial" });
@@ -32,12 +32,7 @@ test("technician uploads a smear field; cells and predictions appear", async ({ 
 
 test("hematologist corrects one cell with a reason, confirms the rest by keyboard and signs off", async ({ page }, testInfo) => {
   await login(page, "hema");
-  await page.goto("/worklist");
-  await page.getByTestId("filter-accession").fill(accession);
-  const row = page.locator(`[data-testid="case-row"][data-accession="${accession}"]`);
-  await expect(row).toHaveAttribute("data-status", "IN_REVIEW");
-  await row.getByTestId("open-review").click();
-  await expect(page.getByTestId("review-workspace")).toBeVisible();
+  await openReviewFromWorklist(page, accession, "IN_REVIEW");
   // The field view names its classes (colour is not the only cue).
   await expect(page.getByTestId("field-legend").locator("span[data-label]").first()).toBeVisible();
 
