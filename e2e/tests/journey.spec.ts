@@ -83,15 +83,27 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId("diff-absolute")).toContainText("from WBC 4,200/µL");
 
   // Confirms the current cell: an AI abstention, shown as unidentified, would leave the cell out
-  // of the white-cell count, so the page asks why first (Enter gives the reason).
+  // of the white-cell count, so the page asks why first: in turn a typed reason (Enter gives it),
+  // a usual reason by click, and one by Alt+2.
+  const givenReasons = new Set<string>();
   const confirmCurrent = async (act: () => Promise<void>) => {
     const shown = await current.getAttribute("data-label");
     await act();
-    if (shown === "unidentified") {
-      await expect(page.getByTestId("reason-left-out")).toBeVisible();
+    if (shown !== "unidentified") return;
+    await expect(page.getByTestId("reason-left-out")).toBeVisible();
+    const turn = givenReasons.size % 3;
+    if (turn === 0) {
       await page.getByTestId("reason-input").fill("smudged: no nuclear detail to call");
       await page.getByTestId("reason-input").press("Enter");
+      givenReasons.add("smudged: no nuclear detail to call");
+    } else if (turn === 1) {
+      await page.getByTestId("reason-quick").first().click();
+      givenReasons.add("Smudged or damaged cell");
+    } else {
+      await page.getByTestId("reason-input").press("Alt+2");
+      givenReasons.add("Out of focus");
     }
+    await expect(page.getByTestId("reason-dialog")).toBeHidden();
   };
 
   // The same decisions as buttons (mouse, touch): confirm one cell with a click.
@@ -182,6 +194,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId("report-specimen")).toHaveText("peripheral blood, collected 2026-11-20 08:30:00 UTC");
   await expect(page.getByTestId("report-wbc")).toHaveText("4.2 ×10⁹/L");
   await expect(page.getByTestId("report-absolute")).toContainText(/Absolute CAR-T count \(morphology estimate\): [\d,]+ cells\/µL \(95% CI [\d,]+–[\d,]+\).* from a white-cell count of 4,200\/µL/);
+  // Why cells were left unidentified, as the reviewer gave it, is on the signed report.
+  for (const reason of givenReasons) await expect(page.getByTestId("report-unidentified-reasons")).toContainText(reason);
   // The signature names the champion that classified the cells.
   await expect(page.getByTestId("report-model-versions")).toHaveText(/^rcmnet-demo \S+$/);
   const report = testInfo.outputPath("signed-report.png");

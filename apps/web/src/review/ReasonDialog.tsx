@@ -5,6 +5,12 @@ import { aiShownLabel, overridesAi, type PendingOverride, type ReviewCell, UNLAB
 import { labelName } from "@/lib/labels";
 
 /**
+ * The usual reasons a cell cannot be classified, offered as one click (or Alt+1-4) when a cell is
+ * left unidentified: a poor model abstains often, and typing the same words for each is slow.
+ */
+export const UNIDENTIFIED_REASONS = ["Smudged or damaged cell", "Out of focus", "Overlapping cells", "Cut off at the image edge"] as const;
+
+/**
  * Overriding the AI, or leaving a cell unidentified (out of the white-cell count), is never
  * silent: the reviewer writes why (kept with the review and in the audit trail).
  */
@@ -70,12 +76,28 @@ function ReasonForm({
                 e.preventDefault();
                 e.currentTarget.form?.requestSubmit();
               }
+              // Alt+1-4: one of the usual reasons for an unidentified cell (e.code: Alt changes e.key on a Mac).
+              const quick = leftOut && e.altKey ? UNIDENTIFIED_REASONS[Number(/^Digit([1-4])$/.exec(e.code)?.[1] ?? 0) - 1] : undefined;
+              if (quick) {
+                e.preventDefault();
+                onSubmit(quick);
+              }
             }}
             required
             maxLength={500}
             data-testid="reason-input"
           />
         </label>
+        {leftOut && (
+          <fieldset className="row" style={{ marginTop: "0.5rem", border: 0, padding: 0 }}>
+            <legend className="muted">Usual reasons</legend>
+            {UNIDENTIFIED_REASONS.map((r, i) => (
+              <button key={r} type="button" onClick={() => onSubmit(r)} title={`Alt+${i + 1}`} data-testid="reason-quick">
+                <kbd>Alt+{i + 1}</kbd> {r}
+              </button>
+            ))}
+          </fieldset>
+        )}
         <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>
           <button type="button" onClick={onCancel} data-testid="reason-cancel">
             Cancel
