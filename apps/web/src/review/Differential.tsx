@@ -3,7 +3,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
 import { cellCount, intervalText } from "@/lib/format";
-import { absoluteCounts, type CountSource, type WhiteCellDifferential } from "@/lib/differential";
+import { absoluteCounts, type CountSource, leftOutWarning, unidentifiedCount, type WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
 
@@ -82,6 +82,7 @@ export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential
   }
   const ci = summary.cartPercentCi95;
   const absolute = absoluteCounts(blood, summary);
+  const leftOut = leftOutWarning(unidentifiedCount(summary.excluded), summary.counted + summary.excluded.reduce((s, e) => s + e.count, 0));
   return (
     <>
       <p data-testid="diff-cart-summary" style={{ margin: "0.4rem 0" }}>
@@ -109,6 +110,12 @@ export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential
             No absolute counts: they are given for peripheral blood only, and the specimen is {blood.specimen ? `“${blood.specimen}”` : "not recorded"}.
           </p>
         )
+      )}
+      {leftOut && (
+        <p className="notice" data-testid="diff-left-out">
+          {leftOut.count} of {leftOut.total} cells ({leftOut.percent}%) are left unidentified, out of the count: if they are not spread like the counted
+          cells (damaged CAR-T cells, say), every share is biased.
+        </p>
       )}
       {summary.belowMinimum && (
         <p className="notice" data-testid="diff-below-minimum" role="status">

@@ -9,7 +9,7 @@ import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
 import { changesSince, readReportContent, type ReportContent } from "./content";
 import { labelName } from "@/lib/labels";
-import { isPeripheralBlood } from "@/lib/differential";
+import { isPeripheralBlood, leftOutWarning, unidentifiedCount } from "@/lib/differential";
 
 export const metadata: Metadata = { title: "Signed report" };
 
@@ -62,6 +62,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   // An amendment says what it changed, against the version it supersedes (both as signed).
   const previous = versions.find((s) => s.id === shown.supersedes?.id) ?? versions.find((s) => s.version === shown.version - 1);
   const changes = shown.amendmentReason && previous ? changesSince(readReportContent(previous.content), content) : null;
+  // Excluded classes carry no percentage (/4 on); older reports counted unidentified cells in.
+  const leftOut = leftOutWarning(unidentifiedCount(content.rows.filter((r) => r.percent === null)), content.total ?? 0);
   // Everything under the signature is read from the signed content, never from the live case
   // (which an amendment may have changed since); the columns are only a fallback.
   const signature = {
@@ -260,6 +262,12 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           <p data-testid="report-group-confirmed">
             {content.groupConfirmed.cells} of {content.total ?? "the"} cells were confirmed with a whole gallery group of confident AI calls
             {content.groupConfirmed.cart > 0 ? ` (${content.groupConfirmed.cart} of them CAR-T cells)` : ""}, the others one by one.
+          </p>
+        )}
+        {leftOut && (
+          <p className="notice" data-testid="report-left-out">
+            {leftOut.count} of {leftOut.total} cells ({leftOut.percent}%) were left unidentified, out of the count: if they are not spread like the counted
+            cells (damaged CAR-T cells, say), every share is biased.
           </p>
         )}
         {content.unidentifiedReasons && content.unidentifiedReasons.length > 0 && (
