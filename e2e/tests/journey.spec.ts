@@ -83,8 +83,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId("diff-absolute")).toContainText("from WBC 4,200/µL");
 
   // Confirms the current cell: an AI abstention, shown as unidentified, would leave the cell out
-  // of the white-cell count, so the page asks why first: in turn a typed reason (Enter gives it),
-  // a usual reason by click, and one by Alt+2.
+  // of the white-cell count, so the page asks why first: in turn a usual reason by Alt+2, one by
+  // click, and a typed one (Enter gives it).
   const givenReasons = new Set<string>();
   const confirmCurrent = async (act: () => Promise<void>) => {
     const shown = await current.getAttribute("data-label");
@@ -93,15 +93,15 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
     await expect(page.getByTestId("reason-left-out")).toBeVisible();
     const turn = givenReasons.size % 3;
     if (turn === 0) {
-      await page.getByTestId("reason-input").fill("smudged: no nuclear detail to call");
-      await page.getByTestId("reason-input").press("Enter");
-      givenReasons.add("smudged: no nuclear detail to call");
+      await page.getByTestId("reason-input").press("Alt+2");
+      givenReasons.add("Out of focus");
     } else if (turn === 1) {
       await page.getByTestId("reason-quick").first().click();
       givenReasons.add("Smudged or damaged cell");
     } else {
-      await page.getByTestId("reason-input").press("Alt+2");
-      givenReasons.add("Out of focus");
+      await page.getByTestId("reason-input").fill("smudged: no nuclear detail to call");
+      await page.getByTestId("reason-input").press("Enter");
+      givenReasons.add("smudged: no nuclear detail to call");
     }
     await expect(page.getByTestId("reason-dialog")).toBeHidden();
   };

@@ -69,6 +69,10 @@ describe("database constraints", () => {
     await expect(p.cell.update({ where: { id: cell.id }, data: { x: 99 } })).rejects.toThrow(refused);
     await expect(p.cell.update({ where: { id: cell.id }, data: { cropSha256: "d".repeat(64) } })).rejects.toThrow(refused);
     await expect(p.slide.update({ where: { id: slide.id }, data: { imageSha256: "e".repeat(64) } })).rejects.toThrow(refused);
+    // A slide stored before pixel hashes may be given one, once; never another.
+    await p.slide.update({ where: { id: slide.id }, data: { pixelSha256: "f".repeat(64) } });
+    await expect(p.slide.update({ where: { id: slide.id }, data: { pixelSha256: "0".repeat(64) } })).rejects.toThrow(refused);
+    await expect(p.slide.update({ where: { id: slide.id }, data: { pixelSha256: null } })).rejects.toThrow(refused);
     await expect(p.case.update({ where: { id: kase.id }, data: { accession: "ACC-renamed" } })).rejects.toThrow(refused);
     await expect(p.cell.delete({ where: { id: cell.id } })).rejects.toThrow(refused);
     await expect(p.$executeRawUnsafe(`TRUNCATE "cell" CASCADE`)).rejects.toThrow(refused);

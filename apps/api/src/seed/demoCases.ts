@@ -18,6 +18,7 @@ import { recordAudit } from "../audit/recordAudit.ts";
 import { enqueueSlideAnalysis } from "../jobs/analysisJobs.ts";
 import type { ModelRuntime } from "../jobs/model/runtime.ts";
 import { createCase } from "../modules/cases/createCase.ts";
+import { pixelSha256Of } from "../modules/slides/validateImage.ts";
 
 export interface DemoField {
   bytes: Uint8Array;
@@ -180,6 +181,7 @@ export async function ensureDemoCases(options: {
       }
       const sizes = await Promise.all(fields.map((f) => runtime.imageSize(f.bytes)));
       const shas = await Promise.all(fields.map((f) => blobs.put(f.bytes)));
+      const pixels = await Promise.all(fields.map((f) => pixelSha256Of(f.bytes)));
       await prisma.$transaction(async (tx) => {
         for (const [i, f] of fields.entries()) {
           const slide = await tx.slide.create({
@@ -187,6 +189,7 @@ export async function ensureDemoCases(options: {
               caseId: created.id,
               kind: "FIELD",
               imageSha256: shas[i]!,
+              pixelSha256: pixels[i]!,
               mimeType: f.mimeType,
               byteSize: f.bytes.length,
               width: sizes[i]!.width,

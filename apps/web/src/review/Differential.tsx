@@ -73,6 +73,27 @@ export const Differential = memo(function Differential({
  * blood with a white-cell count), and a warning when too few cells were counted.
  */
 export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential; blood: CountSource }) {
+  return (
+    <>
+      <LeftOutNotice summary={summary} />
+      <CartFigures summary={summary} blood={blood} />
+    </>
+  );
+}
+
+/** Said even when nothing was counted: all cells left unidentified is the worst case of it. */
+function LeftOutNotice({ summary }: { summary: WhiteCellDifferential }) {
+  const leftOut = leftOutWarning(unidentifiedCount(summary.excluded), summary.counted + summary.excluded.reduce((s, e) => s + e.count, 0));
+  if (!leftOut) return null;
+  return (
+    <p className="notice" data-testid="diff-left-out" role="status">
+      {leftOut.count} of {leftOut.total} cells ({leftOut.percent}%) are left unidentified, out of the count: if they are not spread like the counted
+      cells (damaged CAR-T cells, say), every share is biased.
+    </p>
+  );
+}
+
+function CartFigures({ summary, blood }: { summary: WhiteCellDifferential; blood: CountSource }) {
   if (summary.counted === 0) {
     return (
       <p className="notice" data-testid="diff-not-evaluable">
@@ -82,7 +103,6 @@ export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential
   }
   const ci = summary.cartPercentCi95;
   const absolute = absoluteCounts(blood, summary);
-  const leftOut = leftOutWarning(unidentifiedCount(summary.excluded), summary.counted + summary.excluded.reduce((s, e) => s + e.count, 0));
   return (
     <>
       <p data-testid="diff-cart-summary" style={{ margin: "0.4rem 0" }}>
@@ -110,12 +130,6 @@ export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential
             No absolute counts: they are given for peripheral blood only, and the specimen is {blood.specimen ? `“${blood.specimen}”` : "not recorded"}.
           </p>
         )
-      )}
-      {leftOut && (
-        <p className="notice" data-testid="diff-left-out">
-          {leftOut.count} of {leftOut.total} cells ({leftOut.percent}%) are left unidentified, out of the count: if they are not spread like the counted
-          cells (damaged CAR-T cells, say), every share is biased.
-        </p>
       )}
       {summary.belowMinimum && (
         <p className="notice" data-testid="diff-below-minimum" role="status">

@@ -76,8 +76,11 @@ function ReasonForm({
                 e.preventDefault();
                 e.currentTarget.form?.requestSubmit();
               }
-              // Alt+1-4: one of the usual reasons for an unidentified cell (e.code: Alt changes e.key on a Mac).
-              const quick = leftOut && e.altKey ? UNIDENTIFIED_REASONS[Number(/^Digit([1-4])$/.exec(e.code)?.[1] ?? 0) - 1] : undefined;
+              // Alt+1-4: one of the usual reasons for an unidentified cell (e.code: Alt changes e.key on a
+              // Mac), only before anything is typed and never with AltGr (Ctrl+Alt on Windows), which
+              // types #, @ or { on many layouts: a character must not save a canned reason.
+              const plainAlt = e.altKey && !e.ctrlKey && !e.metaKey && !e.getModifierState("AltGraph") && !e.repeat;
+              const quick = leftOut && plainAlt && reason === "" ? UNIDENTIFIED_REASONS[Number(/^Digit([1-4])$/.exec(e.code)?.[1] ?? 0) - 1] : undefined;
               if (quick) {
                 e.preventDefault();
                 onSubmit(quick);
@@ -92,7 +95,8 @@ function ReasonForm({
           <fieldset className="row" style={{ marginTop: "0.5rem", border: 0, padding: 0 }}>
             <legend className="muted">Usual reasons</legend>
             {UNIDENTIFIED_REASONS.map((r, i) => (
-              <button key={r} type="button" onClick={() => onSubmit(r)} title={`Alt+${i + 1}`} data-testid="reason-quick">
+              // Typed words are what Enter sends: a click must not throw them away.
+              <button key={r} type="button" disabled={reason !== ""} onClick={() => onSubmit(r)} title={`Alt+${i + 1}`} data-testid="reason-quick">
                 <kbd>Alt+{i + 1}</kbd> {r}
               </button>
             ))}

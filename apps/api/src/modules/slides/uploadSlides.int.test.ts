@@ -342,8 +342,23 @@ describe("slide uploads", () => {
       expect(again.body.errors[0].message).toMatch(new RegExp(`${name.replace(".", "\\.")} shows the same pixels as an image already uploaded to this case`));
     }
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // An alpha channel and an embedded profile change bytes, not the pixels the model sees.
+    const rgba = await sharp(img).ensureAlpha().withIccProfile("srgb").png().toBuffer();
+    expect((await upload(tech, [{ name: "rgba.png", bytes: rgba }])).body.errors[0].message).toMatch(/rgba\.png shows the same pixels/);
     // Other pixels are another field.
     expect((await upload(tech, [{ name: "other.png", bytes: await png(70, 40, 18) }])).status).toBe(201);
+  });
+
+  it("takes a re-export of a field whose analysis failed: the failed slide contributes no cells", async () => {
+    const img = await png(64, 48, 23);
+    const first = await upload(tech, [{ name: "first.png", bytes: img }]);
+    expect(first.status).toBe(201);
+    const slideId = first.body.slides[0].id;
+    await api.prisma.$transaction((tx) => failSlide(tx, slideId, "analysis failed (internal error)", ["PENDING", "RUNNING"]));
+    const reexported = await sharp(img).png({ compressionLevel: 2 }).toBuffer();
+    const again = await upload(tech, [{ name: "reexported.png", bytes: reexported }]);
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body.slides[0].id).not.toBe(slideId);
   });
 
   it("an image whose analysis failed is analysed again when uploaded again: the same slide, its job queued afresh, audited", async () => {

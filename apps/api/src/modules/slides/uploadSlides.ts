@@ -62,8 +62,12 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
 const uploadingUsers = new Set<string>();
 
 /** Inside the upload's transaction, under the case lock: a FAILED slide back to PENDING, its job queued. */
-async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide: Slide, accession: string): Promise<Slide> {
-  const updated = await tx.slide.update({ where: { id: slide.id }, data: { analysisStatus: "PENDING", analysisError: null } });
+async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide: Slide, accession: string, pixelSha256: string): Promise<Slide> {
+  // A slide stored before pixel hashes were recorded gets its own now (the guard allows only that).
+  const updated = await tx.slide.update({
+    where: { id: slide.id },
+    data: { analysisStatus: "PENDING", analysisError: null, ...(slide.pixelSha256 === null ? { pixelSha256 } : {}) },
+  });
   const dedupeKey = analysisKey(slide.id);
   // Runnable at once, by the database's clock (the queue's): a last failure set runAfter to its
   // retry backoff, up to 5 minutes ahead.
@@ -172,7 +176,7 @@ async function storeSlides(
       for (const f of files) {
         const again = failed.get(f.sha256);
         if (again) {
-          slides.push(await analyseAgain(tx, actor, again, kase.accession));
+          slides.push(await analyseAgain(tx, actor, again, kase.accession, f.pixelSha256));
           continue;
         }
         const slide = await tx.slide.create({
@@ -223,15 +227,34 @@ async function storeSlides(
  * replaced).
  */
 async function assertNoSamePixels(db: Prisma.TransactionClient, caseId: string, files: Checked[]): Promise<void> {
-  const same = await db.slide.findFirst({
-    where: { caseId, pixelSha256: { in: files.map((f) => f.pixelSha256) }, imageSha256: { notIn: files.map((f) => f.sha256) }, analysisStatus: { not: "FAILED" } },
+  const candidates = await db.slide.findMany({
+    where: { caseId, pixelSha256: { in: files.map((f) => f.pixelSha256) }, imageSha256: { notIn: files.map((f) => f.sha256) } },
   });
+  const failed = await failedOf(db, candidates);
+  const same = candidates.find((s) => !failed.has(s.id));
   if (!same) return;
   const file = files.find((f) => f.pixelSha256 === same.pixelSha256)!;
   throw conflict(
     `${file.filename} shows the same pixels as an image already uploaded to this case (saved again with other metadata or compression): its cells would be counted twice; nothing was stored`,
     { slideId: same.id, sha256: file.sha256 },
   );
+}
+
+/**
+ * The ids among `slides` whose analysis failed: marked FAILED, or whose job failed for good while
+ * the row still says RUNNING (a worker killed on the last attempt): the page shows it failed
+ * before a worker's idle housekeeping marks it so. Such a slide contributes no cells.
+ */
+async function failedOf(db: Prisma.TransactionClient, slides: Slide[]): Promise<Set<string>> {
+  const jobFailed = new Set(
+    (
+      await db.job.findMany({
+        where: { dedupeKey: { in: slides.map((s) => analysisKey(s.id)) }, status: "FAILED" },
+        select: { dedupeKey: true },
+      })
+    ).map((j) => j.dedupeKey),
+  );
+  return new Set(slides.filter((s) => s.analysisStatus === "FAILED" || jobFailed.has(analysisKey(s.id))).map((s) => s.id));
 }
 
 /**
@@ -242,18 +265,8 @@ async function assertNoSamePixels(db: Prisma.TransactionClient, caseId: string, 
  */
 async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, files: Checked[]): Promise<Map<string, Slide>> {
   const existing = await db.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
-  // Failed is also a slide whose job failed for good while its row still says RUNNING (a worker
-  // killed on the last attempt): the page shows it failed before a worker's idle housekeeping
-  // marks it so.
-  const jobFailed = new Set(
-    (
-      await db.job.findMany({
-        where: { dedupeKey: { in: existing.map((s) => analysisKey(s.id)) }, status: "FAILED" },
-        select: { dedupeKey: true },
-      })
-    ).map((j) => j.dedupeKey),
-  );
-  const duplicate = existing.find((s) => s.analysisStatus !== "FAILED" && !jobFailed.has(analysisKey(s.id)));
+  const failed = await failedOf(db, existing);
+  const duplicate = existing.find((s) => !failed.has(s.id));
   if (duplicate) {
     const dup = files.find((f) => f.sha256 === duplicate.imageSha256)!;
     throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: duplicate.id, sha256: dup.sha256 });

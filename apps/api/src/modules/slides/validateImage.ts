@@ -2,7 +2,7 @@
 // dimensions against a pixel budget BEFORE decoding (a 50,000 x 50,000 PNG of a few KB is a
 // decompression bomb), then a full decode that fails on truncated or corrupt data.
 import { createHash } from "node:crypto";
-import sharp from "sharp";
+import sharp, { type OutputInfo, type Sharp } from "sharp";
 
 export type ImageFormat = "jpeg" | "png";
 
@@ -11,10 +11,7 @@ export interface ValidImage {
   mimeType: string;
   width: number;
   height: number;
-  /**
-   * sha256 of the decoded pixels with their size and channels: equal for the same field saved
-   * again with other metadata or another lossless encoding, whose bytes differ.
-   */
+  /** sha256 of the pixels as the model sees them (pixelSha256Of): the same field under other bytes. */
   pixelSha256: string;
 }
 
@@ -60,8 +57,7 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
   // warning is refused too: damage inside the scan (a stray end marker, a bad Huffman code) is only
   // a warning there, and decodes to garbled or grey blocks the model would classify. PNG stays at
   // "truncated": libpng warns about harmless things (a known-incorrect sRGB profile) in common files.
-  const decode = (failOn: "warning" | "truncated") =>
-    sharp(bytes, { limitInputPixels: limits.maxPixels, failOn, sequentialRead: true }).raw().toBuffer({ resolveWithObject: true });
+  const decode = (failOn: "warning" | "truncated") => asTheModelSeesIt(sharp(bytes, { limitInputPixels: limits.maxPixels, failOn, sequentialRead: true }));
   let pixels: Awaited<ReturnType<typeof decode>> | null = null;
   try {
     pixels = await decode(format === "jpeg" ? "warning" : "truncated");
@@ -75,7 +71,24 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
       throw new InvalidImageError(warning ? `the image data is damaged (${warning}): export it again` : "the image data is truncated or corrupt");
     }
   }
-  const { data, info } = pixels;
-  const pixelSha256 = createHash("sha256").update(`${info.width}x${info.height}x${info.channels}:`).update(data).digest("hex");
-  return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height, pixelSha256 };
+  return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height, pixelSha256: hashPixels(pixels) };
+}
+
+/**
+ * The pixels as the model sees them: transparency flattened onto white, sRGB, 8 bits, three
+ * channels (packages/model's image decoding). The same field saved again with other metadata, an
+ * embedded sRGB profile, an alpha channel or another lossless compression decodes to these same
+ * pixels; a re-encoded JPEG does not.
+ */
+function asTheModelSeesIt(image: Sharp) {
+  return image.flatten({ background: "#ffffff" }).toColourspace("srgb").removeAlpha().raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+}
+
+function hashPixels({ data, info }: { data: Buffer; info: OutputInfo }): string {
+  return createHash("sha256").update(`${info.width}x${info.height}x${info.channels}:`).update(data).digest("hex");
+}
+
+/** sha256 of an already validated image's pixels as the model sees them (for slides stored outside an upload). */
+export async function pixelSha256Of(bytes: Uint8Array): Promise<string> {
+  return hashPixels(await asTheModelSeesIt(sharp(bytes)));
 }
