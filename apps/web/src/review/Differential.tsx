@@ -70,7 +70,8 @@ export const Differential = memo(function Differential({
 
 /**
  * The CAR-T figures as the signed report gives them (absolute counts when the case is peripheral
- * blood with a white-cell count), and a warning when too few cells were counted.
+ * blood from smear fields with a white-cell count), and the warnings the report carries: many
+ * cells left unidentified, cells from hand-picked crops, too few cells counted.
  */
 export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential; blood: CountSource }) {
   return (
