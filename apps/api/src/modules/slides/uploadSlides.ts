@@ -158,7 +158,6 @@ async function storeSlides(
 ): Promise<Slide[]> {
   // Refused before any blob is written when no lock is needed to tell (checked again under it).
   await failedSlidesAmong(ctx.prisma, caseId, files);
-  await assertNoSamePixels(ctx.prisma, caseId, files);
   // Blobs before the transaction, not inside it: with the embedded database every connection
   // waits on an open transaction, and writing and fsyncing up to 256 MB inside one stalled every
   // other request and the workers' lease heartbeats. A blob is never removed again: a concurrent
@@ -171,7 +170,6 @@ async function storeSlides(
       const kase = await lockCase(tx, caseId);
       assertNotSigned(kase);
       const failed = await failedSlidesAmong(tx, caseId, files);
-      await assertNoSamePixels(tx, caseId, files);
       const slides: Slide[] = [];
       for (const f of files) {
         const again = failed.get(f.sha256);
@@ -221,26 +219,6 @@ async function storeSlides(
 }
 
 /**
- * Refuses a file whose pixels a slide of this case already shows under other bytes (the field
- * saved again with other metadata or compression): its cells would be counted twice. Byte-equal
- * files are failedSlidesAmong's; a slide whose analysis failed does not count (its image is being
- * replaced).
- */
-async function assertNoSamePixels(db: Prisma.TransactionClient, caseId: string, files: Checked[]): Promise<void> {
-  const candidates = await db.slide.findMany({
-    where: { caseId, pixelSha256: { in: files.map((f) => f.pixelSha256) }, imageSha256: { notIn: files.map((f) => f.sha256) } },
-  });
-  const failed = await failedOf(db, candidates);
-  const same = candidates.find((s) => !failed.has(s.id));
-  if (!same) return;
-  const file = files.find((f) => f.pixelSha256 === same.pixelSha256)!;
-  throw conflict(
-    `${file.filename} shows the same pixels as an image already uploaded to this case (saved again with other metadata or compression): its cells would be counted twice; nothing was stored`,
-    { slideId: same.id, sha256: file.sha256 },
-  );
-}
-
-/**
  * The ids among `slides` whose analysis failed: marked FAILED, or whose job failed for good while
  * the row still says RUNNING (a worker killed on the last attempt): the page shows it failed
  * before a worker's idle housekeeping marks it so. Such a slide contributes no cells.
@@ -258,18 +236,31 @@ async function failedOf(db: Prisma.TransactionClient, slides: Slide[]): Promise<
 }
 
 /**
- * The case's slides of these images whose analysis failed, by hash; any other slide of one of
- * them makes the upload a duplicate (refused). An image whose analysis failed is analysed again
- * when uploaded again, as its error tells the technician to do: the same slide, its job queued
- * afresh (a new slide would break the one-image-once rule, and the failed one would stay).
+ * Refuses a file the case already holds: the same bytes, or under other bytes the same pixels
+ * (the field saved again with other metadata or compression), whose cells would be counted twice;
+ * a slide whose analysis failed does not count. Returns the case's failed slides of these very
+ * bytes, by hash: an image whose analysis failed is analysed again when uploaded again, as its
+ * error tells the technician to do: the same slide, its job queued afresh (a new slide would break
+ * the one-image-once rule, and the failed one would stay).
  */
 async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, files: Checked[]): Promise<Map<string, Slide>> {
-  const existing = await db.slide.findMany({ where: { caseId, imageSha256: { in: files.map((f) => f.sha256) } } });
+  const bytes = new Set(files.map((f) => f.sha256));
+  const pixels = new Set(files.map((f) => f.pixelSha256));
+  const existing = await db.slide.findMany({ where: { caseId, OR: [{ imageSha256: { in: [...bytes] } }, { pixelSha256: { in: [...pixels] } }] } });
   const failed = await failedOf(db, existing);
-  const duplicate = existing.find((s) => !failed.has(s.id));
-  if (duplicate) {
-    const dup = files.find((f) => f.sha256 === duplicate.imageSha256)!;
-    throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: duplicate.id, sha256: dup.sha256 });
+  const live = existing.filter((s) => !failed.has(s.id));
+  const sameBytes = live.find((s) => bytes.has(s.imageSha256));
+  if (sameBytes) {
+    const dup = files.find((f) => f.sha256 === sameBytes.imageSha256)!;
+    throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: sameBytes.id, sha256: dup.sha256 });
   }
-  return new Map(existing.map((s) => [s.imageSha256, s]));
+  const samePixels = live.find((s) => s.pixelSha256 !== null && pixels.has(s.pixelSha256));
+  if (samePixels) {
+    const file = files.find((f) => f.pixelSha256 === samePixels.pixelSha256)!;
+    throw conflict(
+      `${file.filename} shows the same pixels as an image already uploaded to this case (saved again with other metadata or compression): its cells would be counted twice; nothing was stored`,
+      { slideId: samePixels.id, sha256: file.sha256 },
+    );
+  }
+  return new Map(existing.filter((s) => bytes.has(s.imageSha256)).map((s) => [s.imageSha256, s]));
 }
