@@ -7,12 +7,14 @@ export {
   CART_LABEL,
   type CountSource,
   isPeripheralBlood,
+  isUnidentified,
   MIN_WHITE_CELLS,
   NOT_WHITE_CELLS,
   SPECIMEN_SUGGESTIONS,
   type WhiteCellDifferential,
   whiteCellDifferential,
 } from "@rcmnet/api/differential";
+import { isUnidentified } from "@rcmnet/api/differential";
 
 /**
  * Share of all cells left unidentified from which the review page and the report warn: those
@@ -28,5 +30,5 @@ export function leftOutWarning(unidentified: number, total: number): { count: nu
 
 /** The cells left unidentified among a differential's excluded classes (however a model spells it). */
 export function unidentifiedCount(excluded: readonly { label: string; count: number }[]): number {
-  return excluded.filter((e) => e.label.toLowerCase() === "unidentified").reduce((s, e) => s + e.count, 0);
+  return excluded.filter((e) => isUnidentified(e.label)).reduce((s, e) => s + e.count, 0);
 }

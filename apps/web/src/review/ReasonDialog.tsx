@@ -1,7 +1,8 @@
 "use client";
 import { useState } from "react";
 import { Modal } from "@/components/Modal";
-import { aiShownLabel, overridesAi, type PendingOverride, type ReviewCell, UNLABELLED } from "./model";
+import { aiShownLabel, overridesAi, type PendingOverride, type ReviewCell } from "./model";
+import { isUnidentified } from "@/lib/differential";
 import { labelName } from "@/lib/labels";
 
 /**
@@ -48,7 +49,7 @@ function ReasonForm({
   const [reason, setReason] = useState("");
   const trimmed = reason.trim();
   const override = cell === null || overridesAi(cell, prompt.label);
-  const leftOut = prompt.label.toLowerCase() === UNLABELLED;
+  const leftOut = isUnidentified(prompt.label);
   return (
       <form
         onSubmit={(e) => {

@@ -7,6 +7,7 @@
 // versions stand (the API's sign-off rule) and are marked as such, so the reviewer sees which
 // ones this amendment made.
 
+import { isUnidentified } from "@/lib/differential";
 import { labelKey } from "@/lib/labels";
 import { type WhiteCellDifferential, whiteCellDifferential } from "@/lib/differential";
 
@@ -336,7 +337,7 @@ export function chooseIntent(state: ReviewState, label: string): KeyIntent {
 export function needsReason(cell: ReviewCell, label: string): boolean {
   // Leaving a cell unidentified takes it out of the white-cell count: always with a reason, an
   // AI abstention confirmed included.
-  if (label.toLowerCase() === UNLABELLED) return true;
+  if (isUnidentified(label)) return true;
   // Confirming or choosing a label that overrides the AI needs a reason, unless a human
   // already made that same override (the reason is on record with that decision).
   const alreadyDecided = cell.decision !== null && cell.decision.label === label;

@@ -8,6 +8,10 @@
 
 /** Labels outside the white-cell denominator: listed by count (nucleated red cells also per 100 WBC). */
 export const NOT_WHITE_CELLS: readonly string[] = ["artifact", "platelet", "erythroblast", "unidentified"];
+/** Whether a label leaves the cell unidentified, however a model spells it ("Unidentified"). */
+export function isUnidentified(label: string | null | undefined): boolean {
+  return label?.toLowerCase() === "unidentified";
+}
 /** A manual differential counts at least 100 white cells; fewer is flagged, not refused. */
 export const MIN_WHITE_CELLS = 100;
 /** CAR-T cell labels as models name them (car_t, CAR-T). */

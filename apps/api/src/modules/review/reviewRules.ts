@@ -2,6 +2,7 @@ import type { AnalysisStatus, Case, Prisma, Prediction } from "@rcmnet/db";
 import { conflict, notFound, badInput } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { ARTIFACT, UNIDENTIFIED, assertNotSigned } from "../cases/caseRules.ts";
+import { isUnidentified } from "../cases/whiteCellDifferential.ts";
 
 export const ALWAYS_ALLOWED_LABELS = [UNIDENTIFIED, ARTIFACT] as const;
 
@@ -17,8 +18,7 @@ export async function allowedLabels(db: Prisma.TransactionClient): Promise<strin
  * decision that leaves a cell unidentified, a confirmed AI abstention included, carries a reason.
  */
 export function assertReasonToLeaveUnidentified(label: string | null, reason: string | null | undefined): void {
-  // As models may spell it ("Unidentified"): the differential leaves it out whatever its case.
-  if (label?.toLowerCase() === UNIDENTIFIED && !reason) {
+  if (isUnidentified(label) && !reason) {
     throw badInput("A reason is required to leave a cell unidentified: it is then out of the white-cell count");
   }
 }

@@ -5,7 +5,7 @@
 // statement, /2 had no `case.patientRef`, /1 no `models`, only `modelVersionIds`). It is
 // read defensively: a signed report must render even if later versions of the shape grow.
 
-import { CART_LABEL } from "@/lib/differential";
+import { CART_LABEL, isUnidentified } from "@/lib/differential";
 
 export interface ReportContent {
   rows: { label: string; count: number; percent: number | null }[];
@@ -173,7 +173,7 @@ function reasonsLeftUnidentified(cells: Record<string, unknown>[] | null): { rea
   if (!cells?.some((c) => "reason" in c)) return null;
   const counts = new Map<string, number>();
   for (const c of cells) {
-    if (typeof c.label !== "string" || c.label.toLowerCase() !== "unidentified") continue;
+    if (typeof c.label !== "string" || !isUnidentified(c.label)) continue;
     const reason = str(c.reason) ?? "no reason recorded";
     counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
