@@ -3,6 +3,8 @@
 // Created per request, so nothing is cached across users or across writes.
 import DataLoader from "dataloader";
 import type { Case, Prediction, PrismaClient, Review, Slide, User } from "@rcmnet/db";
+import { modelLabelSetsByCase } from "./modules/cases/differential.ts";
+import { screensForCart } from "./modules/cases/whiteCellDifferential.ts";
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
   const map = new Map<K, V>();
@@ -73,6 +75,11 @@ export function createLoaders(prisma: PrismaClient) {
      * Cell counts per current label (and how many were reviewed) for each case: one query serves
      * the worklist's cellCount/reviewedCount and the case page's differential.
      */
+    /** Whether the cells of each case were screened for CAR-T (every model that called them has the class). */
+    cartAssessedByCaseId: new DataLoader<string, boolean>(async (ids) => {
+      const sets = await modelLabelSetsByCase(prisma, ids);
+      return ids.map((id) => screensForCart(sets.get(id) ?? []));
+    }),
     labelCountsByCaseId: new DataLoader<string, LabelCount[]>(async (ids) => {
       const rows = await prisma.$queryRaw<{ caseId: string; label: string | null; count: bigint; reviewed: bigint }[]>`
         SELECT s."caseId", c."currentLabel" AS label, count(*) AS count, count(*) FILTER (WHERE c."reviewCount" > 0) AS reviewed

@@ -37,9 +37,10 @@ export interface ReviewableCase {
  */
 export async function seedReviewableCase(
   prisma: PrismaClient,
-  opts: { createdById: string; cells: number; accession?: string; status?: Case["status"]; slideKind?: "FIELD" | "CROP" },
+  opts: { createdById: string; cells: number; accession?: string; status?: Case["status"]; slideKind?: "FIELD" | "CROP"; model?: ModelVersion },
 ): Promise<ReviewableCase> {
-  const model = await ensureModelVersion(prisma);
+  const model = opts.model ?? (await ensureModelVersion(prisma));
+  const labels = model.labels;
   const kase = await prisma.case.create({
     data: {
       accession: opts.accession ?? `FX-${randomBytes(4).toString("hex")}`,
@@ -62,7 +63,7 @@ export async function seedReviewableCase(
     },
   });
   const cellIds = Array.from({ length: opts.cells }, () => randomUUID());
-  const labelOf = (i: number) => FIXTURE_LABELS[i % FIXTURE_LABELS.length]!;
+  const labelOf = (i: number) => labels[i % labels.length]!;
   const abstains = (i: number) => i % 10 === 9;
   await prisma.cell.createMany({
     data: cellIds.map((id, i) => ({
@@ -82,7 +83,7 @@ export async function seedReviewableCase(
       cellId,
       modelVersionId: model.id,
       label: labelOf(i),
-      probabilities: Object.fromEntries(FIXTURE_LABELS.map((l) => [l, l === labelOf(i) ? 0.8 : 0.05])),
+      probabilities: Object.fromEntries(labels.map((l) => [l, l === labelOf(i) ? 0.8 : 0.05])),
       confidence: abstains(i) ? 0.3 : 0.8,
       abstained: abstains(i),
     })),

@@ -2,11 +2,22 @@ import { describe, expect, it } from "vitest";
 import { leftOutWarning, unidentifiedCount } from "./differential";
 
 describe("leftOutWarning", () => {
-  it("warns from a tenth of all cells left unidentified, counting every spelling", () => {
-    expect(leftOutWarning(9, 100)).toBeNull();
-    expect(leftOutWarning(10, 100)).toEqual({ count: 10, total: 100, percent: 10 });
-    expect(leftOutWarning(4, 5)).toEqual({ count: 4, total: 5, percent: 80 });
-    expect(leftOutWarning(0, 0)).toBeNull();
+  it("warns from a tenth of the white cells and unidentified cells together, counting every spelling", () => {
+    expect(leftOutWarning([{ label: "unidentified", count: 9 }], 91)).toBeNull();
+    expect(leftOutWarning([{ label: "unidentified", count: 10 }], 90)).toEqual({ count: 10, of: 100, percent: 10 });
+    expect(leftOutWarning([{ label: "Unidentified", count: 4 }], 1)).toEqual({ count: 4, of: 5, percent: 80 });
+    expect(leftOutWarning([], 0)).toBeNull();
     expect(unidentifiedCount([{ label: "unidentified", count: 2 }, { label: "Unidentified", count: 1 }, { label: "artifact", count: 5 }])).toBe(3);
+  });
+
+  it("does not let artifacts, platelets and nucleated red cells dilute the share", () => {
+    // 12 unidentified beside 90 white cells is 11.8%; over every object (132) it would be 9.1%.
+    const excluded = [
+      { label: "unidentified", count: 12 },
+      { label: "artifact", count: 25 },
+      { label: "platelet", count: 3 },
+      { label: "erythroblast", count: 2 },
+    ];
+    expect(leftOutWarning(excluded, 90)).toEqual({ count: 12, of: 102, percent: 11.8 });
   });
 });

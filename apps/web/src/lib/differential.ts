@@ -17,15 +17,25 @@ export {
 import { isUnidentified } from "@rcmnet/api/differential";
 
 /**
- * Share of all cells left unidentified from which the review page and the report warn: those
- * cells are out of the count, and if they are not spread like the counted ones (damaged CAR-T
- * cells, say) every share is biased. Null under it.
+ * Share of the white cells left unidentified from which the review page and the report warn:
+ * those cells are out of the count, and if they are not spread like the counted ones (damaged
+ * CAR-T cells, say) every share is biased.
  */
 export const LEFT_OUT_WARN_SHARE = 0.1;
 
-export function leftOutWarning(unidentified: number, total: number): { count: number; total: number; percent: number } | null {
-  if (total === 0 || unidentified / total < LEFT_OUT_WARN_SHARE) return null;
-  return { count: unidentified, total, percent: Math.round((1000 * unidentified) / total) / 10 };
+/**
+ * The warning, or null under its threshold. The share is of the cells that could have been white
+ * cells (counted + unidentified): artifacts, platelets and nucleated red cells are not candidates,
+ * and counting them in would let a smear full of debris hide the bias it is most likely to have.
+ */
+export function leftOutWarning(
+  excluded: readonly { label: string; count: number }[],
+  counted: number,
+): { count: number; of: number; percent: number } | null {
+  const count = unidentifiedCount(excluded);
+  const of = counted + count;
+  if (of === 0 || count / of < LEFT_OUT_WARN_SHARE) return null;
+  return { count, of, percent: Math.round((1000 * count) / of) / 10 };
 }
 
 /** The cells left unidentified among a differential's excluded classes (however a model spells it). */

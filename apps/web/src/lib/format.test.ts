@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, isoFromLocalInput, localInputFromIso, utcFromInput } from "./format";
+import { formatDateTime, isoFromLocalInput, localInputFromIso, share, utcFromInput } from "./format";
 
 describe("audit time filters", () => {
   it("read a datetime-local value as UTC, whatever the browser's zone, as the table shows times", () => {
@@ -20,5 +20,14 @@ describe("collection times typed in local time", () => {
     expect(isoFromLocalInput("20.11.2026 08:30")).toBeNull();
     expect(isoFromLocalInput("")).toBeNull();
     expect(localInputFromIso(null)).toBe("");
+  });
+});
+
+describe("shares of a count", () => {
+  it("never print cells that were counted as 0.0%", () => {
+    expect(share(0, 1)).toBe("<0.1%");
+    expect(share(0, 0)).toBe("0.0%");
+    expect(share(0.1, 1)).toBe("0.1%");
+    expect(share(null, 0)).toBe("—");
   });
 });

@@ -46,6 +46,14 @@ export function percent(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined || !Number.isFinite(v) ? "—" : `${v.toFixed(digits)}%`;
 }
 
+/**
+ * A share of `count` cells as printed: "<0.1%" where cells were counted but the share rounds to
+ * 0.0%, which would read as none (one CAR-T cell among 2,000 white cells is persistence, not absence).
+ */
+export function share(v: number | null | undefined, count: number): string {
+  return v === 0 && count > 0 ? "<0.1%" : percent(v);
+}
+
 /** " (95% CI 2.1%–9.8%)" after a figure, each bound written by `show`; nothing without an interval. */
 export function intervalText(ci: readonly [number, number] | null, show: (n: number) => string): string {
   return ci ? ` (95% CI ${show(ci[0])}–${show(ci[1])})` : "";

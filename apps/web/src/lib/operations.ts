@@ -47,6 +47,7 @@ export const CASE_HEADER = /* GraphQL */ `
   query CaseHeader($id: ID!) {
     case(id: $id) {
       id accession status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
+      differential { cartAssessed }
       slides { id kind imageSha256 width height analysisStatus analysisError createdAt }
     }
   }

@@ -2,8 +2,8 @@
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
-import { cellCount, intervalText } from "@/lib/format";
-import { absoluteCounts, type CountSource, leftOutWarning, unidentifiedCount, type WhiteCellDifferential } from "@/lib/differential";
+import { cellCount, intervalText, share } from "@/lib/format";
+import { absoluteCounts, type CountSource, leftOutWarning, type WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
 
@@ -43,7 +43,7 @@ export const Differential = memo(function Differential({
               {r.count}
             </td>
             <td className="num" data-testid={`diff-percent-${r.label}`}>
-              {r.percent === null ? "excl." : percent(r.percent)}
+              {r.percent === null ? "excl." : share(r.percent, r.count)}
             </td>
             <td>
               <div className="diff-bar" style={{ width: `${r.percent ?? 0}%`, background: classColour(labels, r.label) }} />
@@ -84,11 +84,11 @@ export function CartSummary({ summary, blood }: { summary: WhiteCellDifferential
 
 /** Said even when nothing was counted: all cells left unidentified is the worst case of it. */
 function LeftOutNotice({ summary }: { summary: WhiteCellDifferential }) {
-  const leftOut = leftOutWarning(unidentifiedCount(summary.excluded), summary.counted + summary.excluded.reduce((s, e) => s + e.count, 0));
+  const leftOut = leftOutWarning(summary.excluded, summary.counted);
   if (!leftOut) return null;
   return (
     <p className="notice" data-testid="diff-left-out" role="status">
-      {leftOut.count} of {leftOut.total} cells ({leftOut.percent}%) are left unidentified, out of the count: if they are not spread like the counted
+      {leftOut.count} of {leftOut.of} white cells and unidentified cells ({leftOut.percent}%) are left unidentified, out of the count: if they are not spread like the counted
       cells (damaged CAR-T cells, say), every share is biased.
     </p>
   );
@@ -107,12 +107,21 @@ function CartFigures({ summary, blood }: { summary: WhiteCellDifferential; blood
   return (
     <>
       <p data-testid="diff-cart-summary" style={{ margin: "0.4rem 0" }}>
-        CAR-T cells <strong>{percent(summary.cartPercent)}</strong> of white cells{intervalText(ci, percent)}
-        {summary.cartPercentOfLymphocytes !== null ? `, ${percent(summary.cartPercentOfLymphocytes)} of lymphocytes` : ""}; all lymphocytes{" "}
+        {summary.cartAssessed ? (
+          <>
+            CAR-T cells <strong>{share(summary.cartPercent, summary.cartCount)}</strong> of white cells{intervalText(ci, percent)}
+          </>
+        ) : (
+          <span data-testid="diff-cart-not-assessed">
+            CAR-T cells <strong>not assessed</strong>: a model that classified these cells has no CAR-T class, so it would call a CAR-T cell a lymphocyte
+            {summary.cartCount > 0 ? ` (${summary.cartCount} labelled CAR-T by a reviewer are in the rows above)` : ""}
+          </span>
+        )}
+        {summary.cartPercentOfLymphocytes !== null ? `, ${share(summary.cartPercentOfLymphocytes, summary.cartCount)} of lymphocytes` : ""}; all lymphocytes{" "}
         {percent(summary.lymphocytePercent)}
         {summary.nrbcPer100Wbc ? `; ${summary.nrbcPer100Wbc} nucleated red cells per 100 white cells` : ""}.
       </p>
-      {absolute && (
+      {absolute && absolute.cartPerUl !== null && (
         <p data-testid="diff-absolute" style={{ margin: "0.4rem 0" }}>
           Absolute CAR-T count (morphology estimate): <strong>{cellCount(absolute.cartPerUl)}/µL</strong>
           {intervalText(absolute.cartPerUlCi95, cellCount)}, from WBC{" "}

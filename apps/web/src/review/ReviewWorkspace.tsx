@@ -49,6 +49,8 @@ export interface ReviewApi {
 export interface CaseHeader extends CaseDetailsFields {
   accession: string;
   reportVersion: number;
+  /** Whether the models that classified the cells can call CAR-T (Differential.cartAssessed). */
+  cartAssessed: boolean;
 }
 
 export function ReviewWorkspace({
@@ -94,7 +96,7 @@ export function ReviewWorkspace({
   }, [initialCells]);
 
   const groups = useMemo(() => groupCells(state.labels, state.cells), [state.labels, state.cells]);
-  const diff = useMemo(() => differential(state.labels, state.cells), [state.labels, state.cells]);
+  const diff = useMemo(() => differential(state.labels, state.cells, header.cartAssessed), [state.labels, state.cells, header.cartAssessed]);
   const prog = useMemo(() => progress(state.cells), [state.cells]);
   // What absolute counts come from, as the signature will take it (the failed images are not here).
   const blood = useMemo(

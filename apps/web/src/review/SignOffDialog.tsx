@@ -6,7 +6,7 @@ import { useState } from "react";
 import { Modal } from "@/components/Modal";
 import { ErrorBox } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/errors";
-import { percent } from "@/components/ui";
+import { share } from "@/lib/format";
 import { labelName } from "@/lib/labels";
 import { defaultMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
@@ -148,7 +148,7 @@ function SignOffForm({
               <tr key={r.label}>
                 <td>{labelName(r.label)}</td>
                 <td className="num">{r.count}</td>
-                <td className="num">{r.percent === null ? "excl." : percent(r.percent)}</td>
+                <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
               </tr>
             ))}
         </tbody>

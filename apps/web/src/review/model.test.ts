@@ -60,7 +60,7 @@ describe("gallery grouping", () => {
 
 describe("differential count", () => {
   it("counts labels in force and leaves artifacts out of the denominator", () => {
-    const d = differential(LABELS, cells);
+    const d = differential(LABELS, cells, true);
     expect(d.total).toBe(5);
     expect(d.counted).toBe(4);
     expect(d.rows.find((r) => r.label === "car_t")).toEqual({ label: "car_t", count: 2, percent: 50 });
@@ -78,14 +78,21 @@ describe("differential count", () => {
       cell("c", "platelet", 0.9),
       cell("d", "erythroblast", 0.9),
       cell("e", "unidentified", 0.9),
-    ]);
+    ], true);
     expect(d.counted).toBe(2);
     expect(d.rows.map((r) => [r.label, r.percent])).toEqual([["car_t", 50], ["lymphocyte", 50], ["platelet", null], ["erythroblast", null], ["unidentified", null], ["artifact", null]]);
     expect(d.summary).toMatchObject({ lymphocytePercent: 100, cartPercentOfLymphocytes: 50, nrbcPer100Wbc: 50 });
   });
 
+  it("gives no CAR-T figures when the cells were not screened for CAR-T, not 0%", () => {
+    const d = differential(LABELS, cells, false);
+    expect(d.summary).toMatchObject({ cartAssessed: false, cartCount: 2, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
+    // The rows are still the labels in force.
+    expect(d.rows.find((r) => r.label === "car_t")).toEqual({ label: "car_t", count: 2, percent: 50 });
+  });
+
   it("is all zeros for an empty case", () => {
-    const d = differential(LABELS, []);
+    const d = differential(LABELS, [], true);
     expect(d.rows.every((r) => r.count === 0 && (r.percent === 0 || r.percent === null))).toBe(true);
   });
 });
@@ -169,7 +176,7 @@ describe("saving and progress", () => {
     expect(s.saving.has("b")).toBe(false);
     expect(progress(s.cells)).toEqual({ reviewed: 1, total: 5, overrides: 1 });
     expect(groupCells(LABELS, s.cells)[1]!.cells.map((c) => c.id)).toEqual(["b", "c"]);
-    expect(differential(LABELS, s.cells).rows.find((r) => r.label === "lymphocyte")!.count).toBe(2);
+    expect(differential(LABELS, s.cells, true).rows.find((r) => r.label === "lymphocyte")!.count).toBe(2);
     // Re-choosing the human's own override needs no second reason.
     s = reduce(s, { type: "select", cellId: "b" });
     expect(keyIntent(s, "Enter")).toEqual({ kind: "save", request: { cellIds: ["b"], label: "lymphocyte", reason: null } });

@@ -165,7 +165,7 @@ export interface DifferentialRow {
  * unidentified) with its count and no share, as a lab reports a manual differential. `summary`
  * holds the CAR-T figures the signed report gives (lib/differential.ts, the API's rule).
  */
-export function differential(labels: readonly string[], cells: readonly ReviewCell[]): {
+export function differential(labels: readonly string[], cells: readonly ReviewCell[], cartAssessed: boolean): {
   rows: DifferentialRow[];
   counted: number;
   total: number;
@@ -173,7 +173,7 @@ export function differential(labels: readonly string[], cells: readonly ReviewCe
 } {
   const counts = new Map<string, number>(labels.map((l) => [l, 0]));
   for (const c of cells) counts.set(c.currentLabel, (counts.get(c.currentLabel) ?? 0) + 1);
-  const summary = whiteCellDifferential([...counts].map(([label, count]) => ({ label, count })));
+  const summary = whiteCellDifferential([...counts].map(([label, count]) => ({ label, count })), cartAssessed);
   const percentOf = new Map(summary.rows.map((r) => [r.label, r.percent]));
   const rows = [...counts].map(([label, count]) => ({ label, count, percent: percentOf.get(label) ?? null }));
   return { rows, counted: summary.counted, total: cells.length, summary };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { computeDifferential } from "./differential.ts";
-import { absoluteCounts, isPeripheralBlood, percentsSummingTo100, SPECIMEN_SUGGESTIONS, whiteCellDifferential, wilson95 } from "./whiteCellDifferential.ts";
+import { absoluteCounts, isPeripheralBlood, percentsSummingTo100, screensForCart, SPECIMEN_SUGGESTIONS, whiteCellDifferential, wilson95 } from "./whiteCellDifferential.ts";
 
 describe("computeDifferential", () => {
   it("counts white cells only in the denominator; artifacts, platelets, nucleated red cells and unidentified cells apart", () => {
@@ -13,7 +13,7 @@ describe("computeDifferential", () => {
       { label: "erythroblast", count: 4, reviewed: 4 },
       { label: "artifact", count: 5, reviewed: 5 },
       { label: null, count: 2, reviewed: 0 },
-    ]);
+    ], true);
     expect(d.total).toBe(128);
     expect(d.counted).toBe(100);
     expect(d.rows).toEqual([
@@ -29,7 +29,7 @@ describe("computeDifferential", () => {
     ]);
     expect(d).toMatchObject({ artifacts: 5, unlabelled: 2, unreviewed: 12, cartCount: 30, cartPercent: 30 });
     // Artifacts however a model spells them, all counted.
-    const spelled = computeDifferential([{ label: "artifact", count: 2, reviewed: 2 }, { label: "Artifact", count: 3, reviewed: 3 }]);
+    const spelled = computeDifferential([{ label: "artifact", count: 2, reviewed: 2 }, { label: "Artifact", count: 3, reviewed: 3 }], true);
     expect(spelled.artifacts).toBe(5);
     // CAR-T cells are lymphocytes: 90 of 100 white cells, a third of them CAR-T.
     expect(d.lymphocytePercent).toBe(90);
@@ -44,7 +44,7 @@ describe("computeDifferential", () => {
       { label: "car_t", count: 1, reviewed: 1 },
       { label: "lymphocyte", count: 1, reviewed: 1 },
       { label: "monocyte", count: 1, reviewed: 1 },
-    ]);
+    ], true);
     expect(d.rows.map((r) => r.percent)).toEqual([33.4, 33.3, 33.3]);
     expect(d.rows.reduce((s, r) => s + r.percent, 0)).toBeCloseTo(100, 10);
     expect(d.cartPercent).toBe(33.4);
@@ -53,8 +53,26 @@ describe("computeDifferential", () => {
   });
 
   it("is all zeros for an empty case (no division by zero), and not evaluable", () => {
-    const d = computeDifferential([{ label: "artifact", count: 3, reviewed: 3 }]);
+    const d = computeDifferential([{ label: "artifact", count: 3, reviewed: 3 }], true);
     expect(d).toMatchObject({ total: 3, counted: 0, cartPercent: 0, rows: [], cartPercentCi95: null, cartPercentOfLymphocytes: null, nrbcPer100Wbc: null, belowMinimum: true });
+  });
+});
+
+describe("cells not screened for CAR-T", () => {
+  it("are screened only when every model that classified them has a CAR-T class", () => {
+    const pbc = ["basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"];
+    expect(screensForCart([[...pbc, "car_t"]])).toBe(true);
+    expect(screensForCart([[...pbc, "CAR-T"], [...pbc, "car_t"]])).toBe(true);
+    expect(screensForCart([pbc])).toBe(false);
+    expect(screensForCart([[...pbc, "car_t"], pbc])).toBe(false);
+    expect(screensForCart([])).toBe(false);
+  });
+
+  it("give no CAR-T share, interval or count per µL (null, not 0); lymphocytes are still counted", () => {
+    const d = whiteCellDifferential([{ label: "lymphocyte", count: 40 }, { label: "neutrophil", count: 60 }], false);
+    expect(d).toMatchObject({ cartAssessed: false, cartCount: 0, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null, lymphocytePercent: 40 });
+    const a = absoluteCounts({ specimen: "peripheral blood", wbcCount: 5, fromCrops: false }, d)!;
+    expect(a).toMatchObject({ wbcPerUl: 5000, cartPerUl: null, cartPerUlCi95: null, lymphocytesPerUl: 2000 });
   });
 });
 
@@ -84,7 +102,7 @@ describe("labels as models spell them, and absolute counts", () => {
       { label: "Platelet", count: 40 },
       { label: "Erythroblast", count: 5 },
       { label: "neutrophil", count: 50 },
-    ]);
+    ], true);
     expect(d.counted).toBe(100);
     expect(d.cartPercentOfLymphocytes).toBe(2);
     expect(d.lymphocytePercent).toBe(50);
@@ -92,27 +110,27 @@ describe("labels as models spell them, and absolute counts", () => {
   });
 
   it("gives cells per µL from ×10⁹/L with the share's interval carried over, none without a count", () => {
-    const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }]);
+    const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }], true);
     const a = absoluteCounts({ specimen: "peripheral blood", wbcCount: 8, fromCrops: false }, d)!;
     // 1 of 20 white cells at 8,000/µL: 400/µL, and the interval says how little that is worth.
     expect(a).toMatchObject({ wbcPerUl: 8000, cartPerUl: 400, lymphocytesPerUl: 8000 });
     expect(a.cartPerUlCi95![0]).toBeLessThan(100);
     expect(a.cartPerUlCi95![1]).toBeGreaterThan(1500);
     expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: null, fromCrops: false }, d)).toBeNull();
-    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: 8, fromCrops: false }, whiteCellDifferential([{ label: "artifact", count: 2 }]))).toBeNull();
+    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: 8, fromCrops: false }, whiteCellDifferential([{ label: "artifact", count: 2 }], true))).toBeNull();
   });
 
   it("gives all lymphocytes as the sum of the printed lymphocyte and CAR-T rows", () => {
     // Thirds: one row takes 33.4, the others 33.3; the exact 66.67 would print as 66.7 beside
     // two rows adding up to 66.6.
-    const d = whiteCellDifferential([{ label: "basophil", count: 1 }, { label: "car_t", count: 1 }, { label: "lymphocyte", count: 1 }]);
+    const d = whiteCellDifferential([{ label: "basophil", count: 1 }, { label: "car_t", count: 1 }, { label: "lymphocyte", count: 1 }], true);
     const rowSum = d.rows.filter((r) => r.label !== "basophil").reduce((s, r) => s + r.percent, 0);
     expect(d.lymphocytePercent).toBeCloseTo(rowSum, 6);
     expect(d.lymphocytePercent).toBe(66.6);
   });
 
   it("gives absolute counts for peripheral blood only: a marrow's or a fluid's count is not per µL of blood", () => {
-    const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }]);
+    const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 19 }], true);
     for (const specimen of ["peripheral blood", "Peripheral  Blood", "PB", "whole blood (EDTA)", "venous blood", "blood"]) {
       expect(absoluteCounts({ specimen, wbcCount: 8, fromCrops: false }, d), specimen).not.toBeNull();
     }

@@ -19,9 +19,10 @@ export interface Differential extends WhiteCellDifferential {
   unreviewed: number;
 }
 
-export function computeDifferential(counts: LabelCount[]): Differential {
+/** `cartAssessed`: whether the models that classified the cells can call CAR-T (screensForCart). */
+export function computeDifferential(counts: LabelCount[], cartAssessed: boolean): Differential {
   const labelled = counts.filter((c): c is LabelCount & { label: string } => c.label !== null);
-  const white = whiteCellDifferential(labelled);
+  const white = whiteCellDifferential(labelled, cartAssessed);
   const sum = (list: LabelCount[], key: "count" | "reviewed") => list.reduce((s, c) => s + c[key], 0);
   const total = sum(counts, "count");
   return {
@@ -41,4 +42,20 @@ export async function caseLabelCounts(prisma: PrismaClient, caseId: string): Pro
     WHERE s."caseId" = ${caseId}::uuid AND s."analysisStatus" <> 'FAILED'
     GROUP BY c."currentLabel"`;
   return rows.map((r) => ({ label: r.label, count: Number(r.count), reviewed: Number(r.reviewed) }));
+}
+
+/**
+ * The label sets of the models whose call is each cell's AI call (its newest prediction), per
+ * case, over the slides whose analysis did not fail: what screensForCart judges.
+ */
+export async function modelLabelSetsByCase(prisma: PrismaClient, caseIds: readonly string[]): Promise<Map<string, string[][]>> {
+  const rows = await prisma.$queryRaw<{ caseId: string; labels: string[] }[]>`
+    SELECT DISTINCT s."caseId", mv.labels
+    FROM slide s JOIN cell c ON c."slideId" = s.id
+    JOIN LATERAL (SELECT "modelVersionId" FROM prediction WHERE "cellId" = c.id ORDER BY "createdAt" DESC, id DESC LIMIT 1) p ON true
+    JOIN model_version mv ON mv.id = p."modelVersionId"
+    WHERE s."caseId" = ANY(${[...caseIds]}::uuid[]) AND s."analysisStatus" <> 'FAILED'`;
+  const byCase = new Map<string, string[][]>(caseIds.map((id) => [id, []]));
+  for (const r of rows) byCase.get(r.caseId)?.push(r.labels);
+  return byCase;
 }

@@ -42,7 +42,8 @@ export const resolvers: Resolvers = {
     cellCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "count"),
     reviewedCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "reviewed"),
     cells: (c, args, ctx) => listCells(ctx.prisma, c.id, args, args),
-    differential: async (c, _a, ctx) => computeDifferential(await ctx.loaders.labelCountsByCaseId.load(c.id)),
+    differential: async (c, _a, ctx) =>
+      computeDifferential(await ctx.loaders.labelCountsByCaseId.load(c.id), await ctx.loaders.cartAssessedByCaseId.load(c.id)),
   },
   Slide: {
     imageUrl: (s) => `/blobs/${s.imageSha256}`,

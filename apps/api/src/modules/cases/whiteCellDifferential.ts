@@ -22,8 +22,15 @@ export interface WhiteCellDifferential {
   /** White-cell classes, most frequent first; percentages to one decimal adding up to 100. */
   rows: { label: string; count: number; percent: number }[];
   excluded: { label: string; count: number }[];
+  /**
+   * Whether the cells were screened for CAR-T at all: every model that classified them has a
+   * CAR-T class. Without one, a CAR-T cell is called a lymphocyte and "0 CAR-T cells" would be a
+   * measurement nobody made, so the CAR-T figures are null (a reviewer's CAR-T calls stay in
+   * cartCount and the rows).
+   */
+  cartAssessed: boolean;
   cartCount: number;
-  cartPercent: number;
+  cartPercent: number | null;
   cartPercentCi95: [number, number] | null;
   lymphocytePercent: number;
   cartPercentOfLymphocytes: number | null;
@@ -67,9 +74,15 @@ function lymphocyteCount(rows: readonly { label: string; count: number }[], cart
   return cartCount + rows.filter((r) => r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.count, 0);
 }
 
+/** Whether models with these label sets can call a cell CAR-T: each has a CAR-T class, and there is at least one. */
+export function screensForCart(modelLabelSets: readonly (readonly string[])[]): boolean {
+  return modelLabelSets.length > 0 && modelLabelSets.every((labels) => labels.some((l) => CART_LABEL.test(l)));
+}
+
 export interface AbsoluteCounts {
   wbcPerUl: number;
-  cartPerUl: number;
+  /** Null where the cells were not screened for CAR-T (WhiteCellDifferential.cartAssessed). */
+  cartPerUl: number | null;
   /** The Wilson 95% interval of the CAR-T share, carried over to cells per µL. */
   cartPerUlCi95: [number, number] | null;
   lymphocytesPerUl: number;
@@ -117,13 +130,13 @@ export function absoluteCounts({ specimen, wbcCount, fromCrops }: CountSource, d
   const ci = d.cartPercentCi95;
   return {
     wbcPerUl: Math.round(wbcPerUl),
-    cartPerUl: Math.round((wbcPerUl * d.cartCount) / d.counted),
+    cartPerUl: d.cartAssessed ? Math.round((wbcPerUl * d.cartCount) / d.counted) : null,
     cartPerUlCi95: ci ? [Math.floor((wbcPerUl * ci[0]) / 100), Math.ceil((wbcPerUl * ci[1]) / 100)] : null,
     lymphocytesPerUl: Math.round((wbcPerUl * lymphocytes) / d.counted),
   };
 }
 
-export function whiteCellDifferential(counts: readonly { label: string; count: number }[]): WhiteCellDifferential {
+export function whiteCellDifferential(counts: readonly { label: string; count: number }[], cartAssessed: boolean): WhiteCellDifferential {
   const white = new Map<string, number>();
   const excluded = new Map<string, number>();
   for (const c of counts) {
@@ -143,12 +156,13 @@ export function whiteCellDifferential(counts: readonly { label: string; count: n
     counted,
     rows,
     excluded: [...excluded].map(([label, count]) => ({ label, count })).sort((a, b) => NOT_WHITE_CELLS.indexOf(a.label.toLowerCase()) - NOT_WHITE_CELLS.indexOf(b.label.toLowerCase())),
+    cartAssessed,
     cartCount,
-    cartPercent: round1(cart.reduce((s, r) => s + r.percent, 0)),
-    cartPercentCi95: wilson95(cartCount, counted),
+    cartPercent: cartAssessed ? round1(cart.reduce((s, r) => s + r.percent, 0)) : null,
+    cartPercentCi95: cartAssessed ? wilson95(cartCount, counted) : null,
     // Added up from the rounded rows, as cartPercent is: the printed rows and this line agree.
     lymphocytePercent: round1(rows.filter((r) => CART_LABEL.test(r.label) || r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.percent, 0)),
-    cartPercentOfLymphocytes: lymphocytes === 0 ? null : round1((100 * cartCount) / lymphocytes),
+    cartPercentOfLymphocytes: !cartAssessed || lymphocytes === 0 ? null : round1((100 * cartCount) / lymphocytes),
     nrbcPer100Wbc: counted === 0 ? null : per100([...excluded].filter(([l]) => l.toLowerCase() === "erythroblast").reduce((s, [, n]) => s + n, 0)),
     belowMinimum: counted < MIN_WHITE_CELLS,
   };

@@ -210,7 +210,8 @@ describe("sign-off", () => {
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
     // Each model used is named by name and version beside the id that pins its weights.
-    expect(v1.content.schema).toBe("rcmnet.signed-report/5");
+    expect(v1.content.schema).toBe("rcmnet.signed-report/6");
+    expect(v1.content.differential.cartAssessed).toBe(true);
     // Each cell's last decision is signed with its reason (why left unidentified, why overridden).
     expect(v1.content.cells[0]).toMatchObject({ action: "CONFIRM", reason: "seen", bulk: null });
     // The differential as a lab reports it, and what the result may be used for.
@@ -287,6 +288,27 @@ describe("sign-off", () => {
     const bulk = new Map(r.signOffCase.content.cells.map((c: { id: string; bulk: number | null }) => [c.id, c.bulk]));
     expect(cellIds.slice(0, 9).map((id) => bulk.get(id))).toEqual(Array(9).fill(9));
     expect(bulk.get(cellIds[9])).toBeNull();
+  });
+
+  it("signs CAR-T as not assessed (null, not 0%) when the model that classified the cells has no CAR-T class", async () => {
+    const pbc = await api.prisma.modelVersion.create({
+      data: {
+        name: "pbc-8-class", version: "1", labels: ["basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"],
+        inputSize: 64, normalization: {}, architecture: {}, metrics: {}, artifactPath: "/nonexistent", artifactSha256: "1".repeat(64), status: "ARCHIVED",
+      },
+    });
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10, model: pbc });
+    await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "peripheral blood", wbcCount: 5 } });
+    const live = `query($id: ID!) { case(id: $id) { differential { cartAssessed cartCount cartPercent cartPercentCi95 cartPercentOfLymphocytes } } }`;
+    expect((await api.gqlOk(hema, live, { id: kase.id })).case.differential).toEqual({ cartAssessed: false, cartCount: 0, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
+    // A reviewer may still call a cell CAR-T (another registered model has the class): counted, but no share is claimed.
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, reason: "CAR-T morphology" } });
+    await confirmAll(cellIds.slice(1));
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/6");
+    expect(r.signOffCase.content.differential).toMatchObject({ cartAssessed: false, cartCount: 1, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
+    expect(r.signOffCase.content.absoluteCounts).toMatchObject({ wbcPerUl: 5000, cartPerUl: null, cartPerUlCi95: null });
+    expect(r.signOffCase.content.absoluteCounts.lymphocytesPerUl).toBeGreaterThan(0);
   });
 
   it("gives no absolute counts for cells from hand-picked crops: their shares are not a differential", async () => {

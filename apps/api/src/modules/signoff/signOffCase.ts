@@ -12,7 +12,7 @@ import { isUuid } from "../../lib/pagination.ts";
 import { checkPassword } from "../auth/login.ts";
 import { lockCase } from "../cases/caseRules.ts";
 import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
-import { absoluteCounts } from "../cases/whiteCellDifferential.ts";
+import { absoluteCounts, screensForCart } from "../cases/whiteCellDifferential.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
 
 export const signOffCaseInput = z.object({
@@ -144,13 +144,16 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         const models = await tx.modelVersion.findMany({
           where: { id: { in: modelIds } },
           orderBy: { id: "asc" },
-          select: { id: true, name: true, version: true },
+          select: { id: true, name: true, version: true, labels: true },
         });
         const head = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`;
         // The database's clock, like the audit trail's: an API host whose clock is off would sign
         // at a time before the audit events it anchors.
         const [{ now: signedAt }] = await tx.$queryRaw<[{ now: Date }]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`;
-        const differential = computeDifferential(await caseLabelCounts(tx as PrismaClient, kase.id));
+        const differential = computeDifferential(
+          await caseLabelCounts(tx as PrismaClient, kase.id),
+          screensForCart(models.map((m) => m.labels)),
+        );
         const content = {
           // /2 added `models` ({ id, name, version } per model used); /3 the patient reference, so that
           // a later edit of the case's patientRef cannot move a signed report to another patient;
@@ -160,9 +163,11 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           // statement; /5 each cell's last decision (CONFIRM or RECLASSIFY), its reason (why a
           // cell was left unidentified or the AI overridden) and `bulk` (confirmed with a gallery
           // group of that many), and no absolute counts unless the
-          // specimen is peripheral blood counted across smear fields (not hand-picked crops).
+          // specimen is peripheral blood counted across smear fields (not hand-picked crops);
+          // /6 `differential.cartAssessed`: false where a model that classified the cells has no
+          // CAR-T class, and then no CAR-T share, interval or count per µL (null, not 0).
           // Older reports keep their own shape.
-          schema: "rcmnet.signed-report/5",
+          schema: "rcmnet.signed-report/6",
           intendedUse: INTENDED_USE,
           case: {
             id: kase.id,

@@ -52,13 +52,15 @@ describe("signed report content", () => {
     expect(r.case).toEqual({ accession: "ACC-1", patientRef: null, product: "tisagenlecleucel", timepoint: "day +7", specimen: null, collectedAt: null, wbcCount: null });
     // signed-report/3 signs the patient reference too.
     expect(readReportContent({ schema: "rcmnet.signed-report/3", case: { accession: "ACC-1", patientRef: "MRN-1" } }).case.patientRef).toBe("MRN-1");
-    expect(r.slides).toEqual({ total: 3, failed: 1, fields: 0, crops: 0, cropsCounted: 0 });
+    expect(r.slides).toEqual({ total: 3, failed: 1, fields: 0, crops: 0, fieldsCounted: 0, cropsCounted: 0 });
     // By kind: crops are chosen by a person, and the report says their shares are no differential.
-    expect(readReportContent({ slides: [{ kind: "FIELD" }, { kind: "CROP" }, { kind: "CROP", analysisStatus: "FAILED" }] }).slides).toEqual({
-      total: 3,
-      failed: 1,
-      fields: 1,
+    // A failed image contributed no cells: the Method line and the crops warning count only the others.
+    expect(readReportContent({ slides: [{ kind: "FIELD" }, { kind: "CROP" }, { kind: "CROP", analysisStatus: "FAILED" }, { kind: "FIELD", analysisStatus: "FAILED" }] }).slides).toEqual({
+      total: 4,
+      failed: 2,
+      fields: 2,
       crops: 2,
+      fieldsCounted: 1,
       cropsCounted: 1,
     });
     expect(r.signature).toEqual({ name: "Dr. Hana", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
@@ -76,6 +78,8 @@ describe("signed report content", () => {
       groupConfirmed: null,
       cellLabels: null,
       cartPercent: null,
+      cartCount: null,
+      cartAssessed: true,
       whiteCells: null,
       intendedUse: null,
       case: { accession: null, patientRef: null, product: null, timepoint: null, specimen: null, collectedAt: null, wbcCount: null },
@@ -108,6 +112,23 @@ describe("signed report content", () => {
     });
     expect(withCount.case).toMatchObject({ specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00.000Z", wbcCount: 4.2 });
     expect(withCount.absoluteCounts).toEqual({ wbcPerUl: 4200, cartPerUl: 1800, cartPerUlCi95: [1100, 2600], lymphocytesPerUl: 4200 });
+    expect(withCount.cartAssessed).toBe(true);
+  });
+
+  it("reads a /6 report whose cells were not screened for CAR-T: no CAR-T figures, lymphocytes per µL kept", () => {
+    const c = readReportContent({
+      schema: "rcmnet.signed-report/6",
+      differential: {
+        total: 3, counted: 3, rows: [{ label: "lymphocyte", count: 3, percent: 100 }], excluded: [],
+        cartAssessed: false, cartCount: 0, cartPercent: null, cartPercentCi95: null, lymphocytePercent: 100, cartPercentOfLymphocytes: null, belowMinimum: true,
+      },
+      absoluteCounts: { wbcPerUl: 4200, cartPerUl: null, cartPerUlCi95: null, lymphocytesPerUl: 4200 },
+    });
+    expect(c.cartAssessed).toBe(false);
+    expect(c.cartPercent).toBeNull();
+    expect(c.absoluteCounts).toEqual({ wbcPerUl: 4200, cartPerUl: null, cartPerUlCi95: null, lymphocytesPerUl: 4200 });
+    // A CAR-T count missing from a report that says it assessed CAR-T is damage, not "not assessed".
+    expect(readReportContent({ absoluteCounts: { wbcPerUl: 4200, cartPerUl: null, lymphocytesPerUl: 4200 } }).absoluteCounts).toBeNull();
   });
 
   it("says what an amendment changed: cells relabelled and the classes whose count moved", () => {

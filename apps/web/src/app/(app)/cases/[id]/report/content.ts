@@ -1,5 +1,6 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/5", which added
-// each cell's decision, its reason and whether it was confirmed with a gallery group, and limited
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/6", which added
+// `differential.cartAssessed`: false, with null CAR-T figures, where a model that classified the
+// cells has no CAR-T class; /5 added each cell's decision, its reason and whether it was confirmed with a gallery group, and limited
 // absolute counts to peripheral blood from smear fields; /4 is the same shape without those; /3
 // counted platelets, nucleated red cells and unidentified cells among the cells and had no intended-use
 // statement, /2 had no `case.patientRef`, /1 no `models`, only `modelVersionIds`). It is
@@ -25,6 +26,13 @@ export interface ReportContent {
   /** Each signed cell's label by cell id (what an amendment is compared with); null if absent. */
   cellLabels: Record<string, string> | null;
   cartPercent: number | null;
+  /** CAR-T cells counted (/4 on; null before). */
+  cartCount: number | null;
+  /**
+   * Whether the cells were screened for CAR-T (/6 signs it; older reports were signed with CAR-T
+   * figures, so true).
+   */
+  cartAssessed: boolean;
   /**
    * The white-cell figures of /4 reports; null in older ones, whose percentages are of every
    * labelled cell but artifacts (shown as they were signed).
@@ -53,11 +61,12 @@ export interface ReportContent {
   /** The case details this version signed at all (older versions lack some: not "changed" from none). */
   caseKeys: string[];
   /** Cells per µL from the specimen's white-cell count (/4, when one was recorded). */
-  absoluteCounts: { wbcPerUl: number; cartPerUl: number; cartPerUlCi95: [number, number] | null; lymphocytesPerUl: number } | null;
+  /** cartPerUl is null where CAR-T was not assessed (/6). */
+  absoluteCounts: { wbcPerUl: number; cartPerUl: number | null; cartPerUlCi95: [number, number] | null; lymphocytesPerUl: number } | null;
   /** Images in the signed case and how many of them failed analysis (contributing no cells). */
   /** Images in the signed case by kind (smear fields, single-cell crops), and how many failed. */
-  /** cropsCounted: crops whose analysis did not fail, i.e. that contributed cells. */
-  slides: { total: number; failed: number; fields: number; crops: number; cropsCounted: number } | null;
+  /** fieldsCounted, cropsCounted: those whose analysis did not fail, i.e. that contributed cells. */
+  slides: { total: number; failed: number; fields: number; crops: number; fieldsCounted: number; cropsCounted: number } | null;
   /** The signature's manifestation as signed (name, time, meaning); null where absent. */
   signature: { name: string | null; signedAt: string | null; meaning: string | null };
 }
@@ -138,6 +147,8 @@ export function readReportContent(raw: unknown): ReportContent {
       : null,
     cellLabels: cells ? Object.fromEntries(cells.flatMap((cell) => (typeof cell.id === "string" && typeof cell.label === "string" ? [[cell.id, cell.label]] : []))) : null,
     cartPercent: num(diff.cartPercent),
+    cartCount: num(diff.cartCount),
+    cartAssessed: diff.cartAssessed !== false,
     whiteCells,
     intendedUse: str(c.intendedUse),
     case: {
@@ -153,7 +164,8 @@ export function readReportContent(raw: unknown): ReportContent {
     absoluteCounts: (() => {
       const a = obj(c.absoluteCounts);
       const [wbcPerUl, cartPerUl, lymphocytesPerUl] = [num(a.wbcPerUl), num(a.cartPerUl), num(a.lymphocytesPerUl)];
-      return wbcPerUl !== null && cartPerUl !== null && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, cartPerUlCi95: pair(a.cartPerUlCi95), lymphocytesPerUl } : null;
+      const cartOk = cartPerUl !== null || diff.cartAssessed === false;
+      return wbcPerUl !== null && cartOk && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, cartPerUlCi95: pair(a.cartPerUlCi95), lymphocytesPerUl } : null;
     })(),
     slides: slides
       ? {
@@ -161,6 +173,7 @@ export function readReportContent(raw: unknown): ReportContent {
           failed: slides.filter((s) => s.analysisStatus === "FAILED").length,
           fields: slides.filter((s) => s.kind === "FIELD").length,
           crops: slides.filter((s) => s.kind === "CROP").length,
+          fieldsCounted: slides.filter((s) => s.kind === "FIELD" && s.analysisStatus !== "FAILED").length,
           cropsCounted: slides.filter((s) => s.kind === "CROP" && s.analysisStatus !== "FAILED").length,
         }
       : null,

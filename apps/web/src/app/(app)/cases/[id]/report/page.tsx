@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { cellCount, formatDateTime, intervalText, percent } from "@/lib/format";
+import { cellCount, formatDateTime, intervalText, percent, share } from "@/lib/format";
 import { ApiError } from "@/lib/errors";
 import { MODEL_NAME, REPORT, VERIFY_SIGN_OFF } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
@@ -9,7 +9,7 @@ import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
 import { changesSince, readReportContent, type ReportContent } from "./content";
 import { labelName } from "@/lib/labels";
-import { isPeripheralBlood, leftOutWarning, unidentifiedCount } from "@/lib/differential";
+import { isPeripheralBlood, leftOutWarning } from "@/lib/differential";
 
 export const metadata: Metadata = { title: "Signed report" };
 
@@ -63,7 +63,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const previous = versions.find((s) => s.id === shown.supersedes?.id) ?? versions.find((s) => s.version === shown.version - 1);
   const changes = shown.amendmentReason && previous ? changesSince(readReportContent(previous.content), content) : null;
   // Excluded classes carry no percentage (/4 on); older reports counted unidentified cells in.
-  const leftOut = leftOutWarning(unidentifiedCount(content.rows.filter((r) => r.percent === null)), content.total ?? 0);
+  const leftOut = leftOutWarning(content.rows.filter((r) => r.percent === null), content.counted ?? 0);
   // Everything under the signature is read from the signed content, never from the live case
   // (which an amendment may have changed since); the columns are only a fallback.
   const signature = {
@@ -219,7 +219,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               <tr key={r.label} data-testid={`report-row-${r.label}`}>
                 <td>{labelName(r.label)}</td>
                 <td className="num">{r.count}</td>
-                <td className="num">{r.percent === null ? "excl." : percent(r.percent)}</td>
+                <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
               </tr>
             ))}
           </tbody>
@@ -236,6 +236,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         {content.whiteCells ? (
           <WhiteCellSummary
             cartPercent={content.cartPercent}
+            cartCount={content.cartCount}
+            cartAssessed={content.cartAssessed}
             counted={content.counted}
             figures={content.whiteCells}
             absolute={content.absoluteCounts}
@@ -252,9 +254,9 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
         {content.whiteCells && content.slides && (
           <p data-testid="report-method">
-            <strong>Method.</strong> Cells {content.slides.fields ? `detected on ${content.slides.fields} smear field image${content.slides.fields === 1 ? "" : "s"}` : ""}
-            {content.slides.fields && content.slides.crops ? " and " : ""}
-            {content.slides.crops ? `uploaded as ${content.slides.crops} single-cell crop${content.slides.crops === 1 ? "" : "s"}` : ""}; each classified by the AI
+            <strong>Method.</strong> Cells {content.slides.fieldsCounted ? `detected on ${content.slides.fieldsCounted} smear field image${content.slides.fieldsCounted === 1 ? "" : "s"}` : ""}
+            {content.slides.fieldsCounted && content.slides.cropsCounted ? " and " : ""}
+            {content.slides.cropsCounted ? `uploaded as ${content.slides.cropsCounted} single-cell crop${content.slides.cropsCounted === 1 ? "" : "s"}` : ""}; each classified by the AI
             model(s) named above, then decided by a hematologist, cell by cell or in bulk for confident AI calls; the count is of those decisions.
           </p>
         )}
@@ -266,7 +268,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         )}
         {leftOut && (
           <p className="notice" data-testid="report-left-out">
-            {leftOut.count} of {leftOut.total} cells ({leftOut.percent}%) were left unidentified, out of the count: if they are not spread like the counted
+            {leftOut.count} of {leftOut.of} white cells and unidentified cells ({leftOut.percent}%) were left unidentified, out of the count: if they are not spread like the counted
             cells (damaged CAR-T cells, say), every share is biased.
           </p>
         )}
@@ -276,7 +278,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             {content.unidentifiedReasons.map((r) => `“${r.reason}”${r.count > 1 ? ` ×${r.count}` : ""}`).join(", ")}.
           </p>
         )}
-        {content.slides !== null && content.slides.crops > 0 && (
+        {/* Crops whose analysis failed gave no cells: nothing of the count comes from them. */}
+        {content.slides !== null && content.slides.cropsCounted > 0 && (
           <p className="notice" data-testid="report-crops-warning">
             Cells uploaded as crops were chosen by a person, not counted across a smear: their shares are not a differential count.
           </p>
@@ -314,6 +317,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
 /** The CAR-T figures of a signed-report/4 or later, as signed: of white cells with its 95% interval, of lymphocytes. */
 function WhiteCellSummary({
   cartPercent,
+  cartCount,
+  cartAssessed,
   counted,
   figures,
   absolute,
@@ -321,6 +326,8 @@ function WhiteCellSummary({
   fromCrops,
 }: {
   cartPercent: number | null;
+  cartCount: number | null;
+  cartAssessed: boolean;
   counted: number | null;
   figures: NonNullable<ReportContent["whiteCells"]>;
   absolute: ReportContent["absoluteCounts"];
@@ -339,16 +346,30 @@ function WhiteCellSummary({
   return (
     <>
       <p data-testid="report-cart">
-        <strong>CAR-T cells: {percent(cartPercent ?? 0)}</strong> of white cells{intervalText(ci, percent)}
-        {figures.cartPercentOfLymphocytes !== null ? `; ${percent(figures.cartPercentOfLymphocytes)} of lymphocytes` : ""}.
+        {cartAssessed ? (
+          <>
+            <strong>CAR-T cells: {share(cartPercent, cartCount ?? 0)}</strong> of white cells{intervalText(ci, percent)}
+          </>
+        ) : (
+          <span data-testid="report-cart-not-assessed">
+            <strong>CAR-T cells: not assessed.</strong> A model that classified these cells has no CAR-T class, so it would have called a CAR-T cell a
+            lymphocyte{cartCount ? `; ${cartCount} cell${cartCount === 1 ? " was" : "s were"} labelled CAR-T by the reviewer` : ""}
+          </span>
+        )}
+        {figures.cartPercentOfLymphocytes !== null ? `; ${share(figures.cartPercentOfLymphocytes, cartCount ?? 0)} of lymphocytes` : ""}.
         {figures.lymphocytePercent !== null ? ` All lymphocytes (CAR-T cells included): ${percent(figures.lymphocytePercent)} of white cells.` : ""}
         {figures.nrbcPer100Wbc ? ` Nucleated red cells: ${figures.nrbcPer100Wbc} per 100 white cells.` : ""}
       </p>
-      {absolute && (
+      {absolute && absolute.cartPerUl !== null && (
         <p data-testid="report-absolute">
           <strong>Absolute CAR-T count (morphology estimate): {cellCount(absolute.cartPerUl)} cells/µL</strong>
           {intervalText(absolute.cartPerUlCi95, cellCount)} (lymphocytes{" "}
           {cellCount(absolute.lymphocytesPerUl)}/µL, from a white-cell count of {cellCount(absolute.wbcPerUl)}/µL).
+        </p>
+      )}
+      {absolute && absolute.cartPerUl === null && (
+        <p data-testid="report-absolute">
+          Lymphocytes (morphology estimate): {cellCount(absolute.lymphocytesPerUl)}/µL, from a white-cell count of {cellCount(absolute.wbcPerUl)}/µL.
         </p>
       )}
       {!absolute && wbcCount !== null && (

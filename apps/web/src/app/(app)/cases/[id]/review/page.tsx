@@ -10,7 +10,8 @@ import type { CaseHeader } from "@/review/ReviewWorkspace";
 export const metadata: Metadata = { title: "Case review" };
 
 interface Header {
-  case: (CaseHeader & {
+  case: (Omit<CaseHeader, "cartAssessed"> & {
+    differential: { cartAssessed: boolean };
     slides: { id: string; kind: "FIELD" | "CROP"; imageSha256: string; width: number; height: number; analysisStatus: string; analysisError: string | null }[];
   }) | null;
 }
@@ -56,7 +57,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const c = header.case;
   return (
     <ReviewClient
-      header={{ id: c.id, accession: c.accession, status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt }}
+      header={{ id: c.id, accession: c.accession, status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed }}
       slides={c.slides.filter((s) => s.analysisStatus !== "FAILED").map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={c.slides.filter((s) => s.analysisStatus === "FAILED").length}
       labels={labels}
