@@ -128,7 +128,8 @@ function SignOffForm({
       {amendment && (
         <p className="notice" data-testid="signoff-amendment">
           This signature makes version {amendment.of + 1}, which supersedes version {amendment.of} (it stays readable). This amendment made{" "}
-          {amendment.decisions} decision{amendment.decisions === 1 ? "" : "s"}, {amendment.relabelled} of them relabelling a cell
+          {amendment.decisions} decision{amendment.decisions === 1 ? "" : "s"}; {amendment.relabelled} cell{amendment.relabelled === 1 ? " is" : "s are"} now labelled otherwise than in
+          version {amendment.of}
           {amendment.decisions === 0 ? "; any change is in the case details (the report lists them)" : ""}.
         </p>
       )}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { labelList, toReviewCell, type ApiCell } from "./mapping";
 import { labelKey, labelName } from "@/lib/labels";
-import { signedVersionOf } from "./model";
+import { signedLabelOf, signedVersionOf } from "./model";
 
 const base: ApiCell = {
   id: "c1",
@@ -55,6 +55,21 @@ describe("API to review model", () => {
     expect(signedVersionOf(c.decision!, 1)).toBe(1);
     expect(signedVersionOf({ ...c.decision!, reportVersion: 1 }, 1)).toBeNull();
     expect(signedVersionOf(c.decision!, 0)).toBeNull();
+    // The label signed in version 1: the last decision before it.
+    expect(c.roundLabels).toEqual({ 0: "lymphocyte" });
+    const amended = toReviewCell({
+      ...base,
+      humanDecided: true,
+      reviewCount: 3,
+      reviews: [
+        { seq: 3, action: "CONFIRM", label: "car_t", previousLabel: "car_t", reason: null, reportVersion: 1, createdAt: "t3", reviewer: { login: "h", displayName: "Dr H" } },
+        { seq: 2, action: "RECLASSIFY", label: "car_t", previousLabel: "lymphocyte", reason: "CAR-T", reportVersion: 1, createdAt: "t2", reviewer: { login: "h", displayName: "Dr H" } },
+        { seq: 1, action: "RECLASSIFY", label: "lymphocyte", previousLabel: "car_t", reason: "small", reportVersion: 0, createdAt: "t1", reviewer: { login: "h", displayName: "Dr H" } },
+      ],
+    });
+    expect(signedLabelOf(amended, 1)).toBe("lymphocyte");
+    expect(signedLabelOf(amended, 2)).toBe("car_t");
+    expect(signedLabelOf(toReviewCell(base), 1)).toBeNull();
   });
 
   it("orders labels canonically, whatever the models register, then the review categories", () => {

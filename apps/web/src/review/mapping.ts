@@ -59,6 +59,8 @@ export function toReviewCell(c: ApiCell): ReviewCell {
       }
     : null;
   const decision = c.humanDecided ? latestDecision(c.reviews) : null;
+  const roundLabels: Record<number, string> = {};
+  for (const r of [...c.reviews].sort((a, b) => a.seq - b.seq)) roundLabels[r.reportVersion] = r.label;
   return {
     id: c.id,
     slideId: c.slideId,
@@ -66,6 +68,7 @@ export function toReviewCell(c: ApiCell): ReviewCell {
     box: { x: c.x, y: c.y, width: c.width, height: c.height },
     ai,
     decision,
+    roundLabels,
     // Before any human decision an abstention shows as "unidentified", whatever the cache says.
     currentLabel: decision?.label ?? (ai ? aiShownLabel(ai) : (c.currentLabel ?? "unidentified")),
     storedLabel: c.currentLabel,

@@ -293,10 +293,23 @@ describe("sign-off meaning", () => {
 
 describe("amendmentDecisions", () => {
   it("counts the decisions made since the signed version, and the relabellings among them", () => {
-    const decided = (id: string, action: "CONFIRM" | "RECLASSIFY", reportVersion: number) =>
-      cell(id, "car_t", 0.9, { decision: { action, label: "car_t", reviewer: "h", reason: null, at: "", reportVersion } });
-    const cells = [decided("a", "CONFIRM", 0), decided("b", "RECLASSIFY", 0), decided("c", "RECLASSIFY", 1), decided("d", "CONFIRM", 1), cell("e", "car_t", 0.9)];
-    expect(amendmentDecisions(cells, 1)).toEqual({ of: 1, decisions: 2, relabelled: 1 });
+    // `signed`: the label each cell carried in the signed version 1.
+    const decided = (id: string, action: "CONFIRM" | "RECLASSIFY", reportVersion: number, signed: string | null) =>
+      cell(id, "car_t", 0.9, { decision: { action, label: "car_t", reviewer: "h", reason: null, at: "", reportVersion }, roundLabels: signed === null ? { [reportVersion]: "car_t" } : { 0: signed, [reportVersion]: "car_t" } });
+    const cells = [
+      decided("a", "CONFIRM", 0, "car_t"),
+      decided("b", "RECLASSIFY", 0, "car_t"),
+      decided("c", "RECLASSIFY", 1, "lymphocyte"),
+      decided("d", "CONFIRM", 1, "car_t"),
+      // Relabelled lymphocyte → CAR-T in the amendment, then that confirmed (number key, then Enter).
+      decided("f", "CONFIRM", 1, "lymphocyte"),
+      // Relabelled, then relabelled back to what was signed: no change.
+      decided("g", "RECLASSIFY", 1, "car_t"),
+      // A cell of an image added during the amendment: decided, but not a relabelling.
+      decided("h", "RECLASSIFY", 1, null),
+      cell("e", "car_t", 0.9),
+    ];
+    expect(amendmentDecisions(cells, 1)).toEqual({ of: 1, decisions: 5, relabelled: 2 });
     expect(amendmentDecisions(cells, 0)).toBeNull();
   });
 });

@@ -38,12 +38,24 @@ export function signedVersionOf(decision: HumanDecision, caseReportVersion: numb
 
 /**
  * What an open amendment of signed version `caseReportVersion` has decided so far: decisions made
- * since that signature, and how many of them relabel a cell. Null when no amendment is open.
+ * since that signature, and how many cells they relabel, i.e. whose label now differs from the
+ * one signed. Not the last decision's action: a relabel then a confirmation of it is a relabel,
+ * and a relabel undone is none. Null when no amendment is open.
  */
 export function amendmentDecisions(cells: readonly ReviewCell[], caseReportVersion: number): { of: number; decisions: number; relabelled: number } | null {
   if (caseReportVersion === 0) return null;
   const made = cells.filter((c) => c.decision !== null && c.decision.reportVersion === caseReportVersion);
-  return { of: caseReportVersion, decisions: made.length, relabelled: made.filter((c) => c.decision!.action === "RECLASSIFY").length };
+  const relabelled = made.filter((c) => {
+    const signed = signedLabelOf(c, caseReportVersion);
+    return signed !== null && signed !== c.currentLabel;
+  });
+  return { of: caseReportVersion, decisions: made.length, relabelled: relabelled.length };
+}
+
+/** The label a cell carried when `caseReportVersion` was signed; null for a cell decided only since (an image added). */
+export function signedLabelOf(cell: Pick<ReviewCell, "roundLabels">, caseReportVersion: number): string | null {
+  const rounds = Object.keys(cell.roundLabels ?? {}).map(Number).filter((v) => v < caseReportVersion);
+  return rounds.length === 0 ? null : cell.roundLabels![Math.max(...rounds)]!;
 }
 
 export interface ReviewCell {
@@ -54,6 +66,12 @@ export interface ReviewCell {
   ai: AiPrediction | null;
   /** Latest human decision, if any (possibly one of a signed version, see signedVersionOf). */
   decision: HumanDecision | null;
+  /**
+   * The label of each round's last decision, by the report version it was made under (0: before
+   * the first sign-off): what each signed version carried. Plain data (it crosses from the server
+   * page to the client); absent for a cell never decided.
+   */
+  roundLabels?: Readonly<Record<number, string>>;
   /** Label now in force: the decision's, else the AI's. */
   currentLabel: string;
   /**
