@@ -83,7 +83,7 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
   });
 
   const context = ({ req }: { req: Request }) => buildContext(deps, req);
-  app.use(tokenRateLimit(limits.requestsPerTokenPerMinute, deps.env.authSecret));
+  app.use(tokenRateLimit(limits.requestsPerTokenPerMinute, deps));
 
   app.use(
     "/graphql",

@@ -86,11 +86,20 @@ export async function authenticate(
   };
 }
 
+type Authentication = Awaited<ReturnType<typeof authenticate>>;
+const authenticatedRequests = new WeakMap<object, Authentication>();
+
+/** Keeps a request's authentication (done by the rate limit, tokenRateLimit) for its context: done once. */
+export function rememberAuthentication(req: object, auth: Authentication): void {
+  authenticatedRequests.set(req, auth);
+}
+
 export async function buildContext(
   deps: Deps,
   req: { headers: { authorization?: string | undefined; [BACKGROUND_HEADER]?: string | string[] | undefined }; ip?: string | undefined },
 ): Promise<Context> {
-  const auth = await authenticate(deps, req.headers.authorization, { background: req.headers[BACKGROUND_HEADER] === "1" });
+  // Authenticated already by the rate limit (tokenRateLimit) for requests that went through it.
+  const auth = authenticatedRequests.get(req) ?? (await authenticate(deps, req.headers.authorization, { background: req.headers[BACKGROUND_HEADER] === "1" }));
   return {
     ...deps,
     ...auth,

@@ -124,11 +124,24 @@ describe("limits and error hygiene", () => {
       // Signing in again is a new token, not a new allowance.
       const again = await limited.login(tech.user.login, tech.password);
       expect((await limited.gql(again, `{ apiVersion }`)).status).toBe(429);
-      // A password change (which revokes every earlier token, a leaked one too) starts afresh.
-      await limited.prisma.user.update({ where: { id: tech.user.id }, data: { passwordChangedAt: new Date() } });
-      const fresh = await limited.login(tech.user.login, tech.password);
-      expect((await limited.gql(fresh, `{ apiVersion }`)).errors).toBeUndefined();
-      expect((await limited.gql(a, `{ apiVersion }`)).status).toBe(429);
+      // (A token that no longer authenticates does not use the allowance: the next test.)
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("does not charge a user's allowance for a token that no longer authenticates (signed out)", async () => {
+    const limited = await createTestApi({ limits: { requestsPerTokenPerMinute: 3 } });
+    try {
+      const tech = await limited.createUser("TECHNICIAN");
+      const old = await limited.login(tech.user.login, tech.password);
+      const live = await limited.login(tech.user.login, tech.password);
+      expect((await limited.gqlOk(old, `mutation { logout }`)).logout).toBe(true); // one request of the user's 3
+      // A copy of the signed-out token, replayed: refused, and only its own allowance is used up.
+      for (let i = 0; i < 5; i++) expect([401, 200, 429]).toContain((await limited.gql(old, `{ apiVersion }`)).status);
+      expect((await limited.gql(old, `{ apiVersion }`)).status).toBe(429);
+      for (let i = 0; i < 2; i++) expect((await limited.gql(live, `{ apiVersion }`)).errors).toBeUndefined();
+      expect((await limited.gql(live, `{ apiVersion }`)).status).toBe(429);
     } finally {
       await limited.close();
     }

@@ -1,31 +1,34 @@
 import { createHash } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
-import { bearerToken } from "../context.ts";
+import { authenticate, BACKGROUND_HEADER, type Deps, rememberAuthentication } from "../context.ts";
 import { FixedWindowLimiter } from "./rateLimit.ts";
-import { verifyToken } from "./tokens.ts";
 
 /**
  * Express middleware: at most `perMinute` requests per user (GraphQL and REST alike), whatever
  * the number of sessions: signing in again gives a new token, not a new allowance. Each token
- * is also counted by a hash of itself (no token is kept in memory), before its signature is
- * checked. All before any database work, so a flood costs the API almost nothing. Requests
- * without a token are left to the authorization policy (they can only sign in, which has its own
- * per-address limit).
+ * is first counted by a hash of itself (no token is kept in memory), before its signature or
+ * session is checked, so a flood of one token costs the API almost nothing. The user's
+ * allowance is charged only once the request has authenticated (a live session): a token that
+ * was signed out, timed out or revoked by a password change still verifies until it expires,
+ * and must not use up its owner's allowance. The authentication is kept for the request's
+ * context, so it is done once. Requests without a token are left to the authorization policy
+ * (they can only sign in, which has its own per-address limit).
  */
-export function tokenRateLimit(perMinute: number, secret: string) {
+export function tokenRateLimit(perMinute: number, deps: Pick<Deps, "prisma" | "env">) {
   const limiter = new FixedWindowLimiter(perMinute, 60_000);
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     if (!header) return next();
-    // Counted by the header first, so a flood of one forged token is refused before its
-    // signature is checked (a token not seen before costs a WebCrypto HMAC).
     let waitMs = limiter.hit(`token:${createHash("sha256").update(header).digest("base64url")}`);
     if (waitMs === 0) {
-      const token = bearerToken(header);
-      const check = token ? await verifyToken(secret, token) : null;
-      // Per password version too: a leaked token revoked by a password change keeps verifying
-      // until it expires, and must not use up the allowance of the user's new sessions.
-      if (check?.ok) waitMs = limiter.hit(`user:${check.claims.sub}:${check.claims.pwv}`);
+      let auth: Awaited<ReturnType<typeof authenticate>>;
+      try {
+        auth = await authenticate(deps, header, { background: req.headers[BACKGROUND_HEADER] === "1" });
+      } catch {
+        return next(); // the context authenticates again, and answers the failure as it does
+      }
+      rememberAuthentication(req, auth);
+      if (auth.user) waitMs = limiter.hit(`user:${auth.user.id}`);
     }
     if (waitMs === 0) return next();
     const retryAfter = Math.ceil(waitMs / 1000);

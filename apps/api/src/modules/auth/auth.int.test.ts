@@ -30,6 +30,18 @@ describe("authentication", () => {
     expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
   });
 
+  it("answers a disabled account as an unknown login, right password or not, and records the attempt", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    await api.prisma.user.update({ where: { id: user.id }, data: { disabled: true } });
+    const right = await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD });
+    const wrong = await api.gql(null, LOGIN, { l: user.login, p: "wrong password!" });
+    const unknown = await api.gql(null, LOGIN, { l: `nobody${Date.now()}`, p: TEST_PASSWORD });
+    expect(right.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(right.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
+    expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.login_disabled" } })).toBe(2);
+  });
+
   it("locks the account after 5 failures, even for the right password", async () => {
     const { user } = await api.createUser("TECHNICIAN");
     for (let i = 0; i < 4; i++) {

@@ -124,8 +124,18 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
     unknownLogins.fail(loginName.slice(0, 200));
     throw unauthenticated("Invalid login or password");
   }
+  if (user.disabled) {
+    // Answered as an unknown login, before the password is checked: a message of its own would
+    // confirm to anyone that a former colleague's password (often reused) is right. The audit
+    // trail, which only auditors and administrators read, records the attempt.
+    await verifyPassword(await dummyPasswordHash(), password);
+    unknownLogins.fail(loginName.slice(0, 200));
+    await prisma.$transaction((tx) =>
+      recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login_disabled", entityType: "User", entityId: user.id }),
+    );
+    throw unauthenticated("Invalid login or password");
+  }
   const checked = await checkPassword(prisma, user, password, "login");
-  if (checked.disabled) throw unauthenticated("This account is disabled");
   await prisma.$transaction((tx) =>
     recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
   );

@@ -91,6 +91,7 @@ describe("registerModel", () => {
     const outside = join(tmpdir(), `rcmnet-outside-${process.pid}`);
     await writeModelDir(outside);
     await symlink(outside, join(models, "sneaky-link")).catch(() => undefined);
+    const NOT_HERE = /^No model directory at that path under the server's models directory$/;
     const cases: [string, RegExp][] = [
       ["tampered", /weights\.bin hashes to .* model-card\.json declares/],
       ["empty", /model-card\.json is missing/],
@@ -99,10 +100,14 @@ describe("registerModel", () => {
       ["twice", /lists a label twice/],
       ["runs/00000000-0000-4000-8000-00000000cafe", /Training-run folders are registered by their run/],
       ["framed-wider", /trained on crops framed at 2x the cell box; the platform frames cells at 1\.3x/],
-      ["does-not-exist", /No such model directory/],
-      [outside, /must be under the server's models directory/],
-      ["../../etc", /No such model directory|must be under/],
-      ["sneaky-link", /must be under the server's models directory/],
+      // One message whether a path is missing, outside, or led outside by a link: the answers
+      // must not tell which files exist elsewhere on the server.
+      ["does-not-exist", NOT_HERE],
+      [outside, NOT_HERE],
+      ["/etc/passwd", NOT_HERE],
+      ["/no/such/file", NOT_HERE],
+      ["../../etc", NOT_HERE],
+      ["sneaky-link", NOT_HERE],
       ["", /path must have/],
     ];
     for (const [p, message] of cases) {

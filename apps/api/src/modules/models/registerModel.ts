@@ -3,7 +3,7 @@
 // half-copied or edited directory is refused. Only directories under `<dataDir>/models` are
 // accepted: the API never reads arbitrary server paths on a user's say-so.
 import { realpath, stat } from "node:fs/promises";
-import { isAbsolute, join, relative, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { ModelVersion } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -93,18 +93,27 @@ async function resolveInside(modelsDir: string, path: string): Promise<string> {
   const trimmed = path.trim();
   if (!trimmed || trimmed.length > MAX_PATH)
     throw badInput(`path must have 1 to ${MAX_PATH} characters`, { field: "path" });
+  // One answer for a path outside the models directory and for one that does not exist, and the
+  // file system is asked nothing about a path that is not lexically inside: otherwise the
+  // messages would tell a caller which files exist anywhere on the server.
+  const notHere = () => badInput("No model directory at that path under the server's models directory", { field: "path" });
   let root: string;
-  let dir: string;
   try {
     root = await realpath(modelsDir);
-    // Symlinks resolved before the containment check: a link cannot lead outside.
-    dir = await realpath(isAbsolute(trimmed) ? trimmed : join(modelsDir, trimmed));
   } catch {
-    throw badInput("No such model directory under the server's models directory", { field: "path" });
+    throw notHere();
   }
-  if (dir !== root && !dir.startsWith(root + sep)) {
-    throw badInput("Model directories must be under the server's models directory", { field: "path" });
+  const asked = isAbsolute(trimmed) ? resolve(trimmed) : resolve(modelsDir, trimmed);
+  const inside = (base: string) => asked === base || asked.startsWith(base + sep);
+  if (!inside(resolve(modelsDir)) && !inside(root)) throw notHere();
+  let dir: string;
+  try {
+    // Symlinks resolved before the containment check: a link cannot lead outside.
+    dir = await realpath(asked);
+  } catch {
+    throw notHere();
   }
+  if (dir !== root && !dir.startsWith(root + sep)) throw notHere();
   if (dir === root || !(await stat(dir)).isDirectory())
     throw badInput("path must name a model directory", { field: "path" });
   // models/runs/<id> is where training runs write (trainModel registers a finished run itself,
