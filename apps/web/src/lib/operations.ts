@@ -144,8 +144,9 @@ export interface AuditEventRow {
   after: unknown;
   reason: string | null;
   at: string;
-  hash: string;
-  prevHash: string;
+  /** Null for roles that may not see patient references (a hash over one would let it be guessed). */
+  hash: string | null;
+  prevHash: string | null;
 }
 
 export const VERIFY_AUDIT = /* GraphQL */ `

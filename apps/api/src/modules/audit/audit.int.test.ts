@@ -115,7 +115,7 @@ describe("audit trail", () => {
     expect(res.headers.get("x-audit-chain")).toMatch(/^intact; \d+ events verified( \(1-\d+ re-hashed at \S+Z, the rest now\))?$/);
     expect(res.headers.get("x-audit-redacted")).toBeNull();
     const byAdmin = await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") });
-    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt");
+    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, prevHash, hash");
     await byAdmin.text();
     const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export" }, orderBy: { seq: "asc" } });
     expect(exported.after).toMatchObject({ filter: { action: "case.create" }, chainOk: true, chainFullyVerifiedThrough: expect.any(Number) });
@@ -150,18 +150,24 @@ describe("audit trail", () => {
 });
 
 describe("patient references in the trail", () => {
-  it("nulls patientRef inside before/after for ADMIN (GraphQL and CSV); AUDITOR still sees it", async () => {
+  it("nulls patientRef inside before/after for ADMIN (GraphQL and CSV), and the hashes over it; AUDITOR still sees both", async () => {
     const c = await api.gqlOk(tech, `mutation { createCase(input: { accession: "AU-PR", patientRef: "MRN-AUDIT-55" }) { id } }`);
     const f = { entityType: "Case", entityId: c.createCase.id, action: "case.create" };
     const admin = await api.loginAs("ADMIN");
     const a = await api.gqlOk(admin, TRAIL, { f });
     expect(a.auditTrail.nodes[0].after).toMatchObject({ accession: "AU-PR", patientRef: null });
     expect(JSON.stringify(a)).not.toContain("MRN-AUDIT-55");
+    // The event's hash covers the reference: shown, it would let candidates be tested offline.
+    const stored = await api.prisma.auditEvent.findFirstOrThrow({ where: f });
+    expect(a.auditTrail.nodes[0]).toMatchObject({ hash: null, prevHash: null });
     const csv = await (await api.fetch(`/audit.csv?entityId=${c.createCase.id}`, { token: admin })).text();
     expect(csv).toContain("AU-PR");
     expect(csv).not.toContain("MRN-AUDIT-55");
+    expect(csv).not.toContain(stored.hash);
+    expect(csv).not.toContain(stored.prevHash);
     const au = await api.gqlOk(auditor, TRAIL, { f });
     expect(au.auditTrail.nodes[0].after.patientRef).toBe("MRN-AUDIT-55");
+    expect(au.auditTrail.nodes[0]).toMatchObject({ hash: stored.hash, prevHash: stored.prevHash });
     expect(await (await api.fetch(`/audit.csv?entityId=${c.createCase.id}`, { token: auditor })).text()).toContain("MRN-AUDIT-55");
   });
 });

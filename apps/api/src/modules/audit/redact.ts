@@ -7,6 +7,18 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
 
 export const PATIENT_KEYS = new Set(["patientRef", "collectedAt"]);
 
+/**
+ * A hash for a reader: null for roles that may not see patient references. A sha256 over a record
+ * that held a patient reference (a signed report, an audit snapshot, and through prevHash every
+ * link after one) lets anyone who can read the rest of the record test candidate references,
+ * which are short and structured (MRN-12345), until one matches: redacting the field and showing
+ * the hash would undo the redaction. Those roles verify through the server (verifyAuditTrail,
+ * verifySignOff's ok), which they cannot do themselves over redacted records anyway.
+ */
+export function hashFor(hash: string, role: Role | null | undefined): string | null {
+  return role && canSeePatientRef(role) ? hash : null;
+}
+
 export function redactAuditJson(value: unknown, role: Role | null | undefined): unknown {
   if (role && canSeePatientRef(role)) return value;
   return redact(value);

@@ -7,7 +7,7 @@ import { isUuid } from "../../lib/pagination.ts";
 import { signOffCase } from "./signOffCase.ts";
 import { amendCase } from "./amendCase.ts";
 import { auditedSha256, verifySignOffRow } from "./verifySignOff.ts";
-import { redactAuditJson } from "../audit/redact.ts";
+import { hashFor, redactAuditJson } from "../audit/redact.ts";
 
 async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string) {
   const row = isUuid(id) ? await prisma.signOff.findUnique({ where: { id } }) : null;
@@ -20,7 +20,15 @@ export const resolvers: Resolvers = {
     signOff: (_p, args, ctx) => findSignOff(ctx.prisma, args.id),
     verifySignOff: async (_p, args, ctx) => {
       const row = await findSignOff(ctx.prisma, args.id);
-      return verifySignOffRow(row, await auditedSha256(ctx.prisma, row));
+      const v = verifySignOffRow(row, await auditedSha256(ctx.prisma, row));
+      // The verdict for every case reader; the hashes (over the patient reference) only for those who may see it.
+      const role = ctx.user?.role;
+      return {
+        ...v,
+        storedSha256: hashFor(v.storedSha256, role),
+        computedSha256: hashFor(v.computedSha256, role),
+        auditedSha256: v.auditedSha256 === null ? null : hashFor(v.auditedSha256, role),
+      };
     },
   },
   Mutation: {
@@ -35,6 +43,7 @@ export const resolvers: Resolvers = {
   SignOff: {
     // The signed patient reference, like the case's own, only for roles that may see it.
     content: (s, _a, ctx) => redactAuditJson(s.content, ctx.user?.role),
+    contentSha256: (s, _a, ctx) => hashFor(s.contentSha256, ctx.user?.role),
     signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
     supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),
   },

@@ -229,10 +229,21 @@ describe("sign-off", () => {
     // The patient is signed too: a later edit of the case's patientRef cannot move the report.
     expect(v1.content.case.patientRef).toBe("MRN-SIGNED-1");
     // Shown to roles that may see patient references only; the stored content and hash unchanged.
-    const READ = `query($id: ID!) { signOff(id: $id) { content contentSha256 } }`;
-    const asAdmin = (await api.gqlOk(await api.loginAs("ADMIN"), READ, { id: v1.id })).signOff;
-    expect(asAdmin.content.case.patientRef).toBeNull();
-    expect(asAdmin.contentSha256).toBe(v1.contentSha256);
+    // Nor the hashes over it: with the rest of the content, one would let a reader test
+    // candidate references until one hashes right.
+    const READ = `query($id: ID!) { signOff(id: $id) { content contentSha256 } verifySignOff(id: $id) { ok storedSha256 computedSha256 auditedSha256 } }`;
+    for (const role of ["ADMIN", "DATA_SCIENTIST"] as const) {
+      const seen = await api.gqlOk(await api.loginAs(role), READ, { id: v1.id });
+      expect(seen.signOff.content.case.patientRef, role).toBeNull();
+      expect(seen.signOff.contentSha256, role).toBeNull();
+      expect(seen.verifySignOff, role).toEqual({ ok: true, storedSha256: null, computedSha256: null, auditedSha256: null });
+      const candidate = { ...v1.content, case: { ...v1.content.case, patientRef: "MRN-SIGNED-1" } };
+      expect(JSON.stringify(seen)).not.toContain(sha256OfContent(candidate));
+    }
+    const asAuditor = await api.gqlOk(await api.loginAs("AUDITOR"), READ, { id: v1.id });
+    expect(asAuditor.signOff.contentSha256).toBe(v1.contentSha256);
+    expect(asAuditor.verifySignOff.storedSha256).toBe(v1.contentSha256);
+    expect((await api.prisma.signOff.findUniqueOrThrow({ where: { id: v1.id } })).contentSha256).toBe(v1.contentSha256);
     expect(v1.content.modelVersionIds).toEqual([model.id]);
     expect(v1.content.models).toEqual([{ id: model.id, name: model.name, version: model.version }]);
     expect(v1.content.cells[0].ai.modelVersionId).toBe(model.id);

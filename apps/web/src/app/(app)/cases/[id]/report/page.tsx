@@ -20,7 +20,8 @@ interface SignOffRow {
   meaning: string;
   signedAt: string;
   content: unknown;
-  contentSha256: string;
+  /** Null for roles that may not see patient references: the API withholds a hash over one. */
+  contentSha256: string | null;
   amendmentReason: string | null;
   supersedes: { id: string; version: number } | null;
 }
@@ -295,7 +296,9 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             <strong>Meaning</strong> <span data-testid="signature-meaning">{signature.meaning}</span>
           </div>
           <div className="muted mono" style={{ fontSize: "0.75rem", marginTop: "0.4rem" }}>
-            Content SHA-256 {shown.contentSha256}
+            {shown.contentSha256 !== null
+              ? `Content SHA-256 ${shown.contentSha256}`
+              : "Content SHA-256 withheld for your role (with the rest of the content it would let the patient reference be guessed); the server verifies it below."}
           </div>
           {verification.verifySignOff.ok ? (
             <div className="muted" style={{ fontSize: "0.8rem" }} data-testid="signature-verified">
