@@ -236,6 +236,7 @@ describe("sign-off", () => {
       const seen = await api.gqlOk(await api.loginAs(role), READ, { id: v1.id });
       expect(seen.signOff.content.case.patientRef, role).toBeNull();
       expect(seen.signOff.contentSha256, role).toBeNull();
+      expect(seen.signOff.content.auditAnchor, role).toEqual({ seq: v1.content.auditAnchor.seq, hash: null });
       expect(seen.verifySignOff, role).toEqual({ ok: true, storedSha256: null, computedSha256: null, auditedSha256: null });
       const candidate = { ...v1.content, case: { ...v1.content.case, patientRef: "MRN-SIGNED-1" } };
       expect(JSON.stringify(seen)).not.toContain(sha256OfContent(candidate));
