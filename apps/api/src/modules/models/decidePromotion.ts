@@ -18,6 +18,23 @@ import { resolveModelDir, unregisteredChange } from "../../jobs/model/classifier
 /** Audit actions by which an admin controls another account's credentials or role (manageUsers.ts). */
 const CREDENTIAL_ACTIONS = ["user.create", "user.reset_password", "user.change_role"] as const;
 
+/**
+ * Whether account `by` controls account `of`, directly or through a chain of accounts, by the
+ * audit trail's credential events (each account `by` created, reset or re-roled, then each of
+ * theirs, ...). UNION keeps the walk finite on cycles.
+ */
+async function controls(tx: Pick<PrismaClient, "$queryRaw">, by: string, of: string): Promise<boolean> {
+  const [row] = await tx.$queryRaw<[{ found: boolean }]>`
+    WITH RECURSIVE controlled(id) AS (
+      SELECT ${by}::text
+      UNION
+      SELECT ae."entityId" FROM audit_event ae JOIN controlled c ON ae."actorId"::text = c.id
+      WHERE ae."entityType" = 'User' AND ae.action = ANY(${[...CREDENTIAL_ACTIONS]}::text[])
+    )
+    SELECT EXISTS (SELECT 1 FROM controlled WHERE id = ${of}::text AND id <> ${by}::text) AS found`;
+  return row.found;
+}
+
 export async function decidePromotion(
   prisma: PrismaClient,
   dataDir: string,
@@ -40,20 +57,20 @@ export async function decidePromotion(
       throw forbidden("Two-person rule: the proposal must be decided by someone other than its proposer");
     }
     // Both ways: an admin who proposed (a rollback) and then created or reset an admin account
-    // knows its first password, and could decide through it.
-    const control = (by: string, of: string) => ({ actorId: by, entityType: "User", entityId: of, action: { in: [...CREDENTIAL_ACTIONS] } });
+    // knows its first password, and could decide through it. And through chains of accounts:
+    // A creates admin B and takes it over with its first password, B creates C; A controls C.
     const [deciderControls, proposerControls] = await Promise.all([
-      tx.auditEvent.count({ where: control(actor.id, promotion.proposedById) }),
-      tx.auditEvent.count({ where: control(promotion.proposedById, actor.id) }),
+      controls(tx, actor.id, promotion.proposedById),
+      controls(tx, promotion.proposedById, actor.id),
     ]);
-    if (deciderControls > 0) {
+    if (deciderControls) {
       throw forbidden(
-        "Two-person rule: you created, reset the password of, or changed the role of the proposer's account; another admin must decide",
+        "Two-person rule: you created, reset the password of, or changed the role of the proposer's account (or of an account that did so); another admin must decide",
       );
     }
-    if (proposerControls > 0) {
+    if (proposerControls) {
       throw forbidden(
-        "Two-person rule: the proposer created, reset the password of, or changed the role of your account; another admin must decide",
+        "Two-person rule: the proposer created, reset the password of, or changed the role of your account (or of an account that did so); another admin must decide",
       );
     }
     // Only one decision wins, even for two admins clicking at once.

@@ -284,9 +284,31 @@ describe("model promotion", () => {
     const before = await registryState();
     const r = await api.gql(puppetToken, DECIDE, { id: rollback.id, approve: true });
     expect(codeOf(r)).toBe("FORBIDDEN");
-    expect(r.errors?.[0]?.message).toMatch(/the proposer created, reset the password of, or changed the role of your account; another admin must decide/);
+    expect(r.errors?.[0]?.message).toMatch(/the proposer created, reset the password of, or changed the role of your account \(or of an account that did so\); another admin must decide/);
     expect(await registryState()).toEqual(before);
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: rollback.id, approve: false, note: "not now" });
+  });
+
+  it("refuses an admin who controls the proposer through a chain of accounts (A made admin B, B made the proposer)", async () => {
+    const a = await api.createUser("ADMIN");
+    const aToken = await api.login(a.user.login, a.password);
+    const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { id login } }`;
+    const CHANGE = `mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c, newPassword: $n) { token } }`;
+    const first = "first chain passphrase";
+    // A creates admin B and takes it over with its first password; as B, creates a data scientist and takes that over too.
+    const b = (await api.gqlOk(aToken, CREATE, { input: { login: "chain-b", displayName: "Chain B", role: "ADMIN", password: first } })).createUser;
+    const bToken = (await api.gqlOk(await api.login(b.login, first), CHANGE, { c: first, n: "B chosen by A" })).changeMyPassword.token;
+    const c = (await api.gqlOk(bToken, CREATE, { input: { login: "chain-c", displayName: "Chain C", role: "DATA_SCIENTIST", password: first } })).createUser;
+    const cToken = (await api.gqlOk(await api.login(c.login, first), CHANGE, { c: first, n: "C chosen by A" })).changeMyPassword.token;
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
+    const proposal = (await api.gqlOk(cToken, PROPOSE, { id: candidate.id, reason: "better on val" })).proposePromotion;
+    const before = await registryState();
+    const r = await api.gql(aToken, DECIDE, { id: proposal.id, approve: true });
+    expect(codeOf(r)).toBe("FORBIDDEN");
+    expect(r.errors?.[0]?.message).toMatch(/or of an account that did so\); another admin must decide/);
+    expect(await registryState()).toEqual(before);
+    // The chain runs one way: B's creator is not controlled by what B made, and an independent admin decides.
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
   });
 
   it("answers bad input with clear errors and changes nothing", async () => {
