@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Semaphore, SlotTimeoutError } from "./semaphore.ts";
+import { KeyedSemaphore, Semaphore, SlotTimeoutError } from "./semaphore.ts";
 
 describe("semaphore", () => {
   it("lets N holders in, queues the next in order, and times a waiter out", async () => {
@@ -24,5 +24,19 @@ describe("semaphore", () => {
     d();
     e();
     expect(() => new Semaphore(0)).toThrow(/slots/);
+  });
+
+  it("per key: one key's holders do not block another key, and idle keys are dropped", async () => {
+    const s = new KeyedSemaphore(2);
+    const a1 = await s.acquire("a", 10);
+    const a2 = await s.for("a").acquire(10);
+    await expect(s.acquire("a", 20)).rejects.toBeInstanceOf(SlotTimeoutError);
+    const b1 = await s.acquire("b", 10);
+    expect(s.size).toBe(2);
+    a1();
+    a1();
+    const a3 = await s.acquire("a", 10);
+    for (const release of [a2, a3, b1]) release();
+    expect(s.size).toBe(0);
   });
 });

@@ -42,10 +42,54 @@ export class Semaphore {
 }
 
 /**
+ * A semaphore per key (a user), created on first use and dropped when nothing holds or awaits
+ * it: no one key can take every slot of a shared pool behind it.
+ */
+export class KeyedSemaphore {
+  private readonly byKey = new Map<string, { slots: Semaphore; users: number }>();
+
+  constructor(private readonly perKey: number) {}
+
+  acquire(key: string, timeoutMs: number): Promise<() => void> {
+    let entry = this.byKey.get(key);
+    if (!entry) this.byKey.set(key, (entry = { slots: new Semaphore(this.perKey), users: 0 }));
+    const e = entry;
+    e.users++;
+    const leave = () => {
+      if (--e.users === 0) this.byKey.delete(key);
+    };
+    return e.slots.acquire(timeoutMs).then(
+      (release) => once(() => {
+        release();
+        leave();
+      }),
+      (err: unknown) => {
+        leave();
+        throw err;
+      },
+    );
+  }
+
+  /** The slots of one key, as slotOrBusy takes them. */
+  for(key: string): SlotPool {
+    return { acquire: (timeoutMs) => this.acquire(key, timeoutMs) };
+  }
+
+  /** Keys with a slot held or awaited (for tests). */
+  get size(): number {
+    return this.byKey.size;
+  }
+}
+
+/**
  * A slot of `slots` for a request, or RATE_LIMITED (HTTP 429) saying `busyMessage` once `timeoutMs`
  * has passed: the server is busy with others' work, and the client may try again.
  */
-export function slotOrBusy(slots: Semaphore, timeoutMs: number, busyMessage: string): Promise<() => void> {
+export interface SlotPool {
+  acquire(timeoutMs: number): Promise<() => void>;
+}
+
+export function slotOrBusy(slots: SlotPool, timeoutMs: number, busyMessage: string): Promise<() => void> {
   return slots.acquire(timeoutMs).catch(() => {
     throw rateLimited(busyMessage);
   });

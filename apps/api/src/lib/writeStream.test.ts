@@ -35,4 +35,12 @@ describe("writeOrWait", () => {
     expect(await write).toBe(false);
     expect(await writeOrWait(out, "more")).toBe(false);
   });
+
+  it("cuts off a client that reads nothing for the stall time", async () => {
+    const { out } = slowClient();
+    const started = Date.now();
+    expect(await writeOrWait(out, "0123456789", 50)).toBe(false);
+    expect(out.destroyed).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
 });

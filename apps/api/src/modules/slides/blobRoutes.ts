@@ -5,7 +5,7 @@ import type { Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { CASE_READERS } from "../../auth/roles.ts";
 import { notFound } from "../../errors.ts";
-import { Semaphore, slotOrBusy } from "../../lib/semaphore.ts";
+import { KeyedSemaphore, Semaphore, slotOrBusy } from "../../lib/semaphore.ts";
 import { writeOrWait } from "../../lib/writeStream.ts";
 import { sniffFormat } from "./validateImage.ts";
 
@@ -16,10 +16,16 @@ import { sniffFormat } from "./validateImage.ts";
  * queue briefly.
  */
 export const blobReadSlots = new Semaphore(8);
+/**
+ * Of those, at most 3 per user at once (a review page's parallel requests queue briefly): one
+ * user who opens reads and never takes the bytes cannot hold every slot, and a client that
+ * stops reading is cut off after writeOrWait's stall time anyway.
+ */
+export const blobReadSlotsPerUser = new KeyedSemaphore(3);
 const BLOB_WAIT_MS = 30_000;
 
 export async function getBlobRoute(ctx: Context, req: Request, res: Response): Promise<void> {
-  requireRole(ctx, CASE_READERS);
+  const reader = requireRole(ctx, CASE_READERS);
   const sha = String(req.params.sha256 ?? "");
   if (!/^[0-9a-f]{64}$/.test(sha)) throw notFound("Image");
   // The dashboard asks the browser to revalidate every image (a shared workstation must not show
@@ -30,7 +36,15 @@ export async function getBlobRoute(ctx: Context, req: Request, res: Response): P
     res.status(304).end();
     return;
   }
-  const release = await slotOrBusy(blobReadSlots, BLOB_WAIT_MS, "The server is busy reading other images; try again in a moment");
+  const releaseMine = await slotOrBusy(blobReadSlotsPerUser.for(reader.id), BLOB_WAIT_MS, "Too many of your images are being read at once; try again in a moment");
+  const releaseShared = await slotOrBusy(blobReadSlots, BLOB_WAIT_MS, "The server is busy reading other images; try again in a moment").catch((err: unknown) => {
+    releaseMine();
+    throw err;
+  });
+  const release = () => {
+    releaseShared();
+    releaseMine();
+  };
   // Held until the response is sent or its client has gone (a client gone during the read
   // fired "close" already).
   if (res.destroyed) {

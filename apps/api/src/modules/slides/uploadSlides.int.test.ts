@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint } from "../../testing/fixtures.ts";
 import { failSlide } from "../../jobs/handlers/analyzeSlide.ts";
-import { blobReadSlots } from "./blobRoutes.ts";
+import { blobReadSlots, blobReadSlotsPerUser } from "./blobRoutes.ts";
 
 let api: TestApi;
 let tech: string;
@@ -95,6 +95,22 @@ describe("slide uploads", () => {
     expect(early).toBe("waiting");
     expect((await waiting).status).toBe(200);
     for (const release of held.slice(1)) release();
+  });
+
+  it("lets no one user hold every image-read slot: their next read waits, another user's is served", async () => {
+    const sha = await api.blobs.put(Buffer.from("a crop's bytes"));
+    const me = await api.createUser("HEMATOLOGIST");
+    const mine = await api.login(me.user.login, me.password);
+    // As if three of my reads had stalled (a client that opened them and reads nothing).
+    const held = await Promise.all(Array.from({ length: 3 }, () => blobReadSlotsPerUser.acquire(me.user.id, 1_000)));
+    const waiting = api.fetch(`/blobs/${sha}`, { token: mine });
+    const early = await Promise.race([waiting.then(() => "answered"), new Promise((ok) => setTimeout(() => ok("waiting"), 300))]);
+    expect(early).toBe("waiting");
+    expect((await api.fetch(`/blobs/${sha}`, { token: tech })).status).toBe(200);
+    held[0]!();
+    expect((await waiting).status).toBe(200);
+    for (const release of held.slice(1)) release();
+    expect(blobReadSlotsPerUser.size).toBe(0);
   });
 
   it("streams an image in chunks, and never serves a damaged one whole", async () => {
