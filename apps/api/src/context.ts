@@ -54,7 +54,13 @@ export async function authenticate(
   deps: Pick<Deps, "prisma" | "env">,
   authorization: string | undefined,
   { background = false } = {},
-): Promise<{ user: AuthUser | null; authError?: AuthFailure; session?: { tokenSha256: string; expiresAt: Date } }> {
+): Promise<{
+  user: AuthUser | null;
+  authError?: AuthFailure;
+  /** The token's session has ended (signed out, timed out): it can never authenticate again. */
+  sessionEnded?: boolean;
+  session?: { tokenSha256: string; expiresAt: Date };
+}> {
   if (authorization === undefined || authorization === "") return { user: null };
   const token = bearerToken(authorization);
   if (!token) return { user: null, authError: "invalid" };
@@ -79,7 +85,7 @@ export async function authenticate(
   }
   // Signed out, timed out, or never opened (a token this server did not issue through a sign-in).
   const session = await checkSession(deps.prisma, deps.env, sessionRow, row.id, { background });
-  if (session !== "active") return { user: null, authError: session === "idle" ? "idle" : "revoked" };
+  if (session !== "active") return { user: null, authError: session === "idle" ? "idle" : "revoked", sessionEnded: true };
   return {
     user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role, mustChangePassword: row.mustChangePassword },
     session: { tokenSha256, expiresAt: tokenExpiresAt(token) ?? new Date(Date.now() + deps.env.tokenTtlSeconds * 1000) },

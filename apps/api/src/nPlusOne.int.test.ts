@@ -65,4 +65,15 @@ describe("N+1", () => {
     expect(l.n).toBeLessThanOrEqual(20);
     console.log(`case review query: ${l.n} SQL queries for 500 cells`);
   });
+
+  it("a replayed token whose session ended costs no query after the first refusal", async () => {
+    const token = await api.loginAs("TECHNICIAN");
+    expect((await api.gqlOk(token, `mutation { logout }`)).logout).toBe(true);
+    queries = 0;
+    expect((await api.gql(token, `{ me { id } }`)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(queries).toBeGreaterThan(0);
+    queries = 0;
+    for (let i = 0; i < 5; i++) expect((await api.gql(token, `{ me { id } }`)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(queries).toBe(0);
+  });
 });

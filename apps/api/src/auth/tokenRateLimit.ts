@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
-import { authenticate, BACKGROUND_HEADER, type Deps, rememberAuthentication } from "../context.ts";
+import { type AuthFailure, authenticate, BACKGROUND_HEADER, type Deps, rememberAuthentication } from "../context.ts";
 import { FixedWindowLimiter } from "./rateLimit.ts";
 
 /**
@@ -16,11 +16,20 @@ import { FixedWindowLimiter } from "./rateLimit.ts";
  */
 export function tokenRateLimit(perMinute: number, deps: Pick<Deps, "prisma" | "env">) {
   const limiter = new FixedWindowLimiter(perMinute, 60_000);
+  const ended = new EndedTokens();
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     if (!header) return next();
-    let waitMs = limiter.hit(`token:${createHash("sha256").update(header).digest("base64url")}`);
+    const digest = createHash("sha256").update(header).digest("base64url");
+    let waitMs = limiter.hit(`token:${digest}`);
     if (waitMs === 0) {
+      // A token whose session has ended never authenticates again: answered from memory, so a
+      // replayed one costs no database work (it is charged to no user, having none).
+      const known = ended.reason(digest);
+      if (known) {
+        rememberAuthentication(req, { user: null, authError: known, sessionEnded: true });
+        return next();
+      }
       let auth: Awaited<ReturnType<typeof authenticate>>;
       try {
         auth = await authenticate(deps, header, { background: req.headers[BACKGROUND_HEADER] === "1" });
@@ -28,6 +37,7 @@ export function tokenRateLimit(perMinute: number, deps: Pick<Deps, "prisma" | "e
         return next(); // the context authenticates again, and answers the failure as it does
       }
       rememberAuthentication(req, auth);
+      if (auth.sessionEnded && auth.authError) ended.add(digest, auth.authError);
       if (auth.user) waitMs = limiter.hit(`user:${auth.user.id}`);
     }
     if (waitMs === 0) return next();
@@ -42,4 +52,18 @@ export function tokenRateLimit(perMinute: number, deps: Pick<Deps, "prisma" | "e
       ],
     });
   };
+}
+
+/** Digests of tokens whose session has ended, with why; the oldest forgotten past 10,000 (they then cost one lookup again). */
+class EndedTokens {
+  private readonly reasons = new Map<string, AuthFailure>();
+
+  reason(digest: string): AuthFailure | undefined {
+    return this.reasons.get(digest);
+  }
+
+  add(digest: string, why: AuthFailure): void {
+    this.reasons.set(digest, why);
+    if (this.reasons.size > 10_000) this.reasons.delete(this.reasons.keys().next().value as string);
+  }
 }

@@ -43,4 +43,17 @@ describe("writeOrWait", () => {
     expect(out.destroyed).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
   });
+
+  it("waits for a slow client that keeps reading, past the stall time", async () => {
+    const { out, readOne } = slowClient();
+    // Ten small chunks queued; the client takes one every 30 ms, slower than the whole stall time of 100 ms.
+    for (let i = 0; i < 9; i++) out.write(String(i));
+    const reader = setInterval(readOne, 30);
+    try {
+      expect(await writeOrWait(out, "last", 100)).toBe(true);
+    } finally {
+      clearInterval(reader);
+    }
+    expect(out.destroyed).toBe(false);
+  });
 });

@@ -121,6 +121,12 @@ function CartFigures({ summary, blood }: { summary: WhiteCellDifferential; blood
         {percent(summary.lymphocytePercent)}
         {summary.nrbcPer100Wbc ? `; ${summary.nrbcPer100Wbc} nucleated red cells per 100 white cells` : ""}.
       </p>
+      {/* Not assessed for CAR-T: the lymphocytes per µL are still signed, so shown before signing. */}
+      {absolute && absolute.cartPerUl === null && (
+        <p data-testid="diff-absolute" style={{ margin: "0.4rem 0" }}>
+          Lymphocytes (morphology estimate): <strong>{cellCount(absolute.lymphocytesPerUl)}/µL</strong>, from WBC {cellCount(absolute.wbcPerUl)}/µL.
+        </p>
+      )}
       {absolute && absolute.cartPerUl !== null && (
         <p data-testid="diff-absolute" style={{ margin: "0.4rem 0" }}>
           Absolute CAR-T count (morphology estimate): <strong>{cellCount(absolute.cartPerUl)}/µL</strong>

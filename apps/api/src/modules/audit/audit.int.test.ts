@@ -115,7 +115,7 @@ describe("audit trail", () => {
     expect(res.headers.get("x-audit-chain")).toMatch(/^intact; \d+ events verified( \(1-\d+ re-hashed at \S+Z, the rest now\))?$/);
     expect(res.headers.get("x-audit-redacted")).toBeNull();
     const byAdmin = await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") });
-    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, prevHash, hash");
+    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, contentSha256, hash, prevHash");
     await byAdmin.text();
     const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export" }, orderBy: { seq: "asc" } });
     expect(exported.after).toMatchObject({ filter: { action: "case.create" }, chainOk: true, chainFullyVerifiedThrough: expect.any(Number) });

@@ -14,7 +14,7 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
 import type { AuditVerification } from "@rcmnet/db";
 import { chainVerifier } from "./chainVerifier.ts";
 import { auditWhere, type AuditFilter } from "./listAuditEvents.ts";
-import { hashFor, PATIENT_KEYS, redactAuditJson } from "./redact.ts";
+import { HASH_KEYS, hashFor, PATIENT_KEYS, redactAuditJson } from "./redact.ts";
 
 const COLUMNS = ["seq", "at", "actorLogin", "actorId", "action", "entityType", "entityId", "reason", "before", "after", "prevHash", "hash"] as const;
 
@@ -72,7 +72,7 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
     recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok, chainFullyVerifiedThrough: chain.fullyVerifiedThrough, chainFullyVerifiedAt: chain.fullyVerifiedAt?.toISOString() ?? null } }),
   );
   res.setHeader("x-audit-chain", chain.ok ? `intact; ${chain.checked} events verified${howVerified(chain)}` : `BROKEN at event #${chain.firstBrokenSeq}: ${chain.problem ?? ""}`.slice(0, 500));
-  if (!canSeePatientRef(reader.role)) res.setHeader("x-audit-redacted", [...PATIENT_KEYS, "prevHash", "hash"].join(", "));
+  if (!canSeePatientRef(reader.role)) res.setHeader("x-audit-redacted", [...PATIENT_KEYS, ...HASH_KEYS, "prevHash"].join(", "));
   res.setHeader("content-type", "text/csv; charset=utf-8");
   res.setHeader("content-disposition", `attachment; filename="audit-trail.csv"`);
   if (!(await writeOrWait(res, COLUMNS.join(",") + "\r\n"))) return;

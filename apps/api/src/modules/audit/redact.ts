@@ -6,6 +6,12 @@ import type { Role } from "@rcmnet/db";
 import { canSeePatientRef } from "../cases/caseRules.ts";
 
 export const PATIENT_KEYS = new Set(["patientRef", "collectedAt"]);
+/**
+ * Hashes kept inside records that may cover a patient reference: a signed report's hash (in the
+ * sign-off's audit event, in an amendment's `supersedes`) and the audit chain head it anchors.
+ * Nulled with the patient keys, for the reason hashFor gives.
+ */
+export const HASH_KEYS = new Set(["contentSha256", "hash"]);
 
 /**
  * A hash for a reader: null for roles that may not see patient references. A sha256 over a record
@@ -28,6 +34,8 @@ function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = PATIENT_KEYS.has(k) ? (v == null ? v : null) : redact(v);
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = PATIENT_KEYS.has(k) || (HASH_KEYS.has(k) && typeof v === "string") ? (v == null ? v : null) : redact(v);
+  }
   return out;
 }

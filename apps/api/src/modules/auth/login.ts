@@ -129,10 +129,11 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
     // confirm to anyone that a former colleague's password (often reused) is right. The audit
     // trail, which only auditors and administrators read, records the attempt.
     await verifyPassword(await dummyPasswordHash(), password);
-    unknownLogins.fail(loginName.slice(0, 200));
+    // Recorded before the lockout count, which throws once the login is locked: every attempt is on record.
     await prisma.$transaction((tx) =>
       recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login_disabled", entityType: "User", entityId: user.id }),
     );
+    unknownLogins.fail(loginName.slice(0, 200));
     throw unauthenticated("Invalid login or password");
   }
   const checked = await checkPassword(prisma, user, password, "login");

@@ -15,15 +15,6 @@ async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string
   return row;
 }
 
-/** The audit chain head a report anchors is a hash of an event that may hold a patient reference: like every such hash, only for roles that may see it. */
-function withheldAnchorHash(content: unknown, role: Parameters<typeof hashFor>[1]): unknown {
-  if (!content || typeof content !== "object" || Array.isArray(content)) return content;
-  const anchor = (content as { auditAnchor?: unknown }).auditAnchor;
-  if (!anchor || typeof anchor !== "object" || typeof (anchor as { hash?: unknown }).hash !== "string") return content;
-  const a = anchor as { hash: string };
-  return { ...content, auditAnchor: { ...a, hash: hashFor(a.hash, role) } };
-}
-
 export const resolvers: Resolvers = {
   Query: {
     signOff: (_p, args, ctx) => findSignOff(ctx.prisma, args.id),
@@ -50,8 +41,9 @@ export const resolvers: Resolvers = {
       c.reportVersion > 0 ? ctx.prisma.signOff.findUnique({ where: { caseId_version: { caseId: c.id, version: c.reportVersion } } }) : null,
   },
   SignOff: {
-    // The signed patient reference, like the case's own, only for roles that may see it.
-    content: (s, _a, ctx) => withheldAnchorHash(redactAuditJson(s.content, ctx.user?.role), ctx.user?.role),
+    // The signed patient reference, and the hashes inside (the anchor's, an amendment's
+    // `supersedes`), only for roles that may see it: redactAuditJson.
+    content: (s, _a, ctx) => redactAuditJson(s.content, ctx.user?.role),
     contentSha256: (s, _a, ctx) => hashFor(s.contentSha256, ctx.user?.role),
     signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
     supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),

@@ -281,6 +281,17 @@ describe("sign-off", () => {
     // The amendment's columns (supersedes, reason) agree with its content too.
     const v2 = await api.gqlOk(hema, `query($id: ID!) { verifySignOff(id: $id) { ok mismatches } }`, { id: r2.signOffCase.id });
     expect(v2.verifySignOff).toEqual({ ok: true, mismatches: [] });
+    // The hashes of version 1 repeated elsewhere stay withheld from roles that may not see the
+    // patient: in the amendment's `supersedes`, and in the sign-off's audit event.
+    const admin = await api.loginAs("ADMIN");
+    const v2AsAdmin = await api.gqlOk(admin, `query($id: ID!) { signOff(id: $id) { content } }`, { id: r2.signOffCase.id });
+    expect(r2.signOffCase.content.supersedes.contentSha256).toBe(v1.contentSha256);
+    expect(v2AsAdmin.signOff.content.supersedes).toEqual({ id: v1.id, version: 1, contentSha256: null });
+    const TRAIL = `query($f: AuditFilter) { auditTrail(filter: $f, first: 10) { nodes { after } } }`;
+    const signEvents = await api.gqlOk(admin, TRAIL, { f: { entityType: "Case", entityId: kase.id, action: "case.sign_off" } });
+    expect(signEvents.auditTrail.nodes.length).toBe(2);
+    expect(JSON.stringify(signEvents)).not.toContain(v1.contentSha256);
+    expect(JSON.stringify(signEvents)).not.toContain(r2.signOffCase.contentSha256);
   });
 
   it("keeps an override's reason in the signed cell after a later plain confirmation of it", async () => {
