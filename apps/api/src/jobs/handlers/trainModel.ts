@@ -11,11 +11,12 @@ import { join, relative } from "node:path";
 import type { ModelVersion, Prisma, TrainingRun } from "@rcmnet/db";
 import { z } from "zod";
 import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
+import { manifestRows } from "../../modules/training/trainingManifest.ts";
 import { systemAudit } from "../systemAudit.ts";
 import { redactPaths } from "../failureReason.ts";
 import { resolveModelDir, unregisteredChange, type LoadedClassifier } from "../model/classifierCache.ts";
 import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
-import { testLeakage } from "../model/testLeakage.ts";
+import { runTestLeakage } from "../model/testLeakage.ts";
 import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
 import {
   DEFAULT_ABSTAIN_THRESHOLD,
@@ -80,9 +81,9 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
       if (change) throw new PermanentJobError(`the base model ${base.name} ${base.version} on disk is not the registered one: ${change}`);
     }
     await ctx.progress(0.01, "preparing data");
-    const manifest = await materializeSnapshot(ctx, run.id, snapshot.id);
-    const valCount = await prisma.datasetItem.count({ where: { snapshotId: snapshot.id, split: "VAL" } });
-    if (valCount === 0) appendLog("the snapshot has no VAL cells: validating on TRAIN");
+    const { manifest, notes, hasVal } = await materializeSnapshot(ctx, run.id, snapshot.id);
+    for (const note of notes) appendLog(note);
+    if (!hasVal) appendLog("the snapshot has no VAL images: validating on TRAIN");
     appendLog(`snapshot ${snapshot.name}: ${snapshot.itemCount} cells, labels ${snapshot.labels.join(", ")}`);
     appendLog(
       base ? `transfer learning from ${base.name} ${base.version}` : "training from scratch (no base model)",
@@ -169,9 +170,9 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     } finally {
       model.dispose();
     }
-    // This run's own TRAIN and VAL hold no TEST patient (parts are sticky by patient); a base model
-    // it was fine-tuned from may have learned from some, if its lineage goes back to a per-cell split.
-    test = { ...test, leakage: run.baseModelVersionId ? await testLeakage(prisma, run.baseModelVersionId, snapshot.id) : { patients: 0, cells: 0 } };
+    // What this run learned from (its snapshot's TRAIN and VAL, and its base model's lineage) may
+    // hold TEST patients: a snapshot split per cell (rule v1), or a case linked to another patient since.
+    test = { ...test, leakage: await runTestLeakage(prisma, run, snapshot.id) };
     const champion = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
     let championTest: EvaluationMetrics | null = null;
     if (champion) {
@@ -397,30 +398,33 @@ async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: 
  * layout every @rcmnet/model loader reads. The TEST part is never written here: it cannot leak
  * into training.
  */
-async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: string): Promise<string> {
+async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: string): Promise<{ manifest: string; notes: string[]; hasVal: boolean }> {
   const dir = join(runDir(ctx.dataDir, runId), "data");
   const items = await ctx.prisma.datasetItem.findMany({
     where: { snapshotId, split: { in: ["TRAIN", "VAL"] } },
     orderBy: { cellId: "asc" },
     select: { cellId: true, label: true, split: true, cropSha256: true },
   });
+  // One row per image (an image may be the crop of cells of several cases): trainingManifest.ts.
+  const { rows, notes } = manifestRows(items.map((i) => ({ ...i, split: i.split === "TRAIN" ? "TRAIN" : "VAL" })));
   await mkdir(dir, { recursive: true });
   const lines = ["split,label,path"];
-  for (const item of items) {
-    const file = `${item.cropSha256}.png`;
+  for (const row of rows) {
+    const file = `${row.cropSha256}.png`;
     // Read through the blob store (sha256 verified), never straight from its files.
-    await writeFile(join(dir, file), await ctx.blobs.get(item.cropSha256));
-    lines.push(`${item.split === "TRAIN" ? "train" : "val"},${csvField(item.label)},${file}`);
+    await writeFile(join(dir, file), await ctx.blobs.get(row.cropSha256));
+    lines.push(`${row.split},${csvField(row.label)},${file}`);
   }
-  if (!items.some((i) => i.split === "VAL")) {
+  const hasVal = rows.some((r) => r.split === "val");
+  if (!hasVal) {
     // A very small snapshot can have no VAL cells: validate on TRAIN (model selection is then
     // optimistic, which the log says, and no temperature is fitted) rather than touch the locked
     // TEST part.
-    for (const item of items) lines.push(`val,${csvField(item.label)},${item.cropSha256}.png`);
+    for (const row of rows) lines.push(`val,${csvField(row.label)},${row.cropSha256}.png`);
   }
   const manifest = join(dir, "manifest.csv");
   await writeFile(manifest, `${lines.join("\n")}\n`);
-  return manifest;
+  return { manifest, notes, hasVal };
 }
 
 /** Evaluates a classifier that is not registered yet (no cache). */

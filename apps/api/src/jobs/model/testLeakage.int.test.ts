@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatasetSplit, Role } from "@rcmnet/db";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../testing/fixtures.ts";
-import { testLeakage } from "./testLeakage.ts";
+import { runTestLeakage, testLeakage } from "./testLeakage.ts";
 
 let api: TestApi;
 let tokens: Record<Role, string>;
@@ -49,6 +49,11 @@ describe("test-set leakage through earlier training", () => {
     expect(await testLeakage(p, outside.id, current.id)).toEqual({ patients: 0, cells: 0 });
     // On the old snapshot's TEST cell (patient 1), the early model leaks too: VAL counts as learned.
     expect(await testLeakage(p, early.id, old.id)).toEqual({ patients: 1, cells: 1 });
+    // A run on the old snapshot, before its model is registered, scored on that snapshot's own
+    // TEST part: trained from scratch, it still learned patient 1 from its own TRAIN part.
+    expect(await runTestLeakage(p, { snapshotId: old.id, baseModelVersionId: null }, old.id)).toEqual({ patients: 1, cells: 1 });
+    expect(await runTestLeakage(p, { snapshotId: current.id, baseModelVersionId: null }, current.id)).toEqual({ patients: 0, cells: 0 });
+    expect(await runTestLeakage(p, { snapshotId: current.id, baseModelVersionId: early.id }, current.id)).toEqual({ patients: 1, cells: 3 });
 
     // Proposed against a champion evaluated on the same snapshot: the proposal records, for the
     // admin, how many of its test patients each model learned from (a lineage through a per-cell

@@ -18,11 +18,26 @@ export interface TestLeakage {
  * chain. A model registered from outside the platform has no known training data here: none.
  */
 export async function testLeakage(prisma: Pick<PrismaClient, "$queryRaw">, modelVersionId: string, snapshotId: string): Promise<TestLeakage> {
+  const [run] = await prisma.$queryRaw<{ snapshotId: string; baseModelVersionId: string | null }[]>`
+    SELECT r."snapshotId", r."baseModelVersionId" FROM model_version m JOIN training_run r ON r.id = m."trainingRunId"
+    WHERE m.id = ${modelVersionId}::uuid`;
+  return run ? runTestLeakage(prisma, run, snapshotId) : { patients: 0, cells: 0 };
+}
+
+/**
+ * The same for a training run's model before it is registered: the run's own snapshot counts too.
+ * Its TRAIN and VAL hold no TEST patient of that same snapshot only when it was split by patient
+ * (rule v2 on) and no case has been linked to another patient since; a snapshot of rule v1, still
+ * trainable, split per cell, so its own test figure can be on patients the model learned from.
+ */
+export async function runTestLeakage(
+  prisma: Pick<PrismaClient, "$queryRaw">,
+  run: { snapshotId: string; baseModelVersionId: string | null },
+  snapshotId: string,
+): Promise<TestLeakage> {
   const [row] = await prisma.$queryRaw<{ patients: bigint; cells: bigint }[]>`
     WITH RECURSIVE lineage AS (
-      SELECT r."snapshotId", r."baseModelVersionId", 1 AS depth
-      FROM model_version m JOIN training_run r ON r.id = m."trainingRunId"
-      WHERE m.id = ${modelVersionId}::uuid
+      SELECT ${run.snapshotId}::uuid AS "snapshotId", ${run.baseModelVersionId}::uuid AS "baseModelVersionId", 1 AS depth
       UNION ALL
       SELECT r."snapshotId", r."baseModelVersionId", l.depth + 1
       FROM lineage l
