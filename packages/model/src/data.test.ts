@@ -51,6 +51,14 @@ describe('loadDataset splits', () => {
     expect([...valFields].filter((f) => trainFields.has(f))).toEqual([]);
     expect(ds.val.length % 10).toBe(0);
   });
+
+  it('refuses a group that explicit splits put in two parts (a patient in train and in test)', async () => {
+    const crossed = await manifest('crossed.csv', 'split,label,path,group', ['train,a,1.png,P1', 'val,b,2.png,P2', 'test,a,3.png,P1', 'test,b,4.png,P3']);
+    await expect(loadDataset(crossed)).rejects.toThrow(/group "P1" is in both train and test/);
+    // A group with a test row and rows without a split: those would be hashed into train or val.
+    const blank = await manifest('blank.csv', 'split,label,path,group', ['train,a,1.png,P2', 'val,b,2.png,P5', 'test,a,3.png,P1', ',a,4.png,P1', 'test,b,5.png,P3', 'train,b,6.png,P4']);
+    await expect(loadDataset(blank)).rejects.toThrow(/group "P1" is in both test and (train|val)/);
+  });
 });
 
 describe('loadDataset identifies a snapshot by the dataset folder\'s own paths', () => {

@@ -179,10 +179,20 @@ function finish(rows: Row[], source: string, root: string, options: LoadOptions)
   const toVal = (r: Row) => hashFraction(r.group !== undefined ? `group:${r.group}` : path.basename(r.path) + r.label) < valFraction;
   const hasVal = kept.some((r) => r.split === 'val');
   const out: Record<'train' | 'val' | 'test', Sample[]> = { train: [], val: [], test: [] };
+  const splitOfGroup = new Map<string, string>();
   for (const r of kept) {
     // Data that names train (and test) but no val part: val is carved out of train, as if those
     // rows had no split, rather than leaving model selection without a validation set.
     const split = r.split === undefined || (r.split === 'train' && !hasVal) ? (toVal(r) ? 'val' : 'train') : r.split;
+    // A group (one patient, slide or field) in two parts: a test or val figure on images whose
+    // patient or smear the model trained on. Explicit splits can say so; refused, not repaired.
+    if (r.group !== undefined) {
+      const seen = splitOfGroup.get(r.group);
+      if (seen !== undefined && seen !== split) {
+        throw new Error(`${source}: group "${r.group}" is in both ${seen} and ${split}: the images of one group must share a split`);
+      }
+      splitOfGroup.set(r.group, split);
+    }
     out[split].push({ path: r.path, label: r.label });
   }
   if (options.maxPerClass) {

@@ -3,7 +3,7 @@
 // version's metrics under `evaluations[snapshotId]` (a snapshot never changes, nor do weights).
 import type { BlobStore, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { ClassifierCache } from "./classifierCache.ts";
-import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
+import { evaluatePredictions, macroF1Of, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
 import { testLeakage } from "./testLeakage.ts";
 
 const BATCH = 32;
@@ -48,7 +48,10 @@ export async function evaluateOnSnapshot(
 /** The version's stored evaluation on a snapshot's TEST part, if any. */
 export function cachedEvaluation(version: ModelVersion, snapshotId: string): EvaluationMetrics | null {
   const m = version.metrics as { evaluations?: Record<string, EvaluationMetrics> } | null;
-  return m?.evaluations?.[snapshotId] ?? null;
+  const stored = m?.evaluations?.[snapshotId];
+  // Macro-F1 read from the stored confusion matrix: one definition for evaluations stored before
+  // it counted the classes only the model predicted, and for those after.
+  return stored ? { ...stored, macroF1: macroF1Of(stored.confusion) } : null;
 }
 
 /** jsonb_set in one statement: concurrent evaluations of other snapshots are not lost. */

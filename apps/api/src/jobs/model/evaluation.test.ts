@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluatePredictions } from "./evaluation.ts";
+import { evaluatePredictions, macroF1Of } from "./evaluation.ts";
 
 describe("evaluatePredictions", () => {
   it("computes accuracy, per-class F1 and a confusion matrix with an unidentified column", () => {
@@ -21,6 +21,17 @@ describe("evaluatePredictions", () => {
     expect(m.perClass.a).toEqual({ precision: 1, recall: 0.5, f1: 2 / 3, support: 2 });
     expect(m.perClass.b!.precision).toBe(0.5);
     expect(m.macroF1).toBeCloseTo((2 / 3 + 0.5) / 2);
+  });
+
+  it("counts a class only the model predicted as an F1 of 0, as the model card's macro-F1 does", () => {
+    const m = evaluatePredictions(["a", "a"], [
+      { label: "a", abstained: false },
+      { label: "b", abstained: false },
+    ]);
+    expect(m.confusion.predictedLabels).toEqual(["a", "b", "unidentified"]);
+    // F1(a) = 2/3, F1(b) = 0 (predicted, never true): the mean over both.
+    expect(m.macroF1).toBeCloseTo(1 / 3);
+    expect(macroF1Of(m.confusion)).toBeCloseTo(1 / 3);
   });
 
   it("refuses mismatched inputs", () => {

@@ -13,7 +13,11 @@ export interface ClassMetrics {
 export interface EvaluationMetrics {
   count: number;
   accuracy: number;
-  /** Mean F1 over the true labels present (abstentions count as misses). */
+  /**
+   * Mean F1 over the true labels present and the labels only the model predicted (F1 0 there),
+   * as the model card's validation figure is (@rcmnet/model metrics.ts, scikit-learn's way);
+   * abstentions count as misses.
+   */
   macroF1: number;
   abstained: number;
   perClass: Record<string, ClassMetrics>;
@@ -64,13 +68,32 @@ export function evaluatePredictions(
     const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
     perClass[label] = { precision, recall, f1, support };
   }
-  const f1s = Object.values(perClass).map((m) => m.f1);
+  const confusion = { labels, predictedLabels, matrix };
   return {
     count: truth.length,
     accuracy: truth.length === 0 ? 0 : correct / truth.length,
-    macroF1: f1s.length === 0 ? 0 : f1s.reduce((a, b) => a + b, 0) / f1s.length,
+    macroF1: macroF1Of(confusion),
     abstained,
     perClass,
-    confusion: { labels, predictedLabels, matrix },
+    confusion,
   };
+}
+
+/**
+ * Macro-F1 from a confusion matrix of this shape: F1 of each true label, and 0 for each label
+ * only the model predicted (a class it calls that the data lacks is an error, not a class to
+ * leave out of the average, which would favour the model with more output classes). Also how a
+ * stored evaluation is read (evaluateOnSnapshot.ts), whatever macro-F1 it was stored with.
+ */
+export function macroF1Of({ labels, predictedLabels, matrix }: EvaluationMetrics["confusion"]): number {
+  const onlyPredicted = predictedLabels.filter((l) => l !== UNIDENTIFIED && !labels.includes(l)).length;
+  const f1s = labels.map((label, r) => {
+    const c = predictedLabels.indexOf(label);
+    const tp = matrix[r]![c]!;
+    const support = matrix[r]!.reduce((a, b) => a + b, 0);
+    const predictedAs = matrix.reduce((sum, row) => sum + row[c]!, 0);
+    return tp === 0 ? 0 : (2 * tp) / (support + predictedAs);
+  });
+  const n = f1s.length + onlyPredicted;
+  return n === 0 ? 0 : f1s.reduce((a, b) => a + b, 0) / n;
 }
