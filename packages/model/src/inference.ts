@@ -106,6 +106,8 @@ export async function logitsFor(
   batchSize = 32,
   { tta = false, onProgress }: { tta?: boolean; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<Float32Array> {
+  // 0 or a negative size would never advance the loop below; NaN would skip it (logits all 0).
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`batchSize must be a whole number >= 1, got ${batchSize}`);
   const k = net.config.numClasses;
   const size = net.config.inputSize;
   const forward = async (batch: RgbImage[]): Promise<Float32Array> => {

@@ -170,6 +170,8 @@ describe('CellClassifier', () => {
     const strict = await model.predict(buffers, { abstainThreshold: 1.01 });
     expect(strict.every((p) => p.abstained && p.label === UNIDENTIFIED)).toBe(true);
     await expect(model.predict([Buffer.from('nope')])).rejects.toThrow(/not a recognised image/);
+    // A batch size that would loop forever (0, negative) or skip the forward pass (NaN).
+    for (const batchSize of [0, -1, Number.NaN, 1.5]) await expect(model.predict(buffers, { batchSize })).rejects.toThrow(/batchSize must be a whole number >= 1/);
     model.dispose();
     await expect(model.predict(buffers)).rejects.toThrow(/after dispose/);
   });

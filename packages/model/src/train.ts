@@ -222,6 +222,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   // One class gives a zero loss (nothing to learn) and a card that cannot load; a name twice
   // gives an output that is never a target.
   if (labels.length < 2) throw new Error(`training needs at least two classes, got ${labels.length ? labels.join(', ') : 'none'}`);
+  abstainThresholdFor(labels.length, options.abstainThreshold, undefined); // a threshold that never abstains is refused before any work
   const twice = labels.find((l, i) => labels.indexOf(l) !== i);
   if (twice !== undefined) throw new Error(`the class ${twice} is listed twice`);
   const labelIndex = new Map(labels.map((l, i) => [l, i]));
@@ -427,7 +428,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     training: { ...trainingOptions, bestEpoch: state.bestEpoch + 1, epochsRun: state.epoch + 1 },
     metrics,
     calibration: { temperature, fittedOn: fitted ? ('val' as const) : ('none' as const), ...extra },
-    abstainThreshold: options.abstainThreshold ?? parent?.abstainThreshold ?? 0.5,
+    abstainThreshold: abstainThresholdFor(labels.length, options.abstainThreshold, parent?.abstainThreshold),
     parent: parent ? { name: parent.name, weightsSha256: parent.weightsSha256, labels: parent.labels } : undefined,
     createdAt: new Date().toISOString(),
   });
@@ -614,4 +615,19 @@ async function writeCheckpoint(dir: string, net: Network, optimizer: Optimizer, 
   }
   await rename(tmp, dir);
   await rm(`${dir}.old`, { recursive: true, force: true });
+}
+
+/**
+ * The confidence under which the model abstains. The top probability of K classes is never under
+ * 1/K, so a threshold at or below it never leaves a cell for review: refused when asked for, and
+ * the usual 0.5 (or a parent's, trained on more classes) raised for a two-class model.
+ */
+export function abstainThresholdFor(classes: number, asked: number | undefined, inherited: number | undefined): number {
+  const floor = 1 / classes;
+  if (asked !== undefined) {
+    if (asked <= floor) throw new Error(`abstainThreshold ${asked} never abstains with ${classes} classes (the top probability is at least ${floor.toFixed(3)}): choose one above it`);
+    return asked;
+  }
+  const usual = inherited ?? 0.5;
+  return usual > floor ? usual : (1 + floor) / 2;
 }

@@ -11,7 +11,7 @@ import { loadDataset } from './data.js';
 import { writeSynthDataset } from './synth.js';
 import { tempDir } from './testing.js';
 import { faults } from './testingFs.js';
-import { train, type TrainEvent } from './train.js';
+import { abstainThresholdFor, train, type TrainEvent } from './train.js';
 
 vi.mock('node:fs/promises', async (original) => (await import('./testingFs.js')).withFaults(await original()));
 
@@ -57,6 +57,20 @@ describe('train() data checks', () => {
     await expect(train({ ...tiny, data: manifest, out: path.join(dir, 'bad-images') })).rejects.toThrow(
       new RegExp(`^4 of ${ds.train.length + 4} images could not be decoded: \\S*bad1\\.png: .*bad3\\.png: .*bad2\\.png: .*; and 1 more$`),
     );
+  });
+});
+
+describe('abstention threshold', () => {
+  it('refuses one that never abstains (at or below 1/K), and raises the usual 0.5 for two classes', async () => {
+    expect(abstainThresholdFor(8, undefined, undefined)).toBe(0.5);
+    expect(abstainThresholdFor(8, 0.3, undefined)).toBe(0.3);
+    expect(abstainThresholdFor(2, undefined, undefined)).toBe(0.75);
+    expect(abstainThresholdFor(2, undefined, 0.5)).toBe(0.75); // a parent's, trained on more classes
+    expect(abstainThresholdFor(2, undefined, 0.9)).toBe(0.9);
+    expect(() => abstainThresholdFor(2, 0.5, undefined)).toThrow(/never abstains with 2 classes/);
+    const { error, events } = await refusal({ ...tiny, data, out: path.join(dir, 'threshold'), abstainThreshold: 0.1 });
+    expect(error.message).toMatch(/abstainThreshold 0\.1 never abstains with \d classes/);
+    expect(events).toEqual([]);
   });
 });
 
