@@ -19,7 +19,7 @@ export async function reconcileFailedAnalyses(prisma: PrismaClient): Promise<num
     // The job's own error is the worker's (host, process, driver text): for its log, not for the
     // case's readers, who see why in words and where the details are.
     const message = jobErrorForReaders(slide.jobId, true);
-    if (await prisma.$transaction((tx) => failSlide(tx, slide.id, message, ["PENDING", "RUNNING"]))) fixed++;
+    if (await prisma.$transaction((tx) => failSlide(tx, slide.id, message, ["PENDING", "RUNNING"], slide.jobId))) fixed++;
   }
   return fixed;
 }

@@ -252,10 +252,24 @@ async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown)
  * event, and moves its case to review once no other slide is being analysed (under the case lock,
  * like markDone). Shared by the final failure path and the reconciler. Returns whether it changed.
  */
-export async function failSlide(tx: Prisma.TransactionClient, slideId: string, message: string, from: AnalysisStatus[]): Promise<boolean> {
+export async function failSlide(
+  tx: Prisma.TransactionClient,
+  slideId: string,
+  message: string,
+  from: AnalysisStatus[],
+  /** Fail it only if this job is still FAILED under the case lock (a reconciler's stale read). */
+  onlyIfJobFailed?: string,
+): Promise<boolean> {
   const slide = await tx.slide.findUnique({ where: { id: slideId }, select: { caseId: true } });
   if (!slide) return false;
   await tx.$queryRaw`SELECT 1 FROM "case" WHERE "id" = ${slide.caseId}::uuid FOR UPDATE`;
+  if (onlyIfJobFailed !== undefined) {
+    // Read again under the lock: the image may have been uploaded again since (analyseAgain
+    // requeues the job) and a worker may be analysing it now; failing it then would let the case
+    // be signed while that worker goes on to add cells to it.
+    const [job] = await tx.$queryRaw<{ status: string }[]>`SELECT status::text FROM "job" WHERE "id" = ${onlyIfJobFailed}::uuid`;
+    if (job?.status !== "FAILED") return false;
+  }
   const changed = await tx.slide.updateMany({
     where: { id: slideId, analysisStatus: { in: from } },
     data: { analysisStatus: "FAILED", analysisError: message },

@@ -51,7 +51,10 @@ export function cachedEvaluation(version: ModelVersion, snapshotId: string): Eva
   const stored = m?.evaluations?.[snapshotId];
   // Macro-F1 read from the stored confusion matrix: one definition for evaluations stored before
   // it counted the classes only the model predicted, and for those after.
-  return stored ? { ...stored, macroF1: macroF1Of(stored.confusion) } : null;
+  if (!stored) return null;
+  const c = stored.confusion as Partial<EvaluationMetrics["confusion"]> | undefined;
+  const whole = Array.isArray(c?.labels) && Array.isArray(c?.predictedLabels) && Array.isArray(c?.matrix) && c.matrix.length === c.labels.length;
+  return whole ? { ...stored, macroF1: macroF1Of(stored.confusion) } : stored;
 }
 
 /** jsonb_set in one statement: concurrent evaluations of other snapshots are not lost. */

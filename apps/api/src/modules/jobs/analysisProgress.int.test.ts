@@ -5,6 +5,7 @@ import { ALL_ROLES } from "../../auth/roles.ts";
 import { enqueueSlideAnalysis } from "../../jobs/analysisJobs.ts";
 import { claimJob, heartbeat } from "../../jobs/queue.ts";
 import { reconcileFailedAnalyses } from "../../jobs/reconcileAnalyses.ts";
+import { failSlide } from "../../jobs/handlers/analyzeSlide.ts";
 
 let api: TestApi;
 let token: string;
@@ -112,6 +113,27 @@ describe("analysis progress", () => {
     await api.prisma.slide.update({ where: { id: running.id }, data: { analysisStatus: "RUNNING" } });
     await api.prisma.job.update({ where: { id: job!.id }, data: { status: "QUEUED", lockedBy: null } });
     expect((await api.gqlOk(token, SLIDE, { id: running.id })).slideAnalysis).toMatchObject({ status: "PENDING", progress: 0 });
+  });
+
+  it("does not fail a slide whose job was given a new life after the reconciler read it (uploaded again, analysing now)", async () => {
+    const tech = await api.createUser("TECHNICIAN");
+    const kase = await api.prisma.case.create({ data: { accession: "P-REVIVED", status: "ANALYZING", createdById: tech.user.id } });
+    const slide = await api.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: "9".repeat(64), mimeType: "image/png", byteSize: 1, width: 1, height: 1, uploadedById: tech.user.id, analysisStatus: "RUNNING" },
+    });
+    const job = await api.prisma.job.create({
+      data: { type: "analyzeSlide", payload: { slideId: slide.id }, dedupeKey: `analyzeSlide:${slide.id}`, status: "FAILED", attempts: 3, error: "worker died" },
+    });
+    // The reconciler read (slide RUNNING, job FAILED); then the image is uploaded again, and a
+    // worker claims the requeued job before the reconciler's update takes the case lock.
+    await api.prisma.job.update({ where: { id: job.id }, data: { status: "RUNNING", attempts: 1 } });
+    const failed = await api.prisma.$transaction((tx) => failSlide(tx, slide.id, "stale", ["PENDING", "RUNNING"], job.id));
+    expect(failed).toBe(false);
+    expect(await api.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } })).toMatchObject({ analysisStatus: "RUNNING", analysisError: null });
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("ANALYZING");
+    // Still failed under the lock: failed as before.
+    await api.prisma.job.update({ where: { id: job.id }, data: { status: "FAILED" } });
+    expect(await api.prisma.$transaction((tx) => failSlide(tx, slide.id, "worker died", ["PENDING", "RUNNING"], job.id))).toBe(true);
   });
 
   it("answers unknown ids with NOT_FOUND and refuses anonymous callers", async () => {
