@@ -439,6 +439,30 @@ describe("sign-off", () => {
     expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(1);
   });
 
+  it("signs nothing for an account disabled while its signature waited for the case", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    const h = await api.createUser("HEMATOLOGIST");
+    const token = await api.login(h.user.login, h.password);
+    for (const cellId of cellIds) await api.gqlOk(token, CONFIRM, { cells: [{ cellId, expectedReviewCount: 0, reason: "seen" }] });
+    const input = { caseId: kase.id, password: h.password, meaning: MEANING, ...(await seen(kase.id)) };
+    // Another transaction holds the case (an amendment, say) while the signature's password is checked.
+    let release!: () => void;
+    const gate = new Promise<void>((ok) => (release = ok));
+    const holder = api.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM "case" WHERE id = ${kase.id}::uuid FOR UPDATE`;
+      await gate;
+    }, { timeout: 20_000 });
+    const signing = api.gql(token, SIGN, { input });
+    await new Promise((ok) => setTimeout(ok, 800));
+    await api.prisma.user.update({ where: { id: h.user.id }, data: { disabled: true } });
+    release();
+    await holder;
+    const r = await signing;
+    expect(r.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(r.errors?.[0]?.message).toMatch(/Your account changed while signing/);
+    expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
+  });
+
   it("refuses to amend a case that is not signed", async () => {
     const { kase } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
     const r = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "just because" } });

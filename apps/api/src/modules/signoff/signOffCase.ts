@@ -51,6 +51,14 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
     return await prisma.$transaction(
       async (tx) => {
         const kase = await lockCase(tx, input.caseId);
+        // The account read again under a lock, after the password check and the wait for the
+        // case: disabled, re-roled or given a new password meanwhile (which revokes its
+        // sessions), it signs nothing. FOR SHARE: such a change waits until this signature commits.
+        const [now] = await tx.$queryRaw<{ disabled: boolean; role: string; passwordChangedAt: Date; mustChangePassword: boolean }[]>`
+          SELECT disabled, role::text AS role, "passwordChangedAt", "mustChangePassword" FROM "user" WHERE id = ${signer.id}::uuid FOR SHARE`;
+        if (!now || now.disabled || now.role !== "HEMATOLOGIST" || now.mustChangePassword || now.passwordChangedAt.getTime() !== signer.passwordChangedAt.getTime()) {
+          throw forbidden("Your account changed while signing (disabled, its role or its password): nothing was signed; sign in again");
+        }
         if (kase.status === "SIGNED_OUT" || kase.status === "AMENDED") {
           throw conflict(`Case ${kase.accession} is already signed (version ${kase.reportVersion}); amend it to change it`);
         }
