@@ -82,6 +82,13 @@ describe("database constraints", () => {
     await p.cell.update({ where: { id: cell.id }, data: { currentLabel: "car_t", reviewCount: 1 } });
     await p.slide.update({ where: { id: slide.id }, data: { analysisStatus: "DONE" } });
     await p.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW", patientRef: "MRN-2" } });
+    // Signed, the details its report signed stay as signed until an amendment reopens the case.
+    await p.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    for (const data of [{ patientRef: "MRN-3" }, { wbcCount: 9 }, { specimen: "bone marrow aspirate" }, { priority: "STAT" as const }, { reportVersion: 2 }]) {
+      await expect(p.case.update({ where: { id: kase.id }, data }), JSON.stringify(data)).rejects.toThrow(refused);
+    }
+    await p.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW" } });
+    await p.case.update({ where: { id: kase.id }, data: { patientRef: "MRN-3" } });
   });
 
   it("refuses changing what a model version is, or deleting model provenance; status and evaluations still move", async () => {
@@ -96,6 +103,8 @@ describe("database constraints", () => {
     const run = await p.trainingRun.create({ data: { snapshotId: snapshot.id, config: {}, startedById: user.id } });
     await expect(p.trainingRun.delete({ where: { id: run.id } })).rejects.toThrow(refused);
     await expect(p.datasetSnapshot.delete({ where: { id: snapshot.id } })).rejects.toThrow(refused);
+    // Frozen at creation: its labels are the class set the next model trains on.
+    await expect(p.datasetSnapshot.update({ where: { id: snapshot.id }, data: { labels: ["x"] } })).rejects.toThrow(refused);
     const promotion = await p.modelPromotion.create({ data: { modelVersionId: model.id, kind: "PROMOTE", reason: "better", proposedById: user.id } });
     await p.modelPromotion.update({ where: { id: promotion.id }, data: { state: "REJECTED", decidedById: user.id, decidedAt: new Date(), decisionNote: "no" } });
     await expect(p.modelPromotion.update({ where: { id: promotion.id }, data: { state: "APPROVED" } })).rejects.toThrow(refused);

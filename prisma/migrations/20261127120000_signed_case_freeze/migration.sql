@@ -1,0 +1,18 @@
+-- Guards the database keeps even against a bug in the platform's own code (the application owns
+-- the tables of the embedded database, so only triggers stand behind its services).
+
+-- A dataset snapshot is frozen at creation: its labels are the class set the next model is
+-- trained on, its counts and content hash what a reader compares. Its items were guarded already.
+CREATE TRIGGER dataset_snapshot_immutable BEFORE UPDATE ON "dataset_snapshot" FOR EACH ROW
+  EXECUTE FUNCTION refuse_identity_change();
+
+-- A signed case changes only through an amendment, which reopens it (status IN_REVIEW) first:
+-- while it stays signed, the details its report signed (patient, specimen, counts, priority,
+-- product, timepoint) and its report version do not move.
+CREATE TRIGGER case_signed_frozen BEFORE UPDATE ON "case" FOR EACH ROW
+  WHEN (OLD."status" IN ('SIGNED_OUT', 'AMENDED') AND NEW."status" = OLD."status" AND (
+        OLD."patientRef" IS DISTINCT FROM NEW."patientRef" OR OLD."product" IS DISTINCT FROM NEW."product"
+     OR OLD."timepoint" IS DISTINCT FROM NEW."timepoint" OR OLD."specimen" IS DISTINCT FROM NEW."specimen"
+     OR OLD."collectedAt" IS DISTINCT FROM NEW."collectedAt" OR OLD."wbcCount" IS DISTINCT FROM NEW."wbcCount"
+     OR OLD."priority" IS DISTINCT FROM NEW."priority" OR OLD."reportVersion" IS DISTINCT FROM NEW."reportVersion"))
+  EXECUTE FUNCTION refuse_identity_change();
