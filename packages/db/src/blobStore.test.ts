@@ -1,7 +1,14 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+// Counts the folders opened for an fsync (syncFolder opens a folder "r"), the rest untouched.
+const opened: string[] = [];
+vi.mock("node:fs/promises", async (original) => {
+  const fs = await original<typeof import("node:fs/promises")>();
+  return { ...fs, open: (path: string, flags?: string, mode?: number) => (opened.push(`${path} ${flags}`), fs.open(path, flags, mode)) };
+});
 import { BlobCorruptError, BlobNotFoundError, BlobStore, sha256Hex } from "./blobStore.ts";
 
 describe("BlobStore", () => {
@@ -61,6 +68,20 @@ describe("BlobStore", () => {
     await writeFile(join(root, key.slice(0, 2), key), "trunc");
     expect(await store.put(bytes)).toBe(key);
     expect(await store.get(key)).toEqual(bytes);
+  });
+
+  it("syncs a two-digit folder's entry in the root even when another writer created the folder", async () => {
+    const bytes = new TextEncoder().encode("a crop");
+    const sha = sha256Hex(bytes);
+    // Made by a writer that crashed before syncing the root.
+    await mkdir(join(root, sha.slice(0, 2)));
+    opened.length = 0;
+    await store.put(bytes);
+    expect(opened).toContain(`${root} r`);
+    // Once per folder and process: the next blob in it does not sync the root again.
+    opened.length = 0;
+    await store.put(bytes);
+    expect(opened).not.toContain(`${root} r`);
   });
 
   it("reports a missing blob and refuses names that are not digests", async () => {

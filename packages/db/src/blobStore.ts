@@ -41,6 +41,20 @@ export class BlobStore {
    * the disk. A stored copy that no longer matches its name (damaged on disk) is replaced by
    * the good bytes, so uploading the image again repairs it.
    */
+  /** Two-digit folders whose entry in the root this process has synced. */
+  private readonly rootEntriesSynced = new Set<string>();
+
+  /**
+   * A two-digit folder is an entry in the root: synced too, or a power cut could take the folder,
+   * and the blob a committed row points at, with it. Not only by the writer that created it: a
+   * writer that crashed (or has not synced yet) may have made it. Once per folder per process.
+   */
+  private async syncRootEntryOf(dir: string): Promise<void> {
+    if (this.rootEntriesSynced.has(dir)) return;
+    await syncFolder(this.root);
+    this.rootEntriesSynced.add(dir);
+  }
+
   async put(bytes: Uint8Array): Promise<string> {
     const sha256 = sha256Hex(bytes);
     const target = this.pathOf(sha256);
@@ -49,11 +63,11 @@ export class BlobStore {
     // folder entry before the caller records it.
     if (await this.holdsIntact(sha256)) {
       await syncFolder(dir);
+      await this.syncRootEntryOf(dir);
       return sha256;
     }
-    // A new two-digit folder is an entry in the root: synced too, or a power cut could take the
-    // folder, and the blob a committed row points at, with it.
-    if (await mkdir(dir, { recursive: true })) await syncFolder(this.root);
+    await mkdir(dir, { recursive: true });
+    await this.syncRootEntryOf(dir);
     const tmp = `${target}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
     try {
       const file = await open(tmp, "wx");
