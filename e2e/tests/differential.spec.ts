@@ -1,6 +1,7 @@
 // The live differential of the review page, in a browser: the notice that many cells were left
 // unidentified (the share is of the white cells and unidentified cells together, not of every
 // object), and the CAR-T line of a case whose model can call CAR-T.
+import pg from "pg";
 import { expect, login, openReviewFromWorklist, test } from "../support/fixtures";
 
 // In review, never signed (E2E_CASES in apps/api/src/seed/demoCases.ts). The small demo model of
@@ -23,4 +24,29 @@ test("the review page warns when a tenth or more of the candidate white cells ar
     await expect(page.getByTestId("diff-cart-summary")).toContainText("of white cells");
     await expect(page.getByTestId("diff-cart-not-assessed")).toHaveCount(0);
   }
+});
+
+test("a slide chosen in the selector stays chosen, though the cursor's cell is on another", async ({ page }) => {
+  // Two smear fields (E2E_CASES), signed or amended by the time this runs: read-only review.
+  const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await db.connect();
+  let caseId: string;
+  let slides: { id: string; imageSha256: string }[];
+  try {
+    caseId = (await db.query(`SELECT id FROM "case" WHERE accession = 'DEMO-0005'`)).rows[0].id;
+    slides = (await db.query(`SELECT id, "imageSha256" FROM slide WHERE "caseId" = $1 AND "analysisStatus" <> 'FAILED'`, [caseId])).rows;
+  } finally {
+    await db.end();
+  }
+  expect(slides.length).toBeGreaterThanOrEqual(2);
+  await login(page, "hema");
+  await page.goto(`/cases/${caseId}/review`);
+  const select = page.getByTestId("slide-select");
+  const shown = await select.inputValue();
+  const other = slides.find((s) => s.id !== shown)!;
+  await select.selectOption(other.id);
+  // Give the page time to snap back, as it did when it followed the cursor on every render.
+  await page.waitForTimeout(500);
+  await expect(select).toHaveValue(other.id);
+  await expect(page.locator(`image[href="/api/images/${other.imageSha256}"]`)).toHaveCount(1);
 });

@@ -42,6 +42,9 @@ export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>
 
   useEffect(() => {
     if (skip) return;
+    // New variables (a changed filter, another case): the last answer is not this one's, so it is
+    // not shown while this one loads (an export or an edit would act on what the table shows).
+    setData(null);
     setLoading(true);
     void reload({ fresh: true });
   }, [reload, skip]);

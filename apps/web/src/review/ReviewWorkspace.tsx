@@ -105,10 +105,14 @@ export function ReviewWorkspace({
   );
   const current = state.cells.find((c) => c.id === state.cursor) ?? null;
 
-  // Follow the cursor to its slide and into view in the gallery.
+  // Follow the cursor to its slide and into view in the gallery, when the cursor moves: a slide
+  // chosen in the selector (one with no cells, to look for cells the detector missed) stays.
+  const followed = useRef<string | null>(null);
   useEffect(() => {
-    if (current && current.slideId !== slideId) setSlideId(current.slideId);
-    if (current) document.querySelector(`[data-testid="cell-tile"][data-cell-id="${current.id}"]`)?.scrollIntoView({ block: "nearest" });
+    if (!current || followed.current === current.id) return;
+    followed.current = current.id;
+    if (current.slideId !== slideId) setSlideId(current.slideId);
+    document.querySelector(`[data-testid="cell-tile"][data-cell-id="${current.id}"]`)?.scrollIntoView({ block: "nearest" });
   }, [current, slideId]);
 
   const save = useCallback(
