@@ -296,6 +296,9 @@ test("admin approves the promotion; a new upload is predicted by the new version
   await expect(champion).toHaveCount(1);
   const championName = await champion.getAttribute("data-model");
   expect(championName!.replace("@", " ")).toBe(newModel);
+  // In an emergency an administrator may propose a rollback too (another one decides): the
+  // earlier champion, now archived, offers it.
+  await expect(page.locator('[data-testid="model-row"][data-status="ARCHIVED"]').first().getByTestId("propose-rollback")).toBeVisible();
 
   await login(page, "tech");
   const id = await createCase(page, uniqueAccession("E2E-NEW"));

@@ -6,9 +6,9 @@ import "server-only";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { env } from "@/env";
-import { ApiError } from "@/lib/errors";
 import { LOGOUT } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
+import { signInError } from "./signInError";
 import { parseRole, type Role } from "./roles";
 
 export const SESSION_COOKIE = env.secureCookies ? "__Secure-rcmnet.session" : "rcmnet.session";
@@ -89,12 +89,10 @@ export const authOptions: NextAuthOptions = {
             mustChangePassword: result.mustChangePassword,
           };
         } catch (error) {
-          // Thrown messages reach the login page as ?error=...; keep them generic except for
-          // lockout / rate limiting, which the user needs to know about. No login is logged.
-          if (error instanceof ApiError && error.code === "RATE_LIMITED") throw new Error(error.message);
-          if (error instanceof ApiError && error.code === "NETWORK") throw new Error("The server could not be reached.");
-          if (error instanceof ApiError && error.code === "FORBIDDEN") throw new Error(error.message);
-          if (error instanceof Error && error.message.startsWith("Your account")) throw error;
+          // Thrown messages reach the login page as ?error=...: a wrong password is NextAuth's
+          // own answer (null), anything else says what stopped the sign-in. No login is logged.
+          const shown = signInError(error);
+          if (shown) throw shown;
           return null;
         }
       },

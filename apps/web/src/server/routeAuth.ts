@@ -18,9 +18,11 @@ export function gqlErrorResponse(status: number, code: string, message: string) 
 export async function requireRoute(
   request: NextRequest,
   page?: PageKey,
+  /** recordsAction: a GET with a side effect (the audit export is itself audited). */
+  { recordsAction = false }: { recordsAction?: boolean } = {},
 ): Promise<{ session: SessionClaims; denied?: never } | { session?: never; denied: NextResponse }> {
   if (
-    !fetchSiteAllowed(request.headers.get("sec-fetch-site")) ||
+    !fetchSiteAllowed(request.headers.get("sec-fetch-site"), { recordsAction }) ||
     !originAllowed(request.method, request.headers.get("origin"), request.headers.get("host"), env.allowedOrigins)
   ) {
     return { denied: gqlErrorResponse(403, "FORBIDDEN", "Cross-origin request refused.") };

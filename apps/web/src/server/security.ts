@@ -29,8 +29,11 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * the user's own address bar or bookmark, and a client that sends no header (curl) carries no
  * browser cookie either.
  */
-export function fetchSiteAllowed(secFetchSite: string | null): boolean {
-  return secFetchSite === null || secFetchSite === "same-origin" || secFetchSite === "none";
+export function fetchSiteAllowed(secFetchSite: string | null, { recordsAction = false } = {}): boolean {
+  // A GET that records something (an export in the reader's name) is not taken without the
+  // header: older browsers omit it yet send the SameSite=Lax cookie on another site's link.
+  if (secFetchSite === null) return !recordsAction;
+  return secFetchSite === "same-origin" || secFetchSite === "none";
 }
 
 /**

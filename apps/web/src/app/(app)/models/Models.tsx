@@ -162,7 +162,8 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         Propose promotion
                       </button>
                     )}
-                    {role === "DATA_SCIENTIST" && v.status === "ARCHIVED" && (
+                    {/* An administrator may propose one too, in an emergency (the API's policy); another decides. */}
+                    {(role === "DATA_SCIENTIST" || role === "ADMIN") && v.status === "ARCHIVED" && (
                       <button
                         type="button"
                         disabled={busy}

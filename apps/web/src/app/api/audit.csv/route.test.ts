@@ -19,7 +19,7 @@ describe("GET /api/audit.csv", () => {
         : new Response('{"data":{"auditTrail":{"nodes":[],"pageInfo":{"endCursor":null,"hasNextPage":false}}}}', { headers: { "content-type": "application/json" } }),
     );
     vi.stubGlobal("fetch", upstream);
-    const res = await GET(new NextRequest("http://app.test/api/audit.csv?from=notadate", { headers: { host: "app.test" } }));
+    const res = await GET(new NextRequest("http://app.test/api/audit.csv?from=notadate", { headers: { host: "app.test", "sec-fetch-site": "same-origin" } }));
     expect(res.status).toBe(400);
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
     expect(upstream).toHaveBeenCalledTimes(1);
@@ -29,18 +29,28 @@ describe("GET /api/audit.csv", () => {
     const csv = "seq,at\n1,2026-01-01\n";
     const upstream = vi.fn(async () => new Response(csv, { headers: { "content-type": "text/csv; charset=utf-8" } }));
     vi.stubGlobal("fetch", upstream);
-    const ok = await GET(new NextRequest("http://app.test/api/audit.csv?actorId=abc&action=case.", { headers: { host: "app.test" } }));
+    const ok = await GET(new NextRequest("http://app.test/api/audit.csv?actorId=abc&action=case.", { headers: { host: "app.test", "sec-fetch-site": "same-origin" } }));
     expect(ok.status).toBe(200);
     expect(ok.headers.get("content-disposition")).toMatch(/attachment; filename="audit-trail-/);
     expect(await ok.text()).toBe(csv);
     expect(upstream).toHaveBeenCalledWith("http://api.test/audit.csv?actorId=abc&action=case.", expect.anything());
 
     vi.stubGlobal("fetch", vi.fn(async () => new Response("boom", { status: 500 })));
-    const failed = await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test" } }));
+    const failed = await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test", "sec-fetch-site": "same-origin" } }));
     expect(failed.status).toBe(502);
     expect(await failed.text()).toMatch(/no export was made/);
 
     vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("fetch failed"))));
-    expect((await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test" } }))).status).toBe(502);
+    expect((await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test", "sec-fetch-site": "same-origin" } }))).status).toBe(502);
+  });
+
+  it("is not exported for a request that does not say it came from this app (no Sec-Fetch-Site: an older browser on another site's link)", async () => {
+    const upstream = vi.fn(async () => new Response("seq,at\n", { headers: { "content-type": "text/csv; charset=utf-8" } }));
+    vi.stubGlobal("fetch", upstream);
+    const res = await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test" } }));
+    expect(res.status).toBe(403);
+    expect(upstream).not.toHaveBeenCalled();
+    const cross = await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test", "sec-fetch-site": "cross-site" } }));
+    expect(cross.status).toBe(403);
   });
 });

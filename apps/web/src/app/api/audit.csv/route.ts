@@ -8,7 +8,8 @@ import { gqlErrorResponse, requireRoute } from "@/server/routeAuth";
 export const dynamic = "force-dynamic";
 
 export async function GET(request: NextRequest) {
-  const auth = await requireRoute(request, "audit");
+  // The export is audited in the reader's name: only from this app's own pages.
+  const auth = await requireRoute(request, "audit", { recordsAction: true });
   if (auth.denied) return auth.denied;
   const filename = `audit-trail-${new Date().toISOString().slice(0, 19).replace(/:/g, "")}.csv`;
   let upstream: Response;

@@ -3,9 +3,9 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { ErrorBox } from "@/components/ui";
-import { describeError } from "@/lib/errors";
 import { isSigned } from "@/lib/caseDetails";
 import { gql } from "@/lib/gql";
+import { useAction } from "@/lib/useAction";
 import { AMEND_CASE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import type { SlideInfo } from "@/review/FieldView";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
@@ -103,29 +103,31 @@ export function ReviewClient({
 
 function AmendBox({ caseId, onDone }: { caseId: string; onDone: () => void }) {
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  // Started: the page reloads into the amendment, which takes a while on a large case; a second
+  // press meanwhile would be refused ("not signed") in red under an amendment that succeeded.
+  const [started, setStarted] = useState(false);
+  const { act, busy, actionError } = useAction(async () => onDone());
   return (
     <form
       className="panel row no-print"
       data-testid="amend-form"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        try {
+        if (started) return;
+        void act(async () => {
           await gql(AMEND_CASE, { input: { caseId, reason: reason.trim() } });
-          onDone();
-        } catch (err) {
-          setError(describeError(err));
-        }
+          setStarted(true);
+        });
       }}
     >
       <label style={{ flex: 1 }}>
         This case is signed out. To change it, start an amendment (a new report version; the signed one stays readable). Reason:
         <input value={reason} onChange={(e) => setReason(e.target.value)} required data-testid="amend-reason" />
       </label>
-      <button type="submit" disabled={!reason.trim()} data-testid="amend-submit">
-        Start amendment
+      <button type="submit" disabled={!reason.trim() || busy || started} data-testid="amend-submit">
+        {busy || started ? "Starting…" : "Start amendment"}
       </button>
-      <ErrorBox error={error} />
+      <ErrorBox error={actionError} />
     </form>
   );
 }
