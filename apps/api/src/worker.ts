@@ -65,7 +65,7 @@ const worker = startWorker({
   handlers: createHandlers({ runtime, classifiers }, jobTypes),
   onIdle: async () => {
     await reconcileFailedAnalyses(prisma);
-    await reconcileTrainingRuns(prisma);
+    await reconcileTrainingRuns(prisma, env.dataDir);
   },
 });
 stopWorker = async () => {

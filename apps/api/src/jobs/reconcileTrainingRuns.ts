@@ -2,10 +2,26 @@
 // say) never runs the handler's own failure path: the reaper marks the job FAILED, but the run
 // would stay RUNNING, its page showing progress (or "Cancelling…") forever. Workers run this
 // when idle, and a cancel of such a run settles it at once: the run takes the job's end.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Prisma, PrismaClient, RunStatus } from "@rcmnet/db";
 import { trainingKey } from "./analysisJobs.ts";
 import { redactPaths } from "./failureReason.ts";
 import { systemAudit } from "./systemAudit.ts";
+
+export const runDir = (dataDir: string, runId: string) => join(dataDir, "runs", runId);
+/** Under the models dir, so the registry's path rule (models live there) holds. */
+export const runModelDir = (dataDir: string, runId: string) => join(dataDir, "models", "runs", runId);
+
+/**
+ * Removes what an ended run leaves on disk: its copies of the snapshot's TRAIN and VAL crops
+ * (patient data, outside the blob store) and, unless it registered a model, its checkpoint.
+ */
+export async function discardFilesOfRun(prisma: Pick<PrismaClient, "modelVersion">, dataDir: string, runId: string): Promise<void> {
+  await rm(runDir(dataDir, runId), { recursive: true, force: true });
+  const registered = await prisma.modelVersion.findUnique({ where: { trainingRunId: runId }, select: { id: true } });
+  if (!registered) await rm(runModelDir(dataDir, runId), { recursive: true, force: true });
+}
 
 /** Inside a transaction: closes a QUEUED or RUNNING run whose job has ended; the status it got, or null. */
 export async function settleRunOfEndedJob(tx: Prisma.TransactionClient, runId: string): Promise<RunStatus | null> {
@@ -35,7 +51,8 @@ export async function settleRunOfEndedJob(tx: Prisma.TransactionClient, runId: s
   return status;
 }
 
-export async function reconcileTrainingRuns(prisma: PrismaClient): Promise<number> {
+/** Settles the runs whose job ended without them, and removes their files (the handler that would have did not run). */
+export async function reconcileTrainingRuns(prisma: PrismaClient, dataDir: string): Promise<number> {
   const stuck = await prisma.$queryRaw<{ id: string }[]>`
     SELECT r."id" FROM "training_run" r
     JOIN "job" j ON j."dedupeKey" = ${trainingKey("")} || r."id"::text
@@ -43,7 +60,10 @@ export async function reconcileTrainingRuns(prisma: PrismaClient): Promise<numbe
     LIMIT 100`;
   let settled = 0;
   for (const run of stuck) {
-    if (await prisma.$transaction((tx) => settleRunOfEndedJob(tx, run.id))) settled++;
+    if (await prisma.$transaction((tx) => settleRunOfEndedJob(tx, run.id))) {
+      settled++;
+      await discardFilesOfRun(prisma, dataDir, run.id);
+    }
   }
   return settled;
 }

@@ -251,7 +251,7 @@ describe("trainModel", () => {
       const r = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
       return r.status === "RUNNING" && r.progress > 0.05 ? r : null;
     });
-    await cancelTrainingRun(db.prisma, ds, run.id);
+    await cancelTrainingRun(db.prisma, ds, run.id, dataDir);
     const done = await finished(run.id);
     expect(done.status).toBe("CANCELLED");
     expect(done.log).toMatch(/cancelled/);

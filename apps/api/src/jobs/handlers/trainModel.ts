@@ -17,6 +17,7 @@ import { redactPaths } from "../failureReason.ts";
 import { resolveModelDir, unregisteredChange, type LoadedClassifier } from "../model/classifierCache.ts";
 import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
 import { runTestLeakage } from "../model/testLeakage.ts";
+import { discardFilesOfRun, runDir, runModelDir } from "../reconcileTrainingRuns.ts";
 import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
 import {
   DEFAULT_ABSTAIN_THRESHOLD,
@@ -41,9 +42,7 @@ export function trainModelHandler(deps: TrainModelDeps): JobHandler {
   return (ctx) => trainModel(ctx, deps);
 }
 
-export const runDir = (dataDir: string, runId: string) => join(dataDir, "runs", runId);
-/** Under the models dir, so the registry's path rule (models live there) holds. */
-export const runModelDir = (dataDir: string, runId: string) => join(dataDir, "models", "runs", runId);
+export { runDir, runModelDir } from "../reconcileTrainingRuns.ts";
 
 async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> {
   const { prisma, log } = ctx;
@@ -320,10 +319,8 @@ async function finishSucceeded(
  * the copied crops and the half-trained weights with their checkpoint. The model folder stays
  * if a version was registered from it before the failure.
  */
-async function discardRunFiles(ctx: JobContext, runId: string): Promise<void> {
-  await rm(runDir(ctx.dataDir, runId), { recursive: true, force: true });
-  const registered = await ctx.prisma.modelVersion.findUnique({ where: { trainingRunId: runId }, select: { id: true } });
-  if (!registered) await rm(runModelDir(ctx.dataDir, runId), { recursive: true, force: true });
+function discardRunFiles(ctx: JobContext, runId: string): Promise<void> {
+  return discardFilesOfRun(ctx.prisma, ctx.dataDir, runId);
 }
 
 async function finishCancelled(ctx: JobContext, runId: string, logLines: string[]): Promise<void> {

@@ -9,15 +9,18 @@ import { conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { cancelJob } from "../../jobs/queue.ts";
 import { trainingKey } from "../../jobs/analysisJobs.ts";
-import { settleRunOfEndedJob } from "../../jobs/reconcileTrainingRuns.ts";
+import { discardFilesOfRun, settleRunOfEndedJob } from "../../jobs/reconcileTrainingRuns.ts";
 
 export async function cancelTrainingRun(
   prisma: PrismaClient,
   actor: AuthUser,
   id: string,
+  dataDir: string,
 ): Promise<TrainingRun> {
   if (!isUuid(id)) throw notFound("Training run");
-  return prisma.$transaction(async (tx) => {
+  const updated = await prisma.$transaction(async (tx) => {
+    // Locked: two cancels at once record one cancellation, and a worker's claim of the job waits.
+    await tx.$queryRaw`SELECT 1 FROM "training_run" WHERE id = ${id}::uuid FOR UPDATE`;
     const run = await tx.trainingRun.findUnique({ where: { id } });
     if (!run) throw notFound("Training run");
     if (run.status !== "QUEUED" && run.status !== "RUNNING") {
@@ -49,4 +52,7 @@ export async function cancelTrainingRun(
     });
     return updated;
   });
+  // Ended here (no worker will): nothing of it stays on disk. A running one's worker cleans up.
+  if (updated.status !== "QUEUED" && updated.status !== "RUNNING") await discardFilesOfRun(prisma, dataDir, id);
+  return updated;
 }

@@ -1,5 +1,8 @@
 // Dataset snapshots: only signed-out human labels, frozen, deterministic, with a locked TEST part;
 // training runs: queued with a validated recipe, cancellable. Through the GraphQL API.
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Role } from "@rcmnet/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
@@ -314,15 +317,25 @@ describe("training runs", () => {
       return run.id as string;
     };
     const idle = await died();
-    expect(await reconcileTrainingRuns(api.prisma)).toBeGreaterThanOrEqual(1);
+    // What it left: its copies of the crops and a checkpoint.
+    const leftovers = [join(api.env.dataDir, "runs", idle, "data"), join(api.env.dataDir, "models", "runs", idle, "checkpoint")];
+    for (const dir of leftovers) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "x.png"), "crop");
+    }
+    expect(await reconcileTrainingRuns(api.prisma, api.env.dataDir)).toBeGreaterThanOrEqual(1);
+    for (const dir of leftovers) expect(existsSync(dir), dir).toBe(false);
     const settled = await api.prisma.trainingRun.findUniqueOrThrow({ where: { id: idle } });
     expect(settled).toMatchObject({ status: "FAILED" });
     expect(settled.error).toMatch(/ended without closing the run: worker w1 stopped renewing its lease .* in <path>/);
     expect(await api.prisma.auditEvent.count({ where: { entityId: idle, action: "training.status" } })).toBe(1);
 
     // Cancelled by a data scientist before any worker went idle: settled at once, not "Cancelling…" forever.
-    const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: await died() })).cancelTrainingRun;
+    const dead = await died();
+    await mkdir(join(api.env.dataDir, "runs", dead, "data"), { recursive: true });
+    const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: dead })).cancelTrainingRun;
     expect(cancelled).toMatchObject({ status: "FAILED", cancelRequested: true });
+    expect(existsSync(join(api.env.dataDir, "runs", dead))).toBe(false);
   });
 
   it("refuses to train on a snapshot without TRAIN cells of a class the champion suggests, writing nothing", async () => {
