@@ -27,3 +27,18 @@ test("the audit page loads older events on demand, without repeats", async ({ pa
   expect(Math.min(...all)).toBeLessThan(Math.min(...first));
   expect(all).toEqual([...all].sort((a, b) => b - a));
 });
+
+test("a failed export says so on the page, and no file is saved", async ({ page }) => {
+  await login(page, "auditor");
+  await page.goto("/audit");
+  await page.route("**/api/audit.csv**", (route) =>
+    route.fulfill({ status: 502, contentType: "text/plain; charset=utf-8", body: "The audit trail could not be exported; no export was made." }),
+  );
+  let downloaded = false;
+  page.on("download", () => {
+    downloaded = true;
+  });
+  await page.getByTestId("audit-csv").click();
+  await expect(page.getByTestId("audit-csv-error")).toContainText("no export was made");
+  expect(downloaded).toBe(false);
+});

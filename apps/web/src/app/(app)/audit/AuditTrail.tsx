@@ -3,6 +3,7 @@ import { useCallback, useMemo, useRef, useState } from "react";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { type AuditEventRow, AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
 import { describeError } from "@/lib/errors";
+import { downloadFrom } from "@/lib/download";
 import { gql } from "@/lib/gql";
 import { useLoader, useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
@@ -79,6 +80,8 @@ export function AuditTrail() {
   // Older pages, fetched on demand after the first; a new first page (other filters) drops them.
   const [older, setOlder] = useState<{ of: TrailPage; pages: TrailPage[] }>({ of: {} as TrailPage, pages: [] });
   const [loadingOlder, setLoadingOlder] = useState(false);
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<string | null>(null);
   const [olderError, setOlderError] = useState<string | null>(null);
   const pages = trail.data && !badDates.length ? [trail.data, ...(older.of === trail.data ? older.pages : [])] : [];
   const rows = pages.flatMap((p) => p.auditTrail.nodes);
@@ -125,12 +128,28 @@ export function AuditTrail() {
             Verify every event
           </button>
           {badDates.length === 0 && (
-            <a href={csvHref} download data-testid="audit-csv">
-              Export CSV
-            </a>
+            <button
+              type="button"
+              disabled={exporting}
+              data-testid="audit-csv"
+              onClick={async () => {
+                setExporting(true);
+                setExportError(null);
+                try {
+                  await downloadFrom(csvHref, "audit-trail.csv");
+                } catch (e) {
+                  setExportError(describeError(e));
+                } finally {
+                  setExporting(false);
+                }
+              }}
+            >
+              {exporting ? "Exporting…" : "Export CSV"}
+            </button>
           )}
         </div>
       </div>
+      <ErrorBox error={exportError} testId="audit-csv-error" />
       <ErrorBox error={verify.error} testId="verify-error" />
       <form
         className="panel row"

@@ -1,0 +1,31 @@
+"use client";
+import { ApiError, fromGraphQLErrors, sessionEndedUrl } from "./errors";
+
+/**
+ * Downloads a file one of this app's routes serves, through the page rather than a plain link:
+ * a refusal (session ended, wrong role, the API down) is then told on the page, or leads to the
+ * session-ended page, instead of failing in the browser's download list or saving the error as
+ * the file.
+ */
+export async function downloadFrom(url: string, fallbackName: string): Promise<void> {
+  const res = await fetch(url);
+  if (!res.ok) {
+    const error = (res.headers.get("content-type") ?? "").includes("json")
+      ? fromGraphQLErrors(((await res.json().catch(() => ({}))) as { errors?: [] }).errors ?? [], res.status)
+      : new ApiError(res.status >= 500 ? "UNAVAILABLE" : "INTERNAL", (await res.text()).slice(0, 300) || `The download failed (HTTP ${res.status}).`, res.status);
+    if (error.code === "UNAUTHENTICATED") {
+      window.location.assign(sessionEndedUrl(window.location.pathname + window.location.search, error.reason));
+      return;
+    }
+    throw error;
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? fallbackName;
+  const href = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+}
