@@ -87,8 +87,14 @@ describe("database constraints", () => {
     for (const data of [{ patientRef: "MRN-3" }, { wbcCount: 9 }, { specimen: "bone marrow aspirate" }, { priority: "STAT" as const }, { reportVersion: 2 }]) {
       await expect(p.case.update({ where: { id: kase.id }, data }), JSON.stringify(data)).rejects.toThrow(refused);
     }
+    // Nor a new cell or human decision.
+    await expect(p.cell.create({ data: { slideId: slide.id, x: 5, y: 5, width: 30, height: 30, cropSha256: "c".repeat(64) } })).rejects.toThrow(/new "cell" row on signed case/);
+    await expect(
+      p.review.create({ data: { cellId: cell.id, seq: 2, reviewerId: kase.createdById, action: "CONFIRM", label: "car_t" } }),
+    ).rejects.toThrow(/new "review" row on signed case/);
     await p.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW" } });
     await p.case.update({ where: { id: kase.id }, data: { patientRef: "MRN-3" } });
+    await p.review.create({ data: { cellId: cell.id, seq: 2, reviewerId: kase.createdById, action: "CONFIRM", label: "car_t" } });
   });
 
   it("refuses changing what a model version is, or deleting model provenance; status and evaluations still move", async () => {

@@ -61,7 +61,8 @@ beforeAll(async () => {
   const slides = [];
   for (const n of [1, 2, 3]) {
     const kase = await db.prisma.case.create({
-      data: { accession: `TR-${n}`, status: "SIGNED_OUT", createdById: tech.id },
+      // Signed once its cells are decided (below): a signed case takes no new cells or decisions.
+      data: { accession: `TR-${n}`, status: "IN_REVIEW", createdById: tech.id },
     });
     slides.push(
       await db.prisma.slide.create({
@@ -96,6 +97,7 @@ beforeAll(async () => {
       data: { cellId: cell.id, seq: 1, reviewerId: hema.id, action: "CONFIRM", label: crop.label },
     });
   }
+  await db.prisma.case.updateMany({ where: { accession: { in: ["TR-1", "TR-2", "TR-3"] } }, data: { status: "SIGNED_OUT" } });
   worker = startWorker({
     prisma: db.prisma,
     blobs,

@@ -59,8 +59,10 @@ export async function insertCaseWithCells(
   prisma: PrismaClient,
   options: { createdById: string; reviewerId: string; status: CaseStatus; cells: CellSpec[]; patientRef?: string },
 ) {
+  // Made in review and moved to its status at the end, as the platform does: a signed case takes
+  // no new cells or decisions (database triggers).
   const kase = await prisma.case.create({
-    data: { accession: `T-${unique()}`, status: options.status, createdById: options.createdById, patientRef: options.patientRef ?? null },
+    data: { accession: `T-${unique()}`, status: "IN_REVIEW", createdById: options.createdById, patientRef: options.patientRef ?? null },
   });
   const slide = await prisma.slide.create({
     data: {
@@ -104,5 +106,6 @@ export async function insertCaseWithCells(
     }
     cells.push(cell);
   }
-  return { case: kase, slide, cells };
+  const placed = options.status === "IN_REVIEW" ? kase : await prisma.case.update({ where: { id: kase.id }, data: { status: options.status } });
+  return { case: placed, slide, cells };
 }

@@ -381,10 +381,14 @@ describe("training runs", () => {
       const tech = await api.createUser("TECHNICIAN");
       await insertCaseWithCells(api.prisma, { createdById: tech.user.id, reviewerId: hema.user.id, status: "SIGNED_OUT", patientRef, cells: [{ reviews: ["basophil"] }] });
     } else {
+      // Into the same signed case: reopened for it (a signed case takes no new cells), then signed again.
+      const kase = inTest.cell.slide.case;
+      await api.prisma.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW" } });
       const cell = await api.prisma.cell.create({
         data: { slideId: inTest.cell.slideId, x: 900, y: 900, width: 10, height: 10, cropSha256: "b".repeat(64), currentLabel: "basophil", reviewCount: 1 },
       });
       await api.prisma.review.create({ data: { cellId: cell.id, seq: 1, reviewerId: hema.user.id, action: "CONFIRM", label: "basophil" } });
+      await api.prisma.case.update({ where: { id: kase.id }, data: { status: kase.status } });
     }
     const rare = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "rare class in TEST only" })).createDatasetSnapshot;
     expect(rare.labels).toContain("basophil");
