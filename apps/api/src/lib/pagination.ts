@@ -58,9 +58,14 @@ export function toConnection<T>(rows: T[], size: number, keyOf: (row: T) => stri
   };
 }
 
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Ids are uuids: anything else is NOT_FOUND without touching the database (no SQL cast error). */
+/**
+ * Ids are uuids as the API writes them (lower case): anything else is NOT_FOUND without touching
+ * the database (no SQL cast error). Upper case too: PostgreSQL would read "ABC…" as the same
+ * uuid, and every comparison of ids as strings (an admin's own account, a list's duplicates, an
+ * audit entity id) would then see two different ids.
+ */
 export function isUuid(value: string): boolean {
   return UUID_RE.test(value);
 }

@@ -64,7 +64,11 @@ describe("user administration", () => {
       const r = await api.gql(admin, `mutation { ${mutation} }`);
       expect(r.errors?.[0]?.extensions?.code, mutation).toBe("FORBIDDEN");
       expect(r.errors?.[0]?.message).toMatch(/cannot disable, reset, unlock or re-role their own account/);
+      // Nor by spelling the id in upper case (PostgreSQL reads it as the same uuid): not an id here.
+      const shouted = await api.gql(admin, `mutation { ${mutation.replace(adminId, adminId.toUpperCase())} }`);
+      expect(shouted.errors?.[0]?.extensions?.code, mutation).toBe("NOT_FOUND");
     }
+    expect((await api.prisma.user.findUniqueOrThrow({ where: { id: adminId } })).passwordHash).toBe(before.passwordHash);
     // The last-admin guard holds below the API too (an actor demoted while its request runs).
     const { setUserDisabled, changeUserRole } = await import("./manageUsers.ts");
     const stale = { id: "00000000-0000-4000-8000-000000000001", login: "demoted", displayName: "Demoted", role: "ADMIN" as const };
