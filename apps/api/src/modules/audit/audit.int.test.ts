@@ -100,6 +100,10 @@ describe("audit trail", () => {
     expect((await api.fetch(`/audit.csv`, { token: tech })).status).toBe(403);
     expect((await api.fetch(`/audit.csv`)).status).toBe(401);
     expect((await api.fetch(`/audit.csv?from=notadate`, { token: auditor })).status).toBe(400);
+    // Nor loose or impossible dates, which would quietly export another window.
+    for (const loose of ["5", "Nov%2026%202026", "2026-02-31", "2026-02-31T08:00:00Z"]) {
+      expect((await api.fetch(`/audit.csv?from=${loose}`, { token: auditor })).status, loose).toBe(400);
+    }
     // A time without a zone would be read in the server's zone: refused, not guessed.
     const zoneless = await api.fetch(`/audit.csv?from=2026-11-26T08:00:00`, { token: auditor });
     expect(zoneless.status).toBe(400);

@@ -4,6 +4,7 @@
 // x-audit-chain) and whether patient references were blanked (x-audit-redacted), and refuses an
 // unknown filter rather than exporting the whole trail for a mistyped one.
 import type { Request, Response } from "express";
+import { parseDateTime } from "../core/resolvers.ts";
 import type { Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
 import { AUDIT_READERS } from "../../auth/roles.ts";
@@ -38,9 +39,13 @@ function queryDate(req: Request, name: string): Date | undefined {
   if (v === undefined) return undefined;
   // A time without a zone would be read in this server's zone, while every audit time is UTC.
   if (/T|:/.test(v) && !/(Z|[+-]\d\d:?\d\d)$/i.test(v)) throw badInput(`${name} must name its time zone (e.g. 2026-11-26T08:00:00Z): audit times are UTC`);
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw badInput(`${name} is not a date`);
-  return d;
+  // A day (as UTC midnight) or the API's DateTime, and nothing looser: "5" or "Nov 26" would
+  // quietly export another window than the one asked for.
+  try {
+    return parseDateTime(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+  } catch {
+    throw badInput(`${name} is not a date (2026-11-26, or 2026-11-26T08:00:00Z)`);
+  }
 }
 
 const FILTERS = ["caseAccession", "entityType", "entityId", "actorId", "actorLogin", "action", "from", "to"];

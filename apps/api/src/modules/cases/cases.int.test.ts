@@ -39,6 +39,9 @@ describe("cases", () => {
       // Without a zone it would be read in the server's; "5" would be a date in 2001.
       [{ collectedAt: "2026-11-20T08:30" }, /ISO-8601 with a zone/],
       [{ collectedAt: "5" }, /Invalid DateTime/],
+      // A date the calendar does not have would be read as another (3 March) and signed.
+      [{ collectedAt: "2026-02-31T08:00:00Z" }, /Invalid DateTime/],
+      [{ collectedAt: "2026-11-20T24:30:00Z" }, /Invalid DateTime/],
       [{ collectedAt: "1926-11-20T08:30:00Z" }, /before 2000/],
       [{ specimen: "x".repeat(51) }, /specimen/],
     ] as const) {

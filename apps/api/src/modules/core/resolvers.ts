@@ -7,11 +7,23 @@ import { badInput } from "../../errors.ts";
  * An ISO-8601 date-time with its zone (Z or an offset). Without one, "2026-11-20T08:30" would be
  * read in the server's zone, and `new Date` takes far worse ("5" is a date in 2001).
  */
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-](\d{2}):(\d{2}))$/i;
 
-function parseDateTime(value: string): Date {
+/**
+ * Also a date the calendar has: JavaScript would read 2026-02-31 as 3 March, and that collection
+ * date would be signed. Exported for the audit CSV's filters (auditCsv.ts).
+ */
+export function parseDateTime(value: string): Date {
+  const m = ISO_WITH_ZONE.exec(value);
   const d = new Date(value);
-  if (!ISO_WITH_ZONE.test(value) || Number.isNaN(d.getTime())) {
+  const [year, month, day, hour, minute, second, offH, offM] = m ? [m[1], m[2], m[3], m[4], m[5], m[6] ?? "0", m[9] ?? "0", m[10] ?? "0"].map(Number) : [];
+  const real =
+    m !== null &&
+    !Number.isNaN(d.getTime()) &&
+    month! >= 1 && month! <= 12 &&
+    day! >= 1 && day! <= new Date(Date.UTC(year!, month!, 0)).getUTCDate() &&
+    hour! <= 23 && minute! <= 59 && second! <= 59 && offH! <= 23 && offM! <= 59;
+  if (!real) {
     throw badInput(`Invalid DateTime: ${value.slice(0, 40)} (ISO-8601 with a zone, e.g. 2026-11-20T08:30:00Z)`);
   }
   return d;
