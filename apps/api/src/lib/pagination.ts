@@ -69,3 +69,12 @@ export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 export function isUuid(value: string): boolean {
   return UUID_RE.test(value);
 }
+
+/**
+ * A prefix for Prisma's `startsWith`, which PostgreSQL runs as LIKE 'x%' without escaping the
+ * pattern: "_" (a character of accessions and actions) would match any character and "%" any
+ * text. Escaped with LIKE's default escape character, the prefix matches only itself.
+ */
+export function literalPrefix(prefix: string): string {
+  return prefix.replace(/[\\%_]/g, "\\$&");
+}

@@ -80,6 +80,13 @@ describe("audit trail", () => {
     expect((await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "NO-SUCH-CASE" } })).auditTrail.nodes).toEqual([]);
   });
 
+  it("refuses a cursor past the sequence's range as bad input, not a database error", async () => {
+    const after = Buffer.from("9999999999999999999", "utf8").toString("base64url");
+    const r = await api.gql(auditor, `query($a: String) { auditTrail(after: $a) { nodes { seq } } }`, { a: after });
+    expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(r.errors?.[0]?.message).toBe("Invalid cursor");
+  });
+
   it("is readable by AUDITOR and ADMIN only", async () => {
     for (const role of ["HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST"] as const) {
       const r = await api.gql(await api.loginAs(role), TRAIL, {});

@@ -1,6 +1,6 @@
 import type { Prisma, PrismaClient } from "@rcmnet/db";
 import { badInput } from "../../errors.ts";
-import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, literalPrefix, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 export interface AuditFilter {
   caseAccession?: string | null;
@@ -26,7 +26,7 @@ export async function auditWhere(prisma: PrismaClient, filter: AuditFilter | nul
     ...(f.entityType ? { entityType: f.entityType } : {}),
     ...(f.actorId ? { actorId: f.actorId } : {}),
     ...(f.actorLogin ? { actorLogin: f.actorLogin } : {}),
-    ...(f.action ? (f.action.endsWith(".") ? { action: { startsWith: f.action } } : { action: f.action }) : {}),
+    ...(f.action ? (f.action.endsWith(".") ? { action: { startsWith: literalPrefix(f.action) } } : { action: f.action }) : {}),
     ...(f.from || f.to ? { at: { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) } } : {}),
   };
 }
@@ -48,7 +48,8 @@ async function caseEntityIds(prisma: PrismaClient, accession: string): Promise<s
 export async function listAuditEvents(prisma: PrismaClient, filter: AuditFilter | null | undefined, page: PageArgs) {
   const size = pageSize(page.first, PAGE_LIMITS["Query.auditTrail"]);
   const after = page.after ? decodeCursor(page.after) : null;
-  if (after !== null && !/^[0-9]{1,19}$/.test(after)) throw badInput("Invalid cursor");
+  // Within bigint: a larger number would reach PostgreSQL and fail there as an internal error.
+  if (after !== null && (!/^[0-9]{1,19}$/.test(after) || BigInt(after) > 2n ** 63n - 1n)) throw badInput("Invalid cursor");
   const where = await auditWhere(prisma, filter);
   const rows = await prisma.auditEvent.findMany({
     where: after ? { AND: [where, { seq: { lt: BigInt(after) } }] } : where,

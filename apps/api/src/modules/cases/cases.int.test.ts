@@ -127,6 +127,18 @@ describe("cases", () => {
     expect((await api.gql(token, WORKLIST, { after: "%%%" })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
+  it("filters by accession prefix literally: _ and % are characters of an accession, not wildcards", async () => {
+    const token = await api.loginAs("HEMATOLOGIST");
+    for (const accession of ["LIT_1", "LITX1"]) await api.gqlOk(tech, CREATE, { i: { accession } });
+    const LIST = `query($f: CaseFilter) { cases(filter: $f, first: 50) { nodes { accession } } }`;
+    const found = async (prefix: string) =>
+      ((await api.gqlOk(token, LIST, { f: { accession: prefix } })).cases.nodes as { accession: string }[]).map((c) => c.accession).sort();
+    expect(await found("LIT_")).toEqual(["LIT_1"]);
+    expect(await found("LIT")).toEqual(["LITX1", "LIT_1"].sort());
+    // No accession holds a %: a filter of one finds nothing, rather than every case.
+    expect(await found("%")).toEqual([]);
+  });
+
   it("counts cases per status over all matching cases, not one page", async () => {
     const token = await api.loginAs("HEMATOLOGIST");
     for (let i = 0; i < 4; i++) await api.gqlOk(tech, CREATE, { i: { accession: `CNT-${i}`, priority: i < 3 ? "STAT" : "ROUTINE" } });

@@ -1,5 +1,5 @@
 import type { Prisma, PrismaClient } from "@rcmnet/db";
-import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
+import { decodeCursor, isUuid, literalPrefix, PAGE_LIMITS, pageSize, toConnection, type PageArgs } from "../../lib/pagination.ts";
 
 export interface CaseFilter {
   status?: readonly string[] | null;
@@ -11,7 +11,7 @@ export function caseWhere(filter: CaseFilter | null | undefined): Prisma.CaseWhe
   return {
     ...(filter?.status?.length ? { status: { in: filter.status as never } } : {}),
     ...(filter?.priority?.length ? { priority: { in: filter.priority as never } } : {}),
-    ...(filter?.accession ? { accession: { startsWith: filter.accession } } : {}),
+    ...(filter?.accession ? { accession: { startsWith: literalPrefix(filter.accession) } } : {}),
   };
 }
 
