@@ -31,8 +31,13 @@ test("the audit page loads older events on demand, without repeats", async ({ pa
 test("a failed export says so on the page, and no file is saved", async ({ page }) => {
   await login(page, "auditor");
   await page.goto("/audit");
+  // As the export route answers when the API fails mid-way; then as a proxy in front of it might.
   await page.route("**/api/audit.csv**", (route) =>
-    route.fulfill({ status: 502, contentType: "text/plain; charset=utf-8", body: "The audit trail could not be exported; no export was made." }),
+    route.fulfill({
+      status: 502,
+      contentType: "application/json",
+      body: JSON.stringify({ errors: [{ message: "The API could not produce the export; no export was made.", extensions: { code: "UNAVAILABLE" } }] }),
+    }),
   );
   let downloaded = false;
   page.on("download", () => {
@@ -40,5 +45,10 @@ test("a failed export says so on the page, and no file is saved", async ({ page 
   });
   await page.getByTestId("audit-csv").click();
   await expect(page.getByTestId("audit-csv-error")).toContainText("no export was made");
+  await page.unroute("**/api/audit.csv**");
+  await page.route("**/api/audit.csv**", (route) => route.fulfill({ status: 504, contentType: "text/html", body: "<html><body>Gateway Timeout nginx</body></html>" }));
+  await page.getByTestId("audit-csv").click();
+  await expect(page.getByTestId("audit-csv-error")).toContainText("(HTTP 504)");
+  await expect(page.getByTestId("audit-csv-error")).not.toContainText("nginx");
   expect(downloaded).toBe(false);
 });

@@ -87,7 +87,10 @@ test("the dashboard's own API routes check the session, the role and the Origin"
   expect((await page.request.get(`${baseURL}/api/images/cells/not-a-cell/gradcam`)).status()).toBe(400);
   expect((await page.request.get(`${baseURL}/api/images/cells/${SOME_UUID}/gradcam`)).status()).toBe(404);
   // The audit export is for AUDITOR and ADMIN only, and the upload proxy for TECHNICIAN.
-  expect((await page.request.get(`${baseURL}/api/audit.csv`)).status()).toBe(403);
+  // (Sent as the app's own page would: the export refuses a request that does not say so.)
+  const hemaExport = await page.request.get(`${baseURL}/api/audit.csv`, { headers: { "sec-fetch-site": "same-origin" } });
+  expect(hemaExport.status()).toBe(403);
+  expect(await hemaExport.text()).toMatch(/role/);
   const upload = await page.request.post(`${baseURL}/api/uploads?caseId=${SOME_UUID}&kind=FIELD`, {
     headers: { origin: baseURL! },
     multipart: { files: { name: "x.png", mimeType: "image/png", buffer: Buffer.from("x") } },

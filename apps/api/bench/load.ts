@@ -69,11 +69,12 @@ async function seed(): Promise<{ caseIds: string[]; password: string }> {
        VALUES ('00000000-0000-4000-8000-0000000000aa', 'rcmnet-bench', '1', ARRAY['car_t','lymphocyte','neutrophil','monocyte','eosinophil'],
                64, '{}', '{}', '{}', '/bench', repeat('0', 64), 'CHAMPION')`,
     );
-    // Cases: mostly IN_REVIEW, some signed; priorities spread; creation times over 30 days.
+    // Cases: mostly IN_REVIEW, some signed (after their cells: a signed case takes none);
+    // priorities spread; creation times over 30 days.
     await c.query(
       `INSERT INTO "case" (id, accession, "patientRef", product, timepoint, status, priority, "createdById", "createdAt", "updatedAt")
        SELECT gen_random_uuid(), 'BENCH-' || lpad(i::text, 6, '0'), 'MRN-' || i, 'tisagenlecleucel', 'day +' || (i % 28),
-              (CASE WHEN i % 5 = 0 THEN 'SIGNED_OUT' ELSE 'IN_REVIEW' END)::"CaseStatus",
+              'IN_REVIEW'::"CaseStatus",
               (CASE WHEN i % 20 = 0 THEN 'STAT' WHEN i % 7 = 0 THEN 'URGENT' ELSE 'ROUTINE' END)::"Priority",
               '00000000-0000-4000-8000-000000000001', now() - (i || ' minutes')::interval * 4, now()
        FROM generate_series(1, $1::int) AS i`,
@@ -99,6 +100,7 @@ async function seed(): Promise<{ caseIds: string[]; password: string }> {
               jsonb_build_object(c."currentLabel", 0.8, 'other', 0.2), 0.8, false
        FROM cell c`,
     );
+    await c.query(`UPDATE "case" SET status = 'SIGNED_OUT' WHERE substring(accession from 7)::int % 5 = 0`);
     await c.query("COMMIT");
     await c.query("ANALYZE");
     const { rows } = await c.query(`SELECT id FROM "case" WHERE status = 'IN_REVIEW' ORDER BY random() LIMIT 200`);

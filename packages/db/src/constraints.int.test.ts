@@ -84,7 +84,16 @@ describe("database constraints", () => {
     await p.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW", patientRef: "MRN-2" } });
     // Signed, the details its report signed stay as signed until an amendment reopens the case.
     await p.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
-    for (const data of [{ patientRef: "MRN-3" }, { wbcCount: 9 }, { specimen: "bone marrow aspirate" }, { priority: "STAT" as const }, { reportVersion: 2 }]) {
+    for (const data of [
+      { patientRef: "MRN-3" },
+      { wbcCount: 9 },
+      { specimen: "bone marrow aspirate" },
+      { priority: "STAT" as const },
+      { reportVersion: 2 },
+      // Not even with the status: only reopening it, alone, is allowed.
+      { status: "IN_REVIEW" as const, patientRef: "MRN-3" },
+      { status: "AMENDED" as const, reportVersion: 2 },
+    ]) {
       await expect(p.case.update({ where: { id: kase.id }, data }), JSON.stringify(data)).rejects.toThrow(refused);
     }
     // Nor a new cell or human decision.

@@ -6,12 +6,14 @@
 CREATE TRIGGER dataset_snapshot_immutable BEFORE UPDATE ON "dataset_snapshot" FOR EACH ROW
   EXECUTE FUNCTION refuse_identity_change();
 
--- A signed case changes only through an amendment, which reopens it (status IN_REVIEW) first:
--- while it stays signed, the details its report signed (patient, specimen, counts, priority,
--- product, timepoint) and its report version do not move.
+-- A signed case changes only through an amendment, which reopens it (status IN_REVIEW, and
+-- nothing else, in one statement): while it is signed, the details its report signed (patient,
+-- specimen, counts, priority, product, timepoint) and its report version do not move, not even
+-- in the statement that changes its status.
 CREATE TRIGGER case_signed_frozen BEFORE UPDATE ON "case" FOR EACH ROW
-  WHEN (OLD."status" IN ('SIGNED_OUT', 'AMENDED') AND NEW."status" = OLD."status" AND (
-        OLD."patientRef" IS DISTINCT FROM NEW."patientRef" OR OLD."product" IS DISTINCT FROM NEW."product"
+  WHEN (OLD."status" IN ('SIGNED_OUT', 'AMENDED') AND (
+        NEW."status" NOT IN (OLD."status", 'IN_REVIEW')
+     OR OLD."patientRef" IS DISTINCT FROM NEW."patientRef" OR OLD."product" IS DISTINCT FROM NEW."product"
      OR OLD."timepoint" IS DISTINCT FROM NEW."timepoint" OR OLD."specimen" IS DISTINCT FROM NEW."specimen"
      OR OLD."collectedAt" IS DISTINCT FROM NEW."collectedAt" OR OLD."wbcCount" IS DISTINCT FROM NEW."wbcCount"
      OR OLD."priority" IS DISTINCT FROM NEW."priority" OR OLD."reportVersion" IS DISTINCT FROM NEW."reportVersion"))

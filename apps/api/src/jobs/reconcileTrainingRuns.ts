@@ -15,12 +15,13 @@ export const runModelDir = (dataDir: string, runId: string) => join(dataDir, "mo
 
 /**
  * Removes what an ended run leaves on disk: its copies of the snapshot's TRAIN and VAL crops
- * (patient data, outside the blob store) and, unless it registered a model, its checkpoint.
+ * (patient data, outside the blob store) and its checkpoint; its model folder too, unless it
+ * registered a model (then the folder is the model's).
  */
 export async function discardFilesOfRun(prisma: Pick<PrismaClient, "modelVersion">, dataDir: string, runId: string): Promise<void> {
   await rm(runDir(dataDir, runId), { recursive: true, force: true });
   const registered = await prisma.modelVersion.findUnique({ where: { trainingRunId: runId }, select: { id: true } });
-  if (!registered) await rm(runModelDir(dataDir, runId), { recursive: true, force: true });
+  await rm(registered ? join(runModelDir(dataDir, runId), "checkpoint") : runModelDir(dataDir, runId), { recursive: true, force: true });
 }
 
 /** Inside a transaction: closes a QUEUED or RUNNING run whose job has ended; the status it got, or null. */

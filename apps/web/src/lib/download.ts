@@ -1,8 +1,9 @@
 "use client";
-import { ApiError, fromGraphQLErrors, sessionEndedUrl } from "./errors";
+import { ApiError, defaultMessage, fromGraphQLErrors, sessionEndedUrl } from "./errors";
 
 /**
- * Downloads a file one of this app's routes serves, through the page rather than a plain link:
+ * Downloads a file one of this app's routes serves, through the page rather than a plain link
+ * (held in the tab until it is saved: fine for an audit export of some hundred MB, no more):
  * a refusal (session ended, wrong role, the API down) is then told on the page, or leads to the
  * session-ended page, instead of failing in the browser's download list or saving the error as
  * the file.
@@ -12,7 +13,8 @@ export async function downloadFrom(url: string, fallbackName: string): Promise<v
   if (!res.ok) {
     const error = (res.headers.get("content-type") ?? "").includes("json")
       ? fromGraphQLErrors(((await res.json().catch(() => ({}))) as { errors?: [] }).errors ?? [], res.status)
-      : new ApiError(res.status >= 500 ? "UNAVAILABLE" : "INTERNAL", (await res.text()).slice(0, 300) || `The download failed (HTTP ${res.status}).`, res.status);
+      : // Not this app's JSON error (a proxy's HTML page, say): its text is not shown.
+        new ApiError(res.status >= 500 ? "UNAVAILABLE" : "INTERNAL", `${defaultMessage(res.status >= 500 ? "UNAVAILABLE" : "INTERNAL")} (HTTP ${res.status})`, res.status);
     if (error.code === "UNAUTHENTICATED") {
       window.location.assign(sessionEndedUrl(window.location.pathname + window.location.search, error.reason));
       return;

@@ -7,7 +7,11 @@ import { gql } from "./gql";
  * Loads through `load` (one GraphQL query, or several requests); `reload()` loads again. Only
  * the latest load's answer is kept, whatever order the answers arrive in.
  */
-export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>, { skip = false } = {}) {
+export function useLoader<T>(
+  load: (opts: { background: boolean }) => Promise<T>,
+  /** resetKey: what makes the last answer not this one's (a filter); by default any change of `load`. */
+  { skip = false, resetKey }: { skip?: boolean; resetKey?: string } = {},
+) {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(!skip);
@@ -40,23 +44,31 @@ export function useLoader<T>(load: (opts: { background: boolean }) => Promise<T>
     [load],
   );
 
+  // New variables (a changed filter, another case): the last answer is not this one's, so it is
+  // not shown while this one loads (an export or an edit would act on what the table shows).
+  // More rows of the same filter ("Show more") are: they stay while the longer list loads.
+  const shownFor = useRef<string | undefined | typeof load>(undefined);
   useEffect(() => {
     if (skip) return;
-    // New variables (a changed filter, another case): the last answer is not this one's, so it is
-    // not shown while this one loads (an export or an edit would act on what the table shows).
-    setData(null);
+    const forNow = resetKey ?? load;
+    if (shownFor.current !== forNow) setData(null);
+    shownFor.current = forNow;
     setLoading(true);
     void reload({ fresh: true });
-  }, [reload, skip]);
+  }, [reload, skip, resetKey, load]);
 
   return { data, error, loading, reload, setData, inFlight };
 }
 
 /** Loads a GraphQL query; `reload()` refetches; `pollMs` refetches while `poll` is true. */
-export function useQuery<T>(query: string, variables: Record<string, unknown> = {}, opts: { pollMs?: number; poll?: boolean; skip?: boolean } = {}) {
+export function useQuery<T>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: { pollMs?: number; poll?: boolean; skip?: boolean; resetKey?: string } = {},
+) {
   const key = JSON.stringify(variables);
   const load = useCallback(({ background }: { background: boolean }) => gql<T>(query, JSON.parse(key), { background }), [query, key]);
-  const { inFlight, ...state } = useLoader(load, { skip: opts.skip });
+  const { inFlight, ...state } = useLoader(load, { skip: opts.skip, resetKey: opts.resetKey });
   const { reload } = state;
 
   useEffect(() => {

@@ -180,7 +180,12 @@ export function ReviewWorkspace({
     if (performance.getEntriesByName("review-interactive").length === 0) performance.mark("review-interactive");
   }, []);
 
-  const onSelect = useCallback((id: string) => dispatch({ type: "select", cellId: id }), []);
+  // Selecting a cell shows its slide, even the cursor's own cell after another slide was chosen.
+  const onSelect = useCallback((id: string) => {
+    const cell = stateRef.current.cells.find((c) => c.id === id);
+    if (cell) setSlideId(cell.slideId);
+    dispatch({ type: "select", cellId: id });
+  }, []);
   // Bulk confirm records a human decision for cells the reviewer may not have looked at one by
   // one: it asks first, naming how many and the least certain AI call among them.
   const onBulk = useCallback(

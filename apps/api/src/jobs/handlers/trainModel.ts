@@ -350,7 +350,13 @@ async function recordFailure(
   err: unknown,
   logLines: string[],
 ): Promise<void> {
-  if (ctx.signal.aborted) return; // lost lease or shutdown: another attempt will continue
+  if (ctx.signal.aborted) {
+    // Lost lease or shutdown: another attempt will continue, unless the run was settled meanwhile
+    // (the reconciler found its job ended): then this worker's last checkpoint is nobody's.
+    const run = await ctx.prisma.trainingRun.findUnique({ where: { id: runId }, select: { status: true } });
+    if (run && run.status !== "QUEUED" && run.status !== "RUNNING") await discardRunFiles(ctx, runId);
+    return;
+  }
   // Shown to every reader of the run: server paths are the operator's business, not theirs.
   const message = redactPaths(err instanceof Error ? err.message : String(err)).slice(0, 1000);
   const final = err instanceof PermanentJobError || ctx.job.attempts >= ctx.job.maxAttempts;

@@ -3,7 +3,7 @@
 // version's metrics under `evaluations[snapshotId]` (a snapshot never changes, nor do weights).
 import type { BlobStore, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { ClassifierCache } from "./classifierCache.ts";
-import { evaluatePredictions, macroF1Of, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
+import { currentEvaluation, evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
 import { testLeakage } from "./testLeakage.ts";
 
 const BATCH = 32;
@@ -51,10 +51,7 @@ export function cachedEvaluation(version: ModelVersion, snapshotId: string): Eva
   const stored = m?.evaluations?.[snapshotId];
   // Macro-F1 read from the stored confusion matrix: one definition for evaluations stored before
   // it counted the classes only the model predicted, and for those after.
-  if (!stored) return null;
-  const c = stored.confusion as Partial<EvaluationMetrics["confusion"]> | undefined;
-  const whole = Array.isArray(c?.labels) && Array.isArray(c?.predictedLabels) && Array.isArray(c?.matrix) && c.matrix.length === c.labels.length;
-  return whole ? { ...stored, macroF1: macroF1Of(stored.confusion) } : stored;
+  return stored ? currentEvaluation(stored) : null;
 }
 
 /** jsonb_set in one statement: concurrent evaluations of other snapshots are not lost. */

@@ -97,3 +97,30 @@ export function macroF1Of({ labels, predictedLabels, matrix }: EvaluationMetrics
   const n = f1s.length + onlyPredicted;
   return n === 0 ? 0 : f1s.reduce((a, b) => a + b, 0) / n;
 }
+
+/** A stored evaluation whose confusion matrix is whole (older or hand-made ones may lack it). */
+function hasConfusion(e: unknown): e is EvaluationMetrics {
+  const c = (e as { confusion?: Partial<EvaluationMetrics["confusion"]> } | null)?.confusion;
+  return Array.isArray(c?.labels) && Array.isArray(c?.predictedLabels) && Array.isArray(c?.matrix) && c.matrix.length === c.labels.length;
+}
+
+/** An evaluation as served: macro-F1 read from its confusion matrix (one definition for all). */
+export function currentEvaluation<T>(e: T): T {
+  return hasConfusion(e) ? { ...e, macroF1: macroF1Of(e.confusion) } : e;
+}
+
+/**
+ * A model's or a run's stored metrics as served: every test evaluation in them (`test`,
+ * `champion`, `evaluations[snapshot]`) with today's macro-F1, so that figures stored before it
+ * counted classes only the model predicted sit beside newer ones on the same footing.
+ */
+export function withCurrentMacroF1(metrics: unknown): unknown {
+  if (!metrics || typeof metrics !== "object" || Array.isArray(metrics)) return metrics;
+  const m = { ...(metrics as Record<string, unknown>) };
+  for (const key of ["test", "champion"]) if (m[key]) m[key] = currentEvaluation(m[key]);
+  const evaluations = m.evaluations;
+  if (evaluations && typeof evaluations === "object" && !Array.isArray(evaluations)) {
+    m.evaluations = Object.fromEntries(Object.entries(evaluations).map(([k, e]) => [k, currentEvaluation(e)]));
+  }
+  return m;
+}

@@ -1,3 +1,4 @@
+import { withCurrentMacroF1 } from "../../jobs/model/evaluation.ts";
 import type { Policy } from "../../auth/policy.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
@@ -26,7 +27,7 @@ export const resolvers: Resolvers = {
     proposeRollback: (_p, args, ctx) => proposeRollback(ctx.prisma, actor(ctx), args),
   },
   ModelVersion: {
-    metrics: (v) => v.metrics ?? {},
+    metrics: (v) => withCurrentMacroF1(v.metrics ?? {}),
     parent: (v, _a, ctx) =>
       v.parentId ? ctx.prisma.modelVersion.findUnique({ where: { id: v.parentId } }) : null,
     trainingRun: (v, _a, ctx) =>

@@ -1,3 +1,4 @@
+import { withCurrentMacroF1 } from "../../jobs/model/evaluation.ts";
 import type { Policy } from "../../auth/policy.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
@@ -33,6 +34,7 @@ export const resolvers: Resolvers = {
     createdBy: (s, _a, ctx) => userOrFail(ctx.loaders.userById.load(s.createdById)),
   },
   TrainingRun: {
+    metrics: (r) => withCurrentMacroF1(r.metrics),
     snapshot: (r, _a, ctx) => ctx.prisma.datasetSnapshot.findUniqueOrThrow({ where: { id: r.snapshotId } }),
     baseModel: (r, _a, ctx) =>
       r.baseModelVersionId

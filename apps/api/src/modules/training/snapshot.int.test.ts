@@ -181,7 +181,8 @@ describe("dataset snapshots", () => {
 
     // Frozen counts: relinking a case to another patient later (an amendment reopens it first)
     // leaves s2's figures as they were.
-    await api.prisma.case.update({ where: { id: q2.case.id }, data: { status: "IN_REVIEW", patientRef: "MRN-OTHER" } });
+    await api.prisma.case.update({ where: { id: q2.case.id }, data: { status: "IN_REVIEW" } });
+    await api.prisma.case.update({ where: { id: q2.case.id }, data: { patientRef: "MRN-OTHER" } });
     const again = await api.gqlOk(tokens.DATA_SCIENTIST, `query($id: ID!) { datasetSnapshot(id: $id) { patientCounts { train val test } } }`, { id: s2.id });
     expect(again.datasetSnapshot.patientCounts).toEqual(s2.patientCounts);
   });

@@ -57,7 +57,7 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
   // Past the limit, older pages are fetched by cursor and kept as they were loaded.
   const [span, setSpan] = useState({ filterKey, rows: PAGE });
   const polled = span.filterKey === filterKey ? span.rows : PAGE;
-  const { data, error, loading } = useQuery<CasePage>(CASES, { filter, first: polled }, { pollMs: 5000, poll: true });
+  const { data, error, loading } = useQuery<CasePage>(CASES, { filter, first: polled }, { pollMs: 5000, poll: true, resetKey: filterKey });
   const { data: countData } = useQuery<{ caseStatusCounts: { status: string; count: number }[] }>(
     CASE_STATUS_COUNTS,
     { filter },

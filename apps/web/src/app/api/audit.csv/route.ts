@@ -36,5 +36,5 @@ export async function GET(request: NextRequest) {
   if (upstream.status >= 400 && upstream.status < 500) {
     return new Response(upstream.body, { status: upstream.status, headers: { "content-type": "application/json", "cache-control": "no-store" } });
   }
-  return gqlErrorResponse(502, "INTERNAL", "The API could not produce the export; no export was made.");
+  return gqlErrorResponse(502, "UNAVAILABLE", "The API could not produce the export; no export was made.");
 }
