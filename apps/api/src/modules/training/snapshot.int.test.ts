@@ -332,6 +332,18 @@ describe("training runs", () => {
     expect(await api.prisma.auditEvent.count({ where: { entityId: idle, action: "training.status" } })).toBe(1);
 
     // Cancelled by a data scientist before any worker went idle: settled at once, not "Cancelling…" forever.
+    // One that registered its model before its worker died: settled SUCCEEDED; its checkpoint
+    // goes, its model folder (the registered model's) stays.
+    const registered = await died();
+    await insertModelVersion(api.prisma, { trainingRunId: registered });
+    const modelDir = join(api.env.dataDir, "models", "runs", registered);
+    await mkdir(join(modelDir, "checkpoint"), { recursive: true });
+    await writeFile(join(modelDir, "weights.bin"), "w");
+    expect(await reconcileTrainingRuns(api.prisma, api.env.dataDir)).toBeGreaterThanOrEqual(1);
+    expect((await api.prisma.trainingRun.findUniqueOrThrow({ where: { id: registered } })).status).toBe("SUCCEEDED");
+    expect(existsSync(join(modelDir, "checkpoint"))).toBe(false);
+    expect(existsSync(join(modelDir, "weights.bin"))).toBe(true);
+
     const dead = await died();
     await mkdir(join(api.env.dataDir, "runs", dead, "data"), { recursive: true });
     const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: dead })).cancelTrainingRun;
