@@ -71,15 +71,15 @@ export function createLoaders(prisma: PrismaClient) {
         (r) => r.cellId,
       ),
     ),
-    /**
-     * Cell counts per current label (and how many were reviewed) for each case: one query serves
-     * the worklist's cellCount/reviewedCount and the case page's differential.
-     */
     /** Whether the cells of each case were screened for CAR-T (every model that called them has the class). */
     cartAssessedByCaseId: new DataLoader<string, boolean>(async (ids) => {
       const sets = await modelLabelSetsByCase(prisma, ids);
       return ids.map((id) => screensForCart(sets.get(id) ?? []));
     }),
+    /**
+     * Cell counts per current label (and how many were reviewed) for each case: one query serves
+     * the worklist's cellCount/reviewedCount and the case page's differential.
+     */
     labelCountsByCaseId: new DataLoader<string, LabelCount[]>(async (ids) => {
       const rows = await prisma.$queryRaw<{ caseId: string; label: string | null; count: bigint; reviewed: bigint }[]>`
         SELECT s."caseId", c."currentLabel" AS label, count(*) AS count, count(*) FILTER (WHERE c."reviewCount" > 0) AS reviewed

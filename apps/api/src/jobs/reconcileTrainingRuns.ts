@@ -13,6 +13,11 @@ export const runDir = (dataDir: string, runId: string) => join(dataDir, "runs", 
 /** Under the models dir, so the registry's path rule (models live there) holds. */
 export const runModelDir = (dataDir: string, runId: string) => join(dataDir, "models", "runs", runId);
 
+/** Whether a run is over (no worker will train it again): neither QUEUED nor RUNNING. */
+export function runEnded(status: RunStatus): boolean {
+  return status !== "QUEUED" && status !== "RUNNING";
+}
+
 /**
  * Removes what an ended run leaves on disk: its copies of the snapshot's TRAIN and VAL crops
  * (patient data, outside the blob store) and its checkpoint; its model folder too, unless it

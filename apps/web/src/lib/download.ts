@@ -11,10 +11,11 @@ import { ApiError, defaultMessage, fromGraphQLErrors, sessionEndedUrl } from "./
 export async function downloadFrom(url: string, fallbackName: string): Promise<void> {
   const res = await fetch(url);
   if (!res.ok) {
+    // Not this app's JSON error (a proxy's HTML page, say): its text is not shown.
+    const code = res.status >= 500 ? "UNAVAILABLE" : "INTERNAL";
     const error = (res.headers.get("content-type") ?? "").includes("json")
       ? fromGraphQLErrors(((await res.json().catch(() => ({}))) as { errors?: [] }).errors ?? [], res.status)
-      : // Not this app's JSON error (a proxy's HTML page, say): its text is not shown.
-        new ApiError(res.status >= 500 ? "UNAVAILABLE" : "INTERNAL", `${defaultMessage(res.status >= 500 ? "UNAVAILABLE" : "INTERNAL")} (HTTP ${res.status})`, res.status);
+      : new ApiError(code, `${defaultMessage(code)} (HTTP ${res.status})`, res.status);
     if (error.code === "UNAUTHENTICATED") {
       window.location.assign(sessionEndedUrl(window.location.pathname + window.location.search, error.reason));
       return;

@@ -17,7 +17,7 @@ import { redactPaths } from "../failureReason.ts";
 import { resolveModelDir, unregisteredChange, type LoadedClassifier } from "../model/classifierCache.ts";
 import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
 import { runTestLeakage } from "../model/testLeakage.ts";
-import { discardFilesOfRun, runDir, runModelDir } from "../reconcileTrainingRuns.ts";
+import { discardFilesOfRun, runDir, runEnded, runModelDir } from "../reconcileTrainingRuns.ts";
 import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
 import {
   DEFAULT_ABSTAIN_THRESHOLD,
@@ -41,8 +41,6 @@ export interface TrainModelDeps {
 export function trainModelHandler(deps: TrainModelDeps): JobHandler {
   return (ctx) => trainModel(ctx, deps);
 }
-
-export { runDir, runModelDir } from "../reconcileTrainingRuns.ts";
 
 async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> {
   const { prisma, log } = ctx;
@@ -314,15 +312,6 @@ async function finishSucceeded(
   await rm(join(runModelDir(ctx.dataDir, run.id), "checkpoint"), { recursive: true, force: true });
 }
 
-/**
- * A run that ends without a model (cancelled, or failed for good) leaves nothing worth keeping:
- * the copied crops and the half-trained weights with their checkpoint. The model folder stays
- * if a version was registered from it before the failure.
- */
-function discardRunFiles(ctx: JobContext, runId: string): Promise<void> {
-  return discardFilesOfRun(ctx.prisma, ctx.dataDir, runId);
-}
-
 async function finishCancelled(ctx: JobContext, runId: string, logLines: string[]): Promise<void> {
   await ctx.prisma.$transaction(async (tx) => {
     const done = await tx.trainingRun.updateMany({
@@ -341,7 +330,7 @@ async function finishCancelled(ctx: JobContext, runId: string, logLines: string[
       });
     }
   });
-  await discardRunFiles(ctx, runId);
+  await discardFilesOfRun(ctx.prisma, ctx.dataDir, runId);
 }
 
 async function recordFailure(
@@ -354,7 +343,7 @@ async function recordFailure(
     // Lost lease or shutdown: another attempt will continue, unless the run was settled meanwhile
     // (the reconciler found its job ended): then this worker's last checkpoint is nobody's.
     const run = await ctx.prisma.trainingRun.findUnique({ where: { id: runId }, select: { status: true } });
-    if (run && run.status !== "QUEUED" && run.status !== "RUNNING") await discardRunFiles(ctx, runId);
+    if (run && runEnded(run.status)) await discardFilesOfRun(ctx.prisma, ctx.dataDir, runId);
     return;
   }
   // Shown to every reader of the run: server paths are the operator's business, not theirs.
@@ -382,7 +371,7 @@ async function recordFailure(
     })
     .catch(() => undefined);
   // Kept while a retry may resume from the checkpoint; gone once no attempt is left.
-  if (final) await discardRunFiles(ctx, runId).catch(() => undefined);
+  if (final) await discardFilesOfRun(ctx.prisma, ctx.dataDir, runId).catch(() => undefined);
 }
 
 async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: string[]): Promise<void> {

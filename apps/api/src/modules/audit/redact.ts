@@ -21,7 +21,7 @@ export const HASH_KEYS = new Set(["contentSha256", "hash"]);
  * the hash would undo the redaction. Those roles verify through the server (verifyAuditTrail,
  * verifySignOff's ok), which they cannot do themselves over redacted records anyway.
  */
-export function hashFor(hash: string, role: Role | null | undefined): string | null {
+export function hashFor(hash: string | null, role: Role | null | undefined): string | null {
   return role && canSeePatientRef(role) ? hash : null;
 }
 

@@ -27,7 +27,7 @@ export const resolvers: Resolvers = {
         ...v,
         storedSha256: hashFor(v.storedSha256, role),
         computedSha256: hashFor(v.computedSha256, role),
-        auditedSha256: v.auditedSha256 === null ? null : hashFor(v.auditedSha256, role),
+        auditedSha256: hashFor(v.auditedSha256, role),
       };
     },
   },

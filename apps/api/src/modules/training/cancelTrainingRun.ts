@@ -9,7 +9,7 @@ import { conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { cancelJob } from "../../jobs/queue.ts";
 import { trainingKey } from "../../jobs/analysisJobs.ts";
-import { discardFilesOfRun, settleRunOfEndedJob } from "../../jobs/reconcileTrainingRuns.ts";
+import { discardFilesOfRun, runEnded, settleRunOfEndedJob } from "../../jobs/reconcileTrainingRuns.ts";
 
 export async function cancelTrainingRun(
   prisma: PrismaClient,
@@ -23,7 +23,7 @@ export async function cancelTrainingRun(
     await tx.$queryRaw`SELECT 1 FROM "training_run" WHERE id = ${id}::uuid FOR UPDATE`;
     const run = await tx.trainingRun.findUnique({ where: { id } });
     if (!run) throw notFound("Training run");
-    if (run.status !== "QUEUED" && run.status !== "RUNNING") {
+    if (runEnded(run.status)) {
       throw conflict(`The training run has already finished (${run.status})`);
     }
     if (run.cancelRequested) throw conflict("Cancellation was already requested");
@@ -53,6 +53,6 @@ export async function cancelTrainingRun(
     return updated;
   });
   // Ended here (no worker will): nothing of it stays on disk. A running one's worker cleans up.
-  if (updated.status !== "QUEUED" && updated.status !== "RUNNING") await discardFilesOfRun(prisma, dataDir, id);
+  if (runEnded(updated.status)) await discardFilesOfRun(prisma, dataDir, id);
   return updated;
 }

@@ -4,6 +4,7 @@ import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { type AuditEventRow, AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
 import { describeError } from "@/lib/errors";
 import { downloadFrom } from "@/lib/download";
+import { useAction } from "@/lib/useAction";
 import { gql } from "@/lib/gql";
 import { useLoader, useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
@@ -80,8 +81,8 @@ export function AuditTrail() {
   // Older pages, fetched on demand after the first; a new first page (other filters) drops them.
   const [older, setOlder] = useState<{ of: TrailPage; pages: TrailPage[] }>({ of: {} as TrailPage, pages: [] });
   const [loadingOlder, setLoadingOlder] = useState(false);
-  const [exporting, setExporting] = useState(false);
-  const [exportError, setExportError] = useState<string | null>(null);
+  // The export: one at a time, its failure said on the page (nothing to reload after it).
+  const exportCsv = useAction(async () => undefined);
   const [olderError, setOlderError] = useState<string | null>(null);
   const pages = trail.data && !badDates.length ? [trail.data, ...(older.of === trail.data ? older.pages : [])] : [];
   const rows = pages.flatMap((p) => p.auditTrail.nodes);
@@ -130,26 +131,16 @@ export function AuditTrail() {
           {badDates.length === 0 && (
             <button
               type="button"
-              disabled={exporting}
+              disabled={exportCsv.busy}
               data-testid="audit-csv"
-              onClick={async () => {
-                setExporting(true);
-                setExportError(null);
-                try {
-                  await downloadFrom(csvHref, "audit-trail.csv");
-                } catch (e) {
-                  setExportError(describeError(e));
-                } finally {
-                  setExporting(false);
-                }
-              }}
+              onClick={() => void exportCsv.act(() => downloadFrom(csvHref, "audit-trail.csv"))}
             >
-              {exporting ? "Exporting…" : "Export CSV"}
+              {exportCsv.busy ? "Exporting…" : "Export CSV"}
             </button>
           )}
         </div>
       </div>
-      <ErrorBox error={exportError} testId="audit-csv-error" />
+      <ErrorBox error={exportCsv.actionError} testId="audit-csv-error" />
       <ErrorBox error={verify.error} testId="verify-error" />
       <form
         className="panel row"
