@@ -83,9 +83,12 @@ let stopping = false;
 function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot) {
   // Each child leads its own process group, so stopping it also stops what it spawned
   // (tsx and Next.js run the real server in a grandchild process).
+  // The first administrator's password is read once, here; no child needs it.
+  const inherited = { ...process.env };
+  delete inherited.RCMNET_ADMIN_PASSWORD;
   const child = spawn(command, args, {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

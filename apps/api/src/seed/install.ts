@@ -18,7 +18,7 @@ export async function prepareInstall(options: InstallOptions): Promise<void> {
   const prisma = createPrismaClient(options.databaseUrl, { max: 2 });
   try {
     const admin = await ensureFirstAdmin(prisma, options.admin);
-    if (admin) options.log(`first administrator created: ${admin.login} (audited; remove RCMNET_ADMIN_PASSWORD from the environment now)`);
+    if (admin) options.log(`first administrator created: ${admin.login} (audited; its password is temporary: sign in and choose a new one, then remove RCMNET_ADMIN_PASSWORD from the environment)`);
     if (options.modelDir) {
       await initModelBackend();
       const champion = await ensureChampion({

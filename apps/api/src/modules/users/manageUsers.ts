@@ -26,8 +26,10 @@ export async function createUser(prisma: PrismaClient, actor: Pick<AuthUser, "id
   const passwordHash = await hashPassword(input.password);
   try {
     return await prisma.$transaction(async (tx) => {
-      // A password an administrator chose is temporary: its owner changes it before signing anything.
-      const user = await tx.user.create({ data: { login: input.login, displayName: input.displayName, role: input.role, passwordHash, mustChangePassword: actor !== null } });
+      // A password someone else chose is temporary: its owner changes it before doing anything else.
+      // That includes the first administrator's (actor null), which sat in the environment of
+      // every process `npm start` launched.
+      const user = await tx.user.create({ data: { login: input.login, displayName: input.displayName, role: input.role, passwordHash, mustChangePassword: true } });
       await recordAudit(tx, actor, { action: "user.create", entityType: "User", entityId: user.id, after: auditSnapshot(user, ["failedLogins", "updatedAt"]) });
       return user;
     });
