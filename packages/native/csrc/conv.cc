@@ -237,8 +237,8 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
     expectLen(nx, product(xs), "conv2d x");
     expectLen(nw, product(ws), "conv2d filter");
     expectLen(ny, product(ys), "conv2d out");
+    ConvGeom g = geometry(xs, ws, ys, p);  // checks the ranks before ws[3] is read
     if (b) expectLen(nb, ws[3], "conv2d bias");
-    ConvGeom g = geometry(xs, ws, ys, p);
     const bool single = flopsOf(g) < kSingleThreadFlops;
     ThreadScope threads(single);
     Key k = keyOf(0, g, (b ? 2 : 0) + act * 4);

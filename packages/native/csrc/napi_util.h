@@ -4,6 +4,7 @@
 #pragma once
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -64,7 +65,7 @@ struct Args {
       throw ArgError(std::string(what) + " must be a number");
     return d;
   }
-  int64_t i64(size_t i, const char* what) const { return static_cast<int64_t>(num(i, what)); }
+  int64_t i64(size_t i, const char* what) const { return toInt(num(i, what), what, " must be an integer"); }
   // A short string (a setting's name).
   std::string str(size_t i, const char* what) const {
     char buf[64];
@@ -78,10 +79,18 @@ struct Args {
   // A plain JS array of integers (shapes, strides, axes).
   std::vector<int64_t> ints(size_t i, const char* what) const {
     std::vector<double> d = numberArray(i, what, " must be an array of integers");
-    return std::vector<int64_t>(d.begin(), d.end());
+    std::vector<int64_t> out(d.size());
+    for (size_t k = 0; k < d.size(); ++k) out[k] = toInt(d[k], what, " must be an array of integers");
+    return out;
   }
 
  private:
+  // Casting NaN, an infinity or a huge double to int64 is undefined behaviour: refuse them.
+  static int64_t toInt(double d, const char* what, const char* expected) {
+    if (!std::isfinite(d) || d != std::trunc(d) || std::fabs(d) > 9007199254740992.0)  // 2^53
+      throw ArgError(std::string(what) + expected);
+    return static_cast<int64_t>(d);
+  }
   std::vector<double> numberArray(size_t i, const char* what, const char* expected) const {
     napi_value v = at(i, what);
     bool is = false;
@@ -99,9 +108,14 @@ struct Args {
   }
 };
 
+// The element count of a shape; a negative dimension or an overflowing product is refused, so a
+// buffer length check against it cannot pass by wrapping around.
 inline int64_t product(const std::vector<int64_t>& s) {
   int64_t p = 1;
-  for (auto d : s) p *= d;
+  for (auto d : s) {
+    if (d < 0 || (d > 0 && p > INT64_MAX / d)) throw ArgError("shape has a negative or too large dimension");
+    p *= d;
+  }
   return p;
 }
 

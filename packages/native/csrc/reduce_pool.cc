@@ -67,8 +67,10 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
     std::vector<double> part(static_cast<size_t>(nt) * A * C, init);
 #pragma omp parallel num_threads(nt)
     {
-      int t = omp_get_thread_num();
-      int64_t lo = B * t / nt, hi = B * (t + 1) / nt;
+      // The runtime may start fewer threads than asked (OMP_THREAD_LIMIT, OMP_DYNAMIC): split B
+      // over those that run; the partials of the others stay at init, which combines as nothing.
+      int t = omp_get_thread_num(), running = omp_get_num_threads();
+      int64_t lo = B * t / running, hi = B * (t + 1) / running;
       double* acc0 = part.data() + static_cast<size_t>(t) * A * C;
       for (int64_t i = 0; i < A; ++i) {
         double* acc = acc0 + i * C;
@@ -105,10 +107,13 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
     expectLen(nx, product(shape), "transpose x");
     expectLen(no, product(shape), "transpose out");
     std::vector<int64_t> inStride(r), outShape(r), srcStride(r);
+    std::vector<bool> seen(r, false);
     int64_t s = 1;
     for (size_t d = r; d-- > 0;) { inStride[d] = s; s *= shape[d]; }
     for (size_t d = 0; d < r; ++d) {
-      if (perm[d] < 0 || perm[d] >= static_cast<int64_t>(r)) throw ArgError("transpose: bad perm");
+      // A repeated axis keeps the element count but reads past the input.
+      if (perm[d] < 0 || perm[d] >= static_cast<int64_t>(r) || seen[perm[d]]) throw ArgError("transpose: perm is not a permutation");
+      seen[perm[d]] = true;
       outShape[d] = shape[perm[d]];
       srcStride[d] = inStride[perm[d]];
     }
@@ -165,7 +170,8 @@ napi_value MaxPool(napi_env env, napi_callback_info info) {
             int64_t w = ow * g.sw - g.pl + j * g.dw;
             if (w < 0 || w >= g.W) continue;
             const float* px = x + ((n * g.H + h) * g.W + w) * g.C;
-            for (int64_t c = 0; c < g.C; ++c) acc[c] = (px[c] > acc[c] || px[c] != px[c]) ? px[c] : acc[c];
+            // A strict > skips NaN, as the cpu backend's pooling does (an all-NaN window gives -inf).
+            for (int64_t c = 0; c < g.C; ++c) acc[c] = px[c] > acc[c] ? px[c] : acc[c];
           }
         }
         std::copy(acc.begin(), acc.end(), y + ((n * g.OH + oh) * g.OW + ow) * g.C);
@@ -192,9 +198,10 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
     std::fill(dx, dx + ndx, 0.f);
     // Windows of different images never overlap, so images run in parallel. Per
     // output pixel the arg-max of each channel is tracked branch-free (select on a
-    // strict >, starting from the first in-bounds element, so the first of tied
-    // maxima wins as in the cpu backend) and vectorises over channels; the
-    // scatter into dx is the only per-element indexed access.
+    // strict > from -inf, so the first of tied maxima wins and NaN is skipped, as in
+    // the cpu backend) and vectorises over channels; the scatter into dx is the only
+    // per-element indexed access. A channel whose window held no number (all NaN, or
+    // all padding) routes its gradient nowhere, like the cpu backend's position -1.
 #pragma omp parallel for schedule(static) if (static_cast<int64_t>(nx) >= kParallelMin)
     for (int64_t n = 0; n < g.N; ++n) {
       std::vector<float> best(g.C);
@@ -205,7 +212,11 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
       float* dxn = dx + n * g.H * g.W * g.C;
       for (int64_t oh = 0; oh < g.OH; ++oh)
         for (int64_t ow = 0; ow < g.OW; ++ow) {
-          bool first = true;
+#pragma omp simd
+          for (int64_t c = 0; c < g.C; ++c) {
+            pb[c] = -std::numeric_limits<float>::infinity();
+            pp[c] = -1;
+          }
           for (int64_t i = 0; i < g.kh; ++i) {
             int64_t h = oh * g.sh - g.pt + i * g.dh;
             if (h < 0 || h >= g.H) continue;
@@ -214,15 +225,6 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
               if (w < 0 || w >= g.W) continue;
               const int32_t base = static_cast<int32_t>((h * g.W + w) * g.C);
               const float* xp = xn + base;
-              if (first) {
-#pragma omp simd
-                for (int64_t c = 0; c < g.C; ++c) {
-                  pb[c] = xp[c];
-                  pp[c] = base;
-                }
-                first = false;
-                continue;
-              }
 #pragma omp simd
               for (int64_t c = 0; c < g.C; ++c) {
                 const bool gt = xp[c] > pb[c];
@@ -231,9 +233,9 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
               }
             }
           }
-          if (first) continue;  // a window entirely in the padding
           const float* d = dy + ((n * g.OH + oh) * g.OW + ow) * g.C;
-          for (int64_t c = 0; c < g.C; ++c) dxn[pp[c] + c] += d[c];
+          for (int64_t c = 0; c < g.C; ++c)
+            if (pp[c] >= 0) dxn[pp[c] + c] += d[c];
         }
     }
   });

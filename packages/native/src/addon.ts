@@ -70,6 +70,26 @@ export type AddonResult = { addon: NativeAddon; path: string } | { addon: null; 
 
 let pending: Promise<AddonResult> | undefined;
 
+/**
+ * Changes with every setting that can make oneDNN pick another convolution implementation, and
+ * so another blocked filter layout: a filter reordered before the change must not be reused after
+ * it (the addon checks only the prepared buffer's size, and two layouts can have the same size).
+ */
+export let convSettingsGeneration = 0;
+
+function countingConvSettings(addon: NativeAddon): NativeAddon {
+  const counted = <A extends unknown[]>(set: (...args: A) => void) => (...args: A) => {
+    set(...args);
+    convSettingsGeneration++;
+  };
+  return {
+    ...addon,
+    setThreads: counted(addon.setThreads),
+    setSingleThreadFlops: counted(addon.setSingleThreadFlops),
+    setConvLayout: counted(addon.setConvLayout),
+  };
+}
+
 /** Builds (once per source version, ~15 s) and loads the addon; never throws. */
 export function loadAddon(log: (line: string) => void = console.warn): Promise<AddonResult> {
   pending ??= (async (): Promise<AddonResult> => {
@@ -83,7 +103,7 @@ export function loadAddon(log: (line: string) => void = console.warn): Promise<A
         path = await buildAddon();
       }
       const addon = withOpenMpWaiting(() => createRequire(import.meta.url)(path) as NativeAddon);
-      return { addon, path };
+      return { addon: countingConvSettings(addon), path };
     } catch (err) {
       return { addon: null, reason: err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err) };
     }

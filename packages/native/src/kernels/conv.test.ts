@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadAddon } from '../addon.js';
+import { convSettingsGeneration, loadAddon, openMpSpins } from '../addon.js';
 import { describeNative, expectParity, randomTensor } from '../testing/parity.js';
 
 type Case = { x: [number, number, number, number]; k: number; cout: number; stride: number; pad: 'same' | 'valid'; dilation?: number };
@@ -54,6 +54,16 @@ for (const layout of layouts) describeNative(`native Conv2D and FusedConv2D matc
       }));
     });
   }
+  it('fused conv with a bias that broadcasts along W, not channels ([C, 1] with OW = C), added as tfjs broadcasts it', async () => {
+    await expectParity(() => tf.fused.conv2d({
+      x: randomTensor([1, 4, 4, 3], 1) as tf.Tensor4D, filter: randomTensor([3, 3, 3, 4], 2) as tf.Tensor4D,
+      strides: 1, pad: 'same', bias: randomTensor([4, 1], 3), activation: 'relu',
+    }));
+  });
+  it("a rounding mode ('ceil', 'round') gives tfjs's output size (left to the cpu kernel)", async () => {
+    await expectParity(() => (['ceil', 'round'] as const).map((mode) =>
+      tf.conv2d(randomTensor([1, 6, 6, 2], 1) as tf.Tensor4D, randomTensor([3, 3, 2, 3], 2) as tf.Tensor4D, 2, 1, 'NHWC', 1, mode)));
+  });
   it('fused conv with a scalar bias and no bias', async () => {
     const x = () => randomTensor([1, 6, 6, 3], 1) as tf.Tensor4D, w = () => randomTensor([3, 3, 3, 4], 2) as tf.Tensor4D;
     await expectParity(() => [
@@ -64,6 +74,24 @@ for (const layout of layouts) describeNative(`native Conv2D and FusedConv2D matc
 });
 
 describeNative('native Conv2D reuses reordered filters safely', () => {
+  it('a filter reordered before a convolution setting changed is reordered again after it', async () => {
+    const addon = (await loadAddon()).addon!;
+    const before = convSettingsGeneration;
+    addon.setSingleThreadFlops(1e9);
+    expect(convSettingsGeneration).toBeGreaterThan(before);
+    try {
+      await expectParity(() => {
+        const w = randomTensor([3, 3, 16, 64], 2) as tf.Tensor4D;
+        const x = randomTensor([1, 6, 6, 16], 1) as tf.Tensor4D;
+        const outs = [tf.conv2d(x, w, 1, 'same'), tf.conv2d(x, w, 1, 'same')]; // the second use caches it
+        addon.setSingleThreadFlops(0); // now every convolution may take another implementation
+        outs.push(tf.conv2d(x, w, 1, 'same'));
+        return outs;
+      });
+    } finally {
+      addon.setSingleThreadFlops(openMpSpins ? 4e6 : 32e6); // registerNativeBackend's choice
+    }
+  });
   it('same filter three times (cached from the second use), then other filters of the same shape', async () => {
     await expectParity(() => {
       const w = randomTensor([3, 3, 16, 16], 2) as tf.Tensor4D;

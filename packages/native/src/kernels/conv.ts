@@ -4,7 +4,7 @@ import {
   backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D,
   type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DBackpropInputAttrs, type FusedConv2DAttrs, type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import type { NativeAddon } from '../addon.js';
+import { convSettingsGeneration, type NativeAddon } from '../addon.js';
 import { applyActivation, NATIVE_ACTIVATIONS } from './elementwise.js';
 import { f32, output, sizeOf, type KernelArgs, type NativeKernel } from './util.js';
 
@@ -16,8 +16,15 @@ function convParams(info: backend_util.Conv2DInfo): number[] {
   return [info.strideHeight, info.strideWidth, p.top, p.bottom, p.left, p.right, info.dilationHeight, info.dilationWidth];
 }
 
+/**
+ * A rounding mode ('ceil', 'round') makes tfjs's output size disagree with the symmetric padding
+ * oneDNN is given, so oneDNN would refuse the call: those go to the reference kernel.
+ */
+const referenceOnly = (attrs: { dataFormat?: string; dimRoundingMode?: string | null }) =>
+  attrs.dataFormat === 'NCHW' || attrs.dimRoundingMode != null;
+
 function convInfo(xShape: number[], filterShape: number[], attrs: Conv2DAttrs): backend_util.Conv2DInfo | null {
-  if (attrs.dataFormat === 'NCHW') return null;
+  if (referenceOnly(attrs)) return null;
   return backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4, attrs.strides, attrs.dilations, attrs.pad,
     attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat));
 }
@@ -46,11 +53,13 @@ function runConv(args: KernelArgs, native: NativeAddon, fused: boolean): TensorI
   // Per-channel bias and relu go into the oneDNN primitive; anything else is applied after.
   const biasV = bias ? f32(backend, bias) : null;
   if (bias && !biasV) return null;
-  const biasFused = biasV !== null && biasV.length === info.outChannels;
+  // Only a bias along the channels alone ([C] or [1, …, 1, C]); tfjs also accepts any bias that
+  // broadcasts against the output, which is added after the primitive instead.
+  const biasFused = biasV !== null && bias!.shape.at(-1) === info.outChannels && bias!.shape.slice(0, -1).every((d) => d === 1);
   const reluFused = activation === 'relu' && (biasFused || !bias);
   const [out, outV] = output(backend, info.outShape);
   const params = convParams(info);
-  const geometryKey = `${x.shape}|${filter.shape}|${params}|${biasFused}|${reluFused}`;
+  const geometryKey = `${x.shape}|${filter.shape}|${params}|${biasFused}|${reluFused}|${convSettingsGeneration}`;
   let perFilter = preparedFilters.get(filter.dataId);
   if (!perFilter) preparedFilters.set(filter.dataId, (perFilter = new Map()));
   const cached = perFilter.get(geometryKey);
@@ -81,7 +90,7 @@ export const conv2DBackpropInput: NativeKernel = (args, native) => {
   const { dy, filter } = args.inputs as Record<string, TensorInfo>;
   const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
   const dyV = f32(backend, dy), wV = f32(backend, filter);
-  if (!dyV || !wV || attrs.dataFormat === 'NCHW') return null;
+  if (!dyV || !wV || referenceOnly(attrs)) return null;
   const info = backend_util.computeConv2DInfo(attrs.inputShape, filter!.shape as Shape4, attrs.strides, 1, attrs.pad,
     attrs.dimRoundingMode, false, 'channelsLast');
   const [dx, dxV] = output(backend, [...attrs.inputShape]);
@@ -94,7 +103,7 @@ export const conv2DBackpropFilter: NativeKernel = (args, native) => {
   const { x, dy } = args.inputs as Record<string, TensorInfo>;
   const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs;
   const xV = f32(backend, x), dyV = f32(backend, dy);
-  if (!xV || !dyV || attrs.dataFormat === 'NCHW') return null;
+  if (!xV || !dyV || referenceOnly(attrs)) return null;
   const info = backend_util.computeConv2DInfo(x!.shape as Shape4, attrs.filterShape, attrs.strides, 1, attrs.pad,
     attrs.dimRoundingMode, false, 'channelsLast');
   const [dw, dwV] = output(backend, [...attrs.filterShape]);

@@ -95,11 +95,19 @@ export const addN: NativeKernel = ({ inputs, backend }, native) => {
   return out;
 };
 
+/** Every axis of a rank-`rank` tensor exactly once. */
+export function isPermutation(perm: readonly number[], rank: number): boolean {
+  return perm.length === rank && new Set(perm).size === rank && perm.every((p) => Number.isInteger(p) && p >= 0 && p < rank);
+}
+
 export const transpose: NativeKernel = ({ inputs, backend, attrs }, native) => {
   const { x } = inputs as Record<string, TensorInfo>;
   const xv = f32(backend, x);
   if (!xv || x!.shape.length === 0) return null;
   const perm = (attrs as unknown as TransposeAttrs).perm;
+  // tfjs checks each entry's range but not that perm is a permutation ([0, 0] passes): leave such
+  // a call to the reference kernel, which reports or computes it, rather than read out of bounds.
+  if (!isPermutation(perm, x!.shape.length)) return null;
   const shape = perm.map((p) => x!.shape[p]!);
   const [out, ov] = output(backend, shape);
   native.transpose(xv, x!.shape, perm, ov);

@@ -31,6 +31,14 @@ describeNative('native pooling matches the cpu backend', () => {
       });
     });
   }
+  it('maxPool skips NaN as cpu does: forward and gradient, an all-NaN window included', async () => {
+    await expectParity(() => {
+      // Windows (2x2, stride 2): [NaN, 1, 2, 3] -> 3; [4, NaN, NaN, 0] -> 4; all NaN -> -inf, no gradient.
+      const x = tf.tensor4d([NaN, 1, 4, NaN, 2, 3, NaN, 0, NaN, NaN, 5, 6, NaN, NaN, 7, 8], [1, 4, 4, 1]);
+      const target = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
+      return [tf.maxPool(x, 2, 2, 'valid'), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), target)))(x)];
+    });
+  });
   it('maxPool gradient with tied maxima routes to the first, as cpu does', async () => {
     await expectParity(() => {
       const x = tf.tensor4d([1, 1, 1, 1, 2, 2, 0, 2, 2], [1, 3, 3, 1]);
