@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { describeNative, expectParity, randomTensor } from '../testing/parity.js';
@@ -24,6 +26,14 @@ describeNative('native reductions match the cpu backend', () => {
       });
     }
   }
+  it('when OpenMP starts fewer threads than asked (OMP_THREAD_LIMIT), every slice is still summed', () => {
+    const script = fileURLToPath(new URL('../testing/reduceUnderThreadLimit.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, OMP_NUM_THREADS: '2', OMP_THREAD_LIMIT: '1' }, encoding: 'utf8', timeout: 60_000,
+    });
+    expect(run.stderr + run.stdout).toMatch(/parity/);
+    expect(run.status).toBe(0);
+  }, 70_000);
   it('a full reduction of a large tensor (accumulates in double)', async () => {
     await expectParity(() => [tf.sum(randomTensor([200_001], 4)), tf.mean(tf.add(randomTensor([64, 64, 64], 5), 3))]);
   });
