@@ -178,4 +178,72 @@ describe("job queue", () => {
     expect(ran).toBe(false);
     expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "QUEUED", attempts: 0, lockedBy: null });
   });
+
+  it("a worker whose heartbeats hang (database unreachable) gives the job up before its lease expires, so two never run it", async () => {
+    const job = await enqueueJob(db.prisma, { type: "t", payload: {} });
+    // Heartbeats never answer; everything else works.
+    const prisma = new Proxy(db.prisma, {
+      get(target, key, receiver) {
+        if (key !== "$executeRaw") return Reflect.get(target, key, receiver);
+        return (sql: TemplateStringsArray, ...values: unknown[]) =>
+          sql.join("?").includes('SET "heartbeatAt"') ? new Promise(() => {}) : target.$executeRaw(sql, ...values);
+      },
+    });
+    const leaseMs = 1_500;
+    let claimedAt = 0;
+    let abortedAfterMs = Number.POSITIVE_INFINITY;
+    const worker = startWorker({
+      prisma,
+      blobs: undefined as never,
+      dataDir: "/nonexistent",
+      log: silentLogger,
+      pollMs: 20,
+      leaseMs,
+      heartbeatMs: 300,
+      shutdownGraceMs: 100,
+      handlers: {
+        t: async (ctx) => {
+          claimedAt = Date.now();
+          // A long job that needs no database (training once its data is loaded).
+          await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+          abortedAfterMs = Date.now() - claimedAt;
+        },
+      },
+    });
+    try {
+      await expect.poll(() => abortedAfterMs, { timeout: 5_000 }).toBeLessThan(leaseMs);
+      // The lease then expires and another worker takes the job; the first one wrote nothing since.
+      await new Promise((r) => setTimeout(r, leaseMs + 200 - (Date.now() - claimedAt)));
+      await reapExpiredLeases(db.prisma, leaseMs);
+      expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "QUEUED", attempts: 1 });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("a worker whose job's failure could not be recorded still stops cleanly", async () => {
+    await enqueueJob(db.prisma, { type: "t", payload: {} });
+    let failWrites = 0;
+    const prisma = new Proxy(db.prisma, {
+      get(target, key, receiver) {
+        if (key !== "$queryRaw") return Reflect.get(target, key, receiver);
+        return (sql: TemplateStringsArray, ...values: unknown[]) => {
+          if (sql.join("?").includes('"error" = ') && failWrites++ === 0) return Promise.reject(new Error("connection lost"));
+          return target.$queryRaw(sql, ...values);
+        };
+      },
+    });
+    const worker = startWorker({
+      prisma,
+      blobs: undefined as never,
+      dataDir: "/nonexistent",
+      log: silentLogger,
+      pollMs: 20,
+      shutdownGraceMs: 100,
+      handlers: { t: async () => { throw new Error("handler failed"); } },
+    });
+    await expect.poll(() => failWrites, { timeout: 5_000 }).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 100)); // the loop has logged the error and polls again
+    await expect(worker.stop()).resolves.toBeUndefined();
+  });
 });

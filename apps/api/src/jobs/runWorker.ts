@@ -78,11 +78,24 @@ export function startWorker(options: WorkerOptions): RunningWorker {
 
     const controller = new AbortController();
     const lose = () => controller.abort("lost" satisfies AbortReason);
+    // A heartbeat that fails or hangs (the database unreachable) does not say the lease is lost,
+    // but the reaper will take the job back leaseMs after the last renewal, and another worker
+    // would then run it beside this one (a training run into the same folder). So once no renewal
+    // has succeeded for leaseMs - heartbeatMs (the margin: the renewal's answer arrives after the
+    // database stamped it), the job is given up here first.
+    let renewedAt = Date.now();
+    const renewed = (held: boolean) => {
+      if (held) renewedAt = Date.now();
+      else lose();
+      return held;
+    };
     const renew = setInterval(() => {
-      heartbeat(prisma, job.id, workerId).then(
-        (held) => held || lose(),
-        (err: unknown) => log.warn("heartbeat failed", { jobId: job.id, error: String(err) }),
-      );
+      if (!controller.signal.aborted && Date.now() - renewedAt > leaseMs - heartbeatMs) {
+        log.warn("job stopped: its lease could not be renewed in time", { jobId: job.id, sinceRenewalMs: Date.now() - renewedAt });
+        lose();
+        return;
+      }
+      heartbeat(prisma, job.id, workerId).then(renewed, (err: unknown) => log.warn("heartbeat failed", { jobId: job.id, error: String(err) }));
     }, heartbeatMs);
     const ctx: JobContext = {
       ...options,
@@ -91,9 +104,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       signal: controller.signal,
       async progress(value, step) {
         if (controller.signal.aborted) throw new JobAbortedError(`job ${job.id} aborted`);
-        const held = await heartbeat(prisma, job.id, workerId, { progress: value, step });
-        if (!held) {
-          lose();
+        if (!renewed(await heartbeat(prisma, job.id, workerId, { progress: value, step }))) {
           throw new JobAbortedError(`job ${job.id} was cancelled or taken over`);
         }
       },
@@ -132,8 +143,13 @@ export function startWorker(options: WorkerOptions): RunningWorker {
     }
 
     current = { controller, finished };
-    await finished;
-    current = undefined;
+    try {
+      // A failure to record the outcome (the database down) reaches the loop's error log; the job
+      // is not current any more either way, so a later stop() does not wait on it.
+      await finished;
+    } finally {
+      current = undefined;
+    }
     return true;
   }
 
@@ -170,7 +186,8 @@ export function startWorker(options: WorkerOptions): RunningWorker {
           () => running.controller.abort("shutdown" satisfies AbortReason),
           shutdownGraceMs,
         );
-        await running.finished;
+        // Its failure (an outcome that could not be recorded) is the loop's to log, not stop()'s.
+        await running.finished.catch(() => undefined);
         clearTimeout(timer);
       }
       await done;

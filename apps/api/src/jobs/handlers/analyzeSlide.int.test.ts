@@ -8,7 +8,7 @@ import { BlobStore, type ModelVersion, type User } from "@rcmnet/db";
 import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimJob, enqueueJob } from "../queue.ts";
-import { JobAbortedError } from "../types.ts";
+import { JobAbortedError, PermanentJobError } from "../types.ts";
 import { enqueueSlideAnalysis } from "../analysisJobs.ts";
 import { silentLogger } from "../logger.ts";
 import { ClassifierCache } from "../model/classifierCache.ts";
@@ -234,6 +234,33 @@ describe("analyzeSlide", () => {
     expect((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
     const moved = await db.prisma.auditEvent.findFirstOrThrow({ where: { entityId: kase.id, action: "case.status", after: { path: ["status"], equals: "IN_REVIEW" } } });
     expect(moved.reason).toBe("all slides finished; 1 could not be analysed");
+  }, 60_000);
+
+  it("a worker that lost its job before its final failure leaves the slide to the job's new holder", async () => {
+    const kase = await newCase("A-LOST-FAIL");
+    const sha = await blobs.put(new TextEncoder().encode("not an image either"));
+    const slide = await db.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: sha, mimeType: "image/jpeg", byteSize: 19, width: 10, height: 10, uploadedById: user.id },
+    });
+    await enqueueSlideAnalysis(db.prisma, slide.id);
+    const job = await claimJob(db.prisma, { workerId: "stalled", types: ["analyzeSlide"], leaseMs: 60_000 });
+    const analyze = createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }).analyzeSlide!;
+    // While it loads the image, its lease passes to another worker (the image uploaded again and
+    // analysed anew, say); its heartbeat has not noticed yet.
+    const run = analyze({
+      prisma: db.prisma,
+      blobs,
+      dataDir,
+      log: silentLogger,
+      job: job!,
+      workerId: "stalled",
+      signal: new AbortController().signal,
+      progress: async () => {
+        await db.prisma.job.update({ where: { id: job!.id }, data: { lockedBy: "next-holder" } });
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(PermanentJobError);
+    expect((await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } })).analysisStatus).toBe("RUNNING");
   }, 60_000);
 
   it("fails at once on a payload that names no slide", async () => {

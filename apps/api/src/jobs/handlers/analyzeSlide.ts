@@ -243,8 +243,14 @@ async function markFailedIfFinal(ctx: JobContext, slideId: string, err: unknown)
   // The full error is in the worker's log ("job failed"); users see a reason without internals.
   const message = failureReason(err, ctx.job.id);
   await ctx.prisma
-    .$transaction((tx) => failSlide(tx, slideId, message, ["PENDING", "RUNNING", "FAILED"]))
-    .catch(() => undefined); // the job's own failure record matters more than this one
+    .$transaction(async (tx) => {
+      // Like every write of the analysis: a worker that stalled past its lease must not fail a
+      // slide that was uploaded again and is being analysed by another job attempt now.
+      await assertLeaseHeld(tx, ctx);
+      await failSlide(tx, slideId, message, ["PENDING", "RUNNING", "FAILED"]);
+    })
+    // The job's own failure record (written next by the worker) matters more than this one.
+    .catch((failure: unknown) => ctx.log.warn("slide failure not recorded", { jobId: ctx.job.id, slideId, error: String(failure) }));
 }
 
 /**

@@ -103,7 +103,10 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
           "progress" = ${0.05 + 0.8 * latest.progress}::double precision,
           "metrics" = ${JSON.stringify({ history: latest.history })}::jsonb,
           "log" = right("log" || ${fresh.map((l) => `${l}\n`).join("")}, ${MAX_LOG_CHARS}::int)
-        WHERE "id" = ${run.id}::uuid`;
+        WHERE "id" = ${run.id}::uuid AND "status" = 'RUNNING'
+          -- Only while this worker holds the job: one that lost it must not rewrite a run that
+          -- another worker now trains, or that was settled meanwhile.
+          AND EXISTS (SELECT 1 FROM "job" WHERE "id" = ${ctx.job.id}::uuid AND "lockedBy" = ${ctx.workerId} AND "status" = 'RUNNING')`;
       await ctx.progress(0.05 + 0.8 * latest.progress, latest.step);
       const flag = await prisma.trainingRun.findUnique({
         where: { id: run.id },

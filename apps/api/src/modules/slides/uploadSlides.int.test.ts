@@ -419,6 +419,19 @@ describe("slide uploads", () => {
     expect(await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `analyzeSlide:${k}` } })).toMatchObject({ status: "QUEUED", attempts: 0 });
   });
 
+  it("an image whose slide shows FAILED while its worker has not yet recorded the job's failure is refused, nothing changed", async () => {
+    const img = await png(56, 62, 45);
+    const slideId = (await upload(tech, [{ name: "finishing.png", bytes: img }])).body.slides[0].id as string;
+    // The last attempt's worker has committed the slide's failure, and its failJob is a moment behind.
+    await api.prisma.job.update({ where: { dedupeKey: `analyzeSlide:${slideId}` }, data: { status: "RUNNING", attempts: 3, lockedBy: "w-last" } });
+    await api.prisma.$transaction((tx) => failSlide(tx, slideId, "analysis failed (internal error)", ["PENDING", "RUNNING"]));
+    const before = await databaseFingerprint(api.prisma);
+    const again = await upload(tech, [{ name: "finishing-again.png", bytes: img }]);
+    expect(again.status).toBe(409);
+    expect(again.body.errors[0].message).toMatch(/finishing-again\.png is still finishing: upload it again in a minute; nothing was stored/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
   it("an upload of the same image to another case repairs a stored copy damaged on disk", async () => {
     const img = await png(40, 44, 77);
     expect((await upload(tech, [{ name: "first.png", bytes: img }])).status).toBe(201);

@@ -62,13 +62,26 @@ export async function uploadSlidesRoute(ctx: Context, req: Request, res: Respons
 const uploadingUsers = new Set<string>();
 
 /** Inside the upload's transaction, under the case lock: a FAILED slide back to PENDING, its job queued. */
-async function analyseAgain(tx: Prisma.TransactionClient, actor: AuthUser, slide: Slide, accession: string, pixelSha256: string): Promise<Slide> {
+async function analyseAgain(
+  tx: Prisma.TransactionClient,
+  actor: AuthUser,
+  slide: Slide,
+  upload: { filename: string; pixelSha256: string },
+  accession: string,
+): Promise<Slide> {
+  const dedupeKey = analysisKey(slide.id);
+  // The slide shows FAILED a moment before its worker records the job's failure: until then the
+  // job cannot be queued again (it would stay RUNNING and the new analysis would never run).
+  const [job] = await tx.$queryRaw<{ status: string }[]>`
+    SELECT "status"::text AS "status" FROM "job" WHERE "dedupeKey" = ${dedupeKey} FOR UPDATE`;
+  if (job && (job.status === "QUEUED" || job.status === "RUNNING")) {
+    throw conflict(`The last analysis of ${upload.filename} is still finishing: upload it again in a minute; nothing was stored`, { slideId: slide.id });
+  }
   // A slide stored before pixel hashes were recorded gets its own now (the guard allows only that).
   const updated = await tx.slide.update({
     where: { id: slide.id },
-    data: { analysisStatus: "PENDING", analysisError: null, ...(slide.pixelSha256 === null ? { pixelSha256 } : {}) },
+    data: { analysisStatus: "PENDING", analysisError: null, ...(slide.pixelSha256 === null ? { pixelSha256: upload.pixelSha256 } : {}) },
   });
-  const dedupeKey = analysisKey(slide.id);
   // Runnable at once, by the database's clock (the queue's): a last failure set runAfter to its
   // retry backoff, up to 5 minutes ahead.
   const requeued = await tx.$executeRaw`
@@ -174,7 +187,7 @@ async function storeSlides(
       for (const f of files) {
         const again = failed.get(f.sha256);
         if (again) {
-          slides.push(await analyseAgain(tx, actor, again, kase.accession, f.pixelSha256));
+          slides.push(await analyseAgain(tx, actor, again, f, kase.accession));
           continue;
         }
         const slide = await tx.slide.create({
