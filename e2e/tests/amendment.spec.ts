@@ -29,6 +29,9 @@ test("an amendment without a reason is refused with a clear message", async ({ p
   await openSignedCase(page);
   await expect(page.getByTestId("case-status")).toHaveText("SIGNED_OUT");
   await expect(page.getByTestId("review-readonly")).toBeVisible();
+  // Read-only, the keys that still work are listed; the label keys are not.
+  await expect(page.getByTestId("readonly-keys")).toContainText("move");
+  await expect(page.getByTestId("label-keys")).toHaveCount(0);
 
   const form = page.getByTestId("amend-form");
   const submit = page.getByTestId("amend-submit");
@@ -125,6 +128,8 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   // Meanwhile version 1 stays the report of record, and its page says an amendment is under way.
   await page.goto(`/cases/${caseId}/report`);
   await expect(page.getByTestId("report-amending")).toContainText("version 2 is being prepared");
+  // The link leads back to the amendment under way, not to a second one.
+  await expect(page.getByTestId("report-amend")).toHaveText("Continue the amendment…");
   await expect(page.getByTestId("report-version")).toHaveText(/^1\s*$/);
   await page.goto(`/cases/${caseId}/review`);
   await expect(page.getByTestId("case-status")).toHaveText("IN_REVIEW");

@@ -59,3 +59,19 @@ test("the case's white-cell count is added later with a reason; an impossible on
   await page.reload();
   await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 6.8 ×10⁹/L");
 });
+
+test("another case cannot be started while this one's uploads are still going", async ({ page }) => {
+  await login(page, "tech");
+  await createCase(page, uniqueAccession("E2E-SLOW"));
+  // A slow network: each upload takes a while to be answered.
+  await page.route("**/api/uploads**", async (route) => {
+    await new Promise((r) => setTimeout(r, 1_500));
+    await route.fallback();
+  });
+  await page.getByTestId("file-input").setInputFiles(process.env.E2E_BAD_FILE!);
+  await expect(page.getByTestId("start-another-wait")).toBeVisible();
+  await expect(page.getByTestId("start-another")).toHaveCount(0);
+  // Settled (here refused, and the refusal stays on screen), the next case can start.
+  await expect(page.getByTestId("upload-item").first()).toHaveAttribute("data-state", "rejected");
+  await expect(page.getByTestId("start-another")).toBeVisible();
+});

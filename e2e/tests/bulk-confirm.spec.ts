@@ -59,3 +59,32 @@ test("a gallery group is confirmed at once only by choosing to: Enter on the que
   await page.getByTestId("ask-submit").click();
   await expect.poll(reviewed).toBe(before + n);
 });
+
+test("a decision that failed to save is not lost by leaving: the page asks first", async ({ page }) => {
+  await login(page, "hema");
+  await openReviewFromWorklist(page, ACCESSION, "IN_REVIEW");
+  const reviewUrl = page.url();
+  // The API is unreachable for decisions (the page itself keeps working).
+  await page.route("**/api/graphql", (route) =>
+    /ConfirmCells|ReclassifyCell/.test(route.request().postData() ?? "") ? route.fulfill({ status: 503, body: "unavailable" }) : route.fallback(),
+  );
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("review-error")).toBeVisible();
+
+  // An in-app link: asked, and staying keeps the page (and the failed decision) in place.
+  const asked: string[] = [];
+  page.once("dialog", (d) => {
+    asked.push(d.message());
+    void d.dismiss();
+  });
+  await page.getByRole("link", { name: "← Worklist" }).click();
+  await expect.poll(() => asked.length).toBe(1);
+  expect(asked[0]).toMatch(/has not been saved/);
+  expect(page.url()).toBe(reviewUrl);
+  await expect(page.getByTestId("review-workspace")).toBeVisible();
+
+  // Choosing to leave leaves.
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("link", { name: "← Worklist" }).click();
+  await page.waitForURL("**/worklist");
+});

@@ -163,6 +163,13 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(page.getByTestId("signoff-differential")).toContainText(/%/);
   await expect(page.getByTestId("signoff-specimen")).toHaveText("Specimen: peripheral blood, collected 2026-11-20 08:30:00 UTC, WBC 4.2 ×10⁹/L");
   await expect(page.getByRole("dialog").getByTestId("diff-absolute")).toContainText("from WBC 4,200/µL");
+  // Every figure the report will print is in front of the signer: the lymphocytes per µL too.
+  await expect(page.getByRole("dialog").getByTestId("diff-absolute")).toContainText(/\(lymphocytes [\d,]+\/µL\)/);
+  await expect(page.getByTestId("signoff-meaning")).toHaveValue(/with corrections/);
+  // The dialog opens on the password: typing it never lands in the meaning <select>, where a
+  // letter would pick "Reviewed and approved" and drop "with corrections".
+  await expect(page.getByTestId("signoff-password")).toBeFocused();
+  await page.keyboard.type("r");
   await expect(page.getByTestId("signoff-meaning")).toHaveValue(/with corrections/);
   // A cancelled signature keeps no typed password for the next person at this workstation.
   await page.getByTestId("signoff-password").fill("hema-demo-pass");

@@ -117,11 +117,11 @@ function CartFigures({ summary, blood }: { summary: WhiteCellDifferential; blood
             {summary.cartCount > 0 ? ` (${summary.cartCount} labelled CAR-T by a reviewer are in the rows above)` : ""}
           </span>
         )}
-        {summary.cartPercentOfLymphocytes !== null ? `, ${share(summary.cartPercentOfLymphocytes, summary.cartCount)} of lymphocytes` : ""}; all lymphocytes{" "}
+        {summary.cartPercentOfLymphocytes !== null ? `, ${share(summary.cartPercentOfLymphocytes, summary.cartCount)} of lymphocytes` : ""}; all lymphocytes (CAR-T cells included){" "}
         {percent(summary.lymphocytePercent)}
         {summary.nrbcPer100Wbc ? `; ${summary.nrbcPer100Wbc} nucleated red cells per 100 white cells` : ""}.
       </p>
-      {/* Not assessed for CAR-T: the lymphocytes per µL are still signed, so shown before signing. */}
+      {/* The lymphocytes per µL are signed in both cases (report page), so shown before signing. */}
       {absolute && absolute.cartPerUl === null && (
         <p data-testid="diff-absolute" style={{ margin: "0.4rem 0" }}>
           Lymphocytes (morphology estimate): <strong>{cellCount(absolute.lymphocytesPerUl)}/µL</strong>, from WBC {cellCount(absolute.wbcPerUl)}/µL.
@@ -130,7 +130,7 @@ function CartFigures({ summary, blood }: { summary: WhiteCellDifferential; blood
       {absolute && absolute.cartPerUl !== null && (
         <p data-testid="diff-absolute" style={{ margin: "0.4rem 0" }}>
           Absolute CAR-T count (morphology estimate): <strong>{cellCount(absolute.cartPerUl)}/µL</strong>
-          {intervalText(absolute.cartPerUlCi95, cellCount)}, from WBC{" "}
+          {intervalText(absolute.cartPerUlCi95, cellCount)} (lymphocytes {cellCount(absolute.lymphocytesPerUl)}/µL), from WBC{" "}
           {cellCount(absolute.wbcPerUl)}/µL.
         </p>
       )}

@@ -35,6 +35,7 @@ import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
 import type { CaseDetailsFields } from "@/lib/caseDetails";
 import { thresholdPercent } from "@/lib/format";
+import { useLeaveGuard } from "@/lib/useLeaveGuard";
 import { labelKey, labelName } from "@/lib/labels";
 
 export interface ReviewApi {
@@ -57,6 +58,7 @@ export function ReviewWorkspace({
   header,
   labels,
   slides,
+  analysingSlides = 0,
   cells: initialCells,
   api,
   signOffMeanings,
@@ -69,6 +71,8 @@ export function ReviewWorkspace({
   header: CaseHeader;
   labels: string[];
   slides: SlideInfo[];
+  /** Images still being analysed (not in `slides`' cells yet): the empty gallery says so. */
+  analysingSlides?: number;
   cells: ReviewCell[];
   api: ReviewApi;
   signOffMeanings: string[];
@@ -104,6 +108,12 @@ export function ReviewWorkspace({
     [header.specimen, header.wbcCount, slides],
   );
   const current = state.cells.find((c) => c.id === state.cursor) ?? null;
+  // A decision still saving, or one that failed, would be lost by leaving: the cell would show its
+  // old label as decided, and sign-off would no longer wait for it.
+  useLeaveGuard(
+    state.saving.size > 0 || state.unsaved.size > 0,
+    "A review decision has not been saved. Leave this case anyway? The cell will keep its previous label.",
+  );
 
   // Follow the cursor to its slide and into view in the gallery, when the cursor moves: a slide
   // chosen in the selector (one with no cells, to look for cells the detector missed) stays.
@@ -296,9 +306,11 @@ export function ReviewWorkspace({
             onSelect={onSelect}
             onBulkConfirm={onBulk}
             emptyText={
-              slides.length === 0
-                ? "No image of this case has been analysed, so there are no cells to review: a technician adds images on the upload page."
-                : "No white cells were found in this case's images."
+              analysingSlides > 0
+                ? "This case's images are still being analysed: their cells appear here when the analysis finishes."
+                : slides.length === 0
+                  ? "No image of this case has been analysed, so there are no cells to review: a technician adds images on the upload page."
+                  : "No white cells were found in this case's images."
             }
           />
         </div>
@@ -324,7 +336,14 @@ export function ReviewWorkspace({
               />
             )}
           </div>
-          {!readOnly && (
+          {readOnly ? (
+            // Read-only, only moving around works: say so, rather than hide the keys that still do.
+            <section className="panel keys" aria-label="Keyboard shortcuts" data-testid="readonly-keys">
+              <p style={{ fontSize: "0.85rem", margin: 0 }}>
+                <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
+              </p>
+            </section>
+          ) : (
           <section className="panel keys" aria-label="Keyboard shortcuts">
             <h3 style={{ marginTop: 0 }}>Keys</h3>
             <div style={{ display: "flex", flexWrap: "wrap", gap: "0.3rem 0.8rem", fontSize: "0.85rem" }} data-testid="label-keys">

@@ -175,6 +175,9 @@ function SignOffForm({
             value={password}
             onChange={(e) => setPassword(e.target.value)}
             data-testid="signoff-password"
+            // Focus here, not on the meaning above it: a password typed into a focused <select>
+            // picks the option starting with that letter and silently changes the signature's meaning.
+            data-autofocus
             disabled={Boolean(blocked)}
           />
         </label>

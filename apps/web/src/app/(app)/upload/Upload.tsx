@@ -199,17 +199,26 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                   {pd?.caseStatus ?? header.data?.case?.status ?? ""}
                 </span>
               </div>
-              <Link
-                href="/upload"
-                onClick={() => {
-                  // The next case starts with an empty list: the last case's files are not its.
-                  setCaseId(null);
-                  setFiles([]);
-                  setCreateError(null);
-                }}
-              >
-                Start another case
-              </Link>
+              {busy ? (
+                // Uploads still going to this case would carry on out of sight, their refusals
+                // shown nowhere: the next case waits until this one's list is settled.
+                <span className="muted" data-testid="start-another-wait">
+                  Start another case once these uploads have finished
+                </span>
+              ) : (
+                <Link
+                  href="/upload"
+                  data-testid="start-another"
+                  onClick={() => {
+                    // The next case starts with an empty list: the last case's files are not its.
+                    setCaseId(null);
+                    setFiles([]);
+                    setCreateError(null);
+                  }}
+                >
+                  Start another case
+                </Link>
+              )}
             </div>
             {header.data?.case && <CaseDetails value={header.data.case} onSaved={() => void header.reload()} />}
             <ErrorBox error={header.error} />

@@ -106,7 +106,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               review page holds the amendment form, which asks for the reason. */}
           {session.role === "HEMATOLOGIST" && shown.id === latest.id && (
             <Link href={`/cases/${c.id}/review`} data-testid="report-amend">
-              Amend this report…
+              {amending ? "Continue the amendment…" : "Amend this report…"}
             </Link>
           )}
           <PrintButton />

@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { ErrorBox } from "@/components/ui";
 import { isSigned } from "@/lib/caseDetails";
 import { gql } from "@/lib/gql";
@@ -12,12 +12,15 @@ import { toReviewCell, type ApiCell } from "@/review/mapping";
 import type { ReviewCell } from "@/review/model";
 import { ReviewWorkspace, type CaseHeader, type ReviewApi } from "@/review/ReviewWorkspace";
 
+const ANALYSIS_POLL_MS = 5_000;
+
 export const SIGN_OFF_MEANINGS = ["Reviewed and approved", "Reviewed and approved with corrections"];
 
 export function ReviewClient({
   header,
   slides,
   failedSlides,
+  analysingSlides,
   labels,
   cells,
   signer,
@@ -26,6 +29,8 @@ export function ReviewClient({
   header: CaseHeader;
   slides: SlideInfo[];
   failedSlides: number;
+  /** Images whose analysis has not finished: shown without cells until it has. */
+  analysingSlides: number;
   labels: string[];
   cells: ReviewCell[];
   signer: string;
@@ -68,6 +73,14 @@ export function ReviewClient({
   // only IN_REVIEW (which an amendment reopens a case to) is editable.
   const signed = isSigned(header.status);
   const readOnly = header.status !== "IN_REVIEW";
+  // While images are analysed the case is read-only (nothing to lose by reloading): the page
+  // follows the analysis instead of leaving a STAT case to look finished until someone reloads.
+  const following = readOnly && analysingSlides > 0;
+  useEffect(() => {
+    if (!following) return;
+    const timer = setInterval(() => router.refresh(), ANALYSIS_POLL_MS);
+    return () => clearInterval(timer);
+  }, [following, router]);
   return (
     <>
       <div className="row no-print" style={{ marginBottom: "0.5rem" }}>
@@ -83,11 +96,18 @@ export function ReviewClient({
           {failedSlides} image{failedSlides === 1 ? "" : "s"} of this case could not be analysed and {failedSlides === 1 ? "is" : "are"} not shown.
         </p>
       )}
+      {analysingSlides > 0 && (
+        <p className="notice" role="status" data-testid="review-analysing">
+          {analysingSlides} image{analysingSlides === 1 ? " is" : "s are"} still being analysed: {analysingSlides === 1 ? "its" : "their"} cells appear
+          here when the analysis finishes{following ? " (this page checks every few seconds)" : ""}.
+        </p>
+      )}
       {signed && <AmendBox caseId={header.id} onDone={() => router.refresh()} />}
       <ReviewWorkspace
         header={header}
         labels={labels}
         slides={slides}
+        analysingSlides={analysingSlides}
         cells={cells}
         api={api}
         signOffMeanings={SIGN_OFF_MEANINGS}

@@ -1,0 +1,35 @@
+// A case whose images are still being analysed says so on the review page, and the page follows
+// the analysis: it does not look like a case without white cells, nor stay stale until a reload.
+import pg from "pg";
+import { createCase, expect, login, test, uniqueAccession } from "../support/fixtures";
+
+test("images still being analysed are named as such, and the page picks up the finished analysis by itself", async ({ page }) => {
+  await login(page, "tech");
+  const caseId = await createCase(page, uniqueAccession("E2E-PENDING"));
+  const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await db.connect();
+  try {
+    // An image received and queued, not analysed yet (no worker will take it: no job is queued).
+    const { rows } = await db.query(
+      `INSERT INTO slide (id, "caseId", kind, "imageSha256", "mimeType", "byteSize", width, height, "analysisStatus", "uploadedById", "updatedAt")
+       SELECT gen_random_uuid(), $1, 'FIELD', repeat('0', 64), 'image/png', 100, 640, 480, 'PENDING', id, now() FROM "user" WHERE login = 'tech'
+       RETURNING id`,
+      [caseId],
+    );
+    await db.query(`UPDATE "case" SET status = 'ANALYZING' WHERE id = $1`, [caseId]);
+
+    await login(page, "hema");
+    await page.goto(`/cases/${caseId}/review`);
+    await expect(page.getByTestId("review-analysing")).toContainText("1 image is still being analysed");
+    await expect(page.getByText("still being analysed: their cells appear here")).toBeVisible();
+    await expect(page.getByText("No white cells were found")).toHaveCount(0);
+
+    // The analysis finishes (no cells on this field): the page shows it without a reload.
+    await db.query(`UPDATE slide SET "analysisStatus" = 'DONE', "updatedAt" = now() WHERE id = $1`, [rows[0].id]);
+    await db.query(`UPDATE "case" SET status = 'IN_REVIEW' WHERE id = $1`, [caseId]);
+    await expect(page.getByTestId("review-analysing")).toHaveCount(0, { timeout: 15_000 });
+    await expect(page.getByText("No white cells were found in this case's images.")).toBeVisible();
+  } finally {
+    await db.end();
+  }
+});
