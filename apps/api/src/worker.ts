@@ -10,6 +10,7 @@ import { loadEnv } from "./env.ts";
 import { createHandlers, workerJobTypes } from "./jobs/handlers/index.ts";
 import { reconcileFailedAnalyses } from "./jobs/reconcileAnalyses.ts";
 import { reconcileTrainingRuns } from "./jobs/reconcileTrainingRuns.ts";
+import { sweepOrphanBlobs } from "./jobs/sweepOrphanBlobs.ts";
 import { jsonLogger } from "./jobs/logger.ts";
 import { ClassifierCache } from "./jobs/model/classifierCache.ts";
 import { getModelRuntime, initModelBackend } from "./jobs/model/modelRuntime.ts";
@@ -56,9 +57,12 @@ const classifiers = new ClassifierCache(runtime, env.dataDir);
 log.info("model backend ready", { backend });
 
 if (stopping) process.exit(0);
+const blobs = new BlobStore(join(env.dataDir, "blobs"));
+const BLOB_SWEEP_EVERY_MS = 3600_000;
+let lastBlobSweep = 0;
 const worker = startWorker({
   prisma,
-  blobs: new BlobStore(join(env.dataDir, "blobs")),
+  blobs,
   dataDir: env.dataDir,
   log,
   workerId,
@@ -66,6 +70,11 @@ const worker = startWorker({
   onIdle: async () => {
     await reconcileFailedAnalyses(prisma);
     await reconcileTrainingRuns(prisma, env.dataDir);
+    // Walking every image file is slow on a large store: hourly is enough for a 24 h grace.
+    if (Date.now() - lastBlobSweep >= BLOB_SWEEP_EVERY_MS) {
+      lastBlobSweep = Date.now();
+      await sweepOrphanBlobs(prisma, blobs, { log });
+    }
   },
 });
 stopWorker = async () => {

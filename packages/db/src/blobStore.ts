@@ -2,7 +2,7 @@
 // uploads share one file, a name can never point at other content, and corruption on disk is
 // detected on every read.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -62,6 +62,9 @@ export class BlobStore {
     // A copy already there may be one a crashed writer renamed in but never synced: sync its
     // folder entry before the caller records it.
     if (await this.holdsIntact(sha256)) {
+      // Fresh again: the orphan sweep leaves blobs put within its grace period alone.
+      const now = new Date();
+      await utimes(target, now, now).catch(() => undefined);
       await syncFolder(dir);
       await this.syncRootEntryOf(dir);
       return sha256;
@@ -127,7 +130,8 @@ export class BlobStore {
       throw err;
     }
     // The file is opened by the first read and closed when the reading ends, however it ends: a
-    // caller that never reads holds nothing open. (Blobs are never removed, so the stat stands.)
+    // caller that never reads holds nothing open. (Only blobs no row refers to are ever removed,
+    // and a caller opens a blob a row refers to, so the stat stands.)
     async function* chunks(): AsyncGenerator<Buffer> {
       const handle = await open(file, "r");
       const hash = createHash("sha256");
@@ -159,6 +163,32 @@ export class BlobStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Every stored blob and every temporary file a crashed writer left, with its age. Only the
+   * orphan sweep (apps/api jobs/sweepOrphanBlobs.ts) removes anything, under its lock.
+   */
+  async *entries(): AsyncGenerator<{ sha256: string | null; path: string; mtimeMs: number }> {
+    let dirs: string[];
+    try {
+      dirs = (await readdir(this.root)).filter((d) => /^[0-9a-f]{2}$/.test(d));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    for (const dir of dirs) {
+      for (const name of await readdir(join(this.root, dir))) {
+        const path = join(this.root, dir, name);
+        const mtimeMs = await stat(path).then((s) => s.mtimeMs, () => null);
+        if (mtimeMs !== null) yield { sha256: SHA256_HEX.test(name) ? name : null, path, mtimeMs };
+      }
+    }
+  }
+
+  /** Removes a file `entries()` listed (a blob or a temporary file); gone already is fine. */
+  async remove(path: string): Promise<void> {
+    await rm(path, { force: true });
   }
 }
 

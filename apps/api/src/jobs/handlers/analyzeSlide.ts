@@ -9,6 +9,7 @@
 import { BlobCorruptError, BlobNotFoundError, type AnalysisStatus, type Prisma } from "@rcmnet/db";
 import { z } from "zod";
 import { failureReason } from "../failureReason.ts";
+import { keepBlobs } from "../sweepOrphanBlobs.ts";
 import { systemAudit } from "../systemAudit.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
 import { UNIDENTIFIED, type CellBox, type ModelRuntime } from "../model/runtime.ts";
@@ -59,6 +60,7 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
       const cropShas = await Promise.all(crops.slice(i, i + BATCH).map((c) => blobs.put(c)));
       await prisma.$transaction(async (tx) => {
         await assertLeaseHeld(tx, ctx);
+        await keepBlobs(tx, blobs, cropShas.map((sha256, j) => ({ sha256, bytes: crops[i + j]! })));
         await tx.cell.createMany({
           data: batch.map((b, j) => ({
             slideId: slide.id,

@@ -9,6 +9,7 @@ import type { Request, Response } from "express";
 import { sha256Hex, type Case, type Prisma, type Slide } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
+import { keepBlobs } from "../../jobs/sweepOrphanBlobs.ts";
 import { badInput, conflict, notFound, rateLimited, unavailable } from "../../errors.ts";
 import { Semaphore, slotOrBusy } from "../../lib/semaphore.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -173,15 +174,17 @@ async function storeSlides(
   await failedSlidesAmong(ctx.prisma, caseId, files);
   // Blobs before the transaction, not inside it: with the embedded database every connection
   // waits on an open transaction, and writing and fsyncing up to 256 MB inside one stalled every
-  // other request and the workers' lease heartbeats. A blob is never removed again: a concurrent
-  // upload of the same image may have found it and committed a slide that points at it. What a
-  // refused or failed upload leaves is an unreferenced file named by its own hash. put() checks a
-  // copy already there against its name and replaces a damaged one: an upload repairs it.
+  // other request and the workers' lease heartbeats. What a refused or failed upload leaves is an
+  // unreferenced file named by its own hash, removed by the workers' orphan sweep after a day
+  // (jobs/sweepOrphanBlobs.ts); keepBlobs below holds that sweep off this upload's files until it
+  // commits. put() checks a copy already there against its name and replaces a damaged one: an
+  // upload repairs it.
   for (const f of files) await ctx.blobs.put(f.bytes);
   return ctx.prisma.$transaction(
     async (tx) => {
       const kase = await lockCase(tx, caseId);
       assertNotSigned(kase);
+      await keepBlobs(tx, ctx.blobs, files);
       const failed = await failedSlidesAmong(tx, caseId, files);
       const slides: Slide[] = [];
       for (const f of files) {

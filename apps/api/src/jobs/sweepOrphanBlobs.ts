@@ -1,0 +1,65 @@
+// Image files no record refers to: what a refused or failed upload left (its blobs are written
+// before its transaction, which may then refuse it), crops of an analysis that failed before its
+// cells were stored, and temporary files of a writer that crashed. They hold patient images
+// outside any record, so they are removed once they are older than a grace period.
+//
+// The race it must not lose: a writer that found the blob already there (put() returns without
+// writing) and is about to commit a row pointing at it. Writers therefore take a shared advisory
+// lock inside the transaction that records the blob and check it is still there (putting it back
+// if not: they hold the bytes); the sweep takes the lock exclusively while it checks references
+// and removes files. Either the writer's row is committed before the sweep looks, or the writer
+// sees the file gone and writes it again.
+import type { BlobStore, Prisma, PrismaClient } from "@rcmnet/db";
+import type { JobLogger } from "./types.ts";
+
+/** Any number no other advisory lock in the system uses. */
+const BLOB_SWEEP_LOCK = 72430041;
+export const ORPHAN_BLOB_GRACE_MS = 24 * 3600 * 1000;
+const BATCH = 500;
+
+/**
+ * Inside the transaction that records these blobs: the sweep cannot remove them until it commits,
+ * and one removed before it started is written again.
+ */
+export async function keepBlobs(tx: Prisma.TransactionClient, blobs: BlobStore, items: { sha256: string; bytes: Uint8Array }[]): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${BLOB_SWEEP_LOCK}::bigint)`;
+  for (const item of items) if (!(await blobs.has(item.sha256))) await blobs.put(item.bytes);
+}
+
+/** Removes files older than `graceMs` that no slide, cell or dataset item refers to; returns how many. */
+export async function sweepOrphanBlobs(prisma: PrismaClient, blobs: BlobStore, { graceMs = ORPHAN_BLOB_GRACE_MS, log }: { graceMs?: number; log?: JobLogger } = {}): Promise<number> {
+  const cutoff = Date.now() - graceMs;
+  let candidates: { sha256: string | null; path: string }[] = [];
+  let removed = 0;
+  const sweep = async () => {
+    const batch = candidates;
+    candidates = [];
+    removed += await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BLOB_SWEEP_LOCK}::bigint)`;
+      const shas = batch.flatMap((c) => (c.sha256 ? [c.sha256] : []));
+      const referenced = new Set(
+        (
+          await tx.$queryRaw<{ sha: string }[]>`
+            SELECT "imageSha256" AS sha FROM "slide" WHERE "imageSha256" = ANY(${shas}::text[])
+            UNION SELECT "cropSha256" FROM "cell" WHERE "cropSha256" = ANY(${shas}::text[])
+            UNION SELECT "cropSha256" FROM "dataset_item" WHERE "cropSha256" = ANY(${shas}::text[])`
+        ).map((r) => r.sha),
+      );
+      let n = 0;
+      for (const c of batch) {
+        if (c.sha256 && referenced.has(c.sha256)) continue;
+        await blobs.remove(c.path);
+        n++;
+      }
+      return n;
+    });
+  };
+  for await (const entry of blobs.entries()) {
+    if (entry.mtimeMs >= cutoff) continue;
+    candidates.push(entry);
+    if (candidates.length >= BATCH) await sweep();
+  }
+  if (candidates.length) await sweep();
+  if (removed) log?.info("orphan image files removed", { count: removed });
+  return removed;
+}
