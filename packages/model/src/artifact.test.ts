@@ -107,11 +107,29 @@ describe('loading a model folder', () => {
     }
   });
 
+  /** An edit that swaps the `key` fields of two entries of topology.json's weight list. */
+  const swapKeys = (a: string, b: string) => async (copy: string) => {
+    const file = path.join(copy, 'topology.json');
+    const topology = JSON.parse(await readFile(file, 'utf8')) as { weights: { key: string }[] };
+    const [ea, eb] = [a, b].map((k) => topology.weights.find((w) => w.key === k)!);
+    [ea!.key, eb!.key] = [b, a];
+    await writeFile(file, JSON.stringify(topology, null, 1));
+  };
+
+  it('loads a card written before topology.json was hashed (no topologySha256), unchecked', async () => {
+    const old = await withCard('card-without-topology-hash', { topologySha256: undefined });
+    const loaded = await loadNetwork(old);
+    loaded.net.dispose();
+  });
+
   it('names a missing or corrupt topology.json or weights.bin and says the folder is damaged', async () => {
     const cases = [
       ['no-topology', (c: string) => rm(path.join(c, 'topology.json')), /topology\.json: missing: the model folder is damaged$/],
       ['bad-topology', (c: string) => writeFile(path.join(c, 'topology.json'), '{"format": "rcmnet-topo'), /topology\.json: not valid JSON \(.*\): the model folder is damaged$/],
       ['no-weights', (c: string) => rm(path.join(c, 'weights.bin')), /weights\.bin: missing: the model folder is damaged$/],
+      // Two same-shape entries' keys swapped: weights.bin and its hash unchanged, but the BatchNorm
+      // mean would be loaded as the variance and the variance as the mean.
+      ['swapped-keys', swapKeys('stem/bn/mean', 'stem/bn/var'), /topology\.json sha256 [0-9a-f]{64} does not match the model card \([0-9a-f]{64}\); refusing to load$/],
     ] as const;
     for (const [name, edit, message] of cases) {
       const e = await loadNetwork(await damaged(name, edit)).then(

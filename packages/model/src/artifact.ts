@@ -59,6 +59,12 @@ export interface ModelCard {
   abstainThreshold: number;
   parent?: { name: string; weightsSha256: string; labels: string[] };
   weightsSha256: string;
+  /**
+   * sha256 of topology.json: its weight list says which bytes of weights.bin go to which variable,
+   * so keys swapped between two same-shape entries (a BatchNorm mean and var) would load silently.
+   * Absent in cards written before 2026-11-27: those load unchecked (old models must still load).
+   */
+  topologySha256?: string;
   createdAt: string;
 }
 
@@ -104,8 +110,9 @@ export async function serializeWeights(net: Network): Promise<{ bin: Buffer; ent
  */
 export async function saveModel(dir: string, net: Network, card: Omit<ModelCard, 'weightsSha256' | 'format'>, extra: Record<string, Buffer | string> = {}): Promise<ModelCard> {
   const { bin, entries } = await serializeWeights(net);
-  const full: ModelCard = { format: 'rcmnet-model-card/1', ...card, weightsSha256: sha256(bin) };
   const topology: Topology = { format: TOPOLOGY_FORMAT, config: net.config, weights: entries };
+  const topologyText = JSON.stringify(topology, null, 1);
+  const full: ModelCard = { format: 'rcmnet-model-card/1', ...card, weightsSha256: sha256(bin), topologySha256: sha256(Buffer.from(topologyText)) };
   // Staged inside `dir`, not beside it: `dir` may be a mount point (a Docker volume, where a rename
   // from its parent fails with EXDEV) or sit in a read-only parent (EACCES). Inside it the renames
   // stay on one file system and need write access to `dir` only.
@@ -117,7 +124,7 @@ export async function saveModel(dir: string, net: Network, card: Omit<ModelCard,
   const tmp = path.join(dir, `.saving-${process.pid}`);
   await mkdir(tmp);
   await writeFile(path.join(tmp, 'weights.bin'), bin);
-  await writeFile(path.join(tmp, 'topology.json'), JSON.stringify(topology, null, 1));
+  await writeFile(path.join(tmp, 'topology.json'), topologyText);
   await writeFile(path.join(tmp, 'model-card.json'), JSON.stringify(full, null, 2));
   for (const [name, content] of Object.entries(extra)) await writeFile(path.join(tmp, name), content);
   for (const name of ['weights.bin', 'topology.json', 'model-card.json', ...Object.keys(extra)]) {
@@ -155,9 +162,11 @@ async function readModelFile(dir: string, name: string): Promise<Buffer> {
   }
 }
 
-async function readTopology(dir: string): Promise<Topology> {
+/** The parsed topology and the sha256 of its bytes. */
+async function readTopology(dir: string): Promise<{ topology: Topology; digest: string }> {
   const file = path.join(dir, 'topology.json');
-  const text = (await readModelFile(dir, 'topology.json')).toString('utf8');
+  const bytes = await readModelFile(dir, 'topology.json');
+  const text = bytes.toString('utf8');
   let topology: Topology;
   try {
     topology = JSON.parse(text) as Topology;
@@ -168,7 +177,7 @@ async function readTopology(dir: string): Promise<Topology> {
   if (typeof topology.config !== 'object' || topology.config === null || !Array.isArray(topology.weights)) {
     throw new ModelIntegrityError(`${file}: no network config or weight list: the model folder is damaged`);
   }
-  return topology;
+  return { topology, digest: sha256(bytes) };
 }
 
 export async function readCard(dir: string): Promise<ModelCard> {
@@ -201,11 +210,14 @@ export async function readCard(dir: string): Promise<ModelCard> {
 /** Loads and verifies a model directory. */
 export async function loadNetwork(dir: string): Promise<LoadedModel> {
   const card = await readCard(dir);
-  const topology = await readTopology(dir);
+  const { topology, digest: topologyDigest } = await readTopology(dir);
   const bin = await readModelFile(dir, 'weights.bin');
   const digest = sha256(bin);
   if (digest !== card.weightsSha256) {
     throw new ModelIntegrityError(`${dir}: weights.bin sha256 ${digest} does not match the model card (${card.weightsSha256}); refusing to load`);
+  }
+  if (card.topologySha256 !== undefined && topologyDigest !== card.topologySha256) {
+    throw new ModelIntegrityError(`${dir}: topology.json sha256 ${topologyDigest} does not match the model card (${card.topologySha256}); refusing to load`);
   }
   // The card names the outputs and the input size the topology builds: they must agree, or every
   // prediction is read against the wrong class list or fed at the wrong size.

@@ -10,6 +10,7 @@ import { gradCam, overlayPng } from './gradcam.js';
 import { decodeImage, resizeSquare, type ImageInput, type ImageLimits } from './image.js';
 import { loadImages, logitsFor } from './inference.js';
 import { softmaxRows } from './metrics.js';
+import { checkAbstainThreshold } from './options.js';
 
 export const UNIDENTIFIED = 'unidentified';
 
@@ -25,7 +26,10 @@ export interface Prediction {
 }
 
 export interface PredictOptions extends ImageLimits {
-  /** Abstain below this confidence (default: the model card's, 0.5 unless trained otherwise). */
+  /**
+   * Abstain below this confidence (default: the model card's, 0.5 unless trained otherwise). Must be
+   * over 1/K and at most 1, or 0: never abstain (every cell gets its top class, e.g. to score it).
+   */
   abstainThreshold?: number;
   batchSize?: number;
 }
@@ -71,7 +75,7 @@ class Classifier implements CellClassifier {
   async predict(images: ImageInput[], options: PredictOptions = {}): Promise<Prediction[]> {
     this.check();
     if (!Array.isArray(images)) throw new TypeError('predict() takes an array of images');
-    const threshold = options.abstainThreshold ?? this.card.abstainThreshold ?? 0.5;
+    const threshold = this.thresholdFor(options.abstainThreshold);
     const decoded = await loadImages(images, this.inputSize, options);
     const k = this.labels.length;
     const probs = softmaxRows(await logitsFor(this.net, decoded, this.card.normalization, options.batchSize ?? 32), k, this.card.calibration.temperature);
@@ -88,6 +92,17 @@ class Classifier implements CellClassifier {
       const topLabel = this.labels[best]!;
       return { label: abstained ? UNIDENTIFIED : topLabel, topLabel, probabilities, confidence, abstained };
     });
+  }
+
+  /**
+   * The threshold to abstain under: the card's unless one is asked for. The card's own is taken as
+   * it is even when passed explicitly (the API passes it so): a two-class card written before
+   * thresholds were checked holds 0.5, and the model must keep serving as it was registered.
+   */
+  private thresholdFor(asked: number | undefined): number {
+    if (asked === undefined || asked === this.card.abstainThreshold) return this.card.abstainThreshold;
+    if (asked !== 0) checkAbstainThreshold(asked, this.labels.length);
+    return asked;
   }
 
   async explain(image: ImageInput, options: ExplainOptions = {}): Promise<Buffer> {

@@ -54,7 +54,7 @@ describe('rcmnet CLI', () => {
     // Numbers that parse but mean nothing: refused before any data is read, never a silent "success".
     const zeroBatch = await rcmnet(['train', '--data', dir, '--out', dir, '--batch', '0']);
     expect(zeroBatch.code).toBe(64);
-    expect(zeroBatch.stderr).toMatch(/batchSize must be an integer >= 1, got 0/);
+    expect(zeroBatch.stderr).toMatch(/--batch \(batchSize\) must be an integer >= 1, got 0/);
     const noCap = await rcmnet(['eval', '--model', dir, '--data', dir, '--max-per-class', '0']);
     expect(noCap.code).toBe(64);
     expect(noCap.stderr).toMatch(/--max-per-class must be a whole number >= 1/);
@@ -76,12 +76,26 @@ describe('rcmnet CLI', () => {
       [['predict', '--model', dir, '--abstain=', 'x.png'], /--abstain must be a number, got ""/],
       [['train', '--data', dir, '--out', dir, '--from', dir, '--arch', 'resnet18'], /--arch describes a new network; with --from the network is the base model's/],
       [['train', '--data', dir, '--out', dir, '--seed', ' '], /--seed must be a number, got " "/],
+      // train()'s own checks name the flag, not only the option key.
+      [['train', '--data', dir, '--out', dir, '--width', '5'], /--width \(widthMultiplier\) must be in \(0, 4\], got 5/],
+      // Only transfer learning has a frozen-backbone phase: without --from it was silently ignored.
+      [['train', '--data', dir, '--out', dir, '--head-epochs', '5'], /--head-epochs \(headEpochs\) applies to transfer learning only/],
+      // Checked before the model is loaded and Grad-CAM computed (here there is no model at all).
+      [['explain', '--model', path.join(dir, 'no-model'), 'x.png'], /--out is required/],
     ] as const) {
       const bad = await rcmnet([...args]);
       expect(bad.code, args.join(' ')).toBe(64);
       expect(bad.stderr).toMatch(message);
     }
     expect((await rcmnet(['frobnicate'])).code).toBe(1);
+  });
+
+  it('answers a RangeError from inside the work (not an option check) with exit 1 and no usage line', async () => {
+    // An input tensor of 8e13 floats: tfjs throws "Invalid typed array length" before allocating.
+    const r = await rcmnet(['bench', '--size', '16384', '--batch', '100000', '--steps', '1', '--rounds', '1', '--backends', 'cpu', '--torch-script', 'none', '--width', '0.25']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rcmnet bench: Invalid typed array length/);
+    expect(r.stderr).not.toMatch(/usage:/);
   });
 
   it('synth -> train (tiny) -> predict -> explain -> eval', async () => {
@@ -109,6 +123,10 @@ describe('rcmnet CLI', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toHaveProperty('probabilities');
     expect(lines[1]).toMatchObject({ code: 'UNREADABLE' });
+    // 1/K (5 classes): a threshold under which no cell could ever be left for review.
+    const never = await rcmnet(['predict', '--model', model, '--abstain', '0.2', img]);
+    expect(never.code).toBe(64);
+    expect(never.stderr).toMatch(/--abstain 0\.2 never abstains with 5 classes/);
 
     const png = path.join(dir, 'cam.png');
     expect((await rcmnet(['explain', '--model', model, img, '--out', png])).code).toBe(0);

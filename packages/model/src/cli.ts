@@ -16,6 +16,7 @@ import { encodePng, ImageDecodeError } from './image.js';
 import { SYNTH_CLASSES, synthField, writeSynthDataset } from './synth.js';
 import { train, TrainingCancelled, type TrainEvent } from './train.js';
 import { initBackend } from './backend.js';
+import { OptionError, checkAbstainThreshold } from './options.js';
 
 type Options = ParseArgsConfig['options'];
 
@@ -268,6 +269,8 @@ const commands: Record<string, Command> = {
       const abstainThreshold = fraction(v['abstain'], 'abstain');
       const model = await loadModel(req(v['model'], 'model'), { backend: v['backend'] as string | undefined });
       try {
+        // 0 asks for no abstention at all; any other value must be able to abstain with this model's K classes.
+        if (abstainThreshold) checkAbstainThreshold(abstainThreshold, model.labels.length, '--abstain');
         await eachFile(files, async (f) => {
           const [p] = await model.predict([f], { abstainThreshold });
           return { image: f, ...p };
@@ -283,10 +286,11 @@ const commands: Record<string, Command> = {
     options: { model: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' } },
     async run(v, files) {
       if (files.length !== 1) throw new UsageError('give exactly one IMAGE');
+      // Before the model is loaded and Grad-CAM computed: a missing --out is known at once.
+      const out = req(v['out'], 'out');
       const model = await loadModel(req(v['model'], 'model'), { backend: v['backend'] as string | undefined });
       try {
         const png = await model.explain(files[0]!, { label: v['label'] as string | undefined });
-        const out = req(v['out'], 'out');
         await mkdir(path.dirname(path.resolve(out)), { recursive: true });
         await writeFile(out, png);
         const [p] = await model.predict([files[0]!]);
@@ -497,8 +501,9 @@ export async function main(argv: string[]): Promise<number> {
     await cmd.run(values as Record<string, string | boolean | undefined>, positionals);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    // RangeError: train()'s own option checks (checkTrainOptions), a usage mistake too.
-    if (e instanceof UsageError || e instanceof RangeError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    // OptionError: the library's own option checks (checkTrainOptions, a threshold), usage mistakes
+    // too. Not every RangeError: one from inside tfjs (a tensor too large) is a failure, exit 1.
+    if (e instanceof UsageError || e instanceof OptionError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`rcmnet ${name}: ${(e as Error).message}\nusage: ${cmd.usage}\n`);
       return 64;
     }

@@ -102,6 +102,13 @@ describe('loadDataset refuses what it would get wrong', () => {
     expect([shared.train.length, shared.val.length]).toEqual([2, 2]);
   });
 
+  it('refuses a third listing in a split the image is already in (train, val, val), naming both lines', async () => {
+    const third = await manifest('third.csv', 'split,label,path', ['train,a,x.png', 'val,a,x.png', 'train,b,2.png', 'val,a,x.png']);
+    await expect(loadDataset(third)).rejects.toThrow(/third\.csv:5: x\.png is listed again \(already in val on line 3\)$/);
+    const trainAgain = await manifest('third-train.csv', 'split,label,path', ['val,a,x.png', 'train,a,x.png', 'train,b,2.png', 'train,a,x.png']);
+    await expect(loadDataset(trainAgain)).rejects.toThrow(/third-train\.csv:5: x\.png is listed again \(already in train on line 3\)$/);
+  });
+
   it('skips the AppleDouble files macOS leaves in class folders (._x.png)', async () => {
     const ds = path.join(dir, 'apple-double');
     for (const label of ['a', 'b']) {

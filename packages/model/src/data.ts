@@ -111,7 +111,9 @@ async function readManifest(file: string): Promise<Row[]> {
   // An image listed twice would count twice, carry two labels, or put a test image into training
   // or model selection. Train and val may share images: that is how a set with no val part of
   // its own is validated (optimistically; train() says so).
-  const seen = new Map<string, { line: number; label: string; split: Split }>();
+  // The first listing, and the line of each split listed: a third listing (val after train and
+  // val) would otherwise count the image twice in one split.
+  const seen = new Map<string, { line: number; label: string; split: Split; lineIn: Map<Split, number> }>();
   return lines.slice(1).map((line, n) => {
     const cells = parseCsvLine(line);
     const label = cells[iLabel];
@@ -124,10 +126,13 @@ async function readManifest(file: string): Promise<Row[]> {
     const resolved = path.resolve(base, p);
     const earlier = seen.get(resolved);
     const trainAndVal = (a: Split, b: Split) => a !== b && (a === 'train' || a === 'val') && (b === 'train' || b === 'val');
-    if (earlier && (earlier.label !== label || !trainAndVal(earlier.split, split))) {
-      throw new Error(`${file}:${n + 2}: ${p} is listed again (first on line ${earlier.line}${earlier.label !== label ? `, as ${earlier.label}` : ''})`);
+    const sameSplit = earlier?.lineIn.get(split);
+    if (earlier && (earlier.label !== label || sameSplit !== undefined || !trainAndVal(earlier.split, split))) {
+      const where = earlier.label === label && sameSplit !== undefined ? `already in ${split ?? 'no split'} on line ${sameSplit}` : `first on line ${earlier.line}`;
+      throw new Error(`${file}:${n + 2}: ${p} is listed again (${where}${earlier.label !== label ? `, as ${earlier.label}` : ''})`);
     }
-    if (!earlier) seen.set(resolved, { line: n + 2, label, split });
+    if (earlier) earlier.lineIn.set(split, n + 2);
+    else seen.set(resolved, { line: n + 2, label, split, lineIn: new Map([[split, n + 2]]) });
     return { label, path: resolved, split, ...(group && { group }) };
   });
 }

@@ -11,6 +11,7 @@
  * and it is the average that is validated, selected and saved.
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { mkdir, readFile, rm, writeFile, appendFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { Network, archConfig, type ArchName } from './architecture.js';
@@ -21,6 +22,7 @@ import { loadDataset, type Dataset } from './data.js';
 import { loadImages, logitsFor } from './inference.js';
 import { computeMetrics, fitTemperature, softmaxRows } from './metrics.js';
 import { Optimizer, type OptimizerKind, type OptimizerState } from './optimizer.js';
+import { OptionError, checkAbstainThreshold } from './options.js';
 import { confusionSvg, trainingCurveSvg } from './plots.js';
 import { Rng, deriveSeed } from './rng.js';
 import { tf } from './tf.js';
@@ -120,14 +122,26 @@ interface CheckpointState {
   stoppedEarly?: boolean;
 }
 
+/** Each option's `rcmnet train` flag, for refusals: a CLI user never sees the option keys. */
+const FLAGS: Partial<Record<keyof TrainOptions, string>> = {
+  epochs: 'epochs', batchSize: 'batch', size: 'size', patience: 'patience', headEpochs: 'head-epochs', maxPerClass: 'max-per-class', seed: 'seed',
+  lr: 'lr', weightDecay: 'weight-decay', labelSmoothing: 'label-smoothing', widthMultiplier: 'width', stem: 'stem',
+};
+
+/** `--batch (batchSize)`: the flag for CLI users, the key for library callers such as the API. */
+function optionName(key: keyof TrainOptions): string {
+  const flag = FLAGS[key];
+  return flag === undefined ? key : flag === key ? `--${flag}` : `--${flag} (${key})`;
+}
+
 /**
  * Refuses options that would train nonsense and still "succeed" (zero steps, no epochs, negative
- * targets): train() is a library entry point as well as the CLI's.
+ * targets) or be silently ignored: train() is a library entry point as well as the CLI's.
  */
 export function checkTrainOptions(o: TrainOptions): void {
-  const bad = (name: string, want: string, got: unknown) => new RangeError(`${name} must be ${want}, got ${String(got)}`);
-  const int = (name: string, v: number | undefined, min: number) => {
-    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw bad(name, `an integer >= ${min}`, v);
+  const bad = (key: keyof TrainOptions, want: string, got: unknown) => new OptionError(`${optionName(key)} must be ${want}, got ${String(got)}`);
+  const int = (key: keyof TrainOptions, v: number | undefined, min: number) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw bad(key, `an integer >= ${min}`, v);
   };
   int('epochs', o.epochs, 1);
   int('batchSize', o.batchSize, 1);
@@ -135,6 +149,8 @@ export function checkTrainOptions(o: TrainOptions): void {
   int('patience', o.patience, 1);
   int('headEpochs', o.headEpochs, 0);
   int('maxPerClass', o.maxPerClass, 1);
+  // Only transfer learning has a frozen-backbone phase: without `from` the count changed nothing.
+  if (o.headEpochs !== undefined && !o.from) throw new OptionError(`${optionName('headEpochs')} applies to transfer learning only: give --from MODEL too, or leave it out`);
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
   if (o.lr !== undefined && !(o.lr > 0 && Number.isFinite(o.lr))) throw bad('lr', 'a positive number', o.lr);
   if (o.weightDecay !== undefined && !(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad('weightDecay', 'a number >= 0', o.weightDecay);
@@ -142,6 +158,25 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (o.widthMultiplier !== undefined && !(o.widthMultiplier > 0 && o.widthMultiplier <= 4)) throw bad('widthMultiplier', 'in (0, 4]', o.widthMultiplier);
   if (o.stem !== undefined && o.stem !== 'imagenet' && o.stem !== 'compact') throw bad('stem', 'imagenet or compact', o.stem);
   if (o.abstainThreshold !== undefined && !(o.abstainThreshold >= 0 && o.abstainThreshold <= 1)) throw bad('abstainThreshold', 'in [0, 1]', o.abstainThreshold);
+}
+
+/** Memory the OOM killer enforces: a container's limit where there is one, else the machine's. */
+function machineMemory(): number {
+  const limit = process.constrainedMemory?.();
+  return limit && limit < os.totalmem() ? limit : os.totalmem();
+}
+
+/**
+ * Refuses, before any image is decoded, a run whose decoded images would not fit: all are held for
+ * the whole run as 8-bit RGB (size² × 3 bytes each), and at --size 1024 the 13,599 PBC images are
+ * 43 GB, which got the process killed minutes into decoding. Half the memory at most: the network,
+ * its gradients, the optimizer's moments and a batch's activations need the rest.
+ */
+export function checkDecodedFits(images: number, size: number, what = `--size ${size}`, memory = machineMemory()): void {
+  const bytes = images * size * size * 3;
+  if (bytes <= memory / 2) return;
+  const gb = (b: number) => (b / 1e9).toFixed(1);
+  throw new OptionError(`${what} needs ${gb(bytes)} GB to hold ${images} decoded images, over half of this machine's ${gb(memory)} GB: train at a smaller --size, or on fewer images (--max-per-class)`);
 }
 
 /**
@@ -154,17 +189,20 @@ const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'w
 /**
  * What makes a checkpoint another run's, checked before any image is decoded: the classes and
  * their order (weights resumed under other labels would be saved with their names swapped), the
- * network (architecture, input size, widths) and the data (its snapshot id). Null: the same run,
- * or no checkpoint.
+ * network (architecture, input size, widths) and the data (its snapshot id). With no checkpoint,
+ * the model in `out` is compared instead: the platform deletes the checkpoints of settled runs, and
+ * a "fresh start" would train another run over that model. Null: the same run, or neither.
  */
 async function resumedRunDiffers(ckptDir: string, now: { labels: string[]; config: unknown; snapshotId: string }): Promise<string | null> {
-  const dir = [ckptDir, `${ckptDir}.old`].find((d) => existsSync(path.join(d, 'state.json')));
+  const out = path.dirname(ckptDir);
+  const dir = [ckptDir, `${ckptDir}.old`].find((d) => existsSync(path.join(d, 'state.json'))) ?? (existsSync(path.join(out, 'model-card.json')) ? out : undefined);
   if (!dir) return null;
+  const where = dir === out ? 'the model in --out' : 'the checkpoint';
   const card = await readCard(dir);
   const differences: string[] = [];
-  if (card.labels.join('\n') !== now.labels.join('\n')) differences.push(`labels ${card.labels.join(',')} in the checkpoint, ${now.labels.join(',')} now`);
-  if (JSON.stringify(card.config) !== JSON.stringify(now.config)) differences.push(`network ${JSON.stringify(card.config)} in the checkpoint, ${JSON.stringify(now.config)} now`);
-  if (card.data?.snapshotId && card.data.snapshotId !== now.snapshotId) differences.push(`data snapshot ${card.data.snapshotId} in the checkpoint, ${now.snapshotId} now (other images or labels; or a checkpoint from before 2026-11-27, when a dataset named by its manifest file or capped by --max-per-class got an id of its own)`);
+  if (card.labels.join('\n') !== now.labels.join('\n')) differences.push(`labels ${card.labels.join(',')} in ${where}, ${now.labels.join(',')} now`);
+  if (JSON.stringify(card.config) !== JSON.stringify(now.config)) differences.push(`network ${JSON.stringify(card.config)} in ${where}, ${JSON.stringify(now.config)} now`);
+  if (card.data?.snapshotId && card.data.snapshotId !== now.snapshotId) differences.push(`data snapshot ${card.data.snapshotId} in ${where}, ${now.snapshotId} now (other images or labels; or one from before 2026-11-27, when a dataset named by its manifest file or capped by --max-per-class got an id of its own)`);
   return differences.length ? differences.join('; ') : null;
 }
 
@@ -261,6 +299,12 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   if (options.size && options.from && options.size !== size) {
     process.stderr.write(`rcmnet: --size ${options.size} ignored; ${options.from} was trained at ${size} px\n`);
   }
+  try {
+    checkDecodedFits(trainSamples.length + valSamples.length, size, options.from ? `${options.from}'s input size ${size} px` : `--size ${size}`);
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
 
   if (options.resume) {
     const problem = await resumedRunDiffers(ckptDir, { labels, config: net.config, snapshotId: dataset.snapshotId }).catch((e: unknown) => {
@@ -269,7 +313,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     });
     if (problem) {
       net.dispose();
-      throw new Error(`--resume of another run (${problem}): resume with the checkpoint's data, labels and architecture, or train into a new --out`);
+      throw new Error(`--resume of another run (${problem}): resume with that run's data, labels and architecture, or train into a new --out`);
     }
   }
 
@@ -288,6 +332,8 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   let state: CheckpointState = { epoch: -1, history: [], bestScore: -Infinity, bestEpoch: -1, sinceBest: 0, phase: phaseOf(0) };
   let resumedAverage: Network | undefined;
   let resumed: ModelCard | undefined;
+  /** With --resume and no checkpoint: the card of the model in `out`, if there is one. */
+  let leftModel: ModelCard | undefined;
   /** What a refusal before training frees: a worker retries a failed run in the same process. */
   const disposeSetup = () => {
     net.dispose();
@@ -303,11 +349,14 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     // No state.json: no checkpoint (state.json is written last). With it, every other part must
     // load, or the checkpoint is damaged: starting over silently would mix its state with a fresh
     // optimizer and weights.
-    const hasCheckpoint = existsSync(path.join(ckptDir, 'state.json'));
-    if (!hasCheckpoint) {
-      process.stderr.write(`rcmnet: --resume given but ${ckptDir} has no checkpoint; starting fresh\n`);
-      // A kill during the first checkpoint leaves epoch 1's metrics line: it is trained again.
-      await rm(path.join(out, 'metrics.jsonl'), { force: true });
+    if (!existsSync(path.join(ckptDir, 'state.json'))) {
+      // Decided once the recipe is compared too (below): nothing is deleted before that.
+      if (existsSync(path.join(out, 'model-card.json'))) {
+        leftModel = await readCard(out).catch((e: unknown) => {
+          disposeSetup();
+          throw e;
+        });
+      }
     } else {
       try {
         state = JSON.parse(await readFile(path.join(ckptDir, 'state.json'), 'utf8')) as CheckpointState;
@@ -361,18 +410,21 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     unfreezeLrFactor: options.unfreezeLrFactor ?? 0.1,
     ema: options.ema ?? null,
   };
-  // The checkpoint's recipe, like its state, is checked before any image is decoded: a refusal
-  // after decoding a large set costs a minute or more for nothing.
-  const resumedRecipe = resumed?.training;
+  // The checkpoint's recipe (or the model's in `out`, when there is no checkpoint), like its state,
+  // is checked before any image is decoded: a refusal after decoding a large set costs a minute or
+  // more for nothing.
+  const resumedRecipe = (resumed ?? leftModel)?.training;
   if (resumedRecipe) {
+    const where = resumed ? 'the checkpoint' : 'the model in --out';
     const changed = RECIPE_KEYS.filter((k) => k in resumedRecipe && JSON.stringify(resumedRecipe[k]) !== JSON.stringify(trainingOptions[k]));
     if (changed.length) {
       disposeSetup();
       throw new Error(
-        `--resume with a different recipe (${changed.map((k) => `${k}: ${JSON.stringify(resumedRecipe[k])} in the checkpoint, ${JSON.stringify(trainingOptions[k])} now`).join('; ')}): resume with the checkpoint's options, or train into a new --out`,
+        `--resume with a different recipe (${changed.map((k) => `${k}: ${JSON.stringify(resumedRecipe[k])} in ${where}, ${JSON.stringify(trainingOptions[k])} now`).join('; ')}): resume with that run's options, or train into a new --out`,
       );
     }
   }
+  if (options.resume && !resumed) await startOver(leftModel, epochs, out, disposeSetup);
 
   // Decode everything once: epochs then cost only augmentation and compute.
   // Decoding a large set takes a minute or more: it reports progress like training does.
@@ -597,6 +649,23 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   return { modelDir: out, metrics, history: state.history, backend: currentBackend(), card, cancelled };
 }
 
+/**
+ * `--resume` with no checkpoint. A model in `out` of the same run (compared above) is either one
+ * killed between its first save and its first checkpoint (epoch 1 of several), trained again from
+ * the start, or one whose checkpoint is gone (the platform deletes those of settled runs): not
+ * trained over, since nothing of it can be continued and its model may be registered.
+ */
+async function startOver(leftModel: ModelCard | undefined, epochs: number, out: string, disposeSetup: () => void): Promise<void> {
+  const epochsRun = leftModel?.training['epochsRun'];
+  if (leftModel && !(epochsRun === 1 && epochs > 1)) {
+    disposeSetup();
+    throw new Error(`--resume: ${out} holds this run's model (${String(epochsRun)} of ${epochs} epochs) but no checkpoint to continue from (a settled run's is deleted): nothing to resume; train into a new --out to train again`);
+  }
+  process.stderr.write(`rcmnet: --resume given but ${path.join(out, 'checkpoint')} has no checkpoint; starting fresh\n`);
+  // A kill during the first checkpoint leaves epoch 1's metrics line: it is trained again.
+  await rm(path.join(out, 'metrics.jsonl'), { force: true });
+}
+
 async function writeCheckpoint(dir: string, net: Network, optimizer: Optimizer, state: CheckpointState, card: Omit<ModelCard, 'format' | 'weightsSha256'>, average?: Network): Promise<void> {
   const tmp = `${dir}.next`;
   await rm(tmp, { recursive: true, force: true });
@@ -625,7 +694,7 @@ async function writeCheckpoint(dir: string, net: Network, optimizer: Optimizer, 
 export function abstainThresholdFor(classes: number, asked: number | undefined, inherited: number | undefined): number {
   const floor = 1 / classes;
   if (asked !== undefined) {
-    if (asked <= floor) throw new Error(`abstainThreshold ${asked} never abstains with ${classes} classes (the top probability is at least ${floor.toFixed(3)}): choose one above it`);
+    checkAbstainThreshold(asked, classes); // the rule predict() applies too
     return asked;
   }
   const usual = inherited ?? 0.5;
