@@ -88,3 +88,37 @@ test("a decision that failed to save is not lost by leaving: the page asks first
   await page.getByRole("link", { name: "← Worklist" }).click();
   await page.waitForURL("**/worklist");
 });
+
+test("number and letter keys can be switched off (speech input, tremor); the choice is kept", async ({ page }) => {
+  await login(page, "hema");
+  await openReviewFromWorklist(page, ACCESSION, "IN_REVIEW");
+  const progress = page.getByTestId("review-progress");
+  const before = await progress.textContent();
+  await page.getByTestId("character-keys").uncheck();
+  await page.locator("body").click({ position: { x: 1, y: 1 } }); // focus back on the page
+  const [key] = (await page.getByTestId("label-keys").locator("kbd").first().textContent()) ?? "1";
+  await page.keyboard.press(key ?? "1");
+  await page.keyboard.press("g");
+  await page.waitForTimeout(500);
+  await expect(progress).toHaveText(before ?? "");
+  await page.reload();
+  await expect(page.getByTestId("character-keys")).not.toBeChecked();
+  await page.getByTestId("character-keys").check();
+});
+
+test("the idle warning is answered from the keyboard, and its Enter decides no cell", async ({ page }) => {
+  await page.clock.install();
+  await login(page, "hema");
+  await openReviewFromWorklist(page, ACCESSION, "IN_REVIEW");
+  const progress = page.getByTestId("review-progress");
+  const before = await progress.textContent();
+  // 29 minutes without input (the demo's timeout is 30): the warning appears, its button focused.
+  await page.clock.fastForward("29:00");
+  await expect(page.getByTestId("idle-warning")).toBeVisible();
+  await expect(page.getByTestId("idle-stay")).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("idle-warning")).toBeHidden();
+  await page.clock.fastForward("00:05");
+  await expect(page.getByTestId("idle-warning")).toBeHidden();
+  await expect(progress).toHaveText(before ?? "");
+});

@@ -35,6 +35,10 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await openReviewFromWorklist(page, accession, "IN_REVIEW");
   // The field view names its classes (colour is not the only cue).
   await expect(page.getByTestId("field-legend").locator("span[data-label]").first()).toBeVisible();
+  // Each box carries its class's key, as the legend does: one number per box.
+  await expect(page.getByTestId("cell-box-key")).toHaveCount(await page.getByTestId("cell-box").count());
+  await expect(page.getByTestId("cell-box-key").first()).toHaveText(/^[0-9?-]$/);
+  await expect(page.getByTestId("field-legend").locator("kbd").first()).toHaveText(/^[0-9?-]$/);
 
   const progress = page.getByTestId("review-progress");
   const counts = async () => {

@@ -27,12 +27,16 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await expect(page.getByTestId("users-error")).toHaveCount(0);
 
   // Cancelling the reason changes nothing.
+  // Choosing a role asks nothing yet (arrow keys on a closed select change it); Apply asks.
   await row.getByTestId("user-role-select").selectOption("ADMIN");
+  await expect(page.getByTestId("ask-dialog")).toBeHidden();
+  await row.getByTestId("apply-role").click();
   await page.getByTestId("ask-cancel").click();
   await expect(page.getByTestId("ask-dialog")).toBeHidden();
   await expect(row.getByTestId("user-role-select")).toHaveValue("TECHNICIAN");
 
   await row.getByTestId("user-role-select").selectOption("AUDITOR");
+  await row.getByTestId("apply-role").click();
   await answer(page, "Moved to the audit team");
   await expect(page.getByTestId("users-notice")).toContainText("AUDITOR");
   await expect(row.getByTestId("user-role-select")).toHaveValue("AUDITOR");

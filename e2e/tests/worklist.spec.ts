@@ -16,8 +16,12 @@ test("rows shown by 'Show 50 more' stay on the list when a new STAT case arrives
   await page.getByTestId("filter-accession").fill(prefix);
   const rows = page.getByTestId("case-row");
   await expect(rows).toHaveCount(50);
+  // The result is announced to screen readers, and each row is named by its accession.
+  await expect(page.getByRole("status").filter({ hasText: "cases shown" })).toHaveText("50+ cases shown");
+  await expect(page.getByRole("rowheader", { name: `${prefix}-000` })).toBeVisible();
   await page.getByTestId("worklist-more").click();
   await expect(rows).toHaveCount(51);
+  await expect(page.getByTestId("worklist-result")).toHaveText("51 cases shown");
   // A STAT case sorts first: every case is still listed, the new one on top, after the next poll.
   await apiQuery(request, tech, CREATE, { input: { accession: `${prefix}-STAT`, priority: "STAT" } });
   await expect(rows.first()).toHaveAttribute("data-accession", `${prefix}-STAT`, { timeout: 15_000 });

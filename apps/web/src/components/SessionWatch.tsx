@@ -42,16 +42,33 @@ export function SessionWatch({ idleTimeoutSeconds }: { idleTimeoutSeconds: numbe
   }, [idleTimeoutSeconds]);
 
   if (left === null) return null;
+  return <IdleWarning left={left} onStay={() => setLeft(null)} />;
+}
+
+/**
+ * The warning answers to the keyboard too: its button takes focus when it appears (unless the
+ * user is typing, which is activity anyway), so Enter or Space keeps the session without the
+ * mouse, and never reaches the review page, where Enter confirms a cell.
+ */
+function IdleWarning({ left, onStay }: { left: number; onStay: () => void }) {
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!document.activeElement?.closest("input, textarea, select, [contenteditable]")) button.current?.focus();
+  }, []);
   return (
     <div className="notice idle-warning" role="alert" data-testid="idle-warning">
       {/* Announced once: the countdown that changes every second is for the eye only. */}
       {left > 0 ? (
         <>
-          Without activity, you will soon be signed out<span aria-hidden="true"> (in {clock(left)})</span>. Move the mouse to stay signed in.
+          Without activity, you will soon be signed out<span aria-hidden="true"> (in {clock(left)})</span>.
         </>
       ) : (
-        "Signing out for inactivity… Move the mouse if you are still here."
-      )}
+        "Signing out for inactivity…"
+      )}{" "}
+      {/* The key or click that presses it is input: the session's next check reports it as use. */}
+      <button type="button" ref={button} onClick={onStay} data-testid="idle-stay">
+        Stay signed in
+      </button>
     </div>
   );
 }

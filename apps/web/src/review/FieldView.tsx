@@ -5,7 +5,7 @@
 import { memo, useCallback, useEffect, useRef, useState, type PointerEvent, type WheelEvent } from "react";
 import { classColour } from "@/charts/scale";
 import type { ReviewCell } from "./model";
-import { labelName } from "@/lib/labels";
+import { labelKey, labelName } from "@/lib/labels";
 
 export interface SlideInfo {
   id: string;
@@ -146,8 +146,8 @@ export const FieldView = memo(function FieldView({
         >
           <image href={`/api/images/${slide.imageSha256}`} x={0} y={0} width={slide.width} height={slide.height} />
           {cells.map((c) => (
+            <g key={c.id}>
             <rect
-              key={c.id}
               x={c.box.x}
               y={c.box.y}
               width={c.box.width}
@@ -162,6 +162,22 @@ export const FieldView = memo(function FieldView({
             >
               <title>{`${labelName(c.currentLabel)}${c.decision ? " (reviewed)" : ""}`}</title>
             </rect>
+            {/* The class's key inside its box: colour alone does not tell CAR-T red from neutrophil
+                green to a colour-blind reader (WCAG 1.4.1); the legend pairs keys with names. */}
+            <text
+              x={c.box.x + stroke * 1.5}
+              y={c.box.y + stroke * 7}
+              fontSize={stroke * 7}
+              fill={classColour(labels, c.currentLabel)}
+              stroke="#fff"
+              strokeWidth={stroke}
+              paintOrder="stroke"
+              pointerEvents="none"
+              data-testid="cell-box-key"
+            >
+              {labelKey(c.currentLabel) ?? "?"}
+            </text>
+            </g>
           ))}
         </svg>
       </div>
@@ -172,7 +188,7 @@ export const FieldView = memo(function FieldView({
           .map((l) => (
             <span key={l} data-label={l}>
               <span aria-hidden="true" style={{ display: "inline-block", width: 10, height: 10, border: `2px solid ${classColour(labels, l)}`, marginRight: 4 }} />
-              {labelName(l)}
+              <kbd>{labelKey(l) ?? "?"}</kbd> {labelName(l)}
             </span>
           ))}
         <span>dashed: not reviewed · thick black: current cell</span>

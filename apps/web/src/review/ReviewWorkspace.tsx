@@ -87,6 +87,9 @@ export function ReviewWorkspace({
 }) {
   const [state, dispatch] = useReducer(reduce, undefined, () => initialState(labels, initialCells));
   const [signOpen, setSignOpen] = useState(false);
+  const [characterKeys, setCharacterKeys] = useCharacterKeys();
+  const characterKeysRef = useRef(characterKeys);
+  characterKeysRef.current = characterKeys;
   const { ask, dialog: askDialog } = useAsk();
   const [slideId, setSlideId] = useState<string | null>(slides.find((s) => s.kind === "FIELD")?.id ?? slides[0]?.id ?? null);
   const stateRef = useRef(state);
@@ -174,6 +177,9 @@ export function ReviewWorkspace({
       // Enter on a focused link or button is that control's own (keyboard users follow links and
       // press buttons with it); it must not confirm a cell instead.
       if (e.key === "Enter" && target?.closest("a, button, summary, [role=button]")) return;
+      // Single-character keys (labels, G) can be switched off (WCAG 2.1.4): speech input and a
+      // tremor type characters nobody meant as decisions. Arrows, Enter and Backspace stay.
+      if (!characterKeysRef.current && e.key.length === 1) return;
       const intent = keyIntent(stateRef.current, e.key, { ctrl: e.ctrlKey, alt: e.altKey, meta: e.metaKey });
       // A signed case is still read by keyboard: arrows and G work, decisions do not.
       if (intent.kind === "none" || (readOnly && !viewingOnly(intent))) return;
@@ -360,6 +366,10 @@ export function ReviewWorkspace({
               <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>⌫</kbd> back to the last decided cell · <kbd>G</kbd> Grad-CAM{" "}
               {state.gradcam ? "on" : "off"}
             </p>
+            <label style={{ flexDirection: "row", alignItems: "center", fontSize: "0.85rem", marginTop: "0.4rem" }}>
+              <input type="checkbox" checked={characterKeys} onChange={(e) => setCharacterKeys(e.target.checked)} data-testid="character-keys" />
+              Number and letter keys decide cells (off: use the buttons; arrows and Enter still work)
+            </label>
           </section>
           )}
           <div className="panel">
@@ -525,4 +535,17 @@ export function specimenLine(h: Pick<CaseHeader, "specimen" | "collectedAt" | "w
   ]
     .filter(Boolean)
     .join(", ");
+}
+
+const CHARACTER_KEYS_SETTING = "rcmnet.review.characterKeys";
+
+/** The reviewer's choice of single-character shortcuts, kept in this browser (on unless turned off). */
+function useCharacterKeys(): [boolean, (on: boolean) => void] {
+  const [on, setOn] = useState(true);
+  useEffect(() => setOn(window.localStorage.getItem(CHARACTER_KEYS_SETTING) !== "off"), []);
+  const set = useCallback((value: boolean) => {
+    setOn(value);
+    window.localStorage.setItem(CHARACTER_KEYS_SETTING, value ? "on" : "off");
+  }, []);
+  return [on, set];
 }

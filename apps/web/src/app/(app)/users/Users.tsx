@@ -1,4 +1,5 @@
 "use client";
+import { useEffect, useState } from "react";
 import { ROLE_LABEL, ROLES, type Role } from "@/auth/roles";
 import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
@@ -125,33 +126,28 @@ export function Users({ selfId }: { selfId: string }) {
           <tbody>
             {users.map((u) => (
               <tr key={u.id} data-testid="user-row" data-login={u.login}>
-                <td className="mono">{u.login}</td>
+                <th scope="row" className="mono rowhead">
+                  {u.login}
+                </th>
                 <td>{u.displayName}</td>
                 <td>
-                  <select
-                    aria-label={`Role of ${u.login}`}
-                    value={u.role}
+                  <RoleCell
+                    login={u.login}
+                    role={u.role}
                     disabled={busy || u.id === selfId}
-                    data-testid="user-role-select"
-                    onChange={async (e) => {
-                      const role = e.target.value;
+                    onApply={async (role) => {
                       const why = await ask({
                         title: `Change ${u.login} to ${ROLE_LABEL[role as Role] ?? role}?`,
                         confirm: "Change role",
                       });
-                      if (why)
-                        void act(
-                          () => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }),
-                          `${u.login} is now ${role}.`,
-                        );
+                      if (!why) return false;
+                      await act(
+                        () => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }),
+                        `${u.login} is now ${role}.`,
+                      );
+                      return true;
                     }}
-                  >
-                    {ROLES.map((r) => (
-                      <option key={r} value={r}>
-                        {ROLE_LABEL[r]}
-                      </option>
-                    ))}
-                  </select>
+                  />
                 </td>
                 <td>
                   {u.disabled ? (
@@ -236,5 +232,40 @@ export function Users({ selfId }: { selfId: string }) {
         </table>
       )}
     </div>
+  );
+}
+
+/**
+ * A role is chosen, then applied: a select that asked on every change opened the question at each
+ * arrow key (a closed select changes value with the arrows), so a keyboard user could never get
+ * past the next role (WCAG 3.2.2).
+ */
+function RoleCell({ login, role, disabled, onApply }: { login: string; role: string; disabled: boolean; onApply: (role: string) => Promise<boolean> }) {
+  const [chosen, setChosen] = useState(role);
+  useEffect(() => setChosen(role), [role]);
+  return (
+    <span className="row" style={{ gap: "0.3rem" }}>
+      <select aria-label={`Role of ${login}`} value={chosen} disabled={disabled} data-testid="user-role-select" onChange={(e) => setChosen(e.target.value)}>
+        {ROLES.map((r) => (
+          <option key={r} value={r}>
+            {ROLE_LABEL[r]}
+          </option>
+        ))}
+      </select>
+      {chosen !== role && (
+        <button
+          type="button"
+          disabled={disabled}
+          data-testid="apply-role"
+          onClick={async () => {
+            // Cancelled: back to the stored role. Applied, the reloaded row brings the new one; refused,
+            // the choice stays beside the error, to try again or change.
+            if (!(await onApply(chosen))) setChosen(role);
+          }}
+        >
+          Apply role
+        </button>
+      )}
+    </span>
   );
 }

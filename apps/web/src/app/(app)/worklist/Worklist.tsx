@@ -149,6 +149,10 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
           </section>
         )}
       </search>
+      {/* Always present, so a screen reader announces each new result of the filters. */}
+      <p className="sr-only" role="status" data-testid="worklist-result">
+        {loading && !data ? "" : `${rows.length}${hasNext ? "+" : ""} case${rows.length === 1 && !hasNext ? "" : "s"} shown`}
+      </p>
       <ErrorBox error={error} />
       {loading && !data ? (
         <Loading what="cases" />
@@ -172,7 +176,10 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
           <tbody>
             {rows.map((r) => (
               <tr key={r.id} data-testid="case-row" data-accession={r.accession} data-status={r.status}>
-                <td className="mono">{r.accession}</td>
+                {/* The row's header: a screen reader names each Review/Report link by its case. */}
+                <th scope="row" className="mono rowhead">
+                  {r.accession}
+                </th>
                 <td>
                   <span className={`badge ${r.priority}`}>{r.priority}</span>
                 </td>

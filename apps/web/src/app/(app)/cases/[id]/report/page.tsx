@@ -144,42 +144,42 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           <table>
             <tbody>
               <tr>
-                <th>Accession</th>
+                <th scope="row">Accession</th>
                 <td className="mono" data-testid="report-accession">
                   {content.case.accession ?? c.accession}
                 </td>
-                <th>Report version</th>
+                <th scope="row">Report version</th>
                 <td data-testid="report-version">
                   {shown.version} {shown.id === latest.id ? "" : <strong className="badge bad">superseded by version {latest.version}</strong>}
                 </td>
               </tr>
               {content.case.patientRef && (
                 <tr>
-                  <th>Patient ref</th>
+                  <th scope="row">Patient ref</th>
                   <td colSpan={3} className="mono" data-testid="report-patient">
                     {content.case.patientRef}
                   </td>
                 </tr>
               )}
               <tr>
-                <th>Product</th>
+                <th scope="row">Product</th>
                 <td data-testid="report-product">{content.case.product ?? "—"}</td>
-                <th>Timepoint</th>
+                <th scope="row">Timepoint</th>
                 <td data-testid="report-timepoint">{content.case.timepoint ?? "—"}</td>
               </tr>
               {content.whiteCells && (
                 <tr>
-                  <th>Specimen</th>
+                  <th scope="row">Specimen</th>
                   <td data-testid="report-specimen">
                     {content.case.specimen ?? "—"}
                     {content.case.collectedAt ? `, collected ${formatDateTime(content.case.collectedAt)}` : ""}
                   </td>
-                  <th>WBC count</th>
+                  <th scope="row">WBC count</th>
                   <td data-testid="report-wbc">{content.case.wbcCount !== null ? `${content.case.wbcCount} ×10⁹/L` : "not recorded"}</td>
                 </tr>
               )}
               <tr>
-                <th>Model version(s)</th>
+                <th scope="row">Model version(s)</th>
                 <td colSpan={3} data-testid="report-model-versions">
                   {modelNames.length ? modelNames.join(", ") : "—"}
                 </td>
