@@ -1,6 +1,6 @@
 /** CLI smoke tests through the real bin (tsx loader, argument parsing, exit codes). */
 import { execFile, spawn } from 'node:child_process';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,7 +133,9 @@ describe('rcmnet CLI', () => {
     expect((await stat(png)).size).toBeGreaterThan(100);
 
     const e = await rcmnet(['eval', '--model', model, '--data', data, '--json']);
-    // Progress on stderr only: stdout stays one JSON document.
+    // Progress on stderr only: stdout stays one JSON document. Decoding has a line of its own: it
+    // was silent, and its time went into the eval line's rate.
+    expect(e.stderr).toMatch(/decoding \[#+\] \d+\/\d+ images .*ETA/);
     expect(e.stderr).toMatch(/eval \[#+\] \d+\/\d+ images .*ETA/);
     expect(Object.keys(JSON.parse(e.stdout) as object)).toEqual(expect.arrayContaining(['top1', 'balancedAccuracy', 'macroF1', 'perClass', 'confusion', 'ece']));
     const tta = await rcmnet(['eval', '--model', model, '--data', data, '--tta']);
@@ -143,9 +145,29 @@ describe('rcmnet CLI', () => {
     const twice = await rcmnet(['eval', '--model', model, '--model', model, '--data', data]);
     expect(twice.code, twice.stderr).toBe(0);
     expect(twice.stdout).toContain(`ensemble of 2: ${model}, ${model}`);
-    const single = (await rcmnet(['eval', '--model', model, '--data', data])).stdout.match(/top1 \S+/)![0];
+    const singleOut = (await rcmnet(['eval', '--model', model, '--data', data])).stdout;
+    const single = singleOut.match(/top1 \S+/)![0];
     expect(twice.stdout).toContain(single);
     expect((await rcmnet(['eval', '--data', data])).code).toBe(64);
+
+    // `train --from M --labels a,b --data full.csv` then eval on full.csv: the data has classes
+    // the model was not trained on (here one more, basophil, in val).
+    await mkdir(path.join(data, 'extra'), { recursive: true });
+    const extra = ['b1.png', 'b2.png'];
+    for (const f of extra) await copyFile(img, path.join(data, 'extra', f));
+    const full = path.join(data, 'full.csv');
+    await writeFile(full, (await readFile(path.join(data, 'manifest.csv'), 'utf8')) + extra.map((f) => `val,basophil,extra/${f}\n`).join(''));
+    const refused = await rcmnet(['eval', '--model', model, '--data', full]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/does not know: basophil .*--labels/);
+    const labels = 'car_t,eosinophil,lymphocyte,monocyte,neutrophil';
+    const own = await rcmnet(['eval', '--model', model, '--data', full, '--labels', labels]);
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stdout).toContain('val: left out 2 images of label(s) not in --labels: basophil (2)');
+    // The same images as the model's own data: the same figures, in-sample note included.
+    expect(own.stdout).toContain(singleOut);
+    const ownJson = await rcmnet(['eval', '--model', model, '--data', full, '--labels', labels, '--json']);
+    expect(JSON.parse(ownJson.stdout)).toMatchObject({ leftOut: { basophil: 2 } });
   });
 
   it('detect reports a field it cannot read on its own line, goes on with the others and exits 2', async () => {

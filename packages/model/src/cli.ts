@@ -17,6 +17,7 @@ import { SYNTH_CLASSES, synthField, writeSynthDataset } from './synth.js';
 import { train, TrainingCancelled, type TrainEvent } from './train.js';
 import { initBackend } from './backend.js';
 import { OptionError, checkAbstainThreshold } from './options.js';
+import { countPrinter, fmtTime } from './progress.js';
 
 type Options = ParseArgsConfig['options'];
 
@@ -56,13 +57,19 @@ function req(v: string | boolean | undefined, name: string): string {
   return v;
 }
 
-class UsageError extends Error {}
-
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '--:--';
-  const m = Math.floor(s / 60);
-  return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+/** `--labels a,b`: train's label set, and eval's labels to score (the same filter of the data). */
+function labelList(v: string | boolean | undefined): string[] | undefined {
+  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 }
+
+/** `eval --labels`: one line on what the score leaves out, so a filtered figure is never taken for the whole set's. */
+function leftOutLine(split: string, leftOut: Record<string, number>): string {
+  const labels = Object.entries(leftOut).sort(([a], [b]) => a.localeCompare(b));
+  const images = labels.reduce((n, [, c]) => n + c, 0);
+  return `${split}: left out ${images} image${images === 1 ? '' : 's'} of label(s) not in --labels: ${labels.map(([l, c]) => `${l} (${c})`).join(', ')}\n`;
+}
+
+class UsageError extends Error {}
 
 /** One-line progress bar on stderr (redrawn in place when stderr is a terminal). */
 function progressPrinter(json: boolean): (e: TrainEvent) => void {
@@ -88,23 +95,6 @@ function progressPrinter(json: boolean): (e: TrainEvent) => void {
       );
       if (json) process.stdout.write(JSON.stringify(e) + '\n');
     }
-  };
-}
-
-/** A progress line on stderr for work counted in items: redrawn on a terminal, every 5 s otherwise. */
-function countPrinter(what: string, unit: string): (done: number, total: number) => void {
-  const tty = process.stderr.isTTY;
-  const started = Date.now();
-  let lastPrint = 0;
-  return (done, total) => {
-    const now = Date.now();
-    if (!tty && now - lastPrint < 5000 && done !== total) return;
-    lastPrint = now;
-    const width = 24;
-    const filled = Math.round((done / Math.max(1, total)) * width);
-    const rate = done / Math.max(1e-3, (now - started) / 1000);
-    const line = `${what} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit} ${rate.toFixed(1)}/s ETA ${fmtTime((total - done) / Math.max(1e-9, rate))}`;
-    process.stderr.write(tty ? `\r${line}\x1b[K${done === total ? '\n' : ''}` : `${line}\n`);
   };
 }
 
@@ -221,7 +211,7 @@ const commands: Record<string, Command> = {
           ema,
           resume: Boolean(v['resume']),
           from: v['from'] as string | undefined,
-          labels: typeof v['labels'] === 'string' ? v['labels'].split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+          labels: labelList(v['labels']),
           headEpochs: num(v['head-epochs'], 'head-epochs'),
           maxPerClass: count(v['max-per-class'], 'max-per-class'),
           augment: !v['no-augment'],
@@ -239,8 +229,10 @@ const commands: Record<string, Command> = {
   },
   eval: {
     summary: 'evaluate a model on a dataset split (top1, balanced accuracy, macro-F1, per class, confusion, ECE)',
-    usage: 'rcmnet eval --model DIR [--model DIR2 ...] --data DIR|MANIFEST [--split val|train|test] [--max-per-class N] [--tta] [--json]\n  (several --model: an ensemble, the mean of the models\' calibrated probabilities)',
-    options: { model: { type: 'string', multiple: true }, data: { type: 'string' }, split: { type: 'string' }, json: { type: 'boolean' }, 'max-per-class': { type: 'string' }, tta: { type: 'boolean' } },
+    usage: 'rcmnet eval --model DIR [--model DIR2 ...] --data DIR|MANIFEST [--split val|train|test] [--labels a,b,...] [--max-per-class N] [--tta] [--json]\n' +
+      '  (several --model: an ensemble, the mean of the models\' calibrated probabilities)\n' +
+      '  --labels scores only these labels of the data (a model trained with --labels, on its manifest); without it, data with a label the model does not know is refused',
+    options: { model: { type: 'string', multiple: true }, data: { type: 'string' }, split: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, 'max-per-class': { type: 'string' }, tta: { type: 'boolean' } },
     async run(v) {
       const split = (v['split'] as string | undefined) ?? 'val';
       if (!['train', 'val', 'test'].includes(split)) throw new UsageError('--split must be train, val or test');
@@ -248,10 +240,13 @@ const commands: Record<string, Command> = {
       if (!models.length || models.some((m) => !m)) throw new UsageError('--model is required');
       const m = await evaluate(models, req(v['data'], 'data'), {
         split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: count(v['max-per-class'], 'max-per-class'), tta: Boolean(v['tta']),
+        labels: labelList(v['labels']),
+        onDecode: countPrinter('decoding', 'images'),
         onProgress: countPrinter('eval', 'images'),
       });
       if (v['json']) process.stdout.write(JSON.stringify(m) + '\n');
       else {
+        if (m.leftOut && Object.keys(m.leftOut).length) process.stdout.write(leftOutLine(m.split, m.leftOut));
         if (m.members.length > 1) process.stdout.write(`ensemble of ${m.members.length}: ${m.members.join(', ')}\n`);
         process.stdout.write(`${m.split}${m.tta ? ' (8-view TTA)' : ''}: n=${m.count} top1 ${(m.top1 * 100).toFixed(2)}% balanced ${(m.balancedAccuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% ECE ${m.ece.toFixed(4)}\n`);
         for (const [l, c] of Object.entries(m.perClass)) process.stdout.write(`  ${l.padEnd(14)} P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)} n=${c.support}\n`);

@@ -25,6 +25,17 @@ describe('loadDataset splits', () => {
     expect(ds.test).toHaveLength(1);
   });
 
+  it('with labels, counts the images of the other labels per split (capped as the kept ones are)', async () => {
+    const rows = ['train,a,1.png', 'train,b,2.png', 'val,a,3.png', 'val,b,4.png', 'val,c,5.png', 'val,c,6.png', 'val,c,7.png', 'test,c,8.png'];
+    const file = await manifest('left-out.csv', 'split,label,path', rows);
+    const ds = await loadDataset(file, { labels: ['a', 'b'] });
+    expect(ds.val.map((s) => s.label)).toEqual(['a', 'b']);
+    expect(ds.leftOut).toEqual({ train: {}, val: { c: 3 }, test: { c: 1 } });
+    expect((await loadDataset(file, { labels: ['a', 'b'], maxPerClass: 2 })).leftOut?.val).toEqual({ c: 2 });
+    // Unfiltered, nothing is left out and the dataset says nothing of it.
+    expect(await loadDataset(file)).not.toHaveProperty('leftOut');
+  });
+
   it('carves val out of train when the manifest names train and test only, and never touches test', async () => {
     const rows = Array.from({ length: 200 }, (_, i) => `train,${i % 2 ? 'a' : 'b'},t${i}.png`);
     const file = await manifest('no-val.csv', 'split,label,path', [...rows, 'test,a,x.png', 'test,b,y.png']);

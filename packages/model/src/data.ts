@@ -29,7 +29,15 @@ export interface Dataset {
    * exact data snapshot a model was trained on, on any machine and however the path was spelled.
    */
   snapshotId: string;
+  /**
+   * Loaded with `labels`: the images of the data's other labels, per label and the split each
+   * would be in (capped by `maxPerClass` like the rest), so a score on the kept labels can say
+   * what it leaves out.
+   */
+  leftOut?: Record<Part, Record<string, number>>;
 }
+
+type Part = 'train' | 'val' | 'test';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?)$/i;
 
@@ -183,12 +191,13 @@ function finish(rows: Row[], source: string, root: string, options: LoadOptions)
   // so splitting them apart would let val flatter the model), else of the image itself.
   const toVal = (r: Row) => hashFraction(r.group !== undefined ? `group:${r.group}` : path.basename(r.path) + r.label) < valFraction;
   const hasVal = kept.some((r) => r.split === 'val');
-  const out: Record<'train' | 'val' | 'test', Sample[]> = { train: [], val: [], test: [] };
+  // Data that names train (and test) but no val part: val is carved out of train, as if those
+  // rows had no split, rather than leaving model selection without a validation set.
+  const splitOf = (r: Row): Part => (r.split === undefined || (r.split === 'train' && !hasVal) ? (toVal(r) ? 'val' : 'train') : r.split);
+  const out: Record<Part, Sample[]> = { train: [], val: [], test: [] };
   const splitOfGroup = new Map<string, string>();
   for (const r of kept) {
-    // Data that names train (and test) but no val part: val is carved out of train, as if those
-    // rows had no split, rather than leaving model selection without a validation set.
-    const split = r.split === undefined || (r.split === 'train' && !hasVal) ? (toVal(r) ? 'val' : 'train') : r.split;
+    const split = splitOf(r);
     // A group (one patient, slide or field) in two parts: a test or val figure on images whose
     // patient or smear the model trained on. Explicit splits can say so; refused, not repaired.
     if (r.group !== undefined) {
@@ -216,7 +225,18 @@ function finish(rows: Row[], source: string, root: string, options: LoadOptions)
   }
   const listing = (['train', 'val', 'test'] as const).flatMap((s) => out[s].map((x) => `${s},${x.label},${rel(x.path)}`)).sort();
   const snapshotId = createHash('sha256').update(listing.join('\n')).digest('hex').slice(0, 16);
-  return { labels, ...out, source: path.resolve(source), snapshotId };
+  const leftOut = wanted ? countLeftOut(rows.filter((r) => !wanted.has(r.label)), splitOf, options.maxPerClass) : undefined;
+  return { labels, ...out, source: path.resolve(source), snapshotId, ...(leftOut ? { leftOut } : {}) };
+}
+
+/** Images per split and label of the rows a label filter dropped, each count capped as the kept ones are. */
+function countLeftOut(dropped: Row[], splitOf: (r: Row) => Part, maxPerClass: number | undefined): Record<Part, Record<string, number>> {
+  const counts: Record<Part, Record<string, number>> = { train: {}, val: {}, test: {} };
+  for (const r of dropped) {
+    const part = counts[splitOf(r)];
+    part[r.label] = Math.min((part[r.label] ?? 0) + 1, maxPerClass || Infinity);
+  }
+  return counts;
 }
 
 export interface BccdField {

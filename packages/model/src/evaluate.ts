@@ -18,9 +18,19 @@ export interface EvaluateOptions {
   maxPerClass?: number;
   /** Test-time augmentation: mean logits over the eight dihedral views of each image (8x the compute). */
   tta?: boolean;
+  /**
+   * Score only these labels of the data, as `train({ labels })` trained on them: a model trained on
+   * some of a manifest's classes is scored on that manifest. Without it, data with a label the
+   * model does not know is refused, so nobody scores on a silently filtered set.
+   */
+  labels?: string[];
   /** Images scored so far, over all members of an ensemble. */
   onProgress?: (done: number, total: number) => void;
+  /** Images decoded so far (once per input size among the members): a large set takes minutes. */
+  onDecode?: (done: number, total: number) => void;
 }
+
+type Progress = (done: number, total: number) => void;
 
 export type EvaluateData = string | Dataset | Sample[];
 
@@ -36,6 +46,23 @@ async function memberCards(modelDirs: string[]): Promise<ModelCard[]> {
 }
 
 /**
+ * The images at `card`'s input size, decoded once per size: members of one size share them.
+ * Decoding reports progress across every size the ensemble needs.
+ */
+async function imagesFor(card: ModelCard, cards: ModelCard[], samples: Sample[], bySize: Map<number, RgbImage[]>, onDecode?: Progress): Promise<RgbImage[]> {
+  const decoded = bySize.get(card.inputSize);
+  if (decoded) return decoded;
+  const total = new Set(cards.map((c) => c.inputSize)).size * samples.length;
+  const before = bySize.size * samples.length;
+  const progress = onDecode && ((done: number) => onDecode(before + done, total));
+  // A report before the first image: the line shows at once, and its rate counts that image.
+  progress?.(0);
+  const images = await loadImages(samples.map((s) => s.path), card.inputSize, {}, { onProgress: progress });
+  bySize.set(card.inputSize, images);
+  return images;
+}
+
+/**
  * The mean over `modelDirs` of each model's calibrated probabilities (softmax at its own
  * temperature), one row of `labels.length` per sample. Members are loaded one at a time, so an
  * ensemble needs the memory of its largest member, not of all of them.
@@ -43,7 +70,7 @@ async function memberCards(modelDirs: string[]): Promise<ModelCard[]> {
 export async function calibratedProbabilities(
   modelDirs: string[],
   samples: Sample[],
-  { tta = false, onProgress }: { tta?: boolean; onProgress?: (done: number, total: number) => void } = {},
+  { tta = false, onProgress, onDecode }: { tta?: boolean; onProgress?: Progress; onDecode?: Progress } = {},
 ): Promise<Float32Array> {
   const cards = await memberCards(modelDirs);
   const k = cards[0]!.labels.length;
@@ -53,9 +80,9 @@ export async function calibratedProbabilities(
   for (const [m, dir] of modelDirs.entries()) {
     const { net, card } = await loadNetwork(dir);
     try {
-      let images = imagesBySize.get(card.inputSize);
-      if (!images) imagesBySize.set(card.inputSize, (images = await loadImages(samples.map((s) => s.path), card.inputSize)));
+      const images = await imagesFor(card, cards, samples, imagesBySize, onDecode);
       const progress = onProgress && ((done: number) => onProgress(m * samples.length + done, total));
+      progress?.(0);
       const probs = softmaxRows(await logitsFor(net, images, card.normalization, 64, { tta, onProgress: progress }), k, card.calibration.temperature);
       for (let i = 0; i < mean.length; i++) mean[i]! += probs[i]! / modelDirs.length;
     } finally {
@@ -76,17 +103,21 @@ export async function evaluate(
   model: string | string[],
   data: EvaluateData,
   options: EvaluateOptions = {},
-): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean; inSample: boolean; members: string[] }> {
+): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean; inSample: boolean; members: string[]; leftOut?: Record<string, number> }> {
   const members = typeof model === 'string' ? [model] : model;
   const cards = await memberCards(members);
   await initBackend({ backend: options.backend });
   const split = options.split ?? 'val';
   let samples: Sample[];
   let inSample = false;
+  let leftOut: Record<string, number> | undefined;
   if (Array.isArray(data)) samples = data;
   else {
-    const ds = typeof data === 'string' ? await loadDataset(data, { maxPerClass: options.maxPerClass }) : data;
+    // Filtered as train() filters: the same labels give the same snapshot id, so a model trained
+    // with `labels` is still recognised as scored on its own data (inSample).
+    const ds = typeof data === 'string' ? await loadDataset(data, { labels: options.labels, maxPerClass: options.maxPerClass }) : data;
     samples = ds[split];
+    leftOut = ds.leftOut?.[split];
     const place = (source: string | undefined) => (source?.endsWith('.csv') ? path.dirname(source) : source);
     const sameData = cards.some((card) => ds.snapshotId === card.data.snapshotId || place(ds.source) === place(card.data.source));
     inSample = sameData && (split === 'val' || split === 'train');
@@ -94,9 +125,12 @@ export async function evaluate(
   const labels = cards[0]!.labels;
   const index = new Map(labels.map((l, i) => [l, i]));
   const unknown = [...new Set(samples.filter((s) => !index.has(s.label)).map((s) => s.label))];
-  if (unknown.length) throw new Error(`Data has label(s) the model does not know: ${unknown.join(', ')} (model labels: ${labels.join(', ')})`);
+  if (unknown.length) {
+    const known = labels.filter((l) => samples.some((s) => s.label === l));
+    throw new Error(`Data has label(s) the model does not know: ${unknown.join(', ')} (model labels: ${labels.join(', ')}; score on the model's labels alone with --labels ${known.join(',')})`);
+  }
   if (!samples.length) throw new Error(`No samples in split "${split}"`);
-  const probs = await calibratedProbabilities(members, samples, { tta: options.tta, onProgress: options.onProgress });
+  const probs = await calibratedProbabilities(members, samples, { tta: options.tta, onProgress: options.onProgress, onDecode: options.onDecode });
   const metrics = computeMetrics(probs, samples.map((s) => index.get(s.label)!), labels);
-  return { ...metrics, split, labels, tta: Boolean(options.tta), inSample, members };
+  return { ...metrics, split, labels, tta: Boolean(options.tta), inSample, members, ...(leftOut ? { leftOut } : {}) };
 }
