@@ -100,7 +100,13 @@ export interface Series {
   dashed?: boolean;
 }
 
-export function LineChart({ series, title, yLabel, xLabel = "epoch", testId = "line-chart", yDomain }: { series: Series[]; title: string; yLabel: string; xLabel?: string; testId?: string; yDomain?: [number, number] }) {
+/** A vertical line at one x (e.g. the epoch whose weights were kept), with its label. */
+export interface ChartMarker {
+  x: number;
+  label: string;
+}
+
+export function LineChart({ series, title, yLabel, xLabel = "epoch", testId = "line-chart", yDomain, marker }: { series: Series[]; title: string; yLabel: string; xLabel?: string; testId?: string; yDomain?: [number, number]; marker?: ChartMarker | null }) {
   const W = 420;
   const H = 220;
   const m = { l: 46, r: 10, t: 24, b: 34 };
@@ -136,6 +142,14 @@ export function LineChart({ series, title, yLabel, xLabel = "epoch", testId = "l
         <text x={10} y={H / 2} fontSize={10} textAnchor="middle" fill="#5b6470" transform={`rotate(-90 10 ${H / 2})`}>
           {yLabel}
         </text>
+        {marker && (
+          <g data-testid="kept-epoch">
+            <line x1={x(marker.x)} x2={x(marker.x)} y1={m.t} y2={H - m.b} stroke="#5b6470" strokeDasharray="2 2" />
+            <text x={x(marker.x) - 3} y={H - m.b - 4} fontSize={9} textAnchor="end" fill="#5b6470">
+              {marker.label}
+            </text>
+          </g>
+        )}
         {series.map((s) => (
           <path key={s.name} d={linePath(s.points.map((p) => ({ x: x(p.x), y: y(p.y) })))} fill="none" stroke={s.colour} strokeWidth={2} strokeDasharray={s.dashed ? "5 3" : undefined} />
         ))}
@@ -174,8 +188,24 @@ export function LineChart({ series, title, yLabel, xLabel = "epoch", testId = "l
   );
 }
 
-/** Reads `metrics.history` ({ epoch, trainLoss, valLoss, trainAccuracy, valAccuracy }) into series. */
-export function historySeries(history: unknown): { loss: Series[]; accuracy: Series[]; accuracyDomain: [number, number] } {
+/** What a run's metrics say about its curves: `valIsTrain` (no VAL images, so its "val" figures are on TRAIN) and the kept epoch (the card's `training.bestEpoch`, 1-based). */
+export interface HistoryNotes {
+  valIsTrain?: boolean;
+  bestEpoch?: number;
+}
+
+export function historyNotes(metrics: unknown): Required<Pick<HistoryNotes, "valIsTrain">> & Pick<HistoryNotes, "bestEpoch"> {
+  const m = (metrics ?? {}) as { valIsTrain?: unknown; card?: { training?: { bestEpoch?: unknown } | null } | null };
+  const best = m.card?.training?.bestEpoch;
+  return { valIsTrain: m.valIsTrain === true, bestEpoch: typeof best === "number" && Number.isInteger(best) && best >= 1 ? best : undefined };
+}
+
+/**
+ * Reads `metrics.history` ({ epoch, trainLoss, valLoss, trainAccuracy, valAccuracy }) into series.
+ * With `valIsTrain` the "val" curves were measured on the training images: named in-sample, since
+ * calling them validation would pass an optimistic figure off as a held-out one.
+ */
+export function historySeries(history: unknown, notes: HistoryNotes = {}): { loss: Series[]; accuracy: Series[]; accuracyDomain: [number, number]; kept: ChartMarker | null } {
   const rows = Array.isArray(history) ? (history as Record<string, unknown>[]) : [];
   const pick = (key: string) =>
     rows.flatMap((r, i) => {
@@ -183,16 +213,22 @@ export function historySeries(history: unknown): { loss: Series[]; accuracy: Ser
       const e = typeof r.epoch === "number" ? r.epoch : i + 1;
       return typeof v === "number" && Number.isFinite(v) ? [{ x: e, y: v }] : [];
     });
+  const val = (what: string) => (notes.valIsTrain ? `in-sample ${what} (no validation set)` : `val ${what}`);
   const accuracy = [
     { name: "train acc", colour: "#0b5cad", points: pick("trainAccuracy") },
-    { name: "val acc", colour: "#2ca02c", points: pick("valAccuracy"), dashed: true },
+    { name: val("acc"), colour: "#2ca02c", points: pick("valAccuracy"), dashed: true },
   ].filter((s) => s.points.length);
+  const loss = [
+    { name: "train loss", colour: "#0b5cad", points: pick("trainLoss") },
+    { name: val("loss"), colour: "#d62728", points: pick("valLoss"), dashed: true },
+  ].filter((s) => s.points.length);
+  // Only an epoch the curves show: a marker off their range would point at nothing.
+  const best = notes.bestEpoch;
+  const kept = best !== undefined && [...loss, ...accuracy].some((s) => s.points.some((p) => p.x === best)) ? { x: best, label: `kept: epoch ${best}` } : null;
   return {
-    loss: [
-      { name: "train loss", colour: "#0b5cad", points: pick("trainLoss") },
-      { name: "val loss", colour: "#d62728", points: pick("valLoss"), dashed: true },
-    ].filter((s) => s.points.length),
+    loss,
     accuracy,
     accuracyDomain: accuracyDomain(accuracy.flatMap((s) => s.points.map((p) => p.y))),
+    kept,
   };
 }

@@ -1,6 +1,7 @@
 // Retraining with the real model code: a tiny run on a snapshot of signed-out labels completes,
 // registers a CANDIDATE evaluated on the locked TEST part beside the champion; another run is
 // cancelled while it trains.
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -30,6 +31,8 @@ let runtime: ModelRuntime;
 let ds: AuthUser;
 let champion: ModelVersion;
 let worker: RunningWorker;
+/** The training run's progress each time a classifier predicted (the TEST evaluations). */
+const progressAtPredict: { modelDir: string; status: string; progress: number }[] = [];
 
 const asActor = (u: User): AuthUser => ({
   id: u.id,
@@ -42,7 +45,22 @@ beforeAll(async () => {
   db = await createTestDatabase();
   dataDir = await mkdtemp(join(tmpdir(), "rcmnet-train-"));
   blobs = new BlobStore(join(dataDir, "blobs"));
-  runtime = await getModelRuntime();
+  // The real runtime, with each prediction noting how far the RUNNING run's page says it is.
+  const real = await getModelRuntime();
+  runtime = {
+    ...real,
+    async loadClassifier(modelDir) {
+      const loaded = await real.loadClassifier(modelDir);
+      return {
+        ...loaded,
+        async predict(crops, options) {
+          const running = await db.prisma.trainingRun.findFirst({ where: { status: "RUNNING" } });
+          if (running) progressAtPredict.push({ modelDir, status: running.status, progress: running.progress });
+          return loaded.predict(crops, options);
+        },
+      };
+    },
+  };
   champion = await registerTestModel(db.prisma, await tinyModelDir(1), "CHAMPION");
   const tech = await db.prisma.user.create({
     data: { login: "tech", displayName: "T", role: "TECHNICIAN", passwordHash: "x" },
@@ -168,6 +186,21 @@ describe("trainModel", () => {
     // The champion measured on the very same TEST cells.
     expect(metrics.champion).toMatchObject({ modelVersionId: champion.id, count: testCount });
     expect(done.metrics).toEqual(model.metrics);
+    // The code it ran: the recipe's defaults live in @rcmnet/model, not in the run's config.
+    const modelPackage = JSON.parse(await readFile(new URL("../../../../../packages/model/package.json", import.meta.url), "utf8"));
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    expect((model.metrics as { codeVersion?: unknown }).codeVersion).toMatchObject({ modelPackage: modelPackage.version, commit: head });
+    // Validated on its own VAL part (the snapshot has one): its curves are not in-sample.
+    expect((model.metrics as { valIsTrain?: unknown }).valIsTrain).toBe(false);
+    // The epoch whose weights were kept, for the run page's marker.
+    expect((model.metrics as { card?: { training?: { bestEpoch?: number } } }).card?.training?.bestEpoch).toBeOneOf([1, 2]);
+    // The run's page moved on during both TEST evaluations instead of sitting at 85%.
+    const candidate = progressAtPredict.filter((p) => p.modelDir.includes(run.id));
+    const ofChampion = progressAtPredict.filter((p) => p.modelDir.endsWith(champion.artifactPath));
+    expect(candidate.length).toBeGreaterThan(0);
+    expect(ofChampion.length).toBeGreaterThan(0);
+    expect(Math.min(...candidate.map((p) => p.progress))).toBeGreaterThanOrEqual(0.87);
+    expect(Math.min(...ofChampion.map((p) => p.progress))).toBeGreaterThan(Math.max(...candidate.map((p) => p.progress)));
 
     const audit = await db.prisma.auditEvent.findMany({
       where: { entityId: { in: [run.id, model.id] } },
@@ -249,10 +282,12 @@ describe("trainModel", () => {
       snapshotId: snapshot.id,
       config: { epochs: 50, frozenEpochs: 1, batchSize: 4 },
     });
-    await until("training to start", async () => {
+    const started = await until("training to start", async () => {
       const r = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
       return r.status === "RUNNING" && r.progress > 0.05 ? r : null;
     });
+    // Recorded while it runs, not only once a model is registered.
+    expect((started.metrics as { codeVersion?: { commit?: unknown } } | null)?.codeVersion?.commit).toEqual(expect.any(String));
     await cancelTrainingRun(db.prisma, ds, run.id, dataDir);
     const done = await finished(run.id);
     expect(done.status).toBe("CANCELLED");

@@ -19,6 +19,7 @@ import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "../
 import { runTestLeakage } from "../model/testLeakage.ts";
 import { discardFilesOfRun, runDir, runEnded, runModelDir } from "../reconcileTrainingRuns.ts";
 import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
+import { readCodeVersion, type CodeVersion } from "../model/codeVersion.ts";
 import {
   DEFAULT_ABSTAIN_THRESHOLD,
   type EpochMetrics,
@@ -39,10 +40,12 @@ export interface TrainModelDeps {
 }
 
 export function trainModelHandler(deps: TrainModelDeps): JobHandler {
-  return (ctx) => trainModel(ctx, deps);
+  // Read when the worker starts (it builds its handlers then): the code this process loaded.
+  const code = readCodeVersion();
+  return (ctx) => trainModel(ctx, deps, code);
 }
 
-async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> {
+async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<CodeVersion>): Promise<void> {
   const { prisma, log } = ctx;
   const parsed = payloadSchema.safeParse(ctx.job.payload);
   if (!parsed.success) throw new PermanentJobError("trainModel payload must be { runId: uuid }");
@@ -57,6 +60,10 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     if (run.cancelRequested) throw new JobCancelledError("cancelled before start");
     await markRunning(ctx, run);
     appendLog(`attempt ${ctx.job.attempts} of ${ctx.job.maxAttempts} on worker ${ctx.workerId}`);
+    // In the run's record from its start; each attempt logs its own (a resume may run other code).
+    const codeVersion = await code;
+    appendLog(`code: @rcmnet/model ${codeVersion.modelPackage}, commit ${codeVersion.commit}${codeVersion.dirty ? " with uncommitted changes" : ""}`);
+    await updateRunWhileHeld(ctx, run.id, { metrics: { codeVersion } });
 
     const produced = await prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } });
     if (produced) {
@@ -81,6 +88,8 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     const { manifest, notes, hasVal } = await materializeSnapshot(ctx, run.id, snapshot.id);
     for (const note of notes) appendLog(note);
     if (!hasVal) appendLog("the snapshot has no VAL images: validating on TRAIN");
+    // Beside the curves wherever they are stored: the dashboard must not call in-sample figures "val".
+    const record = { codeVersion, valIsTrain: !hasVal };
     appendLog(`snapshot ${snapshot.name}: ${snapshot.itemCount} cells, labels ${snapshot.labels.join(", ")}`);
     appendLog(
       base ? `transfer learning from ${base.name} ${base.version}` : "training from scratch (no base model)",
@@ -101,7 +110,7 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
       await prisma.$executeRaw`
         UPDATE "training_run" SET
           "progress" = ${0.05 + 0.8 * latest.progress}::double precision,
-          "metrics" = ${JSON.stringify({ history: latest.history })}::jsonb,
+          "metrics" = ${JSON.stringify({ history: latest.history, ...record })}::jsonb,
           "log" = right("log" || ${fresh.map((l) => `${l}\n`).join("")}, ${MAX_LOG_CHARS}::int)
         WHERE "id" = ${run.id}::uuid AND "status" = 'RUNNING'
           -- Only while this worker holds the job: one that lost it must not rewrite a run that
@@ -151,8 +160,13 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     appendLog(`training finished on backend ${result.backend}`);
     await flush();
 
-    // Evaluation on the locked TEST part: the candidate, and the champion on the same cells.
-    await ctx.progress(0.87, "evaluating on the TEST part");
+    // Evaluation on the locked TEST part: the candidate, and the champion on the same cells. The
+    // run's own progress moves too: its page would otherwise sit at 85% through both.
+    const step = async (progress: number, name: string) => {
+      await ctx.progress(progress, name);
+      await updateRunWhileHeld(ctx, run.id, { progress });
+    };
+    await step(0.87, "evaluating on the TEST part");
     const outDir = runModelDir(ctx.dataDir, run.id);
     const info = await deps.runtime.inspectModelDir(outDir);
     const model = await deps.runtime.loadClassifier(outDir);
@@ -176,6 +190,7 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     const champion = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
     let championTest: EvaluationMetrics | null = null;
     if (champion) {
+      await step(0.91, "evaluating the champion on the TEST part");
       try {
         championTest = await evaluateOnSnapshot(
           { prisma, blobs: ctx.blobs, classifiers: deps.classifiers },
@@ -195,9 +210,10 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
           ? ` (champion: ${championTest.accuracy.toFixed(3)} / ${championTest.macroF1.toFixed(3)})`
           : ""),
     );
-    await ctx.progress(0.95, "registering the candidate");
+    await step(0.95, "registering the candidate");
 
     const metrics = {
+      ...record,
       snapshotId: snapshot.id,
       test,
       history: result.history,
@@ -259,6 +275,24 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps): Promise<void> 
     await recordFailure(ctx, run.id, err, logLines);
     throw err;
   }
+}
+
+/**
+ * Sets the run's progress and merges `metrics` into its metrics, only while the run is RUNNING and
+ * this worker holds its job (as the training flush): a worker that lost the job must not rewrite
+ * a run another worker now trains, or one settled meanwhile.
+ */
+async function updateRunWhileHeld(
+  ctx: JobContext,
+  runId: string,
+  change: { progress?: number; metrics?: Record<string, unknown> },
+): Promise<void> {
+  await ctx.prisma.$executeRaw`
+    UPDATE "training_run" SET
+      "progress" = coalesce(${change.progress ?? null}::double precision, "progress"),
+      "metrics" = (CASE WHEN jsonb_typeof("metrics") = 'object' THEN "metrics" ELSE '{}'::jsonb END) || ${JSON.stringify(change.metrics ?? {})}::jsonb
+    WHERE "id" = ${runId}::uuid AND "status" = 'RUNNING'
+      AND EXISTS (SELECT 1 FROM "job" WHERE "id" = ${ctx.job.id}::uuid AND "lockedBy" = ${ctx.workerId} AND "status" = 'RUNNING')`;
 }
 
 async function markRunning(ctx: JobContext, run: TrainingRun): Promise<void> {

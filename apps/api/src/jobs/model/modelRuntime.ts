@@ -280,6 +280,8 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
       history: await historyOf(dir),
       calibration: card.calibration ?? null,
       data: card.data ?? null,
+      // The recipe as the trainer resolved it (its defaults included) and the epoch it kept.
+      training: card.training ?? null,
       backend: card.backend ?? null,
       createdAt: card.createdAt ?? null,
     },

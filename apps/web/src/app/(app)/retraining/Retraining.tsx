@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { historySeries, LineChart } from "@/charts/Charts";
+import { historyNotes, historySeries, LineChart } from "@/charts/Charts";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { gql } from "@/lib/gql";
 import { modelMetrics, pct } from "@/lib/metrics";
@@ -229,7 +229,8 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
   }, [run.status, reloadLog]);
   const raw = run.producedModel?.metrics ?? run.metrics;
   const m = modelMetrics(raw);
-  const h = historySeries(m.history);
+  const notes = historyNotes(raw);
+  const h = historySeries(m.history, notes);
   // Only the champion's figures on this run's own locked test cells compare (never its figures
   // from another snapshot), named by who it was: the champion may have changed since.
   const champ = m.champion;
@@ -244,8 +245,13 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
       </h2>
       <div className="grid2">
         <div>
-          <LineChart series={h.loss} title="Loss" yLabel="loss" testId="run-loss-chart" />
-          <LineChart series={h.accuracy} title="Accuracy" yLabel="accuracy" yDomain={h.accuracyDomain} testId="run-accuracy-chart" />
+          <LineChart series={h.loss} title="Loss" yLabel="loss" testId="run-loss-chart" marker={h.kept} />
+          <LineChart series={h.accuracy} title="Accuracy" yLabel="accuracy" yDomain={h.accuracyDomain} testId="run-accuracy-chart" marker={h.kept} />
+          {notes.valIsTrain && (
+            <p className="muted" data-testid="run-val-is-train">
+              The snapshot has no validation images: the dashed curves are measured on the training images, and the kept epoch was chosen on them (optimistic).
+            </p>
+          )}
         </div>
         <div>
           <h3>Result vs champion (locked test set)</h3>
