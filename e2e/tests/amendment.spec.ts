@@ -141,6 +141,7 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(page.getByTestId("signoff-amendment")).toContainText("makes version 2, which supersedes version 1");
   await expect(page.getByTestId("signoff-amendment")).toContainText("made 1 decision; 1 cell is now labelled otherwise than in version 1");
   await page.getByTestId("signoff-meaning").selectOption("Reviewed and approved with corrections");
+  await page.getByTestId("signoff-login").fill("hema");
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
   await page.getByTestId("signoff-submit").click();
 

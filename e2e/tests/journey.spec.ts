@@ -170,16 +170,24 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   // Every figure the report will print is in front of the signer: the lymphocytes per µL too.
   await expect(page.getByRole("dialog").getByTestId("diff-absolute")).toContainText(/\(lymphocytes [\d,]+\/µL\)/);
   await expect(page.getByTestId("signoff-meaning")).toHaveValue(/with corrections/);
-  // The dialog opens on the password: typing it never lands in the meaning <select>, where a
-  // letter would pick "Reviewed and approved" and drop "with corrections".
-  await expect(page.getByTestId("signoff-password")).toBeFocused();
+  // The dialog opens on the user ID (both signature components are typed): typing never lands in
+  // the meaning <select>, where a letter would pick "Reviewed and approved" and drop "with corrections".
+  await expect(page.getByTestId("signoff-login")).toBeFocused();
   await page.keyboard.type("r");
   await expect(page.getByTestId("signoff-meaning")).toHaveValue(/with corrections/);
+  await page.getByTestId("signoff-login").fill("hema");
   // A cancelled signature keeps no typed password for the next person at this workstation.
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
   await page.getByTestId("signoff-cancel").click();
   await page.getByTestId("open-signoff").click();
   await expect(page.getByTestId("signoff-password")).toHaveValue("");
+  await expect(page.getByTestId("signoff-login")).toHaveValue("");
+  // Another user's ID with this user's password is refused, as a wrong password is; nothing is signed.
+  await page.getByTestId("signoff-login").fill("admin");
+  await page.getByTestId("signoff-password").fill("hema-demo-pass");
+  await page.getByTestId("signoff-submit").click();
+  await expect(page.getByTestId("signoff-error")).toBeVisible();
+  await page.getByTestId("signoff-login").fill("hema");
   // A wrong password is refused and nothing is signed.
   await page.getByTestId("signoff-password").fill("not-my-password");
   await page.getByTestId("signoff-submit").click();

@@ -49,7 +49,7 @@ const CORE: MatrixCase[] = [
   {
     mutation: "signOffCase",
     query: `mutation($i: SignOffCaseInput!) { signOffCase(input: $i) { id } }`,
-    variables: (fx) => ({ i: { caseId: fx.caseId, password: "wrong password", meaning: "approve", seenCells: 2, seenDecisions: 0, seenCaseUpdatedAt: new Date().toISOString() } }),
+    variables: (fx) => ({ i: { caseId: fx.caseId, login: "someone", password: "wrong password", meaning: "Reviewed and approved", seenCells: 2, seenDecisions: 0, seenCaseUpdatedAt: new Date().toISOString() } }),
   },
   {
     mutation: "amendCase",

@@ -48,6 +48,7 @@ export async function reviewAndSignOut(options: {
     orderBy: [{ slideId: "asc" }, { y: "asc" }, { x: "asc" }],
   });
   const reason = "Morphology reviewed (demo: ground truth of the synthetic field)";
+  let corrected = false;
   const confirm: { cellId: string; expectedReviewCount: number; reason?: string }[] = [];
   for (const cell of cells) {
     const truth = options.truthBySlide.get(cell.slideId);
@@ -57,6 +58,7 @@ export async function reviewAndSignOut(options: {
       // An AI abstention left unidentified is out of the count: the decision says why.
       confirm.push({ cellId: cell.id, expectedReviewCount: 0, ...(label === UNIDENTIFIED ? { reason } : {}) });
     } else {
+      corrected = true;
       await reclassifyCell(prisma, actor, {
         cellId: cell.id,
         expectedReviewCount: 0,
@@ -75,8 +77,9 @@ export async function reviewAndSignOut(options: {
   const decided = await prisma.cell.findMany({ where: { slide: ofCase }, select: { reviewCount: true } });
   await signOffCase(prisma, actor, {
     caseId: kase.id,
+    login: actor.login,
     password: options.password,
-    meaning: "Reviewed and approved: differential count of CAR-T and white cells",
+    meaning: corrected ? "Reviewed and approved with corrections" : "Reviewed and approved",
     seenCells: decided.length,
     seenDecisions: decided.reduce((n, c) => n + c.reviewCount, 0),
     seenCaseUpdatedAt: (await prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).updatedAt,

@@ -44,7 +44,7 @@ export interface ReviewApi {
   /** Several confirmations at once (bulk confirm). */
   confirmMany(cells: ReviewCell[]): Promise<{ cellId: string; decision: HumanDecision; reviewCount: number }[]>;
   /** `seen`: the cells and decisions on this page (seenState), which the signature is bound to. */
-  signOff(meaning: string, password: string, seen: { seenCells: number; seenDecisions: number }): Promise<void>;
+  signOff(meaning: string, login: string, password: string, seen: { seenCells: number; seenDecisions: number }): Promise<void>;
 }
 
 export interface CaseHeader extends CaseDetailsFields {
@@ -408,8 +408,8 @@ export function ReviewWorkspace({
         summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
         saving={state.saving.size > 0}
         meanings={signOffMeanings}
-        onSign={async (meaning, password) => {
-          await api.signOff(meaning, password, seenState(stateRef.current.cells));
+        onSign={async (meaning, login, password) => {
+          await api.signOff(meaning, login, password, seenState(stateRef.current.cells));
           setSignOpen(false);
           onSigned();
         }}

@@ -50,7 +50,7 @@ export function SignOffDialog({
   summary: SignOffSummary;
   saving: boolean;
   meanings: string[];
-  onSign: (meaning: string, password: string) => Promise<void>;
+  onSign: (meaning: string, login: string, password: string) => Promise<void>;
   /** Reloads the case: the way out when the API says it changed since the page loaded. */
   onReload: () => void;
 }) {
@@ -75,11 +75,12 @@ function SignOffForm({
   summary: SignOffSummary;
   saving: boolean;
   meanings: string[];
-  onSign: (meaning: string, password: string) => Promise<void>;
+  onSign: (meaning: string, login: string, password: string) => Promise<void>;
   onReload: () => void;
 }) {
   const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, unsavedDecisions, amendment } = summary;
   const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
+  const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   // The case changed since the page loaded (CONFLICT): reloading is the way on, not retyping.
@@ -100,12 +101,12 @@ function SignOffForm({
     <form
       onSubmit={async (e) => {
         e.preventDefault();
-        if (blocked || !password || !meaning) return;
+        if (blocked || !login.trim() || !password || !meaning) return;
         setBusy(true);
         setError(null);
         setChanged(false);
         try {
-          await onSign(meaning, password);
+          await onSign(meaning, login.trim(), password);
         } catch (err) {
           setPassword("");
           setError(describeError(err));
@@ -167,17 +168,31 @@ function SignOffForm({
             ))}
           </select>
         </label>
+        {/* Both components of the signature are typed here (21 CFR 11.200(a)(1)): the signed-in
+            session says who opened this page, not who is at the keyboard now. */}
         <label>
-          Re-enter your password to sign
+          Your user ID
+          <input
+            autoComplete="username"
+            autoCapitalize="none"
+            spellCheck={false}
+            value={login}
+            onChange={(e) => setLogin(e.target.value)}
+            data-testid="signoff-login"
+            // Focus here, not on the meaning above: text typed into a focused <select> picks the
+            // option starting with that letter and silently changes the signature's meaning.
+            data-autofocus
+            disabled={Boolean(blocked)}
+          />
+        </label>
+        <label>
+          Your password
           <input
             type="password"
             autoComplete="current-password"
             value={password}
             onChange={(e) => setPassword(e.target.value)}
             data-testid="signoff-password"
-            // Focus here, not on the meaning above it: a password typed into a focused <select>
-            // picks the option starting with that letter and silently changes the signature's meaning.
-            data-autofocus
             disabled={Boolean(blocked)}
           />
         </label>
@@ -197,7 +212,7 @@ function SignOffForm({
         <button type="button" onClick={onClose} data-testid="signoff-cancel">
           Cancel
         </button>
-        <button className="primary" type="submit" disabled={Boolean(blocked) || !password || busy} data-testid="signoff-submit" title={blocked ?? undefined}>
+        <button className="primary" type="submit" disabled={Boolean(blocked) || !login.trim() || !password || busy} data-testid="signoff-submit" title={blocked ?? undefined}>
           {busy ? "Signing…" : "Sign"}
         </button>
       </div>

@@ -7,11 +7,13 @@ import { failSlide } from "../../jobs/handlers/analyzeSlide.ts";
 let api: TestApi;
 let hema: string;
 let hemaName: string;
+let hemaLogin: string;
 let techId: string;
 beforeAll(async () => {
   api = await createTestApi();
   const h = await api.createUser("HEMATOLOGIST", { displayName: "Dr. Hana Hematologist" });
   hemaName = h.user.displayName;
+  hemaLogin = h.user.login;
   hema = await api.login(h.user.login, h.password);
   techId = (await api.createUser("TECHNICIAN")).user.id;
 });
@@ -21,7 +23,7 @@ const SIGN = `mutation($input: SignOffCaseInput!) { signOffCase(input: $input) {
 const AMEND = `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id status reportVersion } }`;
 const CONFIRM = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id } }`;
 const RECLASSIFY = `mutation($input: ReclassifyCellInput!) { reclassifyCell(input: $input) { id } }`;
-const MEANING = "Reviewed and approved as the final differential count";
+const MEANING = "Reviewed and approved";
 
 /** What a freshly loaded review page shows, and a signature must name: the cells and decisions now. */
 async function seen(caseId: string) {
@@ -55,7 +57,7 @@ describe("sign-off", () => {
     expect(decided.errors?.[0]?.message).toMatch(/image could not be analysed/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
     await confirmAll(cellIds);
-    const signed = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
+    const signed = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
     expect(signed.content.cells).toHaveLength(3);
     expect(signed.content.slides.find((s: { id: string }) => s.id === failed.id)).toMatchObject({ analysisStatus: "FAILED" });
   });
@@ -112,14 +114,14 @@ describe("sign-off", () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     await confirmAll(cellIds.slice(0, 9));
     const before = await databaseFingerprint(api.prisma);
-    const unreviewed = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const unreviewed = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(unreviewed.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(unreviewed.errors?.[0]?.message).toMatch(/1 of 10 cells have no human decision/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
 
     await confirmAll(cellIds.slice(9));
     const afterReview = await databaseFingerprint(api.prisma);
-    const wrongPassword = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: "not my password", meaning: MEANING, ...(await seen(kase.id)) } });
+    const wrongPassword = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: "not my password", meaning: MEANING, ...(await seen(kase.id)) } });
     expect(wrongPassword.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
@@ -132,11 +134,32 @@ describe("sign-off", () => {
     expect({ ...after, audit_event: "", user: "" }).toEqual({ ...afterReview, audit_event: "", user: "" });
 
     const tech = await api.loginAs("TECHNICIAN");
-    const wrongRole = await api.gql(tech, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const wrongRole = await api.gql(tech, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(wrongRole.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", password: TEST_PASSWORD, meaning: MEANING, seenCells: 0, seenDecisions: 0, seenCaseUpdatedAt: new Date().toISOString() } });
+    const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, seenCells: 0, seenDecisions: 0, seenCaseUpdatedAt: new Date().toISOString() } });
     expect(missing.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
+  });
+
+  it("takes both signature components: another user's ID with the right password signs nothing, counts as a failed signature; a meaning off the list is refused", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const before = await databaseFingerprint(api.prisma);
+    const failedBefore = await api.prisma.auditEvent.count({ where: { action: "auth.signature_failed" } });
+    const otherId = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: "someone-else", password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(otherId.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const failure = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "auth.signature_failed" }, orderBy: { seq: "desc" } });
+    expect(failure.after).toMatchObject({ caseId: kase.id, userIdMismatch: true });
+    expect(await api.prisma.auditEvent.count({ where: { action: "auth.signature_failed" } })).toBe(failedBefore + 1);
+    const offList = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: "ok!", ...(await seen(kase.id)) } });
+    expect(offList.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(offList.errors?.[0]?.message).toMatch(/meaning must be one of: Reviewed and approved; Reviewed and approved with corrections/);
+    expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
+    // Only the failed attempt's count and its audit event changed.
+    expect({ ...(await databaseFingerprint(api.prisma)), audit_event: "", user: "" }).toEqual({ ...before, audit_event: "", user: "" });
+    // Reset the failed-attempt count for the tests after this one.
+    const signed = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin.toUpperCase(), password: TEST_PASSWORD, meaning: "Reviewed and approved with corrections", ...(await seen(kase.id)) } });
+    expect(signed.signOffCase.meaning).toBe("Reviewed and approved with corrections");
   });
 
   it("refuses a signature with a password an administrator set until its owner changes it", async () => {
@@ -154,14 +177,14 @@ describe("sign-off", () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
     await confirmAll(cellIds);
     const before = await databaseFingerprint(api.prisma);
-    const refused = await api.gql(first.token, SIGN, { input: { caseId: kase.id, password: temporary, meaning: MEANING, ...(await seen(kase.id)) } });
+    const refused = await api.gql(first.token, SIGN, { input: { caseId: kase.id, login: "newhema", password: temporary, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(refused.errors?.[0]?.message).toMatch(/set by an administrator: change it/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
 
     const changed = (await api.gqlOk(first.token, CHANGE, { c: temporary, n: "only I know this one" })).changeMyPassword;
     expect(changed.mustChangePassword).toBe(false);
-    const signed = await api.gqlOk(changed.token, SIGN, { input: { caseId: kase.id, password: "only I know this one", meaning: MEANING, ...(await seen(kase.id)) } });
+    const signed = await api.gqlOk(changed.token, SIGN, { input: { caseId: kase.id, login: "newhema", password: "only I know this one", meaning: MEANING, ...(await seen(kase.id)) } });
     expect(signed.signOffCase.version).toBe(1);
 
     // A reset makes the password temporary again.
@@ -175,7 +198,7 @@ describe("sign-off", () => {
     // A direct write to the workflow column, no review behind it.
     await api.prisma.$executeRaw`UPDATE cell SET "currentLabel" = 'artifact' WHERE id = ${cellIds[1]}::uuid`;
     const before = await databaseFingerprint(api.prisma);
-    const r = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(r.errors?.[0]?.message).toMatch(new RegExp(`show a label their review record does not hold \\(first: cell ${cellIds[1]}\\); nothing was signed`));
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
@@ -184,7 +207,7 @@ describe("sign-off", () => {
   it("takes the signature's time from the database clock, not the API host's", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await confirmAll(cellIds);
-    const input = { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) };
+    const input = { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) };
     // A host whose clock is years off must not be able to date a signature.
     vi.useFakeTimers({ toFake: ["Date"], now: new Date("2001-02-03T04:05:06Z") });
     let signedAt: string;
@@ -201,7 +224,7 @@ describe("sign-off", () => {
     const { kase, cellIds, model } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 12 });
     await api.prisma.case.update({ where: { id: kase.id }, data: { patientRef: "MRN-SIGNED-1", specimen: "peripheral blood", wbcCount: 5 } });
     await confirmAll(cellIds);
-    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     const v1 = r.signOffCase;
     expect(v1).toMatchObject({ version: 1, signerName: hemaName, meaning: MEANING, supersedes: null });
     expect(sha256OfContent(v1.content)).toBe(v1.contentSha256);
@@ -253,7 +276,7 @@ describe("sign-off", () => {
     // Signed: frozen. Review and a second signature are refused.
     const late = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "x" } });
     expect(late.errors?.[0]?.extensions?.code).toBe("CONFLICT");
-    const again = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const again = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(again.errors?.[0]?.extensions?.code).toBe("CONFLICT");
 
     // Amendment needs a reason, reopens the case, and the next signature is version 2.
@@ -264,7 +287,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
     // The smear turns out to be of marrow: its count is not per µL of blood, so no absolute counts.
     await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "bone marrow aspirate" } });
-    const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(r2.signOffCase).toMatchObject({ version: 2, amendmentReason: "Cell 1 is debris on second look", supersedes: { id: v1.id, version: 1 } });
     expect(r2.signOffCase.content.differential.artifacts).toBe(1);
     expect(r2.signOffCase.content.case).toMatchObject({ specimen: "bone marrow aspirate", wbcCount: 5 });
@@ -299,7 +322,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "artifact", reason: "stain debris" } });
     await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 1 }] });
     await confirmAll([cellIds[1]!]);
-    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(r.signOffCase.content.cells.find((c: { id: string }) => c.id === cellIds[0])).toMatchObject({ action: "CONFIRM", label: "artifact", reason: "stain debris" });
   });
 
@@ -307,7 +330,7 @@ describe("sign-off", () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     await api.gqlOk(hema, CONFIRM, { cells: cellIds.slice(0, 9).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
     await confirmAll([cellIds[9]!]);
-    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     const bulk = new Map(r.signOffCase.content.cells.map((c: { id: string; bulk: number | null }) => [c.id, c.bulk]));
     expect(cellIds.slice(0, 9).map((id) => bulk.get(id))).toEqual(Array(9).fill(9));
     expect(bulk.get(cellIds[9])).toBeNull();
@@ -327,7 +350,7 @@ describe("sign-off", () => {
     // A reviewer may still call a cell CAR-T (another registered model has the class): counted, but no share is claimed.
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, reason: "CAR-T morphology" } });
     await confirmAll(cellIds.slice(1));
-    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/6");
     expect(r.signOffCase.content.differential).toMatchObject({ cartAssessed: false, cartCount: 1, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
     expect(r.signOffCase.content.absoluteCounts).toMatchObject({ wbcPerUl: 5000, cartPerUl: null, cartPerUlCi95: null });
@@ -338,7 +361,7 @@ describe("sign-off", () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, slideKind: "CROP" });
     await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "peripheral blood", wbcCount: 5 } });
     await confirmAll(cellIds);
-    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(r.signOffCase.content.case).toMatchObject({ specimen: "peripheral blood", wbcCount: 5 });
     expect(r.signOffCase.content.absoluteCounts).toBeNull();
   });
@@ -352,13 +375,13 @@ describe("sign-off", () => {
     const otherToken = await api.login(other.user.login, other.password);
     await api.gqlOk(otherToken, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
     const before = await databaseFingerprint(api.prisma);
-    const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...page } });
+    const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...page } });
     expect(stale.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(stale.errors?.[0]?.message).toMatch(/changed since your page loaded \(4 cells and 5 decisions now, 4 and 4 on your page\)/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
-    const missing = await api.gql(hema, `mutation($c: ID!) { signOffCase(input: { caseId: $c, password: "x", meaning: "Reviewed" }) { id } }`, { c: kase.id });
+    const missing = await api.gql(hema, `mutation($c: ID!) { signOffCase(input: { caseId: $c, login: "x", password: "x", meaning: "Reviewed" }) { id } }`, { c: kase.id });
     expect(missing.errors?.[0]?.message).toMatch(/seenCells/);
-    const signed = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const signed = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(signed.signOffCase.content.differential.artifacts).toBe(1);
   });
 
@@ -377,7 +400,7 @@ describe("sign-off", () => {
     // Same cells and decisions as the page showed: only the case's version tells.
     expect(await seen(kase.id)).toMatchObject({ seenCells: page.seenCells, seenDecisions: page.seenDecisions });
     const before = await databaseFingerprint(api.prisma);
-    const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...page } });
+    const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...page } });
     expect(stale.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(stale.errors?.[0]?.message).toMatch(/changed since your page loaded \(its details or images\)/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
@@ -385,9 +408,9 @@ describe("sign-off", () => {
     // The details change under a reloaded page: refused again.
     const reloaded = await seen(kase.id);
     await api.prisma.case.update({ where: { id: kase.id }, data: { timepoint: "day +28" } });
-    const edited = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...reloaded } });
+    const edited = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...reloaded } });
     expect(edited.errors?.[0]?.extensions?.code).toBe("CONFLICT");
-    const signed = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
+    const signed = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
     expect(signed.content.case.timepoint).toBe("day +28");
     expect(signed.content.slides.find((sl: { id: string }) => sl.id === failedSlide.id)).toMatchObject({ analysisStatus: "FAILED" });
   });
@@ -395,7 +418,7 @@ describe("sign-off", () => {
   it("verification notices a row whose shown columns were changed behind the triggers", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await confirmAll(cellIds);
-    const { signOffCase: signed } = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const { signOffCase: signed } = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     const VERIFY = `query($id: ID!) { verifySignOff(id: $id) { ok mismatches storedSha256 computedSha256 } }`;
     expect((await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff).toMatchObject({ ok: true, mismatches: [] });
     // What only a database superuser can do: switch the append-only trigger off and rewrite the
@@ -413,7 +436,7 @@ describe("sign-off", () => {
   it("verification notices content and its hash rewritten together: the audit trail kept the signed hash", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await confirmAll(cellIds);
-    const { signOffCase: signed } = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const { signOffCase: signed } = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     const VERIFY = `query($id: ID!) { verifySignOff(id: $id) { ok mismatches storedSha256 computedSha256 auditedSha256 } }`;
     expect((await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff).toMatchObject({ ok: true, mismatches: [], auditedSha256: signed.contentSha256 });
     // A superuser relabels a cell in the signed content and stores the matching hash.
@@ -434,7 +457,7 @@ describe("sign-off", () => {
     const other = await api.createUser("HEMATOLOGIST");
     const otherToken = await api.login(other.user.login, other.password);
     const input = { caseId: kase.id, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) };
-    const results = await Promise.all([api.gql(hema, SIGN, { input }), api.gql(otherToken, SIGN, { input })]);
+    const results = await Promise.all([api.gql(hema, SIGN, { input: { ...input, login: hemaLogin } }), api.gql(otherToken, SIGN, { input: { ...input, login: other.user.login } })]);
     expect(results.map((r) => r.errors?.[0]?.extensions?.code ?? "OK").sort()).toEqual(["CONFLICT", "OK"]);
     expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(1);
   });
@@ -444,7 +467,7 @@ describe("sign-off", () => {
     const h = await api.createUser("HEMATOLOGIST");
     const token = await api.login(h.user.login, h.password);
     for (const cellId of cellIds) await api.gqlOk(token, CONFIRM, { cells: [{ cellId, expectedReviewCount: 0, reason: "seen" }] });
-    const input = { caseId: kase.id, password: h.password, meaning: MEANING, ...(await seen(kase.id)) };
+    const input = { caseId: kase.id, login: h.user.login, password: h.password, meaning: MEANING, ...(await seen(kase.id)) };
     // Another transaction holds the case (an amendment, say) while the signature's password is checked.
     let release!: () => void;
     const gate = new Promise<void>((ok) => (release = ok));

@@ -14,11 +14,15 @@ import { lockCase } from "../cases/caseRules.ts";
 import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
 import { absoluteCounts, screensForCart } from "../cases/whiteCellDifferential.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
+import { SIGN_OFF_MEANINGS } from "./meanings.ts";
 
 export const signOffCaseInput = z.object({
   caseId: z.string(),
+  // Both components of the signature, typed at signing (21 CFR 11.200(a)(1)): the session's
+  // bearer token says who is signed in, not who is at the keyboard.
+  login: z.string().trim().min(1, "login (your user ID) is required").max(100),
   password: z.string().min(1, "password is required").max(256),
-  meaning: z.string().trim().min(3, "meaning is required").max(300),
+  meaning: z.enum(SIGN_OFF_MEANINGS, { error: `meaning must be one of: ${SIGN_OFF_MEANINGS.join("; ")}` }),
   seenCells: z.number().int().min(0),
   seenDecisions: z.number().int().min(0),
   seenCaseUpdatedAt: z.date(),
@@ -44,8 +48,10 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
   const signer = await prisma.user.findUnique({ where: { id: actor.id } });
   if (!signer) throw notFound("User");
   assertOwnPassword(signer);
-  // Wrong signature passwords count towards the lockout like failed sign-ins.
-  await checkPassword(prisma, signer, input.password, "signature", { caseId: input.caseId });
+  // Wrong signature passwords count towards the lockout like failed sign-ins; so does another
+  // user's ID, checked as a password that cannot match (the same cost, count and audit event).
+  const ownId = input.login.toLowerCase() === signer.login;
+  await checkPassword(prisma, signer, ownId ? input.password : "", "signature", { caseId: input.caseId, ...(ownId ? {} : { userIdMismatch: true }) });
 
   try {
     return await prisma.$transaction(

@@ -83,8 +83,9 @@ export async function setUserDisabled(prisma: PrismaClient, actor: AuthUser, arg
       action: args.disabled ? "user.disable" : "user.enable",
       entityType: "User",
       entityId: after.id,
-      before: { disabled: before.disabled },
-      after: { disabled: after.disabled, ...(sessionsEnded ? { sessionsEnded } : {}) },
+      // Enabling also clears a lockout: the trail keeps what it cleared, as unlockUser's does.
+      before: { disabled: before.disabled, ...(args.disabled ? {} : lockoutOf(before)) },
+      after: { disabled: after.disabled, ...(args.disabled ? {} : lockoutOf(after)), ...(sessionsEnded ? { sessionsEnded } : {}) },
       reason: why,
     });
     return after;

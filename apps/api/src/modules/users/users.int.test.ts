@@ -50,6 +50,17 @@ describe("user administration", () => {
     ]);
   });
 
+  it("enabling a locked-out user records the lockout it clears", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const lockedUntil = new Date(Date.now() + 10 * 60_000);
+    await api.prisma.user.update({ where: { id: user.id }, data: { failedLogins: 3, lockedUntil } });
+    await api.gqlOk(admin, `mutation { setUserDisabled(id: "${user.id}", disabled: true, reason: "on leave") { id } }`);
+    await api.gqlOk(admin, `mutation { setUserDisabled(id: "${user.id}", disabled: false, reason: "back from leave") { id } }`);
+    const enabled = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.enable", entityId: user.id } });
+    expect(enabled.before).toEqual({ disabled: true, failedLogins: 3, lockedUntil: lockedUntil.toISOString() });
+    expect(enabled.after).toEqual({ disabled: false, failedLogins: 0, lockedUntil: null });
+  });
+
   it("refuses changes to an admin's own account, and cannot remove the last enabled admin", async () => {
     const before = await api.prisma.user.findUniqueOrThrow({ where: { id: adminId } });
     const others = await api.prisma.user.count({ where: { role: "ADMIN", disabled: false, id: { not: adminId } } });

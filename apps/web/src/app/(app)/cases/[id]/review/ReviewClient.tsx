@@ -2,6 +2,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
+import { SIGN_OFF_MEANINGS } from "@rcmnet/api/signOffMeanings";
 import { ErrorBox } from "@/components/ui";
 import { isSigned } from "@/lib/caseDetails";
 import { gql } from "@/lib/gql";
@@ -14,7 +15,6 @@ import { ReviewWorkspace, type CaseHeader, type ReviewApi } from "@/review/Revie
 
 const ANALYSIS_POLL_MS = 5_000;
 
-export const SIGN_OFF_MEANINGS = ["Reviewed and approved", "Reviewed and approved with corrections"];
 
 export function ReviewClient({
   header,
@@ -63,8 +63,8 @@ export function ReviewClient({
         });
         return r.confirmCells.map(decided);
       },
-      async signOff(meaning, password, seen) {
-        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, password, ...seen, seenCaseUpdatedAt: header.updatedAt } });
+      async signOff(meaning, login, password, seen) {
+        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, login, password, ...seen, seenCaseUpdatedAt: header.updatedAt } });
       },
     };
   }, [header.id, header.updatedAt]);
@@ -110,7 +110,7 @@ export function ReviewClient({
         analysingSlides={analysingSlides}
         cells={cells}
         api={api}
-        signOffMeanings={SIGN_OFF_MEANINGS}
+        signOffMeanings={[...SIGN_OFF_MEANINGS]}
         readOnly={readOnly}
         signer={signer}
         minConfidence={minConfidence}
