@@ -70,6 +70,7 @@ export const FIELD_COSTS: Record<string, number> = {
   "ModelVersion.parent": 5,
   "ModelVersion.trainingRun": 5,
   "ModelVersion.promotions": 5,
+  "ModelVersion.testSet": 5,
   "ModelPromotion.modelVersion": 5,
   "DatasetSnapshot.splitCounts": 20,
   "DatasetSnapshot.labelCounts": 20,

@@ -159,6 +159,7 @@ export const MODELS = /* GraphQL */ `
     modelVersions(first: 50) {
       nodes {
         id name version status labels inputSize metrics artifactSha256 predictionCount createdAt
+        testSet { snapshotId cells snapshot { id name } }
         parent { id name version }
         trainingRun { id }
         promotions { id kind state reason proposedAt decidedAt decisionNote proposedBy { displayName } decidedBy { displayName } }
@@ -171,9 +172,11 @@ export const MODELS = /* GraphQL */ `
         proposedBy { id displayName } decidedBy { displayName }
         lostClasses
         evidence {
-          snapshotId
-          candidate { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells }
-          champion { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells }
+          snapshotId snapshot { name } testCells untestedLabels acceptedRegression
+          accuracyDifference { difference lower upper }
+          regressions { measure label candidate champion support }
+          candidate { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells perClass { label recall support } }
+          champion { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells perClass { label recall support } }
         }
       }
     }
@@ -184,7 +187,7 @@ export const MODELS = /* GraphQL */ `
 export const COMPARE_MODELS = /* GraphQL */ `
   query Compare($a: ID!, $b: ID!, $snapshotId: ID!) {
     compareModels(a: $a, b: $b, snapshotId: $snapshotId) {
-      testCount
+      testCount relabelledTestCells untestedLabels
       snapshot { id name }
       a { accuracy macroF1 abstained leakedPatients leakedCells confusion perClass modelVersion { id name version } }
       b { accuracy macroF1 abstained leakedPatients leakedCells confusion perClass modelVersion { id name version } }
@@ -193,8 +196,8 @@ export const COMPARE_MODELS = /* GraphQL */ `
 `;
 
 export const PROPOSE_PROMOTION = /* GraphQL */ `
-  mutation Propose($modelVersionId: ID!, $reason: String!) {
-    proposePromotion(modelVersionId: $modelVersionId, reason: $reason) { id state }
+  mutation Propose($modelVersionId: ID!, $reason: String!, $acceptRegression: Boolean) {
+    proposePromotion(modelVersionId: $modelVersionId, reason: $reason, acceptRegression: $acceptRegression) { id state }
   }
 `;
 

@@ -3,7 +3,7 @@
 // version's metrics under `evaluations[snapshotId]` (a snapshot never changes, nor do weights).
 import type { BlobStore, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { ClassifierCache } from "./classifierCache.ts";
-import { currentEvaluation, evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
+import { currentEvaluation, evaluatePredictions, withModelClasses, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
 import { testLeakage } from "./testLeakage.ts";
 
 const BATCH = 32;
@@ -35,9 +35,11 @@ export async function evaluateOnSnapshot(
     }
   });
   const metrics = {
+    // Every class of the model gets a row: one the TEST part lacks is listed as untested, not dropped.
     ...evaluatePredictions(
       items.map((it) => it.label),
       predicted,
+      version.labels,
     ),
     leakage,
   };
@@ -50,8 +52,10 @@ export function cachedEvaluation(version: ModelVersion, snapshotId: string): Eva
   const m = version.metrics as { evaluations?: Record<string, EvaluationMetrics> } | null;
   const stored = m?.evaluations?.[snapshotId];
   // Macro-F1 read from the stored confusion matrix: one definition for evaluations stored before
-  // it counted the classes only the model predicted, and for those after.
-  return stored ? currentEvaluation(stored) : null;
+  // it counted the classes only the model predicted, and for those after. A row for each class
+  // of the model, as for a fresh evaluation (stored before there were rows for untested classes,
+  // or by a training run, which evaluates before the model is registered).
+  return stored ? currentEvaluation(withModelClasses(stored, version.labels)) : null;
 }
 
 /** jsonb_set in one statement: concurrent evaluations of other snapshots are not lost. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluatePredictions, macroF1Of, withCurrentMacroF1 } from "./evaluation.ts";
+import { evaluatePredictions, macroF1Of, withCurrentMacroF1, withModelClasses } from "./evaluation.ts";
 
 describe("evaluatePredictions", () => {
   it("computes accuracy, per-class F1 and a confusion matrix with an unidentified column", () => {
@@ -47,6 +47,29 @@ describe("evaluatePredictions", () => {
     // Without a confusion matrix to read it from, the stored figure stands.
     expect(served.evaluations.bare.macroF1).toBe(0.5);
     expect(served.top1).toBe(0.9);
+  });
+
+  it("gives each class of the model a row, support 0 and listed as untested, where the TEST part has no cell of it", () => {
+    const predicted = [
+      { label: "a", abstained: false },
+      { label: "b", abstained: false },
+      { label: "b", abstained: false },
+    ];
+    const m = evaluatePredictions(["a", "b", "b"], predicted, ["a", "b", "eosinophil"]);
+    expect(m.perClass.eosinophil).toEqual({ precision: 0, recall: null, f1: 0, support: 0 });
+    expect(m.untestedLabels).toEqual(["eosinophil"]);
+    expect(m.confusion.labels).toEqual(["a", "b", "eosinophil"]);
+    expect(m.confusion.matrix[2]).toEqual([0, 0, 0, 0]);
+    // Macro-F1 keeps its meaning: an untested class the model never called is left out (the same
+    // figure as without its row); one it called is an error, F1 0, as before.
+    expect(m.macroF1).toBeCloseTo(evaluatePredictions(["a", "b", "b"], predicted).macroF1);
+    expect(m.macroF1).toBe(1);
+    const called = evaluatePredictions(["a", "a"], [{ label: "a", abstained: false }, { label: "eosinophil", abstained: false }], ["a", "eosinophil"]);
+    expect(called.untestedLabels).toEqual(["eosinophil"]);
+    expect(called.macroF1).toBeCloseTo(1 / 3);
+    // A stored evaluation made without the model's classes reads the same once they are named.
+    const stored = evaluatePredictions(["a", "b", "b"], predicted);
+    expect(withModelClasses(stored, ["a", "b", "eosinophil"])).toEqual(m);
   });
 
   it("refuses mismatched inputs", () => {

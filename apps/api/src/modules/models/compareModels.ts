@@ -6,6 +6,8 @@ import { isUuid } from "../../lib/pagination.ts";
 import { sharedRunner } from "../../lib/sharedRunner.ts";
 import { cachedEvaluation, evaluateOnSnapshot } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { sharedClassifierCache } from "../../jobs/model/modelRuntime.ts";
+import { untestedLabelsOf } from "./promotionFigures.ts";
+import { relabelledTestCells } from "./relabelledTest.ts";
 
 /** Above this the comparison belongs in a job, not in a request. */
 const MAX_TEST_CELLS = 5_000;
@@ -62,5 +64,13 @@ export async function compareModels(
     leakedPatients: m.leakage?.patients ?? 0,
     leakedCells: m.leakage?.cells ?? 0,
   });
-  return { snapshot, testCount, a: view(a, evalA), b: view(b, evalB) };
+  return {
+    snapshot,
+    testCount,
+    // Counted now, not cached: an amendment may relabel a TEST cell after the evaluations were stored.
+    relabelledTestCells: await relabelledTestCells(ctx.prisma, snapshot.id),
+    untestedLabels: untestedLabelsOf(evalA, evalB),
+    a: view(a, evalA),
+    b: view(b, evalB),
+  };
 }

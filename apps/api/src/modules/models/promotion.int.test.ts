@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
+import { evaluatePredictions, withoutLeakage } from "../../jobs/model/evaluation.ts";
 
 let api: TestApi;
 let tokens: Record<Role, string>;
@@ -388,3 +389,129 @@ describe("model promotion", () => {
     );
   });
 });
+
+describe("promotion evidence", () => {
+  /** A real snapshot row (ordered by createdAt), with TEST/TRAIN items for the given cells. */
+  async function insertSnapshot(id: string, name: string, createdAt: Date, items: { cellId: string; label: string; split: "TRAIN" | "TEST" }[] = []) {
+    const by = await api.prisma.user.findFirstOrThrow({ where: { role: "DATA_SCIENTIST" } });
+    await api.prisma.datasetSnapshot.create({
+      data: { id, name, labels: ["car_t", "lymphocyte"], itemCount: items.length, contentHash: `hash-${name}`, createdById: by.id, createdAt },
+    });
+    for (const it of items) await api.prisma.datasetItem.create({ data: { snapshotId: id, ...it, cropSha256: "c".repeat(64) } });
+  }
+
+  /** An evaluation on 10 car_t and 10 lymphocyte TEST cells, `right` of the lymphocytes called right. */
+  function evaluation(lymphocytesRight: number, modelLabels: string[] = []) {
+    const truth = [...Array(10).fill("car_t"), ...Array(10).fill("lymphocyte")] as string[];
+    const predicted = truth.map((t, i) => ({ label: t === "lymphocyte" && i - 10 >= lymphocytesRight ? "car_t" : t, abstained: false }));
+    return withoutLeakage(evaluatePredictions(truth, predicted, modelLabels));
+  }
+
+  /** Adds evaluations to a version's metrics (as compareModels stores them). */
+  async function evaluate(id: string, evaluations: Record<string, unknown>) {
+    const v = await api.prisma.modelVersion.findUniqueOrThrow({ where: { id } });
+    const m = (v.metrics ?? {}) as { evaluations?: Record<string, unknown> };
+    await api.prisma.modelVersion.update({ where: { id }, data: { metrics: JSON.parse(JSON.stringify({ ...m, evaluations: { ...m.evaluations, ...evaluations } })) } });
+  }
+
+  it("refuses a candidate worse than the champion without the acknowledgement, naming the figures; files it with one, audited with the evidence", async () => {
+    const snap = "00000000-0000-4000-8000-000000000a01";
+    await insertSnapshot(snap, "regression-check", new Date("2026-11-01T00:00:00Z"));
+    const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    await evaluate(champion.id, { [snap]: evaluation(10) });
+    // It also knows eosinophils, which this TEST part has none of: stored as a training run
+    // stores it (without rows for the model's classes), read with a row of support 0.
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, labels: ["car_t", "eosinophil", "lymphocyte"] });
+    await evaluate(candidate.id, { [snap]: evaluation(6) });
+
+    const before = await registryState();
+    const refused = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "newer data" });
+    expect(codeOf(refused)).toBe("CONFLICT");
+    expect(refused.errors?.[0]?.message).toMatch(/is worse than the champion .+ on the TEST part of snapshot regression-check \(20 cells\): macro-F1 \d+\.\d% against 100\.0%; lymphocyte recall 60\.0% against 100\.0% \(10 cells\)\. Propose again acknowledging the regression \(acceptRegression\)/);
+    expect(await registryState()).toEqual(before);
+
+    const ACCEPT = `mutation($id: ID!, $reason: String!) { proposePromotion(modelVersionId: $id, reason: $reason, acceptRegression: true) { id state } }`;
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, ACCEPT, { id: candidate.id, reason: "worse on lymphocytes, accepted: it calls eosinophils" })).proposePromotion;
+    expect(proposal.state).toBe("PROPOSED");
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({ comparedOnSnapshotId: snap, testCells: 20, acceptedRegression: true, untestedLabels: ["eosinophil"] });
+    expect((event.after as { regressions: unknown[] }).regressions).toHaveLength(2);
+
+    const EVIDENCE = `{ modelPromotions { nodes { id evidence { snapshot { name } testCells untestedLabels acceptedRegression
+      regressions { measure label candidate champion support } accuracyDifference { difference lower upper }
+      candidate { correct perClass { label recall support } } champion { correct perClass { label recall support } } } } } }`;
+    const { evidence } = (await api.gqlOk(tokens.ADMIN, EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === proposal.id);
+    expect(evidence).toMatchObject({
+      snapshot: { name: "regression-check" },
+      testCells: 20,
+      untestedLabels: ["eosinophil"],
+      acceptedRegression: true,
+      regressions: [{ measure: "macroF1", label: null }, { measure: "recall", label: "lymphocyte", candidate: 0.6, champion: 1, support: 10 }],
+      candidate: {
+        correct: 16,
+        perClass: [
+          { label: "car_t", recall: 1, support: 10 },
+          { label: "eosinophil", recall: null, support: 0 },
+          { label: "lymphocyte", recall: 0.6, support: 10 },
+        ],
+      },
+      champion: { correct: 20 },
+    });
+    // 80% against 100% of 20 cells: -20 points, and an interval that says how little 20 cells
+    // tell (from about -42 points to just above 0).
+    expect(evidence.accuracyDifference.difference).toBeCloseTo(-0.2);
+    expect(evidence.accuracyDifference.lower).toBeLessThan(-0.4);
+    expect(evidence.accuracyDifference.upper).toBeGreaterThan(0);
+    expect(evidence.accuracyDifference.upper).toBeLessThan(0.01);
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not worse" });
+  });
+
+  it("compares on the newest of the shared snapshots where neither model leaks, whatever their ids", async () => {
+    const older = "00000000-0000-4000-8000-000000000b01";
+    const newer = "00000000-0000-4000-8000-000000000b02";
+    await insertSnapshot(older, "older", new Date("2026-10-01T00:00:00Z"));
+    await insertSnapshot(newer, "newer", new Date("2026-11-20T00:00:00Z"));
+    const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    await evaluate(champion.id, { [older]: evaluation(10), [newer]: evaluation(10) });
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(candidate.id, { [older]: evaluation(10), [newer]: evaluation(10) });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good, newer data" })).proposePromotion;
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({ comparedOnSnapshotId: newer, snapshotName: "newer", acceptedRegression: false, regressions: [] });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
+  });
+
+  it("refuses a proposal whose TEST part an amendment has relabelled since the snapshot, and a comparison reports the count", async () => {
+    const tech = await api.createUser("TECHNICIAN");
+    const hema = await api.createUser("HEMATOLOGIST");
+    const signed = await insertCaseWithCells(api.prisma, { createdById: tech.user.id, reviewerId: hema.user.id, status: "SIGNED_OUT", cells: [{ reviews: ["car_t"] }, { reviews: ["car_t"] }] });
+    const [inTest, inTrain] = signed.cells;
+    const snap = "00000000-0000-4000-8000-000000000c01";
+    // The newest snapshot both share: the one the proposal rests on.
+    await insertSnapshot(snap, "before-amendment", new Date("2026-11-25T00:00:00Z"), [
+      { cellId: inTest!.id, label: "car_t", split: "TEST" },
+      { cellId: inTrain!.id, label: "car_t", split: "TRAIN" },
+    ]);
+    const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    await evaluate(champion.id, { [snap]: evaluation(10) });
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(candidate.id, { [snap]: evaluation(10) });
+
+    // The amendment: the signed case reopened, its TEST cell reclassified, signed again.
+    await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "IN_REVIEW" } });
+    await api.prisma.review.create({ data: { cellId: inTest!.id, seq: 2, reviewerId: hema.user.id, action: "RECLASSIFY", label: "lymphocyte", previousLabel: "car_t", reason: "amendment" } });
+    await api.prisma.cell.update({ where: { id: inTest!.id }, data: { currentLabel: "lymphocyte", reviewCount: 2 } });
+    await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "AMENDED" } });
+
+    const before = await registryState();
+    const refused = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good" });
+    expect(codeOf(refused)).toBe("CONFLICT");
+    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot before-amendment, where the two were compared, has been relabelled since it was taken \(amendments\).*Take a new snapshot/);
+    expect(await registryState()).toEqual(before);
+
+    const COMPARE = `query($a: ID!, $b: ID!, $s: ID!) { compareModels(a: $a, b: $b, snapshotId: $s) { testCount relabelledTestCells untestedLabels } }`;
+    const compared = (await api.gqlOk(tokens.DATA_SCIENTIST, COMPARE, { a: candidate.id, b: champion.id, s: snap })).compareModels;
+    expect(compared).toEqual({ testCount: 1, relabelledTestCells: 1, untestedLabels: [] });
+  });
+});
+

@@ -1,19 +1,25 @@
 // What an admin deciding a proposal weighs beside its reason: both models' figures on the TEST
 // part they were compared on, and how many of its patients each learned from. Recorded with the
-// proposal's audit event (the snapshot, the figures and the leakage at that time); proposals
-// recorded before the figures were (2026-11-27) read them from the versions' stored evaluations.
+// proposal's audit event (the snapshot, its TEST cell count, the figures with each class's
+// recall, the accuracy difference, the untested classes, the regressions the proposer
+// acknowledged and the leakage at that time); proposals recorded before the figures were
+// (2026-11-27) read them from the versions' stored evaluations.
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
+import { isUuid } from "../../lib/pagination.ts";
+import { figuresOf, type Figures, type Regression } from "./promotionFigures.ts";
 
-interface Figures {
-  accuracy?: number | null;
-  macroF1?: number | null;
-}
 interface Recorded {
   comparedOnSnapshotId?: string;
   figures?: { candidate?: Figures; champion?: Figures };
   lostClasses?: string[];
   testLeakage?: { candidate?: Leak; champion?: Leak };
+  // Recorded since 2026-11-28 (older proposals: null, [] and false).
+  testCells?: number;
+  accuracyDifference?: { difference: number; lower: number; upper: number };
+  untestedLabels?: string[];
+  regressions?: Regression[];
+  acceptedRegression?: boolean;
 }
 interface Leak {
   patients?: number;
@@ -38,23 +44,32 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
   const proposal = await recorded(prisma, promotion);
   const snapshotId = proposal.comparedOnSnapshotId;
   if (!snapshotId) return null;
-  const [candidate, champion] = await Promise.all([
+  const [candidate, champion, snapshot] = await Promise.all([
     prisma.modelVersion.findUniqueOrThrow({ where: { id: promotion.modelVersionId } }),
     promotion.replacesChampionId ? prisma.modelVersion.findUnique({ where: { id: promotion.replacesChampionId } }) : null,
+    isUuid(snapshotId) ? prisma.datasetSnapshot.findUnique({ where: { id: snapshotId } }) : null,
   ]);
   return {
     snapshotId,
+    snapshot,
+    testCells: proposal.testCells ?? null,
     candidate: figures(candidate, snapshotId, proposal.testLeakage?.candidate, proposal.figures?.candidate),
     champion: champion ? figures(champion, snapshotId, proposal.testLeakage?.champion, proposal.figures?.champion) : null,
+    accuracyDifference: proposal.accuracyDifference ?? null,
+    untestedLabels: proposal.untestedLabels ?? [],
+    regressions: proposal.regressions ?? [],
+    acceptedRegression: proposal.acceptedRegression ?? false,
   };
 }
 
 function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefined, recordedFigures: Figures | undefined) {
-  const evaluation = recordedFigures ?? cachedEvaluation(version, snapshotId);
+  const f = recordedFigures ?? figuresOf(cachedEvaluation(version, snapshotId));
   return {
     modelVersion: version,
-    accuracy: evaluation?.accuracy ?? null,
-    macroF1: evaluation?.macroF1 ?? null,
+    accuracy: f.accuracy ?? null,
+    macroF1: f.macroF1 ?? null,
+    correct: f.correct ?? null,
+    perClass: f.perClass ?? [],
     leakedPatients: leak?.patients ?? null,
     leakedCells: leak?.cells ?? null,
   };

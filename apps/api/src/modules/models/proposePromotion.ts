@@ -7,6 +7,8 @@ import { isUuid } from "../../lib/pagination.ts";
 import { fileProposal } from "./fileProposal.ts";
 import { testLeakage } from "../../jobs/model/testLeakage.ts";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
+import { accuracyDifference95, describeRegression, figuresOf, regressionsOf, untestedLabelsOf } from "./promotionFigures.ts";
+import { relabelledTestCells } from "./relabelledTest.ts";
 
 export const MAX_REASON = 2000;
 
@@ -21,13 +23,13 @@ export function requireReason(reason: string, field = "reason"): string {
 export async function proposePromotion(
   prisma: PrismaClient,
   actor: AuthUser,
-  input: { modelVersionId: string; reason: string },
+  input: { modelVersionId: string; reason: string; acceptRegression?: boolean | null },
 ): Promise<ModelPromotion> {
   const reason = requireReason(input.reason);
   if (!isUuid(input.modelVersionId)) throw notFound("Model version");
   // Outside the transaction (a scan of the training snapshots): what the admin is told about
   // figures on test patients either model learned from.
-  const evidence = await leakageEvidence(prisma, input.modelVersionId);
+  const evidence = await comparisonEvidence(prisma, input.modelVersionId);
   return prisma.$transaction(async (tx) => {
     const version = await tx.modelVersion.findUnique({ where: { id: input.modelVersionId } });
     if (!version) throw notFound("Model version");
@@ -48,43 +50,92 @@ export async function proposePromotion(
     }
     // The evidence was gathered before this transaction: against the champion of now, or not at all.
     if (evidence && evidence.championId !== champion?.id) throw conflict("The champion changed while this was proposed: propose again");
-    return fileProposal(tx, actor, version, "PROMOTE", reason, evidence ?? undefined);
+    if (!evidence || !champion) return fileProposal(tx, actor, version, "PROMOTE", reason);
+    const snapshot = `snapshot ${evidence.snapshotName ?? evidence.comparedOnSnapshotId}`;
+    // Both models scored against labels an amendment has since corrected: not evidence.
+    if (evidence.relabelledTestCells > 0) {
+      const n = evidence.relabelledTestCells;
+      throw conflict(
+        `${n} TEST cell${n === 1 ? "" : "s"} of ${snapshot}, where the two were compared, ${n === 1 ? "has" : "have"} been relabelled since it was taken (amendments): both models were scored against labels since corrected. Take a new snapshot, compare the two models on it, then propose`,
+        { relabelledTestCells: n, snapshotId: evidence.comparedOnSnapshotId },
+      );
+    }
+    // A worse model is promoted only knowingly: the proposer says so, and the admin sees it.
+    if (evidence.regressions.length > 0 && !input.acceptRegression) {
+      throw conflict(
+        `${version.name} ${version.version} is worse than the champion ${champion.name} ${champion.version} on the TEST part of ${snapshot} (${evidence.testCells ?? "?"} cells): ${evidence.regressions.map(describeRegression).join("; ")}. Propose again acknowledging the regression (acceptRegression), saying why in the reason`,
+        { regressions: evidence.regressions },
+      );
+    }
+    const { relabelledTestCells: _none, regressions, ...recorded } = evidence;
+    return fileProposal(tx, actor, version, "PROMOTE", reason, {
+      ...recorded,
+      regressions: toJson(regressions),
+      acceptedRegression: regressions.length > 0,
+    });
   });
 }
 
 /**
- * The shared snapshot where the candidate and the champion learned from the fewest of its TEST
- * patients, with both counts. Models trained before the split by patient (or fine-tuned from one)
- * may have: their figures there are optimistic. Recorded with the proposal, not a refusal: such a
- * lineage stays in every later snapshot (parts are sticky), and the admin decides knowing it.
+ * What the proposal rests on, frozen with it: of the snapshots on whose TEST part both the
+ * candidate and the champion were evaluated, those where they learned from the fewest TEST
+ * patients, and of those the newest (the most recent labels; which one must not depend on how
+ * snapshot ids sort). Models trained before the split by patient (or fine-tuned from one) may
+ * have learned from some: their figures there are optimistic. Recorded with the proposal, not a
+ * refusal: such a lineage stays in every later snapshot (parts are sticky), and the admin decides
+ * knowing it. With it: the TEST cell count, both models' recall per class, the accuracy
+ * difference with its interval, the classes untested there, and where the candidate is worse.
  */
-async function leakageEvidence(prisma: PrismaClient, candidateId: string) {
+async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
   const [version, champion] = await Promise.all([
     prisma.modelVersion.findUnique({ where: { id: candidateId } }),
     prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } }),
   ]);
   if (!version || !champion) return null;
-  const rows = await Promise.all(
-    sharedSnapshots(version, champion).map(async (snapshotId) => ({
-      snapshotId,
-      candidate: await testLeakage(prisma, version.id, snapshotId),
-      champion: await testLeakage(prisma, champion.id, snapshotId),
-    })),
-  );
+  const shared = sharedSnapshots(version, champion);
+  const [rows, snapshots] = await Promise.all([
+    Promise.all(
+      shared.map(async (snapshotId) => ({
+        snapshotId,
+        candidate: await testLeakage(prisma, version.id, snapshotId),
+        champion: await testLeakage(prisma, champion.id, snapshotId),
+      })),
+    ),
+    prisma.datasetSnapshot.findMany({ where: { id: { in: shared.filter(isUuid) } }, select: { id: true, name: true, createdAt: true } }),
+  ]);
   if (!rows.length) return null;
-  const best = rows.reduce((a, b) => (b.candidate.patients + b.champion.patients < a.candidate.patients + a.champion.patients ? b : a));
+  const leaked = (r: (typeof rows)[number]) => r.candidate.patients + r.champion.patients;
+  const least = Math.min(...rows.map(leaked));
+  // A snapshot this database does not hold (an id from elsewhere) counts as the oldest.
+  const takenAt = (id: string) => snapshots.find((s) => s.id === id)?.createdAt.getTime() ?? Number.NEGATIVE_INFINITY;
+  const best = rows
+    .filter((r) => leaked(r) === least)
+    .sort((a, b) => takenAt(b.snapshotId) - takenAt(a.snapshotId) || a.snapshotId.localeCompare(b.snapshotId))[0]!;
   // The figures as the proposer saw them, frozen with the proposal: the versions' stored
   // evaluations are a cache a later evaluation may overwrite.
-  const figures = (m: ModelVersion) => {
-    const e = cachedEvaluation(m, best.snapshotId);
-    return { accuracy: e?.accuracy ?? null, macroF1: e?.macroF1 ?? null };
-  };
+  const candidateEval = cachedEvaluation(version, best.snapshotId);
+  const championEval = cachedEvaluation(champion, best.snapshotId);
+  const figures = { candidate: figuresOf(candidateEval), champion: figuresOf(championEval) };
+  const testCells = candidateEval?.count ?? championEval?.count ?? null;
+  const difference = accuracyDifference95(figures.candidate, figures.champion, testCells);
+  const snapshotName = snapshots.find((s) => s.id === best.snapshotId)?.name ?? null;
   return {
     championId: champion.id,
     comparedOnSnapshotId: best.snapshotId,
+    ...(snapshotName ? { snapshotName } : {}),
+    ...(testCells !== null ? { testCells } : {}),
     testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion } },
-    figures: { candidate: figures(version), champion: figures(champion) },
-  } satisfies Record<string, Prisma.InputJsonValue>;
+    figures: toJson(figures),
+    ...(difference ? { accuracyDifference: difference } : {}),
+    untestedLabels: untestedLabelsOf(candidateEval, championEval),
+    regressions: regressionsOf(figures.candidate, figures.champion),
+    relabelledTestCells: isUuid(best.snapshotId) ? await relabelledTestCells(prisma, best.snapshotId) : 0,
+  };
+}
+
+/** Plain JSON for the audit event (Prisma's JSON input type has no optional fields). */
+function toJson<T>(value: T): Prisma.InputJsonValue {
+  return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonValue;
 }
 
 /** Snapshots on whose locked TEST part both models were evaluated (metrics.evaluations). */

@@ -11,6 +11,7 @@ import { listModelPromotions } from "./listModelPromotions.ts";
 import { proposePromotion } from "./proposePromotion.ts";
 import { proposeRollback } from "./proposeRollback.ts";
 import { registerModel } from "./registerModel.ts";
+import { testSetOf } from "./testSet.ts";
 
 export const resolvers: Resolvers = {
   Query: {
@@ -38,6 +39,7 @@ export const resolvers: Resolvers = {
         orderBy: { proposedAt: "desc" },
       }),
     predictionCount: (v, _a, ctx) => ctx.prisma.prediction.count({ where: { modelVersionId: v.id } }),
+    testSet: (v, _a, ctx) => testSetOf(ctx.prisma, v),
   },
   ModelPromotion: {
     modelVersion: (p, _a, ctx) =>

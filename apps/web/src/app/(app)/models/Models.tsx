@@ -4,7 +4,7 @@ import type { Role } from "@/auth/roles";
 import { ConfusionMatrix, historySeries, LineChart } from "@/charts/Charts";
 import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
-import { describeError } from "@/lib/errors";
+import { ApiError, describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { modelMetrics, pct, readTestMetrics } from "@/lib/metrics";
 import {
@@ -30,6 +30,8 @@ interface Version {
   predictionCount: number;
   createdAt: string;
   parent: { id: string; name: string; version: string } | null;
+  /** The TEST part its own figures were measured on (null: none, e.g. a model registered from a directory). */
+  testSet: { snapshotId: string; cells: number; snapshot: { id: string; name: string } | null } | null;
 }
 
 interface Promotion {
@@ -44,11 +46,20 @@ interface Promotion {
   proposedBy: { id: string; displayName: string };
   decidedBy: { displayName: string } | null;
   lostClasses: string[];
-  evidence: {
-    snapshotId: string;
-    candidate: Figures;
-    champion: Figures | null;
-  } | null;
+  evidence: Evidence | null;
+}
+
+interface Evidence {
+  snapshotId: string;
+  snapshot: { name: string } | null;
+  /** Null on proposals recorded before the count was (2026-11-28). */
+  testCells: number | null;
+  candidate: Figures;
+  champion: Figures | null;
+  accuracyDifference: { difference: number; lower: number; upper: number } | null;
+  untestedLabels: string[];
+  regressions: { measure: string; label: string | null; candidate: number; champion: number; support: number | null }[];
+  acceptedRegression: boolean;
 }
 
 interface Figures {
@@ -57,6 +68,7 @@ interface Figures {
   macroF1: number | null;
   leakedPatients: number | null;
   leakedCells: number | null;
+  perClass: { label: string; recall: number | null; support: number }[];
 }
 
 /** One model's line of a proposal's evidence, with the leakage that makes its figures optimistic. */
@@ -65,12 +77,50 @@ function figuresText(f: Figures): string {
   return `${f.modelVersion.name} ${f.modelVersion.version}: top-1 ${pct(f.accuracy)}, macro-F1 ${pct(f.macroF1)}${leak}`;
 }
 
+const points = (v: number) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(100 * v).toFixed(1)}`;
+
+/** Each class's recall, candidate / champion, with its TEST cells: where a model is better or worse. */
+function recallText(e: Evidence): string {
+  if (!e.champion || e.candidate.perClass.length === 0) return "";
+  const theirs = new Map(e.champion.perClass.map((c) => [c.label, c]));
+  const rows = e.candidate.perClass
+    .filter((c) => c.support > 0)
+    .map((c) => `${labelName(c.label)} ${pct(c.recall)} / ${pct(theirs.get(c.label)?.recall)} (${c.support} cells)`);
+  return rows.length ? `Recall, candidate / champion: ${rows.join(", ")}.` : "";
+}
+
+/** Where the candidate is worse, and whether its proposer said they accept it. */
+function regressionText(e: Evidence): string | null {
+  if (e.regressions.length === 0) return null;
+  const items = e.regressions.map((r) =>
+    r.measure === "macroF1"
+      ? `macro-F1 ${pct(r.candidate)} against ${pct(r.champion)}`
+      : `${labelName(r.label ?? "")} recall ${pct(r.candidate)} against ${pct(r.champion)} (${r.support} cells)`,
+  );
+  return `Worse than the champion: ${items.join("; ")}${e.acceptedRegression ? " (the proposer acknowledged it)" : ""}.`;
+}
+
+function untestedText(e: Evidence): string | null {
+  return e.untestedLabels.length
+    ? `Untested: this TEST part has no cell of ${e.untestedLabels.map(labelName).join(", ")}; no figure here says how either model does on ${e.untestedLabels.length === 1 ? "it" : "them"}.`
+    : null;
+}
+
 /** What the decider weighs: both models on the same locked TEST part, as the proposal recorded. */
 function evidenceText(p: Promotion): string | null {
   const lost = p.lostClasses.length ? `It cannot suggest ${p.lostClasses.map(labelName).join(", ")}, which the champion it replaces can.` : "";
-  if (!p.evidence) return lost || null;
-  const lines = [figuresText(p.evidence.candidate), ...(p.evidence.champion ? [`against the champion ${figuresText(p.evidence.champion)}`] : [])];
-  return `On the TEST part of snapshot ${p.evidence.snapshotId.slice(0, 8)}: ${lines.join("; ")}.${lost ? ` ${lost}` : ""}`;
+  const e = p.evidence;
+  if (!e) return lost || null;
+  const lines = [figuresText(e.candidate), ...(e.champion ? [`against the champion ${figuresText(e.champion)}`] : [])];
+  const where = `snapshot ${e.snapshot?.name ?? e.snapshotId.slice(0, 8)}${e.testCells !== null ? ` (${e.testCells} TEST cells)` : ""}`;
+  const d = e.accuracyDifference;
+  const difference = d ? `Top-1 difference ${points(d.difference)} points (95% interval ${points(d.lower)} to ${points(d.upper)}).` : "";
+  return [`On the TEST part of ${where}: ${lines.join("; ")}.`, difference, recallText(e), lost].filter(Boolean).join(" ");
+}
+
+/** What the decider must not miss, shown apart from the figures: regressions and untested classes. */
+function warningsText(p: Promotion): string {
+  return p.evidence ? [regressionText(p.evidence), untestedText(p.evidence)].filter(Boolean).join(" ") : "";
 }
 
 interface Data {
@@ -112,6 +162,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
               <th>Status</th>
               <th className="num">Test accuracy</th>
               <th className="num">Macro-F1</th>
+              <th>Test set</th>
               <th className="num">Predictions</th>
               <th>Parent</th>
               <th>Registered</th>
@@ -141,6 +192,15 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                   </td>
                   <td className="num">{pct(m.accuracy)}</td>
                   <td className="num">{pct(m.macroF1)}</td>
+                  <td
+                    data-testid="model-test-set"
+                    data-snapshot={v.testSet?.snapshot?.name ?? ""}
+                    data-cells={v.testSet?.cells ?? ""}
+                  >
+                    {v.testSet
+                      ? `${v.testSet.snapshot?.name ?? v.testSet.snapshotId.slice(0, 8)} · ${v.testSet.cells} TEST cells`
+                      : "—"}
+                  </td>
                   <td className="num">{v.predictionCount}</td>
                   <td>{v.parent ? `${v.parent.name} ${v.parent.version}` : "—"}</td>
                   <td>{formatDateTime(v.createdAt)}</td>
@@ -155,8 +215,24 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                             title: `Why should ${v.name} ${v.version} become the champion?`,
                             confirm: "Propose promotion",
                           });
-                          if (reason)
-                            void act(() => gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason }));
+                          if (!reason) return;
+                          void act(async () => {
+                            try {
+                              await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason });
+                            } catch (e) {
+                              // A candidate worse than the champion (macro-F1 or a class's recall) is
+                              // refused until its proposer acknowledges it, seeing the figures.
+                              if (!(e instanceof ApiError) || e.code !== "CONFLICT" || !e.message.includes("acceptRegression")) throw e;
+                              const accepted = await ask({
+                                title: `Propose ${v.name} ${v.version} although it is worse than the champion?`,
+                                message: `${e.message.replace(/\s*Propose again acknowledging.*$/, "")} The approver sees these figures beside your reason.`,
+                                confirmOnly: true,
+                                confirm: "Propose, accepting the regression",
+                              });
+                              if (accepted === null) return;
+                              await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason, acceptRegression: true });
+                            }
+                          });
                         }}
                       >
                         Propose promotion
@@ -185,6 +261,12 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
             })}
           </tbody>
         </table>
+      )}
+      {new Set(versions.flatMap((v) => (v.testSet ? [v.testSet.snapshotId] : []))).size > 1 && (
+        <p className="muted" data-testid="model-test-sets-differ">
+          These figures come from different test sets (each row names its snapshot and TEST cells): they do not compare.
+          Compare two versions on one snapshot below.
+        </p>
       )}
 
       <h2>Promotion requests</h2>
@@ -229,6 +311,16 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                       {evidenceText(p)}
                     </div>
                   )}
+                  {p.evidence && regressionText(p.evidence) && (
+                    <div className="error" style={{ fontSize: "0.8rem" }} data-testid="promotion-regression">
+                      {regressionText(p.evidence)}
+                    </div>
+                  )}
+                  {p.evidence && untestedText(p.evidence) && (
+                    <div className="error" style={{ fontSize: "0.8rem" }} data-testid="promotion-untested">
+                      {untestedText(p.evidence)}
+                    </div>
+                  )}
                 </td>
                 <td>
                   {p.proposedBy.displayName}, {formatDateTime(p.proposedAt)}
@@ -251,7 +343,13 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                           // never one click, and the approver's reason goes into the audit trail.
                           const note = await ask({
                             title: `Approve the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
-                            message: `It becomes the champion at once: every new upload is classified by it.${evidenceText(p) ? ` ${evidenceText(p)}` : ""}`,
+                            message: [
+                              "It becomes the champion at once: every new upload is classified by it.",
+                              evidenceText(p),
+                              warningsText(p),
+                            ]
+                              .filter(Boolean)
+                              .join(" "),
                             confirm: "Approve",
                           });
                           if (note) void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note }));
@@ -361,6 +459,8 @@ function PerClass({
 interface Comparison {
   compareModels: {
     testCount: number;
+    relabelledTestCells: number;
+    untestedLabels: string[];
     snapshot: { name: string };
     a: {
       accuracy: number;
@@ -457,6 +557,18 @@ function Compare({
           <p>
             {result.testCount} test cells of snapshot {result.snapshot.name}.
           </p>
+          {result.relabelledTestCells > 0 && (
+            <p className="error" role="alert" data-testid="compare-relabelled">
+              {result.relabelledTestCells} of these test cells have been relabelled since the snapshot was taken (amendments): both
+              models are scored against labels since corrected. Take a new snapshot and compare on it.
+            </p>
+          )}
+          {result.untestedLabels.length > 0 && (
+            <p className="error" data-testid="compare-untested">
+              Untested: no test cell of {result.untestedLabels.map(labelName).join(", ")} in this snapshot; these figures say nothing
+              about {result.untestedLabels.length === 1 ? "it" : "them"}.
+            </p>
+          )}
           <div className="grid2">
             {(["a", "b"] as const).map((side, i) => {
               const r = result[side];
