@@ -63,7 +63,8 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   const prisma = createPrismaClient(options.databaseUrl, { max: 3 });
   const blobs = new BlobStore(join(options.dataDir, "blobs"));
   try {
-    const users = await ensureDemoUsers(prisma);
+    // First, before anything is stored: refused unless this is (or can become) a demo database.
+    const users = await ensureDemoUsers(prisma, [...DEMO_CASES, ...E2E_CASES].filter((c) => c.signOut).map((c) => c.accession));
     say(`demo users ready (${DEMO_USERS.map((u) => u.login).join(", ")})`);
 
     const backend = await initModelBackend();

@@ -1,6 +1,8 @@
 // The fixed demo logins printed by `npm start`. Created once; an existing user (whose password
-// someone may have changed on purpose) is left alone.
+// someone may have changed on purpose) is left alone. Only into a demo database: these logins'
+// passwords are published, so the seed refuses a database that holds anyone else's work.
 import type { PrismaClient, Role, User } from "@rcmnet/db";
+import { auditSnapshot, recordAudit } from "../audit/recordAudit.ts";
 import { hashPassword } from "../auth/passwords.ts";
 
 export const DEMO_USERS = [
@@ -13,20 +15,67 @@ export const DEMO_USERS = [
 
 export type DemoLogin = (typeof DEMO_USERS)[number]["login"];
 
-export async function ensureDemoUsers(prisma: PrismaClient): Promise<Record<DemoLogin, User>> {
+/** The reason of the demo users' `user.create` events (by "system"): also what marks a demo database. */
+export const DEMO_SEED_REASON = "demo seed";
+
+export class DemoSeedRefused extends Error {
+  constructor(what: string) {
+    super(
+      `Refusing to load the demo data (RCMNET_DEMO=1, or the embedded database) into a database that ${what}: ` +
+        "the demo adds logins whose passwords are published. Start without RCMNET_DEMO=1 to use this database, " +
+        "or point DATABASE_URL at an empty one for the demo.",
+    );
+    this.name = "DemoSeedRefused";
+  }
+}
+
+/**
+ * A database the demo seeded before (its users' `user.create` events say so) is a demo database.
+ * Any other must hold nothing but what the demo itself would have made: no user created through
+ * the platform (every such user has a `user.create` event; the demo's, before they were audited,
+ * had none) or with another login, and no signed case but the demo's own (`ownSignOuts`).
+ */
+export async function assertDemoDatabase(prisma: PrismaClient, ownSignOuts: readonly string[] = []): Promise<void> {
+  const seeded = await prisma.auditEvent.findFirst({
+    where: { action: "user.create", actorId: null, actorLogin: "system", reason: DEMO_SEED_REASON },
+    select: { seq: true },
+  });
+  if (seeded) return;
+  const others = await prisma.user.findMany({ where: { login: { notIn: DEMO_USERS.map((u) => u.login) } }, select: { login: true }, take: 3 });
+  if (others.length || (await prisma.auditEvent.count({ where: { action: "user.create" } })) > 0) {
+    throw new DemoSeedRefused(`holds users the demo did not create${others.length ? ` (${others.map((u) => u.login).join(", ")}…)` : ""}`);
+  }
+  const signed = await prisma.case.findMany({
+    where: { status: { in: ["SIGNED_OUT", "AMENDED"] }, accession: { notIn: [...ownSignOuts] } },
+    select: { accession: true },
+    take: 3,
+  });
+  if (signed.length) throw new DemoSeedRefused(`holds signed cases (${signed.map((c) => c.accession).join(", ")}…)`);
+}
+
+/** `ownSignOuts`: accessions of the cases the demo signs out itself (see assertDemoDatabase). */
+export async function ensureDemoUsers(prisma: PrismaClient, ownSignOuts: readonly string[] = []): Promise<Record<DemoLogin, User>> {
+  await assertDemoDatabase(prisma, ownSignOuts);
   const out = {} as Record<DemoLogin, User>;
   for (const u of DEMO_USERS) {
     const existing = await prisma.user.findUnique({ where: { login: u.login } });
-    out[u.login] =
-      existing ??
-      (await prisma.user.create({
-        data: {
-          login: u.login,
-          displayName: u.displayName,
-          role: u.role,
-          passwordHash: await hashPassword(u.password),
-        },
-      }));
+    if (existing) {
+      out[u.login] = existing;
+      continue;
+    }
+    const passwordHash = await hashPassword(u.password);
+    // 21 CFR 11.10(e): an account is on record from its creation, like one an admin creates.
+    out[u.login] = await prisma.$transaction(async (tx) => {
+      const user = await tx.user.create({ data: { login: u.login, displayName: u.displayName, role: u.role, passwordHash } });
+      await recordAudit(tx, null, {
+        action: "user.create",
+        entityType: "User",
+        entityId: user.id,
+        after: auditSnapshot(user, ["failedLogins", "updatedAt"]),
+        reason: DEMO_SEED_REASON,
+      });
+      return user;
+    });
   }
   return out;
 }

@@ -6,9 +6,10 @@ import { ApiError, defaultMessage, fromGraphQLErrors, sessionEndedUrl } from "./
  * (held in the tab until it is saved: fine for an audit export of some hundred MB, no more):
  * a refusal (session ended, wrong role, the API down) is then told on the page, or leads to the
  * session-ended page, instead of failing in the browser's download list or saving the error as
- * the file.
+ * the file. Resolves to the response's headers once the file is handed to the browser (what the
+ * page may tell about it, e.g. an audit export's chain verdict), or null when it went to sign-in.
  */
-export async function downloadFrom(url: string, fallbackName: string): Promise<void> {
+export async function downloadFrom(url: string, fallbackName: string): Promise<Headers | null> {
   const res = await fetch(url);
   if (!res.ok) {
     // Not this app's JSON error (a proxy's HTML page, say): its text is not shown.
@@ -18,7 +19,7 @@ export async function downloadFrom(url: string, fallbackName: string): Promise<v
       : new ApiError(code, `${defaultMessage(code)} (HTTP ${res.status})`, res.status);
     if (error.code === "UNAUTHENTICATED") {
       window.location.assign(sessionEndedUrl(window.location.pathname + window.location.search, error.reason));
-      return;
+      return null;
     }
     throw error;
   }
@@ -31,4 +32,5 @@ export async function downloadFrom(url: string, fallbackName: string): Promise<v
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(href), 60_000);
+  return res.headers;
 }

@@ -1,7 +1,10 @@
+import { Writable } from "node:stream";
+import type { Request, Response } from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { seedReviewableCase } from "../../testing/fixtures.ts";
-import { csvField } from "./auditCsv.ts";
+import type { Context } from "../../context.ts";
+import { auditCsv, csvField } from "./auditCsv.ts";
 
 let api: TestApi;
 let auditor: string;
@@ -80,6 +83,27 @@ describe("audit trail", () => {
     expect((await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "NO-SUCH-CASE" } })).auditTrail.nodes).toEqual([]);
   });
 
+  it("filters by case accession: a failed signature attempt at the case too (its entity is the signer), in the trail and the CSV", async () => {
+    const techId = (await api.prisma.user.findUniqueOrThrow({ where: { login: techLogin } })).id;
+    const { kase } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1, accession: "AU-SIGN" });
+    const hema = await api.loginAs("HEMATOLOGIST");
+    const hemaLogin = (await api.prisma.user.findFirstOrThrow({ where: { role: "HEMATOLOGIST" } })).login;
+    const wrong = await api.gql(hema, `mutation($input: SignOffCaseInput!) { signOffCase(input: $input) { id } }`, {
+      input: { caseId: kase.id, login: hemaLogin, password: "not my password", meaning: "Reviewed and approved", seenCells: 1, seenDecisions: 0, seenCaseUpdatedAt: kase.updatedAt.toISOString() },
+    });
+    expect(wrong.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const failed = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "auth.signature_failed" }, orderBy: { seq: "desc" } });
+    expect(failed).toMatchObject({ entityType: "User", after: { caseId: kase.id } });
+
+    const r = await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "AU-SIGN" } });
+    expect(r.auditTrail.nodes.map((n: { seq: string }) => n.seq)).toContain(failed.seq.toString());
+    const csv = await (await api.fetch(`/audit.csv?caseAccession=AU-SIGN`, { token: auditor })).text();
+    expect(csv).toContain(`\r\n${failed.seq},`);
+    // Not in another case's history, nor in this one's under an entity filter it does not match.
+    expect((await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "AU-HISTORY" } })).auditTrail.nodes.map((n: { seq: string }) => n.seq)).not.toContain(failed.seq.toString());
+    expect((await api.gqlOk(auditor, TRAIL, { f: { caseAccession: "AU-SIGN", entityId: kase.id } })).auditTrail.nodes).toEqual([]);
+  });
+
   it("refuses a cursor past the sequence's range as bad input, not a database error", async () => {
     const after = Buffer.from("9999999999999999999", "utf8").toString("base64url");
     const r = await api.gql(auditor, `query($a: String) { auditTrail(after: $a) { nodes { seq } } }`, { a: after });
@@ -100,10 +124,10 @@ describe("audit trail", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/csv/);
     const lines = (await res.text()).trim().split("\r\n");
-    expect(lines[0]).toBe("seq,at,actorLogin,actorId,action,entityType,entityId,reason,before,after,prevHash,hash");
-    expect(lines).toHaveLength(8);
+    expect(lines[1]).toBe("seq,at,actorLogin,actorId,action,entityType,entityId,reason,before,after,prevHash,hash");
+    expect(lines).toHaveLength(10); // comment, header, 7 events, closing comment
     const history = (await (await api.fetch(`/audit.csv?caseAccession=AU-HISTORY`, { token: auditor })).text()).trim().split("\r\n");
-    expect(history).toHaveLength(4); // header + the case's three events (test above)
+    expect(history).toHaveLength(6); // comment, header, the case's three events (test above), closing comment
     expect((await api.fetch(`/audit.csv`, { token: tech })).status).toBe(403);
     expect((await api.fetch(`/audit.csv`)).status).toBe(401);
     expect((await api.fetch(`/audit.csv?from=notadate`, { token: auditor })).status).toBe(400);
@@ -128,11 +152,42 @@ describe("audit trail", () => {
     const byAdmin = await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") });
     expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, contentSha256, hash, prevHash");
     await byAdmin.text();
-    const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export" }, orderBy: { seq: "asc" } });
+    const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export", after: { path: ["filter", "action"], equals: "case.create" } }, orderBy: { seq: "asc" } });
     expect(exported.after).toMatchObject({ filter: { action: "case.create" }, chainOk: true, chainFullyVerifiedThrough: expect.any(Number) });
     expect((exported.after as { chainFullyVerifiedAt: string }).chainFullyVerifiedAt).toMatch(/Z$/);
     expect(csvField("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
     expect(csvField('a,"b"')).toBe('"a,""b"""');
+  });
+
+  it("states in the file itself what it covers, and ends with a line only a complete export has", async () => {
+    const auditorLogin = (await api.prisma.user.findFirstOrThrow({ where: { role: "AUDITOR" } })).login;
+    const lines = (await (await api.fetch(`/audit.csv?action=case.create`, { token: auditor })).text()).split("\r\n");
+    expect(lines[0]).toMatch(new RegExp(`^# RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none$`));
+    expect(lines.slice(-2)).toEqual(["# rows=7 complete", ""]);
+    const byAdmin = (await (await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") })).text()).split("\r\n");
+    expect(byAdmin[0]).toMatch(/; redacted patientRef; collectedAt; contentSha256; hash; prevHash$/);
+    // A filter value cannot break the comment line into rows or fields.
+    const hostile = (await (await api.fetch(`/audit.csv?actorLogin=${encodeURIComponent('x\r\n1,"2",3')}`, { token: auditor })).text()).split("\r\n");
+    expect(hostile).toHaveLength(4);
+    expect(hostile[0]).toMatch(/; filter actorLogin=x%0D%0A1%2C%222%22%2C3; /);
+    expect(hostile[2]).toBe("# rows=0 complete");
+
+    // The database failing once the export has begun: the file has its first lines, not the last.
+    const failing = new Proxy(api.prisma, {
+      get: (target, prop) => {
+        if (prop === "auditEvent") return { findMany: () => Promise.reject(new Error("database gone")) };
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const chunks: string[] = [];
+    const res = Object.assign(new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }), { setHeader: () => undefined });
+    const user = await api.prisma.user.findFirstOrThrow({ where: { role: "AUDITOR" } });
+    const ctx = { prisma: failing, user: { id: user.id, login: user.login, displayName: user.displayName, role: user.role } } as unknown as Context;
+    await expect(auditCsv(ctx, { query: { action: "case.create" } } as unknown as Request, res as unknown as Response)).rejects.toThrow("database gone");
+    const cut = chunks.join("");
+    expect(cut).toMatch(/^# RCMNet audit export; .*\r\nseq,at,/);
+    expect(cut).not.toContain("# rows=");
   });
 
   it("detects tampering done behind the API's back (superuser SQL) and names the first broken link", async () => {

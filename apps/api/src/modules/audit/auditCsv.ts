@@ -2,7 +2,10 @@
 // (AUDITOR, ADMIN): the filtered trail as CSV, streamed in pages so a large trail never sits in
 // memory at once. The export is itself audited, says whether the chain verified (header
 // x-audit-chain) and whether patient references were blanked (x-audit-redacted), and refuses an
-// unknown filter rather than exporting the whole trail for a mistyped one.
+// unknown filter rather than exporting the whole trail for a mistyped one. The file carries the
+// same evidence, as headers do not travel with a saved copy: a first comment line (when, by whom,
+// the filter, the chain's verdict, what was blanked) and a last one written only after the last
+// row (`# rows=N complete`), so that a truncated copy is recognisable.
 import type { Request, Response } from "express";
 import { parseDateTime } from "../core/resolvers.ts";
 import type { Context } from "../../context.ts";
@@ -25,6 +28,14 @@ export function csvField(value: unknown): string {
   let s = typeof value === "string" ? value : value instanceof Date ? value.toISOString() : typeof value === "bigint" ? value.toString() : JSON.stringify(value);
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * A "# " line: one field to any CSV reader (no comma, quote or line break, whatever a filter
+ * value holds), skipped by readers told that "#" starts a comment.
+ */
+function commentLine(text: string): string {
+  return `# ${text.replace(/[\r\n]+/g, " ").replace(/,/g, ";").replace(/"/g, "'")}\r\n`;
 }
 
 function queryString(req: Request, name: string): string | undefined {
@@ -76,11 +87,16 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   await ctx.prisma.$transaction((tx) =>
     recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok, chainFullyVerifiedThrough: chain.fullyVerifiedThrough, chainFullyVerifiedAt: chain.fullyVerifiedAt?.toISOString() ?? null } }),
   );
-  res.setHeader("x-audit-chain", chain.ok ? `intact; ${chain.checked} events verified${howVerified(chain)}` : `BROKEN at event #${chain.firstBrokenSeq}: ${chain.problem ?? ""}`.slice(0, 500));
-  if (!canSeePatientRef(reader.role)) res.setHeader("x-audit-redacted", [...PATIENT_KEYS, ...HASH_KEYS, "prevHash"].join(", "));
+  const chainStatus = chain.ok ? `intact; ${chain.checked} events verified${howVerified(chain)}` : `BROKEN at event #${chain.firstBrokenSeq}: ${chain.problem ?? ""}`.slice(0, 500);
+  const redacted = canSeePatientRef(reader.role) ? null : [...PATIENT_KEYS, ...HASH_KEYS, "prevHash"].join(", ");
+  res.setHeader("x-audit-chain", chainStatus);
+  if (redacted) res.setHeader("x-audit-redacted", redacted);
   res.setHeader("content-type", "text/csv; charset=utf-8");
   res.setHeader("content-disposition", `attachment; filename="audit-trail.csv"`);
-  if (!(await writeOrWait(res, COLUMNS.join(",") + "\r\n"))) return;
+  const filterText = new URLSearchParams(given as Record<string, string>).toString() || "none";
+  const preamble = `RCMNet audit export; exported ${new Date().toISOString()} by ${reader.login}; filter ${filterText}; chain ${chainStatus}; redacted ${redacted ?? "none"}`;
+  if (!(await writeOrWait(res, commentLine(preamble) + COLUMNS.join(",") + "\r\n"))) return;
+  let rowCount = 0;
   let after: bigint | null = null;
   for (;;) {
     const rows: Awaited<ReturnType<typeof ctx.prisma.auditEvent.findMany>> = await ctx.prisma.auditEvent.findMany({
@@ -100,8 +116,11 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
     });
     // A client gone (or a download cancelled) ends the export: no more pages are read.
     if (!(await writeOrWait(res, lines.join("")))) return;
+    rowCount += rows.length;
     if (rows.length < 1000) break;
     after = rows[rows.length - 1]!.seq;
   }
+  // Only here, after the last row: an export cut short (the API or the database failing) lacks it.
+  await writeOrWait(res, commentLine(`rows=${rowCount} complete`));
   res.end();
 }

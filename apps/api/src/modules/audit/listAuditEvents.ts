@@ -13,16 +13,30 @@ export interface AuditFilter {
   to?: Date | null;
 }
 
+/**
+ * Events about a user that name the case they were for in `after.caseId` (a wrong signature
+ * password while signing it, the lockout that followed): part of the case's history, though their
+ * entity is the user. Listed by action, so that the JSON is read only on their rows (action index).
+ */
+const CASE_CONTEXT_ACTIONS = ["auth.signature_failed", "auth.lockout"];
+
 export async function auditWhere(prisma: PrismaClient, filter: AuditFilter | null | undefined): Promise<Prisma.AuditEventWhereInput> {
   const f = filter ?? {};
   if (f.actorId && !isUuid(f.actorId)) throw badInput("actorId must be a user id");
-  // Both entity filters narrow the same column; given together, an event must match both.
-  const entityId: Prisma.StringFilter = {
-    ...(f.entityId ? { equals: f.entityId } : {}),
-    ...(f.caseAccession ? { in: await caseEntityIds(prisma, f.caseAccession) } : {}),
-  };
+  const history = f.caseAccession ? await caseHistory(prisma, f.caseAccession) : null;
+  // Both entity filters apply; given together, an event must match both.
   return {
-    ...(f.entityId || f.caseAccession ? { entityId } : {}),
+    AND: [
+      f.entityId ? { entityId: f.entityId } : {},
+      history
+        ? {
+            OR: [
+              { entityId: { in: history.entityIds } },
+              ...(history.caseId ? [{ entityType: "User", action: { in: CASE_CONTEXT_ACTIONS }, after: { path: ["caseId"], equals: history.caseId } }] : []),
+            ],
+          }
+        : {},
+    ],
     ...(f.entityType ? { entityType: f.entityType } : {}),
     ...(f.actorId ? { actorId: f.actorId } : {}),
     ...(f.actorLogin ? { actorLogin: f.actorLogin } : {}),
@@ -32,16 +46,16 @@ export async function auditWhere(prisma: PrismaClient, filter: AuditFilter | nul
 }
 
 /**
- * Ids of a case and of its slides and cells: every event of its history (sign-offs and
- * amendments are Case events; uploads and analyses Slide events; decisions Cell events). An
- * unknown accession matches nothing.
+ * A case's id, and the ids of the case and of its slides and cells: every event of its history
+ * (sign-offs and amendments are Case events; uploads and analyses Slide events; decisions Cell
+ * events). An unknown accession matches nothing.
  */
-async function caseEntityIds(prisma: PrismaClient, accession: string): Promise<string[]> {
-  const rows = await prisma.$queryRaw<{ id: string }[]>`
-    SELECT k.id::text FROM "case" k WHERE k.accession = ${accession}
-    UNION ALL SELECT s.id::text FROM slide s JOIN "case" k ON k.id = s."caseId" WHERE k.accession = ${accession}
-    UNION ALL SELECT c.id::text FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId" WHERE k.accession = ${accession}`;
-  return rows.map((r) => r.id);
+async function caseHistory(prisma: PrismaClient, accession: string): Promise<{ caseId: string | null; entityIds: string[] }> {
+  const rows = await prisma.$queryRaw<{ id: string; kind: string }[]>`
+    SELECT k.id::text, 'case' AS kind FROM "case" k WHERE k.accession = ${accession}
+    UNION ALL SELECT s.id::text, 'slide' FROM slide s JOIN "case" k ON k.id = s."caseId" WHERE k.accession = ${accession}
+    UNION ALL SELECT c.id::text, 'cell' FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId" WHERE k.accession = ${accession}`;
+  return { caseId: rows.find((r) => r.kind === "case")?.id ?? null, entityIds: rows.map((r) => r.id) };
 }
 
 /** Newest first; the cursor is the seq. */

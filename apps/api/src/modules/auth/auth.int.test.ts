@@ -1,8 +1,9 @@
+import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { issueToken } from "../../auth/tokens.ts";
 import { closeIdleSessions } from "../../auth/sessions.ts";
-import { checkPassword, MAX_FAILED_LOGINS } from "./login.ts";
+import { checkPassword, login, LOCKOUT_MS, MAX_FAILED_LOGINS, MAX_UNKNOWN_LOGIN_EVENTS } from "./login.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -225,5 +226,44 @@ describe("authentication", () => {
     const res = await api.fetch("/health");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok", database: "up" });
+  });
+});
+
+describe("sign-ins at unknown logins", () => {
+  const unknownEvents = (entityId?: string) => api.prisma.auditEvent.findMany({ where: { action: "auth.login_unknown", ...(entityId ? { entityId } : {}) }, orderBy: { seq: "asc" } });
+  const refused = (loginName: string) => login(api.prisma, api.env, loginName, "x", "203.0.113.7").then(() => "signed in", (e: { extensions?: { code?: string } }) => e.extensions?.code);
+
+  it("are audited as the system, with a keyed hash of the login (never the login typed), once per login per lockout window", async () => {
+    expect(await refused("nosuch")).toBe("UNAUTHENTICATED");
+    const key = createHmac("sha256", api.env.authSecret).update("login:nosuch").digest("hex");
+    const [event, ...more] = await unknownEvents(key);
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ actorId: null, actorLogin: "system", entityType: "Login", entityId: key, after: { attempts: 1, clientAddress: "203.0.113.7" } });
+    const [clear] = await api.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM audit_event e WHERE e::text LIKE '%nosuch%'`;
+    expect(clear!.n).toBe(0);
+    // Retries within the window (through the lockout) add no rows; they are counted...
+    for (let i = 0; i < 9; i++) expect(await refused("nosuch")).toMatch(/^(UNAUTHENTICATED|RATE_LIMITED)$/);
+    expect(await unknownEvents(key)).toHaveLength(1);
+    // ...into the next window's event. (The window is read on the database's clock: the event is
+    // moved back past it behind the triggers' back, as only the tables' owner can.)
+    await api.prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`SET LOCAL session_replication_role = replica`);
+      await tx.$executeRaw`UPDATE audit_event SET at = at - ${LOCKOUT_MS + 60_000}::int * interval '1 millisecond' WHERE seq = ${event!.seq}`;
+    });
+    expect(await refused("nosuch")).toBe("RATE_LIMITED");
+    expect((await unknownEvents(key)).map((e) => e.after)).toEqual([
+      { attempts: 1, clientAddress: "203.0.113.7" },
+      { attempts: 10, clientAddress: "203.0.113.7" },
+    ]);
+  });
+
+  it("stop at MAX_UNKNOWN_LOGIN_EVENTS per window, all logins together: a spray of logins adds one more event", async () => {
+    await api.prisma.$executeRaw`
+      INSERT INTO audit_event ("actorLogin", action, "entityType", "entityId", after)
+      SELECT 'system', 'auth.login_unknown', 'Login', 'filler-' || i, '{"attempts":1}'::jsonb FROM generate_series(1, ${MAX_UNKNOWN_LOGIN_EVENTS}::int) i`;
+    const before = await api.prisma.auditEvent.count();
+    for (let i = 0; i < 5; i++) expect(await refused(`spray${i}`)).toBe("UNAUTHENTICATED");
+    expect(await api.prisma.auditEvent.count()).toBe(before + 1);
+    expect(await unknownEvents("overflow")).toMatchObject([{ after: { attempts: 1 } }]);
   });
 });

@@ -1,5 +1,6 @@
 // Sign-in with lockout (5 failures -> 15 min) and a generic message that does not tell whether
 // the login exists. Failed attempts are audited (21 CFR 11.300(d): attempts at unauthorized use).
+import { createHmac } from "node:crypto";
 import type { Prisma, PrismaClient, User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
 import { dummyPasswordHash, verifyPassword } from "../../auth/passwords.ts";
@@ -102,6 +103,64 @@ class UnknownLoginLockout {
 }
 const unknownLogins = new UnknownLoginLockout();
 
+/** Unknown-login events per LOCKOUT_MS, all logins together; past it, attempts go to one "overflow" key. */
+export const MAX_UNKNOWN_LOGIN_EVENTS = 1000;
+const OVERFLOW_KEY = "overflow";
+
+/** Attempts not yet on record, per event key (this process's count; the oldest keys evicted first). */
+const unrecordedAttempts = new Map<string, number>();
+function countAttempts(key: string, by: number): void {
+  const n = (unrecordedAttempts.get(key) ?? 0) + by;
+  unrecordedAttempts.delete(key);
+  if (n > 0) unrecordedAttempts.set(key, n);
+  if (unrecordedAttempts.size > 10_000) unrecordedAttempts.delete(unrecordedAttempts.keys().next().value as string);
+}
+
+/**
+ * 21 CFR 11.300(d): a sign-in at a login that does not exist is an attempt at unauthorized use,
+ * so it is audited, in its own transaction. Not the login as typed: people type their password
+ * into the login field, and the trail can never be edited. The event's entityId is an HMAC of it
+ * under the API's auth secret (whoever holds the secret can test a candidate; a reader of the
+ * trail or of an export cannot). At most one event per key per LOCKOUT_MS, and
+ * MAX_UNKNOWN_LOGIN_EVENTS in all, so that a spray cannot flood the trail: an event's `attempts`
+ * counts the attempts at its key since the previous event for it (as this API process saw them).
+ */
+async function recordUnknownLogin(prisma: PrismaClient, env: Env, loginName: string, clientAddress: string | undefined): Promise<void> {
+  const hashed = createHmac("sha256", env.authSecret).update(`login:${loginName}`).digest("hex");
+  countAttempts(hashed, 1);
+  const written = await prisma.$transaction(async (tx) => {
+    // "at" is the database's UTC clock (the chain trigger sets it): the window is read on that clock.
+    const recent = async (key: string) => {
+      // Serialises the check and the write for one key, across API processes too.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${key}))`;
+      const rows = await tx.$queryRaw<unknown[]>`
+        SELECT 1 FROM audit_event WHERE "entityId" = ${key} AND action = 'auth.login_unknown'
+          AND at > (clock_timestamp() AT TIME ZONE 'UTC') - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT 1`;
+      return rows.length > 0;
+    };
+    let key = hashed;
+    if (await recent(key)) return null;
+    const [inWindow] = await tx.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_event WHERE action = 'auth.login_unknown'
+        AND at > (clock_timestamp() AT TIME ZONE 'UTC') - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT ${MAX_UNKNOWN_LOGIN_EVENTS}) s`;
+    if (inWindow!.n >= MAX_UNKNOWN_LOGIN_EVENTS) {
+      countAttempts(hashed, -1);
+      countAttempts(OVERFLOW_KEY, 1);
+      key = OVERFLOW_KEY;
+      if (await recent(key)) return null;
+    }
+    const attempts = unrecordedAttempts.get(key) ?? 1;
+    await recordAudit(tx, null, {
+      action: "auth.login_unknown",
+      entityType: "Login",
+      entityId: key,
+      after: { attempts, clientAddress: clientAddress ?? null },
+    });
+    return { key, attempts };
+  });
+  if (written) countAttempts(written.key, -written.attempts);
+}
+
 function justLockedError(): never {
   throw rateLimited("Too many failed attempts: account locked for 15 minutes");
 }
@@ -117,10 +176,13 @@ function badSignature() {
   return forbidden("Signature not verified: password incorrect");
 }
 
-export async function login(prisma: PrismaClient, env: Env, loginName: string, password: string): Promise<LoginResult> {
+/** `clientAddress`: the request's address, recorded with a failed sign-in at an unknown login. */
+export async function login(prisma: PrismaClient, env: Env, loginName: string, password: string, clientAddress?: string): Promise<LoginResult> {
   const user = await prisma.user.findUnique({ where: { login: loginName.slice(0, 200) } });
   if (!user) {
     await verifyPassword(await dummyPasswordHash(), password); // same cost as a real check
+    // Recorded before the lockout count, which throws once the login is locked: every attempt is counted.
+    await recordUnknownLogin(prisma, env, loginName.slice(0, 200), clientAddress);
     unknownLogins.fail(loginName.slice(0, 200));
     throw unauthenticated("Invalid login or password");
   }

@@ -20,7 +20,7 @@ export const resolvers: Resolvers = {
       const waitMs = loginLimiter(ctx.env, ctx.env.limits.loginAttemptsPerMinute).hit(addressKey(ctx.ip));
       if (waitMs > 0) throw rateLimited(`Too many sign-in attempts; retry in ${Math.ceil(waitMs / 1000)} s`);
       if (!args.login || !args.password) throw badInput("login and password are required");
-      return login(ctx.prisma, ctx.env, args.login, args.password);
+      return login(ctx.prisma, ctx.env, args.login, args.password, ctx.ip);
     },
     changeMyPassword: (_p, args, ctx) =>
       changeMyPassword(ctx.prisma, ctx.env, actor(ctx), args.currentPassword, args.newPassword),

@@ -8,7 +8,7 @@ import { useAction } from "@/lib/useAction";
 import { gql } from "@/lib/gql";
 import { useLoader, useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
-import { diffEntries } from "./diff";
+import { type DiffEntry, diffEntries } from "./diff";
 
 
 interface Verify {
@@ -83,6 +83,8 @@ export function AuditTrail() {
   const [loadingOlder, setLoadingOlder] = useState(false);
   // The export: one at a time, its failure said on the page (nothing to reload after it).
   const exportCsv = useAction(async () => undefined);
+  // What the last export's headers said: the chain's verdict when it was made, what was blanked.
+  const [exported, setExported] = useState<{ chain: string | null; redacted: string | null } | null>(null);
   const [olderError, setOlderError] = useState<string | null>(null);
   const pages = trail.data && !badDates.length ? [trail.data, ...(older.of === trail.data ? older.pages : [])] : [];
   const rows = pages.flatMap((p) => p.auditTrail.nodes);
@@ -133,7 +135,13 @@ export function AuditTrail() {
               type="button"
               disabled={exportCsv.busy}
               data-testid="audit-csv"
-              onClick={() => void exportCsv.act(() => downloadFrom(csvHref, "audit-trail.csv"))}
+              onClick={() =>
+                void exportCsv.act(async () => {
+                  setExported(null);
+                  const headers = await downloadFrom(csvHref, "audit-trail.csv");
+                  if (headers) setExported({ chain: headers.get("x-audit-chain"), redacted: headers.get("x-audit-redacted") });
+                })
+              }
             >
               {exportCsv.busy ? "Exporting…" : "Export CSV"}
             </button>
@@ -141,6 +149,13 @@ export function AuditTrail() {
         </div>
       </div>
       <ErrorBox error={exportCsv.actionError} testId="audit-csv-error" />
+      {exported && (
+        <p className={exported.chain?.startsWith("intact") ? "muted" : "error"} data-testid="audit-csv-chain" role="status">
+          Exported. Hash chain at export: {exported.chain ?? "not stated"}
+          {exported.redacted ? `. Blanked for your role: ${exported.redacted}` : ""}. The file states the same in its first line and ends with
+          “# rows=N complete”.
+        </p>
+      )}
       <ErrorBox error={verify.error} testId="verify-error" />
       <form
         className="panel row"
@@ -226,17 +241,38 @@ export function AuditTrail() {
   );
 }
 
+/** Entries shown before the row is expanded; the expander lists them all, and the raw values. */
+const CHANGE_PREVIEW = 8;
+
 function Change({ before, after }: { before: unknown; after: unknown }) {
   const entries = diffEntries(before, after);
   if (!entries.length) return <span className="muted">—</span>;
+  const line = (e: DiffEntry) =>
+    e.changed ? (
+      <li key={e.key}>
+        {e.key}: <span style={{ color: "var(--danger)" }}>{e.before}</span> → <span style={{ color: "var(--ok)" }}>{e.after}</span>
+      </li>
+    ) : (
+      // Unchanged, and shown: often what the event is about (the label a confirmation confirmed).
+      <li key={e.key} className="muted" data-testid="audit-unchanged">
+        {e.key}: {e.after} (unchanged)
+      </li>
+    );
   return (
-    <ul style={{ margin: 0, paddingLeft: "1rem" }} className="mono">
-      {entries.slice(0, 8).map((e) => (
-        <li key={e.key}>
-          {e.key}: <span style={{ color: "var(--danger)" }}>{e.before}</span> → <span style={{ color: "var(--ok)" }}>{e.after}</span>
-        </li>
-      ))}
-      {entries.length > 8 && <li className="muted">… {entries.length - 8} more</li>}
-    </ul>
+    <div className="mono">
+      <ul style={{ margin: 0, paddingLeft: "1rem" }}>{entries.slice(0, CHANGE_PREVIEW).map(line)}</ul>
+      {(entries.length > CHANGE_PREVIEW || before != null || after != null) && (
+        <details data-testid="audit-change-all">
+          <summary className="muted">
+            {entries.length > CHANGE_PREVIEW ? `all ${entries.length} entries, raw before/after` : "raw before/after"}
+          </summary>
+          {entries.length > CHANGE_PREVIEW && <ul style={{ margin: 0, paddingLeft: "1rem" }}>{entries.slice(CHANGE_PREVIEW).map(line)}</ul>}
+          <div>before:</div>
+          <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>{JSON.stringify(before ?? null, null, 2)}</pre>
+          <div>after:</div>
+          <pre style={{ whiteSpace: "pre-wrap", margin: 0 }}>{JSON.stringify(after ?? null, null, 2)}</pre>
+        </details>
+      )}
+    </div>
   );
 }
