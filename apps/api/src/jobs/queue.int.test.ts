@@ -11,7 +11,7 @@ import {
   reapExpiredLeases,
 } from "./queue.ts";
 import { silentLogger } from "./logger.ts";
-import { startWorker } from "./runWorker.ts";
+import { startWorker, type WorkerOptions } from "./runWorker.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -23,6 +23,10 @@ afterAll(async () => {
 beforeEach(async () => {
   await db.prisma.job.deleteMany();
 });
+
+/** A worker loop on `prisma` (a test's wrapper of the database) that polls fast and stops quickly. */
+const testWorker = (prisma: typeof db.prisma, options: Pick<WorkerOptions, "handlers"> & Partial<WorkerOptions>) =>
+  startWorker({ prisma, blobs: undefined as never, dataDir: "/nonexistent", log: silentLogger, pollMs: 20, shutdownGraceMs: 100, ...options });
 
 const claim = (workerId: string) => claimJob(db.prisma, { workerId, types: ["t"], leaseMs: 60_000 });
 
@@ -162,15 +166,7 @@ describe("job queue", () => {
       },
     });
     let ran = false;
-    const worker = startWorker({
-      prisma,
-      blobs: undefined as never,
-      dataDir: "/nonexistent",
-      log: silentLogger,
-      pollMs: 20,
-      shutdownGraceMs: 100,
-      handlers: { t: async () => void (ran = true) },
-    });
+    const worker = testWorker(prisma, { handlers: { t: async () => void (ran = true) } });
     await claiming;
     const stopped = worker.stop();
     openGate();
@@ -192,15 +188,9 @@ describe("job queue", () => {
     const leaseMs = 1_500;
     let claimedAt = 0;
     let abortedAfterMs = Number.POSITIVE_INFINITY;
-    const worker = startWorker({
-      prisma,
-      blobs: undefined as never,
-      dataDir: "/nonexistent",
-      log: silentLogger,
-      pollMs: 20,
+    const worker = testWorker(prisma, {
       leaseMs,
       heartbeatMs: 300,
-      shutdownGraceMs: 100,
       handlers: {
         t: async (ctx) => {
           claimedAt = Date.now();
@@ -233,15 +223,7 @@ describe("job queue", () => {
         };
       },
     });
-    const worker = startWorker({
-      prisma,
-      blobs: undefined as never,
-      dataDir: "/nonexistent",
-      log: silentLogger,
-      pollMs: 20,
-      shutdownGraceMs: 100,
-      handlers: { t: async () => { throw new Error("handler failed"); } },
-    });
+    const worker = testWorker(prisma, { handlers: { t: async () => { throw new Error("handler failed"); } } });
     await expect.poll(() => failWrites, { timeout: 5_000 }).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 100)); // the loop has logged the error and polls again
     await expect(worker.stop()).resolves.toBeUndefined();

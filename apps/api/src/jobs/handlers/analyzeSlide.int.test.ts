@@ -8,7 +8,7 @@ import { BlobStore, type ModelVersion, type User } from "@rcmnet/db";
 import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimJob, enqueueJob } from "../queue.ts";
-import { JobAbortedError, PermanentJobError } from "../types.ts";
+import { JobAbortedError, PermanentJobError, type JobContext } from "../types.ts";
 import { enqueueSlideAnalysis } from "../analysisJobs.ts";
 import { silentLogger } from "../logger.ts";
 import { ClassifierCache } from "../model/classifierCache.ts";
@@ -86,6 +86,12 @@ async function addSlide(caseId: string, bytes: Uint8Array, kind: "FIELD" | "CROP
   });
 }
 
+/** The handler run as worker "stalled", outside the worker loop: `progress` is its heartbeat. */
+function analyzeAsStalledWorker(job: JobContext["job"], progress: () => Promise<void>) {
+  const analyze = createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }).analyzeSlide!;
+  return analyze({ prisma: db.prisma, blobs, dataDir, log: silentLogger, job, workerId: "stalled", signal: new AbortController().signal, progress });
+}
+
 describe("analyzeSlide", () => {
   it("turns smear fields into cells and champion predictions, then the case into IN_REVIEW", async () => {
     const kase = await newCase("A-1");
@@ -141,20 +147,10 @@ describe("analyzeSlide", () => {
     // The worker stalls while loading the image: its lease runs out and the reaper requeues the
     // job, but the worker has not noticed (its heartbeat raised nothing yet).
     let reaped = false;
-    const analyze = createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }).analyzeSlide!;
-    const late = analyze({
-      prisma: db.prisma,
-      blobs,
-      dataDir,
-      log: silentLogger,
-      job: job!,
-      workerId: "stalled",
-      signal: new AbortController().signal,
-      progress: async () => {
-        if (reaped) return;
-        reaped = true;
-        await db.prisma.job.update({ where: { id: job!.id }, data: { status: "QUEUED", lockedBy: null, lockedAt: null, heartbeatAt: null } });
-      },
+    const late = analyzeAsStalledWorker(job!, async () => {
+      if (reaped) return;
+      reaped = true;
+      await db.prisma.job.update({ where: { id: job!.id }, data: { status: "QUEUED", lockedBy: null, lockedAt: null, heartbeatAt: null } });
     });
     await expect(late).rejects.toBeInstanceOf(JobAbortedError);
     expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBe(0);
@@ -244,20 +240,10 @@ describe("analyzeSlide", () => {
     });
     await enqueueSlideAnalysis(db.prisma, slide.id);
     const job = await claimJob(db.prisma, { workerId: "stalled", types: ["analyzeSlide"], leaseMs: 60_000 });
-    const analyze = createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }).analyzeSlide!;
     // While it loads the image, its lease passes to another worker (the image uploaded again and
     // analysed anew, say); its heartbeat has not noticed yet.
-    const run = analyze({
-      prisma: db.prisma,
-      blobs,
-      dataDir,
-      log: silentLogger,
-      job: job!,
-      workerId: "stalled",
-      signal: new AbortController().signal,
-      progress: async () => {
-        await db.prisma.job.update({ where: { id: job!.id }, data: { lockedBy: "next-holder" } });
-      },
+    const run = analyzeAsStalledWorker(job!, async () => {
+      await db.prisma.job.update({ where: { id: job!.id }, data: { lockedBy: "next-holder" } });
     });
     await expect(run).rejects.toBeInstanceOf(PermanentJobError);
     expect((await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } })).analysisStatus).toBe("RUNNING");
