@@ -25,6 +25,10 @@ const tsx = join(repoRoot, "node_modules/.bin/tsx");
 // checkout when it is there (the seed falls back to synthetic fields otherwise).
 const bccdBeside = resolve(repoRoot, "../shared/datasets/bccd");
 const demoFields = process.env.RCMNET_DEMO_FIELDS ?? (existsSync(bccdBeside) ? bccdBeside : undefined);
+// The first administrator's password is read once, here, and taken out of the environment before
+// anything is launched (the dashboard build, the API, the workers): no child process needs it.
+const firstAdminPassword = process.env.RCMNET_ADMIN_PASSWORD;
+delete process.env.RCMNET_ADMIN_PASSWORD;
 
 function log(message: string) {
   console.log(`[rcmnet] ${message}`);
@@ -83,12 +87,9 @@ let stopping = false;
 function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot) {
   // Each child leads its own process group, so stopping it also stops what it spawned
   // (tsx and Next.js run the real server in a grandchild process).
-  // The first administrator's password is read once, here; no child needs it.
-  const inherited = { ...process.env };
-  delete inherited.RCMNET_ADMIN_PASSWORD;
   const child = spawn(command, args, {
     cwd,
-    env: { ...inherited, ...env },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -159,14 +160,14 @@ async function main() {
   const demo = db.embedded || process.env.RCMNET_DEMO === "1";
   if (demo) {
     const { seedDemo } = await import("../apps/api/src/seed/demo.ts");
-    await seedDemo({ databaseUrl: db.url, dataDir, log, ...(demoFields ? { fieldsDir: demoFields } : {}) });
+    await seedDemo({ databaseUrl: db.url, dataDir, log, embedded: db.embedded, ...(demoFields ? { fieldsDir: demoFields } : {}) });
   } else {
     const { prepareInstall } = await import("../apps/api/src/seed/install.ts");
     await prepareInstall({
       databaseUrl: db.url,
       dataDir,
       log,
-      admin: { login: process.env.RCMNET_ADMIN_LOGIN, password: process.env.RCMNET_ADMIN_PASSWORD, displayName: process.env.RCMNET_ADMIN_NAME },
+      admin: { login: process.env.RCMNET_ADMIN_LOGIN, password: firstAdminPassword, displayName: process.env.RCMNET_ADMIN_NAME },
       modelDir: process.env.RCMNET_MODEL_DIR,
     });
   }

@@ -19,6 +19,12 @@ test("images still being analysed are named as such, and the page picks up the f
     await db.query(`UPDATE "case" SET status = 'ANALYZING' WHERE id = $1`, [caseId]);
 
     await login(page, "hema");
+    // The page follows the analysis by background polls, which do not count as use of the session
+    // (an unattended review page must still sign out for inactivity).
+    const polls: (string | undefined)[] = [];
+    page.on("request", (r) => {
+      if (/CaseProgress/.test(r.postData() ?? "")) polls.push(r.headers()["x-rcmnet-background"]);
+    });
     await page.goto(`/cases/${caseId}/review`);
     await expect(page.getByTestId("review-analysing")).toContainText("1 image is still being analysed");
     await expect(page.getByText("still being analysed: their cells appear here")).toBeVisible();
@@ -28,6 +34,8 @@ test("images still being analysed are named as such, and the page picks up the f
     await db.query(`UPDATE slide SET "analysisStatus" = 'DONE', "updatedAt" = now() WHERE id = $1`, [rows[0].id]);
     await db.query(`UPDATE "case" SET status = 'IN_REVIEW' WHERE id = $1`, [caseId]);
     await expect(page.getByTestId("review-analysing")).toHaveCount(0, { timeout: 15_000 });
+    expect(polls.length).toBeGreaterThan(1);
+    expect(polls.slice(1).every((h) => h === "1")).toBe(true); // every poll after the first load
     await expect(page.getByText("No white cells were found in this case's images.")).toBeVisible();
   } finally {
     await db.end();

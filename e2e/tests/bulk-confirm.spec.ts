@@ -2,7 +2,7 @@
 // first, and starts that question on Cancel, since Enter is the review page's confirm key and a
 // reflexive press must not accept the group. Confirmed, every cell of the group is decided.
 import pg from "pg";
-import { expect, login, openReviewFromWorklist, test } from "../support/fixtures";
+import { expect, login, openReviewFromWorklist, signIn, test } from "../support/fixtures";
 
 // In review, never signed, used by no other test (E2E_CASES in apps/api/src/seed/demoCases.ts).
 const ACCESSION = "DEMO-0002";
@@ -92,15 +92,23 @@ test("a decision that failed to save is not lost by leaving: the page asks first
 test("number and letter keys can be switched off (speech input, tremor); the choice is kept", async ({ page }) => {
   await login(page, "hema");
   await openReviewFromWorklist(page, ACCESSION, "IN_REVIEW");
-  const progress = page.getByTestId("review-progress");
-  const before = await progress.textContent();
+  // Any decision the keys made would be a request; none may go out.
+  const decisions: string[] = [];
+  page.on("request", (r) => {
+    if (/ConfirmCells|ReclassifyCell/.test(r.postData() ?? "")) decisions.push(r.url());
+  });
   await page.getByTestId("character-keys").uncheck();
   await page.locator("body").click({ position: { x: 1, y: 1 } }); // focus back on the page
-  const [key] = (await page.getByTestId("label-keys").locator("kbd").first().textContent()) ?? "1";
-  await page.keyboard.press(key ?? "1");
+  const keys = page.getByTestId("label-keys").locator("kbd");
+  for (const key of await keys.allTextContents()) await page.keyboard.press(key);
   await page.keyboard.press("g");
-  await page.waitForTimeout(500);
-  await expect(progress).toHaveText(before ?? "");
+  // Arrows still move (not a character key): the page is listening, and the keys above were ignored.
+  const cursor = await page.locator('[data-testid="cell-tile"][aria-current="true"]').getAttribute("data-cell-id");
+  await page.keyboard.press("ArrowRight");
+  await expect(page.locator('[data-testid="cell-tile"][aria-current="true"]')).not.toHaveAttribute("data-cell-id", cursor ?? "");
+  await expect(page.getByTestId("reason-dialog")).toBeHidden();
+  await expect(page.getByText("Grad-CAM off")).toBeVisible();
+  expect(decisions).toEqual([]);
   await page.reload();
   await expect(page.getByTestId("character-keys")).not.toBeChecked();
   await page.getByTestId("character-keys").check();
@@ -121,4 +129,24 @@ test("the idle warning is answered from the keyboard, and its Enter decides no c
   await page.clock.fastForward("00:05");
   await expect(page.getByTestId("idle-warning")).toBeHidden();
   await expect(progress).toHaveText(before ?? "");
+});
+
+test("a session the API ended leaves the page even with a decision saving: no 'leave?' question holds it", async ({ page }) => {
+  // A sign-in of its own: this one ends, the cached demo sessions must not.
+  await signIn(page, "hema");
+  await openReviewFromWorklist(page, ACCESSION, "IN_REVIEW");
+  const asked: string[] = [];
+  page.on("dialog", (d) => {
+    asked.push(d.message());
+    void d.dismiss();
+  });
+  // The decision is answered late with the API's refusal of the session.
+  await page.route("**/api/graphql", async (route) => {
+    if (!/ConfirmCells|ReclassifyCell/.test(route.request().postData() ?? "")) return route.fallback();
+    await new Promise((r) => setTimeout(r, 300));
+    await route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ errors: [{ message: "Session expired", extensions: { code: "UNAUTHENTICATED" } }] }) });
+  });
+  await page.keyboard.press("Enter");
+  await page.waitForURL("**/session-ended**");
+  expect(asked).toEqual([]);
 });

@@ -62,6 +62,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
 
   async function runOne(): Promise<boolean> {
     await reapExpiredLeases(prisma, leaseMs);
+    const claimSentAt = Date.now();
     const claimed = await claimJob(prisma, { workerId, types, leaseMs });
     if (!claimed) return false;
     // stop() came while this claim was in flight and found no job to give a grace period: hand it
@@ -79,23 +80,30 @@ export function startWorker(options: WorkerOptions): RunningWorker {
     const controller = new AbortController();
     const lose = () => controller.abort("lost" satisfies AbortReason);
     // A heartbeat that fails or hangs (the database unreachable) does not say the lease is lost,
-    // but the reaper will take the job back leaseMs after the last renewal, and another worker
-    // would then run it beside this one (a training run into the same folder). So once no renewal
-    // has succeeded for leaseMs - heartbeatMs (the margin: the renewal's answer arrives after the
-    // database stamped it), the job is given up here first.
-    let renewedAt = Date.now();
-    const renewed = (held: boolean) => {
-      if (held) renewedAt = Date.now();
+    // but the reaper takes the job back leaseMs after the database stamped the last renewal, and
+    // another worker would then run it beside this one (a training run into the same folder). So
+    // the job is given up here leaseMs - heartbeatMs after the last successful renewal was *sent*
+    // (never later than the database stamped it): a heartbeat interval before the reaper may act,
+    // for the handler to unwind.
+    let deadline: NodeJS.Timeout | undefined;
+    const renewedAsOf = (sentAt: number) => {
+      clearTimeout(deadline);
+      deadline = setTimeout(() => {
+        if (controller.signal.aborted) return;
+        log.warn("job stopped: its lease could not be renewed in time", { jobId: job.id, sinceRenewalMs: Date.now() - sentAt });
+        lose();
+      }, Math.max(0, sentAt + leaseMs - heartbeatMs - Date.now()));
+    };
+    renewedAsOf(claimSentAt);
+    const renewal = async (progress?: { progress?: number; step?: string }) => {
+      const sentAt = Date.now();
+      const held = await heartbeat(prisma, job.id, workerId, progress);
+      if (held) renewedAsOf(sentAt);
       else lose();
       return held;
     };
     const renew = setInterval(() => {
-      if (!controller.signal.aborted && Date.now() - renewedAt > leaseMs - heartbeatMs) {
-        log.warn("job stopped: its lease could not be renewed in time", { jobId: job.id, sinceRenewalMs: Date.now() - renewedAt });
-        lose();
-        return;
-      }
-      heartbeat(prisma, job.id, workerId).then(renewed, (err: unknown) => log.warn("heartbeat failed", { jobId: job.id, error: String(err) }));
+      renewal().catch((err: unknown) => log.warn("heartbeat failed", { jobId: job.id, error: String(err) }));
     }, heartbeatMs);
     const ctx: JobContext = {
       ...options,
@@ -104,7 +112,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       signal: controller.signal,
       async progress(value, step) {
         if (controller.signal.aborted) throw new JobAbortedError(`job ${job.id} aborted`);
-        if (!renewed(await heartbeat(prisma, job.id, workerId, { progress: value, step }))) {
+        if (!(await renewal({ progress: value, step }))) {
           throw new JobAbortedError(`job ${job.id} was cancelled or taken over`);
         }
       },
@@ -120,6 +128,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         await settleFailure(err);
       } finally {
         clearInterval(renew);
+        clearTimeout(deadline);
       }
     })();
 

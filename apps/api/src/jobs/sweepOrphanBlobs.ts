@@ -13,7 +13,7 @@ import type { BlobStore, Prisma, PrismaClient } from "@rcmnet/db";
 import type { JobLogger } from "./types.ts";
 
 /** Any number no other advisory lock in the system uses. */
-const BLOB_SWEEP_LOCK = 72430041;
+const BLOB_SWEEP_LOCK = 72430051;
 export const ORPHAN_BLOB_GRACE_MS = 24 * 3600 * 1000;
 const BATCH = 500;
 

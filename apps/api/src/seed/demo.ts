@@ -37,6 +37,11 @@ export interface SeedOptions {
   modelDir?: string;
   /** Folder of smear-field JPEGs (BCCD layout works). Default: RCMNET_DEMO_FIELDS. Ignored by "e2e". */
   fieldsDir?: string;
+  /**
+   * The embedded database (`npm start` without DATABASE_URL): a demo database whatever it holds
+   * (README), so it is never refused, including one seeded before the demo's users were audited.
+   */
+  embedded?: boolean;
   /** Draw a progress bar on this stream while the champion trains (default: stderr when it is a TTY). */
   progressStream?: NodeJS.WriteStream | null;
 }
@@ -64,7 +69,7 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   const blobs = new BlobStore(join(options.dataDir, "blobs"));
   try {
     // First, before anything is stored: refused unless this is (or can become) a demo database.
-    const users = await ensureDemoUsers(prisma, [...DEMO_CASES, ...E2E_CASES].filter((c) => c.signOut).map((c) => c.accession));
+    const users = await ensureDemoUsers(prisma, options.embedded ? "embedded" : [...DEMO_CASES, ...E2E_CASES].filter((c) => c.signOut).map((c) => c.accession));
     say(`demo users ready (${DEMO_USERS.map((u) => u.login).join(", ")})`);
 
     const backend = await initModelBackend();

@@ -66,4 +66,10 @@ describe("demo users", () => {
     await expect(ensureDemoUsers(legacy.prisma, ["DEMO-0005"])).rejects.toThrow(/RCMNET_DEMO=1.*signed cases \(REAL-0001…\)/);
     expect(await counts(legacy)).toEqual(before);
   });
+
+  it("are never refused on the embedded database, a demo database whatever it holds (one seeded before the users were audited included)", async () => {
+    // The same legacy state, as an embedded .data/pglite would hold it after someone signed a case.
+    const users = await ensureDemoUsers(legacy.prisma, "embedded");
+    expect(Object.keys(users).sort()).toEqual(DEMO_USERS.map((u) => u.login).sort());
+  });
 });

@@ -21,7 +21,7 @@ export const DEMO_SEED_REASON = "demo seed";
 export class DemoSeedRefused extends Error {
   constructor(what: string) {
     super(
-      `Refusing to load the demo data (RCMNET_DEMO=1, or the embedded database) into a database that ${what}: ` +
+      `Refusing to load the demo data (RCMNET_DEMO=1) into a database that ${what}: ` +
         "the demo adds logins whose passwords are published. Start without RCMNET_DEMO=1 to use this database, " +
         "or point DATABASE_URL at an empty one for the demo.",
     );
@@ -53,9 +53,12 @@ export async function assertDemoDatabase(prisma: PrismaClient, ownSignOuts: read
   if (signed.length) throw new DemoSeedRefused(`holds signed cases (${signed.map((c) => c.accession).join(", ")}…)`);
 }
 
-/** `ownSignOuts`: accessions of the cases the demo signs out itself (see assertDemoDatabase). */
-export async function ensureDemoUsers(prisma: PrismaClient, ownSignOuts: readonly string[] = []): Promise<Record<DemoLogin, User>> {
-  await assertDemoDatabase(prisma, ownSignOuts);
+/**
+ * `ownSignOuts`: accessions of the cases the demo signs out itself (see assertDemoDatabase), or
+ * "embedded" for the embedded database, which is a demo database by definition: not checked.
+ */
+export async function ensureDemoUsers(prisma: PrismaClient, ownSignOuts: readonly string[] | "embedded" = []): Promise<Record<DemoLogin, User>> {
+  if (ownSignOuts !== "embedded") await assertDemoDatabase(prisma, ownSignOuts);
   const out = {} as Record<DemoLogin, User>;
   for (const u of DEMO_USERS) {
     const existing = await prisma.user.findUnique({ where: { login: u.login } });

@@ -26,10 +26,12 @@ describe("colour contrast", () => {
     for (const fg of ["fg", "muted", "danger", "ok", "accent"])
       for (const bg of ["bg", "panel"]) expect(contrast(variable(fg), variable(bg)), `--${fg} on --${bg}`).toBeGreaterThanOrEqual(4.5);
   });
-  it("the URGENT and low-confidence badges' text on their background is at least 4.5:1", () => {
-    const badge = /\.badge\.URGENT \{ background: (#[0-9a-fA-F]{6}); color: var\(--warn\); \}/.exec(css);
-    expect(badge).not.toBeNull();
-    expect(contrast(variable("warn"), badge![1]!)).toBeGreaterThanOrEqual(4.5);
+  it("every badge's text on its own background is at least 4.5:1 (STAT, URGENT and low confidence, ok, bad, AI, human, plain)", () => {
+    const badges = [...css.matchAll(/\.badge\.(\w+) \{ background: (#[0-9a-fA-F]{6}); color: var\(--(\w+)\); \}/g)];
+    expect(badges.map((b) => b[1])).toEqual(expect.arrayContaining(["STAT", "URGENT", "ok", "bad", "ai", "human"]));
+    for (const [, name, background, fg] of badges) expect(contrast(variable(fg!), background!), `.badge.${name}`).toBeGreaterThanOrEqual(4.5);
+    const plain = /\.badge \{[^}]*background: (#[0-9a-fA-F]{6});/.exec(css);
+    expect(contrast(variable("fg"), plain![1]!)).toBeGreaterThanOrEqual(4.5);
   });
   it("the focus ring and the current cell's border stand out 3:1 from the page and panels", () => {
     expect(css).toMatch(/outline: 3px solid var\(--focus\)/);

@@ -1,10 +1,10 @@
 "use client";
 import type { ReactNode } from "react";
 
-export function ErrorBox({ error, testId = "error" }: { error: string | null | undefined; testId?: string }) {
+export function ErrorBox({ error, testId = "error", id }: { error: string | null | undefined; testId?: string; id?: string }) {
   if (!error) return null;
   return (
-    <p className="error" role="alert" data-testid={testId}>
+    <p className="error" role="alert" data-testid={testId} id={id}>
       {error}
     </p>
   );

@@ -1,5 +1,6 @@
 "use client";
-import { ApiError, defaultMessage, fromGraphQLErrors, sessionEndedUrl } from "./errors";
+import { ApiError, defaultMessage, fromGraphQLErrors } from "./errors";
+import { leaveEndedSession } from "./gql";
 
 /**
  * Downloads a file one of this app's routes serves, through the page rather than a plain link
@@ -18,7 +19,7 @@ export async function downloadFrom(url: string, fallbackName: string): Promise<H
       ? fromGraphQLErrors(((await res.json().catch(() => ({}))) as { errors?: [] }).errors ?? [], res.status)
       : new ApiError(code, `${defaultMessage(code)} (HTTP ${res.status})`, res.status);
     if (error.code === "UNAUTHENTICATED") {
-      window.location.assign(sessionEndedUrl(window.location.pathname + window.location.search, error.reason));
+      leaveEndedSession(error.reason);
       return null;
     }
     throw error;

@@ -1,9 +1,25 @@
 "use client";
 // Browser-side GraphQL: always through this app's /api/graphql (the API token stays server-side).
-import { ApiError, fromGraphQLErrors, sessionEndedUrl } from "./errors";
+import { ApiError, fromGraphQLErrors, sessionEndedUrl, type SessionEndReason } from "./errors";
 import { BACKGROUND } from "./idle";
 
 let leaving = false;
+
+/** The API refused this session and the page is on its way to /session-ended (nothing may hold it). */
+export function sessionEnding(): boolean {
+  return leaving;
+}
+
+/**
+ * Ends the dashboard's side of a session the API no longer accepts (expired, revoked, idle), then
+ * signs in again. Once: the refusals of other requests in flight must not replace the first one's
+ * reason.
+ */
+export function leaveEndedSession(reason: SessionEndReason | undefined): void {
+  if (leaving) return;
+  leaving = true;
+  window.location.assign(sessionEndedUrl(window.location.pathname + window.location.search, reason));
+}
 
 /**
  * `background`: a poll the user did not ask for (the API checks the session but does not count it
@@ -24,12 +40,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   const body = (await res.json().catch(() => null)) as { data?: T; errors?: { message?: string; extensions?: { code?: string } }[] } | null;
   if (body?.errors?.length) {
     const error = fromGraphQLErrors(body.errors, res.status);
-    if (error.code === "UNAUTHENTICATED" && typeof window !== "undefined" && !leaving) {
-      // The API no longer accepts this session (expired, revoked, idle): end ours too, then sign in
-      // again. Once: the refusals of other requests in flight must not replace the first one's reason.
-      leaving = true;
-      window.location.assign(sessionEndedUrl(window.location.pathname + window.location.search, error.reason));
-    }
+    if (error.code === "UNAUTHENTICATED" && typeof window !== "undefined") leaveEndedSession(error.reason);
     throw error;
   }
   if (!res.ok || !body?.data) throw new ApiError("INTERNAL", "Something went wrong on the server. The action was not completed.", res.status);

@@ -3,11 +3,15 @@
 // or a typed address (beforeunload), and a click on an in-app link, which a client-side router
 // navigates without beforeunload.
 import { useEffect } from "react";
+import { sessionEnding } from "./gql";
 
 export function useLeaveGuard(active: boolean, message: string): void {
   useEffect(() => {
     if (!active) return;
     const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      // A session the API ended is left whatever the page holds: the work is lost either way, and
+      // a "Stay" would leave a dead page that refuses every action.
+      if (sessionEnding()) return;
       e.preventDefault();
       e.returnValue = ""; // older browsers show their own text; custom text is ignored everywhere now
     };

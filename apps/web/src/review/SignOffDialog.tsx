@@ -2,7 +2,7 @@
 // Electronic signature (21 CFR 11.50, 11.200): the signer sees who signs and what, states the
 // meaning and re-enters the password; the API re-verifies both signature components before
 // recording it.
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Modal } from "@/components/Modal";
 import { ErrorBox } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/errors";
@@ -82,6 +82,8 @@ function SignOffForm({
   const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
   const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
+  const loginInput = useRef<HTMLInputElement>(null);
+  const passwordInput = useRef<HTMLInputElement>(null);
   const [error, setError] = useState<string | null>(null);
   // The case changed since the page loaded (CONFLICT): reloading is the way on, not retyping.
   const [changed, setChanged] = useState(false);
@@ -97,6 +99,15 @@ function SignOffForm({
             ? `${unsavedDecisions} decision${unsavedDecisions === 1 ? " was" : "s were"} not saved. Decide ${unsavedDecisions === 1 ? "that cell" : "those cells"} again, or reload the case, before signing.`
             : null;
 
+  // Opened while a decision was saving, the dialog was blocked and its fields disabled, so the
+  // browser focused the meaning <select>: once it can be signed, focus goes to the user ID, where
+  // typing cannot change the meaning.
+  const wasBlocked = useRef(Boolean(blocked));
+  useEffect(() => {
+    if (wasBlocked.current && !blocked) loginInput.current?.focus();
+    wasBlocked.current = Boolean(blocked);
+  }, [blocked]);
+
   return (
     <form
       onSubmit={async (e) => {
@@ -110,6 +121,8 @@ function SignOffForm({
         } catch (err) {
           setPassword("");
           setError(describeError(err));
+          // Back to the password (it is retyped), not to the page body the disabled button left.
+          requestAnimationFrame(() => passwordInput.current?.focus());
           setChanged(err instanceof ApiError && err.code === "CONFLICT");
         } finally {
           setBusy(false);
@@ -179,6 +192,7 @@ function SignOffForm({
             value={login}
             onChange={(e) => setLogin(e.target.value)}
             data-testid="signoff-login"
+            ref={loginInput}
             // Focus here, not on the meaning above: text typed into a focused <select> picks the
             // option starting with that letter and silently changes the signature's meaning.
             data-autofocus
@@ -193,6 +207,9 @@ function SignOffForm({
             value={password}
             onChange={(e) => setPassword(e.target.value)}
             data-testid="signoff-password"
+            ref={passwordInput}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? "signoff-error-text" : undefined}
             disabled={Boolean(blocked)}
           />
         </label>
@@ -200,7 +217,7 @@ function SignOffForm({
           Signing records your printed name, the date and time, this meaning and a hash of the counts you signed.
         </p>
       </div>
-      <ErrorBox error={error} testId="signoff-error" />
+      <ErrorBox error={error} testId="signoff-error" id="signoff-error-text" />
       {changed && (
         // A refusal because the case changed (another reviewer, a new image) is answered by
         // looking at the changes: reload, then sign again.

@@ -124,10 +124,10 @@ describe("audit trail", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/csv/);
     const lines = (await res.text()).trim().split("\r\n");
-    expect(lines[1]).toBe("seq,at,actorLogin,actorId,action,entityType,entityId,reason,before,after,prevHash,hash");
-    expect(lines).toHaveLength(10); // comment, header, 7 events, closing comment
+    expect(lines[0]).toBe("seq,at,actorLogin,actorId,action,entityType,entityId,reason,before,after,prevHash,hash");
+    expect(lines).toHaveLength(9); // header, 7 events, closing comment
     const history = (await (await api.fetch(`/audit.csv?caseAccession=AU-HISTORY`, { token: auditor })).text()).trim().split("\r\n");
-    expect(history).toHaveLength(6); // comment, header, the case's three events (test above), closing comment
+    expect(history).toHaveLength(5); // header, the case's three events (test above), closing comment
     expect((await api.fetch(`/audit.csv`, { token: tech })).status).toBe(403);
     expect((await api.fetch(`/audit.csv`)).status).toBe(401);
     expect((await api.fetch(`/audit.csv?from=notadate`, { token: auditor })).status).toBe(400);
@@ -162,15 +162,16 @@ describe("audit trail", () => {
   it("states in the file itself what it covers, and ends with a line only a complete export has", async () => {
     const auditorLogin = (await api.prisma.user.findFirstOrThrow({ where: { role: "AUDITOR" } })).login;
     const lines = (await (await api.fetch(`/audit.csv?action=case.create`, { token: auditor })).text()).split("\r\n");
-    expect(lines[0]).toMatch(new RegExp(`^# RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none$`));
-    expect(lines.slice(-2)).toEqual(["# rows=7 complete", ""]);
+    // Line 1 is the header any CSV reader expects; the evidence closes the file.
+    expect(lines[0]).toMatch(/^seq,at,actorLogin,/);
+    expect(lines.at(-2)).toMatch(new RegExp(`^# rows=7 complete; RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none$`));
+    expect(lines.at(-1)).toBe("");
     const byAdmin = (await (await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") })).text()).split("\r\n");
-    expect(byAdmin[0]).toMatch(/; redacted patientRef; collectedAt; contentSha256; hash; prevHash$/);
+    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; contentSha256; hash; prevHash$/);
     // A filter value cannot break the comment line into rows or fields.
     const hostile = (await (await api.fetch(`/audit.csv?actorLogin=${encodeURIComponent('x\r\n1,"2",3')}`, { token: auditor })).text()).split("\r\n");
-    expect(hostile).toHaveLength(4);
-    expect(hostile[0]).toMatch(/; filter actorLogin=x%0D%0A1%2C%222%22%2C3; /);
-    expect(hostile[2]).toBe("# rows=0 complete");
+    expect(hostile).toHaveLength(3);
+    expect(hostile[1]).toMatch(/^# rows=0 complete; .*; filter actorLogin=x%0D%0A1%2C%222%22%2C3; /);
 
     // The database failing once the export has begun: the file has its first lines, not the last.
     const failing = new Proxy(api.prisma, {
@@ -186,7 +187,7 @@ describe("audit trail", () => {
     const ctx = { prisma: failing, user: { id: user.id, login: user.login, displayName: user.displayName, role: user.role } } as unknown as Context;
     await expect(auditCsv(ctx, { query: { action: "case.create" } } as unknown as Request, res as unknown as Response)).rejects.toThrow("database gone");
     const cut = chunks.join("");
-    expect(cut).toMatch(/^# RCMNet audit export; .*\r\nseq,at,/);
+    expect(cut).toMatch(/^seq,at,/);
     expect(cut).not.toContain("# rows=");
   });
 

@@ -94,8 +94,9 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   res.setHeader("content-type", "text/csv; charset=utf-8");
   res.setHeader("content-disposition", `attachment; filename="audit-trail.csv"`);
   const filterText = new URLSearchParams(given as Record<string, string>).toString() || "none";
-  const preamble = `RCMNet audit export; exported ${new Date().toISOString()} by ${reader.login}; filter ${filterText}; chain ${chainStatus}; redacted ${redacted ?? "none"}`;
-  if (!(await writeOrWait(res, commentLine(preamble) + COLUMNS.join(",") + "\r\n"))) return;
+  // Said after the rows, not before: line 1 stays the column header every CSV reader expects.
+  const evidence = `RCMNet audit export; exported ${new Date().toISOString()} by ${reader.login}; filter ${filterText}; chain ${chainStatus}; redacted ${redacted ?? "none"}`;
+  if (!(await writeOrWait(res, COLUMNS.join(",") + "\r\n"))) return;
   let rowCount = 0;
   let after: bigint | null = null;
   for (;;) {
@@ -121,6 +122,6 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
     after = rows[rows.length - 1]!.seq;
   }
   // Only here, after the last row: an export cut short (the API or the database failing) lacks it.
-  await writeOrWait(res, commentLine(`rows=${rowCount} complete`));
+  await writeOrWait(res, commentLine(`rows=${rowCount} complete; ${evidence}`));
   res.end();
 }

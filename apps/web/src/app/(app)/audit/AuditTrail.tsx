@@ -152,8 +152,8 @@ export function AuditTrail() {
       {exported && (
         <p className={exported.chain?.startsWith("intact") ? "muted" : "error"} data-testid="audit-csv-chain" role="status">
           Exported. Hash chain at export: {exported.chain ?? "not stated"}
-          {exported.redacted ? `. Blanked for your role: ${exported.redacted}` : ""}. The file states the same in its first line and ends with
-          “# rows=N complete”.
+          {exported.redacted ? `. Blanked for your role: ${exported.redacted}` : ""}. The file ends with a line
+          “# rows=N complete; …” that states the same; a copy without it was cut short.
         </p>
       )}
       <ErrorBox error={verify.error} testId="verify-error" />

@@ -7,7 +7,8 @@ import { ErrorBox } from "@/components/ui";
 import { isSigned } from "@/lib/caseDetails";
 import { gql } from "@/lib/gql";
 import { useAction } from "@/lib/useAction";
-import { AMEND_CASE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
+import { AMEND_CASE, CASE_PROGRESS, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
+import { useQuery } from "@/lib/useQuery";
 import type { SlideInfo } from "@/review/FieldView";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
 import type { ReviewCell } from "@/review/model";
@@ -75,12 +76,18 @@ export function ReviewClient({
   const readOnly = header.status !== "IN_REVIEW";
   // While images are analysed the case is read-only (nothing to lose by reloading): the page
   // follows the analysis instead of leaving a STAT case to look finished until someone reloads.
+  // It polls the analysis as background requests (which do not keep an unattended session
+  // signed in) and reloads the case only when an image has finished.
   const following = readOnly && analysingSlides > 0;
+  const analysis = useQuery<{ caseAnalysisProgress: { slides: { status: string }[] } | null }>(
+    CASE_PROGRESS,
+    { caseId: header.id },
+    { skip: !following, poll: true, pollMs: ANALYSIS_POLL_MS },
+  );
+  const stillAnalysing = analysis.data?.caseAnalysisProgress?.slides.filter((s) => s.status === "PENDING" || s.status === "RUNNING").length;
   useEffect(() => {
-    if (!following) return;
-    const timer = setInterval(() => router.refresh(), ANALYSIS_POLL_MS);
-    return () => clearInterval(timer);
-  }, [following, router]);
+    if (following && stillAnalysing !== undefined && stillAnalysing < analysingSlides) router.refresh();
+  }, [following, stillAnalysing, analysingSlides, router]);
   return (
     <>
       <div className="row no-print" style={{ marginBottom: "0.5rem" }}>
