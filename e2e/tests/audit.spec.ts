@@ -18,6 +18,9 @@ test("the audit page loads older events on demand, without repeats", async ({ pa
   await page.goto("/audit");
   await expect(page.getByTestId("audit-row")).toHaveCount(200);
   await expect(page.getByTestId("audit-shown")).toHaveText("Showing the newest 200 events.");
+  // Announced to screen readers too, in a status region that is always there.
+  await expect(page.getByTestId("audit-result")).toHaveAttribute("role", "status");
+  await expect(page.getByTestId("audit-result")).toHaveText("200+ events shown, newest first");
   const first = await page.getByTestId("audit-row").evaluateAll((trs) => trs.map((tr) => Number(tr.querySelector("td")!.textContent)));
   await page.getByTestId("audit-older").click();
   await expect.poll(async () => page.getByTestId("audit-row").count()).toBeGreaterThan(200);

@@ -91,9 +91,13 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await expect(page.getByTestId("users-notice")).toContainText(`${loginName} unlocked.`);
   await expect(row.getByTestId("user-locked")).toHaveCount(0);
 
-  await row.getByTestId("toggle-disabled").click();
+  // From the keyboard: focus comes back to the row's button once the action is done (it was
+  // disabled meanwhile, which dropped focus to the page).
+  await row.getByTestId("toggle-disabled").focus();
+  await page.keyboard.press("Enter");
   await answer(page, "Left the hospital");
   await expect(row).toContainText("disabled");
+  await expect(row.getByTestId("toggle-disabled")).toBeFocused();
 
   // Disabling revokes the session at once: the next API call is refused and the user is sent to sign in.
   // That call may be this navigation or the open worklist's own poll; when the poll wins, its

@@ -2,6 +2,13 @@
 import { useRef, useState } from "react";
 import { describeError } from "./errors";
 
+let lastFocusedOutsideDialog: HTMLElement | null = null;
+if (typeof document !== "undefined") {
+  document.addEventListener("focusin", (e) => {
+    if (e.target instanceof HTMLElement && !e.target.closest("dialog")) lastFocusedOutsideDialog = e.target;
+  });
+}
+
 /**
  * A button's action on a page: run it, reload the page's data, and keep what the user must see
  * (the refusal's message, or a confirmation) until the next action.
@@ -17,6 +24,11 @@ export function useAction(reload: () => Promise<unknown>) {
     // Every button that acts is disabled while busy; this catches the click before the re-render.
     if (running.current) return;
     running.current = true;
+    // The button that started it is disabled while busy, which drops keyboard focus to the page:
+    // it gets focus back afterwards (WCAG 2.4.3), so a keyboard user goes on from the same row.
+    // The last control focused outside a dialog: an action asked for a reason starts from the
+    // dialog's button, which is gone by then.
+    const started = lastFocusedOutsideDialog;
     setBusy(true);
     setActionError(null);
     setNotice(null);
@@ -29,6 +41,9 @@ export function useAction(reload: () => Promise<unknown>) {
     } finally {
       running.current = false;
       setBusy(false);
+      requestAnimationFrame(() => {
+        if (started?.isConnected && (document.activeElement === document.body || document.activeElement === null)) started.focus();
+      });
     }
   }
   /** busy: an action is in flight; its buttons are disabled meanwhile. */

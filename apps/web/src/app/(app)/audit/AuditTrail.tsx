@@ -190,6 +190,10 @@ export function AuditTrail() {
         </button>
       </form>
       <ErrorBox error={badDates.length ? `${badDates.join(" and ")}: not a date and time (YYYY-MM-DD hh:mm, UTC). Nothing is shown until it is corrected.` : trail.error} />
+      {/* Always present, so a screen reader announces each filter's result (WCAG 4.1.3). */}
+      <p className="sr-only" role="status" data-testid="audit-result">
+        {trail.data && !badDates.length ? `${rows.length}${last?.hasNextPage ? "+" : ""} event${rows.length === 1 && !last?.hasNextPage ? "" : "s"} shown, newest first` : ""}
+      </p>
       {trail.loading && !trail.data ? (
         <Loading what="audit events" />
       ) : badDates.length > 0 || (trail.error && rows.length === 0) ? null : rows.length === 0 ? (
