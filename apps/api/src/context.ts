@@ -6,6 +6,7 @@ import type { Env } from "./env.ts";
 import type { Logger } from "./log.ts";
 import { createLoaders, type Loaders } from "./loaders.ts";
 import { tokenDigest, tokenExpiresAt, verifyToken } from "./auth/tokens.ts";
+import { mustChangePasswordNow } from "./auth/passwordAge.ts";
 import { checkSession } from "./auth/sessions.ts";
 import { isRole } from "./auth/roles.ts";
 
@@ -87,7 +88,7 @@ export async function authenticate(
   const session = await checkSession(deps.prisma, deps.env, sessionRow, row.id, { background });
   if (session !== "active") return { user: null, authError: session === "idle" ? "idle" : "revoked", sessionEnded: true };
   return {
-    user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role, mustChangePassword: row.mustChangePassword },
+    user: { id: row.id, login: row.login, displayName: row.displayName, role: row.role, mustChangePassword: mustChangePasswordNow(row, deps.env) },
     session: { tokenSha256, expiresAt: tokenExpiresAt(token) ?? new Date(Date.now() + deps.env.tokenTtlSeconds * 1000) },
   };
 }

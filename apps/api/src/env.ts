@@ -25,6 +25,10 @@ const schema = z.object({
   RCMNET_LOG_LEVEL: z.enum(["silent", "error", "info", "debug"]).default("info"),
   RCMNET_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
   RCMNET_MAX_TRAINING_IMAGE_GIB: z.coerce.number().positive().max(1024).optional(),
+  /** A password older than this must be replaced at the next sign-in (0: never). */
+  RCMNET_PASSWORD_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(3650).default(180),
+  /** A password an administrator set that is not replaced within this no longer signs in. */
+  RCMNET_TEMPORARY_PASSWORD_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(72),
 });
 
 export interface Env {
@@ -39,6 +43,10 @@ export interface Env {
   authSecret: string;
   tokenTtlSeconds: number;
   idleTimeoutSeconds: number;
+  /** RCMNET_PASSWORD_MAX_AGE_DAYS (auth/passwordAge.ts). */
+  passwordMaxAgeDays: number;
+  /** RCMNET_TEMPORARY_PASSWORD_HOURS (auth/passwordAge.ts). */
+  temporaryPasswordHours: number;
   logLevel: "silent" | "error" | "info" | "debug";
   limits: Limits;
 }
@@ -137,6 +145,8 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     authSecret: e.RCMNET_AUTH_SECRET ?? devSecret(dataDir),
     tokenTtlSeconds: e.RCMNET_TOKEN_TTL_SECONDS,
     idleTimeoutSeconds: e.RCMNET_IDLE_TIMEOUT_SECONDS,
+    passwordMaxAgeDays: e.RCMNET_PASSWORD_MAX_AGE_DAYS,
+    temporaryPasswordHours: e.RCMNET_TEMPORARY_PASSWORD_HOURS,
     logLevel: e.RCMNET_LOG_LEVEL,
     limits: {
       ...defaultLimits,

@@ -80,6 +80,8 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     authSecret: "test-secret-test-secret-test-secret-0123456789",
     tokenTtlSeconds: 3600,
     idleTimeoutSeconds: 1800,
+    passwordMaxAgeDays: 180,
+    temporaryPasswordHours: 72,
     logLevel: "silent" as const,
     limits: { ...defaultLimits, loginAttemptsPerMinute: 10_000, requestsPerTokenPerMinute: 1_000_000, ...options.limits },
   };

@@ -35,8 +35,8 @@ export function ChangePassword({ login, forced }: { login: string; forced: boole
       <h1>{forced ? "Choose your own password" : "Change password"}</h1>
       {forced && (
         <p className="notice" role="status" data-testid="temporary-password-notice">
-          An administrator set the password of <b>{login}</b>. Choose one that only you know before going on: a
-          report can only be signed with your own password.
+          The password of <b>{login}</b> was set by an administrator, or is older than this installation allows.
+          Choose a new one that only you know before going on: a report can only be signed with your own password.
         </p>
       )}
       <form onSubmit={onSubmit} aria-label="Change password" style={{ display: "grid", gap: "0.75rem" }}>

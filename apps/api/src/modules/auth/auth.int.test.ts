@@ -222,6 +222,45 @@ describe("authentication", () => {
     expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(1);
   });
 
+  it("a password older than RCMNET_PASSWORD_MAX_AGE_DAYS must be replaced before anything else (21 CFR 11.300(b))", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    await api.prisma.user.update({ where: { id: user.id }, data: { passwordChangedAt: new Date(Date.now() - 181 * 24 * 3600_000) } });
+    const LOGIN_MUST = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token mustChangePassword } }`;
+    const first = (await api.gqlOk(null, LOGIN_MUST, { l: user.login, p: TEST_PASSWORD })).login;
+    expect(first.mustChangePassword).toBe(true);
+    // Everything but changing it (and me, logout) is refused meanwhile.
+    expect((await api.gql(first.token, `{ cases(first: 1) { nodes { id } } }`)).errors?.[0]?.message).toMatch(/password/i);
+    const changed = (await api.gqlOk(first.token, `mutation { changeMyPassword(currentPassword: "${TEST_PASSWORD}", newPassword: "a fresh password for this year") { token mustChangePassword } }`)).changeMyPassword;
+    expect(changed.mustChangePassword).toBe(false);
+    expect((await api.gqlOk(changed.token, `{ cases(first: 1) { nodes { id } } }`)).cases).toBeDefined();
+  });
+
+  it("a temporary password not replaced within RCMNET_TEMPORARY_PASSWORD_HOURS signs in no more, audited", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    await api.prisma.user.update({ where: { id: user.id }, data: { mustChangePassword: true, passwordChangedAt: new Date(Date.now() - 73 * 3600_000) } });
+    const refused = await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD });
+    expect(refused.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(refused.errors?.[0]?.message).toMatch(/not replaced within 72 hours and has expired: ask an administrator/);
+    expect(await api.prisma.auditEvent.count({ where: { action: "auth.temporary_password_expired", entityId: user.id } })).toBe(1);
+    expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(0);
+    // Still fresh: signs in, to replace it.
+    await api.prisma.user.update({ where: { id: user.id }, data: { passwordChangedAt: new Date(Date.now() - 71 * 3600_000) } });
+    expect((await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD })).errors).toBeUndefined();
+  });
+
+  it("the only enabled administrator signs in with an expired temporary password, to replace it (no one else could set one)", async () => {
+    const { user } = await api.createUser("ADMIN");
+    const others = await api.prisma.user.findMany({ where: { role: "ADMIN", disabled: false, id: { not: user.id } }, select: { id: true } });
+    await api.prisma.user.updateMany({ where: { id: { in: others.map((o) => o.id) } }, data: { disabled: true } });
+    try {
+      await api.prisma.user.update({ where: { id: user.id }, data: { mustChangePassword: true, passwordChangedAt: new Date(Date.now() - 100 * 3600_000) } });
+      const r = await api.gqlOk(null, `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { mustChangePassword } }`, { l: user.login, p: TEST_PASSWORD });
+      expect(r.login.mustChangePassword).toBe(true);
+    } finally {
+      await api.prisma.user.updateMany({ where: { id: { in: others.map((o) => o.id) } }, data: { disabled: false } });
+    }
+  });
+
   it("GET /health needs no token and reports the database", async () => {
     const res = await api.fetch("/health");
     expect(res.status).toBe(200);

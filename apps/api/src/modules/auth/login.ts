@@ -4,6 +4,7 @@ import { createHmac } from "node:crypto";
 import type { Prisma, PrismaClient, User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
 import { dummyPasswordHash, verifyPassword } from "../../auth/passwords.ts";
+import { mustChangePasswordNow, temporaryPasswordExpired } from "../../auth/passwordAge.ts";
 import { openSession } from "../../auth/sessions.ts";
 import { forbidden, rateLimited, unauthenticated } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -199,10 +200,30 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
     throw unauthenticated("Invalid login or password");
   }
   const checked = await checkPassword(prisma, user, password, "login");
+  await refuseExpiredTemporaryPassword(prisma, env, checked);
   await prisma.$transaction((tx) =>
     recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
   );
   // Opened now: a sign-in is for the session.
   const opened = await openSession(prisma, env, user);
-  return { user: checked, mustChangePassword: checked.mustChangePassword, session: async () => opened };
+  return { user: checked, mustChangePassword: mustChangePasswordNow(checked, env), session: async () => opened };
+}
+
+/**
+ * A temporary password left unreplaced too long signs in no more (audited): an administrator sets
+ * a new one. Not for the only enabled administrator, who would have no one to ask (the first
+ * administrator of an install, say, whose password came from the environment).
+ */
+async function refuseExpiredTemporaryPassword(prisma: PrismaClient, env: Env, user: User): Promise<void> {
+  if (!temporaryPasswordExpired(user, env)) return;
+  if (user.role === "ADMIN" && (await prisma.user.count({ where: { role: "ADMIN", disabled: false, id: { not: user.id } } })) === 0) return;
+  await prisma.$transaction((tx) =>
+    recordAudit(tx, { id: user.id, login: user.login }, {
+      action: "auth.temporary_password_expired",
+      entityType: "User",
+      entityId: user.id,
+      after: { passwordSetAt: user.passwordChangedAt.toISOString(), temporaryPasswordHours: env.temporaryPasswordHours },
+    }),
+  );
+  throw unauthenticated(`The password an administrator set for you was not replaced within ${env.temporaryPasswordHours} hours and has expired: ask an administrator to set a new one`);
 }

@@ -1,4 +1,5 @@
 import type { Policy } from "../../auth/policy.ts";
+import { mustChangePasswordNow } from "../../auth/passwordAge.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
 import { decodeCursor, isUuid, PAGE_LIMITS, pageSize, toConnection } from "../../lib/pagination.ts";
@@ -31,7 +32,8 @@ export const resolvers: Resolvers = {
   // every reader of a case: it would show who is under a password-guessing attack.
   User: {
     lockedUntil: (u, _a, ctx) => (readsAccountState(ctx.user, u.id) ? u.lockedUntil : null),
-    mustChangePassword: (u, _a, ctx) => (readsAccountState(ctx.user, u.id) ? u.mustChangePassword : null),
+    // A temporary password, or one older than the install allows (auth/passwordAge.ts).
+    mustChangePassword: (u, _a, ctx) => (readsAccountState(ctx.user, u.id) ? mustChangePasswordNow(u, ctx.env) : null),
   },
 };
 
