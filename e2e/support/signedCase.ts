@@ -55,7 +55,7 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
   const signed = await apiQuery(
     request,
     hema,
-    "mutation($c: ID!, $p: String!, $n: Int!, $d: Int!, $u: DateTime!) { signOffCase(input: { caseId: $c, login: \"hema\", password: $p, meaning: \"Reviewed and approved\", seenCells: $n, seenDecisions: $d, seenCaseUpdatedAt: $u }) { id } }",
+    "mutation($c: ID!, $p: String!, $n: Int!, $d: Int!, $u: DateTime!) { signOffCase(input: { caseId: $c, login: \"hema\", password: $p, meaning: \"Reviewed and approved with corrections\", seenCells: $n, seenDecisions: $d, seenCaseUpdatedAt: $u }) { id } }",
     { c: caseId, p: USERS.hema.password, n: seen.length, d: seen.reduce((sum, c) => sum + c.reviewCount, 0), u: loaded.data!.case.updatedAt },
   );
   if (signed.errors) throw new Error(`sign-off: ${JSON.stringify(signed.errors)}`);

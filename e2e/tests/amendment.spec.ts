@@ -140,7 +140,8 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   // The signer sees that this signature supersedes version 1, and what the amendment decided.
   await expect(page.getByTestId("signoff-amendment")).toContainText("makes version 2, which supersedes version 1");
   await expect(page.getByTestId("signoff-amendment")).toContainText("made 1 decision; 1 cell is now labelled otherwise than in version 1");
-  await page.getByTestId("signoff-meaning").selectOption("Reviewed and approved with corrections");
+  // An amendment signs as an amended report; with a label changed, "with corrections" (the only fit).
+  await expect(page.getByTestId("signoff-meaning")).toHaveValue("Amended report: reviewed and approved with corrections");
   await page.getByTestId("signoff-login").fill("hema");
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
   await page.getByTestId("signoff-submit").click();
@@ -150,7 +151,7 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(page.getByTestId("report-accession")).toHaveText(ACCESSION);
   await expect(page.getByTestId("report-version")).toHaveText(/^2\s*$/);
   await expect(page.getByTestId("signature-name")).toHaveText("Dr. Hana Hematologist");
-  await expect(page.getByTestId("signature-meaning")).toHaveText("Reviewed and approved with corrections");
+  await expect(page.getByTestId("signature-meaning")).toHaveText("Amended report: reviewed and approved with corrections");
   await expect(page.getByTestId("report-amendment")).toContainText("Amendment of version 1");
   await expect(page.getByTestId("report-amendment")).toContainText(AMEND_REASON);
   // ...what it changed against version 1: the one cell relabelled, its class one more...

@@ -1,7 +1,7 @@
 // A case whose images are still being analysed says so on the review page, and the page follows
 // the analysis: it does not look like a case without white cells, nor stay stale until a reload.
 import pg from "pg";
-import { createCase, expect, login, test, uniqueAccession } from "../support/fixtures";
+import { createCase, expect, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
 
 test("images still being analysed are named as such, and the page picks up the finished analysis by itself", async ({ page }) => {
   await login(page, "tech");
@@ -40,4 +40,25 @@ test("images still being analysed are named as such, and the page picks up the f
   } finally {
     await db.end();
   }
+});
+
+test("the sign-off dialog names images that could not be analysed, and asks the signer to sign without them", async ({ page }) => {
+  const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await db.connect();
+  try {
+    // DEMO-0001 (in review, used by no other test) gets a second field whose analysis failed.
+    await db.query(
+      `INSERT INTO slide (id, "caseId", kind, "imageSha256", "mimeType", "byteSize", width, height, "analysisStatus", "analysisError", "uploadedById", "updatedAt")
+       SELECT gen_random_uuid(), k.id, 'FIELD', repeat('1', 64), 'image/png', 100, 640, 480, 'FAILED', 'analysis failed (internal error)', u.id, now()
+       FROM "case" k, "user" u WHERE k.accession = 'DEMO-0001' AND u.login = 'tech'`,
+    );
+  } finally {
+    await db.end();
+  }
+  await login(page, "hema");
+  await openReviewFromWorklist(page, "DEMO-0001", "IN_REVIEW");
+  await page.getByTestId("open-signoff").click();
+  await expect(page.getByTestId("signoff-failed-images")).toContainText("1 image of this case could not be analysed: this count leaves its cells out");
+  await expect(page.getByTestId("signoff-failed-ack")).not.toBeChecked();
+  await expect(page.getByTestId("signoff-submit")).toBeDisabled();
 });

@@ -112,6 +112,10 @@ test("number and letter keys can be switched off (speech input, tremor); the cho
   await page.reload();
   await expect(page.getByTestId("character-keys")).not.toBeChecked();
   await page.getByTestId("character-keys").check();
+  // Switched back on, the page has the keys again at once (the box does not keep focus).
+  const before = await page.locator('[data-testid="cell-tile"][aria-current="true"]').getAttribute("data-cell-id");
+  await page.keyboard.press("ArrowRight");
+  await expect(page.locator('[data-testid="cell-tile"][aria-current="true"]')).not.toHaveAttribute("data-cell-id", before ?? "");
 });
 
 test("the idle warning is answered from the keyboard, and its Enter decides no cell", async ({ page }) => {

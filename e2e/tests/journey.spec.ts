@@ -212,7 +212,7 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   // The specimen as entered at the upload, and absolute counts from its white-cell count.
   await expect(page.getByTestId("report-specimen")).toHaveText("peripheral blood, collected 2026-11-20 08:30:00 UTC");
   await expect(page.getByTestId("report-wbc")).toHaveText("4.2 ×10⁹/L");
-  await expect(page.getByTestId("report-absolute")).toContainText(/Absolute CAR-T count \(morphology estimate\): [\d,]+ cells\/µL \(95% CI [\d,]+–[\d,]+\).* from a white-cell count of 4,200\/µL/);
+  await expect(page.getByTestId("report-absolute")).toContainText(/Absolute CAR-T count \(morphology estimate\): [\d,]+ cells\/µL \(95% CI [\d,]+–[\d,]+ cells\/µL, from the cell count's error only\).* from a white-cell count of 4,200\/µL/);
   // Why cells were left unidentified, as the reviewer gave it, is on the signed report.
   for (const reason of givenReasons) await expect(page.getByTestId("report-unidentified-reasons")).toContainText(reason);
   // The signature names the champion that classified the cells.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, isoFromLocalInput, localInputFromIso, share, utcFromInput } from "./format";
+import { ABSOLUTE_CI_NOTE, cellCount, formatDateTime, intervalText, isoFromLocalInput, localInputFromIso, share, utcFromInput } from "./format";
 
 describe("audit time filters", () => {
   it("read a datetime-local value as UTC, whatever the browser's zone, as the table shows times", () => {
@@ -29,5 +29,13 @@ describe("shares of a count", () => {
     expect(share(0, 0)).toBe("0.0%");
     expect(share(0.1, 1)).toBe("0.1%");
     expect(share(null, 0)).toBe("—");
+  });
+});
+
+describe("intervals", () => {
+  it("say their unit and what they cover after the bounds; nothing without an interval", () => {
+    expect(intervalText([12, 140], cellCount, ABSOLUTE_CI_NOTE)).toBe(" (95% CI 12–140 cells/µL, from the cell count's error only)");
+    expect(intervalText([1.5, 9], (n) => `${n}%`)).toBe(" (95% CI 1.5%–9%)");
+    expect(intervalText(null, cellCount, ABSOLUTE_CI_NOTE)).toBe("");
   });
 });

@@ -54,10 +54,16 @@ export function share(v: number | null | undefined, count: number): string {
   return v === 0 && count > 0 ? "<0.1%" : percent(v);
 }
 
-/** " (95% CI 2.1%–9.8%)" after a figure, each bound written by `show`; nothing without an interval. */
-export function intervalText(ci: readonly [number, number] | null, show: (n: number) => string): string {
-  return ci ? ` (95% CI ${show(ci[0])}–${show(ci[1])})` : "";
+/**
+ * " (95% CI 2.1%–9.8%)" after a figure, each bound written by `show`, then `after` (a unit, what
+ * the interval covers); nothing without an interval.
+ */
+export function intervalText(ci: readonly [number, number] | null, show: (n: number) => string, after = ""): string {
+  return ci ? ` (95% CI ${show(ci[0])}–${show(ci[1])}${after})` : "";
 }
+
+/** After an absolute count's interval: its unit, and that it covers the cell count's error only, not the analyser's WBC. */
+export const ABSOLUTE_CI_NOTE = " cells/µL, from the cell count's error only";
 
 /** A count of cells as the report and the review page write it: 1,800. */
 export const cellCount = (n: number): string => n.toLocaleString("en");

@@ -2,7 +2,7 @@
 import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
-import { cellCount, intervalText, share } from "@/lib/format";
+import { ABSOLUTE_CI_NOTE, cellCount, intervalText, share } from "@/lib/format";
 import { absoluteCounts, type CountSource, leftOutWarning, type WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
@@ -130,7 +130,7 @@ function CartFigures({ summary, blood }: { summary: WhiteCellDifferential; blood
       {absolute && absolute.cartPerUl !== null && (
         <p data-testid="diff-absolute" style={{ margin: "0.4rem 0" }}>
           Absolute CAR-T count (morphology estimate): <strong>{cellCount(absolute.cartPerUl)}/µL</strong>
-          {intervalText(absolute.cartPerUlCi95, cellCount)} (lymphocytes {cellCount(absolute.lymphocytesPerUl)}/µL), from WBC{" "}
+          {intervalText(absolute.cartPerUlCi95, cellCount, ABSOLUTE_CI_NOTE)} (lymphocytes {cellCount(absolute.lymphocytesPerUl)}/µL), from WBC{" "}
           {cellCount(absolute.wbcPerUl)}/µL.
         </p>
       )}
@@ -149,8 +149,11 @@ function CartFigures({ summary, blood }: { summary: WhiteCellDifferential; blood
       )}
       {summary.belowMinimum && (
         <p className="notice" data-testid="diff-below-minimum" role="status">
-          Only {summary.counted} white cell{summary.counted === 1 ? "" : "s"} counted: a manual differential counts at least 100, and the CAR-T share{absolute ? " and count are" : " is"} imprecise
-          {intervalText(ci, percent)}.
+          Only {summary.counted} white cell{summary.counted === 1 ? "" : "s"} counted: a manual differential counts at least 100, and{" "}
+          {summary.cartAssessed
+            ? <>the CAR-T share{absolute ? " and count are" : " is"} imprecise{intervalText(ci, percent)}</>
+            : `the percentages${absolute ? " and lymphocytes per µL are" : " are"} imprecise`}
+          .
         </p>
       )}
     </>

@@ -59,9 +59,9 @@ export function ReviewWorkspace({
   labels,
   slides,
   analysingSlides = 0,
+  failedSlides = 0,
   cells: initialCells,
   api,
-  signOffMeanings,
   readOnly,
   signer,
   minConfidence,
@@ -73,9 +73,10 @@ export function ReviewWorkspace({
   slides: SlideInfo[];
   /** Images still being analysed (not in `slides`' cells yet): the empty gallery says so. */
   analysingSlides?: number;
+  /** Images whose analysis failed: their cells are not in the count the signature records. */
+  failedSlides?: number;
   cells: ReviewCell[];
   api: ReviewApi;
-  signOffMeanings: string[];
   readOnly: boolean;
   /** Printed name of the signed-in user (shown in the sign-off dialog). */
   signer: string;
@@ -367,7 +368,11 @@ export function ReviewWorkspace({
               {state.gradcam ? "on" : "off"}
             </p>
             <label style={{ flexDirection: "row", alignItems: "center", fontSize: "0.85rem", marginTop: "0.4rem" }}>
-              <input type="checkbox" checked={characterKeys} onChange={(e) => setCharacterKeys(e.target.checked)} data-testid="character-keys" />
+              <input type="checkbox" checked={characterKeys} onChange={(e) => {
+                  setCharacterKeys(e.target.checked);
+                  e.target.blur(); // the page listens for the keys, not the box (Space would toggle it again)
+                }}
+                data-testid="character-keys" />
               Number and letter keys decide cells (off: use the buttons; arrows and Enter still work)
             </label>
           </section>
@@ -405,9 +410,8 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
+        summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
         saving={state.saving.size > 0}
-        meanings={signOffMeanings}
         onSign={async (meaning, login, password) => {
           await api.signOff(meaning, login, password, seenState(stateRef.current.cells));
           setSignOpen(false);

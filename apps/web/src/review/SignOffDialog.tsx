@@ -8,7 +8,7 @@ import { ErrorBox } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/errors";
 import { share } from "@/lib/format";
 import { labelName } from "@/lib/labels";
-import { defaultMeaning, type DifferentialRow } from "./model";
+import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
 
@@ -32,6 +32,8 @@ export interface SignOffSummary {
    * sign the old label.
    */
   unsavedDecisions: number;
+  /** Images of the case that could not be analysed: the count signed leaves their cells out. */
+  failedSlides: number;
   /** In an amendment: the version it replaces and what this amendment decided (else null). */
   amendment: { of: number; decisions: number; relabelled: number } | null;
 }
@@ -41,7 +43,6 @@ export function SignOffDialog({
   onClose,
   summary,
   saving,
-  meanings,
   onSign,
   onReload,
 }: {
@@ -49,7 +50,6 @@ export function SignOffDialog({
   onClose: () => void;
   summary: SignOffSummary;
   saving: boolean;
-  meanings: string[];
   onSign: (meaning: string, login: string, password: string) => Promise<void>;
   /** Reloads the case: the way out when the API says it changed since the page loaded. */
   onReload: () => void;
@@ -58,7 +58,7 @@ export function SignOffDialog({
     <Modal open={open} onClose={onClose} label="Sign off case" testId="signoff-dialog">
       {/* Mounted only while open: a cancelled dialog keeps no typed password for the next
           person at this workstation (21 CFR 11.200: only the owner executes a signature). */}
-      <SignOffForm onClose={onClose} summary={summary} saving={saving} meanings={meanings} onSign={onSign} onReload={onReload} />
+      <SignOffForm onClose={onClose} summary={summary} saving={saving} onSign={onSign} onReload={onReload} />
     </Modal>
   );
 }
@@ -67,19 +67,22 @@ function SignOffForm({
   onClose,
   summary,
   saving,
-  meanings,
   onSign,
   onReload,
 }: {
   onClose: () => void;
   summary: SignOffSummary;
   saving: boolean;
-  meanings: string[];
   onSign: (meaning: string, login: string, password: string) => Promise<void>;
   onReload: () => void;
 }) {
   const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, unsavedDecisions, amendment } = summary;
-  const [meaning, setMeaning] = useState(() => defaultMeaning(meanings, overrides));
+  // Null until the signer picks one: the offered meaning follows the case (signingMeaning).
+  const [chosenMeaning, setMeaning] = useState<string | null>(null);
+  // Images that could not be analysed are outside the count: signed only once the signer says so.
+  const [withoutFailed, setWithoutFailed] = useState(false);
+  const failedUnacknowledged = summary.failedSlides > 0 && !withoutFailed;
+  const { meaning, fitting: meanings } = signingMeaning(summary, chosenMeaning);
   const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
   const loginInput = useRef<HTMLInputElement>(null);
@@ -88,13 +91,14 @@ function SignOffForm({
   // The case changed since the page loaded (CONFLICT): reloading is the way on, not retyping.
   const [changed, setChanged] = useState(false);
   const [busy, setBusy] = useState(false);
+  // Saving first: the last cell's decision in flight still counts as unreviewed.
   const blocked =
     total === 0
       ? "There are no cells to sign off."
-      : unreviewed > 0
-        ? `${unreviewed} of ${total} cells are not reviewed yet. Every cell needs a human decision before sign-off.`
-        : saving
-          ? "Decisions are still being saved."
+      : saving
+        ? "Decisions are still being saved."
+        : unreviewed > 0
+          ? `${unreviewed} of ${total} cells are not reviewed yet. Every cell needs a human decision before sign-off.`
           : unsavedDecisions > 0
             ? `${unsavedDecisions} decision${unsavedDecisions === 1 ? " was" : "s were"} not saved. Decide ${unsavedDecisions === 1 ? "that cell" : "those cells"} again, or reload the case, before signing.`
             : null;
@@ -112,7 +116,7 @@ function SignOffForm({
     <form
       onSubmit={async (e) => {
         e.preventDefault();
-        if (blocked || !login.trim() || !password || !meaning) return;
+        if (blocked || failedUnacknowledged || !login.trim() || !password || !meaning) return;
         setBusy(true);
         setError(null);
         setChanged(false);
@@ -173,6 +177,16 @@ function SignOffForm({
       </p>
       <CartSummary summary={differential.summary} blood={blood} />
       <div style={{ display: "grid", gap: "0.6rem" }}>
+        {summary.failedSlides > 0 && (
+          <label className="notice" style={{ flexDirection: "row", alignItems: "flex-start", gap: "0.4rem", color: "inherit" }} data-testid="signoff-failed-images">
+            <input type="checkbox" checked={withoutFailed} onChange={(e) => setWithoutFailed(e.target.checked)} data-testid="signoff-failed-ack" />
+            <span>
+              {summary.failedSlides} image{summary.failedSlides === 1 ? "" : "s"} of this case could not be analysed: this count leaves{" "}
+              {summary.failedSlides === 1 ? "its" : "their"} cells out (a technician can upload {summary.failedSlides === 1 ? "it" : "them"} again). I sign the
+              count without {summary.failedSlides === 1 ? "it" : "them"}.
+            </span>
+          </label>
+        )}
         <label>
           Meaning of this signature
           <select value={meaning} onChange={(e) => setMeaning(e.target.value)} data-testid="signoff-meaning">
@@ -229,7 +243,7 @@ function SignOffForm({
         <button type="button" onClick={onClose} data-testid="signoff-cancel">
           Cancel
         </button>
-        <button className="primary" type="submit" disabled={Boolean(blocked) || !login.trim() || !password || busy} data-testid="signoff-submit" title={blocked ?? undefined}>
+        <button className="primary" type="submit" disabled={Boolean(blocked) || failedUnacknowledged || !login.trim() || !password || busy} data-testid="signoff-submit" title={blocked ?? undefined}>
           {busy ? "Signing…" : "Sign"}
         </button>
       </div>

@@ -5,7 +5,7 @@ import {
   amendmentDecisions,
   bulkConfirmable,
   chooseIntent,
-  defaultMeaning,
+  signingMeaning,
   differential,
   groupCells,
   initialState,
@@ -277,17 +277,16 @@ describe("seen state", () => {
 });
 
 describe("sign-off meaning", () => {
-  const meanings = ["Reviewed and approved", "Reviewed and approved with corrections"];
-  it("offers plain approval when the reviewer agreed with the AI everywhere", () => {
-    expect(defaultMeaning(meanings, 0)).toBe("Reviewed and approved");
+  it("offers plain approval when the reviewer agreed with the AI everywhere, and lets them say 'with corrections'", () => {
+    expect(signingMeaning({ amendment: null, overrides: 0 }, null)).toEqual({ meaning: "Reviewed and approved", fitting: ["Reviewed and approved", "Reviewed and approved with corrections"] });
+    expect(signingMeaning({ amendment: null, overrides: 0 }, "Reviewed and approved with corrections").meaning).toBe("Reviewed and approved with corrections");
   });
-  it("offers 'with corrections' as soon as one decision overrides the AI", () => {
-    expect(defaultMeaning(meanings, 1)).toBe("Reviewed and approved with corrections");
-    expect(defaultMeaning([...meanings].reverse(), 0)).toBe("Reviewed and approved");
+  it("only 'with corrections' once a decision overrides the AI, even if plain approval was chosen before", () => {
+    expect(signingMeaning({ amendment: null, overrides: 1 }, "Reviewed and approved")).toEqual({ meaning: "Reviewed and approved with corrections", fitting: ["Reviewed and approved with corrections"] });
   });
-  it("falls back to the first meaning, or nothing", () => {
-    expect(defaultMeaning(["Verified"], 3)).toBe("Verified");
-    expect(defaultMeaning([], 0)).toBe("");
+  it("an amendment signs as an amended report", () => {
+    expect(signingMeaning({ amendment: { relabelled: 1 }, overrides: 2 }, null).meaning).toBe("Amended report: reviewed and approved with corrections");
+    expect(signingMeaning({ amendment: { relabelled: 0 }, overrides: 0 }, null).meaning).toBe("Amended report: reviewed and approved");
   });
 });
 

@@ -7,6 +7,7 @@
 // versions stand (the API's sign-off rule) and are marked as such, so the reviewer sees which
 // ones this amendment made.
 
+import { meaningsFor } from "@rcmnet/api/signOffMeanings";
 import { isUnidentified } from "@/lib/differential";
 import { labelKey } from "@/lib/labels";
 import { type WhiteCellDifferential, whiteCellDifferential } from "@/lib/differential";
@@ -402,11 +403,12 @@ export function seenState(cells: readonly ReviewCell[]): { seenCells: number; se
 }
 
 /**
- * The meaning offered first: "with corrections" when the reviewer overrode the AI, so a
- * corrected case is never signed as plain approval by accepting the default.
+ * The meanings that fit what is about to be signed (the API's rule, meaningsFor) and the one to
+ * sign with: the reviewer's choice while it still fits, else the first that fits. Recomputed as
+ * the case changes under an open dialog (a correction's save landing after it opened), so a
+ * corrected case is never signed as plain approval by a default chosen too early.
  */
-export function defaultMeaning(meanings: readonly string[], overrides: number): string {
-  const corrected = meanings.find((m) => /correction/i.test(m));
-  const plain = meanings.find((m) => !/correction/i.test(m));
-  return (overrides > 0 ? corrected : plain) ?? meanings[0] ?? "";
+export function signingMeaning(summary: { amendment: unknown; overrides: number }, chosen: string | null): { meaning: string; fitting: string[] } {
+  const fitting = meaningsFor({ amendment: summary.amendment !== null, corrected: summary.overrides > 0 });
+  return { meaning: chosen !== null && (fitting as string[]).includes(chosen) ? chosen : fitting[0]!, fitting };
 }

@@ -24,6 +24,8 @@ const AMEND = `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id
 const CONFIRM = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id } }`;
 const RECLASSIFY = `mutation($input: ReclassifyCellInput!) { reclassifyCell(input: $input) { id } }`;
 const MEANING = "Reviewed and approved";
+const CORRECTED = "Reviewed and approved with corrections";
+const AMENDED_CORRECTED = "Amended report: reviewed and approved with corrections";
 
 /** What a freshly loaded review page shows, and a signature must name: the cells and decisions now. */
 async function seen(caseId: string) {
@@ -162,6 +164,20 @@ describe("sign-off", () => {
     expect(signed.signOffCase.meaning).toBe("Reviewed and approved with corrections");
   });
 
+  it("refuses a meaning that misstates the report: plain approval over AI labels the reviewer changed; nothing stored", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
+    const before = await databaseFingerprint(api.prisma);
+    const plain = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(plain.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(plain.errors?.[0]?.message).toMatch(/does not fit a first report with 1 AI label changed by the reviewer: sign as "Reviewed and approved with corrections"; nothing was signed/);
+    const asAmendment = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: AMENDED_CORRECTED, ...(await seen(kase.id)) } });
+    expect(asAmendment.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect({ ...(await databaseFingerprint(api.prisma)), user: "" }).toEqual({ ...before, user: "" });
+    expect((await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } })).signOffCase.meaning).toBe(CORRECTED);
+  });
+
   it("refuses a signature with a password an administrator set until its owner changes it", async () => {
     const admin = await api.loginAs("ADMIN");
     const LOGIN = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token mustChangePassword } }`;
@@ -287,7 +303,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
     // The smear turns out to be of marrow: its count is not per µL of blood, so no absolute counts.
     await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "bone marrow aspirate" } });
-    const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: AMENDED_CORRECTED, ...(await seen(kase.id)) } });
     expect(r2.signOffCase).toMatchObject({ version: 2, amendmentReason: "Cell 1 is debris on second look", supersedes: { id: v1.id, version: 1 } });
     expect(r2.signOffCase.content.differential.artifacts).toBe(1);
     expect(r2.signOffCase.content.case).toMatchObject({ specimen: "bone marrow aspirate", wbcCount: 5 });
@@ -322,7 +338,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "artifact", reason: "stain debris" } });
     await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 1 }] });
     await confirmAll([cellIds[1]!]);
-    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
     expect(r.signOffCase.content.cells.find((c: { id: string }) => c.id === cellIds[0])).toMatchObject({ action: "CONFIRM", label: "artifact", reason: "stain debris" });
   });
 
@@ -350,7 +366,7 @@ describe("sign-off", () => {
     // A reviewer may still call a cell CAR-T (another registered model has the class): counted, but no share is claimed.
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, reason: "CAR-T morphology" } });
     await confirmAll(cellIds.slice(1));
-    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
     expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/6");
     expect(r.signOffCase.content.differential).toMatchObject({ cartAssessed: false, cartCount: 1, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
     expect(r.signOffCase.content.absoluteCounts).toMatchObject({ wbcPerUl: 5000, cartPerUl: null, cartPerUlCi95: null });
@@ -375,13 +391,13 @@ describe("sign-off", () => {
     const otherToken = await api.login(other.user.login, other.password);
     await api.gqlOk(otherToken, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
     const before = await databaseFingerprint(api.prisma);
-    const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...page } });
+    const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...page } });
     expect(stale.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(stale.errors?.[0]?.message).toMatch(/changed since your page loaded \(4 cells and 5 decisions now, 4 and 4 on your page\)/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
     const missing = await api.gql(hema, `mutation($c: ID!) { signOffCase(input: { caseId: $c, login: "x", password: "x", meaning: "Reviewed" }) { id } }`, { c: kase.id });
     expect(missing.errors?.[0]?.message).toMatch(/seenCells/);
-    const signed = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const signed = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
     expect(signed.signOffCase.content.differential.artifacts).toBe(1);
   });
 

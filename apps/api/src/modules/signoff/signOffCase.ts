@@ -5,16 +5,16 @@
 import type { Prisma, PrismaClient, User } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
-import { conflict, forbidden, isUniqueViolation, notFound } from "../../errors.ts";
+import { badInput, conflict, forbidden, isUniqueViolation, notFound } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { checkPassword } from "../auth/login.ts";
-import { lockCase } from "../cases/caseRules.ts";
+import { lockCase, UNIDENTIFIED } from "../cases/caseRules.ts";
 import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
 import { absoluteCounts, screensForCart } from "../cases/whiteCellDifferential.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
-import { SIGN_OFF_MEANINGS } from "./meanings.ts";
+import { meaningsFor, SIGN_OFF_MEANINGS } from "./meanings.ts";
 
 export const signOffCaseInput = z.object({
   caseId: z.string(),
@@ -148,6 +148,14 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           select: { id: true, kind: true, imageSha256: true, analysisStatus: true },
         });
         const version = kase.reportVersion + 1;
+        // The meaning must fit what is signed: an amendment says so, and AI labels changed by the
+        // reviewer make it "with corrections" (a plain approval would misstate the report).
+        const corrections = cells.filter((c) => c.aiLabel !== null && (c.abstained ? UNIDENTIFIED : c.aiLabel) !== c.label).length;
+        const fitting = meaningsFor({ amendment: version > 1, corrected: corrections > 0 });
+        if (!(fitting as readonly string[]).includes(input.meaning)) {
+          const what = [version > 1 ? `an amendment (version ${version})` : "a first report", corrections > 0 ? `with ${corrections} AI label${corrections === 1 ? "" : "s"} changed by the reviewer` : ""].filter(Boolean).join(" ");
+          throw badInput(`The meaning "${input.meaning}" does not fit ${what}: sign as ${fitting.map((m) => `"${m}"`).join(" or ")}; nothing was signed`);
+        }
         const previous = version > 1 ? await tx.signOff.findUnique({ where: { caseId_version: { caseId: kase.id, version: kase.reportVersion } } }) : null;
         const amendment = previous
           ? await tx.auditEvent.findFirst({ where: { entityType: "Case", entityId: kase.id, action: "case.amend" }, orderBy: { seq: "desc" } })

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { cellCount, formatDateTime, intervalText, percent, share } from "@/lib/format";
+import { ABSOLUTE_CI_NOTE, cellCount, formatDateTime, intervalText, percent, share } from "@/lib/format";
 import { ApiError } from "@/lib/errors";
 import { MODEL_NAME, REPORT, VERIFY_SIGN_OFF } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
@@ -366,7 +366,7 @@ function WhiteCellSummary({
       {absolute && absolute.cartPerUl !== null && (
         <p data-testid="report-absolute">
           <strong>Absolute CAR-T count (morphology estimate): {cellCount(absolute.cartPerUl)} cells/µL</strong>
-          {intervalText(absolute.cartPerUlCi95, cellCount)} (lymphocytes{" "}
+          {intervalText(absolute.cartPerUlCi95, cellCount, ABSOLUTE_CI_NOTE)} (lymphocytes{" "}
           {cellCount(absolute.lymphocytesPerUl)}/µL, from a white-cell count of {cellCount(absolute.wbcPerUl)}/µL).
         </p>
       )}

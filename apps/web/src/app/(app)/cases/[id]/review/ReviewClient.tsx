@@ -2,7 +2,6 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
-import { SIGN_OFF_MEANINGS } from "@rcmnet/api/signOffMeanings";
 import { ErrorBox } from "@/components/ui";
 import { isSigned } from "@/lib/caseDetails";
 import { gql } from "@/lib/gql";
@@ -115,9 +114,9 @@ export function ReviewClient({
         labels={labels}
         slides={slides}
         analysingSlides={analysingSlides}
+        failedSlides={failedSlides}
         cells={cells}
         api={api}
-        signOffMeanings={[...SIGN_OFF_MEANINGS]}
         readOnly={readOnly}
         signer={signer}
         minConfidence={minConfidence}
