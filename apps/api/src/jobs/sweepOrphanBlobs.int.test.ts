@@ -98,4 +98,27 @@ describe("sweepOrphanBlobs", () => {
     expect(await blobs.get(late)).toEqual(Buffer.from(bytes("swept just before its upload's transaction")));
     expect(sha256Hex(bytes(content))).toBe(sha);
   });
+
+  it("takes its lock only for orphans: uploads holding their shared lock do not stop a sweep of referenced images", async () => {
+    const field = await stored("an old field image, referenced", 2 * DAY);
+    await slideWith(field, "SW-BUSY");
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const lockedNow = new Promise<void>((r) => (locked = r));
+    // An upload's transaction in progress, holding the shared lock.
+    const upload = db.prisma.$transaction(async (tx) => {
+      await keepBlobs(tx, blobs, []);
+      locked();
+      await held;
+    });
+    await lockedNow;
+    try {
+      const swept = await Promise.race([sweepOrphanBlobs(db.prisma, blobs), new Promise((r) => setTimeout(() => r("waited on the lock"), 2_000))]);
+      expect(swept).toBe(0);
+    } finally {
+      release();
+      await upload;
+    }
+  });
 });

@@ -26,6 +26,17 @@ export async function keepBlobs(tx: Prisma.TransactionClient, blobs: BlobStore, 
   for (const item of items) if (!(await blobs.has(item.sha256))) await blobs.put(item.bytes);
 }
 
+/** The blobs among `entries` that a slide, cell or dataset item refers to (indexed look-ups). */
+async function referencedAmong(db: Pick<Prisma.TransactionClient, "$queryRaw">, entries: { sha256: string | null }[]): Promise<Set<string>> {
+  const shas = entries.flatMap((c) => (c.sha256 ? [c.sha256] : []));
+  if (!shas.length) return new Set();
+  const rows = await db.$queryRaw<{ sha: string }[]>`
+    SELECT "imageSha256" AS sha FROM "slide" WHERE "imageSha256" = ANY(${shas}::text[])
+    UNION SELECT "cropSha256" FROM "cell" WHERE "cropSha256" = ANY(${shas}::text[])
+    UNION SELECT "cropSha256" FROM "dataset_item" WHERE "cropSha256" = ANY(${shas}::text[])`;
+  return new Set(rows.map((r) => r.sha));
+}
+
 /** Removes files older than `graceMs` that no slide, cell or dataset item refers to; returns how many. */
 export async function sweepOrphanBlobs(prisma: PrismaClient, blobs: BlobStore, { graceMs = ORPHAN_BLOB_GRACE_MS, log }: { graceMs?: number; log?: JobLogger } = {}): Promise<number> {
   const cutoff = Date.now() - graceMs;
@@ -34,25 +45,28 @@ export async function sweepOrphanBlobs(prisma: PrismaClient, blobs: BlobStore, {
   const sweep = async () => {
     const batch = candidates;
     candidates = [];
-    removed += await prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BLOB_SWEEP_LOCK}::bigint)`;
-      const shas = batch.flatMap((c) => (c.sha256 ? [c.sha256] : []));
-      const referenced = new Set(
-        (
-          await tx.$queryRaw<{ sha: string }[]>`
-            SELECT "imageSha256" AS sha FROM "slide" WHERE "imageSha256" = ANY(${shas}::text[])
-            UNION SELECT "cropSha256" FROM "cell" WHERE "cropSha256" = ANY(${shas}::text[])
-            UNION SELECT "cropSha256" FROM "dataset_item" WHERE "cropSha256" = ANY(${shas}::text[])`
-        ).map((r) => r.sha),
-      );
-      let n = 0;
-      for (const c of batch) {
-        if (c.sha256 && referenced.has(c.sha256)) continue;
-        await blobs.remove(c.path);
-        n++;
-      }
-      return n;
-    });
+    // Nearly every old blob is a stored image some record refers to: the few orphans are found
+    // first without the lock, which uploads and analyses wait on, and only they are locked for.
+    const first = await referencedAmong(prisma, batch);
+    const orphans = batch.filter((c) => !(c.sha256 && first.has(c.sha256)));
+    if (!orphans.length) return;
+    removed += await prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BLOB_SWEEP_LOCK}::bigint)`;
+        const referenced = await referencedAmong(tx, orphans); // recorded since the first look
+        let n = 0;
+        for (const c of orphans) {
+          if (c.sha256 && referenced.has(c.sha256)) continue;
+          // Throws once the transaction has ended (timed out), and with it the lock: no file is
+          // removed after a writer could have recorded it.
+          await tx.$executeRaw`SELECT 1`;
+          await blobs.remove(c.path);
+          n++;
+        }
+        return n;
+      },
+      { timeout: 60_000 },
+    );
   };
   for await (const entry of blobs.entries()) {
     if (entry.mtimeMs >= cutoff) continue;

@@ -248,6 +248,21 @@ describe("authentication", () => {
     expect((await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD })).errors).toBeUndefined();
   });
 
+  it("an administrator signs in with an expired temporary password when no other one could (two who reset each other's), to replace it", async () => {
+    const [{ user: a }, { user: b }] = [await api.createUser("ADMIN"), await api.createUser("ADMIN")];
+    const others = await api.prisma.user.findMany({ where: { role: "ADMIN", disabled: false, id: { notIn: [a.id, b.id] } }, select: { id: true } });
+    await api.prisma.user.updateMany({ where: { id: { in: others.map((o) => o.id) } }, data: { disabled: true } });
+    try {
+      const expired = { mustChangePassword: true, passwordChangedAt: new Date(Date.now() - 100 * 3600_000) };
+      await api.prisma.user.updateMany({ where: { id: { in: [a.id, b.id] } }, data: expired });
+      const r = await api.gqlOk(null, `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { mustChangePassword } }`, { l: a.login, p: TEST_PASSWORD });
+      expect(r.login.mustChangePassword).toBe(true);
+    } finally {
+      await api.prisma.user.updateMany({ where: { id: { in: [a.id, b.id] } }, data: { disabled: true } });
+      await api.prisma.user.updateMany({ where: { id: { in: others.map((o) => o.id) } }, data: { disabled: false } });
+    }
+  });
+
   it("the only enabled administrator signs in with an expired temporary password, to replace it (no one else could set one)", async () => {
     const { user } = await api.createUser("ADMIN");
     const others = await api.prisma.user.findMany({ where: { role: "ADMIN", disabled: false, id: { not: user.id } }, select: { id: true } });

@@ -211,12 +211,19 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
 
 /**
  * A temporary password left unreplaced too long signs in no more (audited): an administrator sets
- * a new one. Not for the only enabled administrator, who would have no one to ask (the first
- * administrator of an install, say, whose password came from the environment).
+ * a new one. Not for an administrator when no other one could sign in to do that (the first
+ * administrator of an install, whose password came from the environment; two who reset each
+ * other's passwords and let both expire): the install would be locked out for good.
  */
 async function refuseExpiredTemporaryPassword(prisma: PrismaClient, env: Env, user: User): Promise<void> {
   if (!temporaryPasswordExpired(user, env)) return;
-  if (user.role === "ADMIN" && (await prisma.user.count({ where: { role: "ADMIN", disabled: false, id: { not: user.id } } })) === 0) return;
+  if (user.role === "ADMIN") {
+    const expiredBefore = new Date(Date.now() - env.temporaryPasswordHours * 3_600_000);
+    const othersWhoCanSignIn = await prisma.user.count({
+      where: { role: "ADMIN", disabled: false, id: { not: user.id }, NOT: { mustChangePassword: true, passwordChangedAt: { lt: expiredBefore } } },
+    });
+    if (othersWhoCanSignIn === 0) return;
+  }
   await prisma.$transaction((tx) =>
     recordAudit(tx, { id: user.id, login: user.login }, {
       action: "auth.temporary_password_expired",

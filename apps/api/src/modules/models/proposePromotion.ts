@@ -50,7 +50,10 @@ export async function proposePromotion(
     }
     // The evidence was gathered before this transaction: against the champion of now, or not at all.
     if (evidence && evidence.championId !== champion?.id) throw conflict("The champion changed while this was proposed: propose again");
-    if (!evidence || !champion) return fileProposal(tx, actor, version, "PROMOTE", reason);
+    if (!champion) return fileProposal(tx, actor, version, "PROMOTE", reason);
+    // A comparison stored between that read and this transaction: without the figures it gives, no
+    // regression or relabelling check could be made, so none is skipped.
+    if (!evidence) throw conflict("The comparison with the champion was stored while this was proposed: propose again");
     const snapshot = `snapshot ${evidence.snapshotName ?? evidence.comparedOnSnapshotId}`;
     // Both models scored against labels an amendment has since corrected: not evidence.
     if (evidence.relabelledTestCells > 0) {
