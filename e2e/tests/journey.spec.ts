@@ -198,6 +198,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await page.getByTestId("signoff-submit").click();
 
   await page.waitForURL(`**/cases/${caseId}/report`);
+  // This tab's session has signed with both components: its next signature takes the password alone.
+  expect(await page.evaluate(() => sessionStorage.getItem("rcmnet.signatureSeries"))).toBe("1");
   await expect(page.getByTestId("signature-name")).toHaveText("Dr. Hana Hematologist");
   await expect(page.getByTestId("signature-meaning")).not.toBeEmpty();
   await expect(page.getByTestId("signature-time")).toContainText("UTC");

@@ -44,7 +44,8 @@ export interface ReviewApi {
   /** Several confirmations at once (bulk confirm). */
   confirmMany(cells: ReviewCell[]): Promise<{ cellId: string; decision: HumanDecision; reviewCount: number }[]>;
   /** `seen`: the cells and decisions on this page (seenState), which the signature is bound to. */
-  signOff(meaning: string, login: string, password: string, seen: { seenCells: number; seenDecisions: number }): Promise<void>;
+  /** `login` null: a later signature of the session's series, the password alone. */
+  signOff(meaning: string, login: string | null, password: string, seen: { seenCells: number; seenDecisions: number }): Promise<void>;
 }
 
 export interface CaseHeader extends CaseDetailsFields {

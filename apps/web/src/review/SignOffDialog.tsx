@@ -12,6 +12,9 @@ import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
 
+/** sessionStorage: this tab's session has signed once with both components. */
+const SIGNATURE_SERIES = "rcmnet.signatureSeries";
+
 export interface SignOffSummary {
   /** Printed name of the signed-in user, as the signature will record it. */
   signer: string;
@@ -50,7 +53,7 @@ export function SignOffDialog({
   onClose: () => void;
   summary: SignOffSummary;
   saving: boolean;
-  onSign: (meaning: string, login: string, password: string) => Promise<void>;
+  onSign: (meaning: string, login: string | null, password: string) => Promise<void>;
   /** Reloads the case: the way out when the API says it changed since the page loaded. */
   onReload: () => void;
 }) {
@@ -73,7 +76,7 @@ function SignOffForm({
   onClose: () => void;
   summary: SignOffSummary;
   saving: boolean;
-  onSign: (meaning: string, login: string, password: string) => Promise<void>;
+  onSign: (meaning: string, login: string | null, password: string) => Promise<void>;
   onReload: () => void;
 }) {
   const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, unsavedDecisions, amendment } = summary;
@@ -84,6 +87,12 @@ function SignOffForm({
   const failedUnacknowledged = summary.failedSlides > 0 && !withoutFailed;
   const { meaning, fitting: meanings } = signingMeaning(summary, chosenMeaning);
   const [login, setLogin] = useState("");
+  // After a first signature in this tab's session, the password alone continues the series (the
+  // API decides: a new session asks for the ID again, and the field comes back).
+  // Read at mount (the form mounts, in the browser, when the dialog opens): the field to focus first
+  // depends on it.
+  const [seriesOpen, setSeriesOpen] = useState(() => window.sessionStorage.getItem(SIGNATURE_SERIES) === "1");
+  const needsId = !seriesOpen;
   const [password, setPassword] = useState("");
   const loginInput = useRef<HTMLInputElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
@@ -108,7 +117,7 @@ function SignOffForm({
   // typing cannot change the meaning.
   const wasBlocked = useRef(Boolean(blocked));
   useEffect(() => {
-    if (wasBlocked.current && !blocked) loginInput.current?.focus();
+    if (wasBlocked.current && !blocked) (loginInput.current ?? passwordInput.current)?.focus();
     wasBlocked.current = Boolean(blocked);
   }, [blocked]);
 
@@ -116,15 +125,20 @@ function SignOffForm({
     <form
       onSubmit={async (e) => {
         e.preventDefault();
-        if (blocked || failedUnacknowledged || !login.trim() || !password || !meaning) return;
+        if (blocked || failedUnacknowledged || (needsId && !login.trim()) || !password || !meaning) return;
         setBusy(true);
         setError(null);
         setChanged(false);
         try {
-          await onSign(meaning, login.trim(), password);
+          await onSign(meaning, needsId ? login.trim() : null, password);
+          window.sessionStorage.setItem(SIGNATURE_SERIES, "1");
         } catch (err) {
           setPassword("");
           setError(describeError(err));
+          if (err instanceof ApiError && /first signature of a session/.test(err.message)) {
+            window.sessionStorage.removeItem(SIGNATURE_SERIES);
+            setSeriesOpen(false);
+          }
           // Back to the password (it is retyped), not to the page body the disabled button left.
           requestAnimationFrame(() => passwordInput.current?.focus());
           setChanged(err instanceof ApiError && err.code === "CONFLICT");
@@ -195,8 +209,10 @@ function SignOffForm({
             ))}
           </select>
         </label>
-        {/* Both components of the signature are typed here (21 CFR 11.200(a)(1)): the signed-in
-            session says who opened this page, not who is at the keyboard now. */}
+        {/* Both components of the signature are typed at the first signing of a session (21 CFR
+            11.200(a)(1)): the signed-in session says who opened this page, not who is at the
+            keyboard now. Later signings in the session take the password alone. */}
+        {needsId ? (
         <label>
           Your user ID
           <input
@@ -213,6 +229,11 @@ function SignOffForm({
             disabled={Boolean(blocked)}
           />
         </label>
+        ) : (
+          <p className="muted" style={{ margin: 0, fontSize: "0.85rem" }} data-testid="signoff-series">
+            You signed earlier in this session with your user ID and password: your password alone continues the series.
+          </p>
+        )}
         <label>
           Your password
           <input
@@ -222,6 +243,7 @@ function SignOffForm({
             onChange={(e) => setPassword(e.target.value)}
             data-testid="signoff-password"
             ref={passwordInput}
+            data-autofocus={needsId ? undefined : ""}
             aria-invalid={error ? true : undefined}
             aria-describedby={error ? "signoff-error-text" : undefined}
             disabled={Boolean(blocked)}
@@ -243,7 +265,7 @@ function SignOffForm({
         <button type="button" onClick={onClose} data-testid="signoff-cancel">
           Cancel
         </button>
-        <button className="primary" type="submit" disabled={Boolean(blocked) || failedUnacknowledged || !login.trim() || !password || busy} data-testid="signoff-submit" title={blocked ?? undefined}>
+        <button className="primary" type="submit" disabled={Boolean(blocked) || failedUnacknowledged || (needsId && !login.trim()) || !password || busy} data-testid="signoff-submit" title={blocked ?? undefined}>
           {busy ? "Signing…" : "Sign"}
         </button>
       </div>

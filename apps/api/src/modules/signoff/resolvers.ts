@@ -32,7 +32,7 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
-    signOffCase: (_p, args, ctx) => signOffCase(ctx.prisma, actor(ctx), args.input),
+    signOffCase: (_p, args, ctx) => signOffCase(ctx.prisma, actor(ctx), args.input, ctx.session),
     amendCase: (_p, args, ctx) => amendCase(ctx.prisma, actor(ctx), args.input),
   },
   Case: {

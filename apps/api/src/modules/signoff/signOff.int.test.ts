@@ -164,6 +164,34 @@ describe("sign-off", () => {
     expect(signed.signOffCase.meaning).toBe("Reviewed and approved with corrections");
   });
 
+  it("asks for the user ID at the first signature of a session only; later ones in it take the password alone (11.200(a)(1))", async () => {
+    const h = await api.createUser("HEMATOLOGIST");
+    const token = await api.login(h.user.login, h.password);
+    const cases = [];
+    for (let i = 0; i < 2; i++) {
+      const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
+      await api.gqlOk(token, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0, reason: "seen" }] });
+      cases.push(kase);
+    }
+    const before = await databaseFingerprint(api.prisma);
+    const first = await api.gql(token, SIGN, { input: { caseId: cases[0]!.id, password: h.password, meaning: MEANING, ...(await seen(cases[0]!.id)) } });
+    expect(first.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", needsUserId: true });
+    expect(first.errors?.[0]?.message).toMatch(/first signature of a session takes both/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    await api.gqlOk(token, SIGN, { input: { caseId: cases[0]!.id, login: h.user.login, password: h.password, meaning: MEANING, ...(await seen(cases[0]!.id)) } });
+    // The series goes on: the password alone (wrong, it is still a failed signature).
+    const wrong = await api.gql(token, SIGN, { input: { caseId: cases[1]!.id, password: "not my password", meaning: MEANING, ...(await seen(cases[1]!.id)) } });
+    expect(wrong.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const second = await api.gqlOk(token, SIGN, { input: { caseId: cases[1]!.id, password: h.password, meaning: MEANING, ...(await seen(cases[1]!.id)) } });
+    expect(second.signOffCase.version).toBe(1);
+    // A new session starts a new series.
+    const again = await api.login(h.user.login, h.password);
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
+    await api.gqlOk(again, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0, reason: "seen" }] });
+    const fresh = await api.gql(again, SIGN, { input: { caseId: kase.id, password: h.password, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(fresh.errors?.[0]?.extensions?.needsUserId).toBe(true);
+  });
+
   it("refuses a meaning that misstates the report: plain approval over AI labels the reviewer changed; nothing stored", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await confirmAll(cellIds);

@@ -18,15 +18,24 @@ import { meaningsFor, SIGN_OFF_MEANINGS } from "./meanings.ts";
 
 export const signOffCaseInput = z.object({
   caseId: z.string(),
-  // Both components of the signature, typed at signing (21 CFR 11.200(a)(1)): the session's
-  // bearer token says who is signed in, not who is at the keyboard.
-  login: z.string().trim().min(1, "login (your user ID) is required").max(100),
+  // Both components of the signature, typed at the first signing of a session (21 CFR
+  // 11.200(a)(1)(i)): the bearer token says who is signed in, not who is at the keyboard. Later
+  // signings in the same continuous session may give the password alone (11.200(a)(1)(ii)).
+  login: z.string().trim().min(1, "login (your user ID) must not be empty").max(100).optional(),
   password: z.string().min(1, "password is required").max(256),
   meaning: z.enum(SIGN_OFF_MEANINGS, { error: `meaning must be one of: ${SIGN_OFF_MEANINGS.join("; ")}` }),
   seenCells: z.number().int().min(0),
   seenDecisions: z.number().int().min(0),
   seenCaseUpdatedAt: z.date(),
 });
+
+/** A signature by this user since this API session began: the series its later signings continue. */
+async function signedEarlierInSession(prisma: PrismaClient, signerId: string, session: { tokenSha256: string } | undefined): Promise<boolean> {
+  if (!session) return false;
+  const row = await prisma.apiSession.findUnique({ where: { tokenSha256: session.tokenSha256 }, select: { issuedAt: true, userId: true } });
+  if (!row || row.userId !== signerId) return false;
+  return (await prisma.signOff.count({ where: { signerId, signedAt: { gte: row.issuedAt } } })) > 0;
+}
 
 /** An e-signature needs a password only its owner knows (21 CFR 11.200(a)(2), 11.300). */
 export function assertOwnPassword(signer: Pick<User, "mustChangePassword">): void {
@@ -42,15 +51,22 @@ export function assertOwnPassword(signer: Pick<User, "mustChangePassword">): voi
 export const INTENDED_USE =
   "For research use only. CAR-T cells are identified by morphology (AI pre-classification, with a hematologist's decision on every cell; confident AI calls may be confirmed a gallery group at a time); this has not been validated against flow cytometry or qPCR. Not for diagnostic use.";
 
-export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
+/**
+ * `session`: the API session signing (the request's token). Without one (the demo seed) every
+ * signature takes both components.
+ */
+export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown, session?: { tokenSha256: string }) {
   const input = parseInput(signOffCaseInput, raw);
   if (!isUuid(input.caseId)) throw notFound("Case");
   const signer = await prisma.user.findUnique({ where: { id: actor.id } });
   if (!signer) throw notFound("User");
   assertOwnPassword(signer);
+  if (input.login === undefined && !(await signedEarlierInSession(prisma, signer.id, session))) {
+    throw badInput("Type your user ID with your password: the first signature of a session takes both (21 CFR 11.200(a)(1)); nothing was signed", { needsUserId: true });
+  }
   // Wrong signature passwords count towards the lockout like failed sign-ins; so does another
   // user's ID, checked as a password that cannot match (the same cost, count and audit event).
-  const ownId = input.login.toLowerCase() === signer.login;
+  const ownId = input.login === undefined || input.login.toLowerCase() === signer.login;
   await checkPassword(prisma, signer, ownId ? input.password : "", "signature", { caseId: input.caseId, ...(ownId ? {} : { userIdMismatch: true }) });
 
   try {

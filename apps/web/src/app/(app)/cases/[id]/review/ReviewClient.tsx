@@ -64,7 +64,7 @@ export function ReviewClient({
         return r.confirmCells.map(decided);
       },
       async signOff(meaning, login, password, seen) {
-        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, login, password, ...seen, seenCaseUpdatedAt: header.updatedAt } });
+        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, ...(login === null ? {} : { login }), password, ...seen, seenCaseUpdatedAt: header.updatedAt } });
       },
     };
   }, [header.id, header.updatedAt]);
