@@ -1,7 +1,7 @@
 "use client";
 import { useState } from "react";
 import type { Role } from "@/auth/roles";
-import { ConfusionMatrix, historySeries, LineChart } from "@/charts/Charts";
+import { ConfusionMatrix, historyNotes, historySeries, LineChart } from "@/charts/Charts";
 import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/errors";
@@ -388,7 +388,9 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
 
 function VersionDetail({ v }: { v: Version }) {
   const m = modelMetrics(v.metrics);
-  const h = historySeries(m.history);
+  // As on the run's page: curves measured on TRAIN (no VAL set) are named so, the kept epoch marked.
+  const notes = historyNotes(v.metrics);
+  const h = historySeries(m.history, notes);
   return (
     <section className="panel" data-testid="model-detail" style={{ marginTop: "1rem" }}>
       <h2 style={{ marginTop: 0 }}>
@@ -408,14 +410,20 @@ function VersionDetail({ v }: { v: Version }) {
           />
         </div>
         <div>
-          <LineChart series={h.loss} title="Training loss" yLabel="loss" testId="loss-chart" />
+          <LineChart series={h.loss} title="Training loss" yLabel="loss" testId="loss-chart" marker={h.kept} />
           <LineChart
             series={h.accuracy}
             title="Accuracy"
             yLabel="accuracy"
             testId="accuracy-chart"
             yDomain={h.accuracyDomain}
+            marker={h.kept}
           />
+          {notes.valIsTrain && (
+            <p className="muted" data-testid="model-val-is-train">
+              This model's snapshot had no validation images: the dashed curves are measured on the training images (optimistic).
+            </p>
+          )}
         </div>
       </div>
       <PerClass metrics={m.test.perClass} />
