@@ -1,7 +1,7 @@
 // A case whose images are still being analysed says so on the review page, and the page follows
 // the analysis: it does not look like a case without white cells, nor stay stale until a reload.
 import pg from "pg";
-import { createCase, expect, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
+import { createCase, expect, login, openReviewFromWorklist, signIn, test, uniqueAccession } from "../support/fixtures";
 
 test("images still being analysed are named as such, and the page picks up the finished analysis by itself", async ({ page }) => {
   await login(page, "tech");
@@ -61,4 +61,13 @@ test("the sign-off dialog names images that could not be analysed, and asks the 
   await expect(page.getByTestId("signoff-failed-images")).toContainText("1 image of this case could not be analysed: this count leaves its cells out");
   await expect(page.getByTestId("signoff-failed-ack")).not.toBeChecked();
   await expect(page.getByTestId("signoff-submit")).toBeDisabled();
+});
+
+test("signing out forgets this tab's signature series: the next person at the workstation types their user ID", async ({ page }) => {
+  // A sign-in of its own: it ends here, the cached demo sessions must not.
+  await signIn(page, "hema");
+  await page.evaluate(() => sessionStorage.setItem("rcmnet.signatureSeries", "1"));
+  await page.getByTestId("sign-out").click();
+  await page.waitForURL("**/login**");
+  expect(await page.evaluate(() => sessionStorage.getItem("rcmnet.signatureSeries"))).toBeNull();
 });

@@ -40,7 +40,7 @@ export class AppError extends GraphQLError {
 }
 
 export const unauthenticated = (message = "Sign in first") => new AppError("UNAUTHENTICATED", message);
-export const forbidden = (message = "Your role may not do this") => new AppError("FORBIDDEN", message);
+export const forbidden = (message = "Your role may not do this", details?: Record<string, unknown>) => new AppError("FORBIDDEN", message, details);
 export const badInput = (message: string, details?: Record<string, unknown>) =>
   new AppError("BAD_USER_INPUT", message, details);
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);

@@ -14,6 +14,11 @@ export function passwordAged(user: Dates, env: Pick<Env, "passwordMaxAgeDays">, 
   return env.passwordMaxAgeDays > 0 && now - user.passwordChangedAt.getTime() > env.passwordMaxAgeDays * 24 * HOUR;
 }
 
+/** When the password becomes too old (null: passwords never age). */
+export function passwordExpiresAt(user: Dates, env: Pick<Env, "passwordMaxAgeDays">): Date | null {
+  return env.passwordMaxAgeDays > 0 ? new Date(user.passwordChangedAt.getTime() + env.passwordMaxAgeDays * 24 * HOUR) : null;
+}
+
 /** Must choose a new password before doing anything else: a temporary one, or one too old. */
 export function mustChangePasswordNow(user: Dates & Pick<User, "mustChangePassword">, env: Pick<Env, "passwordMaxAgeDays">, now = Date.now()): boolean {
   return user.mustChangePassword || passwordAged(user, env, now);

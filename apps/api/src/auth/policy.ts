@@ -73,7 +73,7 @@ export function authorize(policy: Policy, operation: string, ctx: Pick<Context, 
 const WITH_TEMPORARY_PASSWORD = new Set(["Query.me", "Mutation.changeMyPassword", "Mutation.logout"]);
 
 function temporaryPassword(details: Record<string, unknown> = {}): AppError {
-  return new AppError("FORBIDDEN", "Your password was set by an administrator: change it (Account) before anything else", { ...details, reason: "password_change_required" });
+  return new AppError("FORBIDDEN", "Choose a new password (Account) before anything else: yours was set by an administrator, or is older than this installation allows", { ...details, reason: "password_change_required" });
 }
 
 /** Same check for REST routes. */

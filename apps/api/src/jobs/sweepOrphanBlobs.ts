@@ -16,6 +16,7 @@ import type { JobLogger } from "./types.ts";
 const BLOB_SWEEP_LOCK = 72430051;
 export const ORPHAN_BLOB_GRACE_MS = 24 * 3600 * 1000;
 const BATCH = 500;
+const SWEEP_TX_TIMEOUT_MS = 60_000;
 
 /**
  * Inside the transaction that records these blobs: the sweep cannot remove them until it commits,
@@ -52,20 +53,23 @@ export async function sweepOrphanBlobs(prisma: PrismaClient, blobs: BlobStore, {
     if (!orphans.length) return;
     removed += await prisma.$transaction(
       async (tx) => {
+        const started = Date.now();
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BLOB_SWEEP_LOCK}::bigint)`;
         const referenced = await referencedAmong(tx, orphans); // recorded since the first look
         let n = 0;
         for (const c of orphans) {
           if (c.sha256 && referenced.has(c.sha256)) continue;
-          // Throws once the transaction has ended (timed out), and with it the lock: no file is
-          // removed after a writer could have recorded it.
+          // Stops well before the transaction's timeout, which would release the lock while a
+          // removal is under way (the rest wait for the next sweep); the query throws if it has
+          // ended all the same.
+          if (Date.now() - started > SWEEP_TX_TIMEOUT_MS - 20_000) break;
           await tx.$executeRaw`SELECT 1`;
           await blobs.remove(c.path);
           n++;
         }
         return n;
       },
-      { timeout: 60_000 },
+      { timeout: SWEEP_TX_TIMEOUT_MS },
     );
   };
   for await (const entry of blobs.entries()) {

@@ -8,6 +8,7 @@ import CredentialsProvider from "next-auth/providers/credentials";
 import { env } from "@/env";
 import { LOGOUT } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
+import { passwordChangeDue } from "./passwordDue";
 import { signInError } from "./signInError";
 import { parseRole, type Role } from "./roles";
 
@@ -20,12 +21,13 @@ const LOGIN = /* GraphQL */ `
       expiresAt
       user { id login displayName role }
       mustChangePassword
+      passwordExpiresAt
     }
   }
 `;
 
 interface LoginResult {
-  login: { token: string; expiresAt: string; user: { id: string; login: string; displayName: string; role: string }; mustChangePassword: boolean };
+  login: { token: string; expiresAt: string; user: { id: string; login: string; displayName: string; role: string }; mustChangePassword: boolean; passwordExpiresAt: string | null };
 }
 
 /** What the encrypted session JWT holds (server-side only). */
@@ -37,18 +39,33 @@ export interface SessionClaims {
   apiToken: string;
   /** ms since epoch */
   apiExpiresAt: number;
-  /** An administrator set the password: the app asks for a new one before anything else. */
+  /**
+   * An administrator set the password, or it is too old (also once it ages during the session):
+   * the app asks for a new one before anything else.
+   */
   mustChangePassword: boolean;
+  /** ms since epoch: when the password becomes too old; null where passwords do not age. */
+  passwordExpiresAt: number | null;
 }
 
 export function claimsFrom(token: Record<string, unknown> | null | undefined): SessionClaims | null {
   if (!token) return null;
   const role = parseRole(token.role);
-  const { uid, login, name, apiToken, apiExpiresAt, mustChangePassword } = token;
+  const { uid, login, name, apiToken, apiExpiresAt, mustChangePassword, passwordExpiresAt } = token;
   if (!role || typeof uid !== "string" || typeof login !== "string" || typeof apiToken !== "string") return null;
   if (typeof apiExpiresAt !== "number" || apiExpiresAt <= Date.now()) return null;
   // A prompt, not the control: the API itself refuses signatures with such a password.
-  return { uid, login, name: typeof name === "string" ? name : login, role, apiToken, apiExpiresAt, mustChangePassword: mustChangePassword === true };
+  const expiresAt = typeof passwordExpiresAt === "number" ? passwordExpiresAt : null;
+  return {
+    uid,
+    login,
+    name: typeof name === "string" ? name : login,
+    role,
+    apiToken,
+    apiExpiresAt,
+    mustChangePassword: passwordChangeDue(mustChangePassword, expiresAt),
+    passwordExpiresAt: expiresAt,
+  };
 }
 
 const cookieOptions = { httpOnly: true, sameSite: "lax" as const, path: "/", secure: env.secureCookies };
@@ -87,6 +104,7 @@ export const authOptions: NextAuthOptions = {
             apiToken: result.token,
             apiExpiresAt: Date.parse(result.expiresAt),
             mustChangePassword: result.mustChangePassword,
+            passwordExpiresAt: result.passwordExpiresAt ? Date.parse(result.passwordExpiresAt) : null,
           };
         } catch (error) {
           // Thrown messages reach the login page as ?error=...: a wrong password is NextAuth's
@@ -111,7 +129,7 @@ export const authOptions: NextAuthOptions = {
     async jwt({ token, user }) {
       if (user) {
         const u = user as unknown as Omit<SessionClaims, "uid" | "name"> & { id: string; name: string };
-        return { ...token, uid: u.id, login: u.login, name: u.name, role: u.role, apiToken: u.apiToken, apiExpiresAt: u.apiExpiresAt, mustChangePassword: u.mustChangePassword };
+        return { ...token, uid: u.id, login: u.login, name: u.name, role: u.role, apiToken: u.apiToken, apiExpiresAt: u.apiExpiresAt, mustChangePassword: u.mustChangePassword, passwordExpiresAt: u.passwordExpiresAt };
       }
       // The API token expired: drop every claim so that the session reads as signed out.
       if (!claimsFrom(token)) return { expired: true } as typeof token;

@@ -1,7 +1,7 @@
 "use client";
 // Changing one's own password. The API revokes every older token when it succeeds, so the
 // session ends here too and the user signs in again with the new password.
-import { signOut } from "next-auth/react";
+import { signOutHere } from "@/lib/signOutHere";
 import { useState, type FormEvent } from "react";
 import { gql } from "@/lib/gql";
 import { describeError } from "@/lib/errors";
@@ -23,7 +23,7 @@ export function ChangePassword({ login, forced }: { login: string; forced: boole
     setError(null);
     try {
       await gql(CHANGE_MY_PASSWORD, { currentPassword, newPassword });
-      await signOut({ callbackUrl: "/login?changed=1" });
+      await signOutHere("/login?changed=1");
     } catch (err) {
       setError(describeError(err));
       setBusy(false);

@@ -1,9 +1,9 @@
 "use client";
-import { signOut } from "next-auth/react";
+import { signOutHere } from "@/lib/signOutHere";
 
 export function SignOutButton() {
   return (
-    <button type="button" onClick={() => void signOut({ callbackUrl: "/login" })} data-testid="sign-out">
+    <button type="button" onClick={() => void signOutHere("/login")} data-testid="sign-out">
       Sign out
     </button>
   );

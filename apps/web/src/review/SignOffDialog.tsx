@@ -5,15 +5,13 @@
 import { useEffect, useRef, useState } from "react";
 import { Modal } from "@/components/Modal";
 import { ErrorBox } from "@/components/ui";
+import { SIGNATURE_SERIES } from "@/lib/signOutHere";
 import { ApiError, describeError } from "@/lib/errors";
 import { share } from "@/lib/format";
 import { labelName } from "@/lib/labels";
 import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
-
-/** sessionStorage: this tab's session has signed once with both components. */
-const SIGNATURE_SERIES = "rcmnet.signatureSeries";
 
 export interface SignOffSummary {
   /** Printed name of the signed-in user, as the signature will record it. */
@@ -138,6 +136,7 @@ function SignOffForm({
           if (err instanceof ApiError && /first signature of a session/.test(err.message)) {
             window.sessionStorage.removeItem(SIGNATURE_SERIES);
             setSeriesOpen(false);
+            requestAnimationFrame(() => loginInput.current?.focus()); // the field the API asks for
           }
           // Back to the password (it is retyped), not to the page body the disabled button left.
           requestAnimationFrame(() => passwordInput.current?.focus());

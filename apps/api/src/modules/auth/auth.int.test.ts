@@ -225,9 +225,11 @@ describe("authentication", () => {
   it("a password older than RCMNET_PASSWORD_MAX_AGE_DAYS must be replaced before anything else (21 CFR 11.300(b))", async () => {
     const { user } = await api.createUser("TECHNICIAN");
     await api.prisma.user.update({ where: { id: user.id }, data: { passwordChangedAt: new Date(Date.now() - 181 * 24 * 3600_000) } });
-    const LOGIN_MUST = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token mustChangePassword } }`;
+    const LOGIN_MUST = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token mustChangePassword passwordExpiresAt } }`;
     const first = (await api.gqlOk(null, LOGIN_MUST, { l: user.login, p: TEST_PASSWORD })).login;
     expect(first.mustChangePassword).toBe(true);
+    // When it aged (a day ago), for a dashboard to ask again when one ages mid-session.
+    expect(Date.now() - Date.parse(first.passwordExpiresAt)).toBeGreaterThan(23 * 3600_000);
     // Everything but changing it (and me, logout) is refused meanwhile.
     expect((await api.gql(first.token, `{ cases(first: 1) { nodes { id } } }`)).errors?.[0]?.message).toMatch(/password/i);
     const changed = (await api.gqlOk(first.token, `mutation { changeMyPassword(currentPassword: "${TEST_PASSWORD}", newPassword: "a fresh password for this year") { token mustChangePassword } }`)).changeMyPassword;
@@ -239,7 +241,7 @@ describe("authentication", () => {
     const { user } = await api.createUser("HEMATOLOGIST");
     await api.prisma.user.update({ where: { id: user.id }, data: { mustChangePassword: true, passwordChangedAt: new Date(Date.now() - 73 * 3600_000) } });
     const refused = await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD });
-    expect(refused.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN", reason: "temporary_password_expired" });
     expect(refused.errors?.[0]?.message).toMatch(/not replaced within 72 hours and has expired: ask an administrator/);
     expect(await api.prisma.auditEvent.count({ where: { action: "auth.temporary_password_expired", entityId: user.id } })).toBe(1);
     expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(0);

@@ -232,5 +232,7 @@ async function refuseExpiredTemporaryPassword(prisma: PrismaClient, env: Env, us
       after: { passwordSetAt: user.passwordChangedAt.toISOString(), temporaryPasswordHours: env.temporaryPasswordHours },
     }),
   );
-  throw unauthenticated(`The password an administrator set for you was not replaced within ${env.temporaryPasswordHours} hours and has expired: ask an administrator to set a new one`);
+  // FORBIDDEN, not UNAUTHENTICATED: the dashboard shows it as it is, not as "wrong password" (it
+  // tells only someone who typed the right password that the account exists).
+  throw forbidden(`The password an administrator set for you was not replaced within ${env.temporaryPasswordHours} hours and has expired: ask an administrator to set a new one`, { reason: "temporary_password_expired" });
 }

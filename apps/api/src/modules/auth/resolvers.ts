@@ -1,4 +1,5 @@
 import type { Policy } from "../../auth/policy.ts";
+import { passwordExpiresAt } from "../../auth/passwordAge.ts";
 import { ALL_ROLES } from "../../auth/roles.ts";
 import { addressKey, FixedWindowLimiter } from "../../auth/rateLimit.ts";
 import { badInput, notFound, rateLimited, unauthenticated } from "../../errors.ts";
@@ -32,6 +33,7 @@ export const resolvers: Resolvers = {
   AuthPayload: {
     token: async (p) => (await p.session()).token,
     expiresAt: async (p) => (await p.session()).expiresAt,
+    passwordExpiresAt: (p, _a, ctx) => passwordExpiresAt(p.user, ctx.env),
   },
 };
 

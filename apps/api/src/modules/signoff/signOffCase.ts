@@ -21,7 +21,14 @@ export const signOffCaseInput = z.object({
   // Both components of the signature, typed at the first signing of a session (21 CFR
   // 11.200(a)(1)(i)): the bearer token says who is signed in, not who is at the keyboard. Later
   // signings in the same continuous session may give the password alone (11.200(a)(1)(ii)).
-  login: z.string().trim().min(1, "login (your user ID) must not be empty").max(100).optional(),
+  // null or absent alike (GraphQL clients send null for a nullable argument they leave out).
+  login: z
+    .string()
+    .trim()
+    .min(1, "login (your user ID) must not be empty")
+    .max(100)
+    .nullish()
+    .transform((v) => v ?? undefined),
   password: z.string().min(1, "password is required").max(256),
   meaning: z.enum(SIGN_OFF_MEANINGS, { error: `meaning must be one of: ${SIGN_OFF_MEANINGS.join("; ")}` }),
   seenCells: z.number().int().min(0),
@@ -29,12 +36,11 @@ export const signOffCaseInput = z.object({
   seenCaseUpdatedAt: z.date(),
 });
 
-/** A signature by this user since this API session began: the series its later signings continue. */
+/** This API session (not another of the same user's) has signed with both components: a series is open. */
 async function signedEarlierInSession(prisma: PrismaClient, signerId: string, session: { tokenSha256: string } | undefined): Promise<boolean> {
   if (!session) return false;
-  const row = await prisma.apiSession.findUnique({ where: { tokenSha256: session.tokenSha256 }, select: { issuedAt: true, userId: true } });
-  if (!row || row.userId !== signerId) return false;
-  return (await prisma.signOff.count({ where: { signerId, signedAt: { gte: row.issuedAt } } })) > 0;
+  const row = await prisma.apiSession.findUnique({ where: { tokenSha256: session.tokenSha256 }, select: { userId: true, signatureSeriesAt: true } });
+  return row !== null && row.userId === signerId && row.signatureSeriesAt !== null;
 }
 
 /** An e-signature needs a password only its owner knows (21 CFR 11.200(a)(2), 11.300). */
@@ -261,6 +267,11 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             amendmentReason: amendment?.reason ?? null,
           },
         });
+        // Both components given: this session's later signatures continue the series (committed
+        // with the signature, so a refused one opens nothing).
+        if (session && input.login !== undefined) {
+          await tx.apiSession.updateMany({ where: { tokenSha256: session.tokenSha256, userId: signer.id, signatureSeriesAt: null }, data: { signatureSeriesAt: signedAt } });
+        }
         await tx.case.update({
           where: { id: kase.id },
           data: { status: version === 1 ? "SIGNED_OUT" : "AMENDED", reportVersion: version },

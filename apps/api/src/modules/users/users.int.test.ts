@@ -115,7 +115,7 @@ describe("user administration", () => {
     const before = await api.prisma.auditEvent.count();
     const cases = await api.gql(token, `{ cases(first: 1) { nodes { id } } }`);
     expect(cases.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN", reason: "password_change_required" });
-    expect(cases.errors?.[0]?.message).toMatch(/set by an administrator: change it/);
+    expect(cases.errors?.[0]?.message).toMatch(/Choose a new password \(Account\) before anything else: yours was set by an administrator/);
     const image = await api.fetch(`/cells/00000000-0000-4000-8000-000000000000/gradcam`, { token });
     expect(image.status).toBe(403);
     expect(await api.prisma.auditEvent.count()).toBe(before);

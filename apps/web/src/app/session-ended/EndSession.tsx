@@ -1,10 +1,10 @@
 "use client";
-import { signOut } from "next-auth/react";
+import { signOutHere } from "@/lib/signOutHere";
 import { useEffect } from "react";
 
 export function EndSession({ callbackUrl, idle }: { callbackUrl: string; idle: boolean }) {
   useEffect(() => {
-    void signOut({ callbackUrl: `/login?callbackUrl=${encodeURIComponent(callbackUrl)}${idle ? "&ended=idle" : ""}` });
+    void signOutHere(`/login?callbackUrl=${encodeURIComponent(callbackUrl)}${idle ? "&ended=idle" : ""}`);
   }, [callbackUrl, idle]);
   return null;
 }

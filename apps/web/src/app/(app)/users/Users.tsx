@@ -161,8 +161,8 @@ export function Users({ selfId }: { selfId: string }) {
                     </span>
                   )}{" "}
                   {u.mustChangePassword && (
-                    <span className="badge" title="Set by an administrator; its owner has not replaced it yet" data-testid="user-temporary-password">
-                      temporary password
+                    <span className="badge" title="Set by an administrator, or older than this installation allows: its owner must choose a new one at the next sign-in" data-testid="user-temporary-password">
+                      new password due
                     </span>
                   )}
                 </td>

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "api_session" ADD COLUMN     "signatureSeriesAt" TIMESTAMP(3);
