@@ -29,6 +29,8 @@ const schema = z.object({
   RCMNET_PASSWORD_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(3650).default(180),
   /** A password an administrator set that is not replaced within this no longer signs in. */
   RCMNET_TEMPORARY_PASSWORD_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(72),
+  /** The commit a deployment without .git was built from (training runs record their code). */
+  RCMNET_BUILD_COMMIT: z.string().regex(/^[0-9a-f]{7,64}$/, "RCMNET_BUILD_COMMIT must be a lowercase git commit hash").optional(),
 });
 
 export interface Env {
@@ -47,6 +49,8 @@ export interface Env {
   passwordMaxAgeDays: number;
   /** RCMNET_TEMPORARY_PASSWORD_HOURS (auth/passwordAge.ts). */
   temporaryPasswordHours: number;
+  /** RCMNET_BUILD_COMMIT (jobs/model/codeVersion.ts). */
+  buildCommit?: string | undefined;
   logLevel: "silent" | "error" | "info" | "debug";
   limits: Limits;
 }
@@ -147,6 +151,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     idleTimeoutSeconds: e.RCMNET_IDLE_TIMEOUT_SECONDS,
     passwordMaxAgeDays: e.RCMNET_PASSWORD_MAX_AGE_DAYS,
     temporaryPasswordHours: e.RCMNET_TEMPORARY_PASSWORD_HOURS,
+    buildCommit: e.RCMNET_BUILD_COMMIT,
     logLevel: e.RCMNET_LOG_LEVEL,
     limits: {
       ...defaultLimits,

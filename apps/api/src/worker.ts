@@ -66,7 +66,7 @@ const worker = startWorker({
   dataDir: env.dataDir,
   log,
   workerId,
-  handlers: createHandlers({ runtime, classifiers }, jobTypes),
+  handlers: createHandlers({ runtime, classifiers, buildCommit: env.buildCommit }, jobTypes),
   onIdle: async () => {
     await reconcileFailedAnalyses(prisma);
     await reconcileTrainingRuns(prisma, env.dataDir);

@@ -8,6 +8,8 @@ import { trainModelHandler } from "./trainModel.ts";
 export interface HandlerDeps {
   runtime: ModelRuntime;
   classifiers: ClassifierCache;
+  /** RCMNET_BUILD_COMMIT (training runs record it where the checkout has no .git). */
+  buildCommit?: string | undefined;
 }
 
 const FACTORIES: Record<string, (deps: HandlerDeps) => JobHandler> = {

@@ -37,11 +37,13 @@ const MAX_LOG_CHARS = 200_000;
 export interface TrainModelDeps {
   runtime: ModelRuntime;
   classifiers: ClassifierCache;
+  /** RCMNET_BUILD_COMMIT, for a deployment without .git (codeVersion.ts). */
+  buildCommit?: string | undefined;
 }
 
 export function trainModelHandler(deps: TrainModelDeps): JobHandler {
   // Read when the worker starts (it builds its handlers then): the code this process loaded.
-  const code = readCodeVersion();
+  const code = readCodeVersion(deps.buildCommit);
   return (ctx) => trainModel(ctx, deps, code);
 }
 

@@ -23,7 +23,12 @@ const run = promisify(execFile);
  * without a restart must not be credited to code this process never loaded. Never throws: a
  * missing git or a deployment without .git records "unknown" rather than failing a run.
  */
-export async function readCodeVersion(): Promise<CodeVersion> {
+export async function readCodeVersion(
+  /** RCMNET_BUILD_COMMIT: the commit a deployment without .git (a container image) was built from. */
+  buildCommit?: string,
+  /** Where to ask git (tests); default: the @rcmnet/model package's folder. */
+  gitDir?: string,
+): Promise<CodeVersion> {
   let modelPackage = "unknown";
   let dir = process.cwd();
   try {
@@ -35,15 +40,16 @@ export async function readCodeVersion(): Promise<CodeVersion> {
   } catch {
     // Keep "unknown".
   }
-  let commit = "unknown";
+  let commit = buildCommit ?? "unknown";
   let dirty: boolean | null = null;
+  if (gitDir) dir = gitDir;
   try {
     const head = (await run("git", ["rev-parse", "HEAD"], { cwd: dir, timeout: 5_000 })).stdout.trim();
     if (/^[0-9a-f]{40,64}$/.test(head)) commit = head;
     const status = await run("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: dir, timeout: 10_000 });
     dirty = status.stdout.trim().length > 0;
   } catch {
-    // Not a git checkout, or no git: the commit stays "unknown".
+    // Not a git checkout, or no git: the build's commit if it was given, else "unknown".
   }
   return { modelPackage, commit, dirty };
 }
