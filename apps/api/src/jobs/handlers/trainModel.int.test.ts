@@ -357,4 +357,38 @@ describe("trainModel", () => {
       await second.stop();
     }
   }, 180_000);
+
+  it("a worker that lost its job writes no more progress into the run (another worker may be training it)", async () => {
+    const own = startWorker({
+      prisma: db.prisma,
+      blobs,
+      dataDir,
+      log: silentLogger,
+      pollMs: 50,
+      // A long lease: the theft below is noticed by the progress writes' guard, not by the lease.
+      leaseMs: 60_000,
+      heartbeatMs: 30_000,
+      shutdownGraceMs: 0,
+      handlers: createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }),
+    });
+    const snapshot = (await db.prisma.datasetSnapshot.findFirst()) ?? (await createDatasetSnapshot(db.prisma, ds, { name: "for theft" }));
+    const run = await startTrainingRun(db.prisma, ds, { snapshotId: snapshot.id, config: { epochs: 50, frozenEpochs: 1, batchSize: 4 } });
+    try {
+      await until("training to start", async () => {
+        const r = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
+        return r.status === "RUNNING" && r.progress > 0.05 ? r : null;
+      });
+      // Another worker takes the job over (this one stalled past its lease, say).
+      await db.prisma.job.update({ where: { dedupeKey: `trainModel:${run.id}` }, data: { lockedBy: "another-worker" } });
+      const taken = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
+      await sleep(2_500); // more than two of the progress writer's periods
+      const after = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
+      expect({ progress: after.progress, log: after.log, metrics: after.metrics }).toEqual({ progress: taken.progress, log: taken.log, metrics: taken.metrics });
+    } finally {
+      // Settled for the tests after this one: the job and the run cancelled as the other worker would.
+      await db.prisma.job.update({ where: { dedupeKey: `trainModel:${run.id}` }, data: { status: "CANCELLED", lockedBy: null, finishedAt: new Date() } });
+      await own.stop();
+      await db.prisma.trainingRun.updateMany({ where: { id: run.id, status: { in: ["QUEUED", "RUNNING"] } }, data: { status: "CANCELLED", finishedAt: new Date() } });
+    }
+  }, 180_000);
 });
