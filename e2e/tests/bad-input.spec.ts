@@ -56,6 +56,8 @@ test("the case's white-cell count is added later with a reason; an impossible on
   await page.getByTestId("edit-wbc-input").fill("6.8");
   await page.getByTestId("save-case-details").click();
   await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 6.8 ×10⁹/L");
+  // Keyboard focus follows the form away and back, not dropped to the page.
+  await expect(page.getByTestId("edit-case-details")).toBeFocused();
   await page.reload();
   await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 6.8 ×10⁹/L");
 });

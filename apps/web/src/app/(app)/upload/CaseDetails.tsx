@@ -1,7 +1,7 @@
 "use client";
 // The case's details beside its uploads, editable until sign-off: the white-cell count, for one,
 // often arrives from the analyser after the smear. Every change needs a reason (audited).
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import { SpecimenField } from "@/components/SpecimenField";
 import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
@@ -14,6 +14,20 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSa
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  // The button pressed is replaced by the form and back (WCAG 2.4.3): focus follows, to the form's
+  // first field and then back to "Edit details…", rather than dropping to the page.
+  const firstField = useRef<HTMLInputElement>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const switched = useRef(false);
+  useEffect(() => {
+    if (!switched.current) return;
+    switched.current = false;
+    (editing ? firstField.current : editButton.current)?.focus();
+  }, [editing]);
+  const setEditingFocused = (on: boolean) => {
+    switched.current = true;
+    setEditing(on);
+  };
 
   async function save(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -38,7 +52,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSa
       await gql(UPDATE_CASE, {
         input: { id: value.id, ...changed, expectedUpdatedAt: value.updatedAt, reason: String(f.get("reason") ?? "") },
       });
-      setEditing(false);
+      setEditingFocused(false);
       onSaved();
     } catch (err) {
       setError(describeError(err));
@@ -56,7 +70,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSa
         <span>Collected: {value.collectedAt ? formatDateTime(value.collectedAt) : "—"}</span>
         <span data-testid="case-details-wbc">WBC: {value.wbcCount !== null ? `${value.wbcCount} ×10⁹/L` : "not recorded"}</span>
         {!isSigned(value.status) && (
-          <button type="button" onClick={() => setEditing(true)} data-testid="edit-case-details">
+          <button type="button" ref={editButton} onClick={() => setEditingFocused(true)} data-testid="edit-case-details">
             Edit details…
           </button>
         )}
@@ -68,7 +82,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSa
       <div className="row">
         <label>
           CAR-T product
-          <input name="product" defaultValue={value.product ?? ""} maxLength={100} />
+          <input name="product" ref={firstField} defaultValue={value.product ?? ""} maxLength={100} />
         </label>
         <label>
           Timepoint
@@ -100,7 +114,7 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSa
         <button className="primary" type="submit" disabled={saving} data-testid="save-case-details">
           Save
         </button>
-        <button type="button" onClick={() => setEditing(false)} disabled={saving}>
+        <button type="button" onClick={() => setEditingFocused(false)} disabled={saving}>
           Cancel
         </button>
       </div>
