@@ -5,6 +5,8 @@ import { createCase, expect, login, test, uniqueAccession } from "../support/fix
 test("a file that is not an image is refused with a clear message and leaves the case empty", async ({ page }) => {
   await login(page, "tech");
   await createCase(page, uniqueAccession("E2E-BAD"));
+  // Created, keyboard focus moves on to the next step: choosing images.
+  await expect(page.getByTestId("file-input")).toBeFocused();
   await page.getByTestId("file-input").setInputFiles(process.env.E2E_BAD_FILE!);
   const item = page.getByTestId("upload-item").first();
   await expect(item).toHaveAttribute("data-state", "rejected");

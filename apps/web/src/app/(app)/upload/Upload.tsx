@@ -57,6 +57,16 @@ function uploadOne(caseId: string, kind: string, file: File, onProgress: (sent: 
 
 export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const [caseId, setCaseId] = useState<string | null>(initialCaseId);
+  // The "Create case" button goes with its form: focus moves on to the next step, choosing images
+  // (WCAG 2.4.3), instead of dropping to the page.
+  const fileInput = useRef<HTMLInputElement>(null);
+  const justCreated = useRef(false);
+  useEffect(() => {
+    if (caseId && justCreated.current) {
+      justCreated.current = false;
+      fileInput.current?.focus();
+    }
+  }, [caseId]);
   const [createError, setCreateError] = useState<string | null>(null);
   const [kind, setKind] = useState<"FIELD" | "CROP">("FIELD");
   const [files, setFiles] = useState<FileState[]>([]);
@@ -97,6 +107,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
         wbcCount: String(f.get("wbcCount") ?? "").trim() ? Number(f.get("wbcCount")) : null,
       };
       const r = await gql<{ createCase: { id: string } }>(CREATE_CASE, { input });
+      justCreated.current = true;
       setCaseId(r.createCase.id);
       window.history.replaceState(null, "", `/upload?caseId=${r.createCase.id}`);
     } catch (err) {
@@ -253,6 +264,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                   accept="image/png,image/jpeg"
                   disabled={busy}
                   data-testid="file-input"
+                  ref={fileInput}
                   onChange={(e) => {
                     send([...(e.target.files ?? [])]);
                     e.target.value = "";
