@@ -9,14 +9,15 @@ const HOUR = 3_600_000;
 
 type Dates = Pick<User, "passwordChangedAt">;
 
-/** Older than RCMNET_PASSWORD_MAX_AGE_DAYS (0: passwords never age). */
-export function passwordAged(user: Dates, env: Pick<Env, "passwordMaxAgeDays">, now = Date.now()): boolean {
-  return env.passwordMaxAgeDays > 0 && now - user.passwordChangedAt.getTime() > env.passwordMaxAgeDays * 24 * HOUR;
-}
-
-/** When the password becomes too old (null: passwords never age). */
+/** When the password becomes too old: RCMNET_PASSWORD_MAX_AGE_DAYS after it was set (null: passwords never age). */
 export function passwordExpiresAt(user: Dates, env: Pick<Env, "passwordMaxAgeDays">): Date | null {
   return env.passwordMaxAgeDays > 0 ? new Date(user.passwordChangedAt.getTime() + env.passwordMaxAgeDays * 24 * HOUR) : null;
+}
+
+/** Older than RCMNET_PASSWORD_MAX_AGE_DAYS. */
+export function passwordAged(user: Dates, env: Pick<Env, "passwordMaxAgeDays">, now = Date.now()): boolean {
+  const expiresAt = passwordExpiresAt(user, env);
+  return expiresAt !== null && now > expiresAt.getTime();
 }
 
 /** Must choose a new password before doing anything else: a temporary one, or one too old. */
@@ -24,7 +25,12 @@ export function mustChangePasswordNow(user: Dates & Pick<User, "mustChangePasswo
   return user.mustChangePassword || passwordAged(user, env, now);
 }
 
+/** A temporary password set before this has expired (RCMNET_TEMPORARY_PASSWORD_HOURS ago). */
+export function temporaryPasswordsSetBefore(env: Pick<Env, "temporaryPasswordHours">, now = Date.now()): Date {
+  return new Date(now - env.temporaryPasswordHours * HOUR);
+}
+
 /** A temporary password not replaced within RCMNET_TEMPORARY_PASSWORD_HOURS of being set. */
 export function temporaryPasswordExpired(user: Dates & Pick<User, "mustChangePassword">, env: Pick<Env, "temporaryPasswordHours">, now = Date.now()): boolean {
-  return user.mustChangePassword && now - user.passwordChangedAt.getTime() > env.temporaryPasswordHours * HOUR;
+  return user.mustChangePassword && user.passwordChangedAt < temporaryPasswordsSetBefore(env, now);
 }

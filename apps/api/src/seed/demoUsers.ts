@@ -2,8 +2,7 @@
 // someone may have changed on purpose) is left alone. Only into a demo database: these logins'
 // passwords are published, so the seed refuses a database that holds anyone else's work.
 import type { PrismaClient, Role, User } from "@rcmnet/db";
-import { auditSnapshot, recordAudit } from "../audit/recordAudit.ts";
-import { hashPassword } from "../auth/passwords.ts";
+import { createUser } from "../modules/users/manageUsers.ts";
 
 export const DEMO_USERS = [
   { login: "admin", password: "admin-demo-pass", role: "ADMIN", displayName: "Alex Admin" },
@@ -62,23 +61,8 @@ export async function ensureDemoUsers(prisma: PrismaClient, ownSignOuts: readonl
   const out = {} as Record<DemoLogin, User>;
   for (const u of DEMO_USERS) {
     const existing = await prisma.user.findUnique({ where: { login: u.login } });
-    if (existing) {
-      out[u.login] = existing;
-      continue;
-    }
-    const passwordHash = await hashPassword(u.password);
     // 21 CFR 11.10(e): an account is on record from its creation, like one an admin creates.
-    out[u.login] = await prisma.$transaction(async (tx) => {
-      const user = await tx.user.create({ data: { login: u.login, displayName: u.displayName, role: u.role, passwordHash } });
-      await recordAudit(tx, null, {
-        action: "user.create",
-        entityType: "User",
-        entityId: user.id,
-        after: auditSnapshot(user, ["failedLogins", "updatedAt"]),
-        reason: DEMO_SEED_REASON,
-      });
-      return user;
-    });
+    out[u.login] = existing ?? (await createUser(prisma, null, u, { reason: DEMO_SEED_REASON, publishedPassword: true }));
   }
   return out;
 }

@@ -18,3 +18,8 @@ export interface CaseDetailsFields {
 export function isSigned(status: string): boolean {
   return status === "SIGNED_OUT" || status === "AMENDED";
 }
+
+/** An image whose analysis has not finished (queued, or under way): no cells of it yet. */
+export function isAnalysing(analysisStatus: string): boolean {
+  return analysisStatus === "PENDING" || analysisStatus === "RUNNING";
+}

@@ -110,6 +110,9 @@ function SignOffForm({
             ? `${unsavedDecisions} decision${unsavedDecisions === 1 ? " was" : "s were"} not saved. Decide ${unsavedDecisions === 1 ? "that cell" : "those cells"} again, or reload the case, before signing.`
             : null;
 
+  // One rule for the Sign button and for Enter in the form.
+  const cannotSign = Boolean(blocked) || failedUnacknowledged || (needsId && !login.trim()) || !password || !meaning;
+
   // Opened while a decision was saving, the dialog was blocked and its fields disabled, so the
   // browser focused the meaning <select>: once it can be signed, focus goes to the user ID, where
   // typing cannot change the meaning.
@@ -123,7 +126,7 @@ function SignOffForm({
     <form
       onSubmit={async (e) => {
         e.preventDefault();
-        if (blocked || failedUnacknowledged || (needsId && !login.trim()) || !password || !meaning) return;
+        if (cannotSign) return;
         setBusy(true);
         setError(null);
         setChanged(false);
@@ -133,13 +136,14 @@ function SignOffForm({
         } catch (err) {
           setPassword("");
           setError(describeError(err));
-          if (err instanceof ApiError && /first signature of a session/.test(err.message)) {
+          const askedForId = err instanceof ApiError && /first signature of a session/.test(err.message);
+          if (askedForId) {
             window.sessionStorage.removeItem(SIGNATURE_SERIES);
             setSeriesOpen(false);
-            requestAnimationFrame(() => loginInput.current?.focus()); // the field the API asks for
           }
-          // Back to the password (it is retyped), not to the page body the disabled button left.
-          requestAnimationFrame(() => passwordInput.current?.focus());
+          // To the field to fill in next (the user ID the API asks for, else the password, which is
+          // retyped), not to the page body the disabled button left.
+          requestAnimationFrame(() => (askedForId ? loginInput : passwordInput).current?.focus());
           setChanged(err instanceof ApiError && err.code === "CONFLICT");
         } finally {
           setBusy(false);
@@ -264,7 +268,7 @@ function SignOffForm({
         <button type="button" onClick={onClose} data-testid="signoff-cancel">
           Cancel
         </button>
-        <button className="primary" type="submit" disabled={Boolean(blocked) || failedUnacknowledged || (needsId && !login.trim()) || !password || busy} data-testid="signoff-submit" title={blocked ?? undefined}>
+        <button className="primary" type="submit" disabled={cannotSign || busy} data-testid="signoff-submit" title={blocked ?? undefined}>
           {busy ? "Signing…" : "Sign"}
         </button>
       </div>

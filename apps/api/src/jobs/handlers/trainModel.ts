@@ -8,7 +8,7 @@
 // held while the model trains (PGlite serialises connections).
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import type { ModelVersion, Prisma, TrainingRun } from "@rcmnet/db";
+import { Prisma, type ModelVersion, type TrainingRun } from "@rcmnet/db";
 import { z } from "zod";
 import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
 import { manifestRows } from "../../modules/training/trainingManifest.ts";
@@ -114,10 +114,7 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
           "progress" = ${0.05 + 0.8 * latest.progress}::double precision,
           "metrics" = ${JSON.stringify({ history: latest.history, ...record })}::jsonb,
           "log" = right("log" || ${fresh.map((l) => `${l}\n`).join("")}, ${MAX_LOG_CHARS}::int)
-        WHERE "id" = ${run.id}::uuid AND "status" = 'RUNNING'
-          -- Only while this worker holds the job: one that lost it must not rewrite a run that
-          -- another worker now trains, or that was settled meanwhile.
-          AND EXISTS (SELECT 1 FROM "job" WHERE "id" = ${ctx.job.id}::uuid AND "lockedBy" = ${ctx.workerId} AND "status" = 'RUNNING')`;
+        WHERE "id" = ${run.id}::uuid AND ${whileHeld(ctx)}`;
       await ctx.progress(0.05 + 0.8 * latest.progress, latest.step);
       const flag = await prisma.trainingRun.findUnique({
         where: { id: run.id },
@@ -280,10 +277,16 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
 }
 
 /**
- * Sets the run's progress and merges `metrics` into its metrics, only while the run is RUNNING and
- * this worker holds its job (as the training flush): a worker that lost the job must not rewrite
- * a run another worker now trains, or one settled meanwhile.
+ * The condition of every write into a run during training: the run is RUNNING and this worker
+ * still holds its job. One that lost the job must not rewrite a run another worker now trains, or
+ * one settled meanwhile.
  */
+function whileHeld(ctx: JobContext): Prisma.Sql {
+  return Prisma.sql`"status" = 'RUNNING'
+    AND EXISTS (SELECT 1 FROM "job" WHERE "id" = ${ctx.job.id}::uuid AND "lockedBy" = ${ctx.workerId} AND "status" = 'RUNNING')`;
+}
+
+/** Sets the run's progress and merges `metrics` into its metrics, while held (whileHeld). */
 async function updateRunWhileHeld(
   ctx: JobContext,
   runId: string,
@@ -293,8 +296,7 @@ async function updateRunWhileHeld(
     UPDATE "training_run" SET
       "progress" = coalesce(${change.progress ?? null}::double precision, "progress"),
       "metrics" = (CASE WHEN jsonb_typeof("metrics") = 'object' THEN "metrics" ELSE '{}'::jsonb END) || ${JSON.stringify(change.metrics ?? {})}::jsonb
-    WHERE "id" = ${runId}::uuid AND "status" = 'RUNNING'
-      AND EXISTS (SELECT 1 FROM "job" WHERE "id" = ${ctx.job.id}::uuid AND "lockedBy" = ${ctx.workerId} AND "status" = 'RUNNING')`;
+    WHERE "id" = ${runId}::uuid AND ${whileHeld(ctx)}`;
 }
 
 async function markRunning(ctx: JobContext, run: TrainingRun): Promise<void> {

@@ -4,7 +4,7 @@ import { createHmac } from "node:crypto";
 import type { Prisma, PrismaClient, User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
 import { dummyPasswordHash, verifyPassword } from "../../auth/passwords.ts";
-import { mustChangePasswordNow, temporaryPasswordExpired } from "../../auth/passwordAge.ts";
+import { mustChangePasswordNow, temporaryPasswordExpired, temporaryPasswordsSetBefore } from "../../auth/passwordAge.ts";
 import { openSession } from "../../auth/sessions.ts";
 import { forbidden, rateLimited, unauthenticated } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -218,9 +218,8 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
 async function refuseExpiredTemporaryPassword(prisma: PrismaClient, env: Env, user: User): Promise<void> {
   if (!temporaryPasswordExpired(user, env)) return;
   if (user.role === "ADMIN") {
-    const expiredBefore = new Date(Date.now() - env.temporaryPasswordHours * 3_600_000);
     const othersWhoCanSignIn = await prisma.user.count({
-      where: { role: "ADMIN", disabled: false, id: { not: user.id }, NOT: { mustChangePassword: true, passwordChangedAt: { lt: expiredBefore } } },
+      where: { role: "ADMIN", disabled: false, id: { not: user.id }, NOT: { mustChangePassword: true, passwordChangedAt: { lt: temporaryPasswordsSetBefore(env) } } },
     });
     if (othersWhoCanSignIn === 0) return;
   }

@@ -14,7 +14,7 @@ interface Recorded {
   figures?: { candidate?: Figures; champion?: Figures };
   lostClasses?: string[];
   testLeakage?: { candidate?: Leak; champion?: Leak };
-  // Recorded since 2026-11-28 (older proposals: null, [] and false).
+  // Recorded since 2026-11-27 (older proposals: null, [] and false).
   testCells?: number;
   accuracyDifference?: { difference: number; lower: number; upper: number };
   untestedLabels?: string[];

@@ -19,8 +19,16 @@ export const createUserInput = z.object({
   password: z.string(),
 });
 
-/** `actor` null: the system (the first administrator of an install, seed/firstAdmin.ts). */
-export async function createUser(prisma: PrismaClient, actor: Pick<AuthUser, "id" | "login"> | null, raw: unknown): Promise<User> {
+/**
+ * `actor` null: the system (the first administrator of an install, seed/firstAdmin.ts; the demo's
+ * users, seed/demoUsers.ts, whose published passwords are not temporary: `publishedPassword`).
+ */
+export async function createUser(
+  prisma: PrismaClient,
+  actor: Pick<AuthUser, "id" | "login"> | null,
+  raw: unknown,
+  system: { reason?: string; publishedPassword?: boolean } = {},
+): Promise<User> {
   const input = parseInput(createUserInput, raw);
   assertPasswordPolicy(input.password);
   const passwordHash = await hashPassword(input.password);
@@ -29,8 +37,16 @@ export async function createUser(prisma: PrismaClient, actor: Pick<AuthUser, "id
       // A password someone else chose is temporary: its owner changes it before doing anything else.
       // That includes the first administrator's (actor null), which sat in the environment of
       // every process `npm start` launched.
-      const user = await tx.user.create({ data: { login: input.login, displayName: input.displayName, role: input.role, passwordHash, mustChangePassword: true } });
-      await recordAudit(tx, actor, { action: "user.create", entityType: "User", entityId: user.id, after: auditSnapshot(user, ["failedLogins", "updatedAt"]) });
+      const user = await tx.user.create({
+        data: { login: input.login, displayName: input.displayName, role: input.role, passwordHash, mustChangePassword: !system.publishedPassword },
+      });
+      await recordAudit(tx, actor, {
+        action: "user.create",
+        entityType: "User",
+        entityId: user.id,
+        after: auditSnapshot(user, ["failedLogins", "updatedAt"]),
+        ...(system.reason ? { reason: system.reason } : {}),
+      });
       return user;
     });
   } catch (err) {

@@ -52,7 +52,7 @@ interface Promotion {
 interface Evidence {
   snapshotId: string;
   snapshot: { name: string } | null;
-  /** Null on proposals recorded before the count was (2026-11-28). */
+  /** Null on proposals recorded before the count was (2026-11-27). */
   testCells: number | null;
   candidate: Figures;
   champion: Figures | null;

@@ -7,7 +7,7 @@ import { gql } from "@/lib/gql";
 import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { isoFromLocalInput } from "@/lib/format";
-import type { CaseDetailsFields } from "@/lib/caseDetails";
+import { isAnalysing, type CaseDetailsFields } from "@/lib/caseDetails";
 import { SpecimenField } from "@/components/SpecimenField";
 import { CaseDetails } from "./CaseDetails";
 
@@ -81,7 +81,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const [active, setActive] = useState(true);
   const progress = useQuery<Progress>(CASE_PROGRESS, { caseId }, { skip: !caseId, poll: true, pollMs: active || busy ? 1000 : 10_000 });
   const pd = progress.data?.caseAnalysisProgress;
-  const analysing = !pd || pd.caseStatus === "ANALYZING" || pd.slides.some((s) => s.status === "PENDING" || s.status === "RUNNING");
+  const analysing = !pd || pd.caseStatus === "ANALYZING" || pd.slides.some((s) => isAnalysing(s.status));
   useEffect(() => setActive(analysing), [analysing]);
 
   // A double-click on Create must not send the accession twice (the second answer: "already exists").

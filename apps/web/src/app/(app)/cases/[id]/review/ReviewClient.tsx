@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
 import { ErrorBox } from "@/components/ui";
-import { isSigned } from "@/lib/caseDetails";
+import { isAnalysing, isSigned } from "@/lib/caseDetails";
 import { gql } from "@/lib/gql";
 import { useAction } from "@/lib/useAction";
 import { AMEND_CASE, CASE_PROGRESS, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
@@ -83,7 +83,7 @@ export function ReviewClient({
     { caseId: header.id },
     { skip: !following, poll: true, pollMs: ANALYSIS_POLL_MS },
   );
-  const stillAnalysing = analysis.data?.caseAnalysisProgress?.slides.filter((s) => s.status === "PENDING" || s.status === "RUNNING").length;
+  const stillAnalysing = analysis.data?.caseAnalysisProgress?.slides.filter((s) => isAnalysing(s.status)).length;
   useEffect(() => {
     if (following && stillAnalysing !== undefined && stillAnalysing < analysingSlides) router.refresh();
   }, [following, stillAnalysing, analysingSlides, router]);

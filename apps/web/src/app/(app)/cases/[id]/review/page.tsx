@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
+import { isAnalysing } from "@/lib/caseDetails";
 import { ApiError } from "@/lib/errors";
 import { CASE_CELLS, CASE_HEADER, REVIEW_SETTINGS } from "@/lib/operations";
 import { labelList, REVIEW_CATEGORIES, toReviewCell, type ApiCell } from "@/review/mapping";
@@ -60,7 +61,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
       header={{ id: c.id, accession: c.accession, status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed }}
       slides={c.slides.filter((s) => s.analysisStatus !== "FAILED").map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={c.slides.filter((s) => s.analysisStatus === "FAILED").length}
-      analysingSlides={c.slides.filter((s) => s.analysisStatus === "PENDING" || s.analysisStatus === "RUNNING").length}
+      analysingSlides={c.slides.filter((s) => isAnalysing(s.analysisStatus)).length}
       labels={labels}
       cells={cells}
       signer={session.name}
