@@ -1,5 +1,5 @@
 "use client";
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { describeError } from "./errors";
 
 let lastFocusedOutsideDialog: HTMLElement | null = null;
@@ -19,16 +19,25 @@ export function useAction(reload: () => Promise<unknown>) {
   const [busy, setBusy] = useState(false);
   // A ref, not the state: a double-click's second call comes before React re-renders with busy.
   const running = useRef(false);
+  // The button that started it is disabled while busy, which drops keyboard focus to the page:
+  // it gets focus back afterwards (WCAG 2.4.3), so a keyboard user goes on from the same row. Once
+  // the page shows the button enabled again (an effect of busy turning false), not at a guessed
+  // moment: focus() on a button still disabled does nothing.
+  const returnFocus = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    if (busy) return;
+    const el = returnFocus.current;
+    returnFocus.current = null;
+    if (el?.isConnected && (document.activeElement === document.body || document.activeElement === null)) el.focus();
+  }, [busy]);
   async function act(fn: () => Promise<unknown>, done?: string) {
     // One action at a time: a double-click must not start two training runs or create a user twice.
     // Every button that acts is disabled while busy; this catches the click before the re-render.
     if (running.current) return;
     running.current = true;
-    // The button that started it is disabled while busy, which drops keyboard focus to the page:
-    // it gets focus back afterwards (WCAG 2.4.3), so a keyboard user goes on from the same row.
     // The last control focused outside a dialog: an action asked for a reason starts from the
     // dialog's button, which is gone by then.
-    const started = lastFocusedOutsideDialog;
+    returnFocus.current = lastFocusedOutsideDialog;
     setBusy(true);
     setActionError(null);
     setNotice(null);
@@ -41,9 +50,6 @@ export function useAction(reload: () => Promise<unknown>) {
     } finally {
       running.current = false;
       setBusy(false);
-      requestAnimationFrame(() => {
-        if (started?.isConnected && (document.activeElement === document.body || document.activeElement === null)) started.focus();
-      });
     }
   }
   /** busy: an action is in flight; its buttons are disabled meanwhile. */
