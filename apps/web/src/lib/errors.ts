@@ -23,6 +23,8 @@ export class ApiError extends Error {
     message: string,
     readonly status?: number,
     readonly reason?: SessionEndReason,
+    /** The sign-off needs the user ID typed as well (extensions.needsUserId): a new signing series. */
+    readonly needsUserId = false,
   ) {
     super(message);
     this.name = "ApiError";
@@ -35,7 +37,7 @@ export function toErrorCode(value: unknown): ErrorCode {
 
 interface GraphQLErrorLike {
   message?: unknown;
-  extensions?: { code?: unknown; reason?: unknown } | null;
+  extensions?: { code?: unknown; reason?: unknown; needsUserId?: unknown } | null;
 }
 
 /** First GraphQL error as an ApiError; the API's own message is kept where it is specific. */
@@ -46,7 +48,7 @@ export function fromGraphQLErrors(errors: readonly GraphQLErrorLike[], status?: 
   // INTERNAL messages may carry server internals: show the generic text instead.
   const message = code === "INTERNAL" || !apiMessage ? DEFAULT_MESSAGE[code] : apiMessage;
   const reason = first.extensions?.reason;
-  return new ApiError(code, message, status, reason === "idle" || reason === "expired" ? reason : undefined);
+  return new ApiError(code, message, status, reason === "idle" || reason === "expired" ? reason : undefined, first.extensions?.needsUserId === true);
 }
 
 /** Where a refused session goes: the session-ended page, told why when the API said so. */

@@ -136,7 +136,7 @@ function SignOffForm({
         } catch (err) {
           setPassword("");
           setError(describeError(err));
-          const askedForId = err instanceof ApiError && /first signature of a session/.test(err.message);
+          const askedForId = err instanceof ApiError && err.needsUserId;
           if (askedForId) {
             window.sessionStorage.removeItem(SIGNATURE_SERIES);
             setSeriesOpen(false);
