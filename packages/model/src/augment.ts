@@ -11,6 +11,13 @@ import type { Rng } from './rng.js';
 export interface AugmentOptions {
   /** Random resized crop: area fraction range (default [0.7, 1]). */
   cropScale?: [number, number];
+  /**
+   * Share of samples that get the random resized crop (default 0.5); the others keep the whole
+   * image, pixel for pixel. A crop always resamples and enlarges (the aspect clamp means no crop
+   * covers the whole image), while evaluation sees exact pixels: cropping every sample trains on
+   * blurrier, larger cells than the model is then asked about.
+   */
+  cropProbability?: number;
   flips?: boolean;
   rotate90?: boolean;
   /** Brightness/contrast/saturation amplitude (default 0.15) and per-channel stain gain (0.05). */
@@ -20,6 +27,7 @@ export interface AugmentOptions {
 
 export const DEFAULT_AUGMENT: Required<AugmentOptions> = {
   cropScale: [0.7, 1],
+  cropProbability: 0.5,
   flips: true,
   rotate90: true,
   colorJitter: 0.15,
@@ -70,8 +78,9 @@ export function writeAugmented(img: RgbImage, norm: Normalization, out: Float32A
   // Random resized crop window (aspect 3/4..4/3 like torchvision, clamped to the image).
   const area = rng.uniform(o.cropScale[0], o.cropScale[1]);
   const aspect = Math.exp(rng.uniform(Math.log(3 / 4), Math.log(4 / 3)));
-  const cw = Math.min(W, W * Math.sqrt(area * aspect));
-  const ch = Math.min(H, H * Math.sqrt(area / aspect));
+  const crop = rng.uniform(0, 1) < o.cropProbability;
+  const cw = crop ? Math.min(W, W * Math.sqrt(area * aspect)) : W;
+  const ch = crop ? Math.min(H, H * Math.sqrt(area / aspect)) : H;
   const x0 = rng.uniform(0, W - cw);
   const y0 = rng.uniform(0, H - ch);
   const flipH = o.flips && rng.bool();

@@ -16,7 +16,7 @@ import { mkdir, readFile, rm, writeFile, appendFile, rename } from 'node:fs/prom
 import path from 'node:path';
 import { Network, archConfig, type ArchName } from './architecture.js';
 import { loadNetwork, readCard, saveModel, type EvalMetrics, type ModelCard, type Normalization } from './artifact.js';
-import { estimateNormalization, writeAugmented, writeNormalized, type AugmentOptions } from './augment.js';
+import { DEFAULT_AUGMENT, estimateNormalization, writeAugmented, writeNormalized, type AugmentOptions } from './augment.js';
 import { currentBackend, initBackend } from './backend.js';
 import { loadDataset, type Dataset } from './data.js';
 import { loadImages, logitsFor } from './inference.js';
@@ -322,7 +322,9 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   const headEpochs = transfer ? Math.min(epochs, options.headEpochs ?? Math.max(1, Math.min(3, Math.floor(epochs / 3)))) : 0;
   const baseLr = options.lr ?? ((options.optimizer ?? 'adam') === 'adam' ? 2e-3 : 0.05);
   const phaseOf = (epoch: number): 'head' | 'full' => (epoch < headEpochs ? 'head' : 'full');
-  const stepsPerEpoch = Math.ceil(trainSamples.length / batchSize);
+  // Whole batches only: a last batch of a few images would put their batch statistics into the
+  // running ones just before validation (11,846 PBC images end every epoch with a batch of 6).
+  const stepsPerEpoch = Math.max(1, Math.floor(trainSamples.length / batchSize));
   const augment = options.augment === false ? null : options.augment === true || options.augment === undefined ? {} : options.augment;
   const smoothing = options.labelSmoothing ?? 0.1;
   const warmupEpochs = options.warmupEpochs ?? (transfer ? 0 : Math.min(1, epochs / 5));
@@ -402,7 +404,8 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     warmupEpochs,
     labelSmoothing: smoothing,
     balance: options.balance ?? true,
-    augment: augment ?? false,
+    // Resolved, so the card says what ran even after a default changes.
+    augment: augment ? { ...DEFAULT_AUGMENT, ...augment } : false,
     patience: options.patience ?? null,
     seed,
     from: options.from ?? null,
