@@ -42,7 +42,7 @@ test("images still being analysed are named as such, and the page picks up the f
   }
 });
 
-test("the sign-off dialog names images that could not be analysed, and asks the signer to sign without them", async ({ page }) => {
+test("the worklist and the sign-off dialog name images that could not be analysed, and asks the signer to sign without them", async ({ page }) => {
   const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
   await db.connect();
   try {
@@ -56,6 +56,10 @@ test("the sign-off dialog names images that could not be analysed, and asks the 
     await db.end();
   }
   await login(page, "hema");
+  // The worklist says so before the case is opened: it moved on to review like any other.
+  await page.goto("/worklist");
+  await page.getByTestId("filter-accession").fill("DEMO-0001");
+  await expect(page.locator('[data-testid="case-row"][data-accession="DEMO-0001"]').getByTestId("failed-images")).toHaveText("1 image failed");
   await openReviewFromWorklist(page, "DEMO-0001", "IN_REVIEW");
   await page.getByTestId("open-signoff").click();
   await expect(page.getByTestId("signoff-failed-images")).toContainText("1 image of this case could not be analysed: this count leaves its cells out");

@@ -4,7 +4,7 @@
 export const CASES = /* GraphQL */ `
   query Cases($filter: CaseFilter, $first: Int, $after: String) {
     cases(filter: $filter, first: $first, after: $after) {
-      nodes { id accession status priority product timepoint createdAt updatedAt cellCount reviewedCount reportVersion }
+      nodes { id accession status priority product timepoint createdAt updatedAt cellCount reviewedCount failedImageCount reportVersion }
       pageInfo { endCursor hasNextPage }
     }
   }

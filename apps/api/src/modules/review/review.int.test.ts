@@ -154,4 +154,12 @@ describe("review", () => {
     expect(Math.abs(d.case.differential.cartPercent - (100 * 3) / 17)).toBeLessThanOrEqual(0.1);
     expect(d.case.differential.cartPercentCi95).toHaveLength(2);
   });
+
+  it("counts a case's images whose analysis failed, whose cells the count leaves out", async () => {
+    const { kase, slideId } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4 });
+    const COUNTS = `query($id: ID!) { case(id: $id) { cellCount failedImageCount } }`;
+    expect((await api.gqlOk(hema, COUNTS, { id: kase.id })).case).toEqual({ cellCount: 4, failedImageCount: 0 });
+    await api.prisma.slide.update({ where: { id: slideId }, data: { analysisStatus: "FAILED", analysisError: "analysis failed" } });
+    expect((await api.gqlOk(hema, COUNTS, { id: kase.id })).case).toEqual({ cellCount: 0, failedImageCount: 1 });
+  });
 });

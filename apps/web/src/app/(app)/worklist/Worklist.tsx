@@ -18,6 +18,7 @@ interface CaseRow {
   createdAt: string;
   cellCount: number;
   reviewedCount: number;
+  failedImageCount: number;
   reportVersion: number;
 }
 
@@ -183,7 +184,18 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
                 <td>
                   <span className={`badge ${r.priority}`}>{r.priority}</span>
                 </td>
-                <td>{r.status.replace("_", " ")}</td>
+                <td>
+                  {r.status.replace("_", " ")}
+                  {/* A case with failed images moves on to review like any other: its count is short. */}
+                  {r.failedImageCount > 0 && (
+                    <>
+                      {" "}
+                      <span className="badge bad" data-testid="failed-images" title="Their cells are not counted. Upload the same files again to re-analyse them.">
+                        {r.failedImageCount} image{r.failedImageCount === 1 ? "" : "s"} failed
+                      </span>
+                    </>
+                  )}
+                </td>
                 <td>{[r.product, r.timepoint].filter(Boolean).join(" · ") || "—"}</td>
                 <td className="num">
                   {r.reviewedCount} / {r.cellCount}
