@@ -32,7 +32,7 @@ export const CASE_PROGRESS = /* GraphQL */ `
   query CaseProgress($caseId: ID!) {
     caseAnalysisProgress(caseId: $caseId) {
       caseId caseStatus slideCount doneCount failedCount progress
-      slides { slideId status error progress cellCount predictedCellCount job { step status error } }
+      slides { slideId status error progress cellCount predictedCellCount job { step status error attempts maxAttempts } }
     }
   }
 `;

@@ -4,11 +4,11 @@ import type { AuthUser } from "../../context.ts";
 import { conflict, isUniqueViolation } from "../../errors.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
+import { ACCESSION_PATTERN, ACCESSION_RULE } from "./accession.ts";
 import { patientRefInput, specimenInput } from "./caseRules.ts";
 
 export const createCaseInput = z.object({
-  // Accessions are pseudonymous lab ids; restricting the alphabet keeps names out of them.
-  accession: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,39}$/, "accession: 2-40 letters, digits, . _ -"),
+  accession: z.string().trim().regex(new RegExp(`^${ACCESSION_PATTERN}$`), `accession: ${ACCESSION_RULE}`),
   patientRef: patientRefInput,
   product: z.string().trim().max(100).nullish(),
   timepoint: z.string().trim().max(50).nullish(),

@@ -2,21 +2,40 @@
 import Link from "next/link";
 import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { ErrorBox, Loading } from "@/components/ui";
-import { describeError, fromGraphQLErrors } from "@/lib/errors";
+import { defaultMessage, describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
+import { useLeaveGuard } from "@/lib/useLeaveGuard";
 import { isoFromLocalInput } from "@/lib/format";
 import { isAnalysing, type CaseDetailsFields } from "@/lib/caseDetails";
 import { SpecimenField } from "@/components/SpecimenField";
 import { CaseDetails } from "./CaseDetails";
+import { ACCESSION_PATTERN, ACCESSION_RULE } from "@rcmnet/api/accession";
+import { slideStatusText, trackWaiting } from "./slideStatus";
+import {
+  type FileStatus,
+  type ImageKind,
+  type UploadOutcome,
+  aboutFile,
+  isPending,
+  limitsText,
+  precheck,
+  timeoutMessage,
+  uploadOutcome,
+  uploadSummary,
+  uploadTimeoutMs,
+} from "./uploadRules";
 
 interface FileState {
   key: string;
-  name: string;
-  size: number;
+  /** Kept, with where it goes, so that Retry sends the very same file again. */
+  file: File;
+  caseId: string;
+  kind: ImageKind;
   sent: number;
-  state: "queued" | "uploading" | "done" | "rejected";
+  /** rejected: refused for what the file is (not sent again); failed: not received, worth a Retry. */
+  state: FileStatus;
   message?: string;
 }
 
@@ -27,32 +46,59 @@ interface Progress {
     doneCount: number;
     failedCount: number;
     progress: number;
-    slides: { slideId: string; status: string; error: string | null; progress: number; cellCount: number; predictedCellCount: number; job: { step: string | null } | null }[];
+    slides: { slideId: string; status: string; error: string | null; progress: number; cellCount: number; predictedCellCount: number; job: { step: string | null; status: string; error: string | null; attempts: number; maxAttempts: number } | null }[];
   };
 }
 
-/** XHR rather than fetch: only XHR reports upload progress. */
-function uploadOne(caseId: string, kind: string, file: File, onProgress: (sent: number) => void): Promise<{ ok: boolean; message: string }> {
-  return new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
+/**
+ * XHR rather than fetch: only XHR reports upload progress. A stalled request times out rather
+ * than holding the queue; cancel() stops it ("cancelled").
+ */
+function startUpload(
+  caseId: string,
+  kind: ImageKind,
+  file: File,
+  onProgress: (sent: number) => void,
+): { result: Promise<UploadOutcome | "cancelled">; cancel: () => void } {
+  const xhr = new XMLHttpRequest();
+  const result = new Promise<UploadOutcome | "cancelled">((resolve) => {
     xhr.open("POST", `/api/uploads?caseId=${encodeURIComponent(caseId)}&kind=${kind}`);
+    xhr.timeout = uploadTimeoutMs(file.size);
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
-    xhr.onerror = () => resolve({ ok: false, message: "The server could not be reached." });
-    xhr.onload = () => {
-      let body: { errors?: { message?: string; extensions?: { code?: string } }[] } | null = null;
-      try {
-        body = JSON.parse(xhr.responseText);
-      } catch {
-        body = null;
-      }
-      if (xhr.status >= 200 && xhr.status < 300 && !body?.errors?.length) return resolve({ ok: true, message: "Uploaded; analysis queued." });
-      const err = body?.errors?.length ? fromGraphQLErrors(body.errors, xhr.status) : null;
-      resolve({ ok: false, message: err?.message ?? `Upload refused (HTTP ${xhr.status}).` });
-    };
+    xhr.onerror = () => resolve({ ok: false, message: defaultMessage("NETWORK"), retryable: true });
+    xhr.ontimeout = () => resolve({ ok: false, message: timeoutMessage(xhr.timeout), retryable: true });
+    xhr.onabort = () => resolve("cancelled");
+    xhr.onload = () => resolve(uploadOutcome(xhr.status, xhr.responseText));
     const form = new FormData();
     form.append("files", file, file.name);
     xhr.send(form);
   });
+  return { result, cancel: () => xhr.abort() };
+}
+
+/**
+ * While the page is shown, a file dragged anywhere but the drop zone is refused: dropped beside
+ * it, the browser would open the image in place of the page, and the queue with it.
+ */
+function useRefuseStrayDrops(): void {
+  useEffect(() => {
+    const carriesFiles = (e: WindowEventMap["dragover"]) => e.dataTransfer?.types.includes("Files") ?? false;
+    // The drop zone's own handlers ran first (React listens at its root) and prevented the default.
+    const onDragOver = (e: WindowEventMap["dragover"]) => {
+      if (e.defaultPrevented || !carriesFiles(e)) return;
+      e.preventDefault();
+      if (e.dataTransfer) e.dataTransfer.dropEffect = "none"; // the pointer shows it will not drop here
+    };
+    const onDrop = (e: WindowEventMap["drop"]) => {
+      if (!e.defaultPrevented && carriesFiles(e)) e.preventDefault();
+    };
+    window.addEventListener("dragover", onDragOver);
+    window.addEventListener("drop", onDrop);
+    return () => {
+      window.removeEventListener("dragover", onDragOver);
+      window.removeEventListener("drop", onDrop);
+    };
+  }, []);
 }
 
 export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
@@ -71,9 +117,9 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const [kind, setKind] = useState<"FIELD" | "CROP">("FIELD");
   const [files, setFiles] = useState<FileState[]>([]);
   const [over, setOver] = useState(false);
-  // Uploads in flight (a second drop while the first batch is sending runs beside it).
-  const [sending, setSending] = useState(0);
-  const busy = sending > 0;
+  const busy = files.some((f) => isPending(f.state));
+  useLeaveGuard(busy, "Images are still being sent to this case. Leave anyway? Those not sent yet will not be uploaded.");
+  useRefuseStrayDrops();
 
   const header = useQuery<{ case: (CaseDetailsFields & { accession: string; slides: { id: string }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
   // Poll every second while something is being analysed, then every 10 s (a new upload or
@@ -83,6 +129,16 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const pd = progress.data?.caseAnalysisProgress;
   const analysing = !pd || pd.caseStatus === "ANALYZING" || pd.slides.some((s) => isAnalysing(s.status));
   useEffect(() => setActive(analysing), [analysing]);
+  // How long each image has waited for an analyser, as far as this page has seen: the clock moves
+  // on with the polls.
+  const [waitingSince, setWaitingSince] = useState<Record<string, number>>({});
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!pd) return;
+    const at = Date.now();
+    setNow(at);
+    setWaitingSince((prev) => trackWaiting(prev, pd.slides, at));
+  }, [pd]);
 
   // A double-click on Create must not send the accession twice (the second answer: "already exists").
   const [creating, setCreating] = useState(false);
@@ -121,26 +177,67 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   // One upload at a time, as the API takes them per user: files dropped while others are being
   // sent wait their turn (listed as queued at once) instead of being refused.
   const sendQueue = useRef<Promise<void>>(Promise.resolve());
-  function send(list: File[]) {
-    if (!caseId || !list.length) return;
-    const items: FileState[] = list.map((f, i) => ({ key: `${Date.now()}-${i}-${f.name}`, name: f.name, size: f.size, sent: 0, state: "queued" }));
-    setFiles((prev) => [...items, ...prev]);
-    // A failure of one batch must not stop the ones queued behind it.
-    sendQueue.current = sendQueue.current.then(() => sendNow(caseId, list, items)).catch(() => undefined);
+  // Each file's place in the queue: a cancelled file loses it, and a retried one gets a new one,
+  // so that its old place, when reached, sends nothing.
+  const places = useRef(new Map<string, object>());
+  const inFlight = useRef<{ key: string; cancel: () => void } | null>(null);
+  // Left (the technician confirmed it): what is still queued is not sent.
+  const left = useRef(false);
+  useEffect(() => {
+    left.current = false;
+    return () => {
+      left.current = true;
+      inFlight.current?.cancel();
+    };
+  }, []);
+
+  function update(key: string, patch: Partial<FileState>) {
+    setFiles((prev) => prev.map((p) => (p.key === key ? { ...p, ...patch } : p)));
   }
 
-  async function sendNow(caseId: string, list: File[], items: FileState[]) {
-    setSending((n) => n + 1);
-    for (let i = 0; i < list.length; i++) {
-      const item = items[i]!;
-      const update = (patch: Partial<FileState>) => setFiles((prev) => prev.map((p) => (p.key === item.key ? { ...p, ...patch } : p)));
-      update({ state: "uploading" });
-      const r = await uploadOne(caseId, kind, list[i]!, (sent) => update({ sent }));
-      update({ state: r.ok ? "done" : "rejected", message: r.message, sent: r.ok ? item.size : 0 });
-    }
-    setSending((n) => n - 1);
+  function send(list: File[]) {
+    if (!caseId || !list.length) return;
+    const stamp = Date.now();
+    const items: FileState[] = list.map((file, i) => {
+      const refusal = precheck(file, kind);
+      return { key: `${stamp}-${i}-${file.name}`, file, caseId, kind, sent: 0, state: refusal ? "rejected" : "queued", message: refusal ?? undefined };
+    });
+    setFiles((prev) => [...items, ...prev]);
+    for (const item of items) if (item.state === "queued") enqueue(item);
+  }
+
+  function enqueue(item: FileState) {
+    const place = {};
+    places.current.set(item.key, place);
+    // A failure of one file must not stop the ones queued behind it.
+    sendQueue.current = sendQueue.current.then(() => sendOne(item, place)).catch(() => undefined);
+  }
+
+  async function sendOne(item: FileState, place: object) {
+    if (left.current || places.current.get(item.key) !== place) return;
+    places.current.delete(item.key);
+    update(item.key, { state: "uploading", sent: 0 });
+    const upload = startUpload(item.caseId, item.kind, item.file, (sent) => update(item.key, { sent }));
+    inFlight.current = { key: item.key, cancel: upload.cancel };
+    const r = await upload.result;
+    inFlight.current = null;
+    if (left.current) return;
+    if (r === "cancelled") update(item.key, { state: "cancelled", sent: 0, message: "Cancelled while sending." });
+    else update(item.key, { state: r.ok ? "done" : r.retryable ? "failed" : "rejected", message: r.message, sent: r.ok ? item.file.size : 0 });
     void header.reload();
     void progress.reload();
+  }
+
+  function cancel(item: FileState) {
+    // Being sent: stopped, and marked by its upload's answer; the queue goes on to the next file.
+    if (inFlight.current?.key === item.key) return inFlight.current.cancel();
+    places.current.delete(item.key);
+    update(item.key, { state: "cancelled", message: "Cancelled before sending." });
+  }
+
+  function retry(item: FileState) {
+    update(item.key, { state: "queued", sent: 0, message: undefined });
+    enqueue(item);
   }
 
   function onDrop(e: DragEvent<HTMLDivElement>) {
@@ -163,7 +260,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
           <div className="row">
             <label>
               Accession
-              <input name="accession" required pattern="[A-Za-z0-9._\-]{3,40}" title="3-40 letters, digits, dot, dash or underscore" data-testid="case-accession-input" />
+              <input name="accession" required pattern={ACCESSION_PATTERN} title={ACCESSION_RULE} data-testid="case-accession-input" />
             </label>
             <label>
               Patient study id
@@ -171,11 +268,11 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
             </label>
             <label>
               CAR-T product
-              <input name="product" placeholder="e.g. tisagenlecleucel" data-testid="case-product-input" />
+              <input name="product" maxLength={100} placeholder="e.g. tisagenlecleucel" data-testid="case-product-input" />
             </label>
             <label>
               Timepoint
-              <input name="timepoint" placeholder="e.g. day +7" data-testid="case-timepoint-input" />
+              <input name="timepoint" maxLength={50} placeholder="e.g. day +7" data-testid="case-timepoint-input" />
             </label>
             <SpecimenField testId="case-specimen-input" />
             <label>
@@ -255,14 +352,16 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
               onDrop={onDrop}
               data-testid="dropzone"
             >
-              <p>Drop JPEG or PNG images here, or</p>
+              <p>Drop JPEG or PNG images here, or choose them</p>
+              <p className="muted" data-testid="upload-limits">
+                {limitsText()}
+              </p>
               <label style={{ alignItems: "center" }}>
                 <span className="sr-only">Choose images</span>
                 <input
                   type="file"
                   multiple
                   accept="image/png,image/jpeg"
-                  disabled={busy}
                   data-testid="file-input"
                   ref={fileInput}
                   onChange={(e) => {
@@ -272,21 +371,14 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                 />
               </label>
             </div>
+            {/* One polite summary, rather than an alert per refused file that would cut each other off. */}
+            <p className="muted" role="status" aria-live="polite" data-testid="upload-summary">
+              {uploadSummary(files.map((f) => f.state))}
+            </p>
             {files.length > 0 && (
               <ul style={{ listStyle: "none", padding: 0 }} data-testid="upload-list">
                 {files.map((f) => (
-                  <li key={f.key} data-testid="upload-item" data-state={f.state} style={{ margin: "0.4rem 0" }}>
-                    <div className="row" style={{ justifyContent: "space-between" }}>
-                      <span className="mono">{f.name}</span>
-                      <span className={f.state === "rejected" ? "badge bad" : f.state === "done" ? "badge ok" : "badge"}>{f.state}</span>
-                    </div>
-                    <progress max={Math.max(1, f.size)} value={f.sent} aria-label={`Upload of ${f.name}`} />
-                    {f.state === "rejected" && (
-                      <p className="error" role="alert" data-testid="upload-error">
-                        {f.name}: {f.message}
-                      </p>
-                    )}
-                  </li>
+                  <UploadRow key={f.key} item={f} onCancel={() => cancel(f)} onRetry={() => retry(f)} />
                 ))}
               </ul>
             )}
@@ -336,7 +428,8 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                         </td>
                         <td className="num">{s.predictedCellCount}</td>
                         <td>
-                          <progress max={1} value={s.progress} aria-label={`Analysis of image ${i + 1}`} style={{ width: 120 }} /> {s.job?.step ?? ""}
+                          <progress max={1} value={s.progress} aria-label={`Analysis of image ${i + 1}`} style={{ width: 120 }} />{" "}
+                          <span data-testid="analysis-step">{slideStatusText({ ...s, waitingSince: waitingSince[s.slideId] ?? null }, now)}</span>
                         </td>
                       </tr>
                     ))}
@@ -349,5 +442,39 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
         </>
       )}
     </div>
+  );
+}
+
+const BADGE: Partial<Record<FileStatus, string>> = { done: "badge ok", rejected: "badge bad", failed: "badge bad" };
+
+function UploadRow({ item, onCancel, onRetry }: { item: FileState; onCancel: () => void; onRetry: () => void }) {
+  const { name, size } = item.file;
+  const canRetry = item.state === "failed" || item.state === "cancelled";
+  return (
+    <li data-testid="upload-item" data-state={item.state} style={{ margin: "0.4rem 0" }}>
+      <div className="row" style={{ justifyContent: "space-between" }}>
+        <span className="mono">{name}</span>
+        <span className="row">
+          {/* One button that changes its words, not two: keyboard focus stays on it from Cancel to Retry. */}
+          {isPending(item.state) || canRetry ? (
+            <button
+              type="button"
+              onClick={canRetry ? onRetry : onCancel}
+              aria-label={`${canRetry ? "Retry" : "Cancel"} ${name}`}
+              data-testid={canRetry ? "upload-retry" : "upload-cancel"}
+            >
+              {canRetry ? "Retry" : "Cancel"}
+            </button>
+          ) : null}
+          <span className={BADGE[item.state] ?? "badge"}>{item.state}</span>
+        </span>
+      </div>
+      <progress max={Math.max(1, size)} value={item.sent} aria-label={`Upload of ${name}`} />
+      {item.message && item.state !== "done" && (
+        <p className={item.state === "cancelled" ? "muted" : "error"} data-testid={item.state === "cancelled" ? "upload-note" : "upload-error"}>
+          {aboutFile(name, item.message)}
+        </p>
+      )}
+    </li>
   );
 }

@@ -1,0 +1,148 @@
+// The technician's upload page: files the API would refuse are refused before a byte is sent,
+// a failed upload is sent again with Retry, a file being sent can be cancelled, and leaving or a
+// stray drop does not silently lose the queue.
+import type { Page } from "@playwright/test";
+import sharp from "sharp";
+import { createCase, expect, login, test, uniqueAccession } from "../support/fixtures";
+
+const MB = 1024 * 1024;
+
+/**
+ * A small blank field of its own colour: not one of the journeys' fields, which the retraining
+ * journey needs in one patient's case only. Blank, it is analysed to no cells, quickly.
+ */
+async function blankField(name: string, colour: { r: number; g: number; b: number }) {
+  const buffer = await sharp({ create: { width: 320, height: 240, channels: 3, background: colour } }).png().toBuffer();
+  return { name, mimeType: "image/png", buffer };
+}
+
+/** Every request to the dashboard's upload route, as the browser sends it. */
+function watchUploads(page: Page): string[] {
+  const sent: string[] = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/uploads") sent.push(r.url());
+  });
+  return sent;
+}
+
+function row(page: Page, name: string) {
+  return page.getByTestId("upload-item").filter({ hasText: name });
+}
+
+test("a file of another format or over 25 MB is refused in the browser, with what to do, and nothing is sent", async ({ page }) => {
+  await login(page, "tech");
+  await createCase(page, uniqueAccession("E2E-PRECHECK"));
+  const sent = watchUploads(page);
+  await expect(page.getByTestId("upload-limits")).toContainText("up to 25 MB and 40 megapixels per image");
+
+  // The picker: a TIFF.
+  await page.getByTestId("file-input").setInputFiles({ name: "smear.tiff", mimeType: "image/tiff", buffer: Buffer.from("II*\0 not really a TIFF") });
+  // Dropped, files skip the picker's accept filter: a phone's HEIC, and a "PNG" of 25.2 MB (made
+  // in the page: handed over by the test, 25 MB would take longer than the action may).
+  const dropped = await page.evaluateHandle((bytes) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["not a JPEG"], "IMG_0042.HEIC", { type: "image/heic" }));
+    dt.items.add(new File([new Uint8Array(bytes)], "huge.png", { type: "image/png" }));
+    return dt;
+  }, 25 * MB + 200 * 1024);
+  await page.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: dropped });
+
+  await expect(page.getByTestId("upload-item")).toHaveCount(3);
+  for (const name of ["smear.tiff", "huge.png", "IMG_0042.HEIC"]) await expect(row(page, name)).toHaveAttribute("data-state", "rejected");
+  await expect(row(page, "smear.tiff").getByTestId("upload-error")).toContainText("is not a JPEG or PNG image (image/tiff): export it as JPEG or PNG");
+  await expect(row(page, "huge.png").getByTestId("upload-error")).toContainText("huge.png is 25.2 MB; the limit is 25 MB per image. Export it as JPEG");
+  await expect(row(page, "IMG_0042.HEIC").getByTestId("upload-error")).toContainText("not a JPEG or PNG image");
+  // Refusals are announced once, politely, not as an alert per file.
+  await expect(page.getByTestId("upload-summary")).toHaveText("3 images refused (see why in the list).");
+  await expect(page.getByTestId("upload-list").getByRole("alert")).toHaveCount(0);
+  // Nothing to retry: another try would be refused the same way.
+  await expect(page.getByTestId("upload-retry")).toHaveCount(0);
+  await page.waitForTimeout(500); // a request sent would have shown by now
+  expect(sent).toEqual([]);
+  await expect(page.getByTestId("analysis-empty")).toBeVisible();
+});
+
+test("a file dropped beside the drop zone does not replace the page", async ({ page }) => {
+  await login(page, "tech");
+  await createCase(page, uniqueAccession("E2E-STRAY"));
+  // Cancelled, the events do not reach the browser's default: opening the dropped image.
+  const [overCancelled, dropCancelled] = await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["x"], "field.jpg", { type: "image/jpeg" }));
+    const fire = (type: string) => !document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    return [fire("dragover"), fire("drop")];
+  });
+  expect([overCancelled, dropCancelled]).toEqual([true, true]);
+  await expect(page.getByTestId("upload-item")).toHaveCount(0);
+});
+
+test("an upload cut off by the network is sent again with Retry, the same file, and arrives", async ({ page }) => {
+  await login(page, "tech");
+  await createCase(page, uniqueAccession("E2E-RETRY"));
+  const field = await blankField("retry-me.png", { r: 231, g: 224, b: 238 });
+  let tries = 0;
+  await page.route("**/api/uploads**", (route) => {
+    tries += 1;
+    return tries === 1 ? route.abort("connectionreset") : route.fallback();
+  });
+  await page.getByTestId("file-input").setInputFiles(field);
+  const item = row(page, field.name);
+  await expect(item).toHaveAttribute("data-state", "failed");
+  await expect(item.getByTestId("upload-error")).toContainText("The server could not be reached");
+  await expect(page.getByTestId("upload-summary")).toHaveText("1 image not sent: press Retry.");
+
+  await item.getByTestId("upload-retry").click();
+  await expect(item).toHaveAttribute("data-state", "done");
+  expect(tries).toBe(2);
+  await expect(page.getByTestId("upload-item")).toHaveCount(1); // the same row, not a second one
+  await expect(page.getByTestId("upload-summary")).toHaveText("1 image uploaded.");
+  await expect(page.getByTestId("analysis-slide")).toHaveCount(1);
+});
+
+test("a file being sent can be cancelled and the next one goes on; leaving while files are sending asks first", async ({ page }) => {
+  await login(page, "tech");
+  await createCase(page, uniqueAccession("E2E-CANCEL"));
+  const [first, second] = [await blankField("stalls.png", { r: 236, g: 230, b: 240 }), await blankField("goes-on.png", { r: 240, g: 236, b: 228 })];
+  // The first upload gets no answer (a stalled connection) until the test lets it go.
+  let releaseStalled: () => void = () => undefined;
+  const stalled = new Promise<void>((resolve) => {
+    releaseStalled = resolve;
+  });
+  let tries = 0;
+  await page.route("**/api/uploads**", async (route) => {
+    tries += 1;
+    if (tries > 1) return route.fallback();
+    await stalled;
+    await route.abort().catch(() => undefined); // cancelled by the page already
+  });
+  try {
+    await page.getByTestId("file-input").setInputFiles([first, second]);
+    const firstRow = row(page, first.name);
+    const secondRow = row(page, second.name);
+    await expect(firstRow).toHaveAttribute("data-state", "uploading");
+    await expect(secondRow).toHaveAttribute("data-state", "queued");
+    // The picker stays usable (and keeps keyboard focus) while files are sent: more can be queued.
+    await expect(page.getByTestId("file-input")).toBeEnabled();
+
+    // Leaving would drop the queue: asked first, and staying keeps the page.
+    const asked: string[] = [];
+    page.once("dialog", (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await page.getByTestId("nav-worklist").click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toMatch(/still being sent/);
+    expect(new URL(page.url()).pathname).toBe("/upload");
+
+    await firstRow.getByTestId("upload-cancel").click();
+    await expect(firstRow).toHaveAttribute("data-state", "cancelled");
+    // The same button now offers Retry, and keyboard focus is still on it.
+    await expect(firstRow.getByTestId("upload-retry")).toBeFocused();
+    await expect(secondRow).toHaveAttribute("data-state", "done");
+    await expect(page.getByTestId("upload-summary")).toHaveText("1 image uploaded; 1 image cancelled.");
+    await expect(page.getByTestId("analysis-slide")).toHaveCount(1);
+  } finally {
+    releaseStalled();
+  }
+});
