@@ -2,8 +2,9 @@
 // the append-only triggers off (ALTER TABLE ... DISABLE TRIGGER), rewrite rows, recompute the
 // audit chain with the database's own hash function, and nothing inside the database would show
 // it. grantAppRole gives a login role exactly what the platform does with its data: read it,
-// insert rows, update the workflow tables, delete ended sessions. Never DDL, TRUNCATE, or UPDATE
-// and DELETE on the append-only records (audit trail, predictions, reviews, sign-offs, datasets).
+// insert rows, update the workflow tables, delete ended sessions. Never DDL, TRUNCATE, temporary
+// tables, or UPDATE and DELETE on the append-only records (audit trail, predictions, reviews,
+// sign-offs, datasets).
 import pg from "pg";
 
 /** Tables whose rows change state (case status, job leases, ...); everything else is insert-only. */
@@ -34,6 +35,25 @@ export async function grantAppRole(ownerUrl: string, role: string): Promise<void
     await client.query(`GRANT DELETE ON "api_session" TO ${role}`);
     // Readable (what `prisma migrate status` reads), never written: migrating is the owner's.
     await client.query(`GRANT SELECT ON "_prisma_migrations" TO ${role}`);
+    // No temporary tables: the temporary schema comes first in a search path that does not name
+    // it, so a temporary "case" or "audit_event" would shadow the real one for any function that
+    // does not pin its path (the guards do, since migration integrity_review_guards). The platform
+    // creates none. PostgreSQL grants TEMPORARY to PUBLIC, so it is taken from PUBLIC: revoking it
+    // from the role alone would change nothing. Only the database's owner or a superuser can.
+    const { rows: dbs } = await client.query<{ db: string }>("SELECT quote_ident(current_database()) AS db");
+    const db = dbs[0]!.db;
+    await client.query(`REVOKE TEMPORARY ON DATABASE ${db} FROM PUBLIC, ${role}`);
+    const { rows: temp } = await client.query<{ held: boolean }>(
+      "SELECT has_database_privilege($1, current_database(), 'TEMPORARY') AS held",
+      [role],
+    );
+    if (temp[0]!.held) {
+      throw new Error(
+        `${role} can still create temporary tables in database ${db}, and the role granting cannot revoke that: as the ` +
+          `database's owner or a superuser, run REVOKE TEMPORARY ON DATABASE ${db} FROM PUBLIC, ${role} (and from any role ` +
+          `${role} is a member of; a superuser keeps it), then grant again`,
+      );
+    }
     await client.query("COMMIT");
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
