@@ -26,7 +26,7 @@ const config: CodegenConfig = {
           // Jobs engineer's modules (models, training, jobs).
           ModelVersion: "@rcmnet/db#ModelVersion as ModelVersionRow",
           ModelPromotion: "@rcmnet/db#ModelPromotion as ModelPromotionRow",
-          DatasetSnapshot: "@rcmnet/db#DatasetSnapshot as DatasetSnapshotRow",
+          DatasetSnapshot: "../modules/training/createDatasetSnapshot.ts#SnapshotAnswer as DatasetSnapshotRow",
           TrainingRun: "@rcmnet/db#TrainingRun as TrainingRunRow",
           JobProgress: "@rcmnet/db#Job as JobRow",
         },

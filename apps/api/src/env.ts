@@ -87,6 +87,8 @@ export interface Limits {
   requestsPerTokenPerMinute: number;
   /** Grad-CAM overlays computed (cache misses: each one runs the model) per user per minute. */
   gradcamPerUserPerMinute: number;
+  /** How long a Grad-CAM overlay waits for one of the process's model slots before RATE_LIMITED. */
+  gradcamWaitMs: number;
   /**
    * Decoded TRAIN and VAL images of one training run (cells x size² x 3 bytes): training decodes
    * them all up front, and a worker past its memory is killed, retried and killed again.
@@ -113,6 +115,8 @@ export const defaultLimits: Limits = {
   requestsPerTokenPerMinute: 1200,
   // A reviewer opens a heat map every few seconds at most; a script walking every cell does not.
   gradcamPerUserPerMinute: 120,
+  // A gallery's overlays queue behind the two slots; one that waits longer is refused (its tile keeps the crop).
+  gradcamWaitMs: 10_000,
   // 8 GiB: ~170,000 cells at 128 px, ~55,000 at 224 px.
   maxTrainingImageBytes: 8 * 1024 ** 3,
 };

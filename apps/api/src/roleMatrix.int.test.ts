@@ -34,7 +34,7 @@ const CORE: MatrixCase[] = [
   {
     mutation: "updateCase",
     query: `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { id } }`,
-    variables: (fx) => ({ i: { id: fx.caseId, priority: "URGENT", reason: "clinician called" } }),
+    variables: (fx) => ({ i: { id: fx.caseId, priority: "URGENT", expectedUpdatedAt: new Date().toISOString(), reason: "clinician called" } }),
   },
   {
     mutation: "reclassifyCell",

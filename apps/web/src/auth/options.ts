@@ -22,12 +22,14 @@ const LOGIN = /* GraphQL */ `
       user { id login displayName role }
       mustChangePassword
       passwordExpiresAt
+      previousSignInAt
+      failedSignInsBefore
     }
   }
 `;
 
 interface LoginResult {
-  login: { token: string; expiresAt: string; user: { id: string; login: string; displayName: string; role: string }; mustChangePassword: boolean; passwordExpiresAt: string | null };
+  login: { token: string; expiresAt: string; user: { id: string; login: string; displayName: string; role: string }; mustChangePassword: boolean; passwordExpiresAt: string | null; previousSignInAt: string | null; failedSignInsBefore: number | null };
 }
 
 /** What the encrypted session JWT holds (server-side only). */
@@ -46,12 +48,16 @@ export interface SessionClaims {
   mustChangePassword: boolean;
   /** ms since epoch: when the password becomes too old; null where passwords do not age. */
   passwordExpiresAt: number | null;
+  /** This sign-in's look back, shown to the account's owner: ms since epoch, null at the first sign-in. */
+  previousSignInAt: number | null;
+  /** Wrong passwords typed for the account between its previous sign-in and this one. */
+  failedSignInsBefore: number;
 }
 
 export function claimsFrom(token: Record<string, unknown> | null | undefined): SessionClaims | null {
   if (!token) return null;
   const role = parseRole(token.role);
-  const { uid, login, name, apiToken, apiExpiresAt, mustChangePassword, passwordExpiresAt } = token;
+  const { uid, login, name, apiToken, apiExpiresAt, mustChangePassword, passwordExpiresAt, previousSignInAt, failedSignInsBefore } = token;
   if (!role || typeof uid !== "string" || typeof login !== "string" || typeof apiToken !== "string") return null;
   if (typeof apiExpiresAt !== "number" || apiExpiresAt <= Date.now()) return null;
   // A prompt, not the control: the API itself refuses signatures with such a password.
@@ -65,6 +71,8 @@ export function claimsFrom(token: Record<string, unknown> | null | undefined): S
     apiExpiresAt,
     mustChangePassword: passwordChangeDue(mustChangePassword, expiresAt),
     passwordExpiresAt: expiresAt,
+    previousSignInAt: typeof previousSignInAt === "number" ? previousSignInAt : null,
+    failedSignInsBefore: typeof failedSignInsBefore === "number" ? failedSignInsBefore : 0,
   };
 }
 
@@ -105,6 +113,8 @@ export const authOptions: NextAuthOptions = {
             apiExpiresAt: Date.parse(result.expiresAt),
             mustChangePassword: result.mustChangePassword,
             passwordExpiresAt: result.passwordExpiresAt ? Date.parse(result.passwordExpiresAt) : null,
+            previousSignInAt: result.previousSignInAt ? Date.parse(result.previousSignInAt) : null,
+            failedSignInsBefore: result.failedSignInsBefore ?? 0,
           };
         } catch (error) {
           // Thrown messages reach the login page as ?error=...: a wrong password is NextAuth's
@@ -129,7 +139,7 @@ export const authOptions: NextAuthOptions = {
     async jwt({ token, user }) {
       if (user) {
         const u = user as unknown as Omit<SessionClaims, "uid" | "name"> & { id: string; name: string };
-        return { ...token, uid: u.id, login: u.login, name: u.name, role: u.role, apiToken: u.apiToken, apiExpiresAt: u.apiExpiresAt, mustChangePassword: u.mustChangePassword, passwordExpiresAt: u.passwordExpiresAt };
+        return { ...token, uid: u.id, login: u.login, name: u.name, role: u.role, apiToken: u.apiToken, apiExpiresAt: u.apiExpiresAt, mustChangePassword: u.mustChangePassword, passwordExpiresAt: u.passwordExpiresAt, previousSignInAt: u.previousSignInAt, failedSignInsBefore: u.failedSignInsBefore };
       }
       // The API token expired: drop every claim so that the session reads as signed out.
       if (!claimsFrom(token)) return { expired: true } as typeof token;

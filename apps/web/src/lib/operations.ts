@@ -236,7 +236,7 @@ export const TRAINING_RUN_LOG = /* GraphQL */ `
 `;
 
 export const CREATE_SNAPSHOT = /* GraphQL */ `
-  mutation Snapshot($name: String!) { createDatasetSnapshot(name: $name) { id name itemCount } }
+  mutation Snapshot($name: String!) { createDatasetSnapshot(name: $name) { id name itemCount reused } }
 `;
 
 export const START_RUN = /* GraphQL */ `

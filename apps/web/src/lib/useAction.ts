@@ -30,7 +30,8 @@ export function useAction(reload: () => Promise<unknown>) {
     returnFocus.current = null;
     if (el?.isConnected && (document.activeElement === document.body || document.activeElement === null)) el.focus();
   }, [busy]);
-  async function act(fn: () => Promise<unknown>, done?: string) {
+  /** `done`: the confirmation to show, or one made from the action's answer (null: none). */
+  async function act<T>(fn: () => Promise<T>, done?: string | ((result: T) => string | null)) {
     // One action at a time: a double-click must not start two training runs or create a user twice.
     // Every button that acts is disabled while busy; this catches the click before the re-render.
     if (running.current) return;
@@ -42,8 +43,9 @@ export function useAction(reload: () => Promise<unknown>) {
     setActionError(null);
     setNotice(null);
     try {
-      await fn();
-      if (done) setNotice(done);
+      const result = await fn();
+      const said = typeof done === "function" ? done(result) : done;
+      if (said) setNotice(said);
       await reload();
     } catch (e) {
       setActionError(describeError(e));

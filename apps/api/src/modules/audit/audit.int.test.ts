@@ -1,10 +1,11 @@
 import { Writable } from "node:stream";
 import type { Request, Response } from "express";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { seedReviewableCase } from "../../testing/fixtures.ts";
 import type { Context } from "../../context.ts";
 import { auditCsv, csvField } from "./auditCsv.ts";
+import { FULL_WALK_MIN_INTERVAL_MS } from "./chainVerifier.ts";
 
 let api: TestApi;
 let auditor: string;
@@ -21,6 +22,19 @@ beforeAll(async () => {
   }
 });
 afterAll(() => api?.close());
+
+/** Moves the clock (Date only, cumulatively) past the interval between full walks: the next one requested is walked. */
+let clockShift = 0;
+function passFullWalkInterval(): void {
+  vi.useRealTimers();
+  const now = Date.now();
+  clockShift += FULL_WALK_MIN_INTERVAL_MS + 1000;
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(now + clockShift);
+}
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const TRAIL = `query($f: AuditFilter, $first: Int, $after: String) { auditTrail(filter: $f, first: $first, after: $after) {
   nodes { seq actorLogin action entityType entityId after reason at hash prevHash } pageInfo { endCursor hasNextPage } } }`;
@@ -67,7 +81,7 @@ describe("audit trail", () => {
     const confirm = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id } }`;
     await api.gqlOk(hema, confirm, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
     await api.gqlOk(hema, confirm, { cells: [{ cellId: other.cellIds[0], expectedReviewCount: 0 }] });
-    await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { id } }`, { i: { id: kase.id, priority: "STAT", reason: "clinician called" } });
+    await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { id } }`, { i: { id: kase.id, priority: "STAT", expectedUpdatedAt: (await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).updatedAt.toISOString(), reason: "clinician called" } });
     // A slide event written the way the upload path writes one.
     await api.prisma.auditEvent.create({ data: { actorLogin: "system", action: "slide.analysed", entityType: "Slide", entityId: slideId } });
 
@@ -191,6 +205,23 @@ describe("audit trail", () => {
     expect(cut).not.toContain("# rows=");
   });
 
+  it("answers a full walk asked for again within 5 minutes with the earlier walk's verdict and time, without walking", async () => {
+    const FULL = `{ verifyAuditTrail(full: true) { ok checked full fullyVerifiedThrough fullyVerifiedAt } }`;
+    passFullWalkInterval();
+    const first = (await api.gqlOk(auditor, FULL)).verifyAuditTrail;
+    expect(first).toMatchObject({ ok: true, full: true });
+    // An event written since: a walk would count it.
+    await api.gqlOk(tech, `mutation { createCase(input: { accession: "AU-AGAIN" }) { id } }`);
+    const again = (await api.gqlOk(auditor, FULL)).verifyAuditTrail;
+    expect(again).toEqual(first);
+    // Once the interval has passed, a full walk is made again and covers the new event.
+    passFullWalkInterval();
+    const later = (await api.gqlOk(auditor, FULL)).verifyAuditTrail;
+    expect(later.full).toBe(true);
+    expect(later.checked).toBeGreaterThan(first.checked);
+    expect(Date.parse(later.fullyVerifiedAt)).toBeGreaterThan(Date.parse(first.fullyVerifiedAt));
+  });
+
   it("detects tampering done behind the API's back (superuser SQL) and names the first broken link", async () => {
     const ok = await api.gqlOk(auditor, `{ verifyAuditTrail { ok checked firstBrokenSeq problem } }`);
     expect(ok.verifyAuditTrail.ok).toBe(true);
@@ -203,11 +234,14 @@ describe("audit trail", () => {
       await tx.$executeRawUnsafe(`UPDATE audit_event SET after = '{"accession":"FORGED"}' WHERE seq = ${victim.seq}`);
     });
     // A quick check re-hashes only what is new since the last walk, and says so; the full walk
-    // (on request, on the first check and hourly) finds the edit.
+    // (on request at most every 5 minutes, on the first check and hourly) finds the edit.
     const quick = await api.gqlOk(auditor, `{ verifyAuditTrail { ok full fullyVerifiedThrough fullyVerifiedAt } }`);
     expect(quick.verifyAuditTrail).toMatchObject({ ok: true, full: false });
     expect(Number(quick.verifyAuditTrail.fullyVerifiedThrough)).toBeGreaterThanOrEqual(Number(victim.seq));
     expect(quick.verifyAuditTrail.fullyVerifiedAt).toMatch(/Z$/);
+    // Asked for again at once, the last full walk (before the edit) is its answer.
+    expect((await api.gqlOk(auditor, `{ verifyAuditTrail(full: true) { ok } }`)).verifyAuditTrail.ok).toBe(true);
+    passFullWalkInterval();
     const broken = await api.gqlOk(auditor, `{ verifyAuditTrail(full: true) { ok full checked firstBrokenSeq problem } }`);
     expect(broken.verifyAuditTrail.full).toBe(true);
     expect(broken.verifyAuditTrail.ok).toBe(false);

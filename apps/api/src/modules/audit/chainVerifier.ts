@@ -1,12 +1,35 @@
-import { AuditChainVerifier, type PrismaClient } from "@rcmnet/db";
+import { AuditChainVerifier, type AuditVerification, type PrismaClient } from "@rcmnet/db";
+
+/**
+ * A full walk re-hashes every event of the trail (seconds at a million events): one that finished
+ * less than this long ago is answered again, with its time, rather than walked anew.
+ */
+export const FULL_WALK_MIN_INTERVAL_MS = 5 * 60 * 1000;
+
+/** The chain verifier, with full walks asked for on request rate-limited (FULL_WALK_MIN_INTERVAL_MS). */
+export class ThrottledChainVerifier {
+  private readonly verifier = new AuditChainVerifier();
+  /** The last full walk's verdict and when it finished, or the first broken verdict (which stays the answer). */
+  private recent: { verdict: AuditVerification; finishedAt: number } | null = null;
+
+  async verify(prisma: PrismaClient, { full = false } = {}): Promise<AuditVerification> {
+    const recent = this.recent;
+    if (full && recent && Date.now() - recent.finishedAt < FULL_WALK_MIN_INTERVAL_MS) return recent.verdict;
+    const verdict = await this.verifier.verify(prisma, { full });
+    // A walk the verifier made full on its own (the first check, hourly) counts too. A break, once
+    // seen, is kept: a cached older "ok" must never be answered over it.
+    if (verdict.full || !verdict.ok) this.recent = { verdict, finishedAt: Date.now() };
+    return verdict;
+  }
+}
 
 // One verifier per database client, so that what it has verified is remembered across requests
 // (and never carried from one database to another, as in tests).
-const verifiers = new WeakMap<PrismaClient, AuditChainVerifier>();
+const verifiers = new WeakMap<PrismaClient, ThrottledChainVerifier>();
 
 /** The audit chain verifier for this database (the first check walks the whole chain). */
-export function chainVerifier(prisma: PrismaClient): AuditChainVerifier {
+export function chainVerifier(prisma: PrismaClient): ThrottledChainVerifier {
   let verifier = verifiers.get(prisma);
-  if (!verifier) verifiers.set(prisma, (verifier = new AuditChainVerifier()));
+  if (!verifier) verifiers.set(prisma, (verifier = new ThrottledChainVerifier()));
   return verifier;
 }

@@ -4,6 +4,8 @@ import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.
 import { issueToken } from "../../auth/tokens.ts";
 import { closeIdleSessions } from "../../auth/sessions.ts";
 import { checkPassword, login, LOCKOUT_MS, MAX_FAILED_LOGINS, MAX_UNKNOWN_LOGIN_EVENTS } from "./login.ts";
+import { changeMyPassword } from "./changeMyPassword.ts";
+import { resetUserPassword } from "../users/manageUsers.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -20,6 +22,19 @@ describe("authentication", () => {
     const token = await api.login(user.login, TEST_PASSWORD);
     const data = await api.gqlOk(token, ME);
     expect(data.me).toEqual({ id: user.id, login: user.login, role: "HEMATOLOGIST" });
+  });
+
+  it("tells a sign-in when the account last signed in and how many wrong passwords were typed since", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    const LOOK_BACK = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { previousSignInAt failedSignInsBefore } }`;
+    const first = (await api.gqlOk(null, LOOK_BACK, { l: user.login, p: TEST_PASSWORD })).login;
+    expect(first).toEqual({ previousSignInAt: null, failedSignInsBefore: 0 });
+    const signedIn = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: user.id, action: "auth.login" } });
+    for (let i = 0; i < 2; i++) await api.gql(null, LOGIN, { l: user.login, p: "not the password" });
+    const second = (await api.gqlOk(null, LOOK_BACK, { l: user.login, p: TEST_PASSWORD })).login;
+    expect(second).toEqual({ previousSignInAt: signedIn.at.toISOString(), failedSignInsBefore: 2 });
+    // The count starts again from this sign-in.
+    expect((await api.gqlOk(null, LOOK_BACK, { l: user.login, p: TEST_PASSWORD })).login.failedSignInsBefore).toBe(0);
   });
 
   it("refuses a wrong password and an unknown login with the same message", async () => {
@@ -220,6 +235,37 @@ describe("authentication", () => {
     // The old session ended with the old password, and none took its place.
     expect(await api.prisma.apiSession.count({ where: { userId: user.id, endedAt: null } })).toBe(0);
     expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(1);
+  });
+
+  it("changing the password does not overwrite an administrator's reset committed after the current password was checked (CONFLICT)", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    const { user: adminUser } = await api.createUser("ADMIN");
+    const asActor = (u: typeof user) => ({ id: u.id, login: u.login, displayName: u.displayName, role: u.role });
+    // The reset lands after the current password was checked and the new one hashed, just before
+    // the change's transaction: as an administrator's reset committed in that window would.
+    let resets = 0;
+    const racing = new Proxy(api.prisma, {
+      get: (target, prop) => {
+        if (prop === "$transaction" && resets === 0) {
+          return async (...args: unknown[]) => {
+            resets++;
+            await resetUserPassword(api.prisma, asActor(adminUser), { id: user.id, newPassword: "a temporary one from the admin", reason: "forgot it" });
+            return (target.$transaction as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const refused = changeMyPassword(racing, api.env, asActor(user), TEST_PASSWORD, "a much better password");
+    await expect(refused).rejects.toMatchObject({ code: "CONFLICT", message: expect.stringMatching(/changed or reset meanwhile/) });
+    expect(resets).toBe(1);
+    // The administrator's reset stands: their password signs in (to be changed), the one chosen against the old does not.
+    const stored = await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(stored.mustChangePassword).toBe(true);
+    expect((await api.gql(null, LOGIN, { l: user.login, p: "a much better password" })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await api.gql(null, LOGIN, { l: user.login, p: "a temporary one from the admin" })).errors).toBeUndefined();
+    expect(await api.prisma.auditEvent.count({ where: { action: "user.change_own_password", entityId: user.id } })).toBe(0);
   });
 
   it("a password older than RCMNET_PASSWORD_MAX_AGE_DAYS must be replaced before anything else (21 CFR 11.300(b))", async () => {

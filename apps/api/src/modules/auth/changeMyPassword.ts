@@ -3,7 +3,7 @@ import type { AuthUser } from "../../context.ts";
 import type { Env } from "../../env.ts";
 import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
 import { openSession, revokeUserSessions } from "../../auth/sessions.ts";
-import { badInput, notFound } from "../../errors.ts";
+import { badInput, conflict, notFound } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { checkPassword, onceSession, type LoginResult } from "./login.ts";
 
@@ -22,6 +22,15 @@ export async function changeMyPassword(
   await checkPassword(prisma, row, currentPassword, "signature", { for: "password change" });
   const passwordHash = await hashPassword(newPassword);
   const user = await prisma.$transaction(async (tx) => {
+    // The password checked above must still be the one in force: an administrator's reset
+    // committed since (while the hashes were computed) would otherwise be overwritten by a
+    // password chosen against the old one. Locked, so a reset from now on waits for this commit.
+    const [now] = await tx.$queryRaw<{ passwordHash: string; passwordChangedAt: Date }[]>`
+      SELECT "passwordHash", "passwordChangedAt" FROM "user" WHERE id = ${actor.id}::uuid FOR UPDATE`;
+    if (!now) throw notFound("User");
+    if (now.passwordHash !== row.passwordHash || now.passwordChangedAt.getTime() !== row.passwordChangedAt.getTime()) {
+      throw conflict("Your password was changed or reset meanwhile (by an administrator or another session): nothing was changed; sign in with the current password");
+    }
     const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date(), mustChangePassword: false } });
     // Every older session ends with the old password, this one too: the answer carries a new
     // token for a client that asks for one.

@@ -18,6 +18,12 @@ export interface LoginResult {
   mustChangePassword: boolean;
   /** The session behind `token` and `expiresAt`, opened at most once, when a client asks for either. */
   session: () => Promise<{ token: string; expiresAt: Date }>;
+  /**
+   * A sign-in's look back, for its owner: when the account last signed in, and the wrong passwords
+   * typed for it since. Someone else's use of the account (an administrator who set its password
+   * and signed in with it, say) shows there.
+   */
+  previousSignIn?: { at: Date | null; failedAttempts: number };
 }
 
 /** Opens the session on the first call only. */
@@ -201,12 +207,19 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
   }
   const checked = await checkPassword(prisma, user, password, "login");
   await refuseExpiredTemporaryPassword(prisma, env, checked);
+  const previous = await prisma.auditEvent.findFirst({ where: { entityId: user.id, action: "auth.login" }, orderBy: { seq: "desc" }, select: { at: true } });
   await prisma.$transaction((tx) =>
     recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
   );
   // Opened now: a sign-in is for the session.
   const opened = await openSession(prisma, env, user);
-  return { user: checked, mustChangePassword: mustChangePasswordNow(checked, env), session: async () => opened };
+  return {
+    user: checked,
+    mustChangePassword: mustChangePasswordNow(checked, env),
+    session: async () => opened,
+    // The count as it stood before this right password reset it.
+    previousSignIn: { at: previous?.at ?? null, failedAttempts: user.failedLogins },
+  };
 }
 
 /**

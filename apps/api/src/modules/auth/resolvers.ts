@@ -34,6 +34,8 @@ export const resolvers: Resolvers = {
     token: async (p) => (await p.session()).token,
     expiresAt: async (p) => (await p.session()).expiresAt,
     passwordExpiresAt: (p, _a, ctx) => passwordExpiresAt(p.user, ctx.env),
+    previousSignInAt: (p) => p.previousSignIn?.at ?? null,
+    failedSignInsBefore: (p) => p.previousSignIn?.failedAttempts ?? null,
   },
 };
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { ALL_ROLES } from "../../auth/roles.ts";
-import { seedReviewableCase } from "../../testing/fixtures.ts";
+import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
+import { updateCase } from "./updateCase.ts";
 
 let api: TestApi;
 let tech: string;
@@ -67,6 +68,24 @@ describe("cases", () => {
     await api.gqlOk(tech, UPDATE, { i: { id: created.id, wbcCount: 5, expectedUpdatedAt: a.updateCase.updatedAt, reason: "recount" } });
   });
 
+  it("refuses an edit that does not say which version of the details it was made on (expectedUpdatedAt), changing nothing", async () => {
+    const UPDATE = `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { id wbcCount } }`;
+    const author = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
+    const created = await api.prisma.case.create({ data: { accession: "C-BLIND", wbcCount: 3.1, createdById: author.id } });
+    const before = await databaseFingerprint(api.prisma);
+    for (const expectedUpdatedAt of [undefined, null]) {
+      const blind = await api.gql(tech, UPDATE, { i: { id: created.id, wbcCount: 9.9, reason: "last writer wins", ...(expectedUpdatedAt === undefined ? {} : { expectedUpdatedAt }) } });
+      expect(blind.errors?.[0]?.extensions?.code, String(expectedUpdatedAt)).toBe("BAD_USER_INPUT");
+      expect(blind.errors?.[0]?.message).toMatch(/expectedUpdatedAt/);
+    }
+    // Called around GraphQL (another entry point), the validation says why.
+    await expect(updateCase(api.prisma, { id: author.id, login: author.login, displayName: author.displayName, role: "TECHNICIAN" }, { id: created.id, wbcCount: 9.9, reason: "last writer wins" })).rejects.toThrow(
+      /expectedUpdatedAt \(the case's updatedAt as you loaded it\) is required/,
+    );
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: created.id } })).wbcCount).toBe(3.1);
+  });
+
   it("stores a blank patient reference as none, so blank cases are never one patient", async () => {
     const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-BLANK", patientRef: "   " } });
     expect(r.createCase.patientRef).toBeNull();
@@ -101,7 +120,8 @@ describe("cases", () => {
 
   it("updates details with a reason while not signed", async () => {
     const r = await api.gqlOk(tech, CREATE, { i: { accession: "C-UPD" } });
-    const u = await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { priority product } }`, { i: { id: r.createCase.id, priority: "URGENT", product: "tisagenlecleucel", reason: "clinician request" } });
+    const loaded = (await api.prisma.case.findUniqueOrThrow({ where: { id: r.createCase.id } })).updatedAt.toISOString();
+    const u = await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { priority product } }`, { i: { id: r.createCase.id, priority: "URGENT", product: "tisagenlecleucel", expectedUpdatedAt: loaded, reason: "clinician request" } });
     expect(u.updateCase).toEqual({ priority: "URGENT", product: "tisagenlecleucel" });
     const e = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "case.update", entityId: r.createCase.id } });
     expect(e).toMatchObject({ reason: "clinician request", before: expect.objectContaining({ priority: "ROUTINE" }), after: expect.objectContaining({ priority: "URGENT" }) });

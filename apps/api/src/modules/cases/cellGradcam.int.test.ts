@@ -10,7 +10,7 @@ import { registerTestModel } from "../../jobs/testing/registerTestModel.ts";
 import { tinyModelDir } from "../../jobs/testing/tinyModel.ts";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { seedReviewableCase } from "../../testing/fixtures.ts";
-import { gradcamCache } from "./cellGradcam.ts";
+import { gradcamCache, gradcamSlots } from "./cellGradcam.ts";
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -24,12 +24,14 @@ let cropSha: string;
 let slideId: string;
 
 beforeAll(async () => {
-  api = await createTestApi({ limits: { gradcamPerUserPerMinute: 3 } });
+  api = await createTestApi({ limits: { gradcamPerUserPerMinute: 3, gradcamWaitMs: 300 } });
   const tech = await api.createUser("TECHNICIAN");
   const { cellIds } = await seedReviewableCase(api.prisma, { createdById: tech.user.id, cells: 2 });
   let seeded: string;
   [seeded, missingCrop] = cellIds as [string, string];
-  tiny = await registerTestModel(api.prisma, await tinyModelDir(1), "CHAMPION", "gradcam-test");
+  // A candidate: the fixture's model is the champion already (one at a time), and the overlay is
+  // made by the latest prediction's model, whatever its status.
+  tiny = await registerTestModel(api.prisma, await tinyModelDir(1), "CANDIDATE", "gradcam-test");
   const [crop] = await synthCellCrops({ perClass: 1, size: 64, seed: 7, classes: ["monocyte"] });
   const sha = await api.blobs.put(crop!.bytes);
   cropSha = sha;
@@ -160,5 +162,35 @@ describe("GET /cells/:cellId/gradcam", () => {
     expect((await get(cells[0]!, token)).status).toBe(200);
     // Another user is not affected.
     expect((await get(cells[3]!, await api.loginAs("HEMATOLOGIST"))).status).toBe(200);
+  });
+
+  it("runs the model for two overlays at a time in the process, all users together: busy (429) past the wait, cached ones still served", async () => {
+    const cells: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const id = (await api.prisma.cell.create({ data: { slideId, x: 700 + i * 30, y: 800, width: 24, height: 24, cropSha256: cropSha } })).id;
+      await api.prisma.prediction.create({ data: { cellId: id, modelVersionId: tiny.id, label: tiny.labels[0]!, probabilities: {}, confidence: 0.9, abstained: false } });
+      cells.push(id);
+    }
+    const reader = await api.createUser("HEMATOLOGIST");
+    const token = await api.login(reader.user.login, reader.password);
+    expect((await get(cells[0]!, token)).status).toBe(200);
+    // Other users' overlays hold both slots.
+    const held = await Promise.all([gradcamSlots.acquire(1_000), gradcamSlots.acquire(1_000)]);
+    try {
+      const busy = await get(cells[1]!, token);
+      expect(busy.status).toBe(429);
+      expect(((await busy.json()) as { errors: { message: string; extensions: { code: string } }[] }).errors[0]).toMatchObject({
+        extensions: { code: "RATE_LIMITED" },
+        message: expect.stringMatching(/busy computing other heat maps; try again/),
+      });
+      // A cached overlay runs no model: served meanwhile.
+      expect((await get(cells[0]!, token)).status).toBe(200);
+    } finally {
+      for (const release of held) release();
+    }
+    // The refusal was not remembered: once a slot is free, the overlay is computed.
+    const retried = await get(cells[1]!, token);
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("content-type")).toBe("image/png");
   });
 });

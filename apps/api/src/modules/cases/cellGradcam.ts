@@ -10,6 +10,7 @@ import { CASE_READERS } from "../../auth/roles.ts";
 import { FixedWindowLimiter } from "../../auth/rateLimit.ts";
 import { badInput, notFound, rateLimited } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
+import { Semaphore, slotOrBusy } from "../../lib/semaphore.ts";
 import { describeError } from "../../log.ts";
 import { sharedClassifierCache } from "../../jobs/model/modelRuntime.ts";
 
@@ -52,6 +53,13 @@ export class GradcamCache {
 
 export const gradcamCache = new GradcamCache();
 
+/**
+ * Model runs at once in this process, all users together: the per-user limit alone lets many
+ * users (or one with many tabs' worth of cells) run the model side by side, each holding a model
+ * and its gradients in memory and the CPU with them.
+ */
+export const gradcamSlots = new Semaphore(2);
+
 /** The overlay PNG of a cell and the model version that explains it. */
 export async function cellGradcam(
   ctx: Pick<Context, "prisma" | "blobs" | "env" | "log">,
@@ -81,11 +89,15 @@ export async function cellGradcam(
       }
       throw err;
     }
+    // Outside the try below: busy is RATE_LIMITED (try again), not "cannot explain this cell".
+    const release = await slotOrBusy(gradcamSlots, ctx.env.limits.gradcamWaitMs, "The server is busy computing other heat maps; try again in a moment");
     try {
       return await (await sharedClassifierCache(ctx.env.dataDir)).use(version, (classifier) => classifier.model.explain(crop));
     } catch (err) {
       ctx.log.error("grad-cam failed", { cellId: cell.id, modelVersionId: version.id, ...describeError(err) });
       throw new GradcamUnavailable(`The model version ${version.id} could not explain this cell`);
+    } finally {
+      release();
     }
   });
   return { png, modelVersionId: version.id };

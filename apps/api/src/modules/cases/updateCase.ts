@@ -13,8 +13,11 @@ export const updateCaseInput = z.object({
   timepoint: z.string().trim().max(50).nullish(),
   priority: z.enum(["ROUTINE", "URGENT", "STAT"]).nullish(),
   ...specimenInput,
-  /** The case's updatedAt as the editor loaded it: a change made meanwhile is not overwritten. */
-  expectedUpdatedAt: z.date().nullish(),
+  /**
+   * The case's updatedAt as the editor loaded it: a change made meanwhile is not overwritten.
+   * Required: without it an edit would silently undo whatever another user saved since.
+   */
+  expectedUpdatedAt: z.date({ error: "expectedUpdatedAt (the case's updatedAt as you loaded it) is required, so that no one else's change is overwritten" }),
   reason: z.string().trim().min(3, "reason is required").max(1000),
 });
 
@@ -24,7 +27,7 @@ export async function updateCase(prisma: PrismaClient, actor: AuthUser, raw: unk
   return prisma.$transaction(async (tx) => {
     const before = await lockCase(tx, input.id);
     assertNotSigned(before);
-    if (input.expectedUpdatedAt && input.expectedUpdatedAt.getTime() !== before.updatedAt.getTime()) {
+    if (input.expectedUpdatedAt.getTime() !== before.updatedAt.getTime()) {
       throw conflict("The case was changed by someone else since you opened it: reload to see the change, then edit again");
     }
     const after = await tx.case.update({

@@ -194,6 +194,27 @@ describe("sign-off", () => {
     expect(fresh.errors?.[0]?.extensions?.needsUserId).toBe(true);
   });
 
+  it("records in each sign-off's audit event which components signed and when the series began, evidence that outlives the session row (11.200)", async () => {
+    const h = await api.createUser("HEMATOLOGIST");
+    const token = await api.login(h.user.login, h.password);
+    const cases = [];
+    for (let i = 0; i < 2; i++) {
+      const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
+      await api.gqlOk(token, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0, reason: "seen" }] });
+      cases.push(kase);
+    }
+    const first = await api.gqlOk(token, SIGN, { input: { caseId: cases[0]!.id, login: h.user.login, password: h.password, meaning: MEANING, ...(await seen(cases[0]!.id)) } });
+    const second = await api.gqlOk(token, SIGN, { input: { caseId: cases[1]!.id, password: h.password, meaning: MEANING, ...(await seen(cases[1]!.id)) } });
+    // The session row goes (ended and expired sessions are deleted at a later sign-in): the events keep the evidence.
+    await api.prisma.apiSession.deleteMany({ where: { userId: h.user.id } });
+    const signature = async (caseId: string) =>
+      ((await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "case.sign_off", entityId: caseId } })).after as { signature?: unknown }).signature;
+    const seriesStartedAt = first.signOffCase.signedAt;
+    expect(await signature(cases[0]!.id)).toEqual({ components: "id+password", seriesStartedAt });
+    expect(await signature(cases[1]!.id)).toEqual({ components: "password", seriesStartedAt });
+    expect(Date.parse(second.signOffCase.signedAt)).toBeGreaterThanOrEqual(Date.parse(seriesStartedAt));
+  });
+
   it("refuses a meaning that misstates the report: plain approval over AI labels the reviewer changed; nothing stored", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await confirmAll(cellIds);

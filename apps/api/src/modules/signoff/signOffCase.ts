@@ -36,12 +36,22 @@ export const signOffCaseInput = z.object({
   seenCaseUpdatedAt: z.date(),
 });
 
-/** This API session (not another of the same user's) has signed with both components: a series is open. */
-async function signedEarlierInSession(prisma: PrismaClient, signerId: string, session: { tokenSha256: string } | undefined): Promise<boolean> {
-  if (!session) return false;
-  const row = await prisma.apiSession.findUnique({ where: { tokenSha256: session.tokenSha256 }, select: { userId: true, signatureSeriesAt: true } });
-  return row !== null && row.userId === signerId && row.signatureSeriesAt !== null;
+/**
+ * When this API session (not another of the same user's) first signed with both components: its
+ * signature series began then. Null while no series is open.
+ */
+async function signatureSeriesStart(
+  db: Pick<Prisma.TransactionClient, "apiSession">,
+  signerId: string,
+  session: { tokenSha256: string } | undefined,
+): Promise<Date | null> {
+  if (!session) return null;
+  const row = await db.apiSession.findUnique({ where: { tokenSha256: session.tokenSha256 }, select: { userId: true, signatureSeriesAt: true } });
+  return row !== null && row.userId === signerId ? row.signatureSeriesAt : null;
 }
+
+/** Which components of the e-signature were typed (21 CFR 11.200(a)(1)): "id+password" opens or continues a series, "password" continues one. */
+export type SignatureComponents = "id+password" | "password";
 
 /** An e-signature needs a password only its owner knows (21 CFR 11.200(a)(2), 11.300). */
 export function assertOwnPassword(signer: Pick<User, "mustChangePassword">): void {
@@ -67,7 +77,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
   const signer = await prisma.user.findUnique({ where: { id: actor.id } });
   if (!signer) throw notFound("User");
   assertOwnPassword(signer);
-  if (input.login === undefined && !(await signedEarlierInSession(prisma, signer.id, session))) {
+  if (input.login === undefined && (await signatureSeriesStart(prisma, signer.id, session)) === null) {
     throw badInput("Type your user ID with your password: the first signature of a session takes both (21 CFR 11.200(a)(1)); nothing was signed", { needsUserId: true });
   }
   // Wrong signature passwords count towards the lockout like failed sign-ins; so does another
@@ -272,6 +282,13 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         if (session && input.login !== undefined) {
           await tx.apiSession.updateMany({ where: { tokenSha256: session.tokenSha256, userId: signer.id, signatureSeriesAt: null }, data: { signatureSeriesAt: signedAt } });
         }
+        // The session row is the only other record of how this signature was made, and ended
+        // sessions are deleted once expired (auth/sessions.ts): the audit event keeps it (11.200).
+        // Read after the update above, so a series opened by a concurrent signature is the one named.
+        const signature = {
+          components: (input.login !== undefined ? "id+password" : "password") satisfies SignatureComponents,
+          seriesStartedAt: (await signatureSeriesStart(tx, signer.id, session))?.toISOString() ?? null,
+        };
         await tx.case.update({
           where: { id: kase.id },
           data: { status: version === 1 ? "SIGNED_OUT" : "AMENDED", reportVersion: version },
@@ -281,7 +298,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           entityType: "Case",
           entityId: kase.id,
           before: { status: kase.status, reportVersion: kase.reportVersion },
-          after: { status: version === 1 ? "SIGNED_OUT" : "AMENDED", reportVersion: version, signOffId: signOff.id, contentSha256, meaning: input.meaning, accession: kase.accession },
+          after: { status: version === 1 ? "SIGNED_OUT" : "AMENDED", reportVersion: version, signOffId: signOff.id, contentSha256, meaning: input.meaning, accession: kase.accession, signature },
         });
         return signOff;
       },

@@ -18,11 +18,14 @@ export interface CreateDatasetSnapshotInput {
   name: string;
 }
 
+/** A snapshot as the API answers it: `reused` when createDatasetSnapshot returned the newest one instead of taking a copy. */
+export type SnapshotAnswer = DatasetSnapshot & { reused?: boolean };
+
 export async function createDatasetSnapshot(
   prisma: PrismaClient,
   actor: AuthUser,
   input: CreateDatasetSnapshotInput,
-): Promise<DatasetSnapshot> {
+): Promise<SnapshotAnswer> {
   const name = input.name.trim();
   if (name.length === 0 || name.length > MAX_NAME) {
     throw badInput(`Snapshot name must have 1 to ${MAX_NAME} characters`, { field: "name" });
@@ -97,6 +100,11 @@ export async function createDatasetSnapshot(
       };
       const labels = [...new Set(rows.map((r) => r.label))].sort();
       const contentHash = snapshotContentHash(rows);
+      // Nothing signed or relabelled since the newest snapshot: the same items again would be a
+      // copy under another name, and runs on either would look like runs on different data. It is
+      // answered instead, marked reused; nothing is written, so nothing is audited.
+      const newest = await tx.datasetSnapshot.findFirst({ orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      if (newest?.contentHash === contentHash) return { ...newest, reused: true };
 
       const snapshot = await tx.datasetSnapshot.create({
         data: { name, labels, itemCount: rows.length, contentHash, splitSummary, createdById: actor.id },

@@ -32,6 +32,7 @@ export const resolvers: Resolvers = {
     casesWithoutPatient: (s) => splitSummaryOf(s)?.casesWithoutPatient ?? null,
     relabelledSince: (s, _a, ctx) => relabelledSince(ctx.prisma, s.id),
     createdBy: (s, _a, ctx) => userOrFail(ctx.loaders.userById.load(s.createdById)),
+    reused: (s) => s.reused === true,
   },
   TrainingRun: {
     metrics: (r) => withCurrentMacroF1(r.metrics),

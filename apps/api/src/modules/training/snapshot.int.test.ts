@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const CREATE = `mutation($name: String!) {
-  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient labelCounts createdBy { login } }
+  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient labelCounts createdBy { login } reused }
 }`;
 const START = `mutation($snapshotId: ID!, $config: JSON, $base: ID) {
   startTrainingRun(snapshotId: $snapshotId, config: $config, baseModelVersionId: $base) { id status config progress snapshot { id } }
@@ -98,7 +98,7 @@ describe("dataset snapshots", () => {
 
     const first = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "  week 47 " }))
       .createDatasetSnapshot;
-    expect(first).toMatchObject({ name: "week 47", labels, itemCount: 32 });
+    expect(first).toMatchObject({ name: "week 47", labels, itemCount: 32, reused: false });
     expect(first.splitCounts.train + first.splitCounts.val + first.splitCounts.test).toBe(32);
     const items = await api.prisma.datasetItem.findMany({ where: { snapshotId: first.id } });
     const byCell = new Map(items.map((i) => [i.cellId, i]));
@@ -113,15 +113,25 @@ describe("dataset snapshots", () => {
     expect(patients).toBe(2);
     expect(first).toMatchObject({ heldOutCells: 0, casesWithoutPatient: 2 });
 
-    // Same data, same content and split.
+    // Same data, same content and split: the newest snapshot is answered again, marked reused,
+    // and nothing is written (no copy, no audit event).
+    const unchanged = await trainingState();
     const second = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "again" })).createDatasetSnapshot;
-    expect(second.contentHash).toBe(first.contentHash);
-    expect(second.splitCounts).toEqual(first.splitCounts);
+    expect(second).toEqual({ ...first, reused: true });
+    expect(await trainingState()).toEqual(unchanged);
 
     // Frozen: the database refuses to change a snapshot's rows.
     await expect(
       api.prisma.datasetItem.update({ where: { id: items[0]!.id }, data: { label: "monocyte" } }),
     ).rejects.toThrow();
+    expect(await api.prisma.auditEvent.count({ where: { action: "datasetSnapshot.create" } })).toBe(1);
+
+    // A label signed since: a new snapshot is taken.
+    await insertCaseWithCells(api.prisma, { ...base, status: "SIGNED_OUT", cells: [{ reviews: ["car_t"] }] });
+    const third = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "again" })).createDatasetSnapshot;
+    expect(third).toMatchObject({ name: "again", itemCount: 33, reused: false });
+    expect(third.id).not.toBe(first.id);
+    expect(third.contentHash).not.toBe(first.contentHash);
     expect(await api.prisma.auditEvent.count({ where: { action: "datasetSnapshot.create" } })).toBe(2);
   });
 
@@ -306,6 +316,30 @@ describe("training runs", () => {
     );
   });
 
+  it("refuses a second run while one is queued or running (CONFLICT naming it), writing nothing", async () => {
+    const snapshot = await trainableSnapshot("one at a time");
+    const run = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })).startTrainingRun;
+    try {
+      for (const status of ["RUNNING", "QUEUED"] as const) {
+        await api.prisma.trainingRun.update({ where: { id: run.id }, data: { status } });
+        const before = await trainingState();
+        const refused = await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } });
+        expect(codeOf(refused), status).toBe("CONFLICT");
+        expect(refused.errors?.[0]?.message).toMatch(new RegExp(`Training run ${run.id} \\(snapshot "one at a time", .*\\) is still ${status.toLowerCase()}: wait for it to finish, or cancel it`));
+        expect(refused.errors?.[0]?.extensions).toMatchObject({ activeRunId: run.id, activeRunStatus: status });
+        expect(await trainingState()).toEqual(before);
+      }
+      // Two starts at once after it ends: one run is queued, the other refused.
+      expect((await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id })).cancelTrainingRun.status).toBe("CANCELLED");
+      const both = await Promise.all([0, 1].map(() => api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })));
+      expect(both.map(codeOf).sort()).toEqual(["CONFLICT", undefined]);
+      const queued = both.find((r) => !r.errors)!.data.startTrainingRun.id as string;
+      expect((await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: queued })).cancelTrainingRun.status).toBe("CANCELLED");
+    } finally {
+      await api.prisma.trainingRun.updateMany({ where: { id: run.id, status: { in: ["QUEUED", "RUNNING"] } }, data: { status: "CANCELLED", finishedAt: new Date() } });
+    }
+  });
+
   it("settles a run whose job ended without closing it (its worker killed on the last attempt)", async () => {
     const snapshot = await trainableSnapshot("settled");
     const died = async () => {
@@ -419,7 +453,10 @@ describe("training runs", () => {
     const READ = `{ datasetSnapshots(first: 50) { nodes { id relabelledSince } } }`;
     const countOf = async () => (await api.gqlOk(tokens.DATA_SCIENTIST, READ)).datasetSnapshots.nodes.find((n: { id: string }) => n.id === created.id).relabelledSince;
     expect(await countOf()).toBe(0);
-    // An amendment relabels one of its cells (the review path sets the cell's current label).
+    // An amendment reopens the case (a signed case's cells do not change) and relabels one of its
+    // cells (the review path sets the cell's current label).
+    const kase = (await api.prisma.cell.findUniqueOrThrow({ where: { id: item.cellId }, include: { slide: { include: { case: true } } } })).slide.case;
+    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW" } });
     await api.prisma.cell.update({ where: { id: item.cellId }, data: { currentLabel: `${item.label}-corrected` } });
     expect(await countOf()).toBe(1);
     const before = await trainingState();
@@ -428,5 +465,6 @@ describe("training runs", () => {
     expect(refused.errors?.[0]?.message).toMatch(/1 cell has been relabelled since this snapshot was taken/);
     expect(await trainingState()).toEqual(before);
     await api.prisma.cell.update({ where: { id: item.cellId }, data: { currentLabel: item.label } });
+    await api.prisma.case.update({ where: { id: kase.id }, data: { status: kase.status } });
   });
 });

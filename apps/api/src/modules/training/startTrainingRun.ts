@@ -1,6 +1,6 @@
 // Queues a training run: transfer learning from a base model (the champion unless another
 // version is named) on a dataset snapshot's TRAIN/VAL parts, evaluated on its locked TEST part.
-import type { PrismaClient, TrainingRun } from "@rcmnet/db";
+import type { Prisma, PrismaClient, TrainingRun } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, notFound } from "../../errors.ts";
@@ -83,6 +83,7 @@ export async function startTrainingRun(
   }
 
   return prisma.$transaction(async (tx) => {
+    await assertNoActiveRun(tx);
     const run = await tx.trainingRun.create({
       data: {
         snapshotId: snapshot.id,
@@ -100,6 +101,26 @@ export async function startTrainingRun(
     });
     return run;
   });
+}
+
+/**
+ * One run queued or running at a time: a second would train beside it on the same worker's memory
+ * and time, and a double click or a second tab would queue the same training twice. Serialised by
+ * a lock held to commit, so two starts at once cannot both see none.
+ */
+async function assertNoActiveRun(tx: Prisma.TransactionClient): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430032)`;
+  const active = await tx.trainingRun.findFirst({
+    where: { status: { in: ["QUEUED", "RUNNING"] } },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    select: { id: true, status: true, cancelRequested: true, createdAt: true, snapshot: { select: { name: true } } },
+  });
+  if (!active) return;
+  const state = `${active.status === "QUEUED" ? "queued" : "running"}${active.cancelRequested ? ", cancellation requested" : ""}`;
+  throw conflict(
+    `Training run ${active.id} (snapshot "${active.snapshot.name}", queued ${active.createdAt.toISOString()}) is still ${state}: wait for it to finish, or cancel it, before starting another`,
+    { activeRunId: active.id, activeRunStatus: active.status },
+  );
 }
 
 /**

@@ -28,9 +28,11 @@ export const resolvers: Resolvers = {
     unlockUser: (_p, args, ctx) => unlockUser(ctx.prisma, actor(ctx), args),
   },
   // A user is reachable from many records (createdBy, reviewer, signer, uploadedBy); whether an
-  // account is locked out right now is for those who manage accounts (and yourself), not for
-  // every reader of a case: it would show who is under a password-guessing attack.
+  // account is locked out or disabled right now is for those who manage accounts (and yourself),
+  // not for every reader of a case: it would show who is under a password-guessing attack, or
+  // whose account was just taken away (a departure, an investigation).
   User: {
+    disabled: (u, _a, ctx) => (readsAccountState(ctx.user, u.id) ? u.disabled : null),
     lockedUntil: (u, _a, ctx) => (readsAccountState(ctx.user, u.id) ? u.lockedUntil : null),
     // A temporary password, or one older than the install allows (auth/passwordAge.ts).
     mustChangePassword: (u, _a, ctx) => (readsAccountState(ctx.user, u.id) ? mustChangePasswordNow(u, ctx.env) : null),

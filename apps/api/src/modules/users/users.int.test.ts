@@ -177,4 +177,17 @@ describe("user administration", () => {
     expect((await api.gqlOk(admin, read, { id: kase.id })).case.createdBy.lockedUntil).toBe(until.toISOString());
     expect((await api.gqlOk(lockedToken, `{ me { lockedUntil } }`)).me.lockedUntil).toBe(until.toISOString());
   });
+
+  it("shows whether an account is disabled only to admins, auditors and the account itself, not to every reader of a record", async () => {
+    const gone = await api.createUser("TECHNICIAN", { disabled: true });
+    const kase = await api.prisma.case.create({ data: { accession: `GONE-${Date.now()}`, createdById: gone.user.id } });
+    const read = `query($id: ID!) { case(id: $id) { createdBy { login disabled } } }`;
+    const reader = await api.createUser("TECHNICIAN");
+    const readerToken = await api.login(reader.user.login, reader.password);
+    expect((await api.gqlOk(readerToken, read, { id: kase.id })).case.createdBy).toEqual({ login: gone.user.login, disabled: null });
+    expect((await api.gqlOk(await api.loginAs("HEMATOLOGIST"), read, { id: kase.id })).case.createdBy.disabled).toBeNull();
+    expect((await api.gqlOk(admin, read, { id: kase.id })).case.createdBy.disabled).toBe(true);
+    expect((await api.gqlOk(await api.loginAs("AUDITOR"), read, { id: kase.id })).case.createdBy.disabled).toBe(true);
+    expect((await api.gqlOk(readerToken, `{ me { disabled } }`)).me.disabled).toBe(false);
+  });
 });

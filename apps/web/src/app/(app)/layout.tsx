@@ -8,6 +8,7 @@ import { NavLinks } from "@/components/NavLinks";
 import { SessionWatch } from "@/components/SessionWatch";
 import { env } from "@/env";
 import { SignOutButton } from "@/components/SignOutButton";
+import { SignInNotice } from "@/components/SignInNotice";
 
 export default async function AppLayout({ children }: { children: ReactNode }) {
   const session = await currentSession();
@@ -32,6 +33,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
         </div>
       </header>
       <SessionWatch idleTimeoutSeconds={env.RCMNET_IDLE_TIMEOUT_SECONDS} />
+      <SignInNotice signIn={`${session.uid}:${session.apiExpiresAt}`} previousSignInAt={session.previousSignInAt} failedSignInsBefore={session.failedSignInsBefore} />
       {/* A password an administrator set is replaced before any page opens (the API refuses signatures with it anyway). */}
       <main>{session.mustChangePassword ? <ChangePassword login={session.login} forced /> : children}</main>
     </div>

@@ -26,10 +26,10 @@ interface Verify {
 /** The verdict, and which events this check re-hashed (a quick one resumes from the last full walk). */
 function chainVerdict(v: Verify["verifyAuditTrail"]): string {
   if (!v.ok) return `Hash chain BROKEN at event ${v.firstBrokenSeq ?? "?"}${v.problem ? ` — ${v.problem}` : ""}`;
-  const scope =
-    v.full || !v.fullyVerifiedAt
-      ? "every event re-hashed just now"
-      : `events 1–${v.fullyVerifiedThrough} re-hashed at ${formatDateTime(v.fullyVerifiedAt)}, newer ones just now`;
+  // A full walk asked for within minutes of the last one answers that one's verdict (the API
+  // does not re-hash the whole trail on every click): its time says which.
+  const walked = v.fullyVerifiedAt && `events 1–${v.fullyVerifiedThrough} re-hashed at ${formatDateTime(v.fullyVerifiedAt)}`;
+  const scope = !walked ? "every event re-hashed just now" : v.full ? walked : `${walked}, newer ones just now`;
   return `Hash chain verified: ${v.checked} events intact (${scope})`;
 }
 

@@ -47,7 +47,7 @@ export function Retraining() {
   const [shown, setShown] = useState<string | null>(null);
   const run = runs.find((r) => r.id === shown) ?? runs[0] ?? null;
 
-  const { act, actionError, busy } = useAction(reload);
+  const { act, actionError, notice, busy } = useAction(reload);
 
   if (loading && !data) return <Loading what="training data" />;
   const champion = data?.championModel;
@@ -56,13 +56,23 @@ export function Retraining() {
       <h1>Retraining</h1>
       <ErrorBox error={error} />
       <ErrorBox error={actionError} testId="training-error" />
+      {notice && (
+        <p className="notice" role="status" data-testid="training-notice">
+          {notice}
+        </p>
+      )}
       <div className="grid2">
         <form
           className="panel"
           onSubmit={(e) => {
             e.preventDefault();
             const name = String(new FormData(e.currentTarget).get("name") ?? "").trim();
-            if (name) void act(() => gql(CREATE_SNAPSHOT, { name }));
+            if (name)
+              void act(
+                () => gql<{ createDatasetSnapshot: { name: string; reused: boolean } }>(CREATE_SNAPSHOT, { name }),
+                // Same labels as the newest snapshot: the API answers that one rather than a copy.
+                ({ createDatasetSnapshot: s }) => (s.reused ? `No label has changed since snapshot ${s.name}: it is used again, and no new snapshot was taken.` : null),
+              );
           }}
         >
           <h2 style={{ marginTop: 0 }}>1. Snapshot human labels</h2>
@@ -153,10 +163,16 @@ export function Retraining() {
               of which head-only (backbone frozen)
               <input type="number" min={0} max={epochs} value={frozenEpochs} onChange={(e) => setFrozenEpochs(Number(e.target.value))} data-testid="run-frozen-epochs" />
             </label>
-            <button className="primary" type="submit" disabled={busy || !snapshots.length} data-testid="start-run">
+            <button className="primary" type="submit" disabled={busy || !snapshots.length || anyActive} data-testid="start-run">
               Start training
             </button>
           </div>
+          {/* One run at a time (the API refuses a second): the worker's cores go to one model. */}
+          {anyActive && (
+            <p className="muted" data-testid="run-active-note">
+              A training run is queued or running: start the next one when it has finished, or cancel it below.
+            </p>
+          )}
         </form>
       </div>
 

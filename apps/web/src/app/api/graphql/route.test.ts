@@ -4,7 +4,7 @@ import { NextRequest } from "next/server";
 vi.mock("server-only", () => ({}));
 vi.mock("@/env", () => ({ env: { allowedOrigins: new Set(["http://app.test"]), API_URL: "http://api.test" } }));
 vi.mock("@/server/session", () => ({
-  sessionFromRequest: async () => ({ uid: "u", login: "u", name: "U", role: "TECHNICIAN", apiToken: "t", apiExpiresAt: Date.now() + 60_000, mustChangePassword: false, passwordExpiresAt: null }),
+  sessionFromRequest: async () => ({ uid: "u", login: "u", name: "U", role: "TECHNICIAN", apiToken: "t", apiExpiresAt: Date.now() + 60_000, mustChangePassword: false, passwordExpiresAt: null, previousSignInAt: null, failedSignInsBefore: 0 }),
 }));
 
 const { POST } = await import("./route");
