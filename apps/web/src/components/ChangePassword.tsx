@@ -48,8 +48,11 @@ export function ChangePassword({ login, forced }: { login: string; forced: boole
         </label>
         <label>
           New password (≥ {MIN_LENGTH} characters)
-          <input name="new" type="password" autoComplete="new-password" minLength={MIN_LENGTH} required data-testid="password-new" />
+          <input name="new" type="password" autoComplete="new-password" minLength={MIN_LENGTH} required aria-describedby="password-rules" data-testid="password-new" />
         </label>
+        <p id="password-rules" className="muted" style={{ margin: 0 }}>
+          A phrase of your own is best. Not accepted: a common word with digits or symbols around it, your login or name, or one of your last 5 passwords.
+        </p>
         <label>
           New password again
           <input name="confirm" type="password" autoComplete="new-password" minLength={MIN_LENGTH} required data-testid="password-confirm" />

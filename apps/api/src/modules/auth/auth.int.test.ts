@@ -227,6 +227,25 @@ describe("authentication", () => {
     expect((await api.gqlOk(r.changeMyPassword.token, ME)).me.login).toBe(user.login);
   });
 
+  it("refuses going back to one of the last 5 passwords, changing nothing; an older one is allowed again", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    const CHANGE = `mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c, newPassword: $n) { token } }`;
+    let token = await api.login(user.login, TEST_PASSWORD);
+    const passwords = [TEST_PASSWORD, "first of my own phrases", "second of my own phrases", "third of my own phrases", "fourth of my own phrases", "fifth of my own phrases"];
+    for (let i = 1; i < passwords.length; i++) {
+      token = (await api.gqlOk(token, CHANGE, { c: passwords[i - 1], n: passwords[i] })).changeMyPassword.token;
+    }
+    // In force: the fifth. Its four predecessors are kept; the first (TEST_PASSWORD) has dropped out.
+    const before = await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(before.passwordHistory).toHaveLength(4);
+    const back = await api.gql(token, CHANGE, { c: passwords[5], n: passwords[2] });
+    expect(back.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(back.errors?.[0]?.message).toBe("The new password must differ from your last 5 passwords");
+    const after = await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect([after.passwordHash, after.passwordChangedAt, after.passwordHistory]).toEqual([before.passwordHash, before.passwordChangedAt, before.passwordHistory]);
+    await api.gqlOk(token, CHANGE, { c: passwords[5], n: TEST_PASSWORD });
+  });
+
   it("changing the password opens no session for a client that does not ask for the new token (the dashboard signs in again)", async () => {
     const { user } = await api.createUser("DATA_SCIENTIST");
     const old = await api.login(user.login, TEST_PASSWORD);

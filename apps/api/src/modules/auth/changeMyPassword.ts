@@ -1,7 +1,7 @@
 import type { PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import type { Env } from "../../env.ts";
-import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
+import { assertPasswordPolicy, hashPassword, historyAfterChange, isRecentPassword, PASSWORD_HISTORY } from "../../auth/passwords.ts";
 import { openSession, revokeUserSessions } from "../../auth/sessions.ts";
 import { badInput, conflict, notFound } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -15,11 +15,15 @@ export async function changeMyPassword(
   currentPassword: string,
   newPassword: string,
 ): Promise<LoginResult> {
-  assertPasswordPolicy(newPassword);
-  if (newPassword === currentPassword) throw badInput("The new password must differ from the current one");
   const row = await prisma.user.findUnique({ where: { id: actor.id } });
   if (!row) throw notFound("User");
+  assertPasswordPolicy(newPassword, { login: row.login, displayName: row.displayName });
+  if (newPassword === currentPassword) throw badInput("The new password must differ from the current one");
   await checkPassword(prisma, row, currentPassword, "signature", { for: "password change" });
+  // Checked once the current password is: only the owner learns that a password was theirs before.
+  if (await isRecentPassword(newPassword, row.passwordHash, row.passwordHistory)) {
+    throw badInput(`The new password must differ from your last ${PASSWORD_HISTORY + 1} passwords`);
+  }
   const passwordHash = await hashPassword(newPassword);
   const user = await prisma.$transaction(async (tx) => {
     // The password checked above must still be the one in force: an administrator's reset
@@ -31,7 +35,7 @@ export async function changeMyPassword(
     if (now.passwordHash !== row.passwordHash || now.passwordChangedAt.getTime() !== row.passwordChangedAt.getTime()) {
       throw conflict("Your password was changed or reset meanwhile (by an administrator or another session): nothing was changed; sign in with the current password");
     }
-    const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date(), mustChangePassword: false } });
+    const updated = await tx.user.update({ where: { id: actor.id }, data: { passwordHash, passwordChangedAt: new Date(), mustChangePassword: false, passwordHistory: historyAfterChange(now.passwordHash, row.passwordHistory) } });
     // Every older session ends with the old password, this one too: the answer carries a new
     // token for a client that asks for one.
     const sessionsEnded = await revokeUserSessions(tx, actor.id);
