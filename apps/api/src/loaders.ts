@@ -47,6 +47,12 @@ export function createLoaders(prisma: PrismaClient) {
         (s) => s.caseId,
       ),
     ),
+    /** Images of each case whose analysis failed (the worklist's count: no slide rows loaded). */
+    failedSlideCountByCaseId: new DataLoader<string, number>(async (ids) => {
+      const rows = await prisma.slide.groupBy({ by: ["caseId"], where: { caseId: { in: [...ids] }, analysisStatus: "FAILED" }, _count: { _all: true } });
+      const counts = new Map(rows.map((r) => [r.caseId, r._count._all]));
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
     /** All predictions of each cell, newest first (one per model version). */
     predictionsByCellId: new DataLoader<string, Prediction[]>(async (ids) =>
       groupBy(

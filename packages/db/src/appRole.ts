@@ -12,8 +12,13 @@ export const WORKFLOW_TABLES = ["case", "slide", "cell", "user", "api_session", 
 
 const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Run as the tables' owner, after every migration (new tables need their grants too). */
-export async function grantAppRole(ownerUrl: string, role: string): Promise<void> {
+/**
+ * Run as the tables' owner, after every migration (new tables need their grants too). Answers
+ * what it could not do: TEMPORARY stays with the role where only the database's owner can take it
+ * away (the guards do not depend on it since they pin their search path: defence in depth, so an
+ * install whose tables' owner does not own the database still starts, and says so).
+ */
+export async function grantAppRole(ownerUrl: string, role: string): Promise<{ warning: string | null }> {
   if (!ROLE.test(role)) throw new Error(`role name ${JSON.stringify(role)}: use lower-case letters, digits and _ only`);
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
@@ -47,14 +52,14 @@ export async function grantAppRole(ownerUrl: string, role: string): Promise<void
       "SELECT has_database_privilege($1, current_database(), 'TEMPORARY') AS held",
       [role],
     );
-    if (temp[0]!.held) {
-      throw new Error(
-        `${role} can still create temporary tables in database ${db}, and the role granting cannot revoke that: as the ` +
-          `database's owner or a superuser, run REVOKE TEMPORARY ON DATABASE ${db} FROM PUBLIC, ${role} (and from any role ` +
-          `${role} is a member of; a superuser keeps it), then grant again`,
-      );
-    }
     await client.query("COMMIT");
+    return {
+      warning: temp[0]!.held
+        ? `${role} can still create temporary tables in database ${db}, and the tables' owner cannot revoke that: as the ` +
+          `database's owner or a superuser, run REVOKE TEMPORARY ON DATABASE ${db} FROM PUBLIC, ${role} (and from any role ` +
+          `${role} is a member of; a superuser keeps it)`
+        : null,
+    };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;

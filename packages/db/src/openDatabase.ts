@@ -30,7 +30,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     // The platform's own role gets what it needs on the tables as migrated now, new ones included.
     const appRole = decodeURIComponent(new URL(options.databaseUrl).username);
     if (options.migrationUrl && appRole && appRole !== decodeURIComponent(new URL(options.migrationUrl).username)) {
-      await grantAppRole(options.migrationUrl, appRole);
+      const { warning } = await grantAppRole(options.migrationUrl, appRole);
+      // Started anyway (the guards pin their search path); said at every start until it is done.
+      if (warning) console.warn(`[db] ${warning}`);
     }
     return { url: options.databaseUrl, embedded: false, close: async () => {} };
   }

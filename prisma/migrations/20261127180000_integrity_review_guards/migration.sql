@@ -42,6 +42,16 @@ CREATE TRIGGER cell_signed_frozen BEFORE UPDATE ON "cell" FOR EACH ROW EXECUTE F
 -- 2. One champion. The platform archives the old champion before it promotes the new one, in one
 -- transaction under a lock (setChampion); two at once would leave analyses predicting with
 -- whichever a query happens to find first.
+-- A database that already has two says which, rather than failing on a bare unique violation.
+DO $$
+DECLARE champions text;
+BEGIN
+  SELECT string_agg(name || ' ' || version || ' (' || id || ')', ', ') INTO champions
+    FROM "model_version" WHERE "status" = 'CHAMPION' HAVING count(*) > 1;
+  IF champions IS NOT NULL THEN
+    RAISE EXCEPTION 'more than one CHAMPION model version: %; archive all but one (UPDATE model_version SET status = ''ARCHIVED'' WHERE id = ...), then start again', champions;
+  END IF;
+END $$;
 CREATE UNIQUE INDEX "model_version_one_champion_key" ON "model_version" ("status") WHERE "status" = 'CHAMPION';
 
 -- 3. Who a user is. A login names its holder in the audit trail (actorLogin) and in signed reports,

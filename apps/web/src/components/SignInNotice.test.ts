@@ -6,12 +6,12 @@ describe("the sign-in look back", () => {
 
   it("names the previous sign-in, and the wrong passwords typed since", () => {
     expect(signInNoticeText(at, 0)).toBe("Your previous sign-in: 2026-11-26 09:12:00 UTC. Not you? Tell your administrator.");
-    expect(signInNoticeText(at, 1)).toContain("Since then 1 wrong password was typed for your account.");
-    expect(signInNoticeText(at, 3)).toContain("Since then 3 wrong passwords were typed");
+    expect(signInNoticeText(at, 1)).toContain("At least 1 wrong password was typed for your account since then.");
+    expect(signInNoticeText(at, 3)).toContain("At least 3 wrong passwords were typed");
   });
 
   it("says nothing at a first sign-in unless passwords were guessed before it", () => {
     expect(signInNoticeText(null, 0)).toBeNull();
-    expect(signInNoticeText(null, 2)).toBe("2 wrong passwords were typed for your account before this sign-in. Not you? Tell your administrator.");
+    expect(signInNoticeText(null, 2)).toBe("At least 2 wrong passwords were typed for your account before this sign-in. Not you? Tell your administrator.");
   });
 });

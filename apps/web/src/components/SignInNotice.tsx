@@ -10,9 +10,10 @@ import { formatDateTime } from "@/lib/format";
 const DISMISSED = "rcmnet.signInNoticeDismissed";
 
 export function signInNoticeText(previousSignInAt: number | null, failedSignInsBefore: number): string | null {
-  const wrong = failedSignInsBefore === 1 ? "1 wrong password was" : `${failedSignInsBefore} wrong passwords were`;
+  // At least: a correct signature in a session resets the API's count too.
+  const wrong = failedSignInsBefore === 1 ? "At least 1 wrong password was" : `At least ${failedSignInsBefore} wrong passwords were`;
   if (previousSignInAt === null) return failedSignInsBefore > 0 ? `${wrong} typed for your account before this sign-in. Not you? Tell your administrator.` : null;
-  const since = failedSignInsBefore > 0 ? ` Since then ${wrong} typed for your account.` : "";
+  const since = failedSignInsBefore > 0 ? ` ${wrong} typed for your account since then.` : "";
   return `Your previous sign-in: ${formatDateTime(new Date(previousSignInAt).toISOString())}.${since} Not you? Tell your administrator.`;
 }
 

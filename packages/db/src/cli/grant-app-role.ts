@@ -10,5 +10,9 @@ if (!role || !ownerUrl) {
   console.error("usage: RCMNET_MIGRATION_DATABASE_URL=<owner url> npm run grant-app-role -w @rcmnet/db -- <role>");
   process.exit(2);
 }
-await grantAppRole(ownerUrl, role);
+const { warning } = await grantAppRole(ownerUrl, role);
+if (warning) {
+  console.error(`Granted ${role} the platform's privileges, but: ${warning}.`);
+  process.exit(1);
+}
 console.log(`Granted ${role} the platform's privileges; point DATABASE_URL at it and keep the owner's URL in RCMNET_MIGRATION_DATABASE_URL.`);

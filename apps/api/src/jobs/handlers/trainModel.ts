@@ -337,7 +337,7 @@ async function finishSucceeded(
       },
     });
     logLines.push(`${new Date().toISOString()} registered CANDIDATE ${model.name} ${model.version}`);
-    await appendRunLog(tx, run.id, logLines);
+    await appendRunLog(tx, run.id, logLines, { ending: done.count === 1 });
     if (done.count === 1) {
       await systemAudit(tx, {
         action: "training.status",
@@ -360,7 +360,7 @@ async function finishCancelled(ctx: JobContext, runId: string, logLines: string[
       data: { status: "CANCELLED", finishedAt: new Date() },
     });
     logLines.push(`${new Date().toISOString()} cancelled`);
-    await appendRunLog(tx, runId, logLines);
+    await appendRunLog(tx, runId, logLines, { ending: done.count === 1 });
     if (done.count === 1) {
       await systemAudit(tx, {
         action: "training.status",
@@ -415,7 +415,12 @@ async function recordFailure(
   if (final) await discardFilesOfRun(ctx.prisma, ctx.dataDir, runId).catch(() => undefined);
 }
 
-async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: string[]): Promise<void> {
+/**
+ * Appends to a run's log while it is queued or running, or in the transaction that ends it
+ * (`ending`). A run settled earlier (the reconciler ended it after this worker's job was reaped)
+ * is frozen by the database (training_run_ended): this worker's late lines are not its record.
+ */
+async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: string[], { ending = false } = {}): Promise<void> {
   const text = lines
     .splice(0, lines.length)
     .map((l) => `${l}\n`)
@@ -423,7 +428,7 @@ async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: 
   if (!text) return;
   await tx.$executeRaw`
     UPDATE "training_run" SET "log" = right("log" || ${text}, ${MAX_LOG_CHARS}::int)
-    WHERE "id" = ${runId}::uuid`;
+    WHERE "id" = ${runId}::uuid AND (${ending} OR "status" IN ('QUEUED', 'RUNNING'))`;
 }
 
 /**

@@ -166,7 +166,7 @@ describe("GET /cells/:cellId/gradcam", () => {
 
   it("runs the model for two overlays at a time in the process, all users together: busy (429) past the wait, cached ones still served", async () => {
     const cells: string[] = [];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       const id = (await api.prisma.cell.create({ data: { slideId, x: 700 + i * 30, y: 800, width: 24, height: 24, cropSha256: cropSha } })).id;
       await api.prisma.prediction.create({ data: { cellId: id, modelVersionId: tiny.id, label: tiny.labels[0]!, probabilities: {}, confidence: 0.9, abstained: false } });
       cells.push(id);
@@ -192,5 +192,7 @@ describe("GET /cells/:cellId/gradcam", () => {
     const retried = await get(cells[1]!, token);
     expect(retried.status).toBe(200);
     expect(retried.headers.get("content-type")).toBe("image/png");
+    // The busy refusal used none of the user's 3 computations a minute: the third is still theirs.
+    expect((await get(cells[2]!, token)).status).toBe(200);
   });
 });

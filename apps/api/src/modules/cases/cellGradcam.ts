@@ -78,7 +78,6 @@ export async function cellGradcam(
   if (!prediction) throw notFound("Prediction for this cell");
   const version = prediction.modelVersion;
   const png = await gradcamCache.get(`${cell.id}:${version.id}`, async () => {
-    chargeComputation();
     let crop: Buffer;
     try {
       crop = await ctx.blobs.get(cell.cropSha256);
@@ -92,10 +91,14 @@ export async function cellGradcam(
     // Outside the try below: busy is RATE_LIMITED (try again), not "cannot explain this cell".
     const release = await slotOrBusy(gradcamSlots, ctx.env.limits.gradcamWaitMs, "The server is busy computing other heat maps; try again in a moment");
     try {
-      return await (await sharedClassifierCache(ctx.env.dataDir)).use(version, (classifier) => classifier.model.explain(crop));
-    } catch (err) {
-      ctx.log.error("grad-cam failed", { cellId: cell.id, modelVersionId: version.id, ...describeError(err) });
-      throw new GradcamUnavailable(`The model version ${version.id} could not explain this cell`);
+      // Charged once a slot is held: a refusal for a busy server must not use up the user's quota.
+      chargeComputation();
+      try {
+        return await (await sharedClassifierCache(ctx.env.dataDir)).use(version, (classifier) => classifier.model.explain(crop));
+      } catch (err) {
+        ctx.log.error("grad-cam failed", { cellId: cell.id, modelVersionId: version.id, ...describeError(err) });
+        throw new GradcamUnavailable(`The model version ${version.id} could not explain this cell`);
+      }
     } finally {
       release();
     }

@@ -39,7 +39,7 @@ export const resolvers: Resolvers = {
     collectedAt: (c, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? c.collectedAt : null),
     createdBy: (c, _a, ctx) => loadOr404(ctx.loaders.userById.load(c.createdById), "User"),
     slides: (c, _a, ctx) => ctx.loaders.slidesByCaseId.load(c.id),
-    failedImageCount: async (c, _a, ctx) => (await ctx.loaders.slidesByCaseId.load(c.id)).filter((s) => s.analysisStatus === "FAILED").length,
+    failedImageCount: (c, _a, ctx) => ctx.loaders.failedSlideCountByCaseId.load(c.id),
     cellCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "count"),
     reviewedCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "reviewed"),
     cells: (c, args, ctx) => listCells(ctx.prisma, c.id, args, args),
