@@ -91,9 +91,12 @@ test("an upload cut off by the network is sent again with Retry, the same file, 
   await expect(item.getByTestId("upload-error")).toContainText("The server could not be reached");
   await expect(page.getByTestId("upload-summary")).toHaveText("1 image not sent: press Retry.");
 
-  await item.getByTestId("upload-retry").click();
+  // A double-click retries once: its second click does not land on the Cancel the button became.
+  await item.getByTestId("upload-retry").dblclick();
   await expect(item).toHaveAttribute("data-state", "done");
   expect(tries).toBe(2);
+  // The button has gone with the upload: focus is on the file's row, not dropped to the page.
+  await expect(item).toBeFocused();
   await expect(page.getByTestId("upload-item")).toHaveCount(1); // the same row, not a second one
   await expect(page.getByTestId("upload-summary")).toHaveText("1 image uploaded.");
   await expect(page.getByTestId("analysis-slide")).toHaveCount(1);

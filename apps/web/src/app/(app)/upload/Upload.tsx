@@ -222,7 +222,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
     const r = await upload.result;
     inFlight.current = null;
     if (left.current) return;
-    if (r === "cancelled") update(item.key, { state: "cancelled", sent: 0, message: "Cancelled while sending." });
+    if (r === "cancelled") update(item.key, { state: "cancelled", sent: 0, message: "Cancelled while sending: if it had arrived already, the case has it (Retry then says so)." });
     else update(item.key, { state: r.ok ? "done" : r.retryable ? "failed" : "rejected", message: r.message, sent: r.ok ? item.file.size : 0 });
     void header.reload();
     void progress.reload();
@@ -450,16 +450,31 @@ const BADGE: Partial<Record<FileStatus, string>> = { done: "badge ok", rejected:
 function UploadRow({ item, onCancel, onRetry }: { item: FileState; onCancel: () => void; onRetry: () => void }) {
   const { name, size } = item.file;
   const canRetry = item.state === "failed" || item.state === "cancelled";
+  const hasButton = isPending(item.state) || canRetry;
+  // The button goes once the file is done or refused: focus on it moves to its row, not to the page (WCAG 2.4.3).
+  const row = useRef<HTMLLIElement>(null);
+  const buttonFocused = useRef(false);
+  useEffect(() => {
+    if (hasButton || !buttonFocused.current) return;
+    buttonFocused.current = false;
+    row.current?.focus();
+  }, [hasButton]);
   return (
-    <li data-testid="upload-item" data-state={item.state} style={{ margin: "0.4rem 0" }}>
+    <li ref={row} tabIndex={-1} data-testid="upload-item" data-state={item.state} style={{ margin: "0.4rem 0" }}>
       <div className="row" style={{ justifyContent: "space-between" }}>
         <span className="mono">{name}</span>
         <span className="row">
           {/* One button that changes its words, not two: keyboard focus stays on it from Cancel to Retry. */}
-          {isPending(item.state) || canRetry ? (
+          {hasButton ? (
             <button
               type="button"
-              onClick={canRetry ? onRetry : onCancel}
+              onFocus={() => (buttonFocused.current = true)}
+              onBlur={() => (buttonFocused.current = false)}
+              onClick={(e) => {
+                // The second click of a double-click would undo the first: Retry, then Cancel.
+                if (e.detail > 1) return;
+                (canRetry ? onRetry : onCancel)();
+              }}
               aria-label={`${canRetry ? "Retry" : "Cancel"} ${name}`}
               data-testid={canRetry ? "upload-retry" : "upload-cancel"}
             >
