@@ -50,7 +50,7 @@ test("the API refuses actions outside each role, and anonymous calls", async ({ 
   const cases: [DemoUser, string, Record<string, unknown>][] = [
     ["auditor", 'mutation { createCase(input: { accession: "DENIED-1" }) { id } }', {}],
     ["tech", "mutation($c: ID!) { signOffCase(input: { caseId: $c, login: \"tech\", password: \"tech-demo-pass\", meaning: \"x\", seenCells: 0, seenDecisions: 0, seenCaseUpdatedAt: \"2026-01-01T00:00:00Z\" }) { id } }", { c: SOME_UUID }],
-    ["hema", 'mutation { createUser(input: { login: "x1", displayName: "X", role: ADMIN, password: "0123456789ab" }) { id } }', {}],
+    ["hema", 'mutation { createUser(input: { login: "x1", displayName: "X", role: ADMIN, password: "0123456789ab", reason: "denied anyway" }) { id } }', {}],
     ["ds", "{ auditTrail(first: 1) { nodes { seq } } }", {}],
     ["hema", 'mutation { createDatasetSnapshot(name: "nope") { id } }', {}],
     ["ds", "mutation($id: ID!) { decidePromotion(id: $id, approve: true) { id } }", { id: SOME_UUID }],

@@ -17,14 +17,35 @@ test("admin creates a user, changes the role, resets the password; the user repl
   const loginName = `e2e${Date.now().toString(36)}`;
   await page.getByTestId("new-user-login").fill(loginName);
   await page.getByTestId("new-user-name").fill("Erin Example");
-  await page.getByTestId("new-user-role").selectOption("TECHNICIAN");
+  // No role is chosen in advance (the first one would be Administrator): none, nothing is sent.
+  const newRole = page.getByTestId("new-user-role");
+  await expect(newRole).toHaveValue("");
+  await expect(newRole.locator("option:checked")).toHaveText("Choose a role…");
+  // The password is typed twice; Create waits, saying why, until both agree.
   await page.getByTestId("new-user-password").fill("initial-pass-123");
-  // A double-click creates one user, not one and an "already exists" error.
+  await expect(page.getByTestId("create-user")).toBeDisabled();
+  await expect(page.getByTestId("new-user-password-hint")).toHaveText("Type the password again to confirm it.");
+  await page.getByTestId("new-user-password-again").fill("initial-pass-132");
+  await expect(page.getByTestId("create-user")).toBeDisabled();
+  await expect(page.getByTestId("new-user-password-hint")).toHaveText("The two passwords differ.");
+  await page.getByTestId("new-user-password-again").fill("initial-pass-123");
+  await expect(page.getByTestId("new-user-password-hint")).toHaveCount(0);
+  await page.getByTestId("create-user").click();
+  expect(await newRole.evaluate((el: HTMLSelectElement) => el.validity.valueMissing)).toBe(true);
+  await expect(page.getByTestId("ask-dialog")).toBeHidden();
+  await newRole.selectOption("TECHNICIAN");
+  // A double-click creates one user, not one and an "already exists" error; the reason is asked once.
   await page.getByTestId("create-user").dblclick();
+  await answer(page, "Joins the night shift");
   const row = page.locator(`[data-testid="user-row"][data-login="${loginName}"]`);
   await expect(row).toBeVisible();
   await expect(row).toHaveCount(1);
   await expect(page.getByTestId("users-error")).toHaveCount(0);
+  // The emptied form asks for a role again.
+  await expect(newRole).toHaveValue("");
+  // Row buttons name their user to a screen reader, not only "Disable" in every row.
+  await expect(row.getByRole("button", { name: `Disable ${loginName}`, exact: true })).toBeVisible();
+  await expect(row.getByRole("button", { name: `Reset password of ${loginName}`, exact: true })).toBeVisible();
 
   // Cancelling the reason changes nothing.
   // Choosing a role asks nothing yet (arrow keys on a closed select change it); Apply asks.
@@ -34,20 +55,34 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await page.getByTestId("ask-cancel").click();
   await expect(page.getByTestId("ask-dialog")).toBeHidden();
   await expect(row.getByTestId("user-role-select")).toHaveValue("TECHNICIAN");
+  // The Apply button is gone with the choice: focus goes to the role select, not to the page.
+  await expect(row.getByTestId("user-role-select")).toBeFocused();
 
   await row.getByTestId("user-role-select").selectOption("AUDITOR");
   await row.getByTestId("apply-role").click();
   await answer(page, "Moved to the audit team");
-  await expect(page.getByTestId("users-notice")).toContainText("AUDITOR");
+  await expect(page.getByTestId("users-notice")).toHaveText(`${loginName} is now Auditor.`);
   await expect(row.getByTestId("user-role-select")).toHaveValue("AUDITOR");
+  await expect(row.getByTestId("apply-role")).toHaveCount(0);
+  await expect(row.getByTestId("user-role-select")).toBeFocused();
 
-  // Password reset: masked, at least 10 characters, then a reason.
+  // Password reset: masked, at least 10 characters, typed twice alike, then a reason.
   await row.getByTestId("reset-password").click();
   const input = page.getByTestId("ask-dialog").getByTestId("ask-input");
+  const again = page.getByTestId("ask-dialog").getByTestId("ask-input-again");
   await expect(input).toHaveAttribute("type", "password");
+  await expect(again).toHaveAttribute("type", "password");
   await input.fill("short");
   await expect(page.getByTestId("ask-submit")).toBeDisabled();
-  await answer(page, "replaced-pass-456");
+  await expect(page.getByTestId("ask-hint")).toHaveText("At least 10 characters.");
+  await input.fill("replaced-pass-456");
+  await expect(page.getByTestId("ask-submit")).toBeDisabled();
+  await again.fill("replaced-pass-465");
+  await expect(page.getByTestId("ask-submit")).toBeDisabled();
+  await expect(page.getByTestId("ask-hint")).toHaveText("The two passwords differ.");
+  await again.fill("replaced-pass-456");
+  await expect(page.getByTestId("ask-hint")).toHaveCount(0);
+  await page.getByTestId("ask-submit").click();
   await answer(page, "Forgot the initial password");
   await expect(page.getByTestId("users-notice")).toContainText("Password of");
   await expect(row.getByTestId("user-temporary-password")).toBeVisible();
@@ -86,6 +121,7 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await db.end();
   await page.reload();
   await expect(row.getByTestId("user-locked")).toBeVisible();
+  await expect(row.getByRole("button", { name: `Unlock ${loginName}`, exact: true })).toBeVisible();
   await row.getByTestId("unlock-user").click();
   await answer(page, "Verified by phone");
   await expect(page.getByTestId("users-notice")).toContainText(`${loginName} unlocked.`);
@@ -95,9 +131,12 @@ test("admin creates a user, changes the role, resets the password; the user repl
   // disabled meanwhile, which dropped focus to the page).
   await row.getByTestId("toggle-disabled").focus();
   await page.keyboard.press("Enter");
+  // Said before it happens: the user is signed out at once.
+  await expect(page.getByTestId("ask-message")).toContainText("open sessions end immediately");
   await answer(page, "Left the hospital");
   await expect(row).toContainText("disabled");
   await expect(row.getByTestId("toggle-disabled")).toBeFocused();
+  await expect(row.getByRole("button", { name: `Enable ${loginName}`, exact: true })).toBeVisible();
 
   // Disabling revokes the session at once: the next API call is refused and the user is sent to sign in.
   // That call may be this navigation or the open worklist's own poll; when the poll wins, its

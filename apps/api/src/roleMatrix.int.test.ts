@@ -59,7 +59,7 @@ const CORE: MatrixCase[] = [
   {
     mutation: "createUser",
     query: `mutation($i: CreateUserInput!) { createUser(input: $i) { id } }`,
-    variables: () => ({ i: { login: `rm${Math.random().toString(36).slice(2, 10)}`, displayName: "Matrix User", role: "AUDITOR", password: "long enough password" } }),
+    variables: () => ({ i: { login: `rm${Math.random().toString(36).slice(2, 10)}`, displayName: "Matrix User", role: "AUDITOR", password: "long enough password", reason: "matrix test" } }),
   },
   {
     mutation: "setUserDisabled",

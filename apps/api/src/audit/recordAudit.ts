@@ -34,11 +34,14 @@ export async function recordAudit(
   });
 }
 
+/** Never in the trail: a password's hash, nor those of the passwords before it. */
+const SECRETS = new Set(["passwordHash", "passwordHistory"]);
+
 /** JSON-safe snapshot of a row for before/after (Dates to ISO strings, secrets dropped). */
 export function auditSnapshot(row: Record<string, unknown>, omit: readonly string[] = []): Prisma.InputJsonObject {
   const out: Record<string, Prisma.InputJsonValue | null> = {};
   for (const [k, v] of Object.entries(row)) {
-    if (omit.includes(k) || k === "passwordHash") continue;
+    if (omit.includes(k) || SECRETS.has(k)) continue;
     if (v === undefined) continue;
     out[k] = v instanceof Date ? v.toISOString() : typeof v === "bigint" ? v.toString() : (v as Prisma.InputJsonValue | null);
   }

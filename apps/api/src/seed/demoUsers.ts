@@ -62,7 +62,7 @@ export async function ensureDemoUsers(prisma: PrismaClient, ownSignOuts: readonl
   for (const u of DEMO_USERS) {
     const existing = await prisma.user.findUnique({ where: { login: u.login } });
     // 21 CFR 11.10(e): an account is on record from its creation, like one an admin creates.
-    out[u.login] = existing ?? (await createUser(prisma, null, u, { reason: DEMO_SEED_REASON, publishedPassword: true }));
+    out[u.login] = existing ?? (await createUser(prisma, null, { ...u, reason: DEMO_SEED_REASON }, { publishedPassword: true }));
   }
   return out;
 }

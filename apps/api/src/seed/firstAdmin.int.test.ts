@@ -4,7 +4,7 @@ import { verifyAuditChain } from "@rcmnet/db";
 import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyPassword } from "../auth/passwords.ts";
-import { ensureFirstAdmin, FirstAdminMissing } from "./firstAdmin.ts";
+import { ensureFirstAdmin, FIRST_ADMIN_REASON, FirstAdminMissing } from "./firstAdmin.ts";
 import { prepareInstall } from "./install.ts";
 
 let db: TestDatabase;
@@ -35,7 +35,7 @@ describe("ensureFirstAdmin", () => {
     expect(await verifyPassword(admin!.passwordHash, "a long enough passphrase")).toBe(true);
     const events = await db.prisma.auditEvent.findMany();
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ action: "user.create", entityId: admin!.id, actorId: null, actorLogin: "system" });
+    expect(events[0]).toMatchObject({ action: "user.create", entityId: admin!.id, actorId: null, actorLogin: "system", reason: FIRST_ADMIN_REASON });
     expect(JSON.stringify(events[0]!.after)).not.toMatch(/passphrase|passwordHash/);
 
     expect(await ensureFirstAdmin(db.prisma, { login: "other", password: "another long passphrase" })).toBeNull();

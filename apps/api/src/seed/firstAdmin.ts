@@ -22,6 +22,9 @@ export interface FirstAdminInput {
   displayName?: string;
 }
 
+/** The reason of the first administrator's `user.create` event (by "system"). */
+export const FIRST_ADMIN_REASON = "first administrator of this install (RCMNET_ADMIN_LOGIN)";
+
 /** The administrator created now, or null when the database already has users (input ignored). */
 export async function ensureFirstAdmin(prisma: PrismaClient, input: FirstAdminInput): Promise<User | null> {
   if ((await prisma.user.count()) > 0) return null;
@@ -31,5 +34,6 @@ export async function ensureFirstAdmin(prisma: PrismaClient, input: FirstAdminIn
     password: input.password,
     displayName: input.displayName ?? "Administrator",
     role: "ADMIN",
+    reason: FIRST_ADMIN_REASON,
   });
 }

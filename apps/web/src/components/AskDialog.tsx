@@ -5,6 +5,7 @@
 // and looks like a phishing box in a clinical application. `ask` resolves to the answer, or null when cancelled
 // (Escape, backdrop or Cancel); a yes-only question resolves to "".
 import { type ReactNode, useCallback, useId, useRef, useState } from "react";
+import { newPasswordProblem } from "@/lib/newPassword";
 import { Modal } from "./Modal";
 
 const REASON_LABEL = "Reason (required, recorded in the audit trail)";
@@ -18,7 +19,7 @@ export interface AskOptions {
   confirmOnly?: boolean;
   /** Label of the answer field (default: a reason for the audit trail, the usual question). */
   label?: string;
-  /** A masked field whose answer is kept as typed (not trimmed). */
+  /** A new password: masked, kept as typed (not trimmed), and typed twice (a masked typo shows nowhere). */
   password?: boolean;
   minLength?: number;
   /** Text of the confirm button (default "Confirm"). */
@@ -79,10 +80,14 @@ function AskForm({
   onAnswer: (answer: string) => void;
 }) {
   const [value, setValue] = useState("");
+  const [again, setAgain] = useState("");
   const fieldId = useId();
+  const againId = useId();
   const answer = options.password ? value : value.trim();
   const minLength = options.confirmOnly ? 0 : (options.minLength ?? 1);
-  const valid = answer.length >= minLength;
+  // A password's problem is shown while it holds the submit back; a reason's (empty) needs no words.
+  const passwordProblem = options.password ? newPasswordProblem(value, again, minLength) : null;
+  const valid = options.password ? passwordProblem === null : answer.length >= minLength;
   return (
     <form
       onSubmit={(e) => {
@@ -121,9 +126,23 @@ function AskForm({
         )}
       </label>
       )}
-      {options.password && value.length > 0 && !valid && (
+      {options.password && (
+        <label htmlFor={againId} style={{ display: "flex" }}>
+          Type it again
+          <input
+            id={againId}
+            type="password"
+            autoComplete="new-password"
+            required
+            value={again}
+            onChange={(e) => setAgain(e.target.value)}
+            data-testid="ask-input-again"
+          />
+        </label>
+      )}
+      {passwordProblem && (
         <p className="muted" role="status" data-testid="ask-hint">
-          At least {minLength} characters.
+          {passwordProblem}
         </p>
       )}
       <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>

@@ -102,7 +102,7 @@ export const REPORT = /* GraphQL */ `
   query Report($id: ID!) {
     case(id: $id) {
       id accession status priority product timepoint reportVersion
-      signOffs { id version signerName meaning signedAt content contentSha256 amendmentReason supersedes { id version } }
+      signOffs { id version signerName signer { login } meaning signedAt content contentSha256 amendmentReason supersedes { id version } }
     }
   }
 `;

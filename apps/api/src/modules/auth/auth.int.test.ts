@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { issueToken } from "../../auth/tokens.ts";
 import { closeIdleSessions } from "../../auth/sessions.ts";
-import { checkPassword, login, LOCKOUT_MS, MAX_FAILED_LOGINS, MAX_UNKNOWN_LOGIN_EVENTS } from "./login.ts";
+import { checkPassword, login, LOCKOUT_MS, MAX_FAILED_LOGINS, MAX_UNKNOWN_LOGIN_EVENTS, readableUtc } from "./login.ts";
 import { changeMyPassword } from "./changeMyPassword.ts";
 import { resetUserPassword } from "../users/manageUsers.ts";
 
@@ -35,6 +35,10 @@ describe("authentication", () => {
     expect(second).toEqual({ previousSignInAt: signedIn.at.toISOString(), failedSignInsBefore: 2 });
     // The count starts again from this sign-in.
     expect((await api.gqlOk(null, LOOK_BACK, { l: user.login, p: TEST_PASSWORD })).login.failedSignInsBefore).toBe(0);
+    // Guessing until the account locks resets the count; the lockout still tells, once it is over.
+    for (let i = 0; i < 6; i++) await api.gql(null, LOGIN, { l: user.login, p: "not the password" });
+    await api.prisma.user.update({ where: { id: user.id }, data: { lockedUntil: new Date(Date.now() - 1000) } });
+    expect((await api.gqlOk(null, LOOK_BACK, { l: user.login, p: TEST_PASSWORD })).login.failedSignInsBefore).toBeGreaterThanOrEqual(5);
   });
 
   it("refuses a wrong password and an unknown login with the same message", async () => {
@@ -89,7 +93,7 @@ describe("authentication", () => {
       const out: string[] = [];
       for (let i = 0; i < 6; i++) {
         const r = await api.gql(null, LOGIN, { l: login, p: "nope nope nope" });
-        out.push(`${r.errors?.[0]?.extensions?.code} ${r.errors?.[0]?.message?.replace(/after \S+$/, "after <time>")}`);
+        out.push(`${r.errors?.[0]?.extensions?.code} ${r.errors?.[0]?.message?.replace(/again after .+$/, "again after <time>")}`);
       }
       return out;
     };
@@ -99,6 +103,31 @@ describe("authentication", () => {
       "RATE_LIMITED Account locked after repeated failed attempts; try again after <time>",
     ]);
     expect(await answers(`ghost${Date.now()}`)).toEqual(real);
+  });
+
+  it("words a lockout's end as a UTC time a person reads, keeping the ISO time in extensions", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const lockedUntil = new Date(Date.now() + 10 * 60_000);
+    await api.prisma.user.update({ where: { id: user.id }, data: { failedLogins: 5, lockedUntil } });
+    const r = await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD });
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", lockedUntil: lockedUntil.toISOString() });
+    expect(r.errors?.[0]?.message).toBe(`Account locked after repeated failed attempts; try again after ${readableUtc(lockedUntil)}`);
+    expect(r.errors?.[0]?.message).toMatch(/try again after (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC$/);
+    // The time alone today, with the date on another day; rounded up, so that the time shown is never too early.
+    const now = new Date("2026-11-27T09:00:00Z");
+    expect(readableUtc(new Date("2026-11-27T17:42:00.000Z"), now)).toBe("17:42 UTC");
+    expect(readableUtc(new Date("2026-11-27T17:41:30.500Z"), now)).toBe("17:42 UTC");
+    expect(readableUtc(new Date("2026-11-28T00:05:00.000Z"), now)).toBe("2026-11-28 00:05 UTC");
+    expect(readableUtc(new Date("2026-11-27T23:59:30.000Z"), now)).toBe("2026-11-28 00:00 UTC");
+  });
+
+  it("signs in with the login typed in any case, as the signature step reads it (logins are stored in lower case)", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const token = await api.login(user.login.toUpperCase(), TEST_PASSWORD);
+    expect((await api.gqlOk(token, ME)).me.id).toBe(user.id);
+    // A wrong password typed under another case counts against the same account.
+    await api.gql(null, LOGIN, { l: `${user.login[0]!.toUpperCase()}${user.login.slice(1)}`, p: "wrong password!" });
+    expect((await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
   });
 
   it("refuses anonymous, forged, expired, malformed and revoked tokens with UNAUTHENTICATED", async () => {

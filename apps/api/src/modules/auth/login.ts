@@ -173,9 +173,20 @@ function justLockedError(): never {
 }
 
 function lockedError(until: Date): never {
-  throw rateLimited(`Account locked after repeated failed attempts; try again after ${until.toISOString()}`, {
+  throw rateLimited(`Account locked after repeated failed attempts; try again after ${readableUtc(until)}`, {
     lockedUntil: until.toISOString(),
   });
+}
+
+/**
+ * "17:42 UTC", with the date ("2026-11-28 17:42 UTC") unless it is today in UTC: a person reads
+ * the message, a client the ISO time in extensions. Rounded up to the minute, so that trying
+ * again at the time shown is never refused.
+ */
+export function readableUtc(at: Date, now = new Date()): string {
+  const iso = new Date(Math.ceil(at.getTime() / 60_000) * 60_000).toISOString();
+  const time = `${iso.slice(11, 16)} UTC`;
+  return iso.slice(0, 10) === now.toISOString().slice(0, 10) ? time : `${iso.slice(0, 10)} ${time}`;
 }
 
 function badSignature() {
@@ -184,13 +195,17 @@ function badSignature() {
 }
 
 /** `clientAddress`: the request's address, recorded with a failed sign-in at an unknown login. */
-export async function login(prisma: PrismaClient, env: Env, loginName: string, password: string, clientAddress?: string): Promise<LoginResult> {
-  const user = await prisma.user.findUnique({ where: { login: loginName.slice(0, 200) } });
+export async function login(prisma: PrismaClient, env: Env, typedLogin: string, password: string, clientAddress?: string): Promise<LoginResult> {
+  // Logins are stored in lower case (createUser allows no other), and the signature step reads
+  // the login typed there in any case: sign-in does too. The unknown-login count and its audit
+  // key then take "Hema" and "hema" as the same login.
+  const loginName = typedLogin.trim().slice(0, 200).toLowerCase();
+  const user = await prisma.user.findUnique({ where: { login: loginName } });
   if (!user) {
     await verifyPassword(await dummyPasswordHash(), password); // same cost as a real check
     // Recorded before the lockout count, which throws once the login is locked: every attempt is counted.
-    await recordUnknownLogin(prisma, env, loginName.slice(0, 200), clientAddress);
-    unknownLogins.fail(loginName.slice(0, 200));
+    await recordUnknownLogin(prisma, env, loginName, clientAddress);
+    unknownLogins.fail(loginName);
     throw unauthenticated("Invalid login or password");
   }
   if (user.disabled) {
@@ -202,12 +217,14 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
     await prisma.$transaction((tx) =>
       recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login_disabled", entityType: "User", entityId: user.id }),
     );
-    unknownLogins.fail(loginName.slice(0, 200));
+    unknownLogins.fail(loginName);
     throw unauthenticated("Invalid login or password");
   }
   const checked = await checkPassword(prisma, user, password, "login");
   await refuseExpiredTemporaryPassword(prisma, env, checked);
-  const previous = await prisma.auditEvent.findFirst({ where: { entityId: user.id, action: "auth.login" }, orderBy: { seq: "desc" }, select: { at: true } });
+  const previous = await prisma.auditEvent.findFirst({ where: { entityId: user.id, action: "auth.login" }, orderBy: { seq: "desc" }, select: { at: true, seq: true } });
+  // A lockout resets the count it ended: each one since the previous sign-in stands for as many.
+  const lockouts = await prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.lockout", ...(previous ? { seq: { gt: previous.seq } } : {}) } });
   await prisma.$transaction((tx) =>
     recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
   );
@@ -217,8 +234,8 @@ export async function login(prisma: PrismaClient, env: Env, loginName: string, p
     user: checked,
     mustChangePassword: mustChangePasswordNow(checked, env),
     session: async () => opened,
-    // The count as it stood before this right password reset it.
-    previousSignIn: { at: previous?.at ?? null, failedAttempts: user.failedLogins },
+    // The count as it stood before this right password reset it, and those the lockouts reset.
+    previousSignIn: { at: previous?.at ?? null, failedAttempts: user.failedLogins + lockouts * MAX_FAILED_LOGINS },
   };
 }
 

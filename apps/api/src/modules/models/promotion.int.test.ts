@@ -246,7 +246,7 @@ describe("model promotion", () => {
     const ROLE = `mutation($id: ID!) { changeUserRole(id: $id, role: DATA_SCIENTIST, reason: "new duties") { id } }`;
     const password = "sock puppet passphrase";
     // Created by this admin.
-    const made = (await api.gqlOk(adminToken, CREATE, { input: { login: "puppet1", displayName: "Puppet One", role: "DATA_SCIENTIST", password } })).createUser;
+    const made = (await api.gqlOk(adminToken, CREATE, { input: { login: "puppet1", displayName: "Puppet One", role: "DATA_SCIENTIST", password, reason: "new data scientist" } })).createUser;
     // Password reset by this admin.
     const reset = await api.createUser("DATA_SCIENTIST");
     await api.gqlOk(adminToken, RESET, { id: reset.user.id, pw: password });
@@ -259,7 +259,7 @@ describe("model promotion", () => {
       const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
       let token = await api.login(login, login === promoted.user.login ? promoted.password : password);
       // The admin knows the temporary password, so can replace it and act as the account.
-      if (login !== promoted.user.login) token = (await api.gqlOk(token, CHANGE, { c: password, n: `${login} now chosen by the admin` })).changeMyPassword.token;
+      if (login !== promoted.user.login) token = (await api.gqlOk(token, CHANGE, { c: password, n: "now chosen by the admin" })).changeMyPassword.token;
       const proposal = (await api.gqlOk(token, PROPOSE, { id: candidate.id, reason: "better on val" })).proposePromotion;
       const before = await registryState();
       const r = await api.gql(adminToken, DECIDE, { id: proposal.id, approve: true });
@@ -279,7 +279,7 @@ describe("model promotion", () => {
     // The proposer makes a second admin account, knows its first password, and signs in through it.
     const password = "second admin passphrase";
     const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { id login } }`;
-    const puppet = (await api.gqlOk(proposerToken, CREATE, { input: { login: "puppet-admin", displayName: "Puppet Admin", role: "ADMIN", password } })).createUser;
+    const puppet = (await api.gqlOk(proposerToken, CREATE, { input: { login: "puppet-admin", displayName: "Puppet Admin", role: "ADMIN", password, reason: "second admin" } })).createUser;
     const CHANGE = `mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c, newPassword: $n) { token } }`;
     const puppetToken = (await api.gqlOk(await api.login(puppet.login, password), CHANGE, { c: password, n: "chosen by the proposer" })).changeMyPassword.token;
     const before = await registryState();
@@ -297,9 +297,9 @@ describe("model promotion", () => {
     const CHANGE = `mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c, newPassword: $n) { token } }`;
     const first = "first chain passphrase";
     // A creates admin B and takes it over with its first password; as B, creates a data scientist and takes that over too.
-    const b = (await api.gqlOk(aToken, CREATE, { input: { login: "chain-b", displayName: "Chain B", role: "ADMIN", password: first } })).createUser;
+    const b = (await api.gqlOk(aToken, CREATE, { input: { login: "chain-b", displayName: "Chain B", role: "ADMIN", password: first, reason: "second admin" } })).createUser;
     const bToken = (await api.gqlOk(await api.login(b.login, first), CHANGE, { c: first, n: "B chosen by A" })).changeMyPassword.token;
-    const c = (await api.gqlOk(bToken, CREATE, { input: { login: "chain-c", displayName: "Chain C", role: "DATA_SCIENTIST", password: first } })).createUser;
+    const c = (await api.gqlOk(bToken, CREATE, { input: { login: "chain-c", displayName: "Chain C", role: "DATA_SCIENTIST", password: first, reason: "new data scientist" } })).createUser;
     const cToken = (await api.gqlOk(await api.login(c.login, first), CHANGE, { c: first, n: "C chosen by A" })).changeMyPassword.token;
     const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, evaluatedOn: SNAP });
     const proposal = (await api.gqlOk(cToken, PROPOSE, { id: candidate.id, reason: "better on val" })).proposePromotion;

@@ -236,7 +236,7 @@ describe("sign-off", () => {
     const RESET = `mutation($id: ID!) { resetUserPassword(id: $id, newPassword: "admin knows this one", reason: "forgotten") { id } }`;
     const temporary = "set by the admin";
     const created = (await api.gqlOk(admin, `mutation($input: CreateUserInput!) { createUser(input: $input) { id login } }`, {
-      input: { login: "newhema", displayName: "Dr. New", role: "HEMATOLOGIST", password: temporary },
+      input: { login: "newhema", displayName: "Dr. New", role: "HEMATOLOGIST", password: temporary, reason: "new hematologist" },
     })).createUser;
     const first = (await api.gqlOk(null, LOGIN, { l: "newhema", p: temporary })).login;
     expect(first.mustChangePassword).toBe(true);

@@ -3,9 +3,9 @@
 import type { Prisma, PrismaClient, Role, User } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
-import { conflict, forbidden, isUniqueViolation, notFound } from "../../errors.ts";
+import { badInput, conflict, forbidden, isUniqueViolation, notFound } from "../../errors.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
-import { assertPasswordPolicy, hashPassword } from "../../auth/passwords.ts";
+import { assertPasswordPolicy, hashPassword, historyAfterChange } from "../../auth/passwords.ts";
 import { revokeUserSessions } from "../../auth/sessions.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -17,23 +17,28 @@ export const createUserInput = z.object({
   displayName: z.string().trim().min(2).max(100),
   role: z.enum(["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"]),
   password: z.string(),
+  // An account's creation is a change like any other: on record with why it was made.
+  reason,
 });
 
 /**
  * `actor` null: the system (the first administrator of an install, seed/firstAdmin.ts; the demo's
- * users, seed/demoUsers.ts, whose published passwords are not temporary: `publishedPassword`).
+ * users, seed/demoUsers.ts, whose published passwords are not temporary: `publishedPassword`),
+ * which gives its own reason in `raw` like an administrator.
  */
 export async function createUser(
   prisma: PrismaClient,
   actor: Pick<AuthUser, "id" | "login"> | null,
   raw: unknown,
-  system: { reason?: string; publishedPassword?: boolean } = {},
+  system: { publishedPassword?: boolean } = {},
 ): Promise<User> {
   const input = parseInput(createUserInput, raw);
   assertPasswordPolicy(input.password);
   const passwordHash = await hashPassword(input.password);
   try {
     return await prisma.$transaction(async (tx) => {
+      await lockUserChanges(tx);
+      await assertDisplayNameFree(tx, input.displayName);
       // A password someone else chose is temporary: its owner changes it before doing anything else.
       // That includes the first administrator's (actor null), which sat in the environment of
       // every process `npm start` launched.
@@ -45,7 +50,7 @@ export async function createUser(
         entityType: "User",
         entityId: user.id,
         after: auditSnapshot(user, ["failedLogins", "updatedAt"]),
-        ...(system.reason ? { reason: system.reason } : {}),
+        reason: input.reason,
       });
       return user;
     });
@@ -69,10 +74,30 @@ function lockoutOf(user: Pick<User, "failedLogins" | "lockedUntil">) {
   return { failedLogins: user.failedLogins, lockedUntil: user.lockedUntil?.toISOString() ?? null };
 }
 
+/**
+ * Serialises admin changes so two admins cannot each remove "the other last admin", nor create
+ * two accounts of the same name at once.
+ */
+async function lockUserChanges(tx: Prisma.TransactionClient): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(7243101)`;
+}
+
+/**
+ * A signature shows the signer's name: two enabled accounts of one name (trimmed, any case) would
+ * leave a report's reader unsure who signed. Disabled accounts do not count: a departed
+ * colleague's namesake may join. Called under lockUserChanges, so two creations cannot both pass.
+ */
+async function assertDisplayNameFree(tx: Prisma.TransactionClient, displayName: string): Promise<void> {
+  const [taken] = await tx.$queryRaw<{ login: string }[]>`
+    SELECT login FROM "user" WHERE NOT disabled AND lower(btrim("displayName")) = lower(${displayName}) LIMIT 1`;
+  if (taken) {
+    throw conflict(`The enabled account ${taken.login} is already named "${displayName}": choose a name that tells them apart on a signature (a middle initial, say)`);
+  }
+}
+
 async function lockUser(tx: Prisma.TransactionClient, id: string): Promise<User> {
   if (!isUuid(id)) throw notFound("User");
-  // Serialises admin changes so two admins cannot each remove "the other last admin".
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(7243101)`;
+  await lockUserChanges(tx);
   const user = await tx.user.findUnique({ where: { id } });
   if (!user) throw notFound("User");
   return user;
@@ -89,6 +114,9 @@ export async function setUserDisabled(prisma: PrismaClient, actor: AuthUser, arg
   assertNotSelf(actor, args.id);
   return prisma.$transaction(async (tx) => {
     const before = await lockUser(tx, args.id);
+    // Enabling an enabled account would record a change that did not happen and clear a lockout
+    // meant for Unlock, which asks for its own reason.
+    if (!args.disabled && !before.disabled) throw badInput(`${before.login} is already enabled`);
     if (args.disabled) await assertAnotherAdminRemains(tx, before);
     const after = await tx.user.update({
       where: { id: before.id },
@@ -117,7 +145,8 @@ export async function resetUserPassword(prisma: PrismaClient, actor: AuthUser, a
     const before = await lockUser(tx, args.id);
     const after = await tx.user.update({
       where: { id: before.id },
-      data: { passwordHash, passwordChangedAt: new Date(), failedLogins: 0, lockedUntil: null, mustChangePassword: true },
+      // The password replaced joins the history: its owner may not choose it again right after.
+      data: { passwordHash, passwordChangedAt: new Date(), failedLogins: 0, lockedUntil: null, mustChangePassword: true, passwordHistory: historyAfterChange(before.passwordHash, before.passwordHistory) },
     });
     const sessionsEnded = await revokeUserSessions(tx, after.id);
     await recordAudit(tx, actor, {

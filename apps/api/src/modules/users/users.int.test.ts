@@ -16,18 +16,47 @@ const CREATE = `mutation($i: CreateUserInput!) { createUser(input: $i) { id logi
 
 describe("user administration", () => {
   it("creates users, refuses duplicates and weak passwords, audits without the password hash", async () => {
-    const r = await api.gqlOk(admin, CREATE, { i: { login: "newtech", displayName: "New Tech", role: "TECHNICIAN", password: "long enough password" } });
+    const r = await api.gqlOk(admin, CREATE, { i: { login: "newtech", displayName: "New Tech", role: "TECHNICIAN", password: "long enough password", reason: "joined the lab" } });
     expect(r.createUser).toMatchObject({ login: "newtech", role: "TECHNICIAN", disabled: false });
     const token = await api.login("newtech", "long enough password");
     expect((await api.gqlOk(token, `{ me { role } }`)).me.role).toBe("TECHNICIAN");
-    const dup = await api.gql(admin, CREATE, { i: { login: "newtech", displayName: "Xavier", role: "TECHNICIAN", password: "long enough password" } });
+    const dup = await api.gql(admin, CREATE, { i: { login: "newtech", displayName: "Xavier", role: "TECHNICIAN", password: "long enough password", reason: "joined the lab" } });
     expect(dup.errors?.[0]?.extensions?.code).toBe("CONFLICT");
-    const weak = await api.gql(admin, CREATE, { i: { login: "weak", displayName: "Weak", role: "AUDITOR", password: "short" } });
+    const weak = await api.gql(admin, CREATE, { i: { login: "weak", displayName: "Weak", role: "AUDITOR", password: "short", reason: "joined the lab" } });
     expect(weak.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    const badRole = await api.gql(admin, CREATE, { i: { login: "weak", displayName: "Weak", role: "ROOT", password: "long enough password" } });
+    const badRole = await api.gql(admin, CREATE, { i: { login: "weak", displayName: "Weak", role: "ROOT", password: "long enough password", reason: "joined the lab" } });
     expect(badRole.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     const audit = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.create", entityId: r.createUser.id } });
     expect(JSON.stringify(audit.after)).not.toMatch(/argon|passwordHash/);
+  });
+
+  it("records why an account was made, and refuses one without a reason, creating nothing", async () => {
+    const r = await api.gqlOk(admin, CREATE, { i: { login: "whytech", displayName: "Why Tech", role: "TECHNICIAN", password: "long enough password", reason: "  hired for the night shift " } });
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.create", entityId: r.createUser.id } });
+    expect(event).toMatchObject({ actorId: adminId, reason: "hired for the night shift" });
+    const users = await api.prisma.user.count();
+    // Left out (the schema requires it) or too short (the rule of every other account change).
+    const missing = await api.gql(admin, CREATE, { i: { login: "noreason", displayName: "No Reason", role: "AUDITOR", password: "long enough password" } });
+    expect(missing.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const short = await api.gql(admin, CREATE, { i: { login: "noreason", displayName: "No Reason", role: "AUDITOR", password: "long enough password", reason: " x " } });
+    expect(short.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(short.errors?.[0]?.message).toMatch(/reason/);
+    expect(await api.prisma.user.count()).toBe(users);
+  });
+
+  it("refuses a display name an enabled account has (trimmed, any case), which signatures could not tell apart; a disabled account's may be reused", async () => {
+    const first = (await api.gqlOk(admin, CREATE, { i: { login: "jdoe", displayName: "Dr. Jane Doe", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } })).createUser;
+    const users = await api.prisma.user.count();
+    const audit = await api.prisma.auditEvent.count();
+    const twin = await api.gql(admin, CREATE, { i: { login: "jdoe2", displayName: "  dr. JANE doe ", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } });
+    expect(twin.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(twin.errors?.[0]?.message).toBe('The enabled account jdoe is already named "dr. JANE doe": choose a name that tells them apart on a signature (a middle initial, say)');
+    expect([await api.prisma.user.count(), await api.prisma.auditEvent.count()]).toEqual([users, audit]);
+    // A middle initial tells them apart.
+    await api.gqlOk(admin, CREATE, { i: { login: "jdoe3", displayName: "Dr. Jane R. Doe", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } });
+    // Once the first has left, a namesake may join.
+    await api.gqlOk(admin, `mutation { setUserDisabled(id: "${first.id}", disabled: true, reason: "left the lab") { id } }`);
+    await api.gqlOk(admin, CREATE, { i: { login: "jdoe2", displayName: "Dr. Jane Doe", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } });
   });
 
   it("disable revokes tokens; enable, reset password and role change work and are audited with reasons", async () => {
@@ -39,6 +68,10 @@ describe("user administration", () => {
     await api.gqlOk(admin, `mutation { setUserDisabled(id: "${user.id}", disabled: false, reason: "came back") { id } }`);
     await api.gqlOk(admin, `mutation { resetUserPassword(id: "${user.id}", newPassword: "brand new password", reason: "forgot it") { id } }`);
     const t2 = await api.login(user.login, "brand new password");
+    // The password replaced is kept for the history check, and no hash reaches the trail.
+    expect((await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHistory).toHaveLength(1);
+    const reset = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.reset_password", entityId: user.id } });
+    expect(JSON.stringify([reset.before, reset.after])).not.toMatch(/argon|passwordHash|passwordHistory/);
     await api.gqlOk(admin, `mutation { changeUserRole(id: "${user.id}", role: AUDITOR, reason: "moved to QA") { role } }`);
     expect((await api.gql(t2, `{ me { id } }`)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     const actions = (await api.prisma.auditEvent.findMany({ where: { entityId: user.id, actorId: adminId }, orderBy: { seq: "asc" } })).map((e) => [e.action, e.reason]);
@@ -59,6 +92,18 @@ describe("user administration", () => {
     const enabled = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "user.enable", entityId: user.id } });
     expect(enabled.before).toEqual({ disabled: true, failedLogins: 3, lockedUntil: lockedUntil.toISOString() });
     expect(enabled.after).toEqual({ disabled: false, failedLogins: 0, lockedUntil: null });
+  });
+
+  it("refuses to enable an account that is enabled, writing nothing (no event, the lockout kept for Unlock)", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const lockedUntil = new Date(Date.now() + 10 * 60_000);
+    const before = await api.prisma.user.update({ where: { id: user.id }, data: { failedLogins: 5, lockedUntil } });
+    const audit = await api.prisma.auditEvent.count();
+    const r = await api.gql(admin, `mutation { setUserDisabled(id: "${user.id}", disabled: false, reason: "just in case") { id } }`);
+    expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(r.errors?.[0]?.message).toBe(`${user.login} is already enabled`);
+    expect(await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).toEqual(before);
+    expect(await api.prisma.auditEvent.count()).toBe(audit);
   });
 
   it("refuses changes to an admin's own account, and cannot remove the last enabled admin", async () => {
@@ -110,7 +155,7 @@ describe("user administration", () => {
   });
 
   it("a password an administrator set allows only replacing it, until its owner does", async () => {
-    const created = (await api.gqlOk(admin, CREATE, { i: { login: "temphema", displayName: "Temp Hema", role: "HEMATOLOGIST", password: "the admin knows this" } })).createUser;
+    const created = (await api.gqlOk(admin, CREATE, { i: { login: "temphema", displayName: "Temp Hema", role: "HEMATOLOGIST", password: "the admin knows this", reason: "new hematologist" } })).createUser;
     const token = await api.login("temphema", "the admin knows this");
     const before = await api.prisma.auditEvent.count();
     const cases = await api.gql(token, `{ cases(first: 1) { nodes { id } } }`);
@@ -144,7 +189,7 @@ describe("user administration", () => {
     expect((await api.gql(admin, `mutation { unlockUser(id: "${user.id}", reason: "") { id } }`)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
 
     // A password the admin set shows as temporary to admins, not to other readers.
-    const made = (await api.gqlOk(admin, CREATE, { i: { login: "tempshow", displayName: "Temp Show", role: "AUDITOR", password: "set by the admin" } })).createUser;
+    const made = (await api.gqlOk(admin, CREATE, { i: { login: "tempshow", displayName: "Temp Show", role: "AUDITOR", password: "set by the admin", reason: "new auditor" } })).createUser;
     const listed = (await api.gqlOk(admin, `{ users(first: 200) { nodes { id mustChangePassword } } }`)).users.nodes;
     expect(listed.find((u: { id: string }) => u.id === made.id).mustChangePassword).toBe(true);
     expect(listed.find((u: { id: string }) => u.id === user.id).mustChangePassword).toBe(false);

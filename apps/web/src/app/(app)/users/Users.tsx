@@ -1,9 +1,10 @@
 "use client";
-import { useEffect, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { ROLE_LABEL, ROLES, type Role } from "@/auth/roles";
 import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { gql } from "@/lib/gql";
+import { NEW_PASSWORD_MIN_LENGTH, newPasswordProblem } from "@/lib/newPassword";
 import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, UNLOCK_USER, USERS } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useLoader } from "@/lib/useQuery";
@@ -17,6 +18,13 @@ interface UserRow {
   lockedUntil: string | null;
   mustChangePassword: boolean | null;
   createdAt: string;
+}
+
+interface NewUser {
+  login: string;
+  displayName: string;
+  role: string;
+  password: string;
 }
 
 interface UsersPage {
@@ -55,58 +63,17 @@ export function Users({ selfId }: { selfId: string }) {
           {notice}
         </p>
       )}
-      <form
-        className="panel row"
-        aria-label="Create user"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const form = e.currentTarget;
-          const f = new FormData(form);
-          const input = {
-            login: String(f.get("login") ?? "").trim(),
-            displayName: String(f.get("displayName") ?? "").trim(),
-            role: String(f.get("role")),
-            password: String(f.get("password") ?? ""),
-          };
-          void act(async () => {
-            await gql(CREATE_USER, { input });
-            form.reset();
-          }, `User ${input.login} created. The initial password is temporary: they choose their own at first sign-in.`);
+      <NewUserForm
+        busy={busy}
+        onCreate={async (input, clear) => {
+          const why = await ask({ title: `Create the account ${input.login} (${ROLE_LABEL[input.role as Role] ?? input.role})?`, confirm: "Create user" });
+          if (why)
+            void act(async () => {
+              await gql(CREATE_USER, { input: { ...input, reason: why } });
+              clear();
+            }, `User ${input.login} created. The initial password is temporary: they choose their own at first sign-in.`);
         }}
-      >
-        <label>
-          Login
-          <input name="login" required autoComplete="off" data-testid="new-user-login" />
-        </label>
-        <label>
-          Printed name
-          <input name="displayName" required data-testid="new-user-name" />
-        </label>
-        <label>
-          Role
-          <select name="role" data-testid="new-user-role">
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {ROLE_LABEL[r]}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Initial password (≥ 10 characters)
-          <input
-            name="password"
-            type="password"
-            minLength={10}
-            required
-            autoComplete="new-password"
-            data-testid="new-user-password"
-          />
-        </label>
-        <button className="primary" type="submit" disabled={busy} data-testid="create-user">
-          Create user
-        </button>
-      </form>
+      />
       {users.length === 0 ? (
         error ? null : <Empty>No users.</Empty>
       ) : (
@@ -143,7 +110,7 @@ export function Users({ selfId }: { selfId: string }) {
                       if (!why) return false;
                       await act(
                         () => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }),
-                        `${u.login} is now ${role}.`,
+                        `${u.login} is now ${ROLE_LABEL[role as Role] ?? role}.`,
                       );
                       return true;
                     }}
@@ -172,9 +139,15 @@ export function Users({ selfId }: { selfId: string }) {
                     type="button"
                     disabled={busy || u.id === selfId}
                     data-testid="toggle-disabled"
+                    aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.login}`}
                     onClick={async () => {
                       const verb = u.disabled ? "Enable" : "Disable";
-                      const why = await ask({ title: `${verb} ${u.login}?`, confirm: verb });
+                      const why = await ask({
+                        title: `${verb} ${u.login}?`,
+                        // The API revokes their tokens in the same change: said before, not discovered after.
+                        ...(u.disabled ? {} : { message: `${u.login}'s open sessions end immediately, on every device: unsaved work there is lost.` }),
+                        confirm: verb,
+                      });
                       if (why)
                         void act(
                           () => gql(SET_USER_DISABLED, { id: u.id, disabled: !u.disabled, reason: why }),
@@ -190,6 +163,7 @@ export function Users({ selfId }: { selfId: string }) {
                         type="button"
                         disabled={busy}
                         data-testid="unlock-user"
+                        aria-label={`Unlock ${u.login}`}
                         onClick={async () => {
                           const why = await ask({ title: `Unlock ${u.login}? The password stays as it is.`, confirm: "Unlock" });
                           if (why) void act(() => gql(UNLOCK_USER, { id: u.id, reason: why }), `${u.login} unlocked.`);
@@ -203,12 +177,13 @@ export function Users({ selfId }: { selfId: string }) {
                     type="button"
                     disabled={busy || u.id === selfId}
                     data-testid="reset-password"
+                    aria-label={`Reset password of ${u.login}`}
                     onClick={async () => {
                       const pw = await ask({
                         title: `New password for ${u.login}`,
-                        label: "New password (≥ 10 characters)",
+                        label: `New password (≥ ${NEW_PASSWORD_MIN_LENGTH} characters)`,
                         password: true,
-                        minLength: 10,
+                        minLength: NEW_PASSWORD_MIN_LENGTH,
                         confirm: "Next",
                       });
                       if (!pw) return;
@@ -243,9 +218,25 @@ export function Users({ selfId }: { selfId: string }) {
 function RoleCell({ login, role, disabled, onApply }: { login: string; role: string; disabled: boolean; onApply: (role: string) => Promise<boolean> }) {
   const [chosen, setChosen] = useState(role);
   useEffect(() => setChosen(role), [role]);
+  // Applied or cancelled, the Apply button goes (the row shows its stored role again), and focus
+  // with it, to the page (WCAG 2.4.3): it comes to the select once that is enabled again.
+  const select = useRef<HTMLSelectElement>(null);
+  const focusSelect = useRef(false);
+  useEffect(() => {
+    if (!focusSelect.current || disabled || chosen !== role) return;
+    focusSelect.current = false;
+    select.current?.focus();
+  }, [chosen, role, disabled]);
   return (
     <span className="row" style={{ gap: "0.3rem" }}>
-      <select aria-label={`Role of ${login}`} value={chosen} disabled={disabled} data-testid="user-role-select" onChange={(e) => setChosen(e.target.value)}>
+      <select
+        ref={select}
+        aria-label={`Role of ${login}`}
+        value={chosen}
+        disabled={disabled}
+        data-testid="user-role-select"
+        onChange={(e) => setChosen(e.target.value)}
+      >
         {ROLES.map((r) => (
           <option key={r} value={r}>
             {ROLE_LABEL[r]}
@@ -257,7 +248,9 @@ function RoleCell({ login, role, disabled, onApply }: { login: string; role: str
           type="button"
           disabled={disabled}
           data-testid="apply-role"
+          aria-label={`Apply role to ${login}`}
           onClick={async () => {
+            focusSelect.current = true;
             // Cancelled: back to the stored role. Applied, the reloaded row brings the new one; refused,
             // the choice stays beside the error, to try again or change.
             if (!(await onApply(chosen))) setChosen(role);
@@ -267,5 +260,96 @@ function RoleCell({ login, role, disabled, onApply }: { login: string; role: str
         </button>
       )}
     </span>
+  );
+}
+
+/**
+ * No role is chosen for the administrator: a default would be Administrator (the first role), one
+ * unnoticed Enter away. The new password is typed twice (newPasswordProblem); the reason is asked
+ * by `onCreate`, which calls `clear` once the account exists.
+ */
+function NewUserForm({ busy, onCreate }: { busy: boolean; onCreate: (input: NewUser, clear: () => void) => void }) {
+  const [password, setPassword] = useState("");
+  const [again, setAgain] = useState("");
+  const problem = newPasswordProblem(password, again);
+  const hintId = useId();
+  return (
+    <form
+      className="panel row"
+      aria-label="Create user"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (problem) return;
+        const form = e.currentTarget;
+        const f = new FormData(form);
+        const input = {
+          login: String(f.get("login") ?? "").trim(),
+          displayName: String(f.get("displayName") ?? "").trim(),
+          role: String(f.get("role")),
+          password,
+        };
+        onCreate(input, () => {
+          form.reset();
+          setPassword("");
+          setAgain("");
+          // The emptied form's Create button is disabled, where focus could not come back: the
+          // next account starts at its login.
+          form.querySelector<HTMLInputElement>("input[name=login]")?.focus();
+        });
+      }}
+    >
+      <label>
+        Login
+        <input name="login" required autoComplete="off" data-testid="new-user-login" />
+      </label>
+      <label>
+        Printed name
+        <input name="displayName" required data-testid="new-user-name" />
+      </label>
+      <label>
+        Role
+        <select name="role" required defaultValue="" data-testid="new-user-role">
+          <option value="" disabled>
+            Choose a role…
+          </option>
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {ROLE_LABEL[r]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Initial password (≥ {NEW_PASSWORD_MIN_LENGTH} characters)
+        <input
+          type="password"
+          minLength={NEW_PASSWORD_MIN_LENGTH}
+          required
+          autoComplete="new-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          data-testid="new-user-password"
+        />
+      </label>
+      <label>
+        Type it again
+        <input
+          type="password"
+          required
+          autoComplete="new-password"
+          value={again}
+          onChange={(e) => setAgain(e.target.value)}
+          data-testid="new-user-password-again"
+        />
+      </label>
+      <button className="primary" type="submit" disabled={busy || problem !== null} aria-describedby={problem ? hintId : undefined} data-testid="create-user">
+        Create user
+      </button>
+      {problem && (
+        <span className="muted" role="status" id={hintId} data-testid="new-user-password-hint">
+          {problem}
+        </span>
+      )}
+    </form>
   );
 }

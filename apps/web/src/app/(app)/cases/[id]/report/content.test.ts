@@ -63,7 +63,8 @@ describe("signed report content", () => {
       fieldsCounted: 1,
       cropsCounted: 1,
     });
-    expect(r.signature).toEqual({ name: "Dr. Hana", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
+    // The login beside the name: display names need not be unique.
+    expect(r.signature).toEqual({ name: "Dr. Hana", login: "hema", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
   });
 
   it("survives garbage", () => {
@@ -86,7 +87,7 @@ describe("signed report content", () => {
       caseKeys: [],
       absoluteCounts: null,
       slides: null,
-      signature: { name: null, signedAt: null, meaning: null },
+      signature: { name: null, login: null, signedAt: null, meaning: null },
     });
   });
 

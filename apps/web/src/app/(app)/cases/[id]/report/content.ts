@@ -67,8 +67,8 @@ export interface ReportContent {
   /** Images in the signed case by kind (smear fields, single-cell crops), and how many failed. */
   /** fieldsCounted, cropsCounted: those whose analysis did not fail, i.e. that contributed cells. */
   slides: { total: number; failed: number; fields: number; crops: number; fieldsCounted: number; cropsCounted: number } | null;
-  /** The signature's manifestation as signed (name, time, meaning); null where absent. */
-  signature: { name: string | null; signedAt: string | null; meaning: string | null };
+  /** The signature's manifestation as signed (name, login, time, meaning); null where absent. */
+  signature: { name: string | null; login: string | null; signedAt: string | null; meaning: string | null };
 }
 
 function str(v: unknown): string | null {
@@ -177,7 +177,7 @@ export function readReportContent(raw: unknown): ReportContent {
           cropsCounted: slides.filter((s) => s.kind === "CROP" && s.analysisStatus !== "FAILED").length,
         }
       : null,
-    signature: { name: str(signer.name), signedAt: str(c.signedAt), meaning: str(c.meaning) },
+    signature: { name: str(signer.name), login: str(signer.login), signedAt: str(c.signedAt), meaning: str(c.meaning) },
   };
 }
 

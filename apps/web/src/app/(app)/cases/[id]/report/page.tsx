@@ -17,6 +17,7 @@ interface SignOffRow {
   id: string;
   version: number;
   signerName: string;
+  signer: { login: string };
   meaning: string;
   signedAt: string;
   content: unknown;
@@ -69,6 +70,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   // (which an amendment may have changed since); the columns are only a fallback.
   const signature = {
     name: content.signature.name ?? shown.signerName,
+    // Printed with the name, which need not be unique ("Display Name (login)").
+    login: content.signature.login ?? shown.signer.login,
     signedAt: content.signature.signedAt ?? shown.signedAt,
     meaning: content.signature.meaning ?? shown.meaning,
   };
@@ -287,7 +290,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         )}
         <section className="signature" data-testid="signature" aria-label="Electronic signature">
           <div>
-            <strong>Electronically signed by</strong> <span data-testid="signature-name">{signature.name}</span>
+            <strong>Electronically signed by</strong> <span data-testid="signature-name">{signature.name}</span>{" "}
+            <span data-testid="signature-login">({signature.login})</span>
           </div>
           <div>
             <strong>Date and time</strong> <span data-testid="signature-time">{formatDateTime(signature.signedAt)}</span>
