@@ -29,7 +29,7 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await expect(page.getByTestId("create-user")).toBeDisabled();
   await expect(page.getByTestId("new-user-password-hint")).toHaveText("The two passwords differ.");
   await page.getByTestId("new-user-password-again").fill("initial-pass-123");
-  await expect(page.getByTestId("new-user-password-hint")).toHaveCount(0);
+  await expect(page.getByTestId("new-user-password-hint")).toBeEmpty();
   await page.getByTestId("create-user").click();
   expect(await newRole.evaluate((el: HTMLSelectElement) => el.validity.valueMissing)).toBe(true);
   await expect(page.getByTestId("ask-dialog")).toBeHidden();
@@ -81,7 +81,7 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await expect(page.getByTestId("ask-submit")).toBeDisabled();
   await expect(page.getByTestId("ask-hint")).toHaveText("The two passwords differ.");
   await again.fill("replaced-pass-456");
-  await expect(page.getByTestId("ask-hint")).toHaveCount(0);
+  await expect(page.getByTestId("ask-hint")).toBeEmpty();
   await page.getByTestId("ask-submit").click();
   await answer(page, "Forgot the initial password");
   await expect(page.getByTestId("users-notice")).toContainText("Password of");

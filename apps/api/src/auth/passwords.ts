@@ -40,13 +40,18 @@ export function assertPasswordPolicy(password: string, owner: PasswordOwner = {}
   const lower = password.toLowerCase();
   if (new Set(lower).size < 4) throw badInput("Password is too repetitive: use at least 4 different characters");
   const root = lower.replace(/^[^\p{L}]+|[^\p{L}]+$/gu, "");
-  if (COMMON_ROOTS.has(root) || /^[\d\s\p{P}\p{S}]+$/u.test(lower)) {
-    throw badInput("Password is too easy to guess (a common word or only digits and symbols): choose a phrase of your own");
+  // Digits and symbols alone: a date, a phone number. A long random PIN is another matter.
+  if (COMMON_ROOTS.has(root) || (password.length < 16 && /^[\d\s\p{P}\p{S}]+$/u.test(lower))) {
+    throw badInput("Password is too easy to guess (a common word, or a short run of digits and symbols): choose a phrase of your own");
   }
+  // Whole words, not any substring: "Lee" may still sleep, and "Data" use a database.
+  const words = new Set(lower.split(/[^\p{L}\p{N}]+/u));
   const login = owner.login?.trim().toLowerCase();
-  if (login && login.length >= 3 && lower.includes(login)) throw badInput("Password must not contain your login");
-  const nameParts = (owner.displayName ?? "").toLowerCase().split(/[^\p{L}]+/u).filter((part) => part.length >= 4);
-  if (nameParts.some((part) => lower.includes(part))) throw badInput("Password must not contain your name");
+  if (login && (words.has(login) || (login.length >= 5 && lower.includes(login)) || login.split(/[^\p{L}\p{N}]+/u).some((w) => w.length >= 3 && words.has(w)))) {
+    throw badInput("Password must not contain your login");
+  }
+  const nameParts = (owner.displayName ?? "").toLowerCase().split(/[^\p{L}]+/u).filter((part) => part.length >= 3);
+  if (nameParts.some((part) => words.has(part))) throw badInput("Password must not contain your name");
 }
 
 /** True when `password` is the current one or one of the previous ones kept (`history`). */

@@ -83,6 +83,7 @@ function AskForm({
   const [again, setAgain] = useState("");
   const fieldId = useId();
   const againId = useId();
+  const hintId = useId();
   const answer = options.password ? value : value.trim();
   const minLength = options.confirmOnly ? 0 : (options.minLength ?? 1);
   // A password's problem is shown while it holds the submit back; a reason's (empty) needs no words.
@@ -106,6 +107,7 @@ function AskForm({
             id={fieldId}
             type="password"
             autoComplete="new-password"
+            aria-describedby={hintId}
             minLength={minLength}
             required
             value={value}
@@ -136,13 +138,15 @@ function AskForm({
             required
             value={again}
             onChange={(e) => setAgain(e.target.value)}
+            aria-describedby={hintId}
             data-testid="ask-input-again"
           />
         </label>
       )}
-      {passwordProblem && (
-        <p className="muted" role="status" data-testid="ask-hint">
-          {passwordProblem}
+      {/* Always there, so that a screen reader announces each change; empty until a password is typed. */}
+      {options.password && (
+        <p className="muted" role="status" id={hintId} data-testid="ask-hint">
+          {value || again ? passwordProblem : null}
         </p>
       )}
       <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>

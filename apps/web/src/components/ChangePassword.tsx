@@ -51,7 +51,7 @@ export function ChangePassword({ login, forced }: { login: string; forced: boole
           <input name="new" type="password" autoComplete="new-password" minLength={MIN_LENGTH} required aria-describedby="password-rules" data-testid="password-new" />
         </label>
         <p id="password-rules" className="muted" style={{ margin: 0 }}>
-          A phrase of your own is best. Not accepted: a common word with digits or symbols around it, your login or name, or one of your last 5 passwords.
+          A phrase of your own is best. Not accepted: a common word with digits or symbols around it, a short run of digits and symbols, fewer than 4 different characters, your login or name, or one of your last 5 passwords.
         </p>
         <label>
           New password again

@@ -275,6 +275,18 @@ describe("authentication", () => {
     await api.gqlOk(token, CHANGE, { c: passwords[5], n: TEST_PASSWORD });
   });
 
+  it("takes 10 password changes a minute from one user, so that refused ones cannot be repeated to burn the server's CPU", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const token = await api.login(user.login, TEST_PASSWORD);
+    const codes: unknown[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await api.gql(token, `mutation { changeMyPassword(currentPassword: "${TEST_PASSWORD}", newPassword: "Password123!") { token } }`);
+      codes.push(r.errors?.[0]?.extensions?.code);
+    }
+    expect(codes.filter((c) => c === "BAD_USER_INPUT")).toHaveLength(10);
+    expect(codes.filter((c) => c === "RATE_LIMITED")).toHaveLength(2);
+  });
+
   it("changing the password opens no session for a client that does not ask for the new token (the dashboard signs in again)", async () => {
     const { user } = await api.createUser("DATA_SCIENTIST");
     const old = await api.login(user.login, TEST_PASSWORD);

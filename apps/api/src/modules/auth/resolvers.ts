@@ -11,6 +11,13 @@ import { actor } from "../../lib/actor.ts";
 
 /** Sign-in attempts per client address, one limiter per API instance. */
 const loginLimiter = FixedWindowLimiter.perInstance(60_000);
+/**
+ * Password changes per user and minute (10, a human never needs more): each costs up to 6 argon2 checks (the current password
+ * and the history), and a refused one changes nothing, so it could otherwise be repeated (or
+ * aliased hundreds of times in one request) to burn the server's CPU.
+ */
+const passwordChangeLimiter = FixedWindowLimiter.perInstance(60_000);
+const PASSWORD_CHANGES_PER_MINUTE = 10;
 
 export const resolvers: Resolvers = {
   Query: {
@@ -23,8 +30,11 @@ export const resolvers: Resolvers = {
       if (!args.login || !args.password) throw badInput("login and password are required");
       return login(ctx.prisma, ctx.env, args.login, args.password, ctx.ip);
     },
-    changeMyPassword: (_p, args, ctx) =>
-      changeMyPassword(ctx.prisma, ctx.env, actor(ctx), args.currentPassword, args.newPassword),
+    changeMyPassword: (_p, args, ctx) => {
+      const waitMs = passwordChangeLimiter(ctx.env, PASSWORD_CHANGES_PER_MINUTE).hit(actor(ctx).id);
+      if (waitMs > 0) throw rateLimited(`Too many password changes; retry in ${Math.ceil(waitMs / 1000)} s`);
+      return changeMyPassword(ctx.prisma, ctx.env, actor(ctx), args.currentPassword, args.newPassword);
+    },
     logout: (_p, _a, ctx) => {
       if (!ctx.session) throw unauthenticated("Not signed in");
       return logout(ctx.prisma, actor(ctx), ctx.session);

@@ -12,9 +12,13 @@ import { isUuid } from "../../lib/pagination.ts";
 
 const reason = z.string().trim().min(3, "reason is required").max(1000);
 
+/** One space between words, in one Unicode form: names that print alike compare alike. */
+const printedName = (name: string) => name.normalize("NFKC").replace(/\s+/g, " ").trim();
+
 export const createUserInput = z.object({
-  login: z.string().trim().regex(/^[a-z0-9][a-z0-9._-]{1,39}$/, "login: 2-40 lowercase letters, digits, . _ -"),
-  displayName: z.string().trim().min(2).max(100),
+  // Lower-cased, as sign-in and the signature step read a login typed in any case.
+  login: z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9._-]{1,39}$/, "login: 2-40 letters, digits, . _ -"),
+  displayName: z.string().transform(printedName).pipe(z.string().min(2).max(100)),
   role: z.enum(["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"]),
   password: z.string(),
   // An account's creation is a change like any other: on record with why it was made.
@@ -87,9 +91,11 @@ async function lockUserChanges(tx: Prisma.TransactionClient): Promise<void> {
  * leave a report's reader unsure who signed. Disabled accounts do not count: a departed
  * colleague's namesake may join. Called under lockUserChanges, so two creations cannot both pass.
  */
-async function assertDisplayNameFree(tx: Prisma.TransactionClient, displayName: string): Promise<void> {
+async function assertDisplayNameFree(tx: Prisma.TransactionClient, displayName: string, exceptId: string | null = null): Promise<void> {
   const [taken] = await tx.$queryRaw<{ login: string }[]>`
-    SELECT login FROM "user" WHERE NOT disabled AND lower(btrim("displayName")) = lower(${displayName}) LIMIT 1`;
+    SELECT login FROM "user"
+    WHERE NOT disabled AND (${exceptId}::uuid IS NULL OR id <> ${exceptId}::uuid)
+      AND lower(btrim(regexp_replace(normalize("displayName", NFKC), '\s+', ' ', 'g'))) = lower(${displayName}) LIMIT 1`;
   if (taken) {
     throw conflict(`The enabled account ${taken.login} is already named "${displayName}": choose a name that tells them apart on a signature (a middle initial, say)`);
   }
@@ -117,7 +123,10 @@ export async function setUserDisabled(prisma: PrismaClient, actor: AuthUser, arg
     // Enabling an enabled account would record a change that did not happen and clear a lockout
     // meant for Unlock, which asks for its own reason.
     if (!args.disabled && !before.disabled) throw badInput(`${before.login} is already enabled`);
+    if (args.disabled && before.disabled) throw badInput(`${before.login} is already disabled`);
     if (args.disabled) await assertAnotherAdminRemains(tx, before);
+    // Back among the enabled accounts, its name must still tell its signatures apart.
+    else await assertDisplayNameFree(tx, printedName(before.displayName), before.id);
     const after = await tx.user.update({
       where: { id: before.id },
       data: { disabled: args.disabled, ...(args.disabled ? {} : { failedLogins: 0, lockedUntil: null }) },

@@ -48,7 +48,8 @@ describe("user administration", () => {
     const first = (await api.gqlOk(admin, CREATE, { i: { login: "jdoe", displayName: "Dr. Jane Doe", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } })).createUser;
     const users = await api.prisma.user.count();
     const audit = await api.prisma.auditEvent.count();
-    const twin = await api.gql(admin, CREATE, { i: { login: "jdoe2", displayName: "  dr. JANE doe ", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } });
+    // Spaces, case and Unicode forms a printed name does not show.
+    const twin = await api.gql(admin, CREATE, { i: { login: "jdoe2", displayName: "  dr.  JANE\u00a0doe ", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } });
     expect(twin.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(twin.errors?.[0]?.message).toBe('The enabled account jdoe is already named "dr. JANE doe": choose a name that tells them apart on a signature (a middle initial, say)');
     expect([await api.prisma.user.count(), await api.prisma.auditEvent.count()]).toEqual([users, audit]);
@@ -56,7 +57,15 @@ describe("user administration", () => {
     await api.gqlOk(admin, CREATE, { i: { login: "jdoe3", displayName: "Dr. Jane R. Doe", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } });
     // Once the first has left, a namesake may join.
     await api.gqlOk(admin, `mutation { setUserDisabled(id: "${first.id}", disabled: true, reason: "left the lab") { id } }`);
-    await api.gqlOk(admin, CREATE, { i: { login: "jdoe2", displayName: "Dr. Jane Doe", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } });
+    // A login typed in capitals is kept in lower case, as sign-in reads it.
+    const second = (await api.gqlOk(admin, CREATE, { i: { login: "JDoe2", displayName: "Dr. Jane Doe", role: "HEMATOLOGIST", password: "long enough password", reason: "new hematologist" } })).createUser;
+    expect(second.login).toBe("jdoe2");
+    // Nor may the first come back under the name the second now signs with; disabling twice is refused too.
+    const back = await api.gql(admin, `mutation { setUserDisabled(id: "${first.id}", disabled: false, reason: "came back") { id } }`);
+    expect(back.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect((await api.prisma.user.findUniqueOrThrow({ where: { id: first.id } })).disabled).toBe(true);
+    const twice = await api.gql(admin, `mutation { setUserDisabled(id: "${first.id}", disabled: true, reason: "left the lab") { id } }`);
+    expect(twice.errors?.[0]?.message).toBe("jdoe is already disabled");
   });
 
   it("disable revokes tokens; enable, reset password and role change work and are audited with reasons", async () => {

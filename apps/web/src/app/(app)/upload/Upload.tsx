@@ -222,7 +222,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
     const r = await upload.result;
     inFlight.current = null;
     if (left.current) return;
-    if (r === "cancelled") update(item.key, { state: "cancelled", sent: 0, message: "Cancelled while sending: if it had arrived already, the case has it (Retry then says so)." });
+    if (r === "cancelled") update(item.key, { state: "cancelled", sent: 0, message: "Cancelled while sending: if it had arrived already, the case has it, and Retry answers that it was uploaded before." });
     else update(item.key, { state: r.ok ? "done" : r.retryable ? "failed" : "rejected", message: r.message, sent: r.ok ? item.file.size : 0 });
     void header.reload();
     void progress.reload();

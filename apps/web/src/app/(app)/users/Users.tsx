@@ -328,6 +328,7 @@ function NewUserForm({ busy, onCreate }: { busy: boolean; onCreate: (input: NewU
           autoComplete="new-password"
           value={password}
           onChange={(e) => setPassword(e.target.value)}
+          aria-describedby={hintId}
           data-testid="new-user-password"
         />
       </label>
@@ -339,17 +340,17 @@ function NewUserForm({ busy, onCreate }: { busy: boolean; onCreate: (input: NewU
           autoComplete="new-password"
           value={again}
           onChange={(e) => setAgain(e.target.value)}
+          aria-describedby={hintId}
           data-testid="new-user-password-again"
         />
       </label>
-      <button className="primary" type="submit" disabled={busy || problem !== null} aria-describedby={problem ? hintId : undefined} data-testid="create-user">
+      <button className="primary" type="submit" disabled={busy || problem !== null} aria-describedby={hintId} data-testid="create-user">
         Create user
       </button>
-      {problem && (
-        <span className="muted" role="status" id={hintId} data-testid="new-user-password-hint">
-          {problem}
-        </span>
-      )}
+      {/* Always there, so that a screen reader announces each change; empty until a password is typed. */}
+      <span className="muted" role="status" id={hintId} data-testid="new-user-password-hint">
+        {password || again ? problem : null}
+      </span>
     </form>
   );
 }
