@@ -6,8 +6,7 @@ import { useState, type FormEvent } from "react";
 import { gql } from "@/lib/gql";
 import { describeError } from "@/lib/errors";
 import { CHANGE_MY_PASSWORD } from "@/lib/operations";
-
-const MIN_LENGTH = 10;
+import { NEW_PASSWORD_MIN_LENGTH as MIN_LENGTH } from "@/lib/newPassword";
 
 export function ChangePassword({ login, forced }: { login: string; forced: boolean }) {
   const [error, setError] = useState<string | null>(null);
