@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { defaultDataDir } from "@rcmnet/db";
+import { UPLOAD_IMAGE_LIMITS } from "./modules/slides/uploadLimits.ts";
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -104,11 +105,11 @@ export const defaultLimits: Limits = {
   maxQueryCost: 100_000,
   // The largest dashboard operation has a few hundred (limits.test.ts).
   maxQueryTokens: 5_000,
-  maxUploadBytes: 25 * 1024 * 1024,
+  maxUploadBytes: UPLOAD_IMAGE_LIMITS.maxBytes,
   maxUploadFiles: 50,
   // 50 smear fields of ~5 MB; without it one request could hold 50 x 25 MB = 1.25 GB.
   maxUploadTotalBytes: 256 * 1024 * 1024,
-  maxImagePixels: 40_000_000,
+  maxImagePixels: UPLOAD_IMAGE_LIMITS.maxPixels,
   minFreeDiskBytes: 2 * 1024 ** 3,
   loginAttemptsPerMinute: 20,
   // A reviewer's dashboard sends a few requests per second at most (pages poll every 1-5 s).

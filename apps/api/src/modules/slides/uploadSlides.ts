@@ -17,11 +17,11 @@ import { isUuid } from "../../lib/pagination.ts";
 import { analysisKey, enqueueSlideAnalysis } from "../../jobs/analysisJobs.ts";
 import { assertNotSigned, lockCase } from "../cases/caseRules.ts";
 import { parseMultipart } from "./parseMultipart.ts";
+import { UPLOAD_IMAGE_LIMITS } from "./uploadLimits.ts";
 import { InvalidImageError, validateImage, type ValidImage } from "./validateImage.ts";
 
 export const UPLOAD_ROLES = ["TECHNICIAN"] as const;
-/** Pre-cropped cells are small; a larger "crop" is probably a field sent with the wrong kind. */
-export const MAX_CROP_SIDE = 1024;
+export const MAX_CROP_SIDE = UPLOAD_IMAGE_LIMITS.maxCropSide;
 
 interface Checked extends ValidImage {
   filename: string;

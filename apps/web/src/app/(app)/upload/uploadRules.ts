@@ -1,17 +1,13 @@
 // What the upload page checks and decides without React: the API's upload limits checked before a
 // byte is sent, how long an upload may take, and what an upload's answer means for the technician.
+import { UPLOAD_IMAGE_LIMITS } from "@rcmnet/api/uploadLimits";
 import { defaultMessage, fromGraphQLErrors } from "@/lib/errors";
 
 /**
- * The API's limits (apps/api/src/env.ts defaultLimits, MAX_CROP_SIDE in
- * modules/slides/uploadSlides.ts): the API checks them again, by content; the copy here only
+ * The API's own limits, imported: the API checks them again, by content; checking here only
  * spares the technician sending a file that would be refused.
  */
-export const UPLOAD_LIMITS = {
-  maxBytes: 25 * 1024 * 1024,
-  maxPixels: 40_000_000,
-  maxCropSide: 1024,
-} as const;
+export const UPLOAD_LIMITS = UPLOAD_IMAGE_LIMITS;
 
 export type ImageKind = "FIELD" | "CROP";
 
