@@ -151,3 +151,27 @@ test("admin creates a user, changes the role, resets the password; the user repl
   await expect(p2.getByTestId("login-error")).toBeVisible();
   await other.close();
 });
+
+test("admin finds an account by a piece of its name and role; a filter that leaves nobody says so and clears", async ({ page }) => {
+  await login(page, "admin");
+  await page.goto("/users");
+  const rows = page.getByTestId("user-row");
+  await expect(rows.first()).toBeVisible();
+  // Another test may create an account meanwhile: the count is read, not assumed.
+  await expect(page.getByTestId("users-filter-count")).toHaveText(/^\d+ accounts$/);
+  // Words in any order and case, over login, name and role label.
+  await page.getByTestId("users-filter-text").fill("HEMATO hema");
+  await expect(page.locator('[data-testid="user-row"][data-login="hema"]')).toBeVisible();
+  await expect(page.locator('[data-testid="user-row"][data-login="admin"]')).toHaveCount(0);
+  await expect(page.getByTestId("users-filter-count")).toHaveText(/^\d+ of \d+ accounts$/);
+  await page.getByTestId("users-filter-text").fill("");
+  await page.getByTestId("users-filter-role").selectOption("AUDITOR");
+  await expect(page.locator('[data-testid="user-row"][data-login="auditor"]')).toBeVisible();
+  await expect(page.locator('[data-testid="user-row"][data-login="hema"]')).toHaveCount(0);
+  await page.getByTestId("users-filter-text").fill("no-such-account-anywhere");
+  await expect(rows).toHaveCount(0);
+  await expect(page.getByTestId("users-none-match")).toBeVisible();
+  await page.getByTestId("users-none-match").getByRole("button", { name: "Clear the filter" }).click();
+  await expect(page.locator('[data-testid="user-row"][data-login="admin"]')).toBeVisible();
+  await expect(page.getByTestId("users-filter-count")).toHaveText(/^\d+ accounts$/);
+});

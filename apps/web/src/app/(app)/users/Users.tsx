@@ -8,6 +8,7 @@ import { NEW_PASSWORD_MIN_LENGTH, newPasswordProblem } from "@/lib/newPassword";
 import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, UNLOCK_USER, USERS } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useLoader } from "@/lib/useQuery";
+import { isFiltered, matchesUser, NO_FILTER, type UserFilter, type UserState } from "./userFilter";
 
 interface UserRow {
   id: string;
@@ -49,9 +50,11 @@ export function Users({ selfId }: { selfId: string }) {
   const { act, actionError, notice, busy } = useAction(reload);
   // Every change to an account is audited with a reason (the dialog's default question).
   const { ask, dialog } = useAsk();
+  const [filter, setFilter] = useState<UserFilter>(NO_FILTER);
 
   if (loading && !data) return <Loading what="users" />;
-  const users = data?.users.nodes ?? [];
+  const everyone = data?.users.nodes ?? [];
+  const users = everyone.filter((u) => matchesUser(u, filter));
   return (
     <div>
       <h1>Users</h1>
@@ -74,8 +77,18 @@ export function Users({ selfId }: { selfId: string }) {
             }, `User ${input.login} created. The initial password is temporary: they choose their own at first sign-in.`);
         }}
       />
+      {everyone.length > 0 && <UserFilterBar filter={filter} onChange={setFilter} shown={users.length} total={everyone.length} />}
       {users.length === 0 ? (
-        error ? null : <Empty>No users.</Empty>
+        error ? null : everyone.length > 0 ? (
+          <Empty testId="users-none-match">
+            No account matches this filter.{" "}
+            <button type="button" onClick={() => setFilter(NO_FILTER)}>
+              Clear the filter
+            </button>
+          </Empty>
+        ) : (
+          <Empty>No users.</Empty>
+        )
       ) : (
         <table data-testid="users-table">
           <thead>
@@ -207,6 +220,56 @@ export function Users({ selfId }: { selfId: string }) {
         </table>
       )}
     </div>
+  );
+}
+
+const STATES: { value: UserState; label: string }[] = [
+  { value: "all", label: "All" },
+  { value: "active", label: "Active" },
+  { value: "disabled", label: "Disabled" },
+  { value: "attention", label: "Locked or new password due" },
+];
+
+/** Search, role and state over the loaded accounts, with how many of them it shows. */
+function UserFilterBar({ filter, onChange, shown, total }: { filter: UserFilter; onChange: (f: UserFilter) => void; shown: number; total: number }) {
+  return (
+    <search className="panel row" aria-label="Find accounts">
+      <label>
+        Find
+        <input
+          type="search"
+          value={filter.text}
+          onChange={(e) => onChange({ ...filter, text: e.target.value })}
+          placeholder="login, name or role…"
+          data-testid="users-filter-text"
+        />
+      </label>
+      <label>
+        Role
+        <select value={filter.role} onChange={(e) => onChange({ ...filter, role: e.target.value as UserFilter["role"] })} data-testid="users-filter-role">
+          <option value="">All</option>
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {ROLE_LABEL[r]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        State
+        <select value={filter.state} onChange={(e) => onChange({ ...filter, state: e.target.value as UserState })} data-testid="users-filter-state">
+          {STATES.map((s) => (
+            <option key={s.value} value={s.value}>
+              {s.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      {/* Said politely as it changes, so that a screen-reader user hears what the filter left. */}
+      <span role="status" data-testid="users-filter-count">
+        {isFiltered(filter) ? `${shown} of ${total} accounts` : `${total} accounts`}
+      </span>
+    </search>
   );
 }
 
