@@ -80,7 +80,8 @@ beforeAll(async () => {
   for (const n of [1, 2, 3]) {
     const kase = await db.prisma.case.create({
       // Signed once its cells are decided (below): a signed case takes no new cells or decisions.
-      data: { accession: `TR-${n}`, status: "IN_REVIEW", createdById: tech.id },
+      // A patient each: a case without one would be learned from only (TRAIN).
+      data: { accession: `TR-${n}`, status: "IN_REVIEW", createdById: tech.id, patientRef: `TR-PATIENT-${n}` },
     });
     slides.push(
       await db.prisma.slide.create({

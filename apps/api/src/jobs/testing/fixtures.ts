@@ -57,12 +57,13 @@ export interface CellSpec {
 /** A case with one FIELD slide and one cell per spec (crop blobs are fake hashes). */
 export async function insertCaseWithCells(
   prisma: PrismaClient,
-  options: { createdById: string; reviewerId: string; status: CaseStatus; cells: CellSpec[]; patientRef?: string },
+  options: { createdById: string; reviewerId: string; status: CaseStatus; cells: CellSpec[]; patientRef?: string | null },
 ) {
   // Made in review and moved to its status at the end, as the platform does: a signed case takes
   // no new cells or decisions (database triggers).
   const kase = await prisma.case.create({
-    data: { accession: `T-${unique()}`, status: "IN_REVIEW", createdById: options.createdById, patientRef: options.patientRef ?? null },
+    // A patient of its own unless told (null: none, which snapshots keep out of VAL and TEST).
+    data: { accession: `T-${unique()}`, status: "IN_REVIEW", createdById: options.createdById, patientRef: options.patientRef === undefined ? `P-${unique()}` : options.patientRef },
   });
   const slide = await prisma.slide.create({
     data: {

@@ -11,11 +11,26 @@ const partOf = (parts: Map<string, DatasetSplit>, group: string) => new Set([...
 
 describe("assignSplits", () => {
   it("keeps every patient's cells in one part and fills all three parts from three patients", () => {
-    const groups = ["patient:A", "patient:B", "case:c"];
+    const groups = ["patient:A", "patient:B", "patient:C"];
     const { parts, heldOut } = assignSplits(fresh(groups, 10));
     for (const g of groups) expect(partOf(parts, g).size, g).toBe(1);
     expect(new Set(parts.values())).toEqual(new Set(["TRAIN", "VAL", "TEST"]));
     expect(heldOut).toEqual([]);
+  });
+
+  it("learns from cases without a patient reference and never measures on them, whatever the parts' loads", () => {
+    const { parts } = assignSplits(fresh(["case:x", "case:y", "case:z", "patient:A"], 10));
+    for (const g of ["case:x", "case:y", "case:z"]) expect(partOf(parts, g), g).toEqual(new Set(["TRAIN"]));
+    // TRAIN is overfull, so the one patient goes to a measuring part.
+    expect(partOf(parts, "patient:A")).not.toEqual(new Set(["TRAIN"]));
+  });
+
+  it("keeps a patient-less case where an earlier snapshot put it: a TEST case stays TEST, never learned from", () => {
+    const { parts } = assignSplits([
+      { cellId: "case:x/old", group: "case:x", earlier: ["TEST"] },
+      { cellId: "case:x/new", group: "case:x", earlier: [] },
+    ]);
+    expect(partOf(parts, "case:x")).toEqual(new Set(["TEST"]));
   });
 
   it("approaches 70 / 15 / 15 of the cells with many patients", () => {

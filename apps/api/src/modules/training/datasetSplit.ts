@@ -7,8 +7,8 @@
 // it. A cell that sat in a less protected part before (split per cell by rule v1, before
 // 2026-11-26, or a case later linked to another patient) is held out: it can neither move to a
 // more protected part (a model trained on it) nor stay beside its patient's TEST cells.
-// Patients never snapshotted before are placed anew: each goes to the part with the fewest cells
-// for its share, so the first three patients go to TRAIN, TEST and VAL and the parts then fill
+// Patients never snapshotted before are placed anew (a case without a patient reference goes to
+// TRAIN: see isPatientless): each goes to the part with the fewest cells for its share, so the first three patients go to TRAIN, TEST and VAL and the parts then fill
 // towards 70 / 15 / 15 (a hash per patient would often leave TEST or VAL empty for dozens of
 // cases).
 import { createHash } from "node:crypto";
@@ -41,6 +41,14 @@ export interface SplitAssignment {
   /** Cells left out: they sat in a less protected part than their patient's. */
   heldOut: string[];
 }
+
+/**
+ * A case without a patient reference may be the same patient as any other case (a CAR-T patient's
+ * day +7, +14 and +28 smears entered without one): learned from, never measured on. In VAL or
+ * TEST it could sit beside the same patient's TRAIN cells, and the leakage check, which compares
+ * the same groups, would not see it.
+ */
+export const isPatientless = (group: string) => group.startsWith("case:");
 
 function mostProtected(parts: Iterable<DatasetSplit>): DatasetSplit | null {
   const set = new Set(parts);
@@ -86,10 +94,10 @@ export function assignSplits(
 
   const orderKey = (group: string) => createHash("sha256").update(ORDER_SALT + group).digest("hex");
   fresh.sort(([a], [b]) => (orderKey(a) < orderKey(b) ? -1 : 1));
-  for (const [, members] of fresh) {
+  for (const [group, members] of fresh) {
     // The part with the fewest cells for its share (an empty part first); ties in FILL_ORDER.
     const load = (p: DatasetSplit) => counts[p] / SPLIT_FRACTIONS[p];
-    const part = FILL_ORDER.reduce((best, p) => (load(p) < load(best) ? p : best));
+    const part = isPatientless(group) ? "TRAIN" : FILL_ORDER.reduce((best, p) => (load(p) < load(best) ? p : best));
     for (const m of members) place(m.cellId, part);
   }
   return { parts, heldOut };

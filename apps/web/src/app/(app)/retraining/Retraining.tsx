@@ -319,7 +319,7 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
 function patientNote(s: { patientCounts: unknown; heldOutCells: number | null; casesWithoutPatient: number | null }): string {
   if (!s.patientCounts) return "Taken before snapshots were split by patient: its parts were split cell by cell.";
   const notes = [];
-  if (s.casesWithoutPatient) notes.push(`${s.casesWithoutPatient} case(s) without a patient id, each counted as its own patient`);
+  if (s.casesWithoutPatient) notes.push(`${s.casesWithoutPatient} case(s) without a patient id, learned from only (TRAIN): they may be any patient's`);
   if (s.heldOutCells) {
     notes.push(`${s.heldOutCells} cell(s) held out: they sat in a less protected part than their patient's, or their image is also another cell's across the TEST line`);
   }
