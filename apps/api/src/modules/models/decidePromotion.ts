@@ -3,7 +3,7 @@
 // "Another person" means an independent one: an admin who created the proposer's account, set
 // its password or changed its role (the audit trail says so) could have proposed through it, and
 // a proposer who did so to the decider's account could decide through that.
-import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
+import type { ModelPromotion, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, forbidden, notFound } from "../../errors.ts";
@@ -12,6 +12,8 @@ import { MAX_REASON } from "./proposePromotion.ts";
 import { lockChampion } from "./championLock.ts";
 import { setChampion } from "./setChampion.ts";
 import { assertKeepsClasses } from "./keepsClasses.ts";
+import { comparedOnSnapshotId } from "./promotionEvidence.ts";
+import { relabelledTestCells } from "./relabelledTest.ts";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import { resolveModelDir, unregisteredChange } from "../../jobs/model/classifierCache.ts";
 
@@ -105,6 +107,7 @@ export async function decidePromotion(
       await assertArtifactIntact(dataDir, target);
       if (promotion.kind === "PROMOTE") {
         assertKeepsClasses(target, await tx.modelVersion.findFirst({ where: { status: "CHAMPION" } }));
+        await assertTestLabelsCurrent(tx, promotion);
       }
       await setChampion(tx, actor, target, `${promotion.kind.toLowerCase()} approved: ${promotion.reason}`);
     }
@@ -122,6 +125,23 @@ export async function decidePromotion(
     });
     return tx.modelPromotion.findUniqueOrThrow({ where: { id: promotion.id } });
   });
+}
+
+/**
+ * The figures the approver weighs were measured when the proposal was filed: an amendment signed
+ * since then that relabelled a cell of that TEST part means both models were scored against labels
+ * the platform no longer holds (proposePromotion refuses the same at filing time).
+ */
+async function assertTestLabelsCurrent(tx: Prisma.TransactionClient, promotion: ModelPromotion) {
+  const snapshotId = await comparedOnSnapshotId(tx, promotion);
+  if (!snapshotId || !isUuid(snapshotId)) return;
+  const n = await relabelledTestCells(tx, snapshotId);
+  if (n > 0) {
+    throw conflict(
+      `${n} TEST cell${n === 1 ? "" : "s"} of the snapshot this proposal was compared on ${n === 1 ? "has" : "have"} been relabelled since it was proposed (amendments): its figures score both models against labels since corrected. Reject it; the proposer takes a new snapshot, compares again and proposes`,
+      { relabelledTestCells: n, snapshotId },
+    );
+  }
 }
 
 /**

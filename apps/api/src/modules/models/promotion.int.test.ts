@@ -513,5 +513,35 @@ describe("promotion evidence", () => {
     const compared = (await api.gqlOk(tokens.DATA_SCIENTIST, COMPARE, { a: candidate.id, b: champion.id, s: snap })).compareModels;
     expect(compared).toEqual({ testCount: 1, relabelledTestCells: 1, untestedLabels: [] });
   });
+
+  it("refuses to approve a proposal whose TEST part an amendment relabelled after it was filed, changing nothing", async () => {
+    const tech = await api.createUser("TECHNICIAN");
+    const hema = await api.createUser("HEMATOLOGIST");
+    const signed = await insertCaseWithCells(api.prisma, { createdById: tech.user.id, reviewerId: hema.user.id, status: "SIGNED_OUT", cells: [{ reviews: ["car_t"] }] });
+    const [inTest] = signed.cells;
+    const snap = "00000000-0000-4000-8000-000000000d01";
+    await insertSnapshot(snap, "filed-before-amendment", new Date("2026-11-26T00:00:00Z"), [{ cellId: inTest!.id, label: "car_t", split: "TEST" }]);
+    const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    await evaluate(champion.id, { [snap]: evaluation(10) });
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(candidate.id, { [snap]: evaluation(10) });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good, newer data" })).proposePromotion;
+    expect(proposal.state).toBe("PROPOSED");
+
+    // Filed; then an amendment relabels the TEST cell the figures were measured on.
+    await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "IN_REVIEW" } });
+    await api.prisma.review.create({ data: { cellId: inTest!.id, seq: 2, reviewerId: hema.user.id, action: "RECLASSIFY", label: "lymphocyte", previousLabel: "car_t", reason: "amendment" } });
+    await api.prisma.cell.update({ where: { id: inTest!.id }, data: { currentLabel: "lymphocyte", reviewCount: 2 } });
+    await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "AMENDED" } });
+
+    const before = await registryState();
+    const refused = await api.gql(tokens.ADMIN, DECIDE, { id: proposal.id, approve: true });
+    expect(codeOf(refused)).toBe("CONFLICT");
+    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of the snapshot this proposal was compared on has been relabelled since it was proposed.*Reject it/);
+    expect(await registryState()).toEqual(before);
+    // Rejecting it stays possible.
+    const rejected = (await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "labels corrected since" })).decidePromotion;
+    expect(rejected.state).toBe("REJECTED");
+  });
 });
 

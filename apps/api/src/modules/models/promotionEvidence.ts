@@ -27,12 +27,17 @@ interface Leak {
 }
 
 /** What the proposal's audit event recorded beside the proposal itself. */
-async function recorded(prisma: PrismaClient, promotion: ModelPromotion): Promise<Recorded> {
+async function recorded(prisma: Pick<PrismaClient, "auditEvent">, promotion: ModelPromotion): Promise<Recorded> {
   const event = await prisma.auditEvent.findFirst({
     where: { entityType: "ModelPromotion", entityId: promotion.id, action: { in: ["model.proposePromotion", "model.proposeRollback"] } },
     select: { after: true },
   });
   return (event?.after ?? {}) as Recorded;
+}
+
+/** The snapshot on whose TEST part the proposal's figures were measured (none for a rollback). */
+export async function comparedOnSnapshotId(prisma: Pick<PrismaClient, "auditEvent">, promotion: ModelPromotion): Promise<string | null> {
+  return (await recorded(prisma, promotion)).comparedOnSnapshotId ?? null;
 }
 
 /** Classes of the replaced champion the proposed version cannot suggest (a rollback only). */
