@@ -286,6 +286,11 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
     expect(round, "no TEST cells or a label missing after adding 8 signed-out cases").toBeLessThan(8);
     await signedOutCase(request, fields()[2 + round]!, uniqueAccession(`E2E-LABELS${round}`), round);
   }
+  // Its cells per class and part, folded under the cell counts.
+  const classes = page.getByTestId("snapshot-classes").first();
+  await classes.locator("summary").click();
+  await expect(classes.getByTestId("snapshot-class-row").first()).toBeVisible();
+  expect(await classes.getByTestId("snapshot-class-row").count()).toBeGreaterThanOrEqual(modelLabels.length);
   // Nothing relabelled since: a second snapshot would copy it, and the newest one is used again.
   const snapshotCount = await page.getByTestId("snapshot-row").count();
   await page.getByTestId("snapshot-name").fill(`e2e-again-${Date.now()}`);

@@ -4,10 +4,12 @@ import { useEffect, useState } from "react";
 import { historyNotes, historySeries, LineChart } from "@/charts/Charts";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { gql } from "@/lib/gql";
+import { labelName } from "@/lib/labels";
 import { modelMetrics, pct } from "@/lib/metrics";
 import { CANCEL_RUN, CREATE_SNAPSHOT, START_RUN, TRAINING, TRAINING_RUN_LOG } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
+import { classRows } from "./snapshotClasses";
 
 interface Run {
   id: string;
@@ -28,7 +30,7 @@ interface Run {
 
 interface Data {
   championModel: { id: string; name: string; version: string; metrics: unknown } | null;
-  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number } | null; heldOutCells: number | null; casesWithoutPatient: number | null; relabelledSince: number; createdAt: string }[] };
+  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number } | null; heldOutCells: number | null; casesWithoutPatient: number | null; relabelledSince: number; labelCounts: unknown; createdAt: string }[] };
   trainingRuns: { nodes: Run[] };
 }
 
@@ -118,6 +120,7 @@ export function Retraining() {
                     <td className="num">{s.itemCount}</td>
                     <td>
                       {s.splitCounts.train}/{s.splitCounts.val}/{s.splitCounts.test}
+                      <SnapshotClasses labels={s.labels} labelCounts={s.labelCounts} />
                     </td>
                     <td data-testid="snapshot-patients" title={patientNote(s)}>
                       {s.patientCounts ? `${s.patientCounts.train}/${s.patientCounts.val}/${s.patientCounts.test}` : "— (split by cell)"}
@@ -312,6 +315,43 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
         </div>
       </div>
     </section>
+  );
+}
+
+/** Cells per class and part, folded: a class short of TRAIN or TEST cells is flagged on the summary. */
+function SnapshotClasses({ labels, labelCounts }: { labels: string[]; labelCounts: unknown }) {
+  const rows = classRows(labels, labelCounts);
+  const flagged = rows.filter((r) => r.warning).length;
+  return (
+    <details data-testid="snapshot-classes">
+      <summary>
+        per class{flagged > 0 && <span className="badge bad"> {flagged} to check</span>}
+      </summary>
+      <table>
+        <thead>
+          <tr>
+            <th>Class</th>
+            <th className="num">Train</th>
+            <th className="num">Val</th>
+            <th className="num">Test</th>
+            <th>
+              <span className="sr-only">Note</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.label} data-testid="snapshot-class-row">
+              <th scope="row">{labelName(r.label)}</th>
+              <td className="num">{r.train}</td>
+              <td className="num">{r.val}</td>
+              <td className="num">{r.test}</td>
+              <td style={r.warning ? { color: "var(--danger)" } : undefined}>{r.warning ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
   );
 }
 
