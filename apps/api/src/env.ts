@@ -32,6 +32,10 @@ const schema = z.object({
   RCMNET_TEMPORARY_PASSWORD_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(72),
   /** The commit a deployment without .git was built from (training runs record their code). */
   RCMNET_BUILD_COMMIT: z.string().regex(/^[0-9a-f]{7,64}$/, "RCMNET_BUILD_COMMIT must be a lowercase git commit hash").optional(),
+  /** Minutes between the worker's copies of the audit chain's head to the anchor file (0: none). */
+  RCMNET_AUDIT_ANCHOR_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(10),
+  /** The anchor file (docs/decisions.md D2); unset: <dataDir>/audit-anchors.jsonl. */
+  RCMNET_AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
 });
 
 export interface Env {
@@ -52,6 +56,10 @@ export interface Env {
   temporaryPasswordHours: number;
   /** RCMNET_BUILD_COMMIT (jobs/model/codeVersion.ts). */
   buildCommit?: string | undefined;
+  /** RCMNET_AUDIT_ANCHOR_MINUTES (jobs/anchorAuditHead.ts); 0: the worker writes no anchors. */
+  auditAnchorMinutes: number;
+  /** RCMNET_AUDIT_ANCHOR_FILE: the worker appends the chain head there, the verifier checks it. */
+  auditAnchorFile: string;
   logLevel: "silent" | "error" | "info" | "debug";
   limits: Limits;
 }
@@ -157,6 +165,8 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     passwordMaxAgeDays: e.RCMNET_PASSWORD_MAX_AGE_DAYS,
     temporaryPasswordHours: e.RCMNET_TEMPORARY_PASSWORD_HOURS,
     buildCommit: e.RCMNET_BUILD_COMMIT,
+    auditAnchorMinutes: e.RCMNET_AUDIT_ANCHOR_MINUTES,
+    auditAnchorFile: resolve(e.RCMNET_AUDIT_ANCHOR_FILE ?? join(dataDir, "audit-anchors.jsonl")),
     logLevel: e.RCMNET_LOG_LEVEL,
     limits: {
       ...defaultLimits,

@@ -11,6 +11,7 @@ import { createHandlers, workerJobTypes } from "./jobs/handlers/index.ts";
 import { reconcileFailedAnalyses } from "./jobs/reconcileAnalyses.ts";
 import { reconcileTrainingRuns } from "./jobs/reconcileTrainingRuns.ts";
 import { sweepOrphanBlobs } from "./jobs/sweepOrphanBlobs.ts";
+import { type AuditAnchoring, startAuditAnchoring } from "./jobs/anchorAuditHead.ts";
 import { jsonLogger } from "./jobs/logger.ts";
 import { ClassifierCache } from "./jobs/model/classifierCache.ts";
 import { getModelRuntime, initModelBackend } from "./jobs/model/modelRuntime.ts";
@@ -57,6 +58,9 @@ const classifiers = new ClassifierCache(runtime, env.dataDir);
 log.info("model backend ready", { backend });
 
 if (stopping) process.exit(0);
+// The chain head copied outside the database at start-up and every few minutes (docs/decisions.md D2).
+const anchoring: AuditAnchoring | null =
+  env.auditAnchorMinutes > 0 ? startAuditAnchoring(prisma, env.auditAnchorFile, { everyMs: env.auditAnchorMinutes * 60_000, log }) : null;
 const blobs = new BlobStore(join(env.dataDir, "blobs"));
 const BLOB_SWEEP_EVERY_MS = 3600_000;
 let lastBlobSweep = 0;
@@ -79,5 +83,6 @@ const worker = startWorker({
 });
 stopWorker = async () => {
   await worker.stop();
+  await anchoring?.stop();
   classifiers.dispose();
 };

@@ -11,4 +11,13 @@ export {
   type AuditChainStatus,
   type AuditVerification,
 } from "./audit.ts";
+export {
+  formatAnchorLine,
+  parseAnchorFile,
+  parseAnchorLine,
+  readAnchorFile,
+  type AnchorFileReading,
+  type AuditAnchor,
+  type FiledAuditAnchor,
+} from "./auditAnchorFile.ts";
 export { repoRoot, defaultDataDir } from "./paths.ts";

@@ -82,6 +82,8 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     idleTimeoutSeconds: 1800,
     passwordMaxAgeDays: 180,
     temporaryPasswordHours: 72,
+    auditAnchorMinutes: 10,
+    auditAnchorFile: join(dataDir, "audit-anchors.jsonl"),
     logLevel: "silent" as const,
     limits: { ...defaultLimits, loginAttemptsPerMinute: 10_000, requestsPerTokenPerMinute: 1_000_000, ...options.limits },
   };

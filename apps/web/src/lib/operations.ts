@@ -150,7 +150,7 @@ export interface AuditEventRow {
 }
 
 export const VERIFY_AUDIT = /* GraphQL */ `
-  query VerifyAudit($full: Boolean) { verifyAuditTrail(full: $full) { ok checked firstBrokenSeq problem full fullyVerifiedThrough fullyVerifiedAt } }
+  query VerifyAudit($full: Boolean) { verifyAuditTrail(full: $full) { ok checked firstBrokenSeq problem full fullyVerifiedThrough fullyVerifiedAt externalAnchorsChecked } }
 `;
 
 export const MODELS = /* GraphQL */ `

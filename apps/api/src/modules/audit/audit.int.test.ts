@@ -198,7 +198,7 @@ describe("audit trail", () => {
     const chunks: string[] = [];
     const res = Object.assign(new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }), { setHeader: () => undefined });
     const user = await api.prisma.user.findFirstOrThrow({ where: { role: "AUDITOR" } });
-    const ctx = { prisma: failing, user: { id: user.id, login: user.login, displayName: user.displayName, role: user.role } } as unknown as Context;
+    const ctx = { prisma: failing, env: api.env, user: { id: user.id, login: user.login, displayName: user.displayName, role: user.role } } as unknown as Context;
     await expect(auditCsv(ctx, { query: { action: "case.create" } } as unknown as Request, res as unknown as Response)).rejects.toThrow("database gone");
     const cut = chunks.join("");
     expect(cut).toMatch(/^seq,at,/);

@@ -82,7 +82,7 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
     to: queryDate(req, "to") ?? null,
   };
   const where = await auditWhere(ctx.prisma, filter);
-  const chain = await chainVerifier(ctx.prisma).verify(ctx.prisma);
+  const chain = await chainVerifier(ctx.prisma, ctx.env.auditAnchorFile).verify(ctx.prisma);
   const given = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== null).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]));
   await ctx.prisma.$transaction((tx) =>
     recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok, chainFullyVerifiedThrough: chain.fullyVerifiedThrough, chainFullyVerifiedAt: chain.fullyVerifiedAt?.toISOString() ?? null } }),

@@ -8,9 +8,14 @@ export const FULL_WALK_MIN_INTERVAL_MS = 5 * 60 * 1000;
 
 /** The chain verifier, with full walks asked for on request rate-limited (FULL_WALK_MIN_INTERVAL_MS). */
 export class ThrottledChainVerifier {
-  private readonly verifier = new AuditChainVerifier();
+  private readonly verifier: AuditChainVerifier;
   /** The last full walk's verdict and when it finished, or the first broken verdict (which stays the answer). */
   private recent: { verdict: AuditVerification; finishedAt: number } | null = null;
+
+  /** `anchorFile`: the chain heads the worker copied outside the database (RCMNET_AUDIT_ANCHOR_FILE). */
+  constructor(anchorFile: string | null = null) {
+    this.verifier = new AuditChainVerifier(undefined, anchorFile);
+  }
 
   async verify(prisma: PrismaClient, { full = false } = {}): Promise<AuditVerification> {
     const recent = this.recent;
@@ -27,9 +32,12 @@ export class ThrottledChainVerifier {
 // (and never carried from one database to another, as in tests).
 const verifiers = new WeakMap<PrismaClient, ThrottledChainVerifier>();
 
-/** The audit chain verifier for this database (the first check walks the whole chain). */
-export function chainVerifier(prisma: PrismaClient): ThrottledChainVerifier {
+/**
+ * The audit chain verifier for this database (the first check walks the whole chain), checking
+ * the anchors in `anchorFile` too (env.auditAnchorFile).
+ */
+export function chainVerifier(prisma: PrismaClient, anchorFile: string): ThrottledChainVerifier {
   let verifier = verifiers.get(prisma);
-  if (!verifier) verifiers.set(prisma, (verifier = new ThrottledChainVerifier()));
+  if (!verifier) verifiers.set(prisma, (verifier = new ThrottledChainVerifier(anchorFile)));
   return verifier;
 }

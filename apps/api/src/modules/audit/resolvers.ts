@@ -9,7 +9,7 @@ export const resolvers: Resolvers = {
   Query: {
     auditTrail: (_p, args, ctx) => listAuditEvents(ctx.prisma, args.filter, args),
     verifyAuditTrail: async (_p, args, ctx) => {
-      const s = await chainVerifier(ctx.prisma).verify(ctx.prisma, { full: args.full ?? false });
+      const s = await chainVerifier(ctx.prisma, ctx.env.auditAnchorFile).verify(ctx.prisma, { full: args.full ?? false });
       return {
         ...s,
         firstBrokenSeq: s.firstBrokenSeq === null ? null : String(s.firstBrokenSeq),

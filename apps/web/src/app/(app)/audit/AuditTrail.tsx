@@ -20,6 +20,7 @@ interface Verify {
     full: boolean;
     fullyVerifiedThrough: string | null;
     fullyVerifiedAt: string | null;
+    externalAnchorsChecked: number;
   };
 }
 
@@ -31,6 +32,14 @@ function chainVerdict(v: Verify["verifyAuditTrail"]): string {
   const walked = v.fullyVerifiedAt && `events 1–${v.fullyVerifiedThrough} re-hashed at ${formatDateTime(v.fullyVerifiedAt)}`;
   const scope = !walked ? "every event re-hashed just now" : v.full ? walked : `${walked}, newer ones just now`;
   return `Hash chain verified: ${v.checked} events intact (${scope})`;
+}
+
+/**
+ * Shown beside the verdict, 0 included: without anchors outside the database (a new install
+ * before the worker's first copy), a rewrite by the tables' owner would pass the check above.
+ */
+function anchorsChecked(n: number): string {
+  return `${n} ${n === 1 ? "anchor" : "anchors"} outside the database checked`;
 }
 
 const PAGE = 200;
@@ -116,6 +125,11 @@ export function AuditTrail() {
               {chainVerdict(v)}
             </span>
           ) : null}
+          {v && (
+            <span className="muted" data-testid="chain-anchors" data-count={v.externalAnchorsChecked}>
+              {anchorsChecked(v.externalAnchorsChecked)}
+            </span>
+          )}
           <button
             type="button"
             // The last verdict goes while the new one is computed: a failed re-check must not
