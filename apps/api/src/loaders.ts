@@ -47,9 +47,16 @@ export function createLoaders(prisma: PrismaClient) {
         (s) => s.caseId,
       ),
     ),
-    /** Images of each case whose analysis failed (the worklist's count: no slide rows loaded). */
+    /**
+     * Images of each case whose analysis failed (the worklist's count: no slide rows loaded). A
+     * voided one is not: it needs no new upload, it is out of the case.
+     */
     failedSlideCountByCaseId: new DataLoader<string, number>(async (ids) => {
-      const rows = await prisma.slide.groupBy({ by: ["caseId"], where: { caseId: { in: [...ids] }, analysisStatus: "FAILED" }, _count: { _all: true } });
+      const rows = await prisma.slide.groupBy({
+        by: ["caseId"],
+        where: { caseId: { in: [...ids] }, analysisStatus: "FAILED", voidedAt: null },
+        _count: { _all: true },
+      });
       const counts = new Map(rows.map((r) => [r.caseId, r._count._all]));
       return ids.map((id) => counts.get(id) ?? 0);
     }),
@@ -90,7 +97,7 @@ export function createLoaders(prisma: PrismaClient) {
       const rows = await prisma.$queryRaw<{ caseId: string; label: string | null; count: bigint; reviewed: bigint }[]>`
         SELECT s."caseId", c."currentLabel" AS label, count(*) AS count, count(*) FILTER (WHERE c."reviewCount" > 0) AS reviewed
         FROM slide s JOIN cell c ON c."slideId" = s.id
-        WHERE s."caseId" = ANY(${[...ids]}::uuid[]) AND s."analysisStatus" <> 'FAILED'
+        WHERE s."caseId" = ANY(${[...ids]}::uuid[]) AND s."analysisStatus" <> 'FAILED' AND s."voidedAt" IS NULL
         GROUP BY s."caseId", c."currentLabel"`;
       return groupBy(ids, rows, (r) => r.caseId).map((list) =>
         list.map((r) => ({ label: r.label, count: Number(r.count), reviewed: Number(r.reviewed) })),

@@ -110,9 +110,9 @@ beforeAll(async () => {
   for (const role of ALL_ROLES) roleTokens.set(role, await api.loginAs(role));
 
   const tech = await api.createUser("TECHNICIAN");
-  const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: tech.user.id, cells: 2 });
+  const { kase, slideId, cellIds } = await seedReviewableCase(api.prisma, { createdById: tech.user.id, cells: 2 });
   const target = await api.createUser("AUDITOR");
-  fx = { caseId: kase.id, cellId: cellIds[0]!, signOffId: UUID, targetUserId: target.user.id, missingId: UUID };
+  fx = { caseId: kase.id, cellId: cellIds[0]!, slideId, signOffId: UUID, targetUserId: target.user.id, missingId: UUID };
 
   const admin = await api.createUser("ADMIN");
   const claims = { sub: admin.user.id, role: "ADMIN" as const, login: admin.user.login, pwv: admin.user.passwordChangedAt.getTime() };

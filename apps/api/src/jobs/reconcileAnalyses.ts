@@ -12,7 +12,8 @@ export async function reconcileFailedAnalyses(prisma: PrismaClient): Promise<num
     SELECT s."id", j."id" AS "jobId"
     FROM "slide" s
     JOIN "job" j ON j."dedupeKey" = ${`${ANALYZE_SLIDE}:`} || s."id"::text
-    WHERE s."analysisStatus" IN ('PENDING', 'RUNNING') AND j."status" = 'FAILED'
+    -- A voided slide stays as it was voided (failSlide leaves it): not picked again every round.
+    WHERE s."analysisStatus" IN ('PENDING', 'RUNNING') AND j."status" = 'FAILED' AND s."voidedAt" IS NULL
     LIMIT 100`;
   let fixed = 0;
   for (const slide of stuck) {

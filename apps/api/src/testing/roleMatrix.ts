@@ -3,6 +3,8 @@
 export interface MatrixFixture {
   caseId: string;
   cellId: string;
+  /** The slide of cellId (a case IN_REVIEW). */
+  slideId: string;
   signOffId: string;
   /** A user ADMIN operations may target (not one of the signed-in principals). */
   targetUserId: string;

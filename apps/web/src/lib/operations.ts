@@ -48,8 +48,14 @@ export const CASE_HEADER = /* GraphQL */ `
     case(id: $id) {
       id accession status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
       differential { cartAssessed }
-      slides { id kind imageSha256 width height analysisStatus analysisError createdAt }
+      slides { id kind imageSha256 width height analysisStatus analysisError createdAt updatedAt voidedAt voidReason voidedBy { login displayName } }
     }
+  }
+`;
+
+export const VOID_SLIDE = /* GraphQL */ `
+  mutation VoidSlide($slideId: ID!, $reason: String!, $expectedUpdatedAt: DateTime!) {
+    voidSlide(slideId: $slideId, reason: $reason, expectedUpdatedAt: $expectedUpdatedAt) { id voidedAt }
   }
 `;
 

@@ -161,6 +161,35 @@ describe("analyzeSlide", () => {
     expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBeGreaterThan(0);
   }, 120_000);
 
+  it("skips a voided slide's queued analysis without failing it", async () => {
+    const kase = await newCase("A-VOID");
+    const slide = await addSlide(kase.id, (await synthDemoField(31)).bytes);
+    await db.prisma.slide.update({ where: { id: slide.id }, data: { voidedAt: new Date(), voidedById: user.id, voidReason: "wrong patient" } });
+    await runJobs();
+    expect(await db.prisma.job.findFirstOrThrow({ where: { payload: { path: ["slideId"], equals: slide.id } } })).toMatchObject({ status: "SUCCEEDED", attempts: 1 });
+    expect(await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } })).toMatchObject({ analysisStatus: "PENDING", analysisError: null });
+    expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBe(0);
+    expect(await db.prisma.auditEvent.count({ where: { entityId: slide.id, action: { in: ["slide.analyzed", "slide.analysisFailed"] } } })).toBe(0);
+  }, 60_000);
+
+  it("a slide voided while it is analysed gets no cell, prediction or status written after the void", async () => {
+    const kase = await newCase("A-VOID-LATE");
+    const slide = await addSlide(kase.id, (await synthDemoField(32)).bytes);
+    const job = await claimJob(db.prisma, { workerId: "stalled", types: ["analyzeSlide"], leaseMs: 60_000 });
+    expect(job?.payload).toEqual({ slideId: slide.id });
+    // Voided once the worker has marked it running and started on the image.
+    let voided = false;
+    await analyzeAsStalledWorker(job!, async () => {
+      if (voided) return;
+      voided = true;
+      await db.prisma.slide.update({ where: { id: slide.id }, data: { voidedAt: new Date(), voidedById: user.id, voidReason: "blurred field" } });
+    });
+    expect(voided).toBe(true);
+    expect((await db.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } })).analysisStatus).toBe("RUNNING");
+    expect(await db.prisma.cell.count({ where: { slideId: slide.id } })).toBe(0);
+    expect(await db.prisma.auditEvent.count({ where: { entityId: slide.id, action: { in: ["slide.analyzed", "slide.analysisFailed"] } } })).toBe(0);
+  }, 60_000);
+
   it("treats a CROP slide as one cell covering the image", async () => {
     const kase = await newCase("A-2");
     const field = await synthDemoField(13);

@@ -1,6 +1,9 @@
 // analyzeSlide: a slide's image -> cells (crops in the blob store) -> champion predictions ->
 // slide DONE -> case IN_REVIEW once all its slides are done.
 //
+// A slide voided before or during its analysis (voidSlide) is left as it is: the job ends without
+// failing it, and writes no cell, prediction or status to it from the moment the void commits.
+//
 // Idempotent, so a worker killed at any point can be retried: cells are unique per
 // (slide, box) and predictions per (cell, model version), both inserted with ON CONFLICT DO
 // NOTHING; the final status change and its audit events commit in one transaction that is
@@ -40,6 +43,10 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
   const slide = await prisma.slide.findUnique({ where: { id: slideId } });
   if (!slide) throw new PermanentJobError(`slide ${slideId} not found`);
   if (slide.analysisStatus === "DONE") return; // finished by an earlier attempt
+  if (slide.voidedAt) {
+    log.info("slide voided: analysis skipped", { jobId: ctx.job.id, slideId: slide.id });
+    return;
+  }
 
   try {
     await markRunning(ctx, slide.id, slide.caseId);
@@ -60,6 +67,7 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
       const cropShas = await Promise.all(crops.slice(i, i + BATCH).map((c) => blobs.put(c)));
       await prisma.$transaction(async (tx) => {
         await assertLeaseHeld(tx, ctx);
+        await assertNotVoided(tx, slide.id);
         await keepBlobs(tx, blobs, cropShas.map((sha256, j) => ({ sha256, bytes: crops[i + j]! })));
         await tx.cell.createMany({
           data: batch.map((b, j) => ({
@@ -94,6 +102,7 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
           const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
           await prisma.$transaction(async (tx) => {
             await assertLeaseHeld(tx, ctx);
+            await assertNotVoided(tx, slide.id);
             await tx.prediction.createMany({
               data: batch.map((c, j) => ({
                 cellId: c.id,
@@ -131,9 +140,28 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
     });
     log.info("slide analysed", { jobId: ctx.job.id, slideId: slide.id, cells: cellCount, predicted });
   } catch (err) {
+    if (err instanceof SlideVoidedError) {
+      log.info("slide voided during its analysis: stopped", { jobId: ctx.job.id, slideId: slide.id });
+      return;
+    }
     await markFailedIfFinal(ctx, slide.id, err);
     throw err;
   }
+}
+
+/** The slide was voided while its analysis ran: the job ends there, without failing. */
+class SlideVoidedError extends Error {
+  override name = "SlideVoidedError";
+}
+
+/**
+ * Inside a write's transaction: the slide is not voided, and stays so until the write commits
+ * (FOR SHARE: voidSlide's update waits for it), so nothing lands on an image once it is voided.
+ */
+async function assertNotVoided(tx: Prisma.TransactionClient, slideId: string): Promise<void> {
+  const [row] = await tx.$queryRaw<{ voided: boolean }[]>`
+    SELECT "voidedAt" IS NOT NULL AS voided FROM "slide" WHERE "id" = ${slideId}::uuid FOR SHARE`;
+  if (row?.voided) throw new SlideVoidedError(`slide ${slideId} was voided`);
 }
 
 /** Errors that no retry can fix: the stored image is missing, corrupt, or not an image. */
@@ -155,6 +183,7 @@ async function permanentIf<T>(work: Promise<T>, test: (err: unknown) => boolean)
 async function markRunning(ctx: JobContext, slideId: string, caseId: string): Promise<void> {
   await ctx.prisma.$transaction(async (tx) => {
     await assertLeaseHeld(tx, ctx);
+    await assertNotVoided(tx, slideId);
     await tx.slide.updateMany({
       where: { id: slideId, analysisStatus: { in: ["PENDING", "FAILED", "RUNNING"] } },
       data: { analysisStatus: "RUNNING", analysisError: null },
@@ -187,6 +216,7 @@ async function markDone(
     // both miss the "all done" moment (each would otherwise see the other still running).
     await tx.$queryRaw`SELECT 1 FROM "case" WHERE "id" = ${caseId}::uuid FOR UPDATE`;
     await assertLeaseHeld(tx, ctx);
+    await assertNotVoided(tx, slideId);
     const changed = await tx.slide.updateMany({
       where: { id: slideId, analysisStatus: { not: "DONE" } },
       data: { analysisStatus: "DONE", analysisError: null },
@@ -206,14 +236,15 @@ async function markDone(
  * Inside a transaction holding the case row lock: once no slide of the case is waiting or being
  * analysed, the case goes to review, failed slides included. A failed slide must not hold its case
  * in ANALYZING for ever: the reviewer sees which images failed, and the technician can upload again.
+ * A voided slide is out of the case whatever its analysis status (its analysis is abandoned).
  */
 export async function advanceCaseIfAnalysed(tx: Prisma.TransactionClient, caseId: string): Promise<void> {
-  const unfinished = await tx.slide.count({ where: { caseId, analysisStatus: { in: ["PENDING", "RUNNING"] } } });
+  const unfinished = await tx.slide.count({ where: { caseId, analysisStatus: { in: ["PENDING", "RUNNING"] }, voidedAt: null } });
   if (unfinished > 0) return;
   const kase = await tx.case.findUniqueOrThrow({ where: { id: caseId }, select: { status: true } });
   // A signed-out case that receives a slide stays signed out: reopening it is an amendment.
   if (kase.status !== "RECEIVED" && kase.status !== "ANALYZING") return;
-  const failed = await tx.slide.count({ where: { caseId, analysisStatus: "FAILED" } });
+  const failed = await tx.slide.count({ where: { caseId, analysisStatus: "FAILED", voidedAt: null } });
   await tx.case.update({ where: { id: caseId }, data: { status: "IN_REVIEW" } });
   await systemAudit(tx, {
     action: "case.status",
@@ -278,8 +309,9 @@ export async function failSlide(
     const [job] = await tx.$queryRaw<{ status: string }[]>`SELECT status::text FROM "job" WHERE "id" = ${onlyIfJobFailed}::uuid`;
     if (job?.status !== "FAILED") return false;
   }
+  // A voided slide is not failed: its analysis was abandoned, and the row is closed (trigger).
   const changed = await tx.slide.updateMany({
-    where: { id: slideId, analysisStatus: { in: from } },
+    where: { id: slideId, analysisStatus: { in: from }, voidedAt: null },
     data: { analysisStatus: "FAILED", analysisError: message },
   });
   if (changed.count === 0) return false;

@@ -39,14 +39,14 @@ export async function caseLabelCounts(prisma: PrismaClient, caseId: string): Pro
   const rows = await prisma.$queryRaw<{ label: string | null; count: bigint; reviewed: bigint }[]>`
     SELECT c."currentLabel" AS label, count(*) AS count, count(*) FILTER (WHERE c."reviewCount" > 0) AS reviewed
     FROM cell c JOIN slide s ON s.id = c."slideId"
-    WHERE s."caseId" = ${caseId}::uuid AND s."analysisStatus" <> 'FAILED'
+    WHERE s."caseId" = ${caseId}::uuid AND s."analysisStatus" <> 'FAILED' AND s."voidedAt" IS NULL
     GROUP BY c."currentLabel"`;
   return rows.map((r) => ({ label: r.label, count: Number(r.count), reviewed: Number(r.reviewed) }));
 }
 
 /**
  * The label sets of the models whose call is each cell's AI call (its newest prediction), per
- * case, over the slides whose analysis did not fail: what screensForCart judges.
+ * case, over the slides whose analysis did not fail and that were not voided: what screensForCart judges.
  */
 export async function modelLabelSetsByCase(prisma: PrismaClient, caseIds: readonly string[]): Promise<Map<string, string[][]>> {
   const rows = await prisma.$queryRaw<{ caseId: string; labels: string[] }[]>`
@@ -54,7 +54,7 @@ export async function modelLabelSetsByCase(prisma: PrismaClient, caseIds: readon
     FROM slide s JOIN cell c ON c."slideId" = s.id
     JOIN LATERAL (SELECT "modelVersionId" FROM prediction WHERE "cellId" = c.id ORDER BY "createdAt" DESC, id DESC LIMIT 1) p ON true
     JOIN model_version mv ON mv.id = p."modelVersionId"
-    WHERE s."caseId" = ANY(${[...caseIds]}::uuid[]) AND s."analysisStatus" <> 'FAILED'`;
+    WHERE s."caseId" = ANY(${[...caseIds]}::uuid[]) AND s."analysisStatus" <> 'FAILED' AND s."voidedAt" IS NULL`;
   const byCase = new Map<string, string[][]>(caseIds.map((id) => [id, []]));
   for (const r of rows) byCase.get(r.caseId)?.push(r.labels);
   return byCase;

@@ -21,8 +21,10 @@ export async function listCells(prisma: PrismaClient, caseId: string, filter: Ce
   const size = pageSize(page.first, PAGE_LIMITS["Case.cells"]);
   const where: Prisma.CellWhereInput = {
     // A slide whose analysis failed may have stored some of its cells first: they are not part of
-    // the case (nor of its counts or signature), the image is reported as failed instead.
-    slide: { caseId, analysisStatus: { not: "FAILED" } },
+    // the case (nor of its counts or signature), the image is reported as failed instead. A voided
+    // image's cells are out of the case too, but kept on record: asked for by their slide, they
+    // are listed (and their slide says it was voided).
+    slide: { caseId, analysisStatus: { not: "FAILED" }, ...(filter.slideId ? {} : { voidedAt: null }) },
     ...(filter.slideId ? { slideId: isUuid(filter.slideId) ? filter.slideId : "00000000-0000-0000-0000-000000000000" } : {}),
     ...(filter.label ? { currentLabel: filter.label } : {}),
     ...(filter.needsReview === true ? { reviewCount: 0 } : filter.needsReview === false ? { reviewCount: { gt: 0 } } : {}),

@@ -49,6 +49,7 @@ export const resolvers: Resolvers = {
   Slide: {
     imageUrl: (s) => `/blobs/${s.imageSha256}`,
     uploadedBy: (s, _a, ctx) => loadOr404(ctx.loaders.userById.load(s.uploadedById), "User"),
+    voidedBy: (s, _a, ctx) => (s.voidedById ? loadOr404(ctx.loaders.userById.load(s.voidedById), "User") : null),
   },
   Cell: {
     slide: (c, _a, ctx) => loadOr404(ctx.loaders.slideById.load(c.slideId), "Slide"),

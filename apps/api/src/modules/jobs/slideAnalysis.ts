@@ -60,8 +60,10 @@ export async function caseAnalysisProgress(prisma: PrismaClient, caseId: string)
   if (!isUuid(caseId)) throw notFound("Case");
   const kase = await prisma.case.findUnique({ where: { id: caseId }, select: { id: true, status: true } });
   if (!kase) throw notFound("Case");
+  // A voided image is out of the case and its analysis abandoned: left out, or a bar would wait
+  // for it for ever.
   const slides = await prisma.slide.findMany({
-    where: { caseId },
+    where: { caseId, voidedAt: null },
     orderBy: [{ createdAt: "asc" }, { id: "asc" }],
   });
   const views = [];

@@ -45,8 +45,8 @@ export async function lockCaseForReview(tx: Prisma.TransactionClient, caseId: st
 
 /**
  * Locks the case of the cells for a review decision. The cells are read twice: once to find
- * their case, and again under the lock, because a slide may fail in between (failSlide holds
- * the case FOR UPDATE while it marks the slide FAILED) and its cells are then out of the case.
+ * their case, and again under the lock, because a slide may fail or be voided in between
+ * (failSlide and voidSlide hold the case FOR UPDATE) and its cells are then out of the case.
  */
 export async function lockCaseOfCells(tx: Prisma.TransactionClient, cellIds: string[]): Promise<Case> {
   const kase = await lockCaseForReview(tx, await caseOfCells(tx, cellIds));
@@ -57,9 +57,17 @@ export async function lockCaseOfCells(tx: Prisma.TransactionClient, cellIds: str
 /** The case id of each cell; refuses unknown ids and cells of several cases. */
 export async function caseOfCells(tx: Prisma.TransactionClient, cellIds: string[]): Promise<string> {
   if (cellIds.some((id) => !isUuid(id))) throw notFound("Cell");
-  const rows = await tx.$queryRaw<{ id: string; caseId: string; status: AnalysisStatus }[]>`
-    SELECT c.id, s."caseId", s."analysisStatus" AS status FROM cell c JOIN slide s ON s.id = c."slideId" WHERE c.id = ANY(${cellIds}::uuid[])`;
+  const rows = await tx.$queryRaw<{ id: string; caseId: string; status: AnalysisStatus; voidReason: string | null }[]>`
+    SELECT c.id, s."caseId", s."analysisStatus" AS status, s."voidReason" FROM cell c JOIN slide s ON s.id = c."slideId" WHERE c.id = ANY(${cellIds}::uuid[])`;
   if (rows.length !== cellIds.length) throw notFound("Cell");
+  // A voided image's cells stay on record but are out of the case: nothing to decide on them.
+  const voided = rows.find((r) => r.voidReason !== null);
+  if (voided) {
+    throw conflict(`This cell's image was voided (${voided.voidReason}): its cells are out of the case and are not reviewed; reload the case`, {
+      cellId: voided.id,
+      slideVoided: true,
+    });
+  }
   // Cells a failed analysis left behind are not part of the case (listCells): not decided either.
   if (rows.some((r) => r.status === "FAILED")) throw conflict("This cell's image could not be analysed: upload the image again");
   // Cells are stored before their predictions: a decision now would meet no AI call (and so

@@ -300,7 +300,7 @@ describe("sign-off", () => {
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
     // Each model used is named by name and version beside the id that pins its weights.
-    expect(v1.content.schema).toBe("rcmnet.signed-report/6");
+    expect(v1.content.schema).toBe("rcmnet.signed-report/7");
     expect(v1.content.differential.cartAssessed).toBe(true);
     // Each cell's last decision is signed with its reason (why left unidentified, why overridden).
     expect(v1.content.cells[0]).toMatchObject({ action: "CONFIRM", reason: "seen", bulk: null });
@@ -418,7 +418,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, reason: "CAR-T morphology" } });
     await confirmAll(cellIds.slice(1));
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
-    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/6");
+    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/7");
     expect(r.signOffCase.content.differential).toMatchObject({ cartAssessed: false, cartCount: 1, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
     expect(r.signOffCase.content.absoluteCounts).toMatchObject({ wbcPerUl: 5000, cartPerUl: null, cartPerUlCi95: null });
     expect(r.signOffCase.content.absoluteCounts.lymphocytesPerUl).toBeGreaterThan(0);

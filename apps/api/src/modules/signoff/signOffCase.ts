@@ -109,7 +109,8 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             { updatedAt: kase.updatedAt.toISOString() },
           );
         }
-        const pendingSlides = await tx.slide.count({ where: { caseId: kase.id, analysisStatus: { in: ["PENDING", "RUNNING"] } } });
+        // A voided image's analysis is abandoned (the worker skips it): it holds nothing up.
+        const pendingSlides = await tx.slide.count({ where: { caseId: kase.id, analysisStatus: { in: ["PENDING", "RUNNING"] }, voidedAt: null } });
         if (pendingSlides > 0) throw conflict(`${pendingSlides} slide(s) of case ${kase.accession} are still being analysed`);
 
         const cells = await tx.$queryRaw<
@@ -146,7 +147,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
                              WHERE ae."entityType" = 'Cell' AND ae."entityId" = c.id::text AND ae.action = 'cell.confirm'
                                AND (ae.after->>'reviewCount')::int = c."reviewCount"
                              ORDER BY ae.seq DESC LIMIT 1) b ON true
-          WHERE s."caseId" = ${kase.id}::uuid AND s."analysisStatus" <> 'FAILED'
+          WHERE s."caseId" = ${kase.id}::uuid AND s."analysisStatus" <> 'FAILED' AND s."voidedAt" IS NULL
           ORDER BY c."slideId", c.y, c.x, c.id`;
         if (cells.length === 0) throw conflict(`Case ${kase.accession} has no cells to sign`);
         // The signer signs what their page showed. Cells are never deleted and review counts only
@@ -173,12 +174,14 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           );
         }
 
-        // Slides whose analysis FAILED contribute no cells: the signature records that it saw them.
+        // Slides whose analysis FAILED, and voided ones, contribute no cells: the signature records
+        // that it saw them (a voided one with when, by whom and why).
         const slides = await tx.slide.findMany({
           where: { caseId: kase.id },
           orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-          select: { id: true, kind: true, imageSha256: true, analysisStatus: true },
+          select: { id: true, kind: true, imageSha256: true, analysisStatus: true, voidedAt: true, voidReason: true, voidedBy: { select: { login: true } } },
         });
+        const counted = (sl: (typeof slides)[number]) => sl.analysisStatus !== "FAILED" && sl.voidedAt === null;
         const version = kase.reportVersion + 1;
         // The meaning must fit what is signed: an amendment says so, and AI labels changed by the
         // reviewer make it "with corrections" (a plain approval would misstate the report).
@@ -219,9 +222,12 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           // group of that many), and no absolute counts unless the
           // specimen is peripheral blood counted across smear fields (not hand-picked crops);
           // /6 `differential.cartAssessed`: false where a model that classified the cells has no
-          // CAR-T class, and then no CAR-T share, interval or count per µL (null, not 0).
-          // Older reports keep their own shape.
-          schema: "rcmnet.signed-report/6",
+          // CAR-T class, and then no CAR-T share, interval or count per µL (null, not 0);
+          // /7 `slides[].voided` ({ at, byLogin, reason } for an image voided before signing, whose
+          // cells are neither in `cells` nor in the differential; null otherwise).
+          // Older reports keep their own shape (the hash is over the content as stored, so a new
+          // field never touches the verification of a report signed without it).
+          schema: "rcmnet.signed-report/7",
           intendedUse: INTENDED_USE,
           case: {
             id: kase.id,
@@ -240,10 +246,16 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           signedAt: signedAt.toISOString(),
           differential,
           absoluteCounts: absoluteCounts(
-            { specimen: kase.specimen, wbcCount: kase.wbcCount, fromCrops: slides.some((sl) => sl.kind === "CROP" && sl.analysisStatus !== "FAILED") },
+            { specimen: kase.specimen, wbcCount: kase.wbcCount, fromCrops: slides.some((sl) => sl.kind === "CROP" && counted(sl)) },
             differential,
           ),
-          slides: slides.map((sl) => ({ id: sl.id, kind: sl.kind, sha256: sl.imageSha256, analysisStatus: sl.analysisStatus })),
+          slides: slides.map((sl) => ({
+            id: sl.id,
+            kind: sl.kind,
+            sha256: sl.imageSha256,
+            analysisStatus: sl.analysisStatus,
+            voided: sl.voidedAt ? { at: sl.voidedAt.toISOString(), byLogin: sl.voidedBy?.login ?? null, reason: sl.voidReason } : null,
+          })),
           modelVersionIds: modelIds,
           models: models.map((m) => ({ id: m.id, name: m.name, version: m.version })),
           cells: cells.map((c) => ({

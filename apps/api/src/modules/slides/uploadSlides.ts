@@ -263,6 +263,16 @@ async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, f
   const bytes = new Set(files.map((f) => f.sha256));
   const pixels = new Set(files.map((f) => f.pixelSha256));
   const existing = await db.slide.findMany({ where: { caseId, OR: [{ imageSha256: { in: [...bytes] } }, { pixelSha256: { in: [...pixels] } }] } });
+  // An image voided in this case was judged not to belong to it: the same bytes or pixels again
+  // are refused in words (not analysed again, and the row could not be reused: a void is final).
+  const voided = existing.find((s) => s.voidedAt !== null);
+  if (voided) {
+    const file = files.find((f) => f.sha256 === voided.imageSha256 || f.pixelSha256 === voided.pixelSha256)!;
+    throw conflict(`${file.filename} was voided in this case (${voided.voidReason}): it cannot be uploaded to it again; nothing was stored`, {
+      slideId: voided.id,
+      sha256: file.sha256,
+    });
+  }
   const failed = await failedOf(db, existing);
   const live = existing.filter((s) => !failed.has(s.id));
   const sameBytes = live.find((s) => bytes.has(s.imageSha256));

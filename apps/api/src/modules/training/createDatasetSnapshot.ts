@@ -1,6 +1,8 @@
 // A frozen training set from human decisions that a hematologist has signed: the latest
 // review label of every cell in a SIGNED_OUT or AMENDED case. Cells whose final label is
-// "unidentified" or "artifact" carry no class and are left out. AI predictions are never
+// "unidentified" or "artifact" carry no class and are left out, and so are the cells of failed and
+// voided images (a snapshot taken before an image was voided keeps them: snapshots are frozen).
+// AI predictions are never
 // labels. Cells are split by patient (datasetSplit.ts). The snapshot's rows are append-only in
 // the database (dataset_item trigger).
 import type { DatasetSnapshot, DatasetSplit, PrismaClient } from "@rcmnet/db";
@@ -44,6 +46,8 @@ export async function createDatasetSnapshot(
         JOIN "slide" s ON s."id" = c."slideId"
         JOIN "case" k ON k."id" = s."caseId"
         WHERE k."status" IN ('SIGNED_OUT', 'AMENDED') AND s."analysisStatus" <> 'FAILED'
+          -- A voided image (the wrong patient's, a blurred field) teaches nothing true.
+          AND s."voidedAt" IS NULL
         ORDER BY r."cellId", r."seq" DESC`;
       const labelled = latest.filter((r) => !NON_CLASS_LABELS.includes(r.label));
       if (labelled.length === 0) {

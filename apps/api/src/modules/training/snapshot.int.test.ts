@@ -461,7 +461,7 @@ describe("training runs", () => {
     const before = await trainingState();
     const refused = await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: created.id, config: { epochs: 2 } });
     expect(codeOf(refused)).toBe("CONFLICT");
-    expect(refused.errors?.[0]?.message).toMatch(/1 cell has been relabelled since this snapshot was taken/);
+    expect(refused.errors?.[0]?.message).toMatch(/1 cell has been relabelled, or their image voided, since this snapshot was taken/);
     expect(await trainingState()).toEqual(before);
     await api.prisma.cell.update({ where: { id: item.cellId }, data: { currentLabel: item.label } });
     await api.prisma.case.update({ where: { id: kase.id }, data: { status: kase.status } });

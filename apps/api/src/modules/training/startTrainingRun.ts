@@ -57,7 +57,7 @@ export async function startTrainingRun(
   const relabelled = await relabelledSince(prisma, snapshot.id);
   if (relabelled > 0) {
     throw conflict(
-      `${relabelled} cell${relabelled === 1 ? " has" : "s have"} been relabelled since this snapshot was taken (amendments): take a new snapshot, so the model learns and is tested on the current labels`,
+      `${relabelled} cell${relabelled === 1 ? " has" : "s have"} been relabelled, or their image voided, since this snapshot was taken (amendments): take a new snapshot, so the model learns and is tested on the current labels`,
       { relabelledSince: relabelled },
     );
   }
@@ -125,11 +125,12 @@ async function assertNoActiveRun(tx: Prisma.TransactionClient): Promise<void> {
 
 /**
  * Cells of a snapshot whose label has changed since it was frozen: an amendment corrected them
- * (or is correcting them now). A snapshot is never rewritten; its labels can only go stale.
+ * (or is correcting them now), or voided their image (a wrong patient's smear, whose labels must
+ * not be learned from). A snapshot is never rewritten; its labels can only go stale.
  */
 export async function relabelledSince(prisma: Pick<PrismaClient, "$queryRaw">, snapshotId: string): Promise<number> {
   const [row] = await prisma.$queryRaw<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM "dataset_item" di JOIN "cell" c ON c."id" = di."cellId"
-    WHERE di."snapshotId" = ${snapshotId}::uuid AND c."currentLabel" IS DISTINCT FROM di."label"`;
+    SELECT count(*)::int AS n FROM "dataset_item" di JOIN "cell" c ON c."id" = di."cellId" JOIN "slide" s ON s."id" = c."slideId"
+    WHERE di."snapshotId" = ${snapshotId}::uuid AND (c."currentLabel" IS DISTINCT FROM di."label" OR s."voidedAt" IS NOT NULL)`;
   return row?.n ?? 0;
 }

@@ -52,7 +52,7 @@ describe("signed report content", () => {
     expect(r.case).toEqual({ accession: "ACC-1", patientRef: null, product: "tisagenlecleucel", timepoint: "day +7", specimen: null, collectedAt: null, wbcCount: null });
     // signed-report/3 signs the patient reference too.
     expect(readReportContent({ schema: "rcmnet.signed-report/3", case: { accession: "ACC-1", patientRef: "MRN-1" } }).case.patientRef).toBe("MRN-1");
-    expect(r.slides).toEqual({ total: 3, failed: 1, fields: 0, crops: 0, fieldsCounted: 0, cropsCounted: 0 });
+    expect(r.slides).toEqual({ total: 3, failed: 1, fields: 0, crops: 0, fieldsCounted: 0, cropsCounted: 0, voided: [] });
     // By kind: crops are chosen by a person, and the report says their shares are no differential.
     // A failed image contributed no cells: the Method line and the crops warning count only the others.
     expect(readReportContent({ slides: [{ kind: "FIELD" }, { kind: "CROP" }, { kind: "CROP", analysisStatus: "FAILED" }, { kind: "FIELD", analysisStatus: "FAILED" }] }).slides).toEqual({
@@ -62,6 +62,7 @@ describe("signed report content", () => {
       crops: 2,
       fieldsCounted: 1,
       cropsCounted: 1,
+      voided: [],
     });
     // The login beside the name: display names need not be unique.
     expect(r.signature).toEqual({ name: "Dr. Hana", login: "hema", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
@@ -130,6 +131,27 @@ describe("signed report content", () => {
     expect(c.absoluteCounts).toEqual({ wbcPerUl: 4200, cartPerUl: null, cartPerUlCi95: null, lymphocytesPerUl: 4200 });
     // A CAR-T count missing from a report that says it assessed CAR-T is damage, not "not assessed".
     expect(readReportContent({ absoluteCounts: { wbcPerUl: 4200, cartPerUl: null, lymphocytesPerUl: 4200 } }).absoluteCounts).toBeNull();
+  });
+
+  it("reads the images voided before signing (/7): listed with who, when and why, counted nowhere", () => {
+    const c = readReportContent({
+      schema: "rcmnet.signed-report/7",
+      slides: [
+        { id: "a", kind: "FIELD", analysisStatus: "DONE", voided: null },
+        { id: "b", kind: "FIELD", analysisStatus: "DONE", voided: { at: "2026-11-27T11:30:00.000Z", byLogin: "hana", reason: "wrong patient" } },
+        { id: "c", kind: "CROP", analysisStatus: "FAILED", voided: { at: "2026-11-27T11:31:00.000Z", byLogin: "tess", reason: "blurred" } },
+        { id: "d", kind: "FIELD", analysisStatus: "FAILED", voided: null },
+      ],
+    });
+    expect(c.slides).toEqual({
+      total: 4, failed: 1, fields: 3, crops: 1, fieldsCounted: 1, cropsCounted: 0,
+      voided: [
+        { byLogin: "hana", at: "2026-11-27T11:30:00.000Z", reason: "wrong patient" },
+        { byLogin: "tess", at: "2026-11-27T11:31:00.000Z", reason: "blurred" },
+      ],
+    });
+    // Reports signed before voiding existed read as they always did: no image voided.
+    expect(readReportContent({ schema: "rcmnet.signed-report/6", slides: [{ kind: "FIELD", analysisStatus: "DONE" }] }).slides?.voided).toEqual([]);
   });
 
   it("says what an amendment changed: cells relabelled and the classes whose count moved", () => {

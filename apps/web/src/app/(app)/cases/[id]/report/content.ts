@@ -1,4 +1,6 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/6", which added
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/7", which added
+// `slides[].voided` ({ at, byLogin, reason }: an image voided before signing, whose cells are not
+// in the report; older reports have no voided images); /6 added
 // `differential.cartAssessed`: false, with null CAR-T figures, where a model that classified the
 // cells has no CAR-T class; /5 added each cell's decision, its reason and whether it was confirmed with a gallery group, and limited
 // absolute counts to peripheral blood from smear fields; /4 is the same shape without those; /3
@@ -65,8 +67,17 @@ export interface ReportContent {
   absoluteCounts: { wbcPerUl: number; cartPerUl: number | null; cartPerUlCi95: [number, number] | null; lymphocytesPerUl: number } | null;
   /** Images in the signed case and how many of them failed analysis (contributing no cells). */
   /** Images in the signed case by kind (smear fields, single-cell crops), and how many failed. */
-  /** fieldsCounted, cropsCounted: those whose analysis did not fail, i.e. that contributed cells. */
-  slides: { total: number; failed: number; fields: number; crops: number; fieldsCounted: number; cropsCounted: number } | null;
+  /** fieldsCounted, cropsCounted: those neither failed nor voided, i.e. that contributed cells. */
+  /** voided: images voided before signing (/7), with who voided each (login), when and why. */
+  slides: {
+    total: number;
+    failed: number;
+    fields: number;
+    crops: number;
+    fieldsCounted: number;
+    cropsCounted: number;
+    voided: { byLogin: string | null; at: string | null; reason: string | null }[];
+  } | null;
   /** The signature's manifestation as signed (name, login, time, meaning); null where absent. */
   signature: { name: string | null; login: string | null; signedAt: string | null; meaning: string | null };
 }
@@ -168,14 +179,22 @@ export function readReportContent(raw: unknown): ReportContent {
       return wbcPerUl !== null && cartOk && lymphocytesPerUl !== null ? { wbcPerUl, cartPerUl, cartPerUlCi95: pair(a.cartPerUlCi95), lymphocytesPerUl } : null;
     })(),
     slides: slides
-      ? {
-          total: slides.length,
-          failed: slides.filter((s) => s.analysisStatus === "FAILED").length,
-          fields: slides.filter((s) => s.kind === "FIELD").length,
-          crops: slides.filter((s) => s.kind === "CROP").length,
-          fieldsCounted: slides.filter((s) => s.kind === "FIELD" && s.analysisStatus !== "FAILED").length,
-          cropsCounted: slides.filter((s) => s.kind === "CROP" && s.analysisStatus !== "FAILED").length,
-        }
+      ? (() => {
+          const isVoided = (s: Record<string, unknown>) => s.voided !== null && s.voided !== undefined;
+          const counted = slides.filter((s) => s.analysisStatus !== "FAILED" && !isVoided(s));
+          return {
+            total: slides.length,
+            failed: slides.filter((s) => s.analysisStatus === "FAILED" && !isVoided(s)).length,
+            fields: slides.filter((s) => s.kind === "FIELD").length,
+            crops: slides.filter((s) => s.kind === "CROP").length,
+            fieldsCounted: counted.filter((s) => s.kind === "FIELD").length,
+            cropsCounted: counted.filter((s) => s.kind === "CROP").length,
+            voided: slides.filter(isVoided).map((s) => {
+              const v = obj(s.voided);
+              return { byLogin: str(v.byLogin), at: str(v.at), reason: str(v.reason) };
+            }),
+          };
+        })()
       : null,
     signature: { name: str(signer.name), login: str(signer.login), signedAt: str(c.signedAt), meaning: str(c.meaning) },
   };

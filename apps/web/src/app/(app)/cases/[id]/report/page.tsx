@@ -209,6 +209,19 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             {content.slides.failed} of {content.slides.total} images of this case could not be analysed and contributed no cells to this count.
           </p>
         )}
+        {content.slides && content.slides.voided.length > 0 && (
+          <div className="notice" data-testid="report-voided-slides">
+            {content.slides.voided.length} of {content.slides.total} images of this case were voided before signing and contributed no cells to this count:
+            <ul style={{ margin: "0.25rem 0 0" }}>
+              {content.slides.voided.map((v, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: signed content, fixed order, no ids shown
+                <li key={i}>
+                  voided by {v.byLogin ?? "unknown"} at {formatDateTime(v.at)}: {v.reason ?? "no reason recorded"}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
         <h2>Differential count</h2>
         <table data-testid="report-differential">
           <thead>

@@ -8,6 +8,8 @@ import { gql } from "@/lib/gql";
 import { useAction } from "@/lib/useAction";
 import { AMEND_CASE, CASE_PROGRESS, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
+import { CaseImagesPanel } from "@/review/CaseImagesPanel";
+import type { CaseImage } from "@/review/caseImages";
 import type { SlideInfo } from "@/review/FieldView";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
 import type { ReviewCell } from "@/review/model";
@@ -21,6 +23,8 @@ export function ReviewClient({
   slides,
   failedSlides,
   analysingSlides,
+  images,
+  canVoid,
   labels,
   cells,
   signer,
@@ -31,6 +35,10 @@ export function ReviewClient({
   failedSlides: number;
   /** Images whose analysis has not finished: shown without cells until it has. */
   analysingSlides: number;
+  /** Every image of the case, voided ones included (listed as voided). */
+  images: CaseImage[];
+  /** The signed-in role may void an image of this case (canVoidImages). */
+  canVoid: boolean;
   labels: string[];
   cells: ReviewCell[];
   signer: string;
@@ -109,6 +117,7 @@ export function ReviewClient({
         </p>
       )}
       {signed && <AmendBox caseId={header.id} onDone={() => router.refresh()} />}
+      <CaseImagesPanel images={images} canVoid={canVoid} onVoided={() => router.refresh()} />
       <ReviewWorkspace
         header={header}
         labels={labels}

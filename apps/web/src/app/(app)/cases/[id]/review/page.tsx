@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
-import { isAnalysing } from "@/lib/caseDetails";
 import { ApiError } from "@/lib/errors";
 import { CASE_CELLS, CASE_HEADER, REVIEW_SETTINGS } from "@/lib/operations";
+import { canVoidImages, sortImages, type CaseImage } from "@/review/caseImages";
 import { labelList, REVIEW_CATEGORIES, toReviewCell, type ApiCell } from "@/review/mapping";
 import { pageQuery, requirePage } from "@/server/session";
 import { ReviewClient } from "./ReviewClient";
@@ -13,7 +13,7 @@ export const metadata: Metadata = { title: "Case review" };
 interface Header {
   case: (Omit<CaseHeader, "cartAssessed"> & {
     differential: { cartAssessed: boolean };
-    slides: { id: string; kind: "FIELD" | "CROP"; imageSha256: string; width: number; height: number; analysisStatus: string; analysisError: string | null }[];
+    slides: CaseImage[];
   }) | null;
 }
 
@@ -56,12 +56,16 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   );
 
   const c = header.case;
+  // Voided images are out of the case: neither reviewed, nor counted as failed or still analysing.
+  const images = sortImages(c.slides);
   return (
     <ReviewClient
       header={{ id: c.id, accession: c.accession, status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed }}
-      slides={c.slides.filter((s) => s.analysisStatus !== "FAILED").map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
-      failedSlides={c.slides.filter((s) => s.analysisStatus === "FAILED").length}
-      analysingSlides={c.slides.filter((s) => isAnalysing(s.analysisStatus)).length}
+      slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
+      failedSlides={images.failed}
+      analysingSlides={images.analysing}
+      images={c.slides}
+      canVoid={canVoidImages(session.role, c.status)}
       labels={labels}
       cells={cells}
       signer={session.name}

@@ -1,0 +1,86 @@
+"use client";
+// Every image of the case, in upload order, each with a "Void image" button where the signed-in
+// role may void one (an image uploaded into the wrong case: wrong patient, wrong slide, a blurred
+// field). A void is final and keeps the record: a voided image stays listed, greyed, with who
+// voided it, when and why; its cells leave the review and the count.
+import { VOID_REASON_LENGTH } from "@rcmnet/api/voidRules";
+import { useAsk } from "@/components/AskDialog";
+import { ErrorBox } from "@/components/ui";
+import { gql } from "@/lib/gql";
+import { VOID_SLIDE } from "@/lib/operations";
+import { useAction } from "@/lib/useAction";
+import { type CaseImage, voidedLine } from "./caseImages";
+
+function imageName(image: CaseImage, n: number): string {
+  return `Image ${n}: ${image.kind === "FIELD" ? "smear field" : "single-cell crop"}, ${image.width}×${image.height}`;
+}
+
+function analysisWord(status: string): string {
+  return status === "DONE" ? "analysed" : status === "FAILED" ? "analysis failed" : "being analysed";
+}
+
+export function CaseImagesPanel({ images, canVoid, onVoided }: { images: CaseImage[]; canVoid: boolean; onVoided: () => void }) {
+  const { ask, dialog } = useAsk();
+  const { act, busy, actionError } = useAction(async () => onVoided());
+  if (images.length === 0) return null;
+
+  async function voidImage(image: CaseImage, n: number) {
+    const reason = await ask({
+      title: `Void ${imageName(image, n).toLowerCase()}?`,
+      message:
+        "Its cells leave the review and the count, and will not be used for retraining. The image and its cells stay on record, marked voided with your name and reason. A void cannot be undone.",
+      label: `Why does this image not belong to the case? (required, ${VOID_REASON_LENGTH.min} to ${VOID_REASON_LENGTH.max} characters, recorded in the audit trail)`,
+      minLength: VOID_REASON_LENGTH.min,
+      confirm: "Void image",
+    });
+    if (reason === null) return;
+    await act(() => gql(VOID_SLIDE, { slideId: image.id, reason, expectedUpdatedAt: image.updatedAt }));
+  }
+
+  return (
+    <section className="panel no-print" data-testid="case-images" aria-label="Images of this case" style={{ marginBottom: "0.5rem" }}>
+      <h2 style={{ marginTop: 0 }}>Images ({images.length})</h2>
+      <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
+        {images.map((image, i) => {
+          const voided = image.voidedAt !== null;
+          return (
+            <li
+              key={image.id}
+              className={`row${voided ? " muted" : ""}`}
+              style={{ alignItems: "center", gap: "0.75rem", marginBottom: "0.4rem" }}
+              data-testid={voided ? "voided-image" : "case-image"}
+              data-slide-id={image.id}
+            >
+              {/* Greyed, not faded: the words of a voided image keep their contrast. */}
+              <img
+                src={`/api/images/${image.imageSha256}`}
+                alt=""
+                width={64}
+                height={Math.max(1, Math.round((64 * image.height) / Math.max(1, image.width)))}
+                style={{ objectFit: "cover", maxHeight: 64, filter: voided ? "grayscale(1)" : undefined }}
+              />
+              <span style={{ flex: 1 }}>
+                {voided ? <s>{imageName(image, i + 1)}</s> : imageName(image, i + 1)}
+                {voided ? (
+                  <>
+                    {" "}
+                    <span data-testid="voided-line">{voidedLine(image)}</span>
+                  </>
+                ) : (
+                  <span className="muted"> · {analysisWord(image.analysisStatus)}</span>
+                )}
+              </span>
+              {canVoid && !voided && (
+                <button type="button" disabled={busy} onClick={() => void voidImage(image, i + 1)} data-testid="void-image">
+                  Void image
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      <ErrorBox error={actionError} testId="void-error" />
+      {dialog}
+    </section>
+  );
+}

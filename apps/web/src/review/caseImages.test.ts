@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { canVoidImages, sortImages, voidedLine, type CaseImage } from "./caseImages";
+
+const image = (id: string, analysisStatus: string, voided = false): CaseImage => ({
+  id,
+  kind: "FIELD",
+  imageSha256: id.repeat(8),
+  width: 100,
+  height: 100,
+  analysisStatus,
+  analysisError: null,
+  updatedAt: "2026-11-27T10:00:00.000Z",
+  voidedAt: voided ? "2026-11-27T11:30:05.123Z" : null,
+  voidReason: voided ? "wrong patient" : null,
+  voidedBy: voided ? { login: "hana", displayName: "Dr. Hana" } : null,
+});
+
+describe("case images", () => {
+  it("keeps voided images out of the counted, failed and analysing ones, whatever their analysis", () => {
+    const sorted = sortImages([image("a", "DONE"), image("b", "FAILED"), image("c", "RUNNING"), image("d", "DONE", true), image("e", "FAILED", true), image("f", "PENDING", true)]);
+    expect(sorted.counted.map((s) => s.id)).toEqual(["a", "c"]);
+    expect(sorted.failed).toBe(1);
+    expect(sorted.analysing).toBe(1);
+    expect(sorted.voided.map((s) => s.id)).toEqual(["d", "e", "f"]);
+  });
+
+  it("says who voided an image, when (UTC) and why", () => {
+    expect(voidedLine(image("d", "DONE", true))).toBe("Voided by Dr. Hana at 2026-11-27 11:30:05 UTC: wrong patient");
+  });
+
+  it("offers voiding to the roles that upload or review, on a case not signed", () => {
+    expect(canVoidImages("HEMATOLOGIST", "IN_REVIEW")).toBe(true);
+    expect(canVoidImages("TECHNICIAN", "ANALYZING")).toBe(true);
+    for (const status of ["SIGNED_OUT", "AMENDED"]) expect(canVoidImages("HEMATOLOGIST", status)).toBe(false);
+    for (const role of ["ADMIN", "AUDITOR", "DATA_SCIENTIST", null] as const) expect(canVoidImages(role, "IN_REVIEW")).toBe(false);
+  });
+});

@@ -1,0 +1,45 @@
+// The case's images as the review page sorts them: those whose cells are reviewed and counted, and
+// apart from them the images still being analysed, those whose analysis failed, and those voided
+// (uploaded into the wrong case: kept on record, listed with who voided them, when and why).
+import { VOID_ROLES } from "@rcmnet/api/voidRules";
+import type { Role } from "@/auth/roles";
+import { isAnalysing, isSigned } from "@/lib/caseDetails";
+import { formatDateTime } from "@/lib/format";
+
+/** A slide as CASE_HEADER reads it. */
+export interface CaseImage {
+  id: string;
+  kind: "FIELD" | "CROP";
+  imageSha256: string;
+  width: number;
+  height: number;
+  analysisStatus: string;
+  analysisError: string | null;
+  /** Passed back to voidSlide: a void over an analysis that moved on since is refused. */
+  updatedAt: string;
+  voidedAt: string | null;
+  voidReason: string | null;
+  voidedBy: { login: string; displayName: string } | null;
+}
+
+export function sortImages(images: readonly CaseImage[]) {
+  const live = images.filter((s) => s.voidedAt === null);
+  return {
+    /** Their cells are on the page (FieldView, gallery, counts). */
+    counted: live.filter((s) => s.analysisStatus !== "FAILED"),
+    failed: live.filter((s) => s.analysisStatus === "FAILED").length,
+    analysing: live.filter((s) => isAnalysing(s.analysisStatus)).length,
+    voided: images.filter((s) => s.voidedAt !== null),
+  };
+}
+
+/** "Voided by NAME at TIME: REASON", as the page and the report say it. */
+export function voidedLine(image: Pick<CaseImage, "voidedAt" | "voidReason" | "voidedBy">): string {
+  const who = image.voidedBy ? image.voidedBy.displayName : "someone";
+  return `Voided by ${who} at ${formatDateTime(image.voidedAt)}: ${image.voidReason ?? ""}`;
+}
+
+/** The API's rule (voidSlide): the roles that upload or review, and only before the case is signed. */
+export function canVoidImages(role: Role | null | undefined, caseStatus: string): boolean {
+  return role != null && (VOID_ROLES as readonly string[]).includes(role) && !isSigned(caseStatus);
+}
