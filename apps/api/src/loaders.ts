@@ -2,9 +2,8 @@
 // a case page with 500 cells costs a bounded number of queries (src/n-plus-one.int.test.ts).
 // Created per request, so nothing is cached across users or across writes.
 import DataLoader from "dataloader";
-import type { Case, Prediction, PrismaClient, Review, Slide, User } from "@rcmnet/db";
+import type { Case, ModelStatus, Prediction, PrismaClient, Review, Slide, User } from "@rcmnet/db";
 import { modelLabelSetsByCase } from "./modules/cases/differential.ts";
-import { screensForCart } from "./modules/cases/whiteCellDifferential.ts";
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
   const map = new Map<K, V>();
@@ -68,11 +67,11 @@ export function createLoaders(prisma: PrismaClient) {
         (p) => p.cellId,
       ),
     ),
-    /** Model versions by id, identity fields only (Prediction.modelVersion). */
-    modelVersionRefById: new DataLoader<string, { id: string; name: string; version: string } | null>(async (ids) =>
+    /** Model versions by id, identity fields and status only (Prediction.modelVersion, ModelVersionRef.isChampion). */
+    modelVersionRefById: new DataLoader<string, { id: string; name: string; version: string; status: ModelStatus } | null>(async (ids) =>
       byKey(
         ids,
-        await prisma.modelVersion.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, version: true } }),
+        await prisma.modelVersion.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, version: true, status: true } }),
         (m) => m.id,
       ),
     ),
@@ -85,9 +84,10 @@ export function createLoaders(prisma: PrismaClient) {
       ),
     ),
     /** Whether the cells of each case were screened for CAR-T (every model that called them has the class). */
-    cartAssessedByCaseId: new DataLoader<string, boolean>(async (ids) => {
+    /** The label sets of the models whose calls are the case's AI calls (the differential's screened classes). */
+    modelLabelSetsByCaseId: new DataLoader<string, string[][]>(async (ids) => {
       const sets = await modelLabelSetsByCase(prisma, ids);
-      return ids.map((id) => screensForCart(sets.get(id) ?? []));
+      return ids.map((id) => sets.get(id) ?? []);
     }),
     /**
      * Cell counts per current label (and how many were reviewed) for each case: one query serves

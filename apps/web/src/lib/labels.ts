@@ -1,23 +1,15 @@
 // How cell classes are ordered and named on screen. The stored label stays the model's own
 // ("car_t", "ig"): records, audit trail and CSV keep it; only what a reader sees is named.
 
+import { byClassOrder, CELL_CLASS_ORDER } from "@rcmnet/api/differential";
+
 /**
- * The fixed order of the classes a hematologist meets, so that number keys and colours stay
- * where muscle memory expects them when a model with more (or fewer) classes is registered:
- * the target cell first, then the classic differential order, then the PBC extras. Nine
- * classes, one per number key.
+ * The fixed order of the classes a hematologist meets (the API's, so the differential's rows and
+ * the review page agree), so that number keys and colours stay where muscle memory expects them
+ * when a model with more (or fewer) classes is registered: the target cell first, then the
+ * classic differential order, then the PBC extras. Nine classes, one per number key.
  */
-export const CANONICAL_ORDER = [
-  "car_t",
-  "lymphocyte",
-  "neutrophil",
-  "monocyte",
-  "eosinophil",
-  "basophil",
-  "ig",
-  "erythroblast",
-  "platelet",
-] as const;
+export const CANONICAL_ORDER = CELL_CLASS_ORDER;
 
 const NAMES: Record<string, string> = {
   car_t: "CAR-T cell",
@@ -45,10 +37,4 @@ export function labelName(label: string): string {
 }
 
 /** Known classes in the canonical order, then any other label alphabetically. */
-export function byCanonicalOrder(a: string, b: string): number {
-  const rank = (l: string) => {
-    const i = (CANONICAL_ORDER as readonly string[]).indexOf(l);
-    return i < 0 ? CANONICAL_ORDER.length : i;
-  };
-  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
-}
+export const byCanonicalOrder = byClassOrder;

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { computeDifferential } from "./differential.ts";
 import { absoluteCounts, isPeripheralBlood, percentsSummingTo100, screensForCart, SPECIMEN_SUGGESTIONS, whiteCellDifferential, wilson95 } from "./whiteCellDifferential.ts";
 
+/** A model with a CAR-T class, platelets and nucleated red cells (and no unidentified or artifact class). */
+const CART_MODEL = ["basophil", "car_t", "erythroblast", "lymphocyte", "monocyte", "neutrophil", "platelet"];
+
 describe("computeDifferential", () => {
   it("counts white cells only in the denominator; artifacts, platelets, nucleated red cells and unidentified cells apart", () => {
     const d = computeDifferential([
@@ -13,13 +16,17 @@ describe("computeDifferential", () => {
       { label: "erythroblast", count: 4, reviewed: 4 },
       { label: "artifact", count: 5, reviewed: 5 },
       { label: null, count: 2, reviewed: 0 },
-    ], true);
+    ], [CART_MODEL]);
     expect(d.total).toBe(128);
     expect(d.counted).toBe(100);
+    // In the fixed class order whatever the counts, and every class the model can call listed,
+    // at 0 where no cell has it: "no basophils" is a finding, a missing row is not.
     expect(d.rows).toEqual([
-      { label: "lymphocyte", count: 60, percent: 60 },
       { label: "car_t", count: 30, percent: 30 },
+      { label: "lymphocyte", count: 60, percent: 60 },
       { label: "neutrophil", count: 10, percent: 10 },
+      { label: "monocyte", count: 0, percent: 0 },
+      { label: "basophil", count: 0, percent: 0 },
     ]);
     expect(d.excluded).toEqual([
       { label: "artifact", count: 5 },
@@ -29,7 +36,7 @@ describe("computeDifferential", () => {
     ]);
     expect(d).toMatchObject({ artifacts: 5, unlabelled: 2, unreviewed: 12, cartCount: 30, cartPercent: 30 });
     // Artifacts however a model spells them, all counted.
-    const spelled = computeDifferential([{ label: "artifact", count: 2, reviewed: 2 }, { label: "Artifact", count: 3, reviewed: 3 }], true);
+    const spelled = computeDifferential([{ label: "artifact", count: 2, reviewed: 2 }, { label: "Artifact", count: 3, reviewed: 3 }], [CART_MODEL]);
     expect(spelled.artifacts).toBe(5);
     // CAR-T cells are lymphocytes: 90 of 100 white cells, a third of them CAR-T.
     expect(d.lymphocytePercent).toBe(90);
@@ -44,7 +51,7 @@ describe("computeDifferential", () => {
       { label: "car_t", count: 1, reviewed: 1 },
       { label: "lymphocyte", count: 1, reviewed: 1 },
       { label: "monocyte", count: 1, reviewed: 1 },
-    ], true);
+    ], [["car_t", "lymphocyte", "monocyte"]]);
     expect(d.rows.map((r) => r.percent)).toEqual([33.4, 33.3, 33.3]);
     expect(d.rows.reduce((s, r) => s + r.percent, 0)).toBeCloseTo(100, 10);
     expect(d.cartPercent).toBe(33.4);
@@ -53,8 +60,8 @@ describe("computeDifferential", () => {
   });
 
   it("is all zeros for an empty case (no division by zero), and not evaluable", () => {
-    const d = computeDifferential([{ label: "artifact", count: 3, reviewed: 3 }], true);
-    expect(d).toMatchObject({ total: 3, counted: 0, cartPercent: 0, rows: [], cartPercentCi95: null, cartPercentOfLymphocytes: null, nrbcPer100Wbc: null, belowMinimum: true });
+    const d = computeDifferential([{ label: "artifact", count: 3, reviewed: 3 }], [["car_t"]]);
+    expect(d).toMatchObject({ total: 3, counted: 0, cartPercent: 0, rows: [{ label: "car_t", count: 0, percent: 0 }], cartPercentCi95: null, cartPercentOfLymphocytes: null, nrbcPer100Wbc: null, belowMinimum: true });
   });
 });
 
@@ -121,12 +128,13 @@ describe("labels as models spell them, and absolute counts", () => {
   });
 
   it("gives all lymphocytes as the sum of the printed lymphocyte and CAR-T rows", () => {
-    // Thirds: one row takes 33.4, the others 33.3; the exact 66.67 would print as 66.7 beside
-    // two rows adding up to 66.6.
-    const d = whiteCellDifferential([{ label: "basophil", count: 1 }, { label: "car_t", count: 1 }, { label: "lymphocyte", count: 1 }], true);
-    const rowSum = d.rows.filter((r) => r.label !== "basophil").reduce((s, r) => s + r.percent, 0);
+    // Sixths: rows of 16.7, 16.7 and 66.6; the exact 2/6 = 33.33 would print as 33.3 beside two
+    // rows adding up to 33.4.
+    const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 1 }, { label: "neutrophil", count: 4 }], true);
+    expect(d.rows.map((r) => r.percent)).toEqual([16.7, 16.7, 66.6]);
+    const rowSum = d.rows.filter((r) => r.label !== "neutrophil").reduce((s, r) => s + r.percent, 0);
     expect(d.lymphocytePercent).toBeCloseTo(rowSum, 6);
-    expect(d.lymphocytePercent).toBe(66.6);
+    expect(d.lymphocytePercent).toBe(33.4);
   });
 
   it("gives absolute counts for peripheral blood only: a marrow's or a fluid's count is not per µL of blood", () => {

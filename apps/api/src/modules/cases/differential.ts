@@ -3,7 +3,7 @@
 // (cells without a label or a human decision yet).
 import type { PrismaClient } from "@rcmnet/db";
 import { ARTIFACT } from "./caseRules.ts";
-import { type WhiteCellDifferential, whiteCellDifferential } from "./whiteCellDifferential.ts";
+import { isUnidentified, screensForCart, type WhiteCellDifferential, whiteCellDifferential } from "./whiteCellDifferential.ts";
 
 export interface LabelCount {
   label: string | null;
@@ -19,10 +19,14 @@ export interface Differential extends WhiteCellDifferential {
   unreviewed: number;
 }
 
-/** `cartAssessed`: whether the models that classified the cells can call CAR-T (screensForCart). */
-export function computeDifferential(counts: LabelCount[], cartAssessed: boolean): Differential {
+/**
+ * `modelLabelSets`: the label sets of the models that classified the cells (modelLabelSetsByCase):
+ * whether they can call CAR-T (screensForCart), and which classes are listed even at 0.
+ */
+export function computeDifferential(counts: LabelCount[], modelLabelSets: readonly (readonly string[])[]): Differential {
   const labelled = counts.filter((c): c is LabelCount & { label: string } => c.label !== null);
-  const white = whiteCellDifferential(labelled, cartAssessed);
+  const screened = [...new Set(modelLabelSets.flat())].filter((l) => !isUnidentified(l) && l.toLowerCase() !== ARTIFACT);
+  const white = whiteCellDifferential(labelled, screensForCart(modelLabelSets), screened);
   const sum = (list: LabelCount[], key: "count" | "reviewed") => list.reduce((s, c) => s + c[key], 0);
   const total = sum(counts, "count");
   return {

@@ -44,7 +44,7 @@ export const resolvers: Resolvers = {
     reviewedCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "reviewed"),
     cells: (c, args, ctx) => listCells(ctx.prisma, c.id, args, args),
     differential: async (c, _a, ctx) =>
-      computeDifferential(await ctx.loaders.labelCountsByCaseId.load(c.id), await ctx.loaders.cartAssessedByCaseId.load(c.id)),
+      computeDifferential(await ctx.loaders.labelCountsByCaseId.load(c.id), await ctx.loaders.modelLabelSetsByCaseId.load(c.id)),
   },
   Slide: {
     imageUrl: (s) => `/blobs/${s.imageSha256}`,
@@ -65,6 +65,10 @@ export const resolvers: Resolvers = {
   },
   Prediction: {
     modelVersion: (p, _a, ctx) => loadOr404(ctx.loaders.modelVersionRefById.load(p.modelVersionId), "Model version"),
+  },
+  ModelVersionRef: {
+    // The loader's row carries the status (same query, no lookup per prediction).
+    isChampion: (m) => "status" in m && m.status === "CHAMPION",
   },
   Review: {
     reviewer: (r, _a, ctx) => loadOr404(ctx.loaders.userById.load(r.reviewerId), "User"),

@@ -12,6 +12,23 @@ export const NOT_WHITE_CELLS: readonly string[] = ["artifact", "platelet", "eryt
 export function isUnidentified(label: string | null | undefined): boolean {
   return label?.toLowerCase() === "unidentified";
 }
+/**
+ * The fixed order of the classes a hematologist meets, in the differential's rows and on the
+ * review page (its number keys): the target cell first, then the classic differential order,
+ * then the PBC extras. A report's rows never reorder with the counts, so "Basophils" sits in the
+ * same line on every patient's report and every version of it.
+ */
+export const CELL_CLASS_ORDER = ["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet"] as const;
+
+/** Known classes in CELL_CLASS_ORDER, then any other label alphabetically. */
+export function byClassOrder(a: string, b: string): number {
+  const rank = (l: string) => {
+    const i = (CELL_CLASS_ORDER as readonly string[]).indexOf(l);
+    return i < 0 ? CELL_CLASS_ORDER.length : i;
+  };
+  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /** A manual differential counts at least 100 white cells; fewer is flagged, not refused. */
 export const MIN_WHITE_CELLS = 100;
 /** CAR-T cell labels as models name them (car_t, CAR-T). */
@@ -19,7 +36,11 @@ export const CART_LABEL = /^car[-_ ]?t$/i;
 
 export interface WhiteCellDifferential {
   counted: number;
-  /** White-cell classes, most frequent first; percentages to one decimal adding up to 100. */
+  /**
+   * White-cell classes in CELL_CLASS_ORDER, each class the models could call listed even at 0
+   * (a 0 is a finding; a missing row reads as "not assessed"); percentages to one decimal adding
+   * up to 100.
+   */
   rows: { label: string; count: number; percent: number }[];
   excluded: { label: string; count: number }[];
   /**
@@ -136,15 +157,23 @@ export function absoluteCounts({ specimen, wbcCount, fromCrops }: CountSource, d
   };
 }
 
-export function whiteCellDifferential(counts: readonly { label: string; count: number }[], cartAssessed: boolean): WhiteCellDifferential {
+/**
+ * `screened`: the classes the models that classified the cells can call; each is listed, at 0
+ * where no cell has it. Rows and excluded labels come in CELL_CLASS_ORDER.
+ */
+export function whiteCellDifferential(
+  counts: readonly { label: string; count: number }[],
+  cartAssessed: boolean,
+  screened: readonly string[] = [],
+): WhiteCellDifferential {
   const white = new Map<string, number>();
   const excluded = new Map<string, number>();
-  for (const c of counts) {
+  for (const c of [...screened.map((label) => ({ label, count: 0 })), ...counts]) {
     // Labels are compared as models may spell them ("Platelet", "platelet").
     const into = NOT_WHITE_CELLS.includes(c.label.toLowerCase()) ? excluded : white;
     into.set(c.label, (into.get(c.label) ?? 0) + c.count);
   }
-  const ordered = [...white].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const ordered = [...white].sort((a, b) => byClassOrder(a[0], b[0]));
   const percents = percentsSummingTo100(ordered.map(([, n]) => n));
   const rows = ordered.map(([label, count], i) => ({ label, count, percent: percents[i]! }));
   const counted = ordered.reduce((s, [, n]) => s + n, 0);

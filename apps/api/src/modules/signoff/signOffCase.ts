@@ -12,7 +12,7 @@ import { isUuid } from "../../lib/pagination.ts";
 import { checkPassword } from "../auth/login.ts";
 import { lockCase, UNIDENTIFIED } from "../cases/caseRules.ts";
 import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
-import { absoluteCounts, screensForCart } from "../cases/whiteCellDifferential.ts";
+import { absoluteCounts } from "../cases/whiteCellDifferential.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
 import { meaningsFor, SIGN_OFF_MEANINGS } from "./meanings.ts";
 
@@ -209,7 +209,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         const [{ now: signedAt }] = await tx.$queryRaw<[{ now: Date }]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`;
         const differential = computeDifferential(
           await caseLabelCounts(tx as PrismaClient, kase.id),
-          screensForCart(models.map((m) => m.labels)),
+          models.map((m) => m.labels),
         );
         const content = {
           // /2 added `models` ({ id, name, version } per model used); /3 the patient reference, so that
