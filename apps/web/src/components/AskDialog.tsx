@@ -32,7 +32,11 @@ interface Pending {
   resolve: (answer: string | null) => void;
 }
 
-export function useAsk(): { ask: (options: AskOptions) => Promise<string | null>; dialog: ReactNode } {
+/**
+ * `testId`: the dialog element's, for a page with two askers (the review page's images panel and
+ * its workspace): each dialog element is always in the page, so they need names of their own.
+ */
+export function useAsk({ testId = "ask-dialog" }: { testId?: string } = {}): { ask: (options: AskOptions) => Promise<string | null>; dialog: ReactNode } {
   const [pending, setPending] = useState<Pending | null>(null);
   // The open question, also outside React state: resolving a promise is a side effect,
   // which must not happen inside a state updater (StrictMode runs those twice).
@@ -59,7 +63,7 @@ export function useAsk(): { ask: (options: AskOptions) => Promise<string | null>
       open={pending !== null}
       onClose={() => finish(null)}
       label={pending?.options.title ?? "Question"}
-      testId="ask-dialog"
+      testId={testId}
     >
       {/* Keyed by question: a second question right after the first starts with an empty field. */}
       {pending && (

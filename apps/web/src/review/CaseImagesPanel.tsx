@@ -20,7 +20,7 @@ function analysisWord(status: string): string {
 }
 
 export function CaseImagesPanel({ images, canVoid, onVoided }: { images: CaseImage[]; canVoid: boolean; onVoided: () => void }) {
-  const { ask, dialog } = useAsk();
+  const { ask, dialog } = useAsk({ testId: "void-dialog" });
   const { act, busy, actionError } = useAction(async () => onVoided());
   if (images.length === 0) return null;
 
