@@ -123,6 +123,11 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await page.getByTestId("reason-submit").click();
   await expect(current).toHaveAttribute("data-label", target[1]!);
   await expect(current).toHaveAttribute("data-reviewed", "true");
+  // The cursor moves on (an amendment leaves no cell unreviewed: to the next in gallery order);
+  // back on the changed cell, its decision is this version's, no longer "signed in version 1".
+  await expect(current).not.toHaveAttribute("data-current", "true");
+  await current.click();
+  await expect(current).toHaveAttribute("data-current", "true");
   await expect(page.getByTestId("current-decision-version")).toHaveCount(0);
 
   // Meanwhile version 1 stays the report of record, and its page says an amendment is under way.

@@ -1,42 +1,57 @@
 // Confirming a whole gallery group at once (CellaVision's "accept all" for a class): the page asks
 // first, and starts that question on Cancel, since Enter is the review page's confirm key and a
 // reflexive press must not accept the group. Confirmed, every cell of the group is decided.
+import type { Page } from "@playwright/test";
 import pg from "pg";
 import { expect, login, openReviewFromWorklist, signIn, test } from "../support/fixtures";
 
 // In review, never signed, used by no other test (E2E_CASES in apps/api/src/seed/demoCases.ts).
 const ACCESSION = "DEMO-0002";
 
-// The small demo model of the e2e run is rarely sure (it abstains on most cells): three cells get a
-// newer call at 99% from a copy of the champion registered for this test, so a group is confident.
+// The small demo model of the e2e run is rarely sure (it abstains on most cells), and bulk confirm
+// takes only confident calls of the champion (after a rollback a withdrawn model's calls are
+// checked one by one). Predictions are append-only, one per cell and model, and there is one
+// champion: so three cells of the case are copied (same crops, boxes one pixel wider) with a call
+// of the champion at 99%, and a group is confident.
 test.beforeAll(async () => {
   const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
   await db.connect();
   try {
-    const { rows } = await db.query(
-      `INSERT INTO model_version SELECT * FROM jsonb_populate_record(NULL::model_version,
-         (SELECT to_jsonb(m) || jsonb_build_object('id', gen_random_uuid(), 'version', m.version || '-e2e-bulk', 'status', 'ARCHIVED', 'trainingRunId', NULL, 'parentId', NULL)
-          FROM model_version m ORDER BY "createdAt" LIMIT 1))
-       RETURNING id`,
+    await db.query(
+      `WITH champion AS (SELECT id, labels[1] AS label FROM model_version WHERE status = 'CHAMPION'),
+       copies AS (
+         INSERT INTO cell
+         SELECT (jsonb_populate_record(NULL::cell, to_jsonb(c) || jsonb_build_object(
+                  'id', gen_random_uuid(), 'width', c.width + 1, 'reviewCount', 0, 'currentLabel', (SELECT label FROM champion), 'createdAt', now()))).*
+         FROM (SELECT c.* FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
+               WHERE k.accession = $1 AND s."voidedAt" IS NULL AND s."analysisStatus" = 'DONE'
+               ORDER BY c.id LIMIT 3) c
+         -- A worker restarted after a failure runs this again: the same boxes are not copied twice.
+         ON CONFLICT DO NOTHING
+         RETURNING id, "currentLabel")
+       INSERT INTO prediction (id, "cellId", "modelVersionId", label, probabilities, confidence, abstained, "createdAt")
+       SELECT gen_random_uuid(), copies.id, champion.id, copies."currentLabel", jsonb_build_object(copies."currentLabel", 0.99), 0.99, false, now()
+       FROM copies, champion`,
+      [ACCESSION],
     );
-    // Each takes its best guess (the demo model abstains often) as a confident call, and the cell
-    // shows it, as a new analysis leaves an undecided cell.
-    const { rows: cells } = await db.query(
-      `INSERT INTO prediction (id, "cellId", "modelVersionId", label, probabilities, confidence, abstained, "createdAt")
-       SELECT gen_random_uuid(), id, $1, label, jsonb_build_object(label, 0.99), 0.99, false, now() + interval '1 second'
-       FROM (SELECT DISTINCT ON (c.id) c.id, p.label
-             FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId" JOIN prediction p ON p."cellId" = c.id
-             WHERE k.accession = $2 AND c."reviewCount" = 0
-             ORDER BY c.id, p."createdAt" DESC) newest
-       ORDER BY id LIMIT 3
-       RETURNING "cellId", label`,
-      [rows[0].id, ACCESSION],
-    );
-    for (const c of cells) await db.query(`UPDATE cell SET "currentLabel" = $2 WHERE id = $1`, [c.cellId, c.label]);
   } finally {
     await db.end();
   }
 });
+
+/**
+ * Sends a decision: to a cell nobody has decided (Enter on one already decided only moves on),
+ * confirmed; one the AI abstained on is confirmed unidentified, which asks why first.
+ */
+async function confirmAnUndecidedCell(page: Page) {
+  await page.keyboard.press("u");
+  await page.keyboard.press("Enter");
+  const reason = page.getByTestId("reason-dialog");
+  if (await reason.waitFor({ state: "visible", timeout: 2_000 }).then(() => true, () => false)) {
+    await page.getByTestId("reason-input").fill("too degenerated to classify");
+    await page.getByTestId("reason-submit").click();
+  }
+}
 
 test("a gallery group is confirmed at once only by choosing to: Enter on the question cancels", async ({ page }) => {
   await login(page, "hema");
@@ -68,7 +83,7 @@ test("a decision that failed to save is not lost by leaving: the page asks first
   await page.route("**/api/graphql", (route) =>
     /ConfirmCells|ReclassifyCell/.test(route.request().postData() ?? "") ? route.fulfill({ status: 503, body: "unavailable" }) : route.fallback(),
   );
-  await page.keyboard.press("Enter");
+  await confirmAnUndecidedCell(page);
   await expect(page.getByTestId("review-error")).toBeVisible();
 
   // An in-app link: asked, and staying keeps the page (and the failed decision) in place.
@@ -150,7 +165,7 @@ test("a session the API ended leaves the page even with a decision saving: no 'l
     await new Promise((r) => setTimeout(r, 300));
     await route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ errors: [{ message: "Session expired", extensions: { code: "UNAUTHENTICATED" } }] }) });
   });
-  await page.keyboard.press("Enter");
+  await confirmAnUndecidedCell(page);
   await page.waitForURL("**/session-ended**");
   expect(asked).toEqual([]);
 });

@@ -4,7 +4,7 @@ import type { Case, PrismaClient, User } from "@rcmnet/db";
 import type { DemoField } from "./demoCases.ts";
 import { asActor } from "./demoCases.ts";
 import { UNIDENTIFIED } from "../modules/cases/caseRules.ts";
-import { confidentCalls, confirmCells } from "../modules/review/confirmCells.ts";
+import { bulkConfirmableCells, confirmCells } from "../modules/review/confirmCells.ts";
 import { reclassifyCell } from "../modules/review/reclassifyCell.ts";
 import { signOffCase } from "../modules/signoff/signOffCase.ts";
 
@@ -67,9 +67,10 @@ export async function reviewAndSignOut(options: {
       });
     }
   }
-  // As at the dashboard: confident AI calls confirmed together, the others one by one (a bulk
-  // confirm refuses them; how many there are depends on the model, and on the CPU it trained on).
-  const confident = await confidentCalls(prisma, confirm.map((c) => c.cellId));
+  // As at the dashboard: confident AI calls of the champion confirmed together, the others one by
+  // one (a bulk confirm refuses them; how many there are depends on the model, and on the CPU it
+  // trained on).
+  const confident = await bulkConfirmableCells(prisma, confirm.map((c) => c.cellId));
   const together = confirm.filter((c) => confident.has(c.cellId));
   if (together.length > 0) await confirmCells(prisma, actor, together);
   for (const one of confirm.filter((c) => !confident.has(c.cellId))) await confirmCells(prisma, actor, [one]);

@@ -39,14 +39,14 @@ export const CASE_PROGRESS = /* GraphQL */ `
 
 const CELL_FIELDS = /* GraphQL */ `
   id slideId x y width height cropSha256 currentLabel reviewCount humanDecided
-  prediction { label confidence abstained modelVersionId modelVersion { id name version } }
+  prediction { label confidence abstained modelVersionId modelVersion { id name version isChampion } }
   reviews { seq action label previousLabel reason reportVersion createdAt reviewer { login displayName } }
 `;
 
 export const CASE_HEADER = /* GraphQL */ `
   query CaseHeader($id: ID!) {
     case(id: $id) {
-      id accession status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
+      id accession patientRef status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
       differential { cartAssessed }
       slides { id kind imageSha256 width height analysisStatus analysisError createdAt updatedAt voidedAt voidReason voidedBy { login displayName } }
     }
@@ -107,7 +107,7 @@ export const AMEND_CASE = /* GraphQL */ `
 export const REPORT = /* GraphQL */ `
   query Report($id: ID!) {
     case(id: $id) {
-      id accession status priority product timepoint reportVersion
+      id accession status priority product timepoint reportVersion amendmentStartedAt
       signOffs { id version signerName signer { login } meaning signedAt content contentSha256 amendmentReason supersedes { id version } }
     }
   }

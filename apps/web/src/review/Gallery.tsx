@@ -5,7 +5,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { CellImage } from "./CellImage";
 import { thresholdPercent } from "@/lib/format";
-import { bulkConfirmable, isLowConfidence, type Group, type ReviewCell } from "./model";
+import { groupCountText, groupSummary, isLowConfidence, type Group, type ReviewCell } from "./model";
 import { labelName } from "@/lib/labels";
 
 const Tile = memo(function Tile({
@@ -88,12 +88,19 @@ export const Gallery = memo(function Gallery({
   return (
     <div data-testid="gallery">
       {groups.map((g) => {
-        const confirmable = bulkConfirmable(g, minConfidence, saving);
+        // The heading says what is left to do; the button only what bulk confirm takes, so that
+        // "0 to confirm" never reads as "this class is done".
+        const summary = groupSummary(g, minConfidence, saving);
+        const confirmable = summary.confirmable;
+        const counts = groupCountText(summary);
         return (
-          <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${labelName(g.label)}: ${g.cells.length} cells`}>
+          <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${labelName(g.label)}: ${counts}`}>
             <h3>
               <span className="diff-bar" style={{ width: 12, height: 12, display: "inline-block", background: classColour(labels, g.label) }} />
-              {labelName(g.label)} <span className="muted">({g.cells.length})</span>
+              {labelName(g.label)}{" "}
+              <span className="muted" data-testid={`group-counts-${g.label}`}>
+                ({counts})
+              </span>
               <button
                 type="button"
                 disabled={disabled || confirmable.length === 0}
@@ -101,9 +108,9 @@ export const Gallery = memo(function Gallery({
                 onMouseDown={(e) => e.preventDefault()}
                 onClick={() => onBulkConfirm(confirmable)}
                 data-testid={`bulk-confirm-${g.label}`}
-                title={`Confirm every unreviewed cell in this group whose label is the AI's; cells under ${thresholdPercent(minConfidence)} AI confidence are left to decide one by one`}
+                title={`Confirm the unreviewed cells of this group whose label is a confident call (at least ${thresholdPercent(minConfidence)}) of the champion model; cells under that confidence, abstentions and suggestions of a model no longer champion are left to decide one by one`}
               >
-                Confirm {confirmable.length} unreviewed
+                Confirm {confirmable.length} confident
               </button>
             </h3>
             <div className="gallery-grid">

@@ -21,11 +21,14 @@ import {
   isLowConfidence,
   seenState,
   viewingOnly,
-  nextUnreviewed,
+  JUMP_KEYS,
+  nextCursor,
   overridesAi,
   progress,
   reduce,
   signedVersionOf,
+  suggestionModels,
+  viewKey,
   type HumanDecision,
   type KeyIntent,
   type ReviewCell,
@@ -50,6 +53,11 @@ export interface ReviewApi {
 
 export interface CaseHeader extends CaseDetailsFields {
   accession: string;
+  /**
+   * The patient reference as the signer reads it ("not recorded" when the case has none); null
+   * for roles the API withholds it from (patientRefText).
+   */
+  patientRef: string | null;
   reportVersion: number;
   /** Whether the models that classified the cells can call CAR-T (Differential.cartAssessed). */
   cartAssessed: boolean;
@@ -65,6 +73,7 @@ export function ReviewWorkspace({
   api,
   readOnly,
   signer,
+  reviewerLogin,
   minConfidence,
   onSigned,
   onReload,
@@ -81,13 +90,17 @@ export function ReviewWorkspace({
   readOnly: boolean;
   /** Printed name of the signed-in user (shown in the sign-off dialog). */
   signer: string;
+  /** Login of the signed-in user: their own decisions of this round are not saved again. */
+  reviewerLogin: string;
   /** The API's review policy (Query.reviewPolicy): AI calls under it are flagged, not bulk-confirmed. */
   minConfidence: number;
   onSigned: () => void;
   /** Fetch the case again from the server (after a conflict with another reviewer). */
   onReload: () => void;
 }) {
-  const [state, dispatch] = useReducer(reduce, undefined, () => initialState(labels, initialCells));
+  const [state, dispatch] = useReducer(reduce, undefined, () =>
+    initialState(labels, initialCells, { me: reviewerLogin, round: header.reportVersion, minConfidence }),
+  );
   const [signOpen, setSignOpen] = useState(false);
   const [characterKeys, setCharacterKeys] = useCharacterKeys();
   const characterKeysRef = useRef(characterKeys);
@@ -107,6 +120,8 @@ export function ReviewWorkspace({
   const groups = useMemo(() => groupCells(state.labels, state.cells), [state.labels, state.cells]);
   const diff = useMemo(() => differential(state.labels, state.cells, header.cartAssessed), [state.labels, state.cells, header.cartAssessed]);
   const prog = useMemo(() => progress(state.cells), [state.cells]);
+  const models = useMemo(() => suggestionModels(state.cells), [state.cells]);
+  const withdrawn = models.filter((m) => !m.champion);
   // What absolute counts come from, as the signature will take it (the failed images are not here).
   const blood = useMemo(
     () => ({ specimen: header.specimen, wbcCount: header.wbcCount, fromCrops: slides.some((s) => s.kind === "CROP") }),
@@ -120,13 +135,15 @@ export function ReviewWorkspace({
     "A review decision has not been saved. Leave this case anyway? The cell will keep its previous label.",
   );
 
-  // Follow the cursor to its slide and into view in the gallery, when the cursor moves: a slide
+  // Follow the cursor to its slide and into view in the gallery, when the cursor moves or its cell
+  // is reclassified into another group (viewKey: the tile is then drawn elsewhere): a slide
   // chosen in the selector (one with no cells, to look for cells the detector missed) stays.
-  const followed = useRef<string | null>(null);
+  const followed = useRef<{ id: string; key: string } | null>(null);
   useEffect(() => {
-    if (!current || followed.current === current.id) return;
-    followed.current = current.id;
-    if (current.slideId !== slideId) setSlideId(current.slideId);
+    if (!current || followed.current?.key === viewKey(current)) return;
+    const sameCell = followed.current?.id === current.id;
+    followed.current = { id: current.id, key: viewKey(current) };
+    if (current.slideId !== slideId && !sameCell) setSlideId(current.slideId);
     document.querySelector(`[data-testid="cell-tile"][data-cell-id="${current.id}"]`)?.scrollIntoView({ block: "nearest" });
   }, [current, slideId]);
 
@@ -138,7 +155,7 @@ export function ReviewWorkspace({
       dispatch({ type: "saving", cellIds: req.cellIds });
       if (advance && targets.length === 1) {
         // Cells still saving count as decided: keys pressed faster than saves return move on.
-        const next = nextUnreviewed(s, targets[0]!.id, new Set([...req.cellIds, ...s.saving]));
+        const next = nextCursor(s, targets[0]!.id, new Set([...req.cellIds, ...s.saving]));
         if (next) dispatch({ type: "select", cellId: next });
       }
       try {
@@ -151,7 +168,7 @@ export function ReviewWorkspace({
           for (const r of results) dispatch({ type: "saved", ...r });
         }
       } catch (error) {
-        dispatch({ type: "failed", cellIds: req.cellIds, message: describeError(error) });
+        dispatch({ type: "failed", cellIds: req.cellIds, message: describeError(error), ...(bulk ? {} : { request: req }) });
       }
     },
     [api],
@@ -238,6 +255,11 @@ export function ReviewWorkspace({
           </h1>
           <span className="muted">
             {[header.product, header.timepoint].filter(Boolean).join(" · ") || "No product / timepoint recorded"} ·{" "}
+            {header.patientRef !== null && (
+              <>
+                patient <span data-testid="review-patient">{header.patientRef}</span> ·{" "}
+              </>
+            )}
             <span data-testid="review-specimen">{specimenLine(header)}</span> · report version {readOnly && header.reportVersion > 0 ? `${header.reportVersion} (signed)` : header.reportVersion + 1}
           </span>
         </div>
@@ -248,9 +270,40 @@ export function ReviewWorkspace({
           <progress max={Math.max(1, prog.total)} value={prog.reviewed} aria-label="Review progress" />
         </div>
       </div>
+      {models.length > 0 && (
+        <p className="muted" style={{ margin: "0 0 0.4rem" }} data-testid="review-suggestion-models">
+          AI suggestions by{" "}
+          {models.map((m) => `${m.name}${m.champion ? "" : " (no longer champion)"}${models.length > 1 ? ` (${m.cells} cells)` : ""}`).join(", ")}
+        </p>
+      )}
+      {withdrawn.length > 0 && !readOnly && (
+        <p className="notice" role="alert" data-testid="review-withdrawn-model">
+          Suggestions on this case were made by {withdrawn.map((m) => m.name).join(" and ")}, which {withdrawn.length === 1 ? "is" : "are"} no longer the
+          champion model: check each cell rather than confirming in bulk.
+        </p>
+      )}
+      {state.failedRequest && !state.error && (
+        // After a reload (or a dismissed message) the decision that failed is still on offer.
+        <div className="row" style={{ alignItems: "center" }}>
+          <p className="notice" style={{ margin: 0 }} data-testid="review-failed-request">
+            Your decision “{labelName(state.failedRequest.label)}”
+            {state.failedRequest.reason ? ` (reason: “${state.failedRequest.reason}”)` : ""} was not saved.
+          </p>
+          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => dispatch({ type: "select", cellId: state.failedRequest!.cellIds[0]! })} data-testid="review-failed-cell">
+            Go to that cell
+          </button>
+          <RetryButton busy={state.saving.has(state.failedRequest.cellIds[0]!)} onRetry={() => void save(stateRef.current.failedRequest!, false)} />
+          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => dispatch({ type: "discardFailed" })} data-testid="review-failed-discard">
+            Discard
+          </button>
+        </div>
+      )}
       {state.error && (
         <div className="row" style={{ alignItems: "center" }}>
           <ErrorBox error={state.error} testId="review-error" />
+          {state.failedRequest && state.failedRequest.cellIds[0] === state.errorCellId && (
+            <RetryButton busy={state.saving.has(state.errorCellId)} onRetry={() => void save(stateRef.current.failedRequest!, false)} />
+          )}
           {state.errorCellId && (
             <button
               type="button"
@@ -348,7 +401,8 @@ export function ReviewWorkspace({
             // Read-only, only moving around works: say so, rather than hide the keys that still do.
             <section className="panel keys" aria-label="Keyboard shortcuts" data-testid="readonly-keys">
               <p style={{ fontSize: "0.85rem", margin: 0 }}>
-                <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
+                <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>{JUMP_KEYS.nextUnreviewed.toUpperCase()}</kbd> next unreviewed ·{" "}
+                <kbd>{JUMP_KEYS.nextLowConfidence.toUpperCase()}</kbd> next low-confidence · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
               </p>
             </section>
           ) : (
@@ -365,8 +419,9 @@ export function ReviewWorkspace({
                 ))}
             </div>
             <p style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }}>
-              <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>⌫</kbd> back to the last decided cell · <kbd>G</kbd> Grad-CAM{" "}
-              {state.gradcam ? "on" : "off"}
+              <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>⌫</kbd> back to the last decided cell ·{" "}
+              <kbd>{JUMP_KEYS.nextUnreviewed.toUpperCase()}</kbd> next unreviewed · <kbd>{JUMP_KEYS.nextLowConfidence.toUpperCase()}</kbd> next
+              low-confidence · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
             </p>
             <label style={{ flexDirection: "row", alignItems: "center", fontSize: "0.85rem", marginTop: "0.4rem" }}>
               <input type="checkbox" checked={characterKeys} onChange={(e) => {
@@ -411,7 +466,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
+        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
         saving={state.saving.size > 0}
         onSign={async (meaning, login, password) => {
           await api.signOff(meaning, login, password, seenState(stateRef.current.cells));
@@ -425,6 +480,15 @@ export function ReviewWorkspace({
       />
       {askDialog}
     </div>
+  );
+}
+
+/** Sends the decision that failed again, label and typed reason as they were (focus stays on the page). */
+function RetryButton({ busy, onRetry }: { busy: boolean; onRetry: () => void }) {
+  return (
+    <button type="button" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={onRetry} data-testid="review-retry">
+      Retry
+    </button>
   );
 }
 

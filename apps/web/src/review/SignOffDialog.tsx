@@ -17,6 +17,8 @@ export interface SignOffSummary {
   /** Printed name of the signed-in user, as the signature will record it. */
   signer: string;
   accession: string;
+  /** The patient the report is for, as the page shows it ("not recorded"); null for roles the API withholds it from. */
+  patientRef: string | null;
   /** The differential as the page shows it: what the signature records. */
   differential: { rows: DifferentialRow[]; counted: number; summary: WhiteCellDifferential };
   /** The specimen line the signature records. */
@@ -77,7 +79,7 @@ function SignOffForm({
   onSign: (meaning: string, login: string | null, password: string) => Promise<void>;
   onReload: () => void;
 }) {
-  const { signer, accession, differential, total, unreviewed, overrides, specimen, blood, unsavedDecisions, amendment } = summary;
+  const { signer, accession, patientRef, differential, total, unreviewed, overrides, specimen, blood, unsavedDecisions, amendment } = summary;
   // Null until the signer picks one: the offered meaning follows the case (signingMeaning).
   const [chosenMeaning, setMeaning] = useState<string | null>(null);
   // Images that could not be analysed are outside the count: signed only once the signer says so.
@@ -157,7 +159,14 @@ function SignOffForm({
         </p>
       )}
       <p style={{ marginTop: 0 }} data-testid="signoff-summary">
-        Signing case <strong className="mono">{accession}</strong> as <strong data-testid="signoff-signer">{signer}</strong>: {total - unreviewed} of {total} cell
+        Signing case <strong className="mono">{accession}</strong>
+        {patientRef !== null && (
+          <>
+            {" "}
+            (patient <strong className="mono" data-testid="signoff-patient">{patientRef}</strong>)
+          </>
+        )}{" "}
+        as <strong data-testid="signoff-signer">{signer}</strong>: {total - unreviewed} of {total} cell
         {total === 1 ? "" : "s"} reviewed, <strong data-testid="signoff-overrides">{overrides}</strong> of them {overrides === 1 ? "differs" : "differ"} from the AI.
       </p>
       {amendment && (

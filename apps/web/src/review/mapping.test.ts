@@ -22,7 +22,7 @@ describe("API to review model", () => {
   it("shows an abstention as unidentified until a human decides", () => {
     const c = toReviewCell(base);
     expect(c.currentLabel).toBe("unidentified");
-    expect(c.ai).toEqual({ label: "car_t", confidence: 0.4, abstained: true, modelVersion: "rcmnet v1" });
+    expect(c.ai).toEqual({ label: "car_t", confidence: 0.4, abstained: true, modelVersion: "rcmnet v1", fromChampion: false });
     expect(c.decision).toBeNull();
   });
 
@@ -30,6 +30,20 @@ describe("API to review model", () => {
     const unlabelled = toReviewCell({ ...base, currentLabel: null, prediction: null });
     expect(unlabelled).toMatchObject({ currentLabel: "unidentified", storedLabel: null });
     expect(toReviewCell(base).storedLabel).toBe("car_t");
+  });
+
+  it("carries whether the suggestion's model is the champion now (unsaid: not, so the page warns), and the reviewer's login", () => {
+    const by = (isChampion?: boolean) => toReviewCell({ ...base, prediction: { ...base.prediction!, modelVersion: { id: "m1", name: "rcmnet", version: "v1", ...(isChampion === undefined ? {} : { isChampion }) } } });
+    expect(by(true).ai?.fromChampion).toBe(true);
+    expect(by(false).ai?.fromChampion).toBe(false);
+    expect(by(undefined).ai?.fromChampion).toBe(false);
+    const decided = toReviewCell({
+      ...base,
+      humanDecided: true,
+      reviewCount: 1,
+      reviews: [{ seq: 1, action: "CONFIRM", label: "car_t", previousLabel: "car_t", reason: null, reportVersion: 0, createdAt: "t1", reviewer: { login: "hema1", displayName: "Dr H" } }],
+    });
+    expect(decided.decision).toMatchObject({ reviewer: "Dr H", reviewerLogin: "hema1", reportVersion: 0 });
   });
 
   it("names the model by name and version, else by a short id", () => {

@@ -29,7 +29,7 @@ export interface ApiCell {
     confidence: number;
     abstained: boolean;
     modelVersionId: string;
-    modelVersion?: { id: string; name: string; version: string } | null;
+    modelVersion?: { id: string; name: string; version: string; isChampion?: boolean } | null;
   } | null;
   reviews: ApiReview[];
 }
@@ -41,7 +41,7 @@ export function latestDecision(reviews: readonly ApiReview[]): HumanDecision | n
   let best: ApiReview | null = null;
   for (const r of reviews) if (!best || r.seq > best.seq) best = r;
   if (!best) return null;
-  return { action: best.action, label: best.label, reviewer: best.reviewer.displayName, reason: best.reason, at: best.createdAt, reportVersion: best.reportVersion };
+  return { action: best.action, label: best.label, reviewer: best.reviewer.displayName, reviewerLogin: best.reviewer.login, reason: best.reason, at: best.createdAt, reportVersion: best.reportVersion };
 }
 
 /** "name version" of the model that made a prediction; a short id when the API did not name it. */
@@ -56,6 +56,8 @@ export function toReviewCell(c: ApiCell): ReviewCell {
         confidence: c.prediction.confidence,
         abstained: c.prediction.abstained,
         modelVersion: modelLabel(c.prediction),
+        // Unsaid counts as withdrawn: the page then warns and leaves the cell out of bulk confirm.
+        fromChampion: c.prediction.modelVersion?.isChampion === true,
       }
     : null;
   const decision = c.humanDecided ? latestDecision(c.reviews) : null;

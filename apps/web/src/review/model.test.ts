@@ -10,9 +10,18 @@ import {
   groupCells,
   initialState,
   isLowConfidence,
+  groupCountText,
+  groupSummary,
+  JUMP_KEYS,
   keyIntent,
+  nextCursor,
   nextUnreviewed,
   orderedCells,
+  suggestionModels,
+  viewKey,
+  type HumanDecision,
+  type KeyIntent,
+  type ReviewState,
   progress,
   seenState,
   reduce,
@@ -28,7 +37,7 @@ function cell(id: string, label: string, confidence: number, extra: Partial<Revi
     slideId: "s",
     cropSha256: id.padEnd(64, "0"),
     box: { x: 0, y: 0, width: 10, height: 10 },
-    ai: { label, confidence, abstained: false, modelVersion: "m@1" },
+    ai: { label, confidence, abstained: false, modelVersion: "m@1", fromChampion: true },
     decision: null,
     currentLabel: label,
     reviewCount: 0,
@@ -325,5 +334,184 @@ describe("unsaved decisions", () => {
     const saved = reduce(s, { type: "saved", cellId: "b", decision: { action: "CONFIRM", label: "car_t", reviewer: "h", reason: null, at: "" }, reviewCount: 1 });
     expect(saved.unsaved.size).toBe(0);
     expect(reduce(s, { type: "replaceCells", cells }).unsaved.size).toBe(0);
+  });
+});
+
+describe("deciding what is already decided", () => {
+  const mine = (label: string, reportVersion: number): HumanDecision => ({ action: "CONFIRM", label, reviewer: "Dr Me", reviewerLogin: "me", reason: null, at: "", reportVersion });
+
+  /** What the page does with a key: a save lands at once (as the reviewer's decision of `round`), the cursor moves on. */
+  function press(s: ReviewState, key: string, round: number): { state: ReviewState; saved: string[] } {
+    const intent: KeyIntent = keyIntent(s, key);
+    if (intent.kind === "dispatch") return { state: reduce(s, intent.action), saved: [] };
+    if (intent.kind !== "save") return { state: s, saved: [] };
+    const id = intent.request.cellIds[0]!;
+    const next = nextCursor(s, id, new Set([id]));
+    let after = reduce(s, { type: "saving", cellIds: [id] });
+    if (next) after = reduce(after, { type: "select", cellId: next });
+    const cellNow = s.cells.find((c) => c.id === id)!;
+    after = reduce(after, { type: "saved", cellId: id, decision: mine(intent.request.label, round), reviewCount: cellNow.reviewCount + 1 });
+    return { state: after, saved: [id] };
+  }
+
+  it("Enter on a cell the reviewer already confirmed this round saves nothing and moves on", () => {
+    const decided = cells.map((c) => ({ ...c, decision: mine(c.currentLabel, 0), reviewCount: 1 }));
+    const s = initialState(LABELS, decided, { me: "me", round: 0 });
+    expect(keyIntent(s, "Enter")).toEqual({ kind: "dispatch", action: { type: "advance", from: "b" } });
+    // The label key of the same label too (the mouse's Confirm button as well).
+    expect(keyIntent(s, labelKey("car_t")!)).toEqual({ kind: "dispatch", action: { type: "advance", from: "b" } });
+    expect(chooseIntent(s, "car_t")).toEqual({ kind: "dispatch", action: { type: "advance", from: "b" } });
+    // Another label is a new decision.
+    expect(keyIntent(s, labelKey("lymphocyte")!).kind).toBe("dispatch");
+    expect(keyIntent(s, labelKey("lymphocyte")!)).not.toEqual({ kind: "dispatch", action: { type: "advance", from: "b" } });
+    // No unreviewed cell left: on to the next cell in gallery order; the last one stays.
+    expect(reduce(s, { type: "advance", from: "b" }).cursor).toBe("a");
+    expect(reduce(reduce(s, { type: "select", cellId: "d" }), { type: "advance", from: "d" }).cursor).toBe("d");
+  });
+
+  it("another reviewer's decision, or one of a signed version in an amendment, is decided again", () => {
+    const byOther = cells.map((c) => ({ ...c, decision: { ...mine(c.currentLabel, 0), reviewer: "Dr Other", reviewerLogin: "other" }, reviewCount: 1 }));
+    expect(keyIntent(initialState(LABELS, byOther, { me: "me", round: 0 }), "Enter").kind).toBe("save");
+    const signed = cells.map((c) => ({ ...c, decision: mine(c.currentLabel, 0), reviewCount: 1 }));
+    expect(keyIntent(initialState(LABELS, signed, { me: "me", round: 1 }), "Enter").kind).toBe("save");
+    // Without knowing who is signed in, nothing counts as theirs.
+    expect(keyIntent(initialState(LABELS, signed), "Enter").kind).toBe("save");
+  });
+
+  it("Enter walks through an amendment once, one decision per cell, then saves nothing more", () => {
+    const signed = cells.map((c) => ({ ...c, decision: mine(c.currentLabel, 0), reviewCount: 1 }));
+    let s = initialState(LABELS, signed, { me: "me", round: 1 });
+    const saved: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = press(s, "Enter", 1);
+      s = r.state;
+      saved.push(...r.saved);
+    }
+    expect(saved).toEqual(orderedCells(s).map((c) => c.id));
+    expect(s.cells.every((c) => c.reviewCount === 2)).toBe(true);
+  });
+
+  it("after the last unreviewed cell, Enter moves on instead of confirming the same cell again", () => {
+    let s = initialState(LABELS, cells, { me: "me", round: 0 });
+    const saved: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = press(s, "Enter", 0);
+      s = r.state;
+      saved.push(...r.saved);
+    }
+    expect(saved.sort()).toEqual(["a", "b", "c", "d", "e"]);
+    expect(s.cells.every((c) => c.reviewCount === 1)).toBe(true);
+  });
+
+  it("a reclassified cell is followed into its new group", () => {
+    const c = cells[0]!;
+    expect(viewKey(c)).not.toBe(viewKey({ ...c, currentLabel: "lymphocyte" }));
+    expect(viewKey(c)).toBe(viewKey({ ...c }));
+  });
+});
+
+describe("jumping to cells that need attention", () => {
+  const decided = (c: ReviewCell) => ({ ...c, decision: { action: "CONFIRM" as const, label: c.currentLabel, reviewer: "h", reason: null, at: "" }, reviewCount: 1 });
+  // Gallery order: b (car_t 0.55), a, c, e, d (artifact 0.7).
+  const mixed = cells.map((c) => (c.id === "a" || c.id === "e" ? decided(c) : c));
+
+  it("u goes to the next unreviewed cell, l to the next low-confidence one (unreviewed first), wrapping", () => {
+    let s = initialState(LABELS, mixed, { minConfidence: 0.8 });
+    expect(s.cursor).toBe("b");
+    expect(keyIntent(s, JUMP_KEYS.nextUnreviewed)).toEqual({ kind: "dispatch", action: { type: "select", cellId: "c" } });
+    s = reduce(s, { type: "select", cellId: "d" });
+    expect(keyIntent(s, "U")).toEqual({ kind: "dispatch", action: { type: "select", cellId: "b" } });
+    // Low confidence under 0.8: b (0.55) and d (0.7).
+    expect(keyIntent(s, JUMP_KEYS.nextLowConfidence)).toEqual({ kind: "dispatch", action: { type: "select", cellId: "b" } });
+    s = reduce(s, { type: "select", cellId: "b" });
+    expect(keyIntent(s, JUMP_KEYS.nextLowConfidence)).toEqual({ kind: "dispatch", action: { type: "select", cellId: "d" } });
+    // Jumping only looks: a signed case allows it.
+    expect(viewingOnly(keyIntent(s, JUMP_KEYS.nextLowConfidence))).toBe(true);
+    // Nothing left to jump to: the key does nothing.
+    const done = initialState(LABELS, cells.map(decided), { minConfidence: 0.5 });
+    expect(keyIntent(done, JUMP_KEYS.nextUnreviewed)).toEqual({ kind: "none" });
+    expect(keyIntent(done, JUMP_KEYS.nextLowConfidence)).toEqual({ kind: "none" });
+  });
+
+  it("the jump keys clash with no label key", () => {
+    const taken = [...LABELS, "unidentified", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet"].map(labelKey);
+    for (const k of Object.values(JUMP_KEYS)) expect(taken).not.toContain(k);
+    expect(Object.values(JUMP_KEYS)).not.toContain("g");
+  });
+});
+
+describe("gallery group heading", () => {
+  it("says how many cells are left and how many of them are low-confidence, apart from what bulk confirm takes", () => {
+    const group = groupCells(LABELS, [
+      cell("sure", "car_t", 0.95),
+      cell("sure2", "car_t", 0.9),
+      cell("unsure", "car_t", 0.6),
+      cell("done", "car_t", 0.5, { decision: { action: "CONFIRM", label: "car_t", reviewer: "h", reason: null, at: "" } }),
+    ])[0]!;
+    const s = groupSummary(group, 0.8);
+    expect(s).toEqual({ total: 4, unreviewed: 3, lowConfidence: 1, confirmable: ["sure2", "sure"] });
+    expect(groupCountText(s)).toBe("4; 3 unreviewed, 1 of them low-confidence");
+    expect(groupCountText({ total: 4, unreviewed: 2, lowConfidence: 0 })).toBe("4; 2 unreviewed");
+    expect(groupCountText({ total: 4, unreviewed: 0, lowConfidence: 0 })).toBe("4; all reviewed");
+  });
+
+  it("bulk confirm leaves out the calls of a model that is no longer the champion", () => {
+    const withdrawn = (id: string) => cell(id, "car_t", 0.95, { ai: { label: "car_t", confidence: 0.95, abstained: false, modelVersion: "rcmnet 1", fromChampion: false } });
+    const group = groupCells(LABELS, [cell("now", "car_t", 0.95), withdrawn("old")])[0]!;
+    expect(bulkConfirmable(group, 0.8)).toEqual(["now"]);
+    expect(groupSummary(group, 0.8)).toMatchObject({ unreviewed: 2, confirmable: ["now"] });
+  });
+});
+
+describe("models behind the suggestions", () => {
+  it("names each model with its cells and whether it is the champion now", () => {
+    const old = { label: "car_t", confidence: 0.9, abstained: false, modelVersion: "rcmnet 1.0", fromChampion: false };
+    const list = [cell("a", "car_t", 0.9), cell("b", "car_t", 0.9), cell("c", "car_t", 0.9, { ai: old }), cell("d", "unidentified", 0, { ai: null })];
+    expect(suggestionModels(list)).toEqual([
+      { name: "m@1", champion: true, cells: 2 },
+      { name: "rcmnet 1.0", champion: false, cells: 1 },
+    ]);
+    expect(suggestionModels([])).toEqual([]);
+  });
+});
+
+describe("a decision that failed to save", () => {
+  const request = { cellIds: ["b"], label: "lymphocyte", reason: "round nucleus, no granules" };
+  function failed(): ReviewState {
+    let s = initialState(LABELS, cells);
+    s = reduce(s, { type: "saving", cellIds: ["b"] });
+    return reduce(s, { type: "failed", cellIds: ["b"], message: "Another reviewer changed this cell first", request });
+  }
+
+  it("keeps the label and the typed reason for Retry, past a dismissed message and a reload", () => {
+    let s = failed();
+    expect(s.failedRequest).toEqual(request);
+    s = reduce(s, { type: "dismissError" });
+    expect(s.failedRequest).toEqual(request);
+    const fresh = cells.map((c) => (c.id === "b" ? { ...c, reviewCount: 1 } : c));
+    s = reduce(s, { type: "replaceCells", cells: fresh });
+    expect(s.failedRequest).toEqual(request);
+    // Still unsaved: sign-off and leaving the page keep waiting for it.
+    expect([...s.unsaved]).toEqual(["b"]);
+    expect(s.error).toBeNull();
+    // Retried and saved: gone.
+    const saved = reduce(reduce(s, { type: "saving", cellIds: ["b"] }), {
+      type: "saved",
+      cellId: "b",
+      reviewCount: 2,
+      decision: { action: "RECLASSIFY", label: "lymphocyte", reviewer: "h", reason: request.reason, at: "" },
+    });
+    expect(saved.failedRequest).toBeNull();
+    expect(saved.unsaved.size).toBe(0);
+  });
+
+  it("is dropped when discarded, or when its cell is gone after a reload; a bulk failure keeps none", () => {
+    const discarded = reduce(failed(), { type: "discardFailed" });
+    expect(discarded.failedRequest).toBeNull();
+    expect(discarded.unsaved.size).toBe(0);
+    expect(reduce(failed(), { type: "replaceCells", cells: cells.filter((c) => c.id !== "b") }).failedRequest).toBeNull();
+    let s = reduce(initialState(LABELS, cells), { type: "saving", cellIds: ["a", "b"] });
+    s = reduce(s, { type: "failed", cellIds: ["a", "b"], message: "x" });
+    expect(s.failedRequest).toBeNull();
   });
 });

@@ -17,12 +17,19 @@ export interface AiPrediction {
   confidence: number;
   abstained: boolean;
   modelVersion: string;
+  /**
+   * Whether the model that made it is the champion now. False after a rollback (or when the API
+   * did not say): its suggestions are not confirmed in bulk (the API refuses them too).
+   */
+  fromChampion?: boolean;
 }
 
 export interface HumanDecision {
   action: "CONFIRM" | "RECLASSIFY";
   label: string;
   reviewer: string;
+  /** The reviewer's login: whether a decision is the signed-in reviewer's own (decidedAlready). */
+  reviewerLogin?: string;
   reason: string | null;
   at: string;
   /** Signed report versions of the case when the decision was made (0: before the first sign-off). */
@@ -108,8 +115,23 @@ export interface ReviewState {
   error: string | null;
   /** The cell a single failed decision was for (the error offers to go back to it). */
   errorCellId: string | null;
+  /**
+   * The last single decision that failed to save, with its label and typed reason, so that
+   * "Retry" sends it again rather than asking for the reason twice. Kept across a reload of the
+   * case (a conflict is answered by reloading, then retrying), until it saves or is discarded.
+   */
+  failedRequest: SaveRequest | null;
   /** Cells decided in this session, latest last (Backspace goes back to them to undo a slip). */
   recent: string[];
+  /** Login of the signed-in reviewer (null: unknown, no decision counts as theirs). */
+  me: string | null;
+  /**
+   * Signed versions of the case so far: the reportVersion that decisions of the round now open
+   * carry (0 before the first sign-off, n in the amendment of version n).
+   */
+  round: number;
+  /** The API's review policy (bulkMinConfidence): what "next low-confidence cell" looks for. */
+  minConfidence: number;
 }
 
 /** How far Backspace can walk back. */
@@ -123,13 +145,42 @@ export function aiShownLabel(ai: AiPrediction | null): string {
   return ai.abstained ? UNLABELLED : ai.label;
 }
 
-export function initialState(labels: string[], cells: ReviewCell[]): ReviewState {
-  const s: ReviewState = { labels, cells, cursor: null, gradcam: false, prompt: null, saving: new Set(), unsaved: new Set(), error: null, errorCellId: null, recent: [] };
+export function initialState(
+  labels: string[],
+  cells: ReviewCell[],
+  { me = null, round = 0, minConfidence = 0 }: { me?: string | null; round?: number; minConfidence?: number } = {},
+): ReviewState {
+  const s: ReviewState = {
+    labels,
+    cells,
+    cursor: null,
+    gradcam: false,
+    prompt: null,
+    saving: new Set(),
+    unsaved: new Set(),
+    error: null,
+    errorCellId: null,
+    failedRequest: null,
+    recent: [],
+    me,
+    round,
+    minConfidence,
+  };
   return { ...s, cursor: orderedCells(s)[0]?.id ?? null };
 }
 
 export function isReviewed(cell: ReviewCell): boolean {
   return cell.decision !== null;
+}
+
+/**
+ * Whether `label` is already this cell's decision by the signed-in reviewer in the round now open:
+ * deciding it again would only add a duplicate review row and audit event. A decision by another
+ * reviewer, or one of a signed version (which an amendment re-decides), is not.
+ */
+export function decidedAlready(state: Pick<ReviewState, "me" | "round">, cell: ReviewCell, label: string): boolean {
+  const d = cell.decision;
+  return d !== null && state.me !== null && d.label === label && d.reviewerLogin === state.me && d.reportVersion === state.round;
 }
 
 /** Does choosing `label` for this cell override what the AI said (so a reason is required)? */
@@ -213,6 +264,8 @@ export function progress(cells: readonly ReviewCell[]): { reviewed: number; tota
 export type Action =
   | { type: "move"; delta: number }
   | { type: "select"; cellId: string }
+  /** On from `from` after a decision (or one already made): next unreviewed cell, else the next one. */
+  | { type: "advance"; from: string }
   | { type: "back" }
   | { type: "toggleGradcam" }
   /** A reclassify (or confirm) request from a key or a button; opens the reason prompt when needed. */
@@ -220,8 +273,11 @@ export type Action =
   | { type: "cancelPrompt" }
   | { type: "saving"; cellIds: string[] }
   | { type: "saved"; cellId: string; decision: HumanDecision; reviewCount: number }
-  | { type: "failed"; cellIds: string[]; message: string }
+  /** `request`: what failed to save, kept for "Retry" when it was a single decision. */
+  | { type: "failed"; cellIds: string[]; message: string; request?: SaveRequest }
   | { type: "dismissError" }
+  /** The reviewer gives up the failed decision ("Discard"): the cell keeps its saved label. */
+  | { type: "discardFailed" }
   | { type: "replaceCells"; cells: ReviewCell[] };
 
 /** A request to save, produced by the reducer's caller when a choice needs no reason. */
@@ -242,6 +298,10 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
     }
     case "select":
       return state.cells.some((c) => c.id === action.cellId) ? { ...state, cursor: action.cellId } : state;
+    case "advance": {
+      const next = nextCursor(state, action.from, state.saving);
+      return next === null ? state : { ...state, cursor: next };
+    }
     case "back": {
       // The latest decided cell other than the one on screen: a mistaken decision is one key away
       // (the cursor had already moved on), and deciding it again corrects it as a new review.
@@ -267,11 +327,13 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
       const answered = state.errorCellId === action.cellId;
       const unsaved = new Set(state.unsaved);
       unsaved.delete(action.cellId);
+      const retried = state.failedRequest?.cellIds.includes(action.cellId) ?? false;
       return {
         ...state,
         saving,
         unsaved,
         ...(answered ? { error: null, errorCellId: null } : {}),
+        ...(retried ? { failedRequest: null } : {}),
         recent: [...state.recent.filter((id) => id !== action.cellId), action.cellId].slice(-MAX_RECENT),
         cells: state.cells.map((c) =>
           c.id === action.cellId ? { ...c, decision: action.decision, currentLabel: action.decision.label, storedLabel: action.decision.label, reviewCount: action.reviewCount } : c,
@@ -289,14 +351,25 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
         unsaved: new Set([...state.unsaved, ...action.cellIds]),
         error: action.message,
         errorCellId: action.cellIds.length === 1 ? action.cellIds[0]! : null,
+        // A bulk confirm is one click to repeat; a single decision may carry a typed reason.
+        failedRequest: action.request && action.request.cellIds.length === 1 ? action.request : state.failedRequest,
       };
     }
     case "dismissError":
       return { ...state, error: null, errorCellId: null };
+    case "discardFailed": {
+      if (!state.failedRequest) return state;
+      const unsaved = new Set(state.unsaved);
+      for (const id of state.failedRequest.cellIds) unsaved.delete(id);
+      return { ...state, failedRequest: null, unsaved };
+    }
     case "replaceCells": {
       const cursor = action.cells.some((c) => c.id === state.cursor) ? state.cursor : (orderedCells({ ...state, cells: action.cells })[0]?.id ?? null);
-      // Fresh data from the server answers whatever conflict the message was about.
-      return { ...state, cells: action.cells, cursor, unsaved: new Set(), error: null, errorCellId: null };
+      // Fresh data from the server answers whatever conflict the message was about. A failed
+      // decision is still offered for retry (a reload is how a conflict is recovered from), and
+      // still holds up sign-off and leaving, unless its cell is gone.
+      const failedRequest = state.failedRequest && action.cells.some((c) => state.failedRequest!.cellIds.includes(c.id)) ? state.failedRequest : null;
+      return { ...state, cells: action.cells, cursor, unsaved: new Set(failedRequest?.cellIds ?? []), error: null, errorCellId: null, failedRequest };
     }
   }
 }
@@ -312,6 +385,33 @@ export function nextUnreviewed(state: Pick<ReviewState, "labels" | "cells">, fro
   return null;
 }
 
+/**
+ * Where the cursor goes after a decision on `fromId`: the next unreviewed cell, else (every cell
+ * decided, as throughout an amendment) the next cell in gallery order, so that Enter walks on
+ * instead of deciding the same cell again. Null at the last cell.
+ */
+export function nextCursor(state: Pick<ReviewState, "labels" | "cells">, fromId: string, skip: ReadonlySet<string> = new Set()): string | null {
+  const unreviewed = nextUnreviewed(state, fromId, skip);
+  if (unreviewed !== null) return unreviewed;
+  const order = orderedCells(state);
+  const i = order.findIndex((c) => c.id === fromId);
+  return i >= 0 && i + 1 < order.length ? order[i + 1]!.id : null;
+}
+
+/**
+ * The next cell after `fromId` in gallery order (wrapping) that `wanted` accepts, preferring one
+ * not yet reviewed: the "next unreviewed" and "next low-confidence" keys.
+ */
+export function nextMatching(state: Pick<ReviewState, "labels" | "cells">, fromId: string | null, wanted: (c: ReviewCell) => boolean): string | null {
+  const order = orderedCells(state);
+  const start = order.findIndex((c) => c.id === fromId);
+  const after = [...order.slice(start + 1), ...order.slice(0, start + 1)].filter((c) => c.id !== fromId && wanted(c));
+  return (after.find((c) => !isReviewed(c)) ?? after[0])?.id ?? null;
+}
+
+/** Keys that jump to a cell needing attention (letters, clear of the label keys 0-9 and -). */
+export const JUMP_KEYS = { nextUnreviewed: "u", nextLowConfidence: "l" } as const;
+
 export type KeyIntent =
   | { kind: "dispatch"; action: Action }
   /** Save now (no reason needed) */
@@ -322,9 +422,10 @@ export type KeyIntent =
 
 /**
  * Keyboard map. 1-9, 0, -: reclassify the current cell (labelKey: fixed keys); arrows: move;
- * Backspace: back to the last decided cell; Enter:
- * confirm the current label; g: toggle Grad-CAM. Choosing a label other than the AI's opens the
- * reason prompt instead of saving (an override of the AI is never silent).
+ * Backspace: back to the last decided cell; Enter: confirm the current label; g: toggle Grad-CAM;
+ * u / l: next unreviewed / next low-confidence cell. Choosing a label other than the AI's opens
+ * the reason prompt instead of saving (an override of the AI is never silent); choosing what the
+ * reviewer already decided this round saves nothing and moves on.
  */
 export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: boolean; alt?: boolean; meta?: boolean } = {}): KeyIntent {
   if (modifiers.ctrl || modifiers.alt || modifiers.meta || state.prompt) return { kind: "none" };
@@ -333,23 +434,30 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   if (key === "ArrowLeft" || key === "ArrowUp") return { kind: "dispatch", action: { type: "move", delta: -1 } };
   if (key === "g" || key === "G") return { kind: "dispatch", action: { type: "toggleGradcam" } };
   if (key === "Backspace") return { kind: "dispatch", action: { type: "back" } };
+  const jump =
+    key.toLowerCase() === JUMP_KEYS.nextUnreviewed
+      ? nextMatching(state, state.cursor, (c) => !isReviewed(c))
+      : key.toLowerCase() === JUMP_KEYS.nextLowConfidence
+        ? nextMatching(state, state.cursor, (c) => isLowConfidence(c, state.minConfidence))
+        : undefined;
+  if (jump !== undefined) return jump === null ? { kind: "none" } : { kind: "dispatch", action: { type: "select", cellId: jump } };
   if (!cell || state.saving.has(cell.id)) return { kind: "none" };
-  if (key === "Enter") return decide(cell, cell.currentLabel);
+  if (key === "Enter") return decide(state, cell, cell.currentLabel);
   const label = state.labels.find((l) => labelKey(l) === key);
-  if (label !== undefined) return decide(cell, label);
+  if (label !== undefined) return decide(state, cell, label);
   return { kind: "none" };
 }
 
 /** Whether an intent only looks (moves the cursor, toggles Grad-CAM): all a read-only case allows. */
 export function viewingOnly(intent: KeyIntent): boolean {
-  return intent.kind === "dispatch" && (intent.action.type === "move" || intent.action.type === "toggleGradcam");
+  return intent.kind === "dispatch" && (intent.action.type === "move" || intent.action.type === "select" || intent.action.type === "toggleGradcam");
 }
 
 /** A label chosen with the mouse or a touch screen: the same rules as its number key. */
 export function chooseIntent(state: ReviewState, label: string): KeyIntent {
   const cell = state.cells.find((c) => c.id === state.cursor) ?? null;
   if (state.prompt || !cell || state.saving.has(cell.id) || !state.labels.includes(label)) return { kind: "none" };
-  return decide(cell, label);
+  return decide(state, cell, label);
 }
 
 /** Whether a decision for `label` opens the reason prompt (the API refuses it without one). */
@@ -363,7 +471,10 @@ export function needsReason(cell: ReviewCell, label: string): boolean {
   return overridesAi(cell, label) && !alreadyDecided;
 }
 
-function decide(cell: ReviewCell, label: string): KeyIntent {
+function decide(state: ReviewState, cell: ReviewCell, label: string): KeyIntent {
+  // Already this reviewer's decision in this round: a second save would only duplicate it (and,
+  // in an amendment, where every cell counts as reviewed, Enter would never leave the cell).
+  if (decidedAlready(state, cell, label)) return { kind: "dispatch", action: { type: "advance", from: cell.id } };
   if (needsReason(cell, label)) return { kind: "dispatch", action: { type: "choose", cellIds: [cell.id], label } };
   return { kind: "save", request: { cellIds: [cell.id], label, reason: null } };
 }
@@ -383,15 +494,61 @@ function hasConfidentCall(cell: ReviewCell, minConfidence: number): boolean {
 }
 
 /**
- * Bulk confirm: every unreviewed cell of a group whose label agrees with a confident AI call;
- * low-confidence, abstained and unpredicted cells are left to be decided one by one.
+ * Bulk confirm: every unreviewed cell of a group whose label agrees with a confident AI call of
+ * the champion model (the API's confirmCells rule); low-confidence, abstained and unpredicted
+ * cells, and suggestions of a model no longer champion, are left to be decided one by one.
  */
 export function bulkConfirmable(group: Group, minConfidence: number, saving: ReadonlySet<string> = new Set()): string[] {
   // Cells still saving are left out: confirmed again, the server would refuse them as changed
   // "by another reviewer" once the first save lands.
   return group.cells
-    .filter((c) => !isReviewed(c) && !saving.has(c.id) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence))
+    .filter((c) => !isReviewed(c) && !saving.has(c.id) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence) && c.ai?.fromChampion === true)
     .map((c) => c.id);
+}
+
+/** What a gallery group's heading says, so that "nothing to confirm in bulk" never reads as "done". */
+export function groupSummary(group: Group, minConfidence: number, saving: ReadonlySet<string> = new Set()): {
+  total: number;
+  unreviewed: number;
+  /** Unreviewed cells among them flagged as low-confidence AI calls. */
+  lowConfidence: number;
+  /** The cells bulk confirm takes (bulkConfirmable). */
+  confirmable: string[];
+} {
+  const open = group.cells.filter((c) => !isReviewed(c));
+  return {
+    total: group.cells.length,
+    unreviewed: open.length,
+    lowConfidence: open.filter((c) => isLowConfidence(c, minConfidence)).length,
+    confirmable: bulkConfirmable(group, minConfidence, saving),
+  };
+}
+
+/** "40; 5 unreviewed, 3 of them low-confidence", or "40; all reviewed". */
+export function groupCountText(s: Pick<ReturnType<typeof groupSummary>, "total" | "unreviewed" | "lowConfidence">): string {
+  if (s.unreviewed === 0) return `${s.total}; all reviewed`;
+  return `${s.total}; ${s.unreviewed} unreviewed${s.lowConfidence ? `, ${s.lowConfidence} of them low-confidence` : ""}`;
+}
+
+/**
+ * The models whose calls are the AI suggestions on screen (each cell's newest prediction), with
+ * how many cells each suggested and whether it is still the champion: after a rollback an open
+ * case keeps the withdrawn model's calls, and the reviewer must know.
+ */
+export function suggestionModels(cells: readonly ReviewCell[]): { name: string; champion: boolean; cells: number }[] {
+  const byName = new Map<string, { name: string; champion: boolean; cells: number }>();
+  for (const c of cells) {
+    if (!c.ai) continue;
+    const m = byName.get(c.ai.modelVersion) ?? { name: c.ai.modelVersion, champion: c.ai.fromChampion === true, cells: 0 };
+    m.cells++;
+    byName.set(c.ai.modelVersion, m);
+  }
+  return [...byName.values()].sort((a, b) => b.cells - a.cells || a.name.localeCompare(b.name));
+}
+
+/** The cell's place on screen: a reclassified cell moves to another group and is followed there. */
+export function viewKey(cell: Pick<ReviewCell, "id" | "currentLabel">): string {
+  return `${cell.id}\u0000${cell.currentLabel}`;
 }
 
 /**

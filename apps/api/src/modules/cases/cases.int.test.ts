@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { ALL_ROLES } from "../../auth/roles.ts";
-import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
+import { databaseFingerprint, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
+import { insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { updateCase } from "./updateCase.ts";
 
 let api: TestApi;
@@ -116,6 +117,48 @@ describe("cases", () => {
     const leak = await api.gql(await api.loginAs("HEMATOLOGIST"), `query($id: ID!) { case(id: $id) { cells(first: 1) { nodes { prediction { modelVersion { metrics } } } } } }`, { id: kase.id });
     expect(leak.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(leak.data ?? null).toBeNull();
+  });
+
+  it("says since when an amendment is open, and nothing when none is", async () => {
+    const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
+    const { kase } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 1 });
+    // As if signed (version 1): the amendment's own rules are signoff's tests.
+    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    const q = `query($id: ID!) { case(id: $id) { status amendmentStartedAt } }`;
+    const hema = await api.loginAs("HEMATOLOGIST");
+    expect((await api.gqlOk(hema, q, { id: kase.id })).case).toEqual({ status: "SIGNED_OUT", amendmentStartedAt: null });
+    await api.gqlOk(hema, `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id } }`, { input: { caseId: kase.id, reason: "wrong label on two cells" } });
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: kase.id, action: "case.amend" } });
+    expect((await api.gqlOk(hema, q, { id: kase.id })).case).toEqual({ status: "IN_REVIEW", amendmentStartedAt: event.at.toISOString() });
+    // Every case reader sees it (a time, nothing of the patient).
+    expect((await api.gqlOk(await api.loginAs("DATA_SCIENTIST"), q, { id: kase.id })).case.amendmentStartedAt).toBe(event.at.toISOString());
+  });
+
+  it("says whether the model of each prediction is the champion now", async () => {
+    const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
+    const { kase: byChampion } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 3 });
+    const withdrawn = await insertModelVersion(api.prisma, { status: "ARCHIVED", labels: FIXTURE_LABELS });
+    const { kase: byWithdrawn } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 3, model: withdrawn });
+    const q = `query($id: ID!) { case(id: $id) { cells(first: 3) { nodes { prediction { modelVersion { id isChampion } } } } } }`;
+    const hema = await api.loginAs("HEMATOLOGIST");
+    const champ = await api.gqlOk(hema, q, { id: byChampion.id });
+    expect(champ.case.cells.nodes.map((n: { prediction: { modelVersion: { isChampion: boolean } } }) => n.prediction.modelVersion.isChampion)).toEqual([true, true, true]);
+    const old = await api.gqlOk(hema, q, { id: byWithdrawn.id });
+    expect(old.case.cells.nodes.map((n: { prediction: { modelVersion: { id: string; isChampion: boolean } } }) => n.prediction.modelVersion)).toEqual(
+      Array(3).fill({ id: withdrawn.id, isChampion: false }),
+    );
+    // A rollback reaches the open case on its next read: nothing about the prediction is stored.
+    const fixture = await api.prisma.modelVersion.findFirstOrThrow({ where: { name: "fixture" } });
+    await api.prisma.modelVersion.update({ where: { id: fixture.id }, data: { status: "ARCHIVED" } });
+    await api.prisma.modelVersion.update({ where: { id: withdrawn.id }, data: { status: "CHAMPION" } });
+    try {
+      const now = await api.gqlOk(hema, q, { id: byChampion.id });
+      expect(now.case.cells.nodes[0].prediction.modelVersion.isChampion).toBe(false);
+      expect((await api.gqlOk(hema, q, { id: byWithdrawn.id })).case.cells.nodes[0].prediction.modelVersion.isChampion).toBe(true);
+    } finally {
+      await api.prisma.modelVersion.update({ where: { id: withdrawn.id }, data: { status: "ARCHIVED" } });
+      await api.prisma.modelVersion.update({ where: { id: fixture.id }, data: { status: "CHAMPION" } });
+    }
   });
 
   it("updates details with a reason while not signed", async () => {

@@ -39,6 +39,12 @@ export const resolvers: Resolvers = {
     collectedAt: (c, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? c.collectedAt : null),
     createdBy: (c, _a, ctx) => loadOr404(ctx.loaders.userById.load(c.createdById), "User"),
     slides: (c, _a, ctx) => ctx.loaders.slidesByCaseId.load(c.id),
+    // One lookup per case with an amendment open, asked for by the report page only (not the worklist).
+    amendmentStartedAt: async (c, _a, ctx) =>
+      c.status !== "IN_REVIEW" || c.reportVersion === 0
+        ? null
+        : ((await ctx.prisma.auditEvent.findFirst({ where: { entityType: "Case", entityId: c.id, action: "case.amend" }, orderBy: { seq: "desc" }, select: { at: true } }))?.at ??
+          null),
     failedImageCount: (c, _a, ctx) => ctx.loaders.failedSlideCountByCaseId.load(c.id),
     cellCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "count"),
     reviewedCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "reviewed"),
@@ -64,11 +70,11 @@ export const resolvers: Resolvers = {
     totalCount: (page, _a, ctx) => page.knownTotal ?? ctx.prisma.cell.count({ where: page.where }),
   },
   Prediction: {
-    modelVersion: (p, _a, ctx) => loadOr404(ctx.loaders.modelVersionRefById.load(p.modelVersionId), "Model version"),
-  },
-  ModelVersionRef: {
-    // The loader's row carries the status (same query, no lookup per prediction).
-    isChampion: (m) => "status" in m && m.status === "CHAMPION",
+    // The status comes with the identity in the loader's one query: no lookup per prediction.
+    modelVersion: async (p, _a, ctx) => {
+      const { status, ...ref } = await loadOr404(ctx.loaders.modelVersionRefById.load(p.modelVersionId), "Model version");
+      return { ...ref, isChampion: status === "CHAMPION" };
+    },
   },
   Review: {
     reviewer: (r, _a, ctx) => loadOr404(ctx.loaders.userById.load(r.reviewerId), "User"),

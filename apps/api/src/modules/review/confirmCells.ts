@@ -2,7 +2,7 @@
 import type { Prisma, PrismaClient } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
-import { badInput, isUniqueViolation } from "../../errors.ts";
+import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { assertReasonToLeaveUnidentified, lockCaseOfCells } from "./reviewRules.ts";
 import { staleReview } from "./reclassifyCell.ts";
@@ -10,7 +10,9 @@ import { staleReview } from "./reclassifyCell.ts";
 export const MAX_BULK_CONFIRM = 1000;
 /**
  * Several cells confirmed at once must each carry a confident AI call (newest prediction, not
- * abstained, confidence at least this): the others are decided one by one. Served as
+ * abstained, confidence at least this) of the champion model: the others are decided one by one.
+ * After a rollback the withdrawn model's calls stay on open cases; accepting them unseen by the
+ * group would sign what the lab has just stopped trusting. Served as
  * Query.reviewPolicy, from which the dashboard flags and leaves out the same cells.
  */
 export const BULK_MIN_CONFIDENCE = 0.8;
@@ -34,7 +36,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
         if (cell.reviewCount !== item.expectedReviewCount) throw staleReview(cell.reviewCount, cell.currentLabel);
         if (cell.currentLabel === null) throw badInput("A cell without a label cannot be confirmed: reclassify it");
       }
-      if (ids.length > 1) await assertConfidentCalls(tx, ids);
+      if (ids.length > 1) await assertBulkConfirmable(tx, ids);
       for (const item of input) assertReasonToLeaveUnidentified(byId.get(item.cellId)!.currentLabel, item.reason);
       // One statement for the whole batch; a row whose reviewCount or label moved meanwhile (a
       // retried analysis rewrites the label of an undecided cell) is not updated, the counts
@@ -89,23 +91,51 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
   }
 }
 
-/** The cells among `ids` whose newest AI call is confident enough to be confirmed in bulk. */
-export async function confidentCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<Set<string>> {
-  const newest = await db.$queryRaw<{ cellId: string; confidence: number; abstained: boolean }[]>`
-    SELECT DISTINCT ON (p."cellId") p."cellId", p."confidence", p."abstained"
-    FROM "prediction" p WHERE p."cellId" = ANY(${ids}::uuid[])
-    ORDER BY p."cellId", p."createdAt" DESC, p."id" DESC`;
-  return new Set(newest.filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
+interface NewestCall {
+  cellId: string;
+  confidence: number;
+  abstained: boolean;
+  champion: boolean;
+  model: string;
 }
 
-/** Refuses a bulk confirm that includes a cell without a confident AI call. */
-async function assertConfidentCalls(tx: Prisma.TransactionClient, ids: string[]): Promise<void> {
-  const confident = await confidentCalls(tx, ids);
+/** Each cell's newest AI call, with whether its model is the champion now (cells without one are absent). */
+async function newestCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<NewestCall[]> {
+  return db.$queryRaw<NewestCall[]>`
+    SELECT DISTINCT ON (p."cellId") p."cellId", p."confidence", p."abstained",
+           mv."status"::text = 'CHAMPION' AS champion, mv."name" || ' ' || mv."version" AS model
+    FROM "prediction" p JOIN "model_version" mv ON mv.id = p."modelVersionId"
+    WHERE p."cellId" = ANY(${ids}::uuid[])
+    ORDER BY p."cellId", p."createdAt" DESC, p."id" DESC`;
+}
+
+/** The cells among `ids` that may be confirmed in bulk: a confident newest AI call of the champion model. */
+export async function bulkConfirmableCells(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<Set<string>> {
+  const newest = await newestCalls(db, ids);
+  return new Set(newest.filter((p) => p.champion && !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
+}
+
+/**
+ * Refuses a bulk confirm that includes a cell whose newest AI call is not confident
+ * (BAD_USER_INPUT), or is by a model no longer the champion (CONFLICT: the registry changed under
+ * the case since its analysis).
+ */
+async function assertBulkConfirmable(tx: Prisma.TransactionClient, ids: string[]): Promise<void> {
+  const newest = await newestCalls(tx, ids);
+  const confident = new Set(newest.filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
   const unsure = ids.filter((id) => !confident.has(id)).length;
   if (unsure > 0) {
     throw badInput(
       `${unsure} of these ${ids.length} cells have no AI call of at least ${BULK_MIN_CONFIDENCE * 100}% confidence: confirm those one by one`,
       { field: "cells" },
+    );
+  }
+  const withdrawn = newest.filter((p) => !p.champion);
+  if (withdrawn.length > 0) {
+    const models = [...new Set(withdrawn.map((p) => p.model))].sort();
+    throw conflict(
+      `${withdrawn.length} of these ${ids.length} cells carry suggestions of ${models.join(" and ")}, which ${models.length === 1 ? "is" : "are"} no longer the champion model: check those cells and confirm them one by one`,
+      { field: "cells", models },
     );
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertModelVersion } from "../../jobs/testing/fixtures.ts";
-import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
+import { databaseFingerprint, ensureModelVersion, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
 
 let api: TestApi;
 let hema: string;
@@ -96,6 +96,33 @@ describe("review", () => {
     expect(unknown.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     const notUuid = await api.gql(hema, CONFIRM, { cells: [{ cellId: "x'; DROP TABLE cell; --", expectedReviewCount: 0 }] });
     expect(notUuid.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+  });
+
+  it("refuses to confirm in bulk the calls of a model that is no longer the champion (CONFLICT), changing nothing; one by one is allowed", async () => {
+    // A rollback leaves open cases with the withdrawn model's calls: an archived model stands for it.
+    const withdrawn = await insertModelVersion(api.prisma, { status: "ARCHIVED", labels: FIXTURE_LABELS, name: "rcmnet", version: "2.0-withdrawn" });
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, model: withdrawn });
+    const before = await databaseFingerprint(api.prisma);
+    const bulk = await api.gql(hema, CONFIRM, { cells: cellIds.slice(0, 3).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    expect(bulk.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(bulk.errors?.[0]?.message).toMatch(/3 of these 3 cells carry suggestions of rcmnet 2\.0-withdrawn, which is no longer the champion model/);
+    expect(bulk.errors?.[0]?.extensions?.models).toEqual(["rcmnet 2.0-withdrawn"]);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // A newer call by the champion replaces the withdrawn one for that cell only: a request mixing
+    // it with a withdrawn call is refused whole (all or nothing).
+    const champion = await ensureModelVersion(api.prisma);
+    const byChampion = (cellId: string, label: string) =>
+      api.prisma.prediction.create({ data: { cellId, modelVersionId: champion.id, label, probabilities: { [label]: 0.9 }, confidence: 0.9, createdAt: new Date(Date.now() + 1000) } });
+    await byChampion(cellIds[1]!, FIXTURE_LABELS[1]!);
+    const mixed = await api.gql(hema, CONFIRM, { cells: cellIds.slice(1, 3).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    expect(mixed.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(mixed.errors?.[0]?.message).toMatch(/^1 of these 2 cells/);
+    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
+    await byChampion(cellIds[2]!, FIXTURE_LABELS[2]!);
+    await api.gqlOk(hema, CONFIRM, { cells: cellIds.slice(1, 3).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    // One cell looked at alone may be confirmed whatever model suggested it.
+    const alone = await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[0]!, expectedReviewCount: 0 }] });
+    expect(alone.confirmCells[0]).toMatchObject({ reviewCount: 1 });
   });
 
   it("refuses a bulk confirm with an abstained or under-80% AI call, and confirms such a cell alone", async () => {

@@ -457,6 +457,9 @@ function UploadRow({ item, onCancel, onRetry }: { item: FileState; onCancel: () 
   useEffect(() => {
     if (hasButton || !buttonFocused.current) return;
     buttonFocused.current = false;
+    // Only focus that was dropped to the page: not focus the user has since put elsewhere.
+    const active = document.activeElement;
+    if (active && active !== document.body) return;
     row.current?.focus();
   }, [hasButton]);
   return (
@@ -469,7 +472,11 @@ function UploadRow({ item, onCancel, onRetry }: { item: FileState; onCancel: () 
             <button
               type="button"
               onFocus={() => (buttonFocused.current = true)}
-              onBlur={() => (buttonFocused.current = false)}
+              // Focus moved to another control. A blur with nowhere to go is the button leaving the
+              // page (newer Chromium fires blur on removal), which the effect above handles.
+              onBlur={(e) => {
+                if (e.relatedTarget) buttonFocused.current = false;
+              }}
               onClick={(e) => {
                 // The second click of a double-click would undo the first: Retry, then Cancel.
                 if (e.detail > 1) return;

@@ -7,6 +7,9 @@ import { MODEL_NAME, REPORT, VERIFY_SIGN_OFF } from "@/lib/operations";
 import { apiGraphQL } from "@/server/api";
 import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
+import { PrintedStamp } from "./PrintedStamp";
+import { amendmentInProgressLine } from "./printing";
+import { patientRefText } from "@/lib/patientRef";
 import { changesSince, readReportContent, type ReportContent } from "./content";
 import { labelName } from "@/lib/labels";
 import { isPeripheralBlood, leftOutWarning } from "@/lib/differential";
@@ -36,6 +39,8 @@ interface ReportData {
     product: string | null;
     timepoint: string | null;
     reportVersion: number;
+    /** When the amendment now open was started; null unless one is open. */
+    amendmentStartedAt: string | null;
     signOffs: SignOffRow[];
   } | null;
 }
@@ -79,6 +84,10 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
     id: shown.id,
   });
   const amending = c.status === "IN_REVIEW" && c.reportVersion > 0;
+  // On paper too: a printout made during an amendment must not pass for the last word.
+  const amendingLine = amendmentInProgressLine(amending, c.amendmentStartedAt);
+  // "not recorded" rather than no row: the reader of a report must see that none was given.
+  const patient = patientRefText(session.role, content.case.patientRef);
   // Signed reports (signed-report/2) name their models. Older ones signed ids only: those are
   // looked up for roles that may read the registry; others see the version ids.
   const modelNames = await Promise.all(
@@ -137,6 +146,11 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         </p>
       )}
       <article className="report" data-testid="report">
+        {amendingLine && (
+          <p className="print-only" data-testid="report-amending-print">
+            <strong>{amendingLine}</strong>
+          </p>
+        )}
         <header>
           <h1>CAR-T cell differential — signed report</h1>
           {content.intendedUse && (
@@ -156,11 +170,11 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                   {shown.version} {shown.id === latest.id ? "" : <strong className="badge bad">superseded by version {latest.version}</strong>}
                 </td>
               </tr>
-              {content.case.patientRef && (
+              {patient !== null && (
                 <tr>
                   <th scope="row">Patient ref</th>
                   <td colSpan={3} className="mono" data-testid="report-patient">
-                    {content.case.patientRef}
+                    {patient}
                   </td>
                 </tr>
               )}
@@ -329,6 +343,9 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             </div>
           )}
         </section>
+        <footer>
+          <PrintedStamp name={session.name} login={session.login} renderedAt={new Date().toISOString()} />
+        </footer>
       </article>
     </div>
   );

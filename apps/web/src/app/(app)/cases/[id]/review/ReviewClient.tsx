@@ -28,6 +28,7 @@ export function ReviewClient({
   labels,
   cells,
   signer,
+  reviewerLogin,
   minConfidence,
 }: {
   header: CaseHeader;
@@ -42,6 +43,7 @@ export function ReviewClient({
   labels: string[];
   cells: ReviewCell[];
   signer: string;
+  reviewerLogin: string;
   minConfidence: number;
 }) {
   const router = useRouter();
@@ -128,6 +130,7 @@ export function ReviewClient({
         api={api}
         readOnly={readOnly}
         signer={signer}
+        reviewerLogin={reviewerLogin}
         minConfidence={minConfidence}
         onSigned={() => router.push(`/cases/${header.id}/report`)}
         onReload={() => router.refresh()}

@@ -4,6 +4,7 @@ import { ApiError } from "@/lib/errors";
 import { CASE_CELLS, CASE_HEADER, REVIEW_SETTINGS } from "@/lib/operations";
 import { canVoidImages, sortImages, type CaseImage } from "@/review/caseImages";
 import { labelList, REVIEW_CATEGORIES, toReviewCell, type ApiCell } from "@/review/mapping";
+import { patientRefText } from "@/lib/patientRef";
 import { pageQuery, requirePage } from "@/server/session";
 import { ReviewClient } from "./ReviewClient";
 import type { CaseHeader } from "@/review/ReviewWorkspace";
@@ -11,7 +12,9 @@ import type { CaseHeader } from "@/review/ReviewWorkspace";
 export const metadata: Metadata = { title: "Case review" };
 
 interface Header {
-  case: (Omit<CaseHeader, "cartAssessed"> & {
+  case: (Omit<CaseHeader, "cartAssessed" | "patientRef"> & {
+    /** Null when the case has none and for roles the API withholds it from. */
+    patientRef: string | null;
     differential: { cartAssessed: boolean };
     slides: CaseImage[];
   }) | null;
@@ -60,7 +63,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const images = sortImages(c.slides);
   return (
     <ReviewClient
-      header={{ id: c.id, accession: c.accession, status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed }}
+      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed }}
       slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={images.failed}
       analysingSlides={images.analysing}
@@ -69,6 +72,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
       labels={labels}
       cells={cells}
       signer={session.name}
+      reviewerLogin={session.login}
       minConfidence={reviewPolicy.bulkMinConfidence}
     />
   );

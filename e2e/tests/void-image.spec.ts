@@ -1,0 +1,103 @@
+// Voiding an image uploaded into the wrong case, from the review page: the hematologist gives a
+// reason, the image stays listed as voided (who, when, why), and its cells leave the review (the
+// gallery, the progress count) while the case's other image stays under review.
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import type { APIRequestContext } from "@playwright/test";
+import { apiLogin, apiQuery, apiUrl, expect, fields, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
+
+const REASON = "Field of another patient's smear, uploaded into this case by mistake";
+
+/** A case with two analysed smear fields, created through the API (the upload page has its own tests). */
+async function caseWithTwoImages(request: APIRequestContext, accession: string): Promise<string> {
+  const tech = await apiLogin(request, "tech");
+  const created = await apiQuery<{ createCase: { id: string } }>(
+    request,
+    tech,
+    "mutation($a: String!, $p: String!) { createCase(input: { accession: $a, patientRef: $p }) { id } }",
+    { a: accession, p: `PT-${accession}` },
+  );
+  const caseId = created.data!.createCase.id;
+  for (const path of fields().slice(0, 2)) {
+    const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
+      headers: { authorization: `Bearer ${tech}` },
+      multipart: { files: { name: basename(path), mimeType: "image/jpeg", buffer: readFileSync(path) } },
+    });
+    if (!up.ok()) throw new Error(`upload failed: ${up.status()} ${await up.text()}`);
+  }
+  await expect
+    .poll(
+      async () =>
+        (await apiQuery<{ caseAnalysisProgress: { caseStatus: string; doneCount: number } }>(request, tech, "query($c: ID!) { caseAnalysisProgress(caseId: $c) { caseStatus doneCount } }", { c: caseId }))
+          .data?.caseAnalysisProgress,
+      { timeout: 120_000 },
+    )
+    .toEqual({ caseStatus: "IN_REVIEW", doneCount: 2 });
+  return caseId;
+}
+
+/** The case's images with the ids of their cells, as the API lists them. */
+async function cellsBySlide(request: APIRequestContext, caseId: string): Promise<{ slideId: string; cellIds: string[] }[]> {
+  const hema = await apiLogin(request, "hema");
+  const slides = (await apiQuery<{ case: { slides: { id: string }[] } }>(request, hema, "query($c: ID!) { case(id: $c) { slides { id } } }", { c: caseId })).data!.case.slides;
+  const out: { slideId: string; cellIds: string[] }[] = [];
+  for (const s of slides) {
+    const r = await apiQuery<{ case: { cells: { nodes: { id: string }[] } } }>(
+      request,
+      hema,
+      "query($c: ID!, $s: ID!) { case(id: $c) { cells(first: 500, slideId: $s) { nodes { id } } } }",
+      { c: caseId, s: s.id },
+    );
+    out.push({ slideId: s.id, cellIds: r.data!.case.cells.nodes.map((n) => n.id) });
+  }
+  return out;
+}
+
+test("a hematologist voids one image with a reason: it shows as voided with the reason, and its cells are no longer offered", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const accession = uniqueAccession("E2E-VOID");
+  const caseId = await caseWithTwoImages(request, accession);
+  // The image with the most cells is voided, so that its cells leaving is something to see.
+  const [voided, kept] = (await cellsBySlide(request, caseId)).sort((a, b) => b.cellIds.length - a.cellIds.length);
+  expect(voided!.cellIds.length).toBeGreaterThan(0);
+
+  await login(page, "hema");
+  await openReviewFromWorklist(page, accession, "IN_REVIEW");
+  const progress = page.getByTestId("review-progress");
+  await expect(progress).toContainText(`of ${voided!.cellIds.length + kept!.cellIds.length} reviewed`);
+  const tile = (id: string) => page.locator(`[data-testid="cell-tile"][data-cell-id="${id}"]`);
+  await expect(tile(voided!.cellIds[0]!)).toHaveCount(1);
+
+  const image = page.getByTestId("case-images").locator(`li[data-slide-id="${voided!.slideId}"]`);
+  await expect(image).toHaveAttribute("data-testid", "case-image");
+  await image.getByTestId("void-image").click();
+  const dialog = page.getByTestId("void-dialog");
+  await expect(dialog).toBeVisible();
+  await dialog.getByTestId("ask-input").fill(REASON);
+  await dialog.getByTestId("ask-submit").click();
+  await expect(dialog).toBeHidden();
+
+  // Still listed, as voided: by whom, and why.
+  await expect(image).toHaveAttribute("data-testid", "voided-image");
+  await expect(image.getByTestId("voided-line")).toContainText(REASON);
+  await expect(image.getByTestId("voided-line")).toContainText("Voided by Dr. Hana Hematologist");
+  await expect(image.getByTestId("void-image")).toHaveCount(0);
+  // The other image is not touched.
+  await expect(page.getByTestId("case-images").locator(`li[data-slide-id="${kept!.slideId}"]`)).toHaveAttribute("data-testid", "case-image");
+
+  // Its cells are no longer offered: not in the gallery, not in the progress, and no longer a slide to choose.
+  for (const id of voided!.cellIds) await expect(tile(id)).toHaveCount(0);
+  await expect(progress).toContainText(`of ${kept!.cellIds.length} reviewed`);
+  await expect(page.getByTestId("slide-select").locator(`option[value="${voided!.slideId}"]`)).toHaveCount(0);
+  if (kept!.cellIds.length > 0) await expect(tile(kept!.cellIds[0]!)).toHaveCount(1);
+
+  // The record agrees: the reason is kept with the image.
+  const hema = await apiLogin(request, "hema");
+  const after = await apiQuery<{ case: { slides: { id: string; voidedAt: string | null; voidReason: string | null }[] } }>(
+    request,
+    hema,
+    "query($c: ID!) { case(id: $c) { slides { id voidedAt voidReason } } }",
+    { c: caseId },
+  );
+  expect(after.data!.case.slides.find((s) => s.id === voided!.slideId)).toMatchObject({ voidReason: REASON, voidedAt: expect.any(String) });
+});
