@@ -177,7 +177,7 @@ function SignOffForm({
           {amendment.decisions === 0 ? "; any change is in the case details (the report lists them)" : ""}.
         </p>
       )}
-      {/* What the signature records, in front of the signer: the classes found and their share. */}
+      {/* What the signature records, in front of the signer: every class and its share, zeros included (a 0 is signed too). */}
       <table data-testid="signoff-differential" aria-label="Differential count to be signed">
         <thead>
           <tr>
@@ -187,15 +187,13 @@ function SignOffForm({
           </tr>
         </thead>
         <tbody>
-          {differential.rows
-            .filter((r) => r.count > 0)
-            .map((r) => (
-              <tr key={r.label}>
-                <td>{labelName(r.label)}</td>
-                <td className="num">{r.count}</td>
-                <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
-              </tr>
-            ))}
+          {differential.rows.map((r) => (
+            <tr key={r.label}>
+              <td>{labelName(r.label)}</td>
+              <td className="num">{r.count}</td>
+              <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
+            </tr>
+          ))}
         </tbody>
       </table>
       <p data-testid="signoff-specimen" style={{ margin: "0.4rem 0" }}>
