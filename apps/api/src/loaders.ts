@@ -67,14 +67,22 @@ export function createLoaders(prisma: PrismaClient) {
         (p) => p.cellId,
       ),
     ),
-    /** Model versions by id, identity fields and status only (Prediction.modelVersion, ModelVersionRef.isChampion). */
-    modelVersionRefById: new DataLoader<string, { id: string; name: string; version: string; status: ModelStatus } | null>(async (ids) =>
-      byKey(
+    /**
+     * Model versions by id, identity fields and status only, and whether an approved rollback
+     * withdrew each (Prediction.modelVersion, ModelVersionRef.isChampion / withdrawn).
+     */
+    modelVersionRefById: new DataLoader<string, { id: string; name: string; version: string; status: ModelStatus; withdrawn: boolean } | null>(async (ids) => {
+      const [versions, rollbacks] = await Promise.all([
+        prisma.modelVersion.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, version: true, status: true } }),
+        prisma.modelPromotion.findMany({ where: { kind: "ROLLBACK", state: "APPROVED", replacesChampionId: { in: [...ids] } }, select: { replacesChampionId: true } }),
+      ]);
+      const withdrawn = new Set(rollbacks.map((r) => r.replacesChampionId));
+      return byKey(
         ids,
-        await prisma.modelVersion.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, version: true, status: true } }),
+        versions.map((v) => ({ ...v, withdrawn: withdrawn.has(v.id) })),
         (m) => m.id,
-      ),
-    ),
+      );
+    }),
     /** Human decisions of each cell in order (seq 1, 2, ...). */
     reviewsByCellId: new DataLoader<string, Review[]>(async (ids) =>
       groupBy(

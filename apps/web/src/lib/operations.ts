@@ -39,7 +39,7 @@ export const CASE_PROGRESS = /* GraphQL */ `
 
 const CELL_FIELDS = /* GraphQL */ `
   id slideId x y width height cropSha256 currentLabel reviewCount humanDecided
-  prediction { label confidence abstained modelVersionId modelVersion { id name version isChampion } }
+  prediction { label confidence abstained modelVersionId modelVersion { id name version isChampion withdrawn } }
   reviews { seq action label previousLabel reason reportVersion createdAt reviewer { login displayName } }
 `;
 
@@ -47,7 +47,7 @@ export const CASE_HEADER = /* GraphQL */ `
   query CaseHeader($id: ID!) {
     case(id: $id) {
       id accession patientRef status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
-      differential { cartAssessed }
+      differential { cartAssessed screenedClasses }
       slides { id kind imageSha256 width height analysisStatus analysisError createdAt updatedAt voidedAt voidReason voidedBy { login displayName } }
     }
   }

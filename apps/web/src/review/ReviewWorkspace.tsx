@@ -13,13 +13,17 @@ import { FieldView, type SlideInfo } from "./FieldView";
 import { Gallery } from "./Gallery";
 import {
   amendmentDecisions,
+  basisOf,
+  cellToSend,
   chooseIntent,
   differential,
+  failedDecision,
   groupCells,
   initialState,
   keyIntent,
   isLowConfidence,
   seenState,
+  signedRows,
   viewingOnly,
   JUMP_KEYS,
   nextCursor,
@@ -61,6 +65,11 @@ export interface CaseHeader extends CaseDetailsFields {
   reportVersion: number;
   /** Whether the models that classified the cells can call CAR-T (Differential.cartAssessed). */
   cartAssessed: boolean;
+  /**
+   * The classes the signed differential lists even at 0 (Differential.screenedClasses): the
+   * sign-off dialog shows these and the labels with cells, as the signature records them.
+   */
+  screenedClasses: readonly string[];
 }
 
 export function ReviewWorkspace({
@@ -119,9 +128,11 @@ export function ReviewWorkspace({
 
   const groups = useMemo(() => groupCells(state.labels, state.cells), [state.labels, state.cells]);
   const diff = useMemo(() => differential(state.labels, state.cells, header.cartAssessed), [state.labels, state.cells, header.cartAssessed]);
+  const signedDiff = useMemo(() => ({ ...diff, rows: signedRows(diff.rows, header.screenedClasses) }), [diff, header.screenedClasses]);
+  const failure = failedDecision(state);
   const prog = useMemo(() => progress(state.cells), [state.cells]);
   const models = useMemo(() => suggestionModels(state.cells), [state.cells]);
-  const withdrawn = models.filter((m) => !m.champion);
+  const withdrawn = models.filter((m) => m.withdrawn);
   // What absolute counts come from, as the signature will take it (the failed images are not here).
   const blood = useMemo(
     () => ({ specimen: header.specimen, wbcCount: header.wbcCount, fromCrops: slides.some((s) => s.kind === "CROP") }),
@@ -152,6 +163,7 @@ export function ReviewWorkspace({
       const s = stateRef.current;
       const targets = s.cells.filter((c) => req.cellIds.includes(c.id));
       if (!targets.length) return;
+      const sent: SaveRequest = bulk || req.basedOn ? req : { ...req, basedOn: basisOf(targets[0]!) };
       dispatch({ type: "saving", cellIds: req.cellIds });
       if (advance && targets.length === 1) {
         // Cells still saving count as decided: keys pressed faster than saves return move on.
@@ -161,18 +173,25 @@ export function ReviewWorkspace({
       try {
         if (!bulk) {
           const t = targets[0]!;
-          const r = await api.review(t, req.label, req.reason);
+          // A retry goes out against the cell as first decided on (cellToSend), never as reloaded.
+          const r = await api.review(cellToSend(t, sent), req.label, req.reason);
           dispatch({ type: "saved", cellId: t.id, ...r });
         } else {
           const results = await api.confirmMany(targets);
           for (const r of results) dispatch({ type: "saved", ...r });
         }
       } catch (error) {
-        dispatch({ type: "failed", cellIds: req.cellIds, message: describeError(error), ...(bulk ? {} : { request: req }) });
+        dispatch({ type: "failed", cellIds: req.cellIds, message: describeError(error), ...(bulk ? {} : { request: sent }) });
       }
     },
     [api],
   );
+
+  // Retry checks the cell again at the click: a reload may have landed since the button was drawn.
+  const retry = useCallback(() => {
+    const f = failedDecision(stateRef.current);
+    if (f?.retry) void save(f.request, false);
+  }, [save]);
 
   // What a key or a decision button asked for: a state change, or a save (with "advance to the
   // next unreviewed cell" for a decision on the current cell).
@@ -273,26 +292,31 @@ export function ReviewWorkspace({
       {models.length > 0 && (
         <p className="muted" style={{ margin: "0 0 0.4rem" }} data-testid="review-suggestion-models">
           AI suggestions by{" "}
-          {models.map((m) => `${m.name}${m.champion ? "" : " (no longer champion)"}${models.length > 1 ? ` (${m.cells} cells)` : ""}`).join(", ")}
+          {models.map((m) => `${m.name}${m.withdrawn ? " (withdrawn)" : m.champion ? "" : " (no longer champion)"}${models.length > 1 ? ` (${m.cells} cells)` : ""}`).join(", ")}
         </p>
       )}
       {withdrawn.length > 0 && !readOnly && (
         <p className="notice" role="alert" data-testid="review-withdrawn-model">
-          Suggestions on this case were made by {withdrawn.map((m) => m.name).join(" and ")}, which {withdrawn.length === 1 ? "is" : "are"} no longer the
-          champion model: check each cell rather than confirming in bulk.
+          Suggestions on this case were made by {withdrawn.map((m) => m.name).join(" and ")}, which a rollback
+          withdrew from service: check each cell rather than confirming in bulk.
         </p>
       )}
-      {state.failedRequest && !state.error && (
-        // After a reload (or a dismissed message) the decision that failed is still on offer.
+      {failure && !state.error && (
+        // After a reload (or a dismissed message) the decision that failed is still on offer, but
+        // retried only if its cell was not decided since: a colleague's decision is not undone by
+        // one click, it is looked at and the cell decided again.
         <div className="row" style={{ alignItems: "center" }}>
           <p className="notice" style={{ margin: 0 }} data-testid="review-failed-request">
-            Your decision “{labelName(state.failedRequest.label)}”
-            {state.failedRequest.reason ? ` (reason: “${state.failedRequest.reason}”)` : ""} was not saved.
+            Your decision “{labelName(failure.request.label)}”
+            {failure.request.reason ? ` (reason: “${failure.request.reason}”)` : ""} was not saved.
+            {!failure.retry && (
+              <span data-testid="review-failed-decided-meanwhile"> This cell was decided meanwhile (now {labelName(failure.now)}): decide again.</span>
+            )}
           </p>
-          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => dispatch({ type: "select", cellId: state.failedRequest!.cellIds[0]! })} data-testid="review-failed-cell">
+          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => dispatch({ type: "select", cellId: failure.cellId })} data-testid="review-failed-cell">
             Go to that cell
           </button>
-          <RetryButton busy={state.saving.has(state.failedRequest.cellIds[0]!)} onRetry={() => void save(stateRef.current.failedRequest!, false)} />
+          {failure.retry && <RetryButton busy={state.saving.has(failure.cellId)} onRetry={retry} />}
           <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => dispatch({ type: "discardFailed" })} data-testid="review-failed-discard">
             Discard
           </button>
@@ -301,9 +325,7 @@ export function ReviewWorkspace({
       {state.error && (
         <div className="row" style={{ alignItems: "center" }}>
           <ErrorBox error={state.error} testId="review-error" />
-          {state.failedRequest && state.failedRequest.cellIds[0] === state.errorCellId && (
-            <RetryButton busy={state.saving.has(state.errorCellId)} onRetry={() => void save(stateRef.current.failedRequest!, false)} />
-          )}
+          {failure?.retry && failure.cellId === state.errorCellId && <RetryButton busy={state.saving.has(failure.cellId)} onRetry={retry} />}
           {state.errorCellId && (
             <button
               type="button"
@@ -466,7 +488,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
+        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: signedDiff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
         saving={state.saving.size > 0}
         onSign={async (meaning, login, password) => {
           await api.signOff(meaning, login, password, seenState(stateRef.current.cells));

@@ -19,7 +19,10 @@ export interface SignOffSummary {
   accession: string;
   /** The patient the report is for, as the page shows it ("not recorded"); null for roles the API withholds it from. */
   patientRef: string | null;
-  /** The differential as the page shows it: what the signature records. */
+  /**
+   * The page's live differential, its rows cut to those the signature records (signedRows): every
+   * label with cells, and the zeros the API lists.
+   */
   differential: { rows: DifferentialRow[]; counted: number; summary: WhiteCellDifferential };
   /** The specimen line the signature records. */
   specimen: string;
@@ -177,7 +180,7 @@ function SignOffForm({
           {amendment.decisions === 0 ? "; any change is in the case details (the report lists them)" : ""}.
         </p>
       )}
-      {/* What the signature records, in front of the signer: every class and its share, zeros included (a 0 is signed too). */}
+      {/* What the signature records, in front of the signer: every class and its share, the zeros it lists included (a 0 is signed too). */}
       <table data-testid="signoff-differential" aria-label="Differential count to be signed">
         <thead>
           <tr>

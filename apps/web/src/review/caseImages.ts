@@ -36,7 +36,7 @@ export function sortImages(images: readonly CaseImage[]) {
 /** "Voided by NAME at TIME: REASON", as the page and the report say it. */
 export function voidedLine(image: Pick<CaseImage, "voidedAt" | "voidReason" | "voidedBy">): string {
   const who = image.voidedBy ? image.voidedBy.displayName : "someone";
-  return `Voided by ${who} at ${formatDateTime(image.voidedAt)}: ${image.voidReason ?? ""}`;
+  return `Voided by ${who} at ${formatDateTime(image.voidedAt)}: ${image.voidReason ?? "reason withheld for your role"}`;
 }
 
 /** The API's rule (voidSlide): the roles that upload or review, and only before the case is signed. */

@@ -22,7 +22,7 @@ describe("API to review model", () => {
   it("shows an abstention as unidentified until a human decides", () => {
     const c = toReviewCell(base);
     expect(c.currentLabel).toBe("unidentified");
-    expect(c.ai).toEqual({ label: "car_t", confidence: 0.4, abstained: true, modelVersion: "rcmnet v1", fromChampion: false });
+    expect(c.ai).toEqual({ label: "car_t", confidence: 0.4, abstained: true, modelVersion: "rcmnet v1", fromChampion: false, withdrawn: true });
     expect(c.decision).toBeNull();
   });
 
@@ -37,6 +37,11 @@ describe("API to review model", () => {
     expect(by(true).ai?.fromChampion).toBe(true);
     expect(by(false).ai?.fromChampion).toBe(false);
     expect(by(undefined).ai?.fromChampion).toBe(false);
+    // Withdrawn only when the API says an approved rollback withdrew it; unsaid counts as withdrawn.
+    const withdrawnBy = (withdrawn?: boolean) => toReviewCell({ ...base, prediction: { ...base.prediction!, modelVersion: { id: "m1", name: "rcmnet", version: "v1", isChampion: false, ...(withdrawn === undefined ? {} : { withdrawn }) } } });
+    expect(withdrawnBy(false).ai?.withdrawn).toBe(false);
+    expect(withdrawnBy(true).ai?.withdrawn).toBe(true);
+    expect(withdrawnBy(undefined).ai?.withdrawn).toBe(true);
     const decided = toReviewCell({
       ...base,
       humanDecided: true,

@@ -29,7 +29,7 @@ export interface ApiCell {
     confidence: number;
     abstained: boolean;
     modelVersionId: string;
-    modelVersion?: { id: string; name: string; version: string; isChampion?: boolean } | null;
+    modelVersion?: { id: string; name: string; version: string; isChampion?: boolean; withdrawn?: boolean } | null;
   } | null;
   reviews: ApiReview[];
 }
@@ -56,8 +56,9 @@ export function toReviewCell(c: ApiCell): ReviewCell {
         confidence: c.prediction.confidence,
         abstained: c.prediction.abstained,
         modelVersion: modelLabel(c.prediction),
-        // Unsaid counts as withdrawn: the page then warns and leaves the cell out of bulk confirm.
         fromChampion: c.prediction.modelVersion?.isChampion === true,
+        // Unsaid counts as withdrawn: the page then warns and leaves the cell out of bulk confirm.
+        withdrawn: c.prediction.modelVersion?.withdrawn !== false,
       }
     : null;
   const decision = c.humanDecided ? latestDecision(c.reviews) : null;

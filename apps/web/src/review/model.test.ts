@@ -4,7 +4,9 @@ import { labelKey } from "@/lib/labels";
 import {
   amendmentDecisions,
   bulkConfirmable,
+  cellToSend,
   chooseIntent,
+  failedDecision,
   signingMeaning,
   differential,
   groupCells,
@@ -24,6 +26,7 @@ import {
   type ReviewState,
   progress,
   seenState,
+  signedRows,
   reduce,
   type ReviewCell,
   viewingOnly,
@@ -37,7 +40,7 @@ function cell(id: string, label: string, confidence: number, extra: Partial<Revi
     slideId: "s",
     cropSha256: id.padEnd(64, "0"),
     box: { x: 0, y: 0, width: 10, height: 10 },
-    ai: { label, confidence, abstained: false, modelVersion: "m@1", fromChampion: true },
+    ai: { label, confidence, abstained: false, modelVersion: "m@1", fromChampion: true, withdrawn: false },
     decision: null,
     currentLabel: label,
     reviewCount: 0,
@@ -103,6 +106,39 @@ describe("differential count", () => {
   it("is all zeros for an empty case", () => {
     const d = differential(LABELS, [], true);
     expect(d.rows.every((r) => r.count === 0 && (r.percent === 0 || r.percent === null))).toBe(true);
+  });
+});
+
+describe("rows of the sign-off dialog", () => {
+  // The page's labels: every registered model's classes (car_t from another model than this
+  // case's), and the review categories, each with a row.
+  const labels = ["car_t", "lymphocyte", "neutrophil", "monocyte", "platelet", "unidentified", "artifact"];
+  const rowsOf = (list: ReviewCell[]) => differential(labels, list, false).rows;
+
+  it("are the labels with cells and the zeros the API lists, no other class at 0", () => {
+    const rows = rowsOf([cell("a", "lymphocyte", 0.9), cell("b", "neutrophil", 0.9), cell("c", "artifact", 0.9)]);
+    // This case's model calls lymphocyte, neutrophil, monocyte and platelet: no CAR-T class.
+    const signed = signedRows(rows, ["lymphocyte", "neutrophil", "monocyte", "platelet"]);
+    expect(signed.map((r) => [r.label, r.count])).toEqual([["lymphocyte", 1], ["neutrophil", 1], ["monocyte", 0], ["platelet", 0], ["artifact", 1]]);
+    expect(signed.some((r) => r.label === "car_t" || r.label === "unidentified")).toBe(false);
+  });
+
+  it("keep the page's live counts: a class a decision emptied since loading stays only if the API lists it", () => {
+    // car_t had a reviewer's cell when the case was loaded; it was relabelled since.
+    const signed = signedRows(rowsOf([cell("a", "lymphocyte", 0.9), cell("b", "lymphocyte", 0.9)]), ["lymphocyte", "monocyte"]);
+    expect(signed).toEqual([
+      { label: "lymphocyte", count: 2, percent: 100 },
+      { label: "monocyte", count: 0, percent: 0 },
+    ]);
+    // A label a reviewer gave, outside every model's classes, is signed while it has cells.
+    expect(signedRows(rowsOf([cell("a", "car_t", 0.9)]), ["lymphocyte"]).map((r) => r.label)).toEqual(["car_t", "lymphocyte"]);
+  });
+
+  it("list a class the API lists even if the page has no row for it", () => {
+    expect(signedRows([], ["basophil", "erythroblast"])).toEqual([
+      { label: "basophil", count: 0, percent: 0 },
+      { label: "erythroblast", count: 0, percent: null },
+    ]);
   });
 });
 
@@ -456,7 +492,7 @@ describe("gallery group heading", () => {
   });
 
   it("bulk confirm leaves out the calls of a model that is no longer the champion", () => {
-    const withdrawn = (id: string) => cell(id, "car_t", 0.95, { ai: { label: "car_t", confidence: 0.95, abstained: false, modelVersion: "rcmnet 1", fromChampion: false } });
+    const withdrawn = (id: string) => cell(id, "car_t", 0.95, { ai: { label: "car_t", confidence: 0.95, abstained: false, modelVersion: "rcmnet 1", fromChampion: false, withdrawn: true } });
     const group = groupCells(LABELS, [cell("now", "car_t", 0.95), withdrawn("old")])[0]!;
     expect(bulkConfirmable(group, 0.8)).toEqual(["now"]);
     expect(groupSummary(group, 0.8)).toMatchObject({ unreviewed: 2, confirmable: ["now"] });
@@ -464,13 +500,18 @@ describe("gallery group heading", () => {
 });
 
 describe("models behind the suggestions", () => {
-  it("names each model with its cells and whether it is the champion now", () => {
-    const old = { label: "car_t", confidence: 0.9, abstained: false, modelVersion: "rcmnet 1.0", fromChampion: false };
-    const list = [cell("a", "car_t", 0.9), cell("b", "car_t", 0.9), cell("c", "car_t", 0.9, { ai: old }), cell("d", "unidentified", 0, { ai: null })];
+  it("names each model with its cells, whether it is the champion now and whether a rollback withdrew it", () => {
+    const old = { label: "car_t", confidence: 0.9, abstained: false, modelVersion: "rcmnet 1.0", fromChampion: false, withdrawn: true };
+    const succeeded = { label: "car_t", confidence: 0.9, abstained: false, modelVersion: "rcmnet 1.1", fromChampion: false, withdrawn: false };
+    const list = [cell("a", "car_t", 0.9), cell("b", "car_t", 0.9), cell("c", "car_t", 0.9, { ai: old }), cell("d", "unidentified", 0, { ai: null }), cell("e", "car_t", 0.9, { ai: succeeded })];
     expect(suggestionModels(list)).toEqual([
-      { name: "m@1", champion: true, cells: 2 },
-      { name: "rcmnet 1.0", champion: false, cells: 1 },
+      { name: "m@1", champion: true, withdrawn: false, cells: 2 },
+      { name: "rcmnet 1.0", champion: false, withdrawn: true, cells: 1 },
+      { name: "rcmnet 1.1", champion: false, withdrawn: false, cells: 1 },
     ]);
+    // A model merely succeeded by a promotion stays confirmable in bulk; a withdrawn one does not.
+    const group = { label: "car_t", cells: [cell("s", "car_t", 0.95, { ai: { ...succeeded, confidence: 0.95 } }), cell("w", "car_t", 0.95, { ai: { ...old, confidence: 0.95 } })] };
+    expect(bulkConfirmable(group, 0.8)).toEqual(["s"]);
     expect(suggestionModels([])).toEqual([]);
   });
 });
@@ -485,12 +526,13 @@ describe("a decision that failed to save", () => {
 
   it("keeps the label and the typed reason for Retry, past a dismissed message and a reload", () => {
     let s = failed();
-    expect(s.failedRequest).toEqual(request);
+    expect(s.failedRequest).toMatchObject(request);
     s = reduce(s, { type: "dismissError" });
-    expect(s.failedRequest).toEqual(request);
-    const fresh = cells.map((c) => (c.id === "b" ? { ...c, reviewCount: 1 } : c));
-    s = reduce(s, { type: "replaceCells", cells: fresh });
-    expect(s.failedRequest).toEqual(request);
+    expect(s.failedRequest).toMatchObject(request);
+    // Reloaded (a copy of the cells, as the server sends them), the cell undecided since.
+    s = reduce(s, { type: "replaceCells", cells: cells.map((c) => ({ ...c })) });
+    expect(s.failedRequest).toMatchObject(request);
+    expect(failedDecision(s)).toMatchObject({ cellId: "b", retry: true });
     // Still unsaved: sign-off and leaving the page keep waiting for it.
     expect([...s.unsaved]).toEqual(["b"]);
     expect(s.error).toBeNull();
@@ -503,6 +545,37 @@ describe("a decision that failed to save", () => {
     });
     expect(saved.failedRequest).toBeNull();
     expect(saved.unsaved.size).toBe(0);
+  });
+
+  it("remembers the review count and label the decision was based on", () => {
+    expect(failed().failedRequest!.basedOn).toEqual({ reviewCount: 0, label: "car_t" });
+    // The basis of the first attempt stays with a retry that fails again.
+    const basedOn = { reviewCount: 3, label: "neutrophil" };
+    const again = reduce(failed(), { type: "failed", cellIds: ["b"], message: "x", request: { ...request, basedOn } });
+    expect(again.failedRequest!.basedOn).toEqual(basedOn);
+  });
+
+  it("is not retried after a reload shows another reviewer decided the cell meanwhile: decide again or discard", () => {
+    // A CONFLICT: a colleague reclassified b while this reviewer's decision was on its way.
+    const colleague: HumanDecision = { action: "RECLASSIFY", label: "neutrophil", reviewer: "Dr Other", reviewerLogin: "other", reason: "segmented", at: "" };
+    const fresh = cells.map((c) => (c.id === "b" ? { ...c, reviewCount: 1, decision: colleague, currentLabel: "neutrophil", storedLabel: "neutrophil" } : c));
+    const s = reduce(failed(), { type: "replaceCells", cells: fresh });
+    expect(failedDecision(s)).toMatchObject({ cellId: "b", retry: false, now: "neutrophil" });
+    // Still held up: sign-off waits until the cell is decided again or the decision discarded.
+    expect([...s.unsaved]).toEqual(["b"]);
+    expect(failedDecision(reduce(s, { type: "discardFailed" }))).toBeNull();
+    // Whatever sends it anyway carries the count it was based on: the API refuses it (CONFLICT)
+    // instead of recording it over the colleague's decision.
+    expect(cellToSend(fresh.find((c) => c.id === "b")!, s.failedRequest!).reviewCount).toBe(0);
+  });
+
+  it("of the AI's label is not retried as a reason-less confirmation over a colleague's override", () => {
+    let s = initialState(LABELS, cells);
+    s = reduce(s, { type: "saving", cellIds: ["c"] });
+    s = reduce(s, { type: "failed", cellIds: ["c"], message: "Network error", request: { cellIds: ["c"], label: "lymphocyte", reason: null } });
+    const override: HumanDecision = { action: "RECLASSIFY", label: "car_t", reviewer: "Dr Other", reviewerLogin: "other", reason: "CAR-T morphology", at: "" };
+    s = reduce(s, { type: "replaceCells", cells: cells.map((c) => (c.id === "c" ? { ...c, reviewCount: 1, decision: override, currentLabel: "car_t", storedLabel: "car_t" } : c)) });
+    expect(failedDecision(s)).toMatchObject({ retry: false, now: "car_t" });
   });
 
   it("is dropped when discarded, or when its cell is gone after a reload; a bulk failure keeps none", () => {

@@ -8,7 +8,7 @@
 // ones this amendment made.
 
 import { meaningsFor } from "@rcmnet/api/signOffMeanings";
-import { isUnidentified } from "@/lib/differential";
+import { isUnidentified, NOT_WHITE_CELLS } from "@/lib/differential";
 import { labelKey } from "@/lib/labels";
 import { type WhiteCellDifferential, whiteCellDifferential } from "@/lib/differential";
 
@@ -17,11 +17,14 @@ export interface AiPrediction {
   confidence: number;
   abstained: boolean;
   modelVersion: string;
-  /**
-   * Whether the model that made it is the champion now. False after a rollback (or when the API
-   * did not say): its suggestions are not confirmed in bulk (the API refuses them too).
-   */
+  /** Whether the model that made it is the champion now (said beside the suggestions). */
   fromChampion?: boolean;
+  /**
+   * Whether an approved rollback withdrew that model (or the API did not say): its suggestions are
+   * not confirmed in bulk (the API refuses them too), and the page warns. A model merely succeeded
+   * by a promotion is not withdrawn.
+   */
+  withdrawn?: boolean;
 }
 
 export interface HumanDecision {
@@ -118,9 +121,10 @@ export interface ReviewState {
   /**
    * The last single decision that failed to save, with its label and typed reason, so that
    * "Retry" sends it again rather than asking for the reason twice. Kept across a reload of the
-   * case (a conflict is answered by reloading, then retrying), until it saves or is discarded.
+   * case (a conflict is answered by reloading, then retrying), until it saves or is discarded;
+   * retried only while its cell is as it was (failedDecision).
    */
-  failedRequest: SaveRequest | null;
+  failedRequest: FailedRequest | null;
   /** Cells decided in this session, latest last (Backspace goes back to them to undo a slip). */
   recent: string[];
   /** Login of the signed-in reviewer (null: unknown, no decision counts as theirs). */
@@ -249,6 +253,23 @@ export function differential(labels: readonly string[], cells: readonly ReviewCe
   return { rows, counted: summary.counted, total: cells.length, summary };
 }
 
+/**
+ * The rows of the live differential that the signature records, for the sign-off dialog (what
+ * the signer sees is what they sign): every label with cells, and at 0 only the classes the API
+ * lists at 0 (`screenedClasses`, Differential.screenedClasses: those the models that classified
+ * this case's cells can call). The page's own rows hold every registered model's class at 0; a
+ * "CAR-T cell 0" the signed report leaves out would be shown as signed. Counts stay the page's
+ * (they include decisions saved since the case was loaded).
+ */
+export function signedRows(rows: readonly DifferentialRow[], screenedClasses: readonly string[]): DifferentialRow[] {
+  const screened = new Set(screenedClasses);
+  const signed = rows.filter((r) => r.count > 0 || screened.has(r.label));
+  // A class the API lists that the page has no row for (not expected: the page's labels cover
+  // every registered model's classes) is signed at 0 all the same.
+  const missing = screenedClasses.filter((l) => !rows.some((r) => r.label === l));
+  return [...signed, ...missing.map((label) => ({ label, count: 0, percent: NOT_WHITE_CELLS.includes(label.toLowerCase()) ? null : 0 }))];
+}
+
 /** Review progress, and how many decided cells differ from the AI (shown at sign-off). */
 export function progress(cells: readonly ReviewCell[]): { reviewed: number; total: number; overrides: number } {
   let reviewed = 0;
@@ -285,6 +306,49 @@ export interface SaveRequest {
   cellIds: string[];
   label: string;
   reason: string | null;
+  /** The cell as the reviewer decided on it (single decisions; set when first sent). */
+  basedOn?: DecisionBasis;
+}
+
+/**
+ * What a single decision was made against: the cell's review count (sent as the expected one) and
+ * the label it then showed. A retry goes out against this, not the cell as a reload shows it: a
+ * CONFLICT that caught another reviewer's decision must not be answered by overwriting it.
+ */
+export interface DecisionBasis {
+  reviewCount: number;
+  label: string;
+}
+
+export type FailedRequest = SaveRequest & { basedOn: DecisionBasis };
+
+export function basisOf(cell: Pick<ReviewCell, "reviewCount" | "currentLabel">): DecisionBasis {
+  return { reviewCount: cell.reviewCount, label: cell.currentLabel };
+}
+
+/**
+ * The cell to send a single decision for: its review count is the one the decision was based on,
+ * so that if the cell was decided since, the API refuses (CONFLICT) instead of recording a retry
+ * over a colleague's decision (or, for the AI's label, a reason-less confirmation reverting it).
+ */
+export function cellToSend(cell: ReviewCell, req: SaveRequest): ReviewCell {
+  return req.basedOn ? { ...cell, reviewCount: req.basedOn.reviewCount } : cell;
+}
+
+/**
+ * What the page offers for the decision that failed: Retry while its cell is as it was when the
+ * decision was made; once the cell's decision moved on (another reviewer's, seen after a reload),
+ * only going to the cell to decide again, or discarding, with the label it has now.
+ */
+export function failedDecision(
+  state: Pick<ReviewState, "failedRequest" | "cells">,
+): { request: FailedRequest; cellId: string; retry: true } | { request: FailedRequest; cellId: string; retry: false; now: string } | null {
+  const request = state.failedRequest;
+  if (!request) return null;
+  const cellId = request.cellIds[0]!;
+  const cell = state.cells.find((c) => c.id === cellId);
+  if (!cell) return null;
+  return cell.reviewCount === request.basedOn.reviewCount ? { request, cellId, retry: true } : { request, cellId, retry: false, now: cell.currentLabel };
 }
 
 export function reduce(state: ReviewState, action: Action): ReviewState {
@@ -345,6 +409,8 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
       for (const id of action.cellIds) saving.delete(id);
       // The cursor stays where the reviewer is looking (moving it back would hand their next
       // keystroke to another cell); the error names the cell and offers to go back to it.
+      const single = action.request && action.request.cellIds.length === 1 ? action.request : null;
+      const cell = single ? state.cells.find((c) => c.id === single.cellIds[0]) : undefined;
       return {
         ...state,
         saving,
@@ -352,7 +418,7 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
         error: action.message,
         errorCellId: action.cellIds.length === 1 ? action.cellIds[0]! : null,
         // A bulk confirm is one click to repeat; a single decision may carry a typed reason.
-        failedRequest: action.request && action.request.cellIds.length === 1 ? action.request : state.failedRequest,
+        failedRequest: single && cell ? { ...single, basedOn: single.basedOn ?? basisOf(cell) } : state.failedRequest,
       };
     }
     case "dismissError":
@@ -366,8 +432,8 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
     case "replaceCells": {
       const cursor = action.cells.some((c) => c.id === state.cursor) ? state.cursor : (orderedCells({ ...state, cells: action.cells })[0]?.id ?? null);
       // Fresh data from the server answers whatever conflict the message was about. A failed
-      // decision is still offered for retry (a reload is how a conflict is recovered from), and
-      // still holds up sign-off and leaving, unless its cell is gone.
+      // decision still holds up sign-off and leaving, unless its cell is gone; it is offered for
+      // retry only if the reload shows its cell undecided since (failedDecision).
       const failedRequest = state.failedRequest && action.cells.some((c) => state.failedRequest!.cellIds.includes(c.id)) ? state.failedRequest : null;
       return { ...state, cells: action.cells, cursor, unsaved: new Set(failedRequest?.cellIds ?? []), error: null, errorCellId: null, failedRequest };
     }
@@ -495,14 +561,14 @@ function hasConfidentCall(cell: ReviewCell, minConfidence: number): boolean {
 
 /**
  * Bulk confirm: every unreviewed cell of a group whose label agrees with a confident AI call of
- * the champion model (the API's confirmCells rule); low-confidence, abstained and unpredicted
- * cells, and suggestions of a model no longer champion, are left to be decided one by one.
+ * a model no rollback withdrew (the API's confirmCells rule); low-confidence, abstained and
+ * unpredicted cells, and a withdrawn model's suggestions, are left to be decided one by one.
  */
 export function bulkConfirmable(group: Group, minConfidence: number, saving: ReadonlySet<string> = new Set()): string[] {
   // Cells still saving are left out: confirmed again, the server would refuse them as changed
   // "by another reviewer" once the first save lands.
   return group.cells
-    .filter((c) => !isReviewed(c) && !saving.has(c.id) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence) && c.ai?.fromChampion === true)
+    .filter((c) => !isReviewed(c) && !saving.has(c.id) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence) && c.ai?.withdrawn === false)
     .map((c) => c.id);
 }
 
@@ -532,14 +598,14 @@ export function groupCountText(s: Pick<ReturnType<typeof groupSummary>, "total" 
 
 /**
  * The models whose calls are the AI suggestions on screen (each cell's newest prediction), with
- * how many cells each suggested and whether it is still the champion: after a rollback an open
- * case keeps the withdrawn model's calls, and the reviewer must know.
+ * how many cells each suggested, whether it is still the champion, and whether a rollback withdrew
+ * it: an open case keeps the withdrawn model's calls, and the reviewer must know.
  */
-export function suggestionModels(cells: readonly ReviewCell[]): { name: string; champion: boolean; cells: number }[] {
-  const byName = new Map<string, { name: string; champion: boolean; cells: number }>();
+export function suggestionModels(cells: readonly ReviewCell[]): { name: string; champion: boolean; withdrawn: boolean; cells: number }[] {
+  const byName = new Map<string, { name: string; champion: boolean; withdrawn: boolean; cells: number }>();
   for (const c of cells) {
     if (!c.ai) continue;
-    const m = byName.get(c.ai.modelVersion) ?? { name: c.ai.modelVersion, champion: c.ai.fromChampion === true, cells: 0 };
+    const m = byName.get(c.ai.modelVersion) ?? { name: c.ai.modelVersion, champion: c.ai.fromChampion === true, withdrawn: c.ai.withdrawn !== false, cells: 0 };
     m.cells++;
     byName.set(c.ai.modelVersion, m);
   }

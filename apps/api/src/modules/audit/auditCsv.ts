@@ -18,7 +18,7 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
 import type { AuditVerification } from "@rcmnet/db";
 import { chainVerifier } from "./chainVerifier.ts";
 import { auditWhere, type AuditFilter } from "./listAuditEvents.ts";
-import { HASH_KEYS, hashFor, PATIENT_KEYS, redactAuditJson } from "./redact.ts";
+import { HASH_KEYS, hashFor, PATIENT_KEYS, reasonFor, redactAuditJson } from "./redact.ts";
 
 const COLUMNS = ["seq", "at", "actorLogin", "actorId", "action", "entityType", "entityId", "reason", "before", "after", "prevHash", "hash"] as const;
 
@@ -110,6 +110,7 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
         ...row,
         before: redactAuditJson(row.before, reader.role),
         after: redactAuditJson(row.after, reader.role),
+        reason: reasonFor(row.action, row.reason, reader.role),
         prevHash: hashFor(row.prevHash, reader.role),
         hash: hashFor(row.hash, reader.role),
       };

@@ -5,7 +5,13 @@
 import type { Role } from "@rcmnet/db";
 import { canSeePatientRef } from "../cases/caseRules.ts";
 
-export const PATIENT_KEYS = new Set(["patientRef", "collectedAt"]);
+/**
+ * `voidReason`: why an image was voided, free text typed when an image is found to be another
+ * patient's ("belongs to MRN-4411"), so as patient-revealing as the reference itself.
+ */
+export const PATIENT_KEYS = new Set(["patientRef", "collectedAt", "voidReason"]);
+/** Audit actions whose `reason` is a void's: withheld with the patient keys. */
+const PATIENT_REASON_ACTIONS = new Set(["slide.void"]);
 /**
  * Hashes kept inside records that may cover a patient reference: a signed report's hash (in the
  * sign-off's audit event, in an amendment's `supersedes`) and the audit chain head it anchors.
@@ -30,6 +36,11 @@ export function redactAuditJson(value: unknown, role: Role | null | undefined): 
   return redact(value);
 }
 
+/** An audit event's reason for a reader: a void's is withheld from roles that may not see patient references. */
+export function reasonFor(action: string, reason: string | null, role: Role | null | undefined): string | null {
+  return PATIENT_REASON_ACTIONS.has(action) && !(role && canSeePatientRef(role)) ? null : reason;
+}
+
 function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== "object") return value;
@@ -37,5 +48,8 @@ function redact(value: unknown): unknown {
   for (const [k, v] of Object.entries(value)) {
     out[k] = PATIENT_KEYS.has(k) || (HASH_KEYS.has(k) && typeof v === "string") ? (v == null ? v : null) : redact(v);
   }
+  // A signed report's voided image ({ at, byLogin, reason }): the reason is a void's.
+  const voided = out.voided;
+  if (voided && typeof voided === "object" && !Array.isArray(voided) && "reason" in voided) out.voided = { ...voided, reason: null };
   return out;
 }

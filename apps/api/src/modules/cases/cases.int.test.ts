@@ -159,6 +159,15 @@ describe("cases", () => {
       await api.prisma.modelVersion.update({ where: { id: withdrawn.id }, data: { status: "ARCHIVED" } });
       await api.prisma.modelVersion.update({ where: { id: fixture.id }, data: { status: "CHAMPION" } });
     }
+    // Withdrawn only by an approved rollback, not by being succeeded.
+    const wq = `query($id: ID!) { case(id: $id) { cells(first: 1) { nodes { prediction { modelVersion { withdrawn } } } } } }`;
+    const withdrawnNow = async () => (await api.gqlOk(hema, wq, { id: byWithdrawn.id })).case.cells.nodes[0].prediction.modelVersion.withdrawn;
+    expect(await withdrawnNow()).toBe(false);
+    await api.prisma.modelPromotion.create({
+      data: { modelVersionId: fixture.id, kind: "ROLLBACK", state: "APPROVED", reason: "misses blasts", proposedById: techUser.id, replacesChampionId: withdrawn.id, decidedById: techUser.id, decidedAt: new Date() },
+    });
+    expect(await withdrawnNow()).toBe(true);
+    expect((await api.gqlOk(hema, wq, { id: byChampion.id })).case.cells.nodes[0].prediction.modelVersion.withdrawn).toBe(false);
   });
 
   it("updates details with a reason while not signed", async () => {

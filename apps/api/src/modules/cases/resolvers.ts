@@ -49,13 +49,22 @@ export const resolvers: Resolvers = {
     cellCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "count"),
     reviewedCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "reviewed"),
     cells: (c, args, ctx) => listCells(ctx.prisma, c.id, args, args),
-    differential: async (c, _a, ctx) =>
-      computeDifferential(await ctx.loaders.labelCountsByCaseId.load(c.id), await ctx.loaders.modelLabelSetsByCaseId.load(c.id)),
+    differential: async (c, _a, ctx) => {
+      const labelSets = await ctx.loaders.modelLabelSetsByCaseId.load(c.id);
+      // The count of a case with no cells lists exactly the classes listed at 0: the same rule, not a copy of it.
+      const empty = computeDifferential([], labelSets);
+      return {
+        ...computeDifferential(await ctx.loaders.labelCountsByCaseId.load(c.id), labelSets),
+        screenedClasses: [...empty.rows, ...empty.excluded].map((r) => r.label),
+      };
+    },
   },
   Slide: {
     imageUrl: (s) => `/blobs/${s.imageSha256}`,
     uploadedBy: (s, _a, ctx) => loadOr404(ctx.loaders.userById.load(s.uploadedById), "User"),
     voidedBy: (s, _a, ctx) => (s.voidedById ? loadOr404(ctx.loaders.userById.load(s.voidedById), "User") : null),
+    // Typed when an image is found to be another patient's: withheld like the patient reference.
+    voidReason: (s, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? s.voidReason : null),
   },
   Cell: {
     slide: (c, _a, ctx) => loadOr404(ctx.loaders.slideById.load(c.slideId), "Slide"),

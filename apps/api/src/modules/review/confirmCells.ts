@@ -10,9 +10,10 @@ import { staleReview } from "./reclassifyCell.ts";
 export const MAX_BULK_CONFIRM = 1000;
 /**
  * Several cells confirmed at once must each carry a confident AI call (newest prediction, not
- * abstained, confidence at least this) of the champion model: the others are decided one by one.
- * After a rollback the withdrawn model's calls stay on open cases; accepting them unseen by the
- * group would sign what the lab has just stopped trusting. Served as
+ * abstained, confidence at least this) of a model no rollback has withdrawn: the others are
+ * decided one by one. After a rollback the withdrawn model's calls stay on open cases; accepting
+ * them unseen by the group would sign what the lab has just stopped trusting. (A model merely
+ * succeeded by a promotion was trusted when it made its calls: they stay confirmable.) Served as
  * Query.reviewPolicy, from which the dashboard flags and leaves out the same cells.
  */
 export const BULK_MIN_CONFIDENCE = 0.8;
@@ -95,30 +96,32 @@ interface NewestCall {
   cellId: string;
   confidence: number;
   abstained: boolean;
-  champion: boolean;
+  withdrawn: boolean;
   model: string;
 }
 
-/** Each cell's newest AI call, with whether its model is the champion now (cells without one are absent). */
+/** Each cell's newest AI call, with whether an approved rollback withdrew its model (cells without one are absent). */
 async function newestCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<NewestCall[]> {
   return db.$queryRaw<NewestCall[]>`
     SELECT DISTINCT ON (p."cellId") p."cellId", p."confidence", p."abstained",
-           mv."status"::text = 'CHAMPION' AS champion, mv."name" || ' ' || mv."version" AS model
+           EXISTS (SELECT 1 FROM "model_promotion" mp
+                   WHERE mp."kind" = 'ROLLBACK' AND mp."state" = 'APPROVED' AND mp."replacesChampionId" = mv.id) AS withdrawn,
+           mv."name" || ' ' || mv."version" AS model
     FROM "prediction" p JOIN "model_version" mv ON mv.id = p."modelVersionId"
     WHERE p."cellId" = ANY(${ids}::uuid[])
     ORDER BY p."cellId", p."createdAt" DESC, p."id" DESC`;
 }
 
-/** The cells among `ids` that may be confirmed in bulk: a confident newest AI call of the champion model. */
+/** The cells among `ids` that may be confirmed in bulk: a confident newest AI call of a model not withdrawn. */
 export async function bulkConfirmableCells(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<Set<string>> {
   const newest = await newestCalls(db, ids);
-  return new Set(newest.filter((p) => p.champion && !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
+  return new Set(newest.filter((p) => !p.withdrawn && !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
 }
 
 /**
  * Refuses a bulk confirm that includes a cell whose newest AI call is not confident
- * (BAD_USER_INPUT), or is by a model no longer the champion (CONFLICT: the registry changed under
- * the case since its analysis).
+ * (BAD_USER_INPUT), or is by a model an approved rollback withdrew (CONFLICT: the registry changed
+ * under the case since its analysis).
  */
 async function assertBulkConfirmable(tx: Prisma.TransactionClient, ids: string[]): Promise<void> {
   const newest = await newestCalls(tx, ids);
@@ -130,11 +133,11 @@ async function assertBulkConfirmable(tx: Prisma.TransactionClient, ids: string[]
       { field: "cells" },
     );
   }
-  const withdrawn = newest.filter((p) => !p.champion);
+  const withdrawn = newest.filter((p) => p.withdrawn);
   if (withdrawn.length > 0) {
     const models = [...new Set(withdrawn.map((p) => p.model))].sort();
     throw conflict(
-      `${withdrawn.length} of these ${ids.length} cells carry suggestions of ${models.join(" and ")}, which ${models.length === 1 ? "is" : "are"} no longer the champion model: check those cells and confirm them one by one`,
+      `${withdrawn.length} of these ${ids.length} cells carry suggestions of ${models.join(" and ")}, which a rollback withdrew from service: check those cells and confirm them one by one`,
       { field: "cells", models },
     );
   }

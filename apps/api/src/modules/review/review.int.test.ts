@@ -98,19 +98,26 @@ describe("review", () => {
     expect(notUuid.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
   });
 
-  it("refuses to confirm in bulk the calls of a model that is no longer the champion (CONFLICT), changing nothing; one by one is allowed", async () => {
-    // A rollback leaves open cases with the withdrawn model's calls: an archived model stands for it.
+  it("refuses to confirm in bulk the calls of a model a rollback withdrew (CONFLICT), changing nothing; one by one is allowed", async () => {
+    // A rollback leaves open cases with the withdrawn model's calls: an archived model that an
+    // approved rollback replaced stands for it.
+    const champion = await ensureModelVersion(api.prisma);
     const withdrawn = await insertModelVersion(api.prisma, { status: "ARCHIVED", labels: FIXTURE_LABELS, name: "rcmnet", version: "2.0-withdrawn" });
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, model: withdrawn });
+    // Merely succeeded (no rollback yet): its confident calls were trusted when made, and stay confirmable in bulk.
+    const succeeded = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2, model: withdrawn });
+    await api.gqlOk(hema, CONFIRM, { cells: succeeded.cellIds.map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    await api.prisma.modelPromotion.create({
+      data: { modelVersionId: champion.id, kind: "ROLLBACK", state: "APPROVED", reason: "misses blasts", proposedById: techId, replacesChampionId: withdrawn.id, decidedById: techId, decidedAt: new Date() },
+    });
     const before = await databaseFingerprint(api.prisma);
     const bulk = await api.gql(hema, CONFIRM, { cells: cellIds.slice(0, 3).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
     expect(bulk.errors?.[0]?.extensions?.code).toBe("CONFLICT");
-    expect(bulk.errors?.[0]?.message).toMatch(/3 of these 3 cells carry suggestions of rcmnet 2\.0-withdrawn, which is no longer the champion model/);
+    expect(bulk.errors?.[0]?.message).toMatch(/3 of these 3 cells carry suggestions of rcmnet 2\.0-withdrawn, which a rollback withdrew from service/);
     expect(bulk.errors?.[0]?.extensions?.models).toEqual(["rcmnet 2.0-withdrawn"]);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
     // A newer call by the champion replaces the withdrawn one for that cell only: a request mixing
     // it with a withdrawn call is refused whole (all or nothing).
-    const champion = await ensureModelVersion(api.prisma);
     const byChampion = (cellId: string, label: string) =>
       api.prisma.prediction.create({ data: { cellId, modelVersionId: champion.id, label, probabilities: { [label]: 0.9 }, confidence: 0.9, createdAt: new Date(Date.now() + 1000) } });
     await byChampion(cellIds[1]!, FIXTURE_LABELS[1]!);

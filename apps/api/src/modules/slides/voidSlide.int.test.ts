@@ -226,6 +226,36 @@ describe("voidSlide", () => {
     expect(await stale()).toBe(2);
   });
 
+  it("withholds the reason from roles that may not see patient references; in an amendment only a hematologist voids", async () => {
+    const { kase, slideId } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
+    const slide = await api.prisma.slide.findUniqueOrThrow({ where: { id: slideId } });
+    await api.gqlOk(hema, VOID, { ...loaded(slide), reason: "belongs to MRN-4411" });
+    const Q = `query($id: ID!) { case(id: $id) { slides { voidedAt voidReason } } }`;
+    const reasonAs = async (token: string) => (await api.gqlOk(token, Q, { id: kase.id })).case.slides[0];
+    expect(await reasonAs(await api.loginAs("AUDITOR"))).toMatchObject({ voidReason: "belongs to MRN-4411" });
+    for (const role of ["ADMIN", "DATA_SCIENTIST"] as const) {
+      expect(await reasonAs(await api.loginAs(role)), role).toMatchObject({ voidReason: null });
+      expect((await reasonAs(await api.loginAs(role))).voidedAt).not.toBeNull();
+    }
+    const TRAIL = `{ auditTrail(first: 5, filter: { action: "slide.void", entityId: "${slideId}" }) { nodes { reason after } } }`;
+    const [asAdmin] = (await api.gqlOk(await api.loginAs("ADMIN"), TRAIL)).auditTrail.nodes;
+    expect(asAdmin.reason).toBeNull();
+    expect(asAdmin.after.voidReason).toBeNull();
+    const [asAuditor] = (await api.gqlOk(await api.loginAs("AUDITOR"), TRAIL)).auditTrail.nodes;
+    expect(asAuditor.reason).toBe("belongs to MRN-4411");
+
+    // A case reopened for amendment (signed as version 1): a technician's void is refused.
+    const amended = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
+    await api.prisma.case.update({ where: { id: amended.kase.id }, data: { reportVersion: 1 } });
+    const other = await api.prisma.slide.findUniqueOrThrow({ where: { id: amended.slideId } });
+    const before = await databaseFingerprint(api.prisma);
+    const refused = await api.gql(tech, VOID, { ...loaded(other), reason: "wrong slide" });
+    expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(refused.errors?.[0]?.message).toMatch(/being amended .* only a hematologist/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    await api.gqlOk(hema, VOID, { ...loaded(other), reason: "wrong slide" });
+  });
+
   it("is final in the database: the void cannot be cleared or rewritten, nor made half, nor reviewed on", async () => {
     const { slideId, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
     const slide = await api.prisma.slide.findUniqueOrThrow({ where: { id: slideId } });

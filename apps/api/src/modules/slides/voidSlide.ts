@@ -7,7 +7,7 @@ import type { PrismaClient, Slide } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
-import { conflict, notFound } from "../../errors.ts";
+import { conflict, forbidden, notFound } from "../../errors.ts";
 import { advanceCaseIfAnalysed } from "../../jobs/handlers/analyzeSlide.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { parseInput } from "../../lib/validate.ts";
@@ -47,6 +47,11 @@ export async function voidSlide(prisma: PrismaClient, actor: AuthUser, raw: unkn
   return prisma.$transaction(async (tx) => {
     const kase = await lockCase(tx, found.caseId);
     assertNotSigned(kase);
+    // In an amendment the image's cells were signed in an earlier version: taking them out of the
+    // next one is a hematologist's decision, not a technician's.
+    if (kase.reportVersion > 0 && actor.role !== "HEMATOLOGIST") {
+      throw forbidden(`This case is being amended (signed as version ${kase.reportVersion}): only a hematologist may void one of its images`);
+    }
     const before = await tx.slide.findUniqueOrThrow({ where: { id: input.slideId } });
     if (before.voidedAt) {
       throw conflict(`This image was already voided at ${before.voidedAt.toISOString()}: a void is final`, {

@@ -44,7 +44,12 @@ export async function startTrainingRun(
   const count = (split: string) => parts.find((p) => p.split === split)?._count ?? 0;
   if (snapshot.labels.length < 2) throw badInput("The snapshot needs cells of at least two classes to train");
   if (count("TRAIN") === 0) throw badInput("The snapshot has no TRAIN cells");
-  if (count("TEST") === 0) throw badInput("The snapshot has no TEST cells to evaluate on");
+  if (count("TEST") === 0) {
+    // Since 2026-11-27 a case without a patient study id is learned from only (datasetSplit.ts).
+    throw badInput(
+      "The snapshot has no TEST cells to evaluate on: TEST holds whole patients, and cases without a patient study id go to TRAIN only (they may be any patient's). Record the patient study id on signed cases (case details), then take a new snapshot",
+    );
+  }
   const size = base?.inputSize ?? config.inputSize ?? DEFAULT_INPUT_SIZE;
   const imageBytes = (count("TRAIN") + count("VAL")) * size * size * 3;
   if (imageBytes > limits.maxTrainingImageBytes) {

@@ -230,7 +230,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               {content.slides.voided.map((v, i) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: signed content, fixed order, no ids shown
                 <li key={i}>
-                  voided by {v.byLogin ?? "unknown"} at {formatDateTime(v.at)}: {v.reason ?? "no reason recorded"}
+                  voided by {v.byLogin ?? "unknown"} at {formatDateTime(v.at)}: {v.reason ?? "reason withheld for your role"}
                 </li>
               ))}
             </ul>

@@ -12,10 +12,11 @@ import type { CaseHeader } from "@/review/ReviewWorkspace";
 export const metadata: Metadata = { title: "Case review" };
 
 interface Header {
-  case: (Omit<CaseHeader, "cartAssessed" | "patientRef"> & {
+  case: (Omit<CaseHeader, "cartAssessed" | "screenedClasses" | "patientRef"> & {
     /** Null when the case has none and for roles the API withholds it from. */
     patientRef: string | null;
-    differential: { cartAssessed: boolean };
+    /** Read with the case: the sign-off dialog lists the zero rows the signature will (screenedClasses). */
+    differential: { cartAssessed: boolean; screenedClasses: string[] };
     slides: CaseImage[];
   }) | null;
 }
@@ -63,7 +64,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const images = sortImages(c.slides);
   return (
     <ReviewClient
-      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed }}
+      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses }}
       slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={images.failed}
       analysingSlides={images.analysing}
