@@ -181,8 +181,8 @@ export const MODELS = /* GraphQL */ `
           snapshotId snapshot { name } testCells untestedLabels acceptedRegression
           accuracyDifference { difference lower upper }
           regressions { measure label candidate champion support }
-          candidate { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells perClass { label recall support } }
-          champion { modelVersion { name version } accuracy macroF1 leakedPatients leakedCells perClass { label recall support } }
+          candidate { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support } }
+          champion { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support } }
         }
       }
     }

@@ -439,7 +439,7 @@ describe("promotion evidence", () => {
 
     const EVIDENCE = `{ modelPromotions { nodes { id evidence { snapshot { name } testCells untestedLabels acceptedRegression
       regressions { measure label candidate champion support } accuracyDifference { difference lower upper }
-      candidate { correct perClass { label recall support } } champion { correct perClass { label recall support } } } } } }`;
+      candidate { correct abstained perClass { label recall support } } champion { correct abstained perClass { label recall support } } } } } }`;
     const { evidence } = (await api.gqlOk(tokens.ADMIN, EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === proposal.id);
     expect(evidence).toMatchObject({
       snapshot: { name: "regression-check" },
@@ -449,6 +449,8 @@ describe("promotion evidence", () => {
       regressions: [{ measure: "macroF1", label: null }, { measure: "recall", label: "lymphocyte", candidate: 0.6, champion: 1, support: 10 }],
       candidate: {
         correct: 16,
+        // Abstentions are stated beside top-1 (counted as wrong there): none in this evaluation.
+        abstained: 0,
         perClass: [
           { label: "car_t", recall: 1, support: 10 },
           { label: "eosinophil", recall: null, support: 0 },

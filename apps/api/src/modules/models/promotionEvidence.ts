@@ -68,12 +68,15 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
 }
 
 function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefined, recordedFigures: Figures | undefined) {
-  const f = recordedFigures ?? figuresOf(cachedEvaluation(version, snapshotId));
+  const cached = figuresOf(cachedEvaluation(version, snapshotId));
+  const f = recordedFigures ?? cached;
   return {
     modelVersion: version,
     accuracy: f.accuracy ?? null,
     macroF1: f.macroF1 ?? null,
     correct: f.correct ?? null,
+    // Proposals filed before abstentions were recorded read them from the stored evaluation.
+    abstained: f.abstained ?? cached.abstained ?? null,
     perClass: f.perClass ?? [],
     leakedPatients: leak?.patients ?? null,
     leakedCells: leak?.cells ?? null,

@@ -17,6 +17,12 @@ export interface Figures {
   macroF1: number | null;
   /** TEST cells this model got right (null: the evaluation does not say how many cells). */
   correct?: number | null;
+  /**
+   * TEST cells it declined to classify (below its abstain threshold), counted as wrong in accuracy:
+   * two models abstain at their own thresholds, so accuracy alone mixes how well a model
+   * classifies with how often it declines (null: not recorded).
+   */
+  abstained?: number | null;
   perClass?: ClassRecall[];
 }
 
@@ -34,12 +40,13 @@ export interface Regression {
 const EPS = 1e-9;
 
 export function figuresOf(e: EvaluationMetrics | null): Figures {
-  if (!e) return { accuracy: null, macroF1: null, correct: null, perClass: [] };
+  if (!e) return { accuracy: null, macroF1: null, correct: null, abstained: null, perClass: [] };
   const count = typeof e.count === "number" ? e.count : null;
   return {
     accuracy: e.accuracy ?? null,
     macroF1: e.macroF1 ?? null,
     correct: count === null || typeof e.accuracy !== "number" ? null : Math.round(e.accuracy * count),
+    abstained: typeof e.abstained === "number" ? e.abstained : null,
     perClass: Object.entries(e.perClass ?? {})
       .map(([label, m]) => ({ label, recall: m.support > 0 ? (m.recall ?? null) : null, support: m.support ?? 0 }))
       .sort((a, b) => a.label.localeCompare(b.label)),

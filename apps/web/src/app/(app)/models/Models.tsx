@@ -66,15 +66,26 @@ interface Figures {
   modelVersion: { name: string; version: string };
   accuracy: number | null;
   macroF1: number | null;
+  correct: number | null;
+  abstained: number | null;
   leakedPatients: number | null;
   leakedCells: number | null;
   perClass: { label: string; recall: number | null; support: number }[];
 }
 
-/** One model's line of a proposal's evidence, with the leakage that makes its figures optimistic. */
-function figuresText(f: Figures): string {
+/**
+ * One model's line of a proposal's evidence: its abstentions (counted as wrong in top-1, and each
+ * model abstains at its own threshold), its accuracy on the cells it answered, and the leakage
+ * that makes its figures optimistic.
+ */
+function figuresText(f: Figures, testCells: number | null): string {
   const leak = f.leakedPatients ? ` (learned from ${f.leakedPatients} of these TEST patients, ${f.leakedCells} cells: optimistic)` : "";
-  return `${f.modelVersion.name} ${f.modelVersion.version}: top-1 ${pct(f.accuracy)}, macro-F1 ${pct(f.macroF1)}${leak}`;
+  const answered = testCells !== null && f.abstained !== null ? testCells - f.abstained : null;
+  const declined =
+    f.abstained === null
+      ? ""
+      : `, abstained on ${f.abstained}${testCells !== null ? ` of ${testCells}` : ""}${answered && f.correct !== null ? ` (top-1 on the ${answered} answered: ${pct(f.correct / answered)})` : ""}`;
+  return `${f.modelVersion.name} ${f.modelVersion.version}: top-1 ${pct(f.accuracy)}, macro-F1 ${pct(f.macroF1)}${declined}${leak}`;
 }
 
 const points = (v: number) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(100 * v).toFixed(1)}`;
@@ -111,7 +122,7 @@ function evidenceText(p: Promotion): string | null {
   const lost = p.lostClasses.length ? `It cannot suggest ${p.lostClasses.map(labelName).join(", ")}, which the champion it replaces can.` : "";
   const e = p.evidence;
   if (!e) return lost || null;
-  const lines = [figuresText(e.candidate), ...(e.champion ? [`against the champion ${figuresText(e.champion)}`] : [])];
+  const lines = [figuresText(e.candidate, e.testCells), ...(e.champion ? [`against the champion ${figuresText(e.champion, e.testCells)}`] : [])];
   const where = `snapshot ${e.snapshot?.name ?? e.snapshotId.slice(0, 8)}${e.testCells !== null ? ` (${e.testCells} TEST cells)` : ""}`;
   const d = e.accuracyDifference;
   const difference = d ? `Top-1 difference ${points(d.difference)} points (95% interval ${points(d.lower)} to ${points(d.upper)}).` : "";
