@@ -150,6 +150,9 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   await expect(overlay).toHaveAttribute("data-gradcam", "on");
   await expect.poll(() => overlay.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
   await expect(page.getByTestId("gradcam-unavailable")).toHaveCount(0);
+  // Beside the crop, saying which call it explains.
+  await expect(page.getByTestId("current-crop")).toBeVisible();
+  await expect(page.getByTestId("gradcam-caption")).toContainText("Grad-CAM for the AI call");
   await page.keyboard.press("g");
   await expect(page.getByTestId("current-crop")).toBeVisible();
 

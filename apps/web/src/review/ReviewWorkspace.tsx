@@ -38,6 +38,7 @@ import {
   type ReviewCell,
   type SaveRequest,
 } from "./model";
+import { gradcamCaption } from "./gradcam";
 import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
 import type { CaseDetailsFields } from "@/lib/caseDetails";
@@ -558,16 +559,25 @@ function CurrentCell({
 }) {
   const ai = cell.ai;
   const signedIn = cell.decision && amending !== null ? signedVersionOf(cell.decision, amending) : null;
+  const border = { borderRadius: 6, border: `3px solid ${classColour(labels, cell.currentLabel)}` };
   return (
-    <div style={{ display: "grid", gridTemplateColumns: "128px 1fr", gap: "0.75rem" }}>
-      <CellImage
-        cell={cell}
-        gradcam={gradcam}
-        size={128}
-        alt="Current cell"
-        style={{ borderRadius: 6, border: `3px solid ${classColour(labels, cell.currentLabel)}` }}
-        testId={gradcam ? "current-gradcam" : "current-crop"}
-      />
+    <div style={{ display: "grid", gridTemplateColumns: gradcam ? "264px 1fr" : "128px 1fr", gap: "0.75rem" }}>
+      {gradcam ? (
+        // Beside the crop, not over it: the heat map hides the granules and chromatin it is
+        // meant to be read against, and it explains the AI's call, which may not be the label
+        // the cell now carries.
+        <figure style={{ margin: 0 }}>
+          <div className="row" style={{ gap: 8, flexWrap: "nowrap" }}>
+            <CellImage cell={cell} gradcam={false} size={128} alt="Current cell" style={border} testId="current-crop" />
+            <CellImage cell={cell} gradcam size={128} alt="Current cell" style={border} testId="current-gradcam" />
+          </div>
+          <figcaption className="muted" style={{ fontSize: "0.75rem" }} data-testid="gradcam-caption">
+            {gradcamCaption(cell)}
+          </figcaption>
+        </figure>
+      ) : (
+        <CellImage cell={cell} gradcam={false} size={128} alt="Current cell" style={border} testId="current-crop" />
+      )}
       <div style={{ fontSize: "0.9rem" }}>
         <div>
           <span className="badge ai">AI</span>{" "}
