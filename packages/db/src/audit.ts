@@ -1,5 +1,5 @@
 import type { PrismaClient } from "./client.ts";
-import { type AnchorFileReading, type FiledAuditAnchor, readAnchorFile } from "./auditAnchorFile.ts";
+import { ANCHOR_FILE_STARTED, type AnchorFileEnd, type AnchorFileReading, type FiledAuditAnchor, readAnchorFile } from "./auditAnchorFile.ts";
 
 export interface AuditChainStatus {
   ok: boolean;
@@ -72,9 +72,7 @@ async function lostSignatureAnchor(prisma: PrismaClient): Promise<LostAnchor | n
 /**
  * The signatures' anchors live in the database, so its owner can rewrite them with the trail.
  * The anchor file's cannot be (where it is kept out of that owner's reach): each anchored event
- * must still be there with the same hash. One query, the anchors passed as two arrays. Measured
- * at a year of anchors every 10 minutes (52,560 lines, 8.4 MB): ~0.3 s a check with the file's
- * reading, against ~2 ms for a quick check without it (2-core machine, busy training).
+ * must still be there with the same hash. One query, the anchors passed as two arrays.
  */
 async function lostFiledAnchor(prisma: PrismaClient, anchors: readonly FiledAuditAnchor[]): Promise<LostAnchor | null> {
   if (!anchors.length) return null;
@@ -122,11 +120,12 @@ async function withAnchorsChecked(
 }
 
 /**
- * Re-hashes every event of the audit trail and checks the signatures' anchors; reports the first
- * broken link. The anchor file outside the database is checked by AuditChainVerifier (anchorFile).
+ * Re-hashes every event of the audit trail and checks the signatures' anchors, and `filed` (anchors
+ * read from an anchor file); reports the first broken link. AuditChainVerifier reads the anchor
+ * file itself (anchorFile), and checks the file's own state too.
  */
-export async function verifyAuditChain(prisma: PrismaClient): Promise<AuditChainStatus> {
-  return withAnchorsChecked(prisma, (await walkChain(prisma, null)).status);
+export async function verifyAuditChain(prisma: PrismaClient, filed: readonly FiledAuditAnchor[] = []): Promise<AuditChainStatus> {
+  return withAnchorsChecked(prisma, (await walkChain(prisma, null)).status, filed);
 }
 
 export interface AuditVerification extends AuditChainStatus {
@@ -142,7 +141,28 @@ export interface AuditVerification extends AuditChainStatus {
   externalAnchorsChecked: number;
 }
 
-const NO_ANCHOR_FILE: AnchorFileReading = { anchors: [], problems: [], found: false };
+const NO_ANCHOR_FILE: AnchorFileReading = {
+  anchors: [],
+  problems: [],
+  found: false,
+  whole: true,
+  anchorCount: 0,
+  end: { bytes: 0, lines: 0, anchors: 0 },
+};
+
+/** The most the anchor file was seen to hold (by this process), and when that was last raised. */
+interface AnchorFileHighWater {
+  anchors: number;
+  highestSeq: bigint;
+  at: Date;
+}
+
+/** The event that started an anchor file, newest first (few rows: the action is indexed). */
+async function anchorFileStarted(prisma: PrismaClient): Promise<{ seq: bigint; at: Date; path: string | null } | null> {
+  const [started] = await prisma.$queryRaw<{ seq: bigint; at: Date; path: string | null }[]>`
+    SELECT seq, at, after->>'path' AS path FROM audit_event WHERE action = ${ANCHOR_FILE_STARTED} ORDER BY seq DESC LIMIT 1`;
+  return started ?? null;
+}
 
 /** What to say when the chain held but the anchor file has lines that are not anchors. */
 function anchorFileProblem(problems: readonly string[]): string | null {
@@ -164,14 +184,29 @@ function anchorFileProblem(problems: readonly string[]): string | null {
  * that re-chained the events after it consistently would pass a later walk.
  *
  * With `anchorFile`, every check also checks the chain heads copied there (auditAnchorFile.ts).
- * A problem with the file itself (an unreadable line) fails the verdict but is not kept as a
- * break: the file is read again on every check, so it is reported for as long as it lasts.
+ * A full walk reads the whole file and checks every anchor; a quick check reads only its tail
+ * (ANCHOR_TAIL_BYTES) and checks the anchors there: the newest one at or below the head covers
+ * every earlier event, the events being chained. Measured at a year of anchors every 10 minutes
+ * (52,560 lines, 8.4 MB, one per event of a 52,560-event trail; median of 10 quick checks after a
+ * full one; 2-core machine busy training, load ~4.7): a quick check took 310-350 ms when it read
+ * and sent every anchor, 6-9 ms with the tail (3-6 ms with no file); a full walk, which still
+ * reads and sends the whole file, 0.5-0.7 s at that size.
+ * The file must not shrink or go: this verifier remembers the most anchors and the highest
+ * anchored seq it has read, and a file that is gone, holds fewer anchors or a lower highest seq
+ * fails the verdict, as does a missing file once the trail records one started
+ * (ANCHOR_FILE_STARTED). Such a problem with the file itself (or an unreadable line) fails the
+ * verdict but is not kept as a break: the file is read again, whole, on every check until it
+ * passes, so it is reported for as long as it lasts; the high-water mark is kept.
  */
 export class AuditChainVerifier {
   private lastFull: { head: AuditCheckpoint; at: Date } | null = null;
   private broken: AuditVerification | null = null;
   /** The walk under way: callers meanwhile share it (a full one answers a quick request too). */
   private walking: { full: boolean; verdict: Promise<AuditVerification> } | null = null;
+  /** The anchor file's high-water mark: its most anchors and highest seq seen by this process. */
+  private fileMost: AnchorFileHighWater | null = null;
+  /** Where the last reading that passed ended, for the next quick check's tail reading; null: read it whole. */
+  private fileEnd: AnchorFileEnd | null = null;
 
   constructor(
     private readonly fullEveryMs = 60 * 60 * 1000,
@@ -202,20 +237,96 @@ export class AuditChainVerifier {
     const startedAt = new Date();
     const [{ status: chain, head }, file] = await Promise.all([
       walkChain(prisma, quick ? lastFull.head : null),
-      this.anchorFile ? readAnchorFile(this.anchorFile) : NO_ANCHOR_FILE,
+      this.anchorFile ? readAnchorFile(this.anchorFile, { after: quick ? this.fileEnd : null }) : NO_ANCHOR_FILE,
     ]);
     const status = await withAnchorsChecked(prisma, chain, file.anchors);
-    const fileProblem = status.ok ? anchorFileProblem(file.problems) : null;
+    const fileProblem = status.ok ? ((await this.anchorFileGone(prisma, file)) ?? anchorFileProblem(file.problems)) : null;
+    this.fileEnd = file.found && !fileProblem ? file.end : null;
     const verdict: AuditVerification = {
       ...status,
       ...(fileProblem ? { ok: false, problem: fileProblem } : {}),
       full: !quick,
       fullyVerifiedThrough: quick ? lastFull.head.seq : status.checked,
       fullyVerifiedAt: quick ? lastFull.at : startedAt,
-      externalAnchorsChecked: chain.ok ? file.anchors.length : 0,
+      // On a quick check the tail's anchors were queried and cover the earlier ones (chained).
+      externalAnchorsChecked: chain.ok ? file.anchorCount : 0,
     };
     if (!status.ok) this.broken ??= verdict;
     else if (!quick) this.lastFull = head ? { head, at: startedAt } : null;
     return this.broken ?? verdict;
   }
+
+  /**
+   * A file that is gone, or holds fewer anchors or a lower highest seq than this process has read
+   * from it, was replaced, truncated or removed; no file at all, once the trail records one
+   * started, is the same. Raises the high-water mark otherwise.
+   */
+  private async anchorFileGone(prisma: PrismaClient, file: AnchorFileReading): Promise<string | null> {
+    if (!this.anchorFile) return null;
+    const most = this.fileMost;
+    let highestSeq = 0n; // bigints: no Math.max
+    for (const a of file.anchors) if (a.seq > highestSeq) highestSeq = a.seq;
+    if (most && (!file.found || file.anchorCount < most.anchors || highestSeq < most.highestSeq)) {
+      const older = file.anchorCount > 0 && highestSeq < most.highestSeq ? `, the newest for event #${highestSeq}` : "";
+      const now = file.found ? `now has ${file.anchorCount}${older}` : "now has none (no file)";
+      return `the anchor file ${this.anchorFile} had ${most.anchors} anchor${most.anchors === 1 ? "" : "s"} (the newest for event #${most.highestSeq}) at ${most.at.toISOString()} and ${now}: it was replaced, truncated or removed`;
+    }
+    if (!file.found) {
+      const started = await anchorFileStarted(prisma);
+      if (!started) return null; // a fresh install, before the worker's first anchor
+      return `the anchor file ${this.anchorFile} is missing, but the trail records anchoring to a file since event #${started.seq} (${started.path ?? "?"}, ${started.at.toISOString()}): it was removed, or its storage is not mounted, or RCMNET_AUDIT_ANCHOR_FILE names another file`;
+    }
+    if (file.problems.length) return null; // unreadable: reported as such, and no mark raised on it
+    if (!most || file.anchorCount > most.anchors || highestSeq > most.highestSeq) {
+      this.fileMost = {
+        anchors: Math.max(file.anchorCount, most?.anchors ?? 0),
+        highestSeq: highestSeq > (most?.highestSeq ?? 0n) ? highestSeq : (most?.highestSeq ?? 0n),
+        at: new Date(),
+      };
+    }
+    return null;
+  }
+}
+
+export interface AnchorFileCheck {
+  ok: boolean;
+  /** The restored trail's newest event (max(seq) at the check), 0 for none. */
+  head: bigint;
+  /** The trail's own verdict, with the file's anchors at or below `head` checked. */
+  chain: AuditChainStatus;
+  /** Anchors at or below the head, each checked against its event. */
+  checked: number;
+  /** Anchors of events past the head: written after the backup, or removed since. */
+  pastHead: FiledAuditAnchor[];
+  problems: string[];
+}
+
+/**
+ * Checks an anchor file that a database restored to an earlier point may not match whole
+ * (docs/operations.md, Restore): every anchor at or below the restored head must match its
+ * event, and the whole trail must verify. Anchors past the head are events written after the
+ * backup, lost with the restore: listed, and a problem only where they cannot be told from events
+ * removed off the trail's end, that is when `restoredTo` (the backup's time) is not given, or
+ * when the event's time is at or before it (the backup should then hold it).
+ */
+export async function checkAnchorFile(prisma: PrismaClient, path: string, { restoredTo = null }: { restoredTo?: Date | null } = {}): Promise<AnchorFileCheck> {
+  const file = await readAnchorFile(path);
+  const [row] = await prisma.$queryRaw<{ head: bigint }[]>`SELECT coalesce(max(seq), 0)::bigint AS head FROM audit_event`;
+  const head = row?.head ?? 0n;
+  const within = file.anchors.filter((a) => a.seq <= head);
+  const pastHead = file.anchors.filter((a) => a.seq > head);
+  const chain = await verifyAuditChain(prisma, within);
+  const problems: string[] = [];
+  if (!file.found) problems.push(`there is no anchor file at ${path}`);
+  problems.push(...file.problems);
+  if (!chain.ok && chain.problem) problems.push(chain.problem);
+  if (pastHead.length && !restoredTo) {
+    problems.push(
+      `${pastHead.length} anchor(s) past the trail's head #${head}: events written after the backup, or removed from the trail's end; give the restore point (--restored-to) to tell them apart`,
+    );
+  }
+  for (const a of restoredTo ? pastHead.filter((p) => p.at <= restoredTo) : []) {
+    problems.push(`event #${a.seq} of ${a.at.toISOString()}, no later than the restore point, is anchored (line ${a.line}) but not in the restored database`);
+  }
+  return { ok: problems.length === 0, head, chain, checked: within.length, pastHead, problems };
 }

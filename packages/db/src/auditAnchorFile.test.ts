@@ -1,6 +1,6 @@
 // The anchor file's lines: what the writer appends reads back, a crash's torn line is told apart
 // from a line something else changed.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -48,11 +48,55 @@ describe("anchor file lines", () => {
   it("reads no file as none found, without a problem", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rcmnet-anchors-"));
     try {
-      expect(await readAnchorFile(join(dir, "audit-anchors.jsonl"))).toEqual({ anchors: [], problems: [], found: false });
+      expect(await readAnchorFile(join(dir, "audit-anchors.jsonl"))).toMatchObject({ anchors: [], problems: [], found: false, anchorCount: 0 });
       await writeFile(join(dir, "audit-anchors.jsonl"), formatAnchorLine(anchor(4)));
-      expect(await readAnchorFile(join(dir, "audit-anchors.jsonl"))).toEqual({ anchors: [{ ...anchor(4), line: 1 }], problems: [], found: true });
+      expect(await readAnchorFile(join(dir, "audit-anchors.jsonl"))).toEqual({
+        anchors: [{ ...anchor(4), line: 1 }],
+        problems: [],
+        found: true,
+        whole: true,
+        anchorCount: 1,
+        end: { bytes: formatAnchorLine(anchor(4)).length, lines: 1, anchors: 1 },
+      });
       // A folder where the file should be: said, not taken for a missing file.
       expect((await readAnchorFile(dir)).problems).toEqual(["the anchor file could not be read (EISDIR)"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("reading the anchor file's tail", () => {
+  it("reads only the last bytes after an earlier reading, counting the anchors written since; whole again if the file no longer reaches it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rcmnet-anchors-"));
+    const path = join(dir, "audit-anchors.jsonl");
+    // Seqs of one length (100 on), so that every line has the same length.
+    const a = (n: number) => anchor(99 + n);
+    const lineBytes = formatAnchorLine(a(1)).length;
+    try {
+      await writeFile(path, Array.from({ length: 50 }, (_, i) => formatAnchorLine(a(i + 1))).join(""));
+      const whole = await readAnchorFile(path);
+      expect(whole).toMatchObject({ whole: true, anchorCount: 50, end: { bytes: 50 * lineBytes, lines: 50, anchors: 50 } });
+
+      // Three more, one torn mid-write: ~2.5 lines' worth of tail is read, and the count goes on.
+      await appendFile(path, formatAnchorLine(a(51)) + formatAnchorLine(a(52)) + formatAnchorLine(a(53)).slice(0, 40));
+      const tail = await readAnchorFile(path, { after: whole.end, tailBytes: Math.floor(3.5 * lineBytes) });
+      expect(tail).toMatchObject({ whole: false, found: true, problems: [], anchorCount: 52, end: { bytes: 52 * lineBytes, lines: 52, anchors: 52 } });
+      // The first line in range was cut: dropped; the torn one is no anchor.
+      expect(tail.anchors.map((a) => [a.seq, a.line])).toEqual([
+        [149n, 50],
+        [150n, 51],
+        [151n, 52],
+      ]);
+      // An unreadable line is not looked for in a tail reading (full walks read the file whole).
+      await appendFile(path, `\n{"seq":"x"}\n${formatAnchorLine(a(54), { afterTornLine: true })}`);
+      const next = await readAnchorFile(path, { after: tail.end });
+      expect(next).toMatchObject({ whole: false, problems: [], anchorCount: 53, end: { lines: 55, anchors: 53 } });
+      expect(next.anchors.at(-1)).toMatchObject({ seq: 153n, line: 55 });
+
+      // Truncated below the earlier end: read whole, and counted anew.
+      await writeFile(path, formatAnchorLine(a(1)));
+      expect(await readAnchorFile(path, { after: next.end })).toMatchObject({ whole: true, anchorCount: 1 });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,17 @@
 // (audit.ts). Whoever owns the tables can rewrite the trail and recompute every hash, the
 // signatures' anchors included; a head copied where that owner cannot write still shows it.
 // The line format lives here so that the writer and the reader cannot drift apart.
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
+
+/**
+ * The audit event the worker writes when it starts an anchor file (apps/api/src/jobs/
+ * anchorAuditHead.ts), `after: { path }`. Once this database has one, a missing anchor file is
+ * an alarm, never a fresh start: the writer does not create it again and the verifier fails.
+ */
+export const ANCHOR_FILE_STARTED = "audit.anchorFileStarted";
+
+/** How much of the file's end a quick check reads: ~340 lines, days of anchors every 10 minutes. */
+export const ANCHOR_TAIL_BYTES = 64 * 1024;
 
 /** The chain head at one moment: event `seq`, its hash and time, and when the copy was made. */
 export interface AuditAnchor {
@@ -18,12 +28,27 @@ export interface FiledAuditAnchor extends AuditAnchor {
   line: number;
 }
 
+/** Where a reading's complete lines ended, and the anchors among them: a later tail reading counts on from there. */
+export interface AnchorFileEnd {
+  bytes: number;
+  lines: number;
+  anchors: number;
+}
+
 export interface AnchorFileReading {
+  /** The anchors read: every one of the file's, or only those in its tail (`whole` false). */
   anchors: FiledAuditAnchor[];
-  /** Lines that are not anchors (other than a torn write), or why the file could not be read. */
+  /**
+   * Lines that are not anchors (other than a torn write), or why the file could not be read.
+   * Only a whole reading looks at every line; a tail reading reports no unreadable line.
+   */
   problems: string[];
   /** False when there is no file: a fresh install has none until the worker first writes it. */
   found: boolean;
+  whole: boolean;
+  /** Anchors in the whole file: counted, or for a tail reading the earlier reading's count plus those after its end. */
+  anchorCount: number;
+  end: AnchorFileEnd;
 }
 
 /**
@@ -87,14 +112,86 @@ export function parseAnchorFile(text: string): Pick<AnchorFileReading, "anchors"
   return { anchors, problems };
 }
 
-/** Reads and parses the anchor file; a missing file is no problem (see `found`). */
-export async function readAnchorFile(path: string): Promise<AnchorFileReading> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { anchors: [], problems: [], found: false };
-    return { anchors: [], problems: [`the anchor file could not be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], found: true };
+const NEWLINE = 0x0a;
+
+function countNewlines(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(NEWLINE, from); i !== -1 && i < to; i = buf.indexOf(NEWLINE, i + 1)) n++;
+  return n;
+}
+
+const NOTHING: AnchorFileEnd = { bytes: 0, lines: 0, anchors: 0 };
+
+function wholeReading(buf: Buffer): AnchorFileReading {
+  const { anchors, problems } = parseAnchorFile(buf.toString("utf8"));
+  const lines = countNewlines(buf, 0, buf.length);
+  const end = { bytes: buf.lastIndexOf(NEWLINE) + 1, lines, anchors: anchors.filter((a) => a.line <= lines).length };
+  return { anchors, problems, found: true, whole: true, anchorCount: anchors.length, end };
+}
+
+/**
+ * The anchors in the last `tailBytes` of the file, and those written since `after` (an earlier
+ * reading's end, which must lie within the file), to count the file's anchors without reading
+ * it whole. A file rewritten to another of at least the same size is not seen here; a whole
+ * reading (full walks) counts it again.
+ */
+function tailReading(buf: Buffer, from: number, after: AnchorFileEnd): AnchorFileReading {
+  // Reading from before `after`, the first line may be cut: dropped.
+  const skip = from > 0 && from < after.bytes ? buf.indexOf(NEWLINE) + 1 : 0;
+  let line = after.lines - countNewlines(buf, skip, after.bytes - from);
+  const parts = buf.subarray(skip).toString("utf8").split("\n");
+  const rest = parts.pop() ?? ""; // after the last newline: "" or a line not yet (or never) closed
+  const anchors: FiledAuditAnchor[] = [];
+  let added = 0;
+  for (const text of parts) {
+    line++;
+    const anchor = parseAnchorLine(text);
+    if (!anchor) continue;
+    anchors.push({ seq: anchor.seq, hash: anchor.hash, at: anchor.at, writtenAt: anchor.writtenAt, line });
+    if (line > after.lines) added++;
   }
-  return { ...parseAnchorFile(text), found: true };
+  const open = rest ? parseAnchorLine(rest) : null;
+  if (open) anchors.push({ seq: open.seq, hash: open.hash, at: open.at, writtenAt: open.writtenAt, line: line + 1 });
+  const lastNewline = buf.lastIndexOf(NEWLINE);
+  const end = { bytes: lastNewline >= skip ? from + lastNewline + 1 : after.bytes, lines: line, anchors: after.anchors + added };
+  return { anchors, problems: [], found: true, whole: false, anchorCount: end.anchors + (open ? 1 : 0), end };
+}
+
+/**
+ * Reads and parses the anchor file; a missing file is `found: false` (what that means is the
+ * verifier's call: audit.ts). Whole, unless `after` (an earlier reading's end) is given and the
+ * file still reaches it: then only its last `tailBytes`, and anything written since `after`.
+ */
+export async function readAnchorFile(
+  path: string,
+  { after = null, tailBytes = ANCHOR_TAIL_BYTES }: { after?: AnchorFileEnd | null; tailBytes?: number } = {},
+): Promise<AnchorFileReading> {
+  const failed = (err: unknown): AnchorFileReading => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { anchors: [], problems: [], found: false, whole: true, anchorCount: 0, end: NOTHING };
+    return { anchors: [], problems: [`the anchor file could not be read (${code ?? String(err)})`], found: true, whole: true, anchorCount: 0, end: NOTHING };
+  };
+  let file: Awaited<ReturnType<typeof open>>;
+  try {
+    file = await open(path, "r");
+  } catch (err) {
+    return failed(err);
+  }
+  try {
+    const { size } = await file.stat();
+    const from = after && size >= after.bytes ? Math.max(0, Math.min(after.bytes, size - tailBytes)) : 0;
+    const buf = Buffer.alloc(size - from);
+    let read = 0;
+    while (read < buf.length) {
+      const { bytesRead } = await file.read(buf, read, buf.length - read, from + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    const bytes = buf.subarray(0, read);
+    return after && size >= after.bytes ? tailReading(bytes, from, after) : wholeReading(bytes);
+  } catch (err) {
+    return failed(err);
+  } finally {
+    await file.close();
+  }
 }

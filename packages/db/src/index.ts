@@ -7,15 +7,20 @@ export { grantAppRole, WORKFLOW_TABLES } from "./appRole.ts";
 export { BlobStore, BlobCorruptError, BlobNotFoundError, sha256Hex } from "./blobStore.ts";
 export {
   AuditChainVerifier,
+  checkAnchorFile,
   verifyAuditChain,
+  type AnchorFileCheck,
   type AuditChainStatus,
   type AuditVerification,
 } from "./audit.ts";
 export {
+  ANCHOR_FILE_STARTED,
+  ANCHOR_TAIL_BYTES,
   formatAnchorLine,
   parseAnchorFile,
   parseAnchorLine,
   readAnchorFile,
+  type AnchorFileEnd,
   type AnchorFileReading,
   type AuditAnchor,
   type FiledAuditAnchor,

@@ -1,12 +1,13 @@
 // The worker's copy of the audit chain head to the anchor file, on a real PostgreSQL: one line
-// per change of the head, the same line logged, a crash's torn line closed before the next.
-import { appendFile, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+// per change of the head, the same line logged, a crash's torn line closed before the next; the
+// file created only for the database's first anchor, never again once it is gone.
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPrismaClient, readAnchorFile } from "@rcmnet/db";
+import { ANCHOR_FILE_STARTED, AuditChainVerifier, createPrismaClient, readAnchorFile } from "@rcmnet/db";
 import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { anchorAuditHead, startAuditAnchoring } from "./anchorAuditHead.ts";
+import { AnchorFileMissingError, anchorAuditHead, startAuditAnchoring } from "./anchorAuditHead.ts";
 import type { JobLogger } from "./types.ts";
 
 let db: TestDatabase;
@@ -21,10 +22,21 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+async function emptyTrail(): Promise<void> {
+  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
+  await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
+  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+}
+
 let n = 0;
-beforeEach(() => {
+// Each test starts as a new database would: an empty trail, and no anchor file started.
+beforeEach(async () => {
+  await emptyTrail();
   file = join(dir, `audit-anchors-${++n}.jsonl`);
 });
+
+const startedEvents = () =>
+  db.prisma.auditEvent.findMany({ where: { action: ANCHOR_FILE_STARTED }, orderBy: { seq: "asc" }, select: { seq: true, actorLogin: true, before: true, after: true } });
 
 /** A logger that keeps what it was given. */
 function recordingLog(): JobLogger & { lines: { message: string; fields?: Record<string, unknown> }[] } {
@@ -52,8 +64,11 @@ describe("anchorAuditHead", () => {
     const log = recordingLog();
     await addEvent();
     await addEvent();
+    // The first anchor of this database: the file is started, which the trail records first, so
+    // that the anchor covers that record too.
+    expect(await anchorAuditHead(db.prisma, file, { log })).not.toBeNull();
     const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
-    expect(await anchorAuditHead(db.prisma, file, { log })).toMatchObject({ seq: head.seq, hash: head.hash, at: head.at });
+    expect(head).toMatchObject({ seq: 3n, action: ANCHOR_FILE_STARTED, actorLogin: "system", after: { path: file } });
     // Unchanged head: nothing written, nothing logged.
     expect(await anchorAuditHead(db.prisma, file, { log })).toBeNull();
     await addEvent();
@@ -65,6 +80,7 @@ describe("anchorAuditHead", () => {
     const first = JSON.parse(lines[0] ?? "");
     expect(first).toEqual({ seq: head.seq.toString(), hash: head.hash, at: head.at.toISOString(), writtenAt: expect.stringMatching(/Z$/) });
     expect(log.lines.map((l) => [l.message, l.fields?.auditAnchor])).toEqual([
+      ["audit anchor file started", undefined],
       ["audit chain head anchored", first],
       ["audit chain head anchored", JSON.parse(lines[1] ?? "")],
     ]);
@@ -89,10 +105,7 @@ describe("anchorAuditHead", () => {
     expect(read.anchors.map((a) => a.line)).toEqual([1, 3]);
   });
 
-  it("writes nothing, not even an empty file, for an empty trail; writers on two workers add one line", async () => {
-    await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
-    await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
-    await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+  it("writes nothing, not even an empty file, for an empty trail; writers on two workers add one line, and one start", async () => {
     expect(await anchorAuditHead(db.prisma, file, { log: recordingLog() })).toBeNull();
     await expect(stat(file)).rejects.toThrow(/ENOENT/);
     await addEvent();
@@ -105,6 +118,7 @@ describe("anchorAuditHead", () => {
       await other.$disconnect();
     }
     expect(await fileLines()).toHaveLength(2);
+    expect(await startedEvents()).toHaveLength(1);
   });
 
   it("anchors at start-up, then on its timer; a file it cannot write is logged, not thrown", async () => {
@@ -115,11 +129,71 @@ describe("anchorAuditHead", () => {
     await addEvent();
     await until(async () => (await readAnchorFile(file)).anchors.length === 2);
     await anchoring.stop();
-    expect(log.lines.map((l) => l.message)).toEqual(["audit chain head anchored", "audit chain head anchored"]);
+    expect(log.lines.map((l) => l.message)).toEqual(["audit anchor file started", "audit chain head anchored", "audit chain head anchored"]);
 
+  });
+
+  it("a first file it cannot create (no folder: a missing mount) is logged, not thrown, and nothing recorded", async () => {
+    await addEvent();
     const broken = recordingLog();
     const nowhere = startAuditAnchoring(db.prisma, join(dir, "no-such-mount", "anchors.jsonl"), { everyMs: 60_000, log: broken });
     await nowhere.stop();
     expect(broken.lines).toEqual([{ message: "audit chain head not anchored", fields: { error: expect.stringMatching(/ENOENT/) } }]);
+    expect(await startedEvents()).toEqual([]);
+  });
+});
+
+describe("an anchor file that is gone", () => {
+  it("is not created again once the trail records one started: an error at every tick, and the verifier fails", async () => {
+    await addEvent();
+    const log = recordingLog();
+    await anchorAuditHead(db.prisma, file, { log });
+    await rm(file);
+    await addEvent();
+    await expect(anchorAuditHead(db.prisma, file, { log })).rejects.toThrow(AnchorFileMissingError);
+    await expect(stat(file)).rejects.toThrow(/ENOENT/);
+
+    const ticks = recordingLog();
+    const anchoring = startAuditAnchoring(db.prisma, file, { everyMs: 30, log: ticks });
+    await until(async () => ticks.lines.length >= 2);
+    await anchoring.stop();
+    expect(ticks.lines[0]).toEqual({ message: expect.stringMatching(new RegExp(`^anchor file missing: ${file} \\(this database has anchored to a file since audit event #2, last ${file}; it is not created again`)), fields: { path: file } });
+    expect(ticks.lines[1]?.message).toBe(ticks.lines[0]?.message);
+    await expect(stat(file)).rejects.toThrow(/ENOENT/);
+
+    // The API's verifier, in a process that never read the file, says so too.
+    const verdict = await new AuditChainVerifier(undefined, file).verify(db.prisma);
+    expect(verdict).toMatchObject({ ok: false, externalAnchorsChecked: 0 });
+    expect(verdict.problem).toMatch(/^the anchor file .* is missing, but the trail records anchoring to a file since event #2 /);
+  });
+
+  it("is not started at another path (RCMNET_AUDIT_ANCHOR_FILE re-pointed, a mount's empty folder), unless an operator creates it; then the trail records the change", async () => {
+    await addEvent();
+    await anchorAuditHead(db.prisma, file, { log: recordingLog() });
+    const mount = join(dir, `mount-${n}`);
+    await mkdir(mount);
+    const elsewhere = join(mount, "audit-anchors.jsonl");
+    await expect(anchorAuditHead(db.prisma, elsewhere, { log: recordingLog() })).rejects.toThrow(`anchor file missing: ${elsewhere}`);
+    await expect(stat(elsewhere)).rejects.toThrow(/ENOENT/);
+
+    // After a restore (docs/operations.md): a new empty file, created by hand.
+    await writeFile(elsewhere, "");
+    const log = recordingLog();
+    const anchor = await anchorAuditHead(db.prisma, elsewhere, { log });
+    expect(await startedEvents()).toEqual([
+      { seq: 2n, actorLogin: "system", before: null, after: { path: file } },
+      { seq: anchor?.seq, actorLogin: "system", before: { path: file }, after: { path: elsewhere } },
+    ]);
+    expect(log.lines[0]).toEqual({ message: "audit anchor file started", fields: { path: elsewhere, previousPath: file } });
+    expect((await readAnchorFile(elsewhere)).anchors.map((a) => a.seq)).toEqual([anchor?.seq]);
+  });
+
+  it("records a file a worker from before such records started (an upgrade), without writing it anew", async () => {
+    await addEvent();
+    const earlier = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    await writeFile(file, `{"seq":"${earlier.seq}","hash":"${earlier.hash}","at":"${earlier.at.toISOString()}","writtenAt":"${new Date().toISOString()}"}\n`);
+    await anchorAuditHead(db.prisma, file, { log: recordingLog() });
+    expect(await startedEvents()).toEqual([{ seq: 2n, actorLogin: "system", before: null, after: { path: file } }]);
+    expect((await readAnchorFile(file)).anchors.map((a) => a.seq)).toEqual([1n, 2n]);
   });
 });

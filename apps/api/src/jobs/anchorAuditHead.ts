@@ -3,14 +3,99 @@
 // recompute every hash and the signatures' anchors, is still found (docs/decisions.md D2). The
 // verifier checks the file (@rcmnet/db auditAnchorFile.ts). It is only worth as much as the file
 // is out of that owner's reach: an append-only mount, another host, the log shipper's copy.
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
-import { type AuditAnchor, formatAnchorLine, parseAnchorLine, type PrismaClient } from "@rcmnet/db";
+import { dirname } from "node:path";
+import { ANCHOR_FILE_STARTED, type AuditAnchor, formatAnchorLine, parseAnchorLine, type PrismaClient } from "@rcmnet/db";
+import { systemAudit } from "./systemAudit.ts";
 import type { JobLogger } from "./types.ts";
 
 /** Any number no other advisory lock in the system uses. */
 const AUDIT_ANCHOR_LOCK = 72430061;
 /** Enough to hold the last whole line (~190 bytes) whatever came before it. */
 const TAIL_BYTES = 4096;
+/** Append mode without O_CREAT: a file that is gone is never silently started again. */
+const APPEND_EXISTING = constants.O_RDWR | constants.O_APPEND;
+const APPEND_OR_CREATE = APPEND_EXISTING | constants.O_CREAT;
+
+/**
+ * The anchor file is gone although this database has anchored to one: it was deleted, replaced
+ * by a new path, or its mount is missing (an empty folder left in its place). Not started again:
+ * a new empty file would make a rewritten database verify (docs/operations.md, Restore).
+ */
+export class AnchorFileMissingError extends Error {
+  constructor(path: string, started: { seq: bigint; path: string | null }) {
+    super(
+      `anchor file missing: ${path} (this database has anchored to a file since audit event #${started.seq}, last ${started.path ?? "?"}; it is not created again: restore it or mount its storage, or after a restore create a new empty file there, docs/operations.md)`,
+    );
+    this.name = "AnchorFileMissingError";
+  }
+}
+
+async function openIfThere(path: string): Promise<Awaited<ReturnType<typeof open>> | null> {
+  try {
+    return await open(path, APPEND_EXISTING);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/**
+ * Makes sure the trail records the file the worker writes to (ANCHOR_FILE_STARTED, `after.path`).
+ * Whether the file may be created is decided from the database, not from the disk: only while
+ * the trail records no anchor file at all (a fresh install, or one from before such events).
+ * Later a missing file is an AnchorFileMissingError; a file an operator created for a new path (after a
+ * restore) is recorded as started, with the path before it. Its own transaction, committed
+ * before the anchor that covers it is written: an anchor of an event that then rolled back would
+ * name a seq the next event takes with another hash. The file is created and fsynced before the
+ * event commits, so a recorded start always had its file.
+ */
+async function ensureAnchorFileStarted(prisma: PrismaClient, path: string, log: JobLogger): Promise<void> {
+  await prisma.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_ANCHOR_LOCK}::bigint)`;
+      const [any] = await tx.$queryRaw<{ one: number }[]>`SELECT 1 AS one FROM audit_event LIMIT 1`;
+      if (!any) return; // nothing to anchor, so no file yet
+      const [started] = await tx.$queryRaw<{ seq: bigint; path: string | null }[]>`
+        SELECT seq, after->>'path' AS path FROM audit_event WHERE action = ${ANCHOR_FILE_STARTED} ORDER BY seq DESC LIMIT 1`;
+      let file = await openIfThere(path);
+      if (started && started.path === path) {
+        await file?.close();
+        if (!file) throw new AnchorFileMissingError(path, started);
+        return;
+      }
+      if (!file) {
+        if (started) throw new AnchorFileMissingError(path, started);
+        // The first anchor of this database. The folder is not created: a mount that is missing
+        // must not be replaced by a folder on the database's own disk.
+        file = await open(path, APPEND_OR_CREATE, 0o640);
+        try {
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+        const folder = await open(dirname(path), "r");
+        try {
+          await folder.sync(); // the file's name durable too
+        } finally {
+          await folder.close();
+        }
+      } else {
+        await file.close();
+      }
+      await systemAudit(tx, {
+        action: ANCHOR_FILE_STARTED,
+        entityType: "AuditAnchorFile",
+        entityId: path,
+        before: started ? { path: started.path } : null,
+        after: { path },
+      });
+      log.info("audit anchor file started", { path, previousPath: started?.path ?? null });
+    },
+    { timeout: 30_000 },
+  );
+}
 
 interface FileEnd {
   /** The last complete line's anchor, if it holds one. */
@@ -35,9 +120,12 @@ async function readEnd(file: Awaited<ReturnType<typeof open>>): Promise<FileEnd>
 /**
  * Appends the chain head to `path` if it is not the last anchor there, fsynced, and logs the same
  * line; returns the anchor written, or null (an empty trail, or an unchanged head). Writers on
- * other workers are serialised by an advisory lock, so two workers add one line, not two.
+ * other workers are serialised by an advisory lock, so two workers add one line, not two. The
+ * file is created only for this database's first anchor (ensureAnchorFileStarted); once the
+ * trail records one, a missing file throws AnchorFileMissingError.
  */
 export async function anchorAuditHead(prisma: PrismaClient, path: string, { log }: { log: JobLogger }): Promise<AuditAnchor | null> {
+  await ensureAnchorFileStarted(prisma, path, log);
   return prisma.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_ANCHOR_LOCK}::bigint)`;
@@ -45,9 +133,13 @@ export async function anchorAuditHead(prisma: PrismaClient, path: string, { log 
         SELECT seq, hash, at FROM audit_event ORDER BY seq DESC LIMIT 1`;
       if (!head) return null;
       // Append mode: every write lands at the end whatever the offset, and an append-only
-      // (chattr +a) file accepts it. The folder is not created: a mount that is missing must not
-      // be replaced by a folder on the database's own disk.
-      const file = await open(path, "a+", 0o640);
+      // (chattr +a) file accepts it. Never created here (ensureAnchorFileStarted).
+      const file = await openIfThere(path);
+      if (!file) {
+        const [started] = await tx.$queryRaw<{ seq: bigint; path: string | null }[]>`
+          SELECT seq, after->>'path' AS path FROM audit_event WHERE action = ${ANCHOR_FILE_STARTED} ORDER BY seq DESC LIMIT 1`;
+        throw new AnchorFileMissingError(path, started ?? { seq: 0n, path: null });
+      }
       try {
         const end = await readEnd(file);
         if (end.last && end.last.seq === head.seq && end.last.hash === head.hash) return null;
@@ -73,14 +165,18 @@ export interface AuditAnchoring {
 /**
  * Anchors at once, then every `everyMs`. A timer of its own rather than the worker's idle
  * housekeeping: that runs only between jobs, and a training run holds its worker for hours.
- * A failed write (database or disk away) is logged and tried again at the next tick.
+ * A failed write (database or disk away) is logged and tried again at the next tick; a missing
+ * file is logged as an error at every tick (`anchor file missing: …`) until it is put back.
  */
 export function startAuditAnchoring(prisma: PrismaClient, path: string, { everyMs, log }: { everyMs: number; log: JobLogger }): AuditAnchoring {
   let running: Promise<unknown> | null = null;
   const tick = () => {
     if (running) return; // a write that outlasted a whole interval (a hung disk): not a second one
     running = anchorAuditHead(prisma, path, { log })
-      .catch((err: unknown) => log.warn("audit chain head not anchored", { error: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown) => {
+        if (err instanceof AnchorFileMissingError) log.error(err.message, { path });
+        else log.warn("audit chain head not anchored", { error: err instanceof Error ? err.message : String(err) });
+      })
       .finally(() => {
         running = null;
       });
