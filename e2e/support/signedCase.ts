@@ -23,7 +23,8 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
     await new Promise((r) => setTimeout(r, 500));
   }
   const hema = await apiLogin(request, "hema");
-  const labels = (await apiQuery<{ reviewLabels: string[] }>(request, hema, "{ reviewLabels }")).data!.reviewLabels.filter((l) => l !== "unidentified" && l !== "artifact");
+  // Model classes only: unidentified, artifact and blast (a human-only class) stay out of training snapshots.
+  const labels = (await apiQuery<{ reviewLabels: string[] }>(request, hema, "{ reviewLabels }")).data!.reviewLabels.filter((l) => !["unidentified", "artifact", "blast"].includes(l));
   const readCells = async () =>
     (
       await apiQuery<{ case: { cells: { nodes: { id: string; reviewCount: number; currentLabel: string | null }[] } } }>(

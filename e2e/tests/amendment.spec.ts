@@ -147,6 +147,9 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(page.getByTestId("signoff-amendment")).toContainText("made 1 decision; 1 cell is now labelled otherwise than in version 1");
   // An amendment signs as an amended report; with a label changed, "with corrections" (the only fit).
   await expect(page.getByTestId("signoff-meaning")).toHaveValue("Amended report: reviewed and approved with corrections");
+  // Version 1 had no morphology comment: the amendment's starts empty, and this one is signed.
+  await expect(page.getByTestId("signoff-comment")).toHaveValue("");
+  await page.getByTestId("signoff-comment").fill("No blasts seen; CAR-T cells as counted.");
   await page.getByTestId("signoff-login").fill("hema");
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
   await page.getByTestId("signoff-submit").click();
@@ -164,6 +167,7 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(page.getByTestId("report-amendment-changes")).toContainText(new RegExp(`(\\d+) → (\\d+)`));
   await expect(page.getByTestId(`report-row-${target[1]}`)).toBeVisible();
   await expect(page.getByTestId("signature-verified")).toBeVisible();
+  await expect(page.getByTestId("report-comment")).toContainText("No blasts seen; CAR-T cells as counted.");
   await expect(page.getByTestId("report-amending")).toHaveCount(0);
   // ...and version 1 is still there, marked superseded.
   const versions = page.getByTestId("report-versions");

@@ -50,5 +50,9 @@ describe("chart scales", () => {
     expect(classColour(["car_t", "eosinophil"], "eosinophil")).toBe(classColour(["basophil", "eosinophil", "ig", "platelet"], "eosinophil"));
     const all = ["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet", "blast", "unidentified", "artifact"];
     expect(new Set(all.map((l) => classColour(all, l))).size).toBe(all.length);
+    // Blast, offered on every review page, has its own colour: it neither shifts the canonical
+    // classes' (platelet keeps the ninth) nor takes the first colour of a model's other labels.
+    expect(classColour(all, "platelet")).toBe("#7f7f7f");
+    expect(classColour(["blast", "zeta"], "blast")).not.toBe(classColour(["blast", "zeta"], "zeta"));
   });
 });

@@ -86,8 +86,11 @@ export function linePath(points: readonly { x: number; y: number }[]): string {
 const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"];
 /** For labels outside the canonical list (the rest of category10, then its light tints). */
 const EXTRA = ["#bcbd22", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5"];
-/** Review categories keep one colour each: grey for "not a class", dark brown for debris. */
-const CATEGORY_COLOURS: Record<string, string> = { unidentified: "#b0b0b0", artifact: "#3b2a1a" };
+/**
+ * Review categories keep one colour each: grey for "not a class", dark brown for debris; and
+ * blast, which every review page offers, its own (outside both palettes, which it would shift).
+ */
+const CATEGORY_COLOURS: Record<string, string> = { unidentified: "#b0b0b0", artifact: "#3b2a1a", blast: "#7a0177" };
 
 /**
  * A class's colour, fixed like its key (labels.ts): the canonical classes by their place in

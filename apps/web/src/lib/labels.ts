@@ -1,29 +1,37 @@
 // How cell classes are ordered and named on screen. The stored label stays the model's own
 // ("car_t", "ig"): records, audit trail and CSV keep it; only what a reader sees is named.
 
-import { byClassOrder, CELL_CLASS_ORDER } from "@rcmnet/api/differential";
+import { BLAST, byClassOrder, CELL_CLASS_ORDER } from "@rcmnet/api/differential";
+
+export { BLAST };
 
 /**
- * The fixed order of the classes a hematologist meets (the API's, so the differential's rows and
- * the review page agree), so that number keys and colours stay where muscle memory expects them
- * when a model with more (or fewer) classes is registered: the target cell first, then the
- * classic differential order, then the PBC extras. Nine classes, one per number key.
+ * The classes with a number key and a colour of their own, fixed whatever models are registered
+ * so that they stay where muscle memory expects them: the API's class order (the differential's
+ * rows and the review page agree) without blast, which came later and sits among them (after IG)
+ * in the rows only: inserted here, it would have moved the keys and colours of erythroblast and
+ * platelet. Nine classes, one per number key.
  */
-export const CANONICAL_ORDER = CELL_CLASS_ORDER;
+export const CANONICAL_ORDER = CELL_CLASS_ORDER.filter((l) => l !== BLAST);
+
+/** Blast's key: a letter clear of the number keys, - and the page's letters (g, u, l: model.ts). */
+export const BLAST_KEY = "b";
 
 const NAMES: Record<string, string> = {
   car_t: "CAR-T cell",
   ig: "Immature granulocyte",
+  [BLAST]: "Blast / abnormal cell",
 };
 
 /**
  * The key that reclassifies to a label, fixed whatever models are registered: 1-9 for the
- * canonical classes in order, 0 for unidentified, - for artifact. Labels outside the canonical
- * list have no key (their decision buttons remain). Muscle memory never has to relearn a key.
+ * canonical classes in order, 0 for unidentified, - for artifact, b for blast. Labels outside the
+ * canonical list have no key (their decision buttons remain). Muscle memory never has to relearn a key.
  */
 export function labelKey(label: string): string | null {
   if (label === "unidentified") return "0";
   if (label === "artifact") return "-";
+  if (label === BLAST) return BLAST_KEY;
   const i = (CANONICAL_ORDER as readonly string[]).indexOf(label);
   return i < 0 ? null : String(i + 1);
 }

@@ -48,6 +48,7 @@ export const CASE_HEADER = /* GraphQL */ `
     case(id: $id) {
       id accession patientRef status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
       differential { cartAssessed screenedClasses }
+      currentSignOff { version comment }
       slides { id kind imageSha256 width height analysisStatus analysisError createdAt updatedAt voidedAt voidReason voidedBy { login displayName } }
     }
   }

@@ -53,7 +53,7 @@ export interface ReviewApi {
   confirmMany(cells: ReviewCell[]): Promise<{ cellId: string; decision: HumanDecision; reviewCount: number }[]>;
   /** `seen`: the cells and decisions on this page (seenState), which the signature is bound to. */
   /** `login` null: a later signature of the session's series, the password alone. */
-  signOff(meaning: string, login: string | null, password: string, seen: { seenCells: number; seenDecisions: number }): Promise<void>;
+  signOff(meaning: string, login: string | null, password: string, seen: { seenCells: number; seenDecisions: number }, comment: string | null): Promise<void>;
 }
 
 export interface CaseHeader extends CaseDetailsFields {
@@ -71,6 +71,8 @@ export interface CaseHeader extends CaseDetailsFields {
    * sign-off dialog shows these and the labels with cells, as the signature records them.
    */
   screenedClasses: readonly string[];
+  /** The current signed version's morphology comment: an amendment starts from it. */
+  signedComment: string | null;
 }
 
 export function ReviewWorkspace({
@@ -489,10 +491,10 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: signedDiff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion) }}
+        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: signedDiff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion), signedComment: header.signedComment }}
         saving={state.saving.size > 0}
-        onSign={async (meaning, login, password) => {
-          await api.signOff(meaning, login, password, seenState(stateRef.current.cells));
+        onSign={async (meaning, login, password, comment) => {
+          await api.signOff(meaning, login, password, seenState(stateRef.current.cells), comment);
           setSignOpen(false);
           onSigned();
         }}

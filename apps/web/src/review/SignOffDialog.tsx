@@ -12,6 +12,7 @@ import { labelName } from "@/lib/labels";
 import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
+import { MAX_SIGNED_COMMENT } from "@rcmnet/api/signOffMeanings";
 
 export interface SignOffSummary {
   /** Printed name of the signed-in user, as the signature will record it. */
@@ -42,6 +43,8 @@ export interface SignOffSummary {
   failedSlides: number;
   /** In an amendment: the version it replaces and what this amendment decided (else null). */
   amendment: { of: number; decisions: number; relabelled: number } | null;
+  /** The morphology comment of the version an amendment replaces (null: none). */
+  signedComment: string | null;
 }
 
 export function SignOffDialog({
@@ -56,7 +59,7 @@ export function SignOffDialog({
   onClose: () => void;
   summary: SignOffSummary;
   saving: boolean;
-  onSign: (meaning: string, login: string | null, password: string) => Promise<void>;
+  onSign: (meaning: string, login: string | null, password: string, comment: string | null) => Promise<void>;
   /** Reloads the case: the way out when the API says it changed since the page loaded. */
   onReload: () => void;
 }) {
@@ -79,7 +82,7 @@ function SignOffForm({
   onClose: () => void;
   summary: SignOffSummary;
   saving: boolean;
-  onSign: (meaning: string, login: string | null, password: string) => Promise<void>;
+  onSign: (meaning: string, login: string | null, password: string, comment: string | null) => Promise<void>;
   onReload: () => void;
 }) {
   const { signer, accession, patientRef, differential, total, unreviewed, overrides, specimen, blood, unsavedDecisions, amendment } = summary;
@@ -97,6 +100,10 @@ function SignOffForm({
   const [seriesOpen, setSeriesOpen] = useState(() => window.sessionStorage.getItem(SIGNATURE_SERIES) === "1");
   const needsId = !seriesOpen;
   const [password, setPassword] = useState("");
+  // Signed with the counts and printed under them (blasts, dysplasia, smear quality): free text,
+  // trimmed by the API, blank for none. An amendment starts from the version it replaces: the new
+  // version is the report of record, and a comment not typed again would silently drop out.
+  const [comment, setComment] = useState(() => (summary.amendment ? (summary.signedComment ?? "") : ""));
   const loginInput = useRef<HTMLInputElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
   const [error, setError] = useState<string | null>(null);
@@ -136,7 +143,7 @@ function SignOffForm({
         setError(null);
         setChanged(false);
         try {
-          await onSign(meaning, needsId ? login.trim() : null, password);
+          await onSign(meaning, needsId ? login.trim() : null, password, comment.trim() || null);
           window.sessionStorage.setItem(SIGNATURE_SERIES, "1");
         } catch (err) {
           setPassword("");
@@ -214,6 +221,23 @@ function SignOffForm({
             </span>
           </label>
         )}
+        {/* Typed text, not shortcuts: the review page ignores keys while this dialog is open. */}
+        <label>
+          Morphology comment (printed on the report)
+          <textarea
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+            maxLength={MAX_SIGNED_COMMENT}
+            rows={3}
+            placeholder="Optional: blasts or other abnormal cells, dysplasia, smear quality"
+            aria-describedby="signoff-comment-help"
+            data-testid="signoff-comment"
+            disabled={Boolean(blocked)}
+          />
+          <span id="signoff-comment-help" className="muted" style={{ fontSize: "0.8rem" }}>
+            Signed with the counts: {comment.length.toLocaleString("en")} of {MAX_SIGNED_COMMENT.toLocaleString("en")} characters.
+          </span>
+        </label>
         <label>
           Meaning of this signature
           <select value={meaning} onChange={(e) => setMeaning(e.target.value)} data-testid="signoff-meaning">

@@ -93,26 +93,31 @@ describe("API to review model", () => {
 
   it("orders labels canonically, whatever the models register, then the review categories", () => {
     const cells = [toReviewCell({ ...base, prediction: { ...base.prediction!, abstained: false, label: "monocyte" } })];
-    expect(labelList(["lymphocyte", "car_t"], cells)).toEqual(["car_t", "lymphocyte", "monocyte", "unidentified", "artifact"]);
-    expect(labelList([], [])).toEqual(["unidentified", "artifact"]);
+    expect(labelList(["lymphocyte", "car_t"], cells)).toEqual(["car_t", "lymphocyte", "monocyte", "blast", "unidentified", "artifact"]);
+    // Blast is always offered: no model has the class, a hematologist may always record one.
+    expect(labelList([], [])).toEqual(["blast", "unidentified", "artifact"]);
     // A PBC model registered beside the CAR-T one: the CAR-T model's classes keep keys 1-5.
     const demo = ["car_t", "eosinophil", "lymphocyte", "monocyte", "neutrophil"];
     const pbc = ["basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"];
     const alone = labelList(demo, []);
     const both = labelList([...new Set([...demo, ...pbc])].sort(), []);
     expect(both.slice(0, 5)).toEqual(alone.slice(0, 5));
-    expect(both).toEqual(["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet", "unidentified", "artifact"]);
-    // Keys are fixed per label, not per position: unidentified and artifact keep 0 and - too.
-    expect(alone.map(labelKey)).toEqual(["1", "2", "3", "4", "5", "0", "-"]);
-    expect(both.map(labelKey)).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "-"]);
-    expect(labelKey("blast")).toBeNull();
+    // Blast after IG, before erythroblast, as a manual differential lists it.
+    expect(both).toEqual(["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", "blast", "erythroblast", "platelet", "unidentified", "artifact"]);
+    // Keys are fixed per label, not per position: unidentified and artifact keep 0 and - too, and
+    // blast, among the classes, takes a letter, so that erythroblast and platelet keep 8 and 9.
+    expect(alone.map(labelKey)).toEqual(["1", "2", "3", "4", "5", "b", "0", "-"]);
+    expect(both.map(labelKey)).toEqual(["1", "2", "3", "4", "5", "6", "7", "b", "8", "9", "0", "-"]);
+    expect(new Set(both.map(labelKey)).size).toBe(both.length);
+    expect(labelKey("zeta")).toBeNull();
     // Labels outside the canonical list come after it, alphabetically; review categories stay last.
-    expect(labelList(["zeta", "blast", "artifact"], [])).toEqual(["blast", "zeta", "unidentified", "artifact"]);
+    expect(labelList(["zeta", "artifact"], [])).toEqual(["blast", "zeta", "unidentified", "artifact"]);
   });
 
   it("names labels for readers without changing the stored value", () => {
     expect(labelName("car_t")).toBe("CAR-T cell");
     expect(labelName("ig")).toBe("Immature granulocyte");
+    expect(labelName("blast")).toBe("Blast / abnormal cell");
     expect(labelName("erythroblast")).toBe("Erythroblast");
     expect(labelName("large_granular-lymphocyte")).toBe("Large granular lymphocyte");
     expect(labelName("")).toBe("");

@@ -1,5 +1,5 @@
 // API shapes -> review view model. Pure, unit-tested.
-import { byCanonicalOrder } from "@/lib/labels";
+import { BLAST, byCanonicalOrder } from "@/lib/labels";
 import { aiShownLabel, type HumanDecision, type ReviewCell } from "./model";
 
 export interface ApiReview {
@@ -80,12 +80,13 @@ export function toReviewCell(c: ApiCell): ReviewCell {
 }
 
 /**
- * The label list: every class of the registered models and any label seen in the data, in the
- * canonical order (fixed keys whichever models are registered), then the review categories.
+ * The label list: every class of the registered models, blast (a class no model has, which a
+ * hematologist may always record) and any label seen in the data, in the canonical order (fixed
+ * keys whichever models are registered), then the review categories.
  */
 export function labelList(modelLabels: readonly string[], cells: readonly ReviewCell[]): string[] {
   const categories = REVIEW_CATEGORIES as readonly string[];
-  const classes = new Set(modelLabels);
+  const classes = new Set([...modelLabels, BLAST]);
   for (const c of cells) {
     if (c.ai) classes.add(c.ai.label);
     classes.add(c.currentLabel);

@@ -103,6 +103,14 @@ describe("differential count", () => {
     expect(d.rows.find((r) => r.label === "car_t")).toEqual({ label: "car_t", count: 2, percent: 50 });
   });
 
+  it("counts blasts among the white cells, listed only where a cell has one", () => {
+    const labels = ["car_t", "lymphocyte", "blast", "unidentified", "artifact"];
+    expect(differential(labels, cells, true).rows.map((r) => r.label)).not.toContain("blast");
+    const d = differential(labels, [cell("a", "car_t", 0.9), cell("b", "blast", 0.9), cell("c", "unidentified", 0.9)], true);
+    expect(d.counted).toBe(2);
+    expect(d.rows.map((r) => [r.label, r.count, r.percent])).toEqual([["car_t", 1, 50], ["lymphocyte", 0, 0], ["blast", 1, 50], ["unidentified", 1, null], ["artifact", 0, null]]);
+  });
+
   it("is all zeros for an empty case", () => {
     const d = differential(LABELS, [], true);
     expect(d.rows.every((r) => r.count === 0 && (r.percent === 0 || r.percent === null))).toBe(true);
@@ -153,6 +161,13 @@ describe("keyboard", () => {
     expect(intent).toEqual({ kind: "dispatch", action: { type: "move", delta: 1 } });
     s = reduce(s, { type: "move", delta: 10 });
     expect(s.cursor).toBe("d");
+  });
+
+  it("b reclassifies to blast (Caps Lock or not), with a reason like any override", () => {
+    const s = initialState([...LABELS.slice(0, 3), "blast", "artifact"], cells);
+    const chose = { kind: "dispatch", action: { type: "choose", cellIds: ["b"], label: "blast" } };
+    expect(keyIntent(s, "b")).toEqual(chose);
+    expect(keyIntent(s, "B")).toEqual(chose);
   });
 
   it("Enter confirms the AI label without a reason", () => {
@@ -470,7 +485,7 @@ describe("jumping to cells that need attention", () => {
   });
 
   it("the jump keys clash with no label key", () => {
-    const taken = [...LABELS, "unidentified", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet"].map(labelKey);
+    const taken = [...LABELS, "unidentified", "monocyte", "eosinophil", "basophil", "ig", "blast", "erythroblast", "platelet"].map(labelKey);
     for (const k of Object.values(JUMP_KEYS)) expect(taken).not.toContain(k);
     expect(Object.values(JUMP_KEYS)).not.toContain("g");
   });

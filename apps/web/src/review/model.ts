@@ -9,7 +9,7 @@
 
 import { meaningsFor } from "@rcmnet/api/signOffMeanings";
 import { isUnidentified, NOT_WHITE_CELLS } from "@/lib/differential";
-import { labelKey } from "@/lib/labels";
+import { BLAST, labelKey } from "@/lib/labels";
 import { type WhiteCellDifferential, whiteCellDifferential } from "@/lib/differential";
 
 export interface AiPrediction {
@@ -249,7 +249,11 @@ export function differential(labels: readonly string[], cells: readonly ReviewCe
   for (const c of cells) counts.set(c.currentLabel, (counts.get(c.currentLabel) ?? 0) + 1);
   const summary = whiteCellDifferential([...counts].map(([label, count]) => ({ label, count })), cartAssessed);
   const percentOf = new Map(summary.rows.map((r) => [r.label, r.percent]));
-  const rows = [...counts].map(([label, count]) => ({ label, count, percent: percentOf.get(label) ?? null }));
+  // Blast only where a cell has one: no model screens for it, so "0 blasts" would be a finding
+  // nobody made (the signed report lists it the same way).
+  const rows = [...counts]
+    .filter(([label, count]) => label !== BLAST || count > 0)
+    .map(([label, count]) => ({ label, count, percent: percentOf.get(label) ?? null }));
   return { rows, counted: summary.counted, total: cells.length, summary };
 }
 
@@ -475,7 +479,7 @@ export function nextMatching(state: Pick<ReviewState, "labels" | "cells">, fromI
   return (after.find((c) => !isReviewed(c)) ?? after[0])?.id ?? null;
 }
 
-/** Keys that jump to a cell needing attention (letters, clear of the label keys 0-9 and -). */
+/** Keys that jump to a cell needing attention (letters, clear of the label keys 0-9, - and b). */
 export const JUMP_KEYS = { nextUnreviewed: "u", nextLowConfidence: "l" } as const;
 
 export type KeyIntent =
@@ -487,7 +491,7 @@ export type KeyIntent =
 /** The number key of the label at `index` in the label list (the first nine have one), else null. */
 
 /**
- * Keyboard map. 1-9, 0, -: reclassify the current cell (labelKey: fixed keys); arrows: move;
+ * Keyboard map. 1-9, 0, -, b: reclassify the current cell (labelKey: fixed keys); arrows: move;
  * Backspace: back to the last decided cell; Enter: confirm the current label; g: toggle Grad-CAM;
  * u / l: next unreviewed / next low-confidence cell. Choosing a label other than the AI's opens
  * the reason prompt instead of saving (an override of the AI is never silent); choosing what the
@@ -509,7 +513,8 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   if (jump !== undefined) return jump === null ? { kind: "none" } : { kind: "dispatch", action: { type: "select", cellId: jump } };
   if (!cell || state.saving.has(cell.id)) return { kind: "none" };
   if (key === "Enter") return decide(state, cell, cell.currentLabel);
-  const label = state.labels.find((l) => labelKey(l) === key);
+  // Letter keys either case (Caps Lock on), like the jump keys.
+  const label = state.labels.find((l) => labelKey(l) === (key.length === 1 ? key.toLowerCase() : key));
   if (label !== undefined) return decide(state, cell, label);
   return { kind: "none" };
 }

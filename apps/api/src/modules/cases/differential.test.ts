@@ -59,6 +59,33 @@ describe("computeDifferential", () => {
     expect(d.cartPercentCi95).toEqual([6.1, 79.3]);
   });
 
+  it("counts a hematologist's blasts among the white cells, after IG, and lists them only where a cell has one", () => {
+    // A model with a class outside the fixed order: listed after blast, not before it alphabetically.
+    const pbc = ["atypical_lymphocyte", "basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"];
+    const d = computeDifferential(
+      [
+        { label: "neutrophil", count: 40, reviewed: 40 },
+        { label: "blast", count: 8, reviewed: 8 },
+        { label: "ig", count: 2, reviewed: 2 },
+        { label: "erythroblast", count: 5, reviewed: 5 },
+      ],
+      [pbc],
+    );
+    expect(d.counted).toBe(50);
+    expect(d.rows.map((r) => [r.label, r.count, r.percent])).toEqual([
+      ["lymphocyte", 0, 0],
+      ["neutrophil", 40, 80],
+      ["monocyte", 0, 0],
+      ["eosinophil", 0, 0],
+      ["basophil", 0, 0],
+      ["ig", 2, 4],
+      ["blast", 8, 16],
+      ["atypical_lymphocyte", 0, 0],
+    ]);
+    expect(d.nrbcPer100Wbc).toBe(10);
+    expect(computeDifferential([{ label: "neutrophil", count: 1, reviewed: 1 }], [pbc]).rows.map((r) => r.label)).not.toContain("blast");
+  });
+
   it("is all zeros for an empty case (no division by zero), and not evaluable", () => {
     const d = computeDifferential([{ label: "artifact", count: 3, reviewed: 3 }], [["car_t"]]);
     expect(d).toMatchObject({ total: 3, counted: 0, cartPercent: 0, rows: [{ label: "car_t", count: 0, percent: 0 }], cartPercentCi95: null, cartPercentOfLymphocytes: null, nrbcPer100Wbc: null, belowMinimum: true });

@@ -13,12 +13,22 @@ export function isUnidentified(label: string | null | undefined): boolean {
   return label?.toLowerCase() === "unidentified";
 }
 /**
- * The fixed order of the classes a hematologist meets, in the differential's rows and on the
- * review page (its number keys): the target cell first, then the classic differential order,
- * then the PBC extras. A report's rows never reorder with the counts, so "Basophils" sits in the
- * same line on every patient's report and every version of it.
+ * "Blast / abnormal cell": a label only a hematologist gives (no model has the class), always
+ * allowed. A blast is a white cell: it counts in the denominator (called unidentified, it would
+ * leave it and inflate every share, CAR-T included). Listed in the differential only where a cell
+ * has it (no model screened for it, so "0 blasts" would be a finding nobody made).
  */
-export const CELL_CLASS_ORDER = ["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", "erythroblast", "platelet"] as const;
+export const BLAST = "blast";
+
+/**
+ * The fixed order of the classes a hematologist meets, in the differential's rows and on the
+ * review page: the target cell first, then the classic differential order (blasts after the
+ * immature granulocytes, as a manual differential lists them), then the PBC extras. A report's
+ * rows never reorder with the counts, so "Basophils" sits in the same line on every patient's
+ * report and every version of it. The review page's number keys are this order without blast
+ * (apps/web/src/lib/labels.ts): blast came later, and keys 1-9 stay where muscle memory has them.
+ */
+export const CELL_CLASS_ORDER = ["car_t", "lymphocyte", "neutrophil", "monocyte", "eosinophil", "basophil", "ig", BLAST, "erythroblast", "platelet"] as const;
 
 /** Known classes in CELL_CLASS_ORDER, then any other label alphabetically. */
 export function byClassOrder(a: string, b: string): number {

@@ -48,6 +48,30 @@ describe("review", () => {
     expect(labels.reviewLabels).toEqual(expect.arrayContaining(["artifact", "unidentified", "car_t"]));
   });
 
+  it("always allows blast, though no model has the class: a white cell in the count, overriding the AI only with a reason", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    expect(await api.prisma.modelVersion.count({ where: { labels: { has: "blast" } } })).toBe(0);
+    expect((await api.gqlOk(hema, `{ reviewLabels }`)).reviewLabels).toContain("blast");
+    const DIFF = `query($id: ID!) { case(id: $id) { differential { counted rows { label count percent } excluded { label count } } } }`;
+    const before = (await api.gqlOk(hema, DIFF, { id: kase.id })).case.differential;
+    // No model screens for blasts: no "0 blasts" row until a cell has one.
+    expect(before.rows.map((r: { label: string }) => r.label)).not.toContain("blast");
+    // The fixture's tenth cell is an AI abstention (unidentified, out of the count).
+    const cellId = cellIds[9]!;
+    const fingerprint = await databaseFingerprint(api.prisma);
+    const noReason = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "blast" } });
+    expect(noReason.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(noReason.errors?.[0]?.message).toMatch(/reason/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(fingerprint);
+    const ok = await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "blast", reason: "high N:C ratio, fine chromatin, nucleoli" } });
+    expect(ok.reclassifyCell).toMatchObject({ currentLabel: "blast", reviewCount: 1 });
+    const after = (await api.gqlOk(hema, DIFF, { id: kase.id })).case.differential;
+    // Counted among the white cells (unidentified, it was not), its row after the models' classes.
+    expect(after.counted).toBe(before.counted + 1);
+    expect(after.rows.at(-1)).toEqual({ label: "blast", count: 1, percent: 10 });
+    expect(after.excluded.find((e: { label: string }) => e.label === "unidentified")?.count ?? 0).toBe(0);
+  });
+
   it("gives the second of two reviewers a CONFLICT and loses nothing", async () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     const cellId = cellIds[0]!;

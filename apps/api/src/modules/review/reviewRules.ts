@@ -2,11 +2,15 @@ import type { AnalysisStatus, Case, Prisma, Prediction } from "@rcmnet/db";
 import { conflict, notFound, badInput } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { ARTIFACT, UNIDENTIFIED, assertNotSigned } from "../cases/caseRules.ts";
-import { isUnidentified } from "../cases/whiteCellDifferential.ts";
+import { BLAST, isUnidentified } from "../cases/whiteCellDifferential.ts";
 
-export const ALWAYS_ALLOWED_LABELS = [UNIDENTIFIED, ARTIFACT] as const;
+/**
+ * Labels a human may always choose, whatever the models' classes: no cell, no class, and a blast
+ * or other abnormal cell (no model knows it, and a post-CAR-T relapse must be recordable).
+ */
+export const ALWAYS_ALLOWED_LABELS = [UNIDENTIFIED, ARTIFACT, BLAST] as const;
 
-/** Model label sets (all registered versions) plus the two labels a human may always choose. */
+/** Model label sets (all registered versions) plus the labels a human may always choose. */
 export async function allowedLabels(db: Prisma.TransactionClient): Promise<string[]> {
   const rows = await db.$queryRaw<{ label: string }[]>`SELECT DISTINCT unnest(labels) AS label FROM model_version`;
   return [...new Set([...rows.map((r) => r.label), ...ALWAYS_ALLOWED_LABELS])].sort();

@@ -17,3 +17,9 @@ export type SignOffMeaning = (typeof SIGN_OFF_MEANINGS)[number];
 export function meaningsFor({ amendment, corrected }: { amendment: boolean; corrected: boolean }): SignOffMeaning[] {
   return SIGN_OFF_MEANINGS.filter((m) => m.startsWith("Amended report") === amendment && (!corrected || m.endsWith("with corrections")));
 }
+
+/**
+ * The longest morphology comment a signature carries (signOffCase's `comment`; a paragraph or
+ * two, not a document): here, so that the sign-off dialog's limit is the API's.
+ */
+export const MAX_SIGNED_COMMENT = 2000;

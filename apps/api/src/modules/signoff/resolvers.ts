@@ -47,6 +47,10 @@ export const resolvers: Resolvers = {
     contentSha256: (s, _a, ctx) => hashFor(s.contentSha256, ctx.user?.role),
     signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
     supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),
+    comment: (s) => {
+      const c = (s.content as { comment?: unknown } | null)?.comment;
+      return typeof c === "string" ? c : null;
+    },
   },
 };
 

@@ -424,6 +424,52 @@ describe("sign-off", () => {
     expect(r.signOffCase.content.absoluteCounts.lymphocytesPerUl).toBeGreaterThan(0);
   });
 
+  it("signs a cell reclassified to blast among the white cells, and the signer's morphology comment", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    // The fixture's tenth cell is an AI abstention: a blast, not an unidentified cell out of the count.
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 0, label: "blast", reason: "blast: fine chromatin, nucleoli" } });
+    await confirmAll(cellIds.slice(0, 9));
+    const live = (await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { differential { counted rows { label count } } } }`, { id: kase.id })).case.differential;
+    expect(live.counted).toBe(10);
+    expect(live.rows).toContainEqual({ label: "blast", count: 1 });
+    const comment = "Occasional blasts (1 of 10 cells): recommend flow cytometry for relapse.";
+    const r = await api.gqlOk(hema, SIGN, {
+      input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, comment: `  ${comment}\n`, ...(await seen(kase.id)) },
+    });
+    const content = r.signOffCase.content;
+    expect(content.schema).toBe("rcmnet.signed-report/7");
+    expect(content.differential.counted).toBe(10);
+    expect(content.differential.rows.at(-1)).toEqual({ label: "blast", count: 1, percent: 10 });
+    expect(content.differential.excluded).toEqual([]);
+    expect(content.cells.find((c: { id: string }) => c.id === cellIds[9])).toMatchObject({ label: "blast", action: "RECLASSIFY" });
+    // The comment is signed (trimmed): part of the content the hash covers.
+    expect(content.comment).toBe(comment);
+    // Read back on its own, as an amendment's dialog starts from it.
+    const current = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { currentSignOff { comment } } }`, { id: kase.id });
+    expect(current.case.currentSignOff.comment).toBe(comment);
+    expect(sha256OfContent(content)).toBe(r.signOffCase.contentSha256);
+    expect((await api.gqlOk(hema, `query($id: ID!) { verifySignOff(id: $id) { ok } }`, { id: r.signOffCase.id })).verifySignOff.ok).toBe(true);
+  });
+
+  it("refuses a morphology comment over 2,000 characters, storing nothing; blank is none; an amendment signs its own", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const before = await databaseFingerprint(api.prisma);
+    const long = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, comment: "x".repeat(2001), ...(await seen(kase.id)) } });
+    expect(long.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(long.errors?.[0]?.message).toMatch(/2,000 characters/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    const v1 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, comment: "  \n ", ...(await seen(kase.id)) } })).signOffCase;
+    expect(v1.content).toHaveProperty("comment", null);
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Add the morphology comment" } });
+    // At most 2,000 characters once trimmed.
+    const full = "é".repeat(2000);
+    const v2 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: "Amended report: reviewed and approved", comment: ` ${full} `, ...(await seen(kase.id)) } })).signOffCase;
+    expect(v2).toMatchObject({ version: 2, content: { comment: full } });
+    // Version 1 stays as signed, without one.
+    expect((await api.prisma.signOff.findUniqueOrThrow({ where: { id: v1.id } })).content).toHaveProperty("comment", null);
+  });
+
   it("gives no absolute counts for cells from hand-picked crops: their shares are not a differential", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, slideKind: "CROP" });
     await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "peripheral blood", wbcCount: 5 } });

@@ -14,7 +14,7 @@ import { lockCase, UNIDENTIFIED } from "../cases/caseRules.ts";
 import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
 import { absoluteCounts } from "../cases/whiteCellDifferential.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
-import { meaningsFor, SIGN_OFF_MEANINGS } from "./meanings.ts";
+import { MAX_SIGNED_COMMENT, meaningsFor, SIGN_OFF_MEANINGS } from "./meanings.ts";
 
 export const signOffCaseInput = z.object({
   caseId: z.string(),
@@ -34,6 +34,15 @@ export const signOffCaseInput = z.object({
   seenCells: z.number().int().min(0),
   seenDecisions: z.number().int().min(0),
   seenCaseUpdatedAt: z.date(),
+  // A free-text morphology comment printed on the report (a blast, dysplasia, a smear-quality
+  // remark): signed with the counts, so it is part of the record the signature vouches for.
+  // Blank means none, so a report never carries an empty comment.
+  comment: z
+    .string()
+    .trim()
+    .max(MAX_SIGNED_COMMENT, `comment must be at most ${MAX_SIGNED_COMMENT.toLocaleString("en")} characters`)
+    .nullish()
+    .transform((v) => v || null),
 });
 
 /**
@@ -224,7 +233,10 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           // /6 `differential.cartAssessed`: false where a model that classified the cells has no
           // CAR-T class, and then no CAR-T share, interval or count per µL (null, not 0);
           // /7 `slides[].voided` ({ at, byLogin, reason } for an image voided before signing, whose
-          // cells are neither in `cells` nor in the differential; null otherwise).
+          // cells are neither in `cells` nor in the differential; null otherwise) and `comment`: the
+          // signer's free-text morphology comment (trimmed, at most 2,000 characters; null for
+          // none), each version its own (an amendment signs its own comment, or none); and a
+          // cell's `label` may be "blast" (a hematologist's call no model makes), a white cell.
           // Older reports keep their own shape (the hash is over the content as stored, so a new
           // field never touches the verification of a report signed without it).
           schema: "rcmnet.signed-report/7",
@@ -273,6 +285,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           auditAnchor: head[0] ? { seq: head[0].seq.toString(), hash: head[0].hash } : null,
           supersedes: previous ? { id: previous.id, version: previous.version, contentSha256: previous.contentSha256 } : null,
           amendmentReason: amendment?.reason ?? null,
+          comment: input.comment,
         };
         const contentSha256 = sha256OfContent(content);
         const signOff = await tx.signOff.create({

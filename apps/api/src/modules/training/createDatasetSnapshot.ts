@@ -1,6 +1,7 @@
 // A frozen training set from human decisions that a hematologist has signed: the latest
 // review label of every cell in a SIGNED_OUT or AMENDED case. Cells whose final label is
-// "unidentified" or "artifact" carry no class and are left out, and so are the cells of failed and
+// "unidentified" or "artifact" carry no class and are left out (so, for now, are "blast" cells:
+// NON_CLASS_LABELS), and so are the cells of failed and
 // voided images (a snapshot taken before an image was voided keeps them: snapshots are frozen).
 // AI predictions are never
 // labels. Cells are split by patient (datasetSplit.ts). The snapshot's rows are append-only in
@@ -10,9 +11,17 @@ import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput } from "../../errors.ts";
 import { ARTIFACT, UNIDENTIFIED } from "../../jobs/model/runtime.ts";
+import { BLAST } from "../cases/whiteCellDifferential.ts";
 import { assignSplits, crossPartDuplicates, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
 
-export const NON_CLASS_LABELS: readonly string[] = [UNIDENTIFIED, ARTIFACT];
+/**
+ * Final labels that teach no model class. Blast is a class, but one only humans give, to a handful
+ * of cells from a few patients: split by patient, those often all land in VAL or TEST, and a class
+ * with no TRAIN cells is refused (startTrainingRun), so one relapse case would block every training
+ * run (and a model given a few blasts could not learn them anyway). Left out until there are
+ * enough to train a blast class on purpose.
+ */
+export const NON_CLASS_LABELS: readonly string[] = [UNIDENTIFIED, ARTIFACT, BLAST];
 const MAX_NAME = 120;
 const INSERT_CHUNK = 5_000;
 

@@ -86,6 +86,8 @@ describe("dataset snapshots", () => {
         { reviews: ["car_t", "lymphocyte"] }, // reclassified: the latest label counts
         { reviews: ["car_t", "unidentified"] }, // no class: excluded
         { reviews: ["artifact"] }, // excluded
+        // A hematologist's blast: a class no model has, too rare to train on yet (NON_CLASS_LABELS).
+        { reviews: ["car_t", "blast"] },
         {}, // never reviewed: excluded (AI predictions are never labels)
       ],
     });

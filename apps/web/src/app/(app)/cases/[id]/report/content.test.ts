@@ -89,6 +89,7 @@ describe("signed report content", () => {
       absoluteCounts: null,
       slides: null,
       signature: { name: null, login: null, signedAt: null, meaning: null },
+      comment: null,
     });
   });
 
@@ -154,6 +155,40 @@ describe("signed report content", () => {
     expect(readReportContent({ schema: "rcmnet.signed-report/6", slides: [{ kind: "FIELD", analysisStatus: "DONE" }] }).slides?.voided).toEqual([]);
   });
 
+  it("reads the signer's morphology comment (/7) and a blast row among the white cells", () => {
+    const r = readReportContent({
+      schema: "rcmnet.signed-report/7",
+      differential: {
+        counted: 10,
+        rows: [{ label: "lymphocyte", count: 6, percent: 60 }, { label: "ig", count: 1, percent: 10 }, { label: "blast", count: 3, percent: 30 }],
+        excluded: [{ label: "erythroblast", count: 2 }],
+      },
+      comment: "Blasts 30%: relapse?\nRecommend flow cytometry.",
+    });
+    expect(r.comment).toBe("Blasts 30%: relapse?\nRecommend flow cytometry.");
+    expect(r.rows.map((x) => [x.label, x.count, x.percent])).toEqual([
+      ["lymphocyte", 6, 60],
+      ["ig", 1, 10],
+      ["blast", 3, 30],
+      ["erythroblast", 2, null],
+    ]);
+    // None given (null), blank, or not text: no comment; a report signed before comments has none either.
+    for (const comment of [null, "   ", 42, { text: "x" }]) expect(readReportContent({ comment }).comment).toBeNull();
+    expect(readReportContent({ schema: "rcmnet.signed-report/6" }).comment).toBeNull();
+  });
+
+  it("says whether an amendment added, changed or removed the morphology comment", () => {
+    const signed = (extra: Record<string, unknown>) => readReportContent({ differential: { rows: [], excluded: [] }, cells: [], ...extra });
+    const [none, blasts, flow, older] = [signed({ comment: null }), signed({ comment: "Blasts seen" }), signed({ comment: "Blasts seen; flow sent" }), signed({})];
+    expect(changesSince(none, blasts).comment).toBe("added");
+    expect(changesSince(blasts, flow).comment).toBe("changed");
+    expect(changesSince(flow, none).comment).toBe("removed");
+    expect(changesSince(flow, flow).comment).toBeNull();
+    // A version signed before comments existed had none: a comment now is added.
+    expect(changesSince(older, blasts).comment).toBe("added");
+    expect(changesSince(older, none).comment).toBeNull();
+  });
+
   it("says what an amendment changed: cells relabelled and the classes whose count moved", () => {
     const v1 = readReportContent({
       differential: { rows: [{ label: "lymphocyte", count: 2, percent: 66.7 }, { label: "car_t", count: 1, percent: 33.3 }], excluded: [] },
@@ -171,8 +206,9 @@ describe("signed report content", () => {
         { label: "lymphocyte", before: 2, after: 0 },
       ],
       details: [],
+      comment: null,
     });
-    expect(changesSince(v1, v1)).toEqual({ relabelled: 0, counts: [], details: [] });
+    expect(changesSince(v1, v1)).toEqual({ relabelled: 0, counts: [], details: [], comment: null });
   });
 
   it("gathers why cells were left unidentified (/5), none before reasons were signed", () => {
@@ -202,6 +238,7 @@ describe("signed report content", () => {
         { name: "collected", before: "2026-11-20 08:30:00 UTC", after: "none" },
         { name: "WBC", before: "4.2 ×10⁹/L", after: "0.42 ×10⁹/L" },
       ],
+      comment: null,
     });
     // A version signed before a detail was signed at all has not changed it "from none".
     const older = signed({ accession: "A-1" });

@@ -1,6 +1,7 @@
 // The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/7", which added
 // `slides[].voided` ({ at, byLogin, reason }: an image voided before signing, whose cells are not
-// in the report; older reports have no voided images); /6 added
+// in the report; older reports have no voided images) and `comment` (the signer's morphology
+// comment, or null; /7 reports signed before it have no such key); /6 added
 // `differential.cartAssessed`: false, with null CAR-T figures, where a model that classified the
 // cells has no CAR-T class; /5 added each cell's decision, its reason and whether it was confirmed with a gallery group, and limited
 // absolute counts to peripheral blood from smear fields; /4 is the same shape without those; /3
@@ -78,6 +79,8 @@ export interface ReportContent {
     cropsCounted: number;
     voided: { byLogin: string | null; at: string | null; reason: string | null }[];
   } | null;
+  /** The signer's free-text morphology comment as signed (/7); null where none was given. */
+  comment: string | null;
   /** The signature's manifestation as signed (name, login, time, meaning); null where absent. */
   signature: { name: string | null; login: string | null; signedAt: string | null; meaning: string | null };
 }
@@ -197,6 +200,7 @@ export function readReportContent(raw: unknown): ReportContent {
         })()
       : null,
     signature: { name: str(signer.name), login: str(signer.login), signedAt: str(c.signedAt), meaning: str(c.meaning) },
+    comment: str(c.comment)?.trim() || null,
   };
 }
 
@@ -225,13 +229,19 @@ const DETAILS: { key: keyof ReportContent["case"]; name: string; show: (v: strin
 /**
  * What an amendment changed, from the two signed contents: cells whose label differs, the
  * classes whose count moved (white cells and the others alike), in the later version's row order,
- * and the case details that changed (a corrected white-cell count moves every absolute figure
- * without moving a single cell).
+ * the case details that changed (a corrected white-cell count moves every absolute figure
+ * without moving a single cell), and whether the morphology comment did (each version signs its own).
  */
 export function changesSince(
   previous: ReportContent,
   current: ReportContent,
-): { relabelled: number | null; counts: { label: string; before: number; after: number }[]; details: { name: string; before: string; after: string }[] } {
+): {
+  relabelled: number | null;
+  counts: { label: string; before: number; after: number }[];
+  details: { name: string; before: string; after: string }[];
+  /** How the morphology comment changed (a report signed before comments had none); null where it did not. */
+  comment: "added" | "changed" | "removed" | null;
+} {
   const countOf = (c: ReportContent) => new Map(c.rows.map((r) => [r.label, r.count]));
   const [before, after] = [countOf(previous), countOf(current)];
   const labels = [...new Set([...current.rows.map((r) => r.label), ...previous.rows.map((r) => r.label)])];
@@ -243,5 +253,7 @@ export function changesSince(
     const [b, a] = [previous.case[key], current.case[key]];
     return b === a ? [] : [{ name, before: b === null ? "none" : show(b), after: a === null ? "none" : show(a) }];
   });
-  return { relabelled, counts, details };
+  const [cb, ca] = [previous.comment, current.comment];
+  const comment = cb === ca ? null : cb === null ? "added" : ca === null ? "removed" : "changed";
+  return { relabelled, counts, details, comment };
 }

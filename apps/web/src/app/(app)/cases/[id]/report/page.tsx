@@ -213,7 +213,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                 Changed since then:{" "}
                 {changes.relabelled !== null ? `${changes.relabelled} cell${changes.relabelled === 1 ? "" : "s"} relabelled` : "cells not compared"}
                 {changes.counts.length ? `; ${changes.counts.map((x) => `${labelName(x.label)} ${x.before} → ${x.after}`).join(", ")}` : "; no class count moved"}
-                {changes.details.length ? `; case details: ${changes.details.map((d) => `${d.name} ${d.before} → ${d.after}`).join(", ")}` : ""}.
+                {changes.details.length ? `; case details: ${changes.details.map((d) => `${d.name} ${d.before} → ${d.after}`).join(", ")}` : ""}
+                {changes.comment ? `; morphology comment ${changes.comment}` : ""}.
               </span>
             )}
           </p>
@@ -281,6 +282,13 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               <strong>CAR-T cells: {percent(content.cartPercent)}</strong> of counted cells.
             </p>
           )
+        )}
+        {content.comment !== null && (
+          <section data-testid="report-comment" aria-label="Morphology comment">
+            <h2>Morphology comment</h2>
+            {/* As signed, line breaks kept: the signer's words, not reformatted. */}
+            <p style={{ whiteSpace: "pre-wrap" }}>{content.comment}</p>
+          </section>
         )}
         {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
         {content.whiteCells && content.slides && (

@@ -73,8 +73,8 @@ export function ReviewClient({
         });
         return r.confirmCells.map(decided);
       },
-      async signOff(meaning, login, password, seen) {
-        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, ...(login === null ? {} : { login }), password, ...seen, seenCaseUpdatedAt: header.updatedAt } });
+      async signOff(meaning, login, password, seen, comment) {
+        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, ...(login === null ? {} : { login }), password, ...seen, seenCaseUpdatedAt: header.updatedAt, comment } });
       },
     };
   }, [header.id, header.updatedAt]);

@@ -12,7 +12,8 @@ import type { CaseHeader } from "@/review/ReviewWorkspace";
 export const metadata: Metadata = { title: "Case review" };
 
 interface Header {
-  case: (Omit<CaseHeader, "cartAssessed" | "screenedClasses" | "patientRef"> & {
+  case: (Omit<CaseHeader, "cartAssessed" | "screenedClasses" | "patientRef" | "signedComment"> & {
+    currentSignOff: { version: number; comment: string | null } | null;
     /** Null when the case has none and for roles the API withholds it from. */
     patientRef: string | null;
     /** Read with the case: the sign-off dialog lists the zero rows the signature will (screenedClasses). */
@@ -64,7 +65,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const images = sortImages(c.slides);
   return (
     <ReviewClient
-      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses }}
+      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses, signedComment: c.currentSignOff?.comment ?? null }}
       slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={images.failed}
       analysingSlides={images.analysing}
