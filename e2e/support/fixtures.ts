@@ -49,7 +49,12 @@ export async function login(page: Page, who: DemoUser) {
 export async function signIn(page: Page, who: DemoUser) {
   const u = USERS[who];
   await page.context().clearCookies();
-  await page.goto("/login");
+  // A page just signed in may still be navigating (the redirect after sign-in): that navigation
+  // can abort this one, which is then made again.
+  await page.goto("/login").catch(async (e: Error) => {
+    if (!/ERR_ABORTED|interrupted by another navigation/.test(e.message)) throw e;
+    await page.goto("/login");
+  });
   await page.getByTestId("login-username").fill(u.login);
   await page.getByTestId("login-password").fill(u.password);
   await page.getByTestId("login-submit").click();
