@@ -204,6 +204,8 @@ test("hematologist corrects one cell with a reason, confirms the rest by keyboar
   // This tab's session has signed with both components: its next signature takes the password alone.
   expect(await page.evaluate(() => sessionStorage.getItem("rcmnet.signatureSeries"))).toBe("1");
   await expect(page.getByTestId("signature-name")).toHaveText("Dr. Hana Hematologist");
+  // Whose decisions the count holds: the hematologist decided every cell.
+  await expect(page.getByTestId("report-decided-by")).toHaveText(/^Cells decided by: hema \(\d+ cells?\)$/);
   await expect(page.getByTestId("signature-meaning")).not.toBeEmpty();
   await expect(page.getByTestId("signature-time")).toContainText("UTC");
   await expect(page.getByTestId("report-accession")).toHaveText(accession);

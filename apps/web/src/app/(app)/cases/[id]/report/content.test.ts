@@ -68,6 +68,21 @@ describe("signed report content", () => {
     expect(r.signature).toEqual({ name: "Dr. Hana", login: "hema", signedAt: "2026-11-26T10:00:00.000Z", meaning: "Reviewed and approved" });
   });
 
+  it("says whose decisions the count holds, most cells first", () => {
+    const cells = [
+      { id: "a", label: "car_t", decidedBy: "resident1" },
+      { id: "b", label: "lymphocyte", decidedBy: "attending" },
+      { id: "c", label: "car_t", decidedBy: "resident1" },
+      { id: "d", label: "car_t" },
+    ];
+    expect(readReportContent({ cells }).decidedBy).toEqual([
+      { login: "resident1", cells: 2 },
+      { login: "attending", cells: 1 },
+    ]);
+    expect(readReportContent({ cells: [{ id: "a", label: "car_t" }] }).decidedBy).toBeNull();
+    expect(readReportContent({}).decidedBy).toBeNull();
+  });
+
   it("survives garbage", () => {
     expect(readReportContent(null)).toEqual({
       rows: [],
@@ -76,6 +91,7 @@ describe("signed report content", () => {
       modelVersionIds: [],
       models: [],
       corrections: null,
+      decidedBy: null,
       unidentifiedReasons: null,
       groupConfirmed: null,
       cellLabels: null,

@@ -20,6 +20,11 @@ export interface ReportContent {
   models: { id: string; name: string | null }[];
   corrections: number | null;
   /**
+   * Whose decisions the count holds: each reviewer's login with the cells they last decided, most
+   * first (a resident's and an attending's calls side by side); null where cells carry no decider.
+   */
+  decidedBy: { login: string; cells: number }[] | null;
+  /**
    * Cells confirmed with a whole gallery group rather than one by one, and the CAR-T cells among
    * them (/5); null in older reports, which did not sign it.
    */
@@ -100,6 +105,15 @@ function pair(v: unknown): [number, number] | null {
   return lo !== null && lo !== undefined && hi !== null && hi !== undefined ? [lo, hi] : null;
 }
 
+/** Cells per signed decider (cells[].decidedBy, the login of each cell's last decision). */
+export function decidersOf(cells: Record<string, unknown>[] | null): { login: string; cells: number }[] | null {
+  if (!cells) return null;
+  const counts = new Map<string, number>();
+  for (const cell of cells) if (typeof cell.decidedBy === "string") counts.set(cell.decidedBy, (counts.get(cell.decidedBy) ?? 0) + 1);
+  if (counts.size === 0) return null;
+  return [...counts].map(([login, n]) => ({ login, cells: n })).sort((a, b) => b.cells - a.cells || a.login.localeCompare(b.login));
+}
+
 function obj(v: unknown): Record<string, unknown> {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
@@ -152,6 +166,7 @@ export function readReportContent(raw: unknown): ReportContent {
     modelVersionIds,
     models: ids.map((id) => ({ id, name: named.get(id) ?? null })),
     corrections,
+    decidedBy: decidersOf(cells),
     unidentifiedReasons: reasonsLeftUnidentified(cells),
     groupConfirmed: cells?.some((cell) => "bulk" in cell)
       ? (() => {

@@ -291,6 +291,11 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           </section>
         )}
         {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
+        {content.decidedBy && (
+          <p data-testid="report-decided-by">
+            Cells decided by: {content.decidedBy.map((d) => `${d.login} (${d.cells} cell${d.cells === 1 ? "" : "s"})`).join(", ")}
+          </p>
+        )}
         {content.whiteCells && content.slides && (
           <p data-testid="report-method">
             <strong>Method.</strong> Cells {content.slides.fieldsCounted ? `detected on ${content.slides.fieldsCounted} smear field image${content.slides.fieldsCounted === 1 ? "" : "s"}` : ""}
