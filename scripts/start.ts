@@ -60,7 +60,9 @@ async function waitFor(url: string, what: string, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(url);
+      // A request the service never answers (one lost in a burst at start-up) is asked again,
+      // rather than holding the start for ever.
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       if (res.ok) return;
     } catch {
       // not up yet
@@ -182,7 +184,10 @@ async function main() {
   run("api", tsx, ["apps/api/src/server.ts"], env);
   // Two workers: slide analysis never waits behind a training run that takes hours.
   run("worker", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "analyzeSlide" });
-  run("trainer", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "trainModel" });
+  // One writer of the audit anchor file is enough here (the analysis worker), and on the embedded
+  // database, which is one PostgreSQL session shared by every connection, a second worker's
+  // anchoring transaction at the same moment interleaves with the first's.
+  run("trainer", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "trainModel", RCMNET_AUDIT_ANCHOR_MINUTES: "0" });
   await waitFor(`http://127.0.0.1:${apiPort}/health`, "API");
   // Loopback unless WEB_HOST says otherwise, like the API (API_HOST): the demo's published
   // passwords must not open the dashboard to the whole network.

@@ -168,7 +168,11 @@ export interface AuditAnchoring {
  * A failed write (database or disk away) is logged and tried again at the next tick; a missing
  * file is logged as an error at every tick (`anchor file missing: …`) until it is put back.
  */
-export function startAuditAnchoring(prisma: PrismaClient, path: string, { everyMs, log }: { everyMs: number; log: JobLogger }): AuditAnchoring {
+export function startAuditAnchoring(
+  prisma: PrismaClient,
+  path: string,
+  { everyMs, log, firstAfterMs = 0 }: { everyMs: number; log: JobLogger; firstAfterMs?: number },
+): AuditAnchoring {
   let running: Promise<unknown> | null = null;
   const tick = () => {
     if (running) return; // a write that outlasted a whole interval (a hung disk): not a second one
@@ -181,11 +185,16 @@ export function startAuditAnchoring(prisma: PrismaClient, path: string, { everyM
         running = null;
       });
   };
-  tick();
-  const timer = setInterval(tick, everyMs);
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const begin = () => {
+    tick();
+    timer = setInterval(tick, everyMs);
+  };
+  const first = firstAfterMs > 0 ? setTimeout(begin, firstAfterMs) : (begin(), null);
   return {
     async stop() {
-      clearInterval(timer);
+      if (first) clearTimeout(first);
+      if (timer) clearInterval(timer);
       await running;
     },
   };
