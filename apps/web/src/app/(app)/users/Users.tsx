@@ -8,16 +8,10 @@ import { NEW_PASSWORD_MIN_LENGTH, newPasswordProblem } from "@/lib/newPassword";
 import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, UNLOCK_USER, USERS } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useLoader } from "@/lib/useQuery";
-import { isFiltered, matchesUser, NO_FILTER, type UserFilter, type UserState } from "./userFilter";
+import { type FilterableUser, isFiltered, matchesUser, NO_FILTER, type UserFilter, type UserState } from "./userFilter";
 
-interface UserRow {
+interface UserRow extends FilterableUser {
   id: string;
-  login: string;
-  displayName: string;
-  role: Role;
-  disabled: boolean;
-  lockedUntil: string | null;
-  mustChangePassword: boolean | null;
   createdAt: string;
 }
 
@@ -248,11 +242,7 @@ function UserFilterBar({ filter, onChange, shown, total }: { filter: UserFilter;
         Role
         <select value={filter.role} onChange={(e) => onChange({ ...filter, role: e.target.value as UserFilter["role"] })} data-testid="users-filter-role">
           <option value="">All</option>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {ROLE_LABEL[r]}
-            </option>
-          ))}
+          <RoleOptions />
         </select>
       </label>
       <label>
@@ -300,11 +290,7 @@ function RoleCell({ login, role, disabled, onApply }: { login: string; role: str
         data-testid="user-role-select"
         onChange={(e) => setChosen(e.target.value)}
       >
-        {ROLES.map((r) => (
-          <option key={r} value={r}>
-            {ROLE_LABEL[r]}
-          </option>
-        ))}
+        <RoleOptions />
       </select>
       {chosen !== role && (
         <button
@@ -375,11 +361,7 @@ function NewUserForm({ busy, onCreate }: { busy: boolean; onCreate: (input: NewU
           <option value="" disabled>
             Choose a role…
           </option>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {ROLE_LABEL[r]}
-            </option>
-          ))}
+          <RoleOptions />
         </select>
       </label>
       <label>
@@ -416,4 +398,13 @@ function NewUserForm({ busy, onCreate }: { busy: boolean; onCreate: (input: NewU
       </span>
     </form>
   );
+}
+
+/** One option per role, named as users read them. */
+function RoleOptions() {
+  return ROLES.map((r) => (
+    <option key={r} value={r}>
+      {ROLE_LABEL[r]}
+    </option>
+  ));
 }
