@@ -74,12 +74,18 @@ export function createLoaders(prisma: PrismaClient) {
     modelVersionRefById: new DataLoader<string, { id: string; name: string; version: string; status: ModelStatus; withdrawn: boolean } | null>(async (ids) => {
       const [versions, rollbacks] = await Promise.all([
         prisma.modelVersion.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, version: true, status: true } }),
-        prisma.modelPromotion.findMany({ where: { kind: "ROLLBACK", state: "APPROVED", replacesChampionId: { in: [...ids] } }, select: { replacesChampionId: true } }),
+        // Newest first: the last time each was replaced as champion decides (confirmCells.ts, same rule).
+        prisma.modelPromotion.findMany({
+          where: { state: "APPROVED", replacesChampionId: { in: [...ids] } },
+          orderBy: [{ decidedAt: { sort: "desc", nulls: "last" } }, { id: "desc" }],
+          select: { replacesChampionId: true, kind: true },
+        }),
       ]);
-      const withdrawn = new Set(rollbacks.map((r) => r.replacesChampionId));
+      const lastReplacement = new Map<string, string>();
+      for (const r of rollbacks) if (r.replacesChampionId && !lastReplacement.has(r.replacesChampionId)) lastReplacement.set(r.replacesChampionId, r.kind);
       return byKey(
         ids,
-        versions.map((v) => ({ ...v, withdrawn: withdrawn.has(v.id) })),
+        versions.map((v) => ({ ...v, withdrawn: v.status !== "CHAMPION" && lastReplacement.get(v.id) === "ROLLBACK" })),
         (m) => m.id,
       );
     }),

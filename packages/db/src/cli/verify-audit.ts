@@ -6,6 +6,7 @@
 // Exits 0 when the trail matches the file, 1 on a problem, 2 on a usage error.
 // The database: DATABASE_URL, else the embedded one in <RCMNET_DATA_DIR>/pglite (migrated forward
 // as npm start would, and on its port: the platform must be stopped).
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { checkAnchorFile } from "../audit.ts";
@@ -21,14 +22,21 @@ try {
   console.error(`${(err as Error).message}\n${usage}`);
   process.exit(2);
 }
-const dataDir = resolve(process.env.RCMNET_DATA_DIR ?? defaultDataDir);
-const path = resolve(values["anchor-file"] ?? process.env.RCMNET_AUDIT_ANCHOR_FILE ?? join(dataDir, "audit-anchors.jsonl"));
+// `npm run -w` runs in packages/db: relative paths are the caller's, from where npm was started.
+const callerDir = process.env.INIT_CWD ?? process.cwd();
+const dataDir = resolve(callerDir, process.env.RCMNET_DATA_DIR ?? defaultDataDir);
+const path = resolve(callerDir, values["anchor-file"] ?? process.env.RCMNET_AUDIT_ANCHOR_FILE ?? join(dataDir, "audit-anchors.jsonl"));
 const restoredTo = values["restored-to"] === undefined ? null : new Date(values["restored-to"]);
 if (restoredTo && Number.isNaN(restoredTo.getTime())) {
   console.error(`--restored-to: not a time (${values["restored-to"]})\n${usage}`);
   process.exit(2);
 }
 
+// A wrong data dir must not quietly create (and check) a new, empty embedded database.
+if (!process.env.DATABASE_URL && !existsSync(join(dataDir, "pglite"))) {
+  console.error(`no embedded database at ${join(dataDir, "pglite")}: set RCMNET_DATA_DIR to the restored data dir, or DATABASE_URL\n${usage}`);
+  process.exit(2);
+}
 const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: join(dataDir, "pglite") });
 const prisma = createPrismaClient(process.env.DATABASE_URL ?? embedded?.url ?? "", { max: 2 });
 try {

@@ -168,6 +168,11 @@ describe("cases", () => {
     });
     expect(await withdrawnNow()).toBe(true);
     expect((await api.gqlOk(hema, wq, { id: byChampion.id })).case.cells.nodes[0].prediction.modelVersion.withdrawn).toBe(false);
+    // Rolled back to later, then succeeded by a promotion: the last replacement decides, not withdrawn.
+    await api.prisma.modelPromotion.create({
+      data: { modelVersionId: fixture.id, kind: "PROMOTE", state: "APPROVED", reason: "better again", proposedById: techUser.id, replacesChampionId: withdrawn.id, decidedById: techUser.id, decidedAt: new Date(Date.now() + 60_000) },
+    });
+    expect(await withdrawnNow()).toBe(false);
   });
 
   it("updates details with a reason while not signed", async () => {

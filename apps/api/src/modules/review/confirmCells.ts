@@ -104,8 +104,12 @@ interface NewestCall {
 async function newestCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<NewestCall[]> {
   return db.$queryRaw<NewestCall[]>`
     SELECT DISTINCT ON (p."cellId") p."cellId", p."confidence", p."abstained",
-           EXISTS (SELECT 1 FROM "model_promotion" mp
-                   WHERE mp."kind" = 'ROLLBACK' AND mp."state" = 'APPROVED' AND mp."replacesChampionId" = mv.id) AS withdrawn,
+           -- Withdrawn: not the champion now, and the last time it was replaced as champion, a
+           -- rollback replaced it (a version rolled back to and later succeeded by a promotion is not).
+           mv."status"::text <> 'CHAMPION' AND COALESCE((
+             SELECT mp."kind"::text = 'ROLLBACK' FROM "model_promotion" mp
+             WHERE mp."state" = 'APPROVED' AND mp."replacesChampionId" = mv.id
+             ORDER BY mp."decidedAt" DESC NULLS LAST, mp."id" DESC LIMIT 1), false) AS withdrawn,
            mv."name" || ' ' || mv."version" AS model
     FROM "prediction" p JOIN "model_version" mv ON mv.id = p."modelVersionId"
     WHERE p."cellId" = ANY(${ids}::uuid[])

@@ -7,7 +7,9 @@ import { isUuid } from "../../lib/pagination.ts";
 import { signOffCase } from "./signOffCase.ts";
 import { amendCase } from "./amendCase.ts";
 import { auditedSha256, verifySignOffRow } from "./verifySignOff.ts";
+import type { Role } from "@rcmnet/db";
 import { hashFor, redactAuditJson } from "../audit/redact.ts";
+import { canSeePatientRef } from "../cases/caseRules.ts";
 
 async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string) {
   const row = isUuid(id) ? await prisma.signOff.findUnique({ where: { id } }) : null;
@@ -43,13 +45,17 @@ export const resolvers: Resolvers = {
   SignOff: {
     // The signed patient reference, and the hashes inside (the anchor's, an amendment's
     // `supersedes`), only for roles that may see it: redactAuditJson.
-    content: (s, _a, ctx) => redactAuditJson(s.content, ctx.user?.role),
+    content: (s, _a, ctx) => {
+      const content = redactAuditJson(s.content, ctx.user?.role);
+      // The morphology comment is free text ("compare with MRN-…"): withheld like the reference.
+      return seesFreeText(ctx.user?.role) || !content || typeof content !== "object" || !("comment" in content) ? content : { ...content, comment: null };
+    },
     contentSha256: (s, _a, ctx) => hashFor(s.contentSha256, ctx.user?.role),
     signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
     supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),
-    comment: (s) => {
+    comment: (s, _a, ctx) => {
       const c = (s.content as { comment?: unknown } | null)?.comment;
-      return typeof c === "string" ? c : null;
+      return typeof c === "string" && seesFreeText(ctx.user?.role) ? c : null;
     },
   },
 };
@@ -60,3 +66,8 @@ export const policy: Policy = {
   "Mutation.signOffCase": ["HEMATOLOGIST"],
   "Mutation.amendCase": ["HEMATOLOGIST"],
 };
+
+/** Free text signed with a report may name a patient: shown to the roles that see patient references. */
+function seesFreeText(role: Role | null | undefined): boolean {
+  return Boolean(role && canSeePatientRef(role));
+}

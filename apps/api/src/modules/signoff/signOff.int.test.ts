@@ -447,6 +447,10 @@ describe("sign-off", () => {
     // Read back on its own, as an amendment's dialog starts from it.
     const current = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { currentSignOff { comment } } }`, { id: kase.id });
     expect(current.case.currentSignOff.comment).toBe(comment);
+    // Free text that may name a patient: withheld, like the reference, from ADMIN and DATA_SCIENTIST.
+    const asAdmin = await api.gqlOk(await api.loginAs("ADMIN"), `query($id: ID!) { case(id: $id) { currentSignOff { comment content } } }`, { id: kase.id });
+    expect(asAdmin.case.currentSignOff.comment).toBeNull();
+    expect(asAdmin.case.currentSignOff.content.comment).toBeNull();
     expect(sha256OfContent(content)).toBe(r.signOffCase.contentSha256);
     expect((await api.gqlOk(hema, `query($id: ID!) { verifySignOff(id: $id) { ok } }`, { id: r.signOffCase.id })).verifySignOff.ok).toBe(true);
   });
