@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { PrismaClient } from "./client.ts";
 import { ANCHOR_FILE_STARTED, type AnchorFileEnd, type AnchorFileReading, type FiledAuditAnchor, readAnchorFile } from "./auditAnchorFile.ts";
 
@@ -277,6 +278,12 @@ export class AuditChainVerifier {
       return `the anchor file ${this.anchorFile} is missing, but the trail records anchoring to a file since event #${started.seq} (${started.path ?? "?"}, ${started.at.toISOString()}): it was removed, or its storage is not mounted, or RCMNET_AUDIT_ANCHOR_FILE names another file`;
     }
     if (file.problems.length) return null; // unreadable: reported as such, and no mark raised on it
+    // The workers write where the trail says they last started; a checker reading another file
+    // (RCMNET_AUDIT_ANCHOR_FILE differing between the API and the workers) would pass a frozen one.
+    const started = await anchorFileStarted(prisma);
+    if (started?.path && resolve(started.path) !== resolve(this.anchorFile)) {
+      return `the anchor file checked is ${this.anchorFile}, but the trail records the workers anchoring to ${started.path} since event #${started.seq} (${started.at.toISOString()}): give the API and every worker the same RCMNET_AUDIT_ANCHOR_FILE`;
+    }
     if (!most || file.anchorCount > most.anchors || highestSeq > most.highestSeq) {
       this.fileMost = {
         anchors: Math.max(file.anchorCount, most?.anchors ?? 0),

@@ -196,6 +196,21 @@ describe("an anchor file that goes or shrinks", () => {
     expect(await new AuditChainVerifier(undefined, join(mount, "audit-anchors.jsonl")).verify(db.prisma)).toMatchObject({ ok: false });
   });
 
+  it("fails when the API checks another file than the one the trail says the workers write", async () => {
+    await addEvents(2);
+    await db.prisma.auditEvent.create({
+      data: { actorLogin: "system", action: ANCHOR_FILE_STARTED, entityType: "AuditAnchorFile", entityId: file, after: { path: file } },
+    });
+    await anchorHead();
+    expect(await new AuditChainVerifier(undefined, file).verify(db.prisma)).toMatchObject({ ok: true });
+    // A stale copy elsewhere, still readable: the API pointed at it would pass a frozen file.
+    const elsewhere = join(dir, `stale-${n}.jsonl`);
+    await writeFile(elsewhere, await readFile(file, "utf8"));
+    const status = await new AuditChainVerifier(undefined, elsewhere).verify(db.prisma);
+    expect(status.ok).toBe(false);
+    expect(status.problem).toMatch(/^the anchor file checked is .*stale-.*, but the trail records the workers anchoring to .* give the API and every worker the same RCMNET_AUDIT_ANCHOR_FILE$/);
+  });
+
   it("on a quick check reads only the file's tail, and checks the anchors there", async () => {
     await addEvents(3);
     await anchorHead();
