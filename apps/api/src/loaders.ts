@@ -4,6 +4,7 @@
 import DataLoader from "dataloader";
 import type { Case, ModelStatus, Prediction, PrismaClient, Review, Slide, User } from "@rcmnet/db";
 import { modelLabelSetsByCase } from "./modules/cases/differential.ts";
+import { withdrawnSql } from "./modules/models/withdrawn.ts";
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
   const map = new Map<K, V>();
@@ -71,24 +72,15 @@ export function createLoaders(prisma: PrismaClient) {
      * Model versions by id, identity fields and status only, and whether an approved rollback
      * withdrew each (Prediction.modelVersion, ModelVersionRef.isChampion / withdrawn).
      */
-    modelVersionRefById: new DataLoader<string, { id: string; name: string; version: string; status: ModelStatus; withdrawn: boolean } | null>(async (ids) => {
-      const [versions, rollbacks] = await Promise.all([
-        prisma.modelVersion.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true, version: true, status: true } }),
-        // Newest first: the last time each was replaced as champion decides (confirmCells.ts, same rule).
-        prisma.modelPromotion.findMany({
-          where: { state: "APPROVED", replacesChampionId: { in: [...ids] } },
-          orderBy: [{ decidedAt: { sort: "desc", nulls: "last" } }, { id: "desc" }],
-          select: { replacesChampionId: true, kind: true },
-        }),
-      ]);
-      const lastReplacement = new Map<string, string>();
-      for (const r of rollbacks) if (r.replacesChampionId && !lastReplacement.has(r.replacesChampionId)) lastReplacement.set(r.replacesChampionId, r.kind);
-      return byKey(
+    modelVersionRefById: new DataLoader<string, { id: string; name: string; version: string; status: ModelStatus; withdrawn: boolean } | null>(async (ids) =>
+      byKey(
         ids,
-        versions.map((v) => ({ ...v, withdrawn: v.status !== "CHAMPION" && lastReplacement.get(v.id) === "ROLLBACK" })),
+        await prisma.$queryRaw<{ id: string; name: string; version: string; status: ModelStatus; withdrawn: boolean }[]>`
+          SELECT mv.id, mv.name, mv.version, mv.status::text AS status, ${withdrawnSql("mv")} AS withdrawn
+          FROM model_version mv WHERE mv.id = ANY(${[...ids]}::uuid[])`,
         (m) => m.id,
-      );
-    }),
+      ),
+    ),
     /** Human decisions of each cell in order (seq 1, 2, ...). */
     reviewsByCellId: new DataLoader<string, Review[]>(async (ids) =>
       groupBy(

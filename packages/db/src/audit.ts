@@ -158,8 +158,8 @@ interface AnchorFileHighWater {
   at: Date;
 }
 
-/** The event that started an anchor file, newest first (few rows: the action is indexed). */
-async function anchorFileStarted(prisma: PrismaClient): Promise<{ seq: bigint; at: Date; path: string | null } | null> {
+/** The event that started the anchor file now written to, the newest (few rows: the action is indexed). */
+export async function anchorFileStarted(prisma: Pick<PrismaClient, "$queryRaw">): Promise<{ seq: bigint; at: Date; path: string | null } | null> {
   const [started] = await prisma.$queryRaw<{ seq: bigint; at: Date; path: string | null }[]>`
     SELECT seq, at, after->>'path' AS path FROM audit_event WHERE action = ${ANCHOR_FILE_STARTED} ORDER BY seq DESC LIMIT 1`;
   return started ?? null;

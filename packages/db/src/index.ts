@@ -7,6 +7,7 @@ export { grantAppRole, WORKFLOW_TABLES } from "./appRole.ts";
 export { BlobStore, BlobCorruptError, BlobNotFoundError, sha256Hex } from "./blobStore.ts";
 export {
   AuditChainVerifier,
+  anchorFileStarted,
   checkAnchorFile,
   verifyAuditChain,
   type AnchorFileCheck,

@@ -6,7 +6,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname } from "node:path";
-import { ANCHOR_FILE_STARTED, type AuditAnchor, formatAnchorLine, parseAnchorLine, type PrismaClient } from "@rcmnet/db";
+import { ANCHOR_FILE_STARTED, anchorFileStarted, type AuditAnchor, formatAnchorLine, parseAnchorLine, type PrismaClient } from "@rcmnet/db";
 import { systemAudit } from "./systemAudit.ts";
 import type { JobLogger } from "./types.ts";
 
@@ -57,8 +57,7 @@ async function ensureAnchorFileStarted(prisma: PrismaClient, path: string, log: 
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_ANCHOR_LOCK}::bigint)`;
       const [any] = await tx.$queryRaw<{ one: number }[]>`SELECT 1 AS one FROM audit_event LIMIT 1`;
       if (!any) return; // nothing to anchor, so no file yet
-      const [started] = await tx.$queryRaw<{ seq: bigint; path: string | null }[]>`
-        SELECT seq, after->>'path' AS path FROM audit_event WHERE action = ${ANCHOR_FILE_STARTED} ORDER BY seq DESC LIMIT 1`;
+      const started = await anchorFileStarted(tx);
       let file = await openIfThere(path);
       if (started && started.path === path) {
         await file?.close();
@@ -135,11 +134,7 @@ export async function anchorAuditHead(prisma: PrismaClient, path: string, { log 
       // Append mode: every write lands at the end whatever the offset, and an append-only
       // (chattr +a) file accepts it. Never created here (ensureAnchorFileStarted).
       const file = await openIfThere(path);
-      if (!file) {
-        const [started] = await tx.$queryRaw<{ seq: bigint; path: string | null }[]>`
-          SELECT seq, after->>'path' AS path FROM audit_event WHERE action = ${ANCHOR_FILE_STARTED} ORDER BY seq DESC LIMIT 1`;
-        throw new AnchorFileMissingError(path, started ?? { seq: 0n, path: null });
-      }
+      if (!file) throw new AnchorFileMissingError(path, (await anchorFileStarted(tx)) ?? { seq: 0n, path: null });
       try {
         const end = await readEnd(file);
         if (end.last && end.last.seq === head.seq && end.last.hash === head.hash) return null;

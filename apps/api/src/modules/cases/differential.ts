@@ -3,7 +3,7 @@
 // (cells without a label or a human decision yet).
 import type { PrismaClient } from "@rcmnet/db";
 import { ARTIFACT } from "./caseRules.ts";
-import { isUnidentified, screensForCart, type WhiteCellDifferential, whiteCellDifferential } from "./whiteCellDifferential.ts";
+import { byClassOrder, isUnidentified, screensForCart, type WhiteCellDifferential, whiteCellDifferential } from "./whiteCellDifferential.ts";
 
 export interface LabelCount {
   label: string | null;
@@ -20,13 +20,20 @@ export interface Differential extends WhiteCellDifferential {
 }
 
 /**
+ * The classes listed even where no cell has them, in the differential's order: those the models
+ * that classified the cells can call, unidentified and artifact aside.
+ */
+export function screenedClasses(modelLabelSets: readonly (readonly string[])[]): string[] {
+  return [...new Set(modelLabelSets.flat())].filter((l) => !isUnidentified(l) && l.toLowerCase() !== ARTIFACT).sort(byClassOrder);
+}
+
+/**
  * `modelLabelSets`: the label sets of the models that classified the cells (modelLabelSetsByCase):
  * whether they can call CAR-T (screensForCart), and which classes are listed even at 0.
  */
 export function computeDifferential(counts: LabelCount[], modelLabelSets: readonly (readonly string[])[]): Differential {
   const labelled = counts.filter((c): c is LabelCount & { label: string } => c.label !== null);
-  const screened = [...new Set(modelLabelSets.flat())].filter((l) => !isUnidentified(l) && l.toLowerCase() !== ARTIFACT);
-  const white = whiteCellDifferential(labelled, screensForCart(modelLabelSets), screened);
+  const white = whiteCellDifferential(labelled, screensForCart(modelLabelSets), screenedClasses(modelLabelSets));
   const sum = (list: LabelCount[], key: "count" | "reviewed") => list.reduce((s, c) => s + c[key], 0);
   const total = sum(counts, "count");
   return {

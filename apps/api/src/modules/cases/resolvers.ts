@@ -10,7 +10,7 @@ import { updateCase } from "./updateCase.ts";
 import { countCasesByStatus } from "./countCasesByStatus.ts";
 import { listCases } from "./listCases.ts";
 import { listCells } from "./listCells.ts";
-import { computeDifferential } from "./differential.ts";
+import { computeDifferential, screenedClasses } from "./differential.ts";
 
 const sum = (rows: { count: number; reviewed: number }[], key: "count" | "reviewed") => rows.reduce((s, r) => s + r[key], 0);
 
@@ -51,11 +51,10 @@ export const resolvers: Resolvers = {
     cells: (c, args, ctx) => listCells(ctx.prisma, c.id, args, args),
     differential: async (c, _a, ctx) => {
       const labelSets = await ctx.loaders.modelLabelSetsByCaseId.load(c.id);
-      // The count of a case with no cells lists exactly the classes listed at 0: the same rule, not a copy of it.
-      const empty = computeDifferential([], labelSets);
       return {
         ...computeDifferential(await ctx.loaders.labelCountsByCaseId.load(c.id), labelSets),
-        screenedClasses: [...empty.rows, ...empty.excluded].map((r) => r.label),
+        // The classes computeDifferential lists at 0: one function, not a second copy of its rule.
+        screenedClasses: screenedClasses(labelSets),
       };
     },
   },

@@ -6,6 +6,7 @@ import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { assertReasonToLeaveUnidentified, lockCaseOfCells } from "./reviewRules.ts";
 import { staleReview } from "./reclassifyCell.ts";
+import { withdrawnSql } from "../models/withdrawn.ts";
 
 export const MAX_BULK_CONFIRM = 1000;
 /**
@@ -104,12 +105,7 @@ interface NewestCall {
 async function newestCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<NewestCall[]> {
   return db.$queryRaw<NewestCall[]>`
     SELECT DISTINCT ON (p."cellId") p."cellId", p."confidence", p."abstained",
-           -- Withdrawn: not the champion now, and the last time it was replaced as champion, a
-           -- rollback replaced it (a version rolled back to and later succeeded by a promotion is not).
-           mv."status"::text <> 'CHAMPION' AND COALESCE((
-             SELECT mp."kind"::text = 'ROLLBACK' FROM "model_promotion" mp
-             WHERE mp."state" = 'APPROVED' AND mp."replacesChampionId" = mv.id
-             ORDER BY mp."decidedAt" DESC NULLS LAST, mp."id" DESC LIMIT 1), false) AS withdrawn,
+           ${withdrawnSql("mv")} AS withdrawn,
            mv."name" || ' ' || mv."version" AS model
     FROM "prediction" p JOIN "model_version" mv ON mv.id = p."modelVersionId"
     WHERE p."cellId" = ANY(${ids}::uuid[])
