@@ -49,7 +49,7 @@ export const CASE_HEADER = /* GraphQL */ `
       id accession patientRef status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
       differential { cartAssessed screenedClasses }
       currentSignOff { version comment }
-      slides { id kind imageSha256 width height analysisStatus analysisError createdAt updatedAt voidedAt voidReason voidedBy { login displayName } }
+      slides { id kind imageSha256 width height originalName analysisStatus analysisError createdAt updatedAt voidedAt voidReason voidedBy { login displayName } }
     }
   }
 `;

@@ -9,11 +9,7 @@ import { ErrorBox } from "@/components/ui";
 import { gql } from "@/lib/gql";
 import { VOID_SLIDE } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
-import { type CaseImage, voidedLine } from "./caseImages";
-
-function imageName(image: CaseImage, n: number): string {
-  return `Image ${n}: ${image.kind === "FIELD" ? "smear field" : "single-cell crop"}, ${image.width}×${image.height}`;
-}
+import { type CaseImage, imageName, voidedLine } from "./caseImages";
 
 function analysisWord(status: string): string {
   return status === "DONE" ? "analysed" : status === "FAILED" ? "analysis failed" : "being analysed";

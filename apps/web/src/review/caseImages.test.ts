@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canVoidImages, sortImages, voidedLine, type CaseImage } from "./caseImages";
+import { canVoidImages, imageName, sortImages, voidedLine, type CaseImage } from "./caseImages";
 
 const image = (id: string, analysisStatus: string, voided = false): CaseImage => ({
   id,
@@ -7,6 +7,7 @@ const image = (id: string, analysisStatus: string, voided = false): CaseImage =>
   imageSha256: id.repeat(8),
   width: 100,
   height: 100,
+  originalName: null,
   analysisStatus,
   analysisError: null,
   updatedAt: "2026-11-27T10:00:00.000Z",
@@ -22,6 +23,11 @@ describe("case images", () => {
     expect(sorted.failed).toBe(1);
     expect(sorted.analysing).toBe(1);
     expect(sorted.voided.map((s) => s.id)).toEqual(["d", "e", "f"]);
+  });
+
+  it("names an image by its upload order, file name where the role is shown it, kind and size", () => {
+    expect(imageName({ ...image("a", "DONE"), originalName: "field_03.jpg", width: 640, height: 480 }, 2)).toBe("Image 2 (field_03.jpg): smear field, 640×480");
+    expect(imageName({ ...image("a", "DONE"), kind: "CROP" }, 1)).toBe("Image 1: single-cell crop, 100×100");
   });
 
   it("says who voided an image, when (UTC) and why", () => {

@@ -13,6 +13,8 @@ export interface CaseImage {
   imageSha256: string;
   width: number;
   height: number;
+  /** The file's name as uploaded; null before it was recorded, and for roles not shown patient references. */
+  originalName: string | null;
   analysisStatus: string;
   analysisError: string | null;
   /** Passed back to voidSlide: a void over an analysis that moved on since is refused. */
@@ -31,6 +33,15 @@ export function sortImages(images: readonly CaseImage[]) {
     analysing: live.filter((s) => isAnalysing(s.analysisStatus)).length,
     voided: images.filter((s) => s.voidedAt !== null),
   };
+}
+
+/**
+ * "Image 2 (field_03.jpg): smear field, 640×480". The file name is how whoever uploaded an image
+ * recognises it, the question before voiding one; the number alone is the order of upload.
+ */
+export function imageName(image: Pick<CaseImage, "kind" | "width" | "height" | "originalName">, n: number): string {
+  const file = image.originalName ? ` (${image.originalName})` : "";
+  return `Image ${n}${file}: ${image.kind === "FIELD" ? "smear field" : "single-cell crop"}, ${image.width}×${image.height}`;
 }
 
 /** "Voided by NAME at TIME: REASON", as the page and the report say it. */

@@ -8,8 +8,10 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
 /**
  * `voidReason`: why an image was voided, free text typed when an image is found to be another
  * patient's ("belongs to MRN-4411"), so as patient-revealing as the reference itself.
+ * `originalName`: an uploaded file's name, which scanners and people often make the patient's
+ * name or number ("Smith_J_MRN4411_field3.jpg").
  */
-export const PATIENT_KEYS = new Set(["patientRef", "collectedAt", "voidReason"]);
+export const PATIENT_KEYS = new Set(["patientRef", "collectedAt", "voidReason", "originalName"]);
 /** Audit actions whose `reason` is a void's: withheld with the patient keys. */
 const PATIENT_REASON_ACTIONS = new Set(["slide.void"]);
 /**

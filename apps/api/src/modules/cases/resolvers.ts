@@ -64,6 +64,7 @@ export const resolvers: Resolvers = {
     voidedBy: (s, _a, ctx) => (s.voidedById ? loadOr404(ctx.loaders.userById.load(s.voidedById), "User") : null),
     // Typed when an image is found to be another patient's: withheld like the patient reference.
     voidReason: (s, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? s.voidReason : null),
+    originalName: (s, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? s.originalName : null),
   },
   Cell: {
     slide: (c, _a, ctx) => loadOr404(ctx.loaders.slideById.load(c.slideId), "Slide"),

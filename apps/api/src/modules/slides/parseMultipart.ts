@@ -4,9 +4,13 @@
 import type { Request } from "express";
 import busboy from "busboy";
 import { badInput } from "../../errors.ts";
+import { uploadedFileName } from "./fileName.ts";
 
 export interface UploadedFile {
+  /** What messages call the file: its cleaned name, else "unnamed". */
   filename: string;
+  /** The cleaned name as sent (fileName.ts), null when the part had none: what the slide records. */
+  originalName: string | null;
   bytes: Buffer;
 }
 
@@ -48,7 +52,8 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
       return;
     }
     bb.on("file", (name, stream, info) => {
-      const filename = (info.filename ?? "unnamed").slice(0, 200);
+      const originalName = uploadedFileName(info.filename);
+      const filename = originalName ?? "unnamed";
       if (name !== "files") {
         fail(badInput(`Unexpected file field "${name.slice(0, 50)}": use "files"`));
         stream.resume();
@@ -67,7 +72,7 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
       // A body cut off inside a file errors this stream; unhandled, it would crash the process.
       stream.on("error", () => fail(badInput("Malformed multipart request")));
       stream.on("close", () => {
-        if (!failed) files.push({ filename, bytes: Buffer.concat(chunks) });
+        if (!failed) files.push({ filename, originalName, bytes: Buffer.concat(chunks) });
       });
     });
     bb.on("field", (name, value) => {

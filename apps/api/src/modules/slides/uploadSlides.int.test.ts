@@ -97,6 +97,39 @@ describe("slide uploads", () => {
     for (const release of held.slice(1)) release();
   });
 
+  it("records each file's cleaned name, shown only to roles that see patient references, never changed", async () => {
+    const r = await upload(tech, [
+      { name: "C:\\scans\\MRN-77 field\u202Egpj.png", bytes: await png(37, 23, 5) },
+      { name: "", bytes: await png(39, 23, 5) },
+    ]);
+    expect(r.status).toBe(201);
+    const [named, unnamed] = r.body.slides.map((s: { id: string }) => s.id);
+    const stored = await api.prisma.slide.findUniqueOrThrow({ where: { id: named } });
+    expect(stored.originalName).toBe("MRN-77 fieldgpj.png");
+    expect((await api.prisma.slide.findUniqueOrThrow({ where: { id: unnamed } })).originalName).toBeNull();
+
+    const Q = `query($id: ID!) { case(id: $id) { slides { id originalName } } }`;
+    const nameAs = async (token: string) => (await api.gqlOk(token, Q, { id: caseId })).case.slides.find((s: { id: string }) => s.id === named).originalName;
+    for (const role of ["TECHNICIAN", "HEMATOLOGIST", "AUDITOR"] as const) expect(await nameAs(await api.loginAs(role)), role).toBe("MRN-77 fieldgpj.png");
+    for (const role of ["ADMIN", "DATA_SCIENTIST"] as const) expect(await nameAs(await api.loginAs(role)), role).toBeNull();
+    const TRAIL = `{ auditTrail(first: 5, filter: { action: "slide.upload", entityId: "${named}" }) { nodes { after } } }`;
+    expect((await api.gqlOk(await api.loginAs("AUDITOR"), TRAIL)).auditTrail.nodes[0].after.originalName).toBe("MRN-77 fieldgpj.png");
+    expect((await api.gqlOk(await api.loginAs("ADMIN"), TRAIL)).auditTrail.nodes[0].after.originalName).toBeNull();
+
+    // Part of what the slide is: the database refuses to rename it, or to store a blank or
+    // overlong name, whoever asks.
+    const before = await databaseFingerprint(api.prisma);
+    await expect(api.db.prisma.$executeRaw`UPDATE slide SET "originalName" = 'other.png' WHERE id = ${named}::uuid`).rejects.toThrow(/refused/);
+    await expect(api.db.prisma.$executeRaw`UPDATE slide SET "originalName" = 'late.png' WHERE id = ${unnamed}::uuid`).rejects.toThrow(/refused/);
+    for (const bad of [" ", "x".repeat(201)]) {
+      await expect(
+        api.db.prisma.$executeRaw`INSERT INTO slide (id, "caseId", "imageSha256", "mimeType", "byteSize", width, height, "uploadedById", "originalName", "updatedAt")
+          SELECT gen_random_uuid(), "caseId", 'f'||"imageSha256", "mimeType", "byteSize", width, height, "uploadedById", ${bad}, now() FROM slide WHERE id = ${named}::uuid`,
+      ).rejects.toThrow(/slide_original_name_shape/);
+    }
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
   it("lets no one user hold every image-read slot: their next read waits, another user's is served", async () => {
     const sha = await api.blobs.put(Buffer.from("a crop's bytes"));
     const me = await api.createUser("HEMATOLOGIST");

@@ -25,6 +25,7 @@ export const MAX_CROP_SIDE = UPLOAD_IMAGE_LIMITS.maxCropSide;
 
 interface Checked extends ValidImage {
   filename: string;
+  originalName: string | null;
   bytes: Buffer;
   sha256: string;
 }
@@ -142,7 +143,7 @@ async function storeUpload(
         maxPixels: limits.maxImagePixels,
         ...(kind === "CROP" ? { maxSide: MAX_CROP_SIDE } : {}),
       });
-      checked.push({ ...image, filename: file.filename, bytes: file.bytes, sha256: sha256Hex(file.bytes) });
+      checked.push({ ...image, filename: file.filename, originalName: file.originalName, bytes: file.bytes, sha256: sha256Hex(file.bytes) });
     } catch (err) {
       if (err instanceof InvalidImageError) throw badInput(`${file.filename}: ${err.message}; nothing was stored`, { filename: file.filename });
       throw err;
@@ -203,6 +204,7 @@ async function storeSlides(
             byteSize: f.bytes.length,
             width: f.width,
             height: f.height,
+            originalName: f.originalName,
             stain: meta.stain,
             magnification: meta.magnification,
             uploadedById: actor.id,
@@ -214,7 +216,16 @@ async function storeSlides(
           action: "slide.upload",
           entityType: "Slide",
           entityId: slide.id,
-          after: { caseId, accession: kase.accession, kind, sha256: f.sha256, byteSize: f.bytes.length, width: f.width, height: f.height },
+          after: {
+            caseId,
+            accession: kase.accession,
+            kind,
+            sha256: f.sha256,
+            byteSize: f.bytes.length,
+            width: f.width,
+            height: f.height,
+            originalName: f.originalName,
+          },
         });
       }
       if (kase.status !== "ANALYZING") {
