@@ -14,7 +14,7 @@ export { BLAST };
  */
 export const CANONICAL_ORDER = CELL_CLASS_ORDER.filter((l) => l !== BLAST);
 
-/** Blast's key: a letter clear of the number keys, - and the page's letters (g, u, l: model.ts). */
+/** Blast's key: a letter clear of the number keys, - and the page's letters (g, h, u, l: model.ts). */
 export const BLAST_KEY = "b";
 
 const NAMES: Record<string, string> = {

@@ -74,6 +74,20 @@ export const CASE_CELLS = /* GraphQL */ `
 `;
 
 /**
+ * One cell's whole record for the review page's history panel: every AI call (CASE_CELLS has the
+ * latest only) and every decision, fetched for the selected cell alone rather than for all cells.
+ */
+export const CELL_HISTORY = /* GraphQL */ `
+  query CellHistory($id: ID!) {
+    cell(id: $id) {
+      id
+      predictions { id label confidence abstained createdAt modelVersionId modelVersion { id name version isChampion withdrawn } }
+      reviews { seq action label previousLabel reason reportVersion createdAt reviewer { login displayName } }
+    }
+  }
+`;
+
+/**
  * What the review page needs besides the case: the model label sets plus unidentified/artifact,
  * and the confidence under which AI calls are flagged (readable by every case reader).
  */

@@ -7,6 +7,7 @@ import { classColour } from "@/charts/scale";
 import { useAsk } from "@/components/AskDialog";
 import { ErrorBox, formatDateTime } from "@/components/ui";
 import { describeError } from "@/lib/errors";
+import { CellHistory, CELL_HISTORY_ID } from "./CellHistory";
 import { CellImage } from "./CellImage";
 import { Differential } from "./Differential";
 import { FieldView, type SlideInfo } from "./FieldView";
@@ -19,6 +20,7 @@ import {
   differential,
   failedDecision,
   groupCells,
+  HISTORY_KEY,
   initialState,
   keyIntent,
   isLowConfidence,
@@ -413,6 +415,20 @@ export function ReviewWorkspace({
             ) : (
               <p className="muted">No cell selected.</p>
             )}
+            {current && (
+              <button
+                type="button"
+                style={{ marginTop: "0.6rem" }}
+                onMouseDown={(e) => e.preventDefault()}
+                onClick={() => dispatch({ type: "toggleHistory" })}
+                aria-expanded={state.history}
+                aria-controls={state.history ? CELL_HISTORY_ID : undefined}
+                data-testid="history-toggle"
+              >
+                {/* One name whatever its state (aria-expanded says it), as a disclosure button should. */}
+                <span aria-hidden="true">{state.history ? "▾" : "▸"}</span> History <kbd>{HISTORY_KEY.toUpperCase()}</kbd>
+              </button>
+            )}
             {current && !readOnly && (
               <DecisionButtons
                 labels={state.labels}
@@ -422,12 +438,14 @@ export function ReviewWorkspace({
               />
             )}
           </div>
+          {state.history && current && <CellHistory cellId={current.id} reviewCount={current.reviewCount} />}
           {readOnly ? (
             // Read-only, only moving around works: say so, rather than hide the keys that still do.
             <section className="panel keys" aria-label="Keyboard shortcuts" data-testid="readonly-keys">
               <p style={{ fontSize: "0.85rem", margin: 0 }}>
                 <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>{JUMP_KEYS.nextUnreviewed.toUpperCase()}</kbd> next unreviewed ·{" "}
-                <kbd>{JUMP_KEYS.nextLowConfidence.toUpperCase()}</kbd> next low-confidence · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
+                <kbd>{JUMP_KEYS.nextLowConfidence.toUpperCase()}</kbd> next low-confidence · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"} ·{" "}
+                <kbd>{HISTORY_KEY.toUpperCase()}</kbd> history
               </p>
             </section>
           ) : (
@@ -443,10 +461,10 @@ export function ReviewWorkspace({
                   </span>
                 ))}
             </div>
-            <p style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }}>
+            <p style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }} data-testid="review-keys-help">
               <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>⌫</kbd> back to the last decided cell ·{" "}
               <kbd>{JUMP_KEYS.nextUnreviewed.toUpperCase()}</kbd> next unreviewed · <kbd>{JUMP_KEYS.nextLowConfidence.toUpperCase()}</kbd> next
-              low-confidence · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"}
+              low-confidence · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"} · <kbd>{HISTORY_KEY.toUpperCase()}</kbd> history
             </p>
             <label style={{ flexDirection: "row", alignItems: "center", fontSize: "0.85rem", marginTop: "0.4rem" }}>
               <input type="checkbox" checked={characterKeys} onChange={(e) => {

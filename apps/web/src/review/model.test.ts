@@ -18,6 +18,7 @@ import {
   keyIntent,
   nextCursor,
   nextUnreviewed,
+  HISTORY_KEY,
   orderedCells,
   suggestionModels,
   viewKey,
@@ -211,6 +212,19 @@ describe("keyboard", () => {
     expect(reduce(s0, (intent as Extract<typeof intent, { kind: "dispatch" }>).action).gradcam).toBe(true);
   });
 
+  it("h shows and hides the cell's history (Caps Lock too), leaving the cell and its label alone", () => {
+    expect(s0.history).toBe(false);
+    const press = (s: ReviewState, key: string) => {
+      const intent = keyIntent(s, key);
+      return intent.kind === "dispatch" ? reduce(s, intent.action) : s;
+    };
+    const shown = press(s0, HISTORY_KEY);
+    expect(shown).toEqual({ ...s0, history: true });
+    expect(press(shown, HISTORY_KEY.toUpperCase()).history).toBe(false);
+    // Not while the reason prompt is open: it owns the keyboard.
+    expect(keyIntent({ ...s0, prompt: { cellIds: ["a"], label: "car_t" } }, HISTORY_KEY)).toEqual({ kind: "none" });
+  });
+
   it("an abstained prediction reads as unidentified; confirming it, out of the count, asks why", () => {
     const abst = cell("z", "unidentified", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m@1" } });
     const s = initialState(["car_t", "unidentified"], [abst]);
@@ -265,10 +279,11 @@ describe("saving and progress", () => {
     expect(reduce(s, { type: "dismissError" })).toMatchObject({ error: null, errorCellId: null });
   });
 
-  it("a read-only case allows looking (arrows, G) but no decision", () => {
+  it("a read-only case allows looking (arrows, G, H) but no decision", () => {
     const s = initialState(LABELS, cells);
     expect(viewingOnly(keyIntent(s, "ArrowRight"))).toBe(true);
     expect(viewingOnly(keyIntent(s, "g"))).toBe(true);
+    expect(viewingOnly(keyIntent(s, HISTORY_KEY))).toBe(true);
     expect(viewingOnly(keyIntent(s, "Enter"))).toBe(false);
     expect(viewingOnly(keyIntent(s, "2"))).toBe(false);
   });
@@ -484,10 +499,11 @@ describe("jumping to cells that need attention", () => {
     expect(keyIntent(done, JUMP_KEYS.nextLowConfidence)).toEqual({ kind: "none" });
   });
 
-  it("the jump keys clash with no label key", () => {
+  it("the jump keys and the history key clash with no label key, nor with each other", () => {
     const taken = [...LABELS, "unidentified", "monocyte", "eosinophil", "basophil", "ig", "blast", "erythroblast", "platelet"].map(labelKey);
-    for (const k of Object.values(JUMP_KEYS)) expect(taken).not.toContain(k);
+    for (const k of [...Object.values(JUMP_KEYS), HISTORY_KEY]) expect(taken).not.toContain(k);
     expect(Object.values(JUMP_KEYS)).not.toContain("g");
+    expect([...Object.values(JUMP_KEYS), "g"]).not.toContain(HISTORY_KEY);
   });
 });
 

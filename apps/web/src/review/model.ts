@@ -105,6 +105,8 @@ export interface ReviewState {
   cells: ReviewCell[];
   cursor: string | null;
   gradcam: boolean;
+  /** The selected cell's history panel is shown (HISTORY_KEY; fetched only while shown). */
+  history: boolean;
   /** Overriding the AI needs a reason: the prompt is open while this is set. */
   prompt: PendingOverride | null;
   /** Cells with a request in flight. */
@@ -159,6 +161,7 @@ export function initialState(
     cells,
     cursor: null,
     gradcam: false,
+    history: false,
     prompt: null,
     saving: new Set(),
     unsaved: new Set(),
@@ -293,6 +296,7 @@ export type Action =
   | { type: "advance"; from: string }
   | { type: "back" }
   | { type: "toggleGradcam" }
+  | { type: "toggleHistory" }
   /** A reclassify (or confirm) request from a key or a button; opens the reason prompt when needed. */
   | { type: "choose"; cellIds: string[]; label: string }
   | { type: "cancelPrompt" }
@@ -378,6 +382,8 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
     }
     case "toggleGradcam":
       return { ...state, gradcam: !state.gradcam };
+    case "toggleHistory":
+      return { ...state, history: !state.history };
     case "choose":
       return { ...state, prompt: { cellIds: action.cellIds, label: action.label } };
     case "cancelPrompt":
@@ -482,6 +488,9 @@ export function nextMatching(state: Pick<ReviewState, "labels" | "cells">, fromI
 /** Keys that jump to a cell needing attention (letters, clear of the label keys 0-9, - and b). */
 export const JUMP_KEYS = { nextUnreviewed: "u", nextLowConfidence: "l" } as const;
 
+/** Shows or hides the selected cell's history (a letter clear of the label and jump keys). */
+export const HISTORY_KEY = "h";
+
 export type KeyIntent =
   | { kind: "dispatch"; action: Action }
   /** Save now (no reason needed) */
@@ -493,9 +502,9 @@ export type KeyIntent =
 /**
  * Keyboard map. 1-9, 0, -, b: reclassify the current cell (labelKey: fixed keys); arrows: move;
  * Backspace: back to the last decided cell; Enter: confirm the current label; g: toggle Grad-CAM;
- * u / l: next unreviewed / next low-confidence cell. Choosing a label other than the AI's opens
- * the reason prompt instead of saving (an override of the AI is never silent); choosing what the
- * reviewer already decided this round saves nothing and moves on.
+ * h: show/hide the cell's history; u / l: next unreviewed / next low-confidence cell. Choosing a
+ * label other than the AI's opens the reason prompt instead of saving (an override of the AI is
+ * never silent); choosing what the reviewer already decided this round saves nothing and moves on.
  */
 export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: boolean; alt?: boolean; meta?: boolean } = {}): KeyIntent {
   if (modifiers.ctrl || modifiers.alt || modifiers.meta || state.prompt) return { kind: "none" };
@@ -503,6 +512,7 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   if (key === "ArrowRight" || key === "ArrowDown") return { kind: "dispatch", action: { type: "move", delta: 1 } };
   if (key === "ArrowLeft" || key === "ArrowUp") return { kind: "dispatch", action: { type: "move", delta: -1 } };
   if (key === "g" || key === "G") return { kind: "dispatch", action: { type: "toggleGradcam" } };
+  if (key.toLowerCase() === HISTORY_KEY) return { kind: "dispatch", action: { type: "toggleHistory" } };
   if (key === "Backspace") return { kind: "dispatch", action: { type: "back" } };
   const jump =
     key.toLowerCase() === JUMP_KEYS.nextUnreviewed
@@ -519,9 +529,12 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   return { kind: "none" };
 }
 
-/** Whether an intent only looks (moves the cursor, toggles Grad-CAM): all a read-only case allows. */
+/** Whether an intent only looks (moves the cursor, toggles Grad-CAM or the history): all a read-only case allows. */
 export function viewingOnly(intent: KeyIntent): boolean {
-  return intent.kind === "dispatch" && (intent.action.type === "move" || intent.action.type === "select" || intent.action.type === "toggleGradcam");
+  return (
+    intent.kind === "dispatch" &&
+    (intent.action.type === "move" || intent.action.type === "select" || intent.action.type === "toggleGradcam" || intent.action.type === "toggleHistory")
+  );
 }
 
 /** A label chosen with the mouse or a touch screen: the same rules as its number key. */

@@ -1,0 +1,125 @@
+// One cell's whole record as a single timeline, newest first: every AI call (a later model's
+// call does not replace an earlier one) and every human decision (reviews are append-only).
+// 21 CFR 11.10(e): a changed label keeps its earlier values, who changed it, when and why, in
+// view. Pure and unit-tested; CellHistory.tsx fetches and draws it.
+import { formatDateTime } from "@/lib/format";
+import { labelName } from "@/lib/labels";
+import { modelLabel, type ApiReview } from "./mapping";
+import { UNLABELLED } from "./model";
+
+/** One of Cell.predictions, as CELL_HISTORY reads it. */
+export interface ApiPrediction {
+  id: string;
+  label: string;
+  confidence: number;
+  abstained: boolean;
+  createdAt: string;
+  modelVersionId: string;
+  modelVersion: { id: string; name: string; version: string; isChampion?: boolean; withdrawn?: boolean } | null;
+}
+
+export interface CellHistoryData {
+  predictions: readonly ApiPrediction[];
+  reviews: readonly ApiReview[];
+}
+
+/**
+ * What the workspace says of a model beside its suggestions (suggestionModels): a rollback took
+ * it out of service, or a promotion succeeded it.
+ */
+export type ModelMarker = "withdrawn" | "no longer champion";
+
+export interface HistoryEntry {
+  kind: "ai" | "human";
+  /** Unique within the cell (a React key). */
+  key: string;
+  /** The ISO time it was recorded, and the same as the page writes times. */
+  at: string;
+  when: string;
+  /** The line without its "AI"/"Human" badge and its time. */
+  text: string;
+  /** AI entries: the model's state now, when it is no longer the one trusted. */
+  marker: ModelMarker | null;
+  /** Human entries made in an amendment (after the first signature). */
+  amendment: boolean;
+}
+
+/** An AI confidence as the current-cell panel writes it: floored, so 79.99% never reads as 80.0%. */
+export function confidenceText(confidence: number): string {
+  return `${(Math.floor(confidence * 1000) / 10).toFixed(1)}%`;
+}
+
+/** Unsaid counts as withdrawn, as in toReviewCell: the reader is warned rather than reassured. */
+function modelMarker(p: ApiPrediction): ModelMarker | null {
+  if (p.modelVersion?.withdrawn !== false) return "withdrawn";
+  return p.modelVersion.isChampion === true ? null : "no longer champion";
+}
+
+function aiEntry(p: ApiPrediction): HistoryEntry {
+  const marker = modelMarker(p);
+  const model = `${modelLabel(p)}${marker ? ` (${marker})` : ""}`;
+  const call = p.abstained
+    ? `abstained → ${UNLABELLED} (best guess ${labelName(p.label)} ${confidenceText(p.confidence)})`
+    : `${labelName(p.label)} ${confidenceText(p.confidence)}`;
+  return { kind: "ai", key: `ai-${p.id}`, at: p.createdAt, when: formatDateTime(p.createdAt), text: `${model} · ${call}`, marker, amendment: false };
+}
+
+/**
+ * Review.reportVersion counts the signatures before the decision: 0 is the first report's round,
+ * n the amendment that makes version n + 1.
+ */
+function reportVersionText(reportVersion: number): string {
+  return reportVersion === 0 ? "report v1" : `amendment, report v${reportVersion + 1}`;
+}
+
+function humanEntry(r: ApiReview): HistoryEntry {
+  const who = r.reviewer.displayName;
+  const what =
+    r.action === "CONFIRM"
+      ? `Confirmed as ${labelName(r.label)} by ${who}`
+      : r.previousLabel === null
+        ? // A cell with no label yet (no AI call) is given one by a reclassification.
+          `Labelled ${labelName(r.label)} by ${who}`
+        : `Changed ${labelName(r.previousLabel)} → ${labelName(r.label)} by ${who}`;
+  const parts = [what, r.reason ? `reason ‘${r.reason}’` : null, reportVersionText(r.reportVersion)];
+  return {
+    kind: "human",
+    key: `review-${r.seq}`,
+    at: r.createdAt,
+    when: formatDateTime(r.createdAt),
+    text: parts.filter(Boolean).join(" · "),
+    marker: null,
+    amendment: r.reportVersion > 0,
+  };
+}
+
+function time(iso: string): number {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+}
+
+/**
+ * Newest first. At the same instant a human decision goes above an AI call (it answers a call
+ * already on screen), later reviews (higher seq) above earlier ones, and predictions keep the
+ * API's order (newest first, then by id).
+ */
+function newestFirst(a: { entry: HistoryEntry; seq: number; index: number }, b: { entry: HistoryEntry; seq: number; index: number }): number {
+  const ta = time(a.entry.at);
+  const tb = time(b.entry.at);
+  if (ta !== tb) return ta > tb ? -1 : 1;
+  if (a.entry.kind !== b.entry.kind) return a.entry.kind === "human" ? -1 : 1;
+  return a.entry.kind === "human" ? b.seq - a.seq : a.index - b.index;
+}
+
+export function cellHistory(data: CellHistoryData): HistoryEntry[] {
+  const ai = data.predictions.map((p, index) => ({ entry: aiEntry(p), seq: 0, index }));
+  const human = data.reviews.map((r, index) => ({ entry: humanEntry(r), seq: r.seq, index }));
+  return [...ai, ...human].sort(newestFirst).map((e) => e.entry);
+}
+
+/** What the timeline lacks, said rather than left blank: an empty list reads as a failed load. */
+export function historyGaps(data: CellHistoryData): string[] {
+  return [data.predictions.length === 0 ? "Not analysed yet (no AI call)" : null, data.reviews.length === 0 ? "No human decision yet" : null].filter(
+    (g): g is string => g !== null,
+  );
+}
