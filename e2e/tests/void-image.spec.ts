@@ -70,6 +70,9 @@ test("a hematologist voids one image with a reason: it shows as voided with the 
 
   const image = page.getByTestId("case-images").locator(`li[data-slide-id="${voided!.slideId}"]`);
   await expect(image).toHaveAttribute("data-testid", "case-image");
+  // Named by the file it was uploaded as: what tells the people who uploaded it which one it is.
+  const uploadedNames = fields().slice(0, 2).map((path) => basename(path).replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  await expect(image).toContainText(new RegExp(`^Image \\d \\((${uploadedNames.join("|")})\\): smear field`));
   await image.getByTestId("void-image").click();
   const dialog = page.getByTestId("void-dialog");
   await expect(dialog).toBeVisible();
