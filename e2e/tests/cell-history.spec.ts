@@ -56,7 +56,7 @@ test("a reclassified cell's history shows the AI call and the change with its re
   await expect(change).toHaveAttribute("data-kind", "human");
   await expect(change).toContainText(`→ ${targetName} by Dr. Hana Hematologist`);
   await expect(change).toContainText(`reason ‘${REASON}’`);
-  await expect(change).toContainText("report v1");
+  await expect(change).toContainText("for report v1");
   await expect(change).toContainText(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
   await expect(call).toHaveAttribute("data-kind", "ai");
   await expect(call).toContainText(model!);

@@ -9,7 +9,24 @@ import { ErrorBox } from "@/components/ui";
 import { gql } from "@/lib/gql";
 import { VOID_SLIDE } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
-import { type CaseImage, imageName, voidedLine } from "./caseImages";
+import { type CaseImage, imageKind, voidedLine, voidTitle } from "./caseImages";
+
+/** The image's name on the page: the file name isolated (<bdi>), its case as uploaded. */
+function ImageName({ image, n }: { image: CaseImage; n: number }) {
+  return (
+    <>
+      Image {n}
+      {image.originalName && (
+        <>
+          {" ("}
+          <bdi data-testid="image-file-name">{image.originalName}</bdi>
+          {")"}
+        </>
+      )}
+      : {imageKind(image)}
+    </>
+  );
+}
 
 function analysisWord(status: string): string {
   return status === "DONE" ? "analysed" : status === "FAILED" ? "analysis failed" : "being analysed";
@@ -22,7 +39,7 @@ export function CaseImagesPanel({ images, canVoid, onVoided }: { images: CaseIma
 
   async function voidImage(image: CaseImage, n: number) {
     const reason = await ask({
-      title: `Void ${imageName(image, n).toLowerCase()}?`,
+      title: voidTitle(image, n),
       message:
         "Its cells leave the review and the count, and will not be used for retraining. The image and its cells stay on record, marked voided with your name and reason. A void cannot be undone.",
       label: `Why does this image not belong to the case? (required, ${VOID_REASON_LENGTH.min} to ${VOID_REASON_LENGTH.max} characters, recorded in the audit trail)`,
@@ -56,7 +73,13 @@ export function CaseImagesPanel({ images, canVoid, onVoided }: { images: CaseIma
                 style={{ objectFit: "cover", maxHeight: 64, filter: voided ? "grayscale(1)" : undefined }}
               />
               <span style={{ flex: 1 }}>
-                {voided ? <s>{imageName(image, i + 1)}</s> : imageName(image, i + 1)}
+                {voided ? (
+                  <s>
+                    <ImageName image={image} n={i + 1} />
+                  </s>
+                ) : (
+                  <ImageName image={image} n={i + 1} />
+                )}
                 {voided ? (
                   <>
                     {" "}

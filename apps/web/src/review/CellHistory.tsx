@@ -4,6 +4,7 @@
 // call only). Moving to another cell or saving a decision fetches it again.
 import { useCallback } from "react";
 import { ErrorBox } from "@/components/ui";
+import { ApiError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { CELL_HISTORY } from "@/lib/operations";
 import { useLoader } from "@/lib/useQuery";
@@ -13,7 +14,15 @@ export const CELL_HISTORY_ID = "cell-history";
 
 export function CellHistory({ cellId, reviewCount }: { cellId: string; reviewCount: number }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: reviewCount is the trigger (a decision saved here is a new entry), not a value read
-  const load = useCallback(() => gql<{ cell: CellHistoryData | null }>(CELL_HISTORY, { id: cellId }), [cellId, reviewCount]);
+  const load = useCallback(
+    () =>
+      gql<{ cell: CellHistoryData | null }>(CELL_HISTORY, { id: cellId }).catch((e: unknown) => {
+        // The API answers NOT_FOUND for a cell no longer there: said as such, not as an error to retry.
+        if (e instanceof ApiError && e.code === "NOT_FOUND") return { cell: null };
+        throw e;
+      }),
+    [cellId, reviewCount],
+  );
   // Another cell's entries never stand under this one while it loads; this cell's own stay
   // while a saved decision is fetched (no flicker on every decision).
   const { data, error, loading, reload } = useLoader(load, { resetKey: cellId });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canVoidImages, imageName, sortImages, voidedLine, type CaseImage } from "./caseImages";
+import { canVoidImages, imageName, sortImages, voidedLine, voidTitle, type CaseImage } from "./caseImages";
 
 const image = (id: string, analysisStatus: string, voided = false): CaseImage => ({
   id,
@@ -28,6 +28,10 @@ describe("case images", () => {
   it("names an image by its upload order, file name where the role is shown it, kind and size", () => {
     expect(imageName({ ...image("a", "DONE"), originalName: "field_03.jpg", width: 640, height: 480 }, 2)).toBe("Image 2 (field_03.jpg): smear field, 640×480");
     expect(imageName({ ...image("a", "DONE"), kind: "CROP" }, 1)).toBe("Image 1: single-cell crop, 100×100");
+  });
+
+  it("asks to void an image by its name, the file name's case kept", () => {
+    expect(voidTitle({ ...image("a", "DONE"), originalName: "Smith_J_Field_A.JPG" }, 3)).toBe("Void image 3 (Smith_J_Field_A.JPG): smear field, 100×100?");
   });
 
   it("says who voided an image, when (UTC) and why", () => {

@@ -36,12 +36,24 @@ export function sortImages(images: readonly CaseImage[]) {
 }
 
 /**
- * "Image 2 (field_03.jpg): smear field, 640×480". The file name is how whoever uploaded an image
- * recognises it, the question before voiding one; the number alone is the order of upload.
+ * "Image 2 (field_03.jpg): smear field, 640×480", as plain text (a dialog's title). The file name
+ * is how whoever uploaded an image recognises it, the question before voiding one; the number
+ * alone is the order of upload. On the page the name goes in a <bdi> (ImageName), so that a
+ * right-to-left name cannot reorder the words around it.
  */
 export function imageName(image: Pick<CaseImage, "kind" | "width" | "height" | "originalName">, n: number): string {
   const file = image.originalName ? ` (${image.originalName})` : "";
-  return `Image ${n}${file}: ${image.kind === "FIELD" ? "smear field" : "single-cell crop"}, ${image.width}×${image.height}`;
+  return `Image ${n}${file}: ${imageKind(image)}`;
+}
+
+/** The void dialog's title. Only the first word lowered: the file name keeps its case (two names may differ only by it). */
+export function voidTitle(image: Pick<CaseImage, "kind" | "width" | "height" | "originalName">, n: number): string {
+  return `Void ${imageName(image, n).replace(/^Image/, "image")}?`;
+}
+
+/** "smear field, 640×480": what an image is, without its number or file name. */
+export function imageKind(image: Pick<CaseImage, "kind" | "width" | "height">): string {
+  return `${image.kind === "FIELD" ? "smear field" : "single-cell crop"}, ${image.width}×${image.height}`;
 }
 
 /** "Voided by NAME at TIME: REASON", as the page and the report say it. */

@@ -41,8 +41,8 @@ describe("a cell's history", () => {
       ],
     });
     expect(h.map((e) => [e.kind, e.text, e.when])).toEqual([
-      ["human", "Changed Neutrophil → Immature granulocyte by Dr. Yusuf · reason ‘granules’ · report v1", "2026-11-20 12:30:00 UTC"],
-      ["human", "Confirmed as Neutrophil by Dr. Hana Hematologist · report v1", "2026-11-20 12:10:00 UTC"],
+      ["human", "Changed Neutrophil → Immature granulocyte by Dr. Yusuf · reason ‘granules’ · for report v1", "2026-11-20 12:30:00 UTC"],
+      ["human", "Confirmed as Neutrophil by Dr. Hana Hematologist · for report v1", "2026-11-20 12:10:00 UTC"],
       ["ai", "rcmnet v3 · Neutrophil 97.0%", "2026-11-20 12:04:00 UTC"],
       ["ai", "rcmnet v2 (no longer champion) · Lymphocyte 61.0%", "2026-11-19 09:00:00 UTC"],
     ]);
@@ -61,6 +61,15 @@ describe("a cell's history", () => {
       reviews: [review(3, at), review(5, at), review(4, at)],
     });
     expect(h.map((e) => e.key)).toEqual(["review-5", "review-4", "review-3", "ai-pB", "ai-pA"]);
+  });
+
+  it("keeps decisions in their database order when the API hosts' clocks disagree", () => {
+    // Decision 2 was stamped by a host whose clock runs behind the one that stamped decision 1.
+    const h = cellHistory({
+      predictions: [prediction("p1", "2026-11-20T12:00:00.000Z")],
+      reviews: [review(1, "2026-11-20T12:10:00.000Z"), review(2, "2026-11-20T12:09:59.000Z", { action: "RECLASSIFY", label: "ig" })],
+    });
+    expect(h.map((e) => e.key)).toEqual(["review-2", "review-1", "ai-p1"]);
   });
 
   it("says what an abstention was: unidentified, with the model's best guess", () => {
@@ -92,9 +101,9 @@ describe("a cell's history", () => {
       ],
     });
     expect(h.map((e) => [e.text, e.amendment])).toEqual([
-      ["Confirmed as Monocyte by Dr. Hana Hematologist · amendment, report v3", true],
-      ["Changed Neutrophil → Monocyte by Dr. Hana Hematologist · reason ‘Second look’ · amendment, report v2", true],
-      ["Confirmed as Neutrophil by Dr. Hana Hematologist · report v1", false],
+      ["Confirmed as Monocyte by Dr. Hana Hematologist · amendment, for report v3", true],
+      ["Changed Neutrophil → Monocyte by Dr. Hana Hematologist · reason ‘Second look’ · amendment, for report v2", true],
+      ["Confirmed as Neutrophil by Dr. Hana Hematologist · for report v1", false],
     ]);
   });
 
@@ -107,8 +116,8 @@ describe("a cell's history", () => {
       ],
     });
     expect(h.map((e) => e.text)).toEqual([
-      "Confirmed as Unidentified by Dr. Hana Hematologist · reason ‘Too degenerated’ · report v1",
-      "Labelled Artifact by Dr. Hana Hematologist · reason ‘Smudge’ · report v1",
+      "Confirmed as Unidentified by Dr. Hana Hematologist · reason ‘Too degenerated’ · for report v1",
+      "Labelled Artifact by Dr. Hana Hematologist · reason ‘Smudge’ · for report v1",
     ]);
   });
 

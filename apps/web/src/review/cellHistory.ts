@@ -66,10 +66,11 @@ function aiEntry(p: ApiPrediction): HistoryEntry {
 
 /**
  * Review.reportVersion counts the signatures before the decision: 0 is the first report's round,
- * n the amendment that makes version n + 1.
+ * n the amendment that makes version n + 1. "For": the round it was made in, not that it was signed
+ * (a decision overruled before the signature, or on a case never signed, was made for v1 all the same).
  */
 function reportVersionText(reportVersion: number): string {
-  return reportVersion === 0 ? "report v1" : `amendment, report v${reportVersion + 1}`;
+  return reportVersion === 0 ? "for report v1" : `amendment, for report v${reportVersion + 1}`;
 }
 
 function humanEntry(r: ApiReview): HistoryEntry {
@@ -99,22 +100,23 @@ function time(iso: string): number {
 }
 
 /**
- * Newest first. At the same instant a human decision goes above an AI call (it answers a call
- * already on screen), later reviews (higher seq) above earlier ones, and predictions keep the
- * API's order (newest first, then by id).
+ * Newest first. Decisions keep their own order, by seq (the database numbers them; their times
+ * come from the API hosts' clocks), and AI calls theirs (the API's: newest first, then by id); the
+ * two are merged by time, and at the same instant a decision goes above an AI call (it answers a
+ * call already on screen). So two hosts' clocks a little apart can move an AI call past a
+ * decision, never put two decisions out of order.
  */
-function newestFirst(a: { entry: HistoryEntry; seq: number; index: number }, b: { entry: HistoryEntry; seq: number; index: number }): number {
-  const ta = time(a.entry.at);
-  const tb = time(b.entry.at);
-  if (ta !== tb) return ta > tb ? -1 : 1;
-  if (a.entry.kind !== b.entry.kind) return a.entry.kind === "human" ? -1 : 1;
-  return a.entry.kind === "human" ? b.seq - a.seq : a.index - b.index;
-}
-
 export function cellHistory(data: CellHistoryData): HistoryEntry[] {
-  const ai = data.predictions.map((p, index) => ({ entry: aiEntry(p), seq: 0, index }));
-  const human = data.reviews.map((r, index) => ({ entry: humanEntry(r), seq: r.seq, index }));
-  return [...ai, ...human].sort(newestFirst).map((e) => e.entry);
+  const ai = data.predictions.map(aiEntry);
+  const human = [...data.reviews].sort((a, b) => b.seq - a.seq).map(humanEntry);
+  const out: HistoryEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < ai.length || j < human.length) {
+    const takeHuman = i >= ai.length || (j < human.length && time(human[j]!.at) >= time(ai[i]!.at));
+    out.push(takeHuman ? human[j++]! : ai[i++]!);
+  }
+  return out;
 }
 
 /** What the timeline lacks, said rather than left blank: an empty list reads as a failed load. */

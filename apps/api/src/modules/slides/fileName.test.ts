@@ -18,6 +18,16 @@ describe("uploadedFileName", () => {
     expect(uploadedFileName("line\r\nbreak.jpg")).toBe("line break.jpg");
   });
 
+  it("removes every invisible format character, and composes accents, so that names that look alike are alike", () => {
+    expect(uploadedFileName("MRN\u061C12-34.jpg")).toBe("MRN12-34.jpg");
+    expect(uploadedFileName("a\u200Bb\u200Dc\u2060d\u00ADe\u180Ef\uFFF9.jpg")).toBe("abcdef.jpg");
+    // A byte-order mark is white space to JavaScript: it becomes a visible space.
+    expect(uploadedFileName("a\uFEFFb.jpg")).toBe("a b.jpg");
+    expect(uploadedFileName("x\u{E0041}\u{E007F}.png")).toBe("x.png");
+    expect(uploadedFileName("cafe\u0301.jpg")).toBe("caf\u00e9.jpg");
+    expect(uploadedFileName("a\u2028b.jpg")).toBe("a b.jpg");
+  });
+
   it("gives null when nothing is left", () => {
     for (const raw of [undefined, null, "", "   ", "dir/", "\u202E\u0000", "C:\\"]) expect(uploadedFileName(raw)).toBeNull();
   });

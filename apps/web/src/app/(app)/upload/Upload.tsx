@@ -121,7 +121,9 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   useLeaveGuard(busy, "Images are still being sent to this case. Leave anyway? Those not sent yet will not be uploaded.");
   useRefuseStrayDrops();
 
-  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; slides: { id: string }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
+  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; slides: { id: string; originalName: string | null }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
+  // Which file each listed image was: the technician knows their files by name, not by upload order.
+  const fileNames = new Map((header.data?.case?.slides ?? []).map((s) => [s.id, s.originalName]));
   // Poll every second while something is being analysed, then every 10 s (a new upload or
   // another technician's upload shows up without a reload).
   const [active, setActive] = useState(true);
@@ -411,7 +413,15 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                   <tbody>
                     {p.slides.map((s, i) => (
                       <tr key={s.slideId} data-testid="analysis-slide" data-status={s.status}>
-                        <td>#{i + 1}</td>
+                        <td data-testid="analysis-image">
+                          #{i + 1}
+                          {fileNames.get(s.slideId) && (
+                            <>
+                              {" "}
+                              <bdi className="mono">{fileNames.get(s.slideId)}</bdi>
+                            </>
+                          )}
+                        </td>
                         <td>
                           {s.status}
                           {s.error && <div className="error">{s.error}</div>}
