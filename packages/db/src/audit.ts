@@ -129,6 +129,117 @@ export async function verifyAuditChain(prisma: PrismaClient, filed: readonly Fil
   return withAnchorsChecked(prisma, (await walkChain(prisma, null)).status, filed);
 }
 
+/** RCMNET_AUDIT_ANCHOR_MINUTES unless set: how often the workers copy the chain head out. */
+export const DEFAULT_ANCHOR_MINUTES = 10;
+
+/**
+ * How long an event may wait for the anchor that covers it before anchoring counts as stopped:
+ * two intervals (a write that outlasted one interval skips the next tick) plus 5 minutes (the
+ * tick's own query and fsync, clocks). 25 minutes at the default. Null with anchoring off (0).
+ */
+export function anchorGraceMinutes(anchorMinutes: number): number | null {
+  return anchorMinutes > 0 ? 2 * anchorMinutes + 5 : null;
+}
+
+/**
+ * Whether the newest events are anchored in time. The file's anchors only vouch for the events
+ * up to the newest one: a worker whose writes fail (EACCES, a full disk) or that is not running
+ * leaves every later event to the chain alone, which the tables' owner can rewrite and re-chain.
+ */
+export interface AnchorRecency {
+  /** False with anchoring off (anchorMinutes 0) or no anchor file to check: nothing was checked. */
+  checked: boolean;
+  /** The interval the workers are assumed to anchor at (RCMNET_AUDIT_ANCHOR_MINUTES); 0: off. */
+  anchorMinutes: number;
+  /** How old the first event after the newest anchor may be (anchorGraceMinutes); null when not checked. */
+  graceMinutes: number | null;
+  /** The newest anchor's event and when it was written; null when there is none. */
+  newestAnchoredSeq: bigint | null;
+  newestAnchorWrittenAt: Date | null;
+  /** The first event after the newest anchor and its time; null when every event is anchored (or not checked). */
+  unanchoredFromSeq: bigint | null;
+  unanchoredSince: Date | null;
+  /** The trail's head, the last of the unanchored events; null when every event is anchored. */
+  unanchoredToSeq: bigint | null;
+  /** unanchoredSince is more than graceMinutes before the check: anchoring has stopped, the verdict fails. */
+  overdue: boolean;
+  /** Why, when overdue: what is unanchored since when, and what to check. */
+  problem: string | null;
+}
+
+const recencyNotChecked = (anchorMinutes: number): AnchorRecency => ({
+  checked: false,
+  anchorMinutes,
+  graceMinutes: null,
+  newestAnchoredSeq: null,
+  newestAnchorWrittenAt: null,
+  unanchoredFromSeq: null,
+  unanchoredSince: null,
+  unanchoredToSeq: null,
+  overdue: false,
+  problem: null,
+});
+
+/** The anchor of the highest seq (the newest: the worker only ever anchors a later head). */
+function newestAnchor(anchors: readonly FiledAuditAnchor[]): FiledAuditAnchor | null {
+  let newest: FiledAuditAnchor | null = null;
+  for (const a of anchors) if (!newest || a.seq > newest.seq) newest = a;
+  return newest;
+}
+
+/**
+ * Checks that the first event after the newest anchor is younger than the grace period at
+ * `reference` (the database's clock unless given: event times are the database's too). One
+ * indexed query whatever the length of the trail or of the unanchored run.
+ */
+async function checkAnchorRecency(
+  prisma: PrismaClient,
+  anchors: readonly FiledAuditAnchor[],
+  {
+    file,
+    found,
+    anchorMinutes,
+    reference = null,
+  }: { file: string; found: boolean; anchorMinutes: number; reference?: { at: Date; label: string } | null },
+): Promise<AnchorRecency> {
+  const graceMinutes = anchorGraceMinutes(anchorMinutes);
+  if (graceMinutes === null) return recencyNotChecked(anchorMinutes);
+  const newest = newestAnchor(anchors);
+  const [row] = await prisma.$queryRaw<{ now: Date; seq: bigint | null; at: Date | null; head: bigint | null }[]>`
+    SELECT now() AS now, e.seq, e.at, (SELECT max(seq) FROM audit_event) AS head
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT seq, at FROM audit_event WHERE seq > ${newest?.seq ?? 0n}::bigint ORDER BY seq LIMIT 1) e ON true`;
+  const recency: AnchorRecency = {
+    ...recencyNotChecked(anchorMinutes),
+    checked: true,
+    graceMinutes,
+    newestAnchoredSeq: newest?.seq ?? null,
+    newestAnchorWrittenAt: newest?.writtenAt ?? null,
+  };
+  if (!row?.seq || !row.at) return recency;
+  const from = row.seq;
+  const to = row.head ?? from;
+  const unanchored = { ...recency, unanchoredFromSeq: from, unanchoredSince: row.at, unanchoredToSeq: to };
+  if ((reference?.at ?? row.now).getTime() - row.at.getTime() <= graceMinutes * 60_000) return unanchored;
+  const events = from === to ? `event #${from} is` : `events #${from}-#${to} are`;
+  const since = newest
+    ? `the newest anchor in ${file} is for event #${newest.seq} (written ${newest.writtenAt.toISOString()})`
+    : found
+      ? `${file} holds no anchor`
+      : `there is no anchor file at ${file}`;
+  const late = `${events} not anchored outside the database: ${since}, and event #${from} dates from ${row.at.toISOString()}`;
+  const due = `anchors are due every ${anchorMinutes} minutes (RCMNET_AUDIT_ANCHOR_MINUTES)`;
+  const problem = reference
+    ? `${late}, more than ${graceMinutes} minutes before ${reference.label} (${reference.at.toISOString()}); ${due}. Anchoring had stopped ` +
+      `by then, so these events are vouched for by the chain alone, which the tables' owner can rewrite: look for "audit chain head ` +
+      `not anchored" and "anchor file missing" in the workers' log of that time, and compare the log shipper's copy of the anchors`
+    : `${late}, more than ${graceMinutes} minutes ago; ${due}. Anchoring has stopped: check that a worker anchoring (RCMNET_AUDIT_ANCHOR_MINUTES ` +
+      `above 0) is running, its log ("audit chain head not anchored", "anchor file missing"), and that it can write ${file} ` +
+      `(permissions, free disk space); a worker just started writes its first anchor half a minute after start-up. Until then these ` +
+      `events can be rewritten without trace`;
+  return { ...unanchored, overdue: true, problem };
+}
+
 export interface AuditVerification extends AuditChainStatus {
   /** This check re-hashed every event; when false, only those after `fullyVerifiedThrough`. */
   full: boolean;
@@ -140,6 +251,11 @@ export interface AuditVerification extends AuditChainStatus {
    * before the worker's first write, or none configured), which an auditor should see as such.
    */
   externalAnchorsChecked: number;
+  /**
+   * Whether the events after the newest anchor are recent enough for the workers to anchor them
+   * yet. Overdue fails the verdict (`ok` false, its `problem`), as a problem with the file does.
+   */
+  anchorRecency: AnchorRecency;
 }
 
 const NO_ANCHOR_FILE: AnchorFileReading = {
@@ -198,6 +314,10 @@ function anchorFileProblem(problems: readonly string[]): string | null {
  * (ANCHOR_FILE_STARTED). Such a problem with the file itself (or an unreadable line) fails the
  * verdict but is not kept as a break: the file is read again, whole, on every check until it
  * passes, so it is reported for as long as it lasts; the high-water mark is kept.
+ * The newest anchor must be recent, too: when the first event after it is older than
+ * anchorGraceMinutes(anchorMinutes) by the database's clock, anchoring has stopped (a worker
+ * whose writes fail, or none running) and the verdict fails the same way, until the workers
+ * anchor again. Events written in the last minutes are expected unanchored and pass.
  */
 export class AuditChainVerifier {
   private lastFull: { head: AuditCheckpoint; at: Date } | null = null;
@@ -209,9 +329,14 @@ export class AuditChainVerifier {
   /** Where the last reading that passed ended, for the next quick check's tail reading; null: read it whole. */
   private fileEnd: AnchorFileEnd | null = null;
 
+  /**
+   * `anchorMinutes`: how often the workers anchor (RCMNET_AUDIT_ANCHOR_MINUTES; 0, anchoring off:
+   * the recency of the newest anchor is not checked, and the verdict says so).
+   */
   constructor(
     private readonly fullEveryMs = 60 * 60 * 1000,
     private readonly anchorFile: string | null = null,
+    private readonly anchorMinutes = DEFAULT_ANCHOR_MINUTES,
   ) {}
 
   /**
@@ -243,14 +368,20 @@ export class AuditChainVerifier {
     const status = await withAnchorsChecked(prisma, chain, file.anchors);
     const fileProblem = status.ok ? ((await this.anchorFileGone(prisma, file)) ?? anchorFileProblem(file.problems)) : null;
     this.fileEnd = file.found && !fileProblem ? file.end : null;
+    const recency = this.anchorFile
+      ? await checkAnchorRecency(prisma, file.anchors, { file: this.anchorFile, found: file.found, anchorMinutes: this.anchorMinutes })
+      : recencyNotChecked(this.anchorMinutes);
+    // Like a problem with the file, not kept as a break: it passes once the workers anchor again.
+    const problem = fileProblem ?? (status.ok ? recency.problem : null);
     const verdict: AuditVerification = {
       ...status,
-      ...(fileProblem ? { ok: false, problem: fileProblem } : {}),
+      ...(problem ? { ok: false, problem } : {}),
       full: !quick,
       fullyVerifiedThrough: quick ? lastFull.head.seq : status.checked,
       fullyVerifiedAt: quick ? lastFull.at : startedAt,
       // On a quick check the tail's anchors were queried and cover the earlier ones (chained).
       externalAnchorsChecked: chain.ok ? file.anchorCount : 0,
+      anchorRecency: recency,
     };
     if (!status.ok) this.broken ??= verdict;
     else if (!quick) this.lastFull = head ? { head, at: startedAt } : null;
@@ -305,6 +436,8 @@ export interface AnchorFileCheck {
   checked: number;
   /** Anchors of events past the head: written after the backup, or removed since. */
   pastHead: FiledAuditAnchor[];
+  /** Whether the events after the newest anchor at or below the head had been anchored in time (at the restore point, when given). */
+  recency: AnchorRecency;
   problems: string[];
 }
 
@@ -315,14 +448,24 @@ export interface AnchorFileCheck {
  * backup, lost with the restore: listed, and a problem only where they cannot be told from events
  * removed off the trail's end, that is when `restoredTo` (the backup's time) is not given, or
  * when the event's time is at or before it (the backup should then hold it).
+ * The first event after the newest anchor at or below the head must also have been recent: at
+ * `restoredTo` when given (when the backup was taken), now otherwise. Anchoring every
+ * `anchorMinutes` (0: not checked), an older one means anchoring had stopped, and the events
+ * since are vouched for by the chain alone.
  */
-export async function checkAnchorFile(prisma: PrismaClient, path: string, { restoredTo = null }: { restoredTo?: Date | null } = {}): Promise<AnchorFileCheck> {
+export async function checkAnchorFile(
+  prisma: PrismaClient,
+  path: string,
+  { restoredTo = null, anchorMinutes = DEFAULT_ANCHOR_MINUTES }: { restoredTo?: Date | null; anchorMinutes?: number } = {},
+): Promise<AnchorFileCheck> {
   const file = await readAnchorFile(path);
   const [row] = await prisma.$queryRaw<{ head: bigint }[]>`SELECT coalesce(max(seq), 0)::bigint AS head FROM audit_event`;
   const head = row?.head ?? 0n;
   const within = file.anchors.filter((a) => a.seq <= head);
   const pastHead = file.anchors.filter((a) => a.seq > head);
   const chain = await verifyAuditChain(prisma, within);
+  const reference = restoredTo ? { at: restoredTo, label: "the restore point" } : null;
+  const recency = await checkAnchorRecency(prisma, within, { file: path, found: file.found, anchorMinutes, reference });
   const problems: string[] = [];
   if (!file.found) problems.push(`there is no anchor file at ${path}`);
   problems.push(...file.problems);
@@ -335,5 +478,6 @@ export async function checkAnchorFile(prisma: PrismaClient, path: string, { rest
   for (const a of restoredTo ? pastHead.filter((p) => p.at <= restoredTo) : []) {
     problems.push(`event #${a.seq} of ${a.at.toISOString()}, no later than the restore point, is anchored (line ${a.line}) but not in the restored database`);
   }
-  return { ok: problems.length === 0, head, chain, checked: within.length, pastHead, problems };
+  if (recency.problem) problems.push(recency.problem);
+  return { ok: problems.length === 0, head, chain, checked: within.length, pastHead, recency, problems };
 }

@@ -289,3 +289,107 @@ describe("checking the old anchor file against a restored database (npm run veri
     expect((await checkAnchorFile(db.prisma, file, { restoredTo: backupAt })).problems[0]).toMatch(/^event #2, anchored outside the database at \S+Z, is missing or altered/);
   });
 });
+
+/** Makes the events from `fromSeq` on look `minutes` old, re-chained (what the clock would have made of them). */
+async function age(fromSeq: number, minutes: number): Promise<void> {
+  await rewriteAndRechain(`UPDATE "audit_event" SET "at" = "at" - interval '${minutes} minutes' WHERE seq >= ${fromSeq}`, fromSeq);
+}
+
+describe("anchoring that has stopped", () => {
+  it("passes events newer than the grace period, reports them, and fails once the first is older; passes again once anchored", async () => {
+    await addEvents(2);
+    await anchorHead();
+    await addEvents(2);
+    // Written just now: awaiting the worker's next anchor, as every event does for a while.
+    const recent = await new AuditChainVerifier(undefined, file).verify(db.prisma);
+    expect(recent).toMatchObject({
+      ok: true,
+      problem: null,
+      anchorRecency: { checked: true, anchorMinutes: 10, graceMinutes: 25, newestAnchoredSeq: 2n, unanchoredFromSeq: 3n, unanchoredToSeq: 4n, overdue: false },
+    });
+    expect(Math.abs((recent.anchorRecency.unanchoredSince?.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
+
+    // The worker's writes failed for 26 minutes: more than two intervals and the margin. (Aged
+    // by a rewrite, which a verifier that walked the events before would rightly call a break.)
+    await age(3, 26);
+    const verifier = new AuditChainVerifier(undefined, file);
+    const event3 = await db.prisma.auditEvent.findUniqueOrThrow({ where: { seq: 3n } });
+    const anchor = JSON.parse((await readFile(file, "utf8")).split("\n")[0] ?? "") as { writtenAt: string };
+    const stopped = await verifier.verify(db.prisma);
+    expect(stopped).toMatchObject({ ok: false, firstBrokenSeq: null, checked: 4, externalAnchorsChecked: 1, anchorRecency: { overdue: true, unanchoredFromSeq: 3n } });
+    expect(stopped.problem).toBe(
+      `events #3-#4 are not anchored outside the database: the newest anchor in ${file} is for event #2 (written ${anchor.writtenAt}), ` +
+        `and event #3 dates from ${event3.at.toISOString()}, more than 25 minutes ago; anchors are due every 10 minutes (RCMNET_AUDIT_ANCHOR_MINUTES). ` +
+        `Anchoring has stopped: check that a worker anchoring (RCMNET_AUDIT_ANCHOR_MINUTES above 0) is running, its log ("audit chain head not anchored", ` +
+        `"anchor file missing"), and that it can write ${file} (permissions, free disk space); a worker just started writes its first anchor half a ` +
+        `minute after start-up. Until then these events can be rewritten without trace`,
+    );
+    // A quick check and a full one alike.
+    expect(await verifier.verify(db.prisma, { full: true })).toMatchObject({ ok: false, full: true, anchorRecency: { overdue: true } });
+
+    // The worker writes again: not kept as a break.
+    await anchorHead();
+    expect(await verifier.verify(db.prisma)).toMatchObject({
+      ok: true,
+      problem: null,
+      anchorRecency: { checked: true, newestAnchoredSeq: 4n, unanchoredFromSeq: null, unanchoredSince: null, overdue: false },
+    });
+  });
+
+  it("fails on a trail with no anchor at all once its first event is older than the grace period, file or none", async () => {
+    await addEvents(2);
+    // A fresh install: the worker's first anchor is due half a minute after start-up.
+    expect(await new AuditChainVerifier(undefined, file).verify(db.prisma)).toMatchObject({ ok: true, anchorRecency: { newestAnchoredSeq: null, unanchoredFromSeq: 1n } });
+    await age(1, 30);
+    const none = await new AuditChainVerifier(undefined, file).verify(db.prisma);
+    expect(none).toMatchObject({ ok: false, externalAnchorsChecked: 0, anchorRecency: { overdue: true } });
+    expect(none.problem).toMatch(new RegExp(`^events #1-#2 are not anchored outside the database: there is no anchor file at ${file}, and event #1 dates from \\S+Z, more than 25 minutes ago; `));
+    await writeFile(file, "");
+    expect((await new AuditChainVerifier(undefined, file).verify(db.prisma)).problem).toMatch(new RegExp(`^events #1-#2 are not anchored outside the database: ${file} holds no anchor, `));
+  });
+
+  it("derives the grace period from the interval; with anchoring off (0) does not check, and says so", async () => {
+    await addEvents(1);
+    await anchorHead();
+    await addEvents(1);
+    await age(2, 10);
+    // Anchors every 10 minutes: 25 allowed. Every minute: 2 + 5 = 7.
+    expect(await new AuditChainVerifier(undefined, file, 10).verify(db.prisma)).toMatchObject({ ok: true, anchorRecency: { graceMinutes: 25, overdue: false } });
+    const everyMinute = await new AuditChainVerifier(undefined, file, 1).verify(db.prisma);
+    expect(everyMinute).toMatchObject({ ok: false, anchorRecency: { anchorMinutes: 1, graceMinutes: 7, overdue: true } });
+    expect(everyMinute.problem).toMatch(/^event #2 is not anchored outside the database: .*, more than 7 minutes ago; anchors are due every 1 minutes /);
+
+    await age(2, 60 * 24 * 7);
+    const off = await new AuditChainVerifier(undefined, file, 0).verify(db.prisma);
+    expect(off).toMatchObject({
+      ok: true,
+      problem: null,
+      externalAnchorsChecked: 1,
+      anchorRecency: { checked: false, anchorMinutes: 0, graceMinutes: null, unanchoredFromSeq: null, overdue: false },
+    });
+    // No anchor file to check: nothing to say either way.
+    expect(await new AuditChainVerifier().verify(db.prisma)).toMatchObject({ ok: true, anchorRecency: { checked: false, anchorMinutes: 10 } });
+  });
+
+  it("checkAnchorFile (verify-audit) measures at the restore point when given, else now", async () => {
+    await addEvents(2);
+    await anchorHead();
+    await addEvents(2);
+    await age(3, 40);
+    const event3 = await db.prisma.auditEvent.findUniqueOrThrow({ where: { seq: 3n } });
+    const now = await checkAnchorFile(db.prisma, file);
+    expect(now).toMatchObject({ ok: false, recency: { overdue: true, unanchoredFromSeq: 3n, unanchoredToSeq: 4n } });
+    expect(now.problems).toEqual([expect.stringMatching(/^events #3-#4 are not anchored outside the database: .* more than 25 minutes ago; .*Anchoring has stopped: /)]);
+    // A backup taken 10 minutes after event #3: the workers had 25 minutes to anchor it.
+    const soon = new Date(event3.at.getTime() + 10 * 60_000);
+    expect(await checkAnchorFile(db.prisma, file, { restoredTo: soon })).toMatchObject({ ok: true, problems: [], recency: { overdue: false, unanchoredFromSeq: 3n } });
+    const late = new Date(event3.at.getTime() + 30 * 60_000);
+    const stale = await checkAnchorFile(db.prisma, file, { restoredTo: late });
+    expect(stale.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(`^events #3-#4 are not anchored outside the database: .*, more than 25 minutes before the restore point \\(${late.toISOString()}\\); .*Anchoring had stopped by then`),
+      ),
+    ]);
+    expect(await checkAnchorFile(db.prisma, file, { anchorMinutes: 0 })).toMatchObject({ ok: true, recency: { checked: false } });
+  });
+});

@@ -8,9 +8,12 @@ export { BlobStore, BlobCorruptError, BlobNotFoundError, sha256Hex } from "./blo
 export {
   AuditChainVerifier,
   anchorFileStarted,
+  anchorGraceMinutes,
   checkAnchorFile,
+  DEFAULT_ANCHOR_MINUTES,
   verifyAuditChain,
   type AnchorFileCheck,
+  type AnchorRecency,
   type AuditChainStatus,
   type AuditVerification,
 } from "./audit.ts";

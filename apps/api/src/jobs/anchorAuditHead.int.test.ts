@@ -133,12 +133,28 @@ describe("anchorAuditHead", () => {
 
   });
 
+  it("a clean stop anchors the head once more: a restart days later finds no events left unanchored", async () => {
+    await addEvent();
+    const log = recordingLog();
+    // Stopped before its first tick, as a worker stopped within an interval of the last events.
+    const anchoring = startAuditAnchoring(db.prisma, file, { everyMs: 60_000, log, firstAfterMs: 60_000 });
+    await addEvent();
+    await anchoring.stop();
+    const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    expect((await readAnchorFile(file)).anchors.map((a) => a.seq)).toEqual([head.seq]);
+    expect(log.lines.map((l) => l.message)).toEqual(["audit anchor file started", "audit chain head anchored"]);
+    const verdict = await new AuditChainVerifier(undefined, file).verify(db.prisma);
+    expect(verdict).toMatchObject({ ok: true, anchorRecency: { checked: true, newestAnchoredSeq: head.seq, unanchoredFromSeq: null } });
+  });
+
   it("a first file it cannot create (no folder: a missing mount) is logged, not thrown, and nothing recorded", async () => {
     await addEvent();
     const broken = recordingLog();
     const nowhere = startAuditAnchoring(db.prisma, join(dir, "no-such-mount", "anchors.jsonl"), { everyMs: 60_000, log: broken });
     await nowhere.stop();
-    expect(broken.lines).toEqual([{ message: "audit chain head not anchored", fields: { error: expect.stringMatching(/ENOENT/) } }]);
+    // At start-up, and the last try at the stop.
+    const notAnchored = { message: "audit chain head not anchored", fields: { error: expect.stringMatching(/ENOENT/) } };
+    expect(broken.lines).toEqual([notAnchored, notAnchored]);
     expect(await startedEvents()).toEqual([]);
   });
 });

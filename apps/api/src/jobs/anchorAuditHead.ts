@@ -153,7 +153,7 @@ export async function anchorAuditHead(prisma: PrismaClient, path: string, { log 
 }
 
 export interface AuditAnchoring {
-  /** No more ticks; resolves once a write under way has finished. */
+  /** No more ticks; anchors the head once more, after a write under way, and resolves when done. */
   stop(): Promise<void>;
 }
 
@@ -162,6 +162,10 @@ export interface AuditAnchoring {
  * housekeeping: that runs only between jobs, and a training run holds its worker for hours.
  * A failed write (database or disk away) is logged and tried again at the next tick; a missing
  * file is logged as an error at every tick (`anchor file missing: …`) until it is put back.
+ * A clean stop anchors the head a last time: the verifier fails once the first unanchored event
+ * is older than two intervals (@rcmnet/db anchorGraceMinutes), and after a stop of days the
+ * events of the last minutes before it would fail every check until the restarted worker's
+ * first anchor, half a minute after start-up.
  */
 export function startAuditAnchoring(
   prisma: PrismaClient,
@@ -169,16 +173,16 @@ export function startAuditAnchoring(
   { everyMs, log, firstAfterMs = 0 }: { everyMs: number; log: JobLogger; firstAfterMs?: number },
 ): AuditAnchoring {
   let running: Promise<unknown> | null = null;
+  const anchorNow = () =>
+    anchorAuditHead(prisma, path, { log }).catch((err: unknown) => {
+      if (err instanceof AnchorFileMissingError) log.error(err.message, { path });
+      else log.warn("audit chain head not anchored", { error: err instanceof Error ? err.message : String(err) });
+    });
   const tick = () => {
     if (running) return; // a write that outlasted a whole interval (a hung disk): not a second one
-    running = anchorAuditHead(prisma, path, { log })
-      .catch((err: unknown) => {
-        if (err instanceof AnchorFileMissingError) log.error(err.message, { path });
-        else log.warn("audit chain head not anchored", { error: err instanceof Error ? err.message : String(err) });
-      })
-      .finally(() => {
-        running = null;
-      });
+    running = anchorNow().finally(() => {
+      running = null;
+    });
   };
   let timer: ReturnType<typeof setInterval> | null = null;
   const begin = () => {
@@ -191,6 +195,7 @@ export function startAuditAnchoring(
       if (first) clearTimeout(first);
       if (timer) clearInterval(timer);
       await running;
+      await anchorNow();
     },
   };
 }

@@ -171,7 +171,10 @@ export interface AuditEventRow {
 }
 
 export const VERIFY_AUDIT = /* GraphQL */ `
-  query VerifyAudit($full: Boolean) { verifyAuditTrail(full: $full) { ok checked firstBrokenSeq problem full fullyVerifiedThrough fullyVerifiedAt externalAnchorsChecked } }
+  query VerifyAudit($full: Boolean) { verifyAuditTrail(full: $full) {
+    ok checked firstBrokenSeq problem full fullyVerifiedThrough fullyVerifiedAt externalAnchorsChecked
+    anchorRecency { checked anchorMinutes graceMinutes unanchoredFromSeq unanchoredToSeq unanchoredSince overdue }
+  } }
 `;
 
 export const MODELS = /* GraphQL */ `

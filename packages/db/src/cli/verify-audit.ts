@@ -2,47 +2,105 @@
 // Checks the audit trail (a full walk) against an anchor file, with the platform stopped: after a
 // restore, the old file against the restored database (docs/operations.md, Restore). Anchors past
 // the restored head are listed: events written after the backup, which the restore lost; with
-// --restored-to (the backup's time) only those anchored events older than it are a problem.
-// Exits 0 when the trail matches the file, 1 on a problem, 2 on a usage error.
+// --restored-to (the backup's time) only those anchored events older than it are a problem. The
+// events after the newest anchor must have been recent at the restore point (now without it):
+// anchoring every RCMNET_AUDIT_ANCHOR_MINUTES (10; 0: not checked), an older one means anchoring
+// had stopped (@rcmnet/db audit.ts, checkAnchorFile).
+// Exits 0 when the trail matches the file, 1 on a problem, 2 when it could not check: a usage
+// error, or an anchor file that is not there or cannot be read (refused before any database is
+// opened). Tested in verify-audit.int.test.ts.
 // The database: DATABASE_URL, else the embedded one in <RCMNET_DATA_DIR>/pglite (migrated forward
 // as npm start would, and on its port: the platform must be stopped).
 import { existsSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { checkAnchorFile } from "../audit.ts";
+import { type AnchorRecency, checkAnchorFile, DEFAULT_ANCHOR_MINUTES } from "../audit.ts";
 import { createPrismaClient } from "../client.ts";
 import { startEmbeddedPostgres } from "../embedded.ts";
 import { defaultDataDir } from "../paths.ts";
 
-const usage = "usage: npm run verify-audit -w @rcmnet/db -- --anchor-file <path> [--restored-to <ISO time of the backup>]";
+const usage = "usage: npm run verify-audit -w @rcmnet/db -- --anchor-file <path> [--restored-to <ISO time of the backup, e.g. 2026-11-27T02:00:00Z>]";
+
+function refuse(message: string): never {
+  console.error(`${message}\n${usage}`);
+  process.exit(2);
+}
+
+// A time with its date, hour, minutes and zone: a restore point must not be read in whatever zone
+// this shell has, and Date alone takes "1" for 2001 and rolls 2026-02-31 over into March.
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+function parseInstant(text: string): Date | null {
+  const m = INSTANT.exec(text);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  const at = new Date(text);
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
 let values: { "anchor-file"?: string | undefined; "restored-to"?: string | undefined };
 try {
   ({ values } = parseArgs({ options: { "anchor-file": { type: "string" }, "restored-to": { type: "string" } } }));
 } catch (err) {
-  console.error(`${(err as Error).message}\n${usage}`);
-  process.exit(2);
+  refuse((err as Error).message);
 }
+// Named every time, never a default: the restore record must say which file was checked, and the
+// default one in a restored data dir is the copy the restore guide says not to trust.
+if (!values["anchor-file"]) refuse("--anchor-file is required: the live anchor file (the platform's RCMNET_AUDIT_ANCHOR_FILE, by default <dataDir>/audit-anchors.jsonl)");
+const restoredTo = values["restored-to"] === undefined ? null : parseInstant(values["restored-to"]);
+if (values["restored-to"] !== undefined) {
+  if (!restoredTo) refuse(`--restored-to: not a date and time with its zone (${values["restored-to"]}), e.g. 2026-11-27T02:00:00Z`);
+  if (restoredTo.getTime() > Date.now()) refuse(`--restored-to: ${restoredTo.toISOString()} is in the future; give the time the backup was taken`);
+}
+const minutesText = process.env.RCMNET_AUDIT_ANCHOR_MINUTES ?? String(DEFAULT_ANCHOR_MINUTES);
+// As the platform reads it (apps/api/src/env.ts): whole minutes, 0 (anchoring off) to a day.
+if (!/^\d{1,4}$/.test(minutesText.trim()) || Number(minutesText) > 24 * 60) {
+  refuse(`RCMNET_AUDIT_ANCHOR_MINUTES: not a whole number of minutes from 0 to 1440 (${minutesText})`);
+}
+const anchorMinutes = Number(minutesText);
+
 // `npm run -w` runs in packages/db: relative paths are the caller's, from where npm was started.
 const callerDir = process.env.INIT_CWD ?? process.cwd();
-const dataDir = resolve(callerDir, process.env.RCMNET_DATA_DIR ?? defaultDataDir);
-const path = resolve(callerDir, values["anchor-file"] ?? process.env.RCMNET_AUDIT_ANCHOR_FILE ?? join(dataDir, "audit-anchors.jsonl"));
-const restoredTo = values["restored-to"] === undefined ? null : new Date(values["restored-to"]);
-if (restoredTo && Number.isNaN(restoredTo.getTime())) {
-  console.error(`--restored-to: not a time (${values["restored-to"]})\n${usage}`);
-  process.exit(2);
+const path = resolve(callerDir, values["anchor-file"]);
+// A mistyped path, a directory or a file this account cannot read is no verdict on the trail:
+// said before any database is opened (the embedded one would be migrated forward).
+try {
+  const file = await open(path, "r");
+  try {
+    if (!(await file.stat()).isFile()) refuse(`--anchor-file ${path} is not a file`);
+  } finally {
+    await file.close();
+  }
+} catch (err) {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") refuse(`--anchor-file: there is no file at ${path}: give the path of the live anchor file`);
+  refuse(`--anchor-file ${path} cannot be read (${code ?? String(err)})`);
 }
 
+const dataDir = resolve(callerDir, process.env.RCMNET_DATA_DIR ?? defaultDataDir);
 // A wrong data dir must not quietly create (and check) a new, empty embedded database.
 if (!process.env.DATABASE_URL && !existsSync(join(dataDir, "pglite"))) {
-  console.error(`no embedded database at ${join(dataDir, "pglite")}: set RCMNET_DATA_DIR to the restored data dir, or DATABASE_URL\n${usage}`);
-  process.exit(2);
+  refuse(`no embedded database at ${join(dataDir, "pglite")}: set RCMNET_DATA_DIR to the restored data dir, or DATABASE_URL`);
 }
+
+function describeRecency(r: AnchorRecency, reference: string): string {
+  if (!r.checked) return "RCMNET_AUDIT_ANCHOR_MINUTES is 0 (anchoring off): whether the newest events were anchored in time is not checked.";
+  if (r.unanchoredFromSeq === null) return `Every event up to the head is anchored (the newest anchor checked is for event #${r.newestAnchoredSeq}).`;
+  const events = r.unanchoredFromSeq === r.unanchoredToSeq ? `Event #${r.unanchoredFromSeq}` : `Events #${r.unanchoredFromSeq}-#${r.unanchoredToSeq}`;
+  const verdict = r.overdue ? "more than" : "within";
+  return `${events}, after the newest anchor, date from ${r.unanchoredSince?.toISOString()}: ${verdict} the ${r.graceMinutes} minutes allowed ${reference} (anchors every ${r.anchorMinutes} minutes, RCMNET_AUDIT_ANCHOR_MINUTES).`;
+}
+
 const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: join(dataDir, "pglite") });
 const prisma = createPrismaClient(process.env.DATABASE_URL ?? embedded?.url ?? "", { max: 2 });
 try {
-  const check = await checkAnchorFile(prisma, path, { restoredTo });
+  const check = await checkAnchorFile(prisma, path, { restoredTo, anchorMinutes });
   console.log(`Anchor file ${path}; the trail's head is event #${check.head}.`);
   console.log(`${check.checked} anchor(s) at or below the head checked against their events; the trail re-hashed: ${check.chain.checked} event(s).`);
+  console.log(describeRecency(check.recency, restoredTo ? "at the restore point" : "now"));
   if (check.pastHead.length) {
     console.log(`${check.pastHead.length} anchor(s) past the head, events the restored database does not hold (written after the backup, if the restore point is before them):`);
     for (const a of check.pastHead) console.log(`  line ${a.line}: event #${a.seq} of ${a.at.toISOString()}, anchored ${a.writtenAt.toISOString()}`);

@@ -1,4 +1,5 @@
 import { AuditChainVerifier, type AuditVerification, type PrismaClient } from "@rcmnet/db";
+import type { Env } from "../../env.ts";
 
 /**
  * A full walk re-hashes every event of the trail (seconds at a million events): one that finished
@@ -12,9 +13,13 @@ export class ThrottledChainVerifier {
   /** The last full walk's verdict and when it finished, or the first broken verdict (which stays the answer). */
   private recent: { verdict: AuditVerification; finishedAt: number } | null = null;
 
-  /** `anchorFile`: the chain heads the worker copied outside the database (RCMNET_AUDIT_ANCHOR_FILE). */
-  constructor(anchorFile: string | null = null) {
-    this.verifier = new AuditChainVerifier(undefined, anchorFile);
+  /**
+   * `anchorFile`: the chain heads the worker copied outside the database (RCMNET_AUDIT_ANCHOR_FILE);
+   * `anchorMinutes`: how often the workers copy them (RCMNET_AUDIT_ANCHOR_MINUTES), which bounds
+   * how old an unanchored event may be (0: not checked).
+   */
+  constructor(anchorFile: string | null = null, anchorMinutes?: number) {
+    this.verifier = new AuditChainVerifier(undefined, anchorFile, anchorMinutes);
   }
 
   async verify(prisma: PrismaClient, { full = false } = {}): Promise<AuditVerification> {
@@ -34,10 +39,14 @@ const verifiers = new WeakMap<PrismaClient, ThrottledChainVerifier>();
 
 /**
  * The audit chain verifier for this database (the first check walks the whole chain), checking
- * the anchors in `anchorFile` too (env.auditAnchorFile).
+ * the anchors in env.auditAnchorFile too, and that the newest is recent for anchors every
+ * env.auditAnchorMinutes (the workers' RCMNET_AUDIT_ANCHOR_MINUTES: give the API the same).
  */
-export function chainVerifier(prisma: PrismaClient, anchorFile: string): ThrottledChainVerifier {
+export function chainVerifier(prisma: PrismaClient, env: Pick<Env, "auditAnchorFile" | "auditAnchorMinutes">): ThrottledChainVerifier {
   let verifier = verifiers.get(prisma);
-  if (!verifier) verifiers.set(prisma, (verifier = new ThrottledChainVerifier(anchorFile)));
+  if (!verifier) {
+    verifier = new ThrottledChainVerifier(env.auditAnchorFile, env.auditAnchorMinutes);
+    verifiers.set(prisma, verifier);
+  }
   return verifier;
 }

@@ -17,17 +17,29 @@ beforeAll(async () => {
 });
 afterAll(() => api?.close());
 
-const VERIFY = `{ verifyAuditTrail { ok checked firstBrokenSeq problem full externalAnchorsChecked } }`;
+const VERIFY = `{ verifyAuditTrail { ok checked firstBrokenSeq problem full externalAnchorsChecked
+  anchorRecency { checked anchorMinutes graceMinutes newestAnchoredSeq newestAnchorWrittenAt unanchoredFromSeq unanchoredToSeq unanchoredSince overdue } } }`;
 
 describe("verifyAuditTrail and the anchor file", () => {
   it("checks the file's anchors: none before the worker wrote it, then each one; events removed after an anchor are found", async () => {
     const first = (await api.gqlOk(auditor, VERIFY)).verifyAuditTrail;
-    expect(first).toMatchObject({ ok: true, full: true, externalAnchorsChecked: 0 });
+    // The sign-ins just written await the worker's first anchor: recent, so no failure.
+    expect(first).toMatchObject({
+      ok: true,
+      full: true,
+      externalAnchorsChecked: 0,
+      anchorRecency: { checked: true, anchorMinutes: 10, graceMinutes: 25, newestAnchoredSeq: null, unanchoredFromSeq: "1", overdue: false },
+    });
 
     await api.gqlOk(tech, `mutation { createCase(input: { accession: "XA-1" }) { id } }`);
-    await anchorAuditHead(api.prisma, api.env.auditAnchorFile, { log: silentLogger });
+    const anchor = await anchorAuditHead(api.prisma, api.env.auditAnchorFile, { log: silentLogger });
     const anchored = (await api.gqlOk(auditor, VERIFY)).verifyAuditTrail;
-    expect(anchored).toMatchObject({ ok: true, full: false, externalAnchorsChecked: 1 });
+    expect(anchored).toMatchObject({
+      ok: true,
+      full: false,
+      externalAnchorsChecked: 1,
+      anchorRecency: { newestAnchoredSeq: String(anchor?.seq), newestAnchorWrittenAt: anchor?.writtenAt.toISOString(), unanchoredFromSeq: null, overdue: false },
+    });
 
     // The owner deletes the events written since the last full walk, the anchored head among
     // them: what is left links up, and no signature anchored them.
@@ -65,5 +77,56 @@ describe("verifyAuditTrail and an anchor file that goes", () => {
 
     await writeFile(other.env.auditAnchorFile, kept);
     expect((await other.gqlOk(auditor, VERIFY)).verifyAuditTrail).toMatchObject({ ok: true, problem: null, externalAnchorsChecked: 1 });
+  });
+});
+
+describe("verifyAuditTrail and anchoring that has stopped", () => {
+  let stale: TestApi;
+  beforeAll(async () => {
+    stale = await createTestApi();
+  });
+  afterAll(() => stale?.close());
+
+  it("fails once the first event after the newest anchor is older than two intervals and the margin, and says what to check", async () => {
+    const auditor = await stale.loginAs("AUDITOR");
+    const tech = await stale.loginAs("TECHNICIAN");
+    const anchor = await anchorAuditHead(stale.prisma, stale.env.auditAnchorFile, { log: silentLogger });
+    await stale.gqlOk(tech, `mutation { createCase(input: { accession: "XC-1" }) { id } }`);
+    // The events since look half an hour old (the owner re-chains them; no verifier has walked
+    // them yet): what a worker whose writes failed since then leaves behind.
+    const from = Number(anchor?.seq) + 1;
+    await stale.db.prisma.$transaction([
+      stale.db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
+      stale.db.prisma.$executeRawUnsafe(`UPDATE "audit_event" SET "at" = "at" - interval '30 minutes' WHERE seq >= ${from}`),
+      stale.db.prisma.$executeRawUnsafe(`
+        DO $$
+        DECLARE e "audit_event"; prev text := (SELECT hash FROM "audit_event" WHERE seq = ${from - 1});
+        BEGIN
+          FOR e IN SELECT * FROM "audit_event" WHERE seq >= ${from} ORDER BY seq LOOP
+            e."prevHash" := prev;
+            prev := audit_event_hash(e);
+            UPDATE "audit_event" SET "prevHash" = e."prevHash", hash = prev WHERE seq = e.seq;
+          END LOOP;
+        END $$`),
+      stale.db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
+    ]);
+    const verdict = (await stale.gqlOk(auditor, VERIFY)).verifyAuditTrail;
+    expect(verdict).toMatchObject({
+      ok: false,
+      firstBrokenSeq: null,
+      externalAnchorsChecked: 1,
+      anchorRecency: { checked: true, graceMinutes: 25, newestAnchoredSeq: String(anchor?.seq), unanchoredFromSeq: String(from), overdue: true },
+    });
+    expect(verdict.problem).toMatch(
+      new RegExp(`^(event #${from} is|events #${from}-#\\d+ are) not anchored outside the database: the newest anchor in ${stale.env.auditAnchorFile} is for event #${anchor?.seq} .* more than 25 minutes ago; .* Anchoring has stopped: check that a worker anchoring`),
+    );
+    // The export says so too.
+    const csv = await stale.fetch("/audit.csv", { token: auditor });
+    expect(csv.headers.get("x-audit-chain")).toMatch(new RegExp(`^NOT VERIFIED: (event #${from} is|events #${from}-#\\d+ are) not anchored outside the database: `));
+    await csv.text();
+
+    // The worker anchors again: passes, the failure not kept.
+    await anchorAuditHead(stale.prisma, stale.env.auditAnchorFile, { log: silentLogger });
+    expect((await stale.gqlOk(auditor, VERIFY)).verifyAuditTrail).toMatchObject({ ok: true, problem: null, anchorRecency: { overdue: false } });
   });
 });

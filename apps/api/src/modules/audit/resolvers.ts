@@ -9,11 +9,19 @@ export const resolvers: Resolvers = {
   Query: {
     auditTrail: (_p, args, ctx) => listAuditEvents(ctx.prisma, args.filter, args),
     verifyAuditTrail: async (_p, args, ctx) => {
-      const s = await chainVerifier(ctx.prisma, ctx.env.auditAnchorFile).verify(ctx.prisma, { full: args.full ?? false });
+      const s = await chainVerifier(ctx.prisma, ctx.env).verify(ctx.prisma, { full: args.full ?? false });
+      const r = s.anchorRecency;
+      const seq = (n: bigint | number | null) => (n === null ? null : String(n));
       return {
         ...s,
-        firstBrokenSeq: s.firstBrokenSeq === null ? null : String(s.firstBrokenSeq),
-        fullyVerifiedThrough: s.fullyVerifiedThrough === null ? null : String(s.fullyVerifiedThrough),
+        firstBrokenSeq: seq(s.firstBrokenSeq),
+        fullyVerifiedThrough: seq(s.fullyVerifiedThrough),
+        anchorRecency: {
+          ...r,
+          newestAnchoredSeq: seq(r.newestAnchoredSeq),
+          unanchoredFromSeq: seq(r.unanchoredFromSeq),
+          unanchoredToSeq: seq(r.unanchoredToSeq),
+        },
       };
     },
   },

@@ -21,11 +21,24 @@ interface Verify {
     fullyVerifiedThrough: string | null;
     fullyVerifiedAt: string | null;
     externalAnchorsChecked: number;
+    anchorRecency: AnchorRecency;
   };
+}
+
+interface AnchorRecency {
+  checked: boolean;
+  anchorMinutes: number;
+  graceMinutes: number | null;
+  unanchoredFromSeq: string | null;
+  unanchoredToSeq: string | null;
+  unanchoredSince: string | null;
+  overdue: boolean;
 }
 
 /** The verdict, and which events this check re-hashed (a quick one resumes from the last full walk). */
 function chainVerdict(v: Verify["verifyAuditTrail"]): string {
+  // No broken link: the chain held, but the anchor file or its recency failed the verdict.
+  if (!v.ok && v.firstBrokenSeq === null) return `Audit trail NOT verified${v.problem ? ` — ${v.problem}` : ""}`;
   if (!v.ok) return `Hash chain BROKEN at event ${v.firstBrokenSeq ?? "?"}${v.problem ? ` — ${v.problem}` : ""}`;
   // A full walk asked for within minutes of the last one answers that one's verdict (the API
   // does not re-hash the whole trail on every click): its time says which.
@@ -40,6 +53,19 @@ function chainVerdict(v: Verify["verifyAuditTrail"]): string {
  */
 function anchorsChecked(n: number): string {
   return `${n} ${n === 1 ? "anchor" : "anchors"} outside the database checked`;
+}
+
+/**
+ * Whether the newest events are anchored in time (an overdue run also fails the verdict). Said
+ * when not checked (anchoring off): the anchors then say nothing about events after the newest.
+ */
+function anchorRecency(r: AnchorRecency): string {
+  if (!r.checked) return "anchoring off: not checked that new events get anchored";
+  if (r.unanchoredFromSeq === null) return "every event anchored";
+  const events = r.unanchoredFromSeq === r.unanchoredToSeq ? `event ${r.unanchoredFromSeq}` : `events ${r.unanchoredFromSeq}–${r.unanchoredToSeq}`;
+  const since = r.unanchoredSince ? formatDateTime(r.unanchoredSince) : "?";
+  if (r.overdue) return `ANCHORING STOPPED: ${events} unanchored since ${since} (over ${r.graceMinutes} min)`;
+  return `${events} since ${since} await their anchor (due within ${r.graceMinutes} min)`;
 }
 
 const PAGE = 200;
@@ -128,6 +154,16 @@ export function AuditTrail() {
           {v && (
             <span className="muted" data-testid="chain-anchors" data-count={v.externalAnchorsChecked}>
               {anchorsChecked(v.externalAnchorsChecked)}
+            </span>
+          )}
+          {v && (
+            <span
+              className={v.anchorRecency.overdue ? "badge bad" : "muted"}
+              data-testid="chain-anchor-recency"
+              data-checked={v.anchorRecency.checked ? "true" : "false"}
+              data-overdue={v.anchorRecency.overdue ? "true" : "false"}
+            >
+              {anchorRecency(v.anchorRecency)}
             </span>
           )}
           <button

@@ -1,0 +1,255 @@
+// npm run verify-audit as an operator runs it after a restore: a child process (tsx, as the npm
+// script), against a real PostgreSQL database. Its exit code is the restore record's verdict: 0
+// the trail matches the anchor file, 1 a problem, 2 no verdict (bad input, refused before any
+// database is opened). Whatever the outcome, it writes nothing to the database.
+import { execFile } from "node:child_process";
+import { appendFile, chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { formatAnchorLine } from "../auditAnchorFile.ts";
+import { repoRoot } from "../paths.ts";
+import { createTestDatabase, type TestDatabase } from "../testing.ts";
+
+const exec = promisify(execFile);
+const tsx = join(repoRoot, "node_modules/.bin/tsx");
+const script = resolve(import.meta.dirname, "verify-audit.ts");
+
+let db: TestDatabase;
+let dir: string;
+let file: string;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dir = await mkdtemp(join(tmpdir(), "rcmnet-verify-audit-"));
+});
+afterAll(async () => {
+  await db?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+beforeEach(async () => {
+  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
+  await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
+  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+  file = join(dir, `anchors-${++n}.jsonl`);
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI on the test database (DATABASE_URL), with only the environment given here. */
+async function verifyAudit(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const base: Record<string, string | undefined> = { ...process.env, DATABASE_URL: db.url };
+  // What the test's own shell may carry must not choose the file, the interval or the base dir.
+  for (const name of ["RCMNET_AUDIT_ANCHOR_FILE", "RCMNET_AUDIT_ANCHOR_MINUTES", "RCMNET_DATA_DIR", "INIT_CWD"]) delete base[name];
+  try {
+    const { stdout, stderr } = await exec(tsx, [script, ...args], { cwd: dir, env: { ...base, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Every table's row count and the trail's head hash: what a write of any kind would change. */
+async function databaseState(): Promise<string> {
+  const tables = await db.prisma.$queryRaw<{ name: string }[]>`
+    SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`;
+  const counts = await db.prisma.$queryRawUnsafe<{ name: string; rows: bigint }[]>(
+    tables.map((t) => `SELECT '${t.name}' AS name, count(*) AS rows FROM "${t.name}"`).join(" UNION ALL "),
+  );
+  const [head] = await db.prisma.$queryRaw<{ hash: string | null }[]>`SELECT max(hash) FILTER (WHERE seq = (SELECT max(seq) FROM audit_event)) AS hash FROM audit_event`;
+  return JSON.stringify({ counts: counts.map((c) => [c.name, Number(c.rows)]).sort(), head: head?.hash ?? null });
+}
+
+/** Runs the CLI and checks it left the database as it was. */
+async function verifyAuditReadOnly(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const before = await databaseState();
+  const run = await verifyAudit(args, env);
+  expect(await databaseState()).toBe(before);
+  return run;
+}
+
+async function addEvents(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await db.prisma.auditEvent.create({ data: { actorLogin: "tech", action: "case.create", entityType: "Case", entityId: `c-${Math.random()}` } });
+  }
+}
+
+async function anchorHead(): Promise<void> {
+  const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+  await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt: new Date() }));
+}
+
+/** What only the tables' owner can do: edit events from `fromSeq` on and re-chain them, so that the chain links up again. */
+async function rewriteAndRechain(sql: string, fromSeq: number): Promise<void> {
+  await db.prisma.$transaction([
+    db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
+    db.prisma.$executeRawUnsafe(sql),
+    db.prisma.$executeRawUnsafe(`
+      DO $$
+      DECLARE
+        e "audit_event";
+        prev text := coalesce((SELECT hash FROM "audit_event" WHERE seq = ${fromSeq - 1}), repeat('0', 64));
+      BEGIN
+        FOR e IN SELECT * FROM "audit_event" WHERE seq >= ${fromSeq} ORDER BY seq LOOP
+          e."prevHash" := prev;
+          prev := audit_event_hash(e);
+          UPDATE "audit_event" SET "prevHash" = e."prevHash", hash = prev WHERE seq = e.seq;
+        END LOOP;
+      END $$`),
+    db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
+  ]);
+}
+
+const USAGE = /\nusage: npm run verify-audit -w @rcmnet\/db -- --anchor-file <path> \[--restored-to <ISO time of the backup/;
+
+describe("verify-audit: bad input is exit 2, before any database is opened", () => {
+  it("refuses missing, unknown and extra arguments with the usage line", async () => {
+    await addEvents(2);
+    await anchorHead();
+    const cases: [string[], RegExp][] = [
+      [[], /^--anchor-file is required: the live anchor file \(the platform's RCMNET_AUDIT_ANCHOR_FILE, by default <dataDir>\/audit-anchors\.jsonl\)\n/],
+      [["--anchor-file="], /^--anchor-file is required/],
+      [["--restored-to", "2026-11-27T02:00:00Z"], /^--anchor-file is required/],
+      [["--anchor-file"], /^Option '--anchor-file <value>' argument missing\n/],
+      [["--anchor", file], /^Unknown option '--anchor'/],
+      [["--anchor-file", file, "--verbose"], /^Unknown option '--verbose'/],
+      [["--anchor-file", file, "extra"], /^Unexpected argument 'extra'/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await verifyAuditReadOnly(args);
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: "" });
+      expect(run.stderr, args.join(" ")).toMatch(message);
+      expect(run.stderr, args.join(" ")).toMatch(USAGE);
+    }
+  }, 120_000);
+
+  it("refuses an anchor file that is not there or cannot be read", async () => {
+    await addEvents(1);
+    const loop = join(dir, "loop.jsonl");
+    await symlink(loop, loop);
+    const folder = join(dir, "a-folder");
+    await mkdir(folder);
+    const cases: [string, RegExp][] = [
+      [join(dir, "nowhere.jsonl"), new RegExp(`^--anchor-file: there is no file at ${join(dir, "nowhere.jsonl")}: give the path of the live anchor file\\n`)],
+      [loop, new RegExp(`^--anchor-file ${loop} cannot be read \\(ELOOP\\)\\n`)],
+      [folder, new RegExp(`^--anchor-file ${folder} is not a file\\n`)],
+    ];
+    for (const [path, message] of cases) {
+      const run = await verifyAuditReadOnly(["--anchor-file", path]);
+      expect({ path, code: run.code, stdout: run.stdout }).toEqual({ path, code: 2, stdout: "" });
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).toMatch(USAGE);
+    }
+    // Relative to where the command was started (npm's INIT_CWD), as the operator typed it.
+    const relative = await verifyAuditReadOnly(["--anchor-file", "nowhere.jsonl"], { INIT_CWD: folder });
+    expect(relative.code).toBe(2);
+    expect(relative.stderr).toMatch(new RegExp(`^--anchor-file: there is no file at ${join(folder, "nowhere.jsonl")}:`));
+  }, 60_000);
+
+  // Root reads a file whatever its mode: only an ordinary account can see this refusal.
+  it.skipIf(process.getuid?.() === 0)("refuses an anchor file this account may not read", async () => {
+    await writeFile(file, "");
+    await chmod(file, 0o000);
+    const run = await verifyAuditReadOnly(["--anchor-file", file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^--anchor-file ${file} cannot be read \\(EACCES\\)\\n`));
+  });
+
+  it("refuses a restore point that is not a date and time with its zone, or is in the future", async () => {
+    await addEvents(1);
+    await anchorHead();
+    const cases: [string, RegExp][] = [
+      ["yesterday", /^--restored-to: not a date and time with its zone \(yesterday\), e\.g\. 2026-11-27T02:00:00Z\n/],
+      // Date would read these as 2001-01-01, as March 3rd, and in this shell's zone.
+      ["1", /^--restored-to: not a date and time with its zone \(1\)/],
+      ["2026-02-31T02:00:00Z", /^--restored-to: not a date and time with its zone \(2026-02-31T02:00:00Z\)/],
+      ["2026-11-27T02:00:00", /^--restored-to: not a date and time with its zone/],
+      ["2026-11-27 02:00Z", /^--restored-to: not a date and time with its zone/],
+      ["2026-11-27", /^--restored-to: not a date and time with its zone/],
+      ["2026-11-27T24:00:00Z", /^--restored-to: not a date and time with its zone/],
+      ["", /^--restored-to: not a date and time with its zone \(\)/],
+      ["2999-01-01T00:00:00Z", /^--restored-to: 2999-01-01T00:00:00\.000Z is in the future; give the time the backup was taken\n/],
+    ];
+    for (const [time, message] of cases) {
+      const run = await verifyAuditReadOnly(["--anchor-file", file, "--restored-to", time]);
+      expect({ time, code: run.code, stdout: run.stdout }).toEqual({ time, code: 2, stdout: "" });
+      expect(run.stderr).toMatch(message);
+    }
+  }, 120_000);
+
+  it("refuses an anchoring interval that is not whole minutes from 0 to a day", async () => {
+    await addEvents(1);
+    await anchorHead();
+    for (const minutes of ["ten", "-5", "2.5", "1441", ""]) {
+      const run = await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: minutes });
+      expect({ minutes, code: run.code }).toEqual({ minutes, code: 2 });
+      expect(run.stderr).toMatch(new RegExp(`^RCMNET_AUDIT_ANCHOR_MINUTES: not a whole number of minutes from 0 to 1440 \\(${minutes.replace(".", "\\.")}\\)\\n`));
+    }
+  }, 60_000);
+
+  it("without DATABASE_URL, refuses a data dir that holds no embedded database, and creates none", async () => {
+    await writeFile(file, "");
+    const empty = join(dir, `data-${n}`);
+    await mkdir(empty);
+    const run = await verifyAudit(["--anchor-file", file], { DATABASE_URL: undefined, RCMNET_DATA_DIR: empty });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^no embedded database at ${join(empty, "pglite")}: set RCMNET_DATA_DIR to the restored data dir, or DATABASE_URL\\n`));
+    expect(await readdir(empty)).toEqual([]);
+  });
+});
+
+describe("verify-audit: the verdict", () => {
+  it("exits 0 on a trail that matches its anchor file", async () => {
+    await addEvents(3);
+    await anchorHead();
+    await addEvents(2);
+    await anchorHead();
+    const run = await verifyAuditReadOnly(["--anchor-file", file]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toBe(
+      [
+        `Anchor file ${file}; the trail's head is event #5.`,
+        "2 anchor(s) at or below the head checked against their events; the trail re-hashed: 5 event(s).",
+        "Every event up to the head is anchored (the newest anchor checked is for event #5).",
+        "OK: the restored trail matches the anchor file.",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("exits 1 on a trail the owner rewrote and re-chained, naming the event", async () => {
+    await addEvents(3);
+    await anchorHead();
+    await rewriteAndRechain(`UPDATE "audit_event" SET "entityId" = 'forged' WHERE seq = 2`, 2);
+    const run = await verifyAuditReadOnly(["--anchor-file", file]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/\nPROBLEM: event #3, anchored outside the database at \S+Z, is missing or altered: its hash is not the one anchored, so the trail was rewritten \(and re-chained\) up to it\n/);
+    expect(run.stdout).toMatch(/\nNOT OK: see the problems above; do not go live on this database before they are explained\.\n$/);
+  });
+
+  it("exits 1 when events after the newest anchor are older than two intervals and the margin, 0 with anchoring off", async () => {
+    await addEvents(2);
+    await anchorHead();
+    await addEvents(2);
+    // Events #3 and #4 look an hour old: the worker stopped anchoring before them.
+    await rewriteAndRechain(`UPDATE "audit_event" SET "at" = "at" - interval '60 minutes' WHERE seq >= 3`, 3);
+    const run = await verifyAuditReadOnly(["--anchor-file", file]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/\nEvents #3-#4, after the newest anchor, date from \S+Z: more than the 25 minutes allowed now \(anchors every 10 minutes, RCMNET_AUDIT_ANCHOR_MINUTES\)\.\n/);
+    expect(run.stdout).toMatch(
+      new RegExp(`\\nPROBLEM: events #3-#4 are not anchored outside the database: the newest anchor in ${file} is for event #2 \\(written \\S+Z\\), and event #3 dates from \\S+Z, more than 25 minutes ago; .* Anchoring has stopped: `),
+    );
+    // Anchoring every 2 hours, as the platform was told: an hour is within the 245 minutes.
+    expect(await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: "120" })).toMatchObject({ code: 0 });
+    const off = await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: "0" });
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain("\nRCMNET_AUDIT_ANCHOR_MINUTES is 0 (anchoring off): whether the newest events were anchored in time is not checked.\n");
+  });
+});
