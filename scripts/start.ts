@@ -182,8 +182,9 @@ async function main() {
 
   ensureWebBuild();
   run("api", tsx, ["apps/api/src/server.ts"], env);
-  // Two workers: slide analysis never waits behind a training run that takes hours.
-  run("worker", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "analyzeSlide" });
+  // Two workers: slide analysis never waits behind a training run that takes hours. The analysis
+  // worker also re-predicts open cases after a champion change (inference too, minutes at most).
+  run("worker", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "analyzeSlide,repredictOpenCases" });
   // One writer of the audit anchor file is enough here (the analysis worker), and on the embedded
   // database, which is one PostgreSQL session shared by every connection, a second worker's
   // anchoring transaction at the same moment interleaves with the first's.

@@ -43,7 +43,7 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
     const r =
       cell.currentLabel === label
         ? await apiQuery(request, hema, "mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }", {
-            c: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount }],
+            c: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount, expectedLabel: label }],
           })
         : await apiQuery(request, hema, "mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }", {
             i: { cellId: cell.id, expectedReviewCount: cell.reviewCount, label, reason: "test data: labelled for the training snapshot" },

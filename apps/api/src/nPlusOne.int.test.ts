@@ -4,7 +4,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@rcmnet/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "./testing/index.ts";
-import { seedReviewableCase } from "./testing/fixtures.ts";
+import { confirmAsSeen, seedReviewableCase } from "./testing/fixtures.ts";
 
 let api: TestApi;
 let queries = 0;
@@ -46,7 +46,7 @@ async function countQueries(caseId: string): Promise<{ n: number; cells: number 
 /** One cell at a time: a bulk confirm refuses the fixture's abstained cells (left unidentified: with a reason). */
 async function reviewSome(cellIds: string[]) {
   for (const cellId of cellIds) {
-    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: [{ cellId, expectedReviewCount: 0, reason: "seen" }] });
+    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: await confirmAsSeen(api.prisma, [cellId], { reason: "seen" }) });
   }
 }
 

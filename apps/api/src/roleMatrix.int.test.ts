@@ -44,7 +44,7 @@ const CORE: MatrixCase[] = [
   {
     mutation: "confirmCells",
     query: `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`,
-    variables: (fx) => ({ c: [{ cellId: fx.cellId, expectedReviewCount: 99 }] }),
+    variables: (fx) => ({ c: [{ cellId: fx.cellId, expectedReviewCount: 99, expectedLabel: "car_t" }] }),
   },
   {
     mutation: "signOffCase",

@@ -5,6 +5,7 @@ import { enqueueJob, type Db } from "./queue.ts";
 
 export const ANALYZE_SLIDE = "analyzeSlide";
 export const TRAIN_MODEL = "trainModel";
+export const REPREDICT_OPEN_CASES = "repredictOpenCases";
 
 export const analysisKey = (slideId: string) => `${ANALYZE_SLIDE}:${slideId}`;
 export const trainingKey = (runId: string) => `${TRAIN_MODEL}:${runId}`;
@@ -25,6 +26,23 @@ export function enqueueTraining(db: Db, runId: string): Promise<Job> {
     type: TRAIN_MODEL,
     payload: { runId },
     dedupeKey: trainingKey(runId),
+    maxAttempts: 3,
+  });
+}
+
+/**
+ * Call inside the transaction that makes `modelVersionId` the champion: its undecided cells of
+ * open cases are predicted again by it. `crowning`: how many times this version has become
+ * champion, this time included, so that a version rolled back to after an earlier reign gets a
+ * job of its own (its first job's key would return that finished job) while the same change
+ * never enqueues two.
+ */
+export function enqueueRepredictOpenCases(db: Db, modelVersionId: string, crowning: number): Promise<Job> {
+  return enqueueJob(db, {
+    type: REPREDICT_OPEN_CASES,
+    payload: { modelVersionId },
+    dedupeKey: `${REPREDICT_OPEN_CASES}:${modelVersionId}:${crowning}`,
+    // Idempotent (one prediction per cell and model), so a retry after a crash only finishes it.
     maxAttempts: 3,
   });
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { ModelRuntime, TrainProgress } from "../jobs/model/runtime.ts";
 import { setChampion } from "../modules/models/setChampion.ts";
+import { lockChampion } from "../modules/models/championLock.ts";
 import { recordAudit } from "../audit/recordAudit.ts";
 
 export interface ChampionRecipe {
@@ -84,6 +85,10 @@ export async function ensureChampion(options: {
 
   const info = await runtime.inspectModelDir(dir);
   return prisma.$transaction(async (tx: Prisma.TransactionClient) => {
+    // The champion lock before the audit event below (the audit chain's lock): a worker finishing
+    // an analysis holds the champion lock shared and then appends to the chain; the other order
+    // here could deadlock with it.
+    await lockChampion(tx);
     const version =
       (await tx.modelVersion.findFirst({ where: { artifactSha256: info.weightsSha256 } })) ??
       (await tx.modelVersion.create({

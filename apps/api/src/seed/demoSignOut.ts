@@ -49,14 +49,14 @@ export async function reviewAndSignOut(options: {
   });
   const reason = "Morphology reviewed (demo: ground truth of the synthetic field)";
   let corrected = false;
-  const confirm: { cellId: string; expectedReviewCount: number; reason?: string }[] = [];
+  const confirm: { cellId: string; expectedReviewCount: number; expectedLabel: string; reason?: string }[] = [];
   for (const cell of cells) {
     const truth = options.truthBySlide.get(cell.slideId);
     // A detection that matches no drawn white cell is what a hematologist would call an artifact.
     const label = truth ? (truthLabel(cell, truth) ?? "artifact") : cell.currentLabel;
     if (label && label === cell.currentLabel) {
       // An AI abstention left unidentified is out of the count: the decision says why.
-      confirm.push({ cellId: cell.id, expectedReviewCount: 0, ...(label === UNIDENTIFIED ? { reason } : {}) });
+      confirm.push({ cellId: cell.id, expectedReviewCount: 0, expectedLabel: label, ...(label === UNIDENTIFIED ? { reason } : {}) });
     } else {
       corrected = true;
       await reclassifyCell(prisma, actor, {

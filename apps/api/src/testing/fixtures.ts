@@ -92,6 +92,19 @@ export async function seedReviewableCase(
 }
 
 /**
+ * confirmCells inputs as a review page that has just loaded these cells sends them: each cell's
+ * label and review count as they stand now (what the reviewer saw and confirms).
+ */
+export async function confirmAsSeen(prisma: PrismaClient, cellIds: string[], extra: { reason?: string } = {}) {
+  const cells = new Map((await prisma.cell.findMany({ where: { id: { in: cellIds } } })).map((c) => [c.id, c]));
+  return cellIds.map((cellId) => {
+    const cell = cells.get(cellId);
+    if (!cell?.currentLabel) throw new Error(`confirmAsSeen: cell ${cellId} has no label to confirm`);
+    return { cellId, expectedReviewCount: cell.reviewCount, expectedLabel: cell.currentLabel, ...extra };
+  });
+}
+
+/**
  * A fingerprint of every table: row count and an md5 over all rows. Equal before/after = unchanged.
  * api_session without lastSeenAt: any request with a valid token may move it (once a minute), even
  * one that is then refused; a session opened or ended still shows.

@@ -3,7 +3,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { BlobStore, type ModelVersion, type User } from "@rcmnet/db";
 import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,8 +13,8 @@ import { silentLogger } from "../logger.ts";
 import { ClassifierCache } from "../model/classifierCache.ts";
 import { getModelRuntime, synthDemoField } from "../model/modelRuntime.ts";
 import type { ModelRuntime } from "../model/runtime.ts";
-import { startWorker } from "../runWorker.ts";
 import { registerTestModel } from "../testing/registerTestModel.ts";
+import { runJobs as runWorkerUntilIdle } from "../testing/runJobs.ts";
 import { tinyModelDir } from "../testing/tinyModel.ts";
 import { setChampion } from "../../modules/models/setChampion.ts";
 import { createHandlers } from "./index.ts";
@@ -42,25 +41,8 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Runs the real worker loop in this process until no analysis job is open. */
-async function runJobs() {
-  const worker = startWorker({
-    prisma: db.prisma,
-    blobs,
-    dataDir,
-    log: silentLogger,
-    pollMs: 50,
-    handlers: createHandlers({ runtime, classifiers: new ClassifierCache(runtime, dataDir) }),
-  });
-  while (
-    (await db.prisma.job.count({
-      where: { status: { in: ["QUEUED", "RUNNING"] }, runAfter: { lte: new Date() } },
-    })) > 0
-  ) {
-    await sleep(50);
-  }
-  await worker.stop();
-}
+/** Runs the real worker loop in this process until no job is open. */
+const runJobs = () => runWorkerUntilIdle({ prisma: db.prisma, blobs, dataDir, runtime });
 
 async function newCase(accession: string) {
   return db.prisma.case.create({ data: { accession, createdById: user.id } });

@@ -9,12 +9,14 @@
 // NOTHING; the final status change and its audit events commit in one transaction that is
 // skipped when the slide is already DONE. Model work runs outside any transaction (the
 // embedded PGlite serialises connections, so an open transaction would stall the API).
-import { BlobCorruptError, BlobNotFoundError, type AnalysisStatus, type Prisma } from "@rcmnet/db";
+import { BlobCorruptError, BlobNotFoundError, type AnalysisStatus, type ModelVersion, type Prisma } from "@rcmnet/db";
 import { z } from "zod";
 import { failureReason } from "../failureReason.ts";
+import { assertLeaseHeld } from "../leaseHeld.ts";
 import { keepBlobs } from "../sweepOrphanBlobs.ts";
 import { systemAudit } from "../systemAudit.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
+import { lockChampionShared } from "../../modules/models/championLock.ts";
 import { UNIDENTIFIED, type CellBox, type ModelRuntime } from "../model/runtime.ts";
 import { JobAbortedError, PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
 
@@ -24,6 +26,8 @@ const payloadSchema = z.object({ slideId: z.uuid() });
 
 /** Crops and predictions are written in batches: bounded memory and short transactions. */
 const BATCH = 32;
+/** Predictions redone at most this often when the champion changes during one analysis. */
+const MAX_CHAMPION_ROUNDS = 3;
 
 export interface AnalyzeSlideDeps {
   runtime: ModelRuntime;
@@ -85,60 +89,33 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
       await ctx.progress(0.1 + 0.4 * Math.min(1, (i + BATCH) / boxes.length), "storing cells");
     }
 
-    // 2. Predictions by the champion at the time of this run.
-    const champion = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
+    // 2. Predictions by the champion. A champion changed while this ran (an approval) is caught
+    // when the slide is marked done, under the champion lock: the cells are then predicted again
+    // with the new one. Without that, a slide finishing just after a switch would keep the old
+    // model's calls, and the new champion's re-prediction of open cases (repredictOpenCases),
+    // which takes only finished slides, could have run while this one was still running.
+    let champion = await currentChampion(ctx);
     let predicted = 0;
-    if (champion) {
-      predicted = await classifiers.use(champion, async (classifier) => {
-        let done = 0;
-        const pending = await prisma.cell.findMany({
-          where: { slideId: slide.id, predictions: { none: { modelVersionId: champion.id } } },
-          orderBy: [{ y: "asc" }, { x: "asc" }],
-          select: { id: true, cropSha256: true, reviewCount: true },
-        });
-        for (let i = 0; i < pending.length; i += BATCH) {
-          const batch = pending.slice(i, i + BATCH);
-          const crops = await Promise.all(batch.map((c) => blobs.get(c.cropSha256)));
-          const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
-          await prisma.$transaction(async (tx) => {
-            await assertLeaseHeld(tx, ctx);
-            await assertNotVoided(tx, slide.id);
-            await tx.prediction.createMany({
-              data: batch.map((c, j) => ({
-                cellId: c.id,
-                modelVersionId: champion.id,
-                label: out[j]!.label,
-                probabilities: out[j]!.probabilities,
-                confidence: out[j]!.confidence,
-                abstained: out[j]!.abstained,
-              })),
-              skipDuplicates: true,
-            });
-            // The label cache follows the AI only until a human has decided.
-            for (const [j, c] of batch.entries()) {
-              await tx.cell.updateMany({
-                where: { id: c.id, reviewCount: 0 },
-                data: { currentLabel: out[j]!.abstained ? UNIDENTIFIED : out[j]!.label },
-              });
-            }
-          });
-          done += batch.length;
-          await ctx.progress(0.5 + 0.45 * Math.min(1, (i + BATCH) / pending.length), "classifying cells");
-        }
-        return done;
+    for (let round = 1; ; round++) {
+      if (champion) predicted += await predictCells(ctx, classifiers, slide.id, champion);
+      else log.warn("no champion model: cells stored without predictions", { slideId: slide.id });
+      await ctx.progress(0.97, "finishing");
+      const cellCount = await prisma.cell.count({ where: { slideId: slide.id } });
+      const outcome = await markDone(ctx, slide.id, slide.caseId, champion?.id ?? null, {
+        cellCount,
+        modelVersionId: champion?.id ?? null,
+        newPredictions: predicted,
       });
-    } else {
-      log.warn("no champion model: cells stored without predictions", { slideId: slide.id });
+      if (outcome === "done") {
+        log.info("slide analysed", { jobId: ctx.job.id, slideId: slide.id, cells: cellCount, predicted });
+        break;
+      }
+      // Champion changes are people's decisions, minutes apart; this many in one analysis is not
+      // one: fail the attempt (retried) rather than loop.
+      if (round >= MAX_CHAMPION_ROUNDS) throw new Error(`the champion model changed ${round} times during the analysis`);
+      champion = await currentChampion(ctx);
+      log.info("champion changed during the analysis: predicting with the new one", { jobId: ctx.job.id, slideId: slide.id, modelVersionId: champion?.id ?? null });
     }
-
-    await ctx.progress(0.97, "finishing");
-    const cellCount = await prisma.cell.count({ where: { slideId: slide.id } });
-    await markDone(ctx, slide.id, slide.caseId, {
-      cellCount,
-      modelVersionId: champion?.id ?? null,
-      newPredictions: predicted,
-    });
-    log.info("slide analysed", { jobId: ctx.job.id, slideId: slide.id, cells: cellCount, predicted });
   } catch (err) {
     if (err instanceof SlideVoidedError) {
       log.info("slide voided during its analysis: stopped", { jobId: ctx.job.id, slideId: slide.id });
@@ -147,6 +124,54 @@ async function analyzeSlide(ctx: JobContext, { runtime, classifiers }: AnalyzeSl
     await markFailedIfFinal(ctx, slide.id, err);
     throw err;
   }
+}
+
+/** The champion now (null: none registered yet). */
+function currentChampion(ctx: JobContext): Promise<ModelVersion | null> {
+  return ctx.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
+}
+
+/** Predicts the slide's cells that `champion` has not predicted yet; returns how many. */
+async function predictCells(ctx: JobContext, classifiers: ClassifierCache, slideId: string, champion: ModelVersion): Promise<number> {
+  const { prisma, blobs } = ctx;
+  return classifiers.use(champion, async (classifier) => {
+    let done = 0;
+    const pending = await prisma.cell.findMany({
+      where: { slideId, predictions: { none: { modelVersionId: champion.id } } },
+      orderBy: [{ y: "asc" }, { x: "asc" }],
+      select: { id: true, cropSha256: true, reviewCount: true },
+    });
+    for (let i = 0; i < pending.length; i += BATCH) {
+      const batch = pending.slice(i, i + BATCH);
+      const crops = await Promise.all(batch.map((c) => blobs.get(c.cropSha256)));
+      const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
+      await prisma.$transaction(async (tx) => {
+        await assertLeaseHeld(tx, ctx);
+        await assertNotVoided(tx, slideId);
+        await tx.prediction.createMany({
+          data: batch.map((c, j) => ({
+            cellId: c.id,
+            modelVersionId: champion.id,
+            label: out[j]!.label,
+            probabilities: out[j]!.probabilities,
+            confidence: out[j]!.confidence,
+            abstained: out[j]!.abstained,
+          })),
+          skipDuplicates: true,
+        });
+        // The label cache follows the AI only until a human has decided.
+        for (const [j, c] of batch.entries()) {
+          await tx.cell.updateMany({
+            where: { id: c.id, reviewCount: 0 },
+            data: { currentLabel: out[j]!.abstained ? UNIDENTIFIED : out[j]!.label },
+          });
+        }
+      });
+      done += batch.length;
+      await ctx.progress(0.5 + 0.45 * Math.min(1, (i + BATCH) / pending.length), "classifying cells");
+    }
+    return done;
+  });
 }
 
 /** The slide was voided while its analysis ran: the job ends there, without failing. */
@@ -205,23 +230,33 @@ async function markRunning(ctx: JobContext, slideId: string, caseId: string): Pr
   });
 }
 
+/**
+ * Marks the slide DONE (and its case IN_REVIEW once all its slides are), unless the champion is
+ * no longer `championId`, the model its cells were just predicted with: then nothing is written
+ * and the caller predicts again. Read under the shared champion lock, held to the commit, so a
+ * champion change commits either before this check (seen here) or after the slide is DONE (seen
+ * by the new champion's repredictOpenCases).
+ */
 async function markDone(
   ctx: JobContext,
   slideId: string,
   caseId: string,
+  championId: string | null,
   summary: Prisma.InputJsonObject,
-): Promise<void> {
-  await ctx.prisma.$transaction(async (tx) => {
+): Promise<"done" | "championChanged"> {
+  return ctx.prisma.$transaction(async (tx) => {
+    // Champion lock before the case lock: the order every holder of both keeps.
+    await lockChampionShared(tx);
     // Lock the case first: two slides of one case finishing at once on two workers must not
     // both miss the "all done" moment (each would otherwise see the other still running).
     await tx.$queryRaw`SELECT 1 FROM "case" WHERE "id" = ${caseId}::uuid FOR UPDATE`;
     await assertLeaseHeld(tx, ctx);
     await assertNotVoided(tx, slideId);
-    const changed = await tx.slide.updateMany({
-      where: { id: slideId, analysisStatus: { not: "DONE" } },
-      data: { analysisStatus: "DONE", analysisError: null },
-    });
-    if (changed.count === 0) return; // an earlier attempt committed this already
+    const slide = await tx.slide.findUniqueOrThrow({ where: { id: slideId }, select: { analysisStatus: true } });
+    if (slide.analysisStatus === "DONE") return "done"; // an earlier attempt committed this already
+    const now = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" }, select: { id: true } });
+    if ((now?.id ?? null) !== championId) return "championChanged";
+    await tx.slide.update({ where: { id: slideId }, data: { analysisStatus: "DONE", analysisError: null } });
     await systemAudit(tx, {
       action: "slide.analyzed",
       entityType: "Slide",
@@ -229,6 +264,7 @@ async function markDone(
       after: summary,
     });
     await advanceCaseIfAnalysed(tx, caseId);
+    return "done";
   });
 }
 
@@ -254,18 +290,6 @@ export async function advanceCaseIfAnalysed(tx: Prisma.TransactionClient, caseId
     after: { status: "IN_REVIEW" },
     reason: failed ? `all slides finished; ${failed} could not be analysed` : "all slides analysed",
   });
-}
-
-/**
- * Inside a write's transaction: this worker still holds the job, and keeps it until the write
- * commits (the row is share-locked, so the reaper waits). A worker that stalled past its lease
- * (reaped, cancelled, or taken by another worker) writes nothing more: no cells, predictions or
- * status change can reach a case after it was failed, signed, or handed to another attempt.
- */
-async function assertLeaseHeld(tx: Prisma.TransactionClient, ctx: JobContext): Promise<void> {
-  const held = await tx.$queryRaw<unknown[]>`
-    SELECT 1 FROM "job" WHERE "id" = ${ctx.job.id}::uuid AND "lockedBy" = ${ctx.workerId} AND "status" = 'RUNNING' FOR SHARE`;
-  if (held.length === 0) throw new JobAbortedError(`job ${ctx.job.id} is no longer held by worker ${ctx.workerId}: nothing written`);
 }
 
 /** On the last attempt (or a permanent error) the slide shows FAILED with the reason. */

@@ -1,8 +1,9 @@
-import { ANALYZE_SLIDE, TRAIN_MODEL } from "../analysisJobs.ts";
+import { ANALYZE_SLIDE, REPREDICT_OPEN_CASES, TRAIN_MODEL } from "../analysisJobs.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
 import type { ModelRuntime } from "../model/runtime.ts";
 import type { JobHandler } from "../types.ts";
 import { analyzeSlideHandler } from "./analyzeSlide.ts";
+import { repredictOpenCasesHandler } from "./repredictOpenCases.ts";
 import { trainModelHandler } from "./trainModel.ts";
 
 export interface HandlerDeps {
@@ -15,6 +16,7 @@ export interface HandlerDeps {
 const FACTORIES: Record<string, (deps: HandlerDeps) => JobHandler> = {
   [ANALYZE_SLIDE]: analyzeSlideHandler,
   [TRAIN_MODEL]: trainModelHandler,
+  [REPREDICT_OPEN_CASES]: repredictOpenCasesHandler,
 };
 
 /**

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import type { Request, Response } from "express";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
-import { seedReviewableCase } from "../../testing/fixtures.ts";
+import { confirmAsSeen, seedReviewableCase } from "../../testing/fixtures.ts";
 import type { Context } from "../../context.ts";
 import { auditCsv, csvField } from "./auditCsv.ts";
 import { FULL_WALK_MIN_INTERVAL_MS } from "./chainVerifier.ts";
@@ -79,8 +79,8 @@ describe("audit trail", () => {
     const other = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1, accession: "AU-OTHER" });
     const hema = await api.loginAs("HEMATOLOGIST");
     const confirm = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id } }`;
-    await api.gqlOk(hema, confirm, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
-    await api.gqlOk(hema, confirm, { cells: [{ cellId: other.cellIds[0], expectedReviewCount: 0 }] });
+    await api.gqlOk(hema, confirm, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
+    await api.gqlOk(hema, confirm, { cells: await confirmAsSeen(api.prisma, [other.cellIds[0]!]) });
     await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { id } }`, { i: { id: kase.id, priority: "STAT", expectedUpdatedAt: (await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).updatedAt.toISOString(), reason: "clinician called" } });
     // A slide event written the way the upload path writes one.
     await api.prisma.auditEvent.create({ data: { actorLogin: "system", action: "slide.analysed", entityType: "Slide", entityId: slideId } });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { ALL_ROLES } from "../../auth/roles.ts";
-import { databaseFingerprint, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
+import { confirmAsSeen, databaseFingerprint, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
 import { insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { updateCase } from "./updateCase.ts";
 
@@ -235,7 +235,7 @@ describe("cases", () => {
     const techId = (await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } })).id;
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 25 });
     const hema = await api.loginAs("HEMATOLOGIST");
-    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: cellIds.slice(0, 5).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: await confirmAsSeen(api.prisma, cellIds.slice(0, 5)) });
     const ids: string[] = [];
     let after: string | null = null;
     for (;;) {

@@ -31,14 +31,15 @@ const ROLLBACK = `mutation($reason: String!, $id: ID) {
   proposeRollback(reason: $reason, modelVersionId: $id) { id kind state modelVersion { id status } }
 }`;
 
-/** Everything a refused call must leave untouched. */
+/** Everything a refused call must leave untouched (no re-prediction job enqueued either). */
 async function registryState() {
-  const [versions, promotions, audit] = await Promise.all([
+  const [versions, promotions, audit, jobs] = await Promise.all([
     api.prisma.modelVersion.findMany({ orderBy: { id: "asc" }, select: { id: true, status: true } }),
     api.prisma.modelPromotion.findMany({ orderBy: { id: "asc" } }),
     api.prisma.auditEvent.count(),
+    api.prisma.job.count(),
   ]);
-  return { versions, promotions, audit };
+  return { versions, promotions, audit, jobs };
 }
 
 function codeOf(result: { errors?: { extensions?: { code?: string } }[] }) {
@@ -130,6 +131,10 @@ describe("model promotion", () => {
     expect(await api.prisma.prediction.findUniqueOrThrow({ where: { id: oldPrediction.id } })).toMatchObject({
       modelVersionId: champion.id,
     });
+    // Committed with the approval: the worker predicts open cases' undecided cells again with it.
+    expect(await api.prisma.job.findMany({ where: { type: "repredictOpenCases" } })).toEqual([
+      expect.objectContaining({ status: "QUEUED", payload: { modelVersionId: candidate.id }, dedupeKey: `repredictOpenCases:${candidate.id}:1` }),
+    ]);
     const audit = await api.prisma.auditEvent.findMany({
       where: { entityId: { in: [proposal.id, candidate.id, champion.id] } },
     });
@@ -158,6 +163,7 @@ describe("model promotion", () => {
       "ARCHIVED",
     );
     expect(await api.prisma.modelVersion.count({ where: { status: "CHAMPION" } })).toBe(1);
+    expect(await api.prisma.job.findUnique({ where: { dedupeKey: `repredictOpenCases:${champion.id}:1` } })).toMatchObject({ status: "QUEUED", payload: { modelVersionId: champion.id } });
   });
 
   it("refuses to approve a proposal weighed against a champion that has changed since", async () => {

@@ -2,11 +2,13 @@ import type { ModelVersion, Prisma } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { lockChampion } from "./championLock.ts";
+import { enqueueRepredictOpenCases } from "../../jobs/analysisJobs.ts";
 
 /**
  * Makes `target` the one champion inside the caller's transaction: the current champion is
  * ARCHIVED (its predictions keep pointing at it forever). From the next analysis on, the
- * worker predicts with the new champion. `actor` null: the system (demo seed).
+ * worker predicts with the new champion, and a repredictOpenCases job, committed with the change,
+ * predicts the undecided cells of open cases again with it. `actor` null: the system (demo seed).
  */
 export async function setChampion(
   tx: Prisma.TransactionClient,
@@ -36,4 +38,9 @@ export async function setChampion(
     after: { status: "CHAMPION", name: target.name, version: target.version },
     reason,
   });
+  // Counted under the champion lock, this change's event included: 1 for a first reign.
+  const crowning = await tx.auditEvent.count({
+    where: { action: "model.championChanged", entityType: "ModelVersion", entityId: target.id },
+  });
+  await enqueueRepredictOpenCases(tx, target.id, crowning);
 }

@@ -1,5 +1,5 @@
-// Confirms the current label of one or many cells of one case: all or nothing.
-import type { Prisma, PrismaClient } from "@rcmnet/db";
+// Confirms the label the reviewer saw on one or many cells of one case: all or nothing.
+import type { Cell, Prisma, PrismaClient } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
@@ -12,15 +12,25 @@ export const MAX_BULK_CONFIRM = 1000;
 /**
  * Several cells confirmed at once must each carry a confident AI call (newest prediction, not
  * abstained, confidence at least this) of a model no rollback has withdrawn: the others are
- * decided one by one. After a rollback the withdrawn model's calls stay on open cases; accepting
- * them unseen by the group would sign what the lab has just stopped trusting. (A model merely
- * succeeded by a promotion was trusted when it made its calls: they stay confirmable.) Served as
+ * decided one by one. After a rollback some of the withdrawn model's calls can stay on open cases
+ * (those repredictOpenCases cannot replace, see withdrawn.ts); accepting them unseen by the group
+ * would sign what the lab has just stopped trusting. (A model merely succeeded by a promotion was
+ * trusted when it made its calls: they stay confirmable.) Served as
  * Query.reviewPolicy, from which the dashboard flags and leaves out the same cells.
  */
 export const BULK_MIN_CONFIDENCE = 0.8;
 
 export const confirmCellsInput = z
-  .array(z.object({ cellId: z.string(), expectedReviewCount: z.number().int().min(0), reason: z.string().trim().max(1000).nullish() }))
+  .array(
+    z.object({
+      cellId: z.string(),
+      expectedReviewCount: z.number().int().min(0),
+      // Required: the label to confirm is the one the reviewer saw, never whatever the row holds
+      // by the time the request lands (a re-prediction changes undecided cells' labels).
+      expectedLabel: z.string().min(1).max(64),
+      reason: z.string().trim().max(1000).nullish(),
+    }),
+  )
   .min(1, "at least one cell")
   .max(MAX_BULK_CONFIRM, `at most ${MAX_BULK_CONFIRM} cells per request`);
 
@@ -38,15 +48,17 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
         if (cell.reviewCount !== item.expectedReviewCount) throw staleReview(cell.reviewCount, cell.currentLabel);
         if (cell.currentLabel === null) throw badInput("A cell without a label cannot be confirmed: reclassify it");
       }
+      const moved = input.filter((item) => byId.get(item.cellId)!.currentLabel !== item.expectedLabel);
+      if (moved.length > 0) throw labelChanged(moved.length, ids.length, byId.get(moved[0]!.cellId)!);
       if (ids.length > 1) await assertBulkConfirmable(tx, ids);
       for (const item of input) assertReasonToLeaveUnidentified(byId.get(item.cellId)!.currentLabel, item.reason);
-      // One statement for the whole batch; a row whose reviewCount or label moved meanwhile (a
-      // retried analysis rewrites the label of an undecided cell) is not updated, the counts
-      // differ, and the transaction rolls back (nothing half-confirmed).
+      // One statement for the whole batch; a row whose reviewCount or label moved since it was
+      // read (a re-prediction by a new champion rewrites the label of an undecided cell) is not
+      // updated, the counts differ, and the transaction rolls back (nothing half-confirmed).
       const updated = await tx.$executeRaw`
         UPDATE cell c SET "reviewCount" = c."reviewCount" + 1
         FROM (SELECT unnest(${ids}::uuid[]) AS id, unnest(${input.map((i) => i.expectedReviewCount)}::int[]) AS expected,
-                     unnest(${input.map((i) => byId.get(i.cellId)!.currentLabel!)}::text[]) AS label) v
+                     unnest(${input.map((i) => i.expectedLabel)}::text[]) AS label) v
         WHERE c.id = v.id AND c."reviewCount" = v.expected AND c."currentLabel" = v.label`;
       if (updated !== ids.length) throw staleReview(null, null);
       await tx.review.createMany({
@@ -91,6 +103,19 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
     if (isUniqueViolation(err)) throw staleReview(null, null);
     throw err;
   }
+}
+
+/**
+ * The stale-review CONFLICT (same code and extensions as staleReview) for labels that changed
+ * while the reviewer looked: a new champion predicted the undecided cells again.
+ */
+function labelChanged(moved: number, of: number, first: Cell) {
+  const what = of === 1 ? "This cell's label" : `The label of ${moved} of these ${of} cells`;
+  return conflict(`${what} changed since your page loaded (a new AI model predicted it again): reload and decide again`, {
+    currentReviewCount: first.reviewCount,
+    currentLabel: first.currentLabel,
+    ...(of === 1 ? {} : { cellId: first.id, changedCells: moved }),
+  });
 }
 
 interface NewestCall {

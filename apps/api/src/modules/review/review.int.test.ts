@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertModelVersion } from "../../jobs/testing/fixtures.ts";
-import { databaseFingerprint, ensureModelVersion, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
+import { confirmAsSeen, databaseFingerprint, ensureModelVersion, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
 
 let api: TestApi;
 let hema: string;
@@ -98,28 +98,71 @@ describe("review", () => {
     const { cellIds: all } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 50 });
     // Every tenth cell's AI call abstained: those are confirmed one by one (below).
     const cellIds = all.filter((_, i) => i % 10 !== 9);
-    const stale = cellIds.map((cellId, i) => ({ cellId, expectedReviewCount: i === cellIds.length - 1 ? 1 : 0 }));
+    const stale = (await confirmAsSeen(api.prisma, cellIds)).map((c, i) => ({ ...c, expectedReviewCount: i === cellIds.length - 1 ? 1 : 0 }));
     const refused = await api.gql(hema, CONFIRM, { cells: stale });
     expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(await api.prisma.review.count({ where: { cellId: { in: all } } })).toBe(0);
 
-    const r = await api.gqlOk(hema, CONFIRM, { cells: cellIds.map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    const r = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds) });
     expect(r.confirmCells).toHaveLength(45);
     expect(r.confirmCells.every((c: { reviewCount: number }) => c.reviewCount === 1)).toBe(true);
     expect(await api.prisma.review.count({ where: { cellId: { in: cellIds }, action: "CONFIRM" } })).toBe(45);
     expect(await api.prisma.auditEvent.count({ where: { entityId: { in: cellIds }, action: "cell.confirm" } })).toBe(45);
     const bulkEvent = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[0], action: "cell.confirm" } });
     expect(bulkEvent.after).toMatchObject({ bulk: 45 });
-    await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[1], expectedReviewCount: 1 }] });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[1]!]) });
     const single = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[1], action: "cell.confirm" }, orderBy: { seq: "desc" } });
     expect(single.after).not.toHaveProperty("bulk");
 
-    const dup = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 1 }, { cellId: cellIds[0], expectedReviewCount: 1 }] });
+    const dup = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!, cellIds[0]!]) });
     expect(dup.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    const unknown = await api.gql(hema, CONFIRM, { cells: [{ cellId: "00000000-0000-4000-8000-000000000000", expectedReviewCount: 0 }] });
+    const unknown = await api.gql(hema, CONFIRM, { cells: [{ cellId: "00000000-0000-4000-8000-000000000000", expectedReviewCount: 0, expectedLabel: "car_t" }] });
     expect(unknown.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
-    const notUuid = await api.gql(hema, CONFIRM, { cells: [{ cellId: "x'; DROP TABLE cell; --", expectedReviewCount: 0 }] });
+    const notUuid = await api.gql(hema, CONFIRM, { cells: [{ cellId: "x'; DROP TABLE cell; --", expectedReviewCount: 0, expectedLabel: "car_t" }] });
     expect(notUuid.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+  });
+
+  it("refuses to confirm a label the page did not show (a new champion predicted the cell again), writing nothing", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4 });
+    const seen = await confirmAsSeen(api.prisma, cellIds.slice(0, 3));
+    // After the page loaded, a new champion's re-prediction changed cell 1's label; it is still
+    // undecided (reviewCount 0), so the review count alone cannot tell.
+    const newer = await insertModelVersion(api.prisma, { labels: FIXTURE_LABELS });
+    await api.prisma.prediction.create({
+      data: { cellId: cellIds[1]!, modelVersionId: newer.id, label: "monocyte", probabilities: { monocyte: 0.95 }, confidence: 0.95, createdAt: new Date(Date.now() + 1000) },
+    });
+    await api.prisma.cell.update({ where: { id: cellIds[1]! }, data: { currentLabel: "monocyte" } });
+    expect(seen[1]!.expectedLabel).toBe("lymphocyte");
+
+    const before = await databaseFingerprint(api.prisma);
+    const alone = await api.gql(hema, CONFIRM, { cells: [seen[1]] });
+    expect(alone.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", currentReviewCount: 0, currentLabel: "monocyte" });
+    expect(alone.errors?.[0]?.message).toMatch(/label changed since your page loaded/);
+    // In a bulk confirm one such cell refuses the whole request.
+    const bulk = await api.gql(hema, CONFIRM, { cells: seen });
+    expect(bulk.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", cellId: cellIds[1], changedCells: 1 });
+    expect(bulk.errors?.[0]?.message).toMatch(/^The label of 1 of these 3 cells changed/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
+    // Reloaded, the reviewer confirms what is shown now.
+    const r = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 3)) });
+    expect(r.confirmCells.map((c: { currentLabel: string }) => c.currentLabel)).toEqual(["car_t", "monocyte", "neutrophil"]);
+    expect(await api.prisma.review.findFirstOrThrow({ where: { cellId: cellIds[1]! } })).toMatchObject({ action: "CONFIRM", label: "monocyte" });
+  });
+
+  it("answers a missing, empty or mistyped expectedLabel with a clear BAD_USER_INPUT, writing nothing", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    const before = await databaseFingerprint(api.prisma);
+    const missing = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
+    expect(missing.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(missing.errors?.[0]?.message).toMatch(/expectedLabel/);
+    const mistyped = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0, expectedLabel: 3 }] });
+    expect(mistyped.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(mistyped.errors?.[0]?.message).toMatch(/expectedLabel/);
+    const empty = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0, expectedLabel: "" }] });
+    expect(empty.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(empty.errors?.[0]?.message).toMatch(/expectedLabel/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
   });
 
   it("refuses to confirm in bulk the calls of a model a rollback withdrew (CONFLICT), changing nothing; one by one is allowed", async () => {
@@ -130,12 +173,12 @@ describe("review", () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, model: withdrawn });
     // Merely succeeded (no rollback yet): its confident calls were trusted when made, and stay confirmable in bulk.
     const succeeded = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2, model: withdrawn });
-    await api.gqlOk(hema, CONFIRM, { cells: succeeded.cellIds.map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, succeeded.cellIds) });
     await api.prisma.modelPromotion.create({
       data: { modelVersionId: champion.id, kind: "ROLLBACK", state: "APPROVED", reason: "misses blasts", proposedById: techId, replacesChampionId: withdrawn.id, decidedById: techId, decidedAt: new Date() },
     });
     const before = await databaseFingerprint(api.prisma);
-    const bulk = await api.gql(hema, CONFIRM, { cells: cellIds.slice(0, 3).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    const bulk = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 3)) });
     expect(bulk.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(bulk.errors?.[0]?.message).toMatch(/3 of these 3 cells carry suggestions of rcmnet 2\.0-withdrawn, which a rollback withdrew from service/);
     expect(bulk.errors?.[0]?.extensions?.models).toEqual(["rcmnet 2.0-withdrawn"]);
@@ -145,14 +188,14 @@ describe("review", () => {
     const byChampion = (cellId: string, label: string) =>
       api.prisma.prediction.create({ data: { cellId, modelVersionId: champion.id, label, probabilities: { [label]: 0.9 }, confidence: 0.9, createdAt: new Date(Date.now() + 1000) } });
     await byChampion(cellIds[1]!, FIXTURE_LABELS[1]!);
-    const mixed = await api.gql(hema, CONFIRM, { cells: cellIds.slice(1, 3).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    const mixed = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(1, 3)) });
     expect(mixed.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(mixed.errors?.[0]?.message).toMatch(/^1 of these 2 cells/);
     expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
     await byChampion(cellIds[2]!, FIXTURE_LABELS[2]!);
-    await api.gqlOk(hema, CONFIRM, { cells: cellIds.slice(1, 3).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(1, 3)) });
     // One cell looked at alone may be confirmed whatever model suggested it.
-    const alone = await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[0]!, expectedReviewCount: 0 }] });
+    const alone = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
     expect(alone.confirmCells[0]).toMatchObject({ reviewCount: 1 });
   });
 
@@ -163,7 +206,7 @@ describe("review", () => {
     expect(reviewPolicy).toEqual({ bulkMinConfidence: 0.8 });
     const before = await databaseFingerprint(api.prisma);
     // Cell 9 abstained; cell 0 gets a newer prediction at 79%.
-    const withAbstained = await api.gql(hema, CONFIRM, { cells: cellIds.slice(7).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    const withAbstained = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(7)) });
     expect(withAbstained.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(withAbstained.errors?.[0]?.message).toMatch(/1 of these 3 cells .* one by one/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
@@ -171,17 +214,17 @@ describe("review", () => {
     await api.prisma.prediction.create({
       data: { cellId: cellIds[0]!, modelVersionId: newer.id, label: "car_t", probabilities: { car_t: 0.79 }, confidence: 0.79, createdAt: new Date(Date.now() + 1000) },
     });
-    const unsure = await api.gql(hema, CONFIRM, { cells: cellIds.slice(0, 2).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    const unsure = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 2)) });
     expect(unsure.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
     // One at a time, a hematologist may confirm any of them: the abstention (unidentified, so out
     // of the white-cell count) with a reason, kept with the decision and in the trail.
-    await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[0]!, expectedReviewCount: 0 }] });
-    const bare = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[9]!, expectedReviewCount: 0 }] });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
+    const bare = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[9]!]) });
     expect(bare.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(bare.errors?.[0]?.message).toMatch(/reason is required to leave a cell unidentified/);
     expect(await api.prisma.review.count({ where: { cellId: cellIds[9]! } })).toBe(0);
-    await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[9]!, expectedReviewCount: 0, reason: "smudged: no nucleus detail" }] });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[9]!], { reason: "smudged: no nucleus detail" }) });
     expect(await api.prisma.review.findFirstOrThrow({ where: { cellId: cellIds[9]! } })).toMatchObject({ action: "CONFIRM", label: "unidentified", reason: "smudged: no nucleus detail" });
     const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[9]!, action: "cell.confirm" } });
     expect(event.reason).toBe("smudged: no nucleus detail");

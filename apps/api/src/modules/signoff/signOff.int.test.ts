@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
-import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
+import { confirmAsSeen, databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
 import { failSlide } from "../../jobs/handlers/analyzeSlide.ts";
 
@@ -38,8 +38,8 @@ async function seen(caseId: string) {
  * One cell at a time: a bulk confirm refuses the fixture's abstained cells, whose confirmation
  * (left unidentified) needs a reason; the others take one too.
  */
-async function confirmAll(cellIds: string[], expected = 0) {
-  for (const cellId of cellIds) await api.gqlOk(hema, CONFIRM, { cells: [{ cellId, expectedReviewCount: expected, reason: "seen" }] });
+async function confirmAll(cellIds: string[]) {
+  for (const cellId of cellIds) await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellId], { reason: "seen" }) });
 }
 
 describe("sign-off", () => {
@@ -54,7 +54,7 @@ describe("sign-off", () => {
     expect(view.case.cells.totalCount).toBe(3);
     expect(view.case.cells.nodes.map((c: { id: string }) => c.id).sort()).toEqual([...cellIds].sort());
     const before = await databaseFingerprint(api.prisma);
-    const decided = await api.gql(hema, CONFIRM, { cells: [{ cellId: orphan!.id, expectedReviewCount: 0 }] });
+    const decided = await api.gql(hema, CONFIRM, { cells: [{ cellId: orphan!.id, expectedReviewCount: 0, expectedLabel: "car_t" }] });
     expect(decided.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(decided.errors?.[0]?.message).toMatch(/image could not be analysed/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
@@ -68,7 +68,7 @@ describe("sign-off", () => {
     const { slideId, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await api.prisma.slide.update({ where: { id: slideId }, data: { analysisStatus: "RUNNING" } });
     const before = await databaseFingerprint(api.prisma);
-    const confirm = await api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
+    const confirm = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
     const reclassify = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, label: "artifact" } });
     for (const r of [confirm, reclassify]) {
       expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
@@ -96,7 +96,7 @@ describe("sign-off", () => {
     );
     await slideFailed;
     // The decision still sees the slide DONE (not yet committed) and queues for the case lock.
-    const decision = api.gql(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0 }] });
+    const decision = api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
     for (let waited = 0; ; waited += 50) {
       const [row] = await api.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`;
       if (row!.n > 0) break;
@@ -172,7 +172,7 @@ describe("sign-off", () => {
     const cases = [];
     for (let i = 0; i < 2; i++) {
       const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
-      await api.gqlOk(token, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0, reason: "seen" }] });
+      await api.gqlOk(token, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!], { reason: "seen" }) });
       cases.push(kase);
     }
     const before = await databaseFingerprint(api.prisma);
@@ -189,7 +189,7 @@ describe("sign-off", () => {
     expect(second.signOffCase.version).toBe(1);
     // Another session of the same user, open meanwhile, has no series: its first signature takes both.
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
-    await api.gqlOk(other, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0, reason: "seen" }] });
+    await api.gqlOk(other, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!], { reason: "seen" }) });
     const fresh = await api.gql(other, SIGN, { input: { caseId: kase.id, password: h.password, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(fresh.errors?.[0]?.extensions?.needsUserId).toBe(true);
   });
@@ -200,7 +200,7 @@ describe("sign-off", () => {
     const cases = [];
     for (let i = 0; i < 2; i++) {
       const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
-      await api.gqlOk(token, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 0, reason: "seen" }] });
+      await api.gqlOk(token, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!], { reason: "seen" }) });
       cases.push(kase);
     }
     const first = await api.gqlOk(token, SIGN, { input: { caseId: cases[0]!.id, login: h.user.login, password: h.password, meaning: MEANING, ...(await seen(cases[0]!.id)) } });
@@ -387,7 +387,7 @@ describe("sign-off", () => {
   it("keeps an override's reason in the signed cell after a later plain confirmation of it", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "artifact", reason: "stain debris" } });
-    await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: cellIds[0], expectedReviewCount: 1 }] });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
     await confirmAll([cellIds[1]!]);
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
     expect(r.signOffCase.content.cells.find((c: { id: string }) => c.id === cellIds[0])).toMatchObject({ action: "CONFIRM", label: "artifact", reason: "stain debris" });
@@ -395,7 +395,7 @@ describe("sign-off", () => {
 
   it("signs which cells were confirmed with a whole gallery group, and how large it was", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
-    await api.gqlOk(hema, CONFIRM, { cells: cellIds.slice(0, 9).map((cellId) => ({ cellId, expectedReviewCount: 0 })) });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 9)) });
     await confirmAll([cellIds[9]!]);
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     const bulk = new Map(r.signOffCase.content.cells.map((c: { id: string; bulk: number | null }) => [c.id, c.bulk]));
@@ -583,7 +583,7 @@ describe("sign-off", () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     const h = await api.createUser("HEMATOLOGIST");
     const token = await api.login(h.user.login, h.password);
-    for (const cellId of cellIds) await api.gqlOk(token, CONFIRM, { cells: [{ cellId, expectedReviewCount: 0, reason: "seen" }] });
+    for (const cellId of cellIds) await api.gqlOk(token, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellId], { reason: "seen" }) });
     const input = { caseId: kase.id, login: h.user.login, password: h.password, meaning: MEANING, ...(await seen(kase.id)) };
     // Another transaction holds the case (an amendment, say) while the signature's password is checked.
     let release!: () => void;

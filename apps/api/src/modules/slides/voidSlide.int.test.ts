@@ -62,7 +62,7 @@ async function addSlide(caseId: string, modelId: string, cells: number, analysis
 
 async function confirmAll(caseId: string, slideId?: string) {
   const cells = await api.prisma.cell.findMany({ where: { slide: { caseId, ...(slideId ? { id: slideId } : {}) }, reviewCount: 0 } });
-  for (const c of cells) await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: c.id, expectedReviewCount: 0, reason: "seen" }] });
+  for (const c of cells) await api.gqlOk(hema, CONFIRM, { cells: [{ cellId: c.id, expectedReviewCount: 0, expectedLabel: c.currentLabel, reason: "seen" }] });
 }
 
 describe("voidSlide", () => {
@@ -179,7 +179,7 @@ describe("voidSlide", () => {
     // A voided image's cells are refused for review, in words, and nothing changes.
     const cCell = await api.prisma.cell.findFirstOrThrow({ where: { slideId: c.id, reviewCount: 0 } });
     const before = await databaseFingerprint(api.prisma);
-    const refused = await api.gql(hema, CONFIRM, { cells: [{ cellId: cCell.id, expectedReviewCount: 0, reason: "seen" }] });
+    const refused = await api.gql(hema, CONFIRM, { cells: [{ cellId: cCell.id, expectedReviewCount: 0, expectedLabel: cCell.currentLabel, reason: "seen" }] });
     expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(refused.errors?.[0]?.message).toMatch(/image was voided \(smear of another patient\)/);
     const reclassify = await api.gql(hema, `mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }`, {

@@ -59,7 +59,9 @@ export function ReviewClient({
         // any label (no AI call) is given it by a reclassification instead.
         if (label === (cell.storedLabel === undefined ? cell.currentLabel : cell.storedLabel)) {
           // A reason goes with it where one was asked for (a cell left unidentified).
-          const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, { cells: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount, ...(reason ? { reason } : {}) }] });
+          // expectedLabel: the label this page showed; one the AI has changed since (a new
+          // champion predicted the cell again) is refused, not confirmed unseen.
+          const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, { cells: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount, expectedLabel: label, ...(reason ? { reason } : {}) }] });
           return decided(r.confirmCells[0]!);
         }
         const r = await gql<{ reclassifyCell: ApiCell }>(RECLASSIFY_CELL, {
@@ -69,7 +71,7 @@ export function ReviewClient({
       },
       async confirmMany(list) {
         const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, {
-          cells: list.map((c) => ({ cellId: c.id, expectedReviewCount: c.reviewCount })),
+          cells: list.map((c) => ({ cellId: c.id, expectedReviewCount: c.reviewCount, expectedLabel: c.storedLabel ?? c.currentLabel })),
         });
         return r.confirmCells.map(decided);
       },

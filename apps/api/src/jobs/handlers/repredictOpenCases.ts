@@ -1,0 +1,247 @@
+// repredictOpenCases: a new champion (a promotion or a rollback approved) predicts again the cells
+// of open cases that no human has decided yet, so that review goes on with the model the lab now
+// trusts instead of the one it has just replaced (or withdrawn).
+//
+// Open: every case not signed (SIGNED_OUT, AMENDED). A case under amendment is IN_REVIEW again
+// and so open, but sign-off needs every cell decided, so only cells added since (an image
+// uploaded during the amendment) can still be undecided there. Slides still PENDING or RUNNING
+// are left to analyzeSlide, which predicts with the champion of the moment it finishes (its
+// markDone checks that under the champion lock); FAILED and voided slides are out of the case.
+//
+// Cells are taken case by case (STAT first); each case's predictions, label changes and its one
+// audit event commit in one transaction that
+//   - holds the champion lock shared and finds this model still champion: a later change commits
+//     before (this job stops, the next champion's own job does the work) or after (its job sees
+//     these predictions as old ones and predicts again);
+//   - holds the job (lease) and the case FOR SHARE, the lock review decisions take and sign-off
+//     waits for: nothing lands in a signed case;
+//   - locks the cells and writes only those still undecided, so a cell a human decided while the
+//     model ran keeps its decision and gets no prediction. A review waiting on the cell lock
+//     finds the label changed afterwards and is refused (confirmCells' expectedLabel).
+// Old predictions are never touched (append-only); one prediction per cell and model makes a
+// retry idempotent.
+import type { ModelVersion, PrismaClient } from "@rcmnet/db";
+import { BlobCorruptError, BlobNotFoundError } from "@rcmnet/db";
+import { z } from "zod";
+import { SIGNED_STATUSES } from "../../modules/cases/caseRules.ts";
+import { lockChampionShared } from "../../modules/models/championLock.ts";
+import { assertLeaseHeld } from "../leaseHeld.ts";
+import type { ClassifierCache, LoadedClassifier } from "../model/classifierCache.ts";
+import { UNIDENTIFIED, type CellPrediction } from "../model/runtime.ts";
+import { systemAudit } from "../systemAudit.ts";
+import { PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
+
+export { REPREDICT_OPEN_CASES } from "../analysisJobs.ts";
+
+const payloadSchema = z.object({ modelVersionId: z.uuid() });
+
+/** Crops classified per model call: bounded memory, and a heartbeat between calls. */
+const BATCH = 32;
+/** A case's cells are written at once, and its locks may wait for a sign-off or an approval: more than Prisma's 5 s. */
+const WRITE_TX = { timeout: 30_000 };
+
+export interface RepredictDeps {
+  classifiers: ClassifierCache;
+}
+
+export function repredictOpenCasesHandler(deps: RepredictDeps): JobHandler {
+  return (ctx) => repredictOpenCases(ctx, deps);
+}
+
+/** The job's model is no longer the champion: stop, writing nothing more. */
+class ChampionChangedError extends Error {
+  override name = "ChampionChangedError";
+}
+
+interface CellToPredict {
+  id: string;
+  cropSha256: string;
+}
+
+interface Predicted {
+  cellId: string;
+  out: CellPrediction;
+}
+
+async function repredictOpenCases(ctx: JobContext, { classifiers }: RepredictDeps): Promise<void> {
+  const { prisma, log } = ctx;
+  const parsed = payloadSchema.safeParse(ctx.job.payload);
+  if (!parsed.success) throw new PermanentJobError("repredictOpenCases payload must be { modelVersionId: uuid }");
+  const model = await prisma.modelVersion.findUnique({ where: { id: parsed.data.modelVersionId } });
+  if (!model) throw new PermanentJobError(`model version ${parsed.data.modelVersionId} not found`);
+  const fields = { jobId: ctx.job.id, modelVersionId: model.id };
+  if (model.status !== "CHAMPION") {
+    log.info("re-prediction skipped: the model is no longer the champion", fields);
+    return;
+  }
+
+  await reportUnpredictable(prisma, model.id, ctx);
+  const cases = await casesToRepredict(prisma, model.id);
+  const total = cases.reduce((n, c) => n + c.cells, 0);
+  if (total === 0) {
+    log.info("re-prediction: no undecided cell of an open case to predict", fields);
+    return;
+  }
+  log.info("re-prediction started", { ...fields, cases: cases.length, cells: total });
+
+  let seen = 0;
+  let touched = 0;
+  let written = 0;
+  let unreadable = 0;
+  try {
+    await classifiers.use(model, async (classifier) => {
+      for (const { caseId } of cases) {
+        const cells = await cellsToRepredict(prisma, model.id, caseId);
+        const predicted: Predicted[] = [];
+        for (let i = 0; i < cells.length; i += BATCH) {
+          await assertStillChampion(prisma, model.id);
+          const batch = await predictBatch(ctx, classifier, cells.slice(i, i + BATCH));
+          unreadable += batch.unreadable;
+          predicted.push(...batch.predicted);
+          seen += Math.min(BATCH, cells.length - i);
+          await ctx.progress(0.95 * Math.min(1, seen / total), "predicting undecided cells of open cases");
+        }
+        const n = await writeCase(ctx, model, caseId, predicted);
+        if (n > 0) touched++;
+        written += n;
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof ChampionChangedError)) throw err;
+    log.info("re-prediction stopped: another model became champion (its own job takes over)", { ...fields, cases: touched, cells: written });
+    return;
+  }
+  if (unreadable > 0) log.warn("re-prediction: cells whose crop is missing or damaged kept their label", { ...fields, cells: unreadable });
+  log.info("re-prediction done", { ...fields, cases: touched, cells: written });
+}
+
+/** Classifies a batch; cells whose crop is missing or damaged are left out (a retry cannot help them). */
+async function predictBatch(ctx: JobContext, classifier: LoadedClassifier, cells: CellToPredict[]): Promise<{ predicted: Predicted[]; unreadable: number }> {
+  const crops = await Promise.all(
+    cells.map((c) =>
+      ctx.blobs.get(c.cropSha256).catch((err: unknown) => {
+        if (err instanceof BlobNotFoundError || err instanceof BlobCorruptError) return null;
+        throw err;
+      }),
+    ),
+  );
+  const readable = cells.flatMap((c, i) => (crops[i] ? [{ cell: c, crop: crops[i] }] : []));
+  if (readable.length === 0) return { predicted: [], unreadable: cells.length };
+  const out = await classifier.model.predict(
+    readable.map((r) => r.crop),
+    { abstainThreshold: classifier.abstainThreshold },
+  );
+  return {
+    predicted: readable.map((r, i) => ({ cellId: r.cell.id, out: out[i]! })),
+    unreadable: cells.length - readable.length,
+  };
+}
+
+/**
+ * Writes one case's predictions and label changes with its audit event, all or nothing (see the
+ * header for the locks). Returns how many cells got the new prediction (0: nothing written).
+ */
+async function writeCase(ctx: JobContext, model: ModelVersion, caseId: string, predicted: Predicted[]): Promise<number> {
+  if (predicted.length === 0) return 0;
+  return ctx.prisma.$transaction(async (tx) => {
+    await lockChampionShared(tx);
+    await assertStillChampion(tx, model.id);
+    await assertLeaseHeld(tx, ctx);
+    const [kase] = await tx.$queryRaw<{ status: string }[]>`
+      SELECT status::text AS status FROM "case" WHERE id = ${caseId}::uuid FOR SHARE`;
+    if (!kase || (SIGNED_STATUSES as readonly string[]).includes(kase.status)) return 0;
+    // Read again under the case lock (voidSlide and failSlide take it FOR UPDATE), and the cells
+    // locked in id order until the commit: a decision made meanwhile (reviewCount moved) keeps
+    // its cell out, and one arriving now waits and then meets the new label.
+    const open = await tx.$queryRaw<{ id: string; currentLabel: string | null }[]>`
+      SELECT c.id, c."currentLabel" FROM cell c JOIN slide s ON s.id = c."slideId"
+      WHERE c.id = ANY(${predicted.map((p) => p.cellId)}::uuid[]) AND s."caseId" = ${caseId}::uuid
+        AND c."reviewCount" = 0 AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL
+        AND NOT EXISTS (SELECT 1 FROM prediction p WHERE p."cellId" = c.id AND p."modelVersionId" = ${model.id}::uuid)
+      ORDER BY c.id
+      FOR UPDATE OF c`;
+    if (open.length === 0) return 0;
+    const byId = new Map(predicted.map((p) => [p.cellId, p.out]));
+    const rows = open.map((c) => ({ cell: c, out: byId.get(c.id)!, label: labelOf(byId.get(c.id)!) }));
+    await tx.prediction.createMany({
+      data: rows.map(({ cell, out }) => ({
+        cellId: cell.id,
+        modelVersionId: model.id,
+        label: out.label,
+        probabilities: out.probabilities,
+        confidence: out.confidence,
+        abstained: out.abstained,
+      })),
+    });
+    const updated = await tx.$executeRaw`
+      UPDATE cell c SET "currentLabel" = v.label
+      FROM (SELECT unnest(${rows.map((r) => r.cell.id)}::uuid[]) AS id, unnest(${rows.map((r) => r.label)}::text[]) AS label) v
+      WHERE c.id = v.id AND c."reviewCount" = 0`;
+    // The rows are locked and were undecided: anything else is a bug, and must not commit.
+    if (updated !== rows.length) throw new Error(`re-prediction updated ${updated} of ${rows.length} locked cells`);
+    const changed = rows.filter((r) => r.cell.currentLabel !== r.label).length;
+    await systemAudit(tx, {
+      action: "case.repredict",
+      entityType: "Case",
+      entityId: caseId,
+      after: { modelVersionId: model.id, model: `${model.name} ${model.version}`, cells: rows.length, labelsChanged: changed, jobId: ctx.job.id },
+      reason: "a new champion model predicted again the cells no human had decided yet",
+    });
+    return rows.length;
+  }, WRITE_TX);
+}
+
+/** The label a cell shows for a prediction, as analyzeSlide sets it: an abstention is unidentified. */
+function labelOf(out: CellPrediction): string {
+  return out.abstained ? UNIDENTIFIED : out.label;
+}
+
+async function assertStillChampion(db: Pick<PrismaClient, "modelVersion">, modelVersionId: string): Promise<void> {
+  const now = await db.modelVersion.findUnique({ where: { id: modelVersionId }, select: { status: true } });
+  if (now?.status !== "CHAMPION") throw new ChampionChangedError(`model ${modelVersionId} is no longer the champion`);
+}
+
+/** Open cases with undecided cells of finished, kept slides that this model has not predicted: STAT first, then oldest. */
+function casesToRepredict(prisma: PrismaClient, modelVersionId: string): Promise<{ caseId: string; cells: number }[]> {
+  return prisma.$queryRaw`
+    SELECT k.id AS "caseId", count(*)::int AS cells
+    FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
+    WHERE k.status::text <> ALL(${[...SIGNED_STATUSES]}::text[])
+      AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
+      AND NOT EXISTS (SELECT 1 FROM prediction p WHERE p."cellId" = c.id AND p."modelVersionId" = ${modelVersionId}::uuid)
+    GROUP BY k.id, k.priority, k."createdAt"
+    ORDER BY k.priority DESC, k."createdAt", k.id`;
+}
+
+function cellsToRepredict(prisma: PrismaClient, modelVersionId: string, caseId: string): Promise<CellToPredict[]> {
+  return prisma.$queryRaw`
+    SELECT c.id, c."cropSha256"
+    FROM cell c JOIN slide s ON s.id = c."slideId"
+    WHERE s."caseId" = ${caseId}::uuid AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
+      AND NOT EXISTS (SELECT 1 FROM prediction p WHERE p."cellId" = c.id AND p."modelVersionId" = ${modelVersionId}::uuid)
+    ORDER BY c.id`;
+}
+
+/**
+ * Undecided cells of open cases that this model predicted during an earlier reign but whose newest
+ * call is another model's (A, then B, then back to A): one prediction per cell and model leaves
+ * no room for a second one, so they keep the other model's call. The review page flags a
+ * withdrawn model's calls and confirmCells refuses them in bulk; the log says how many.
+ */
+async function reportUnpredictable(prisma: PrismaClient, modelVersionId: string, ctx: JobContext): Promise<void> {
+  const [row] = await prisma.$queryRaw<{ cells: number }[]>`
+    SELECT count(*)::int AS cells
+    FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
+    WHERE k.status::text <> ALL(${[...SIGNED_STATUSES]}::text[])
+      AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
+      AND EXISTS (SELECT 1 FROM prediction p WHERE p."cellId" = c.id AND p."modelVersionId" = ${modelVersionId}::uuid)
+      AND (SELECT p."modelVersionId" FROM prediction p WHERE p."cellId" = c.id
+           ORDER BY p."createdAt" DESC, p.id DESC LIMIT 1) <> ${modelVersionId}::uuid`;
+  if (row && row.cells > 0) {
+    ctx.log.warn("re-prediction: cells this model predicted in an earlier reign keep a later model's call (one prediction per cell and model)", {
+      jobId: ctx.job.id,
+      modelVersionId,
+      cells: row.cells,
+    });
+  }
+}
