@@ -198,9 +198,10 @@ export const MODELS = /* GraphQL */ `
         evidence {
           snapshotId snapshot { name } testCells untestedLabels acceptedRegression
           accuracyDifference { difference lower upper }
+          pairing pairingNote paired { cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP difference lower upper }
           regressions { measure label candidate champion support }
-          candidate { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support } }
-          champion { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support } }
+          candidate { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support recallCi95 } }
+          champion { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support recallCi95 } }
         }
       }
     }

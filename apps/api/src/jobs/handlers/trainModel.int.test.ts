@@ -15,6 +15,9 @@ import { createDatasetSnapshot } from "../../modules/training/createDatasetSnaps
 import { startTrainingRun } from "../../modules/training/startTrainingRun.ts";
 import { cancelTrainingRun } from "../../modules/training/cancelTrainingRun.ts";
 import { compareModels } from "../../modules/models/compareModels.ts";
+import { pairEvaluations } from "../../modules/models/pairedComparison.ts";
+import { cachedEvaluation } from "../model/evaluateOnSnapshot.ts";
+import { itemOrderSha256 } from "../model/itemCalls.ts";
 import { silentLogger } from "../logger.ts";
 import { ClassifierCache } from "../model/classifierCache.ts";
 import { getModelRuntime, synthCellCrops } from "../model/modelRuntime.ts";
@@ -186,6 +189,21 @@ describe("trainModel", () => {
     expect(metrics.test.confusion.matrix.flat().reduce((a, b) => a + b, 0)).toBe(testCount);
     // The champion measured on the very same TEST cells.
     expect(metrics.champion).toMatchObject({ modelVersionId: champion.id, count: testCount });
+    // Each TEST cell's call is kept, once (in the evaluations cache, not in the dashboard's copies),
+    // for the candidate and the champion, on the same items in the same order: they pair.
+    const testIds = await db.prisma.datasetItem.findMany({ where: { snapshotId: snapshot.id, split: "TEST" }, orderBy: { cellId: "asc" }, select: { cellId: true } });
+    const own = cachedEvaluation(model, snapshot.id);
+    const theirs = cachedEvaluation(await db.prisma.modelVersion.findUniqueOrThrow({ where: { id: champion.id } }), snapshot.id);
+    expect(own?.items?.itemsSha256).toBe(itemOrderSha256(testIds.map((i) => i.cellId)));
+    expect(theirs?.items?.itemsSha256).toBe(own?.items?.itemsSha256);
+    expect(metrics.test).not.toHaveProperty("items");
+    expect(metrics.champion).not.toHaveProperty("items");
+    const pairing = pairEvaluations(own, theirs);
+    if (pairing.status !== "PAIRED") throw new Error(pairing.note);
+    const { bothRight, candidateOnlyRight, championOnlyRight, bothWrong } = pairing.paired;
+    expect(bothRight + candidateOnlyRight + championOnlyRight + bothWrong).toBe(testCount);
+    expect(bothRight + candidateOnlyRight).toBe(Math.round(metrics.test.accuracy * testCount));
+    expect(bothRight + championOnlyRight).toBe(Math.round(metrics.champion.accuracy * testCount));
     expect(done.metrics).toEqual(model.metrics);
     // The code it ran: the recipe's defaults live in @rcmnet/model, not in the run's config.
     const modelPackage = JSON.parse(await readFile(new URL("../../../../../packages/model/package.json", import.meta.url), "utf8"));

@@ -15,10 +15,10 @@ import { manifestRows } from "../../modules/training/trainingManifest.ts";
 import { systemAudit } from "../systemAudit.ts";
 import { redactPaths } from "../failureReason.ts";
 import { resolveModelDir, unregisteredChange, type LoadedClassifier } from "../model/classifierCache.ts";
-import { evaluatePredictions, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
+import { withoutItemCalls, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
 import { runTestLeakage } from "../model/testLeakage.ts";
 import { discardFilesOfRun, runDir, runEnded, runModelDir } from "../reconcileTrainingRuns.ts";
-import { evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
+import { evaluateClassifier, evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
 import { readCodeVersion, type CodeVersion } from "../model/codeVersion.ts";
 import {
   DEFAULT_ABSTAIN_THRESHOLD,
@@ -214,10 +214,12 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
     const metrics = {
       ...record,
       snapshotId: snapshot.id,
-      test,
+      // Each cell's calls are kept once, in the evaluations cache (the candidate's below, the
+      // champion's in its own metrics), not again in these copies for the dashboard.
+      test: withoutItemCalls(test),
       history: result.history,
       // Flat, like `test`, so the dashboard reads both the same way.
-      champion: champion && championTest ? { modelVersionId: champion.id, ...championTest } : null,
+      champion: champion && championTest ? { modelVersionId: champion.id, ...withoutItemCalls(championTest) } : null,
       evaluations: { [snapshot.id]: withoutLeakage(test) },
       card: info.metrics,
     } as unknown as Prisma.InputJsonObject;
@@ -465,28 +467,13 @@ async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: s
   return { manifest, notes, hasVal };
 }
 
-/** Evaluates a classifier that is not registered yet (no cache). */
+/** Evaluates a classifier that is not registered yet (no cache), each item's call kept as for the champion's. */
 async function evaluateLoaded(
   ctx: JobContext,
   classifier: LoadedClassifier,
   snapshotId: string,
 ): Promise<EvaluationMetrics> {
-  const items = await ctx.prisma.datasetItem.findMany({
-    where: { snapshotId, split: "TEST" },
-    orderBy: { cellId: "asc" },
-    select: { label: true, cropSha256: true },
-  });
-  const predicted: { label: string; abstained: boolean }[] = [];
-  for (let i = 0; i < items.length; i += 32) {
-    const batch = items.slice(i, i + 32);
-    const crops = await Promise.all(batch.map((it) => ctx.blobs.get(it.cropSha256)));
-    const out = await classifier.model.predict(crops, { abstainThreshold: classifier.abstainThreshold });
-    predicted.push(...out.map((p) => ({ label: p.label, abstained: p.abstained })));
-  }
-  return evaluatePredictions(
-    items.map((it) => it.label),
-    predicted,
-  );
+  return evaluateClassifier({ prisma: ctx.prisma, blobs: ctx.blobs }, classifier, snapshotId, []);
 }
 
 /** A CSV field, quoted when it holds a comma, a quote or a line break (labels are names, but not ours to trust). */

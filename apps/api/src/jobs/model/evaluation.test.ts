@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { evaluatePredictions, macroF1Of, withCurrentMacroF1, withModelClasses } from "./evaluation.ts";
+import { evaluatePredictions, macroF1Of, servedMetrics, withCurrentMacroF1, withModelClasses } from "./evaluation.ts";
+import { decodeItemCalls, itemOrderSha256 } from "./itemCalls.ts";
 
 describe("evaluatePredictions", () => {
   it("computes accuracy, per-class F1 and a confusion matrix with an unidentified column", () => {
@@ -72,7 +73,27 @@ describe("evaluatePredictions", () => {
     expect(withModelClasses(stored, ["a", "b", "eosinophil"])).toEqual(m);
   });
 
+  it("keeps each TEST item's call, given the items' ids, and serves metrics without them", () => {
+    const predicted = [
+      { label: "a", abstained: false },
+      { label: "b", abstained: true },
+      { label: "a", abstained: false },
+    ];
+    const m = evaluatePredictions(["a", "b", "b"], predicted, ["a", "b"], ["cell-1", "cell-2", "cell-3"]);
+    expect(decodeItemCalls(m.items)).toEqual({ itemsSha256: itemOrderSha256(["cell-1", "cell-2", "cell-3"]), truth: ["a", "b", "b"], called: ["a", null, "a"] });
+    // The figures are those without ids.
+    const { items: _calls, ...figures } = m;
+    expect(figures).toEqual(evaluatePredictions(["a", "b", "b"], predicted, ["a", "b"]));
+    // Only the server pairs them: the dashboard's metrics leave them out, wherever they are kept.
+    const served = servedMetrics({ test: m, champion: m, evaluations: { s1: m } }) as Record<string, unknown> & { evaluations: Record<string, unknown> };
+    for (const e of [served.test, served.champion, served.evaluations.s1]) {
+      expect(e).not.toHaveProperty("items");
+      expect(e).toMatchObject({ accuracy: m.accuracy, count: 3 });
+    }
+  });
+
   it("refuses mismatched inputs", () => {
     expect(() => evaluatePredictions(["a"], [])).toThrow(/length/);
+    expect(() => evaluatePredictions(["a"], [{ label: "a", abstained: false }], [], ["x", "y"])).toThrow(/item ids/);
   });
 });

@@ -1,6 +1,7 @@
 // Test metrics computed here from predictions, the same way for every model, so a candidate
 // and the champion are compared on equal terms on the same locked TEST part (whatever the
 // model package reports about itself).
+import { encodeItemCalls, type ItemCalls } from "./itemCalls.ts";
 import { UNIDENTIFIED } from "./runtime.ts";
 
 export interface ClassMetrics {
@@ -35,6 +36,11 @@ export interface EvaluationMetrics {
   confusion: { labels: string[]; predictedLabels: string[]; matrix: number[][] };
   /** TEST patients the model trained on (testLeakage.ts); set by evaluateOnSnapshot. */
   leakage?: { patients: number; cells: number };
+  /**
+   * What it called each TEST item, for a comparison cell by cell (itemCalls.ts). Absent from
+   * evaluations stored before 2026-11-27 and from those made without item ids.
+   */
+  items?: ItemCalls;
 }
 
 /** What the cache of evaluations keeps: no leakage, which is recomputed on every read. */
@@ -45,14 +51,17 @@ export function withoutLeakage({ leakage: _recomputed, ...metrics }: EvaluationM
 /**
  * Test metrics from predictions. `modelLabels` (the model's classes) each get a row even without
  * a TEST cell: a class the snapshot's TEST part lacks would otherwise drop out of the figures
- * unseen (support 0, listed in untestedLabels).
+ * unseen (support 0, listed in untestedLabels). With `itemIds` (the TEST items' cell ids, in the
+ * order of `truth`), each item's call is kept too (`items`).
  */
 export function evaluatePredictions(
   truth: string[],
   predicted: { label: string; abstained: boolean }[],
   modelLabels: readonly string[] = [],
+  itemIds?: readonly string[],
 ): EvaluationMetrics {
   if (truth.length !== predicted.length) throw new Error("evaluatePredictions: length mismatch");
+  if (itemIds && itemIds.length !== truth.length) throw new Error("evaluatePredictions: item ids length mismatch");
   const labels = [...new Set([...truth, ...modelLabels])].sort();
   // Columns: the true labels in the same order as the rows (so the leading square block is the
   // usual confusion matrix), then labels only the model used, then "unidentified".
@@ -79,6 +88,7 @@ export function evaluatePredictions(
     perClass: perClassOf(confusion),
     untestedLabels: untestedOf(confusion),
     confusion,
+    ...(itemIds ? { items: encodeItemCalls(itemIds, truth, predicted) } : {}),
   };
 }
 
@@ -167,12 +177,34 @@ export function currentEvaluation<T>(e: T): T {
  * counted classes only the model predicted sit beside newer ones on the same footing.
  */
 export function withCurrentMacroF1(metrics: unknown): unknown {
+  return mapEvaluations(metrics, currentEvaluation);
+}
+
+/**
+ * A model's or a run's stored metrics as served (ModelVersion.metrics, TrainingRun.metrics):
+ * with today's macro-F1, and without the per-item calls (`items`), which only the server reads
+ * (the paired figures of a promotion's evidence): some kilobytes per evaluation that the
+ * dashboard, listing every version's metrics, would fetch and never use.
+ */
+export function servedMetrics(metrics: unknown): unknown {
+  return mapEvaluations(metrics, (e) => withoutItemCalls(currentEvaluation(e)));
+}
+
+/** An evaluation without its per-item calls (metrics.test and .champion of a run keep none: the cache has them). */
+export function withoutItemCalls<T>(e: T): T {
+  if (!e || typeof e !== "object" || !("items" in e)) return e;
+  const { items: _kept, ...rest } = e as T & { items?: unknown };
+  return rest as T;
+}
+
+/** Every test evaluation in stored metrics (`test`, `champion`, `evaluations[snapshot]`), mapped. */
+function mapEvaluations(metrics: unknown, map: (e: unknown) => unknown): unknown {
   if (!metrics || typeof metrics !== "object" || Array.isArray(metrics)) return metrics;
   const m = { ...(metrics as Record<string, unknown>) };
-  for (const key of ["test", "champion"]) if (m[key]) m[key] = currentEvaluation(m[key]);
+  for (const key of ["test", "champion"]) if (m[key]) m[key] = map(m[key]);
   const evaluations = m.evaluations;
   if (evaluations && typeof evaluations === "object" && !Array.isArray(evaluations)) {
-    m.evaluations = Object.fromEntries(Object.entries(evaluations).map(([k, e]) => [k, currentEvaluation(e)]));
+    m.evaluations = Object.fromEntries(Object.entries(evaluations).map(([k, e]) => [k, map(e)]));
   }
   return m;
 }

@@ -86,17 +86,27 @@ export function percentsSummingTo100(counts: number[]): number[] {
   return tenths.map((t) => t / 10);
 }
 
-/** Wilson score interval (95%) of x of n, in percent. */
-export function wilson95(x: number, n: number): [number, number] | null {
+/**
+ * Wilson score interval (95%, z = 1.96) of x of n as unrounded fractions, for calculations that
+ * build on it (the paired accuracy difference, promotionFigures.ts) and round only their result.
+ */
+export function wilsonBounds95(x: number, n: number): [number, number] | null {
   if (n === 0) return null;
   const z = 1.96;
   const p = x / n;
   const d = 1 + (z * z) / n;
   const centre = (p + (z * z) / (2 * n)) / d;
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/** Wilson score interval (95%) of x of n, in percent. */
+export function wilson95(x: number, n: number): [number, number] | null {
+  const bounds = wilsonBounds95(x, n);
+  if (!bounds) return null;
   // Rounded outwards, to the tenth: the printed interval never claims more than the data give.
-  const lower = Math.floor(1000 * Math.max(0, centre - half) + 1e-9) / 10;
-  const upper = Math.ceil(1000 * Math.min(1, centre + half) - 1e-9) / 10;
+  const lower = Math.floor(1000 * bounds[0] + 1e-9) / 10;
+  const upper = Math.ceil(1000 * bounds[1] - 1e-9) / 10;
   return [lower, upper];
 }
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { evaluatePredictions, withoutLeakage } from "../../jobs/model/evaluation.ts";
+import { randomUUID } from "node:crypto";
 
 let api: TestApi;
 let tokens: Record<Role, string>;
@@ -413,6 +414,17 @@ describe("promotion evidence", () => {
     return withoutLeakage(evaluatePredictions(truth, predicted, modelLabels));
   }
 
+  /**
+   * An evaluation on 10 car_t and 10 lymphocyte TEST cells (`ids`, in the snapshot's order) that
+   * keeps each cell's call, as evaluations do since 2026-11-27: cell i called right where `right(i)`.
+   */
+  function evaluationWithCalls(ids: string[], right: (i: number) => boolean) {
+    const truth = ids.map((_, i) => (i < 10 ? "car_t" : "lymphocyte"));
+    const predicted = truth.map((t, i) => ({ label: right(i) ? t : t === "car_t" ? "lymphocyte" : "car_t", abstained: false }));
+    return withoutLeakage(evaluatePredictions(truth, predicted, [], ids));
+  }
+  const cellIds = () => Array.from({ length: 20 }, () => randomUUID()).sort();
+
   /** Adds evaluations to a version's metrics (as compareModels stores them). */
   async function evaluate(id: string, evaluations: Record<string, unknown>) {
     const v = await api.prisma.modelVersion.findUniqueOrThrow({ where: { id } });
@@ -551,5 +563,115 @@ describe("promotion evidence", () => {
     const rejected = (await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "labels corrected since" })).decidePromotion;
     expect(rejected.state).toBe("REJECTED");
   });
-});
+  const PAIRED_EVIDENCE = `{ modelPromotions { nodes { id evidence { accuracyDifference { difference lower upper } pairing pairingNote
+    paired { itemsSha256 cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP difference lower upper }
+    candidate { perClass { label recall support recallCi95 } } champion { perClass { label recall support recallCi95 } } } } } }`;
+  const ACCEPT = `mutation($id: ID!, $reason: String!) { proposePromotion(modelVersionId: $id, reason: $reason, acceptRegression: true) { id state } }`;
+  /** The champion the earlier tests left, or one (these tests also run alone). */
+  const currentChampion = async () =>
+    (await api.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } })) ?? (await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "CHAMPION" }));
+  const evidenceOf = async (id: string) => (await api.gqlOk(tokens.ADMIN, PAIRED_EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === id).evidence;
 
+  it("freezes the comparison cell by cell (b, c, McNemar's exact p, the paired interval) and each class's recall interval", async () => {
+    const snap = "00000000-0000-4000-8000-000000000e01";
+    await insertSnapshot(snap, "paired", new Date("2026-11-27T00:00:00Z"));
+    const ids = cellIds();
+    const champion = await currentChampion();
+    // Champion: every lymphocyte, 6 of 10 CAR-T cells. Candidate: every CAR-T cell, 9 of 10 lymphocytes.
+    await evaluate(champion.id, { [snap]: evaluationWithCalls(ids, (i) => i >= 10 || i < 6) });
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(candidate.id, { [snap]: evaluationWithCalls(ids, (i) => i !== 19) });
+    // A lymphocyte recall 1 cell below the champion's: a regression, acknowledged.
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, ACCEPT, { id: candidate.id, reason: "better on CAR-T cells" })).proposePromotion;
+
+    // 15 both right, 4 only the candidate (b), 1 only the champion (c): McNemar 2 (1 + 5) / 32;
+    // Newcombe's paired interval for (15, 4, 1, 0) is -0.0823 to 0.3745, rounded outwards.
+    const paired = { cells: 20, bothRight: 15, candidateOnlyRight: 4, championOnlyRight: 1, bothWrong: 0, mcnemarP: 0.375, difference: 0.15, lower: -0.083, upper: 0.375 };
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({ pairing: { status: "PAIRED" }, paired: { ...paired, itemsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    const evidence = await evidenceOf(proposal.id);
+    expect(evidence).toMatchObject({ pairing: "PAIRED", pairingNote: null, paired });
+    expect(evidence.paired.difference).toBeCloseTo(0.15, 12);
+    // The counts' interval is still recorded beside it. Here it is the narrower one: the two err on
+    // different cells (negatively correlated), which treating them as independent hides.
+    expect(evidence.accuracyDifference.upper - evidence.accuracyDifference.lower).toBeLessThan(paired.upper - paired.lower);
+    // Each class's recall with its Wilson interval: 9 of 10 against 10 of 10 overlap widely.
+    expect(evidence.candidate.perClass).toEqual([
+      { label: "car_t", recall: 1, support: 10, recallCi95: [0.722, 1] },
+      { label: "lymphocyte", recall: 0.9, support: 10, recallCi95: [0.595, 0.983] },
+    ]);
+    expect(evidence.champion.perClass).toEqual([
+      { label: "car_t", recall: 0.6, support: 10, recallCi95: [0.312, 0.832] },
+      { label: "lymphocyte", recall: 1, support: 10, recallCi95: [0.722, 1] },
+    ]);
+
+    // Frozen: a later evaluation rewriting the candidate's cache changes nothing the admin weighs.
+    await evaluate(candidate.id, { [snap]: evaluationWithCalls(ids, () => true) });
+    expect(await evidenceOf(proposal.id)).toEqual(evidence);
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
+  });
+
+  it("refuses to pair evaluations on different TEST items, flagging it; evaluations without calls fall back to the unpaired interval, saying so", async () => {
+    const champion = await currentChampion();
+    const snap = "00000000-0000-4000-8000-000000000e02";
+    await insertSnapshot(snap, "mismatched", new Date("2026-11-27T01:00:00Z"));
+    const ids = cellIds();
+    await evaluate(champion.id, { [snap]: evaluationWithCalls(ids, () => true) });
+    // The candidate's evaluation stored under the same snapshot id, but on other cells.
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(candidate.id, { [snap]: evaluationWithCalls([...ids.slice(1), randomUUID()], () => true) });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good" })).proposePromotion;
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({ pairing: { status: "DIFFERENT_ITEMS", note: expect.stringMatching(/different TEST items/) } });
+    expect(event.after).not.toHaveProperty("paired");
+    const evidence = await evidenceOf(proposal.id);
+    expect(evidence).toMatchObject({ pairing: "DIFFERENT_ITEMS", paired: null, pairingNote: expect.stringMatching(/^The two evaluations were made on different TEST items \(20 and 20 cells, in lists that differ\): not paired/) });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not on the same cells" });
+
+    // An evaluation stored before calls were kept, against one that keeps them: unpaired, and said.
+    const older = "00000000-0000-4000-8000-000000000e03";
+    await insertSnapshot(older, "older-evaluation", new Date("2026-11-27T02:00:00Z"));
+    await evaluate(champion.id, { [older]: evaluationWithCalls(ids, () => true) });
+    const another = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(another.id, { [older]: evaluation(10) });
+    const second = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: another.id, reason: "as good" })).proposePromotion;
+    const unpaired = await evidenceOf(second.id);
+    expect(unpaired).toMatchObject({
+      pairing: "NOT_RECORDED",
+      paired: null,
+      pairingNote: expect.stringMatching(/^The candidate's evaluation on this snapshot was stored before each TEST cell's call was kept: the accuracy difference is unpaired/),
+      accuracyDifference: { difference: 0 },
+    });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: second.id, approve: false, note: "not now" });
+  });
+
+  it("reads a proposal filed before pairing was recorded as unpaired, saying so, with recall intervals from its frozen figures", async () => {
+    const champion = await currentChampion();
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    const proposer = await api.prisma.user.findFirstOrThrow({ where: { role: "DATA_SCIENTIST" } });
+    // What proposePromotion recorded before 2026-11-27's change: figures, no pairing.
+    const promotion = await api.prisma.modelPromotion.create({
+      data: { modelVersionId: candidate.id, kind: "PROMOTE", reason: "filed earlier", proposedById: proposer.id, replacesChampionId: champion.id },
+    });
+    const perClass = [{ label: "car_t", recall: 0.75, support: 4 }];
+    await api.prisma.auditEvent.create({
+      data: {
+        actorId: proposer.id,
+        actorLogin: proposer.login,
+        action: "model.proposePromotion",
+        entityType: "ModelPromotion",
+        entityId: promotion.id,
+        after: { comparedOnSnapshotId: SNAP, testCells: 4, figures: { candidate: { accuracy: 0.75, macroF1: 0.75, correct: 3, perClass }, champion: { accuracy: 1, macroF1: 1, correct: 4, perClass: [{ label: "car_t", recall: 1, support: 4 }] } }, accuracyDifference: { difference: -0.25, lower: -0.7, upper: 0.2 } },
+      },
+    });
+    expect(await evidenceOf(promotion.id)).toMatchObject({
+      pairing: "NOT_RECORDED",
+      paired: null,
+      pairingNote: expect.stringMatching(/^Filed before the paired comparison was recorded \(2026-11-27\): the accuracy difference is unpaired/),
+      accuracyDifference: { difference: -0.25, lower: -0.7, upper: 0.2 },
+      candidate: { perClass: [{ label: "car_t", recall: 0.75, support: 4, recallCi95: [0.3, 0.955] }] },
+      champion: { perClass: [{ label: "car_t", recall: 1, support: 4, recallCi95: [0.51, 1] }] },
+    });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: promotion.id, approve: false, note: "old" });
+  });
+});

@@ -3,11 +3,14 @@
 // proposal's audit event (the snapshot, its TEST cell count, the figures with each class's
 // recall, the accuracy difference, the untested classes, the regressions the proposer
 // acknowledged and the leakage at that time); proposals recorded before the figures were
-// (2026-11-27) read them from the versions' stored evaluations.
+// (2026-11-27) read them from the versions' stored evaluations. Since 2026-11-27 also the paired
+// comparison (pairedComparison.ts) or why there is none, and each class's recall interval
+// (proposals before: computed here from the recall and support they froze).
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { isUuid } from "../../lib/pagination.ts";
-import { figuresOf, type Figures, type Regression } from "./promotionFigures.ts";
+import { figuresOf, withRecallCi95, type Figures, type Regression } from "./promotionFigures.ts";
+import type { PairedFigures, PairingStatus } from "./pairedComparison.ts";
 
 interface Recorded {
   comparedOnSnapshotId?: string;
@@ -20,11 +23,18 @@ interface Recorded {
   untestedLabels?: string[];
   regressions?: Regression[];
   acceptedRegression?: boolean;
+  // Recorded since 2026-11-27 too (older proposals: NOT_RECORDED).
+  pairing?: { status?: PairingStatus; note?: string };
+  paired?: PairedFigures;
 }
 interface Leak {
   patients?: number;
   cells?: number;
 }
+
+/** Said of proposals filed before pairing was recorded: their figures came from counts alone. */
+const FILED_UNPAIRED =
+  "Filed before the paired comparison was recorded (2026-11-27): the accuracy difference is unpaired (it treats the two accuracies as independent, which on the same cells they are not)";
 
 /** What the proposal's audit event recorded beside the proposal itself. */
 async function recorded(prisma: Pick<PrismaClient, "auditEvent">, promotion: ModelPromotion): Promise<Recorded> {
@@ -61,10 +71,20 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
     candidate: figures(candidate, snapshotId, proposal.testLeakage?.candidate, proposal.figures?.candidate),
     champion: champion ? figures(champion, snapshotId, proposal.testLeakage?.champion, proposal.figures?.champion) : null,
     accuracyDifference: proposal.accuracyDifference ?? null,
+    pairing: pairingOf(proposal),
+    pairingNote: proposal.paired ? null : (proposal.pairing?.note ?? (proposal.pairing ? null : FILED_UNPAIRED)),
+    paired: proposal.paired ?? null,
     untestedLabels: proposal.untestedLabels ?? [],
     regressions: proposal.regressions ?? [],
     acceptedRegression: proposal.acceptedRegression ?? false,
   };
+}
+
+/** A status with no paired figures beside it is not PAIRED, whatever it says; none recorded: NOT_RECORDED. */
+function pairingOf(proposal: Recorded): PairingStatus {
+  if (proposal.paired) return "PAIRED";
+  const status = proposal.pairing?.status;
+  return status === "DIFFERENT_ITEMS" ? status : "NOT_RECORDED";
 }
 
 function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefined, recordedFigures: Figures | undefined) {
@@ -77,7 +97,7 @@ function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefin
     correct: f.correct ?? null,
     // Proposals filed before abstentions were recorded read them from the stored evaluation.
     abstained: f.abstained ?? cached.abstained ?? null,
-    perClass: f.perClass ?? [],
+    perClass: withRecallCi95(f.perClass ?? []),
     leakedPatients: leak?.patients ?? null,
     leakedCells: leak?.cells ?? null,
   };

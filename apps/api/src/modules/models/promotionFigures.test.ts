@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evaluatePredictions } from "../../jobs/model/evaluation.ts";
-import { figuresOf } from "./promotionFigures.ts";
+import { figuresOf, regressionsOf, withRecallCi95 } from "./promotionFigures.ts";
 
 describe("a model's figures for an approver", () => {
   it("state its abstentions beside top-1, where they count as wrong", () => {
@@ -13,5 +13,33 @@ describe("a model's figures for an approver", () => {
 
   it("say nothing they do not know", () => {
     expect(figuresOf(null)).toMatchObject({ accuracy: null, correct: null, abstained: null });
+  });
+
+  it("give each class's recall its Wilson interval, so that a drop of 1 cell in 4 is seen for the noise it is", () => {
+    const truth = [...Array(4).fill("car_t"), ...Array(40).fill("lymphocyte")] as string[];
+    const call = (label: string) => ({ label, abstained: false });
+    // Champion: every cell right. Candidate: one CAR-T cell of 4 missed, every lymphocyte right.
+    const champion = figuresOf(evaluatePredictions(truth, truth.map(call), ["car_t", "lymphocyte"]));
+    const candidate = figuresOf(evaluatePredictions(truth, truth.map((t, i) => call(i === 0 ? "lymphocyte" : t)), ["car_t", "lymphocyte", "eosinophil"]));
+    const recall = (f: typeof champion, label: string) => f.perClass!.find((c) => c.label === label)!;
+    // wilson95 of 3 of 4 and 4 of 4, rounded outwards to a tenth of a point.
+    expect(recall(candidate, "car_t")).toMatchObject({ recall: 0.75, support: 4, recallCi95: [0.3, 0.955] });
+    expect(recall(champion, "car_t")).toMatchObject({ recall: 1, support: 4, recallCi95: [0.51, 1] });
+    // Still a regression (it is below), but the intervals overlap widely.
+    expect(regressionsOf(candidate, champion).map((r) => r.label)).toContain("car_t");
+    expect(recall(candidate, "car_t").recallCi95![1]).toBeGreaterThan(recall(champion, "car_t").recallCi95![0]);
+    // 40 of 40: the interval stays short of 100% below.
+    expect(recall(champion, "lymphocyte").recallCi95).toEqual([0.912, 1]);
+    // No TEST cell, no interval.
+    expect(recall(candidate, "eosinophil")).toMatchObject({ recall: null, support: 0, recallCi95: null });
+  });
+
+  it("give intervals to the recalls a proposal froze before intervals were recorded, from its recall and support", () => {
+    expect(withRecallCi95([{ label: "car_t", recall: 0.75, support: 4 }, { label: "x", recall: null, support: 0 }])).toEqual([
+      { label: "car_t", recall: 0.75, support: 4, recallCi95: [0.3, 0.955] },
+      { label: "x", recall: null, support: 0, recallCi95: null },
+    ]);
+    // One frozen with its interval keeps it.
+    expect(withRecallCi95([{ label: "car_t", recall: 0.75, support: 4, recallCi95: [0.2, 0.9] }])[0]!.recallCi95).toEqual([0.2, 0.9]);
   });
 });

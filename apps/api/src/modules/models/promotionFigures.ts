@@ -1,7 +1,9 @@
 // What a proposal freezes about the two models on the TEST part they were compared on, and what
-// makes the candidate worse than the champion there. The cached evaluations hold counts only, not
-// which cells each model got right: the paired counts (cells only one of them got right) cannot be
-// recovered from them, so the accuracy difference carries an interval from the counts instead.
+// makes the candidate worse than the champion there. Evaluations stored since 2026-11-27 keep each
+// TEST cell's call, and the two are compared cell by cell (pairedComparison.ts: McNemar's exact
+// test and a paired interval); for older ones, which hold counts only, the accuracy difference
+// carries the unpaired interval below, and the evidence says why it is not paired. Each class's
+// recall comes with its Wilson interval: a drop of 1 cell in 4 is seen for the noise it is.
 import type { EvaluationMetrics } from "../../jobs/model/evaluation.ts";
 import { wilson95 } from "../cases/whiteCellDifferential.ts";
 
@@ -10,6 +12,8 @@ export interface ClassRecall {
   /** Null where the TEST part has no cell of the class (support 0). */
   recall: number | null;
   support: number;
+  /** Wilson 95% interval of the recall, [low, high] as fractions rounded outwards (null: support 0). */
+  recallCi95?: [number, number] | null;
 }
 
 export interface Figures {
@@ -47,10 +51,26 @@ export function figuresOf(e: EvaluationMetrics | null): Figures {
     macroF1: e.macroF1 ?? null,
     correct: count === null || typeof e.accuracy !== "number" ? null : Math.round(e.accuracy * count),
     abstained: typeof e.abstained === "number" ? e.abstained : null,
-    perClass: Object.entries(e.perClass ?? {})
-      .map(([label, m]) => ({ label, recall: m.support > 0 ? (m.recall ?? null) : null, support: m.support ?? 0 }))
-      .sort((a, b) => a.label.localeCompare(b.label)),
+    perClass: withRecallCi95(
+      Object.entries(e.perClass ?? {})
+        .map(([label, m]) => ({ label, recall: m.support > 0 ? (m.recall ?? null) : null, support: m.support ?? 0 }))
+        .sort((a, b) => a.label.localeCompare(b.label)),
+    ),
   };
+}
+
+/**
+ * Each class's recall with its Wilson 95% interval (wilson95, as the white-cell differential's),
+ * from the cells it got right: recall x support is a whole count. Also how proposals frozen before
+ * the intervals were (2026-11-27) get theirs, from the recall and support they did freeze.
+ */
+export function withRecallCi95(perClass: readonly ClassRecall[]): (ClassRecall & { recallCi95: [number, number] | null })[] {
+  return perClass.map((c) => {
+    if (c.recallCi95 !== undefined) return { ...c, recallCi95: c.recallCi95 };
+    const ci = c.recall === null || c.support <= 0 ? null : wilson95(Math.round(c.recall * c.support), c.support);
+    // wilson95 gives percent to the tenth: from whole tenths, so 83.2% is 0.832, not 0.8320000000000001.
+    return { ...c, recallCi95: ci ? [Math.round(10 * ci[0]) / 1000, Math.round(10 * ci[1]) / 1000] : null };
+  });
 }
 
 /** Where the candidate is below the champion: macro-F1, and each class both were tested on. */
@@ -76,10 +96,13 @@ export function untestedLabelsOf(...evaluations: (EvaluationMetrics | null)[]): 
 }
 
 /**
- * Candidate's accuracy minus the champion's with a 95% interval: Newcombe's hybrid score interval
- * (method 10) from each accuracy's Wilson interval. It treats the two accuracies as independent;
- * on the same cells they are positively correlated, so the interval errs wide, never narrow.
- * Fractions, rounded outwards to a tenth of a point (wilson95 rounds the same way).
+ * Candidate's accuracy minus the champion's with a 95% interval, from the counts alone: Newcombe's
+ * hybrid score interval for independent proportions (his 1998 method 10 for unpaired data) from
+ * each accuracy's Wilson interval. It treats the two accuracies as independent; on the same cells
+ * they are not: it is too wide where the two get mostly the same cells right (the usual case),
+ * and too narrow where they err on different cells. Recorded with every
+ * proposal; where each cell's calls are kept, the paired interval (pairedComparison.ts) is the
+ * one to read. Fractions, rounded outwards to a tenth of a point (wilson95 rounds the same way).
  */
 export function accuracyDifference95(candidate: Figures, champion: Figures, n: number | null) {
   if (!n || candidate.correct == null || champion.correct == null) return null;

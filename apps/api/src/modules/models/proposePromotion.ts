@@ -9,6 +9,7 @@ import { testLeakage } from "../../jobs/model/testLeakage.ts";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { accuracyDifference95, describeRegression, figuresOf, regressionsOf, untestedLabelsOf } from "./promotionFigures.ts";
 import { relabelledTestCells } from "./relabelledTest.ts";
+import { pairEvaluations } from "./pairedComparison.ts";
 
 export const MAX_REASON = 2000;
 
@@ -86,8 +87,10 @@ export async function proposePromotion(
  * snapshot ids sort). Models trained before the split by patient (or fine-tuned from one) may
  * have learned from some: their figures there are optimistic. Recorded with the proposal, not a
  * refusal: such a lineage stays in every later snapshot (parts are sticky), and the admin decides
- * knowing it. With it: the TEST cell count, both models' recall per class, the accuracy
- * difference with its interval, the classes untested there, and where the candidate is worse.
+ * knowing it. With it: the TEST cell count, both models' recall per class with its interval, the
+ * accuracy difference with its interval, compared cell by cell where both evaluations kept each
+ * cell's call (pairing: PAIRED, with b, c, McNemar's p and the paired interval; otherwise why
+ * not), the classes untested there, and where the candidate is worse.
  */
 async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
   const [version, champion] = await Promise.all([
@@ -121,6 +124,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
   const figures = { candidate: figuresOf(candidateEval), champion: figuresOf(championEval) };
   const testCells = candidateEval?.count ?? championEval?.count ?? null;
   const difference = accuracyDifference95(figures.candidate, figures.champion, testCells);
+  const pairing = pairEvaluations(candidateEval, championEval);
   const snapshotName = snapshots.find((s) => s.id === best.snapshotId)?.name ?? null;
   return {
     championId: champion.id,
@@ -130,6 +134,8 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
     testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion } },
     figures: toJson(figures),
     ...(difference ? { accuracyDifference: difference } : {}),
+    pairing: pairing.status === "PAIRED" ? { status: pairing.status } : { status: pairing.status, note: pairing.note },
+    ...(pairing.status === "PAIRED" ? { paired: toJson(pairing.paired) } : {}),
     untestedLabels: untestedLabelsOf(candidateEval, championEval),
     regressions: regressionsOf(figures.candidate, figures.champion),
     relabelledTestCells: isUuid(best.snapshotId) ? await relabelledTestCells(prisma, best.snapshotId) : 0,

@@ -1,4 +1,4 @@
-import { withCurrentMacroF1 } from "../../jobs/model/evaluation.ts";
+import { servedMetrics } from "../../jobs/model/evaluation.ts";
 import type { Policy } from "../../auth/policy.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
@@ -28,7 +28,7 @@ export const resolvers: Resolvers = {
     proposeRollback: (_p, args, ctx) => proposeRollback(ctx.prisma, actor(ctx), args),
   },
   ModelVersion: {
-    metrics: (v) => withCurrentMacroF1(v.metrics ?? {}),
+    metrics: (v) => servedMetrics(v.metrics ?? {}),
     parent: (v, _a, ctx) =>
       v.parentId ? ctx.prisma.modelVersion.findUnique({ where: { id: v.parentId } }) : null,
     trainingRun: (v, _a, ctx) =>

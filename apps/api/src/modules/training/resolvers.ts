@@ -1,4 +1,4 @@
-import { withCurrentMacroF1 } from "../../jobs/model/evaluation.ts";
+import { servedMetrics } from "../../jobs/model/evaluation.ts";
 import type { Policy } from "../../auth/policy.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
@@ -35,7 +35,7 @@ export const resolvers: Resolvers = {
     reused: (s) => s.reused === true,
   },
   TrainingRun: {
-    metrics: (r) => withCurrentMacroF1(r.metrics),
+    metrics: (r) => servedMetrics(r.metrics),
     snapshot: (r, _a, ctx) => ctx.prisma.datasetSnapshot.findUniqueOrThrow({ where: { id: r.snapshotId } }),
     baseModel: (r, _a, ctx) =>
       r.baseModelVersionId

@@ -6,7 +6,15 @@ import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
-import { modelMetrics, pct, readTestMetrics } from "@/lib/metrics";
+import {
+  accuracyDifferenceText,
+  modelMetrics,
+  pairingWarning,
+  type PairingEvidence,
+  pct,
+  readTestMetrics,
+  recallWithInterval,
+} from "@/lib/metrics";
 import {
   COMPARE_MODELS,
   DECIDE_PROMOTION,
@@ -49,14 +57,13 @@ interface Promotion {
   evidence: Evidence | null;
 }
 
-interface Evidence {
+interface Evidence extends PairingEvidence {
   snapshotId: string;
   snapshot: { name: string } | null;
   /** Null on proposals recorded before the count was (2026-11-27). */
   testCells: number | null;
   candidate: Figures;
   champion: Figures | null;
-  accuracyDifference: { difference: number; lower: number; upper: number } | null;
   untestedLabels: string[];
   regressions: { measure: string; label: string | null; candidate: number; champion: number; support: number | null }[];
   acceptedRegression: boolean;
@@ -70,7 +77,8 @@ interface Figures {
   abstained: number | null;
   leakedPatients: number | null;
   leakedCells: number | null;
-  perClass: { label: string; recall: number | null; support: number }[];
+  /** recallCi95: Wilson 95% interval, [low, high] (null where support is 0). */
+  perClass: { label: string; recall: number | null; support: number; recallCi95: number[] | null }[];
 }
 
 /**
@@ -88,16 +96,17 @@ function figuresText(f: Figures, testCells: number | null): string {
   return `${f.modelVersion.name} ${f.modelVersion.version}: top-1 ${pct(f.accuracy)}, macro-F1 ${pct(f.macroF1)}${declined}${leak}`;
 }
 
-const points = (v: number) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(100 * v).toFixed(1)}`;
-
-/** Each class's recall, candidate / champion, with its TEST cells: where a model is better or worse. */
+/**
+ * Each class's recall, candidate against champion, with its Wilson interval and TEST cells: where
+ * a model is better or worse, and whether a few cells can say so (3 of 4 is 30.0–95.5%).
+ */
 function recallText(e: Evidence): string {
   if (!e.champion || e.candidate.perClass.length === 0) return "";
   const theirs = new Map(e.champion.perClass.map((c) => [c.label, c]));
   const rows = e.candidate.perClass
     .filter((c) => c.support > 0)
-    .map((c) => `${labelName(c.label)} ${pct(c.recall)} / ${pct(theirs.get(c.label)?.recall)} (${c.support} cells)`);
-  return rows.length ? `Recall, candidate / champion: ${rows.join(", ")}.` : "";
+    .map((c) => `${labelName(c.label)} ${recallWithInterval(c)} against ${recallWithInterval(theirs.get(c.label))}, ${c.support} cells`);
+  return rows.length ? `Recall with 95% intervals, candidate against champion: ${rows.join("; ")}.` : "";
 }
 
 /** Where the candidate is worse, and whether its proposer said they accept it. */
@@ -124,14 +133,12 @@ function evidenceText(p: Promotion): string | null {
   if (!e) return lost || null;
   const lines = [figuresText(e.candidate, e.testCells), ...(e.champion ? [`against the champion ${figuresText(e.champion, e.testCells)}`] : [])];
   const where = `snapshot ${e.snapshot?.name ?? e.snapshotId.slice(0, 8)}${e.testCells !== null ? ` (${e.testCells} TEST cells)` : ""}`;
-  const d = e.accuracyDifference;
-  const difference = d ? `Top-1 difference ${points(d.difference)} points (95% interval ${points(d.lower)} to ${points(d.upper)}).` : "";
-  return [`On the TEST part of ${where}: ${lines.join("; ")}.`, difference, recallText(e), lost].filter(Boolean).join(" ");
+  return [`On the TEST part of ${where}: ${lines.join("; ")}.`, accuracyDifferenceText(e), recallText(e), lost].filter(Boolean).join(" ");
 }
 
-/** What the decider must not miss, shown apart from the figures: regressions and untested classes. */
+/** What the decider must not miss, shown apart from the figures: evaluations on different TEST items, regressions and untested classes. */
 function warningsText(p: Promotion): string {
-  return p.evidence ? [regressionText(p.evidence), untestedText(p.evidence)].filter(Boolean).join(" ") : "";
+  return p.evidence ? [pairingWarning(p.evidence), regressionText(p.evidence), untestedText(p.evidence)].filter(Boolean).join(" ") : "";
 }
 
 interface Data {
@@ -320,6 +327,11 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                   {evidenceText(p) && (
                     <div className="muted" style={{ fontSize: "0.8rem" }} data-testid="promotion-evidence">
                       {evidenceText(p)}
+                    </div>
+                  )}
+                  {p.evidence && pairingWarning(p.evidence) && (
+                    <div className="error" style={{ fontSize: "0.8rem" }} data-testid="promotion-pairing">
+                      {pairingWarning(p.evidence)}
                     </div>
                   )}
                   {p.evidence && regressionText(p.evidence) && (
