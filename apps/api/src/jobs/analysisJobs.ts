@@ -42,7 +42,7 @@ export function enqueueRepredictOpenCases(db: Db, modelVersionId: string, crowni
     type: REPREDICT_OPEN_CASES,
     payload: { modelVersionId },
     dedupeKey: `${REPREDICT_OPEN_CASES}:${modelVersionId}:${crowning}`,
-    // Idempotent (one prediction per cell and model), so a retry after a crash only finishes it.
+    // Idempotent (a cell whose newest call is the model's is not called again), so a retry after a crash only finishes it.
     maxAttempts: 3,
   });
 }

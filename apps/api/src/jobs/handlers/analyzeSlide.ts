@@ -5,8 +5,8 @@
 // failing it, and writes no cell, prediction or status to it from the moment the void commits.
 //
 // Idempotent, so a worker killed at any point can be retried: cells are unique per
-// (slide, box) and predictions per (cell, model version), both inserted with ON CONFLICT DO
-// NOTHING; the final status change and its audit events commit in one transaction that is
+// (slide, box) and predictions per (cell, model version, round), both inserted with ON CONFLICT DO
+// NOTHING, and a cell whose newest call is already the champion's is not called again; the final status change and its audit events commit in one transaction that is
 // skipped when the slide is already DONE. Model work runs outside any transaction (the
 // embedded PGlite serialises connections, so an open transaction would stall the API).
 import { BlobCorruptError, BlobNotFoundError, type AnalysisStatus, type ModelVersion, type Prisma } from "@rcmnet/db";
@@ -17,6 +17,7 @@ import { keepBlobs } from "../sweepOrphanBlobs.ts";
 import { systemAudit } from "../systemAudit.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
 import { lockChampionShared } from "../../modules/models/championLock.ts";
+import { callDueSql, nextRoundSql } from "../model/callsDue.ts";
 import { UNIDENTIFIED, type CellBox, type ModelRuntime } from "../model/runtime.ts";
 import { JobAbortedError, PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
 
@@ -131,16 +132,15 @@ function currentChampion(ctx: JobContext): Promise<ModelVersion | null> {
   return ctx.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
 }
 
-/** Predicts the slide's cells that `champion` has not predicted yet; returns how many. */
+/** Predicts the slide's cells whose newest call is not `champion`'s (callsDue.ts); returns how many. */
 async function predictCells(ctx: JobContext, classifiers: ClassifierCache, slideId: string, champion: ModelVersion): Promise<number> {
   const { prisma, blobs } = ctx;
   return classifiers.use(champion, async (classifier) => {
     let done = 0;
-    const pending = await prisma.cell.findMany({
-      where: { slideId, predictions: { none: { modelVersionId: champion.id } } },
-      orderBy: [{ y: "asc" }, { x: "asc" }],
-      select: { id: true, cropSha256: true, reviewCount: true },
-    });
+    const pending = await prisma.$queryRaw<{ id: string; cropSha256: string; round: number }[]>`
+      SELECT c.id, c."cropSha256", ${nextRoundSql("c", champion.id)} AS round
+      FROM cell c WHERE c."slideId" = ${slideId}::uuid AND ${callDueSql("c", champion.id)}
+      ORDER BY c.y, c.x, c.id`;
     for (let i = 0; i < pending.length; i += BATCH) {
       const batch = pending.slice(i, i + BATCH);
       const crops = await Promise.all(batch.map((c) => blobs.get(c.cropSha256)));
@@ -152,6 +152,7 @@ async function predictCells(ctx: JobContext, classifiers: ClassifierCache, slide
           data: batch.map((c, j) => ({
             cellId: c.id,
             modelVersionId: champion.id,
+            round: c.round,
             label: out[j]!.label,
             probabilities: out[j]!.probabilities,
             confidence: out[j]!.confidence,

@@ -193,6 +193,42 @@ describe("repredictOpenCases", () => {
     expect(await db.prisma.job.count({ where: { id: { in: jobs.map((j) => j.id) }, status: "SUCCEEDED" } })).toBe(2);
   }, 180_000);
 
+  it("after a rollback the restored model calls its earlier cells anew (round 2), so no withdrawn call stays newest", async () => {
+    const restored = await crown();
+    await runJobs();
+    const { slides } = await analysedCase("R-ROLLBACK", [46]);
+    const cells = await db.prisma.cell.findMany({ where: { slideId: slides[0]!.id }, orderBy: { id: "asc" } });
+    expect(cells.length).toBeGreaterThan(1);
+    const firstCalls = await predictionsOf([slides[0]!.id]);
+    expect(firstCalls.every((p) => p.modelVersionId === restored.id && p.round === 1)).toBe(true);
+    const withdrawn = await crown({ abstains: true });
+    await runJobs();
+    await decide(cells[0]!.id);
+    const decided = await db.prisma.cell.findUniqueOrThrow({ where: { id: cells[0]!.id } });
+
+    await crown({ model: restored });
+    await runJobs();
+    const after = await db.prisma.cell.findMany({
+      where: { slideId: slides[0]!.id },
+      include: { predictions: { orderBy: [{ createdAt: "desc" }, { id: "desc" }] } },
+      orderBy: { id: "asc" },
+    });
+    for (const cell of after.slice(1)) {
+      // A (round 1), then the withdrawn model, then A again, newest, with A's label back.
+      expect(cell.predictions.map((p) => [p.modelVersionId, p.round])).toEqual([
+        [restored.id, 2],
+        [withdrawn.id, 1],
+        [restored.id, 1],
+      ]);
+      const first = firstCalls.find((p) => p.cellId === cell.id)!;
+      expect(cell.predictions[0]).toMatchObject({ label: first.label, abstained: first.abstained });
+      expect(cell.currentLabel).toBe(first.abstained ? "unidentified" : first.label);
+    }
+    // The decided cell keeps its decision, and gets no new call.
+    expect(after[0]!.predictions.map((p) => p.modelVersionId)).toEqual([withdrawn.id, restored.id]);
+    expect(after[0]).toMatchObject({ currentLabel: decided.currentLabel, reviewCount: 1 });
+  }, 180_000);
+
   it("stops without writing when the champion changes while it runs, and spares a cell a human decides meanwhile", async () => {
     const { kase, slides } = await analysedCase("R-MIDWAY", [45], "URGENT");
     const cells = await db.prisma.cell.findMany({ where: { slideId: slides[0]!.id }, orderBy: { id: "asc" } });

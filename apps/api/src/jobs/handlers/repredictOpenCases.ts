@@ -18,14 +18,17 @@
 //   - locks the cells and writes only those still undecided, so a cell a human decided while the
 //     model ran keeps its decision and gets no prediction. A review waiting on the cell lock
 //     finds the label changed afterwards and is refused (confirmCells' expectedLabel).
-// Old predictions are never touched (append-only); one prediction per cell and model makes a
-// retry idempotent.
+// Old predictions are never touched (append-only). A cell is called when its newest call is not
+// this model's (callsDue.ts): after a rollback (A, then B, then A again) a cell A called before B
+// is called by A anew, as round 2 (Prediction.round), so no withdrawn call stays newest. A retry
+// is idempotent: what it wrote is already newest.
 import type { ModelVersion, PrismaClient } from "@rcmnet/db";
 import { BlobCorruptError, BlobNotFoundError } from "@rcmnet/db";
 import { z } from "zod";
 import { SIGNED_STATUSES } from "../../modules/cases/caseRules.ts";
 import { lockChampionShared } from "../../modules/models/championLock.ts";
 import { assertLeaseHeld } from "../leaseHeld.ts";
+import { callDueSql, nextRoundSql } from "../model/callsDue.ts";
 import type { ClassifierCache, LoadedClassifier } from "../model/classifierCache.ts";
 import { UNIDENTIFIED, type CellPrediction } from "../model/runtime.ts";
 import { systemAudit } from "../systemAudit.ts";
@@ -75,7 +78,6 @@ async function repredictOpenCases(ctx: JobContext, { classifiers }: RepredictDep
     return;
   }
 
-  await reportUnpredictable(prisma, model.id, ctx);
   const cases = await casesToRepredict(prisma, model.id);
   const total = cases.reduce((n, c) => n + c.cells, 0);
   if (total === 0) {
@@ -153,11 +155,11 @@ async function writeCase(ctx: JobContext, model: ModelVersion, caseId: string, p
     // Read again under the case lock (voidSlide and failSlide take it FOR UPDATE), and the cells
     // locked in id order until the commit: a decision made meanwhile (reviewCount moved) keeps
     // its cell out, and one arriving now waits and then meets the new label.
-    const open = await tx.$queryRaw<{ id: string; currentLabel: string | null }[]>`
-      SELECT c.id, c."currentLabel" FROM cell c JOIN slide s ON s.id = c."slideId"
+    const open = await tx.$queryRaw<{ id: string; currentLabel: string | null; round: number }[]>`
+      SELECT c.id, c."currentLabel", ${nextRoundSql("c", model.id)} AS round FROM cell c JOIN slide s ON s.id = c."slideId"
       WHERE c.id = ANY(${predicted.map((p) => p.cellId)}::uuid[]) AND s."caseId" = ${caseId}::uuid
         AND c."reviewCount" = 0 AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL
-        AND NOT EXISTS (SELECT 1 FROM prediction p WHERE p."cellId" = c.id AND p."modelVersionId" = ${model.id}::uuid)
+        AND ${callDueSql("c", model.id)}
       ORDER BY c.id
       FOR UPDATE OF c`;
     if (open.length === 0) return 0;
@@ -167,6 +169,7 @@ async function writeCase(ctx: JobContext, model: ModelVersion, caseId: string, p
       data: rows.map(({ cell, out }) => ({
         cellId: cell.id,
         modelVersionId: model.id,
+        round: cell.round,
         label: out.label,
         probabilities: out.probabilities,
         confidence: out.confidence,
@@ -201,14 +204,14 @@ async function assertStillChampion(db: Pick<PrismaClient, "modelVersion">, model
   if (now?.status !== "CHAMPION") throw new ChampionChangedError(`model ${modelVersionId} is no longer the champion`);
 }
 
-/** Open cases with undecided cells of finished, kept slides that this model has not predicted: STAT first, then oldest. */
+/** Open cases with undecided cells of finished, kept slides whose newest call is not this model's: STAT first, then oldest. */
 function casesToRepredict(prisma: PrismaClient, modelVersionId: string): Promise<{ caseId: string; cells: number }[]> {
   return prisma.$queryRaw`
     SELECT k.id AS "caseId", count(*)::int AS cells
     FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
     WHERE k.status::text <> ALL(${[...SIGNED_STATUSES]}::text[])
       AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
-      AND NOT EXISTS (SELECT 1 FROM prediction p WHERE p."cellId" = c.id AND p."modelVersionId" = ${modelVersionId}::uuid)
+      AND ${callDueSql("c", modelVersionId)}
     GROUP BY k.id, k.priority, k."createdAt"
     ORDER BY k.priority DESC, k."createdAt", k.id`;
 }
@@ -218,30 +221,6 @@ function cellsToRepredict(prisma: PrismaClient, modelVersionId: string, caseId: 
     SELECT c.id, c."cropSha256"
     FROM cell c JOIN slide s ON s.id = c."slideId"
     WHERE s."caseId" = ${caseId}::uuid AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
-      AND NOT EXISTS (SELECT 1 FROM prediction p WHERE p."cellId" = c.id AND p."modelVersionId" = ${modelVersionId}::uuid)
+      AND ${callDueSql("c", modelVersionId)}
     ORDER BY c.id`;
-}
-
-/**
- * Undecided cells of open cases that this model predicted during an earlier reign but whose newest
- * call is another model's (A, then B, then back to A): one prediction per cell and model leaves
- * no room for a second one, so they keep the other model's call. The review page flags a
- * withdrawn model's calls and confirmCells refuses them in bulk; the log says how many.
- */
-async function reportUnpredictable(prisma: PrismaClient, modelVersionId: string, ctx: JobContext): Promise<void> {
-  const [row] = await prisma.$queryRaw<{ cells: number }[]>`
-    SELECT count(*)::int AS cells
-    FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
-    WHERE k.status::text <> ALL(${[...SIGNED_STATUSES]}::text[])
-      AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
-      AND EXISTS (SELECT 1 FROM prediction p WHERE p."cellId" = c.id AND p."modelVersionId" = ${modelVersionId}::uuid)
-      AND (SELECT p."modelVersionId" FROM prediction p WHERE p."cellId" = c.id
-           ORDER BY p."createdAt" DESC, p.id DESC LIMIT 1) <> ${modelVersionId}::uuid`;
-  if (row && row.cells > 0) {
-    ctx.log.warn("re-prediction: cells this model predicted in an earlier reign keep a later model's call (one prediction per cell and model)", {
-      jobId: ctx.job.id,
-      modelVersionId,
-      cells: row.cells,
-    });
-  }
 }

@@ -1,7 +1,7 @@
 // Whether a model version is withdrawn: an approved rollback took it out of service. The rollback's
-// re-prediction (repredictOpenCases) replaces its calls on undecided cells of open cases, except on
-// cells the restored model had predicted before it (one prediction per cell and model); where its
-// calls remain, the review page flags them and confirmCells refuses to confirm them in bulk. One
+// re-prediction (repredictOpenCases) replaces its calls on undecided cells of open cases; until it
+// has, and on cells a human decided on its call, the review page flags them and confirmCells
+// refuses to confirm them in bulk. One
 // SQL rule for both (Prediction.modelVersion's loader and confirmCells), so they cannot disagree.
 import { Prisma } from "@rcmnet/db";
 

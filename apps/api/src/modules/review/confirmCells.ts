@@ -12,9 +12,9 @@ export const MAX_BULK_CONFIRM = 1000;
 /**
  * Several cells confirmed at once must each carry a confident AI call (newest prediction, not
  * abstained, confidence at least this) of a model no rollback has withdrawn: the others are
- * decided one by one. After a rollback some of the withdrawn model's calls can stay on open cases
- * (those repredictOpenCases cannot replace, see withdrawn.ts); accepting them unseen by the group
- * would sign what the lab has just stopped trusting. (A model merely succeeded by a promotion was
+ * decided one by one. After a rollback the withdrawn model's calls stay on open cases until the
+ * re-prediction (repredictOpenCases) has replaced them, and on cells decided before; accepting them
+ * unseen by the group would sign what the lab has just stopped trusting. (A model merely succeeded by a promotion was
  * trusted when it made its calls: they stay confirmable.) Served as
  * Query.reviewPolicy, from which the dashboard flags and leaves out the same cells.
  */
