@@ -183,7 +183,8 @@ async function main() {
   ensureWebBuild();
   run("api", tsx, ["apps/api/src/server.ts"], env);
   // Two workers: slide analysis never waits behind a training run that takes hours. The analysis
-  // worker also re-predicts open cases after a champion change (inference too, minutes at most).
+  // worker also re-predicts open cases after a champion change (inference too; it steps back
+  // between cases whenever a slide analysis is waiting).
   run("worker", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "analyzeSlide,repredictOpenCases" });
   // One writer of the audit anchor file is enough here (the analysis worker), and on the embedded
   // database, which is one PostgreSQL session shared by every connection, a second worker's

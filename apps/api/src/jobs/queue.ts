@@ -145,11 +145,11 @@ export async function completeJob(
  * Gives a running job back to the queue without counting the attempt (graceful shutdown): the
  * next worker starts it at once; long jobs resume from their checkpoints.
  */
-export async function releaseJob(db: Db, jobId: string, workerId: string): Promise<boolean> {
+export async function releaseJob(db: Db, jobId: string, workerId: string, step = "released by a stopping worker"): Promise<boolean> {
   const count = await db.$executeRaw`
     UPDATE "job" SET "status" = 'QUEUED', "attempts" = GREATEST("attempts" - 1, 0),
       "runAfter" = CURRENT_TIMESTAMP, "lockedBy" = NULL, "lockedAt" = NULL, "heartbeatAt" = NULL,
-      "step" = 'released by a stopping worker'
+      "step" = ${step}
     WHERE "id" = ${jobId}::uuid AND "lockedBy" = ${workerId} AND "status" = 'RUNNING'`;
   return count === 1;
 }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { claimJob, completeJob, failJob, heartbeat, reapExpiredLeases, releaseJob } from "./queue.ts";
 import {
   JobAbortedError,
+  JobYieldedError,
   JobCancelledError,
   PermanentJobError,
   type JobContext,
@@ -140,6 +141,10 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       } else if (reason === "lost") {
         // Cancelled or taken over: the row is no longer ours, write nothing.
         log.warn("job stopped: cancelled or lease lost", { jobId: job.id });
+      } else if (err instanceof JobYieldedError) {
+        // Behind the jobs already waiting (the queue runs by runAfter, then age), no attempt spent.
+        await releaseJob(prisma, job.id, workerId, `stepped back: ${err.message}`);
+        log.info("job stepped back for waiting work", { jobId: job.id, type: job.type });
       } else if (err instanceof JobCancelledError) {
         await completeJob(prisma, job.id, workerId, "CANCELLED");
         log.info("job cancelled by its handler", { jobId: job.id });

@@ -40,6 +40,15 @@ export class JobAbortedError extends Error {
   override name = "JobAbortedError";
 }
 
+/**
+ * Thrown by a handler that steps back for more urgent work: the job goes back to the queue behind
+ * what is waiting, not counted as an attempt, and its next run resumes (handlers that throw it
+ * must be idempotent).
+ */
+export class JobYieldedError extends Error {
+  override name = "JobYieldedError";
+}
+
 /** Thrown by a handler that honoured a cancel request of its own domain (e.g. a training run). */
 export class JobCancelledError extends Error {
   override name = "JobCancelledError";

@@ -315,7 +315,11 @@ export function ReviewWorkspace({
             Your decision “{labelName(failure.request.label)}”
             {failure.request.reason ? ` (reason: “${failure.request.reason}”)` : ""} was not saved.
             {!failure.retry && (
-              <span data-testid="review-failed-decided-meanwhile"> This cell was decided meanwhile (now {labelName(failure.now)}): decide again.</span>
+              <span data-testid="review-failed-decided-meanwhile">
+                {failure.why === "decided"
+                  ? ` This cell was decided meanwhile (now ${labelName(failure.now)}): decide again.`
+                  : ` The AI's label for this cell changed meanwhile (a new model predicted it again; now ${labelName(failure.now)}): decide again.`}
+              </span>
             )}
           </p>
           <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => dispatch({ type: "select", cellId: failure.cellId })} data-testid="review-failed-cell">

@@ -591,13 +591,20 @@ describe("a decision that failed to save", () => {
     const colleague: HumanDecision = { action: "RECLASSIFY", label: "neutrophil", reviewer: "Dr Other", reviewerLogin: "other", reason: "segmented", at: "" };
     const fresh = cells.map((c) => (c.id === "b" ? { ...c, reviewCount: 1, decision: colleague, currentLabel: "neutrophil", storedLabel: "neutrophil" } : c));
     const s = reduce(failed(), { type: "replaceCells", cells: fresh });
-    expect(failedDecision(s)).toMatchObject({ cellId: "b", retry: false, now: "neutrophil" });
+    expect(failedDecision(s)).toMatchObject({ cellId: "b", retry: false, now: "neutrophil", why: "decided" });
     // Still held up: sign-off waits until the cell is decided again or the decision discarded.
     expect([...s.unsaved]).toEqual(["b"]);
     expect(failedDecision(reduce(s, { type: "discardFailed" }))).toBeNull();
     // Whatever sends it anyway carries the count it was based on: the API refuses it (CONFLICT)
     // instead of recording it over the colleague's decision.
     expect(cellToSend(fresh.find((c) => c.id === "b")!, s.failedRequest!).reviewCount).toBe(0);
+  });
+
+  it("is not retried after a reload shows the AI's label changed, the cell still undecided (a new champion predicted it again)", () => {
+    const fresh = cells.map((c) => (c.id === "b" ? { ...c, currentLabel: "lymphocyte", storedLabel: "lymphocyte" } : c));
+    const s = reduce(failed(), { type: "replaceCells", cells: fresh });
+    expect(failedDecision(s)).toMatchObject({ cellId: "b", retry: false, now: "lymphocyte", why: "relabelled" });
+    expect([...s.unsaved]).toEqual(["b"]);
   });
 
   it("of the AI's label is not retried as a reason-less confirmation over a colleague's override", () => {

@@ -350,13 +350,20 @@ export function cellToSend(cell: ReviewCell, req: SaveRequest): ReviewCell {
  */
 export function failedDecision(
   state: Pick<ReviewState, "failedRequest" | "cells">,
-): { request: FailedRequest; cellId: string; retry: true } | { request: FailedRequest; cellId: string; retry: false; now: string } | null {
+):
+  | { request: FailedRequest; cellId: string; retry: true }
+  | { request: FailedRequest; cellId: string; retry: false; now: string; why: "decided" | "relabelled" }
+  | null {
   const request = state.failedRequest;
   if (!request) return null;
   const cellId = request.cellIds[0]!;
   const cell = state.cells.find((c) => c.id === cellId);
   if (!cell) return null;
-  return cell.reviewCount === request.basedOn.reviewCount ? { request, cellId, retry: true } : { request, cellId, retry: false, now: cell.currentLabel };
+  if (cell.reviewCount !== request.basedOn.reviewCount) return { request, cellId, retry: false, now: cell.currentLabel, why: "decided" };
+  // Undecided still, but the AI's label moved (a new champion predicted the cell again): the
+  // decision was made against a label the cell no longer shows, so it is made again, not resent.
+  if (cell.currentLabel !== request.basedOn.label) return { request, cellId, retry: false, now: cell.currentLabel, why: "relabelled" };
+  return { request, cellId, retry: true };
 }
 
 export function reduce(state: ReviewState, action: Action): ReviewState {

@@ -13,10 +13,13 @@ export interface HandlerDeps {
   buildCommit?: string | undefined;
 }
 
-const FACTORIES: Record<string, (deps: HandlerDeps) => JobHandler> = {
+/** `types`: every job type this worker takes. */
+const FACTORIES: Record<string, (deps: HandlerDeps, types: readonly string[]) => JobHandler> = {
   [ANALYZE_SLIDE]: analyzeSlideHandler,
   [TRAIN_MODEL]: trainModelHandler,
-  [REPREDICT_OPEN_CASES]: repredictOpenCasesHandler,
+  // Steps back for waiting slide analyses only where this worker takes them too: elsewhere it
+  // would hand itself back and claim itself again, for ever.
+  [REPREDICT_OPEN_CASES]: (deps, types) => repredictOpenCasesHandler({ ...deps, yieldToAnalyses: types.includes(ANALYZE_SLIDE) }),
 };
 
 /**
@@ -36,5 +39,5 @@ export function workerJobTypes(setting: string | undefined): string[] {
 
 /** The handlers of `types` (default: every job type). A type missing here is never claimed by this worker. */
 export function createHandlers(deps: HandlerDeps, types: readonly string[] = Object.keys(FACTORIES)): Record<string, JobHandler> {
-  return Object.fromEntries(types.map((t) => [t, FACTORIES[t]!(deps)]));
+  return Object.fromEntries(types.map((t) => [t, FACTORIES[t]!(deps, types)]));
 }

@@ -273,6 +273,36 @@ describe("repredictOpenCases", () => {
     expect(await db.prisma.prediction.count({ where: { modelVersionId: model.id, cell: { slideId: slides[0]!.id } } })).toBe(0);
     expect(await db.prisma.auditEvent.count({ where: { action: "case.repredict", entityId: kase.id, after: { path: ["modelVersionId"], equals: model.id } } })).toBe(0);
   }, 180_000);
+  it("steps back between cases for a slide analysis queued meanwhile, then finishes, no attempt spent", async () => {
+    const first = await analysedCase("R-YIELD-1", [48], "STAT");
+    const second = await analysedCase("R-YIELD-2", [49], "STAT");
+    const model = await crown({ abstains: true });
+    const job = await db.prisma.job.findFirstOrThrow({ where: { type: "repredictOpenCases", status: "QUEUED", payload: { path: ["modelVersionId"], equals: model.id } } });
+    // A smear uploaded after the change: its analysis is queued behind the re-prediction.
+    const waiting = await db.prisma.case.create({ data: { accession: "R-YIELD-NEW", createdById: tech.id } });
+    const bytes = (await synthDemoField(50)).bytes;
+    const sha = await blobs.put(bytes);
+    const slide = await db.prisma.$transaction(async (tx) => {
+      const s = await tx.slide.create({ data: { caseId: waiting.id, imageSha256: sha, mimeType: "image/jpeg", byteSize: bytes.length, ...(await runtime.imageSize(bytes)), uploadedById: tech.id } });
+      await enqueueSlideAnalysis(tx, s.id);
+      return s;
+    });
+    const from = await db.prisma.auditEvent.aggregate({ _max: { seq: true } });
+    await runJobs();
+
+    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "SUCCEEDED", attempts: 1 });
+    const ours = [first.kase.id, second.kase.id, slide.id];
+    const events = await db.prisma.auditEvent.findMany({
+      where: { seq: { gt: from._max.seq! }, action: { in: ["case.repredict", "slide.analyzed"] }, entityId: { in: ours } },
+      orderBy: { seq: "asc" },
+    });
+    // One case re-predicted (STAT, the oldest first), then the waiting analysis, then the other case.
+    expect(events.map((e) => (e.action === "slide.analyzed" ? `analysed ${e.entityId}` : `repredict ${e.entityId}`))).toEqual([
+      `repredict ${first.kase.id}`,
+      `analysed ${slide.id}`,
+      `repredict ${second.kase.id}`,
+    ]);
+  }, 180_000);
 });
 
 describe("analyzeSlide and a champion change", () => {

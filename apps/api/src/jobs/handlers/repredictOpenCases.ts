@@ -8,8 +8,8 @@
 // are left to analyzeSlide, which predicts with the champion of the moment it finishes (its
 // markDone checks that under the champion lock); FAILED and voided slides are out of the case.
 //
-// Cells are taken case by case (STAT first); each case's predictions, label changes and its one
-// audit event commit in one transaction that
+// Cells are taken case by case (STAT first), 32 at a time; each batch's predictions, label changes
+// and its audit event commit in one short transaction that
 //   - holds the champion lock shared and finds this model still champion: a later change commits
 //     before (this job stops, the next champion's own job does the work) or after (its job sees
 //     these predictions as old ones and predicts again);
@@ -32,7 +32,9 @@ import { callDueSql, nextRoundSql } from "../model/callsDue.ts";
 import type { ClassifierCache, LoadedClassifier } from "../model/classifierCache.ts";
 import { UNIDENTIFIED, type CellPrediction } from "../model/runtime.ts";
 import { systemAudit } from "../systemAudit.ts";
-import { PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
+import { JobYieldedError, PermanentJobError, type JobContext, type JobHandler } from "../types.ts";
+
+import { ANALYZE_SLIDE } from "../analysisJobs.ts";
 
 export { REPREDICT_OPEN_CASES } from "../analysisJobs.ts";
 
@@ -40,11 +42,17 @@ const payloadSchema = z.object({ modelVersionId: z.uuid() });
 
 /** Crops classified per model call: bounded memory, and a heartbeat between calls. */
 const BATCH = 32;
-/** A case's cells are written at once, and its locks may wait for a sign-off or an approval: more than Prisma's 5 s. */
-const WRITE_TX = { timeout: 30_000 };
+/**
+ * Each batch's writes: short (32 cells), and their locks may wait for a sign-off or an approval, so
+ * more than Prisma's 5 s, but well under the lease (30 s) less a heartbeat (10 s): the transaction
+ * share-locks the job's own row (assertLeaseHeld), which holds the heartbeat back until it commits.
+ */
+const WRITE_TX = { timeout: 15_000 };
 
 export interface RepredictDeps {
   classifiers: ClassifierCache;
+  /** Hand the job back between cases while slide analyses wait (a worker that takes both kinds). */
+  yieldToAnalyses?: boolean;
 }
 
 export function repredictOpenCasesHandler(deps: RepredictDeps): JobHandler {
@@ -66,7 +74,7 @@ interface Predicted {
   out: CellPrediction;
 }
 
-async function repredictOpenCases(ctx: JobContext, { classifiers }: RepredictDeps): Promise<void> {
+async function repredictOpenCases(ctx: JobContext, { classifiers, yieldToAnalyses = false }: RepredictDeps): Promise<void> {
   const { prisma, log } = ctx;
   const parsed = payloadSchema.safeParse(ctx.job.payload);
   if (!parsed.success) throw new PermanentJobError("repredictOpenCases payload must be { modelVersionId: uuid }");
@@ -92,20 +100,23 @@ async function repredictOpenCases(ctx: JobContext, { classifiers }: RepredictDep
   let unreadable = 0;
   try {
     await classifiers.use(model, async (classifier) => {
-      for (const { caseId } of cases) {
+      for (const [n, { caseId }] of cases.entries()) {
+        // Slide analyses queued meanwhile (a STAT case's new smear) go first: this job steps back
+        // into the queue behind them, and its next run starts where this one stopped.
+        if (yieldToAnalyses && n > 0 && (await analysesWaiting(prisma))) throw new JobYieldedError("slide analyses are waiting");
         const cells = await cellsToRepredict(prisma, model.id, caseId);
-        const predicted: Predicted[] = [];
+        let caseWritten = 0;
         for (let i = 0; i < cells.length; i += BATCH) {
           await assertStillChampion(prisma, model.id);
           const batch = await predictBatch(ctx, classifier, cells.slice(i, i + BATCH));
           unreadable += batch.unreadable;
-          predicted.push(...batch.predicted);
           seen += Math.min(BATCH, cells.length - i);
+          // The lease renewed after the model's work and before the write, which checks it holds the job.
           await ctx.progress(0.95 * Math.min(1, seen / total), "predicting undecided cells of open cases");
+          caseWritten += await writeBatch(ctx, model, caseId, batch.predicted);
         }
-        const n = await writeCase(ctx, model, caseId, predicted);
-        if (n > 0) touched++;
-        written += n;
+        if (caseWritten > 0) touched++;
+        written += caseWritten;
       }
     });
   } catch (err) {
@@ -140,10 +151,10 @@ async function predictBatch(ctx: JobContext, classifier: LoadedClassifier, cells
 }
 
 /**
- * Writes one case's predictions and label changes with its audit event, all or nothing (see the
- * header for the locks). Returns how many cells got the new prediction (0: nothing written).
+ * Writes one batch of a case's predictions and label changes with its audit event, all or nothing
+ * (see the header for the locks). Returns how many cells got the new prediction (0: nothing written).
  */
-async function writeCase(ctx: JobContext, model: ModelVersion, caseId: string, predicted: Predicted[]): Promise<number> {
+async function writeBatch(ctx: JobContext, model: ModelVersion, caseId: string, predicted: Predicted[]): Promise<number> {
   if (predicted.length === 0) return 0;
   return ctx.prisma.$transaction(async (tx) => {
     await lockChampionShared(tx);
@@ -152,16 +163,18 @@ async function writeCase(ctx: JobContext, model: ModelVersion, caseId: string, p
     const [kase] = await tx.$queryRaw<{ status: string }[]>`
       SELECT status::text AS status FROM "case" WHERE id = ${caseId}::uuid FOR SHARE`;
     if (!kase || (SIGNED_STATUSES as readonly string[]).includes(kase.status)) return 0;
-    // Read again under the case lock (voidSlide and failSlide take it FOR UPDATE), and the cells
-    // locked in id order until the commit: a decision made meanwhile (reviewCount moved) keeps
-    // its cell out, and one arriving now waits and then meets the new label.
+    // The cells locked in id order until the commit (review decisions lock them in the same
+    // order: lockCaseOfCells), then read again by a statement of its own, which sees what
+    // committed while it waited: a decision made meanwhile (reviewCount moved) or another job's
+    // call keeps its cell out, and a decision arriving now waits and then meets the new label.
+    // The case lock was taken first (voidSlide and failSlide take it FOR UPDATE).
+    await tx.$executeRaw`SELECT 1 FROM cell WHERE id = ANY(${predicted.map((p) => p.cellId)}::uuid[]) ORDER BY id FOR UPDATE`;
     const open = await tx.$queryRaw<{ id: string; currentLabel: string | null; round: number }[]>`
       SELECT c.id, c."currentLabel", ${nextRoundSql("c", model.id)} AS round FROM cell c JOIN slide s ON s.id = c."slideId"
       WHERE c.id = ANY(${predicted.map((p) => p.cellId)}::uuid[]) AND s."caseId" = ${caseId}::uuid
         AND c."reviewCount" = 0 AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL
         AND ${callDueSql("c", model.id)}
-      ORDER BY c.id
-      FOR UPDATE OF c`;
+      ORDER BY c.id`;
     if (open.length === 0) return 0;
     const byId = new Map(predicted.map((p) => [p.cellId, p.out]));
     const rows = open.map((c) => ({ cell: c, out: byId.get(c.id)!, label: labelOf(byId.get(c.id)!) }));
@@ -192,6 +205,13 @@ async function writeCase(ctx: JobContext, model: ModelVersion, caseId: string, p
     });
     return rows.length;
   }, WRITE_TX);
+}
+
+/** Whether a slide analysis could start now (queued and due): it should not wait behind this job. */
+async function analysesWaiting(prisma: PrismaClient): Promise<boolean> {
+  const [row] = await prisma.$queryRaw<{ waiting: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM "job" WHERE "type" = ${ANALYZE_SLIDE} AND "status" = 'QUEUED' AND "runAfter" <= CURRENT_TIMESTAMP) AS waiting`;
+  return row?.waiting ?? false;
 }
 
 /** The label a cell shows for a prediction, as analyzeSlide sets it: an abstention is unidentified. */

@@ -48,13 +48,18 @@ export async function lockCaseForReview(tx: Prisma.TransactionClient, caseId: st
 }
 
 /**
- * Locks the case of the cells for a review decision. The cells are read twice: once to find
- * their case, and again under the lock, because a slide may fail or be voided in between
- * (failSlide and voidSlide hold the case FOR UPDATE) and its cells are then out of the case.
+ * Locks the case of the cells for a review decision, then the cells themselves. The cells are read
+ * twice: once to find their case, and again under the lock, because a slide may fail or be voided
+ * in between (failSlide and voidSlide hold the case FOR UPDATE) and its cells are then out of the
+ * case. The cells are locked in id order, the order the re-prediction of open cases locks them in
+ * under the same case lock (repredictOpenCases): two writers taking overlapping cells in
+ * different orders would deadlock. Held to the commit, so what the caller reads of them next
+ * (label, review count) is what it writes over.
  */
 export async function lockCaseOfCells(tx: Prisma.TransactionClient, cellIds: string[]): Promise<Case> {
   const kase = await lockCaseForReview(tx, await caseOfCells(tx, cellIds));
   await caseOfCells(tx, cellIds);
+  await tx.$executeRaw`SELECT 1 FROM cell WHERE id = ANY(${cellIds}::uuid[]) ORDER BY id FOR UPDATE`;
   return kase;
 }
 

@@ -71,7 +71,9 @@ export function ReviewClient({
       },
       async confirmMany(list) {
         const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, {
-          cells: list.map((c) => ({ cellId: c.id, expectedReviewCount: c.reviewCount, expectedLabel: c.storedLabel ?? c.currentLabel })),
+          // The label shown (the newest AI call's, as the gallery and the dialog drew it): should the
+          // stored one differ, the API refuses rather than confirm a label nobody saw.
+          cells: list.map((c) => ({ cellId: c.id, expectedReviewCount: c.reviewCount, expectedLabel: c.currentLabel })),
         });
         return r.confirmCells.map(decided);
       },
