@@ -321,7 +321,7 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   // A one-epoch candidate may score under the champion on some class: then the proposer is shown
   // the figures and must accept the regression explicitly.
   const proposed = page.locator('[data-testid="promotion-row"][data-state="PROPOSED"]').first();
-  const regression = page.getByTestId("ask-dialog").filter({ hasText: "worse than the champion" });
+  const regression = page.getByTestId("ask-dialog").filter({ hasText: "below the champion" });
   await expect(proposed.or(regression)).toBeVisible();
   if (await regression.isVisible()) await regression.getByTestId("ask-submit").click();
   await expect(proposed).toBeVisible();

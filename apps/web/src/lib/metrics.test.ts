@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { accuracyDifferenceText, type PairingEvidence, pairingWarning, points, pValueText, readTestMetrics, recallWithInterval } from "./metrics";
+import {
+  accuracyDifferenceText,
+  type PairingEvidence,
+  pairingWarning,
+  points,
+  pValueText,
+  readTestMetrics,
+  recallWithInterval,
+  regressionText,
+} from "./metrics";
 
 describe("test metrics", () => {
   it("keep the abstention column of the API's confusion matrix (rows true, columns predicted)", () => {
@@ -17,14 +26,49 @@ describe("test metrics", () => {
 
 describe("a promotion's evidence", () => {
   const unpaired = { difference: -0.2, lower: -0.421, upper: 0.001 };
-  const paired = { cells: 20, bothRight: 15, candidateOnlyRight: 4, championOnlyRight: 1, bothWrong: 0, mcnemarP: 0.375, difference: 0.15, lower: -0.083, upper: 0.375 };
+  const paired = { cells: 20, bothRight: 15, candidateOnlyRight: 4, championOnlyRight: 1, bothWrong: 0, mcnemarP: 0.21875, mcnemarTest: "MID_P" as const, difference: 0.15, lower: -0.083, upper: 0.375 };
 
-  it("reads the top-1 difference cell by cell where it was paired: b, c, McNemar's p and the paired interval", () => {
+  it("reads the top-1 difference cell by cell where it was paired: b, c, McNemar's mid-p and the paired interval", () => {
     const e: PairingEvidence = { accuracyDifference: unpaired, pairing: "PAIRED", pairingNote: null, paired };
     expect(accuracyDifferenceText(e)).toBe(
-      "Cell by cell on the same 20 TEST cells: only the candidate right on 4 (b), only the champion on 1 (c), both on 15, neither on 0; exact McNemar test p = 0.38. Top-1 difference +15.0 points (paired 95% interval −8.3 to +37.5).",
+      "Cell by cell on the same 20 TEST cells: only the candidate right on 4 (b), only the champion on 1 (c), both on 15, neither on 0; McNemar mid-p = 0.219. Top-1 difference +15.0 points (paired 95% interval −8.3 to +37.5).",
     );
     expect(pairingWarning(e)).toBeNull();
+    // Frozen before the switch to mid-p: the exact p it holds, named as such.
+    expect(accuracyDifferenceText({ ...e, paired: { ...paired, mcnemarP: 0.375, mcnemarTest: "EXACT" } })).toContain("; exact McNemar test p = 0.375. ");
+  });
+
+  it("warns where a per-cell record contradicts its evaluation, or there was no TEST cell, as for different items", () => {
+    const note = "The candidate's evaluation on this snapshot keeps per-cell calls that contradict its own figures (19 of 20 cells right in the calls, 20 by its accuracy): a damaged or altered record";
+    const damaged: PairingEvidence = { accuracyDifference: unpaired, pairing: "INCONSISTENT", pairingNote: note, paired: null };
+    expect(pairingWarning(damaged)).toBe(`${note}.`);
+    // The note is the warning, not a reason beside the figures.
+    expect(accuracyDifferenceText(damaged)).toBe("Top-1 difference −20.0 points (unpaired 95% interval −42.1 to +0.1).");
+    expect(pairingWarning({ ...damaged, pairingNote: null })).toBe("A per-cell record contradicts its own evaluation: damaged or altered, not paired.");
+    expect(pairingWarning({ accuracyDifference: null, pairing: "NO_TEST_CELLS", pairingNote: null, paired: null })).toBe("The TEST part has no cell: nothing to compare.");
+  });
+
+  it("calls a regression what it is, a point estimate below the champion's, with a class's paired counts where there are some", () => {
+    const lymphocytes = { measure: "recall", label: "lymphocyte", candidate: 0.9, champion: 1, support: 10 };
+    expect(
+      regressionText(
+        {
+          regressions: [
+            { measure: "macroF1", label: null, candidate: 0.8, champion: 0.85, support: null, paired: null },
+            { ...lymphocytes, paired: { candidateOnlyRight: 0, championOnlyRight: 1, mcnemarP: 0.5, mcnemarTest: "MID_P" } },
+          ],
+          acceptedRegression: true,
+        },
+        (l) => l.toUpperCase(),
+      ),
+    ).toBe(
+      "Below the champion (point estimates, not a test): macro-F1 80.0% against 85.0%; LYMPHOCYTE recall 90.0% against 100.0% (10 cells; cell by cell, only the candidate right on 0 of them, only the champion on 1, McNemar mid-p = 0.5) (the proposer acknowledged it).",
+    );
+    // Not paired, or filed before: the point estimates alone.
+    expect(regressionText({ regressions: [{ ...lymphocytes, paired: null }], acceptedRegression: false })).toBe(
+      "Below the champion (point estimates, not a test): lymphocyte recall 90.0% against 100.0% (10 cells).",
+    );
+    expect(regressionText({ regressions: [], acceptedRegression: false })).toBeNull();
   });
 
   it("calls the counts' interval unpaired otherwise, with the reason; evaluations on different items are a warning", () => {
@@ -39,10 +83,18 @@ describe("a promotion's evidence", () => {
   });
 
   it("writes p-values, points and recalls with their intervals as they are read", () => {
-    expect(pValueText(0.021484375)).toBe("p = 0.021");
+    // Three significant digits: 0.0496 is not "0.05".
+    expect(pValueText(0.0496)).toBe("p = 0.0496");
+    expect(pValueText(0.0525)).toBe("p = 0.0525");
+    expect(pValueText(0.021484375)).toBe("p = 0.0215");
+    expect(pValueText(0.375)).toBe("p = 0.375");
+    expect(pValueText(0.05)).toBe("p = 0.05");
+    expect(pValueText(0.001)).toBe("p = 0.001");
+    expect(pValueText(0.000999)).toBe("p < 0.001");
     expect(pValueText(0.0004)).toBe("p < 0.001");
     expect(pValueText(1)).toBe("p = 1");
-    expect(pValueText(0.05)).toBe("p = 0.05");
+    expect(pValueText(0.03468966, "McNemar mid-p")).toBe("McNemar mid-p = 0.0347");
+    expect(pValueText(0.0002, "McNemar mid-p")).toBe("McNemar mid-p < 0.001");
     expect([points(0.15), points(-0.083), points(0)]).toEqual(["+15.0", "−8.3", "0.0"]);
     // 3 of 4: an interval that says how little 4 cells tell.
     expect(recallWithInterval({ recall: 0.75, recallCi95: [0.3, 0.955] })).toBe("75.0% (30.0–95.5%)");

@@ -44,16 +44,28 @@ export function points(v: number): string {
   return `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(100 * v).toFixed(1)}`;
 }
 
-/** A p-value as it is read: two significant digits, "p < 0.001" below that, "p = 1" at 1. */
-export function pValueText(p: number): string {
-  if (p < 0.001) return "p < 0.001";
-  return p >= 1 ? "p = 1" : `p = ${Number(p.toPrecision(2))}`;
+/**
+ * A p-value as it is read: three significant digits (two would print 0.0496 as "0.05", on the
+ * wrong side of the line a reader draws), "< 0.001" below that, "= 1" at 1. `name` says which
+ * test: "p = 0.0496", "McNemar mid-p < 0.001".
+ */
+export function pValueText(p: number, name = "p"): string {
+  if (p < 0.001) return `${name} < 0.001`;
+  return p >= 1 ? `${name} = 1` : `${name} = ${Number(p.toPrecision(3))}`;
+}
+
+/** Which McNemar test a frozen p came from: the mid-p since the switch, the exact test before. */
+export type McNemarTest = "MID_P" | "EXACT";
+
+/** "McNemar mid-p = 0.0347", or for proposals frozen before the switch, "exact McNemar test p = 0.0525". */
+export function mcnemarText(p: number, test: McNemarTest): string {
+  return test === "MID_P" ? pValueText(p, "McNemar mid-p") : `exact McNemar test ${pValueText(p)}`;
 }
 
 /** A promotion's evidence as far as these helpers read it (PromotionEvidence in the API schema). */
 export interface PairingEvidence {
   accuracyDifference: { difference: number; lower: number; upper: number } | null;
-  pairing: "PAIRED" | "NOT_RECORDED" | "DIFFERENT_ITEMS";
+  pairing: "PAIRED" | "NOT_RECORDED" | "DIFFERENT_ITEMS" | "INCONSISTENT" | "NO_TEST_CELLS";
   pairingNote: string | null;
   paired: {
     cells: number;
@@ -62,6 +74,7 @@ export interface PairingEvidence {
     championOnlyRight: number;
     bothWrong: number;
     mcnemarP: number;
+    mcnemarTest: McNemarTest;
     difference: number;
     lower: number;
     upper: number;
@@ -70,16 +83,17 @@ export interface PairingEvidence {
 
 /**
  * The top-1 difference of a proposal, cell by cell where both evaluations kept each cell's call:
- * the cells only one model got right (b, c) are what tells the two apart, with McNemar's exact
- * test on them and the paired interval. Otherwise the interval from the counts, called unpaired,
- * with the API's reason (evaluations on different items are a warning: pairingWarning).
+ * the cells only one model got right (b, c) are what tells the two apart, with McNemar's test on
+ * them (the mid-p; proposals frozen before it say exact) and the paired interval. Otherwise the
+ * interval from the counts, called unpaired, with the API's reason (evaluations on different
+ * items, a damaged per-cell record or no TEST cell are a warning: pairingWarning).
  */
 export function accuracyDifferenceText(e: PairingEvidence): string {
   const q = e.paired;
   if (q) {
     return (
       `Cell by cell on the same ${q.cells} TEST cells: only the candidate right on ${q.candidateOnlyRight} (b), only the champion on ${q.championOnlyRight} (c), both on ${q.bothRight}, neither on ${q.bothWrong}; ` +
-      `exact McNemar test ${pValueText(q.mcnemarP)}. Top-1 difference ${points(q.difference)} points (paired 95% interval ${points(q.lower)} to ${points(q.upper)}).`
+      `${mcnemarText(q.mcnemarP, q.mcnemarTest)}. Top-1 difference ${points(q.difference)} points (paired 95% interval ${points(q.lower)} to ${points(q.upper)}).`
     );
   }
   const d = e.accuracyDifference;
@@ -88,9 +102,51 @@ export function accuracyDifferenceText(e: PairingEvidence): string {
   return [difference, why].filter(Boolean).join(" ");
 }
 
-/** What the decider must not miss: the two evaluations were not made on the same TEST items. */
+/**
+ * What the decider must not miss: the two evaluations were not made on the same TEST items, a
+ * per-cell record contradicts its own evaluation (damaged or altered: its figures are in doubt),
+ * or there was no TEST cell to compare on.
+ */
 export function pairingWarning(e: PairingEvidence): string | null {
-  return e.pairing === "DIFFERENT_ITEMS" ? `${e.pairingNote ?? "The two evaluations were made on different TEST items"}.` : null;
+  const fallback = {
+    DIFFERENT_ITEMS: "The two evaluations were made on different TEST items",
+    INCONSISTENT: "A per-cell record contradicts its own evaluation: damaged or altered, not paired",
+    NO_TEST_CELLS: "The TEST part has no cell: nothing to compare",
+  } as const;
+  if (e.pairing === "PAIRED" || e.pairing === "NOT_RECORDED") return null;
+  return `${e.pairingNote ?? fallback[e.pairing]}.`;
+}
+
+/** A regression as the API records it (PromotionRegression): a point estimate below the champion's. */
+export interface RegressionEvidence {
+  measure: string;
+  label: string | null;
+  candidate: number;
+  champion: number;
+  support: number | null;
+  /** A class's cells compared cell by cell (null: macro-F1, not paired, or filed before). */
+  paired?: { candidateOnlyRight: number; championOnlyRight: number; mcnemarP: number; mcnemarTest: McNemarTest } | null;
+}
+
+/**
+ * Where the candidate is below the champion, by point estimate (the refusal rule: not a test), with
+ * a class's paired counts and McNemar's p where the two were paired, and whether the proposer said
+ * they accept it. `name` names a class on screen.
+ */
+export function regressionText(
+  e: { regressions: RegressionEvidence[]; acceptedRegression: boolean },
+  name: (label: string) => string = (l) => l,
+): string | null {
+  if (e.regressions.length === 0) return null;
+  const items = e.regressions.map((r) => {
+    if (r.measure === "macroF1") return `macro-F1 ${pct(r.candidate)} against ${pct(r.champion)}`;
+    const q = r.paired;
+    const paired = q
+      ? `; cell by cell, only the candidate right on ${q.candidateOnlyRight} of them, only the champion on ${q.championOnlyRight}, ${mcnemarText(q.mcnemarP, q.mcnemarTest)}`
+      : "";
+    return `${name(r.label ?? "")} recall ${pct(r.candidate)} against ${pct(r.champion)} (${r.support} cells${paired})`;
+  });
+  return `Below the champion (point estimates, not a test): ${items.join("; ")}${e.acceptedRegression ? " (the proposer acknowledged it)" : ""}.`;
 }
 
 /** A recall with its Wilson 95% interval: "75.0% (30.0–95.5%)"; "—" without one. */

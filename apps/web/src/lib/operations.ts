@@ -198,8 +198,8 @@ export const MODELS = /* GraphQL */ `
         evidence {
           snapshotId snapshot { name } testCells untestedLabels acceptedRegression
           accuracyDifference { difference lower upper }
-          pairing pairingNote paired { cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP difference lower upper }
-          regressions { measure label candidate champion support }
+          pairing pairingNote paired { cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP mcnemarTest difference lower upper }
+          regressions { measure label candidate champion support paired { candidateOnlyRight championOnlyRight mcnemarP mcnemarTest } }
           candidate { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support recallCi95 } }
           champion { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support recallCi95 } }
         }

@@ -121,7 +121,8 @@ describe("evaluations on a snapshot's TEST part", () => {
     expect(b.items?.itemsSha256).toBe(a.items?.itemsSha256);
     expect(pairEvaluations(a, b)).toMatchObject({
       status: "PAIRED",
-      paired: { cells: 6, bothRight: 2, candidateOnlyRight: 1, championOnlyRight: 2, bothWrong: 1, mcnemarP: 1 },
+      // McNemar mid-p of 1 against 2: 2 (4/8 - 3/16) = 5/8.
+      paired: { cells: 6, bothRight: 2, candidateOnlyRight: 1, championOnlyRight: 2, bothWrong: 1, mcnemarP: 0.625, mcnemarTest: "MID_P" },
     });
 
     // A training run's model, not registered yet (trainModel's evaluateLoaded): the same record.

@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { evaluatePredictions } from "../../jobs/model/evaluation.ts";
-import { mcnemarExactP, pairedDifference95, pairEvaluations } from "./pairedComparison.ts";
+import { mcnemarMidP, pairedDifference95, pairEvaluations } from "./pairedComparison.ts";
 import { accuracyDifference95, figuresOf } from "./promotionFigures.ts";
 
-/** The exact two-sided p-value in whole-number arithmetic: sum of C(n, i) for i <= min(b, c), over 2^(n-1). */
-function exactP(b: number, c: number): number {
+/**
+ * The two-sided mid-p in whole-number arithmetic: (2 sum of C(n, i) for i <= k, minus C(n, k)) over
+ * 2^n, k = min(b, c), capped at 1.
+ */
+function midP(b: number, c: number): number {
   const n = BigInt(b + c);
   if (n === 0n) return 1;
   let term = 1n;
@@ -13,38 +16,47 @@ function exactP(b: number, c: number): number {
     term = (term * (n - i + 1n)) / i;
     tail += term;
   }
-  // 2 * tail / 2^n, to 15 significant digits, without a double overflowing on the way.
+  // To 18 decimals, without a double overflowing on the way.
   const scale = 10n ** 18n;
-  return Math.min(1, Number((2n * tail * scale) / 2n ** n) / Number(scale));
+  return Math.min(1, Number(((2n * tail - term) * scale) / 2n ** n) / Number(scale));
 }
 
-describe("McNemar's exact test", () => {
-  it("gives the textbook values", () => {
-    // b = 1, c = 9: 2 (1 + 10) / 1024.
-    expect(mcnemarExactP(1, 9)).toBeCloseTo(0.021484375, 12);
-    expect(mcnemarExactP(1, 9).toFixed(4)).toBe("0.0215");
-    expect(mcnemarExactP(9, 1)).toBe(mcnemarExactP(1, 9));
-    // All discordant cells one way: 2 / 2^n.
-    expect(mcnemarExactP(0, 5)).toBeCloseTo(0.0625, 14);
-    expect(mcnemarExactP(6, 0)).toBeCloseTo(0.03125, 14);
-    // One discordant cell, or an even split, or none: nothing to tell them apart.
-    expect(mcnemarExactP(0, 1)).toBe(1);
-    expect(mcnemarExactP(5, 5)).toBe(1);
-    expect(mcnemarExactP(0, 0)).toBe(1);
+describe("McNemar's mid-p test", () => {
+  it("gives the known values", () => {
+    // b = 1, c = 9: 2 (1 + 10 - 10/2) / 1024 = 12 / 1024 (the exact test's 0.0215 less P(X = 1)).
+    expect(mcnemarMidP(1, 9)).toBeCloseTo(0.01171875, 14);
+    expect(mcnemarMidP(1, 9).toFixed(5)).toBe("0.01172");
+    expect(mcnemarMidP(9, 1)).toBe(mcnemarMidP(1, 9));
+    // b = 6, c = 16 (Fagerland et al.'s example below): (2 x 110056 - 74613) / 2^22 = 145499 / 4194304.
+    expect(mcnemarMidP(6, 16)).toBeCloseTo(145499 / 4194304, 14);
+    expect(mcnemarMidP(6, 16).toFixed(4)).toBe("0.0347");
+    // All discordant cells one way: 1 / 2^n (the exact test's 2 / 2^n less P(X = 0) = 1 / 2^n).
+    expect(mcnemarMidP(0, 5)).toBeCloseTo(1 / 32, 15);
+    expect(mcnemarMidP(10, 0)).toBeCloseTo(1 / 1024, 15);
+    // One discordant cell: 1/2, where the exact test says 1.
+    expect(mcnemarMidP(0, 1)).toBeCloseTo(0.5, 15);
+    // An even split: 1 (P(X <= k) = 1/2 + P(X = k)/2). None: 1.
+    for (const k of [1, 5, 40, 700]) expect(mcnemarMidP(k, k), `${k}`).toBeCloseTo(1, 12);
+    expect(mcnemarMidP(5, 5)).toBeLessThanOrEqual(1);
+    expect(mcnemarMidP(0, 0)).toBe(1);
   });
 
-  it("agrees with whole-number arithmetic, also where 2^-n underflows a double", () => {
-    for (const [b, c] of [[3, 7], [12, 2], [40, 20], [100, 130], [600, 520], [1500, 1400], [3000, 2800], [2, 2500]] as const) {
-      const p = mcnemarExactP(b, c);
-      const expected = exactP(b, c);
+  it("agrees with whole-number arithmetic, also where 2^-n underflows a double (the terms are summed in logs)", () => {
+    for (const [b, c] of [[3, 7], [12, 2], [4, 1], [40, 20], [100, 130], [600, 520], [1500, 1400], [3000, 2800], [10_150, 9_850], [2, 2500]] as const) {
+      const p = mcnemarMidP(b, c);
+      const expected = midP(b, c);
       expect(Math.abs(p - expected), `${b}, ${c}`).toBeLessThanOrEqual(1e-9 * Math.max(expected, 1e-300));
     }
-    expect(mcnemarExactP(3000, 2800)).toBeCloseTo(0.008969436, 8);
+    // 5,800 discordant cells: 2^-5800 is 0 as a double, the p-value is not.
+    expect(mcnemarMidP(3000, 2800)).toBeCloseTo(0.008636315, 8);
+    expect(mcnemarMidP(1500, 1400)).toBeCloseTo(0.063344759, 8);
+    // 20,000 discordant cells, split 10,150 to 9,850 (z = 2.12).
+    expect(mcnemarMidP(10_150, 9_850)).toBeCloseTo(0.033896712, 8);
   });
 
   it("refuses counts that are not counts", () => {
-    expect(() => mcnemarExactP(-1, 2)).toThrow(/whole numbers/);
-    expect(() => mcnemarExactP(1.5, 2)).toThrow(/whole numbers/);
+    expect(() => mcnemarMidP(-1, 2)).toThrow(/whole numbers/);
+    expect(() => mcnemarMidP(1.5, 2)).toThrow(/whole numbers/);
   });
 });
 
@@ -58,6 +70,13 @@ describe("Newcombe's paired interval (method 10)", () => {
     expect(r.difference).toBeCloseTo(-0.0621, 4);
     expect(r.lower).toBeCloseTo(-0.1186, 4);
     expect(r.upper).toBeCloseTo(-0.0046, 4);
+  });
+
+  it("tells the same story as the mid-p test on that example, where the exact test did not", () => {
+    // b = 6, c = 16: the interval excludes 0; the exact test's p is 0.0525, the mid-p 0.0347.
+    const r = pairedDifference95(59, 6, 16, 80)!;
+    expect(r.upper).toBeLessThan(0);
+    expect(mcnemarMidP(6, 16)).toBeLessThan(0.05);
   });
 
   it("holds at the edges: no discordant cell, all discordant, one cell", () => {
@@ -110,8 +129,15 @@ describe("pairing two evaluations", () => {
     if (pairing.status !== "PAIRED") return;
     expect(pairing.paired).toMatchObject({ cells: 20, bothRight: 14, candidateOnlyRight: 4, championOnlyRight: 2, bothWrong: 0 });
     expect(pairing.paired.difference).toBeCloseTo(0.1);
-    // 4 against 2: 2 (1 + 6 + 15) / 64.
-    expect(pairing.paired.mcnemarP).toBeCloseTo(0.6875, 12);
+    // 4 against 2: mid-p 2 (1 + 6 + 15 - 15/2) / 64 = 29 / 64.
+    expect(pairing.paired).toMatchObject({ mcnemarTest: "MID_P" });
+    expect(pairing.paired.mcnemarP).toBeCloseTo(29 / 64, 12);
+    // Within each true class: CAR-T cells only the candidate got right (the champion missed 4),
+    // lymphocytes only the champion (the candidate abstained on one and missed one).
+    expect(pairing.byClass).toEqual({
+      car_t: { candidateOnlyRight: 4, championOnlyRight: 0 },
+      lymphocyte: { candidateOnlyRight: 0, championOnlyRight: 2 },
+    });
     const raw = pairedDifference95(14, 4, 2, 0)!;
     // Rounded outwards to a tenth of a point.
     expect(pairing.paired.lower).toBe(Math.floor(1000 * raw.lower) / 1000);
@@ -164,7 +190,7 @@ describe("pairing two evaluations", () => {
     expect(other2).toMatchObject({ status: "DIFFERENT_ITEMS", note: expect.stringMatching(/1 of the same 20 TEST cells against different labels/) });
   });
 
-  it("falls back, saying why, where an evaluation kept no call per cell or one that does not match its counts", () => {
+  it("falls back, saying why, where an evaluation kept no call per cell", () => {
     const withCalls = evaluatePredictions(truth, calls(() => true), [], ids);
     const older = evaluatePredictions(truth, calls(() => true));
     expect(older.items).toBeUndefined();
@@ -173,13 +199,45 @@ describe("pairing two evaluations", () => {
       note: expect.stringMatching(/^The champion's evaluation on this snapshot was stored before each TEST cell's call was kept: the accuracy difference is unpaired/),
     });
     expect(pairEvaluations(older, older)).toMatchObject({ note: expect.stringMatching(/^The candidate's evaluation .+, and the champion's evaluation/) });
-    // Calls edited after the fact: they no longer give the accuracy stored beside them.
-    const tampered = { ...withCalls, items: { ...withCalls.items!, called: withCalls.items!.called.replace(/^./, "0") } };
-    expect(pairEvaluations(tampered, withCalls)).toMatchObject({
-      status: "NOT_RECORDED",
-      note: expect.stringMatching(/^The candidate's evaluation on this snapshot keeps no readable call for each TEST cell/),
-    });
     // A stored evaluation of counts only (as older fixtures and registrations hold).
     expect(pairEvaluations({ accuracy: 0.9, macroF1: 0.9 } as never, withCalls).status).toBe("NOT_RECORDED");
+  });
+
+  it("flags per-cell calls that contradict their own evaluation, or cannot be read, as INCONSISTENT: not an older evaluation", () => {
+    const withCalls = evaluatePredictions(truth, calls(() => true), [], ids);
+    // Calls edited after the fact: they no longer give the accuracy stored beside them.
+    const tampered = { ...withCalls, items: { ...withCalls.items!, called: withCalls.items!.called.replace(/^./, "0") } };
+    expect(pairEvaluations(tampered, withCalls)).toEqual({
+      status: "INCONSISTENT",
+      note: "The candidate's evaluation on this snapshot keeps per-cell calls that contradict its own figures (19 of 20 cells right in the calls, 20 by its accuracy; 1 abstention in the calls, 0 in its count; car_t: 9 of 10 right in the calls, 10 by its recall): a damaged or altered record. Not paired, and the figures of that evaluation are themselves in doubt: find out why before relying on them",
+    });
+    // A class's cells moved to another class: the counts still agree, the per-class figures do not.
+    const swapped = evaluatePredictions(truth, calls(() => true), [], ids);
+    const moved = { ...swapped, perClass: { ...swapped.perClass, car_t: { ...swapped.perClass.car_t!, support: 9 } } };
+    expect(pairEvaluations(withCalls, moved)).toMatchObject({
+      status: "INCONSISTENT",
+      note: expect.stringMatching(/^The champion's evaluation .+ \(car_t: 10 cells in the calls, 9 in its support\)/),
+    });
+    // A record this server cannot read at all (an unknown format, a code outside its table).
+    const unreadable = { ...withCalls, items: { ...withCalls.items!, format: 2 } } as never;
+    expect(pairEvaluations(withCalls, unreadable)).toMatchObject({
+      status: "INCONSISTENT",
+      note: expect.stringMatching(/^The champion's evaluation on this snapshot keeps a per-cell record that cannot be read/),
+    });
+    // Beside an older evaluation: the damaged record is what is said first, the other reason after.
+    const older = evaluatePredictions(truth, calls(() => true));
+    expect(pairEvaluations(older, tampered)).toMatchObject({
+      status: "INCONSISTENT",
+      note: expect.stringMatching(/^The champion's evaluation .+contradict.+: a damaged or altered record\. .+\. Also, the candidate's evaluation on this snapshot was stored before each TEST cell's call was kept$/),
+    });
+  });
+
+  it("says there is nothing to compare on a TEST part with no cell, instead of failing", () => {
+    const none = evaluatePredictions([], [], ["car_t"], []);
+    expect(none.items?.truth).toBe("");
+    expect(pairEvaluations(none, none)).toEqual({
+      status: "NO_TEST_CELLS",
+      note: "Both evaluations were made on a TEST part with no cell: there is nothing to compare, cell by cell or otherwise",
+    });
   });
 });

@@ -3,10 +3,14 @@
 // or both got wrong say nothing about which is better. Counts alone (promotionFigures.ts's
 // unpaired interval) cannot see this and treat two accuracies on the same cells as independent.
 //
-// - McNemar's exact test: were the two equally good, each of the b + c discordant cells would go
-//   either way with probability 1/2, so b ~ Binomial(b + c, 1/2); the two-sided p-value is
-//   min(1, 2 P(X <= min(b, c))). Exact at any count (the chi-square form is not, under ~25
-//   discordant cells: a "regression" of a few cells is what a promotion often shows).
+// - McNemar's test, mid-p version: were the two equally good, each of the b + c discordant cells
+//   would go either way with probability 1/2, so b ~ Binomial(b + c, 1/2); the two-sided mid-p is
+//   2 [P(X <= k) - P(X = k) / 2], k = min(b, c), capped at 1. Fagerland, Lydersen and Laake
+//   ("The McNemar test for binary matched-pairs data: mid-p and asymptotic are better than exact
+//   conditional", BMC Medical Research Methodology 2013;13:91) recommend it over the exact test,
+//   whose p is conservative: on their example below (b = 6, c = 16) the exact p is 0.0525 while the
+//   interval excludes 0; the mid-p, 0.0347, agrees with it. Proposals filed before the switch
+//   froze the exact p: PairedFigures.mcnemarTest says which (absent: EXACT).
 // - The 95% interval of the paired difference (b - c) / n: Newcombe's method 10, the square-and-add
 //   of the two accuracies' Wilson score intervals with his correction for their correlation
 //   (R. G. Newcombe, "Improved confidence intervals for the difference between binomial proportions
@@ -17,6 +21,9 @@
 import type { EvaluationMetrics } from "../../jobs/model/evaluation.ts";
 import { decodeItemCalls, type DecodedCalls } from "../../jobs/model/itemCalls.ts";
 import { wilsonBounds95 } from "../cases/whiteCellDifferential.ts";
+
+/** Which McNemar p-value a proposal froze: MID_P since the switch, EXACT (conditional) before. */
+export type McNemarTest = "EXACT" | "MID_P";
 
 /** The paired figures a proposal freezes (fractions; the interval rounded outwards to a tenth of a point). */
 export interface PairedFigures {
@@ -29,32 +36,65 @@ export interface PairedFigures {
   /** c: cells only the champion got right. */
   championOnlyRight: number;
   bothWrong: number;
-  /** Exact McNemar test of b against c, two-sided. */
+  /** McNemar test of b against c, two-sided: the mid-p (mcnemarTest MID_P). */
   mcnemarP: number;
+  /** Which test mcnemarP is: proposals frozen before the switch to mid-p lack it, and hold the exact p. */
+  mcnemarTest?: McNemarTest;
   /** Candidate's accuracy minus the champion's: (b - c) / cells. */
   difference: number;
   lower: number;
   upper: number;
 }
 
-export type PairingStatus = "PAIRED" | "NOT_RECORDED" | "DIFFERENT_ITEMS";
+/** Within one true class: its cells only the candidate got right, and only the champion. */
+export interface ClassPairs {
+  candidateOnlyRight: number;
+  championOnlyRight: number;
+}
 
-export type Pairing = { status: "PAIRED"; paired: PairedFigures } | { status: Exclude<PairingStatus, "PAIRED">; note: string };
+export type PairingStatus = "PAIRED" | "NOT_RECORDED" | "DIFFERENT_ITEMS" | "INCONSISTENT" | "NO_TEST_CELLS";
 
-/** Two-sided exact McNemar p-value for b and c discordant pairs (1 when there are none). */
-export function mcnemarExactP(b: number, c: number): number {
+export type Pairing =
+  | {
+      status: "PAIRED";
+      paired: PairedFigures;
+      /** The discordant cells of each true class (a recall below the champion's shows them). */
+      byClass: Record<string, ClassPairs>;
+    }
+  | { status: Exclude<PairingStatus, "PAIRED">; note: string };
+
+/**
+ * Two-sided McNemar mid-p for b and c discordant pairs: 2 [P(X <= k) - P(X = k) / 2], k = min(b, c),
+ * X ~ Binomial(b + c, 1/2), capped at 1; 1 when there are none.
+ */
+export function mcnemarMidP(b: number, c: number): number {
   assertCount(b, c);
   const n = b + c;
   if (n === 0) return 1;
-  // The binomial terms in logs: 2^-n underflows a double past n = 1074, a TEST part of a few
-  // thousand cells can have that many discordant ones.
-  let logTerm = -n * Math.LN2;
-  let tail = Math.exp(logTerm);
-  for (let i = 1; i <= Math.min(b, c); i++) {
-    logTerm += Math.log(n - i + 1) - Math.log(i);
-    tail += Math.exp(logTerm);
+  const k = Math.min(b, c);
+  // P(X = k) in logs: 2^-n underflows a double past n = 1074, and a TEST part of a few thousand
+  // cells can have that many discordant ones. C(n, k) as a product of ratios (each >= 1, k <= n/2),
+  // taken into the log whenever it grows large: one rounding per factor, not one per logarithm.
+  let logChoose = 0;
+  let product = 1;
+  for (let i = 1; i <= k; i++) {
+    product *= (n - i + 1) / i;
+    if (product > 1e280) {
+      logChoose += Math.log(product);
+      product = 1;
+    }
   }
-  return Math.min(1, 2 * tail);
+  logChoose += Math.log(product);
+  // The terms below k relative to P(X = k): P(X = i - 1) / P(X = i) = i / (n - i + 1), decreasing.
+  let ratio = 1;
+  let below = 0;
+  for (let i = k; i >= 1; i--) {
+    ratio *= i / (n - i + 1);
+    below += ratio;
+    if (ratio < 1e-17 * below) break;
+  }
+  // 2 [P(X < k) + P(X = k) / 2] = P(X = k) (1 + 2 below).
+  return Math.min(1, Math.exp(logChoose - n * Math.LN2 + Math.log1p(2 * below)));
 }
 
 /**
@@ -84,22 +124,33 @@ export function pairedDifference95(a: number, b: number, c: number, d: number): 
 /**
  * The paired comparison of two evaluations on one snapshot's TEST part, from the calls each kept
  * per cell; or why there is none. Evaluations on different items are refused, not paired: row i
- * of one would be another cell than row i of the other.
+ * of one would be another cell than row i of the other. A per-cell record that cannot be read or
+ * contradicts its own evaluation's figures is INCONSISTENT, not an older evaluation: something
+ * damaged or altered it, and the admin must see that.
  */
 export function pairEvaluations(candidate: EvaluationMetrics | null, champion: EvaluationMetrics | null): Pairing {
   const mine = callsOf(candidate);
   const theirs = callsOf(champion);
-  if (typeof mine === "string" || typeof theirs === "string") {
-    const why = (whose: string, calls: DecodedCalls | "absent" | "unreadable") =>
-      calls === "absent"
-        ? [`${whose} evaluation on this snapshot was stored before each TEST cell's call was kept`]
-        : calls === "unreadable"
-          ? [`${whose} evaluation on this snapshot keeps no readable call for each TEST cell`]
-          : [];
-    const reasons = [...why("the candidate's", mine), ...why("the champion's", theirs)].join(", and ");
+  if (!("truth" in mine) || !("truth" in theirs)) {
+    const sides = [
+      { whose: "the candidate's", calls: mine },
+      { whose: "the champion's", calls: theirs },
+    ];
+    // A damaged record is what the reader must see first.
+    const bad = sides.filter((s) => "problem" in s.calls);
+    if (bad.length > 0) {
+      const damaged = bad.flatMap(({ whose, calls }) => why(whose, calls)).join("; and ");
+      const also = sides.filter((s) => !bad.includes(s)).flatMap(({ whose, calls }) => why(whose, calls));
+      const one = bad.length === 1;
+      return {
+        status: "INCONSISTENT",
+        note: `${capitalised(damaged)}: ${one ? "a damaged or altered record" : "damaged or altered records"}. Not paired, and the figures of ${one ? "that evaluation are" : "those evaluations are"} themselves in doubt: find out why before relying on them${also.length ? `. Also, ${also.join(", and ")}` : ""}`,
+      };
+    }
+    const reasons = sides.flatMap(({ whose, calls }) => why(whose, calls)).join(", and ");
     return {
       status: "NOT_RECORDED",
-      note: `${reasons.charAt(0).toUpperCase()}${reasons.slice(1)}: the accuracy difference is unpaired (it treats the two accuracies as independent, which on the same cells they are not). Paired figures come from comparing the two on a snapshot neither was evaluated on before (evaluations are kept per snapshot, never redone)`,
+      note: `${capitalised(reasons)}: the accuracy difference is unpaired (it treats the two accuracies as independent, which on the same cells they are not). Paired figures come from comparing the two on a snapshot neither was evaluated on before (evaluations are kept per snapshot, never redone)`,
     };
   }
   if (mine.itemsSha256 !== theirs.itemsSha256 || mine.truth.length !== theirs.truth.length) {
@@ -116,41 +167,99 @@ export function pairEvaluations(candidate: EvaluationMetrics | null, champion: E
     };
   }
   const counts = { bothRight: 0, candidateOnlyRight: 0, championOnlyRight: 0, bothWrong: 0 };
+  const byClass: Record<string, ClassPairs> = {};
   mine.truth.forEach((truth, i) => {
     const a = mine.called[i] === truth;
     const b = theirs.called[i] === truth;
+    byClass[truth] ??= { candidateOnlyRight: 0, championOnlyRight: 0 };
+    const pairs = byClass[truth];
     if (a && b) counts.bothRight++;
-    else if (a) counts.candidateOnlyRight++;
-    else if (b) counts.championOnlyRight++;
-    else counts.bothWrong++;
+    else if (a) {
+      counts.candidateOnlyRight++;
+      pairs.candidateOnlyRight++;
+    } else if (b) {
+      counts.championOnlyRight++;
+      pairs.championOnlyRight++;
+    } else counts.bothWrong++;
   });
-  const interval = pairedDifference95(counts.bothRight, counts.candidateOnlyRight, counts.championOnlyRight, counts.bothWrong)!;
+  const interval = pairedDifference95(counts.bothRight, counts.candidateOnlyRight, counts.championOnlyRight, counts.bothWrong);
+  // Both on the same empty TEST part (the same hash of no cell ids): no interval, no test.
+  if (!interval) {
+    return {
+      status: "NO_TEST_CELLS",
+      note: "Both evaluations were made on a TEST part with no cell: there is nothing to compare, cell by cell or otherwise",
+    };
+  }
   return {
     status: "PAIRED",
     paired: {
       itemsSha256: mine.itemsSha256,
       cells: mine.truth.length,
       ...counts,
-      mcnemarP: mcnemarExactP(counts.candidateOnlyRight, counts.championOnlyRight),
+      mcnemarP: mcnemarMidP(counts.candidateOnlyRight, counts.championOnlyRight),
+      mcnemarTest: "MID_P",
       difference: interval.difference,
       // Outwards, to a tenth of a point: the printed interval never claims more than the data give.
       lower: Math.floor(1000 * interval.lower + 1e-9) / 1000,
       upper: Math.ceil(1000 * interval.upper - 1e-9) / 1000,
     },
+    byClass,
   };
 }
 
+type Calls = DecodedCalls | { absent: true } | { problem: string };
+
+function why(whose: string, calls: Calls): string[] {
+  if ("absent" in calls) return [`${whose} evaluation on this snapshot was stored before each TEST cell's call was kept`];
+  if ("problem" in calls) return [`${whose} evaluation on this snapshot ${calls.problem}`];
+  return [];
+}
+
+function capitalised(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}
+
 /**
- * An evaluation's per-cell calls, checked against its own counts: calls that do not give its
- * accuracy are not the calls it was measured from.
+ * An evaluation's per-cell calls, checked against its own figures (cells, accuracy, abstentions,
+ * each class's support and recall): calls that do not give them are not the calls it was measured
+ * from, and pairing them would compare cells the figures do not describe.
  */
-function callsOf(e: EvaluationMetrics | null): DecodedCalls | "absent" | "unreadable" {
-  if (!e) return "absent";
+function callsOf(e: EvaluationMetrics | null): Calls {
+  if (!e) return { absent: true };
   const calls = decodeItemCalls(e.items);
-  if (typeof calls === "string") return calls;
+  if (calls === "absent") return { absent: true };
+  if (calls === "unreadable") {
+    return { problem: "keeps a per-cell record that cannot be read (not a format this server writes, or damaged)" };
+  }
+  const contradictions = contradictionsOf(calls, e);
+  return contradictions.length === 0 ? calls : { problem: `keeps per-cell calls that contradict its own figures (${contradictions.join("; ")})` };
+}
+
+/** Where the calls and the evaluation's own figures disagree, in words (none: they agree). */
+function contradictionsOf(calls: DecodedCalls, e: EvaluationMetrics): string[] {
+  const n = calls.truth.length;
   const right = calls.truth.filter((t, i) => calls.called[i] === t).length;
-  if (calls.truth.length !== e.count || right !== Math.round(e.accuracy * e.count)) return "unreadable";
-  return calls;
+  if (n !== e.count) return [`${n} cells in the calls, ${typeof e.count === "number" ? e.count : "none"} in its count`];
+  const out: string[] = [];
+  const byAccuracy = Math.round(e.accuracy * e.count);
+  if (right !== byAccuracy) out.push(`${right} of ${n} cells right in the calls, ${byAccuracy} by its accuracy`);
+  const abstained = calls.called.filter((c) => c === null).length;
+  if (typeof e.abstained === "number" && abstained !== e.abstained) {
+    out.push(`${abstained} abstention${abstained === 1 ? "" : "s"} in the calls, ${e.abstained} in its count`);
+  }
+  if (e.perClass && typeof e.perClass === "object") {
+    const labels = [...new Set([...calls.truth, ...Object.keys(e.perClass)])].sort();
+    for (const label of labels) {
+      const stated = e.perClass[label];
+      const support = calls.truth.filter((t) => t === label).length;
+      const hits = calls.truth.filter((t, i) => t === label && calls.called[i] === t).length;
+      const statedSupport = stated?.support ?? 0;
+      const byRecall = typeof stated?.recall === "number" ? Math.round(stated.recall * support) : null;
+      if (support !== statedSupport) out.push(`${label}: ${support} cells in the calls, ${statedSupport} in its support`);
+      else if (support > 0 && byRecall !== hits) out.push(`${label}: ${hits} of ${support} right in the calls, ${byRecall ?? "none"} by its recall`);
+    }
+  }
+  return out;
 }
 
 function assertCount(...values: number[]) {

@@ -432,7 +432,7 @@ describe("promotion evidence", () => {
     await api.prisma.modelVersion.update({ where: { id }, data: { metrics: JSON.parse(JSON.stringify({ ...m, evaluations: { ...m.evaluations, ...evaluations } })) } });
   }
 
-  it("refuses a candidate worse than the champion without the acknowledgement, naming the figures; files it with one, audited with the evidence", async () => {
+  it("refuses a candidate below the champion without the acknowledgement, naming the figures; files it with one, audited with the evidence", async () => {
     const snap = "00000000-0000-4000-8000-000000000a01";
     await insertSnapshot(snap, "regression-check", new Date("2026-11-01T00:00:00Z"));
     const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
@@ -445,7 +445,7 @@ describe("promotion evidence", () => {
     const before = await registryState();
     const refused = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "newer data" });
     expect(codeOf(refused)).toBe("CONFLICT");
-    expect(refused.errors?.[0]?.message).toMatch(/is worse than the champion .+ on the TEST part of snapshot regression-check \(20 cells\): macro-F1 \d+\.\d% against 100\.0%; lymphocyte recall 60\.0% against 100\.0% \(10 cells\)\. Propose again acknowledging the regression \(acceptRegression\)/);
+    expect(refused.errors?.[0]?.message).toMatch(/is below the champion .+ \(point estimates\) on the TEST part of snapshot regression-check \(20 cells\): macro-F1 \d+\.\d% against 100\.0%; lymphocyte recall 60\.0% against 100\.0% \(10 cells\)\. Propose again acknowledging the regression \(acceptRegression\)/);
     expect(await registryState()).toEqual(before);
 
     const ACCEPT = `mutation($id: ID!, $reason: String!) { proposePromotion(modelVersionId: $id, reason: $reason, acceptRegression: true) { id state } }`;
@@ -564,7 +564,8 @@ describe("promotion evidence", () => {
     expect(rejected.state).toBe("REJECTED");
   });
   const PAIRED_EVIDENCE = `{ modelPromotions { nodes { id evidence { accuracyDifference { difference lower upper } pairing pairingNote
-    paired { itemsSha256 cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP difference lower upper }
+    paired { itemsSha256 cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP mcnemarTest difference lower upper }
+    regressions { measure label candidate champion support paired { candidateOnlyRight championOnlyRight mcnemarP mcnemarTest } }
     candidate { perClass { label recall support recallCi95 } } champion { perClass { label recall support recallCi95 } } } } } }`;
   const ACCEPT = `mutation($id: ID!, $reason: String!) { proposePromotion(modelVersionId: $id, reason: $reason, acceptRegression: true) { id state } }`;
   /** The champion the earlier tests left, or one (these tests also run alone). */
@@ -572,7 +573,7 @@ describe("promotion evidence", () => {
     (await api.prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } })) ?? (await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "CHAMPION" }));
   const evidenceOf = async (id: string) => (await api.gqlOk(tokens.ADMIN, PAIRED_EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === id).evidence;
 
-  it("freezes the comparison cell by cell (b, c, McNemar's exact p, the paired interval) and each class's recall interval", async () => {
+  it("freezes the comparison cell by cell (b, c, McNemar's mid-p, the paired interval) and each class's recall interval, and a class's regression with its paired counts", async () => {
     const snap = "00000000-0000-4000-8000-000000000e01";
     await insertSnapshot(snap, "paired", new Date("2026-11-27T00:00:00Z"));
     const ids = cellIds();
@@ -584,13 +585,16 @@ describe("promotion evidence", () => {
     // A lymphocyte recall 1 cell below the champion's: a regression, acknowledged.
     const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, ACCEPT, { id: candidate.id, reason: "better on CAR-T cells" })).proposePromotion;
 
-    // 15 both right, 4 only the candidate (b), 1 only the champion (c): McNemar 2 (1 + 5) / 32;
+    // 15 both right, 4 only the candidate (b), 1 only the champion (c): McNemar mid-p
+    // 2 (1 + 5 - 5/2) / 32 = 7/32 (the exact test's 0.375 less P(X = 1));
     // Newcombe's paired interval for (15, 4, 1, 0) is -0.0823 to 0.3745, rounded outwards.
-    const paired = { cells: 20, bothRight: 15, candidateOnlyRight: 4, championOnlyRight: 1, bothWrong: 0, mcnemarP: 0.375, difference: 0.15, lower: -0.083, upper: 0.375 };
+    const paired = { cells: 20, bothRight: 15, candidateOnlyRight: 4, championOnlyRight: 1, bothWrong: 0, mcnemarP: 0.21875, mcnemarTest: "MID_P", difference: 0.15, lower: -0.083, upper: 0.375 };
+    // The lymphocyte regression, cell by cell: 0 lymphocytes only the candidate got right, 1 only the champion: mid-p 1/2.
+    const lymphocytes = { measure: "recall", label: "lymphocyte", candidate: 0.9, champion: 1, support: 10, paired: { candidateOnlyRight: 0, championOnlyRight: 1, mcnemarP: 0.5, mcnemarTest: "MID_P" } };
     const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
-    expect(event.after).toMatchObject({ pairing: { status: "PAIRED" }, paired: { ...paired, itemsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(event.after).toMatchObject({ pairing: { status: "PAIRED" }, paired: { ...paired, itemsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) }, regressions: [lymphocytes] });
     const evidence = await evidenceOf(proposal.id);
-    expect(evidence).toMatchObject({ pairing: "PAIRED", pairingNote: null, paired });
+    expect(evidence).toMatchObject({ pairing: "PAIRED", pairingNote: null, paired, regressions: [lymphocytes] });
     expect(evidence.paired.difference).toBeCloseTo(0.15, 12);
     // The counts' interval is still recorded beside it. Here it is the narrower one: the two err on
     // different cells (negatively correlated), which treating them as independent hides.
@@ -643,6 +647,70 @@ describe("promotion evidence", () => {
       accuracyDifference: { difference: 0 },
     });
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: second.id, approve: false, note: "not now" });
+  });
+
+  it("flags an evaluation whose per-cell calls contradict its own figures as INCONSISTENT, recorded and read back, not as an older evaluation", async () => {
+    const champion = await currentChampion();
+    const snap = "00000000-0000-4000-8000-000000000e04";
+    await insertSnapshot(snap, "altered-calls", new Date("2026-11-27T03:00:00Z"));
+    const ids = cellIds();
+    await evaluate(champion.id, { [snap]: evaluationWithCalls(ids, () => true) });
+    // The candidate's stored accuracy edited after the fact: 20 of 20, while its calls give 19.
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    const altered = evaluationWithCalls(ids, (i) => i !== 0);
+    await evaluate(candidate.id, { [snap]: { ...altered, accuracy: 1 } });
+    // Its per-class figures are the calls' (car_t 9 of 10): a regression, acknowledged.
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, ACCEPT, { id: candidate.id, reason: "as good" })).proposePromotion;
+    const note = expect.stringMatching(/^The candidate's evaluation on this snapshot keeps per-cell calls that contradict its own figures \(19 of 20 cells right in the calls, 20 by its accuracy\): a damaged or altered record\. Not paired/);
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({ pairing: { status: "INCONSISTENT", note } });
+    expect(event.after).not.toHaveProperty("paired");
+    expect(await evidenceOf(proposal.id)).toMatchObject({ pairing: "INCONSISTENT", pairingNote: note, paired: null });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "figures in doubt" });
+  });
+
+  it("files a proposal compared on a TEST part with no cell, saying there is nothing to compare (not a server error)", async () => {
+    const champion = await currentChampion();
+    const snap = "00000000-0000-4000-8000-000000000e05";
+    await insertSnapshot(snap, "empty-test", new Date("2026-11-27T04:00:00Z"));
+    const empty = withoutLeakage(evaluatePredictions([], [], [], []));
+    await evaluate(champion.id, { [snap]: empty });
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(candidate.id, { [snap]: empty });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "nothing to compare" })).proposePromotion;
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({ testCells: 0, pairing: { status: "NO_TEST_CELLS", note: expect.stringMatching(/no cell: there is nothing to compare/) } });
+    expect(await evidenceOf(proposal.id)).toMatchObject({ pairing: "NO_TEST_CELLS", paired: null, accuracyDifference: null });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "no TEST cells" });
+  });
+
+  it("reads a paired comparison frozen before the switch to mid-p as the exact p it is, and an unreadable record filed then as INCONSISTENT", async () => {
+    const champion = await currentChampion();
+    const proposer = await api.prisma.user.findFirstOrThrow({ where: { role: "DATA_SCIENTIST" } });
+    const file = async (after: Record<string, unknown>) => {
+      const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+      const promotion = await api.prisma.modelPromotion.create({
+        data: { modelVersionId: candidate.id, kind: "PROMOTE", reason: "filed earlier", proposedById: proposer.id, replacesChampionId: champion.id },
+      });
+      await api.prisma.auditEvent.create({
+        data: { actorId: proposer.id, actorLogin: proposer.login, action: "model.proposePromotion", entityType: "ModelPromotion", entityId: promotion.id, after: { comparedOnSnapshotId: SNAP, testCells: 20, ...after } as never },
+      });
+      return promotion;
+    };
+    // What proposePromotion froze before: the exact p (0.375 for 4 against 1), no mcnemarTest.
+    const paired = { itemsSha256: "a".repeat(64), cells: 20, bothRight: 15, candidateOnlyRight: 4, championOnlyRight: 1, bothWrong: 0, mcnemarP: 0.375, difference: 0.15, lower: -0.083, upper: 0.375 };
+    const exact = await file({ pairing: { status: "PAIRED" }, paired, regressions: [{ measure: "recall", label: "lymphocyte", candidate: 0.9, champion: 1, support: 10 }] });
+    expect(await evidenceOf(exact.id)).toMatchObject({
+      pairing: "PAIRED",
+      paired: { ...paired, mcnemarTest: "EXACT" },
+      regressions: [{ label: "lymphocyte", paired: null }],
+    });
+    // Then a damaged record was filed as NOT_RECORDED ("keeps no readable call"): read as the warning it is.
+    const damaged = await file({
+      pairing: { status: "NOT_RECORDED", note: "The candidate's evaluation on this snapshot keeps no readable call for each TEST cell: the accuracy difference is unpaired" },
+    });
+    expect(await evidenceOf(damaged.id)).toMatchObject({ pairing: "INCONSISTENT", pairingNote: expect.stringMatching(/keeps no readable call/), paired: null });
+    for (const p of [exact, damaged]) await api.gqlOk(tokens.ADMIN, DECIDE, { id: p.id, approve: false, note: "old" });
   });
 
   it("reads a proposal filed before pairing was recorded as unpaired, saying so, with recall intervals from its frozen figures", async () => {

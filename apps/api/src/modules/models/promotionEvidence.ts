@@ -5,12 +5,14 @@
 // acknowledged and the leakage at that time); proposals recorded before the figures were
 // (2026-11-27) read them from the versions' stored evaluations. Since 2026-11-27 also the paired
 // comparison (pairedComparison.ts) or why there is none, and each class's recall interval
-// (proposals before: computed here from the recall and support they froze).
+// (proposals before: computed here from the recall and support they froze). McNemar's p is the
+// mid-p since the switch to it; proposals frozen before hold the exact p and no mcnemarTest, and
+// are read as EXACT: a frozen figure is never recomputed.
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { figuresOf, withRecallCi95, type Figures, type Regression } from "./promotionFigures.ts";
-import type { PairedFigures, PairingStatus } from "./pairedComparison.ts";
+import type { McNemarTest, PairedFigures, PairingStatus } from "./pairedComparison.ts";
 
 interface Recorded {
   comparedOnSnapshotId?: string;
@@ -23,7 +25,9 @@ interface Recorded {
   untestedLabels?: string[];
   regressions?: Regression[];
   acceptedRegression?: boolean;
-  // Recorded since 2026-11-27 too (older proposals: NOT_RECORDED).
+  // Recorded since 2026-11-27 too (older proposals: NOT_RECORDED). INCONSISTENT and NO_TEST_CELLS
+  // since the switch to mid-p: before, a damaged per-cell record was filed as NOT_RECORDED (its
+  // note saying it "keeps no readable call"), and an empty TEST part could not be proposed on.
   pairing?: { status?: PairingStatus; note?: string };
   paired?: PairedFigures;
 }
@@ -73,9 +77,9 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
     accuracyDifference: proposal.accuracyDifference ?? null,
     pairing: pairingOf(proposal),
     pairingNote: proposal.paired ? null : (proposal.pairing?.note ?? (proposal.pairing ? null : FILED_UNPAIRED)),
-    paired: proposal.paired ?? null,
+    paired: proposal.paired ? { ...proposal.paired, mcnemarTest: testOf(proposal.paired) } : null,
     untestedLabels: proposal.untestedLabels ?? [],
-    regressions: proposal.regressions ?? [],
+    regressions: (proposal.regressions ?? []).map((r) => ({ ...r, paired: r.paired ? { ...r.paired, mcnemarTest: testOf(r.paired) } : null })),
     acceptedRegression: proposal.acceptedRegression ?? false,
   };
 }
@@ -84,7 +88,14 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
 function pairingOf(proposal: Recorded): PairingStatus {
   if (proposal.paired) return "PAIRED";
   const status = proposal.pairing?.status;
-  return status === "DIFFERENT_ITEMS" ? status : "NOT_RECORDED";
+  if (status === "DIFFERENT_ITEMS" || status === "INCONSISTENT" || status === "NO_TEST_CELLS") return status;
+  // Filed before INCONSISTENT existed: a damaged record is shown as the warning it is, not as an older evaluation.
+  return /keeps no readable call for each TEST cell/.test(proposal.pairing?.note ?? "") ? "INCONSISTENT" : "NOT_RECORDED";
+}
+
+/** The test a frozen McNemar p came from: the exact one before mcnemarTest was recorded. */
+function testOf(figures: { mcnemarTest?: McNemarTest }): McNemarTest {
+  return figures.mcnemarTest === "MID_P" ? "MID_P" : "EXACT";
 }
 
 function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefined, recordedFigures: Figures | undefined) {

@@ -1,11 +1,15 @@
-// What a proposal freezes about the two models on the TEST part they were compared on, and what
-// makes the candidate worse than the champion there. Evaluations stored since 2026-11-27 keep each
-// TEST cell's call, and the two are compared cell by cell (pairedComparison.ts: McNemar's exact
-// test and a paired interval); for older ones, which hold counts only, the accuracy difference
-// carries the unpaired interval below, and the evidence says why it is not paired. Each class's
-// recall comes with its Wilson interval: a drop of 1 cell in 4 is seen for the noise it is.
+// What a proposal freezes about the two models on the TEST part they were compared on, and where
+// the candidate is below the champion there. Evaluations stored since 2026-11-27 keep each TEST
+// cell's call, and the two are compared cell by cell (pairedComparison.ts: McNemar's mid-p and a
+// paired interval); for older ones, which hold counts only, the accuracy difference carries the
+// unpaired interval below, and the evidence says why it is not paired. Each class's recall comes
+// with its Wilson interval. A regression is a point estimate below the champion's, not a test:
+// the refusal rule stays that simple (the proposer acknowledges it), and where the two were paired
+// a class's regression carries its own discordant cells and McNemar's mid-p, so the admin can see
+// whether a drop of one cell in four is more than noise (two Wilson intervals overlapping is not a test).
 import type { EvaluationMetrics } from "../../jobs/model/evaluation.ts";
 import { wilson95 } from "../cases/whiteCellDifferential.ts";
+import { type ClassPairs, mcnemarMidP, type McNemarTest } from "./pairedComparison.ts";
 
 export interface ClassRecall {
   label: string;
@@ -38,6 +42,12 @@ export interface Regression {
   champion: number;
   /** TEST cells of the class, for a recall. */
   support: number | null;
+  /**
+   * A recall's cells compared cell by cell, where the two were paired: of the class's TEST cells,
+   * those only the candidate got right and only the champion, with McNemar's p on them. Absent
+   * for macro-F1, where not paired, and in proposals filed before it was recorded.
+   */
+  paired?: ClassPairs & { mcnemarP: number; mcnemarTest: McNemarTest };
 }
 
 /** Below this a difference is rounding, not a regression. */
@@ -73,8 +83,13 @@ export function withRecallCi95(perClass: readonly ClassRecall[]): (ClassRecall &
   });
 }
 
-/** Where the candidate is below the champion: macro-F1, and each class both were tested on. */
-export function regressionsOf(candidate: Figures, champion: Figures): Regression[] {
+/**
+ * Where the candidate is below the champion, by point estimate: macro-F1, and each class both were
+ * tested on. With `byClass` (pairEvaluations' discordant cells per true class), each recall below
+ * the champion's carries its class's paired counts and McNemar's mid-p: what the point estimate
+ * alone does not say.
+ */
+export function regressionsOf(candidate: Figures, champion: Figures, byClass?: Readonly<Record<string, ClassPairs>>): Regression[] {
   const out: Regression[] = [];
   if (candidate.macroF1 !== null && champion.macroF1 !== null && candidate.macroF1 < champion.macroF1 - EPS) {
     out.push({ measure: "macroF1", label: null, candidate: candidate.macroF1, champion: champion.macroF1, support: null });
@@ -84,7 +99,17 @@ export function regressionsOf(candidate: Figures, champion: Figures): Regression
     const other = theirs.get(mine.label);
     if (mine.recall === null || other?.recall == null || mine.support === 0) continue;
     if (mine.recall < other.recall - EPS) {
-      out.push({ measure: "recall", label: mine.label, candidate: mine.recall, champion: other.recall, support: mine.support });
+      const pairs = byClass?.[mine.label];
+      out.push({
+        measure: "recall",
+        label: mine.label,
+        candidate: mine.recall,
+        champion: other.recall,
+        support: mine.support,
+        ...(pairs
+          ? { paired: { ...pairs, mcnemarP: mcnemarMidP(pairs.candidateOnlyRight, pairs.championOnlyRight), mcnemarTest: "MID_P" as const } }
+          : {}),
+      });
     }
   }
   return out;
@@ -121,10 +146,23 @@ export function accuracyDifference95(candidate: Figures, champion: Figures, n: n
   };
 }
 
-/** "macro-F1 80.0% against 85.0%", "lymphocyte recall 70.0% against 90.0% (20 cells)". */
+/**
+ * "macro-F1 80.0% against 85.0%", "lymphocyte recall 70.0% against 90.0% (20 cells)", paired:
+ * "lymphocyte recall 60.0% against 100.0% (10 cells; only the candidate right on 0 of them, only
+ * the champion on 4, McNemar mid-p = 0.0625)".
+ */
 export function describeRegression(r: Regression): string {
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-  return r.measure === "macroF1"
-    ? `macro-F1 ${pct(r.candidate)} against ${pct(r.champion)}`
-    : `${r.label} recall ${pct(r.candidate)} against ${pct(r.champion)} (${r.support} cell${r.support === 1 ? "" : "s"})`;
+  if (r.measure === "macroF1") return `macro-F1 ${pct(r.candidate)} against ${pct(r.champion)}`;
+  const cells = `${r.support} cell${r.support === 1 ? "" : "s"}`;
+  const q = r.paired;
+  const paired = q
+    ? `; only the candidate right on ${q.candidateOnlyRight} of them, only the champion on ${q.championOnlyRight}, ${q.mcnemarTest === "MID_P" ? "McNemar mid-p" : "exact McNemar p"} ${pValue(q.mcnemarP)}`
+    : "";
+  return `${r.label} recall ${pct(r.candidate)} against ${pct(r.champion)} (${cells}${paired})`;
+}
+
+/** "= 0.0496", "< 0.001": three significant digits, as the Models page writes it. */
+function pValue(p: number): string {
+  return p < 0.001 ? "< 0.001" : `= ${p >= 1 ? 1 : Number(p.toPrecision(3))}`;
 }

@@ -64,10 +64,11 @@ export async function proposePromotion(
         { relabelledTestCells: n, snapshotId: evidence.comparedOnSnapshotId },
       );
     }
-    // A worse model is promoted only knowingly: the proposer says so, and the admin sees it.
+    // A model below the champion (by point estimate, not a test: a drop of one cell counts) is
+    // promoted only knowingly: the proposer says so, and the admin sees it with the paired counts.
     if (evidence.regressions.length > 0 && !input.acceptRegression) {
       throw conflict(
-        `${version.name} ${version.version} is worse than the champion ${champion.name} ${champion.version} on the TEST part of ${snapshot} (${evidence.testCells ?? "?"} cells): ${evidence.regressions.map(describeRegression).join("; ")}. Propose again acknowledging the regression (acceptRegression), saying why in the reason`,
+        `${version.name} ${version.version} is below the champion ${champion.name} ${champion.version} (point estimates) on the TEST part of ${snapshot} (${evidence.testCells ?? "?"} cells): ${evidence.regressions.map(describeRegression).join("; ")}. Propose again acknowledging the regression (acceptRegression), saying why in the reason`,
         { regressions: evidence.regressions },
       );
     }
@@ -89,8 +90,9 @@ export async function proposePromotion(
  * refusal: such a lineage stays in every later snapshot (parts are sticky), and the admin decides
  * knowing it. With it: the TEST cell count, both models' recall per class with its interval, the
  * accuracy difference with its interval, compared cell by cell where both evaluations kept each
- * cell's call (pairing: PAIRED, with b, c, McNemar's p and the paired interval; otherwise why
- * not), the classes untested there, and where the candidate is worse.
+ * cell's call (pairing: PAIRED, with b, c, McNemar's mid-p and the paired interval; otherwise why
+ * not: INCONSISTENT where a per-cell record contradicts its evaluation), the classes untested
+ * there, and where the candidate is below the champion (each class's with its paired counts).
  */
 async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
   const [version, champion] = await Promise.all([
@@ -137,7 +139,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
     pairing: pairing.status === "PAIRED" ? { status: pairing.status } : { status: pairing.status, note: pairing.note },
     ...(pairing.status === "PAIRED" ? { paired: toJson(pairing.paired) } : {}),
     untestedLabels: untestedLabelsOf(candidateEval, championEval),
-    regressions: regressionsOf(figures.candidate, figures.champion),
+    regressions: regressionsOf(figures.candidate, figures.champion, pairing.status === "PAIRED" ? pairing.byClass : undefined),
     relabelledTestCells: isUuid(best.snapshotId) ? await relabelledTestCells(prisma, best.snapshotId) : 0,
   };
 }

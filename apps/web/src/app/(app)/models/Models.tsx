@@ -14,6 +14,8 @@ import {
   pct,
   readTestMetrics,
   recallWithInterval,
+  type RegressionEvidence,
+  regressionText,
 } from "@/lib/metrics";
 import {
   COMPARE_MODELS,
@@ -65,7 +67,8 @@ interface Evidence extends PairingEvidence {
   candidate: Figures;
   champion: Figures | null;
   untestedLabels: string[];
-  regressions: { measure: string; label: string | null; candidate: number; champion: number; support: number | null }[];
+  /** Below the champion by point estimate, a class's with its paired counts where paired. */
+  regressions: RegressionEvidence[];
   acceptedRegression: boolean;
 }
 
@@ -97,8 +100,9 @@ function figuresText(f: Figures, testCells: number | null): string {
 }
 
 /**
- * Each class's recall, candidate against champion, with its Wilson interval and TEST cells: where
- * a model is better or worse, and whether a few cells can say so (3 of 4 is 30.0–95.5%).
+ * Each class's recall, candidate against champion, with its Wilson interval and TEST cells: how
+ * little a few cells tell (3 of 4 is 30.0–95.5%). Two intervals overlapping is not a test of the
+ * difference: a regression's paired counts are (regressionText).
  */
 function recallText(e: Evidence): string {
   if (!e.champion || e.candidate.perClass.length === 0) return "";
@@ -107,17 +111,6 @@ function recallText(e: Evidence): string {
     .filter((c) => c.support > 0)
     .map((c) => `${labelName(c.label)} ${recallWithInterval(c)} against ${recallWithInterval(theirs.get(c.label))}, ${c.support} cells`);
   return rows.length ? `Recall with 95% intervals, candidate against champion: ${rows.join("; ")}.` : "";
-}
-
-/** Where the candidate is worse, and whether its proposer said they accept it. */
-function regressionText(e: Evidence): string | null {
-  if (e.regressions.length === 0) return null;
-  const items = e.regressions.map((r) =>
-    r.measure === "macroF1"
-      ? `macro-F1 ${pct(r.candidate)} against ${pct(r.champion)}`
-      : `${labelName(r.label ?? "")} recall ${pct(r.candidate)} against ${pct(r.champion)} (${r.support} cells)`,
-  );
-  return `Worse than the champion: ${items.join("; ")}${e.acceptedRegression ? " (the proposer acknowledged it)" : ""}.`;
 }
 
 function untestedText(e: Evidence): string | null {
@@ -136,9 +129,13 @@ function evidenceText(p: Promotion): string | null {
   return [`On the TEST part of ${where}: ${lines.join("; ")}.`, accuracyDifferenceText(e), recallText(e), lost].filter(Boolean).join(" ");
 }
 
-/** What the decider must not miss, shown apart from the figures: evaluations on different TEST items, regressions and untested classes. */
+/**
+ * What the decider must not miss, shown apart from the figures: evaluations not paired for a
+ * reason that matters (different TEST items, a damaged per-cell record, no TEST cell), regressions
+ * and untested classes.
+ */
 function warningsText(p: Promotion): string {
-  return p.evidence ? [pairingWarning(p.evidence), regressionText(p.evidence), untestedText(p.evidence)].filter(Boolean).join(" ") : "";
+  return p.evidence ? [pairingWarning(p.evidence), regressionText(p.evidence, labelName), untestedText(p.evidence)].filter(Boolean).join(" ") : "";
 }
 
 interface Data {
@@ -238,11 +235,11 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                             try {
                               await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason });
                             } catch (e) {
-                              // A candidate worse than the champion (macro-F1 or a class's recall) is
-                              // refused until its proposer acknowledges it, seeing the figures.
+                              // A candidate below the champion (macro-F1 or a class's recall, point
+                              // estimates) is refused until its proposer acknowledges it, seeing the figures.
                               if (!(e instanceof ApiError) || e.code !== "CONFLICT" || !e.message.includes("acceptRegression")) throw e;
                               const accepted = await ask({
-                                title: `Propose ${v.name} ${v.version} although it is worse than the champion?`,
+                                title: `Propose ${v.name} ${v.version} although it is below the champion?`,
                                 message: `${e.message.replace(/\s*Propose again acknowledging.*$/, "")} The approver sees these figures beside your reason.`,
                                 confirmOnly: true,
                                 confirm: "Propose, accepting the regression",
@@ -334,9 +331,9 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                       {pairingWarning(p.evidence)}
                     </div>
                   )}
-                  {p.evidence && regressionText(p.evidence) && (
+                  {p.evidence && regressionText(p.evidence, labelName) && (
                     <div className="error" style={{ fontSize: "0.8rem" }} data-testid="promotion-regression">
-                      {regressionText(p.evidence)}
+                      {regressionText(p.evidence, labelName)}
                     </div>
                   )}
                   {p.evidence && untestedText(p.evidence) && (
