@@ -107,6 +107,26 @@ describe("integrity review guards", () => {
     await refused(insertSlide(app, kase.id, user.id), /new "slide" row on signed case/);
   });
 
+  it("stamp a prediction with the database's clock, whatever time the client sends: the newest call does not depend on the worker host", async () => {
+    const { cell, model, kase } = await seedSignedCase();
+    await db.prisma.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW" } });
+    const [{ now }] = await db.prisma.$queryRaw<{ now: Date }[]>`SELECT date_trunc('milliseconds', clock_timestamp() AT TIME ZONE 'UTC') AS now`;
+    // A worker whose clock is a day behind, then one a day ahead.
+    for (const skew of [-86_400_000, 86_400_000]) {
+      await new Promise((ok) => setTimeout(ok, 5)); // a later millisecond, so the order below is by time
+      const p = await db.prisma.prediction.create({
+        data: { cellId: cell.id, modelVersionId: model.id, round: skew < 0 ? 2 : 3, label: "other", probabilities: {}, confidence: 0.5, createdAt: new Date(Date.now() + skew) },
+      });
+      expect(Math.abs(p.createdAt.getTime() - now.getTime())).toBeLessThan(60_000);
+      const stored = await db.prisma.prediction.findUniqueOrThrow({ where: { id: p.id } });
+      expect(stored.createdAt.getTime()).toBeGreaterThanOrEqual(now.getTime());
+      expect(stored.createdAt.getTime() - now.getTime()).toBeLessThan(60_000);
+    }
+    // So the rows sort in the order they were written.
+    const calls = await db.prisma.prediction.findMany({ where: { cellId: cell.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+    expect(calls.map((c) => c.round)).toEqual([3, 2, 1]);
+  });
+
   it("pin every guard's search path: a temporary table cannot stand in for the case or the audit trail", async () => {
     // A session that can create temporary tables (the owner here; the platform's role no longer
     // can): its temporary "case" says nothing is signed, its "audit_event" fakes the chain's head.

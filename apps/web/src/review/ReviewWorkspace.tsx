@@ -18,6 +18,7 @@ import {
   cellToSend,
   chooseIntent,
   differential,
+  changedSince,
   failedDecision,
   groupCells,
   HISTORY_KEY,
@@ -258,7 +259,19 @@ export function ReviewWorkspace({
         confirmOnly: true,
         confirm: `Confirm ${chosen.length}`,
       });
-      if (answer !== null) void save({ cellIds: ids, label: "", reason: null }, false, true);
+      if (answer === null) return;
+      // What the dialog named is what is confirmed: a reload that landed while it was open (a
+      // new champion's call, a colleague's decision) sends nothing, as the API would refuse it.
+      const moved = changedSince(chosen, stateRef.current.cells);
+      if (moved > 0) {
+        dispatch({
+          type: "failed",
+          cellIds: ids,
+          message: `${moved} of these ${chosen.length} cells changed while you were asked (a new AI call or a colleague's decision): look at them again; nothing was confirmed`,
+        });
+        return;
+      }
+      void save({ cellIds: ids, label: "", reason: null }, false, true);
     },
     [save, ask],
   );

@@ -6,6 +6,7 @@ import {
   bulkConfirmable,
   cellToSend,
   chooseIntent,
+  changedSince,
   failedDecision,
   signingMeaning,
   differential,
@@ -544,6 +545,15 @@ describe("models behind the suggestions", () => {
     const group = { label: "car_t", cells: [cell("s", "car_t", 0.95, { ai: { ...succeeded, confidence: 0.95 } }), cell("w", "car_t", 0.95, { ai: { ...old, confidence: 0.95 } })] };
     expect(bulkConfirmable(group, 0.8)).toEqual(["s"]);
     expect(suggestionModels([])).toEqual([]);
+  });
+});
+
+describe("cells changed while a bulk confirmation was asked", () => {
+  it("counts those gone, relabelled or decided since", () => {
+    const now = cells.map((c) => (c.id === "b" ? { ...c, currentLabel: "lymphocyte" } : c.id === "c" ? { ...c, reviewCount: c.reviewCount + 1 } : c));
+    expect(changedSince(cells, cells.map((c) => ({ ...c })))).toBe(0);
+    expect(changedSince(cells, now)).toBe(2);
+    expect(changedSince(cells, now.filter((c) => c.id !== "a"))).toBe(3);
   });
 });
 

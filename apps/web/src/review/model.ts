@@ -366,6 +366,15 @@ export function failedDecision(
   return { request, cellId, retry: true };
 }
 
+/** How many of `before` are gone from `now`, or show another label or review count there. */
+export function changedSince(before: readonly Pick<ReviewCell, "id" | "currentLabel" | "reviewCount">[], now: readonly ReviewCell[]): number {
+  const byId = new Map(now.map((c) => [c.id, c]));
+  return before.filter((c) => {
+    const n = byId.get(c.id);
+    return !n || n.currentLabel !== c.currentLabel || n.reviewCount !== c.reviewCount;
+  }).length;
+}
+
 export function reduce(state: ReviewState, action: Action): ReviewState {
   switch (action.type) {
     case "move": {

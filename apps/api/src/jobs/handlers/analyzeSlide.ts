@@ -209,6 +209,9 @@ async function permanentIf<T>(work: Promise<T>, test: (err: unknown) => boolean)
 async function markRunning(ctx: JobContext, slideId: string, caseId: string): Promise<void> {
   await ctx.prisma.$transaction(async (tx) => {
     await assertLeaseHeld(tx, ctx);
+    // The case before the slide, the order voidSlide and failSlide lock them in: the other order
+    // could deadlock with a void of the image just as its case's first analysis started.
+    await tx.$executeRaw`SELECT 1 FROM "case" WHERE id = ${caseId}::uuid FOR UPDATE`;
     await assertNotVoided(tx, slideId);
     await tx.slide.updateMany({
       where: { id: slideId, analysisStatus: { in: ["PENDING", "FAILED", "RUNNING"] } },

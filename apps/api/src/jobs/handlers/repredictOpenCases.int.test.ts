@@ -157,6 +157,13 @@ describe("repredictOpenCases", () => {
     expect(events[0]).toMatchObject({ actorLogin: "system", entityType: "Case", entityId: open.kase.id });
     const changed = keptCells.slice(1).filter((c) => c.currentLabel !== "unidentified").length;
     expect(events[0]!.after).toMatchObject({ modelVersionId: next.id, cells: undecided.length, labelsChanged: changed, jobId: job.id });
+    // Which cells, and each label that moved, from what to what.
+    const recorded = events[0]!.after as { cellIds: string[]; changes: { cellId: string; from: string; to: string }[] };
+    expect([...recorded.cellIds].sort()).toEqual(undecided.map((c) => c.id).sort());
+    expect(recorded.changes).toEqual(
+      expect.arrayContaining(keptCells.slice(1).filter((c) => c.currentLabel !== "unidentified").map((c) => ({ cellId: c.id, from: c.currentLabel, to: "unidentified" }))),
+    );
+    expect(recorded.changes).toHaveLength(changed);
 
     // A retry (the same job run again after a crash) adds nothing.
     const counts = async () => ({ predictions: await db.prisma.prediction.count(), audit: await db.prisma.auditEvent.count({ where: { action: "case.repredict" } }) });
@@ -302,6 +309,25 @@ describe("repredictOpenCases", () => {
       `analysed ${slide.id}`,
       `repredict ${second.kase.id}`,
     ]);
+  }, 180_000);
+
+  it("waits at most 10 s for a lock held long (a sign-off), then tries the batch again, no attempt spent", async () => {
+    const { kase, slides } = await analysedCase("R-LOCKED", [51], "STAT");
+    const model = await crown({ abstains: true });
+    const job = await db.prisma.job.findFirstOrThrow({ where: { type: "repredictOpenCases", status: "QUEUED", payload: { path: ["modelVersionId"], equals: model.id } } });
+    // Another transaction holds the case FOR UPDATE (as a sign-off does) for 16 s, past the write transaction's own 15 s.
+    const holding = db.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT 1 FROM "case" WHERE id = ${kase.id}::uuid FOR UPDATE`;
+        await new Promise((ok) => setTimeout(ok, 16_000));
+      },
+      { timeout: 30_000 },
+    );
+    await new Promise((ok) => setTimeout(ok, 200));
+    await Promise.all([holding, runJobs(["repredictOpenCases"])]);
+    expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "SUCCEEDED", attempts: 1 });
+    const cells = await db.prisma.cell.findMany({ where: { slideId: slides[0]!.id }, include: { predictions: { orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: 1 } } });
+    expect(cells.every((c) => c.predictions[0]!.modelVersionId === model.id)).toBe(true);
   }, 180_000);
 });
 

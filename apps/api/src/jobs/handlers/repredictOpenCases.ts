@@ -100,13 +100,15 @@ async function repredictOpenCases(ctx: JobContext, { classifiers, yieldToAnalyse
   let unreadable = 0;
   try {
     await classifiers.use(model, async (classifier) => {
-      for (const [n, { caseId }] of cases.entries()) {
-        // Slide analyses queued meanwhile (a STAT case's new smear) go first: this job steps back
-        // into the queue behind them, and its next run starts where this one stopped.
-        if (yieldToAnalyses && n > 0 && (await analysesWaiting(prisma))) throw new JobYieldedError("slide analyses are waiting");
+      for (const { caseId } of cases) {
         const cells = await cellsToRepredict(prisma, model.id, caseId);
         let caseWritten = 0;
         for (let i = 0; i < cells.length; i += BATCH) {
+          // Slide analyses queued meanwhile (a STAT case's new smear) go first: this job steps back
+          // into the queue behind them (each batch is committed), and its next run goes on with
+          // what is still due. Only once this run has written something: cells it cannot write
+          // (a crop missing) would otherwise have it step back for ever without progress.
+          if (yieldToAnalyses && written + caseWritten > 0 && (await analysesWaiting(prisma))) throw new JobYieldedError("slide analyses are waiting");
           await assertStillChampion(prisma, model.id);
           const batch = await predictBatch(ctx, classifier, cells.slice(i, i + BATCH));
           unreadable += batch.unreadable;
@@ -156,7 +158,14 @@ async function predictBatch(ctx: JobContext, classifier: LoadedClassifier, cells
  */
 async function writeBatch(ctx: JobContext, model: ModelVersion, caseId: string, predicted: Predicted[]): Promise<number> {
   if (predicted.length === 0) return 0;
+  return writeBatchLocked(ctx, model, caseId, predicted).catch(lockTimeoutToYield);
+}
+
+async function writeBatchLocked(ctx: JobContext, model: ModelVersion, caseId: string, predicted: Predicted[]): Promise<number> {
   return ctx.prisma.$transaction(async (tx) => {
+    // A lock held long (a sign-off, an approval) must not outlast the transaction's time: waited
+    // for at most 10 s, then this batch is tried again later (lockTimeoutToYield), no attempt spent.
+    await tx.$executeRaw`SET LOCAL lock_timeout = '10s'`;
     await lockChampionShared(tx);
     await assertStillChampion(tx, model.id);
     await assertLeaseHeld(tx, ctx);
@@ -195,16 +204,35 @@ async function writeBatch(ctx: JobContext, model: ModelVersion, caseId: string, 
       WHERE c.id = v.id AND c."reviewCount" = 0`;
     // The rows are locked and were undecided: anything else is a bug, and must not commit.
     if (updated !== rows.length) throw new Error(`re-prediction updated ${updated} of ${rows.length} locked cells`);
-    const changed = rows.filter((r) => r.cell.currentLabel !== r.label).length;
+    const changes = rows.filter((r) => r.cell.currentLabel !== r.label).map((r) => ({ cellId: r.cell.id, from: r.cell.currentLabel, to: r.label }));
     await systemAudit(tx, {
       action: "case.repredict",
       entityType: "Case",
       entityId: caseId,
-      after: { modelVersionId: model.id, model: `${model.name} ${model.version}`, cells: rows.length, labelsChanged: changed, jobId: ctx.job.id },
+      // Which cells, and whose label moved from what to what: a cell's own trail shows the change.
+      after: {
+        modelVersionId: model.id,
+        model: `${model.name} ${model.version}`,
+        cells: rows.length,
+        labelsChanged: changes.length,
+        cellIds: rows.map((r) => r.cell.id),
+        changes,
+        jobId: ctx.job.id,
+      },
       reason: "a new champion model predicted again the cells no human had decided yet",
     });
     return rows.length;
   }, WRITE_TX);
+}
+
+/**
+ * A lock waited for past lock_timeout (PostgreSQL 55P03, "canceling statement due to lock
+ * timeout"): the batch is tried again on the job's next run, without spending an attempt.
+ */
+function lockTimeoutToYield(err: unknown): never {
+  const text = `${String(err)} ${JSON.stringify((err as { meta?: unknown; cause?: unknown })?.meta ?? null)} ${String((err as { cause?: unknown })?.cause ?? "")}`;
+  if (/55P03|lock timeout/i.test(text)) throw new JobYieldedError("a lock was held too long; the batch is tried again");
+  throw err;
 }
 
 /** Whether a slide analysis could start now (queued and due): it should not wait behind this job. */
