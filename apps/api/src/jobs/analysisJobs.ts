@@ -30,18 +30,23 @@ export function enqueueTraining(db: Db, runId: string): Promise<Job> {
   });
 }
 
+/** `repredictOpenCases:<modelVersionId>:<crowning>`, and `:rerun<n>` for the n-th run asked for again in that reign. */
+export const repredictionKey = (modelVersionId: string, crowning: number, rerun?: number) =>
+  `${REPREDICT_OPEN_CASES}:${modelVersionId}:${crowning}${rerun ? `:rerun${rerun}` : ""}`;
+
 /**
  * Call inside the transaction that makes `modelVersionId` the champion: its undecided cells of
  * open cases are predicted again by it. `crowning`: how many times this version has become
  * champion, this time included, so that a version rolled back to after an earlier reign gets a
  * job of its own (its first job's key would return that finished job) while the same change
- * never enqueues two.
+ * never enqueues two. `rerun`: the n-th time a person runs it again in this reign
+ * (rerunReprediction), a key of its own for the same reason.
  */
-export function enqueueRepredictOpenCases(db: Db, modelVersionId: string, crowning: number): Promise<Job> {
+export function enqueueRepredictOpenCases(db: Db, modelVersionId: string, crowning: number, rerun?: number): Promise<Job> {
   return enqueueJob(db, {
     type: REPREDICT_OPEN_CASES,
     payload: { modelVersionId },
-    dedupeKey: `${REPREDICT_OPEN_CASES}:${modelVersionId}:${crowning}`,
+    dedupeKey: repredictionKey(modelVersionId, crowning, rerun),
     // Idempotent (a cell whose newest call is the model's is not called again), so a retry after a crash only finishes it.
     maxAttempts: 3,
   });
@@ -56,4 +61,12 @@ export async function findSlideJob(db: Db, slideId: string): Promise<Job | null>
       orderBy: { createdAt: "desc" },
     }))
   );
+}
+
+/** A model's newest re-prediction job (its current reign's, or the run asked for again since), by payload. */
+export function latestRepredictionJob(db: Pick<Db, "job">, modelVersionId: string): Promise<Job | null> {
+  return db.job.findFirst({
+    where: { type: REPREDICT_OPEN_CASES, payload: { path: ["modelVersionId"], equals: modelVersionId } },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+  });
 }

@@ -82,6 +82,17 @@ describe("a promotion's evidence", () => {
     expect(accuracyDifferenceText({ accuracyDifference: null, pairing: "NOT_RECORDED", pairingNote: null, paired: null })).toBe("");
   });
 
+  it("says a first promotion has no champion to compare with, as a note, not a warning", () => {
+    const first: PairingEvidence = {
+      accuracyDifference: null,
+      pairing: "NO_CHAMPION",
+      pairingNote: "No champion to compare with: the first champion is weighed on its own figures on this TEST part",
+      paired: null,
+    };
+    expect(accuracyDifferenceText(first)).toBe("No champion to compare with: the first champion is weighed on its own figures on this TEST part.");
+    expect(pairingWarning(first)).toBeNull();
+  });
+
   it("writes p-values, points and recalls with their intervals as they are read", () => {
     // Three significant digits: 0.0496 is not "0.05".
     expect(pValueText(0.0496)).toBe("p = 0.0496");

@@ -65,7 +65,8 @@ export function mcnemarText(p: number, test: McNemarTest): string {
 /** A promotion's evidence as far as these helpers read it (PromotionEvidence in the API schema). */
 export interface PairingEvidence {
   accuracyDifference: { difference: number; lower: number; upper: number } | null;
-  pairing: "PAIRED" | "NOT_RECORDED" | "DIFFERENT_ITEMS" | "INCONSISTENT" | "NO_TEST_CELLS";
+  /** NO_CHAMPION: a first promotion, weighed on the candidate's own figures. */
+  pairing: "PAIRED" | "NOT_RECORDED" | "DIFFERENT_ITEMS" | "INCONSISTENT" | "NO_TEST_CELLS" | "NO_CHAMPION";
   pairingNote: string | null;
   paired: {
     cells: number;
@@ -98,7 +99,7 @@ export function accuracyDifferenceText(e: PairingEvidence): string {
   }
   const d = e.accuracyDifference;
   const difference = d ? `Top-1 difference ${points(d.difference)} points (unpaired 95% interval ${points(d.lower)} to ${points(d.upper)}).` : "";
-  const why = e.pairing === "NOT_RECORDED" && e.pairingNote ? `${e.pairingNote}.` : "";
+  const why = (e.pairing === "NOT_RECORDED" || e.pairing === "NO_CHAMPION") && e.pairingNote ? `${e.pairingNote}.` : "";
   return [difference, why].filter(Boolean).join(" ");
 }
 
@@ -113,7 +114,7 @@ export function pairingWarning(e: PairingEvidence): string | null {
     INCONSISTENT: "A per-cell record contradicts its own evaluation: damaged or altered, not paired",
     NO_TEST_CELLS: "The TEST part has no cell: nothing to compare",
   } as const;
-  if (e.pairing === "PAIRED" || e.pairing === "NOT_RECORDED") return null;
+  if (e.pairing === "PAIRED" || e.pairing === "NOT_RECORDED" || e.pairing === "NO_CHAMPION") return null;
   return `${e.pairingNote ?? fallback[e.pairing]}.`;
 }
 

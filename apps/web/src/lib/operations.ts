@@ -238,6 +238,12 @@ export const PROPOSE_ROLLBACK = /* GraphQL */ `
   }
 `;
 
+export const RERUN_REPREDICTION = /* GraphQL */ `
+  mutation RerunReprediction($modelVersionId: ID!, $reason: String!) {
+    rerunReprediction(modelVersionId: $modelVersionId, reason: $reason) { id reprediction { status } }
+  }
+`;
+
 // No `log` here: the page polls these every second while a run is active, and a log holds up to
 // 200,000 characters; the run shown fetches its own (TRAINING_RUN_LOG).
 const RUN_FIELDS = /* GraphQL */ `

@@ -23,7 +23,7 @@
 // is called by A anew, as round 2 (Prediction.round), so no withdrawn call stays newest. A retry
 // is idempotent: what it wrote is already newest.
 import type { ModelVersion, PrismaClient } from "@rcmnet/db";
-import { BlobCorruptError, BlobNotFoundError } from "@rcmnet/db";
+import { BlobCorruptError, BlobNotFoundError, Prisma } from "@rcmnet/db";
 import { z } from "zod";
 import { SIGNED_STATUSES } from "../../modules/cases/caseRules.ts";
 import { lockChampionShared } from "../../modules/models/championLock.ts";
@@ -252,14 +252,29 @@ async function assertStillChampion(db: Pick<PrismaClient, "modelVersion">, model
   if (now?.status !== "CHAMPION") throw new ChampionChangedError(`model ${modelVersionId} is no longer the champion`);
 }
 
+/**
+ * FROM and WHERE of the cells this job predicts (see the header): undecided cells (`c`) of
+ * finished, kept slides (`s`) of open cases (`k`) whose newest call is not this model's. One rule
+ * for the job and for what the Models page counts as left (countCellsToRepredict).
+ */
+function openCellsDue(modelVersionId: string): Prisma.Sql {
+  return Prisma.sql`FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
+    WHERE k.status::text <> ALL(${[...SIGNED_STATUSES]}::text[])
+      AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
+      AND ${callDueSql("c", modelVersionId)}`;
+}
+
+/** Cells a re-prediction by this model would predict now (0 once it has run, crops missing aside). */
+export async function countCellsToRepredict(db: Pick<PrismaClient, "$queryRaw">, modelVersionId: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ cells: number }[]>`SELECT count(*)::int AS cells ${openCellsDue(modelVersionId)}`;
+  return row?.cells ?? 0;
+}
+
 /** Open cases with undecided cells of finished, kept slides whose newest call is not this model's: STAT first, then oldest. */
 function casesToRepredict(prisma: PrismaClient, modelVersionId: string): Promise<{ caseId: string; cells: number }[]> {
   return prisma.$queryRaw`
     SELECT k.id AS "caseId", count(*)::int AS cells
-    FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
-    WHERE k.status::text <> ALL(${[...SIGNED_STATUSES]}::text[])
-      AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
-      AND ${callDueSql("c", modelVersionId)}
+    ${openCellsDue(modelVersionId)}
     GROUP BY k.id, k.priority, k."createdAt"
     ORDER BY k.priority DESC, k."createdAt", k.id`;
 }
@@ -267,8 +282,6 @@ function casesToRepredict(prisma: PrismaClient, modelVersionId: string): Promise
 function cellsToRepredict(prisma: PrismaClient, modelVersionId: string, caseId: string): Promise<CellToPredict[]> {
   return prisma.$queryRaw`
     SELECT c.id, c."cropSha256"
-    FROM cell c JOIN slide s ON s.id = c."slideId"
-    WHERE s."caseId" = ${caseId}::uuid AND s."analysisStatus" = 'DONE' AND s."voidedAt" IS NULL AND c."reviewCount" = 0
-      AND ${callDueSql("c", modelVersionId)}
+    ${openCellsDue(modelVersionId)} AND k.id = ${caseId}::uuid
     ORDER BY c.id`;
 }

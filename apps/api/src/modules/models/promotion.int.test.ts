@@ -47,6 +47,127 @@ function codeOf(result: { errors?: { extensions?: { code?: string } }[] }) {
   return result.errors?.[0]?.extensions?.code;
 }
 
+/** A real snapshot row (ordered by createdAt), with TEST/TRAIN items for the given cells. */
+async function insertSnapshot(id: string, name: string, createdAt: Date, items: { cellId: string; label: string; split: "TRAIN" | "TEST" }[] = []) {
+  const by = await api.prisma.user.findFirstOrThrow({ where: { role: "DATA_SCIENTIST" } });
+  await api.prisma.datasetSnapshot.create({
+    data: { id, name, labels: ["car_t", "lymphocyte"], itemCount: items.length, contentHash: `hash-${name}`, createdById: by.id, createdAt },
+  });
+  for (const it of items) await api.prisma.datasetItem.create({ data: { snapshotId: id, ...it, cropSha256: "c".repeat(64) } });
+}
+
+/** An evaluation on 10 car_t and 10 lymphocyte TEST cells, `right` of the lymphocytes called right. */
+function evaluation(lymphocytesRight: number, modelLabels: string[] = []) {
+  const truth = [...Array(10).fill("car_t"), ...Array(10).fill("lymphocyte")] as string[];
+  const predicted = truth.map((t, i) => ({ label: t === "lymphocyte" && i - 10 >= lymphocytesRight ? "car_t" : t, abstained: false }));
+  return withoutLeakage(evaluatePredictions(truth, predicted, modelLabels));
+}
+
+/** Adds evaluations to a version's metrics (as compareModels stores them). */
+async function evaluate(id: string, evaluations: Record<string, unknown>) {
+  const v = await api.prisma.modelVersion.findUniqueOrThrow({ where: { id } });
+  const m = (v.metrics ?? {}) as { evaluations?: Record<string, unknown> };
+  await api.prisma.modelVersion.update({ where: { id }, data: { metrics: JSON.parse(JSON.stringify({ ...m, evaluations: { ...m.evaluations, ...evaluations } })) } });
+}
+
+describe("the first promotion (no champion yet)", () => {
+  // Before any champion: these run first, and leave none (the proposal is rejected).
+  const FIRST_EVIDENCE = `{ modelPromotions { nodes { id evidence {
+    snapshotId snapshot { name } testCells untestedLabels acceptedRegression accuracyDifference { difference } pairing pairingNote paired { cells }
+    regressions { measure } champion { accuracy }
+    candidate { modelVersion { id } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support recallCi95 } }
+  } } } }`;
+
+  it("is refused without a TEST-part evaluation of the candidate, saying how to get one, changing nothing", async () => {
+    expect(await api.prisma.modelVersion.count({ where: { status: "CHAMPION" } })).toBe(0);
+    // Registered from a directory: no evaluation. Evaluated only on a TEST part with no cell: none either.
+    const unevaluated = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    const onEmpty = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    const emptySnap = "00000000-0000-4000-8000-0000000001e0";
+    await insertSnapshot(emptySnap, "first-empty-test", new Date("2026-11-01T00:00:00Z"));
+    await evaluate(onEmpty.id, { [emptySnap]: withoutLeakage(evaluatePredictions([], [], [], [])) });
+    for (const version of [unevaluated, onEmpty]) {
+      const before = await registryState();
+      const r = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: version.id, reason: "the first model" });
+      expect(codeOf(r)).toBe("CONFLICT");
+      expect(r.errors?.[0]?.message).toMatch(/has no test-set evaluation .*with no champion yet it is weighed on its own figures: evaluate it on a snapshot's locked TEST part first \(compareModels/);
+      expect(await registryState()).toEqual(before);
+    }
+
+    // Scored against a TEST label an amendment has since corrected: not evidence either.
+    const tech = await api.createUser("TECHNICIAN");
+    const { cells } = await insertCaseWithCells(api.prisma, { createdById: tech.user.id, reviewerId: tech.user.id, status: "AMENDED", cells: [{ reviews: ["car_t", "lymphocyte"] }] });
+    const relabelledSnap = "00000000-0000-4000-8000-0000000001e1";
+    await insertSnapshot(relabelledSnap, "first-relabelled", new Date("2026-11-02T00:00:00Z"), [{ cellId: cells[0]!.id, label: "car_t", split: "TEST" }]);
+    const relabelled = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(relabelled.id, { [relabelledSnap]: evaluation(10) });
+    const before = await registryState();
+    const r = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: relabelled.id, reason: "the first model" });
+    expect(codeOf(r)).toBe("CONFLICT");
+    expect(r.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot first-relabelled, where .+ was evaluated, has been relabelled since it was taken \(amendments\).*Take a new snapshot, evaluate it on it/);
+    expect(await registryState()).toEqual(before);
+  });
+
+  it("freezes the candidate's own figures on its newest evaluated TEST part, shown to the admin deciding", async () => {
+    const older = "00000000-0000-4000-8000-0000000001e2";
+    const newer = "00000000-0000-4000-8000-0000000001e3";
+    await insertSnapshot(older, "first-older", new Date("2026-11-03T00:00:00Z"));
+    await insertSnapshot(newer, "first-newer", new Date("2026-11-04T00:00:00Z"));
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    // It also knows eosinophils, which these TEST parts have none of.
+    await evaluate(candidate.id, { [older]: evaluation(10), [newer]: evaluation(6, ["car_t", "lymphocyte", "eosinophil"]) });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "the first model trained here" })).proposePromotion;
+    expect(proposal).toMatchObject({ kind: "PROMOTE", state: "PROPOSED" });
+    expect(await api.prisma.modelPromotion.findUniqueOrThrow({ where: { id: proposal.id } })).toMatchObject({ replacesChampionId: null });
+
+    const expected = {
+      snapshotId: newer,
+      snapshot: { name: "first-newer" },
+      testCells: 20,
+      untestedLabels: ["eosinophil"],
+      acceptedRegression: false,
+      accuracyDifference: null,
+      pairing: "NO_CHAMPION",
+      pairingNote: expect.stringMatching(/^No champion to compare with: the first champion is weighed on its own figures/),
+      paired: null,
+      regressions: [],
+      champion: null,
+      candidate: {
+        modelVersion: { id: candidate.id },
+        accuracy: 0.8,
+        macroF1: expect.any(Number),
+        correct: 16,
+        abstained: 0,
+        leakedPatients: 0,
+        leakedCells: 0,
+        perClass: [
+          { label: "car_t", recall: 1, support: 10, recallCi95: [0.722, 1] },
+          { label: "eosinophil", recall: null, support: 0, recallCi95: null },
+          { label: "lymphocyte", recall: 0.6, support: 10, recallCi95: [0.312, 0.832] },
+        ],
+      },
+    };
+    const evidenceOf = async () => (await api.gqlOk(tokens.ADMIN, FIRST_EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === proposal.id).evidence;
+    expect(await evidenceOf()).toEqual(expected);
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({
+      comparedOnSnapshotId: newer,
+      testCells: 20,
+      testLeakage: { candidate: { patients: 0, cells: 0 } },
+      figures: { candidate: { accuracy: 0.8, correct: 16 } },
+      pairing: { status: "NO_CHAMPION" },
+      regressions: [],
+      acceptedRegression: false,
+    });
+    expect(event.after).not.toHaveProperty("figures.champion");
+    // Frozen: a later evaluation rewriting the version's cache does not change what the admin weighs.
+    await evaluate(candidate.id, { [newer]: evaluation(10) });
+    expect(await evidenceOf()).toEqual(expected);
+    // Leave no champion for the tests after these.
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not yet" });
+  });
+});
+
 describe("model promotion", () => {
   it("needs a DATA_SCIENTIST proposal and another person's ADMIN approval; old predictions keep their version", async () => {
     const champion = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "CHAMPION", evaluatedOn: SNAP });
@@ -398,22 +519,6 @@ describe("model promotion", () => {
 });
 
 describe("promotion evidence", () => {
-  /** A real snapshot row (ordered by createdAt), with TEST/TRAIN items for the given cells. */
-  async function insertSnapshot(id: string, name: string, createdAt: Date, items: { cellId: string; label: string; split: "TRAIN" | "TEST" }[] = []) {
-    const by = await api.prisma.user.findFirstOrThrow({ where: { role: "DATA_SCIENTIST" } });
-    await api.prisma.datasetSnapshot.create({
-      data: { id, name, labels: ["car_t", "lymphocyte"], itemCount: items.length, contentHash: `hash-${name}`, createdById: by.id, createdAt },
-    });
-    for (const it of items) await api.prisma.datasetItem.create({ data: { snapshotId: id, ...it, cropSha256: "c".repeat(64) } });
-  }
-
-  /** An evaluation on 10 car_t and 10 lymphocyte TEST cells, `right` of the lymphocytes called right. */
-  function evaluation(lymphocytesRight: number, modelLabels: string[] = []) {
-    const truth = [...Array(10).fill("car_t"), ...Array(10).fill("lymphocyte")] as string[];
-    const predicted = truth.map((t, i) => ({ label: t === "lymphocyte" && i - 10 >= lymphocytesRight ? "car_t" : t, abstained: false }));
-    return withoutLeakage(evaluatePredictions(truth, predicted, modelLabels));
-  }
-
   /**
    * An evaluation on 10 car_t and 10 lymphocyte TEST cells (`ids`, in the snapshot's order) that
    * keeps each cell's call, as evaluations do since 2026-11-27: cell i called right where `right(i)`.
@@ -424,13 +529,6 @@ describe("promotion evidence", () => {
     return withoutLeakage(evaluatePredictions(truth, predicted, [], ids));
   }
   const cellIds = () => Array.from({ length: 20 }, () => randomUUID()).sort();
-
-  /** Adds evaluations to a version's metrics (as compareModels stores them). */
-  async function evaluate(id: string, evaluations: Record<string, unknown>) {
-    const v = await api.prisma.modelVersion.findUniqueOrThrow({ where: { id } });
-    const m = (v.metrics ?? {}) as { evaluations?: Record<string, unknown> };
-    await api.prisma.modelVersion.update({ where: { id }, data: { metrics: JSON.parse(JSON.stringify({ ...m, evaluations: { ...m.evaluations, ...evaluations } })) } });
-  }
 
   it("refuses a candidate below the champion without the acknowledgement, naming the figures; files it with one, audited with the evidence", async () => {
     const snap = "00000000-0000-4000-8000-000000000a01";

@@ -7,7 +7,9 @@
 // comparison (pairedComparison.ts) or why there is none, and each class's recall interval
 // (proposals before: computed here from the recall and support they froze). McNemar's p is the
 // mid-p since the switch to it; proposals frozen before hold the exact p and no mcnemarTest, and
-// are read as EXACT: a frozen figure is never recomputed.
+// are read as EXACT: a frozen figure is never recomputed. A first promotion (no champion to
+// replace) freezes the candidate's own figures on a TEST part since they are required
+// (pairing NO_CHAMPION); those filed before carry none (evidence null).
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -28,9 +30,12 @@ interface Recorded {
   // Recorded since 2026-11-27 too (older proposals: NOT_RECORDED). INCONSISTENT and NO_TEST_CELLS
   // since the switch to mid-p: before, a damaged per-cell record was filed as NOT_RECORDED (its
   // note saying it "keeps no readable call"), and an empty TEST part could not be proposed on.
-  pairing?: { status?: PairingStatus; note?: string };
+  pairing?: { status?: EvidencePairing; note?: string };
   paired?: PairedFigures;
 }
+/** A first promotion (no champion yet, since its figures are required) has nothing to pair with. */
+type EvidencePairing = PairingStatus | "NO_CHAMPION";
+
 interface Leak {
   patients?: number;
   cells?: number;
@@ -85,10 +90,10 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
 }
 
 /** A status with no paired figures beside it is not PAIRED, whatever it says; none recorded: NOT_RECORDED. */
-function pairingOf(proposal: Recorded): PairingStatus {
+function pairingOf(proposal: Recorded): EvidencePairing {
   if (proposal.paired) return "PAIRED";
   const status = proposal.pairing?.status;
-  if (status === "DIFFERENT_ITEMS" || status === "INCONSISTENT" || status === "NO_TEST_CELLS") return status;
+  if (status === "DIFFERENT_ITEMS" || status === "INCONSISTENT" || status === "NO_TEST_CELLS" || status === "NO_CHAMPION") return status;
   // Filed before INCONSISTENT existed: a damaged record is shown as the warning it is, not as an older evaluation.
   return /keeps no readable call for each TEST cell/.test(proposal.pairing?.note ?? "") ? "INCONSISTENT" : "NOT_RECORDED";
 }

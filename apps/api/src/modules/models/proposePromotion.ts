@@ -42,27 +42,37 @@ export async function proposePromotion(
       );
     }
     // The admin deciding weighs the two on the same test cells: no such figures, no proposal.
+    // With no champion yet, the candidate's own figures on a TEST part: no figures, no first champion.
     const champion = await tx.modelVersion.findFirst({ where: { status: "CHAMPION" } });
-    const shared = champion ? sharedSnapshots(version, champion) : [];
-    if (champion && shared.length === 0) {
+    if (champion && sharedSnapshots(version, champion).length === 0) {
       throw conflict(
         `${version.name} ${version.version} has no test-set evaluation on the same snapshot as the champion ${champion.name} ${champion.version}: compare the two on a snapshot first, then propose`,
       );
     }
+    if (!champion && testedSnapshots(version).length === 0) {
+      throw conflict(
+        `${version.name} ${version.version} has no test-set evaluation (on a TEST part with cells), and with no champion yet it is weighed on its own figures: evaluate it on a snapshot's locked TEST part first (compareModels with any other registered version, or a training run, which evaluates the model it trains), then propose`,
+      );
+    }
     // The evidence was gathered before this transaction: against the champion of now, or not at all.
-    if (evidence && evidence.championId !== champion?.id) throw conflict("The champion changed while this was proposed: propose again");
-    if (!champion) return fileProposal(tx, actor, version, "PROMOTE", reason);
-    // A comparison stored between that read and this transaction: without the figures it gives, no
+    if (evidence && evidence.championId !== (champion?.id ?? null)) throw conflict("The champion changed while this was proposed: propose again");
+    // An evaluation stored between that read and this transaction: without the figures it gives, no
     // regression or relabelling check could be made, so none is skipped.
-    if (!evidence) throw conflict("The comparison with the champion was stored while this was proposed: propose again");
+    if (!evidence) throw conflict(`The ${champion ? "comparison with the champion" : "evaluation"} was stored while this was proposed: propose again`);
     const snapshot = `snapshot ${evidence.snapshotName ?? evidence.comparedOnSnapshotId}`;
-    // Both models scored against labels an amendment has since corrected: not evidence.
+    // Scored against labels an amendment has since corrected: not evidence.
     if (evidence.relabelledTestCells > 0) {
       const n = evidence.relabelledTestCells;
       throw conflict(
-        `${n} TEST cell${n === 1 ? "" : "s"} of ${snapshot}, where the two were compared, ${n === 1 ? "has" : "have"} been relabelled since it was taken (amendments): both models were scored against labels since corrected. Take a new snapshot, compare the two models on it, then propose`,
+        champion
+          ? `${n} TEST cell${n === 1 ? "" : "s"} of ${snapshot}, where the two were compared, ${n === 1 ? "has" : "have"} been relabelled since it was taken (amendments): both models were scored against labels since corrected. Take a new snapshot, compare the two models on it, then propose`
+          : `${n} TEST cell${n === 1 ? "" : "s"} of ${snapshot}, where ${version.name} ${version.version} was evaluated, ${n === 1 ? "has" : "have"} been relabelled since it was taken (amendments): it was scored against labels since corrected. Take a new snapshot, evaluate it on it, then propose`,
         { relabelledTestCells: n, snapshotId: evidence.comparedOnSnapshotId },
       );
+    }
+    if (!champion) {
+      const { relabelledTestCells: _none, regressions: _first, championId: _noChampion, ...recorded } = evidence;
+      return fileProposal(tx, actor, version, "PROMOTE", reason, { ...recorded, regressions: [], acceptedRegression: false });
     }
     // A model below the champion (by point estimate, not a test: a drop of one cell counts) is
     // promoted only knowingly: the proposer says so, and the admin sees it with the paired counts.
@@ -75,6 +85,7 @@ export async function proposePromotion(
     const { relabelledTestCells: _none, regressions, ...recorded } = evidence;
     return fileProposal(tx, actor, version, "PROMOTE", reason, {
       ...recorded,
+      championId: champion.id,
       regressions: toJson(regressions),
       acceptedRegression: regressions.length > 0,
     });
@@ -83,9 +94,9 @@ export async function proposePromotion(
 
 /**
  * What the proposal rests on, frozen with it: of the snapshots on whose TEST part both the
- * candidate and the champion were evaluated, those where they learned from the fewest TEST
- * patients, and of those the newest (the most recent labels; which one must not depend on how
- * snapshot ids sort). Models trained before the split by patient (or fine-tuned from one) may
+ * candidate and the champion were evaluated (no champion yet: the candidate, on a TEST part with
+ * cells), those where they learned from the fewest TEST patients, and of those the newest (the
+ * most recent labels; which one must not depend on how snapshot ids sort). Models trained before the split by patient (or fine-tuned from one) may
  * have learned from some: their figures there are optimistic. Recorded with the proposal, not a
  * refusal: such a lineage stays in every later snapshot (parts are sticky), and the admin decides
  * knowing it. With it: the TEST cell count, both models' recall per class with its interval, the
@@ -99,20 +110,20 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
     prisma.modelVersion.findUnique({ where: { id: candidateId } }),
     prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } }),
   ]);
-  if (!version || !champion) return null;
-  const shared = sharedSnapshots(version, champion);
+  if (!version) return null;
+  const shared = champion ? sharedSnapshots(version, champion) : testedSnapshots(version);
   const [rows, snapshots] = await Promise.all([
     Promise.all(
       shared.map(async (snapshotId) => ({
         snapshotId,
         candidate: await testLeakage(prisma, version.id, snapshotId),
-        champion: await testLeakage(prisma, champion.id, snapshotId),
+        champion: champion ? await testLeakage(prisma, champion.id, snapshotId) : null,
       })),
     ),
     prisma.datasetSnapshot.findMany({ where: { id: { in: shared.filter(isUuid) } }, select: { id: true, name: true, createdAt: true } }),
   ]);
   if (!rows.length) return null;
-  const leaked = (r: (typeof rows)[number]) => r.candidate.patients + r.champion.patients;
+  const leaked = (r: (typeof rows)[number]) => r.candidate.patients + (r.champion?.patients ?? 0);
   const least = Math.min(...rows.map(leaked));
   // A snapshot this database does not hold (an id from elsewhere) counts as the oldest.
   const takenAt = (id: string) => snapshots.find((s) => s.id === id)?.createdAt.getTime() ?? Number.NEGATIVE_INFINITY;
@@ -122,36 +133,69 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
   // The figures as the proposer saw them, frozen with the proposal: the versions' stored
   // evaluations are a cache a later evaluation may overwrite.
   const candidateEval = cachedEvaluation(version, best.snapshotId);
+  const snapshotName = snapshots.find((s) => s.id === best.snapshotId)?.name ?? null;
+  const relabelled = isUuid(best.snapshotId) ? await relabelledTestCells(prisma, best.snapshotId) : 0;
+  if (!champion) {
+    // A first champion: its own figures (accuracy, macro-F1, cells right and abstained, each
+    // class's recall with its interval), nothing to pair or to fall below.
+    const testCells = candidateEval?.count ?? null;
+    return {
+      championId: null,
+      comparedOnSnapshotId: best.snapshotId,
+      ...(snapshotName ? { snapshotName } : {}),
+      ...(testCells !== null ? { testCells } : {}),
+      testLeakage: { candidate: { ...best.candidate } },
+      figures: toJson({ candidate: figuresOf(candidateEval) }),
+      pairing: { status: "NO_CHAMPION", note: FIRST_CHAMPION },
+      untestedLabels: untestedLabelsOf(candidateEval),
+      regressions: [],
+      relabelledTestCells: relabelled,
+    };
+  }
   const championEval = cachedEvaluation(champion, best.snapshotId);
   const figures = { candidate: figuresOf(candidateEval), champion: figuresOf(championEval) };
   const testCells = candidateEval?.count ?? championEval?.count ?? null;
   const difference = accuracyDifference95(figures.candidate, figures.champion, testCells);
   const pairing = pairEvaluations(candidateEval, championEval);
-  const snapshotName = snapshots.find((s) => s.id === best.snapshotId)?.name ?? null;
   return {
     championId: champion.id,
     comparedOnSnapshotId: best.snapshotId,
     ...(snapshotName ? { snapshotName } : {}),
     ...(testCells !== null ? { testCells } : {}),
-    testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion } },
+    testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion! } },
     figures: toJson(figures),
     ...(difference ? { accuracyDifference: difference } : {}),
     pairing: pairing.status === "PAIRED" ? { status: pairing.status } : { status: pairing.status, note: pairing.note },
     ...(pairing.status === "PAIRED" ? { paired: toJson(pairing.paired) } : {}),
     untestedLabels: untestedLabelsOf(candidateEval, championEval),
     regressions: regressionsOf(figures.candidate, figures.champion, pairing.status === "PAIRED" ? pairing.byClass : undefined),
-    relabelledTestCells: isUuid(best.snapshotId) ? await relabelledTestCells(prisma, best.snapshotId) : 0,
+    relabelledTestCells: relabelled,
   };
 }
+
+/** Why a first promotion's evidence has no comparison (PromotionEvidence.pairingNote). */
+const FIRST_CHAMPION = "No champion to compare with: the first champion is weighed on its own figures on this TEST part";
 
 /** Plain JSON for the audit event (Prisma's JSON input type has no optional fields). */
 function toJson<T>(value: T): Prisma.InputJsonValue {
   return JSON.parse(JSON.stringify(value)) as Prisma.InputJsonValue;
 }
 
-/** Snapshots on whose locked TEST part both models were evaluated (metrics.evaluations). */
+/** Snapshots on whose locked TEST part the model was evaluated (metrics.evaluations). */
+function evaluatedSnapshots(m: ModelVersion): string[] {
+  return Object.keys((m.metrics as { evaluations?: Record<string, unknown> } | null)?.evaluations ?? {});
+}
+
+/** Snapshots on whose locked TEST part both models were evaluated. */
 function sharedSnapshots(a: ModelVersion, b: ModelVersion): string[] {
-  const snapshots = (m: ModelVersion) => Object.keys((m.metrics as { evaluations?: Record<string, unknown> } | null)?.evaluations ?? {});
-  const ofB = new Set(snapshots(b));
-  return snapshots(a).filter((id) => ofB.has(id));
+  const ofB = new Set(evaluatedSnapshots(b));
+  return evaluatedSnapshots(a).filter((id) => ofB.has(id));
+}
+
+/**
+ * Snapshots whose TEST part the model was evaluated on and had cells (an evaluation that does not
+ * say how many counts): what a first promotion rests on, with no champion to compare with.
+ */
+function testedSnapshots(m: ModelVersion): string[] {
+  return evaluatedSnapshots(m).filter((id) => cachedEvaluation(m, id)?.count !== 0);
 }

@@ -11,6 +11,8 @@ import { listModelPromotions } from "./listModelPromotions.ts";
 import { proposePromotion } from "./proposePromotion.ts";
 import { proposeRollback } from "./proposeRollback.ts";
 import { registerModel } from "./registerModel.ts";
+import { repredictionOf } from "./reprediction.ts";
+import { rerunReprediction } from "./rerunReprediction.ts";
 import { testSetOf } from "./testSet.ts";
 
 export const resolvers: Resolvers = {
@@ -26,6 +28,7 @@ export const resolvers: Resolvers = {
     proposePromotion: (_p, args, ctx) => proposePromotion(ctx.prisma, actor(ctx), args),
     decidePromotion: (_p, args, ctx) => decidePromotion(ctx.prisma, ctx.env.dataDir, actor(ctx), args),
     proposeRollback: (_p, args, ctx) => proposeRollback(ctx.prisma, actor(ctx), args),
+    rerunReprediction: (_p, args, ctx) => rerunReprediction(ctx.prisma, actor(ctx), args),
   },
   ModelVersion: {
     metrics: (v) => servedMetrics(v.metrics ?? {}),
@@ -40,6 +43,7 @@ export const resolvers: Resolvers = {
       }),
     predictionCount: (v, _a, ctx) => ctx.prisma.prediction.count({ where: { modelVersionId: v.id } }),
     testSet: (v, _a, ctx) => testSetOf(ctx.prisma, v),
+    reprediction: (v, _a, ctx) => repredictionOf(ctx.prisma, v),
   },
   ModelPromotion: {
     modelVersion: (p, _a, ctx) =>
@@ -66,4 +70,6 @@ export const policy: Policy = {
   "Mutation.decidePromotion": ["ADMIN"],
   // An ADMIN may also propose a rollback in an emergency; another person must still approve it.
   "Mutation.proposeRollback": ["DATA_SCIENTIST", "ADMIN"],
+  // Runs what a champion change already approved, for the model serving now: no second person.
+  "Mutation.rerunReprediction": ["DATA_SCIENTIST", "ADMIN"],
 };

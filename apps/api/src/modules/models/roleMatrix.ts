@@ -21,4 +21,9 @@ export const matrixCases: MatrixCase[] = [
     query: `mutation($id: ID) { proposeRollback(reason: "matrix", modelVersionId: $id) { id } }`,
     variables: (fx) => ({ id: fx.missingId }),
   },
+  {
+    mutation: "rerunReprediction",
+    query: `mutation($id: ID!) { rerunReprediction(modelVersionId: $id, reason: "matrix") { id } }`,
+    variables: (fx) => ({ id: fx.missingId }),
+  },
 ];

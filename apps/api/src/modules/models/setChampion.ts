@@ -39,8 +39,15 @@ export async function setChampion(
     reason,
   });
   // Counted under the champion lock, this change's event included: 1 for a first reign.
-  const crowning = await tx.auditEvent.count({
-    where: { action: "model.championChanged", entityType: "ModelVersion", entityId: target.id },
+  await enqueueRepredictOpenCases(tx, target.id, await reignOf(tx, target.id));
+}
+
+/**
+ * How many times the version has become champion (its model.championChanged events): the number
+ * of its current reign while it is champion, which its re-prediction jobs' dedupe keys carry.
+ */
+export function reignOf(tx: Pick<Prisma.TransactionClient, "auditEvent">, modelVersionId: string): Promise<number> {
+  return tx.auditEvent.count({
+    where: { action: "model.championChanged", entityType: "ModelVersion", entityId: modelVersionId },
   });
-  await enqueueRepredictOpenCases(tx, target.id, crowning);
 }

@@ -1,5 +1,5 @@
 "use client";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { Role } from "@/auth/roles";
 import { ConfusionMatrix, historyNotes, historySeries, LineChart } from "@/charts/Charts";
 import { useAsk } from "@/components/AskDialog";
@@ -23,10 +23,12 @@ import {
   MODELS,
   PROPOSE_PROMOTION,
   PROPOSE_ROLLBACK,
+  RERUN_REPREDICTION,
 } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 import { labelName } from "@/lib/labels";
+import { mayRerun, pollInterval, type Reprediction, repredictionLine } from "./reprediction";
 
 interface Version {
   id: string;
@@ -105,7 +107,12 @@ function figuresText(f: Figures, testCells: number | null): string {
  * difference: a regression's paired counts are (regressionText).
  */
 function recallText(e: Evidence): string {
-  if (!e.champion || e.candidate.perClass.length === 0) return "";
+  if (e.candidate.perClass.length === 0) return "";
+  // A first promotion: the candidate's own recalls, nothing to set them against.
+  if (!e.champion) {
+    const own = e.candidate.perClass.filter((c) => c.support > 0).map((c) => `${labelName(c.label)} ${recallWithInterval(c)}, ${c.support} cells`);
+    return own.length ? `Recall with 95% intervals: ${own.join("; ")}.` : "";
+  }
   const theirs = new Map(e.champion.perClass.map((c) => [c.label, c]));
   const rows = e.candidate.perClass
     .filter((c) => c.support > 0)
@@ -139,14 +146,18 @@ function warningsText(p: Promotion): string {
 }
 
 interface Data {
-  championModel: { id: string } | null;
+  championModel: { id: string; reprediction: Reprediction | null } | null;
   modelVersions: { nodes: Version[] };
   modelPromotions: { nodes: Promotion[] };
   datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; createdAt: string }[] };
 }
 
 export function Models({ role, userId }: { role: Role; userId: string }) {
-  const { data, error, loading, reload } = useQuery<Data>(MODELS, {});
+  // Reloaded while the champion's re-prediction is queued or running, to follow it.
+  const [pollMs, setPollMs] = useState<number | null>(null);
+  const { data, error, loading, reload } = useQuery<Data>(MODELS, {}, { pollMs: pollMs ?? undefined, poll: pollMs !== null });
+  const reprediction = data?.championModel?.reprediction ?? null;
+  useEffect(() => setPollMs(pollInterval(reprediction)), [reprediction]);
   const [selected, setSelected] = useState<string | null>(null);
   const versions = data?.modelVersions.nodes ?? [];
   const current =
@@ -189,7 +200,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
           <tbody>
             {versions.map((v) => {
               const m = modelMetrics(v.metrics).test;
-              return (
+              return [
                 <tr
                   key={v.id}
                   data-testid="model-row"
@@ -271,8 +282,26 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                       </button>
                     )}
                   </td>
-                </tr>
-              );
+                </tr>,
+                v.id === data?.championModel?.id && reprediction && (
+                  <tr key={`${v.id}-reprediction`} data-testid="champion-reprediction-row">
+                    <td colSpan={9}>
+                      <ChampionReprediction
+                        r={reprediction}
+                        canRerun={mayRerun(role, reprediction)}
+                        busy={busy}
+                        onRerun={async () => {
+                          const reason = await ask({
+                            title: `Why run the re-prediction of open cases by ${v.name} ${v.version} again?`,
+                            confirm: "Run again",
+                          });
+                          if (reason) void act(() => gql(RERUN_REPREDICTION, { modelVersionId: v.id, reason }));
+                        }}
+                      />
+                    </td>
+                  </tr>
+                ),
+              ];
             })}
           </tbody>
         </table>
@@ -402,6 +431,27 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
 
       {current && <VersionDetail v={current} />}
       {versions.length >= 2 && <Compare versions={versions} snapshots={data?.datasetSnapshots.nodes ?? []} />}
+    </div>
+  );
+}
+
+/**
+ * By the champion: whether open cases' undecided cells were predicted again by it (until then they
+ * show the replaced model's calls), with Run again for those allowed when it failed or left cells.
+ */
+function ChampionReprediction({ r, canRerun, busy, onRerun }: { r: Reprediction; canRerun: boolean; busy: boolean; onRerun: () => void }) {
+  const line = repredictionLine(r);
+  return (
+    <div className={line.tone} style={{ fontSize: "0.85rem" }} data-testid="champion-reprediction" data-status={r.status} role={line.tone === "error" ? "alert" : undefined}>
+      {line.text}
+      {canRerun && (
+        <>
+          {" "}
+          <button type="button" disabled={busy} data-testid="rerun-reprediction" onClick={onRerun}>
+            Run again
+          </button>
+        </>
+      )}
     </div>
   );
 }
