@@ -110,7 +110,8 @@ describe("integrity review guards", () => {
   it("stamp a prediction with the database's clock, whatever time the client sends: the newest call does not depend on the worker host", async () => {
     const { cell, model, kase } = await seedSignedCase();
     await db.prisma.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW" } });
-    const [{ now }] = await db.prisma.$queryRaw<{ now: Date }[]>`SELECT date_trunc('milliseconds', clock_timestamp() AT TIME ZONE 'UTC') AS now`;
+    const [row] = await db.prisma.$queryRaw<{ now: Date }[]>`SELECT date_trunc('milliseconds', clock_timestamp() AT TIME ZONE 'UTC') AS now`;
+    const now = row!.now;
     // A worker whose clock is a day behind, then one a day ahead.
     for (const skew of [-86_400_000, 86_400_000]) {
       await new Promise((ok) => setTimeout(ok, 5)); // a later millisecond, so the order below is by time
