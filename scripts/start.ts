@@ -2,14 +2,18 @@
 // Opens the database (DATABASE_URL, else the embedded PGlite server, migrated). On the embedded
 // database (or with RCMNET_DEMO=1) it seeds demo users, cases and a champion model; on your own
 // PostgreSQL it seeds nothing with a published password: the first administrator comes from
-// RCMNET_ADMIN_LOGIN / RCMNET_ADMIN_PASSWORD (seed/install.ts). Then it runs the API, two workers
-// (slide analysis; training) and the dashboard as child processes until Ctrl-C. Secrets are generated once into the data dir.
+// RCMNET_ADMIN_LOGIN / RCMNET_ADMIN_PASSWORD (seed/install.ts). Then it writes a line to the audit
+// anchor file and runs the API, two workers (slide analysis, which anchors; training) and the
+// dashboard as child processes until Ctrl-C, which stops the anchoring worker last. Secrets are generated once into the data dir.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
-import { defaultDataDir, openDatabase, repoRoot } from "@rcmnet/db";
+import { createPrismaClient, defaultDataDir, openDatabase, repoRoot } from "@rcmnet/db";
+import { loadEnv } from "../apps/api/src/env.ts";
+import { anchorAuditHead } from "../apps/api/src/jobs/anchorAuditHead.ts";
+import { jsonLogger } from "../apps/api/src/jobs/logger.ts";
 import { DEMO_USERS } from "../apps/api/src/seed/demoUsers.ts";
 
 // No call home from a clinical install: Next.js and turbo send usage telemetry unless told not to.
@@ -84,6 +88,8 @@ function assertPortFree(port: number, variable: string): Promise<void> {
 }
 
 const children: ChildProcess[] = [];
+/** The worker that writes the audit anchor file: stopped after the others (see shutdown). */
+let anchoringChild: ChildProcess | null = null;
 let stopping = false;
 
 function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot) {
@@ -116,10 +122,9 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
 
 let closeDatabase: () => Promise<void> = async () => {};
 
-async function shutdown(code = 0) {
-  if (stopping) return;
-  stopping = true;
-  for (const child of children) {
+/** SIGTERM to each child (its process group), resolved once every one has exited. */
+async function stopChildren(which: ChildProcess[]): Promise<void> {
+  for (const child of which) {
     if (child.pid !== undefined && child.exitCode === null) {
       try {
         process.kill(-child.pid, "SIGTERM");
@@ -128,11 +133,41 @@ async function shutdown(code = 0) {
       }
     }
   }
-  await Promise.all(
-    children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : Promise.resolve())),
-  );
+  await Promise.all(which.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : Promise.resolve())));
+}
+
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  // The anchoring worker last: its clean stop anchors the head once more, which then covers the
+  // events the API and the trainer write while they stop (sign-outs, a training run given back).
+  await stopChildren(children.filter((c) => c !== anchoringChild));
+  if (anchoringChild) await stopChildren([anchoringChild]);
   await closeDatabase();
   process.exit(code);
+}
+
+/**
+ * Writes a line to the audit anchor file before anything else starts (docs/decisions.md D2). The
+ * verifier fails once the file's newest line is older than two intervals and 5 minutes by its
+ * host's clock, and the worker writes its first half a minute after its model backend has
+ * loaded: after a stop longer than that, every check until then would fail. Nothing else uses
+ * the database now, which on the embedded one (one session for every connection) is why the
+ * worker waits. A failure is said and the start goes on: the worker logs it at every tick, and
+ * verification fails while it lasts.
+ */
+async function anchorBeforeStart(databaseUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
+  // The analysis worker's configuration: the file it writes, the interval it declares.
+  const config = loadEnv({ ...process.env, ...env });
+  if (config.auditAnchorMinutes === 0) return;
+  const prisma = createPrismaClient(databaseUrl, { max: 1 });
+  try {
+    await anchorAuditHead(prisma, config.auditAnchorFile, { log: jsonLogger({ service: "launcher" }), everyMinutes: config.auditAnchorMinutes });
+  } catch (err) {
+    console.error(`[rcmnet] audit chain head not anchored before start-up: ${(err as Error).message}`);
+  } finally {
+    await prisma.$disconnect();
+  }
 }
 
 process.on("SIGINT", () => void shutdown(0));
@@ -181,11 +216,12 @@ async function main() {
     : "    Sign in with the administrator account; add users under Users.\n";
 
   ensureWebBuild();
+  await anchorBeforeStart(db.url, env);
   run("api", tsx, ["apps/api/src/server.ts"], env);
   // Two workers: slide analysis never waits behind a training run that takes hours. The analysis
   // worker also re-predicts open cases after a champion change (inference too; it steps back
   // between cases whenever a slide analysis is waiting).
-  run("worker", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "analyzeSlide,repredictOpenCases" });
+  anchoringChild = run("worker", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "analyzeSlide,repredictOpenCases" });
   // One writer of the audit anchor file is enough here (the analysis worker), and on the embedded
   // database, which is one PostgreSQL session shared by every connection, a second worker's
   // anchoring transaction at the same moment interleaves with the first's.

@@ -32,8 +32,18 @@ const schema = z.object({
   RCMNET_TEMPORARY_PASSWORD_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(72),
   /** The commit a deployment without .git was built from (training runs record their code). */
   RCMNET_BUILD_COMMIT: z.string().regex(/^[0-9a-f]{7,64}$/, "RCMNET_BUILD_COMMIT must be a lowercase git commit hash").optional(),
-  /** Minutes between the worker's copies of the audit chain's head to the anchor file (0: none). */
-  RCMNET_AUDIT_ANCHOR_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(10),
+  /**
+   * Minutes between the worker's copies of the audit chain's head to the anchor file (0: none).
+   * Digits only: coerced, an empty value (`RCMNET_AUDIT_ANCHOR_MINUTES=`) would read as 0 and
+   * switch anchoring off without a word. Unset: 10.
+   */
+  RCMNET_AUDIT_ANCHOR_MINUTES: z
+    .string()
+    .trim()
+    .regex(/^\d{1,4}$/, "not a whole number of minutes from 0 to 1440 (an empty value is not 0: unset it for the default, 10; 0 turns anchoring off)")
+    .default("10")
+    .transform(Number)
+    .pipe(z.number().int().max(24 * 60, "at most 1440 minutes (a day)")),
   /** The anchor file (docs/decisions.md D2); unset: <dataDir>/audit-anchors.jsonl. */
   RCMNET_AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
 });

@@ -58,13 +58,14 @@ const classifiers = new ClassifierCache(runtime, env.dataDir);
 log.info("model backend ready", { backend });
 
 if (stopping) process.exit(0);
-// The chain head copied outside the database shortly after start-up and every few minutes
-// (docs/decisions.md D2). Not at the very start: the start-up burst of queries (seeding, queued
-// analyses, housekeeping) is when the embedded database, one session for every connection,
-// interleaves concurrent statements; half a minute later it is quiet.
+// The chain head copied outside the database half a minute after the model backend has loaded
+// and every few minutes, a heartbeat line when it has not moved (docs/decisions.md D2). Not at
+// the very start: the start-up burst of queries (seeding, queued analyses, housekeeping) is when
+// the embedded database, one session for every connection, interleaves concurrent statements;
+// half a minute later it is quiet (npm start writes a line itself before it starts anything).
 const FIRST_ANCHOR_AFTER_MS = 30_000;
 const anchoring: AuditAnchoring | null =
-  env.auditAnchorMinutes > 0 ? startAuditAnchoring(prisma, env.auditAnchorFile, { everyMs: env.auditAnchorMinutes * 60_000, log, firstAfterMs: FIRST_ANCHOR_AFTER_MS }) : null;
+  env.auditAnchorMinutes > 0 ? startAuditAnchoring(prisma, env.auditAnchorFile, { everyMinutes: env.auditAnchorMinutes, log, firstAfterMs: FIRST_ANCHOR_AFTER_MS }) : null;
 const blobs = new BlobStore(join(env.dataDir, "blobs"));
 const BLOB_SWEEP_EVERY_MS = 3600_000;
 let lastBlobSweep = 0;

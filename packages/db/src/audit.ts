@@ -71,11 +71,26 @@ async function lostSignatureAnchor(prisma: PrismaClient): Promise<LostAnchor | n
 }
 
 /**
+ * The first line of each head: heartbeats repeat a head at every tick (~150 lines a day), and
+ * one comparison per head is enough. A seq filed with two hashes keeps both.
+ */
+function distinctHeads(anchors: readonly FiledAuditAnchor[]): FiledAuditAnchor[] {
+  const seen = new Set<string>();
+  return anchors.filter((a) => {
+    const key = `${a.seq}:${a.hash}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
  * The signatures' anchors live in the database, so its owner can rewrite them with the trail.
  * The anchor file's cannot be (where it is kept out of that owner's reach): each anchored event
  * must still be there with the same hash. One query, the anchors passed as two arrays.
  */
-async function lostFiledAnchor(prisma: PrismaClient, anchors: readonly FiledAuditAnchor[]): Promise<LostAnchor | null> {
+async function lostFiledAnchor(prisma: PrismaClient, filed: readonly FiledAuditAnchor[]): Promise<LostAnchor | null> {
+  const anchors = distinctHeads(filed);
   if (!anchors.length) return null;
   const [lost] = await prisma.$queryRaw<{ seq: bigint; i: bigint; present: boolean; lastSeq: bigint | null }[]>`
     SELECT x.seq, x.i, a.seq IS NOT NULL AS present, (SELECT max(seq) FROM audit_event) AS "lastSeq"
@@ -133,111 +148,192 @@ export async function verifyAuditChain(prisma: PrismaClient, filed: readonly Fil
 export const DEFAULT_ANCHOR_MINUTES = 10;
 
 /**
- * How long an event may wait for the anchor that covers it before anchoring counts as stopped:
- * two intervals (a write that outlasted one interval skips the next tick) plus 5 minutes (the
- * tick's own query and fsync, clocks). 25 minutes at the default. Null with anchoring off (0).
+ * How long an event may wait for the anchor that covers it, and the file for its next line,
+ * before anchoring counts as stopped: two intervals (a write that outlasted one interval skips
+ * the next tick) plus 5 minutes (the tick's own query and fsync, clocks). 25 minutes at the
+ * default. Null with anchoring off (0).
  */
 export function anchorGraceMinutes(anchorMinutes: number): number | null {
   return anchorMinutes > 0 ? 2 * anchorMinutes + 5 : null;
 }
 
 /**
- * Whether the newest events are anchored in time. The file's anchors only vouch for the events
- * up to the newest one: a worker whose writes fail (EACCES, a full disk) or that is not running
- * leaves every later event to the chain alone, which the tables' owner can rewrite and re-chain.
+ * Whether anchoring is alive. The file's anchors only vouch for the events up to the newest one:
+ * a worker whose writes fail (EACCES, a full disk) or that is not running leaves every later
+ * event to the chain alone, which the tables' owner can rewrite and re-chain. Two signs, either
+ * of which fails the verdict: the file's newest line is older than the grace period by the
+ * checking host's clock (the writer adds a line at every tick, a heartbeat when the head has not
+ * moved, so this needs nothing the database says: an owner who moves the unanchored events' `at`
+ * forward, or deletes them, does not hide a stopped writer); and the first event after the
+ * newest anchor is older than the grace period by the database's clock (a writer that runs but
+ * cannot anchor: its lines would stay on an old head).
  */
 export interface AnchorRecency {
-  /** False with anchoring off (anchorMinutes 0) or no anchor file to check: nothing was checked. */
+  /**
+   * False with anchoring off (an interval of 0: no line declares one and this checker's setting
+   * is 0) or no anchor file to check: nothing was checked. `problem` then says whether that is
+   * wrong (the trail or the file shows anchoring was on).
+   */
   checked: boolean;
-  /** The interval the workers are assumed to anchor at (RCMNET_AUDIT_ANCHOR_MINUTES); 0: off. */
+  /**
+   * The interval judged by: the one the file's newest line declares (its writer's
+   * RCMNET_AUDIT_ANCHOR_MINUTES), else this checker's own setting; 0: off.
+   */
   anchorMinutes: number;
-  /** How old the first event after the newest anchor may be (anchorGraceMinutes); null when not checked. */
+  /** Whether anchorMinutes is declared by the file's newest line (false: this checker's setting, for a file without such lines). */
+  intervalDeclared: boolean;
+  /** How old the newest line and the first event after the newest anchor may be (anchorGraceMinutes); null when not checked. */
   graceMinutes: number | null;
-  /** The newest anchor's event and when it was written; null when there is none. */
+  /** The newest anchor's event and when it was first written; null when there is none. */
   newestAnchoredSeq: bigint | null;
   newestAnchorWrittenAt: Date | null;
+  /** When the file's newest line (an anchor, or a heartbeat of an unchanged head) was written, by its writer's clock; null with no line. */
+  lastWrittenAt: Date | null;
   /** The first event after the newest anchor and its time; null when every event is anchored (or not checked). */
   unanchoredFromSeq: bigint | null;
   unanchoredSince: Date | null;
   /** The trail's head, the last of the unanchored events; null when every event is anchored. */
   unanchoredToSeq: bigint | null;
-  /** unanchoredSince is more than graceMinutes before the check: anchoring has stopped, the verdict fails. */
+  /** lastWrittenAt is more than graceMinutes before the check (this host's clock) or the restore point: no writer has written since. */
+  writerSilent: boolean;
+  /** unanchoredSince is more than graceMinutes before the check (the database's clock) or the restore point. */
+  eventsOverdue: boolean;
+  /** Anchoring has stopped (writerSilent or eventsOverdue): the verdict fails. */
   overdue: boolean;
-  /** Why, when overdue: what is unanchored since when, and what to check. */
+  /** Why the verdict fails, when overdue or when not checked although anchoring was on: what, since when, and what to check. */
   problem: string | null;
 }
 
-const recencyNotChecked = (anchorMinutes: number): AnchorRecency => ({
+const recencyNotChecked = (anchorMinutes: number, intervalDeclared = false): AnchorRecency => ({
   checked: false,
   anchorMinutes,
+  intervalDeclared,
   graceMinutes: null,
   newestAnchoredSeq: null,
   newestAnchorWrittenAt: null,
+  lastWrittenAt: null,
   unanchoredFromSeq: null,
   unanchoredSince: null,
   unanchoredToSeq: null,
+  writerSilent: false,
+  eventsOverdue: false,
   overdue: false,
   problem: null,
 });
 
-/** The anchor of the highest seq (the newest: the worker only ever anchors a later head). */
+/** The anchor of the highest seq (the newest: the worker only ever anchors a later head), its first line. */
 function newestAnchor(anchors: readonly FiledAuditAnchor[]): FiledAuditAnchor | null {
   let newest: FiledAuditAnchor | null = null;
   for (const a of anchors) if (!newest || a.seq > newest.seq) newest = a;
   return newest;
 }
 
+/** The line written last (the file's order: a writer's clock may step back), among those written by `until` when given. */
+function lastLine(lines: readonly FiledAuditAnchor[], until: Date | null): FiledAuditAnchor | null {
+  let last: FiledAuditAnchor | null = null;
+  for (const a of lines) if ((!until || a.writtenAt <= until) && (!last || a.line > last.line)) last = a;
+  return last;
+}
+
+interface RecencyOptions {
+  file: string;
+  found: boolean;
+  /** This checker's RCMNET_AUDIT_ANCHOR_MINUTES: the interval for a file whose newest line declares none. */
+  anchorMinutes: number;
+  /** A restore point to judge at (verify-audit --restored-to); else now, by this host's clock and the database's. */
+  reference?: { at: Date; label: string } | null;
+  /** Every line read, for the newest one (anchors past a restored head included); `anchors` unless given. */
+  lines?: readonly FiledAuditAnchor[];
+}
+
 /**
- * Checks that the first event after the newest anchor is younger than the grace period at
- * `reference` (the database's clock unless given: event times are the database's too). One
- * indexed query whatever the length of the trail or of the unanchored run.
+ * Checks that the file's newest line is younger than the grace period by this host's clock (or
+ * at `reference`), and that the first event after the newest anchor is, by the database's clock
+ * (event times are the database's). One indexed query whatever the length of the trail or of
+ * the unanchored run, and one more with anchoring off (whether the trail records a file).
  */
 async function checkAnchorRecency(
-  prisma: PrismaClient,
+  prisma: Pick<PrismaClient, "$queryRaw">,
   anchors: readonly FiledAuditAnchor[],
-  {
-    file,
-    found,
-    anchorMinutes,
-    reference = null,
-  }: { file: string; found: boolean; anchorMinutes: number; reference?: { at: Date; label: string } | null },
+  { file, found, anchorMinutes, reference = null, lines = anchors }: RecencyOptions,
 ): Promise<AnchorRecency> {
-  const graceMinutes = anchorGraceMinutes(anchorMinutes);
-  if (graceMinutes === null) return recencyNotChecked(anchorMinutes);
+  const last = lastLine(lines, reference?.at ?? null);
+  const intervalDeclared = last?.everyMinutes !== undefined;
+  const minutes = last?.everyMinutes ?? anchorMinutes;
+  const graceMinutes = anchorGraceMinutes(minutes);
+  if (graceMinutes === null) {
+    // Off here, but on where the file was written: a checker that does not check would pass a
+    // stopped writer for ever. Said, and the verdict fails, until it is given the workers' value.
+    const started = last ? null : await anchorFileStarted(prisma);
+    if (!last && !started) return recencyNotChecked(minutes);
+    const on = last
+      ? `${file} holds anchors (the newest line written ${last.writtenAt.toISOString()}, declaring no interval)`
+      : `the trail records anchoring to ${started?.path ?? "a file"} since event #${started?.seq} (${started?.at.toISOString()})`;
+    return {
+      ...recencyNotChecked(minutes),
+      problem:
+        `RCMNET_AUDIT_ANCHOR_MINUTES is 0 for this check (anchoring off), but ${on}: whether anchoring has stopped is not checked. ` +
+        "Give this check the workers' RCMNET_AUDIT_ANCHOR_MINUTES",
+    };
+  }
   const newest = newestAnchor(anchors);
   const [row] = await prisma.$queryRaw<{ now: Date; seq: bigint | null; at: Date | null; head: bigint | null }[]>`
     SELECT now() AS now, e.seq, e.at, (SELECT max(seq) FROM audit_event) AS head
     FROM (SELECT 1) one
     LEFT JOIN LATERAL (SELECT seq, at FROM audit_event WHERE seq > ${newest?.seq ?? 0n}::bigint ORDER BY seq LIMIT 1) e ON true`;
+  const graceMs = graceMinutes * 60_000;
+  // The newest line by this host's clock, never the database's: its owner sets that one.
+  const hostNow = new Date();
+  const writerSilent = last !== null && (reference?.at ?? hostNow).getTime() - last.writtenAt.getTime() > graceMs;
+  const unanchored =
+    row?.seq && row.at ? { unanchoredFromSeq: row.seq, unanchoredSince: row.at, unanchoredToSeq: row.head ?? row.seq } : null;
+  const eventsLate = unanchored !== null && (reference?.at ?? row?.now ?? hostNow).getTime() - unanchored.unanchoredSince.getTime() > graceMs;
   const recency: AnchorRecency = {
-    ...recencyNotChecked(anchorMinutes),
+    ...recencyNotChecked(minutes, intervalDeclared),
     checked: true,
     graceMinutes,
     newestAnchoredSeq: newest?.seq ?? null,
     newestAnchorWrittenAt: newest?.writtenAt ?? null,
+    lastWrittenAt: last?.writtenAt ?? null,
+    ...unanchored,
+    writerSilent,
+    eventsOverdue: eventsLate,
+    overdue: writerSilent || eventsLate,
   };
-  if (!row?.seq || !row.at) return recency;
-  const from = row.seq;
-  const to = row.head ?? from;
-  const unanchored = { ...recency, unanchoredFromSeq: from, unanchoredSince: row.at, unanchoredToSeq: to };
-  if ((reference?.at ?? row.now).getTime() - row.at.getTime() <= graceMinutes * 60_000) return unanchored;
-  const events = from === to ? `event #${from} is` : `events #${from}-#${to} are`;
-  const since = newest
-    ? `the newest anchor in ${file} is for event #${newest.seq} (written ${newest.writtenAt.toISOString()})`
-    : found
-      ? `${file} holds no anchor`
-      : `there is no anchor file at ${file}`;
-  const late = `${events} not anchored outside the database: ${since}, and event #${from} dates from ${row.at.toISOString()}`;
-  const due = `anchors are due every ${anchorMinutes} minutes (RCMNET_AUDIT_ANCHOR_MINUTES)`;
+  if (!recency.overdue) return recency;
+
+  const findings: string[] = [];
+  if (writerSilent && last) {
+    findings.push(
+      reference
+        ? `nothing had been written to ${file} since ${last.writtenAt.toISOString()} (its newest line by ${reference.label}, for event #${last.seq}), ` +
+            `more than ${graceMinutes} minutes before ${reference.label} (${reference.at.toISOString()})`
+        : `nothing has been written to ${file} since ${last.writtenAt.toISOString()} (its newest line, for event #${last.seq}), ` +
+            `more than ${graceMinutes} minutes before this check (${hostNow.toISOString()} by this host's clock)`,
+    );
+  }
+  if (eventsLate && unanchored) {
+    const { unanchoredFromSeq: from, unanchoredToSeq: to, unanchoredSince: at } = unanchored;
+    const events = from === to ? `event #${from} is` : `events #${from}-#${to} are`;
+    const since = newest
+      ? `the newest anchor in ${file} is for event #${newest.seq} (written ${newest.writtenAt.toISOString()})`
+      : found
+        ? `${file} holds no anchor`
+        : `there is no anchor file at ${file}`;
+    const when = reference ? `before ${reference.label} (${reference.at.toISOString()})` : "ago";
+    findings.push(`${events} not anchored outside the database: ${since}, and event #${from} dates from ${at.toISOString()}, more than ${graceMinutes} minutes ${when}`);
+  }
+  const due = `anchors are due every ${minutes} minutes (${intervalDeclared ? "as the file's newest line declares" : "RCMNET_AUDIT_ANCHOR_MINUTES"})`;
   const problem = reference
-    ? `${late}, more than ${graceMinutes} minutes before ${reference.label} (${reference.at.toISOString()}); ${due}. Anchoring had stopped ` +
-      `by then, so these events are vouched for by the chain alone, which the tables' owner can rewrite: look for "audit chain head ` +
-      `not anchored" and "anchor file missing" in the workers' log of that time, and compare the log shipper's copy of the anchors`
-    : `${late}, more than ${graceMinutes} minutes ago; ${due}. Anchoring has stopped: check that a worker anchoring (RCMNET_AUDIT_ANCHOR_MINUTES ` +
-      `above 0) is running, its log ("audit chain head not anchored", "anchor file missing"), and that it can write ${file} ` +
-      `(permissions, free disk space); a worker just started writes its first anchor half a minute after start-up. Until then these ` +
-      `events can be rewritten without trace`;
-  return { ...unanchored, overdue: true, problem };
+    ? `${findings.join("; and ")}; ${due}. Anchoring had stopped by then, so the events since were vouched for by the chain alone, which ` +
+      `the tables' owner can rewrite: look for "audit chain head not anchored" and "anchor file missing" in the workers' log of that time, ` +
+      `and compare the log shipper's copy of the anchors. For a backup copied with the platform stopped, give the time it stopped ` +
+      `(the file's last line written before the copy) as the restore point`
+    : `${findings.join("; and ")}; ${due}. Anchoring has stopped: check that a worker anchoring (RCMNET_AUDIT_ANCHOR_MINUTES above 0) is ` +
+      `running, its log ("audit chain head not anchored", "anchor file missing"), and that it can write ${file} (permissions, free disk ` +
+      `space); a worker just started writes its first line half a minute after its model backend has loaded (npm start writes one ` +
+      `before it starts the API). Until then events written since can be rewritten or removed without trace`;
+  return { ...recency, problem };
 }
 
 export interface AuditVerification extends AuditChainStatus {
@@ -252,8 +348,9 @@ export interface AuditVerification extends AuditChainStatus {
    */
   externalAnchorsChecked: number;
   /**
-   * Whether the events after the newest anchor are recent enough for the workers to anchor them
-   * yet. Overdue fails the verdict (`ok` false, its `problem`), as a problem with the file does.
+   * Whether anchoring is alive: the file's newest line, and the events after the newest anchor,
+   * recent enough. Overdue fails the verdict (`ok` false, its `problem`), as a problem with the
+   * file does, and so does a check left undone although anchoring was on (`problem`).
    */
   anchorRecency: AnchorRecency;
 }
@@ -307,17 +404,20 @@ function anchorFileProblem(problems: readonly string[]): string | null {
  * (52,560 lines, 8.4 MB, one per event of a 52,560-event trail; median of 10 quick checks after a
  * full one; 2-core machine busy training, load ~4.7): a quick check took 310-350 ms when it read
  * and sent every anchor, 6-9 ms with the tail (3-6 ms with no file); a full walk, which still
- * reads and sends the whole file, 0.5-0.7 s at that size.
+ * reads and sends the whole file, 0.5-0.7 s at that size. With a heartbeat line at every tick,
+ * that is the size every file reaches in a year (~9.5 MB); a full walk now sends one anchor per
+ * head (distinctHeads), not one per line.
  * The file must not shrink or go: this verifier remembers the most anchors and the highest
  * anchored seq it has read, and a file that is gone, holds fewer anchors or a lower highest seq
  * fails the verdict, as does a missing file once the trail records one started
  * (ANCHOR_FILE_STARTED). Such a problem with the file itself (or an unreadable line) fails the
  * verdict but is not kept as a break: the file is read again, whole, on every check until it
  * passes, so it is reported for as long as it lasts; the high-water mark is kept.
- * The newest anchor must be recent, too: when the first event after it is older than
- * anchorGraceMinutes(anchorMinutes) by the database's clock, anchoring has stopped (a worker
- * whose writes fail, or none running) and the verdict fails the same way, until the workers
- * anchor again. Events written in the last minutes are expected unanchored and pass.
+ * Anchoring must be alive, too (checkAnchorRecency): when the file's newest line is older than
+ * the grace period by this host's clock, or the first event after the newest anchor by the
+ * database's, anchoring has stopped (a worker whose writes fail, or none running) and the
+ * verdict fails the same way, until the workers write again. Events written in the last minutes
+ * are expected unanchored and pass.
  */
 export class AuditChainVerifier {
   private lastFull: { head: AuditCheckpoint; at: Date } | null = null;
@@ -330,8 +430,10 @@ export class AuditChainVerifier {
   private fileEnd: AnchorFileEnd | null = null;
 
   /**
-   * `anchorMinutes`: how often the workers anchor (RCMNET_AUDIT_ANCHOR_MINUTES; 0, anchoring off:
-   * the recency of the newest anchor is not checked, and the verdict says so).
+   * `anchorMinutes`: how often the workers anchor (RCMNET_AUDIT_ANCHOR_MINUTES), for a file whose
+   * newest line declares no interval (lines from before such declarations, or none yet); the
+   * interval a line declares is the one judged by. 0, anchoring off: not checked, and the verdict
+   * says so, failing where the file or the trail shows anchoring on.
    */
   constructor(
     private readonly fullEveryMs = 60 * 60 * 1000,
@@ -368,9 +470,7 @@ export class AuditChainVerifier {
     const status = await withAnchorsChecked(prisma, chain, file.anchors);
     const fileProblem = status.ok ? ((await this.anchorFileGone(prisma, file)) ?? anchorFileProblem(file.problems)) : null;
     this.fileEnd = file.found && !fileProblem ? file.end : null;
-    const recency = this.anchorFile
-      ? await checkAnchorRecency(prisma, file.anchors, { file: this.anchorFile, found: file.found, anchorMinutes: this.anchorMinutes })
-      : recencyNotChecked(this.anchorMinutes);
+    const recency = await this.recencyOf(prisma, file);
     // Like a problem with the file, not kept as a break: it passes once the workers anchor again.
     const problem = fileProblem ?? (status.ok ? recency.problem : null);
     const verdict: AuditVerification = {
@@ -386,6 +486,21 @@ export class AuditChainVerifier {
     if (!status.ok) this.broken ??= verdict;
     else if (!quick) this.lastFull = head ? { head, at: startedAt } : null;
     return this.broken ?? verdict;
+  }
+
+  /**
+   * Only the recency of the anchors (the file's tail and one query, milliseconds): for a caller
+   * answering a recent full walk's verdict again, whose chain part still holds but whose
+   * recency is a matter of minutes.
+   */
+  async recency(prisma: PrismaClient): Promise<AnchorRecency> {
+    if (!this.anchorFile) return recencyNotChecked(this.anchorMinutes);
+    return this.recencyOf(prisma, await readAnchorFile(this.anchorFile, { after: this.fileEnd }));
+  }
+
+  private recencyOf(prisma: PrismaClient, file: AnchorFileReading): Promise<AnchorRecency> {
+    if (!this.anchorFile) return Promise.resolve(recencyNotChecked(this.anchorMinutes));
+    return checkAnchorRecency(prisma, file.anchors, { file: this.anchorFile, found: file.found, anchorMinutes: this.anchorMinutes });
   }
 
   /**
@@ -432,9 +547,9 @@ export interface AnchorFileCheck {
   head: bigint;
   /** The trail's own verdict, with the file's anchors at or below `head` checked. */
   chain: AuditChainStatus;
-  /** Anchors at or below the head, each checked against its event. */
+  /** Anchor lines at or below the head (heartbeats included), each checked against its event. */
   checked: number;
-  /** Anchors of events past the head: written after the backup, or removed since. */
+  /** Heads past the restored one (each one's first line): written after the backup, or removed since. */
   pastHead: FiledAuditAnchor[];
   /** Whether the events after the newest anchor at or below the head had been anchored in time (at the restore point, when given). */
   recency: AnchorRecency;
@@ -448,10 +563,11 @@ export interface AnchorFileCheck {
  * backup, lost with the restore: listed, and a problem only where they cannot be told from events
  * removed off the trail's end, that is when `restoredTo` (the backup's time) is not given, or
  * when the event's time is at or before it (the backup should then hold it).
- * The first event after the newest anchor at or below the head must also have been recent: at
- * `restoredTo` when given (when the backup was taken), now otherwise. Anchoring every
- * `anchorMinutes` (0: not checked), an older one means anchoring had stopped, and the events
- * since are vouched for by the chain alone.
+ * Anchoring must also have been alive (checkAnchorRecency): at `restoredTo` when given (when the
+ * backup was taken), the file's newest line written by then and the first event after the newest
+ * anchor at or below the head must be younger than the grace period; now otherwise. The interval
+ * is the one the newest line declares, else `anchorMinutes` (0: not checked, a problem where the
+ * file holds anchors or the trail records one started).
  */
 export async function checkAnchorFile(
   prisma: PrismaClient,
@@ -462,10 +578,11 @@ export async function checkAnchorFile(
   const [row] = await prisma.$queryRaw<{ head: bigint }[]>`SELECT coalesce(max(seq), 0)::bigint AS head FROM audit_event`;
   const head = row?.head ?? 0n;
   const within = file.anchors.filter((a) => a.seq <= head);
-  const pastHead = file.anchors.filter((a) => a.seq > head);
+  // Each head past the restored one once (its first line), not once per heartbeat.
+  const pastHead = distinctHeads(file.anchors.filter((a) => a.seq > head));
   const chain = await verifyAuditChain(prisma, within);
   const reference = restoredTo ? { at: restoredTo, label: "the restore point" } : null;
-  const recency = await checkAnchorRecency(prisma, within, { file: path, found: file.found, anchorMinutes, reference });
+  const recency = await checkAnchorRecency(prisma, within, { file: path, found: file.found, anchorMinutes, reference, lines: file.anchors });
   const problems: string[] = [];
   if (!file.found) problems.push(`there is no anchor file at ${path}`);
   problems.push(...file.problems);

@@ -25,6 +25,27 @@ describe("anchor file lines", () => {
     ]);
   });
 
+  it("reads the interval a writer declares; heartbeats (one head on several lines) are anchors, not problems", () => {
+    const declared = { ...anchor(1), everyMinutes: 10 };
+    const line = formatAnchorLine(declared);
+    expect(line).toBe(`{"seq":"1","hash":"${anchor(1).hash}","at":"2026-11-27T10:00:01.000Z","writtenAt":"2026-11-27T10:05:01.000Z","everyMinutes":10}\n`);
+    const heartbeat = formatAnchorLine({ ...declared, writtenAt: new Date(Date.UTC(2026, 10, 27, 10, 15, 1)) });
+    expect(parseAnchorFile(line + heartbeat + heartbeat)).toEqual({
+      anchors: [
+        { ...declared, line: 1 },
+        { ...declared, writtenAt: new Date(Date.UTC(2026, 10, 27, 10, 15, 1)), line: 2 },
+        { ...declared, writtenAt: new Date(Date.UTC(2026, 10, 27, 10, 15, 1)), line: 3 },
+      ],
+      problems: [],
+    });
+    // No interval a writer could have had (0 writes no lines; at most a day): not the writer's line.
+    for (const everyMinutes of [0, -1, 2.5, 1441, "10", null]) {
+      const edited = line.replace('"everyMinutes":10', `"everyMinutes":${JSON.stringify(everyMinutes)}`);
+      expect(parseAnchorFile(edited).problems, String(everyMinutes)).toEqual(["line 1 of the anchor file is unreadable"]);
+    }
+    expect(parseAnchorFile(line.replace('"everyMinutes":10', '"everyMinutes":1440')).problems).toEqual([]);
+  });
+
   it("ignores a torn last line, and a torn line the next write closed; reports any other unreadable line", () => {
     const torn = formatAnchorLine(anchor(2)).slice(0, 30);
     expect(parseAnchorFile(formatAnchorLine(anchor(1)) + torn)).toEqual({ anchors: [{ ...anchor(1), line: 1 }], problems: [] });

@@ -12,15 +12,26 @@ import { open } from "node:fs/promises";
  */
 export const ANCHOR_FILE_STARTED = "audit.anchorFileStarted";
 
-/** How much of the file's end a quick check reads: ~340 lines, days of anchors every 10 minutes. */
+/** How much of the file's end a quick check reads: ~300 lines, two days of lines every 10 minutes. */
 export const ANCHOR_TAIL_BYTES = 64 * 1024;
 
-/** The chain head at one moment: event `seq`, its hash and time, and when the copy was made. */
+/** How far apart a writer may declare its lines (RCMNET_AUDIT_ANCHOR_MINUTES, at most a day). */
+export const MAX_ANCHOR_MINUTES = 24 * 60;
+
+/**
+ * The chain head at one moment: event `seq`, its hash and time, and when the copy was made.
+ * The writer adds a line at every tick, also when the head has not moved (a heartbeat: the
+ * previous line's seq, hash and at, its own writtenAt), so that the newest line's writtenAt shows
+ * the writer alive by a clock the database's owner does not set. `everyMinutes` is the interval
+ * it declares (its RCMNET_AUDIT_ANCHOR_MINUTES): the verifier judges the file's recency by it
+ * rather than by its own setting; absent in lines from before such declarations.
+ */
 export interface AuditAnchor {
   seq: bigint;
   hash: string;
   at: Date;
   writtenAt: Date;
+  everyMinutes?: number;
 }
 
 /** An anchor as read back, with its line in the file (1-based) for the verdict. */
@@ -62,6 +73,7 @@ export function formatAnchorLine(anchor: AuditAnchor, { afterTornLine = false } 
     hash: anchor.hash,
     at: anchor.at.toISOString(),
     writtenAt: anchor.writtenAt.toISOString(),
+    ...(anchor.everyMinutes === undefined ? {} : { everyMinutes: anchor.everyMinutes }),
     ...(afterTornLine ? { afterTornLine: true } : {}),
   })}\n`;
 }
@@ -78,20 +90,37 @@ export function parseAnchorLine(text: string): (AuditAnchor & { afterTornLine: b
     return null;
   }
   if (typeof value !== "object" || value === null) return null;
-  const { seq, hash, at, writtenAt, afterTornLine } = value as Record<string, unknown>;
+  const { seq, hash, at, writtenAt, everyMinutes, afterTornLine } = value as Record<string, unknown>;
   if (typeof seq !== "string" || !SEQ.test(seq) || typeof hash !== "string" || !HASH.test(hash)) return null;
   if (typeof at !== "string" || typeof writtenAt !== "string") return null;
+  // A declared interval the writer could not have had (0 writes no lines) is not the writer's line.
+  const declared = everyMinutes === undefined || (Number.isInteger(everyMinutes) && (everyMinutes as number) >= 1 && (everyMinutes as number) <= MAX_ANCHOR_MINUTES);
+  if (!declared) return null;
   const atDate = new Date(at);
   const writtenAtDate = new Date(writtenAt);
   if (Number.isNaN(atDate.getTime()) || Number.isNaN(writtenAtDate.getTime())) return null;
-  return { seq: BigInt(seq), hash, at: atDate, writtenAt: writtenAtDate, afterTornLine: afterTornLine === true };
+  return {
+    seq: BigInt(seq),
+    hash,
+    at: atDate,
+    writtenAt: writtenAtDate,
+    ...(everyMinutes === undefined ? {} : { everyMinutes: everyMinutes as number }),
+    afterTornLine: afterTornLine === true,
+  };
+}
+
+/** A line's anchor as filed: without the reader's afterTornLine, with its line number. */
+function filed(anchor: AuditAnchor & { afterTornLine: boolean }, line: number): FiledAuditAnchor {
+  const { afterTornLine: _, ...rest } = anchor;
+  return { ...rest, line };
 }
 
 /**
  * A crash tears at most the line being written, the last one. So an unreadable line is ignored
  * only when it is the last and has no newline (the write may still be under way, or the next
  * one will close it), or when the line after it says it follows a torn line. Any other
- * unreadable line is a problem: something other than the writer changed the file.
+ * unreadable line is a problem: something other than the writer changed the file. Lines that
+ * repeat a head (heartbeats) are anchors like any other, not a problem.
  */
 export function parseAnchorFile(text: string): Pick<AnchorFileReading, "anchors" | "problems"> {
   const lines = text.split("\n");
@@ -102,7 +131,7 @@ export function parseAnchorFile(text: string): Pick<AnchorFileReading, "anchors"
   const problems: string[] = [];
   parsed.forEach((anchor, i) => {
     if (anchor) {
-      anchors.push({ seq: anchor.seq, hash: anchor.hash, at: anchor.at, writtenAt: anchor.writtenAt, line: i + 1 });
+      anchors.push(filed(anchor, i + 1));
       return;
     }
     const lastAndTorn = i === lines.length - 1 && !complete;
@@ -147,11 +176,11 @@ function tailReading(buf: Buffer, from: number, after: AnchorFileEnd): AnchorFil
     line++;
     const anchor = parseAnchorLine(text);
     if (!anchor) continue;
-    anchors.push({ seq: anchor.seq, hash: anchor.hash, at: anchor.at, writtenAt: anchor.writtenAt, line });
+    anchors.push(filed(anchor, line));
     if (line > after.lines) added++;
   }
   const open = rest ? parseAnchorLine(rest) : null;
-  if (open) anchors.push({ seq: open.seq, hash: open.hash, at: open.at, writtenAt: open.writtenAt, line: line + 1 });
+  if (open) anchors.push(filed(open, line + 1));
   const lastNewline = buf.lastIndexOf(NEWLINE);
   const end = { bytes: lastNewline >= skip ? from + lastNewline + 1 : after.bytes, lines: line, anchors: after.anchors + added };
   return { anchors, problems: [], found: true, whole: false, anchorCount: end.anchors + (open ? 1 : 0), end };

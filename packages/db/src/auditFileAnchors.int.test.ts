@@ -321,9 +321,11 @@ describe("anchoring that has stopped", () => {
       `events #3-#4 are not anchored outside the database: the newest anchor in ${file} is for event #2 (written ${anchor.writtenAt}), ` +
         `and event #3 dates from ${event3.at.toISOString()}, more than 25 minutes ago; anchors are due every 10 minutes (RCMNET_AUDIT_ANCHOR_MINUTES). ` +
         `Anchoring has stopped: check that a worker anchoring (RCMNET_AUDIT_ANCHOR_MINUTES above 0) is running, its log ("audit chain head not anchored", ` +
-        `"anchor file missing"), and that it can write ${file} (permissions, free disk space); a worker just started writes its first anchor half a ` +
-        `minute after start-up. Until then these events can be rewritten without trace`,
+        `"anchor file missing"), and that it can write ${file} (permissions, free disk space); a worker just started writes its first line half a ` +
+        `minute after its model backend has loaded (npm start writes one before it starts the API). Until then events written since can be ` +
+        `rewritten or removed without trace`,
     );
+    expect(stopped.anchorRecency).toMatchObject({ writerSilent: false, eventsOverdue: true, intervalDeclared: false });
     // A quick check and a full one alike.
     expect(await verifier.verify(db.prisma, { full: true })).toMatchObject({ ok: false, full: true, anchorRecency: { overdue: true } });
 
@@ -338,7 +340,7 @@ describe("anchoring that has stopped", () => {
 
   it("fails on a trail with no anchor at all once its first event is older than the grace period, file or none", async () => {
     await addEvents(2);
-    // A fresh install: the worker's first anchor is due half a minute after start-up.
+    // A fresh install: the worker's first anchor is due half a minute after its model backend has loaded.
     expect(await new AuditChainVerifier(undefined, file).verify(db.prisma)).toMatchObject({ ok: true, anchorRecency: { newestAnchoredSeq: null, unanchoredFromSeq: 1n } });
     await age(1, 30);
     const none = await new AuditChainVerifier(undefined, file).verify(db.prisma);
@@ -360,15 +362,44 @@ describe("anchoring that has stopped", () => {
     expect(everyMinute.problem).toMatch(/^event #2 is not anchored outside the database: .*, more than 7 minutes ago; anchors are due every 1 minutes /);
 
     await age(2, 60 * 24 * 7);
+    // Anchoring off here, but the file holds anchors that declare no interval: not checked, and
+    // that fails (a checker left at 0 would pass a stopped writer for ever).
     const off = await new AuditChainVerifier(undefined, file, 0).verify(db.prisma);
     expect(off).toMatchObject({
-      ok: true,
-      problem: null,
+      ok: false,
+      firstBrokenSeq: null,
       externalAnchorsChecked: 1,
       anchorRecency: { checked: false, anchorMinutes: 0, graceMinutes: null, unanchoredFromSeq: null, overdue: false },
     });
+    expect(off.problem).toMatch(
+      new RegExp(`^RCMNET_AUDIT_ANCHOR_MINUTES is 0 for this check \\(anchoring off\\), but ${file} holds anchors \\(the newest line written \\S+Z, declaring no interval\\): whether anchoring has stopped is not checked\\. Give this check the workers' RCMNET_AUDIT_ANCHOR_MINUTES$`),
+    );
+    expect(off.anchorRecency.problem).toBe(off.problem);
     // No anchor file to check: nothing to say either way.
     expect(await new AuditChainVerifier().verify(db.prisma)).toMatchObject({ ok: true, anchorRecency: { checked: false, anchorMinutes: 10 } });
+  });
+
+  it("with anchoring off here (0): passes, not checked, while nothing shows anchoring on; fails once the trail records a file started", async () => {
+    await addEvents(1);
+    const off = await new AuditChainVerifier(undefined, file, 0).verify(db.prisma);
+    expect(off).toMatchObject({ ok: true, problem: null, anchorRecency: { checked: false, anchorMinutes: 0, problem: null } });
+    await db.prisma.auditEvent.create({
+      data: { actorLogin: "system", action: ANCHOR_FILE_STARTED, entityType: "AuditAnchorFile", entityId: file, after: { path: file } },
+    });
+    await writeFile(file, ""); // started, no line written yet
+    const started = await new AuditChainVerifier(undefined, file, 0).verify(db.prisma);
+    expect(started).toMatchObject({ ok: false, firstBrokenSeq: null, anchorRecency: { checked: false } });
+    expect(started.problem).toMatch(
+      new RegExp(`^RCMNET_AUDIT_ANCHOR_MINUTES is 0 for this check \\(anchoring off\\), but the trail records anchoring to ${file} since event #2 \\(\\S+Z\\): whether anchoring has stopped is not checked\\. `),
+    );
+    // A line that declares its writer's interval: judged by it, whatever this checker's setting.
+    const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt: new Date(), everyMinutes: 10 }));
+    expect(await new AuditChainVerifier(undefined, file, 0).verify(db.prisma)).toMatchObject({
+      ok: true,
+      problem: null,
+      anchorRecency: { checked: true, anchorMinutes: 10, intervalDeclared: true, graceMinutes: 25, overdue: false },
+    });
   });
 
   it("checkAnchorFile (verify-audit) measures at the restore point when given, else now", async () => {
@@ -390,6 +421,119 @@ describe("anchoring that has stopped", () => {
         new RegExp(`^events #3-#4 are not anchored outside the database: .*, more than 25 minutes before the restore point \\(${late.toISOString()}\\); .*Anchoring had stopped by then`),
       ),
     ]);
-    expect(await checkAnchorFile(db.prisma, file, { anchorMinutes: 0 })).toMatchObject({ ok: true, recency: { checked: false } });
+    // Anchoring off for the check, but the file holds anchors: said, and a problem.
+    const off = await checkAnchorFile(db.prisma, file, { anchorMinutes: 0 });
+    expect(off).toMatchObject({ ok: false, recency: { checked: false } });
+    expect(off.problems).toEqual([expect.stringMatching(/^RCMNET_AUDIT_ANCHOR_MINUTES is 0 for this check \(anchoring off\), but .* holds anchors /)]);
+  });
+
+  it("checkAnchorFile (verify-audit) judges the file's newest line written by the restore point, and heartbeats past the head once each", async () => {
+    await addEvents(2);
+    await age(1, 60);
+    const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+    // Anchored 55 minutes ago, a heartbeat of the same head 10 minutes later, then nothing: the
+    // worker stopped 45 minutes ago.
+    const line = (writtenAt: Date) => formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt, everyMinutes: 10 });
+    await appendFile(file, line(minutesAgo(55)) + line(minutesAgo(45)));
+    const stoppedAt = minutesAgo(45);
+    expect(await checkAnchorFile(db.prisma, file, { restoredTo: minutesAgo(40) })).toMatchObject({
+      ok: true,
+      problems: [],
+      checked: 2,
+      recency: { checked: true, anchorMinutes: 10, intervalDeclared: true, unanchoredFromSeq: null, writerSilent: false, overdue: false },
+    });
+    // A line written after the restore point does not vouch for it.
+    expect(await checkAnchorFile(db.prisma, file, { restoredTo: minutesAgo(50) })).toMatchObject({ ok: true, recency: { writerSilent: false } });
+    const late = minutesAgo(10);
+    const stale = await checkAnchorFile(db.prisma, file, { restoredTo: late });
+    expect(stale).toMatchObject({ ok: false, recency: { writerSilent: true, eventsOverdue: false, overdue: true, unanchoredFromSeq: null } });
+    expect(stale.recency.lastWrittenAt?.getTime()).toBeCloseTo(stoppedAt.getTime(), -3);
+    expect(stale.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^nothing had been written to ${file} since \\S+Z \\(its newest line by the restore point, for event #2\\), more than 25 minutes before the restore point \\(${late.toISOString()}\\); ` +
+            `anchors are due every 10 minutes \\(as the file's newest line declares\\)\\. Anchoring had stopped by then, .* For a backup copied with the platform stopped, give the time it stopped`,
+        ),
+      ),
+    ]);
+
+    // Heartbeats of heads the restore lost: listed once per head (its first line).
+    await addEvents(1);
+    const lost = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    const lostLine = (writtenAt: Date) => formatAnchorLine({ seq: lost.seq, hash: lost.hash, at: lost.at, writtenAt, everyMinutes: 10 });
+    await appendFile(file, lostLine(new Date()) + lostLine(new Date()) + lostLine(new Date()));
+    await db.prisma.$transaction([
+      db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
+      db.prisma.$executeRawUnsafe(`DELETE FROM "audit_event" WHERE seq = ${lost.seq}`),
+      db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
+    ]);
+    const restored = await checkAnchorFile(db.prisma, file, { restoredTo: minutesAgo(40) });
+    expect(restored.pastHead.map((a) => [a.seq, a.line])).toEqual([[lost.seq, 3]]);
+  });
+});
+
+describe("a writer that stopped, whatever the database says (heartbeats)", () => {
+  const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+
+  /** A line for the head as the worker writes it, at `writtenAt`, declaring `everyMinutes`. */
+  async function fileHead(writtenAt: Date, everyMinutes = 10): Promise<void> {
+    const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt, everyMinutes }));
+  }
+
+  it("fails once the file's newest line is older than the grace period by this host's clock, though the owner dated the events later or deleted them", async () => {
+    await addEvents(2);
+    // The worker's last line, 40 minutes ago; it has written nothing since.
+    await fileHead(minutesAgo(40));
+    // The events since look fresh: written now, or dated forward by the owner and re-chained.
+    await addEvents(2);
+    const verifier = new AuditChainVerifier(undefined, file);
+    const stopped = await verifier.verify(db.prisma);
+    expect(stopped).toMatchObject({
+      ok: false,
+      firstBrokenSeq: null,
+      anchorRecency: { checked: true, anchorMinutes: 10, intervalDeclared: true, graceMinutes: 25, unanchoredFromSeq: 3n, writerSilent: true, eventsOverdue: false, overdue: true },
+    });
+    expect(stopped.problem).toMatch(
+      new RegExp(
+        `^nothing has been written to ${file} since \\S+Z \\(its newest line, for event #2\\), more than 25 minutes before this check \\(\\S+Z by this host's clock\\); ` +
+          `anchors are due every 10 minutes \\(as the file's newest line declares\\)\\. Anchoring has stopped: check that a worker anchoring `,
+      ),
+    );
+    // The owner deletes the unanchored events before a verifier that walked them (this one would
+    // call that a break) has seen them: every event left is anchored, and it still fails.
+    await db.prisma.$transaction([
+      db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
+      db.prisma.$executeRawUnsafe(`DELETE FROM "audit_event" WHERE seq > 2`),
+      db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
+    ]);
+    const fresh = new AuditChainVerifier(undefined, file);
+    for (const full of [true, false]) {
+      expect(await fresh.verify(db.prisma, { full })).toMatchObject({
+        ok: false,
+        firstBrokenSeq: null,
+        anchorRecency: { unanchoredFromSeq: null, writerSilent: true, eventsOverdue: false },
+      });
+    }
+    // A heartbeat now (the same head, its own time): the writer is back, and it passes.
+    await fileHead(new Date());
+    expect(await fresh.verify(db.prisma)).toMatchObject({ ok: true, problem: null, externalAnchorsChecked: 2, anchorRecency: { writerSilent: false, overdue: false } });
+  });
+
+  it("judges by the interval the newest line declares, not by this checker's setting", async () => {
+    await addEvents(1);
+    await fileHead(minutesAgo(26));
+    // The API told 2 hours, the workers anchoring every 10 minutes: 25 minutes allowed, not 245.
+    expect(await new AuditChainVerifier(undefined, file, 120).verify(db.prisma)).toMatchObject({
+      ok: false,
+      anchorRecency: { anchorMinutes: 10, intervalDeclared: true, graceMinutes: 25, writerSilent: true },
+    });
+    // Workers declaring an hour: 40 minutes of silence is within their 125, whatever the API says.
+    await fileHead(minutesAgo(40), 60);
+    expect(await new AuditChainVerifier(undefined, file, 10).verify(db.prisma)).toMatchObject({
+      ok: true,
+      anchorRecency: { anchorMinutes: 60, intervalDeclared: true, graceMinutes: 125, writerSilent: false },
+    });
   });
 });

@@ -11,6 +11,9 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
+/** The embedded server's port: npm start's, and what verify-audit probes before it opens the files. */
+export const EMBEDDED_PORT = 5433;
+
 export interface EmbeddedOptions {
   /** Folder holding the database files; survives restarts. */
   dataDir: string;
@@ -22,7 +25,7 @@ export interface EmbeddedOptions {
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const host = options.host ?? "127.0.0.1";
-  const port = options.port ?? 5433;
+  const port = options.port ?? EMBEDDED_PORT;
   await mkdir(options.dataDir, { recursive: true });
   const db = await PGlite.create({ dataDir: options.dataDir });
   const server = new PGLiteSocketServer({ db, host, port, maxConnections: options.maxConnections ?? 30 });

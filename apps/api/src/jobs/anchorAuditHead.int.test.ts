@@ -1,5 +1,6 @@
-// The worker's copy of the audit chain head to the anchor file, on a real PostgreSQL: one line
-// per change of the head, the same line logged, a crash's torn line closed before the next; the
+// The worker's copy of the audit chain head to the anchor file, on a real PostgreSQL: a line per
+// change of the head, and a heartbeat of an unchanged one once half an interval has passed, each
+// declaring the interval, the same line logged, a crash's torn line closed before the next; the
 // file created only for the database's first anchor, never again once it is gone.
 import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -66,19 +67,19 @@ describe("anchorAuditHead", () => {
     await addEvent();
     // The first anchor of this database: the file is started, which the trail records first, so
     // that the anchor covers that record too.
-    expect(await anchorAuditHead(db.prisma, file, { log })).not.toBeNull();
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).not.toBeNull();
     const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
     expect(head).toMatchObject({ seq: 3n, action: ANCHOR_FILE_STARTED, actorLogin: "system", after: { path: file } });
     // Unchanged head: nothing written, nothing logged.
-    expect(await anchorAuditHead(db.prisma, file, { log })).toBeNull();
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).toBeNull();
     await addEvent();
-    expect(await anchorAuditHead(db.prisma, file, { log })).toMatchObject({ seq: head.seq + 1n });
-    expect(await anchorAuditHead(db.prisma, file, { log })).toBeNull();
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).toMatchObject({ seq: head.seq + 1n });
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).toBeNull();
 
     const lines = await fileLines();
     expect(lines).toHaveLength(3); // two anchors, then "" after the last newline
     const first = JSON.parse(lines[0] ?? "");
-    expect(first).toEqual({ seq: head.seq.toString(), hash: head.hash, at: head.at.toISOString(), writtenAt: expect.stringMatching(/Z$/) });
+    expect(first).toEqual({ seq: head.seq.toString(), hash: head.hash, at: head.at.toISOString(), writtenAt: expect.stringMatching(/Z$/), everyMinutes: 10 });
     expect(log.lines.map((l) => [l.message, l.fields?.auditAnchor])).toEqual([
       ["audit anchor file started", undefined],
       ["audit chain head anchored", first],
@@ -92,10 +93,10 @@ describe("anchorAuditHead", () => {
   it("closes a torn last line before writing, and says so; the reader then takes neither as a problem", async () => {
     const log = recordingLog();
     await addEvent();
-    await anchorAuditHead(db.prisma, file, { log });
+    await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 });
     await appendFile(file, `{"seq":"999","hash":"ab`); // the crash
     await addEvent();
-    const anchor = await anchorAuditHead(db.prisma, file, { log });
+    const anchor = await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 });
     const lines = await fileLines();
     expect(lines[1]).toBe(`{"seq":"999","hash":"ab`);
     expect(JSON.parse(lines[2] ?? "")).toMatchObject({ seq: anchor?.seq.toString(), afterTornLine: true });
@@ -106,13 +107,13 @@ describe("anchorAuditHead", () => {
   });
 
   it("writes nothing, not even an empty file, for an empty trail; writers on two workers add one line, and one start", async () => {
-    expect(await anchorAuditHead(db.prisma, file, { log: recordingLog() })).toBeNull();
+    expect(await anchorAuditHead(db.prisma, file, { log: recordingLog(), everyMinutes: 10 })).toBeNull();
     await expect(stat(file)).rejects.toThrow(/ENOENT/);
     await addEvent();
     // Two clients, as two worker processes have: each writer holds its own connection.
     const other = createPrismaClient(db.url, { max: 5 });
     try {
-      const writers = Array.from({ length: 8 }, (_, i) => anchorAuditHead(i % 2 ? other : db.prisma, file, { log: recordingLog() }));
+      const writers = Array.from({ length: 8 }, (_, i) => anchorAuditHead(i % 2 ? other : db.prisma, file, { log: recordingLog(), everyMinutes: 10 }));
       expect((await Promise.all(writers)).filter(Boolean)).toHaveLength(1);
     } finally {
       await other.$disconnect();
@@ -124,20 +125,52 @@ describe("anchorAuditHead", () => {
   it("anchors at start-up, then on its timer; a file it cannot write is logged, not thrown", async () => {
     await addEvent();
     const log = recordingLog();
-    const anchoring = startAuditAnchoring(db.prisma, file, { everyMs: 50, log });
+    const anchoring = startAuditAnchoring(db.prisma, file, { everyMinutes: 10, everyMs: 50, log });
     await until(async () => (await readAnchorFile(file)).anchors.length === 1);
     await addEvent();
     await until(async () => (await readAnchorFile(file)).anchors.length === 2);
     await anchoring.stop();
-    expect(log.lines.map((l) => l.message)).toEqual(["audit anchor file started", "audit chain head anchored", "audit chain head anchored"]);
+    // Ticks on an unchanged head within half an interval of its line add none; the stop adds one.
+    expect(log.lines.map((l) => l.message)).toEqual(["audit anchor file started", "audit chain head anchored", "audit chain head anchored", "audit chain head anchored"]);
+    const lines = (await readAnchorFile(file)).anchors;
+    expect(lines.map((a) => a.seq)).toEqual([2n, 3n, 3n]);
+    expect(lines[2]?.writtenAt.getTime()).toBeGreaterThanOrEqual(lines[1]?.writtenAt.getTime() ?? Infinity);
+  });
 
+  it("writes a heartbeat of an unchanged head once half an interval has passed since its line, or when forced; the verifier reads them as anchors", async () => {
+    await addEvent();
+    const log = recordingLog();
+    const anchor = await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 });
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).toBeNull();
+    // The worker's own line, 6 minutes ago: more than half of its 10 minutes.
+    await writeFile(file, `${(await fileLines())[0]?.replace(/"writtenAt":"[^"]+"/, `"writtenAt":"${new Date(Date.now() - 6 * 60_000).toISOString()}"`)}\n`);
+    const heartbeat = await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 });
+    expect(heartbeat).toMatchObject({ seq: anchor?.seq, hash: anchor?.hash, at: anchor?.at, everyMinutes: 10 });
+    expect(Date.now() - (heartbeat?.writtenAt.getTime() ?? 0)).toBeLessThan(60_000);
+    // Within half an interval again: none, unless forced (a clean stop).
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).toBeNull();
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10, force: true })).toMatchObject({ seq: anchor?.seq });
+    const read = await readAnchorFile(file);
+    expect(read.problems).toEqual([]);
+    expect(read.anchors.map((a) => [a.seq, a.everyMinutes])).toEqual([
+      [anchor?.seq, 10],
+      [anchor?.seq, 10],
+      [anchor?.seq, 10],
+    ]);
+    // Logged like any anchor, for the log shipper's copy.
+    expect(log.lines.filter((l) => l.message === "audit chain head anchored")).toHaveLength(3);
+    expect(await new AuditChainVerifier(undefined, file).verify(db.prisma, { full: true })).toMatchObject({
+      ok: true,
+      externalAnchorsChecked: 3,
+      anchorRecency: { intervalDeclared: true, anchorMinutes: 10, writerSilent: false, unanchoredFromSeq: null },
+    });
   });
 
   it("a clean stop anchors the head once more: a restart days later finds no events left unanchored", async () => {
     await addEvent();
     const log = recordingLog();
     // Stopped before its first tick, as a worker stopped within an interval of the last events.
-    const anchoring = startAuditAnchoring(db.prisma, file, { everyMs: 60_000, log, firstAfterMs: 60_000 });
+    const anchoring = startAuditAnchoring(db.prisma, file, { everyMinutes: 10, log, firstAfterMs: 60_000 });
     await addEvent();
     await anchoring.stop();
     const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
@@ -150,7 +183,7 @@ describe("anchorAuditHead", () => {
   it("a first file it cannot create (no folder: a missing mount) is logged, not thrown, and nothing recorded", async () => {
     await addEvent();
     const broken = recordingLog();
-    const nowhere = startAuditAnchoring(db.prisma, join(dir, "no-such-mount", "anchors.jsonl"), { everyMs: 60_000, log: broken });
+    const nowhere = startAuditAnchoring(db.prisma, join(dir, "no-such-mount", "anchors.jsonl"), { everyMinutes: 10, log: broken });
     await nowhere.stop();
     // At start-up, and the last try at the stop.
     const notAnchored = { message: "audit chain head not anchored", fields: { error: expect.stringMatching(/ENOENT/) } };
@@ -163,14 +196,14 @@ describe("an anchor file that is gone", () => {
   it("is not created again once the trail records one started: an error at every tick, and the verifier fails", async () => {
     await addEvent();
     const log = recordingLog();
-    await anchorAuditHead(db.prisma, file, { log });
+    await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 });
     await rm(file);
     await addEvent();
-    await expect(anchorAuditHead(db.prisma, file, { log })).rejects.toThrow(AnchorFileMissingError);
+    await expect(anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).rejects.toThrow(AnchorFileMissingError);
     await expect(stat(file)).rejects.toThrow(/ENOENT/);
 
     const ticks = recordingLog();
-    const anchoring = startAuditAnchoring(db.prisma, file, { everyMs: 30, log: ticks });
+    const anchoring = startAuditAnchoring(db.prisma, file, { everyMinutes: 10, everyMs: 30, log: ticks });
     await until(async () => ticks.lines.length >= 2);
     await anchoring.stop();
     expect(ticks.lines[0]).toEqual({ message: expect.stringMatching(new RegExp(`^anchor file missing: ${file} \\(this database has anchored to a file since audit event #2, last ${file}; it is not created again`)), fields: { path: file } });
@@ -185,17 +218,17 @@ describe("an anchor file that is gone", () => {
 
   it("is not started at another path (RCMNET_AUDIT_ANCHOR_FILE re-pointed, a mount's empty folder), unless an operator creates it; then the trail records the change", async () => {
     await addEvent();
-    await anchorAuditHead(db.prisma, file, { log: recordingLog() });
+    await anchorAuditHead(db.prisma, file, { log: recordingLog(), everyMinutes: 10 });
     const mount = join(dir, `mount-${n}`);
     await mkdir(mount);
     const elsewhere = join(mount, "audit-anchors.jsonl");
-    await expect(anchorAuditHead(db.prisma, elsewhere, { log: recordingLog() })).rejects.toThrow(`anchor file missing: ${elsewhere}`);
+    await expect(anchorAuditHead(db.prisma, elsewhere, { log: recordingLog(), everyMinutes: 10 })).rejects.toThrow(`anchor file missing: ${elsewhere}`);
     await expect(stat(elsewhere)).rejects.toThrow(/ENOENT/);
 
     // After a restore (docs/operations.md): a new empty file, created by hand.
     await writeFile(elsewhere, "");
     const log = recordingLog();
-    const anchor = await anchorAuditHead(db.prisma, elsewhere, { log });
+    const anchor = await anchorAuditHead(db.prisma, elsewhere, { log, everyMinutes: 10 });
     expect(await startedEvents()).toEqual([
       { seq: 2n, actorLogin: "system", before: null, after: { path: file } },
       { seq: anchor?.seq, actorLogin: "system", before: { path: file }, after: { path: elsewhere } },
@@ -208,7 +241,7 @@ describe("an anchor file that is gone", () => {
     await addEvent();
     const earlier = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
     await writeFile(file, `{"seq":"${earlier.seq}","hash":"${earlier.hash}","at":"${earlier.at.toISOString()}","writtenAt":"${new Date().toISOString()}"}\n`);
-    await anchorAuditHead(db.prisma, file, { log: recordingLog() });
+    await anchorAuditHead(db.prisma, file, { log: recordingLog(), everyMinutes: 10 });
     expect(await startedEvents()).toEqual([{ seq: 2n, actorLogin: "system", before: null, after: { path: file } }]);
     expect((await readAnchorFile(file)).anchors.map((a) => a.seq)).toEqual([1n, 2n]);
   });

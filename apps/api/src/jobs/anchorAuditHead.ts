@@ -1,6 +1,7 @@
 // Copies the audit chain's head (newest seq, its hash and time) to the anchor file outside the
-// database, and to the log, so that a rewrite of the trail by the tables' owner, who can also
-// recompute every hash and the signatures' anchors, is still found (docs/decisions.md D2). The
+// database at every tick (a heartbeat line when it has not moved), and to the log, so that a
+// rewrite of the trail by the tables' owner, who can also recompute every hash and the
+// signatures' anchors, is still found, and a writer that stopped too (docs/decisions.md D2). The
 // verifier checks the file (@rcmnet/db auditAnchorFile.ts). It is only worth as much as the file
 // is out of that owner's reach: an append-only mount, another host, the log shipper's copy.
 import { constants } from "node:fs";
@@ -12,7 +13,7 @@ import type { JobLogger } from "./types.ts";
 
 /** Any number no other advisory lock in the system uses. */
 const AUDIT_ANCHOR_LOCK = 72430061;
-/** Enough to hold the last whole line (~190 bytes) whatever came before it. */
+/** Enough to hold the last whole line (~180 bytes) whatever came before it. */
 const TAIL_BYTES = 4096;
 /** Append mode without O_CREAT: a file that is gone is never silently started again. */
 const APPEND_EXISTING = constants.O_RDWR | constants.O_APPEND;
@@ -117,13 +118,23 @@ async function readEnd(file: Awaited<ReturnType<typeof open>>): Promise<FileEnd>
 }
 
 /**
- * Appends the chain head to `path` if it is not the last anchor there, fsynced, and logs the same
- * line; returns the anchor written, or null (an empty trail, or an unchanged head). Writers on
- * other workers are serialised by an advisory lock, so two workers add one line, not two. The
- * file is created only for this database's first anchor (ensureAnchorFileStarted); once the
- * trail records one, a missing file throws AnchorFileMissingError.
+ * Appends the chain head to `path`, fsynced, and logs the same line; returns the anchor written,
+ * or null (an empty trail, or a line for this head written less than half an interval ago). The
+ * head unchanged, the line is a heartbeat (the same seq, hash and at, its own writtenAt): the
+ * verifier fails once the newest line is older than two intervals and 5 minutes by its own
+ * clock, whatever the database says (docs/decisions.md D2). `everyMinutes` is declared in the
+ * line, and the verifier judges by it. Writers on other workers are serialised by an advisory
+ * lock, and one finding a line for the same head written less than half an interval ago adds
+ * none, so several workers add about one line an interval between them, not one each; `force`
+ * writes one all the same (a clean stop: the file then says when it stopped). The file is
+ * created only for this database's first anchor (ensureAnchorFileStarted); once the trail records
+ * one, a missing file throws AnchorFileMissingError.
  */
-export async function anchorAuditHead(prisma: PrismaClient, path: string, { log }: { log: JobLogger }): Promise<AuditAnchor | null> {
+export async function anchorAuditHead(
+  prisma: PrismaClient,
+  path: string,
+  { log, everyMinutes, force = false }: { log: JobLogger; everyMinutes: number; force?: boolean },
+): Promise<AuditAnchor | null> {
   await ensureAnchorFileStarted(prisma, path, log);
   return prisma.$transaction(
     async (tx) => {
@@ -137,8 +148,11 @@ export async function anchorAuditHead(prisma: PrismaClient, path: string, { log 
       if (!file) throw new AnchorFileMissingError(path, (await anchorFileStarted(tx)) ?? { seq: 0n, path: null });
       try {
         const end = await readEnd(file);
-        if (end.last && end.last.seq === head.seq && end.last.hash === head.hash) return null;
-        const anchor: AuditAnchor = { seq: head.seq, hash: head.hash, at: head.at, writtenAt: new Date() };
+        const writtenAt = new Date();
+        const sameHead = end.last !== null && end.last.seq === head.seq && end.last.hash === head.hash;
+        // ~150 lines a day at 10 minutes however many workers anchor (docs/decisions.md D2).
+        if (sameHead && !force && writtenAt.getTime() - (end.last?.writtenAt.getTime() ?? 0) < (everyMinutes * 60_000) / 2) return null;
+        const anchor: AuditAnchor = { seq: head.seq, hash: head.hash, at: head.at, writtenAt, everyMinutes };
         const line = formatAnchorLine(anchor, { afterTornLine: end.torn });
         await file.write(end.torn ? `\n${line}` : line);
         await file.sync();
@@ -158,23 +172,28 @@ export interface AuditAnchoring {
 }
 
 /**
- * Anchors at once, then every `everyMs`. A timer of its own rather than the worker's idle
- * housekeeping: that runs only between jobs, and a training run holds its worker for hours.
- * A failed write (database or disk away) is logged and tried again at the next tick; a missing
- * file is logged as an error at every tick (`anchor file missing: …`) until it is put back.
- * A clean stop anchors the head a last time: the verifier fails once the first unanchored event
- * is older than two intervals (@rcmnet/db anchorGraceMinutes), and after a stop of days the
- * events of the last minutes before it would fail every check until the restarted worker's
- * first anchor, half a minute after start-up.
+ * Anchors after `firstAfterMs`, then every `everyMinutes` (`everyMs`: the timer alone, shorter in
+ * tests; the line declares `everyMinutes`), a heartbeat when the head has not moved. A timer of
+ * its own rather than the worker's idle housekeeping: that runs only between jobs, and a training
+ * run holds its worker for hours. A failed write (database or disk away) is logged and tried again
+ * at the next tick; a missing file is logged as an error at every tick (`anchor file missing: …`)
+ * until it is put back. A clean stop writes a last line (the head, or a heartbeat): the verifier
+ * fails once the first unanchored event is older than two intervals (@rcmnet/db
+ * anchorGraceMinutes), and the file's last line then says when the worker stopped.
  */
 export function startAuditAnchoring(
   prisma: PrismaClient,
   path: string,
-  { everyMs, log, firstAfterMs = 0 }: { everyMs: number; log: JobLogger; firstAfterMs?: number },
+  {
+    everyMinutes,
+    everyMs = everyMinutes * 60_000,
+    log,
+    firstAfterMs = 0,
+  }: { everyMinutes: number; everyMs?: number; log: JobLogger; firstAfterMs?: number },
 ): AuditAnchoring {
   let running: Promise<unknown> | null = null;
-  const anchorNow = () =>
-    anchorAuditHead(prisma, path, { log }).catch((err: unknown) => {
+  const anchorNow = (force = false) =>
+    anchorAuditHead(prisma, path, { log, everyMinutes, force }).catch((err: unknown) => {
       if (err instanceof AnchorFileMissingError) log.error(err.message, { path });
       else log.warn("audit chain head not anchored", { error: err instanceof Error ? err.message : String(err) });
     });
@@ -195,7 +214,7 @@ export function startAuditAnchoring(
       if (first) clearTimeout(first);
       if (timer) clearInterval(timer);
       await running;
-      await anchorNow();
+      await anchorNow(true);
     },
   };
 }

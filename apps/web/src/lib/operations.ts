@@ -173,13 +173,13 @@ export interface AuditEventRow {
 export const VERIFY_AUDIT = /* GraphQL */ `
   query VerifyAudit($full: Boolean) { verifyAuditTrail(full: $full) {
     ok checked firstBrokenSeq problem full fullyVerifiedThrough fullyVerifiedAt externalAnchorsChecked
-    anchorRecency { checked anchorMinutes graceMinutes unanchoredFromSeq unanchoredToSeq unanchoredSince overdue }
+    anchorRecency { checked anchorMinutes intervalDeclared graceMinutes lastWrittenAt unanchoredFromSeq unanchoredToSeq unanchoredSince writerSilent eventsOverdue overdue problem }
   } }
 `;
 
 export const MODELS = /* GraphQL */ `
   query Models {
-    championModel { id }
+    championModel { id reprediction { status progress error finishedAt cellsLeft cellsPredicted waitingForWorkerSince rerunnable } }
     modelVersions(first: 50) {
       nodes {
         id name version status labels inputSize metrics artifactSha256 predictionCount createdAt

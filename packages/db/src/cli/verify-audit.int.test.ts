@@ -1,8 +1,10 @@
 // npm run verify-audit as an operator runs it after a restore: a child process (tsx, as the npm
 // script), against a real PostgreSQL database. Its exit code is the restore record's verdict: 0
 // the trail matches the anchor file, 1 a problem, 2 no verdict (bad input, refused before any
-// database is opened). Whatever the outcome, it writes nothing to the database.
+// database is opened; a database it cannot open or query). Whatever the outcome, it writes
+// nothing to the database.
 import { execFile } from "node:child_process";
+import { createServer } from "node:net";
 import { appendFile, chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -81,9 +83,10 @@ async function addEvents(count: number): Promise<void> {
   }
 }
 
-async function anchorHead(): Promise<void> {
+/** A line for the head, as a worker from before declared intervals wrote it (or, given, as one now does). */
+async function anchorHead({ writtenAt = new Date(), everyMinutes }: { writtenAt?: Date; everyMinutes?: number } = {}): Promise<void> {
   const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
-  await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt: new Date() }));
+  await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt, ...(everyMinutes ? { everyMinutes } : {}) }));
 }
 
 /** What only the tables' owner can do: edit events from `fromSeq` on and re-chain them, so that the chain links up again. */
@@ -213,14 +216,15 @@ describe("verify-audit: the verdict", () => {
     await anchorHead();
     const run = await verifyAuditReadOnly(["--anchor-file", file]);
     expect(run).toMatchObject({ code: 0, stderr: "" });
-    expect(run.stdout).toBe(
+    expect(run.stdout.split("\n")).toEqual(
       [
         `Anchor file ${file}; the trail's head is event #5.`,
-        "2 anchor(s) at or below the head checked against their events; the trail re-hashed: 5 event(s).",
+        "2 anchor line(s) at or below the head checked against their events; the trail re-hashed: 5 event(s).",
+        expect.stringMatching(/^The file's newest line was written \S+Z: within the 25 minutes allowed now \(anchors every 10 minutes, RCMNET_AUDIT_ANCHOR_MINUTES\)\.$/),
         "Every event up to the head is anchored (the newest anchor checked is for event #5).",
         "OK: the restored trail matches the anchor file.",
         "",
-      ].join("\n"),
+      ],
     );
   });
 
@@ -234,7 +238,7 @@ describe("verify-audit: the verdict", () => {
     expect(run.stdout).toMatch(/\nNOT OK: see the problems above; do not go live on this database before they are explained\.\n$/);
   });
 
-  it("exits 1 when events after the newest anchor are older than two intervals and the margin, 0 with anchoring off", async () => {
+  it("exits 1 when events after the newest anchor are older than two intervals and the margin, and with anchoring off though the file holds anchors", async () => {
     await addEvents(2);
     await anchorHead();
     await addEvents(2);
@@ -246,10 +250,58 @@ describe("verify-audit: the verdict", () => {
     expect(run.stdout).toMatch(
       new RegExp(`\\nPROBLEM: events #3-#4 are not anchored outside the database: the newest anchor in ${file} is for event #2 \\(written \\S+Z\\), and event #3 dates from \\S+Z, more than 25 minutes ago; .* Anchoring has stopped: `),
     );
-    // Anchoring every 2 hours, as the platform was told: an hour is within the 245 minutes.
+    // Anchoring every 2 hours, as the platform was told (the lines declare no interval): an hour
+    // is within the 245 minutes.
     expect(await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: "120" })).toMatchObject({ code: 0 });
+    // Told 0, but the file holds anchors: not checked, and that is a problem, not a pass.
     const off = await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: "0" });
-    expect(off.code).toBe(0);
-    expect(off.stdout).toContain("\nRCMNET_AUDIT_ANCHOR_MINUTES is 0 (anchoring off): whether the newest events were anchored in time is not checked.\n");
+    expect(off.code).toBe(1);
+    expect(off.stdout).toContain("\nRCMNET_AUDIT_ANCHOR_MINUTES is 0 (anchoring off): whether anchoring had stopped is not checked, although it was on (see the problem below).\n");
+    expect(off.stdout).toMatch(/\nPROBLEM: RCMNET_AUDIT_ANCHOR_MINUTES is 0 for this check \(anchoring off\), but \S+ holds anchors /);
   });
+
+  it("judges by the interval the file's lines declare, whatever RCMNET_AUDIT_ANCHOR_MINUTES it is given", async () => {
+    await addEvents(2);
+    // The workers' last line, declaring 10 minutes, 30 minutes ago: they stopped.
+    await anchorHead({ writtenAt: new Date(Date.now() - 30 * 60_000), everyMinutes: 10 });
+    for (const minutes of ["120", "0"]) {
+      const run = await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: minutes });
+      expect({ minutes, code: run.code }).toEqual({ minutes, code: 1 });
+      expect(run.stdout).toMatch(/\nThe file's newest line was written \S+Z: more than the 25 minutes allowed now \(anchors every 10 minutes, as the file's newest line declares\)\.\n/);
+      expect(run.stdout).toMatch(/\nPROBLEM: nothing has been written to \S+ since \S+Z \(its newest line, for event #2\), more than 25 minutes before this check /);
+    }
+  });
+});
+
+describe("verify-audit: no verdict when the database cannot be checked", () => {
+  it("exits 2 with NO VERDICT, not 1 (a problem with the trail), on a database that does not answer", async () => {
+    await writeFile(file, "");
+    // A port nothing listens on (1, tcpmux: reserved, unused).
+    const run = await verifyAudit(["--anchor-file", file], { DATABASE_URL: "postgresql://rcmnet:x@127.0.0.1:1/rcmnet?sslmode=disable" });
+    expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 2, stdout: "" });
+    expect(run.stderr).toMatch(/^NO VERDICT: the database at DATABASE_URL could not be opened or checked \(.*Can't reach database server at 127\.0\.0\.1:1.*\)\. Nothing was concluded about the trail: /);
+    expect(run.stderr).not.toMatch(/PROBLEM|NOT OK|Unhandled|at async/);
+  }, 60_000);
+
+  it("exits 2 without opening the embedded database's files while something serves its port (the platform running)", async () => {
+    await writeFile(file, "");
+    const data = join(dir, `data-${n}`);
+    await mkdir(join(data, "pglite"), { recursive: true });
+    // The platform's embedded server, as far as the port goes (another one already there does as well).
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((done) => {
+      server.once("error", () => done());
+      server.listen(5433, "127.0.0.1", () => done());
+    });
+    try {
+      const run = await verifyAudit(["--anchor-file", file], { DATABASE_URL: undefined, RCMNET_DATA_DIR: data });
+      expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 2, stdout: "" });
+      expect(run.stderr).toMatch(
+        new RegExp(`^NO VERDICT: the embedded database in ${join(data, "pglite")} could not be opened or checked \\(something already answers on 127\\.0\\.0\\.1:5433, the embedded database's port: the platform is running; stop it first\\)\\. `),
+      );
+      expect(await readdir(join(data, "pglite"))).toEqual([]);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  }, 60_000);
 });

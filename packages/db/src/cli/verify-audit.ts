@@ -2,22 +2,26 @@
 // Checks the audit trail (a full walk) against an anchor file, with the platform stopped: after a
 // restore, the old file against the restored database (docs/operations.md, Restore). Anchors past
 // the restored head are listed: events written after the backup, which the restore lost; with
-// --restored-to (the backup's time) only those anchored events older than it are a problem. The
-// events after the newest anchor must have been recent at the restore point (now without it):
-// anchoring every RCMNET_AUDIT_ANCHOR_MINUTES (10; 0: not checked), an older one means anchoring
-// had stopped (@rcmnet/db audit.ts, checkAnchorFile).
+// --restored-to (the backup's time) only those anchored events older than it are a problem.
+// Anchoring must have been alive at the restore point (now without it): the file's newest line by
+// then, and the first event after the newest anchor, younger than two intervals and 5 minutes, the
+// interval being the one the file's lines declare (else RCMNET_AUDIT_ANCHOR_MINUTES, 10; 0: not
+// checked, a problem where anchoring was on) (@rcmnet/db audit.ts, checkAnchorFile).
 // Exits 0 when the trail matches the file, 1 on a problem, 2 when it could not check: a usage
 // error, or an anchor file that is not there or cannot be read (refused before any database is
-// opened). Tested in verify-audit.int.test.ts.
+// opened), or a database it could not open or query ("NO VERDICT: …"). Tested in
+// verify-audit.int.test.ts.
 // The database: DATABASE_URL, else the embedded one in <RCMNET_DATA_DIR>/pglite (migrated forward
-// as npm start would, and on its port: the platform must be stopped).
+// as npm start would, and on its port: the platform must be stopped). It writes no row and no
+// audit event; migrating the embedded database forward is its only write.
 import { existsSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type AnchorRecency, checkAnchorFile, DEFAULT_ANCHOR_MINUTES } from "../audit.ts";
 import { createPrismaClient } from "../client.ts";
-import { startEmbeddedPostgres } from "../embedded.ts";
+import { EMBEDDED_PORT, startEmbeddedPostgres } from "../embedded.ts";
 import { defaultDataDir } from "../paths.ts";
 
 const usage = "usage: npm run verify-audit -w @rcmnet/db -- --anchor-file <path> [--restored-to <ISO time of the backup, e.g. 2026-11-27T02:00:00Z>]";
@@ -86,29 +90,77 @@ if (!process.env.DATABASE_URL && !existsSync(join(dataDir, "pglite"))) {
   refuse(`no embedded database at ${join(dataDir, "pglite")}: set RCMNET_DATA_DIR to the restored data dir, or DATABASE_URL`);
 }
 
-function describeRecency(r: AnchorRecency, reference: string): string {
-  if (!r.checked) return "RCMNET_AUDIT_ANCHOR_MINUTES is 0 (anchoring off): whether the newest events were anchored in time is not checked.";
-  if (r.unanchoredFromSeq === null) return `Every event up to the head is anchored (the newest anchor checked is for event #${r.newestAnchoredSeq}).`;
-  const events = r.unanchoredFromSeq === r.unanchoredToSeq ? `Event #${r.unanchoredFromSeq}` : `Events #${r.unanchoredFromSeq}-#${r.unanchoredToSeq}`;
-  const verdict = r.overdue ? "more than" : "within";
-  return `${events}, after the newest anchor, date from ${r.unanchoredSince?.toISOString()}: ${verdict} the ${r.graceMinutes} minutes allowed ${reference} (anchors every ${r.anchorMinutes} minutes, RCMNET_AUDIT_ANCHOR_MINUTES).`;
+function describeRecency(r: AnchorRecency, atRestorePoint: boolean): string[] {
+  if (!r.checked) {
+    return [`RCMNET_AUDIT_ANCHOR_MINUTES is 0 (anchoring off): whether anchoring had stopped is not checked${r.problem ? ", although it was on (see the problem below)" : ""}.`];
+  }
+  const allowed = (late: boolean) =>
+    `${late ? "more than" : "within"} the ${r.graceMinutes} minutes allowed ${atRestorePoint ? "at the restore point" : "now"} ` +
+    `(anchors every ${r.anchorMinutes} minutes, ${r.intervalDeclared ? "as the file's newest line declares" : "RCMNET_AUDIT_ANCHOR_MINUTES"})`;
+  const lines: string[] = [];
+  if (r.lastWrittenAt) {
+    lines.push(`The file's newest line${atRestorePoint ? " by the restore point" : ""} was written ${r.lastWrittenAt.toISOString()}: ${allowed(r.writerSilent)}.`);
+  }
+  if (r.unanchoredFromSeq === null) {
+    lines.push(`Every event up to the head is anchored (the newest anchor checked is for event #${r.newestAnchoredSeq}).`);
+  } else {
+    const events = r.unanchoredFromSeq === r.unanchoredToSeq ? `Event #${r.unanchoredFromSeq}` : `Events #${r.unanchoredFromSeq}-#${r.unanchoredToSeq}`;
+    lines.push(`${events}, after the newest anchor, date from ${r.unanchoredSince?.toISOString()}: ${allowed(r.eventsOverdue)}.`);
+  }
+  return lines;
 }
 
-const embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: join(dataDir, "pglite") });
-const prisma = createPrismaClient(process.env.DATABASE_URL ?? embedded?.url ?? "", { max: 2 });
+/** Whether something accepts connections at host:port (within a second). */
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1000);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolveAnswer(true);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolveAnswer(false);
+    });
+    socket.once("error", () => resolveAnswer(false));
+  });
+}
+
+// Whatever fails from here on (the database unreachable, the embedded one in use by a running
+// platform, a migration or a query failing) is no verdict on the trail: exit 2, never 1, which
+// the restore record reads as a problem with the trail.
+let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null;
+let prisma: ReturnType<typeof createPrismaClient> | null = null;
 try {
+  // A running platform serves the embedded database on its port: its files are not opened beside
+  // it (a second server on them is no check, and may damage them).
+  if (!process.env.DATABASE_URL && (await answers("127.0.0.1", EMBEDDED_PORT))) {
+    throw new Error(`something already answers on 127.0.0.1:${EMBEDDED_PORT}, the embedded database's port: the platform is running; stop it first`);
+  }
+  embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: join(dataDir, "pglite") });
+  prisma = createPrismaClient(process.env.DATABASE_URL ?? embedded?.url ?? "", { max: 2 });
   const check = await checkAnchorFile(prisma, path, { restoredTo, anchorMinutes });
   console.log(`Anchor file ${path}; the trail's head is event #${check.head}.`);
-  console.log(`${check.checked} anchor(s) at or below the head checked against their events; the trail re-hashed: ${check.chain.checked} event(s).`);
-  console.log(describeRecency(check.recency, restoredTo ? "at the restore point" : "now"));
+  console.log(`${check.checked} anchor line(s) at or below the head checked against their events; the trail re-hashed: ${check.chain.checked} event(s).`);
+  for (const line of describeRecency(check.recency, restoredTo !== null)) console.log(line);
   if (check.pastHead.length) {
-    console.log(`${check.pastHead.length} anchor(s) past the head, events the restored database does not hold (written after the backup, if the restore point is before them):`);
+    console.log(`${check.pastHead.length} anchored head(s) past the head, events the restored database does not hold (written after the backup, if the restore point is before them):`);
     for (const a of check.pastHead) console.log(`  line ${a.line}: event #${a.seq} of ${a.at.toISOString()}, anchored ${a.writtenAt.toISOString()}`);
   }
   for (const problem of check.problems) console.log(`PROBLEM: ${problem}`);
   console.log(check.ok ? "OK: the restored trail matches the anchor file." : "NOT OK: see the problems above; do not go live on this database before they are explained.");
   process.exitCode = check.ok ? 0 : 1;
+} catch (err) {
+  const database = process.env.DATABASE_URL ? "the database at DATABASE_URL" : `the embedded database in ${join(dataDir, "pglite")}`;
+  // Prisma's message opens with where it was called and ends with the cause: the last line.
+  const why = err instanceof Error ? err.message.trim().split("\n").at(-1)?.trim() || err.name : String(err);
+  console.error(
+    `NO VERDICT: ${database} could not be opened or checked (${why}). Nothing was concluded about the trail: check that the database is ` +
+      "reachable and DATABASE_URL right, and for the embedded one that the platform is stopped, then run this again.",
+  );
+  process.exitCode = 2;
 } finally {
-  await prisma.$disconnect();
-  await embedded?.stop();
+  await prisma?.$disconnect().catch(() => {});
+  await embedded?.stop().catch(() => {});
 }

@@ -2,7 +2,7 @@
 // file, env.auditAnchorFile), and says how many it checked: 0 is what an auditor must see
 // before the worker first wrote the file.
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { AnchorFileMissingError, anchorAuditHead } from "../../jobs/anchorAuditHead.ts";
 import { silentLogger } from "../../jobs/logger.ts";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
@@ -17,8 +17,10 @@ beforeAll(async () => {
 });
 afterAll(() => api?.close());
 
-const VERIFY = `{ verifyAuditTrail { ok checked firstBrokenSeq problem full externalAnchorsChecked
-  anchorRecency { checked anchorMinutes graceMinutes newestAnchoredSeq newestAnchorWrittenAt unanchoredFromSeq unanchoredToSeq unanchoredSince overdue } } }`;
+const RECENCY = `anchorRecency { checked anchorMinutes intervalDeclared graceMinutes newestAnchoredSeq newestAnchorWrittenAt lastWrittenAt
+  unanchoredFromSeq unanchoredToSeq unanchoredSince writerSilent eventsOverdue overdue problem }`;
+const VERIFY = `{ verifyAuditTrail { ok checked firstBrokenSeq problem full externalAnchorsChecked ${RECENCY} } }`;
+const VERIFY_FULL = `{ verifyAuditTrail(full: true) { ok checked firstBrokenSeq problem full fullyVerifiedAt externalAnchorsChecked ${RECENCY} } }`;
 
 describe("verifyAuditTrail and the anchor file", () => {
   it("checks the file's anchors: none before the worker wrote it, then each one; events removed after an anchor are found", async () => {
@@ -32,13 +34,23 @@ describe("verifyAuditTrail and the anchor file", () => {
     });
 
     await api.gqlOk(tech, `mutation { createCase(input: { accession: "XA-1" }) { id } }`);
-    const anchor = await anchorAuditHead(api.prisma, api.env.auditAnchorFile, { log: silentLogger });
+    const anchor = await anchorAuditHead(api.prisma, api.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10 });
     const anchored = (await api.gqlOk(auditor, VERIFY)).verifyAuditTrail;
     expect(anchored).toMatchObject({
       ok: true,
       full: false,
       externalAnchorsChecked: 1,
-      anchorRecency: { newestAnchoredSeq: String(anchor?.seq), newestAnchorWrittenAt: anchor?.writtenAt.toISOString(), unanchoredFromSeq: null, overdue: false },
+      anchorRecency: {
+        anchorMinutes: 10,
+        intervalDeclared: true,
+        newestAnchoredSeq: String(anchor?.seq),
+        newestAnchorWrittenAt: anchor?.writtenAt.toISOString(),
+        lastWrittenAt: anchor?.writtenAt.toISOString(),
+        unanchoredFromSeq: null,
+        writerSilent: false,
+        overdue: false,
+        problem: null,
+      },
     });
 
     // The owner deletes the events written since the last full walk, the anchored head among
@@ -65,12 +77,12 @@ describe("verifyAuditTrail and an anchor file that goes", () => {
     const auditor = await other.loginAs("AUDITOR");
     const tech = await other.loginAs("TECHNICIAN");
     await other.gqlOk(tech, `mutation { createCase(input: { accession: "XB-1" }) { id } }`);
-    await anchorAuditHead(other.prisma, other.env.auditAnchorFile, { log: silentLogger });
+    await anchorAuditHead(other.prisma, other.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10 });
     expect((await other.gqlOk(auditor, VERIFY)).verifyAuditTrail).toMatchObject({ ok: true, externalAnchorsChecked: 1 });
     const kept = await readFile(other.env.auditAnchorFile, "utf8");
 
     await rm(other.env.auditAnchorFile);
-    await expect(anchorAuditHead(other.prisma, other.env.auditAnchorFile, { log: silentLogger })).rejects.toThrow(AnchorFileMissingError);
+    await expect(anchorAuditHead(other.prisma, other.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10 })).rejects.toThrow(AnchorFileMissingError);
     const gone = (await other.gqlOk(auditor, VERIFY)).verifyAuditTrail;
     expect(gone).toMatchObject({ ok: false, firstBrokenSeq: null, externalAnchorsChecked: 0 });
     expect(gone.problem).toMatch(/^the anchor file \S+ had 1 anchor \(the newest for event #\d+\) at \S+Z and now has none \(no file\): it was replaced, truncated or removed$/);
@@ -79,6 +91,25 @@ describe("verifyAuditTrail and an anchor file that goes", () => {
     expect((await other.gqlOk(auditor, VERIFY)).verifyAuditTrail).toMatchObject({ ok: true, problem: null, externalAnchorsChecked: 1 });
   });
 });
+
+/** Makes the events from `from` on look `minutes` older, re-chained as only the tables' owner can. */
+async function ageEventsFrom(api: TestApi, from: number, minutes: number): Promise<void> {
+  await api.db.prisma.$transaction([
+    api.db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
+    api.db.prisma.$executeRawUnsafe(`UPDATE "audit_event" SET "at" = "at" - interval '${minutes} minutes' WHERE seq >= ${from}`),
+    api.db.prisma.$executeRawUnsafe(`
+      DO $$
+      DECLARE e "audit_event"; prev text := (SELECT hash FROM "audit_event" WHERE seq = ${from - 1});
+      BEGIN
+        FOR e IN SELECT * FROM "audit_event" WHERE seq >= ${from} ORDER BY seq LOOP
+          e."prevHash" := prev;
+          prev := audit_event_hash(e);
+          UPDATE "audit_event" SET "prevHash" = e."prevHash", hash = prev WHERE seq = e.seq;
+        END LOOP;
+      END $$`),
+    api.db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
+  ]);
+}
 
 describe("verifyAuditTrail and anchoring that has stopped", () => {
   let stale: TestApi;
@@ -90,26 +121,12 @@ describe("verifyAuditTrail and anchoring that has stopped", () => {
   it("fails once the first event after the newest anchor is older than two intervals and the margin, and says what to check", async () => {
     const auditor = await stale.loginAs("AUDITOR");
     const tech = await stale.loginAs("TECHNICIAN");
-    const anchor = await anchorAuditHead(stale.prisma, stale.env.auditAnchorFile, { log: silentLogger });
+    const anchor = await anchorAuditHead(stale.prisma, stale.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10 });
     await stale.gqlOk(tech, `mutation { createCase(input: { accession: "XC-1" }) { id } }`);
     // The events since look half an hour old (the owner re-chains them; no verifier has walked
     // them yet): what a worker whose writes failed since then leaves behind.
     const from = Number(anchor?.seq) + 1;
-    await stale.db.prisma.$transaction([
-      stale.db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
-      stale.db.prisma.$executeRawUnsafe(`UPDATE "audit_event" SET "at" = "at" - interval '30 minutes' WHERE seq >= ${from}`),
-      stale.db.prisma.$executeRawUnsafe(`
-        DO $$
-        DECLARE e "audit_event"; prev text := (SELECT hash FROM "audit_event" WHERE seq = ${from - 1});
-        BEGIN
-          FOR e IN SELECT * FROM "audit_event" WHERE seq >= ${from} ORDER BY seq LOOP
-            e."prevHash" := prev;
-            prev := audit_event_hash(e);
-            UPDATE "audit_event" SET "prevHash" = e."prevHash", hash = prev WHERE seq = e.seq;
-          END LOOP;
-        END $$`),
-      stale.db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
-    ]);
+    await ageEventsFrom(stale, from, 30);
     const verdict = (await stale.gqlOk(auditor, VERIFY)).verifyAuditTrail;
     expect(verdict).toMatchObject({
       ok: false,
@@ -126,7 +143,74 @@ describe("verifyAuditTrail and anchoring that has stopped", () => {
     await csv.text();
 
     // The worker anchors again: passes, the failure not kept.
-    await anchorAuditHead(stale.prisma, stale.env.auditAnchorFile, { log: silentLogger });
+    await anchorAuditHead(stale.prisma, stale.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10 });
     expect((await stale.gqlOk(auditor, VERIFY)).verifyAuditTrail).toMatchObject({ ok: true, problem: null, anchorRecency: { overdue: false } });
+  });
+});
+
+describe("verifyAuditTrail(full: true) within 5 minutes of a full walk", () => {
+  let cached: TestApi;
+  beforeAll(async () => {
+    cached = await createTestApi();
+  });
+  afterAll(() => cached?.close());
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Runs `write` as if the host's clock read `minutesAgo` minutes before now (Date only). */
+  async function asIfAgo<T>(minutesAgo: number, write: () => Promise<T>): Promise<T> {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() - minutesAgo * 60_000);
+    try {
+      return await write();
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it("does not keep a full walk that failed only on the anchors' recency: once the workers anchor, the next full request walks again and passes", async () => {
+    const own = await createTestApi();
+    try {
+      const auditor = await own.loginAs("AUDITOR");
+      const tech = await own.loginAs("TECHNICIAN");
+      const anchor = await anchorAuditHead(own.prisma, own.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10 });
+      await own.gqlOk(tech, `mutation { createCase(input: { accession: "XD-1" }) { id } }`);
+      await ageEventsFrom(own, Number(anchor?.seq) + 1, 30);
+      const late = (await own.gqlOk(auditor, VERIFY_FULL)).verifyAuditTrail;
+      expect(late).toMatchObject({ ok: false, full: true, firstBrokenSeq: null, anchorRecency: { overdue: true } });
+      await anchorAuditHead(own.prisma, own.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10 });
+      const walked = (await own.gqlOk(auditor, VERIFY_FULL)).verifyAuditTrail;
+      expect(walked).toMatchObject({ ok: true, full: true, problem: null, anchorRecency: { overdue: false, unanchoredFromSeq: null } });
+      expect(Date.parse(walked.fullyVerifiedAt)).toBeGreaterThan(Date.parse(late.fullyVerifiedAt));
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("keeps a failure of the anchors' recency only until the workers write again, and checks a kept pass's recency anew", async () => {
+    const auditor = await cached.loginAs("AUDITOR");
+    const file = cached.env.auditAnchorFile;
+    // The workers' last line 30 minutes ago: a full walk fails on it (the chain holds).
+    await asIfAgo(30, () => anchorAuditHead(cached.prisma, file, { log: silentLogger, everyMinutes: 10 }));
+    const stale = (await cached.gqlOk(auditor, VERIFY_FULL)).verifyAuditTrail;
+    expect(stale).toMatchObject({ ok: false, full: true, firstBrokenSeq: null, anchorRecency: { writerSilent: true, overdue: true } });
+    // The workers write again (a heartbeat: the head has not moved): the next full request passes
+    // at once, not 5 minutes later.
+    expect(await anchorAuditHead(cached.prisma, file, { log: silentLogger, everyMinutes: 10 })).not.toBeNull();
+    const passed = (await cached.gqlOk(auditor, VERIFY_FULL)).verifyAuditTrail;
+    expect(passed).toMatchObject({ ok: true, full: true, problem: null, anchorRecency: { writerSilent: false, overdue: false } });
+    expect(Date.parse(passed.fullyVerifiedAt)).toBeGreaterThan(Date.parse(stale.fullyVerifiedAt));
+
+    // That pass is kept for 5 minutes, its recency checked at each answer: 3 minutes later the
+    // same walk answers, but the newest line (written 23 minutes before it) is now 26 minutes old.
+    await asIfAgo(23, () => anchorAuditHead(cached.prisma, file, { log: silentLogger, everyMinutes: 10, force: true }));
+    const walked = (await cached.gqlOk(auditor, VERIFY_FULL)).verifyAuditTrail;
+    expect(walked).toMatchObject({ ok: true, anchorRecency: { writerSilent: false } });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 3 * 60_000);
+    const again = (await cached.gqlOk(auditor, VERIFY_FULL)).verifyAuditTrail;
+    expect(again).toMatchObject({ ok: false, full: true, firstBrokenSeq: null, fullyVerifiedAt: walked.fullyVerifiedAt, anchorRecency: { writerSilent: true } });
+    expect(again.problem).toMatch(/^nothing has been written to \S+ since \S+Z \(its newest line, for event #\d+\), more than 25 minutes before this check /);
   });
 });

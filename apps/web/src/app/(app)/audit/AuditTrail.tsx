@@ -28,11 +28,16 @@ interface Verify {
 interface AnchorRecency {
   checked: boolean;
   anchorMinutes: number;
+  intervalDeclared: boolean;
   graceMinutes: number | null;
+  lastWrittenAt: string | null;
   unanchoredFromSeq: string | null;
   unanchoredToSeq: string | null;
   unanchoredSince: string | null;
+  writerSilent: boolean;
+  eventsOverdue: boolean;
   overdue: boolean;
+  problem: string | null;
 }
 
 /** The verdict, and which events this check re-hashed (a quick one resumes from the last full walk). */
@@ -56,16 +61,26 @@ function anchorsChecked(n: number): string {
 }
 
 /**
- * Whether the newest events are anchored in time (an overdue run also fails the verdict). Said
- * when not checked (anchoring off): the anchors then say nothing about events after the newest.
+ * Whether anchoring is alive (stopped also fails the verdict): the anchor file's newest line, and
+ * the events awaiting their anchor with the time by which it is due. Said when not checked
+ * (anchoring off): the anchors then say nothing about events after the newest.
  */
 function anchorRecency(r: AnchorRecency): string {
-  if (!r.checked) return "anchoring off: not checked that new events get anchored";
-  if (r.unanchoredFromSeq === null) return "every event anchored";
+  if (!r.checked) {
+    return r.problem ? "anchoring NOT CHECKED although it was on (RCMNET_AUDIT_ANCHOR_MINUTES 0 on the API)" : "anchoring off: not checked that new events get anchored";
+  }
+  const grace = r.graceMinutes ?? 0;
+  const after = (iso: string) => {
+    const due = Date.parse(iso) + grace * 60_000;
+    return Number.isNaN(due) ? "?" : formatDateTime(new Date(due).toISOString());
+  };
+  if (r.writerSilent && r.lastWrittenAt) return `ANCHORING STOPPED: nothing written to the anchor file since ${formatDateTime(r.lastWrittenAt)} (over ${grace} min)`;
   const events = r.unanchoredFromSeq === r.unanchoredToSeq ? `event ${r.unanchoredFromSeq}` : `events ${r.unanchoredFromSeq}–${r.unanchoredToSeq}`;
   const since = r.unanchoredSince ? formatDateTime(r.unanchoredSince) : "?";
-  if (r.overdue) return `ANCHORING STOPPED: ${events} unanchored since ${since} (over ${r.graceMinutes} min)`;
-  return `${events} since ${since} await their anchor (due within ${r.graceMinutes} min)`;
+  if (r.eventsOverdue) return `ANCHORING STOPPED: ${events} unanchored since ${since} (over ${grace} min)`;
+  if (r.unanchoredFromSeq === null) return "every event anchored";
+  // The deadline as a time: the first unanchored event's, plus the grace period.
+  return `${events} since ${since} await their anchor (due by ${r.unanchoredSince ? after(r.unanchoredSince) : "?"})`;
 }
 
 const PAGE = 200;
@@ -158,7 +173,7 @@ export function AuditTrail() {
           )}
           {v && (
             <span
-              className={v.anchorRecency.overdue ? "badge bad" : "muted"}
+              className={v.anchorRecency.overdue || v.anchorRecency.problem ? "badge bad" : "muted"}
               data-testid="chain-anchor-recency"
               data-checked={v.anchorRecency.checked ? "true" : "false"}
               data-overdue={v.anchorRecency.overdue ? "true" : "false"}
