@@ -210,7 +210,7 @@ export const MODELS = /* GraphQL */ `
 `;
 
 export const COMPARE_MODELS = /* GraphQL */ `
-  query Compare($a: ID!, $b: ID!, $snapshotId: ID!) {
+  query Compare($a: ID!, $b: ID, $snapshotId: ID!) {
     compareModels(a: $a, b: $b, snapshotId: $snapshotId) {
       testCount relabelledTestCells untestedLabels
       snapshot { id name }

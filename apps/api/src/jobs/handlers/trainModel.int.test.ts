@@ -244,7 +244,12 @@ describe("trainModel", () => {
     const cmp = await compareModels(ctx, ds, { a: champion.id, b: model.id, snapshotId: snapshot.id });
     expect(cmp.testCount).toBe(testCount);
     expect(cmp.a.modelVersion.id).toBe(champion.id);
-    expect(cmp.b.accuracy).toBe(metrics.test.accuracy);
+    expect(cmp.b!.accuracy).toBe(metrics.test.accuracy);
+    // One version alone (no b): its own figures, what a first promotion rests on.
+    const alone = await compareModels(ctx, ds, { a: model.id, snapshotId: snapshot.id });
+    expect(alone.b).toBeNull();
+    expect(alone.a.accuracy).toBe(metrics.test.accuracy);
+    expect(alone.testCount).toBe(testCount);
     expect(cmp.a.accuracy).toBe(metrics.champion.accuracy);
     await expect(
       compareModels(ctx, ds, { a: model.id, b: model.id, snapshotId: snapshot.id }),

@@ -1,4 +1,6 @@
-// Two model versions on the same snapshot's locked TEST part, measured the same way.
+// Two model versions on the same snapshot's locked TEST part, measured the same way; or one alone
+// (b omitted): a candidate's own figures, what a first promotion, with no champion to compare
+// with, rests on.
 import type { ModelVersion } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { badInput, notFound } from "../../errors.ts";
@@ -20,17 +22,18 @@ const sharedRun = sharedRunner(1, 120_000, "Another model comparison is running;
 export async function compareModels(
   ctx: Pick<Context, "prisma" | "blobs" | "env">,
   _actor: AuthUser,
-  args: { a: string; b: string; snapshotId: string },
+  args: { a: string; b?: string | null; snapshotId: string },
 ) {
-  if (!isUuid(args.a) || !isUuid(args.b)) throw notFound("Model version");
+  const bId = args.b ?? null;
+  if (!isUuid(args.a) || (bId !== null && !isUuid(bId))) throw notFound("Model version");
   if (!isUuid(args.snapshotId)) throw notFound("Dataset snapshot");
-  if (args.a === args.b) throw badInput("Pick two different model versions");
+  if (args.a === bId) throw badInput("Pick two different model versions, or leave B out to evaluate A alone");
   const [a, b, snapshot] = await Promise.all([
     ctx.prisma.modelVersion.findUnique({ where: { id: args.a } }),
-    ctx.prisma.modelVersion.findUnique({ where: { id: args.b } }),
+    bId === null ? null : ctx.prisma.modelVersion.findUnique({ where: { id: bId } }),
     ctx.prisma.datasetSnapshot.findUnique({ where: { id: args.snapshotId } }),
   ]);
-  if (!a || !b) throw notFound("Model version");
+  if (!a || (bId !== null && !b)) throw notFound("Model version");
   if (!snapshot) throw notFound("Dataset snapshot");
   const testCount = await ctx.prisma.datasetItem.count({ where: { snapshotId: snapshot.id, split: "TEST" } });
   if (testCount === 0) throw badInput("The snapshot has no TEST cells");
@@ -41,16 +44,17 @@ export async function compareModels(
     blobs: ctx.blobs,
     classifiers: await sharedClassifierCache(ctx.env.dataDir),
   };
-  const evaluateBoth = async (x: ModelVersion, y: ModelVersion) => [await evaluateOnSnapshot(deps, x, snapshot.id), await evaluateOnSnapshot(deps, y, snapshot.id)] as const;
-  // Both stored already (a snapshot never changes, nor do weights): no need to wait for a slot.
-  const cached = cachedEvaluation(a, snapshot.id) && cachedEvaluation(b, snapshot.id);
+  const evaluateBoth = async (x: ModelVersion, y: ModelVersion | null) =>
+    [await evaluateOnSnapshot(deps, x, snapshot.id), y ? await evaluateOnSnapshot(deps, y, snapshot.id) : null] as const;
+  // All stored already (a snapshot never changes, nor do weights): no need to wait for a slot.
+  const cached = cachedEvaluation(a, snapshot.id) && (!b || cachedEvaluation(b, snapshot.id));
   const [evalA, evalB] = cached
     ? await evaluateBoth(a, b)
-    : await sharedRun(`${a.id}/${b.id}/${snapshot.id}`, async () => {
+    : await sharedRun(`${a.id}/${b?.id ?? "-"}/${snapshot.id}`, async () => {
         // Read again once the slot is ours: a comparison run meanwhile may have stored either result.
         const [freshA, freshB] = await Promise.all([
           ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: a.id } }),
-          ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: b.id } }),
+          b ? ctx.prisma.modelVersion.findUniqueOrThrow({ where: { id: b.id } }) : null,
         ]);
         return evaluateBoth(freshA, freshB);
       });
@@ -71,6 +75,6 @@ export async function compareModels(
     relabelledTestCells: await relabelledTestCells(ctx.prisma, snapshot.id),
     untestedLabels: untestedLabelsOf(evalA, evalB),
     a: view(a, evalA),
-    b: view(b, evalB),
+    b: b && evalB ? view(b, evalB) : null,
   };
 }

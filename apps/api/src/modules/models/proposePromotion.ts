@@ -51,7 +51,7 @@ export async function proposePromotion(
     }
     if (!champion && testedSnapshots(version).length === 0) {
       throw conflict(
-        `${version.name} ${version.version} has no test-set evaluation (on a TEST part with cells), and with no champion yet it is weighed on its own figures: evaluate it on a snapshot's locked TEST part first (compareModels with any other registered version, or a training run, which evaluates the model it trains), then propose`,
+        `${version.name} ${version.version} has no test-set evaluation (on a TEST part with cells), and with no champion yet it is weighed on its own figures: evaluate it on a snapshot's locked TEST part first (compareModels with it alone, B left out, or a training run, which evaluates the model it trains), then propose`,
       );
     }
     // The evidence was gathered before this transaction: against the champion of now, or not at all.

@@ -430,7 +430,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
       )}
 
       {current && <VersionDetail v={current} />}
-      {versions.length >= 2 && <Compare versions={versions} snapshots={data?.datasetSnapshots.nodes ?? []} />}
+      {versions.length >= 1 && <Compare versions={versions} snapshots={data?.datasetSnapshots.nodes ?? []} />}
     </div>
   );
 }
@@ -549,6 +549,7 @@ interface Comparison {
       confusion: unknown;
       modelVersion: { name: string; version: string };
     };
+    /** Null when A was evaluated alone. */
     b: {
       accuracy: number;
       macroF1: number;
@@ -557,7 +558,7 @@ interface Comparison {
       leakedCells: number;
       confusion: unknown;
       modelVersion: { name: string; version: string };
-    };
+    } | null;
   };
 }
 
@@ -569,7 +570,8 @@ function Compare({
   snapshots: { id: string; name: string; itemCount: number }[];
 }) {
   const [a, setA] = useState(versions[0]!.id);
-  const [b, setB] = useState(versions[1]!.id);
+  // "": A alone (its own figures: a first promotion, with no champion, rests on them).
+  const [b, setB] = useState(versions[1]?.id ?? "");
   const [snap, setSnap] = useState(snapshots[0]?.id ?? "");
   const [result, setResult] = useState<Comparison["compareModels"] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -581,7 +583,7 @@ function Compare({
   ));
   return (
     <section className="panel" data-testid="compare">
-      <h2 style={{ marginTop: 0 }}>Compare two versions on the same locked test set</h2>
+      <h2 style={{ marginTop: 0 }}>Compare two versions on the same locked test set, or evaluate one</h2>
       {snapshots.length === 0 ? (
         <p className="muted">
           Create a dataset snapshot first (Retraining page): comparisons run on its locked TEST part.
@@ -594,7 +596,7 @@ function Compare({
             setBusy(true);
             setError(null);
             try {
-              setResult((await gql<Comparison>(COMPARE_MODELS, { a, b, snapshotId: snap })).compareModels);
+              setResult((await gql<Comparison>(COMPARE_MODELS, { a, b: b || null, snapshotId: snap })).compareModels);
             } catch (err) {
               setError(describeError(err));
             } finally {
@@ -611,6 +613,7 @@ function Compare({
           <label>
             B
             <select value={b} onChange={(e) => setB(e.target.value)} data-testid="compare-b">
+              <option value="">none: evaluate A alone</option>
               {opt}
             </select>
           </label>
@@ -625,7 +628,7 @@ function Compare({
             </select>
           </label>
           <button type="submit" className="primary" disabled={busy || a === b} data-testid="compare-run">
-            {busy ? "Evaluating…" : "Compare"}
+            {busy ? "Evaluating…" : b ? "Compare" : "Evaluate A"}
           </button>
         </form>
       )}
@@ -650,6 +653,7 @@ function Compare({
           <div className="grid2">
             {(["a", "b"] as const).map((side, i) => {
               const r = result[side];
+              if (!r) return null;
               const t = readTestMetrics({ confusion: r.confusion });
               return (
                 <div key={side}>
