@@ -83,6 +83,9 @@ export const FIELD_COSTS: Record<string, number> = {
   "SignOff.supersedes": 5,
   "ModelPromotion.evidence": 20,
   "ModelPromotion.lostClasses": 5,
+  // The champion's re-prediction: its job, the cells still due (a count over every open case's
+  // undecided cells) and the cells its events name, unbatched.
+  "ModelVersion.reprediction": 500,
 };
 
 /**

@@ -134,7 +134,14 @@ export async function decidePromotion(
  */
 async function assertTestLabelsCurrent(tx: Prisma.TransactionClient, promotion: ModelPromotion) {
   const snapshotId = await comparedOnSnapshotId(tx, promotion);
-  if (!snapshotId || !isUuid(snapshotId)) return;
+  // Every promotion proposed now rests on TEST figures (a first one on the candidate's own); one
+  // filed before that rule, with none, is not approved on nothing.
+  if (!snapshotId) {
+    throw conflict(
+      "This proposal carries no TEST-part evidence (it was filed before every promotion needed one): reject it; the proposer evaluates the model on a snapshot (compareModels) and proposes again",
+    );
+  }
+  if (!isUuid(snapshotId)) return;
   const n = await relabelledTestCells(tx, snapshotId);
   if (n > 0) {
     throw conflict(
