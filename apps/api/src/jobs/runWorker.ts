@@ -46,14 +46,17 @@ export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 }
 
+/** The lease a worker takes when not told otherwise (worker.ts does not): what readers judge a silent job by. */
+export const DEFAULT_LEASE_MS = 30_000;
+
 export function startWorker(options: WorkerOptions): RunningWorker {
   const {
     prisma,
     handlers,
     log,
     workerId = defaultWorkerId(),
-    leaseMs = 30_000,
-    heartbeatMs = Math.max(250, Math.floor((options.leaseMs ?? 30_000) / 3)),
+    leaseMs = DEFAULT_LEASE_MS,
+    heartbeatMs = Math.max(250, Math.floor((options.leaseMs ?? DEFAULT_LEASE_MS) / 3)),
     pollMs = 1_000,
     shutdownGraceMs = 10_000,
   } = options;

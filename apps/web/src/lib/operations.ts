@@ -177,9 +177,19 @@ export const VERIFY_AUDIT = /* GraphQL */ `
   } }
 `;
 
+// Polled every few seconds while the champion's re-prediction is queued or running: only the
+// champion's line, not MODELS (every version's metrics, prediction counts and promotions).
+export const CHAMPION_REPREDICTION = /* GraphQL */ `
+  query ChampionReprediction {
+    championModel {
+      id name version
+      reprediction { status progress error finishedAt cellsLeft cellsPredicted waitingForWorkerSince workerSeenAt analysesAhead stalledSince rerunnable }
+    }
+  }
+`;
+
 export const MODELS = /* GraphQL */ `
   query Models {
-    championModel { id reprediction { status progress error finishedAt cellsLeft cellsPredicted waitingForWorkerSince rerunnable } }
     modelVersions(first: 50) {
       nodes {
         id name version status labels inputSize metrics artifactSha256 predictionCount createdAt

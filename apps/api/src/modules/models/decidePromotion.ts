@@ -145,7 +145,10 @@ async function assertTestLabelsCurrent(tx: Prisma.TransactionClient, promotion: 
   const n = await relabelledTestCells(tx, snapshotId);
   if (n > 0) {
     throw conflict(
-      `${n} TEST cell${n === 1 ? "" : "s"} of the snapshot this proposal was compared on ${n === 1 ? "has" : "have"} been relabelled since it was proposed (amendments): its figures score both models against labels since corrected. Reject it; the proposer takes a new snapshot, compares again and proposes`,
+      // A first promotion (no champion replaced) rests on the candidate's own evaluation alone.
+      promotion.replacesChampionId
+        ? `${n} TEST cell${n === 1 ? "" : "s"} of the snapshot this proposal was compared on ${n === 1 ? "has" : "have"} been relabelled since it was proposed (amendments): its figures score both models against labels since corrected. Reject it; the proposer takes a new snapshot, compares again and proposes`
+        : `${n} TEST cell${n === 1 ? "" : "s"} of the snapshot this proposal was evaluated on ${n === 1 ? "has" : "have"} been relabelled since it was proposed (amendments): its figures score the model against labels since corrected. Reject it; the proposer takes a new snapshot, evaluates the model on it again and proposes`,
       { relabelledTestCells: n, snapshotId },
     );
   }

@@ -6,7 +6,7 @@
 import type { ModelVersion, Role } from "@rcmnet/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordAudit } from "../../audit/recordAudit.ts";
-import { claimJob, completeJob, failJob, heartbeat } from "../../jobs/queue.ts";
+import { claimJob, completeJob, enqueueJob, failJob, heartbeat, reapExpiredLeases } from "../../jobs/queue.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint } from "../../testing/fixtures.ts";
@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 const STATUS = `{ modelVersions(first: 50) { nodes { id status reprediction {
-  status jobId progress step error attempts maxAttempts queuedAt finishedAt cellsLeft cellsPredicted waitingForWorkerSince rerunnable
+  status jobId progress step error attempts maxAttempts queuedAt finishedAt cellsLeft cellsPredicted waitingForWorkerSince workerSeenAt analysesAhead stalledSince rerunnable
 } } } }`;
 const RERUN = `mutation($id: ID!, $reason: String!) { rerunReprediction(modelVersionId: $id, reason: $reason) { id status reprediction { status jobId rerunnable } } }`;
 
@@ -43,6 +43,9 @@ interface Reprediction {
   cellsLeft: number;
   cellsPredicted: number;
   waitingForWorkerSince: string | null;
+  workerSeenAt: string | null;
+  analysesAhead: number;
+  stalledSince: string | null;
   rerunnable: boolean;
 }
 
@@ -125,6 +128,9 @@ describe("the champion's re-prediction of open cases", () => {
       cellsLeft: 2,
       cellsPredicted: 0,
       waitingForWorkerSince: null,
+      workerSeenAt: null,
+      analysesAhead: 0,
+      stalledSince: null,
       rerunnable: true,
     });
     // Read as the model-version fields are: not by case workers.
@@ -155,7 +161,7 @@ describe("the champion's re-prediction of open cases", () => {
     await api.prisma.$executeRaw`UPDATE "job" SET "runAfter" = CURRENT_TIMESTAMP - interval '6 minutes' WHERE id = ${jobId}::uuid`;
     const waiting = await repredictionOf(second);
     const due = (await api.prisma.job.findUniqueOrThrow({ where: { id: jobId } })).runAfter;
-    expect(waiting).toMatchObject({ status: "QUEUED", rerunnable: false });
+    expect(waiting).toMatchObject({ status: "QUEUED", workerSeenAt: null, analysesAhead: 0, rerunnable: false });
     expect(new Date(waiting!.waitingForWorkerSince!).getTime()).toBe(due.getTime());
 
     expect((await claim())?.id).toBe(jobId);
@@ -181,6 +187,10 @@ describe("the champion's re-prediction of open cases", () => {
     for (const attempt of [2, 3]) {
       await dueNow(jobId);
       expect((await claim())?.id).toBe(jobId);
+      // The earlier attempt's error is kept while the next one runs: said as such, not as retried.
+      expect((await repredictionOf(second))!.error).toBe(
+        `attempt ${attempt - 1} failed; attempt ${attempt} of 3 running (the worker log has the details under job ${jobId})`,
+      );
       expect(await failJob(api.prisma, jobId, "worker-test", raw, { retryable: true })).toBe(attempt === 3 ? "FAILED" : "QUEUED");
     }
     const failed = await repredictionOf(second);
@@ -252,3 +262,76 @@ describe("the champion's re-prediction of open cases", () => {
   });
 });
 
+
+describe("a re-prediction nobody answers for", () => {
+  let champion: ModelVersion;
+  let jobId: string;
+  const analysis = (slideId: string, runAfterMinutesAgo: number) =>
+    enqueueJob(api.prisma, { type: "analyzeSlide", payload: { slideId }, runAfter: new Date(Date.now() - runAfterMinutesAgo * 60_000) });
+  /** What earlier tests finished counts as no worker's doing here. */
+  const forgetFinished = () => api.prisma.$executeRaw`UPDATE "job" SET "finishedAt" = "finishedAt" - interval '1 hour' WHERE "finishedAt" IS NOT NULL`;
+
+  it("says RUNNING stalled once its heartbeat is older than the lease and a margin, and stays not rerunnable until reaped", async () => {
+    // The earlier champion's queued run is not this one's concern (a worker would take it first).
+    await api.prisma.$executeRaw`UPDATE "job" SET status = 'CANCELLED', "finishedAt" = CURRENT_TIMESTAMP WHERE status = 'QUEUED'`;
+    champion = await insertModelVersion(api.prisma);
+    await openCase((await insertModelVersion(api.prisma, { status: "ARCHIVED" })), 2);
+    await crown(champion);
+    jobId = (await repredictionOf(champion))!.jobId!;
+    expect((await claim())?.id).toBe(jobId);
+    await heartbeat(api.prisma, jobId, "worker-test");
+    expect(await repredictionOf(champion)).toMatchObject({ status: "RUNNING", stalledSince: null });
+
+    // Within the lease (30 s) and its margin: a slow batch, not a dead worker.
+    await api.prisma.$executeRaw`UPDATE "job" SET "heartbeatAt" = CURRENT_TIMESTAMP - interval '100 seconds' WHERE id = ${jobId}::uuid`;
+    expect(await repredictionOf(champion)).toMatchObject({ status: "RUNNING", stalledSince: null });
+
+    await api.prisma.$executeRaw`UPDATE "job" SET "heartbeatAt" = CURRENT_TIMESTAMP - interval '3 minutes' WHERE id = ${jobId}::uuid`;
+    const last = (await api.prisma.job.findUniqueOrThrow({ where: { id: jobId } })).heartbeatAt!;
+    const stalled = (await repredictionOf(champion))!;
+    expect(stalled).toMatchObject({ status: "RUNNING", rerunnable: false });
+    expect(new Date(stalled.stalledSince!).getTime()).toBe(last.getTime());
+    const r = await api.gql(tokens.ADMIN, RERUN, { id: champion.id, reason: "worker died" });
+    expect(codeOf(r)).toBe("CONFLICT");
+    expect(r.errors?.[0]?.message).toMatch(/already running/);
+
+    // A living worker reaps it: queued again, no longer stalled.
+    expect(await reapExpiredLeases(api.prisma, 30_000)).toBe(1);
+    expect(await repredictionOf(champion)).toMatchObject({ status: "QUEUED", stalledSince: null });
+  });
+
+  it("tells a worker busy with the slide analyses due before it from none taking these jobs", async () => {
+    await forgetFinished();
+    await api.prisma.$executeRaw`UPDATE "job" SET "runAfter" = CURRENT_TIMESTAMP - interval '6 minutes' WHERE id = ${jobId}::uuid`;
+    expect(await repredictionOf(champion)).toMatchObject({ status: "QUEUED", workerSeenAt: null, analysesAhead: 0 });
+
+    // An analysis whose lease the reaper took back, and another queued after this job: still no sign of a worker, none ahead.
+    const dead = await analysis("dead", 20);
+    await claimJob(api.prisma, { workerId: "worker-gone", types: ["analyzeSlide"], leaseMs: 30_000 });
+    await api.prisma.$executeRaw`UPDATE "job" SET "maxAttempts" = 1, "heartbeatAt" = CURRENT_TIMESTAMP - interval '1 minute' WHERE id = ${dead.id}::uuid`;
+    expect(await reapExpiredLeases(api.prisma, 30_000)).toBe(1);
+    expect((await api.prisma.job.findUniqueOrThrow({ where: { id: dead.id } })).status).toBe("FAILED");
+    await analysis("later", 0);
+    const waiting = (await repredictionOf(champion))!;
+    expect(waiting).toMatchObject({ workerSeenAt: null, analysesAhead: 0 });
+    expect(waiting.waitingForWorkerSince).not.toBeNull();
+
+    // A worker renewing an analysis now, with two more due before this job: busy, not absent.
+    const busy = await analysis("busy", 30);
+    expect((await claimJob(api.prisma, { workerId: "worker-busy", types: ["analyzeSlide"], leaseMs: 30_000 }))?.id).toBe(busy.id);
+    await analysis("ahead-1", 10);
+    await analysis("ahead-2", 8);
+    const behind = (await repredictionOf(champion))!;
+    const seen = (await api.prisma.job.findUniqueOrThrow({ where: { id: busy.id } })).heartbeatAt!;
+    expect(behind).toMatchObject({ status: "QUEUED", analysesAhead: 2 });
+    expect(new Date(behind.workerSeenAt!).getTime()).toBe(seen.getTime());
+    expect(behind.waitingForWorkerSince).not.toBeNull();
+
+    // It finished that one four minutes ago and nothing since: still seen; six minutes ago: not.
+    expect(await completeJob(api.prisma, busy.id, "worker-busy")).toBe(true);
+    await api.prisma.$executeRaw`UPDATE "job" SET "finishedAt" = CURRENT_TIMESTAMP - interval '4 minutes' WHERE id = ${busy.id}::uuid`;
+    expect((await repredictionOf(champion))!.workerSeenAt).not.toBeNull();
+    await api.prisma.$executeRaw`UPDATE "job" SET "finishedAt" = CURRENT_TIMESTAMP - interval '6 minutes' WHERE id = ${busy.id}::uuid`;
+    expect(await repredictionOf(champion)).toMatchObject({ workerSeenAt: null, analysesAhead: 2 });
+  });
+});

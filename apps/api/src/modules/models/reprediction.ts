@@ -4,15 +4,25 @@
 // (RCMNET_WORKER_JOBS), leaves those cells on the replaced (perhaps withdrawn) model's calls: the
 // Models page shows this, and rerunReprediction runs it again.
 import type { Job, ModelVersion, PrismaClient } from "@rcmnet/db";
-import { latestRepredictionJob } from "../../jobs/analysisJobs.ts";
+import { ANALYZE_SLIDE, latestRepredictionJob, REPREDICT_OPEN_CASES } from "../../jobs/analysisJobs.ts";
 import { countCellsToRepredict } from "../../jobs/handlers/repredictOpenCases.ts";
+import { DEFAULT_LEASE_MS } from "../../jobs/runWorker.ts";
 
 /**
  * Queued and due for longer than this with no worker taking it: said to be waiting for a worker.
- * A re-prediction is first in the inference worker's queue after the analyses enqueued before it
- * (seconds each), so minutes without a claim mean no worker takes the type, or none runs.
+ * A re-prediction comes in the inference worker's queue after the analyses due before it (seconds
+ * each, but a batch upload queues hundreds): whether a worker took such a job (analyzeSlide,
+ * repredictOpenCases) within as long tells a busy worker from none that takes the type.
  */
 const WAITING_FOR_WORKER_MINUTES = 5;
+
+/**
+ * Running with no heartbeat for longer than this: its worker stopped answering. A worker renews
+ * every lease / 3 and a batch's transaction may hold the renewal back 15 s (repredictOpenCases.ts),
+ * so within the lease it is alive; a living worker reaps an expired lease between its jobs (one
+ * busy with a long analysis or a training run, later), so a further 90 s before saying so.
+ */
+const STALLED_AFTER_MS = DEFAULT_LEASE_MS + 90_000;
 
 type Db = Pick<PrismaClient, "$queryRaw" | "job">;
 
@@ -31,6 +41,12 @@ export interface Reprediction {
   cellsLeft: number;
   cellsPredicted: number;
   waitingForWorkerSince: Date | null;
+  /** While waiting: the latest claim, heartbeat or finish of an analyzeSlide or repredictOpenCases job within the last 5 minutes (null: none, no worker takes them). */
+  workerSeenAt: Date | null;
+  /** While waiting: slide analyses queued and due before it (a busy worker takes them first). */
+  analysesAhead: number;
+  /** RUNNING with no heartbeat for longer than the lease and a margin: its last heartbeat. */
+  stalledSince: Date | null;
   rerunnable: boolean;
 }
 
@@ -38,11 +54,13 @@ export interface Reprediction {
 export async function repredictionOf(db: Db, version: Pick<ModelVersion, "id" | "status">): Promise<Reprediction | null> {
   if (version.status !== "CHAMPION") return null;
   const job = await latestRepredictionJob(db, version.id);
-  const [cellsLeft, cellsPredicted, waitingForWorkerSince] = await Promise.all([
+  const [cellsLeft, cellsPredicted, waitingForWorkerSince, stalledSince] = await Promise.all([
     countCellsToRepredict(db, version.id),
     job ? cellsPredictedBy(db, job.id) : 0,
     job?.status === "QUEUED" ? waitingSince(db, job.id) : null,
+    job?.status === "RUNNING" ? silentSince(db, job.id) : null,
   ]);
+  const busy = job && waitingForWorkerSince ? await workerBusy(db, job) : { workerSeenAt: null, analysesAhead: 0 };
   const status = statusOf(job);
   return {
     status,
@@ -57,6 +75,8 @@ export async function repredictionOf(db: Db, version: Pick<ModelVersion, "id" | 
     cellsLeft,
     cellsPredicted,
     waitingForWorkerSince,
+    ...busy,
+    stalledSince,
     rerunnable: rerunnable(status, cellsLeft),
   };
 }
@@ -81,7 +101,9 @@ function errorForReaders(job: Job): string | null {
   const where = `the worker log has the details under job ${job.id}`;
   if (job.status === "CANCELLED") return `cancelled (${where})`;
   if (job.status === "FAILED") return `gave up after ${job.attempts} of ${job.maxAttempts} attempts (${where})`;
-  // Queued again after a failed attempt, or running its next one.
+  // Running its next attempt: the one counted in attempts is this one, the failed one before it.
+  if (job.status === "RUNNING") return `attempt ${job.attempts - 1} failed; attempt ${job.attempts} of ${job.maxAttempts} running (${where})`;
+  // Queued again after a failed attempt.
   return `attempt ${job.attempts} of ${job.maxAttempts} failed and is retried (${where})`;
 }
 
@@ -100,4 +122,33 @@ async function waitingSince(db: Pick<PrismaClient, "$queryRaw">, jobId: string):
     WHERE id = ${jobId}::uuid AND status = 'QUEUED'
       AND "runAfter" < CURRENT_TIMESTAMP - ${WAITING_FOR_WORKER_MINUTES} * interval '1 minute'`;
   return row?.since ?? null;
+}
+
+/** A running job's last heartbeat, if older than the lease and a margin by the database's clock (which stamps it). */
+async function silentSince(db: Pick<PrismaClient, "$queryRaw">, jobId: string): Promise<Date | null> {
+  const [row] = await db.$queryRaw<{ since: Date }[]>`
+    SELECT "heartbeatAt" AS since FROM "job"
+    WHERE id = ${jobId}::uuid AND status = 'RUNNING'
+      AND "heartbeatAt" < CURRENT_TIMESTAMP - ${STALLED_AFTER_MS} * interval '1 millisecond'`;
+  return row?.since ?? null;
+}
+
+/**
+ * Whether a worker that takes inference jobs is alive but busy: one of them claimed, renewed or
+ * finished such a job within the waiting threshold (a lease the reaper took back, or a cancel, is
+ * no sign of one), and the slide analyses due before this job that it takes first.
+ */
+async function workerBusy(db: Pick<PrismaClient, "$queryRaw">, job: Job): Promise<{ workerSeenAt: Date | null; analysesAhead: number }> {
+  const [row] = await db.$queryRaw<{ seen: Date | null; ahead: number }[]>`
+    SELECT
+      (SELECT max(CASE WHEN status = 'RUNNING' THEN "heartbeatAt" ELSE "finishedAt" END) FROM "job"
+        WHERE type IN (${ANALYZE_SLIDE}, ${REPREDICT_OPEN_CASES})
+          AND (status = 'RUNNING' OR status = 'SUCCEEDED'
+               OR (status = 'FAILED' AND coalesce(error, '') NOT LIKE 'worker % stopped renewing its lease%'))
+          AND CASE WHEN status = 'RUNNING' THEN "heartbeatAt" ELSE "finishedAt" END
+              > CURRENT_TIMESTAMP - ${WAITING_FOR_WORKER_MINUTES} * interval '1 minute') AS seen,
+      (SELECT count(*) FROM "job"
+        WHERE type = ${ANALYZE_SLIDE} AND status = 'QUEUED'
+          AND ("runAfter", "createdAt") < (SELECT "runAfter", "createdAt" FROM "job" WHERE id = ${job.id}::uuid))::int AS ahead`;
+  return { workerSeenAt: row?.seen ?? null, analysesAhead: row?.ahead ?? 0 };
 }

@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Role } from "@/auth/roles";
 import { ConfusionMatrix, historyNotes, historySeries, LineChart } from "@/charts/Charts";
 import { useAsk } from "@/components/AskDialog";
@@ -18,6 +18,7 @@ import {
   regressionText,
 } from "@/lib/metrics";
 import {
+  CHAMPION_REPREDICTION,
   COMPARE_MODELS,
   DECIDE_PROMOTION,
   MODELS,
@@ -121,8 +122,9 @@ function recallText(e: Evidence): string {
 }
 
 function untestedText(e: Evidence): string | null {
+  // A first promotion (no champion) rests on the candidate's figures alone.
   return e.untestedLabels.length
-    ? `Untested: this TEST part has no cell of ${e.untestedLabels.map(labelName).join(", ")}; no figure here says how either model does on ${e.untestedLabels.length === 1 ? "it" : "them"}.`
+    ? `Untested: this TEST part has no cell of ${e.untestedLabels.map(labelName).join(", ")}; no figure here says how ${e.champion ? "either model" : "the model"} does on ${e.untestedLabels.length === 1 ? "it" : "them"}.`
     : null;
 }
 
@@ -146,18 +148,46 @@ function warningsText(p: Promotion): string {
 }
 
 interface Data {
-  championModel: { id: string; reprediction: Reprediction | null } | null;
   modelVersions: { nodes: Version[] };
   modelPromotions: { nodes: Promotion[] };
   datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; createdAt: string }[] };
 }
 
+interface ChampionData {
+  championModel: { id: string; name: string; version: string; reprediction: Reprediction | null } | null;
+}
+
+/** False while the tab is hidden: nobody reads a line polled then. */
+function usePageVisible(): boolean {
+  const [visible, setVisible] = useState(true);
+  useEffect(() => {
+    const update = () => setVisible(!document.hidden);
+    update();
+    document.addEventListener("visibilitychange", update);
+    return () => document.removeEventListener("visibilitychange", update);
+  }, []);
+  return visible;
+}
+
 export function Models({ role, userId }: { role: Role; userId: string }) {
-  // Reloaded while the champion's re-prediction is queued or running, to follow it.
+  const { data, error, loading, reload } = useQuery<Data>(MODELS);
+  // Only the champion's line is polled while its re-prediction is queued or running (MODELS
+  // carries every version's metrics, prediction counts and promotions), and not in a hidden tab.
   const [pollMs, setPollMs] = useState<number | null>(null);
-  const { data, error, loading, reload } = useQuery<Data>(MODELS, {}, { pollMs: pollMs ?? undefined, poll: pollMs !== null });
-  const reprediction = data?.championModel?.reprediction ?? null;
+  const visible = usePageVisible();
+  const champion = useQuery<ChampionData>(CHAMPION_REPREDICTION, {}, { pollMs: pollMs ?? undefined, poll: pollMs !== null && visible });
+  const championModel = champion.data?.championModel ?? null;
+  const reprediction = championModel?.reprediction ?? null;
   useEffect(() => setPollMs(pollInterval(reprediction)), [reprediction]);
+  // Its status moved (queued, running, done, or another champion): prediction counts did too, so MODELS once.
+  const championState = champion.data ? `${championModel?.id ?? ""}:${reprediction?.status ?? ""}` : null;
+  const lastChampionState = useRef<string | null>(null);
+  useEffect(() => {
+    if (championState === null) return;
+    if (lastChampionState.current !== null && lastChampionState.current !== championState) void reload({ background: true });
+    lastChampionState.current = championState;
+  }, [championState, reload]);
+  const reloadChampion = champion.reload;
   const [selected, setSelected] = useState<string | null>(null);
   const versions = data?.modelVersions.nodes ?? [];
   const current =
@@ -166,7 +196,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
     versions[0] ??
     null;
 
-  const { act, actionError, busy } = useAction(reload);
+  const { act, actionError, busy } = useAction(() => Promise.all([reload(), reloadChampion()]));
 
   // Proposals and rejections are audited with a reason (the dialog's default question).
   const { ask, dialog } = useAsk();
@@ -178,6 +208,26 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
       {dialog}
       <ErrorBox error={error} />
       <ErrorBox error={actionError} testId="model-action-error" />
+      {/* From championModel, not the versions table: shown even when the champion is not among the 50 newest versions. */}
+      {championModel && reprediction && (
+        <div data-testid="champion-reprediction-row" data-model={`${championModel.name}@${championModel.version}`} style={{ marginBottom: "0.5rem" }}>
+          <strong>
+            Champion {championModel.name} {championModel.version}
+          </strong>
+          <ChampionReprediction
+            r={reprediction}
+            canRerun={mayRerun(role, reprediction)}
+            busy={busy}
+            onRerun={async () => {
+              const reason = await ask({
+                title: `Why run the re-prediction of open cases by ${championModel.name} ${championModel.version} again?`,
+                confirm: "Run again",
+              });
+              if (reason) void act(() => gql(RERUN_REPREDICTION, { modelVersionId: championModel.id, reason }));
+            }}
+          />
+        </div>
+      )}
       {versions.length === 0 ? (
         error ? null : <Empty testId="models-empty">No model is registered yet.</Empty>
       ) : (
@@ -200,7 +250,7 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
           <tbody>
             {versions.map((v) => {
               const m = modelMetrics(v.metrics).test;
-              return [
+              return (
                 <tr
                   key={v.id}
                   data-testid="model-row"
@@ -282,26 +332,8 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                       </button>
                     )}
                   </td>
-                </tr>,
-                v.id === data?.championModel?.id && reprediction && (
-                  <tr key={`${v.id}-reprediction`} data-testid="champion-reprediction-row">
-                    <td colSpan={9}>
-                      <ChampionReprediction
-                        r={reprediction}
-                        canRerun={mayRerun(role, reprediction)}
-                        busy={busy}
-                        onRerun={async () => {
-                          const reason = await ask({
-                            title: `Why run the re-prediction of open cases by ${v.name} ${v.version} again?`,
-                            confirm: "Run again",
-                          });
-                          if (reason) void act(() => gql(RERUN_REPREDICTION, { modelVersionId: v.id, reason }));
-                        }}
-                      />
-                    </td>
-                  </tr>
-                ),
-              ];
+                </tr>
+              );
             })}
           </tbody>
         </table>
@@ -640,8 +672,10 @@ function Compare({
           </p>
           {result.relabelledTestCells > 0 && (
             <p className="error" role="alert" data-testid="compare-relabelled">
-              {result.relabelledTestCells} of these test cells have been relabelled since the snapshot was taken (amendments): both
-              models are scored against labels since corrected. Take a new snapshot and compare on it.
+              {result.relabelledTestCells} of these test cells have been relabelled since the snapshot was taken (amendments):{" "}
+              {result.b
+                ? "both models are scored against labels since corrected. Take a new snapshot and compare on it."
+                : "the model is scored against labels since corrected. Take a new snapshot and evaluate it on that."}
             </p>
           )}
           {result.untestedLabels.length > 0 && (

@@ -9,17 +9,20 @@ const base: Reprediction = {
   cellsLeft: 0,
   cellsPredicted: 412,
   waitingForWorkerSince: null,
+  workerSeenAt: null,
+  analysesAhead: 0,
+  stalledSince: null,
   rerunnable: false,
 };
 
 describe("the champion's re-prediction line", () => {
   it("says done with the cells predicted, and asks for a run again when cells were left", () => {
-    expect(repredictionLine(base)).toEqual({ text: "Open cases re-predicted by this model: done (412 cells, finished 2026-11-28 09:15:00 UTC).", tone: "muted" });
-    expect(repredictionLine({ ...base, cellsPredicted: 1, finishedAt: null }).text).toBe("Open cases re-predicted by this model: done (1 cell).");
+    expect(repredictionLine(base)).toEqual({ text: "Open cases re-predicted by this model: done (this run predicted 412 cells, finished 2026-11-28 09:15:00 UTC).", tone: "muted" });
+    expect(repredictionLine({ ...base, cellsPredicted: 1, finishedAt: null }).text).toBe("Open cases re-predicted by this model: done (this run predicted 1 cell).");
     const left = repredictionLine({ ...base, cellsLeft: 3, rerunnable: true });
     expect(left.tone).toBe("error");
     expect(left.text).toBe(
-      "Open cases re-predicted by this model: done (412 cells, finished 2026-11-28 09:15:00 UTC). 3 undecided cells of open cases still show another model's call. Run it again once their images are back.",
+      "Open cases re-predicted by this model: done (this run predicted 412 cells, finished 2026-11-28 09:15:00 UTC). 3 undecided cells of open cases still show another model's call. Run it again once their images are back.",
     );
   });
 
@@ -32,6 +35,41 @@ describe("the champion's re-prediction line", () => {
     expect(
       repredictionLine({ ...base, status: "QUEUED", cellsLeft: 9, error: "attempt 1 of 3 failed and is retried (the worker log has the details under job j1)" }).text,
     ).toBe("Open cases re-predicted by this model: queued again: attempt 1 of 3 failed and is retried (the worker log has the details under job j1).");
+  });
+
+  it("says a running attempt after a failed one as such, not as retried", () => {
+    const line = repredictionLine({
+      ...base,
+      status: "RUNNING",
+      progress: 0.1,
+      cellsLeft: 20,
+      finishedAt: null,
+      error: "attempt 1 failed; attempt 2 of 3 running (the worker log has the details under job j1)",
+    });
+    expect(line).toEqual({
+      text: "Open cases re-predicted by this model: running 10% (20 cells left): attempt 1 failed; attempt 2 of 3 running (the worker log has the details under job j1).",
+      tone: "notice",
+    });
+  });
+
+  it("warns in the error tone when a running job's worker stopped answering, and polls it slowly", () => {
+    const stalled = { ...base, status: "RUNNING" as const, progress: 0.4, cellsLeft: 3, finishedAt: null, stalledSince: "2026-11-28T08:00:00.000Z" };
+    expect(repredictionLine(stalled)).toEqual({
+      text: "Open cases re-predicted by this model: running, but its worker stopped answering at 2026-11-28 08:00:00 UTC: check the workers; Run again once it is reaped. 3 undecided cells of open cases still show another model's call.",
+      tone: "error",
+    });
+    expect(pollInterval(stalled)).toBe(30_000);
+  });
+
+  it("says it waits behind queued slide analyses when a worker is busy, not that none takes it", () => {
+    const busy = { ...base, status: "QUEUED" as const, progress: 0, finishedAt: null, cellsLeft: 1, waitingForWorkerSince: "2026-11-28T08:00:00.000Z", workerSeenAt: "2026-11-28T08:07:30.000Z" };
+    const line = repredictionLine({ ...busy, analysesAhead: 240 });
+    expect(line).toEqual({
+      text: "Open cases re-predicted by this model: waiting since 2026-11-28 08:00:00 UTC behind 240 queued slide analyses: the worker is busy with them (last seen 2026-11-28 08:07:30 UTC).",
+      tone: "notice",
+    });
+    expect(line.text).not.toMatch(/no worker|RCMNET_WORKER_JOBS/);
+    expect(repredictionLine({ ...busy, analysesAhead: 1 }).text).toContain("behind 1 queued slide analysis:");
   });
 
   it("warns when no worker has taken it for minutes, naming the setting to check", () => {

@@ -14,6 +14,12 @@ export interface Reprediction {
   cellsPredicted: number;
   /** Queued and due for more than a few minutes with no worker taking it (the API decides, by the database's clock). */
   waitingForWorkerSince: string | null;
+  /** While waiting: a worker took an inference job within those minutes (busy), or null (none takes them). */
+  workerSeenAt: string | null;
+  /** While waiting: slide analyses due before it, which a worker takes first. */
+  analysesAhead: number;
+  /** Running, but its worker has not renewed its lease for longer than the lease and a margin: its last heartbeat. */
+  stalledSince: string | null;
   /** Whether rerunReprediction would run it again now. */
   rerunnable: boolean;
 }
@@ -24,6 +30,7 @@ export type Tone = "error" | "notice" | "muted";
 const PREFIX = "Open cases re-predicted by this model";
 
 const cells = (n: number) => `${n} cell${n === 1 ? "" : "s"}`;
+const analyses = (n: number) => `${n} queued slide analys${n === 1 ? "is" : "es"}`;
 
 /** What the undecided cells still show meanwhile, when any do. */
 function stillOld(n: number): string {
@@ -33,15 +40,31 @@ function stillOld(n: number): string {
 export function repredictionLine(r: Reprediction): { text: string; tone: Tone } {
   switch (r.status) {
     case "SUCCEEDED": {
+      // cellsPredicted is this job's (a run again counts only its own), not the reign's total.
       const when = r.finishedAt ? `, finished ${formatDateTime(r.finishedAt)}` : "";
       // Cells left after success: crops missing from the blob store when it ran (skipped), now back perhaps.
       return r.cellsLeft > 0
-        ? { text: `${PREFIX}: done (${cells(r.cellsPredicted)}${when}).${stillOld(r.cellsLeft)} Run it again once their images are back.`, tone: "error" }
-        : { text: `${PREFIX}: done (${cells(r.cellsPredicted)}${when}).`, tone: "muted" };
+        ? { text: `${PREFIX}: done (this run predicted ${cells(r.cellsPredicted)}${when}).${stillOld(r.cellsLeft)} Run it again once their images are back.`, tone: "error" }
+        : { text: `${PREFIX}: done (this run predicted ${cells(r.cellsPredicted)}${when}).`, tone: "muted" };
     }
-    case "RUNNING":
-      return { text: `${PREFIX}: running ${Math.round(100 * Math.min(1, Math.max(0, r.progress)))}% (${cells(r.cellsLeft)} left).`, tone: "notice" };
+    case "RUNNING": {
+      if (r.stalledSince) {
+        // Nothing takes it back while no worker runs: rerunReprediction refuses it as running until a worker reaps it.
+        return {
+          text: `${PREFIX}: running, but its worker stopped answering at ${formatDateTime(r.stalledSince)}: check the workers; Run again once it is reaped.${stillOld(r.cellsLeft)}`,
+          tone: "error",
+        };
+      }
+      const retried = r.error ? `: ${r.error}` : "";
+      return { text: `${PREFIX}: running ${Math.round(100 * Math.min(1, Math.max(0, r.progress)))}% (${cells(r.cellsLeft)} left)${retried}.`, tone: "notice" };
+    }
     case "QUEUED":
+      if (r.waitingForWorkerSince && r.workerSeenAt) {
+        return {
+          text: `${PREFIX}: waiting since ${formatDateTime(r.waitingForWorkerSince)} behind ${analyses(r.analysesAhead)}: the worker is busy with them (last seen ${formatDateTime(r.workerSeenAt)}).`,
+          tone: "notice",
+        };
+      }
       if (r.waitingForWorkerSince) {
         return {
           text: `${PREFIX}: waiting for a worker since ${formatDateTime(r.waitingForWorkerSince)}: no worker has taken it: check RCMNET_WORKER_JOBS (a running worker must take repredictOpenCases).${stillOld(r.cellsLeft)}`,
@@ -67,8 +90,8 @@ export function mayRerun(role: Role, r: Reprediction | null): boolean {
   return Boolean(r?.rerunnable) && RERUN_ROLES.includes(role);
 }
 
-/** While it is queued or running the page reloads, slower while no worker takes it. Null: no need. */
+/** While it is queued or running the line reloads, slower while no worker takes it or answers. Null: no need. */
 export function pollInterval(r: Reprediction | null): number | null {
   if (!r || (r.status !== "QUEUED" && r.status !== "RUNNING")) return null;
-  return r.waitingForWorkerSince ? 30_000 : 5_000;
+  return r.waitingForWorkerSince || r.stalledSince ? 30_000 : 5_000;
 }
