@@ -343,6 +343,11 @@ test("admin approves the promotion; a new upload is predicted by the new version
   await expect(champion).toHaveCount(1);
   const championName = await champion.getAttribute("data-model");
   expect(championName!.replace("@", " ")).toBe(newModel);
+  // The open cases' undecided cells are predicted again by the new champion (a job the approval
+  // queued); the page follows it to the end.
+  await expect(page.getByTestId("champion-reprediction")).toContainText("Open cases re-predicted by this model");
+  await expect(page.getByTestId("champion-reprediction")).toHaveAttribute("data-status", "SUCCEEDED", { timeout: 60_000 });
+  await expect(page.getByTestId("champion-reprediction")).toContainText(/done \(this run predicted \d+ cells?/);
   // In an emergency an administrator may propose a rollback too (another one decides): the
   // earlier champion, now archived, offers it.
   await expect(page.locator('[data-testid="model-row"][data-status="ARCHIVED"]').first().getByTestId("propose-rollback")).toBeVisible();
