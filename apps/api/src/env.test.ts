@@ -33,3 +33,35 @@ describe("RCMNET_AUDIT_ANCHOR_MINUTES", () => {
     expect(() => loadEnv({ ...base(), RCMNET_AUDIT_ANCHOR_MINUTES: "1441" })).toThrow(/RCMNET_AUDIT_ANCHOR_MINUTES: at most 1440 minutes \(a day\)$/);
   });
 });
+
+describe("the other numeric settings: digits only, as RCMNET_AUDIT_ANCHOR_MINUTES", () => {
+  it("refuses an empty RCMNET_PASSWORD_MAX_AGE_DAYS rather than reading it as 0 (passwords never expiring)", () => {
+    expect(loadEnv(base()).passwordMaxAgeDays).toBe(180);
+    expect(loadEnv({ ...base(), RCMNET_PASSWORD_MAX_AGE_DAYS: "0" }).passwordMaxAgeDays).toBe(0);
+    expect(loadEnv({ ...base(), RCMNET_PASSWORD_MAX_AGE_DAYS: " 90 " }).passwordMaxAgeDays).toBe(90);
+    for (const value of ["", " ", "ninety", "2.5", "-5", "1e2", "0x10"]) {
+      expect(() => loadEnv({ ...base(), RCMNET_PASSWORD_MAX_AGE_DAYS: value }), JSON.stringify(value)).toThrow(
+        /^Invalid API configuration:\n {2}RCMNET_PASSWORD_MAX_AGE_DAYS: not a whole number of days from 0 \(never\) to 3650 \(an empty value is not 0: unset it for the default, 180\)$/,
+      );
+    }
+    expect(() => loadEnv({ ...base(), RCMNET_PASSWORD_MAX_AGE_DAYS: "3651" })).toThrow(/RCMNET_PASSWORD_MAX_AGE_DAYS: /);
+  });
+
+  it("takes digits (a decimal for the GiB) and refuses an empty value or other notations for every other number", () => {
+    const good: [string, string, (e: ReturnType<typeof loadEnv>) => unknown, unknown][] = [
+      ["API_PORT", "4100", (e) => e.port, 4100],
+      ["API_WORKERS", "2", (e) => e.workers, 2],
+      ["RCMNET_TOKEN_TTL_SECONDS", "3600", (e) => e.tokenTtlSeconds, 3600],
+      ["RCMNET_IDLE_TIMEOUT_SECONDS", "600", (e) => e.idleTimeoutSeconds, 600],
+      ["RCMNET_TEMPORARY_PASSWORD_HOURS", "24", (e) => e.temporaryPasswordHours, 24],
+      ["RCMNET_TOKEN_REQUESTS_PER_MINUTE", "1000000000", (e) => e.limits.requestsPerTokenPerMinute, 1_000_000_000],
+      ["RCMNET_MAX_TRAINING_IMAGE_GIB", "1.5", (e) => e.limits.maxTrainingImageBytes, Math.round(1.5 * 1024 ** 3)],
+    ];
+    for (const [name, value, read, expected] of good) {
+      expect(read(loadEnv({ ...base(), [name]: value })), name).toBe(expected);
+      for (const bad of ["", "1e2", "0x10", "-1"]) {
+        expect(() => loadEnv({ ...base(), [name]: bad }), `${name}=${bad}`).toThrow(new RegExp(`^Invalid API configuration:\\n {2}${name}: not `));
+      }
+    }
+  });
+});

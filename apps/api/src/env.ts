@@ -7,29 +7,41 @@ import { z } from "zod";
 import { defaultDataDir } from "@rcmnet/db";
 import { UPLOAD_IMAGE_LIMITS } from "./modules/slides/uploadLimits.ts";
 
+/**
+ * A number in an environment variable, digits only (a decimal point where `decimal`): coerced,
+ * an empty value (`RCMNET_PASSWORD_MAX_AGE_DAYS=`) reads as 0 and "0x10" or "1e2" as numbers,
+ * none of which anyone meant. Then `range` judges the number.
+ */
+function digits(what: string, range: z.ZodNumber, { fallback, decimal = false }: { fallback?: number; decimal?: boolean } = {}) {
+  const pattern = decimal ? /^\d{1,15}(\.\d{1,15})?$/ : /^\d{1,15}$/;
+  const unset = fallback === undefined ? "" : ` (an empty value is not 0: unset it for the default, ${fallback})`;
+  const text = z.string().trim().regex(pattern, `not ${what}${unset}`);
+  return (fallback === undefined ? text : text.default(String(fallback))).transform(Number).pipe(range);
+}
+
 const schema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   /** Unset: the server starts the embedded PGlite database in the data dir. */
   DATABASE_URL: z.string().min(1).optional(),
   /** The tables' owner, used only to migrate; DATABASE_URL may then be a role without DDL rights. */
   RCMNET_MIGRATION_DATABASE_URL: z.string().min(1).optional(),
-  API_PORT: z.coerce.number().int().min(1).max(65535).default(4000),
+  API_PORT: digits("a port number", z.number().int().min(1).max(65535), { fallback: 4000 }),
   API_HOST: z.string().default("127.0.0.1"),
   /** HTTP worker processes sharing the port (node:cluster); 2 uses both cores of a 2-core host. */
-  API_WORKERS: z.coerce.number().int().min(1).max(32).default(1),
+  API_WORKERS: digits("a whole number", z.number().int().min(1).max(32), { fallback: 1 }),
   RCMNET_DATA_DIR: z.string().default(defaultDataDir),
   /** HS256 key for API tokens; dev default: generated once into <dataDir>/auth-secret. */
   RCMNET_AUTH_SECRET: z.string().min(32, "RCMNET_AUTH_SECRET must be at least 32 characters").optional(),
-  RCMNET_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(8 * 3600),
+  RCMNET_TOKEN_TTL_SECONDS: digits("a whole number of seconds", z.number().int().min(60).max(24 * 3600), { fallback: 8 * 3600 }),
   /** A session unused this long ends (automatic logoff); background polls do not count as use. */
-  RCMNET_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(2 * 3600).default(30 * 60),
+  RCMNET_IDLE_TIMEOUT_SECONDS: digits("a whole number of seconds", z.number().int().min(60).max(2 * 3600), { fallback: 30 * 60 }),
   RCMNET_LOG_LEVEL: z.enum(["silent", "error", "info", "debug"]).default("info"),
-  RCMNET_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
-  RCMNET_MAX_TRAINING_IMAGE_GIB: z.coerce.number().positive().max(1024).optional(),
-  /** A password older than this must be replaced at the next sign-in (0: never). */
-  RCMNET_PASSWORD_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(3650).default(180),
+  RCMNET_TOKEN_REQUESTS_PER_MINUTE: digits("a whole number", z.number().int().min(1)).optional(),
+  RCMNET_MAX_TRAINING_IMAGE_GIB: digits("a number of GiB", z.number().positive().max(1024), { decimal: true }).optional(),
+  /** A password older than this must be replaced at the next sign-in (0: never; so an empty value is refused, not 0). */
+  RCMNET_PASSWORD_MAX_AGE_DAYS: digits("a whole number of days from 0 (never) to 3650", z.number().int().min(0).max(3650), { fallback: 180 }),
   /** A password an administrator set that is not replaced within this no longer signs in. */
-  RCMNET_TEMPORARY_PASSWORD_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(72),
+  RCMNET_TEMPORARY_PASSWORD_HOURS: digits("a whole number of hours", z.number().int().min(1).max(24 * 90), { fallback: 72 }),
   /** The commit a deployment without .git was built from (training runs record their code). */
   RCMNET_BUILD_COMMIT: z.string().regex(/^[0-9a-f]{7,64}$/, "RCMNET_BUILD_COMMIT must be a lowercase git commit hash").optional(),
   /**

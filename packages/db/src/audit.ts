@@ -177,7 +177,8 @@ export interface AnchorRecency {
   checked: boolean;
   /**
    * The interval judged by: the one the file's newest line declares (its writer's
-   * RCMNET_AUDIT_ANCHOR_MINUTES), else this checker's own setting; 0: off.
+   * RCMNET_AUDIT_ANCHOR_MINUTES), else this checker's own setting; 0: off. Never longer than this
+   * checker's setting when that is above 0 (intervalTooLong).
    */
   anchorMinutes: number;
   /** Whether anchorMinutes is declared by the file's newest line (false: this checker's setting, for a file without such lines). */
@@ -194,8 +195,25 @@ export interface AnchorRecency {
   unanchoredSince: Date | null;
   /** The trail's head, the last of the unanchored events; null when every event is anchored. */
   unanchoredToSeq: bigint | null;
+  /**
+   * The file's newest line is a clean stop's (`stop`) and no event follows the newest anchor: the
+   * writer's silence since is a stopped platform, not a failed writer (writerSilent stays false).
+   */
+  stoppedCleanly: boolean;
   /** lastWrittenAt is more than graceMinutes before the check (this host's clock) or the restore point: no writer has written since. */
   writerSilent: boolean;
+  /**
+   * lastWrittenAt is more than MAX_CLOCK_AHEAD_MINUTES after this check by this host's clock: the
+   * writer's clock and this host's are out of sync, and a line from the future would keep
+   * writerSilent false for as long as it is ahead. Fails the verdict.
+   */
+  writtenInFuture: boolean;
+  /**
+   * The newest line declares a longer interval than this checker's own setting (above 0): judged
+   * by this checker's setting instead, and the verdict fails, rather than a line widening the
+   * grace period it is judged by.
+   */
+  intervalTooLong: boolean;
   /** unanchoredSince is more than graceMinutes before the check (the database's clock) or the restore point. */
   eventsOverdue: boolean;
   /** Anchoring has stopped (writerSilent or eventsOverdue): the verdict fails. */
@@ -203,6 +221,12 @@ export interface AnchorRecency {
   /** Why the verdict fails, when overdue or when not checked although anchoring was on: what, since when, and what to check. */
   problem: string | null;
 }
+
+/**
+ * How far the file's newest line may be ahead of the checking host's clock (the writer on another
+ * host, clocks a little apart) before the clocks count as out of sync.
+ */
+export const MAX_CLOCK_AHEAD_MINUTES = 5;
 
 const recencyNotChecked = (anchorMinutes: number, intervalDeclared = false): AnchorRecency => ({
   checked: false,
@@ -215,7 +239,10 @@ const recencyNotChecked = (anchorMinutes: number, intervalDeclared = false): Anc
   unanchoredFromSeq: null,
   unanchoredSince: null,
   unanchoredToSeq: null,
+  stoppedCleanly: false,
   writerSilent: false,
+  writtenInFuture: false,
+  intervalTooLong: false,
   eventsOverdue: false,
   overdue: false,
   problem: null,
@@ -258,8 +285,11 @@ async function checkAnchorRecency(
   { file, found, anchorMinutes, reference = null, lines = anchors }: RecencyOptions,
 ): Promise<AnchorRecency> {
   const last = lastLine(lines, reference?.at ?? null);
-  const intervalDeclared = last?.everyMinutes !== undefined;
-  const minutes = last?.everyMinutes ?? anchorMinutes;
+  // A line may narrow the interval judged by, never widen it past this checker's own setting: the
+  // line's declaration is the writer's word, and it is unbounded by anything this side sets.
+  const intervalTooLong = anchorMinutes > 0 && last?.everyMinutes !== undefined && last.everyMinutes > anchorMinutes;
+  const intervalDeclared = last?.everyMinutes !== undefined && !intervalTooLong;
+  const minutes = intervalTooLong ? anchorMinutes : (last?.everyMinutes ?? anchorMinutes);
   const graceMinutes = anchorGraceMinutes(minutes);
   if (graceMinutes === null) {
     // Off here, but on where the file was written: a checker that does not check would pass a
@@ -284,9 +314,14 @@ async function checkAnchorRecency(
   const graceMs = graceMinutes * 60_000;
   // The newest line by this host's clock, never the database's: its owner sets that one.
   const hostNow = new Date();
-  const writerSilent = last !== null && (reference?.at ?? hostNow).getTime() - last.writtenAt.getTime() > graceMs;
   const unanchored =
     row?.seq && row.at ? { unanchoredFromSeq: row.seq, unanchoredSince: row.at, unanchoredToSeq: row.head ?? row.seq } : null;
+  // A clean stop anchored everything: the platform stopped (verify-audit runs with it stopped),
+  // the writer did not fail. An event after it is still judged, by eventsOverdue.
+  const stoppedCleanly = last?.stop === true && unanchored === null;
+  const writerSilent = last !== null && !stoppedCleanly && (reference?.at ?? hostNow).getTime() - last.writtenAt.getTime() > graceMs;
+  // At a restore point the lines after it are left out (lastLine), so only a check now can see one.
+  const writtenInFuture = !reference && last !== null && last.writtenAt.getTime() - hostNow.getTime() > MAX_CLOCK_AHEAD_MINUTES * 60_000;
   const eventsLate = unanchored !== null && (reference?.at ?? row?.now ?? hostNow).getTime() - unanchored.unanchoredSince.getTime() > graceMs;
   const recency: AnchorRecency = {
     ...recencyNotChecked(minutes, intervalDeclared),
@@ -296,13 +331,29 @@ async function checkAnchorRecency(
     newestAnchorWrittenAt: newest?.writtenAt ?? null,
     lastWrittenAt: last?.writtenAt ?? null,
     ...unanchored,
+    stoppedCleanly,
     writerSilent,
+    writtenInFuture,
+    intervalTooLong,
     eventsOverdue: eventsLate,
     overdue: writerSilent || eventsLate,
   };
-  if (!recency.overdue) return recency;
+  if (!recency.overdue && !writtenInFuture && !intervalTooLong) return recency;
 
   const findings: string[] = [];
+  if (intervalTooLong && last) {
+    findings.push(
+      `the file's newest line declares anchors every ${last.everyMinutes} minutes, more than this check's RCMNET_AUDIT_ANCHOR_MINUTES (${anchorMinutes}): ` +
+        `judged by ${anchorMinutes} minutes instead; give the workers and this check the same RCMNET_AUDIT_ANCHOR_MINUTES`,
+    );
+  }
+  if (writtenInFuture && last) {
+    findings.push(
+      `the file's newest line (for event #${last.seq}) was written ${last.writtenAt.toISOString()}, in the future: clocks out of sync ` +
+        `(more than ${MAX_CLOCK_AHEAD_MINUTES} minutes after this check, ${hostNow.toISOString()} by this host's clock); ` +
+        "whether the writer has stopped cannot be told until the writer's host and this one keep the same time (NTP)",
+    );
+  }
   if (writerSilent && last) {
     findings.push(
       reference
@@ -324,6 +375,7 @@ async function checkAnchorRecency(
     findings.push(`${events} not anchored outside the database: ${since}, and event #${from} dates from ${at.toISOString()}, more than ${graceMinutes} minutes ${when}`);
   }
   const due = `anchors are due every ${minutes} minutes (${intervalDeclared ? "as the file's newest line declares" : "RCMNET_AUDIT_ANCHOR_MINUTES"})`;
+  if (!recency.overdue) return { ...recency, problem: `${findings.join("; and ")}; ${due}` };
   const problem = reference
     ? `${findings.join("; and ")}; ${due}. Anchoring had stopped by then, so the events since were vouched for by the chain alone, which ` +
       `the tables' owner can rewrite: look for "audit chain head not anchored" and "anchor file missing" in the workers' log of that time, ` +
@@ -343,10 +395,13 @@ export interface AuditVerification extends AuditChainStatus {
   fullyVerifiedThrough: number | null;
   fullyVerifiedAt: Date | null;
   /**
-   * Anchors from the anchor file whose events were checked: 0 without a file (a fresh install
-   * before the worker's first write, or none configured), which an auditor should see as such.
+   * Distinct chain heads from the anchor file whose events were checked (a heartbeat repeating a
+   * head is not another): 0 without a file (a fresh install before the worker's first write, or
+   * none configured), which an auditor should see as such.
    */
   externalAnchorsChecked: number;
+  /** The anchor file's lines behind externalAnchorsChecked, heartbeats included (0 likewise). */
+  externalAnchorLines: number;
   /**
    * Whether anchoring is alive: the file's newest line, and the events after the newest anchor,
    * recent enough. Overdue fails the verdict (`ok` false, its `problem`), as a problem with the
@@ -361,7 +416,8 @@ const NO_ANCHOR_FILE: AnchorFileReading = {
   found: false,
   whole: true,
   anchorCount: 0,
-  end: { bytes: 0, lines: 0, anchors: 0 },
+  headCount: 0,
+  end: { bytes: 0, lines: 0, anchors: 0, heads: 0, lastHead: null },
 };
 
 /** The most the anchor file was seen to hold (by this process), and when that was last raised. */
@@ -480,7 +536,8 @@ export class AuditChainVerifier {
       fullyVerifiedThrough: quick ? lastFull.head.seq : status.checked,
       fullyVerifiedAt: quick ? lastFull.at : startedAt,
       // On a quick check the tail's anchors were queried and cover the earlier ones (chained).
-      externalAnchorsChecked: chain.ok ? file.anchorCount : 0,
+      externalAnchorsChecked: chain.ok ? file.headCount : 0,
+      externalAnchorLines: chain.ok ? file.anchorCount : 0,
       anchorRecency: recency,
     };
     if (!status.ok) this.broken ??= verdict;

@@ -66,6 +66,15 @@ describe("anchor file lines", () => {
     expect(parseAnchorFile("")).toEqual({ anchors: [], problems: [] });
   });
 
+  it("marks a clean stop's line, and reads back only `stop: true` as such", () => {
+    const line = formatAnchorLine({ ...anchor(1), everyMinutes: 10, stop: true });
+    expect(line).toMatch(/,"everyMinutes":10,"stop":true\}\n$/);
+    expect(parseAnchorFile(line).anchors).toEqual([{ ...anchor(1), everyMinutes: 10, stop: true, line: 1 }]);
+    expect(parseAnchorFile(formatAnchorLine(anchor(1))).anchors[0]).not.toHaveProperty("stop");
+    // Anything else in its place is not the writer's line.
+    expect(parseAnchorFile(line.replace('"stop":true', '"stop":"yes"')).problems).toEqual(["line 1 of the anchor file is unreadable"]);
+  });
+
   it("reads no file as none found, without a problem", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rcmnet-anchors-"));
     try {
@@ -77,7 +86,8 @@ describe("anchor file lines", () => {
         found: true,
         whole: true,
         anchorCount: 1,
-        end: { bytes: formatAnchorLine(anchor(4)).length, lines: 1, anchors: 1 },
+        headCount: 1,
+        end: { bytes: formatAnchorLine(anchor(4)).length, lines: 1, anchors: 1, heads: 1, lastHead: `4:${anchor(4).hash}` },
       });
       // A folder where the file should be: said, not taken for a missing file.
       expect((await readAnchorFile(dir)).problems).toEqual(["the anchor file could not be read (EISDIR)"]);
@@ -112,8 +122,13 @@ describe("reading the anchor file's tail", () => {
       // An unreadable line is not looked for in a tail reading (full walks read the file whole).
       await appendFile(path, `\n{"seq":"x"}\n${formatAnchorLine(a(54), { afterTornLine: true })}`);
       const next = await readAnchorFile(path, { after: tail.end });
-      expect(next).toMatchObject({ whole: false, problems: [], anchorCount: 53, end: { lines: 55, anchors: 53 } });
+      expect(next).toMatchObject({ whole: false, problems: [], anchorCount: 53, headCount: 53, end: { lines: 55, anchors: 53, heads: 53 } });
       expect(next.anchors.at(-1)).toMatchObject({ seq: 153n, line: 55 });
+      // Heartbeats (the head repeated) are lines but no new head, also across the earlier end.
+      await appendFile(path, formatAnchorLine(a(54)) + formatAnchorLine(a(54)) + formatAnchorLine(a(55)));
+      const beats = await readAnchorFile(path, { after: next.end });
+      expect(beats).toMatchObject({ whole: false, anchorCount: 56, headCount: 54, end: { anchors: 56, heads: 54 } });
+      expect(await readAnchorFile(path)).toMatchObject({ whole: true, anchorCount: 56, headCount: 54 });
 
       // Truncated below the earlier end: read whole, and counted anew.
       await writeFile(path, formatAnchorLine(a(1)));

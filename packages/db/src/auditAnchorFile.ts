@@ -32,6 +32,11 @@ export interface AuditAnchor {
   at: Date;
   writtenAt: Date;
   everyMinutes?: number;
+  /**
+   * Written by a clean stop (the worker's last line before it exits): the verifier does not take
+   * the writer's silence since as a stopped writer while no event follows the head it anchors.
+   */
+  stop?: boolean;
 }
 
 /** An anchor as read back, with its line in the file (1-based) for the verdict. */
@@ -44,6 +49,9 @@ export interface AnchorFileEnd {
   bytes: number;
   lines: number;
   anchors: number;
+  /** Distinct heads among those anchors (a heartbeat repeats the line before it), and the last one's `seq:hash`. */
+  heads: number;
+  lastHead: string | null;
 }
 
 export interface AnchorFileReading {
@@ -59,6 +67,8 @@ export interface AnchorFileReading {
   whole: boolean;
   /** Anchors in the whole file: counted, or for a tail reading the earlier reading's count plus those after its end. */
   anchorCount: number;
+  /** Distinct heads in the whole file (a line whose head differs from the anchor line before it), counted as anchorCount is. */
+  headCount: number;
   end: AnchorFileEnd;
 }
 
@@ -74,6 +84,7 @@ export function formatAnchorLine(anchor: AuditAnchor, { afterTornLine = false } 
     at: anchor.at.toISOString(),
     writtenAt: anchor.writtenAt.toISOString(),
     ...(anchor.everyMinutes === undefined ? {} : { everyMinutes: anchor.everyMinutes }),
+    ...(anchor.stop ? { stop: true } : {}),
     ...(afterTornLine ? { afterTornLine: true } : {}),
   })}\n`;
 }
@@ -90,12 +101,12 @@ export function parseAnchorLine(text: string): (AuditAnchor & { afterTornLine: b
     return null;
   }
   if (typeof value !== "object" || value === null) return null;
-  const { seq, hash, at, writtenAt, everyMinutes, afterTornLine } = value as Record<string, unknown>;
+  const { seq, hash, at, writtenAt, everyMinutes, stop, afterTornLine } = value as Record<string, unknown>;
   if (typeof seq !== "string" || !SEQ.test(seq) || typeof hash !== "string" || !HASH.test(hash)) return null;
   if (typeof at !== "string" || typeof writtenAt !== "string") return null;
   // A declared interval the writer could not have had (0 writes no lines) is not the writer's line.
   const declared = everyMinutes === undefined || (Number.isInteger(everyMinutes) && (everyMinutes as number) >= 1 && (everyMinutes as number) <= MAX_ANCHOR_MINUTES);
-  if (!declared) return null;
+  if (!declared || (stop !== undefined && stop !== true)) return null;
   const atDate = new Date(at);
   const writtenAtDate = new Date(writtenAt);
   if (Number.isNaN(atDate.getTime()) || Number.isNaN(writtenAtDate.getTime())) return null;
@@ -105,6 +116,7 @@ export function parseAnchorLine(text: string): (AuditAnchor & { afterTornLine: b
     at: atDate,
     writtenAt: writtenAtDate,
     ...(everyMinutes === undefined ? {} : { everyMinutes: everyMinutes as number }),
+    ...(stop === true ? { stop: true } : {}),
     afterTornLine: afterTornLine === true,
   };
 }
@@ -149,13 +161,28 @@ function countNewlines(buf: Buffer, from: number, to: number): number {
   return n;
 }
 
-const NOTHING: AnchorFileEnd = { bytes: 0, lines: 0, anchors: 0 };
+const NOTHING: AnchorFileEnd = { bytes: 0, lines: 0, anchors: 0, heads: 0, lastHead: null };
+
+const headKey = (a: AuditAnchor): string => `${a.seq}:${a.hash}`;
+
+/** Heads among `anchors` (in file order), each line counted whose head differs from the line before it (`lastHead` before the first). */
+function countHeads(anchors: readonly AuditAnchor[], lastHead: string | null): { heads: number; lastHead: string | null } {
+  let heads = 0;
+  let previous = lastHead;
+  for (const a of anchors) {
+    const key = headKey(a);
+    if (key !== previous) heads++;
+    previous = key;
+  }
+  return { heads, lastHead: previous };
+}
 
 function wholeReading(buf: Buffer): AnchorFileReading {
   const { anchors, problems } = parseAnchorFile(buf.toString("utf8"));
   const lines = countNewlines(buf, 0, buf.length);
-  const end = { bytes: buf.lastIndexOf(NEWLINE) + 1, lines, anchors: anchors.filter((a) => a.line <= lines).length };
-  return { anchors, problems, found: true, whole: true, anchorCount: anchors.length, end };
+  const closed = anchors.filter((a) => a.line <= lines);
+  const end = { bytes: buf.lastIndexOf(NEWLINE) + 1, lines, anchors: closed.length, ...countHeads(closed, null) };
+  return { anchors, problems, found: true, whole: true, anchorCount: anchors.length, headCount: countHeads(anchors, null).heads, end };
 }
 
 /**
@@ -171,19 +198,27 @@ function tailReading(buf: Buffer, from: number, after: AnchorFileEnd): AnchorFil
   const parts = buf.subarray(skip).toString("utf8").split("\n");
   const rest = parts.pop() ?? ""; // after the last newline: "" or a line not yet (or never) closed
   const anchors: FiledAuditAnchor[] = [];
-  let added = 0;
+  const added: FiledAuditAnchor[] = [];
   for (const text of parts) {
     line++;
     const anchor = parseAnchorLine(text);
     if (!anchor) continue;
     anchors.push(filed(anchor, line));
-    if (line > after.lines) added++;
+    if (line > after.lines) added.push(filed(anchor, line));
   }
   const open = rest ? parseAnchorLine(rest) : null;
   if (open) anchors.push(filed(open, line + 1));
   const lastNewline = buf.lastIndexOf(NEWLINE);
-  const end = { bytes: lastNewline >= skip ? from + lastNewline + 1 : after.bytes, lines: line, anchors: after.anchors + added };
-  return { anchors, problems: [], found: true, whole: false, anchorCount: end.anchors + (open ? 1 : 0), end };
+  const counted = countHeads(added, after.lastHead);
+  const end = {
+    bytes: lastNewline >= skip ? from + lastNewline + 1 : after.bytes,
+    lines: line,
+    anchors: after.anchors + added.length,
+    heads: after.heads + counted.heads,
+    lastHead: counted.lastHead,
+  };
+  const openHead = open && headKey(open) !== counted.lastHead ? 1 : 0;
+  return { anchors, problems: [], found: true, whole: false, anchorCount: end.anchors + (open ? 1 : 0), headCount: end.heads + openHead, end };
 }
 
 /**
@@ -197,8 +232,8 @@ export async function readAnchorFile(
 ): Promise<AnchorFileReading> {
   const failed = (err: unknown): AnchorFileReading => {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { anchors: [], problems: [], found: false, whole: true, anchorCount: 0, end: NOTHING };
-    return { anchors: [], problems: [`the anchor file could not be read (${code ?? String(err)})`], found: true, whole: true, anchorCount: 0, end: NOTHING };
+    if (code === "ENOENT") return { anchors: [], problems: [], found: false, whole: true, anchorCount: 0, headCount: 0, end: NOTHING };
+    return { anchors: [], problems: [`the anchor file could not be read (${code ?? String(err)})`], found: true, whole: true, anchorCount: 0, headCount: 0, end: NOTHING };
   };
   let file: Awaited<ReturnType<typeof open>>;
   try {

@@ -78,7 +78,14 @@ describe("anchors outside the database", () => {
     const verifier = new AuditChainVerifier(undefined, file);
     expect(await verifier.verify(db.prisma)).toEqual(expect.objectContaining({ ok: true, checked: 6, problem: null, externalAnchorsChecked: 2 }));
     // A quick check (from the last full walk) checks them too.
-    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: true, full: false, externalAnchorsChecked: 2 });
+    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: true, full: false, externalAnchorsChecked: 2, externalAnchorLines: 2 });
+    // Heartbeats (a head repeated) are lines, not heads: counted apart, on a full walk and on a quick one alike.
+    await anchorHead();
+    await anchorHead();
+    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: true, full: false, externalAnchorsChecked: 3, externalAnchorLines: 4 });
+    await anchorHead();
+    expect(await verifier.verify(db.prisma)).toMatchObject({ ok: true, full: false, externalAnchorsChecked: 3, externalAnchorLines: 5 });
+    expect(await verifier.verify(db.prisma, { full: true })).toMatchObject({ ok: true, full: true, externalAnchorsChecked: 3, externalAnchorLines: 5 });
   });
 
   it("finds an event the owner rewrote and re-chained, which the walk and the signatures' anchors cannot", async () => {
@@ -223,7 +230,9 @@ describe("an anchor file that goes or shrinks", () => {
     await appendFile(file, line.repeat(Math.ceil((70 * 1024) / line.length)));
     const quick = await verifier.verify(db.prisma);
     expect(quick).toMatchObject({ ok: true, full: false });
-    expect(quick.externalAnchorsChecked).toBe(1 + Math.ceil((70 * 1024) / line.length));
+    // One head: the filler lines repeat it (heartbeats), lines counted apart.
+    expect(quick.externalAnchorsChecked).toBe(1);
+    expect(quick.externalAnchorLines).toBe(1 + Math.ceil((70 * 1024) / line.length));
     expect(await verifier.verify(db.prisma, { full: true })).toMatchObject({
       ok: false,
       full: true,
@@ -477,9 +486,9 @@ describe("a writer that stopped, whatever the database says (heartbeats)", () =>
   const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
 
   /** A line for the head as the worker writes it, at `writtenAt`, declaring `everyMinutes`. */
-  async function fileHead(writtenAt: Date, everyMinutes = 10): Promise<void> {
+  async function fileHead(writtenAt: Date, everyMinutes = 10, { stop = false } = {}): Promise<void> {
     const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
-    await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt, everyMinutes }));
+    await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt, everyMinutes, ...(stop ? { stop } : {}) }));
   }
 
   it("fails once the file's newest line is older than the grace period by this host's clock, though the owner dated the events later or deleted them", async () => {
@@ -518,7 +527,13 @@ describe("a writer that stopped, whatever the database says (heartbeats)", () =>
     }
     // A heartbeat now (the same head, its own time): the writer is back, and it passes.
     await fileHead(new Date());
-    expect(await fresh.verify(db.prisma)).toMatchObject({ ok: true, problem: null, externalAnchorsChecked: 2, anchorRecency: { writerSilent: false, overdue: false } });
+    expect(await fresh.verify(db.prisma)).toMatchObject({
+      ok: true,
+      problem: null,
+      externalAnchorsChecked: 1,
+      externalAnchorLines: 2,
+      anchorRecency: { writerSilent: false, overdue: false },
+    });
   });
 
   it("judges by the interval the newest line declares, not by this checker's setting", async () => {
@@ -529,11 +544,67 @@ describe("a writer that stopped, whatever the database says (heartbeats)", () =>
       ok: false,
       anchorRecency: { anchorMinutes: 10, intervalDeclared: true, graceMinutes: 25, writerSilent: true },
     });
-    // Workers declaring an hour: 40 minutes of silence is within their 125, whatever the API says.
+    // Workers declaring an hour: 40 minutes of silence is within their 125 where this checker is
+    // told an hour or more (or 0: it has no setting of its own to hold the line to).
     await fileHead(minutesAgo(40), 60);
-    expect(await new AuditChainVerifier(undefined, file, 10).verify(db.prisma)).toMatchObject({
-      ok: true,
-      anchorRecency: { anchorMinutes: 60, intervalDeclared: true, graceMinutes: 125, writerSilent: false },
+    for (const own of [60, 120, 0]) {
+      expect(await new AuditChainVerifier(undefined, file, own).verify(db.prisma), String(own)).toMatchObject({
+        ok: true,
+        anchorRecency: { anchorMinutes: 60, intervalDeclared: true, graceMinutes: 125, writerSilent: false, intervalTooLong: false },
+      });
+    }
+  });
+
+  it("fails where a line declares a longer interval than this checker's own setting, judging by its own", async () => {
+    await addEvents(1);
+    await fileHead(minutesAgo(1), 60);
+    const wide = await new AuditChainVerifier(undefined, file, 10).verify(db.prisma);
+    expect(wide).toMatchObject({
+      ok: false,
+      firstBrokenSeq: null,
+      anchorRecency: { anchorMinutes: 10, intervalDeclared: false, graceMinutes: 25, intervalTooLong: true, writerSilent: false, overdue: false },
     });
+    expect(wide.problem).toBe(
+      "the file's newest line declares anchors every 60 minutes, more than this check's RCMNET_AUDIT_ANCHOR_MINUTES (10): judged by 10 minutes instead; " +
+        "give the workers and this check the same RCMNET_AUDIT_ANCHOR_MINUTES; anchors are due every 10 minutes (RCMNET_AUDIT_ANCHOR_MINUTES)",
+    );
+    // A day declared, 40 minutes silent: judged by 10 minutes, it is silent too.
+    await fileHead(minutesAgo(40), 24 * 60);
+    const silent = await new AuditChainVerifier(undefined, file, 10).verify(db.prisma);
+    expect(silent).toMatchObject({ ok: false, anchorRecency: { intervalTooLong: true, writerSilent: true, overdue: true } });
+    expect(silent.problem).toMatch(/^the file's newest line declares anchors every 1440 minutes, .*; and nothing has been written to /);
+    expect(await checkAnchorFile(db.prisma, file, { anchorMinutes: 10 })).toMatchObject({ ok: false, recency: { intervalTooLong: true } });
+  });
+
+  it("does not take a clean stop's last line for a silent writer while no event follows it; an event after it is judged", async () => {
+    await addEvents(2);
+    // The platform stopped cleanly three days ago: its last line says so, and anchors the head.
+    await fileHead(minutesAgo(3 * 24 * 60), 10, { stop: true });
+    const stopped = await new AuditChainVerifier(undefined, file).verify(db.prisma);
+    expect(stopped).toMatchObject({ ok: true, problem: null, anchorRecency: { stoppedCleanly: true, writerSilent: false, overdue: false, unanchoredFromSeq: null } });
+    expect(await checkAnchorFile(db.prisma, file)).toMatchObject({ ok: true, recency: { stoppedCleanly: true, writerSilent: false } });
+    // The same line without the mark: a writer that stopped without a word.
+    await writeFile(file, "");
+    await fileHead(minutesAgo(3 * 24 * 60));
+    expect(await new AuditChainVerifier(undefined, file).verify(db.prisma)).toMatchObject({ ok: false, anchorRecency: { stoppedCleanly: false, writerSilent: true } });
+    // An event after the stop line: something wrote while no writer anchored.
+    await writeFile(file, "");
+    await fileHead(minutesAgo(3 * 24 * 60), 10, { stop: true });
+    await addEvents(1);
+    const after = await new AuditChainVerifier(undefined, file).verify(db.prisma);
+    expect(after).toMatchObject({ ok: false, anchorRecency: { stoppedCleanly: false, writerSilent: true, unanchoredFromSeq: 3n } });
+  });
+
+  it("fails when the newest line was written more than 5 minutes ahead of this host's clock: clocks out of sync", async () => {
+    await addEvents(1);
+    // A worker whose clock runs an hour fast: its line would pass as fresh for an hour after it stopped.
+    await fileHead(new Date(Date.now() + 60 * 60_000));
+    const ahead = await new AuditChainVerifier(undefined, file).verify(db.prisma);
+    expect(ahead).toMatchObject({ ok: false, firstBrokenSeq: null, anchorRecency: { writtenInFuture: true, writerSilent: false, overdue: false } });
+    expect(ahead.problem).toMatch(/^the file's newest line \(for event #1\) was written \S+Z, in the future: clocks out of sync \(more than 5 minutes after this check, \S+Z by this host's clock\)/);
+    expect(await checkAnchorFile(db.prisma, file)).toMatchObject({ ok: false, recency: { writtenInFuture: true } });
+    // A few minutes ahead is clocks a little apart: passes.
+    await fileHead(new Date(Date.now() + 2 * 60_000));
+    expect(await new AuditChainVerifier(undefined, file).verify(db.prisma)).toMatchObject({ ok: true, anchorRecency: { writtenInFuture: false } });
   });
 });

@@ -161,7 +161,8 @@ describe("anchorAuditHead", () => {
     expect(log.lines.filter((l) => l.message === "audit chain head anchored")).toHaveLength(3);
     expect(await new AuditChainVerifier(undefined, file).verify(db.prisma, { full: true })).toMatchObject({
       ok: true,
-      externalAnchorsChecked: 3,
+      externalAnchorsChecked: 1,
+      externalAnchorLines: 3,
       anchorRecency: { intervalDeclared: true, anchorMinutes: 10, writerSilent: false, unanchoredFromSeq: null },
     });
   });
@@ -174,10 +175,51 @@ describe("anchorAuditHead", () => {
     await addEvent();
     await anchoring.stop();
     const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
-    expect((await readAnchorFile(file)).anchors.map((a) => a.seq)).toEqual([head.seq]);
+    expect((await readAnchorFile(file)).anchors.map((a) => [a.seq, a.stop])).toEqual([[head.seq, true]]);
+    expect(JSON.parse((await fileLines())[0] ?? "")).toMatchObject({ seq: head.seq.toString(), everyMinutes: 10, stop: true });
     expect(log.lines.map((l) => l.message)).toEqual(["audit anchor file started", "audit chain head anchored"]);
     const verdict = await new AuditChainVerifier(undefined, file).verify(db.prisma);
-    expect(verdict).toMatchObject({ ok: true, anchorRecency: { checked: true, newestAnchoredSeq: head.seq, unanchoredFromSeq: null } });
+    expect(verdict).toMatchObject({ ok: true, anchorRecency: { checked: true, newestAnchoredSeq: head.seq, unanchoredFromSeq: null, stoppedCleanly: true } });
+    // Restarted at once: its first line is written although the stop line is seconds old (a
+    // running writer says so; the stop line stays the last only while none runs).
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).toMatchObject({ seq: head.seq });
+    expect((await readAnchorFile(file)).anchors.map((a) => a.stop ?? false)).toEqual([true, false]);
+    expect(await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 })).toBeNull();
+  });
+
+  it("takes a last line later than its own clock (a fast writer's) as stale: writes anyway, and logs the skew", async () => {
+    await addEvent();
+    const log = recordingLog();
+    await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 });
+    // The same head, by a worker whose clock runs an hour fast.
+    const ahead = new Date(Date.now() + 60 * 60_000);
+    await writeFile(file, `${(await fileLines())[0]?.replace(/"writtenAt":"[^"]+"/, `"writtenAt":"${ahead.toISOString()}"`)}\n`);
+    const written = await anchorAuditHead(db.prisma, file, { log, everyMinutes: 10 });
+    expect(written).not.toBeNull();
+    expect((written?.writtenAt.getTime() ?? Infinity) < ahead.getTime()).toBe(true);
+    const skew = log.lines.find((l) => l.message.startsWith("audit anchor file's last line is later than this host's clock"));
+    expect(skew?.fields).toMatchObject({ path: file, lastWrittenAt: ahead.toISOString() });
+    expect(skew?.fields?.aheadMs).toBeGreaterThan(59 * 60_000);
+    expect((await readAnchorFile(file)).anchors).toHaveLength(2);
+  });
+
+  it("after a suspend (timers late, the wall clock moved on) writes at its next tick, by the wall clock; not before an interval has passed", async () => {
+    await addEvent();
+    const log = recordingLog();
+    let clock = Date.now();
+    // An interval of 10 minutes, ticking every 20 ms (a minute in production), on a clock the test moves.
+    const anchoring = startAuditAnchoring(db.prisma, file, { everyMinutes: 10, tickMs: 20, log, now: () => clock });
+    await until(async () => (await readAnchorFile(file)).anchors.length === 1);
+    await addEvent();
+    // Ticks while the wall clock shows less than an interval since the write: no line, the head moved or not.
+    clock += 9 * 60_000;
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await readAnchorFile(file)).anchors).toHaveLength(1);
+    // The host slept: the wall clock jumped past the interval, the monotonic timer did not.
+    clock += 2 * 60_000;
+    await until(async () => (await readAnchorFile(file)).anchors.length === 2);
+    await anchoring.stop();
+    expect((await readAnchorFile(file)).anchors.map((a) => a.stop ?? false)).toEqual([false, false, true]);
   });
 
   it("a first file it cannot create (no folder: a missing mount) is logged, not thrown, and nothing recorded", async () => {

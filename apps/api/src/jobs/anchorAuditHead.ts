@@ -118,30 +118,37 @@ async function readEnd(file: Awaited<ReturnType<typeof open>>): Promise<FileEnd>
 }
 
 /**
- * Appends the chain head to `path`, fsynced, and logs the same line; returns the anchor written,
- * or null (an empty trail, or a line for this head written less than half an interval ago). The
- * head unchanged, the line is a heartbeat (the same seq, hash and at, its own writtenAt): the
- * verifier fails once the newest line is older than two intervals and 5 minutes by its own
- * clock, whatever the database says (docs/decisions.md D2). `everyMinutes` is declared in the
- * line, and the verifier judges by it. Writers on other workers are serialised by an advisory
- * lock, and one finding a line for the same head written less than half an interval ago adds
- * none, so several workers add about one line an interval between them, not one each; `force`
- * writes one all the same (a clean stop: the file then says when it stopped). The file is
- * created only for this database's first anchor (ensureAnchorFileStarted); once the trail records
- * one, a missing file throws AnchorFileMissingError.
+ * Whether a line for an unchanged head may be left out: the file's last line is for the same head,
+ * not a clean stop's (a restarted writer says it runs again), and written less than half an
+ * interval before `now`. A last line later than `now` is stale, not recent: a writer whose clock
+ * ran fast wrote it, and skipping on it would leave the file without lines until this clock
+ * caught up (the verifier fails one more than 5 minutes ahead: audit.ts MAX_CLOCK_AHEAD_MINUTES).
  */
-export async function anchorAuditHead(
+export function heartbeatSkippable(last: AuditAnchor | null, head: { seq: bigint; hash: string }, now: Date, everyMinutes: number): boolean {
+  if (!last || last.seq !== head.seq || last.hash !== head.hash || last.stop) return false;
+  const since = now.getTime() - last.writtenAt.getTime();
+  return since >= 0 && since < (everyMinutes * 60_000) / 2;
+}
+
+interface Appended {
+  /** The line written, or null. */
+  anchor: AuditAnchor | null;
+  /** When the file's last line before it was written (its writer's clock), null for none. */
+  lastWrittenAt: Date | null;
+}
+
+async function appendHead(
   prisma: PrismaClient,
   path: string,
-  { log, everyMinutes, force = false }: { log: JobLogger; everyMinutes: number; force?: boolean },
-): Promise<AuditAnchor | null> {
+  { log, everyMinutes, force = false, stop = false }: { log: JobLogger; everyMinutes: number; force?: boolean; stop?: boolean },
+): Promise<Appended> {
   await ensureAnchorFileStarted(prisma, path, log);
   return prisma.$transaction(
-    async (tx) => {
+    async (tx): Promise<Appended> => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_ANCHOR_LOCK}::bigint)`;
       const [head] = await tx.$queryRaw<{ seq: bigint; hash: string; at: Date }[]>`
         SELECT seq, hash, at FROM audit_event ORDER BY seq DESC LIMIT 1`;
-      if (!head) return null;
+      if (!head) return { anchor: null, lastWrittenAt: null };
       // Append mode: every write lands at the end whatever the offset, and an append-only
       // (chattr +a) file accepts it. Never created here (ensureAnchorFileStarted).
       const file = await openIfThere(path);
@@ -149,15 +156,23 @@ export async function anchorAuditHead(
       try {
         const end = await readEnd(file);
         const writtenAt = new Date();
-        const sameHead = end.last !== null && end.last.seq === head.seq && end.last.hash === head.hash;
+        const lastWrittenAt = end.last?.writtenAt ?? null;
+        if (lastWrittenAt && lastWrittenAt > writtenAt) {
+          log.warn("audit anchor file's last line is later than this host's clock: clocks out of sync, writing anyway", {
+            path,
+            lastWrittenAt: lastWrittenAt.toISOString(),
+            now: writtenAt.toISOString(),
+            aheadMs: lastWrittenAt.getTime() - writtenAt.getTime(),
+          });
+        }
         // ~150 lines a day at 10 minutes however many workers anchor (docs/decisions.md D2).
-        if (sameHead && !force && writtenAt.getTime() - (end.last?.writtenAt.getTime() ?? 0) < (everyMinutes * 60_000) / 2) return null;
-        const anchor: AuditAnchor = { seq: head.seq, hash: head.hash, at: head.at, writtenAt, everyMinutes };
+        if (!force && !stop && heartbeatSkippable(end.last, head, writtenAt, everyMinutes)) return { anchor: null, lastWrittenAt };
+        const anchor: AuditAnchor = { seq: head.seq, hash: head.hash, at: head.at, writtenAt, everyMinutes, ...(stop ? { stop: true } : {}) };
         const line = formatAnchorLine(anchor, { afterTornLine: end.torn });
         await file.write(end.torn ? `\n${line}` : line);
         await file.sync();
         log.info("audit chain head anchored", { auditAnchor: JSON.parse(line) });
-        return anchor;
+        return { anchor, lastWrittenAt };
       } finally {
         await file.close();
       }
@@ -166,20 +181,60 @@ export async function anchorAuditHead(
   );
 }
 
+/**
+ * Appends the chain head to `path`, fsynced, and logs the same line; returns the anchor written,
+ * or null (an empty trail, or a line for this head written less than half an interval ago). The
+ * head unchanged, the line is a heartbeat (the same seq, hash and at, its own writtenAt): the
+ * verifier fails once the newest line is older than two intervals and 5 minutes by its own
+ * clock, whatever the database says (docs/decisions.md D2). `everyMinutes` is declared in the
+ * line, and the verifier judges by it. Writers on other workers are serialised by an advisory
+ * lock, and one finding a line for the same head written less than half an interval ago adds
+ * none (heartbeatSkippable), so several workers add about one line an interval between them, not
+ * one each; `force` writes one all the same, and `stop` too, marked as a clean stop's line
+ * (`"stop": true`: with no event after it, the verifier does not take the silence that follows
+ * for a failed writer). The file is
+ * created only for this database's first anchor (ensureAnchorFileStarted); once the trail records
+ * one, a missing file throws AnchorFileMissingError.
+ */
+export async function anchorAuditHead(
+  prisma: PrismaClient,
+  path: string,
+  options: { log: JobLogger; everyMinutes: number; force?: boolean; stop?: boolean },
+): Promise<AuditAnchor | null> {
+  return (await appendHead(prisma, path, options)).anchor;
+}
+
 export interface AuditAnchoring {
   /** No more ticks; anchors the head once more, after a write under way, and resolves when done. */
   stop(): Promise<void>;
 }
 
+/** The longest a tick waits: a wall-clock interval that passed while the host slept is caught within it. */
+export const MAX_TICK_MS = 60_000;
+
 /**
- * Anchors after `firstAfterMs`, then every `everyMinutes` (`everyMs`: the timer alone, shorter in
- * tests; the line declares `everyMinutes`), a heartbeat when the head has not moved. A timer of
- * its own rather than the worker's idle housekeeping: that runs only between jobs, and a training
- * run holds its worker for hours. A failed write (database or disk away) is logged and tried again
- * at the next tick; a missing file is logged as an error at every tick (`anchor file missing: …`)
- * until it is put back. A clean stop writes a last line (the head, or a heartbeat): the verifier
- * fails once the first unanchored event is older than two intervals (@rcmnet/db
- * anchorGraceMinutes), and the file's last line then says when the worker stopped.
+ * Whether a tick writes: when `everyMs` has passed by the wall clock since `lastMs`, this worker's
+ * last write or the file's last line, whichever is newer (null: none yet). Node's timers run on a
+ * monotonic clock that stops while a laptop is suspended or a VM paused, while the wall clock the
+ * verifier judges lines by moves on; so ticks come every MAX_TICK_MS at most, and the wall clock
+ * decides. A `lastMs` later than `nowMs` (this clock stepped back, or a fast writer's line) is
+ * stale: due.
+ */
+export function anchorDue(lastMs: number | null, nowMs: number, everyMs: number): boolean {
+  return lastMs === null || nowMs < lastMs || nowMs - lastMs >= everyMs;
+}
+
+/**
+ * Anchors after `firstAfterMs`, then once `everyMinutes` (`everyMs`: shorter in tests; the line
+ * declares `everyMinutes`) have passed by the wall clock (anchorDue, checked every `tickMs`, at
+ * most a minute), a heartbeat when the head has not moved. A timer of its own rather than the
+ * worker's idle housekeeping: that runs only between jobs, and a training run holds its worker
+ * for hours. A failed write (database or disk away) is logged and tried again at the next tick; a
+ * missing file is logged as an error at every tick (`anchor file missing: …`) until it is put
+ * back. A clean stop writes a last line marked `stop` (the head, or a heartbeat): the file's last
+ * line then says when the worker stopped, and that it stopped cleanly; the verifier still fails
+ * once an event after it is older than two intervals (@rcmnet/db anchorGraceMinutes).
+ * `now`: the wall clock, given in tests.
  */
 export function startAuditAnchoring(
   prisma: PrismaClient,
@@ -187,18 +242,29 @@ export function startAuditAnchoring(
   {
     everyMinutes,
     everyMs = everyMinutes * 60_000,
+    tickMs = Math.min(everyMs, MAX_TICK_MS),
     log,
     firstAfterMs = 0,
-  }: { everyMinutes: number; everyMs?: number; log: JobLogger; firstAfterMs?: number },
+    now = Date.now,
+  }: { everyMinutes: number; everyMs?: number; tickMs?: number; log: JobLogger; firstAfterMs?: number; now?: () => number },
 ): AuditAnchoring {
   let running: Promise<unknown> | null = null;
-  const anchorNow = (force = false) =>
-    anchorAuditHead(prisma, path, { log, everyMinutes, force }).catch((err: unknown) => {
-      if (err instanceof AnchorFileMissingError) log.error(err.message, { path });
-      else log.warn("audit chain head not anchored", { error: err instanceof Error ? err.message : String(err) });
-    });
+  /** This worker's last write, or the file's last line when another worker's was recent enough to skip on. */
+  let lastMs: number | null = null;
+  const anchorNow = ({ stop = false } = {}) =>
+    appendHead(prisma, path, { log, everyMinutes, stop }).then(
+      ({ anchor, lastWrittenAt }) => {
+        if (anchor) lastMs = now();
+        else if (lastWrittenAt) lastMs = lastWrittenAt.getTime();
+      },
+      (err: unknown) => {
+        if (err instanceof AnchorFileMissingError) log.error(err.message, { path });
+        else log.warn("audit chain head not anchored", { error: err instanceof Error ? err.message : String(err) });
+      },
+    );
   const tick = () => {
-    if (running) return; // a write that outlasted a whole interval (a hung disk): not a second one
+    if (running) return; // a write that outlasted a whole tick (a hung disk): not a second one
+    if (!anchorDue(lastMs, now(), everyMs)) return;
     running = anchorNow().finally(() => {
       running = null;
     });
@@ -206,7 +272,7 @@ export function startAuditAnchoring(
   let timer: ReturnType<typeof setInterval> | null = null;
   const begin = () => {
     tick();
-    timer = setInterval(tick, everyMs);
+    timer = setInterval(tick, tickMs);
   };
   const first = firstAfterMs > 0 ? setTimeout(begin, firstAfterMs) : (begin(), null);
   return {
@@ -214,7 +280,7 @@ export function startAuditAnchoring(
       if (first) clearTimeout(first);
       if (timer) clearInterval(timer);
       await running;
-      await anchorNow(true);
+      await anchorNow({ stop: true });
     },
   };
 }

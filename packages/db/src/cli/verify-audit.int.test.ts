@@ -84,9 +84,12 @@ async function addEvents(count: number): Promise<void> {
 }
 
 /** A line for the head, as a worker from before declared intervals wrote it (or, given, as one now does). */
-async function anchorHead({ writtenAt = new Date(), everyMinutes }: { writtenAt?: Date; everyMinutes?: number } = {}): Promise<void> {
+async function anchorHead({ writtenAt = new Date(), everyMinutes, stop = false }: { writtenAt?: Date; everyMinutes?: number; stop?: boolean } = {}): Promise<void> {
   const head = await db.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
-  await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt, ...(everyMinutes ? { everyMinutes } : {}) }));
+  await appendFile(
+    file,
+    formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt, ...(everyMinutes ? { everyMinutes } : {}), ...(stop ? { stop } : {}) }),
+  );
 }
 
 /** What only the tables' owner can do: edit events from `fromSeq` on and re-chain them, so that the chain links up again. */
@@ -260,9 +263,10 @@ describe("verify-audit: the verdict", () => {
     expect(off.stdout).toMatch(/\nPROBLEM: RCMNET_AUDIT_ANCHOR_MINUTES is 0 for this check \(anchoring off\), but \S+ holds anchors /);
   });
 
-  it("judges by the interval the file's lines declare, whatever RCMNET_AUDIT_ANCHOR_MINUTES it is given", async () => {
+  it("judges by the interval the file's lines declare, whatever RCMNET_AUDIT_ANCHOR_MINUTES it is given; a last line that is no clean stop's is a writer that stopped", async () => {
     await addEvents(2);
-    // The workers' last line, declaring 10 minutes, 30 minutes ago: they stopped.
+    // The workers' last line, declaring 10 minutes, 30 minutes ago, not marked as a clean stop's:
+    // they stopped without one (killed, the host lost), or failed to write since.
     await anchorHead({ writtenAt: new Date(Date.now() - 30 * 60_000), everyMinutes: 10 });
     for (const minutes of ["120", "0"]) {
       const run = await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: minutes });
@@ -271,6 +275,39 @@ describe("verify-audit: the verdict", () => {
       expect(run.stdout).toMatch(/\nPROBLEM: nothing has been written to \S+ since \S+Z \(its newest line, for event #2\), more than 25 minutes before this check /);
     }
   });
+});
+
+describe("verify-audit: a platform that stopped cleanly", () => {
+  it("exits 0 days after a clean stop whose line anchors the head, as the CLI is run with the platform stopped; 1 once an event follows it", async () => {
+    await addEvents(2);
+    await anchorHead({ writtenAt: new Date(Date.now() - 3 * 24 * 60 * 60_000), everyMinutes: 10 });
+    await addEvents(1);
+    // The worker's clean stop, three days ago: the head once more, marked.
+    await anchorHead({ writtenAt: new Date(Date.now() - 3 * 24 * 60 * 60_000 + 60_000), everyMinutes: 10, stop: true });
+    const run = await verifyAuditReadOnly(["--anchor-file", file]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(
+      /\nThe file's newest line was written \S+Z by a clean stop, and no event follows it: the platform stopped, anchoring did not fail \(anchors every 10 minutes\)\.\nEvery event up to the head is anchored \(the newest anchor checked is for event #3\)\.\nOK: /,
+    );
+    // An event after the clean stop: written while no writer anchored, judged as ever.
+    await addEvents(1);
+    const after = await verifyAuditReadOnly(["--anchor-file", file]);
+    expect(after.code).toBe(1);
+    expect(after.stdout).toMatch(/\nPROBLEM: nothing has been written to \S+ since \S+Z \(its newest line, for event #3\), more than 25 minutes before this check /);
+  }, 60_000);
+
+  it("exits 1 on a newest line written more than 5 minutes ahead of this host's clock, and on a declared interval longer than its own", async () => {
+    await addEvents(1);
+    await anchorHead({ writtenAt: new Date(Date.now() + 60 * 60_000), everyMinutes: 10 });
+    const ahead = await verifyAuditReadOnly(["--anchor-file", file]);
+    expect(ahead.code).toBe(1);
+    expect(ahead.stdout).toMatch(/\nPROBLEM: the file's newest line \(for event #1\) was written \S+Z, in the future: clocks out of sync /);
+    await anchorHead({ everyMinutes: 60 });
+    const wide = await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: "10" });
+    expect(wide.code).toBe(1);
+    expect(wide.stdout).toMatch(/\nPROBLEM: the file's newest line declares anchors every 60 minutes, more than this check's RCMNET_AUDIT_ANCHOR_MINUTES \(10\): judged by 10 minutes instead; /);
+    expect(await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: "60" })).toMatchObject({ code: 0 });
+  }, 60_000);
 });
 
 describe("verify-audit: no verdict when the database cannot be checked", () => {

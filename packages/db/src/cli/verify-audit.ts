@@ -6,7 +6,9 @@
 // Anchoring must have been alive at the restore point (now without it): the file's newest line by
 // then, and the first event after the newest anchor, younger than two intervals and 5 minutes, the
 // interval being the one the file's lines declare (else RCMNET_AUDIT_ANCHOR_MINUTES, 10; 0: not
-// checked, a problem where anchoring was on) (@rcmnet/db audit.ts, checkAnchorFile).
+// checked, a problem where anchoring was on; a declared interval longer than a setting above 0 is a
+// problem) (@rcmnet/db audit.ts, checkAnchorFile). A newest line written by a clean stop, with no
+// event after it, is a stopped platform, not a silent writer, however long ago it was written.
 // Exits 0 when the trail matches the file, 1 on a problem, 2 when it could not check: a usage
 // error, or an anchor file that is not there or cannot be read (refused before any database is
 // opened), or a database it could not open or query ("NO VERDICT: …"). Tested in
@@ -98,7 +100,11 @@ function describeRecency(r: AnchorRecency, atRestorePoint: boolean): string[] {
     `${late ? "more than" : "within"} the ${r.graceMinutes} minutes allowed ${atRestorePoint ? "at the restore point" : "now"} ` +
     `(anchors every ${r.anchorMinutes} minutes, ${r.intervalDeclared ? "as the file's newest line declares" : "RCMNET_AUDIT_ANCHOR_MINUTES"})`;
   const lines: string[] = [];
-  if (r.lastWrittenAt) {
+  if (r.lastWrittenAt && r.stoppedCleanly) {
+    lines.push(
+      `The file's newest line${atRestorePoint ? " by the restore point" : ""} was written ${r.lastWrittenAt.toISOString()} by a clean stop, and no event follows it: the platform stopped, anchoring did not fail (anchors every ${r.anchorMinutes} minutes).`,
+    );
+  } else if (r.lastWrittenAt) {
     lines.push(`The file's newest line${atRestorePoint ? " by the restore point" : ""} was written ${r.lastWrittenAt.toISOString()}: ${allowed(r.writerSilent)}.`);
   }
   if (r.unanchoredFromSeq === null) {

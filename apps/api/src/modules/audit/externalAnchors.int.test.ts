@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => api?.close());
 
 const RECENCY = `anchorRecency { checked anchorMinutes intervalDeclared graceMinutes newestAnchoredSeq newestAnchorWrittenAt lastWrittenAt
-  unanchoredFromSeq unanchoredToSeq unanchoredSince writerSilent eventsOverdue overdue problem }`;
+  unanchoredFromSeq unanchoredToSeq unanchoredSince stoppedCleanly writerSilent writtenInFuture intervalTooLong eventsOverdue overdue problem }`;
 const VERIFY = `{ verifyAuditTrail { ok checked firstBrokenSeq problem full externalAnchorsChecked ${RECENCY} } }`;
 const VERIFY_FULL = `{ verifyAuditTrail(full: true) { ok checked firstBrokenSeq problem full fullyVerifiedAt externalAnchorsChecked ${RECENCY} } }`;
 
@@ -145,6 +145,28 @@ describe("verifyAuditTrail and anchoring that has stopped", () => {
     // The worker anchors again: passes, the failure not kept.
     await anchorAuditHead(stale.prisma, stale.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10 });
     expect((await stale.gqlOk(auditor, VERIFY)).verifyAuditTrail).toMatchObject({ ok: true, problem: null, anchorRecency: { overdue: false } });
+  });
+
+  it("does not report a writer silent whose last line, days old, is a clean stop's with no event after it", async () => {
+    const own = await createTestApi();
+    try {
+      const auditor = await own.loginAs("AUDITOR");
+      // The worker's clean stop, three days ago by this host's clock (Date alone faked).
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(Date.now() - 3 * 24 * 60 * 60_000);
+      try {
+        await anchorAuditHead(own.prisma, own.env.auditAnchorFile, { log: silentLogger, everyMinutes: 10, stop: true });
+      } finally {
+        vi.useRealTimers();
+      }
+      expect((await own.gqlOk(auditor, VERIFY)).verifyAuditTrail).toMatchObject({
+        ok: true,
+        problem: null,
+        anchorRecency: { stoppedCleanly: true, writerSilent: false, writtenInFuture: false, intervalTooLong: false, unanchoredFromSeq: null, overdue: false },
+      });
+    } finally {
+      await own.close();
+    }
   });
 });
 
