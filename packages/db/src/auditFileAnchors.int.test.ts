@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuditChainVerifier, checkAnchorFile } from "./audit.ts";
 import { ANCHOR_FILE_STARTED, formatAnchorLine } from "./auditAnchorFile.ts";
-import { createTestDatabase, type TestDatabase } from "./testing.ts";
+import { createTestDatabase, emptyAuditTrail, type TestDatabase } from "./testing.ts";
 
 let db: TestDatabase;
 let dir: string;
@@ -24,9 +24,7 @@ afterAll(async () => {
 let n = 0;
 // Each test starts from an empty trail and its own anchor file (none written yet).
 beforeEach(async () => {
-  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
-  await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
-  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+  await emptyAuditTrail(db.prisma);
   file = join(dir, `anchors-${++n}.jsonl`);
 });
 

@@ -2,7 +2,7 @@
 // and cannot see, and that its verdict says which kind of check it was.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuditChainVerifier } from "./audit.ts";
-import { createTestDatabase, type TestDatabase } from "./testing.ts";
+import { createTestDatabase, emptyAuditTrail, type TestDatabase } from "./testing.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -27,9 +27,7 @@ async function tamper(sql: string): Promise<void> {
 
 // Each test starts from an empty trail.
 beforeEach(async () => {
-  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
-  await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
-  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+  await emptyAuditTrail(db.prisma);
 });
 
 describe("AuditChainVerifier", () => {

@@ -75,6 +75,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/**
+ * Empties a test database's audit trail (its owner switches the append-only guard off for the
+ * TRUNCATE and back on), so that a test starts the chain from event 1.
+ */
+export async function emptyAuditTrail(prisma: PrismaClient): Promise<void> {
+  await prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
+  await prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
+  await prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+}
+
 /** The login role tests serve the API as: what `grant-app-role` gives, and no more. */
 export const TEST_APP_ROLE = "rcmnet_test_app";
 

@@ -6,7 +6,7 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ANCHOR_FILE_STARTED, AuditChainVerifier, createPrismaClient, readAnchorFile } from "@rcmnet/db";
-import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
+import { createTestDatabase, emptyAuditTrail, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AnchorFileMissingError, anchorAuditHead, startAuditAnchoring } from "./anchorAuditHead.ts";
 import type { JobLogger } from "./types.ts";
@@ -24,9 +24,7 @@ afterAll(async () => {
 });
 
 async function emptyTrail(): Promise<void> {
-  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
-  await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
-  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+  await emptyAuditTrail(db.prisma);
 }
 
 let n = 0;

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { formatAnchorLine } from "../auditAnchorFile.ts";
 import { repoRoot } from "../paths.ts";
-import { createTestDatabase, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, emptyAuditTrail, type TestDatabase } from "../testing.ts";
 
 const exec = promisify(execFile);
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
@@ -32,9 +32,7 @@ afterAll(async () => {
 
 let n = 0;
 beforeEach(async () => {
-  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_no_truncate`);
-  await db.prisma.$executeRawUnsafe(`TRUNCATE "audit_event"`);
-  await db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
+  await emptyAuditTrail(db.prisma);
   file = join(dir, `anchors-${++n}.jsonl`);
 });
 
