@@ -22,18 +22,23 @@ test("images still being analysed are named as such, and the page picks up the f
     // The page follows the analysis by background polls, which do not count as use of the session
     // (an unattended review page must still sign out for inactivity).
     const polls: (string | undefined)[] = [];
+    let answered = 0;
     page.on("request", (r) => {
       if (/CaseProgress/.test(r.postData() ?? "")) polls.push(r.headers()["x-rcmnet-background"]);
+    });
+    page.on("response", (r) => {
+      if (/CaseProgress/.test(r.request().postData() ?? "")) answered++;
     });
     await page.goto(`/cases/${caseId}/review`);
     await expect(page.getByTestId("review-analysing")).toContainText("1 image is still being analysed");
     await expect(page.getByText("still being analysed: their cells appear here")).toBeVisible();
     await expect(page.getByText("No white cells were found")).toHaveCount(0);
 
-    // The analysis finishes (no cells on this field) once the page has polled at least once while
-    // it ran (on a loaded machine the first poll can come late, and would then see it finished):
-    // the page shows it without a reload.
-    await expect.poll(() => polls.length, { timeout: 15_000 }).toBeGreaterThan(0);
+    // The analysis finishes (no cells on this field) once every progress request sent so far has
+    // been answered with it still running (on a loaded machine a request sent before the change
+    // could be answered after it, and the page would need no further poll): the page then shows
+    // it without a reload, from a poll sent after the change.
+    await expect.poll(() => polls.length > 0 && answered === polls.length, { timeout: 15_000 }).toBe(true);
     const before = polls.length;
     await db.query(`UPDATE slide SET "analysisStatus" = 'DONE', "updatedAt" = now() WHERE id = $1`, [rows[0].id]);
     await db.query(`UPDATE "case" SET status = 'IN_REVIEW' WHERE id = $1`, [caseId]);
