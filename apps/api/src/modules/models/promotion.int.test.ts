@@ -166,6 +166,19 @@ describe("the first promotion (no champion yet)", () => {
     // Leave no champion for the tests after these.
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not yet" });
   });
+
+  it("a first promotion proposed before it needed evidence (none recorded) is not approved on nothing", async () => {
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    const ds = await api.createUser("DATA_SCIENTIST");
+    // As such a proposal stands in the database: the row, and no figures recorded with it.
+    const old = await api.prisma.modelPromotion.create({ data: { modelVersionId: candidate.id, kind: "PROMOTE", reason: "the first model", proposedById: ds.user.id } });
+    const before = await registryState();
+    const r = await api.gql(tokens.ADMIN, DECIDE, { id: old.id, approve: true, note: "looks fine" });
+    expect(codeOf(r)).toBe("CONFLICT");
+    expect(r.errors?.[0]?.message).toMatch(/carries no TEST-part evidence .*reject it/);
+    expect(await registryState()).toEqual(before);
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: old.id, approve: false, note: "propose again with figures" });
+  });
 });
 
 describe("model promotion", () => {
