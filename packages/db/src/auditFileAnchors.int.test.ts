@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuditChainVerifier, checkAnchorFile } from "./audit.ts";
 import { ANCHOR_FILE_STARTED, formatAnchorLine } from "./auditAnchorFile.ts";
-import { createTestDatabase, emptyAuditTrail, type TestDatabase } from "./testing.ts";
+import { createTestDatabase, emptyAuditTrail, rewriteAndRechain, type TestDatabase } from "./testing.ts";
 
 let db: TestDatabase;
 let dir: string;
@@ -40,31 +40,6 @@ async function anchorHead(): Promise<void> {
   await appendFile(file, formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt: new Date() }));
 }
 
-/**
- * What only the tables' owner can do: with the append-only trigger off, edit events and then
- * recompute every link from `fromSeq` on with the database's own hash function, so that the
- * chain verifies again.
- */
-async function rewriteAndRechain(sql: string, fromSeq: number): Promise<void> {
-  await db.prisma.$transaction([
-    db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
-    db.prisma.$executeRawUnsafe(sql),
-    db.prisma.$executeRawUnsafe(`
-      DO $$
-      DECLARE
-        e "audit_event";
-        prev text := coalesce((SELECT hash FROM "audit_event" WHERE seq = ${fromSeq - 1}), repeat('0', 64));
-      BEGIN
-        FOR e IN SELECT * FROM "audit_event" WHERE seq >= ${fromSeq} ORDER BY seq LOOP
-          e."prevHash" := prev;
-          prev := audit_event_hash(e);
-          UPDATE "audit_event" SET "prevHash" = e."prevHash", hash = prev WHERE seq = e.seq;
-        END LOOP;
-      END $$`),
-    db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
-  ]);
-}
-
 describe("anchors outside the database", () => {
   it("an intact trail verifies with every anchor of the file checked; no file is no problem, and 0 checked", async () => {
     await addEvents(2);
@@ -92,7 +67,7 @@ describe("anchors outside the database", () => {
     await addEvents(2);
     await anchorHead();
     const firstAnchor = JSON.parse((await readFile(file, "utf8")).split("\n")[0] ?? "") as { writtenAt: string };
-    await rewriteAndRechain(`UPDATE "audit_event" SET "entityId" = 'forged' WHERE seq = 2`, 2);
+    await rewriteAndRechain(db.prisma, `UPDATE "audit_event" SET "entityId" = 'forged' WHERE seq = 2`, 2);
     // Without the file the rewrite passes: the chain links up again.
     expect(await new AuditChainVerifier().verify(db.prisma, { full: true })).toMatchObject({ ok: true, checked: 5 });
     const status = await new AuditChainVerifier(undefined, file).verify(db.prisma, { full: true });
@@ -292,14 +267,14 @@ describe("checking the old anchor file against a restored database (npm run veri
     expect(reused.ok).toBe(false);
     expect(reused.problems[0]).toMatch(/^event #4, anchored outside the database at \S+Z, is missing or altered/);
     // An anchor up to the head that does not match is a problem whatever the restore point.
-    await rewriteAndRechain(`UPDATE "audit_event" SET "entityId" = 'forged' WHERE seq = 1`, 1);
+    await rewriteAndRechain(db.prisma, `UPDATE "audit_event" SET "entityId" = 'forged' WHERE seq = 1`, 1);
     expect((await checkAnchorFile(db.prisma, file, { restoredTo: backupAt })).problems[0]).toMatch(/^event #2, anchored outside the database at \S+Z, is missing or altered/);
   });
 });
 
 /** Makes the events from `fromSeq` on look `minutes` old, re-chained (what the clock would have made of them). */
 async function age(fromSeq: number, minutes: number): Promise<void> {
-  await rewriteAndRechain(`UPDATE "audit_event" SET "at" = "at" - interval '${minutes} minutes' WHERE seq >= ${fromSeq}`, fromSeq);
+  await rewriteAndRechain(db.prisma, `UPDATE "audit_event" SET "at" = "at" - interval '${minutes} minutes' WHERE seq >= ${fromSeq}`, fromSeq);
 }
 
 describe("anchoring that has stopped", () => {

@@ -85,6 +85,31 @@ export async function emptyAuditTrail(prisma: PrismaClient): Promise<void> {
   await prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_no_truncate`);
 }
 
+/**
+ * What only the tables' owner can do to an audit trail: with the append-only trigger off, run
+ * `sql` (edit events, remove some) and recompute every link from `fromSeq` on with the database's
+ * own hash function, so that the chain verifies again: the attack external anchors must catch.
+ */
+export async function rewriteAndRechain(prisma: PrismaClient, sql: string, fromSeq: number): Promise<void> {
+  await prisma.$transaction([
+    prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
+    prisma.$executeRawUnsafe(sql),
+    prisma.$executeRawUnsafe(`
+      DO $$
+      DECLARE
+        e "audit_event";
+        prev text := coalesce((SELECT hash FROM "audit_event" WHERE seq = ${fromSeq - 1}), repeat('0', 64));
+      BEGIN
+        FOR e IN SELECT * FROM "audit_event" WHERE seq >= ${fromSeq} ORDER BY seq LOOP
+          e."prevHash" := prev;
+          prev := audit_event_hash(e);
+          UPDATE "audit_event" SET "prevHash" = e."prevHash", hash = prev WHERE seq = e.seq;
+        END LOOP;
+      END $$`),
+    prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
+  ]);
+}
+
 /** The login role tests serve the API as: what `grant-app-role` gives, and no more. */
 export const TEST_APP_ROLE = "rcmnet_test_app";
 

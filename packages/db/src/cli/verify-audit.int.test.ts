@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { formatAnchorLine } from "../auditAnchorFile.ts";
 import { repoRoot } from "../paths.ts";
-import { createTestDatabase, emptyAuditTrail, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, emptyAuditTrail, rewriteAndRechain, type TestDatabase } from "../testing.ts";
 
 const exec = promisify(execFile);
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
@@ -88,27 +88,6 @@ async function anchorHead({ writtenAt = new Date(), everyMinutes, stop = false }
     file,
     formatAnchorLine({ seq: head.seq, hash: head.hash, at: head.at, writtenAt, ...(everyMinutes ? { everyMinutes } : {}), ...(stop ? { stop } : {}) }),
   );
-}
-
-/** What only the tables' owner can do: edit events from `fromSeq` on and re-chain them, so that the chain links up again. */
-async function rewriteAndRechain(sql: string, fromSeq: number): Promise<void> {
-  await db.prisma.$transaction([
-    db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
-    db.prisma.$executeRawUnsafe(sql),
-    db.prisma.$executeRawUnsafe(`
-      DO $$
-      DECLARE
-        e "audit_event";
-        prev text := coalesce((SELECT hash FROM "audit_event" WHERE seq = ${fromSeq - 1}), repeat('0', 64));
-      BEGIN
-        FOR e IN SELECT * FROM "audit_event" WHERE seq >= ${fromSeq} ORDER BY seq LOOP
-          e."prevHash" := prev;
-          prev := audit_event_hash(e);
-          UPDATE "audit_event" SET "prevHash" = e."prevHash", hash = prev WHERE seq = e.seq;
-        END LOOP;
-      END $$`),
-    db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
-  ]);
 }
 
 const USAGE = /\nusage: npm run verify-audit -w @rcmnet\/db -- --anchor-file <path> \[--restored-to <ISO time of the backup/;
@@ -232,7 +211,7 @@ describe("verify-audit: the verdict", () => {
   it("exits 1 on a trail the owner rewrote and re-chained, naming the event", async () => {
     await addEvents(3);
     await anchorHead();
-    await rewriteAndRechain(`UPDATE "audit_event" SET "entityId" = 'forged' WHERE seq = 2`, 2);
+    await rewriteAndRechain(db.prisma, `UPDATE "audit_event" SET "entityId" = 'forged' WHERE seq = 2`, 2);
     const run = await verifyAuditReadOnly(["--anchor-file", file]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/\nPROBLEM: event #3, anchored outside the database at \S+Z, is missing or altered: its hash is not the one anchored, so the trail was rewritten \(and re-chained\) up to it\n/);
@@ -244,7 +223,7 @@ describe("verify-audit: the verdict", () => {
     await anchorHead();
     await addEvents(2);
     // Events #3 and #4 look an hour old: the worker stopped anchoring before them.
-    await rewriteAndRechain(`UPDATE "audit_event" SET "at" = "at" - interval '60 minutes' WHERE seq >= 3`, 3);
+    await rewriteAndRechain(db.prisma, `UPDATE "audit_event" SET "at" = "at" - interval '60 minutes' WHERE seq >= 3`, 3);
     const run = await verifyAuditReadOnly(["--anchor-file", file]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/\nEvents #3-#4, after the newest anchor, date from \S+Z: more than the 25 minutes allowed now \(anchors every 10 minutes, RCMNET_AUDIT_ANCHOR_MINUTES\)\.\n/);

@@ -3,6 +3,7 @@
 // before the worker first wrote the file.
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { rewriteAndRechain } from "@rcmnet/db/testing";
 import { AnchorFileMissingError, anchorAuditHead } from "../../jobs/anchorAuditHead.ts";
 import { silentLogger } from "../../jobs/logger.ts";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
@@ -94,21 +95,7 @@ describe("verifyAuditTrail and an anchor file that goes", () => {
 
 /** Makes the events from `from` on look `minutes` older, re-chained as only the tables' owner can. */
 async function ageEventsFrom(api: TestApi, from: number, minutes: number): Promise<void> {
-  await api.db.prisma.$transaction([
-    api.db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" DISABLE TRIGGER audit_event_append_only`),
-    api.db.prisma.$executeRawUnsafe(`UPDATE "audit_event" SET "at" = "at" - interval '${minutes} minutes' WHERE seq >= ${from}`),
-    api.db.prisma.$executeRawUnsafe(`
-      DO $$
-      DECLARE e "audit_event"; prev text := (SELECT hash FROM "audit_event" WHERE seq = ${from - 1});
-      BEGIN
-        FOR e IN SELECT * FROM "audit_event" WHERE seq >= ${from} ORDER BY seq LOOP
-          e."prevHash" := prev;
-          prev := audit_event_hash(e);
-          UPDATE "audit_event" SET "prevHash" = e."prevHash", hash = prev WHERE seq = e.seq;
-        END LOOP;
-      END $$`),
-    api.db.prisma.$executeRawUnsafe(`ALTER TABLE "audit_event" ENABLE TRIGGER audit_event_append_only`),
-  ]);
+  await rewriteAndRechain(api.db.prisma, `UPDATE "audit_event" SET "at" = "at" - interval '${minutes} minutes' WHERE seq >= ${from}`, from);
 }
 
 describe("verifyAuditTrail and anchoring that has stopped", () => {
