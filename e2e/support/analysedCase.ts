@@ -1,12 +1,19 @@
 // Test-data helper, straight through the API (the upload page has its own tests): a new case of
-// its own, one field uploaded by the technician and analysed, in review and decided by nobody.
+// its own, smear fields uploaded by the technician and analysed, in review and decided by nobody.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { APIRequestContext } from "@playwright/test";
 import { apiLogin, apiQuery, apiUrl, expect } from "./fixtures";
 
-/** Returns the case id once its analysis has finished (IN_REVIEW). */
-export async function analysedCase(request: APIRequestContext, fieldPath: string, accession: string): Promise<string> {
+/**
+ * Returns the case id once every field's analysis has finished (IN_REVIEW), and the file name
+ * each slide was uploaded as.
+ */
+export async function analysedCase(
+  request: APIRequestContext,
+  fieldPaths: readonly string[],
+  accession: string,
+): Promise<{ caseId: string; fileNames: Map<string, string> }> {
   const tech = await apiLogin(request, "tech");
   const created = await apiQuery<{ createCase: { id: string } }>(
     request,
@@ -16,11 +23,15 @@ export async function analysedCase(request: APIRequestContext, fieldPath: string
   );
   if (created.errors) throw new Error(`createCase: ${JSON.stringify(created.errors)}`);
   const caseId = created.data!.createCase.id;
-  const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
-    headers: { authorization: `Bearer ${tech}` },
-    multipart: { files: { name: basename(fieldPath), mimeType: "image/jpeg", buffer: readFileSync(fieldPath) } },
-  });
-  if (!up.ok()) throw new Error(`upload failed: ${up.status()} ${await up.text()}`);
+  const fileNames = new Map<string, string>();
+  for (const path of fieldPaths) {
+    const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
+      headers: { authorization: `Bearer ${tech}` },
+      multipart: { files: { name: basename(path), mimeType: "image/jpeg", buffer: readFileSync(path) } },
+    });
+    if (!up.ok()) throw new Error(`upload failed: ${up.status()} ${await up.text()}`);
+    fileNames.set(((await up.json()) as { slides: { id: string }[] }).slides[0]!.id, basename(path));
+  }
   await expect
     .poll(
       async () =>
@@ -29,5 +40,5 @@ export async function analysedCase(request: APIRequestContext, fieldPath: string
       { timeout: 120_000 },
     )
     .toBe("IN_REVIEW");
-  return caseId;
+  return { caseId, fileNames };
 }

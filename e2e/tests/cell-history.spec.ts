@@ -10,7 +10,7 @@ test("a reclassified cell's history shows the AI call and the change with its re
   test.setTimeout(180_000);
   // A case of its own: every seeded case in review is another spec's.
   const accession = uniqueAccession("E2E-HISTORY");
-  await analysedCase(request, fields()[0]!, accession);
+  await analysedCase(request, [fields()[0]!], accession);
   await login(page, "hema");
   await openReviewFromWorklist(page, accession, "IN_REVIEW");
 

@@ -1,45 +1,11 @@
 // Voiding an image uploaded into the wrong case, from the review page: the hematologist gives a
 // reason, the image stays listed as voided (who, when, why), and its cells leave the review (the
 // gallery, the progress count) while the case's other image stays under review.
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
 import type { APIRequestContext } from "@playwright/test";
-import { apiLogin, apiQuery, apiUrl, expect, fields, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
+import { analysedCase } from "../support/analysedCase";
+import { apiLogin, apiQuery, expect, fields, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
 
 const REASON = "Field of another patient's smear, uploaded into this case by mistake";
-
-/**
- * A case with two analysed smear fields, created through the API (the upload page has its own
- * tests), and the file name each slide was uploaded as.
- */
-async function caseWithTwoImages(request: APIRequestContext, accession: string): Promise<{ caseId: string; fileNames: Map<string, string> }> {
-  const tech = await apiLogin(request, "tech");
-  const created = await apiQuery<{ createCase: { id: string } }>(
-    request,
-    tech,
-    "mutation($a: String!, $p: String!) { createCase(input: { accession: $a, patientRef: $p }) { id } }",
-    { a: accession, p: `PT-${accession}` },
-  );
-  const caseId = created.data!.createCase.id;
-  const fileNames = new Map<string, string>();
-  for (const path of fields().slice(0, 2)) {
-    const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
-      headers: { authorization: `Bearer ${tech}` },
-      multipart: { files: { name: basename(path), mimeType: "image/jpeg", buffer: readFileSync(path) } },
-    });
-    if (!up.ok()) throw new Error(`upload failed: ${up.status()} ${await up.text()}`);
-    fileNames.set(((await up.json()) as { slides: { id: string }[] }).slides[0]!.id, basename(path));
-  }
-  await expect
-    .poll(
-      async () =>
-        (await apiQuery<{ caseAnalysisProgress: { caseStatus: string; doneCount: number } }>(request, tech, "query($c: ID!) { caseAnalysisProgress(caseId: $c) { caseStatus doneCount } }", { c: caseId }))
-          .data?.caseAnalysisProgress,
-      { timeout: 120_000 },
-    )
-    .toEqual({ caseStatus: "IN_REVIEW", doneCount: 2 });
-  return { caseId, fileNames };
-}
 
 /** The case's images with the ids of their cells, as the API lists them. */
 async function cellsBySlide(request: APIRequestContext, caseId: string): Promise<{ slideId: string; cellIds: string[] }[]> {
@@ -61,7 +27,8 @@ async function cellsBySlide(request: APIRequestContext, caseId: string): Promise
 test("a hematologist voids one image with a reason: it shows as voided with the reason, and its cells are no longer offered", async ({ page, request }) => {
   test.setTimeout(180_000);
   const accession = uniqueAccession("E2E-VOID");
-  const { caseId, fileNames } = await caseWithTwoImages(request, accession);
+  // Two analysed smear fields, created through the API (the upload page has its own tests).
+  const { caseId, fileNames } = await analysedCase(request, fields().slice(0, 2), accession);
   // The image with the most cells is voided, so that its cells leaving is something to see.
   const [voided, kept] = (await cellsBySlide(request, caseId)).sort((a, b) => b.cellIds.length - a.cellIds.length);
   expect(voided!.cellIds.length).toBeGreaterThan(0);
