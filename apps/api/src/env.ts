@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { defaultDataDir } from "@rcmnet/db";
+import { DEFAULT_ANCHOR_MINUTES, defaultDataDir, MAX_ANCHOR_MINUTES } from "@rcmnet/db";
 import { UPLOAD_IMAGE_LIMITS } from "./modules/slides/uploadLimits.ts";
 
 /**
@@ -52,10 +52,13 @@ const schema = z.object({
   RCMNET_AUDIT_ANCHOR_MINUTES: z
     .string()
     .trim()
-    .regex(/^\d{1,4}$/, "not a whole number of minutes from 0 to 1440 (an empty value is not 0: unset it for the default, 10; 0 turns anchoring off)")
-    .default("10")
+    .regex(
+      /^\d{1,4}$/,
+      `not a whole number of minutes from 0 to ${MAX_ANCHOR_MINUTES} (an empty value is not 0: unset it for the default, ${DEFAULT_ANCHOR_MINUTES}; 0 turns anchoring off)`,
+    )
+    .default(String(DEFAULT_ANCHOR_MINUTES))
     .transform(Number)
-    .pipe(z.number().int().max(24 * 60, "at most 1440 minutes (a day)")),
+    .pipe(z.number().int().max(MAX_ANCHOR_MINUTES, `at most ${MAX_ANCHOR_MINUTES} minutes (a day)`)),
   /** The anchor file (docs/decisions.md D2); unset: <dataDir>/audit-anchors.jsonl. */
   RCMNET_AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
 });

@@ -21,6 +21,7 @@ export {
   ANCHOR_FILE_STARTED,
   ANCHOR_TAIL_BYTES,
   formatAnchorLine,
+  MAX_ANCHOR_MINUTES,
   parseAnchorFile,
   parseAnchorLine,
   readAnchorFile,

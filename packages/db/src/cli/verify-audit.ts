@@ -22,6 +22,7 @@ import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type AnchorRecency, checkAnchorFile, DEFAULT_ANCHOR_MINUTES } from "../audit.ts";
+import { MAX_ANCHOR_MINUTES } from "../auditAnchorFile.ts";
 import { createPrismaClient } from "../client.ts";
 import { EMBEDDED_PORT, startEmbeddedPostgres } from "../embedded.ts";
 import { defaultDataDir } from "../paths.ts";
@@ -63,8 +64,8 @@ if (values["restored-to"] !== undefined) {
 }
 const minutesText = process.env.RCMNET_AUDIT_ANCHOR_MINUTES ?? String(DEFAULT_ANCHOR_MINUTES);
 // As the platform reads it (apps/api/src/env.ts): whole minutes, 0 (anchoring off) to a day.
-if (!/^\d{1,4}$/.test(minutesText.trim()) || Number(minutesText) > 24 * 60) {
-  refuse(`RCMNET_AUDIT_ANCHOR_MINUTES: not a whole number of minutes from 0 to 1440 (${minutesText})`);
+if (!/^\d{1,4}$/.test(minutesText.trim()) || Number(minutesText) > MAX_ANCHOR_MINUTES) {
+  refuse(`RCMNET_AUDIT_ANCHOR_MINUTES: not a whole number of minutes from 0 to ${MAX_ANCHOR_MINUTES} (${minutesText})`);
 }
 const anchorMinutes = Number(minutesText);
 
