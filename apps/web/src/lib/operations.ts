@@ -173,7 +173,7 @@ export interface AuditEventRow {
 export const VERIFY_AUDIT = /* GraphQL */ `
   query VerifyAudit($full: Boolean) { verifyAuditTrail(full: $full) {
     ok checked firstBrokenSeq problem full fullyVerifiedThrough fullyVerifiedAt externalAnchorsChecked
-    anchorRecency { checked anchorMinutes intervalDeclared graceMinutes lastWrittenAt unanchoredFromSeq unanchoredToSeq unanchoredSince writerSilent eventsOverdue overdue problem }
+    anchorRecency { checked anchorMinutes intervalDeclared graceMinutes lastWrittenAt unanchoredFromSeq unanchoredToSeq unanchoredSince stoppedCleanly writerSilent writtenInFuture intervalTooLong eventsOverdue overdue problem }
   } }
 `;
 

@@ -8,6 +8,7 @@ import { useAction } from "@/lib/useAction";
 import { gql } from "@/lib/gql";
 import { useLoader, useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
+import { type AnchorRecency, anchorRecency, anchorRecencyFails } from "./anchorRecency";
 import { type DiffEntry, diffEntries } from "./diff";
 
 
@@ -23,21 +24,6 @@ interface Verify {
     externalAnchorsChecked: number;
     anchorRecency: AnchorRecency;
   };
-}
-
-interface AnchorRecency {
-  checked: boolean;
-  anchorMinutes: number;
-  intervalDeclared: boolean;
-  graceMinutes: number | null;
-  lastWrittenAt: string | null;
-  unanchoredFromSeq: string | null;
-  unanchoredToSeq: string | null;
-  unanchoredSince: string | null;
-  writerSilent: boolean;
-  eventsOverdue: boolean;
-  overdue: boolean;
-  problem: string | null;
 }
 
 /** The verdict, and which events this check re-hashed (a quick one resumes from the last full walk). */
@@ -58,29 +44,6 @@ function chainVerdict(v: Verify["verifyAuditTrail"]): string {
  */
 function anchorsChecked(n: number): string {
   return `${n} ${n === 1 ? "anchor" : "anchors"} outside the database checked`;
-}
-
-/**
- * Whether anchoring is alive (stopped also fails the verdict): the anchor file's newest line, and
- * the events awaiting their anchor with the time by which it is due. Said when not checked
- * (anchoring off): the anchors then say nothing about events after the newest.
- */
-function anchorRecency(r: AnchorRecency): string {
-  if (!r.checked) {
-    return r.problem ? "anchoring NOT CHECKED although it was on (RCMNET_AUDIT_ANCHOR_MINUTES 0 on the API)" : "anchoring off: not checked that new events get anchored";
-  }
-  const grace = r.graceMinutes ?? 0;
-  const after = (iso: string) => {
-    const due = Date.parse(iso) + grace * 60_000;
-    return Number.isNaN(due) ? "?" : formatDateTime(new Date(due).toISOString());
-  };
-  if (r.writerSilent && r.lastWrittenAt) return `ANCHORING STOPPED: nothing written to the anchor file since ${formatDateTime(r.lastWrittenAt)} (over ${grace} min)`;
-  const events = r.unanchoredFromSeq === r.unanchoredToSeq ? `event ${r.unanchoredFromSeq}` : `events ${r.unanchoredFromSeq}–${r.unanchoredToSeq}`;
-  const since = r.unanchoredSince ? formatDateTime(r.unanchoredSince) : "?";
-  if (r.eventsOverdue) return `ANCHORING STOPPED: ${events} unanchored since ${since} (over ${grace} min)`;
-  if (r.unanchoredFromSeq === null) return "every event anchored";
-  // The deadline as a time: the first unanchored event's, plus the grace period.
-  return `${events} since ${since} await their anchor (due by ${r.unanchoredSince ? after(r.unanchoredSince) : "?"})`;
 }
 
 const PAGE = 200;
@@ -127,6 +90,7 @@ export function AuditTrail() {
     }, []),
   );
   const v = verify.data?.verifyAuditTrail;
+  const recency = v && anchorRecency(v.anchorRecency);
   const csvHref = `/api/audit.csv?${new URLSearchParams(filter).toString()}`;
   // Older pages, fetched on demand after the first; a new first page (other filters) drops them.
   const [older, setOlder] = useState<{ of: TrailPage; pages: TrailPage[] }>({ of: {} as TrailPage, pages: [] });
@@ -173,12 +137,15 @@ export function AuditTrail() {
           )}
           {v && (
             <span
-              className={v.anchorRecency.overdue || v.anchorRecency.problem ? "badge bad" : "muted"}
+              className={anchorRecencyFails(v.anchorRecency) ? "badge bad" : "muted"}
               data-testid="chain-anchor-recency"
               data-checked={v.anchorRecency.checked ? "true" : "false"}
               data-overdue={v.anchorRecency.overdue ? "true" : "false"}
+              data-stopped-cleanly={v.anchorRecency.stoppedCleanly ? "true" : "false"}
+              data-written-in-future={v.anchorRecency.writtenInFuture ? "true" : "false"}
+              data-interval-too-long={v.anchorRecency.intervalTooLong ? "true" : "false"}
             >
-              {anchorRecency(v.anchorRecency)}
+              {recency?.summary}
             </span>
           )}
           <button
@@ -213,6 +180,11 @@ export function AuditTrail() {
           )}
         </div>
       </div>
+      {recency?.detail && (
+        <p className="muted" data-testid="chain-anchor-detail">
+          {recency.detail}
+        </p>
+      )}
       <ErrorBox error={exportCsv.actionError} testId="audit-csv-error" />
       {exported && (
         <p className={exported.chain?.startsWith("intact") ? "muted" : "error"} data-testid="audit-csv-chain" role="status">
