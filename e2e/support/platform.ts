@@ -136,6 +136,9 @@ export async function startPlatform(options: { databaseUrl: string; dataDir: str
     RCMNET_DATA_DIR: options.dataDir,
     RCMNET_AUTH_SECRET: randomBytes(32).toString("base64url"),
     RCMNET_LOG_LEVEL: "error",
+    // The journey's snapshot has a handful of TEST cells (a few signed-out cases), far under the
+    // default minimum a promotion rests on (100); the refusal itself is tested in the API's tests.
+    RCMNET_MIN_TEST_CELLS: "1",
     API_PORT: String(apiPort),
     API_HOST: "127.0.0.1",
   };

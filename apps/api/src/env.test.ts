@@ -47,6 +47,20 @@ describe("the other numeric settings: digits only, as RCMNET_AUDIT_ANCHOR_MINUTE
     expect(() => loadEnv({ ...base(), RCMNET_PASSWORD_MAX_AGE_DAYS: "3651" })).toThrow(/RCMNET_PASSWORD_MAX_AGE_DAYS: /);
   });
 
+  it("takes RCMNET_MIN_TEST_CELLS as a whole number of TEST cells from 1 (100 unless set), refusing 0, an empty value and other notations", () => {
+    expect(loadEnv(base()).minTestCells).toBe(100);
+    for (const [value, cells] of [["1", 1], [" 250 ", 250], ["100", 100]] as const) {
+      expect(loadEnv({ ...base(), RCMNET_MIN_TEST_CELLS: value }).minTestCells, value).toBe(cells);
+    }
+    for (const value of ["", " ", "many", "2.5", "-5", "1e2", "0x10"]) {
+      expect(() => loadEnv({ ...base(), RCMNET_MIN_TEST_CELLS: value }), JSON.stringify(value)).toThrow(
+        /^Invalid API configuration:\n {2}RCMNET_MIN_TEST_CELLS: not a whole number of TEST cells, 1 or more \(an empty value is not 0: unset it for the default, 100\)$/,
+      );
+    }
+    // 0 would let a promotion rest on no TEST cell at all.
+    expect(() => loadEnv({ ...base(), RCMNET_MIN_TEST_CELLS: "0" })).toThrow(/^Invalid API configuration:\n {2}RCMNET_MIN_TEST_CELLS: at least 1 TEST cell$/);
+  });
+
   it("takes digits (a decimal for the GiB) and refuses an empty value or other notations for every other number", () => {
     const good: [string, string, (e: ReturnType<typeof loadEnv>) => unknown, unknown][] = [
       ["API_PORT", "4100", (e) => e.port, 4100],

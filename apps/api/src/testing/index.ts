@@ -8,7 +8,7 @@ import type { Server } from "node:http";
 import { BlobStore, createPrismaClient, type PrismaClient, type Role, type User } from "@rcmnet/db";
 import { appRoleUrl, createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { createApp } from "../app.ts";
-import { defaultLimits, type Env, type Limits } from "../env.ts";
+import { DEFAULT_MIN_TEST_CELLS, defaultLimits, type Env, type Limits } from "../env.ts";
 import { hashPassword } from "../auth/passwords.ts";
 import { ALL_ROLES } from "../auth/roles.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -59,6 +59,8 @@ export interface TestApiOptions {
   log?: Logger;
   /** "production" to test what a real install serves (no introspection, no schema hints). */
   nodeEnv?: Env["nodeEnv"];
+  /** RCMNET_MIN_TEST_CELLS; unset: the default. Tests whose TEST parts are small set a low one. */
+  minTestCells?: number;
 }
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -82,6 +84,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     idleTimeoutSeconds: 1800,
     passwordMaxAgeDays: 180,
     temporaryPasswordHours: 72,
+    minTestCells: options.minTestCells ?? DEFAULT_MIN_TEST_CELLS,
     auditAnchorMinutes: 10,
     auditAnchorFile: join(dataDir, "audit-anchors.jsonl"),
     logLevel: "silent" as const,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   accuracyDifferenceText,
+  leakageText,
   type PairingEvidence,
   pairingWarning,
   points,
@@ -8,6 +9,7 @@ import {
   readTestMetrics,
   recallWithInterval,
   regressionText,
+  testCellsText,
 } from "./metrics";
 
 describe("test metrics", () => {
@@ -114,5 +116,29 @@ describe("a promotion's evidence", () => {
     expect(recallWithInterval({ recall: 0.5 })).toBe("50.0%");
     expect(recallWithInterval({ recall: null, recallCi95: null })).toBe("—");
     expect(recallWithInterval(undefined)).toBe("—");
+  });
+});
+
+describe("what a model learned from, beside its figures", () => {
+  it("says a model trained outside the platform cannot be checked, never reading 0 leaked patients as none", () => {
+    const outside = "trained outside this platform (it, or a model it was fine-tuned from): whether it learned from these TEST patients cannot be checked";
+    expect(leakageText({ leakedPatients: 0, leakedCells: 0, trainingDataKnown: false })).toBe(outside);
+    // Fine-tuned here from an outside model: what its own runs learned is counted, and the rest is unknown.
+    expect(leakageText({ leakedPatients: 2, leakedCells: 7, trainingDataKnown: false })).toBe(`learned from 2 of these TEST patients (7 cells): optimistic; ${outside}`);
+  });
+  it("says nothing of a model trained here that learned from none, and counts one that did", () => {
+    expect(leakageText({ leakedPatients: 0, leakedCells: 0, trainingDataKnown: true })).toBeNull();
+    expect(leakageText({ leakedPatients: 1, leakedCells: 3, trainingDataKnown: true })).toBe("learned from 1 of these TEST patients (3 cells): optimistic");
+  });
+  it("says a proposal filed before it was recorded did not record it, rather than passing for checked", () => {
+    expect(leakageText({ leakedPatients: 0, leakedCells: 0, trainingDataKnown: null })).toBe("whether it was trained outside this platform was not recorded");
+  });
+});
+
+describe("a proposal's TEST part", () => {
+  it("gives its cells with the minimum a promotion needed then, and no minimum where none was recorded", () => {
+    expect(testCellsText({ testCells: 120, minTestCells: 100 })).toBe("120 TEST cells, at least 100 required");
+    expect(testCellsText({ testCells: 20, minTestCells: null })).toBe("20 TEST cells");
+    expect(testCellsText({ testCells: null, minTestCells: null })).toBe("");
   });
 });

@@ -156,3 +156,36 @@ export function recallWithInterval(c: { recall: number | null; recallCi95?: numb
   const ci = c.recallCi95;
   return ci && ci.length === 2 ? `${pct(c.recall)} (${(100 * ci[0]!).toFixed(1)}–${pct(ci[1])})` : pct(c.recall);
 }
+
+/**
+ * Said of a model whose training data this platform does not know: it, or a model up its
+ * fine-tuning chain, was registered from a directory, so none of its TEST patients can be shown
+ * to be new to it. Not a refusal: the admin decides knowing it.
+ */
+export const TRAINED_OUTSIDE = "trained outside this platform (it, or a model it was fine-tuned from): whether it learned from these TEST patients cannot be checked";
+
+/** A model's leakage as the API serves it (PromotionFigures): trainingDataKnown null where not recorded. */
+export interface LeakageEvidence {
+  leakedPatients: number | null;
+  leakedCells: number | null;
+  trainingDataKnown: boolean | null;
+}
+
+/**
+ * Why a model's figures on a TEST part may be optimistic (null: no reason seen): the TEST patients
+ * it learned from, as far as this platform knows what it learned from, and whether it knows all
+ * of it. 0 patients of a model trained outside is not "learned from none"; a proposal filed
+ * before that was recorded says it was not, rather than passing for checked.
+ */
+export function leakageText(f: LeakageEvidence): string | null {
+  const seen = f.leakedPatients ? `learned from ${f.leakedPatients} of these TEST patients (${f.leakedCells} cells): optimistic` : null;
+  const unknown =
+    f.trainingDataKnown === false ? TRAINED_OUTSIDE : f.trainingDataKnown === null ? "whether it was trained outside this platform was not recorded" : null;
+  return [seen, unknown].filter(Boolean).join("; ") || null;
+}
+
+/** A proposal's TEST part: its cells, and the minimum a promotion needed then (null: not recorded). */
+export function testCellsText(e: { testCells: number | null; minTestCells: number | null }): string {
+  if (e.testCells === null) return "";
+  return e.minTestCells === null ? `${e.testCells} TEST cells` : `${e.testCells} TEST cells, at least ${e.minTestCells} required`;
+}

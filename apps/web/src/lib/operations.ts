@@ -206,12 +206,12 @@ export const MODELS = /* GraphQL */ `
         proposedBy { id displayName } decidedBy { displayName }
         lostClasses
         evidence {
-          snapshotId snapshot { name } testCells untestedLabels acceptedRegression
+          snapshotId snapshot { name } testCells minTestCells untestedLabels acceptedRegression
           accuracyDifference { difference lower upper }
           pairing pairingNote paired { cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP mcnemarTest difference lower upper }
           regressions { measure label candidate champion support paired { candidateOnlyRight championOnlyRight mcnemarP mcnemarTest } }
-          candidate { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support recallCi95 } }
-          champion { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support recallCi95 } }
+          candidate { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells trainingDataKnown perClass { label recall support recallCi95 } }
+          champion { modelVersion { name version } accuracy macroF1 correct abstained leakedPatients leakedCells trainingDataKnown perClass { label recall support recallCi95 } }
         }
       }
     }
@@ -224,8 +224,8 @@ export const COMPARE_MODELS = /* GraphQL */ `
     compareModels(a: $a, b: $b, snapshotId: $snapshotId) {
       testCount relabelledTestCells untestedLabels
       snapshot { id name }
-      a { accuracy macroF1 abstained leakedPatients leakedCells confusion perClass modelVersion { id name version } }
-      b { accuracy macroF1 abstained leakedPatients leakedCells confusion perClass modelVersion { id name version } }
+      a { accuracy macroF1 abstained leakedPatients leakedCells trainingDataKnown confusion perClass modelVersion { id name version } }
+      b { accuracy macroF1 abstained leakedPatients leakedCells trainingDataKnown confusion perClass modelVersion { id name version } }
     }
   }
 `;

@@ -2,6 +2,7 @@
 // and the champion are compared on equal terms on the same locked TEST part (whatever the
 // model package reports about itself).
 import { encodeItemCalls, type ItemCalls } from "./itemCalls.ts";
+import type { TestLeakage } from "./testLeakage.ts";
 import { UNIDENTIFIED } from "./runtime.ts";
 
 export interface ClassMetrics {
@@ -34,8 +35,12 @@ export interface EvaluationMetrics {
    * predicted; the last is "unidentified".
    */
   confusion: { labels: string[]; predictedLabels: string[]; matrix: number[][] };
-  /** TEST patients the model trained on (testLeakage.ts); set by evaluateOnSnapshot. */
-  leakage?: { patients: number; cells: number };
+  /**
+   * TEST patients the model trained on (testLeakage.ts); set by evaluateOnSnapshot and kept in a
+   * training run's `test` and `champion` copies. Those stored before trainingDataKnown was
+   * recorded lack it: not recorded, which is not "known".
+   */
+  leakage?: TestLeakage;
   /**
    * What it called each TEST item, for a comparison cell by cell (itemCalls.ts). Absent from
    * evaluations stored before 2026-11-27 and from those made without item ids.

@@ -38,8 +38,9 @@ export async function insertModelVersion(
       inputSize: 32,
       normalization: {},
       architecture: { arch: "rcmnet" },
-      // evaluatedOn: a test-set evaluation on that snapshot, as compareModels or a training run records it.
-      metrics: overrides.evaluatedOn ? { evaluations: { [overrides.evaluatedOn]: { accuracy: 0.9, macroF1: 0.9 } } } : {},
+      // evaluatedOn: a test-set evaluation on that snapshot, as compareModels or a training run
+      // records it: with its TEST cell count, which a proposal's minimum (RCMNET_MIN_TEST_CELLS) is checked on.
+      metrics: overrides.evaluatedOn ? { evaluations: { [overrides.evaluatedOn]: { count: 20, accuracy: 0.9, macroF1: 0.9 } } } : {},
       artifactPath: `fixture/${id}`,
       artifactSha256,
       folderSha256: folder,

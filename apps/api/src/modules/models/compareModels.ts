@@ -67,6 +67,8 @@ export async function compareModels(
     abstained: m.abstained,
     leakedPatients: m.leakage?.patients ?? 0,
     leakedCells: m.leakage?.cells ?? 0,
+    // evaluateOnSnapshot always measures it; were it missing, what the model learned from is not known.
+    trainingDataKnown: m.leakage?.trainingDataKnown ?? false,
   });
   return {
     snapshot,

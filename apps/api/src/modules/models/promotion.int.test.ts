@@ -12,8 +12,14 @@ import { randomUUID } from "node:crypto";
 let api: TestApi;
 let tokens: Record<Role, string>;
 
+/**
+ * RCMNET_MIN_TEST_CELLS here: the evaluations below are of 20 TEST cells (the fixtures' too), a
+ * small TEST part the default (100) would refuse; tests of the minimum itself go just under it.
+ */
+const MIN_TEST_CELLS = 20;
+
 beforeAll(async () => {
-  api = await createTestApi();
+  api = await createTestApi({ minTestCells: MIN_TEST_CELLS });
   tokens = await api.loginAsEveryRole();
 });
 afterAll(async () => {
@@ -63,6 +69,12 @@ function evaluation(lymphocytesRight: number, modelLabels: string[] = []) {
   return withoutLeakage(evaluatePredictions(truth, predicted, modelLabels));
 }
 
+/** An evaluation on `cells` car_t TEST cells, all called right. */
+function evaluationOf(cells: number) {
+  const truth = Array(cells).fill("car_t") as string[];
+  return withoutLeakage(evaluatePredictions(truth, truth.map((label) => ({ label, abstained: false }))));
+}
+
 /** Adds evaluations to a version's metrics (as compareModels stores them). */
 async function evaluate(id: string, evaluations: Record<string, unknown>) {
   const v = await api.prisma.modelVersion.findUniqueOrThrow({ where: { id } });
@@ -73,9 +85,9 @@ async function evaluate(id: string, evaluations: Record<string, unknown>) {
 describe("the first promotion (no champion yet)", () => {
   // Before any champion: these run first, and leave none (the proposal is rejected).
   const FIRST_EVIDENCE = `{ modelPromotions { nodes { id evidence {
-    snapshotId snapshot { name } testCells untestedLabels acceptedRegression accuracyDifference { difference } pairing pairingNote paired { cells }
+    snapshotId snapshot { name } testCells minTestCells untestedLabels acceptedRegression accuracyDifference { difference } pairing pairingNote paired { cells }
     regressions { measure } champion { accuracy }
-    candidate { modelVersion { id } accuracy macroF1 correct abstained leakedPatients leakedCells perClass { label recall support recallCi95 } }
+    candidate { modelVersion { id } accuracy macroF1 correct abstained leakedPatients leakedCells trainingDataKnown perClass { label recall support recallCi95 } }
   } } } }`;
 
   it("is refused without a TEST-part evaluation of the candidate, saying how to get one, changing nothing", async () => {
@@ -124,6 +136,7 @@ describe("the first promotion (no champion yet)", () => {
       snapshotId: newer,
       snapshot: { name: "first-newer" },
       testCells: 20,
+      minTestCells: MIN_TEST_CELLS,
       untestedLabels: ["eosinophil"],
       acceptedRegression: false,
       accuracyDifference: null,
@@ -140,6 +153,8 @@ describe("the first promotion (no champion yet)", () => {
         abstained: 0,
         leakedPatients: 0,
         leakedCells: 0,
+        // Registered from a directory (no training run here): what it learned from is unknown.
+        trainingDataKnown: false,
         perClass: [
           { label: "car_t", recall: 1, support: 10, recallCi95: [0.722, 1] },
           { label: "eosinophil", recall: null, support: 0, recallCi95: null },
@@ -153,7 +168,8 @@ describe("the first promotion (no champion yet)", () => {
     expect(event.after).toMatchObject({
       comparedOnSnapshotId: newer,
       testCells: 20,
-      testLeakage: { candidate: { patients: 0, cells: 0 } },
+      minTestCells: MIN_TEST_CELLS,
+      testLeakage: { candidate: { patients: 0, cells: 0, trainingDataKnown: false } },
       figures: { candidate: { accuracy: 0.8, correct: 16 } },
       pairing: { status: "NO_CHAMPION" },
       regressions: [],
@@ -164,6 +180,43 @@ describe("the first promotion (no champion yet)", () => {
     await evaluate(candidate.id, { [newer]: evaluation(10) });
     expect(await evidenceOf()).toEqual(expected);
     // Leave no champion for the tests after these.
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not yet" });
+  });
+
+  it("is refused on a TEST part below RCMNET_MIN_TEST_CELLS, or one whose size is not recorded, changing nothing; filed at exactly the minimum, on an older snapshot that has it", async () => {
+    const enough = "00000000-0000-4000-8000-0000000001e4";
+    const small = "00000000-0000-4000-8000-0000000001e5";
+    await insertSnapshot(enough, "first-enough", new Date("2026-11-05T00:00:00Z"));
+    await insertSnapshot(small, "first-small", new Date("2026-11-06T00:00:00Z"));
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(candidate.id, { [small]: evaluationOf(MIN_TEST_CELLS - 1) });
+    let before = await registryState();
+    let r = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "the first model" });
+    expect(codeOf(r)).toBe("CONFLICT");
+    expect(r.errors?.[0]?.message).toBe(
+      `The TEST part of snapshot first-small, where ${candidate.name} ${candidate.version} was evaluated, has 19 cells: a promotion rests on at least 20 (RCMNET_MIN_TEST_CELLS), and no other snapshot it was evaluated on has as many. Take a larger snapshot (more signed-out cases), evaluate it on its TEST part, then propose`,
+    );
+    // No proposal row, no audit event.
+    expect(await registryState()).toEqual(before);
+
+    // An evaluation that does not say how many cells it was scored on cannot show it had enough.
+    const uncounted = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    const { count: _unrecorded, ...withoutCount } = evaluationOf(MIN_TEST_CELLS);
+    await evaluate(uncounted.id, { [enough]: withoutCount });
+    before = await registryState();
+    r = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: uncounted.id, reason: "the first model" });
+    expect(codeOf(r)).toBe("CONFLICT");
+    expect(r.errors?.[0]?.message).toMatch(/^The evaluation on snapshot first-enough, where .+ was evaluated, does not record how many TEST cells it was scored on: a promotion rests on at least 20 \(RCMNET_MIN_TEST_CELLS\)/);
+    expect(await registryState()).toEqual(before);
+
+    // Evaluated also on an older snapshot with exactly the minimum: that one is the evidence, not
+    // the newer one too small to choose by.
+    await evaluate(candidate.id, { [enough]: evaluationOf(MIN_TEST_CELLS) });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "the first model" })).proposePromotion;
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({ comparedOnSnapshotId: enough, testCells: 20, minTestCells: 20 });
+    const { evidence } = (await api.gqlOk(tokens.ADMIN, FIRST_EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === proposal.id);
+    expect(evidence).toMatchObject({ snapshot: { name: "first-enough" }, testCells: 20, minTestCells: 20 });
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not yet" });
   });
 
@@ -230,7 +283,7 @@ describe("model promotion", () => {
     });
     // The figures are the proposal's: a later evaluation rewriting the version's cache does not
     // change what the admin is asked to weigh.
-    await api.prisma.modelVersion.update({ where: { id: candidate.id }, data: { metrics: { evaluations: { [SNAP]: { accuracy: 0.5, macroF1: 0.5 } } } } });
+    await api.prisma.modelVersion.update({ where: { id: candidate.id }, data: { metrics: { evaluations: { [SNAP]: { count: 20, accuracy: 0.5, macroF1: 0.5 } } } } });
     const later = (await api.gqlOk(tokens.ADMIN, EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === proposal.id);
     expect(later.evidence.candidate).toMatchObject({ accuracy: 0.9, macroF1: 0.9 });
 
@@ -674,7 +727,7 @@ describe("promotion evidence", () => {
     const rejected = (await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "labels corrected since" })).decidePromotion;
     expect(rejected.state).toBe("REJECTED");
   });
-  const PAIRED_EVIDENCE = `{ modelPromotions { nodes { id evidence { accuracyDifference { difference lower upper } pairing pairingNote
+  const PAIRED_EVIDENCE = `{ modelPromotions { nodes { id evidence { testCells minTestCells accuracyDifference { difference lower upper } pairing pairingNote
     paired { itemsSha256 cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP mcnemarTest difference lower upper }
     regressions { measure label candidate champion support paired { candidateOnlyRight championOnlyRight mcnemarP mcnemarTest } }
     candidate { perClass { label recall support recallCi95 } } champion { perClass { label recall support recallCi95 } } } } } }`;
@@ -780,19 +833,44 @@ describe("promotion evidence", () => {
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "figures in doubt" });
   });
 
-  it("files a proposal compared on a TEST part with no cell, saying there is nothing to compare (not a server error)", async () => {
+  it("refuses a replacement compared on a TEST part below RCMNET_MIN_TEST_CELLS (none at all included: not a server error), changing nothing; files one at exactly the minimum, with the minimum frozen", async () => {
     const champion = await currentChampion();
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
     const snap = "00000000-0000-4000-8000-000000000e05";
     await insertSnapshot(snap, "empty-test", new Date("2026-11-27T04:00:00Z"));
     const empty = withoutLeakage(evaluatePredictions([], [], [], []));
     await evaluate(champion.id, { [snap]: empty });
-    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
     await evaluate(candidate.id, { [snap]: empty });
-    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "nothing to compare" })).proposePromotion;
+    let before = await registryState();
+    let r = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "nothing to compare" });
+    expect(codeOf(r)).toBe("CONFLICT");
+    expect(r.errors?.[0]?.message).toMatch(/^The TEST part of snapshot empty-test, where .+ and the champion .+ were compared, has 0 cells: a promotion rests on at least 20 \(RCMNET_MIN_TEST_CELLS\)/);
+    expect(await registryState()).toEqual(before);
+
+    // One cell short, on a newer snapshot: refused the same way, nothing stored.
+    const short = "00000000-0000-4000-8000-000000000e06";
+    await insertSnapshot(short, "one-short", new Date("2026-11-27T05:00:00Z"));
+    await evaluate(champion.id, { [short]: evaluationOf(MIN_TEST_CELLS - 1) });
+    await evaluate(candidate.id, { [short]: evaluationOf(MIN_TEST_CELLS - 1) });
+    before = await registryState();
+    r = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good" });
+    expect(codeOf(r)).toBe("CONFLICT");
+    expect(r.errors?.[0]?.message).toBe(
+      `The TEST part of snapshot one-short, where ${candidate.name} ${candidate.version} and the champion ${champion.name} ${champion.version} were compared, has 19 cells: a promotion rests on at least 20 (RCMNET_MIN_TEST_CELLS), and no other snapshot both were evaluated on has as many. Take a larger snapshot (more signed-out cases), compare the two on its TEST part, then propose`,
+    );
+    expect(r.errors?.[0]?.extensions).toMatchObject({ testCells: 19, minTestCells: 20, snapshotId: short });
+    expect(await registryState()).toEqual(before);
+
+    // Exactly the minimum: filed, and the admin sees the rule it passed.
+    const exact = "00000000-0000-4000-8000-000000000e07";
+    await insertSnapshot(exact, "exactly-enough", new Date("2026-11-27T06:00:00Z"));
+    await evaluate(champion.id, { [exact]: evaluationOf(MIN_TEST_CELLS) });
+    await evaluate(candidate.id, { [exact]: evaluationOf(MIN_TEST_CELLS) });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good" })).proposePromotion;
     const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
-    expect(event.after).toMatchObject({ testCells: 0, pairing: { status: "NO_TEST_CELLS", note: expect.stringMatching(/no cell: there is nothing to compare/) } });
-    expect(await evidenceOf(proposal.id)).toMatchObject({ pairing: "NO_TEST_CELLS", paired: null, accuracyDifference: null });
-    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "no TEST cells" });
+    expect(event.after).toMatchObject({ comparedOnSnapshotId: exact, testCells: 20, minTestCells: 20 });
+    expect(await evidenceOf(proposal.id)).toMatchObject({ testCells: 20, minTestCells: 20 });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
   });
 
   it("reads a paired comparison frozen before the switch to mid-p as the exact p it is, and an unreadable record filed then as INCONSISTENT", async () => {
@@ -844,6 +922,9 @@ describe("promotion evidence", () => {
       },
     });
     expect(await evidenceOf(promotion.id)).toMatchObject({
+      // Filed before the minimum existed: not recorded, not the minimum of today.
+      testCells: 4,
+      minTestCells: null,
       pairing: "NOT_RECORDED",
       paired: null,
       pairingNote: expect.stringMatching(/^Filed before the paired comparison was recorded \(2026-11-27\): the accuracy difference is unpaired/),

@@ -9,7 +9,9 @@
 // mid-p since the switch to it; proposals frozen before hold the exact p and no mcnemarTest, and
 // are read as EXACT: a frozen figure is never recomputed. A first promotion (no champion to
 // replace) freezes the candidate's own figures on a TEST part since they are required
-// (pairing NO_CHAMPION); those filed before carry none (evidence null).
+// (pairing NO_CHAMPION); those filed before carry none (evidence null). Since the minimum TEST size
+// (RCMNET_MIN_TEST_CELLS) and whether each model's training data is known here
+// (trainingDataKnown) were recorded, both are served; before, null: not recorded, never guessed.
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -23,6 +25,8 @@ interface Recorded {
   testLeakage?: { candidate?: Leak; champion?: Leak };
   // Recorded since 2026-11-27 (older proposals: null, [] and false).
   testCells?: number;
+  /** RCMNET_MIN_TEST_CELLS when it was proposed (older proposals: none, served null). */
+  minTestCells?: number;
   accuracyDifference?: { difference: number; lower: number; upper: number };
   untestedLabels?: string[];
   regressions?: Regression[];
@@ -39,6 +43,8 @@ type EvidencePairing = PairingStatus | "NO_CHAMPION";
 interface Leak {
   patients?: number;
   cells?: number;
+  /** Absent from proposals filed before it was recorded: served null, not true. */
+  trainingDataKnown?: boolean;
 }
 
 /** Said of proposals filed before pairing was recorded: their figures came from counts alone. */
@@ -77,6 +83,7 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
     snapshotId,
     snapshot,
     testCells: proposal.testCells ?? null,
+    minTestCells: proposal.minTestCells ?? null,
     candidate: figures(candidate, snapshotId, proposal.testLeakage?.candidate, proposal.figures?.candidate),
     champion: champion ? figures(champion, snapshotId, proposal.testLeakage?.champion, proposal.figures?.champion) : null,
     accuracyDifference: proposal.accuracyDifference ?? null,
@@ -116,5 +123,6 @@ function figures(version: ModelVersion, snapshotId: string, leak: Leak | undefin
     perClass: withRecallCi95(f.perClass ?? []),
     leakedPatients: leak?.patients ?? null,
     leakedCells: leak?.cells ?? null,
+    trainingDataKnown: typeof leak?.trainingDataKnown === "boolean" ? leak.trainingDataKnown : null,
   };
 }

@@ -1,7 +1,7 @@
 // Step one of the two-person rule: a DATA_SCIENTIST proposes that a model version become the
 // champion; an ADMIN (someone else) decides (decidePromotion.ts).
 import type { ModelPromotion, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
-import type { AuthUser } from "../../context.ts";
+import type { AuthUser, Context } from "../../context.ts";
 import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { fileProposal } from "./fileProposal.ts";
@@ -22,15 +22,16 @@ export function requireReason(reason: string, field = "reason"): string {
 }
 
 export async function proposePromotion(
-  prisma: PrismaClient,
+  { prisma, env }: Pick<Context, "prisma" | "env">,
   actor: AuthUser,
   input: { modelVersionId: string; reason: string; acceptRegression?: boolean | null },
 ): Promise<ModelPromotion> {
   const reason = requireReason(input.reason);
   if (!isUuid(input.modelVersionId)) throw notFound("Model version");
+  const minTestCells = env.minTestCells;
   // Outside the transaction (a scan of the training snapshots): what the admin is told about
   // figures on test patients either model learned from.
-  const evidence = await comparisonEvidence(prisma, input.modelVersionId);
+  const evidence = await comparisonEvidence(prisma, input.modelVersionId, minTestCells);
   return prisma.$transaction(async (tx) => {
     const version = await tx.modelVersion.findUnique({ where: { id: input.modelVersionId } });
     if (!version) throw notFound("Model version");
@@ -60,6 +61,23 @@ export async function proposePromotion(
     // regression or relabelling check could be made, so none is skipped.
     if (!evidence) throw conflict(`The ${champion ? "comparison with the champion" : "evaluation"} was stored while this was proposed: propose again`);
     const snapshot = `snapshot ${evidence.snapshotName ?? evidence.comparedOnSnapshotId}`;
+    // Too few TEST cells to choose by: 18 of 20 right is anything from 70% to 97%. A first
+    // promotion and a replacement alike; a rollback (proposeRollback.ts) restores a model that served.
+    const testCells = evidence.testCells ?? null;
+    if (testCells === null || testCells < minTestCells) {
+      const where = champion
+        ? `where ${version.name} ${version.version} and the champion ${champion.name} ${champion.version} were compared`
+        : `where ${version.name} ${version.version} was evaluated`;
+      const count =
+        testCells === null
+          ? `The evaluation on ${snapshot}, ${where}, does not record how many TEST cells it was scored on`
+          : `The TEST part of ${snapshot}, ${where}, has ${testCells} cell${testCells === 1 ? "" : "s"}`;
+      // The snapshot was chosen among those with enough cells where any had: none has.
+      throw conflict(
+        `${count}: a promotion rests on at least ${minTestCells} (RCMNET_MIN_TEST_CELLS), and no other snapshot ${champion ? "both were" : "it was"} evaluated on has as many. Take a larger snapshot (more signed-out cases), ${champion ? "compare the two" : "evaluate it"} on its TEST part, then propose`,
+        { testCells, minTestCells, snapshotId: evidence.comparedOnSnapshotId },
+      );
+    }
     // Scored against labels an amendment has since corrected: not evidence.
     if (evidence.relabelledTestCells > 0) {
       const n = evidence.relabelledTestCells;
@@ -95,17 +113,21 @@ export async function proposePromotion(
 /**
  * What the proposal rests on, frozen with it: of the snapshots on whose TEST part both the
  * candidate and the champion were evaluated (no champion yet: the candidate, on a TEST part with
- * cells), those where they learned from the fewest TEST patients, and of those the newest (the
+ * cells), those with at least `minTestCells` TEST cells where there are any (an evaluation on a
+ * few cells, say a quick look, must not hide a larger one from the proposal), of those the ones
+ * where they learned from the fewest TEST patients, and of those the newest (the
  * most recent labels; which one must not depend on how snapshot ids sort). Models trained before the split by patient (or fine-tuned from one) may
- * have learned from some: their figures there are optimistic. Recorded with the proposal, not a
- * refusal: such a lineage stays in every later snapshot (parts are sticky), and the admin decides
- * knowing it. With it: the TEST cell count, both models' recall per class with its interval, the
+ * have learned from some: their figures there are optimistic. One registered from a directory (or
+ * fine-tuned from one) learned from data this database does not know, so whether it did cannot be
+ * checked (trainingDataKnown false). Recorded with the proposal, not a refusal: such a lineage
+ * stays in every later snapshot (parts are sticky), and the admin decides knowing it. With it: the
+ * TEST cell count and the minimum it was held to, both models' recall per class with its interval, the
  * accuracy difference with its interval, compared cell by cell where both evaluations kept each
  * cell's call (pairing: PAIRED, with b, c, McNemar's mid-p and the paired interval; otherwise why
  * not: INCONSISTENT where a per-cell record contradicts its evaluation), the classes untested
  * there, and where the candidate is below the champion (each class's with its paired counts).
  */
-async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
+async function comparisonEvidence(prisma: PrismaClient, candidateId: string, minTestCells: number) {
   const [version, champion] = await Promise.all([
     prisma.modelVersion.findUnique({ where: { id: candidateId } }),
     prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } }),
@@ -118,16 +140,19 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
         snapshotId,
         candidate: await testLeakage(prisma, version.id, snapshotId),
         champion: champion ? await testLeakage(prisma, champion.id, snapshotId) : null,
+        testCells: cachedEvaluation(version, snapshotId)?.count ?? (champion ? cachedEvaluation(champion, snapshotId)?.count : undefined) ?? null,
       })),
     ),
     prisma.datasetSnapshot.findMany({ where: { id: { in: shared.filter(isUuid) } }, select: { id: true, name: true, createdAt: true } }),
   ]);
   if (!rows.length) return null;
+  const large = rows.filter((r) => r.testCells !== null && r.testCells >= minTestCells);
+  const eligible = large.length ? large : rows;
   const leaked = (r: (typeof rows)[number]) => r.candidate.patients + (r.champion?.patients ?? 0);
-  const least = Math.min(...rows.map(leaked));
+  const least = Math.min(...eligible.map(leaked));
   // A snapshot this database does not hold (an id from elsewhere) counts as the oldest.
   const takenAt = (id: string) => snapshots.find((s) => s.id === id)?.createdAt.getTime() ?? Number.NEGATIVE_INFINITY;
-  const best = rows
+  const best = eligible
     .filter((r) => leaked(r) === least)
     .sort((a, b) => takenAt(b.snapshotId) - takenAt(a.snapshotId) || a.snapshotId.localeCompare(b.snapshotId))[0]!;
   // The figures as the proposer saw them, frozen with the proposal: the versions' stored
@@ -144,6 +169,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
       comparedOnSnapshotId: best.snapshotId,
       ...(snapshotName ? { snapshotName } : {}),
       ...(testCells !== null ? { testCells } : {}),
+      minTestCells,
       testLeakage: { candidate: { ...best.candidate } },
       figures: toJson({ candidate: figuresOf(candidateEval) }),
       pairing: { status: "NO_CHAMPION", note: FIRST_CHAMPION },
@@ -162,6 +188,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string) {
     comparedOnSnapshotId: best.snapshotId,
     ...(snapshotName ? { snapshotName } : {}),
     ...(testCells !== null ? { testCells } : {}),
+    minTestCells,
     testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion! } },
     figures: toJson(figures),
     ...(difference ? { accuracyDifference: difference } : {}),

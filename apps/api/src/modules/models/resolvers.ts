@@ -25,7 +25,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     registerModel: (_p, args, ctx) => registerModel(ctx, actor(ctx), args.path),
-    proposePromotion: (_p, args, ctx) => proposePromotion(ctx.prisma, actor(ctx), args),
+    proposePromotion: (_p, args, ctx) => proposePromotion(ctx, actor(ctx), args),
     decidePromotion: (_p, args, ctx) => decidePromotion(ctx.prisma, ctx.env.dataDir, actor(ctx), args),
     proposeRollback: (_p, args, ctx) => proposeRollback(ctx.prisma, actor(ctx), args),
     rerunReprediction: (_p, args, ctx) => rerunReprediction(ctx.prisma, actor(ctx), args),

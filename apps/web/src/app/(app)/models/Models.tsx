@@ -8,6 +8,8 @@ import { ApiError, describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import {
   accuracyDifferenceText,
+  type LeakageEvidence,
+  leakageText,
   modelMetrics,
   pairingWarning,
   type PairingEvidence,
@@ -16,6 +18,8 @@ import {
   recallWithInterval,
   type RegressionEvidence,
   regressionText,
+  TRAINED_OUTSIDE,
+  testCellsText,
 } from "@/lib/metrics";
 import {
   CHAMPION_REPREDICTION,
@@ -67,6 +71,8 @@ interface Evidence extends PairingEvidence {
   snapshot: { name: string } | null;
   /** Null on proposals recorded before the count was (2026-11-27). */
   testCells: number | null;
+  /** RCMNET_MIN_TEST_CELLS when proposed; null on proposals recorded before the minimum. */
+  minTestCells: number | null;
   candidate: Figures;
   champion: Figures | null;
   untestedLabels: string[];
@@ -75,14 +81,12 @@ interface Evidence extends PairingEvidence {
   acceptedRegression: boolean;
 }
 
-interface Figures {
+interface Figures extends LeakageEvidence {
   modelVersion: { name: string; version: string };
   accuracy: number | null;
   macroF1: number | null;
   correct: number | null;
   abstained: number | null;
-  leakedPatients: number | null;
-  leakedCells: number | null;
   /** recallCi95: Wilson 95% interval, [low, high] (null where support is 0). */
   perClass: { label: string; recall: number | null; support: number; recallCi95: number[] | null }[];
 }
@@ -90,10 +94,11 @@ interface Figures {
 /**
  * One model's line of a proposal's evidence: its abstentions (counted as wrong in top-1, and each
  * model abstains at its own threshold), its accuracy on the cells it answered, and the leakage
- * that makes its figures optimistic.
+ * that makes its figures optimistic, or that cannot be checked (trained outside this platform).
  */
 function figuresText(f: Figures, testCells: number | null): string {
-  const leak = f.leakedPatients ? ` (learned from ${f.leakedPatients} of these TEST patients, ${f.leakedCells} cells: optimistic)` : "";
+  const leakage = leakageText(f);
+  const leak = leakage ? ` (${leakage})` : "";
   const answered = testCells !== null && f.abstained !== null ? testCells - f.abstained : null;
   const declined =
     f.abstained === null
@@ -134,7 +139,8 @@ function evidenceText(p: Promotion): string | null {
   const e = p.evidence;
   if (!e) return lost || null;
   const lines = [figuresText(e.candidate, e.testCells), ...(e.champion ? [`against the champion ${figuresText(e.champion, e.testCells)}`] : [])];
-  const where = `snapshot ${e.snapshot?.name ?? e.snapshotId.slice(0, 8)}${e.testCells !== null ? ` (${e.testCells} TEST cells)` : ""}`;
+  const cells = testCellsText(e);
+  const where = `snapshot ${e.snapshot?.name ?? e.snapshotId.slice(0, 8)}${cells ? ` (${cells})` : ""}`;
   return [`On the TEST part of ${where}: ${lines.join("; ")}.`, accuracyDifferenceText(e), recallText(e), lost].filter(Boolean).join(" ");
 }
 
@@ -578,6 +584,7 @@ interface Comparison {
       abstained: number;
       leakedPatients: number;
       leakedCells: number;
+      trainingDataKnown: boolean;
       confusion: unknown;
       modelVersion: { name: string; version: string };
     };
@@ -588,6 +595,7 @@ interface Comparison {
       abstained: number;
       leakedPatients: number;
       leakedCells: number;
+      trainingDataKnown: boolean;
       confusion: unknown;
       modelVersion: { name: string; version: string };
     } | null;
@@ -699,6 +707,11 @@ function Compare({
                     <p className="error" role="alert" data-testid={`compare-leak-${i}`}>
                       Trained on {r.leakedPatients} of these test patients ({r.leakedCells} cells): these figures are optimistic. Compare on a
                       snapshot whose test patients it has not seen.
+                    </p>
+                  )}
+                  {!r.trainingDataKnown && (
+                    <p className="error" data-testid={`compare-outside-${i}`}>
+                      {r.modelVersion.name} {r.modelVersion.version} was {TRAINED_OUTSIDE}, so these figures may be optimistic.
                     </p>
                   )}
                   <ConfusionMatrix

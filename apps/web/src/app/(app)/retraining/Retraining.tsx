@@ -257,6 +257,8 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
   const champName = !champ ? null : champion && champId === champion.id ? `${champion.name} ${champion.version}` : "the champion at the time";
   const runLeak = leakOf((raw as { test?: unknown } | null)?.test);
   const champLeak = leakOf((raw as { champion?: unknown } | null)?.champion);
+  const runOutside = trainedOutside((raw as { test?: unknown } | null)?.test);
+  const champOutside = trainedOutside((raw as { champion?: unknown } | null)?.champion);
   return (
     <section className="panel" style={{ marginTop: "1rem" }} data-testid="run-detail">
       <h2 style={{ marginTop: 0 }}>
@@ -300,6 +302,13 @@ function RunDetail({ run, champion }: { run: Run; champion: Data["championModel"
               {runLeak && `This run's base model learned from ${runLeak.patients} of these test patients (${runLeak.cells} cells). `}
               {champLeak && `The champion learned from ${champLeak.patients} of them (${champLeak.cells} cells). `}
               Figures on patients a model learned from are optimistic.
+            </p>
+          )}
+          {(runOutside || champOutside) && (
+            <p className="error" data-testid="run-trained-outside">
+              {runOutside && "This run's base model was trained outside this platform (or fine-tuned from one that was). "}
+              {champOutside && "The champion was trained outside this platform (or fine-tuned from one that was). "}
+              What such a model learned from is unknown here: whether it learned from these test patients cannot be checked, and its figures may be optimistic.
             </p>
           )}
           {!champ && (
@@ -364,6 +373,14 @@ function patientNote(s: { patientCounts: unknown; heldOutCells: number | null; c
     notes.push(`${s.heldOutCells} cell(s) held out: they sat in a less protected part than their patient's, or their image is also another cell's across the TEST line`);
   }
   return notes.length ? notes.join("; ") : "Every case names its patient; no cell held out.";
+}
+
+/**
+ * Whether a run's metrics say the model's training data is not all known here (trained outside
+ * the platform, or from a base that was). Runs recorded before this was have no flag: not said.
+ */
+function trainedOutside(metrics: unknown): boolean {
+  return (metrics as { leakage?: { trainingDataKnown?: unknown } } | null | undefined)?.leakage?.trainingDataKnown === false;
 }
 
 /** TEST patients a model learned from, as a run's metrics record them (null when none). */
