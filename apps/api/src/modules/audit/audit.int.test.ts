@@ -271,4 +271,34 @@ describe("patient references in the trail", () => {
     expect(au.auditTrail.nodes[0]).toMatchObject({ hash: stored.hash, prevHash: stored.prevHash });
     expect(await (await api.fetch(`/audit.csv?entityId=${c.createCase.id}`, { token: auditor })).text()).toContain("MRN-AUDIT-55");
   });
+
+  it("withholds from ADMIN the free-text reasons of case edits and amendments (they may name a patient), in GraphQL and CSV; AUDITOR still sees them", async () => {
+    const c = await api.gqlOk(tech, `mutation { createCase(input: { accession: "AU-WHY", patientRef: "MRN-4410" }) { id updatedAt } }`);
+    const id = c.createCase.id;
+    const edited = await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { updatedAt } }`, {
+      i: { id, patientRef: "MRN-4411", expectedUpdatedAt: c.createCase.updatedAt, reason: "patientRef corrected from MRN-4410" },
+    });
+    expect(edited.updateCase.updatedAt).toBeTruthy();
+    // Signed (as if), then amended by a hematologist with a reason naming the patient.
+    await api.prisma.case.update({ where: { id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    await api.gqlOk(await api.loginAs("HEMATOLOGIST"), `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id } }`, { input: { caseId: id, reason: "smear belongs to MRN-4411" } });
+    const REASONS = `query($f: AuditFilter) { auditTrail(filter: $f, first: 10) { nodes { action reason } } }`;
+    const f = { entityType: "Case", entityId: id };
+    const reasons = async (token: string) => Object.fromEntries((await api.gqlOk(token, REASONS, { f })).auditTrail.nodes.map((n: { action: string; reason: string | null }) => [n.action, n.reason]));
+    const admin = await api.loginAs("ADMIN");
+    expect(await reasons(admin)).toEqual({ "case.create": null, "case.update": null, "case.amend": null });
+    expect(await reasons(auditor)).toEqual({ "case.create": null, "case.update": "patientRef corrected from MRN-4410", "case.amend": "smear belongs to MRN-4411" });
+    const csv = await (await api.fetch(`/audit.csv?entityId=${id}`, { token: admin })).text();
+    expect(csv).toMatch(/^# rows=3 complete; /m);
+    expect(csv).toContain("AU-WHY");
+    expect(csv).not.toMatch(/MRN-441[01]/);
+    const asAuditor = await (await api.fetch(`/audit.csv?entityId=${id}`, { token: auditor })).text();
+    expect(asAuditor).toContain("patientRef corrected from MRN-4410");
+    expect(asAuditor).toContain("smear belongs to MRN-4411");
+    // Reasons that are not about a patient stay readable to ADMIN (an account's, say).
+    const created = (await api.gqlOk(admin, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
+      input: { login: "au-why-tech", displayName: "Night Tech", role: "TECHNICIAN", password: "set by the admin", reason: "night shift cover" },
+    })).createUser;
+    expect((await api.gqlOk(admin, REASONS, { f: { entityType: "User", entityId: created.id, action: "user.create" } })).auditTrail.nodes).toEqual([{ action: "user.create", reason: "night shift cover" }]);
+  });
 });

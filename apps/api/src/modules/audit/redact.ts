@@ -12,8 +12,13 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
  * name or number ("Smith_J_MRN4411_field3.jpg").
  */
 export const PATIENT_KEYS = new Set(["patientRef", "collectedAt", "voidReason", "originalName"]);
-/** Audit actions whose `reason` is a void's: withheld with the patient keys. */
-const PATIENT_REASON_ACTIONS = new Set(["slide.void"]);
+/**
+ * Audit actions whose `reason` is free text about a case that may name its patient, withheld with
+ * the patient keys: a void's ("belongs to MRN-4411"), an amendment's ("smear belongs to
+ * MRN-4411", also signed as the next version's `amendmentReason`) and a case edit's ("patientRef
+ * corrected from MRN-…").
+ */
+const PATIENT_REASON_ACTIONS = new Set(["slide.void", "case.amend", "case.update"]);
 /**
  * Hashes kept inside records that may cover a patient reference: a signed report's hash (in the
  * sign-off's audit event, in an amendment's `supersedes`) and the audit chain head it anchors.
@@ -38,7 +43,7 @@ export function redactAuditJson(value: unknown, role: Role | null | undefined): 
   return redact(value);
 }
 
-/** An audit event's reason for a reader: a void's is withheld from roles that may not see patient references. */
+/** An audit event's reason for a reader: a void's, an amendment's or a case edit's is withheld (null) from roles that may not see patient references. */
 export function reasonFor(action: string, reason: string | null, role: Role | null | undefined): string | null {
   return PATIENT_REASON_ACTIONS.has(action) && !(role && canSeePatientRef(role)) ? null : reason;
 }

@@ -47,12 +47,18 @@ export const resolvers: Resolvers = {
     // `supersedes`), only for roles that may see it: redactAuditJson.
     content: (s, _a, ctx) => {
       const content = redactAuditJson(s.content, ctx.user?.role);
-      // The morphology comment is free text ("compare with MRN-…"): withheld like the reference.
-      return seesFreeText(ctx.user?.role) || !content || typeof content !== "object" || !("comment" in content) ? content : { ...content, comment: null };
+      if (seesFreeText(ctx.user?.role) || !content || typeof content !== "object" || Array.isArray(content)) return content;
+      // The morphology comment and the amendment reason are free text ("compare with MRN-…",
+      // "smear belongs to MRN-4411"): withheld like the reference (null where signed, absent where not).
+      const withheld: Record<string, unknown> = { ...content };
+      for (const key of SIGNED_FREE_TEXT) if (key in withheld) withheld[key] = null;
+      return withheld;
     },
     contentSha256: (s, _a, ctx) => hashFor(s.contentSha256, ctx.user?.role),
     signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
     supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),
+    // The column repeats the signed `content.amendmentReason` (the case.amend event's reason).
+    amendmentReason: (s, _a, ctx) => (seesFreeText(ctx.user?.role) ? s.amendmentReason : null),
     comment: (s, _a, ctx) => {
       const c = (s.content as { comment?: unknown } | null)?.comment;
       return typeof c === "string" && seesFreeText(ctx.user?.role) ? c : null;
@@ -66,6 +72,9 @@ export const policy: Policy = {
   "Mutation.signOffCase": ["HEMATOLOGIST"],
   "Mutation.amendCase": ["HEMATOLOGIST"],
 };
+
+/** Free text signed with a report (keys of its content), withheld with the patient reference. */
+const SIGNED_FREE_TEXT = ["comment", "amendmentReason"] as const;
 
 /** Free text signed with a report may name a patient: shown to the roles that see patient references. */
 function seesFreeText(role: Role | null | undefined): boolean {

@@ -424,6 +424,49 @@ describe("sign-off", () => {
     expect(r.signOffCase.content.absoluteCounts.lymphocytesPerUl).toBeGreaterThan(0);
   });
 
+  it("withholds an amendment's reason (column, signed content, audit trail, CSV) from roles that may not see patient references", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const v1 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
+    const reason = "smear belongs to MRN-4411";
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason } });
+    const v2 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: "Amended report: reviewed and approved", ...(await seen(kase.id)) } })).signOffCase;
+    expect(v2).toMatchObject({ version: 2, amendmentReason: reason, content: { amendmentReason: reason }, supersedes: { id: v1.id } });
+    const READ = `query($id: ID!) { signOff(id: $id) { version amendmentReason content contentSha256 } case(id: "${kase.id}") { signOffs { amendmentReason } currentSignOff { amendmentReason content } } }`;
+    // Free text that may name a patient: withheld, like the reference and the comment.
+    for (const role of ["ADMIN", "DATA_SCIENTIST"] as const) {
+      const r = await api.gqlOk(await api.loginAs(role), READ, { id: v2.id });
+      expect(r.signOff, role).toMatchObject({ version: 2, amendmentReason: null, contentSha256: null });
+      expect(r.signOff.content, role).toHaveProperty("amendmentReason", null);
+      expect(r.case.signOffs, role).toEqual([{ amendmentReason: null }, { amendmentReason: null }]);
+      expect(r.case.currentSignOff.amendmentReason, role).toBeNull();
+      expect(r.case.currentSignOff.content.amendmentReason, role).toBeNull();
+      expect(JSON.stringify(r), role).not.toContain("MRN-4411");
+    }
+    // Roles that may see patient references read it as signed, and its hash verifies.
+    for (const role of ["HEMATOLOGIST", "AUDITOR"] as const) {
+      const r = await api.gqlOk(role === "HEMATOLOGIST" ? hema : await api.loginAs(role), READ, { id: v2.id });
+      expect(r.signOff, role).toMatchObject({ amendmentReason: reason, content: { amendmentReason: reason }, contentSha256: v2.contentSha256 });
+      expect(sha256OfContent(r.signOff.content), role).toBe(v2.contentSha256);
+      expect(r.case.signOffs, role).toEqual([{ amendmentReason: null }, { amendmentReason: reason }]);
+    }
+    expect((await api.gqlOk(await api.loginAs("ADMIN"), `query($id: ID!) { verifySignOff(id: $id) { ok } }`, { id: v2.id })).verifySignOff.ok).toBe(true);
+    // The case.amend event's reason: the trail and its CSV export (ADMIN and AUDITOR read them).
+    const TRAIL = `query($f: AuditFilter) { auditTrail(filter: $f, first: 5) { nodes { action reason } } }`;
+    const f = { entityType: "Case", entityId: kase.id, action: "case.amend" };
+    const admin = await api.loginAs("ADMIN");
+    const auditor = await api.loginAs("AUDITOR");
+    expect((await api.gqlOk(admin, TRAIL, { f })).auditTrail.nodes).toEqual([{ action: "case.amend", reason: null }]);
+    expect((await api.gqlOk(auditor, TRAIL, { f })).auditTrail.nodes).toEqual([{ action: "case.amend", reason }]);
+    const csvAs = async (token: string) => (await api.fetch(`/audit.csv?entityId=${kase.id}&action=case.amend`, { token })).text();
+    const byAdmin = await csvAs(admin);
+    expect(byAdmin).toMatch(/^# rows=1 complete; /m);
+    expect(byAdmin).not.toContain("MRN-4411");
+    expect(await csvAs(auditor)).toContain(reason);
+    // Stored as signed: the redaction is on the way out only.
+    expect((await api.prisma.signOff.findUniqueOrThrow({ where: { id: v2.id } })).amendmentReason).toBe(reason);
+  });
+
   it("signs a cell reclassified to blast among the white cells, and the signer's morphology comment", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     // The fixture's tenth cell is an AI abstention: a blast, not an unidentified cell out of the count.
