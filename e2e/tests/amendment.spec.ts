@@ -99,6 +99,9 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   await expect(page.getByTestId("amend-form")).toHaveCount(0);
   await expect(page.getByTestId("review-readonly")).toHaveCount(0);
   await expect(page.getByTestId("review-workspace")).toContainText("report version 2");
+  // Whoever finishes the amendment reads why it was opened, by whom: their signature certifies it.
+  await expect(page.getByTestId("review-amendment")).toContainText(`Amendment opened by Dr. Hana Hematologist (hema) at `);
+  await expect(page.getByTestId("review-amendment")).toContainText(`“${AMEND_REASON}”`);
 
   // Every cell keeps its signed decision; reclassify one to a label that is neither its
   // current one nor the AI's: the reason prompt opens.
@@ -145,6 +148,9 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   // The signer sees that this signature supersedes version 1, and what the amendment decided.
   await expect(page.getByTestId("signoff-amendment")).toContainText("makes version 2, which supersedes version 1");
   await expect(page.getByTestId("signoff-amendment")).toContainText("made 1 decision; 1 cell is now labelled otherwise than in version 1");
+  // ...and the reason version 2 will carry ("Reason: …" on the report), which this signature certifies.
+  await expect(page.getByTestId("signoff-amendment-reason")).toContainText(`Amendment opened by Dr. Hana Hematologist (hema)`);
+  await expect(page.getByTestId("signoff-amendment-reason")).toContainText(`“${AMEND_REASON}”. Your signature certifies this reason.`);
   // An amendment signs as an amended report; with a label changed, "with corrections" (the only fit).
   await expect(page.getByTestId("signoff-meaning")).toHaveValue("Amended report: reviewed and approved with corrections");
   // Version 1 had no morphology comment: the amendment's starts empty, and this one is signed.
@@ -202,4 +208,19 @@ test("hematologist amends a signed-out case: version 2 supersedes version 1, sta
   expect(byVersion[1]!.amendmentReason).toBe(AMEND_REASON);
   expect(byVersion[1]!.supersedes?.version).toBe(1);
   expect(byVersion[1]!.signerName).toBe("Dr. Hana Hematologist");
+});
+
+test("an administrator's copy of the amended report says what is withheld, rather than dropping it", async ({ page }) => {
+  // The API withholds patient data (and free text that may name a patient) from ADMIN: a printout
+  // must not pass for the complete signed report, nor the amendment's changes for "unchanged".
+  await login(page, "admin");
+  await page.goto(`/cases/${caseId}/report`);
+  await expect(page.getByTestId("report-version")).toHaveText(/^2\s*$/);
+  await expect(page.getByTestId("report-patient")).toHaveText("withheld for your role");
+  await expect(page.getByTestId("report-comment")).toContainText("Morphology comment");
+  await expect(page.getByTestId("report-comment-withheld")).toHaveText("withheld for your role");
+  await expect(page.getByTestId("report-comment")).not.toContainText("No blasts seen");
+  await expect(page.getByTestId("report-amendment")).toContainText("Amendment of version 1");
+  await expect(page.getByTestId("report-amendment-changes")).toContainText("patient reference, collection time, morphology comment: withheld for your role");
+  await expect(page.getByTestId("report-amend")).toHaveCount(0);
 });

@@ -4,6 +4,7 @@
 import DataLoader from "dataloader";
 import type { Case, ModelStatus, Prediction, PrismaClient, Review, Slide, User } from "@rcmnet/db";
 import { modelLabelSetsByCase } from "./modules/cases/differential.ts";
+import { latestAmendEvents, type AmendEvent } from "./modules/signoff/amendCase.ts";
 import { withdrawnSql } from "./modules/models/withdrawn.ts";
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
@@ -94,6 +95,14 @@ export function createLoaders(prisma: PrismaClient) {
     modelLabelSetsByCaseId: new DataLoader<string, string[][]>(async (ids) => {
       const sets = await modelLabelSetsByCase(prisma, ids);
       return ids.map((id) => sets.get(id) ?? []);
+    }),
+    /**
+     * The latest case.amend event of each case (null: never amended): when, by whom and why the
+     * open amendment was started, read once however many of those Case fields a query asks for.
+     */
+    amendEventByCaseId: new DataLoader<string, AmendEvent | null>(async (ids) => {
+      const events = await latestAmendEvents(prisma, ids);
+      return ids.map((id) => events.get(id) ?? null);
     }),
     /**
      * Cell counts per current label (and how many were reviewed) for each case: one query serves

@@ -19,6 +19,15 @@ export function isSigned(status: string): boolean {
   return status === "SIGNED_OUT" || status === "AMENDED";
 }
 
+/**
+ * An amendment is open from its start until the next signature: IN_REVIEW, or ANALYZING while an
+ * image uploaded into it is analysed. The last signed version stays the report of record meanwhile
+ * (the API's isAmendmentOpen, and Case.amendmentStartedAt, follow the same rule).
+ */
+export function isAmendmentOpen(status: string, reportVersion: number): boolean {
+  return reportVersion > 0 && !isSigned(status);
+}
+
 /** An image whose analysis has not finished (queued, or under way): no cells of it yet. */
 export function isAnalysing(analysisStatus: string): boolean {
   return analysisStatus === "PENDING" || analysisStatus === "RUNNING";

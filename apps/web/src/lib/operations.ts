@@ -47,6 +47,7 @@ export const CASE_HEADER = /* GraphQL */ `
   query CaseHeader($id: ID!) {
     case(id: $id) {
       id accession patientRef status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
+      amendmentStartedAt amendmentStartedBy { login displayName } amendmentReason
       differential { cartAssessed screenedClasses }
       currentSignOff { version comment }
       slides { id kind imageSha256 width height originalName analysisStatus analysisError createdAt updatedAt voidedAt voidReason voidedBy { login displayName } }

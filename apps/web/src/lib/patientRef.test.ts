@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { patientRefText } from "./patientRef";
+import { patientRefText, seesPatientData } from "./patientRef";
 
 describe("patientRefText", () => {
   it("shows the reference, or says it was not recorded, to roles that may see it", () => {
@@ -13,5 +13,10 @@ describe("patientRefText", () => {
     expect(patientRefText("ADMIN", "CART-017")).toBeNull();
     expect(patientRefText("DATA_SCIENTIST", null)).toBeNull();
     expect(patientRefText("", "CART-017")).toBeNull();
+  });
+
+  it("tells the roles that see patient data (and free text that may name a patient) from the others", () => {
+    expect(["HEMATOLOGIST", "TECHNICIAN", "AUDITOR"].map(seesPatientData)).toEqual([true, true, true]);
+    expect(["ADMIN", "DATA_SCIENTIST", "", "hematologist"].map(seesPatientData)).toEqual([false, false, false, false]);
   });
 });

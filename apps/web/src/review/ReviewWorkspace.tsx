@@ -44,6 +44,7 @@ import {
 import { gradcamCaption } from "./gradcam";
 import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
+import { amendmentOpenedText, reportVersionText, type OpenAmendment } from "./amendment";
 import type { CaseDetailsFields } from "@/lib/caseDetails";
 import { thresholdPercent } from "@/lib/format";
 import { useLeaveGuard } from "@/lib/useLeaveGuard";
@@ -76,6 +77,8 @@ export interface CaseHeader extends CaseDetailsFields {
   screenedClasses: readonly string[];
   /** The current signed version's morphology comment: an amendment starts from it. */
   signedComment: string | null;
+  /** The amendment open (who opened it, when, why: the reason the next signature certifies); null when none is. */
+  amendment: OpenAmendment | null;
 }
 
 export function ReviewWorkspace({
@@ -297,8 +300,16 @@ export function ReviewWorkspace({
                 patient <span data-testid="review-patient">{header.patientRef}</span> ·{" "}
               </>
             )}
-            <span data-testid="review-specimen">{specimenLine(header)}</span> · report version {readOnly && header.reportVersion > 0 ? `${header.reportVersion} (signed)` : header.reportVersion + 1}
+            <span data-testid="review-specimen">{specimenLine(header)}</span> · report version{" "}
+            <span data-testid="review-report-version">{reportVersionText(header.status, header.reportVersion)}</span>
           </span>
+          {header.amendment && (
+            // Whoever signs certifies this reason (it is signed as the amendment's), and may not be
+            // the one who opened the amendment: it is in front of them while they work on it.
+            <p className="notice" style={{ margin: "0.3rem 0 0" }} data-testid="review-amendment">
+              {amendmentOpenedText(header.amendment)} Version {header.amendment.of} stays the report of record until version {header.amendment.of + 1} is signed.
+            </p>
+          )}
         </div>
         <div style={{ minWidth: 260 }}>
           <div data-testid="review-progress">
@@ -526,7 +537,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: signedDiff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion), signedComment: header.signedComment }}
+        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: signedDiff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion), amendmentOpened: header.amendment, signedComment: header.signedComment }}
         saving={state.saving.size > 0}
         onSign={async (meaning, login, password, comment) => {
           await api.signOff(meaning, login, password, seenState(stateRef.current.cells), comment);

@@ -12,6 +12,7 @@ import { labelName } from "@/lib/labels";
 import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
+import { amendmentOpenedText, type OpenAmendment } from "./amendment";
 import { MAX_SIGNED_COMMENT } from "@rcmnet/api/signOffMeanings";
 
 export interface SignOffSummary {
@@ -43,6 +44,8 @@ export interface SignOffSummary {
   failedSlides: number;
   /** In an amendment: the version it replaces and what this amendment decided (else null). */
   amendment: { of: number; decisions: number; relabelled: number } | null;
+  /** In an amendment: who opened it, when and why (the reason this signature certifies); else null. */
+  amendmentOpened: OpenAmendment | null;
   /** The morphology comment of the version an amendment replaces (null: none). */
   signedComment: string | null;
 }
@@ -185,6 +188,13 @@ function SignOffForm({
           {amendment.decisions} decision{amendment.decisions === 1 ? "" : "s"}; {amendment.relabelled} cell{amendment.relabelled === 1 ? " is" : "s are"} now labelled otherwise than in
           version {amendment.of}
           {amendment.decisions === 0 ? "; any change is in the case details (the report lists them)" : ""}.
+          {summary.amendmentOpened && (
+            // The API signs this reason with version N+1 ("Reason: …"), whoever opened the amendment.
+            <span data-testid="signoff-amendment-reason">
+              {" "}
+              {amendmentOpenedText(summary.amendmentOpened)} Your signature certifies this reason.
+            </span>
+          )}
         </p>
       )}
       {/* What the signature records, in front of the signer: every class and its share, the zeros it lists included (a 0 is signed too). */}

@@ -11,6 +11,15 @@ export function isSigned(c: Pick<Case, "status">): boolean {
   return (SIGNED_STATUSES as readonly string[]).includes(c.status);
 }
 
+/**
+ * An amendment is open from amendCase until the next signature: the case is IN_REVIEW, or
+ * ANALYZING while an image uploaded into the amendment is analysed (RECEIVED never follows a
+ * signature, but is not signed either). The signed version stays the report of record meanwhile.
+ */
+export function isAmendmentOpen(c: Pick<Case, "status" | "reportVersion">): boolean {
+  return c.reportVersion > 0 && !isSigned(c);
+}
+
 export function assertNotSigned(c: Pick<Case, "status" | "accession">): void {
   if (isSigned(c)) throw conflict(`Case ${c.accession} is signed out; amend it first`, { status: c.status });
 }

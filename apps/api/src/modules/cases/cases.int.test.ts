@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
-import { ALL_ROLES } from "../../auth/roles.ts";
+import { ALL_ROLES, PATIENT_REF_READERS } from "../../auth/roles.ts";
 import { confirmAsSeen, databaseFingerprint, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
 import { insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { updateCase } from "./updateCase.ts";
@@ -14,6 +14,7 @@ beforeAll(async () => {
 afterAll(() => api?.close());
 
 const CREATE = `mutation($i: CreateCaseInput!) { createCase(input: $i) { id accession status priority patientRef createdBy { role } } }`;
+const AMEND = `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id } }`;
 const WORKLIST = `query($f: CaseFilter, $first: Int, $after: String) { cases(filter: $f, first: $first, after: $after) {
   nodes { accession priority } pageInfo { endCursor hasNextPage } } }`;
 
@@ -119,19 +120,65 @@ describe("cases", () => {
     expect(leak.data ?? null).toBeNull();
   });
 
-  it("says since when an amendment is open, and nothing when none is", async () => {
+  it("says who opened the amendment now open, when and why; the reason only to roles that may see patient references", async () => {
     const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
     const { kase } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 1 });
     // As if signed (version 1): the amendment's own rules are signoff's tests.
     await api.prisma.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
-    const q = `query($id: ID!) { case(id: $id) { status amendmentStartedAt } }`;
-    const hema = await api.loginAs("HEMATOLOGIST");
-    expect((await api.gqlOk(hema, q, { id: kase.id })).case).toEqual({ status: "SIGNED_OUT", amendmentStartedAt: null });
-    await api.gqlOk(hema, `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id } }`, { input: { caseId: kase.id, reason: "wrong label on two cells" } });
+    const q = `query($id: ID!) { case(id: $id) { status amendmentStartedAt amendmentStartedBy { login displayName } amendmentReason } }`;
+    const none = { amendmentStartedAt: null, amendmentStartedBy: null, amendmentReason: null };
+    // Dr A opens the amendment; Dr B, who finishes and signs it, reads why.
+    const a = await api.createUser("HEMATOLOGIST", { displayName: "Dr A" });
+    const drA = await api.login(a.user.login, a.password);
+    const drB = await api.loginAs("HEMATOLOGIST");
+    expect((await api.gqlOk(drB, q, { id: kase.id })).case).toEqual({ status: "SIGNED_OUT", ...none });
+    await api.gqlOk(drA, AMEND, { input: { caseId: kase.id, reason: "cell 12 is a blast (MRN-0001)" } });
     const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: kase.id, action: "case.amend" } });
-    expect((await api.gqlOk(hema, q, { id: kase.id })).case).toEqual({ status: "IN_REVIEW", amendmentStartedAt: event.at.toISOString() });
-    // Every case reader sees it (a time, nothing of the patient).
-    expect((await api.gqlOk(await api.loginAs("DATA_SCIENTIST"), q, { id: kase.id })).case.amendmentStartedAt).toBe(event.at.toISOString());
+    const opened = { amendmentStartedAt: event.at.toISOString(), amendmentStartedBy: { login: a.user.login, displayName: "Dr A" } };
+    expect((await api.gqlOk(drB, q, { id: kase.id })).case).toEqual({ status: "IN_REVIEW", ...opened, amendmentReason: "cell 12 is a blast (MRN-0001)" });
+    // When and by whom for every case reader; the free-text reason, which may name a patient, as patientRef is.
+    for (const role of ALL_ROLES) {
+      const visible = PATIENT_REF_READERS.includes(role);
+      expect((await api.gqlOk(await api.loginAs(role), q, { id: kase.id })).case, role).toEqual({
+        status: "IN_REVIEW",
+        ...opened,
+        amendmentReason: visible ? "cell 12 is a blast (MRN-0001)" : null,
+      });
+    }
+    // Signed again (version 2), nothing is open; a second amendment shows its own reason, not the first's.
+    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "AMENDED", reportVersion: 2 } });
+    expect((await api.gqlOk(drB, q, { id: kase.id })).case).toEqual({ status: "AMENDED", ...none });
+    await api.gqlOk(drB, AMEND, { input: { caseId: kase.id, reason: "WBC count was mistyped" } });
+    const second = await api.gqlOk(drB, q, { id: kase.id });
+    expect(second.case).toMatchObject({ amendmentReason: "WBC count was mistyped", amendmentStartedBy: { login: (await api.gqlOk(drB, "{ me { login } }")).me.login } });
+    expect(second.case.amendmentStartedAt > opened.amendmentStartedAt).toBe(true);
+  });
+
+  it("reports an amendment as open while an image uploaded into it is analysed; a second amendment is refused, changing nothing", async () => {
+    const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
+    const { kase } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 1 });
+    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    const hema = await api.loginAs("HEMATOLOGIST");
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "a better field was scanned" } });
+    // The state an upload into the amendment leaves the case in (uploadSlides) until the analysis ends.
+    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "ANALYZING" } });
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: kase.id, action: "case.amend" } });
+    const q = `query($id: ID!) { case(id: $id) { status reportVersion amendmentStartedAt amendmentReason } }`;
+    expect((await api.gqlOk(hema, q, { id: kase.id })).case).toEqual({
+      status: "ANALYZING",
+      reportVersion: 1,
+      amendmentStartedAt: event.at.toISOString(),
+      amendmentReason: "a better field was scanned",
+    });
+    // The amendment is open, not "not signed": the refusal says to continue it, and nothing is written.
+    const before = await databaseFingerprint(api.prisma);
+    const again = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "start over" } });
+    expect(again.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(again.errors?.[0]?.message).toMatch(/already being amended \(version 2, status ANALYZING\): continue that amendment/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // A case never signed, analysed for its first report, has no amendment.
+    const { kase: first } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 1, status: "ANALYZING" });
+    expect((await api.gqlOk(hema, q, { id: first.id })).case).toMatchObject({ amendmentStartedAt: null, amendmentReason: null });
   });
 
   it("says whether the model of each prediction is the champion now", async () => {

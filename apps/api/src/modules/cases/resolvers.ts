@@ -4,7 +4,9 @@ import { notFound } from "../../errors.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
 import { isUuid } from "../../lib/pagination.ts";
-import { canSeePatientRef } from "./caseRules.ts";
+import type { Case } from "@rcmnet/db";
+import type { Context } from "../../context.ts";
+import { canSeePatientRef, isAmendmentOpen } from "./caseRules.ts";
 import { createCase } from "./createCase.ts";
 import { updateCase } from "./updateCase.ts";
 import { countCasesByStatus } from "./countCasesByStatus.ts";
@@ -18,6 +20,11 @@ async function loadOr404<T>(value: Promise<T | null>, what: string): Promise<T> 
   const row = await value;
   if (!row) throw notFound(what);
   return row;
+}
+
+/** The case.amend event of the amendment open on the case; null when none is open. */
+async function openAmendment(c: Case, ctx: Context) {
+  return isAmendmentOpen(c) ? ctx.loaders.amendEventByCaseId.load(c.id) : null;
 }
 
 export const resolvers: Resolvers = {
@@ -39,12 +46,16 @@ export const resolvers: Resolvers = {
     collectedAt: (c, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? c.collectedAt : null),
     createdBy: (c, _a, ctx) => loadOr404(ctx.loaders.userById.load(c.createdById), "User"),
     slides: (c, _a, ctx) => ctx.loaders.slidesByCaseId.load(c.id),
-    // One lookup per case with an amendment open, asked for by the report page only (not the worklist).
-    amendmentStartedAt: async (c, _a, ctx) =>
-      c.status !== "IN_REVIEW" || c.reportVersion === 0
-        ? null
-        : ((await ctx.prisma.auditEvent.findFirst({ where: { entityType: "Case", entityId: c.id, action: "case.amend" }, orderBy: { seq: "desc" }, select: { at: true } }))?.at ??
-          null),
+    // The open amendment (isAmendmentOpen, ANALYZING included: an image uploaded into it is being
+    // analysed) as its case.amend audit event recorded it: one lookup per case with one open, for
+    // the review and report pages (not the worklist).
+    amendmentStartedAt: async (c, _a, ctx) => (await openAmendment(c, ctx))?.at ?? null,
+    amendmentStartedBy: async (c, _a, ctx) => {
+      const actorId = (await openAmendment(c, ctx))?.actorId;
+      return actorId ? loadOr404(ctx.loaders.userById.load(actorId), "User") : null;
+    },
+    // Free text that may name a patient ("cell 12 is a blast, MRN-…"): withheld like patientRef.
+    amendmentReason: async (c, _a, ctx) => (ctx.user && canSeePatientRef(ctx.user.role) ? ((await openAmendment(c, ctx))?.reason ?? null) : null),
     failedImageCount: (c, _a, ctx) => ctx.loaders.failedSlideCountByCaseId.load(c.id),
     cellCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "count"),
     reviewedCount: async (c, _a, ctx) => sum(await ctx.loaders.labelCountsByCaseId.load(c.id), "reviewed"),

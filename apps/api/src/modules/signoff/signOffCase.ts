@@ -13,6 +13,7 @@ import { checkPassword } from "../auth/login.ts";
 import { lockCase, UNIDENTIFIED } from "../cases/caseRules.ts";
 import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
 import { absoluteCounts } from "../cases/whiteCellDifferential.ts";
+import { latestAmendEvents } from "./amendCase.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
 import { MAX_SIGNED_COMMENT, meaningsFor, SIGN_OFF_MEANINGS } from "./meanings.ts";
 
@@ -201,9 +202,8 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           throw badInput(`The meaning "${input.meaning}" does not fit ${what}: sign as ${fitting.map((m) => `"${m}"`).join(" or ")}; nothing was signed`);
         }
         const previous = version > 1 ? await tx.signOff.findUnique({ where: { caseId_version: { caseId: kase.id, version: kase.reportVersion } } }) : null;
-        const amendment = previous
-          ? await tx.auditEvent.findFirst({ where: { entityType: "Case", entityId: kase.id, action: "case.amend" }, orderBy: { seq: "desc" } })
-          : null;
+        // The reason the open amendment was started with: the signer's page showed it (Case.amendmentReason).
+        const amendment = previous ? ((await latestAmendEvents(tx, [kase.id])).get(kase.id) ?? null) : null;
         // The signature names each model by name and version (what a reader of the report can
         // recognise), beside the id that pins the exact registered weights.
         const modelIds = [...new Set(cells.map((c) => c.modelVersionId).filter((v): v is string => v !== null))].sort();

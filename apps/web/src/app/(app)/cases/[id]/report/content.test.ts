@@ -106,6 +106,7 @@ describe("signed report content", () => {
       slides: null,
       signature: { name: null, login: null, signedAt: null, meaning: null },
       comment: null,
+      commentSigned: false,
     });
   });
 
@@ -223,8 +224,9 @@ describe("signed report content", () => {
       ],
       details: [],
       comment: null,
+      withheld: [],
     });
-    expect(changesSince(v1, v1)).toEqual({ relabelled: 0, counts: [], details: [], comment: null });
+    expect(changesSince(v1, v1)).toEqual({ relabelled: 0, counts: [], details: [], comment: null, withheld: [] });
   });
 
   it("gathers why cells were left unidentified (/5), none before reasons were signed", () => {
@@ -255,9 +257,37 @@ describe("signed report content", () => {
         { name: "WBC", before: "4.2 ×10⁹/L", after: "0.42 ×10⁹/L" },
       ],
       comment: null,
+      withheld: [],
     });
     // A version signed before a detail was signed at all has not changed it "from none".
     const older = signed({ accession: "A-1" });
     expect(changesSince(older, v1).details).toEqual([]);
+  });
+
+  it("says which parts it cannot compare for a role the API withholds patient data from, never that they are unchanged", () => {
+    // As an administrator reads two /7 versions: patient reference, collection time and comment nulled by the API.
+    const signed = (kase: Record<string, unknown>, extra: Record<string, unknown> = { comment: null }) =>
+      readReportContent({ differential: { rows: [{ label: "car_t", count: 1, percent: 100 }], excluded: [] }, cells: [{ id: "a", label: "car_t" }], case: kase, ...extra });
+    const v1 = signed({ patientRef: null, specimen: "peripheral blood", collectedAt: null, wbcCount: 4.2 });
+    const v2 = signed({ patientRef: null, specimen: "peripheral blood", collectedAt: null, wbcCount: 0.42 });
+    expect(changesSince(v1, v2, { patientDataWithheld: true })).toEqual({
+      relabelled: 0,
+      counts: [],
+      details: [{ name: "WBC", before: "4.2 ×10⁹/L", after: "0.42 ×10⁹/L" }],
+      comment: null,
+      withheld: ["patient reference", "collection time", "morphology comment"],
+    });
+    // Only what both versions signed: a /2 report had no patient reference, a /6 one no comment.
+    const older = signed({ specimen: "peripheral blood", wbcCount: 4.2 }, {});
+    expect(changesSince(older, older, { patientDataWithheld: true }).withheld).toEqual([]);
+    // For a role that sees them the same nulls are real: compared, and equal.
+    expect(changesSince(v1, v2).withheld).toEqual([]);
+    expect(changesSince(v1, v2).comment).toBeNull();
+  });
+
+  it("tells a version that signed a comment from one signed before comments existed", () => {
+    expect(readReportContent({ comment: null }).commentSigned).toBe(true);
+    expect(readReportContent({ comment: "Blasts seen" }).commentSigned).toBe(true);
+    expect(readReportContent({ schema: "rcmnet.signed-report/6" }).commentSigned).toBe(false);
   });
 });

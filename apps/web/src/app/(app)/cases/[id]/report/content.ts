@@ -84,8 +84,13 @@ export interface ReportContent {
     cropsCounted: number;
     voided: { byLogin: string | null; at: string | null; reason: string | null }[];
   } | null;
-  /** The signer's free-text morphology comment as signed (/7); null where none was given. */
+  /** The signer's free-text morphology comment as signed (/7); null where none was given, and where withheld. */
   comment: string | null;
+  /**
+   * Whether this version signed a comment at all, given or not (/7 reports signed since comments):
+   * where the API withholds the comment it answers null, and only this tells one that may exist.
+   */
+  commentSigned: boolean;
   /** The signature's manifestation as signed (name, login, time, meaning); null where absent. */
   signature: { name: string | null; login: string | null; signedAt: string | null; meaning: string | null };
 }
@@ -216,6 +221,7 @@ export function readReportContent(raw: unknown): ReportContent {
       : null,
     signature: { name: str(signer.name), login: str(signer.login), signedAt: str(c.signedAt), meaning: str(c.meaning) },
     comment: str(c.comment)?.trim() || null,
+    commentSigned: "comment" in c,
   };
 }
 
@@ -232,30 +238,39 @@ function reasonsLeftUnidentified(cells: Record<string, unknown>[] | null): { rea
 }
 
 /** The case details an amendment may change, as the report names them, with how each is written. */
-const DETAILS: { key: keyof ReportContent["case"]; name: string; show: (v: string | number) => string }[] = [
-  { key: "patientRef", name: "patient", show: String },
+const DETAILS: { key: keyof ReportContent["case"]; name: string; show: (v: string | number) => string; withheldName?: string }[] = [
+  { key: "patientRef", name: "patient", show: String, withheldName: "patient reference" },
   { key: "product", name: "product", show: String },
   { key: "timepoint", name: "timepoint", show: String },
   { key: "specimen", name: "specimen", show: String },
-  { key: "collectedAt", name: "collected", show: (v) => String(v).replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") },
+  { key: "collectedAt", name: "collected", show: (v) => String(v).replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC"), withheldName: "collection time" },
   { key: "wbcCount", name: "WBC", show: (v) => `${v} ×10⁹/L` },
 ];
+
+/** The signed parts the API nulls for roles that may not see patient data: an amendment cannot be compared on them. */
+const PATIENT_DETAILS: ReadonlySet<keyof ReportContent["case"]> = new Set(["patientRef", "collectedAt"]);
 
 /**
  * What an amendment changed, from the two signed contents: cells whose label differs, the
  * classes whose count moved (white cells and the others alike), in the later version's row order,
  * the case details that changed (a corrected white-cell count moves every absolute figure
  * without moving a single cell), and whether the morphology comment did (each version signs its own).
+ * `patientDataWithheld`: the contents came without the patient reference, the collection time and
+ * the comment (the reader's role may not see them): those are listed in `withheld`, never
+ * compared (null with null would read "unchanged").
  */
 export function changesSince(
   previous: ReportContent,
   current: ReportContent,
+  { patientDataWithheld = false }: { patientDataWithheld?: boolean } = {},
 ): {
   relabelled: number | null;
   counts: { label: string; before: number; after: number }[];
   details: { name: string; before: string; after: string }[];
   /** How the morphology comment changed (a report signed before comments had none); null where it did not. */
   comment: "added" | "changed" | "removed" | null;
+  /** What could not be compared for the reader's role ("patient reference", "morphology comment"), as the report names it. */
+  withheld: string[];
 } {
   const countOf = (c: ReportContent) => new Map(c.rows.map((r) => [r.label, r.count]));
   const [before, after] = [countOf(previous), countOf(current)];
@@ -263,12 +278,20 @@ export function changesSince(
   const counts = labels.map((label) => ({ label, before: before.get(label) ?? 0, after: after.get(label) ?? 0 })).filter((c) => c.before !== c.after);
   const [p, q] = [previous.cellLabels, current.cellLabels];
   const relabelled = p && q ? Object.keys(q).filter((id) => id in p && p[id] !== q[id]).length : null;
-  const details = DETAILS.flatMap(({ key, name, show }) => {
+  const withheld: string[] = [];
+  const details = DETAILS.flatMap(({ key, name, show, withheldName }) => {
     if (!previous.caseKeys.includes(key) || !current.caseKeys.includes(key)) return [];
+    if (patientDataWithheld && PATIENT_DETAILS.has(key)) {
+      withheld.push(withheldName ?? name);
+      return [];
+    }
     const [b, a] = [previous.case[key], current.case[key]];
     return b === a ? [] : [{ name, before: b === null ? "none" : show(b), after: a === null ? "none" : show(a) }];
   });
+  // Either version may have signed one (a version signed before comments had none).
+  const commentWithheld = patientDataWithheld && (previous.commentSigned || current.commentSigned);
+  if (commentWithheld) withheld.push("morphology comment");
   const [cb, ca] = [previous.comment, current.comment];
-  const comment = cb === ca ? null : cb === null ? "added" : ca === null ? "removed" : "changed";
-  return { relabelled, counts, details, comment };
+  const comment = commentWithheld || cb === ca ? null : cb === null ? "added" : ca === null ? "removed" : "changed";
+  return { relabelled, counts, details, comment, withheld };
 }

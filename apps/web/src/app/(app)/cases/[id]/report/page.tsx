@@ -9,7 +9,9 @@ import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
 import { PrintedStamp } from "./PrintedStamp";
 import { amendmentInProgressLine } from "./printing";
-import { patientRefText } from "@/lib/patientRef";
+import { seesPatientData, WITHHELD } from "@/lib/patientRef";
+import { isAmendmentOpen } from "@/lib/caseDetails";
+import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText } from "./withheld";
 import { changesSince, readReportContent, type ReportContent } from "./content";
 import { labelName } from "@/lib/labels";
 import { isPeripheralBlood, leftOutWarning } from "@/lib/differential";
@@ -39,7 +41,7 @@ interface ReportData {
     product: string | null;
     timepoint: string | null;
     reportVersion: number;
-    /** When the amendment now open was started; null unless one is open. */
+    /** When the amendment now open was started; null unless one is open (isAmendmentOpen). */
     amendmentStartedAt: string | null;
     signOffs: SignOffRow[];
   } | null;
@@ -66,9 +68,13 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const shown = versions.find((s) => String(s.version) === v) ?? versions[0]!;
   const latest = versions[0]!;
   const content = readReportContent(shown.content);
-  // An amendment says what it changed, against the version it supersedes (both as signed).
+  // An amendment says what it changed, against the version it supersedes (both as signed). Told by
+  // what it supersedes, not by its reason: the API withholds the reason from some roles.
+  const amendedVersion = shown.supersedes?.version ?? (shown.amendmentReason !== null ? shown.version - 1 : null);
   const previous = versions.find((s) => s.id === shown.supersedes?.id) ?? versions.find((s) => s.version === shown.version - 1);
-  const changes = shown.amendmentReason && previous ? changesSince(readReportContent(previous.content), content) : null;
+  // Roles that may not see patient data get the contents without it: those parts are not compared.
+  const patientDataWithheld = !seesPatientData(session.role);
+  const changes = amendedVersion !== null && previous ? changesSince(readReportContent(previous.content), content, { patientDataWithheld }) : null;
   // Excluded classes carry no percentage (/4 on); older reports counted unidentified cells in.
   const leftOut = leftOutWarning(content.rows.filter((r) => r.percent === null), content.counted ?? 0);
   // Everything under the signature is read from the signed content, never from the live case
@@ -83,11 +89,14 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const verification = await pageQuery<{ verifySignOff: { ok: boolean; mismatches: string[] } }>(session, `/cases/${id}/report`, VERIFY_SIGN_OFF, {
     id: shown.id,
   });
-  const amending = c.status === "IN_REVIEW" && c.reportVersion > 0;
+  // Open while an image uploaded into the amendment is analysed too (ANALYZING): not signed.
+  const amending = isAmendmentOpen(c.status, c.reportVersion);
   // On paper too: a printout made during an amendment must not pass for the last word.
   const amendingLine = amendmentInProgressLine(amending, c.amendmentStartedAt);
-  // "not recorded" rather than no row: the reader of a report must see that none was given.
-  const patient = patientRefText(session.role, content.case.patientRef);
+  // "not recorded" or "withheld for your role" rather than no row: the reader of a report must see
+  // that none was given, or that it is not shown to them.
+  const patient = reportPatientText(session.role, content);
+  const comment = reportCommentText(session.role, content);
   // Signed reports (signed-report/2) name their models. Older ones signed ids only: those are
   // looked up for roles that may read the registry; others see the version ids.
   const modelNames = await Promise.all(
@@ -170,14 +179,12 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                   {shown.version} {shown.id === latest.id ? "" : <strong className="badge bad">superseded by version {latest.version}</strong>}
                 </td>
               </tr>
-              {patient !== null && (
-                <tr>
-                  <th scope="row">Patient ref</th>
-                  <td colSpan={3} className="mono" data-testid="report-patient">
-                    {patient}
-                  </td>
-                </tr>
-              )}
+              <tr>
+                <th scope="row">Patient ref</th>
+                <td colSpan={3} className={patientDataWithheld ? "muted" : "mono"} data-testid="report-patient">
+                  {patient}
+                </td>
+              </tr>
               <tr>
                 <th scope="row">Product</th>
                 <td data-testid="report-product">{content.case.product ?? "—"}</td>
@@ -189,7 +196,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                   <th scope="row">Specimen</th>
                   <td data-testid="report-specimen">
                     {content.case.specimen ?? "—"}
-                    {content.case.collectedAt ? `, collected ${formatDateTime(content.case.collectedAt)}` : ""}
+                    {reportCollectedText(session.role, content)}
                   </td>
                   <th scope="row">WBC count</th>
                   <td data-testid="report-wbc">{content.case.wbcCount !== null ? `${content.case.wbcCount} ×10⁹/L` : "not recorded"}</td>
@@ -204,9 +211,9 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             </tbody>
           </table>
         </header>
-        {shown.amendmentReason && (
+        {amendedVersion !== null && (
           <p className="notice" data-testid="report-amendment">
-            Amendment of version {shown.supersedes?.version ?? shown.version - 1}. Reason: {shown.amendmentReason}
+            Amendment of version {amendedVersion}. Reason: {amendmentReasonText(session.role, shown.amendmentReason)}
             {changes && (
               <span data-testid="report-amendment-changes">
                 {" "}
@@ -214,7 +221,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                 {changes.relabelled !== null ? `${changes.relabelled} cell${changes.relabelled === 1 ? "" : "s"} relabelled` : "cells not compared"}
                 {changes.counts.length ? `; ${changes.counts.map((x) => `${labelName(x.label)} ${x.before} → ${x.after}`).join(", ")}` : "; no class count moved"}
                 {changes.details.length ? `; case details: ${changes.details.map((d) => `${d.name} ${d.before} → ${d.after}`).join(", ")}` : ""}
-                {changes.comment ? `; morphology comment ${changes.comment}` : ""}.
+                {changes.comment ? `; morphology comment ${changes.comment}` : ""}
+                {changes.withheld.length ? `; ${changes.withheld.join(", ")}: ${WITHHELD}` : ""}.
               </span>
             )}
           </p>
@@ -231,7 +239,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               {content.slides.voided.map((v, i) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: signed content, fixed order, no ids shown
                 <li key={i}>
-                  voided by {v.byLogin ?? "unknown"} at {formatDateTime(v.at)}: {v.reason ?? "reason withheld for your role"}
+                  voided by {v.byLogin ?? "unknown"} at {formatDateTime(v.at)}: {v.reason ?? `reason ${WITHHELD}`}
                 </li>
               ))}
             </ul>
@@ -283,11 +291,17 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             </p>
           )
         )}
-        {content.comment !== null && (
+        {comment !== null && (
           <section data-testid="report-comment" aria-label="Morphology comment">
             <h2>Morphology comment</h2>
             {/* As signed, line breaks kept: the signer's words, not reformatted. */}
-            <p style={{ whiteSpace: "pre-wrap" }}>{content.comment}</p>
+            {patientDataWithheld ? (
+              <p className="muted" data-testid="report-comment-withheld">
+                {comment}
+              </p>
+            ) : (
+              <p style={{ whiteSpace: "pre-wrap" }}>{comment}</p>
+            )}
           </section>
         )}
         {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}

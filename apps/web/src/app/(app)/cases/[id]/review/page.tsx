@@ -8,17 +8,23 @@ import { patientRefText } from "@/lib/patientRef";
 import { pageQuery, requirePage } from "@/server/session";
 import { ReviewClient } from "./ReviewClient";
 import type { CaseHeader } from "@/review/ReviewWorkspace";
+import { openAmendmentOf } from "@/review/amendment";
 
 export const metadata: Metadata = { title: "Case review" };
 
 interface Header {
-  case: (Omit<CaseHeader, "cartAssessed" | "screenedClasses" | "patientRef" | "signedComment"> & {
+  case: (Omit<CaseHeader, "cartAssessed" | "screenedClasses" | "patientRef" | "signedComment" | "amendment"> & {
     currentSignOff: { version: number; comment: string | null } | null;
     /** Null when the case has none and for roles the API withholds it from. */
     patientRef: string | null;
     /** Read with the case: the sign-off dialog lists the zero rows the signature will (screenedClasses). */
     differential: { cartAssessed: boolean; screenedClasses: string[] };
     slides: CaseImage[];
+    /** The amendment open, if one is: the signature of the next version certifies its reason. */
+    amendmentStartedAt: string | null;
+    amendmentStartedBy: { login: string; displayName: string } | null;
+    /** Null for roles the API withholds it from. */
+    amendmentReason: string | null;
   }) | null;
 }
 
@@ -65,7 +71,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const images = sortImages(c.slides);
   return (
     <ReviewClient
-      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses, signedComment: c.currentSignOff?.comment ?? null }}
+      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses, signedComment: c.currentSignOff?.comment ?? null, amendment: openAmendmentOf(c) }}
       slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={images.failed}
       analysingSlides={images.analysing}
