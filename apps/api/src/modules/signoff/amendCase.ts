@@ -11,6 +11,11 @@ import { isAmendmentOpen, isSigned, lockCase } from "../cases/caseRules.ts";
 export const amendCaseInput = z.object({
   caseId: z.string(),
   reason: z.string().trim().min(3, "reason is required").max(2000),
+  /**
+   * The signed version the page showed. Someone else may have amended and signed meanwhile: a
+   * reason written about version 1 must not reopen version 2, which the user has not read.
+   */
+  expectedReportVersion: z.number().int().min(1).optional(),
 });
 
 /** How an amendment was opened, as its case.amend audit event recorded it. */
@@ -41,6 +46,12 @@ export async function amendCase(prisma: PrismaClient, actor: AuthUser, raw: unkn
   const input = parseInput(amendCaseInput, raw);
   return prisma.$transaction(async (tx) => {
     const kase = await lockCase(tx, input.caseId);
+    if (input.expectedReportVersion !== undefined && input.expectedReportVersion !== kase.reportVersion) {
+      throw conflict(
+        `Case ${kase.accession}'s report is now version ${kase.reportVersion}, not version ${input.expectedReportVersion} as shown: reload, read the current report, then amend it if still needed; nothing changed`,
+        { reportVersion: kase.reportVersion, expectedReportVersion: input.expectedReportVersion },
+      );
+    }
     // One amendment at a time: a second would record a second reason the next signature never shows.
     if (isAmendmentOpen(kase)) {
       throw conflict(`Case ${kase.accession} is already being amended (version ${kase.reportVersion + 1}, status ${kase.status}): continue that amendment`);

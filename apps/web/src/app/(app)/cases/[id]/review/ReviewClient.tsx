@@ -122,7 +122,7 @@ export function ReviewClient({
           here when the analysis finishes{following ? " (this page checks every few seconds)" : ""}.
         </p>
       )}
-      {signed && <AmendBox caseId={header.id} onDone={() => router.refresh()} />}
+      {signed && <AmendBox caseId={header.id} reportVersion={header.reportVersion} onDone={() => router.refresh()} />}
       <CaseImagesPanel images={images} canVoid={canVoid} onVoided={() => router.refresh()} />
       <ReviewWorkspace
         header={header}
@@ -143,7 +143,7 @@ export function ReviewClient({
   );
 }
 
-function AmendBox({ caseId, onDone }: { caseId: string; onDone: () => void }) {
+function AmendBox({ caseId, reportVersion, onDone }: { caseId: string; reportVersion: number; onDone: () => void }) {
   const [reason, setReason] = useState("");
   // Started: the page reloads into the amendment, which takes a while on a large case; a second
   // press meanwhile would be refused ("not signed") in red under an amendment that succeeded.
@@ -157,7 +157,8 @@ function AmendBox({ caseId, onDone }: { caseId: string; onDone: () => void }) {
         e.preventDefault();
         if (started) return;
         void act(async () => {
-          await gql(AMEND_CASE, { input: { caseId, reason: reason.trim() } });
+          // The version shown: one signed since by someone else is refused, not reopened unread.
+          await gql(AMEND_CASE, { input: { caseId, reason: reason.trim(), expectedReportVersion: reportVersion } });
           setStarted(true);
         });
       }}
