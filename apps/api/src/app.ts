@@ -13,6 +13,7 @@ import { makeFormatError } from "./errors.ts";
 import { queryCostLimit, queryShapeLimit } from "./limits.ts";
 import { restRouter } from "./rest/router.ts";
 import { tokenRateLimit } from "./auth/tokenRateLimit.ts";
+import { nulTextPlugin, refuseNulQuery } from "./lib/nulText.ts";
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -64,7 +65,7 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
     hideSchemaDetailsFromClientErrors: deps.env.nodeEnv === "production",
     formatError: makeFormatError((err) => log.error("internal error", describeError(err)), { hideSchema: deps.env.nodeEnv === "production" }),
     // No HTTP caching of clinical data; the cache-control plugin also costs time on every field.
-    plugins: [requestLogPlugin(log), ApolloServerPluginCacheControlDisabled()],
+    plugins: [requestLogPlugin(log), ApolloServerPluginCacheControlDisabled(), nulTextPlugin()],
   });
   await apollo.start();
 
@@ -90,7 +91,7 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
     express.json({ limit: limits.maxBodyBytes }),
     expressMiddleware(apollo, { context }),
   );
-  app.use(restRouter(deps));
+  app.use(refuseNulQuery, restRouter(deps));
 
   app.use((_req, res) => {
     res.status(404).json({ errors: [{ message: "Not found", extensions: { code: "NOT_FOUND" } }] });

@@ -4,6 +4,7 @@
 import type { Request } from "express";
 import busboy from "busboy";
 import { badInput } from "../../errors.ts";
+import { nulMessage } from "../../lib/nulText.ts";
 import { uploadedFileName } from "./fileName.ts";
 
 export interface UploadedFile {
@@ -76,6 +77,8 @@ export function parseMultipart(req: Request, limits: { maxBytes: number; maxFile
       });
     });
     bb.on("field", (name, value) => {
+      // Stored as text (stain), where PostgreSQL cannot hold U+0000.
+      if (value.includes("\u0000")) fail(badInput(nulMessage(`Field ${name.slice(0, 40)}`)));
       fields[name] = value;
     });
     bb.on("filesLimit", () => fail(badInput(`At most ${limits.maxFiles} files per upload`)));
