@@ -44,8 +44,8 @@ import {
 import { gradcamCaption } from "./gradcam";
 import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
-import { amendmentOpenedText, reportVersionText, type OpenAmendment } from "./amendment";
-import type { CaseDetailsFields } from "@/lib/caseDetails";
+import { amendmentOpenedText, noCellsNotice, reportVersionText, type OpenAmendment } from "./amendment";
+import { isSigned, type CaseDetailsFields } from "@/lib/caseDetails";
 import { thresholdPercent } from "@/lib/format";
 import { useLeaveGuard } from "@/lib/useLeaveGuard";
 import { labelKey, labelName } from "@/lib/labels";
@@ -87,6 +87,7 @@ export function ReviewWorkspace({
   slides,
   analysingSlides = 0,
   failedSlides = 0,
+  voidedSlides = 0,
   cells: initialCells,
   api,
   readOnly,
@@ -103,6 +104,8 @@ export function ReviewWorkspace({
   analysingSlides?: number;
   /** Images whose analysis failed: their cells are not in the count the signature records. */
   failedSlides?: number;
+  /** Images voided (their cells out of the review): all of them voided in an amendment, a retraction closes it. */
+  voidedSlides?: number;
   cells: ReviewCell[];
   api: ReviewApi;
   readOnly: boolean;
@@ -281,6 +284,15 @@ export function ReviewWorkspace({
   const slide = slides.find((s) => s.id === slideId) ?? null;
   const slideCells = useMemo(() => state.cells.filter((c) => c.slideId === slideId), [state.cells, slideId]);
   const unreviewed = prog.total - prog.reviewed;
+  // No cell to review: say why, and during an amendment offer the signature that can still close it.
+  const noCells = noCellsNotice({
+    amending: readOnly ? null : (header.amendment?.of ?? null),
+    signed: isSigned(header.status),
+    images: slides.length,
+    voided: voidedSlides,
+    analysing: analysingSlides,
+  });
+  const offerRetraction = !readOnly && prog.total === 0 && noCells.retract;
 
   return (
     <div data-testid="review-workspace" data-ready="true">
@@ -378,6 +390,14 @@ export function ReviewWorkspace({
           </button>
         </div>
       )}
+      {offerRetraction && (
+        <div className="notice row" style={{ alignItems: "center", justifyContent: "space-between" }} data-testid="review-no-cells">
+          <span>{noCells.text}</span>
+          <button type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => setSignOpen(true)} data-testid="review-sign-retraction">
+            Sign a retraction…
+          </button>
+        </div>
+      )}
       {readOnly && (
         <p className="notice" data-testid="review-readonly">
           This case is {header.status.toLowerCase().replace("_", " ")}: decisions are read-only here.
@@ -421,13 +441,7 @@ export function ReviewWorkspace({
             minConfidence={minConfidence}
             onSelect={onSelect}
             onBulkConfirm={onBulk}
-            emptyText={
-              analysingSlides > 0
-                ? "This case's images are still being analysed: their cells appear here when the analysis finishes."
-                : slides.length === 0
-                  ? "No image of this case has been analysed, so there are no cells to review: a technician adds images on the upload page."
-                  : "No white cells were found in this case's images."
-            }
+            emptyText={noCells.text}
           />
         </div>
         <aside className="side">
@@ -514,7 +528,7 @@ export function ReviewWorkspace({
           {!readOnly && (
             <div className="panel">
               <button className="primary" type="button" onMouseDown={(e) => e.preventDefault()} onClick={() => setSignOpen(true)} data-testid="open-signoff">
-                Sign off…
+                {offerRetraction ? "Sign a retraction…" : "Sign off…"}
               </button>
               {unreviewed > 0 && (
                 <span className="muted" style={{ marginLeft: "0.5rem" }}>

@@ -12,8 +12,8 @@ import { labelName } from "@/lib/labels";
 import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
-import { amendmentOpenedText, type OpenAmendment } from "./amendment";
-import { MAX_SIGNED_COMMENT } from "@rcmnet/api/signOffMeanings";
+import { amendmentOpenedText, retractionConfirmText, type OpenAmendment } from "./amendment";
+import { isRetraction, MAX_SIGNED_COMMENT } from "@rcmnet/api/signOffMeanings";
 
 export interface SignOffSummary {
   /** Printed name of the signed-in user, as the signature will record it. */
@@ -95,6 +95,10 @@ function SignOffForm({
   const [withoutFailed, setWithoutFailed] = useState(false);
   const failedUnacknowledged = summary.failedSlides > 0 && !withoutFailed;
   const { meaning, fitting: meanings } = signingMeaning(summary, chosenMeaning);
+  // A retraction withdraws the version the amendment replaces and gives no result: signed only
+  // once the signer has ticked the sentence that says so (the meaning alone is one <select> away).
+  const retracting = isRetraction(meaning);
+  const [retractionConfirmed, setRetractionConfirmed] = useState(false);
   const [login, setLogin] = useState("");
   // After a first signature in this tab's session, the password alone continues the series (the
   // API decides: a new session asks for the ID again, and the field comes back).
@@ -114,9 +118,10 @@ function SignOffForm({
   const [changed, setChanged] = useState(false);
   const [busy, setBusy] = useState(false);
   // Saving first: the last cell's decision in flight still counts as unreviewed.
+  // No cell: an amendment can still close, by retracting (the only meaning then offered).
   const blocked =
-    total === 0
-      ? "There are no cells to sign off."
+    total === 0 && !amendment
+      ? "There are no cells to sign off. A first report cannot be retracted (none was issued): upload this patient's images, or leave the case unsigned."
       : saving
         ? "Decisions are still being saved."
         : unreviewed > 0
@@ -126,7 +131,7 @@ function SignOffForm({
             : null;
 
   // One rule for the Sign button and for Enter in the form.
-  const cannotSign = Boolean(blocked) || failedUnacknowledged || (needsId && !login.trim()) || !password || !meaning;
+  const cannotSign = Boolean(blocked) || failedUnacknowledged || (retracting && !retractionConfirmed) || (needsId && !login.trim()) || !password || !meaning;
 
   // Opened while a decision was saving, the dialog was blocked and its fields disabled, so the
   // browser focused the meaning <select>: once it can be signed, focus goes to the user ID, where
@@ -179,10 +184,29 @@ function SignOffForm({
             (patient <strong className="mono" data-testid="signoff-patient">{patientRef}</strong>)
           </>
         )}{" "}
-        as <strong data-testid="signoff-signer">{signer}</strong>: {total - unreviewed} of {total} cell
-        {total === 1 ? "" : "s"} reviewed, <strong data-testid="signoff-overrides">{overrides}</strong> of them {overrides === 1 ? "differs" : "differ"} from the AI.
+        as <strong data-testid="signoff-signer">{signer}</strong>:{" "}
+        {total === 0 ? (
+          "no cells to count (every image of the case is voided or gave none)."
+        ) : (
+          <>
+            {total - unreviewed} of {total} cell
+            {total === 1 ? "" : "s"} reviewed, <strong data-testid="signoff-overrides">{overrides}</strong> of them {overrides === 1 ? "differs" : "differ"} from the AI.
+          </>
+        )}
       </p>
-      {amendment && (
+      {amendment && retracting && (
+        <p className="error" data-testid="signoff-retraction">
+          <strong>Retraction.</strong> This signature makes version {amendment.of + 1}, which withdraws version {amendment.of} and reports no valid result: no differential count, no
+          CAR-T figures. Version {amendment.of} stays readable, marked retracted.
+          {summary.amendmentOpened && (
+            <span data-testid="signoff-amendment-reason">
+              {" "}
+              {amendmentOpenedText(summary.amendmentOpened)} Your signature certifies this reason.
+            </span>
+          )}
+        </p>
+      )}
+      {amendment && !retracting && (
         <p className="notice" data-testid="signoff-amendment">
           This signature makes version {amendment.of + 1}, which supersedes version {amendment.of} (it stays readable). This amendment made{" "}
           {amendment.decisions} decision{amendment.decisions === 1 ? "" : "s"}; {amendment.relabelled} cell{amendment.relabelled === 1 ? " is" : "s are"} now labelled otherwise than in
@@ -197,29 +221,32 @@ function SignOffForm({
           )}
         </p>
       )}
-      {/* What the signature records, in front of the signer: every class and its share, the zeros it lists included (a 0 is signed too). */}
-      <table data-testid="signoff-differential" aria-label="Differential count to be signed">
-        <thead>
-          <tr>
-            <th>Class</th>
-            <th className="num">n</th>
-            <th className="num">% of {differential.counted} white cells</th>
-          </tr>
-        </thead>
-        <tbody>
-          {differential.rows.map((r) => (
-            <tr key={r.label}>
-              <td>{labelName(r.label)}</td>
-              <td className="num">{r.count}</td>
-              <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
+      {/* What the signature records, in front of the signer: every class and its share, the zeros it lists included (a 0 is signed too).
+          A retraction reports none: its cells, if any, are recorded, not shown as a result. */}
+      {!retracting && (
+        <table data-testid="signoff-differential" aria-label="Differential count to be signed">
+          <thead>
+            <tr>
+              <th>Class</th>
+              <th className="num">n</th>
+              <th className="num">% of {differential.counted} white cells</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {differential.rows.map((r) => (
+              <tr key={r.label}>
+                <td>{labelName(r.label)}</td>
+                <td className="num">{r.count}</td>
+                <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <p data-testid="signoff-specimen" style={{ margin: "0.4rem 0" }}>
         Specimen: {specimen}
       </p>
-      <CartSummary summary={differential.summary} blood={blood} />
+      {!retracting && <CartSummary summary={differential.summary} blood={blood} />}
       <div style={{ display: "grid", gap: "0.6rem" }}>
         {summary.failedSlides > 0 && (
           <label className="notice" style={{ flexDirection: "row", alignItems: "flex-start", gap: "0.4rem", color: "inherit" }} data-testid="signoff-failed-images">
@@ -256,6 +283,12 @@ function SignOffForm({
             ))}
           </select>
         </label>
+        {amendment && retracting && (
+          <label className="notice" style={{ flexDirection: "row", alignItems: "flex-start", gap: "0.4rem", color: "inherit" }} data-testid="signoff-retraction-confirm">
+            <input type="checkbox" checked={retractionConfirmed} onChange={(e) => setRetractionConfirmed(e.target.checked)} data-testid="signoff-retraction-ack" />
+            <span>{retractionConfirmText(amendment.of, total)}</span>
+          </label>
+        )}
         {/* Both components of the signature are typed at the first signing of a session (21 CFR
             11.200(a)(1)): the signed-in session says who opened this page, not who is at the
             keyboard now. Later signings in the session take the password alone. */}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { amendmentOpenedText, openAmendmentOf, reportVersionText } from "./amendment";
+import { amendmentOpenedText, noCellsNotice, openAmendmentOf, reportVersionText, retractionConfirmText } from "./amendment";
 
 const opened = {
   amendmentStartedAt: "2026-11-27T08:30:00.000Z",
@@ -35,5 +35,45 @@ describe("the amendment open on a case", () => {
     expect(reportVersionText("IN_REVIEW", 1)).toBe("2 (amending version 1)");
     // An image of the amendment being analysed: still version 2 in preparation, not "1 (signed)".
     expect(reportVersionText("ANALYZING", 1)).toBe("2 (amending version 1)");
+  });
+});
+
+describe("a case with no cell left to review", () => {
+  it("offers a retraction in an amendment whose images are all voided", () => {
+    const n = noCellsNotice({ amending: 1, images: 0, voided: 2, analysing: 0 });
+    expect(n.retract).toBe(true);
+    expect(n.text).toBe(
+      "Every image of this case is voided: there is no valid result to report, and version 1 stays the report of record until a signature replaces it. To withdraw version 1 without a result in its place, sign a retraction (no valid result); or upload this patient's images and sign a result.",
+    );
+  });
+
+  it("says a first report cannot be retracted, and what to do instead", () => {
+    const n = noCellsNotice({ amending: null, images: 0, voided: 1, analysing: 0 });
+    expect(n.retract).toBe(false);
+    expect(n.text).toMatch(/A first report cannot be retracted \(none was issued\): upload this patient's images on the upload page, or leave the case unsigned\.$/);
+  });
+
+  it("waits for an analysis under way, and keeps the words of a case without images or cells", () => {
+    expect(noCellsNotice({ amending: 1, images: 0, voided: 1, analysing: 1 })).toEqual({
+      text: "This case's images are still being analysed: their cells appear here when the analysis finishes.",
+      retract: false,
+    });
+    expect(noCellsNotice({ amending: null, images: 0, voided: 0, analysing: 0 })).toEqual({
+      text: "No image of this case has been analysed, so there are no cells to review: a technician adds images on the upload page.",
+      retract: false,
+    });
+    expect(noCellsNotice({ amending: null, images: 2, voided: 0, analysing: 0 })).toEqual({ text: "No white cells were found in this case's images.", retract: false });
+    expect(noCellsNotice({ amending: 2, images: 2, voided: 0, analysing: 0 }).retract).toBe(true);
+    // Signed (a retraction over voided images, say): nothing to sign, and no first-report advice.
+    expect(noCellsNotice({ amending: null, signed: true, images: 0, voided: 2, analysing: 0 })).toEqual({ text: "Every image of this case was voided: it has no cells to show.", retract: false });
+  });
+});
+
+describe("the confirmation a retraction asks for", () => {
+  it("names the version withdrawn, that no result replaces it, and the cells kept on record", () => {
+    expect(retractionConfirmText(1, 0)).toBe("I retract version 1: it must not be used, and version 2 reports no valid result in its place.");
+    expect(retractionConfirmText(2, 12)).toBe(
+      "I retract version 2: it must not be used, and version 3 reports no valid result in its place. The 12 cells on this page stay recorded with my signature, not as a result.",
+    );
   });
 });

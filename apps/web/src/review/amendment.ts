@@ -42,3 +42,47 @@ export function reportVersionText(status: string, reportVersion: number): string
   if (isSigned(status)) return `${reportVersion} (signed)`;
   return reportVersion > 0 ? `${reportVersion + 1} (amending version ${reportVersion})` : String(reportVersion + 1);
 }
+
+/**
+ * What the review page says where no cell is left to review, and whether signing a retraction is
+ * the way to close the case: during an amendment whose images are all voided (or gave no cells),
+ * the version it amends is known wrong and must not stay the report of record for want of cells.
+ * A first report has nothing to retract. `images`: the images whose cells the page shows.
+ */
+export function noCellsNotice({
+  amending,
+  signed = false,
+  images,
+  voided,
+  analysing,
+}: {
+  amending: number | null;
+  /** The case is signed (read-only): nothing to sign, only to say. */
+  signed?: boolean;
+  images: number;
+  voided: number;
+  analysing: number;
+}): { text: string; retract: boolean } {
+  if (analysing > 0) return { text: "This case's images are still being analysed: their cells appear here when the analysis finishes.", retract: false };
+  if (signed && images === 0 && voided > 0) return { text: "Every image of this case was voided: it has no cells to show.", retract: false };
+  const retraction = amending !== null ? ` To withdraw version ${amending} without a result in its place, sign a retraction (no valid result); or upload this patient's images and sign a result.` : "";
+  if (images === 0 && voided > 0) {
+    return amending !== null
+      ? { text: `Every image of this case is voided: there is no valid result to report, and version ${amending} stays the report of record until a signature replaces it.${retraction}`, retract: true }
+      : {
+          text: "Every image of this case is voided: there are no cells to sign. A first report cannot be retracted (none was issued): upload this patient's images on the upload page, or leave the case unsigned.",
+          retract: false,
+        };
+  }
+  if (images === 0) return { text: `No image of this case has been analysed, so there are no cells to review: a technician adds images on the upload page.${retraction}`, retract: amending !== null };
+  return { text: `No white cells were found in this case's images.${retraction}`, retract: amending !== null };
+}
+
+/**
+ * The sentence a signer ticks before signing a retraction of version `of`: what the signature
+ * withdraws, that nothing replaces it, and what becomes of the cells (`cells`: those on the page).
+ */
+export function retractionConfirmText(of: number, cells: number): string {
+  const kept = cells > 0 ? ` The ${cells} cell${cells === 1 ? "" : "s"} on this page stay recorded with my signature, not as a result.` : "";
+  return `I retract version ${of}: it must not be used, and version ${of + 1} reports no valid result in its place.${kept}`;
+}

@@ -364,6 +364,17 @@ describe("sign-off meaning", () => {
     expect(signingMeaning({ amendment: { relabelled: 1 }, overrides: 2 }, null).meaning).toBe("Amended report: reviewed and approved with corrections");
     expect(signingMeaning({ amendment: { relabelled: 0 }, overrides: 0 }, null).meaning).toBe("Amended report: reviewed and approved");
   });
+  it("an amendment may retract, chosen, never by default; with no cell left it can only retract", () => {
+    const RETRACTION = "Amended report: retracted, no valid result";
+    const withCells = signingMeaning({ amendment: { relabelled: 0 }, overrides: 0, total: 5 }, null);
+    expect(withCells.fitting.at(-1)).toBe(RETRACTION);
+    expect(withCells.meaning).toBe("Amended report: reviewed and approved");
+    expect(signingMeaning({ amendment: { relabelled: 0 }, overrides: 1, total: 5 }, RETRACTION).meaning).toBe(RETRACTION);
+    expect(signingMeaning({ amendment: { relabelled: 0 }, overrides: 0, total: 0 }, null)).toEqual({ meaning: RETRACTION, fitting: [RETRACTION] });
+    // A first report is never retracted, and with no cell it has nothing to sign.
+    expect(signingMeaning({ amendment: null, overrides: 0, total: 3 }, RETRACTION).meaning).toBe("Reviewed and approved");
+    expect(signingMeaning({ amendment: null, overrides: 0, total: 0 }, null)).toEqual({ meaning: "", fitting: [] });
+  });
 });
 
 describe("amendmentDecisions", () => {

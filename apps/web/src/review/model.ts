@@ -665,7 +665,11 @@ export function seenState(cells: readonly ReviewCell[]): { seenCells: number; se
  * the case changes under an open dialog (a correction's save landing after it opened), so a
  * corrected case is never signed as plain approval by a default chosen too early.
  */
-export function signingMeaning(summary: { amendment: unknown; overrides: number }, chosen: string | null): { meaning: string; fitting: string[] } {
-  const fitting = meaningsFor({ amendment: summary.amendment !== null, corrected: summary.overrides > 0 });
-  return { meaning: chosen !== null && (fitting as string[]).includes(chosen) ? chosen : fitting[0]!, fitting };
+export function signingMeaning(
+  summary: { amendment: unknown; overrides: number; total?: number },
+  chosen: string | null,
+): { meaning: string; fitting: string[] } {
+  // No cell (every image voided): an amendment can only retract; a first report fits nothing ("").
+  const fitting = meaningsFor({ amendment: summary.amendment !== null, corrected: summary.overrides > 0, empty: summary.total === 0 });
+  return { meaning: chosen !== null && (fitting as string[]).includes(chosen) ? chosen : (fitting[0] ?? ""), fitting };
 }

@@ -7,6 +7,7 @@ import { isUuid } from "../../lib/pagination.ts";
 import { signOffCase } from "./signOffCase.ts";
 import { amendCase } from "./amendCase.ts";
 import { auditedSha256, verifySignOffRow } from "./verifySignOff.ts";
+import { isRetraction } from "./meanings.ts";
 import type { Role } from "@rcmnet/db";
 import { hashFor, redactAuditJson } from "../audit/redact.ts";
 import { canSeePatientRef } from "../cases/caseRules.ts";
@@ -63,6 +64,8 @@ export const resolvers: Resolvers = {
       const c = (s.content as { comment?: unknown } | null)?.comment;
       return typeof c === "string" && seesFreeText(ctx.user?.role) ? c : null;
     },
+    // The meaning column, which verifySignOff checks against content.retracted.
+    retracted: (s) => isRetraction(s.meaning),
   },
 };
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { confirmAsSeen, databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
+import { verifySignOffRow } from "./verifySignOff.ts";
 import { failSlide } from "../../jobs/handlers/analyzeSlide.ts";
 
 let api: TestApi;
@@ -27,9 +28,9 @@ const MEANING = "Reviewed and approved";
 const CORRECTED = "Reviewed and approved with corrections";
 const AMENDED_CORRECTED = "Amended report: reviewed and approved with corrections";
 
-/** What a freshly loaded review page shows, and a signature must name: the cells and decisions now. */
+/** What a freshly loaded review page shows, and a signature must name: the cells and decisions now (a voided image's are out). */
 async function seen(caseId: string) {
-  const cells = await api.prisma.cell.findMany({ where: { slide: { caseId, analysisStatus: { not: "FAILED" } } }, select: { reviewCount: true } });
+  const cells = await api.prisma.cell.findMany({ where: { slide: { caseId, analysisStatus: { not: "FAILED" }, voidedAt: null } }, select: { reviewCount: true } });
   const { updatedAt } = await api.prisma.case.findUniqueOrThrow({ where: { id: caseId } });
   return { seenCells: cells.length, seenDecisions: cells.reduce((n, c) => n + c.reviewCount, 0), seenCaseUpdatedAt: updatedAt.toISOString() };
 }
@@ -300,7 +301,7 @@ describe("sign-off", () => {
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
     // Each model used is named by name and version beside the id that pins its weights.
-    expect(v1.content.schema).toBe("rcmnet.signed-report/7");
+    expect(v1.content.schema).toBe("rcmnet.signed-report/8");
     expect(v1.content.differential.cartAssessed).toBe(true);
     // Each cell's last decision is signed with its reason (why left unidentified, why overridden).
     expect(v1.content.cells[0]).toMatchObject({ action: "CONFIRM", reason: "seen", bulk: null });
@@ -418,7 +419,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, reason: "CAR-T morphology" } });
     await confirmAll(cellIds.slice(1));
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
-    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/7");
+    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/8");
     expect(r.signOffCase.content.differential).toMatchObject({ cartAssessed: false, cartCount: 1, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
     expect(r.signOffCase.content.absoluteCounts).toMatchObject({ wbcPerUl: 5000, cartPerUl: null, cartPerUlCi95: null });
     expect(r.signOffCase.content.absoluteCounts.lymphocytesPerUl).toBeGreaterThan(0);
@@ -480,7 +481,7 @@ describe("sign-off", () => {
       input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, comment: `  ${comment}\n`, ...(await seen(kase.id)) },
     });
     const content = r.signOffCase.content;
-    expect(content.schema).toBe("rcmnet.signed-report/7");
+    expect(content.schema).toBe("rcmnet.signed-report/8");
     expect(content.differential.counted).toBe(10);
     expect(content.differential.rows.at(-1)).toEqual({ label: "blast", count: 1, percent: 10 });
     expect(content.differential.excluded).toEqual([]);
@@ -652,3 +653,131 @@ describe("sign-off", () => {
     expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
   });
 });
+
+describe("retraction", () => {
+  const RETRACTION = "Amended report: retracted, no valid result";
+  const AMENDED = "Amended report: reviewed and approved";
+  const VOID = `mutation($id: ID!, $reason: String!, $at: DateTime!) { voidSlide(slideId: $id, reason: $reason, expectedUpdatedAt: $at) { id } }`;
+  const VERIFY = `query($id: ID!) { verifySignOff(id: $id) { ok mismatches } signOff(id: $id) { version retracted } }`;
+
+  /** Voids every image of the case, as a hematologist in an amendment does with another patient's smears. */
+  async function voidAll(caseId: string, reason: string) {
+    for (const slide of await api.prisma.slide.findMany({ where: { caseId, voidedAt: null } })) {
+      await api.gqlOk(hema, VOID, { id: slide.id, reason, at: slide.updatedAt.toISOString() });
+    }
+  }
+
+  /** A version-1 report of a case with `cells` cells, each decided and signed. */
+  async function signedCase(cells: number) {
+    const seeded = await seedReviewableCase(api.prisma, { createdById: techId, cells });
+    await confirmAll(seeded.cellIds);
+    const v1 = (await api.gqlOk(hema, SIGN, { input: { caseId: seeded.kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(seeded.kase.id)) } })).signOffCase;
+    return { ...seeded, v1 };
+  }
+
+  it("closes an amendment whose images were all voided: a signed, verified version that withdraws the one before", async () => {
+    // Case A signed as version 1; its smears turn out to be patient B's.
+    const { kase, model, v1 } = await signedCase(3);
+    const reason = "Smears are patient B's (MRN-4411), not this patient's";
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason } });
+    await voidAll(kase.id, "smear of another patient");
+    const others = { TECHNICIAN: await api.loginAs("TECHNICIAN"), ADMIN: await api.loginAs("ADMIN") };
+
+    // No cell to count: an approval is refused, naming the way out; nothing is stored.
+    const before = await databaseFingerprint(api.prisma);
+    for (const meaning of [AMENDED, AMENDED_CORRECTED]) {
+      const refused = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning, ...(await seen(kase.id)) } });
+      expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+      expect(refused.errors?.[0]?.message).toMatch(/has no cells to sign \(every image is voided or failed\): to withdraw version 1 .* sign this amendment as "Amended report: retracted, no valid result"/);
+    }
+    // Only a hematologist signs, a retraction too.
+    for (const role of ["TECHNICIAN", "ADMIN"] as const) {
+      const r = await api.gql(others[role], SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: RETRACTION, ...(await seen(kase.id)) } });
+      expect(r.errors?.[0]?.extensions?.code, role).toBe("FORBIDDEN");
+    }
+    expect({ ...(await databaseFingerprint(api.prisma)), user: "" }).toEqual({ ...before, user: "" });
+    expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(1);
+    expect(await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).toMatchObject({ status: "IN_REVIEW", reportVersion: 1 });
+
+    // The retraction: the usual signature (both components), no comment, zero cells.
+    const r = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: RETRACTION, ...(await seen(kase.id)) } })).signOffCase;
+    expect(r).toMatchObject({ version: 2, meaning: RETRACTION, amendmentReason: reason, supersedes: { id: v1.id, version: 1 } });
+    expect(r.content).toMatchObject({ schema: "rcmnet.signed-report/8", retracted: true, meaning: RETRACTION, amendmentReason: reason, comment: null, cells: [] });
+    expect(r.content.supersedes).toEqual({ id: v1.id, version: 1, contentSha256: v1.contentSha256 });
+    expect(r.content.differential.total).toBe(0);
+    expect(r.content.slides).toHaveLength(1);
+    expect(r.content.slides[0].voided).toMatchObject({ byLogin: hemaLogin, reason: "smear of another patient" });
+    expect(sha256OfContent(r.content)).toBe(r.contentSha256);
+    expect(await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).toMatchObject({ status: "AMENDED", reportVersion: 2 });
+    // Both versions verify; version 2 is the report of record and says it retracts.
+    expect(await api.gqlOk(hema, VERIFY, { id: r.id })).toEqual({ verifySignOff: { ok: true, mismatches: [] }, signOff: { version: 2, retracted: true } });
+    expect(await api.gqlOk(hema, VERIFY, { id: v1.id })).toEqual({ verifySignOff: { ok: true, mismatches: [] }, signOff: { version: 1, retracted: false } });
+    const read = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { currentSignOff { version retracted } signOffs { version retracted } } }`, { id: kase.id });
+    expect(read.case).toEqual({ currentSignOff: { version: 2, retracted: true }, signOffs: [{ version: 1, retracted: false }, { version: 2, retracted: true }] });
+    // The trail says a report was withdrawn, and under what meaning, without reading the content.
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "case.sign_off", entityId: kase.id }, orderBy: { seq: "desc" } });
+    expect(event.after).toMatchObject({ status: "AMENDED", reportVersion: 2, signOffId: r.id, contentSha256: r.contentSha256, meaning: RETRACTION, retracted: true });
+    // A row whose meaning was changed behind the triggers no longer agrees with its content.
+    const stored = await api.prisma.signOff.findUniqueOrThrow({ where: { id: r.id } });
+    expect(verifySignOffRow({ ...stored, meaning: AMENDED }, r.contentSha256).mismatches).toEqual(["meaning", "retracted"]);
+
+    // The right smears arrive: a later amendment works as any amendment, and gives a result again.
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "The patient's own smears arrived" } });
+    const slide = await api.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: randomHex(), mimeType: "image/png", byteSize: 1000, width: 500, height: 500, analysisStatus: "DONE", uploadedById: techId },
+    });
+    const cells = await Promise.all(
+      [0, 1].map((i) => api.prisma.cell.create({ data: { slideId: slide.id, x: i * 30, y: 0, width: 24, height: 24, cropSha256: randomHex(), currentLabel: model.labels[0]! } })),
+    );
+    for (const cell of cells) await api.prisma.prediction.create({ data: { cellId: cell.id, modelVersionId: model.id, label: model.labels[0]!, probabilities: { [model.labels[0]!]: 0.9 }, confidence: 0.9 } });
+    await confirmAll(cells.map((c) => c.id));
+    const v3 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: AMENDED, ...(await seen(kase.id)) } })).signOffCase;
+    expect(v3).toMatchObject({ version: 3, meaning: AMENDED, amendmentReason: "The patient's own smears arrived", supersedes: { id: r.id, version: 2 } });
+    expect(v3.content).toMatchObject({ retracted: false });
+    expect(v3.content.cells).toHaveLength(2);
+    expect(await api.gqlOk(hema, VERIFY, { id: v3.id })).toEqual({ verifySignOff: { ok: true, mismatches: [] }, signOff: { version: 3, retracted: false } });
+    expect(await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).toMatchObject({ status: "AMENDED", reportVersion: 3 });
+  });
+
+  it("may retract a version whose cells stay: recorded, not reported, and not learned from", async () => {
+    const { kase, cellIds, v1 } = await signedCase(2);
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Specimen clotted: no count from it is valid" } });
+    // With cells, an amendment may approve or retract; retraction is never the one offered first.
+    const r = (
+      await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: RETRACTION, comment: "Clot in the tube: redraw requested", ...(await seen(kase.id)) } })
+    ).signOffCase;
+    expect(r).toMatchObject({ version: 2, meaning: RETRACTION, supersedes: { id: v1.id } });
+    expect(r.content).toMatchObject({ retracted: true, comment: "Clot in the tube: redraw requested" });
+    expect(r.content.cells.map((c: { id: string }) => c.id).sort()).toEqual([...cellIds].sort());
+    expect((await api.gqlOk(hema, VERIFY, { id: r.id })).verifySignOff.ok).toBe(true);
+    // A retracted case's cells teach no model: a snapshot leaves them out.
+    const snapshot = await api.gqlOk(await api.loginAs("DATA_SCIENTIST"), `mutation { createDatasetSnapshot(name: "after a retraction") { id } }`);
+    const items = await api.prisma.datasetItem.count({ where: { snapshotId: snapshot.createDatasetSnapshot.id, cellId: { in: cellIds } } });
+    expect(items).toBe(0);
+  });
+
+  it("refuses a retraction of a first report, and a first report with no cells whatever its meaning; nothing stored", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const before = await databaseFingerprint(api.prisma);
+    const withCells = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: RETRACTION, ...(await seen(kase.id)) } });
+    expect(withCells.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(withCells.errors?.[0]?.message).toMatch(/withdraws a signed report, and case .* has none \(this would be its first report\): there is nothing to retract/);
+    expect({ ...(await databaseFingerprint(api.prisma)), user: "" }).toEqual({ ...before, user: "" });
+
+    await voidAll(kase.id, "wrong patient's smear");
+    const empty = await databaseFingerprint(api.prisma);
+    const approval = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    expect(approval.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(approval.errors?.[0]?.message).toMatch(/has no cells to sign .*: a first report cannot be retracted, as none was issued; upload this patient's images to the case, or leave it unsigned/);
+    const retraction = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: RETRACTION, ...(await seen(kase.id)) } });
+    expect(retraction.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect({ ...(await databaseFingerprint(api.prisma)), user: "" }).toEqual({ ...empty, user: "" });
+    expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
+    expect(await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).toMatchObject({ status: "IN_REVIEW", reportVersion: 0 });
+  });
+});
+
+function randomHex(): string {
+  return Array.from({ length: 64 }, () => "0123456789abcdef"[Math.floor(Math.random() * 16)]).join("");
+}

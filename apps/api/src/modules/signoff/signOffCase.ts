@@ -1,7 +1,9 @@
 // Electronic sign-off of a case report (21 CFR 11.50, 11.70, 11.200): the hematologist re-enters
 // the password, the case must be fully reviewed, and the exact signed content is stored with its
 // sha256. The content includes the audit chain head (seq + hash) as an external anchor: the
-// signature then also vouches for the whole trail up to that point.
+// signature then also vouches for the whole trail up to that point. An amendment may instead be
+// signed as a retraction (meanings.ts): it withdraws the version it supersedes and reports no
+// result, and it is the one signature possible once every image is voided (docs/decisions.md D10).
 import type { Prisma, PrismaClient, User } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
@@ -15,7 +17,7 @@ import { caseLabelCounts, computeDifferential } from "../cases/differential.ts";
 import { absoluteCounts } from "../cases/whiteCellDifferential.ts";
 import { latestAmendEvents } from "./amendCase.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
-import { MAX_SIGNED_COMMENT, meaningsFor, SIGN_OFF_MEANINGS } from "./meanings.ts";
+import { isRetraction, MAX_SIGNED_COMMENT, meaningsFor, RETRACTION_MEANING, SIGN_OFF_MEANINGS } from "./meanings.ts";
 
 export const signOffCaseInput = z.object({
   caseId: z.string(),
@@ -111,6 +113,14 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           throw conflict(`Case ${kase.accession} is already signed (version ${kase.reportVersion}); amend it to change it`);
         }
         if (kase.status !== "IN_REVIEW") throw conflict(`Case ${kase.accession} is not ready for sign-off (status ${kase.status})`);
+        // A retraction withdraws an issued report: a case never signed has none, and an unsigned
+        // case reports nothing already.
+        const retraction = isRetraction(input.meaning);
+        if (retraction && kase.reportVersion === 0) {
+          throw badInput(
+            `"${RETRACTION_MEANING}" withdraws a signed report, and case ${kase.accession} has none (this would be its first report): there is nothing to retract. With no valid image, upload this patient's images to the case, or leave it unsigned; nothing was signed`,
+          );
+        }
         // Details, status and images move updatedAt (an image added, or failed since): the page
         // that loaded before shows neither, and its signer would sign what they never saw.
         if (kase.updatedAt.getTime() !== input.seenCaseUpdatedAt.getTime()) {
@@ -159,7 +169,17 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
                              ORDER BY ae.seq DESC LIMIT 1) b ON true
           WHERE s."caseId" = ${kase.id}::uuid AND s."analysisStatus" <> 'FAILED' AND s."voidedAt" IS NULL
           ORDER BY c."slideId", c.y, c.x, c.id`;
-        if (cells.length === 0) throw conflict(`Case ${kase.accession} has no cells to sign`);
+        // No cell to count (every image voided, or failed): no result to sign. An amendment may
+        // still close, by retracting the version it supersedes (that version is known wrong, and
+        // must not stay the report of record for want of cells); a first report cannot.
+        if (cells.length === 0 && !retraction) {
+          throw conflict(
+            kase.reportVersion > 0
+              ? `Case ${kase.accession} has no cells to sign (every image is voided or failed): to withdraw version ${kase.reportVersion} without a result in its place, sign this amendment as "${RETRACTION_MEANING}"; or upload the right images. Nothing was signed`
+              : `Case ${kase.accession} has no cells to sign (every image is voided or failed): a first report cannot be retracted, as none was issued; upload this patient's images to the case, or leave it unsigned. Nothing was signed`,
+            { cells: 0 },
+          );
+        }
         // The signer signs what their page showed. Cells are never deleted and review counts only
         // grow, so equal totals mean no one added a cell or a decision since the page loaded.
         const decisions = cells.reduce((n, c) => n + c.reviewCount, 0);
@@ -196,7 +216,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         // The meaning must fit what is signed: an amendment says so, and AI labels changed by the
         // reviewer make it "with corrections" (a plain approval would misstate the report).
         const corrections = cells.filter((c) => c.aiLabel !== null && (c.abstained ? UNIDENTIFIED : c.aiLabel) !== c.label).length;
-        const fitting = meaningsFor({ amendment: version > 1, corrected: corrections > 0 });
+        const fitting = meaningsFor({ amendment: version > 1, corrected: corrections > 0, empty: cells.length === 0 });
         if (!(fitting as readonly string[]).includes(input.meaning)) {
           const what = [version > 1 ? `an amendment (version ${version})` : "a first report", corrections > 0 ? `with ${corrections} AI label${corrections === 1 ? "" : "s"} changed by the reviewer` : ""].filter(Boolean).join(" ");
           throw badInput(`The meaning "${input.meaning}" does not fit ${what}: sign as ${fitting.map((m) => `"${m}"`).join(" or ")}; nothing was signed`);
@@ -204,6 +224,12 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         const previous = version > 1 ? await tx.signOff.findUnique({ where: { caseId_version: { caseId: kase.id, version: kase.reportVersion } } }) : null;
         // The reason the open amendment was started with: the signer's page showed it (Case.amendmentReason).
         const amendment = previous ? ((await latestAmendEvents(tx, [kase.id])).get(kase.id) ?? null) : null;
+        // A retraction says which version it withdraws and why: both are signed with it.
+        if (retraction && (!previous || !amendment?.reason)) {
+          throw conflict(
+            `Case ${kase.accession} has no ${previous ? "amendment reason" : `signed version ${kase.reportVersion}`} on record: a retraction must name the version it withdraws and why; nothing was signed`,
+          );
+        }
         // The signature names each model by name and version (what a reader of the report can
         // recognise), beside the id that pins the exact registered weights.
         const modelIds = [...new Set(cells.map((c) => c.modelVersionId).filter((v): v is string => v !== null))].sort();
@@ -237,9 +263,12 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           // signer's free-text morphology comment (trimmed, at most 2,000 characters; null for
           // none), each version its own (an amendment signs its own comment, or none); and a
           // cell's `label` may be "blast" (a hematologist's call no model makes), a white cell.
+          // /8 `retracted`: true where the signature withdraws the version it supersedes and gives
+          // no result ("Amended report: retracted, no valid result"; its cells, none where every
+          // image was voided, and their differential stay recorded, not reported), false otherwise.
           // Older reports keep their own shape (the hash is over the content as stored, so a new
           // field never touches the verification of a report signed without it).
-          schema: "rcmnet.signed-report/7",
+          schema: "rcmnet.signed-report/8",
           intendedUse: INTENDED_USE,
           case: {
             id: kase.id,
@@ -255,6 +284,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           version,
           signer: { id: signer.id, login: signer.login, name: signer.displayName },
           meaning: input.meaning,
+          retracted: retraction,
           signedAt: signedAt.toISOString(),
           differential,
           absoluteCounts: absoluteCounts(
@@ -323,7 +353,17 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           entityType: "Case",
           entityId: kase.id,
           before: { status: kase.status, reportVersion: kase.reportVersion },
-          after: { status: version === 1 ? "SIGNED_OUT" : "AMENDED", reportVersion: version, signOffId: signOff.id, contentSha256, meaning: input.meaning, accession: kase.accession, signature },
+          after: {
+            status: version === 1 ? "SIGNED_OUT" : "AMENDED",
+            reportVersion: version,
+            signOffId: signOff.id,
+            contentSha256,
+            meaning: input.meaning,
+            // The trail says a report was withdrawn without anyone reading the signed content.
+            retracted: retraction,
+            accession: kase.accession,
+            signature,
+          },
         });
         return signOff;
       },

@@ -1,11 +1,12 @@
 // Re-checks a stored signature: the content hash, that the columns a report page or an export
-// shows (signer, time, meaning, version, amendment reason) say what the signed content says, and
+// shows (signer, time, meaning, version, amendment reason, retraction) say what the signed content says, and
 // that the hash is the one the hash-chained audit trail recorded at signing. The table refuses
 // UPDATE by trigger, but a database superuser can disable triggers: this is the check that
 // notices. Content and hash rewritten together agree with each other; only the trail, whose own
 // chain verifyAuditTrail checks, still holds the original hash.
 import type { PrismaClient, SignOff } from "@rcmnet/db";
 import { sha256OfContent } from "./canonicalJson.ts";
+import { isRetraction } from "./meanings.ts";
 
 function field(v: unknown, key: string): unknown {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
@@ -33,6 +34,9 @@ export function verifySignOffRow(row: SignOff, audited: string | null) {
     ["meaning", row.meaning, field(c, "meaning")],
     ["amendmentReason", row.amendmentReason, field(c, "amendmentReason") ?? null],
     ["supersedesId", row.supersedesId, field(field(c, "supersedes"), "id") ?? null],
+    // A retraction's content says so (/8), and nothing else's does: a report page reads the flag,
+    // the meaning column names it. Reports signed before /8 have neither.
+    ["retracted", isRetraction(row.meaning), field(c, "retracted") === true],
   ];
   const mismatches = columns.filter(([, stored, signed]) => stored !== signed).map(([name]) => name);
   if (audited !== row.contentSha256) mismatches.push("auditTrail");

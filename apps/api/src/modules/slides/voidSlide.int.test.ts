@@ -195,7 +195,7 @@ describe("voidSlide", () => {
         input: { caseId: kase.id, login: hemaLogin, password: hemaPassword, meaning: "Reviewed and approved", seenCells: 3, seenDecisions: 3, seenCaseUpdatedAt: view.updatedAt },
       })
     ).signOffCase;
-    expect(signed.content.schema).toBe("rcmnet.signed-report/7");
+    expect(signed.content.schema).toBe("rcmnet.signed-report/8");
     expect(signed.content.cells).toHaveLength(3);
     expect(signed.content.differential.total).toBe(3);
     const listed = new Map(signed.content.slides.map((s: { id: string; voided: unknown }) => [s.id, s.voided]));
@@ -246,7 +246,12 @@ describe("voidSlide", () => {
 
     // A case reopened for amendment (signed as version 1): a technician's void is refused.
     const amended = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
-    await api.prisma.case.update({ where: { id: amended.kase.id }, data: { reportVersion: 1 } });
+    await confirmAll(amended.kase.id);
+    const seenNow = async () => ({ seenCaseUpdatedAt: (await api.prisma.case.findUniqueOrThrow({ where: { id: amended.kase.id } })).updatedAt.toISOString() });
+    const v1 = (
+      await api.gqlOk(hema, SIGN, { input: { caseId: amended.kase.id, login: hemaLogin, password: hemaPassword, meaning: "Reviewed and approved", seenCells: 1, seenDecisions: 1, ...(await seenNow()) } })
+    ).signOffCase;
+    await api.gqlOk(hema, `mutation($c: ID!) { amendCase(input: { caseId: $c, reason: "The smear is another patient's" }) { id } }`, { c: amended.kase.id });
     const other = await api.prisma.slide.findUniqueOrThrow({ where: { id: amended.slideId } });
     const before = await databaseFingerprint(api.prisma);
     const refused = await api.gql(tech, VOID, { ...loaded(other), reason: "wrong slide" });
@@ -254,6 +259,23 @@ describe("voidSlide", () => {
     expect(refused.errors?.[0]?.message).toMatch(/being amended .* only a hematologist/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
     await api.gqlOk(hema, VOID, { ...loaded(other), reason: "wrong slide" });
+
+    // Its only image voided, the amendment has no cell to sign: an approval is refused, pointing
+    // to the retraction, which closes it. Version 1 (the wrong patient's) is then superseded.
+    const approval = await api.gql(hema, SIGN, {
+      input: { caseId: amended.kase.id, password: hemaPassword, meaning: "Amended report: reviewed and approved", seenCells: 0, seenDecisions: 0, ...(await seenNow()) },
+    });
+    expect(approval.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(approval.errors?.[0]?.message).toMatch(/no cells to sign .* sign this amendment as "Amended report: retracted, no valid result"/);
+    const retraction = (
+      await api.gqlOk(hema, SIGN, {
+        input: { caseId: amended.kase.id, password: hemaPassword, meaning: "Amended report: retracted, no valid result", seenCells: 0, seenDecisions: 0, ...(await seenNow()) },
+      })
+    ).signOffCase;
+    expect(retraction.content).toMatchObject({ schema: "rcmnet.signed-report/8", version: 2, retracted: true, cells: [], supersedes: { id: v1.id, version: 1 } });
+    expect(retraction.content.slides[0].voided).toMatchObject({ byLogin: hemaLogin, reason: "wrong slide" });
+    expect((await api.gqlOk(hema, `query($id: ID!) { verifySignOff(id: $id) { ok } }`, { id: retraction.id })).verifySignOff.ok).toBe(true);
+    expect(await api.prisma.case.findUniqueOrThrow({ where: { id: amended.kase.id } })).toMatchObject({ status: "AMENDED", reportVersion: 2 });
   });
 
   it("is final in the database: the void cannot be cleared or rewritten, nor made half, nor reviewed on", async () => {

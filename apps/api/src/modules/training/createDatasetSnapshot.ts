@@ -2,16 +2,18 @@
 // review label of every cell in a SIGNED_OUT or AMENDED case. Cells whose final label is
 // "unidentified" or "artifact" carry no class and are left out (so, for now, are "blast" cells:
 // NON_CLASS_LABELS), and so are the cells of failed and
-// voided images (a snapshot taken before an image was voided keeps them: snapshots are frozen).
+// voided images, and of cases whose report of record is a retraction ("no valid result": the
+// smears may be another patient's; a snapshot taken before keeps them: snapshots are frozen).
 // AI predictions are never
 // labels. Cells are split by patient (datasetSplit.ts). The snapshot's rows are append-only in
 // the database (dataset_item trigger).
-import type { DatasetSnapshot, DatasetSplit, PrismaClient } from "@rcmnet/db";
+import { Prisma, type DatasetSnapshot, type DatasetSplit, type PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput } from "../../errors.ts";
 import { ARTIFACT, UNIDENTIFIED } from "../../jobs/model/runtime.ts";
 import { BLAST } from "../cases/whiteCellDifferential.ts";
+import { RETRACTION_MEANING } from "../signoff/meanings.ts";
 import { assignSplits, crossPartDuplicates, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
 
 /**
@@ -22,6 +24,14 @@ import { assignSplits, crossPartDuplicates, snapshotContentHash, SPLIT_GROUP_SQL
  * enough to train a blast class on purpose.
  */
 export const NON_CLASS_LABELS: readonly string[] = [UNIDENTIFIED, ARTIFACT, BLAST];
+
+/**
+ * SQL, over a joined "case" k: its report of record (the signed version it is at) is a
+ * retraction. Such a case gives no result, and its cells' labels teach nothing true either: the
+ * retraction is how a report on another patient's smears is withdrawn when they were not voided.
+ * A later amendment that signs a result makes them count again.
+ */
+export const RETRACTED_CASE_SQL = Prisma.sql`EXISTS (SELECT 1 FROM "sign_off" so WHERE so."caseId" = k."id" AND so."version" = k."reportVersion" AND so."meaning" = ${RETRACTION_MEANING})`;
 const MAX_NAME = 120;
 const INSERT_CHUNK = 5_000;
 
@@ -57,6 +67,7 @@ export async function createDatasetSnapshot(
         WHERE k."status" IN ('SIGNED_OUT', 'AMENDED') AND s."analysisStatus" <> 'FAILED'
           -- A voided image (the wrong patient's, a blurred field) teaches nothing true.
           AND s."voidedAt" IS NULL
+          AND NOT ${RETRACTED_CASE_SQL}
         ORDER BY r."cellId", r."seq" DESC`;
       const labelled = latest.filter((r) => !NON_CLASS_LABELS.includes(r.label));
       if (labelled.length === 0) {

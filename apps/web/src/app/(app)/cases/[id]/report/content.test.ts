@@ -107,6 +107,7 @@ describe("signed report content", () => {
       signature: { name: null, login: null, signedAt: null, meaning: null },
       comment: null,
       commentSigned: false,
+      retracted: false,
     });
   });
 

@@ -1,4 +1,6 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/7", which added
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/8", which added
+// `retracted`: true where the version withdraws the one it supersedes and reports no valid result,
+// its cells, if any, recorded but not a result; /7 added
 // `slides[].voided` ({ at, byLogin, reason }: an image voided before signing, whose cells are not
 // in the report; older reports have no voided images) and `comment` (the signer's morphology
 // comment, or null; /7 reports signed before it have no such key); /6 added
@@ -9,6 +11,7 @@
 // statement, /2 had no `case.patientRef`, /1 no `models`, only `modelVersionIds`). It is
 // read defensively: a signed report must render even if later versions of the shape grow.
 
+import { isRetraction } from "@rcmnet/api/signOffMeanings";
 import { CART_LABEL, isUnidentified } from "@/lib/differential";
 
 export interface ReportContent {
@@ -93,6 +96,12 @@ export interface ReportContent {
   commentSigned: boolean;
   /** The signature's manifestation as signed (name, login, time, meaning); null where absent. */
   signature: { name: string | null; login: string | null; signedAt: string | null; meaning: string | null };
+  /**
+   * This version retracts the one it supersedes: no valid result (/8 `retracted`, or the
+   * retraction's meaning where the flag is missing: read as retracted, the safe side; the server's
+   * verification names such a record). False for every report signed before /8.
+   */
+  retracted: boolean;
 }
 
 function str(v: unknown): string | null {
@@ -222,6 +231,7 @@ export function readReportContent(raw: unknown): ReportContent {
     signature: { name: str(signer.name), login: str(signer.login), signedAt: str(c.signedAt), meaning: str(c.meaning) },
     comment: str(c.comment)?.trim() || null,
     commentSigned: "comment" in c,
+    retracted: c.retracted === true || isRetraction(str(c.meaning)),
   };
 }
 

@@ -13,8 +13,10 @@ import { seesPatientData, WITHHELD } from "@/lib/patientRef";
 import { isAmendmentOpen } from "@/lib/caseDetails";
 import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText } from "./withheld";
 import { changesSince, readReportContent, type ReportContent } from "./content";
+import { amendingNotice, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice, type VersionState } from "./retraction";
 import { labelName } from "@/lib/labels";
 import { isPeripheralBlood, leftOutWarning } from "@/lib/differential";
+import { isRetraction } from "@rcmnet/api/signOffMeanings";
 
 export const metadata: Metadata = { title: "Signed report" };
 
@@ -68,13 +70,23 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const shown = versions.find((s) => String(s.version) === v) ?? versions[0]!;
   const latest = versions[0]!;
   const content = readReportContent(shown.content);
+  // Which versions retract (read from each signed content, the meaning column as a fallback): a
+  // retraction reports no result, and the versions it withdrew say so wherever they are read.
+  const states: VersionState[] = versions.map((s) => ({
+    version: s.version,
+    retracted: readReportContent(s.content).retracted || isRetraction(s.meaning),
+  }));
+  const stateOf = (version: number): VersionState => states.find((x) => x.version === version) ?? { version, retracted: false };
+  const retracted = stateOf(shown.version).retracted;
+  const withdrawn = withdrawnNotice(shown.version, states);
   // An amendment says what it changed, against the version it supersedes (both as signed). Told by
   // what it supersedes, not by its reason: the API withholds the reason from some roles.
   const amendedVersion = shown.supersedes?.version ?? (shown.amendmentReason !== null ? shown.version - 1 : null);
   const previous = versions.find((s) => s.id === shown.supersedes?.id) ?? versions.find((s) => s.version === shown.version - 1);
   // Roles that may not see patient data get the contents without it: those parts are not compared.
   const patientDataWithheld = !seesPatientData(session.role);
-  const changes = amendedVersion !== null && previous ? changesSince(readReportContent(previous.content), content, { patientDataWithheld }) : null;
+  // A retraction changed no count into another: it withdrew them all (its banner says so).
+  const changes = amendedVersion !== null && previous && !retracted ? changesSince(readReportContent(previous.content), content, { patientDataWithheld }) : null;
   // Excluded classes carry no percentage (/4 on); older reports counted unidentified cells in.
   const leftOut = leftOutWarning(content.rows.filter((r) => r.percent === null), content.counted ?? 0);
   // Everything under the signature is read from the signed content, never from the live case
@@ -117,8 +129,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         <nav aria-label="Report versions" className="row" data-testid="report-versions">
           {versions.map((s) => (
             <Link key={s.id} href={`/cases/${c.id}/report?v=${s.version}`} aria-current={s.id === shown.id ? "page" : undefined}>
-              Version {s.version}
-              {s.id === latest.id ? " (current)" : " (superseded)"}
+              Version {s.version} ({versionStatus(stateOf(s.version), states)})
             </Link>
           ))}
         </nav>
@@ -135,18 +146,17 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
       </div>
       {amending && (
         <p className="notice no-print" data-testid="report-amending">
-          An amendment is in progress: version {c.reportVersion + 1} is being prepared. Version {c.reportVersion} stays the report of record until
-          the amendment is signed.
+          {amendingNotice(c.reportVersion, states.find((x) => x.version === c.reportVersion))}
         </p>
       )}
-      {!content.whiteCells && (
+      {!content.whiteCells && !retracted && (
         // Said beside the report, not in it: the signed content of an older report stays as signed.
         <p className="notice" data-testid="report-earlier-method">
           Signed before 2026-11-27 under the earlier counting method: platelets, nucleated red cells and unidentified cells were counted among the
           cells, so its percentages are not comparable with later reports. For research use only; not for diagnostic use.
         </p>
       )}
-      {content.absoluteCounts && (!isPeripheralBlood(content.case.specimen) || (content.slides?.cropsCounted ?? 0) > 0) && (
+      {content.absoluteCounts && !retracted && (!isPeripheralBlood(content.case.specimen) || (content.slides?.cropsCounted ?? 0) > 0) && (
         // Reports signed as /4 before 2026-11-27 gave absolute counts whatever the specimen and images.
         <p className="notice" data-testid="report-absolute-doubtful">
           Signed before absolute counts were limited to peripheral blood counted across smear fields: this report's cells-per-µL figures
@@ -160,8 +170,20 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             <strong>{amendingLine}</strong>
           </p>
         )}
+        {/* In the article, so on paper too: a copy of a retraction or of a version it withdrew
+            leaves the system, and must say what it is without the rest of the record beside it. */}
+        {retracted && (
+          <p className="error" role="alert" data-testid="report-retracted" style={{ fontSize: "1.1rem" }}>
+            <strong>RETRACTED.</strong> {retractionBanner(shown.version, shown.supersedes?.version ?? null)}
+          </p>
+        )}
+        {withdrawn && (
+          <p className="error" role="alert" data-testid="report-withdrawn">
+            <strong>{withdrawn}</strong>
+          </p>
+        )}
         <header>
-          <h1>CAR-T cell differential — signed report</h1>
+          <h1>CAR-T cell differential — signed report{retracted ? ": RETRACTED, no valid result" : ""}</h1>
           {content.intendedUse && (
             <p className="notice" data-testid="report-intended-use">
               {content.intendedUse}
@@ -176,7 +198,9 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                 </td>
                 <th scope="row">Report version</th>
                 <td data-testid="report-version">
-                  {shown.version} {shown.id === latest.id ? "" : <strong className="badge bad">superseded by version {latest.version}</strong>}
+                  {shown.version}{" "}
+                  {retracted && <strong className="badge bad">retraction</strong>}{" "}
+                  {shown.id === latest.id ? "" : <strong className="badge bad">{supersededBadge(stateOf(latest.version))}</strong>}
                 </td>
               </tr>
               <tr>
@@ -213,7 +237,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         </header>
         {amendedVersion !== null && (
           <p className="notice" data-testid="report-amendment">
-            Amendment of version {amendedVersion}. Reason: {amendmentReasonText(session.role, shown.amendmentReason)}
+            {retracted ? "Retraction" : "Amendment"} of version {amendedVersion}
+            {!retracted && stateOf(amendedVersion).retracted ? " (a retraction: no valid result)" : ""}. Reason: {amendmentReasonText(session.role, shown.amendmentReason)}
             {changes && (
               <span data-testid="report-amendment-changes">
                 {" "}
@@ -229,12 +254,12 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         )}
         {content.slides && content.slides.failed > 0 && (
           <p className="notice" data-testid="report-failed-slides">
-            {content.slides.failed} of {content.slides.total} images of this case could not be analysed and contributed no cells to this count.
+            {content.slides.failed} of {content.slides.total} images of this case could not be analysed and contributed no cells{retracted ? "" : " to this count"}.
           </p>
         )}
         {content.slides && content.slides.voided.length > 0 && (
           <div className="notice" data-testid="report-voided-slides">
-            {content.slides.voided.length} of {content.slides.total} images of this case were voided before signing and contributed no cells to this count:
+            {content.slides.voided.length} of {content.slides.total} images of this case were voided before signing and contributed no cells{retracted ? "" : " to this count"}:
             <ul style={{ margin: "0.25rem 0 0" }}>
               {content.slides.voided.map((v, i) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: signed content, fixed order, no ids shown
@@ -245,51 +270,63 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             </ul>
           </div>
         )}
-        <h2>Differential count</h2>
-        <table data-testid="report-differential">
-          <thead>
-            <tr>
-              <th>Class</th>
-              <th className="num">Count</th>
-              <th className="num">%</th>
-            </tr>
-          </thead>
-          <tbody>
-            {content.rows.map((r) => (
-              <tr key={r.label} data-testid={`report-row-${r.label}`}>
-                <td>{labelName(r.label)}</td>
-                <td className="num">{r.count}</td>
-                <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
-              </tr>
-            ))}
-          </tbody>
-          <tfoot>
-            <tr>
-              <td>{content.whiteCells ? "Objects reviewed" : "Total cells"}</td>
-              <td className="num" data-testid="report-total">
-                {content.total ?? "—"}
-              </td>
-              <td className="num">{content.counted !== null ? `${content.counted} ${content.whiteCells ? `white cell${content.counted === 1 ? "" : "s"} counted` : "counted"}` : ""}</td>
-            </tr>
-          </tfoot>
-        </table>
-        {content.whiteCells ? (
-          <WhiteCellSummary
-            cartPercent={content.cartPercent}
-            cartCount={content.cartCount}
-            cartAssessed={content.cartAssessed}
-            counted={content.counted}
-            figures={content.whiteCells}
-            absolute={content.absoluteCounts}
-            wbcCount={content.case.wbcCount}
-            fromCrops={(content.slides?.cropsCounted ?? 0) > 0}
-          />
-        ) : (
-          content.cartPercent !== null && (
-            <p>
-              <strong>CAR-T cells: {percent(content.cartPercent)}</strong> of counted cells.
+        {/* A retraction's cells, if it kept any, are recorded, never presented as a count. */}
+        {retracted ? (
+          <>
+            <h2>Result</h2>
+            <p className="notice" data-testid="report-no-result">
+              <strong>{noResultText(content.total)}</strong>
             </p>
-          )
+          </>
+        ) : (
+          <>
+            <h2>Differential count</h2>
+            <table data-testid="report-differential">
+              <thead>
+                <tr>
+                  <th>Class</th>
+                  <th className="num">Count</th>
+                  <th className="num">%</th>
+                </tr>
+              </thead>
+              <tbody>
+                {content.rows.map((r) => (
+                  <tr key={r.label} data-testid={`report-row-${r.label}`}>
+                    <td>{labelName(r.label)}</td>
+                    <td className="num">{r.count}</td>
+                    <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
+                  </tr>
+                ))}
+              </tbody>
+              <tfoot>
+                <tr>
+                  <td>{content.whiteCells ? "Objects reviewed" : "Total cells"}</td>
+                  <td className="num" data-testid="report-total">
+                    {content.total ?? "—"}
+                  </td>
+                  <td className="num">{content.counted !== null ? `${content.counted} ${content.whiteCells ? `white cell${content.counted === 1 ? "" : "s"} counted` : "counted"}` : ""}</td>
+                </tr>
+              </tfoot>
+            </table>
+            {content.whiteCells ? (
+              <WhiteCellSummary
+                cartPercent={content.cartPercent}
+                cartCount={content.cartCount}
+                cartAssessed={content.cartAssessed}
+                counted={content.counted}
+                figures={content.whiteCells}
+                absolute={content.absoluteCounts}
+                wbcCount={content.case.wbcCount}
+                fromCrops={(content.slides?.cropsCounted ?? 0) > 0}
+              />
+            ) : (
+              content.cartPercent !== null && (
+                <p>
+                  <strong>CAR-T cells: {percent(content.cartPercent)}</strong> of counted cells.
+                </p>
+              )
+            )}
+          </>
         )}
         {comment !== null && (
           <section data-testid="report-comment" aria-label="Morphology comment">
@@ -304,43 +341,47 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             )}
           </section>
         )}
-        {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
-        {content.decidedBy && (
-          <p data-testid="report-decided-by">
-            Cells decided by: {content.decidedBy.map((d) => `${d.login} (${d.cells} cell${d.cells === 1 ? "" : "s"})`).join(", ")}
-          </p>
-        )}
-        {content.whiteCells && content.slides && (
-          <p data-testid="report-method">
-            <strong>Method.</strong> Cells {content.slides.fieldsCounted ? `detected on ${content.slides.fieldsCounted} smear field image${content.slides.fieldsCounted === 1 ? "" : "s"}` : ""}
-            {content.slides.fieldsCounted && content.slides.cropsCounted ? " and " : ""}
-            {content.slides.cropsCounted ? `uploaded as ${content.slides.cropsCounted} single-cell crop${content.slides.cropsCounted === 1 ? "" : "s"}` : ""}; each classified by the AI
-            model(s) named above, then decided by a hematologist, cell by cell or in bulk for confident AI calls; the count is of those decisions.
-          </p>
-        )}
-        {content.groupConfirmed && content.groupConfirmed.cells > 0 && (
-          <p data-testid="report-group-confirmed">
-            {content.groupConfirmed.cells} of {content.total ?? "the"} cells were confirmed with a whole gallery group of confident AI calls
-            {content.groupConfirmed.cart > 0 ? ` (${content.groupConfirmed.cart} of them CAR-T cells)` : ""}, the others one by one.
-          </p>
-        )}
-        {leftOut && (
-          <p className="notice" data-testid="report-left-out">
-            {leftOut.count} of {leftOut.of} white cells and unidentified cells ({leftOut.percent}%) were left unidentified, out of the count: if they are not spread like the counted
-            cells (damaged CAR-T cells, say), every share is biased.
-          </p>
-        )}
-        {content.unidentifiedReasons && content.unidentifiedReasons.length > 0 && (
-          <p data-testid="report-unidentified-reasons">
-            Left unidentified (out of the white-cell count):{" "}
-            {content.unidentifiedReasons.map((r) => `“${r.reason}”${r.count > 1 ? ` ×${r.count}` : ""}`).join(", ")}.
-          </p>
-        )}
-        {/* Crops whose analysis failed gave no cells: nothing of the count comes from them. */}
-        {content.slides !== null && content.slides.cropsCounted > 0 && (
-          <p className="notice" data-testid="report-crops-warning">
-            Cells uploaded as crops were chosen by a person, not counted across a smear: their shares are not a differential count.
-          </p>
+        {!retracted && (
+          <>
+            {content.corrections !== null && <p data-testid="report-corrections">AI labels changed by the reviewer: {content.corrections}</p>}
+            {content.decidedBy && (
+              <p data-testid="report-decided-by">
+                Cells decided by: {content.decidedBy.map((d) => `${d.login} (${d.cells} cell${d.cells === 1 ? "" : "s"})`).join(", ")}
+              </p>
+            )}
+            {content.whiteCells && content.slides && (
+              <p data-testid="report-method">
+                <strong>Method.</strong> Cells {content.slides.fieldsCounted ? `detected on ${content.slides.fieldsCounted} smear field image${content.slides.fieldsCounted === 1 ? "" : "s"}` : ""}
+                {content.slides.fieldsCounted && content.slides.cropsCounted ? " and " : ""}
+                {content.slides.cropsCounted ? `uploaded as ${content.slides.cropsCounted} single-cell crop${content.slides.cropsCounted === 1 ? "" : "s"}` : ""}; each classified by the AI
+                model(s) named above, then decided by a hematologist, cell by cell or in bulk for confident AI calls; the count is of those decisions.
+              </p>
+            )}
+            {content.groupConfirmed && content.groupConfirmed.cells > 0 && (
+              <p data-testid="report-group-confirmed">
+                {content.groupConfirmed.cells} of {content.total ?? "the"} cells were confirmed with a whole gallery group of confident AI calls
+                {content.groupConfirmed.cart > 0 ? ` (${content.groupConfirmed.cart} of them CAR-T cells)` : ""}, the others one by one.
+              </p>
+            )}
+            {leftOut && (
+              <p className="notice" data-testid="report-left-out">
+                {leftOut.count} of {leftOut.of} white cells and unidentified cells ({leftOut.percent}%) were left unidentified, out of the count: if they are not spread like the counted
+                cells (damaged CAR-T cells, say), every share is biased.
+              </p>
+            )}
+            {content.unidentifiedReasons && content.unidentifiedReasons.length > 0 && (
+              <p data-testid="report-unidentified-reasons">
+                Left unidentified (out of the white-cell count):{" "}
+                {content.unidentifiedReasons.map((r) => `“${r.reason}”${r.count > 1 ? ` ×${r.count}` : ""}`).join(", ")}.
+              </p>
+            )}
+            {/* Crops whose analysis failed gave no cells: nothing of the count comes from them. */}
+            {content.slides !== null && content.slides.cropsCounted > 0 && (
+              <p className="notice" data-testid="report-crops-warning">
+                Cells uploaded as crops were chosen by a person, not counted across a smear: their shares are not a differential count.
+              </p>
+            )}
+          </>
         )}
         <section className="signature" data-testid="signature" aria-label="Electronic signature">
           <div>

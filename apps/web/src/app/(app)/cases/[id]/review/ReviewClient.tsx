@@ -23,6 +23,7 @@ export function ReviewClient({
   slides,
   failedSlides,
   analysingSlides,
+  voidedSlides,
   images,
   canVoid,
   labels,
@@ -36,6 +37,8 @@ export function ReviewClient({
   failedSlides: number;
   /** Images whose analysis has not finished: shown without cells until it has. */
   analysingSlides: number;
+  /** Images voided: with every image voided in an amendment, the workspace offers a retraction. */
+  voidedSlides: number;
   /** Every image of the case, voided ones included (listed as voided). */
   images: CaseImage[];
   /** The signed-in role may void an image of this case (canVoidImages). */
@@ -130,6 +133,7 @@ export function ReviewClient({
         slides={slides}
         analysingSlides={analysingSlides}
         failedSlides={failedSlides}
+        voidedSlides={voidedSlides}
         cells={cells}
         api={api}
         readOnly={readOnly}

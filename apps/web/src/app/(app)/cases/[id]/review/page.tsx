@@ -75,6 +75,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
       slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={images.failed}
       analysingSlides={images.analysing}
+      voidedSlides={images.voided.length}
       images={c.slides}
       canVoid={canVoidImages(session.role, c.status)}
       labels={labels}
