@@ -14,17 +14,21 @@ describe("audit trail anchored by signatures", () => {
   it("detects events removed from the end of the trail after a signature anchored them", async () => {
     const p = db.prisma;
     const user = await p.user.create({ data: { login: "hema", displayName: "Dr H", passwordHash: "h", role: "HEMATOLOGIST" } });
-    const kase = await p.case.create({ data: { accession: "ANCHOR-1", createdById: user.id } });
+    const kase = await p.case.create({ data: { accession: "ANCHOR-1", status: "IN_REVIEW", createdById: user.id } });
     for (let i = 0; i < 4; i++) {
       await p.auditEvent.create({ data: { actorId: user.id, actorLogin: user.login, action: "cell.confirm", entityType: "Cell", entityId: `cell-${i}` } });
     }
     const head = await p.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
-    await p.signOff.create({
-      data: {
-        caseId: kase.id, version: 1, signerId: user.id, signerName: user.displayName, meaning: "reviewed",
-        content: { auditAnchor: { seq: head.seq.toString(), hash: head.hash } }, contentSha256: "d".repeat(64),
-      },
-    });
+    // Signed as signOffCase signs: the sign_off, and the case moved to its version (one transaction).
+    await p.$transaction([
+      p.signOff.create({
+        data: {
+          caseId: kase.id, version: 1, signerId: user.id, signerName: user.displayName, meaning: "reviewed",
+          content: { auditAnchor: { seq: head.seq.toString(), hash: head.hash } }, contentSha256: "d".repeat(64),
+        },
+      }),
+      p.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } }),
+    ]);
     expect(await verifyAuditChain(p)).toMatchObject({ ok: true, checked: 4 });
 
     // A superuser removes the last two events: the two left still chain correctly.

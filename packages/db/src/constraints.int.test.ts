@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditChain } from "./audit.ts";
-import { createTestDatabase, type TestDatabase } from "./testing.ts";
+import { createTestDatabase, signCaseForTest, type TestDatabase } from "./testing.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -83,7 +83,7 @@ describe("database constraints", () => {
     await p.slide.update({ where: { id: slide.id }, data: { analysisStatus: "DONE" } });
     await p.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW", patientRef: "MRN-2" } });
     // Signed, the details its report signed stay as signed until an amendment reopens the case.
-    await p.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    await signCaseForTest(p, kase.id);
     for (const data of [
       { patientRef: "MRN-3" },
       { wbcCount: 9 },

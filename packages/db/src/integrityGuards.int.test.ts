@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grantAppRole } from "./appRole.ts";
-import { appRoleUrl, createTestDatabase, testServerUrl, type TestDatabase } from "./testing.ts";
+import { appRoleUrl, createTestDatabase, signCaseForTest, testServerUrl, type TestDatabase } from "./testing.ts";
 
 let db: TestDatabase;
 /** As the platform's role. */
@@ -51,7 +51,7 @@ async function seedSignedCase() {
     data: { name: `m-${unique()}`, version: "1", labels: ["car_t", "other"], inputSize: 64, normalization: {}, architecture: {}, metrics: {}, artifactPath: "/m", artifactSha256: "c".repeat(64) },
   });
   await p.prediction.create({ data: { cellId: cell.id, modelVersionId: model.id, label: "car_t", probabilities: { car_t: 0.9 }, confidence: 0.9 } });
-  await p.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+  await signCaseForTest(p, kase.id, { signerId: user.id });
   return { user, kase, slide, cell, model };
 }
 
@@ -100,8 +100,8 @@ describe("integrity review guards", () => {
     await insertSlide(app, kase.id, user.id);
     await app.query(`UPDATE slide SET "analysisStatus" = 'DONE', "updatedAt" = now() WHERE id = $1`, [slide.id]);
     await app.query(`UPDATE cell SET "currentLabel" = 'other', "reviewCount" = 1 WHERE id = $1`, [cell.id]);
-    // Signed again as version 2 (AMENDED): frozen again.
-    await app.query(`UPDATE "case" SET status = 'AMENDED', "reportVersion" = 2 WHERE id = $1`, [kase.id]);
+    // Signed again as version 2 (AMENDED, with its signature): frozen again.
+    await signCaseForTest(db.prisma, kase.id, { signerId: user.id });
     await refused(app.query(`UPDATE cell SET "currentLabel" = 'car_t' WHERE id = $1`, [cell.id]), /UPDATE of a "cell" row of signed case/);
     await refused(insertPrediction(app, cell.id, model.id), /new "prediction" row on signed case/);
     await refused(insertSlide(app, kase.id, user.id), /new "slide" row on signed case/);

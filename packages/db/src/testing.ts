@@ -126,3 +126,36 @@ export async function appRoleUrl(url: string): Promise<string> {
   u.username = TEST_APP_ROLE;
   return u.toString();
 }
+
+/**
+ * Signs a case as signOffCase leaves it, without its checks (a fixture, for tests whose subject is
+ * not the signature): the case's next sign_off (a stub content and its sha256, superseding the
+ * previous version) and, in the same transaction, the case moved to SIGNED_OUT (version 1) or
+ * AMENDED (version 2 on) at that report version: a case is signed only so (migration
+ * signature_integrity). An amended case must be reopened first (status IN_REVIEW, as amendCase
+ * does). `signerId`: the case's creator unless given. Answers the case as signed and the sign_off.
+ */
+export async function signCaseForTest(prisma: PrismaClient, caseId: string, options: { signerId?: string } = {}) {
+  return prisma.$transaction(async (tx) => {
+    const [kase] = await tx.$queryRaw<{ reportVersion: number; createdById: string }[]>`
+      SELECT "reportVersion", "createdById" FROM "case" WHERE id = ${caseId}::uuid FOR UPDATE`;
+    if (!kase) throw new Error(`signCaseForTest: no case ${caseId}`);
+    const version = kase.reportVersion + 1;
+    const previous = version > 1 ? await tx.signOff.findUniqueOrThrow({ where: { caseId_version: { caseId, version: version - 1 } } }) : null;
+    const content = { schema: "fixture", caseId, version };
+    const signOff = await tx.signOff.create({
+      data: {
+        caseId,
+        version,
+        signerId: options.signerId ?? kase.createdById,
+        signerName: "Fixture signer",
+        meaning: version === 1 ? "Reviewed and approved" : "Amended report: reviewed and approved",
+        content,
+        contentSha256: createHash("sha256").update(JSON.stringify(content)).digest("hex"),
+        supersedesId: previous?.id ?? null,
+      },
+    });
+    const signed = await tx.case.update({ where: { id: caseId }, data: { status: version === 1 ? "SIGNED_OUT" : "AMENDED", reportVersion: version } });
+    return { case: signed, signOff };
+  });
+}

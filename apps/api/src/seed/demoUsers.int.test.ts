@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyAuditChain } from "@rcmnet/db";
-import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
+import { createTestDatabase, signCaseForTest, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedE2E } from "./demo.ts";
 import { ensureFirstAdmin } from "./firstAdmin.ts";
@@ -59,9 +59,9 @@ describe("demo users", () => {
   it("are refused into a database holding a signed case other than the demo's own, even with only demo logins", async () => {
     // As the demo seed left a database before its users were audited: demo logins, no events.
     const hema = await legacy.prisma.user.create({ data: { login: "hema", displayName: "Hema", role: "HEMATOLOGIST", passwordHash: "x" } });
-    await legacy.prisma.case.create({ data: { accession: "DEMO-0005", status: "SIGNED_OUT", createdById: hema.id } });
+    await signCaseForTest(legacy.prisma, (await legacy.prisma.case.create({ data: { accession: "DEMO-0005", status: "IN_REVIEW", createdById: hema.id } })).id);
     await expect(assertDemoDatabase(legacy.prisma, ["DEMO-0005"])).resolves.toBeUndefined(); // the demo's own sign-out
-    await legacy.prisma.case.create({ data: { accession: "REAL-0001", status: "SIGNED_OUT", createdById: hema.id } });
+    await signCaseForTest(legacy.prisma, (await legacy.prisma.case.create({ data: { accession: "REAL-0001", status: "IN_REVIEW", createdById: hema.id } })).id);
     const before = await counts(legacy);
     await expect(ensureDemoUsers(legacy.prisma, ["DEMO-0005"])).rejects.toThrow(/RCMNET_DEMO=1.*signed cases \(REAL-0001…\)/);
     expect(await counts(legacy)).toEqual(before);

@@ -4,7 +4,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobStore, type ModelVersion, type Prediction, type User } from "@rcmnet/db";
-import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
+import { createTestDatabase, signCaseForTest, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthUser } from "../../context.ts";
 import { setChampion } from "../../modules/models/setChampion.ts";
@@ -119,7 +119,7 @@ describe("repredictOpenCases", () => {
     await decide(keptCells[0]!.id);
     await db.prisma.slide.update({ where: { id: voided!.id }, data: { voidedAt: new Date(), voidedById: tech.id, voidReason: "blurred field" } });
     // Signed as it stood (the filter is the point here: sign-off would need every cell decided).
-    await db.prisma.case.update({ where: { id: signed.kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    await signCaseForTest(db.prisma, signed.kase.id);
     const allSlides = [kept!.id, voided!.id, signed.slides[0]!.id];
     const before = await predictionsOf(allSlides);
     const untouched = await db.prisma.cell.findMany({ where: { OR: [{ slideId: { in: [voided!.id, signed.slides[0]!.id] } }, { id: keptCells[0]!.id }] }, orderBy: { id: "asc" } });
@@ -275,7 +275,8 @@ describe("repredictOpenCases", () => {
     const model = await crown();
     // Signed once the model has classified (some of) its cells, before they are written.
     await runClaimed(model, async () => {
-      await db.prisma.case.updateMany({ where: { id: kase.id, status: "IN_REVIEW" }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+      // Once (progress is reported more than once), with its signature as the database requires.
+      if ((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status === "IN_REVIEW") await signCaseForTest(db.prisma, kase.id);
     });
     expect(await db.prisma.prediction.count({ where: { modelVersionId: model.id, cell: { slideId: slides[0]!.id } } })).toBe(0);
     expect(await db.prisma.auditEvent.count({ where: { action: "case.repredict", entityId: kase.id, after: { path: ["modelVersionId"], equals: model.id } } })).toBe(0);

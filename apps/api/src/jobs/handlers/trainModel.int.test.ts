@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BlobStore, type ModelVersion, type User } from "@rcmnet/db";
-import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
+import { createTestDatabase, signCaseForTest, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthUser } from "../../context.ts";
 import { createDatasetSnapshot } from "../../modules/training/createDatasetSnapshot.ts";
@@ -119,7 +119,7 @@ beforeAll(async () => {
       data: { cellId: cell.id, seq: 1, reviewerId: hema.id, action: "CONFIRM", label: crop.label },
     });
   }
-  await db.prisma.case.updateMany({ where: { accession: { in: ["TR-1", "TR-2", "TR-3"] } }, data: { status: "SIGNED_OUT" } });
+  for (const k of await db.prisma.case.findMany({ where: { accession: { in: ["TR-1", "TR-2", "TR-3"] } } })) await signCaseForTest(db.prisma, k.id, { signerId: hema.id });
   worker = startWorker({
     prisma: db.prisma,
     blobs,

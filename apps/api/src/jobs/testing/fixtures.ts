@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CaseStatus, ModelStatus, PrismaClient } from "@rcmnet/db";
+import { signCaseForTest } from "@rcmnet/db/testing";
 import { folderSha256 } from "../model/modelRuntime.ts";
 
 let counter = 0;
@@ -108,6 +109,21 @@ export async function insertCaseWithCells(
     }
     cells.push(cell);
   }
-  const placed = options.status === "IN_REVIEW" ? kase : await prisma.case.update({ where: { id: kase.id }, data: { status: options.status } });
+  const placed = options.status === "IN_REVIEW" ? kase : await placeCase(prisma, kase.id, options.status, options.reviewerId);
   return { case: placed, slide, cells };
+}
+
+/**
+ * Moves a case in review to another status. A signed one is signed as the database requires (migration
+ * signature_integrity): SIGNED_OUT with a version 1 signature, AMENDED signed, amended and signed
+ * again (version 2), each with its sign_off (signCaseForTest: a stub content, no report).
+ */
+async function placeCase(prisma: PrismaClient, caseId: string, status: CaseStatus, signerId: string) {
+  if (status === "SIGNED_OUT" || status === "AMENDED") {
+    const first = await signCaseForTest(prisma, caseId, { signerId });
+    if (status === "SIGNED_OUT") return first.case;
+    await prisma.case.update({ where: { id: caseId }, data: { status: "IN_REVIEW" } });
+    return (await signCaseForTest(prisma, caseId, { signerId })).case;
+  }
+  return prisma.case.update({ where: { id: caseId }, data: { status } });
 }

@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import type { Request, Response } from "express";
+import { signCaseForTest } from "@rcmnet/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { confirmAsSeen, seedReviewableCase } from "../../testing/fixtures.ts";
@@ -280,7 +281,7 @@ describe("patient references in the trail", () => {
     });
     expect(edited.updateCase.updatedAt).toBeTruthy();
     // Signed (as if), then amended by a hematologist with a reason naming the patient.
-    await api.prisma.case.update({ where: { id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    await signCaseForTest(api.prisma, id);
     await api.gqlOk(await api.loginAs("HEMATOLOGIST"), `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id } }`, { input: { caseId: id, reason: "smear belongs to MRN-4411" } });
     const REASONS = `query($f: AuditFilter) { auditTrail(filter: $f, first: 10) { nodes { action reason } } }`;
     const f = { entityType: "Case", entityId: id };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signCaseForTest } from "@rcmnet/db/testing";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { ALL_ROLES, PATIENT_REF_READERS } from "../../auth/roles.ts";
 import { confirmAsSeen, databaseFingerprint, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
@@ -123,8 +124,8 @@ describe("cases", () => {
   it("says who opened the amendment now open, when and why; the reason only to roles that may see patient references", async () => {
     const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
     const { kase } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 1 });
-    // As if signed (version 1): the amendment's own rules are signoff's tests.
-    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    // As if signed (version 1, a stub signature): the amendment's own rules are signoff's tests.
+    await signCaseForTest(api.prisma, kase.id);
     const q = `query($id: ID!) { case(id: $id) { status amendmentStartedAt amendmentStartedBy { login displayName } amendmentReason } }`;
     const none = { amendmentStartedAt: null, amendmentStartedBy: null, amendmentReason: null };
     // Dr A opens the amendment; Dr B, who finishes and signs it, reads why.
@@ -146,7 +147,7 @@ describe("cases", () => {
       });
     }
     // Signed again (version 2), nothing is open; a second amendment shows its own reason, not the first's.
-    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "AMENDED", reportVersion: 2 } });
+    await signCaseForTest(api.prisma, kase.id);
     expect((await api.gqlOk(drB, q, { id: kase.id })).case).toEqual({ status: "AMENDED", ...none });
     await api.gqlOk(drB, AMEND, { input: { caseId: kase.id, reason: "WBC count was mistyped" } });
     const second = await api.gqlOk(drB, q, { id: kase.id });
@@ -157,7 +158,7 @@ describe("cases", () => {
   it("reports an amendment as open while an image uploaded into it is analysed; a second amendment is refused, changing nothing", async () => {
     const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
     const { kase } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 1 });
-    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    await signCaseForTest(api.prisma, kase.id);
     const hema = await api.loginAs("HEMATOLOGIST");
     await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "a better field was scanned" } });
     // The state an upload into the amendment leaves the case in (uploadSlides) until the analysis ends.

@@ -1,6 +1,7 @@
 // Two-person rule for the champion, through the GraphQL API: a DATA_SCIENTIST proposes, a
 // different person (an ADMIN) decides; refusals are clear errors and change nothing.
 import type { Role } from "@rcmnet/db";
+import { signCaseForTest } from "@rcmnet/db/testing";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -685,7 +686,7 @@ describe("promotion evidence", () => {
     await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "IN_REVIEW" } });
     await api.prisma.review.create({ data: { cellId: inTest!.id, seq: 2, reviewerId: hema.user.id, action: "RECLASSIFY", label: "lymphocyte", previousLabel: "car_t", reason: "amendment" } });
     await api.prisma.cell.update({ where: { id: inTest!.id }, data: { currentLabel: "lymphocyte", reviewCount: 2 } });
-    await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "AMENDED" } });
+    await signCaseForTest(api.prisma, signed.case.id, { signerId: hema.user.id });
 
     const before = await registryState();
     const refused = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good" });
@@ -716,7 +717,7 @@ describe("promotion evidence", () => {
     await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "IN_REVIEW" } });
     await api.prisma.review.create({ data: { cellId: inTest!.id, seq: 2, reviewerId: hema.user.id, action: "RECLASSIFY", label: "lymphocyte", previousLabel: "car_t", reason: "amendment" } });
     await api.prisma.cell.update({ where: { id: inTest!.id }, data: { currentLabel: "lymphocyte", reviewCount: 2 } });
-    await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "AMENDED" } });
+    await signCaseForTest(api.prisma, signed.case.id, { signerId: hema.user.id });
 
     const before = await registryState();
     const refused = await api.gql(tokens.ADMIN, DECIDE, { id: proposal.id, approve: true });

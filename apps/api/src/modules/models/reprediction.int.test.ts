@@ -4,6 +4,7 @@
 // (claimJob, heartbeat, failJob, completeJob), as a worker drives it; the handler itself is
 // tested in jobs/handlers/repredictOpenCases.int.test.ts.
 import type { ModelVersion, Role } from "@rcmnet/db";
+import { signCaseForTest } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { claimJob, completeJob, enqueueJob, failJob, heartbeat, reapExpiredLeases } from "../../jobs/queue.ts";
@@ -145,7 +146,7 @@ describe("the champion's re-prediction of open cases", () => {
     await callAll(second, [secondCells[2]!]);
     const signed = await insertCaseWithCells(api.prisma, { createdById: techId, reviewerId: techId, status: "IN_REVIEW", cells: [{}] });
     await callAll(first, [signed.cells[0]!.id]);
-    await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "SIGNED_OUT" } });
+    await signCaseForTest(api.prisma, signed.case.id);
     await crown(second);
 
     const all = await repredictions();

@@ -2,6 +2,7 @@
 // sign-off, snapshots), and the void is final, down to the database's own guards.
 import { randomBytes } from "node:crypto";
 import type { Slide } from "@rcmnet/db";
+import { signCaseForTest } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint, seedReviewableCase } from "../../testing/fixtures.ts";
@@ -139,7 +140,7 @@ describe("voidSlide", () => {
   it("refuses an image of a signed case, in the API and in the database", async () => {
     const { kase, slideId } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
     // Signed: the freeze refuses the fixture's own inserts, so the status is set afterwards.
-    await api.prisma.case.update({ where: { id: kase.id }, data: { status: "SIGNED_OUT", reportVersion: 1 } });
+    await signCaseForTest(api.prisma, kase.id);
     const slide = await api.prisma.slide.findUniqueOrThrow({ where: { id: slideId } });
     const before = await databaseFingerprint(api.prisma);
     const r = await api.gql(hema, VOID, { ...loaded(slide), reason: "wrong patient" });

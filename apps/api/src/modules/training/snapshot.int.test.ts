@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Role } from "@rcmnet/db";
+import { signCaseForTest } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
@@ -436,7 +437,7 @@ describe("training runs", () => {
         data: { slideId: inTest.cell.slideId, x: 900, y: 900, width: 10, height: 10, cropSha256: "b".repeat(64), currentLabel: "basophil", reviewCount: 1 },
       });
       await api.prisma.review.create({ data: { cellId: cell.id, seq: 1, reviewerId: hema.user.id, action: "CONFIRM", label: "basophil" } });
-      await api.prisma.case.update({ where: { id: kase.id }, data: { status: kase.status } });
+      await signCaseForTest(api.prisma, kase.id, { signerId: hema.user.id });
     }
     const rare = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "rare class in TEST only" })).createDatasetSnapshot;
     expect(rare.labels).toContain("basophil");
@@ -466,6 +467,7 @@ describe("training runs", () => {
     expect(refused.errors?.[0]?.message).toMatch(/1 cell has been relabelled, or their image voided, since this snapshot was taken/);
     expect(await trainingState()).toEqual(before);
     await api.prisma.cell.update({ where: { id: item.cellId }, data: { currentLabel: item.label } });
-    await api.prisma.case.update({ where: { id: kase.id }, data: { status: kase.status } });
+    // Signed again (the next version, as the database requires of a signing).
+    await signCaseForTest(api.prisma, kase.id);
   });
 });
