@@ -1,13 +1,14 @@
 // Test-data helper, straight through the API (no UI): a case of a new patient with one analysed
 // field, every cell labelled by the hematologist and signed out. Used to grow the pool of human
 // labels when a snapshot's locked TEST part is empty (the split is by patient, and the first
-// patients go to TRAIN) or lacks a label the base model knows.
+// patients go to TRAIN) or lacks a label the base model knows, and to give a test a signed case of
+// its own. Returns the case's id.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { APIRequestContext } from "@playwright/test";
 import { apiLogin, apiQuery, apiUrl, USERS } from "./fixtures";
 
-export async function signedOutCase(request: APIRequestContext, fieldPath: string, accession: string, labelOffset = 0): Promise<void> {
+export async function signedOutCase(request: APIRequestContext, fieldPath: string, accession: string, labelOffset = 0): Promise<string> {
   const tech = await apiLogin(request, "tech");
   const created = await apiQuery<{ createCase: { id: string } }>(request, tech, "mutation($a: String!, $p: String!) { createCase(input: { accession: $a, patientRef: $p }) { id } }", { a: accession, p: `PT-${accession}` });
   const caseId = created.data!.createCase.id;
@@ -60,4 +61,5 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
     { c: caseId, p: USERS.hema.password, n: seen.length, d: seen.reduce((sum, c) => sum + c.reviewCount, 0), u: loaded.data!.case.updatedAt },
   );
   if (signed.errors) throw new Error(`sign-off: ${JSON.stringify(signed.errors)}`);
+  return caseId;
 }

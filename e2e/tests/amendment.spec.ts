@@ -2,10 +2,11 @@
 // never overwritten): the hematologist starts an amendment with a reason, reclassifies one cell
 // with a reason and signs again with the password; the report shows version 2 (signer and
 // amendment reason) and keeps version 1 readable as superseded; the case is AMENDED. An
-// amendment without a reason is refused, and a technician cannot amend at all. Last, a third
-// amendment voids both images (another patient's) and is closed by a signed retraction: version 3
-// reports no valid result and version 2 reads as withdrawn.
-import { apiLogin, apiQuery, expect, labelKeys, login, openReviewFromWorklist, test } from "../support/fixtures";
+// amendment without a reason is refused, and a technician cannot amend at all. Last, on a signed
+// case of its own, an amendment voids its image (another patient's) and is closed by a signed
+// retraction: version 2 reports no valid result and version 1 reads as withdrawn.
+import { apiLogin, apiQuery, expect, fields, labelKeys, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
+import { signedOutCase } from "../support/signedCase";
 
 test.describe.configure({ mode: "serial" });
 
@@ -228,25 +229,25 @@ test("an administrator's copy of the amended report says what is withheld, rathe
 });
 
 test("an amendment whose images are all another patient's is closed by a signed retraction", async ({ page, request }) => {
+  // A signed case of its own: voiding is final, and DEMO-0005's two fields serve other specs.
+  const caseId = await signedOutCase(request, fields()[0]!, uniqueAccession("E2E-RETRACT"));
   const RETRACT_REASON = "The smears are another patient's: no valid result for this one";
   const RETRACTION = "Amended report: retracted, no valid result";
   await login(page, "hema");
   await page.goto(`/cases/${caseId}/review`);
-  await expect(page.getByTestId("case-status")).toHaveText("AMENDED");
+  await expect(page.getByTestId("case-status")).toHaveText("SIGNED_OUT");
   await page.getByTestId("amend-reason").fill(RETRACT_REASON);
   await page.getByTestId("amend-submit").click();
   await expect(page.getByTestId("case-status")).toHaveText("IN_REVIEW");
 
-  // Both images are voided (final): no cell is left, and the page says how to close the amendment.
+  // Its image is voided (final): no cell is left, and the page says how to close the amendment.
   const images = page.getByTestId("case-images");
-  for (let voided = 1; voided <= 2; voided++) {
-    await images.getByTestId("void-image").first().click();
-    const dialog = page.getByTestId("void-dialog");
-    await dialog.getByTestId("ask-input").fill("Smear of another patient");
-    await dialog.getByTestId("ask-submit").click();
-    await expect(dialog).toBeHidden();
-    await expect(images.getByTestId("voided-image")).toHaveCount(voided);
-  }
+  await images.getByTestId("void-image").first().click();
+  const dialog = page.getByTestId("void-dialog");
+  await dialog.getByTestId("ask-input").fill("Smear of another patient");
+  await dialog.getByTestId("ask-submit").click();
+  await expect(dialog).toBeHidden();
+  await expect(images.getByTestId("voided-image")).toHaveCount(1);
   await expect(page.getByTestId("review-no-cells")).toContainText("Every image of this case is voided: there is no valid result to report");
   await expect(page.getByTestId("open-signoff")).toHaveText("Sign a retraction…");
   await page.getByTestId("review-sign-retraction").click();
@@ -254,7 +255,7 @@ test("an amendment whose images are all another patient's is closed by a signed 
   // The only meaning that fits, no count in front of the signer, and a sentence to tick first.
   await expect(page.getByTestId("signoff-blocked")).toHaveCount(0);
   await expect(page.getByTestId("signoff-meaning")).toHaveValue(RETRACTION);
-  await expect(page.getByTestId("signoff-retraction")).toContainText("makes version 3, which withdraws version 2 and reports no valid result");
+  await expect(page.getByTestId("signoff-retraction")).toContainText("makes version 2, which withdraws version 1 and reports no valid result");
   await expect(page.getByTestId("signoff-amendment-reason")).toContainText(RETRACT_REASON);
   await expect(page.getByTestId("signoff-differential")).toHaveCount(0);
   await page.getByTestId("signoff-comment").fill("");
@@ -262,33 +263,33 @@ test("an amendment whose images are all another patient's is closed by a signed 
   if (await id.count()) await id.fill("hema");
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
   await expect(page.getByTestId("signoff-submit")).toBeDisabled();
-  await expect(page.getByTestId("signoff-retraction-confirm")).toHaveText("I retract version 2: it must not be used, and version 3 reports no valid result in its place.");
+  await expect(page.getByTestId("signoff-retraction-confirm")).toHaveText("I retract version 1: it must not be used, and version 2 reports no valid result in its place.");
   await page.getByTestId("signoff-retraction-ack").check();
   await page.getByTestId("signoff-submit").click();
 
   // The report of record is now the retraction: unmistakable, no count shown as a result, verified.
   await page.waitForURL(`**/cases/${caseId}/report`);
-  await expect(page.getByTestId("report-retracted")).toContainText("RETRACTED. Retracted: no valid result. Version 2 of this report, nor any version before it, must not be used");
-  await expect(page.getByTestId("report-version")).toContainText("3");
+  await expect(page.getByTestId("report-retracted")).toContainText("RETRACTED. Retracted: no valid result. Version 1 of this report must not be used");
+  await expect(page.getByTestId("report-version")).toContainText("2");
   await expect(page.getByTestId("report-differential")).toHaveCount(0);
   await expect(page.getByTestId("report-cart")).toHaveCount(0);
   await expect(page.getByTestId("report-no-result")).toContainText("No valid result");
-  await expect(page.getByTestId("report-amendment")).toContainText(`Retraction of version 2. Reason: ${RETRACT_REASON}`);
-  await expect(page.getByTestId("report-voided-slides")).toContainText("2 of 2 images of this case were voided");
+  await expect(page.getByTestId("report-amendment")).toContainText(`Retraction of version 1. Reason: ${RETRACT_REASON}`);
+  await expect(page.getByTestId("report-voided-slides")).toContainText("1 of 1 images of this case were voided");
   await expect(page.getByTestId("signature-meaning")).toHaveText(RETRACTION);
   await expect(page.getByTestId("signature-verified")).toBeVisible();
   // The version it withdrew stays readable as signed, marked withdrawn (on paper too: in the report).
   const versions = page.getByTestId("report-versions");
-  await expect(versions.getByRole("link", { name: "Version 3 (current: retracted, no valid result)" })).toHaveAttribute("aria-current", "page");
-  await versions.getByRole("link", { name: "Version 2 (superseded by a retraction)" }).click();
-  await page.waitForURL(`**/cases/${caseId}/report?v=2`);
-  await expect(page.getByTestId("report-withdrawn")).toHaveText("Withdrawn: version 3 retracted this report (no valid result). This version must not be used.");
-  await expect(page.getByTestId("report-version")).toContainText("superseded by version 3 (a retraction: no valid result)");
+  await expect(versions.getByRole("link", { name: "Version 2 (current: retracted, no valid result)" })).toHaveAttribute("aria-current", "page");
+  await versions.getByRole("link", { name: "Version 1 (superseded by a retraction)" }).click();
+  await page.waitForURL(`**/cases/${caseId}/report?v=1`);
+  await expect(page.getByTestId("report-withdrawn")).toHaveText("Withdrawn: version 2 retracted this report (no valid result). This version must not be used.");
+  await expect(page.getByTestId("report-version")).toContainText("superseded by version 2 (a retraction: no valid result)");
   await expect(page.getByTestId("report-differential")).toBeVisible();
 
   const token = await apiLogin(request, "hema");
   const r = await apiQuery<CaseState>(request, token, CASE, { c: caseId });
-  expect(r.data!.case).toMatchObject({ status: "AMENDED", reportVersion: 3 });
-  const v3 = r.data!.case.signOffs.find((s) => s.version === 3)!;
-  expect(v3).toMatchObject({ amendmentReason: RETRACT_REASON, supersedes: { version: 2 } });
+  expect(r.data!.case).toMatchObject({ status: "AMENDED", reportVersion: 2 });
+  const v2 = r.data!.case.signOffs.find((s) => s.version === 2)!;
+  expect(v2).toMatchObject({ amendmentReason: RETRACT_REASON, supersedes: { version: 1 } });
 });
