@@ -135,7 +135,7 @@ export async function appRoleUrl(url: string): Promise<string> {
  * signature_integrity). An amended case must be reopened first (status IN_REVIEW, as amendCase
  * does). `signerId`: the case's creator unless given. Answers the case as signed and the sign_off.
  */
-export async function signCaseForTest(prisma: PrismaClient, caseId: string, options: { signerId?: string } = {}) {
+export async function signCaseForTest(prisma: PrismaClient, caseId: string, options: { signerId?: string; meaning?: string } = {}) {
   return prisma.$transaction(async (tx) => {
     const [kase] = await tx.$queryRaw<{ reportVersion: number; createdById: string }[]>`
       SELECT "reportVersion", "createdById" FROM "case" WHERE id = ${caseId}::uuid FOR UPDATE`;
@@ -149,7 +149,7 @@ export async function signCaseForTest(prisma: PrismaClient, caseId: string, opti
         version,
         signerId: options.signerId ?? kase.createdById,
         signerName: "Fixture signer",
-        meaning: version === 1 ? "Reviewed and approved" : "Amended report: reviewed and approved",
+        meaning: options.meaning ?? (version === 1 ? "Reviewed and approved" : "Amended report: reviewed and approved"),
         content,
         contentSha256: createHash("sha256").update(JSON.stringify(content)).digest("hex"),
         supersedesId: previous?.id ?? null,

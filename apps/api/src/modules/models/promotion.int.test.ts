@@ -9,6 +9,7 @@ import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { evaluatePredictions, withoutLeakage } from "../../jobs/model/evaluation.ts";
 import { randomUUID } from "node:crypto";
+import { RETRACTION_MEANING } from "../signoff/meanings.ts";
 
 let api: TestApi;
 let tokens: Record<Role, string>;
@@ -697,6 +698,29 @@ describe("promotion evidence", () => {
     const COMPARE = `query($a: ID!, $b: ID!, $s: ID!) { compareModels(a: $a, b: $b, snapshotId: $s) { testCount relabelledTestCells untestedLabels } }`;
     const compared = (await api.gqlOk(tokens.DATA_SCIENTIST, COMPARE, { a: candidate.id, b: champion.id, s: snap })).compareModels;
     expect(compared).toEqual({ testCount: 1, relabelledTestCells: 1, untestedLabels: [] });
+  });
+
+  it("refuses a proposal whose TEST part holds cells of a case whose report was since retracted (their labels kept), and a comparison counts them", async () => {
+    const tech = await api.createUser("TECHNICIAN");
+    const hema = await api.createUser("HEMATOLOGIST");
+    const signed = await insertCaseWithCells(api.prisma, { createdById: tech.user.id, reviewerId: hema.user.id, status: "SIGNED_OUT", cells: [{ reviews: ["car_t"] }] });
+    const snap = "00000000-0000-4000-8000-000000000c02";
+    await insertSnapshot(snap, "before-retraction", new Date("2026-11-26T00:00:00Z"), [{ cellId: signed.cells[0]!.id, label: "car_t", split: "TEST" }]);
+    const champion = await api.prisma.modelVersion.findFirstOrThrow({ where: { status: "CHAMPION" } });
+    await evaluate(champion.id, { [snap]: evaluation(10) });
+    const candidate = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(candidate.id, { [snap]: evaluation(10) });
+    // Retracted with its cells and labels untouched (a clotted specimen): no valid result, so no label to score against.
+    await api.prisma.case.update({ where: { id: signed.case.id }, data: { status: "IN_REVIEW" } });
+    await signCaseForTest(api.prisma, signed.case.id, { signerId: hema.user.id, meaning: RETRACTION_MEANING });
+
+    const before = await registryState();
+    const refused = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good" });
+    expect(codeOf(refused)).toBe("CONFLICT");
+    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot before-retraction, where the two were compared, has been relabelled since it was taken/);
+    expect(await registryState()).toEqual(before);
+    const COMPARE = `query($a: ID!, $b: ID!, $s: ID!) { compareModels(a: $a, b: $b, snapshotId: $s) { relabelledTestCells } }`;
+    expect((await api.gqlOk(tokens.DATA_SCIENTIST, COMPARE, { a: candidate.id, b: champion.id, s: snap })).compareModels).toEqual({ relabelledTestCells: 1 });
   });
 
   it("refuses to approve a proposal whose TEST part an amendment relabelled after it was filed, changing nothing", async () => {

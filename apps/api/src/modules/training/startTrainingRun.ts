@@ -7,7 +7,7 @@ import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { enqueueTraining } from "../../jobs/analysisJobs.ts";
 import { parseTrainingConfig } from "./trainingConfig.ts";
-import { RETRACTED_CASE_SQL } from "./createDatasetSnapshot.ts";
+import { staleItemCount } from "./staleItems.ts";
 import { defaultLimits, type Limits } from "../../env.ts";
 
 export interface StartTrainingRunInput {
@@ -129,16 +129,7 @@ async function assertNoActiveRun(tx: Prisma.TransactionClient): Promise<void> {
   );
 }
 
-/**
- * Cells of a snapshot whose label has changed since it was frozen: an amendment corrected them
- * (or is correcting them now), voided their image (a wrong patient's smear, whose labels must
- * not be learned from), or retracted their case's report (no valid result). A snapshot is never
- * rewritten; its labels can only go stale.
- */
-export async function relabelledSince(prisma: Pick<PrismaClient, "$queryRaw">, snapshotId: string): Promise<number> {
-  const [row] = await prisma.$queryRaw<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM "dataset_item" di JOIN "cell" c ON c."id" = di."cellId" JOIN "slide" s ON s."id" = c."slideId"
-    JOIN "case" k ON k."id" = s."caseId"
-    WHERE di."snapshotId" = ${snapshotId}::uuid AND (c."currentLabel" IS DISTINCT FROM di."label" OR s."voidedAt" IS NOT NULL OR ${RETRACTED_CASE_SQL})`;
-  return row?.n ?? 0;
+/** Cells of a snapshot whose label has changed since it was frozen (staleItems.ts). */
+export function relabelledSince(prisma: Pick<PrismaClient, "$queryRaw">, snapshotId: string): Promise<number> {
+  return staleItemCount(prisma, snapshotId);
 }
