@@ -49,4 +49,12 @@ describe("amendCase", () => {
     const bad = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "again", expectedReportVersion: 0 } });
     expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
+
+  it("reads an expectedReportVersion sent as null as left out", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds, { reason: "seen" }) });
+    await sign(kase.id, "Reviewed and approved");
+    const amended = await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "WBC count mistyped", expectedReportVersion: null } });
+    expect(amended.amendCase).toEqual({ status: "IN_REVIEW", reportVersion: 1 });
+  });
 });
