@@ -149,7 +149,7 @@ export const VERIFY_SIGN_OFF = /* GraphQL */ `
 export const AUDIT_TRAIL = /* GraphQL */ `
   query AuditTrail($filter: AuditFilter, $first: Int, $after: String) {
     auditTrail(filter: $filter, first: $first, after: $after) {
-      nodes { seq actorLogin action entityType entityId before after reason at hash prevHash }
+      nodes { seq actorLogin action entityType entityId before after reason reasonWithheld at hash prevHash }
       pageInfo { endCursor hasNextPage }
     }
   }
@@ -165,6 +165,8 @@ export interface AuditEventRow {
   before: unknown;
   after: unknown;
   reason: string | null;
+  /** The event has a reason the API withholds from the reader's role (it may name a patient): reason is null, not absent. */
+  reasonWithheld: boolean;
   at: string;
   /** Null for roles that may not see patient references (a hash over one would let it be guessed). */
   hash: string | null;

@@ -165,7 +165,7 @@ describe("audit trail", () => {
     expect(res.headers.get("x-audit-chain")).toMatch(/^intact; \d+ events verified( \(1-\d+ re-hashed at \S+Z, the rest now\))?$/);
     expect(res.headers.get("x-audit-redacted")).toBeNull();
     const byAdmin = await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") });
-    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, voidReason, originalName, contentSha256, hash, prevHash");
+    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, voidReason, originalName, contentSha256, hash, prevHash, reason of slide.void/case.amend/case.update");
     await byAdmin.text();
     const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export", after: { path: ["filter", "action"], equals: "case.create" } }, orderBy: { seq: "asc" } });
     expect(exported.after).toMatchObject({ filter: { action: "case.create" }, chainOk: true, chainFullyVerifiedThrough: expect.any(Number) });
@@ -182,7 +182,7 @@ describe("audit trail", () => {
     expect(lines.at(-2)).toMatch(new RegExp(`^# rows=7 complete; RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none$`));
     expect(lines.at(-1)).toBe("");
     const byAdmin = (await (await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") })).text()).split("\r\n");
-    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; voidReason; originalName; contentSha256; hash; prevHash$/);
+    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; voidReason; originalName; contentSha256; hash; prevHash; reason of slide\.void\/case\.amend\/case\.update$/);
     // A filter value cannot break the comment line into rows or fields.
     const hostile = (await (await api.fetch(`/audit.csv?actorLogin=${encodeURIComponent('x\r\n1,"2",3')}`, { token: auditor })).text()).split("\r\n");
     expect(hostile).toHaveLength(3);
@@ -273,7 +273,7 @@ describe("patient references in the trail", () => {
     expect(await (await api.fetch(`/audit.csv?entityId=${c.createCase.id}`, { token: auditor })).text()).toContain("MRN-AUDIT-55");
   });
 
-  it("withholds from ADMIN the free-text reasons of case edits and amendments (they may name a patient), in GraphQL and CSV; AUDITOR still sees them", async () => {
+  it("withholds from ADMIN the free-text reasons of case edits, amendments and voids (they may name a patient) and says they are withheld, in GraphQL and CSV; AUDITOR still sees them", async () => {
     const c = await api.gqlOk(tech, `mutation { createCase(input: { accession: "AU-WHY", patientRef: "MRN-4410" }) { id updatedAt } }`);
     const id = c.createCase.id;
     const edited = await api.gqlOk(tech, `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { updatedAt } }`, {
@@ -283,23 +283,43 @@ describe("patient references in the trail", () => {
     // Signed (as if), then amended by a hematologist with a reason naming the patient.
     await signCaseForTest(api.prisma, id);
     await api.gqlOk(await api.loginAs("HEMATOLOGIST"), `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id } }`, { input: { caseId: id, reason: "smear belongs to MRN-4411" } });
-    const REASONS = `query($f: AuditFilter) { auditTrail(filter: $f, first: 10) { nodes { action reason } } }`;
+    // A void's reason too, on another case's image.
+    const techId = (await api.prisma.user.findUniqueOrThrow({ where: { login: techLogin } })).id;
+    const { slideId } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1, accession: "AU-WHY-VOID" });
+    const slide = await api.prisma.slide.findUniqueOrThrow({ where: { id: slideId } });
+    await api.gqlOk(tech, `mutation($id: ID!, $reason: String!, $at: DateTime!) { voidSlide(slideId: $id, reason: $reason, expectedUpdatedAt: $at) { id } }`, {
+      id: slideId, reason: "image of MRN-4412", at: slide.updatedAt.toISOString(),
+    });
+    const REASONS = `query($f: AuditFilter) { auditTrail(filter: $f, first: 10) { nodes { action reason reasonWithheld } } }`;
     const f = { entityType: "Case", entityId: id };
-    const reasons = async (token: string) => Object.fromEntries((await api.gqlOk(token, REASONS, { f })).auditTrail.nodes.map((n: { action: string; reason: string | null }) => [n.action, n.reason]));
+    const voidF = { entityType: "Slide", entityId: slideId, action: "slide.void" };
+    type Node = { action: string; reason: string | null; reasonWithheld: boolean };
+    const reasons = async (token: string, filter: object = f) => Object.fromEntries((await api.gqlOk(token, REASONS, { f: filter })).auditTrail.nodes.map((n: Node) => [n.action, [n.reason, n.reasonWithheld]]));
     const admin = await api.loginAs("ADMIN");
-    expect(await reasons(admin)).toEqual({ "case.create": null, "case.update": null, "case.amend": null });
-    expect(await reasons(auditor)).toEqual({ "case.create": null, "case.update": "patientRef corrected from MRN-4410", "case.amend": "smear belongs to MRN-4411" });
+    // Withheld, and said to be: these actions require a reason, so a bare null would read as none given.
+    expect(await reasons(admin)).toEqual({ "case.create": [null, false], "case.update": [null, true], "case.amend": [null, true] });
+    expect(await reasons(admin, voidF)).toEqual({ "slide.void": [null, true] });
+    expect(await reasons(auditor)).toEqual({ "case.create": [null, false], "case.update": ["patientRef corrected from MRN-4410", false], "case.amend": ["smear belongs to MRN-4411", false] });
+    expect(await reasons(auditor, voidF)).toEqual({ "slide.void": ["image of MRN-4412", false] });
     const csv = await (await api.fetch(`/audit.csv?entityId=${id}`, { token: admin })).text();
     expect(csv).toMatch(/^# rows=3 complete; /m);
     expect(csv).toContain("AU-WHY");
     expect(csv).not.toMatch(/MRN-441[01]/);
+    // The file says whose reasons its blank cells withhold, where an inspector reads it.
+    expect(csv).toMatch(/^# rows=3 complete; .*; redacted .*; reason of slide\.void\/case\.amend\/case\.update\r$/m);
+    expect(csv).toMatch(new RegExp(`^\\d+,[^,]+,[^,]+,[^,]+,case\\.update,Case,${id},,`, "m"));
     const asAuditor = await (await api.fetch(`/audit.csv?entityId=${id}`, { token: auditor })).text();
     expect(asAuditor).toContain("patientRef corrected from MRN-4410");
     expect(asAuditor).toContain("smear belongs to MRN-4411");
+    expect(asAuditor).toMatch(/^# rows=3 complete; .*; redacted none\r$/m);
+    expect(asAuditor).not.toContain("reason of");
     // Reasons that are not about a patient stay readable to ADMIN (an account's, say).
     const created = (await api.gqlOk(admin, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
       input: { login: "au-why-tech", displayName: "Night Tech", role: "TECHNICIAN", password: "set by the admin", reason: "night shift cover" },
     })).createUser;
-    expect((await api.gqlOk(admin, REASONS, { f: { entityType: "User", entityId: created.id, action: "user.create" } })).auditTrail.nodes).toEqual([{ action: "user.create", reason: "night shift cover" }]);
+    expect((await api.gqlOk(admin, REASONS, { f: { entityType: "User", entityId: created.id, action: "user.create" } })).auditTrail.nodes).toEqual([{ action: "user.create", reason: "night shift cover", reasonWithheld: false }]);
+    // An event of these actions stored without a reason (none is written so today) has nothing withheld.
+    const bare = await api.prisma.auditEvent.create({ data: { actorLogin: "system", action: "case.update", entityType: "Case", entityId: "au-why-no-reason" } });
+    expect(await reasons(admin, { entityType: "Case", entityId: bare.entityId })).toEqual({ "case.update": [null, false] });
   });
 });

@@ -1,11 +1,13 @@
 // GET /audit.csv?caseAccession=&entityType=&entityId=&actorId=&actorLogin=&action=&from=&to=
 // (AUDITOR, ADMIN): the filtered trail as CSV, streamed in pages so a large trail never sits in
 // memory at once. The export is itself audited, says whether the chain verified (header
-// x-audit-chain) and whether patient references were blanked (x-audit-redacted), and refuses an
-// unknown filter rather than exporting the whole trail for a mistyped one. The file carries the
-// same evidence, as headers do not travel with a saved copy: a first comment line (when, by whom,
-// the filter, the chain's verdict, what was blanked) and a last one written only after the last
-// row (`# rows=N complete`), so that a truncated copy is recognisable.
+// x-audit-chain) and what was blanked for the reader's role (x-audit-redacted: patient references,
+// the hashes over them, and the reasons that may name a patient, whose blank cell would otherwise
+// read as an edit made without one), and refuses an unknown filter rather than exporting the whole
+// trail for a mistyped one. The file carries the same evidence, as headers do not travel with a
+// saved copy: a comment line (when, by whom, the filter, the chain's verdict, what was blanked)
+// written only after the last row (`# rows=N complete; …`), so that a truncated copy is
+// recognisable.
 import type { Request, Response } from "express";
 import { parseDateTime } from "../core/resolvers.ts";
 import type { Context } from "../../context.ts";
@@ -18,7 +20,7 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
 import type { AuditVerification } from "@rcmnet/db";
 import { chainVerifier } from "./chainVerifier.ts";
 import { auditWhere, type AuditFilter } from "./listAuditEvents.ts";
-import { HASH_KEYS, hashFor, PATIENT_KEYS, reasonFor, redactAuditJson } from "./redact.ts";
+import { HASH_KEYS, hashFor, PATIENT_KEYS, PATIENT_REASON_ACTIONS, reasonFor, redactAuditJson } from "./redact.ts";
 
 const COLUMNS = ["seq", "at", "actorLogin", "actorId", "action", "entityType", "entityId", "reason", "before", "after", "prevHash", "hash"] as const;
 
@@ -90,7 +92,9 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   // No broken link: the chain held, but the anchor file or the anchors' recency failed the verdict.
   const failed = chain.firstBrokenSeq === null ? "NOT VERIFIED" : `BROKEN at event #${chain.firstBrokenSeq}`;
   const chainStatus = chain.ok ? `intact; ${chain.checked} events verified${howVerified(chain)}` : `${failed}: ${chain.problem ?? ""}`.slice(0, 500);
-  const redacted = canSeePatientRef(reader.role) ? null : [...PATIENT_KEYS, ...HASH_KEYS, "prevHash"].join(", ");
+  // One item per thing blanked, joined with ", " (the page shows the header as it is): an item
+  // holds no comma, so the closing line's ";" separates the same items.
+  const redacted = canSeePatientRef(reader.role) ? null : [...PATIENT_KEYS, ...HASH_KEYS, "prevHash", `reason of ${[...PATIENT_REASON_ACTIONS].join("/")}`].join(", ");
   res.setHeader("x-audit-chain", chainStatus);
   if (redacted) res.setHeader("x-audit-redacted", redacted);
   res.setHeader("content-type", "text/csv; charset=utf-8");

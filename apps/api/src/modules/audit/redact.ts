@@ -18,7 +18,7 @@ export const PATIENT_KEYS = new Set(["patientRef", "collectedAt", "voidReason", 
  * MRN-4411", also signed as the next version's `amendmentReason`) and a case edit's ("patientRef
  * corrected from MRN-…").
  */
-const PATIENT_REASON_ACTIONS = new Set(["slide.void", "case.amend", "case.update"]);
+export const PATIENT_REASON_ACTIONS: ReadonlySet<string> = new Set(["slide.void", "case.amend", "case.update"]);
 /**
  * Hashes kept inside records that may cover a patient reference: a signed report's hash (in the
  * sign-off's audit event, in an amendment's `supersedes`) and the audit chain head it anchors.
@@ -43,9 +43,18 @@ export function redactAuditJson(value: unknown, role: Role | null | undefined): 
   return redact(value);
 }
 
-/** An audit event's reason for a reader: a void's, an amendment's or a case edit's is withheld (null) from roles that may not see patient references. */
+/**
+ * Whether an event has a reason this reader is not shown: a void's, an amendment's or a case
+ * edit's, to a role that may not see patient references. Said apart from the null reason, since
+ * these actions require one: a blank would read as an edit made without saying why.
+ */
+export function reasonWithheld(action: string, reason: string | null, role: Role | null | undefined): boolean {
+  return reason !== null && PATIENT_REASON_ACTIONS.has(action) && !(role && canSeePatientRef(role));
+}
+
+/** An audit event's reason for a reader: null where reasonWithheld. */
 export function reasonFor(action: string, reason: string | null, role: Role | null | undefined): string | null {
-  return PATIENT_REASON_ACTIONS.has(action) && !(role && canSeePatientRef(role)) ? null : reason;
+  return reasonWithheld(action, reason, role) ? null : reason;
 }
 
 function redact(value: unknown): unknown {

@@ -3,7 +3,7 @@ import { AUDIT_READERS } from "../../auth/roles.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
 import { chainVerifier } from "./chainVerifier.ts";
 import { listAuditEvents } from "./listAuditEvents.ts";
-import { hashFor, reasonFor, redactAuditJson } from "./redact.ts";
+import { hashFor, reasonFor, reasonWithheld, redactAuditJson } from "./redact.ts";
 
 export const resolvers: Resolvers = {
   Query: {
@@ -31,6 +31,7 @@ export const resolvers: Resolvers = {
     before: (e, _a, ctx) => redactAuditJson(e.before, ctx.user?.role),
     after: (e, _a, ctx) => redactAuditJson(e.after, ctx.user?.role),
     reason: (e, _a, ctx) => reasonFor(e.action, e.reason, ctx.user?.role),
+    reasonWithheld: (e, _a, ctx) => reasonWithheld(e.action, e.reason, ctx.user?.role),
     hash: (e, _a, ctx) => hashFor(e.hash, ctx.user?.role),
     prevHash: (e, _a, ctx) => hashFor(e.prevHash, ctx.user?.role),
   },

@@ -10,6 +10,7 @@ import { useLoader, useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
 import { type AnchorRecency, anchorRecency, anchorRecencyFails } from "./anchorRecency";
 import { type DiffEntry, diffEntries } from "./diff";
+import { reasonText } from "./reason";
 
 
 interface Verify {
@@ -261,7 +262,9 @@ export function AuditTrail() {
                 <td>
                   <Change before={r.before} after={r.after} />
                 </td>
-                <td>{r.reason ?? ""}</td>
+                <td className={r.reasonWithheld ? "muted" : undefined} data-testid="audit-reason" data-withheld={r.reasonWithheld ? "true" : "false"}>
+                  {reasonText(r)}
+                </td>
               </tr>
             ))}
           </tbody>
