@@ -2,13 +2,13 @@
 // field, every cell labelled by the hematologist and signed out. Used to grow the pool of human
 // labels when a snapshot's locked TEST part is empty (the split is by patient, and the first
 // patients go to TRAIN) or lacks a label the base model knows, and to give a test a signed case of
-// its own. Returns the case's id.
+// its own (`comment`: the morphology comment its version 1 signs, none by default). Returns the case's id.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { APIRequestContext } from "@playwright/test";
 import { apiLogin, apiQuery, apiUrl, USERS } from "./fixtures";
 
-export async function signedOutCase(request: APIRequestContext, fieldPath: string, accession: string, labelOffset = 0): Promise<string> {
+export async function signedOutCase(request: APIRequestContext, fieldPath: string, accession: string, labelOffset = 0, comment?: string): Promise<string> {
   const tech = await apiLogin(request, "tech");
   const created = await apiQuery<{ createCase: { id: string } }>(request, tech, "mutation($a: String!, $p: String!) { createCase(input: { accession: $a, patientRef: $p }) { id } }", { a: accession, p: `PT-${accession}` });
   const caseId = created.data!.createCase.id;
@@ -57,8 +57,8 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
   const signed = await apiQuery(
     request,
     hema,
-    "mutation($c: ID!, $p: String!, $n: Int!, $d: Int!, $u: DateTime!) { signOffCase(input: { caseId: $c, login: \"hema\", password: $p, meaning: \"Reviewed and approved with corrections\", seenCells: $n, seenDecisions: $d, seenCaseUpdatedAt: $u }) { id } }",
-    { c: caseId, p: USERS.hema.password, n: seen.length, d: seen.reduce((sum, c) => sum + c.reviewCount, 0), u: loaded.data!.case.updatedAt },
+    "mutation($c: ID!, $p: String!, $n: Int!, $d: Int!, $u: DateTime!, $m: String) { signOffCase(input: { caseId: $c, login: \"hema\", password: $p, meaning: \"Reviewed and approved with corrections\", seenCells: $n, seenDecisions: $d, seenCaseUpdatedAt: $u, comment: $m }) { id } }",
+    { c: caseId, p: USERS.hema.password, n: seen.length, d: seen.reduce((sum, c) => sum + c.reviewCount, 0), u: loaded.data!.case.updatedAt, m: comment ?? null },
   );
   if (signed.errors) throw new Error(`sign-off: ${JSON.stringify(signed.errors)}`);
   return caseId;

@@ -224,13 +224,17 @@ test("an administrator's copy of the amended report says what is withheld, rathe
   await expect(page.getByTestId("report-comment-withheld")).toHaveText("withheld for your role");
   await expect(page.getByTestId("report-comment")).not.toContainText("No blasts seen");
   await expect(page.getByTestId("report-amendment")).toContainText("Amendment of version 1");
-  await expect(page.getByTestId("report-amendment-changes")).toContainText("patient reference, collection time, morphology comment: withheld for your role");
+  // Only what was signed with a value: neither version recorded a collection time, so none is "withheld".
+  await expect(page.getByTestId("report-amendment-changes")).toContainText("; patient reference, morphology comment: withheld for your role");
+  await expect(page.getByTestId("report-specimen")).not.toContainText("collection time");
   await expect(page.getByTestId("report-amend")).toHaveCount(0);
 });
 
 test("an amendment whose images are all another patient's is closed by a signed retraction", async ({ page, request }) => {
   // A signed case of its own: voiding is final, and DEMO-0005's two fields serve other specs.
-  const caseId = await signedOutCase(request, fields()[0]!, uniqueAccession("E2E-RETRACT"));
+  // Version 1 signs a morphology comment: the retraction must not sign it again.
+  const V1_COMMENT = "No blasts seen; CAR-T cells as counted.";
+  const caseId = await signedOutCase(request, fields()[0]!, uniqueAccession("E2E-RETRACT"), 0, V1_COMMENT);
   const RETRACT_REASON = "The smears are another patient's: no valid result for this one";
   const RETRACTION = "Amended report: retracted, no valid result";
   await login(page, "hema");
@@ -258,7 +262,9 @@ test("an amendment whose images are all another patient's is closed by a signed 
   await expect(page.getByTestId("signoff-retraction")).toContainText("makes version 2, which withdraws version 1 and reports no valid result");
   await expect(page.getByTestId("signoff-amendment-reason")).toContainText(RETRACT_REASON);
   await expect(page.getByTestId("signoff-differential")).toHaveCount(0);
-  await page.getByTestId("signoff-comment").fill("");
+  // The withdrawn version's comment is not offered for signing again: the box starts empty, as a note on the retraction.
+  await expect(page.getByTestId("signoff-comment")).toHaveValue("");
+  await expect(page.getByTestId("signoff-dialog")).toContainText("Note on the retraction (optional, printed on the report)");
   const id = page.getByTestId("signoff-login");
   if (await id.count()) await id.fill("hema");
   await page.getByTestId("signoff-password").fill("hema-demo-pass");
@@ -278,6 +284,7 @@ test("an amendment whose images are all another patient's is closed by a signed 
   await expect(page.getByTestId("report-voided-slides")).toContainText("1 of 1 images of this case were voided");
   await expect(page.getByTestId("signature-meaning")).toHaveText(RETRACTION);
   await expect(page.getByTestId("signature-verified")).toBeVisible();
+  await expect(page.getByTestId("report-comment")).toHaveCount(0);
   // The version it withdrew stays readable as signed, marked withdrawn (on paper too: in the report).
   const versions = page.getByTestId("report-versions");
   await expect(versions.getByRole("link", { name: "Version 2 (current: retracted, no valid result)" })).toHaveAttribute("aria-current", "page");
@@ -286,6 +293,8 @@ test("an amendment whose images are all another patient's is closed by a signed 
   await expect(page.getByTestId("report-withdrawn")).toHaveText("Withdrawn: version 2 retracted this report (no valid result). This version must not be used.");
   await expect(page.getByTestId("report-version")).toContainText("superseded by version 2 (a retraction: no valid result)");
   await expect(page.getByTestId("report-differential")).toBeVisible();
+  await expect(page.getByTestId("report-comment").getByRole("heading")).toHaveText("Morphology comment");
+  await expect(page.getByTestId("report-comment")).toContainText(V1_COMMENT);
 
   const token = await apiLogin(request, "hema");
   const r = await apiQuery<CaseState>(request, token, CASE, { c: caseId });

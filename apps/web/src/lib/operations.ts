@@ -49,7 +49,7 @@ export const CASE_HEADER = /* GraphQL */ `
       id accession patientRef status priority product timepoint specimen collectedAt wbcCount reportVersion createdAt updatedAt cellCount reviewedCount
       amendmentStartedAt amendmentStartedBy { login displayName } amendmentReason
       differential { cartAssessed screenedClasses }
-      currentSignOff { version comment }
+      currentSignOff { version comment retracted }
       slides { id kind imageSha256 width height originalName analysisStatus analysisError createdAt updatedAt voidedAt voidReason voidedBy { login displayName } }
     }
   }
@@ -124,7 +124,7 @@ export const REPORT = /* GraphQL */ `
   query Report($id: ID!) {
     case(id: $id) {
       id accession status priority product timepoint reportVersion amendmentStartedAt
-      signOffs { id version signerName signer { login } meaning signedAt content contentSha256 amendmentReason supersedes { id version } }
+      signOffs { id version signerName signer { login } meaning signedAt content contentSha256 amendmentReason supersedes { id version } withheld }
     }
   }
 `;

@@ -75,7 +75,7 @@ export interface CaseHeader extends CaseDetailsFields {
    * sign-off dialog shows these and the labels with cells, as the signature records them.
    */
   screenedClasses: readonly string[];
-  /** The current signed version's morphology comment: an amendment starts from it. */
+  /** The current signed version's morphology comment (null: none, or it is a retraction's note): an amendment starts from it. */
   signedComment: string | null;
   /** The amendment open (who opened it, when, why: the reason the next signature certifies); null when none is. */
   amendment: OpenAmendment | null;

@@ -12,7 +12,7 @@ import { labelName } from "@/lib/labels";
 import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
-import { amendmentOpenedText, retractionConfirmText, type OpenAmendment } from "./amendment";
+import { amendmentOpenedText, commentAfterSwitch, retractionConfirmText, startingComment, type CommentStart, type OpenAmendment } from "./amendment";
 import { isRetraction, MAX_SIGNED_COMMENT } from "@rcmnet/api/signOffMeanings";
 
 export interface SignOffSummary {
@@ -46,7 +46,7 @@ export interface SignOffSummary {
   amendment: { of: number; decisions: number; relabelled: number } | null;
   /** In an amendment: who opened it, when and why (the reason this signature certifies); else null. */
   amendmentOpened: OpenAmendment | null;
-  /** The morphology comment of the version an amendment replaces (null: none). */
+  /** The morphology comment of the version an amendment replaces (null: none, or that version is a retraction). */
   signedComment: string | null;
 }
 
@@ -108,9 +108,17 @@ function SignOffForm({
   const needsId = !seriesOpen;
   const [password, setPassword] = useState("");
   // Signed with the counts and printed under them (blasts, dysplasia, smear quality): free text,
-  // trimmed by the API, blank for none. An amendment starts from the version it replaces: the new
-  // version is the report of record, and a comment not typed again would silently drop out.
-  const [comment, setComment] = useState(() => (summary.amendment ? (summary.signedComment ?? "") : ""));
+  // trimmed by the API, blank for none; a retraction's is a note on it. Started by the meaning
+  // (startingComment): an amendment's approval from the version it replaces, a retraction empty.
+  const commentStart = (r: boolean): CommentStart => ({ amending: summary.amendment !== null, retracting: r, signedComment: summary.signedComment });
+  const [comment, setComment] = useState(() => startingComment(commentStart(retracting)));
+  // The meaning the box was started for: switching to or from the retraction starts it again,
+  // unless the signer typed in it (set while rendering, so the switch never shows the old text).
+  const [commentFor, setCommentFor] = useState(retracting);
+  if (commentFor !== retracting) {
+    setCommentFor(retracting);
+    setComment(commentAfterSwitch(comment, commentStart(commentFor), commentStart(retracting)));
+  }
   const loginInput = useRef<HTMLInputElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
   const [error, setError] = useState<string | null>(null);
@@ -260,19 +268,19 @@ function SignOffForm({
         )}
         {/* Typed text, not shortcuts: the review page ignores keys while this dialog is open. */}
         <label>
-          Morphology comment (printed on the report)
+          {retracting ? "Note on the retraction (optional, printed on the report)" : "Morphology comment (printed on the report)"}
           <textarea
             value={comment}
             onChange={(e) => setComment(e.target.value)}
             maxLength={MAX_SIGNED_COMMENT}
             rows={3}
-            placeholder="Optional: blasts or other abnormal cells, dysplasia, smear quality"
+            placeholder={retracting ? "Optional: what the retraction does not say already" : "Optional: blasts or other abnormal cells, dysplasia, smear quality"}
             aria-describedby="signoff-comment-help"
             data-testid="signoff-comment"
             disabled={Boolean(blocked)}
           />
           <span id="signoff-comment-help" className="muted" style={{ fontSize: "0.8rem" }}>
-            Signed with the counts: {comment.length.toLocaleString("en")} of {MAX_SIGNED_COMMENT.toLocaleString("en")} characters.
+            Signed with the {retracting ? "retraction" : "counts"}: {comment.length.toLocaleString("en")} of {MAX_SIGNED_COMMENT.toLocaleString("en")} characters.
           </span>
         </label>
         <label>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { amendmentOpenedText, noCellsNotice, openAmendmentOf, reportVersionText, retractionConfirmText } from "./amendment";
+import { amendmentOpenedText, commentAfterSwitch, noCellsNotice, openAmendmentOf, reportVersionText, retractionConfirmText, startingComment } from "./amendment";
 
 const opened = {
   amendmentStartedAt: "2026-11-27T08:30:00.000Z",
@@ -77,3 +77,32 @@ describe("the confirmation a retraction asks for", () => {
     );
   });
 });
+
+describe("the sign-off dialog's comment box", () => {
+  const signedComment = "No blasts seen; lymphocytes reactive.";
+  const approval = { amending: true, retracting: false, signedComment };
+  const retraction = { amending: true, retracting: true, signedComment };
+
+  it("starts a retraction empty, never with the withdrawn version's comment; an amendment's approval from it", () => {
+    expect(startingComment(retraction)).toBe("");
+    expect(startingComment(approval)).toBe(signedComment);
+    expect(startingComment({ ...approval, signedComment: null })).toBe("");
+    expect(startingComment({ amending: false, retracting: false, signedComment: null })).toBe("");
+  });
+
+  it("is emptied on switching to the retraction, and given the comment back on switching back, while the signer has not typed in it", () => {
+    const retracting = commentAfterSwitch(signedComment, approval, retraction);
+    expect(retracting).toBe("");
+    expect(commentAfterSwitch(retracting, retraction, approval)).toBe(signedComment);
+  });
+
+  it("keeps what the signer typed across a switch", () => {
+    const edited = `${signedComment} Smear of poor quality.`;
+    expect(commentAfterSwitch(edited, approval, retraction)).toBe(edited);
+    const note = "Smears were patient B's: see the amendment reason.";
+    expect(commentAfterSwitch(note, retraction, approval)).toBe(note);
+    // Emptied by the signer: it stays empty for the retraction.
+    expect(commentAfterSwitch("", approval, retraction)).toBe("");
+  });
+});
+

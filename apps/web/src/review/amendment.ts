@@ -86,3 +86,32 @@ export function retractionConfirmText(of: number, cells: number): string {
   const kept = cells > 0 ? ` The ${cells} cell${cells === 1 ? "" : "s"} on this page stay recorded with my signature, not as a result.` : "";
   return `I retract version ${of}: it must not be used, and version ${of + 1} reports no valid result in its place.${kept}`;
 }
+
+/** What the sign-off dialog's comment box starts from: the signature's kind and the version it would replace. */
+export interface CommentStart {
+  /** An amendment (a signed version is replaced), not a first report. */
+  amending: boolean;
+  /** The meaning chosen is the retraction. */
+  retracting: boolean;
+  /** The comment of the version an amendment replaces (null: none). */
+  signedComment: string | null;
+}
+
+/**
+ * The comment box's text as a meaning starts it. An amendment's approval starts from the version it
+ * replaces: the new version is the report of record, and a comment not typed again would silently
+ * drop out. A retraction starts empty, as a first report does: it reports no result, and the
+ * withdrawn version's morphology comment signed again would print under "RETRACTED: no valid result".
+ */
+export function startingComment({ amending, retracting, signedComment }: CommentStart): string {
+  return amending && !retracting ? (signedComment ?? "") : "";
+}
+
+/**
+ * The comment box after the meaning switches to or from the retraction: where the signer left it as
+ * the old meaning started it, the new meaning's start (back to an approval, the replaced version's
+ * comment again); where they typed in it, their words, kept.
+ */
+export function commentAfterSwitch(comment: string, from: CommentStart, to: CommentStart): string {
+  return comment === startingComment(from) ? startingComment(to) : comment;
+}

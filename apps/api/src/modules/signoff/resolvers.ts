@@ -8,9 +8,8 @@ import { signOffCase } from "./signOffCase.ts";
 import { amendCase } from "./amendCase.ts";
 import { auditedSha256, verifySignOffRow } from "./verifySignOff.ts";
 import { isRetraction } from "./meanings.ts";
-import type { Role } from "@rcmnet/db";
-import { hashFor, redactAuditJson } from "../audit/redact.ts";
-import { canSeePatientRef } from "../cases/caseRules.ts";
+import { hashFor } from "../audit/redact.ts";
+import { seesFreeText, signedContentFor, withheldFields } from "./readerContent.ts";
 
 async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string) {
   const row = isUuid(id) ? await prisma.signOff.findUnique({ where: { id } }) : null;
@@ -44,17 +43,12 @@ export const resolvers: Resolvers = {
       c.reportVersion > 0 ? ctx.prisma.signOff.findUnique({ where: { caseId_version: { caseId: c.id, version: c.reportVersion } } }) : null,
   },
   SignOff: {
-    // The signed patient reference, and the hashes inside (the anchor's, an amendment's
-    // `supersedes`), only for roles that may see it: redactAuditJson.
-    content: (s, _a, ctx) => {
-      const content = redactAuditJson(s.content, ctx.user?.role);
-      if (seesFreeText(ctx.user?.role) || !content || typeof content !== "object" || Array.isArray(content)) return content;
-      // The morphology comment and the amendment reason are free text ("compare with MRN-…",
-      // "smear belongs to MRN-4411"): withheld like the reference (null where signed, absent where not).
-      const withheld: Record<string, unknown> = { ...content };
-      for (const key of SIGNED_FREE_TEXT) if (key in withheld) withheld[key] = null;
-      return withheld;
-    },
+    // The signed patient reference, the hashes inside (the anchor's, an amendment's `supersedes`)
+    // and the free text that may name a patient ("compare with MRN-…", "smear belongs to
+    // MRN-4411"), only for roles that may see it: signedContentFor.
+    content: (s, _a, ctx) => signedContentFor(s.content, ctx.user?.role),
+    // What of it was signed and is withheld from this reader: a null alone cannot tell.
+    withheld: (s, _a, ctx) => withheldFields(s.content, ctx.user?.role),
     contentSha256: (s, _a, ctx) => hashFor(s.contentSha256, ctx.user?.role),
     signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
     supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),
@@ -75,11 +69,3 @@ export const policy: Policy = {
   "Mutation.signOffCase": ["HEMATOLOGIST"],
   "Mutation.amendCase": ["HEMATOLOGIST"],
 };
-
-/** Free text signed with a report (keys of its content), withheld with the patient reference. */
-const SIGNED_FREE_TEXT = ["comment", "amendmentReason"] as const;
-
-/** Free text signed with a report may name a patient: shown to the roles that see patient references. */
-function seesFreeText(role: Role | null | undefined): boolean {
-  return Boolean(role && canSeePatientRef(role));
-}

@@ -518,6 +518,52 @@ describe("sign-off", () => {
     expect((await api.prisma.signOff.findUniqueOrThrow({ where: { id: v1.id } })).content).toHaveProperty("comment", null);
   });
 
+  it("names what it withholds from a reader's copy (SignOff.withheld), only fields signed with a value, never their values", async () => {
+    const READ = `query($id: ID!) { signOff(id: $id) { withheld content comment amendmentReason } }`;
+    const VOID = `mutation($id: ID!, $reason: String!, $at: DateTime!) { voidSlide(slideId: $id, reason: $reason, expectedUpdatedAt: $at) { id } }`;
+    const sign = async (caseId: string, meaning: string, comment?: string) =>
+      (await api.gqlOk(hema, SIGN, { input: { caseId, login: hemaLogin, password: TEST_PASSWORD, meaning, comment, ...(await seen(caseId)) } })).signOffCase as { id: string };
+    // A: a patient reference, a collection time, a comment, and an image voided as another patient's.
+    const a = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await api.prisma.case.update({ where: { id: a.kase.id }, data: { collectedAt: new Date("2026-11-20T08:30:00Z") } });
+    const stray = await api.prisma.slide.create({
+      data: { caseId: a.kase.id, imageSha256: randomHex(), mimeType: "image/png", byteSize: 1000, width: 500, height: 500, analysisStatus: "DONE", uploadedById: techId },
+    });
+    await api.gqlOk(hema, VOID, { id: stray.id, reason: "belongs to MRN-4411", at: stray.updatedAt.toISOString() });
+    await confirmAll(a.cellIds);
+    const a1 = await sign(a.kase.id, MEANING, "Blasts seen; compare with MRN-4411");
+    await api.gqlOk(hema, AMEND, { input: { caseId: a.kase.id, reason: "smear belongs to MRN-4411" } });
+    // Its amendment signs no comment: none to withhold.
+    const a2 = await sign(a.kase.id, "Amended report: reviewed and approved");
+    // B: no patient reference, no collection time, no comment, no voided image.
+    const b = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await api.prisma.case.update({ where: { id: b.kase.id }, data: { patientRef: null } });
+    await confirmAll(b.cellIds);
+    const b1 = await sign(b.kase.id, MEANING);
+
+    const expected = {
+      [a1.id]: ["auditAnchor.hash", "case.collectedAt", "case.patientRef", "comment", "slides[].voided.reason"],
+      [a2.id]: ["amendmentReason", "auditAnchor.hash", "case.collectedAt", "case.patientRef", "slides[].voided.reason", "supersedes.contentSha256"],
+      [b1.id]: ["auditAnchor.hash"],
+    };
+    for (const role of ["ADMIN", "DATA_SCIENTIST"] as const) {
+      const token = await api.loginAs(role);
+      for (const [id, names] of Object.entries(expected)) {
+        const r = (await api.gqlOk(token, READ, { id })).signOff;
+        expect(r.withheld, `${role} ${id}`).toEqual(names);
+        // Null in the reader's copy either way: only the names tell a withheld comment from none.
+        expect(r.content.comment, role).toBeNull();
+        expect(JSON.stringify(r), role).not.toMatch(/MRN-|2026-11-20T08:30/);
+      }
+    }
+    // Roles that read the content as signed: nothing withheld.
+    for (const role of ["HEMATOLOGIST", "AUDITOR"] as const) {
+      const token = role === "HEMATOLOGIST" ? hema : await api.loginAs(role);
+      for (const id of Object.keys(expected)) expect((await api.gqlOk(token, READ, { id })).signOff.withheld, `${role} ${id}`).toEqual([]);
+      expect((await api.gqlOk(token, READ, { id: a1.id })).signOff).toMatchObject({ comment: "Blasts seen; compare with MRN-4411", content: { case: { patientRef: "MRN-0001" } } });
+    }
+  });
+
   it("gives no absolute counts for cells from hand-picked crops: their shares are not a differential", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, slideKind: "CROP" });
     await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "peripheral blood", wbcCount: 5 } });

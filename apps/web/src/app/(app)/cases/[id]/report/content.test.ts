@@ -106,7 +106,6 @@ describe("signed report content", () => {
       slides: null,
       signature: { name: null, login: null, signedAt: null, meaning: null },
       comment: null,
-      commentSigned: false,
       retracted: false,
     });
   });
@@ -265,30 +264,29 @@ describe("signed report content", () => {
     expect(changesSince(older, v1).details).toEqual([]);
   });
 
-  it("says which parts it cannot compare for a role the API withholds patient data from, never that they are unchanged", () => {
+  it("says which parts it cannot compare where the API withheld them from the reader, never that they are unchanged", () => {
     // As an administrator reads two /7 versions: patient reference, collection time and comment nulled by the API.
     const signed = (kase: Record<string, unknown>, extra: Record<string, unknown> = { comment: null }) =>
       readReportContent({ differential: { rows: [{ label: "car_t", count: 1, percent: 100 }], excluded: [] }, cells: [{ id: "a", label: "car_t" }], case: kase, ...extra });
     const v1 = signed({ patientRef: null, specimen: "peripheral blood", collectedAt: null, wbcCount: 4.2 });
     const v2 = signed({ patientRef: null, specimen: "peripheral blood", collectedAt: null, wbcCount: 0.42 });
-    expect(changesSince(v1, v2, { patientDataWithheld: true })).toEqual({
+    // SignOff.withheld of both versions: each held a value as signed.
+    const withheld = ["case.patientRef", "case.collectedAt", "comment", "auditAnchor.hash"];
+    expect(changesSince(v1, v2, { withheld })).toEqual({
       relabelled: 0,
       counts: [],
       details: [{ name: "WBC", before: "4.2 ×10⁹/L", after: "0.42 ×10⁹/L" }],
       comment: null,
       withheld: ["patient reference", "collection time", "morphology comment"],
     });
+    // A comment withheld from one version only (the other signed none): still not compared.
+    expect(changesSince(v1, v2, { withheld: ["comment"] })).toMatchObject({ comment: null, withheld: ["morphology comment"] });
     // Only what both versions signed: a /2 report had no patient reference, a /6 one no comment.
     const older = signed({ specimen: "peripheral blood", wbcCount: 4.2 }, {});
-    expect(changesSince(older, older, { patientDataWithheld: true }).withheld).toEqual([]);
-    // For a role that sees them the same nulls are real: compared, and equal.
+    expect(changesSince(older, older, { withheld: ["auditAnchor.hash"] }).withheld).toEqual([]);
+    // Nothing withheld (signed as none, or a role that sees them): the nulls are real, compared, and equal.
+    expect(changesSince(v1, v2, { withheld: ["auditAnchor.hash"] }).withheld).toEqual([]);
     expect(changesSince(v1, v2).withheld).toEqual([]);
     expect(changesSince(v1, v2).comment).toBeNull();
-  });
-
-  it("tells a version that signed a comment from one signed before comments existed", () => {
-    expect(readReportContent({ comment: null }).commentSigned).toBe(true);
-    expect(readReportContent({ comment: "Blasts seen" }).commentSigned).toBe(true);
-    expect(readReportContent({ schema: "rcmnet.signed-report/6" }).commentSigned).toBe(false);
   });
 });

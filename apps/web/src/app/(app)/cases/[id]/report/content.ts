@@ -87,13 +87,11 @@ export interface ReportContent {
     cropsCounted: number;
     voided: { byLogin: string | null; at: string | null; reason: string | null }[];
   } | null;
-  /** The signer's free-text morphology comment as signed (/7); null where none was given, and where withheld. */
-  comment: string | null;
   /**
-   * Whether this version signed a comment at all, given or not (/7 reports signed since comments):
-   * where the API withholds the comment it answers null, and only this tells one that may exist.
+   * The signer's free-text comment as signed (/7; a retraction's note on the retraction); null where
+   * none was given, and where withheld (SignOff.withheld tells which).
    */
-  commentSigned: boolean;
+  comment: string | null;
   /** The signature's manifestation as signed (name, login, time, meaning); null where absent. */
   signature: { name: string | null; login: string | null; signedAt: string | null; meaning: string | null };
   /**
@@ -230,7 +228,6 @@ export function readReportContent(raw: unknown): ReportContent {
       : null,
     signature: { name: str(signer.name), login: str(signer.login), signedAt: str(c.signedAt), meaning: str(c.meaning) },
     comment: str(c.comment)?.trim() || null,
-    commentSigned: "comment" in c,
     retracted: c.retracted === true || isRetraction(str(c.meaning)),
   };
 }
@@ -257,22 +254,19 @@ const DETAILS: { key: keyof ReportContent["case"]; name: string; show: (v: strin
   { key: "wbcCount", name: "WBC", show: (v) => `${v} ×10⁹/L` },
 ];
 
-/** The signed parts the API nulls for roles that may not see patient data: an amendment cannot be compared on them. */
-const PATIENT_DETAILS: ReadonlySet<keyof ReportContent["case"]> = new Set(["patientRef", "collectedAt"]);
-
 /**
  * What an amendment changed, from the two signed contents: cells whose label differs, the
  * classes whose count moved (white cells and the others alike), in the later version's row order,
  * the case details that changed (a corrected white-cell count moves every absolute figure
  * without moving a single cell), and whether the morphology comment did (each version signs its own).
- * `patientDataWithheld`: the contents came without the patient reference, the collection time and
- * the comment (the reader's role may not see them): those are listed in `withheld`, never
- * compared (null with null would read "unchanged").
+ * `withheld`: the fields the API withheld from the reader in either version (SignOff.withheld's
+ * names, "case.patientRef", "comment"): those are listed in `withheld`, never compared (a null for
+ * a value would read "unchanged", or "removed").
  */
 export function changesSince(
   previous: ReportContent,
   current: ReportContent,
-  { patientDataWithheld = false }: { patientDataWithheld?: boolean } = {},
+  { withheld: withheldFields = [] }: { withheld?: readonly string[] } = {},
 ): {
   relabelled: number | null;
   counts: { label: string; before: number; after: number }[];
@@ -291,15 +285,15 @@ export function changesSince(
   const withheld: string[] = [];
   const details = DETAILS.flatMap(({ key, name, show, withheldName }) => {
     if (!previous.caseKeys.includes(key) || !current.caseKeys.includes(key)) return [];
-    if (patientDataWithheld && PATIENT_DETAILS.has(key)) {
+    if (withheldFields.includes(`case.${key}`)) {
       withheld.push(withheldName ?? name);
       return [];
     }
     const [b, a] = [previous.case[key], current.case[key]];
     return b === a ? [] : [{ name, before: b === null ? "none" : show(b), after: a === null ? "none" : show(a) }];
   });
-  // Either version may have signed one (a version signed before comments had none).
-  const commentWithheld = patientDataWithheld && (previous.commentSigned || current.commentSigned);
+  // Either version may have signed one (the other none, or signed before comments existed).
+  const commentWithheld = withheldFields.includes("comment");
   if (commentWithheld) withheld.push("morphology comment");
   const [cb, ca] = [previous.comment, current.comment];
   const comment = commentWithheld || cb === ca ? null : cb === null ? "added" : ca === null ? "removed" : "changed";

@@ -9,11 +9,11 @@ import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
 import { PrintedStamp } from "./PrintedStamp";
 import { amendmentInProgressLine } from "./printing";
-import { seesPatientData, WITHHELD } from "@/lib/patientRef";
+import { WITHHELD } from "@/lib/patientRef";
 import { isAmendmentOpen } from "@/lib/caseDetails";
-import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText } from "./withheld";
+import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText, voidReasonText, WITHHELD_FIELD } from "./withheld";
 import { changesSince, readReportContent, type ReportContent } from "./content";
-import { amendingNotice, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice, type VersionState } from "./retraction";
+import { amendingNotice, commentHeading, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice, type VersionState } from "./retraction";
 import { labelName } from "@/lib/labels";
 import { isPeripheralBlood, leftOutWarning } from "@/lib/differential";
 import { isRetraction } from "@rcmnet/api/signOffMeanings";
@@ -32,6 +32,8 @@ interface SignOffRow {
   contentSha256: string | null;
   amendmentReason: string | null;
   supersedes: { id: string; version: number } | null;
+  /** The content fields signed with a value that the API nulled for this reader ("case.patientRef", "comment"); [] for roles that see all. */
+  withheld: string[];
 }
 
 interface ReportData {
@@ -83,10 +85,12 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   // what it supersedes, not by its reason: the API withholds the reason from some roles.
   const amendedVersion = shown.supersedes?.version ?? (shown.amendmentReason !== null ? shown.version - 1 : null);
   const previous = versions.find((s) => s.id === shown.supersedes?.id) ?? versions.find((s) => s.version === shown.version - 1);
-  // Roles that may not see patient data get the contents without it: those parts are not compared.
-  const patientDataWithheld = !seesPatientData(session.role);
+  // Roles that may not see patient data get the contents without it: what either version signed of
+  // it is not compared.
+  const withheld = shown.withheld;
   // A retraction changed no count into another: it withdrew them all (its banner says so).
-  const changes = amendedVersion !== null && previous && !retracted ? changesSince(readReportContent(previous.content), content, { patientDataWithheld }) : null;
+  const changes =
+    amendedVersion !== null && previous && !retracted ? changesSince(readReportContent(previous.content), content, { withheld: [...previous.withheld, ...withheld] }) : null;
   // Excluded classes carry no percentage (/4 on); older reports counted unidentified cells in.
   const leftOut = leftOutWarning(content.rows.filter((r) => r.percent === null), content.counted ?? 0);
   // Everything under the signature is read from the signed content, never from the live case
@@ -107,8 +111,9 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   const amendingLine = amendmentInProgressLine(amending, c.amendmentStartedAt);
   // "not recorded" or "withheld for your role" rather than no row: the reader of a report must see
   // that none was given, or that it is not shown to them.
-  const patient = reportPatientText(session.role, content);
-  const comment = reportCommentText(session.role, content);
+  const patient = reportPatientText(content, withheld);
+  const comment = reportCommentText(content, withheld);
+  const commentWithheld = withheld.includes(WITHHELD_FIELD.comment);
   // Signed reports (signed-report/2) name their models. Older ones signed ids only: those are
   // looked up for roles that may read the registry; others see the version ids.
   const modelNames = await Promise.all(
@@ -205,7 +210,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               </tr>
               <tr>
                 <th scope="row">Patient ref</th>
-                <td colSpan={3} className={patientDataWithheld ? "muted" : "mono"} data-testid="report-patient">
+                <td colSpan={3} className={withheld.includes(WITHHELD_FIELD.patientRef) ? "muted" : "mono"} data-testid="report-patient">
                   {patient}
                 </td>
               </tr>
@@ -220,7 +225,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                   <th scope="row">Specimen</th>
                   <td data-testid="report-specimen">
                     {content.case.specimen ?? "—"}
-                    {reportCollectedText(session.role, content)}
+                    {reportCollectedText(content, withheld)}
                   </td>
                   <th scope="row">WBC count</th>
                   <td data-testid="report-wbc">{content.case.wbcCount !== null ? `${content.case.wbcCount} ×10⁹/L` : "not recorded"}</td>
@@ -238,7 +243,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         {amendedVersion !== null && (
           <p className="notice" data-testid="report-amendment">
             {retracted ? "Retraction" : "Amendment"} of version {amendedVersion}
-            {!retracted && stateOf(amendedVersion).retracted ? " (a retraction: no valid result)" : ""}. Reason: {amendmentReasonText(session.role, shown.amendmentReason)}
+            {!retracted && stateOf(amendedVersion).retracted ? " (a retraction: no valid result)" : ""}. Reason: {amendmentReasonText(shown.amendmentReason, withheld)}
             {changes && (
               <span data-testid="report-amendment-changes">
                 {" "}
@@ -264,7 +269,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
               {content.slides.voided.map((v, i) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: signed content, fixed order, no ids shown
                 <li key={i}>
-                  voided by {v.byLogin ?? "unknown"} at {formatDateTime(v.at)}: {v.reason ?? `reason ${WITHHELD}`}
+                  voided by {v.byLogin ?? "unknown"} at {formatDateTime(v.at)}: {voidReasonText(v.reason, withheld)}
                 </li>
               ))}
             </ul>
@@ -329,10 +334,10 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           </>
         )}
         {comment !== null && (
-          <section data-testid="report-comment" aria-label="Morphology comment">
-            <h2>Morphology comment</h2>
+          <section data-testid="report-comment" aria-label={commentHeading(retracted)}>
+            <h2>{commentHeading(retracted)}</h2>
             {/* As signed, line breaks kept: the signer's words, not reformatted. */}
-            {patientDataWithheld ? (
+            {commentWithheld ? (
               <p className="muted" data-testid="report-comment-withheld">
                 {comment}
               </p>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readReportContent } from "./content";
-import { amendingNotice, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice } from "./retraction";
+import { amendingNotice, commentHeading, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice } from "./retraction";
 
 const v = (version: number, retracted = false) => ({ version, retracted });
 
@@ -65,3 +65,11 @@ describe("a retracted report", () => {
     expect(amendingNotice(1, v(1))).toBe("An amendment is in progress: version 2 is being prepared. Version 1 stays the report of record until the amendment is signed.");
   });
 });
+
+describe("a retraction's comment", () => {
+  it("is titled a note on the retraction, not a morphology comment", () => {
+    expect(commentHeading(true)).toBe("Note on the retraction");
+    expect(commentHeading(false)).toBe("Morphology comment");
+  });
+});
+

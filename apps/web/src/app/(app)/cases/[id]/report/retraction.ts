@@ -62,3 +62,11 @@ export function amendingNotice(reportVersion: number, current: VersionState | un
   const what = current?.retracted ? ` (a retraction: no valid result)` : "";
   return `An amendment is in progress: version ${reportVersion + 1} is being prepared. Version ${reportVersion}${what} stays the report of record until the amendment is signed.`;
 }
+
+/**
+ * The heading of a version's signed comment: a retraction reports no morphology, so its comment is
+ * a note on the retraction, never printed as a "Morphology comment" under "no valid result".
+ */
+export function commentHeading(retracted: boolean): string {
+  return retracted ? "Note on the retraction" : "Morphology comment";
+}

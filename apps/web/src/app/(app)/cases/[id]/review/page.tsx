@@ -14,7 +14,8 @@ export const metadata: Metadata = { title: "Case review" };
 
 interface Header {
   case: (Omit<CaseHeader, "cartAssessed" | "screenedClasses" | "patientRef" | "signedComment" | "amendment"> & {
-    currentSignOff: { version: number; comment: string | null } | null;
+    /** retracted: its comment is a note on the retraction, not a morphology comment an amendment carries on. */
+    currentSignOff: { version: number; comment: string | null; retracted: boolean } | null;
     /** Null when the case has none and for roles the API withholds it from. */
     patientRef: string | null;
     /** Read with the case: the sign-off dialog lists the zero rows the signature will (screenedClasses). */
@@ -71,7 +72,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const images = sortImages(c.slides);
   return (
     <ReviewClient
-      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses, signedComment: c.currentSignOff?.comment ?? null, amendment: openAmendmentOf(c) }}
+      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses, signedComment: c.currentSignOff?.retracted ? null : (c.currentSignOff?.comment ?? null), amendment: openAmendmentOf(c) }}
       slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
       failedSlides={images.failed}
       analysingSlides={images.analysing}
