@@ -14,6 +14,7 @@ import { setChampion } from "./setChampion.ts";
 import { assertKeepsClasses } from "./keepsClasses.ts";
 import { comparedOnSnapshotId } from "./promotionEvidence.ts";
 import { relabelledTestCells } from "./relabelledTest.ts";
+import { noLongerHeld } from "../training/staleItems.ts";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import { resolveModelDir, unregisteredChange } from "../../jobs/model/classifierCache.ts";
 
@@ -128,9 +129,10 @@ export async function decidePromotion(
 }
 
 /**
- * The figures the approver weighs were measured when the proposal was filed: an amendment signed
- * since then that relabelled a cell of that TEST part means both models were scored against labels
- * the platform no longer holds (proposePromotion refuses the same at filing time).
+ * The figures the approver weighs were measured when the proposal was filed: a cell of that TEST
+ * part relabelled by an amendment since then, its image voided or its case's report retracted
+ * (staleItems.ts) means both models were scored against labels the platform no longer holds
+ * (proposePromotion refuses the same at filing time).
  */
 async function assertTestLabelsCurrent(tx: Prisma.TransactionClient, promotion: ModelPromotion) {
   const snapshotId = await comparedOnSnapshotId(tx, promotion);
@@ -147,8 +149,8 @@ async function assertTestLabelsCurrent(tx: Prisma.TransactionClient, promotion: 
     throw conflict(
       // A first promotion (no champion replaced) rests on the candidate's own evaluation alone.
       promotion.replacesChampionId
-        ? `${n} TEST cell${n === 1 ? "" : "s"} of the snapshot this proposal was compared on ${n === 1 ? "has" : "have"} been relabelled since it was proposed (amendments): its figures score both models against labels since corrected. Reject it; the proposer takes a new snapshot, compares again and proposes`
-        : `${n} TEST cell${n === 1 ? "" : "s"} of the snapshot this proposal was evaluated on ${n === 1 ? "has" : "have"} been relabelled since it was proposed (amendments): its figures score the model against labels since corrected. Reject it; the proposer takes a new snapshot, evaluates the model on it again and proposes`,
+        ? `${n} TEST cell${n === 1 ? "" : "s"} of the snapshot this proposal was compared on ${noLongerHeld(n)}: its figures score both models against labels since withdrawn. Reject it; the proposer takes a new snapshot, compares again and proposes`
+        : `${n} TEST cell${n === 1 ? "" : "s"} of the snapshot this proposal was evaluated on ${noLongerHeld(n)}: its figures score the model against labels since withdrawn. Reject it; the proposer takes a new snapshot, evaluates the model on it again and proposes`,
       { relabelledTestCells: n, snapshotId },
     );
   }

@@ -108,7 +108,7 @@ describe("the first promotion (no champion yet)", () => {
       expect(await registryState()).toEqual(before);
     }
 
-    // Scored against a TEST label an amendment has since corrected: not evidence either.
+    // Scored against a TEST label the platform has since withdrawn (here an amendment's): not evidence either.
     const tech = await api.createUser("TECHNICIAN");
     const { cells } = await insertCaseWithCells(api.prisma, { createdById: tech.user.id, reviewerId: tech.user.id, status: "AMENDED", cells: [{ reviews: ["car_t", "lymphocyte"] }] });
     const relabelledSnap = "00000000-0000-4000-8000-0000000001e1";
@@ -118,7 +118,7 @@ describe("the first promotion (no champion yet)", () => {
     const before = await registryState();
     const r = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: relabelled.id, reason: "the first model" });
     expect(codeOf(r)).toBe("CONFLICT");
-    expect(r.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot first-relabelled, where .+ was evaluated, has been relabelled since it was taken \(amendments\).*Take a new snapshot, evaluate it on it/);
+    expect(r.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot first-relabelled, where .+ was evaluated, no longer holds the label it was frozen with \(relabelled by an amendment, its image voided, or its case's report retracted\): it was scored against labels since withdrawn\. Take a new snapshot, evaluate it on it/);
     expect(await registryState()).toEqual(before);
   });
 
@@ -692,7 +692,7 @@ describe("promotion evidence", () => {
     const before = await registryState();
     const refused = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good" });
     expect(codeOf(refused)).toBe("CONFLICT");
-    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot before-amendment, where the two were compared, has been relabelled since it was taken \(amendments\).*Take a new snapshot/);
+    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot before-amendment, where the two were compared, no longer holds the label it was frozen with \(relabelled by an amendment, .*\): both models were scored against labels since withdrawn\. Take a new snapshot/);
     expect(await registryState()).toEqual(before);
 
     const COMPARE = `query($a: ID!, $b: ID!, $s: ID!) { compareModels(a: $a, b: $b, snapshotId: $s) { testCount relabelledTestCells untestedLabels } }`;
@@ -717,7 +717,7 @@ describe("promotion evidence", () => {
     const before = await registryState();
     const refused = await api.gql(tokens.DATA_SCIENTIST, PROPOSE, { id: candidate.id, reason: "as good" });
     expect(codeOf(refused)).toBe("CONFLICT");
-    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot before-retraction, where the two were compared, has been relabelled since it was taken/);
+    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of snapshot before-retraction, where the two were compared, no longer holds the label it was frozen with \(.*or its case's report retracted\)/);
     expect(await registryState()).toEqual(before);
     const COMPARE = `query($a: ID!, $b: ID!, $s: ID!) { compareModels(a: $a, b: $b, snapshotId: $s) { relabelledTestCells } }`;
     expect((await api.gqlOk(tokens.DATA_SCIENTIST, COMPARE, { a: candidate.id, b: champion.id, s: snap })).compareModels).toEqual({ relabelledTestCells: 1 });
@@ -746,7 +746,7 @@ describe("promotion evidence", () => {
     const before = await registryState();
     const refused = await api.gql(tokens.ADMIN, DECIDE, { id: proposal.id, approve: true });
     expect(codeOf(refused)).toBe("CONFLICT");
-    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of the snapshot this proposal was compared on has been relabelled since it was proposed.*Reject it/);
+    expect(refused.errors?.[0]?.message).toMatch(/^1 TEST cell of the snapshot this proposal was compared on no longer holds the label it was frozen with \(relabelled by an amendment, .*\): its figures score both models against labels since withdrawn\. Reject it/);
     expect(await registryState()).toEqual(before);
     // Rejecting it stays possible.
     const rejected = (await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "labels corrected since" })).decidePromotion;

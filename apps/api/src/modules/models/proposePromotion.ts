@@ -9,6 +9,7 @@ import { testLeakage } from "../../jobs/model/testLeakage.ts";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { accuracyDifference95, describeRegression, figuresOf, regressionsOf, untestedLabelsOf } from "./promotionFigures.ts";
 import { relabelledTestCells } from "./relabelledTest.ts";
+import { noLongerHeld } from "../training/staleItems.ts";
 import { pairEvaluations } from "./pairedComparison.ts";
 
 export const MAX_REASON = 2000;
@@ -78,13 +79,13 @@ export async function proposePromotion(
         { testCells, minTestCells, snapshotId: evidence.comparedOnSnapshotId },
       );
     }
-    // Scored against labels an amendment has since corrected: not evidence.
+    // Scored against labels the platform has since withdrawn (staleItems.ts): not evidence.
     if (evidence.relabelledTestCells > 0) {
       const n = evidence.relabelledTestCells;
       throw conflict(
         champion
-          ? `${n} TEST cell${n === 1 ? "" : "s"} of ${snapshot}, where the two were compared, ${n === 1 ? "has" : "have"} been relabelled since it was taken (amendments): both models were scored against labels since corrected. Take a new snapshot, compare the two models on it, then propose`
-          : `${n} TEST cell${n === 1 ? "" : "s"} of ${snapshot}, where ${version.name} ${version.version} was evaluated, ${n === 1 ? "has" : "have"} been relabelled since it was taken (amendments): it was scored against labels since corrected. Take a new snapshot, evaluate it on it, then propose`,
+          ? `${n} TEST cell${n === 1 ? "" : "s"} of ${snapshot}, where the two were compared, ${noLongerHeld(n)}: both models were scored against labels since withdrawn. Take a new snapshot, compare the two models on it, then propose`
+          : `${n} TEST cell${n === 1 ? "" : "s"} of ${snapshot}, where ${version.name} ${version.version} was evaluated, ${noLongerHeld(n)}: it was scored against labels since withdrawn. Take a new snapshot, evaluate it on it, then propose`,
         { relabelledTestCells: n, snapshotId: evidence.comparedOnSnapshotId },
       );
     }

@@ -15,3 +15,13 @@ export async function staleItemCount(prisma: Pick<PrismaClient, "$queryRaw">, sn
       AND (c."currentLabel" IS DISTINCT FROM di."label" OR s."voidedAt" IS NOT NULL OR ${RETRACTED_CASE_SQL})`;
   return row?.n ?? 0;
 }
+
+/**
+ * How every refusal and count of such items says what they are: "relabelled" alone sent readers
+ * looking for an amendment's new label when the cause was a void or a retraction.
+ */
+export function noLongerHeld(n: number): string {
+  return n === 1
+    ? "no longer holds the label it was frozen with (relabelled by an amendment, its image voided, or its case's report retracted)"
+    : "no longer hold the label they were frozen with (relabelled by an amendment, their image voided, or their case's report retracted)";
+}

@@ -7,7 +7,7 @@ import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { enqueueTraining } from "../../jobs/analysisJobs.ts";
 import { parseTrainingConfig } from "./trainingConfig.ts";
-import { staleItemCount } from "./staleItems.ts";
+import { noLongerHeld, staleItemCount } from "./staleItems.ts";
 import { defaultLimits, type Limits } from "../../env.ts";
 
 export interface StartTrainingRunInput {
@@ -63,7 +63,7 @@ export async function startTrainingRun(
   const relabelled = await relabelledSince(prisma, snapshot.id);
   if (relabelled > 0) {
     throw conflict(
-      `${relabelled} cell${relabelled === 1 ? " has" : "s have"} been relabelled, or their image voided, since this snapshot was taken (amendments): take a new snapshot, so the model learns and is tested on the current labels`,
+      `${relabelled} cell${relabelled === 1 ? "" : "s"} of snapshot ${snapshot.name} ${noLongerHeld(relabelled)}: take a new snapshot, so the model learns and is tested on the current labels`,
       { relabelledSince: relabelled },
     );
   }
@@ -129,7 +129,7 @@ async function assertNoActiveRun(tx: Prisma.TransactionClient): Promise<void> {
   );
 }
 
-/** Cells of a snapshot whose label has changed since it was frozen (staleItems.ts). */
+/** Cells of a snapshot that no longer hold the label they were frozen with (staleItems.ts). */
 export function relabelledSince(prisma: Pick<PrismaClient, "$queryRaw">, snapshotId: string): Promise<number> {
   return staleItemCount(prisma, snapshotId);
 }

@@ -5,6 +5,7 @@ import { ConfusionMatrix, historyNotes, historySeries, LineChart } from "@/chart
 import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/errors";
+import { noLongerHeld } from "@/lib/format";
 import { gql } from "@/lib/gql";
 import {
   accuracyDifferenceText,
@@ -680,10 +681,10 @@ function Compare({
           </p>
           {result.relabelledTestCells > 0 && (
             <p className="error" role="alert" data-testid="compare-relabelled">
-              {result.relabelledTestCells} of these test cells have been relabelled since the snapshot was taken (amendments):{" "}
+              {result.relabelledTestCells} of these test cells {noLongerHeld(result.relabelledTestCells)}:{" "}
               {result.b
-                ? "both models are scored against labels since corrected. Take a new snapshot and compare on it."
-                : "the model is scored against labels since corrected. Take a new snapshot and evaluate it on that."}
+                ? "both models are scored against labels since withdrawn. Take a new snapshot and compare on it."
+                : "the model is scored against labels since withdrawn. Take a new snapshot and evaluate it on that."}
             </p>
           )}
           {result.untestedLabels.length > 0 && (

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useEffect, useState } from "react";
 import { historyNotes, historySeries, LineChart } from "@/charts/Charts";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
+import { noLongerHeld } from "@/lib/format";
 import { gql } from "@/lib/gql";
 import { labelName } from "@/lib/labels";
 import { modelMetrics, pct } from "@/lib/metrics";
@@ -111,9 +112,13 @@ export function Retraining() {
                     <td title={`content hash ${s.contentHash}`}>
                       {s.name}
                       {s.relabelledSince > 0 && (
-                        <span className="badge bad" data-testid="snapshot-relabelled" title="An amendment changed these labels after the snapshot was taken: training on it is refused; take a new snapshot">
+                        <span
+                          className="badge bad"
+                          data-testid="snapshot-relabelled"
+                          title={`${s.relabelledSince} cell${s.relabelledSince === 1 ? "" : "s"} of this snapshot ${noLongerHeld(s.relabelledSince)}: training on it is refused; take a new snapshot`}
+                        >
                           {" "}
-                          {s.relabelledSince} relabelled since
+                          {s.relabelledSince} label{s.relabelledSince === 1 ? "" : "s"} no longer held
                         </span>
                       )}
                     </td>
