@@ -226,6 +226,8 @@ test("an administrator's copy of the amended report says what is withheld, rathe
   await expect(page.getByTestId("report-amendment")).toContainText("Amendment of version 1");
   // Only what was signed with a value: neither version recorded a collection time, so none is "withheld".
   await expect(page.getByTestId("report-amendment-changes")).toContainText("; patient reference, morphology comment: withheld for your role");
+  // Visible first: a missing row would pass the negative check.
+  await expect(page.getByTestId("report-specimen")).toBeVisible();
   await expect(page.getByTestId("report-specimen")).not.toContainText("collection time");
   await expect(page.getByTestId("report-amend")).toHaveCount(0);
 });
@@ -285,6 +287,8 @@ test("an amendment whose images are all another patient's is closed by a signed 
   await expect(page.getByTestId("signature-meaning")).toHaveText(RETRACTION);
   await expect(page.getByTestId("signature-verified")).toBeVisible();
   await expect(page.getByTestId("report-comment")).toHaveCount(0);
+  // No cell was recorded: no model row, which would read as if a model had given a result.
+  await expect(page.getByTestId("report-model-versions")).toHaveCount(0);
   // The version it withdrew stays readable as signed, marked withdrawn (on paper too: in the report).
   const versions = page.getByTestId("report-versions");
   await expect(versions.getByRole("link", { name: "Version 2 (current: retracted, no valid result)" })).toHaveAttribute("aria-current", "page");

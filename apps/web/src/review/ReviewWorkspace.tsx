@@ -290,6 +290,7 @@ export function ReviewWorkspace({
     signed: isSigned(header.status),
     images: slides.length,
     voided: voidedSlides,
+    failed: failedSlides,
     analysing: analysingSlides,
   });
   const offerRetraction = !readOnly && prog.total === 0 && noCells.retract;

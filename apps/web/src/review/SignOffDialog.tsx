@@ -12,7 +12,8 @@ import { labelName } from "@/lib/labels";
 import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
-import { amendmentOpenedText, commentAfterSwitch, retractionConfirmText, startingComment, type CommentStart, type OpenAmendment } from "./amendment";
+import { amendmentOpenedText, failedImagesText, meaningKind, retractionConfirmText, startingInputs, switchMeaning, withComment, type OpenAmendment } from "./amendment";
+import { commentHeading } from "@/app/(app)/cases/[id]/report/retraction";
 import { isRetraction, MAX_SIGNED_COMMENT } from "@rcmnet/api/signOffMeanings";
 
 export interface SignOffSummary {
@@ -91,14 +92,24 @@ function SignOffForm({
   const { signer, accession, patientRef, differential, total, unreviewed, overrides, specimen, blood, unsavedDecisions, amendment } = summary;
   // Null until the signer picks one: the offered meaning follows the case (signingMeaning).
   const [chosenMeaning, setMeaning] = useState<string | null>(null);
-  // Images that could not be analysed are outside the count: signed only once the signer says so.
-  const [withoutFailed, setWithoutFailed] = useState(false);
-  const failedUnacknowledged = summary.failedSlides > 0 && !withoutFailed;
   const { meaning, fitting: meanings } = signingMeaning(summary, chosenMeaning);
-  // A retraction withdraws the version the amendment replaces and gives no result: signed only
-  // once the signer has ticked the sentence that says so (the meaning alone is one <select> away).
   const retracting = isRetraction(meaning);
-  const [retractionConfirmed, setRetractionConfirmed] = useState(false);
+  const kind = meaningKind(retracting);
+  // What the signer entered for each kind of meaning (MeaningInputs): the comment, signed with the
+  // counts and printed under them (blasts, dysplasia, smear quality; free text, trimmed by the API,
+  // blank for none), or a note on the retraction, one draft each so that nothing crosses between
+  // them; and the retraction's tick: a retraction withdraws the version the amendment replaces and
+  // gives no result, so it is signed only once the signer has ticked the sentence that says so (the
+  // meaning alone is one <select> away). Switched while rendering, so the switch never shows the
+  // other kind's text or a tick given before.
+  const [inputs, setInputs] = useState(() => startingInputs({ kind, amending: summary.amendment !== null, signedComment: summary.signedComment }));
+  if (inputs.kind !== kind) setInputs(switchMeaning(inputs, kind));
+  const comment = inputs.drafts[kind];
+  const retractionConfirmed = inputs.kind === kind && inputs.retractionConfirmed;
+  // Images that could not be analysed are outside the count: a count is signed only once the
+  // signer says so. A retraction signs no count: there is nothing to sign without them.
+  const [withoutFailed, setWithoutFailed] = useState(false);
+  const failedUnacknowledged = summary.failedSlides > 0 && !retracting && !withoutFailed;
   const [login, setLogin] = useState("");
   // After a first signature in this tab's session, the password alone continues the series (the
   // API decides: a new session asks for the ID again, and the field comes back).
@@ -107,18 +118,6 @@ function SignOffForm({
   const [seriesOpen, setSeriesOpen] = useState(() => window.sessionStorage.getItem(SIGNATURE_SERIES) === "1");
   const needsId = !seriesOpen;
   const [password, setPassword] = useState("");
-  // Signed with the counts and printed under them (blasts, dysplasia, smear quality): free text,
-  // trimmed by the API, blank for none; a retraction's is a note on it. Started by the meaning
-  // (startingComment): an amendment's approval from the version it replaces, a retraction empty.
-  const commentStart = (r: boolean): CommentStart => ({ amending: summary.amendment !== null, retracting: r, signedComment: summary.signedComment });
-  const [comment, setComment] = useState(() => startingComment(commentStart(retracting)));
-  // The meaning the box was started for: switching to or from the retraction starts it again,
-  // unless the signer typed in it (set while rendering, so the switch never shows the old text).
-  const [commentFor, setCommentFor] = useState(retracting);
-  if (commentFor !== retracting) {
-    setCommentFor(retracting);
-    setComment(commentAfterSwitch(comment, commentStart(commentFor), commentStart(retracting)));
-  }
   const loginInput = useRef<HTMLInputElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
   const [error, setError] = useState<string | null>(null);
@@ -194,7 +193,7 @@ function SignOffForm({
         )}{" "}
         as <strong data-testid="signoff-signer">{signer}</strong>:{" "}
         {total === 0 ? (
-          "no cells to count (every image of the case is voided or gave none)."
+          "no cells to count (every image of the case is voided, failed or gave none)."
         ) : (
           <>
             {total - unreviewed} of {total} cell
@@ -203,7 +202,7 @@ function SignOffForm({
         )}
       </p>
       {amendment && retracting && (
-        <p className="error" data-testid="signoff-retraction">
+        <p className="error" id="signoff-retraction-text" role="status" data-testid="signoff-retraction">
           <strong>Retraction.</strong> This signature makes version {amendment.of + 1}, which withdraws version {amendment.of} and reports no valid result: no differential count, no
           CAR-T figures. Version {amendment.of} stays readable, marked retracted.
           {summary.amendmentOpened && (
@@ -256,22 +255,23 @@ function SignOffForm({
       </p>
       {!retracting && <CartSummary summary={differential.summary} blood={blood} />}
       <div style={{ display: "grid", gap: "0.6rem" }}>
-        {summary.failedSlides > 0 && (
-          <label className="notice" style={{ flexDirection: "row", alignItems: "flex-start", gap: "0.4rem", color: "inherit" }} data-testid="signoff-failed-images">
-            <input type="checkbox" checked={withoutFailed} onChange={(e) => setWithoutFailed(e.target.checked)} data-testid="signoff-failed-ack" />
-            <span>
-              {summary.failedSlides} image{summary.failedSlides === 1 ? "" : "s"} of this case could not be analysed: this count leaves{" "}
-              {summary.failedSlides === 1 ? "its" : "their"} cells out (a technician can upload {summary.failedSlides === 1 ? "it" : "them"} again). I sign the
-              count without {summary.failedSlides === 1 ? "it" : "them"}.
-            </span>
-          </label>
-        )}
+        {summary.failedSlides > 0 &&
+          (retracting ? (
+            <p className="notice" style={{ margin: 0 }} data-testid="signoff-failed-images">
+              {failedImagesText(summary.failedSlides, true)}
+            </p>
+          ) : (
+            <label className="notice" style={{ flexDirection: "row", alignItems: "flex-start", gap: "0.4rem", color: "inherit" }} data-testid="signoff-failed-images">
+              <input type="checkbox" checked={withoutFailed} onChange={(e) => setWithoutFailed(e.target.checked)} data-testid="signoff-failed-ack" />
+              <span>{failedImagesText(summary.failedSlides, false)}</span>
+            </label>
+          ))}
         {/* Typed text, not shortcuts: the review page ignores keys while this dialog is open. */}
         <label>
-          {retracting ? "Note on the retraction (optional, printed on the report)" : "Morphology comment (printed on the report)"}
+          {commentHeading(retracting)} ({retracting ? "optional, " : ""}printed on the report)
           <textarea
             value={comment}
-            onChange={(e) => setComment(e.target.value)}
+            onChange={(e) => setInputs((i) => withComment(i, e.target.value))}
             maxLength={MAX_SIGNED_COMMENT}
             rows={3}
             placeholder={retracting ? "Optional: what the retraction does not say already" : "Optional: blasts or other abnormal cells, dysplasia, smear quality"}
@@ -285,7 +285,12 @@ function SignOffForm({
         </label>
         <label>
           Meaning of this signature
-          <select value={meaning} onChange={(e) => setMeaning(e.target.value)} data-testid="signoff-meaning">
+          <select
+            value={meaning}
+            onChange={(e) => setMeaning(e.target.value)}
+            aria-describedby={amendment && retracting ? "signoff-retraction-text" : undefined}
+            data-testid="signoff-meaning"
+          >
             {meanings.map((m) => (
               <option key={m}>{m}</option>
             ))}
@@ -293,7 +298,13 @@ function SignOffForm({
         </label>
         {amendment && retracting && (
           <label className="notice" style={{ flexDirection: "row", alignItems: "flex-start", gap: "0.4rem", color: "inherit" }} data-testid="signoff-retraction-confirm">
-            <input type="checkbox" checked={retractionConfirmed} onChange={(e) => setRetractionConfirmed(e.target.checked)} data-testid="signoff-retraction-ack" />
+            <input
+              type="checkbox"
+              checked={retractionConfirmed}
+              onChange={(e) => setInputs((i) => ({ ...i, retractionConfirmed: e.target.checked }))}
+              disabled={Boolean(blocked)}
+              data-testid="signoff-retraction-ack"
+            />
             <span>{retractionConfirmText(amendment.of, total)}</span>
           </label>
         )}

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { amendmentOpenedText, commentAfterSwitch, noCellsNotice, openAmendmentOf, reportVersionText, retractionConfirmText, startingComment } from "./amendment";
+import {
+  amendmentOpenedText,
+  failedImagesText,
+  meaningKind,
+  noCellsNotice,
+  openAmendmentOf,
+  reportVersionText,
+  retractionConfirmText,
+  startingInputs,
+  switchMeaning,
+  withComment,
+} from "./amendment";
 
 const opened = {
   amendmentStartedAt: "2026-11-27T08:30:00.000Z",
@@ -40,32 +51,44 @@ describe("the amendment open on a case", () => {
 
 describe("a case with no cell left to review", () => {
   it("offers a retraction in an amendment whose images are all voided", () => {
-    const n = noCellsNotice({ amending: 1, images: 0, voided: 2, analysing: 0 });
+    const n = noCellsNotice({ amending: 1, images: 0, voided: 2, failed: 0, analysing: 0 });
     expect(n.retract).toBe(true);
     expect(n.text).toBe(
       "Every image of this case is voided: there is no valid result to report, and version 1 stays the report of record until a signature replaces it. To withdraw version 1 without a result in its place, sign a retraction (no valid result); or upload this patient's images and sign a result.",
     );
   });
 
+  it("says 'every image is voided' only where none failed", () => {
+    const n = noCellsNotice({ amending: 1, images: 0, voided: 1, failed: 2, analysing: 0 });
+    expect(n.retract).toBe(true);
+    expect(n.text).toMatch(/^No image of this case has cells left \(1 voided, 2 failed\): there is no valid result to report, and version 1 stays the report of record/);
+    expect(n.text).not.toMatch(/Every image/);
+    expect(noCellsNotice({ amending: 1, images: 0, voided: 0, failed: 1, analysing: 0 })).toMatchObject({ text: expect.stringMatching(/^No image of this case has cells left \(1 failed\): /), retract: true });
+    expect(noCellsNotice({ amending: null, images: 0, voided: 1, failed: 1, analysing: 0 }).text).toMatch(
+      /^No image of this case has cells left \(1 voided, 1 failed\): there are no cells to sign\. A first report cannot be retracted/,
+    );
+    expect(noCellsNotice({ amending: null, signed: true, images: 0, voided: 1, failed: 1, analysing: 0 })).toEqual({ text: "No image of this case has cells left (1 voided, 1 failed).", retract: false });
+  });
+
   it("says a first report cannot be retracted, and what to do instead", () => {
-    const n = noCellsNotice({ amending: null, images: 0, voided: 1, analysing: 0 });
+    const n = noCellsNotice({ amending: null, images: 0, voided: 1, failed: 0, analysing: 0 });
     expect(n.retract).toBe(false);
     expect(n.text).toMatch(/A first report cannot be retracted \(none was issued\): upload this patient's images on the upload page, or leave the case unsigned\.$/);
   });
 
   it("waits for an analysis under way, and keeps the words of a case without images or cells", () => {
-    expect(noCellsNotice({ amending: 1, images: 0, voided: 1, analysing: 1 })).toEqual({
+    expect(noCellsNotice({ amending: 1, images: 0, voided: 1, failed: 0, analysing: 1 })).toEqual({
       text: "This case's images are still being analysed: their cells appear here when the analysis finishes.",
       retract: false,
     });
-    expect(noCellsNotice({ amending: null, images: 0, voided: 0, analysing: 0 })).toEqual({
+    expect(noCellsNotice({ amending: null, images: 0, voided: 0, failed: 0, analysing: 0 })).toEqual({
       text: "No image of this case has been analysed, so there are no cells to review: a technician adds images on the upload page.",
       retract: false,
     });
-    expect(noCellsNotice({ amending: null, images: 2, voided: 0, analysing: 0 })).toEqual({ text: "No white cells were found in this case's images.", retract: false });
-    expect(noCellsNotice({ amending: 2, images: 2, voided: 0, analysing: 0 }).retract).toBe(true);
+    expect(noCellsNotice({ amending: null, images: 2, voided: 0, failed: 0, analysing: 0 })).toEqual({ text: "No white cells were found in this case's images.", retract: false });
+    expect(noCellsNotice({ amending: 2, images: 2, voided: 0, failed: 0, analysing: 0 }).retract).toBe(true);
     // Signed (a retraction over voided images, say): nothing to sign, and no first-report advice.
-    expect(noCellsNotice({ amending: null, signed: true, images: 0, voided: 2, analysing: 0 })).toEqual({ text: "Every image of this case was voided: it has no cells to show.", retract: false });
+    expect(noCellsNotice({ amending: null, signed: true, images: 0, voided: 2, failed: 0, analysing: 0 })).toEqual({ text: "Every image of this case was voided: it has no cells to show.", retract: false });
   });
 });
 
@@ -78,31 +101,64 @@ describe("the confirmation a retraction asks for", () => {
   });
 });
 
-describe("the sign-off dialog's comment box", () => {
+describe("the sign-off dialog's comment box and retraction tick", () => {
   const signedComment = "No blasts seen; lymphocytes reactive.";
-  const approval = { amending: true, retracting: false, signedComment };
-  const retraction = { amending: true, retracting: true, signedComment };
+  const opened = startingInputs({ kind: "approval", amending: true, signedComment });
+  const switched = (inputs: ReturnType<typeof startingInputs>, ...kinds: ("approval" | "retraction")[]) => kinds.reduce(switchMeaning, inputs);
+  const shown = (inputs: ReturnType<typeof startingInputs>) => inputs.drafts[inputs.kind];
 
   it("starts a retraction empty, never with the withdrawn version's comment; an amendment's approval from it", () => {
-    expect(startingComment(retraction)).toBe("");
-    expect(startingComment(approval)).toBe(signedComment);
-    expect(startingComment({ ...approval, signedComment: null })).toBe("");
-    expect(startingComment({ amending: false, retracting: false, signedComment: null })).toBe("");
+    expect(shown(opened)).toBe(signedComment);
+    expect(shown(startingInputs({ kind: "retraction", amending: true, signedComment }))).toBe("");
+    expect(shown(switched(opened, "retraction"))).toBe("");
+    expect(shown(switched(opened, "retraction", "approval"))).toBe(signedComment);
+    expect(shown(startingInputs({ kind: "approval", amending: true, signedComment: null }))).toBe("");
+    expect(shown(startingInputs({ kind: "approval", amending: false, signedComment: null }))).toBe("");
+    expect(meaningKind(true)).toBe("retraction");
+    expect(meaningKind(false)).toBe("approval");
   });
 
-  it("is emptied on switching to the retraction, and given the comment back on switching back, while the signer has not typed in it", () => {
-    const retracting = commentAfterSwitch(signedComment, approval, retraction);
-    expect(retracting).toBe("");
-    expect(commentAfterSwitch(retracting, retraction, approval)).toBe(signedComment);
+  it("keeps a comment the signer cleared cleared across a switch to the retraction and back", () => {
+    // Cleared on purpose: the withdrawn version's comment must not come back and be signed.
+    const cleared = withComment(opened, "");
+    expect(shown(switched(cleared, "retraction"))).toBe("");
+    expect(shown(switched(cleared, "retraction", "approval"))).toBe("");
   });
 
-  it("keeps what the signer typed across a switch", () => {
-    const edited = `${signedComment} Smear of poor quality.`;
-    expect(commentAfterSwitch(edited, approval, retraction)).toBe(edited);
+  it("never carries the approval's comment into the retraction's note, however little was typed", () => {
+    // A stray space made the whole comment count as typed, and it was signed as the note on the retraction.
+    const stray = withComment(opened, `${signedComment} `);
+    expect(shown(switched(stray, "retraction"))).toBe("");
+    const edited = withComment(opened, `${signedComment} Smear of poor quality.`);
+    expect(shown(switched(edited, "retraction"))).toBe("");
+    expect(shown(switched(edited, "retraction", "approval"))).toBe(`${signedComment} Smear of poor quality.`);
+  });
+
+  it("keeps each kind's text as typed, and the retraction's note out of the approval's comment", () => {
     const note = "Smears were patient B's: see the amendment reason.";
-    expect(commentAfterSwitch(note, retraction, approval)).toBe(note);
-    // Emptied by the signer: it stays empty for the retraction.
-    expect(commentAfterSwitch("", approval, retraction)).toBe("");
+    const retracting = withComment(switched(opened, "retraction"), note);
+    expect(shown(retracting)).toBe(note);
+    expect(shown(switched(retracting, "approval"))).toBe(signedComment);
+    expect(shown(switched(retracting, "approval", "retraction"))).toBe(note);
+    // Another meaning of the kind shown is no switch: nothing changes.
+    expect(switchMeaning(retracting, "retraction")).toBe(retracting);
+  });
+
+  it("asks again for the retraction's tick after the meaning switched away and back", () => {
+    const ticked = { ...switched(opened, "retraction"), retractionConfirmed: true };
+    expect(switched(ticked, "approval", "retraction").retractionConfirmed).toBe(false);
+    expect(switchMeaning(ticked, "retraction").retractionConfirmed).toBe(true);
   });
 });
 
+describe("images whose analysis failed, in the sign-off dialog", () => {
+  it("asks a signer of a count to sign it without them", () => {
+    expect(failedImagesText(1, false)).toBe("1 image of this case could not be analysed: this count leaves its cells out (a technician can upload it again). I sign the count without it.");
+    expect(failedImagesText(2, false)).toBe("2 images of this case could not be analysed: this count leaves their cells out (a technician can upload them again). I sign the count without them.");
+  });
+
+  it("tells a retraction, which signs no count, that they contributed no cells", () => {
+    expect(failedImagesText(2, true)).toBe("2 images of this case could not be analysed and contributed no cells; this retraction records that.");
+    expect(failedImagesText(1, true)).not.toMatch(/I sign the count/);
+  });
+});

@@ -45,15 +45,17 @@ export function reportVersionText(status: string, reportVersion: number): string
 
 /**
  * What the review page says where no cell is left to review, and whether signing a retraction is
- * the way to close the case: during an amendment whose images are all voided (or gave no cells),
- * the version it amends is known wrong and must not stay the report of record for want of cells.
- * A first report has nothing to retract. `images`: the images whose cells the page shows.
+ * the way to close the case: during an amendment whose images are all voided (or failed, or gave
+ * no cells), the version it amends is known wrong and must not stay the report of record for want
+ * of cells. A first report has nothing to retract. `images`: the images whose cells the page shows;
+ * `voided`, `failed`: those voided, and those whose analysis failed (neither shows cells).
  */
 export function noCellsNotice({
   amending,
   signed = false,
   images,
   voided,
+  failed,
   analysing,
 }: {
   amending: number | null;
@@ -61,21 +63,37 @@ export function noCellsNotice({
   signed?: boolean;
   images: number;
   voided: number;
+  failed: number;
   analysing: number;
 }): { text: string; retract: boolean } {
   if (analysing > 0) return { text: "This case's images are still being analysed: their cells appear here when the analysis finishes.", retract: false };
-  if (signed && images === 0 && voided > 0) return { text: "Every image of this case was voided: it has no cells to show.", retract: false };
+  // "Every image is voided" only where it is true: a failed image was not voided (it may be uploaded again).
+  const gone = [voided > 0 ? `${voided} voided` : "", failed > 0 ? `${failed} failed` : ""].filter(Boolean).join(", ");
+  const noneLeft = failed > 0 ? `No image of this case has cells left (${gone})` : "Every image of this case is voided";
+  if (signed && images === 0 && voided + failed > 0) return { text: failed > 0 ? `${noneLeft}.` : "Every image of this case was voided: it has no cells to show.", retract: false };
   const retraction = amending !== null ? ` To withdraw version ${amending} without a result in its place, sign a retraction (no valid result); or upload this patient's images and sign a result.` : "";
-  if (images === 0 && voided > 0) {
+  if (images === 0 && voided + failed > 0) {
     return amending !== null
-      ? { text: `Every image of this case is voided: there is no valid result to report, and version ${amending} stays the report of record until a signature replaces it.${retraction}`, retract: true }
+      ? { text: `${noneLeft}: there is no valid result to report, and version ${amending} stays the report of record until a signature replaces it.${retraction}`, retract: true }
       : {
-          text: "Every image of this case is voided: there are no cells to sign. A first report cannot be retracted (none was issued): upload this patient's images on the upload page, or leave the case unsigned.",
+          text: `${noneLeft}: there are no cells to sign. A first report cannot be retracted (none was issued): upload this patient's images on the upload page, or leave the case unsigned.`,
           retract: false,
         };
   }
   if (images === 0) return { text: `No image of this case has been analysed, so there are no cells to review: a technician adds images on the upload page.${retraction}`, retract: amending !== null };
   return { text: `No white cells were found in this case's images.${retraction}`, retract: amending !== null };
+}
+
+/**
+ * What the sign-off dialog says of images whose analysis failed. Signing a count, the signer ticks
+ * it: the count leaves their cells out. A retraction signs no count, so there is nothing to sign
+ * without them: it is said, not asked (the API has no such rule either).
+ */
+export function failedImagesText(failed: number, retracting: boolean): string {
+  const images = `${failed} image${failed === 1 ? "" : "s"} of this case could not be analysed`;
+  if (retracting) return `${images} and contributed no cells; this retraction records that.`;
+  const [its, them] = failed === 1 ? ["its", "it"] : ["their", "them"];
+  return `${images}: this count leaves ${its} cells out (a technician can upload ${them} again). I sign the count without ${them}.`;
 }
 
 /**
@@ -87,31 +105,45 @@ export function retractionConfirmText(of: number, cells: number): string {
   return `I retract version ${of}: it must not be used, and version ${of + 1} reports no valid result in its place.${kept}`;
 }
 
-/** What the sign-off dialog's comment box starts from: the signature's kind and the version it would replace. */
-export interface CommentStart {
-  /** An amendment (a signed version is replaced), not a first report. */
-  amending: boolean;
-  /** The meaning chosen is the retraction. */
-  retracting: boolean;
-  /** The comment of the version an amendment replaces (null: none). */
-  signedComment: string | null;
+/** The two kinds of meaning the sign-off dialog tells apart: an approval (a result) or a retraction (none). */
+export type MeaningKind = "approval" | "retraction";
+
+export function meaningKind(retracting: boolean): MeaningKind {
+  return retracting ? "retraction" : "approval";
 }
 
 /**
- * The comment box's text as a meaning starts it. An amendment's approval starts from the version it
- * replaces: the new version is the report of record, and a comment not typed again would silently
- * drop out. A retraction starts empty, as a first report does: it reports no result, and the
- * withdrawn version's morphology comment signed again would print under "RETRACTED: no valid result".
+ * What the signer entered in the sign-off dialog that belongs to one kind of meaning. The comment
+ * box keeps one draft per kind, so switching meanings moves nothing from one into the other: the
+ * withdrawn version's morphology comment (or anything typed for an approval) never becomes the note
+ * signed on a retraction, and a comment the signer cleared stays cleared when they switch to the
+ * retraction and back. The retraction's tick is given for the retraction on screen: switching away
+ * and back asks for it again.
  */
-export function startingComment({ amending, retracting, signedComment }: CommentStart): string {
-  return amending && !retracting ? (signedComment ?? "") : "";
+export interface MeaningInputs {
+  /** The kind the dialog shows now. */
+  kind: MeaningKind;
+  drafts: Record<MeaningKind, string>;
+  retractionConfirmed: boolean;
 }
 
 /**
- * The comment box after the meaning switches to or from the retraction: where the signer left it as
- * the old meaning started it, the new meaning's start (back to an approval, the replaced version's
- * comment again); where they typed in it, their words, kept.
+ * The inputs as the dialog opens. An amendment's approval starts from the comment of the version it
+ * replaces (`signedComment`, null: none, or that version is a retraction): the new version is the
+ * report of record, and a comment not typed again would silently drop out. A retraction's note
+ * starts empty, as a first report's comment does: the withdrawn version's comment signed again
+ * would print under "RETRACTED: no valid result".
  */
-export function commentAfterSwitch(comment: string, from: CommentStart, to: CommentStart): string {
-  return comment === startingComment(from) ? startingComment(to) : comment;
+export function startingInputs({ kind, amending, signedComment }: { kind: MeaningKind; amending: boolean; signedComment: string | null }): MeaningInputs {
+  return { kind, drafts: { approval: amending ? (signedComment ?? "") : "", retraction: "" }, retractionConfirmed: false };
+}
+
+/** The inputs once the meaning is of `kind`: the same where the kind did not change. */
+export function switchMeaning(inputs: MeaningInputs, kind: MeaningKind): MeaningInputs {
+  return inputs.kind === kind ? inputs : { ...inputs, kind, retractionConfirmed: false };
+}
+
+/** The comment box as the signer left it (typed into, or cleared): the shown kind's draft only. */
+export function withComment(inputs: MeaningInputs, text: string): MeaningInputs {
+  return { ...inputs, drafts: { ...inputs.drafts, [inputs.kind]: text } };
 }

@@ -9,11 +9,11 @@ import { pageQuery, requirePage } from "@/server/session";
 import { PrintButton } from "./PrintButton";
 import { PrintedStamp } from "./PrintedStamp";
 import { amendmentInProgressLine } from "./printing";
-import { WITHHELD } from "@/lib/patientRef";
 import { isAmendmentOpen } from "@/lib/caseDetails";
 import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText, voidReasonText, WITHHELD_FIELD } from "./withheld";
-import { changesSince, readReportContent, type ReportContent } from "./content";
-import { amendingNotice, commentHeading, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice, type VersionState } from "./retraction";
+import { readReportContent, type ReportContent } from "./content";
+import { amendmentNotice } from "./amendmentNotice";
+import { amendingNotice, commentHeading, modelsRow, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice, type VersionState } from "./retraction";
 import { labelName } from "@/lib/labels";
 import { isPeripheralBlood, leftOutWarning } from "@/lib/differential";
 import { isRetraction } from "@rcmnet/api/signOffMeanings";
@@ -85,12 +85,17 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
   // what it supersedes, not by its reason: the API withholds the reason from some roles.
   const amendedVersion = shown.supersedes?.version ?? (shown.amendmentReason !== null ? shown.version - 1 : null);
   const previous = versions.find((s) => s.id === shown.supersedes?.id) ?? versions.find((s) => s.version === shown.version - 1);
-  // Roles that may not see patient data get the contents without it: what either version signed of
-  // it is not compared.
   const withheld = shown.withheld;
-  // A retraction changed no count into another: it withdrew them all (its banner says so).
-  const changes =
-    amendedVersion !== null && previous && !retracted ? changesSince(readReportContent(previous.content), content, { withheld: [...previous.withheld, ...withheld] }) : null;
+  // Changes are listed between two results only: not on a retraction, nor against one.
+  const amendment =
+    amendedVersion !== null
+      ? amendmentNotice({
+          amended: amendedVersion,
+          previous: previous ? { content: readReportContent(previous.content), retracted: stateOf(previous.version).retracted, withheld: previous.withheld } : null,
+          shown: { content, retracted, withheld },
+          reason: amendmentReasonText(shown.amendmentReason, withheld),
+        })
+      : null;
   // Excluded classes carry no percentage (/4 on); older reports counted unidentified cells in.
   const leftOut = leftOutWarning(content.rows.filter((r) => r.percent === null), content.counted ?? 0);
   // Everything under the signature is read from the signed content, never from the live case
@@ -126,6 +131,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
           ),
     ),
   );
+  const models = modelsRow(retracted, modelNames);
 
   return (
     <div>
@@ -231,30 +237,22 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                   <td data-testid="report-wbc">{content.case.wbcCount !== null ? `${content.case.wbcCount} ×10⁹/L` : "not recorded"}</td>
                 </tr>
               )}
-              <tr>
-                <th scope="row">Model version(s)</th>
-                <td colSpan={3} data-testid="report-model-versions">
-                  {modelNames.length ? modelNames.join(", ") : "—"}
-                </td>
-              </tr>
+              {models && (
+                <tr>
+                  <th scope="row">{models.heading}</th>
+                  <td colSpan={3} data-testid="report-model-versions">
+                    {models.text}
+                  </td>
+                </tr>
+              )}
             </tbody>
           </table>
         </header>
-        {amendedVersion !== null && (
+        {amendment && (
           <p className="notice" data-testid="report-amendment">
-            {retracted ? "Retraction" : "Amendment"} of version {amendedVersion}
-            {!retracted && stateOf(amendedVersion).retracted ? " (a retraction: no valid result)" : ""}. Reason: {amendmentReasonText(shown.amendmentReason, withheld)}
-            {changes && (
-              <span data-testid="report-amendment-changes">
-                {" "}
-                Changed since then:{" "}
-                {changes.relabelled !== null ? `${changes.relabelled} cell${changes.relabelled === 1 ? "" : "s"} relabelled` : "cells not compared"}
-                {changes.counts.length ? `; ${changes.counts.map((x) => `${labelName(x.label)} ${x.before} → ${x.after}`).join(", ")}` : "; no class count moved"}
-                {changes.details.length ? `; case details: ${changes.details.map((d) => `${d.name} ${d.before} → ${d.after}`).join(", ")}` : ""}
-                {changes.comment ? `; morphology comment ${changes.comment}` : ""}
-                {changes.withheld.length ? `; ${changes.withheld.join(", ")}: ${WITHHELD}` : ""}.
-              </span>
-            )}
+            {amendment.lead}
+            {amendment.changes && <span data-testid="report-amendment-changes"> {amendment.changes}</span>}
+            {amendment.uncompared && <span data-testid="report-amendment-uncompared"> {amendment.uncompared}</span>}
           </p>
         )}
         {content.slides && content.slides.failed > 0 && (

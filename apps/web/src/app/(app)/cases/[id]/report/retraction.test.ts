@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readReportContent } from "./content";
-import { amendingNotice, commentHeading, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice } from "./retraction";
+import { amendingNotice, commentHeading, modelsRow, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice } from "./retraction";
 
 const v = (version: number, retracted = false) => ({ version, retracted });
 
@@ -73,3 +73,18 @@ describe("a retraction's comment", () => {
   });
 });
 
+
+describe("the models row of a report", () => {
+  it("names the models of a result as before", () => {
+    expect(modelsRow(false, ["rcmnet 1.2", "rcmnet 1.3"])).toEqual({ heading: "Model version(s)", text: "rcmnet 1.2, rcmnet 1.3" });
+    expect(modelsRow(false, [])).toEqual({ heading: "Model version(s)", text: "—" });
+  });
+
+  it("on a retraction, says the models only called the cells it recorded, and is left out where it recorded none", () => {
+    expect(modelsRow(true, ["rcmnet 1.2"])).toEqual({
+      heading: "Model version(s) of the recorded cells",
+      text: "rcmnet 1.2: AI calls on the cells recorded with this retraction, not a result",
+    });
+    expect(modelsRow(true, [])).toBeNull();
+  });
+});

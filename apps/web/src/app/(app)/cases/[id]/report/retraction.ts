@@ -70,3 +70,15 @@ export function amendingNotice(reportVersion: number, current: VersionState | un
 export function commentHeading(retracted: boolean): string {
   return retracted ? "Note on the retraction" : "Morphology comment";
 }
+
+/**
+ * The header row naming the models. On a result: the models whose calls the count's decisions
+ * were made on. A retraction reports none, so the row says the models called only the cells it
+ * recorded, never reading as if a model had produced a result; with no cell recorded (every image
+ * voided or failed) there is nothing to name and no row.
+ */
+export function modelsRow(retracted: boolean, names: readonly string[]): { heading: string; text: string } | null {
+  if (!retracted) return { heading: "Model version(s)", text: names.length ? names.join(", ") : "—" };
+  if (!names.length) return null;
+  return { heading: "Model version(s) of the recorded cells", text: `${names.join(", ")}: AI calls on the cells recorded with this retraction, not a result` };
+}
