@@ -149,6 +149,15 @@ function SignOffForm({
     wasBlocked.current = Boolean(blocked);
   }, [blocked]);
 
+  // The API signs this reason with version N+1 ("Reason: …"), whoever opened the amendment: an
+  // approval and a retraction alike.
+  const certifiedReason = summary.amendmentOpened && (
+    <span data-testid="signoff-amendment-reason">
+      {" "}
+      {amendmentOpenedText(summary.amendmentOpened)} Your signature certifies this reason.
+    </span>
+  );
+
   return (
     <form
       onSubmit={async (e) => {
@@ -205,12 +214,7 @@ function SignOffForm({
         <p className="error" id="signoff-retraction-text" role="status" data-testid="signoff-retraction">
           <strong>Retraction.</strong> This signature makes version {amendment.of + 1}, which withdraws version {amendment.of} and reports no valid result: no differential count, no
           CAR-T figures. Version {amendment.of} stays readable, marked retracted.
-          {summary.amendmentOpened && (
-            <span data-testid="signoff-amendment-reason">
-              {" "}
-              {amendmentOpenedText(summary.amendmentOpened)} Your signature certifies this reason.
-            </span>
-          )}
+          {certifiedReason}
         </p>
       )}
       {amendment && !retracting && (
@@ -219,13 +223,7 @@ function SignOffForm({
           {amendment.decisions} decision{amendment.decisions === 1 ? "" : "s"}; {amendment.relabelled} cell{amendment.relabelled === 1 ? " is" : "s are"} now labelled otherwise than in
           version {amendment.of}
           {amendment.decisions === 0 ? "; any change is in the case details (the report lists them)" : ""}.
-          {summary.amendmentOpened && (
-            // The API signs this reason with version N+1 ("Reason: …"), whoever opened the amendment.
-            <span data-testid="signoff-amendment-reason">
-              {" "}
-              {amendmentOpenedText(summary.amendmentOpened)} Your signature certifies this reason.
-            </span>
-          )}
+          {certifiedReason}
         </p>
       )}
       {/* What the signature records, in front of the signer: every class and its share, the zeros it lists included (a 0 is signed too).
