@@ -48,10 +48,13 @@ async function addEvent(): Promise<void> {
   await db.prisma.auditEvent.create({ data: { actorLogin: "tech", action: "case.create", entityType: "Case", entityId: `c-${Math.random()}` } });
 }
 
-/** Polls `check` until it holds (or fails the test after 5 s). */
+/**
+ * Polls `check` until it holds (or fails the test after 15 s: under the whole suite's parallel
+ * load a 5 s wait for a 20 ms tick's write timed out once in a clean-clone CI run).
+ */
 async function until(check: () => Promise<boolean>): Promise<void> {
   for (const started = Date.now(); !(await check().catch(() => false)); ) {
-    if (Date.now() - started > 5_000) throw new Error("timed out");
+    if (Date.now() - started > 15_000) throw new Error("timed out");
     await new Promise((r) => setTimeout(r, 20));
   }
 }
