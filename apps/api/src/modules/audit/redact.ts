@@ -35,11 +35,11 @@ export const HASH_KEYS = new Set(["contentSha256", "hash"]);
  * verifySignOff's ok), which they cannot do themselves over redacted records anyway.
  */
 export function hashFor(hash: string | null, role: Role | null | undefined): string | null {
-  return role && canSeePatientRef(role) ? hash : null;
+  return canSeePatientRef(role) ? hash : null;
 }
 
 export function redactAuditJson(value: unknown, role: Role | null | undefined): unknown {
-  if (role && canSeePatientRef(role)) return value;
+  if (canSeePatientRef(role)) return value;
   return redact(value);
 }
 
@@ -49,7 +49,7 @@ export function redactAuditJson(value: unknown, role: Role | null | undefined): 
  * these actions require one: a blank would read as an edit made without saying why.
  */
 export function reasonWithheld(action: string, reason: string | null, role: Role | null | undefined): boolean {
-  return reason !== null && PATIENT_REASON_ACTIONS.has(action) && !(role && canSeePatientRef(role));
+  return reason !== null && PATIENT_REASON_ACTIONS.has(action) && !canSeePatientRef(role);
 }
 
 /** An audit event's reason for a reader: null where reasonWithheld. */

@@ -33,8 +33,8 @@ export async function lockCase(tx: Prisma.TransactionClient, caseId: string): Pr
   return row;
 }
 
-export function canSeePatientRef(role: Role): boolean {
-  return PATIENT_REF_READERS.includes(role);
+export function canSeePatientRef(role: Role | null | undefined): boolean {
+  return Boolean(role && PATIENT_REF_READERS.includes(role));
 }
 
 export { CART_LABEL } from "./whiteCellDifferential.ts";

@@ -11,15 +11,11 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
 /** Free text signed with a report (keys of its content), withheld with the patient reference. */
 const SIGNED_FREE_TEXT = ["comment", "amendmentReason"] as const;
 
-/** Free text signed with a report may name a patient: shown to the roles that see patient references. */
-export function seesFreeText(role: Role | null | undefined): boolean {
-  return Boolean(role && canSeePatientRef(role));
-}
-
 /** The signed content as `role` may read it (null where signed, absent where not: the shape stays as signed). */
 export function signedContentFor(stored: unknown, role: Role | null | undefined): unknown {
   const content = redactAuditJson(stored, role);
-  if (seesFreeText(role) || !isObject(content)) return content;
+  // Free text signed with a report may name a patient: shown to the roles that see patient references.
+  if (canSeePatientRef(role) || !isObject(content)) return content;
   const out: Record<string, unknown> = { ...content };
   for (const key of SIGNED_FREE_TEXT) if (key in out) out[key] = null;
   return out;

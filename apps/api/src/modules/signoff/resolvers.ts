@@ -9,7 +9,8 @@ import { amendCase } from "./amendCase.ts";
 import { auditedSha256, verifySignOffRow } from "./verifySignOff.ts";
 import { isRetraction } from "./meanings.ts";
 import { hashFor } from "../audit/redact.ts";
-import { seesFreeText, signedContentFor, withheldFields } from "./readerContent.ts";
+import { canSeePatientRef } from "../cases/caseRules.ts";
+import { signedContentFor, withheldFields } from "./readerContent.ts";
 
 async function findSignOff(prisma: Parameters<typeof signOffCase>[0], id: string) {
   const row = isUuid(id) ? await prisma.signOff.findUnique({ where: { id } }) : null;
@@ -53,10 +54,10 @@ export const resolvers: Resolvers = {
     signer: async (s, _a, ctx) => (await ctx.loaders.userById.load(s.signerId)) ?? Promise.reject(notFound("User")),
     supersedes: (s, _a, ctx) => (s.supersedesId ? ctx.prisma.signOff.findUnique({ where: { id: s.supersedesId } }) : null),
     // The column repeats the signed `content.amendmentReason` (the case.amend event's reason).
-    amendmentReason: (s, _a, ctx) => (seesFreeText(ctx.user?.role) ? s.amendmentReason : null),
+    amendmentReason: (s, _a, ctx) => (canSeePatientRef(ctx.user?.role) ? s.amendmentReason : null),
     comment: (s, _a, ctx) => {
       const c = (s.content as { comment?: unknown } | null)?.comment;
-      return typeof c === "string" && seesFreeText(ctx.user?.role) ? c : null;
+      return typeof c === "string" && canSeePatientRef(ctx.user?.role) ? c : null;
     },
     // The meaning column, which verifySignOff checks against content.retracted.
     retracted: (s) => isRetraction(s.meaning),
