@@ -14,19 +14,9 @@ export interface CaseDetailsFields {
   updatedAt: string;
 }
 
-/** SIGNED_OUT (version 1) and AMENDED (version 2 or later) are both signed: read-only until amended. */
-export function isSigned(status: string): boolean {
-  return status === "SIGNED_OUT" || status === "AMENDED";
-}
-
-/**
- * An amendment is open from its start until the next signature: IN_REVIEW, or ANALYZING while an
- * image uploaded into it is analysed. The last signed version stays the report of record meanwhile
- * (the API's isAmendmentOpen, and Case.amendmentStartedAt, follow the same rule).
- */
-export function isAmendmentOpen(status: string, reportVersion: number): boolean {
-  return reportVersion > 0 && !isSigned(status);
-}
+// The API's rules, not a copy: SIGNED_OUT/AMENDED are signed; an amendment is open from its start
+// until the next signature (IN_REVIEW, or ANALYZING while an image uploaded into it is analysed).
+export { isAmendmentOpenStatus as isAmendmentOpen, isSignedStatus as isSigned } from "@rcmnet/api/caseStatus";
 
 /** An image whose analysis has not finished (queued, or under way): no cells of it yet. */
 export function isAnalysing(analysisStatus: string): boolean {

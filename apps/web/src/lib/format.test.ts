@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ABSOLUTE_CI_NOTE, cellCount, formatDateTime, intervalText, isoFromLocalInput, localInputFromIso, noLongerHeld, share, utcFromInput } from "./format";
+import { ABSOLUTE_CI_NOTE, cellCount, formatDateTime, intervalText, isoFromLocalInput, localInputFromIso, share, utcFromInput } from "./format";
 
 describe("audit time filters", () => {
   it("read a datetime-local value as UTC, whatever the browser's zone, as the table shows times", () => {
@@ -37,16 +37,5 @@ describe("intervals", () => {
     expect(intervalText([12, 140], cellCount, ABSOLUTE_CI_NOTE)).toBe(" (95% CI 12–140 cells/µL, from the cell count's error only)");
     expect(intervalText([1.5, 9], (n) => `${n}%`)).toBe(" (95% CI 1.5%–9%)");
     expect(intervalText(null, cellCount, ABSOLUTE_CI_NOTE)).toBe("");
-  });
-});
-
-describe("stale snapshot cells", () => {
-  it("name all three causes, not only an amendment's relabelling, in the number the count takes", () => {
-    expect(`1 cell ${noLongerHeld(1)}`).toBe(
-      "1 cell no longer holds the label it was frozen with (relabelled by an amendment, its image voided, or its case's report retracted)",
-    );
-    expect(`2 cells ${noLongerHeld(2)}`).toBe(
-      "2 cells no longer hold the label they were frozen with (relabelled by an amendment, their image voided, or their case's report retracted)",
-    );
   });
 });

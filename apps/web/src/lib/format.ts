@@ -68,13 +68,3 @@ export const ABSOLUTE_CI_NOTE = " cells/µL, from the cell count's error only";
 /** A count of cells as the report and the review page write it: 1,800. */
 export const cellCount = (n: number): string => n.toLocaleString("en");
 
-/**
- * What a snapshot's stale cells are (`relabelledSince`, `relabelledTestCells`), worded as the API's
- * refusals word them (staleItems.ts): "relabelled" alone sent readers looking for an amendment's
- * new label when the cause was a voided image or a retracted report.
- */
-export function noLongerHeld(n: number): string {
-  return n === 1
-    ? "no longer holds the label it was frozen with (relabelled by an amendment, its image voided, or its case's report retracted)"
-    : "no longer hold the label they were frozen with (relabelled by an amendment, their image voided, or their case's report retracted)";
-}

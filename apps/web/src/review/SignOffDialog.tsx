@@ -13,7 +13,7 @@ import { signingMeaning, type DifferentialRow } from "./model";
 import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
 import { amendmentOpenedText, failedImagesText, meaningKind, retractionConfirmText, startingInputs, switchMeaning, withComment, type OpenAmendment } from "./amendment";
-import { commentHeading } from "@/app/(app)/cases/[id]/report/retraction";
+import { commentHeading } from "@/lib/retraction";
 import { isRetraction, MAX_SIGNED_COMMENT } from "@rcmnet/api/signOffMeanings";
 
 export interface SignOffSummary {

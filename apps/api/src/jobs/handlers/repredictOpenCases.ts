@@ -25,7 +25,7 @@
 import type { ModelVersion, PrismaClient } from "@rcmnet/db";
 import { BlobCorruptError, BlobNotFoundError, Prisma } from "@rcmnet/db";
 import { z } from "zod";
-import { SIGNED_STATUSES } from "../../modules/cases/caseRules.ts";
+import { isSignedStatus, SIGNED_STATUSES } from "../../modules/cases/caseStatus.ts";
 import { lockChampionShared } from "../../modules/models/championLock.ts";
 import { assertLeaseHeld } from "../leaseHeld.ts";
 import { callDueSql, nextRoundSql } from "../model/callsDue.ts";
@@ -171,7 +171,7 @@ async function writeBatchLocked(ctx: JobContext, model: ModelVersion, caseId: st
     await assertLeaseHeld(tx, ctx);
     const [kase] = await tx.$queryRaw<{ status: string }[]>`
       SELECT status::text AS status FROM "case" WHERE id = ${caseId}::uuid FOR SHARE`;
-    if (!kase || (SIGNED_STATUSES as readonly string[]).includes(kase.status)) return 0;
+    if (!kase || isSignedStatus(kase.status)) return 0;
     // The cells locked in id order until the commit (review decisions lock them in the same
     // order: lockCaseOfCells), then read again by a statement of its own, which sees what
     // committed while it waited: a decision made meanwhile (reviewCount moved) or another job's

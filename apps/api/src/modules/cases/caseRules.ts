@@ -3,21 +3,16 @@ import { conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { z } from "zod";
 import { PATIENT_REF_READERS } from "../../auth/roles.ts";
+import { isAmendmentOpenStatus, isSignedStatus } from "./caseStatus.ts";
 
 /** Signed cases are frozen (21 CFR 11.10(e)): changes go through amendCase first. */
-export const SIGNED_STATUSES = ["SIGNED_OUT", "AMENDED"] as const;
-
 export function isSigned(c: Pick<Case, "status">): boolean {
-  return (SIGNED_STATUSES as readonly string[]).includes(c.status);
+  return isSignedStatus(c.status);
 }
 
-/**
- * An amendment is open from amendCase until the next signature: the case is IN_REVIEW, or
- * ANALYZING while an image uploaded into the amendment is analysed (RECEIVED never follows a
- * signature, but is not signed either). The signed version stays the report of record meanwhile.
- */
+/** See isAmendmentOpenStatus: IN_REVIEW, or ANALYZING while an image uploaded into the amendment is analysed. */
 export function isAmendmentOpen(c: Pick<Case, "status" | "reportVersion">): boolean {
-  return c.reportVersion > 0 && !isSigned(c);
+  return isAmendmentOpenStatus(c.status, c.reportVersion);
 }
 
 export function assertNotSigned(c: Pick<Case, "status" | "accession">): void {

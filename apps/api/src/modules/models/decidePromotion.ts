@@ -14,7 +14,7 @@ import { setChampion } from "./setChampion.ts";
 import { assertKeepsClasses } from "./keepsClasses.ts";
 import { comparedOnSnapshotId } from "./promotionEvidence.ts";
 import { relabelledTestCells } from "./relabelledTest.ts";
-import { noLongerHeld } from "../training/staleItems.ts";
+import { noLongerHeld } from "../training/noLongerHeld.ts";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import { resolveModelDir, unregisteredChange } from "../../jobs/model/classifierCache.ts";
 

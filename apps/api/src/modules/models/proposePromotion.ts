@@ -9,7 +9,7 @@ import { testLeakage } from "../../jobs/model/testLeakage.ts";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { accuracyDifference95, describeRegression, figuresOf, regressionsOf, untestedLabelsOf } from "./promotionFigures.ts";
 import { relabelledTestCells } from "./relabelledTest.ts";
-import { noLongerHeld } from "../training/staleItems.ts";
+import { noLongerHeld } from "../training/noLongerHeld.ts";
 import { pairEvaluations } from "./pairedComparison.ts";
 
 export const MAX_REASON = 2000;

@@ -13,7 +13,7 @@ import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput } from "../../errors.ts";
 import { ARTIFACT, UNIDENTIFIED } from "../../jobs/model/runtime.ts";
 import { BLAST } from "../cases/whiteCellDifferential.ts";
-import { RETRACTION_MEANING } from "../signoff/meanings.ts";
+import { RETRACTED_CASE_SQL } from "./staleItems.ts";
 import { assignSplits, crossPartDuplicates, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
 
 /**
@@ -25,13 +25,6 @@ import { assignSplits, crossPartDuplicates, snapshotContentHash, SPLIT_GROUP_SQL
  */
 export const NON_CLASS_LABELS: readonly string[] = [UNIDENTIFIED, ARTIFACT, BLAST];
 
-/**
- * SQL, over a joined "case" k: its report of record (the signed version it is at) is a
- * retraction. Such a case gives no result, and its cells' labels teach nothing true either: the
- * retraction is how a report on another patient's smears is withdrawn when they were not voided.
- * A later amendment that signs a result makes them count again.
- */
-export const RETRACTED_CASE_SQL = Prisma.sql`EXISTS (SELECT 1 FROM "sign_off" so WHERE so."caseId" = k."id" AND so."version" = k."reportVersion" AND so."meaning" = ${RETRACTION_MEANING})`;
 const MAX_NAME = 120;
 const INSERT_CHUNK = 5_000;
 

@@ -5,7 +5,15 @@
 // (startTrainingRun's relabelledSince) and for a promotion's figures on its TEST part
 // (relabelledTestCells): two copies had drifted apart.
 import { Prisma, type PrismaClient } from "@rcmnet/db";
-import { RETRACTED_CASE_SQL } from "./createDatasetSnapshot.ts";
+import { RETRACTION_MEANING } from "../signoff/meanings.ts";
+
+/**
+ * SQL, over a joined "case" k: its report of record (the signed version it is at) is a
+ * retraction. Such a case gives no result, and its cells' labels teach nothing true either: the
+ * retraction is how a report on another patient's smears is withdrawn when they were not voided.
+ * A later amendment that signs a result makes them count again.
+ */
+export const RETRACTED_CASE_SQL = Prisma.sql`EXISTS (SELECT 1 FROM "sign_off" so WHERE so."caseId" = k."id" AND so."version" = k."reportVersion" AND so."meaning" = ${RETRACTION_MEANING})`;
 
 export async function staleItemCount(prisma: Pick<PrismaClient, "$queryRaw">, snapshotId: string, onlyTest = false): Promise<number> {
   const [row] = await prisma.$queryRaw<{ n: number }[]>`
@@ -14,14 +22,4 @@ export async function staleItemCount(prisma: Pick<PrismaClient, "$queryRaw">, sn
     WHERE di."snapshotId" = ${snapshotId}::uuid ${onlyTest ? Prisma.sql`AND di."split" = 'TEST'` : Prisma.empty}
       AND (c."currentLabel" IS DISTINCT FROM di."label" OR s."voidedAt" IS NOT NULL OR ${RETRACTED_CASE_SQL})`;
   return row?.n ?? 0;
-}
-
-/**
- * How every refusal and count of such items says what they are: "relabelled" alone sent readers
- * looking for an amendment's new label when the cause was a void or a retraction.
- */
-export function noLongerHeld(n: number): string {
-  return n === 1
-    ? "no longer holds the label it was frozen with (relabelled by an amendment, its image voided, or its case's report retracted)"
-    : "no longer hold the label they were frozen with (relabelled by an amendment, their image voided, or their case's report retracted)";
 }

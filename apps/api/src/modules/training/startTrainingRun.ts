@@ -7,7 +7,8 @@ import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { enqueueTraining } from "../../jobs/analysisJobs.ts";
 import { parseTrainingConfig } from "./trainingConfig.ts";
-import { noLongerHeld, staleItemCount } from "./staleItems.ts";
+import { noLongerHeld } from "./noLongerHeld.ts";
+import { staleItemCount } from "./staleItems.ts";
 import { defaultLimits, type Limits } from "../../env.ts";
 
 export interface StartTrainingRunInput {

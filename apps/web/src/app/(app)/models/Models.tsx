@@ -5,7 +5,7 @@ import { ConfusionMatrix, historyNotes, historySeries, LineChart } from "@/chart
 import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { ApiError, describeError } from "@/lib/errors";
-import { noLongerHeld } from "@/lib/format";
+import { noLongerHeld } from "@rcmnet/api/noLongerHeld";
 import { gql } from "@/lib/gql";
 import {
   accuracyDifferenceText,

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useEffect, useState } from "react";
 import { historyNotes, historySeries, LineChart } from "@/charts/Charts";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
-import { noLongerHeld } from "@/lib/format";
+import { noLongerHeld } from "@rcmnet/api/noLongerHeld";
 import { gql } from "@/lib/gql";
 import { labelName } from "@/lib/labels";
 import { modelMetrics, pct } from "@/lib/metrics";

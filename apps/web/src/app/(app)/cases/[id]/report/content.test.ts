@@ -290,3 +290,16 @@ describe("signed report content", () => {
     expect(changesSince(v1, v2).comment).toBeNull();
   });
 });
+
+describe("a retracted report", () => {
+  it("is read from the signed content (/8), and from its meaning where the flag is missing", () => {
+    expect(readReportContent({ schema: "rcmnet.signed-report/8", retracted: true, meaning: "Amended report: retracted, no valid result" }).retracted).toBe(true);
+    expect(readReportContent({ schema: "rcmnet.signed-report/8", retracted: false, meaning: "Amended report: reviewed and approved" }).retracted).toBe(false);
+    // A meaning that says retraction wins over a missing or false flag: shown as withdrawn, never as a result.
+    expect(readReportContent({ meaning: "Amended report: retracted, no valid result" }).retracted).toBe(true);
+    expect(readReportContent({ retracted: "yes" }).retracted).toBe(false);
+    // Reports signed before /8 never retract.
+    expect(readReportContent({ schema: "rcmnet.signed-report/7", meaning: "Amended report: reviewed and approved" }).retracted).toBe(false);
+    expect(readReportContent({ schema: "rcmnet.signed-report/1" }).retracted).toBe(false);
+  });
+});

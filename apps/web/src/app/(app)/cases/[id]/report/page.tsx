@@ -13,7 +13,7 @@ import { isAmendmentOpen } from "@/lib/caseDetails";
 import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText, voidReasonText, WITHHELD_FIELD } from "./withheld";
 import { readReportContent, type ReportContent } from "./content";
 import { amendmentNotice } from "./amendmentNotice";
-import { amendingNotice, commentHeading, modelsRow, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice, type VersionState } from "./retraction";
+import { amendingNotice, commentHeading, modelsRow, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice, type VersionState } from "@/lib/retraction";
 import { labelName } from "@/lib/labels";
 import { isPeripheralBlood, leftOutWarning } from "@/lib/differential";
 import { isRetraction } from "@rcmnet/api/signOffMeanings";

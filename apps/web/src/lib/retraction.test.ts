@@ -1,21 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { readReportContent } from "./content";
 import { amendingNotice, commentHeading, modelsRow, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice } from "./retraction";
 
 const v = (version: number, retracted = false) => ({ version, retracted });
 
 describe("a retracted report", () => {
-  it("is read from the signed content (/8), and from its meaning where the flag is missing", () => {
-    expect(readReportContent({ schema: "rcmnet.signed-report/8", retracted: true, meaning: "Amended report: retracted, no valid result" }).retracted).toBe(true);
-    expect(readReportContent({ schema: "rcmnet.signed-report/8", retracted: false, meaning: "Amended report: reviewed and approved" }).retracted).toBe(false);
-    // A meaning that says retraction wins over a missing or false flag: shown as withdrawn, never as a result.
-    expect(readReportContent({ meaning: "Amended report: retracted, no valid result" }).retracted).toBe(true);
-    expect(readReportContent({ retracted: "yes" }).retracted).toBe(false);
-    // Reports signed before /8 never retract.
-    expect(readReportContent({ schema: "rcmnet.signed-report/7", meaning: "Amended report: reviewed and approved" }).retracted).toBe(false);
-    expect(readReportContent({ schema: "rcmnet.signed-report/1" }).retracted).toBe(false);
-  });
-
   it("says in its banner which version must not be used, and that nothing replaces it", () => {
     expect(retractionBanner(2, 1)).toBe("Retracted: no valid result. Version 1 of this report must not be used; this version (2) gives no result in its place.");
     expect(retractionBanner(4, 3)).toBe(

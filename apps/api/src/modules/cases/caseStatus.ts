@@ -1,0 +1,19 @@
+// Whether a case is signed, and whether an amendment is open, from its status and report version
+// alone: pure, so that the dashboard (@rcmnet/api/caseStatus) applies the API's own rule instead
+// of a copy that could drift from it.
+
+/** Signed cases are frozen (21 CFR 11.10(e)): SIGNED_OUT (version 1), AMENDED (version 2 or later). */
+export const SIGNED_STATUSES = ["SIGNED_OUT", "AMENDED"] as const;
+
+export function isSignedStatus(status: string): boolean {
+  return (SIGNED_STATUSES as readonly string[]).includes(status);
+}
+
+/**
+ * An amendment is open from amendCase until the next signature: the case is IN_REVIEW, or
+ * ANALYZING while an image uploaded into the amendment is analysed (RECEIVED never follows a
+ * signature, but is not signed either). The signed version stays the report of record meanwhile.
+ */
+export function isAmendmentOpenStatus(status: string, reportVersion: number): boolean {
+  return reportVersion > 0 && !isSignedStatus(status);
+}
