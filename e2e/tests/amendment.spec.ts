@@ -14,7 +14,7 @@ test.describe.configure({ mode: "serial" });
 const ACCESSION = "DEMO-0005";
 const AMEND_REASON = "Second look: one cell was misclassified in the signed report";
 const CELL_REASON = "Granular cytoplasm and lobed nucleus on second look";
-const AMEND = "mutation($c: ID!, $r: String!) { amendCase(input: { caseId: $c, reason: $r }) { id status reportVersion } }";
+const AMEND = "mutation($c: ID!, $r: String!) { amendCase(input: { caseId: $c, reason: $r, expectedReportVersion: 1 }) { id status reportVersion } }";
 const CASE = "query($c: ID!) { case(id: $c) { status reportVersion signOffs { version signerName amendmentReason supersedes { version } } } }";
 
 type CaseState = {

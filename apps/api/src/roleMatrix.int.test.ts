@@ -54,7 +54,7 @@ const CORE: MatrixCase[] = [
   {
     mutation: "amendCase",
     query: `mutation($i: AmendCaseInput!) { amendCase(input: $i) { id } }`,
-    variables: (fx) => ({ i: { caseId: fx.caseId, reason: "matrix" } }),
+    variables: (fx) => ({ i: { caseId: fx.caseId, reason: "matrix", expectedReportVersion: 1 } }),
   },
   {
     mutation: "createUser",

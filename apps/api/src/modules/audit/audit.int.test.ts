@@ -282,7 +282,7 @@ describe("patient references in the trail", () => {
     expect(edited.updateCase.updatedAt).toBeTruthy();
     // Signed (as if), then amended by a hematologist with a reason naming the patient.
     await signCaseForTest(api.prisma, id);
-    await api.gqlOk(await api.loginAs("HEMATOLOGIST"), `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id } }`, { input: { caseId: id, reason: "smear belongs to MRN-4411" } });
+    await api.gqlOk(await api.loginAs("HEMATOLOGIST"), `mutation($input: AmendCaseInput!) { amendCase(input: $input) { id } }`, { input: { caseId: id, reason: "smear belongs to MRN-4411", expectedReportVersion: 1 } });
     // A void's reason too, on another case's image.
     const techId = (await api.prisma.user.findUniqueOrThrow({ where: { login: techLogin } })).id;
     const { slideId } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1, accession: "AU-WHY-VOID" });

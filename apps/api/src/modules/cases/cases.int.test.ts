@@ -133,7 +133,7 @@ describe("cases", () => {
     const drA = await api.login(a.user.login, a.password);
     const drB = await api.loginAs("HEMATOLOGIST");
     expect((await api.gqlOk(drB, q, { id: kase.id })).case).toEqual({ status: "SIGNED_OUT", ...none });
-    await api.gqlOk(drA, AMEND, { input: { caseId: kase.id, reason: "cell 12 is a blast (MRN-0001)" } });
+    await api.gqlOk(drA, AMEND, { input: { caseId: kase.id, reason: "cell 12 is a blast (MRN-0001)", expectedReportVersion: 1 } });
     const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: kase.id, action: "case.amend" } });
     const opened = { amendmentStartedAt: event.at.toISOString(), amendmentStartedBy: { login: a.user.login, displayName: "Dr A" } };
     expect((await api.gqlOk(drB, q, { id: kase.id })).case).toEqual({ status: "IN_REVIEW", ...opened, amendmentReason: "cell 12 is a blast (MRN-0001)" });
@@ -149,7 +149,7 @@ describe("cases", () => {
     // Signed again (version 2), nothing is open; a second amendment shows its own reason, not the first's.
     await signCaseForTest(api.prisma, kase.id);
     expect((await api.gqlOk(drB, q, { id: kase.id })).case).toEqual({ status: "AMENDED", ...none });
-    await api.gqlOk(drB, AMEND, { input: { caseId: kase.id, reason: "WBC count was mistyped" } });
+    await api.gqlOk(drB, AMEND, { input: { caseId: kase.id, reason: "WBC count was mistyped", expectedReportVersion: 2 } });
     const second = await api.gqlOk(drB, q, { id: kase.id });
     expect(second.case).toMatchObject({ amendmentReason: "WBC count was mistyped", amendmentStartedBy: { login: (await api.gqlOk(drB, "{ me { login } }")).me.login } });
     expect(second.case.amendmentStartedAt > opened.amendmentStartedAt).toBe(true);
@@ -160,7 +160,7 @@ describe("cases", () => {
     const { kase } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 1 });
     await signCaseForTest(api.prisma, kase.id);
     const hema = await api.loginAs("HEMATOLOGIST");
-    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "a better field was scanned" } });
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "a better field was scanned", expectedReportVersion: 1 } });
     // The state an upload into the amendment leaves the case in (uploadSlides) until the analysis ends.
     await api.prisma.case.update({ where: { id: kase.id }, data: { status: "ANALYZING" } });
     const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: kase.id, action: "case.amend" } });
@@ -173,7 +173,7 @@ describe("cases", () => {
     });
     // The amendment is open, not "not signed": the refusal says to continue it, and nothing is written.
     const before = await databaseFingerprint(api.prisma);
-    const again = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "start over" } });
+    const again = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "start over", expectedReportVersion: 1 } });
     expect(again.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(again.errors?.[0]?.message).toMatch(/already being amended \(version 2, status ANALYZING\): continue that amendment/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);

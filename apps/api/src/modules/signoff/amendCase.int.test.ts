@@ -50,11 +50,18 @@ describe("amendCase", () => {
     expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
-  it("reads an expectedReportVersion sent as null as left out", async () => {
+  it("refuses an amendment that does not say which version its reason was written about, changing nothing", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
     await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds, { reason: "seen" }) });
     await sign(kase.id, "Reviewed and approved");
-    const amended = await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "WBC count mistyped", expectedReportVersion: null } });
-    expect(amended.amendCase).toEqual({ status: "IN_REVIEW", reportVersion: 1 });
+    const before = await databaseFingerprint(api.prisma);
+    for (const input of [{ caseId: kase.id, reason: "WBC count mistyped" }, { caseId: kase.id, reason: "WBC count mistyped", expectedReportVersion: null }]) {
+      const r = await api.gql(hema, AMEND, { input });
+      expect(r.errors?.[0]?.message, JSON.stringify(input)).toMatch(/expectedReportVersion/);
+      expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    }
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    expect(await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).toMatchObject({ status: "SIGNED_OUT", reportVersion: 1 });
   });
+
 });

@@ -15,8 +15,8 @@ export const amendCaseInput = z.object({
    * The signed version the page showed. Someone else may have amended and signed meanwhile: a
    * reason written about version 1 must not reopen version 2, which the user has not read.
    */
-  // Nullish: GraphQL clients send null for an argument they leave out.
-  expectedReportVersion: z.number().int().min(1).nullish(),
+  // Required: a client that left it out could reopen a version its user never read.
+  expectedReportVersion: z.number().int().min(1),
 });
 
 /** How an amendment was opened, as its case.amend audit event recorded it. */
@@ -47,7 +47,7 @@ export async function amendCase(prisma: PrismaClient, actor: AuthUser, raw: unkn
   const input = parseInput(amendCaseInput, raw);
   return prisma.$transaction(async (tx) => {
     const kase = await lockCase(tx, input.caseId);
-    if (input.expectedReportVersion != null && input.expectedReportVersion !== kase.reportVersion) {
+    if (input.expectedReportVersion !== kase.reportVersion) {
       throw conflict(
         `Case ${kase.accession}'s report is now version ${kase.reportVersion}, not version ${input.expectedReportVersion} as shown: reload, read the current report, then amend it if still needed; nothing changed`,
         { reportVersion: kase.reportVersion, expectedReportVersion: input.expectedReportVersion },

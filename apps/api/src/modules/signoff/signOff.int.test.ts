@@ -348,9 +348,9 @@ describe("sign-off", () => {
     expect(again.errors?.[0]?.extensions?.code).toBe("CONFLICT");
 
     // Amendment needs a reason, reopens the case, and the next signature is version 2.
-    const noReason = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "" } });
+    const noReason = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "", expectedReportVersion: 1 } });
     expect(noReason.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    const amended = await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Cell 1 is debris on second look" } });
+    const amended = await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Cell 1 is debris on second look", expectedReportVersion: 1 } });
     expect(amended.amendCase).toMatchObject({ status: "IN_REVIEW", reportVersion: 1 });
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
     // The smear turns out to be of marrow: its count is not per µL of blood, so no absolute counts.
@@ -430,7 +430,7 @@ describe("sign-off", () => {
     await confirmAll(cellIds);
     const v1 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } })).signOffCase;
     const reason = "smear belongs to MRN-4411";
-    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason } });
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason, expectedReportVersion: 1 } });
     const v2 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: "Amended report: reviewed and approved", ...(await seen(kase.id)) } })).signOffCase;
     expect(v2).toMatchObject({ version: 2, amendmentReason: reason, content: { amendmentReason: reason }, supersedes: { id: v1.id } });
     const READ = `query($id: ID!) { signOff(id: $id) { version amendmentReason content contentSha256 } case(id: "${kase.id}") { signOffs { amendmentReason } currentSignOff { amendmentReason content } } }`;
@@ -509,7 +509,7 @@ describe("sign-off", () => {
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
     const v1 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, comment: "  \n ", ...(await seen(kase.id)) } })).signOffCase;
     expect(v1.content).toHaveProperty("comment", null);
-    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Add the morphology comment" } });
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Add the morphology comment", expectedReportVersion: 1 } });
     // At most 2,000 characters once trimmed.
     const full = "é".repeat(2000);
     const v2 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: "Amended report: reviewed and approved", comment: ` ${full} `, ...(await seen(kase.id)) } })).signOffCase;
@@ -532,7 +532,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, VOID, { id: stray.id, reason: "belongs to MRN-4411", at: stray.updatedAt.toISOString() });
     await confirmAll(a.cellIds);
     const a1 = await sign(a.kase.id, MEANING, "Blasts seen; compare with MRN-4411");
-    await api.gqlOk(hema, AMEND, { input: { caseId: a.kase.id, reason: "smear belongs to MRN-4411" } });
+    await api.gqlOk(hema, AMEND, { input: { caseId: a.kase.id, reason: "smear belongs to MRN-4411", expectedReportVersion: 1 } });
     // Its amendment signs no comment: none to withhold.
     const a2 = await sign(a.kase.id, "Amended report: reviewed and approved");
     // B: no patient reference, no collection time, no comment, no voided image.
@@ -695,7 +695,7 @@ describe("sign-off", () => {
 
   it("refuses to amend a case that is not signed", async () => {
     const { kase } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 1 });
-    const r = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "just because" } });
+    const r = await api.gql(hema, AMEND, { input: { caseId: kase.id, reason: "just because", expectedReportVersion: 1 } });
     expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
   });
 });
@@ -725,7 +725,7 @@ describe("retraction", () => {
     // Case A signed as version 1; its smears turn out to be patient B's.
     const { kase, model, v1 } = await signedCase(3);
     const reason = "Smears are patient B's (MRN-4411), not this patient's";
-    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason } });
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason, expectedReportVersion: 1 } });
     await voidAll(kase.id, "smear of another patient");
     const others = { TECHNICIAN: await api.loginAs("TECHNICIAN"), ADMIN: await api.loginAs("ADMIN") };
 
@@ -768,7 +768,7 @@ describe("retraction", () => {
     expect(verifySignOffRow({ ...stored, meaning: AMENDED }, r.contentSha256).mismatches).toEqual(["meaning", "retracted"]);
 
     // The right smears arrive: a later amendment works as any amendment, and gives a result again.
-    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "The patient's own smears arrived" } });
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "The patient's own smears arrived", expectedReportVersion: 2 } });
     const slide = await api.prisma.slide.create({
       data: { caseId: kase.id, imageSha256: randomHex(), mimeType: "image/png", byteSize: 1000, width: 500, height: 500, analysisStatus: "DONE", uploadedById: techId },
     });
@@ -787,7 +787,7 @@ describe("retraction", () => {
 
   it("may retract a version whose cells stay: recorded, not reported, and not learned from", async () => {
     const { kase, cellIds, v1 } = await signedCase(2);
-    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Specimen clotted: no count from it is valid" } });
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Specimen clotted: no count from it is valid", expectedReportVersion: 1 } });
     // With cells, an amendment may approve or retract; retraction is never the one offered first.
     const r = (
       await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: RETRACTION, comment: "Clot in the tube: redraw requested", ...(await seen(kase.id)) } })

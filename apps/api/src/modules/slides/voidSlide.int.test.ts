@@ -252,7 +252,7 @@ describe("voidSlide", () => {
     const v1 = (
       await api.gqlOk(hema, SIGN, { input: { caseId: amended.kase.id, login: hemaLogin, password: hemaPassword, meaning: "Reviewed and approved", seenCells: 1, seenDecisions: 1, ...(await seenNow()) } })
     ).signOffCase;
-    await api.gqlOk(hema, `mutation($c: ID!) { amendCase(input: { caseId: $c, reason: "The smear is another patient's" }) { id } }`, { c: amended.kase.id });
+    await api.gqlOk(hema, `mutation($c: ID!) { amendCase(input: { caseId: $c, reason: "The smear is another patient's", expectedReportVersion: 1 }) { id } }`, { c: amended.kase.id });
     const other = await api.prisma.slide.findUniqueOrThrow({ where: { id: amended.slideId } });
     const before = await databaseFingerprint(api.prisma);
     const refused = await api.gql(tech, VOID, { ...loaded(other), reason: "wrong slide" });
