@@ -306,3 +306,35 @@ test("an amendment whose images are all another patient's is closed by a signed 
   const v2 = r.data!.case.signOffs.find((s) => s.version === 2)!;
   expect(v2).toMatchObject({ amendmentReason: RETRACT_REASON, supersedes: { version: 1 } });
 });
+
+test("a signature whose answer is lost on the way back still leads to the signed report, not to signing twice", async ({ page, request }) => {
+  // The connection drops after the API committed the signature: the page must not say "not
+  // completed" and invite a second signing; it reads the case back and shows the signed version.
+  const caseId = await signedOutCase(request, fields()[0]!, uniqueAccession("E2E-LOST"));
+  const hema = await apiLogin(request, "hema");
+  const opened = await apiQuery(request, hema, AMEND, { c: caseId, r: "Second look at the differential" });
+  expect(opened.errors).toBeUndefined();
+  await login(page, "hema");
+  await page.goto(`/cases/${caseId}/review`);
+  await expect(page.getByTestId("case-status")).toHaveText("IN_REVIEW");
+  await page.getByTestId("open-signoff").click();
+  const id = page.getByTestId("signoff-login");
+  if (await id.count()) await id.fill("hema");
+  await page.getByTestId("signoff-password").fill("hema-demo-pass");
+  // The sign-off reaches the API (and commits); its answer never reaches the browser.
+  let lost = 0;
+  await page.route("**/api/graphql", async (route) => {
+    if (!(route.request().postData() ?? "").includes("mutation SignOff")) return route.continue();
+    await route.fetch();
+    lost++;
+    await route.abort("connectionreset");
+  });
+  await page.getByTestId("signoff-submit").click();
+  await page.waitForURL(`**/cases/${caseId}/report`);
+  expect(lost).toBe(1);
+  await expect(page.getByTestId("report-version")).toHaveText(/^2\s*$/);
+  await expect(page.getByTestId("signature-verified")).toBeVisible();
+  const r = await apiQuery<CaseState>(request, hema, CASE, { c: caseId });
+  expect(r.data!.case).toMatchObject({ status: "AMENDED", reportVersion: 2 });
+  expect(r.data!.case.signOffs).toHaveLength(2);
+});

@@ -114,6 +114,13 @@ export const SIGN_OFF = /* GraphQL */ `
   }
 `;
 
+/** A case read back after a sign-off whose answer was lost (review/signatureOutcome.ts). */
+export const CASE_SIGNATURE = /* GraphQL */ `
+  query CaseSignature($id: ID!) {
+    case(id: $id) { reportVersion currentSignOff { version signer { login } } }
+  }
+`;
+
 export const AMEND_CASE = /* GraphQL */ `
   mutation AmendCase($input: AmendCaseInput!) {
     amendCase(input: $input) { id status reportVersion }

@@ -4,11 +4,13 @@ import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
 import { ErrorBox } from "@/components/ui";
 import { isAnalysing, isSigned } from "@/lib/caseDetails";
+import { ApiError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { useAction } from "@/lib/useAction";
-import { AMEND_CASE, CASE_PROGRESS, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
+import { AMEND_CASE, CASE_PROGRESS, CASE_SIGNATURE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { CaseImagesPanel } from "@/review/CaseImagesPanel";
+import { outcomeUnknown, SIGNATURE_UNKNOWN, signatureLanded, type CaseSignature } from "@/review/signatureOutcome";
 import type { CaseImage } from "@/review/caseImages";
 import type { SlideInfo } from "@/review/FieldView";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
@@ -81,10 +83,19 @@ export function ReviewClient({
         return r.confirmCells.map(decided);
       },
       async signOff(meaning, login, password, seen, comment) {
-        await gql(SIGN_OFF, { input: { caseId: header.id, meaning, ...(login === null ? {} : { login }), password, ...seen, seenCaseUpdatedAt: header.updatedAt, comment } });
+        try {
+          await gql(SIGN_OFF, { input: { caseId: header.id, meaning, ...(login === null ? {} : { login }), password, ...seen, seenCaseUpdatedAt: header.updatedAt, comment } });
+        } catch (err) {
+          if (!outcomeUnknown(err)) throw err;
+          // The answer was lost, perhaps after the signature committed: the case read back says which.
+          const read = await gql<{ case: CaseSignature | null }>(CASE_SIGNATURE, { id: header.id }).catch(() => {
+            throw new ApiError("NETWORK", SIGNATURE_UNKNOWN);
+          });
+          if (!signatureLanded(read.case, header.reportVersion, reviewerLogin)) throw err;
+        }
       },
     };
-  }, [header.id, header.updatedAt]);
+  }, [header.id, header.updatedAt, header.reportVersion, reviewerLogin]);
 
   // AMENDED is a signed state (report version 2 or later), amended again like SIGNED_OUT;
   // only IN_REVIEW (which an amendment reopens a case to) is editable.
