@@ -307,16 +307,29 @@ test("an amendment whose images are all another patient's is closed by a signed 
   expect(v2).toMatchObject({ amendmentReason: RETRACT_REASON, supersedes: { version: 1 } });
 });
 
-test("a signature whose answer is lost on the way back still leads to the signed report, not to signing twice", async ({ page, request }) => {
+test("in an amendment the hematologist edits the case details (not the technician), and a signature whose answer is lost still leads to the signed report", async ({ page, request }) => {
   // The connection drops after the API committed the signature: the page must not say "not
   // completed" and invite a second signing; it reads the case back and shows the signed version.
   const caseId = await signedOutCase(request, fields()[0]!, uniqueAccession("E2E-LOST"));
   const hema = await apiLogin(request, "hema");
   const opened = await apiQuery(request, hema, AMEND, { c: caseId, r: "Second look at the differential" });
   expect(opened.errors).toBeUndefined();
+  // Being amended, the case's details are the hematologist's to change (the next version signs
+  // them): the technician's upload page says so instead of offering the editor.
+  await login(page, "tech");
+  await page.goto(`/upload?caseId=${caseId}`);
+  await expect(page.getByTestId("case-details-locked")).toHaveText(
+    "Being amended (signed as version 1): only a hematologist may change its details, which the next version signs (on the review page).",
+  );
+  await expect(page.getByTestId("edit-case-details")).toHaveCount(0);
   await login(page, "hema");
   await page.goto(`/cases/${caseId}/review`);
   await expect(page.getByTestId("case-status")).toHaveText("IN_REVIEW");
+  await page.getByTestId("edit-case-details").click();
+  await page.getByTestId("edit-reason-input").fill("WBC from the analyser printout");
+  await page.getByTestId("edit-wbc-input").fill("6.8");
+  await page.getByTestId("save-case-details").click();
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 6.8 ×10⁹/L");
   await page.getByTestId("open-signoff").click();
   const id = page.getByTestId("signoff-login");
   if (await id.count()) await id.fill("hema");
@@ -337,4 +350,5 @@ test("a signature whose answer is lost on the way back still leads to the signed
   const r = await apiQuery<CaseState>(request, hema, CASE, { c: caseId });
   expect(r.data!.case).toMatchObject({ status: "AMENDED", reportVersion: 2 });
   expect(r.data!.case.signOffs).toHaveLength(2);
+  await expect(page.getByTestId("report-wbc")).toHaveText("6.8 ×10⁹/L");
 });

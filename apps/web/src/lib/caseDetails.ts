@@ -16,7 +16,17 @@ export interface CaseDetailsFields {
 
 // The API's rules, not a copy: SIGNED_OUT/AMENDED are signed; an amendment is open from its start
 // until the next signature (IN_REVIEW, or ANALYZING while an image uploaded into it is analysed).
-export { isAmendmentOpenStatus as isAmendmentOpen, isSignedStatus as isSigned } from "@rcmnet/api/caseStatus";
+export { isAmendmentOpenStatus as isAmendmentOpen, isSignedStatus as isSigned, mayChangeBeforeSignature } from "@rcmnet/api/caseStatus";
+import { isAmendmentOpenStatus, mayChangeBeforeSignature } from "@rcmnet/api/caseStatus";
+
+/**
+ * Why this role may not edit the details of a case being amended (null: it may, or nothing is
+ * open): the next version signs them, so a hematologist changes them, on the review page.
+ */
+export function detailsLockedNote(role: string, status: string, reportVersion: number): string | null {
+  if (!isAmendmentOpenStatus(status, reportVersion) || mayChangeBeforeSignature(role, reportVersion)) return null;
+  return `Being amended (signed as version ${reportVersion}): only a hematologist may change its details, which the next version signs (on the review page).`;
+}
 
 /** An image whose analysis has not finished (queued, or under way): no cells of it yet. */
 export function isAnalysing(analysisStatus: string): boolean {

@@ -38,10 +38,14 @@ describe("case images", () => {
     expect(voidedLine(image("d", "DONE", true))).toBe("Voided by Dr. Hana at 2026-11-27 11:30:05 UTC: wrong patient");
   });
 
-  it("offers voiding to the roles that upload or review, on a case not signed", () => {
-    expect(canVoidImages("HEMATOLOGIST", "IN_REVIEW")).toBe(true);
-    expect(canVoidImages("TECHNICIAN", "ANALYZING")).toBe(true);
-    for (const status of ["SIGNED_OUT", "AMENDED"]) expect(canVoidImages("HEMATOLOGIST", status)).toBe(false);
-    for (const role of ["ADMIN", "AUDITOR", "DATA_SCIENTIST", null] as const) expect(canVoidImages(role, "IN_REVIEW")).toBe(false);
+  it("offers voiding to the roles that upload or review, on a case not signed; in an amendment to a hematologist only", () => {
+    expect(canVoidImages("HEMATOLOGIST", "IN_REVIEW", 0)).toBe(true);
+    expect(canVoidImages("TECHNICIAN", "ANALYZING", 0)).toBe(true);
+    for (const status of ["SIGNED_OUT", "AMENDED"]) expect(canVoidImages("HEMATOLOGIST", status, 1)).toBe(false);
+    for (const role of ["ADMIN", "AUDITOR", "DATA_SCIENTIST", null] as const) expect(canVoidImages(role, "IN_REVIEW", 0)).toBe(false);
+    // The API's rule (voidSlide): the image's cells were signed in an earlier version.
+    expect(canVoidImages("HEMATOLOGIST", "IN_REVIEW", 1)).toBe(true);
+    expect(canVoidImages("TECHNICIAN", "IN_REVIEW", 1)).toBe(false);
+    expect(canVoidImages("TECHNICIAN", "ANALYZING", 2)).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
 // (uploaded into the wrong case: kept on record, listed with who voided them, when and why).
 import { VOID_ROLES } from "@rcmnet/api/voidRules";
 import type { Role } from "@/auth/roles";
-import { isAnalysing, isSigned } from "@/lib/caseDetails";
+import { isAnalysing, isSigned, mayChangeBeforeSignature } from "@/lib/caseDetails";
 import { formatDateTime } from "@/lib/format";
 
 /** A slide as CASE_HEADER reads it. */
@@ -62,7 +62,10 @@ export function voidedLine(image: Pick<CaseImage, "voidedAt" | "voidReason" | "v
   return `Voided by ${who} at ${formatDateTime(image.voidedAt)}: ${image.voidReason ?? "reason withheld for your role"}`;
 }
 
-/** The API's rule (voidSlide): the roles that upload or review, and only before the case is signed. */
-export function canVoidImages(role: Role | null | undefined, caseStatus: string): boolean {
-  return role != null && (VOID_ROLES as readonly string[]).includes(role) && !isSigned(caseStatus);
+/**
+ * The API's rule (voidSlide): the roles that upload or review, only before the case is signed, and
+ * in an amendment only a hematologist (the image's cells were signed in an earlier version).
+ */
+export function canVoidImages(role: Role | null | undefined, caseStatus: string, reportVersion: number): boolean {
+  return role != null && (VOID_ROLES as readonly string[]).includes(role) && !isSigned(caseStatus) && mayChangeBeforeSignature(role, reportVersion);
 }

@@ -17,3 +17,14 @@ export function isSignedStatus(status: string): boolean {
 export function isAmendmentOpenStatus(status: string, reportVersion: number): boolean {
   return reportVersion > 0 && !isSignedStatus(status);
 }
+
+/**
+ * Who may change what the next signed version will hold (the case's details, its images) while
+ * the case is unsigned. Before the first signature: whoever may upload or review (the resolver's
+ * roles decide). Once signed, an amendment changes what a hematologist signed: a hematologist's
+ * decision, whoever else registered the case (moving a signed report to another patient is exactly
+ * what amendments and retractions exist to record).
+ */
+export function mayChangeBeforeSignature(role: string, reportVersion: number): boolean {
+  return reportVersion === 0 || role === "HEMATOLOGIST";
+}

@@ -232,6 +232,24 @@ describe("cases", () => {
     expect(e).toMatchObject({ reason: "clinician request", before: expect.objectContaining({ priority: "ROUTINE" }), after: expect.objectContaining({ priority: "URGENT" }) });
   });
 
+  it("lets only a hematologist change the details of a case being amended: a technician's edit is refused, changing nothing", async () => {
+    const techUser = await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } });
+    const { kase } = await seedReviewableCase(api.prisma, { createdById: techUser.id, cells: 1 });
+    await signCaseForTest(api.prisma, kase.id);
+    const hema = await api.loginAs("HEMATOLOGIST");
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "WBC count was mistyped", expectedReportVersion: 1 } });
+    const UPDATE = `mutation($i: UpdateCaseInput!) { updateCase(input: $i) { patientRef wbcCount } }`;
+    const loaded = async () => (await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).updatedAt.toISOString();
+    const before = await databaseFingerprint(api.prisma);
+    const refused = await api.gql(tech, UPDATE, { i: { id: kase.id, patientRef: "MRN-9999", expectedUpdatedAt: await loaded(), reason: "moved to another patient" } });
+    expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(refused.errors?.[0]?.message).toMatch(/being amended \(signed as version 1\): only a hematologist may change its details/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // The hematologist, who signs the correction, makes it (audited as any edit).
+    const edited = await api.gqlOk(hema, UPDATE, { i: { id: kase.id, wbcCount: 6.2, expectedUpdatedAt: await loaded(), reason: "WBC from the analyser printout" } });
+    expect(edited.updateCase.wbcCount).toBe(6.2);
+  });
+
   it("pages through the worklist: STAT, then URGENT, then ROUTINE, no duplicates or gaps", async () => {
     const token = await api.loginAs("HEMATOLOGIST");
     for (const [i, p] of (["ROUTINE", "STAT", "URGENT", "ROUTINE", "STAT", "ROUTINE", "URGENT"] as const).entries()) {

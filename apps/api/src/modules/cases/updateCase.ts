@@ -3,8 +3,9 @@ import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { conflict } from "../../errors.ts";
+import { conflict, forbidden } from "../../errors.ts";
 import { assertNotSigned, lockCase, patientRefInput, specimenInput } from "./caseRules.ts";
+import { mayChangeBeforeSignature } from "./caseStatus.ts";
 
 export const updateCaseInput = z.object({
   id: z.string(),
@@ -27,6 +28,9 @@ export async function updateCase(prisma: PrismaClient, actor: AuthUser, raw: unk
   return prisma.$transaction(async (tx) => {
     const before = await lockCase(tx, input.id);
     assertNotSigned(before);
+    if (!mayChangeBeforeSignature(actor.role, before.reportVersion)) {
+      throw forbidden(`Case ${before.accession} is being amended (signed as version ${before.reportVersion}): only a hematologist may change its details, which the next version signs`);
+    }
     if (input.expectedUpdatedAt.getTime() !== before.updatedAt.getTime()) {
       throw conflict("The case was changed by someone else since you opened it: reload to see the change, then edit again");
     }

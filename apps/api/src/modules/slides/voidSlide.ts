@@ -12,6 +12,7 @@ import { advanceCaseIfAnalysed } from "../../jobs/handlers/analyzeSlide.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { assertNotSigned, lockCase } from "../cases/caseRules.ts";
+import { mayChangeBeforeSignature } from "../cases/caseStatus.ts";
 import { VOID_REASON_LENGTH } from "./voidRules.ts";
 
 const { min: VOID_REASON_MIN, max: VOID_REASON_MAX } = VOID_REASON_LENGTH;
@@ -49,7 +50,7 @@ export async function voidSlide(prisma: PrismaClient, actor: AuthUser, raw: unkn
     assertNotSigned(kase);
     // In an amendment the image's cells were signed in an earlier version: taking them out of the
     // next one is a hematologist's decision, not a technician's.
-    if (kase.reportVersion > 0 && actor.role !== "HEMATOLOGIST") {
+    if (!mayChangeBeforeSignature(actor.role, kase.reportVersion)) {
       throw forbidden(`This case is being amended (signed as version ${kase.reportVersion}): only a hematologist may void one of its images`);
     }
     const before = await tx.slide.findUniqueOrThrow({ where: { id: input.slideId } });

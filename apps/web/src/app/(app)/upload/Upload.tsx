@@ -8,9 +8,9 @@ import { CASE_HEADER, CASE_PROGRESS, CREATE_CASE } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { useLeaveGuard } from "@/lib/useLeaveGuard";
 import { isoFromLocalInput } from "@/lib/format";
-import { isAnalysing, type CaseDetailsFields } from "@/lib/caseDetails";
+import { detailsLockedNote, isAnalysing, type CaseDetailsFields } from "@/lib/caseDetails";
 import { SpecimenField } from "@/components/SpecimenField";
-import { CaseDetails } from "./CaseDetails";
+import { CaseDetails } from "@/components/CaseDetails";
 import { ACCESSION_PATTERN, ACCESSION_RULE } from "@rcmnet/api/accession";
 import { slideStatusText, trackWaiting } from "./slideStatus";
 import {
@@ -121,7 +121,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   useLeaveGuard(busy, "Images are still being sent to this case. Leave anyway? Those not sent yet will not be uploaded.");
   useRefuseStrayDrops();
 
-  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; slides: { id: string; originalName: string | null }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
+  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; reportVersion: number; slides: { id: string; originalName: string | null }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
   // Which file each listed image was: the technician knows their files by name, not by upload order.
   const fileNames = new Map((header.data?.case?.slides ?? []).map((s) => [s.id, s.originalName]));
   // Poll every second while something is being analysed, then every 10 s (a new upload or
@@ -330,7 +330,10 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                 </Link>
               )}
             </div>
-            {header.data?.case && <CaseDetails value={header.data.case} onSaved={() => void header.reload()} />}
+            {header.data?.case && (
+              // This page is the technician's: a case being amended is a hematologist's to change.
+              <CaseDetails value={header.data.case} onSaved={() => void header.reload()} lockedNote={detailsLockedNote("TECHNICIAN", header.data.case.status, header.data.case.reportVersion)} />
+            )}
             <ErrorBox error={header.error} />
           </div>
           <div className="panel">

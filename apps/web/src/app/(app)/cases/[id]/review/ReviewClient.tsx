@@ -2,6 +2,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
+import { CaseDetails } from "@/components/CaseDetails";
 import { ErrorBox } from "@/components/ui";
 import { isAnalysing, isSigned } from "@/lib/caseDetails";
 import { ApiError } from "@/lib/errors";
@@ -28,6 +29,7 @@ export function ReviewClient({
   voidedSlides,
   images,
   canVoid,
+  canEditDetails,
   labels,
   cells,
   signer,
@@ -45,6 +47,8 @@ export function ReviewClient({
   images: CaseImage[];
   /** The signed-in role may void an image of this case (canVoidImages). */
   canVoid: boolean;
+  /** The case is being amended and this role changes its details (mayChangeBeforeSignature). */
+  canEditDetails: boolean;
   labels: string[];
   cells: ReviewCell[];
   signer: string;
@@ -137,6 +141,7 @@ export function ReviewClient({
         </p>
       )}
       {signed && <AmendBox caseId={header.id} reportVersion={header.reportVersion} onDone={() => router.refresh()} />}
+      {canEditDetails && <CaseDetails value={header} onSaved={() => router.refresh()} />}
       <CaseImagesPanel images={images} canVoid={canVoid} onVoided={() => router.refresh()} />
       <ReviewWorkspace
         header={header}

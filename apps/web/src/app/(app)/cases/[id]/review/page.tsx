@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
+import { mayChangeBeforeSignature } from "@/lib/caseDetails";
 import { ApiError } from "@/lib/errors";
 import { CASE_CELLS, CASE_HEADER, REVIEW_SETTINGS } from "@/lib/operations";
 import { canVoidImages, sortImages, type CaseImage } from "@/review/caseImages";
@@ -78,7 +79,8 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
       analysingSlides={images.analysing}
       voidedSlides={images.voided.length}
       images={c.slides}
-      canVoid={canVoidImages(session.role, c.status)}
+      canVoid={canVoidImages(session.role, c.status, c.reportVersion)}
+      canEditDetails={c.status === "IN_REVIEW" && c.reportVersion > 0 && mayChangeBeforeSignature(session.role, c.reportVersion)}
       labels={labels}
       cells={cells}
       signer={session.name}

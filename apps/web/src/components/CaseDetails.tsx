@@ -1,6 +1,8 @@
 "use client";
-// The case's details beside its uploads, editable until sign-off: the white-cell count, for one,
-// often arrives from the analyser after the smear. Every change needs a reason (audited).
+// The case's details, editable until sign-off: beside the uploads for the technician (the white-cell
+// count, for one, often arrives from the analyser after the smear), and on the review page for the
+// hematologist during an amendment, when the next signed version will hold them. Every change
+// needs a reason (audited).
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { SpecimenField } from "@/components/SpecimenField";
 import { ErrorBox, formatDateTime } from "@/components/ui";
@@ -10,7 +12,8 @@ import { gql } from "@/lib/gql";
 import { type CaseDetailsFields, isSigned } from "@/lib/caseDetails";
 import { UPDATE_CASE } from "@/lib/operations";
 
-export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSaved: () => void }) {
+/** `lockedNote`: why this user may not edit them now (a case being amended is a hematologist's to change). */
+export function CaseDetails({ value, onSaved, lockedNote = null }: { value: CaseDetailsFields; onSaved: () => void; lockedNote?: string | null }) {
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -69,7 +72,8 @@ export function CaseDetails({ value, onSaved }: { value: CaseDetailsFields; onSa
         <span>Specimen: {value.specimen ?? "—"}</span>
         <span>Collected: {value.collectedAt ? formatDateTime(value.collectedAt) : "—"}</span>
         <span data-testid="case-details-wbc">WBC: {value.wbcCount !== null ? `${value.wbcCount} ×10⁹/L` : "not recorded"}</span>
-        {!isSigned(value.status) && (
+        {!isSigned(value.status) && lockedNote && <span data-testid="case-details-locked">{lockedNote}</span>}
+        {!isSigned(value.status) && !lockedNote && (
           <button type="button" ref={editButton} onClick={() => setEditingFocused(true)} data-testid="edit-case-details">
             Edit details…
           </button>
