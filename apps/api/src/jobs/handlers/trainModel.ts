@@ -8,10 +8,12 @@
 // held while the model trains (PGlite serialises connections).
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { Prisma, type ModelVersion, type TrainingRun } from "@rcmnet/db";
+import { Prisma, type DatasetSnapshot, type ModelVersion, type TrainingRun } from "@rcmnet/db";
 import { z } from "zod";
 import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
 import { manifestRows } from "../../modules/training/trainingManifest.ts";
+import { snapshotCellsNoLongerHeld } from "../../modules/training/noLongerHeld.ts";
+import { staleItemCount } from "../../modules/training/staleItems.ts";
 import { systemAudit } from "../systemAudit.ts";
 import { redactPaths } from "../failureReason.ts";
 import { resolveModelDir, unregisteredChange, type LoadedClassifier } from "../model/classifierCache.ts";
@@ -59,6 +61,14 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
   const logLines: string[] = [];
   const appendLog = (line: string) => logLines.push(`${new Date().toISOString()} ${line}`);
   try {
+    // Read before the cancel flag: a model registered by an earlier attempt (whose worker died
+    // before closing the run) means the run succeeded (reconcileTrainingRuns.ts); a cancel asked
+    // for since cannot undo that, and a CANCELLED run would be the origin of a candidate.
+    const produced = await prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } });
+    if (produced) {
+      await finishRegisteredEarlier(ctx, run, produced, logLines);
+      return;
+    }
     if (run.cancelRequested) throw new JobCancelledError("cancelled before start");
     await markRunning(ctx, run);
     appendLog(`attempt ${ctx.job.attempts} of ${ctx.job.maxAttempts} on worker ${ctx.workerId}`);
@@ -67,15 +77,11 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
     appendLog(`code: @rcmnet/model ${codeVersion.modelPackage}, commit ${codeVersion.commit}${codeVersion.dirty ? " with uncommitted changes" : ""}`);
     await updateRunWhileHeld(ctx, run.id, { metrics: { codeVersion } });
 
-    const produced = await prisma.modelVersion.findUnique({ where: { trainingRunId: run.id } });
-    if (produced) {
-      // An earlier attempt registered the model but died before closing the run.
-      await finishSucceeded(ctx, run, produced, logLines);
-      return;
-    }
-
     const config = parseTrainingConfig(run.config);
     const snapshot = await prisma.datasetSnapshot.findUniqueOrThrow({ where: { id: run.snapshotId } });
+    // An amendment may have relabelled a cell, voided its image or retracted its case's report
+    // since the run was queued: checked when the run was started, read again now.
+    await assertLabelsStillHeld(prisma, snapshot);
     const base = run.baseModelVersionId
       ? await prisma.modelVersion.findUniqueOrThrow({ where: { id: run.baseModelVersionId } })
       : null;
@@ -192,7 +198,7 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
       await step(0.91, "evaluating the champion on the TEST part");
       try {
         championTest = await evaluateOnSnapshot(
-          { prisma, blobs: ctx.blobs, classifiers: deps.classifiers },
+          { prisma, blobs: ctx.blobs, classifiers: deps.classifiers, actor: null },
           champion,
           snapshot.id,
           {
@@ -231,6 +237,9 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
       const [now] = await tx.$queryRaw<{ cancelRequested: boolean }[]>`
         SELECT "cancelRequested" FROM "training_run" WHERE "id" = ${run.id}::uuid FOR UPDATE`;
       if (now?.cancelRequested) throw new JobCancelledError("cancelled before registration");
+      // And once more in the registering transaction: an amendment during training must not leave
+      // behind a candidate that learned, or was scored on, a label since withdrawn.
+      await assertLabelsStillHeld(tx, snapshot);
       const created = await tx.modelVersion.create({
         data: {
           name: info.name,
@@ -319,12 +328,40 @@ async function markRunning(ctx: JobContext, run: TrainingRun): Promise<void> {
   });
 }
 
+/**
+ * Fails the run (for good: a snapshot never changes, a retry would meet the same labels) when a
+ * cell of its snapshot no longer holds the label it was frozen with. The rule startTrainingRun
+ * refuses a run by (staleItems.ts), worded as it is.
+ */
+async function assertLabelsStillHeld(
+  db: Pick<Prisma.TransactionClient, "$queryRaw">,
+  snapshot: Pick<DatasetSnapshot, "id" | "name">,
+): Promise<void> {
+  const stale = await staleItemCount(db, snapshot.id);
+  if (stale > 0) {
+    throw new PermanentJobError(`${snapshotCellsNoLongerHeld(stale, snapshot.name)}: take a new snapshot and train again`);
+  }
+}
+
+/**
+ * Closes a run whose model an earlier attempt registered. A cancel requested since came too late:
+ * said in the log and the audit event, so the request is answered rather than silently dropped.
+ */
+async function finishRegisteredEarlier(ctx: JobContext, run: TrainingRun, model: ModelVersion, logLines: string[]): Promise<void> {
+  const at = () => new Date().toISOString();
+  logLines.push(`${at()} attempt ${ctx.job.attempts}: an earlier attempt registered the model before its worker stopped`);
+  if (!run.cancelRequested) return finishSucceeded(ctx, run, model, logLines);
+  const reason = "cancel requested after the model was registered: the run succeeded";
+  logLines.push(`${at()} ${reason}; the candidate serves nowhere unless a promotion of it is approved`);
+  await finishSucceeded(ctx, run, model, logLines, { reason });
+}
+
 async function finishSucceeded(
   ctx: JobContext,
   run: TrainingRun,
   model: ModelVersion,
   logLines: string[],
-  extra: { backend?: string } = {},
+  extra: { backend?: string; reason?: string } = {},
 ): Promise<void> {
   await ctx.prisma.$transaction(async (tx) => {
     const done = await tx.trainingRun.updateMany({
@@ -347,6 +384,7 @@ async function finishSucceeded(
         entityId: run.id,
         before: { status: "RUNNING" },
         after: { status: "SUCCEEDED", modelVersionId: model.id },
+        reason: extra.reason ?? null,
       });
     }
   });

@@ -93,7 +93,9 @@ describe("evaluations on a snapshot's TEST part", () => {
         return standIn(version.labels, wrong, unsure, predicted);
       },
     } as unknown as ModelRuntime;
-    const deps = { prisma: p, blobs, classifiers: new ClassifierCache(runtime, dataDir) };
+    const ds = await p.user.create({ data: { login: "ds", displayName: "D", role: "DATA_SCIENTIST", passwordHash: "x" } });
+    const deps = { prisma: p, blobs, classifiers: new ClassifierCache(runtime, dataDir), actor: { id: ds.id, login: ds.login } };
+    const evaluateEvents = (v: ModelVersion) => p.auditEvent.findMany({ where: { action: "model.evaluate", entityId: v.id }, orderBy: { seq: "asc" } });
 
     const a = await evaluateOnSnapshot(deps, versionA, snapshot.id);
     expect(a).toMatchObject({ count: 6, abstained: 1, accuracy: 3 / 6 });
@@ -115,6 +117,13 @@ describe("evaluations on a snapshot's TEST part", () => {
     const before = predicted.n;
     expect((await evaluateOnSnapshot(deps, await stored(versionA), snapshot.id)).items).toEqual(a.items);
     expect(predicted.n).toBe(before);
+    // Storing it is a change of record (a proposal later freezes these figures): audited once, as
+    // its asker's, with the figures and the TEST cells' order; reading it from the cache is not.
+    const [event, ...more] = await evaluateEvents(versionA);
+    expect(more).toEqual([]);
+    expect(event).toMatchObject({ actorId: ds.id, actorLogin: "ds", entityType: "ModelVersion", before: null });
+    expect(event!.after).toMatchObject({ snapshotId: snapshot.id, count: 6, accuracy: 3 / 6, abstained: 1, itemsSha256: a.items?.itemsSha256 });
+    expect(event!.after).not.toHaveProperty("items");
 
     // B, on the same items: A alone right on the "b" cell (b = 1); B alone on the "a" and "u" cells (c = 2).
     const b = await evaluateOnSnapshot(deps, versionB, snapshot.id);
@@ -129,5 +138,13 @@ describe("evaluations on a snapshot's TEST part", () => {
     const run = await evaluateClassifier(deps, { modelVersionId: "candidate", model: standIn(versionA.labels, "a", "u", predicted), abstainThreshold: 0.5 }, snapshot.id, []);
     expect(run.items).toEqual(a.items);
     expect(pairEvaluations(run, b).status).toBe("PAIRED");
+
+    // Evaluated again from a copy read before the first was stored (two comparisons at once): the
+    // event records the evaluation it replaced.
+    await evaluateOnSnapshot({ ...deps, actor: null }, versionA, snapshot.id);
+    const replaced = (await evaluateEvents(versionA)).at(-1)!;
+    expect(replaced).toMatchObject({ actorId: null, actorLogin: "system" });
+    expect(replaced.before).toMatchObject({ snapshotId: snapshot.id, count: 6, accuracy: 3 / 6 });
+    expect(await evaluateEvents(versionB)).toHaveLength(1);
   });
 });

@@ -3,13 +3,18 @@
 // version's metrics under `evaluations[snapshotId]` (a snapshot never changes, nor do weights).
 import type { BlobStore, ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
 import type { ClassifierCache, LoadedClassifier } from "./classifierCache.ts";
-import { currentEvaluation, evaluatePredictions, withModelClasses, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import type { AuthUser } from "../../context.ts";
+import { currentEvaluation, evaluatePredictions, withModelClasses, withoutItemCalls, withoutLeakage, type EvaluationMetrics } from "./evaluation.ts";
 import { testLeakage } from "./testLeakage.ts";
 
 const BATCH = 32;
 
+type AuditActor = Pick<AuthUser, "id" | "login">;
+
 export async function evaluateOnSnapshot(
-  deps: { prisma: PrismaClient; blobs: BlobStore; classifiers: ClassifierCache },
+  /** `actor`: whom the stored result's audit event names (null: the system, a training run). */
+  deps: { prisma: PrismaClient; blobs: BlobStore; classifiers: ClassifierCache; actor: AuditActor | null },
   version: ModelVersion,
   snapshotId: string,
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => Promise<void> | void } = {},
@@ -23,7 +28,7 @@ export async function evaluateOnSnapshot(
     ...(await deps.classifiers.use(version, (classifier) => evaluateClassifier(deps, classifier, snapshotId, version.labels, options))),
     leakage,
   };
-  await storeEvaluation(deps.prisma, version.id, snapshotId, withoutLeakage(metrics));
+  await storeEvaluation(deps.prisma, deps.actor, version.id, snapshotId, withoutLeakage(metrics));
   return metrics;
 }
 
@@ -72,19 +77,41 @@ export function cachedEvaluation(version: ModelVersion, snapshotId: string): Eva
   return stored ? currentEvaluation(withModelClasses(stored, version.labels)) : null;
 }
 
-/** jsonb_set in one statement: concurrent evaluations of other snapshots are not lost. */
+/**
+ * jsonb_set in one statement: concurrent evaluations of other snapshots are not lost. Audited in
+ * the same transaction (`model.evaluate`): these cached figures are what a promotion proposal
+ * later freezes, so their writing is a change of record, even when a query (compareModels) made it.
+ */
 async function storeEvaluation(
   prisma: PrismaClient,
+  actor: AuditActor | null,
   id: string,
   snapshotId: string,
   metrics: Omit<EvaluationMetrics, "leakage">,
 ) {
   const value = JSON.stringify(metrics as unknown as Prisma.InputJsonValue);
-  await prisma.$executeRaw`
-    UPDATE "model_version"
-    SET "metrics" = jsonb_set(
-      CASE WHEN jsonb_typeof("metrics") = 'object' THEN "metrics" ELSE '{}'::jsonb END
-        || jsonb_build_object('evaluations', COALESCE("metrics"->'evaluations', '{}'::jsonb)),
-      ARRAY['evaluations', ${snapshotId}], ${value}::jsonb)
-    WHERE "id" = ${id}::uuid`;
+  await prisma.$transaction(async (tx) => {
+    // Locked: the evaluation replaced (one stored meanwhile by a concurrent comparison) is the one recorded as `before`.
+    const [row] = await tx.$queryRaw<{ stored: Prisma.JsonValue }[]>`
+      SELECT "metrics"->'evaluations'->${snapshotId} AS "stored" FROM "model_version" WHERE "id" = ${id}::uuid FOR UPDATE`;
+    await tx.$executeRaw`
+      UPDATE "model_version"
+      SET "metrics" = jsonb_set(
+        CASE WHEN jsonb_typeof("metrics") = 'object' THEN "metrics" ELSE '{}'::jsonb END
+          || jsonb_build_object('evaluations', COALESCE("metrics"->'evaluations', '{}'::jsonb)),
+        ARRAY['evaluations', ${snapshotId}], ${value}::jsonb)
+      WHERE "id" = ${id}::uuid`;
+    await recordAudit(tx, actor, {
+      action: "model.evaluate",
+      entityType: "ModelVersion",
+      entityId: id,
+      before: row?.stored ? auditedEvaluation(snapshotId, row.stored as unknown as Omit<EvaluationMetrics, "leakage">) : null,
+      after: auditedEvaluation(snapshotId, metrics),
+    });
+  });
+}
+
+/** An evaluation as its audit event keeps it: the figures, and instead of each cell's call the hash of the cells' order. */
+function auditedEvaluation(snapshotId: string, metrics: Omit<EvaluationMetrics, "leakage">): Prisma.InputJsonObject {
+  return { snapshotId, ...withoutItemCalls(metrics), itemsSha256: metrics.items?.itemsSha256 ?? null } as unknown as Prisma.InputJsonObject;
 }

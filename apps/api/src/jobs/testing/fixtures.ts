@@ -54,6 +54,8 @@ export async function insertModelVersion(
 export interface CellSpec {
   /** Review labels in order (the last is the human's final decision); none: never reviewed. */
   reviews?: string[];
+  /** The crop's blob (one the store holds, for a test that reads crops); default: a fake hash. */
+  cropSha256?: string;
 }
 
 /** A case with one FIELD slide and one cell per spec (crop blobs are fake hashes). */
@@ -89,7 +91,7 @@ export async function insertCaseWithCells(
         y: 0,
         width: 10,
         height: 10,
-        cropSha256: randomBytes(32).toString("hex"),
+        cropSha256: spec.cropSha256 ?? randomBytes(32).toString("hex"),
         currentLabel: reviews.at(-1) ?? null,
         reviewCount: reviews.length,
       },

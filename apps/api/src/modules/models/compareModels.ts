@@ -21,7 +21,7 @@ const sharedRun = sharedRunner(1, 120_000, "Another model comparison is running;
 
 export async function compareModels(
   ctx: Pick<Context, "prisma" | "blobs" | "env">,
-  _actor: AuthUser,
+  actor: AuthUser,
   args: { a: string; b?: string | null; snapshotId: string },
 ) {
   const bId = args.b ?? null;
@@ -43,6 +43,8 @@ export async function compareModels(
     prisma: ctx.prisma,
     blobs: ctx.blobs,
     classifiers: await sharedClassifierCache(ctx.env.dataDir),
+    // A query, but the figures it stores are what a promotion proposal later freezes: audited as its asker's.
+    actor,
   };
   const evaluateBoth = async (x: ModelVersion, y: ModelVersion | null) =>
     [await evaluateOnSnapshot(deps, x, snapshot.id), y ? await evaluateOnSnapshot(deps, y, snapshot.id) : null] as const;

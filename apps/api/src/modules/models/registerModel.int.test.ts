@@ -79,6 +79,22 @@ describe("registerModel", () => {
     expect(await registryState()).toEqual(before);
   });
 
+  it("refuses a version whose folder another version was registered from (overwritten since), storing nothing", async () => {
+    const folder = join(api.env.dataDir, "models", "reused-folder");
+    await writeModelDir(folder, { name: "first-in-folder" });
+    const first = (await api.gqlOk(ds, REGISTER, { p: "reused-folder" })).registerModel;
+    // Someone copies another model over the registered one's files.
+    await writeModelDir(folder, { name: "second-in-folder" });
+    for (const p of ["reused-folder", folder, "./reused-folder/"]) {
+      const before = await registryState();
+      const r = await api.gql(ds, REGISTER, { p });
+      expect(codeOf(r), p).toBe("CONFLICT");
+      expect(r.errors?.[0]?.message, p).toMatch(new RegExp(`^first-in-folder ${first.version} was registered from this folder with other weights`));
+      expect(r.errors?.[0]?.extensions?.modelVersionId, p).toBe(first.id);
+      expect(await registryState()).toEqual(before);
+    }
+  });
+
   it("refuses tampered weights, missing cards, and paths outside the models dir, storing nothing", async () => {
     const models = join(api.env.dataDir, "models");
     await writeModelDir(join(models, "tampered"), { tamper: true });

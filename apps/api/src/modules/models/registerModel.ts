@@ -4,7 +4,7 @@
 // accepted: the API never reads arbitrary server paths on a user's say-so.
 import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import type { ModelVersion } from "@rcmnet/db";
+import type { ModelVersion, Prisma } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
@@ -13,6 +13,8 @@ import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import type { ModelDirInfo } from "../../jobs/model/runtime.ts";
 
 const MAX_PATH = 500;
+/** Any number no other advisory lock in the system uses. */
+const MODEL_REGISTRATION_LOCK = 72430022;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
 
 export async function registerModel(
@@ -45,13 +47,11 @@ export async function registerModel(
     throw badInput(`The model's label ${JSON.stringify(badLabel.slice(0, 80))} is not a plain class name (letters, digits, _ . + -, at most 64)`);
   }
   if (new Set(info.labels).size !== info.labels.length) throw badInput("The model lists a label twice");
-  const artifactPath = relative(await realpath(modelsDir), dir);
-  const same = await ctx.prisma.modelVersion.findFirst({
-    where: { OR: [{ artifactSha256: info.weightsSha256 }, { name: info.name, version: info.version }] },
-  });
-  if (same) throw conflict(`Already registered as ${same.name} ${same.version}`, { modelVersionId: same.id });
+  const root = await realpath(modelsDir);
+  const artifactPath = relative(root, dir);
   try {
     return await ctx.prisma.$transaction(async (tx) => {
+      await refuseRegistered(tx, info, [artifactPath, join(modelsDir, artifactPath), join(root, artifactPath)]);
       const version = await tx.modelVersion.create({
         data: {
           name: info.name,
@@ -85,6 +85,32 @@ export async function registerModel(
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`${info.name} ${info.version} is already registered`);
     throw err;
+  }
+}
+
+/**
+ * Refuses a model already in the registry: the same weights, the same name and version, or the
+ * same folder (`spellings`: the path as stored, relative or absolute). A folder registered twice
+ * was overwritten after its first registration: the first version's record would describe files
+ * that are gone, and the check before loading would fail it. No unique index on the path (older
+ * rows may spell it either way): serialised by a lock held to commit instead, so two
+ * registrations of one folder at once cannot both find none.
+ */
+async function refuseRegistered(tx: Prisma.TransactionClient, info: ModelDirInfo, spellings: string[]): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MODEL_REGISTRATION_LOCK}::bigint)`;
+  const same = await tx.modelVersion.findFirst({
+    where: { OR: [{ artifactSha256: info.weightsSha256 }, { name: info.name, version: info.version }] },
+  });
+  if (same) throw conflict(`Already registered as ${same.name} ${same.version}`, { modelVersionId: same.id });
+  const sameFolder = await tx.modelVersion.findFirst({
+    where: { artifactPath: { in: [...new Set(spellings)] } },
+    orderBy: { createdAt: "asc" },
+  });
+  if (sameFolder) {
+    throw conflict(
+      `${sameFolder.name} ${sameFolder.version} was registered from this folder with other weights (the folder was overwritten since): a registered model's folder is never reused. Put the new model in a folder of its own and register that`,
+      { modelVersionId: sameFolder.id },
+    );
   }
 }
 

@@ -10,3 +10,8 @@ export function noLongerHeld(n: number): string {
     ? "no longer holds the label it was frozen with (relabelled by an amendment, its image voided, or its case's report retracted)"
     : "no longer hold the label they were frozen with (relabelled by an amendment, their image voided, or their case's report retracted)";
 }
+
+/** "N cells of snapshot X no longer hold …": how every refusal to train on a stale snapshot begins. */
+export function snapshotCellsNoLongerHeld(n: number, snapshotName: string): string {
+  return `${n} cell${n === 1 ? "" : "s"} of snapshot ${snapshotName} ${noLongerHeld(n)}`;
+}

@@ -2,7 +2,8 @@
 // (or is correcting it now), voided its image (a wrong patient's smear, whose labels must not be
 // learned from or scored against), or retracted its case's report (no valid result). A snapshot is
 // never rewritten; its labels can only go stale. One rule for training on a snapshot
-// (startTrainingRun's relabelledSince) and for a promotion's figures on its TEST part
+// (startTrainingRun's relabelledSince, read again by the trainModel worker when it starts and
+// before it registers the model) and for a promotion's figures on its TEST part
 // (relabelledTestCells): two copies had drifted apart.
 import { Prisma, type PrismaClient } from "@rcmnet/db";
 import { RETRACTION_MEANING } from "../signoff/meanings.ts";

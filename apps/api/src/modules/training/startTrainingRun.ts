@@ -7,7 +7,7 @@ import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { enqueueTraining } from "../../jobs/analysisJobs.ts";
 import { parseTrainingConfig } from "./trainingConfig.ts";
-import { noLongerHeld } from "./noLongerHeld.ts";
+import { snapshotCellsNoLongerHeld } from "./noLongerHeld.ts";
 import { staleItemCount } from "./staleItems.ts";
 import { defaultLimits, type Limits } from "../../env.ts";
 
@@ -61,13 +61,9 @@ export async function startTrainingRun(
       { imageBytes, limit: limits.maxTrainingImageBytes },
     );
   }
-  const relabelled = await relabelledSince(prisma, snapshot.id);
-  if (relabelled > 0) {
-    throw conflict(
-      `${relabelled} cell${relabelled === 1 ? "" : "s"} of snapshot ${snapshot.name} ${noLongerHeld(relabelled)}: take a new snapshot, so the model learns and is tested on the current labels`,
-      { relabelledSince: relabelled },
-    );
-  }
+  // First, before the other refusals: a stale snapshot is answered by a new one, which may not
+  // share their problems.
+  await assertLabelsStillHeld(prisma, snapshot);
   // A class whose patients all fell in TEST (or VAL) gives the model nothing to learn it from:
   // the worker would fail on it only after copying the crops, three times over.
   const trained = await prisma.datasetItem.groupBy({ by: ["label"], where: { snapshotId: snapshot.id, split: "TRAIN" } });
@@ -91,6 +87,10 @@ export async function startTrainingRun(
 
   return prisma.$transaction(async (tx) => {
     await assertNoActiveRun(tx);
+    // Read again in the transaction that queues the run, as late as it can be. It does not close the
+    // race with an amendment (which takes no lock a start could wait on): the worker reads the
+    // same rule again when it starts and before it registers the model (trainModel.ts).
+    await assertLabelsStillHeld(tx, snapshot);
     const run = await tx.trainingRun.create({
       data: {
         snapshotId: snapshot.id,
@@ -128,6 +128,17 @@ async function assertNoActiveRun(tx: Prisma.TransactionClient): Promise<void> {
     `Training run ${active.id} (snapshot "${active.snapshot.name}", queued ${active.createdAt.toISOString()}) is still ${state}: wait for it to finish, or cancel it, before starting another`,
     { activeRunId: active.id, activeRunStatus: active.status },
   );
+}
+
+/** Refuses a snapshot with a cell whose label the platform no longer holds (staleItems.ts). */
+async function assertLabelsStillHeld(db: Pick<PrismaClient, "$queryRaw">, snapshot: { id: string; name: string }): Promise<void> {
+  const relabelled = await relabelledSince(db, snapshot.id);
+  if (relabelled > 0) {
+    throw conflict(
+      `${snapshotCellsNoLongerHeld(relabelled, snapshot.name)}: take a new snapshot, so the model learns and is tested on the current labels`,
+      { relabelledSince: relabelled },
+    );
+  }
 }
 
 /** Cells of a snapshot that no longer hold the label they were frozen with (staleItems.ts). */

@@ -1,0 +1,182 @@
+// What the trainModel worker checks around the training itself, with a stand-in runtime (no
+// network is trained; trainModel.int.test.ts trains real ones): a snapshot whose labels went stale
+// after the run was queued (an amendment relabelled a cell, voided its image) fails the run, before
+// training or before registration, registering nothing; a run whose model an earlier attempt
+// registered finishes SUCCEEDED even when a cancel came since.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuthUser } from "../../context.ts";
+import { createTestApi, type TestApi } from "../../testing/index.ts";
+import { createDatasetSnapshot } from "../../modules/training/createDatasetSnapshot.ts";
+import { startTrainingRun } from "../../modules/training/startTrainingRun.ts";
+import { cancelTrainingRun } from "../../modules/training/cancelTrainingRun.ts";
+import { insertCaseWithCells, insertModelVersion } from "../testing/fixtures.ts";
+import { runJobs } from "../testing/runJobs.ts";
+import type { CellClassifier, ModelDirInfo, ModelRuntime, TrainRequest } from "../model/runtime.ts";
+
+const LABELS = ["car_t", "lymphocyte", "neutrophil"];
+const NO_LONGER_HOLDS = "no longer holds the label it was frozen with (relabelled by an amendment, its image voided, or its case's report retracted)";
+const NO_LONGER_HOLD = "no longer hold the label they were frozen with (relabelled by an amendment, their image voided, or their case's report retracted)";
+
+let api: TestApi;
+let ds: AuthUser;
+let techId: string;
+let hemaId: string;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  const asActor = ({ user }: Awaited<ReturnType<TestApi["createUser"]>>): AuthUser => ({ id: user.id, login: user.login, displayName: user.displayName, role: user.role });
+  ds = asActor(await api.createUser("DATA_SCIENTIST"));
+  techId = (await api.createUser("TECHNICIAN")).user.id;
+  hemaId = (await api.createUser("HEMATOLOGIST")).user.id;
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+/**
+ * A runtime that "trains" by writing an empty model folder (after `duringTraining`, where a test
+ * amends a case) and whose model calls every crop the first class.
+ */
+function standInRuntime(duringTraining: () => Promise<void> = async () => undefined) {
+  const trained: TrainRequest[] = [];
+  const classifier = (labels: string[]): CellClassifier => ({
+    labels,
+    async predict(crops) {
+      return crops.map(() => ({ label: labels[0]!, probabilities: {}, confidence: 0.9, abstained: false }));
+    },
+    async explain() {
+      return new Uint8Array();
+    },
+    dispose() {},
+  });
+  const runtime = {
+    async train(request: TrainRequest) {
+      trained.push(request);
+      await duringTraining();
+      await mkdir(request.outDir, { recursive: true });
+      return { history: [{ epoch: 1, trainLoss: 0.5, trainAccuracy: 0.5 }], backend: "stand-in" };
+    },
+    async inspectModelDir(dir: string): Promise<ModelDirInfo> {
+      const hash = (s: string) => createHash("sha256").update(s).digest("hex");
+      return { name: "stand-in", version: "v", labels: LABELS, inputSize: 32, normalization: {}, architecture: {}, metrics: {}, weightsSha256: hash(dir), folderSha256: hash(`${dir}/folder`), cropContext: 1.3 };
+    },
+    async loadClassifier() {
+      return classifier(LABELS);
+    },
+  } as unknown as ModelRuntime;
+  return { runtime, trained };
+}
+
+/** Six signed-out patients with a cell of each class (crops in the blob store), and a snapshot of them. */
+async function snapshotOfNewPatients(name: string) {
+  for (let p = 0; p < 6; p++) {
+    const cells = [];
+    for (const label of LABELS) cells.push({ reviews: [label], cropSha256: await api.blobs.put(Buffer.from(`${name} ${p} ${label}`)) });
+    await insertCaseWithCells(api.prisma, { createdById: techId, reviewerId: hemaId, status: "SIGNED_OUT", patientRef: `MRN-${name}-${p}`, cells });
+  }
+  return createDatasetSnapshot(api.prisma, ds, { name });
+}
+
+/** A cell of the snapshot's TRAIN part, with its slide and case. */
+async function trainCellOf(snapshotId: string) {
+  const item = await api.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId, split: "TRAIN" }, orderBy: { cellId: "asc" } });
+  const cell = await api.prisma.cell.findUniqueOrThrow({ where: { id: item.cellId }, include: { slide: true } });
+  return { item, cell };
+}
+
+/** An amendment reopens the case (a signed case's cells and slides do not change), then changes it. */
+async function amend(caseId: string, change: () => Promise<unknown>) {
+  await api.prisma.case.update({ where: { id: caseId }, data: { status: "IN_REVIEW" } });
+  await change();
+}
+
+const queue = (snapshotId: string) => startTrainingRun(api.prisma, ds, { snapshotId, config: { epochs: 2 } });
+const work = (runtime: ModelRuntime) => runJobs({ prisma: api.prisma, blobs: api.blobs, dataDir: api.env.dataDir, runtime, types: ["trainModel"] });
+const outcome = async (runId: string) => ({
+  run: await api.prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } }),
+  job: await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${runId}` } }),
+  model: await api.prisma.modelVersion.findUnique({ where: { trainingRunId: runId } }),
+});
+
+describe("trainModel's checks", () => {
+  it("registers the candidate of a run whose snapshot still holds its labels (the stand-in trains)", async () => {
+    const snapshot = await snapshotOfNewPatients("unchanged");
+    const run = await queue(snapshot.id);
+    const { runtime, trained } = standInRuntime();
+    await work(runtime);
+    const { run: done, job, model } = await outcome(run.id);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe("SUCCEEDED");
+    expect(job.status).toBe("SUCCEEDED");
+    expect(trained).toHaveLength(1);
+    expect(model).toMatchObject({ status: "CANDIDATE" });
+  });
+
+  it("fails a run whose snapshot went stale while it was queued (an image voided), before training", async () => {
+    const snapshot = await snapshotOfNewPatients("voided while queued");
+    const run = await queue(snapshot.id);
+    const { cell } = await trainCellOf(snapshot.id);
+    await amend(cell.slide.caseId, () =>
+      api.prisma.slide.update({ where: { id: cell.slideId }, data: { voidedAt: new Date(), voidedById: hemaId, voidReason: "another patient's smear" } }),
+    );
+    const { runtime, trained } = standInRuntime();
+    await work(runtime);
+    const { run: done, job, model } = await outcome(run.id);
+    // The voided slide holds the patient's cell of each class.
+    expect(done).toMatchObject({ status: "FAILED", error: `3 cells of snapshot ${snapshot.name} ${NO_LONGER_HOLD}: take a new snapshot and train again` });
+    expect(job.status).toBe("FAILED");
+    expect(trained).toEqual([]);
+    expect(model).toBeNull();
+    // The same rule, in the same words, refuses to queue another run on it (nothing written).
+    const runs = await api.prisma.trainingRun.count();
+    await expect(queue(snapshot.id)).rejects.toThrow(`3 cells of snapshot ${snapshot.name} ${NO_LONGER_HOLD}: take a new snapshot, so the model learns`);
+    expect(await api.prisma.trainingRun.count()).toBe(runs);
+  });
+
+  it("fails a run whose snapshot went stale while it trained (a cell relabelled), registering nothing", async () => {
+    const snapshot = await snapshotOfNewPatients("relabelled while training");
+    const run = await queue(snapshot.id);
+    const { item, cell } = await trainCellOf(snapshot.id);
+    const { runtime, trained } = standInRuntime(() =>
+      amend(cell.slide.caseId, () => api.prisma.cell.update({ where: { id: cell.id }, data: { currentLabel: LABELS.find((l) => l !== item.label)! } })),
+    );
+    await work(runtime);
+    const { run: done, job, model } = await outcome(run.id);
+    expect(trained).toHaveLength(1);
+    expect(done).toMatchObject({ status: "FAILED", error: `1 cell of snapshot ${snapshot.name} ${NO_LONGER_HOLDS}: take a new snapshot and train again` });
+    expect(job.status).toBe("FAILED");
+    expect(model).toBeNull();
+    expect(await api.prisma.auditEvent.count({ where: { action: "model.register" } })).toBe(1); // the first test's only
+    // Its would-be model's folder goes with the run.
+    expect(existsSync(join(api.env.dataDir, "models", "runs", run.id))).toBe(false);
+  });
+
+  it("finishes SUCCEEDED a run whose model an earlier attempt registered, answering a cancel asked for since", async () => {
+    const snapshot = await snapshotOfNewPatients("registered, then cancelled");
+    const run = await queue(snapshot.id);
+    // Attempt 1 registered the model, then its worker died before closing the run: the job is
+    // handed back to the queue for a retry.
+    await api.prisma.trainingRun.update({ where: { id: run.id }, data: { status: "RUNNING", startedAt: new Date() } });
+    const registered = await insertModelVersion(api.prisma, { trainingRunId: run.id, labels: LABELS });
+    const cancelled = await cancelTrainingRun(api.prisma, ds, run.id, api.env.dataDir);
+    expect(cancelled).toMatchObject({ status: "RUNNING", cancelRequested: true });
+
+    const { runtime, trained } = standInRuntime();
+    await work(runtime);
+    const { run: done, job, model } = await outcome(run.id);
+    // A registered model means SUCCEEDED (reconcileTrainingRuns.ts), however the run ended.
+    expect(done).toMatchObject({ status: "SUCCEEDED", progress: 1, cancelRequested: true });
+    expect(job.status).toBe("SUCCEEDED");
+    expect(model?.id).toBe(registered.id);
+    expect(trained).toEqual([]);
+    expect(done.log).toMatch(/cancel requested after the model was registered: the run succeeded/);
+    const status = await api.prisma.auditEvent.findMany({ where: { entityId: run.id, action: "training.status" } });
+    expect(status.map((e) => ({ after: e.after, reason: e.reason }))).toEqual([
+      { after: { status: "SUCCEEDED", modelVersionId: registered.id }, reason: "cancel requested after the model was registered: the run succeeded" },
+    ]);
+  });
+});
