@@ -21,10 +21,11 @@ export const PATIENT_KEYS = new Set(["patientRef", "collectedAt", "voidReason", 
 export const PATIENT_REASON_ACTIONS: ReadonlySet<string> = new Set(["slide.void", "case.amend", "case.update"]);
 /**
  * Hashes kept inside records that may cover a patient reference: a signed report's hash (in the
- * sign-off's audit event, in an amendment's `supersedes`) and the audit chain head it anchors.
- * Nulled with the patient keys, for the reason hashFor gives.
+ * sign-off's audit event, in an amendment's `supersedes`) and the audit chain head it anchors; an
+ * uploaded file's hash as received (`slide.upload`), over metadata that may name the patient,
+ * whose pixels the reader can fetch. Nulled with the patient keys, for the reason hashFor gives.
  */
-export const HASH_KEYS = new Set(["contentSha256", "hash"]);
+export const HASH_KEYS = new Set(["contentSha256", "hash", "receivedSha256"]);
 
 /**
  * A hash for a reader: null for roles that may not see patient references. A sha256 over a record

@@ -360,6 +360,110 @@ describe("slide uploads", () => {
     const r = await upload(tech, [{ name: "phone.jpg", bytes: turned }]);
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect(r.body.slides[0]).toMatchObject({ width: 32, height: 64 });
+    // Its metadata removed, the orientation is written back: the stored image is shown turned too.
+    expect((await sharp(await api.blobs.get(r.body.slides[0].imageSha256)).metadata()).autoOrient).toEqual({ width: 32, height: 64 });
+  });
+
+  describe("metadata that may name the patient", () => {
+    const MRN = "MRN-4411";
+    /** A busy field, the same for the same seed (sharp's noise is not). */
+    const noisy = (seed: number) =>
+      sharp(Buffer.from(Array.from({ length: 90 * 70 * 3 }, (_, i) => (i * 37 + seed * 101 + ((i * i) >> 7)) & 255)), { raw: { width: 90, height: 70, channels: 3 } });
+    /** A scanner's JPEG: EXIF ImageDescription, XMP and a comment (COM) that name the patient. */
+    const taggedJpeg = async (seed: number, mrn = MRN) => {
+      const jpg = await noisy(seed)
+        .jpeg()
+        .withExif({ IFD0: { ImageDescription: mrn } })
+        .withXmp(`<x:xmpmeta xmlns:x="adobe:ns:meta/">${mrn}</x:xmpmeta>`)
+        .toBuffer();
+      const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0, mrn.length + 2]), Buffer.from(mrn, "latin1")]);
+      return Buffer.concat([jpg.subarray(0, 2), comment, jpg.subarray(2)]);
+    };
+    /** A PNG with a tEXt chunk that names the patient, right after IHDR. */
+    const taggedPng = async (seed: number) => {
+      const plain = await noisy(seed).png().toBuffer();
+      const body = Buffer.from(`tEXtComment\0${MRN}`, "latin1");
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length - 4);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(body) >>> 0);
+      return Buffer.concat([plain.subarray(0, 33), head, body, crc, plain.subarray(33)]);
+    };
+    const newCase = async (accession: string) =>
+      (await api.gqlOk(tech, `mutation($a: String!) { createCase(input: { accession: $a, patientRef: "MRN-4411" }) { id } }`, { a: accession })).createCase.id as string;
+
+    it("stores and serves each image without it, the same pixels; its audit event keeps the received file's hash and size", async () => {
+      const c = await newCase("UP-META");
+      const sent = [await taggedJpeg(11), await taggedPng(12)];
+      for (const bytes of sent) expect(bytes.includes(MRN)).toBe(true);
+      const r = await upload(tech, [{ name: "scan.jpg", bytes: sent[0]! }, { name: "scan.png", bytes: sent[1]! }], `caseId=${c}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const admin = await api.loginAs("ADMIN");
+      for (const [i, slide] of (r.body.slides as { id: string; imageSha256: string }[]).entries()) {
+        const res = await api.fetch(`/blobs/${slide.imageSha256}`, { token: admin });
+        expect(res.status).toBe(200);
+        const served = Buffer.from(await res.arrayBuffer());
+        expect(served.includes(MRN), `slide ${i}`).toBe(false);
+        // Named by what is stored and served, by every reader alike.
+        expect(sha256Hex(served)).toBe(slide.imageSha256);
+        expect(await sharp(served).raw().toBuffer()).toEqual(await sharp(sent[i]!).raw().toBuffer());
+        const row = await api.prisma.slide.findUniqueOrThrow({ where: { id: slide.id } });
+        expect(row.byteSize).toBe(served.length);
+        const [event] = await api.prisma.auditEvent.findMany({ where: { action: "slide.upload", entityId: slide.id } });
+        expect(event!.after).toMatchObject({ sha256: slide.imageSha256, byteSize: served.length, receivedSha256: sha256Hex(sent[i]!), receivedByteSize: sent[i]!.length });
+        // The received file's hash covers the MRN: withheld with it from the same roles.
+        const TRAIL = `{ auditTrail(first: 1, filter: { action: "slide.upload", entityId: "${slide.id}" }) { nodes { after } } }`;
+        expect((await api.gqlOk(admin, TRAIL)).auditTrail.nodes[0].after).toMatchObject({ sha256: slide.imageSha256, receivedSha256: null });
+        expect((await api.gqlOk(await api.loginAs("AUDITOR"), TRAIL)).auditTrail.nodes[0].after.receivedSha256).toBe(sha256Hex(sent[i]!));
+      }
+      // The same file again is a copy of the stored one; so is the same field under another
+      // patient's number (the numbers were all that differed).
+      const before = await databaseFingerprint(api.prisma);
+      for (const [name, bytes] of [["again.jpg", sent[0]!], ["relabelled.jpg", await taggedJpeg(11, "MRN-9999")]] as const) {
+        const again = await upload(tech, [{ name, bytes }], `caseId=${c}`);
+        expect(again.status, name).toBe(409);
+        expect(again.body.errors[0].message).toMatch(new RegExp(`${name.replace(".", "\\.")} was already uploaded to this case`));
+      }
+      expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    });
+
+    it("refuses a file whose metadata cannot be walked, storing nothing", async () => {
+      const jpg = await noisy(13).jpeg().toBuffer();
+      // After the last scan, an APP1 segment that says it runs past the end: the decoder never
+      // reads it (the pixels decode whole), but its metadata cannot be walked to remove it.
+      const overlong = Buffer.concat([Buffer.from([0xff, 0xe1, 0xff, 0xf0]), Buffer.from(`Exif\0\0${MRN}`, "latin1")]);
+      const bytes = Buffer.concat([jpg.subarray(0, -2), overlong]);
+      const before = await databaseFingerprint(api.prisma);
+      const blobsBefore = await blobFiles();
+      const r = await upload(tech, [{ name: "odd.jpg", bytes }]);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.errors[0].extensions.code).toBe("BAD_USER_INPUT");
+      expect(r.body.errors[0].message).toMatch(/^odd\.jpg: the file's structure cannot be read to remove its metadata \(a segment runs past the end of the file\); nothing was stored$/);
+      expect(await databaseFingerprint(api.prisma)).toEqual(before);
+      expect(await blobFiles()).toEqual(blobsBefore);
+    });
+
+    it("a slide stored before (named by the file as received) is still the same bytes: a copy, or analysed again", async () => {
+      const c = await newCase("UP-META-OLD");
+      const techId = (await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" }, orderBy: { createdAt: "asc" } })).id;
+      const [live, failed] = [await taggedJpeg(14), await taggedJpeg(15)];
+      const stored = async (bytes: Buffer, analysisStatus: "DONE" | "FAILED") => {
+        await api.blobs.put(bytes);
+        return api.prisma.slide.create({
+          data: { caseId: c, imageSha256: sha256Hex(bytes), mimeType: "image/jpeg", byteSize: bytes.length, width: 90, height: 70, analysisStatus, uploadedById: techId },
+        });
+      };
+      const liveSlide = await stored(live, "DONE");
+      const failedSlide = await stored(failed, "FAILED");
+      const copy = await upload(tech, [{ name: "old.jpg", bytes: live }], `caseId=${c}`);
+      expect(copy.status, JSON.stringify(copy.body)).toBe(409);
+      expect(copy.body.errors[0].message).toMatch(/old\.jpg was already uploaded to this case/);
+      expect(copy.body.errors[0].extensions.slideId).toBe(liveSlide.id);
+      const retried = await upload(tech, [{ name: "failed.jpg", bytes: failed }], `caseId=${c}`);
+      expect(retried.status, JSON.stringify(retried.body)).toBe(201);
+      expect(retried.body.slides.map((s: { id: string }) => s.id)).toEqual([failedSlide.id]);
+      expect(await api.prisma.slide.findUniqueOrThrow({ where: { id: failedSlide.id } })).toMatchObject({ analysisStatus: "PENDING", imageSha256: sha256Hex(failed) });
+    });
   });
 
   it("detects a duplicate of an image already in the case by its hash", async () => {

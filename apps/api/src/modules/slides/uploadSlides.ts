@@ -3,7 +3,8 @@
 // upload and NOTHING is stored (no blob, no row, no job). An image of the case whose analysis
 // failed is no duplicate: uploading it again queues its analysis again. Blobs are written first;
 // rows, analysis jobs, the case status and audit events then commit in one short transaction
-// (see storeSlides).
+// (see storeSlides). Each file is stored without its metadata, which may name the patient
+// (stripMetadata.ts); its audit event keeps the received file's sha256 and size.
 import { statfs } from "node:fs/promises";
 import type { Request, Response } from "express";
 import { sha256Hex, type Case, type Prisma, type Slide } from "@rcmnet/db";
@@ -17,6 +18,7 @@ import { isUuid } from "../../lib/pagination.ts";
 import { analysisKey, enqueueSlideAnalysis } from "../../jobs/analysisJobs.ts";
 import { assertNotSigned, lockCase } from "../cases/caseRules.ts";
 import { parseMultipart } from "./parseMultipart.ts";
+import { withoutMetadata } from "./stripMetadata.ts";
 import { UPLOAD_IMAGE_LIMITS } from "./uploadLimits.ts";
 import { InvalidImageError, validateImage, type ValidImage } from "./validateImage.ts";
 
@@ -26,8 +28,12 @@ export const MAX_CROP_SIDE = UPLOAD_IMAGE_LIMITS.maxCropSide;
 interface Checked extends ValidImage {
   filename: string;
   originalName: string | null;
+  /** What is stored and served: the file as received without its metadata (withoutMetadata). */
   bytes: Buffer;
+  /** sha256 of `bytes`: the blob's name and the slide's imageSha256. */
   sha256: string;
+  /** The file as received, kept only as its hash and size (the upload's audit event). */
+  received: { sha256: string; byteSize: number };
 }
 
 export async function uploadSlidesRoute(ctx: Context, req: Request, res: Response): Promise<void> {
@@ -143,7 +149,17 @@ async function storeUpload(
         maxPixels: limits.maxImagePixels,
         ...(kind === "CROP" ? { maxSide: MAX_CROP_SIDE } : {}),
       });
-      checked.push({ ...image, filename: file.filename, originalName: file.originalName, bytes: file.bytes, sha256: sha256Hex(file.bytes) });
+      // Its metadata may name the patient (scanners write MRNs there as in file names), and every
+      // case reader may fetch the stored image: only the pixels, and what decodes them, are kept.
+      const bytes = withoutMetadata(file.bytes, image.format, image.orientation);
+      checked.push({
+        ...image,
+        filename: file.filename,
+        originalName: file.originalName,
+        bytes,
+        sha256: sha256Hex(bytes),
+        received: { sha256: sha256Hex(file.bytes), byteSize: file.bytes.length },
+      });
     } catch (err) {
       if (err instanceof InvalidImageError) throw badInput(`${file.filename}: ${err.message}; nothing was stored`, { filename: file.filename });
       throw err;
@@ -222,6 +238,9 @@ async function storeSlides(
             kind,
             sha256: f.sha256,
             byteSize: f.bytes.length,
+            // What was received, before its metadata was removed: its provenance (the bytes are not kept).
+            receivedSha256: f.received.sha256,
+            receivedByteSize: f.received.byteSize,
             width: f.width,
             height: f.height,
             originalName: f.originalName,
@@ -266,19 +285,22 @@ async function failedOf(db: Prisma.TransactionClient, slides: Slide[]): Promise<
  * Refuses a file the case already holds: the same bytes, or under other bytes the same pixels
  * (the field saved again with other metadata or compression), whose cells would be counted twice;
  * a slide whose analysis failed does not count. Returns the case's failed slides of these very
- * bytes, by hash: an image whose analysis failed is analysed again when uploaded again, as its
- * error tells the technician to do: the same slide, its job queued afresh (a new slide would break
- * the one-image-once rule, and the failed one would stay).
+ * bytes, by the file's (stored) hash: an image whose analysis failed is analysed again when
+ * uploaded again, as its error tells the technician to do: the same slide, its job queued afresh
+ * (a new slide would break the one-image-once rule, and the failed one would stay).
  */
 async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, files: Checked[]): Promise<Map<string, Slide>> {
-  const bytes = new Set(files.map((f) => f.sha256));
+  // A slide stored before metadata was removed at upload is named by the file as received: the
+  // same file sent again is the same bytes as that slide, not only the same pixels.
+  const sameBytes = (s: Slide, f: Checked) => s.imageSha256 === f.sha256 || s.imageSha256 === f.received.sha256;
+  const bytes = new Set(files.flatMap((f) => [f.sha256, f.received.sha256]));
   const pixels = new Set(files.map((f) => f.pixelSha256));
   const existing = await db.slide.findMany({ where: { caseId, OR: [{ imageSha256: { in: [...bytes] } }, { pixelSha256: { in: [...pixels] } }] } });
   // An image voided in this case was judged not to belong to it: the same bytes or pixels again
   // are refused in words (not analysed again, and the row could not be reused: a void is final).
   const voided = existing.find((s) => s.voidedAt !== null);
   if (voided) {
-    const file = files.find((f) => f.sha256 === voided.imageSha256 || f.pixelSha256 === voided.pixelSha256)!;
+    const file = files.find((f) => sameBytes(voided, f) || f.pixelSha256 === voided.pixelSha256)!;
     throw conflict(`${file.filename} was voided in this case (${voided.voidReason}): it cannot be uploaded to it again; nothing was stored`, {
       slideId: voided.id,
       sha256: file.sha256,
@@ -286,10 +308,10 @@ async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, f
   }
   const failed = await failedOf(db, existing);
   const live = existing.filter((s) => !failed.has(s.id));
-  const sameBytes = live.find((s) => bytes.has(s.imageSha256));
-  if (sameBytes) {
-    const dup = files.find((f) => f.sha256 === sameBytes.imageSha256)!;
-    throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: sameBytes.id, sha256: dup.sha256 });
+  const copy = live.find((s) => bytes.has(s.imageSha256));
+  if (copy) {
+    const dup = files.find((f) => sameBytes(copy, f))!;
+    throw conflict(`${dup.filename} was already uploaded to this case; nothing was stored`, { slideId: copy.id, sha256: dup.sha256 });
   }
   const samePixels = live.find((s) => s.pixelSha256 !== null && pixels.has(s.pixelSha256));
   if (samePixels) {
@@ -299,5 +321,6 @@ async function failedSlidesAmong(db: Prisma.TransactionClient, caseId: string, f
       { slideId: samePixels.id, sha256: file.sha256 },
     );
   }
-  return new Map(existing.filter((s) => bytes.has(s.imageSha256)).map((s) => [s.imageSha256, s]));
+  // By the file's stored name, as storeSlides looks them up.
+  return new Map(files.flatMap((f) => existing.filter((s) => sameBytes(s, f)).map((s) => [f.sha256, s] as const)));
 }

@@ -11,6 +11,8 @@ export interface ValidImage {
   mimeType: string;
   width: number;
   height: number;
+  /** EXIF orientation as the decoder reads it (1: shown as stored); kept when metadata is removed. */
+  orientation: number;
   /** sha256 of the pixels as the model sees them (pixelSha256Of): the same field under other bytes. */
   pixelSha256: string;
 }
@@ -24,6 +26,11 @@ export interface ImageLimits {
 
 export class InvalidImageError extends Error {}
 
+/** A file whose structure cannot be walked to remove its metadata (stripMetadata.ts): refused, never stored as received. */
+export function unreadableStructure(why: string): InvalidImageError {
+  return new InvalidImageError(`the file's structure cannot be read to remove its metadata (${why})`);
+}
+
 export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
   const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -36,7 +43,7 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
   if (bytes.length > limits.maxBytes) throw new InvalidImageError(`the file is larger than ${limits.maxBytes} bytes`);
   const format = sniffFormat(bytes);
   if (!format) throw new InvalidImageError("not a JPEG or PNG image (checked by content)");
-  let width: number, height: number;
+  let width: number, height: number, orientation: number;
   try {
     const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     if (meta.format !== format || !meta.width || !meta.height) throw new Error("format mismatch");
@@ -44,6 +51,7 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
     // on an eyepiece writes 6 or 8), and browsers show it turned, so the stored size must be too.
     width = meta.autoOrient?.width ?? meta.width;
     height = meta.autoOrient?.height ?? meta.height;
+    orientation = meta.orientation ?? 1;
   } catch {
     throw new InvalidImageError("the image header cannot be read");
   }
@@ -71,7 +79,7 @@ export async function validateImage(bytes: Buffer, limits: ImageLimits): Promise
       throw new InvalidImageError(warning ? `the image data is damaged (${warning}): export it again` : "the image data is truncated or corrupt");
     }
   }
-  return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height, pixelSha256: hashPixels(pixels) };
+  return { format, mimeType: format === "jpeg" ? "image/jpeg" : "image/png", width, height, orientation, pixelSha256: hashPixels(pixels) };
 }
 
 /**
