@@ -8,7 +8,7 @@
 import pg from "pg";
 
 /** Tables whose rows change state (case status, job leases, ...); everything else is insert-only. */
-export const WORKFLOW_TABLES = ["case", "slide", "cell", "user", "api_session", "job", "model_version", "model_promotion", "training_run"] as const;
+export const WORKFLOW_TABLES = ["case", "slide", "cell", "user", "api_session", "job", "model_version", "model_promotion", "training_run", "unknown_login_lockout"] as const;
 
 const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -38,6 +38,8 @@ export async function grantAppRole(ownerUrl: string, role: string): Promise<{ wa
     for (const t of WORKFLOW_TABLES) await client.query(`GRANT UPDATE ON "${t}" TO ${role}`);
     // Ended and expired sessions are swept (sign-ins and sign-outs stay in the audit trail).
     await client.query(`GRANT DELETE ON "api_session" TO ${role}`);
+    // Failure counts at unknown logins go once their window has passed (attempts stay in the trail).
+    await client.query(`GRANT DELETE ON "unknown_login_lockout" TO ${role}`);
     // Readable (what `prisma migrate status` reads), never written: migrating is the owner's.
     await client.query(`GRANT SELECT ON "_prisma_migrations" TO ${role}`);
     // No temporary tables: the temporary schema comes first in a search path that does not name

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { issueToken } from "../../auth/tokens.ts";
 import { closeIdleSessions } from "../../auth/sessions.ts";
@@ -427,5 +427,86 @@ describe("sign-ins at unknown logins", () => {
     for (let i = 0; i < 5; i++) expect(await refused(`spray${i}`)).toBe("UNAUTHENTICATED");
     expect(await api.prisma.auditEvent.count()).toBe(before + 1);
     expect(await unknownEvents("overflow")).toMatchObject([{ after: { attempts: 1 } }]);
+  });
+});
+
+describe("failed sign-ins, counted for every API process (API_WORKERS) and over a restart", () => {
+  // A fresh copy of login.ts and everything it imports, with its own module state: what another
+  // API process, or this one restarted, runs. Only the database is shared.
+  const aProcess = async () => {
+    vi.resetModules();
+    return (await import("./login.ts")).login;
+  };
+  type Login = Awaited<ReturnType<typeof aProcess>>;
+  const answer = (process: Login, loginName: string) =>
+    process(api.prisma, api.env, loginName, "nope nope nope").then(() => "signed in", (e: { extensions?: { code?: string } }) => String(e.extensions?.code));
+  const rows = () => api.prisma.unknownLoginLockout.findMany();
+
+  it("lock a made-up login, a disabled account and a real one alike when their attempts alternate between two processes", async () => {
+    const [a, b] = [await aProcess(), await aProcess()];
+    const { user } = await api.createUser("TECHNICIAN");
+    const disabled = (await api.createUser("TECHNICIAN", { disabled: true })).user;
+    const ghost = `ghost-${Date.now()}`;
+    const seen: Record<string, string[]> = { real: [], ghost: [], disabled: [] };
+    for (let i = 0; i < 7; i++) {
+      const process = i % 2 ? b : a;
+      seen.real!.push(await answer(process, user.login));
+      seen.ghost!.push(await answer(process, ghost));
+      seen.disabled!.push(await answer(process, disabled.login));
+    }
+    expect(seen.real).toEqual(["UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"]);
+    expect(seen.ghost).toEqual(seen.real);
+    expect(seen.disabled).toEqual(seen.real);
+  });
+
+  it("keep the count over a restart, for a made-up login as for a real one", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const ghost = `restarted-${Date.now()}`;
+    const before = await aProcess();
+    for (let i = 0; i < 4; i++) {
+      expect(await answer(before, user.login)).toBe("UNAUTHENTICATED");
+      expect(await answer(before, ghost)).toBe("UNAUTHENTICATED");
+    }
+    const after = await aProcess();
+    expect(await answer(after, user.login)).toBe("RATE_LIMITED");
+    expect(await answer(after, ghost)).toBe("RATE_LIMITED");
+  });
+
+  it("keep a keyed hash of the login, never the login, and start again after a pause as an account's count does", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const ghost = `paused-${Date.now()}`;
+    const key = createHmac("sha256", api.env.authSecret).update(`login:${ghost}`).digest("hex");
+    for (let i = 0; i < 4; i++) {
+      await api.gql(null, LOGIN, { l: user.login, p: "nope nope nope" });
+      await api.gql(null, LOGIN, { l: ghost, p: "nope nope nope" });
+    }
+    expect(await api.prisma.unknownLoginLockout.findUniqueOrThrow({ where: { loginKey: key } })).toMatchObject({ failedLogins: 4, lockedUntil: null });
+    const [clear] = await api.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM unknown_login_lockout r WHERE r::text LIKE ${`%${ghost}%`}`;
+    expect(clear!.n).toBe(0);
+    // The last failure a window ago: the fifth is the first of a new count, for both.
+    const aWindowAgo = new Date(Date.now() - LOCKOUT_MS - 1000);
+    await api.prisma.user.update({ where: { id: user.id }, data: { lastFailedLoginAt: aWindowAgo } });
+    await api.prisma.unknownLoginLockout.update({ where: { loginKey: key }, data: { lastFailedLoginAt: aWindowAgo } });
+    const fifth = [await api.gql(null, LOGIN, { l: user.login, p: "nope nope nope" }), await api.gql(null, LOGIN, { l: ghost, p: "nope nope nope" })];
+    expect(fifth.map((r) => r.errors?.[0]?.extensions?.code)).toEqual(["UNAUTHENTICATED", "UNAUTHENTICATED"]);
+    expect((await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).failedLogins).toBe(1);
+    expect((await api.prisma.unknownLoginLockout.findUniqueOrThrow({ where: { loginKey: key } })).failedLogins).toBe(1);
+    // The owner's look back still counts every wrong password, before the pause too (the trail's count).
+    const LOOK_BACK = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { failedSignInsBefore } }`;
+    expect((await api.gqlOk(null, LOOK_BACK, { l: user.login, p: TEST_PASSWORD })).login.failedSignInsBefore).toBe(5);
+  });
+
+  it("delete a made-up login's row once its window has passed, so that a spray does not grow the table", async () => {
+    const spray = Array.from({ length: 3 }, (_, i) => `spray-${Date.now()}-${i}`);
+    for (const l of spray) await api.gql(null, LOGIN, { l, p: "nope nope nope" });
+    const keys = spray.map((l) => createHmac("sha256", api.env.authSecret).update(`login:${l}`).digest("hex"));
+    expect((await rows()).filter((r) => keys.includes(r.loginKey))).toHaveLength(3);
+    // One of them a window old, another locked until now (its window passed with its lock).
+    const past = new Date(Date.now() - LOCKOUT_MS - 1000);
+    await api.prisma.unknownLoginLockout.update({ where: { loginKey: keys[0]! }, data: { lastFailedLoginAt: past } });
+    await api.prisma.unknownLoginLockout.update({ where: { loginKey: keys[1]! }, data: { lastFailedLoginAt: past, failedLogins: 0, lockedUntil: new Date(Date.now() - 1000) } });
+    // The next failed sign-in (through the API, as its database role) clears them.
+    await api.gql(null, LOGIN, { l: `another-${Date.now()}`, p: "nope nope nope" });
+    expect((await rows()).filter((r) => keys.includes(r.loginKey)).map((r) => r.loginKey)).toEqual([keys[2]]);
   });
 });

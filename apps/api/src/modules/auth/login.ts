@@ -1,7 +1,7 @@
 // Sign-in with lockout (5 failures -> 15 min) and a generic message that does not tell whether
 // the login exists. Failed attempts are audited (21 CFR 11.300(d): attempts at unauthorized use).
 import { createHmac } from "node:crypto";
-import type { Prisma, PrismaClient, User } from "@rcmnet/db";
+import { Prisma, type PrismaClient, type User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
 import { dummyPasswordHash, verifyPassword } from "../../auth/passwords.ts";
 import { mustChangePasswordNow, temporaryPasswordExpired, temporaryPasswordsSetBefore } from "../../auth/passwordAge.ts";
@@ -11,6 +11,16 @@ import { recordAudit } from "../../audit/recordAudit.ts";
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_MS = 15 * 60 * 1000;
+
+/**
+ * Failed attempts count toward a lockout while each comes within LOCKOUT_MS of the previous one;
+ * after a longer pause the count starts again. Unknown logins' counts must be forgotten (their
+ * table would grow without end), and an account's the same way: were only one kind forgotten,
+ * four failures, a wait and a fifth would tell which logins exist. Read on the database's clock,
+ * in UTC without a time zone, as Prisma writes the columns.
+ */
+const COUNT_WINDOW_START = Prisma.sql`(now() AT TIME ZONE 'UTC') - ${LOCKOUT_MS}::int * interval '1 millisecond'`;
+const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 
 /** What Mutation.login and changeMyPassword answer (AuthPayload). */
 export interface LoginResult {
@@ -51,9 +61,12 @@ export async function checkPassword(
   // Raw SQL, so that a right password leaves the row as it was (no updatedAt stamp); lockedUntil
   // holds UTC without a time zone, as Prisma writes it.
   const claimed = await prisma.$executeRaw`
-    UPDATE "user" SET "failedLogins" = "failedLogins" + 1
-    WHERE "id" = ${user.id}::uuid AND "failedLogins" < ${MAX_FAILED_LOGINS}
-      AND ("lockedUntil" IS NULL OR "lockedUntil" <= (now() AT TIME ZONE 'UTC'))`;
+    UPDATE "user" SET
+      "failedLogins" = CASE WHEN "lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN "failedLogins" + 1 ELSE 1 END,
+      "lastFailedLoginAt" = ${NOW_UTC}
+    WHERE "id" = ${user.id}::uuid
+      AND ("failedLogins" < ${MAX_FAILED_LOGINS} OR "lastFailedLoginAt" IS NULL OR "lastFailedLoginAt" <= ${COUNT_WINDOW_START})
+      AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})`;
   if (claimed === 0) {
     // Refused, but only after a hash as costly as a real check: a quick answer would tell a
     // locked account from an unknown login (which pays the dummy hash) by its timing.
@@ -66,8 +79,8 @@ export async function checkPassword(
   }
   const ok = await verifyPassword(user.passwordHash, password);
   if (ok) {
-    await prisma.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL WHERE "id" = ${user.id}::uuid`;
-    return { ...user, failedLogins: 0, lockedUntil: null };
+    await prisma.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL WHERE "id" = ${user.id}::uuid`;
+    return { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null };
   }
   const locked = await prisma.$transaction(async (tx) => {
     const { failedLogins } = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { failedLogins: true } });
@@ -87,28 +100,41 @@ export async function checkPassword(
   throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
 }
 
-/**
- * Failed sign-ins to logins that do not exist, counted and "locked" exactly like real accounts
- * (in this process's memory): otherwise the lockout answer would tell which logins exist.
- */
-class UnknownLoginLockout {
-  private readonly entries = new Map<string, { failures: number; lockedUntil: number }>();
-
-  fail(login: string): void {
-    const now = Date.now();
-    const e = this.entries.get(login) ?? { failures: 0, lockedUntil: 0 };
-    if (e.lockedUntil > now) lockedError(new Date(e.lockedUntil));
-    this.entries.delete(login); // re-inserted last: the oldest entries are evicted first
-    e.failures += 1;
-    if (e.failures >= MAX_FAILED_LOGINS) {
-      this.entries.set(login, { failures: 0, lockedUntil: now + LOCKOUT_MS });
-      justLockedError();
-    }
-    this.entries.set(login, e);
-    if (this.entries.size > 10_000) this.entries.delete(this.entries.keys().next().value as string);
-  }
+/** A login typed, as stored and audited: an HMAC under the API's auth secret (never the login itself). */
+function loginKey(env: Env, loginName: string): string {
+  return createHmac("sha256", env.authSecret).update(`login:${loginName}`).digest("hex");
 }
-const unknownLogins = new UnknownLoginLockout();
+
+/**
+ * A failed sign-in at a login with no enabled account (none by that name, or a disabled one):
+ * counted and locked as checkPassword counts an account's, so that the answers do not tell which
+ * logins exist. In the database (unknown_login_lockout), not in this process's memory: five
+ * failures spread over several API processes, or over a restart, must lock too. Always throws.
+ */
+async function failUnknownLogin(prisma: PrismaClient, key: string): Promise<never> {
+  // Rows whose window has passed say nothing that no row would not: deleted, so that a spray of
+  // made-up logins leaves no more rows than one window's worth.
+  await prisma.$executeRaw`
+    DELETE FROM "unknown_login_lockout"
+    WHERE "lastFailedLoginAt" <= ${COUNT_WINDOW_START} AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})`;
+  // One statement counts the attempt and locks at the fifth, so attempts in parallel are counted
+  // one by one; a locked row is left as it is (no row comes back).
+  const counted = Prisma.sql`CASE WHEN t."lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN t."failedLogins" + 1 ELSE 1 END`;
+  const [row] = await prisma.$queryRaw<{ locked: boolean }[]>`
+    INSERT INTO "unknown_login_lockout" AS t ("loginKey", "failedLogins", "lastFailedLoginAt") VALUES (${key}, 1, ${NOW_UTC})
+    ON CONFLICT ("loginKey") DO UPDATE SET
+      "failedLogins" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN 0 ELSE ${counted} END,
+      "lockedUntil" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN ${NOW_UTC} + ${LOCKOUT_MS}::int * interval '1 millisecond' END,
+      "lastFailedLoginAt" = ${NOW_UTC}
+    WHERE t."lockedUntil" IS NULL OR t."lockedUntil" <= ${NOW_UTC}
+    RETURNING t."lockedUntil" IS NOT NULL AS locked`;
+  if (row?.locked) justLockedError();
+  if (!row) {
+    const held = await prisma.unknownLoginLockout.findUnique({ where: { loginKey: key }, select: { lockedUntil: true } });
+    if (held?.lockedUntil && held.lockedUntil.getTime() > Date.now()) lockedError(held.lockedUntil);
+  }
+  throw unauthenticated("Invalid login or password");
+}
 
 /** Unknown-login events per LOCKOUT_MS, all logins together; past it, attempts go to one "overflow" key. */
 export const MAX_UNKNOWN_LOGIN_EVENTS = 1000;
@@ -132,8 +158,7 @@ function countAttempts(key: string, by: number): void {
  * MAX_UNKNOWN_LOGIN_EVENTS in all, so that a spray cannot flood the trail: an event's `attempts`
  * counts the attempts at its key since the previous event for it (as this API process saw them).
  */
-async function recordUnknownLogin(prisma: PrismaClient, env: Env, loginName: string, clientAddress: string | undefined): Promise<void> {
-  const hashed = createHmac("sha256", env.authSecret).update(`login:${loginName}`).digest("hex");
+async function recordUnknownLogin(prisma: PrismaClient, hashed: string, clientAddress: string | undefined): Promise<void> {
   countAttempts(hashed, 1);
   const written = await prisma.$transaction(async (tx) => {
     // "at" is the database's UTC clock (the chain trigger sets it): the window is read on that clock.
@@ -204,9 +229,9 @@ export async function login(prisma: PrismaClient, env: Env, typedLogin: string, 
   if (!user) {
     await verifyPassword(await dummyPasswordHash(), password); // same cost as a real check
     // Recorded before the lockout count, which throws once the login is locked: every attempt is counted.
-    await recordUnknownLogin(prisma, env, loginName, clientAddress);
-    unknownLogins.fail(loginName);
-    throw unauthenticated("Invalid login or password");
+    const key = loginKey(env, loginName);
+    await recordUnknownLogin(prisma, key, clientAddress);
+    return failUnknownLogin(prisma, key);
   }
   if (user.disabled) {
     // Answered as an unknown login, before the password is checked: a message of its own would
@@ -217,14 +242,16 @@ export async function login(prisma: PrismaClient, env: Env, typedLogin: string, 
     await prisma.$transaction((tx) =>
       recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login_disabled", entityType: "User", entityId: user.id }),
     );
-    unknownLogins.fail(loginName);
-    throw unauthenticated("Invalid login or password");
+    return failUnknownLogin(prisma, loginKey(env, loginName));
   }
   const checked = await checkPassword(prisma, user, password, "login");
   await refuseExpiredTemporaryPassword(prisma, env, checked);
   const previous = await prisma.auditEvent.findFirst({ where: { entityId: user.id, action: "auth.login" }, orderBy: { seq: "desc" }, select: { at: true, seq: true } });
-  // A lockout resets the count it ended: each one since the previous sign-in stands for as many.
-  const lockouts = await prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.lockout", ...(previous ? { seq: { gt: previous.seq } } : {}) } });
+  // From the trail, not the row's count, which a lockout or a pause (COUNT_WINDOW_START) starts
+  // again: each wrong password checked left one event (the one that locked, auth.lockout).
+  const failedAttempts = await prisma.auditEvent.count({
+    where: { entityId: user.id, action: { in: ["auth.login_failed", "auth.signature_failed", "auth.lockout"] }, ...(previous ? { seq: { gt: previous.seq } } : {}) },
+  });
   await prisma.$transaction((tx) =>
     recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
   );
@@ -234,8 +261,7 @@ export async function login(prisma: PrismaClient, env: Env, typedLogin: string, 
     user: checked,
     mustChangePassword: mustChangePasswordNow(checked, env),
     session: async () => opened,
-    // The count as it stood before this right password reset it, and those the lockouts reset.
-    previousSignIn: { at: previous?.at ?? null, failedAttempts: user.failedLogins + lockouts * MAX_FAILED_LOGINS },
+    previousSignIn: { at: previous?.at ?? null, failedAttempts },
   };
 }
 

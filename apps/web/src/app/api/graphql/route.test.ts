@@ -43,4 +43,18 @@ describe("POST /api/graphql", () => {
     expect(init.body).toBe(body);
     expect((init.headers as Record<string, string>).authorization).toBe("Bearer t");
   });
+
+  it("refuses an operation that answers an API token, forwarding nothing (the token stays server-side)", async () => {
+    const upstream = vi.fn();
+    vi.stubGlobal("fetch", upstream);
+    for (const query of [`mutation { me: login(login: "x", password: "y") { token } }`, `mutation { changeMyPassword(currentPassword: "a", newPassword: "b") { token } }`]) {
+      const res = await POST(post(JSON.stringify({ query })));
+      expect(res.status).toBe(403);
+      expect((await res.json()).errors[0].extensions.code).toBe("FORBIDDEN");
+    }
+    const unreadable = await POST(post(JSON.stringify({ query: "mutation { login(" })));
+    expect(unreadable.status).toBe(400);
+    expect((await unreadable.json()).errors[0].extensions.code).toBe("BAD_USER_INPUT");
+    expect(upstream).not.toHaveBeenCalled();
+  });
 });

@@ -3,6 +3,7 @@ import type { NextRequest } from "next/server";
 import { env } from "@/env";
 import { BACKGROUND, BACKGROUND_HEADER } from "@/lib/idle";
 import { gqlErrorResponse, requireRoute } from "@/server/routeAuth";
+import { refuseTokenOperation } from "@/server/tokenOperations";
 
 export const dynamic = "force-dynamic";
 const MAX_BODY = 1_000_000;
@@ -35,6 +36,9 @@ export async function POST(request: NextRequest) {
   }
   const body = await readLimited(request, MAX_BODY);
   if (body === null) return gqlErrorResponse(413, "BAD_USER_INPUT", "Request too large.");
+  // Nothing that answers an API token goes through (the body sent is the body checked).
+  const refused = refuseTokenOperation(body);
+  if (refused) return gqlErrorResponse(refused.status, refused.code, refused.message);
   let upstream: Response;
   try {
     upstream = await fetch(`${env.API_URL}/graphql`, {
