@@ -17,6 +17,7 @@ import { relabelledTestCells } from "./relabelledTest.ts";
 import { noLongerHeld } from "../training/noLongerHeld.ts";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import { resolveModelDir, unregisteredChange } from "../../jobs/model/classifierCache.ts";
+import { databaseNow } from "../../lib/databaseNow.ts";
 
 /** Audit actions by which an admin controls another account's credentials or role (manageUsers.ts). */
 const CREDENTIAL_ACTIONS = ["user.create", "user.reset_password", "user.change_role"] as const;
@@ -76,13 +77,15 @@ export async function decidePromotion(
         "Two-person rule: the proposer created, reset the password of, or changed the role of your account (or of an account that did so); another admin must decide",
       );
     }
-    // Only one decision wins, even for two admins clicking at once.
+    // Only one decision wins, even for two admins clicking at once. Its time is the database's:
+    // which rollback last took a model out of service is read by decidedAt (withdrawn.ts).
+    const decidedAt = await databaseNow(tx);
     const decided = await tx.modelPromotion.updateMany({
       where: { id: promotion.id, state: "PROPOSED" },
       data: {
         state: input.approve ? "APPROVED" : "REJECTED",
         decidedById: actor.id,
-        decidedAt: new Date(),
+        decidedAt,
         decisionNote: note,
       },
     });

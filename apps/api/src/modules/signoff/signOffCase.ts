@@ -18,6 +18,7 @@ import { absoluteCounts } from "../cases/whiteCellDifferential.ts";
 import { latestAmendEvents } from "./amendCase.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
 import { isRetraction, MAX_SIGNED_COMMENT, meaningsFor, RETRACTION_MEANING, SIGN_OFF_MEANINGS } from "./meanings.ts";
+import { databaseNow } from "../../lib/databaseNow.ts";
 
 export const signOffCaseInput = z.object({
   caseId: z.string(),
@@ -241,7 +242,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         const head = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`;
         // The database's clock, like the audit trail's: an API host whose clock is off would sign
         // at a time before the audit events it anchors.
-        const [{ now: signedAt }] = await tx.$queryRaw<[{ now: Date }]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`;
+        const signedAt = await databaseNow(tx);
         const differential = computeDifferential(
           await caseLabelCounts(tx as PrismaClient, kase.id),
           models.map((m) => m.labels),
