@@ -10,22 +10,30 @@ const ACCESSION = "DEMO-0002";
 
 // The small demo model of the e2e run is rarely sure (it abstains on most cells), and bulk confirm
 // takes only confident calls of the champion (after a rollback a withdrawn model's calls are
-// checked one by one). Predictions are append-only, one per cell and model, and there is one
-// champion: so three cells of the case are copied (same crops, boxes one pixel wider) with a call
-// of the champion at 99%, and a group is confident.
+// checked one by one), never CAR-T calls (each is confirmed by looking at that cell). Predictions
+// are append-only, one per cell and model, and there is one champion: so three cells of the case
+// are copied (same crops, boxes one pixel wider) with a call of the champion at 99% of a class
+// other than CAR-T, and a group is confident; and three more (two pixels wider) with a CAR-T call
+// at 99%, which bulk confirm must leave out all the same.
 test.beforeAll(async () => {
   const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
   await db.connect();
   try {
     await db.query(
-      `WITH champion AS (SELECT id, labels[1] AS label FROM model_version WHERE status = 'CHAMPION'),
+      `WITH champion AS (SELECT id, labels FROM model_version WHERE status = 'CHAMPION'),
+       -- CAR-T however a model spells it (CART_LABEL in apps/api/src/modules/cases/whiteCellDifferential.ts).
+       chosen AS (
+         SELECT 1 AS widen, (SELECT l FROM unnest(labels) l WHERE l !~* '^car[-_ ]?t$' ORDER BY l LIMIT 1) AS label FROM champion
+         UNION ALL
+         SELECT 2, (SELECT l FROM unnest(labels) l WHERE l ~* '^car[-_ ]?t$' ORDER BY l LIMIT 1) FROM champion),
        copies AS (
          INSERT INTO cell
          SELECT (jsonb_populate_record(NULL::cell, to_jsonb(c) || jsonb_build_object(
-                  'id', gen_random_uuid(), 'width', c.width + 1, 'reviewCount', 0, 'currentLabel', (SELECT label FROM champion), 'createdAt', now()))).*
+                  'id', gen_random_uuid(), 'width', c.width + chosen.widen, 'reviewCount', 0, 'currentLabel', chosen.label, 'createdAt', now()))).*
          FROM (SELECT c.* FROM cell c JOIN slide s ON s.id = c."slideId" JOIN "case" k ON k.id = s."caseId"
                WHERE k.accession = $1 AND s."voidedAt" IS NULL AND s."analysisStatus" = 'DONE'
                ORDER BY c.id LIMIT 3) c
+         JOIN chosen ON chosen.label IS NOT NULL
          -- A worker restarted after a failure runs this again: the same boxes are not copied twice.
          ON CONFLICT DO NOTHING
          RETURNING id, "currentLabel")
@@ -60,6 +68,12 @@ test("a gallery group is confirmed at once only by choosing to: Enter on the que
   const reviewed = async () => Number(/(\d+)\s+of/.exec((await progress.textContent()) ?? "")![1]);
   const before = await reviewed();
 
+  // CAR-T calls, however confident, are never confirmed in bulk (the API refuses them too): their
+  // group has no bulk action, and says why.
+  const cartExcluded = page.getByTestId("bulk-excluded-car_t");
+  await expect(cartExcluded).toHaveText("CAR-T cell calls are confirmed one by one");
+  await expect(page.getByTestId("bulk-confirm-car_t")).toHaveCount(0);
+
   const bulk = page.locator('[data-testid^="bulk-confirm-"]:enabled').first();
   const n = Number(/Confirm (\d+)/.exec((await bulk.textContent()) ?? "")![1]);
   await bulk.click();
@@ -73,6 +87,8 @@ test("a gallery group is confirmed at once only by choosing to: Enter on the que
   await bulk.click();
   await page.getByTestId("ask-submit").click();
   await expect.poll(reviewed).toBe(before + n);
+  // The CAR-T calls are still there to decide one by one.
+  await expect(cartExcluded).toBeVisible();
 });
 
 test("a decision that failed to save is not lost by leaving: the page asks first", async ({ page }) => {

@@ -24,10 +24,11 @@ describe("reviewAndSignOut (demo seed)", () => {
     const outcome = await reviewAndSignOut({ prisma: db.prisma, hematologist: hema, password, kase, truthBySlide: new Map() });
     expect(outcome).toBe("signed");
     expect(await db.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(10);
-    // Nine confident calls in one bulk decision, the unsure one alone.
+    // The seven confident calls other than CAR-T in one bulk decision; the two CAR-T calls and the
+    // unsure one alone.
     const confirms = await db.prisma.auditEvent.findMany({ where: { action: "cell.confirm" }, select: { after: true } });
     const bulk = confirms.filter((e) => (e.after as { bulk?: unknown }).bulk);
-    expect([bulk.length, confirms.length]).toEqual([9, 10]);
+    expect([bulk.length, confirms.length]).toEqual([7, 10]);
     expect((await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("SIGNED_OUT");
   });
 });

@@ -90,10 +90,11 @@ export const CELL_HISTORY = /* GraphQL */ `
 
 /**
  * What the review page needs besides the case: the model label sets plus unidentified/artifact,
- * and the confidence under which AI calls are flagged (readable by every case reader).
+ * the confidence under which AI calls are flagged, and the labels never confirmed in bulk (CAR-T)
+ * (readable by every case reader).
  */
 export const REVIEW_SETTINGS = /* GraphQL */ `
-  query ReviewSettings { reviewLabels reviewPolicy { bulkMinConfidence } }
+  query ReviewSettings { reviewLabels reviewPolicy { bulkMinConfidence bulkExcludedLabels } }
 `;
 
 export const RECLASSIFY_CELL = /* GraphQL */ `

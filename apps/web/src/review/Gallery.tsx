@@ -5,7 +5,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { CellImage } from "./CellImage";
 import { thresholdPercent } from "@/lib/format";
-import { groupCountText, groupSummary, isLowConfidence, type Group, type ReviewCell } from "./model";
+import { bulkExcludedText, type BulkPolicy, groupCountText, groupSummary, isBulkExcluded, isLowConfidence, type Group, type ReviewCell } from "./model";
 import { labelName } from "@/lib/labels";
 
 const Tile = memo(function Tile({
@@ -66,7 +66,7 @@ export const Gallery = memo(function Gallery({
   saving,
   gradcam,
   disabled,
-  minConfidence,
+  policy,
   onSelect,
   onBulkConfirm,
   emptyText,
@@ -77,8 +77,11 @@ export const Gallery = memo(function Gallery({
   saving: ReadonlySet<string>;
   gradcam: boolean;
   disabled: boolean;
-  /** The API's review policy: AI calls under it are flagged and not bulk-confirmable. */
-  minConfidence: number;
+  /**
+   * The API's review policy: AI calls under its confidence are flagged and not bulk-confirmable,
+   * and calls of its excluded labels (CAR-T) are confirmed one by one.
+   */
+  policy: BulkPolicy;
   onSelect: (id: string) => void;
   onBulkConfirm: (ids: string[]) => void;
   /** What to say when there are no cells (why depends on the case's images). */
@@ -90,9 +93,10 @@ export const Gallery = memo(function Gallery({
       {groups.map((g) => {
         // The heading says what is left to do; the button only what bulk confirm takes, so that
         // "0 to confirm" never reads as "this class is done".
-        const summary = groupSummary(g, minConfidence, saving);
+        const summary = groupSummary(g, policy, saving);
         const confirmable = summary.confirmable;
         const counts = groupCountText(summary);
+        const { minConfidence } = policy;
         return (
           <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${labelName(g.label)}: ${counts}`}>
             <h3>
@@ -101,21 +105,36 @@ export const Gallery = memo(function Gallery({
               <span className="muted" data-testid={`group-counts-${g.label}`}>
                 ({counts})
               </span>
-              <button
-                type="button"
-                disabled={disabled || confirmable.length === 0}
-                // A click leaves focus on the page, so Enter afterwards confirms a cell, not this again.
-                onMouseDown={(e) => e.preventDefault()}
-                onClick={() => onBulkConfirm(confirmable)}
-                data-testid={`bulk-confirm-${g.label}`}
-                title={`Confirm the unreviewed cells of this group whose label is a confident call (at least ${thresholdPercent(minConfidence)}) of the champion model; cells under that confidence, abstentions and suggestions of a model no longer champion are left to decide one by one`}
-              >
-                Confirm {confirmable.length} confident
-              </button>
+              {isBulkExcluded(g.label, policy) ? (
+                // No bulk action for such a class, whatever the AI's confidence (the API refuses
+                // it too): the heading says why, while cells of it are left to decide.
+                summary.excluded > 0 && (
+                  <span
+                    className="muted"
+                    style={{ marginLeft: "0.5rem" }}
+                    data-testid={`bulk-excluded-${g.label}`}
+                    title="Never confirmed in bulk, however confident the AI: the report's CAR-T count rests on each of these calls, and CAR-T cells look much like other lymphocytes, so each is confirmed by looking at that cell"
+                  >
+                    {bulkExcludedText(g.label)}
+                  </span>
+                )
+              ) : (
+                <button
+                  type="button"
+                  disabled={disabled || confirmable.length === 0}
+                  // A click leaves focus on the page, so Enter afterwards confirms a cell, not this again.
+                  onMouseDown={(e) => e.preventDefault()}
+                  onClick={() => onBulkConfirm(confirmable)}
+                  data-testid={`bulk-confirm-${g.label}`}
+                  title={`Confirm the unreviewed cells of this group whose label is a confident call (at least ${thresholdPercent(minConfidence)}) of the champion model; cells under that confidence, abstentions, suggestions of a model no longer champion and CAR-T calls are left to decide one by one`}
+                >
+                  Confirm {confirmable.length} confident
+                </button>
+              )}
             </h3>
             <div className="gallery-grid">
               {g.cells.map((c) => (
-                <Tile key={c.id} cell={c} current={c.id === cursor} saving={saving.has(c.id)} gradcam={gradcam} minConfidence={minConfidence} onSelect={onSelect} />
+                <Tile key={c.id} cell={c} current={c.id === cursor} saving={saving.has(c.id)} gradcam={gradcam} minConfidence={policy.minConfidence} onSelect={onSelect} />
               ))}
             </div>
           </section>

@@ -36,6 +36,7 @@ import {
   signedVersionOf,
   suggestionModels,
   viewKey,
+  type BulkPolicy,
   type HumanDecision,
   type KeyIntent,
   type ReviewCell,
@@ -94,6 +95,7 @@ export function ReviewWorkspace({
   signer,
   reviewerLogin,
   minConfidence,
+  bulkExcludedLabels,
   onSigned,
   onReload,
 }: {
@@ -115,6 +117,8 @@ export function ReviewWorkspace({
   reviewerLogin: string;
   /** The API's review policy (Query.reviewPolicy): AI calls under it are flagged, not bulk-confirmed. */
   minConfidence: number;
+  /** The API's review policy (Query.reviewPolicy.bulkExcludedLabels): labels confirmed one by one, never in bulk (CAR-T). */
+  bulkExcludedLabels: readonly string[];
   onSigned: () => void;
   /** Fetch the case again from the server (after a conflict with another reviewer). */
   onReload: () => void;
@@ -139,6 +143,8 @@ export function ReviewWorkspace({
   }, [initialCells]);
 
   const groups = useMemo(() => groupCells(state.labels, state.cells), [state.labels, state.cells]);
+  // One object, so that the (memoised) gallery re-renders only when the policy does.
+  const bulkPolicy = useMemo<BulkPolicy>(() => ({ minConfidence, excludedLabels: bulkExcludedLabels }), [minConfidence, bulkExcludedLabels]);
   const diff = useMemo(() => differential(state.labels, state.cells, header.cartAssessed), [state.labels, state.cells, header.cartAssessed]);
   const signedDiff = useMemo(() => ({ ...diff, rows: signedRows(diff.rows, header.screenedClasses) }), [diff, header.screenedClasses]);
   const failure = failedDecision(state);
@@ -439,7 +445,7 @@ export function ReviewWorkspace({
             saving={state.saving}
             gradcam={state.gradcam}
             disabled={readOnly}
-            minConfidence={minConfidence}
+            policy={bulkPolicy}
             onSelect={onSelect}
             onBulkConfirm={onBulk}
             emptyText={noCells.text}

@@ -36,6 +36,12 @@ import {
 
 const LABELS = ["car_t", "lymphocyte", "neutrophil", "artifact"];
 
+/**
+ * A bulk-confirm policy that excludes no label: the tests below are about the other rules (the
+ * API's policy excludes CAR-T calls, whose tests are in bulkConfirm.test.ts).
+ */
+const anyLabel = (minConfidence: number) => ({ minConfidence, excludedLabels: [] });
+
 function cell(id: string, label: string, confidence: number, extra: Partial<ReviewCell> = {}): ReviewCell {
   return {
     id,
@@ -323,24 +329,24 @@ describe("saving and progress", () => {
       cell("q", "car_t", 0.8, { decision: { action: "CONFIRM", label: "car_t", reviewer: "h", reason: null, at: "" } }),
       cell("r", "car_t", 0.7, { ai: { label: "lymphocyte", confidence: 0.7, abstained: false, modelVersion: "m" } }),
     ];
-    expect(bulkConfirmable(groupCells(LABELS, mixed)[0]!, 0.8)).toEqual(["p"]);
+    expect(bulkConfirmable(groupCells(LABELS, mixed)[0]!, anyLabel(0.8))).toEqual(["p"]);
   });
 
   it("flags AI calls under 80% and leaves them out of bulk confirm", () => {
     const group = [cell("sure", "car_t", 0.95), cell("edge", "car_t", 0.8), cell("unsure", "car_t", 0.79), cell("abst", "car_t", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m" } })];
     expect(group.map((c) => isLowConfidence(c, 0.8))).toEqual([false, false, true, false]);
     expect(isLowConfidence(cell("none", "car_t", 0, { ai: null }), 0.8)).toBe(false);
-    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, 0.8).sort()).toEqual(["edge", "sure"]);
+    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, anyLabel(0.8)).sort()).toEqual(["edge", "sure"]);
     // The threshold is the API's policy, not a constant of the page.
     expect(group.map((c) => isLowConfidence(c, 0.9))).toEqual([false, true, true, false]);
-    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, 0.9)).toEqual(["sure"]);
+    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, anyLabel(0.9))).toEqual(["sure"]);
     // A cell still saving from the last bulk confirm is not offered again.
-    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, 0.8, new Set(["sure"]))).toEqual(["edge"]);
+    expect(bulkConfirmable(groupCells(LABELS, group)[0]!, anyLabel(0.8), new Set(["sure"]))).toEqual(["edge"]);
     expect(thresholdPercent(0.8)).toBe("80%");
     expect(thresholdPercent(0.855)).toBe("85.5%");
     // Abstained and unpredicted cells (shown as "unidentified") are not bulk-confirmable either.
     const unidentified = [cell("abst", "unidentified", 0.3, { ai: { label: "car_t", confidence: 0.3, abstained: true, modelVersion: "m" } }), cell("none", "unidentified", 0, { ai: null })];
-    expect(bulkConfirmable({ label: "unidentified", cells: unidentified }, 0.8)).toEqual([]);
+    expect(bulkConfirmable({ label: "unidentified", cells: unidentified }, anyLabel(0.8))).toEqual([]);
   });
 });
 
@@ -527,8 +533,8 @@ describe("gallery group heading", () => {
       cell("unsure", "car_t", 0.6),
       cell("done", "car_t", 0.5, { decision: { action: "CONFIRM", label: "car_t", reviewer: "h", reason: null, at: "" } }),
     ])[0]!;
-    const s = groupSummary(group, 0.8);
-    expect(s).toEqual({ total: 4, unreviewed: 3, lowConfidence: 1, confirmable: ["sure2", "sure"] });
+    const s = groupSummary(group, anyLabel(0.8));
+    expect(s).toEqual({ total: 4, unreviewed: 3, lowConfidence: 1, confirmable: ["sure2", "sure"], excluded: 0 });
     expect(groupCountText(s)).toBe("4; 3 unreviewed, 1 of them low-confidence");
     expect(groupCountText({ total: 4, unreviewed: 2, lowConfidence: 0 })).toBe("4; 2 unreviewed");
     expect(groupCountText({ total: 4, unreviewed: 0, lowConfidence: 0 })).toBe("4; all reviewed");
@@ -537,8 +543,8 @@ describe("gallery group heading", () => {
   it("bulk confirm leaves out the calls of a model that is no longer the champion", () => {
     const withdrawn = (id: string) => cell(id, "car_t", 0.95, { ai: { label: "car_t", confidence: 0.95, abstained: false, modelVersion: "rcmnet 1", fromChampion: false, withdrawn: true } });
     const group = groupCells(LABELS, [cell("now", "car_t", 0.95), withdrawn("old")])[0]!;
-    expect(bulkConfirmable(group, 0.8)).toEqual(["now"]);
-    expect(groupSummary(group, 0.8)).toMatchObject({ unreviewed: 2, confirmable: ["now"] });
+    expect(bulkConfirmable(group, anyLabel(0.8))).toEqual(["now"]);
+    expect(groupSummary(group, anyLabel(0.8))).toMatchObject({ unreviewed: 2, confirmable: ["now"] });
   });
 });
 
@@ -554,7 +560,7 @@ describe("models behind the suggestions", () => {
     ]);
     // A model merely succeeded by a promotion stays confirmable in bulk; a withdrawn one does not.
     const group = { label: "car_t", cells: [cell("s", "car_t", 0.95, { ai: { ...succeeded, confidence: 0.95 } }), cell("w", "car_t", 0.95, { ai: { ...old, confidence: 0.95 } })] };
-    expect(bulkConfirmable(group, 0.8)).toEqual(["s"]);
+    expect(bulkConfirmable(group, anyLabel(0.8))).toEqual(["s"]);
     expect(suggestionModels([])).toEqual([]);
   });
 });

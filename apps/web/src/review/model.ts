@@ -9,7 +9,7 @@
 
 import { meaningsFor } from "@rcmnet/api/signOffMeanings";
 import { isUnidentified, NOT_WHITE_CELLS } from "@/lib/differential";
-import { BLAST, labelKey } from "@/lib/labels";
+import { BLAST, labelKey, labelName } from "@/lib/labels";
 import { type WhiteCellDifferential, whiteCellDifferential } from "@/lib/differential";
 
 export interface AiPrediction {
@@ -583,6 +583,27 @@ function decide(state: ReviewState, cell: ReviewCell, label: string): KeyIntent 
 // confidence under which a cell is flagged for a careful look and left out of bulk confirm. The
 // API refuses such cells in a multi-cell confirm, so the page and the server cannot disagree.
 
+/** The API's rules for confirming several cells at once (Query.reviewPolicy). */
+export interface BulkPolicy {
+  /** bulkMinConfidence: AI calls under it are flagged and left out of bulk confirm. */
+  minConfidence: number;
+  /**
+   * bulkExcludedLabels: labels never confirmed in bulk, however confident the AI (CAR-T, the class
+   * the report's count rests on): each such call is confirmed by looking at that cell.
+   */
+  excludedLabels: readonly string[];
+}
+
+/** Whether a label is one the API never confirms in bulk (BulkPolicy.excludedLabels). */
+export function isBulkExcluded(label: string, policy: Pick<BulkPolicy, "excludedLabels">): boolean {
+  return policy.excludedLabels.includes(label);
+}
+
+/** Why a group of such a label has no bulk action: "CAR-T cell calls are confirmed one by one". */
+export function bulkExcludedText(label: string): string {
+  return `${labelName(label)} calls are confirmed one by one`;
+}
+
 /** An AI call under minConfidence (an abstention is already shown as "unidentified"). */
 export function isLowConfidence(cell: ReviewCell, minConfidence: number): boolean {
   return cell.ai !== null && !cell.ai.abstained && cell.ai.confidence < minConfidence;
@@ -595,32 +616,44 @@ function hasConfidentCall(cell: ReviewCell, minConfidence: number): boolean {
 
 /**
  * Bulk confirm: every unreviewed cell of a group whose label agrees with a confident AI call of
- * a model no rollback withdrew (the API's confirmCells rule); low-confidence, abstained and
- * unpredicted cells, and a withdrawn model's suggestions, are left to be decided one by one.
+ * a model no rollback withdrew, and is not one of the labels confirmed one by one (the API's
+ * confirmCells rule); low-confidence, abstained and unpredicted cells, a withdrawn model's
+ * suggestions and CAR-T calls are left to be decided one by one.
  */
-export function bulkConfirmable(group: Group, minConfidence: number, saving: ReadonlySet<string> = new Set()): string[] {
+export function bulkConfirmable(group: Group, policy: BulkPolicy, saving: ReadonlySet<string> = new Set()): string[] {
   // Cells still saving are left out: confirmed again, the server would refuse them as changed
   // "by another reviewer" once the first save lands.
   return group.cells
-    .filter((c) => !isReviewed(c) && !saving.has(c.id) && !overridesAi(c, c.currentLabel) && hasConfidentCall(c, minConfidence) && c.ai?.withdrawn === false)
+    .filter(
+      (c) =>
+        !isReviewed(c) &&
+        !saving.has(c.id) &&
+        !isBulkExcluded(c.currentLabel, policy) &&
+        !overridesAi(c, c.currentLabel) &&
+        hasConfidentCall(c, policy.minConfidence) &&
+        c.ai?.withdrawn === false,
+    )
     .map((c) => c.id);
 }
 
 /** What a gallery group's heading says, so that "nothing to confirm in bulk" never reads as "done". */
-export function groupSummary(group: Group, minConfidence: number, saving: ReadonlySet<string> = new Set()): {
+export function groupSummary(group: Group, policy: BulkPolicy, saving: ReadonlySet<string> = new Set()): {
   total: number;
   unreviewed: number;
   /** Unreviewed cells among them flagged as low-confidence AI calls. */
   lowConfidence: number;
   /** The cells bulk confirm takes (bulkConfirmable). */
   confirmable: string[];
+  /** Unreviewed cells left out of bulk confirm for their label alone (CAR-T calls: one by one). */
+  excluded: number;
 } {
   const open = group.cells.filter((c) => !isReviewed(c));
   return {
     total: group.cells.length,
     unreviewed: open.length,
-    lowConfidence: open.filter((c) => isLowConfidence(c, minConfidence)).length,
-    confirmable: bulkConfirmable(group, minConfidence, saving),
+    lowConfidence: open.filter((c) => isLowConfidence(c, policy.minConfidence)).length,
+    confirmable: bulkConfirmable(group, policy, saving),
+    excluded: open.filter((c) => isBulkExcluded(c.currentLabel, policy)).length,
   };
 }
 

@@ -26,6 +26,13 @@ export function signatureLanded(read: CaseSignature | null, versionBefore: numbe
   return read !== null && read.reportVersion === next && read.currentSignOff?.version === next && read.currentSignOff.signer.login === me;
 }
 
-/** Where reading the case back failed too: what the signer must do before signing again. */
+/**
+ * When the case is read back after such an error (ms after the previous read): the request may
+ * still be running upstream (a proxy gave up on it, the browser's connection dropped), so one
+ * read right away could miss a signature that commits a moment later.
+ */
+export const READ_BACK_DELAYS_MS = [0, 1_000, 3_000] as const;
+
+/** Where the read-backs did not show the signature: what the signer must do before signing again. */
 export const SIGNATURE_UNKNOWN =
   "The connection failed while signing, so it is not known whether your signature was recorded. Reload the case before signing again: a second signature of the same version is refused, never recorded twice.";

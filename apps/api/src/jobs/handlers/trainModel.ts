@@ -237,8 +237,10 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
       const [now] = await tx.$queryRaw<{ cancelRequested: boolean }[]>`
         SELECT "cancelRequested" FROM "training_run" WHERE "id" = ${run.id}::uuid FOR UPDATE`;
       if (now?.cancelRequested) throw new JobCancelledError("cancelled before registration");
-      // And once more in the registering transaction: an amendment during training must not leave
-      // behind a candidate that learned, or was scored on, a label since withdrawn.
+      // And once more in the registering transaction: an amendment during the hours of training
+      // must not leave behind a candidate that learned, or was scored on, a label since withdrawn.
+      // One that commits after this read is like any later amendment: the model is registered,
+      // and a proposal of it is refused while its TEST part holds a withdrawn label.
       await assertLabelsStillHeld(tx, snapshot);
       const created = await tx.modelVersion.create({
         data: {

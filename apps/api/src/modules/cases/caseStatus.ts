@@ -19,8 +19,9 @@ export function isAmendmentOpenStatus(status: string, reportVersion: number): bo
 }
 
 /**
- * Who may change what the next signed version will hold (the case's details, its images) while
- * the case is unsigned. Before the first signature: whoever may upload or review (the resolver's
+ * Who may change what the next signed version will hold (the case's details; voiding one of its
+ * images) while the case is unsigned. Uploads are not held to it: a new image adds cells for the
+ * hematologist to review and changes nothing signed (docs/decisions.md D12). Before the first signature: whoever may upload or review (the resolver's
  * roles decide). Once signed, an amendment changes what a hematologist signed: a hematologist's
  * decision, whoever else registered the case (moving a signed report to another patient is exactly
  * what amendments and retractions exist to record).

@@ -301,7 +301,7 @@ describe("cases", () => {
     const techId = (await api.prisma.user.findFirstOrThrow({ where: { role: "TECHNICIAN" } })).id;
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 25 });
     const hema = await api.loginAs("HEMATOLOGIST");
-    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: await confirmAsSeen(api.prisma, cellIds.slice(0, 5)) });
+    await api.gqlOk(hema, `mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }`, { c: await confirmAsSeen(api.prisma, await notCarT(cellIds, 5)) });
     const ids: string[] = [];
     let after: string | null = null;
     for (;;) {
@@ -316,3 +316,10 @@ describe("cases", () => {
     expect(pending.case.cells.totalCount).toBe(20);
   });
 });
+
+/** The first `n` of these cells whose label is not a CAR-T call: CAR-T calls are never confirmed in bulk. */
+async function notCarT(cellIds: string[], n: number): Promise<string[]> {
+  const cells = await api.prisma.cell.findMany({ where: { id: { in: cellIds } }, select: { id: true, currentLabel: true } });
+  const label = new Map(cells.map((c) => [c.id, c.currentLabel]));
+  return cellIds.filter((id) => label.get(id) !== "car_t").slice(0, n);
+}

@@ -43,7 +43,8 @@ export async function compareModels(
     prisma: ctx.prisma,
     blobs: ctx.blobs,
     classifiers: await sharedClassifierCache(ctx.env.dataDir),
-    // A query, but the figures it stores are what a promotion proposal later freezes: audited as its asker's.
+    // A query, but the figures it stores are what a promotion proposal later freezes: audited as the
+    // asker's whose request computes them (others joining the same run read what it stored).
     actor,
   };
   const evaluateBoth = async (x: ModelVersion, y: ModelVersion | null) =>

@@ -4,9 +4,10 @@ import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { parseInput } from "../../lib/validate.ts";
-import { assertReasonToLeaveUnidentified, lockCaseOfCells } from "./reviewRules.ts";
+import { allowedLabels, assertReasonToLeaveUnidentified, lockCaseOfCells } from "./reviewRules.ts";
 import { staleReview } from "./reclassifyCell.ts";
 import { withdrawnSql } from "../models/withdrawn.ts";
+import { CART_LABEL } from "../cases/whiteCellDifferential.ts";
 
 export const MAX_BULK_CONFIRM = 1000;
 /**
@@ -19,6 +20,30 @@ export const MAX_BULK_CONFIRM = 1000;
  * Query.reviewPolicy, from which the dashboard flags and leaves out the same cells.
  */
 export const BULK_MIN_CONFIDENCE = 0.8;
+/**
+ * Classes never confirmed several at once, however confident the AI: CAR-T calls. The CAR-T count
+ * is what the report exists for (it drives therapy monitoring), and CAR-T cells look much like
+ * other lymphocytes: a CAR-T call is confirmed by a person looking at that cell, one confirmation
+ * per cell (as CellaVision requires individual verification of critical classes). Matched by the
+ * label being confirmed (the cell's current label), however a model spells the class (CART_LABEL:
+ * car_t, CAR-T). Served as Query.reviewPolicy.bulkExcludedLabels (the registry's labels these
+ * match), from which the dashboard leaves the same cells out of its bulk action.
+ */
+export const BULK_EXCLUDED_CLASSES: readonly { name: string; label: RegExp }[] = [{ name: "CAR-T", label: CART_LABEL }];
+
+/** The class of BULK_EXCLUDED_CLASSES a label belongs to, or null when it may be confirmed in bulk. */
+export function bulkExcludedClass(label: string | null | undefined): string | null {
+  if (!label) return null;
+  return BULK_EXCLUDED_CLASSES.find((c) => c.label.test(label))?.name ?? null;
+}
+
+/**
+ * The labels a reviewer can meet (allowedLabels: the registered models' classes plus the
+ * human-only ones) that BULK_EXCLUDED_CLASSES exclude: Query.reviewPolicy.bulkExcludedLabels.
+ */
+export async function bulkExcludedLabels(db: Prisma.TransactionClient): Promise<string[]> {
+  return (await allowedLabels(db)).filter((l) => bulkExcludedClass(l) !== null);
+}
 
 export const confirmCellsInput = z
   .array(
@@ -50,7 +75,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
       }
       const moved = input.filter((item) => byId.get(item.cellId)!.currentLabel !== item.expectedLabel);
       if (moved.length > 0) throw labelChanged(moved.length, ids.length, byId.get(moved[0]!.cellId)!);
-      if (ids.length > 1) await assertBulkConfirmable(tx, ids);
+      if (ids.length > 1) await assertBulkConfirmable(tx, ids.map((id) => byId.get(id)!));
       for (const item of input) assertReasonToLeaveUnidentified(byId.get(item.cellId)!.currentLabel, item.reason);
       // One statement for the whole batch; a row whose reviewCount or label moved since it was
       // read (a re-prediction by a new champion rewrites the label of an undecided cell) is not
@@ -120,35 +145,58 @@ function labelChanged(moved: number, of: number, first: Cell) {
 
 interface NewestCall {
   cellId: string;
+  /** The cell's current label: the one a confirmation confirms. */
+  currentLabel: string | null;
   confidence: number;
   abstained: boolean;
   withdrawn: boolean;
   model: string;
 }
 
-/** Each cell's newest AI call, with whether an approved rollback withdrew its model (cells without one are absent). */
+/**
+ * Each cell's newest AI call, with whether an approved rollback withdrew its model, and the cell's
+ * current label (cells without a call are absent).
+ */
 async function newestCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<NewestCall[]> {
   return db.$queryRaw<NewestCall[]>`
-    SELECT DISTINCT ON (p."cellId") p."cellId", p."confidence", p."abstained",
+    SELECT DISTINCT ON (p."cellId") p."cellId", c."currentLabel", p."confidence", p."abstained",
            ${withdrawnSql("mv")} AS withdrawn,
            mv."name" || ' ' || mv."version" AS model
-    FROM "prediction" p JOIN "model_version" mv ON mv.id = p."modelVersionId"
+    FROM "prediction" p JOIN "model_version" mv ON mv.id = p."modelVersionId" JOIN "cell" c ON c.id = p."cellId"
     WHERE p."cellId" = ANY(${ids}::uuid[])
     ORDER BY p."cellId", p."createdAt" DESC, p."id" DESC`;
 }
 
-/** The cells among `ids` that may be confirmed in bulk: a confident newest AI call of a model not withdrawn. */
+/**
+ * The cells among `ids` that may be confirmed in bulk: a confident newest AI call of a model not
+ * withdrawn, and a current label of no class confirmed one by one (BULK_EXCLUDED_CLASSES).
+ */
 export async function bulkConfirmableCells(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<Set<string>> {
   const newest = await newestCalls(db, ids);
-  return new Set(newest.filter((p) => !p.withdrawn && !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
+  return new Set(
+    newest
+      .filter((p) => !p.withdrawn && !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE && bulkExcludedClass(p.currentLabel) === null)
+      .map((p) => p.cellId),
+  );
 }
 
 /**
- * Refuses a bulk confirm that includes a cell whose newest AI call is not confident
- * (BAD_USER_INPUT), or is by a model an approved rollback withdrew (CONFLICT: the registry changed
- * under the case since its analysis).
+ * Refuses a bulk confirm that includes a cell whose label is of a class confirmed one by one
+ * (BULK_EXCLUDED_CLASSES: CAR-T) or whose newest AI call is not confident (BAD_USER_INPUT), or is
+ * by a model an approved rollback withdrew (CONFLICT: the registry changed under the case since
+ * its analysis).
  */
-async function assertBulkConfirmable(tx: Prisma.TransactionClient, ids: string[]): Promise<void> {
+async function assertBulkConfirmable(tx: Prisma.TransactionClient, cells: Cell[]): Promise<void> {
+  const ids = cells.map((c) => c.id);
+  for (const { name } of BULK_EXCLUDED_CLASSES) {
+    const excluded = cells.filter((c) => bulkExcludedClass(c.currentLabel) === name).length;
+    if (excluded > 0) {
+      throw badInput(
+        `${excluded} of these ${ids.length} cells are ${name} calls, which are never confirmed in bulk: confirm those one by one, each by looking at that cell`,
+        { field: "cells", excludedClass: name, excludedCells: excluded },
+      );
+    }
+  }
   const newest = await newestCalls(tx, ids);
   const confident = new Set(newest.filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
   const unsure = ids.filter((id) => !confident.has(id)).length;

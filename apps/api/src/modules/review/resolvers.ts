@@ -4,12 +4,12 @@ import type { Resolvers } from "../../generated/graphql.ts";
 import { actor } from "../../lib/actor.ts";
 import { allowedLabels } from "./reviewRules.ts";
 import { reclassifyCell } from "./reclassifyCell.ts";
-import { BULK_MIN_CONFIDENCE, confirmCells } from "./confirmCells.ts";
+import { BULK_MIN_CONFIDENCE, bulkExcludedLabels, confirmCells } from "./confirmCells.ts";
 
 export const resolvers: Resolvers = {
   Query: {
     reviewLabels: (_p, _a, ctx) => allowedLabels(ctx.prisma),
-    reviewPolicy: () => ({ bulkMinConfidence: BULK_MIN_CONFIDENCE }),
+    reviewPolicy: async (_p, _a, ctx) => ({ bulkMinConfidence: BULK_MIN_CONFIDENCE, bulkExcludedLabels: await bulkExcludedLabels(ctx.prisma) }),
   },
   Mutation: {
     reclassifyCell: (_p, args, ctx) => reclassifyCell(ctx.prisma, actor(ctx), args.input),

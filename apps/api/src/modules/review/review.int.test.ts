@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { confirmAsSeen, databaseFingerprint, ensureModelVersion, FIXTURE_LABELS, seedReviewableCase } from "../../testing/fixtures.ts";
+import { CART_LABEL } from "../cases/whiteCellDifferential.ts";
+import { bulkConfirmableCells } from "./confirmCells.ts";
 
 let api: TestApi;
 let hema: string;
@@ -96,20 +98,21 @@ describe("review", () => {
 
   it("confirms in bulk, all or nothing", async () => {
     const { cellIds: all } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 50 });
-    // Every tenth cell's AI call abstained: those are confirmed one by one (below).
-    const cellIds = all.filter((_, i) => i % 10 !== 9);
+    // Every tenth cell's AI call abstained, and every fifth is a CAR-T call: those are confirmed
+    // one by one (below).
+    const cellIds = all.filter((_, i) => i % 10 !== 9 && i % 5 !== 0);
     const stale = (await confirmAsSeen(api.prisma, cellIds)).map((c, i) => ({ ...c, expectedReviewCount: i === cellIds.length - 1 ? 1 : 0 }));
     const refused = await api.gql(hema, CONFIRM, { cells: stale });
     expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(await api.prisma.review.count({ where: { cellId: { in: all } } })).toBe(0);
 
     const r = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds) });
-    expect(r.confirmCells).toHaveLength(45);
+    expect(r.confirmCells).toHaveLength(35);
     expect(r.confirmCells.every((c: { reviewCount: number }) => c.reviewCount === 1)).toBe(true);
-    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds }, action: "CONFIRM" } })).toBe(45);
-    expect(await api.prisma.auditEvent.count({ where: { entityId: { in: cellIds }, action: "cell.confirm" } })).toBe(45);
+    expect(await api.prisma.review.count({ where: { cellId: { in: cellIds }, action: "CONFIRM" } })).toBe(35);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: { in: cellIds }, action: "cell.confirm" } })).toBe(35);
     const bulkEvent = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[0], action: "cell.confirm" } });
-    expect(bulkEvent.after).toMatchObject({ bulk: 45 });
+    expect(bulkEvent.after).toMatchObject({ bulk: 35 });
     await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[1]!]) });
     const single = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[1], action: "cell.confirm" }, orderBy: { seq: "desc" } });
     expect(single.after).not.toHaveProperty("bulk");
@@ -124,7 +127,8 @@ describe("review", () => {
 
   it("refuses to confirm a label the page did not show (a new champion predicted the cell again), writing nothing", async () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4 });
-    const seen = await confirmAsSeen(api.prisma, cellIds.slice(0, 3));
+    // Cells 1-3 (cell 0 is a CAR-T call, never confirmed in bulk).
+    const seen = await confirmAsSeen(api.prisma, cellIds.slice(1, 4));
     // After the page loaded, a new champion's re-prediction changed cell 1's label; it is still
     // undecided (reviewCount 0), so the review count alone cannot tell.
     const newer = await insertModelVersion(api.prisma, { labels: FIXTURE_LABELS });
@@ -132,10 +136,10 @@ describe("review", () => {
       data: { cellId: cellIds[1]!, modelVersionId: newer.id, label: "monocyte", probabilities: { monocyte: 0.95 }, confidence: 0.95, createdAt: new Date(Date.now() + 1000) },
     });
     await api.prisma.cell.update({ where: { id: cellIds[1]! }, data: { currentLabel: "monocyte" } });
-    expect(seen[1]!.expectedLabel).toBe("lymphocyte");
+    expect(seen[0]!.expectedLabel).toBe("lymphocyte");
 
     const before = await databaseFingerprint(api.prisma);
-    const alone = await api.gql(hema, CONFIRM, { cells: [seen[1]] });
+    const alone = await api.gql(hema, CONFIRM, { cells: [seen[0]] });
     expect(alone.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", currentReviewCount: 0, currentLabel: "monocyte" });
     expect(alone.errors?.[0]?.message).toMatch(/label changed since your page loaded/);
     // In a bulk confirm one such cell refuses the whole request.
@@ -145,8 +149,8 @@ describe("review", () => {
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
 
     // Reloaded, the reviewer confirms what is shown now.
-    const r = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 3)) });
-    expect(r.confirmCells.map((c: { currentLabel: string }) => c.currentLabel)).toEqual(["car_t", "monocyte", "neutrophil"]);
+    const r = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(1, 4)) });
+    expect(r.confirmCells.map((c: { currentLabel: string }) => c.currentLabel)).toEqual(["monocyte", "neutrophil", "monocyte"]);
     expect(await api.prisma.review.findFirstOrThrow({ where: { cellId: cellIds[1]! } })).toMatchObject({ action: "CONFIRM", label: "monocyte" });
   });
 
@@ -172,13 +176,14 @@ describe("review", () => {
     const withdrawn = await insertModelVersion(api.prisma, { status: "ARCHIVED", labels: FIXTURE_LABELS, name: "rcmnet", version: "2.0-withdrawn" });
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, model: withdrawn });
     // Merely succeeded (no rollback yet): its confident calls were trusted when made, and stay confirmable in bulk.
-    const succeeded = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2, model: withdrawn });
-    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, succeeded.cellIds) });
+    // (Cell 0 of each case is a CAR-T call, never confirmed in bulk.)
+    const succeeded = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3, model: withdrawn });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, succeeded.cellIds.slice(1)) });
     await api.prisma.modelPromotion.create({
       data: { modelVersionId: champion.id, kind: "ROLLBACK", state: "APPROVED", reason: "misses blasts", proposedById: techId, replacesChampionId: withdrawn.id, decidedById: techId, decidedAt: new Date() },
     });
     const before = await databaseFingerprint(api.prisma);
-    const bulk = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 3)) });
+    const bulk = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(1, 4)) });
     expect(bulk.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(bulk.errors?.[0]?.message).toMatch(/3 of these 3 cells carry suggestions of rcmnet 2\.0-withdrawn, which a rollback withdrew from service/);
     expect(bulk.errors?.[0]?.extensions?.models).toEqual(["rcmnet 2.0-withdrawn"]);
@@ -205,21 +210,22 @@ describe("review", () => {
     const { reviewPolicy } = await api.gqlOk(hema, `{ reviewPolicy { bulkMinConfidence } }`);
     expect(reviewPolicy).toEqual({ bulkMinConfidence: 0.8 });
     const before = await databaseFingerprint(api.prisma);
-    // Cell 9 abstained; cell 0 gets a newer prediction at 79%.
+    // Cell 9 abstained; cell 1 gets a newer prediction at 79%.
     const withAbstained = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(7)) });
     expect(withAbstained.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(withAbstained.errors?.[0]?.message).toMatch(/1 of these 3 cells .* one by one/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
     const newer = await insertModelVersion(api.prisma);
     await api.prisma.prediction.create({
-      data: { cellId: cellIds[0]!, modelVersionId: newer.id, label: "car_t", probabilities: { car_t: 0.79 }, confidence: 0.79, createdAt: new Date(Date.now() + 1000) },
+      data: { cellId: cellIds[1]!, modelVersionId: newer.id, label: "lymphocyte", probabilities: { lymphocyte: 0.79 }, confidence: 0.79, createdAt: new Date(Date.now() + 1000) },
     });
-    const unsure = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 2)) });
+    const unsure = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(1, 3)) });
     expect(unsure.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(unsure.errors?.[0]?.message).toMatch(/^1 of these 2 cells have no AI call of at least 80% confidence/);
     expect(await api.prisma.review.count({ where: { cellId: { in: cellIds } } })).toBe(0);
     // One at a time, a hematologist may confirm any of them: the abstention (unidentified, so out
     // of the white-cell count) with a reason, kept with the decision and in the trail.
-    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[1]!]) });
     const bare = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[9]!]) });
     expect(bare.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(bare.errors?.[0]?.message).toMatch(/reason is required to leave a cell unidentified/);
@@ -228,6 +234,56 @@ describe("review", () => {
     expect(await api.prisma.review.findFirstOrThrow({ where: { cellId: cellIds[9]! } })).toMatchObject({ action: "CONFIRM", label: "unidentified", reason: "smudged: no nucleus detail" });
     const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[9]!, action: "cell.confirm" } });
     expect(event.reason).toBe("smudged: no nucleus detail");
+  });
+
+  it("refuses CAR-T calls in a bulk confirm, however confident, changing nothing; one by one they are confirmed", async () => {
+    // Labels cycle car_t, lymphocyte, neutrophil, monocyte, eosinophil at 80% (confident): cells 0
+    // and 5 are CAR-T calls; cell 9 abstained.
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    const cart = [cellIds[0]!, cellIds[5]!];
+    const others = cellIds.slice(0, 9).filter((id) => !cart.includes(id));
+    // The labels refused here are the ones the dashboard is served (and leaves out of its bulk action).
+    const { reviewPolicy } = await api.gqlOk(hema, `{ reviewPolicy { bulkMinConfidence bulkExcludedLabels } }`);
+    expect(reviewPolicy.bulkExcludedLabels).toContain("car_t");
+    expect(reviewPolicy.bulkExcludedLabels.every((l: string) => CART_LABEL.test(l))).toBe(true);
+    // bulkConfirmableCells (the demo seed's choice of what to confirm together) follows the same rule.
+    expect([...(await bulkConfirmableCells(api.prisma, cellIds))].sort()).toEqual([...others].sort());
+
+    const before = await databaseFingerprint(api.prisma);
+    const mixed = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 9)) });
+    expect(mixed.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "cells", excludedClass: "CAR-T", excludedCells: 2 });
+    expect(mixed.errors?.[0]?.message).toMatch(/^2 of these 9 cells are CAR-T calls, which are never confirmed in bulk: confirm those one by one/);
+    const onlyCart = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cart) });
+    expect(onlyCart.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(onlyCart.errors?.[0]?.message).toMatch(/^2 of these 2 cells are CAR-T calls/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
+    // Left out, the others are confirmed together; each CAR-T call alone, as one looked at alone.
+    const together = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, others) });
+    expect(together.confirmCells).toHaveLength(7);
+    for (const id of cart) {
+      const r = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [id]) });
+      expect(r.confirmCells[0]).toMatchObject({ id, currentLabel: "car_t", reviewCount: 1 });
+      const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: id, action: "cell.confirm" } });
+      expect(event.after).not.toHaveProperty("bulk");
+    }
+    expect(await api.prisma.review.count({ where: { cellId: { in: cart }, action: "CONFIRM", label: "car_t" } })).toBe(2);
+  });
+
+  it("refuses CAR-T calls in bulk however a model spells the class", async () => {
+    const model = await insertModelVersion(api.prisma, { labels: ["CAR-T", "lymphocyte"] });
+    // Labels alternate CAR-T, lymphocyte: cells 0 and 2 are CAR-T calls.
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4, model });
+    const { reviewPolicy } = await api.gqlOk(hema, `{ reviewPolicy { bulkExcludedLabels } }`);
+    expect(reviewPolicy.bulkExcludedLabels).toEqual(expect.arrayContaining(["CAR-T", "car_t"]));
+    expect(reviewPolicy.bulkExcludedLabels).not.toContain("lymphocyte");
+    const before = await databaseFingerprint(api.prisma);
+    const bulk = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(0, 2)) });
+    expect(bulk.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", excludedCells: 1 });
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    expect([...(await bulkConfirmableCells(api.prisma, cellIds))].sort()).toEqual([cellIds[1]!, cellIds[3]!].sort());
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[1]!, cellIds[3]!]) });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
   });
 
   it("makes a cell unidentified only with a reason, even back to what the AI said", async () => {

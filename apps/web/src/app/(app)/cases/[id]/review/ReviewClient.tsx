@@ -11,7 +11,7 @@ import { useAction } from "@/lib/useAction";
 import { AMEND_CASE, CASE_PROGRESS, CASE_SIGNATURE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { CaseImagesPanel } from "@/review/CaseImagesPanel";
-import { outcomeUnknown, SIGNATURE_UNKNOWN, signatureLanded, type CaseSignature } from "@/review/signatureOutcome";
+import { outcomeUnknown, READ_BACK_DELAYS_MS, SIGNATURE_UNKNOWN, signatureLanded, type CaseSignature } from "@/review/signatureOutcome";
 import type { CaseImage } from "@/review/caseImages";
 import type { SlideInfo } from "@/review/FieldView";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
@@ -35,6 +35,7 @@ export function ReviewClient({
   signer,
   reviewerLogin,
   minConfidence,
+  bulkExcludedLabels,
 }: {
   header: CaseHeader;
   slides: SlideInfo[];
@@ -54,6 +55,8 @@ export function ReviewClient({
   signer: string;
   reviewerLogin: string;
   minConfidence: number;
+  /** Labels never confirmed in bulk (Query.reviewPolicy.bulkExcludedLabels: CAR-T). */
+  bulkExcludedLabels: string[];
 }) {
   const router = useRouter();
   const api = useMemo<ReviewApi>(() => {
@@ -91,11 +94,15 @@ export function ReviewClient({
           await gql(SIGN_OFF, { input: { caseId: header.id, meaning, ...(login === null ? {} : { login }), password, ...seen, seenCaseUpdatedAt: header.updatedAt, comment } });
         } catch (err) {
           if (!outcomeUnknown(err)) throw err;
-          // The answer was lost, perhaps after the signature committed: the case read back says which.
-          const read = await gql<{ case: CaseSignature | null }>(CASE_SIGNATURE, { id: header.id }).catch(() => {
-            throw new ApiError("NETWORK", SIGNATURE_UNKNOWN);
-          });
-          if (!signatureLanded(read.case, header.reportVersion, reviewerLogin)) throw err;
+          // The answer was lost, perhaps after the signature committed, or before a request still
+          // running upstream commits it: the case is read back a few times to find out.
+          for (const delay of READ_BACK_DELAYS_MS) {
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            const read = await gql<{ case: CaseSignature | null }>(CASE_SIGNATURE, { id: header.id }).catch(() => null);
+            if (read && signatureLanded(read.case, header.reportVersion, reviewerLogin)) return;
+          }
+          // Not seen: it may still land. "Not completed, try again" would be a guess.
+          throw new ApiError("NETWORK", SIGNATURE_UNKNOWN);
         }
       },
     };
@@ -156,6 +163,7 @@ export function ReviewClient({
         signer={signer}
         reviewerLogin={reviewerLogin}
         minConfidence={minConfidence}
+        bulkExcludedLabels={bulkExcludedLabels}
         onSigned={() => router.push(`/cases/${header.id}/report`)}
         onReload={() => router.refresh()}
       />

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
-import { mayChangeBeforeSignature } from "@/lib/caseDetails";
+import { isAmendmentOpen, mayChangeBeforeSignature } from "@/lib/caseDetails";
 import { ApiError } from "@/lib/errors";
 import { CASE_CELLS, CASE_HEADER, REVIEW_SETTINGS } from "@/lib/operations";
 import { canVoidImages, sortImages, type CaseImage } from "@/review/caseImages";
@@ -47,7 +47,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const [header, firstPage, settings] = await Promise.all([
     pageQuery<Header>(session, returnTo, CASE_HEADER, { id }).catch(missing),
     cellsPage(null).catch(missing),
-    pageQuery<{ reviewLabels: string[]; reviewPolicy: { bulkMinConfidence: number } }>(session, returnTo, REVIEW_SETTINGS),
+    pageQuery<{ reviewLabels: string[]; reviewPolicy: { bulkMinConfidence: number; bulkExcludedLabels: string[] } }>(session, returnTo, REVIEW_SETTINGS),
   ]);
   if (!header?.case || !firstPage?.case) notFound();
 
@@ -80,12 +80,13 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
       voidedSlides={images.voided.length}
       images={c.slides}
       canVoid={canVoidImages(session.role, c.status, c.reportVersion)}
-      canEditDetails={c.status === "IN_REVIEW" && c.reportVersion > 0 && mayChangeBeforeSignature(session.role, c.reportVersion)}
+      canEditDetails={isAmendmentOpen(c.status, c.reportVersion) && mayChangeBeforeSignature(session.role, c.reportVersion)}
       labels={labels}
       cells={cells}
       signer={session.name}
       reviewerLogin={session.login}
       minConfidence={reviewPolicy.bulkMinConfidence}
+      bulkExcludedLabels={reviewPolicy.bulkExcludedLabels}
     />
   );
 }

@@ -1,0 +1,75 @@
+// Which cells the gallery's bulk action takes, under the API's review policy: CAR-T calls never,
+// however confident the AI (the API refuses them in a multi-cell confirm; each is confirmed by
+// looking at that cell).
+import { describe, expect, it } from "vitest";
+import { type BulkPolicy, bulkConfirmable, bulkExcludedText, groupCells, groupSummary, isBulkExcluded, type ReviewCell } from "./model";
+
+const LABELS = ["car_t", "lymphocyte", "neutrophil", "artifact"];
+/** As Query.reviewPolicy serves it. */
+const POLICY: BulkPolicy = { minConfidence: 0.8, excludedLabels: ["car_t"] };
+
+function cell(id: string, label: string, confidence: number, extra: Partial<ReviewCell> = {}): ReviewCell {
+  return {
+    id,
+    slideId: "s",
+    cropSha256: id.padEnd(64, "0"),
+    box: { x: 0, y: 0, width: 10, height: 10 },
+    ai: { label, confidence, abstained: false, modelVersion: "m@1", fromChampion: true, withdrawn: false },
+    decision: null,
+    currentLabel: label,
+    reviewCount: 0,
+    ...extra,
+  };
+}
+
+const confirmed = (label: string) => ({ decision: { action: "CONFIRM" as const, label, reviewer: "h", reason: null, at: "" }, reviewCount: 1 });
+
+describe("bulk confirm and CAR-T calls", () => {
+  const cells = [
+    cell("cart-sure", "car_t", 0.99),
+    cell("cart-edge", "car_t", 0.8),
+    cell("cart-unsure", "car_t", 0.5),
+    cell("cart-done", "car_t", 0.95, confirmed("car_t")),
+    cell("lym-sure", "lymphocyte", 0.97),
+    cell("lym-unsure", "lymphocyte", 0.6),
+    cell("neu-sure", "neutrophil", 0.9),
+  ];
+  const groups = groupCells(LABELS, cells);
+  const group = (label: string) => groups.find((g) => g.label === label)!;
+
+  it("leaves every CAR-T call out, however confident, and takes the other confident calls", () => {
+    expect(bulkConfirmable(group("car_t"), POLICY)).toEqual([]);
+    expect(bulkConfirmable(group("lymphocyte"), POLICY)).toEqual(["lym-sure"]);
+    expect(bulkConfirmable(group("neutrophil"), POLICY)).toEqual(["neu-sure"]);
+    // Across the whole case: no CAR-T call in any bulk action.
+    const taken = groups.flatMap((g) => bulkConfirmable(g, POLICY));
+    expect(taken.sort()).toEqual(["lym-sure", "neu-sure"]);
+  });
+
+  it("counts the unreviewed cells left out for their label, so the heading can say why", () => {
+    expect(groupSummary(group("car_t"), POLICY)).toEqual({ total: 4, unreviewed: 3, lowConfidence: 1, confirmable: [], excluded: 3 });
+    expect(groupSummary(group("lymphocyte"), POLICY)).toMatchObject({ confirmable: ["lym-sure"], excluded: 0 });
+    // All decided: nothing left out (nothing left to do).
+    const done = groupCells(LABELS, [cell("x", "car_t", 0.9, confirmed("car_t"))])[0]!;
+    expect(groupSummary(done, POLICY)).toMatchObject({ unreviewed: 0, excluded: 0, confirmable: [] });
+    expect(bulkExcludedText("car_t")).toBe("CAR-T cell calls are confirmed one by one");
+  });
+
+  it("follows the labels the API serves, not a copy of its own", () => {
+    // However the registered models spell the class, the API serves each spelling.
+    const spelled: BulkPolicy = { minConfidence: 0.8, excludedLabels: ["CAR-T", "car_t"] };
+    const other = groupCells(["CAR-T", "lymphocyte"], [cell("a", "CAR-T", 0.95), cell("b", "lymphocyte", 0.95)]);
+    expect(other.map((g) => bulkConfirmable(g, spelled))).toEqual([[], ["b"]]);
+    expect(isBulkExcluded("CAR-T", spelled)).toBe(true);
+    expect(isBulkExcluded("lymphocyte", spelled)).toBe(false);
+    // A policy excluding nothing would take the confident CAR-T calls: the page has no list of its own.
+    expect(bulkConfirmable(group("car_t"), { minConfidence: 0.8, excludedLabels: [] }).sort()).toEqual(["cart-edge", "cart-sure"]);
+  });
+
+  it("leaves out a cell by its current label, the one a confirmation confirms", () => {
+    // The AI's call says CAR-T but the page shows another label: not a bulk candidate (it does not
+    // agree with the AI), and a lymphocyte call shown as such is one.
+    const group = { label: "lymphocyte", cells: [cell("p", "lymphocyte", 0.9), cell("q", "lymphocyte", 0.9, { ai: { label: "car_t", confidence: 0.9, abstained: false, modelVersion: "m@1", fromChampion: true, withdrawn: false } })] };
+    expect(bulkConfirmable(group, POLICY)).toEqual(["p"]);
+  });
+});
