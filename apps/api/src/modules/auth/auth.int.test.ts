@@ -1,11 +1,12 @@
 import { createHmac } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { issueToken } from "../../auth/tokens.ts";
 import { closeIdleSessions } from "../../auth/sessions.ts";
 import { checkPassword, login, LOCKOUT_MS, MAX_FAILED_LOGINS, MAX_UNKNOWN_LOGIN_EVENTS, readableUtc } from "./login.ts";
 import { changeMyPassword } from "./changeMyPassword.ts";
 import { resetUserPassword } from "../users/manageUsers.ts";
+import { databaseNow } from "../../lib/databaseNow.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -508,5 +509,64 @@ describe("failed sign-ins, counted for every API process (API_WORKERS) and over 
     // The next failed sign-in (through the API, as its database role) clears them.
     await api.gql(null, LOGIN, { l: `another-${Date.now()}`, p: "nope nope nope" });
     expect((await rows()).filter((r) => keys.includes(r.loginKey)).map((r) => r.loginKey)).toEqual([keys[2]]);
+  });
+});
+
+describe("lockouts alike for real and made-up logins", () => {
+  const answer = (attempt: Promise<unknown>) =>
+    attempt.then(() => ({ code: "signed in", lockedUntil: undefined }), (e: { extensions?: { code?: string; lockedUntil?: string } }) => ({ code: String(e.extensions?.code), lockedUntil: e.extensions?.lockedUntil }));
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("answer wrong passwords sent at once the same: the attempt that reaches the count locks, alone", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const codes = async (loginName: string) => {
+      // Each attempt's first transaction (a failure's record) waits until all have come to it: the
+      // password checks ending together, the widest race (left to chance, it is often narrower).
+      let arrived = 0;
+      let release!: () => void;
+      const together = new Promise<void>((r) => (release = r));
+      const prisma = new Proxy(api.prisma, {
+        get: (target, prop) => {
+          if (prop === "$transaction") {
+            return async (...args: unknown[]) => {
+              if (++arrived === MAX_FAILED_LOGINS) release();
+              await together;
+              return (target.$transaction as (...a: unknown[]) => unknown)(...args);
+            };
+          }
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+      const all = await Promise.all(Array.from({ length: MAX_FAILED_LOGINS }, () => answer(login(prisma, api.env, loginName, "parallel guess"))));
+      return all.map((a) => a.code).sort();
+    };
+    const real = await codes(user.login);
+    expect(real).toEqual(["RATE_LIMITED", ...Array<string>(MAX_FAILED_LOGINS - 1).fill("UNAUTHENTICATED")]);
+    expect(await codes(`parallel-${Date.now()}`)).toEqual(real);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.lockout" } })).toBe(1);
+  });
+
+  it("lock for LOCKOUT_MS by the database's clock, sign-in and signature alike, whatever this host's clock says", async () => {
+    const { user } = await api.createUser("TECHNICIAN");
+    const signer = (await api.createUser("HEMATOLOGIST")).user;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 3_600_000); // this host an hour ahead of the database
+    // Locked by MAX_FAILED_LOGINS wrong passwords; the next attempt answers until when.
+    const lockedUntil = async (attempt: () => Promise<unknown>) => {
+      for (let i = 0; i < MAX_FAILED_LOGINS; i++) await answer(attempt());
+      const next = await answer(attempt());
+      expect(next.code).toBe("RATE_LIMITED");
+      return Date.parse(next.lockedUntil!);
+    };
+    const until = [
+      await lockedUntil(() => login(api.prisma, api.env, user.login, "nope nope nope")),
+      await lockedUntil(() => login(api.prisma, api.env, `skewed-${Date.now()}`, "nope nope nope")),
+      await lockedUntil(() => checkPassword(api.prisma, signer, "nope nope nope", "signature")),
+    ];
+    const expected = (await databaseNow(api.prisma)).getTime() + LOCKOUT_MS;
+    for (const u of until) expect(Math.abs(u - expected)).toBeLessThan(60_000);
   });
 });

@@ -21,6 +21,12 @@ export const LOCKOUT_MS = 15 * 60 * 1000;
  */
 const COUNT_WINDOW_START = Prisma.sql`(now() AT TIME ZONE 'UTC') - ${LOCKOUT_MS}::int * interval '1 millisecond'`;
 const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
+/**
+ * A lock's end, set and judged on the database's clock for accounts and unknown logins alike: were
+ * one kind on an API host's clock, a host whose clock is off would lock it for longer or shorter,
+ * and its lockedUntil would tell which logins exist.
+ */
+const LOCKED_UNTIL = Prisma.sql`${NOW_UTC} + ${LOCKOUT_MS}::int * interval '1 millisecond'`;
 
 /** What Mutation.login and changeMyPassword answer (AuthPayload). */
 export interface LoginResult {
@@ -59,20 +65,26 @@ export async function checkPassword(
   // with fewer than MAX_FAILED_LOGINS attempts counted: guesses sent in parallel cannot all be
   // checked against a row read before the first of them failed.
   // Raw SQL, so that a right password leaves the row as it was (no updatedAt stamp); lockedUntil
-  // holds UTC without a time zone, as Prisma writes it.
-  const claimed = await prisma.$executeRaw`
+  // holds UTC without a time zone, as Prisma writes it. It returns the count this attempt reached:
+  // only the attempt that reached MAX_FAILED_LOGINS locks (below), as failUnknownLogin's one
+  // statement locks an unknown login at the fifth. Read after the password checks instead, the
+  // count is the maximum for every guess in flight, and several would lock: a real account's tell.
+  const [claimed] = await prisma.$queryRaw<{ failedLogins: number }[]>`
     UPDATE "user" SET
       "failedLogins" = CASE WHEN "lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN "failedLogins" + 1 ELSE 1 END,
       "lastFailedLoginAt" = ${NOW_UTC}
     WHERE "id" = ${user.id}::uuid
       AND ("failedLogins" < ${MAX_FAILED_LOGINS} OR "lastFailedLoginAt" IS NULL OR "lastFailedLoginAt" <= ${COUNT_WINDOW_START})
-      AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})`;
-  if (claimed === 0) {
+      AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})
+    RETURNING "failedLogins"`;
+  if (!claimed) {
     // Refused, but only after a hash as costly as a real check: a quick answer would tell a
     // locked account from an unknown login (which pays the dummy hash) by its timing.
     await verifyPassword(await dummyPasswordHash(), password);
-    const now = await prisma.user.findUniqueOrThrow({ where: { id: user.id }, select: { lockedUntil: true } });
-    if (now.lockedUntil && now.lockedUntil.getTime() > Date.now()) lockedError(now.lockedUntil);
+    // On the database's clock, which set the lock (LOCKED_UNTIL); read back as UTC.
+    const [held] = await prisma.$queryRaw<{ lockedUntil: Date }[]>`
+      SELECT "lockedUntil" AT TIME ZONE 'UTC' AS "lockedUntil" FROM "user" WHERE "id" = ${user.id}::uuid AND "lockedUntil" > ${NOW_UTC}`;
+    if (held) lockedError(held.lockedUntil);
     // Guesses in flight while another locks the account: answered as a failed attempt. A message
     // of its own would tell a real account (only they can be raced) from an unknown login.
     throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
@@ -82,21 +94,20 @@ export async function checkPassword(
     await prisma.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL WHERE "id" = ${user.id}::uuid`;
     return { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null };
   }
-  const locked = await prisma.$transaction(async (tx) => {
-    const { failedLogins } = await tx.user.findUniqueOrThrow({ where: { id: user.id }, select: { failedLogins: true } });
-    const lock = failedLogins >= MAX_FAILED_LOGINS;
+  const { failedLogins } = claimed;
+  const lock = failedLogins >= MAX_FAILED_LOGINS;
+  await prisma.$transaction(async (tx) => {
     if (lock) {
-      await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: new Date(Date.now() + LOCKOUT_MS) } });
+      await tx.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = ${LOCKED_UNTIL}, "updatedAt" = ${NOW_UTC} WHERE "id" = ${user.id}::uuid`;
     }
     await recordAudit(tx, { id: user.id, login: user.login }, {
       action: lock ? "auth.lockout" : `auth.${purpose}_failed`,
       entityType: "User",
       entityId: user.id,
-      after: { failedLogins: lock ? MAX_FAILED_LOGINS : failedLogins, ...context },
+      after: { failedLogins, ...context },
     });
-    return lock;
   });
-  if (locked) justLockedError();
+  if (lock) justLockedError();
   throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
 }
 
@@ -124,14 +135,16 @@ async function failUnknownLogin(prisma: PrismaClient, key: string): Promise<neve
     INSERT INTO "unknown_login_lockout" AS t ("loginKey", "failedLogins", "lastFailedLoginAt") VALUES (${key}, 1, ${NOW_UTC})
     ON CONFLICT ("loginKey") DO UPDATE SET
       "failedLogins" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN 0 ELSE ${counted} END,
-      "lockedUntil" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN ${NOW_UTC} + ${LOCKOUT_MS}::int * interval '1 millisecond' END,
+      "lockedUntil" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN ${LOCKED_UNTIL} END,
       "lastFailedLoginAt" = ${NOW_UTC}
     WHERE t."lockedUntil" IS NULL OR t."lockedUntil" <= ${NOW_UTC}
     RETURNING t."lockedUntil" IS NOT NULL AS locked`;
   if (row?.locked) justLockedError();
   if (!row) {
-    const held = await prisma.unknownLoginLockout.findUnique({ where: { loginKey: key }, select: { lockedUntil: true } });
-    if (held?.lockedUntil && held.lockedUntil.getTime() > Date.now()) lockedError(held.lockedUntil);
+    // On the database's clock, which set the lock (LOCKED_UNTIL); read back as UTC.
+    const [held] = await prisma.$queryRaw<{ lockedUntil: Date }[]>`
+      SELECT "lockedUntil" AT TIME ZONE 'UTC' AS "lockedUntil" FROM "unknown_login_lockout" WHERE "loginKey" = ${key} AND "lockedUntil" > ${NOW_UTC}`;
+    if (held) lockedError(held.lockedUntil);
   }
   throw unauthenticated("Invalid login or password");
 }
