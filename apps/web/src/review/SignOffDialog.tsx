@@ -67,11 +67,26 @@ export function SignOffDialog({
   /** Reloads the case: the way out when the API says it changed since the page loaded. */
   onReload: () => void;
 }) {
+  // Not closed while a signature is under way (Cancel, Escape): the form would unmount and its
+  // outcome (signed, refused, or not known after a lost answer) would be told to nobody, while the
+  // request might still land.
+  const [signing, setSigning] = useState(false);
+  const close = () => {
+    if (!signing) onClose();
+  };
+  const sign: typeof onSign = async (...args) => {
+    setSigning(true);
+    try {
+      await onSign(...args);
+    } finally {
+      setSigning(false);
+    }
+  };
   return (
-    <Modal open={open} onClose={onClose} label="Sign off case" testId="signoff-dialog">
+    <Modal open={open} onClose={close} label="Sign off case" testId="signoff-dialog">
       {/* Mounted only while open: a cancelled dialog keeps no typed password for the next
           person at this workstation (21 CFR 11.200: only the owner executes a signature). */}
-      <SignOffForm onClose={onClose} summary={summary} saving={saving} onSign={onSign} onReload={onReload} />
+      <SignOffForm onClose={close} summary={summary} saving={saving} onSign={sign} onReload={onReload} />
     </Modal>
   );
 }
@@ -359,7 +374,7 @@ function SignOffForm({
         </button>
       )}
       <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>
-        <button type="button" onClick={onClose} data-testid="signoff-cancel">
+        <button type="button" onClick={onClose} disabled={busy} data-testid="signoff-cancel">
           Cancel
         </button>
         <button className="primary" type="submit" disabled={cannotSign || busy} data-testid="signoff-submit" title={blocked ?? undefined}>

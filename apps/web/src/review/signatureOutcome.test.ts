@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "@/lib/errors";
-import { outcomeUnknown, signatureLanded } from "./signatureOutcome";
+import { outcomeUnknown, READ_BACK_DELAYS_MS, signatureLanded, signatureLandedAfterAll } from "./signatureOutcome";
 
 const read = (reportVersion: number, version: number | null, login = "hema") => ({
   reportVersion,
@@ -28,5 +28,29 @@ describe("a signature whose answer was lost", () => {
     expect(signatureLanded(read(1, 1, "drb"), 0, "hema")).toBe(false);
     expect(signatureLanded(read(2, 2), 0, "hema")).toBe(false);
     expect(signatureLanded(null, 0, "hema")).toBe(false);
+  });
+});
+
+describe("reading the case back after a lost answer", () => {
+  const noWait = async () => {};
+
+  it("waits the delays in turn and stops at the read that shows the signature (it may land a moment late)", async () => {
+    const waited: number[] = [];
+    const answers = [read(0, null), read(1, 1)];
+    const landed = await signatureLandedAfterAll(async () => answers.shift() ?? null, 0, "hema", async (ms) => void waited.push(ms));
+    expect(landed).toBe(true);
+    expect(waited).toEqual(READ_BACK_DELAYS_MS.slice(0, 2));
+    expect(READ_BACK_DELAYS_MS[0]).toBe(0);
+  });
+
+  it("reads every time before giving up, a failed read counting as not shown", async () => {
+    let reads = 0;
+    const failing = async () => {
+      reads++;
+      throw new TypeError("Failed to fetch");
+    };
+    expect(await signatureLandedAfterAll(failing, 0, "hema", noWait)).toBe(false);
+    expect(reads).toBe(READ_BACK_DELAYS_MS.length);
+    expect(await signatureLandedAfterAll(async () => read(2, 2, "drb"), 1, "hema", noWait)).toBe(false);
   });
 });

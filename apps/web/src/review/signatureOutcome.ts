@@ -33,6 +33,25 @@ export function signatureLanded(read: CaseSignature | null, versionBefore: numbe
  */
 export const READ_BACK_DELAYS_MS = [0, 1_000, 3_000] as const;
 
+/**
+ * Reads the case back after each delay until it shows this signature (true), or the delays run
+ * out (false). A read that fails counts as not shown: the connection may still be down.
+ */
+export async function signatureLandedAfterAll(
+  read: () => Promise<CaseSignature | null>,
+  versionBefore: number,
+  me: string,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  delays: readonly number[] = READ_BACK_DELAYS_MS,
+): Promise<boolean> {
+  for (const delay of delays) {
+    await wait(delay);
+    const seen = await read().catch(() => null);
+    if (signatureLanded(seen, versionBefore, me)) return true;
+  }
+  return false;
+}
+
 /** Where the read-backs did not show the signature: what the signer must do before signing again. */
 export const SIGNATURE_UNKNOWN =
   "The connection failed while signing, so it is not known whether your signature was recorded. Reload the case before signing again: a second signature of the same version is refused, never recorded twice.";

@@ -11,7 +11,7 @@ import { useAction } from "@/lib/useAction";
 import { AMEND_CASE, CASE_PROGRESS, CASE_SIGNATURE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { CaseImagesPanel } from "@/review/CaseImagesPanel";
-import { outcomeUnknown, READ_BACK_DELAYS_MS, SIGNATURE_UNKNOWN, signatureLanded, type CaseSignature } from "@/review/signatureOutcome";
+import { outcomeUnknown, SIGNATURE_UNKNOWN, signatureLandedAfterAll, type CaseSignature } from "@/review/signatureOutcome";
 import type { CaseImage } from "@/review/caseImages";
 import type { SlideInfo } from "@/review/FieldView";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
@@ -96,11 +96,8 @@ export function ReviewClient({
           if (!outcomeUnknown(err)) throw err;
           // The answer was lost, perhaps after the signature committed, or before a request still
           // running upstream commits it: the case is read back a few times to find out.
-          for (const delay of READ_BACK_DELAYS_MS) {
-            await new Promise((resolve) => setTimeout(resolve, delay));
-            const read = await gql<{ case: CaseSignature | null }>(CASE_SIGNATURE, { id: header.id }).catch(() => null);
-            if (read && signatureLanded(read.case, header.reportVersion, reviewerLogin)) return;
-          }
+          const read = async () => (await gql<{ case: CaseSignature | null }>(CASE_SIGNATURE, { id: header.id })).case;
+          if (await signatureLandedAfterAll(read, header.reportVersion, reviewerLogin)) return;
           // Not seen: it may still land. "Not completed, try again" would be a guess.
           throw new ApiError("NETWORK", SIGNATURE_UNKNOWN);
         }
