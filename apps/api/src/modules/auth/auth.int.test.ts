@@ -520,10 +520,10 @@ describe("lockouts alike for real and made-up logins", () => {
   });
 
   it("answer wrong passwords sent at once the same: the attempt that reaches the count locks, alone", async () => {
-    const { user } = await api.createUser("TECHNICIAN");
-    const codes = async (loginName: string) => {
-      // Each attempt's first transaction (a failure's record) waits until all have come to it: the
-      // password checks ending together, the widest race (left to chance, it is often narrower).
+    const codes = async (loginName: string, attempts: number) => {
+      // Each attempt's first transaction (a failure's record) waits until MAX_FAILED_LOGINS have
+      // come to it: the password checks ending together, the widest race (left to chance, it is
+      // often narrower). Attempts beyond the count, refused before their check, are not held.
       let arrived = 0;
       let release!: () => void;
       const together = new Promise<void>((r) => (release = r));
@@ -540,13 +540,21 @@ describe("lockouts alike for real and made-up logins", () => {
           return typeof v === "function" ? v.bind(target) : v;
         },
       });
-      const all = await Promise.all(Array.from({ length: MAX_FAILED_LOGINS }, () => answer(login(prisma, api.env, loginName, "parallel guess"))));
+      const all = await Promise.all(Array.from({ length: attempts }, () => answer(login(prisma, api.env, loginName, "parallel guess"))));
       return all.map((a) => a.code).sort();
     };
-    const real = await codes(user.login);
-    expect(real).toEqual(["RATE_LIMITED", ...Array<string>(MAX_FAILED_LOGINS - 1).fill("UNAUTHENTICATED")]);
-    expect(await codes(`parallel-${Date.now()}`)).toEqual(real);
-    expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.lockout" } })).toBe(1);
+    // At the count, and past it: the guesses behind the one that locks are answered as locked, a
+    // real account's as a made-up login's.
+    for (const attempts of [MAX_FAILED_LOGINS, MAX_FAILED_LOGINS + 1, MAX_FAILED_LOGINS + 3]) {
+      const { user } = await api.createUser("TECHNICIAN");
+      const real = await codes(user.login, attempts);
+      expect(real, `${attempts} at once`).toEqual([
+        ...Array<string>(attempts - MAX_FAILED_LOGINS + 1).fill("RATE_LIMITED"),
+        ...Array<string>(MAX_FAILED_LOGINS - 1).fill("UNAUTHENTICATED"),
+      ]);
+      expect(await codes(`parallel-${attempts}-${Date.now()}`, attempts), `${attempts} at once`).toEqual(real);
+      expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.lockout" } })).toBe(1);
+    }
   });
 
   it("lock for LOCKOUT_MS by the database's clock, sign-in and signature alike, whatever this host's clock says", async () => {

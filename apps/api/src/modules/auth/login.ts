@@ -65,18 +65,22 @@ export async function checkPassword(
   // with fewer than MAX_FAILED_LOGINS attempts counted: guesses sent in parallel cannot all be
   // checked against a row read before the first of them failed.
   // Raw SQL, so that a right password leaves the row as it was (no updatedAt stamp); lockedUntil
-  // holds UTC without a time zone, as Prisma writes it. It returns the count this attempt reached:
-  // only the attempt that reached MAX_FAILED_LOGINS locks (below), as failUnknownLogin's one
-  // statement locks an unknown login at the fifth. Read after the password checks instead, the
-  // count is the maximum for every guess in flight, and several would lock: a real account's tell.
-  const [claimed] = await prisma.$queryRaw<{ failedLogins: number }[]>`
+  // holds UTC without a time zone, as Prisma writes it. The attempt that reaches MAX_FAILED_LOGINS
+  // locks in the same statement, as failUnknownLogin's one statement locks an unknown login at the
+  // fifth: guesses in flight behind it find the lock, whether or not its password check has ended.
+  // Were the lock written after the check, a guess refused here could read the row before it and
+  // be answered as a failed attempt where an unknown login's is answered as locked: a real
+  // account's tell. Only that attempt locks (one auth.lockout); a right password lifts it (below).
+  const counted = Prisma.sql`CASE WHEN "lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN "failedLogins" + 1 ELSE 1 END`;
+  const [claimed] = await prisma.$queryRaw<{ failedLogins: number; locked: boolean }[]>`
     UPDATE "user" SET
-      "failedLogins" = CASE WHEN "lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN "failedLogins" + 1 ELSE 1 END,
+      "failedLogins" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN 0 ELSE ${counted} END,
+      "lockedUntil" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN ${LOCKED_UNTIL} END,
       "lastFailedLoginAt" = ${NOW_UTC}
     WHERE "id" = ${user.id}::uuid
       AND ("failedLogins" < ${MAX_FAILED_LOGINS} OR "lastFailedLoginAt" IS NULL OR "lastFailedLoginAt" <= ${COUNT_WINDOW_START})
       AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})
-    RETURNING "failedLogins"`;
+    RETURNING "failedLogins", "lockedUntil" IS NOT NULL AS locked`;
   if (!claimed) {
     // Refused, but only after a hash as costly as a real check: a quick answer would tell a
     // locked account from an unknown login (which pays the dummy hash) by its timing.
@@ -85,8 +89,9 @@ export async function checkPassword(
     const [held] = await prisma.$queryRaw<{ lockedUntil: Date }[]>`
       SELECT "lockedUntil" AT TIME ZONE 'UTC' AS "lockedUntil" FROM "user" WHERE "id" = ${user.id}::uuid AND "lockedUntil" > ${NOW_UTC}`;
     if (held) lockedError(held.lockedUntil);
-    // Guesses in flight while another locks the account: answered as a failed attempt. A message
-    // of its own would tell a real account (only they can be raced) from an unknown login.
+    // Refused by a lock that is gone by now (lifted by the right password of the attempt that set
+    // it or by an administrator, or run out): answered as a failed attempt. A message of its own
+    // would tell a real account (only theirs can be lifted early) from an unknown login.
     throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
   }
   const ok = await verifyPassword(user.passwordHash, password);
@@ -94,10 +99,13 @@ export async function checkPassword(
     await prisma.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL WHERE "id" = ${user.id}::uuid`;
     return { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null };
   }
-  const { failedLogins } = claimed;
-  const lock = failedLogins >= MAX_FAILED_LOGINS;
+  const lock = claimed.locked;
+  const failedLogins = lock ? MAX_FAILED_LOGINS : claimed.failedLogins;
   await prisma.$transaction(async (tx) => {
     if (lock) {
+      // Set again, from the failure: the lock runs from the failed check, as an unknown login's
+      // (locked after its dummy hash) does, and stands even if a right password typed meanwhile
+      // lifted it.
       await tx.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = ${LOCKED_UNTIL}, "updatedAt" = ${NOW_UTC} WHERE "id" = ${user.id}::uuid`;
     }
     await recordAudit(tx, { id: user.id, login: user.login }, {

@@ -9,6 +9,7 @@ import type { AuthUser } from "../../context.ts";
 import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
 import { conflict, forbidden, notFound } from "../../errors.ts";
 import { advanceCaseIfAnalysed } from "../../jobs/handlers/analyzeSlide.ts";
+import { databaseNow } from "../../lib/databaseNow.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { assertNotSigned, lockCase } from "../cases/caseRules.ts";
@@ -65,7 +66,7 @@ export async function voidSlide(prisma: PrismaClient, actor: AuthUser, raw: unkn
       });
     }
     // The database's clock, like the audit trail's and the signatures'.
-    const [{ now }] = await tx.$queryRaw<[{ now: Date }]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`;
+    const now = await databaseNow(tx);
     const after = await tx.slide.update({
       where: { id: before.id },
       data: { voidedAt: now, voidedById: actor.id, voidReason: input.reason },
