@@ -217,7 +217,7 @@ export const MODELS = /* GraphQL */ `
         proposedBy { id displayName } decidedBy { displayName }
         lostClasses
         evidence {
-          snapshotId snapshot { name } testCells minTestCells untestedLabels acceptedRegression
+          snapshotId snapshot { name } testCells minTestCells bulkConfirmedTestCells untestedLabels acceptedRegression
           accuracyDifference { difference lower upper }
           pairing pairingNote paired { cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP mcnemarTest difference lower upper }
           regressions { measure label candidate champion support paired { candidateOnlyRight championOnlyRight mcnemarP mcnemarTest } }
@@ -233,7 +233,7 @@ export const MODELS = /* GraphQL */ `
 export const COMPARE_MODELS = /* GraphQL */ `
   query Compare($a: ID!, $b: ID, $snapshotId: ID!) {
     compareModels(a: $a, b: $b, snapshotId: $snapshotId) {
-      testCount relabelledTestCells untestedLabels
+      testCount relabelledTestCells bulkConfirmedTestCells untestedLabels
       snapshot { id name }
       a { accuracy macroF1 abstained leakedPatients leakedCells trainingDataKnown confusion perClass modelVersion { id name version } }
       b { accuracy macroF1 abstained leakedPatients leakedCells trainingDataKnown confusion perClass modelVersion { id name version } }

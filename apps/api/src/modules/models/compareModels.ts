@@ -10,6 +10,7 @@ import { cachedEvaluation, evaluateOnSnapshot } from "../../jobs/model/evaluateO
 import { sharedClassifierCache } from "../../jobs/model/modelRuntime.ts";
 import { untestedLabelsOf } from "./promotionFigures.ts";
 import { relabelledTestCells } from "./relabelledTest.ts";
+import { bulkConfirmedTestCells } from "../training/bulkConfirmed.ts";
 
 /** Above this the comparison belongs in a job, not in a request. */
 const MAX_TEST_CELLS = 5_000;
@@ -78,6 +79,8 @@ export async function compareModels(
     testCount,
     // Counted now, not cached: an amendment may relabel a TEST cell after the evaluations were stored.
     relabelledTestCells: await relabelledTestCells(ctx.prisma, snapshot.id),
+    // Frozen with the snapshot's items (null: taken before it was recorded).
+    bulkConfirmedTestCells: await bulkConfirmedTestCells(ctx.prisma, snapshot.id),
     untestedLabels: untestedLabelsOf(evalA, evalB),
     a: view(a, evalA),
     b: b && evalB ? view(b, evalB) : null,

@@ -4,12 +4,14 @@ import type { Role } from "@rcmnet/db";
 import { signCaseForTest } from "@rcmnet/db/testing";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { evaluatePredictions, withoutLeakage } from "../../jobs/model/evaluation.ts";
 import { randomUUID } from "node:crypto";
 import { RETRACTION_MEANING } from "../signoff/meanings.ts";
+import { decidePromotion } from "./decidePromotion.ts";
+import { databaseNow } from "../../lib/databaseNow.ts";
 
 let api: TestApi;
 let tokens: Record<Role, string>;
@@ -56,7 +58,12 @@ function codeOf(result: { errors?: { extensions?: { code?: string } }[] }) {
 }
 
 /** A real snapshot row (ordered by createdAt), with TEST/TRAIN items for the given cells. */
-async function insertSnapshot(id: string, name: string, createdAt: Date, items: { cellId: string; label: string; split: "TRAIN" | "TEST" }[] = []) {
+async function insertSnapshot(
+  id: string,
+  name: string,
+  createdAt: Date,
+  items: { cellId: string; label: string; split: "TRAIN" | "TEST"; bulkConfirmed?: boolean | null }[] = [],
+) {
   const by = await api.prisma.user.findFirstOrThrow({ where: { role: "DATA_SCIENTIST" } });
   await api.prisma.datasetSnapshot.create({
     data: { id, name, labels: ["car_t", "lymphocyte"], itemCount: items.length, contentHash: `hash-${name}`, createdById: by.id, createdAt },
@@ -958,5 +965,71 @@ describe("promotion evidence", () => {
       champion: { perClass: [{ label: "car_t", recall: 1, support: 4, recallCi95: [0.51, 1] }] },
     });
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: promotion.id, approve: false, note: "old" });
+  });
+
+  it("tells how many TEST labels are bulk confirmations of AI calls: frozen with the proposal, counted by a comparison, not recorded for older snapshots", async () => {
+    const tech = await api.createUser("TECHNICIAN");
+    const hema = await api.createUser("HEMATOLOGIST");
+    const { cells } = await insertCaseWithCells(api.prisma, { createdById: tech.user.id, reviewerId: hema.user.id, status: "SIGNED_OUT", cells: Array.from({ length: 4 }, () => ({ reviews: ["car_t"] })) });
+    const [a, b, c, d] = cells.map((cell) => cell.id);
+    // Taken before it was recorded (bulkConfirmed null), and since: 2 of its 3 TEST labels confirmed
+    // in bulk (the TRAIN one does not count).
+    const before = "00000000-0000-4000-8000-000000000f01";
+    const since = "00000000-0000-4000-8000-000000000f02";
+    await insertSnapshot(before, "bulk-not-recorded", new Date("2026-11-27T10:00:00Z"), [
+      { cellId: a!, label: "car_t", split: "TEST" },
+      { cellId: b!, label: "car_t", split: "TEST" },
+    ]);
+    await insertSnapshot(since, "bulk-recorded", new Date("2026-11-28T10:00:00Z"), [
+      { cellId: a!, label: "car_t", split: "TEST", bulkConfirmed: true },
+      { cellId: b!, label: "car_t", split: "TEST", bulkConfirmed: true },
+      { cellId: c!, label: "car_t", split: "TEST", bulkConfirmed: false },
+      { cellId: d!, label: "car_t", split: "TRAIN", bulkConfirmed: true },
+    ]);
+    const champion = await currentChampion();
+    await evaluate(champion.id, { [before]: evaluation(10), [since]: evaluation(10) });
+    const recorded = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(recorded.id, { [since]: evaluation(10) });
+    const unrecorded = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(unrecorded.id, { [before]: evaluation(10) });
+
+    const COMPARE = `query($a: ID!, $b: ID!, $s: ID!) { compareModels(a: $a, b: $b, snapshotId: $s) { testCount bulkConfirmedTestCells } }`;
+    expect((await api.gqlOk(tokens.DATA_SCIENTIST, COMPARE, { a: recorded.id, b: champion.id, s: since })).compareModels).toEqual({ testCount: 3, bulkConfirmedTestCells: 2 });
+    expect((await api.gqlOk(tokens.DATA_SCIENTIST, COMPARE, { a: unrecorded.id, b: champion.id, s: before })).compareModels).toEqual({ testCount: 2, bulkConfirmedTestCells: null });
+
+    const BULK_EVIDENCE = `{ modelPromotions { nodes { id evidence { snapshotId testCells bulkConfirmedTestCells } } } }`;
+    const bulkOf = async (id: string) => (await api.gqlOk(tokens.ADMIN, BULK_EVIDENCE)).modelPromotions.nodes.find((n: { id: string }) => n.id === id).evidence;
+    for (const [version, snapshotId, bulk] of [[recorded, since, 2], [unrecorded, before, null]] as const) {
+      const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, PROPOSE, { id: version.id, reason: "as good" })).proposePromotion;
+      expect(await bulkOf(proposal.id)).toEqual({ snapshotId, testCells: 20, bulkConfirmedTestCells: bulk });
+      const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+      if (bulk === null) expect(event.after).not.toHaveProperty("bulkConfirmedTestCells");
+      else expect(event.after).toMatchObject({ comparedOnSnapshotId: snapshotId, testCells: 20, bulkConfirmedTestCells: bulk });
+      await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
+    }
+  });
+});
+
+describe("a promotion decision's time", () => {
+  it("is the database's, not this host's, even when this host's clock is an hour off", async () => {
+    // A rollback proposal filed by a data scientist, decided (rejected: no champion changes) by an admin.
+    const archived = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir, status: "ARCHIVED" });
+    const proposer = (await api.createUser("DATA_SCIENTIST")).user;
+    const admin = (await api.createUser("ADMIN")).user;
+    const proposal = await api.prisma.modelPromotion.create({
+      data: { modelVersionId: archived.id, kind: "ROLLBACK", reason: "back to the earlier one", proposedById: proposer.id },
+    });
+    // Faked around the decision alone: the request's session and token checks read this host's clock.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 3_600_000);
+      const actor = { id: admin.id, login: admin.login, displayName: admin.displayName, role: admin.role };
+      const decided = await decidePromotion(api.prisma, api.env.dataDir, actor, { id: proposal.id, approve: false, note: "not needed" });
+      expect(decided.state).toBe("REJECTED");
+    } finally {
+      vi.useRealTimers();
+    }
+    const stored = await api.prisma.modelPromotion.findUniqueOrThrow({ where: { id: proposal.id } });
+    expect(Math.abs(stored.decidedAt!.getTime() - (await databaseNow(api.prisma)).getTime())).toBeLessThan(60_000);
   });
 });

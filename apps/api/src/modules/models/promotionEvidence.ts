@@ -12,6 +12,8 @@
 // (pairing NO_CHAMPION); those filed before carry none (evidence null). Since the minimum TEST size
 // (RCMNET_MIN_TEST_CELLS) and whether each model's training data is known here
 // (trainingDataKnown) were recorded, both are served; before, null: not recorded, never guessed.
+// So is, since 2026-11-28, how many of the TEST labels were bulk confirmations of AI calls
+// (bulkConfirmedTestCells; null: proposals before, or a snapshot taken before it was recorded).
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -27,6 +29,11 @@ interface Recorded {
   testCells?: number;
   /** RCMNET_MIN_TEST_CELLS when it was proposed (older proposals: none, served null). */
   minTestCells?: number;
+  /**
+   * TEST labels that were bulk confirmations of AI calls (since 2026-11-28, where the snapshot
+   * records it; otherwise none, served null: not recorded).
+   */
+  bulkConfirmedTestCells?: number;
   accuracyDifference?: { difference: number; lower: number; upper: number };
   untestedLabels?: string[];
   regressions?: Regression[];
@@ -84,6 +91,7 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
     snapshot,
     testCells: proposal.testCells ?? null,
     minTestCells: proposal.minTestCells ?? null,
+    bulkConfirmedTestCells: proposal.bulkConfirmedTestCells ?? null,
     candidate: figures(candidate, snapshotId, proposal.testLeakage?.candidate, proposal.figures?.candidate),
     champion: champion ? figures(champion, snapshotId, proposal.testLeakage?.champion, proposal.figures?.champion) : null,
     accuracyDifference: proposal.accuracyDifference ?? null,

@@ -10,6 +10,7 @@ import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { accuracyDifference95, describeRegression, figuresOf, regressionsOf, untestedLabelsOf } from "./promotionFigures.ts";
 import { relabelledTestCells } from "./relabelledTest.ts";
 import { noLongerHeld } from "../training/noLongerHeld.ts";
+import { bulkConfirmedTestCells } from "../training/bulkConfirmed.ts";
 import { pairEvaluations } from "./pairedComparison.ts";
 
 export const MAX_REASON = 2000;
@@ -126,7 +127,8 @@ export async function proposePromotion(
  * accuracy difference with its interval, compared cell by cell where both evaluations kept each
  * cell's call (pairing: PAIRED, with b, c, McNemar's mid-p and the paired interval; otherwise why
  * not: INCONSISTENT where a per-cell record contradicts its evaluation), the classes untested
- * there, and where the candidate is below the champion (each class's with its paired counts).
+ * there, where the candidate is below the champion (each class's with its paired counts), and how
+ * many of the TEST labels are bulk confirmations of AI calls (where the snapshot records it).
  */
 async function comparisonEvidence(prisma: PrismaClient, candidateId: string, minTestCells: number) {
   const [version, champion] = await Promise.all([
@@ -161,6 +163,9 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
   const candidateEval = cachedEvaluation(version, best.snapshotId);
   const snapshotName = snapshots.find((s) => s.id === best.snapshotId)?.name ?? null;
   const relabelled = isUuid(best.snapshotId) ? await relabelledTestCells(prisma, best.snapshotId) : 0;
+  // How many of those TEST labels are bulk confirmations of AI calls: weaker evidence, favouring the
+  // model that made the calls. Not recorded (a snapshot taken before it was): left out, served null.
+  const bulk = isUuid(best.snapshotId) ? await bulkConfirmedTestCells(prisma, best.snapshotId) : null;
   if (!champion) {
     // A first champion: its own figures (accuracy, macro-F1, cells right and abstained, each
     // class's recall with its interval), nothing to pair or to fall below.
@@ -170,6 +175,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
       comparedOnSnapshotId: best.snapshotId,
       ...(snapshotName ? { snapshotName } : {}),
       ...(testCells !== null ? { testCells } : {}),
+      ...(bulk !== null ? { bulkConfirmedTestCells: bulk } : {}),
       minTestCells,
       testLeakage: { candidate: { ...best.candidate } },
       figures: toJson({ candidate: figuresOf(candidateEval) }),
@@ -189,6 +195,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
     comparedOnSnapshotId: best.snapshotId,
     ...(snapshotName ? { snapshotName } : {}),
     ...(testCells !== null ? { testCells } : {}),
+    ...(bulk !== null ? { bulkConfirmedTestCells: bulk } : {}),
     minTestCells,
     testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion! } },
     figures: toJson(figures),

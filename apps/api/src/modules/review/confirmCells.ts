@@ -86,6 +86,9 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
                      unnest(${input.map((i) => i.expectedLabel)}::text[]) AS label) v
         WHERE c.id = v.id AND c."reviewCount" = v.expected AND c."currentLabel" = v.label`;
       if (updated !== ids.length) throw staleReview(null, null);
+      // A confirmation made with others says so on its review too (bulkSize: how many), so a
+      // snapshot can tell which of its labels were accepted with a gallery group (createDatasetSnapshot).
+      const bulkSize = ids.length > 1 ? ids.length : null;
       await tx.review.createMany({
         data: input.map((item) => {
           const cell = byId.get(item.cellId)!;
@@ -98,6 +101,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
             previousLabel: cell.currentLabel,
             reason: item.reason || null,
             reportVersion: kase.reportVersion,
+            bulkSize,
           };
         }),
       });

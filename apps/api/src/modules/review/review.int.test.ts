@@ -113,9 +113,21 @@ describe("review", () => {
     expect(await api.prisma.auditEvent.count({ where: { entityId: { in: cellIds }, action: "cell.confirm" } })).toBe(35);
     const bulkEvent = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[0], action: "cell.confirm" } });
     expect(bulkEvent.after).toMatchObject({ bulk: 35 });
+    // The review rows say so too (bulkSize: how many in the request), which a snapshot freezes.
+    expect(await api.prisma.review.groupBy({ by: ["bulkSize"], where: { cellId: { in: cellIds } }, _count: true })).toEqual([{ bulkSize: 35, _count: 35 }]);
     await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[1]!]) });
     const single = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[1], action: "cell.confirm" }, orderBy: { seq: "desc" } });
     expect(single.after).not.toHaveProperty("bulk");
+    // A confirmation alone is a decision made cell by cell: no bulk size.
+    expect(await api.prisma.review.findUniqueOrThrow({ where: { cellId_seq: { cellId: cellIds[1]!, seq: 2 } } })).toMatchObject({ action: "CONFIRM", bulkSize: null });
+    // The database holds the rule: a bulk size only on a confirmation made with another cell.
+    const alone = await api.prisma.cell.findUniqueOrThrow({ where: { id: all[0]! } });
+    await expect(
+      api.prisma.review.create({ data: { cellId: alone.id, seq: 1, reviewerId: techId, action: "RECLASSIFY", label: "lymphocyte", bulkSize: 2 } }),
+    ).rejects.toThrow(/review_bulk_size/);
+    await expect(
+      api.prisma.review.create({ data: { cellId: alone.id, seq: 1, reviewerId: techId, action: "CONFIRM", label: "car_t", bulkSize: 1 } }),
+    ).rejects.toThrow(/review_bulk_size/);
 
     const dup = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!, cellIds[0]!]) });
     expect(dup.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");

@@ -5,8 +5,9 @@
 // voided images, and of cases whose report of record is a retraction ("no valid result": the
 // smears may be another patient's; a snapshot taken before keeps them: snapshots are frozen).
 // AI predictions are never
-// labels. Cells are split by patient (datasetSplit.ts). The snapshot's rows are append-only in
-// the database (dataset_item trigger).
+// labels. Cells are split by patient (datasetSplit.ts). Each item also freezes whether its label
+// was a bulk confirmation of AI calls (bulkConfirmed: weaker evidence in a TEST part, bulkConfirmed.ts).
+// The snapshot's rows are append-only in the database (dataset_item trigger).
 import { Prisma, type DatasetSnapshot, type DatasetSplit, type PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -50,18 +51,31 @@ export async function createDatasetSnapshot(
       // One snapshot at a time: a new patient's part is chosen from the parts already given,
       // and two snapshots placing the same patient concurrently could disagree.
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430031)`;
-      const latest = await tx.$queryRaw<{ cellId: string; label: string; cropSha256: string; group: string; caseId: string }[]>`
-        SELECT DISTINCT ON (r."cellId") r."cellId", r."label", c."cropSha256", ${SPLIT_GROUP_SQL} AS "group",
-          k."id"::text AS "caseId"
-        FROM "review" r
-        JOIN "cell" c ON c."id" = r."cellId"
-        JOIN "slide" s ON s."id" = c."slideId"
-        JOIN "case" k ON k."id" = s."caseId"
-        WHERE k."status" IN ('SIGNED_OUT', 'AMENDED') AND s."analysisStatus" <> 'FAILED'
-          -- A voided image (the wrong patient's, a blurred field) teaches nothing true.
-          AND s."voidedAt" IS NULL
-          AND NOT ${RETRACTED_CASE_SQL}
-        ORDER BY r."cellId", r."seq" DESC`;
+      // With each label, whether the review that decided it (the cell's latest) was a bulk
+      // confirmation of AI calls: its bulkSize, or for a confirmation recorded before that column
+      // (2026-11-28; review rows are append-only, never backfilled) its audit event's `bulk`.
+      // A later reclassification or a confirmation alone is a decision made cell by cell.
+      const latest = await tx.$queryRaw<
+        { cellId: string; label: string; cropSha256: string; group: string; caseId: string; bulkConfirmed: boolean }[]
+      >`
+        SELECT l."cellId", l."label", l."cropSha256", l."group", l."caseId",
+          (l."bulkSize" IS NOT NULL OR (l."action" = 'CONFIRM' AND EXISTS (
+            SELECT 1 FROM "audit_event" ae
+            WHERE ae."entityType" = 'Cell' AND ae."entityId" = l."cellId"::text AND ae."action" = 'cell.confirm'
+              AND ae."after"->>'reviewCount' = l."seq"::text AND ae."after"->>'bulk' IS NOT NULL))) AS "bulkConfirmed"
+        FROM (
+          SELECT DISTINCT ON (r."cellId") r."cellId", r."label", r."seq", r."action", r."bulkSize", c."cropSha256",
+            ${SPLIT_GROUP_SQL} AS "group", k."id"::text AS "caseId"
+          FROM "review" r
+          JOIN "cell" c ON c."id" = r."cellId"
+          JOIN "slide" s ON s."id" = c."slideId"
+          JOIN "case" k ON k."id" = s."caseId"
+          WHERE k."status" IN ('SIGNED_OUT', 'AMENDED') AND s."analysisStatus" <> 'FAILED'
+            -- A voided image (the wrong patient's, a blurred field) teaches nothing true.
+            AND s."voidedAt" IS NULL
+            AND NOT ${RETRACTED_CASE_SQL}
+          ORDER BY r."cellId", r."seq" DESC
+        ) l`;
       const labelled = latest.filter((r) => !NON_CLASS_LABELS.includes(r.label));
       if (labelled.length === 0) {
         throw badInput("No signed-out human labels to snapshot yet: sign out reviewed cases first");
@@ -96,11 +110,12 @@ export async function createDatasetSnapshot(
       if (kept.length === 0) {
         throw badInput("Every signed-out label is held out: each cell sat in a less protected part than its patient's in an earlier snapshot");
       }
-      const placed: (SnapshotRow & { cropSha256: string })[] = kept.map((r) => ({
+      const placed: (SnapshotRow & { cropSha256: string; bulkConfirmed: boolean })[] = kept.map((r) => ({
         cellId: r.cellId,
         label: r.label,
         cropSha256: r.cropSha256,
         split: parts.get(r.cellId)!,
+        bulkConfirmed: r.bulkConfirmed,
       }));
       const earlier = await tx.$queryRaw<{ cellId: string; cropSha256: string; split: DatasetSplit }[]>`
         SELECT DISTINCT "cellId"::text AS "cellId", "cropSha256", "split" FROM "dataset_item"

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { insertCaseWithCells, insertModelVersion } from "../../jobs/testing/fixtures.ts";
 import { reconcileTrainingRuns } from "../../jobs/reconcileTrainingRuns.ts";
+import { confirmAsSeen, seedReviewableCase } from "../../testing/fixtures.ts";
+import { bulkConfirmedTestCells } from "./bulkConfirmed.ts";
 
 let api: TestApi;
 let tokens: Record<Role, string>;
@@ -254,6 +256,61 @@ describe("dataset snapshots", () => {
     }
     for (const role of ["HEMATOLOGIST", "TECHNICIAN"] as Role[]) {
       expect(codeOf(await api.gql(tokens[role], LIST))).toBe("FORBIDDEN");
+    }
+  });
+});
+
+describe("bulk-confirmed labels in a snapshot", () => {
+  it("freezes whether each label's latest review was a bulk confirmation: not once a reclassification or a second look alone decided it", async () => {
+    // A database of its own: these cells would otherwise join the other tests' snapshots.
+    const own = await createTestApi();
+    try {
+      const tech = await own.createUser("TECHNICIAN");
+      const hema = await own.createUser("HEMATOLOGIST");
+      const hemaToken = await own.login(hema.user.login, hema.password);
+      // Nine confident AI calls: 0 and 5 CAR-T (never confirmed in bulk), 1-4 and 6-8 others.
+      const { kase, cellIds } = await seedReviewableCase(own.prisma, { createdById: tech.user.id, cells: 9 });
+      const CONFIRM = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id } }`;
+      const RECLASSIFY = `mutation($input: ReclassifyCellInput!) { reclassifyCell(input: $input) { id } }`;
+      await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, cellIds.slice(1, 5)) });
+      // Overridden after the bulk confirm: the frozen label is the reclassification, decided cell by cell.
+      await own.gqlOk(hemaToken, RECLASSIFY, { input: { cellId: cellIds[2], expectedReviewCount: 1, label: "monocyte", reason: "no granules" } });
+      // A second look at one cell alone, confirming it again: decided cell by cell too.
+      await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, [cellIds[3]!]) });
+      await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, [cellIds[0]!]) });
+      // A bulk confirmation recorded before review.bulkSize existed: only its audit event says so.
+      await own.prisma.review.create({ data: { cellId: cellIds[6]!, seq: 1, reviewerId: hema.user.id, action: "CONFIRM", label: "lymphocyte", previousLabel: "lymphocyte" } });
+      await own.prisma.cell.update({ where: { id: cellIds[6]! }, data: { reviewCount: 1 } });
+      await own.prisma.auditEvent.create({
+        data: {
+          actorId: hema.user.id,
+          actorLogin: hema.user.login,
+          action: "cell.confirm",
+          entityType: "Cell",
+          entityId: cellIds[6]!,
+          before: { label: "lymphocyte", reviewCount: 0 },
+          after: { label: "lymphocyte", reviewCount: 1, caseAccession: kase.accession, bulk: 2 },
+        },
+      });
+      await signCaseForTest(own.prisma, kase.id, { signerId: hema.user.id });
+      // Another patient's case: three cells confirmed in bulk, one alone. Of two new patients one
+      // goes to TRAIN, the other to TEST; either way 3 TEST labels are bulk confirmations.
+      const other = await seedReviewableCase(own.prisma, { createdById: tech.user.id, cells: 4 });
+      await own.prisma.case.update({ where: { id: other.kase.id }, data: { patientRef: "MRN-0002" } });
+      await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, other.cellIds.slice(1, 4)) });
+      await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, [other.cellIds[0]!]) });
+      await signCaseForTest(own.prisma, other.kase.id, { signerId: hema.user.id });
+
+      const snapshot = (await own.gqlOk(await own.loginAs("DATA_SCIENTIST"), CREATE, { name: "bulk" })).createDatasetSnapshot;
+      const items = await own.prisma.datasetItem.findMany({ where: { snapshotId: snapshot.id }, select: { cellId: true, bulkConfirmed: true, split: true } });
+      const frozen = (ids: string[]) => Object.fromEntries(items.filter((i) => ids.includes(i.cellId)).map((i) => [ids.indexOf(i.cellId), i.bulkConfirmed]));
+      expect(frozen(cellIds)).toEqual({ 0: false, 1: true, 2: false, 3: false, 4: true, 6: true });
+      expect(frozen(other.cellIds)).toEqual({ 0: false, 1: true, 2: true, 3: true });
+      // Counted over the TEST part: what comparisons and proposals show beside its cell count.
+      expect(new Set(items.map((i) => i.split))).toEqual(new Set(["TRAIN", "TEST"]));
+      expect(await bulkConfirmedTestCells(own.prisma, snapshot.id)).toBe(3);
+    } finally {
+      await own.close();
     }
   });
 });

@@ -35,6 +35,7 @@ import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 import { labelName } from "@/lib/labels";
 import { mayRerun, pollInterval, type Reprediction, repredictionLine } from "./reprediction";
+import { BULK_CONFIRMED_CAVEAT, bulkConfirmedText } from "./bulkConfirmed";
 
 interface Version {
   id: string;
@@ -74,6 +75,8 @@ interface Evidence extends PairingEvidence {
   testCells: number | null;
   /** RCMNET_MIN_TEST_CELLS when proposed; null on proposals recorded before the minimum. */
   minTestCells: number | null;
+  /** TEST labels that were bulk confirmations of AI calls; null: not recorded (older snapshots and proposals). */
+  bulkConfirmedTestCells: number | null;
   candidate: Figures;
   champion: Figures | null;
   untestedLabels: string[];
@@ -140,8 +143,9 @@ function evidenceText(p: Promotion): string | null {
   const e = p.evidence;
   if (!e) return lost || null;
   const lines = [figuresText(e.candidate, e.testCells), ...(e.champion ? [`against the champion ${figuresText(e.champion, e.testCells)}`] : [])];
-  const cells = testCellsText(e);
-  const where = `snapshot ${e.snapshot?.name ?? e.snapshotId.slice(0, 8)}${cells ? ` (${cells})` : ""}`;
+  // Beside the TEST cell count: how many of those labels were confirmed in bulk (weaker evidence).
+  const cells = [testCellsText(e), bulkConfirmedText(e.bulkConfirmedTestCells, e.testCells)].filter(Boolean).join("; ");
+  const where = `snapshot ${e.snapshot?.name ?? e.snapshotId.slice(0, 8)} (${cells})`;
   return [`On the TEST part of ${where}: ${lines.join("; ")}.`, accuracyDifferenceText(e), recallText(e), lost].filter(Boolean).join(" ");
 }
 
@@ -577,6 +581,8 @@ interface Comparison {
   compareModels: {
     testCount: number;
     relabelledTestCells: number;
+    /** Null: not recorded (a snapshot taken before it was). */
+    bulkConfirmedTestCells: number | null;
     untestedLabels: string[];
     snapshot: { name: string };
     a: {
@@ -677,7 +683,11 @@ function Compare({
       {result && (
         <div data-testid="compare-result">
           <p>
-            {result.testCount} test cells of snapshot {result.snapshot.name}.
+            {result.testCount} test cells of snapshot {result.snapshot.name}.{" "}
+            <span data-testid="compare-bulk" data-bulk={result.bulkConfirmedTestCells ?? ""}>
+              {bulkConfirmedText(result.bulkConfirmedTestCells, result.testCount)}
+              {result.bulkConfirmedTestCells ? ` (${BULK_CONFIRMED_CAVEAT})` : ""}.
+            </span>
           </p>
           {result.relabelledTestCells > 0 && (
             <p className="error" role="alert" data-testid="compare-relabelled">
