@@ -66,10 +66,11 @@ describe("bulk confirm and CAR-T calls", () => {
     expect(bulkConfirmable(group("car_t"), { minConfidence: 0.8, excludedLabels: [] }).sort()).toEqual(["cart-edge", "cart-sure"]);
   });
 
-  it("leaves out a cell by its current label, the one a confirmation confirms", () => {
-    // The AI's call says CAR-T but the page shows another label: not a bulk candidate (it does not
-    // agree with the AI), and a lymphocyte call shown as such is one.
+  it("leaves out a cell whose confident AI call contradicts the label shown (a CAR-T call shown as lymphocyte), as the API refuses it", () => {
+    // Its confidence is evidence against the label being confirmed, whatever classes the policy
+    // excludes; a lymphocyte call shown as such is a bulk candidate.
     const group = { label: "lymphocyte", cells: [cell("p", "lymphocyte", 0.9), cell("q", "lymphocyte", 0.9, { ai: { label: "car_t", confidence: 0.9, abstained: false, modelVersion: "m@1", fromChampion: true, withdrawn: false } })] };
     expect(bulkConfirmable(group, POLICY)).toEqual(["p"]);
+    expect(bulkConfirmable(group, { minConfidence: 0.8, excludedLabels: [] })).toEqual(["p"]);
   });
 });

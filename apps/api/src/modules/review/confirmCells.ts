@@ -151,6 +151,8 @@ interface NewestCall {
   cellId: string;
   /** The cell's current label: the one a confirmation confirms. */
   currentLabel: string | null;
+  /** What the call said (the label it vouches for, with its confidence). */
+  aiLabel: string;
   confidence: number;
   abstained: boolean;
   withdrawn: boolean;
@@ -163,7 +165,7 @@ interface NewestCall {
  */
 async function newestCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<NewestCall[]> {
   return db.$queryRaw<NewestCall[]>`
-    SELECT DISTINCT ON (p."cellId") p."cellId", c."currentLabel", p."confidence", p."abstained",
+    SELECT DISTINCT ON (p."cellId") p."cellId", c."currentLabel", p."label" AS "aiLabel", p."confidence", p."abstained",
            ${withdrawnSql("mv")} AS withdrawn,
            mv."name" || ' ' || mv."version" AS model
     FROM "prediction" p JOIN "model_version" mv ON mv.id = p."modelVersionId" JOIN "cell" c ON c.id = p."cellId"
@@ -172,21 +174,26 @@ async function newestCalls(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids:
 }
 
 /**
- * The cells among `ids` that may be confirmed in bulk: a confident newest AI call of a model not
- * withdrawn, and a current label of no class confirmed one by one (BULK_EXCLUDED_CLASSES).
+ * A call that vouches for the label being confirmed: confident, not an abstention, and of that very
+ * label. A confident call of another label (a cell reclassified earlier: a confident CAR-T call
+ * now labelled lymphocyte) is evidence against it, as the dashboard's bulk action reads it too.
+ */
+function vouchesForLabel(p: NewestCall): boolean {
+  return !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE && p.aiLabel === p.currentLabel;
+}
+
+/**
+ * The cells among `ids` that may be confirmed in bulk: a newest AI call of a model not withdrawn
+ * that vouches for the current label, of no class confirmed one by one (BULK_EXCLUDED_CLASSES).
  */
 export async function bulkConfirmableCells(db: Pick<Prisma.TransactionClient, "$queryRaw">, ids: string[]): Promise<Set<string>> {
   const newest = await newestCalls(db, ids);
-  return new Set(
-    newest
-      .filter((p) => !p.withdrawn && !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE && bulkExcludedClass(p.currentLabel) === null)
-      .map((p) => p.cellId),
-  );
+  return new Set(newest.filter((p) => !p.withdrawn && vouchesForLabel(p) && bulkExcludedClass(p.currentLabel) === null).map((p) => p.cellId));
 }
 
 /**
  * Refuses a bulk confirm that includes a cell whose label is of a class confirmed one by one
- * (BULK_EXCLUDED_CLASSES: CAR-T) or whose newest AI call is not confident (BAD_USER_INPUT), or is
+ * (BULK_EXCLUDED_CLASSES: CAR-T) or whose newest AI call does not vouch for the label confirmed (BAD_USER_INPUT), or is
  * by a model an approved rollback withdrew (CONFLICT: the registry changed under the case since
  * its analysis).
  */
@@ -202,11 +209,11 @@ async function assertBulkConfirmable(tx: Prisma.TransactionClient, cells: Cell[]
     }
   }
   const newest = await newestCalls(tx, ids);
-  const confident = new Set(newest.filter((p) => !p.abstained && p.confidence >= BULK_MIN_CONFIDENCE).map((p) => p.cellId));
+  const confident = new Set(newest.filter(vouchesForLabel).map((p) => p.cellId));
   const unsure = ids.filter((id) => !confident.has(id)).length;
   if (unsure > 0) {
     throw badInput(
-      `${unsure} of these ${ids.length} cells have no AI call of at least ${BULK_MIN_CONFIDENCE * 100}% confidence: confirm those one by one`,
+      `${unsure} of these ${ids.length} cells have no AI call of at least ${BULK_MIN_CONFIDENCE * 100}% confidence for the label being confirmed: confirm those one by one`,
       { field: "cells" },
     );
   }

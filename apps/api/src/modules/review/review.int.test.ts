@@ -282,6 +282,20 @@ describe("review", () => {
     expect(await api.prisma.review.count({ where: { cellId: { in: cart }, action: "CONFIRM", label: "car_t" } })).toBe(2);
   });
 
+  it("refuses in bulk a label that a confident AI call contradicts (a CAR-T call reclassified lymphocyte), as the dashboard leaves it out", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    // Cell 0: a confident CAR-T call, reclassified lymphocyte by a first look.
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "lymphocyte", reason: "no CAR-T features on this one" } });
+    expect([...(await bulkConfirmableCells(api.prisma, cellIds))]).toEqual([cellIds[1]!]);
+    const before = await databaseFingerprint(api.prisma);
+    // Confirming "lymphocyte" with the CAR-T call's 80% behind it, unseen, is refused: that call is evidence against it.
+    const bulk = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds) });
+    expect(bulk.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(bulk.errors?.[0]?.message).toMatch(/^1 of these 2 cells have no AI call of at least 80% confidence for the label being confirmed: confirm those one by one/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
+  });
+
   it("refuses CAR-T calls in bulk however a model spells the class", async () => {
     const model = await insertModelVersion(api.prisma, { labels: ["CAR-T", "lymphocyte"] });
     // Labels alternate CAR-T, lymphocyte: cells 0 and 2 are CAR-T calls.
