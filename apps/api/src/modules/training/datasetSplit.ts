@@ -138,11 +138,16 @@ export function crossPartDuplicates(rows: readonly CropItem[], earlier: readonly
   return held;
 }
 
-/** sha256 over the sorted (cellId, label, split) rows: equal content, equal hash. */
-export function snapshotContentHash(rows: SnapshotRow[]): string {
+/**
+ * sha256 over the sorted (cellId, label, split, bulk) rows: equal content, equal hash. Whether a
+ * label was a bulk confirmation is content too (since 2026-11-28): a snapshot whose items do not
+ * record it, or record it otherwise (a bulk-confirmed cell since confirmed alone), is not reused
+ * for labels that are otherwise the same.
+ */
+export function snapshotContentHash(rows: (SnapshotRow & { bulkConfirmed: boolean })[]): string {
   const hash = createHash("sha256");
   for (const r of [...rows].sort((a, b) => (a.cellId < b.cellId ? -1 : a.cellId > b.cellId ? 1 : 0))) {
-    hash.update(`${r.cellId}\t${r.label}\t${r.split}\n`);
+    hash.update(`${r.cellId}\t${r.label}\t${r.split}\t${r.bulkConfirmed ? "bulk" : "alone"}\n`);
   }
   return hash.digest("hex");
 }

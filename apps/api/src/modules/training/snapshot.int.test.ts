@@ -309,6 +309,15 @@ describe("bulk-confirmed labels in a snapshot", () => {
       // Counted over the TEST part: what comparisons and proposals show beside its cell count.
       expect(new Set(items.map((i) => i.split))).toEqual(new Set(["TRAIN", "TEST"]));
       expect(await bulkConfirmedTestCells(own.prisma, snapshot.id)).toBe(3);
+
+      // An amendment's second look at a bulk-confirmed cell, alone, keeps its label: the labels are
+      // the same, yet a new snapshot is taken (not the one above answered again), recording it.
+      await own.gqlOk(hemaToken, `mutation($i: AmendCaseInput!) { amendCase(input: $i) { id } }`, { i: { caseId: kase.id, reason: "second look at cell 1", expectedReportVersion: 1 } });
+      await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, [cellIds[1]!]) });
+      await signCaseForTest(own.prisma, kase.id, { signerId: hema.user.id });
+      const again = (await own.gqlOk(await own.loginAs("DATA_SCIENTIST"), CREATE, { name: "bulk again" })).createDatasetSnapshot;
+      expect(again).toMatchObject({ name: "bulk again", reused: false });
+      expect((await own.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId: again.id, cellId: cellIds[1]! } })).bulkConfirmed).toBe(false);
     } finally {
       await own.close();
     }
