@@ -4,6 +4,10 @@ import { useEffect, useRef, type ReactNode } from "react";
 
 export function Modal({ open, onClose, label, children, testId }: { open: boolean; onClose: () => void; label: string; children: ReactNode; testId?: string }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // What the page holds now, for the close event: a browser may close the dialog itself (Chromium
+  // does on a second Escape with no other input between, whatever preventDefault said).
+  const openNow = useRef(open);
+  openNow.current = open;
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -24,6 +28,16 @@ export function Modal({ open, onClose, label, children, testId }: { open: boolea
       onCancel={(e) => {
         e.preventDefault();
         onClose();
+      }}
+      onClose={() => {
+        if (!openNow.current) return;
+        // Closed by the browser, not by the page: asked to close as Escape would, and shown again
+        // if the page keeps it open (a signature under way), rather than left hidden but mounted.
+        onClose();
+        requestAnimationFrame(() => {
+          const d = ref.current;
+          if (d && openNow.current && !d.open) d.showModal();
+        });
       }}
     >
       {open ? children : null}

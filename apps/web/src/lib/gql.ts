@@ -23,12 +23,14 @@ export function leaveEndedSession(reason: SessionEndReason | undefined): void {
 
 /**
  * `background`: a poll the user did not ask for (the API checks the session but does not count it
- * as use, so an open worklist does not keep an unattended workstation signed in).
+ * as use, so an open worklist does not keep an unattended workstation signed in). `timeoutMs`: the
+ * request is given up after it (answered as a failed connection: the API may still act on it).
  */
-export async function gql<T>(query: string, variables: Record<string, unknown> = {}, { background = false } = {}): Promise<T> {
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}, { background = false, timeoutMs }: { background?: boolean; timeoutMs?: number } = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch("/api/graphql", {
+      ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
       method: "POST",
       headers: { "content-type": "application/json", ...(background ? BACKGROUND : {}) },
       body: JSON.stringify({ query, variables }),

@@ -19,6 +19,7 @@ import type { ReviewCell } from "@/review/model";
 import { ReviewWorkspace, type CaseHeader, type ReviewApi } from "@/review/ReviewWorkspace";
 
 const ANALYSIS_POLL_MS = 5_000;
+const SIGN_OFF_TIMEOUT_MS = 60_000;
 
 
 export function ReviewClient({
@@ -91,7 +92,9 @@ export function ReviewClient({
       },
       async signOff(meaning, login, password, seen, comment) {
         try {
-          await gql(SIGN_OFF, { input: { caseId: header.id, meaning, ...(login === null ? {} : { login }), password, ...seen, seenCaseUpdatedAt: header.updatedAt, comment } });
+          // Given up after a minute: the dialog cannot be closed while signing, so a hung connection
+          // must end, in the read-back below, not hold the signer for good.
+          await gql(SIGN_OFF, { input: { caseId: header.id, meaning, ...(login === null ? {} : { login }), password, ...seen, seenCaseUpdatedAt: header.updatedAt, comment } }, { timeoutMs: SIGN_OFF_TIMEOUT_MS });
         } catch (err) {
           if (!outcomeUnknown(err)) throw err;
           // The answer was lost, perhaps after the signature committed, or before a request still
