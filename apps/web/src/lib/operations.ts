@@ -104,8 +104,8 @@ export const RECLASSIFY_CELL = /* GraphQL */ `
 `;
 
 export const CONFIRM_CELLS = /* GraphQL */ `
-  mutation ConfirmCells($cells: [ConfirmCellInput!]!) {
-    confirmCells(cells: $cells) { ${CELL_FIELDS} }
+  mutation ConfirmCells($cells: [ConfirmCellInput!]!, $asGroup: Boolean) {
+    confirmCells(cells: $cells, asGroup: $asGroup) { ${CELL_FIELDS} }
   }
 `;
 

@@ -59,9 +59,15 @@ export const confirmCellsInput = z
   .min(1, "at least one cell")
   .max(MAX_BULK_CONFIRM, `at most ${MAX_BULK_CONFIRM} cells per request`);
 
-export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: unknown) {
+/**
+ * `asGroup`: the cells were accepted with a gallery group's button, however many (its last
+ * confident cell is a group of one): held to the bulk rules and recorded as a bulk confirmation,
+ * as several cells in one request always are.
+ */
+export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: unknown, asGroup = false) {
   const input = parseInput(confirmCellsInput, raw);
   const ids = input.map((c) => c.cellId);
+  const group = asGroup || ids.length > 1;
   if (new Set(ids).size !== ids.length) throw badInput("A cell is listed twice");
   try {
     return await prisma.$transaction(async (tx) => {
@@ -75,7 +81,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
       }
       const moved = input.filter((item) => byId.get(item.cellId)!.currentLabel !== item.expectedLabel);
       if (moved.length > 0) throw labelChanged(moved.length, ids.length, byId.get(moved[0]!.cellId)!);
-      if (ids.length > 1) await assertBulkConfirmable(tx, ids.map((id) => byId.get(id)!));
+      if (group) await assertBulkConfirmable(tx, ids.map((id) => byId.get(id)!));
       for (const item of input) assertReasonToLeaveUnidentified(byId.get(item.cellId)!.currentLabel, item.reason);
       // One statement for the whole batch; a row whose reviewCount or label moved since it was
       // read (a re-prediction by a new champion rewrites the label of an undecided cell) is not
@@ -88,7 +94,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
       if (updated !== ids.length) throw staleReview(null, null);
       // A confirmation made with others says so on its review too (bulkSize: how many), so a
       // snapshot can tell which of its labels were accepted with a gallery group (createDatasetSnapshot).
-      const bulkSize = ids.length > 1 ? ids.length : null;
+      const bulkSize = group ? ids.length : null;
       await tx.review.createMany({
         data: input.map((item) => {
           const cell = byId.get(item.cellId)!;
@@ -108,7 +114,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
       // One audit event per cell, so the trail of any single cell is complete; a confirmation
       // made as one of several at once says so (`bulk`: how many), so an auditor can tell a
       // cell looked at alone from one accepted with its whole gallery group.
-      const bulk = ids.length > 1 ? { bulk: ids.length } : {};
+      const bulk = group ? { bulk: ids.length } : {};
       await tx.auditEvent.createMany({
         data: input.map((item): Prisma.AuditEventCreateManyInput => {
           const cell = byId.get(item.cellId)!;

@@ -13,7 +13,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     reclassifyCell: (_p, args, ctx) => reclassifyCell(ctx.prisma, actor(ctx), args.input),
-    confirmCells: (_p, args, ctx) => confirmCells(ctx.prisma, actor(ctx), args.cells),
+    confirmCells: (_p, args, ctx) => confirmCells(ctx.prisma, actor(ctx), args.cells, args.asGroup === true),
   },
 };
 

@@ -120,13 +120,13 @@ describe("review", () => {
     expect(single.after).not.toHaveProperty("bulk");
     // A confirmation alone is a decision made cell by cell: no bulk size.
     expect(await api.prisma.review.findUniqueOrThrow({ where: { cellId_seq: { cellId: cellIds[1]!, seq: 2 } } })).toMatchObject({ action: "CONFIRM", bulkSize: null });
-    // The database holds the rule: a bulk size only on a confirmation made with another cell.
+    // The database holds the rule: a bulk size only on a confirmation, of at least one cell.
     const alone = await api.prisma.cell.findUniqueOrThrow({ where: { id: all[0]! } });
     await expect(
       api.prisma.review.create({ data: { cellId: alone.id, seq: 1, reviewerId: techId, action: "RECLASSIFY", label: "lymphocyte", bulkSize: 2 } }),
     ).rejects.toThrow(/review_bulk_size/);
     await expect(
-      api.prisma.review.create({ data: { cellId: alone.id, seq: 1, reviewerId: techId, action: "CONFIRM", label: "car_t", bulkSize: 1 } }),
+      api.prisma.review.create({ data: { cellId: alone.id, seq: 1, reviewerId: techId, action: "CONFIRM", label: "car_t", bulkSize: 0 } }),
     ).rejects.toThrow(/review_bulk_size/);
 
     const dup = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!, cellIds[0]!]) });
@@ -294,6 +294,22 @@ describe("review", () => {
     expect(bulk.errors?.[0]?.message).toMatch(/^1 of these 2 cells have no AI call of at least 80% confidence for the label being confirmed: confirm those one by one/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
     await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
+  });
+
+  it("records a gallery group's last cell, confirmed with the group's button (asGroup), as a bulk confirmation held to the bulk rules", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
+    const GROUP = `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells, asGroup: true) { id } }`;
+    // Cell 1: a confident lymphocyte call, alone in its group.
+    await api.gqlOk(hema, GROUP, { cells: await confirmAsSeen(api.prisma, [cellIds[1]!]) });
+    expect(await api.prisma.review.findFirstOrThrow({ where: { cellId: cellIds[1]! } })).toMatchObject({ action: "CONFIRM", bulkSize: 1 });
+    expect((await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellIds[1]!, action: "cell.confirm" } })).after).toMatchObject({ bulk: 1 });
+    // The bulk rules hold for a group of one: a CAR-T call (cell 0) and an abstention (cell 9) are refused, nothing written.
+    const before = await databaseFingerprint(api.prisma);
+    for (const id of [cellIds[0]!, cellIds[9]!]) {
+      const r = await api.gql(hema, GROUP, { cells: await confirmAsSeen(api.prisma, [id], { reason: "seen" }) });
+      expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    }
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
   });
 
   it("refuses CAR-T calls in bulk however a model spells the class", async () => {

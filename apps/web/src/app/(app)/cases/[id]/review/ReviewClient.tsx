@@ -87,6 +87,8 @@ export function ReviewClient({
           // The label shown (the newest AI call's, as the gallery and the dialog drew it): should the
           // stored one differ, the API refuses rather than confirm a label nobody saw.
           cells: list.map((c) => ({ cellId: c.id, expectedReviewCount: c.reviewCount, expectedLabel: c.currentLabel })),
+          // A gallery group's button, even for its last cell: a bulk confirmation (API rules, and recorded so).
+          asGroup: true,
         });
         return r.confirmCells.map(decided);
       },
