@@ -72,7 +72,7 @@ export async function reviewAndSignOut(options: {
   // trained on).
   const confident = await bulkConfirmableCells(prisma, confirm.map((c) => c.cellId));
   const together = confirm.filter((c) => confident.has(c.cellId));
-  if (together.length > 0) await confirmCells(prisma, actor, together);
+  if (together.length > 0) await confirmCells(prisma, actor, together, true);
   for (const one of confirm.filter((c) => !confident.has(c.cellId))) await confirmCells(prisma, actor, [one]);
   // The seed signs what it just decided: the case's cells and decisions as they stand now.
   const decided = await prisma.cell.findMany({ where: { slide: ofCase }, select: { reviewCount: true } });

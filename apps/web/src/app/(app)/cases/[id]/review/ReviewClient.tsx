@@ -20,6 +20,7 @@ import { ReviewWorkspace, type CaseHeader, type ReviewApi } from "@/review/Revie
 
 const ANALYSIS_POLL_MS = 5_000;
 const SIGN_OFF_TIMEOUT_MS = 60_000;
+const READ_BACK_TIMEOUT_MS = 10_000;
 
 
 export function ReviewClient({
@@ -101,7 +102,8 @@ export function ReviewClient({
           if (!outcomeUnknown(err)) throw err;
           // The answer was lost, perhaps after the signature committed, or before a request still
           // running upstream commits it: the case is read back a few times to find out.
-          const read = async () => (await gql<{ case: CaseSignature | null }>(CASE_SIGNATURE, { id: header.id })).case;
+          // Each read bounded too: over the same stalled connection it could wait for ever.
+          const read = async () => (await gql<{ case: CaseSignature | null }>(CASE_SIGNATURE, { id: header.id }, { timeoutMs: READ_BACK_TIMEOUT_MS })).case;
           if (await signatureLandedAfterAll(read, header.reportVersion, reviewerLogin)) return;
           // Not seen: it may still land. "Not completed, try again" would be a guess.
           throw new ApiError("NETWORK", SIGNATURE_UNKNOWN);
