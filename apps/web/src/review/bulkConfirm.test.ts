@@ -2,25 +2,14 @@
 // however confident the AI (the API refuses them in a multi-cell confirm; each is confirmed by
 // looking at that cell).
 import { describe, expect, it } from "vitest";
-import { type BulkPolicy, bulkConfirmable, bulkExcludedText, groupCells, groupSummary, isBulkExcluded, type ReviewCell } from "./model";
+import { reviewCell } from "./testing";
+import { type BulkPolicy, bulkConfirmable, bulkExcludedText, groupCells, groupSummary, isBulkExcluded } from "./model";
 
 const LABELS = ["car_t", "lymphocyte", "neutrophil", "artifact"];
 /** As Query.reviewPolicy serves it. */
 const POLICY: BulkPolicy = { minConfidence: 0.8, excludedLabels: ["car_t"] };
 
-function cell(id: string, label: string, confidence: number, extra: Partial<ReviewCell> = {}): ReviewCell {
-  return {
-    id,
-    slideId: "s",
-    cropSha256: id.padEnd(64, "0"),
-    box: { x: 0, y: 0, width: 10, height: 10 },
-    ai: { label, confidence, abstained: false, modelVersion: "m@1", fromChampion: true, withdrawn: false },
-    decision: null,
-    currentLabel: label,
-    reviewCount: 0,
-    ...extra,
-  };
-}
+const cell = reviewCell;
 
 const confirmed = (label: string) => ({ decision: { action: "CONFIRM" as const, label, reviewer: "h", reason: null, at: "" }, reviewCount: 1 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { reviewCell } from "./testing";
 import { thresholdPercent } from "@/lib/format";
 import { labelKey } from "@/lib/labels";
 import {
@@ -42,19 +43,7 @@ const LABELS = ["car_t", "lymphocyte", "neutrophil", "artifact"];
  */
 const anyLabel = (minConfidence: number) => ({ minConfidence, excludedLabels: [] });
 
-function cell(id: string, label: string, confidence: number, extra: Partial<ReviewCell> = {}): ReviewCell {
-  return {
-    id,
-    slideId: "s",
-    cropSha256: id.padEnd(64, "0"),
-    box: { x: 0, y: 0, width: 10, height: 10 },
-    ai: { label, confidence, abstained: false, modelVersion: "m@1", fromChampion: true, withdrawn: false },
-    decision: null,
-    currentLabel: label,
-    reviewCount: 0,
-    ...extra,
-  };
-}
+const cell = reviewCell;
 
 const cells = [
   cell("a", "car_t", 0.9),
