@@ -4,8 +4,11 @@
 // amendment reason) and keeps version 1 readable as superseded; the case is AMENDED. An
 // amendment without a reason is refused, and a technician cannot amend at all. Last, on a signed
 // case of its own, an amendment voids its image (another patient's) and is closed by a signed
-// retraction: version 2 reports no valid result and version 1 reads as withdrawn.
-import { apiLogin, apiQuery, expect, fields, labelKeys, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
+// retraction: version 2 reports no valid result and version 1 reads as withdrawn; the patient's own
+// smears then arrive and version 3, signed like any amendment, gives a result again.
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { apiLogin, apiQuery, apiUrl, expect, fields, labelKeys, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
 import { signedOutCase } from "../support/signedCase";
 
 test.describe.configure({ mode: "serial" });
@@ -232,7 +235,7 @@ test("an administrator's copy of the amended report says what is withheld, rathe
   await expect(page.getByTestId("report-amend")).toHaveCount(0);
 });
 
-test("an amendment whose images are all another patient's is closed by a signed retraction", async ({ page, request }) => {
+test("an amendment whose images are all another patient's is closed by a signed retraction; the right smears then give version 3 a result", async ({ page, request }) => {
   // A signed case of its own: voiding is final, and DEMO-0005's two fields serve other specs.
   // Version 1 signs a morphology comment: the retraction must not sign it again.
   const V1_COMMENT = "No blasts seen; CAR-T cells as counted.";
@@ -305,6 +308,49 @@ test("an amendment whose images are all another patient's is closed by a signed 
   expect(r.data!.case).toMatchObject({ status: "AMENDED", reportVersion: 2 });
   const v2 = r.data!.case.signOffs.find((s) => s.version === 2)!;
   expect(v2).toMatchObject({ amendmentReason: RETRACT_REASON, supersedes: { version: 1 } });
+
+  // The patient's own smears arrive: an amendment after the retraction is signed like any other and
+  // gives a result again (version 3); the retraction stays readable, superseded.
+  const reopened = await apiQuery(request, token, "mutation($c: ID!) { amendCase(input: { caseId: $c, reason: \"The patient's own smears arrived\", expectedReportVersion: 2 }) { id } }", { c: caseId });
+  expect(reopened.errors).toBeUndefined();
+  const tech = await apiLogin(request, "tech");
+  const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
+    headers: { authorization: `Bearer ${tech}` },
+    multipart: { files: { name: basename(fields()[1]!), mimeType: "image/jpeg", buffer: readFileSync(fields()[1]!) } },
+  });
+  expect(up.status(), await up.text()).toBe(201);
+  await expect
+    .poll(async () => (await apiQuery<{ case: { status: string } }>(request, token, "query($c: ID!) { case(id: $c) { status } }", { c: caseId })).data!.case.status, { timeout: 60_000 })
+    .toBe("IN_REVIEW");
+  const cells = await apiQuery<{ case: { cells: { nodes: { id: string; reviewCount: number; currentLabel: string }[] } } }>(
+    request, token, "query($c: ID!) { case(id: $c) { cells(first: 500, needsReview: true) { nodes { id reviewCount currentLabel } } } }", { c: caseId });
+  const pending = cells.data!.case.cells.nodes;
+  expect(pending.length).toBeGreaterThan(0);
+  for (const c of pending) {
+    const done = await apiQuery(request, token, "mutation($c: [ConfirmCellInput!]!) { confirmCells(cells: $c) { id } }", {
+      c: [{ cellId: c.id, expectedReviewCount: c.reviewCount, expectedLabel: c.currentLabel, ...(c.currentLabel === "unidentified" ? { reason: "seen" } : {}) }],
+    });
+    expect(done.errors).toBeUndefined();
+  }
+  await page.goto(`/cases/${caseId}/review`);
+  await expect(page.getByTestId("case-status")).toHaveText("IN_REVIEW");
+  await page.getByTestId("open-signoff").click();
+  await expect(page.getByTestId("signoff-blocked")).toHaveCount(0);
+  await expect(page.getByTestId("signoff-amendment")).toContainText("makes version 3");
+  const id3 = page.getByTestId("signoff-login");
+  if (await id3.count()) await id3.fill("hema");
+  await page.getByTestId("signoff-password").fill("hema-demo-pass");
+  await page.getByTestId("signoff-submit").click();
+  await page.waitForURL(`**/cases/${caseId}/report`);
+  await expect(page.getByTestId("report-version")).toHaveText(/^3\s*$/);
+  await expect(page.getByTestId("report-retracted")).toHaveCount(0);
+  await expect(page.getByTestId("report-differential")).toBeVisible();
+  await expect(page.getByTestId("signature-verified")).toBeVisible();
+  await expect(versions.getByRole("link", { name: "Version 3 (current)" })).toHaveAttribute("aria-current", "page");
+  await expect(versions.getByRole("link", { name: "Version 2 (retraction, superseded)" })).toBeVisible();
+  await expect(versions.getByRole("link", { name: "Version 1 (superseded by a retraction)" })).toBeVisible();
+  const after = await apiQuery<CaseState>(request, token, CASE, { c: caseId });
+  expect(after.data!.case).toMatchObject({ status: "AMENDED", reportVersion: 3 });
 });
 
 test("in an amendment the hematologist edits the case details (not the technician), and a signature whose answer is lost still leads to the signed report", async ({ page, request }) => {
