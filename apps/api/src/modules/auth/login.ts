@@ -28,6 +28,19 @@ const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
  */
 const LOCKED_UNTIL = Prisma.sql`${NOW_UTC} + ${LOCKOUT_MS}::int * interval '1 millisecond'`;
 
+/**
+ * How a failed attempt updates its row, for an account and an unknown login alike (one rule, so
+ * their answers cannot drift apart): counted while within the window of the previous failure,
+ * else counted as the first; the attempt that reaches MAX_FAILED_LOGINS locks and starts the count
+ * again. `row`: how the statement names the row as it was (`t.` in an upsert, nothing in an UPDATE).
+ */
+function failedAttemptSet(row: Prisma.Sql = Prisma.empty): Prisma.Sql {
+  const counted = Prisma.sql`CASE WHEN ${row}"lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN ${row}"failedLogins" + 1 ELSE 1 END`;
+  return Prisma.sql`"failedLogins" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN 0 ELSE ${counted} END,
+      "lockedUntil" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN ${LOCKED_UNTIL} END,
+      "lastFailedLoginAt" = ${NOW_UTC}`;
+}
+
 /** What Mutation.login and changeMyPassword answer (AuthPayload). */
 export interface LoginResult {
   user: User;
@@ -71,12 +84,8 @@ export async function checkPassword(
   // Were the lock written after the check, a guess refused here could read the row before it and
   // be answered as a failed attempt where an unknown login's is answered as locked: a real
   // account's tell. Only that attempt locks (one auth.lockout); a right password lifts it (below).
-  const counted = Prisma.sql`CASE WHEN "lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN "failedLogins" + 1 ELSE 1 END`;
   const [claimed] = await prisma.$queryRaw<{ failedLogins: number; locked: boolean }[]>`
-    UPDATE "user" SET
-      "failedLogins" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN 0 ELSE ${counted} END,
-      "lockedUntil" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN ${LOCKED_UNTIL} END,
-      "lastFailedLoginAt" = ${NOW_UTC}
+    UPDATE "user" SET ${failedAttemptSet()}
     WHERE "id" = ${user.id}::uuid
       AND ("failedLogins" < ${MAX_FAILED_LOGINS} OR "lastFailedLoginAt" IS NULL OR "lastFailedLoginAt" <= ${COUNT_WINDOW_START})
       AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})
@@ -138,13 +147,9 @@ async function failUnknownLogin(prisma: PrismaClient, key: string): Promise<neve
     WHERE "lastFailedLoginAt" <= ${COUNT_WINDOW_START} AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})`;
   // One statement counts the attempt and locks at the fifth, so attempts in parallel are counted
   // one by one; a locked row is left as it is (no row comes back).
-  const counted = Prisma.sql`CASE WHEN t."lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN t."failedLogins" + 1 ELSE 1 END`;
   const [row] = await prisma.$queryRaw<{ locked: boolean }[]>`
     INSERT INTO "unknown_login_lockout" AS t ("loginKey", "failedLogins", "lastFailedLoginAt") VALUES (${key}, 1, ${NOW_UTC})
-    ON CONFLICT ("loginKey") DO UPDATE SET
-      "failedLogins" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN 0 ELSE ${counted} END,
-      "lockedUntil" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN ${LOCKED_UNTIL} END,
-      "lastFailedLoginAt" = ${NOW_UTC}
+    ON CONFLICT ("loginKey") DO UPDATE SET ${failedAttemptSet(Prisma.raw("t."))}
     WHERE t."lockedUntil" IS NULL OR t."lockedUntil" <= ${NOW_UTC}
     RETURNING t."lockedUntil" IS NOT NULL AS locked`;
   if (row?.locked) justLockedError();
