@@ -55,7 +55,7 @@ export interface ModelCard {
   training: Record<string, unknown>;
   /** Validation metrics (never test) after temperature scaling. */
   metrics: EvalMetrics | null;
-  calibration: { temperature: number; fittedOn: 'val' | 'none'; eceBefore?: number; eceAfter?: number };
+  calibration: { temperature: number; fittedOn: 'val' | 'none'; eceBefore?: number; eceAfter?: number; notFittedBecause?: string };
   abstainThreshold: number;
   parent?: { name: string; weightsSha256: string; labels: string[] };
   weightsSha256: string;

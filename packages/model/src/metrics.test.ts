@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeMetrics, expectedCalibrationError, fitTemperature, softmaxRows } from './metrics.js';
+import { MIN_CALIBRATION_IMAGES, calibrationFor, computeMetrics, expectedCalibrationError, fitTemperature, softmaxRows } from './metrics.js';
 import { confusionCellOpacity, confusionSvg, trainingCurveSvg } from './plots.js';
 import { Rng } from './rng.js';
 
@@ -51,6 +51,28 @@ describe('metrics', () => {
     }
     expect(fitTemperature(logits, targets, k)).toBeGreaterThan(1.7);
     expect(fitTemperature(logits, targets, k)).toBeLessThan(2.3);
+    const fit = calibrationFor(logits, targets, k);
+    expect(fit.fitted).toBe(true);
+    expect(fit.temperature).toBeCloseTo(fitTemperature(logits, targets, k), 6);
+  });
+
+  it('fits no temperature on a small or separated validation set, where it would silence abstention', () => {
+    const k = 4;
+    // Every image right, at a modest margin: the NLL keeps falling as T -> 0.
+    const separated = (n: number) => {
+      const logits = new Float32Array(n * k);
+      const targets: number[] = [];
+      for (let i = 0; i < n; i++) {
+        logits[i * k + (i % k)] = 1.5;
+        targets.push(i % k);
+      }
+      return { logits, targets };
+    };
+    const small = separated(20);
+    expect(fitTemperature(small.logits, small.targets, k)).toBeLessThan(0.26);
+    expect(calibrationFor(small.logits, small.targets, k)).toEqual({ temperature: 1, fitted: false, why: expect.stringMatching(/^20 validation image\(s\), fewer than the 100/) });
+    const big = separated(MIN_CALIBRATION_IMAGES * 3);
+    expect(calibrationFor(big.logits, big.targets, k)).toEqual({ temperature: 1, fitted: false, why: expect.stringMatching(/ran to its bound \(T = 0\.25\)/) });
   });
 });
 

@@ -94,6 +94,31 @@ export function computeMetrics(probs: Float32Array, targets: number[], labels: s
   };
 }
 
+/** Fewer validation images than this fit no temperature: one small patient's cells, all right, would set it. */
+export const MIN_CALIBRATION_IMAGES = 100;
+const T_MIN = 0.25;
+const T_MAX = 10;
+
+export type TemperatureFit = { temperature: number; fitted: true } | { temperature: 1; fitted: false; why: string };
+
+/**
+ * The temperature a model is saved with. Fitted only on enough validation images, and kept only
+ * when the fit found a minimum inside its bounds: a fit run to T_MIN means the validation set is
+ * (nearly) separated, where NLL keeps falling as T -> 0. Such a T would turn 0.55 into 0.95, so
+ * the model would hardly ever abstain and uncertain cells would not reach a hematologist.
+ */
+export function calibrationFor(logits: Float32Array, targets: number[], k: number): TemperatureFit {
+  if (targets.length < MIN_CALIBRATION_IMAGES) {
+    return { temperature: 1, fitted: false, why: `${targets.length} validation image(s), fewer than the ${MIN_CALIBRATION_IMAGES} a temperature is fitted on` };
+  }
+  const t = fitTemperature(logits, targets, k);
+  // Golden-section search ends within ~1e-8 of a bound when the minimum lies beyond it.
+  if (t <= T_MIN * 1.01 || t >= T_MAX / 1.01) {
+    return { temperature: 1, fitted: false, why: `the fit ran to its bound (T = ${t.toFixed(2)}): the validation images are (nearly) all separated, so they do not say how sure the model should be` };
+  }
+  return { temperature: t, fitted: true };
+}
+
 /**
  * Temperature scaling (Guo et al. 2017): one scalar T minimising validation NLL of
  * softmax(logits / T); golden-section search on log T (the NLL is unimodal in T).
@@ -103,8 +128,8 @@ export function fitTemperature(logits: Float32Array, targets: number[], k: numbe
   const nll = (logT: number) => negativeLogLikelihood(softmaxRows(logits, k, Math.exp(logT)), targets, k);
   // Bounded: on perfectly separated validation data the NLL keeps falling as T -> 0,
   // which would make every later prediction look certain.
-  let a = Math.log(0.25);
-  let b = Math.log(10);
+  let a = Math.log(T_MIN);
+  let b = Math.log(T_MAX);
   const g = (Math.sqrt(5) - 1) / 2;
   let c = b - g * (b - a);
   let d = a + g * (b - a);

@@ -66,7 +66,8 @@ describe('training on synthetic cells', () => {
     expect(card.backend).toBe(result.backend);
     expect(card.labels).toEqual(['car_t', 'eosinophil', 'lymphocyte', 'monocyte', 'neutrophil']);
     expect(card.data.snapshotId).toMatch(/^[0-9a-f]{16}$/);
-    expect(card.calibration.fittedOn).toBe('val');
+    // 60 validation images: too few to fit a temperature on (metrics.test.ts covers the fit).
+    expect(card.calibration).toMatchObject({ temperature: 1, fittedOn: 'none', notFittedBecause: expect.stringMatching(/^60 validation image/) });
     expect(card.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(card.parameterCount).toBeGreaterThan(100_000);
     // Trained on images as given (no cropContext option): the card claims no framing.

@@ -20,7 +20,7 @@ import { DEFAULT_AUGMENT, estimateNormalization, writeAugmented, writeNormalized
 import { currentBackend, initBackend } from './backend.js';
 import { loadDataset, type Dataset } from './data.js';
 import { loadImages, logitsFor } from './inference.js';
-import { computeMetrics, fitTemperature, softmaxRows } from './metrics.js';
+import { calibrationFor, computeMetrics, softmaxRows, type TemperatureFit } from './metrics.js';
 import { Optimizer, type OptimizerKind, type OptimizerState } from './optimizer.js';
 import { OptionError, checkAbstainThreshold } from './options.js';
 import { confusionSvg, trainingCurveSvg } from './plots.js';
@@ -636,12 +636,15 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   if (best) {
     const logits = await logitsFor(best.net, valImages, norm, 64);
     const before = computeMetrics(softmaxRows(logits, labels.length), valTargets, labels);
-    const fitted = valImages.length > 0 && !valIsTrain;
-    const temperature = fitted ? fitTemperature(logits, valTargets, labels.length) : 1;
+    const fit: TemperatureFit = valIsTrain
+      ? { temperature: 1, fitted: false, why: 'the validation images are training images' }
+      : calibrationFor(logits, valTargets, labels.length);
+    const { temperature, fitted } = fit;
     // No validation images (possible only with valFraction 0 or a tiny data set): no figures at
     // all, rather than zeros that read as a 0% model.
     metrics = valImages.length ? computeMetrics(softmaxRows(logits, labels.length, temperature), valTargets, labels) : null;
-    card = await saveModel(out, best.net, cardBase(metrics, temperature, fitted, metrics ? { eceBefore: before.ece, eceAfter: metrics.ece } : {}));
+    const extra = { ...(metrics ? { eceBefore: before.ece, eceAfter: metrics.ece } : {}), ...(fit.fitted ? {} : { notFittedBecause: fit.why }) };
+    card = await saveModel(out, best.net, cardBase(metrics, temperature, fitted, extra));
     best.net.dispose();
     if (metrics) await writeFile(path.join(out, 'confusion.svg'), confusionSvg(metrics.confusion, labels, 'Validation confusion matrix'));
   } else {
