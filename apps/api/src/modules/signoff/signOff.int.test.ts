@@ -805,6 +805,31 @@ describe("retraction", () => {
     const snapshot = await api.gqlOk(await api.loginAs("DATA_SCIENTIST"), `mutation { createDatasetSnapshot(name: "after a retraction") { id } }`);
     const items = await api.prisma.datasetItem.count({ where: { snapshotId: snapshot.createDatasetSnapshot.id, cellId: { in: cellIds } } });
     expect(items).toBe(0);
+
+    // The redraw's smear arrives in a new amendment. The clotted specimen's cells, still counted,
+    // would be reported again beside it, under "reviewed and approved": refused, nothing stored.
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Redraw received", expectedReportVersion: 2 } });
+    const [old] = await api.prisma.slide.findMany({ where: { caseId: kase.id } });
+    const redraw = await api.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: randomHex(), mimeType: "image/png", byteSize: 1000, width: 500, height: 500, analysisStatus: "DONE", uploadedById: techId },
+    });
+    const label = (await api.prisma.cell.findUniqueOrThrow({ where: { id: cellIds[0]! } })).currentLabel!;
+    const fresh = await Promise.all([0, 1].map((i) => api.prisma.cell.create({ data: { slideId: redraw.id, x: i * 30, y: 0, width: 24, height: 24, cropSha256: randomHex(), currentLabel: label } })));
+    await confirmAll(fresh.map((c) => c.id));
+    const sign = async () => api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: AMENDED, ...(await seen(kase.id)) } });
+    const before = await databaseFingerprint(api.prisma);
+    const refused = await sign();
+    expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(refused.errors?.[0]?.message).toMatch(/^2 cell\(s\) of case .* were withdrawn by the retraction signed as version 2 and have not been decided since .*void their images .* or decide each again/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // A cell decided again since the retraction is the hematologist's new word: it counts.
+    await confirmAll([cellIds[0]!]);
+    expect((await sign()).errors?.[0]?.message).toMatch(/^1 cell\(s\) .* withdrawn/);
+    // The clotted smear voided: version 3 reports the redraw's cells only.
+    await api.gqlOk(hema, VOID, { id: old!.id, reason: "clotted specimen, retracted in version 2", at: (await api.prisma.slide.findUniqueOrThrow({ where: { id: old!.id } })).updatedAt.toISOString() });
+    const v3 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: AMENDED, ...(await seen(kase.id)) } })).signOffCase;
+    expect(v3).toMatchObject({ version: 3, content: { retracted: false } });
+    expect(v3.content.cells.map((c: { id: string }) => c.id).sort()).toEqual(fresh.map((c) => c.id).sort());
   });
 
   it("refuses a retraction of a first report, and a first report with no cells whatever its meaning; nothing stored", async () => {

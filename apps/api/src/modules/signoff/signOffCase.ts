@@ -231,6 +231,20 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             `Case ${kase.accession} has no ${previous ? "amendment reason" : `signed version ${kase.reportVersion}`} on record: a retraction must name the version it withdraws and why; nothing was signed`,
           );
         }
+        // A result again after a retraction: the cells it withdrew (a clotted specimen's, say, whose
+        // images stayed) are not silently reported again beside the new ones. Each is counted only
+        // once a hematologist decided it again since (the retraction itself was wrong); otherwise its
+        // image is voided. Decisions only grow, so a count at or below the retraction's is stale.
+        if (!retraction && previous && isRetraction(previous.meaning)) {
+          const withdrawn = new Map(((previous.content as { cells?: { id: string; decisions: number }[] }).cells ?? []).map((c) => [c.id, c.decisions]));
+          const stale = cells.filter((c) => withdrawn.has(c.id) && c.reviewCount <= withdrawn.get(c.id)!);
+          if (stale.length > 0) {
+            throw conflict(
+              `${stale.length} cell(s) of case ${kase.accession} were withdrawn by the retraction signed as version ${previous.version} and have not been decided since (first: cell ${stale[0]!.id}): void their images if they are the withdrawn specimen's, or decide each again if that retraction was itself wrong; nothing was signed`,
+              { withdrawnCells: stale.length, cellId: stale[0]!.id },
+            );
+          }
+        }
         // The signature names each model by name and version (what a reader of the report can
         // recognise), beside the id that pins the exact registered weights.
         const modelIds = [...new Set(cells.map((c) => c.modelVersionId).filter((v): v is string => v !== null))].sort();
