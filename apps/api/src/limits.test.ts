@@ -5,7 +5,7 @@ import { Kind, type GraphQLSchema, type OperationDefinitionNode } from "graphql"
 import { beforeAll, describe, expect, it } from "vitest";
 import * as dashboard from "../../web/src/lib/operations.ts";
 import { defaultLimits } from "./env.ts";
-import { estimateQueryCost, FIELD_COSTS, queryCostLimit } from "./limits.ts";
+import { DEFAULT_LIST_SIZE, estimateQueryCost, FIELD_COSTS, LIST_SIZES, queryCostLimit } from "./limits.ts";
 import { buildSchema } from "./schema.ts";
 
 // The schema is built by @graphql-tools with graphql's CommonJS build; validate with that same copy.
@@ -86,6 +86,21 @@ describe("query cost limit", () => {
     expect(refusal(`{ ${signOffs} }`)[0]).toMatch(/too expensive/);
     const progress = Array.from({ length: 290 }, (_, i) => `p${i}: caseAnalysisProgress(caseId: "x") { total }`).join(" ");
     expect(refusal(`{ ${progress} }`)[0]).toMatch(/too expensive/);
+  });
+
+  it("counts an unpaginated list as the rows it is assumed to hold: a cycle through one fans out with every hop", () => {
+    // ModelVersion.promotions -> ModelPromotion.modelVersion -> promotions ..., each hop a query
+    // per row: 50 aliases nested to the depth limit ran ~24,000 statements at an estimate of ~3,100.
+    const nest = (hops: number): string => (hops === 0 ? "id" : `promotions { modelVersion { ${nest(hops - 1)} } }`);
+    const cycle = `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: modelVersion(id: "x") { ${nest(5)} }`).join(" ")} }`;
+    expect(costOf(cycle)).toBeGreaterThan(defaultLimits.maxQueryCost);
+    expect(refusal(cycle)[0]).toMatch(/too expensive/);
+    // One hop: what is below the list counts once per assumed row.
+    const m = LIST_SIZES["ModelVersion.promotions"]!;
+    expect(costOf(`{ modelVersion(id: "x") { promotions { id kind } } }`)).toBe(1 + 1 + FIELD_COSTS["ModelVersion.promotions"]! + m * 2);
+    // A list without a size of its own counts the default; a connection's nodes count their page only.
+    expect(costOf(`mutation { confirmCells(cells: []) { id } }`)).toBe(1 + DEFAULT_LIST_SIZE);
+    expect(costOf(`{ cases(first: 10) { nodes { id } } }`)).toBe(1 + 10 * 2);
   });
 
   it("allows one full audit-chain verification per request", () => {

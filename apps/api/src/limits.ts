@@ -89,6 +89,37 @@ export const FIELD_COSTS: Record<string, number> = {
 };
 
 /**
+ * Rows assumed for a list without pagination (its size is the data's, which validation cannot
+ * see): about what the list holds on a busy case or model, so that what is selected below it
+ * counts per row, and a cycle through such lists (a model version's promotions, each one's model
+ * version, its promotions, ...) grows with every hop as the statements it runs do. The
+ * connections' `nodes` are not among them: the paged field above counts their rows (PAGE_LIMITS).
+ * A list not named here counts DEFAULT_LIST_SIZE rows.
+ */
+export const LIST_SIZES: Record<string, number> = {
+  // A cell's decisions: one, a second only after a second look or in an amendment (batched by a
+  // DataLoader, and a cell page of 1,000 selects them for every cell).
+  "Cell.reviews": 1,
+  // One per champion that predicted the cell (the history panel, one cell at a time).
+  "Cell.predictions": 3,
+  // A case's images: a few smear fields, or a few dozen crops.
+  "Case.slides": 20,
+  "CaseAnalysisProgress.slides": 20,
+  // A first report and now and then an amendment (each version's content is priced in FIELD_COSTS).
+  "Case.signOffs": 2,
+  // One row per class: a model's classes and the human-only ones.
+  "Differential.rows": 15,
+  "Differential.excluded": 5,
+  "PromotionFigures.perClass": 15,
+  "PromotionEvidence.regressions": 15,
+  // One per case status.
+  "Query.caseStatusCounts": 5,
+  // A version's proposals, rejections and rollbacks, each loaded by a query per version.
+  "ModelVersion.promotions": 10,
+};
+export const DEFAULT_LIST_SIZE = 20;
+
+/**
  * Estimated rows a query can make the server produce: every selected field counts once per
  * row it appears in, and a paginated field multiplies what is below it by its page size (the
  * literal `first`, the field's maximum when `first` is a variable, since validation runs before
@@ -96,7 +127,10 @@ export const FIELD_COSTS: Record<string, number> = {
  * they are used. The depth and field limits alone let 85 aliased copies of
  * `cases(first: 200) { nodes { cells(first: 1000) { ... } } }` through: 17 million cells.
  * Lists without pagination (a cell's prediction versions, a case's slides) are bounded by the
- * data and count once.
+ * data, not by the query, and multiply what is below them by the rows they are assumed to hold
+ * (LIST_SIZES, else DEFAULT_LIST_SIZE): counted once, a cycle through them
+ * (ModelVersion.promotions -> ModelPromotion.modelVersion -> promotions, each hop a query per
+ * row) estimated at ~60 per alias while it ran ~500 statements, ~24,000 for 50 aliases.
  */
 export function queryCostLimit(maxCost: number) {
   return (context: ValidationContext): ASTVisitor => ({
@@ -112,26 +146,29 @@ export function queryCostLimit(maxCost: number) {
 export function estimateQueryCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, stopAbove = Infinity): number {
   const fragments = fragmentsOf(document);
   let cost = 0;
-  const walk = (set: SelectionSetNode, parent: GraphQLNamedType | undefined, rows: number, seen: Set<string>): void => {
+  // `page`: the set is a paged field's (a connection): its list (`nodes`) is the page, already counted.
+  const walk = (set: SelectionSetNode, parent: GraphQLNamedType | undefined, rows: number, seen: Set<string>, page: boolean): void => {
     for (const sel of set.selections) {
       if (cost > stopAbove) return;
       if (sel.kind === Kind.FIELD) {
         const field = parent && "getFields" in parent ? parent.getFields()[sel.name.value] : undefined;
         const key = `${parent?.name}.${sel.name.value}`;
         cost += rows * (1 + (FIELD_COSTS[key] ?? 0));
+        if (!sel.selectionSet) continue;
         const limit = (PAGE_LIMITS as Record<string, PageLimit>)[key];
-        if (sel.selectionSet) walk(sel.selectionSet, field && namedType(field.type as GraphQLOutputType), limit ? rows * pageRows(sel, limit) : rows, seen);
+        const below = limit ? rows * pageRows(sel, limit) : field && !page && isList(field.type as GraphQLOutputType) ? rows * (LIST_SIZES[key] ?? DEFAULT_LIST_SIZE) : rows;
+        walk(sel.selectionSet, field && namedType(field.type as GraphQLOutputType), below, seen, Boolean(limit));
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        walk(sel.selectionSet, sel.typeCondition ? (schema.getType(sel.typeCondition.name.value) ?? undefined) : parent, rows, seen);
+        walk(sel.selectionSet, sel.typeCondition ? (schema.getType(sel.typeCondition.name.value) ?? undefined) : parent, rows, seen, page);
       } else {
         const frag = fragments.get(sel.name.value);
         // Unknown fragments and cycles are reported by the standard rules.
         if (!frag || seen.has(frag.name.value)) continue;
-        walk(frag.selectionSet, schema.getType(frag.typeCondition.name.value) ?? undefined, rows, new Set([...seen, frag.name.value]));
+        walk(frag.selectionSet, schema.getType(frag.typeCondition.name.value) ?? undefined, rows, new Set([...seen, frag.name.value]), page);
       }
     }
   };
-  walk(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined, 1, new Set());
+  walk(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined, 1, new Set(), false);
   return cost;
 }
 
@@ -149,6 +186,12 @@ function pageRows(field: FieldNode, limit: PageLimit): number {
   if (!first || first.kind === Kind.NULL) return limit.default;
   if (first.kind === Kind.INT) return Math.min(Math.max(Number(first.value), 1), limit.max);
   return limit.max;
+}
+
+/** Whether a field's type is a list (under a non-null or not): structural, for namedType's reason. */
+function isList(type: GraphQLOutputType): boolean {
+  const t = "ofType" in type && type[Symbol.toStringTag] === "GraphQLNonNull" ? type.ofType : type;
+  return t[Symbol.toStringTag] === "GraphQLList";
 }
 
 /**

@@ -40,7 +40,7 @@ export const CASE_PROGRESS = /* GraphQL */ `
 const CELL_FIELDS = /* GraphQL */ `
   id slideId x y width height cropSha256 currentLabel reviewCount humanDecided
   prediction { label confidence abstained modelVersionId modelVersion { id name version isChampion withdrawn } }
-  reviews { seq action label previousLabel reason reportVersion createdAt reviewer { login displayName } }
+  reviews { seq action label previousLabel reason reasonWithheld reportVersion createdAt reviewer { login displayName } }
 `;
 
 export const CASE_HEADER = /* GraphQL */ `
@@ -83,7 +83,7 @@ export const CELL_HISTORY = /* GraphQL */ `
     cell(id: $id) {
       id
       predictions { id label confidence abstained createdAt modelVersionId modelVersion { id name version isChampion withdrawn } }
-      reviews { seq action label previousLabel reason reportVersion createdAt reviewer { login displayName } }
+      reviews { seq action label previousLabel reason reasonWithheld reportVersion createdAt reviewer { login displayName } }
     }
   }
 `;

@@ -671,7 +671,15 @@ function CurrentCell({
           {cell.decision ? (
             <span data-testid="current-human-label">
               {cell.decision.action === "CONFIRM" ? "confirmed" : "reclassified to"} <strong>{labelName(cell.decision.label)}</strong> by {cell.decision.reviewer}
-              {cell.decision.reason ? <> — “{cell.decision.reason}”</> : null}
+              {/* Withheld from roles that may not see patient data (free text may name one): said, not left blank. */}
+              {cell.decision.reasonWithheld ? (
+                <span className="muted" data-testid="current-decision-reason-withheld">
+                  {" "}
+                  — reason {WITHHELD}
+                </span>
+              ) : cell.decision.reason ? (
+                <> — “{cell.decision.reason}”</>
+              ) : null}
               <span className="muted"> · {formatDateTime(cell.decision.at)}</span>
               {signedIn !== null && (
                 <span className="badge" data-testid="current-decision-version" title="Made before this amendment; it stands unless you change it">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cellHistory, historyGaps, type ApiPrediction } from "./cellHistory";
-import type { ApiReview } from "./mapping";
+import { latestDecision, type ApiReview } from "./mapping";
 
 const champion = { id: "m3", name: "rcmnet", version: "v3", isChampion: true, withdrawn: false };
 const succeeded = { id: "m2", name: "rcmnet", version: "v2", isChampion: false, withdrawn: false };
@@ -47,6 +47,21 @@ describe("a cell's history", () => {
       ["ai", "rcmnet v2 (no longer champion) · Lymphocyte 61.0%", "2026-11-19 09:00:00 UTC"],
     ]);
     expect(h.map((e) => e.marker)).toEqual([null, null, null, "no longer champion"]);
+  });
+
+  it("says a decision's reason is withheld where the API withholds it from the reader's role, and nothing where none was given", () => {
+    const h = cellHistory({
+      predictions: [],
+      reviews: [
+        review(1, "2026-11-20T12:10:00.000Z"),
+        review(2, "2026-11-20T12:30:00.000Z", { action: "RECLASSIFY", label: "artifact", reason: null, reasonWithheld: true }),
+      ],
+    });
+    expect(h.map((e) => e.text)).toEqual([
+      "Changed Neutrophil → Artifact by Dr. Hana Hematologist · reason withheld for your role · for report v1",
+      "Confirmed as Neutrophil by Dr. Hana Hematologist · for report v1",
+    ]);
+    expect(latestDecision([review(1, "2026-11-20T12:10:00.000Z", { reasonWithheld: true })])).toMatchObject({ reason: null, reasonWithheld: true });
   });
 
   it("orders by time, not by the form the API wrote it in", () => {

@@ -4,6 +4,7 @@
 // view. Pure and unit-tested; CellHistory.tsx fetches and draws it.
 import { formatDateTime } from "@/lib/format";
 import { labelName } from "@/lib/labels";
+import { WITHHELD } from "@/lib/patientRef";
 import { modelLabel, type ApiReview } from "./mapping";
 import { UNLABELLED } from "./model";
 
@@ -73,6 +74,16 @@ function reportVersionText(reportVersion: number): string {
   return reportVersion === 0 ? "for report v1" : `amendment, for report v${reportVersion + 1}`;
 }
 
+/**
+ * A decision's reason as the history and the current decision give it: quoted, said to be withheld
+ * where the API withholds it from the reader's role (Review.reasonWithheld: free text that may
+ * name a patient), and nothing where none was given.
+ */
+export function reviewReasonText(r: Pick<ApiReview, "reason" | "reasonWithheld">): string | null {
+  if (r.reasonWithheld) return `reason ${WITHHELD}`;
+  return r.reason ? `reason ‘${r.reason}’` : null;
+}
+
 function humanEntry(r: ApiReview): HistoryEntry {
   const who = r.reviewer.displayName;
   const what =
@@ -82,7 +93,7 @@ function humanEntry(r: ApiReview): HistoryEntry {
         ? // A cell with no label yet (no AI call) is given one by a reclassification.
           `Labelled ${labelName(r.label)} by ${who}`
         : `Changed ${labelName(r.previousLabel)} → ${labelName(r.label)} by ${who}`;
-  const parts = [what, r.reason ? `reason ‘${r.reason}’` : null, reportVersionText(r.reportVersion)];
+  const parts = [what, reviewReasonText(r), reportVersionText(r.reportVersion)];
   return {
     kind: "human",
     key: `review-${r.seq}`,

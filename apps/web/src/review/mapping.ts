@@ -8,6 +8,8 @@ export interface ApiReview {
   label: string;
   previousLabel: string | null;
   reason: string | null;
+  /** The decision has a reason the API withholds from the reader's role (it may name a patient): reason is null, not absent. */
+  reasonWithheld?: boolean;
   reportVersion: number;
   createdAt: string;
   reviewer: { login: string; displayName: string };
@@ -41,7 +43,7 @@ export function latestDecision(reviews: readonly ApiReview[]): HumanDecision | n
   let best: ApiReview | null = null;
   for (const r of reviews) if (!best || r.seq > best.seq) best = r;
   if (!best) return null;
-  return { action: best.action, label: best.label, reviewer: best.reviewer.displayName, reviewerLogin: best.reviewer.login, reason: best.reason, at: best.createdAt, reportVersion: best.reportVersion };
+  return { action: best.action, label: best.label, reviewer: best.reviewer.displayName, reviewerLogin: best.reviewer.login, reason: best.reason, reasonWithheld: best.reasonWithheld === true, at: best.createdAt, reportVersion: best.reportVersion };
 }
 
 /** "name version" of the model that made a prediction; a short id when the API did not name it. */

@@ -34,6 +34,8 @@ export interface HumanDecision {
   /** The reviewer's login: whether a decision is the signed-in reviewer's own (decidedAlready). */
   reviewerLogin?: string;
   reason: string | null;
+  /** A reason was given and the API withholds it from the reader's role (Review.reasonWithheld). */
+  reasonWithheld?: boolean;
   at: string;
   /** Signed report versions of the case when the decision was made (0: before the first sign-off). */
   reportVersion?: number;

@@ -165,7 +165,7 @@ describe("audit trail", () => {
     expect(res.headers.get("x-audit-chain")).toMatch(/^intact; \d+ events verified( \(1-\d+ re-hashed at \S+Z, the rest now\))?$/);
     expect(res.headers.get("x-audit-redacted")).toBeNull();
     const byAdmin = await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") });
-    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, voidReason, originalName, contentSha256, hash, receivedSha256, prevHash, reason of slide.void/case.amend/case.update");
+    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, voidReason, originalName, contentSha256, hash, receivedSha256, prevHash, reason of slide.void/case.amend/case.update/cell.reclassify/cell.confirm");
     await byAdmin.text();
     const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export", after: { path: ["filter", "action"], equals: "case.create" } }, orderBy: { seq: "asc" } });
     expect(exported.after).toMatchObject({ filter: { action: "case.create" }, chainOk: true, chainFullyVerifiedThrough: expect.any(Number) });
@@ -182,7 +182,7 @@ describe("audit trail", () => {
     expect(lines.at(-2)).toMatch(new RegExp(`^# rows=7 complete; RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none$`));
     expect(lines.at(-1)).toBe("");
     const byAdmin = (await (await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") })).text()).split("\r\n");
-    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; voidReason; originalName; contentSha256; hash; receivedSha256; prevHash; reason of slide\.void\/case\.amend\/case\.update$/);
+    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; voidReason; originalName; contentSha256; hash; receivedSha256; prevHash; reason of slide\.void\/case\.amend\/case\.update\/cell\.reclassify\/cell\.confirm$/);
     // A filter value cannot break the comment line into rows or fields.
     const hostile = (await (await api.fetch(`/audit.csv?actorLogin=${encodeURIComponent('x\r\n1,"2",3')}`, { token: auditor })).text()).split("\r\n");
     expect(hostile).toHaveLength(3);
@@ -306,7 +306,7 @@ describe("patient references in the trail", () => {
     expect(csv).toContain("AU-WHY");
     expect(csv).not.toMatch(/MRN-441[01]/);
     // The file says whose reasons its blank cells withhold, where an inspector reads it.
-    expect(csv).toMatch(/^# rows=3 complete; .*; redacted .*; reason of slide\.void\/case\.amend\/case\.update\r$/m);
+    expect(csv).toMatch(/^# rows=3 complete; .*; redacted .*; reason of slide\.void\/case\.amend\/case\.update\/cell\.reclassify\/cell\.confirm\r$/m);
     expect(csv).toMatch(new RegExp(`^\\d+,[^,]+,[^,]+,[^,]+,case\\.update,Case,${id},,`, "m"));
     const asAuditor = await (await api.fetch(`/audit.csv?entityId=${id}`, { token: auditor })).text();
     expect(asAuditor).toContain("patientRef corrected from MRN-4410");

@@ -15,10 +15,13 @@ export const PATIENT_KEYS = new Set(["patientRef", "collectedAt", "voidReason", 
 /**
  * Audit actions whose `reason` is free text about a case that may name its patient, withheld with
  * the patient keys: a void's ("belongs to MRN-4411"), an amendment's ("smear belongs to
- * MRN-4411", also signed as the next version's `amendmentReason`) and a case edit's ("patientRef
- * corrected from MRN-…").
+ * MRN-4411", also signed as the next version's `amendmentReason`), a case edit's ("patientRef
+ * corrected from MRN-…") and a cell decision's, one by one or with others (`cell.reclassify`,
+ * `cell.confirm`: the reason typed beside the label, also `Review.reason` and the signed
+ * report's `cells[].reason`). The review actions are all here: a decision is never reversed, only
+ * followed by another one (a new review, one of these events).
  */
-export const PATIENT_REASON_ACTIONS: ReadonlySet<string> = new Set(["slide.void", "case.amend", "case.update"]);
+export const PATIENT_REASON_ACTIONS: ReadonlySet<string> = new Set(["slide.void", "case.amend", "case.update", "cell.reclassify", "cell.confirm"]);
 /**
  * Hashes kept inside records that may cover a patient reference: a signed report's hash (in the
  * sign-off's audit event, in an amendment's `supersedes`) and the audit chain head it anchors; an
@@ -45,9 +48,10 @@ export function redactAuditJson(value: unknown, role: Role | null | undefined): 
 }
 
 /**
- * Whether an event has a reason this reader is not shown: a void's, an amendment's or a case
- * edit's, to a role that may not see patient references. Said apart from the null reason, since
- * these actions require one: a blank would read as an edit made without saying why.
+ * Whether an event has a reason this reader is not shown: one of PATIENT_REASON_ACTIONS' (a void's,
+ * an amendment's, a case edit's, a cell decision's), to a role that may not see patient
+ * references. Said apart from the null reason: most of these actions require one, and a blank
+ * would read as an edit made without saying why.
  */
 export function reasonWithheld(action: string, reason: string | null, role: Role | null | undefined): boolean {
   return reason !== null && PATIENT_REASON_ACTIONS.has(action) && !canSeePatientRef(role);

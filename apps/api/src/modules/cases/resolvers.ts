@@ -98,6 +98,10 @@ export const resolvers: Resolvers = {
   },
   Review: {
     reviewer: (r, _a, ctx) => loadOr404(ctx.loaders.userById.load(r.reviewerId), "User"),
+    // Free text typed beside a cell's label may name the patient ("smear is MRN-…'s"): withheld
+    // like the morphology comment, as its copies are in the signed report and the audit trail.
+    reason: (r, _a, ctx) => (canSeePatientRef(ctx.user?.role) ? r.reason : null),
+    reasonWithheld: (r, _a, ctx) => r.reason !== null && !canSeePatientRef(ctx.user?.role),
   },
 };
 

@@ -473,6 +473,72 @@ describe("sign-off", () => {
     expect((await api.prisma.signOff.findUniqueOrThrow({ where: { id: v2.id } })).amendmentReason).toBe(reason);
   });
 
+  it("withholds a cell's review reason (Review.reason, signed cells[].reason, cell.reclassify/cell.confirm events, CSV) from roles that may not see patient references", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
+    const [reclassified, confirmed, plain] = cellIds as [string, string, string];
+    const reason = "MRN-4411";
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: reclassified, expectedReviewCount: 0, label: "artifact", reason } });
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [confirmed], { reason: "second look, MRN-4411" }) });
+    // A decision without a reason: nothing to withhold, and none said to be.
+    await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [plain]) });
+    const signed = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } })).signOffCase;
+    const cellOf = (content: { cells: { id: string; reason: string | null }[] }, id: string) => content.cells.find((c) => c.id === id)!;
+    expect(cellOf(signed.content, reclassified).reason).toBe(reason);
+
+    const READ = `query($a: ID!, $b: ID!, $c: ID!, $s: ID!) {
+      a: cell(id: $a) { reviews { reason reasonWithheld } } b: cell(id: $b) { reviews { reason reasonWithheld } } c: cell(id: $c) { reviews { reason reasonWithheld } }
+      signOff(id: $s) { content withheld } }`;
+    const vars = { a: reclassified, b: confirmed, c: plain, s: signed.id };
+    for (const role of ["ADMIN", "DATA_SCIENTIST"] as const) {
+      const r = await api.gqlOk(await api.loginAs(role), READ, vars);
+      expect(r.a.reviews, role).toEqual([{ reason: null, reasonWithheld: true }]);
+      expect(r.b.reviews, role).toEqual([{ reason: null, reasonWithheld: true }]);
+      expect(r.c.reviews, role).toEqual([{ reason: null, reasonWithheld: false }]);
+      expect(cellOf(r.signOff.content, reclassified), role).toHaveProperty("reason", null);
+      expect(cellOf(r.signOff.content, confirmed), role).toHaveProperty("reason", null);
+      expect(r.signOff.withheld, role).toContain("cells[].reason");
+      expect(JSON.stringify(r), role).not.toContain("MRN-4411");
+    }
+    for (const role of ["HEMATOLOGIST", "AUDITOR"] as const) {
+      const r = await api.gqlOk(role === "HEMATOLOGIST" ? hema : await api.loginAs(role), READ, vars);
+      expect(r.a.reviews, role).toEqual([{ reason, reasonWithheld: false }]);
+      expect(r.b.reviews, role).toEqual([{ reason: "second look, MRN-4411", reasonWithheld: false }]);
+      expect(cellOf(r.signOff.content, reclassified).reason, role).toBe(reason);
+      expect(r.signOff.withheld, role).toEqual([]);
+      expect(sha256OfContent(r.signOff.content), role).toBe(signed.contentSha256);
+    }
+    // The decisions' audit events (ADMIN and AUDITOR read the trail), and their CSV export.
+    const TRAIL = `query($f: AuditFilter) { auditTrail(filter: $f, first: 10) { nodes { action entityId reason reasonWithheld } } }`;
+    const f = { caseAccession: kase.accession, entityType: "Cell" };
+    const admin = await api.loginAs("ADMIN");
+    const auditor = await api.loginAs("AUDITOR");
+    const byId = (nodes: { entityId: string }[]) => Object.fromEntries(nodes.map(({ entityId, ...n }) => [entityId, n]));
+    expect(byId((await api.gqlOk(admin, TRAIL, { f })).auditTrail.nodes)).toEqual({
+      [reclassified]: { action: "cell.reclassify", reason: null, reasonWithheld: true },
+      [confirmed]: { action: "cell.confirm", reason: null, reasonWithheld: true },
+      [plain]: { action: "cell.confirm", reason: null, reasonWithheld: false },
+    });
+    expect(byId((await api.gqlOk(auditor, TRAIL, { f })).auditTrail.nodes)).toEqual({
+      [reclassified]: { action: "cell.reclassify", reason, reasonWithheld: false },
+      [confirmed]: { action: "cell.confirm", reason: "second look, MRN-4411", reasonWithheld: false },
+      [plain]: { action: "cell.confirm", reason: null, reasonWithheld: false },
+    });
+    const csvAs = async (token: string) => {
+      const res = await api.fetch(`/audit.csv?caseAccession=${encodeURIComponent(kase.accession)}&entityType=Cell`, { token });
+      return { redacted: res.headers.get("x-audit-redacted"), text: await res.text() };
+    };
+    const byAdmin = await csvAs(admin);
+    expect(byAdmin.text).toMatch(/^# rows=3 complete; /m);
+    expect(byAdmin.text).not.toContain("MRN-4411");
+    expect(byAdmin.redacted).toMatch(/reason of \S*cell\.reclassify\S*/);
+    expect(byAdmin.redacted).toMatch(/reason of \S*cell\.confirm\S*/);
+    const byAuditor = await csvAs(auditor);
+    expect(byAuditor.text).toContain(reason);
+    expect(byAuditor.redacted).toBeNull();
+    // Stored as typed: the redaction is on the way out only.
+    expect((await api.prisma.review.findFirstOrThrow({ where: { cellId: reclassified } })).reason).toBe(reason);
+  });
+
   it("signs a cell reclassified to blast among the white cells, and the signer's morphology comment", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     // The fixture's tenth cell is an AI abstention: a blast, not an unidentified cell out of the count.
@@ -546,10 +612,11 @@ describe("sign-off", () => {
     await confirmAll(b.cellIds);
     const b1 = await sign(b.kase.id, MEANING);
 
+    // Every case's cells were confirmed with a reason (confirmAll): cells[].reason is withheld in each.
     const expected = {
-      [a1.id]: ["auditAnchor.hash", "case.collectedAt", "case.patientRef", "comment", "slides[].voided.reason"],
-      [a2.id]: ["amendmentReason", "auditAnchor.hash", "case.collectedAt", "case.patientRef", "slides[].voided.reason", "supersedes.contentSha256"],
-      [b1.id]: ["auditAnchor.hash"],
+      [a1.id]: ["auditAnchor.hash", "case.collectedAt", "case.patientRef", "cells[].reason", "comment", "slides[].voided.reason"],
+      [a2.id]: ["amendmentReason", "auditAnchor.hash", "case.collectedAt", "case.patientRef", "cells[].reason", "slides[].voided.reason", "supersedes.contentSha256"],
+      [b1.id]: ["auditAnchor.hash", "cells[].reason"],
     };
     for (const role of ["ADMIN", "DATA_SCIENTIST"] as const) {
       const token = await api.loginAs(role);

@@ -3,8 +3,8 @@ import { WITHHELD } from "@/lib/patientRef";
 
 /**
  * The audit page's reason cell. A reason the API withholds from the reader's role (a void's, an
- * amendment's, a case edit's: they may name a patient) is said to be withheld: those actions
- * require one, and a blank would read as an edit made without saying why. The API decides which
+ * amendment's, a case edit's, a cell decision's: they may name a patient) is said to be withheld:
+ * a blank would read as an edit made without saying why. The API decides which
  * (reasonWithheld); an event with no reason stays blank.
  */
 export function reasonText(row: Pick<AuditEventRow, "reason" | "reasonWithheld">): string {

@@ -10,12 +10,12 @@ import { PrintButton } from "./PrintButton";
 import { PrintedStamp } from "./PrintedStamp";
 import { amendmentInProgressLine } from "./printing";
 import { isAmendmentOpen } from "@/lib/caseDetails";
-import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText, voidReasonText, WITHHELD_FIELD } from "./withheld";
+import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText, unidentifiedReasonsText, voidReasonText, WITHHELD_FIELD } from "./withheld";
 import { readReportContent, type ReportContent } from "./content";
 import { amendmentNotice } from "./amendmentNotice";
 import { amendingNotice, commentHeading, modelsRow, noResultText, retractionBanner, supersededBadge, versionStatus, withdrawnNotice, type VersionState } from "@/lib/retraction";
 import { labelName } from "@/lib/labels";
-import { isPeripheralBlood, leftOutWarning } from "@/lib/differential";
+import { isPeripheralBlood, leftOutWarning, rowPercentText } from "@/lib/differential";
 import { isRetraction } from "@rcmnet/api/signOffMeanings";
 
 export const metadata: Metadata = { title: "Signed report" };
@@ -375,7 +375,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
             {content.unidentifiedReasons && content.unidentifiedReasons.length > 0 && (
               <p data-testid="report-unidentified-reasons">
                 Left unidentified (out of the white-cell count):{" "}
-                {content.unidentifiedReasons.map((r) => `“${r.reason}”${r.count > 1 ? ` ×${r.count}` : ""}`).join(", ")}.
+                {unidentifiedReasonsText(content.unidentifiedReasons, withheld)}.
               </p>
             )}
             {/* Crops whose analysis failed gave no cells: nothing of the count comes from them. */}

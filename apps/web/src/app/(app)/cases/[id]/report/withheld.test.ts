@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readReportContent } from "./content";
-import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText, voidReasonText } from "./withheld";
+import { amendmentReasonText, reportCollectedText, reportCommentText, reportPatientText, unidentifiedReasonsText, voidReasonText } from "./withheld";
 
 // As the API answers each role: an administrator's copy of a /7 report has these nulled, and
 // SignOff.withheld names those that held a value as signed.
@@ -49,5 +49,21 @@ describe("a signed report, for the role reading it", () => {
     expect(voidReasonText("smear of another patient", [])).toBe("smear of another patient");
     expect(voidReasonText(null, ["slides[].voided.reason"])).toBe("reason withheld for your role");
     expect(voidReasonText(null, [])).toBe("no reason recorded");
+  });
+
+  it("says why cells were left unidentified, or that those reasons are withheld (never \"no reason recorded\" for a withheld one)", () => {
+    const cells = [
+      { id: "a", label: "unidentified", reason: "smudged" },
+      { id: "b", label: "unidentified", reason: "smudged" },
+      { id: "c", label: "unidentified", reason: "out of focus" },
+    ];
+    const signed = readReportContent({ cells }).unidentifiedReasons!;
+    expect(unidentifiedReasonsText(signed, [])).toBe("“smudged” ×2, “out of focus”");
+    // The administrator's copy: every cell's reason nulled, and named in SignOff.withheld.
+    const asAdmin = readReportContent({ cells: cells.map((c) => ({ ...c, reason: null })) }).unidentifiedReasons!;
+    expect(unidentifiedReasonsText(asAdmin, ["auditAnchor.hash", "cells[].reason"])).toBe("3 cells, reasons withheld for your role");
+    expect(unidentifiedReasonsText(asAdmin.slice(0, 1).map((r) => ({ ...r, count: 1 })), ["cells[].reason"])).toBe("1 cell, reasons withheld for your role");
+    // Signed without a reason (nothing withheld): said so.
+    expect(unidentifiedReasonsText(asAdmin, signedWithNone)).toBe("“no reason recorded” ×3");
   });
 });
