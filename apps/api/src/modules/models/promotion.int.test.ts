@@ -967,6 +967,31 @@ describe("promotion evidence", () => {
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: promotion.id, approve: false, note: "old" });
   });
 
+  it("freezes how many model versions registered since the snapshot were scored on its TEST part (winner's curse), the champion registered before not counted", async () => {
+    const champion = await currentChampion();
+    await new Promise((r) => setTimeout(r, 10));
+    // Taken after the champion was registered; the champion is scored on it for the comparison.
+    const snap = "00000000-0000-4000-8000-000000000c51";
+    await insertSnapshot(snap, "several-seeds", await databaseNow(api.prisma));
+    await evaluate(champion.id, { [snap]: evaluation(10) });
+    // Two runs on it (two seeds), each scored on its TEST part; the better one is proposed.
+    const seed1 = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    const seed2 = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(seed1.id, { [snap]: evaluation(9) });
+    await evaluate(seed2.id, { [snap]: evaluation(10) });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, ACCEPT, { id: seed2.id, reason: "the better seed" })).proposePromotion;
+    const SCORED = `{ modelPromotions { nodes { id evidence { snapshotId candidatesScoredOnTest } } } }`;
+    const scoredOf = async () => (await api.gqlOk(tokens.ADMIN, SCORED)).modelPromotions.nodes.find((n: { id: string }) => n.id === proposal.id).evidence;
+    expect(await scoredOf()).toEqual({ snapshotId: snap, candidatesScoredOnTest: 2 });
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    expect(event.after).toMatchObject({ comparedOnSnapshotId: snap, candidatesScoredOnTest: 2 });
+    // Frozen: a third version scored there later does not change what was proposed on.
+    const seed3 = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await evaluate(seed3.id, { [snap]: evaluation(10) });
+    expect(await scoredOf()).toEqual({ snapshotId: snap, candidatesScoredOnTest: 2 });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
+  });
+
   it("tells how many TEST labels are bulk confirmations of AI calls: frozen with the proposal, counted by a comparison, not recorded for older snapshots", async () => {
     const tech = await api.createUser("TECHNICIAN");
     const hema = await api.createUser("HEMATOLOGIST");

@@ -13,7 +13,9 @@
 // (RCMNET_MIN_TEST_CELLS) and whether each model's training data is known here
 // (trainingDataKnown) were recorded, both are served; before, null: not recorded, never guessed.
 // So is, since 2026-11-28, how many of the TEST labels were bulk confirmations of AI calls
-// (bulkConfirmedTestCells; null: proposals before, or a snapshot taken before it was recorded).
+// (bulkConfirmedTestCells; null: proposals before, or a snapshot taken before it was recorded),
+// and how many model versions registered since the snapshot held an evaluation on its TEST part
+// when it was proposed (candidatesScoredOnTest: the winner of several is optimistic; null: before).
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -34,6 +36,11 @@ interface Recorded {
    * records it; otherwise none, served null: not recorded).
    */
   bulkConfirmedTestCells?: number;
+  /**
+   * Model versions registered since the snapshot with an evaluation on its TEST part, the candidate
+   * included (since 2026-11-28; otherwise none, served null: not recorded).
+   */
+  candidatesScoredOnTest?: number;
   accuracyDifference?: { difference: number; lower: number; upper: number };
   untestedLabels?: string[];
   regressions?: Regression[];
@@ -92,6 +99,7 @@ export async function promotionEvidence(prisma: PrismaClient, promotion: ModelPr
     testCells: proposal.testCells ?? null,
     minTestCells: proposal.minTestCells ?? null,
     bulkConfirmedTestCells: proposal.bulkConfirmedTestCells ?? null,
+    candidatesScoredOnTest: proposal.candidatesScoredOnTest ?? null,
     candidate: figures(candidate, snapshotId, proposal.testLeakage?.candidate, proposal.figures?.candidate),
     champion: champion ? figures(champion, snapshotId, proposal.testLeakage?.champion, proposal.figures?.champion) : null,
     accuracyDifference: proposal.accuracyDifference ?? null,

@@ -166,6 +166,8 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
   // How many of those TEST labels are bulk confirmations of AI calls: weaker evidence, favouring the
   // model that made the calls. Not recorded (a snapshot taken before it was): left out, served null.
   const bulk = isUuid(best.snapshotId) ? await bulkConfirmedTestCells(prisma, best.snapshotId) : null;
+  // How many models were scored on this TEST part: the best of several is optimistic (winner's curse).
+  const scored = isUuid(best.snapshotId) ? await candidatesScoredOnTest(prisma, best.snapshotId) : null;
   if (!champion) {
     // A first champion: its own figures (accuracy, macro-F1, cells right and abstained, each
     // class's recall with its interval), nothing to pair or to fall below.
@@ -176,6 +178,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
       ...(snapshotName ? { snapshotName } : {}),
       ...(testCells !== null ? { testCells } : {}),
       ...(bulk !== null ? { bulkConfirmedTestCells: bulk } : {}),
+      ...(scored !== null ? { candidatesScoredOnTest: scored } : {}),
       minTestCells,
       testLeakage: { candidate: { ...best.candidate } },
       figures: toJson({ candidate: figuresOf(candidateEval) }),
@@ -196,6 +199,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
     ...(snapshotName ? { snapshotName } : {}),
     ...(testCells !== null ? { testCells } : {}),
     ...(bulk !== null ? { bulkConfirmedTestCells: bulk } : {}),
+    ...(scored !== null ? { candidatesScoredOnTest: scored } : {}),
     minTestCells,
     testLeakage: { candidate: { ...best.candidate }, champion: { ...best.champion! } },
     figures: toJson(figures),
@@ -206,6 +210,22 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
     regressions: regressionsOf(figures.candidate, figures.champion, pairing.status === "PAIRED" ? pairing.byClass : undefined),
     relabelledTestCells: relabelled,
   };
+}
+
+/**
+ * Model versions registered since the snapshot was taken that hold an evaluation on its TEST part
+ * (metrics.evaluations[snapshotId]: every training run on it stores one, compareModels stores one
+ * per model it scores), the proposed one included. Several seeds or recipes scored there and the
+ * best one proposed: its TEST figures are the maximum of several noisy estimates, optimistic by
+ * more the more there were, and no longer an unbiased estimate of how it does on new patients.
+ * Null where this database does not hold the snapshot (its time is unknown).
+ */
+export async function candidatesScoredOnTest(prisma: Pick<PrismaClient, "$queryRaw">, snapshotId: string): Promise<number | null> {
+  const [row] = await prisma.$queryRaw<{ n: bigint | null }[]>`
+    SELECT (SELECT count(*) FROM "model_version" m
+            WHERE m."metrics"->'evaluations'->${snapshotId} IS NOT NULL AND m."createdAt" >= d."createdAt") AS n
+    FROM "dataset_snapshot" d WHERE d."id" = ${snapshotId}::uuid`;
+  return row?.n == null ? null : Number(row.n);
 }
 
 /** Why a first promotion's evidence has no comparison (PromotionEvidence.pairingNote). */

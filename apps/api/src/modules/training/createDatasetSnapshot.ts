@@ -5,7 +5,8 @@
 // voided images, and of cases whose report of record is a retraction ("no valid result": the
 // smears may be another patient's; a snapshot taken before keeps them: snapshots are frozen).
 // AI predictions are never
-// labels. Cells are split by patient (datasetSplit.ts). Each item also freezes whether its label
+// labels. Cells are split by patient (datasetSplit.ts); a case without a patient study id is left
+// out (counted), as it may be any patient's. Each item also freezes whether its label
 // was a bulk confirmation of AI calls (bulkConfirmed: weaker evidence in a TEST part, bulkConfirmed.ts).
 // The snapshot's rows are append-only in the database (dataset_item trigger).
 import { Prisma, type DatasetSnapshot, type DatasetSplit, type PrismaClient } from "@rcmnet/db";
@@ -15,7 +16,7 @@ import { badInput } from "../../errors.ts";
 import { ARTIFACT, UNIDENTIFIED } from "../../jobs/model/runtime.ts";
 import { BLAST } from "../cases/whiteCellDifferential.ts";
 import { RETRACTED_CASE_SQL } from "./staleItems.ts";
-import { assignSplits, crossPartDuplicates, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
+import { assignSplits, crossPartDuplicates, PIXEL_KEY_SQL, snapshotContentHash, SPLIT_GROUP_SQL, type SnapshotRow } from "./datasetSplit.ts";
 
 /**
  * Final labels that teach no model class. Blast is a class, but one only humans give, to a handful
@@ -56,16 +57,16 @@ export async function createDatasetSnapshot(
       // (2026-11-28; review rows are append-only, never backfilled) its audit event's `bulk`.
       // A later reclassification or a confirmation alone is a decision made cell by cell.
       const latest = await tx.$queryRaw<
-        { cellId: string; label: string; cropSha256: string; group: string; caseId: string; bulkConfirmed: boolean }[]
+        { cellId: string; label: string; cropSha256: string; pixelKey: string | null; group: string; caseId: string; bulkConfirmed: boolean }[]
       >`
-        SELECT l."cellId", l."label", l."cropSha256", l."group", l."caseId",
+        SELECT l."cellId", l."label", l."cropSha256", l."pixelKey", l."group", l."caseId",
           (l."bulkSize" IS NOT NULL OR (l."action" = 'CONFIRM' AND EXISTS (
             SELECT 1 FROM "audit_event" ae
             WHERE ae."entityType" = 'Cell' AND ae."entityId" = l."cellId"::text AND ae."action" = 'cell.confirm'
               AND ae."after"->>'reviewCount' = l."seq"::text AND ae."after"->>'bulk' IS NOT NULL))) AS "bulkConfirmed"
         FROM (
           SELECT DISTINCT ON (r."cellId") r."cellId", r."label", r."seq", r."action", r."bulkSize", c."cropSha256",
-            ${SPLIT_GROUP_SQL} AS "group", k."id"::text AS "caseId"
+            ${PIXEL_KEY_SQL} AS "pixelKey", ${SPLIT_GROUP_SQL} AS "group", k."id"::text AS "caseId"
           FROM "review" r
           JOIN "cell" c ON c."id" = r."cellId"
           JOIN "slide" s ON s."id" = c."slideId"
@@ -102,24 +103,41 @@ export async function createDatasetSnapshot(
         push(cellHistory, e.cellId, e.split);
         push(groupHistory, e.group, e.split);
       }
-      const { parts, heldOut } = assignSplits(
+      const { parts, heldOut, withoutPatient } = assignSplits(
         labelled.map((r) => ({ cellId: r.cellId, group: r.group, earlier: cellHistory.get(r.cellId) ?? [] })),
         groupHistory,
       );
+      // Cases without a patient study id: left out (isPatientless), counted so the data scientist
+      // knows what entering the ids would add.
+      const patientless = new Set(withoutPatient);
+      const leftOut = labelled.filter((r) => patientless.has(r.cellId));
+      if (leftOut.length === labelled.length) {
+        throw badInput(
+          "Every signed-out label is in a case without a patient study id: such a case may be any patient's, so it cannot be kept apart from that patient's other cases and is left out of snapshots. Enter the cases' patient study ids, then take a snapshot",
+        );
+      }
       const kept = labelled.filter((r) => parts.has(r.cellId));
       if (kept.length === 0) {
         throw badInput("Every signed-out label is held out: each cell sat in a less protected part than its patient's in an earlier snapshot");
       }
-      const placed: (SnapshotRow & { cropSha256: string; bulkConfirmed: boolean })[] = kept.map((r) => ({
+      const placed: (SnapshotRow & { cropSha256: string; pixelKey: string | null; bulkConfirmed: boolean })[] = kept.map((r) => ({
         cellId: r.cellId,
         label: r.label,
         cropSha256: r.cropSha256,
+        pixelKey: r.pixelKey,
         split: parts.get(r.cellId)!,
         bulkConfirmed: r.bulkConfirmed,
       }));
-      const earlier = await tx.$queryRaw<{ cellId: string; cropSha256: string; split: DatasetSplit }[]>`
-        SELECT DISTINCT "cellId"::text AS "cellId", "cropSha256", "split" FROM "dataset_item"
-        WHERE "cropSha256" = ANY(${[...new Set(placed.map((r) => r.cropSha256))]}::text[])`;
+      // Earlier items showing the same image: the same crop bytes, or the same pixels under other
+      // bytes (the same crop uploaded as PNG at another compression level to another patient's case).
+      const pixelKeys = [...new Set(placed.flatMap((r) => (r.pixelKey ? [r.pixelKey] : [])))];
+      const earlier = await tx.$queryRaw<{ cellId: string; cropSha256: string; pixelKey: string | null; split: DatasetSplit }[]>`
+        SELECT DISTINCT i."cellId"::text AS "cellId", i."cropSha256", ${PIXEL_KEY_SQL} AS "pixelKey", i."split"
+        FROM "dataset_item" i
+        JOIN "cell" c ON c."id" = i."cellId"
+        JOIN "slide" s ON s."id" = c."slideId"
+        WHERE i."cropSha256" = ANY(${[...new Set(placed.map((r) => r.cropSha256))]}::text[])
+          OR (s."pixelSha256" IS NOT NULL AND ${PIXEL_KEY_SQL} = ANY(${pixelKeys}::text[]))`;
       const duplicates = crossPartDuplicates(placed, earlier);
       const rows = placed.filter((r) => !duplicates.has(r.cellId));
       if (rows.length === 0) throw badInput("Every signed-out label is held out: each cell's image is also another cell's on the other side of the TEST line");
@@ -128,7 +146,10 @@ export async function createDatasetSnapshot(
       const splitSummary = {
         patients: { train: patients.TRAIN.size, val: patients.VAL.size, test: patients.TEST.size },
         heldOutCells: heldOut.length + duplicates.size,
-        casesWithoutPatient: new Set(kept.filter((r) => !r.group.startsWith("patient:")).map((r) => r.caseId)).size,
+        // In the snapshot (TRAIN, the rule until 2026-11-28): none since.
+        casesWithoutPatient: 0,
+        casesLeftOutWithoutPatient: new Set(leftOut.map((r) => r.caseId)).size,
+        cellsLeftOutWithoutPatient: leftOut.length,
       };
       const labels = [...new Set(rows.map((r) => r.label))].sort();
       const contentHash = snapshotContentHash(rows);
@@ -143,7 +164,7 @@ export async function createDatasetSnapshot(
       });
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         await tx.datasetItem.createMany({
-          data: rows.slice(i, i + INSERT_CHUNK).map((r) => ({ snapshotId: snapshot.id, ...r })),
+          data: rows.slice(i, i + INSERT_CHUNK).map(({ pixelKey: _key, ...r }) => ({ snapshotId: snapshot.id, ...r })),
         });
       }
       const counts = { TRAIN: 0, VAL: 0, TEST: 0 };

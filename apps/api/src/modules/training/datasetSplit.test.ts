@@ -18,19 +18,24 @@ describe("assignSplits", () => {
     expect(heldOut).toEqual([]);
   });
 
-  it("learns from cases without a patient reference and never measures on them, whatever the parts' loads", () => {
-    const { parts } = assignSplits(fresh(["case:x", "case:y", "case:z", "patient:A"], 10));
-    for (const g of ["case:x", "case:y", "case:z"]) expect(partOf(parts, g), g).toEqual(new Set(["TRAIN"]));
-    // TRAIN is overfull, so the one patient goes to a measuring part.
-    expect(partOf(parts, "patient:A")).not.toEqual(new Set(["TRAIN"]));
+  it("leaves cases without a patient reference out of every part, and places patients as if they were not there", () => {
+    // In TRAIN such a case could be the same patient as a TEST case (a follow-up smear entered
+    // without the study id), in VAL or TEST the same as a TRAIN one: the split cannot keep them apart.
+    const { parts, heldOut, withoutPatient } = assignSplits(fresh(["case:x", "case:y", "case:z", "patient:A"], 10));
+    for (const g of ["case:x", "case:y", "case:z"]) expect(partOf(parts, g), g).toEqual(new Set());
+    expect(withoutPatient.sort()).toEqual(fresh(["case:x", "case:y", "case:z"], 10).map((c) => c.cellId).sort());
+    expect(heldOut).toEqual([]);
+    // The one patient is the first placed, into an empty TRAIN: the left-out cells weigh nothing.
+    expect(partOf(parts, "patient:A")).toEqual(new Set(["TRAIN"]));
   });
 
-  it("keeps a patient-less case where an earlier snapshot put it: a TEST case stays TEST, never learned from", () => {
-    const { parts } = assignSplits([
+  it("leaves a patient-less case out even where an earlier snapshot put it (TEST)", () => {
+    const { parts, withoutPatient } = assignSplits([
       { cellId: "case:x/old", group: "case:x", earlier: ["TEST"] },
       { cellId: "case:x/new", group: "case:x", earlier: [] },
     ]);
-    expect(partOf(parts, "case:x")).toEqual(new Set(["TEST"]));
+    expect(parts.size).toBe(0);
+    expect(withoutPatient.sort()).toEqual(["case:x/new", "case:x/old"]);
   });
 
   it("approaches 70 / 15 / 15 of the cells with many patients", () => {
@@ -105,6 +110,17 @@ describe("crossPartDuplicates", () => {
     expect(crossPartDuplicates(rows, [row("test-c", "c", "TRAIN")])).toEqual(new Set(["test-a"]));
     // Two TEST cells of one image are no leak: a model learns from neither.
     expect(crossPartDuplicates([row("t1", "x", "TEST"), row("t2", "x", "TEST")], [])).toEqual(new Set());
+  });
+
+  it("matches the same image under other bytes by its pixels (pixelKey), here and in earlier snapshots", () => {
+    // One crop uploaded as PNG at two compression levels: other bytes (cropSha256), the same pixels.
+    const px = (cellId: string, cropSha256: string, pixelKey: string | null, split: DatasetSplit) => ({ cellId, cropSha256, pixelKey, split });
+    const rows = [px("a-train", "bytes-1", "pix@0,0,64x64", "TRAIN"), px("b-test", "bytes-2", "pix@0,0,64x64", "TEST"), px("c-test", "bytes-3", null, "TEST")];
+    expect(crossPartDuplicates(rows, [])).toEqual(new Set(["b-test"]));
+    // An earlier TEST cell of those pixels under third bytes: the new TRAIN copy is held out, the TEST one kept.
+    expect(crossPartDuplicates(rows, [px("old-test", "bytes-0", "pix@0,0,64x64", "TEST")])).toEqual(new Set(["a-train"]));
+    // The same pixels in another box of the same field are another cell's image; no pixel key, no match.
+    expect(crossPartDuplicates([px("t", "x", "pix@0,0,64x64", "TRAIN"), px("u", "y", "pix@64,0,64x64", "TEST"), px("v", "z", null, "TEST")], [])).toEqual(new Set());
   });
 
   it("holds out TRAIN and VAL cells whose image is an earlier snapshot's TEST cell, keeping that TEST part unseen", () => {

@@ -1,5 +1,5 @@
 // Which part (TRAIN / VAL / TEST) each cell of a snapshot goes to. Cells are split by patient
-// (the case's patientRef, else the case): all cells of one patient share a part, so the locked
+// (the case's patientRef; a case without one is left out): all cells of one patient share a part, so the locked
 // TEST figure measures patients the model has never seen, not new cells of known ones.
 //
 // Parts are sticky across snapshots. A patient's part is the most protected part (TEST, then
@@ -7,10 +7,10 @@
 // it. A cell that sat in a less protected part before (split per cell by rule v1, before
 // 2026-11-26, or a case later linked to another patient) is held out: it can neither move to a
 // more protected part (a model trained on it) nor stay beside its patient's TEST cells.
-// Patients never snapshotted before are placed anew (a case without a patient reference goes to
-// TRAIN: see isPatientless): each goes to the part with the fewest cells for its share, so the first three patients go to TRAIN, TEST and VAL and the parts then fill
+// Patients never snapshotted before are placed anew: each goes to the part with the fewest cells
+// for its share, so the first three patients go to TRAIN, TEST and VAL and the parts then fill
 // towards 70 / 15 / 15 (a hash per patient would often leave TEST or VAL empty for dozens of
-// cases).
+// cases). A case without a patient reference goes to no part (see isPatientless).
 import { createHash } from "node:crypto";
 import { Prisma, type DatasetSplit } from "@rcmnet/db";
 
@@ -24,9 +24,16 @@ const ORDER_SALT = "rcmnet-split-v2:";
 
 /**
  * SQL for a cell's split group over a joined "case" k: the patient (trimmed, case-folded; an
- * empty reference counts as none), else the case.
+ * empty reference counts as none), else the case (which snapshots leave out since 2026-11-28,
+ * isPatientless; earlier snapshots may hold such groups).
  */
 export const SPLIT_GROUP_SQL = Prisma.sql`COALESCE('patient:' || upper(NULLIF(btrim(k."patientRef"), '')), 'case:' || k."id"::text)`;
+
+/**
+ * SQL for a cell's pixel key over a joined "slide" s and "cell" c (CropItem.pixelKey): the slide's
+ * pixel hash and the cell's box; null where the slide's pixels were not hashed.
+ */
+export const PIXEL_KEY_SQL = Prisma.sql`CASE WHEN s."pixelSha256" IS NOT NULL THEN s."pixelSha256" || '@' || c."x" || ',' || c."y" || ',' || c."width" || 'x' || c."height" END`;
 
 export interface SplitCandidate {
   cellId: string;
@@ -40,13 +47,17 @@ export interface SplitAssignment {
   parts: Map<string, DatasetSplit>;
   /** Cells left out: they sat in a less protected part than their patient's. */
   heldOut: string[];
+  /** Cells left out because their case has no patient reference (isPatientless). */
+  withoutPatient: string[];
 }
 
 /**
  * A case without a patient reference may be the same patient as any other case (a CAR-T patient's
- * day +7, +14 and +28 smears entered without one): learned from, never measured on. In VAL or
- * TEST it could sit beside the same patient's TRAIN cells, and the leakage check, which compares
- * the same groups, would not see it.
+ * day +7, +14 and +28 smears, one entered without the study id): in no part can it be kept apart
+ * from that patient's other cases. In VAL or TEST it could sit beside the patient's TRAIN cells;
+ * in TRAIN (the rule until 2026-11-28) the patient's other case could be placed in TEST, and the
+ * leakage check, which compares the same groups, sees neither. So such a case is left out of
+ * snapshots altogether (counted: casesWithoutPatient), until its study id is entered.
  */
 export const isPatientless = (group: string) => group.startsWith("case:");
 
@@ -66,8 +77,13 @@ export function assignSplits(
 ): SplitAssignment {
   const parts = new Map<string, DatasetSplit>();
   const heldOut: string[] = [];
+  const withoutPatient: string[] = [];
   const groups = new Map<string, SplitCandidate[]>();
   for (const c of cells) {
+    if (isPatientless(c.group)) {
+      withoutPatient.push(c.cellId);
+      continue;
+    }
     const list = groups.get(c.group);
     if (list) list.push(c);
     else groups.set(c.group, [c]);
@@ -94,13 +110,13 @@ export function assignSplits(
 
   const orderKey = (group: string) => createHash("sha256").update(ORDER_SALT + group).digest("hex");
   fresh.sort(([a], [b]) => (orderKey(a) < orderKey(b) ? -1 : 1));
-  for (const [group, members] of fresh) {
+  for (const [, members] of fresh) {
     // The part with the fewest cells for its share (an empty part first); ties in FILL_ORDER.
     const load = (p: DatasetSplit) => counts[p] / SPLIT_FRACTIONS[p];
-    const part = isPatientless(group) ? "TRAIN" : FILL_ORDER.reduce((best, p) => (load(p) < load(best) ? p : best));
+    const part = FILL_ORDER.reduce((best, p) => (load(p) < load(best) ? p : best));
     for (const m of members) place(m.cellId, part);
   }
-  return { parts, heldOut };
+  return { parts, heldOut, withoutPatient };
 }
 
 export interface SnapshotRow {
@@ -109,31 +125,46 @@ export interface SnapshotRow {
   split: DatasetSplit;
 }
 
-type CropItem = { cellId: string; cropSha256: string; split: DatasetSplit };
+/**
+ * A frozen or candidate item as the duplicate rule sees it. `pixelKey`: the slide's pixelSha256
+ * (its pixels as the model sees them) with the cell's box, null where the slide's pixels were not
+ * hashed (stored before 2026-11-28). The same image stored under other bytes (another PNG
+ * compression level, an sRGB chunk, an alpha channel) has another cropSha256 where the crop is the
+ * stored upload itself (a CROP slide), but the same pixelKey; a crop cut from a field is encoded by
+ * our own code from the decoded pixels, so its cropSha256 already follows the pixels, and the
+ * pixelKey (the same field's pixels, the same box) catches it even if the encoder's bytes change.
+ */
+export type CropItem = { cellId: string; cropSha256: string; pixelKey?: string | null; split: DatasetSplit };
+
+/** The keys an item is the same image as another by: its crop bytes, and its pixels where known. */
+const imageKeys = (i: CropItem) => (i.pixelKey ? [`crop:${i.cropSha256}`, `pixels:${i.pixelKey}`] : [`crop:${i.cropSha256}`]);
 
 /**
- * Cells whose crop (the same bytes) sits on the other side of the TEST line as another cell: the
- * same image uploaded to cases of two patients, which the split by patient cannot see. Held out,
- * so a locked TEST part, this one or an earlier one, stays one of images no model learned from:
- *  - a TRAIN or VAL cell whose crop is a TEST cell of an earlier snapshot;
- *  - a TEST cell whose crop is learned from (TRAIN or VAL) here or in an earlier snapshot.
+ * Cells whose image (the same crop bytes, or the same pixels under other bytes) sits on the other
+ * side of the TEST line as another cell: the same image uploaded to cases of two patients, which
+ * the split by patient cannot see. Held out, so a locked TEST part, this one or an earlier one,
+ * stays one of images no model learned from:
+ *  - a TRAIN or VAL cell whose image is a TEST cell of an earlier snapshot;
+ *  - a TEST cell whose image is learned from (TRAIN or VAL) here or in an earlier snapshot.
  * A cell's own earlier parts are assignSplits' business.
  */
 export function crossPartDuplicates(rows: readonly CropItem[], earlier: readonly CropItem[]): Set<string> {
-  const byCrop = (items: readonly CropItem[]) => {
+  const byImage = (items: readonly CropItem[]) => {
     const map = new Map<string, CropItem[]>();
     for (const i of items) {
-      const list = map.get(i.cropSha256);
-      if (list) list.push(i);
-      else map.set(i.cropSha256, [i]);
+      for (const key of imageKeys(i)) {
+        const list = map.get(key);
+        if (list) list.push(i);
+        else map.set(key, [i]);
+      }
     }
     return map;
   };
   const other = (map: Map<string, CropItem[]>, r: CropItem, tested: boolean) =>
-    (map.get(r.cropSha256) ?? []).some((i) => i.cellId !== r.cellId && (i.split === "TEST") === tested);
-  const earlierByCrop = byCrop(earlier);
-  const held = new Set(rows.filter((r) => r.split !== "TEST" && other(earlierByCrop, r, true)).map((r) => r.cellId));
-  const learned = byCrop([...earlier, ...rows.filter((r) => r.split !== "TEST" && !held.has(r.cellId))]);
+    imageKeys(r).some((key) => (map.get(key) ?? []).some((i) => i.cellId !== r.cellId && (i.split === "TEST") === tested));
+  const earlierByImage = byImage(earlier);
+  const held = new Set(rows.filter((r) => r.split !== "TEST" && other(earlierByImage, r, true)).map((r) => r.cellId));
+  const learned = byImage([...earlier, ...rows.filter((r) => r.split !== "TEST" && !held.has(r.cellId))]);
   for (const r of rows) if (r.split === "TEST" && other(learned, r, false)) held.add(r.cellId);
   return held;
 }

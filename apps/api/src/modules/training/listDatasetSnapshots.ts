@@ -42,7 +42,11 @@ export async function snapshotCounts(prisma: PrismaClient, snapshotId: string) {
 export interface SplitSummary {
   patients: { train: number; val: number; test: number };
   heldOutCells: number;
+  /** Cases without a patient reference in the snapshot, all in TRAIN (snapshots before 2026-11-28; 0 since). */
   casesWithoutPatient: number;
+  /** Since 2026-11-28: cases without a patient reference left out of the snapshot, and their cells (absent before). */
+  casesLeftOutWithoutPatient?: number;
+  cellsLeftOutWithoutPatient?: number;
 }
 
 /** The split summary frozen at creation; null for snapshots taken before it was recorded. */

@@ -30,6 +30,8 @@ export const resolvers: Resolvers = {
     patientCounts: (s) => splitSummaryOf(s)?.patients ?? null,
     heldOutCells: (s) => splitSummaryOf(s)?.heldOutCells ?? null,
     casesWithoutPatient: (s) => splitSummaryOf(s)?.casesWithoutPatient ?? null,
+    casesLeftOutWithoutPatient: (s) => splitSummaryOf(s)?.casesLeftOutWithoutPatient ?? null,
+    cellsLeftOutWithoutPatient: (s) => splitSummaryOf(s)?.cellsLeftOutWithoutPatient ?? null,
     relabelledSince: (s, _a, ctx) => relabelledSince(ctx.prisma, s.id),
     createdBy: (s, _a, ctx) => userOrFail(ctx.loaders.userById.load(s.createdById)),
     reused: (s) => s.reused === true,

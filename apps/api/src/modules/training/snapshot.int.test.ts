@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import sharp from "sharp";
 import type { Role } from "@rcmnet/db";
 import { signCaseForTest } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 const CREATE = `mutation($name: String!) {
-  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient labelCounts createdBy { login } reused }
+  createDatasetSnapshot(name: $name) { id name labels itemCount contentHash splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient casesLeftOutWithoutPatient cellsLeftOutWithoutPatient labelCounts createdBy { login } reused }
 }`;
 const START = `mutation($snapshotId: ID!, $config: JSON, $base: ID) {
   startTrainingRun(snapshotId: $snapshotId, config: $config, baseModelVersionId: $base) { id status config progress snapshot { id } }
@@ -78,11 +79,19 @@ describe("dataset snapshots", () => {
   it("freezes the latest human label of signed-out cells, deterministically, with a locked TEST part", async () => {
     const tech = await api.createUser("TECHNICIAN");
     const hema = await api.createUser("HEMATOLOGIST");
-    // No patient references here: such cases are learned from, never measured on (TRAIN only).
-    const base = { createdById: tech.user.id, reviewerId: hema.user.id, patientRef: null };
+    const base = { createdById: tech.user.id, reviewerId: hema.user.id };
+    // A case without a patient study id may be any patient's (a follow-up smear entered without
+    // it): left out of every snapshot, counted. Alone, there is nothing to snapshot.
+    const patientless = await insertCaseWithCells(api.prisma, { ...base, patientRef: null, status: "SIGNED_OUT", cells: [{ reviews: ["car_t"] }, { reviews: ["neutrophil"] }] });
+    const nothing = await trainingState();
+    const refused = await api.gql(tokens.DATA_SCIENTIST, CREATE, { name: "patientless only" });
+    expect(codeOf(refused)).toBe("BAD_USER_INPUT");
+    expect(refused.errors?.[0]?.message).toMatch(/^Every signed-out label is in a case without a patient study id: .*left out of snapshots\. Enter the cases' patient study ids/);
+    expect(await trainingState()).toEqual(nothing);
     const labels = ["car_t", "lymphocyte", "neutrophil"];
     const signed = await insertCaseWithCells(api.prisma, {
       ...base,
+      patientRef: "MRN-W47-1",
       status: "SIGNED_OUT",
       cells: [
         ...Array.from({ length: 30 }, (_, i) => ({ reviews: [labels[i % 3]!] })),
@@ -96,6 +105,7 @@ describe("dataset snapshots", () => {
     });
     const amended = await insertCaseWithCells(api.prisma, {
       ...base,
+      patientRef: "MRN-W47-2",
       status: "AMENDED",
       cells: [{ reviews: ["neutrophil"] }],
     });
@@ -112,10 +122,12 @@ describe("dataset snapshots", () => {
     for (const excluded of signed.cells.slice(31)) expect(byCell.has(excluded.id)).toBe(false);
     expect(byCell.get(amended.cells[0]!.id)?.label).toBe("neutrophil");
     for (const item of items) expect(item.cropSha256).toMatch(/^[0-9a-f]{64}$/);
-    // Without a patient reference a case may be any patient's: every cell is in TRAIN.
-    expect(new Set(items.map((i) => i.split))).toEqual(new Set(["TRAIN"]));
-    expect(first.patientCounts).toMatchObject({ train: 2, val: 0, test: 0 });
-    expect(first).toMatchObject({ heldOutCells: 0, casesWithoutPatient: 2 });
+    // Two new patients: the first placed goes to TRAIN, the second to the empty TEST part.
+    expect(new Set(items.map((i) => i.split))).toEqual(new Set(["TRAIN", "TEST"]));
+    expect(first.patientCounts).toEqual({ train: 1, val: 0, test: 1 });
+    // The case without a patient study id is in no part, and counted as left out.
+    for (const cell of patientless.cells) expect(byCell.has(cell.id)).toBe(false);
+    expect(first).toMatchObject({ heldOutCells: 0, casesWithoutPatient: 0, casesLeftOutWithoutPatient: 1, cellsLeftOutWithoutPatient: 2 });
 
     // Same data, same content and split: the newest snapshot is answered again, marked reused,
     // and nothing is written (no copy, no audit event).
@@ -131,7 +143,7 @@ describe("dataset snapshots", () => {
     expect(await api.prisma.auditEvent.count({ where: { action: "datasetSnapshot.create" } })).toBe(1);
 
     // A label signed since: a new snapshot is taken.
-    await insertCaseWithCells(api.prisma, { ...base, status: "SIGNED_OUT", cells: [{ reviews: ["car_t"] }] });
+    await insertCaseWithCells(api.prisma, { ...base, patientRef: "MRN-W47-1", status: "SIGNED_OUT", cells: [{ reviews: ["car_t"] }] });
     const third = (await api.gqlOk(tokens.DATA_SCIENTIST, CREATE, { name: "again" })).createDatasetSnapshot;
     expect(third).toMatchObject({ name: "again", itemCount: 33, reused: false });
     expect(third.id).not.toBe(first.id);
@@ -318,6 +330,51 @@ describe("bulk-confirmed labels in a snapshot", () => {
       const again = (await own.gqlOk(await own.loginAs("DATA_SCIENTIST"), CREATE, { name: "bulk again" })).createDatasetSnapshot;
       expect(again).toMatchObject({ name: "bulk again", reused: false });
       expect((await own.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId: again.id, cellId: cellIds[1]! } })).bulkConfirmed).toBe(false);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe("the same image under other bytes in two patients' cases", () => {
+  it("holds out the TEST copy of a crop uploaded losslessly to two patients as PNG at two compression levels", async () => {
+    // A database of its own: these cells would otherwise join the other tests' snapshots.
+    const own = await createTestApi();
+    try {
+      const tech = await own.loginAs("TECHNICIAN");
+      const hema = await own.createUser("HEMATOLOGIST");
+      // One single-cell image, saved twice without loss: other bytes, the same pixels.
+      const raw = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: "gaussian", mean: 128, sigma: 40 } } }).png().toBuffer();
+      const copies = [await sharp(raw).png({ compressionLevel: 6 }).toBuffer(), await sharp(raw).png({ compressionLevel: 9 }).toBuffer()];
+      expect(copies[0]!.equals(copies[1]!)).toBe(false);
+      const cellIds: string[] = [];
+      for (const [i, bytes] of copies.entries()) {
+        const kase = (await own.gqlOk(tech, `mutation($i: CreateCaseInput!) { createCase(input: $i) { id } }`, { i: { accession: `DUP-${i}`, patientRef: `MRN-DUP-${i}` } })).createCase;
+        const form = new FormData();
+        form.append("files", new Blob([new Uint8Array(bytes)]), `cell-${i}.png`);
+        const res = await own.fetch(`/uploads/slides?caseId=${kase.id}&kind=CROP`, { method: "POST", body: form, token: tech });
+        expect(res.status).toBe(201);
+        const slide = await own.prisma.slide.findFirstOrThrow({ where: { caseId: kase.id } });
+        // What the analysis makes of a CROP slide (analyzeSlide): one cell, the whole image, the stored upload as its crop.
+        await own.prisma.slide.update({ where: { id: slide.id }, data: { analysisStatus: "DONE" } });
+        await own.prisma.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW" } });
+        const cell = await own.prisma.cell.create({
+          data: { slideId: slide.id, x: 0, y: 0, width: slide.width, height: slide.height, cropSha256: slide.imageSha256, currentLabel: "lymphocyte", reviewCount: 1 },
+        });
+        await own.prisma.review.create({ data: { cellId: cell.id, seq: 1, reviewerId: hema.user.id, action: "CONFIRM", label: "lymphocyte" } });
+        await signCaseForTest(own.prisma, kase.id, { signerId: hema.user.id });
+        cellIds.push(cell.id);
+      }
+      const slides = await own.prisma.slide.findMany({ where: { cells: { some: { id: { in: cellIds } } } } });
+      expect(new Set(slides.map((s) => s.imageSha256)).size).toBe(2);
+      expect(new Set(slides.map((s) => s.pixelSha256)).size).toBe(1);
+
+      // Two new patients: one goes to TRAIN, the other to TEST, where its image would be one the
+      // model learned from. That copy is held out; the TRAIN one stays.
+      const snapshot = (await own.gqlOk(await own.loginAs("DATA_SCIENTIST"), CREATE, { name: "same pixels" })).createDatasetSnapshot;
+      const items = await own.prisma.datasetItem.findMany({ where: { snapshotId: snapshot.id } });
+      expect(items.map((i) => i.split)).toEqual(["TRAIN"]);
+      expect(snapshot).toMatchObject({ itemCount: 1, heldOutCells: 1, patientCounts: { train: 1, val: 0, test: 0 } });
     } finally {
       await own.close();
     }
