@@ -15,6 +15,7 @@ import { loadEnv } from "../apps/api/src/env.ts";
 import { anchorAuditHead } from "../apps/api/src/jobs/anchorAuditHead.ts";
 import { jsonLogger } from "../apps/api/src/jobs/logger.ts";
 import { DEMO_USERS } from "../apps/api/src/seed/demoUsers.ts";
+import { demoNetworkRefusal } from "../apps/api/src/seed/demoNetwork.ts";
 
 // No call home from a clinical install: Next.js and turbo send usage telemetry unless told not to.
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
@@ -174,6 +175,10 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 async function main() {
+  // The demo's published passwords stay on this machine unless RCMNET_DEMO_ON_NETWORK=1 says
+  // otherwise: checked before anything is opened or seeded.
+  const refusal = demoNetworkRefusal(process.env);
+  if (refusal) throw new Error(refusal);
   await assertPortFree(apiPort, "API_PORT");
   await assertPortFree(webPort, "WEB_PORT");
   const secrets = localSecrets();

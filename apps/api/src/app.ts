@@ -14,6 +14,7 @@ import { queryCostLimit, queryShapeLimit } from "./limits.ts";
 import { restRouter } from "./rest/router.ts";
 import { tokenRateLimit } from "./auth/tokenRateLimit.ts";
 import { nulTextPlugin, refuseNulQuery } from "./lib/nulText.ts";
+import { hostAllowed } from "./lib/hostCheck.ts";
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -73,6 +74,23 @@ export async function createApp(appDeps: AppDeps): Promise<App> {
   app.disable("x-powered-by");
   // The web app proxies to the API from the same host; trust its X-Forwarded-For only.
   app.set("trust proxy", "loopback");
+
+  // Before anything else, /health and rate limits included: a request must name this server
+  // (loopback, API_ALLOWED_HOSTS, a one-address API_HOST). A page on another site whose name was rebound to this machine sends its
+  // own name (DNS rebinding, lib/hostCheck.ts). The raw header, never req.hostname: with the
+  // proxy trusted that reads X-Forwarded-Host, which such a page, same-origin by then, may set.
+  app.use((req, res, next) => {
+    if (hostAllowed(req.headers.host, deps.env.allowedHosts)) return next();
+    log.info("request refused: host not allowed", { host: String(req.headers.host ?? "").slice(0, 100), path: req.path.slice(0, 100) });
+    res.status(421).json({
+      errors: [
+        {
+          message: "This API does not answer to that host name. Reach it as localhost or 127.0.0.1, or add the name to API_ALLOWED_HOSTS.",
+          extensions: { code: "FORBIDDEN" },
+        },
+      ],
+    });
+  });
 
   app.get("/health", async (_req, res) => {
     try {

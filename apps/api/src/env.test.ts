@@ -79,3 +79,21 @@ describe("the other numeric settings: digits only, as RCMNET_AUDIT_ANCHOR_MINUTE
     }
   });
 });
+
+describe("API_ALLOWED_HOSTS", () => {
+  it("adds the names listed (host[:port]) and a bound API_HOST to loopback; a wildcard bind adds none", () => {
+    expect(loadEnv(base()).allowedHosts).toEqual([{ hostname: "127.0.0.1" }]);
+    expect(loadEnv({ ...base(), API_HOST: "0.0.0.0", API_ALLOWED_HOSTS: "api.internal:4000, Rcmnet.Example" }).allowedHosts).toEqual([
+      { hostname: "api.internal", port: "4000" },
+      { hostname: "rcmnet.example" },
+    ]);
+    expect(loadEnv({ ...base(), API_HOST: "::" }).allowedHosts).toEqual([]);
+    expect(loadEnv({ ...base(), API_HOST: "10.0.0.5" }).allowedHosts).toEqual([{ hostname: "10.0.0.5" }]);
+  });
+
+  it("refuses an entry that is not a host name or host:port", () => {
+    expect(() => loadEnv({ ...base(), API_ALLOWED_HOSTS: "api.internal,https://rcmnet.example" })).toThrow(
+      /^Invalid API configuration:\n {2}API_ALLOWED_HOSTS: not a host name or host:port: "https:\/\/rcmnet.example"/,
+    );
+  });
+});

@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULT_ANCHOR_MINUTES, defaultDataDir, MAX_ANCHOR_MINUTES } from "@rcmnet/db";
 import { UPLOAD_IMAGE_LIMITS } from "./modules/slides/uploadLimits.ts";
+import { type HostRule, parseHost, parseHostRules } from "./lib/hostCheck.ts";
 
 /**
  * A number in an environment variable, digits only (a decimal point where `decimal`): coerced,
@@ -34,6 +35,23 @@ const schema = z.object({
   RCMNET_MIGRATION_DATABASE_URL: z.string().min(1).optional(),
   API_PORT: digits("a port number", z.number().int().min(1).max(65535), { fallback: 4000 }),
   API_HOST: z.string().default("127.0.0.1"),
+  /**
+   * Names the API answers to besides loopback (localhost, 127.0.0.1, [::1]: always), comma
+   * separated `host[:port]` (no port: any). A request whose Host header names anything else is
+   * refused (DNS rebinding, lib/hostCheck.ts): a dashboard whose API_URL is not loopback needs
+   * that URL's host here. API_HOST, when it names one address or name, is added.
+   */
+  API_ALLOWED_HOSTS: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      try {
+        return parseHostRules(value.split(","));
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `${(err as Error).message} (comma-separated host[:port], e.g. api.internal:4000)` });
+        return z.NEVER;
+      }
+    }),
   /** HTTP worker processes sharing the port (node:cluster); 2 uses both cores of a 2-core host. */
   API_WORKERS: digits("a whole number", z.number().int().min(1).max(32), { fallback: 1 }),
   RCMNET_DATA_DIR: z.string().default(defaultDataDir),
@@ -79,6 +97,8 @@ export interface Env {
   migrationUrl: string | undefined;
   port: number;
   host: string;
+  /** API_ALLOWED_HOSTS and API_HOST: the names besides loopback the API answers to (app.ts). */
+  allowedHosts: HostRule[];
   workers: number;
   dataDir: string;
   authSecret: string;
@@ -145,7 +165,7 @@ export const defaultLimits: Limits = {
   maxBodyBytes: 256 * 1024,
   maxQueryDepth: 12,
   maxQueryFields: 600,
-  // The heaviest paged dashboard query (a review page of up to 1,000 cells) estimates at ~35,000.
+  // The heaviest paged dashboard query (a review page of up to 1,000 cells) estimates at ~38,000.
   maxQueryCost: 100_000,
   // The largest dashboard operation has a few hundred (limits.test.ts).
   maxQueryTokens: 5_000,
@@ -165,6 +185,18 @@ export const defaultLimits: Limits = {
   // 8 GiB: ~170,000 cells at 128 px, ~55,000 at 224 px.
   maxTrainingImageBytes: 8 * 1024 ** 3,
 };
+
+/** API_HOST values that listen on every interface: no name a client would use. */
+const WILDCARD_BINDS = new Set(["0.0.0.0", "[::]"]);
+
+/** A server bound to one address or name answers to it; a wildcard bind names none. */
+function boundHostRules(apiHost: string): HostRule[] {
+  const host = apiHost.trim();
+  // An IPv6 address as listen() takes it (::1) is written in brackets in a Host header.
+  const parsed = parseHost(host.includes(":") && !host.startsWith("[") ? `[${host}]` : host);
+  if (!parsed || parsed.port !== undefined || WILDCARD_BINDS.has(parsed.hostname)) return [];
+  return [{ hostname: parsed.hostname }];
+}
 
 /** In development a secret is generated once and kept in the data dir (mode 0600). */
 function devSecret(dataDir: string): string {
@@ -193,6 +225,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     migrationUrl: e.RCMNET_MIGRATION_DATABASE_URL,
     port: e.API_PORT,
     host: e.API_HOST,
+    allowedHosts: [...e.API_ALLOWED_HOSTS, ...boundHostRules(e.API_HOST)],
     workers: e.API_WORKERS,
     dataDir,
     authSecret: e.RCMNET_AUTH_SECRET ?? devSecret(dataDir),

@@ -2,6 +2,7 @@
 // Server-only: importing it from a client component is a build error (server-only secret).
 import "server-only";
 import { z } from "zod";
+import { deriveAllowedOrigins } from "@/server/security";
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -15,7 +16,11 @@ const schema = z.object({
   SESSION_MAX_AGE_S: z.coerce.number().int().positive().max(8 * 3600).default(8 * 3600),
   /** The API's idle timeout, read from the same variable, so that the login page can name it. */
   RCMNET_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(60).max(2 * 3600).default(30 * 60),
-  /** Extra allowed origins for the CSRF Origin check (comma separated), e.g. localhost aliases. */
+  /**
+   * Extra allowed origins (comma separated), e.g. a second host name: the CSRF Origin check takes
+   * them, and their host names join NEXTAUTH_URL's as the names this app answers to (the Host
+   * check against DNS rebinding; loopback names always pass).
+   */
   WEB_ALLOWED_ORIGINS: z.string().default(""),
 });
 
@@ -35,7 +40,7 @@ function load() {
   }
   const e = parsed.data;
   const publicOrigin = new URL(e.NEXTAUTH_URL).origin;
-  const allowedOrigins = new Set([publicOrigin, ...e.WEB_ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean)]);
+  const allowedOrigins = deriveAllowedOrigins(e.NEXTAUTH_URL, e.WEB_ALLOWED_ORIGINS);
   return {
     ...e,
     API_URL: e.API_URL.replace(/\/+$/, ""),

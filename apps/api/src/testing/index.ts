@@ -10,6 +10,7 @@ import { appRoleUrl, createTestDatabase, type TestDatabase } from "@rcmnet/db/te
 import { createApp } from "../app.ts";
 import { DEFAULT_MIN_TEST_CELLS, defaultLimits, type Env, type Limits } from "../env.ts";
 import { hashPassword } from "../auth/passwords.ts";
+import { parseHostRules } from "../lib/hostCheck.ts";
 import { ALL_ROLES } from "../auth/roles.ts";
 import { createLogger, type Logger } from "../log.ts";
 
@@ -61,6 +62,8 @@ export interface TestApiOptions {
   nodeEnv?: Env["nodeEnv"];
   /** RCMNET_MIN_TEST_CELLS; unset: the default. Tests whose TEST parts are small set a low one. */
   minTestCells?: number;
+  /** API_ALLOWED_HOSTS entries (`host[:port]`); loopback names are always allowed. */
+  allowedHosts?: string[];
 }
 
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -77,6 +80,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     migrationUrl: undefined,
     port: 0,
     host: "127.0.0.1",
+    allowedHosts: parseHostRules(options.allowedHosts ?? []),
     workers: 1,
     dataDir,
     authSecret: "test-secret-test-secret-test-secret-0123456789",

@@ -15,6 +15,17 @@ function req(method: string, headers: Record<string, string>) {
 }
 
 describe("requireRoute", () => {
+  it("refuses a request naming another host (DNS rebinding), even with a matching Origin and a session", async () => {
+    for (const host of ["x.attacker:3000", "x.attacker"]) {
+      const post = await requireRoute(req("POST", { host, origin: `http://${host}`, "x-test-role": "TECHNICIAN" }), "upload");
+      expect(post.denied?.status, host).toBe(421);
+      const get = await requireRoute(req("GET", { host, "sec-fetch-site": "same-origin", "x-test-role": "AUDITOR" }), "audit");
+      expect(get.denied?.status, host).toBe(421);
+    }
+    // Loopback names reach the same server: not refused for their Host (the Origin decides).
+    expect((await requireRoute(req("GET", { host: "127.0.0.1:3000", "x-test-role": "AUDITOR" }), "audit")).session).toBeTruthy();
+    expect((await requireRoute(req("GET", { host: "localhost:3000", "x-test-role": "AUDITOR" }), "audit")).session).toBeTruthy();
+  });
   it("refuses a cross-origin or Origin-less POST even with a valid session (proxy skipped on prefetch headers)", async () => {
     const cases: Record<string, string>[] = [{ origin: "https://evil.example" }, {}, { origin: "null" }];
     for (const h of cases) {

@@ -3,7 +3,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { canOpen, type PageKey } from "@/auth/roles";
 import { env } from "@/env";
 import { sessionFromRequest } from "./session";
-import { fetchSiteAllowed, originAllowed } from "./security";
+import { fetchSiteAllowed, HOST_REFUSED_MESSAGE, hostAllowed, originAllowed } from "./security";
 import type { SessionClaims } from "@/auth/options";
 
 export function gqlErrorResponse(status: number, code: string, message: string) {
@@ -11,9 +11,20 @@ export function gqlErrorResponse(status: number, code: string, message: string) 
 }
 
 /**
+ * 421 for a request that does not name this app (DNS rebinding: security.ts hostAllowed), else
+ * null. src/proxy.ts refuses them too; route handlers repeat it because the proxy does not see
+ * every request (api/uploads is outside its matcher).
+ */
+export function refuseForeignHost(request: NextRequest): NextResponse | null {
+  if (hostAllowed(request.headers.get("host"), env.allowedOrigins)) return null;
+  return gqlErrorResponse(421, "FORBIDDEN", HOST_REFUSED_MESSAGE);
+}
+
+/**
  * Route handlers' authorization decision. `page` narrows a route to the roles of that page
  * (e.g. the audit CSV to AUDITOR/ADMIN); the API decides again on every call. The CSRF Origin
- * check is repeated here: src/proxy.ts is skipped for requests carrying prefetch headers.
+ * check is repeated here, and so is the Host check (refuseForeignHost): src/proxy.ts does not see
+ * api/uploads.
  */
 export async function requireRoute(
   request: NextRequest,
@@ -21,6 +32,8 @@ export async function requireRoute(
   /** recordsAction: a GET with a side effect (the audit export is itself audited). */
   { recordsAction = false }: { recordsAction?: boolean } = {},
 ): Promise<{ session: SessionClaims; denied?: never } | { session?: never; denied: NextResponse }> {
+  const foreign = refuseForeignHost(request);
+  if (foreign) return { denied: foreign };
   if (
     !fetchSiteAllowed(request.headers.get("sec-fetch-site"), { recordsAction }) ||
     !originAllowed(request.method, request.headers.get("origin"), request.headers.get("host"), env.allowedOrigins)
