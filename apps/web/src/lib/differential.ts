@@ -14,7 +14,25 @@ export {
   type WhiteCellDifferential,
   whiteCellDifferential,
 } from "@rcmnet/api/differential";
-import { isUnidentified } from "@rcmnet/api/differential";
+
+import { isUnidentified, NOT_WHITE_CELLS } from "@rcmnet/api/differential";
+
+import { share } from "./format";
+
+/**
+ * A differential row's share as printed: "excl." for a class outside the white-cell denominator,
+ * "—" where no share was measured (no white cells counted: null, never 0, docs/decisions.md D6),
+ * else the share ("<0.1%" for counted cells that round to 0.0%). A share signed as 0 (reports
+ * signed before no-share-without-white-cells) prints as signed. `excluded` defaults to the label's
+ * class; the signed report passes what it read from `excluded`.
+ */
+export function rowPercentText(
+  row: { label: string; count: number; percent: number | null },
+  excluded = NOT_WHITE_CELLS.includes(row.label.toLowerCase()),
+): string {
+  if (row.percent !== null) return share(row.percent, row.count);
+  return excluded ? "excl." : "—";
+}
 
 /**
  * Share of the white cells left unidentified from which the review page and the report warn:

@@ -53,7 +53,7 @@ describe("computeDifferential", () => {
       { label: "monocyte", count: 1, reviewed: 1 },
     ], [["car_t", "lymphocyte", "monocyte"]]);
     expect(d.rows.map((r) => r.percent)).toEqual([33.4, 33.3, 33.3]);
-    expect(d.rows.reduce((s, r) => s + r.percent, 0)).toBeCloseTo(100, 10);
+    expect(d.rows.reduce((s, r) => s + (r.percent ?? Number.NaN), 0)).toBeCloseTo(100, 10);
     expect(d.cartPercent).toBe(33.4);
     expect(d.belowMinimum).toBe(true);
     expect(d.cartPercentCi95).toEqual([6.1, 79.3]);
@@ -86,9 +86,19 @@ describe("computeDifferential", () => {
     expect(computeDifferential([{ label: "neutrophil", count: 1, reviewed: 1 }], [pbc]).rows.map((r) => r.label)).not.toContain("blast");
   });
 
-  it("is all zeros for an empty case (no division by zero), and not evaluable", () => {
-    const d = computeDifferential([{ label: "artifact", count: 3, reviewed: 3 }], [["car_t"]]);
-    expect(d).toMatchObject({ total: 3, counted: 0, cartPercent: 0, rows: [{ label: "car_t", count: 0, percent: 0 }], cartPercentCi95: null, cartPercentOfLymphocytes: null, nrbcPer100Wbc: null, belowMinimum: true });
+  it("gives no share for an empty case, null and never 0 (nothing was measured), and is not evaluable", () => {
+    // Every cell an artifact or left unidentified, and the case signed: no white cell was counted,
+    // so "CAR-T cell 0 | 0.0%" would be a measurement nobody made (docs/decisions.md D6).
+    const d = computeDifferential([{ label: "artifact", count: 3, reviewed: 3 }, { label: "unidentified", count: 2, reviewed: 2 }], [["car_t", "lymphocyte"]]);
+    expect(d).toMatchObject({
+      total: 5, counted: 0, cartAssessed: true, cartCount: 0, cartPercent: null, cartPercentCi95: null, lymphocytePercent: null, cartPercentOfLymphocytes: null, nrbcPer100Wbc: null, belowMinimum: true,
+      rows: [{ label: "car_t", count: 0, percent: null }, { label: "lymphocyte", count: 0, percent: null }],
+      excluded: [{ label: "artifact", count: 3 }, { label: "unidentified", count: 2 }],
+    });
+    expect(absoluteCounts({ specimen: "peripheral blood", wbcCount: 5, fromCrops: false }, d)).toBeNull();
+    // Not assessed either way, and with no rows at all.
+    expect(whiteCellDifferential([{ label: "erythroblast", count: 2 }], false, ["lymphocyte"])).toMatchObject({ counted: 0, rows: [{ label: "lymphocyte", count: 0, percent: null }], cartPercent: null, lymphocytePercent: null });
+    expect(whiteCellDifferential([], true)).toMatchObject({ counted: 0, rows: [], cartPercent: null, cartPercentCi95: null, lymphocytePercent: null });
   });
 });
 
@@ -159,7 +169,7 @@ describe("labels as models spell them, and absolute counts", () => {
     // rows adding up to 33.4.
     const d = whiteCellDifferential([{ label: "car_t", count: 1 }, { label: "lymphocyte", count: 1 }, { label: "neutrophil", count: 4 }], true);
     expect(d.rows.map((r) => r.percent)).toEqual([16.7, 16.7, 66.6]);
-    const rowSum = d.rows.filter((r) => r.label !== "neutrophil").reduce((s, r) => s + r.percent, 0);
+    const rowSum = d.rows.filter((r) => r.label !== "neutrophil").reduce((s, r) => s + (r.percent ?? Number.NaN), 0);
     expect(d.lymphocytePercent).toBeCloseTo(rowSum, 6);
     expect(d.lymphocytePercent).toBe(33.4);
   });

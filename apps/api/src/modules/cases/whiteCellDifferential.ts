@@ -49,9 +49,9 @@ export interface WhiteCellDifferential {
   /**
    * White-cell classes in CELL_CLASS_ORDER, each class the models could call listed even at 0
    * (a 0 is a finding; a missing row reads as "not assessed"); percentages to one decimal adding
-   * up to 100.
+   * up to 100, null where no white cell was counted (no share was measured: null, never 0).
    */
-  rows: { label: string; count: number; percent: number }[];
+  rows: { label: string; count: number; percent: number | null }[];
   excluded: { label: string; count: number }[];
   /**
    * Whether the cells were screened for CAR-T at all: every model that classified them has a
@@ -61,9 +61,10 @@ export interface WhiteCellDifferential {
    */
   cartAssessed: boolean;
   cartCount: number;
+  /** Null where CAR-T was not assessed, and where no white cell was counted (as every share below). */
   cartPercent: number | null;
   cartPercentCi95: [number, number] | null;
-  lymphocytePercent: number;
+  lymphocytePercent: number | null;
   cartPercentOfLymphocytes: number | null;
   nrbcPer100Wbc: number | null;
   belowMinimum: boolean;
@@ -194,23 +195,28 @@ export function whiteCellDifferential(
     into.set(c.label, (into.get(c.label) ?? 0) + c.count);
   }
   const ordered = [...white].sort((a, b) => byClassOrder(a[0], b[0]));
-  const percents = percentsSummingTo100(ordered.map(([, n]) => n));
-  const rows = ordered.map(([label, count], i) => ({ label, count, percent: percents[i]! }));
   const counted = ordered.reduce((s, [, n]) => s + n, 0);
+  // No white cell counted (every cell an artifact, a platelet, left unidentified…): no share was
+  // measured, so every share is null, never 0 (a signed "CAR-T cell 0 | 0.0%" would be a finding
+  // nobody made). The counts stay: 0 cells is what was seen.
+  const percents = counted === 0 ? null : percentsSummingTo100(ordered.map(([, n]) => n));
+  const rows = ordered.map(([label, count], i) => ({ label, count, percent: percents ? percents[i]! : null }));
   const cart = rows.filter((r) => CART_LABEL.test(r.label));
   const cartCount = cart.reduce((s, r) => s + r.count, 0);
   const lymphocytes = lymphocyteCount(rows, cartCount);
-  const per100 = (n: number) => (counted === 0 ? 0 : round1((100 * n) / counted));
+  const sumOfPercents = (of: readonly { percent: number | null }[]) => (counted === 0 ? null : round1(of.reduce((s, r) => s + (r.percent ?? 0), 0)));
+  const per100 = (n: number) => round1((100 * n) / counted);
   return {
     counted,
     rows,
     excluded: [...excluded].map(([label, count]) => ({ label, count })).sort((a, b) => NOT_WHITE_CELLS.indexOf(a.label.toLowerCase()) - NOT_WHITE_CELLS.indexOf(b.label.toLowerCase())),
     cartAssessed,
     cartCount,
-    cartPercent: cartAssessed ? round1(cart.reduce((s, r) => s + r.percent, 0)) : null,
+    cartPercent: cartAssessed ? sumOfPercents(cart) : null,
+    // Null with no white cell counted (wilson95 of n = 0).
     cartPercentCi95: cartAssessed ? wilson95(cartCount, counted) : null,
     // Added up from the rounded rows, as cartPercent is: the printed rows and this line agree.
-    lymphocytePercent: round1(rows.filter((r) => CART_LABEL.test(r.label) || r.label.toLowerCase() === "lymphocyte").reduce((s, r) => s + r.percent, 0)),
+    lymphocytePercent: sumOfPercents(rows.filter((r) => CART_LABEL.test(r.label) || r.label.toLowerCase() === "lymphocyte")),
     cartPercentOfLymphocytes: !cartAssessed || lymphocytes === 0 ? null : round1((100 * cartCount) / lymphocytes),
     nrbcPer100Wbc: counted === 0 ? null : per100([...excluded].filter(([l]) => l.toLowerCase() === "erythroblast").reduce((s, [, n]) => s + n, 0)),
     belowMinimum: counted < MIN_WHITE_CELLS,

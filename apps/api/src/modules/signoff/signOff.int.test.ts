@@ -301,7 +301,7 @@ describe("sign-off", () => {
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
     // Each model used is named by name and version beside the id that pins its weights.
-    expect(v1.content.schema).toBe("rcmnet.signed-report/8");
+    expect(v1.content.schema).toBe("rcmnet.signed-report/9");
     expect(v1.content.differential.cartAssessed).toBe(true);
     // Each cell's last decision is signed with its reason (why left unidentified, why overridden).
     expect(v1.content.cells[0]).toMatchObject({ action: "CONFIRM", reason: "seen", bulk: null });
@@ -424,7 +424,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, reason: "CAR-T morphology" } });
     await confirmAll(cellIds.slice(1));
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
-    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/8");
+    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/9");
     expect(r.signOffCase.content.differential).toMatchObject({ cartAssessed: false, cartCount: 1, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
     expect(r.signOffCase.content.absoluteCounts).toMatchObject({ wbcPerUl: 5000, cartPerUl: null, cartPerUlCi95: null });
     expect(r.signOffCase.content.absoluteCounts.lymphocytesPerUl).toBeGreaterThan(0);
@@ -552,7 +552,7 @@ describe("sign-off", () => {
       input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, comment: `  ${comment}\n`, ...(await seen(kase.id)) },
     });
     const content = r.signOffCase.content;
-    expect(content.schema).toBe("rcmnet.signed-report/8");
+    expect(content.schema).toBe("rcmnet.signed-report/9");
     expect(content.differential.counted).toBe(10);
     expect(content.differential.rows.at(-1)).toEqual({ label: "blast", count: 1, percent: 10 });
     expect(content.differential.excluded).toEqual([]);
@@ -820,7 +820,7 @@ describe("retraction", () => {
     // The retraction: the usual signature (both components), no comment, zero cells.
     const r = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: RETRACTION, ...(await seen(kase.id)) } })).signOffCase;
     expect(r).toMatchObject({ version: 2, meaning: RETRACTION, amendmentReason: reason, supersedes: { id: v1.id, version: 1 } });
-    expect(r.content).toMatchObject({ schema: "rcmnet.signed-report/8", retracted: true, meaning: RETRACTION, amendmentReason: reason, comment: null, cells: [] });
+    expect(r.content).toMatchObject({ schema: "rcmnet.signed-report/9", retracted: true, meaning: RETRACTION, amendmentReason: reason, comment: null, cells: [] });
     expect(r.content.supersedes).toEqual({ id: v1.id, version: 1, contentSha256: v1.contentSha256 });
     expect(r.content.differential.total).toBe(0);
     expect(r.content.slides).toHaveLength(1);

@@ -281,9 +281,11 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           // /8 `retracted`: true where the signature withdraws the version it supersedes and gives
           // no result ("Amended report: retracted, no valid result"; its cells, none where every
           // image was voided, and their differential stay recorded, not reported), false otherwise.
+          // /9: with no white cell counted, every share (row percent, cartPercent, lymphocytePercent)
+          // is null, never 0: nothing was measured (/8 and before stored 0 there).
           // Older reports keep their own shape (the hash is over the content as stored, so a new
           // field never touches the verification of a report signed without it).
-          schema: "rcmnet.signed-report/8",
+          schema: "rcmnet.signed-report/9",
           intendedUse: INTENDED_USE,
           case: {
             id: kase.id,

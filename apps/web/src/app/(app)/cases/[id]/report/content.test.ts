@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rowPercentText } from "@/lib/differential";
 import { changesSince, readReportContent } from "./content";
 
 describe("signed report content", () => {
@@ -133,6 +134,33 @@ describe("signed report content", () => {
     expect(withCount.case).toMatchObject({ specimen: "peripheral blood", collectedAt: "2026-11-20T08:30:00.000Z", wbcCount: 4.2 });
     expect(withCount.absoluteCounts).toEqual({ wbcPerUl: 4200, cartPerUl: 1800, cartPerUlCi95: [1100, 2600], lymphocytesPerUl: 4200 });
     expect(withCount.cartAssessed).toBe(true);
+  });
+
+  it("reads no share where no white cell was counted as none, and a 0 signed before that as signed", () => {
+    // Every cell an artifact or left unidentified: nothing measured, so null shares (printed "—").
+    const none = readReportContent({
+      schema: "rcmnet.signed-report/8",
+      differential: {
+        total: 5, counted: 0, rows: [{ label: "car_t", count: 0, percent: null }, { label: "lymphocyte", count: 0, percent: null }],
+        excluded: [{ label: "artifact", count: 3 }, { label: "unidentified", count: 2 }],
+        cartAssessed: true, cartCount: 0, cartPercent: null, cartPercentCi95: null, lymphocytePercent: null, cartPercentOfLymphocytes: null, nrbcPer100Wbc: null, belowMinimum: true,
+      },
+    });
+    expect(none.rows.map((r) => [r.label, r.percent, r.excluded, rowPercentText(r, r.excluded)])).toEqual([
+      ["car_t", null, false, "—"],
+      ["lymphocyte", null, false, "—"],
+      ["artifact", null, true, "excl."],
+      ["unidentified", null, true, "excl."],
+    ]);
+    expect(none.cartPercent).toBeNull();
+    expect(none.whiteCells).toMatchObject({ lymphocytePercent: null, cartPercentCi95: null });
+    // Signed before: 0 in every row and cartPercent 0. A signed record is never rewritten: read and printed as signed.
+    const old = readReportContent({
+      schema: "rcmnet.signed-report/8",
+      differential: { total: 3, counted: 0, rows: [{ label: "car_t", count: 0, percent: 0 }], excluded: [{ label: "artifact", count: 3 }], cartPercent: 0, lymphocytePercent: 0, belowMinimum: true },
+    });
+    expect(old.rows.map((r) => [r.label, r.percent, rowPercentText(r, r.excluded)])).toEqual([["car_t", 0, "0.0%"], ["artifact", null, "excl."]]);
+    expect(old.cartPercent).toBe(0);
   });
 
   it("reads a /6 report whose cells were not screened for CAR-T: no CAR-T figures, lymphocytes per µL kept", () => {

@@ -1,4 +1,5 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/8", which added
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/9": every share
+// null where no white cell was counted, 0 before; /8 added
 // `retracted`: true where the version withdraws the one it supersedes and reports no valid result,
 // its cells, if any, recorded but not a result; /7 added
 // `slides[].voided` ({ at, byLogin, reason }: an image voided before signing, whose cells are not
@@ -15,7 +16,12 @@ import { isRetraction } from "@rcmnet/api/signOffMeanings";
 import { CART_LABEL, isUnidentified } from "@/lib/differential";
 
 export interface ReportContent {
-  rows: { label: string; count: number; percent: number | null }[];
+  /**
+   * White-cell rows, then the classes outside the denominator (`excluded`, no share). A white-cell
+   * row's share is null where no white cell was counted (nothing measured; reports signed before
+   * that have 0 there, read as signed).
+   */
+  rows: { label: string; count: number; percent: number | null; excluded: boolean }[];
   total: number | null;
   counted: number | null;
   modelVersionIds: string[];
@@ -135,14 +141,14 @@ export function readReportContent(raw: unknown): ReportContent {
   const diff = obj(c.differential);
   const rows = (Array.isArray(diff.rows) ? diff.rows : []).flatMap((r) => {
     const o = obj(r);
-    return typeof o.label === "string" ? [{ label: o.label, count: num(o.count) ?? 0, percent: num(o.percent) }] : [];
+    return typeof o.label === "string" ? [{ label: o.label, count: num(o.count) ?? 0, percent: num(o.percent), excluded: false }] : [];
   });
   // Outside the denominator: by label since /4, only artifacts before.
   if (Array.isArray(diff.excluded)) {
-    for (const e of diff.excluded.map(obj)) if (typeof e.label === "string") rows.push({ label: e.label, count: num(e.count) ?? 0, percent: null });
+    for (const e of diff.excluded.map(obj)) if (typeof e.label === "string") rows.push({ label: e.label, count: num(e.count) ?? 0, percent: null, excluded: true });
   } else {
     const artifacts = num(diff.artifacts);
-    if (artifacts) rows.push({ label: "artifact", count: artifacts, percent: null });
+    if (artifacts) rows.push({ label: "artifact", count: artifacts, percent: null, excluded: true });
   }
   const whiteCells = Array.isArray(diff.excluded)
     ? {

@@ -97,7 +97,7 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
         })
       : null;
   // Excluded classes carry no percentage (/4 on); older reports counted unidentified cells in.
-  const leftOut = leftOutWarning(content.rows.filter((r) => r.percent === null), content.counted ?? 0);
+  const leftOut = leftOutWarning(content.rows.filter((r) => r.excluded), content.counted ?? 0);
   // Everything under the signature is read from the signed content, never from the live case
   // (which an amendment may have changed since); the columns are only a fallback.
   const signature = {
@@ -297,7 +297,8 @@ export default async function ReportPage({ params, searchParams }: { params: Pro
                   <tr key={r.label} data-testid={`report-row-${r.label}`}>
                     <td>{labelName(r.label)}</td>
                     <td className="num">{r.count}</td>
-                    <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
+                    {/* "—" where no white cell was counted: no share was measured, so none is printed (not 0.0%). */}
+                    <td className="num">{rowPercentText(r, r.excluded)}</td>
                   </tr>
                 ))}
               </tbody>
