@@ -56,6 +56,38 @@ test("a failed export says so on the page, and no file is saved", async ({ page 
   expect(downloaded).toBe(false);
 });
 
+test("an export in progress says so and can be cancelled: nothing is saved, and the button is back", async ({ page }) => {
+  await login(page, "auditor");
+  await page.goto("/audit");
+  // The server slow to begin (as while it verifies a long chain): held until the test lets it go.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route("**/api/audit.csv**", async (route) => {
+    await held;
+    // The page gave the request up by then: answering it fails, which is the point.
+    await route.fulfill({ status: 200, contentType: "text/csv", body: "seq\r\n" }).catch(() => {});
+  });
+  let downloaded = false;
+  page.on("download", () => {
+    downloaded = true;
+  });
+  await page.getByTestId("audit-csv").click();
+  await expect(page.getByTestId("audit-csv")).toBeDisabled();
+  await expect(page.getByTestId("audit-csv-progress")).toContainText("Waiting for the server");
+  await page.getByTestId("audit-csv-cancel").click();
+  await expect(page.getByTestId("audit-csv-notice")).toHaveText("The export was cancelled; nothing was saved.");
+  await expect(page.getByTestId("audit-csv-error")).toHaveCount(0);
+  await expect(page.getByTestId("audit-csv")).toBeEnabled();
+  await expect(page.getByTestId("audit-csv")).toBeFocused();
+  await expect(page.getByTestId("audit-csv-progress")).toHaveCount(0);
+  await expect(page.getByTestId("audit-csv-cancel")).toHaveCount(0);
+  release();
+  await page.unrouteAll({ behavior: "wait" });
+  expect(downloaded).toBe(false);
+});
+
 test("an export says in the file what it covers and that it is whole, and the page shows the chain verdict", async ({ page }) => {
   await login(page, "auditor");
   await page.goto("/audit");

@@ -3,12 +3,13 @@ import { useCallback, useMemo, useRef, useState } from "react";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { type AuditEventRow, AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
 import { describeError } from "@/lib/errors";
-import { downloadFrom } from "@/lib/download";
+import { DownloadCancelled, downloadFrom, formatBytes } from "@/lib/download";
 import { useAction } from "@/lib/useAction";
 import { gql } from "@/lib/gql";
 import { useLoader, useQuery } from "@/lib/useQuery";
 import { utcFromInput } from "@/lib/format";
 import { type AnchorRecency, anchorRecency, anchorRecencyFails } from "./anchorRecency";
+import { csvRowCounter } from "./csvRows";
 import { type DiffEntry, diffEntries } from "./diff";
 import { reasonText } from "./reason";
 
@@ -48,6 +49,17 @@ function anchorsChecked(n: number): string {
 }
 
 const PAGE = 200;
+
+/** How often the export's progress is shown anew: not on every chunk, which would redraw the whole table each time. */
+const PROGRESS_EVERY_MS = 250;
+
+/** What the export has received: null until the server starts answering. */
+type ExportProgress = { bytes: number; rows: number } | null;
+
+function exportProgressText(p: ExportProgress): string {
+  if (!p) return "Waiting for the server (it verifies the hash chain first)…";
+  return `${formatBytes(p.bytes)} received, ${p.rows.toLocaleString("en-US")} ${p.rows === 1 ? "row" : "rows"} so far`;
+}
 
 type TrailPage = { auditTrail: { nodes: AuditEventRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } };
 
@@ -96,8 +108,45 @@ export function AuditTrail() {
   // Older pages, fetched on demand after the first; a new first page (other filters) drops them.
   const [older, setOlder] = useState<{ of: TrailPage; pages: TrailPage[] }>({ of: {} as TrailPage, pages: [] });
   const [loadingOlder, setLoadingOlder] = useState(false);
-  // The export: one at a time, its failure said on the page (nothing to reload after it).
+  // The export: one at a time, its failure said on the page (nothing to reload after it). Its
+  // progress is shown while it runs, and it can be cancelled (a stalled one ends on its own).
   const exportCsv = useAction(async () => undefined);
+  const [exportProgress, setExportProgress] = useState<ExportProgress>(null);
+  const exportAbort = useRef<AbortController | null>(null);
+  const runExport = () =>
+    exportCsv.act(
+      async () => {
+        setExported(null);
+        setExportProgress(null);
+        const abort = new AbortController();
+        exportAbort.current = abort;
+        const rows = csvRowCounter();
+        let shownAt = 0;
+        try {
+          const headers = await downloadFrom(csvHref, "audit-trail.csv", {
+            signal: abort.signal,
+            what: "export",
+            onProgress: ({ received, chunk }) => {
+              rows.add(chunk);
+              const now = Date.now();
+              if (received > 0 && now - shownAt < PROGRESS_EVERY_MS) return;
+              shownAt = now;
+              setExportProgress({ bytes: received, rows: rows.rows });
+            },
+          });
+          if (headers) setExported({ chain: headers.get("x-audit-chain"), redacted: headers.get("x-audit-redacted") });
+          return null;
+        } catch (e) {
+          // Asked for: said as what happened, not as a failure.
+          if (e instanceof DownloadCancelled) return e.message;
+          throw e;
+        } finally {
+          exportAbort.current = null;
+          setExportProgress(null);
+        }
+      },
+      (said) => said,
+    );
   // What the last export's headers said: the chain's verdict when it was made, what was blanked.
   const [exported, setExported] = useState<{ chain: string | null; redacted: string | null } | null>(null);
   const [olderError, setOlderError] = useState<string | null>(null);
@@ -164,20 +213,20 @@ export function AuditTrail() {
             Verify every event
           </button>
           {badDates.length === 0 && (
-            <button
-              type="button"
-              disabled={exportCsv.busy}
-              data-testid="audit-csv"
-              onClick={() =>
-                void exportCsv.act(async () => {
-                  setExported(null);
-                  const headers = await downloadFrom(csvHref, "audit-trail.csv");
-                  if (headers) setExported({ chain: headers.get("x-audit-chain"), redacted: headers.get("x-audit-redacted") });
-                })
-              }
-            >
+            <button type="button" disabled={exportCsv.busy} data-testid="audit-csv" onClick={() => void runExport()}>
               {exportCsv.busy ? "Exporting…" : "Export CSV"}
             </button>
+          )}
+          {exportCsv.busy && (
+            <>
+              {/* Not a live region: read out on every update it would drown the page. */}
+              <span className="muted" data-testid="audit-csv-progress" data-bytes={exportProgress?.bytes ?? ""} data-rows={exportProgress?.rows ?? ""}>
+                {exportProgressText(exportProgress)}
+              </span>
+              <button type="button" data-testid="audit-csv-cancel" onClick={() => exportAbort.current?.abort()}>
+                Cancel export
+              </button>
+            </>
           )}
         </div>
       </div>
@@ -187,6 +236,11 @@ export function AuditTrail() {
         </p>
       )}
       <ErrorBox error={exportCsv.actionError} testId="audit-csv-error" />
+      {exportCsv.notice && (
+        <p className="muted" role="status" data-testid="audit-csv-notice">
+          {exportCsv.notice}
+        </p>
+      )}
       {exported && (
         <p className={exported.chain?.startsWith("intact") ? "muted" : "error"} data-testid="audit-csv-chain" role="status">
           Exported. Hash chain at export: {exported.chain ?? "not stated"}
