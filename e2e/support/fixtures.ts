@@ -128,6 +128,8 @@ export async function labelKeys(page: Page): Promise<[string, string][]> {
  */
 export async function openReviewFromWorklist(page: Page, accession: string, status: string): Promise<string> {
   await page.goto("/worklist");
+  // The worklist opens on open work: a signed case is listed under All.
+  if (status === "SIGNED_OUT" || status === "AMENDED") await page.getByTestId("filter-status").selectOption({ label: "All" });
   await page.getByTestId("filter-accession").fill(accession);
   const row = page.locator(`[data-testid="case-row"][data-accession="${accession}"]`);
   await expect(row).toHaveAttribute("data-status", status);

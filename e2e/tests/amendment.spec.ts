@@ -65,6 +65,8 @@ test("an amendment without a reason is refused with a clear message", async ({ p
 test("a technician cannot amend: no control in the dashboard, refused by the API", async ({ page, request }) => {
   await login(page, "tech");
   await page.goto("/worklist");
+  // The worklist opens on open work: the signed case is listed under All.
+  await page.getByTestId("filter-status").selectOption({ label: "All" });
   await page.getByTestId("filter-accession").fill(ACCESSION);
   const row = page.locator(`[data-testid="case-row"][data-accession="${ACCESSION}"]`);
   await expect(row).toHaveAttribute("data-status", "SIGNED_OUT");

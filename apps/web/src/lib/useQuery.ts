@@ -68,6 +68,14 @@ export function useQuery<T>(
 ) {
   const key = JSON.stringify(variables);
   const load = useCallback(({ background }: { background: boolean }) => gql<T>(query, JSON.parse(key), { background }), [query, key]);
+  return usePolledLoader(load, opts);
+}
+
+/** useLoader, loaded again every `pollMs` (in the background) while `poll` is true. */
+export function usePolledLoader<T>(
+  load: (opts: { background: boolean }) => Promise<T>,
+  opts: { pollMs?: number; poll?: boolean; skip?: boolean; resetKey?: string } = {},
+) {
   const { inFlight, ...state } = useLoader(load, { skip: opts.skip, resetKey: opts.resetKey });
   const { reload } = state;
 

@@ -1,12 +1,12 @@
 "use client";
 import Link from "next/link";
-import { useMemo, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 import { Empty, ErrorBox, Loading } from "@/components/ui";
-import { describeError } from "@/lib/errors";
 import { gql } from "@/lib/gql";
 import { CASE_STATUS_COUNTS, CASES } from "@/lib/operations";
-import { useQuery } from "@/lib/useQuery";
+import { usePolledLoader, useQuery } from "@/lib/useQuery";
 import { isSigned } from "@/lib/caseDetails";
+import { CASE_STATUSES, type Connection, loadWindow, OPEN, statusFilter } from "./worklistWindow";
 
 interface CaseRow {
   id: string;
@@ -22,14 +22,14 @@ interface CaseRow {
   reportVersion: number;
 }
 
-const STATUSES = ["RECEIVED", "ANALYZING", "IN_REVIEW", "SIGNED_OUT", "AMENDED"] as const;
+const STATUSES = CASE_STATUSES;
 const PRIORITIES = ["STAT", "URGENT", "ROUTINE"] as const;
 const PAGE = 50;
 /** The API's largest page of cases (PAGE_LIMITS["Query.cases"].max). */
-const MAX_POLLED = 200;
+const MAX_PAGE = 200;
 
 interface CasePage {
-  cases: { nodes: CaseRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } };
+  cases: Connection<CaseRow>;
 }
 
 function age(iso: string, now: number): string {
@@ -40,69 +40,52 @@ function age(iso: string, now: number): string {
 }
 
 export function Worklist({ canReview, canUpload, canReport }: { canReview: boolean; canUpload: boolean; canReport: boolean }) {
-  const [status, setStatus] = useState<string>("");
+  // Open work by default (what is not signed): signed and amended cases never leave the list, and
+  // weeks of them, STAT first, would fill the first pages above a new case waiting for review.
+  // "All" is one choice away, in the same select; the empty list offers it when only signed cases match.
+  const [status, setStatus] = useState<string>(OPEN);
   const [priority, setPriority] = useState<string>("");
   const [accession, setAccession] = useState("");
+  const statusSelect = useRef<HTMLSelectElement>(null);
   const filter = useMemo(
     () => ({
-      ...(status ? { status: [status] } : {}),
+      ...statusFilter(status),
       ...(priority ? { priority: [priority] } : {}),
       ...(accession.trim() ? { accession: accession.trim() } : {}),
     }),
     [status, priority, accession],
   );
-  // Further pages belong to the filter they were loaded for: a new filter starts from page one.
+  // More rows belong to the filter they were loaded for: a new filter starts from page one.
   const filterKey = JSON.stringify(filter);
-  // The polled window grows with "Show more" up to the API's page limit, so every row shown there
-  // stays current (a new STAT case pushes the others down; a case signed meanwhile says so).
-  // Past the limit, older pages are fetched by cursor and kept as they were loaded.
+  // The polled window grows with "Show more", and every poll reads all of it (past the API's page
+  // limit as several pages, see loadWindow), so every row shown stays current: a new STAT case
+  // pushes the others down, none goes missing; a case signed meanwhile says so.
   const [span, setSpan] = useState({ filterKey, rows: PAGE });
-  const polled = span.filterKey === filterKey ? span.rows : PAGE;
-  const { data, error, loading } = useQuery<CasePage>(CASES, { filter, first: polled }, { pollMs: 5000, poll: true, resetKey: filterKey });
+  const size = span.filterKey === filterKey ? span.rows : PAGE;
+  const load = useCallback(
+    ({ background }: { background: boolean }) =>
+      loadWindow(size, MAX_PAGE, async (first, after) => (await gql<CasePage>(CASES, { filter, first, after }, { background })).cases),
+    [filter, size],
+  );
+  const { data, error, loading } = usePolledLoader(load, { pollMs: 5000, poll: true, resetKey: filterKey });
   const { data: countData } = useQuery<{ caseStatusCounts: { status: string; count: number }[] }>(
     CASE_STATUS_COUNTS,
     { filter },
     { pollMs: 5000, poll: true },
   );
-  const [loaded, setLoaded] = useState<{
-    filterKey: string;
-    rows: CaseRow[];
-    cursor: string | null;
-    hasNext: boolean;
-    error: string | null;
-  } | null>(null);
-  const more = loaded?.filterKey === filterKey ? loaded : null;
-  const moreError = more?.error ?? null;
-  const rows = useMemo(() => {
-    const first = data?.cases.nodes ?? [];
-    const seen = new Set(first.map((r) => r.id));
-    return [...first, ...(more?.rows ?? []).filter((r) => !seen.has(r.id))];
-  }, [data, more]);
-  const hasNext = more ? more.hasNext : (data?.cases.pageInfo.hasNextPage ?? false);
-  async function loadMore() {
-    if (!more && polled + PAGE <= MAX_POLLED) {
-      setSpan({ filterKey, rows: polled + PAGE });
-      return;
-    }
-    const cursor = more ? more.cursor : (data?.cases.pageInfo.endCursor ?? null);
-    try {
-      const page = await gql<CasePage>(CASES, { filter, first: PAGE, after: cursor });
-      setLoaded({
-        filterKey,
-        rows: [...(more?.rows ?? []), ...page.cases.nodes],
-        cursor: page.cases.pageInfo.endCursor,
-        hasNext: page.cases.pageInfo.hasNextPage,
-        error: null,
-      });
-    } catch (e) {
-      setLoaded({ filterKey, rows: more?.rows ?? [], cursor, hasNext: true, error: describeError(e) });
-    }
+  const rows = data?.nodes ?? [];
+  const hasNext = data?.hasNextPage ?? false;
+  function loadMore() {
+    setSpan({ filterKey, rows: size + PAGE });
   }
   const counts = useMemo(
     () => Object.fromEntries((countData?.caseStatusCounts ?? []).map((c) => [c.status, c.count])),
     [countData],
   );
   const now = Date.now();
+  // The counts ignore the status filter: signed cases matching the other filters, for the empty list.
+  const signedHidden = status === OPEN ? STATUSES.filter((s) => isSigned(s)).reduce((n, s) => n + (counts[s] ?? 0), 0) : 0;
+  const narrowed = Boolean(priority || accession.trim());
 
   return (
     <div>
@@ -121,7 +104,8 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
         </label>
         <label>
           Status
-          <select value={status} onChange={(e) => setStatus(e.target.value)} data-testid="filter-status">
+          <select ref={statusSelect} value={status} onChange={(e) => setStatus(e.target.value)} data-testid="filter-status">
+            <option value={OPEN}>Open (not signed)</option>
             <option value="">All</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -158,7 +142,33 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
       {loading && !data ? (
         <Loading what="cases" />
       ) : rows.length === 0 ? (
-        !error && <Empty testId="worklist-empty">No cases match these filters.</Empty>
+        !error && (
+          <Empty testId="worklist-empty">
+            {status !== OPEN ? (
+              "No cases match these filters."
+            ) : (
+              <>
+                {narrowed ? "No open cases match these filters." : "No open cases."}
+                {signedHidden > 0 && (
+                  <>
+                    {" "}
+                    <button
+                      type="button"
+                      data-testid="worklist-show-all"
+                      onClick={() => {
+                        setStatus("");
+                        // The button goes with the empty list: focus stays on the filter it changed.
+                        statusSelect.current?.focus();
+                      }}
+                    >
+                      Show all ({signedHidden} signed)
+                    </button>
+                  </>
+                )}
+              </>
+            )}
+          </Empty>
+        )
       ) : (
         <table data-testid="worklist">
           <thead>
@@ -223,9 +233,8 @@ export function Worklist({ canReview, canUpload, canReport }: { canReview: boole
           </tbody>
         </table>
       )}
-      <ErrorBox error={moreError} />
       {hasNext && (
-        <button type="button" onClick={() => void loadMore()} data-testid="worklist-more">
+        <button type="button" onClick={loadMore} data-testid="worklist-more">
           Show {PAGE} more
         </button>
       )}
