@@ -9,8 +9,8 @@ import { expect, login, openReviewFromWorklist, signIn, test } from "../support/
 const ACCESSION = "DEMO-0002";
 
 // The small demo model of the e2e run is rarely sure (it abstains on most cells), and bulk confirm
-// takes only confident calls of the champion (after a rollback a withdrawn model's calls are
-// checked one by one), never CAR-T calls (each is confirmed by looking at that cell). Predictions
+// takes only confident calls of a model no rollback withdrew (the champion here; a withdrawn
+// model's calls are checked one by one), never CAR-T calls (each is confirmed by looking at that cell). Predictions
 // are append-only, one per cell and model, and there is one champion: so three cells of the case
 // are copied (same crops, boxes one pixel wider) with a call of the champion at 99% of a class
 // other than CAR-T, and a group is confident; and three more (two pixels wider) with a CAR-T call

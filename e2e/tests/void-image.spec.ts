@@ -75,3 +75,39 @@ test("a hematologist voids one image with a reason: it shows as voided with the 
   );
   expect(after.data!.case.slides.find((s) => s.id === voided!.slideId)).toMatchObject({ voidReason: REASON, voidedAt: expect.any(String) });
 });
+
+test("after image 1 is voided, the slide selector names each image by the Images panel's number for it", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const accession = uniqueAccession("E2E-VOIDNUM");
+  // Three analysed smear fields, in upload order (the order the panel lists and numbers them).
+  const { fileNames } = await analysedCase(request, fields().slice(0, 3), accession);
+  const [first, second, third] = [...fileNames.keys()];
+
+  await login(page, "hema");
+  await openReviewFromWorklist(page, accession, "IN_REVIEW");
+  const panel = page.getByTestId("case-images");
+  const row = (id: string) => panel.locator(`li[data-slide-id="${id}"]`);
+  const select = page.getByTestId("slide-select");
+  /** The number the panel gives an image, and the one the selector's option for it gives. */
+  const numbers = async (id: string) => ({
+    panel: /^Image (\d+)\b/.exec(((await row(id).textContent()) ?? "").trim())?.[1],
+    selector: /^Image (\d+)\b/.exec(((await select.locator(`option[value="${id}"]`).textContent()) ?? "").trim())?.[1],
+  });
+  for (const [i, id] of [first!, second!, third!].entries()) expect(await numbers(id)).toEqual({ panel: String(i + 1), selector: String(i + 1) });
+
+  await row(first!).getByTestId("void-image").click();
+  const dialog = page.getByTestId("void-dialog");
+  await dialog.getByTestId("ask-input").fill(REASON);
+  await dialog.getByTestId("ask-submit").click();
+  await expect(dialog).toBeHidden();
+  await expect(row(first!)).toHaveAttribute("data-testid", "voided-image");
+  await expect(select.locator(`option[value="${first}"]`)).toHaveCount(0);
+
+  // The images left keep their numbers in both lists: image 2 is "Image 2" in the selector too, not "Image 1".
+  await expect(select.locator("option")).toHaveCount(2);
+  expect(await numbers(second!)).toEqual({ panel: "2", selector: "2" });
+  expect(await numbers(third!)).toEqual({ panel: "3", selector: "3" });
+  // Named by the file it was uploaded as, in the selector as in the panel (hematologists are shown file names).
+  await expect(select.locator(`option[value="${third}"]`)).toContainText(fileNames.get(third!)!);
+  await expect(row(third!).getByTestId("image-file-name")).toHaveText(fileNames.get(third!)!);
+});

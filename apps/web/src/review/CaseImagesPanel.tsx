@@ -9,13 +9,13 @@ import { ErrorBox } from "@/components/ui";
 import { gql } from "@/lib/gql";
 import { VOID_SLIDE } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
-import { type CaseImage, imageKind, voidedLine, voidTitle } from "./caseImages";
+import { imageKind, type NumberedImage, voidedLine, voidTitle } from "./caseImages";
 
 /** The image's name on the page: the file name isolated (<bdi>), its case as uploaded. */
-function ImageName({ image, n }: { image: CaseImage; n: number }) {
+function ImageName({ image }: { image: NumberedImage }) {
   return (
     <>
-      Image {n}
+      Image {image.number}
       {image.originalName && (
         <>
           {" ("}
@@ -32,14 +32,15 @@ function analysisWord(status: string): string {
   return status === "DONE" ? "analysed" : status === "FAILED" ? "analysis failed" : "being analysed";
 }
 
-export function CaseImagesPanel({ images, canVoid, onVoided }: { images: CaseImage[]; canVoid: boolean; onVoided: () => void }) {
+/** images: all of the case's images, numbered (numberImages) as the slide selector numbers them. */
+export function CaseImagesPanel({ images, canVoid, onVoided }: { images: NumberedImage[]; canVoid: boolean; onVoided: () => void }) {
   const { ask, dialog } = useAsk({ testId: "void-dialog" });
   const { act, busy, actionError } = useAction(async () => onVoided());
   if (images.length === 0) return null;
 
-  async function voidImage(image: CaseImage, n: number) {
+  async function voidImage(image: NumberedImage) {
     const reason = await ask({
-      title: voidTitle(image, n),
+      title: voidTitle(image, image.number),
       message:
         "Its cells leave the review and the count, and will not be used for retraining. The image and its cells stay on record, marked voided with your name and reason. A void cannot be undone.",
       label: `Why does this image not belong to the case? (required, ${VOID_REASON_LENGTH.min} to ${VOID_REASON_LENGTH.max} characters, recorded in the audit trail)`,
@@ -54,7 +55,7 @@ export function CaseImagesPanel({ images, canVoid, onVoided }: { images: CaseIma
     <section className="panel no-print" data-testid="case-images" aria-label="Images of this case" style={{ marginBottom: "0.5rem" }}>
       <h2 style={{ marginTop: 0 }}>Images ({images.length})</h2>
       <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
-        {images.map((image, i) => {
+        {images.map((image) => {
           const voided = image.voidedAt !== null;
           return (
             <li
@@ -75,10 +76,10 @@ export function CaseImagesPanel({ images, canVoid, onVoided }: { images: CaseIma
               <span style={{ flex: 1 }}>
                 {voided ? (
                   <s>
-                    <ImageName image={image} n={i + 1} />
+                    <ImageName image={image} />
                   </s>
                 ) : (
-                  <ImageName image={image} n={i + 1} />
+                  <ImageName image={image} />
                 )}
                 {voided ? (
                   <>
@@ -90,7 +91,7 @@ export function CaseImagesPanel({ images, canVoid, onVoided }: { images: CaseIma
                 )}
               </span>
               {canVoid && !voided && (
-                <button type="button" disabled={busy} onClick={() => void voidImage(image, i + 1)} data-testid="void-image">
+                <button type="button" disabled={busy} onClick={() => void voidImage(image)} data-testid="void-image">
                   Void image
                 </button>
               )}

@@ -3,7 +3,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { percent } from "@/components/ui";
 import { ABSOLUTE_CI_NOTE, cellCount, intervalText, share } from "@/lib/format";
-import { absoluteCounts, type CountSource, leftOutWarning, type WhiteCellDifferential } from "@/lib/differential";
+import { absoluteCounts, type CountSource, leftOutWarning, rowPercentText, type WhiteCellDifferential } from "@/lib/differential";
 import type { DifferentialRow } from "./model";
 import { labelName } from "@/lib/labels";
 
@@ -43,7 +43,7 @@ export const Differential = memo(function Differential({
               {r.count}
             </td>
             <td className="num" data-testid={`diff-percent-${r.label}`}>
-              {r.percent === null ? "excl." : share(r.percent, r.count)}
+              {rowPercentText(r)}
             </td>
             <td>
               <div className="diff-bar" style={{ width: `${r.percent ?? 0}%`, background: classColour(labels, r.label) }} />

@@ -5,7 +5,7 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { CellImage } from "./CellImage";
 import { thresholdPercent } from "@/lib/format";
-import { bulkExcludedText, type BulkPolicy, groupCountText, groupSummary, isBulkExcluded, isLowConfidence, type Group, type ReviewCell } from "./model";
+import { bulkConfirmTitle, bulkExcludedText, type BulkPolicy, groupCountText, groupSummary, isBulkExcluded, isLowConfidence, type Group, type ReviewCell } from "./model";
 import { labelName } from "@/lib/labels";
 
 const Tile = memo(function Tile({
@@ -126,7 +126,7 @@ export const Gallery = memo(function Gallery({
                   onMouseDown={(e) => e.preventDefault()}
                   onClick={() => onBulkConfirm(confirmable)}
                   data-testid={`bulk-confirm-${g.label}`}
-                  title={`Confirm the unreviewed cells of this group whose label is a confident call (at least ${thresholdPercent(minConfidence)}) of the champion model; cells under that confidence, abstentions, suggestions of a model no longer champion and CAR-T calls are left to decide one by one`}
+                  title={bulkConfirmTitle(minConfidence)}
                 >
                   Confirm {confirmable.length} confident
                 </button>

@@ -10,6 +10,7 @@ import { describeError } from "@/lib/errors";
 import { CellHistory, CELL_HISTORY_ID } from "./CellHistory";
 import { CellImage } from "./CellImage";
 import { Differential } from "./Differential";
+import { imageOptionText, type NumberedImage } from "./caseImages";
 import { FieldView, type SlideInfo } from "./FieldView";
 import { Gallery } from "./Gallery";
 import {
@@ -17,7 +18,6 @@ import {
   basisOf,
   cellToSend,
   chooseIntent,
-  differential,
   changedSince,
   failedDecision,
   groupCells,
@@ -26,13 +26,13 @@ import {
   keyIntent,
   isLowConfidence,
   seenState,
-  signedRows,
   viewingOnly,
   JUMP_KEYS,
   nextCursor,
   overridesAi,
   progress,
   reduce,
+  reviewDifferential,
   signedVersionOf,
   suggestionModels,
   viewKey,
@@ -50,6 +50,7 @@ import { isSigned, type CaseDetailsFields } from "@/lib/caseDetails";
 import { thresholdPercent } from "@/lib/format";
 import { useLeaveGuard } from "@/lib/useLeaveGuard";
 import { labelKey, labelName } from "@/lib/labels";
+import { WITHHELD } from "@/lib/patientRef";
 
 export interface ReviewApi {
   /** One decision; resolves with the stored decision and the cell's new review count. */
@@ -72,8 +73,9 @@ export interface CaseHeader extends CaseDetailsFields {
   /** Whether the models that classified the cells can call CAR-T (Differential.cartAssessed). */
   cartAssessed: boolean;
   /**
-   * The classes the signed differential lists even at 0 (Differential.screenedClasses): the
-   * sign-off dialog shows these and the labels with cells, as the signature records them.
+   * The classes the signed differential lists even at 0 (Differential.screenedClasses): the live
+   * differential and the sign-off dialog show these and the labels with cells, as the signature
+   * records them.
    */
   screenedClasses: readonly string[];
   /** The current signed version's morphology comment (null: none, or it is a retraction's note): an amendment starts from it. */
@@ -81,6 +83,9 @@ export interface CaseHeader extends CaseDetailsFields {
   /** The amendment open (who opened it, when, why: the reason the next signature certifies); null when none is. */
   amendment: OpenAmendment | null;
 }
+
+/** An image under review: what the field view draws, and its name (imageName) as the Images panel gives it. */
+export type ReviewSlide = SlideInfo & Pick<NumberedImage, "number" | "originalName">;
 
 export function ReviewWorkspace({
   header,
@@ -101,7 +106,11 @@ export function ReviewWorkspace({
 }: {
   header: CaseHeader;
   labels: string[];
-  slides: SlideInfo[];
+  /**
+   * The images whose cells are reviewed, each with its number among all of the case's images
+   * (numberImages: the Images panel's number for it) and its file name where the role is shown it.
+   */
+  slides: ReviewSlide[];
   /** Images still being analysed (not in `slides`' cells yet): the empty gallery says so. */
   analysingSlides?: number;
   /** Images whose analysis failed: their cells are not in the count the signature records. */
@@ -145,8 +154,11 @@ export function ReviewWorkspace({
   const groups = useMemo(() => groupCells(state.labels, state.cells), [state.labels, state.cells]);
   // One object, so that the (memoised) gallery re-renders only when the policy does.
   const bulkPolicy = useMemo<BulkPolicy>(() => ({ minConfidence, excludedLabels: bulkExcludedLabels }), [minConfidence, bulkExcludedLabels]);
-  const diff = useMemo(() => differential(state.labels, state.cells, header.cartAssessed), [state.labels, state.cells, header.cartAssessed]);
-  const signedDiff = useMemo(() => ({ ...diff, rows: signedRows(diff.rows, header.screenedClasses) }), [diff, header.screenedClasses]);
+  // The rows the signature records, live and in the sign-off dialog alike (what the signer sees is what they sign).
+  const diff = useMemo(
+    () => reviewDifferential(state.labels, state.cells, { cartAssessed: header.cartAssessed, screenedClasses: header.screenedClasses }),
+    [state.labels, state.cells, header.cartAssessed, header.screenedClasses],
+  );
   const failure = failedDecision(state);
   const prog = useMemo(() => progress(state.cells), [state.cells]);
   const models = useMemo(() => suggestionModels(state.cells), [state.cells]);
@@ -415,7 +427,7 @@ export function ReviewWorkspace({
           {slides.length > 1 && (
             <div className="row" style={{ marginBottom: "0.4rem" }}>
               <label>
-                Slide
+                Image
                 <select
                   value={slideId ?? ""}
                   // Focus goes back to the page, so number keys and arrows decide and move again.
@@ -425,9 +437,11 @@ export function ReviewWorkspace({
                   }}
                   data-testid="slide-select"
                 >
-                  {slides.map((s, i) => (
+                  {/* Named as the Images panel names it: the same number (voided and failed images
+                      counted), the file name where the role is shown it. */}
+                  {slides.map((s) => (
                     <option key={s.id} value={s.id}>
-                      {s.kind === "FIELD" ? "Field" : "Crop"} {i + 1} ({s.width}×{s.height})
+                      {imageOptionText(s, s.number)}
                     </option>
                   ))}
                 </select>
@@ -558,7 +572,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: signedDiff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion), amendmentOpened: header.amendment, signedComment: header.signedComment }}
+        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion), amendmentOpened: header.amendment, signedComment: header.signedComment }}
         saving={state.saving.size > 0}
         onSign={async (meaning, login, password, comment) => {
           await api.signOff(meaning, login, password, seenState(stateRef.current.cells), comment);

@@ -7,10 +7,9 @@ import { Modal } from "@/components/Modal";
 import { ErrorBox } from "@/components/ui";
 import { SIGNATURE_SERIES } from "@/lib/signOutHere";
 import { ApiError, describeError } from "@/lib/errors";
-import { share } from "@/lib/format";
 import { labelName } from "@/lib/labels";
 import { signingMeaning, type DifferentialRow } from "./model";
-import type { CountSource, WhiteCellDifferential } from "@/lib/differential";
+import { type CountSource, rowPercentText, type WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
 import { amendmentOpenedText, failedImagesText, meaningKind, retractionConfirmText, startingInputs, switchMeaning, withComment, type OpenAmendment } from "./amendment";
 import { commentHeading } from "@/lib/retraction";
@@ -257,7 +256,7 @@ function SignOffForm({
               <tr key={r.label}>
                 <td>{labelName(r.label)}</td>
                 <td className="num">{r.count}</td>
-                <td className="num">{r.percent === null ? "excl." : share(r.percent, r.count)}</td>
+                <td className="num">{rowPercentText(r)}</td>
               </tr>
             ))}
           </tbody>

@@ -3,7 +3,7 @@
 // looking at that cell).
 import { describe, expect, it } from "vitest";
 import { reviewCell } from "./testing";
-import { type BulkPolicy, bulkConfirmable, bulkExcludedText, groupCells, groupSummary, isBulkExcluded } from "./model";
+import { type BulkPolicy, bulkConfirmable, bulkConfirmTitle, bulkExcludedText, groupCells, groupSummary, isBulkExcluded } from "./model";
 
 const LABELS = ["car_t", "lymphocyte", "neutrophil", "artifact"];
 /** As Query.reviewPolicy serves it. */
@@ -61,5 +61,21 @@ describe("bulk confirm and CAR-T calls", () => {
     const group = { label: "lymphocyte", cells: [cell("p", "lymphocyte", 0.9), cell("q", "lymphocyte", 0.9, { ai: { label: "car_t", confidence: 0.9, abstained: false, modelVersion: "m@1", fromChampion: true, withdrawn: false } })] };
     expect(bulkConfirmable(group, POLICY)).toEqual(["p"]);
     expect(bulkConfirmable(group, { minConfidence: 0.8, excludedLabels: [] })).toEqual(["p"]);
+  });
+
+  it("says in the button's tooltip what it takes: a model a promotion replaced still, a model a rollback withdrew not", () => {
+    const call = (modelVersion: string, fromChampion: boolean, withdrawn: boolean) => ({ ai: { label: "lymphocyte", confidence: 0.95, abstained: false, modelVersion, fromChampion, withdrawn } });
+    const group = {
+      label: "lymphocyte",
+      cells: [cell("champion", "lymphocyte", 0.95), cell("replaced", "lymphocyte", 0.95, call("rcmnet 1.1", false, false)), cell("withdrawn", "lymphocyte", 0.95, call("rcmnet 1.0", false, true))],
+    };
+    expect(bulkConfirmable(group, POLICY)).toEqual(["champion", "replaced"]);
+    const title = bulkConfirmTitle(POLICY.minConfidence);
+    expect(title).toBe(
+      "Confirm the unreviewed cells of this group whose label is a confident call (at least 80%) of the model that suggested it, the champion or an earlier model a promotion replaced; " +
+        "cells under that confidence, abstentions, cells without an AI call, calls of a model a rollback withdrew and CAR-T calls are left to decide one by one",
+    );
+    // Not "of the champion model" only, nor every model no longer champion left out.
+    expect(title).not.toMatch(/no longer champion|of the champion model/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canVoidImages, imageName, sortImages, voidedLine, voidTitle, type CaseImage } from "./caseImages";
+import { canVoidImages, imageName, imageOptionText, numberImages, sortImages, voidedLine, voidTitle, type CaseImage } from "./caseImages";
 
 const image = (id: string, analysisStatus: string, voided = false): CaseImage => ({
   id,
@@ -23,6 +23,24 @@ describe("case images", () => {
     expect(sorted.failed).toBe(1);
     expect(sorted.analysing).toBe(1);
     expect(sorted.voided.map((s) => s.id)).toEqual(["d", "e", "f"]);
+  });
+
+  it("numbers every image in upload order, voided and failed ones included, so the counted ones keep the panel's numbers", () => {
+    // Four fields: the first voided, the third failed. The slide selector lists b and d; the
+    // panel lists all four: b is image 2 and d image 4 in both, never "1" and "2".
+    const numbered = numberImages([image("a", "DONE", true), image("b", "DONE"), image("c", "FAILED"), image("d", "DONE")]);
+    expect(numbered.map((s) => [s.id, s.number])).toEqual([["a", 1], ["b", 2], ["c", 3], ["d", 4]]);
+    const sorted = sortImages(numbered);
+    expect(sorted.counted.map((s) => [s.id, s.number])).toEqual([["b", 2], ["d", 4]]);
+    expect(sorted.voided.map((s) => [s.id, s.number])).toEqual([["a", 1]]);
+  });
+
+  it("names an image in the slide selector as the panel does, the file name isolated (text only in an option)", () => {
+    const named = { ...image("b", "DONE"), originalName: "field_03.jpg", width: 640, height: 480 };
+    expect(imageOptionText(named, 2)).toBe("Image 2 (\u2068field_03.jpg\u2069): smear field, 640×480");
+    expect(imageOptionText(named, 2).replace(/[\u2068\u2069]/g, "")).toBe(imageName(named, 2));
+    // No file name where the API withholds it from the role.
+    expect(imageOptionText(image("b", "DONE"), 2)).toBe("Image 2: smear field, 100×100");
   });
 
   it("names an image by its upload order, file name where the role is shown it, kind and size", () => {

@@ -24,7 +24,20 @@ export interface CaseImage {
   voidedBy: { login: string; displayName: string } | null;
 }
 
-export function sortImages(images: readonly CaseImage[]) {
+/** An image with its number on the review page (numberImages). */
+export type NumberedImage<T extends CaseImage = CaseImage> = T & { number: number };
+
+/**
+ * Numbers the case's images 1, 2, 3… in the order given: all of them, as the API lists them (upload
+ * order), voided and failed ones included. The Images panel and the slide selector both name an
+ * image by this number, so that "Image 2" is the same image in both, whichever images were voided or
+ * failed: a void, which cannot be undone, must never land on the image next to the one meant.
+ */
+export function numberImages<T extends CaseImage>(images: readonly T[]): NumberedImage<T>[] {
+  return images.map((image, i) => ({ ...image, number: i + 1 }));
+}
+
+export function sortImages<T extends CaseImage>(images: readonly T[]) {
   const live = images.filter((s) => s.voidedAt === null);
   return {
     /** Their cells are on the page (FieldView, gallery, counts). */
@@ -44,6 +57,14 @@ export function sortImages(images: readonly CaseImage[]) {
 export function imageName(image: Pick<CaseImage, "kind" | "width" | "height" | "originalName">, n: number): string {
   const file = image.originalName ? ` (${image.originalName})` : "";
   return `Image ${n}${file}: ${imageKind(image)}`;
+}
+
+/**
+ * imageName for a <select>'s option, which holds text only: the file name between Unicode isolates
+ * (FSI…PDI), as <bdi> isolates it on the page.
+ */
+export function imageOptionText(image: Pick<CaseImage, "kind" | "width" | "height" | "originalName">, n: number): string {
+  return imageName({ ...image, originalName: image.originalName ? `\u2068${image.originalName}\u2069` : null }, n);
 }
 
 /** The void dialog's title. Only the first word lowered: the file name keeps its case (two names may differ only by it). */

@@ -31,6 +31,7 @@ import {
   seenState,
   signedRows,
   reduce,
+  reviewDifferential,
   type ReviewCell,
   viewingOnly,
 } from "./model";
@@ -114,6 +115,37 @@ describe("differential count", () => {
   });
 });
 
+describe("live differential of the review page", () => {
+  // Every registered model's classes: car_t comes from a model that did not classify this case.
+  const labels = ["car_t", "lymphocyte", "neutrophil", "monocyte", "unidentified", "artifact"];
+  const screened = { cartAssessed: false, screenedClasses: ["lymphocyte", "neutrophil", "monocyte"] };
+
+  it("lists no CAR-T row when CAR-T was not assessed and no cell is CAR-T (not \"CAR-T 0.0%\")", () => {
+    const d = reviewDifferential(labels, [cell("a", "lymphocyte", 0.9), cell("b", "neutrophil", 0.9)], screened);
+    expect(d.summary.cartAssessed).toBe(false);
+    expect(d.rows.map((r) => [r.label, r.count, r.percent])).toEqual([["lymphocyte", 1, 50], ["neutrophil", 1, 50], ["monocyte", 0, 0]]);
+  });
+
+  it("still lists a reviewer's CAR-T calls, and CAR-T at 0 where the case's models screen for it", () => {
+    expect(reviewDifferential(labels, [cell("a", "car_t", 0.9), cell("b", "lymphocyte", 0.9)], screened).rows.map((r) => [r.label, r.count])).toEqual([
+      ["car_t", 1],
+      ["lymphocyte", 1],
+      ["neutrophil", 0],
+      ["monocyte", 0],
+    ]);
+    const assessed = reviewDifferential(labels, [cell("b", "lymphocyte", 0.9)], { cartAssessed: true, screenedClasses: ["car_t", "lymphocyte"] });
+    expect(assessed.rows).toEqual([
+      { label: "car_t", count: 0, percent: 0 },
+      { label: "lymphocyte", count: 1, percent: 100 },
+    ]);
+    // No white cell counted: no share at all (null, as the API signs it), never 0.
+    expect(signedRows([], ["basophil", "erythroblast"])).toEqual([
+      { label: "basophil", count: 0, percent: null },
+      { label: "erythroblast", count: 0, percent: null },
+    ]);
+  });
+});
+
 describe("rows of the sign-off dialog", () => {
   // The page's labels: every registered model's classes (car_t from another model than this
   // case's), and the review categories, each with a row.
@@ -140,7 +172,8 @@ describe("rows of the sign-off dialog", () => {
   });
 
   it("list a class the API lists even if the page has no row for it", () => {
-    expect(signedRows([], ["basophil", "erythroblast"])).toEqual([
+    expect(signedRows([{ label: "lymphocyte", count: 2, percent: 100 }], ["basophil", "erythroblast"])).toEqual([
+      { label: "lymphocyte", count: 2, percent: 100 },
       { label: "basophil", count: 0, percent: 0 },
       { label: "erythroblast", count: 0, percent: null },
     ]);

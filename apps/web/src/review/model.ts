@@ -9,6 +9,7 @@
 
 import { meaningsFor } from "@rcmnet/api/signOffMeanings";
 import { isUnidentified, NOT_WHITE_CELLS } from "@/lib/differential";
+import { thresholdPercent } from "@/lib/format";
 import { BLAST, labelKey, labelName } from "@/lib/labels";
 import { type WhiteCellDifferential, whiteCellDifferential } from "@/lib/differential";
 
@@ -276,7 +277,24 @@ export function signedRows(rows: readonly DifferentialRow[], screenedClasses: re
   // A class the API lists that the page has no row for (not expected: the page's labels cover
   // every registered model's classes) is signed at 0 all the same.
   const missing = screenedClasses.filter((l) => !rows.some((r) => r.label === l));
-  return [...signed, ...missing.map((label) => ({ label, count: 0, percent: NOT_WHITE_CELLS.includes(label.toLowerCase()) ? null : 0 }))];
+  // At 0% only where white cells were counted: with none, no share was measured (null, as signed).
+  const measured = rows.some((r) => r.percent !== null && !NOT_WHITE_CELLS.includes(r.label.toLowerCase()));
+  return [...signed, ...missing.map((label) => ({ label, count: 0, percent: NOT_WHITE_CELLS.includes(label.toLowerCase()) || !measured ? null : 0 }))];
+}
+
+/**
+ * The differential the review page shows live, and the sign-off dialog too: its rows are those the
+ * signature records (signedRows), never a class at 0 that no model of this case screens for. The
+ * page's labels hold every registered model's classes: untrimmed, a case classified by a model
+ * without a CAR-T class would list "CAR-T 0.0%" over "CAR-T cells not assessed".
+ */
+export function reviewDifferential(
+  labels: readonly string[],
+  cells: readonly ReviewCell[],
+  { cartAssessed, screenedClasses }: { cartAssessed: boolean; screenedClasses: readonly string[] },
+): ReturnType<typeof differential> {
+  const d = differential(labels, cells, cartAssessed);
+  return { ...d, rows: signedRows(d.rows, screenedClasses) };
 }
 
 /** Review progress, and how many decided cells differ from the AI (shown at sign-off). */
@@ -604,6 +622,19 @@ export function isBulkExcluded(label: string, policy: Pick<BulkPolicy, "excluded
 /** Why a group of such a label has no bulk action: "CAR-T cell calls are confirmed one by one". */
 export function bulkExcludedText(label: string): string {
   return `${labelName(label)} calls are confirmed one by one`;
+}
+
+/**
+ * The bulk-confirm button's tooltip: what bulkConfirmable (and the API's confirmCells) take. A
+ * model replaced as champion by a promotion keeps its calls confirmable in bulk (they were trusted
+ * when made); only a model a rollback withdrew has its calls decided one by one.
+ */
+export function bulkConfirmTitle(minConfidence: number): string {
+  return (
+    `Confirm the unreviewed cells of this group whose label is a confident call (at least ${thresholdPercent(minConfidence)}) of the model that suggested it, ` +
+    "the champion or an earlier model a promotion replaced; cells under that confidence, abstentions, cells without an AI call, " +
+    "calls of a model a rollback withdrew and CAR-T calls are left to decide one by one"
+  );
 }
 
 /** An AI call under minConfidence (an abstention is already shown as "unidentified"). */

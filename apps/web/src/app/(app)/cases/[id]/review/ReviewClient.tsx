@@ -12,11 +12,10 @@ import { AMEND_CASE, CASE_PROGRESS, CASE_SIGNATURE, CONFIRM_CELLS, RECLASSIFY_CE
 import { useQuery } from "@/lib/useQuery";
 import { CaseImagesPanel } from "@/review/CaseImagesPanel";
 import { outcomeUnknown, SIGNATURE_UNKNOWN, signatureLandedAfterAll, type CaseSignature } from "@/review/signatureOutcome";
-import type { CaseImage } from "@/review/caseImages";
-import type { SlideInfo } from "@/review/FieldView";
+import type { NumberedImage } from "@/review/caseImages";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
 import type { ReviewCell } from "@/review/model";
-import { ReviewWorkspace, type CaseHeader, type ReviewApi } from "@/review/ReviewWorkspace";
+import { ReviewWorkspace, type CaseHeader, type ReviewApi, type ReviewSlide } from "@/review/ReviewWorkspace";
 
 const ANALYSIS_POLL_MS = 5_000;
 const SIGN_OFF_TIMEOUT_MS = 60_000;
@@ -40,14 +39,15 @@ export function ReviewClient({
   bulkExcludedLabels,
 }: {
   header: CaseHeader;
-  slides: SlideInfo[];
+  /** The images whose cells are reviewed, numbered as in `images`. */
+  slides: ReviewSlide[];
   failedSlides: number;
   /** Images whose analysis has not finished: shown without cells until it has. */
   analysingSlides: number;
   /** Images voided: with every image voided in an amendment, the workspace offers a retraction. */
   voidedSlides: number;
-  /** Every image of the case, voided ones included (listed as voided). */
-  images: CaseImage[];
+  /** Every image of the case, voided ones included (listed as voided), numbered (numberImages) in upload order. */
+  images: NumberedImage[];
   /** The signed-in role may void an image of this case (canVoidImages). */
   canVoid: boolean;
   /** The case is being amended and this role changes its details (mayChangeBeforeSignature). */

@@ -3,7 +3,7 @@ import { notFound } from "next/navigation";
 import { isAmendmentOpen, mayChangeBeforeSignature } from "@/lib/caseDetails";
 import { ApiError } from "@/lib/errors";
 import { CASE_CELLS, CASE_HEADER, REVIEW_SETTINGS } from "@/lib/operations";
-import { canVoidImages, sortImages, type CaseImage } from "@/review/caseImages";
+import { canVoidImages, numberImages, sortImages, type CaseImage } from "@/review/caseImages";
 import { labelList, REVIEW_CATEGORIES, toReviewCell, type ApiCell } from "@/review/mapping";
 import { patientRefText } from "@/lib/patientRef";
 import { pageQuery, requirePage } from "@/server/session";
@@ -69,16 +69,19 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   );
 
   const c = header.case;
+  // Numbered among all of the case's images (upload order, voided and failed ones included), once,
+  // for both the Images panel and the slide selector: the same image has the same number in both.
+  const numbered = numberImages(c.slides);
   // Voided images are out of the case: neither reviewed, nor counted as failed or still analysing.
-  const images = sortImages(c.slides);
+  const images = sortImages(numbered);
   return (
     <ReviewClient
       header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses, signedComment: c.currentSignOff?.retracted ? null : (c.currentSignOff?.comment ?? null), amendment: openAmendmentOf(c) }}
-      slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height }))}
+      slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height, number: s.number, originalName: s.originalName }))}
       failedSlides={images.failed}
       analysingSlides={images.analysing}
       voidedSlides={images.voided.length}
-      images={c.slides}
+      images={numbered}
       canVoid={canVoidImages(session.role, c.status, c.reportVersion)}
       canEditDetails={isAmendmentOpen(c.status, c.reportVersion) && mayChangeBeforeSignature(session.role, c.reportVersion)}
       labels={labels}
