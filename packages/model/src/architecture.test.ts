@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ARCHITECTURES, Network, archConfig, stageSizes } from './architecture.js';
+import { ARCHITECTURES, Network, archConfig, stageSizes, widthProblem } from './architecture.js';
 import { initBackend } from './backend.js';
 import { tf } from './tf.js';
 import { conv2dFilterGrad, conv2dInputGrad } from './wasmTrainingKernels.js';
@@ -47,6 +47,23 @@ describe('architecture builder', () => {
   it('rejects unknown architectures and head counts that do not divide the width', () => {
     expect(() => archConfig('vgg16' as never)).toThrow(/Unknown architecture/);
     expect(() => archConfig('rcmnet', { heads: 3 })).toThrow(/not divisible/);
+  });
+
+  it('checks the width against the attention heads only where there are heads', () => {
+    // 512 x 0.3 = 154: not divisible by 4 heads, and no concern of a network without attention.
+    expect(() => archConfig('rcmnet', { widthMultiplier: 0.3 })).toThrow(/Last-stage width 154 is not divisible by 4 heads/);
+    expect(() => archConfig('resnet18-mhsa', { widthMultiplier: 0.3 })).toThrow(/not divisible/);
+    expect(widthProblem('rcmnet', 0.3)).toMatch(/^0.3 gives rcmnet a last-stage width of 154 .*not divisible by its 4 attention heads/);
+    for (const arch of ['resnet18', 'resnet18-cbam'] as const) {
+      expect(widthProblem(arch, 0.3)).toBeNull();
+      const net = new Network(archConfig(arch, { inputSize: 32, widthMultiplier: 0.3, numClasses: 3 }));
+      expect(net.config.widths[3]).toBe(154);
+      const out = tf.tidy(() => net.logits(tf.zeros([1, 32, 32, 3]) as tf.Tensor4D, { training: false }));
+      expect(out.shape).toEqual([1, 3]);
+      out.dispose();
+      net.dispose();
+    }
+    expect(widthProblem('rcmnet', 0.25)).toBeNull();
   });
 
   it('a gradient reaches every trainable variable of RCMNet', () => {

@@ -47,15 +47,34 @@ export interface ArchOptions {
   seed?: number;
 }
 
+/** The architectures with multi-head self-attention in the last stage. */
+export function hasMhsa(arch: ArchName): boolean {
+  return arch === 'rcmnet' || arch === 'resnet18-mhsa';
+}
+
+const scaledWidth = (c: number, m: number) => Math.max(8, Math.round(c * m));
+
+/**
+ * Why `widthMultiplier` cannot build `arch` (the last stage's width must split evenly over the
+ * attention heads), or null. Only architectures with MHSA have heads: a ResNet18 takes any width.
+ */
+export function widthProblem(arch: ArchName, widthMultiplier = 1, heads = 4): string | null {
+  if (!hasMhsa(arch)) return null;
+  const last = scaledWidth(512, widthMultiplier);
+  if (last % heads === 0) return null;
+  return `${widthMultiplier} gives ${arch} a last-stage width of ${last} (512 x ${widthMultiplier}, rounded), not divisible by its ${heads} attention heads: choose one where 512 x width rounds to a multiple of ${heads} (e.g. 0.25, 0.5, 0.75)`;
+}
+
 export function archConfig(arch: ArchName, options: ArchOptions = {}): ArchConfig {
   if (!ARCHITECTURES.includes(arch)) throw new Error(`Unknown architecture "${arch}"; expected one of ${ARCHITECTURES.join(', ')}`);
   const m = options.widthMultiplier ?? 1;
-  const w = (c: number) => Math.max(8, Math.round(c * m));
+  const w = (c: number) => scaledWidth(c, m);
   const inputSize = options.inputSize ?? 224;
   const stem = options.stem ?? (inputSize >= 96 ? 'imagenet' : 'compact');
   const heads = options.heads ?? 4;
   const widths: [number, number, number, number] = [w(64), w(128), w(256), w(512)];
-  if (widths[3] % heads !== 0) throw new Error(`Last-stage width ${widths[3]} is not divisible by ${heads} heads`);
+  // Heads split the last stage's channels only where there is attention.
+  if (hasMhsa(arch) && widths[3] % heads !== 0) throw new Error(`Last-stage width ${widths[3]} is not divisible by ${heads} heads`);
   return {
     arch,
     inputSize,
@@ -64,7 +83,7 @@ export function archConfig(arch: ArchName, options: ArchOptions = {}): ArchConfi
     blocksPerStage: [2, 2, 2, 2],
     stem: stem === 'imagenet' ? { width: w(64), kernel: 7, stride: 2, maxPool: true } : { width: w(64), kernel: 3, stride: 2, maxPool: false },
     cbam: { enabled: arch === 'rcmnet' || arch === 'resnet18-cbam', reduction: options.cbamReduction ?? 16, spatialKernel: 7, minHidden: 4 },
-    mhsa: { enabled: arch === 'rcmnet' || arch === 'resnet18-mhsa', heads, stages: [3] },
+    mhsa: { enabled: hasMhsa(arch), heads, stages: [3] },
     bnMomentum: 0.9,
     seed: options.seed ?? 1,
   };

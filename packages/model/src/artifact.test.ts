@@ -3,7 +3,7 @@ import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Network, archConfig } from './architecture.js';
-import { loadNetwork, ModelIntegrityError, saveModel, type ModelCard } from './artifact.js';
+import { loadNetwork, ModelIntegrityError, runState, saveModel, unfinishedWarning, type ModelCard } from './artifact.js';
 import { initBackend } from './backend.js';
 import { tempDir } from './testing.js';
 import { faults } from './testingFs.js';
@@ -139,5 +139,33 @@ describe('loading a model folder', () => {
       expect(e, name).toBeInstanceOf(ModelIntegrityError);
       expect((e as Error).message, name).toMatch(message);
     }
+  });
+});
+
+describe('runState: a finished run\'s model, or one saved during training', () => {
+  const recipe = { epochs: 30, patience: null, bestEpoch: 1 };
+  const card = (training: Record<string, unknown>, calibration: ModelCard['calibration'] = { temperature: 1, fittedOn: 'none' }) =>
+    ({ ...cardFor(net), format: 'rcmnet-model-card/1', weightsSha256: '', training, calibration }) as ModelCard;
+
+  it('reads training.complete where the card has it', () => {
+    expect(runState(card({ ...recipe, epochsRun: 1, complete: false }))).toEqual({ finished: false, epochsRun: 1, epochs: 30, calibrated: false });
+    // Stopped early by patience, calibrated: finished although fewer epochs ran.
+    expect(runState(card({ ...recipe, patience: 2, epochsRun: 7, complete: true }, { temperature: 1.3, fittedOn: 'val' }))).toEqual({ finished: true, epochsRun: 7, epochs: 30, calibrated: true });
+    expect(unfinishedWarning('m', card({ ...recipe, epochsRun: 1, complete: false }))).toMatch(/^model m is from an unfinished run: epoch 1 of 30, not calibrated/);
+    expect(unfinishedWarning('m', card({ ...recipe, epochsRun: 30, complete: true }))).toBeNull();
+  });
+
+  it('cards written before that field: unfinished only when clearly so', () => {
+    // The card an epoch's save wrote (no end-of-run calibration step: no eceAfter, no reason), e.g. a run killed after epoch 1 of 30.
+    expect(runState(card({ ...recipe, epochsRun: 1 })).finished).toBe(false);
+    // Calibrated at the end, but short of its epochs with no patience to end it: a cancelled run.
+    expect(runState(card({ ...recipe, epochsRun: 3 }, { temperature: 1.1, fittedOn: 'val', eceBefore: 0.1, eceAfter: 0.05 })).finished).toBe(false);
+    // A finished run, calibrated or with the reason it was not.
+    expect(runState(card({ ...recipe, epochsRun: 30 }, { temperature: 1.1, fittedOn: 'val', eceBefore: 0.1, eceAfter: 0.05 })).finished).toBe(true);
+    expect(runState(card({ ...recipe, epochsRun: 30 }, { temperature: 1, fittedOn: 'none', notFittedBecause: '60 validation image(s)' })).finished).toBe(true);
+    // Short of its epochs with patience: perhaps stopped early, so not clearly unfinished.
+    expect(runState(card({ ...recipe, patience: 3, epochsRun: 9 }, { temperature: 1, fittedOn: 'none', notFittedBecause: 'x' })).finished).toBe(true);
+    // No run record at all (a card from another tool): nothing says it is unfinished.
+    expect(runState(card({})).finished).toBe(true);
   });
 });

@@ -66,6 +66,22 @@ async function activate(name: string): Promise<string | null> {
   return tf.findBackendFactory(name) && (await tf.setBackend(name)) ? name : null;
 }
 
+/**
+ * A backend name `initBackend` knows: one of BACKEND_ORDER or one registered with tfjs (a plugin's).
+ * Whether it is installed and starts here is another matter.
+ */
+export function isKnownBackend(name: string): boolean {
+  return (BACKEND_ORDER as readonly string[]).includes(name) || tf.findBackendFactory(name) !== null;
+}
+
+/** A forced backend (option or RCMNET_BACKEND) that is not installed here or did not start. */
+export class BackendUnavailableError extends Error {
+  constructor(readonly backend: string, message: string) {
+    super(message);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
 let chosen: string | null = null;
 let pending: Promise<string> | null = null;
 
@@ -89,11 +105,8 @@ export async function initBackend(options: BackendOptions = {}): Promise<string>
         return got;
       }
     }
-    throw new Error(
-      forced
-        ? `Backend "${forced}" (from ${options.backend ? 'the backend option' : 'RCMNET_BACKEND'}) is not available; known: ${BACKEND_ORDER.join(', ')}`
-        : 'No tensorflow.js backend could be initialised',
-    );
+    if (forced) throw new BackendUnavailableError(forced, `Backend "${forced}" (from ${options.backend ? 'the backend option' : 'RCMNET_BACKEND'}) is not available; known: ${BACKEND_ORDER.join(', ')}`);
+    throw new Error('No tensorflow.js backend could be initialised');
   })();
   try {
     return await pending;

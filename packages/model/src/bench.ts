@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Network, archConfig, type ArchName } from './architecture.js';
-import { BACKEND_ORDER, initBackend } from './backend.js';
+import { BACKEND_ORDER, BackendUnavailableError, initBackend } from './backend.js';
 import { Optimizer } from './optimizer.js';
 import { tf } from './tf.js';
 
@@ -153,15 +153,22 @@ export function defaultBenchBackends(): string[] {
   return BACKEND_ORDER.filter((b) => b !== 'cpu');
 }
 
-export async function availableBackends(candidates: string[]): Promise<string[]> {
-  const out: string[] = [];
+/** The backends of `candidates` that start here, and why each of the others did not. */
+export async function startBackends(candidates: string[]): Promise<{ started: string[]; failed: { backend: string; reason: string }[] }> {
+  const started: string[] = [];
+  const failed: { backend: string; reason: string }[] = [];
   for (const b of candidates) {
     try {
       const got = await initBackend({ backend: b, quiet: true });
-      if (!out.includes(got)) out.push(got);
-    } catch {
-      // Not installed here.
+      if (!started.includes(got)) started.push(got);
+    } catch (e) {
+      failed.push({ backend: b, reason: e instanceof BackendUnavailableError ? 'not available here (not installed, or it did not start)' : (e as Error).message });
     }
   }
-  return out;
+  return { started, failed };
+}
+
+/** The backends of `candidates` that start here (those not installed are left out). */
+export async function availableBackends(candidates: string[]): Promise<string[]> {
+  return (await startBackends(candidates)).started;
 }

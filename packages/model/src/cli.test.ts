@@ -1,11 +1,12 @@
 /** CLI smoke tests through the real bin (tsx loader, argument parsing, exit codes). */
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from './image.js';
-import { synthField } from './synth.js';
+import { SYNTH_CLASSES, synthCell, synthField } from './synth.js';
 import { tempDir } from './testing.js';
 
 const exec = promisify(execFile);
@@ -82,12 +83,62 @@ describe('rcmnet CLI', () => {
       [['train', '--data', dir, '--out', dir, '--head-epochs', '5'], /--head-epochs \(headEpochs\) applies to transfer learning only/],
       // Checked before the model is loaded and Grad-CAM computed (here there is no model at all).
       [['explain', '--model', path.join(dir, 'no-model'), 'x.png'], /--out is required/],
+      // A misspelt backend is a usage mistake, never a silent "nothing measured" with exit 0.
+      [['bench', '--backends', 'nativ', '--torch-script', 'none'], /unknown backend "nativ"; known: tensorflow-gpu, tensorflow, native, wasm, cpu/],
+      [['bench', '--backend', 'bogus', '--torch-script', 'none'], /unknown backend "bogus"; known: tensorflow-gpu, tensorflow, native, wasm, cpu/],
+      [['predict', '--backend', 'bogus', '--model', dir, 'x.png'], /--backend: unknown backend "bogus"/],
+      // A width the 4 attention heads cannot split: named, before any data is read.
+      [['train', '--data', dir, '--out', path.join(dir, 'never'), '--width', '0.3'], /--width \(widthMultiplier\) 0.3 gives rcmnet a last-stage width of 154 .*not divisible by its 4 attention heads/],
+      [['bench', '--width', '0.3', '--torch-script', 'none'], /--width 0.3 gives rcmnet a last-stage width of 154/],
+      // Flags a mode does not use are refused, not silently ignored.
+      [['synth', '--out', path.join(dir, 'never'), '--fields', '1', '--size', '32', '--per-class', '3'], /--per-class, --size are not used with --fields/],
+      [['detect', '--bccd', path.join(dir, 'never'), '--model', dir], /--model is not used with --bccd/],
+      [['detect', '--synthetic', '1', '--crops', path.join(dir, 'never')], /--crops is not used with --synthetic/],
+      [['detect', 'x.png', '--seed', '3'], /--seed is not used with FIELD images/],
+      [['detect', 'x.png', '--crop-size', '32'], /--crop-size is used only with --crops/],
     ] as const) {
       const bad = await rcmnet([...args]);
       expect(bad.code, args.join(' ')).toBe(64);
       expect(bad.stderr).toMatch(message);
     }
     expect((await rcmnet(['frobnicate'])).code).toBe(1);
+    // None of the refusals above left the folder a run or a synth would have written.
+    await expect(stat(path.join(dir, 'never'))).rejects.toThrow(/ENOENT/);
+    // resnet18 has no attention heads: any width builds it (here the missing data is what fails).
+    const plain = await rcmnet(['train', '--data', path.join(dir, 'no-data'), '--out', path.join(dir, 'never'), '--arch', 'resnet18', '--width', '0.3']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/Dataset not found/);
+    // Help names the flags each mode takes.
+    expect((await rcmnet(['detect', '--help'])).stdout).toContain('--synthetic N [--seed 0]');
+    expect((await rcmnet(['bench', '--help'])).stdout).toContain('[--width 1]');
+  });
+
+  it('detect --bccd on a folder that is not BCCD says so', async () => {
+    const r = await rcmnet(['detect', '--bccd', path.join(dir, 'nothing')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`rcmnet detect: ${path.join(dir, 'nothing')}: not a BCCD folder (Annotations/ missing)\n`);
+  });
+
+  // A known backend that is not installed here: tfjs-node's, when its optional package is absent.
+  const installed = (m: string) => {
+    try {
+      createRequire(import.meta.url).resolve(m);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const absent = !installed('@tensorflow/tfjs-node') ? 'tensorflow' : !installed('@tensorflow/tfjs-node-gpu') ? 'tensorflow-gpu' : undefined;
+  it.skipIf(!absent)('bench fails (exit 1, with the reason) when none of the backends asked for starts', async () => {
+    const r = await rcmnet(['bench', '--backends', absent!, '--torch-script', 'none', '--size', '16', '--width', '0.25']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`none of the backends asked for started: ${absent}: not available here`));
+    // One that starts beside it: measured, and the other said on stderr.
+    const some = await rcmnet(['bench', '--backends', `${absent},cpu`, '--torch-script', 'none', '--size', '16', '--width', '0.25', '--batch', '2', '--steps', '1', '--rounds', '1', '--json']);
+    expect(some.code, some.stderr).toBe(0);
+    expect(JSON.parse(some.stdout)).toMatchObject({ backend: 'cpu' });
+    expect(some.stderr).toMatch(new RegExp(`backend ${absent} skipped: not available here`));
   });
 
   it('answers a RangeError from inside the work (not an option check) with exit 1 and no usage line', async () => {
@@ -168,6 +219,101 @@ describe('rcmnet CLI', () => {
     expect(own.stdout).toContain(singleOut);
     const ownJson = await rcmnet(['eval', '--model', model, '--data', full, '--labels', labels, '--json']);
     expect(JSON.parse(ownJson.stdout)).toMatchObject({ leftOut: { basophil: 2 } });
+  });
+
+  // The model the test above trained (5 synthetic classes, 32 px), on data with splits of its own.
+  const trained = () => path.join(dir, 'model');
+
+  it('eval scores every image of labelled folders with no split of their own (not the val part a hash made up)', async () => {
+    const folder = path.join(dir, 'labelled');
+    for (const [c, label] of SYNTH_CLASSES.entries()) {
+      await mkdir(path.join(folder, label), { recursive: true });
+      for (let i = 0; i < 4; i++) await writeFile(path.join(folder, label, `${label}_${i}.png`), await encodePng(synthCell(label, 32, 100 + 10 * c + i)));
+    }
+    const all = await rcmnet(['eval', '--model', trained(), '--data', folder]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/^all: n=20 top1 /);
+    expect(all.stderr).toContain('scoring all 20 images: the data has no split of its own');
+    expect(all.stdout).not.toMatch(/trained on|optimistic/);
+    const json = JSON.parse((await rcmnet(['eval', '--model', trained(), '--data', folder, '--json'])).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ split: 'all', count: 20, splitsAssigned: true, inSample: false });
+    expect((await rcmnet(['eval', '--model', trained(), '--data', folder, '--split', 'all', '--max-per-class', '3'])).stdout).toMatch(/^all: n=15 /);
+    // There is no test part to score: said, not "No samples".
+    const test = await rcmnet(['eval', '--model', trained(), '--data', folder, '--split', 'test']);
+    expect(test.code).toBe(64);
+    expect(test.stderr).toMatch(/split "test": .*labelled has no split of its own, so no test part .*split "all"/);
+    // Asked for, the hash's val part is still scored, and said to be one.
+    const val = await rcmnet(['eval', '--model', trained(), '--data', folder, '--split', 'val']);
+    expect(val.code, val.stderr).toBe(0);
+    expect(val.stdout).toMatch(/^val: n=\d+ /);
+    expect(val.stdout).not.toMatch(/^val: n=20 /);
+    expect(val.stderr).toMatch(/val: the \d+ images a hash of their names put in val \(the data has no split of its own\); --split all scores every image/);
+    // On the folder a model was trained on, the hash's val part is what its training held out: still the default.
+    const own = path.join(dir, 'model-of-folder');
+    await cp(trained(), own, { recursive: true });
+    const cardPath = path.join(own, 'model-card.json');
+    const card = JSON.parse(await readFile(cardPath, 'utf8')) as { data: Record<string, unknown> };
+    await writeFile(cardPath, JSON.stringify({ ...card, data: { ...card.data, source: folder, snapshotId: 'other' } }));
+    const held = await rcmnet(['eval', '--model', own, '--data', folder]);
+    expect(held.stdout).toMatch(/^val: n=\d+ /);
+    expect(held.stderr).toMatch(/the part this model's training held out/);
+    const whole = await rcmnet(['eval', '--model', own, '--data', folder, '--split', 'all', '--json']);
+    expect(JSON.parse(whole.stdout)).toMatchObject({ split: 'all', count: 20, inSample: true });
+    // Data with splits of its own (a manifest) is scored as before: its val part, no note.
+    const manifest = await rcmnet(['eval', '--model', trained(), '--data', path.join(dir, 'data', 'manifest.csv')]);
+    expect(manifest.stdout).toMatch(/^val: n=\d+ /);
+    expect(manifest.stderr).not.toMatch(/no split of its own/);
+  });
+
+  it('predict, eval and explain warn once about a model from an unfinished run', async () => {
+    const img = path.join(dir, 'data/val/car_t', (await readdir(path.join(dir, 'data/val/car_t')))[0]!);
+    // The finished run's card says so, and nothing is said about it.
+    expect((JSON.parse(await readFile(path.join(trained(), 'model-card.json'), 'utf8')) as { training: { complete: unknown } }).training.complete).toBe(true);
+    const fine = await rcmnet(['predict', '--model', trained(), img]);
+    expect(fine.code, fine.stderr).toBe(0);
+    expect(fine.stderr).not.toMatch(/unfinished/);
+    // The card saved at the end of epoch 1 of 30 (a run killed, or still training), as train writes it.
+    const half = path.join(dir, 'half-trained');
+    await cp(trained(), half, { recursive: true });
+    const cardPath = path.join(half, 'model-card.json');
+    const card = JSON.parse(await readFile(cardPath, 'utf8')) as { training: Record<string, unknown> };
+    await writeFile(cardPath, JSON.stringify({ ...card, training: { ...card.training, epochs: 30, epochsRun: 1, bestEpoch: 1, complete: false }, calibration: { temperature: 1, fittedOn: 'none' } }));
+    const warning = `rcmnet: warning: model ${half} is from an unfinished run: epoch 1 of 30, not calibrated`;
+    const p = await rcmnet(['predict', '--model', half, img]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stderr.split(warning)).toHaveLength(2);
+    const e = await rcmnet(['eval', '--model', half, '--model', half, '--data', path.join(dir, 'data'), '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr.split(warning)).toHaveLength(2);
+    expect(JSON.parse(e.stdout)).toMatchObject({ unfinished: [{ model: half, epochsRun: 1, epochs: 30, calibrated: false }, { model: half }] });
+    expect(JSON.parse((await rcmnet(['eval', '--model', trained(), '--data', path.join(dir, 'data'), '--json'])).stdout)).not.toHaveProperty('unfinished');
+    const x = await rcmnet(['explain', '--model', half, img, '--out', path.join(dir, 'half.png')]);
+    expect(x.code, x.stderr).toBe(0);
+    expect(x.stderr).toContain(warning);
+    // A label the model does not have: a usage error, found in the card before anything is decoded.
+    const nope = await rcmnet(['explain', '--model', trained(), img, '--out', path.join(dir, 'nope.png'), '--label', 'nope']);
+    expect(nope.code).toBe(64);
+    expect(nope.stderr).toMatch(/--label nope is not one of the model's labels: car_t, eosinophil, lymphocyte, monocyte, neutrophil/);
+  });
+
+  it('detect --crops gives the crops of fields with one file name in two folders names of their own', async () => {
+    const fields = ['a', 'b'].map((d) => path.join(dir, 'same-name', d, 'f.png'));
+    for (const [i, f] of fields.entries()) {
+      await mkdir(path.dirname(f), { recursive: true });
+      await writeFile(f, await encodePng(synthField({ seed: 20 + i }).image));
+    }
+    const crops = path.join(dir, 'same-name-crops');
+    const r = await rcmnet(['detect', ...fields, '--crops', crops, '--crop-size', '32']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { boxes: unknown[]; crops: string[] });
+    const written = lines.flatMap((l) => l.crops);
+    expect(lines.map((l) => l.crops.length)).toEqual(lines.map((l) => l.boxes.length));
+    expect(new Set(written).size).toBe(written.length);
+    expect((await readdir(crops)).sort()).toEqual(written.map((p) => path.basename(p)).sort());
+    expect(written[0]).toBe(path.join(crops, 'f_field0_cell0.png'));
+    // Names that do not clash stay as they were.
+    const single = await rcmnet(['detect', fields[0]!, '--crops', path.join(dir, 'single-crops')]);
+    expect((JSON.parse(single.stdout) as { crops: string[] }).crops[0]).toBe(path.join(dir, 'single-crops', 'f_cell0.png'));
   });
 
   it('detect reports a field it cannot read on its own line, goes on with the others and exits 2', async () => {

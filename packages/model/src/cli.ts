@@ -6,16 +6,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ARCHITECTURES, Network, archConfig, type ArchName } from './architecture.js';
-import { availableBackends, benchTorch, defaultBenchBackends, defaultTorchScript, median, prepareBench, torchAvailable, type PeerResult } from './bench.js';
+import { ARCHITECTURES, Network, archConfig, widthProblem, type ArchName } from './architecture.js';
+import { readCard, unfinishedWarning } from './artifact.js';
+import { benchTorch, defaultBenchBackends, defaultTorchScript, median, prepareBench, startBackends, torchAvailable, type PeerResult } from './bench.js';
 import { loadModel, type CellClassifier } from './classifier.js';
 import { cropCells, detectCells, iou, recallAt } from './detect.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, type EvalSplit } from './evaluate.js';
 import { loadBccd } from './data.js';
 import { encodePng, ImageDecodeError } from './image.js';
 import { SYNTH_CLASSES, synthField, writeSynthDataset } from './synth.js';
 import { train, TrainingCancelled, type TrainEvent } from './train.js';
-import { initBackend } from './backend.js';
+import { BACKEND_ORDER, initBackend, isKnownBackend } from './backend.js';
 import { OptionError, checkAbstainThreshold } from './options.js';
 import { countPrinter, fmtTime } from './progress.js';
 
@@ -71,6 +72,41 @@ function leftOutLine(split: string, leftOut: Record<string, number>): string {
 
 class UsageError extends Error {}
 
+/** Refuses flags that `mode` does not use: a flag silently ignored reads as one that took effect. */
+function refuseUnused(v: Record<string, string | boolean | undefined>, flags: string[], mode: string): void {
+  const given = flags.filter((f) => v[f] !== undefined);
+  if (given.length) throw new UsageError(`${given.map((f) => `--${f}`).join(', ')} ${given.length === 1 ? 'is' : 'are'} not used ${mode}`);
+}
+
+/** Models already warned about in this process: one warning per model. */
+const warned = new Set<string>();
+
+/** A warning on stderr, once per model, when `dir` holds a model saved mid-run (not a finished run's). */
+async function warnIfUnfinished(dir: string): Promise<void> {
+  const key = path.resolve(dir);
+  if (warned.has(key)) return;
+  warned.add(key);
+  const line = unfinishedWarning(dir, await readCard(dir));
+  if (line) process.stderr.write(`rcmnet: warning: ${line}\n`);
+}
+
+/** loadModel, with the unfinished-run warning. */
+async function load(dir: string, backend: string | boolean | undefined): Promise<CellClassifier> {
+  await warnIfUnfinished(dir);
+  return loadModel(dir, { backend: backend as string | undefined });
+}
+
+/**
+ * The PNG name of each field's crops: the field's file name, with its position among the fields
+ * added where two fields share one (a/f.jpg and b/f.jpg would write over each other's crops).
+ */
+function cropStems(files: string[]): string[] {
+  const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, '');
+  const counts = new Map<string, number>();
+  for (const f of files) counts.set(stem(f), (counts.get(stem(f)) ?? 0) + 1);
+  return files.map((f, i) => (counts.get(stem(f))! > 1 ? `${stem(f)}_field${i}` : stem(f)));
+}
+
 /** One-line progress bar on stderr (redrawn in place when stderr is a terminal). */
 function progressPrinter(json: boolean): (e: TrainEvent) => void {
   const tty = process.stderr.isTTY;
@@ -102,11 +138,11 @@ function progressPrinter(json: boolean): (e: TrainEvent) => void {
  * Prints one JSON line per file, the result of `fn`. A file that cannot be read or decoded gets an
  * error line of its own instead of ending the batch, and the exit code is then 2.
  */
-async function eachFile(files: string[], fn: (file: string) => Promise<object>): Promise<void> {
+async function eachFile(files: string[], fn: (file: string, index: number) => Promise<object>): Promise<void> {
   let failed = 0;
-  for (const f of files) {
+  for (const [i, f] of files.entries()) {
     try {
-      process.stdout.write(JSON.stringify(await fn(f)) + '\n');
+      process.stdout.write(JSON.stringify(await fn(f, i)) + '\n');
     } catch (e) {
       if (!(e instanceof ImageDecodeError)) throw e;
       failed++;
@@ -117,7 +153,7 @@ async function eachFile(files: string[], fn: (file: string) => Promise<object>):
 }
 
 /** `detect FIELD`: the white cells' boxes, classified with a model, cut out as PNGs with `crops`. */
-async function detectField(f: string, model: CellClassifier | null, crops: { dir: string; size: number } | null): Promise<object> {
+async function detectField(f: string, model: CellClassifier | null, crops: { dir: string; size: number; stem: string } | null): Promise<object> {
   const boxes = await detectCells(f);
   const labels = model && boxes.length ? await model.predict(await cropCells(f, boxes, model.inputSize)) : null;
   const written: string[] = [];
@@ -125,7 +161,7 @@ async function detectField(f: string, model: CellClassifier | null, crops: { dir
     await mkdir(crops.dir, { recursive: true });
     const imgs = await cropCells(f, boxes, crops.size);
     for (let i = 0; i < imgs.length; i++) {
-      const p = path.join(crops.dir, `${path.basename(f).replace(/\.[^.]+$/, '')}_cell${i}.png`);
+      const p = path.join(crops.dir, `${crops.stem}_cell${i}.png`);
       await writeFile(p, await encodePng(imgs[i]!));
       written.push(p);
     }
@@ -229,21 +265,34 @@ const commands: Record<string, Command> = {
   },
   eval: {
     summary: 'evaluate a model on a dataset split (top1, balanced accuracy, macro-F1, per class, confusion, ECE)',
-    usage: 'rcmnet eval --model DIR [--model DIR2 ...] --data DIR|MANIFEST [--split val|train|test] [--labels a,b,...] [--max-per-class N] [--tta] [--json]\n' +
+    usage: 'rcmnet eval --model DIR [--model DIR2 ...] --data DIR|MANIFEST [--split val|train|test|all] [--labels a,b,...] [--max-per-class N] [--tta] [--json]\n' +
       '  (several --model: an ensemble, the mean of the models\' calibrated probabilities)\n' +
+      '  --split: default val; data with no split of its own (label folders only) is scored whole (all), except the\n' +
+      '  data the model was trained on, where val is the part a hash held out of its training\n' +
       '  --labels scores only these labels of the data (a model trained with --labels, on its manifest); without it, data with a label the model does not know is refused',
     options: { model: { type: 'string', multiple: true }, data: { type: 'string' }, split: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, 'max-per-class': { type: 'string' }, tta: { type: 'boolean' } },
     async run(v) {
-      const split = (v['split'] as string | undefined) ?? 'val';
-      if (!['train', 'val', 'test'].includes(split)) throw new UsageError('--split must be train, val or test');
+      const split = v['split'] as EvalSplit | undefined;
+      if (split !== undefined && !['train', 'val', 'test', 'all'].includes(split)) throw new UsageError('--split must be train, val, test or all');
       const models = (v['model'] as unknown as string[] | undefined) ?? [];
       if (!models.length || models.some((m) => !m)) throw new UsageError('--model is required');
-      const m = await evaluate(models, req(v['data'], 'data'), {
-        split: split as 'val', backend: v['backend'] as string | undefined, maxPerClass: count(v['max-per-class'], 'max-per-class'), tta: Boolean(v['tta']),
+      const data = req(v['data'], 'data');
+      const maxPerClass = count(v['max-per-class'], 'max-per-class');
+      for (const dir of models) await warnIfUnfinished(dir);
+      const m = await evaluate(models, data, {
+        split, backend: v['backend'] as string | undefined, maxPerClass, tta: Boolean(v['tta']),
         labels: labelList(v['labels']),
         onDecode: countPrinter('decoding', 'images'),
         onProgress: countPrinter('eval', 'images'),
       });
+      // Said before the figures: a score of a hash-made part, or of the whole set, is not what --split usually means.
+      if (m.splitsAssigned) {
+        process.stderr.write(
+          m.split === 'all'
+            ? `rcmnet: scoring all ${m.count} images: the data has no split of its own\n`
+            : `rcmnet: ${m.split}: the ${m.count} images a hash of their names put in ${m.split} (the data has no split of its own${m.split === 'val' && split === undefined ? ': the part this model\'s training held out' : ''}); --split all scores every image\n`,
+        );
+      }
       if (v['json']) process.stdout.write(JSON.stringify(m) + '\n');
       else {
         if (m.leftOut && Object.keys(m.leftOut).length) process.stdout.write(leftOutLine(m.split, m.leftOut));
@@ -251,6 +300,7 @@ const commands: Record<string, Command> = {
         process.stdout.write(`${m.split}${m.tta ? ' (8-view TTA)' : ''}: n=${m.count} top1 ${(m.top1 * 100).toFixed(2)}% balanced ${(m.balancedAccuracy * 100).toFixed(2)}% macro-F1 ${(m.macroF1 * 100).toFixed(2)}% ECE ${m.ece.toFixed(4)}\n`);
         for (const [l, c] of Object.entries(m.perClass)) process.stdout.write(`  ${l.padEnd(14)} P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)} n=${c.support}\n`);
         if (m.inSample && m.split === 'train') process.stdout.write('  (the model was trained on these images: not a measure of accuracy on new cells)\n');
+        else if (m.inSample && m.split === 'all') process.stdout.write('  (the model was trained on some of these images: not a measure of accuracy on new cells)\n');
         else if (m.inSample) process.stdout.write('  (the validation split chose this model\'s saved epoch and fitted its temperature: optimistic; a held-out test split is not)\n');
       }
     },
@@ -262,7 +312,7 @@ const commands: Record<string, Command> = {
     async run(v, files) {
       if (!files.length) throw new UsageError('give at least one IMAGE');
       const abstainThreshold = fraction(v['abstain'], 'abstain');
-      const model = await loadModel(req(v['model'], 'model'), { backend: v['backend'] as string | undefined });
+      const model = await load(req(v['model'], 'model'), v['backend']);
       try {
         // 0 asks for no abstention at all; any other value must be able to abstain with this model's K classes.
         if (abstainThreshold) checkAbstainThreshold(abstainThreshold, model.labels.length, '--abstain');
@@ -283,9 +333,16 @@ const commands: Record<string, Command> = {
       if (files.length !== 1) throw new UsageError('give exactly one IMAGE');
       // Before the model is loaded and Grad-CAM computed: a missing --out is known at once.
       const out = req(v['out'], 'out');
-      const model = await loadModel(req(v['model'], 'model'), { backend: v['backend'] as string | undefined });
+      const dir = req(v['model'], 'model');
+      // Against the card, before the weights are loaded and the image decoded.
+      const label = v['label'] as string | undefined;
+      if (label !== undefined) {
+        const { labels } = await readCard(dir);
+        if (!labels.includes(label)) throw new UsageError(`--label ${label} is not one of the model's labels: ${labels.join(', ')}`);
+      }
+      const model = await load(dir, v['backend']);
       try {
-        const png = await model.explain(files[0]!, { label: v['label'] as string | undefined });
+        const png = await model.explain(files[0]!, { label });
         await mkdir(path.dirname(path.resolve(out)), { recursive: true });
         await writeFile(out, png);
         const [p] = await model.predict([files[0]!]);
@@ -298,13 +355,14 @@ const commands: Record<string, Command> = {
   synth: {
     summary: 'write a synthetic single-cell dataset (train/val class folders + manifest.csv), or smear fields with --fields',
     usage: `rcmnet synth --out DIR --per-class N [--seed S] [--size 64]   (classes: ${SYNTH_CLASSES.join(', ')})
-       rcmnet synth --out DIR --fields N [--seed S]              (640x480 fields + boxes.json)`,
+       rcmnet synth --out DIR --fields N [--seed S]              (640x480 fields + boxes.json; no --per-class, --size)`,
     options: { out: { type: 'string' }, 'per-class': { type: 'string' }, seed: { type: 'string' }, size: { type: 'string' }, fields: { type: 'string' } },
     async run(v) {
       const out = req(v['out'], 'out');
       const seed = num(v['seed'], 'seed', 1)!;
       if (v['fields'] !== undefined) {
         const n = count(v['fields'], 'fields')!;
+        refuseUnused(v, ['per-class', 'size'], 'with --fields (fields are 640x480 with 3-6 white cells each)');
         await mkdir(out, { recursive: true });
         const boxes: Record<string, unknown> = {};
         for (let i = 0; i < n; i++) {
@@ -325,18 +383,25 @@ const commands: Record<string, Command> = {
   },
   detect: {
     summary: 'detect white cells on smear field images (JSON boxes); --bccd DIR measures recall at IoU 0.5',
-    usage: 'rcmnet detect FIELD... [--model DIR] [--crops DIR --crop-size 64] | rcmnet detect --bccd DIR | rcmnet detect --synthetic N [--model DIR]',
+    usage: 'rcmnet detect FIELD... [--model DIR] [--crops DIR [--crop-size 64]]\n' +
+      '       rcmnet detect --bccd DIR\n' +
+      '       rcmnet detect --synthetic N [--seed 0] [--model DIR]   (fields of seeds S..S+N-1; --model classifies the matched cells)',
     options: { bccd: { type: 'string' }, synthetic: { type: 'string' }, crops: { type: 'string' }, 'crop-size': { type: 'string' }, model: { type: 'string' }, seed: { type: 'string' } },
     async run(v, files) {
-      if (v['bccd'] || v['synthetic']) {
+      if (v['bccd'] !== undefined && v['synthetic'] !== undefined) throw new UsageError('give --bccd DIR or --synthetic N, not both');
+      if (v['bccd'] !== undefined || v['synthetic'] !== undefined) {
+        const mode = v['bccd'] !== undefined ? '--bccd' : '--synthetic';
+        if (files.length) throw new UsageError(`FIELD images are not used with ${mode} (it measures recall on its own fields)`);
+        // BCCD's boxes carry no white-cell class: there is nothing to score a model against.
+        refuseUnused(v, mode === '--bccd' ? ['model', 'seed', 'crops', 'crop-size'] : ['crops', 'crop-size'], `with ${mode}`);
         let matched = 0;
         let total = 0;
         let detections = 0;
         let fields = 0;
         let classified = 0;
         let correct = 0;
-        if (v['bccd']) {
-          for (const f of await loadBccd(v['bccd'] as string)) {
+        if (mode === '--bccd') {
+          for (const f of await loadBccd(req(v['bccd'], 'bccd'))) {
             if (!f.wbc.length) continue;
             const d = await detectCells(f.imagePath);
             const r = recallAt(f.wbc, d);
@@ -349,7 +414,7 @@ const commands: Record<string, Command> = {
           const n = count(v['synthetic'], 'synthetic')!;
           const first = num(v['seed'], 'seed', 0)!;
           // With --model: classify each detected cell that matches a ground-truth cell.
-          const model = typeof v['model'] === 'string' ? await loadModel(v['model'], { backend: v['backend'] as string | undefined }) : null;
+          const model = typeof v['model'] === 'string' ? await load(v['model'], v['backend']) : null;
           for (let s = first; s < first + n; s++) {
             const f = synthField({ seed: s });
             const d = await detectCells(f.image);
@@ -376,10 +441,13 @@ const commands: Record<string, Command> = {
       }
       if (!files.length) throw new UsageError('give FIELD images, --bccd DIR or --synthetic N');
       // Checked before any field is read: a usage error after half the batch is printed is no use.
-      const crops = v['crops'] ? { dir: v['crops'] as string, size: count(v['crop-size'], 'crop-size') ?? 64 } : null;
-      const model = typeof v['model'] === 'string' ? await loadModel(v['model'], { backend: v['backend'] as string | undefined }) : null;
+      refuseUnused(v, ['seed'], 'with FIELD images (--seed picks synthetic fields)');
+      if (v['crop-size'] !== undefined && !v['crops']) throw new UsageError('--crop-size is used only with --crops DIR');
+      const cropSize = count(v['crop-size'], 'crop-size') ?? 64;
+      const stems = cropStems(files);
+      const model = typeof v['model'] === 'string' ? await load(v['model'], v['backend']) : null;
       try {
-        await eachFile(files, (f) => detectField(f, model, crops));
+        await eachFile(files, (f, i) => detectField(f, model, v['crops'] ? { dir: v['crops'] as string, size: cropSize, stem: stems[i]! } : null));
       } finally {
         model?.dispose();
       }
@@ -388,7 +456,9 @@ const commands: Record<string, Command> = {
   bench: {
     summary: 'training/inference throughput per backend (+ the PyTorch peer when python3-torch is installed)',
     usage:
-      'rcmnet bench --size 64|128 --mode train|infer [--batch N] [--steps N] [--rounds 3] [--backends wasm,cpu] [--arch rcmnet] [--torch-script PATH|none] [--json]\n\n' +
+      'rcmnet bench --size 64|128 --mode train|infer [--batch N] [--steps N] [--rounds 3] [--backends wasm,cpu] [--arch rcmnet] [--width 1]\n' +
+      '             [--torch-script PATH|none] [--json]\n\n' +
+      `--backends: any of ${BACKEND_ORDER.join(', ')} (default: each that starts here, but cpu); a named one that does not start is reported, and none starting is a failure (exit 1).\n` +
       'Each round times every backend, then the PyTorch peer (../shared/bench/torch_rcmnet.py), so both see the same machine load;\n' +
       'reported: median images/s per backend and the median of the per-round ratios.',
     options: {
@@ -411,8 +481,21 @@ const commands: Record<string, Command> = {
       const arch = (v['arch'] as string | undefined) ?? 'rcmnet';
       if (!(ARCHITECTURES as readonly string[]).includes(arch)) throw new UsageError(`--arch must be one of ${ARCHITECTURES.join(', ')}`);
       const o = { size, mode: mode as 'train' | 'infer', batch: count(v['batch'], 'batch'), steps: count(v['steps'], 'steps'), arch: arch as ArchName, widthMultiplier: num(v['width'], 'width') };
-      const requested = typeof v['backends'] === 'string' ? v['backends'].split(',') : typeof v['backend'] === 'string' ? [v['backend']] : defaultBenchBackends();
-      const backends = await availableBackends(requested);
+      if (o.widthMultiplier !== undefined && !(o.widthMultiplier > 0 && o.widthMultiplier <= 4)) throw new UsageError(`--width must be in (0, 4], got ${o.widthMultiplier}`);
+      const badWidth = widthProblem(o.arch, o.widthMultiplier);
+      if (badWidth) throw new UsageError(`--width ${badWidth}`);
+      if (v['backends'] !== undefined && v['backend'] !== undefined) throw new UsageError('give --backends a,b or --backend NAME, not both');
+      const named = typeof v['backends'] === 'string' ? v['backends'].split(',').map((b) => b.trim()) : typeof v['backend'] === 'string' ? [v['backend']] : null;
+      if (named) {
+        const unknown = named.filter((b) => !isKnownBackend(b));
+        if (unknown.length) throw new UsageError(`unknown backend ${unknown.map((b) => `"${b}"`).join(', ')}; known: ${BACKEND_ORDER.join(', ')}`);
+      }
+      const { started: backends, failed } = await startBackends(named ?? defaultBenchBackends());
+      // Backends asked for by name that do not start are said; the defaults not installed here are not.
+      if (!backends.length) {
+        throw new Error(`none of the backends ${named ? 'asked for' : 'tried'} started: ${failed.map((f) => `${f.backend}: ${f.reason}`).join('; ')}`);
+      }
+      if (named) for (const f of failed) process.stderr.write(`rcmnet: backend ${f.backend} skipped: ${f.reason}\n`);
       const print = (x: object, text: string) => process.stdout.write(v['json'] ? JSON.stringify(x) + '\n' : text + '\n');
       const scriptOpt = v['torch-script'] as string | undefined;
       const script = scriptOpt === 'none' ? null : path.resolve(scriptOpt ?? defaultTorchScript());
@@ -493,6 +576,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${cmd.summary}\n\nusage: ${cmd.usage}\n`);
       return 0;
     }
+    // A misspelt name is a usage mistake (64); a known one that cannot start here is a failure (1).
+    const backend = values['backend'];
+    if (typeof backend === 'string' && !isKnownBackend(backend)) throw new UsageError(`--backend: unknown backend "${backend}"; known: ${BACKEND_ORDER.join(', ')}`);
     await cmd.run(values as Record<string, string | boolean | undefined>, positionals);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {

@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset, type Dataset } from './data.js';
+import { loadBccd, loadDataset, type Dataset } from './data.js';
 
 // Manifests only: loadDataset lists samples, it does not open images.
 let dir: string;
@@ -129,6 +129,28 @@ describe('loadDataset refuses what it would get wrong', () => {
     }
     const loaded = await loadDataset(ds, { valFraction: 0 });
     expect(loaded.train.map((s) => path.basename(s.path)).sort()).toEqual(['a1.png', 'b1.png']);
+  });
+
+  it('says when the data names no split of its own (the parts were made up by a hash)', async () => {
+    const ds = path.join(dir, 'no-splits');
+    for (const label of ['a', 'b']) {
+      await mkdir(path.join(ds, label), { recursive: true });
+      for (let i = 0; i < 10; i++) await writeFile(path.join(ds, label, `${label}${i}.png`), 'x');
+    }
+    expect((await loadDataset(ds)).splitsAssigned).toBe(true);
+    expect((await loadDataset(await manifest('no-split-column.csv', 'label,path', ['a,1.png', 'b,2.png']))).splitsAssigned).toBe(true);
+    // Any split named (train only: val carved out of it) is a split of the data's own.
+    expect(await loadDataset(await manifest('some-split.csv', 'split,label,path', ['train,a,1.png', 'train,b,2.png', 'test,a,3.png']))).not.toHaveProperty('splitsAssigned');
+    const folders = path.join(dir, 'split-folders');
+    for (const label of ['a', 'b']) {
+      await mkdir(path.join(folders, 'train', label), { recursive: true });
+      await writeFile(path.join(folders, 'train', label, `${label}.png`), 'x');
+    }
+    expect(await loadDataset(folders)).not.toHaveProperty('splitsAssigned');
+  });
+
+  it('loadBccd names a folder that is not BCCD as such (not a bare ENOENT)', async () => {
+    await expect(loadBccd(path.join(dir, 'nowhere'))).rejects.toThrow(/nowhere: not a BCCD folder \(Annotations\/ missing\)$/);
   });
 
   it('lists files only from class folders (a folder named like an image is skipped)', async () => {

@@ -35,6 +35,12 @@ export interface Dataset {
    * what it leaves out.
    */
   leftOut?: Record<Part, Record<string, number>>;
+  /**
+   * True when the data names no split at all (class folders without train/val folders, a manifest
+   * without split values): its train and val parts were assigned here by a hash of each name, so
+   * they are parts of one labelled set, not a split anyone chose (`evaluate` scores all of it).
+   */
+  splitsAssigned?: boolean;
 }
 
 type Part = 'train' | 'val' | 'test';
@@ -210,23 +216,31 @@ function finish(rows: Row[], source: string, root: string, options: LoadOptions)
     out[split].push({ path: r.path, label: r.label });
   }
   if (options.maxPerClass) {
-    for (const s of ['train', 'val', 'test'] as const) {
-      const counts = new Map<string, number>();
-      out[s] = out[s]
-        .map((x) => ({ x, h: hashFraction(rel(x.path)) }))
-        .sort((a, b) => a.h - b.h)
-        .map((e) => e.x)
-        .filter((x) => {
-          const c = counts.get(x.label) ?? 0;
-          counts.set(x.label, c + 1);
-          return c < options.maxPerClass!;
-        });
-    }
+    for (const s of ['train', 'val', 'test'] as const) out[s] = capPerClass(out[s], options.maxPerClass, root);
   }
   const listing = (['train', 'val', 'test'] as const).flatMap((s) => out[s].map((x) => `${s},${x.label},${rel(x.path)}`)).sort();
   const snapshotId = createHash('sha256').update(listing.join('\n')).digest('hex').slice(0, 16);
   const leftOut = wanted ? countLeftOut(rows.filter((r) => !wanted.has(r.label)), splitOf, options.maxPerClass) : undefined;
-  return { labels, ...out, source: path.resolve(source), snapshotId, ...(leftOut ? { leftOut } : {}) };
+  const splitsAssigned = rows.every((r) => r.split === undefined);
+  return { labels, ...out, source: path.resolve(source), snapshotId, ...(leftOut ? { leftOut } : {}), ...(splitsAssigned ? { splitsAssigned } : {}) };
+}
+
+/**
+ * At most `maxPerClass` samples of each label, the first by a hash of the path relative to `root`
+ * (the dataset folder): the same subset wherever the folder sits and however it was named.
+ */
+export function capPerClass(samples: Sample[], maxPerClass: number, root: string): Sample[] {
+  const rel = (p: string) => path.relative(path.resolve(root), path.resolve(p)).split(path.sep).join('/');
+  const counts = new Map<string, number>();
+  return samples
+    .map((x) => ({ x, h: hashFraction(rel(x.path)) }))
+    .sort((a, b) => a.h - b.h)
+    .map((e) => e.x)
+    .filter((x) => {
+      const c = counts.get(x.label) ?? 0;
+      counts.set(x.label, c + 1);
+      return c < maxPerClass;
+    });
 }
 
 /** Images per split and label of the rows a label filter dropped, each count capped as the kept ones are. */
@@ -260,8 +274,16 @@ export async function loadBccd(dir: string): Promise<BccdField[]> {
       // Split lists are optional.
     }
   }
+  let names: string[];
+  try {
+    names = await readdir(annDir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new Error(`${dir}: not a BCCD folder (Annotations/ missing)`);
+    throw new Error(`${annDir}: cannot be read (${code ?? (e as Error).message})`);
+  }
   const fields: BccdField[] = [];
-  for (const f of (await readdir(annDir)).filter((f) => f.endsWith('.xml')).sort()) {
+  for (const f of names.filter((f) => f.endsWith('.xml')).sort()) {
     const xml = await readFile(path.join(annDir, f), 'utf8');
     const id = f.replace(/\.xml$/, '');
     const num = (tag: string, s: string) => Number(new RegExp(`<${tag}>\\s*([-\\d.]+)\\s*</${tag}>`).exec(s)?.[1] ?? NaN);

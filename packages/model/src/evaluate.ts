@@ -4,16 +4,23 @@
  * probabilities).
  */
 import path from 'node:path';
-import { loadNetwork, readCard, type EvalMetrics, type ModelCard } from './artifact.js';
-import { loadDataset, type Dataset, type Sample } from './data.js';
+import { loadNetwork, readCard, runState, type EvalMetrics, type ModelCard } from './artifact.js';
+import { capPerClass, loadDataset, type Dataset, type Sample } from './data.js';
 import { loadImages, logitsFor } from './inference.js';
 import type { RgbImage } from './image.js';
 import { computeMetrics, softmaxRows } from './metrics.js';
 import { initBackend } from './backend.js';
+import { OptionError } from './options.js';
 
 export interface EvaluateOptions {
-  /** Which split of a dataset (default 'val'). */
-  split?: 'train' | 'val' | 'test';
+  /**
+   * Which split of a dataset, or 'all' of its images. Default: 'val' for data with splits of its
+   * own; for data without (class folders with no train/val folders, a manifest without split
+   * values: `Dataset.splitsAssigned`) 'all', except on the data a model was trained on, where the
+   * hash-assigned 'val' part is the one its training held out. 'test' on such data is refused: it
+   * has no test part.
+   */
+  split?: EvalSplit;
   backend?: string;
   maxPerClass?: number;
   /** Test-time augmentation: mean logits over the eight dihedral views of each image (8x the compute). */
@@ -31,6 +38,24 @@ export interface EvaluateOptions {
 }
 
 type Progress = (done: number, total: number) => void;
+
+export type EvalSplit = 'train' | 'val' | 'test' | 'all';
+
+export interface EvaluateResult extends EvalMetrics {
+  split: string;
+  labels: string[];
+  tta: boolean;
+  inSample: boolean;
+  members: string[];
+  leftOut?: Record<string, number>;
+  /** The data names no split of its own: its train/val parts were assigned by a hash (Dataset.splitsAssigned). */
+  splitsAssigned?: boolean;
+  /**
+   * Members whose model is not a finished run's (a card saved during training, at the end of an
+   * epoch: not calibrated, mid-schedule), each with what its card says; absent when all are finished.
+   */
+  unfinished?: { model: string; epochsRun: number | null; epochs: number | null; calibrated: boolean }[];
+}
 
 export type EvaluateData = string | Dataset | Sample[];
 
@@ -103,24 +128,47 @@ export async function evaluate(
   model: string | string[],
   data: EvaluateData,
   options: EvaluateOptions = {},
-): Promise<EvalMetrics & { split: string; labels: string[]; tta: boolean; inSample: boolean; members: string[]; leftOut?: Record<string, number> }> {
+): Promise<EvaluateResult> {
   const members = typeof model === 'string' ? [model] : model;
   const cards = await memberCards(members);
   await initBackend({ backend: options.backend });
-  const split = options.split ?? 'val';
+  if (options.split !== undefined && !['train', 'val', 'test', 'all'].includes(options.split)) throw new OptionError(`split must be train, val, test or all, got ${String(options.split)}`);
+  let split: EvalSplit = options.split ?? 'val';
   let samples: Sample[];
   let inSample = false;
   let leftOut: Record<string, number> | undefined;
+  let splitsAssigned = false;
   if (Array.isArray(data)) samples = data;
   else {
     // Filtered as train() filters: the same labels give the same snapshot id, so a model trained
     // with `labels` is still recognised as scored on its own data (inSample).
-    const ds = typeof data === 'string' ? await loadDataset(data, { labels: options.labels, maxPerClass: options.maxPerClass }) : data;
-    samples = ds[split];
-    leftOut = ds.leftOut?.[split];
+    const load = (maxPerClass: number | undefined) => loadDataset(data as string, { labels: options.labels, maxPerClass });
+    let ds = typeof data === 'string' ? await load(options.maxPerClass) : data;
     const place = (source: string | undefined) => (source?.endsWith('.csv') ? path.dirname(source) : source);
     const sameData = cards.some((card) => ds.snapshotId === card.data.snapshotId || place(ds.source) === place(card.data.source));
-    inSample = sameData && (split === 'val' || split === 'train');
+    splitsAssigned = ds.splitsAssigned === true;
+    if (splitsAssigned) {
+      // Parts a hash made up are not a split of the data: another labelled set is scored whole.
+      // On the model's own data the hash's val part is what its training held out, and stays the default.
+      if (options.split === undefined) split = sameData ? 'val' : 'all';
+      if (split === 'test') throw new OptionError(`split "test": ${ds.source} has no split of its own, so no test part (a hash of each name put it in train or val): score all of its images with split "all"`);
+    }
+    if (split === 'all') {
+      // Capped over the whole set, not per part (a part may hold an image twice: once in train, once in val).
+      if (options.maxPerClass && typeof data === 'string') ds = await load(undefined);
+      const seen = new Set<string>();
+      samples = [...ds.train, ...ds.val, ...ds.test].filter((s) => !seen.has(s.path) && seen.add(s.path));
+      if (options.maxPerClass) samples = capPerClass(samples, options.maxPerClass, place(ds.source)!);
+      if (ds.leftOut) {
+        const sum: Record<string, number> = {};
+        for (const part of Object.values(ds.leftOut)) for (const [l, n] of Object.entries(part)) sum[l] = Math.min((sum[l] ?? 0) + n, options.maxPerClass || Infinity);
+        leftOut = sum;
+      }
+    } else {
+      samples = ds[split];
+      leftOut = ds.leftOut?.[split];
+    }
+    inSample = sameData && (split === 'val' || split === 'train' || (split === 'all' && ds.train.length > 0));
   }
   const labels = cards[0]!.labels;
   const index = new Map(labels.map((l, i) => [l, i]));
@@ -132,5 +180,9 @@ export async function evaluate(
   if (!samples.length) throw new Error(`No samples in split "${split}"`);
   const probs = await calibratedProbabilities(members, samples, { tta: options.tta, onProgress: options.onProgress, onDecode: options.onDecode });
   const metrics = computeMetrics(probs, samples.map((s) => index.get(s.label)!), labels);
-  return { ...metrics, split, labels, tta: Boolean(options.tta), inSample, members, ...(leftOut ? { leftOut } : {}) };
+  const unfinished = members.flatMap((m, i) => {
+    const state = runState(cards[i]!);
+    return state.finished ? [] : [{ model: m, epochsRun: state.epochsRun, epochs: state.epochs, calibrated: state.calibrated }];
+  });
+  return { ...metrics, split, labels, tta: Boolean(options.tta), inSample, members, ...(leftOut ? { leftOut } : {}), ...(splitsAssigned ? { splitsAssigned } : {}), ...(unfinished.length ? { unfinished } : {}) };
 }

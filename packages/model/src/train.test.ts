@@ -7,7 +7,7 @@ import { appendFile, cp, mkdir, readFile, rm, writeFile, stat } from 'node:fs/pr
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNetwork, ModelIntegrityError, readCard } from './artifact.js';
+import { loadNetwork, ModelIntegrityError, readCard, runState } from './artifact.js';
 import { loadModel, UNIDENTIFIED } from './classifier.js';
 import { loadDataset } from './data.js';
 import { calibratedProbabilities, evaluate } from './evaluate.js';
@@ -72,6 +72,9 @@ describe('training on synthetic cells', () => {
     expect(card.parameterCount).toBeGreaterThan(100_000);
     // Trained on images as given (no cropContext option): the card claims no framing.
     expect(card.cropContext).toBeNull();
+    // Only the final save says the run is complete; the checkpoint's card (like each epoch's save) does not.
+    expect(card.training).toMatchObject({ epochs: 5, epochsRun: 5, complete: true });
+    expect((await readCard(path.join(out, 'checkpoint'))).training['complete']).toBe(false);
     const lines = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; backend: string });
     expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5]);
     expect(lines[0]!.backend).toBe(result.backend);
@@ -234,6 +237,8 @@ describe('resume, cancellation and transfer learning', () => {
     });
     expect(interrupted.cancelled).toBe(true);
     expect(interrupted.history.map((h) => h.epoch)).toEqual([1]);
+    // The model a cancelled run leaves is not a finished one (predict, eval and explain warn).
+    expect(runState(await readCard(path.join(dir, 'resumed')))).toMatchObject({ finished: false, epochsRun: 1, epochs: 2 });
     // A kill after the metrics line of epoch 2 but before its checkpoint leaves that line behind.
     await appendFile(path.join(dir, 'resumed/metrics.jsonl'), `${JSON.stringify({ epoch: 2, valAcc: 0 })}\n`);
     // A disk that filled up mid-line leaves a line cut short: skipped, not fatal.
@@ -254,6 +259,7 @@ describe('resume, cancellation and transfer learning', () => {
     await expect(train({ ...opts, maxPerClass: 8, out: path.join(dir, 'resumed'), resume: true })).rejects.toThrow(/--resume of another run \(data snapshot/);
     const resumed = await train({ ...opts, out: path.join(dir, 'resumed'), resume: true });
     expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(runState(await readCard(path.join(dir, 'resumed'))).finished).toBe(true);
     const [a, b] = await Promise.all([readFile(path.join(dir, 'full/checkpoint/weights.bin')), readFile(path.join(dir, 'resumed/checkpoint/weights.bin'))]);
     expect(a.equals(b)).toBe(true);
     const lines = (await readFile(path.join(dir, 'resumed/metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; valAcc: number });
@@ -267,6 +273,8 @@ describe('resume, cancellation and transfer learning', () => {
     expect(first.history.length).toBeLessThan(6);
     const again = await train({ ...opts, resume: true });
     expect(again.history.map((h) => h.epoch)).toEqual(first.history.map((h) => h.epoch));
+    // Fewer epochs than asked for, but finished: patience ended it.
+    expect(runState(await readCard(path.join(dir, 'early')))).toMatchObject({ finished: true, epochs: 6 });
   });
 
   it('refuses nonsensical options before reading any data', () => {

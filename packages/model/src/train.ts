@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { mkdir, readFile, rm, writeFile, appendFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { Network, archConfig, type ArchName } from './architecture.js';
+import { Network, archConfig, widthProblem, type ArchName } from './architecture.js';
 import { loadNetwork, readCard, saveModel, type EvalMetrics, type ModelCard, type Normalization } from './artifact.js';
 import { DEFAULT_AUGMENT, estimateNormalization, writeAugmented, writeNormalized, type AugmentOptions } from './augment.js';
 import { currentBackend, initBackend } from './backend.js';
@@ -156,6 +156,10 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (o.weightDecay !== undefined && !(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad('weightDecay', 'a number >= 0', o.weightDecay);
   if (o.labelSmoothing !== undefined && !(o.labelSmoothing >= 0 && o.labelSmoothing < 1)) throw bad('labelSmoothing', 'in [0, 1)', o.labelSmoothing);
   if (o.widthMultiplier !== undefined && !(o.widthMultiplier > 0 && o.widthMultiplier <= 4)) throw bad('widthMultiplier', 'in (0, 4]', o.widthMultiplier);
+  // A width the attention heads cannot split failed only when the network was built, after the
+  // data was read and --out created. With `from` the network is the base model's.
+  const widthRefused = o.from ? null : widthProblem(o.arch ?? 'rcmnet', o.widthMultiplier);
+  if (widthRefused) throw new OptionError(`${optionName('widthMultiplier')} ${widthRefused}`);
   if (o.stem !== undefined && o.stem !== 'imagenet' && o.stem !== 'compact') throw bad('stem', 'imagenet or compact', o.stem);
   if (o.abstainThreshold !== undefined && !(o.abstainThreshold >= 0 && o.abstainThreshold <= 1)) throw bad('abstainThreshold', 'in [0, 1]', o.abstainThreshold);
 }
@@ -469,7 +473,10 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   if (valIsTrain) process.stderr.write('rcmnet: validation images are also training images: model selection is optimistic and no temperature is fitted\n');
   // Captured now: the training network is disposed before the final card is written.
   const parameterCount = net.params.countLearnable();
-  const cardBase = (metrics: EvalMetrics | null, temperature: number, fitted: boolean, extra: Partial<ModelCard['calibration']> = {}) => ({
+  // `complete`: only the final save of a run that was not cancelled says true. The model saved at
+  // the end of an epoch (and the checkpoint's) is mid-schedule and not calibrated: predict, eval
+  // and explain warn about such a model (runState in artifact.ts).
+  const cardBase = (metrics: EvalMetrics | null, temperature: number, fitted: boolean, extra: Partial<ModelCard['calibration']> = {}, complete = false) => ({
     name: options.name ?? path.basename(out),
     architecture: net.config.arch,
     config: net.config,
@@ -480,7 +487,7 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     backend,
     parameterCount,
     data: { source: dataset.source, snapshotId: dataset.snapshotId, trainCount: trainImages.length, valCount: valImages.length },
-    training: { ...trainingOptions, bestEpoch: state.bestEpoch + 1, epochsRun: state.epoch + 1 },
+    training: { ...trainingOptions, bestEpoch: state.bestEpoch + 1, epochsRun: state.epoch + 1, complete },
     metrics,
     calibration: { temperature, fittedOn: fitted ? ('val' as const) : ('none' as const), ...extra },
     abstainThreshold: abstainThresholdFor(labels.length, options.abstainThreshold, parent?.abstainThreshold),
@@ -644,11 +651,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     // all, rather than zeros that read as a 0% model.
     metrics = valImages.length ? computeMetrics(softmaxRows(logits, labels.length, temperature), valTargets, labels) : null;
     const extra = { ...(metrics ? { eceBefore: before.ece, eceAfter: metrics.ece } : {}), ...(fit.fitted ? {} : { notFittedBecause: fit.why }) };
-    card = await saveModel(out, best.net, cardBase(metrics, temperature, fitted, extra));
+    card = await saveModel(out, best.net, cardBase(metrics, temperature, fitted, extra, !cancelled));
     best.net.dispose();
     if (metrics) await writeFile(path.join(out, 'confusion.svg'), confusionSvg(metrics.confusion, labels, 'Validation confusion matrix'));
   } else {
-    card = { ...(cardBase(null, 1, false) as Omit<ModelCard, 'format' | 'weightsSha256'>), format: 'rcmnet-model-card/1', weightsSha256: '' };
+    card = { ...(cardBase(null, 1, false, {}, !cancelled) as Omit<ModelCard, 'format' | 'weightsSha256'>), format: 'rcmnet-model-card/1', weightsSha256: '' };
   }
   await writeFile(path.join(out, 'training-curve.svg'), trainingCurveSvg(state.history, { bestEpoch: state.bestEpoch >= 0 ? state.bestEpoch + 1 : undefined }));
   onProgress({ type: 'done', modelDir: out, epochsRun: state.history.length, stoppedEarly, cancelled });

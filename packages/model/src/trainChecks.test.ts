@@ -72,6 +72,10 @@ describe('option checks', () => {
     // Only transfer learning has a frozen-backbone phase: without --from the count was silently ignored.
     expect(() => checkTrainOptions({ ...base, headEpochs: 5 })).toThrow(/^--head-epochs \(headEpochs\) applies to transfer learning only: give --from MODEL too/);
     expect(() => checkTrainOptions({ ...base, headEpochs: 5, from: 'base-model' })).not.toThrow();
+    // A width the attention heads cannot split: refused here, before any data is read; not for a network without heads.
+    expect(() => checkTrainOptions({ ...base, widthMultiplier: 0.3 })).toThrow(/^--width \(widthMultiplier\) 0.3 gives rcmnet a last-stage width of 154/);
+    expect(() => checkTrainOptions({ ...base, widthMultiplier: 0.3 })).toThrow(OptionError);
+    expect(() => checkTrainOptions({ ...base, widthMultiplier: 0.3, arch: 'resnet18' })).not.toThrow();
   });
 
   it('refuses a --size whose decoded images would not fit in memory, before decoding any', async () => {
