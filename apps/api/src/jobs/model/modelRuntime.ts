@@ -1,6 +1,8 @@
 // The ModelRuntime on top of @rcmnet/model (TensorFlow.js). Imported lazily: the API process
 // only pays for TensorFlow when an operation really runs a model (register, compare).
 import { createHash } from "node:crypto";
+import { runState } from "@rcmnet/model/runState";
+import type { ModelCard } from "@rcmnet/model";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -288,6 +290,7 @@ export async function inspectModelDir(dir: string): Promise<ModelDirInfo> {
     weightsSha256: actual,
     folderSha256: folderSha256(cardText, topology),
     abstainThreshold: typeof card.abstainThreshold === "number" ? card.abstainThreshold : undefined,
+    run: runState(card as unknown as ModelCard),
   };
 }
 

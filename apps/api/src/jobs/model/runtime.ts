@@ -2,6 +2,8 @@
 // written against this, so a change in @rcmnet/model touches one adapter file
 // (modelRuntime.ts), and handler tests could swap the runtime if they ever needed to.
 
+import type { RunState } from "@rcmnet/model/runState";
+
 /** A cell's bounding box on the slide image, in integer pixels. */
 export interface CellBox {
   x: number;
@@ -125,6 +127,8 @@ export interface ModelDirInfo {
   /** The crop framing it was trained on (null: pre-cropped cells of unknown framing). */
   cropContext: number | null;
   abstainThreshold?: number;
+  /** Where its training run stood when the card was written (absent: read as finished). */
+  run?: RunState;
 }
 
 /** Label shown for cells the model abstains on; never a training label. */

@@ -24,7 +24,7 @@ const codeOf = (r: { errors?: { extensions?: { code?: string } }[] }) => r.error
 
 async function writeModelDir(
   dir: string,
-  options: { tamper?: boolean; name?: string; cropContext?: number | null; labels?: string[]; noTopology?: boolean } = {},
+  options: { tamper?: boolean; name?: string; cropContext?: number | null; labels?: string[]; noTopology?: boolean; training?: Record<string, unknown> } = {},
 ) {
   const weights = randomBytes(256);
   await mkdir(dir, { recursive: true });
@@ -38,6 +38,7 @@ async function writeModelDir(
     normalization: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
     abstainThreshold: 0.6,
     ...(options.cropContext !== undefined && { cropContext: options.cropContext }),
+    ...(options.training && { training: options.training, calibration: { temperature: 1, fittedOn: "none" } }),
     weightsSha256: createHash("sha256").update(weights).digest("hex"),
   };
   await writeFile(join(dir, "model-card.json"), JSON.stringify(card));
@@ -104,6 +105,8 @@ describe("registerModel", () => {
     await writeModelDir(join(models, "no-topology"), { name: "no-topology", noTopology: true });
     await writeModelDir(join(models, "comma-label"), { name: "comma-label", labels: ["car_t", "lymphocyte, reactive"] });
     await writeModelDir(join(models, "twice"), { name: "twice", labels: ["car_t", "car_t"] });
+    // Saved at the end of epoch 3 of 30 by a run still training (or cancelled since).
+    await writeModelDir(join(models, "mid-run"), { name: "mid-run", training: { epochs: 30, epochsRun: 3, complete: false } });
     const outside = join(tmpdir(), `rcmnet-outside-${process.pid}`);
     await writeModelDir(outside);
     await symlink(outside, join(models, "sneaky-link")).catch(() => undefined);
@@ -114,6 +117,7 @@ describe("registerModel", () => {
       ["no-topology", /topology\.json is missing/],
       ["comma-label", /label "lymphocyte, reactive" is not a plain class name/],
       ["twice", /lists a label twice/],
+      ["mid-run", /^This model is from an unfinished training run \(saved at epoch 3 of 30, not calibrated\)/],
       ["runs/00000000-0000-4000-8000-00000000cafe", /Training-run folders are registered by their run/],
       ["framed-wider", /trained on crops framed at 2x the cell box; the platform frames cells at 1\.3x/],
       // One message whether a path is missing, outside, or led outside by a link: the answers

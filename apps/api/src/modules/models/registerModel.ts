@@ -32,6 +32,14 @@ export async function registerModel(
       `Not a valid model directory: ${err instanceof Error ? err.message.replace(modelsDir, "<models>") : "unreadable"}`,
     );
   }
+  // A model saved at the end of an epoch mid-run (or by a cancelled run) is uncalibrated and
+  // mid-schedule: its validation figures and probabilities are not a finished model's.
+  if (info.run && !info.run.finished) {
+    const at = info.run.epochsRun !== null ? `epoch ${info.run.epochsRun}${info.run.epochs !== null ? ` of ${info.run.epochs}` : ""}` : "an epoch";
+    throw badInput(
+      `This model is from an unfinished training run (saved at ${at}, ${info.run.calibrated ? "calibrated" : "not calibrated"}): register the model of a run that finished`,
+    );
+  }
   // The worker crops every cell at CROP_CONTEXT: a model trained on another framing would see
   // cells unlike its training data. Unknown framing (null: datasets of pre-cropped cells such as
   // PBC) is accepted and recorded; the promotion review decides.
