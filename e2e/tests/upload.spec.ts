@@ -3,7 +3,7 @@
 // stray drop does not silently lose the queue.
 import type { Page } from "@playwright/test";
 import sharp from "sharp";
-import { createCase, expect, login, test, uniqueAccession } from "../support/fixtures";
+import { apiLogin, apiQuery, createCase, expect, login, test, uniqueAccession } from "../support/fixtures";
 
 const MB = 1024 * 1024;
 
@@ -148,4 +148,57 @@ test("a file being sent can be cancelled and the next one goes on; leaving while
   } finally {
     releaseStalled();
   }
+});
+
+test("the white-cell count entered after the analysis has finished is saved, not refused as someone else's change", async ({ page }) => {
+  await login(page, "tech");
+  await createCase(page, uniqueAccession("E2E-WBC-AFTER"));
+  await page.getByTestId("file-input").setInputFiles(await blankField("analysed-first.png", { r: 228, g: 236, b: 240 }));
+  await expect(row(page, "analysed-first.png")).toHaveAttribute("data-state", "done");
+  // The worker moves the case to review (its updatedAt with it) while the page stays open.
+  await expect(page.getByTestId("upload-case-status")).toHaveText("IN_REVIEW", { timeout: 90_000 });
+
+  // The count arrives from the analyser: typed in, with its reason, and saved first time.
+  await page.getByTestId("edit-case-details").click();
+  await page.getByTestId("edit-wbc-input").fill("7.5");
+  await page.getByTestId("edit-reason-input").fill("WBC count from the analyser");
+  await page.getByTestId("save-case-details").click();
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 7.5 ×10⁹/L");
+  await expect(page.getByTestId("case-details-error")).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 7.5 ×10⁹/L");
+});
+
+test("an edit refused because the case changed meanwhile keeps what was typed, says what changed, and saves on the next press", async ({ page, request }) => {
+  await login(page, "tech");
+  const caseId = await createCase(page, uniqueAccession("E2E-WBC-RACE"));
+  await page.getByTestId("edit-case-details").click();
+  await page.getByTestId("edit-wbc-input").fill("5.9");
+  await page.getByTestId("edit-reason-input").fill("WBC count from the analyser");
+
+  // Meanwhile someone else corrects the timepoint, out of this page's sight.
+  const token = await apiLogin(request, "tech");
+  const read = await apiQuery<{ case: { updatedAt: string } }>(request, token, "query($id: ID!) { case(id: $id) { updatedAt } }", { id: caseId });
+  const other = await apiQuery(request, token, "mutation($input: UpdateCaseInput!) { updateCase(input: $input) { id } }", {
+    input: { id: caseId, timepoint: "day +8", expectedUpdatedAt: read.data!.case.updatedAt, reason: "timepoint as on the tube" },
+  });
+  expect(other.errors).toBeUndefined();
+
+  await page.getByTestId("save-case-details").click();
+  const changed = page.getByTestId("case-details-changed");
+  await expect(changed).toContainText("The case changed meanwhile (timepoint: day +7 → day +8)");
+  await expect(changed).toContainText("your entries are kept — check them and save again");
+  // Nothing was saved or re-sent by itself; what was typed is still there, and the field the
+  // technician left alone now shows the other change.
+  await expect(page.getByTestId("case-details-form")).toBeVisible();
+  await expect(page.getByTestId("edit-wbc-input")).toHaveValue("5.9");
+  await expect(page.getByTestId("edit-reason-input")).toHaveValue("WBC count from the analyser");
+  await expect(page.getByRole("textbox", { name: "Timepoint" })).toHaveValue("day +8");
+
+  await page.getByTestId("save-case-details").click();
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 5.9 ×10⁹/L");
+  await expect(page.getByTestId("case-details")).toContainText("Timepoint: day +8");
+  await page.reload();
+  await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 5.9 ×10⁹/L");
+  await expect(page.getByTestId("case-details")).toContainText("Timepoint: day +8");
 });

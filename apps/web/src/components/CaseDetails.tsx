@@ -3,20 +3,62 @@
 // count, for one, often arrives from the analyser after the smear), and on the review page for the
 // hematologist during an amendment, when the next signed version will hold them. Every change
 // needs a reason (audited).
+//
+// A save is checked against the case's updatedAt as loaded, which moves with the analysis as well
+// as with someone else's edit: refused (CONFLICT), the details are loaded again, the form keeps
+// what was typed, and the user is told what changed, to check and save again (never re-sent unseen).
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { SpecimenField } from "@/components/SpecimenField";
 import { ErrorBox, formatDateTime } from "@/components/ui";
-import { describeError } from "@/lib/errors";
+import { ApiError, describeError } from "@/lib/errors";
 import { isoFromLocalInput, localInputFromIso } from "@/lib/format";
 import { gql } from "@/lib/gql";
 import { type CaseDetailsFields, isSigned } from "@/lib/caseDetails";
+import { changedFields, changedMeanwhileMessage, EDITABLE_FIELDS, type EditableField, followLoaded } from "@/lib/caseDetailsEdit";
 import { UPDATE_CASE } from "@/lib/operations";
 
-/** `lockedNote`: why this user may not edit them now (a case being amended is a hematologist's to change). */
-export function CaseDetails({ value, onSaved, lockedNote = null }: { value: CaseDetailsFields; onSaved: () => void; lockedNote?: string | null }) {
+/**
+ * `onSaved`: the details were saved (both pages load them again). `reload`: loads them again after
+ * a save refused because the case changed meanwhile; by default `onSaved`, which does just that.
+ * `lockedNote`: why this user may not edit them now (a case being amended is a hematologist's to change).
+ */
+export function CaseDetails({
+  value,
+  onSaved,
+  reload,
+  lockedNote = null,
+}: {
+  value: CaseDetailsFields;
+  onSaved: () => void;
+  reload?: () => unknown;
+  lockedNote?: string | null;
+}) {
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  // The details as the user last saw them: when the form opened, or when told what changed since.
+  // A save over details that changed from these (loaded again under the open form) is not sent.
+  const seen = useRef(value);
+  // A save refused as CONFLICT: the details it was checked against, until they are loaded again.
+  const [refused, setRefused] = useState<CaseDetailsFields | null>(null);
+  const [changedNote, setChangedNote] = useState<string | null>(null);
+  // Details loaded again while the form is open: fields left as loaded follow them (a select does
+  // not follow its defaultValue by itself); what was typed stays.
+  const form = useRef<HTMLFormElement>(null);
+  const appliedToForm = useRef(value);
+  useEffect(() => {
+    if (!editing) return;
+    const before = appliedToForm.current;
+    appliedToForm.current = value;
+    const f = form.current;
+    if (before === value || !f) return;
+    const field = (name: EditableField) => f.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | null;
+    const inForm = Object.fromEntries(EDITABLE_FIELDS.map((name) => [name, field(name)?.value ?? ""]));
+    for (const [name, text] of Object.entries(followLoaded(inForm, before, value))) {
+      const el = field(name as EditableField);
+      if (el) el.value = text;
+    }
+  }, [value, editing]);
   // The button pressed is replaced by the form and back (WCAG 2.4.3): focus follows, to the form's
   // first field and then back to "Edit details…", rather than dropping to the page.
   const firstField = useRef<HTMLInputElement>(null);
@@ -29,6 +71,13 @@ export function CaseDetails({ value, onSaved, lockedNote = null }: { value: Case
   }, [editing]);
   const setEditingFocused = (on: boolean) => {
     switched.current = true;
+    if (on) {
+      seen.current = value;
+      appliedToForm.current = value;
+    }
+    setError(null);
+    setRefused(null);
+    setChangedNote(null);
     setEditing(on);
   };
 
@@ -38,8 +87,19 @@ export function CaseDetails({ value, onSaved, lockedNote = null }: { value: Case
     const f = new FormData(e.currentTarget);
     const text = (k: string) => String(f.get(k) ?? "").trim() || null;
     const collected = text("collectedAt");
-    setSaving(true);
     setError(null);
+    // Told what changed (the refusal's note, the details loaded again since): seen now.
+    if (refused && refused.updatedAt !== value.updatedAt) seen.current = value;
+    setRefused(null);
+    setChangedNote(null);
+    // Someone else's change to these details, loaded again under the open form (the analysis
+    // moving the case on changes none of them): said first, like the API's refusal, not overwritten.
+    if (changedFields(seen.current, value).length > 0) {
+      setChangedNote(changedMeanwhileMessage(seen.current, value));
+      seen.current = value;
+      return;
+    }
+    setSaving(true);
     const edited: Record<string, unknown> = {
       priority: text("priority"),
       product: text("product"),
@@ -58,11 +118,21 @@ export function CaseDetails({ value, onSaved, lockedNote = null }: { value: Case
       setEditingFocused(false);
       onSaved();
     } catch (err) {
-      setError(describeError(err));
+      if (err instanceof ApiError && err.code === "CONFLICT") {
+        // Loaded again, and said what changed once it is here; what was typed stays in the form.
+        setRefused(value);
+        (reload ?? onSaved)();
+      } else setError(describeError(err));
     } finally {
       setSaving(false);
     }
   }
+
+  const note = refused
+    ? refused.updatedAt === value.updatedAt
+      ? "The case changed meanwhile: loading it again… Your entries are kept."
+      : changedMeanwhileMessage(refused, value)
+    : changedNote;
 
   if (!editing) {
     return (
@@ -82,7 +152,7 @@ export function CaseDetails({ value, onSaved, lockedNote = null }: { value: Case
     );
   }
   return (
-    <form onSubmit={save} aria-label="Edit the case details" data-testid="case-details-form">
+    <form ref={form} onSubmit={save} aria-label="Edit the case details" data-testid="case-details-form">
       <div className="row">
         <label>
           CAR-T product
@@ -122,6 +192,11 @@ export function CaseDetails({ value, onSaved, lockedNote = null }: { value: Case
           Cancel
         </button>
       </div>
+      {note && (
+        <p className="notice" role="alert" data-testid="case-details-changed">
+          {note}
+        </p>
+      )}
       <ErrorBox error={error} testId="case-details-error" />
     </form>
   );

@@ -12,6 +12,7 @@ import { detailsLockedNote, isAnalysing, type CaseDetailsFields } from "@/lib/ca
 import { SpecimenField } from "@/components/SpecimenField";
 import { CaseDetails } from "@/components/CaseDetails";
 import { ACCESSION_PATTERN, ACCESSION_RULE } from "@rcmnet/api/accession";
+import { headerBehind } from "./headerSync";
 import { slideStatusText, trackWaiting } from "./slideStatus";
 import {
   type FileStatus,
@@ -121,7 +122,7 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   useLeaveGuard(busy, "Images are still being sent to this case. Leave anyway? Those not sent yet will not be uploaded.");
   useRefuseStrayDrops();
 
-  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; reportVersion: number; slides: { id: string; originalName: string | null }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
+  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; reportVersion: number; slides: { id: string; originalName: string | null; voidedAt: string | null }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
   // Which file each listed image was: the technician knows their files by name, not by upload order.
   const fileNames = new Map((header.data?.case?.slides ?? []).map((s) => [s.id, s.originalName]));
   // Poll every second while something is being analysed, then every 10 s (a new upload or
@@ -131,6 +132,19 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const pd = progress.data?.caseAnalysisProgress;
   const analysing = !pd || pd.caseStatus === "ANALYZING" || pd.slides.some((s) => isAnalysing(s.status));
   useEffect(() => setActive(analysing), [analysing]);
+  // The worker moves the case on (and its updatedAt) after the upload's own reload of the header:
+  // the header follows the polls, so that the details editor's save is checked against the case
+  // as it is now, not refused as someone else's change. Once per poll, in the background (not
+  // use of the session), and with any form being filled in left as typed.
+  const headerReloadedFor = useRef<unknown>(null);
+  const headerCase = header.data?.case;
+  const reloadHeader = header.reload;
+  useEffect(() => {
+    // Not for another case's answers, still shown while this one's load (a case just started).
+    if (!pd || !headerCase || headerCase.id !== caseId || headerReloadedFor.current === pd || !headerBehind(headerCase, pd)) return;
+    headerReloadedFor.current = pd;
+    void reloadHeader({ background: true });
+  }, [pd, headerCase, caseId, reloadHeader]);
   // How long each image has waited for an analyser, as far as this page has seen: the clock moves
   // on with the polls.
   const [waitingSince, setWaitingSince] = useState<Record<string, number>>({});
