@@ -303,11 +303,28 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await expect(page.getByTestId("training-notice")).toContainText("No label has changed since snapshot e2e-");
   await expect(page.getByTestId("snapshot-row")).toHaveCount(snapshotCount);
   await page.getByTestId("run-epochs").fill("1");
+  // Every cancel request the page sends from here: a dismissed question must send none.
+  const cancelsSent: string[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST" && r.postData()?.includes("cancelTrainingRun")) cancelsSent.push(r.url());
+  });
   await page.getByTestId("start-run").click();
   const run = page.getByTestId("run-row").first();
   await expect(run).toHaveAttribute("data-status", /QUEUED|RUNNING|SUCCEEDED/);
+  // Cancelling throws the run's epochs away: never one click. The question names the run and how
+  // far it is, and says it cannot be resumed; kept, the run goes on and nothing is sent.
+  await run.getByTestId("cancel-run").click();
+  const question = page.getByTestId("ask-dialog");
+  await expect(question).toContainText(/Cancel training run [0-9a-f]{8}\b/);
+  await expect(question.getByTestId("ask-message")).toContainText("cannot be resumed");
+  await expect(question.getByTestId("ask-cancel")).toHaveText("Keep it");
+  await question.getByTestId("ask-cancel").click();
+  await expect(question).toBeHidden();
+  await expect(run).toHaveAttribute("data-status", /QUEUED|RUNNING|SUCCEEDED/);
+  expect(cancelsSent).toEqual([]);
   await expect(run).toHaveAttribute("data-status", "SUCCEEDED", { timeout: 200_000 });
   await expect(page.getByTestId("run-produced-model").first()).toBeVisible();
+  expect(cancelsSent).toEqual([]);
   // The run's own log, fetched for the run shown (the list's poll carries none), to its last line.
   await expect(page.getByTestId("run-log")).toContainText("training finished on backend");
   newModel = (await page.getByTestId("run-produced-model").first().innerText()).replace(/\s*\(.*\)$/, "");

@@ -24,6 +24,8 @@ export interface AskOptions {
   minLength?: number;
   /** Text of the confirm button (default "Confirm"). */
   confirm?: string;
+  /** Text of the button that answers no (default "Cancel"; say another where the action is itself a cancel). */
+  dismiss?: string;
 }
 
 interface Pending {
@@ -157,7 +159,7 @@ function AskForm({
         {/* A question with nothing to type (confirming a whole gallery group) starts on Cancel:
             Enter is the review page's confirm key, and a reflexive press must not accept the group. */}
         <button type="button" onClick={onCancel} data-testid="ask-cancel" data-autofocus={options.confirmOnly ? "" : undefined}>
-          Cancel
+          {options.dismiss ?? "Cancel"}
         </button>
         <button className="primary" type="submit" disabled={!valid} data-testid="ask-submit">
           {options.confirm ?? "Confirm"}

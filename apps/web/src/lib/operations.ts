@@ -217,7 +217,7 @@ export const MODELS = /* GraphQL */ `
         proposedBy { id displayName } decidedBy { displayName }
         lostClasses
         evidence {
-          snapshotId snapshot { name } testCells minTestCells bulkConfirmedTestCells untestedLabels acceptedRegression
+          snapshotId snapshot { name } testCells minTestCells bulkConfirmedTestCells candidatesScoredOnTest untestedLabels acceptedRegression
           accuracyDifference { difference lower upper }
           pairing pairingNote paired { cells bothRight candidateOnlyRight championOnlyRight bothWrong mcnemarP mcnemarTest difference lower upper }
           regressions { measure label candidate champion support paired { candidateOnlyRight championOnlyRight mcnemarP mcnemarTest } }
@@ -268,7 +268,7 @@ export const RERUN_REPREDICTION = /* GraphQL */ `
 // No `log` here: the page polls these every second while a run is active, and a log holds up to
 // 200,000 characters; the run shown fetches its own (TRAINING_RUN_LOG).
 const RUN_FIELDS = /* GraphQL */ `
-  id status progress config metrics error backend cancelRequested createdAt startedAt finishedAt
+  id status progress config metrics error backend cancelRequested createdAt startedAt finishedAt waitingForWorkerSince stalledSince
   snapshot { id name itemCount }
   baseModel { id name version }
   producedModel { id name version status metrics }
@@ -277,7 +277,7 @@ const RUN_FIELDS = /* GraphQL */ `
 export const TRAINING = /* GraphQL */ `
   query Training {
     championModel { id name version metrics }
-    datasetSnapshots(first: 20) { nodes { id name itemCount contentHash labels splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient relabelledSince labelCounts createdAt } }
+    datasetSnapshots(first: 20) { nodes { id name itemCount contentHash labels splitCounts { train val test } patientCounts { train val test } heldOutCells casesWithoutPatient casesLeftOutWithoutPatient cellsLeftOutWithoutPatient relabelledSince labelCounts createdAt } }
     trainingRuns(first: 20) { nodes { ${RUN_FIELDS} } }
   }
 `;

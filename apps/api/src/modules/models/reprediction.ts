@@ -6,23 +6,11 @@
 import type { Job, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { ANALYZE_SLIDE, latestRepredictionJob, REPREDICT_OPEN_CASES } from "../../jobs/analysisJobs.ts";
 import { countCellsToRepredict } from "../../jobs/handlers/repredictOpenCases.ts";
-import { DEFAULT_LEASE_MS } from "../../jobs/runWorker.ts";
-
-/**
- * Queued and due for longer than this with no worker taking it: said to be waiting for a worker.
- * A re-prediction comes in the inference worker's queue after the analyses due before it (seconds
- * each, but a batch upload queues hundreds): whether a worker took such a job (analyzeSlide,
- * repredictOpenCases) within as long tells a busy worker from none that takes the type.
- */
-const WAITING_FOR_WORKER_MINUTES = 5;
-
-/**
- * Running with no heartbeat for longer than this: its worker stopped answering. A worker renews
- * every lease / 3 and a batch's transaction may hold the renewal back 15 s (repredictOpenCases.ts),
- * so within the lease it is alive; a living worker reaps an expired lease between its jobs (one
- * busy with a long analysis or a training run, later), so a further 90 s before saying so.
- */
-const STALLED_AFTER_MS = DEFAULT_LEASE_MS + 90_000;
+// Waiting for a worker and stalled: one rule with a training run's (jobs/jobWatch.ts). A
+// re-prediction comes in the inference worker's queue after the analyses due before it (seconds
+// each, but a batch upload queues hundreds): whether a worker took such a job (analyzeSlide,
+// repredictOpenCases) within as long tells a busy worker from none that takes the type (workerBusy).
+import { jobWatch, WAITING_FOR_WORKER_MINUTES } from "../../jobs/jobWatch.ts";
 
 type Db = Pick<PrismaClient, "$queryRaw" | "job">;
 
@@ -54,11 +42,10 @@ export interface Reprediction {
 export async function repredictionOf(db: Db, version: Pick<ModelVersion, "id" | "status">): Promise<Reprediction | null> {
   if (version.status !== "CHAMPION") return null;
   const job = await latestRepredictionJob(db, version.id);
-  const [cellsLeft, cellsPredicted, waitingForWorkerSince, stalledSince] = await Promise.all([
+  const [cellsLeft, cellsPredicted, { waitingForWorkerSince, stalledSince }] = await Promise.all([
     countCellsToRepredict(db, version.id),
     job ? cellsPredictedBy(db, job.id) : 0,
-    job?.status === "QUEUED" ? waitingSince(db, job.id) : null,
-    job?.status === "RUNNING" ? silentSince(db, job.id) : null,
+    job ? jobWatch(db, { id: job.id }) : { waitingForWorkerSince: null, stalledSince: null },
   ]);
   const busy = job && waitingForWorkerSince ? await workerBusy(db, job) : { workerSeenAt: null, analysesAhead: 0 };
   const status = statusOf(job);
@@ -113,24 +100,6 @@ async function cellsPredictedBy(db: Pick<PrismaClient, "$queryRaw">, jobId: stri
     SELECT coalesce(sum((e."after"->>'cells')::int), 0)::int AS cells FROM audit_event e
     WHERE e.action = 'case.repredict' AND e."after"->>'jobId' = ${jobId}`;
   return row?.cells ?? 0;
-}
-
-/** When a queued job became due, if that was longer ago than the threshold by the database's clock (which sets runAfter). */
-async function waitingSince(db: Pick<PrismaClient, "$queryRaw">, jobId: string): Promise<Date | null> {
-  const [row] = await db.$queryRaw<{ since: Date }[]>`
-    SELECT "runAfter" AS since FROM "job"
-    WHERE id = ${jobId}::uuid AND status = 'QUEUED'
-      AND "runAfter" < CURRENT_TIMESTAMP - ${WAITING_FOR_WORKER_MINUTES} * interval '1 minute'`;
-  return row?.since ?? null;
-}
-
-/** A running job's last heartbeat, if older than the lease and a margin by the database's clock (which stamps it). */
-async function silentSince(db: Pick<PrismaClient, "$queryRaw">, jobId: string): Promise<Date | null> {
-  const [row] = await db.$queryRaw<{ since: Date }[]>`
-    SELECT "heartbeatAt" AS since FROM "job"
-    WHERE id = ${jobId}::uuid AND status = 'RUNNING'
-      AND "heartbeatAt" < CURRENT_TIMESTAMP - ${STALLED_AFTER_MS} * interval '1 millisecond'`;
-  return row?.since ?? null;
 }
 
 /**

@@ -8,6 +8,7 @@ import { createDatasetSnapshot } from "./createDatasetSnapshot.ts";
 import { getDatasetSnapshot, listDatasetSnapshots, snapshotCounts, splitSummaryOf } from "./listDatasetSnapshots.ts";
 import { getTrainingRun, listTrainingRuns } from "./listTrainingRuns.ts";
 import { relabelledSince, startTrainingRun } from "./startTrainingRun.ts";
+import { runWatch } from "./runWatch.ts";
 
 const userOrFail = async (load: Promise<import("@rcmnet/db").User | null>) =>
   (await load) ?? Promise.reject(notFound("User"));
@@ -45,6 +46,8 @@ export const resolvers: Resolvers = {
         : null,
     startedBy: (r, _a, ctx) => userOrFail(ctx.loaders.userById.load(r.startedById)),
     producedModel: (r, _a, ctx) => ctx.prisma.modelVersion.findUnique({ where: { trainingRunId: r.id } }),
+    waitingForWorkerSince: async (r, _a, ctx) => (await runWatch(ctx.prisma, r)).waitingForWorkerSince,
+    stalledSince: async (r, _a, ctx) => (await runWatch(ctx.prisma, r)).stalledSince,
   },
 };
 

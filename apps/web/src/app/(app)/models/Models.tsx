@@ -36,6 +36,7 @@ import { useQuery } from "@/lib/useQuery";
 import { labelName } from "@/lib/labels";
 import { mayRerun, pollInterval, type Reprediction, repredictionLine } from "./reprediction";
 import { BULK_CONFIRMED_CAVEAT, bulkConfirmedText } from "./bulkConfirmed";
+import { candidatesScoredText } from "./candidatesScored";
 
 interface Version {
   id: string;
@@ -77,6 +78,8 @@ interface Evidence extends PairingEvidence {
   minTestCells: number | null;
   /** TEST labels that were bulk confirmations of AI calls; null: not recorded (older snapshots and proposals). */
   bulkConfirmedTestCells: number | null;
+  /** Model versions registered since the snapshot scored on its TEST part, the candidate included; null: not recorded (before 2026-11-28). */
+  candidatesScoredOnTest: number | null;
   candidate: Figures;
   champion: Figures | null;
   untestedLabels: string[];
@@ -151,11 +154,13 @@ function evidenceText(p: Promotion): string | null {
 
 /**
  * What the decider must not miss, shown apart from the figures: evaluations not paired for a
- * reason that matters (different TEST items, a damaged per-cell record, no TEST cell), regressions
- * and untested classes.
+ * reason that matters (different TEST items, a damaged per-cell record, no TEST cell), regressions,
+ * untested classes, and a candidate that is the best of several scored on the same TEST part.
  */
 function warningsText(p: Promotion): string {
-  return p.evidence ? [pairingWarning(p.evidence), regressionText(p.evidence, labelName), untestedText(p.evidence)].filter(Boolean).join(" ") : "";
+  return p.evidence
+    ? [pairingWarning(p.evidence), regressionText(p.evidence, labelName), untestedText(p.evidence), candidatesScoredText(p.evidence.candidatesScoredOnTest)].filter(Boolean).join(" ")
+    : "";
 }
 
 interface Data {
@@ -411,6 +416,11 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                   {p.evidence && untestedText(p.evidence) && (
                     <div className="error" style={{ fontSize: "0.8rem" }} data-testid="promotion-untested">
                       {untestedText(p.evidence)}
+                    </div>
+                  )}
+                  {p.evidence && candidatesScoredText(p.evidence.candidatesScoredOnTest) && (
+                    <div className="error" style={{ fontSize: "0.8rem" }} data-testid="promotion-candidates-scored">
+                      {candidatesScoredText(p.evidence.candidatesScoredOnTest)}
                     </div>
                   )}
                 </td>

@@ -2,6 +2,7 @@
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import { historyNotes, historySeries, LineChart } from "@/charts/Charts";
+import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { noLongerHeld } from "@rcmnet/api/noLongerHeld";
 import { gql } from "@/lib/gql";
@@ -10,20 +11,13 @@ import { modelMetrics, pct } from "@/lib/metrics";
 import { CANCEL_RUN, CREATE_SNAPSHOT, START_RUN, TRAINING, TRAINING_RUN_LOG } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
+import { leftOutWithoutPatientText } from "./leftOut";
+import { cancelQuestion, type RunState, runStatusLine, stuck } from "./runStatus";
 import { classRows } from "./snapshotClasses";
 
-interface Run {
-  id: string;
-  status: "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
-  progress: number;
-  config: Record<string, unknown>;
-  metrics: unknown;
+interface Run extends RunState {
   error: string | null;
   backend: string | null;
-  cancelRequested: boolean;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
   snapshot: { id: string; name: string; itemCount: number };
   baseModel: { id: string; name: string; version: string } | null;
   producedModel: { id: string; name: string; version: string; status: string; metrics: unknown } | null;
@@ -31,15 +25,29 @@ interface Run {
 
 interface Data {
   championModel: { id: string; name: string; version: string; metrics: unknown } | null;
-  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number } | null; heldOutCells: number | null; casesWithoutPatient: number | null; relabelledSince: number; labelCounts: unknown; createdAt: string }[] };
+  datasetSnapshots: { nodes: { id: string; name: string; itemCount: number; contentHash: string; labels: string[]; splitCounts: { train: number; val: number; test: number }; patientCounts: { train: number; val: number; test: number } | null; heldOutCells: number | null; casesWithoutPatient: number | null; casesLeftOutWithoutPatient: number | null; cellsLeftOutWithoutPatient: number | null; relabelledSince: number; labelCounts: unknown; createdAt: string }[] };
   trainingRuns: { nodes: Run[] };
 }
 
 const ACTIVE = new Set(["QUEUED", "RUNNING"]);
 
+/** The browser's clock, moved on every 15 s while `ticking`: a status line's "queued 42 min" grows with it. */
+function useNow(ticking: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ticking) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 15_000);
+    return () => clearInterval(timer);
+  }, [ticking]);
+  return now;
+}
+
 export function Retraining() {
   const [active, setActive] = useState(false);
-  const { data, error, loading, reload } = useQuery<Data>(TRAINING, {}, { poll: active, pollMs: 1000 });
+  // Every second while a run moves; every 30 s while it is stuck with no worker (nothing moves until one comes).
+  const [stalled, setStalled] = useState(false);
+  const { data, error, loading, reload } = useQuery<Data>(TRAINING, {}, { poll: active, pollMs: stalled ? 30_000 : 1000 });
   const [epochs, setEpochs] = useState(2);
   const [frozenEpochs, setFrozenEpochs] = useState(1);
   const [snapshotId, setSnapshotId] = useState<string>("");
@@ -47,16 +55,23 @@ export function Retraining() {
   const snapshots = data?.datasetSnapshots.nodes ?? [];
   const anyActive = runs.some((r) => ACTIVE.has(r.status));
   useEffect(() => setActive(anyActive), [anyActive]);
+  const stuckRun = runs.find((r) => ACTIVE.has(r.status) && stuck(r)) ?? null;
+  const anyStuck = stuckRun !== null;
+  useEffect(() => setStalled(anyStuck), [anyStuck]);
+  const now = useNow(anyActive);
   const [shown, setShown] = useState<string | null>(null);
   const run = runs.find((r) => r.id === shown) ?? runs[0] ?? null;
 
   const { act, actionError, notice, busy } = useAction(reload);
+  // Cancelling a run throws its epochs away (it cannot be resumed): never one click.
+  const { ask, dialog } = useAsk();
 
   if (loading && !data) return <Loading what="training data" />;
   const champion = data?.championModel;
   return (
     <div>
       <h1>Retraining</h1>
+      {dialog}
       <ErrorBox error={error} />
       <ErrorBox error={actionError} testId="training-error" />
       {notice && (
@@ -130,6 +145,11 @@ export function Retraining() {
                     <td data-testid="snapshot-patients" title={patientNote(s)}>
                       {s.patientCounts ? `${s.patientCounts.train}/${s.patientCounts.val}/${s.patientCounts.test}` : "— (split by cell)"}
                       {s.heldOutCells ? <span className="muted"> · {s.heldOutCells} cells held out</span> : null}
+                      {leftOutWithoutPatientText(s.casesLeftOutWithoutPatient, s.cellsLeftOutWithoutPatient) && (
+                        <div className="muted" style={{ fontSize: "0.8rem" }} data-testid="snapshot-left-out">
+                          {leftOutWithoutPatientText(s.casesLeftOutWithoutPatient, s.cellsLeftOutWithoutPatient)}
+                        </div>
+                      )}
                     </td>
                     <td>{formatDateTime(s.createdAt)}</td>
                   </tr>
@@ -177,8 +197,9 @@ export function Retraining() {
           </div>
           {/* One run at a time (the API refuses a second): the worker's cores go to one model. */}
           {anyActive && (
-            <p className="muted" data-testid="run-active-note">
+            <p className={stuckRun ? "error" : "muted"} data-testid="run-active-note">
               A training run is queued or running: start the next one when it has finished, or cancel it below.
+              {stuckRun && " It is stuck with no worker: see its line below."}
             </p>
           )}
         </form>
@@ -191,6 +212,7 @@ export function Retraining() {
         <table data-testid="runs">
           <thead>
             <tr>
+              <th>Queued</th>
               <th>Started</th>
               <th>Snapshot</th>
               <th>Status</th>
@@ -202,38 +224,56 @@ export function Retraining() {
             </tr>
           </thead>
           <tbody>
-            {runs.map((r) => (
-              <tr key={r.id} data-testid="run-row" data-status={r.status} aria-selected={run?.id === r.id}>
-                <td>
-                  <button type="button" onClick={() => setShown(r.id)}>
-                    {formatDateTime(r.createdAt)}
-                  </button>
-                </td>
-                <td>{r.snapshot.name}</td>
-                <td>
-                  <span className={`badge ${r.status === "SUCCEEDED" ? "ok" : r.status === "FAILED" ? "bad" : ""}`}>{r.status}</span>
-                </td>
-                <td>
-                  <progress max={1} value={r.progress} aria-label="Training progress" data-testid="run-progress" /> {Math.round(r.progress * 100)}%
-                </td>
-                <td>
-                  {r.producedModel ? (
-                    <Link href="/models" data-testid="run-produced-model">
-                      {r.producedModel.name} {r.producedModel.version} ({r.producedModel.status})
-                    </Link>
-                  ) : (
-                    (r.error ?? "—")
-                  )}
-                </td>
-                <td>
-                  {ACTIVE.has(r.status) && (
-                    <button type="button" disabled={busy || r.cancelRequested} onClick={() => void act(() => gql(CANCEL_RUN, { id: r.id }))} data-testid="cancel-run">
-                      {r.cancelRequested ? "Cancelling…" : "Cancel"}
+            {runs.map((r) => {
+              const line = runStatusLine(r, now);
+              return (
+                <tr key={r.id} data-testid="run-row" data-status={r.status} data-stuck={stuck(r) ? "true" : undefined} aria-selected={run?.id === r.id}>
+                  <td>
+                    <button type="button" onClick={() => setShown(r.id)}>
+                      {formatDateTime(r.createdAt)}
                     </button>
-                  )}
-                </td>
-              </tr>
-            ))}
+                  </td>
+                  {/* When a worker took it: the queued time alone hid a run no worker had taken. */}
+                  <td data-testid="run-started">{r.startedAt ? formatDateTime(r.startedAt) : ACTIVE.has(r.status) ? "not yet" : "never"}</td>
+                  <td>{r.snapshot.name}</td>
+                  <td>
+                    <span className={`badge ${r.status === "SUCCEEDED" ? "ok" : r.status === "FAILED" ? "bad" : ""}`}>{r.status}</span>
+                  </td>
+                  <td>
+                    <progress max={1} value={r.progress} aria-label="Training progress" data-testid="run-progress" /> {Math.round(r.progress * 100)}%
+                    {line && (
+                      <div className={line.tone} style={{ fontSize: "0.8rem" }} data-testid="run-status-line">
+                        {line.text}
+                      </div>
+                    )}
+                  </td>
+                  <td>
+                    {r.producedModel ? (
+                      <Link href="/models" data-testid="run-produced-model">
+                        {r.producedModel.name} {r.producedModel.version} ({r.producedModel.status})
+                      </Link>
+                    ) : (
+                      (r.error ?? "—")
+                    )}
+                  </td>
+                  <td>
+                    {ACTIVE.has(r.status) && (
+                      <button
+                        type="button"
+                        disabled={busy || r.cancelRequested}
+                        onClick={async () => {
+                          const answer = await ask({ ...cancelQuestion(r), confirmOnly: true });
+                          if (answer !== null) void act(() => gql(CANCEL_RUN, { id: r.id }));
+                        }}
+                        data-testid="cancel-run"
+                      >
+                        {r.cancelRequested ? "Cancelling…" : "Cancel"}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}
@@ -370,14 +410,23 @@ function SnapshotClasses({ labels, labelCounts }: { labels: string[]; labelCount
 }
 
 /** Why a snapshot's patient figures read as they do (the row's tooltip). */
-function patientNote(s: { patientCounts: unknown; heldOutCells: number | null; casesWithoutPatient: number | null }): string {
+function patientNote(s: {
+  patientCounts: unknown;
+  heldOutCells: number | null;
+  casesWithoutPatient: number | null;
+  casesLeftOutWithoutPatient: number | null;
+  cellsLeftOutWithoutPatient: number | null;
+}): string {
   if (!s.patientCounts) return "Taken before snapshots were split by patient: its parts were split cell by cell.";
   const notes = [];
+  // Before 2026-11-28 such cases were put in TRAIN; since, they are left out (casesLeftOutWithoutPatient).
   if (s.casesWithoutPatient) notes.push(`${s.casesWithoutPatient} case(s) without a patient id, learned from only (TRAIN): they may be any patient's`);
+  const leftOut = leftOutWithoutPatientText(s.casesLeftOutWithoutPatient, s.cellsLeftOutWithoutPatient);
+  if (leftOut) notes.push(`${leftOut}: such a case may be any patient's`);
   if (s.heldOutCells) {
     notes.push(`${s.heldOutCells} cell(s) held out: they sat in a less protected part than their patient's, or their image is also another cell's across the TEST line`);
   }
-  return notes.length ? notes.join("; ") : "Every case names its patient; no cell held out.";
+  return notes.length ? notes.join("; ") : "Every case in it names its patient; no cell held out.";
 }
 
 /**

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { cancelQuestion, epochsOf, formatDuration, type RunState, runStatusLine, stuck } from "./runStatus";
+
+const NOW = Date.parse("2026-11-28T09:00:00.000Z");
+const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString();
+
+const queued: RunState = {
+  id: "3f2a9c1e-0000-4000-8000-000000000001",
+  status: "QUEUED",
+  progress: 0,
+  config: { epochs: 30, frozenEpochs: 5 },
+  metrics: null,
+  cancelRequested: false,
+  createdAt: minutesAgo(42),
+  startedAt: null,
+  finishedAt: null,
+  waitingForWorkerSince: null,
+  stalledSince: null,
+  snapshot: { name: "week 48" },
+};
+
+/** Running since 20 minutes, 6 of its 30 epochs trained. */
+const running: RunState = {
+  ...queued,
+  status: "RUNNING",
+  progress: 0.21,
+  metrics: { history: Array.from({ length: 6 }, (_, i) => ({ epoch: i + 1 })) },
+  startedAt: minutesAgo(20),
+};
+
+describe("a training run's status line", () => {
+  it("says a queued run no worker has taken is stuck, for how long, and what to do", () => {
+    expect(runStatusLine({ ...queued, waitingForWorkerSince: queued.createdAt }, NOW)).toEqual({
+      text:
+        "Queued 42 min, no worker has taken it (queued 2026-11-28 08:18:00 UTC): check that a running worker takes trainModel jobs (RCMNET_WORKER_JOBS). " +
+        "Until it ends no other run can start. Cancel it to start another.",
+      tone: "error",
+    });
+  });
+
+  it("says a running run whose worker stopped answering has made no progress since its last heartbeat", () => {
+    const line = runStatusLine({ ...running, stalledSince: minutesAgo(12) }, NOW)!;
+    expect(line.tone).toBe("error");
+    expect(line.text).toMatch(/^No progress for 12 min: the worker may have stopped \(its last heartbeat 2026-11-28 08:48:00 UTC\)\. /);
+    expect(line.text).toContain("to resume from its last checkpoint");
+    expect(line.text).toContain("Until it ends no other run can start.");
+    // A cancel asked for meanwhile waits for a worker: said, not shown as under way.
+    expect(runStatusLine({ ...running, stalledSince: minutesAgo(12), cancelRequested: true }, NOW)!.text).toMatch(/Its cancellation takes effect when a worker takes it\.$/);
+  });
+
+  it("says a run handed back to the queue after its worker stopped waits for a worker again", () => {
+    const line = runStatusLine({ ...running, waitingForWorkerSince: minutesAgo(7) }, NOW)!;
+    expect(line).toMatchObject({ tone: "error" });
+    expect(line.text).toMatch(/^Handed back to the queue after its worker stopped, and no worker has taken it for 7 min \(due since 2026-11-28 08:53:00 UTC\): /);
+  });
+
+  it("gives the elapsed time and the epoch of a run under way, from when a worker took it", () => {
+    expect(runStatusLine(running, NOW)).toEqual({ text: "Running 20 min, epoch 7 of 30.", tone: "notice" });
+    expect(runStatusLine({ ...queued, createdAt: minutesAgo(2) }, NOW)).toEqual({ text: "Queued 2 min: waiting for a worker to take it.", tone: "notice" });
+    expect(runStatusLine({ ...running, metrics: { history: Array.from({ length: 30 }, () => ({})) }, progress: 0.9 }, NOW)!.text).toBe(
+      "Running 20 min, all 30 epochs trained, evaluating on the TEST part.",
+    );
+    expect(runStatusLine({ ...running, cancelRequested: true }, NOW)!.text).toBe("Running 20 min, epoch 7 of 30. Cancelling: its worker stops it within seconds.");
+    expect(runStatusLine({ ...running, cancelRequested: true, metrics: { history: Array.from({ length: 30 }, () => ({})) } }, NOW)!.text).toBe(
+      "Running 20 min, all 30 epochs trained, evaluating on the TEST part. Cancelling: its worker stops it before registering its model (if registered first, the run succeeds anyway).",
+    );
+    expect(runStatusLine({ ...running, status: "SUCCEEDED", finishedAt: minutesAgo(5) }, NOW)).toEqual({ text: "Ended 15 min after a worker took it.", tone: "muted" });
+    expect(runStatusLine({ ...queued, status: "CANCELLED", finishedAt: minutesAgo(1) }, NOW)).toEqual({ text: "Ended before a worker took it.", tone: "muted" });
+  });
+
+  it("polls slower only while stuck", () => {
+    expect(stuck(running)).toBe(false);
+    expect(stuck({ ...running, stalledSince: minutesAgo(3) })).toBe(true);
+    expect(stuck({ ...queued, waitingForWorkerSince: minutesAgo(6) })).toBe(true);
+  });
+
+  it("writes durations as a status line says them", () => {
+    expect(formatDuration(20_000)).toBe("under a minute");
+    expect(formatDuration(-5_000)).toBe("under a minute");
+    expect(formatDuration(42 * 60_000)).toBe("42 min");
+    expect(formatDuration(185 * 60_000)).toBe("3 h 5 min");
+    expect(formatDuration(120 * 60_000)).toBe("2 h");
+    expect(formatDuration(4 * 24 * 60 * 60_000)).toBe("4 days");
+  });
+});
+
+describe("the question before a run is cancelled", () => {
+  it("names the run, its epoch and progress, and says it cannot be resumed", () => {
+    expect(cancelQuestion(running)).toEqual({
+      title: "Cancel training run 3f2a9c1e at epoch 7 of 30?",
+      message:
+        "On snapshot week 48, queued 2026-11-28 08:18:00 UTC, started 2026-11-28 08:40:00 UTC: 6 of 30 epochs trained (21%). " +
+        "It cannot be resumed: its checkpoint is removed, and training again means a new run from epoch 1.",
+      confirm: "Cancel the run",
+      dismiss: "Keep it",
+    });
+  });
+
+  it("says a queued run ends at once, a run under evaluation may succeed anyway, and a stuck one waits for a worker", () => {
+    const q = cancelQuestion(queued);
+    expect(q.title).toBe("Cancel training run 3f2a9c1e? It has not started yet.");
+    expect(q.message).toBe("On snapshot week 48, queued 2026-11-28 08:18:00 UTC (0%). It ends at once, and cannot be resumed: training on this snapshot again means a new run.");
+    const evaluating = cancelQuestion({ ...running, progress: 0.91, metrics: { history: Array.from({ length: 30 }, () => ({})) } });
+    expect(evaluating.title).toBe("Cancel training run 3f2a9c1e while it is evaluated on the TEST part (all 30 epochs trained)?");
+    expect(evaluating.message).toContain("If its model is registered before its worker sees the cancel, the run succeeds anyway.");
+    expect(cancelQuestion({ ...running, stalledSince: minutesAgo(12) }).message).toMatch(/No worker is running it now: the cancel takes effect when one takes it\.$/);
+  });
+
+  it("counts the epochs trained from the run's history, within its recipe", () => {
+    expect(epochsOf(running)).toEqual({ done: 6, total: 30 });
+    expect(epochsOf({ config: {}, metrics: null })).toEqual({ done: 0, total: null });
+    expect(epochsOf({ config: { epochs: 2 }, metrics: { history: [{}, {}, {}] } })).toEqual({ done: 2, total: 2 });
+  });
+});
