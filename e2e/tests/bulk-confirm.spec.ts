@@ -139,6 +139,23 @@ test("number and letter keys can be switched off (speech input, tremor); the cho
   await expect(page.locator('[data-testid="cell-tile"][aria-current="true"]')).not.toHaveAttribute("data-cell-id", cursor ?? "");
   await expect(page.getByTestId("reason-dialog")).toBeHidden();
   await expect(page.getByText("Grad-CAM off")).toBeVisible();
+  await expect(page.getByTestId("current-gradcam")).toHaveCount(0);
+  // The help marks the letter shortcuts off, and what they did is a button away.
+  await expect(page.getByTestId("keys-off-note")).toBeVisible();
+  await expect(page.getByTestId("review-keys-help").locator('kbd[data-off="true"]')).toHaveText(["U", "L", "G", "H"]);
+  const gradcam = page.getByTestId("gradcam-toggle");
+  await expect(gradcam).toHaveAttribute("aria-pressed", "false");
+  await gradcam.click();
+  await expect(gradcam).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByTestId("current-gradcam")).toBeVisible();
+  await expect(page.getByTestId("current-gradcam")).toHaveAttribute("data-gradcam", "on");
+  await expect(page.getByText("Grad-CAM on")).toBeVisible();
+  // "Next unreviewed" as a button: to another cell, one not decided yet (the CAR-T calls are left one by one).
+  const here = await page.locator('[data-testid="cell-tile"][aria-current="true"]').getAttribute("data-cell-id");
+  await page.getByTestId("jump-unreviewed").click();
+  const landed = page.locator('[data-testid="cell-tile"][aria-current="true"]');
+  await expect(landed).not.toHaveAttribute("data-cell-id", here ?? "");
+  await expect(landed).toHaveAttribute("data-reviewed", "false");
   expect(decisions).toEqual([]);
   await page.reload();
   await expect(page.getByTestId("character-keys")).not.toBeChecked();

@@ -6,6 +6,7 @@ import type { Case, ModelStatus, Prediction, PrismaClient, Review, Slide, User }
 import { modelLabelSetsByCase } from "./modules/cases/differential.ts";
 import { latestAmendEvents, type AmendEvent } from "./modules/signoff/amendCase.ts";
 import { withdrawnSql } from "./modules/models/withdrawn.ts";
+import { withdrawingRetractions, type WithdrawingRetraction } from "./modules/signoff/withdrawnCells.ts";
 
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
   const map = new Map<K, V>();
@@ -103,6 +104,14 @@ export function createLoaders(prisma: PrismaClient) {
     amendEventByCaseId: new DataLoader<string, AmendEvent | null>(async (ids) => {
       const events = await latestAmendEvents(prisma, ids);
       return ids.map((id) => events.get(id) ?? null);
+    }),
+    /**
+     * The retraction each case is being amended after, null for none (Cell.withdrawnInVersion):
+     * one query per page of cells, however many cells ask.
+     */
+    withdrawingRetractionByCaseId: new DataLoader<string, WithdrawingRetraction | null>(async (ids) => {
+      const found = await withdrawingRetractions(prisma, ids);
+      return ids.map((id) => found.get(id) ?? null);
     }),
     /**
      * Cell counts per current label (and how many were reviewed) for each case: one query serves

@@ -32,7 +32,7 @@ const REVIEW_PAGE = `query($id: ID!) { case(id: $id) {
   differential { total counted cartPercent rows { label count percent } }
   signOffs { version }
   cells(first: 1000) { totalCount pageInfo { hasNextPage }
-    nodes { id x y width height currentLabel reviewCount humanDecided cropUrl
+    nodes { id x y width height currentLabel reviewCount humanDecided cropUrl withdrawnInVersion
       slide { id kind }
       prediction { label confidence abstained probabilities modelVersionId modelVersion { id name version } }
       reviews { seq label reason reviewer { displayName } } } } } }`;

@@ -38,7 +38,7 @@ export const CASE_PROGRESS = /* GraphQL */ `
 `;
 
 const CELL_FIELDS = /* GraphQL */ `
-  id slideId x y width height cropSha256 currentLabel reviewCount humanDecided
+  id slideId x y width height cropSha256 currentLabel reviewCount humanDecided withdrawnInVersion
   prediction { label confidence abstained modelVersionId modelVersion { id name version isChampion withdrawn } }
   reviews { seq action label previousLabel reason reasonWithheld reportVersion createdAt reviewer { login displayName } }
 `;

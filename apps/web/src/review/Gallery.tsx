@@ -5,7 +5,19 @@ import { memo } from "react";
 import { classColour } from "@/charts/scale";
 import { CellImage } from "./CellImage";
 import { thresholdPercent } from "@/lib/format";
-import { bulkConfirmTitle, bulkExcludedText, type BulkPolicy, groupCountText, groupSummary, isBulkExcluded, isLowConfidence, type Group, type ReviewCell } from "./model";
+import {
+  aiPercentText,
+  bulkConfirmTitle,
+  bulkExcludedText,
+  type BulkPolicy,
+  groupCountText,
+  groupSummary,
+  isBulkExcluded,
+  isLowConfidence,
+  isWithdrawn,
+  type Group,
+  type ReviewCell,
+} from "./model";
 import { labelName } from "@/lib/labels";
 
 const Tile = memo(function Tile({
@@ -24,19 +36,22 @@ const Tile = memo(function Tile({
   onSelect: (id: string) => void;
 }) {
   const ai = cell.ai;
-  // Percentages are rounded down, so a flagged 79.6% never reads as 80%.
+  // Percentages are rounded down (aiPercentText), so a flagged 79.6% never reads as 80%.
   const low = isLowConfidence(cell, minConfidence);
+  // Decided, but that decision was withdrawn by a retraction: it needs a decision again (or its image voided).
+  const withdrawn = isWithdrawn(cell);
   return (
     <button
       type="button"
       className={`tile${cell.decision ? " reviewed" : ""}${low ? " low" : ""}`}
       aria-current={current ? "true" : undefined}
-      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : labelName(ai.label)} ${Math.floor(ai.confidence * 100)}%${low ? " (low confidence)" : ""}` : "no prediction"}, ${cell.decision ? `human ${labelName(cell.decision.label)}` : "not reviewed"}`}
+      aria-label={`Cell, AI ${ai ? `${ai.abstained ? "abstained" : labelName(ai.label)} ${aiPercentText(ai.confidence)}${low ? " (low confidence)" : ""}` : "no prediction"}, ${cell.decision ? `human ${labelName(cell.decision.label)}` : "not reviewed"}${withdrawn ? `, withdrawn by the retraction signed as version ${cell.withdrawnInVersion}` : ""}`}
       data-testid="cell-tile"
       data-cell-id={cell.id}
       data-label={cell.currentLabel}
       data-reviewed={cell.decision ? "true" : "false"}
       data-low-confidence={low ? "true" : "false"}
+      data-withdrawn={withdrawn ? "true" : "false"}
       data-current={current ? "true" : "false"}
       onClick={() => onSelect(cell.id)}
       // Keyboard focus stays on the page so the shortcuts keep working after a click.
@@ -46,9 +61,13 @@ const Tile = memo(function Tile({
       <CellImage cell={cell} gradcam={gradcam && current} size={88} alt="" />
       <div className="ai-line" title={low ? `AI prediction, under ${thresholdPercent(minConfidence)} confidence: look closely` : "AI prediction"}>
         {low && <span aria-hidden="true">⚠ </span>}
-        AI: {ai ? (ai.abstained ? `abstained (${labelName(ai.label)})` : labelName(ai.label)) : "—"} {ai ? `${Math.floor(ai.confidence * 100)}%` : ""}
+        AI: {ai ? (ai.abstained ? `abstained (${labelName(ai.label)})` : labelName(ai.label)) : "—"} {ai ? aiPercentText(ai.confidence) : ""}
       </div>
-      {cell.decision ? (
+      {cell.decision && withdrawn ? (
+        <div className="pending" title={`Decided ${labelName(cell.decision.label)} by ${cell.decision.reviewer}; withdrawn by the retraction signed as version ${cell.withdrawnInVersion}: decide it again, or void its image`}>
+          ↺ withdrawn (v{cell.withdrawnInVersion})
+        </div>
+      ) : cell.decision ? (
         <div className="human-line" title={`Human decision by ${cell.decision.reviewer}`}>
           ✓ {labelName(cell.decision.label)}
         </div>
@@ -95,7 +114,7 @@ export const Gallery = memo(function Gallery({
         // "0 to confirm" never reads as "this class is done".
         const summary = groupSummary(g, policy, saving);
         const confirmable = summary.confirmable;
-        const counts = groupCountText(summary);
+        const counts = groupCountText({ ...summary, withdrawn: g.cells.filter(isWithdrawn).length });
         const { minConfidence } = policy;
         return (
           <section key={g.label} className="gallery-group" data-testid={`group-${g.label}`} aria-label={`${labelName(g.label)}: ${counts}`}>

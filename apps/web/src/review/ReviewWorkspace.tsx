@@ -14,8 +14,10 @@ import { imageOptionText, type NumberedImage } from "./caseImages";
 import { FieldView, type SlideInfo } from "./FieldView";
 import { Gallery } from "./Gallery";
 import {
+  aiPercentText,
   amendmentDecisions,
   basisOf,
+  bulkConfirmQuestion,
   cellToSend,
   chooseIntent,
   changedSince,
@@ -23,6 +25,8 @@ import {
   groupCells,
   HISTORY_KEY,
   initialState,
+  isWithdrawn,
+  jumpTarget,
   keyIntent,
   isLowConfidence,
   seenState,
@@ -36,8 +40,12 @@ import {
   signedVersionOf,
   suggestionModels,
   viewKey,
+  withdrawnCells,
+  withdrawnCountText,
+  withdrawnDecisionText,
   type BulkPolicy,
   type HumanDecision,
+  type JumpKind,
   type KeyIntent,
   type ReviewCell,
   type SaveRequest,
@@ -161,6 +169,10 @@ export function ReviewWorkspace({
   );
   const failure = failedDecision(state);
   const prog = useMemo(() => progress(state.cells), [state.cells]);
+  // Cells a retraction withdrew and still counted: a result is not signed over them (the API's rule).
+  const retracted = useMemo(() => withdrawnCells(state.cells), [state.cells]);
+  // Where each jump button goes (null: nowhere, the button is disabled); the keys take the same.
+  const jumps = useMemo(() => ({ nextUnreviewed: jumpTarget(state, "nextUnreviewed"), nextLowConfidence: jumpTarget(state, "nextLowConfidence") }), [state]);
   const models = useMemo(() => suggestionModels(state.cells), [state.cells]);
   const withdrawn = models.filter((m) => m.withdrawn);
   // What absolute counts come from, as the signature will take it (the failed images are not here).
@@ -276,13 +288,8 @@ export function ReviewWorkspace({
     async (ids: string[]) => {
       const chosen = stateRef.current.cells.filter((c) => ids.includes(c.id));
       if (!chosen.length) return;
-      const lowest = Math.min(...chosen.map((c) => c.ai?.confidence ?? 1));
-      const answer = await ask({
-        title: `Confirm ${chosen.length} cell${chosen.length === 1 ? "" : "s"} as ${labelName(chosen[0]!.currentLabel)}?`,
-        message: `Each is recorded as your decision that the AI's label is right. The least certain of them has AI confidence ${(lowest * 100).toFixed(0)}%.`,
-        confirmOnly: true,
-        confirm: `Confirm ${chosen.length}`,
-      });
+      // The least certain call written as its tile writes it (rounded down), not rounded up past it.
+      const answer = await ask({ ...bulkConfirmQuestion(chosen), confirmOnly: true });
       if (answer === null) return;
       // What the dialog named is what is confirmed: a reload that landed while it was open (a
       // new champion's call, a colleague's decision) sends nothing, as the API would refuse it.
@@ -347,6 +354,12 @@ export function ReviewWorkspace({
             <strong>{prog.reviewed}</strong> of <strong>{prog.total}</strong> reviewed
           </div>
           <progress max={Math.max(1, prog.total)} value={prog.reviewed} aria-label="Review progress" />
+          {retracted && (
+            // Reviewed, but their decisions were withdrawn: they need attention as much as undecided cells.
+            <div className="badge URGENT" data-testid="review-withdrawn-progress" title={`Each is decided again if that retraction was wrong, or its image is voided`}>
+              {withdrawnCountText(retracted)}
+            </div>
+          )}
         </div>
       </div>
       {models.length > 0 && (
@@ -478,25 +491,46 @@ export function ReviewWorkspace({
             ) : (
               <p className="muted">No cell selected.</p>
             )}
-            {current && (
-              <button
-                type="button"
-                style={{ marginTop: "0.6rem" }}
-                onMouseDown={(e) => e.preventDefault()}
-                onClick={() => dispatch({ type: "toggleHistory" })}
-                aria-expanded={state.history}
-                aria-controls={state.history ? CELL_HISTORY_ID : undefined}
-                data-testid="history-toggle"
-              >
-                {/* One name whatever its state (aria-expanded says it), as a disclosure button should. */}
-                <span aria-hidden="true">{state.history ? "▾" : "▸"}</span> History <kbd>{HISTORY_KEY.toUpperCase()}</kbd>
-              </button>
+            {/* What the letter keys do, as buttons: with those keys switched off (or never used),
+                Grad-CAM, the jumps and the history are a click away. Viewing only: a read-only case has them too. */}
+            {state.cells.length > 0 && (
+              <div className="row" style={{ marginTop: "0.6rem", gap: "0.3rem", flexWrap: "wrap", fontSize: "0.85rem" }} data-testid="cell-navigation">
+                {(["nextUnreviewed", "nextLowConfidence"] as const).map((kind) => (
+                  <JumpButton key={kind} kind={kind} target={jumps[kind]} keys={characterKeys} onJump={onSelect} />
+                ))}
+                {current && (
+                  <button
+                    type="button"
+                    onMouseDown={(e) => e.preventDefault()}
+                    onClick={() => dispatch({ type: "toggleGradcam" })}
+                    aria-pressed={state.gradcam}
+                    title="Show the AI's attention map (Grad-CAM) beside the cell"
+                    data-testid="gradcam-toggle"
+                  >
+                    Grad-CAM {characterKeys && <kbd>G</kbd>}
+                  </button>
+                )}
+                {current && (
+                  <button
+                    type="button"
+                    onMouseDown={(e) => e.preventDefault()}
+                    onClick={() => dispatch({ type: "toggleHistory" })}
+                    aria-expanded={state.history}
+                    aria-controls={state.history ? CELL_HISTORY_ID : undefined}
+                    data-testid="history-toggle"
+                  >
+                    {/* One name whatever its state (aria-expanded says it), as a disclosure button should. */}
+                    <span aria-hidden="true">{state.history ? "▾" : "▸"}</span> History {characterKeys && <kbd>{HISTORY_KEY.toUpperCase()}</kbd>}
+                  </button>
+                )}
+              </div>
             )}
             {current && !readOnly && (
               <DecisionButtons
                 labels={state.labels}
                 current={current.currentLabel}
                 busy={state.saving.has(current.id)}
+                keys={characterKeys}
                 onChoose={(label) => apply(chooseIntent(stateRef.current, label), label === current.currentLabel)}
               />
             )}
@@ -506,10 +540,12 @@ export function ReviewWorkspace({
             // Read-only, only moving around works: say so, rather than hide the keys that still do.
             <section className="panel keys" aria-label="Keyboard shortcuts" data-testid="readonly-keys">
               <p style={{ fontSize: "0.85rem", margin: 0 }}>
-                <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>{JUMP_KEYS.nextUnreviewed.toUpperCase()}</kbd> next unreviewed ·{" "}
-                <kbd>{JUMP_KEYS.nextLowConfidence.toUpperCase()}</kbd> next low-confidence · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"} ·{" "}
-                <kbd>{HISTORY_KEY.toUpperCase()}</kbd> history
+                <kbd>←</kbd>/<kbd>→</kbd> move · <Key k={JUMP_KEYS.nextUnreviewed.toUpperCase()} on={characterKeys} /> next unreviewed ·{" "}
+                <Key k={JUMP_KEYS.nextLowConfidence.toUpperCase()} on={characterKeys} /> next low-confidence · <Key k="G" on={characterKeys} /> Grad-CAM{" "}
+                {state.gradcam ? "on" : "off"} · <Key k={HISTORY_KEY.toUpperCase()} on={characterKeys} /> history
               </p>
+              <KeysOffNote on={characterKeys} />
+              <CharacterKeysBox on={characterKeys} set={setCharacterKeys} readOnly />
             </section>
           ) : (
           <section className="panel keys" aria-label="Keyboard shortcuts">
@@ -520,23 +556,18 @@ export function ReviewWorkspace({
                 .filter(({ key }) => key !== null)
                 .map(({ label, key }) => (
                   <span key={label} data-label={label}>
-                    <kbd>{key}</kbd> {labelName(label)}
+                    <Key k={key!} on={characterKeys} /> {labelName(label)}
                   </span>
                 ))}
             </div>
             <p style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }} data-testid="review-keys-help">
               <kbd>←</kbd>/<kbd>→</kbd> move · <kbd>Enter</kbd> confirm · <kbd>⌫</kbd> back to the last decided cell ·{" "}
-              <kbd>{JUMP_KEYS.nextUnreviewed.toUpperCase()}</kbd> next unreviewed · <kbd>{JUMP_KEYS.nextLowConfidence.toUpperCase()}</kbd> next
-              low-confidence · <kbd>G</kbd> Grad-CAM {state.gradcam ? "on" : "off"} · <kbd>{HISTORY_KEY.toUpperCase()}</kbd> history
+              <Key k={JUMP_KEYS.nextUnreviewed.toUpperCase()} on={characterKeys} /> next unreviewed ·{" "}
+              <Key k={JUMP_KEYS.nextLowConfidence.toUpperCase()} on={characterKeys} /> next low-confidence · <Key k="G" on={characterKeys} /> Grad-CAM{" "}
+              {state.gradcam ? "on" : "off"} · <Key k={HISTORY_KEY.toUpperCase()} on={characterKeys} /> history
             </p>
-            <label style={{ flexDirection: "row", alignItems: "center", fontSize: "0.85rem", marginTop: "0.4rem" }}>
-              <input type="checkbox" checked={characterKeys} onChange={(e) => {
-                  setCharacterKeys(e.target.checked);
-                  e.target.blur(); // the page listens for the keys, not the box (Space would toggle it again)
-                }}
-                data-testid="character-keys" />
-              Number and letter keys decide cells (off: use the buttons; arrows and Enter still work)
-            </label>
+            <KeysOffNote on={characterKeys} />
+            <CharacterKeysBox on={characterKeys} set={setCharacterKeys} readOnly={false} />
           </section>
           )}
           <div className="panel">
@@ -556,6 +587,12 @@ export function ReviewWorkspace({
                   {unreviewed} cell{unreviewed === 1 ? "" : "s"} still unreviewed
                 </span>
               )}
+              {retracted && (
+                <p className="notice" style={{ margin: "0.5rem 0 0" }} data-testid="signoff-withdrawn-cells">
+                  {withdrawnCountText(retracted)}: signing a result is blocked until each is decided again (if that retraction was wrong) or its image is
+                  voided.
+                </p>
+              )}
             </div>
           )}
         </aside>
@@ -572,7 +609,7 @@ export function ReviewWorkspace({
       <SignOffDialog
         open={signOpen}
         onClose={() => setSignOpen(false)}
-        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion), amendmentOpened: header.amendment, signedComment: header.signedComment }}
+        summary={{ signer, accession: header.accession, patientRef: header.patientRef, specimen: specimenLine(header), blood, differential: diff, total: prog.total, unreviewed, overrides: prog.overrides, unsavedDecisions: state.unsaved.size, failedSlides, withdrawn: readOnly ? null : retracted, amendment: readOnly ? null : amendmentDecisions(state.cells, header.reportVersion), amendmentOpened: header.amendment, signedComment: header.signedComment }}
         saving={state.saving.size > 0}
         onSign={async (meaning, login, password, comment) => {
           await api.signOff(meaning, login, password, seenState(stateRef.current.cells), comment);
@@ -600,15 +637,86 @@ function RetryButton({ busy, onRetry }: { busy: boolean; onRetry: () => void }) 
 
 /** "AI Neutrophil 93%, not reviewed": what a screen reader says when the cursor lands on a cell. */
 function announce(cell: ReviewCell): string {
-  const ai = cell.ai ? (cell.ai.abstained ? "AI abstained" : `AI ${labelName(cell.ai.label)} ${Math.floor(cell.ai.confidence * 100)}%`) : "no AI call";
-  return `${ai}, ${cell.decision ? `decided ${labelName(cell.decision.label)}` : "not reviewed"}`;
+  const ai = cell.ai ? (cell.ai.abstained ? "AI abstained" : `AI ${labelName(cell.ai.label)} ${aiPercentText(cell.ai.confidence)}`) : "no AI call";
+  const withdrawn = isWithdrawn(cell) ? `, withdrawn by the retraction signed as version ${cell.withdrawnInVersion}` : "";
+  return `${ai}, ${cell.decision ? `decided ${labelName(cell.decision.label)}` : "not reviewed"}${withdrawn}`;
+}
+
+const JUMP_TEXT: Record<JumpKind, { text: string; none: string }> = {
+  nextUnreviewed: { text: "Next unreviewed", none: "No other cell needs a decision" },
+  nextLowConfidence: { text: "Next low-confidence", none: "No other low-confidence cell" },
+};
+
+/**
+ * A jump of the keyboard map (U, L) as a button: the same target (jumpTarget), disabled when there
+ * is none. It never takes focus, so the keys keep working after a click.
+ */
+function JumpButton({ kind, target, keys, onJump }: { kind: JumpKind; target: string | null; keys: boolean; onJump: (id: string) => void }) {
+  const { text, none } = JUMP_TEXT[kind];
+  return (
+    <button
+      type="button"
+      disabled={target === null}
+      title={target === null ? none : undefined}
+      onMouseDown={(e) => e.preventDefault()}
+      onClick={() => target !== null && onJump(target)}
+      data-testid={kind === "nextUnreviewed" ? "jump-unreviewed" : "jump-low-confidence"}
+    >
+      {text} {keys && <kbd>{JUMP_KEYS[kind].toUpperCase()}</kbd>}
+    </button>
+  );
+}
+
+/** A single-character shortcut in the key help: struck through, and said to be off, while such keys are switched off. */
+function Key({ k, on }: { k: string; on: boolean }) {
+  if (on) return <kbd>{k}</kbd>;
+  return (
+    <>
+      <kbd className="off" title="Switched off" data-off="true">
+        {k}
+      </kbd>
+      <span className="sr-only"> (off)</span>
+    </>
+  );
+}
+
+function KeysOffNote({ on }: { on: boolean }) {
+  if (on) return null;
+  return (
+    <p className="muted" style={{ fontSize: "0.85rem", margin: "0.4rem 0 0" }} data-testid="keys-off-note">
+      Struck-through keys are switched off: use the buttons (decisions, jumps, Grad-CAM, history).
+    </p>
+  );
+}
+
+/**
+ * Single-character shortcuts on or off (WCAG 2.1.4), in this browser: a signed case is read with
+ * them too (jumps, Grad-CAM, history), so the box is offered there as well.
+ */
+function CharacterKeysBox({ on, set, readOnly }: { on: boolean; set: (on: boolean) => void; readOnly: boolean }) {
+  return (
+    <label style={{ flexDirection: "row", alignItems: "center", fontSize: "0.85rem", marginTop: "0.4rem" }}>
+      <input
+        type="checkbox"
+        checked={on}
+        onChange={(e) => {
+          set(e.target.checked);
+          e.target.blur(); // the page listens for the keys, not the box (Space would toggle it again)
+        }}
+        data-testid="character-keys"
+      />
+      {readOnly
+        ? "Letter keys jump and show Grad-CAM or the history (off: use the buttons; arrows still work)"
+        : "Number and letter keys decide cells (off: use the buttons; arrows and Enter still work)"}
+    </label>
+  );
 }
 
 /**
  * The decisions of the keyboard map as buttons, for a mouse or a touch screen, and for labels
  * beyond the ninth (no number key). They never take focus, so the keys keep working after a click.
  */
-function DecisionButtons({ labels, current, busy, onChoose }: { labels: readonly string[]; current: string; busy: boolean; onChoose: (label: string) => void }) {
+function DecisionButtons({ labels, current, busy, keys, onChoose }: { labels: readonly string[]; current: string; busy: boolean; keys: boolean; onChoose: (label: string) => void }) {
   return (
     <fieldset className="row" style={{ flexWrap: "wrap", gap: "0.3rem", margin: "0.6rem 0 0", padding: 0, border: 0 }} aria-label="Decide this cell" data-testid="decision-buttons">
       <button type="button" className="primary" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={() => onChoose(current)} data-testid="decide-confirm">
@@ -619,7 +727,7 @@ function DecisionButtons({ labels, current, busy, onChoose }: { labels: readonly
         .filter(({ label }) => label !== current)
         .map(({ label, key }) => (
           <button key={label} type="button" disabled={busy} onMouseDown={(e) => e.preventDefault()} onClick={() => onChoose(label)} data-testid={`decide-${label}`}>
-            {labelName(label)} {key && <kbd>{key}</kbd>}
+            {labelName(label)} {keys && key && <kbd>{key}</kbd>}
           </button>
         ))}
     </fieldset>
@@ -696,7 +804,11 @@ function CurrentCell({
               ) : null}
               <span className="muted"> · {formatDateTime(cell.decision.at)}</span>
               {signedIn !== null && (
-                <span className="badge" data-testid="current-decision-version" title="Made before this amendment; it stands unless you change it">
+                <span
+                  className="badge"
+                  data-testid="current-decision-version"
+                  title={isWithdrawn(cell) ? withdrawnDecisionText(cell.withdrawnInVersion!) : "Made before this amendment; it stands unless you change it"}
+                >
                   {" "}
                   signed in version {signedIn}
                 </span>
@@ -708,6 +820,12 @@ function CurrentCell({
             </span>
           )}
         </div>
+        {isWithdrawn(cell) && (
+          // In place of "it stands": a result is refused while this decision is the cell's last.
+          <p className="notice" style={{ margin: "0.4rem 0 0" }} data-testid="current-decision-withdrawn">
+            Decision {withdrawnDecisionText(cell.withdrawnInVersion!)}.
+          </p>
+        )}
         {cell.decision && ai && overridesAi(cell, cell.decision.label) && (
           <div className="badge bad" style={{ marginTop: "0.4rem" }}>
             Overrides the AI

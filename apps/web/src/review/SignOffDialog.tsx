@@ -8,7 +8,7 @@ import { ErrorBox } from "@/components/ui";
 import { SIGNATURE_SERIES } from "@/lib/signOutHere";
 import { ApiError, describeError } from "@/lib/errors";
 import { labelName } from "@/lib/labels";
-import { signingMeaning, type DifferentialRow } from "./model";
+import { signOffBlocked, signingMeaning, type DifferentialRow } from "./model";
 import { type CountSource, rowPercentText, type WhiteCellDifferential } from "@/lib/differential";
 import { CartSummary } from "./Differential";
 import { amendmentOpenedText, failedImagesText, meaningKind, retractionConfirmText, startingInputs, switchMeaning, withComment, type OpenAmendment } from "./amendment";
@@ -42,6 +42,11 @@ export interface SignOffSummary {
   unsavedDecisions: number;
   /** Images of the case that could not be analysed: the count signed leaves their cells out. */
   failedSlides: number;
+  /**
+   * Cells withdrawn by the retraction this amendment follows, still counted and not decided since
+   * (withdrawnCells); null for none. A result is not signed while any is left; a retraction may be.
+   */
+  withdrawn: { cells: number; version: number } | null;
   /** In an amendment: the version it replaces and what this amendment decided (else null). */
   amendment: { of: number; decisions: number; relabelled: number } | null;
   /** In an amendment: who opened it, when and why (the reason this signature certifies); else null. */
@@ -138,18 +143,9 @@ function SignOffForm({
   // The case changed since the page loaded (CONFLICT): reloading is the way on, not retyping.
   const [changed, setChanged] = useState(false);
   const [busy, setBusy] = useState(false);
-  // Saving first: the last cell's decision in flight still counts as unreviewed.
-  // No cell: an amendment can still close, by retracting (the only meaning then offered).
-  const blocked =
-    total === 0 && !amendment
-      ? "There are no cells to sign off. A first report cannot be retracted (none was issued): upload this patient's images, or leave the case unsigned."
-      : saving
-        ? "Decisions are still being saved."
-        : unreviewed > 0
-          ? `${unreviewed} of ${total} cells are not reviewed yet. Every cell needs a human decision before sign-off.`
-          : unsavedDecisions > 0
-            ? `${unsavedDecisions} decision${unsavedDecisions === 1 ? " was" : "s were"} not saved. Decide ${unsavedDecisions === 1 ? "that cell" : "those cells"} again, or reload the case, before signing.`
-            : null;
+  // The page's rule (model.ts): unreviewed, unsaved, and for a result cells a retraction withdrew.
+  // The meaning stays choosable while blocked: with withdrawn cells, a retraction still signs.
+  const blocked = signOffBlocked({ total, amendment, saving, unreviewed, unsavedDecisions, withdrawn: summary.withdrawn, retracting });
 
   // One rule for the Sign button and for Enter in the form.
   const cannotSign = Boolean(blocked) || failedUnacknowledged || (retracting && !retractionConfirmed) || (needsId && !login.trim()) || !password || !meaning;

@@ -3,7 +3,7 @@
 // looking at that cell).
 import { describe, expect, it } from "vitest";
 import { reviewCell } from "./testing";
-import { type BulkPolicy, bulkConfirmable, bulkConfirmTitle, bulkExcludedText, groupCells, groupSummary, isBulkExcluded } from "./model";
+import { aiPercentText, type BulkPolicy, bulkConfirmable, bulkConfirmQuestion, bulkConfirmTitle, bulkExcludedText, groupCells, groupSummary, isBulkExcluded } from "./model";
 
 const LABELS = ["car_t", "lymphocyte", "neutrophil", "artifact"];
 /** As Query.reviewPolicy serves it. */
@@ -77,5 +77,24 @@ describe("bulk confirm and CAR-T calls", () => {
     );
     // Not "of the champion model" only, nor every model no longer champion left out.
     expect(title).not.toMatch(/no longer champion|of the champion model/);
+  });
+});
+
+describe("the bulk-confirm question", () => {
+  it("names the least certain call as its tile writes it, rounded down: a tile's 85% is not the question's 86%", () => {
+    const q = bulkConfirmQuestion([cell("a", "lymphocyte", 0.97), cell("b", "lymphocyte", 0.856), cell("c", "lymphocyte", 0.9)]);
+    expect(q.message).toBe("Each is recorded as your decision that the AI's label is right. The least certain of them has AI confidence 85%.");
+    expect(aiPercentText(0.856)).toBe("85%");
+    expect(q).toMatchObject({ title: "Confirm 3 cells as Lymphocyte?", confirm: "Confirm 3" });
+    expect(bulkConfirmQuestion([cell("a", "neutrophil", 0.999)]).message).toMatch(/AI confidence 99%\.$/);
+  });
+
+  it("rounds down, never below the figure stored: 0.796 is 79% (under an 80% threshold), 0.29 is 29%, not 28", () => {
+    expect(aiPercentText(0.796)).toBe("79%");
+    expect(aiPercentText(0.7999999)).toBe("79%");
+    expect(aiPercentText(0.29)).toBe("29%");
+    expect(aiPercentText(0.57)).toBe("57%");
+    expect(aiPercentText(1)).toBe("100%");
+    expect(aiPercentText(0)).toBe("0%");
   });
 });

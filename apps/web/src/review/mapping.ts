@@ -26,6 +26,8 @@ export interface ApiCell {
   currentLabel: string | null;
   reviewCount: number;
   humanDecided: boolean;
+  /** The retraction that withdrew the cell's decision, while it stands in the way of a result (ReviewCell.withdrawnInVersion). */
+  withdrawnInVersion?: number | null;
   prediction: {
     label: string;
     confidence: number;
@@ -78,6 +80,7 @@ export function toReviewCell(c: ApiCell): ReviewCell {
     currentLabel: decision?.label ?? (ai ? aiShownLabel(ai) : (c.currentLabel ?? "unidentified")),
     storedLabel: c.currentLabel,
     reviewCount: c.reviewCount,
+    withdrawnInVersion: c.withdrawnInVersion ?? null,
   };
 }
 

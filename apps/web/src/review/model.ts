@@ -96,6 +96,12 @@ export interface ReviewCell {
   storedLabel?: string | null;
   /** Reviews so far (optimistic concurrency: the next review carries reviewCount + 1). */
   reviewCount: number;
+  /**
+   * The version of the retraction that withdrew this cell's decision (Cell.withdrawnInVersion): in
+   * an amendment after a retraction, a cell that retraction signed, still counted and not decided
+   * since. The API refuses to sign a result while any is left; null or absent otherwise.
+   */
+  withdrawnInVersion?: number | null;
 }
 
 export interface PendingOverride {
@@ -181,6 +187,81 @@ export function initialState(
 
 export function isReviewed(cell: ReviewCell): boolean {
   return cell.decision !== null;
+}
+
+/**
+ * Whether the cell's decision was withdrawn by a retraction and still stands in the way of a
+ * result (ReviewCell.withdrawnInVersion): it is decided again, or its image voided.
+ */
+export function isWithdrawn(cell: Pick<ReviewCell, "withdrawnInVersion">): boolean {
+  return cell.withdrawnInVersion !== undefined && cell.withdrawnInVersion !== null;
+}
+
+/**
+ * A cell the reviewer still has to act on: not reviewed, or withdrawn by a retraction (its old
+ * decision counts for nothing in a result). What "next unreviewed" looks for.
+ */
+export function needsDecision(cell: ReviewCell): boolean {
+  return !isReviewed(cell) || isWithdrawn(cell);
+}
+
+/** The cells withdrawn by a retraction still counted, and that retraction's version (null: none). */
+export function withdrawnCells(cells: readonly ReviewCell[]): { cells: number; version: number } | null {
+  let n = 0;
+  let version = 0;
+  for (const c of cells) {
+    if (!isWithdrawn(c)) continue;
+    n++;
+    version = Math.max(version, c.withdrawnInVersion!);
+  }
+  return n === 0 ? null : { cells: n, version };
+}
+
+/** What the current-cell panel says of a withdrawn cell's decision, in place of "it stands unless you change it". */
+export function withdrawnDecisionText(version: number): string {
+  return `withdrawn by the retraction signed as version ${version}: decide it again if that retraction was wrong, or void its image`;
+}
+
+/** "3 cells withdrawn by the retraction still counted": beside the sign-off button and in the progress. */
+export function withdrawnCountText(w: { cells: number; version: number }): string {
+  return `${w.cells} cell${w.cells === 1 ? "" : "s"} withdrawn by the retraction (version ${w.version}) still counted`;
+}
+
+/**
+ * Why the sign-off dialog cannot sign yet, or null: the web side of the API's sign-off rules, in
+ * the order the reviewer can act on them. Cells withdrawn by a retraction block a result only: the
+ * API refuses it while any is counted and undecided since (decide it again, or void its image); a
+ * retraction signs no result and is not held up by them.
+ */
+export function signOffBlocked(s: {
+  total: number;
+  amendment: unknown;
+  saving: boolean;
+  unreviewed: number;
+  unsavedDecisions: number;
+  withdrawn: { cells: number; version: number } | null;
+  retracting: boolean;
+}): string | null {
+  // No cell: an amendment can still close, by retracting (the only meaning then offered).
+  if (s.total === 0 && s.amendment === null) {
+    return "There are no cells to sign off. A first report cannot be retracted (none was issued): upload this patient's images, or leave the case unsigned.";
+  }
+  // Saving first: the last cell's decision in flight still counts as unreviewed.
+  if (s.saving) return "Decisions are still being saved.";
+  if (s.unreviewed > 0) return `${s.unreviewed} of ${s.total} cells are not reviewed yet. Every cell needs a human decision before sign-off.`;
+  if (s.unsavedDecisions > 0) {
+    const n = s.unsavedDecisions;
+    return `${n} decision${n === 1 ? " was" : "s were"} not saved. Decide ${n === 1 ? "that cell" : "those cells"} again, or reload the case, before signing.`;
+  }
+  if (s.withdrawn && !s.retracting) {
+    const { cells: n, version } = s.withdrawn;
+    const [cells, are, each, images] = n === 1 ? ["cell", "is", "it", "its image"] : ["cells", "are", "each", "their images"];
+    return (
+      `Signing a result is blocked: ${n} ${cells} withdrawn by the retraction signed as version ${version} ${are} still counted, with no decision since. ` +
+      `Decide ${each} again if that retraction was wrong, or void ${images}.`
+    );
+  }
+  return null;
 }
 
 /**
@@ -446,7 +527,10 @@ export function reduce(state: ReviewState, action: Action): ReviewState {
         ...(retried ? { failedRequest: null } : {}),
         recent: [...state.recent.filter((id) => id !== action.cellId), action.cellId].slice(-MAX_RECENT),
         cells: state.cells.map((c) =>
-          c.id === action.cellId ? { ...c, decision: action.decision, currentLabel: action.decision.label, storedLabel: action.decision.label, reviewCount: action.reviewCount } : c,
+          // A decision recorded now is one since any retraction: the cell no longer stands withdrawn.
+          c.id === action.cellId
+            ? { ...c, decision: action.decision, currentLabel: action.decision.label, storedLabel: action.decision.label, reviewCount: action.reviewCount, withdrawnInVersion: null }
+            : c,
         ),
       };
     }
@@ -524,6 +608,19 @@ export function nextMatching(state: Pick<ReviewState, "labels" | "cells">, fromI
 /** Keys that jump to a cell needing attention (letters, clear of the label keys 0-9, - and b). */
 export const JUMP_KEYS = { nextUnreviewed: "u", nextLowConfidence: "l" } as const;
 
+export type JumpKind = keyof typeof JUMP_KEYS;
+
+/**
+ * Where a jump goes from the cursor, for its key and its button alike; null when no other cell
+ * qualifies. "Next unreviewed" takes the cells withdrawn by a retraction too (needsDecision), after
+ * the undecided ones: they need a decision as much.
+ */
+export function jumpTarget(state: Pick<ReviewState, "labels" | "cells" | "cursor" | "minConfidence">, kind: JumpKind): string | null {
+  return kind === "nextUnreviewed"
+    ? nextMatching(state, state.cursor, (c) => needsDecision(c))
+    : nextMatching(state, state.cursor, (c) => isLowConfidence(c, state.minConfidence));
+}
+
 /** Shows or hides the selected cell's history (a letter clear of the label and jump keys). */
 export const HISTORY_KEY = "h";
 
@@ -550,13 +647,11 @@ export function keyIntent(state: ReviewState, key: string, modifiers: { ctrl?: b
   if (key === "g" || key === "G") return { kind: "dispatch", action: { type: "toggleGradcam" } };
   if (key.toLowerCase() === HISTORY_KEY) return { kind: "dispatch", action: { type: "toggleHistory" } };
   if (key === "Backspace") return { kind: "dispatch", action: { type: "back" } };
-  const jump =
-    key.toLowerCase() === JUMP_KEYS.nextUnreviewed
-      ? nextMatching(state, state.cursor, (c) => !isReviewed(c))
-      : key.toLowerCase() === JUMP_KEYS.nextLowConfidence
-        ? nextMatching(state, state.cursor, (c) => isLowConfidence(c, state.minConfidence))
-        : undefined;
-  if (jump !== undefined) return jump === null ? { kind: "none" } : { kind: "dispatch", action: { type: "select", cellId: jump } };
+  const jumpKey = (Object.keys(JUMP_KEYS) as JumpKind[]).find((k) => JUMP_KEYS[k] === key.toLowerCase());
+  if (jumpKey !== undefined) {
+    const jump = jumpTarget(state, jumpKey);
+    return jump === null ? { kind: "none" } : { kind: "dispatch", action: { type: "select", cellId: jump } };
+  }
   if (!cell || state.saving.has(cell.id)) return { kind: "none" };
   if (key === "Enter") return decide(state, cell, cell.currentLabel);
   // Letter keys either case (Caps Lock on), like the jump keys.
@@ -617,6 +712,30 @@ export interface BulkPolicy {
 /** Whether a label is one the API never confirms in bulk (BulkPolicy.excludedLabels). */
 export function isBulkExcluded(label: string, policy: Pick<BulkPolicy, "excludedLabels">): boolean {
   return policy.excludedLabels.includes(label);
+}
+
+/**
+ * An AI confidence as a whole percent, rounded down as the gallery tiles write it (0.856 → "85%"),
+ * so a flagged 79.6% never reads as 80%, and a figure quoted elsewhere (the bulk-confirm question)
+ * matches its tile. A product like 0.29 × 100 = 28.999… is the number 29 to the precision it was
+ * stored with, not 28.
+ */
+export function aiPercentText(confidence: number): string {
+  return `${Math.floor(Number((confidence * 100).toPrecision(12)))}%`;
+}
+
+/**
+ * The question bulk confirm asks first: how many cells, as what, and the least certain AI call among
+ * them, written as its tile writes it (aiPercentText).
+ */
+export function bulkConfirmQuestion(chosen: readonly ReviewCell[]): { title: string; message: string; confirm: string } {
+  const lowest = Math.min(...chosen.map((c) => c.ai?.confidence ?? 1));
+  const n = chosen.length;
+  return {
+    title: `Confirm ${n} cell${n === 1 ? "" : "s"} as ${labelName(chosen[0]?.currentLabel ?? UNLABELLED)}?`,
+    message: `Each is recorded as your decision that the AI's label is right. The least certain of them has AI confidence ${aiPercentText(lowest)}.`,
+    confirm: `Confirm ${n}`,
+  };
 }
 
 /** Why a group of such a label has no bulk action: "CAR-T cell calls are confirmed one by one". */
@@ -690,10 +809,15 @@ export function groupSummary(group: Group, policy: BulkPolicy, saving: ReadonlyS
   };
 }
 
-/** "40; 5 unreviewed, 3 of them low-confidence", or "40; all reviewed". */
-export function groupCountText(s: Pick<ReturnType<typeof groupSummary>, "total" | "unreviewed" | "lowConfidence">): string {
-  if (s.unreviewed === 0) return `${s.total}; all reviewed`;
-  return `${s.total}; ${s.unreviewed} unreviewed${s.lowConfidence ? `, ${s.lowConfidence} of them low-confidence` : ""}`;
+/**
+ * "40; 5 unreviewed, 3 of them low-confidence", or "40; all reviewed"; `withdrawn` (cells of the
+ * group withdrawn by a retraction, still to decide again or void) is added: "40; all reviewed, 3
+ * withdrawn by the retraction".
+ */
+export function groupCountText(s: Pick<ReturnType<typeof groupSummary>, "total" | "unreviewed" | "lowConfidence"> & { withdrawn?: number }): string {
+  const withdrawn = s.withdrawn ? `, ${s.withdrawn} withdrawn by the retraction` : "";
+  if (s.unreviewed === 0) return `${s.total}; all reviewed${withdrawn}`;
+  return `${s.total}; ${s.unreviewed} unreviewed${s.lowConfidence ? `, ${s.lowConfidence} of them low-confidence` : ""}${withdrawn}`;
 }
 
 /**

@@ -13,6 +13,7 @@ import { countCasesByStatus } from "./countCasesByStatus.ts";
 import { listCases } from "./listCases.ts";
 import { listCells } from "./listCells.ts";
 import { computeDifferential, screenedClasses } from "./differential.ts";
+import { stillWithdrawn } from "../signoff/withdrawnCells.ts";
 
 const sum = (rows: { count: number; reviewed: number }[], key: "count" | "reviewed") => rows.reduce((s, r) => s + r[key], 0);
 
@@ -85,6 +86,14 @@ export const resolvers: Resolvers = {
     predictions: (c, _a, ctx) => ctx.loaders.predictionsByCellId.load(c.id),
     // reviewCount is kept with every review: a cell without reviews needs no lookup.
     reviews: (c, _a, ctx) => (c.reviewCount === 0 ? [] : ctx.loaders.reviewsByCellId.load(c.id)),
+    // Withdrawn by a retraction and still counted (signOffCase refuses a result over it): the
+    // slide (voided or failed: not counted) and the case's retraction, each batched per request.
+    withdrawnInVersion: async (c, _a, ctx) => {
+      const slide = await ctx.loaders.slideById.load(c.slideId);
+      if (!slide || slide.voidedAt !== null || slide.analysisStatus === "FAILED") return null;
+      const retraction = await ctx.loaders.withdrawingRetractionByCaseId.load(slide.caseId);
+      return retraction && stillWithdrawn(retraction, c) ? retraction.version : null;
+    },
   },
   CellConnection: {
     totalCount: (page, _a, ctx) => page.knownTotal ?? ctx.prisma.cell.count({ where: page.where }),

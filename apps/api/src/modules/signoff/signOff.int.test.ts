@@ -899,6 +899,57 @@ describe("retraction", () => {
     expect(v3.content.cells.map((c: { id: string }) => c.id).sort()).toEqual(fresh.map((c) => c.id).sort());
   });
 
+  it("tells the review page which cells a retraction withdrew and are still counted (Cell.withdrawnInVersion), as the sign-off rule counts them", async () => {
+    const { kase, cellIds, slideId } = await signedCase(3);
+    const CELLS = `query($id: ID!, $slide: ID) { case(id: $id) { cells(first: 100, slideId: $slide) { nodes { id withdrawnInVersion } } } }`;
+    const withdrawn = async (slide?: string) =>
+      Object.fromEntries(
+        (await api.gqlOk(hema, CELLS, { id: kase.id, slide: slide ?? null })).case.cells.nodes.map((c: { id: string; withdrawnInVersion: number | null }) => [c.id, c.withdrawnInVersion]),
+      );
+    const none = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, null]));
+    // Version 1 is a result: nothing is withdrawn, signed or being amended.
+    expect(await withdrawn()).toEqual(none(cellIds));
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Specimen clotted: no count from it is valid", expectedReportVersion: 1 } });
+    expect(await withdrawn()).toEqual(none(cellIds));
+    await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: RETRACTION, ...(await seen(kase.id)) } });
+    // Retracted and not amended: the case is signed, nothing is about to be signed over it.
+    expect(await withdrawn()).toEqual(none(cellIds));
+
+    // Amended again (the redraw arrives): every cell the retraction signed is withdrawn by version 2;
+    // the redraw's cells are not.
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Redraw received", expectedReportVersion: 2 } });
+    const redraw = await api.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: randomHex(), mimeType: "image/png", byteSize: 1000, width: 500, height: 500, analysisStatus: "DONE", uploadedById: techId },
+    });
+    const label = (await api.prisma.cell.findUniqueOrThrow({ where: { id: cellIds[0]! } })).currentLabel!;
+    const fresh = await Promise.all([0, 1].map((i) => api.prisma.cell.create({ data: { slideId: redraw.id, x: i * 30, y: 0, width: 24, height: 24, cropSha256: randomHex(), currentLabel: label } })));
+    await confirmAll(fresh.map((c) => c.id));
+    expect(await withdrawn()).toEqual({ ...Object.fromEntries(cellIds.map((id) => [id, 2])), ...none(fresh.map((c) => c.id)) });
+    // One cell at a time too (the history panel's query).
+    expect((await api.gqlOk(hema, `query($id: ID!) { cell(id: $id) { withdrawnInVersion } }`, { id: cellIds[1] })).cell.withdrawnInVersion).toBe(2);
+
+    // Confirmed again since the retraction: the hematologist's new word, no longer withdrawn; the
+    // confirmation's own answer says so. The refusal counts the other two, as the page does.
+    const again = await api.gqlOk(hema, `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id withdrawnInVersion } }`, {
+      cells: await confirmAsSeen(api.prisma, [cellIds[0]!], { reason: "seen" }),
+    });
+    expect(again.confirmCells).toEqual([{ id: cellIds[0], withdrawnInVersion: null }]);
+    expect(await withdrawn()).toEqual({ ...Object.fromEntries(cellIds.map((id) => [id, id === cellIds[0] ? null : 2])), ...none(fresh.map((c) => c.id)) });
+    const refused = await api.gql(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: AMENDED, ...(await seen(kase.id)) } });
+    expect(refused.errors?.[0]?.message).toMatch(/^2 cell\(s\) .* withdrawn by the retraction signed as version 2/);
+
+    // Their image voided, the cells are no longer counted: listed by their slide, they are not withdrawn.
+    await api.gqlOk(hema, VOID, { id: slideId, reason: "clotted specimen, retracted in version 2", at: (await api.prisma.slide.findUniqueOrThrow({ where: { id: slideId } })).updatedAt.toISOString() });
+    expect(await withdrawn(slideId)).toEqual(none(cellIds));
+    expect(await withdrawn()).toEqual(none(fresh.map((c) => c.id)));
+    // A result signed (version 3), then amended: no retraction is held over any cell.
+    const v3 = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, password: TEST_PASSWORD, meaning: AMENDED, ...(await seen(kase.id)) } })).signOffCase;
+    expect(v3).toMatchObject({ version: 3, content: { retracted: false } });
+    await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Comment to add", expectedReportVersion: 3 } });
+    expect(await withdrawn()).toEqual(none(fresh.map((c) => c.id)));
+    expect(await withdrawn(slideId)).toEqual(none(cellIds));
+  });
+
   it("refuses a retraction of a first report, and a first report with no cells whatever its meaning; nothing stored", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await confirmAll(cellIds);

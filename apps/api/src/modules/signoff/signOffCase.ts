@@ -19,6 +19,7 @@ import { latestAmendEvents } from "./amendCase.ts";
 import { sha256OfContent } from "./canonicalJson.ts";
 import { isRetraction, MAX_SIGNED_COMMENT, meaningsFor, RETRACTION_MEANING, SIGN_OFF_MEANINGS } from "./meanings.ts";
 import { databaseNow } from "../../lib/databaseNow.ts";
+import { signedDecisions, stillWithdrawn } from "./withdrawnCells.ts";
 
 export const signOffCaseInput = z.object({
   caseId: z.string(),
@@ -236,8 +237,8 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
         // once a hematologist decided it again since (the retraction itself was wrong); otherwise its
         // image is voided. Decisions only grow, so a count at or below the retraction's is stale.
         if (!retraction && previous && isRetraction(previous.meaning)) {
-          const withdrawn = new Map(((previous.content as { cells?: { id: string; decisions: number }[] }).cells ?? []).map((c) => [c.id, c.decisions]));
-          const stale = cells.filter((c) => withdrawn.has(c.id) && c.reviewCount <= withdrawn.get(c.id)!);
+          const withdrawn = { decisions: signedDecisions(previous.content) };
+          const stale = cells.filter((c) => stillWithdrawn(withdrawn, c));
           if (stale.length > 0) {
             throw conflict(
               `${stale.length} cell(s) of case ${kase.accession} were withdrawn by the retraction signed as version ${previous.version} and have not been decided since (first: cell ${stale[0]!.id}): void their images if they are the withdrawn specimen's, or decide each again if that retraction was itself wrong; nothing was signed`,
