@@ -71,6 +71,14 @@ describe('metrics', () => {
     const small = separated(20);
     expect(fitTemperature(small.logits, small.targets, k)).toBeLessThan(0.26);
     expect(calibrationFor(small.logits, small.targets, k)).toEqual({ temperature: 1, fitted: false, why: expect.stringMatching(/^20 validation image\(s\), fewer than the 100/) });
+    // Confidently wrong (60% of the images called another class at a margin of 10): softened as far
+    // as the bound allows, not left at 1.
+    const wrong = separated(MIN_CALIBRATION_IMAGES * 2);
+    for (let i = 0; i < wrong.targets.length; i++) if (i % 5 < 3) wrong.targets[i] = (wrong.targets[i]! + 1) % k;
+    for (let i = 0; i < wrong.logits.length; i++) wrong.logits[i]! *= 10 / 1.5;
+    const soft = calibrationFor(wrong.logits, wrong.targets, k);
+    expect(soft.fitted).toBe(true);
+    expect(soft.temperature).toBeGreaterThan(9.9);
     const big = separated(MIN_CALIBRATION_IMAGES * 3);
     expect(calibrationFor(big.logits, big.targets, k)).toEqual({ temperature: 1, fitted: false, why: expect.stringMatching(/ran to its bound \(T = 0\.25\)/) });
   });

@@ -102,10 +102,11 @@ const T_MAX = 10;
 export type TemperatureFit = { temperature: number; fitted: true } | { temperature: 1; fitted: false; why: string };
 
 /**
- * The temperature a model is saved with. Fitted only on enough validation images, and kept only
- * when the fit found a minimum inside its bounds: a fit run to T_MIN means the validation set is
- * (nearly) separated, where NLL keeps falling as T -> 0. Such a T would turn 0.55 into 0.95, so
- * the model would hardly ever abstain and uncertain cells would not reach a hematologist.
+ * The temperature a model is saved with. Fitted only on enough validation images, and not kept
+ * when the fit ran to T_MIN: the validation set is then (nearly) separated, where NLL keeps falling
+ * as T -> 0. Such a T would turn 0.55 into 0.95, so the model would hardly ever abstain and
+ * uncertain cells would not reach a hematologist. A fit run to T_MAX is kept: a model confidently
+ * wrong on validation is to be softened as far as allowed, never shipped at T = 1.
  */
 export function calibrationFor(logits: Float32Array, targets: number[], k: number): TemperatureFit {
   if (targets.length < MIN_CALIBRATION_IMAGES) {
@@ -113,7 +114,7 @@ export function calibrationFor(logits: Float32Array, targets: number[], k: numbe
   }
   const t = fitTemperature(logits, targets, k);
   // Golden-section search ends within ~1e-8 of a bound when the minimum lies beyond it.
-  if (t <= T_MIN * 1.01 || t >= T_MAX / 1.01) {
+  if (t <= T_MIN * 1.01) {
     return { temperature: 1, fitted: false, why: `the fit ran to its bound (T = ${t.toFixed(2)}): the validation images are (nearly) all separated, so they do not say how sure the model should be` };
   }
   return { temperature: t, fitted: true };

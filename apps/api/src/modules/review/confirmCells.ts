@@ -8,6 +8,7 @@ import { allowedLabels, assertReasonToLeaveUnidentified, lockCaseOfCells } from 
 import { staleReview } from "./reclassifyCell.ts";
 import { withdrawnSql } from "../models/withdrawn.ts";
 import { CART_LABEL } from "../cases/whiteCellDifferential.ts";
+import { stillWithdrawn, withdrawingRetractions } from "../signoff/withdrawnCells.ts";
 
 export const MAX_BULK_CONFIRM = 1000;
 /**
@@ -81,7 +82,7 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
       }
       const moved = input.filter((item) => byId.get(item.cellId)!.currentLabel !== item.expectedLabel);
       if (moved.length > 0) throw labelChanged(moved.length, ids.length, byId.get(moved[0]!.cellId)!);
-      if (group) await assertBulkConfirmable(tx, ids.map((id) => byId.get(id)!));
+      if (group) await assertBulkConfirmable(tx, kase.id, ids.map((id) => byId.get(id)!));
       for (const item of input) assertReasonToLeaveUnidentified(byId.get(item.cellId)!.currentLabel, item.reason);
       // One statement for the whole batch; a row whose reviewCount or label moved since it was
       // read (a re-prediction by a new champion rewrites the label of an undecided cell) is not
@@ -203,8 +204,18 @@ export async function bulkConfirmableCells(db: Pick<Prisma.TransactionClient, "$
  * by a model an approved rollback withdrew (CONFLICT: the registry changed under the case since
  * its analysis).
  */
-async function assertBulkConfirmable(tx: Prisma.TransactionClient, cells: Cell[]): Promise<void> {
+async function assertBulkConfirmable(tx: Prisma.TransactionClient, caseId: string, cells: Cell[]): Promise<void> {
   const ids = cells.map((c) => c.id);
+  // A cell a retraction withdrew counts again in the next result only by a decision made on it
+  // since (D10): one made with a gallery group, unseen, would re-count a clotted specimen's cells.
+  const retraction = (await withdrawingRetractions(tx, [caseId])).get(caseId);
+  const again = retraction ? cells.filter((c) => stillWithdrawn(retraction, c)).length : 0;
+  if (retraction && again > 0) {
+    throw badInput(
+      `${again} of these ${ids.length} cells were withdrawn by the retraction signed as version ${retraction.version}: after a retraction each is decided again one by one, by looking at that cell (or its image is voided)`,
+      { field: "cells", withdrawnCells: again },
+    );
+  }
   for (const { name } of BULK_EXCLUDED_CLASSES) {
     const excluded = cells.filter((c) => bulkExcludedClass(c.currentLabel) === name).length;
     if (excluded > 0) {

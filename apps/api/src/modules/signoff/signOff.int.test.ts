@@ -928,6 +928,17 @@ describe("retraction", () => {
     // One cell at a time too (the history panel's query).
     expect((await api.gqlOk(hema, `query($id: ID!) { cell(id: $id) { withdrawnInVersion } }`, { id: cellIds[1] })).cell.withdrawnInVersion).toBe(2);
 
+    // A gallery group's button is not a decision made on each cell: refused for withdrawn cells,
+    // confident lymphocyte and neutrophil calls as these two are (both would be bulk-confirmable
+    // otherwise); nothing stored.
+    const before = await databaseFingerprint(api.prisma);
+    const group = await api.gql(hema, `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells, asGroup: true) { id } }`, {
+      cells: await confirmAsSeen(api.prisma, [cellIds[1]!, cellIds[2]!]),
+    });
+    expect(group.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(group.errors?.[0]?.message).toMatch(/^2 of these 2 cells were withdrawn by the retraction signed as version 2: after a retraction each is decided again one by one/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
     // Confirmed again since the retraction: the hematologist's new word, no longer withdrawn; the
     // confirmation's own answer says so. The refusal counts the other two, as the page does.
     const again = await api.gqlOk(hema, `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id withdrawnInVersion } }`, {
