@@ -202,3 +202,61 @@ test("an edit refused because the case changed meanwhile keeps what was typed, s
   await expect(page.getByTestId("case-details-wbc")).toHaveText("WBC: 5.9 ×10⁹/L");
   await expect(page.getByTestId("case-details")).toContainText("Timepoint: day +8");
 });
+
+test("a technician voids image 2 on the upload page, with a reason; #3 there is the review page's Image 3", async ({ page }) => {
+  test.setTimeout(180_000);
+  const REASON = "Field of another patient's smear, uploaded into this case by mistake";
+  await login(page, "tech");
+  const caseId = await createCase(page, uniqueAccession("E2E-TECHVOID"));
+  const files = [
+    await blankField("void-1.png", { r: 233, g: 226, b: 236 }),
+    await blankField("void-2.png", { r: 226, g: 236, b: 233 }),
+    await blankField("void-3.png", { r: 238, g: 233, b: 224 }),
+  ];
+  // Sent one after another, in this order: the upload order that numbers them.
+  await page.getByTestId("file-input").setInputFiles(files);
+  for (const f of files) await expect(row(page, f.name)).toHaveAttribute("data-state", "done");
+  await expect(page.getByTestId("upload-case-status")).toHaveText("IN_REVIEW", { timeout: 90_000 });
+
+  const table = page.getByTestId("analysis-panel");
+  /** The analysis table's row numbered n ("#n"), voided or not. */
+  const numbered = (n: number) => table.locator("tr").filter({ has: page.locator('[data-testid="analysis-image"]', { hasText: new RegExp(`^\\s*#${n}\\b`) }) });
+  for (const [i, f] of files.entries()) await expect(numbered(i + 1)).toContainText(f.name);
+
+  // The Images panel, as on the review page, with "Void image" for the technician.
+  const panel = page.getByTestId("case-images");
+  const second = panel.locator("li").filter({ has: page.getByTestId("image-file-name").getByText(files[1]!.name, { exact: true }) });
+  await expect(second).toContainText("Image 2");
+  await second.getByTestId("void-image").click();
+  const dialog = page.getByTestId("void-dialog");
+  await expect(dialog).toContainText(`Void image 2 (${files[1]!.name})`);
+  await dialog.getByTestId("ask-input").fill(REASON);
+  await dialog.getByTestId("ask-submit").click();
+  await expect(dialog).toBeHidden();
+  await expect(second).toHaveAttribute("data-testid", "voided-image");
+  await expect(second.getByTestId("voided-line")).toContainText(`Voided by Theo Technician`);
+  await expect(second.getByTestId("voided-line")).toContainText(REASON);
+  await expect(page.getByTestId("void-error")).toHaveCount(0);
+
+  // The analysis table keeps the numbers: #2 is listed as voided, and #3 is still the third file (not "#2").
+  await expect(numbered(2)).toHaveAttribute("data-testid", "analysis-voided");
+  await expect(numbered(2).getByTestId("analysis-voided-line")).toContainText(REASON);
+  await expect(table.getByTestId("analysis-slide")).toHaveCount(2);
+  await expect(numbered(3)).toHaveAttribute("data-testid", "analysis-slide");
+  await expect(numbered(3).getByTestId("analysis-file-name")).toHaveText(files[2]!.name);
+  const thirdId = await numbered(3).getAttribute("data-slide-id");
+  expect(thirdId).toBeTruthy();
+  // The case header was loaded again: its image list says the void too.
+  await expect(page.getByTestId("analysis-summary")).toContainText("2 of 2 images analysed (1 voided, not counted)");
+
+  // The hematologist's review page: "Image 3" is the very image the upload page lists as #3.
+  await login(page, "hema");
+  await page.goto(`/cases/${caseId}/review`);
+  const review = page.getByTestId("case-images");
+  const image3 = review.locator("li").filter({ hasText: /^\s*Image 3\b/ });
+  await expect(image3).toHaveCount(1);
+  await expect(image3).toHaveAttribute("data-slide-id", thirdId!);
+  await expect(image3.getByTestId("image-file-name")).toHaveText(files[2]!.name);
+  await expect(review.locator(`li[data-slide-id="${thirdId}"]`)).toHaveAttribute("data-testid", "case-image");
+  await expect(review.locator("li").filter({ hasText: /^\s*Image 2\b/ })).toHaveAttribute("data-testid", "voided-image");
+});

@@ -32,8 +32,24 @@ function analysisWord(status: string): string {
   return status === "DONE" ? "analysed" : status === "FAILED" ? "analysis failed" : "being analysed";
 }
 
-/** images: all of the case's images, numbered (numberImages) as the slide selector numbers them. */
-export function CaseImagesPanel({ images, canVoid, onVoided }: { images: NumberedImage[]; canVoid: boolean; onVoided: () => void }) {
+/**
+ * images: all of the case's images, numbered (numberImages) as the slide selector numbers them.
+ * onRefused: a void the API refused (an analysis moved on since the images were loaded: they are
+ * loaded again, for the next try). lockedNote: why there is no "Void image" (a case being amended).
+ */
+export function CaseImagesPanel({
+  images,
+  canVoid,
+  onVoided,
+  onRefused,
+  lockedNote = null,
+}: {
+  images: NumberedImage[];
+  canVoid: boolean;
+  onVoided: () => void;
+  onRefused?: () => void;
+  lockedNote?: string | null;
+}) {
   const { ask, dialog } = useAsk({ testId: "void-dialog" });
   const { act, busy, actionError } = useAction(async () => onVoided());
   if (images.length === 0) return null;
@@ -48,12 +64,24 @@ export function CaseImagesPanel({ images, canVoid, onVoided }: { images: Numbere
       confirm: "Void image",
     });
     if (reason === null) return;
-    await act(() => gql(VOID_SLIDE, { slideId: image.id, reason, expectedUpdatedAt: image.updatedAt }));
+    await act(async () => {
+      try {
+        await gql(VOID_SLIDE, { slideId: image.id, reason, expectedUpdatedAt: image.updatedAt });
+      } catch (e) {
+        onRefused?.();
+        throw e;
+      }
+    });
   }
 
   return (
     <section className="panel no-print" data-testid="case-images" aria-label="Images of this case" style={{ marginBottom: "0.5rem" }}>
       <h2 style={{ marginTop: 0 }}>Images ({images.length})</h2>
+      {!canVoid && lockedNote && (
+        <p className="muted" data-testid="void-locked">
+          {lockedNote}
+        </p>
+      )}
       <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
         {images.map((image) => {
           const voided = image.voidedAt !== null;

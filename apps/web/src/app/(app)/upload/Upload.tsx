@@ -12,7 +12,10 @@ import { detailsLockedNote, isAnalysing, type CaseDetailsFields } from "@/lib/ca
 import { SpecimenField } from "@/components/SpecimenField";
 import { CaseDetails } from "@/components/CaseDetails";
 import { ACCESSION_PATTERN, ACCESSION_RULE } from "@rcmnet/api/accession";
+import { CaseImagesPanel } from "@/review/CaseImagesPanel";
+import { type CaseImage, numberImages, voidedLine } from "@/review/caseImages";
 import { headerBehind } from "./headerSync";
+import { analysisRows, technicianMayVoid, voidLockedNote } from "./imageRows";
 import { slideStatusText, trackWaiting } from "./slideStatus";
 import {
   type FileStatus,
@@ -122,9 +125,12 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   useLeaveGuard(busy, "Images are still being sent to this case. Leave anyway? Those not sent yet will not be uploaded.");
   useRefuseStrayDrops();
 
-  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; reportVersion: number; slides: { id: string; originalName: string | null; voidedAt: string | null }[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
-  // Which file each listed image was: the technician knows their files by name, not by upload order.
-  const fileNames = new Map((header.data?.case?.slides ?? []).map((s) => [s.id, s.originalName]));
+  const header = useQuery<{ case: (CaseDetailsFields & { accession: string; reportVersion: number; slides: CaseImage[] }) | null }>(CASE_HEADER, { id: caseId }, { skip: !caseId });
+  // This case's header: not another case's, still shown while this one's loads.
+  const thisCase = header.data?.case?.id === caseId ? header.data.case : null;
+  // All of the case's images, voided ones included, in upload order: numbered as the review page
+  // numbers them (numberImages), so that "#3" here is "Image 3" there.
+  const caseImages = thisCase?.slides ?? [];
   // Poll every second while something is being analysed, then every 10 s (a new upload or
   // another technician's upload shows up without a reload).
   const [active, setActive] = useState(true);
@@ -263,6 +269,8 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   }
 
   const p = progress.data?.caseAnalysisProgress;
+  const rows = p ? analysisRows(caseImages, p.slides) : [];
+  const voidedCount = caseImages.filter((s) => s.voidedAt !== null).length;
   return (
     <div>
       <h1>Upload</h1>
@@ -409,12 +417,13 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
               progress.loading && <Loading what="the analysis" />
             ) : p.slideCount === 0 ? (
               <p className="muted" data-testid="analysis-empty">
-                No images in this case yet.
+                {voidedCount > 0 ? `No images to analyse: ${voidedCount === 1 ? "the one uploaded was" : `all ${voidedCount} uploaded were`} voided (listed under Images).` : "No images in this case yet."}
               </p>
             ) : (
               <>
                 <div data-testid="analysis-summary">
-                  {p.doneCount} of {p.slideCount} images analysed{p.failedCount ? `, ${p.failedCount} failed` : ""} · case {p.caseStatus.replace("_", " ")}
+                  {p.doneCount} of {p.slideCount} images analysed{p.failedCount ? `, ${p.failedCount} failed` : ""}
+                  {voidedCount ? ` (${voidedCount} voided, not counted)` : ""} · case {p.caseStatus.replace("_", " ")}
                 </div>
                 <progress max={1} value={p.progress} aria-label="Analysis progress" data-testid="analysis-progress" />
                 <table style={{ marginTop: "0.5rem" }}>
@@ -428,44 +437,81 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
                     </tr>
                   </thead>
                   <tbody>
-                    {p.slides.map((s, i) => (
-                      <tr key={s.slideId} data-testid="analysis-slide" data-status={s.status}>
-                        <td data-testid="analysis-image">
-                          #{i + 1}
-                          {fileNames.get(s.slideId) && (
-                            <>
-                              {" "}
-                              <bdi className="mono">{fileNames.get(s.slideId)}</bdi>
-                            </>
-                          )}
-                        </td>
-                        <td>
-                          {s.status}
-                          {s.error && <div className="error">{s.error}</div>}
-                          {s.status === "DONE" && s.cellCount === 0 && (
-                            <div className="notice" data-testid="analysis-no-cells">
-                              No white cells found. The detector looks for blue-violet nuclei (Romanowsky or Giemsa stain)
-                              that fill a visible part of the field: check stain and focus, crop closer to the cells, or
-                              upload them as single-cell crops.
-                            </div>
-                          )}
-                        </td>
-                        <td className="num" data-testid="analysis-cells">
-                          {s.cellCount}
-                        </td>
-                        <td className="num">{s.predictedCellCount}</td>
-                        <td>
-                          <progress max={1} value={s.progress} aria-label={`Analysis of image ${i + 1}`} style={{ width: 120 }} />{" "}
-                          <span data-testid="analysis-step">{slideStatusText({ ...s, waitingSince: waitingSince[s.slideId] ?? null }, now)}</span>
-                        </td>
-                      </tr>
-                    ))}
+                    {rows.map((r) => {
+                      const name = r.image?.originalName && (
+                        <>
+                          {" "}
+                          <bdi className="mono" data-testid="analysis-file-name">
+                            {r.image.originalName}
+                          </bdi>
+                        </>
+                      );
+                      // Not known until the header has loaded the image (just uploaded): no number rather than a guess.
+                      const number = r.number === null ? "#…" : `#${r.number}`;
+                      if (r.kind === "voided") {
+                        return (
+                          <tr key={r.slideId} className="muted" data-testid="analysis-voided" data-slide-id={r.slideId}>
+                            <td data-testid="analysis-image">
+                              <s>
+                                {number}
+                                {name}
+                              </s>
+                            </td>
+                            <td colSpan={4} data-testid="analysis-voided-line">
+                              {voidedLine(r.image)}
+                            </td>
+                          </tr>
+                        );
+                      }
+                      const s = r.polled;
+                      return (
+                        <tr key={r.slideId} data-testid="analysis-slide" data-status={s.status} data-slide-id={r.slideId}>
+                          <td data-testid="analysis-image">
+                            {number}
+                            {name}
+                          </td>
+                          <td>
+                            {s.status}
+                            {s.error && <div className="error">{s.error}</div>}
+                            {s.status === "DONE" && s.cellCount === 0 && (
+                              <div className="notice" data-testid="analysis-no-cells">
+                                No white cells found. The detector looks for blue-violet nuclei (Romanowsky or Giemsa stain)
+                                that fill a visible part of the field: check stain and focus, crop closer to the cells, or
+                                upload them as single-cell crops.
+                              </div>
+                            )}
+                          </td>
+                          <td className="num" data-testid="analysis-cells">
+                            {s.cellCount}
+                          </td>
+                          <td className="num">{s.predictedCellCount}</td>
+                          <td>
+                            <progress max={1} value={s.progress} aria-label={`Analysis of image ${r.number ?? r.image?.originalName ?? ""}`.trim()} style={{ width: 120 }} />{" "}
+                            <span data-testid="analysis-step">{slideStatusText({ ...s, waitingSince: waitingSince[s.slideId] ?? null }, now)}</span>
+                          </td>
+                        </tr>
+                      );
+                    })}
                   </tbody>
                 </table>
               </>
             )}
             {analysing && p && p.slideCount > 0 && <p className="muted">Refreshing every second while the worker analyses.</p>}
           </div>
+          {thisCase && (
+            // The images as the review page lists them, with "Void image" where the API lets a
+            // technician void one: an image uploaded into the wrong case need not wait for a hematologist.
+            <CaseImagesPanel
+              images={numberImages(thisCase.slides)}
+              canVoid={technicianMayVoid(thisCase.status, thisCase.reportVersion)}
+              lockedNote={voidLockedNote(thisCase.status, thisCase.reportVersion)}
+              onVoided={() => {
+                void header.reload();
+                void progress.reload();
+              }}
+              onRefused={() => void header.reload()}
+            />
+          )}
         </>
       )}
     </div>
