@@ -157,6 +157,9 @@ test("the white-cell count entered after the analysis has finished is saved, not
   await expect(row(page, "analysed-first.png")).toHaveAttribute("data-state", "done");
   // The worker moves the case to review (its updatedAt with it) while the page stays open.
   await expect(page.getByTestId("upload-case-status")).toHaveText("IN_REVIEW", { timeout: 90_000 });
+  // The badge follows the poll; the editor's details (and the updatedAt a save is checked against)
+  // follow the header reload that poll starts: what a person sees before pressing Edit.
+  await expect(page.getByTestId("case-details")).toHaveAttribute("data-status", "IN_REVIEW");
 
   // The count arrives from the analyser: typed in, with its reason, and saved first time.
   await page.getByTestId("edit-case-details").click();

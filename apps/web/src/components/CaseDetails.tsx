@@ -136,7 +136,7 @@ export function CaseDetails({
 
   if (!editing) {
     return (
-      <div className="row muted" data-testid="case-details">
+      <div className="row muted" data-testid="case-details" data-status={value.status}>
         <span>Product: {value.product ?? "—"}</span>
         <span>Timepoint: {value.timepoint ?? "—"}</span>
         <span>Specimen: {value.specimen ?? "—"}</span>
