@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cropStems } from './cli.js';
 import { encodePng } from './image.js';
 import { SYNTH_CLASSES, synthCell, synthField } from './synth.js';
 import { tempDir } from './testing.js';
@@ -296,8 +297,24 @@ describe('rcmnet CLI', () => {
     expect(nope.stderr).toMatch(/--label nope is not one of the model's labels: car_t, eosinophil, lymphocyte, monocyte, neutrophil/);
   });
 
+  it('names each field\'s crops apart from every other field\'s, case-folded, keeping the names that clash with none', () => {
+    const folded = (names: string[]) => new Set(names.map((n) => n.toLowerCase())).size;
+    // Two fields named f, and a third whose own name is what the second would be given.
+    const three = cropStems(['a/f.png', 'b/f.png', 'c/f_field1.png']);
+    expect(folded(three)).toBe(3);
+    expect(three).toEqual(['f_field0', 'f_field1_2', 'f_field1']);
+    // One name to a case-insensitive disk (macOS, Windows).
+    const cased = cropStems(['x/F.png', 'y/f.png']);
+    expect(folded(cased)).toBe(2);
+    expect(cased).toEqual(['F_field0', 'f_field1']);
+    // Names of their own stay as they were; the same list gives the same names.
+    expect(cropStems(['a/f.png', 'b/g.jpg', 'c/F_field0.png'])).toEqual(['f', 'g', 'F_field0']);
+    expect(cropStems(['a/f.png', 'b/f.png', 'c/f_field1.png'])).toEqual(three);
+  });
+
   it('detect --crops gives the crops of fields with one file name in two folders names of their own', async () => {
-    const fields = ['a', 'b'].map((d) => path.join(dir, 'same-name', d, 'f.png'));
+    // The third field's own name is what the second would be given were only repeats renamed.
+    const fields = [...['a', 'b'].map((d) => path.join(dir, 'same-name', d, 'f.png')), path.join(dir, 'same-name', 'c', 'f_field1.png')];
     for (const [i, f] of fields.entries()) {
       await mkdir(path.dirname(f), { recursive: true });
       await writeFile(f, await encodePng(synthField({ seed: 20 + i }).image));

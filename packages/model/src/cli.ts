@@ -98,13 +98,29 @@ async function load(dir: string, backend: string | boolean | undefined): Promise
 
 /**
  * The PNG name of each field's crops: the field's file name, with its position among the fields
- * added where two fields share one (a/f.jpg and b/f.jpg would write over each other's crops).
+ * added where two fields share one (a/f.jpg and b/f.jpg would write over each other's crops), and
+ * a further `_2`, `_3`... where that name is another field's own (c/f_field1.jpg). Names are
+ * compared case-folded: on a case-insensitive disk (macOS, Windows) F.png's crops and f.png's are
+ * the same files. Fields whose name clashes with no other keep it; the same list gives the same names.
  */
-function cropStems(files: string[]): string[] {
+export function cropStems(files: readonly string[]): string[] {
   const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, '');
+  // NFC: macOS takes an accented letter composed or decomposed for one name; upper then lower case
+  // folds more than either alone (ß and SS, the Kelvin sign and k): a name folded too far is only
+  // renamed, one folded too little is overwritten.
+  const fold = (name: string) => name.normalize('NFC').toUpperCase().toLowerCase();
   const counts = new Map<string, number>();
-  for (const f of files) counts.set(stem(f), (counts.get(stem(f)) ?? 0) + 1);
-  return files.map((f, i) => (counts.get(stem(f))! > 1 ? `${stem(f)}_field${i}` : stem(f)));
+  for (const f of files) counts.set(fold(stem(f)), (counts.get(fold(stem(f))) ?? 0) + 1);
+  const shared = (f: string) => counts.get(fold(stem(f)))! > 1;
+  // Fields with a name of their own keep it: reserved before any other field's name is made.
+  const used = new Set(files.filter((f) => !shared(f)).map((f) => fold(stem(f))));
+  return files.map((f, i) => {
+    if (!shared(f)) return stem(f);
+    let name = `${stem(f)}_field${i}`;
+    for (let n = 2; used.has(fold(name)); n++) name = `${stem(f)}_field${i}_${n}`;
+    used.add(fold(name));
+    return name;
+  });
 }
 
 /** One-line progress bar on stderr (redrawn in place when stderr is a terminal). */

@@ -12,6 +12,7 @@ import { Prisma, type DatasetSnapshot, type ModelVersion, type TrainingRun } fro
 import { z } from "zod";
 import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
 import { manifestRows } from "../../modules/training/trainingManifest.ts";
+import { PIXEL_KEY_SQL } from "../../modules/training/datasetSplit.ts";
 import { snapshotCellsNoLongerHeld } from "../../modules/training/noLongerHeld.ts";
 import { staleItemCount } from "../../modules/training/staleItems.ts";
 import { systemAudit } from "../systemAudit.ts";
@@ -480,11 +481,16 @@ async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: 
  */
 async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: string): Promise<{ manifest: string; notes: string[]; hasVal: boolean }> {
   const dir = join(runDir(ctx.dataDir, runId), "data");
-  const items = await ctx.prisma.datasetItem.findMany({
-    where: { snapshotId, split: { in: ["TRAIN", "VAL"] } },
-    orderBy: { cellId: "asc" },
-    select: { cellId: true, label: true, split: true, cropSha256: true },
-  });
+  // With each cell's pixel key, so the same pixels under other bytes (a crop re-saved at another
+  // PNG compression, in TRAIN for one patient and VAL for another) are one image, as snapshots
+  // see them across the TEST line (datasetSplit.ts).
+  const items = await ctx.prisma.$queryRaw<{ cellId: string; label: string; split: "TRAIN" | "VAL"; cropSha256: string; pixelKey: string | null }[]>`
+    SELECT i."cellId"::text AS "cellId", i."label", i."split"::text AS "split", i."cropSha256", ${PIXEL_KEY_SQL} AS "pixelKey"
+    FROM "dataset_item" i
+    JOIN "cell" c ON c."id" = i."cellId"
+    JOIN "slide" s ON s."id" = c."slideId"
+    WHERE i."snapshotId" = ${snapshotId}::uuid AND i."split" IN ('TRAIN', 'VAL')
+    ORDER BY i."cellId" ASC`;
   // One row per image (an image may be the crop of cells of several cases): trainingManifest.ts.
   const { rows, notes } = manifestRows(items.map((i) => ({ ...i, split: i.split === "TRAIN" ? "TRAIN" : "VAL" })));
   await mkdir(dir, { recursive: true });

@@ -5,9 +5,10 @@
 // registered finishes SUCCEEDED even when a cancel came since.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signCaseForTest } from "@rcmnet/db/testing";
 import type { AuthUser } from "../../context.ts";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { createDatasetSnapshot } from "../../modules/training/createDatasetSnapshot.ts";
@@ -178,5 +179,43 @@ describe("trainModel's checks", () => {
     expect(status.map((e) => ({ after: e.after, reason: e.reason }))).toEqual([
       { after: { status: "SUCCEEDED", modelVersionId: registered.id }, reason: "cancel requested after the model was registered: the run succeeded" },
     ]);
+  });
+
+  it("lists the same pixels under other bytes once in the manifest, trained on only when a copy is in VAL", async () => {
+    // A database of its own: the first three patients placed go to TRAIN, TEST and VAL.
+    const own = await createTestApi();
+    try {
+      const tech = (await own.createUser("TECHNICIAN")).user.id;
+      const hema = (await own.createUser("HEMATOLOGIST")).user.id;
+      const actor = (await own.createUser("DATA_SCIENTIST")).user;
+      // Three patients each have a case holding the same crop re-saved under other bytes (the same
+      // slide pixels, the same box: one pixel key) signed lymphocyte, and a case of images of their
+      // own of the other classes.
+      for (let p = 0; p < 3; p++) {
+        const patientRef = `MRN-PX-${p}`;
+        const crop = async (label: string) => ({ reviews: [label], cropSha256: await own.blobs.put(Buffer.from(`same pixels ${p} ${label}`)) });
+        const { case: kase, slide } = await insertCaseWithCells(own.prisma, { createdById: tech, reviewerId: hema, status: "IN_REVIEW", patientRef, cells: [await crop("lymphocyte")] });
+        await own.prisma.slide.update({ where: { id: slide.id }, data: { pixelSha256: "f".repeat(64) } });
+        await signCaseForTest(own.prisma, kase.id, { signerId: hema });
+        await insertCaseWithCells(own.prisma, { createdById: tech, reviewerId: hema, status: "SIGNED_OUT", patientRef, cells: [await crop("car_t"), await crop("neutrophil")] });
+      }
+      const snapshot = await createDatasetSnapshot(own.prisma, { id: actor.id, login: actor.login, displayName: actor.displayName, role: actor.role }, { name: "same pixels" });
+      const items = await own.prisma.datasetItem.findMany({ where: { snapshotId: snapshot.id } });
+      // Its TEST copy is held out (learned from in TRAIN and VAL); the TRAIN and VAL copies stay.
+      expect(items.filter((i) => i.label === "lymphocyte").map((i) => i.split).sort()).toEqual(["TRAIN", "VAL"]);
+      await startTrainingRun(own.prisma, { id: actor.id, login: actor.login, displayName: actor.displayName, role: actor.role }, { snapshotId: snapshot.id, config: { epochs: 2 } });
+      let manifest = "";
+      const stand = standInRuntime(async () => {
+        manifest = await readFile(stand.trained[0]!.manifest, "utf8");
+      });
+      await runJobs({ prisma: own.prisma, blobs: own.blobs, dataDir: own.env.dataDir, runtime: stand.runtime, types: ["trainModel"] });
+      const rows = manifest.trim().split("\n").slice(1).map((l) => l.split(",").slice(0, 2).join(","));
+      expect(rows.sort()).toEqual(["train,car_t", "train,lymphocyte", "train,neutrophil", "val,car_t", "val,neutrophil"]);
+      const run = await own.prisma.trainingRun.findFirstOrThrow({ where: { snapshotId: snapshot.id } });
+      expect(run.status).toBe("SUCCEEDED");
+      expect(run.log).toMatch(/1 image\(s\) in both TRAIN and VAL trained on only/);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -967,7 +967,7 @@ describe("promotion evidence", () => {
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: promotion.id, approve: false, note: "old" });
   });
 
-  it("freezes how many model versions registered since the snapshot were scored on its TEST part (winner's curse), the champion registered before not counted", async () => {
+  it("freezes how many model versions were scored on its TEST part (winner's curse), the champion compared with not counted", async () => {
     const champion = await currentChampion();
     await new Promise((r) => setTimeout(r, 10));
     // Taken after the champion was registered; the champion is scored on it for the comparison.
@@ -989,6 +989,24 @@ describe("promotion evidence", () => {
     const seed3 = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
     await evaluate(seed3.id, { [snap]: evaluation(10) });
     expect(await scoredOf()).toEqual({ snapshotId: snap, candidatesScoredOnTest: 2 });
+    await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
+  });
+
+  it("counts models registered from a directory before the snapshot and scored on its TEST part, the candidate among them", async () => {
+    const champion = await currentChampion();
+    // Two outside models registered by path, then a snapshot taken, then all compared on it.
+    const first = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    const second = await insertModelVersion(api.prisma, { dataDir: api.env.dataDir });
+    await new Promise((r) => setTimeout(r, 10));
+    const snap = "00000000-0000-4000-8000-000000000c52";
+    await insertSnapshot(snap, "outside-models", await databaseNow(api.prisma));
+    await evaluate(champion.id, { [snap]: evaluation(10) });
+    await evaluate(first.id, { [snap]: evaluation(9) });
+    await evaluate(second.id, { [snap]: evaluation(10) });
+    const proposal = (await api.gqlOk(tokens.DATA_SCIENTIST, ACCEPT, { id: second.id, reason: "the better outside model" })).proposePromotion;
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: proposal.id, action: "model.proposePromotion" } });
+    // The two contenders; the champion, the baseline both were scored against, is not one.
+    expect(event.after).toMatchObject({ comparedOnSnapshotId: snap, candidatesScoredOnTest: 2 });
     await api.gqlOk(tokens.ADMIN, DECIDE, { id: proposal.id, approve: false, note: "not now" });
   });
 

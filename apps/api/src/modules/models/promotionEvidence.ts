@@ -14,8 +14,9 @@
 // (trainingDataKnown) were recorded, both are served; before, null: not recorded, never guessed.
 // So is, since 2026-11-28, how many of the TEST labels were bulk confirmations of AI calls
 // (bulkConfirmedTestCells; null: proposals before, or a snapshot taken before it was recorded),
-// and how many model versions registered since the snapshot held an evaluation on its TEST part
-// when it was proposed (candidatesScoredOnTest: the winner of several is optimistic; null: before).
+// and how many model versions held an evaluation on its TEST part when it was proposed, the
+// champion compared with not counted (candidatesScoredOnTest: the winner of several is optimistic;
+// null: before).
 import type { ModelPromotion, ModelVersion, PrismaClient } from "@rcmnet/db";
 import { cachedEvaluation } from "../../jobs/model/evaluateOnSnapshot.ts";
 import { isUuid } from "../../lib/pagination.ts";
@@ -37,8 +38,9 @@ interface Recorded {
    */
   bulkConfirmedTestCells?: number;
   /**
-   * Model versions registered since the snapshot with an evaluation on its TEST part, the candidate
-   * included (since 2026-11-28; otherwise none, served null: not recorded).
+   * Model versions with an evaluation on its TEST part, whenever registered, the candidate included
+   * and the champion compared with not (proposePromotion.ts candidatesScoredOnTest; since
+   * 2026-11-28; otherwise none, served null: not recorded).
    */
   candidatesScoredOnTest?: number;
   accuracyDifference?: { difference: number; lower: number; upper: number };

@@ -167,7 +167,7 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
   // model that made the calls. Not recorded (a snapshot taken before it was): left out, served null.
   const bulk = isUuid(best.snapshotId) ? await bulkConfirmedTestCells(prisma, best.snapshotId) : null;
   // How many models were scored on this TEST part: the best of several is optimistic (winner's curse).
-  const scored = isUuid(best.snapshotId) ? await candidatesScoredOnTest(prisma, best.snapshotId) : null;
+  const scored = isUuid(best.snapshotId) ? await candidatesScoredOnTest(prisma, best.snapshotId, { candidateId: version.id, championId: champion?.id ?? null }) : null;
   if (!champion) {
     // A first champion: its own figures (accuracy, macro-F1, cells right and abstained, each
     // class's recall with its interval), nothing to pair or to fall below.
@@ -213,17 +213,26 @@ async function comparisonEvidence(prisma: PrismaClient, candidateId: string, min
 }
 
 /**
- * Model versions registered since the snapshot was taken that hold an evaluation on its TEST part
- * (metrics.evaluations[snapshotId]: every training run on it stores one, compareModels stores one
- * per model it scores), the proposed one included. Several seeds or recipes scored there and the
+ * Model versions that hold an evaluation on the snapshot's TEST part (metrics.evaluations[snapshotId]:
+ * every training run on it stores one, compareModels stores one per model it scores, whenever the
+ * model was registered: three models registered from directories, then compared on a snapshot
+ * taken after them, were all scored there), the proposed one always included. The champion at
+ * proposal time is not counted unless it is the candidate: it is the baseline every comparison
+ * scores, not one of the contenders. Several seeds, recipes or outside models scored there and the
  * best one proposed: its TEST figures are the maximum of several noisy estimates, optimistic by
  * more the more there were, and no longer an unbiased estimate of how it does on new patients.
- * Null where this database does not hold the snapshot (its time is unknown).
+ * Null where this database does not hold the snapshot.
  */
-export async function candidatesScoredOnTest(prisma: Pick<PrismaClient, "$queryRaw">, snapshotId: string): Promise<number | null> {
+export async function candidatesScoredOnTest(
+  prisma: Pick<PrismaClient, "$queryRaw">,
+  snapshotId: string,
+  { candidateId, championId }: { candidateId: string; championId: string | null },
+): Promise<number | null> {
   const [row] = await prisma.$queryRaw<{ n: bigint | null }[]>`
     SELECT (SELECT count(*) FROM "model_version" m
-            WHERE m."metrics"->'evaluations'->${snapshotId} IS NOT NULL AND m."createdAt" >= d."createdAt") AS n
+            WHERE m."id" = ${candidateId}::uuid
+               OR (m."metrics"->'evaluations'->${snapshotId} IS NOT NULL
+                   AND m."id" IS DISTINCT FROM ${championId}::uuid)) AS n
     FROM "dataset_snapshot" d WHERE d."id" = ${snapshotId}::uuid`;
   return row?.n == null ? null : Number(row.n);
 }

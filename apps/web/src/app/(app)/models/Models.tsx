@@ -78,7 +78,7 @@ interface Evidence extends PairingEvidence {
   minTestCells: number | null;
   /** TEST labels that were bulk confirmations of AI calls; null: not recorded (older snapshots and proposals). */
   bulkConfirmedTestCells: number | null;
-  /** Model versions registered since the snapshot scored on its TEST part, the candidate included; null: not recorded (before 2026-11-28). */
+  /** Model versions scored on the snapshot's TEST part, the candidate included and the champion it is compared with not; null: not recorded (before 2026-11-28). */
   candidatesScoredOnTest: number | null;
   candidate: Figures;
   champion: Figures | null;
