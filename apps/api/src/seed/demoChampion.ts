@@ -2,11 +2,9 @@
 // synthetic cells at first start (cached under <dataDir>/models/demo-champion[-e2e]).
 import { access, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
+import type { ModelVersion, PrismaClient } from "@rcmnet/db";
 import type { ModelRuntime, TrainProgress } from "../jobs/model/runtime.ts";
-import { setChampion } from "../modules/models/setChampion.ts";
-import { lockChampion } from "../modules/models/championLock.ts";
-import { recordAudit } from "../audit/recordAudit.ts";
+import { championFromModelDir, installChampion } from "./modelDirChampion.ts";
 
 export interface ChampionRecipe {
   perClass: number;
@@ -42,85 +40,48 @@ export async function ensureChampion(options: {
   progressBar: (fraction: number, label: string) => void;
 }): Promise<ModelVersion> {
   const { prisma, runtime } = options;
+  // RCMNET_MODEL_DIR: its checks, refusals and start-log line are modelDirChampion.ts's.
+  if (options.modelDir) {
+    const { champion, line, installed } = await championFromModelDir(prisma, { dataDir: options.dataDir, modelDir: options.modelDir, demo: true });
+    options.say(installed ? `using the model in ${options.modelDir}` : line);
+    return champion;
+  }
   const current = await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
   if (current) return current;
 
-  let dir = options.modelDir;
-  if (dir) {
-    options.say(`using the model in ${dir}`);
+  const dir = options.cacheDir ?? join(options.dataDir, "models", "demo-champion");
+  if (await exists(join(dir, "model-card.json"))) {
+    options.say(`using the cached demo model (${dir})`);
   } else {
-    dir = options.cacheDir ?? join(options.dataDir, "models", "demo-champion");
-    if (await exists(join(dir, "model-card.json"))) {
-      options.say(`using the cached demo model (${dir})`);
-    } else {
-      const r = options.recipe;
-      options.say(
-        `training a small RCMNet on synthetic cells (${r.perClass * 5} crops, ${r.epochs} epochs, ${r.inputSize} px; first start only)`,
-      );
-      // Trained into a temporary dir and renamed: an interrupted first start leaves no half model.
-      const tmp = `${dir}.partial-${process.pid}`;
-      await rm(tmp, { recursive: true, force: true });
-      await runtime.trainSynthetic({
-        outDir: tmp,
-        name: "rcmnet-demo",
-        version: `synthetic-${r.inputSize}px-${r.epochs}ep`,
-        perClass: r.perClass,
-        epochs: r.epochs,
-        inputSize: r.inputSize,
-        widthMultiplier: r.widthMultiplier,
-        seed: 7,
-        onProgress: (p: TrainProgress) => {
-          const last = p.history.at(-1);
-          const acc = last?.valAccuracy ?? last?.trainAccuracy;
-          options.progressBar(
-            p.progress,
-            `epoch ${p.epoch}/${p.epochs}${acc === undefined ? "" : `  acc ${acc.toFixed(2)}`}`,
-          );
-        },
-      });
-      await rm(dir, { recursive: true, force: true });
-      await rename(tmp, dir);
-    }
+    const r = options.recipe;
+    options.say(
+      `training a small RCMNet on synthetic cells (${r.perClass * 5} crops, ${r.epochs} epochs, ${r.inputSize} px; first start only)`,
+    );
+    // Trained into a temporary dir and renamed: an interrupted first start leaves no half model.
+    const tmp = `${dir}.partial-${process.pid}`;
+    await rm(tmp, { recursive: true, force: true });
+    await runtime.trainSynthetic({
+      outDir: tmp,
+      name: "rcmnet-demo",
+      version: `synthetic-${r.inputSize}px-${r.epochs}ep`,
+      perClass: r.perClass,
+      epochs: r.epochs,
+      inputSize: r.inputSize,
+      widthMultiplier: r.widthMultiplier,
+      seed: 7,
+      onProgress: (p: TrainProgress) => {
+        const last = p.history.at(-1);
+        const acc = last?.valAccuracy ?? last?.trainAccuracy;
+        options.progressBar(
+          p.progress,
+          `epoch ${p.epoch}/${p.epochs}${acc === undefined ? "" : `  acc ${acc.toFixed(2)}`}`,
+        );
+      },
+    });
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
   }
 
   const info = await runtime.inspectModelDir(dir);
-  return prisma.$transaction(async (tx: Prisma.TransactionClient) => {
-    // The champion lock before the audit event below (the audit chain's lock): a worker finishing
-    // an analysis holds the champion lock shared and then appends to the chain; the other order
-    // here could deadlock with it.
-    await lockChampion(tx);
-    const version =
-      (await tx.modelVersion.findFirst({ where: { artifactSha256: info.weightsSha256 } })) ??
-      (await tx.modelVersion.create({
-        data: {
-          name: info.name,
-          version: info.version,
-          labels: info.labels,
-          inputSize: info.inputSize,
-          normalization: info.normalization as Prisma.InputJsonObject,
-          architecture: info.architecture as Prisma.InputJsonObject,
-          metrics: info.metrics as Prisma.InputJsonObject,
-          // Absolute when outside <dataDir>/models (RCMNET_MODEL_DIR), relative otherwise.
-          artifactPath: dir.startsWith(join(options.dataDir, "models"))
-            ? dir.slice(join(options.dataDir, "models").length + 1)
-            : dir,
-          artifactSha256: info.weightsSha256,
-          folderSha256: info.folderSha256,
-        },
-      }));
-    await recordAudit(tx, null, {
-      action: "model.register",
-      entityType: "ModelVersion",
-      entityId: version.id,
-      after: {
-        name: version.name,
-        version: version.version,
-        artifactSha256: version.artifactSha256,
-        folderSha256: version.folderSha256,
-        source: "demo seed",
-      },
-    });
-    await setChampion(tx, null, version, "demo seed: initial champion");
-    return tx.modelVersion.findUniqueOrThrow({ where: { id: version.id } });
-  });
+  return (await installChampion(prisma, { dir, dataDir: options.dataDir, info, from: "demo" })).champion;
 }

@@ -1,10 +1,12 @@
 // What `npm start` does for a real install instead of the demo seed: the first administrator
-// (firstAdmin.ts) and, when RCMNET_MODEL_DIR names a trained model, that model as champion.
-// No demo users, no synthetic model, no synthetic cases.
+// (firstAdmin.ts) and, when RCMNET_MODEL_DIR names a trained model and no champion serves yet,
+// that model as the first champion (modelDirChampion.ts: registerModel's checks, never a model
+// the registry turned away; otherwise the start is refused). A champion already serving is
+// never replaced here: only an approved promotion does that. No demo users, no synthetic model,
+// no synthetic cases.
 import { createPrismaClient } from "@rcmnet/db";
-import { getModelRuntime, initModelBackend } from "../jobs/model/modelRuntime.ts";
-import { DEMO_RECIPE, ensureChampion } from "./demoChampion.ts";
 import { ensureFirstAdmin, type FirstAdminInput } from "./firstAdmin.ts";
+import { championFromModelDir } from "./modelDirChampion.ts";
 
 export interface InstallOptions {
   databaseUrl: string;
@@ -20,18 +22,8 @@ export async function prepareInstall(options: InstallOptions): Promise<void> {
     const admin = await ensureFirstAdmin(prisma, options.admin);
     if (admin) options.log(`first administrator created: ${admin.login} (audited; its password is temporary: sign in and choose a new one, then remove RCMNET_ADMIN_PASSWORD from the environment)`);
     if (options.modelDir) {
-      await initModelBackend();
-      const champion = await ensureChampion({
-        prisma,
-        runtime: await getModelRuntime(),
-        dataDir: options.dataDir,
-        modelDir: options.modelDir,
-        // Not used: a model directory is given, nothing is trained.
-        recipe: DEMO_RECIPE,
-        say: options.log,
-        progressBar: () => {},
-      });
-      options.log(`champion: ${champion.name} ${champion.version}`);
+      const { line } = await championFromModelDir(prisma, { dataDir: options.dataDir, modelDir: options.modelDir, demo: false });
+      options.log(line);
     } else if (!(await prisma.modelVersion.count({ where: { status: "CHAMPION" } }))) {
       options.log("no model is serving yet: set RCMNET_MODEL_DIR to a trained model directory (docs/model.md)");
     }

@@ -32,29 +32,7 @@ export async function registerModel(
       `Not a valid model directory: ${err instanceof Error ? err.message.replace(modelsDir, "<models>") : "unreadable"}`,
     );
   }
-  // A model saved at the end of an epoch mid-run (or by a cancelled run) is uncalibrated and
-  // mid-schedule: its validation figures and probabilities are not a finished model's.
-  if (info.run && !info.run.finished) {
-    const at = info.run.epochsRun !== null ? `epoch ${info.run.epochsRun}${info.run.epochs !== null ? ` of ${info.run.epochs}` : ""}` : "an epoch";
-    throw badInput(
-      `This model is from an unfinished training run (saved at ${at}, ${info.run.calibrated ? "calibrated" : "not calibrated"}): register the model of a run that finished`,
-    );
-  }
-  // The worker crops every cell at CROP_CONTEXT: a model trained on another framing would see
-  // cells unlike its training data. Unknown framing (null: datasets of pre-cropped cells such as
-  // PBC) is accepted and recorded; the promotion review decides.
-  if (info.cropContext !== null && Math.abs(info.cropContext - CROP_CONTEXT) > 1e-6) {
-    throw badInput(
-      `This model was trained on crops framed at ${info.cropContext}x the cell box; the platform frames cells at ${CROP_CONTEXT}x, so its predictions here would be on crops unlike its training data`,
-    );
-  }
-  // A label becomes a decision button, a row of the signed differential and a field of the
-  // training manifest (CSV): plain names only, each once.
-  const badLabel = info.labels.find((l) => !LABEL.test(l));
-  if (badLabel !== undefined) {
-    throw badInput(`The model's label ${JSON.stringify(badLabel.slice(0, 80))} is not a plain class name (letters, digits, _ . + -, at most 64)`);
-  }
-  if (new Set(info.labels).size !== info.labels.length) throw badInput("The model lists a label twice");
+  assertRegistrable(info);
   const root = await realpath(modelsDir);
   const artifactPath = relative(root, dir);
   try {
@@ -97,6 +75,37 @@ export async function registerModel(
 }
 
 /**
+ * What a model directory's card must satisfy before the model enters the registry, however it
+ * comes: registered here, or named by RCMNET_MODEL_DIR at start (seed/modelDirChampion.ts).
+ * Throws BAD_USER_INPUT.
+ */
+export function assertRegistrable(info: ModelDirInfo): void {
+  // A model saved at the end of an epoch mid-run (or by a cancelled run) is uncalibrated and
+  // mid-schedule: its validation figures and probabilities are not a finished model's.
+  if (info.run && !info.run.finished) {
+    const at = info.run.epochsRun !== null ? `epoch ${info.run.epochsRun}${info.run.epochs !== null ? ` of ${info.run.epochs}` : ""}` : "an epoch";
+    throw badInput(
+      `This model is from an unfinished training run (saved at ${at}, ${info.run.calibrated ? "calibrated" : "not calibrated"}): register the model of a run that finished`,
+    );
+  }
+  // The worker crops every cell at CROP_CONTEXT: a model trained on another framing would see
+  // cells unlike its training data. Unknown framing (null: datasets of pre-cropped cells such as
+  // PBC) is accepted and recorded; the promotion review decides.
+  if (info.cropContext !== null && Math.abs(info.cropContext - CROP_CONTEXT) > 1e-6) {
+    throw badInput(
+      `This model was trained on crops framed at ${info.cropContext}x the cell box; the platform frames cells at ${CROP_CONTEXT}x, so its predictions here would be on crops unlike its training data`,
+    );
+  }
+  // A label becomes a decision button, a row of the signed differential and a field of the
+  // training manifest (CSV): plain names only, each once.
+  const badLabel = info.labels.find((l) => !LABEL.test(l));
+  if (badLabel !== undefined) {
+    throw badInput(`The model's label ${JSON.stringify(badLabel.slice(0, 80))} is not a plain class name (letters, digits, _ . + -, at most 64)`);
+  }
+  if (new Set(info.labels).size !== info.labels.length) throw badInput("The model lists a label twice");
+}
+
+/**
  * Refuses a model already in the registry: the same weights, the same name and version, or the
  * same folder (`spellings`: the path as stored, relative or absolute). A folder registered twice
  * was overwritten after its first registration: the first version's record would describe files
@@ -104,7 +113,7 @@ export async function registerModel(
  * rows may spell it either way): serialised by a lock held to commit instead, so two
  * registrations of one folder at once cannot both find none.
  */
-async function refuseRegistered(tx: Prisma.TransactionClient, info: ModelDirInfo, spellings: string[]): Promise<void> {
+export async function refuseRegistered(tx: Prisma.TransactionClient, info: ModelDirInfo, spellings: string[]): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MODEL_REGISTRATION_LOCK}::bigint)`;
   const same = await tx.modelVersion.findFirst({
     where: { OR: [{ artifactSha256: info.weightsSha256 }, { name: info.name, version: info.version }] },
@@ -152,7 +161,14 @@ async function resolveInside(modelsDir: string, path: string): Promise<string> {
     throw badInput("path must name a model directory", { field: "path" });
   // models/runs/<id> is where training runs write (trainModel registers a finished run itself,
   // after its test evaluation): a running, cancelled or failed run's folder is no model to register.
-  if (relative(root, dir).split(sep)[0] === "runs")
-    throw badInput("Training-run folders are registered by their run when it succeeds, not by path", { field: "path" });
+  if (inRunsFolder(root, dir)) throw badInput(RUNS_FOLDER_REFUSAL, { field: "path" });
   return dir;
+}
+
+export const RUNS_FOLDER_REFUSAL = "Training-run folders are registered by their run when it succeeds, not by path";
+
+/** Whether `dir` lies in `<models>/runs` (`modelsRoot` and `dir` both real paths). */
+export function inRunsFolder(modelsRoot: string, dir: string): boolean {
+  const rel = relative(modelsRoot, dir);
+  return rel.split(sep)[0] === "runs" && !isAbsolute(rel);
 }

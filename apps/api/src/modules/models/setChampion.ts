@@ -8,7 +8,7 @@ import { enqueueRepredictOpenCases } from "../../jobs/analysisJobs.ts";
  * Makes `target` the one champion inside the caller's transaction: the current champion is
  * ARCHIVED (its predictions keep pointing at it forever). From the next analysis on, the
  * worker predicts with the new champion, and a repredictOpenCases job, committed with the change,
- * predicts the undecided cells of open cases again with it. `actor` null: the system (demo seed).
+ * predicts the undecided cells of open cases again with it. `actor` null: the system (the demo seed, or a first champion from RCMNET_MODEL_DIR at start: seed/modelDirChampion.ts).
  */
 export async function setChampion(
   tx: Prisma.TransactionClient,
