@@ -3,6 +3,7 @@
 // keyboard -> signs off with password -> report shows the signature -> auditor sees every step
 // with a valid chain -> data scientist snapshots and retrains -> admin approves the promotion ->
 // a new upload is predicted by the new version.
+import pg from "pg";
 import { apiLogin, apiQuery, createCase, expect, fields, labelKeys, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
 import { signedOutCase } from "../support/signedCase";
 
@@ -11,6 +12,85 @@ test.describe.configure({ mode: "serial" });
 let caseId = "";
 let accession = "";
 let newModel = "";
+
+/**
+ * A training run of the newest snapshot queued as startTrainingRun queues one (run, trainModel
+ * job, training.start audit event, in one transaction under its lock and with its check that no
+ * run is active), but with its job due tomorrow: no worker takes it, so it stays QUEUED, and is
+ * not stuck (its job is not due yet). Its id.
+ */
+async function queueHeldRun(): Promise<string> {
+  const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await db.connect();
+  try {
+    await db.query("BEGIN");
+    await db.query("SELECT pg_advisory_xact_lock(72430032)");
+    const active = await db.query(`SELECT id FROM training_run WHERE status IN ('QUEUED', 'RUNNING')`);
+    expect(active.rows, "a training run is already active").toEqual([]);
+    // The recipe as the API stores it (parseTrainingConfig's defaults filled in).
+    const config = { epochs: 1, frozenEpochs: 1, batchSize: 16, learningRate: 1e-3, fineTuneLearningRate: 2e-4, seed: 1 };
+    const { rows } = await db.query<{ id: string; snapshotId: string; baseModelVersionId: string | null; startedById: string }>(
+      `INSERT INTO training_run (id, "snapshotId", "baseModelVersionId", config, "startedById")
+       SELECT gen_random_uuid(), s.id, (SELECT id FROM model_version WHERE status = 'CHAMPION'), $1::jsonb, u.id
+       FROM dataset_snapshot s, "user" u WHERE u.login = 'ds' ORDER BY s."createdAt" DESC LIMIT 1
+       RETURNING id, "snapshotId", "baseModelVersionId", "startedById"`,
+      [JSON.stringify(config)],
+    );
+    const run = rows[0]!;
+    await db.query(
+      `INSERT INTO job (id, type, payload, "dedupeKey", "maxAttempts", "runAfter")
+       VALUES (gen_random_uuid(), 'trainModel', $1::jsonb, $2, 3, CURRENT_TIMESTAMP + interval '1 day')`,
+      [JSON.stringify({ runId: run.id }), `trainModel:${run.id}`],
+    );
+    await db.query(
+      `INSERT INTO audit_event ("actorId", "actorLogin", action, "entityType", "entityId", after) VALUES ($1, 'ds', 'training.start', 'TrainingRun', $2, $3::jsonb)`,
+      [run.startedById, run.id, JSON.stringify({ snapshotId: run.snapshotId, baseModelVersionId: run.baseModelVersionId, config })],
+    );
+    await db.query("COMMIT");
+    return run.id;
+  } catch (err) {
+    await db.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    await db.end();
+  }
+}
+
+/**
+ * Ends a held run as a worker does when its job ends out of attempts: the job FAILED, and the run
+ * settled FAILED with its audit event (settleRunOfEndedJob, which the idle worker runs only every
+ * 30 s: done here at once, in one transaction, under the run's lock as a cancel takes it).
+ */
+async function endHeldRun(runId: string): Promise<void> {
+  const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await db.connect();
+  try {
+    await db.query("BEGIN");
+    await db.query(`SELECT 1 FROM training_run WHERE id = $1 FOR UPDATE`, [runId]);
+    const reason = "e2e: its job ended while the cancel question was open";
+    const job = await db.query(
+      `UPDATE job SET status = 'FAILED', error = $2, "finishedAt" = CURRENT_TIMESTAMP WHERE "dedupeKey" = $1 AND status = 'QUEUED'`,
+      [`trainModel:${runId}`, reason],
+    );
+    expect(job.rowCount).toBe(1);
+    const error = `the training job ended without closing the run: ${reason}`;
+    const run = await db.query(
+      `UPDATE training_run SET status = 'FAILED', "finishedAt" = CURRENT_TIMESTAMP, error = $2 WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')`,
+      [runId, error],
+    );
+    expect(run.rowCount).toBe(1);
+    await db.query(
+      `INSERT INTO audit_event ("actorLogin", action, "entityType", "entityId", after, reason) VALUES ('system', 'training.status', 'TrainingRun', $1, $2::jsonb, 'its job had ended')`,
+      [runId, JSON.stringify({ status: "FAILED", error })],
+    );
+    await db.query("COMMIT");
+  } catch (err) {
+    await db.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    await db.end();
+  }
+}
 
 async function waitForAnalysis(page: import("@playwright/test").Page) {
   const slide = page.getByTestId("analysis-slide").first();
@@ -302,29 +382,70 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await page.getByTestId("create-snapshot").click();
   await expect(page.getByTestId("training-notice")).toContainText("No label has changed since snapshot e2e-");
   await expect(page.getByTestId("snapshot-row")).toHaveCount(snapshotCount);
-  await page.getByTestId("run-epochs").fill("1");
   // Every cancel request the page sends from here: a dismissed question must send none.
   const cancelsSent: string[] = [];
   page.on("request", (r) => {
     if (r.method() === "POST" && r.postData()?.includes("cancelTrainingRun")) cancelsSent.push(r.url());
   });
-  await page.getByTestId("start-run").click();
-  const run = page.getByTestId("run-row").first();
-  await expect(run).toHaveAttribute("data-status", /QUEUED|RUNNING|SUCCEEDED/);
-  // Cancelling throws the run's epochs away: never one click. The question names the run and how
-  // far it is, and says it cannot be resumed; kept, the run goes on and nothing is sent.
-  await run.getByTestId("cancel-run").click();
+
+  // Cancelling throws the run's epochs away: never one click. Asked on a run that cannot end while
+  // the question is open (a one-epoch run may have succeeded before Cancel is clicked, and the
+  // button is only there while a run is queued or running): one queued as the API queues it (the
+  // run, its trainModel job and its audit event, under the one-active-run lock), its job due only
+  // tomorrow so that no worker takes it. Before the journey's own run, which it must not block:
+  // cancelled at the end of the check, the confirmed path.
+  const held = await queueHeldRun();
+  await page.reload();
+  const heldRow = page.getByTestId("run-row").first();
+  await expect(heldRow).toHaveAttribute("data-status", "QUEUED");
+  await expect(page.getByTestId("start-run")).toBeDisabled();
+  // The question names the run and how far it is, and says it cannot be resumed; kept, the run
+  // stays queued and nothing is sent.
+  await heldRow.getByTestId("cancel-run").click();
   const question = page.getByTestId("ask-dialog");
-  await expect(question).toContainText(/Cancel training run [0-9a-f]{8}\b/);
+  await expect(question).toContainText(`Cancel training run ${held.slice(0, 8)}? It has not started yet.`);
   await expect(question.getByTestId("ask-message")).toContainText("cannot be resumed");
   await expect(question.getByTestId("ask-cancel")).toHaveText("Keep it");
   await question.getByTestId("ask-cancel").click();
   await expect(question).toBeHidden();
-  await expect(run).toHaveAttribute("data-status", /QUEUED|RUNNING|SUCCEEDED/);
+  await expect(heldRow).toHaveAttribute("data-status", "QUEUED");
   expect(cancelsSent).toEqual([]);
+  // Confirmed, it is cancelled (a run no worker took ends at once), and a run may start again.
+  await heldRow.getByTestId("cancel-run").click();
+  await expect(question.getByTestId("ask-submit")).toHaveText("Cancel the run");
+  await question.getByTestId("ask-submit").click();
+  await expect(question).toBeHidden();
+  await expect(heldRow).toHaveAttribute("data-status", "CANCELLED");
+  await expect(heldRow.getByTestId("cancel-run")).toHaveCount(0);
+  expect(cancelsSent).toHaveLength(1);
+  await expect(page.getByTestId("training-error")).toHaveCount(0);
+  // A run that ends while the question is open (the page's poll moves it on behind the dialog):
+  // confirmed, nothing is sent, and the page says plainly that it had already finished, not the
+  // API's refusal as an error. It ends as a run whose job failed out of attempts (endHeldRun).
+  const ending = await queueHeldRun();
+  await page.reload();
+  const endingRow = page.getByTestId("run-row").first();
+  await expect(endingRow).toHaveAttribute("data-status", "QUEUED");
+  await endingRow.getByTestId("cancel-run").click();
+  await expect(question).toContainText(`Cancel training run ${ending.slice(0, 8)}?`);
+  await endHeldRun(ending);
+  await expect(endingRow).toHaveAttribute("data-status", "FAILED");
+  await expect(question).toBeVisible();
+  await question.getByTestId("ask-submit").click();
+  await expect(question).toBeHidden();
+  await expect(page.getByTestId("training-notice")).toHaveText(`Training run ${ending.slice(0, 8)} already finished (FAILED); nothing was cancelled.`);
+  await expect(page.getByTestId("training-error")).toHaveCount(0);
+  expect(cancelsSent).toHaveLength(1);
+
+  // The journey's own run: one epoch, to its end, with nothing more sent to cancel it.
+  await page.getByTestId("run-epochs").fill("1");
+  await expect(page.getByTestId("start-run")).toBeEnabled();
+  await page.getByTestId("start-run").click();
+  const run = page.getByTestId("run-row").first();
+  await expect(run).toHaveAttribute("data-status", /QUEUED|RUNNING|SUCCEEDED/);
   await expect(run).toHaveAttribute("data-status", "SUCCEEDED", { timeout: 200_000 });
   await expect(page.getByTestId("run-produced-model").first()).toBeVisible();
-  expect(cancelsSent).toEqual([]);
+  expect(cancelsSent).toHaveLength(1);
   // The run's own log, fetched for the run shown (the list's poll carries none), to its last line.
   await expect(page.getByTestId("run-log")).toContainText("training finished on backend");
   newModel = (await page.getByTestId("run-produced-model").first().innerText()).replace(/\s*\(.*\)$/, "");

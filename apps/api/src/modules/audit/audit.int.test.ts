@@ -6,7 +6,7 @@ import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { confirmAsSeen, seedReviewableCase } from "../../testing/fixtures.ts";
 import type { Context } from "../../context.ts";
 import { auditCsv, csvField } from "./auditCsv.ts";
-import { FULL_WALK_MIN_INTERVAL_MS } from "./chainVerifier.ts";
+import { FULL_WALK_MIN_INTERVAL_MS, ThrottledChainVerifier } from "./chainVerifier.ts";
 
 let api: TestApi;
 let auditor: string;
@@ -204,6 +204,52 @@ describe("audit trail", () => {
     const cut = chunks.join("");
     expect(cut).toMatch(/^seq,at,/);
     expect(cut).not.toContain("# rows=");
+  });
+
+  it("records no export for a client gone while the chain was verified, and still records one that was not", async () => {
+    const exports = () => api.prisma.auditEvent.count({ where: { action: "audit.export" } });
+    const before = await exports();
+    // Verification held (a full walk of a large trail takes seconds) until the client has gone.
+    let entered!: () => void;
+    const inVerify = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const verify = ThrottledChainVerifier.prototype.verify;
+    let verified: Promise<unknown> = Promise.resolve();
+    const spy = vi.spyOn(ThrottledChainVerifier.prototype, "verify").mockImplementation(function (this: ThrottledChainVerifier, ...args) {
+      const p = (async () => {
+        entered();
+        await gate;
+        return verify.apply(this, args);
+      })();
+      verified = p;
+      return p;
+    });
+    try {
+      const client = new AbortController();
+      const download = api.fetch(`/audit.csv?action=case.create`, { token: auditor, signal: client.signal }).then(
+        () => "answered",
+        (e: Error) => e.name,
+      );
+      await inVerify;
+      client.abort();
+      expect(await download).toBe("AbortError");
+      // The API's socket closes a moment after the client's.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      release();
+      await verified;
+      // Long enough for the export's event to be written had it been (a few ms).
+      for (let i = 0; i < 10; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await exports()).toBe(before);
+      }
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+    // An export received is recorded, as before.
+    expect((await api.fetch(`/audit.csv?action=case.create`, { token: auditor })).status).toBe(200);
+    expect(await exports()).toBe(before + 1);
   });
 
   it("answers a full walk asked for again within 5 minutes with the earlier walk's verdict and time, without walking", async () => {

@@ -69,6 +69,11 @@ function howVerified(chain: AuditVerification): string {
   return ` (1-${chain.fullyVerifiedThrough} re-hashed at ${chain.fullyVerifiedAt.toISOString()}, the rest now)`;
 }
 
+/** Whether the client went away (the connection closed, the response destroyed) before the response ended. */
+function clientGone(res: Response): boolean {
+  return res.destroyed || res.writableEnded || res.closed;
+}
+
 export async function auditCsv(ctx: Context, req: Request, res: Response): Promise<void> {
   const reader = requireRole(ctx, AUDIT_READERS);
   const unknown = Object.keys(req.query).filter((k) => !FILTERS.includes(k));
@@ -85,7 +90,17 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   };
   const where = await auditWhere(ctx.prisma, filter);
   const chain = await chainVerifier(ctx.prisma, ctx.env).verify(ctx.prisma);
+  // The client gone while the chain was verified (a full walk takes seconds; the page's Cancel
+  // aborts the request, through the web app's proxy): nothing is sent, so no export is recorded in
+  // the reader's name either; the page said "cancelled; nothing was saved" and the trail agrees.
+  // Node destroys the response when its socket closes before it was ended.
+  if (clientGone(res)) return;
   const given = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== null).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]));
+  // Recorded before the first byte is sent, and kept whatever happens to the stream after: an
+  // export cut off mid-stream (client gone, download cancelled, API or database failing) has sent
+  // rows that may have been kept (a partial file lacks the closing "# rows=N complete" line, but
+  // its rows are still data that left), so the trail must show it. Only a client gone before
+  // anything was sent (above) goes unrecorded.
   await ctx.prisma.$transaction((tx) =>
     recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok, chainFullyVerifiedThrough: chain.fullyVerifiedThrough, chainFullyVerifiedAt: chain.fullyVerifiedAt?.toISOString() ?? null } }),
   );

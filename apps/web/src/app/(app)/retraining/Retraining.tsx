@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { historyNotes, historySeries, LineChart } from "@/charts/Charts";
 import { useAsk } from "@/components/AskDialog";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
@@ -12,7 +12,7 @@ import { CANCEL_RUN, CREATE_SNAPSHOT, START_RUN, TRAINING, TRAINING_RUN_LOG } fr
 import { useAction } from "@/lib/useAction";
 import { useQuery } from "@/lib/useQuery";
 import { leftOutWithoutPatientText } from "./leftOut";
-import { cancelQuestion, type RunState, runStatusLine, stuck } from "./runStatus";
+import { cancelDecision, cancelQuestion, type RunState, runStatusLine, stuck } from "./runStatus";
 import { classRows } from "./snapshotClasses";
 
 interface Run extends RunState {
@@ -52,6 +52,11 @@ export function Retraining() {
   const [frozenEpochs, setFrozenEpochs] = useState(1);
   const [snapshotId, setSnapshotId] = useState<string>("");
   const runs = data?.trainingRuns.nodes ?? [];
+  // The runs as last polled, for a question answered after the poll moved them on.
+  const latestRuns = useRef<Run[]>([]);
+  useEffect(() => {
+    latestRuns.current = data?.trainingRuns.nodes ?? [];
+  }, [data]);
   const snapshots = data?.datasetSnapshots.nodes ?? [];
   const anyActive = runs.some((r) => ACTIVE.has(r.status));
   useEffect(() => setActive(anyActive), [anyActive]);
@@ -263,7 +268,14 @@ export function Retraining() {
                         disabled={busy || r.cancelRequested}
                         onClick={async () => {
                           const answer = await ask({ ...cancelQuestion(r), confirmOnly: true });
-                          if (answer !== null) void act(() => gql(CANCEL_RUN, { id: r.id }));
+                          if (answer === null) return;
+                          // The question stayed open while polling moved the run on: it may have
+                          // finished meanwhile, and then nothing is sent (a notice, not an error;
+                          // through act, which shows it and reloads the list). A run that ends after
+                          // the last poll is still refused by the API (CONFLICT), shown as an error.
+                          const decision = cancelDecision(r.id, latestRuns.current);
+                          if (decision.send) void act(() => gql(CANCEL_RUN, { id: r.id }));
+                          else void act(async () => undefined, decision.notice);
                         }}
                         data-testid="cancel-run"
                       >

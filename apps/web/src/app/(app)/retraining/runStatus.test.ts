@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cancelQuestion, epochsOf, formatDuration, type RunState, runStatusLine, stuck } from "./runStatus";
+import { cancelDecision, cancelQuestion, epochsOf, formatDuration, type RunState, runStatusLine, stuck } from "./runStatus";
 
 const NOW = Date.parse("2026-11-28T09:00:00.000Z");
 const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString();
@@ -110,5 +110,38 @@ describe("the question before a run is cancelled", () => {
     expect(epochsOf(running)).toEqual({ done: 6, total: 30 });
     expect(epochsOf({ config: {}, metrics: null })).toEqual({ done: 0, total: null });
     expect(epochsOf({ config: { epochs: 2 }, metrics: { history: [{}, {}, {}] } })).toEqual({ done: 2, total: 2 });
+  });
+});
+
+describe("a confirmed cancel", () => {
+  it("is sent for a run still queued or running as last polled", () => {
+    expect(cancelDecision(queued.id, [queued])).toEqual({ send: true });
+    expect(cancelDecision(running.id, [running])).toEqual({ send: true });
+  });
+
+  it("is not sent for a run that finished while the question was open, and says so plainly", () => {
+    expect(cancelDecision(running.id, [{ ...running, status: "SUCCEEDED" }])).toEqual({
+      send: false,
+      notice: "Training run 3f2a9c1e already finished (SUCCEEDED); nothing was cancelled.",
+    });
+    expect(cancelDecision(running.id, [{ ...running, status: "FAILED" }])).toEqual({
+      send: false,
+      notice: "Training run 3f2a9c1e already finished (FAILED); nothing was cancelled.",
+    });
+  });
+
+  it("is not sent again for a run cancelled, or whose cancel was requested, meanwhile (another user)", () => {
+    expect(cancelDecision(running.id, [{ ...running, status: "CANCELLED", cancelRequested: true }])).toEqual({
+      send: false,
+      notice: "Training run 3f2a9c1e had already been cancelled (CANCELLED); nothing more was sent.",
+    });
+    expect(cancelDecision(running.id, [{ ...running, cancelRequested: true }])).toEqual({
+      send: false,
+      notice: "Cancelling training run 3f2a9c1e was already requested; nothing more was sent.",
+    });
+  });
+
+  it("is left to the API for a run no longer listed", () => {
+    expect(cancelDecision(running.id, [])).toEqual({ send: true });
   });
 });

@@ -136,3 +136,22 @@ export function cancelQuestion(r: RunState): { title: string; message: string; c
   const noWorker = !neverTaken && stuck(r) ? " No worker is running it now: the cancel takes effect when one takes it." : "";
   return { title, message: `${when}${far} (${Math.round(100 * Math.min(1, Math.max(0, r.progress)))}%). ${lost}${late}${noWorker}`, confirm: "Cancel the run", dismiss: "Keep it" };
 }
+
+/**
+ * Whether a confirmed cancel is still to be sent, decided on the run as the page last polled it
+ * (`latest`), not as it was when Cancel was clicked: the question stays open while the run moves
+ * on. A run that ended meanwhile is said so plainly as a notice (sending would only earn the
+ * API's refusal, shown as an error). A run no longer listed is left to the API to decide.
+ */
+export function cancelDecision(
+  id: string,
+  latest: readonly Pick<RunState, "id" | "status" | "cancelRequested">[],
+): { send: true } | { send: false; notice: string } {
+  const run = latest.find((r) => r.id === id);
+  const name = `Training run ${id.slice(0, 8)}`;
+  if (!run) return { send: true };
+  if (run.status === "CANCELLED") return { send: false, notice: `${name} had already been cancelled (CANCELLED); nothing more was sent.` };
+  if (run.status !== "QUEUED" && run.status !== "RUNNING") return { send: false, notice: `${name} already finished (${run.status}); nothing was cancelled.` };
+  if (run.cancelRequested) return { send: false, notice: `Cancelling ${name.toLowerCase()} was already requested; nothing more was sent.` };
+  return { send: true };
+}

@@ -44,6 +44,30 @@ describe("GET /api/audit.csv", () => {
     expect((await GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test", "sec-fetch-site": "same-origin" } }))).status).toBe(502);
   });
 
+  it("passes the request's cancellation on to the API, which records no export for a client gone before it sent anything", async () => {
+    let upstreamSignal: AbortSignal | null | undefined;
+    let asked!: () => void;
+    const reached = new Promise<void>((resolve) => (asked = resolve));
+    // The API still verifying the chain: no answer until the request is aborted.
+    const upstream = vi.fn(
+      (_url: string, init?: RequestInit) =>
+        new Promise<Response>((_resolve, reject) => {
+          upstreamSignal = init?.signal;
+          asked();
+          init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+        }),
+    );
+    vi.stubGlobal("fetch", upstream);
+    const client = new AbortController();
+    const answer = GET(new NextRequest("http://app.test/api/audit.csv", { headers: { host: "app.test", "sec-fetch-site": "same-origin" }, signal: client.signal }));
+    await reached;
+    expect(upstreamSignal?.aborted).toBe(false);
+    client.abort();
+    expect(upstreamSignal?.aborted).toBe(true);
+    // Nobody reads it, but it is no export either.
+    expect((await answer).status).toBe(502);
+  });
+
   it("is not exported for a request that does not say it came from this app (no Sec-Fetch-Site: an older browser on another site's link)", async () => {
     const upstream = vi.fn(async () => new Response("seq,at\n", { headers: { "content-type": "text/csv; charset=utf-8" } }));
     vi.stubGlobal("fetch", upstream);

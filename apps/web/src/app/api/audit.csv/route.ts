@@ -17,6 +17,9 @@ export async function GET(request: NextRequest) {
     upstream = await fetch(`${env.API_URL}/audit.csv?${request.nextUrl.searchParams.toString()}`, {
       headers: { authorization: `Bearer ${auth.session.apiToken}` },
       cache: "no-store",
+      // The page's Cancel (or a closed tab) aborts this request: the API's too, which then records
+      // no export when it had sent nothing yet (auditCsv), as the page says "nothing was saved".
+      signal: request.signal,
     });
   } catch {
     return gqlErrorResponse(502, "NETWORK", "The API could not be reached; no export was made.");
