@@ -15,7 +15,7 @@ import { loadEnv } from "../apps/api/src/env.ts";
 import { anchorAuditHead } from "../apps/api/src/jobs/anchorAuditHead.ts";
 import { jsonLogger } from "../apps/api/src/jobs/logger.ts";
 import { DEMO_USERS } from "../apps/api/src/seed/demoUsers.ts";
-import { demoNetworkRefusal } from "../apps/api/src/seed/demoNetwork.ts";
+import { demoNetworkRefusal, demoWanted } from "../apps/api/src/seed/demoNetwork.ts";
 
 // No call home from a clinical install: Next.js and turbo send usage telemetry unless told not to.
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
@@ -183,7 +183,14 @@ async function main() {
   await assertPortFree(webPort, "WEB_PORT");
   const secrets = localSecrets();
   log(`data directory: ${dataDir}`);
-  const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL, migrationUrl: process.env.RCMNET_MIGRATION_DATABASE_URL, dataDir });
+  // A real install runs the API in production (below), which refuses a DATABASE_URL that could
+  // change the audit trail unless RCMNET_ALLOW_OWNER_ROLE=1: refused here first, before any seeding.
+  const db = await openDatabase({
+    databaseUrl: process.env.DATABASE_URL,
+    migrationUrl: process.env.RCMNET_MIGRATION_DATABASE_URL,
+    dataDir,
+    production: !demoWanted(process.env) || process.env.NODE_ENV === "production",
+  });
   closeDatabase = db.close;
   log(db.embedded ? "embedded PostgreSQL (PGlite) on 127.0.0.1:5433, migrated" : "PostgreSQL migrated");
 

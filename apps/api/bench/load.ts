@@ -128,6 +128,8 @@ async function startApi(dataDir: string): Promise<ChildProcess> {
       ...process.env,
       NODE_ENV: "production",
       DATABASE_URL: dbUrl,
+      // The bench database's owner, on a throwaway database: measured, not deployed.
+      RCMNET_ALLOW_OWNER_ROLE: "1",
       API_PORT: String(PORT),
       RCMNET_DATA_DIR: dataDir,
       RCMNET_AUTH_SECRET: randomBytes(32).toString("hex"),

@@ -97,3 +97,14 @@ describe("API_ALLOWED_HOSTS", () => {
     );
   });
 });
+
+describe("RCMNET_ALLOW_OWNER_ROLE", () => {
+  it("is off unless 1, and refuses anything but 1 or 0 rather than guessing (the override of a production refusal)", () => {
+    expect(loadEnv(base()).allowOwnerRole).toBe(false);
+    expect(loadEnv({ ...base(), RCMNET_ALLOW_OWNER_ROLE: "0" }).allowOwnerRole).toBe(false);
+    expect(loadEnv({ ...base(), RCMNET_ALLOW_OWNER_ROLE: "1" }).allowOwnerRole).toBe(true);
+    for (const value of ["", "true", "yes"]) {
+      expect(() => loadEnv({ ...base(), RCMNET_ALLOW_OWNER_ROLE: value }), value).toThrow(/RCMNET_ALLOW_OWNER_ROLE: RCMNET_ALLOW_OWNER_ROLE must be 1 \(allow\) or 0$/);
+    }
+  });
+});

@@ -33,6 +33,12 @@ const schema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   /** The tables' owner, used only to migrate; DATABASE_URL may then be a role without DDL rights. */
   RCMNET_MIGRATION_DATABASE_URL: z.string().min(1).optional(),
+  /**
+   * 1: a production start may connect as a role that could change the audit trail (the tables'
+   * owner, a superuser), warning on every start; single-user evaluation only (@rcmnet/db
+   * checkPlatformRole). Unset or 0: refused.
+   */
+  RCMNET_ALLOW_OWNER_ROLE: z.enum(["0", "1"], { message: "RCMNET_ALLOW_OWNER_ROLE must be 1 (allow) or 0" }).optional(),
   API_PORT: digits("a port number", z.number().int().min(1).max(65535), { fallback: 4000 }),
   API_HOST: z.string().default("127.0.0.1"),
   /**
@@ -95,6 +101,8 @@ export interface Env {
   databaseUrl: string | undefined;
   /** Owner URL to migrate with (RCMNET_MIGRATION_DATABASE_URL); unset: databaseUrl migrates. */
   migrationUrl: string | undefined;
+  /** RCMNET_ALLOW_OWNER_ROLE=1: production may run as a role that could change the audit trail (evaluation only). */
+  allowOwnerRole?: boolean;
   port: number;
   host: string;
   /** API_ALLOWED_HOSTS and API_HOST: the names besides loopback the API answers to (app.ts). */
@@ -223,6 +231,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
     migrationUrl: e.RCMNET_MIGRATION_DATABASE_URL,
+    allowOwnerRole: e.RCMNET_ALLOW_OWNER_ROLE === "1",
     port: e.API_PORT,
     host: e.API_HOST,
     allowedHosts: [...e.API_ALLOWED_HOSTS, ...boundHostRules(e.API_HOST)],

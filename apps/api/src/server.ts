@@ -11,6 +11,14 @@ import { createLogger, describeError } from "./log.ts";
 
 const env = loadEnv();
 const log = createLogger(env.logLevel);
+// In production a DATABASE_URL whose role could change the audit trail is refused (docs/decisions.md D2).
+const databaseOptions = {
+  databaseUrl: env.databaseUrl,
+  migrationUrl: env.migrationUrl,
+  dataDir: env.dataDir,
+  production: env.nodeEnv === "production",
+  allowOwnerRole: env.allowOwnerRole ?? false,
+};
 
 if (env.workers > 1 && cluster.isPrimary) {
   await runPrimary();
@@ -20,7 +28,7 @@ if (env.workers > 1 && cluster.isPrimary) {
 
 async function runPrimary() {
   // The primary opens (and, when embedded, serves) the database once; workers get its URL.
-  const db = await openDatabase({ databaseUrl: env.databaseUrl, migrationUrl: env.migrationUrl, dataDir: env.dataDir });
+  const db = await openDatabase(databaseOptions);
   let closing = false;
   const fork = () => cluster.fork({ DATABASE_URL: db.url });
   for (let i = 0; i < env.workers; i++) fork();
@@ -45,7 +53,7 @@ async function runPrimary() {
 async function runServer() {
   // Normally the launcher passes DATABASE_URL (its embedded server or a real one); standalone, the
   // API opens the embedded database itself.
-  const db = await openDatabase({ databaseUrl: env.databaseUrl, migrationUrl: env.migrationUrl, dataDir: env.dataDir });
+  const db = await openDatabase(databaseOptions);
   const prisma = createPrismaClient(db.url);
   const blobs = new BlobStore(join(env.dataDir, "blobs"));
   const { app, stop } = await createApp({ prisma, blobs, env, log });

@@ -5,7 +5,7 @@
 // finish for a grace period, otherwise give it back to the queue (training resumes from its
 // checkpoint). Logs are JSON lines with ids only, never patient identifiers.
 import { join } from "node:path";
-import { BlobStore, createPrismaClient } from "@rcmnet/db";
+import { BlobStore, checkPlatformRole, createPrismaClient } from "@rcmnet/db";
 import { loadEnv } from "./env.ts";
 import { createHandlers, workerJobTypes } from "./jobs/handlers/index.ts";
 import { reconcileFailedAnalyses } from "./jobs/reconcileAnalyses.ts";
@@ -24,6 +24,18 @@ if (!env.databaseUrl) {
     "DATABASE_URL is required (npm start passes it; the embedded database is opened by the launcher)",
   );
   process.exit(2);
+}
+
+// In production, as the API does (openDatabase): a role that could change the audit trail is
+// refused unless RCMNET_ALLOW_OWNER_ROLE=1 (docs/decisions.md D2). Outside production the API says so.
+if (env.nodeEnv === "production") {
+  try {
+    const warning = await checkPlatformRole(env.databaseUrl, { production: true, allowOwnerRole: env.allowOwnerRole ?? false });
+    if (warning) log.warn(warning);
+  } catch (err) {
+    log.error((err as Error).message);
+    process.exit(2);
+  }
 }
 
 const workerId = defaultWorkerId();

@@ -3,14 +3,16 @@
 // TRUNCATE, DDL) is refused by PostgreSQL's privileges, not only by triggers the owner controls.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grantAppRole } from "./appRole.ts";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { auditTrailWriteAccess, checkPlatformRole, grantAppRole } from "./appRole.ts";
+import { createPrismaClient } from "./client.ts";
 import { openDatabase } from "./openDatabase.ts";
 import { createTestDatabase, testServerUrl, type TestDatabase } from "./testing.ts";
 
 let db: TestDatabase;
 const role = `rcmnet_app_${randomBytes(4).toString("hex")}`;
 const startedRole = `${role}_start`;
+const ownerRole = `${role}_owner`;
 let app: pg.Client;
 
 async function asOwner(sql: string) {
@@ -37,7 +39,28 @@ afterAll(async () => {
   await db?.drop();
   await asOwner(`DROP ROLE IF EXISTS ${role}`);
   await asOwner(`DROP ROLE IF EXISTS ${startedRole}`);
+  await asOwner(`DROP ROLE IF EXISTS ${ownerRole}`);
 });
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+async function asOwnerOfTestDb(sql: string) {
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function urlAs(user: string): string {
+  const url = new URL(db.url);
+  url.username = user;
+  return url.toString();
+}
 
 const denied = (sql: string) => expect(app.query(sql)).rejects.toThrow(/permission denied|must be owner/);
 
@@ -86,6 +109,94 @@ describe("grantAppRole", () => {
     } finally {
       await client.end();
       await opened.close();
+    }
+  });
+});
+
+describe("openDatabase, as the role the platform runs as (D2: the application cannot change its audit trail)", () => {
+  const refusal = (who: string) =>
+    new RegExp(
+      `DATABASE_URL signs in as "${who}", which .*: the platform could switch off the audit trail's append-only guards and rewrite it .*` +
+        "Refusing to start in production\\. Point DATABASE_URL at a login role that does not own the tables and RCMNET_MIGRATION_DATABASE_URL at the tables' owner.*" +
+        "or set RCMNET_ALLOW_OWNER_ROLE=1 for a single-user evaluation only",
+    );
+
+  it("refuses a production start as the tables' owner or a superuser, naming the variables to set", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    // DATABASE_URL alone, as the superuser that migrated the tables.
+    const superuser = decodeURIComponent(new URL(db.url).username);
+    await expect(openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: true })).rejects.toThrow(refusal(superuser));
+    await expect(openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: true })).rejects.toThrow(/which is a superuser/);
+    // Both URLs naming the same user: nothing is granted, and the owner is refused the same.
+    await expect(openDatabase({ databaseUrl: db.url, migrationUrl: db.url, dataDir: "/nonexistent", production: true })).rejects.toThrow(refusal(superuser));
+    // NODE_ENV=production is production by default.
+    vi.stubEnv("NODE_ENV", "production");
+    await expect(openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" })).rejects.toThrow(refusal(superuser));
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it("refuses a role that owns audit_event without being a superuser, or holds a privilege to change it", async () => {
+    await asOwner(`CREATE ROLE ${ownerRole} LOGIN`);
+    const owner = new pg.Client({ connectionString: db.url });
+    await owner.connect();
+    try {
+      await owner.query(`ALTER TABLE audit_event OWNER TO ${ownerRole}`);
+      // Granted the platform's privileges on start all the same; owning the table, it could still switch the guards off.
+      await expect(openDatabase({ databaseUrl: urlAs(ownerRole), migrationUrl: db.url, dataDir: "/nonexistent", production: true })).rejects.toThrow(
+        refusal(ownerRole),
+      );
+      await expect(checkPlatformRole(urlAs(ownerRole), { production: true, allowOwnerRole: false })).rejects.toThrow(/which owns audit_event/);
+    } finally {
+      await owner.query(`ALTER TABLE audit_event OWNER TO CURRENT_USER`);
+      await owner.end();
+    }
+    // A grant made by hand: refused, until a start as the owner takes it away again (grantAppRole).
+    await asOwnerOfTestDb(`GRANT DELETE ON audit_event TO ${role}`);
+    await expect(checkPlatformRole(urlAs(role), { production: true, allowOwnerRole: false })).rejects.toThrow(/which holds DELETE on audit_event/);
+    const opened = await openDatabase({ databaseUrl: urlAs(role), migrationUrl: db.url, dataDir: "/nonexistent", production: true });
+    await opened.close();
+    expect(await checkPlatformRole(urlAs(role), { production: true, allowOwnerRole: false })).toBeNull();
+  });
+
+  it("starts in production as the owner with RCMNET_ALLOW_OWNER_ROLE=1, warning on every start", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const opened = await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: true, allowOwnerRole: true });
+    await opened.close();
+    // The variable itself, read by default.
+    vi.stubEnv("NODE_ENV", "production");
+    vi.stubEnv("RCMNET_ALLOW_OWNER_ROLE", "1");
+    await (await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" })).close();
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn.mock.calls[0]![0]).toMatch(/^\[db\] DATABASE_URL signs in as ".*", which is a superuser: .*; started because RCMNET_ALLOW_OWNER_ROLE=1 \(single-user evaluation only\)$/);
+    expect(warn.mock.calls[0]![0]).not.toMatch(/\n/);
+    // Any other value is not the override.
+    vi.stubEnv("RCMNET_ALLOW_OWNER_ROLE", "true");
+    await expect(openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" })).rejects.toThrow(/Refusing to start in production/);
+  });
+
+  it("starts in production as the platform's own role (granted on start), saying nothing", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const opened = await openDatabase({ databaseUrl: urlAs(role), migrationUrl: db.url, dataDir: "/nonexistent", production: true });
+    expect(opened).toMatchObject({ url: urlAs(role), embedded: false });
+    await opened.close();
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it("outside production starts as the owner (tests, the embedded database's quick start) with a one-line warning", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await (await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: false })).close();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(/^\[db\] DATABASE_URL signs in as ".*", which is a superuser: .*a production start \(NODE_ENV=production\) refuses it unless RCMNET_ALLOW_OWNER_ROLE=1 \(.*RCMNET_MIGRATION_DATABASE_URL\)$/);
+    expect(warn.mock.calls[0]![0]).not.toMatch(/\n/);
+  });
+
+  it("answers through a connected client too (what the API's own PrismaClient can do to the trail)", async () => {
+    expect(await auditTrailWriteAccess(db.prisma)).toEqual({ role: decodeURIComponent(new URL(db.url).username), access: "is a superuser" });
+    const asApp = createPrismaClient(urlAs(role), { max: 1 });
+    try {
+      expect(await auditTrailWriteAccess(asApp)).toEqual({ role, access: null });
+    } finally {
+      await asApp.$disconnect();
     }
   });
 });

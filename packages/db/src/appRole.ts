@@ -69,3 +69,90 @@ export async function grantAppRole(ownerUrl: string, role: string): Promise<{ wa
     await client.end();
   }
 }
+
+/** Set to 1, lets a production start connect as a role that can change the audit trail (single-user evaluation only). */
+export const ALLOW_OWNER_ROLE_VAR = "RCMNET_ALLOW_OWNER_ROLE";
+
+export interface AuditTrailWriteAccess {
+  /** The role the URL signs in as. */
+  role: string;
+  /** Why that role could change the audit trail ("is a superuser", "owns audit_event", ...), or null: it cannot. */
+  access: string | null;
+}
+
+type TrailAccessRow = { role: string; owner: string; member: boolean; superuser: boolean; update: boolean; delete: boolean; truncate: boolean };
+
+const TRAIL_ACCESS_SQL = `SELECT current_user::text AS role, t.tableowner::text AS owner,
+       pg_has_role(current_user, t.tableowner, 'MEMBER') AS member,
+       coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser,
+       has_table_privilege(current_user, 'public.audit_event', 'UPDATE') AS update,
+       has_table_privilege(current_user, 'public.audit_event', 'DELETE') AS delete,
+       has_table_privilege(current_user, 'public.audit_event', 'TRUNCATE') AS truncate
+  FROM pg_tables t WHERE t.schemaname = 'public' AND t.tablename = 'audit_event'`;
+
+/**
+ * What lets the role of `target` (a URL, or a connected client such as the API's PrismaClient)
+ * change the audit trail other than by appending to it: being a superuser, owning audit_event (or
+ * being a member of its owner: ALTER TABLE ... DISABLE TRIGGER, then rewrite), or holding UPDATE,
+ * DELETE or TRUNCATE on it (the triggers refuse those, but a privilege the platform never needs
+ * says the grants were not grantAppRole's).
+ */
+export async function auditTrailWriteAccess(
+  target: string | { $queryRawUnsafe<T = unknown>(sql: string): Promise<T> },
+): Promise<AuditTrailWriteAccess> {
+  let rows: TrailAccessRow[];
+  if (typeof target === "string") {
+    const client = new pg.Client({ connectionString: target });
+    await client.connect();
+    try {
+      rows = (await client.query<TrailAccessRow>(TRAIL_ACCESS_SQL)).rows;
+    } finally {
+      await client.end();
+    }
+  } else {
+    rows = await target.$queryRawUnsafe<TrailAccessRow[]>(TRAIL_ACCESS_SQL);
+  }
+  const row = rows[0];
+  if (!row) throw new Error("no table audit_event: migrate the database first");
+  const privileges = (["update", "delete", "truncate"] as const).filter((p) => row[p]).map((p) => p.toUpperCase());
+  const access = row.superuser
+    ? "is a superuser"
+    : row.owner === row.role
+      ? "owns audit_event"
+      : row.member
+        ? `is a member of ${row.owner}, which owns audit_event`
+        : privileges.length
+          ? `holds ${privileges.join(", ")} on audit_event`
+          : null;
+  return { role: row.role, access };
+}
+
+/** A production start refused: the platform's role could change the audit trail. */
+export class PlatformRoleError extends Error {
+  override name = "PlatformRoleError";
+}
+
+/**
+ * Checks the role the platform connects as (DATABASE_URL) against D2: the application must not be
+ * able to change its own audit trail. In production such a role is refused (PlatformRoleError,
+ * naming what to set) unless `allowOwnerRole` (RCMNET_ALLOW_OWNER_ROLE=1); otherwise, and when so
+ * allowed, answered as a one-line warning. Null: the role cannot change the trail.
+ */
+export async function checkPlatformRole(
+  url: string,
+  options: { production: boolean; allowOwnerRole: boolean; embedded?: boolean },
+): Promise<string | null> {
+  const { role, access } = await auditTrailWriteAccess(url);
+  if (!access) return null;
+  const subject = options.embedded ? "The embedded database (DATABASE_URL unset) signs in" : "DATABASE_URL signs in";
+  const risk = `${subject} as ${JSON.stringify(role)}, which ${access}: the platform could switch off the audit trail's append-only guards and rewrite it (docs/decisions.md D2)`;
+  const remedy =
+    "Point DATABASE_URL at a login role that does not own the tables and RCMNET_MIGRATION_DATABASE_URL at the tables' owner " +
+    "(each start then migrates as the owner and grants the role exactly the platform's privileges; by hand: npm run grant-app-role -w @rcmnet/db -- ROLE)";
+  if (options.production && !options.allowOwnerRole) {
+    throw new PlatformRoleError(`${risk}. Refusing to start in production. ${remedy}, or set ${ALLOW_OWNER_ROLE_VAR}=1 for a single-user evaluation only.`);
+  }
+  return options.production
+    ? `${risk}; started because ${ALLOW_OWNER_ROLE_VAR}=1 (single-user evaluation only)`
+    : `${risk}; a production start (NODE_ENV=production) refuses it unless ${ALLOW_OWNER_ROLE_VAR}=1 (on your own PostgreSQL: another role in DATABASE_URL, the owner in RCMNET_MIGRATION_DATABASE_URL)`;
+}

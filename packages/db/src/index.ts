@@ -3,7 +3,15 @@ export { createPrismaClient, getPrismaClient } from "./client.ts";
 export { openDatabase, type OpenDatabase, type OpenDatabaseOptions } from "./openDatabase.ts";
 export { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.ts";
 export { applyMigrations, MigrationError } from "./migrations/applyMigrations.ts";
-export { grantAppRole, WORKFLOW_TABLES } from "./appRole.ts";
+export {
+  ALLOW_OWNER_ROLE_VAR,
+  auditTrailWriteAccess,
+  checkPlatformRole,
+  grantAppRole,
+  PlatformRoleError,
+  WORKFLOW_TABLES,
+  type AuditTrailWriteAccess,
+} from "./appRole.ts";
 export { BlobStore, BlobCorruptError, BlobNotFoundError, sha256Hex } from "./blobStore.ts";
 export {
   AuditChainVerifier,

@@ -128,6 +128,55 @@ describe("integrity review guards", () => {
     expect(calls.map((c) => c.round)).toEqual([3, 2, 1]);
   });
 
+  it("stamp reviews, dataset snapshots, promotions and training runs (queued, started, ended) with the database's clock, whatever time the client sends", async () => {
+    const { user, cell, model, kase } = await seedSignedCase();
+    await db.prisma.case.update({ where: { id: kase.id }, data: { status: "IN_REVIEW" } });
+    const databaseNow = async () =>
+      (await db.prisma.$queryRaw<{ now: Date }[]>`SELECT date_trunc('milliseconds', clock_timestamp() AT TIME ZONE 'UTC') AS now`)[0]!.now.getTime();
+    const from = await databaseNow();
+    /** Stamped between `from` and now by the database's clock, not `wrong` (a host a day off). */
+    const fromDatabase = async (at: Date | null | undefined) => {
+      expect(at).toBeInstanceOf(Date);
+      expect(at!.getTime()).toBeGreaterThanOrEqual(from);
+      expect(at!.getTime()).toBeLessThanOrEqual(await databaseNow());
+    };
+    for (const skew of [-86_400_000, 86_400_000]) {
+      const wrong = () => new Date(Date.now() + skew);
+      const seq = skew < 0 ? 1 : 2;
+      const review = await db.prisma.review.create({ data: { cellId: cell.id, seq, reviewerId: user.id, action: "CONFIRM", label: "car_t", createdAt: wrong() } });
+      await fromDatabase((await db.prisma.review.findUniqueOrThrow({ where: { id: review.id } })).createdAt);
+      const snapshot = await db.prisma.datasetSnapshot.create({ data: { name: `s-${seq}`, labels: ["car_t"], itemCount: 0, contentHash: "h", createdById: user.id, createdAt: wrong() } });
+      await fromDatabase((await db.prisma.datasetSnapshot.findUniqueOrThrow({ where: { id: snapshot.id } })).createdAt);
+      const promotion = await db.prisma.modelPromotion.create({
+        data: { modelVersionId: model.id, kind: "PROMOTE", reason: "r", proposedById: user.id, proposedAt: wrong(), state: "REJECTED", decidedById: user.id, decidedAt: wrong() },
+      });
+      const storedPromotion = await db.prisma.modelPromotion.findUniqueOrThrow({ where: { id: promotion.id } });
+      await fromDatabase(storedPromotion.proposedAt);
+      await fromDatabase(storedPromotion.decidedAt);
+      // As the platform's role: queued by the API, started and ended by a worker.
+      const run = await db.prisma.trainingRun.create({ data: { snapshotId: snapshot.id, config: {}, startedById: user.id, createdAt: wrong() } });
+      await app.query(`UPDATE training_run SET status = 'RUNNING', "startedAt" = $2 WHERE id = $1`, [run.id, wrong()]);
+      await app.query(`UPDATE training_run SET progress = 0.5 WHERE id = $1`, [run.id]);
+      await app.query(`UPDATE training_run SET status = 'SUCCEEDED', "finishedAt" = $2 WHERE id = $1`, [run.id, wrong()]);
+      const stored = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } });
+      for (const at of [stored.createdAt, stored.startedAt, stored.finishedAt]) await fromDatabase(at);
+      expect(stored.createdAt.getTime()).toBeLessThanOrEqual(stored.startedAt!.getTime());
+      expect(stored.startedAt!.getTime()).toBeLessThanOrEqual(stored.finishedAt!.getTime());
+      // Inserted started and ended (a console insert): those times are the database's too.
+      const inserted = await db.prisma.trainingRun.create({
+        data: { snapshotId: snapshot.id, config: {}, startedById: user.id, status: "CANCELLED", createdAt: wrong(), startedAt: wrong(), finishedAt: wrong() },
+      });
+      for (const at of [inserted.createdAt, inserted.startedAt, inserted.finishedAt]) await fromDatabase(at);
+    }
+    // A queued run cancelled before it started keeps no start.
+    const snapshot = await db.prisma.datasetSnapshot.findFirstOrThrow({ where: { name: "s-1" } });
+    const never = await db.prisma.trainingRun.create({ data: { snapshotId: snapshot.id, config: {}, startedById: user.id } });
+    await app.query(`UPDATE training_run SET status = 'CANCELLED', "finishedAt" = '2001-01-01' WHERE id = $1`, [never.id]);
+    const cancelled = await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: never.id } });
+    expect(cancelled.startedAt).toBeNull();
+    await fromDatabase(cancelled.finishedAt);
+  });
+
   it("pin every guard's search path: a temporary table cannot stand in for the case or the audit trail", async () => {
     // A session that can create temporary tables (the owner here; the platform's role no longer
     // can): its temporary "case" says nothing is signed, its "audit_event" fakes the chain's head.
