@@ -92,6 +92,21 @@ async function endHeldRun(runId: string): Promise<void> {
   }
 }
 
+/** The reasons of a run's training.cancel audit events, oldest first. */
+async function cancelReasonsOf(runId: string): Promise<(string | null)[]> {
+  const db = new pg.Client({ connectionString: process.env.E2E_DATABASE_URL });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ reason: string | null }>(
+      `SELECT reason FROM audit_event WHERE action = 'training.cancel' AND "entityId" = $1 ORDER BY seq`,
+      [runId],
+    );
+    return rows.map((r) => r.reason);
+  } finally {
+    await db.end();
+  }
+}
+
 async function waitForAnalysis(page: import("@playwright/test").Page) {
   const slide = page.getByTestId("analysis-slide").first();
   await expect(slide).toHaveAttribute("data-status", "DONE", { timeout: 90_000 });
@@ -382,10 +397,11 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await page.getByTestId("create-snapshot").click();
   await expect(page.getByTestId("training-notice")).toContainText("No label has changed since snapshot e2e-");
   await expect(page.getByTestId("snapshot-row")).toHaveCount(snapshotCount);
-  // Every cancel request the page sends from here: a dismissed question must send none.
+  // Every cancel request the page sends from here (its body): a dismissed question must send none.
   const cancelsSent: string[] = [];
   page.on("request", (r) => {
-    if (r.method() === "POST" && r.postData()?.includes("cancelTrainingRun")) cancelsSent.push(r.url());
+    const body = r.postData();
+    if (r.method() === "POST" && body?.includes("cancelTrainingRun")) cancelsSent.push(body);
   });
 
   // Cancelling throws the run's epochs away: never one click. Asked on a run that cannot end while
@@ -410,14 +426,23 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await expect(question).toBeHidden();
   await expect(heldRow).toHaveAttribute("data-status", "QUEUED");
   expect(cancelsSent).toEqual([]);
-  // Confirmed, it is cancelled (a run no worker took ends at once), and a run may start again.
+  // Confirmed with a reason (required: Confirm is held back while it is blank), it is cancelled (a
+  // run no worker took ends at once), the reason kept with its training.cancel event, and a run
+  // may start again.
+  const cancelReason = "e2e: queued on the wrong snapshot";
   await heldRow.getByTestId("cancel-run").click();
   await expect(question.getByTestId("ask-submit")).toHaveText("Cancel the run");
+  await expect(question.getByTestId("ask-submit")).toBeDisabled();
+  await question.getByTestId("ask-input").fill("   ");
+  await expect(question.getByTestId("ask-submit")).toBeDisabled();
+  await question.getByTestId("ask-input").fill(cancelReason);
   await question.getByTestId("ask-submit").click();
   await expect(question).toBeHidden();
   await expect(heldRow).toHaveAttribute("data-status", "CANCELLED");
   await expect(heldRow.getByTestId("cancel-run")).toHaveCount(0);
   expect(cancelsSent).toHaveLength(1);
+  expect(cancelsSent[0]).toContain(cancelReason);
+  expect(await cancelReasonsOf(held)).toEqual([cancelReason]);
   await expect(page.getByTestId("training-error")).toHaveCount(0);
   // A run that ends while the question is open (the page's poll moves it on behind the dialog):
   // confirmed, nothing is sent, and the page says plainly that it had already finished, not the
@@ -431,9 +456,11 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await endHeldRun(ending);
   await expect(endingRow).toHaveAttribute("data-status", "FAILED");
   await expect(question).toBeVisible();
+  await question.getByTestId("ask-input").fill("e2e: no longer needed");
   await question.getByTestId("ask-submit").click();
   await expect(question).toBeHidden();
   await expect(page.getByTestId("training-notice")).toHaveText(`Training run ${ending.slice(0, 8)} already finished (FAILED); nothing was cancelled.`);
+  expect(await cancelReasonsOf(ending)).toEqual([]);
   await expect(page.getByTestId("training-error")).toHaveCount(0);
   expect(cancelsSent).toHaveLength(1);
 

@@ -296,7 +296,7 @@ export const START_RUN = /* GraphQL */ `
 `;
 
 export const CANCEL_RUN = /* GraphQL */ `
-  mutation CancelRun($id: ID!) { cancelTrainingRun(id: $id) { id status cancelRequested } }
+  mutation CancelRun($id: ID!, $reason: String!) { cancelTrainingRun(id: $id, reason: $reason) { id status cancelRequested } }
 `;
 
 export const USERS = /* GraphQL */ `

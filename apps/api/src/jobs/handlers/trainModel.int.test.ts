@@ -312,7 +312,7 @@ describe("trainModel", () => {
     });
     // Recorded while it runs, not only once a model is registered.
     expect((started.metrics as { codeVersion?: { commit?: unknown } } | null)?.codeVersion?.commit).toEqual(expect.any(String));
-    await cancelTrainingRun(db.prisma, ds, run.id, dataDir);
+    await cancelTrainingRun(db.prisma, ds, { id: run.id, reason: "stopped by the test" }, dataDir);
     const done = await finished(run.id);
     expect(done.status).toBe("CANCELLED");
     expect(done.log).toMatch(/cancelled/);

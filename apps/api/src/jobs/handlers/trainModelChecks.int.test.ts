@@ -163,7 +163,7 @@ describe("trainModel's checks", () => {
     // handed back to the queue for a retry.
     await api.prisma.trainingRun.update({ where: { id: run.id }, data: { status: "RUNNING", startedAt: new Date() } });
     const registered = await insertModelVersion(api.prisma, { trainingRunId: run.id, labels: LABELS });
-    const cancelled = await cancelTrainingRun(api.prisma, ds, run.id, api.env.dataDir);
+    const cancelled = await cancelTrainingRun(api.prisma, ds, { id: run.id, reason: "stopped by the test" }, api.env.dataDir);
     expect(cancelled).toMatchObject({ status: "RUNNING", cancelRequested: true });
 
     const { runtime, trained } = standInRuntime();

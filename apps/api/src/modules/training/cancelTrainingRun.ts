@@ -1,7 +1,10 @@
 // Cancels a training run. A queued run stops at once; a running one is stopped by its worker,
 // which polls the flag between batches and records the run as CANCELLED. A run whose job has
 // already ended (its worker died on the last attempt) has no worker left to stop it: it is
-// settled at once with the job's end.
+// settled at once with the job's end. Like the other model-lifecycle mutations (promotion,
+// rollback, re-prediction), it requires a reason: trimmed, 1 to MAX_REASON characters, refused
+// (BAD_USER_INPUT) before anything is read or written, and kept as the training.cancel event's
+// reason (the run has no column of its own for it).
 import type { PrismaClient, TrainingRun } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
@@ -10,13 +13,16 @@ import { isUuid } from "../../lib/pagination.ts";
 import { cancelJob } from "../../jobs/queue.ts";
 import { trainingKey } from "../../jobs/analysisJobs.ts";
 import { discardFilesOfRun, runEnded, settleRunOfEndedJob } from "../../jobs/reconcileTrainingRuns.ts";
+import { requireReason } from "../models/proposePromotion.ts";
 
 export async function cancelTrainingRun(
   prisma: PrismaClient,
   actor: AuthUser,
-  id: string,
+  input: { id: string; reason: string },
   dataDir: string,
 ): Promise<TrainingRun> {
+  const reason = requireReason(input.reason);
+  const { id } = input;
   if (!isUuid(id)) throw notFound("Training run");
   const updated = await prisma.$transaction(async (tx) => {
     // Locked: two cancels at once record one cancellation, and a worker's claim of the job waits.
@@ -49,6 +55,7 @@ export async function cancelTrainingRun(
       entityId: id,
       before: { status: run.status },
       after: { status: updated.status, cancelRequested: true },
+      reason,
     });
     return updated;
   });

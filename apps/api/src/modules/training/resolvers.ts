@@ -23,7 +23,7 @@ export const resolvers: Resolvers = {
   Mutation: {
     createDatasetSnapshot: (_p, args, ctx) => createDatasetSnapshot(ctx.prisma, actor(ctx), args),
     startTrainingRun: (_p, args, ctx) => startTrainingRun(ctx.prisma, actor(ctx), args, ctx.env.limits),
-    cancelTrainingRun: (_p, args, ctx) => cancelTrainingRun(ctx.prisma, actor(ctx), args.id, ctx.env.dataDir),
+    cancelTrainingRun: (_p, args, ctx) => cancelTrainingRun(ctx.prisma, actor(ctx), args, ctx.env.dataDir),
   },
   DatasetSnapshot: {
     splitCounts: async (s, _a, ctx) => (await snapshotCounts(ctx.prisma, s.id)).splitCounts,

@@ -13,7 +13,7 @@ export const matrixCases: MatrixCase[] = [
   },
   {
     mutation: "cancelTrainingRun",
-    query: `mutation($id: ID!) { cancelTrainingRun(id: $id) { id } }`,
+    query: `mutation($id: ID!) { cancelTrainingRun(id: $id, reason: "matrix") { id } }`,
     variables: (fx) => ({ id: fx.missingId }),
   },
 ];

@@ -30,7 +30,7 @@ const CREATE = `mutation($name: String!) {
 const START = `mutation($snapshotId: ID!, $config: JSON, $base: ID) {
   startTrainingRun(snapshotId: $snapshotId, config: $config, baseModelVersionId: $base) { id status config progress snapshot { id } }
 }`;
-const CANCEL = `mutation($id: ID!) { cancelTrainingRun(id: $id) { id status cancelRequested } }`;
+const CANCEL = `mutation($id: ID!, $reason: String!) { cancelTrainingRun(id: $id, reason: $reason) { id status cancelRequested } }`;
 
 const codeOf = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
 
@@ -423,11 +423,11 @@ describe("training runs", () => {
     const job = await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } });
     expect(job).toMatchObject({ type: "trainModel", status: "QUEUED", payload: { runId: run.id } });
 
-    expect(codeOf(await api.gql(tokens.AUDITOR, CANCEL, { id: run.id }))).toBe("FORBIDDEN");
-    const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id })).cancelTrainingRun;
+    expect(codeOf(await api.gql(tokens.AUDITOR, CANCEL, { id: run.id, reason: "not needed" }))).toBe("FORBIDDEN");
+    const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id, reason: "not needed" })).cancelTrainingRun;
     expect(cancelled).toMatchObject({ status: "CANCELLED", cancelRequested: true });
     expect((await api.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).status).toBe("CANCELLED");
-    const again = await api.gql(tokens.DATA_SCIENTIST, CANCEL, { id: run.id });
+    const again = await api.gql(tokens.DATA_SCIENTIST, CANCEL, { id: run.id, reason: "not needed" });
     expect(codeOf(again)).toBe("CONFLICT");
     expect(again.errors?.[0]?.message).toMatch(/already finished/);
 
@@ -439,6 +439,49 @@ describe("training runs", () => {
     expect(codeOf(await api.gql(tokens.ADMIN, READ, { id: "00000000-0000-4000-8000-000000000000" }))).toBe(
       "NOT_FOUND",
     );
+  });
+
+  it("cancels only with a reason (trimmed, at most 2000 characters), kept as the training.cancel event's reason", async () => {
+    const snapshot = await trainableSnapshot("cancel reason");
+    const run = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })).startTrainingRun;
+    try {
+      const before = await trainingState();
+      const refusals: [Record<string, unknown>, RegExp][] = [
+        [{ id: run.id }, /\$reason/],
+        [{ id: run.id, reason: "" }, /reason is required/],
+        [{ id: run.id, reason: " \n\t " }, /reason is required/],
+        [{ id: run.id, reason: "x".repeat(2001) }, /at most 2000 characters/],
+        // The reason is weighed before the run is looked for.
+        [{ id: "00000000-0000-4000-8000-000000000000", reason: "   " }, /reason is required/],
+      ];
+      for (const [vars, message] of refusals) {
+        const refused = await api.gql(tokens.DATA_SCIENTIST, CANCEL, vars);
+        expect(codeOf(refused), JSON.stringify(vars).slice(0, 60)).toBe("BAD_USER_INPUT");
+        expect(refused.errors?.[0]?.message).toMatch(message);
+      }
+      // Nothing stored: the run stays queued, not even flagged, its job queued, no event.
+      expect(await trainingState()).toEqual(before);
+      expect(await api.prisma.auditEvent.count({ where: { entityId: run.id, action: "training.cancel" } })).toBe(0);
+
+      const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id, reason: "  wrong snapshot chosen \n" })).cancelTrainingRun;
+      expect(cancelled).toMatchObject({ status: "CANCELLED", cancelRequested: true });
+      const events = await api.prisma.auditEvent.findMany({ where: { entityId: run.id, action: "training.cancel" } });
+      expect(events.map((e) => ({ actor: e.actorLogin, before: e.before, after: e.after, reason: e.reason }))).toEqual([
+        {
+          actor: expect.any(String),
+          before: { status: "QUEUED" },
+          after: { status: "CANCELLED", cancelRequested: true },
+          reason: "wrong snapshot chosen",
+        },
+      ]);
+      // A reason of exactly 2000 characters is taken (on a second run).
+      const second = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })).startTrainingRun;
+      await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: second.id, reason: "y".repeat(2000) });
+      const longest = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: second.id, action: "training.cancel" } });
+      expect(longest.reason).toBe("y".repeat(2000));
+    } finally {
+      await api.prisma.trainingRun.updateMany({ where: { snapshotId: snapshot.id, status: { in: ["QUEUED", "RUNNING"] } }, data: { status: "CANCELLED", finishedAt: new Date() } });
+    }
   });
 
   it("refuses a second run while one is queued or running (CONFLICT naming it), writing nothing", async () => {
@@ -455,11 +498,11 @@ describe("training runs", () => {
         expect(await trainingState()).toEqual(before);
       }
       // Two starts at once after it ends: one run is queued, the other refused.
-      expect((await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id })).cancelTrainingRun.status).toBe("CANCELLED");
+      expect((await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id, reason: "not needed" })).cancelTrainingRun.status).toBe("CANCELLED");
       const both = await Promise.all([0, 1].map(() => api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })));
       expect(both.map(codeOf).sort()).toEqual(["CONFLICT", undefined]);
       const queued = both.find((r) => !r.errors)!.data.startTrainingRun.id as string;
-      expect((await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: queued })).cancelTrainingRun.status).toBe("CANCELLED");
+      expect((await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: queued, reason: "not needed" })).cancelTrainingRun.status).toBe("CANCELLED");
     } finally {
       await api.prisma.trainingRun.updateMany({ where: { id: run.id, status: { in: ["QUEUED", "RUNNING"] } }, data: { status: "CANCELLED", finishedAt: new Date() } });
     }
@@ -505,7 +548,7 @@ describe("training runs", () => {
 
     const dead = await died();
     await mkdir(join(api.env.dataDir, "runs", dead, "data"), { recursive: true });
-    const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: dead })).cancelTrainingRun;
+    const cancelled = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: dead, reason: "its worker died" })).cancelTrainingRun;
     expect(cancelled).toMatchObject({ status: "FAILED", cancelRequested: true });
     expect(existsSync(join(api.env.dataDir, "runs", dead))).toBe(false);
   });

@@ -267,14 +267,16 @@ export function Retraining() {
                         type="button"
                         disabled={busy || r.cancelRequested}
                         onClick={async () => {
-                          const answer = await ask({ ...cancelQuestion(r), confirmOnly: true });
-                          if (answer === null) return;
+                          // The answer is the reason (required; the dialog trims it and holds
+                          // Confirm back while it is blank): kept with the training.cancel event.
+                          const reason = await ask(cancelQuestion(r));
+                          if (!reason) return;
                           // The question stayed open while polling moved the run on: it may have
                           // finished meanwhile, and then nothing is sent (a notice, not an error;
                           // through act, which shows it and reloads the list). A run that ends after
                           // the last poll is still refused by the API (CONFLICT), shown as an error.
                           const decision = cancelDecision(r.id, latestRuns.current);
-                          if (decision.send) void act(() => gql(CANCEL_RUN, { id: r.id }));
+                          if (decision.send) void act(() => gql(CANCEL_RUN, { id: r.id, reason }));
                           else void act(async () => undefined, decision.notice);
                         }}
                         data-testid="cancel-run"

@@ -85,12 +85,13 @@ describe("a training run's status line", () => {
 });
 
 describe("the question before a run is cancelled", () => {
-  it("names the run, its epoch and progress, and says it cannot be resumed", () => {
+  it("names the run, its epoch and progress, says it cannot be resumed, and asks why (the reason the API requires)", () => {
     expect(cancelQuestion(running)).toEqual({
       title: "Cancel training run 3f2a9c1e at epoch 7 of 30?",
       message:
         "On snapshot week 48, queued 2026-11-28 08:18:00 UTC, started 2026-11-28 08:40:00 UTC: 6 of 30 epochs trained (21%). " +
         "It cannot be resumed: its checkpoint is removed, and training again means a new run from epoch 1.",
+      label: "Why cancel it? (required, recorded in the audit trail)",
       confirm: "Cancel the run",
       dismiss: "Keep it",
     });

@@ -117,12 +117,16 @@ export function stuck(r: Pick<RunState, "waitingForWorkerSince" | "stalledSince"
   return r.waitingForWorkerSince !== null || r.stalledSince !== null;
 }
 
+const CANCEL_REASON_LABEL = "Why cancel it? (required, recorded in the audit trail)";
+
 /**
  * The question before a cancel, naming the run and how far it is. A cancelled run cannot be
  * resumed: its worker (or the API, for a run never taken) removes its checkpoint and its copies
  * of the snapshot's crops, and nothing starts a run again; training again is a new run from epoch 1.
+ * Answered with a reason (required by the API, kept as the training.cancel audit event's reason),
+ * as every other step of a model's lifecycle (promotion, rollback, re-prediction) is.
  */
-export function cancelQuestion(r: RunState): { title: string; message: string; confirm: string; dismiss: string } {
+export function cancelQuestion(r: RunState): { title: string; message: string; label: string; confirm: string; dismiss: string } {
   const name = `training run ${r.id.slice(0, 8)}`;
   const { done, total } = epochsOf(r);
   const neverTaken = r.status === "QUEUED" && r.startedAt === null;
@@ -134,7 +138,13 @@ export function cancelQuestion(r: RunState): { title: string; message: string; c
     : "It cannot be resumed: its checkpoint is removed, and training again means a new run from epoch 1.";
   const late = !neverTaken && total !== null && done >= total ? " If its model is registered before its worker sees the cancel, the run succeeds anyway." : "";
   const noWorker = !neverTaken && stuck(r) ? " No worker is running it now: the cancel takes effect when one takes it." : "";
-  return { title, message: `${when}${far} (${Math.round(100 * Math.min(1, Math.max(0, r.progress)))}%). ${lost}${late}${noWorker}`, confirm: "Cancel the run", dismiss: "Keep it" };
+  return {
+    title,
+    message: `${when}${far} (${Math.round(100 * Math.min(1, Math.max(0, r.progress)))}%). ${lost}${late}${noWorker}`,
+    label: CANCEL_REASON_LABEL,
+    confirm: "Cancel the run",
+    dismiss: "Keep it",
+  };
 }
 
 /**
