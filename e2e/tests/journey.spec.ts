@@ -353,7 +353,7 @@ test("auditor sees every step with a valid hash chain and exports CSV", async ({
   // The header row first; the last line says the file is complete and what it covers.
   const lines = text.trimEnd().split(/\r?\n/);
   expect(lines[0]).toContain("seq");
-  expect(lines.at(-1)).toMatch(/^# rows=\d+ complete; RCMNet audit export; exported .* by auditor; .*chain/);
+  expect(lines.at(-1)).toMatch(/^# rows=\d+ complete; sha256=[0-9a-f]{64}; head=#\d+ [0-9a-f]{64}; RCMNet audit export; exported .* by auditor; .*chain/);
   expect(text).toContain("case.sign_off");
   expect(text).toContain("cell.reclassify");
 });

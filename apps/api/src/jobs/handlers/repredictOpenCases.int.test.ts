@@ -20,6 +20,7 @@ import { runJobs as runWorkerUntilIdle } from "../testing/runJobs.ts";
 import { tinyModelDir } from "../testing/tinyModel.ts";
 import type { JobContext } from "../types.ts";
 import { createHandlers } from "./index.ts";
+import { auditWhere, listAuditEvents, type AuditFilter } from "../../modules/audit/listAuditEvents.ts";
 
 let db: TestDatabase;
 let dataDir: string;
@@ -171,6 +172,37 @@ describe("repredictOpenCases", () => {
     await enqueueJob(db.prisma, { type: "repredictOpenCases", payload: { modelVersionId: next.id } });
     await runJobs();
     expect(await counts()).toEqual(done);
+  }, 180_000);
+
+  it("puts a label it changes in the cell's own trail (auditTrail by the cell's id) and the model's", async () => {
+    const { kase, slides } = await analysedCase("R-TRAIL", [52]);
+    const cells = await db.prisma.cell.findMany({ where: { slideId: slides[0]!.id }, orderBy: { id: "asc" } });
+    expect(cells.length).toBeGreaterThan(2);
+    // As an earlier model might have called it (the tiny one abstains: "unidentified").
+    await db.prisma.cell.update({ where: { id: cells[0]!.id }, data: { currentLabel: "lymphocyte" } });
+    // A decided cell is not predicted again.
+    const decided = cells.at(-1)!;
+    await decide(decided.id);
+    const model = await crown({ abstains: true });
+    await runJobs();
+    const event = await db.prisma.auditEvent.findFirstOrThrow({ where: { action: "case.repredict", entityId: kase.id, after: { path: ["modelVersionId"], equals: model.id } } });
+    expect((event.after as { changes: unknown[] }).changes).toEqual([{ cellId: cells[0]!.id, from: "lymphocyte", to: "unidentified" }]);
+
+    const trail = async (filter: AuditFilter) => (await listAuditEvents(db.prisma, filter, { first: 500 })).nodes.map((n) => n.seq);
+    // The cell whose label moved, and one predicted again without a change (listed in cellIds).
+    for (const cell of [cells[0]!, cells[1]!]) {
+      expect(await trail({ entityId: cell.id })).toContain(event.seq);
+      expect(await trail({ entityId: cell.id, entityType: "Cell" })).toContain(event.seq);
+      expect(await trail({ entityId: cell.id, entityType: "Slide" })).not.toContain(event.seq);
+    }
+    // The model's trail holds what it predicted again; the decided cell's, another model's do not.
+    expect(await trail({ entityId: model.id })).toContain(event.seq);
+    expect(await trail({ entityId: model.id, entityType: "ModelVersion" })).toContain(event.seq);
+    expect(await trail({ entityId: decided.id })).not.toContain(event.seq);
+    const first = await db.prisma.modelVersion.findFirstOrThrow({ where: { version: "first" } });
+    expect(await trail({ entityId: first.id })).not.toContain(event.seq);
+    // The same through the export's filter.
+    expect(await db.prisma.auditEvent.count({ where: await auditWhere(db.prisma, { entityId: cells[0]!.id }) })).toBeGreaterThanOrEqual(1);
   }, 180_000);
 
   it("a job whose model is no longer champion when it runs writes nothing; the next champion's job does the work", async () => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import type { Request, Response } from "express";
 import { signCaseForTest } from "@rcmnet/db/testing";
@@ -6,6 +7,7 @@ import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { confirmAsSeen, seedReviewableCase } from "../../testing/fixtures.ts";
 import type { Context } from "../../context.ts";
 import { auditCsv, csvField } from "./auditCsv.ts";
+import { checkAuditCsv, parseCsv } from "./auditCsvFormat.ts";
 import { FULL_WALK_MIN_INTERVAL_MS, ThrottledChainVerifier } from "./chainVerifier.ts";
 
 let api: TestApi;
@@ -139,7 +141,7 @@ describe("audit trail", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/csv/);
     const lines = (await res.text()).trim().split("\r\n");
-    expect(lines[0]).toBe("seq,at,actorLogin,actorId,action,entityType,entityId,reason,before,after,prevHash,hash");
+    expect(lines[0]).toBe("seq,at,actorLogin,actorId,action,entityType,entityId,reason,before,after,prevHash,hash,hashedText");
     expect(lines).toHaveLength(9); // header, 7 events, closing comment
     const history = (await (await api.fetch(`/audit.csv?caseAccession=AU-HISTORY`, { token: auditor })).text()).trim().split("\r\n");
     expect(history).toHaveLength(5); // header, the case's three events (test above), closing comment
@@ -165,7 +167,7 @@ describe("audit trail", () => {
     expect(res.headers.get("x-audit-chain")).toMatch(/^intact; \d+ events verified( \(1-\d+ re-hashed at \S+Z, the rest now\))?$/);
     expect(res.headers.get("x-audit-redacted")).toBeNull();
     const byAdmin = await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") });
-    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, voidReason, originalName, contentSha256, hash, receivedSha256, prevHash, reason of slide.void/case.amend/case.update/cell.reclassify/cell.confirm");
+    expect(byAdmin.headers.get("x-audit-redacted")).toBe("patientRef, collectedAt, voidReason, originalName, contentSha256, hash, receivedSha256, prevHash, hashedText, reason of slide.void/case.amend/case.update/cell.reclassify/cell.confirm");
     await byAdmin.text();
     const exported = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "audit.export", after: { path: ["filter", "action"], equals: "case.create" } }, orderBy: { seq: "asc" } });
     expect(exported.after).toMatchObject({ filter: { action: "case.create" }, chainOk: true, chainFullyVerifiedThrough: expect.any(Number) });
@@ -179,10 +181,11 @@ describe("audit trail", () => {
     const lines = (await (await api.fetch(`/audit.csv?action=case.create`, { token: auditor })).text()).split("\r\n");
     // Line 1 is the header any CSV reader expects; the evidence closes the file.
     expect(lines[0]).toMatch(/^seq,at,actorLogin,/);
-    expect(lines.at(-2)).toMatch(new RegExp(`^# rows=7 complete; RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none$`));
+    expect(lines.at(-2)).toMatch(new RegExp(`^# rows=7 complete; sha256=[0-9a-f]{64}; head=#\\d+ [0-9a-f]{64}; RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none$`));
     expect(lines.at(-1)).toBe("");
     const byAdmin = (await (await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") })).text()).split("\r\n");
-    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; voidReason; originalName; contentSha256; hash; receivedSha256; prevHash; reason of slide\.void\/case\.amend\/case\.update\/cell\.reclassify\/cell\.confirm$/);
+    expect(byAdmin.at(-2)).toMatch(/^# rows=7 complete; sha256=[0-9a-f]{64}; head=#\d+ hash withheld; RCMNet audit export; /);
+    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; voidReason; originalName; contentSha256; hash; receivedSha256; prevHash; hashedText; reason of slide\.void\/case\.amend\/case\.update\/cell\.reclassify\/cell\.confirm$/);
     // A filter value cannot break the comment line into rows or fields.
     const hostile = (await (await api.fetch(`/audit.csv?actorLogin=${encodeURIComponent('x\r\n1,"2",3')}`, { token: auditor })).text()).split("\r\n");
     expect(hostile).toHaveLength(3);
@@ -204,6 +207,64 @@ describe("audit trail", () => {
     const cut = chunks.join("");
     expect(cut).toMatch(/^seq,at,/);
     expect(cut).not.toContain("# rows=");
+  });
+
+  it("can be checked offline: each row re-hashed from the file, the rows against the closing line's sha256; an edited copy fails", async () => {
+    // Values whose JSON a parser would rewrite (1.10, 1e2, key order, escapes) and a reason a
+    // spreadsheet would run, written as the platform's events are (the trigger hashes them).
+    await api.prisma.$executeRawUnsafe(`INSERT INTO audit_event ("actorLogin", "action", "entityType", "entityId", "before", "after", "reason")
+      VALUES ('system', 'test.exact', 'Test', 'exact-1', '{"zeta": 1.10, "alpha": [1e2, -0.50]}', '{"b": "é \\"q\\"\\n", "a": null, "aa": {"y": 2, "x": 1}}', '=SUM(A1), then "more"')`);
+    await api.prisma.$executeRawUnsafe(`INSERT INTO audit_event ("actorLogin", "action", "entityType", "entityId", "after") VALUES ('system', 'test.exact', 'Test', 'exact-2', '-3')`);
+    const csv = await (await api.fetch(`/audit.csv`, { token: auditor })).text();
+    const end = csv.lastIndexOf("\n# rows=") + 1;
+    const [header, ...rows] = parseCsv(csv.slice(0, end));
+    const col = (row: string[], name: string) => row[header!.indexOf(name)]!;
+    expect(rows.length).toBeGreaterThan(10);
+    // Each row's hash recomputed from its columns alone, as docs/api.md says it is made: for
+    // every row with before or after, which a parsed and re-serialised JSON would not reproduce.
+    const unformula = (v: string) => (/^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v);
+    const text = (v: string) => (v === "" ? "null" : JSON.stringify(unformula(v)));
+    let withJson = 0;
+    for (const row of rows) {
+      if (!col(row, "before") && !col(row, "after")) continue;
+      withJson++;
+      const json = (v: string) => (v === "" ? "null" : unformula(v));
+      const at = `${col(row, "at").slice(0, 23)}000`;
+      const hashed = `[${[col(row, "seq"), text(col(row, "prevHash")), text(col(row, "actorId")), text(col(row, "actorLogin")), text(col(row, "action")), text(col(row, "entityType")), text(col(row, "entityId")), json(col(row, "before")), json(col(row, "after")), text(col(row, "reason")), JSON.stringify(at)].join(", ")}]`;
+      expect(createHash("sha256").update(hashed, "utf8").digest("hex"), `event #${col(row, "seq")}`).toBe(col(row, "hash"));
+      expect(col(row, "hashedText")).toBe(hashed);
+    }
+    expect(withJson).toBeGreaterThan(8);
+    const exact = rows.find((r) => col(r, "entityId") === "exact-1")!;
+    expect(col(exact, "before")).toBe('{"zeta": 1.10, "alpha": [100, -0.50]}');
+    expect(col(exact, "reason")).toBe(`'=SUM(A1), then "more"`);
+    expect(col(rows.find((r) => col(r, "entityId") === "exact-2")!, "after")).toBe("'-3");
+    // The closing line: a sha256 of the lines above it, and the trail's head.
+    const closing = csv.slice(end);
+    const head = await api.prisma.auditEvent.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    expect(closing).toMatch(new RegExp(`^# rows=${rows.length} complete; sha256=${createHash("sha256").update(csv.slice(0, end), "utf8").digest("hex")}; head=#${head.seq} ${head.hash}; RCMNet audit export; `));
+    expect(checkAuditCsv(csv)).toMatchObject({ ok: true, rows: rows.length, rehashed: rows.length, withheld: 0, linked: rows.length - 1, head: { seq: head.seq.toString(), hash: head.hash }, problems: [] });
+
+    // An edited row: the sha256 no longer matches, nor does the row's hash, or its hashedText the column.
+    const start = csv.lastIndexOf("\r\n", csv.indexOf(",exact-1,")) + 2;
+    const stop = csv.indexOf("\r\n", start) + 2;
+    const line = csv.slice(start, stop);
+    const editRow = (to: string) => csv.slice(0, start) + to + csv.slice(stop);
+    const edited = checkAuditCsv(editRow(line.replaceAll("1.10", "1.20")));
+    expect(edited.ok).toBe(false);
+    expect(edited.problems).toEqual([expect.stringMatching(/do not match its sha256/), expect.stringMatching(/^event #\d+: its hash is not the sha256 of its hashedText$/)]);
+    expect(checkAuditCsv(editRow(line.replace("1.10", "1.20"))).problems).toEqual([expect.stringMatching(/do not match its sha256/), expect.stringMatching(/^event #\d+: seq, before or after differs from hashedText$/)]);
+    expect(checkAuditCsv(editRow(line.replace(",exact-1,", ",exact-9,"))).problems).toEqual([expect.stringMatching(/do not match its sha256/), expect.stringMatching(/^event #\d+: entityId differs from hashedText$/)]);
+    // A row removed: the sha256 and the count.
+    expect(checkAuditCsv(editRow("")).problems).toEqual([expect.stringMatching(/do not match its sha256/), `the closing line says ${rows.length} rows; the file has ${rows.length - 1}`]);
+
+    // Redacted for ADMIN: no hashes, nothing to re-hash, the sha256 still checks the lines.
+    const admin = await (await api.fetch(`/audit.csv`, { token: await api.loginAs("ADMIN") })).text();
+    const adminCheck = checkAuditCsv(admin);
+    expect(adminCheck).toMatchObject({ ok: true, rehashed: 0, linked: 0, head: { hash: null } });
+    expect(adminCheck.withheld).toBe(adminCheck.rows);
+    expect(admin).not.toContain(head.hash);
+    expect(admin).not.toContain('"zeta": 1.10');
   });
 
   it("records no export for a client gone while the chain was verified, and still records one that was not", async () => {

@@ -7,8 +7,13 @@
 // trail for a mistyped one. The file carries the same evidence, as headers do not travel with a
 // saved copy: a comment line (when, by whom, the filter, the chain's verdict, what was blanked)
 // written only after the last row (`# rows=N complete; …`), so that a truncated copy is
-// recognisable.
+// recognisable. A saved copy can be checked offline (auditCsvFormat.ts, scripts/verifyAuditCsv.ts):
+// for readers who see everything, each row carries the exact text its hash covers (hashedText,
+// and before/after as the JSON text inside it), and the closing line a sha256 of every line above
+// it and the trail's head.
+import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
+import type { PrismaClient } from "@rcmnet/db";
 import { parseDateTime } from "../core/resolvers.ts";
 import type { Context } from "../../context.ts";
 import { requireRole } from "../../auth/policy.ts";
@@ -20,16 +25,27 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
 import type { AuditVerification } from "@rcmnet/db";
 import { chainVerifier } from "./chainVerifier.ts";
 import { auditWhere, type AuditFilter } from "./listAuditEvents.ts";
+import { AUDIT_CSV_COLUMNS as COLUMNS, closingPrefix, csvField } from "./auditCsvFormat.ts";
 import { HASH_KEYS, hashFor, PATIENT_KEYS, PATIENT_REASON_ACTIONS, reasonFor, redactAuditJson } from "./redact.ts";
 
-const COLUMNS = ["seq", "at", "actorLogin", "actorId", "action", "entityType", "entityId", "reason", "before", "after", "prevHash", "hash"] as const;
+export { csvField };
 
-/** RFC 4180 quoting; a leading = + - @ is prefixed with ' so spreadsheets do not run formulas. */
-export function csvField(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  let s = typeof value === "string" ? value : value instanceof Date ? value.toISOString() : typeof value === "bigint" ? value.toString() : JSON.stringify(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * The exact texts of these events: before and after as jsonb writes them, and the text their hash
+ * covers, built as audit_event_hash() builds it (prisma/migrations/20261125000000_init; keep the
+ * two the same: the export's test re-hashes every row from the file, so a drift fails it).
+ */
+async function exactTexts(prisma: PrismaClient, seqs: bigint[]): Promise<Map<bigint, { before: string | null; after: string | null; hashedText: string }>> {
+  const rows = await prisma.$queryRaw<{ seq: bigint; before: string | null; after: string | null; hashedText: string }[]>`
+    SELECT e."seq", e."before"::text AS "before", e."after"::text AS "after",
+      jsonb_build_array(
+        e."seq", e."prevHash", e."actorId", e."actorLogin", e."action", e."entityType",
+        e."entityId", e."before", e."after", e."reason",
+        to_char(e."at", 'YYYY-MM-DD"T"HH24:MI:SS.US')
+      )::text AS "hashedText"
+    FROM "audit_event" e
+    WHERE e."seq" = ANY(${seqs.map(String)}::text[]::bigint[])`;
+  return new Map(rows.map((r) => [r.seq, r]));
 }
 
 /**
@@ -109,7 +125,8 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   const chainStatus = chain.ok ? `intact; ${chain.checked} events verified${howVerified(chain)}` : `${failed}: ${chain.problem ?? ""}`.slice(0, 500);
   // One item per thing blanked, joined with ", " (the page shows the header as it is): an item
   // holds no comma, so the closing line's ";" separates the same items.
-  const redacted = canSeePatientRef(reader.role) ? null : [...PATIENT_KEYS, ...HASH_KEYS, "prevHash", `reason of ${[...PATIENT_REASON_ACTIONS].join("/")}`].join(", ");
+  const everything = canSeePatientRef(reader.role);
+  const redacted = everything ? null : [...PATIENT_KEYS, ...HASH_KEYS, "prevHash", "hashedText", `reason of ${[...PATIENT_REASON_ACTIONS].join("/")}`].join(", ");
   res.setHeader("x-audit-chain", chainStatus);
   if (redacted) res.setHeader("x-audit-redacted", redacted);
   res.setHeader("content-type", "text/csv; charset=utf-8");
@@ -117,7 +134,13 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   const filterText = new URLSearchParams(given as Record<string, string>).toString() || "none";
   // Said after the rows, not before: line 1 stays the column header every CSV reader expects.
   const evidence = `RCMNet audit export; exported ${new Date().toISOString()} by ${reader.login}; filter ${filterText}; chain ${chainStatus}; redacted ${redacted ?? "none"}`;
-  if (!(await writeOrWait(res, COLUMNS.join(",") + "\r\n"))) return;
+  // Every line above the closing one, as sent: its sha256 closes the file.
+  const digest = createHash("sha256");
+  const send = (text: string) => {
+    digest.update(text, "utf8");
+    return writeOrWait(res, text);
+  };
+  if (!(await send(`${COLUMNS.join(",")}\r\n`))) return;
   let rowCount = 0;
   let after: bigint | null = null;
   for (;;) {
@@ -126,24 +149,33 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
       orderBy: { seq: "asc" },
       take: 1000,
     });
+    // Readers who see everything get the exact texts (a redacted row cannot be re-hashed anyway).
+    const exact = everything && rows.length ? await exactTexts(ctx.prisma, rows.map((r) => r.seq)) : null;
     const lines = rows.map((row) => {
+      const text = exact?.get(row.seq);
+      if (exact && !text) throw new Error(`audit event #${row.seq} vanished during the export`);
       const shown = {
         ...row,
-        before: redactAuditJson(row.before, reader.role),
-        after: redactAuditJson(row.after, reader.role),
+        before: text ? text.before : redactAuditJson(row.before, reader.role),
+        after: text ? text.after : redactAuditJson(row.after, reader.role),
         reason: reasonFor(row.action, row.reason, reader.role),
         prevHash: hashFor(row.prevHash, reader.role),
         hash: hashFor(row.hash, reader.role),
+        hashedText: text?.hashedText ?? null,
       };
       return COLUMNS.map((c) => csvField(shown[c])).join(",") + "\r\n";
     });
     // A client gone (or a download cancelled) ends the export: no more pages are read.
-    if (!(await writeOrWait(res, lines.join("")))) return;
+    if (!(await send(lines.join("")))) return;
     rowCount += rows.length;
     if (rows.length < 1000) break;
     after = rows[rows.length - 1]!.seq;
   }
+  // The trail's newest event now: in an unfiltered export normally the last row, whose hash, reached
+  // through the rows' links, can be compared with the trail or the anchor file later.
+  const head = await ctx.prisma.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
   // Only here, after the last row: an export cut short (the API or the database failing) lacks it.
-  await writeOrWait(res, commentLine(`rows=${rowCount} complete; ${evidence}`));
+  const closing = closingPrefix(rowCount, digest.digest("hex"), head && { seq: head.seq, hash: hashFor(head.hash, reader.role) });
+  await writeOrWait(res, commentLine(`${closing}; ${evidence}`));
   res.end();
 }

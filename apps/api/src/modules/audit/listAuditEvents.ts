@@ -20,14 +20,52 @@ export interface AuditFilter {
  */
 const CASE_CONTEXT_ACTIONS = ["auth.signature_failed", "auth.lockout"];
 
+/**
+ * Events that act on entities other than their own and record which in their payload: part of
+ * those entities' history, so an entity id filter finds them too. A re-prediction is one Case
+ * event per batch, listing its cells (`after.cellIds`; `after.changes` says whose label moved) and
+ * the model that predicted; a promotion or rollback is a ModelPromotion event naming the version
+ * proposed or decided (`after.modelVersionId`) and the champion it would replace
+ * (`after.replacesChampionId`); a champion change names the champions it replaced (each also has a
+ * `model.status` event of its own). `type` is the entity the id is of, matched against an
+ * entityType given with the id.
+ *
+ * Listed by action, so that the JSON is read only on those actions' rows (the action index, or-ed
+ * with the entityId index): no index reaches inside the JSON, so a cell's or a model's filter reads
+ * every event of these actions (one per re-predicted batch of a case, a few per promotion). A GIN
+ * index over `after->'cellIds'` would bound it by the matches, should the re-predictions grow.
+ */
+const RELATED_IDS: readonly { actions: readonly string[]; field: "before" | "after"; key: string; many: boolean; type: string }[] = [
+  { actions: ["case.repredict"], field: "after", key: "cellIds", many: true, type: "Cell" },
+  { actions: ["case.repredict"], field: "after", key: "modelVersionId", many: false, type: "ModelVersion" },
+  { actions: ["model.proposePromotion", "model.proposeRollback"], field: "after", key: "modelVersionId", many: false, type: "ModelVersion" },
+  { actions: ["model.proposePromotion", "model.proposeRollback"], field: "after", key: "replacesChampionId", many: false, type: "ModelVersion" },
+  { actions: ["model.approvePromotion", "model.rejectPromotion"], field: "after", key: "modelVersionId", many: false, type: "ModelVersion" },
+  { actions: ["model.championChanged"], field: "before", key: "previousChampionIds", many: true, type: "ModelVersion" },
+];
+
+/**
+ * An entity's history: its own events (of `entityType` too, when given), and the events that name
+ * it among the entities they acted on (RELATED_IDS, of that type when one is given).
+ */
+function entityHistory(entityId: string, entityType: string | null | undefined): Prisma.AuditEventWhereInput {
+  const related = RELATED_IDS.filter((r) => !entityType || r.type === entityType).map((r): Prisma.AuditEventWhereInput => {
+    const names: Prisma.JsonNullableFilter<"AuditEvent"> = r.many ? { path: [r.key], array_contains: [entityId] } : { path: [r.key], equals: entityId };
+    return { action: r.actions.length === 1 ? r.actions[0]! : { in: [...r.actions] }, [r.field]: names };
+  });
+  return { OR: [{ entityId, ...(entityType ? { entityType } : {}) }, ...related] };
+}
+
 export async function auditWhere(prisma: PrismaClient, filter: AuditFilter | null | undefined): Promise<Prisma.AuditEventWhereInput> {
   const f = filter ?? {};
   if (f.actorId && !isUuid(f.actorId)) throw badInput("actorId must be a user id");
   const history = f.caseAccession ? await caseHistory(prisma, f.caseAccession) : null;
-  // Both entity filters apply; given together, an event must match both.
+  // Both entity filters apply; given together, an event must match both. An entity id selects
+  // that entity's history (entityHistory), with the entity type if given; a type alone, the
+  // events of that type.
   return {
     AND: [
-      f.entityId ? { entityId: f.entityId } : {},
+      f.entityId ? entityHistory(f.entityId, f.entityType) : {},
       history
         ? {
             OR: [
@@ -37,7 +75,7 @@ export async function auditWhere(prisma: PrismaClient, filter: AuditFilter | nul
           }
         : {},
     ],
-    ...(f.entityType ? { entityType: f.entityType } : {}),
+    ...(f.entityType && !f.entityId ? { entityType: f.entityType } : {}),
     ...(f.actorId ? { actorId: f.actorId } : {}),
     ...(f.actorLogin ? { actorLogin: f.actorLogin } : {}),
     ...(f.action ? (f.action.endsWith(".") ? { action: { startsWith: literalPrefix(f.action) } } : { action: f.action }) : {}),

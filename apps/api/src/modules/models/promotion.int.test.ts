@@ -361,6 +361,40 @@ describe("model promotion", () => {
     );
     expect(await api.prisma.modelVersion.count({ where: { status: "CHAMPION" } })).toBe(1);
     expect(await api.prisma.job.findUnique({ where: { dedupeKey: `repredictOpenCases:${champion.id}:1` } })).toMatchObject({ status: "QUEUED", payload: { modelVersionId: champion.id } });
+
+    // A version's audit trail holds the proposals and decisions about it (ModelPromotion events
+    // naming it), and those that replaced it as champion, beside its own events.
+    const TRAIL = `query($f: AuditFilter) { auditTrail(filter: $f, first: 100) { nodes { action entityType entityId } } }`;
+    const trailOf = async (f: object) =>
+      (await api.gqlOk(tokens.AUDITOR, TRAIL, { f })).auditTrail.nodes.map((n: { action: string; entityType: string; entityId: string }) => `${n.action} ${n.entityType} ${n.entityId}`).sort();
+    expect(await trailOf({ entityId: candidate.id })).toEqual(
+      [
+        `model.proposePromotion ModelPromotion ${proposal.id}`,
+        `model.approvePromotion ModelPromotion ${proposal.id}`,
+        `model.championChanged ModelVersion ${candidate.id}`,
+        // The rollback would replace it; approved, it archived it and crowned the old champion.
+        `model.proposeRollback ModelPromotion ${rollback.id}`,
+        `model.status ModelVersion ${candidate.id}`,
+        `model.championChanged ModelVersion ${champion.id}`,
+      ].sort(),
+    );
+    expect(await trailOf({ entityId: champion.id })).toEqual(
+      [
+        `model.proposePromotion ModelPromotion ${proposal.id}`,
+        `model.status ModelVersion ${champion.id}`,
+        // The candidate's crowning replaced it (before.previousChampionIds).
+        `model.championChanged ModelVersion ${candidate.id}`,
+        `model.proposeRollback ModelPromotion ${rollback.id}`,
+        `model.approvePromotion ModelPromotion ${rollback.id}`,
+        `model.championChanged ModelVersion ${champion.id}`,
+      ].sort(),
+    );
+    // With the type, the same history; another type, only the events of that type about the id.
+    expect(await trailOf({ entityId: candidate.id, entityType: "ModelVersion" })).toEqual(await trailOf({ entityId: candidate.id }));
+    expect(await trailOf({ entityId: candidate.id, entityType: "ModelPromotion" })).toEqual([]);
+    expect(await trailOf({ entityId: proposal.id, entityType: "ModelPromotion" })).toEqual(
+      [`model.proposePromotion ModelPromotion ${proposal.id}`, `model.approvePromotion ModelPromotion ${proposal.id}`].sort(),
+    );
   });
 
   it("refuses to approve a proposal weighed against a champion that has changed since", async () => {

@@ -66,6 +66,8 @@ type TrailPage = { auditTrail: { nodes: AuditEventRow[]; pageInfo: { endCursor: 
 const FIELDS = [
   // A case's whole history: its own events and those of its slides and cells.
   { key: "caseAccession", label: "Case accession" },
+  // The entity's history: its own events and those that name it among the entities they acted on
+  // (a re-prediction's cells and model, a promotion's model versions); the API decides which.
   { key: "entityId", label: "Entity id" },
   { key: "entityType", label: "Entity type" },
   { key: "actorLogin", label: "User (login)" },
@@ -245,7 +247,8 @@ export function AuditTrail() {
         <p className={exported.chain?.startsWith("intact") ? "muted" : "error"} data-testid="audit-csv-chain" role="status">
           Exported. Hash chain at export: {exported.chain ?? "not stated"}
           {exported.redacted ? `. Blanked for your role: ${exported.redacted}` : ""}. The file ends with a line
-          “# rows=N complete; …” that states the same; a copy without it was cut short.
+          “# rows=N complete; sha256=…” that states the same, with a SHA-256 of the lines above it by which a
+          saved copy can be checked; a copy without it was cut short.
         </p>
       )}
       <ErrorBox error={verify.error} testId="verify-error" />

@@ -1,0 +1,134 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { AUDIT_CSV_COLUMNS, checkAuditCsv, closingPrefix, csvField, parseCsv } from "./auditCsvFormat.ts";
+
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+const ZERO = "0".repeat(64);
+
+interface Event {
+  seq: bigint;
+  at: string;
+  actorLogin: string;
+  actorId: string | null;
+  action: string;
+  entityType: string;
+  entityId: string;
+  reason: string | null;
+  /** As jsonb writes it (the database's text), or null. */
+  before: string | null;
+  after: string | null;
+}
+
+/** The text audit_event_hash() hashes, as jsonb writes it: ", " between elements, strings escaped as JSON. */
+function hashedText(e: Event, prevHash: string): string {
+  const s = (v: string | null) => (v === null ? "null" : JSON.stringify(v));
+  return `[${[e.seq.toString(), s(prevHash), s(e.actorId), s(e.actorLogin), s(e.action), s(e.entityType), s(e.entityId), e.before ?? "null", e.after ?? "null", s(e.reason), s(`${e.at.slice(0, 23)}000`)].join(", ")}]`;
+}
+
+/** An export of these events as auditCsv writes it for AUDITOR (or, redacted, for ADMIN). */
+function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: string } = {}): string {
+  let prev = options.firstPrev ?? ZERO;
+  let body = `${AUDIT_CSV_COLUMNS.join(",")}\r\n`;
+  let head: { seq: bigint; hash: string | null } | null = null;
+  for (const e of events) {
+    const text = hashedText(e, prev);
+    const hash = sha256(text);
+    const row = options.redacted
+      ? { ...e, before: e.before && JSON.parse(e.before), after: e.after && JSON.parse(e.after), prevHash: null, hash: null, hashedText: null }
+      : { ...e, prevHash: prev, hash, hashedText: text };
+    body += `${AUDIT_CSV_COLUMNS.map((c) => csvField(row[c])).join(",")}\r\n`;
+    head = { seq: e.seq, hash: options.redacted ? null : hash };
+    prev = hash;
+  }
+  return `${body}# ${closingPrefix(events.length, sha256(body), head)}; RCMNet audit export; exported 2026-11-28T08:00:00.000Z by auditor; filter none; chain intact; 3 events verified; redacted none\r\n`;
+}
+
+const event = (seq: number, more: Partial<Event> = {}): Event => ({
+  seq: BigInt(seq),
+  at: `2026-11-28T07:0${seq}:00.120Z`,
+  actorLogin: "tech",
+  actorId: "7f0c3a52-5d0e-4a43-9d8e-0c6c1c2b9a11",
+  action: "case.update",
+  entityType: "Case",
+  entityId: "c0a80101-0000-4000-8000-000000000001",
+  reason: null,
+  before: null,
+  after: null,
+  ...more,
+});
+
+const EVENTS: Event[] = [
+  event(1, { action: "case.create", actorId: null, actorLogin: "system", after: '{"accession": "A-1", "priority": "ROUTINE"}' }),
+  event(2, { before: '{"wbc": 1.10, "alpha": [100, -0.50]}', after: '{"b": "é \\"q\\"\\n", "a": null}', reason: '=SUM(A1), then "more"\r\nsecond line' }),
+  event(3, { after: "-3", reason: "" }),
+];
+
+describe("parseCsv", () => {
+  it("reads quoted fields with commas, doubled quotes and line breaks, and empty fields", () => {
+    expect(parseCsv('a,"b,""c""\r\nd",\r\n,x\r\n')).toEqual([
+      ["a", 'b,"c"\r\nd', ""],
+      ["", "x"],
+    ]);
+  });
+});
+
+describe("checkAuditCsv", () => {
+  it("passes an export as written: every row re-hashed from its hashedText and columns, linked, the sha256 and the head", () => {
+    const csv = exportOf(EVENTS);
+    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 3, withheld: 0, linked: 2, head: { seq: "3", hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, problems: [] });
+    // The formula guard stays, and is told apart from the value.
+    expect(csv).toContain(`"'=SUM(A1), then ""more""\r\nsecond line"`);
+    expect(csv).toContain(",'-3,");
+  });
+
+  it("passes a filtered export (gaps between seqs: no link to check across them)", () => {
+    const hash2 = sha256(hashedText(EVENTS[1]!, sha256(hashedText(EVENTS[0]!, ZERO))));
+    const csv = exportOf([EVENTS[2]!], { firstPrev: hash2 });
+    expect(checkAuditCsv(csv)).toMatchObject({ ok: true, rows: 1, rehashed: 1, linked: 0 });
+  });
+
+  it("fails a copy whose lines were changed, even where each row was re-hashed consistently", () => {
+    const csv = exportOf(EVENTS);
+    const forged = exportOf(EVENTS.map((e) => (e.seq === 2n ? { ...e, before: '{"wbc": 9.90, "alpha": [100, -0.50]}' } : e)));
+    const body = forged.slice(0, forged.lastIndexOf("\n# rows=") + 1);
+    const check = checkAuditCsv(body + csv.slice(csv.lastIndexOf("\n# rows=") + 1));
+    expect(check.ok).toBe(false);
+    expect(check.problems).toEqual([expect.stringMatching(/do not match its sha256/), expect.stringMatching(/^event #3: its hash is not the head's/)]);
+  });
+
+  it("names a row whose hash, hashedText, columns or link were changed (the sha256 recomputed)", () => {
+    const csv = exportOf(EVENTS);
+    const resealed = (edit: (body: string) => string) => {
+      const at = csv.lastIndexOf("\n# rows=") + 1;
+      const body = edit(csv.slice(0, at));
+      return body + csv.slice(at).replace(/sha256=[0-9a-f]{64}/, `sha256=${sha256(body)}`);
+    };
+    expect(checkAuditCsv(resealed((b) => b.replace("1.10", "1.1"))).problems).toEqual(["event #2: seq, before or after differs from hashedText"]);
+    expect(checkAuditCsv(resealed((b) => b.replaceAll("1.10", "1.1"))).problems).toEqual(["event #2: its hash is not the sha256 of its hashedText"]);
+    expect(checkAuditCsv(resealed((b) => b.replace(",system,", ",admin,"))).problems).toEqual(["event #1: actorLogin differs from hashedText"]);
+    expect(checkAuditCsv(resealed((b) => b.replace("2026-11-28T07:01:00.120Z", "2026-11-28T07:01:00.121Z"))).problems).toEqual(["event #1: at differs from hashedText"]);
+    // Row 2 dropped: 3 no longer links, and the count is wrong.
+    const dropped = checkAuditCsv(resealed((b) => b.replace(/\r\n2,[\s\S]*?\r\n(?=3,)/, "\r\n")));
+    expect(dropped.problems).toEqual(["the closing line says 3 rows; the file has 2"]);
+    const rows = parseCsv(csv.slice(0, csv.lastIndexOf("\n# rows=") + 1));
+    const hash1 = rows[1]![AUDIT_CSV_COLUMNS.indexOf("hash")]!;
+    const hash2 = rows[2]![AUDIT_CSV_COLUMNS.indexOf("hash")]!;
+    expect(checkAuditCsv(resealed((b) => b.replace(`,${hash1},`, `,${hash2},`))).problems).toEqual(
+      expect.arrayContaining(["event #1: its hash is not the sha256 of its hashedText", "event #2: prevHash is not the hash of event #1"]),
+    );
+  });
+
+  it("has nothing to re-hash in a redacted export (no hashes), and still checks its lines", () => {
+    const csv = exportOf(EVENTS, { redacted: true });
+    expect(csv).toContain("head=#3 hash withheld;");
+    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 0, withheld: 3, linked: 0, head: { seq: "3", hash: null }, problems: [] });
+    expect(checkAuditCsv(csv.replace("A-1", "A-2")).problems).toEqual([expect.stringMatching(/do not match its sha256/)]);
+  });
+
+  it("fails a copy cut short, one from before the sha256, and text after the closing line", () => {
+    const csv = exportOf(EVENTS);
+    expect(checkAuditCsv(csv.slice(0, csv.lastIndexOf("\n# rows=") + 1)).problems).toEqual([expect.stringMatching(/^no closing/)]);
+    expect(checkAuditCsv(csv.replace(/sha256=[0-9a-f]{64}; head=#3 [0-9a-f]{64}; /, "")).problems).toEqual([expect.stringMatching(/^the closing line is not/)]);
+    expect(checkAuditCsv(`${csv}4,extra\r\n`).problems).toEqual([expect.stringMatching(/^the closing line is not/)]);
+  });
+});
