@@ -196,6 +196,9 @@ async function main() {
 
   const env: NodeJS.ProcessEnv = {
     DATABASE_URL: db.url,
+    // The API and workers check the role of DATABASE_URL: the embedded database's one role (a
+    // superuser) is said nothing of outside production, as here; 0 overrides one set by hand.
+    RCMNET_EMBEDDED_DATABASE: db.embedded ? "1" : "0",
     RCMNET_DATA_DIR: dataDir,
     RCMNET_AUTH_SECRET: process.env.RCMNET_AUTH_SECRET ?? secrets.authSecret,
     NEXTAUTH_SECRET: process.env.NEXTAUTH_SECRET ?? secrets.nextAuthSecret,

@@ -108,3 +108,12 @@ describe("RCMNET_ALLOW_OWNER_ROLE", () => {
     }
   });
 });
+
+describe("RCMNET_EMBEDDED_DATABASE", () => {
+  it("is off unless 1 (npm start sets it for its children on the embedded database), 1 or 0 only", () => {
+    expect(loadEnv(base()).embeddedDatabase).toBe(false);
+    expect(loadEnv({ ...base(), RCMNET_EMBEDDED_DATABASE: "0" }).embeddedDatabase).toBe(false);
+    expect(loadEnv({ ...base(), RCMNET_EMBEDDED_DATABASE: "1" }).embeddedDatabase).toBe(true);
+    expect(() => loadEnv({ ...base(), RCMNET_EMBEDDED_DATABASE: "true" })).toThrow(/RCMNET_EMBEDDED_DATABASE: RCMNET_EMBEDDED_DATABASE must be 1 or 0$/);
+  });
+});

@@ -39,6 +39,11 @@ const schema = z.object({
    * checkPlatformRole). Unset or 0: refused.
    */
   RCMNET_ALLOW_OWNER_ROLE: z.enum(["0", "1"], { message: "RCMNET_ALLOW_OWNER_ROLE must be 1 (allow) or 0" }).optional(),
+  /**
+   * 1 (npm start sets it for its children): DATABASE_URL is the embedded database the launcher
+   * opened, whose one role, a superuser, is said nothing of outside production.
+   */
+  RCMNET_EMBEDDED_DATABASE: z.enum(["0", "1"], { message: "RCMNET_EMBEDDED_DATABASE must be 1 or 0" }).optional(),
   API_PORT: digits("a port number", z.number().int().min(1).max(65535), { fallback: 4000 }),
   API_HOST: z.string().default("127.0.0.1"),
   /**
@@ -103,6 +108,8 @@ export interface Env {
   migrationUrl: string | undefined;
   /** RCMNET_ALLOW_OWNER_ROLE=1: production may run as a role that could change the audit trail (evaluation only). */
   allowOwnerRole?: boolean;
+  /** RCMNET_EMBEDDED_DATABASE=1: databaseUrl is the embedded database npm start opened. */
+  embeddedDatabase?: boolean;
   port: number;
   host: string;
   /** API_ALLOWED_HOSTS and API_HOST: the names besides loopback the API answers to (app.ts). */
@@ -232,6 +239,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     databaseUrl: e.DATABASE_URL,
     migrationUrl: e.RCMNET_MIGRATION_DATABASE_URL,
     allowOwnerRole: e.RCMNET_ALLOW_OWNER_ROLE === "1",
+    embeddedDatabase: e.RCMNET_EMBEDDED_DATABASE === "1",
     port: e.API_PORT,
     host: e.API_HOST,
     allowedHosts: [...e.API_ALLOWED_HOSTS, ...boundHostRules(e.API_HOST)],

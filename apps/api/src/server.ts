@@ -18,6 +18,10 @@ const databaseOptions = {
   dataDir: env.dataDir,
   production: env.nodeEnv === "production",
   allowOwnerRole: env.allowOwnerRole ?? false,
+  // npm start's embedded database: its one role is said nothing of outside production.
+  embedded: env.embeddedDatabase ?? false,
+  // An HTTP worker of the cluster: its primary checked the role (and said so once).
+  checkRole: cluster.isPrimary,
 };
 
 if (env.workers > 1 && cluster.isPrimary) {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { BlobStore, checkPlatformRole, createPrismaClient } from "@rcmnet/db";
 import { loadEnv } from "./env.ts";
 import { createHandlers, workerJobTypes } from "./jobs/handlers/index.ts";
+import { checkRoleBeforeWork } from "./jobs/checkRoleBeforeWork.ts";
 import { reconcileFailedAnalyses } from "./jobs/reconcileAnalyses.ts";
 import { reconcileTrainingRuns } from "./jobs/reconcileTrainingRuns.ts";
 import { sweepOrphanBlobs } from "./jobs/sweepOrphanBlobs.ts";
@@ -28,14 +29,13 @@ if (!env.databaseUrl) {
 
 // In production, as the API does (openDatabase): a role that could change the audit trail is
 // refused unless RCMNET_ALLOW_OWNER_ROLE=1 (docs/decisions.md D2). Outside production the API says so.
+// A database not reachable or not migrated yet is waited for: only the refusal exits.
 if (env.nodeEnv === "production") {
-  try {
-    const warning = await checkPlatformRole(env.databaseUrl, { production: true, allowOwnerRole: env.allowOwnerRole ?? false });
-    if (warning) log.warn(warning);
-  } catch (err) {
-    log.error((err as Error).message);
-    process.exit(2);
-  }
+  const databaseUrl = env.databaseUrl;
+  await checkRoleBeforeWork(
+    () => checkPlatformRole(databaseUrl, { production: true, allowOwnerRole: env.allowOwnerRole ?? false, embedded: env.embeddedDatabase ?? false }),
+    { log },
+  );
 }
 
 const workerId = defaultWorkerId();

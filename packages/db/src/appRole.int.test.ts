@@ -182,12 +182,31 @@ describe("openDatabase, as the role the platform runs as (D2: the application ca
     expect(warn).not.toHaveBeenCalled();
   });
 
-  it("outside production starts as the owner (tests, the embedded database's quick start) with a one-line warning", async () => {
+  it("outside production starts as the owner (tests, your own PostgreSQL) with a one-line warning", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     await (await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: false })).close();
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn.mock.calls[0]![0]).toMatch(/^\[db\] DATABASE_URL signs in as ".*", which is a superuser: .*a production start \(NODE_ENV=production\) refuses it unless RCMNET_ALLOW_OWNER_ROLE=1 \(.*RCMNET_MIGRATION_DATABASE_URL\)$/);
     expect(warn.mock.calls[0]![0]).not.toMatch(/\n/);
+  });
+
+  it("says nothing outside production of npm start's embedded database (its one role), refuses it in production as any other", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    // The API and workers npm start runs on the embedded database (RCMNET_EMBEDDED_DATABASE=1).
+    await (await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: false, embedded: true })).close();
+    expect(warn).not.toHaveBeenCalled();
+    await expect(openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: true, embedded: true })).rejects.toThrow(
+      /^The embedded database \(DATABASE_URL unset\) signs in as ".*", which is a superuser: .*Refusing to start in production/,
+    );
+    await (await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: true, allowOwnerRole: true, embedded: true })).close();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(/^\[db\] The embedded database \(DATABASE_URL unset\) signs in as .*started because RCMNET_ALLOW_OWNER_ROLE=1/);
+  });
+
+  it("checks nothing where told the role was checked already (an API cluster worker: its primary did)", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await (await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent", production: false, checkRole: false })).close();
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it("answers through a connected client too (what the API's own PrismaClient can do to the trail)", async () => {

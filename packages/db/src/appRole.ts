@@ -73,6 +73,13 @@ export async function grantAppRole(ownerUrl: string, role: string): Promise<{ wa
 /** Set to 1, lets a production start connect as a role that can change the audit trail (single-user evaluation only). */
 export const ALLOW_OWNER_ROLE_VAR = "RCMNET_ALLOW_OWNER_ROLE";
 
+/**
+ * Set to 1 by `npm start` for its children when DATABASE_URL is the embedded database it opened:
+ * its one role is a superuser, said nothing of outside production (there is no other role to
+ * use), refused in production as when the API opens it itself.
+ */
+export const EMBEDDED_DATABASE_VAR = "RCMNET_EMBEDDED_DATABASE";
+
 export interface AuditTrailWriteAccess {
   /** The role the URL signs in as. */
   role: string;

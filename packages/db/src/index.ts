@@ -7,6 +7,7 @@ export {
   ALLOW_OWNER_ROLE_VAR,
   auditTrailWriteAccess,
   checkPlatformRole,
+  EMBEDDED_DATABASE_VAR,
   grantAppRole,
   PlatformRoleError,
   WORKFLOW_TABLES,

@@ -20,6 +20,14 @@ export interface OpenDatabaseOptions {
   production?: boolean | undefined;
   /** RCMNET_ALLOW_OWNER_ROLE=1 (the default reads it): single-user evaluation only. */
   allowOwnerRole?: boolean | undefined;
+  /**
+   * `databaseUrl` is the embedded database a launcher opened (npm start's children:
+   * RCMNET_EMBEDDED_DATABASE=1): its role is checked as when opened here, nothing said outside
+   * production. Default false.
+   */
+  embedded?: boolean | undefined;
+  /** false: the role of `databaseUrl` is not checked (an API cluster worker: its primary did). Default true. */
+  checkRole?: boolean | undefined;
   /** Local state folder; the embedded database lives in `<dataDir>/pglite`. */
   dataDir: string;
   embeddedPort?: number;
@@ -46,24 +54,32 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     }
     // The application must not be able to change its own audit trail (D2): said before anything
     // else connects, refused in production.
-    const roleWarning = await checkPlatformRole(options.databaseUrl, { production, allowOwnerRole });
-    if (roleWarning) console.warn(`[db] ${roleWarning}`);
+    if (options.checkRole !== false) {
+      await checkRole(options.databaseUrl, { production, allowOwnerRole, embedded: options.embedded ?? false });
+    }
     return { url: options.databaseUrl, embedded: false, close: async () => {} };
   }
   const server = await startEmbeddedPostgres({
     dataDir: join(options.dataDir, "pglite"),
     ...(options.embeddedPort === undefined ? {} : { port: options.embeddedPort }),
   });
-  // The embedded database has one role, its superuser: the demo's and a single-user evaluation's,
-  // said nothing of outside production (the quick start), refused in production as above.
-  if (production) {
+  if (options.checkRole !== false) {
     try {
-      const roleWarning = await checkPlatformRole(server.url, { production, allowOwnerRole, embedded: true });
-      if (roleWarning) console.warn(`[db] ${roleWarning}`);
+      await checkRole(server.url, { production, allowOwnerRole, embedded: true });
     } catch (err) {
       await server.stop();
       throw err;
     }
   }
   return { url: server.url, embedded: true, close: () => server.stop() };
+}
+
+/** checkPlatformRole, its warning written as one line. */
+async function checkRole(url: string, options: { production: boolean; allowOwnerRole: boolean; embedded: boolean }): Promise<void> {
+  // The embedded database has one role, its superuser: the demo's and a single-user evaluation's,
+  // said nothing of outside production (the quick start: no other role to use), refused in
+  // production as any other.
+  if (options.embedded && !options.production) return;
+  const roleWarning = await checkPlatformRole(url, options);
+  if (roleWarning) console.warn(`[db] ${roleWarning}`);
 }
