@@ -255,8 +255,13 @@ describe("audit trail", () => {
     expect(edited.problems).toEqual([expect.stringMatching(/do not match its sha256/), expect.stringMatching(/^event #\d+: its hash is not the sha256 of its hashedText$/)]);
     expect(checkAuditCsv(editRow(line.replace("1.10", "1.20"))).problems).toEqual([expect.stringMatching(/do not match its sha256/), expect.stringMatching(/^event #\d+: seq, before or after differs from hashedText$/)]);
     expect(checkAuditCsv(editRow(line.replace(",exact-1,", ",exact-9,"))).problems).toEqual([expect.stringMatching(/do not match its sha256/), expect.stringMatching(/^event #\d+: entityId differs from hashedText$/)]);
-    // A row removed: the sha256 and the count.
-    expect(checkAuditCsv(editRow("")).problems).toEqual([expect.stringMatching(/do not match its sha256/), `the closing line says ${rows.length} rows; the file has ${rows.length - 1}`]);
+    // A row removed: the sha256, the count, and the event missing from an unfiltered export.
+    const exactSeq = Number(col(exact, "seq"));
+    expect(checkAuditCsv(editRow("")).problems).toEqual([
+      expect.stringMatching(/do not match its sha256/),
+      `the closing line says ${rows.length} rows; the file has ${rows.length - 1}`,
+      `event #${exactSeq + 1}: event #${exactSeq} is missing from an unfiltered export`,
+    ]);
 
     // Redacted for ADMIN: no hashes, nothing to re-hash, the sha256 still checks the lines.
     const admin = await (await api.fetch(`/audit.csv`, { token: await api.loginAs("ADMIN") })).text();
@@ -265,6 +270,42 @@ describe("audit trail", () => {
     expect(adminCheck.withheld).toBe(adminCheck.rows);
     expect(admin).not.toContain(head.hash);
     expect(admin).not.toContain('"zeta": 1.10');
+  });
+
+  it("stops at the head it states: an event written while it streams is left out, and the unfiltered copy still checks", async () => {
+    // Another event committed after each page is read (the last one included), before the closing line.
+    const during = () => api.prisma.$executeRawUnsafe(`INSERT INTO audit_event ("actorLogin", "action", "entityType", "entityId") VALUES ('system', 'test.during', 'Test', 'during')`);
+    const events = new Proxy(api.prisma.auditEvent, {
+      get: (target, prop) => {
+        if (prop === "findMany")
+          return async (args: Parameters<typeof target.findMany>[0]) => {
+            const rows = await target.findMany(args);
+            await during();
+            return rows;
+          };
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const prisma = new Proxy(api.prisma, {
+      get: (target, prop) => {
+        if (prop === "auditEvent") return events;
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const chunks: string[] = [];
+    const res = Object.assign(new Writable({ write: (chunk, _enc, done) => (chunks.push(String(chunk)), done()) }), { setHeader: () => undefined });
+    const user = await api.prisma.user.findFirstOrThrow({ where: { role: "AUDITOR" } });
+    const ctx = { prisma, env: api.env, user: { id: user.id, login: user.login, displayName: user.displayName, role: user.role } } as unknown as Context;
+    await auditCsv(ctx, { query: {} } as unknown as Request, res as unknown as Response);
+    const csv = chunks.join("");
+    const check = checkAuditCsv(csv);
+    expect(check).toMatchObject({ ok: true, unfiltered: true, problems: [] });
+    expect(csv).not.toContain(",during,");
+    const [, ...rows] = parseCsv(csv.slice(0, csv.lastIndexOf("\n# rows=") + 1));
+    expect(rows.at(-1)![0]).toBe(check.head!.seq);
+    expect(await api.prisma.auditEvent.count({ where: { action: "test.during", seq: { gt: BigInt(check.head!.seq) } } })).toBeGreaterThan(0);
   });
 
   it("records no export for a client gone while the chain was verified, and still records one that was not", async () => {

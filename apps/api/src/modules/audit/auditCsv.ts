@@ -10,7 +10,7 @@
 // recognisable. A saved copy can be checked offline (auditCsvFormat.ts, scripts/verifyAuditCsv.ts):
 // for readers who see everything, each row carries the exact text its hash covers (hashedText,
 // and before/after as the JSON text inside it), and the closing line a sha256 of every line above
-// it and the trail's head.
+// it and the trail's head as the export began (its own audit.export event; the rows stop there).
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import type { PrismaClient } from "@rcmnet/db";
@@ -117,9 +117,16 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   // rows that may have been kept (a partial file lacks the closing "# rows=N complete" line, but
   // its rows are still data that left), so the trail must show it. Only a client gone before
   // anything was sent (above) goes unrecorded.
-  await ctx.prisma.$transaction((tx) =>
-    recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok, chainFullyVerifiedThrough: chain.fullyVerifiedThrough, chainFullyVerifiedAt: chain.fullyVerifiedAt?.toISOString() ?? null } }),
-  );
+  // The trail's head is read in the same transaction: this export's own event (the chain's trigger
+  // holds its lock until the commit, so no other event follows it yet). The rows stop there, so that
+  // an unfiltered export is every event from #1 to the head and ends with it, whatever is written
+  // during the export, and the head's hash, compared with the trail or the anchor file later,
+  // vouches through the rows' links for them all (checkAuditCsv requires exactly that).
+  const head = await ctx.prisma.$transaction(async (tx) => {
+    await recordAudit(tx, reader, { action: "audit.export", entityType: "AuditTrail", entityId: "csv", after: { filter: given, chainOk: chain.ok, chainFullyVerifiedThrough: chain.fullyVerifiedThrough, chainFullyVerifiedAt: chain.fullyVerifiedAt?.toISOString() ?? null } });
+    return tx.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
+  });
+  const upToHead = { seq: { lte: head?.seq ?? 0n } };
   // No broken link: the chain held, but the anchor file or the anchors' recency failed the verdict.
   const failed = chain.firstBrokenSeq === null ? "NOT VERIFIED" : `BROKEN at event #${chain.firstBrokenSeq}`;
   const chainStatus = chain.ok ? `intact; ${chain.checked} events verified${howVerified(chain)}` : `${failed}: ${chain.problem ?? ""}`.slice(0, 500);
@@ -145,7 +152,7 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   let after: bigint | null = null;
   for (;;) {
     const rows: Awaited<ReturnType<typeof ctx.prisma.auditEvent.findMany>> = await ctx.prisma.auditEvent.findMany({
-      where: after === null ? where : { AND: [where, { seq: { gt: after } }] },
+      where: { AND: after === null ? [where, upToHead] : [where, upToHead, { seq: { gt: after } }] },
       orderBy: { seq: "asc" },
       take: 1000,
     });
@@ -171,9 +178,6 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
     if (rows.length < 1000) break;
     after = rows[rows.length - 1]!.seq;
   }
-  // The trail's newest event now: in an unfiltered export normally the last row, whose hash, reached
-  // through the rows' links, can be compared with the trail or the anchor file later.
-  const head = await ctx.prisma.auditEvent.findFirst({ orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
   // Only here, after the last row: an export cut short (the API or the database failing) lacks it.
   const closing = closingPrefix(rowCount, digest.digest("hex"), head && { seq: head.seq, hash: hashFor(head.hash, reader.role) });
   await writeOrWait(res, commentLine(`${closing}; ${evidence}`));

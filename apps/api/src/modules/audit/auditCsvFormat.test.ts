@@ -25,8 +25,8 @@ function hashedText(e: Event, prevHash: string): string {
   return `[${[e.seq.toString(), s(prevHash), s(e.actorId), s(e.actorLogin), s(e.action), s(e.entityType), s(e.entityId), e.before ?? "null", e.after ?? "null", s(e.reason), s(`${e.at.slice(0, 23)}000`)].join(", ")}]`;
 }
 
-/** An export of these events as auditCsv writes it for AUDITOR (or, redacted, for ADMIN). */
-function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: string } = {}): string {
+/** An export of these events as auditCsv writes it for AUDITOR (or, redacted, for ADMIN), with its filter's query string ("none" unless given). */
+function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: string; filter?: string } = {}): string {
   let prev = options.firstPrev ?? ZERO;
   let body = `${AUDIT_CSV_COLUMNS.join(",")}\r\n`;
   let head: { seq: bigint; hash: string | null } | null = null;
@@ -40,7 +40,7 @@ function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: st
     head = { seq: e.seq, hash: options.redacted ? null : hash };
     prev = hash;
   }
-  return `${body}# ${closingPrefix(events.length, sha256(body), head)}; RCMNet audit export; exported 2026-11-28T08:00:00.000Z by auditor; filter none; chain intact; 3 events verified; redacted none\r\n`;
+  return `${body}# ${closingPrefix(events.length, sha256(body), head)}; RCMNet audit export; exported 2026-11-28T08:00:00.000Z by auditor; filter ${options.filter ?? "none"}; chain intact; 3 events verified; redacted none\r\n`;
 }
 
 const event = (seq: number, more: Partial<Event> = {}): Event => ({
@@ -75,7 +75,7 @@ describe("parseCsv", () => {
 describe("checkAuditCsv", () => {
   it("passes an export as written: every row re-hashed from its hashedText and columns, linked, the sha256 and the head", () => {
     const csv = exportOf(EVENTS);
-    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 3, withheld: 0, linked: 2, head: { seq: "3", hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, problems: [] });
+    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 3, withheld: 0, linked: 2, head: { seq: "3", hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, unfiltered: true, problems: [] });
     // The formula guard stays, and is told apart from the value.
     expect(csv).toContain(`"'=SUM(A1), then ""more""\r\nsecond line"`);
     expect(csv).toContain(",'-3,");
@@ -83,8 +83,13 @@ describe("checkAuditCsv", () => {
 
   it("passes a filtered export (gaps between seqs: no link to check across them)", () => {
     const hash2 = sha256(hashedText(EVENTS[1]!, sha256(hashedText(EVENTS[0]!, ZERO))));
-    const csv = exportOf([EVENTS[2]!], { firstPrev: hash2 });
-    expect(checkAuditCsv(csv)).toMatchObject({ ok: true, rows: 1, rehashed: 1, linked: 0 });
+    const csv = exportOf([EVENTS[2]!], { firstPrev: hash2, filter: "action=case.update" });
+    expect(checkAuditCsv(csv)).toMatchObject({ ok: true, rows: 1, rehashed: 1, linked: 0, unfiltered: false });
+    // The same rows said to be unfiltered: events #1 and #2 are missing.
+    const unfiltered = exportOf([EVENTS[2]!], { firstPrev: hash2 });
+    expect(checkAuditCsv(unfiltered).problems).toEqual(["event #3: events #1-2 are missing from an unfiltered export"]);
+    // A closing line that does not say its filter.
+    expect(checkAuditCsv(csv.replace("; filter action=case.update;", ";")).problems).toEqual([expect.stringMatching(/^the closing line does not say the export's filter/)]);
   });
 
   it("fails a copy whose lines were changed, even where each row was re-hashed consistently", () => {
@@ -107,21 +112,41 @@ describe("checkAuditCsv", () => {
     expect(checkAuditCsv(resealed((b) => b.replaceAll("1.10", "1.1"))).problems).toEqual(["event #2: its hash is not the sha256 of its hashedText"]);
     expect(checkAuditCsv(resealed((b) => b.replace(",system,", ",admin,"))).problems).toEqual(["event #1: actorLogin differs from hashedText"]);
     expect(checkAuditCsv(resealed((b) => b.replace("2026-11-28T07:01:00.120Z", "2026-11-28T07:01:00.121Z"))).problems).toEqual(["event #1: at differs from hashedText"]);
-    // Row 2 dropped: 3 no longer links, and the count is wrong.
-    const dropped = checkAuditCsv(resealed((b) => b.replace(/\r\n2,[\s\S]*?\r\n(?=3,)/, "\r\n")));
-    expect(dropped.problems).toEqual(["the closing line says 3 rows; the file has 2"]);
+    // Row 2 dropped: the count is wrong, and an unfiltered export lacks an event.
+    const dropRow2 = (b: string) => b.replace(/\r\n2,[\s\S]*?\r\n(?=3,)/, "\r\n");
+    const dropped = checkAuditCsv(resealed(dropRow2));
+    expect(dropped.problems).toEqual(["the closing line says 3 rows; the file has 2", "event #3: event #2 is missing from an unfiltered export"]);
+    // ... the count rewritten too: the gap still shows (no link is checked across it, but none may be there).
+    expect(checkAuditCsv(resealed(dropRow2).replace("# rows=3 ", "# rows=2 "))).toMatchObject({ ok: false, problems: ["event #3: event #2 is missing from an unfiltered export"] });
+    // The last row dropped, the count rewritten: the head's row is missing.
+    const dropRow3 = (b: string) => b.replace(/\r\n3,[^\r\n]*\r\n$/, "\r\n");
+    expect(checkAuditCsv(resealed(dropRow3).replace("# rows=3 ", "# rows=2 "))).toMatchObject({ ok: false, problems: ["the head (event #3) is not the last row of an unfiltered export: event #3 is missing"] });
+    // The first row dropped, the count rewritten: an unfiltered export starts at event #1.
+    const dropRow1 = (b: string) => b.replace(/\r\n1,[^\r\n]*\r\n(?=2,)/, "\r\n");
+    expect(checkAuditCsv(resealed(dropRow1).replace("# rows=3 ", "# rows=2 "))).toMatchObject({ ok: false, problems: ["event #2: event #1 is missing from an unfiltered export"] });
     const rows = parseCsv(csv.slice(0, csv.lastIndexOf("\n# rows=") + 1));
     const hash1 = rows[1]![AUDIT_CSV_COLUMNS.indexOf("hash")]!;
     const hash2 = rows[2]![AUDIT_CSV_COLUMNS.indexOf("hash")]!;
     expect(checkAuditCsv(resealed((b) => b.replace(`,${hash1},`, `,${hash2},`))).problems).toEqual(
       expect.arrayContaining(["event #1: its hash is not the sha256 of its hashedText", "event #2: prevHash is not the hash of event #1"]),
     );
+    // Row 2's hash and hashedText blanked, as if withheld, and its before edited: an export whose
+    // head's hash is given has both on every row, so the blank is no excuse to skip its checks.
+    const text2 = rows[2]![AUDIT_CSV_COLUMNS.indexOf("hashedText")]!;
+    const blanked = resealed((b) => b.replace(`,${hash2},${csvField(text2)}\r\n`, ",,\r\n").replace("1.10", "1.20"));
+    expect(blanked).toContain('"{""wbc"": 1.20, ');
+    expect(checkAuditCsv(blanked)).toMatchObject({ ok: false, withheld: 1, problems: [expect.stringMatching(/^event #2: no hash or hashedText, in an export whose head's hash is given/)] });
   });
 
   it("has nothing to re-hash in a redacted export (no hashes), and still checks its lines", () => {
     const csv = exportOf(EVENTS, { redacted: true });
     expect(csv).toContain("head=#3 hash withheld;");
-    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 0, withheld: 3, linked: 0, head: { seq: "3", hash: null }, problems: [] });
+    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 0, withheld: 3, linked: 0, head: { seq: "3", hash: null }, unfiltered: true, problems: [] });
+    // A row dropped, the count and sha256 rewritten: the gap shows without hashes too.
+    const at = csv.lastIndexOf("\n# rows=") + 1;
+    const body = csv.slice(0, at).replace(/\r\n2,[\s\S]*?\r\n(?=3,)/, "\r\n");
+    const dropped = body + csv.slice(at).replace("# rows=3 ", "# rows=2 ").replace(/sha256=[0-9a-f]{64}/, `sha256=${sha256(body)}`);
+    expect(checkAuditCsv(dropped).problems).toEqual(["event #3: event #2 is missing from an unfiltered export"]);
     expect(checkAuditCsv(csv.replace("A-1", "A-2")).problems).toEqual([expect.stringMatching(/do not match its sha256/)]);
   });
 

@@ -35,7 +35,16 @@ export function closingPrefix(rows: number, sha256: string, head: { seq: bigint;
   return `rows=${rows} complete; sha256=${sha256}; head=${head ? `#${head.seq} ${head.hash ?? HEAD_HASH_WITHHELD}` : "none"}`;
 }
 
-const CLOSING = /^# rows=(\d+) complete; sha256=([0-9a-f]{64}); head=(?:#(\d+) ([0-9a-f]{64}|hash withheld)|none); [^\r\n]*\r\n$/;
+const CLOSING = /^# rows=(\d+) complete; sha256=([0-9a-f]{64}); head=(?:#(\d+) ([0-9a-f]{64}|hash withheld)|none); ([^\r\n]*)\r\n$/;
+
+/**
+ * The evidence after the head, as auditCsv.ts writes it: the filter is the query string of the
+ * filters given (URL-encoded: no space or ";"), or "none"; a login holds no space.
+ */
+const EVIDENCE = /^RCMNet audit export; exported \S+ by \S+; filter (\S+); /;
+
+/** The first event's prevHash (audit_event_chain()): the trail starts at event #1. */
+const GENESIS = "0".repeat(64);
 
 /** RFC 4180 records (fields unquoted); a record ends at a line break outside quotes. */
 export function parseCsv(text: string): string[][] {
@@ -77,12 +86,14 @@ export interface AuditCsvCheck {
   rows: number;
   /** Rows whose hash was recomputed from hashedText (and hashedText checked against the row's columns). */
   rehashed: number;
-  /** Rows without hashes (an export redacted for the reader's role): nothing to recompute. */
+  /** Rows without hashes (an export redacted for the reader's role, whose head's hash is withheld): nothing to recompute. */
   withheld: number;
   /** Pairs of consecutive events (seq n, n + 1) whose link (prevHash) was checked. */
   linked: number;
-  /** The trail's head at the end of the export, as the closing line states it (hash null when withheld). */
+  /** The trail's head, the newest event the export covers, as the closing line states it (hash null when withheld). */
   head: { seq: string; hash: string | null } | null;
+  /** The closing line says no filter was given: the rows must be every event from #1 to the head. */
+  unfiltered: boolean;
   problems: string[];
 }
 
@@ -122,12 +133,15 @@ function disagreement(row: Record<AuditCsvColumn, string>, hashed: unknown): str
 /**
  * Checks a saved audit export against itself: the closing line's sha256 over the lines above it,
  * the row count, each row's hash recomputed from its hashedText (and hashedText against the
- * row's columns), the links between consecutive events and the stated head. It cannot tell an
- * export rewritten whole (hashes, links and sha256 recomputed) from a genuine one: compare the
- * head, or any row's hash, with the trail (auditTrail, verifyAuditTrail) or the anchor file.
+ * row's columns), the links between consecutive events and the stated head. Where the head's hash
+ * is given (an unredacted export) every row must carry its hash and hashedText; where no filter
+ * was given the rows must be every event from #1 to the head, none missing, so that the head's
+ * hash vouches through the links for each of them. It cannot tell an export rewritten whole
+ * (hashes, links and sha256 recomputed) from a genuine one: compare the head, or any row's hash,
+ * with the trail (auditTrail, verifyAuditTrail) or the anchor file.
  */
 export function checkAuditCsv(text: string): AuditCsvCheck {
-  const result: AuditCsvCheck = { ok: false, rows: 0, rehashed: 0, withheld: 0, linked: 0, head: null, problems: [] };
+  const result: AuditCsvCheck = { ok: false, rows: 0, rehashed: 0, withheld: 0, linked: 0, head: null, unfiltered: false, problems: [] };
   const problems = result.problems;
   const at = text.lastIndexOf("\n# rows=");
   if (at < 0) {
@@ -140,9 +154,13 @@ export function checkAuditCsv(text: string): AuditCsvCheck {
     problems.push("the closing line is not one an export writes (or text follows it)");
     return result;
   }
-  const [, count, digest, headSeq, headHash] = closing;
+  const [, count, digest, headSeq, headHash, evidence] = closing;
   result.head = headSeq ? { seq: headSeq, hash: headHash === HEAD_HASH_WITHHELD ? null : headHash! } : null;
+  const head = result.head && { seq: BigInt(result.head.seq), hash: result.head.hash };
   if (sha256(body) !== digest) problems.push("the lines above the closing line do not match its sha256: the file was changed after the export");
+  const filter = EVIDENCE.exec(evidence!)?.[1];
+  if (filter === undefined) problems.push('the closing line does not say the export\'s filter ("RCMNet audit export; exported … by …; filter …; ")');
+  result.unfiltered = filter === "none";
 
   const [header, ...records] = parseCsv(body);
   if (header?.join(",") !== AUDIT_CSV_COLUMNS.join(",")) {
@@ -152,6 +170,8 @@ export function checkAuditCsv(text: string): AuditCsvCheck {
   result.rows = records.length;
   if (String(records.length) !== count) problems.push(`the closing line says ${count} rows; the file has ${records.length}`);
   let previous: { seq: bigint; hash: string } | null = null;
+  // The last row's seq: in an unfiltered export each row must be the event after it (#1 first).
+  let last: bigint | null = null;
   for (const [n, fields] of records.entries()) {
     const row = Object.fromEntries(AUDIT_CSV_COLUMNS.map((c, i) => [c, fields[i] ?? ""])) as Record<AuditCsvColumn, string>;
     const where = /^\d{1,19}$/.test(row.seq) ? `event #${row.seq}` : `row ${n + 1}`;
@@ -164,12 +184,18 @@ export function checkAuditCsv(text: string): AuditCsvCheck {
       continue;
     }
     const seq = BigInt(row.seq);
-    if (previous && seq <= previous.seq) problems.push(`${where}: out of order (after event #${previous.seq})`);
+    if (last !== null && seq <= last) problems.push(`${where}: out of order (after event #${last})`);
+    else if (result.unfiltered && seq !== (last ?? 0n) + 1n) problems.push(`${where}: ${missing((last ?? 0n) + 1n, seq - 1n)} missing from an unfiltered export`);
+    if (head && seq > head.seq) problems.push(`${where}: after the head (event #${head.seq}) that the closing line states`);
+    last = seq;
     if (!row.hash && !row.hashedText) {
+      // An unredacted export has both on every row: a row without them is one blanked after the export.
+      if (head?.hash) problems.push(`${where}: no hash or hashedText, in an export whose head's hash is given (every row of an unredacted export has both)`);
       result.withheld++;
       previous = null;
       continue;
     }
+    if (head && !head.hash) problems.push(`${where}: a hash or hashedText, in an export whose hashes are withheld`);
     let hashed: unknown;
     try {
       hashed = JSON.parse(row.hashedText);
@@ -182,6 +208,7 @@ export function checkAuditCsv(text: string): AuditCsvCheck {
       if (why) problems.push(`${where}: ${why}`);
       else result.rehashed++;
     }
+    if (seq === 1n && row.prevHash !== GENESIS) problems.push(`${where}: the first event's prevHash is not 64 zeros`);
     if (previous && seq === previous.seq + 1n) {
       if (row.prevHash !== previous.hash) problems.push(`${where}: prevHash is not the hash of event #${previous.seq}`);
       else result.linked++;
@@ -189,7 +216,17 @@ export function checkAuditCsv(text: string): AuditCsvCheck {
     if (result.head?.hash && row.seq === result.head.seq && row.hash !== result.head.hash) problems.push(`${where}: its hash is not the head's on the closing line`);
     previous = { seq, hash: row.hash };
   }
+  if (result.unfiltered) {
+    // Every event up to the head: the last row is the head, or rows at the end are missing.
+    if (head && (last === null || last < head.seq)) problems.push(`the head (event #${head.seq}) is not the last row of an unfiltered export: ${missing((last ?? 0n) + 1n, head.seq)} missing`);
+    if (!head && last !== null) problems.push("rows, though the closing line says the trail was empty (head=none)");
+  }
   return finish(result);
+}
+
+/** "event #5 is" or "events #5-7 are". */
+function missing(from: bigint, to: bigint): string {
+  return from === to ? `event #${from} is` : `events #${from}-${to} are`;
 }
 
 function finish(result: AuditCsvCheck): AuditCsvCheck {
