@@ -27,7 +27,7 @@ describe("proxy", () => {
     for (const [path, method, headers] of cases) {
       const res = await proxy(req(path, method, { ...attacker, ...headers }));
       expect(res.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(421);
-      expect(((await res.json()) as any).errors[0].message).toMatch(/does not answer to that host name/);
+      expect(((await res.json()) as { errors: { message: string }[] }).errors[0]?.message).toMatch(/does not answer to that host name/);
     }
   });
 
