@@ -372,8 +372,11 @@ describe("audit trail", () => {
   });
 
   it("detects tampering done behind the API's back (superuser SQL) and names the first broken link", async () => {
-    const ok = await api.gqlOk(auditor, `{ verifyAuditTrail { ok checked firstBrokenSeq problem } }`);
+    const ok = await api.gqlOk(auditor, `{ verifyAuditTrail { ok checked firstBrokenSeq problem platformRoleCanRewrite } }`);
     expect(ok.verifyAuditTrail.ok).toBe(true);
+    // The API under test runs as the granted application role, which cannot change the trail
+    // (the tampering below needs the superuser): the verdict says so (null), beside an intact chain.
+    expect(ok.verifyAuditTrail.platformRoleCanRewrite).toBeNull();
     expect(ok.verifyAuditTrail.checked).toBeGreaterThan(7);
     const victim = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "case.create" }, orderBy: { seq: "asc" } });
     // The append-only trigger refuses this to the application; a superuser can switch triggers off.

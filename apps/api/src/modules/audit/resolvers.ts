@@ -1,3 +1,4 @@
+import { auditTrailWriteAccess } from "@rcmnet/db";
 import type { Policy } from "../../auth/policy.ts";
 import { AUDIT_READERS } from "../../auth/roles.ts";
 import type { Resolvers } from "../../generated/graphql.ts";
@@ -12,8 +13,10 @@ export const resolvers: Resolvers = {
       const s = await chainVerifier(ctx.prisma, ctx.env).verify(ctx.prisma, { full: args.full ?? false });
       const r = s.anchorRecency;
       const seq = (n: bigint | number | null) => (n === null ? null : String(n));
+      const { role, access } = await auditTrailWriteAccess(ctx.prisma);
       return {
         ...s,
+        platformRoleCanRewrite: access === null ? null : `${role} ${access}`,
         firstBrokenSeq: seq(s.firstBrokenSeq),
         fullyVerifiedThrough: seq(s.fullyVerifiedThrough),
         anchorRecency: {
