@@ -39,6 +39,11 @@ export function runState(card: ModelCard): RunState {
 export function unfinishedWarning(dir: string, card: ModelCard): string | null {
   const s = runState(card);
   if (s.finished) return null;
+  return `model ${dir} is from an unfinished run: ${runStateText(s)} (saved during training, or the run was stopped); its figures and probabilities are not a finished model's`;
+}
+
+/** Where an unfinished run stood, as its warnings and refusals say it: "epoch 1 of 30, not calibrated". */
+export function runStateText(s: RunState): string {
   const at = s.epochsRun !== null ? `epoch ${s.epochsRun}${s.epochs !== null ? ` of ${s.epochs}` : ''}` : 'an epoch';
-  return `model ${dir} is from an unfinished run: ${at}, ${s.calibrated ? 'calibrated' : 'not calibrated'} (saved during training, or the run was stopped); its figures and probabilities are not a finished model's`;
+  return `${at}, ${s.calibrated ? 'calibrated' : 'not calibrated'}`;
 }

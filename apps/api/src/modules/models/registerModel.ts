@@ -9,6 +9,7 @@ import type { AuthUser, Context } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { CROP_CONTEXT } from "@rcmnet/model/framing";
+import { runStateText } from "@rcmnet/model/runState";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import type { ModelDirInfo } from "../../jobs/model/runtime.ts";
 
@@ -83,9 +84,8 @@ export function assertRegistrable(info: ModelDirInfo): void {
   // A model saved at the end of an epoch mid-run (or by a cancelled run) is uncalibrated and
   // mid-schedule: its validation figures and probabilities are not a finished model's.
   if (info.run && !info.run.finished) {
-    const at = info.run.epochsRun !== null ? `epoch ${info.run.epochsRun}${info.run.epochs !== null ? ` of ${info.run.epochs}` : ""}` : "an epoch";
     throw badInput(
-      `This model is from an unfinished training run (saved at ${at}, ${info.run.calibrated ? "calibrated" : "not calibrated"}): register the model of a run that finished`,
+      `This model is from an unfinished training run (saved at ${runStateText(info.run)}): register the model of a run that finished`,
     );
   }
   // The worker crops every cell at CROP_CONTEXT: a model trained on another framing would see
