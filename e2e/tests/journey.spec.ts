@@ -470,7 +470,17 @@ test("data scientist snapshots labels and retrains a small model", async ({ page
   await page.getByTestId("start-run").click();
   const run = page.getByTestId("run-row").first();
   await expect(run).toHaveAttribute("data-status", /QUEUED|RUNNING|SUCCEEDED/);
-  await expect(run).toHaveAttribute("data-status", "SUCCEEDED", { timeout: 200_000 });
+  await expect(run).toHaveAttribute("data-status", /SUCCEEDED|FAILED|CANCELLED/, { timeout: 200_000 });
+  // A run that ended otherwise fails here with its own error and the end of its log, so that a CI
+  // log says why (the worker's own log is e2e/.logs/worker.log, printed by .ci/run on a failure).
+  const ended = await apiQuery<{ trainingRuns: { nodes: { status: string; error: string | null; log: string }[] } }>(
+    request,
+    ds,
+    "{ trainingRuns(first: 1) { nodes { status error log } } }",
+  );
+  const last = ended.data!.trainingRuns.nodes[0]!;
+  expect(last.status, `the run ended ${last.status}: ${last.error}\n${last.log.split("\n").slice(-20).join("\n")}`).toBe("SUCCEEDED");
+  await expect(run).toHaveAttribute("data-status", "SUCCEEDED");
   await expect(page.getByTestId("run-produced-model").first()).toBeVisible();
   expect(cancelsSent).toHaveLength(1);
   // The run's own log, fetched for the run shown (the list's poll carries none), to its last line.
