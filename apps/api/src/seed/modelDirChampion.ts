@@ -9,11 +9,11 @@ import { hostname } from "node:os";
 import { basename, join, relative, resolve, sep } from "node:path";
 import { realpath } from "node:fs/promises";
 import type { ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
-import { recordAudit } from "../audit/recordAudit.ts";
 import { AppError } from "../errors.ts";
 import { inspectModelDir } from "../jobs/model/modelRuntime.ts";
 import type { ModelDirInfo } from "../jobs/model/runtime.ts";
 import { lockChampion } from "../modules/models/championLock.ts";
+import { createModelVersion } from "../modules/models/createModelVersion.ts";
 import { assertRegistrable, inRunsFolder, refuseRegistered, RUNS_FOLDER_REFUSAL } from "../modules/models/registerModel.ts";
 import { setChampion } from "../modules/models/setChampion.ts";
 
@@ -125,34 +125,14 @@ export async function installChampion(
         if (from !== "demo" && inRunsFolder(modelsRoot, realDir)) throw refuse(RUNS_FOLDER_REFUSAL);
         const spellings = [artifactPath, dir, realDir, ...(inModels(realDir, modelsRoot) ? [relative(modelsRoot, realDir)] : [])];
         await refuseRegistered(tx, info, spellings);
-        version = await tx.modelVersion.create({
-          data: {
-            name: info.name,
-            version: info.version,
-            labels: info.labels,
-            inputSize: info.inputSize,
-            normalization: info.normalization as Prisma.InputJsonObject,
-            architecture: info.architecture as Prisma.InputJsonObject,
-            metrics: info.metrics as Prisma.InputJsonObject,
-            artifactPath,
-            artifactSha256: info.weightsSha256,
-            folderSha256: info.folderSha256,
-          },
-        });
-        await recordAudit(tx, null, {
-          action: "model.register",
-          entityType: "ModelVersion",
-          entityId: version.id,
-          after: {
-            name: version.name,
-            version: version.version,
-            artifactSha256: version.artifactSha256,
-            folderSha256: version.folderSha256,
-            ...(from === "operator"
-              ? { source: "RCMNET_MODEL_DIR at start", artifactPath, cropContext: info.cropContext, host: hostname() }
-              : { source: "demo seed", ...(from === "demoModelDir" && { folder: basename(dir) }) }),
-          },
-        });
+        version = await createModelVersion(
+          tx,
+          null,
+          { info, artifactPath },
+          from === "operator"
+            ? { source: "RCMNET_MODEL_DIR at start", artifactPath, cropContext: info.cropContext, host: hostname() }
+            : { source: "demo seed", ...(from === "demoModelDir" && { folder: basename(dir) }) },
+        );
       }
       const reason =
         from === "operator"

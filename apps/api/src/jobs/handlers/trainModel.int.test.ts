@@ -231,6 +231,20 @@ describe("trainModel", () => {
       "model.register",
       "training.status",
     ]);
+    // Registered by the system, naming the run, its parent, the weights and the TEST figures.
+    const registration = audit.find((a) => a.action === "model.register")!;
+    expect(registration.actorLogin).toBe("system");
+    expect(registration.after).toEqual({
+      name: model.name,
+      version: model.version,
+      artifactSha256: model.artifactSha256,
+      folderSha256: model.folderSha256,
+      trainingRunId: run.id,
+      parentId: model.parentId,
+      testAccuracy: metrics.test.accuracy,
+      testMacroF1: metrics.test.macroF1,
+    });
+    expect(model.parentId).toBe(champion.id);
     // The job closes right after the run (the worker completes it when the handler returns).
     await until(
       "the job to close",

@@ -15,6 +15,7 @@ import { manifestRows } from "../../modules/training/trainingManifest.ts";
 import { PIXEL_KEY_SQL } from "../../modules/training/datasetSplit.ts";
 import { snapshotCellsNoLongerHeld } from "../../modules/training/noLongerHeld.ts";
 import { staleItemCount } from "../../modules/training/staleItems.ts";
+import { createModelVersion } from "../../modules/models/createModelVersion.ts";
 import { systemAudit } from "../systemAudit.ts";
 import { redactPaths } from "../failureReason.ts";
 import { resolveModelDir, unregisteredChange, type LoadedClassifier } from "../model/classifierCache.ts";
@@ -243,40 +244,20 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
       // One that commits after this read is like any later amendment: the model is registered,
       // and a proposal of it is refused while its TEST part holds a withdrawn label.
       await assertLabelsStillHeld(tx, snapshot);
-      const created = await tx.modelVersion.create({
-        data: {
-          name: info.name,
+      return createModelVersion(
+        tx,
+        null,
+        {
+          info,
+          artifactPath: relative(join(ctx.dataDir, "models"), outDir),
           // Named after its run: unique, and traceable from the registry to the run.
           version: `run-${version}`,
-          labels: info.labels,
-          inputSize: info.inputSize,
-          normalization: info.normalization as Prisma.InputJsonObject,
-          architecture: info.architecture as Prisma.InputJsonObject,
           metrics,
-          artifactPath: relative(join(ctx.dataDir, "models"), outDir),
-          artifactSha256: info.weightsSha256,
-          folderSha256: info.folderSha256,
           parentId: base?.id ?? null,
           trainingRunId: run.id,
-          status: "CANDIDATE",
         },
-      });
-      await systemAudit(tx, {
-        action: "model.register",
-        entityType: "ModelVersion",
-        entityId: created.id,
-        after: {
-          name: created.name,
-          version: created.version,
-          trainingRunId: run.id,
-          parentId: created.parentId,
-          artifactSha256: created.artifactSha256,
-          folderSha256: created.folderSha256,
-          testAccuracy: test.accuracy,
-          testMacroF1: test.macroF1,
-        },
-      });
-      return created;
+        { trainingRunId: run.id, parentId: base?.id ?? null, testAccuracy: test.accuracy, testMacroF1: test.macroF1 },
+      );
     });
     await finishSucceeded(ctx, run, registered, logLines, { backend: result.backend });
     log.info("training run succeeded", { jobId: ctx.job.id, runId: run.id, modelVersionId: registered.id });

@@ -6,12 +6,12 @@ import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { ModelVersion, Prisma } from "@rcmnet/db";
 import type { AuthUser, Context } from "../../context.ts";
-import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { CROP_CONTEXT } from "@rcmnet/model/framing";
 import { runStateText } from "@rcmnet/model/runState";
 import { inspectModelDir } from "../../jobs/model/modelRuntime.ts";
 import type { ModelDirInfo } from "../../jobs/model/runtime.ts";
+import { createModelVersion } from "./createModelVersion.ts";
 
 const MAX_PATH = 500;
 /** Any number no other advisory lock in the system uses. */
@@ -39,35 +39,7 @@ export async function registerModel(
   try {
     return await ctx.prisma.$transaction(async (tx) => {
       await refuseRegistered(tx, info, [artifactPath, join(modelsDir, artifactPath), join(root, artifactPath)]);
-      const version = await tx.modelVersion.create({
-        data: {
-          name: info.name,
-          version: info.version,
-          labels: info.labels,
-          inputSize: info.inputSize,
-          normalization: info.normalization as object,
-          architecture: info.architecture as object,
-          metrics: info.metrics as object,
-          artifactPath,
-          artifactSha256: info.weightsSha256,
-          folderSha256: info.folderSha256,
-          status: "CANDIDATE",
-        },
-      });
-      await recordAudit(tx, actor, {
-        action: "model.register",
-        entityType: "ModelVersion",
-        entityId: version.id,
-        after: {
-          name: version.name,
-          version: version.version,
-          artifactPath,
-          artifactSha256: version.artifactSha256,
-          folderSha256: version.folderSha256,
-          cropContext: info.cropContext,
-        },
-      });
-      return version;
+      return createModelVersion(tx, actor, { info, artifactPath }, { artifactPath, cropContext: info.cropContext });
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`${info.name} ${info.version} is already registered`);
