@@ -177,7 +177,7 @@ describe("trainModel", () => {
     expect(card.cropContext).toBe(1.3);
     const metrics = model.metrics as {
       history: { epoch: number; trainLoss: number }[];
-      test: { count: number; accuracy: number; confusion: { labels: string[]; matrix: number[][] } };
+      test: { count: number; accuracy: number; macroF1: number; confusion: { labels: string[]; matrix: number[][] } };
       champion: { modelVersionId: string; count: number; accuracy: number };
     };
     expect(metrics.history.map((h) => h.epoch)).toEqual([1, 2]);
