@@ -70,7 +70,10 @@ async function seed(): Promise<{ caseIds: string[]; password: string }> {
                64, '{}', '{}', '{}', '/bench', repeat('0', 64), 'CHAMPION')`,
     );
     // Cases: mostly IN_REVIEW, some signed (after their cells: a signed case takes none);
-    // priorities spread; creation times over 30 days.
+    // priorities spread; creation times over 30 days. The database dates every new case by its own
+    // clock (case_time_from_database): switched off for this load only, inside its transaction (the
+    // bench runs as the tables' owner), so that the worklist's order has a history to sort.
+    await c.query(`ALTER TABLE "case" DISABLE TRIGGER case_time_from_database`);
     await c.query(
       `INSERT INTO "case" (id, accession, "patientRef", product, timepoint, status, priority, "createdById", "createdAt", "updatedAt")
        SELECT gen_random_uuid(), 'BENCH-' || lpad(i::text, 6, '0'), 'MRN-' || i, 'tisagenlecleucel', 'day +' || (i % 28),
@@ -80,6 +83,7 @@ async function seed(): Promise<{ caseIds: string[]; password: string }> {
        FROM generate_series(1, $1::int) AS i`,
       [CASES],
     );
+    await c.query(`ALTER TABLE "case" ENABLE TRIGGER case_time_from_database`);
     await c.query(
       `INSERT INTO slide (id, "caseId", kind, "imageSha256", "mimeType", "byteSize", width, height, "analysisStatus", "uploadedById", "updatedAt")
        SELECT gen_random_uuid(), id, 'FIELD', encode(sha256(id::text::bytea), 'hex'), 'image/jpeg', 250000, 1600, 1200, 'DONE',
