@@ -193,3 +193,20 @@ export async function cancelJob(db: Db, jobId: string, reason = "cancelled"): Pr
     WHERE "id" = ${jobId}::uuid AND "status" IN ('QUEUED', 'RUNNING')`;
   return count === 1;
 }
+
+/**
+ * Cancels a RUNNING job whose lease has expired by the database's clock, as reapExpiredLeases
+ * judges it (its worker died or hangs): nobody is left to stop it. One statement, so a renewal
+ * that commits first makes it a no-op. Returns false while a worker holds a live lease (that
+ * worker stops the job itself) or when the job is not running. A worker that was only hanging
+ * finds the job gone at its next heartbeat, as after a reap, and writes nothing more.
+ */
+export async function cancelExpiredLease(db: Db, jobId: string, leaseMs: number, reason: string): Promise<boolean> {
+  const count = await db.$executeRaw`
+    UPDATE "job" SET "status" = 'CANCELLED', "finishedAt" = CURRENT_TIMESTAMP,
+      "error" = ${reason}::text || ' after worker ' || COALESCE("lockedBy", '?') || ' stopped renewing its lease',
+      "lockedBy" = NULL, "lockedAt" = NULL, "heartbeatAt" = NULL
+    WHERE "id" = ${jobId}::uuid AND "status" = 'RUNNING'
+      AND "heartbeatAt" < CURRENT_TIMESTAMP - ${leaseMs} * interval '1 millisecond'`;
+  return count === 1;
+}

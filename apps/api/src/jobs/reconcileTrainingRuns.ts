@@ -1,7 +1,8 @@
 // A worker that dies on a training job's last attempt (an out-of-memory kill on a large snapshot,
 // say) never runs the handler's own failure path: the reaper marks the job FAILED, but the run
 // would stay RUNNING, its page showing progress (or "Cancelling…") forever. Workers run this
-// when idle, and a cancel of such a run settles it at once: the run takes the job's end.
+// when idle, and a cancel of such a run settles it at once: the run takes the job's end (as it does
+// of a run whose worker's lease has expired, cancelTrainingRun.ts: the cancel ends that job).
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Prisma, PrismaClient, RunStatus } from "@rcmnet/db";
@@ -29,8 +30,12 @@ export async function discardFilesOfRun(prisma: Pick<PrismaClient, "modelVersion
   await rm(registered ? join(runModelDir(dataDir, runId), "checkpoint") : runModelDir(dataDir, runId), { recursive: true, force: true });
 }
 
-/** Inside a transaction: closes a QUEUED or RUNNING run whose job has ended; the status it got, or null. */
-export async function settleRunOfEndedJob(tx: Prisma.TransactionClient, runId: string): Promise<RunStatus | null> {
+/**
+ * Inside a transaction: closes a QUEUED or RUNNING run whose job has ended; the status it got, or
+ * null. `reason`: its training.status event's, where the caller knows better how the job ended
+ * (a cancel that ended it because its worker's lease had expired).
+ */
+export async function settleRunOfEndedJob(tx: Prisma.TransactionClient, runId: string, reason = "its job had ended"): Promise<RunStatus | null> {
   const job = await tx.job.findUnique({ where: { dedupeKey: trainingKey(runId) }, select: { status: true, error: true } });
   if (job && (job.status === "QUEUED" || job.status === "RUNNING")) return null;
   // A model registered by the run means it got that far: the run succeeded, however it ended.
@@ -52,7 +57,7 @@ export async function settleRunOfEndedJob(tx: Prisma.TransactionClient, runId: s
     entityType: "TrainingRun",
     entityId: runId,
     after: { status, ...(produced ? { modelVersionId: produced.id } : {}), ...(error ? { error } : {}) },
-    reason: "its job had ended",
+    reason,
   });
   return status;
 }

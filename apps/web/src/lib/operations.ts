@@ -268,7 +268,7 @@ export const RERUN_REPREDICTION = /* GraphQL */ `
 // No `log` here: the page polls these every second while a run is active, and a log holds up to
 // 200,000 characters; the run shown fetches its own (TRAINING_RUN_LOG).
 const RUN_FIELDS = /* GraphQL */ `
-  id status progress config metrics error backend cancelRequested createdAt startedAt finishedAt waitingForWorkerSince stalledSince
+  id status progress config metrics error backend cancelRequested createdAt startedAt finishedAt waitingForWorkerSince queuedBehind stalledSince
   snapshot { id name itemCount }
   baseModel { id name version }
   producedModel { id name version status metrics }

@@ -1,16 +1,23 @@
 // Cancels a training run. A queued run stops at once; a running one is stopped by its worker,
-// which polls the flag between batches and records the run as CANCELLED. A run whose job has
-// already ended (its worker died on the last attempt) has no worker left to stop it: it is
-// settled at once with the job's end. Like the other model-lifecycle mutations (promotion,
-// rollback, re-prediction), it requires a reason: trimmed, 1 to MAX_REASON characters, refused
-// (BAD_USER_INPUT) before anything is read or written, and kept as the training.cancel event's
-// reason (the run has no column of its own for it).
+// which polls the flag between batches and records the run as CANCELLED. A run with no worker left
+// to stop it is settled at once with its job's end: one whose job has already ended (its worker
+// died on the last attempt), and one whose job's lease has expired by the database's clock (its
+// worker died or hangs): this cancel ends that job, so no worker takes it again. Waiting instead
+// for a living worker to reap and retry it kept new runs refused for minutes (for good where no
+// worker takes trainModel jobs). A worker that was only hanging writes nothing more when it comes
+// back: trainModel's writes are conditioned on holding the job, and its registration re-reads
+// cancelRequested under the run's row lock, which this takes too.
+//
+// Like the other model-lifecycle mutations (promotion, rollback, re-prediction), it requires a
+// reason: trimmed, 1 to MAX_REASON characters, refused (BAD_USER_INPUT) before anything is read or
+// written, and kept as the training.cancel event's reason (the run has no column of its own for it).
 import type { PrismaClient, TrainingRun } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
-import { cancelJob } from "../../jobs/queue.ts";
+import { cancelExpiredLease, cancelJob } from "../../jobs/queue.ts";
+import { DEFAULT_LEASE_MS } from "../../jobs/runWorker.ts";
 import { trainingKey } from "../../jobs/analysisJobs.ts";
 import { discardFilesOfRun, runEnded, settleRunOfEndedJob } from "../../jobs/reconcileTrainingRuns.ts";
 import { requireReason } from "../models/proposePromotion.ts";
@@ -46,7 +53,15 @@ export async function cancelTrainingRun(
       await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
       await settleRunOfEndedJob(tx, id);
       updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
+    } else if (job.status === "RUNNING" && (await cancelExpiredLease(tx, job.id, DEFAULT_LEASE_MS, "training run cancelled"))) {
+      // The lease the workers take (worker.ts sets no other). A model registered before its worker
+      // stopped still makes the run SUCCEEDED (settleRunOfEndedJob), as the handler would.
+      await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
+      await settleRunOfEndedJob(tx, id, "cancelled after its worker stopped renewing its job's lease");
+      updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
     } else {
+      // Its worker holds a live lease and stops it within seconds (or, handed back to the queue
+      // after its worker stopped, the next worker to take it does).
       updated = await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
     }
     await recordAudit(tx, actor, {

@@ -47,6 +47,7 @@ export const resolvers: Resolvers = {
     startedBy: (r, _a, ctx) => userOrFail(ctx.loaders.userById.load(r.startedById)),
     producedModel: (r, _a, ctx) => ctx.prisma.modelVersion.findUnique({ where: { trainingRunId: r.id } }),
     waitingForWorkerSince: async (r, _a, ctx) => (await runWatch(ctx.prisma, r)).waitingForWorkerSince,
+    queuedBehind: async (r, _a, ctx) => (await runWatch(ctx.prisma, r)).queuedBehind,
     stalledSince: async (r, _a, ctx) => (await runWatch(ctx.prisma, r)).stalledSince,
   },
 };

@@ -15,6 +15,7 @@ const queued: RunState = {
   startedAt: null,
   finishedAt: null,
   waitingForWorkerSince: null,
+  queuedBehind: null,
   stalledSince: null,
   snapshot: { name: "week 48" },
 };
@@ -44,7 +45,9 @@ describe("a training run's status line", () => {
     expect(line.text).toMatch(/^No progress for 12 min: the worker may have stopped \(its last heartbeat 2026-11-28 08:48:00 UTC\)\. /);
     expect(line.text).toContain("to resume from its last checkpoint");
     expect(line.text).toContain("Until it ends no other run can start.");
-    // A cancel asked for meanwhile waits for a worker: said, not shown as under way.
+    // Its worker's lease has expired: a cancel now ends it at once (cancelTrainingRun).
+    expect(line.text).toMatch(/Until it ends no other run can start\. Cancelling it ends it at once\.$/);
+    // A cancel asked for before its worker stopped waits for a worker: said, not shown as under way.
     expect(runStatusLine({ ...running, stalledSince: minutesAgo(12), cancelRequested: true }, NOW)!.text).toMatch(/Its cancellation takes effect when a worker takes it\.$/);
   });
 
@@ -52,6 +55,25 @@ describe("a training run's status line", () => {
     const line = runStatusLine({ ...running, waitingForWorkerSince: minutesAgo(7) }, NOW)!;
     expect(line).toMatchObject({ tone: "error" });
     expect(line.text).toMatch(/^Handed back to the queue after its worker stopped, and no worker has taken it for 7 min \(due since 2026-11-28 08:53:00 UTC\): /);
+  });
+
+  it("says a run due behind the jobs a living worker is busy with is queued behind them, not stuck", () => {
+    const behind = { ...queued, waitingForWorkerSince: queued.createdAt, queuedBehind: 3 };
+    expect(runStatusLine(behind, NOW)).toEqual({
+      text:
+        "Queued 42 min behind 3 jobs a worker is busy with (queued 2026-11-28 08:18:00 UTC): it is taken after them, first in, first out. " +
+        "If it is still queued once they are done, check that a running worker takes trainModel jobs (RCMNET_WORKER_JOBS).",
+      tone: "notice",
+    });
+    expect(runStatusLine({ ...behind, queuedBehind: 1 }, NOW)!.text).toMatch(/^Queued 42 min behind 1 job a worker is busy with /);
+    const handedBack = runStatusLine({ ...running, waitingForWorkerSince: minutesAgo(7), queuedBehind: 2, cancelRequested: true }, NOW)!;
+    expect(handedBack).toEqual({
+      text:
+        "Handed back to the queue after its worker stopped; it is now behind 2 jobs a worker is busy with, and resumes from its last checkpoint after them. " +
+        "If it is still queued once they are done, check that a running worker takes trainModel jobs (RCMNET_WORKER_JOBS). Its cancellation takes effect when a worker takes it.",
+      tone: "notice",
+    });
+    expect(stuck(behind)).toBe(false);
   });
 
   it("gives the elapsed time and the epoch of a run under way, from when a worker took it", () => {
@@ -97,14 +119,18 @@ describe("the question before a run is cancelled", () => {
     });
   });
 
-  it("says a queued run ends at once, a run under evaluation may succeed anyway, and a stuck one waits for a worker", () => {
+  it("says a queued or stalled run ends at once, a run under evaluation may succeed anyway, and one handed back waits for a worker", () => {
     const q = cancelQuestion(queued);
     expect(q.title).toBe("Cancel training run 3f2a9c1e? It has not started yet.");
     expect(q.message).toBe("On snapshot week 48, queued 2026-11-28 08:18:00 UTC (0%). It ends at once, and cannot be resumed: training on this snapshot again means a new run.");
     const evaluating = cancelQuestion({ ...running, progress: 0.91, metrics: { history: Array.from({ length: 30 }, () => ({})) } });
     expect(evaluating.title).toBe("Cancel training run 3f2a9c1e while it is evaluated on the TEST part (all 30 epochs trained)?");
     expect(evaluating.message).toContain("If its model is registered before its worker sees the cancel, the run succeeds anyway.");
-    expect(cancelQuestion({ ...running, stalledSince: minutesAgo(12) }).message).toMatch(/No worker is running it now: the cancel takes effect when one takes it\.$/);
+    // Its worker stopped renewing its lease: the API ends it at once. Handed back to the queue: the next worker that takes it does.
+    expect(cancelQuestion({ ...running, stalledSince: minutesAgo(12) }).message).toMatch(/\(21%\)\. It cannot be resumed: .* Its worker has stopped answering: the cancel ends it at once\.$/);
+    expect(cancelQuestion({ ...running, waitingForWorkerSince: minutesAgo(7) }).message).toMatch(/No worker is running it now: the cancel takes effect when one takes it\.$/);
+    expect(cancelQuestion({ ...running, waitingForWorkerSince: minutesAgo(7), queuedBehind: 2 }).message).toMatch(/No worker is running it now: the cancel takes effect when one takes it\.$/);
+    expect(cancelQuestion(running).message).toMatch(/new run from epoch 1\.$/);
   });
 
   it("counts the epochs trained from the run's history, within its recipe", () => {

@@ -2,7 +2,9 @@
 // running, and when no worker takes it or its worker stopped answering (TrainingRun.
 // waitingForWorkerSince and stalledSince: the API decides, by the database's clock, with the rule
 // of the champion's re-prediction line on the Models page) that it is stuck, which otherwise
-// showed as a bar at 0% (or frozen) while new runs stayed refused. And the question a cancel asks.
+// showed as a bar at 0% (or frozen) while new runs stayed refused; or that a living worker is busy
+// with the jobs ahead of it (queuedBehind), which is not stuck and was misread as "no worker runs".
+// And the question a cancel asks.
 import { formatDateTime } from "@/lib/format";
 
 export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
@@ -21,6 +23,8 @@ export interface RunState {
   finishedAt: string | null;
   /** Its job queued and due for more than a few minutes with no worker taking it: since when it was due. */
   waitingForWorkerSince: string | null;
+  /** While waiting: the jobs ahead of it that a living worker is busy with (null: no worker is alive). */
+  queuedBehind: number | null;
   /** Its job running, its lease not renewed past the lease and a margin: its last heartbeat. */
   stalledSince: string | null;
   snapshot: { name: string };
@@ -72,14 +76,32 @@ const CHECK_WORKERS = "check that a running worker takes trainModel jobs (RCMNET
  * browser's clock (the API's times are the database's; a few seconds apart at most where both keep time).
  */
 export function runStatusLine(r: RunState, now: number): { text: string; tone: Tone } | null {
-  // A cancel of a run no worker holds waits for one to take it (cancelTrainingRun ends only a run never taken at once).
+  // A cancel asked for while its worker was alive, or of a run handed back to the queue, waits for a
+  // worker to take it. One asked for once the worker stopped answering ends the run at once
+  // (cancelTrainingRun), so a stalled run without a cancel says so.
   const cancelWaits = r.cancelRequested ? " Its cancellation takes effect when a worker takes it." : "";
   if (r.stalledSince) {
     return {
       text:
         `No progress for ${elapsed(r.stalledSince, now)}: the worker may have stopped (its last heartbeat ${formatDateTime(r.stalledSince)}). ` +
-        `A running worker hands the run back to the queue between its own jobs, to resume from its last checkpoint (or fails it after its attempts): ${CHECK_WORKERS}. ${NO_OTHER_RUN}${cancelWaits}`,
+        `A running worker hands the run back to the queue between its own jobs, to resume from its last checkpoint (or fails it after its attempts): ${CHECK_WORKERS}. ${NO_OTHER_RUN}` +
+        (r.cancelRequested ? cancelWaits : " Cancelling it ends it at once."),
       tone: "error",
+    };
+  }
+  if (r.waitingForWorkerSince && r.queuedBehind !== null) {
+    // A worker is alive and busy: not stuck, though one busy with analyses only may not take it after them.
+    const ahead = `${r.queuedBehind} job${r.queuedBehind === 1 ? "" : "s"}`;
+    const after = `If it is still queued once they are done, ${CHECK_WORKERS}.`;
+    if (r.status === "QUEUED" && r.startedAt === null) {
+      return {
+        text: `Queued ${elapsed(r.createdAt, now)} behind ${ahead} a worker is busy with (queued ${formatDateTime(r.createdAt)}): it is taken after them, first in, first out. ${after}`,
+        tone: "notice",
+      };
+    }
+    return {
+      text: `Handed back to the queue after its worker stopped; it is now behind ${ahead} a worker is busy with, and resumes from its last checkpoint after them. ${after}${cancelWaits}`,
+      tone: "notice",
     };
   }
   if (r.waitingForWorkerSince) {
@@ -112,9 +134,12 @@ export function runStatusLine(r: RunState, now: number): { text: string; tone: T
   return r.startedAt ? null : { text: "Ended before a worker took it.", tone: "muted" };
 }
 
-/** Whether the run is stuck: the page then polls slower (nothing moves until a worker comes). */
-export function stuck(r: Pick<RunState, "waitingForWorkerSince" | "stalledSince">): boolean {
-  return r.waitingForWorkerSince !== null || r.stalledSince !== null;
+/**
+ * Whether the run is stuck with no worker: the page then polls slower (nothing moves until a worker
+ * comes). Not one queued behind the jobs a living worker is busy with: it moves when they are done.
+ */
+export function stuck(r: Pick<RunState, "waitingForWorkerSince" | "queuedBehind" | "stalledSince">): boolean {
+  return (r.waitingForWorkerSince !== null && r.queuedBehind === null) || r.stalledSince !== null;
 }
 
 const CANCEL_REASON_LABEL = "Why cancel it? (required, recorded in the audit trail)";
@@ -137,7 +162,15 @@ export function cancelQuestion(r: RunState): { title: string; message: string; l
     ? "It ends at once, and cannot be resumed: training on this snapshot again means a new run."
     : "It cannot be resumed: its checkpoint is removed, and training again means a new run from epoch 1.";
   const late = !neverTaken && total !== null && done >= total ? " If its model is registered before its worker sees the cancel, the run succeeds anyway." : "";
-  const noWorker = !neverTaken && stuck(r) ? " No worker is running it now: the cancel takes effect when one takes it." : "";
+  // A stalled run's worker stopped renewing its lease: the API ends it at once. One handed back to
+  // the queue is ended by the next worker that takes it.
+  const noWorker = neverTaken
+    ? ""
+    : r.stalledSince
+      ? " Its worker has stopped answering: the cancel ends it at once."
+      : r.waitingForWorkerSince
+        ? " No worker is running it now: the cancel takes effect when one takes it."
+        : "";
   return {
     title,
     message: `${when}${far} (${Math.round(100 * Math.min(1, Math.max(0, r.progress)))}%). ${lost}${late}${noWorker}`,
