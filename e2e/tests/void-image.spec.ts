@@ -111,3 +111,45 @@ test("after image 1 is voided, the slide selector names each image by the Images
   await expect(select.locator(`option[value="${third}"]`)).toContainText(fileNames.get(third!)!);
   await expect(row(third!).getByTestId("image-file-name")).toHaveText(fileNames.get(third!)!);
 });
+
+test("a void refused because a colleague voided the image meanwhile keeps the typed reason in the dialog, says why, and the page shows the image as it is now", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const accession = uniqueAccession("E2E-VOID-RACE");
+  const { caseId } = await analysedCase(request, fields().slice(0, 1), accession);
+  await login(page, "hema");
+  await openReviewFromWorklist(page, accession, "IN_REVIEW");
+  const image = page.getByTestId("case-images").locator("li").first();
+  await expect(image).toHaveAttribute("data-testid", "case-image");
+  const slideId = (await image.getAttribute("data-slide-id"))!;
+  await image.getByTestId("void-image").click();
+  const dialog = page.getByTestId("void-dialog");
+  const MINE = "Blurred field: the cells cannot be told apart, and a colleague may not have seen this";
+  await dialog.getByTestId("ask-input").fill(MINE);
+
+  // Meanwhile a colleague voids it, with a reason of their own.
+  const hema = await apiLogin(request, "hema");
+  const slides = await apiQuery<{ case: { slides: { id: string; updatedAt: string }[] } }>(request, hema, "query($c: ID!) { case(id: $c) { slides { id updatedAt } } }", { c: caseId });
+  const shown = slides.data!.case.slides.find((s) => s.id === slideId)!;
+  const THEIRS = "Colleague: field of another patient's smear";
+  const theirs = await apiQuery(request, hema, "mutation($s: ID!, $r: String!, $u: DateTime!) { voidSlide(slideId: $s, reason: $r, expectedUpdatedAt: $u) { id } }", {
+    s: slideId,
+    r: THEIRS,
+    u: shown.updatedAt,
+  });
+  expect(theirs.errors).toBeUndefined();
+
+  // Refused: the dialog stays, with what was typed and why; behind it the page shows the image as voided.
+  await dialog.getByTestId("ask-submit").click();
+  await expect(dialog.getByTestId("ask-error")).toContainText(/already voided|changed since your page loaded/);
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByTestId("ask-input")).toHaveValue(MINE);
+  const row = page.getByTestId("case-images").locator(`li[data-slide-id="${slideId}"]`);
+  await expect(row).toHaveAttribute("data-testid", "voided-image");
+  await expect(row.getByTestId("voided-line")).toContainText(THEIRS);
+  await dialog.getByTestId("ask-cancel").click();
+  await expect(dialog).toBeHidden();
+
+  // The record holds the colleague's void alone: the refused one changed nothing.
+  const after = await apiQuery<{ case: { slides: { id: string; voidReason: string | null }[] } }>(request, hema, "query($c: ID!) { case(id: $c) { slides { id voidReason } } }", { c: caseId });
+  expect(after.data!.case.slides.find((s) => s.id === slideId)!.voidReason).toBe(THEIRS);
+});

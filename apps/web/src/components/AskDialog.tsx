@@ -4,9 +4,15 @@
 // The browser's prompt showed a password in clear text, could not enforce a minimum length,
 // and looks like a phishing box in a clinical application. `ask` resolves to the answer, or null when cancelled
 // (Escape, backdrop or Cancel); a yes-only question resolves to "".
-import { type ReactNode, useCallback, useId, useRef, useState } from "react";
+// Given the action to run with the answer, the dialog stays open while it runs and shows a
+// refusal in itself, what was typed intact: a reason of several sentences is not lost to a record
+// signed or changed meanwhile (askSession.ts holds the rules).
+import { type ReactNode, useEffect, useId, useRef, useState } from "react";
 import { newPasswordProblem } from "@/lib/newPassword";
+import { type AnswerRun, type AskSession, createAskSession, type Draft, type OpenQuestion } from "./askSession";
 import { Modal } from "./Modal";
+
+export type { AnswerOutcome, AnswerRun } from "./askSession";
 
 const REASON_LABEL = "Reason (required, recorded in the audit trail)";
 
@@ -26,67 +32,82 @@ export interface AskOptions {
   confirm?: string;
   /** Text of the button that answers no (default "Cancel"; say another where the action is itself a cancel). */
   dismiss?: string;
-}
-
-interface Pending {
-  id: number;
-  options: AskOptions;
-  resolve: (answer: string | null) => void;
+  /** The answer field's text to start from (a reason typed before and asked again); not for a password. */
+  initial?: string;
 }
 
 /**
  * `testId`: the dialog element's, for a page with two askers (the review page's images panel and
  * its workspace): each dialog element is always in the page, so they need names of their own.
+ * `ask(question, run)`: `run` acts on the answer (usually `(answer) => act(...)` from useAction)
+ * while the dialog stays open; a question asked from inside `run` is shown over this one.
  */
-export function useAsk({ testId = "ask-dialog" }: { testId?: string } = {}): { ask: (options: AskOptions) => Promise<string | null>; dialog: ReactNode } {
-  const [pending, setPending] = useState<Pending | null>(null);
-  // The open question, also outside React state: resolving a promise is a side effect,
-  // which must not happen inside a state updater (StrictMode runs those twice).
-  const open = useRef<Pending | null>(null);
-  const ids = useRef(0);
-  const ask = useCallback(
-    (options: AskOptions) =>
-      new Promise<string | null>((resolve) => {
-        // A question still open is answered "cancelled" rather than left hanging.
-        open.current?.resolve(null);
-        ids.current += 1;
-        open.current = { id: ids.current, options, resolve };
-        setPending(open.current);
-      }),
-    [],
-  );
-  const finish = (answer: string | null) => {
-    open.current?.resolve(answer);
-    open.current = null;
-    setPending(null);
-  };
+export function useAsk({ testId = "ask-dialog" }: { testId?: string } = {}): {
+  ask: (options: AskOptions, run?: AnswerRun) => Promise<string | null>;
+  dialog: ReactNode;
+} {
+  const [questions, setQuestions] = useState<OpenQuestion<AskOptions>[]>([]);
+  // Made once, outside React state: resolving a promise is a side effect, which must not happen
+  // inside a state updater (StrictMode runs those twice).
+  const session = useRef<AskSession<AskOptions> | null>(null);
+  session.current ??= createAskSession<AskOptions>(setQuestions);
+  const { ask, answer, cancel, keepDraft } = session.current;
+  // Only the question on top is shown: one under it (its answer running) comes back when it goes.
+  const shown = questions.at(-1);
   const dialog = (
     <Modal
-      open={pending !== null}
-      onClose={() => finish(null)}
-      label={pending?.options.title ?? "Question"}
+      open={shown !== undefined}
+      onClose={() => shown && cancel(shown.id)}
+      label={shown?.options.title ?? "Question"}
       testId={testId}
     >
       {/* Keyed by question: a second question right after the first starts with an empty field. */}
-      {pending && (
-        <AskForm key={pending.id} options={pending.options} onCancel={() => finish(null)} onAnswer={finish} />
+      {shown && (
+        <AskForm
+          key={shown.id}
+          question={shown}
+          onCancel={() => cancel(shown.id)}
+          onAnswer={(a) => void answer(shown.id, a)}
+          onDraft={(draft) => keepDraft(shown.id, draft)}
+        />
       )}
     </Modal>
   );
   return { ask, dialog };
 }
 
-function AskForm({
-  options,
+/** Exported for its test; pages use useAsk. */
+export function AskForm({
+  question,
   onCancel,
   onAnswer,
+  onDraft,
 }: {
-  options: AskOptions;
+  question: OpenQuestion<AskOptions>;
   onCancel: () => void;
   onAnswer: (answer: string) => void;
+  onDraft: (draft: Draft) => void;
 }) {
-  const [value, setValue] = useState("");
-  const [again, setAgain] = useState("");
+  const { options, running, refusal } = question;
+  const [value, setValueState] = useState(question.draft?.value ?? options.initial ?? "");
+  const [again, setAgainState] = useState(question.draft?.again ?? "");
+  const setValue = (v: string) => {
+    setValueState(v);
+    onDraft({ value: v, again });
+  };
+  const setAgain = (v: string) => {
+    setAgainState(v);
+    onDraft({ value, again: v });
+  };
+  const form = useRef<HTMLFormElement>(null);
+  // Back in an open dialog (a follow-up answered, a question replaced) or refused: the submit that
+  // had focus was held, which drops focus to the page; it goes to the field to correct (Modal
+  // gives it when the dialog opens, so only an open one is served here). WCAG 2.4.3.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refusal is the trigger (a new refusal), not a value read
+  useEffect(() => {
+    if (running || !form.current?.closest("dialog")?.open) return;
+    form.current.querySelector<HTMLElement>("[data-autofocus]")?.focus();
+  }, [running, refusal]);
   const fieldId = useId();
   const againId = useId();
   const hintId = useId();
@@ -97,9 +118,11 @@ function AskForm({
   const valid = options.password ? passwordProblem === null : answer.length >= minLength;
   return (
     <form
+      ref={form}
+      aria-busy={running || undefined}
       onSubmit={(e) => {
         e.preventDefault();
-        if (valid) onAnswer(answer);
+        if (valid && !running) onAnswer(answer);
       }}
     >
       <h2 style={{ marginTop: 0 }}>{options.title}</h2>
@@ -116,6 +139,7 @@ function AskForm({
             aria-describedby={hintId}
             minLength={minLength}
             required
+            readOnly={running}
             value={value}
             onChange={(e) => setValue(e.target.value)}
             data-testid="ask-input"
@@ -127,6 +151,7 @@ function AskForm({
             rows={3}
             maxLength={500}
             required
+            readOnly={running}
             value={value}
             onChange={(e) => setValue(e.target.value)}
             data-testid="ask-input"
@@ -142,6 +167,7 @@ function AskForm({
             type="password"
             autoComplete="new-password"
             required
+            readOnly={running}
             value={again}
             onChange={(e) => setAgain(e.target.value)}
             aria-describedby={hintId}
@@ -155,13 +181,20 @@ function AskForm({
           {value || again ? passwordProblem : null}
         </p>
       )}
+      {/* The API's refusal of this answer, where the answer still is: corrected and sent again, or cancelled. */}
+      {refusal && (
+        <p className="error" role="alert" data-testid="ask-error">
+          {refusal}
+        </p>
+      )}
       <div className="row" style={{ marginTop: "0.75rem", justifyContent: "flex-end" }}>
         {/* A question with nothing to type (confirming a whole gallery group) starts on Cancel:
-            Enter is the review page's confirm key, and a reflexive press must not accept the group. */}
-        <button type="button" onClick={onCancel} data-testid="ask-cancel" data-autofocus={options.confirmOnly ? "" : undefined}>
+            Enter is the review page's confirm key, and a reflexive press must not accept the group.
+            Held while the answer runs: what is sent cannot be taken back by it. */}
+        <button type="button" onClick={onCancel} disabled={running} data-testid="ask-cancel" data-autofocus={options.confirmOnly ? "" : undefined}>
           {options.dismiss ?? "Cancel"}
         </button>
-        <button className="primary" type="submit" disabled={!valid} data-testid="ask-submit">
+        <button className="primary" type="submit" disabled={!valid || running} aria-busy={running || undefined} data-testid="ask-submit">
           {options.confirm ?? "Confirm"}
         </button>
       </div>

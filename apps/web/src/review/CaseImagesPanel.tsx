@@ -4,6 +4,7 @@
 // field). A void is final and keeps the record: a voided image stays listed, greyed, with who
 // voided it, when and why; its cells leave the review and the count.
 import { VOID_REASON_LENGTH } from "@rcmnet/api/voidRules";
+import { useRef } from "react";
 import { useAsk } from "@/components/AskDialog";
 import { ErrorBox } from "@/components/ui";
 import { gql } from "@/lib/gql";
@@ -52,26 +53,34 @@ export function CaseImagesPanel({
 }) {
   const { ask, dialog } = useAsk({ testId: "void-dialog" });
   const { act, busy, actionError } = useAction(async () => onVoided());
+  // The images as last loaded: a void sent again from the dialog after a refusal (its images were
+  // loaded again meanwhile) names the version now shown, not the one the dialog opened on.
+  const latestImages = useRef(images);
+  latestImages.current = images;
   if (images.length === 0) return null;
 
   async function voidImage(image: NumberedImage) {
-    const reason = await ask({
-      title: voidTitle(image, image.number),
-      message:
-        "Its cells leave the review and the count, and will not be used for retraining. The image and its cells stay on record, marked voided with your name and reason. A void cannot be undone.",
-      label: `Why does this image not belong to the case? (required, ${VOID_REASON_LENGTH.min} to ${VOID_REASON_LENGTH.max} characters, recorded in the audit trail)`,
-      minLength: VOID_REASON_LENGTH.min,
-      confirm: "Void image",
-    });
-    if (reason === null) return;
-    await act(async () => {
-      try {
-        await gql(VOID_SLIDE, { slideId: image.id, reason, expectedUpdatedAt: image.updatedAt });
-      } catch (e) {
-        onRefused?.();
-        throw e;
-      }
-    });
+    // Refused (a case signed meanwhile, an analysis moved on), the dialog stays open with the reason as typed.
+    await ask(
+      {
+        title: voidTitle(image, image.number),
+        message:
+          "Its cells leave the review and the count, and will not be used for retraining. The image and its cells stay on record, marked voided with your name and reason. A void cannot be undone.",
+        label: `Why does this image not belong to the case? (required, ${VOID_REASON_LENGTH.min} to ${VOID_REASON_LENGTH.max} characters, recorded in the audit trail)`,
+        minLength: VOID_REASON_LENGTH.min,
+        confirm: "Void image",
+      },
+      (reason) =>
+        act(async () => {
+          const shown = latestImages.current.find((i) => i.id === image.id) ?? image;
+          try {
+            await gql(VOID_SLIDE, { slideId: image.id, reason, expectedUpdatedAt: shown.updatedAt });
+          } catch (e) {
+            onRefused?.();
+            throw e;
+          }
+        }),
+    );
   }
 
   return (

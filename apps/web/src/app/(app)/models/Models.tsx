@@ -234,13 +234,15 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
             r={reprediction}
             canRerun={mayRerun(role, reprediction)}
             busy={busy}
-            onRerun={async () => {
-              const reason = await ask({
-                title: `Why run the re-prediction of open cases by ${championModel.name} ${championModel.version} again?`,
-                confirm: "Run again",
-              });
-              if (reason) void act(() => gql(RERUN_REPREDICTION, { modelVersionId: championModel.id, reason }));
-            }}
+            onRerun={() =>
+              void ask(
+                {
+                  title: `Why run the re-prediction of open cases by ${championModel.name} ${championModel.version} again?`,
+                  confirm: "Run again",
+                },
+                (reason) => act(() => gql(RERUN_REPREDICTION, { modelVersionId: championModel.id, reason })),
+              )
+            }
           />
         </div>
       )}
@@ -302,30 +304,33 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         type="button"
                         disabled={busy}
                         data-testid="propose-promotion"
-                        onClick={async () => {
-                          const reason = await ask({
-                            title: `Why should ${v.name} ${v.version} become the champion?`,
-                            confirm: "Propose promotion",
-                          });
-                          if (!reason) return;
-                          void act(async () => {
-                            try {
-                              await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason });
-                            } catch (e) {
-                              // A candidate below the champion (macro-F1 or a class's recall, point
-                              // estimates) is refused until its proposer acknowledges it, seeing the figures.
-                              if (!(e instanceof ApiError) || e.code !== "CONFLICT" || !e.message.includes("acceptRegression")) throw e;
-                              const accepted = await ask({
-                                title: `Propose ${v.name} ${v.version} although it is below the champion?`,
-                                message: `${e.message.replace(/\s*Propose again acknowledging.*$/, "")} The approver sees these figures beside your reason.`,
-                                confirmOnly: true,
-                                confirm: "Propose, accepting the regression",
-                              });
-                              if (accepted === null) return;
-                              await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason, acceptRegression: true });
-                            }
-                          });
-                        }}
+                        onClick={() =>
+                          void ask(
+                            {
+                              title: `Why should ${v.name} ${v.version} become the champion?`,
+                              confirm: "Propose promotion",
+                            },
+                            (reason) =>
+                              act(async () => {
+                                try {
+                                  await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason });
+                                } catch (e) {
+                                  // A candidate below the champion (macro-F1 or a class's recall, point
+                                  // estimates) is refused until its proposer acknowledges it, seeing the figures.
+                                  if (!(e instanceof ApiError) || e.code !== "CONFLICT" || !e.message.includes("acceptRegression")) throw e;
+                                  // Asked over the reason, which comes back as typed if the second try is refused.
+                                  const accepted = await ask({
+                                    title: `Propose ${v.name} ${v.version} although it is below the champion?`,
+                                    message: `${e.message.replace(/\s*Propose again acknowledging.*$/, "")} The approver sees these figures beside your reason.`,
+                                    confirmOnly: true,
+                                    confirm: "Propose, accepting the regression",
+                                  });
+                                  if (accepted === null) return;
+                                  await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason, acceptRegression: true });
+                                }
+                              }),
+                          )
+                        }
                       >
                         Propose promotion
                       </button>
@@ -336,13 +341,15 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         type="button"
                         disabled={busy}
                         data-testid="propose-rollback"
-                        onClick={async () => {
-                          const reason = await ask({
-                            title: `Why roll back to ${v.name} ${v.version}?`,
-                            confirm: "Propose rollback",
-                          });
-                          if (reason) void act(() => gql(PROPOSE_ROLLBACK, { modelVersionId: v.id, reason }));
-                        }}
+                        onClick={() =>
+                          void ask(
+                            {
+                              title: `Why roll back to ${v.name} ${v.version}?`,
+                              confirm: "Propose rollback",
+                            },
+                            (reason) => act(() => gql(PROPOSE_ROLLBACK, { modelVersionId: v.id, reason })),
+                          )
+                        }
                       >
                         Propose rollback
                       </button>
@@ -443,18 +450,20 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         onClick={async () => {
                           // Approval changes the model that classifies every new patient's cells:
                           // never one click, and the approver's reason goes into the audit trail.
-                          const note = await ask({
-                            title: `Approve the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
-                            message: [
-                              "It becomes the champion at once: every new upload is classified by it.",
-                              evidenceText(p),
-                              warningsText(p),
-                            ]
-                              .filter(Boolean)
-                              .join(" "),
-                            confirm: "Approve",
-                          });
-                          if (note) void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note }));
+                          await ask(
+                            {
+                              title: `Approve the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
+                              message: [
+                                "It becomes the champion at once: every new upload is classified by it.",
+                                evidenceText(p),
+                                warningsText(p),
+                              ]
+                                .filter(Boolean)
+                                .join(" "),
+                              confirm: "Approve",
+                            },
+                            (note) => act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: true, note })),
+                          );
                         }}
                       >
                         Approve
@@ -463,13 +472,15 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                         type="button"
                         disabled={busy}
                         data-testid="reject-promotion"
-                        onClick={async () => {
-                          const note = await ask({
-                            title: `Reject the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
-                            confirm: "Reject",
-                          });
-                          if (note) void act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: false, note }));
-                        }}
+                        onClick={() =>
+                          void ask(
+                            {
+                              title: `Reject the ${p.kind.toLowerCase()} of ${p.modelVersion.name} ${p.modelVersion.version}?`,
+                              confirm: "Reject",
+                            },
+                            (note) => act(() => gql(DECIDE_PROMOTION, { id: p.id, approve: false, note })),
+                          )
+                        }
                       >
                         Reject
                       </button>

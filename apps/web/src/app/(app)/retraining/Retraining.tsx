@@ -266,19 +266,18 @@ export function Retraining() {
                       <button
                         type="button"
                         disabled={busy || r.cancelRequested}
-                        onClick={async () => {
+                        onClick={() =>
                           // The answer is the reason (required; the dialog trims it and holds
                           // Confirm back while it is blank): kept with the training.cancel event.
-                          const reason = await ask(cancelQuestion(r));
-                          if (!reason) return;
-                          // The question stayed open while polling moved the run on: it may have
-                          // finished meanwhile, and then nothing is sent (a notice, not an error;
-                          // through act, which shows it and reloads the list). A run that ends after
-                          // the last poll is still refused by the API (CONFLICT), shown as an error.
-                          const decision = cancelDecision(r.id, latestRuns.current);
-                          if (decision.send) void act(() => gql(CANCEL_RUN, { id: r.id, reason }));
-                          else void act(async () => undefined, decision.notice);
-                        }}
+                          void ask(cancelQuestion(r), (reason) => {
+                            // The question stayed open while polling moved the run on: it may have
+                            // finished meanwhile, and then nothing is sent (a notice, not an error;
+                            // through act, which shows it and reloads the list). A run that ends after
+                            // the last poll is still refused by the API (CONFLICT), shown in the dialog.
+                            const decision = cancelDecision(r.id, latestRuns.current);
+                            return decision.send ? act(() => gql(CANCEL_RUN, { id: r.id, reason })) : act(async () => undefined, decision.notice);
+                          })
+                        }
                         data-testid="cancel-run"
                       >
                         {r.cancelRequested ? "Cancelling…" : "Cancel"}

@@ -8,6 +8,7 @@ import { NEW_PASSWORD_MIN_LENGTH, newPasswordProblem } from "@/lib/newPassword";
 import { CHANGE_USER_ROLE, CREATE_USER, RESET_PASSWORD, SET_USER_DISABLED, UNLOCK_USER, USERS } from "@/lib/operations";
 import { useAction } from "@/lib/useAction";
 import { useLoader } from "@/lib/useQuery";
+import { askPasswordReset } from "./askPasswordReset";
 import { type FilterableUser, isFiltered, matchesUser, NO_FILTER, type UserFilter, type UserState } from "./userFilter";
 
 interface UserRow extends FilterableUser {
@@ -63,12 +64,16 @@ export function Users({ selfId }: { selfId: string }) {
       <NewUserForm
         busy={busy}
         onCreate={async (input, clear) => {
-          const why = await ask({ title: `Create the account ${input.login} (${ROLE_LABEL[input.role as Role] ?? input.role})?`, confirm: "Create user" });
-          if (why)
-            void act(async () => {
-              await gql(CREATE_USER, { input: { ...input, reason: why } });
-              clear();
-            }, `User ${input.login} created. The initial password is temporary: they choose their own at first sign-in.`);
+          const created = await ask(
+            { title: `Create the account ${input.login} (${ROLE_LABEL[input.role as Role] ?? input.role})?`, confirm: "Create user" },
+            (why) =>
+              act(
+                () => gql(CREATE_USER, { input: { ...input, reason: why } }),
+                `User ${input.login} created. The initial password is temporary: they choose their own at first sign-in.`,
+              ),
+          );
+          // Only once the account exists (a refused one keeps the form to correct), and the dialog is gone.
+          if (created !== null) clear();
         }}
       />
       {everyone.length > 0 && <UserFilterBar filter={filter} onChange={setFilter} shown={users.length} total={everyone.length} />}
@@ -110,16 +115,22 @@ export function Users({ selfId }: { selfId: string }) {
                     role={u.role}
                     disabled={busy || u.id === selfId}
                     onApply={async (role) => {
-                      const why = await ask({
-                        title: `Change ${u.login} to ${ROLE_LABEL[role as Role] ?? role}?`,
-                        confirm: "Change role",
-                      });
-                      if (!why) return false;
-                      await act(
-                        () => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }),
-                        `${u.login} is now ${ROLE_LABEL[role as Role] ?? role}.`,
+                      // Sent at least once, the choice stays (beside the refusal, if the dialog was then cancelled).
+                      let sent = false;
+                      await ask(
+                        {
+                          title: `Change ${u.login} to ${ROLE_LABEL[role as Role] ?? role}?`,
+                          confirm: "Change role",
+                        },
+                        (why) => {
+                          sent = true;
+                          return act(
+                            () => gql(CHANGE_USER_ROLE, { id: u.id, role, reason: why }),
+                            `${u.login} is now ${ROLE_LABEL[role as Role] ?? role}.`,
+                          );
+                        },
                       );
-                      return true;
+                      return sent;
                     }}
                   />
                 </td>
@@ -147,19 +158,21 @@ export function Users({ selfId }: { selfId: string }) {
                     disabled={busy || u.id === selfId}
                     data-testid="toggle-disabled"
                     aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.login}`}
-                    onClick={async () => {
+                    onClick={() => {
                       const verb = u.disabled ? "Enable" : "Disable";
-                      const why = await ask({
-                        title: `${verb} ${u.login}?`,
-                        // The API revokes their tokens in the same change: said before, not discovered after.
-                        ...(u.disabled ? {} : { message: `${u.login}'s open sessions end immediately, on every device: unsaved work there is lost.` }),
-                        confirm: verb,
-                      });
-                      if (why)
-                        void act(
-                          () => gql(SET_USER_DISABLED, { id: u.id, disabled: !u.disabled, reason: why }),
-                          `${u.login} ${u.disabled ? "enabled" : "disabled"}.`,
-                        );
+                      void ask(
+                        {
+                          title: `${verb} ${u.login}?`,
+                          // The API revokes their tokens in the same change: said before, not discovered after.
+                          ...(u.disabled ? {} : { message: `${u.login}'s open sessions end immediately, on every device: unsaved work there is lost.` }),
+                          confirm: verb,
+                        },
+                        (why) =>
+                          act(
+                            () => gql(SET_USER_DISABLED, { id: u.id, disabled: !u.disabled, reason: why }),
+                            `${u.login} ${u.disabled ? "enabled" : "disabled"}.`,
+                          ),
+                      );
                     }}
                   >
                     {u.disabled ? "Enable" : "Disable"}
@@ -171,10 +184,11 @@ export function Users({ selfId }: { selfId: string }) {
                         disabled={busy}
                         data-testid="unlock-user"
                         aria-label={`Unlock ${u.login}`}
-                        onClick={async () => {
-                          const why = await ask({ title: `Unlock ${u.login}? The password stays as it is.`, confirm: "Unlock" });
-                          if (why) void act(() => gql(UNLOCK_USER, { id: u.id, reason: why }), `${u.login} unlocked.`);
-                        }}
+                        onClick={() =>
+                          void ask({ title: `Unlock ${u.login}? The password stays as it is.`, confirm: "Unlock" }, (why) =>
+                            act(() => gql(UNLOCK_USER, { id: u.id, reason: why }), `${u.login} unlocked.`),
+                          )
+                        }
                       >
                         Unlock
                       </button>{" "}
@@ -185,25 +199,11 @@ export function Users({ selfId }: { selfId: string }) {
                     disabled={busy || u.id === selfId}
                     data-testid="reset-password"
                     aria-label={`Reset password of ${u.login}`}
-                    onClick={async () => {
-                      const pw = await ask({
-                        title: `New password for ${u.login}`,
-                        label: `New password (≥ ${NEW_PASSWORD_MIN_LENGTH} characters)`,
-                        password: true,
-                        minLength: NEW_PASSWORD_MIN_LENGTH,
-                        confirm: "Next",
-                      });
-                      if (!pw) return;
-                      const why = await ask({
-                        title: `Reset the password of ${u.login}?`,
-                        confirm: "Reset password",
-                      });
-                      if (why)
-                        void act(
-                          () => gql(RESET_PASSWORD, { id: u.id, newPassword: pw, reason: why }),
-                          `Password of ${u.login} reset.`,
-                        );
-                    }}
+                    onClick={() =>
+                      void askPasswordReset(ask, u.login, (password, reason) =>
+                        act(() => gql(RESET_PASSWORD, { id: u.id, newPassword: password, reason }), `Password of ${u.login} reset.`),
+                      )
+                    }
                   >
                     Reset password
                   </button>
@@ -322,6 +322,16 @@ function NewUserForm({ busy, onCreate }: { busy: boolean; onCreate: (input: NewU
   const [again, setAgain] = useState("");
   const problem = newPasswordProblem(password, again);
   const hintId = useId();
+  // The emptied form's Create button is disabled, where focus could not come back: the next account
+  // starts at its login. In an effect, after the question's dialog has closed (the dialog comes
+  // first in the page): while a modal dialog is open, the page behind it cannot take focus.
+  const login = useRef<HTMLInputElement>(null);
+  const [focusLogin, setFocusLogin] = useState(false);
+  useEffect(() => {
+    if (!focusLogin) return;
+    setFocusLogin(false);
+    login.current?.focus();
+  }, [focusLogin]);
   return (
     <form
       className="panel row"
@@ -341,15 +351,13 @@ function NewUserForm({ busy, onCreate }: { busy: boolean; onCreate: (input: NewU
           form.reset();
           setPassword("");
           setAgain("");
-          // The emptied form's Create button is disabled, where focus could not come back: the
-          // next account starts at its login.
-          form.querySelector<HTMLInputElement>("input[name=login]")?.focus();
+          setFocusLogin(true);
         });
       }}
     >
       <label>
         Login
-        <input name="login" required autoComplete="off" data-testid="new-user-login" />
+        <input ref={login} name="login" required autoComplete="off" data-testid="new-user-login" />
       </label>
       <label>
         Printed name

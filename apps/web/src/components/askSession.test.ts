@@ -1,0 +1,175 @@
+import { describe, expect, it, vi } from "vitest";
+import { type AnswerOutcome, createAskSession, type OpenQuestion } from "./askSession";
+import { ApiError } from "@/lib/errors";
+
+interface Q {
+  title: string;
+}
+
+/** A session and what its dialog would show now (the last question is the one on screen). */
+function dialog() {
+  let questions: OpenQuestion<Q>[] = [];
+  const session = createAskSession<Q>((q) => {
+    questions = q;
+  });
+  return { ...session, shown: () => questions.at(-1), open: () => questions };
+}
+
+/** A run whose outcome the test decides, after looking at the dialog while it runs. */
+function heldRun() {
+  const answers: string[] = [];
+  let settle!: (outcome: AnswerOutcome) => void;
+  const run = vi.fn((answer: string) => {
+    answers.push(answer);
+    return new Promise<AnswerOutcome>((resolve) => (settle = resolve));
+  });
+  return { run, answers, settle: (outcome: AnswerOutcome) => settle(outcome) };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("a question with no action", () => {
+  it("closes with the answer, or null when cancelled", async () => {
+    const d = dialog();
+    const yes = d.ask({ title: "Create?" });
+    await d.answer(d.shown()!.id, "Joins the night shift");
+    expect(await yes).toBe("Joins the night shift");
+    expect(d.shown()).toBeUndefined();
+    const no = d.ask({ title: "Unlock?" });
+    d.cancel(d.shown()!.id);
+    expect(await no).toBeNull();
+  });
+
+  it("answers an open question 'cancelled' when another is asked, rather than leaving it hanging", async () => {
+    const d = dialog();
+    const first = d.ask({ title: "first" });
+    const second = d.ask({ title: "second" });
+    expect(await first).toBeNull();
+    expect(d.open().map((q) => q.options.title)).toEqual(["second"]);
+    await d.answer(d.shown()!.id, "x");
+    expect(await second).toBe("x");
+  });
+});
+
+describe("a question that acts on its answer", () => {
+  it("stays open while the action runs, held, and closes once it is done", async () => {
+    const d = dialog();
+    const { run, settle } = heldRun();
+    const asked = d.ask({ title: "Void image 2?" }, run);
+    const id = d.shown()!.id;
+    const sent = d.answer(id, "Smear of another patient");
+    expect(d.shown()).toMatchObject({ id, running: true, refusal: null });
+    settle({ ok: true });
+    await sent;
+    expect(await asked).toBe("Smear of another patient");
+    expect(d.shown()).toBeUndefined();
+  });
+
+  it("sends one answer while it runs: a second submit and a cancel are ignored", async () => {
+    const d = dialog();
+    const { run, settle } = heldRun();
+    const asked = d.ask({ title: "Create the account?" }, run);
+    const id = d.shown()!.id;
+    const sent = d.answer(id, "Joins the night shift");
+    void d.answer(id, "Joins the night shift");
+    d.cancel(id);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(d.shown()?.running).toBe(true);
+    settle({ ok: true });
+    await sent;
+    expect(await asked).toBe("Joins the night shift");
+  });
+
+  it("stays open after a refusal, showing it with what was typed, and takes a corrected answer", async () => {
+    const d = dialog();
+    const { run, answers, settle } = heldRun();
+    let closed: string | null | undefined;
+    void d.ask({ title: "Cancel training run?" }, run).then((a) => (closed = a));
+    const id = d.shown()!.id;
+    d.keepDraft(id, { value: "Queued on the wrong snapshot, as discussed with the data team", again: "" });
+    const first = d.answer(id, "Queued on the wrong snapshot, as discussed with the data team");
+    settle({ ok: false, refusal: "The run already finished" });
+    await first;
+    await tick();
+    expect(closed).toBeUndefined();
+    expect(d.shown()).toMatchObject({
+      id,
+      running: false,
+      refusal: "The run already finished",
+      draft: { value: "Queued on the wrong snapshot, as discussed with the data team" },
+    });
+    // Sent again, the old refusal goes while it runs.
+    const second = d.answer(id, "Queued on the wrong snapshot");
+    expect(d.shown()).toMatchObject({ running: true, refusal: null });
+    settle({ ok: true });
+    await second;
+    await tick();
+    expect(answers).toEqual(["Queued on the wrong snapshot, as discussed with the data team", "Queued on the wrong snapshot"]);
+    expect(closed).toBe("Queued on the wrong snapshot");
+  });
+
+  it("is cancelled after a refusal with nothing more sent", async () => {
+    const d = dialog();
+    const { run, settle } = heldRun();
+    const asked = d.ask({ title: "Reset the password?" }, run);
+    const id = d.shown()!.id;
+    const sent = d.answer(id, "Forgot it");
+    settle({ ok: false, refusal: "This password is too common" });
+    await sent;
+    d.cancel(id);
+    expect(await asked).toBeNull();
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(d.shown()).toBeUndefined();
+  });
+
+  it("is not left held by an action that throws: the error is shown in it", async () => {
+    const d = dialog();
+    void d.ask({ title: "Approve?" }, async () => {
+      throw new ApiError("FORBIDDEN", "Your role does not allow this action.");
+    });
+    await d.answer(d.shown()!.id, "Reviewed");
+    expect(d.shown()).toMatchObject({ running: false, refusal: "Your role does not allow this action." });
+  });
+
+  it("shows a follow-up asked by its action over it, and comes back to it, as typed, with the action's outcome", async () => {
+    const d = dialog();
+    let secondTry!: (outcome: AnswerOutcome) => void;
+    const asked = d.ask({ title: "Why promote?" }, async () => {
+      const accepted = await d.ask({ title: "Although it is below the champion?" });
+      if (accepted === null) return { ok: true };
+      return new Promise<AnswerOutcome>((resolve) => (secondTry = resolve));
+    });
+    const reason = d.shown()!;
+    d.keepDraft(reason.id, { value: "Better on the locked test set", again: "" });
+    const sent = d.answer(reason.id, "Better on the locked test set");
+    await tick();
+    expect(d.open().map((q) => [q.options.title, q.running])).toEqual([
+      ["Why promote?", true],
+      ["Although it is below the champion?", false],
+    ]);
+    await d.answer(d.shown()!.id, "");
+    await tick();
+    // The follow-up answered, the reason is shown again (still held: its action goes on).
+    expect(d.shown()).toMatchObject({ id: reason.id, running: true, draft: { value: "Better on the locked test set" } });
+    secondTry({ ok: false, refusal: "A proposal for this version is already open" });
+    await sent;
+    expect(d.shown()).toMatchObject({ id: reason.id, running: false, refusal: "A proposal for this version is already open" });
+    d.cancel(reason.id);
+    expect(await asked).toBeNull();
+  });
+
+  it("lets a follow-up be cancelled while the question under it is held", async () => {
+    const d = dialog();
+    let followUp: Promise<string | null> | undefined;
+    const { run, settle } = heldRun();
+    void d.ask({ title: "Why?" }, (answer) => {
+      followUp = d.ask({ title: "Sure?" });
+      return run(answer);
+    });
+    void d.answer(d.shown()!.id, "because");
+    d.cancel(d.shown()!.id);
+    expect(await followUp).toBeNull();
+    expect(d.shown()).toMatchObject({ options: { title: "Why?" }, running: true });
+    settle({ ok: true });
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it, vi } from "vitest";
+import { ANOTHER_ACTION_RUNNING, createActionRunner } from "./actionRunner";
+import { ApiError } from "./errors";
+
+/** A runner whose page is a record of what it was told, and a reload that can be watched. */
+function page({ reload = async () => undefined }: { reload?: () => Promise<unknown> } = {}) {
+  const shown = { busy: false, actionError: null as string | null, notice: null as string | null };
+  const reloads = vi.fn(reload);
+  const { act } = createActionRunner({
+    reload: reloads,
+    setBusy: (b) => {
+      shown.busy = b;
+    },
+    setActionError: (m) => {
+      shown.actionError = m;
+    },
+    setNotice: (m) => {
+      shown.notice = m;
+    },
+  });
+  return { act, shown, reloads };
+}
+
+const refusedWith = (code: ApiError["code"], message: string) => async () => {
+  throw new ApiError(code, message);
+};
+
+describe("a page's action", () => {
+  it("reloads the page's data after a CONFLICT refusal, and keeps the refusal shown", async () => {
+    const { act, shown, reloads } = page();
+    const outcome = await act(refusedWith("CONFLICT", "This image changed since your page loaded"));
+    expect(reloads).toHaveBeenCalledTimes(1);
+    expect(outcome).toEqual({ ok: false, refusal: "This image changed since your page loaded" });
+    expect(shown).toEqual({ busy: false, actionError: "This image changed since your page loaded", notice: null });
+  });
+
+  it("does not reload after a refusal of the input or the role: the page's data is still what it was", async () => {
+    for (const code of ["BAD_USER_INPUT", "FORBIDDEN"] as const) {
+      const { act, shown, reloads } = page();
+      expect(await act(refusedWith(code, `refused: ${code}`))).toEqual({ ok: false, refusal: `refused: ${code}` });
+      expect(reloads).not.toHaveBeenCalled();
+      expect(shown.actionError).toBe(`refused: ${code}`);
+    }
+  });
+
+  it("keeps the CONFLICT refusal when the reload after it fails too (it says what became of the action)", async () => {
+    const { act, shown } = page({ reload: async () => Promise.reject(new TypeError("offline")) });
+    const outcome = await act(refusedWith("CONFLICT", "Someone signed the case meanwhile"));
+    expect(outcome).toEqual({ ok: false, refusal: "Someone signed the case meanwhile" });
+    expect(shown.actionError).toBe("Someone signed the case meanwhile");
+    expect(shown.busy).toBe(false);
+  });
+
+  it("says it is done, reloads, and answers ok", async () => {
+    const { act, shown, reloads } = page();
+    const outcome = await act(async () => ({ login: "erin" }), (r) => `User ${r.login} created.`);
+    expect(outcome).toEqual({ ok: true });
+    expect(reloads).toHaveBeenCalledTimes(1);
+    expect(shown).toEqual({ busy: false, actionError: null, notice: "User erin created." });
+  });
+
+  it("answers ok when only the reload after it failed: the action was done and must not be sent again", async () => {
+    const { act, shown } = page({ reload: async () => Promise.reject(new TypeError("offline")) });
+    expect(await act(async () => undefined, "Unlocked.")).toEqual({ ok: true });
+    expect(shown.actionError).toMatch(/could not be reached/);
+  });
+
+  it("runs one action at a time: a second one while the first runs is not started, and says so", async () => {
+    const { act, shown } = page();
+    let finish!: () => void;
+    const first = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)));
+    const second = vi.fn(async () => undefined);
+    const running = act(first);
+    expect(shown.busy).toBe(true);
+    expect(await act(second)).toEqual({ ok: false, refusal: ANOTHER_ACTION_RUNNING });
+    expect(second).not.toHaveBeenCalled();
+    // Not the page's error: the page's buttons were held, only a dialog can ask this.
+    expect(shown.actionError).toBeNull();
+    finish();
+    expect(await running).toEqual({ ok: true });
+    expect(first).toHaveBeenCalledTimes(1);
+    expect(shown.busy).toBe(false);
+  });
+});
