@@ -137,6 +137,21 @@ describe("cancelling a running training run", () => {
     expect(await reconcileTrainingRuns(api.prisma, api.env.dataDir)).toBe(1);
     expect((await runOf(runId)).status).toBe("CANCELLED");
   });
+
+  it("ends, when asked again, a run whose cancel was asked for while its worker lived and whose worker stopped before acting on it", async () => {
+    const { runId, jobId, files } = await runningRun("worker-dies-after-cancel");
+    await lastRenewed(jobId, 5);
+    const flagged = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: runId, reason: "wrong snapshot" })).cancelTrainingRun;
+    expect(flagged).toMatchObject({ status: "RUNNING", cancelRequested: true });
+    // Its worker dies before it stops the run: nobody is left to act on that request.
+    await lastRenewed(jobId, 40);
+    const ended = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: runId, reason: "its worker died before stopping it" })).cancelTrainingRun;
+    expect(ended).toMatchObject({ status: "CANCELLED", cancelRequested: true });
+    expect((await jobOf(runId)).status).toBe("CANCELLED");
+    for (const dir of files) expect(existsSync(dir), dir).toBe(false);
+    const cancels = (await eventsOf(runId)).filter((e) => e.action === "training.cancel").map((e) => e.reason);
+    expect(cancels).toEqual(["wrong snapshot", "its worker died before stopping it"]);
+  });
 });
 
 /**

@@ -39,7 +39,6 @@ export async function cancelTrainingRun(
     if (runEnded(run.status)) {
       throw conflict(`The training run has already finished (${run.status})`);
     }
-    if (run.cancelRequested) throw conflict("Cancellation was already requested");
     let updated: TrainingRun;
     const job = await tx.job.findUnique({ where: { dedupeKey: trainingKey(run.id) } });
     if (run.status === "QUEUED" && job?.status === "QUEUED") {
@@ -61,7 +60,10 @@ export async function cancelTrainingRun(
       updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
     } else {
       // Its worker holds a live lease and stops it within seconds (or, handed back to the queue
-      // after its worker stopped, the next worker to take it does).
+      // after its worker stopped, the next worker to take it does). Asked again meanwhile: refused,
+      // it is on its way. (A run whose cancel was asked for before its worker stopped is ended by
+      // the branches above when asked again: no worker is left to act on the first request.)
+      if (run.cancelRequested) throw conflict("Cancellation was already requested");
       updated = await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
     }
     await recordAudit(tx, actor, {

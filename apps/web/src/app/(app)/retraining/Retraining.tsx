@@ -265,7 +265,9 @@ export function Retraining() {
                     {ACTIVE.has(r.status) && (
                       <button
                         type="button"
-                        disabled={busy || r.cancelRequested}
+                        // A cancel waits for the run's worker; once that worker stopped answering
+                        // (stalled), a second one is what ends the run.
+                        disabled={busy || (r.cancelRequested && !r.stalledSince)}
                         onClick={() =>
                           // The answer is the reason (required; the dialog trims it and holds
                           // Confirm back while it is blank): kept with the training.cancel event.
@@ -280,7 +282,7 @@ export function Retraining() {
                         }
                         data-testid="cancel-run"
                       >
-                        {r.cancelRequested ? "Cancelling…" : "Cancel"}
+                        {r.cancelRequested && !r.stalledSince ? "Cancelling…" : "Cancel"}
                       </button>
                     )}
                   </td>

@@ -47,8 +47,10 @@ describe("a training run's status line", () => {
     expect(line.text).toContain("Until it ends no other run can start.");
     // Its worker's lease has expired: a cancel now ends it at once (cancelTrainingRun).
     expect(line.text).toMatch(/Until it ends no other run can start\. Cancelling it ends it at once\.$/);
-    // A cancel asked for before its worker stopped waits for a worker: said, not shown as under way.
-    expect(runStatusLine({ ...running, stalledSince: minutesAgo(12), cancelRequested: true }, NOW)!.text).toMatch(/Its cancellation takes effect when a worker takes it\.$/);
+    // A cancel asked for before its worker stopped has nobody to act on it: a second one ends the run.
+    expect(runStatusLine({ ...running, stalledSince: minutesAgo(12), cancelRequested: true }, NOW)!.text).toMatch(
+      /Its cancellation was asked for before the worker stopped: cancel it again to end it at once\.$/,
+    );
   });
 
   it("says a run handed back to the queue after its worker stopped waits for a worker again", () => {
@@ -166,6 +168,10 @@ describe("a confirmed cancel", () => {
       send: false,
       notice: "Cancelling training run 3f2a9c1e was already requested; nothing more was sent.",
     });
+  });
+
+  it("is sent again for a run whose cancel was requested before its worker stopped answering (nobody is left to act on it)", () => {
+    expect(cancelDecision(running.id, [{ ...running, cancelRequested: true, stalledSince: minutesAgo(3) }])).toEqual({ send: true });
   });
 
   it("is left to the API for a run no longer listed", () => {

@@ -85,7 +85,7 @@ export function runStatusLine(r: RunState, now: number): { text: string; tone: T
       text:
         `No progress for ${elapsed(r.stalledSince, now)}: the worker may have stopped (its last heartbeat ${formatDateTime(r.stalledSince)}). ` +
         `A running worker hands the run back to the queue between its own jobs, to resume from its last checkpoint (or fails it after its attempts): ${CHECK_WORKERS}. ${NO_OTHER_RUN}` +
-        (r.cancelRequested ? cancelWaits : " Cancelling it ends it at once."),
+        (r.cancelRequested ? " Its cancellation was asked for before the worker stopped: cancel it again to end it at once." : " Cancelling it ends it at once."),
       tone: "error",
     };
   }
@@ -188,13 +188,14 @@ export function cancelQuestion(r: RunState): { title: string; message: string; l
  */
 export function cancelDecision(
   id: string,
-  latest: readonly Pick<RunState, "id" | "status" | "cancelRequested">[],
+  latest: readonly Pick<RunState, "id" | "status" | "cancelRequested" | "stalledSince">[],
 ): { send: true } | { send: false; notice: string } {
   const run = latest.find((r) => r.id === id);
   const name = `Training run ${id.slice(0, 8)}`;
   if (!run) return { send: true };
   if (run.status === "CANCELLED") return { send: false, notice: `${name} had already been cancelled (CANCELLED); nothing more was sent.` };
   if (run.status !== "QUEUED" && run.status !== "RUNNING") return { send: false, notice: `${name} already finished (${run.status}); nothing was cancelled.` };
-  if (run.cancelRequested) return { send: false, notice: `Cancelling ${name.toLowerCase()} was already requested; nothing more was sent.` };
+  // Asked for before its worker stopped: nobody is left to act on it, and a second cancel ends it.
+  if (run.cancelRequested && !run.stalledSince) return { send: false, notice: `Cancelling ${name.toLowerCase()} was already requested; nothing more was sent.` };
   return { send: true };
 }
