@@ -567,6 +567,30 @@ describe("training runs", () => {
     }
   });
 
+  it("refuses to train on a snapshot taken under the old rule, with cases without a patient study id in TRAIN, writing nothing", async () => {
+    const now = await trainableSnapshot("under the new rule");
+    const taken = await api.prisma.datasetSnapshot.findUniqueOrThrow({ where: { id: now.id }, include: { items: true } });
+    // As a snapshot taken before 2026-11-28 froze it: one such case, its cells put in TRAIN.
+    const { id: _id, createdAt: _at, items, ...fields } = taken;
+    const old = await api.prisma.datasetSnapshot.create({
+      data: {
+        ...fields,
+        name: "before 2026-11-28",
+        contentHash: "0".repeat(64),
+        splitSummary: { ...(taken.splitSummary as object), casesWithoutPatient: 1 },
+        items: { create: items.map(({ id: _i, snapshotId: _s, ...item }) => item) },
+      } as never,
+    });
+    const before = await trainingState();
+    const refused = await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: old.id, config: { epochs: 2 } });
+    expect(codeOf(refused)).toBe("BAD_USER_INPUT");
+    expect(refused.errors?.[0]?.message).toMatch(
+      /^Snapshot before 2026-11-28 puts 1 case without a patient study id in TRAIN .* Take a new snapshot: it leaves such cases out until their study ids are entered$/,
+    );
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ casesWithoutPatient: 1 });
+    expect(await trainingState()).toEqual(before);
+  });
+
   it("refuses a run whose decoded TRAIN and VAL images would not fit the worker's memory limit, writing nothing", async () => {
     // A worker with room for 5 cells at 64 px, on its own database.
     const small = await createTestApi({ limits: { maxTrainingImageBytes: 64 * 64 * 3 * 5 } });

@@ -9,6 +9,7 @@ import { enqueueTraining } from "../../jobs/analysisJobs.ts";
 import { parseTrainingConfig } from "./trainingConfig.ts";
 import { snapshotCellsNoLongerHeld } from "./noLongerHeld.ts";
 import { staleItemCount } from "./staleItems.ts";
+import { splitSummaryOf } from "./listDatasetSnapshots.ts";
 import { defaultLimits, type Limits } from "../../env.ts";
 
 export interface StartTrainingRunInput {
@@ -50,6 +51,17 @@ export async function startTrainingRun(
     // Since 2026-11-27 a case without a patient study id is learned from only (datasetSplit.ts).
     throw badInput(
       "The snapshot has no TEST cells to evaluate on: TEST holds whole patients, and cases without a patient study id go to TRAIN only (they may be any patient's). Record the patient study id on signed cases (case details), then take a new snapshot",
+    );
+  }
+  // Snapshots taken before 2026-11-28 put cases without a patient study id in TRAIN. Such a case
+  // may be a TEST patient's earlier smear: learned, then scored on, and the leakage check, which
+  // compares patients, cannot see it (docs/decisions.md D5). A new snapshot leaves them out.
+  const patientless = splitSummaryOf(snapshot)?.casesWithoutPatient ?? 0;
+  if (patientless > 0) {
+    const cases = patientless === 1 ? "1 case" : `${patientless} cases`;
+    throw badInput(
+      `Snapshot ${snapshot.name} puts ${cases} without a patient study id in TRAIN (the rule for snapshots taken before 2026-11-28): such a case may be the same patient as a TEST case, which the model would learn and then be scored on, unseen by the leakage check. Take a new snapshot: it leaves such cases out until their study ids are entered`,
+      { casesWithoutPatient: patientless },
     );
   }
   const size = base?.inputSize ?? config.inputSize ?? DEFAULT_INPUT_SIZE;
