@@ -253,6 +253,27 @@ describe("signature integrity", () => {
     expect(await stored(kase.id)).toEqual(signed);
   });
 
+  it("refuses a sign_off dated other than by the database's clock (backdated a day, or ahead), storing nothing; one dated from it signs", async () => {
+    const { user, kase } = await seedCase();
+    const before = await stored(kase.id);
+    const dated = (at: string) =>
+      inTransaction(async () => {
+        await app.query(
+          `INSERT INTO sign_off (id, "caseId", version, "signerId", "signerName", meaning, content, "contentSha256", "signedAt")
+           VALUES (gen_random_uuid(), $1, 1, $2, 'Dr S', 'Reviewed and approved', '{}', $3, ${at})`,
+          [kase.id, user.id, sha(`${kase.id}/1`)],
+        );
+        await app.query(`UPDATE "case" SET status = 'SIGNED_OUT', "reportVersion" = 1 WHERE id = $1`, [kase.id]);
+      });
+    const message = new RegExp(`signature \\(sign_off\\) version 1 of case ${kase.accession} refused: dated .*, but the database's clock reads`);
+    await refused(dated(`(clock_timestamp() AT TIME ZONE 'UTC') - interval '1 day'`), message);
+    await refused(dated(`(clock_timestamp() AT TIME ZONE 'UTC') + interval '1 hour'`), message);
+    expect(await stored(kase.id)).toEqual(before);
+    // As signOffCase dates it: the database's clock, read in the inserting transaction.
+    await dated(`date_trunc('milliseconds', clock_timestamp() AT TIME ZONE 'UTC')`);
+    expect(await db.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).toMatchObject({ status: "SIGNED_OUT", reportVersion: 1 });
+  });
+
   it("refuses lowering a cell's review count (or a negative one); it still grows", async () => {
     const { kase, cell } = await seedCase();
     const before = await stored(kase.id);
