@@ -29,7 +29,8 @@ if (!env.databaseUrl) {
 
 // In production, as the API does (openDatabase): a role that could change the audit trail is
 // refused unless RCMNET_ALLOW_OWNER_ROLE=1 (docs/decisions.md D2). Outside production the API says so.
-// A database not reachable or not migrated yet is waited for: only the refusal exits.
+// A database not reachable or not migrated yet is waited for: only the refusal, and a DATABASE_URL
+// that can never work (wrong password, unknown role or database), exit 2.
 if (env.nodeEnv === "production") {
   const databaseUrl = env.databaseUrl;
   await checkRoleBeforeWork(
@@ -103,3 +104,9 @@ stopWorker = async () => {
   await anchoring?.stop();
   classifiers.dispose();
 };
+// The loop ends by itself only on a DATABASE_URL that can never work (it logged the fault): exit 2
+// as on a refused role, so that a supervisor shows the worker failed, not running. No clean-stop
+// anchor line: it could not be written, and this is no clean stop.
+void worker.done.then((fault) => {
+  if (fault && !stopping) process.exit(2);
+});

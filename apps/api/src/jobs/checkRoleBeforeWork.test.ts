@@ -1,5 +1,6 @@
-// A production worker exits only when its database role is refused (D2): a database restarting or
-// not migrated yet is waited for, with backoff, as the worker loop does.
+// A production worker exits when its database role is refused (D2) or DATABASE_URL can never work
+// (a wrong password, an unknown role or database): a database restarting or not migrated yet is
+// waited for, with backoff, as the worker loop does.
 import { PlatformRoleError } from "@rcmnet/db";
 import { describe, expect, it, vi } from "vitest";
 import { checkRoleBeforeWork } from "./checkRoleBeforeWork.ts";
@@ -50,5 +51,32 @@ describe("checkRoleBeforeWork", () => {
     expect(check).toHaveBeenCalledTimes(2);
     expect(sleep).toHaveBeenCalledTimes(1);
     expect(log.error).toHaveBeenCalledExactlyOnceWith(expect.stringMatching(/Refusing to start in production/));
+  });
+
+  it("exits 2 on a DATABASE_URL that can never work, with one line naming the fault, after a connection error before it", async () => {
+    // What checkPlatformRole's node-postgres client throws for a wrong password, an unknown role, an unknown database.
+    const faults = [
+      ["28P01", 'password authentication failed for user "rcmnet"', /password in DATABASE_URL is wrong/],
+      ["28000", 'role "rcmnet_app" does not exist', /role in nowhere/],
+      ["3D000", 'database "rcmnett" does not exist', /database named in DATABASE_URL does not exist/],
+    ] as const;
+    for (const [code, message, what] of faults) {
+      const check = vi
+        .fn<() => Promise<string | null>>()
+        .mockRejectedValueOnce(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }))
+        .mockRejectedValue(Object.assign(new Error(message), { code, severity: "FATAL" }));
+      // Waiting it out a few times is a failure, not a hang.
+      const sleep = vi.fn(async (_ms: number) => {
+        if (sleep.mock.calls.length > 3) throw new Error(`retried ${code} as if it could heal`);
+      });
+      const exit = vi.fn();
+      const log = logger();
+      await checkRoleBeforeWork(check, { log, sleep, exit });
+      expect(exit).toHaveBeenCalledExactlyOnceWith(2);
+      expect(check).toHaveBeenCalledTimes(2);
+      expect(sleep).toHaveBeenCalledTimes(1);
+      expect(log.error).toHaveBeenCalledExactlyOnceWith(expect.stringMatching(what), { sqlstate: code });
+      expect(log.error.mock.calls[0]![0]).toMatch(new RegExp(`SQLSTATE ${code}: .*correct DATABASE_URL`));
+    }
   });
 });

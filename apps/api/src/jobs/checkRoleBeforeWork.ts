@@ -1,17 +1,20 @@
 // A production worker's check of its database role (docs/decisions.md D2) before its first claim.
-// Only the refusal stops it: a database restarting, or one the API has not migrated yet (a worker
-// started on its own before the API), is waited for, as the worker loop waits out such errors.
+// The refusal stops it, and so does a DATABASE_URL that can never work (a wrong password, an
+// unknown role or database: permanentDatabaseFault); a database restarting, or one the API has not
+// migrated yet (a worker started on its own before the API), is waited for, as the worker loop
+// waits out such errors.
 import { setTimeout as delay } from "node:timers/promises";
 import { PlatformRoleError } from "@rcmnet/db";
+import { permanentDatabaseFault } from "./permanentDatabaseFault.ts";
 import type { JobLogger } from "./types.ts";
 
 export const FIRST_RETRY_MS = 1000;
 export const MAX_RETRY_MS = 30_000;
 
 /**
- * Runs `check` (checkPlatformRole) until it answers: its warning is logged, a PlatformRoleError
- * logged and `exit(2)`, any other error logged as one line and tried again after 1 s, doubling to
- * 30 s.
+ * Runs `check` (checkPlatformRole) until it answers: its warning is logged; a PlatformRoleError or
+ * a permanent database fault is logged as one line and `exit(2)`; any other error is logged as one
+ * line and tried again after 1 s, doubling to 30 s.
  */
 export async function checkRoleBeforeWork(
   check: () => Promise<string | null>,
@@ -26,6 +29,12 @@ export async function checkRoleBeforeWork(
     } catch (err) {
       if (err instanceof PlatformRoleError) {
         log.error(err.message);
+        exit(2);
+        return;
+      }
+      const fault = permanentDatabaseFault(err);
+      if (fault) {
+        log.error(`worker not started: ${fault.message}`, { sqlstate: fault.sqlstate });
         exit(2);
         return;
       }

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { claimJob, completeJob, failJob, heartbeat, reapExpiredLeases, releaseJob } from "./queue.ts";
+import { type PermanentDatabaseFault, permanentDatabaseFault } from "./permanentDatabaseFault.ts";
 import {
   JobAbortedError,
   JobYieldedError,
@@ -35,8 +36,11 @@ export interface RunningWorker {
   workerId: string;
   /** Stops claiming, lets the current job finish within the grace period, else releases it. */
   stop(): Promise<void>;
-  /** Resolves when the loop has exited. */
-  done: Promise<void>;
+  /**
+   * Resolves when the loop has exited: with the fault that ended it when DATABASE_URL can never
+   * work (the process should exit 2, as on a refused role), else null (stopped).
+   */
+  done: Promise<PermanentDatabaseFault | null>;
 }
 
 /** Distinguishes why a job's signal fired. */
@@ -171,13 +175,21 @@ export function startWorker(options: WorkerOptions): RunningWorker {
   }
 
   let lastIdleTask = 0;
-  const done = (async () => {
+  const done = (async (): Promise<PermanentDatabaseFault | null> => {
     log.info("worker started", { workerId, types });
     while (!stopping.signal.aborted) {
       let worked = false;
       try {
         worked = await runOne();
       } catch (err) {
+        // A wrong password, role or database never heals: retried, the worker would look alive
+        // to its supervisor while doing nothing. (A job it held goes back when its lease runs out.)
+        const fault = permanentDatabaseFault(err);
+        if (fault) {
+          log.error(`worker stopped: ${fault.message}`, { sqlstate: fault.sqlstate });
+          stopping.abort();
+          return fault;
+        }
         // Database hiccup (restart, network): keep the process alive and try again.
         log.error("worker loop error", { error: err instanceof Error ? err.message : String(err) });
       }
@@ -190,6 +202,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       }
     }
     log.info("worker stopped", { workerId });
+    return null;
   })();
 
   return {

@@ -77,11 +77,11 @@ describe("authentication", () => {
     expect(audit).toHaveLength(1);
   });
 
-  it("checks at most 5 of many guesses sent at once, then locks", async () => {
+  it("counts at most 5 of many guesses sent at once, then locks", async () => {
     const { user } = await api.createUser("TECHNICIAN");
     const guesses = await Promise.allSettled(Array.from({ length: 12 }, () => checkPassword(api.prisma, user, "parallel guess", "login")));
     expect(guesses.every((g) => g.status === "rejected")).toBe(true);
-    // Each checked guess leaves one audit event (failed or lockout); the rest were refused unchecked.
+    // Each counted guess leaves one audit event (failed or lockout); the rest, settled behind the lock, were refused.
     const checked = await api.prisma.auditEvent.count({ where: { entityId: user.id, action: { in: ["auth.login_failed", "auth.lockout"] } } });
     expect(checked).toBe(MAX_FAILED_LOGINS);
     const right = await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD });
@@ -521,9 +521,9 @@ describe("lockouts alike for real and made-up logins", () => {
 
   it("answer wrong passwords sent at once the same: the attempt that reaches the count locks, alone", async () => {
     const codes = async (loginName: string, attempts: number) => {
-      // Each attempt's first transaction (a failure's record) waits until MAX_FAILED_LOGINS have
-      // come to it: the password checks ending together, the widest race (left to chance, it is
-      // often narrower). Attempts beyond the count, refused before their check, are not held.
+      // Each attempt's first transaction (the one that counts it and records it) waits until
+      // MAX_FAILED_LOGINS have come to it: the password checks ending together, the widest race
+      // (left to chance, it is often narrower). Attempts beyond those come after the release.
       let arrived = 0;
       let release!: () => void;
       const together = new Promise<void>((r) => (release = r));

@@ -1,5 +1,8 @@
 // Sign-in with lockout (5 failures -> 15 min) and a generic message that does not tell whether
-// the login exists. Failed attempts are audited (21 CFR 11.300(d): attempts at unauthorized use).
+// the login exists. Failed attempts are audited (21 CFR 11.300(d): attempts at unauthorized use),
+// each in the transaction that counts it: a count (which drives the lockout) and the trail can
+// never disagree, whatever dies or refuses between them. A sign-in's reset of the count commits
+// with its auth.login event the same way.
 import { createHmac } from "node:crypto";
 import { Prisma, type PrismaClient, type User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
@@ -28,18 +31,32 @@ const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
  */
 const LOCKED_UNTIL = Prisma.sql`${NOW_UTC} + ${LOCKOUT_MS}::int * interval '1 millisecond'`;
 
+/** A failed attempt's place in the count: within the window of the previous failure, else the first. */
+function countedAttempt(row: Prisma.Sql = Prisma.empty): Prisma.Sql {
+  return Prisma.sql`CASE WHEN ${row}"lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN ${row}"failedLogins" + 1 ELSE 1 END`;
+}
+
 /**
  * How a failed attempt updates its row, for an account and an unknown login alike (one rule, so
- * their answers cannot drift apart): counted while within the window of the previous failure,
- * else counted as the first; the attempt that reaches MAX_FAILED_LOGINS locks and starts the count
- * again. `row`: how the statement names the row as it was (`t.` in an upsert, nothing in an UPDATE).
+ * their answers cannot drift apart): the attempt that reaches MAX_FAILED_LOGINS locks and starts
+ * the count again. `row`: how the statement names the row as it was (`t.` in an upsert, nothing in
+ * an UPDATE).
  */
 function failedAttemptSet(row: Prisma.Sql = Prisma.empty): Prisma.Sql {
-  const counted = Prisma.sql`CASE WHEN ${row}"lastFailedLoginAt" > ${COUNT_WINDOW_START} THEN ${row}"failedLogins" + 1 ELSE 1 END`;
+  const counted = countedAttempt(row);
   return Prisma.sql`"failedLogins" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN 0 ELSE ${counted} END,
       "lockedUntil" = CASE WHEN ${counted} >= ${MAX_FAILED_LOGINS} THEN ${LOCKED_UNTIL} END,
       "lastFailedLoginAt" = ${NOW_UTC}`;
 }
+
+/**
+ * An account an attempt may still settle: unlocked, with fewer than MAX_FAILED_LOGINS attempts
+ * counted in the window. Judged in the statement that settles the attempt, on the row as the
+ * attempts settled before it left it: a burst of guesses cannot all be judged on a row read before
+ * the first of them failed.
+ */
+const OPEN_TO_ATTEMPTS = Prisma.sql`("failedLogins" < ${MAX_FAILED_LOGINS} OR "lastFailedLoginAt" IS NULL OR "lastFailedLoginAt" <= ${COUNT_WINDOW_START})
+      AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})`;
 
 /** What Mutation.login and changeMyPassword answer (AuthPayload). */
 export interface LoginResult {
@@ -74,57 +91,66 @@ export async function checkPassword(
   purpose: "login" | "signature",
   context: Prisma.InputJsonObject = {},
 ): Promise<User> {
-  // The attempt is counted before the password is checked, and only while the account is unlocked
-  // with fewer than MAX_FAILED_LOGINS attempts counted: guesses sent in parallel cannot all be
-  // checked against a row read before the first of them failed.
+  return settleAttempt(prisma, user, password, purpose, context, async (_tx, checked) => checked);
+}
+
+/**
+ * checkPassword, with what a right password leads to (`onRight`: a sign-in's audit event) written
+ * in the transaction that resets the count, and its answer returned.
+ */
+async function settleAttempt<T>(
+  prisma: PrismaClient,
+  user: User,
+  password: string,
+  purpose: "login" | "signature",
+  context: Prisma.InputJsonObject,
+  onRight: (tx: Prisma.TransactionClient, checked: User) => Promise<T>,
+): Promise<T> {
+  // Checked first, then settled in one short transaction: the count's update (and the lock it may
+  // set) and its audit event commit together or not at all. The password is always hashed, locked
+  // or not: the same cost as an unknown login's dummy hash, so the timing tells nothing.
+  const ok = await verifyPassword(user.passwordHash, password);
   // Raw SQL, so that a right password leaves the row as it was (no updatedAt stamp); lockedUntil
-  // holds UTC without a time zone, as Prisma writes it. The attempt that reaches MAX_FAILED_LOGINS
-  // locks in the same statement, as failUnknownLogin's one statement locks an unknown login at the
-  // fifth: guesses in flight behind it find the lock, whether or not its password check has ended.
-  // Were the lock written after the check, a guess refused here could read the row before it and
-  // be answered as a failed attempt where an unknown login's is answered as locked: a real
-  // account's tell. Only that attempt locks (one auth.lockout); a right password lifts it (below).
-  const [claimed] = await prisma.$queryRaw<{ failedLogins: number; locked: boolean }[]>`
-    UPDATE "user" SET ${failedAttemptSet()}
-    WHERE "id" = ${user.id}::uuid
-      AND ("failedLogins" < ${MAX_FAILED_LOGINS} OR "lastFailedLoginAt" IS NULL OR "lastFailedLoginAt" <= ${COUNT_WINDOW_START})
-      AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})
-    RETURNING "failedLogins", "lockedUntil" IS NOT NULL AS locked`;
-  if (!claimed) {
-    // Refused, but only after a hash as costly as a real check: a quick answer would tell a
-    // locked account from an unknown login (which pays the dummy hash) by its timing.
-    await verifyPassword(await dummyPasswordHash(), password);
+  // holds UTC without a time zone, as Prisma writes it. Only the attempt whose own count reaches
+  // MAX_FAILED_LOGINS locks (one auth.lockout, stamping updatedAt), in the statement that counts
+  // it, as failUnknownLogin's statement locks an unknown login at the fifth: guesses settling
+  // behind it find the lock, a real account's as an unknown login's. A right password settling
+  // behind it is refused as they are: it signs in only while the account is open.
+  type Settled = { outcome: "refused" } | { outcome: "right"; answer: T } | { outcome: "wrong"; locked: boolean };
+  const settled = await prisma.$transaction(async (tx): Promise<Settled> => {
+    if (ok) {
+      const reset = await tx.$executeRaw`
+        UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL
+        WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}`;
+      if (reset === 0) return { outcome: "refused" };
+      return { outcome: "right", answer: await onRight(tx, { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null }) };
+    }
+    const [counted] = await tx.$queryRaw<{ failedLogins: number; locked: boolean }[]>`
+      UPDATE "user" SET ${failedAttemptSet()},
+        "updatedAt" = CASE WHEN ${countedAttempt()} >= ${MAX_FAILED_LOGINS} THEN ${NOW_UTC} ELSE "updatedAt" END
+      WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}
+      RETURNING "failedLogins", "lockedUntil" IS NOT NULL AS locked`;
+    if (!counted) return { outcome: "refused" };
+    await recordAudit(tx, { id: user.id, login: user.login }, {
+      action: counted.locked ? "auth.lockout" : `auth.${purpose}_failed`,
+      entityType: "User",
+      entityId: user.id,
+      after: { failedLogins: counted.locked ? MAX_FAILED_LOGINS : counted.failedLogins, ...context },
+    });
+    return { outcome: "wrong", locked: counted.locked };
+  });
+  if (settled.outcome === "refused") {
     // On the database's clock, which set the lock (LOCKED_UNTIL); read back as UTC.
     const [held] = await prisma.$queryRaw<{ lockedUntil: Date }[]>`
       SELECT "lockedUntil" AT TIME ZONE 'UTC' AS "lockedUntil" FROM "user" WHERE "id" = ${user.id}::uuid AND "lockedUntil" > ${NOW_UTC}`;
     if (held) lockedError(held.lockedUntil);
-    // Refused by a lock that is gone by now (lifted by the right password of the attempt that set
-    // it or by an administrator, or run out): answered as a failed attempt. A message of its own
-    // would tell a real account (only theirs can be lifted early) from an unknown login.
+    // Refused by a lock that is gone by now (lifted by an administrator, or run out): answered as a
+    // failed attempt. A message of its own would tell a real account (only theirs can be lifted
+    // early) from an unknown login.
     throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
   }
-  const ok = await verifyPassword(user.passwordHash, password);
-  if (ok) {
-    await prisma.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL WHERE "id" = ${user.id}::uuid`;
-    return { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null };
-  }
-  const lock = claimed.locked;
-  const failedLogins = lock ? MAX_FAILED_LOGINS : claimed.failedLogins;
-  await prisma.$transaction(async (tx) => {
-    if (lock) {
-      // Set again, from the failure: the lock runs from the failed check, as an unknown login's
-      // (locked after its dummy hash) does, and stands even if a right password typed meanwhile
-      // lifted it.
-      await tx.$executeRaw`UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = ${LOCKED_UNTIL}, "updatedAt" = ${NOW_UTC} WHERE "id" = ${user.id}::uuid`;
-    }
-    await recordAudit(tx, { id: user.id, login: user.login }, {
-      action: lock ? "auth.lockout" : `auth.${purpose}_failed`,
-      entityType: "User",
-      entityId: user.id,
-      after: { failedLogins, ...context },
-    });
-  });
-  if (lock) justLockedError();
+  if (settled.outcome === "right") return settled.answer;
+  if (settled.locked) justLockedError();
   throw purpose === "login" ? unauthenticated("Invalid login or password") : badSignature();
 }
 
@@ -137,21 +163,33 @@ function loginKey(env: Env, loginName: string): string {
  * A failed sign-in at a login with no enabled account (none by that name, or a disabled one):
  * counted and locked as checkPassword counts an account's, so that the answers do not tell which
  * logins exist. In the database (unknown_login_lockout), not in this process's memory: five
- * failures spread over several API processes, or over a restart, must lock too. Always throws.
+ * failures spread over several API processes, or over a restart, must lock too. `record` writes
+ * the attempt's audit event in the transaction that counts it (every attempt, the locked ones
+ * too); what it returns runs once that has committed. Always throws.
  */
-async function failUnknownLogin(prisma: PrismaClient, key: string): Promise<never> {
+async function failUnknownLogin(
+  prisma: PrismaClient,
+  key: string,
+  record: (tx: Prisma.TransactionClient) => Promise<(() => void) | undefined>,
+): Promise<never> {
   // Rows whose window has passed say nothing that no row would not: deleted, so that a spray of
-  // made-up logins leaves no more rows than one window's worth.
+  // made-up logins leaves no more rows than one window's worth. Housekeeping, not this attempt's
+  // count: its own statement.
   await prisma.$executeRaw`
     DELETE FROM "unknown_login_lockout"
     WHERE "lastFailedLoginAt" <= ${COUNT_WINDOW_START} AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${NOW_UTC})`;
-  // One statement counts the attempt and locks at the fifth, so attempts in parallel are counted
-  // one by one; a locked row is left as it is (no row comes back).
-  const [row] = await prisma.$queryRaw<{ locked: boolean }[]>`
-    INSERT INTO "unknown_login_lockout" AS t ("loginKey", "failedLogins", "lastFailedLoginAt") VALUES (${key}, 1, ${NOW_UTC})
-    ON CONFLICT ("loginKey") DO UPDATE SET ${failedAttemptSet(Prisma.raw("t."))}
-    WHERE t."lockedUntil" IS NULL OR t."lockedUntil" <= ${NOW_UTC}
-    RETURNING t."lockedUntil" IS NOT NULL AS locked`;
+  const { row, committed } = await prisma.$transaction(async (tx) => {
+    // One statement counts the attempt and locks at the fifth, so attempts in parallel are counted
+    // one by one; a locked row is left as it is (no row comes back). Before the audit event, whose
+    // insert takes the trail's lock until commit: that lock is always the last one taken.
+    const [row] = await tx.$queryRaw<{ locked: boolean }[]>`
+      INSERT INTO "unknown_login_lockout" AS t ("loginKey", "failedLogins", "lastFailedLoginAt") VALUES (${key}, 1, ${NOW_UTC})
+      ON CONFLICT ("loginKey") DO UPDATE SET ${failedAttemptSet(Prisma.raw("t."))}
+      WHERE t."lockedUntil" IS NULL OR t."lockedUntil" <= ${NOW_UTC}
+      RETURNING t."lockedUntil" IS NOT NULL AS locked`;
+    return { row, committed: await record(tx) };
+  });
+  committed?.();
   if (row?.locked) justLockedError();
   if (!row) {
     // On the database's clock, which set the lock (LOCKED_UNTIL); read back as UTC.
@@ -177,46 +215,46 @@ function countAttempts(key: string, by: number): void {
 
 /**
  * 21 CFR 11.300(d): a sign-in at a login that does not exist is an attempt at unauthorized use,
- * so it is audited, in its own transaction. Not the login as typed: people type their password
- * into the login field, and the trail can never be edited. The event's entityId is an HMAC of it
- * under the API's auth secret (whoever holds the secret can test a candidate; a reader of the
- * trail or of an export cannot). At most one event per key per LOCKOUT_MS, and
+ * so it is audited, in `tx`, the transaction that counts it. Not the login as typed: people type
+ * their password into the login field, and the trail can never be edited. The event's entityId is
+ * an HMAC of it under the API's auth secret (whoever holds the secret can test a candidate; a
+ * reader of the trail or of an export cannot). At most one event per key per LOCKOUT_MS, and
  * MAX_UNKNOWN_LOGIN_EVENTS in all, so that a spray cannot flood the trail: an event's `attempts`
  * counts the attempts at its key since the previous event for it (as this API process saw them).
+ * Returns what to do once `tx` has committed.
  */
-async function recordUnknownLogin(prisma: PrismaClient, hashed: string, clientAddress: string | undefined): Promise<void> {
+async function recordUnknownLogin(tx: Prisma.TransactionClient, hashed: string, clientAddress: string | undefined): Promise<(() => void) | undefined> {
+  // Counted as not on record until an event carrying it has committed: an attempt whose
+  // transaction failed is carried into the next event.
   countAttempts(hashed, 1);
-  const written = await prisma.$transaction(async (tx) => {
-    // "at" is the database's UTC clock (the chain trigger sets it): the window is read on that clock.
-    const recent = async (key: string) => {
-      // Serialises the check and the write for one key, across API processes too.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${key}))`;
-      const rows = await tx.$queryRaw<unknown[]>`
-        SELECT 1 FROM audit_event WHERE "entityId" = ${key} AND action = 'auth.login_unknown'
-          AND at > (clock_timestamp() AT TIME ZONE 'UTC') - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT 1`;
-      return rows.length > 0;
-    };
-    let key = hashed;
-    if (await recent(key)) return null;
-    const [inWindow] = await tx.$queryRaw<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_event WHERE action = 'auth.login_unknown'
-        AND at > (clock_timestamp() AT TIME ZONE 'UTC') - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT ${MAX_UNKNOWN_LOGIN_EVENTS}) s`;
-    if (inWindow!.n >= MAX_UNKNOWN_LOGIN_EVENTS) {
-      countAttempts(hashed, -1);
-      countAttempts(OVERFLOW_KEY, 1);
-      key = OVERFLOW_KEY;
-      if (await recent(key)) return null;
-    }
-    const attempts = unrecordedAttempts.get(key) ?? 1;
-    await recordAudit(tx, null, {
-      action: "auth.login_unknown",
-      entityType: "Login",
-      entityId: key,
-      after: { attempts, clientAddress: clientAddress ?? null },
-    });
-    return { key, attempts };
+  // "at" is the database's UTC clock (the chain trigger sets it): the window is read on that clock.
+  const recent = async (key: string) => {
+    // Serialises the check and the write for one key, across API processes too.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${key}))`;
+    const rows = await tx.$queryRaw<unknown[]>`
+      SELECT 1 FROM audit_event WHERE "entityId" = ${key} AND action = 'auth.login_unknown'
+        AND at > (clock_timestamp() AT TIME ZONE 'UTC') - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT 1`;
+    return rows.length > 0;
+  };
+  let key = hashed;
+  if (await recent(key)) return undefined;
+  const [inWindow] = await tx.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM (SELECT 1 FROM audit_event WHERE action = 'auth.login_unknown'
+      AND at > (clock_timestamp() AT TIME ZONE 'UTC') - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT ${MAX_UNKNOWN_LOGIN_EVENTS}) s`;
+  if (inWindow!.n >= MAX_UNKNOWN_LOGIN_EVENTS) {
+    countAttempts(hashed, -1);
+    countAttempts(OVERFLOW_KEY, 1);
+    key = OVERFLOW_KEY;
+    if (await recent(key)) return undefined;
+  }
+  const attempts = unrecordedAttempts.get(key) ?? 1;
+  await recordAudit(tx, null, {
+    action: "auth.login_unknown",
+    entityType: "Login",
+    entityId: key,
+    after: { attempts, clientAddress: clientAddress ?? null },
   });
-  if (written) countAttempts(written.key, -written.attempts);
+  return () => countAttempts(key, -attempts);
 }
 
 function justLockedError(): never {
@@ -254,66 +292,67 @@ export async function login(prisma: PrismaClient, env: Env, typedLogin: string, 
   const user = await prisma.user.findUnique({ where: { login: loginName } });
   if (!user) {
     await verifyPassword(await dummyPasswordHash(), password); // same cost as a real check
-    // Recorded before the lockout count, which throws once the login is locked: every attempt is counted.
     const key = loginKey(env, loginName);
-    await recordUnknownLogin(prisma, key, clientAddress);
-    return failUnknownLogin(prisma, key);
+    return failUnknownLogin(prisma, key, (tx) => recordUnknownLogin(tx, key, clientAddress));
   }
   if (user.disabled) {
     // Answered as an unknown login, before the password is checked: a message of its own would
     // confirm to anyone that a former colleague's password (often reused) is right. The audit
     // trail, which only auditors and administrators read, records the attempt.
     await verifyPassword(await dummyPasswordHash(), password);
-    // Recorded before the lockout count, which throws once the login is locked: every attempt is on record.
-    await prisma.$transaction((tx) =>
-      recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login_disabled", entityType: "User", entityId: user.id }),
+    // Every attempt is on record, the locked ones too, in the transaction that counts it.
+    return failUnknownLogin(prisma, loginKey(env, loginName), (tx) =>
+      recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login_disabled", entityType: "User", entityId: user.id }).then(() => undefined),
     );
-    return failUnknownLogin(prisma, loginKey(env, loginName));
   }
-  const checked = await checkPassword(prisma, user, password, "login");
-  await refuseExpiredTemporaryPassword(prisma, env, checked);
-  const previous = await prisma.auditEvent.findFirst({ where: { entityId: user.id, action: "auth.login" }, orderBy: { seq: "desc" }, select: { at: true, seq: true } });
-  // From the trail, not the row's count, which a lockout or a pause (COUNT_WINDOW_START) starts
-  // again: each wrong password checked left one event (the one that locked, auth.lockout).
-  const failedAttempts = await prisma.auditEvent.count({
-    where: { entityId: user.id, action: { in: ["auth.login_failed", "auth.signature_failed", "auth.lockout"] }, ...(previous ? { seq: { gt: previous.seq } } : {}) },
+  // The right password's reset of the count commits with what it leads to: the sign-in's
+  // auth.login event, or an expired temporary password's refusal.
+  const signedIn = await settleAttempt(prisma, user, password, "login", {}, async (tx, checked) => {
+    if (await temporaryPasswordRefused(tx, env, checked)) return null;
+    const previous = await tx.auditEvent.findFirst({ where: { entityId: user.id, action: "auth.login" }, orderBy: { seq: "desc" }, select: { at: true, seq: true } });
+    // From the trail, not the row's count, which a lockout or a pause (COUNT_WINDOW_START) starts
+    // again: each wrong password checked left one event (the one that locked, auth.lockout).
+    const failedAttempts = await tx.auditEvent.count({
+      where: { entityId: user.id, action: { in: ["auth.login_failed", "auth.signature_failed", "auth.lockout"] }, ...(previous ? { seq: { gt: previous.seq } } : {}) },
+    });
+    await recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id });
+    return { checked, previousSignIn: { at: previous?.at ?? null, failedAttempts } };
   });
-  await prisma.$transaction((tx) =>
-    recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id }),
-  );
+  // FORBIDDEN, not UNAUTHENTICATED: the dashboard shows it as it is, not as "wrong password" (it
+  // tells only someone who typed the right password that the account exists).
+  if (!signedIn) {
+    throw forbidden(`The password an administrator set for you was not replaced within ${env.temporaryPasswordHours} hours and has expired: ask an administrator to set a new one`, { reason: "temporary_password_expired" });
+  }
   // Opened now: a sign-in is for the session.
   const opened = await openSession(prisma, env, user);
   return {
-    user: checked,
-    mustChangePassword: mustChangePasswordNow(checked, env),
+    user: signedIn.checked,
+    mustChangePassword: mustChangePasswordNow(signedIn.checked, env),
     session: async () => opened,
-    previousSignIn: { at: previous?.at ?? null, failedAttempts },
+    previousSignIn: signedIn.previousSignIn,
   };
 }
 
 /**
- * A temporary password left unreplaced too long signs in no more (audited): an administrator sets
- * a new one. Not for an administrator when no other one could sign in to do that (the first
- * administrator of an install, whose password came from the environment; two who reset each
- * other's passwords and let both expire): the install would be locked out for good.
+ * A temporary password left unreplaced too long signs in no more (audited, in `tx`): an
+ * administrator sets a new one. Not for an administrator when no other one could sign in to do
+ * that (the first administrator of an install, whose password came from the environment; two who
+ * reset each other's passwords and let both expire): the install would be locked out for good.
+ * True when refused.
  */
-async function refuseExpiredTemporaryPassword(prisma: PrismaClient, env: Env, user: User): Promise<void> {
-  if (!temporaryPasswordExpired(user, env)) return;
+async function temporaryPasswordRefused(tx: Prisma.TransactionClient, env: Env, user: User): Promise<boolean> {
+  if (!temporaryPasswordExpired(user, env)) return false;
   if (user.role === "ADMIN") {
-    const othersWhoCanSignIn = await prisma.user.count({
+    const othersWhoCanSignIn = await tx.user.count({
       where: { role: "ADMIN", disabled: false, id: { not: user.id }, NOT: { mustChangePassword: true, passwordChangedAt: { lt: temporaryPasswordsSetBefore(env) } } },
     });
-    if (othersWhoCanSignIn === 0) return;
+    if (othersWhoCanSignIn === 0) return false;
   }
-  await prisma.$transaction((tx) =>
-    recordAudit(tx, { id: user.id, login: user.login }, {
-      action: "auth.temporary_password_expired",
-      entityType: "User",
-      entityId: user.id,
-      after: { passwordSetAt: user.passwordChangedAt.toISOString(), temporaryPasswordHours: env.temporaryPasswordHours },
-    }),
-  );
-  // FORBIDDEN, not UNAUTHENTICATED: the dashboard shows it as it is, not as "wrong password" (it
-  // tells only someone who typed the right password that the account exists).
-  throw forbidden(`The password an administrator set for you was not replaced within ${env.temporaryPasswordHours} hours and has expired: ask an administrator to set a new one`, { reason: "temporary_password_expired" });
+  await recordAudit(tx, { id: user.id, login: user.login }, {
+    action: "auth.temporary_password_expired",
+    entityType: "User",
+    entityId: user.id,
+    after: { passwordSetAt: user.passwordChangedAt.toISOString(), temporaryPasswordHours: env.temporaryPasswordHours },
+  });
+  return true;
 }
