@@ -8,6 +8,7 @@ import { loadEnv } from "./env.ts";
 import { createApp } from "./app.ts";
 import { closeIdleSessions } from "./auth/sessions.ts";
 import { createLogger, describeError } from "./log.ts";
+import { permanentDatabaseFault } from "./jobs/permanentDatabaseFault.ts";
 
 const env = loadEnv();
 const log = createLogger(env.logLevel);
@@ -24,10 +25,17 @@ const databaseOptions = {
   checkRole: cluster.isPrimary,
 };
 
-if (env.workers > 1 && cluster.isPrimary) {
-  await runPrimary();
-} else {
-  await runServer();
+try {
+  if (env.workers > 1 && cluster.isPrimary) await runPrimary();
+  else await runServer();
+} catch (err) {
+  // A DATABASE_URL that can never work (wrong password, unknown role or database): one line and
+  // exit 2, which a supervisor can be told not to restart on (systemd's RestartPreventExitStatus=2).
+  // Anything else at start (the database still starting, say) exits 1, as an uncaught error did.
+  const fault = permanentDatabaseFault(err);
+  if (fault) log.error(`api not started: ${fault.message}`);
+  else log.error("api not started", describeError(err));
+  process.exit(fault ? 2 : 1);
 }
 
 async function runPrimary() {
@@ -38,17 +46,24 @@ async function runPrimary() {
   for (let i = 0; i < env.workers; i++) fork();
   cluster.on("exit", (worker, code, signal) => {
     if (closing) return;
+    // Exit 2: a fault another start cannot clear (its own line says which): forking again every
+    // second would show a running API that never serves. The whole API stops, with the same code.
+    if (code === 2) {
+      log.error("api worker stopped on a fault a restart cannot clear; stopping the api", { pid: worker.process.pid });
+      void shutdown("worker exit 2", 2);
+      return;
+    }
     log.error("api worker died; starting another", { pid: worker.process.pid, code, signal });
     setTimeout(fork, 1000);
   });
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode = 0) => {
     if (closing) return;
     closing = true;
     log.info("api shutting down", { signal });
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 1500));
     await db.close();
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
@@ -67,7 +82,9 @@ async function runServer() {
   });
   server.on("error", (err) => {
     log.error("api failed to listen", describeError(err));
-    process.exit(1);
+    // The address taken or not allowed: another start gets the same answer (exit 2, as above).
+    const code = (err as NodeJS.ErrnoException).code;
+    process.exit(code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" ? 2 : 1);
   });
   // Sessions left idle are closed and audited even when their browser never comes back.
   const sweep = setInterval(() => {

@@ -1,0 +1,63 @@
+// The API process (server.ts) at start, as a real child process: a DATABASE_URL that can never work
+// ends it with one error line and exit 2 (a supervisor told not to restart on 2 stops there), alone
+// or as a cluster's primary; an HTTP worker of the cluster that cannot listen (the port taken) stops
+// the whole API with exit 2 instead of being forked again every second for ever.
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTestDatabase, testServerUrl, withDatabaseName } from "@rcmnet/db/testing";
+import { describe, expect, it } from "vitest";
+import { spawnWorker } from "./jobs/testing/spawnWorker.ts";
+
+const errorLines = (output: string) =>
+  output
+    .split("\n")
+    .filter((l) => l.includes('"level":"error"'))
+    .map((l) => JSON.parse(l).msg as string);
+
+async function exitOf(env: NodeJS.ProcessEnv, dataDir: string) {
+  const api = spawnWorker(new URL("./server.ts", import.meta.url), [], { NODE_ENV: "development", RCMNET_DATA_DIR: dataDir, ...env });
+  // An API that keeps trying (or serves) is ended here, and fails the test below.
+  const forEver = setTimeout(() => api.child.kill("SIGKILL"), 60_000);
+  const [code] = await once(api.child, "exit");
+  clearTimeout(forEver);
+  return { code: code as number | null, output: api.output() };
+}
+
+describe("the API's start", () => {
+  it("ends with exit 2 and one line naming the fault when DATABASE_URL names a database that does not exist, alone or as a cluster's primary", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-start-"));
+    try {
+      const url = withDatabaseName(testServerUrl, `rcmnet_no_such_db_${randomBytes(4).toString("hex")}`);
+      for (const workers of ["1", "2"]) {
+        // The database is refused before any port is opened.
+        const { code, output } = await exitOf({ DATABASE_URL: url, API_WORKERS: workers, API_PORT: "1" }, dataDir);
+        expect(code, output).toBe(2);
+        expect(errorLines(output), output).toEqual([expect.stringMatching(/^api not started: the database named in DATABASE_URL does not exist.*correct DATABASE_URL/)]);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  it("stops a cluster whose HTTP workers cannot listen (the port taken) with exit 2, rather than forking them again for ever", async () => {
+    const db = await createTestDatabase();
+    const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-start-"));
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = String((taken.address() as { port: number }).port);
+      const { code, output } = await exitOf({ DATABASE_URL: db.url, API_WORKERS: "2", API_PORT: port, API_HOST: "127.0.0.1" }, dataDir);
+      expect(code, output).toBe(2);
+      expect(output).toContain("api worker stopped on a fault a restart cannot clear; stopping the api");
+      expect(output).not.toContain("starting another");
+    } finally {
+      taken.close();
+      await rm(dataDir, { recursive: true, force: true });
+      await db.drop();
+    }
+  }, 150_000);
+});
