@@ -371,7 +371,7 @@ test("in an amendment the hematologist edits the case details (not the technicia
   );
   await expect(page.getByTestId("edit-case-details")).toHaveCount(0);
   // Nor does it offer "Void image", which the API refuses a technician in an amendment (D12).
-  await expect(page.getByTestId("case-images").getByTestId("case-image")).not.toHaveCount(0);
+  await expect(page.getByTestId("analysis-panel").getByTestId("analysis-slide")).not.toHaveCount(0);
   await expect(page.getByTestId("void-image")).toHaveCount(0);
   await expect(page.getByTestId("void-locked")).toHaveText(
     "Being amended (signed as version 1): only a hematologist may void one of its images, whose cells an earlier version signed (on the review page).",

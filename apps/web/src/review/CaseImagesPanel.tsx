@@ -3,14 +3,8 @@
 // role may void one (an image uploaded into the wrong case: wrong patient, wrong slide, a blurred
 // field). A void is final and keeps the record: a voided image stays listed, greyed, with who
 // voided it, when and why; its cells leave the review and the count.
-import { VOID_REASON_LENGTH } from "@rcmnet/api/voidRules";
-import { useRef } from "react";
-import { useAsk } from "@/components/AskDialog";
-import { ErrorBox } from "@/components/ui";
-import { gql } from "@/lib/gql";
-import { VOID_SLIDE } from "@/lib/operations";
-import { useAction } from "@/lib/useAction";
-import { imageKind, type NumberedImage, voidedLine, voidTitle } from "./caseImages";
+import { imageKind, type NumberedImage, voidedLine } from "./caseImages";
+import { useVoidImage } from "./useVoidImage";
 
 /** The image's name on the page: the file name isolated (<bdi>), its case as uploaded. */
 function ImageName({ image }: { image: NumberedImage }) {
@@ -35,62 +29,15 @@ function analysisWord(status: string): string {
 
 /**
  * images: all of the case's images, numbered (numberImages) as the slide selector numbers them.
- * onRefused: a void the API refused (an analysis moved on since the images were loaded: they are
- * loaded again, for the next try). lockedNote: why there is no "Void image" (a case being amended).
+ * The void itself (its question, its refusal) is useVoidImage's, shared with the upload page.
  */
-export function CaseImagesPanel({
-  images,
-  canVoid,
-  onVoided,
-  onRefused,
-  lockedNote = null,
-}: {
-  images: NumberedImage[];
-  canVoid: boolean;
-  onVoided: () => void;
-  onRefused?: () => void;
-  lockedNote?: string | null;
-}) {
-  const { ask, dialog } = useAsk({ testId: "void-dialog" });
-  const { act, busy, actionError } = useAction(async () => onVoided());
-  // The images as last loaded: a void sent again from the dialog after a refusal (its images were
-  // loaded again meanwhile) names the version now shown, not the one the dialog opened on.
-  const latestImages = useRef(images);
-  latestImages.current = images;
+export function CaseImagesPanel({ images, canVoid, onVoided }: { images: NumberedImage[]; canVoid: boolean; onVoided: () => void }) {
+  const { voidButton, feedback } = useVoidImage({ onVoided });
   if (images.length === 0) return null;
-
-  async function voidImage(image: NumberedImage) {
-    // Refused (a case signed meanwhile, an analysis moved on), the dialog stays open with the reason as typed.
-    await ask(
-      {
-        title: voidTitle(image, image.number),
-        message:
-          "Its cells leave the review and the count, and will not be used for retraining. The image and its cells stay on record, marked voided with your name and reason. A void cannot be undone.",
-        label: `Why does this image not belong to the case? (required, ${VOID_REASON_LENGTH.min} to ${VOID_REASON_LENGTH.max} characters, recorded in the audit trail)`,
-        minLength: VOID_REASON_LENGTH.min,
-        confirm: "Void image",
-      },
-      (reason) =>
-        act(async () => {
-          const shown = latestImages.current.find((i) => i.id === image.id) ?? image;
-          try {
-            await gql(VOID_SLIDE, { slideId: image.id, reason, expectedUpdatedAt: shown.updatedAt });
-          } catch (e) {
-            onRefused?.();
-            throw e;
-          }
-        }),
-    );
-  }
 
   return (
     <section className="panel no-print" data-testid="case-images" aria-label="Images of this case" style={{ marginBottom: "0.5rem" }}>
       <h2 style={{ marginTop: 0 }}>Images ({images.length})</h2>
-      {!canVoid && lockedNote && (
-        <p className="muted" data-testid="void-locked">
-          {lockedNote}
-        </p>
-      )}
       <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
         {images.map((image) => {
           const voided = image.voidedAt !== null;
@@ -127,17 +74,12 @@ export function CaseImagesPanel({
                   <span className="muted"> · {analysisWord(image.analysisStatus)}</span>
                 )}
               </span>
-              {canVoid && !voided && (
-                <button type="button" disabled={busy} onClick={() => void voidImage(image)} data-testid="void-image">
-                  Void image
-                </button>
-              )}
+              {canVoid && !voided && voidButton(image)}
             </li>
           );
         })}
       </ul>
-      <ErrorBox error={actionError} testId="void-error" />
-      {dialog}
+      {feedback}
     </section>
   );
 }

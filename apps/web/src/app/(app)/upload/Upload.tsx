@@ -12,11 +12,12 @@ import { detailsLockedNote, isAnalysing, type CaseDetailsFields } from "@/lib/ca
 import { SpecimenField } from "@/components/SpecimenField";
 import { CaseDetails } from "@/components/CaseDetails";
 import { ACCESSION_PATTERN, ACCESSION_RULE } from "@rcmnet/api/accession";
-import { CaseImagesPanel } from "@/review/CaseImagesPanel";
-import { type CaseImage, numberImages, voidedLine } from "@/review/caseImages";
+import type { CaseImage } from "@/review/caseImages";
+import { useVoidImage } from "@/review/useVoidImage";
+import { AnalysisTable, type PolledSlide } from "./AnalysisTable";
 import { headerBehind } from "./headerSync";
-import { analysisRows, technicianMayVoid, voidLockedNote } from "./imageRows";
-import { slideStatusText, trackWaiting } from "./slideStatus";
+import { analysisRows, noAnalysisNote, voidOffer } from "./imageRows";
+import { trackWaiting } from "./slideStatus";
 import {
   type FileStatus,
   type ImageKind,
@@ -50,7 +51,7 @@ interface Progress {
     doneCount: number;
     failedCount: number;
     progress: number;
-    slides: { slideId: string; status: string; error: string | null; progress: number; cellCount: number; predictedCellCount: number; job: { step: string | null; status: string; error: string | null; attempts: number; maxAttempts: number } | null }[];
+    slides: PolledSlide[];
   };
 }
 
@@ -271,6 +272,17 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
   const p = progress.data?.caseAnalysisProgress;
   const rows = p ? analysisRows(caseImages, p.slides) : [];
   const voidedCount = caseImages.filter((s) => s.voidedAt !== null).length;
+  // One list of the case's images: "Void image" on the analysis table's own rows, so that the
+  // image voided is the one whose number, name and analysis the technician is looking at (an image
+  // uploaded into the wrong case need not wait for a hematologist).
+  const offer = voidOffer(rows, thisCase);
+  const { voidButton, feedback: voidFeedback } = useVoidImage({
+    onVoided: () => {
+      void header.reload();
+      void progress.reload();
+    },
+    onRefused: () => void header.reload(),
+  });
   return (
     <div>
       <h1>Upload</h1>
@@ -415,103 +427,32 @@ export function Upload({ initialCaseId }: { initialCaseId: string | null }) {
             <ErrorBox error={progress.error} />
             {!p ? (
               progress.loading && <Loading what="the analysis" />
-            ) : p.slideCount === 0 ? (
-              <p className="muted" data-testid="analysis-empty">
-                {voidedCount > 0 ? `No images to analyse: ${voidedCount === 1 ? "the one uploaded was" : `all ${voidedCount} uploaded were`} voided (listed under Images).` : "No images in this case yet."}
-              </p>
             ) : (
               <>
-                <div data-testid="analysis-summary">
-                  {p.doneCount} of {p.slideCount} images analysed{p.failedCount ? `, ${p.failedCount} failed` : ""}
-                  {voidedCount ? ` (${voidedCount} voided, not counted)` : ""} · case {p.caseStatus.replace("_", " ")}
-                </div>
-                <progress max={1} value={p.progress} aria-label="Analysis progress" data-testid="analysis-progress" />
-                <table style={{ marginTop: "0.5rem" }}>
-                  <thead>
-                    <tr>
-                      <th>Image</th>
-                      <th>Status</th>
-                      <th className="num">Cells</th>
-                      <th className="num">Predicted</th>
-                      <th>Step</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((r) => {
-                      const name = r.image?.originalName && (
-                        <>
-                          {" "}
-                          <bdi className="mono" data-testid="analysis-file-name">
-                            {r.image.originalName}
-                          </bdi>
-                        </>
-                      );
-                      // Not known until the header has loaded the image (just uploaded): no number rather than a guess.
-                      const number = r.number === null ? "#…" : `#${r.number}`;
-                      if (r.kind === "voided") {
-                        return (
-                          <tr key={r.slideId} className="muted" data-testid="analysis-voided" data-slide-id={r.slideId}>
-                            <td data-testid="analysis-image">
-                              <s>
-                                {number}
-                                {name}
-                              </s>
-                            </td>
-                            <td colSpan={4} data-testid="analysis-voided-line">
-                              {voidedLine(r.image)}
-                            </td>
-                          </tr>
-                        );
-                      }
-                      const s = r.polled;
-                      return (
-                        <tr key={r.slideId} data-testid="analysis-slide" data-status={s.status} data-slide-id={r.slideId}>
-                          <td data-testid="analysis-image">
-                            {number}
-                            {name}
-                          </td>
-                          <td>
-                            {s.status}
-                            {s.error && <div className="error">{s.error}</div>}
-                            {s.status === "DONE" && s.cellCount === 0 && (
-                              <div className="notice" data-testid="analysis-no-cells">
-                                No white cells found. The detector looks for blue-violet nuclei (Romanowsky or Giemsa stain)
-                                that fill a visible part of the field: check stain and focus, crop closer to the cells, or
-                                upload them as single-cell crops.
-                              </div>
-                            )}
-                          </td>
-                          <td className="num" data-testid="analysis-cells">
-                            {s.cellCount}
-                          </td>
-                          <td className="num">{s.predictedCellCount}</td>
-                          <td>
-                            <progress max={1} value={s.progress} aria-label={`Analysis of image ${r.number ?? r.image?.originalName ?? ""}`.trim()} style={{ width: 120 }} />{" "}
-                            <span data-testid="analysis-step">{slideStatusText({ ...s, waitingSince: waitingSince[s.slideId] ?? null }, now)}</span>
-                          </td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
+                {p.slideCount === 0 ? (
+                  <p className="muted" data-testid="analysis-empty">
+                    {noAnalysisNote(voidedCount)}
+                  </p>
+                ) : (
+                  <>
+                    <div data-testid="analysis-summary">
+                      {p.doneCount} of {p.slideCount} images analysed{p.failedCount ? `, ${p.failedCount} failed` : ""}
+                      {voidedCount ? ` (${voidedCount} voided, not counted)` : ""} · case {p.caseStatus.replace("_", " ")}
+                    </div>
+                    <progress max={1} value={p.progress} aria-label="Analysis progress" data-testid="analysis-progress" />
+                  </>
+                )}
+                {offer.lockedNote && (
+                  <p className="muted" data-testid="void-locked">
+                    {offer.lockedNote}
+                  </p>
+                )}
+                {rows.length > 0 && <AnalysisTable rows={rows} voidTargets={offer.targets} voidButton={voidButton} waitingSince={waitingSince} now={now} />}
               </>
             )}
+            {voidFeedback}
             {analysing && p && p.slideCount > 0 && <p className="muted">Refreshing every second while the worker analyses.</p>}
           </div>
-          {thisCase && (
-            // The images as the review page lists them, with "Void image" where the API lets a
-            // technician void one: an image uploaded into the wrong case need not wait for a hematologist.
-            <CaseImagesPanel
-              images={numberImages(thisCase.slides)}
-              canVoid={technicianMayVoid(thisCase.status, thisCase.reportVersion)}
-              lockedNote={voidLockedNote(thisCase.status, thisCase.reportVersion)}
-              onVoided={() => {
-                void header.reload();
-                void progress.reload();
-              }}
-              onRefused={() => void header.reload()}
-            />
-          )}
         </>
       )}
     </div>

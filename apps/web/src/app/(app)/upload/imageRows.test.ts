@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CaseImage } from "@/review/caseImages";
-import { analysisRows, technicianMayVoid, voidLockedNote } from "./imageRows";
+import { analysisRows, noAnalysisNote, technicianMayVoid, voidLockedNote, voidOffer } from "./imageRows";
 
 const image = (id: string, voided = false, analysisStatus = "DONE"): CaseImage => ({
   id,
@@ -64,5 +64,51 @@ describe("the upload page's Void image (the API's voidSlide rule for a technicia
       expect(technicianMayVoid(status, 1)).toBe(false);
       expect(voidLockedNote(status, 1)).toMatch(/^Being amended \(signed as version 1\): only a hematologist may void/);
     }
+  });
+});
+
+describe("the one list's void controls (voidOffer)", () => {
+  const open = { status: "IN_REVIEW", reportVersion: 0 };
+  /** Slide ids with a "Void image", and the number each button voids. */
+  const offered = (o: ReturnType<typeof voidOffer>) => [...o.targets].map(([id, i]) => `${id} #${i.number}`);
+
+  it("offers Void image on each row of an image not voided, voiding the very image (number, version) of that row", () => {
+    const rows = analysisRows([image("a"), image("b", true), image("c")], [polled("a"), polled("c")]);
+    const o = voidOffer(rows, open);
+    expect(offered(o)).toEqual(["a #1", "c #3"]);
+    expect(o.targets.get("c")).toMatchObject({ id: "c", originalName: "c.png", updatedAt: "2026-11-27T10:00:00.000Z" });
+    expect(o.lockedNote).toBeNull();
+  });
+
+  it("offers none on a row just uploaded, not yet numbered: there is no image to name in the question, nor a version to check", () => {
+    const o = voidOffer(analysisRows([image("a")], [polled("a"), polled("new")]), open);
+    expect(offered(o)).toEqual(["a #1"]);
+  });
+
+  it("offers none, and says why once, where the technician may not void (signed, or being amended)", () => {
+    const rows = analysisRows([image("a"), image("b")], [polled("a"), polled("b")]);
+    const signed = voidOffer(rows, { status: "SIGNED_OUT", reportVersion: 1 });
+    expect(offered(signed)).toEqual([]);
+    expect(signed.lockedNote).toMatch(/^Signed: .*by a hematologist/);
+    const amended = voidOffer(rows, { status: "IN_REVIEW", reportVersion: 1 });
+    expect(offered(amended)).toEqual([]);
+    expect(amended.lockedNote).toMatch(/^Being amended \(signed as version 1\)/);
+  });
+
+  it("offers nothing before the case is loaded (fails closed), and says nothing where no image is left to void", () => {
+    expect(voidOffer(analysisRows([image("a")], [polled("a")]), null)).toEqual({ targets: new Map(), lockedNote: null });
+    // Every image voided: no button, and no note about buttons there is nothing to offer for.
+    const allVoided = analysisRows([image("a", true)], []);
+    expect(voidOffer(allVoided, { status: "SIGNED_OUT", reportVersion: 1 })).toEqual({ targets: new Map(), lockedNote: null });
+    expect(voidOffer(allVoided, open)).toEqual({ targets: new Map(), lockedNote: null });
+  });
+});
+
+describe("the analysis panel with no image left to analyse", () => {
+  it("lists the voided images itself (the table), rather than pointing to a second list", () => {
+    expect(shown(analysisRows([image("a", true), image("b", true)], []))).toEqual(["voided #1 a", "voided #2 b"]);
+    expect(noAnalysisNote(1)).toBe("No images to analyse: the one uploaded was voided (listed below).");
+    expect(noAnalysisNote(2)).toBe("No images to analyse: all 2 uploaded were voided (listed below).");
+    expect(noAnalysisNote(0)).toBe("No images in this case yet.");
   });
 });

@@ -55,3 +55,33 @@ export function voidLockedNote(status: string, reportVersion: number): string | 
   }
   return null;
 }
+
+/** What the analysis table offers for voiding, in the one list of the case's images the page shows. */
+export interface VoidOffer {
+  /** The image each row's "Void image" voids, by slide id; a row not here has no button. */
+  targets: ReadonlyMap<string, NumberedImage>;
+  /** Why no row has one, said once above the table (null: nothing to say). */
+  lockedNote: string | null;
+}
+
+/**
+ * Which rows get "Void image": those of images the header has loaded and the poll still lists, in a
+ * case the technician may void in. Not a voided row (a void is final), nor one just uploaded and
+ * not yet numbered (the button would void an image the technician cannot name, and without the
+ * version the API checks a void against). No case loaded: nothing is offered (fails closed).
+ */
+export function voidOffer<P extends { slideId: string }>(
+  rows: readonly AnalysisRow<P>[],
+  theCase: { status: string; reportVersion: number } | null,
+): VoidOffer {
+  const voidable = rows.flatMap((r) => (r.kind === "image" && r.image ? [r.image] : []));
+  if (!theCase || voidable.length === 0) return { targets: new Map(), lockedNote: null };
+  if (!technicianMayVoid(theCase.status, theCase.reportVersion)) return { targets: new Map(), lockedNote: voidLockedNote(theCase.status, theCase.reportVersion) };
+  return { targets: new Map(voidable.map((image) => [image.id, image])), lockedNote: null };
+}
+
+/** The analysis panel's words when no image is left to analyse; voided ones are still listed below it. */
+export function noAnalysisNote(voidedCount: number): string {
+  if (voidedCount === 0) return "No images in this case yet.";
+  return `No images to analyse: ${voidedCount === 1 ? "the one uploaded was" : `all ${voidedCount} uploaded were`} voided (listed below).`;
+}
