@@ -310,8 +310,9 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                               title: `Why should ${v.name} ${v.version} become the champion?`,
                               confirm: "Propose promotion",
                             },
-                            (reason) =>
-                              act(async () => {
+                            async (reason) => {
+                              let declined = false;
+                              const outcome = await act(async () => {
                                 try {
                                   await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason });
                                 } catch (e) {
@@ -325,10 +326,16 @@ export function Models({ role, userId }: { role: Role; userId: string }) {
                                     confirmOnly: true,
                                     confirm: "Propose, accepting the regression",
                                   });
-                                  if (accepted === null) return;
+                                  if (accepted === null) {
+                                    declined = true;
+                                    return;
+                                  }
                                   await gql(PROPOSE_PROMOTION, { modelVersionId: v.id, reason, acceptRegression: true });
                                 }
-                              }),
+                              });
+                              // Declined: nothing was proposed; the reason's dialog stays open as typed, saying so.
+                              return declined ? { ok: false, refusal: "Not proposed: the regression was not accepted. Propose again to see the figures, or Cancel." } : outcome;
+                            },
                           )
                         }
                       >
