@@ -6,6 +6,19 @@ import { ApiError, describeError } from "./errors";
 /** How an action ended: done, or refused with the message the user is shown. */
 export type ActOutcome = { ok: true } | { ok: false; refusal: string };
 
+/**
+ * How long an action, or the page's reload after it, is waited for. A dialog is held while its
+ * action runs (no Cancel: the request is sent): a request that never answers (a connection dropped
+ * without a reset) must not hold it, and the user's typed reason, for good.
+ */
+export const ACTION_TIMEOUT_MS = 60_000;
+
+/** Said when an action has not answered in ACTION_TIMEOUT_MS: it may yet be done, so look before sending it again. */
+export const NO_ANSWER = `No answer from the server within ${ACTION_TIMEOUT_MS / 1000} s. The change may still have been made: the page is loaded again, check it before sending again.`;
+
+/** Said when the action was done but the page's reload after it did not answer. */
+export const RELOAD_NO_ANSWER = "Done, but the page could not be loaded again: reload it to see the change.";
+
 /** Said to a dialog whose answer arrives while another action runs (its buttons are not all held). */
 export const ANOTHER_ACTION_RUNNING = "Another action is still running. Wait for it to finish, then try again.";
 
@@ -17,12 +30,26 @@ export interface ActionRunnerHooks {
   setNotice: (message: string | null) => void;
   /** Called as an action starts (useAction notes where focus goes back to). */
   onStart?: () => void;
+  /** ACTION_TIMEOUT_MS unless given (tests). */
+  timeoutMs?: number;
+}
+
+class NoAnswer extends Error {}
+
+/** `work`, or NoAnswer once `ms` have passed without it settling (it may still settle later). */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoAnswer()), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** `done`: the confirmation to show, or one made from the action's answer (null: none). */
 export type Done<T> = string | ((result: T) => string | null);
 
 export function createActionRunner(hooks: ActionRunnerHooks) {
+  const timeoutMs = hooks.timeoutMs ?? ACTION_TIMEOUT_MS;
   // A plain flag, not React state: a double-click's second call comes before a re-render with busy.
   let running = false;
 
@@ -37,24 +64,30 @@ export function createActionRunner(hooks: ActionRunnerHooks) {
     try {
       let result: T;
       try {
-        result = await fn();
+        result = await within(fn(), timeoutMs);
       } catch (e) {
+        if (e instanceof NoAnswer) {
+          hooks.setActionError(NO_ANSWER);
+          // Not waited for again: a reload stuck the same way must not hold the page either.
+          void within(hooks.reload(), timeoutMs).catch(() => undefined);
+          return { ok: false, refusal: NO_ANSWER };
+        }
         const refusal = describeError(e);
         hooks.setActionError(refusal);
         // CONFLICT: someone else changed the record since the page loaded it. The page shows it
         // as it is now, so that the next try is made against what is there (the message stays).
         // A failed reload must not replace the refusal, which says what happened to the action.
-        if (e instanceof ApiError && e.code === "CONFLICT") await hooks.reload().catch(() => undefined);
+        if (e instanceof ApiError && e.code === "CONFLICT") await within(hooks.reload(), timeoutMs).catch(() => undefined);
         return { ok: false, refusal };
       }
       try {
         const said = typeof done === "function" ? done(result) : done;
         if (said) hooks.setNotice(said);
-        await hooks.reload();
+        await within(hooks.reload(), timeoutMs);
       } catch (e) {
         // The action itself was done: said on the page, but not as a refusal that invites sending
         // it again (a second user created, a second run started).
-        hooks.setActionError(describeError(e));
+        hooks.setActionError(e instanceof NoAnswer ? RELOAD_NO_ANSWER : describeError(e));
       }
       return { ok: true };
     } finally {
