@@ -53,6 +53,10 @@ async function seed(): Promise<{ caseIds: string[]; password: string }> {
   await applyMigrations(dbUrl);
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();
+  // Timestamps are UTC without a time zone, as the platform's client writes them (packages/db's
+  // client sets the same): column defaults such as a signature's signedAt, which the database
+  // refuses when it is not its clock's UTC time, are then right on a server in any time zone.
+  await c.query("SET TIME ZONE 'UTC'");
   const password = "bench-password-1";
   const hash = await hashPassword(password);
   const t0 = performance.now();
