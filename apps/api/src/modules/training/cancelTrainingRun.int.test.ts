@@ -138,6 +138,27 @@ describe("cancelling a running training run", () => {
     expect((await runOf(runId)).status).toBe("CANCELLED");
   });
 
+  it("ends at once a run handed back to the queue after its worker stopped (a living worker reaped its lease), CANCELLED or SUCCEEDED by its model", async () => {
+    for (const registered of [false, true]) {
+      const { runId, jobId, files } = await runningRun(`worker-reaped-${registered}`);
+      const model = registered ? await insertModelVersion(api.prisma, { trainingRunId: runId, labels: LABELS }) : null;
+      // Reaped: the job queued again (after its backoff), the run still RUNNING, nobody holding it.
+      await lastRenewed(jobId, 40);
+      expect(await reapExpiredLeases(api.prisma, 30_000)).toBe(1);
+      expect(await jobOf(runId)).toMatchObject({ status: "QUEUED", lockedBy: null });
+      const answered = (await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: runId, reason: "its worker was killed" })).cancelTrainingRun;
+      expect(answered).toMatchObject({ status: registered ? "SUCCEEDED" : "CANCELLED", cancelRequested: true });
+      expect((await jobOf(runId)).status).toBe("CANCELLED");
+      expect(await claimAs("worker-alive")).toBeNull();
+      const status = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: runId, action: "training.status" } });
+      expect(status).toMatchObject({
+        after: registered ? { status: "SUCCEEDED", modelVersionId: model!.id } : { status: "CANCELLED" },
+        reason: "cancelled while handed back to the queue after its worker stopped",
+      });
+      for (const dir of files) expect(existsSync(dir), dir).toBe(false);
+    }
+  });
+
   it("ends, when asked again, a run whose cancel was asked for while its worker lived and whose worker stopped before acting on it", async () => {
     const { runId, jobId, files } = await runningRun("worker-dies-after-cancel");
     await lastRenewed(jobId, 5);

@@ -48,7 +48,18 @@ export async function cancelTrainingRun(
         where: { id },
         data: { cancelRequested: true, status: "CANCELLED", finishedAt: new Date() },
       });
-    } else if (!job || (job.status !== "QUEUED" && job.status !== "RUNNING")) {
+    } else if (job?.status === "QUEUED") {
+      // Handed back to the queue after its worker stopped (a living worker reaped its lease): no
+      // worker holds it, and none that takes trainModel jobs may be running to take it again. Its
+      // job is cancelled here (under the run's lock, which a worker taking it waits for before it
+      // writes into the run), and the run settled with it: CANCELLED, or SUCCEEDED where its model
+      // was registered before its worker stopped.
+      await cancelJob(tx, job.id, "training run cancelled");
+      await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
+      await settleRunOfEndedJob(tx, id, "cancelled while handed back to the queue after its worker stopped");
+      updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
+    } else if (!job || job.status !== "RUNNING") {
+      // Its job has ended (its worker died on the last attempt): no worker is left to stop it.
       await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
       await settleRunOfEndedJob(tx, id);
       updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
@@ -59,11 +70,10 @@ export async function cancelTrainingRun(
       await settleRunOfEndedJob(tx, id, "cancelled after its worker stopped renewing its job's lease");
       updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
     } else {
-      // Its worker holds a live lease and stops it within seconds (or, handed back to the queue
-      // after its worker stopped, the next worker to take it does). Asked again meanwhile: refused,
+      // Its worker holds a live lease and stops it within seconds. Asked again meanwhile: refused,
       // it is on its way. (A run whose cancel was asked for before its worker stopped is ended by
       // the branches above when asked again: no worker is left to act on the first request.)
-      if (run.cancelRequested) throw conflict("Cancellation was already requested");
+      if (run.cancelRequested) throw conflict("Cancellation was already requested: the worker training the run stops it within seconds");
       updated = await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
     }
     await recordAudit(tx, actor, {

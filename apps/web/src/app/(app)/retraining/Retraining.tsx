@@ -265,9 +265,10 @@ export function Retraining() {
                     {ACTIVE.has(r.status) && (
                       <button
                         type="button"
-                        // A cancel waits for the run's worker; once that worker stopped answering
-                        // (stalled), a second one is what ends the run.
-                        disabled={busy || (r.cancelRequested && !r.stalledSince)}
+                        // Offered again after a cancel: once the run's worker stopped (stalled, or the
+                        // run handed back to the queue), a second cancel is what ends it; while the
+                        // worker lives, the API answers that the first is on its way.
+                        disabled={busy}
                         onClick={() =>
                           // The answer is the reason (required; the dialog trims it and holds
                           // Confirm back while it is blank): kept with the training.cancel event.
@@ -282,7 +283,7 @@ export function Retraining() {
                         }
                         data-testid="cancel-run"
                       >
-                        {r.cancelRequested && !r.stalledSince ? "Cancelling…" : "Cancel"}
+                        {r.cancelRequested ? "Cancel again" : "Cancel"}
                       </button>
                     )}
                   </td>

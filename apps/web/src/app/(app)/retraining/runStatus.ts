@@ -76,16 +76,16 @@ const CHECK_WORKERS = "check that a running worker takes trainModel jobs (RCMNET
  * browser's clock (the API's times are the database's; a few seconds apart at most where both keep time).
  */
 export function runStatusLine(r: RunState, now: number): { text: string; tone: Tone } | null {
-  // A cancel asked for while its worker was alive, or of a run handed back to the queue, waits for a
-  // worker to take it. One asked for once the worker stopped answering ends the run at once
-  // (cancelTrainingRun), so a stalled run without a cancel says so.
-  const cancelWaits = r.cancelRequested ? " Its cancellation takes effect when a worker takes it." : "";
+  // A cancel asked for while its worker was alive is that worker's to carry out. Once no worker
+  // holds the run (stalled, or handed back to the queue), a cancel ends it at once
+  // (cancelTrainingRun), a second one included: said, so that nobody waits for a worker.
+  const cancelWaits = r.cancelRequested ? " Its cancellation was asked for before its worker stopped: cancel it again to end it at once." : " Cancelling it ends it at once.";
   if (r.stalledSince) {
     return {
       text:
         `No progress for ${elapsed(r.stalledSince, now)}: the worker may have stopped (its last heartbeat ${formatDateTime(r.stalledSince)}). ` +
         `A running worker hands the run back to the queue between its own jobs, to resume from its last checkpoint (or fails it after its attempts): ${CHECK_WORKERS}. ${NO_OTHER_RUN}` +
-        (r.cancelRequested ? " Its cancellation was asked for before the worker stopped: cancel it again to end it at once." : " Cancelling it ends it at once."),
+        cancelWaits,
       tone: "error",
     };
   }
@@ -184,7 +184,9 @@ export function cancelQuestion(r: RunState): { title: string; message: string; l
  * Whether a confirmed cancel is still to be sent, decided on the run as the page last polled it
  * (`latest`), not as it was when Cancel was clicked: the question stays open while the run moves
  * on. A run that ended meanwhile is said so plainly as a notice (sending would only earn the
- * API's refusal, shown as an error). A run no longer listed is left to the API to decide.
+ * API's refusal, shown as an error). A run whose cancel was asked for already is sent again: when
+ * its worker stopped meanwhile, that ends it; while the worker lives, the API says it is on its way.
+ * A run no longer listed is left to the API to decide.
  */
 export function cancelDecision(
   id: string,
@@ -195,7 +197,5 @@ export function cancelDecision(
   if (!run) return { send: true };
   if (run.status === "CANCELLED") return { send: false, notice: `${name} had already been cancelled (CANCELLED); nothing more was sent.` };
   if (run.status !== "QUEUED" && run.status !== "RUNNING") return { send: false, notice: `${name} already finished (${run.status}); nothing was cancelled.` };
-  // Asked for before its worker stopped: nobody is left to act on it, and a second cancel ends it.
-  if (run.cancelRequested && !run.stalledSince) return { send: false, notice: `Cancelling ${name.toLowerCase()} was already requested; nothing more was sent.` };
   return { send: true };
 }
