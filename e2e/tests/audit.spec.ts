@@ -95,8 +95,8 @@ test("an export says in the file what it covers and that it is whole, and the pa
   const lines = Buffer.concat(await (await download.createReadStream()).toArray()).toString("utf8").split("\r\n");
   expect(lines[0]).toBe("seq,at,actorLogin,actorId,action,entityType,entityId,reason,before,after,prevHash,hash,hashedText");
   // Only a complete export ends with its row count, the sha256 of the lines above, the trail's
-  // head and what it covers (then the final line break).
-  expect(lines.at(-2)).toMatch(/^# rows=[1-9]\d* complete; sha256=[0-9a-f]{64}; head=#\d+ [0-9a-f]{64}; RCMNet audit export; exported \S+Z by auditor; filter none; chain intact; \d+ events verified[^,"]*; redacted none$/);
+  // head and what it covers, signed with the platform's export key (then the final line break).
+  expect(lines.at(-2)).toMatch(/^# rows=[1-9]\d* complete; sha256=[0-9a-f]{64}; head=#\d+ [0-9a-f]{64}; RCMNet audit export; exported \S+Z by auditor; filter none; chain intact; \d+ events verified[^,"]*; redacted none; sig=ed25519:[A-Za-z0-9+/]{86}==; key=[0-9a-f]{64}$/);
   expect(lines.at(-1)).toBe("");
   await expect(page.getByTestId("audit-csv-chain")).toContainText("Hash chain at export: intact");
 });

@@ -117,3 +117,11 @@ describe("RCMNET_EMBEDDED_DATABASE", () => {
     expect(() => loadEnv({ ...base(), RCMNET_EMBEDDED_DATABASE: "true" })).toThrow(/RCMNET_EMBEDDED_DATABASE: RCMNET_EMBEDDED_DATABASE must be 1 or 0$/);
   });
 });
+
+describe("RCMNET_AUDIT_SIGNING_KEY_FILE", () => {
+  it("is unset unless given (the API then keeps its own key in the data dir), and resolved when given", () => {
+    expect(loadEnv(base()).auditExportKeyFile).toBeUndefined();
+    expect(loadEnv({ ...base(), RCMNET_AUDIT_SIGNING_KEY_FILE: "keys/export.pem" }).auditExportKeyFile).toBe(join(process.cwd(), "keys/export.pem"));
+    expect(() => loadEnv({ ...base(), RCMNET_AUDIT_SIGNING_KEY_FILE: "" })).toThrow(/RCMNET_AUDIT_SIGNING_KEY_FILE/);
+  });
+});

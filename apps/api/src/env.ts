@@ -99,6 +99,11 @@ const schema = z.object({
     .pipe(z.number().int().max(MAX_ANCHOR_MINUTES, `at most ${MAX_ANCHOR_MINUTES} minutes (a day)`)),
   /** The anchor file (docs/decisions.md D2); unset: <dataDir>/audit-anchors.jsonl. */
   RCMNET_AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
+  /**
+   * The Ed25519 private key (PKCS#8 PEM) that signs audit exports, for deployments that manage
+   * their keys: it must exist. Unset: made once at <dataDir>/keys/audit-export-ed25519.pem.
+   */
+  RCMNET_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
 });
 
 export interface Env {
@@ -131,6 +136,11 @@ export interface Env {
   auditAnchorMinutes: number;
   /** RCMNET_AUDIT_ANCHOR_FILE: the worker appends the chain head there, the verifier checks it. */
   auditAnchorFile: string;
+  /**
+   * RCMNET_AUDIT_SIGNING_KEY_FILE, resolved (modules/audit/exportSigningKey.ts); unset: the API
+   * makes its own key in the data dir on first use.
+   */
+  auditExportKeyFile?: string | undefined;
   logLevel: "silent" | "error" | "info" | "debug";
   limits: Limits;
 }
@@ -254,6 +264,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     buildCommit: e.RCMNET_BUILD_COMMIT,
     auditAnchorMinutes: e.RCMNET_AUDIT_ANCHOR_MINUTES,
     auditAnchorFile: resolve(e.RCMNET_AUDIT_ANCHOR_FILE ?? join(dataDir, "audit-anchors.jsonl")),
+    auditExportKeyFile: e.RCMNET_AUDIT_SIGNING_KEY_FILE === undefined ? undefined : resolve(e.RCMNET_AUDIT_SIGNING_KEY_FILE),
     logLevel: e.RCMNET_LOG_LEVEL,
     limits: {
       ...defaultLimits,

@@ -1,4 +1,4 @@
-// REST beside GraphQL (bearer auth, same roles): uploads, images, Grad-CAM overlays, audit CSV.
+// REST beside GraphQL (bearer auth, same roles): uploads, images, Grad-CAM overlays, audit CSV and its signing key.
 import { Router, type Request, type Response, type NextFunction } from "express";
 import type { Deps } from "../context.ts";
 import { buildContext, type Context } from "../context.ts";
@@ -7,6 +7,7 @@ import { describeError } from "../log.ts";
 import { uploadSlidesRoute } from "../modules/slides/uploadSlides.ts";
 import { getBlobRoute } from "../modules/slides/blobRoutes.ts";
 import { auditCsv } from "../modules/audit/auditCsv.ts";
+import { auditExportKeyRoute } from "../modules/audit/exportKeyRoute.ts";
 import { cellGradcamRoute } from "../modules/cases/cellGradcam.ts";
 
 export type RestHandler = (ctx: Context, req: Request, res: Response) => Promise<void>;
@@ -37,6 +38,7 @@ export function restRouter(deps: Deps): Router {
   router.post("/uploads/slides", restRoute(deps, uploadSlidesRoute));
   router.get("/blobs/:sha256", restRoute(deps, getBlobRoute));
   router.get("/audit.csv", restRoute(deps, auditCsv));
+  router.get("/audit/export-key", restRoute(deps, auditExportKeyRoute));
   router.get("/cells/:cellId/gradcam", restRoute(deps, cellGradcamRoute));
   return router;
 }

@@ -181,11 +181,11 @@ describe("audit trail", () => {
     const lines = (await (await api.fetch(`/audit.csv?action=case.create`, { token: auditor })).text()).split("\r\n");
     // Line 1 is the header any CSV reader expects; the evidence closes the file.
     expect(lines[0]).toMatch(/^seq,at,actorLogin,/);
-    expect(lines.at(-2)).toMatch(new RegExp(`^# rows=7 complete; sha256=[0-9a-f]{64}; head=#\\d+ [0-9a-f]{64}; RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none$`));
+    expect(lines.at(-2)).toMatch(new RegExp(`^# rows=7 complete; sha256=[0-9a-f]{64}; head=#\\d+ [0-9a-f]{64}; RCMNet audit export; exported \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${auditorLogin}; filter action=case.create; chain intact; \\d+ events verified[^,"]*; redacted none; sig=ed25519:[A-Za-z0-9+/]{86}==; key=[0-9a-f]{64}$`));
     expect(lines.at(-1)).toBe("");
     const byAdmin = (await (await api.fetch(`/audit.csv?action=case.create`, { token: await api.loginAs("ADMIN") })).text()).split("\r\n");
     expect(byAdmin.at(-2)).toMatch(/^# rows=7 complete; sha256=[0-9a-f]{64}; head=#\d+ hash withheld; RCMNet audit export; /);
-    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; voidReason; originalName; contentSha256; hash; receivedSha256; prevHash; hashedText; reason of slide\.void\/case\.amend\/case\.update\/cell\.reclassify\/cell\.confirm$/);
+    expect(byAdmin.at(-2)).toMatch(/; redacted patientRef; collectedAt; voidReason; originalName; contentSha256; hash; receivedSha256; prevHash; hashedText; reason of slide\.void\/case\.amend\/case\.update\/cell\.reclassify\/cell\.confirm; sig=ed25519:[A-Za-z0-9+/]{86}==; key=[0-9a-f]{64}$/);
     // A filter value cannot break the comment line into rows or fields.
     const hostile = (await (await api.fetch(`/audit.csv?actorLogin=${encodeURIComponent('x\r\n1,"2",3')}`, { token: auditor })).text()).split("\r\n");
     expect(hostile).toHaveLength(3);
@@ -457,12 +457,12 @@ describe("patient references in the trail", () => {
     expect(csv).toContain("AU-WHY");
     expect(csv).not.toMatch(/MRN-441[01]/);
     // The file says whose reasons its blank cells withhold, where an inspector reads it.
-    expect(csv).toMatch(/^# rows=3 complete; .*; redacted .*; reason of slide\.void\/case\.amend\/case\.update\/cell\.reclassify\/cell\.confirm\r$/m);
+    expect(csv).toMatch(/^# rows=3 complete; .*; redacted .*; reason of slide\.void\/case\.amend\/case\.update\/cell\.reclassify\/cell\.confirm; sig=ed25519:\S+; key=[0-9a-f]{64}\r$/m);
     expect(csv).toMatch(new RegExp(`^\\d+,[^,]+,[^,]+,[^,]+,case\\.update,Case,${id},,`, "m"));
     const asAuditor = await (await api.fetch(`/audit.csv?entityId=${id}`, { token: auditor })).text();
     expect(asAuditor).toContain("patientRef corrected from MRN-4410");
     expect(asAuditor).toContain("smear belongs to MRN-4411");
-    expect(asAuditor).toMatch(/^# rows=3 complete; .*; redacted none\r$/m);
+    expect(asAuditor).toMatch(/^# rows=3 complete; .*; redacted none; sig=ed25519:\S+; key=[0-9a-f]{64}\r$/m);
     expect(asAuditor).not.toContain("reason of");
     // Reasons that are not about a patient stay readable to ADMIN (an account's, say).
     const created = (await api.gqlOk(admin, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {

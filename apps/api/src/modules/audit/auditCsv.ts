@@ -10,7 +10,10 @@
 // recognisable. A saved copy can be checked offline (auditCsvFormat.ts, scripts/verifyAuditCsv.ts):
 // for readers who see everything, each row carries the exact text its hash covers (hashedText,
 // and before/after as the JSON text inside it), and the closing line a sha256 of every line above
-// it and the trail's head as the export began (its own audit.export event; the rows stop there).
+// it and the trail's head as the export began (its own audit.export event; the rows stop there),
+// then the platform's Ed25519 signature over the line before it (exportSigningKey.ts): a copy
+// rewritten and resealed with a recomputed sha256 fails with the key GET /audit/export-key gives.
+// No key that can sign, no export: nothing is sent and no export is recorded.
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import type { PrismaClient } from "@rcmnet/db";
@@ -25,7 +28,8 @@ import { canSeePatientRef } from "../cases/caseRules.ts";
 import type { AuditVerification } from "@rcmnet/db";
 import { chainVerifier } from "./chainVerifier.ts";
 import { auditWhere, type AuditFilter } from "./listAuditEvents.ts";
-import { AUDIT_CSV_COLUMNS as COLUMNS, closingPrefix, csvField } from "./auditCsvFormat.ts";
+import { AUDIT_CSV_COLUMNS as COLUMNS, closingPrefix, csvField, signClosingLine } from "./auditCsvFormat.ts";
+import { usableExportKey } from "./exportKeyRoute.ts";
 import { HASH_KEYS, hashFor, PATIENT_KEYS, PATIENT_REASON_ACTIONS, reasonFor, redactAuditJson } from "./redact.ts";
 
 export { csvField };
@@ -49,11 +53,11 @@ async function exactTexts(prisma: PrismaClient, seqs: bigint[]): Promise<Map<big
 }
 
 /**
- * A "# " line: one field to any CSV reader (no comma, quote or line break, whatever a filter
- * value holds), skipped by readers told that "#" starts a comment.
+ * A "# " line, without its line break: one field to any CSV reader (no comma, quote or line
+ * break, whatever a filter value holds), skipped by readers told that "#" starts a comment.
  */
 function commentLine(text: string): string {
-  return `# ${text.replace(/[\r\n]+/g, " ").replace(/,/g, ";").replace(/"/g, "'")}\r\n`;
+  return `# ${text.replace(/[\r\n]+/g, " ").replace(/,/g, ";").replace(/"/g, "'")}`;
 }
 
 function queryString(req: Request, name: string): string | undefined {
@@ -105,6 +109,8 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
     to: queryDate(req, "to") ?? null,
   };
   const where = await auditWhere(ctx.prisma, filter);
+  // Before anything is verified, recorded or sent: an export that could not be signed is none.
+  const { key } = await usableExportKey(ctx);
   const chain = await chainVerifier(ctx.prisma, ctx.env).verify(ctx.prisma);
   // The client gone while the chain was verified (a full walk takes seconds; the page's Cancel
   // aborts the request, through the web app's proxy): nothing is sent, so no export is recorded in
@@ -180,6 +186,7 @@ export async function auditCsv(ctx: Context, req: Request, res: Response): Promi
   }
   // Only here, after the last row: an export cut short (the API or the database failing) lacks it.
   const closing = closingPrefix(rowCount, digest.digest("hex"), head && { seq: head.seq, hash: hashFor(head.hash, reader.role) });
-  await writeOrWait(res, commentLine(`${closing}; ${evidence}`));
+  // Signed as written (after commentLine's replacements): a verifier checks the file's own bytes, rebuilding nothing.
+  await writeOrWait(res, `${signClosingLine(commentLine(`${closing}; ${evidence}`), key.privateKey, key.fingerprint)}\r\n`);
   res.end();
 }

@@ -1,8 +1,9 @@
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { AUDIT_CSV_COLUMNS, checkAuditCsv, closingPrefix, csvField, parseCsv } from "./auditCsvFormat.ts";
+import { AUDIT_CSV_COLUMNS, checkAuditCsv, closingPrefix, csvField, exportKeyFingerprint, parseCsv, signClosingLine } from "./auditCsvFormat.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+const sha256Bytes = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const ZERO = "0".repeat(64);
 
 interface Event {
@@ -25,8 +26,11 @@ function hashedText(e: Event, prevHash: string): string {
   return `[${[e.seq.toString(), s(prevHash), s(e.actorId), s(e.actorLogin), s(e.action), s(e.entityType), s(e.entityId), e.before ?? "null", e.after ?? "null", s(e.reason), s(`${e.at.slice(0, 23)}000`)].join(", ")}]`;
 }
 
-/** An export of these events as auditCsv writes it for AUDITOR (or, redacted, for ADMIN), with its filter's query string ("none" unless given). */
-function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: string; filter?: string } = {}): string {
+/**
+ * An export of these events as auditCsv writes it for AUDITOR (or, redacted, for ADMIN), with its
+ * filter's query string ("none" unless given), its closing line signed by `signedBy` (else unsigned).
+ */
+function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: string; filter?: string; signedBy?: KeyObject } = {}): string {
   let prev = options.firstPrev ?? ZERO;
   let body = `${AUDIT_CSV_COLUMNS.join(",")}\r\n`;
   let head: { seq: bigint; hash: string | null } | null = null;
@@ -40,7 +44,8 @@ function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: st
     head = { seq: e.seq, hash: options.redacted ? null : hash };
     prev = hash;
   }
-  return `${body}# ${closingPrefix(events.length, sha256(body), head)}; RCMNet audit export; exported 2026-11-28T08:00:00.000Z by auditor; filter ${options.filter ?? "none"}; chain intact; 3 events verified; redacted none\r\n`;
+  const closing = `# ${closingPrefix(events.length, sha256(body), head)}; RCMNet audit export; exported 2026-11-28T08:00:00.000Z by auditor; filter ${options.filter ?? "none"}; chain intact; 3 events verified; redacted none`;
+  return `${body}${options.signedBy ? signClosingLine(closing, options.signedBy, exportKeyFingerprint(options.signedBy)) : closing}\r\n`;
 }
 
 const event = (seq: number, more: Partial<Event> = {}): Event => ({
@@ -75,7 +80,7 @@ describe("parseCsv", () => {
 describe("checkAuditCsv", () => {
   it("passes an export as written: every row re-hashed from its hashedText and columns, linked, the sha256 and the head", () => {
     const csv = exportOf(EVENTS);
-    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 3, withheld: 0, linked: 2, head: { seq: "3", hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, unfiltered: true, problems: [] });
+    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 3, withheld: 0, linked: 2, head: { seq: "3", hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, unfiltered: true, signature: null, problems: [] });
     // The formula guard stays, and is told apart from the value.
     expect(csv).toContain(`"'=SUM(A1), then ""more""\r\nsecond line"`);
     expect(csv).toContain(",'-3,");
@@ -141,7 +146,7 @@ describe("checkAuditCsv", () => {
   it("has nothing to re-hash in a redacted export (no hashes), and still checks its lines", () => {
     const csv = exportOf(EVENTS, { redacted: true });
     expect(csv).toContain("head=#3 hash withheld;");
-    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 0, withheld: 3, linked: 0, head: { seq: "3", hash: null }, unfiltered: true, problems: [] });
+    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 0, withheld: 3, linked: 0, head: { seq: "3", hash: null }, unfiltered: true, signature: null, problems: [] });
     // A row dropped, the count and sha256 rewritten: the gap shows without hashes too.
     const at = csv.lastIndexOf("\n# rows=") + 1;
     const body = csv.slice(0, at).replace(/\r\n2,[\s\S]*?\r\n(?=3,)/, "\r\n");
@@ -155,5 +160,84 @@ describe("checkAuditCsv", () => {
     expect(checkAuditCsv(csv.slice(0, csv.lastIndexOf("\n# rows=") + 1)).problems).toEqual([expect.stringMatching(/^no closing/)]);
     expect(checkAuditCsv(csv.replace(/sha256=[0-9a-f]{64}; head=#3 [0-9a-f]{64}; /, "")).problems).toEqual([expect.stringMatching(/^the closing line is not/)]);
     expect(checkAuditCsv(`${csv}4,extra\r\n`).problems).toEqual([expect.stringMatching(/^the closing line is not/)]);
+  });
+});
+
+describe("the closing line's signature", () => {
+  const platform = generateKeyPairSync("ed25519");
+  const forger = generateKeyPairSync("ed25519");
+  const platformKey = exportKeyFingerprint(platform.publicKey);
+  const closingAt = (csv: string) => csv.lastIndexOf("\n# rows=") + 1;
+  /** A row of the signed export edited, and the sha256 recomputed, as anyone can: the signature left as it was. */
+  const resealed = (csv: string, edit: (body: string) => string) => {
+    const body = edit(csv.slice(0, closingAt(csv)));
+    return body + csv.slice(closingAt(csv)).replace(/sha256=[0-9a-f]{64}/, `sha256=${sha256(body)}`);
+  };
+
+  it("names a key by the SHA-256 of its raw 32-byte public key, from the private key or the public one", () => {
+    const der = platform.publicKey.export({ type: "spki", format: "der" });
+    expect(platformKey).toBe(sha256Bytes(der.subarray(der.length - 32)));
+    expect(exportKeyFingerprint(platform.privateKey)).toBe(platformKey);
+    expect(exportKeyFingerprint(createPublicKey(platform.publicKey.export({ type: "spki", format: "pem" })))).toBe(platformKey);
+    expect(() => exportKeyFingerprint(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey)).toThrow(/Ed25519, not ec/);
+  });
+
+  it("verifies a signed export by the platform's key, and says it was not checked without one", () => {
+    const csv = exportOf(EVENTS, { signedBy: platform.privateKey });
+    expect(csv.slice(closingAt(csv))).toMatch(new RegExp(`; redacted none; sig=ed25519:[A-Za-z0-9+/]{86}==; key=${platformKey}\r\n$`));
+    expect(checkAuditCsv(csv, { publicKey: platform.publicKey })).toMatchObject({ ok: true, rehashed: 3, signature: { key: platformKey, verified: true }, problems: [] });
+    expect(checkAuditCsv(csv)).toMatchObject({ ok: true, signature: { key: platformKey, verified: null }, problems: [] });
+    // Redacted exports are signed alike.
+    const redacted = exportOf(EVENTS, { redacted: true, signedBy: platform.privateKey });
+    expect(checkAuditCsv(redacted, { publicKey: platform.publicKey })).toMatchObject({ ok: true, withheld: 3, signature: { verified: true } });
+  });
+
+  it("fails a copy whose row was edited and resealed with a recomputed sha256, which passes without the key", () => {
+    const csv = exportOf(EVENTS, { signedBy: platform.privateKey });
+    // Rewritten whole, as anyone can: a value changed, its hash, the head and the sha256
+    // recomputed, the signature kept. Consistent in itself: only the signature tells.
+    const rewritten = exportOf(EVENTS.map((e) => (e.seq === 3n ? { ...e, after: "-4" } : e)));
+    const forged = rewritten.replace(/\r\n$/, csv.match(/; sig=ed25519:\S+; key=[0-9a-f]{64}\r\n$/)![0]);
+    expect(checkAuditCsv(forged)).toMatchObject({ ok: true, rehashed: 3, problems: [] });
+    expect(checkAuditCsv(forged, { publicKey: platform.publicKey })).toMatchObject({
+      ok: false,
+      signature: { key: platformKey, verified: false },
+      problems: [expect.stringMatching(/^the closing line's signature does not verify by the key given/)],
+    });
+    // An edit the row's own hash catches is caught with the key as before, and the signature fails too.
+    expect(checkAuditCsv(resealed(csv, (b) => b.replaceAll("1.10", "1.20")), { publicKey: platform.publicKey }).problems).toEqual([
+      expect.stringMatching(/signature does not verify/),
+      "event #2: its hash is not the sha256 of its hashedText",
+    ]);
+    // The evidence edited (another filter said): signed too.
+    expect(checkAuditCsv(csv.replace("; filter none;", "; filter action=case.update;"), { publicKey: platform.publicKey }).problems).toEqual([expect.stringMatching(/signature does not verify/)]);
+  });
+
+  it("fails a copy signed again by another key, one whose signature was removed, and an unsigned export, given the key", () => {
+    const csv = exportOf(EVENTS, { signedBy: platform.privateKey });
+    const unsigned = csv.replace(/; sig=ed25519:[A-Za-z0-9+/=]+; key=[0-9a-f]{64}\r\n$/, "\r\n");
+    expect(checkAuditCsv(unsigned)).toMatchObject({ ok: true, signature: null });
+    expect(checkAuditCsv(unsigned, { publicKey: platform.publicKey }).problems).toEqual([expect.stringMatching(/^the closing line carries no signature/)]);
+    expect(checkAuditCsv(exportOf(EVENTS), { publicKey: platform.publicKey }).ok).toBe(false);
+    // Re-signed by a forger's key: it verifies by that key, and names it, but it is not the platform's.
+    const forgerKey = exportKeyFingerprint(forger.publicKey);
+    const resigned = exportOf(EVENTS, { signedBy: forger.privateKey });
+    expect(checkAuditCsv(resigned, { publicKey: forger.publicKey }).ok).toBe(true);
+    expect(checkAuditCsv(resigned, { publicKey: platform.publicKey })).toMatchObject({
+      ok: false,
+      signature: { key: forgerKey, verified: false },
+      problems: [`the closing line is signed by key ${forgerKey}, not by the key given (${platformKey})`],
+    });
+    // The forger's signature with the platform's fingerprint written beside it: does not verify.
+    expect(checkAuditCsv(resigned.replace(`key=${forgerKey}`, `key=${platformKey}`), { publicKey: platform.publicKey }).problems).toEqual([expect.stringMatching(/signature does not verify/)]);
+  });
+
+  it("fails a mangled signature, key or none", () => {
+    const csv = exportOf(EVENTS, { signedBy: platform.privateKey });
+    const cut = csv.replace(/==; key=/, "; key=");
+    for (const publicKey of [undefined, platform.publicKey]) {
+      expect(checkAuditCsv(cut, { publicKey }).problems).toEqual([expect.stringMatching(/^the closing line's signature is not "; sig=ed25519:<base64>; key=<64 hex digits>"/)]);
+    }
+    expect(checkAuditCsv(csv.replace(/; key=[0-9a-f]{64}/, "; key=abc")).ok).toBe(false);
   });
 });

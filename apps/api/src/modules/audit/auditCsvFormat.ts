@@ -8,8 +8,10 @@
 // An export for a reader who sees everything (AUDITOR) writes that text in `hashedText`, and
 // `before`/`after` as the exact JSON text inside it (jsonb's: its key order and spacing, 1.10 kept
 // as written), so that every row can be re-hashed from the file. The closing line carries a sha256
-// of every line above it as written, and the trail's head at the end of the export.
-import { createHash } from "node:crypto";
+// of every line above it as written, and the trail's head at the end of the export, and ends with
+// an Ed25519 signature by the platform's export key (exportSigningKey.ts) over the line before it:
+// anyone can recompute a sha256 for a rewritten copy, but only the platform can sign one.
+import { createHash, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 
 export const AUDIT_CSV_COLUMNS = ["seq", "at", "actorLogin", "actorId", "action", "entityType", "entityId", "reason", "before", "after", "prevHash", "hash", "hashedText"] as const;
 export type AuditCsvColumn = (typeof AUDIT_CSV_COLUMNS)[number];
@@ -35,7 +37,30 @@ export function closingPrefix(rows: number, sha256: string, head: { seq: bigint;
   return `rows=${rows} complete; sha256=${sha256}; head=${head ? `#${head.seq} ${head.hash ?? HEAD_HASH_WITHHELD}` : "none"}`;
 }
 
-const CLOSING = /^# rows=(\d+) complete; sha256=([0-9a-f]{64}); head=(?:#(\d+) ([0-9a-f]{64}|hash withheld)|none); ([^\r\n]*)\r\n$/;
+/**
+ * A key's name, on the closing line, in the trail (audit.exportKey.create) and at GET
+ * /audit/export-key: the SHA-256 (hex, all 64 digits: it is what ties a signature to the trail) of
+ * the raw 32-byte Ed25519 public key (RFC 8032's encoding; the last 32 bytes of its SPKI DER).
+ */
+export function exportKeyFingerprint(key: KeyObject): string {
+  const publicKey = key.type === "private" ? createPublicKey(key) : key;
+  if (publicKey.asymmetricKeyType !== "ed25519") throw new TypeError(`an audit export key is Ed25519, not ${publicKey.asymmetricKeyType ?? publicKey.type}`);
+  const { x } = publicKey.export({ format: "jwk" });
+  return createHash("sha256").update(Buffer.from(x!, "base64url")).digest("hex");
+}
+
+/**
+ * The closing line signed: `<line>; sig=ed25519:<base64>; key=<fingerprint>`. What is signed is
+ * the UTF-8 text of the line as written from its "#" up to, not including, "; sig=" (no line
+ * break): the row count, the sha256 (through which every line above), the head and the evidence.
+ */
+export function signClosingLine(unsigned: string, privateKey: KeyObject, fingerprint: string): string {
+  const signature = sign(null, Buffer.from(unsigned, "utf8"), privateKey).toString("base64");
+  return `${unsigned}; sig=ed25519:${signature}; key=${fingerprint}`;
+}
+
+// Group 1 is the text the signature covers; an Ed25519 signature is 64 bytes, 88 base64 characters.
+const CLOSING = /^(# rows=(\d+) complete; sha256=([0-9a-f]{64}); head=(?:#(\d+) ([0-9a-f]{64}|hash withheld)|none); ([^\r\n]*?))(?:; sig=ed25519:([A-Za-z0-9+/]{86}==); key=([0-9a-f]{64}))?\r\n$/;
 
 /**
  * The evidence after the head, as auditCsv.ts writes it: the filter is the query string of the
@@ -94,7 +119,21 @@ export interface AuditCsvCheck {
   head: { seq: string; hash: string | null } | null;
   /** The closing line says no filter was given: the rows must be every event from #1 to the head. */
   unfiltered: boolean;
+  /**
+   * The closing line's signature: the fingerprint of the key it names, and whether it verified by
+   * the key given (null: no key given, not checked). Null: the line carries none (an export from
+   * before exports were signed, or one whose signature was cut off).
+   */
+  signature: { key: string; verified: boolean | null } | null;
   problems: string[];
+}
+
+export interface AuditCsvCheckOptions {
+  /**
+   * The platform's export key (GET /audit/export-key, or the audit.exportKey.create event): the
+   * closing line must be signed by it, and the signature must verify.
+   */
+  publicKey?: KeyObject;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
@@ -136,12 +175,13 @@ function disagreement(row: Record<AuditCsvColumn, string>, hashed: unknown): str
  * row's columns), the links between consecutive events and the stated head. Where the head's hash
  * is given (an unredacted export) every row must carry its hash and hashedText; where no filter
  * was given the rows must be every event from #1 to the head, none missing, so that the head's
- * hash vouches through the links for each of them. It cannot tell an export rewritten whole
- * (hashes, links and sha256 recomputed) from a genuine one: compare the head, or any row's hash,
- * with the trail (auditTrail, verifyAuditTrail) or the anchor file.
+ * hash vouches through the links for each of them. Without `publicKey` it cannot tell an export
+ * rewritten whole (hashes, links and sha256 recomputed) from a genuine one; with the platform's
+ * key the closing line's signature must verify, which no one without the private key can make
+ * for a rewritten copy (or compare the head, or any row's hash, with the trail or the anchor file).
  */
-export function checkAuditCsv(text: string): AuditCsvCheck {
-  const result: AuditCsvCheck = { ok: false, rows: 0, rehashed: 0, withheld: 0, linked: 0, head: null, unfiltered: false, problems: [] };
+export function checkAuditCsv(text: string, options: AuditCsvCheckOptions = {}): AuditCsvCheck {
+  const result: AuditCsvCheck = { ok: false, rows: 0, rehashed: 0, withheld: 0, linked: 0, head: null, unfiltered: false, signature: null, problems: [] };
   const problems = result.problems;
   const at = text.lastIndexOf("\n# rows=");
   if (at < 0) {
@@ -154,10 +194,12 @@ export function checkAuditCsv(text: string): AuditCsvCheck {
     problems.push("the closing line is not one an export writes (or text follows it)");
     return result;
   }
-  const [, count, digest, headSeq, headHash, evidence] = closing;
+  const [, signed, count, digest, headSeq, headHash, evidence, signature, signedBy] = closing;
   result.head = headSeq ? { seq: headSeq, hash: headHash === HEAD_HASH_WITHHELD ? null : headHash! } : null;
   const head = result.head && { seq: BigInt(result.head.seq), hash: result.head.hash };
   if (sha256(body) !== digest) problems.push("the lines above the closing line do not match its sha256: the file was changed after the export");
+  result.signature = signature ? { key: signedBy!, verified: null } : null;
+  problems.push(...signatureProblems(signed!, signature ? { signature, key: signedBy! } : null, evidence!, options.publicKey, result));
   const filter = EVIDENCE.exec(evidence!)?.[1];
   if (filter === undefined) problems.push('the closing line does not say the export\'s filter ("RCMNet audit export; exported … by …; filter …; ")');
   result.unfiltered = filter === "none";
@@ -222,6 +264,23 @@ export function checkAuditCsv(text: string): AuditCsvCheck {
     if (!head && last !== null) problems.push("rows, though the closing line says the trail was empty (head=none)");
   }
   return finish(result);
+}
+
+/**
+ * What is wrong with the closing line's signature: a malformed one always; with a key given, none
+ * at all, one by another key, or one that does not verify (sets `verified`).
+ */
+function signatureProblems(signed: string, stated: { signature: string; key: string } | null, evidence: string, publicKey: KeyObject | undefined, result: AuditCsvCheck): string[] {
+  // The evidence never holds "; sig=" (filters are URL-encoded): one there is a signature mangled.
+  if (!stated && /; (sig|key)=/.test(evidence)) return ['the closing line\'s signature is not "; sig=ed25519:<base64>; key=<64 hex digits>" at its end'];
+  if (!publicKey) return [];
+  if (!stated) return ["the closing line carries no signature (sig=ed25519:…; key=…): an export from before exports were signed, or one whose signature was removed"];
+  const expected = exportKeyFingerprint(publicKey);
+  // Another key's signature may well verify by that key: the key must be the platform's.
+  const verified = stated.key === expected && verify(null, Buffer.from(signed, "utf8"), publicKey, Buffer.from(stated.signature, "base64"));
+  result.signature = { key: stated.key, verified };
+  if (stated.key !== expected) return [`the closing line is signed by key ${stated.key}, not by the key given (${expected})`];
+  return verified ? [] : ["the closing line's signature does not verify by the key given: the closing line, or through its sha256 the lines above it, changed after the export"];
 }
 
 /** "event #5 is" or "events #5-7 are". */
