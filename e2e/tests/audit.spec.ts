@@ -1,4 +1,5 @@
 // The auditor reads the whole trail in the dashboard, page after page, not only its newest 200.
+import { createHash, createPublicKey, verify } from "node:crypto";
 import pg from "pg";
 import { expect, login, test } from "../support/fixtures";
 
@@ -99,4 +100,16 @@ test("an export says in the file what it covers and that it is whole, and the pa
   expect(lines.at(-2)).toMatch(/^# rows=[1-9]\d* complete; sha256=[0-9a-f]{64}; head=#\d+ [0-9a-f]{64}; RCMNet audit export; exported \S+Z by auditor; filter none; chain intact; \d+ events verified[^,"]*; redacted none; sig=ed25519:[A-Za-z0-9+/]{86}==; key=[0-9a-f]{64}$/);
   expect(lines.at(-1)).toBe("");
   await expect(page.getByTestId("audit-csv-chain")).toContainText("Hash chain at export: intact");
+
+  // The page names the key that signed it, and gives its public half, with which the signature
+  // over the closing line checks out; the same line with one figure changed does not.
+  const [, signed, sig, fingerprint] = /^(.*); sig=ed25519:(\S+); key=([0-9a-f]{64})$/.exec(lines.at(-2)!)!;
+  await expect(page.getByTestId("audit-export-key-fingerprint")).toHaveText(`${fingerprint!.slice(0, 16)}…`);
+  await expect(page.getByTestId("audit-export-key")).toContainText(/recorded in the trail as event #\d+/);
+  const [keyFile] = await Promise.all([page.waitForEvent("download"), page.getByTestId("audit-export-key-download").click()]);
+  expect(keyFile.suggestedFilename()).toBe(`rcmnet-audit-export-key-${fingerprint!.slice(0, 12)}.pem`);
+  const key = createPublicKey(Buffer.concat(await (await keyFile.createReadStream()).toArray()));
+  expect(createHash("sha256").update(key.export({ format: "der", type: "spki" }).subarray(-32)).digest("hex")).toBe(fingerprint);
+  expect(verify(null, Buffer.from(signed!, "utf8"), key, Buffer.from(sig!, "base64"))).toBe(true);
+  expect(verify(null, Buffer.from(signed!.replace(/rows=(\d+)/, (_, n) => `rows=${Number(n) + 1}`), "utf8"), key, Buffer.from(sig!, "base64"))).toBe(false);
 });

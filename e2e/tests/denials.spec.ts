@@ -91,6 +91,9 @@ test("the dashboard's own API routes check the session, the role and the Origin"
   const hemaExport = await page.request.get(`${baseURL}/api/audit.csv`, { headers: { "sec-fetch-site": "same-origin" } });
   expect(hemaExport.status()).toBe(403);
   expect(await hemaExport.text()).toMatch(/role/);
+  // So is the export key's public half (nothing secret, but not this role's business either).
+  expect((await page.request.get(`${baseURL}/api/audit/export-key`, { headers: { "sec-fetch-site": "same-origin" } })).status()).toBe(403);
+  expect((await request.get(`${baseURL}/api/audit/export-key`)).status()).toBe(401);
   const upload = await page.request.post(`${baseURL}/api/uploads?caseId=${SOME_UUID}&kind=FIELD`, {
     headers: { origin: baseURL! },
     multipart: { files: { name: "x.png", mimeType: "image/png", buffer: Buffer.from("x") } },

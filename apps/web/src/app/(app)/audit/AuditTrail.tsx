@@ -2,7 +2,7 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import { Empty, ErrorBox, formatDateTime, Loading } from "@/components/ui";
 import { type AuditEventRow, AUDIT_TRAIL, VERIFY_AUDIT } from "@/lib/operations";
-import { describeError } from "@/lib/errors";
+import { ApiError, describeError } from "@/lib/errors";
 import { DownloadCancelled, downloadFrom, formatBytes } from "@/lib/download";
 import { useAction } from "@/lib/useAction";
 import { gql } from "@/lib/gql";
@@ -77,6 +77,21 @@ const FIELDS = [
   { key: "to", label: "Before (UTC)", type: "datetime-local" },
 ] as const;
 
+
+/** The key exports are signed with, as the API publishes it (its public half). */
+interface ExportKey {
+  fingerprint: string;
+  recordedSeq: string | number | null;
+}
+
+async function loadExportKey(): Promise<ExportKey> {
+  const res = await fetch("/api/audit/export-key", { credentials: "same-origin", cache: "no-store" });
+  const body = (await res.json().catch(() => null)) as (Partial<ExportKey> & { errors?: { message?: string }[] }) | null;
+  if (!res.ok || typeof body?.fingerprint !== "string") {
+    throw new ApiError("INTERNAL", body?.errors?.[0]?.message ?? "The key that signs exports could not be read: exports are refused until it can (the API's log says why).");
+  }
+  return { fingerprint: body.fingerprint, recordedSeq: body.recordedSeq ?? null };
+}
 export function AuditTrail() {
   const [draft, setDraft] = useState<Record<string, string>>({});
   const [applied, setApplied] = useState<Record<string, string>>({});
@@ -95,6 +110,7 @@ export function AuditTrail() {
     return { filter: f, badDates: bad };
   }, [applied]);
   const trail = useQuery<TrailPage>(AUDIT_TRAIL, { filter, first: PAGE }, { skip: badDates.length > 0 });
+  const exportKey = useLoader(loadExportKey);
   // The page's own check is the quick one; the button asks for a walk of the whole chain.
   const fullNext = useRef(false);
   const verify = useLoader(
@@ -237,6 +253,20 @@ export function AuditTrail() {
           {recency.detail}
         </p>
       )}
+      {exportKey.data && (
+        <p className="muted" data-testid="audit-export-key">
+          Exports are signed with the platform's key{" "}
+          <span className="mono" title={exportKey.data.fingerprint} data-testid="audit-export-key-fingerprint">
+            {exportKey.data.fingerprint.slice(0, 16)}…
+          </span>
+          {exportKey.data.recordedSeq !== null ? ` (recorded in the trail as event #${exportKey.data.recordedSeq})` : ""}.{" "}
+          <a href="/api/audit/export-key?download=1" download data-testid="audit-export-key-download">
+            Download its public key
+          </a>{" "}
+          to check a saved export (scripts/verifyAuditCsv.ts --key).
+        </p>
+      )}
+      <ErrorBox error={exportKey.error} testId="audit-export-key-error" />
       <ErrorBox error={exportCsv.actionError} testId="audit-csv-error" />
       {exportCsv.notice && (
         <p className="muted" role="status" data-testid="audit-csv-notice">
@@ -247,8 +277,9 @@ export function AuditTrail() {
         <p className={exported.chain?.startsWith("intact") ? "muted" : "error"} data-testid="audit-csv-chain" role="status">
           Exported. Hash chain at export: {exported.chain ?? "not stated"}
           {exported.redacted ? `. Blanked for your role: ${exported.redacted}` : ""}. The file ends with a line
-          “# rows=N complete; sha256=…” that states the same, with a SHA-256 of the lines above it by which a
-          saved copy can be checked; a copy without it was cut short.
+          “# rows=N complete; sha256=…; sig=…” that states the same, with a SHA-256 of the lines above it and
+          the platform's signature over both, by which a saved copy can be checked; a copy without it was cut
+          short.
         </p>
       )}
       <ErrorBox error={verify.error} testId="verify-error" />
