@@ -315,16 +315,18 @@ export async function login(prisma: PrismaClient, env: Env, typedLogin: string, 
     const failedAttempts = await tx.auditEvent.count({
       where: { entityId: user.id, action: { in: ["auth.login_failed", "auth.signature_failed", "auth.lockout"] }, ...(previous ? { seq: { gt: previous.seq } } : {}) },
     });
+    // The session before the event (the audit insert takes the trail's lock: last), in the same
+    // transaction: a sign-in on record always has its session, and a session its sign-in.
+    const opened = await openSession(tx, env, checked);
     await recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id });
-    return { checked, previousSignIn: { at: previous?.at ?? null, failedAttempts } };
+    return { checked, opened, previousSignIn: { at: previous?.at ?? null, failedAttempts } };
   });
   // FORBIDDEN, not UNAUTHENTICATED: the dashboard shows it as it is, not as "wrong password" (it
   // tells only someone who typed the right password that the account exists).
   if (!signedIn) {
     throw forbidden(`The password an administrator set for you was not replaced within ${env.temporaryPasswordHours} hours and has expired: ask an administrator to set a new one`, { reason: "temporary_password_expired" });
   }
-  // Opened now: a sign-in is for the session.
-  const opened = await openSession(prisma, env, user);
+  const { opened } = signedIn;
   return {
     user: signedIn.checked,
     mustChangePassword: mustChangePasswordNow(signedIn.checked, env),

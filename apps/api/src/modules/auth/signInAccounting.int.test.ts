@@ -19,7 +19,7 @@ const LOGIN = `mutation($l: String!, $p: String!) { login(login: $l, password: $
  * Runs `run` while inserts and updates on `table` matching `when` (SQL over NEW, test values only)
  * are refused by the database.
  */
-async function refusing<T>(table: "audit_event" | "unknown_login_lockout", when: string, run: () => Promise<T>): Promise<T> {
+async function refusing<T>(table: "audit_event" | "unknown_login_lockout" | "api_session", when: string, run: () => Promise<T>): Promise<T> {
   const name = `refuse_for_test_${randomBytes(4).toString("hex")}`;
   await api.prisma.$executeRawUnsafe(
     `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ${when} THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`,
@@ -85,9 +85,17 @@ describe("an account's attempt and its audit event", () => {
     expect(await counters(user.id)).toEqual(before);
     expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(0);
     expect(await events(user.id, "auth.login")).toBe(0);
+    // Its session refused (the database full, say): no sign-in on record either, nor a reset.
+    await refusing("api_session", `NEW."userId" = '${user.id}'`, async () => {
+      expect((await api.gql(null, LOGIN, { l: user.login, p: TEST_PASSWORD })).errors?.[0]).toMatchObject(internalError);
+    });
+    expect(await counters(user.id)).toEqual(before);
+    expect(await events(user.id, "auth.login")).toBe(0);
     // Then it signs in, with the count reset and the wrong passwords before it still told.
     expect((await api.gqlOk(null, LOGIN, { l: user.login, p: TEST_PASSWORD })).login.failedSignInsBefore).toBe(2);
     expect((await counters(user.id)).failedLogins).toBe(0);
+    expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(1);
+    expect(await events(user.id, "auth.login")).toBe(1);
   });
 });
 
