@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { type AnswerOutcome, createAskSession, type OpenQuestion } from "./askSession";
+import { type AnswerOutcome, createAskSession, NO_ANSWER, type OpenQuestion } from "./askSession";
 import { ApiError } from "@/lib/errors";
 
 interface Q {
@@ -7,11 +7,11 @@ interface Q {
 }
 
 /** A session and what its dialog would show now (the last question is the one on screen). */
-function dialog() {
+function dialog(options?: { timeoutMs?: number }) {
   let questions: OpenQuestion<Q>[] = [];
   const session = createAskSession<Q>((q) => {
     questions = q;
-  });
+  }, options);
   return { ...session, shown: () => questions.at(-1), open: () => questions };
 }
 
@@ -171,5 +171,66 @@ describe("a question that acts on its answer", () => {
     expect(await followUp).toBeNull();
     expect(d.shown()).toMatchObject({ options: { title: "Why?" }, running: true });
     settle({ ok: true });
+  });
+});
+
+describe("a question whose action gets no answer", () => {
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("is released after the timeout with what was typed and why, and closes by itself when the action is carried out after all", async () => {
+    const d = dialog({ timeoutMs: 30 });
+    const { run, settle } = heldRun();
+    const asked = d.ask({ title: "Void image 2?" }, run);
+    const id = d.shown()!.id;
+    void d.answer(id, "Smear of another patient");
+    expect(d.shown()).toMatchObject({ running: true });
+    await wait(60);
+    expect(d.shown()).toMatchObject({ id, running: false, refusal: NO_ANSWER });
+    expect(NO_ANSWER).toMatch(/may still be carried out: this closes by itself when it is, and nothing is sent again until it answers/);
+    settle({ ok: true });
+    expect(await asked).toBe("Smear of another patient");
+    expect(d.shown()).toBeUndefined();
+  });
+
+  it("shows the late refusal in place of the timeout's message, and can be cancelled meanwhile", async () => {
+    const d = dialog({ timeoutMs: 30 });
+    const first = heldRun();
+    void d.ask({ title: "Reset?" }, first.run);
+    void d.answer(d.shown()!.id, "Forgot it");
+    await wait(60);
+    first.settle({ ok: false, refusal: "The account is disabled" });
+    await tick();
+    expect(d.shown()).toMatchObject({ running: false, refusal: "The account is disabled" });
+    const second = heldRun();
+    const asked = d.ask({ title: "Unlock?" }, second.run);
+    void d.answer(d.shown()!.id, "Locked out by mistake");
+    await wait(60);
+    d.cancel(d.shown()!.id);
+    expect(await asked).toBeNull();
+    second.settle({ ok: true });
+    await tick();
+    expect(d.shown()).toBeUndefined();
+  });
+
+  it("does not count the time a follow-up question waits for the user", async () => {
+    const d = dialog({ timeoutMs: 30 });
+    let followUp!: Promise<string | null>;
+    let finish!: (o: AnswerOutcome) => void;
+    const asked = d.ask({ title: "Propose?" }, async () => {
+      followUp = d.ask({ title: "Below the champion: propose anyway?" });
+      await followUp;
+      return new Promise<AnswerOutcome>((resolve) => (finish = resolve));
+    });
+    void d.answer(d.shown()!.id, "Better on the locked test set");
+    await wait(100);
+    // Read for longer than the timeout: the question under it is still held, with no message.
+    expect(d.open().map((q) => [q.options.title, q.running, q.refusal])).toEqual([
+      ["Propose?", true, null],
+      ["Below the champion: propose anyway?", false, null],
+    ]);
+    await d.answer(d.shown()!.id, "");
+    await tick();
+    finish({ ok: true });
+    expect(await asked).toBe("Better on the locked test set");
   });
 });

@@ -4,6 +4,16 @@
 import { describeError } from "@/lib/errors";
 
 /**
+ * How long a question's form is held while its answer is acted on. A request that never answers (a
+ * connection dropped without a reset) must not hold the form, and what was typed, for good: after
+ * this the form is released with NO_ANSWER, while the request may still be carried out.
+ */
+export const ASK_TIMEOUT_MS = 60_000;
+
+/** Said in the form once ASK_TIMEOUT_MS have passed without an answer. */
+export const NO_ANSWER = `No answer from the server after ${ASK_TIMEOUT_MS / 1000} s. The request may still be carried out: this closes by itself when it is, and nothing is sent again until it answers. You may Cancel meanwhile.`;
+
+/**
  * What acting on an answer came to. ok: done, the question closes. Not ok: it stays open, fields
  * as typed, with `refusal` shown in it (null: nothing to say, e.g. the user came back to it from a
  * follow-up question).
@@ -55,7 +65,11 @@ export interface AskSession<Options> {
 }
 
 /** `show`: called with the open questions, bottom first, after each change (the dialog shows the last). */
-export function createAskSession<Options>(show: (questions: OpenQuestion<Options>[]) => void): AskSession<Options> {
+export function createAskSession<Options>(
+  show: (questions: OpenQuestion<Options>[]) => void,
+  /** ASK_TIMEOUT_MS unless given (tests). */
+  { timeoutMs = ASK_TIMEOUT_MS }: { timeoutMs?: number } = {},
+): AskSession<Options> {
   let stack: Entry<Options>[] = [];
   let ids = 0;
 
@@ -71,6 +85,23 @@ export function createAskSession<Options>(show: (questions: OpenQuestion<Options
     entry.resolve(answer);
     publish();
   };
+  /**
+   * The run's outcome, or "no answer" once timeoutMs have passed without one. Not while a
+   * follow-up question covers this one (the run is waiting for the user, not the server): the
+   * clock starts again.
+   */
+  const answeredWithin = (settled: Promise<AnswerOutcome>, entry: Entry<Options>) =>
+    new Promise<AnswerOutcome | "no answer">((resolve) => {
+      let timer: ReturnType<typeof setTimeout>;
+      const arm = () => {
+        timer = setTimeout(() => (top() !== entry && stack.includes(entry) ? arm() : resolve("no answer")), timeoutMs);
+      };
+      arm();
+      void settled.then((outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      });
+    });
 
   return {
     ask: (options, run) =>
@@ -95,13 +126,26 @@ export function createAskSession<Options>(show: (questions: OpenQuestion<Options
         return;
       }
       update(entry, { running: true, refusal: null });
-      let outcome: AnswerOutcome;
-      try {
-        outcome = await entry.run(answer);
-      } catch (e) {
-        // A run is expected to report its refusal, not throw it; one that throws must still leave
-        // the form usable, with a reason, rather than held busy for ever.
-        outcome = { ok: false, refusal: describeError(e) };
+      const run = entry.run;
+      const settled = (async (): Promise<AnswerOutcome> => {
+        try {
+          return await run(answer);
+        } catch (e) {
+          // A run is expected to report its refusal, not throw it; one that throws must still leave
+          // the form usable, with a reason, rather than held busy for ever.
+          return { ok: false, refusal: describeError(e) };
+        }
+      })();
+      const outcome = await answeredWithin(settled, entry);
+      if (outcome === "no answer") {
+        // Released, as typed; the page's action still runs and refuses any other until it answers.
+        if (stack.includes(entry)) update(entry, { running: false, refusal: NO_ANSWER });
+        const late = await settled;
+        // Carried out after all: closed as answered, unless the user has since sent it again or left.
+        if (!stack.includes(entry) || entry.running) return;
+        if (late.ok) close(entry, answer);
+        else update(entry, { refusal: late.refusal ?? null });
+        return;
       }
       if (!stack.includes(entry)) return;
       if (outcome.ok) close(entry, answer);

@@ -7,14 +7,13 @@ import { ApiError, describeError } from "./errors";
 export type ActOutcome = { ok: true } | { ok: false; refusal: string };
 
 /**
- * How long an action, or the page's reload after it, is waited for. A dialog is held while its
- * action runs (no Cancel: the request is sent): a request that never answers (a connection dropped
- * without a reset) must not hold it, and the user's typed reason, for good.
+ * How long the page's reload after a done action is waited for: one that never answers must not
+ * hold the page busy (and a dialog open) for an action already done. The action itself is waited
+ * for as long as it takes (an audit export verifies the whole chain first, under limits of its
+ * own); a dialog stops holding its form after ASK_TIMEOUT_MS (askSession.ts) while the action
+ * still runs, and blocks any other action, until it answers.
  */
-export const ACTION_TIMEOUT_MS = 60_000;
-
-/** Said when an action has not answered in ACTION_TIMEOUT_MS: it may yet be done, so look before sending it again. */
-export const NO_ANSWER = `No answer from the server within ${ACTION_TIMEOUT_MS / 1000} s. The change may still have been made: the page is loaded again, check it before sending again.`;
+export const RELOAD_TIMEOUT_MS = 60_000;
 
 /** Said when the action was done but the page's reload after it did not answer. */
 export const RELOAD_NO_ANSWER = "Done, but the page could not be loaded again: reload it to see the change.";
@@ -30,8 +29,8 @@ export interface ActionRunnerHooks {
   setNotice: (message: string | null) => void;
   /** Called as an action starts (useAction notes where focus goes back to). */
   onStart?: () => void;
-  /** ACTION_TIMEOUT_MS unless given (tests). */
-  timeoutMs?: number;
+  /** RELOAD_TIMEOUT_MS unless given (tests). */
+  reloadTimeoutMs?: number;
 }
 
 class NoAnswer extends Error {}
@@ -49,7 +48,7 @@ function within<T>(work: Promise<T>, ms: number): Promise<T> {
 export type Done<T> = string | ((result: T) => string | null);
 
 export function createActionRunner(hooks: ActionRunnerHooks) {
-  const timeoutMs = hooks.timeoutMs ?? ACTION_TIMEOUT_MS;
+  const timeoutMs = hooks.reloadTimeoutMs ?? RELOAD_TIMEOUT_MS;
   // A plain flag, not React state: a double-click's second call comes before a re-render with busy.
   let running = false;
 
@@ -64,14 +63,8 @@ export function createActionRunner(hooks: ActionRunnerHooks) {
     try {
       let result: T;
       try {
-        result = await within(fn(), timeoutMs);
+        result = await fn();
       } catch (e) {
-        if (e instanceof NoAnswer) {
-          hooks.setActionError(NO_ANSWER);
-          // Not waited for again: a reload stuck the same way must not hold the page either.
-          void within(hooks.reload(), timeoutMs).catch(() => undefined);
-          return { ok: false, refusal: NO_ANSWER };
-        }
         const refusal = describeError(e);
         hooks.setActionError(refusal);
         // CONFLICT: someone else changed the record since the page loaded it. The page shows it
