@@ -303,11 +303,13 @@ describe("authentication", () => {
     const { user: adminUser } = await api.createUser("ADMIN");
     const asActor = (u: typeof user) => ({ id: u.id, login: u.login, displayName: u.displayName, role: u.role });
     // The reset lands after the current password was checked and the new one hashed, just before
-    // the change's transaction: as an administrator's reset committed in that window would.
+    // the change's transaction: as an administrator's reset committed in that window would. (The
+    // check settles in a transaction of its own, the first; the change's is the second.)
     let resets = 0;
+    let transactions = 0;
     const racing = new Proxy(api.prisma, {
       get: (target, prop) => {
-        if (prop === "$transaction" && resets === 0) {
+        if (prop === "$transaction" && ++transactions === 2) {
           return async (...args: unknown[]) => {
             resets++;
             await resetUserPassword(api.prisma, asActor(adminUser), { id: user.id, newPassword: "a temporary one from the admin", reason: "forgot it" });

@@ -119,9 +119,13 @@ async function settleAttempt<T>(
   type Settled = { outcome: "refused" } | { outcome: "right"; answer: T } | { outcome: "wrong"; locked: boolean };
   const settled = await prisma.$transaction(async (tx): Promise<Settled> => {
     if (ok) {
+      // And only while the account is as the password was checked against: one disabled, or given
+      // a new password, while the old one was being hashed signs in no more (no reset, no
+      // auth.login after the user.disable or the reset on record).
       const reset = await tx.$executeRaw`
         UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL
-        WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}`;
+        WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}
+          AND NOT "disabled" AND "passwordHash" = ${user.passwordHash}`;
       if (reset === 0) return { outcome: "refused" };
       return { outcome: "right", answer: await onRight(tx, { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null }) };
     }
