@@ -3,7 +3,7 @@
 // one Node process saturates one core at ~7 ms CPU per case-review request (docs/performance.md).
 import cluster from "node:cluster";
 import { join } from "node:path";
-import { BlobStore, createPrismaClient, openDatabase } from "@rcmnet/db";
+import { BlobStore, createPrismaClient, openDatabase, PlatformRoleError } from "@rcmnet/db";
 import { loadEnv } from "./env.ts";
 import { createApp } from "./app.ts";
 import { closeIdleSessions } from "./auth/sessions.ts";
@@ -32,10 +32,13 @@ try {
   // A DATABASE_URL that can never work (wrong password, unknown role or database): one line and
   // exit 2, which a supervisor can be told not to restart on (systemd's RestartPreventExitStatus=2).
   // Anything else at start (the database still starting, say) exits 1, as an uncaught error did.
+  // A role refused in production (PlatformRoleError: D14) is as permanent: exit 2, as the worker's.
   const fault = permanentDatabaseFault(err);
+  const refused = err instanceof PlatformRoleError;
   if (fault) log.error(`api not started: ${fault.message}`);
+  else if (refused) log.error(`api not started: ${err.message}`);
   else log.error("api not started", describeError(err));
-  process.exit(fault ? 2 : 1);
+  process.exit(fault || refused ? 2 : 1);
 }
 
 async function runPrimary() {

@@ -43,6 +43,20 @@ describe("the API's start", () => {
     }
   }, 150_000);
 
+  it("ends with exit 2 and one line when production refuses a database role that could rewrite the audit trail", async () => {
+    const db = await createTestDatabase();
+    const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-start-"));
+    try {
+      // The test server's role is a superuser: what a production start refuses (D14).
+      const { code, output } = await exitOf({ NODE_ENV: "production", RCMNET_AUTH_SECRET: "x".repeat(40), DATABASE_URL: db.url, API_PORT: "1" }, dataDir);
+      expect(code, output).toBe(2);
+      expect(errorLines(output), output).toEqual([expect.stringMatching(/^api not started: .*Refusing to start in production/)]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+      await db.drop();
+    }
+  }, 150_000);
+
   it("stops a cluster whose HTTP workers cannot listen (the port taken) with exit 2, rather than forking them again for ever", async () => {
     const db = await createTestDatabase();
     const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-start-"));

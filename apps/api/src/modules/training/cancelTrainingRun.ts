@@ -40,6 +40,9 @@ export async function cancelTrainingRun(
       throw conflict(`The training run has already finished (${run.status})`);
     }
     let updated: TrainingRun;
+    // Its job locked too, so that it stays as read until this commits: a worker claiming it now
+    // skips it (claimJob takes jobs SKIP LOCKED), a reaper too, and a lease renewal waits.
+    await tx.$queryRaw`SELECT 1 FROM "job" WHERE "dedupeKey" = ${trainingKey(run.id)} FOR UPDATE`;
     const job = await tx.job.findUnique({ where: { dedupeKey: trainingKey(run.id) } });
     if (run.status === "QUEUED" && job?.status === "QUEUED") {
       // Never started: nothing to wait for.
@@ -73,7 +76,9 @@ export async function cancelTrainingRun(
       // Its worker holds a live lease and stops it within seconds. Asked again meanwhile: refused,
       // it is on its way. (A run whose cancel was asked for before its worker stopped is ended by
       // the branches above when asked again: no worker is left to act on the first request.)
-      if (run.cancelRequested) throw conflict("Cancellation was already requested: the worker training the run stops it within seconds");
+      if (run.cancelRequested) {
+        throw conflict("Cancellation was already requested: the worker training the run stops it within seconds (while it evaluates the model on the TEST part, before registering it)");
+      }
       updated = await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
     }
     await recordAudit(tx, actor, {
