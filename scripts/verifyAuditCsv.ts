@@ -46,6 +46,7 @@ try {
 const check = checkAuditCsv(text, { publicKey });
 console.log(`${check.rows} rows: ${check.rehashed} re-hashed, ${check.linked} links checked${check.withheld ? `, ${check.withheld} without hashes${check.head?.hash ? "" : " (redacted for the exporting role: re-hash from an AUDITOR export)"}` : ""}`);
 if (check.head) console.log(`head at export: event #${check.head.seq} ${check.head.hash ?? "(hash withheld)"}`);
+if (check.chain) console.log(`chain at export, as the platform found it: ${check.chain}`);
 if (publicKey) {
   if (check.signature?.verified) console.log(`signature OK by key ${check.signature.key}`);
   else console.log(`signature NOT OK by the key given, ${exportKeyFingerprint(publicKey)} (the problems below say why)`);

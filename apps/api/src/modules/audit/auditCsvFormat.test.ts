@@ -30,7 +30,7 @@ function hashedText(e: Event, prevHash: string): string {
  * An export of these events as auditCsv writes it for AUDITOR (or, redacted, for ADMIN), with its
  * filter's query string ("none" unless given), its closing line signed by `signedBy` (else unsigned).
  */
-function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: string; filter?: string; signedBy?: KeyObject } = {}): string {
+function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: string; filter?: string; signedBy?: KeyObject; chain?: string } = {}): string {
   let prev = options.firstPrev ?? ZERO;
   let body = `${AUDIT_CSV_COLUMNS.join(",")}\r\n`;
   let head: { seq: bigint; hash: string | null } | null = null;
@@ -44,7 +44,7 @@ function exportOf(events: Event[], options: { redacted?: boolean; firstPrev?: st
     head = { seq: e.seq, hash: options.redacted ? null : hash };
     prev = hash;
   }
-  const closing = `# ${closingPrefix(events.length, sha256(body), head)}; RCMNet audit export; exported 2026-11-28T08:00:00.000Z by auditor; filter ${options.filter ?? "none"}; chain intact; 3 events verified; redacted none`;
+  const closing = `# ${closingPrefix(events.length, sha256(body), head)}; RCMNet audit export; exported 2026-11-28T08:00:00.000Z by auditor; filter ${options.filter ?? "none"}; chain ${options.chain ?? "intact; 3 events verified"}; redacted none`;
   return `${body}${options.signedBy ? signClosingLine(closing, options.signedBy, exportKeyFingerprint(options.signedBy)) : closing}\r\n`;
 }
 
@@ -80,7 +80,7 @@ describe("parseCsv", () => {
 describe("checkAuditCsv", () => {
   it("passes an export as written: every row re-hashed from its hashedText and columns, linked, the sha256 and the head", () => {
     const csv = exportOf(EVENTS);
-    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 3, withheld: 0, linked: 2, head: { seq: "3", hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, unfiltered: true, signature: null, problems: [] });
+    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 3, withheld: 0, linked: 2, head: { seq: "3", hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, unfiltered: true, signature: null, chain: "intact; 3 events verified", problems: [] });
     // The formula guard stays, and is told apart from the value.
     expect(csv).toContain(`"'=SUM(A1), then ""more""\r\nsecond line"`);
     expect(csv).toContain(",'-3,");
@@ -146,7 +146,7 @@ describe("checkAuditCsv", () => {
   it("has nothing to re-hash in a redacted export (no hashes), and still checks its lines", () => {
     const csv = exportOf(EVENTS, { redacted: true });
     expect(csv).toContain("head=#3 hash withheld;");
-    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 0, withheld: 3, linked: 0, head: { seq: "3", hash: null }, unfiltered: true, signature: null, problems: [] });
+    expect(checkAuditCsv(csv)).toEqual({ ok: true, rows: 3, rehashed: 0, withheld: 3, linked: 0, head: { seq: "3", hash: null }, unfiltered: true, signature: null, chain: "intact; 3 events verified", problems: [] });
     // A row dropped, the count and sha256 rewritten: the gap shows without hashes too.
     const at = csv.lastIndexOf("\n# rows=") + 1;
     const body = csv.slice(0, at).replace(/\r\n2,[\s\S]*?\r\n(?=3,)/, "\r\n");
@@ -239,5 +239,14 @@ describe("the closing line's signature", () => {
       expect(checkAuditCsv(cut, { publicKey }).problems).toEqual([expect.stringMatching(/^the closing line's signature is not "; sig=ed25519:<base64>; key=<64 hex digits>"/)]);
     }
     expect(checkAuditCsv(csv.replace(/; key=[0-9a-f]{64}/, "; key=abc")).ok).toBe(false);
+  });
+
+  it("fails a file as exported, and signed, whose closing line says the platform did not find the chain intact", async () => {
+    const { privateKey } = generateKeyPairSync("ed25519");
+    for (const chain of ["BROKEN at event #2: its hash does not match its content", "NOT VERIFIED: the anchor file is missing"]) {
+      const check = checkAuditCsv(exportOf(EVENTS, { signedBy: privateKey, chain }), { publicKey: createPublicKey(privateKey) });
+      expect(check).toMatchObject({ ok: false, chain, signature: { verified: true } });
+      expect(check.problems).toEqual([`the platform did not find the trail's chain intact when it exported this file: ${chain}`]);
+    }
   });
 });

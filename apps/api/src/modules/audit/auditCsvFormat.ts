@@ -38,7 +38,7 @@ export function closingPrefix(rows: number, sha256: string, head: { seq: bigint;
 }
 
 /**
- * A key's name, on the closing line, in the trail (audit.exportKey.create) and at GET
+ * A key's name, on the closing line, in the trail (audit.exportKey.register) and at GET
  * /audit/export-key: the SHA-256 (hex, all 64 digits: it is what ties a signature to the trail) of
  * the raw 32-byte Ed25519 public key (RFC 8032's encoding; the last 32 bytes of its SPKI DER).
  */
@@ -125,12 +125,19 @@ export interface AuditCsvCheck {
    * before exports were signed, or one whose signature was cut off).
    */
   signature: { key: string; verified: boolean | null } | null;
+  /**
+   * The platform's verdict on the trail's chain as it exported the file (the closing line's
+   * "chain …": "intact; N events verified…", "BROKEN at event #N: …", "NOT VERIFIED: …"); null when
+   * the line states none. Anything but intact is a problem: the file may be as exported, and
+   * signed, while what it exports is not a trail the platform could vouch for.
+   */
+  chain: string | null;
   problems: string[];
 }
 
 export interface AuditCsvCheckOptions {
   /**
-   * The platform's export key (GET /audit/export-key, or the audit.exportKey.create event): the
+   * The platform's export key (GET /audit/export-key, or the audit.exportKey.register event): the
    * closing line must be signed by it, and the signature must verify.
    */
   publicKey?: KeyObject;
@@ -181,7 +188,7 @@ function disagreement(row: Record<AuditCsvColumn, string>, hashed: unknown): str
  * for a rewritten copy (or compare the head, or any row's hash, with the trail or the anchor file).
  */
 export function checkAuditCsv(text: string, options: AuditCsvCheckOptions = {}): AuditCsvCheck {
-  const result: AuditCsvCheck = { ok: false, rows: 0, rehashed: 0, withheld: 0, linked: 0, head: null, unfiltered: false, signature: null, problems: [] };
+  const result: AuditCsvCheck = { ok: false, rows: 0, rehashed: 0, withheld: 0, linked: 0, head: null, unfiltered: false, signature: null, chain: null, problems: [] };
   const problems = result.problems;
   const at = text.lastIndexOf("\n# rows=");
   if (at < 0) {
@@ -203,6 +210,9 @@ export function checkAuditCsv(text: string, options: AuditCsvCheckOptions = {}):
   const filter = EVIDENCE.exec(evidence!)?.[1];
   if (filter === undefined) problems.push('the closing line does not say the export\'s filter ("RCMNet audit export; exported … by …; filter …; ")');
   result.unfiltered = filter === "none";
+  result.chain = /; chain (.*); redacted /.exec(evidence!)?.[1] ?? null;
+  if (result.chain === null) problems.push('the closing line does not say the chain\'s verdict at export ("; chain …; redacted …")');
+  else if (!result.chain.startsWith("intact")) problems.push(`the platform did not find the trail's chain intact when it exported this file: ${result.chain}`);
 
   const [header, ...records] = parseCsv(body);
   if (header?.join(",") !== AUDIT_CSV_COLUMNS.join(",")) {

@@ -1,6 +1,6 @@
 // GET /audit/export-key (AUDITOR, ADMIN): the public key that verifies the signature closing every
 // audit export (scripts/verifyAuditCsv.ts --key), its fingerprint as the closing line names it,
-// and the seq of the audit.exportKey.create event that recorded it, by which an auditor ties the
+// and the seq of the audit.exportKey.register event that recorded it, by which an auditor ties the
 // key to the trail rather than to this answer alone.
 import type { Request, Response } from "express";
 import type { Context } from "../../context.ts";

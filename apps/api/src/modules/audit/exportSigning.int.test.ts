@@ -13,7 +13,7 @@ import { createLogger } from "../../log.ts";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
 import { databaseFingerprint } from "../../testing/fixtures.ts";
 import { checkAuditCsv, exportKeyFingerprint } from "./auditCsvFormat.ts";
-import { EXPORT_KEY_CREATED } from "./exportSigningKey.ts";
+import { EXPORT_KEY_REGISTERED } from "./exportSigningKey.ts";
 
 let api: TestApi;
 let auditor: string;
@@ -77,7 +77,7 @@ describe("signed audit exports", () => {
     expect((await api.fetch(`/audit/export-key`)).status).toBe(401);
     // A refusal makes no key and records nothing.
     await expect(stat(keyFile())).rejects.toThrow(/ENOENT/);
-    expect(await count(EXPORT_KEY_CREATED)).toBe(0);
+    expect(await count(EXPORT_KEY_REGISTERED)).toBe(0);
 
     const res = await api.fetch(`/audit/export-key`, { token: auditor });
     expect(res.status).toBe(200);
@@ -87,7 +87,7 @@ describe("signed audit exports", () => {
     if (process.platform !== "win32") expect((await stat(keyFile())).mode & 0o777).toBe(0o600);
     const byAdmin = (await (await api.fetch(`/audit/export-key`, { token: await api.loginAs("ADMIN") })).json()) as PublishedKey;
     expect(byAdmin).toEqual(published);
-    const events = await api.prisma.auditEvent.findMany({ where: { action: EXPORT_KEY_CREATED } });
+    const events = await api.prisma.auditEvent.findMany({ where: { action: EXPORT_KEY_REGISTERED } });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       seq: BigInt(published.recordedSeq),
@@ -117,7 +117,7 @@ describe("signed audit exports", () => {
     expect(checkAuditCsv(forged)).toMatchObject({ ok: true, signature: { key: published.fingerprint, verified: null } });
     expect(checkAuditCsv(forged, { publicKey })).toMatchObject({ ok: false, signature: { verified: false }, problems: [expect.stringMatching(/signature does not verify/)] });
     // Still one key, recorded once, however many exports.
-    expect(await count(EXPORT_KEY_CREATED)).toBe(1);
+    expect(await count(EXPORT_KEY_REGISTERED)).toBe(1);
   });
 
   it("is checked by scripts/verifyAuditCsv.ts --key: OK by the key, exit 1 for a resealed copy, not checked without it", async () => {

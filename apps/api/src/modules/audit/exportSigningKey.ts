@@ -6,7 +6,7 @@
 // the number of API processes starting together. A file that is there but is not an Ed25519
 // private key refuses every export until an operator restores it: it is never replaced, since a
 // new key made over a damaged one would sign as the platform while nothing said the key changed.
-// Every key that signs is recorded in the trail once (audit.exportKey.create: fingerprint and
+// Every key that signs is recorded in the trail once (audit.exportKey.register: fingerprint and
 // public key), so that an auditor can tie a signature to the trail, old exports included.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { link, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
@@ -16,7 +16,7 @@ import type { Env } from "../../env.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 import { exportKeyFingerprint } from "./auditCsvFormat.ts";
 
-export const EXPORT_KEY_CREATED = "audit.exportKey.create";
+export const EXPORT_KEY_REGISTERED = "audit.exportKey.register";
 export const EXPORT_KEY_ENTITY = "AuditExportKey";
 /** Any number no other advisory lock in the system uses. */
 const EXPORT_KEY_LOCK = 72430071;
@@ -135,7 +135,7 @@ export async function recordExportKey(prisma: PrismaClient, key: ExportSigningKe
   return prisma.$transaction(async (tx) => {
     // Two API processes starting at once: the second waits, then finds the first one's event.
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EXPORT_KEY_LOCK}::bigint)`;
-    const where = { action: EXPORT_KEY_CREATED, entityType: EXPORT_KEY_ENTITY, entityId: key.fingerprint };
+    const where = { action: EXPORT_KEY_REGISTERED, entityType: EXPORT_KEY_ENTITY, entityId: key.fingerprint };
     const known = await tx.auditEvent.findFirst({ where, select: { seq: true } });
     if (known) return known.seq;
     await recordAudit(tx, null, { ...where, after: { algorithm: "ed25519", fingerprint: key.fingerprint, publicKey: key.publicKeyPem, keyFile: key.path } });
