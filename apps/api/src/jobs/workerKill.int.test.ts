@@ -85,7 +85,10 @@ describe("a worker killed mid-job", () => {
     expect(atKill.slide).toBe("RUNNING");
     expect(atKill.job).toMatchObject({ status: "RUNNING", attempts: 1 });
 
-    const rescuer = spawnWorker(script, [db.url, dataDir, "1500", "0"]);
+    // A longer lease for the rescuer: it reaps the victim's job once its 6 s pass, and its own
+    // renewals (every 2 s) survive the event loop being held by a model on a loaded machine (with
+    // 1.5 s it once lost its own job mid-analysis in CI and took it a third time).
+    const rescuer = spawnWorker(script, [db.url, dataDir, "6000", "0"]);
     workers.push(rescuer);
     const done = await until("job finished", async () => {
       const row = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
