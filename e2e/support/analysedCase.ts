@@ -23,6 +23,16 @@ export async function analysedCase(
   );
   if (created.errors) throw new Error(`createCase: ${JSON.stringify(created.errors)}`);
   const caseId = created.data!.createCase.id;
+  return { caseId, fileNames: await uploadAnalysed(request, caseId, fieldPaths) };
+}
+
+/**
+ * Uploads smear fields into a case as the technician (a new case, or one being amended) and
+ * returns once their analysis has finished and the case is back in review (IN_REVIEW): the file
+ * name each new slide was uploaded as, by slide id.
+ */
+export async function uploadAnalysed(request: APIRequestContext, caseId: string, fieldPaths: readonly string[]): Promise<Map<string, string>> {
+  const tech = await apiLogin(request, "tech");
   const fileNames = new Map<string, string>();
   for (const path of fieldPaths) {
     const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
@@ -40,5 +50,5 @@ export async function analysedCase(
       { timeout: 120_000 },
     )
     .toBe("IN_REVIEW");
-  return { caseId, fileNames };
+  return fileNames;
 }

@@ -6,9 +6,8 @@
 // case of its own, an amendment voids its image (another patient's) and is closed by a signed
 // retraction: version 2 reports no valid result and version 1 reads as withdrawn; the patient's own
 // smears then arrive and version 3, signed like any amendment, gives a result again.
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { apiLogin, apiQuery, apiUrl, expect, fields, labelKeys, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
+import { uploadAnalysed } from "../support/analysedCase";
+import { apiLogin, apiQuery, expect, fields, labelKeys, login, openReviewFromWorklist, test, uniqueAccession } from "../support/fixtures";
 import { signedOutCase } from "../support/signedCase";
 
 test.describe.configure({ mode: "serial" });
@@ -315,15 +314,7 @@ test("an amendment whose images are all another patient's is closed by a signed 
   // gives a result again (version 3); the retraction stays readable, superseded.
   const reopened = await apiQuery(request, token, "mutation($c: ID!) { amendCase(input: { caseId: $c, reason: \"The patient's own smears arrived\", expectedReportVersion: 2 }) { id } }", { c: caseId });
   expect(reopened.errors).toBeUndefined();
-  const tech = await apiLogin(request, "tech");
-  const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
-    headers: { authorization: `Bearer ${tech}` },
-    multipart: { files: { name: basename(fields()[1]!), mimeType: "image/jpeg", buffer: readFileSync(fields()[1]!) } },
-  });
-  expect(up.status(), await up.text()).toBe(201);
-  await expect
-    .poll(async () => (await apiQuery<{ case: { status: string } }>(request, token, "query($c: ID!) { case(id: $c) { status } }", { c: caseId })).data!.case.status, { timeout: 60_000 })
-    .toBe("IN_REVIEW");
+  await uploadAnalysed(request, caseId, [fields()[1]!]);
   const cells = await apiQuery<{ case: { cells: { nodes: { id: string; reviewCount: number; currentLabel: string }[] } } }>(
     request, token, "query($c: ID!) { case(id: $c) { cells(first: 500, needsReview: true) { nodes { id reviewCount currentLabel } } } }", { c: caseId });
   const pending = cells.data!.case.cells.nodes;

@@ -3,9 +3,8 @@
 // still counted: the review page says so beside the progress and the sign-off button, marks each
 // tile and the selected cell, and the sign-off dialog refuses a result until each is decided again
 // or its image is voided. Voiding the clotted smear lifts it, and the redraw's result is signed.
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { apiLogin, apiQuery, apiUrl, expect, fields, login, test, uniqueAccession } from "../support/fixtures";
+import { uploadAnalysed } from "../support/analysedCase";
+import { apiLogin, apiQuery, expect, fields, login, test, uniqueAccession } from "../support/fixtures";
 import { signedOutCase } from "../support/signedCase";
 
 const RETRACTION = "Amended report: retracted, no valid result";
@@ -42,15 +41,7 @@ test("cells a retraction withdrew block a result until decided again or voided, 
 
   // The redraw's smear arrives in a new amendment and is analysed.
   expect((await amend(2, "The redraw's smear arrived")).errors).toBeUndefined();
-  const tech = await apiLogin(request, "tech");
-  const up = await request.post(`${apiUrl()}/uploads/slides?caseId=${caseId}&kind=FIELD`, {
-    headers: { authorization: `Bearer ${tech}` },
-    multipart: { files: { name: basename(fields()[1]!), mimeType: "image/jpeg", buffer: readFileSync(fields()[1]!) } },
-  });
-  expect(up.status(), await up.text()).toBe(201);
-  await expect
-    .poll(async () => (await apiQuery<Cells>(request, hema, CELLS, { c: caseId })).data!.case.status, { timeout: 60_000 })
-    .toBe("IN_REVIEW");
+  await uploadAnalysed(request, caseId, [fields()[1]!]);
   const now = (await apiQuery<Cells>(request, hema, CELLS, { c: caseId })).data!.case.cells.nodes;
   const withdrawn = now.filter((c) => c.withdrawnInVersion === 2);
   expect(withdrawn.map((c) => c.id).sort()).toEqual(clotted.map((c) => c.id).sort());
