@@ -9,6 +9,7 @@ import { createApp } from "./app.ts";
 import { closeIdleSessions } from "./auth/sessions.ts";
 import { createLogger, describeError } from "./log.ts";
 import { permanentDatabaseFault } from "./jobs/permanentDatabaseFault.ts";
+import { exportKeyProblem } from "./modules/audit/exportSigningKey.ts";
 
 const env = loadEnv();
 const log = createLogger(env.logLevel);
@@ -83,6 +84,9 @@ async function runServer() {
   const server = app.listen(env.port, env.host, () => {
     log.info("api listening", { url: `http://${env.host}:${env.port}/graphql`, embeddedDatabase: db.embedded, pid: process.pid });
   });
+  // Said at start, not only to the auditor whose export fails: the API still serves everything else.
+  const keyProblem = await exportKeyProblem(env);
+  if (keyProblem) log.error(`audit exports will be refused: ${keyProblem}`);
   server.on("error", (err) => {
     log.error("api failed to listen", describeError(err));
     // The address taken or not allowed: another start gets the same answer (exit 2, as above).

@@ -57,6 +57,31 @@ describe("the API's start", () => {
     }
   }, 150_000);
 
+  it("says at start that audit exports will be refused when the managed export key is missing, and serves", async () => {
+    const db = await createTestDatabase();
+    const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-start-"));
+    const probe: Server = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = String((probe.address() as { port: number }).port);
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const api = spawnWorker(new URL("./server.ts", import.meta.url), [], {
+      NODE_ENV: "development",
+      RCMNET_DATA_DIR: dataDir,
+      DATABASE_URL: db.url,
+      API_PORT: port,
+      RCMNET_AUDIT_SIGNING_KEY_FILE: join(dataDir, "mounted", "audit-key.pem"),
+    });
+    try {
+      await api.waitFor(/audit exports will be refused: audit export signing key .*audit-key\.pem: does not exist/);
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(health.status).toBe(200);
+    } finally {
+      await api.stop();
+      await rm(dataDir, { recursive: true, force: true });
+      await db.drop();
+    }
+  }, 150_000);
+
   it("stops a cluster whose HTTP workers cannot listen (the port taken) with exit 2, rather than forking them again for ever", async () => {
     const db = await createTestDatabase();
     const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-start-"));

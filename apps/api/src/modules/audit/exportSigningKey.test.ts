@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { exportKeyFingerprint } from "./auditCsvFormat.ts";
-import { createExportKeyFile, exportKeyLocation, ExportSigningKeyError, readOrCreateExportKey } from "./exportSigningKey.ts";
+import { createExportKeyFile, exportKeyLocation, exportKeyProblem, ExportSigningKeyError, readOrCreateExportKey } from "./exportSigningKey.ts";
 
 let dataDir: string;
 beforeEach(async () => {
@@ -87,3 +87,27 @@ describe("readOrCreateExportKey", () => {
     expect((await readOrCreateExportKey(env)).fingerprint).toBe(exportKeyFingerprint(key.publicKey));
   });
 });
+
+describe("exportKeyProblem (checked as the API starts)", () => {
+  it("says nothing of a usable key or of none yet where the API makes its own, and makes nothing", async () => {
+    expect(await exportKeyProblem({ dataDir })).toBeNull();
+    expect(await readdir(dataDir)).toEqual([]);
+    await readOrCreateExportKey({ dataDir });
+    expect(await exportKeyProblem({ dataDir })).toBeNull();
+  });
+
+  it("names a key file that would refuse exports: not a key, readable by others, or missing where the deployment manages it", async () => {
+    await mkdir(join(dataDir, "keys"), { recursive: true });
+    await writeFile(defaultPath(), "not a key", { mode: 0o600 });
+    expect(await exportKeyProblem({ dataDir })).toMatch(/audit-export-ed25519\.pem: is not an Ed25519 private key/);
+    if (unix) {
+      await rm(defaultPath());
+      await readOrCreateExportKey({ dataDir });
+      await chmod(defaultPath(), 0o644);
+      expect(await exportKeyProblem({ dataDir })).toMatch(/other users may read or change it \(mode 0644\)/);
+    }
+    const managed = join(dataDir, "mounted", "key.pem");
+    expect(await exportKeyProblem({ dataDir, auditExportKeyFile: managed })).toMatch(/key\.pem: does not exist \(RCMNET_AUDIT_SIGNING_KEY_FILE names it\)/);
+  });
+});
+

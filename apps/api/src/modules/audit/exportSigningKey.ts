@@ -112,6 +112,23 @@ export async function createExportKeyFile(path: string): Promise<void> {
   }
 }
 
+/**
+ * Why exports would be refused, as the API starts (null: they would not be): the key file there but
+ * unusable, or missing where the deployment manages it. Read only: nothing is made or recorded
+ * here (a key the API keeps itself is made at its first use), so that an operator reads it in the
+ * start-up log rather than from an auditor whose export failed.
+ */
+export async function exportKeyProblem(env: Pick<Env, "dataDir" | "auditExportKeyFile">): Promise<string | null> {
+  const { path, managed } = exportKeyLocation(env);
+  try {
+    const found = await readExportKey(path);
+    if (!found && managed) return `audit export signing key ${path}: does not exist (RCMNET_AUDIT_SIGNING_KEY_FILE names it): exports are refused until it is there`;
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
 /** The key at the configured place; made there first where the API keeps its own and none is there yet. */
 export async function readOrCreateExportKey(env: Pick<Env, "dataDir" | "auditExportKeyFile">): Promise<ExportSigningKey> {
   const { path, managed } = exportKeyLocation(env);
