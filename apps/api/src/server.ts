@@ -81,18 +81,21 @@ async function runServer() {
   const blobs = new BlobStore(join(env.dataDir, "blobs"));
   const { app, stop } = await createApp({ prisma, blobs, env, log });
 
-  const server = app.listen(env.port, env.host, () => {
-    log.info("api listening", { url: `http://${env.host}:${env.port}/graphql`, embeddedDatabase: db.embedded, pid: process.pid });
-  });
-  // Said at start, not only to the auditor whose export fails: the API still serves everything else.
-  const keyProblem = await exportKeyProblem(env);
-  if (keyProblem) log.error(`audit exports will be refused: ${keyProblem}`);
+  // Express 5 hands a listen error to this callback too: "listening" is said only on the event.
+  const server = app.listen(env.port, env.host, () => undefined);
+  // Before anything is awaited: a listen error comes within the same turn of the event loop.
   server.on("error", (err) => {
     log.error("api failed to listen", describeError(err));
     // The address taken or not allowed: another start gets the same answer (exit 2, as above).
     const code = (err as NodeJS.ErrnoException).code;
     process.exit(code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" ? 2 : 1);
   });
+  server.on("listening", () => {
+    log.info("api listening", { url: `http://${env.host}:${env.port}/graphql`, embeddedDatabase: db.embedded, pid: process.pid });
+  });
+  // Said at start, not only to the auditor whose export fails: the API still serves everything else.
+  const keyProblem = await exportKeyProblem(env);
+  if (keyProblem) log.error(`audit exports will be refused: ${keyProblem}`);
   // Sessions left idle are closed and audited even when their browser never comes back.
   const sweep = setInterval(() => {
     closeIdleSessions(prisma, env).catch((err: unknown) => log.error("idle session sweep failed", describeError(err)));

@@ -93,6 +93,11 @@ describe("the API's start", () => {
       expect(code, output).toBe(2);
       expect(output).toContain("api worker stopped on a fault a restart cannot clear; stopping the api");
       expect(output).not.toContain("starting another");
+      // One process alone: the same exit 2, and never "listening".
+      const alone = await exitOf({ DATABASE_URL: db.url, API_WORKERS: "1", API_PORT: port, API_HOST: "127.0.0.1" }, dataDir);
+      expect(alone.code, alone.output).toBe(2);
+      expect(alone.output).toContain("api failed to listen");
+      expect(alone.output).not.toContain("api listening");
     } finally {
       taken.close();
       await rm(dataDir, { recursive: true, force: true });

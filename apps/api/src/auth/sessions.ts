@@ -19,25 +19,26 @@ export interface SessionUser {
 }
 
 /** Issues a token and opens its session. */
+/** Issues a token and records its session, in a transaction of its own. */
+export async function openSession(prisma: PrismaClient, env: Pick<Env, "authSecret" | "tokenTtlSeconds">, user: SessionUser): Promise<{ token: string; expiresAt: Date }> {
+  return prisma.$transaction((tx) => openSessionIn(tx, env, user));
+}
+
 /**
- * Issues a token and records its session. `db`: a transaction client to open it with what it
- * belongs to (a sign-in, with its auth.login event), or the client for a transaction of its own.
+ * Issues a token and records its session in the caller's transaction, with what it belongs to (a
+ * sign-in, with its auth.login event): the token is the caller's to hand out once that commits.
  */
-export async function openSession(db: PrismaClient | Prisma.TransactionClient, env: Pick<Env, "authSecret" | "tokenTtlSeconds">, user: SessionUser): Promise<{ token: string; expiresAt: Date }> {
+export async function openSessionIn(tx: Prisma.TransactionClient, env: Pick<Env, "authSecret" | "tokenTtlSeconds">, user: SessionUser): Promise<{ token: string; expiresAt: Date }> {
   const issued = await issueToken(
     env.authSecret,
     { sub: user.id, role: user.role as never, login: user.login, pwv: user.passwordChangedAt.getTime() },
     env.tokenTtlSeconds,
   );
   const now = new Date();
-  const record = async (tx: Prisma.TransactionClient) => {
-    // Ended sessions past their token's expiry can never matter again: their rows only take space
-    // (the audit trail keeps every sign-in, sign-out and timeout).
-    await tx.apiSession.deleteMany({ where: { expiresAt: { lt: now }, endedAt: { not: null } } });
-    await tx.apiSession.create({ data: { tokenSha256: tokenDigest(issued.token), userId: user.id, lastSeenAt: now, expiresAt: issued.expiresAt } });
-  };
-  if ("$transaction" in db) await db.$transaction(record);
-  else await record(db);
+  // Ended sessions past their token's expiry can never matter again: their rows only take space
+  // (the audit trail keeps every sign-in, sign-out and timeout).
+  await tx.apiSession.deleteMany({ where: { expiresAt: { lt: now }, endedAt: { not: null } } });
+  await tx.apiSession.create({ data: { tokenSha256: tokenDigest(issued.token), userId: user.id, lastSeenAt: now, expiresAt: issued.expiresAt } });
   return issued;
 }
 

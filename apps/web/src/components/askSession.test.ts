@@ -233,4 +233,24 @@ describe("a question whose action gets no answer", () => {
     finish({ ok: true });
     expect(await asked).toBe("Better on the locked test set");
   });
+
+  it("keeps a released question whose request is still in flight under a follow-up its action asks later, as typed", async () => {
+    const d = dialog({ timeoutMs: 30 });
+    let conflictArrives!: () => void;
+    const asked = d.ask({ title: "Propose?" }, async () => {
+      // The server answers only after the form was released: below the champion, accept?
+      await new Promise<void>((resolve) => (conflictArrives = resolve));
+      const accepted = await d.ask({ title: "Below the champion: propose anyway?" });
+      return accepted === null ? { ok: false, refusal: "Not proposed" } : { ok: true };
+    });
+    void d.answer(d.shown()!.id, "Better on the locked test set");
+    await wait(60);
+    expect(d.shown()).toMatchObject({ options: { title: "Propose?" }, refusal: NO_ANSWER });
+    conflictArrives();
+    await tick();
+    expect(d.open().map((q) => q.options.title)).toEqual(["Propose?", "Below the champion: propose anyway?"]);
+    await d.answer(d.shown()!.id, "");
+    expect(await asked).toBe("Better on the locked test set");
+  });
 });
+

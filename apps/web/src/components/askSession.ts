@@ -46,6 +46,8 @@ export interface OpenQuestion<Options> {
 
 interface Entry<Options> extends OpenQuestion<Options> {
   run: AnswerRun | undefined;
+  /** Its answer's run has not settled, released or not. */
+  inFlight: boolean;
   resolve: (answer: string | null) => void;
 }
 
@@ -111,9 +113,10 @@ export function createAskSession<Options>(
         // asks again, e.g. to accept a regression): shown over it, which comes back with what was
         // typed once the follow-up is answered. Otherwise the open question is answered
         // "cancelled" rather than left hanging.
-        if (open && !open.running) close(open, null);
+        // (Released after ASK_TIMEOUT_MS, its request is still in flight: a follow-up all the same.)
+        if (open && !open.running && !open.inFlight) close(open, null);
         ids += 1;
-        stack = [...stack, { id: ids, options, run, resolve, running: false, refusal: null, draft: null }];
+        stack = [...stack, { id: ids, options, run, resolve, running: false, inFlight: false, refusal: null, draft: null }];
         publish();
       }),
 
@@ -127,6 +130,7 @@ export function createAskSession<Options>(
       }
       update(entry, { running: true, refusal: null });
       const run = entry.run;
+      entry.inFlight = true;
       const settled = (async (): Promise<AnswerOutcome> => {
         try {
           return await run(answer);
@@ -134,6 +138,8 @@ export function createAskSession<Options>(
           // A run is expected to report its refusal, not throw it; one that throws must still leave
           // the form usable, with a reason, rather than held busy for ever.
           return { ok: false, refusal: describeError(e) };
+        } finally {
+          entry.inFlight = false;
         }
       })();
       const outcome = await answeredWithin(settled, entry);

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import { ANOTHER_ACTION_RUNNING, createActionRunner, RELOAD_NO_ANSWER } from "./actionRunner";
+import { ANOTHER_ACTION_RUNNING, createActionRunner, PAGE_NO_ANSWER, RELOAD_NO_ANSWER } from "./actionRunner";
 import { ApiError } from "./errors";
 
 /** A runner whose page is a record of what it was told, and a reload that can be watched. */
-function page({ reload = async () => undefined, reloadTimeoutMs }: { reload?: () => Promise<unknown>; reloadTimeoutMs?: number } = {}) {
+function page({ reload = async () => undefined, reloadTimeoutMs, actionTimeoutMs }: { reload?: () => Promise<unknown>; reloadTimeoutMs?: number; actionTimeoutMs?: number } = {}) {
   const shown = { busy: false, actionError: null as string | null, notice: null as string | null };
   const reloads = vi.fn(reload);
   const { act } = createActionRunner({
@@ -18,6 +18,7 @@ function page({ reload = async () => undefined, reloadTimeoutMs }: { reload?: ()
       shown.notice = m;
     },
     reloadTimeoutMs,
+    actionTimeoutMs,
   });
   return { act, shown, reloads };
 }
@@ -83,10 +84,18 @@ describe("a page's action", () => {
     expect(shown.busy).toBe(false);
   });
 
-  it("waits for an action as long as it takes (an audit export verifies the chain first), holding any other back meanwhile", async () => {
-    const { act, shown } = page({ reloadTimeoutMs: 20 });
+  it("releases the page from an action that never answers, saying it may still be carried out and to reload before doing it again", async () => {
+    const { act, shown } = page({ actionTimeoutMs: 20 });
+    expect(await act(() => new Promise(() => undefined))).toEqual({ ok: false, refusal: PAGE_NO_ANSWER });
+    expect(PAGE_NO_ANSWER).toMatch(/may still be carried out: reload the page to see whether it was/);
+    expect(shown).toEqual({ busy: false, actionError: PAGE_NO_ANSWER, notice: null });
+    expect(await act(async () => "next")).toEqual({ ok: true });
+  });
+
+  it("waits as long as it takes for an action without a limit (an audit export verifies the chain first), holding any other back meanwhile", async () => {
+    const { act, shown } = page({ reloadTimeoutMs: 20, actionTimeoutMs: 20 });
     let finish!: () => void;
-    const slow = act(() => new Promise<void>((resolve) => (finish = resolve)));
+    const slow = act(() => new Promise<void>((resolve) => (finish = resolve)), undefined, { timeoutMs: null });
     await new Promise((r) => setTimeout(r, 60));
     expect(shown.busy).toBe(true);
     expect(await act(async () => "another")).toEqual({ ok: false, refusal: ANOTHER_ACTION_RUNNING });

@@ -8,12 +8,20 @@ export type ActOutcome = { ok: true } | { ok: false; refusal: string };
 
 /**
  * How long the page's reload after a done action is waited for: one that never answers must not
- * hold the page busy (and a dialog open) for an action already done. The action itself is waited
- * for as long as it takes (an audit export verifies the whole chain first, under limits of its
- * own); a dialog stops holding its form after ASK_TIMEOUT_MS (askSession.ts) while the action
- * still runs, and blocks any other action, until it answers.
+ * hold the page busy (and a dialog open) for an action already done.
  */
 export const RELOAD_TIMEOUT_MS = 60_000;
+
+/**
+ * How long an action holds the page (its buttons disabled, any other action refused) without an
+ * answer: a request lost with its connection must not hold it for good. A dialog releases its
+ * form sooner (ASK_TIMEOUT_MS, askSession.ts). Actions with limits of their own (an audit export
+ * that verifies the whole chain before its first byte: download.ts) say `timeoutMs: null`.
+ */
+export const ACTION_TIMEOUT_MS = 120_000;
+
+/** Said on the page once ACTION_TIMEOUT_MS have passed without an answer. */
+export const PAGE_NO_ANSWER = `No answer from the server after ${ACTION_TIMEOUT_MS / 1000} s. The action may still be carried out: reload the page to see whether it was before doing it again.`;
 
 /** Said when the action was done but the page's reload after it did not answer. */
 export const RELOAD_NO_ANSWER = "Done, but the page could not be loaded again: reload it to see the change.";
@@ -31,6 +39,8 @@ export interface ActionRunnerHooks {
   onStart?: () => void;
   /** RELOAD_TIMEOUT_MS unless given (tests). */
   reloadTimeoutMs?: number;
+  /** ACTION_TIMEOUT_MS unless given (tests). */
+  actionTimeoutMs?: number;
 }
 
 class NoAnswer extends Error {}
@@ -52,7 +62,7 @@ export function createActionRunner(hooks: ActionRunnerHooks) {
   // A plain flag, not React state: a double-click's second call comes before a re-render with busy.
   let running = false;
 
-  async function act<T>(fn: () => Promise<T>, done?: Done<T>): Promise<ActOutcome> {
+  async function act<T>(fn: () => Promise<T>, done?: Done<T>, { timeoutMs: limitMs = hooks.actionTimeoutMs ?? ACTION_TIMEOUT_MS }: { timeoutMs?: number | null } = {}): Promise<ActOutcome> {
     // One action at a time: a double-click must not start two training runs or create a user twice.
     if (running) return { ok: false, refusal: ANOTHER_ACTION_RUNNING };
     running = true;
@@ -63,8 +73,13 @@ export function createActionRunner(hooks: ActionRunnerHooks) {
     try {
       let result: T;
       try {
-        result = await fn();
+        result = limitMs === null ? await fn() : await within(fn(), limitMs);
       } catch (e) {
+        if (e instanceof NoAnswer) {
+          // The page is released (the request may yet be carried out: it is not sent again here).
+          hooks.setActionError(PAGE_NO_ANSWER);
+          return { ok: false, refusal: PAGE_NO_ANSWER };
+        }
         const refusal = describeError(e);
         hooks.setActionError(refusal);
         // CONFLICT: someone else changed the record since the page loaded it. The page shows it

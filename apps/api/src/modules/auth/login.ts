@@ -8,7 +8,7 @@ import { Prisma, type PrismaClient, type User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
 import { dummyPasswordHash, verifyPassword } from "../../auth/passwords.ts";
 import { mustChangePasswordNow, temporaryPasswordExpired, temporaryPasswordsSetBefore } from "../../auth/passwordAge.ts";
-import { openSession } from "../../auth/sessions.ts";
+import { openSessionIn } from "../../auth/sessions.ts";
 import { forbidden, rateLimited, unauthenticated } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
 
@@ -119,13 +119,13 @@ async function settleAttempt<T>(
   type Settled = { outcome: "refused" } | { outcome: "right"; answer: T } | { outcome: "wrong"; locked: boolean };
   const settled = await prisma.$transaction(async (tx): Promise<Settled> => {
     if (ok) {
-      // And only while the account is as the password was checked against: one disabled, or given
-      // a new password, while the old one was being hashed signs in no more (no reset, no
-      // auth.login after the user.disable or the reset on record).
+      // And only while the account is as the password was checked against: one disabled, given a
+      // new password or another role while the old password was being hashed signs in no more (no
+      // reset, no auth.login after the change on record, no token for a role it no longer has).
       const reset = await tx.$executeRaw`
         UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL
         WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}
-          AND NOT "disabled" AND "passwordHash" = ${user.passwordHash}`;
+          AND NOT "disabled" AND "passwordHash" = ${user.passwordHash} AND "role" = ${user.role}::"Role"`;
       if (reset === 0) return { outcome: "refused" };
       return { outcome: "right", answer: await onRight(tx, { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null }) };
     }
@@ -321,7 +321,7 @@ export async function login(prisma: PrismaClient, env: Env, typedLogin: string, 
     });
     // The session before the event (the audit insert takes the trail's lock: last), in the same
     // transaction: a sign-in on record always has its session, and a session its sign-in.
-    const opened = await openSession(tx, env, checked);
+    const opened = await openSessionIn(tx, env, checked);
     await recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login", entityType: "User", entityId: user.id });
     return { checked, opened, previousSignIn: { at: previous?.at ?? null, failedAttempts } };
   });

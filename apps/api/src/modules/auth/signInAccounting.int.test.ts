@@ -100,15 +100,15 @@ describe("an account's attempt and its audit event", () => {
 });
 
 describe("a right password checked against an account changed meanwhile", () => {
-  it("signs nobody in once the account was disabled, or given another password, while the old one was being checked", async () => {
-    for (const change of ["disabled", "new password"] as const) {
+  it("signs nobody in once the account was disabled, or given another password or role, while the old password was being checked", async () => {
+    for (const change of ["disabled", "new password", "new role"] as const) {
       const { user } = await api.createUser("HEMATOLOGIST");
       await api.gql(null, LOGIN, { l: user.login, p: "wrong password!" });
       // The row as the check read it, before the administrator's change committed.
       const asChecked = await api.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
       await api.prisma.user.update({
         where: { id: user.id },
-        data: change === "disabled" ? { disabled: true } : { passwordHash: `${asChecked.passwordHash}-replaced` },
+        data: change === "disabled" ? { disabled: true } : change === "new role" ? { role: "AUDITOR" } : { passwordHash: `${asChecked.passwordHash}-replaced` },
       });
       const before = await counters(user.id);
       await expect(checkPassword(api.prisma, asChecked, TEST_PASSWORD, "login")).rejects.toMatchObject({ extensions: { code: "UNAUTHENTICATED" } });

@@ -164,6 +164,8 @@ export function AuditTrail() {
         }
       },
       (said) => said,
+      // Limited by the download itself (its start and stall limits, and Cancel), not by the page's.
+      { timeoutMs: null },
     );
   // What the last export's headers said: the chain's verdict when it was made, what was blanked.
   const [exported, setExported] = useState<{ chain: string | null; redacted: string | null } | null>(null);
