@@ -44,6 +44,12 @@ export async function cancelTrainingRun(
     // skips it (claimJob takes jobs SKIP LOCKED), a reaper too, and a lease renewal waits.
     await tx.$queryRaw`SELECT 1 FROM "job" WHERE "dedupeKey" = ${trainingKey(run.id)} FOR UPDATE`;
     const job = await tx.job.findUnique({ where: { dedupeKey: trainingKey(run.id) } });
+    // A run no worker will stop, flagged and closed with its (ended) job's end.
+    const settle = async (why?: string) => {
+      await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
+      await settleRunOfEndedJob(tx, id, why);
+      return tx.trainingRun.findUniqueOrThrow({ where: { id } });
+    };
     if (run.status === "QUEUED" && job?.status === "QUEUED") {
       // Never started: nothing to wait for.
       await cancelJob(tx, job.id, "training run cancelled");
@@ -58,20 +64,14 @@ export async function cancelTrainingRun(
       // writes into the run), and the run settled with it: CANCELLED, or SUCCEEDED where its model
       // was registered before its worker stopped.
       await cancelJob(tx, job.id, "training run cancelled");
-      await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
-      await settleRunOfEndedJob(tx, id, "cancelled while handed back to the queue after its worker stopped");
-      updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
+      updated = await settle("cancelled while handed back to the queue after its worker stopped");
     } else if (!job || job.status !== "RUNNING") {
       // Its job has ended (its worker died on the last attempt): no worker is left to stop it.
-      await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
-      await settleRunOfEndedJob(tx, id);
-      updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
-    } else if (job.status === "RUNNING" && (await cancelExpiredLease(tx, job.id, DEFAULT_LEASE_MS, "training run cancelled"))) {
+      updated = await settle();
+    } else if (await cancelExpiredLease(tx, job.id, DEFAULT_LEASE_MS, "training run cancelled")) {
       // The lease the workers take (worker.ts sets no other). A model registered before its worker
       // stopped still makes the run SUCCEEDED (settleRunOfEndedJob), as the handler would.
-      await tx.trainingRun.update({ where: { id }, data: { cancelRequested: true } });
-      await settleRunOfEndedJob(tx, id, "cancelled after its worker stopped renewing its job's lease");
-      updated = await tx.trainingRun.findUniqueOrThrow({ where: { id } });
+      updated = await settle("cancelled after its worker stopped renewing its job's lease");
     } else {
       // Its worker holds a live lease and stops it within seconds. Asked again meanwhile: refused,
       // it is on its way. (A run whose cancel was asked for before its worker stopped is ended by
