@@ -21,7 +21,7 @@ describe("refuseTokenOperation", () => {
     for (const q of refused) expect(code(body(q, { operationName: "Q" })), q).toBe("FORBIDDEN");
   });
 
-  it("refuses changeMyPassword's token, not its other fields (the dashboard asks for mustChangePassword)", () => {
+  it("refuses changeMyPassword's token and expiry (either opens a session), not its other fields (the dashboard asks for mustChangePassword)", () => {
     const change = `changeMyPassword(currentPassword: "a", newPassword: "b")`;
     for (const q of [
       `mutation { ${change} { token } }`,
@@ -29,6 +29,8 @@ describe("refuseTokenOperation", () => {
       `mutation { ${change} { ...P } } fragment P on AuthPayload { token }`,
       `mutation { ${change} { ... on AuthPayload { token } } }`,
       `mutation { ...M } fragment M on Mutation { ${change} { ...P } } fragment P on AuthPayload { token }`,
+      `mutation { ${change} { expiresAt } }`,
+      `mutation { ${change} { mustChangePassword ... on AuthPayload { e: expiresAt } } }`,
     ]) {
       expect(code(body(q)), q).toBe("FORBIDDEN");
     }

@@ -8,9 +8,10 @@ import { Kind, parse, type DocumentNode, type FragmentDefinitionNode, type Selec
 
 /**
  * Root mutation fields that answer an API token: null where the field is refused whatever it
- * selects (login also signs in, which is NextAuth's), else the answer's field that carries it.
+ * selects (login also signs in, which is NextAuth's), else the answer's fields that open a session
+ * for it (a session whose token nobody here could hold would only time out later, on the record).
  */
-const TOKEN_FIELDS: Readonly<Record<string, string | null>> = { login: null, changeMyPassword: "token" };
+const TOKEN_FIELDS: Readonly<Record<string, readonly string[] | null>> = { login: null, changeMyPassword: ["token", "expiresAt"] };
 
 export interface Refusal {
   status: 400 | 403;
@@ -48,9 +49,8 @@ export function refuseTokenOperation(body: string): Refusal | null {
       const carrier = TOKEN_FIELDS[field.name];
       if (carrier === undefined) continue;
       if (carrier === null) return forbidden(`${field.name} is not available through the dashboard: sign in on its sign-in page.`);
-      if (field.selectionSet && fieldsOf(field.selectionSet, fragments).some((f) => f.name === carrier)) {
-        return forbidden(`${field.name}'s ${carrier} is not handed to the browser: ask for its other fields.`);
-      }
+      const asked = field.selectionSet && fieldsOf(field.selectionSet, fragments).find((f) => carrier.includes(f.name));
+      if (asked) return forbidden(`${field.name}'s ${asked.name} is not handed to the browser: ask for its other fields.`);
     }
   }
   return null;

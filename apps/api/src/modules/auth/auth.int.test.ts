@@ -298,6 +298,23 @@ describe("authentication", () => {
     expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(1);
   });
 
+  it("changing the password opens a session for a client that asks for its token or expiry, and records it as a sign-in with the change", async () => {
+    for (const [field, password] of [["expiresAt", "a much better password"], ["... on AuthPayload { t: token }", "an even better password"]] as const) {
+      const { user } = await api.createUser("TECHNICIAN");
+      const old = await api.login(user.login, TEST_PASSWORD);
+      const before = await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.login" } });
+      const r = await api.gqlOk(old, `mutation { changeMyPassword(currentPassword: "${TEST_PASSWORD}", newPassword: "${password}") { ${field} } }`);
+      expect(r.changeMyPassword).toBeTruthy();
+      const open = await api.prisma.apiSession.findMany({ where: { userId: user.id, endedAt: null } });
+      expect(open).toHaveLength(1);
+      // The session's start is on record, after the change that ended the old one: an auditor
+      // pairing sign-ins with sign-outs and timeouts finds one for every session.
+      const events = await api.prisma.auditEvent.findMany({ where: { entityId: user.id }, orderBy: { seq: "asc" }, select: { action: true, after: true } });
+      expect(events.slice(-2)).toMatchObject([{ action: "user.change_own_password" }, { action: "auth.login", after: { via: "password change" } }]);
+      expect(await api.prisma.auditEvent.count({ where: { entityId: user.id, action: "auth.login" } })).toBe(before + 1);
+    }
+  });
+
   it("changing the password does not overwrite an administrator's reset committed after the current password was checked (CONFLICT)", async () => {
     const { user } = await api.createUser("HEMATOLOGIST");
     const { user: adminUser } = await api.createUser("ADMIN");
@@ -320,7 +337,7 @@ describe("authentication", () => {
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
-    const refused = changeMyPassword(racing, api.env, asActor(user), TEST_PASSWORD, "a much better password");
+    const refused = changeMyPassword(racing, api.env, asActor(user), TEST_PASSWORD, "a much better password", { openSession: true });
     await expect(refused).rejects.toMatchObject({ code: "CONFLICT", message: expect.stringMatching(/changed or reset meanwhile/) });
     expect(resets).toBe(1);
     // The administrator's reset stands: their password signs in (to be changed), the one chosen against the old does not.

@@ -2,18 +2,25 @@ import type { PrismaClient } from "@rcmnet/db";
 import type { AuthUser } from "../../context.ts";
 import type { Env } from "../../env.ts";
 import { assertPasswordPolicy, hashPassword, historyAfterChange, isRecentPassword, PASSWORD_HISTORY } from "../../auth/passwords.ts";
-import { openSession, revokeUserSessions } from "../../auth/sessions.ts";
+import { openSessionIn, revokeUserSessions } from "../../auth/sessions.ts";
 import { badInput, conflict, notFound } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
-import { checkPassword, onceSession, type LoginResult } from "./login.ts";
+import { checkPassword, type LoginResult } from "./login.ts";
 
-/** Re-verifies the current password; the new passwordChangedAt revokes every older token. */
+/**
+ * Re-verifies the current password; the new passwordChangedAt revokes every older token.
+ * `openSession`: the client asked for the answer's token (or its expiry), so a new session is
+ * opened with the change, and recorded as a sign-in (the current password was just checked);
+ * otherwise none is (the dashboard signs in again instead), so no session nobody holds later
+ * times out on the record as if someone had walked away.
+ */
 export async function changeMyPassword(
   prisma: PrismaClient,
   env: Env,
   actor: AuthUser,
   currentPassword: string,
   newPassword: string,
+  { openSession }: { openSession: boolean },
 ): Promise<LoginResult> {
   const row = await prisma.user.findUnique({ where: { id: actor.id } });
   if (!row) throw notFound("User");
@@ -25,7 +32,7 @@ export async function changeMyPassword(
     throw badInput(`The new password must differ from your last ${PASSWORD_HISTORY + 1} passwords`);
   }
   const passwordHash = await hashPassword(newPassword);
-  const user = await prisma.$transaction(async (tx) => {
+  const { user, opened } = await prisma.$transaction(async (tx) => {
     // The password checked above must still be the one in force: an administrator's reset
     // committed since (while the hashes were computed) would otherwise be overwritten by a
     // password chosen against the old one. Locked, so a reset from now on waits for this commit.
@@ -40,9 +47,16 @@ export async function changeMyPassword(
     // token for a client that asks for one.
     const sessionsEnded = await revokeUserSessions(tx, actor.id);
     await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id, after: { sessionsEnded } });
-    return updated;
+    if (!openSession) return { user: updated, opened: null };
+    // As a sign-in does it: the session and its auth.login event commit with the change or not at
+    // all, so every session on record starts with a sign-in (and ends with a sign-out or timeout).
+    const session = await openSessionIn(tx, env, updated);
+    await recordAudit(tx, actor, { action: "auth.login", entityType: "User", entityId: actor.id, after: { via: "password change" } });
+    return { user: updated, opened: session };
   });
-  // Opened only for a client that asks for the new token: the dashboard signs in again instead,
-  // and a session nobody holds would only time out later as if someone had walked away.
-  return { user, mustChangePassword: user.mustChangePassword, session: onceSession(() => openSession(prisma, env, user)) };
+  return {
+    user,
+    mustChangePassword: user.mustChangePassword,
+    session: async () => opened ?? Promise.reject(new Error("changeMyPassword: a session was asked for that the selection did not ask for")),
+  };
 }

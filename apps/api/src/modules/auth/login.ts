@@ -62,7 +62,7 @@ const OPEN_TO_ATTEMPTS = Prisma.sql`("failedLogins" < ${MAX_FAILED_LOGINS} OR "l
 export interface LoginResult {
   user: User;
   mustChangePassword: boolean;
-  /** The session behind `token` and `expiresAt`, opened at most once, when a client asks for either. */
+  /** The session behind `token` and `expiresAt`, opened (and audited) before the answer resolves. */
   session: () => Promise<{ token: string; expiresAt: Date }>;
   /**
    * A sign-in's look back, for its owner: when the account last signed in, and the wrong passwords
@@ -70,12 +70,6 @@ export interface LoginResult {
    * and signed in with it, say) shows there.
    */
   previousSignIn?: { at: Date | null; failedAttempts: number };
-}
-
-/** Opens the session on the first call only. */
-export function onceSession(open: () => Promise<{ token: string; expiresAt: Date }>): LoginResult["session"] {
-  let opened: Promise<{ token: string; expiresAt: Date }> | null = null;
-  return () => (opened ??= open());
 }
 
 /**

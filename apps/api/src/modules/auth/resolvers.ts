@@ -8,6 +8,7 @@ import { login } from "./login.ts";
 import { changeMyPassword } from "./changeMyPassword.ts";
 import { logout } from "./logout.ts";
 import { actor } from "../../lib/actor.ts";
+import { selectsAny } from "../../lib/selection.ts";
 
 /** Sign-in attempts per client address, one limiter per API instance. */
 const loginLimiter = FixedWindowLimiter.perInstance(60_000);
@@ -30,10 +31,12 @@ export const resolvers: Resolvers = {
       if (!args.login || !args.password) throw badInput("login and password are required");
       return login(ctx.prisma, ctx.env, args.login, args.password, ctx.ip);
     },
-    changeMyPassword: (_p, args, ctx) => {
+    changeMyPassword: (_p, args, ctx, info) => {
       const waitMs = passwordChangeLimiter(ctx.env, PASSWORD_CHANGES_PER_MINUTE).hit(actor(ctx).id);
       if (waitMs > 0) throw rateLimited(`Too many password changes; retry in ${Math.ceil(waitMs / 1000)} s`);
-      return changeMyPassword(ctx.prisma, ctx.env, actor(ctx), args.currentPassword, args.newPassword);
+      return changeMyPassword(ctx.prisma, ctx.env, actor(ctx), args.currentPassword, args.newPassword, {
+        openSession: selectsAny(info, ["token", "expiresAt"]),
+      });
     },
     logout: (_p, _a, ctx) => {
       if (!ctx.session) throw unauthenticated("Not signed in");
