@@ -5,6 +5,7 @@ import { unreadableStructure } from "./validateImage.ts";
 const SOI = 0xd8;
 const EOI = 0xd9;
 const SOS = 0xda;
+const DNL = 0xdc;
 const APP0 = 0xe0;
 const APP1 = 0xe1;
 const APP2 = 0xe2;
@@ -44,7 +45,11 @@ export function jpegWithoutMetadata(jpeg: Buffer, exif: Buffer | null): Buffer {
     const length = jpeg.readUInt16BE(start + 2);
     const end = start + 2 + length;
     if (length < 2 || end > jpeg.length) throw unreadableStructure("a segment runs past the end of the file");
-    if (isDecodingMarker(marker)) {
+    if (marker === DNL) {
+      // Never read: libjpeg skips a DNL segment whatever it holds (jdmarker.c: "unsupported"), and
+      // refuses the zero-height frame it would serve. Kept, its bytes could carry any text.
+      at = end;
+    } else if (isDecodingMarker(marker)) {
       const stop = marker === SOS ? endOfScan(jpeg, end) : end;
       out.push(jpeg.subarray(start, stop));
       at = stop;
@@ -59,8 +64,9 @@ export function jpegWithoutMetadata(jpeg: Buffer, exif: Buffer | null): Buffer {
 }
 
 /**
- * Frame headers (SOFn), Huffman and arithmetic tables (DHT, DAC), quantisation tables (DQT), DNL,
- * restart interval (DRI), hierarchical markers (DHP, EXP) and scans (SOS). 0xC8 is reserved.
+ * Frame headers (SOFn), Huffman and arithmetic tables (DHT, DAC), quantisation tables (DQT),
+ * restart interval (DRI), hierarchical markers (DHP, EXP: libjpeg refuses them, so a file with
+ * one never gets here) and scans (SOS). 0xC8 is reserved; DNL is dropped before this is asked.
  */
 function isDecodingMarker(marker: number): boolean {
   return (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc8) || (marker >= SOS && marker <= 0xdf);

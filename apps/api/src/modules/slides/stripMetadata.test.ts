@@ -114,6 +114,15 @@ describe("withoutMetadata: JPEG", () => {
     expect(withoutMetadata(padded, "jpeg", 1).equals(plain)).toBe(true);
   });
 
+  it("drops a DNL segment, which the decoder skips unread whatever it holds", async () => {
+    const plain = await field().jpeg().toBuffer();
+    const carrying = afterSoi(plain, jpegSegment(0xdc, `${MRN} JS`));
+    const stripped = await strip(carrying);
+    expect(stripped.includes(Buffer.from(MRN, "latin1"))).toBe(false);
+    expect(stripped.equals(plain)).toBe(true);
+    await expectSamePixels(carrying, stripped);
+  });
+
   it("refuses a JPEG whose segments cannot be walked, rather than keep its metadata", async () => {
     const plain = await field().jpeg().toBuffer();
     const overlong = Buffer.from(jpegSegment(0xe1, `Exif\0\0${MRN}`));
