@@ -47,7 +47,7 @@ export async function signedOutCase(request: APIRequestContext, fieldPath: strin
             c: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount, expectedLabel: label }],
           })
         : await apiQuery(request, hema, "mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }", {
-            i: { cellId: cell.id, expectedReviewCount: cell.reviewCount, label, reason: "test data: labelled for the training snapshot" },
+            i: { cellId: cell.id, expectedReviewCount: cell.reviewCount, expectedLabel: cell.currentLabel, label, reason: "test data: labelled for the training snapshot" },
           });
     if (r.errors) throw new Error(`label: ${JSON.stringify(r.errors)}`);
   }

@@ -39,6 +39,15 @@ test("cells a retraction withdrew block a result until decided again or voided, 
   const clotted = (await apiQuery<Cells>(request, hema, CELLS, { c: caseId })).data!.case.cells.nodes;
   expect(clotted.length).toBeGreaterThan(0);
 
+  // The review page of the retracted case reads as no result either: RETRACTED, in the report's
+  // words, and the cells it kept recorded, with no differential and no CAR-T figures.
+  await page.goto(`/cases/${caseId}/review`);
+  await expect(page.getByTestId("review-retracted")).toContainText("RETRACTED. Retracted: no valid result. Version 1 of this report must not be used");
+  await expect(page.getByTestId("review-report-version")).toHaveText("2 (signed retraction: no valid result)");
+  await expect(page.getByTestId("review-no-result")).toContainText(`No valid result: this version reports no differential count. The ${clotted.length} cell`);
+  await expect(page.getByTestId("diff-cart-summary")).toHaveCount(0);
+  await expect(page.getByTestId("differential")).toHaveCount(0);
+
   // The redraw's smear arrives in a new amendment and is analysed.
   expect((await amend(2, "The redraw's smear arrived")).errors).toBeUndefined();
   await uploadAnalysed(request, caseId, [fields()[1]!]);

@@ -39,7 +39,7 @@ const CORE: MatrixCase[] = [
   {
     mutation: "reclassifyCell",
     query: `mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }`,
-    variables: (fx) => ({ i: { cellId: fx.cellId, expectedReviewCount: 99, label: "artifact", reason: "debris" } }),
+    variables: (fx) => ({ i: { cellId: fx.cellId, expectedReviewCount: 99, expectedLabel: "car_t", label: "artifact", reason: "debris" } }),
   },
   {
     mutation: "confirmCells",

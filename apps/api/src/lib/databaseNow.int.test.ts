@@ -32,7 +32,7 @@ describe("databaseNow", () => {
     const hema = await api.login(user.login, password);
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: user.id, cells: 3 });
     await api.gqlOk(hema, `mutation($input: ReclassifyCellInput!) { reclassifyCell(input: $input) { id } }`, {
-      input: { cellId: cellIds[0], expectedReviewCount: 0, label: "lymphocyte", reason: "round nucleus" },
+      input: { cellId: cellIds[0], expectedReviewCount: 0, expectedLabel: "car_t", label: "lymphocyte", reason: "round nucleus" },
     });
     // A bulk confirmation writes its reviews in one statement (createMany).
     await api.gqlOk(hema, `mutation($cells: [ConfirmCellInput!]!) { confirmCells(cells: $cells) { id } }`, {

@@ -62,6 +62,7 @@ export async function reviewAndSignOut(options: {
       await reclassifyCell(prisma, actor, {
         cellId: cell.id,
         expectedReviewCount: 0,
+        expectedLabel: cell.currentLabel,
         label: label ?? UNIDENTIFIED,
         reason,
       });

@@ -54,6 +54,7 @@ import { gradcamCaption } from "./gradcam";
 import { ReasonDialog } from "./ReasonDialog";
 import { SignOffDialog } from "./SignOffDialog";
 import { amendmentOpenedText, noCellsNotice, reportVersionText, type OpenAmendment } from "./amendment";
+import { signedRetraction } from "./signedRetraction";
 import { isSigned, type CaseDetailsFields } from "@/lib/caseDetails";
 import { thresholdPercent } from "@/lib/format";
 import { useLeaveGuard } from "@/lib/useLeaveGuard";
@@ -88,6 +89,8 @@ export interface CaseHeader extends CaseDetailsFields {
   screenedClasses: readonly string[];
   /** The current signed version's morphology comment (null: none, or it is a retraction's note): an amendment starts from it. */
   signedComment: string | null;
+  /** The current signed version is a retraction (D10: no valid result); false when none is signed. */
+  retracted: boolean;
   /** The amendment open (who opened it, when, why: the reason the next signature certifies); null when none is. */
   amendment: OpenAmendment | null;
 }
@@ -171,6 +174,8 @@ export function ReviewWorkspace({
   const prog = useMemo(() => progress(state.cells), [state.cells]);
   // Cells a retraction withdrew and still counted: a result is not signed over them (the API's rule).
   const retracted = useMemo(() => withdrawnCells(state.cells), [state.cells]);
+  // The case's signed version is a retraction: its cells are recorded, never shown as a result.
+  const retraction = signedRetraction(header, prog.total);
   // Where each jump button goes (null: nowhere, the button is disabled); the keys take the same.
   const jumps = useMemo(() => ({ nextUnreviewed: jumpTarget(state, "nextUnreviewed"), nextLowConfidence: jumpTarget(state, "nextLowConfidence") }), [state]);
   const models = useMemo(() => suggestionModels(state.cells), [state.cells]);
@@ -339,8 +344,13 @@ export function ReviewWorkspace({
               </>
             )}
             <span data-testid="review-specimen">{specimenLine(header)}</span> · report version{" "}
-            <span data-testid="review-report-version">{reportVersionText(header.status, header.reportVersion)}</span>
+            <span data-testid="review-report-version">{reportVersionText(header.status, header.reportVersion, header.retracted)}</span>
           </span>
+          {retraction && (
+            <p className="error" role="alert" data-testid="review-retracted" style={{ margin: "0.3rem 0 0" }}>
+              <strong>RETRACTED.</strong> {retraction.banner}
+            </p>
+          )}
           {header.amendment && (
             // Whoever signs certifies this reason (it is signed as the amendment's), and may not be
             // the one who opened the amendment: it is in front of them while they work on it.
@@ -571,8 +581,20 @@ export function ReviewWorkspace({
           </section>
           )}
           <div className="panel">
-            <h3 style={{ marginTop: 0 }}>Differential count</h3>
-            <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} blood={blood} />
+            {retraction ? (
+              // As on the report: a retraction's cells are recorded with it, never presented as a count.
+              <>
+                <h3 style={{ marginTop: 0 }}>Result</h3>
+                <p className="notice" data-testid="review-no-result">
+                  <strong>{retraction.noResult}</strong>
+                </p>
+              </>
+            ) : (
+              <>
+                <h3 style={{ marginTop: 0 }}>Differential count</h3>
+                <Differential rows={diff.rows} counted={diff.counted} total={diff.total} labels={state.labels} summary={diff.summary} blood={blood} />
+              </>
+            )}
             <p className="muted" data-testid="intended-use" style={{ marginBottom: 0 }}>
               Research use only: CAR-T cells are identified by morphology, not validated against flow cytometry. Not for diagnostic use.
             </p>

@@ -43,6 +43,9 @@ describe("the amendment open on a case", () => {
     expect(reportVersionText("ANALYZING", 0)).toBe("1");
     expect(reportVersionText("SIGNED_OUT", 1)).toBe("1 (signed)");
     expect(reportVersionText("AMENDED", 2)).toBe("2 (signed)");
+    expect(reportVersionText("AMENDED", 2, true)).toBe("2 (signed retraction: no valid result)");
+    // Amending the retraction: the version in preparation, which may give a result again.
+    expect(reportVersionText("IN_REVIEW", 2, true)).toBe("3 (amending version 2)");
     expect(reportVersionText("IN_REVIEW", 1)).toBe("2 (amending version 1)");
     // An image of the amendment being analysed: still version 2 in preparation, not "1 (signed)".
     expect(reportVersionText("ANALYZING", 1)).toBe("2 (amending version 1)");

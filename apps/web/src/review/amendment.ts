@@ -34,12 +34,12 @@ export function amendmentOpenedText(a: OpenAmendment): string {
 }
 
 /**
- * The report version the review page is about: the signed one while the case is signed, else the
- * one a signature would make, which during an amendment (an image of it being analysed included)
- * replaces the signed one.
+ * The report version the review page is about: the signed one while the case is signed (said to be
+ * a retraction where it is one: `retracted`), else the one a signature would make, which during an
+ * amendment (an image of it being analysed included) replaces the signed one.
  */
-export function reportVersionText(status: string, reportVersion: number): string {
-  if (isSigned(status)) return `${reportVersion} (signed)`;
+export function reportVersionText(status: string, reportVersion: number, retracted = false): string {
+  if (isSigned(status)) return `${reportVersion} (signed${retracted ? " retraction: no valid result" : ""})`;
   return reportVersion > 0 ? `${reportVersion + 1} (amending version ${reportVersion})` : String(reportVersion + 1);
 }
 

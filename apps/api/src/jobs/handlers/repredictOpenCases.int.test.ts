@@ -91,9 +91,10 @@ function predictionsOf(slideIds: string[]): Promise<Prediction[]> {
   return db.prisma.prediction.findMany({ where: { cell: { slideId: { in: slideIds } } }, orderBy: { id: "asc" } });
 }
 
-/** A human decision, through the API's own service. */
+/** A human decision, through the API's own service, on the label the cell shows now. */
 async function decide(cellId: string) {
-  await reclassifyCell(db.prisma, hema, { cellId, expectedReviewCount: 0, label: "artifact", reason: "stain debris" });
+  const { currentLabel } = await db.prisma.cell.findUniqueOrThrow({ where: { id: cellId } });
+  await reclassifyCell(db.prisma, hema, { cellId, expectedReviewCount: 0, expectedLabel: currentLabel, label: "artifact", reason: "stain debris" });
 }
 
 /** The queued re-prediction job of a model, claimed and run outside the worker loop; `progress` is its heartbeat. */

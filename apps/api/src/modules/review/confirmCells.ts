@@ -5,7 +5,7 @@ import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
 import { parseInput } from "../../lib/validate.ts";
 import { allowedLabels, assertReasonToLeaveUnidentified, lockCaseOfCells } from "./reviewRules.ts";
-import { staleReview } from "./reclassifyCell.ts";
+import { labelChanged, staleReview } from "./reclassifyCell.ts";
 import { withdrawnSql } from "../models/withdrawn.ts";
 import { CART_LABEL } from "../cases/whiteCellDifferential.ts";
 import { stillWithdrawn, withdrawingRetractions } from "../signoff/withdrawnCells.ts";
@@ -139,19 +139,6 @@ export async function confirmCells(prisma: PrismaClient, actor: AuthUser, raw: u
     if (isUniqueViolation(err)) throw staleReview(null, null);
     throw err;
   }
-}
-
-/**
- * The stale-review CONFLICT (same code and extensions as staleReview) for labels that changed
- * while the reviewer looked: a new champion predicted the undecided cells again.
- */
-function labelChanged(moved: number, of: number, first: Cell) {
-  const what = of === 1 ? "This cell's label" : `The label of ${moved} of these ${of} cells`;
-  return conflict(`${what} changed since your page loaded (a new AI model predicted it again): reload and decide again`, {
-    currentReviewCount: first.reviewCount,
-    currentLabel: first.currentLabel,
-    ...(of === 1 ? {} : { cellId: first.id, changedCells: moved }),
-  });
 }
 
 interface NewestCall {

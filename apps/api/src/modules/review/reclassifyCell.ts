@@ -1,5 +1,5 @@
 // A human label decision on one cell (append-only Review row + the cached Cell.currentLabel).
-import type { PrismaClient } from "@rcmnet/db";
+import type { Cell, PrismaClient } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, isUniqueViolation } from "../../errors.ts";
@@ -10,6 +10,10 @@ import { aiLabel, allowedLabels, assertReasonToLeaveUnidentified, lockCaseOfCell
 export const reclassifyCellInput = z.object({
   cellId: z.string(),
   expectedReviewCount: z.number().int().min(0),
+  // Required, null for a cell shown without a label: the label changed is the one the reviewer saw
+  // and wrote the reason against, never whatever the row holds by the time the request lands (a
+  // re-prediction changes undecided cells' labels), as for confirmCells.
+  expectedLabel: z.string().min(1).max(64).nullable(),
   label: z.string().trim().min(1).max(64),
   reason: z.string().trim().max(1000).nullish(),
 });
@@ -23,6 +27,7 @@ export async function reclassifyCell(prisma: PrismaClient, actor: AuthUser, raw:
       if (!labels.includes(input.label)) throw badInput(`Unknown label "${input.label}"`, { allowed: labels });
       const cell = await tx.cell.findUniqueOrThrow({ where: { id: input.cellId } });
       if (cell.reviewCount !== input.expectedReviewCount) throw staleReview(cell.reviewCount, cell.currentLabel);
+      if (cell.currentLabel !== input.expectedLabel) throw labelChanged(1, 1, cell);
       if (cell.currentLabel === input.label) throw badInput("The cell already has this label: confirm it instead");
       const prediction = await tx.prediction.findFirst({ where: { cellId: cell.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       const ai = aiLabel(prediction);
@@ -32,7 +37,7 @@ export async function reclassifyCell(prisma: PrismaClient, actor: AuthUser, raw:
       }
       assertReasonToLeaveUnidentified(input.label, input.reason);
       const updated = await tx.cell.updateMany({
-        where: { id: cell.id, reviewCount: input.expectedReviewCount },
+        where: { id: cell.id, reviewCount: input.expectedReviewCount, currentLabel: input.expectedLabel },
         data: { reviewCount: { increment: 1 }, currentLabel: input.label },
       });
       if (updated.count !== 1) throw staleReview(null, null);
@@ -67,5 +72,18 @@ export async function reclassifyCell(prisma: PrismaClient, actor: AuthUser, raw:
 export function staleReview(current: number | null, label: string | null) {
   return conflict("Another reviewer changed this cell first; reload it and decide again", {
     ...(current === null ? {} : { currentReviewCount: current, currentLabel: label }),
+  });
+}
+
+/**
+ * The stale-review CONFLICT (same code and extensions as staleReview) for labels that changed
+ * while the reviewer looked: a new champion predicted the undecided cells again.
+ */
+export function labelChanged(moved: number, of: number, first: Cell) {
+  const what = of === 1 ? "This cell's label" : `The label of ${moved} of these ${of} cells`;
+  return conflict(`${what} changed since your page loaded (a new AI model predicted it again): reload and decide again`, {
+    currentReviewCount: first.reviewCount,
+    currentLabel: first.currentLabel,
+    ...(of === 1 ? {} : { cellId: first.id, changedCells: moved }),
   });
 }

@@ -25,25 +25,25 @@ describe("review", () => {
   it("requires a reason to override the AI and records the decision and its audit event", async () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
     const cellId = cellIds[0]!; // AI said car_t
-    const noReason = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "lymphocyte" } });
+    const noReason = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "car_t", label: "lymphocyte" } });
     expect(noReason.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(noReason.errors?.[0]?.message).toMatch(/reason/);
-    const ok = await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "lymphocyte", reason: "nucleus is round, no blast features" } });
+    const ok = await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "car_t", label: "lymphocyte", reason: "nucleus is round, no blast features" } });
     expect(ok.reclassifyCell).toMatchObject({ currentLabel: "lymphocyte", reviewCount: 1, humanDecided: true });
     const review = await api.prisma.review.findUniqueOrThrow({ where: { cellId_seq: { cellId, seq: 1 } } });
     expect(review).toMatchObject({ action: "RECLASSIFY", label: "lymphocyte", previousLabel: "car_t", reason: "nucleus is round, no blast features" });
     const audit = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellId, action: "cell.reclassify" } });
     expect(audit.reason).toBe("nucleus is round, no blast features");
     // Back to the AI's label: no reason needed.
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 1, label: "car_t" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 1, expectedLabel: "lymphocyte", label: "car_t" } });
   });
 
   it("always allows unidentified and artifact, refuses unknown labels", async () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
-    const bad = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "dragon", reason: "x" } });
+    const bad = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, expectedLabel: "car_t", label: "dragon", reason: "x" } });
     expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    for (const [i, label] of [[1, "artifact"], [2, "unidentified"]] as const) {
-      const r = await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[i], expectedReviewCount: 0, label, reason: "stain debris" } });
+    for (const [i, expectedLabel, label] of [[1, "lymphocyte", "artifact"], [2, "neutrophil", "unidentified"]] as const) {
+      const r = await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[i], expectedReviewCount: 0, expectedLabel, label, reason: "stain debris" } });
       expect(r.reclassifyCell.currentLabel).toBe(label);
     }
     const labels = await api.gqlOk(hema, `{ reviewLabels }`);
@@ -61,11 +61,11 @@ describe("review", () => {
     // The fixture's tenth cell is an AI abstention (unidentified, out of the count).
     const cellId = cellIds[9]!;
     const fingerprint = await databaseFingerprint(api.prisma);
-    const noReason = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "blast" } });
+    const noReason = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "unidentified", label: "blast" } });
     expect(noReason.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(noReason.errors?.[0]?.message).toMatch(/reason/);
     expect(await databaseFingerprint(api.prisma)).toEqual(fingerprint);
-    const ok = await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "blast", reason: "high N:C ratio, fine chromatin, nucleoli" } });
+    const ok = await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "unidentified", label: "blast", reason: "high N:C ratio, fine chromatin, nucleoli" } });
     expect(ok.reclassifyCell).toMatchObject({ currentLabel: "blast", reviewCount: 1 });
     const after = (await api.gqlOk(hema, DIFF, { id: kase.id })).case.differential;
     // Counted among the white cells (unidentified, it was not), its row after the models' classes.
@@ -77,9 +77,9 @@ describe("review", () => {
   it("gives the second of two reviewers a CONFLICT and loses nothing", async () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     const cellId = cellIds[0]!;
-    const first = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "monocyte", reason: "kidney-shaped nucleus" } });
+    const first = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "car_t", label: "monocyte", reason: "kidney-shaped nucleus" } });
     expect(first.errors).toBeUndefined();
-    const second = await api.gql(hema2, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "neutrophil", reason: "lobes" } });
+    const second = await api.gql(hema2, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "car_t", label: "neutrophil", reason: "lobes" } });
     expect(second.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(second.errors?.[0]?.extensions?.currentLabel).toBe("monocyte");
     const cell = await api.prisma.cell.findUniqueOrThrow({ where: { id: cellId } });
@@ -88,8 +88,8 @@ describe("review", () => {
 
     // A real race: both requests in flight at once; exactly one wins.
     const race = await Promise.all([
-      api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, label: "eosinophil", reason: "granules" } }),
-      api.gql(hema2, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, label: "monocyte", reason: "shape" } }),
+      api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, expectedLabel: "lymphocyte", label: "eosinophil", reason: "granules" } }),
+      api.gql(hema2, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, expectedLabel: "lymphocyte", label: "monocyte", reason: "shape" } }),
     ]);
     const codes = race.map((r) => r.errors?.[0]?.extensions?.code ?? "OK").sort();
     expect(codes).toEqual(["CONFLICT", "OK"]);
@@ -164,6 +164,61 @@ describe("review", () => {
     const r = await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, cellIds.slice(1, 4)) });
     expect(r.confirmCells.map((c: { currentLabel: string }) => c.currentLabel)).toEqual(["monocyte", "neutrophil", "monocyte"]);
     expect(await api.prisma.review.findFirstOrThrow({ where: { cellId: cellIds[1]! } })).toMatchObject({ action: "CONFIRM", label: "monocyte" });
+  });
+
+  it("refuses to reclassify a label the page did not show (a new champion predicted the cell again), writing nothing", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    const cellId = cellIds[1]!;
+    // The page showed cell 1 undecided with the AI's "lymphocyte"; then a new champion's
+    // re-prediction made it "monocyte", its review count still 0.
+    const newer = await insertModelVersion(api.prisma, { labels: FIXTURE_LABELS });
+    await api.prisma.prediction.create({
+      data: { cellId, modelVersionId: newer.id, label: "monocyte", probabilities: { monocyte: 0.95 }, confidence: 0.95, createdAt: new Date(Date.now() + 1000) },
+    });
+    await api.prisma.cell.update({ where: { id: cellId }, data: { currentLabel: "monocyte" } });
+
+    const before = await databaseFingerprint(api.prisma);
+    // An override with a reason written against "the AI said lymphocyte" is not stored as overriding "monocyte".
+    const override = await api.gql(hema, RECLASSIFY, {
+      input: { cellId, expectedReviewCount: 0, expectedLabel: "lymphocyte", label: "neutrophil", reason: "lobed nucleus, not a lymphocyte" },
+    });
+    expect(override.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", currentReviewCount: 0, currentLabel: "monocyte" });
+    expect(override.errors?.[0]?.message).toMatch(/label changed since your page loaded/);
+    // Choosing the new AI label unseen is the same conflict, not "already has this label: confirm it instead".
+    const toNewLabel = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "lymphocyte", label: "monocyte", reason: "monocyte" } });
+    expect(toNewLabel.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", currentLabel: "monocyte" });
+    expect(await api.prisma.review.count({ where: { cellId } })).toBe(0);
+    expect(await api.prisma.auditEvent.count({ where: { entityId: cellId } })).toBe(0);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
+    // Reloaded, the reviewer overrides what is shown now, and that is what is recorded.
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "monocyte", label: "neutrophil", reason: "lobed nucleus" } });
+    expect(await api.prisma.review.findFirstOrThrow({ where: { cellId } })).toMatchObject({ action: "RECLASSIFY", label: "neutrophil", previousLabel: "monocyte" });
+    const audit = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: cellId, action: "cell.reclassify" } });
+    expect(audit.before).toMatchObject({ label: "monocyte", aiLabel: "monocyte" });
+  });
+
+  it("takes a null expectedLabel for a cell without a label only, and refuses a missing or empty one, writing nothing", async () => {
+    const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    const cellId = cellIds[1]!;
+    const before = await databaseFingerprint(api.prisma);
+    const missing = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, label: "neutrophil", reason: "lobes" } });
+    expect(missing.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(missing.errors?.[0]?.message).toMatch(/expectedLabel/);
+    const empty = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "", label: "neutrophil", reason: "lobes" } });
+    expect(empty.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(empty.errors?.[0]?.message).toMatch(/expectedLabel/);
+    // Null says the page showed no label: refused while the cell has one.
+    const none = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: null, label: "neutrophil", reason: "lobes" } });
+    expect(none.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", currentLabel: "lymphocyte" });
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+
+    // A cell without a label is reclassified against null, and a label is refused for it.
+    await api.prisma.cell.update({ where: { id: cellId }, data: { currentLabel: null } });
+    const labelled = await api.gql(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: "lymphocyte", label: "neutrophil", reason: "lobes" } });
+    expect(labelled.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", currentLabel: null });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId, expectedReviewCount: 0, expectedLabel: null, label: "neutrophil", reason: "lobes" } });
+    expect(await api.prisma.review.findFirstOrThrow({ where: { cellId } })).toMatchObject({ label: "neutrophil", previousLabel: null });
   });
 
   it("answers a missing, empty or mistyped expectedLabel with a clear BAD_USER_INPUT, writing nothing", async () => {
@@ -285,7 +340,7 @@ describe("review", () => {
   it("refuses in bulk a label that a confident AI call contradicts (a CAR-T call reclassified lymphocyte), as the dashboard leaves it out", async () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     // Cell 0: a confident CAR-T call, reclassified lymphocyte by a first look.
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "lymphocyte", reason: "no CAR-T features on this one" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, expectedLabel: "car_t", label: "lymphocyte", reason: "no CAR-T features on this one" } });
     expect([...(await bulkConfirmableCells(api.prisma, cellIds))]).toEqual([cellIds[1]!]);
     const before = await databaseFingerprint(api.prisma);
     // Confirming "lymphocyte" with the CAR-T call's 80% behind it, unseen, is refused: that call is evidence against it.
@@ -331,17 +386,17 @@ describe("review", () => {
   it("makes a cell unidentified only with a reason, even back to what the AI said", async () => {
     const { cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     // Cell 9 abstained (shown unidentified); a reviewer called it a lymphocyte, and now goes back.
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 0, label: "lymphocyte", reason: "clear nucleus" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 0, expectedLabel: "unidentified", label: "lymphocyte", reason: "clear nucleus" } });
     const before = await databaseFingerprint(api.prisma);
-    const bare = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 1, label: "unidentified" } });
+    const bare = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 1, expectedLabel: "lymphocyte", label: "unidentified" } });
     expect(bare.errors?.[0]?.message).toMatch(/reason is required to leave a cell unidentified/);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 1, label: "unidentified", reason: "too damaged to call" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 1, expectedLabel: "lymphocyte", label: "unidentified", reason: "too damaged to call" } });
   });
 
   it("reports the differential count of a case", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 20 });
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "artifact", reason: "debris" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, expectedLabel: "car_t", label: "artifact", reason: "debris" } });
     const d = await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { cellCount reviewedCount differential { total counted artifacts unreviewed cartCount cartPercent cartPercentCi95 belowMinimum excluded { label count } rows { label count percent } } } }`, { id: kase.id });
     // 20 cells: labels cycle over 5 classes, #9 and #19 abstain (unidentified); cell 0 -> artifact.
     // White cells only in the denominator: 20 - 1 artifact - 2 unidentified = 17.

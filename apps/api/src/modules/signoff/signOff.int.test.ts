@@ -70,7 +70,7 @@ describe("sign-off", () => {
     await api.prisma.slide.update({ where: { id: slideId }, data: { analysisStatus: "RUNNING" } });
     const before = await databaseFingerprint(api.prisma);
     const confirm = await api.gql(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
-    const reclassify = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, label: "artifact" } });
+    const reclassify = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[1], expectedReviewCount: 0, expectedLabel: "lymphocyte", label: "artifact" } });
     for (const r of [confirm, reclassify]) {
       expect(r.errors?.[0]?.extensions?.code).toBe("CONFLICT");
       expect(r.errors?.[0]?.message).toMatch(/still being analysed/);
@@ -219,7 +219,7 @@ describe("sign-off", () => {
   it("refuses a meaning that misstates the report: plain approval over AI labels the reviewer changed; nothing stored", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
     await confirmAll(cellIds);
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, expectedLabel: "car_t", label: "artifact", reason: "debris" } });
     const before = await databaseFingerprint(api.prisma);
     const plain = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(plain.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
@@ -342,7 +342,7 @@ describe("sign-off", () => {
     expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } }))).toMatchObject({ status: "SIGNED_OUT", reportVersion: 1 });
 
     // Signed: frozen. Review and a second signature are refused.
-    const late = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "x" } });
+    const late = await api.gql(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, expectedLabel: "car_t", label: "artifact", reason: "x" } });
     expect(late.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     const again = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
     expect(again.errors?.[0]?.extensions?.code).toBe("CONFLICT");
@@ -352,7 +352,7 @@ describe("sign-off", () => {
     expect(noReason.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     const amended = await api.gqlOk(hema, AMEND, { input: { caseId: kase.id, reason: "Cell 1 is debris on second look", expectedReportVersion: 1 } });
     expect(amended.amendCase).toMatchObject({ status: "IN_REVIEW", reportVersion: 1 });
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, expectedLabel: "car_t", label: "artifact", reason: "debris" } });
     // The smear turns out to be of marrow: its count is not per µL of blood, so no absolute counts.
     await api.prisma.case.update({ where: { id: kase.id }, data: { specimen: "bone marrow aspirate" } });
     const r2 = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: AMENDED_CORRECTED, ...(await seen(kase.id)) } });
@@ -387,7 +387,7 @@ describe("sign-off", () => {
 
   it("keeps an override's reason in the signed cell after a later plain confirmation of it", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, label: "artifact", reason: "stain debris" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 0, expectedLabel: "car_t", label: "artifact", reason: "stain debris" } });
     await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [cellIds[0]!]) });
     await confirmAll([cellIds[1]!]);
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
@@ -421,7 +421,7 @@ describe("sign-off", () => {
     const live = `query($id: ID!) { case(id: $id) { differential { cartAssessed cartCount cartPercent cartPercentCi95 cartPercentOfLymphocytes } } }`;
     expect((await api.gqlOk(hema, live, { id: kase.id })).case.differential).toEqual({ cartAssessed: false, cartCount: 0, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
     // A reviewer may still call a cell CAR-T (another registered model has the class): counted, but no share is claimed.
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, reason: "CAR-T morphology" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, expectedLabel: "basophil", reason: "CAR-T morphology" } });
     await confirmAll(cellIds.slice(1));
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
     expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/9");
@@ -477,7 +477,7 @@ describe("sign-off", () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 3 });
     const [reclassified, confirmed, plain] = cellIds as [string, string, string];
     const reason = "MRN-4411";
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: reclassified, expectedReviewCount: 0, label: "artifact", reason } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: reclassified, expectedReviewCount: 0, expectedLabel: "car_t", label: "artifact", reason } });
     await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [confirmed], { reason: "second look, MRN-4411" }) });
     // A decision without a reason: nothing to withhold, and none said to be.
     await api.gqlOk(hema, CONFIRM, { cells: await confirmAsSeen(api.prisma, [plain]) });
@@ -542,7 +542,7 @@ describe("sign-off", () => {
   it("signs a cell reclassified to blast among the white cells, and the signer's morphology comment", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 10 });
     // The fixture's tenth cell is an AI abstention: a blast, not an unidentified cell out of the count.
-    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 0, label: "blast", reason: "blast: fine chromatin, nucleoli" } });
+    await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[9], expectedReviewCount: 0, expectedLabel: "unidentified", label: "blast", reason: "blast: fine chromatin, nucleoli" } });
     await confirmAll(cellIds.slice(0, 9));
     const live = (await api.gqlOk(hema, `query($id: ID!) { case(id: $id) { differential { counted rows { label count } } } }`, { id: kase.id })).case.differential;
     expect(live.counted).toBe(10);
@@ -652,7 +652,7 @@ describe("sign-off", () => {
     // A second hematologist changes a cell after the first one's page loaded.
     const other = await api.createUser("HEMATOLOGIST");
     const otherToken = await api.login(other.user.login, other.password);
-    await api.gqlOk(otherToken, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, label: "artifact", reason: "debris" } });
+    await api.gqlOk(otherToken, RECLASSIFY, { input: { cellId: cellIds[0], expectedReviewCount: 1, expectedLabel: "car_t", label: "artifact", reason: "debris" } });
     const before = await databaseFingerprint(api.prisma);
     const stale = await api.gql(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...page } });
     expect(stale.errors?.[0]?.extensions?.code).toBe("CONFLICT");

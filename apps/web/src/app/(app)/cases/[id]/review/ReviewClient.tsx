@@ -11,6 +11,7 @@ import { useAction } from "@/lib/useAction";
 import { AMEND_CASE, CASE_PROGRESS, CASE_SIGNATURE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
 import { CaseImagesPanel } from "@/review/CaseImagesPanel";
+import { decisionInput } from "@/review/decisionInput";
 import { outcomeUnknown, SIGNATURE_UNKNOWN, signatureLandedAfterAll, type CaseSignature } from "@/review/signatureOutcome";
 import type { NumberedImage } from "@/review/caseImages";
 import { toReviewCell, type ApiCell } from "@/review/mapping";
@@ -69,18 +70,14 @@ export function ReviewClient({
     };
     return {
       async review(cell, label, reason) {
-        // Confirming keeps the label the API holds; a cell shown as "unidentified" for want of
-        // any label (no AI call) is given it by a reclassification instead.
-        if (label === (cell.storedLabel === undefined ? cell.currentLabel : cell.storedLabel)) {
-          // A reason goes with it where one was asked for (a cell left unidentified).
-          // expectedLabel: the label this page showed; one the AI has changed since (a new
-          // champion predicted the cell again) is refused, not confirmed unseen.
-          const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, { cells: [{ cellId: cell.id, expectedReviewCount: cell.reviewCount, expectedLabel: label, ...(reason ? { reason } : {}) }] });
+        // Either names the label this page showed (expectedLabel): one the AI has changed since (a
+        // new champion predicted the cell again) is refused, not confirmed or overridden unseen.
+        const d = decisionInput(cell, label, reason);
+        if (d.kind === "confirm") {
+          const r = await gql<{ confirmCells: ApiCell[] }>(CONFIRM_CELLS, { cells: d.cells });
           return decided(r.confirmCells[0]!);
         }
-        const r = await gql<{ reclassifyCell: ApiCell }>(RECLASSIFY_CELL, {
-          input: { cellId: cell.id, label, reason, expectedReviewCount: cell.reviewCount },
-        });
+        const r = await gql<{ reclassifyCell: ApiCell }>(RECLASSIFY_CELL, { input: d.input });
         return decided(r.reclassifyCell);
       },
       async confirmMany(list) {

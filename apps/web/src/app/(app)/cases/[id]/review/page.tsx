@@ -14,7 +14,7 @@ import { openAmendmentOf } from "@/review/amendment";
 export const metadata: Metadata = { title: "Case review" };
 
 interface Header {
-  case: (Omit<CaseHeader, "cartAssessed" | "screenedClasses" | "patientRef" | "signedComment" | "amendment"> & {
+  case: (Omit<CaseHeader, "cartAssessed" | "screenedClasses" | "patientRef" | "signedComment" | "retracted" | "amendment"> & {
     /** retracted: its comment is a note on the retraction, not a morphology comment an amendment carries on. */
     currentSignOff: { version: number; comment: string | null; retracted: boolean } | null;
     /** Null when the case has none and for roles the API withholds it from. */
@@ -76,7 +76,7 @@ export default async function ReviewPage({ params }: { params: Promise<{ id: str
   const images = sortImages(numbered);
   return (
     <ReviewClient
-      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses, signedComment: c.currentSignOff?.retracted ? null : (c.currentSignOff?.comment ?? null), amendment: openAmendmentOf(c) }}
+      header={{ id: c.id, accession: c.accession, patientRef: patientRefText(session.role, c.patientRef), status: c.status, priority: c.priority, product: c.product, timepoint: c.timepoint, specimen: c.specimen, collectedAt: c.collectedAt, wbcCount: c.wbcCount, reportVersion: c.reportVersion, updatedAt: c.updatedAt, cartAssessed: c.differential.cartAssessed, screenedClasses: c.differential.screenedClasses, signedComment: c.currentSignOff?.retracted ? null : (c.currentSignOff?.comment ?? null), retracted: c.currentSignOff?.retracted === true, amendment: openAmendmentOf(c) }}
       slides={images.counted.map((s) => ({ id: s.id, kind: s.kind, imageSha256: s.imageSha256, width: s.width, height: s.height, number: s.number, originalName: s.originalName }))}
       failedSlides={images.failed}
       analysingSlides={images.analysing}
