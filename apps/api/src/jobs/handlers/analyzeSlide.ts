@@ -15,6 +15,8 @@ import { failureReason } from "../failureReason.ts";
 import { assertLeaseHeld } from "../leaseHeld.ts";
 import { keepBlobs } from "../sweepOrphanBlobs.ts";
 import { systemAudit } from "../systemAudit.ts";
+import { recordAudit } from "../../audit/recordAudit.ts";
+import type { AuthUser } from "../../context.ts";
 import type { ClassifierCache } from "../model/classifierCache.ts";
 import { lockChampionShared } from "../../modules/models/championLock.ts";
 import { callDueSql, nextRoundSql } from "../model/callsDue.ts";
@@ -272,27 +274,36 @@ async function markDone(
   });
 }
 
+/** Who moved the case to review and why, when it was not the worker finishing an analysis. */
+export interface CaseAdvanceCause {
+  actor: Pick<AuthUser, "id" | "login">;
+  reason: string;
+}
+
 /**
  * Inside a transaction holding the case row lock: once no slide of the case is waiting or being
  * analysed, the case goes to review, failed slides included. A failed slide must not hold its case
  * in ANALYZING for ever: the reviewer sees which images failed, and the technician can upload again.
  * A voided slide is out of the case whatever its analysis status (its analysis is abandoned).
+ * `cause` names a user whose action finished the wait (a void): 21 CFR 11.10(e), the trail says who
+ * and why; without it the change is the system's, at the end of an analysis.
  */
-export async function advanceCaseIfAnalysed(tx: Prisma.TransactionClient, caseId: string): Promise<void> {
+export async function advanceCaseIfAnalysed(tx: Prisma.TransactionClient, caseId: string, cause?: CaseAdvanceCause): Promise<void> {
   const unfinished = await tx.slide.count({ where: { caseId, analysisStatus: { in: ["PENDING", "RUNNING"] }, voidedAt: null } });
   if (unfinished > 0) return;
   const kase = await tx.case.findUniqueOrThrow({ where: { id: caseId }, select: { status: true } });
   // A signed-out case that receives a slide stays signed out: reopening it is an amendment.
   if (kase.status !== "RECEIVED" && kase.status !== "ANALYZING") return;
   const failed = await tx.slide.count({ where: { caseId, analysisStatus: "FAILED", voidedAt: null } });
+  const notAnalysed = failed ? `; ${failed} could not be analysed` : "";
   await tx.case.update({ where: { id: caseId }, data: { status: "IN_REVIEW" } });
-  await systemAudit(tx, {
+  await recordAudit(tx, cause?.actor ?? null, {
     action: "case.status",
     entityType: "Case",
     entityId: caseId,
     before: { status: kase.status },
     after: { status: "IN_REVIEW" },
-    reason: failed ? `all slides finished; ${failed} could not be analysed` : "all slides analysed",
+    reason: cause ? `${cause.reason}${notAnalysed}` : failed ? `all slides finished${notAnalysed}` : "all slides analysed",
   });
 }
 

@@ -569,6 +569,29 @@ describe("slide uploads", () => {
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
   });
 
+  it("an analysed image whose job the reaper failed afterwards is no failure: a copy or a re-export is refused, nothing changed", async () => {
+    const img = await png(58, 64, 46);
+    const slideId = (await upload(tech, [{ name: "analysed.png", bytes: img }])).body.slides[0].id as string;
+    // markDone committed on the last attempt, then its worker died (or lost its lease) before
+    // completing the job: the reaper marks the job FAILED while the slide is DONE.
+    await api.prisma.slide.update({ where: { id: slideId }, data: { analysisStatus: "DONE" } });
+    await api.prisma.job.update({ where: { dedupeKey: `analyzeSlide:${slideId}` }, data: { status: "FAILED", attempts: 3, error: "lease expired" } });
+    const before = await databaseFingerprint(api.prisma);
+
+    const copy = await upload(tech, [{ name: "analysed-again.png", bytes: img }]);
+    expect(copy.status, JSON.stringify(copy.body)).toBe(409);
+    expect(copy.body.errors[0].message).toMatch(/analysed-again\.png was already uploaded to this case/);
+    const reexported = await sharp(img).png({ compressionLevel: 1 }).toBuffer();
+    expect(sha256Hex(reexported)).not.toBe(sha256Hex(img));
+    const resaved = await upload(tech, [{ name: "analysed-resaved.png", bytes: reexported }]);
+    expect(resaved.status, JSON.stringify(resaved.body)).toBe(409);
+    expect(resaved.body.errors[0].message).toMatch(/analysed-resaved\.png shows the same pixels as an image already uploaded to this case/);
+
+    expect(await api.prisma.slide.findUniqueOrThrow({ where: { id: slideId } })).toMatchObject({ analysisStatus: "DONE" });
+    expect(await api.prisma.auditEvent.count({ where: { action: "slide.reanalyze", entityId: slideId } })).toBe(0);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+  });
+
   it("an upload of the same image to another case repairs a stored copy damaged on disk", async () => {
     const img = await png(40, 44, 77);
     expect((await upload(tech, [{ name: "first.png", bytes: img }])).status).toBe(201);

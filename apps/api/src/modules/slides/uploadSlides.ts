@@ -86,10 +86,14 @@ async function analyseAgain(
     throw conflict(`The last analysis of ${upload.filename} is still finishing: upload it again in a minute; nothing was stored`, { slideId: slide.id });
   }
   // A slide stored before pixel hashes were recorded gets its own now (the guard allows only that).
-  const updated = await tx.slide.update({
-    where: { id: slide.id },
+  // Never a DONE slide (failedOf leaves those out; this is the backstop): its cells may be decided
+  // and signed, and analysing it again would add AI calls to them or, failing, drop them.
+  const reset = await tx.slide.updateManyAndReturn({
+    where: { id: slide.id, analysisStatus: { not: "DONE" } },
     data: { analysisStatus: "PENDING", analysisError: null, ...(slide.pixelSha256 === null ? { pixelSha256: upload.pixelSha256 } : {}) },
   });
+  const updated = reset[0];
+  if (!updated) throw conflict(`${upload.filename} was already uploaded to this case and analysed; nothing was stored`, { slideId: slide.id });
   // Runnable at once, by the database's clock (the queue's): a last failure set runAfter to its
   // retry backoff, up to 5 minutes ahead.
   const requeued = await tx.$executeRaw`
@@ -266,8 +270,10 @@ async function storeSlides(
 
 /**
  * The ids among `slides` whose analysis failed: marked FAILED, or whose job failed for good while
- * the row still says RUNNING (a worker killed on the last attempt): the page shows it failed
- * before a worker's idle housekeeping marks it so. Such a slide contributes no cells.
+ * the row still says PENDING or RUNNING (a worker killed on the last attempt): the page shows it
+ * failed before a worker's idle housekeeping marks it so. Such a slide contributes no cells.
+ * A DONE slide is not failed whatever its job says: a worker that died or lost its lease after
+ * markDone committed on its last attempt leaves its job FAILED by the reaper (as slideAnalysis).
  */
 async function failedOf(db: Prisma.TransactionClient, slides: Slide[]): Promise<Set<string>> {
   const jobFailed = new Set(
@@ -278,7 +284,7 @@ async function failedOf(db: Prisma.TransactionClient, slides: Slide[]): Promise<
       })
     ).map((j) => j.dedupeKey),
   );
-  return new Set(slides.filter((s) => s.analysisStatus === "FAILED" || jobFailed.has(analysisKey(s.id))).map((s) => s.id));
+  return new Set(slides.filter((s) => s.analysisStatus === "FAILED" || (s.analysisStatus !== "DONE" && jobFailed.has(analysisKey(s.id)))).map((s) => s.id));
 }
 
 /**

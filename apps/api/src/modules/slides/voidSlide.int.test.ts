@@ -184,7 +184,7 @@ describe("voidSlide", () => {
     expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(refused.errors?.[0]?.message).toMatch(/image was voided \(smear of another patient\)/);
     const reclassify = await api.gql(hema, `mutation($i: ReclassifyCellInput!) { reclassifyCell(input: $i) { id } }`, {
-      i: { cellId: cCell.id, expectedReviewCount: 0, label: "lymphocyte", reason: "round nucleus" },
+      i: { cellId: cCell.id, expectedReviewCount: 0, expectedLabel: cCell.currentLabel, label: "lymphocyte", reason: "round nucleus" },
     });
     expect(reclassify.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
@@ -211,6 +211,24 @@ describe("voidSlide", () => {
     const items = await api.prisma.datasetItem.findMany({ where: { snapshotId: snapshot.createDatasetSnapshot.id }, include: { cell: true } });
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((i) => i.cell.slideId !== b.id && i.cell.slideId !== c.id)).toBe(true);
+  });
+
+  it("voiding the last image awaiting analysis moves the case to review in the voider's name, not as an analysis", async () => {
+    const kase = await api.prisma.case.create({
+      data: { accession: `VD-${randomBytes(4).toString("hex")}`, patientRef: "MRN-0002", status: "ANALYZING", createdById: techId },
+    });
+    const slide = await api.prisma.slide.create({
+      data: { caseId: kase.id, imageSha256: randomBytes(32).toString("hex"), mimeType: "image/png", byteSize: 1000, width: 500, height: 500, uploadedById: techId },
+    });
+    expect(slide.analysisStatus).toBe("PENDING");
+    await api.gqlOk(tech, VOID, { ...loaded(slide), reason: "uploaded to the wrong case" });
+
+    expect((await api.prisma.case.findUniqueOrThrow({ where: { id: kase.id } })).status).toBe("IN_REVIEW");
+    // 21 CFR 11.10(e): the trail names who moved the case and why; nothing was analysed.
+    const moved = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "case.status", entityId: kase.id } });
+    expect(moved).toMatchObject({ actorId: techId, actorLogin: techLogin, after: { status: "IN_REVIEW" } });
+    expect(moved.reason).toBe("the last image awaiting analysis was voided");
+    expect(moved.reason).not.toMatch(/analysed/);
   });
 
   it("makes a snapshot taken before the void stale, so no run trains on a wrong patient's labels", async () => {

@@ -82,8 +82,9 @@ export async function voidSlide(prisma: PrismaClient, actor: AuthUser, raw: unkn
       after: { ...voidSnapshot(after), accession: kase.accession },
       reason: input.reason,
     });
-    // The last image still waiting for analysis may be the one voided: the case then goes to review.
-    await advanceCaseIfAnalysed(tx, kase.id);
+    // The last image still waiting for analysis may be the one voided: the case then goes to
+    // review, by this user's void (nothing was analysed), and the trail says so.
+    await advanceCaseIfAnalysed(tx, kase.id, { actor, reason: "the last image awaiting analysis was voided" });
     return after;
   });
 }
