@@ -1,5 +1,5 @@
 /** The model folder on disk: saving where the file system is awkward, loading what is damaged. */
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Network, archConfig } from './architecture.js';
@@ -63,12 +63,33 @@ describe('saveModel', () => {
     loaded.net.dispose();
   });
 
-  it("removes what a save killed part way (under another process id) left behind", async () => {
+  it("removes what a save killed part way (under another process id) left behind, once it is stale", async () => {
     const out = path.join(dir, 'killed');
     await saveModel(out, net, cardFor(net));
     await mkdir(path.join(out, '.saving-99999'));
     await writeFile(path.join(out, '.saving-99999', 'weights.bin'), 'half');
+    const dayAgo = new Date(Date.now() - 24 * 3600_000);
+    await utimes(path.join(out, '.saving-99999'), dayAgo, dayAgo);
     await saveModel(out, net, cardFor(net));
+    expect((await readdir(out)).sort()).toEqual(['model-card.json', 'topology.json', 'weights.bin']);
+  });
+
+  it("leaves another process's save under way alone (a worker on another machine sharing the volume)", async () => {
+    const out = path.join(dir, 'shared');
+    await saveModel(out, net, cardFor(net));
+    await mkdir(path.join(out, '.saving-1-0a0b0c0d'));
+    await writeFile(path.join(out, '.saving-1-0a0b0c0d', 'weights.bin'), 'being written');
+    await saveModel(out, net, cardFor(net));
+    expect((await readdir(out)).sort()).toEqual(['.saving-1-0a0b0c0d', 'model-card.json', 'topology.json', 'weights.bin']);
+    expect(await readFile(path.join(out, '.saving-1-0a0b0c0d', 'weights.bin'), 'utf8')).toBe('being written');
+  });
+
+  it('removes its own staging folder when a save fails', async () => {
+    const out = path.join(dir, 'failing');
+    await saveModel(out, net, cardFor(net));
+    faults.readOnly = path.join(out, 'weights.bin'); // the rename into place fails
+    await expect(saveModel(out, net, cardFor(net))).rejects.toThrow(/EROFS/);
+    faults.readOnly = '';
     expect((await readdir(out)).sort()).toEqual(['model-card.json', 'topology.json', 'weights.bin']);
   });
 });

@@ -5,8 +5,8 @@
  * weights). Loading refuses weights whose hash differs from the card: a model that is
  * not the one that was validated must never classify patient cells silently.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Network, type ArchConfig } from './architecture.js';
 import { tf } from './tf.js';
@@ -119,21 +119,42 @@ export async function saveModel(dir: string, net: Network, card: Omit<ModelCard,
   // from its parent fails with EXDEV) or sit in a read-only parent (EACCES). Inside it the renames
   // stay on one file system and need write access to `dir` only.
   await mkdir(dir, { recursive: true });
-  // A save killed part way left its staging folder (a full set of weights) under another pid.
-  for (const name of await readdir(dir)) {
-    if (name.startsWith('.saving-')) await rm(path.join(dir, name), { recursive: true, force: true });
-  }
-  const tmp = path.join(dir, `.saving-${process.pid}`);
+  await removeStaleStaging(dir);
+  // A name of its own for every save: two containers sharing the volume can have the same pid.
+  const tmp = path.join(dir, `.saving-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
-  await writeFile(path.join(tmp, 'weights.bin'), bin);
-  await writeFile(path.join(tmp, 'topology.json'), topologyText);
-  await writeFile(path.join(tmp, 'model-card.json'), JSON.stringify(full, null, 2));
-  for (const [name, content] of Object.entries(extra)) await writeFile(path.join(tmp, name), content);
-  for (const name of ['weights.bin', 'topology.json', 'model-card.json', ...Object.keys(extra)]) {
-    await rename(path.join(tmp, name), path.join(dir, name));
+  try {
+    await writeFile(path.join(tmp, 'weights.bin'), bin);
+    await writeFile(path.join(tmp, 'topology.json'), topologyText);
+    await writeFile(path.join(tmp, 'model-card.json'), JSON.stringify(full, null, 2));
+    for (const [name, content] of Object.entries(extra)) await writeFile(path.join(tmp, name), content);
+    for (const name of ['weights.bin', 'topology.json', 'model-card.json', ...Object.keys(extra)]) {
+      await rename(path.join(tmp, name), path.join(dir, name));
+    }
+  } catch (e) {
+    // Only a kill should leave it behind: a later save removes it only once it is stale.
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
   }
   await rm(tmp, { recursive: true, force: true });
   return full;
+}
+
+/**
+ * How old a staging folder must be to count as a killed save's: a save takes seconds (about a
+ * minute for a large model on a slow volume). A younger one may be a live save of another process,
+ * a worker on another machine sharing the volume, whose files must not vanish under it.
+ */
+const STALE_STAGING_MS = 60 * 60 * 1000;
+
+/** Removes the staging folders in `dir` that saves killed part way left behind (each a full set of weights). */
+async function removeStaleStaging(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith('.saving-')) continue;
+    const folder = path.join(dir, name);
+    const modified = await stat(folder).then((s) => s.mtimeMs, () => null); // gone meanwhile: its save ended
+    if (modified !== null && Date.now() - modified > STALE_STAGING_MS) await rm(folder, { recursive: true, force: true });
+  }
 }
 
 export interface LoadedModel {

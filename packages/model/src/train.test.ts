@@ -3,7 +3,7 @@
  * tensor leaks, resume, cancellation, transfer learning, prediction, Grad-CAM, evaluation.
  * One small RCMNet is trained once (beforeAll) and reused.
  */
-import { appendFile, cp, mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -393,6 +393,22 @@ describe('resume, cancellation and transfer learning', () => {
     });
     expect(r.cancelled).toBe(true);
     expect(r.history).toHaveLength(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('with persistOnAbort false, writes nothing once the AbortSignal fires (a worker that lost its lease)', async () => {
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    const out = path.join(dir, 'lease-lost');
+    // Aborted on the last step of epoch 1: before the fix, that epoch's validation still ran and its
+    // model, metrics line and checkpoint were written, then the model was saved again.
+    const run = train({ ...tiny, data, out, epochs: 2, maxPerClass: 10, batchSize: 16, signal: controller.signal, persistOnAbort: false }, (e) => {
+      if (e.type === 'step' && e.epoch === 1 && e.step === e.steps) controller.abort('lost');
+    });
+    const outcome = await run.catch((e: unknown) => e);
+    // No checkpoint, metrics.jsonl, model or plot: `out` is as empty as train() made it.
+    expect(await readdir(out)).toEqual([]);
+    expect(outcome).toBeInstanceOf(TrainingCancelled);
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -60,6 +60,14 @@ export interface TrainOptions {
   unfreezeLrFactor?: number;
   maxPerClass?: number;
   signal?: AbortSignal;
+  /**
+   * What an abort leaves behind. true (default, the CLI's Ctrl-C): the epoch under way is dropped
+   * and the best model so far is saved, calibrated, as a cancelled run's. false (the platform's
+   * worker): nothing more is written once the signal fires, not the epoch's checkpoint, metrics
+   * line or model, and train() rejects with TrainingCancelled. A worker that lost its lease is
+   * aborted one heartbeat before another worker may take the run over and resume it in `out`.
+   */
+  persistOnAbort?: boolean;
   backend?: string;
   name?: string;
   abstainThreshold?: number;
@@ -257,6 +265,11 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   }
   const out = path.resolve(options.out);
   const ckptDir = path.join(out, 'checkpoint');
+  const persistOnAbort = options.persistOnAbort ?? true;
+  /** Called before each write of the training loop: without persistOnAbort, an abort writes nothing more. */
+  const stopIfAborted = () => {
+    if (!persistOnAbort && options.signal?.aborted) throw new TrainingCancelled();
+  };
 
   // ---- data and classes (checked before the network exists: nothing to free on refusal) --
   const dataset: Dataset = typeof options.data === 'string' ? await loadDataset(options.data, { labels: options.labels, maxPerClass: options.maxPerClass }) : options.data;
@@ -587,10 +600,14 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
       // ---- validation, records, checkpoint -------------------------------------------
       // With an average, the average is the model this run produces; the online weights are scored for comparison.
       const produced = average?.net ?? net;
-      const valLogits = await logitsFor(produced, valImages, norm, 64);
+      // Checked between validation batches too: a large validation set takes longer on a CPU than
+      // the heartbeat interval a worker that lost its lease has left to stop.
+      const validation = { onProgress: stopIfAborted };
+      const valLogits = await logitsFor(produced, valImages, norm, 64, validation);
       const vm = computeMetrics(softmaxRows(valLogits, labels.length), valTargets, labels);
       if (valImages.length && !Number.isFinite(vm.nll)) throw new Error(`Validation loss became ${vm.nll} after epoch ${epoch + 1}; lower --lr`);
-      const online = average ? computeMetrics(softmaxRows(await logitsFor(net, valImages, norm, 64), labels.length), valTargets, labels) : null;
+      const online = average ? computeMetrics(softmaxRows(await logitsFor(net, valImages, norm, 64, validation), labels.length), valTargets, labels) : null;
+      stopIfAborted();
       const record: EpochRecord = {
         epoch: epoch + 1,
         phase,
@@ -615,16 +632,18 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
         state.sinceBest = 0;
         await saveModel(out, produced, cardBase(valImages.length ? vm : null, 1, false));
       } else state.sinceBest++;
+      stopIfAborted();
       await appendFile(path.join(out, 'metrics.jsonl'), JSON.stringify({ ...record, backend, time: new Date().toISOString() }) + '\n');
       state.emaUpdates = average?.updateCount;
       // Decided before the checkpoint is written, so a resumed run knows it has finished.
       stoppedEarly = options.patience !== undefined && state.sinceBest >= options.patience && phase === 'full';
       if (stoppedEarly) state.stoppedEarly = true;
+      stopIfAborted();
       await writeCheckpoint(ckptDir, net, optimizer, state, cardBase(null, 1, false), average?.net);
       onProgress({ type: 'epoch', epochs, ...record, best });
     }
   } catch (e) {
-    if (!(e instanceof TrainingCancelled)) {
+    if (!(e instanceof TrainingCancelled && persistOnAbort)) {
       net.dispose();
       average?.dispose();
       optimizer.dispose();

@@ -9,6 +9,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { Prisma, type DatasetSnapshot, type ModelVersion, type TrainingRun } from "@rcmnet/db";
+import { CROP_CONTEXT } from "@rcmnet/model/framing";
 import { z } from "zod";
 import { parseTrainingConfig } from "../../modules/training/trainingConfig.ts";
 import { manifestRows } from "../../modules/training/trainingManifest.ts";
@@ -95,9 +96,10 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
       if (change) throw new PermanentJobError(`the base model ${base.name} ${base.version} on disk is not the registered one: ${change}`);
     }
     await ctx.progress(0.01, "preparing data");
-    const { manifest, notes, hasVal } = await materializeSnapshot(ctx, run.id, snapshot.id);
+    const { manifest, notes, hasVal, uploadedCrops } = await materializeSnapshot(ctx, run.id, snapshot.id);
     for (const note of notes) appendLog(note);
     if (!hasVal) appendLog("the snapshot has no VAL images: validating on TRAIN");
+    if (uploadedCrops) appendLog(`${uploadedCrops} training image(s) are single-cell uploads used as given: the model card records no crop framing`);
     // Beside the curves wherever they are stored: the dashboard must not call in-sample figures "val".
     const record = { codeVersion, valIsTrain: !hasVal };
     appendLog(`snapshot ${snapshot.name}: ${snapshot.itemCount} cells, labels ${snapshot.labels.join(", ")}`);
@@ -150,6 +152,7 @@ async function trainModel(ctx: JobContext, deps: TrainModelDeps, code: Promise<C
         name: "rcmnet",
         version: `run-${version}`,
         ...config,
+        cropContext: trainingCropContext(uploadedCrops),
         signal: controller.signal,
         onProgress: (p) => {
           latest = { progress: p.progress, history: p.history, step: `epoch ${p.epoch}/${p.epochs}` };
@@ -456,17 +459,31 @@ async function appendRunLog(tx: Prisma.TransactionClient, runId: string, lines: 
 }
 
 /**
+ * The crop framing a model card records for its training images: the worker's cropCells framing
+ * (CROP_CONTEXT) when it cut them all from fields; none (null, as for a pre-cropped public dataset)
+ * when any is a single-cell upload, which is used as the lab cropped it (analyzeSlide.ts).
+ */
+function trainingCropContext(uploadedCrops: number): number | null {
+  return uploadedCrops > 0 ? null : CROP_CONTEXT;
+}
+
+/**
  * Writes the snapshot's TRAIN and VAL crops as files with a manifest.csv (split,label,path), the
  * layout every @rcmnet/model loader reads. The TEST part is never written here: it cannot leak
- * into training.
+ * into training. `uploadedCrops`: the images written that are a CROP slide's upload itself.
  */
-async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: string): Promise<{ manifest: string; notes: string[]; hasVal: boolean }> {
+async function materializeSnapshot(
+  ctx: JobContext,
+  runId: string,
+  snapshotId: string,
+): Promise<{ manifest: string; notes: string[]; hasVal: boolean; uploadedCrops: number }> {
   const dir = join(runDir(ctx.dataDir, runId), "data");
   // With each cell's pixel key, so the same pixels under other bytes (a crop re-saved at another
   // PNG compression, in TRAIN for one patient and VAL for another) are one image, as snapshots
   // see them across the TEST line (datasetSplit.ts).
-  const items = await ctx.prisma.$queryRaw<{ cellId: string; label: string; split: "TRAIN" | "VAL"; cropSha256: string; pixelKey: string | null }[]>`
-    SELECT i."cellId"::text AS "cellId", i."label", i."split"::text AS "split", i."cropSha256", ${PIXEL_KEY_SQL} AS "pixelKey"
+  const items = await ctx.prisma.$queryRaw<{ cellId: string; label: string; split: "TRAIN" | "VAL"; cropSha256: string; pixelKey: string | null; uploaded: boolean }[]>`
+    SELECT i."cellId"::text AS "cellId", i."label", i."split"::text AS "split", i."cropSha256", ${PIXEL_KEY_SQL} AS "pixelKey",
+      s."kind" = 'CROP' AS "uploaded"
     FROM "dataset_item" i
     JOIN "cell" c ON c."id" = i."cellId"
     JOIN "slide" s ON s."id" = c."slideId"
@@ -474,6 +491,7 @@ async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: s
     ORDER BY i."cellId" ASC`;
   // One row per image (an image may be the crop of cells of several cases): trainingManifest.ts.
   const { rows, notes } = manifestRows(items.map((i) => ({ ...i, split: i.split === "TRAIN" ? "TRAIN" : "VAL" })));
+  const uploaded = new Set(items.filter((i) => i.uploaded).map((i) => i.cropSha256));
   await mkdir(dir, { recursive: true });
   const lines = ["split,label,path"];
   for (const row of rows) {
@@ -491,16 +509,20 @@ async function materializeSnapshot(ctx: JobContext, runId: string, snapshotId: s
   }
   const manifest = join(dir, "manifest.csv");
   await writeFile(manifest, `${lines.join("\n")}\n`);
-  return { manifest, notes, hasVal };
+  return { manifest, notes, hasVal, uploadedCrops: rows.filter((r) => uploaded.has(r.cropSha256)).length };
 }
 
-/** Evaluates a classifier that is not registered yet (no cache), each item's call kept as for the champion's. */
+/**
+ * Evaluates a classifier that is not registered yet (no cache), each item's call kept as for the
+ * champion's, and every class of the model given a row as evaluateOnSnapshot gives it: one the TEST
+ * part lacks is listed as untested, not dropped from the candidate's figures.
+ */
 async function evaluateLoaded(
   ctx: JobContext,
   classifier: LoadedClassifier,
   snapshotId: string,
 ): Promise<EvaluationMetrics> {
-  return evaluateClassifier({ prisma: ctx.prisma, blobs: ctx.blobs }, classifier, snapshotId, []);
+  return evaluateClassifier({ prisma: ctx.prisma, blobs: ctx.blobs }, classifier, snapshotId, classifier.model.labels);
 }
 
 /** A CSV field, quoted when it holds a comma, a quote or a line break (labels are names, but not ours to trust). */

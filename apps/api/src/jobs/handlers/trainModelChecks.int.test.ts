@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CROP_CONTEXT } from "@rcmnet/model/framing";
 import { signCaseForTest } from "@rcmnet/db/testing";
 import type { AuthUser } from "../../context.ts";
 import { createTestApi, type TestApi } from "../../testing/index.ts";
@@ -15,6 +16,7 @@ import { createDatasetSnapshot } from "../../modules/training/createDatasetSnaps
 import { startTrainingRun } from "../../modules/training/startTrainingRun.ts";
 import { insertCaseWithCells, insertModelVersion } from "../testing/fixtures.ts";
 import { runJobs } from "../testing/runJobs.ts";
+import type { EvaluationMetrics } from "../model/evaluation.ts";
 import type { CellClassifier, ModelDirInfo, ModelRuntime, TrainRequest } from "../model/runtime.ts";
 
 const LABELS = ["car_t", "lymphocyte", "neutrophil"];
@@ -39,9 +41,9 @@ afterAll(async () => {
 
 /**
  * A runtime that "trains" by writing an empty model folder (after `duringTraining`, where a test
- * amends a case) and whose model calls every crop the first class.
+ * amends a case) and whose model, of the classes `labels`, calls every crop the first class.
  */
-function standInRuntime(duringTraining: () => Promise<void> = async () => undefined) {
+function standInRuntime(duringTraining: () => Promise<void> = async () => undefined, labels: string[] = LABELS) {
   const trained: TrainRequest[] = [];
   const classifier = (labels: string[]): CellClassifier => ({
     labels,
@@ -62,10 +64,10 @@ function standInRuntime(duringTraining: () => Promise<void> = async () => undefi
     },
     async inspectModelDir(dir: string): Promise<ModelDirInfo> {
       const hash = (s: string) => createHash("sha256").update(s).digest("hex");
-      return { name: "stand-in", version: "v", labels: LABELS, inputSize: 32, normalization: {}, architecture: {}, metrics: {}, weightsSha256: hash(dir), folderSha256: hash(`${dir}/folder`), cropContext: 1.3 };
+      return { name: "stand-in", version: "v", labels, inputSize: 32, normalization: {}, architecture: {}, metrics: {}, weightsSha256: hash(dir), folderSha256: hash(`${dir}/folder`), cropContext: 1.3 };
     },
     async loadClassifier() {
-      return classifier(LABELS);
+      return classifier(labels);
     },
   } as unknown as ModelRuntime;
   return { runtime, trained };
@@ -114,6 +116,8 @@ describe("trainModel's checks", () => {
     expect(job.status).toBe("SUCCEEDED");
     expect(trained).toHaveLength(1);
     expect(model).toMatchObject({ status: "CANDIDATE" });
+    // Every image cut from a field by the worker's cropCells: the card records that framing.
+    expect(trained[0]!.cropContext).toBe(CROP_CONTEXT);
   });
 
   it("fails a run whose snapshot went stale while it was queued (an image voided), before training", async () => {
@@ -212,6 +216,64 @@ describe("trainModel's checks", () => {
       const run = await own.prisma.trainingRun.findFirstOrThrow({ where: { snapshotId: snapshot.id } });
       expect(run.status).toBe("SUCCEEDED");
       expect(run.log).toMatch(/1 image\(s\) in both TRAIN and VAL trained on only/);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("gives the candidate's TEST figures a row for each class the TEST part lacks, and no crop framing to a model trained on uploaded crops", async () => {
+    // A database of its own: its first three patients go one to each of TRAIN, TEST and VAL.
+    const own = await createTestApi();
+    try {
+      const tech = (await own.createUser("TECHNICIAN")).user.id;
+      const hema = (await own.createUser("HEMATOLOGIST")).user.id;
+      const user = (await own.createUser("DATA_SCIENTIST")).user;
+      const actor = { id: user.id, login: user.login, displayName: user.displayName, role: user.role };
+      const crop = async (label: string, n: number) => ({ reviews: [label], cropSha256: await own.blobs.put(Buffer.from(`${label} ${n}`)) });
+      for (let p = 0; p < 3; p++) {
+        const cells = [await crop("car_t", p), await crop("lymphocyte", p)];
+        await insertCaseWithCells(own.prisma, { createdById: tech, reviewerId: hema, status: "SIGNED_OUT", patientRef: `MRN-UNTESTED-${p}`, cells });
+      }
+      // Parts are sticky: a later case of the TRAIN patient joins TRAIN. Its basophils are the
+      // snapshot's only ones, so the class is trained on and has no TEST cell.
+      const first = await createDatasetSnapshot(own.prisma, actor, { name: "before the basophils" });
+      const trainItem = await own.prisma.datasetItem.findFirstOrThrow({ where: { snapshotId: first.id, split: "TRAIN" } });
+      const { slide: trainSlide } = await own.prisma.cell.findUniqueOrThrow({ where: { id: trainItem.cellId }, include: { slide: { include: { case: true } } } });
+      const { case: kase } = await insertCaseWithCells(own.prisma, {
+        createdById: tech,
+        reviewerId: hema,
+        status: "IN_REVIEW",
+        patientRef: trainSlide.case.patientRef,
+        cells: [await crop("basophil", 1), await crop("basophil", 2)],
+      });
+      // And a single-cell upload (a CROP slide: its one cell is the uploaded image, framed by the lab).
+      const uploaded = await own.blobs.put(Buffer.from("an uploaded crop"));
+      const slide = await own.prisma.slide.create({
+        data: { caseId: kase.id, kind: "CROP", imageSha256: uploaded, mimeType: "image/png", byteSize: 1, width: 64, height: 64, analysisStatus: "DONE", uploadedById: tech },
+      });
+      const cell = await own.prisma.cell.create({
+        data: { slideId: slide.id, x: 0, y: 0, width: 64, height: 64, cropSha256: uploaded, currentLabel: "car_t", reviewCount: 1 },
+      });
+      await own.prisma.review.create({ data: { cellId: cell.id, seq: 1, reviewerId: hema, action: "CONFIRM", label: "car_t" } });
+      await signCaseForTest(own.prisma, kase.id, { signerId: hema });
+      const snapshot = await createDatasetSnapshot(own.prisma, actor, { name: "untested basophils" });
+      const tested = new Set((await own.prisma.datasetItem.findMany({ where: { snapshotId: snapshot.id, split: "TEST" } })).map((i) => i.label));
+      expect([...tested].sort()).toEqual(["car_t", "lymphocyte"]);
+      expect(snapshot.labels).toContain("basophil");
+      await startTrainingRun(own.prisma, actor, { snapshotId: snapshot.id, config: { epochs: 2 } });
+      // The candidate has the snapshot's classes, as a trained one would.
+      const stand = standInRuntime(undefined, snapshot.labels);
+      await runJobs({ prisma: own.prisma, blobs: own.blobs, dataDir: own.env.dataDir, runtime: stand.runtime, types: ["trainModel"] });
+      const run = await own.prisma.trainingRun.findFirstOrThrow({ where: { snapshotId: snapshot.id } });
+      expect(run.error).toBeNull();
+      expect(run.status).toBe("SUCCEEDED");
+      const { test } = (await own.prisma.modelVersion.findUniqueOrThrow({ where: { trainingRunId: run.id } })).metrics as unknown as { test: EvaluationMetrics };
+      expect(test.untestedLabels).toEqual(["basophil"]);
+      expect(test.perClass.basophil?.support).toBe(0);
+      expect(test.confusion.labels).toEqual([...snapshot.labels].sort());
+      // The upload is among its training images: the card cannot say how they were all framed.
+      expect(stand.trained[0]!.cropContext).toBeNull();
+      expect(run.log).toMatch(/1 training image\(s\) are single-cell uploads used as given: the model card records no crop framing/);
     } finally {
       await own.close();
     }

@@ -163,31 +163,37 @@ function progressAdapter(onProgress: (p: TrainProgress) => void | Promise<void>,
 
 async function train(m: ModelPackage, r: TrainRequest): Promise<TrainResult> {
   const history = await previousEpochs(r.outDir);
-  const result = await m.train(
-    {
-      data: r.manifest,
-      out: r.outDir,
-      from: r.from,
-      labels: r.labels,
-      epochs: r.epochs,
-      // 0 is honoured: the whole network fine-tunes from the first epoch, as the run's config says.
-      headEpochs: r.from ? r.frozenEpochs : undefined,
-      batchSize: r.batchSize,
-      lr: r.learningRate,
-      unfreezeLrFactor: r.fineTuneLearningRate / r.learningRate,
-      seed: r.seed,
-      size: r.inputSize,
-      widthMultiplier: r.widthMultiplier,
-      name: r.name,
-      // Snapshot crops were cut by the worker's cropCells.
-      cropContext: m.CROP_CONTEXT,
-      // Continue from out/checkpoint when an earlier attempt (a killed worker) left one.
-      resume: true,
-      signal: r.signal,
-    },
-    progressAdapter(r.onProgress, history),
-  );
-  if (result.cancelled) throw new TrainingStopped();
+  const result = await m
+    .train(
+      {
+        data: r.manifest,
+        out: r.outDir,
+        from: r.from,
+        labels: r.labels,
+        epochs: r.epochs,
+        // 0 is honoured: the whole network fine-tunes from the first epoch, as the run's config says.
+        headEpochs: r.from ? r.frozenEpochs : undefined,
+        batchSize: r.batchSize,
+        lr: r.learningRate,
+        unfreezeLrFactor: r.fineTuneLearningRate / r.learningRate,
+        seed: r.seed,
+        size: r.inputSize,
+        widthMultiplier: r.widthMultiplier,
+        name: r.name,
+        cropContext: r.cropContext,
+        // Continue from out/checkpoint when an earlier attempt (a killed worker) left one.
+        resume: true,
+        signal: r.signal,
+        // The signal fires on a lost lease (another worker may resume the run in outDir a heartbeat
+        // later), on shutdown (resumed from the last checkpoint) and on cancel (whose files are
+        // deleted): none of them wants anything written after it.
+        persistOnAbort: false,
+      },
+      progressAdapter(r.onProgress, history),
+    )
+    .catch((err: unknown) => {
+      throw err instanceof m.TrainingCancelled ? new TrainingStopped() : err;
+    });
   return { history: result.history.map(toEpochMetrics), backend: result.backend };
 }
 

@@ -90,6 +90,8 @@ export interface TrainRequest {
   seed: number;
   inputSize?: number;
   widthMultiplier?: number;
+  /** How the training images were framed, for the model card (ModelDirInfo.cropContext). */
+  cropContext: number | null;
   signal: AbortSignal;
   onProgress(progress: TrainProgress): void | Promise<void>;
 }
