@@ -286,7 +286,7 @@ describe("bulk-confirmed labels in a snapshot", () => {
       const RECLASSIFY = `mutation($input: ReclassifyCellInput!) { reclassifyCell(input: $input) { id } }`;
       await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, cellIds.slice(1, 5)) });
       // Overridden after the bulk confirm: the frozen label is the reclassification, decided cell by cell.
-      await own.gqlOk(hemaToken, RECLASSIFY, { input: { cellId: cellIds[2], expectedReviewCount: 1, label: "monocyte", reason: "no granules" } });
+      await own.gqlOk(hemaToken, RECLASSIFY, { input: { cellId: cellIds[2], expectedReviewCount: 1, expectedLabel: "neutrophil", label: "monocyte", reason: "no granules" } });
       // A second look at one cell alone, confirming it again: decided cell by cell too.
       await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, [cellIds[3]!]) });
       await own.gqlOk(hemaToken, CONFIRM, { cells: await confirmAsSeen(own.prisma, [cellIds[0]!]) });
@@ -419,7 +419,9 @@ describe("training runs", () => {
     const run = (
       await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 2 } })
     ).startTrainingRun;
-    expect(run).toMatchObject({ status: "QUEUED", progress: 0, config: { epochs: 2, frozenEpochs: 2 } });
+    expect(run).toMatchObject({ status: "QUEUED", progress: 0, config: { epochs: 2 } });
+    // No champion here: from scratch, so no frozen phase is recorded (there is none).
+    expect(run.config).not.toHaveProperty("frozenEpochs");
     const job = await api.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } });
     expect(job).toMatchObject({ type: "trainModel", status: "QUEUED", payload: { runId: run.id } });
 
@@ -439,6 +441,61 @@ describe("training runs", () => {
     expect(codeOf(await api.gql(tokens.ADMIN, READ, { id: "00000000-0000-4000-8000-000000000000" }))).toBe(
       "NOT_FOUND",
     );
+  });
+
+  it("refuses settings a fine-tuning run would not apply (the base model's network is kept), storing nothing", async () => {
+    const snapshot = await trainableSnapshot("fine-tuned at the base's size");
+    const champion = await insertModelVersion(api.prisma, { status: "CHAMPION", labels: ["car_t", "lymphocyte"] });
+    try {
+      expect(champion.inputSize).toBe(32);
+      const refusals: [Record<string, unknown>, RegExp][] = [
+        [{ epochs: 2, inputSize: 128 }, /^Invalid training config: config\.inputSize does not apply to this run: fine-tuning keeps the input size of the base model fixture-model .*, 32 px, not 128; leave it out$/],
+        [{ epochs: 2, widthMultiplier: 0.5 }, /^Invalid training config: config\.widthMultiplier does not apply to this run: fine-tuning keeps the network of the base model/],
+      ];
+      for (const [config, message] of refusals) {
+        const before = await trainingState();
+        const refused = await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config });
+        expect(codeOf(refused), JSON.stringify(config)).toBe("BAD_USER_INPUT");
+        expect(refused.errors?.[0]?.message).toMatch(message);
+        expect(refused.errors?.[0]?.extensions).toMatchObject({ field: `config.${Object.keys(config)[1]}` });
+        // No run, no job, no training.start event.
+        expect(await trainingState()).toEqual(before);
+      }
+      // The base's own size is harmless, and recorded as what it is; a run of one epoch gets a
+      // frozen phase no longer than itself rather than a refusal for a setting it never gave.
+      const run = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 1, inputSize: 32 } })).startTrainingRun;
+      expect(run.config).toEqual({ epochs: 1, frozenEpochs: 1, batchSize: 16, learningRate: 1e-3, fineTuneLearningRate: 2e-4, seed: 1, inputSize: 32 });
+      expect((await api.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } })).baseModelVersionId).toBe(champion.id);
+      await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id, reason: "test over" });
+    } finally {
+      await api.prisma.modelVersion.update({ where: { id: champion.id }, data: { status: "ARCHIVED" } });
+    }
+  });
+
+  it("refuses settings a run from scratch would not apply, and a width RCMNet cannot be built with, storing nothing", async () => {
+    const snapshot = await trainableSnapshot("from scratch");
+    expect(await api.prisma.modelVersion.count({ where: { status: "CHAMPION" } })).toBe(0);
+    const refusals: [Record<string, unknown>, RegExp][] = [
+      // 512 x 0.3 rounds to 154, which the 4 attention heads cannot split: the worker failed on it
+      // three times over, after copying the snapshot.
+      [{ epochs: 2, widthMultiplier: 0.3 }, /^Invalid training config: config\.widthMultiplier: 0\.3 gives rcmnet a last-stage width of 154 .*not divisible by its 4 attention heads/],
+      [{ epochs: 2, frozenEpochs: 1 }, /^Invalid training config: config\.frozenEpochs does not apply to this run: it applies to transfer learning only/],
+      [{ epochs: 2, fineTuneLearningRate: 1e-4 }, /^Invalid training config: config\.fineTuneLearningRate does not apply to this run: it applies to transfer learning only/],
+    ];
+    for (const [config, message] of refusals) {
+      const before = await trainingState();
+      const refused = await api.gql(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config });
+      expect(codeOf(refused), JSON.stringify(config)).toBe("BAD_USER_INPUT");
+      expect(refused.errors?.[0]?.message).toMatch(message);
+      expect(await trainingState()).toEqual(before);
+    }
+    // The record and its frozen training.start event hold only what the run applies.
+    const run = (await api.gqlOk(tokens.DATA_SCIENTIST, START, { snapshotId: snapshot.id, config: { epochs: 1, inputSize: 48, widthMultiplier: 0.25 } })).startTrainingRun;
+    const recorded = { epochs: 1, batchSize: 16, learningRate: 1e-3, seed: 1, inputSize: 48, widthMultiplier: 0.25 };
+    expect(run.config).toEqual(recorded);
+    const started = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "training.start", entityId: run.id } });
+    expect(started.after).toMatchObject({ baseModelVersionId: null, config: recorded });
+    await api.gqlOk(tokens.DATA_SCIENTIST, CANCEL, { id: run.id, reason: "test over" });
   });
 
   it("cancels only with a reason (trimmed, at most 2000 characters), kept as the training.cancel event's reason", async () => {

@@ -6,7 +6,7 @@ import { recordAudit } from "../../audit/recordAudit.ts";
 import { badInput, conflict, notFound } from "../../errors.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { enqueueTraining } from "../../jobs/analysisJobs.ts";
-import { parseTrainingConfig } from "./trainingConfig.ts";
+import { parseRecipe, recipeForRun } from "./trainingConfig.ts";
 import { snapshotCellsNoLongerHeld } from "./noLongerHeld.ts";
 import { staleItemCount } from "./staleItems.ts";
 import { splitSummaryOf } from "./listDatasetSnapshots.ts";
@@ -28,7 +28,7 @@ export async function startTrainingRun(
   input: StartTrainingRunInput,
   limits: Pick<Limits, "maxTrainingImageBytes"> = defaultLimits,
 ): Promise<TrainingRun> {
-  const config = parseTrainingConfig(input.config);
+  const given = parseRecipe(input.config);
   if (!isUuid(input.snapshotId)) throw notFound("Dataset snapshot");
   if (input.baseModelVersionId != null && !isUuid(input.baseModelVersionId))
     throw notFound("Base model version");
@@ -39,6 +39,7 @@ export async function startTrainingRun(
     ? await prisma.modelVersion.findUnique({ where: { id: input.baseModelVersionId } })
     : await prisma.modelVersion.findFirst({ where: { status: "CHAMPION" } });
   if (input.baseModelVersionId && !base) throw notFound("Base model version");
+  const config = recipeForRun(given, base);
   const parts = await prisma.datasetItem.groupBy({
     by: ["split"],
     where: { snapshotId: snapshot.id },

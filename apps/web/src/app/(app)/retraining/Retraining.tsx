@@ -169,12 +169,13 @@ export function Retraining() {
             e.preventDefault();
             const sid = snapshotId || snapshots[0]?.id;
             // Transfer learning: the first epochs train the new head only, with the backbone frozen.
-            if (sid) void act(() => gql(START_RUN, { snapshotId: sid, config: { epochs, frozenEpochs: Math.min(frozenEpochs, epochs) } }));
+            if (sid) void act(() => gql(START_RUN, { snapshotId: sid, config: champion ? { epochs, frozenEpochs: Math.min(frozenEpochs, epochs) } : { epochs } }));
           }}
         >
-          <h2 style={{ marginTop: 0 }}>2. Train from the champion</h2>
-          <p className="muted">
-            Transfer learning from {champion ? `${champion.name} ${champion.version}` : "the champion"} on the snapshot. The result is registered as a CANDIDATE; promotion needs an
+          {/* With no champion the run trains from scratch: no frozen phase to set (the API refuses one). */}
+          <h2 style={{ marginTop: 0 }}>{champion ? "2. Train from the champion" : "2. Train a first model"}</h2>
+          <p className="muted" data-testid="run-kind">
+            {champion ? `Transfer learning from ${champion.name} ${champion.version} on the snapshot.` : "No champion yet: this run trains a model from scratch on the snapshot."} The result is registered as a CANDIDATE; promotion needs an
             administrator&apos;s approval.
           </p>
           <div className="row">
@@ -192,10 +193,12 @@ export function Retraining() {
               Epochs
               <input type="number" min={1} max={100} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} data-testid="run-epochs" />
             </label>
-            <label>
-              of which head-only (backbone frozen)
-              <input type="number" min={0} max={epochs} value={frozenEpochs} onChange={(e) => setFrozenEpochs(Number(e.target.value))} data-testid="run-frozen-epochs" />
-            </label>
+            {champion && (
+              <label>
+                of which head-only (backbone frozen)
+                <input type="number" min={0} max={epochs} value={frozenEpochs} onChange={(e) => setFrozenEpochs(Number(e.target.value))} data-testid="run-frozen-epochs" />
+              </label>
+            )}
             <button className="primary" type="submit" disabled={busy || !snapshots.length || anyActive} data-testid="start-run">
               Start training
             </button>
