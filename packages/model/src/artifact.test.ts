@@ -68,8 +68,9 @@ describe('saveModel', () => {
     await saveModel(out, net, cardFor(net));
     await mkdir(path.join(out, '.saving-99999'));
     await writeFile(path.join(out, '.saving-99999', 'weights.bin'), 'half');
-    const dayAgo = new Date(Date.now() - 24 * 3600_000);
-    await utimes(path.join(out, '.saving-99999'), dayAgo, dayAgo);
+    // Left untouched for a few minutes: a resumed run's next save, minutes after the kill, clears it.
+    const minutesAgo = new Date(Date.now() - 3 * 60_000);
+    await utimes(path.join(out, '.saving-99999'), minutesAgo, minutesAgo);
     await saveModel(out, net, cardFor(net));
     expect((await readdir(out)).sort()).toEqual(['model-card.json', 'topology.json', 'weights.bin']);
   });

@@ -141,11 +141,13 @@ export async function saveModel(dir: string, net: Network, card: Omit<ModelCard,
 }
 
 /**
- * How old a staging folder must be to count as a killed save's: a save takes seconds (about a
- * minute for a large model on a slow volume). A younger one may be a live save of another process,
- * a worker on another machine sharing the volume, whose files must not vanish under it.
+ * How long a staging folder must have been left untouched to count as a killed save's: a save
+ * writes and renames its files within seconds. A live one is another process's save under way
+ * (a worker that lost its lease finishes the save it was in, then writes nothing more: the run's
+ * next worker starts well after), whose files must not vanish under it. Short, so that a resumed
+ * run's later saves clear what a killed one left (a full set of weights) before it is registered.
  */
-const STALE_STAGING_MS = 60 * 60 * 1000;
+const STALE_STAGING_MS = 2 * 60 * 1000;
 
 /** Removes the staging folders in `dir` that saves killed part way left behind (each a full set of weights). */
 async function removeStaleStaging(dir: string): Promise<void> {

@@ -412,6 +412,25 @@ describe('resume, cancellation and transfer learning', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('with persistOnAbort false, an abort during the last calibration pass writes no model or plot either', async () => {
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    const out = path.join(dir, 'lease-lost-late');
+    // Aborted once the last epoch is recorded: the calibration of the best model is still to run.
+    const run = train({ ...tiny, data, out, epochs: 1, maxPerClass: 10, batchSize: 16, signal: controller.signal, persistOnAbort: false }, (e) => {
+      if (e.type === 'epoch') controller.abort('lost');
+    });
+    const outcome = await run.catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(TrainingCancelled);
+    // What the epoch wrote before the signal (its model, metrics line, checkpoint) stays for the
+    // next worker to resume from; the final card and plots are not written over it.
+    const files = await readdir(out);
+    expect(files).not.toContain('training-curve.svg');
+    expect(files).not.toContain('confusion.svg');
+    expect((await readCard(out)).training['complete']).not.toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('stops while decoding the images when the AbortSignal fires, leaking no tensor', async () => {
     const controller = new AbortController();
     const before = tf.memory().numTensors;

@@ -658,9 +658,19 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   // ---- calibration and final card ----------------------------------------------------
   let card: ModelCard;
   let metrics: EvalMetrics | null = null;
+  // Without persistOnAbort an abort from here on (the last epoch's calibration pass takes longer
+  // than a lost lease leaves) ends the run as in the loop: nothing more written.
+  stopIfAborted();
   const best = state.bestEpoch >= 0 ? await loadNetwork(out) : null;
   if (best) {
-    const logits = await logitsFor(best.net, valImages, norm, 64);
+    let logits: Float32Array;
+    try {
+      logits = await logitsFor(best.net, valImages, norm, 64, { onProgress: stopIfAborted });
+      stopIfAborted();
+    } catch (e) {
+      best.net.dispose();
+      throw e;
+    }
     const before = computeMetrics(softmaxRows(logits, labels.length), valTargets, labels);
     const fit: TemperatureFit = valIsTrain
       ? { temperature: 1, fitted: false, why: 'the validation images are training images' }
@@ -672,10 +682,12 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
     const extra = { ...(metrics ? { eceBefore: before.ece, eceAfter: metrics.ece } : {}), ...(fit.fitted ? {} : { notFittedBecause: fit.why }) };
     card = await saveModel(out, best.net, cardBase(metrics, temperature, fitted, extra, !cancelled));
     best.net.dispose();
+    stopIfAborted();
     if (metrics) await writeFile(path.join(out, 'confusion.svg'), confusionSvg(metrics.confusion, labels, 'Validation confusion matrix'));
   } else {
     card = { ...(cardBase(null, 1, false, {}, !cancelled) as Omit<ModelCard, 'format' | 'weightsSha256'>), format: 'rcmnet-model-card/1', weightsSha256: '' };
   }
+  stopIfAborted();
   await writeFile(path.join(out, 'training-curve.svg'), trainingCurveSvg(state.history, { bestEpoch: state.bestEpoch >= 0 ? state.bestEpoch + 1 : undefined }));
   onProgress({ type: 'done', modelDir: out, epochsRun: state.history.length, stoppedEarly, cancelled });
   return { modelDir: out, metrics, history: state.history, backend: currentBackend(), card, cancelled };

@@ -42,6 +42,17 @@ describe("authentication", () => {
     expect((await api.gqlOk(null, LOOK_BACK, { l: user.login, p: TEST_PASSWORD })).login.failedSignInsBefore).toBeGreaterThanOrEqual(5);
   });
 
+  it("keeps telling wrong passwords typed before a password change whose API client took a new session (no one was shown them)", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    const LOOK_BACK = `mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token previousSignInAt failedSignInsBefore } }`;
+    const first = (await api.gqlOk(null, LOOK_BACK, { l: user.login, p: TEST_PASSWORD })).login;
+    const signedIn = await api.prisma.auditEvent.findFirstOrThrow({ where: { entityId: user.id, action: "auth.login" } });
+    for (let i = 0; i < 2; i++) await api.gql(null, LOGIN, { l: user.login, p: "not the password" });
+    await api.gqlOk(first.token, `mutation { changeMyPassword(currentPassword: "${TEST_PASSWORD}", newPassword: "a much better password") { token } }`);
+    const next = (await api.gqlOk(null, LOOK_BACK, { l: user.login, p: "a much better password" })).login;
+    expect({ previousSignInAt: next.previousSignInAt, failedSignInsBefore: next.failedSignInsBefore }).toEqual({ previousSignInAt: signedIn.at.toISOString(), failedSignInsBefore: 2 });
+  });
+
   it("refuses a wrong password and an unknown login with the same message", async () => {
     const { user } = await api.createUser("TECHNICIAN");
     const wrong = await api.gql(null, LOGIN, { l: user.login, p: "wrong password!" });

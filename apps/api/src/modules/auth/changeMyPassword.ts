@@ -46,13 +46,14 @@ export async function changeMyPassword(
     // Every older session ends with the old password, this one too: the answer carries a new
     // token for a client that asks for one.
     const sessionsEnded = await revokeUserSessions(tx, actor.id);
-    await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id, after: { sessionsEnded } });
-    if (!openSession) return { user: updated, opened: null };
     // As a sign-in does it: the session and its auth.login event commit with the change or not at
     // all, so every session on record starts with a sign-in (and ends with a sign-out or timeout).
-    const session = await openSessionIn(tx, env, updated);
-    await recordAudit(tx, actor, { action: "auth.login", entityType: "User", entityId: actor.id, after: { via: "password change" } });
-    return { user: updated, opened: session };
+    // Opened before the events: an audit insert takes the trail's lock, which is taken last (a
+    // sign-in holding session rows while waiting for it would otherwise deadlock with this).
+    const opened = openSession ? await openSessionIn(tx, env, updated) : null;
+    await recordAudit(tx, actor, { action: "user.change_own_password", entityType: "User", entityId: actor.id, after: { sessionsEnded } });
+    if (opened) await recordAudit(tx, actor, { action: "auth.login", entityType: "User", entityId: actor.id, after: { via: "password change" } });
+    return { user: updated, opened };
   });
   return {
     user,

@@ -307,7 +307,13 @@ export async function login(prisma: PrismaClient, env: Env, typedLogin: string, 
   // auth.login event, or an expired temporary password's refusal.
   const signedIn = await settleAttempt(prisma, user, password, "login", {}, async (tx, checked) => {
     if (await temporaryPasswordRefused(tx, env, checked)) return null;
-    const previous = await tx.auditEvent.findFirst({ where: { entityId: user.id, action: "auth.login" }, orderBy: { seq: "desc" }, select: { at: true, seq: true } });
+    // The previous sign-in whose owner was shown this notice: not a session an API client opened
+    // with a password change (changeMyPassword), whose answer tells no one of the wrong passwords
+    // typed before it; those are still to tell.
+    const [previous] = await tx.$queryRaw<{ at: Date; seq: bigint }[]>`
+      SELECT "at", "seq" FROM audit_event
+      WHERE "entityId" = ${user.id} AND action = 'auth.login' AND ("after" ->> 'via') IS DISTINCT FROM 'password change'
+      ORDER BY "seq" DESC LIMIT 1`;
     // From the trail, not the row's count, which a lockout or a pause (COUNT_WINDOW_START) starts
     // again: each wrong password checked left one event (the one that locked, auth.lockout).
     const failedAttempts = await tx.auditEvent.count({
