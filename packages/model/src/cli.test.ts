@@ -77,6 +77,8 @@ describe('rcmnet CLI', () => {
       // An empty value (an unset shell variable) is not 0: a threshold of 0 never abstains.
       [['predict', '--model', dir, '--abstain=', 'x.png'], /--abstain must be a number, got ""/],
       [['train', '--data', dir, '--out', dir, '--from', dir, '--arch', 'resnet18'], /--arch describes a new network; with --from the network is the base model's/],
+      // --size with --from trained at the base's size after one stderr line: refused like --arch.
+      [['train', '--data', dir, '--out', dir, '--from', 'm', '--size', '128'], /--size describes a new network; with --from the network is the base model's, which trains at its own input size/],
       [['train', '--data', dir, '--out', dir, '--seed', ' '], /--seed must be a number, got " "/],
       // train()'s own checks name the flag, not only the option key.
       [['train', '--data', dir, '--out', dir, '--width', '5'], /--width \(widthMultiplier\) must be in \(0, 4\], got 5/],

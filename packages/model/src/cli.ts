@@ -220,11 +220,13 @@ const commands: Record<string, Command> = {
       json: { type: 'boolean' },
     },
     async run(v) {
-      // Fine-tuning keeps the base model's network: these would be silently ignored.
-      const newNetwork = ['arch', 'width', 'stem'].filter((k) => v[k] !== undefined);
+      // Fine-tuning keeps the base model's network, input size included: these would be ignored
+      // (--size only with a stderr line that a finished run's output buries).
+      const newNetwork = ['arch', 'width', 'stem', 'size'].filter((k) => v[k] !== undefined);
       if (v['from'] !== undefined && newNetwork.length) {
         const flags = newNetwork.map((k) => `--${k}`).join(', ');
-        throw new UsageError(`${flags} ${newNetwork.length === 1 ? 'describes' : 'describe'} a new network; with --from the network is the base model's`);
+        const size = newNetwork.includes('size') ? ', which trains at its own input size' : '';
+        throw new UsageError(`${flags} ${newNetwork.length === 1 ? 'describes' : 'describe'} a new network; with --from the network is the base model's${size}`);
       }
       const arch = (v['arch'] as string | undefined) ?? 'rcmnet';
       if (!ARCHITECTURES.includes(arch as ArchName)) throw new UsageError(`--arch must be one of ${ARCHITECTURES.join(', ')}`);

@@ -153,6 +153,29 @@ describe('loadDataset refuses what it would get wrong', () => {
     await expect(loadBccd(path.join(dir, 'nowhere'))).rejects.toThrow(/nowhere: not a BCCD folder \(Annotations\/ missing\)$/);
   });
 
+  it('refuses a folder of images beside the split folders (a valid/ was silently dropped), naming it', async () => {
+    const ds = path.join(dir, 'valid-folder');
+    for (const split of ['train', 'valid']) {
+      for (const label of ['a', 'b']) {
+        await mkdir(path.join(ds, split, label), { recursive: true });
+        await writeFile(path.join(ds, split, label, `${split}-${label}.png`), 'x');
+      }
+    }
+    // A folder with no images (notes, an export's metadata) is no split anyone meant: still read.
+    await mkdir(path.join(ds, 'notes'), { recursive: true });
+    await writeFile(path.join(ds, 'notes', 'readme.txt'), 'x');
+    await expect(loadDataset(ds)).rejects.toThrow(/valid-folder: valid\/ holds images beside the split folders, but only train\/, val\/ and test\/ are read: rename valid\/ to val\/$/);
+    // Any other name too, all named; images directly in it count as well.
+    await mkdir(path.join(ds, 'extra'), { recursive: true });
+    await writeFile(path.join(ds, 'extra', 'loose.png'), 'x');
+    await expect(loadDataset(ds)).rejects.toThrow(/extra\/, valid\/ hold images beside the split folders/);
+    await rm(path.join(ds, 'extra'), { recursive: true });
+    await cp(path.join(ds, 'valid'), path.join(ds, 'val'), { recursive: true });
+    await rm(path.join(ds, 'valid'), { recursive: true });
+    const loaded = await loadDataset(ds);
+    expect(loaded.val.map((s) => path.basename(s.path))).toEqual(['valid-a.png', 'valid-b.png']);
+  });
+
   it('lists files only from class folders (a folder named like an image is skipped)', async () => {
     const ds = path.join(dir, 'odd-folder');
     await mkdir(path.join(ds, 'a', 'weird.png'), { recursive: true });

@@ -151,6 +151,9 @@ async function readManifest(file: string): Promise<Row[]> {
   });
 }
 
+/** The only top-level folders read as splits when a class-folder dataset has any of them. */
+const SPLIT_FOLDERS = ['train', 'val', 'test'];
+
 async function listImages(dir: string): Promise<string[]> {
   // Files only: a folder named like an image would fail later with a bare EISDIR. Hidden files too
   // are skipped, as hidden folders are: macOS leaves an AppleDouble `._x.png` (resource fork, not
@@ -164,9 +167,28 @@ async function subdirs(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
+/** Whether a folder holds images, itself or in its class folders (one level down). */
+async function holdsImages(dir: string): Promise<boolean> {
+  if ((await listImages(dir)).length) return true;
+  for (const sub of await subdirs(dir)) if ((await listImages(path.join(dir, sub))).length) return true;
+  return false;
+}
+
 async function readClassFolders(dir: string): Promise<Row[]> {
   const top = await subdirs(dir);
-  const splitDirs = top.filter((d) => ['train', 'val', 'test'].includes(d));
+  const splitDirs = top.filter((d) => SPLIT_FOLDERS.includes(d));
+  // Beside split folders only those are read: a `valid/` (Roboflow's and Kaggle's name) had every
+  // image silently left out and val carved out of train instead.
+  if (splitDirs.length) {
+    const others: string[] = [];
+    for (const d of top) if (!SPLIT_FOLDERS.includes(d) && (await holdsImages(path.join(dir, d)))) others.push(d);
+    if (others.length) {
+      const named = others.map((d) => `${d}/`).join(', ');
+      const valLike = others.find((d) => /^valid(ation)?$/i.test(d));
+      const hint = valLike ? `rename ${valLike}/ to val/` : 'move their images into train/, val/ or test/, or out of the dataset folder';
+      throw new Error(`${dir}: ${named} ${others.length === 1 ? 'holds' : 'hold'} images beside the split folders, but only train/, val/ and test/ are read: ${hint}`);
+    }
+  }
   const rows: Row[] = [];
   const read = async (root: string, split: Split) => {
     for (const label of await subdirs(root)) {

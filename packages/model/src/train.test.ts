@@ -460,6 +460,37 @@ describe('resume, cancellation and transfer learning', () => {
     child.net.dispose();
   });
 
+  it('--resume of a transfer run checks the base by its weights, not by the --from path', async () => {
+    // Two bases of one network and labels, other weights: A is the model trained above.
+    const baseA = path.join(dir, 'base');
+    await cp(result.modelDir, baseA, { recursive: true });
+    const other = await train({ ...tiny, data, out: path.join(dir, 'base-b'), epochs: 1, maxPerClass: 4 });
+    expect(other.card.config).toEqual(result.card.config);
+    expect(other.card.weightsSha256).not.toBe(result.card.weightsSha256);
+    const opts = { data, labels: ['car_t', 'lymphocyte'], out: path.join(dir, 'from-base'), epochs: 2, headEpochs: 1, maxPerClass: 10, batchSize: 8, seed: 4 };
+    const controller = new AbortController();
+    // Two steps an epoch: stopped in epoch 2, a checkpoint of epoch 1 is left.
+    const stopped = await train({ ...opts, from: baseA, signal: controller.signal }, (e) => {
+      if (e.type === 'step' && e.epoch === 2) controller.abort();
+    });
+    expect(stopped.cancelled).toBe(true);
+    const card = async () => JSON.stringify(await readCard(opts.out));
+    const before = await card();
+    // Another model put at A's path: another run, refused before anything is written.
+    await rm(baseA, { recursive: true });
+    await cp(other.modelDir, baseA, { recursive: true });
+    await expect(train({ ...opts, from: baseA, resume: true })).rejects.toThrow(
+      new RegExp(`--resume of another run \\(base .+ \\(weights ${result.card.weightsSha256.slice(0, 12)}\\) in the checkpoint, base .+ \\(weights ${other.card.weightsSha256.slice(0, 12)}\\) now\\)`),
+    );
+    expect(await card()).toBe(before);
+    // A back at its path, named another way (relative, trailing slash): the same base, resumed.
+    await rm(baseA, { recursive: true });
+    await cp(result.modelDir, baseA, { recursive: true });
+    const resumed = await train({ ...opts, from: `${path.relative(process.cwd(), baseA)}${path.sep}`, resume: true });
+    expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(resumed.card.parent?.weightsSha256).toBe(result.card.weightsSha256);
+  });
+
   it('transfer learning: patience counts fine-tuning epochs only, not the frozen head epochs', async () => {
     // A learning rate too small to move anything: no epoch after the first improves, so the
     // head phase ends with 1 epoch "without improvement". That must not count against the

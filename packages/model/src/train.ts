@@ -195,17 +195,26 @@ export function checkDecodedFits(images: number, size: number, what = `--size ${
  * Options that fix what a run is: a resumed run must use the checkpoint's, or it is another run.
  * `patience` too: it decides the epoch a run ends at, so with another a resumed run would end
  * where the uninterrupted run would not (and one that already stopped early would stay stopped).
+ * Not `from`, a path: the base model is compared by its weights (resumedRunDiffers).
  */
-const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'balance', 'seed', 'from', 'headEpochs', 'ema', 'augment', 'unfreezeLrFactor', 'patience'] as const;
+const RECIPE_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'balance', 'seed', 'headEpochs', 'ema', 'augment', 'unfreezeLrFactor', 'patience'] as const;
+
+/** A run's base model as a refusal names it: its card's name and the start of its weights hash. */
+function baseText(parent: ModelCard['parent']): string {
+  return parent ? `base ${parent.name} (weights ${parent.weightsSha256.slice(0, 12)})` : 'no base (trained from scratch)';
+}
 
 /**
  * What makes a checkpoint another run's, checked before any image is decoded: the classes and
  * their order (weights resumed under other labels would be saved with their names swapped), the
- * network (architecture, input size, widths) and the data (its snapshot id). With no checkpoint,
- * the model in `out` is compared instead: the platform deletes the checkpoints of settled runs, and
- * a "fresh start" would train another run over that model. Null: the same run, or neither.
+ * network (architecture, input size, widths), the data (its snapshot id) and the base model of
+ * transfer learning, by its weights hash, not by the --from path: another model put at the same
+ * path would be recorded as the run's parent (a false lineage), while `./base` and `base` are one
+ * model. With no checkpoint, the model in `out` is compared instead: the platform deletes the
+ * checkpoints of settled runs, and a "fresh start" would train another run over that model. Null:
+ * the same run, or neither.
  */
-async function resumedRunDiffers(ckptDir: string, now: { labels: string[]; config: unknown; snapshotId: string }): Promise<string | null> {
+async function resumedRunDiffers(ckptDir: string, now: { labels: string[]; config: unknown; snapshotId: string; parent: ModelCard['parent'] }): Promise<string | null> {
   const out = path.dirname(ckptDir);
   const dir = [ckptDir, `${ckptDir}.old`].find((d) => existsSync(path.join(d, 'state.json'))) ?? (existsSync(path.join(out, 'model-card.json')) ? out : undefined);
   if (!dir) return null;
@@ -214,6 +223,7 @@ async function resumedRunDiffers(ckptDir: string, now: { labels: string[]; confi
   const differences: string[] = [];
   if (card.labels.join('\n') !== now.labels.join('\n')) differences.push(`labels ${card.labels.join(',')} in ${where}, ${now.labels.join(',')} now`);
   if (JSON.stringify(card.config) !== JSON.stringify(now.config)) differences.push(`network ${JSON.stringify(card.config)} in ${where}, ${JSON.stringify(now.config)} now`);
+  if (card.parent?.weightsSha256 !== now.parent?.weightsSha256) differences.push(`${baseText(card.parent)} in ${where}, ${baseText(now.parent)} now`);
   if (card.data?.snapshotId && card.data.snapshotId !== now.snapshotId) differences.push(`data snapshot ${card.data.snapshotId} in ${where}, ${now.snapshotId} now (other images or labels; or one from before 2026-11-27, when a dataset named by its manifest file or capped by --max-per-class got an id of its own)`);
   return differences.length ? differences.join('; ') : null;
 }
@@ -324,13 +334,13 @@ export async function train(options: TrainOptions, onProgress: (e: TrainEvent) =
   }
 
   if (options.resume) {
-    const problem = await resumedRunDiffers(ckptDir, { labels, config: net.config, snapshotId: dataset.snapshotId }).catch((e: unknown) => {
+    const problem = await resumedRunDiffers(ckptDir, { labels, config: net.config, snapshotId: dataset.snapshotId, parent }).catch((e: unknown) => {
       net.dispose();
       throw e;
     });
     if (problem) {
       net.dispose();
-      throw new Error(`--resume of another run (${problem}): resume with that run's data, labels and architecture, or train into a new --out`);
+      throw new Error(`--resume of another run (${problem}): resume with that run's base model, data, labels and architecture, or train into a new --out`);
     }
   }
 
