@@ -10,8 +10,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
-import { createPrismaClient, defaultDataDir, openDatabase, repoRoot } from "@rcmnet/db";
-import { loadEnv } from "../apps/api/src/env.ts";
+import { createPrismaClient, openDatabase, repoRoot } from "@rcmnet/db";
+import { launcherSetting, loadEnv } from "../apps/api/src/env.ts";
 import { anchorAuditHead } from "../apps/api/src/jobs/anchorAuditHead.ts";
 import { jsonLogger } from "../apps/api/src/jobs/logger.ts";
 import { DEMO_USERS } from "../apps/api/src/seed/demoUsers.ts";
@@ -21,7 +21,6 @@ import { demoNetworkRefusal, demoWanted } from "../apps/api/src/seed/demoNetwork
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 process.env.TURBO_TELEMETRY_DISABLED ??= "1";
 
-const dataDir = resolve(process.env.RCMNET_DATA_DIR ?? defaultDataDir);
 const webPort = Number(process.env.WEB_PORT ?? 3000);
 const apiPort = Number(process.env.API_PORT ?? 4000);
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
@@ -40,7 +39,7 @@ function log(message: string) {
 }
 
 /** Per-install secrets: generated on first start, kept (0600) so sessions survive restarts. */
-function localSecrets(): { authSecret: string; nextAuthSecret: string } {
+function localSecrets(dataDir: string): { authSecret: string; nextAuthSecret: string } {
   const file = join(dataDir, "secrets.json");
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });
@@ -175,13 +174,19 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 async function main() {
+  // Before anything is written: an empty RCMNET_DATA_DIR would be the current directory (the
+  // checkout), an empty API_HOST or WEB_HOST every interface, not their defaults (launcherSetting).
+  const dataDir = resolve(launcherSetting(process.env, "RCMNET_DATA_DIR"));
+  const webHost = launcherSetting(process.env, "WEB_HOST");
+  // The API refuses it as well, but only once the database is opened and seeded.
+  launcherSetting(process.env, "API_HOST");
   // The demo's published passwords stay on this machine unless RCMNET_DEMO_ON_NETWORK=1 says
   // otherwise: checked before anything is opened or seeded.
   const refusal = demoNetworkRefusal(process.env);
   if (refusal) throw new Error(refusal);
   await assertPortFree(apiPort, "API_PORT");
   await assertPortFree(webPort, "WEB_PORT");
-  const secrets = localSecrets();
+  const secrets = localSecrets(dataDir);
   log(`data directory: ${dataDir}`);
   // A real install runs the API in production (below), which refuses a DATABASE_URL that could
   // change the audit trail unless RCMNET_ALLOW_OWNER_ROLE=1: refused here first, before any seeding.
@@ -242,9 +247,8 @@ async function main() {
   // anchoring transaction at the same moment interleaves with the first's.
   run("trainer", tsx, ["apps/api/src/worker.ts"], { ...env, RCMNET_WORKER_JOBS: "trainModel", RCMNET_AUDIT_ANCHOR_MINUTES: "0" });
   await waitFor(`http://127.0.0.1:${apiPort}/health`, "API");
-  // Loopback unless WEB_HOST says otherwise, like the API (API_HOST): the demo's published
-  // passwords must not open the dashboard to the whole network.
-  const webHost = process.env.WEB_HOST ?? "127.0.0.1";
+  // webHost: loopback unless WEB_HOST says otherwise, like the API (API_HOST): the demo's
+  // published passwords must not open the dashboard to the whole network.
   run("web", tsx, ["scripts/serve.ts", "--port", String(webPort), "--hostname", webHost], env, join(repoRoot, "apps/web"));
   await waitFor(`http://127.0.0.1:${webPort}/login`, "dashboard");
 

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadEnv } from "./env.ts";
+import { defaultDataDir } from "@rcmnet/db";
+import { launcherSetting, loadEnv } from "./env.ts";
 
 let dataDir: string;
 beforeAll(async () => {
@@ -123,5 +124,35 @@ describe("RCMNET_AUDIT_SIGNING_KEY_FILE", () => {
     expect(loadEnv(base()).auditExportKeyFile).toBeUndefined();
     expect(loadEnv({ ...base(), RCMNET_AUDIT_SIGNING_KEY_FILE: "keys/export.pem" }).auditExportKeyFile).toBe(join(process.cwd(), "keys/export.pem"));
     expect(() => loadEnv({ ...base(), RCMNET_AUDIT_SIGNING_KEY_FILE: "" })).toThrow(/RCMNET_AUDIT_SIGNING_KEY_FILE/);
+  });
+});
+
+describe("RCMNET_DATA_DIR and API_HOST: an empty value is refused, not read as unset", () => {
+  it("refuses an empty (or blank) data dir, which would be the current directory, and an empty API_HOST, which would be every interface", () => {
+    for (const value of ["", " "]) {
+      expect(() => loadEnv({ ...base(), RCMNET_DATA_DIR: value }), JSON.stringify(value)).toThrow(
+        new RegExp(`^Invalid API configuration:\\n {2}RCMNET_DATA_DIR: empty, which would be the current directory: unset it for the default, ${defaultDataDir}$`),
+      );
+      expect(() => loadEnv({ ...base(), API_HOST: value }), JSON.stringify(value)).toThrow(
+        /^Invalid API configuration:\n {2}API_HOST: empty, which would listen on every interface: unset it for the default, 127\.0\.0\.1 \(this machine only\), or set 0\.0\.0\.0 to serve the network$/,
+      );
+    }
+    expect(loadEnv(base()).host).toBe("127.0.0.1");
+    expect(loadEnv({ ...base(), API_HOST: "0.0.0.0" }).host).toBe("0.0.0.0");
+    expect(loadEnv(base()).dataDir).toBe(dataDir);
+  });
+});
+
+describe("launcherSetting (npm start reads RCMNET_DATA_DIR, API_HOST and WEB_HOST before it opens anything)", () => {
+  it("answers the value, or the default when unset, and refuses an empty or blank one in loadEnv's words", () => {
+    expect(launcherSetting({}, "RCMNET_DATA_DIR")).toBe(defaultDataDir);
+    expect(launcherSetting({ RCMNET_DATA_DIR: "/srv/rcmnet" }, "RCMNET_DATA_DIR")).toBe("/srv/rcmnet");
+    expect(launcherSetting({}, "WEB_HOST")).toBe("127.0.0.1");
+    expect(launcherSetting({ WEB_HOST: "0.0.0.0" }, "WEB_HOST")).toBe("0.0.0.0");
+    for (const value of ["", "  "]) {
+      expect(() => launcherSetting({ RCMNET_DATA_DIR: value }, "RCMNET_DATA_DIR")).toThrow(`RCMNET_DATA_DIR: empty, which would be the current directory: unset it for the default, ${defaultDataDir}`);
+      expect(() => launcherSetting({ WEB_HOST: value }, "WEB_HOST")).toThrow(/^WEB_HOST: empty, which would listen on every interface: /);
+      expect(() => launcherSetting({ API_HOST: value }, "API_HOST")).toThrow(/^API_HOST: empty, which would listen on every interface: /);
+    }
   });
 });

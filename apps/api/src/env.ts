@@ -20,6 +20,36 @@ function digits(what: string, range: z.ZodNumber, { fallback, decimal = false }:
   return (fallback === undefined ? text : text.default(String(fallback))).transform(Number).pipe(range);
 }
 
+const EVERY_INTERFACE = "empty, which would listen on every interface: unset it for the default, 127.0.0.1 (this machine only), or set 0.0.0.0 to serve the network";
+
+/**
+ * Settings an empty value (`API_HOST=`, the usual shell way to unset one) would not unset: to
+ * listen() an empty host is every interface, to resolve() an empty path the current directory (the
+ * checkout: secrets, blobs, the export signing key and the embedded database written there, none
+ * of them git-ignored). Refused, naming the default an unset one gets. npm start reads them as well
+ * (launcherSetting), and WEB_HOST, the dashboard's.
+ */
+const NON_EMPTY = {
+  RCMNET_DATA_DIR: { fallback: defaultDataDir, refusal: `empty, which would be the current directory: unset it for the default, ${defaultDataDir}` },
+  API_HOST: { fallback: "127.0.0.1", refusal: EVERY_INTERFACE },
+  WEB_HOST: { fallback: "127.0.0.1", refusal: EVERY_INTERFACE },
+} as const;
+type NonEmptySetting = keyof typeof NON_EMPTY;
+
+function nonEmpty(name: NonEmptySetting) {
+  return z.string().refine((value) => value.trim() !== "", NON_EMPTY[name].refusal).default(NON_EMPTY[name].fallback);
+}
+
+/**
+ * One of those settings as npm start (scripts/start.ts) reads it, before it opens anything: unset,
+ * its default; empty (or blank), refused in loadEnv's words.
+ */
+export function launcherSetting(source: NodeJS.ProcessEnv, name: NonEmptySetting): string {
+  const value = source[name];
+  if (value !== undefined && value.trim() === "") throw new Error(`${name}: ${NON_EMPTY[name].refusal}`);
+  return value ?? NON_EMPTY[name].fallback;
+}
+
 /**
  * TEST cells a promotion's figures must rest on at least (RCMNET_MIN_TEST_CELLS): on 20 cells a
  * top-1 of 90% has a Wilson 95% interval of 69.9% to 97.2%, too wide to choose by the model every
@@ -45,7 +75,7 @@ const schema = z.object({
    */
   RCMNET_EMBEDDED_DATABASE: z.enum(["0", "1"], { message: "RCMNET_EMBEDDED_DATABASE must be 1 or 0" }).optional(),
   API_PORT: digits("a port number", z.number().int().min(1).max(65535), { fallback: 4000 }),
-  API_HOST: z.string().default("127.0.0.1"),
+  API_HOST: nonEmpty("API_HOST"),
   /**
    * Names the API answers to besides loopback (localhost, 127.0.0.1, [::1]: always), comma
    * separated `host[:port]` (no port: any). A request whose Host header names anything else is
@@ -65,7 +95,7 @@ const schema = z.object({
     }),
   /** HTTP worker processes sharing the port (node:cluster); 2 uses both cores of a 2-core host. */
   API_WORKERS: digits("a whole number", z.number().int().min(1).max(32), { fallback: 1 }),
-  RCMNET_DATA_DIR: z.string().default(defaultDataDir),
+  RCMNET_DATA_DIR: nonEmpty("RCMNET_DATA_DIR"),
   /** HS256 key for API tokens; dev default: generated once into <dataDir>/auth-secret. */
   RCMNET_AUTH_SECRET: z.string().min(32, "RCMNET_AUTH_SECRET must be at least 32 characters").optional(),
   RCMNET_TOKEN_TTL_SECONDS: digits("a whole number of seconds", z.number().int().min(60).max(24 * 3600), { fallback: 8 * 3600 }),
@@ -231,6 +261,23 @@ function devSecret(dataDir: string): string {
   const secret = randomBytes(32).toString("base64url");
   writeFileSync(file, secret, { mode: 0o600, flag: "wx" });
   return secret;
+}
+
+/**
+ * loadEnv for an entry point (server.ts, worker.ts): a configuration it refuses (API_PORT=80a,
+ * production without RCMNET_AUTH_SECRET) cannot start however often it is restarted, so it is said
+ * in one line, `<who> not started: ...`, and the process exits 2, the code a supervisor is told not
+ * to restart on (docs/operations.md), as for a DATABASE_URL that can never work. Uncaught, it would
+ * be a stack trace and exit 1, which a supervisor restarts for ever.
+ */
+export function loadEnvOrExit(who: string, logError: (line: string) => void): Env {
+  try {
+    return loadEnv();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    logError(`${who} not started: ${message.replace(/\s*\n\s*/g, " ")}`);
+    process.exit(2);
+  }
 }
 
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {

@@ -4,14 +4,16 @@
 import cluster from "node:cluster";
 import { join } from "node:path";
 import { BlobStore, createPrismaClient, openDatabase, PlatformRoleError } from "@rcmnet/db";
-import { loadEnv } from "./env.ts";
+import { loadEnvOrExit } from "./env.ts";
 import { createApp } from "./app.ts";
 import { closeIdleSessions } from "./auth/sessions.ts";
 import { createLogger, describeError } from "./log.ts";
 import { permanentDatabaseFault } from "./jobs/permanentDatabaseFault.ts";
 import { exportKeyProblem } from "./modules/audit/exportSigningKey.ts";
 
-const env = loadEnv();
+// A configuration refused (API_PORT=80a): one line and exit 2, as the faults below. Said at error
+// level whatever RCMNET_LOG_LEVEL says, since that is unread (it may be the setting refused).
+const env = loadEnvOrExit("api", (line) => createLogger("error").error(line));
 const log = createLogger(env.logLevel);
 // In production a DATABASE_URL whose role could change the audit trail is refused (docs/decisions.md D2).
 const databaseOptions = {

@@ -1,7 +1,8 @@
 // The API process (server.ts) at start, as a real child process: a DATABASE_URL that can never work
 // ends it with one error line and exit 2 (a supervisor told not to restart on 2 stops there), alone
 // or as a cluster's primary; an HTTP worker of the cluster that cannot listen (the port taken) stops
-// the whole API with exit 2 instead of being forked again every second for ever.
+// the whole API with exit 2 instead of being forked again every second for ever. A configuration
+// the API or the worker refuses (API_PORT=abc) is as permanent: one line and exit 2.
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,8 +19,8 @@ const errorLines = (output: string) =>
     .filter((l) => l.includes('"level":"error"'))
     .map((l) => JSON.parse(l).msg as string);
 
-async function exitOf(env: NodeJS.ProcessEnv, dataDir: string) {
-  const api = spawnWorker(new URL("./server.ts", import.meta.url), [], { NODE_ENV: "development", RCMNET_DATA_DIR: dataDir, ...env });
+async function exitOf(env: NodeJS.ProcessEnv, dataDir: string, script = "./server.ts") {
+  const api = spawnWorker(new URL(script, import.meta.url), [], { NODE_ENV: "development", RCMNET_DATA_DIR: dataDir, ...env });
   // An API that keeps trying (or serves) is ended here, and fails the test below.
   const forEver = setTimeout(() => api.child.kill("SIGKILL"), 60_000);
   const [code] = await once(api.child, "exit");
@@ -28,6 +29,26 @@ async function exitOf(env: NodeJS.ProcessEnv, dataDir: string) {
 }
 
 describe("the API's start", () => {
+  it("ends with exit 2 and one line, not a stack trace, on a configuration it refuses: the API and the worker alike", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-start-"));
+    try {
+      const refused: [NodeJS.ProcessEnv, string][] = [
+        [{ API_PORT: "abc" }, "Invalid API configuration: API_PORT: not a port number (an empty value is not 0: unset it for the default, 4000)"],
+        [{ NODE_ENV: "production", RCMNET_AUTH_SECRET: undefined }, "RCMNET_AUTH_SECRET is required in production"],
+      ];
+      for (const [script, who] of [["./server.ts", "api"], ["./worker.ts", "worker"]]) {
+        for (const [env, message] of refused) {
+          const { code, output } = await exitOf({ ...env, DATABASE_URL: undefined }, dataDir, script);
+          expect(code, output).toBe(2);
+          expect(output.trim().split("\n"), output).toHaveLength(1);
+          expect(errorLines(output), output).toEqual([`${who} not started: ${message}`]);
+        }
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
+
   it("ends with exit 2 and one line naming the fault when DATABASE_URL names a database that does not exist, alone or as a cluster's primary", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "rcmnet-api-start-"));
     try {

@@ -6,7 +6,7 @@
 // checkpoint). Logs are JSON lines with ids only, never patient identifiers.
 import { join } from "node:path";
 import { BlobStore, checkPlatformRole, createPrismaClient } from "@rcmnet/db";
-import { loadEnv } from "./env.ts";
+import { loadEnvOrExit } from "./env.ts";
 import { createHandlers, workerJobTypes } from "./jobs/handlers/index.ts";
 import { checkRoleBeforeWork } from "./jobs/checkRoleBeforeWork.ts";
 import { reconcileFailedAnalyses } from "./jobs/reconcileAnalyses.ts";
@@ -18,8 +18,10 @@ import { ClassifierCache } from "./jobs/model/classifierCache.ts";
 import { getModelRuntime, initModelBackend } from "./jobs/model/modelRuntime.ts";
 import { defaultWorkerId, startWorker } from "./jobs/runWorker.ts";
 
-const env = loadEnv();
 const log = jsonLogger({ service: "worker" });
+// A configuration refused (API_PORT=80a, production without RCMNET_AUTH_SECRET): one line and
+// exit 2, as the faults below.
+const env = loadEnvOrExit("worker", (line) => log.error(line));
 if (!env.databaseUrl) {
   log.error(
     "DATABASE_URL is required (npm start passes it; the embedded database is opened by the launcher)",

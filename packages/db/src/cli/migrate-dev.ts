@@ -9,7 +9,8 @@ if (!name) {
   console.error("usage: npm run migrate:dev -w @rcmnet/db -- <name>");
   process.exit(2);
 }
-const server = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+// `DATABASE_URL=` (empty, the shell's way to unset it) is unset: the local server.
+const server = process.env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/postgres";
 const { dir, sql } = await createMigration(server, name);
 if (dir === null) console.log("Schema and migrations agree: nothing to do.");
 else console.log(`Wrote ${dir}/migration.sql\n\n${sql}`);

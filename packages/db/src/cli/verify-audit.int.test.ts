@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { formatAnchorLine } from "../auditAnchorFile.ts";
+import { startEmbeddedPostgres } from "../embedded.ts";
 import { repoRoot } from "../paths.ts";
 import { createTestDatabase, emptyAuditTrail, rewriteAndRechain, type TestDatabase } from "../testing.ts";
 
@@ -285,6 +286,21 @@ describe("verify-audit: a platform that stopped cleanly", () => {
     expect(wide.stdout).toMatch(/\nPROBLEM: the file's newest line declares anchors every 60 minutes, more than this check's RCMNET_AUDIT_ANCHOR_MINUTES \(10\): judged by 10 minutes instead; /);
     expect(await verifyAuditReadOnly(["--anchor-file", file], { RCMNET_AUDIT_ANCHOR_MINUTES: "60" })).toMatchObject({ code: 0 });
   }, 60_000);
+});
+
+describe("verify-audit: the embedded database", () => {
+  it("takes an empty DATABASE_URL (the shell's way to unset it) as unset: the verdict is on the embedded database, never on libpq's default server", async () => {
+    await writeFile(file, "");
+    const data = join(dir, `data-${n}`);
+    // The restored data dir: an embedded database, migrated (on a port of its own while it is made).
+    const made = await startEmbeddedPostgres({ dataDir: join(data, "pglite"), port: 5900 + Math.floor(Math.random() * 90) });
+    await made.stop();
+    // PGPORT=1: a client given "" for a URL would connect by the defaults, and fail there.
+    const run = await verifyAudit(["--anchor-file", file], { DATABASE_URL: "", RCMNET_DATA_DIR: data, PGPORT: "1" });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(run.stdout).toMatch(new RegExp(`^Anchor file ${file}; the trail's head is event #0\\.\\n`));
+    expect(run.stdout).toMatch(/\nOK: the restored trail matches the anchor file\.\n$/);
+  }, 120_000);
 });
 
 describe("verify-audit: no verdict when the database cannot be checked", () => {

@@ -13,9 +13,9 @@
 // error, or an anchor file that is not there or cannot be read (refused before any database is
 // opened), or a database it could not open or query ("NO VERDICT: …"). Tested in
 // verify-audit.int.test.ts.
-// The database: DATABASE_URL, else the embedded one in <RCMNET_DATA_DIR>/pglite (migrated forward
-// as npm start would, and on its port: the platform must be stopped). It writes no row and no
-// audit event; migrating the embedded database forward is its only write.
+// The database: DATABASE_URL, else (unset or empty) the embedded one in <RCMNET_DATA_DIR>/pglite
+// (migrated forward as npm start would, and on its port: the platform must be stopped). It writes
+// no row and no audit event; migrating the embedded database forward is its only write.
 import { existsSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { connect } from "node:net";
@@ -87,9 +87,13 @@ try {
   refuse(`--anchor-file ${path} cannot be read (${code ?? String(err)})`);
 }
 
+// `DATABASE_URL=` (empty: the usual shell way to unset it) is unset, here as everywhere below: as
+// a URL, "" would have node-postgres connect by its defaults (PGHOST, localhost:5432), and judge a
+// database that was never restored.
+const databaseUrl = process.env.DATABASE_URL || undefined;
 const dataDir = resolve(callerDir, process.env.RCMNET_DATA_DIR ?? defaultDataDir);
 // A wrong data dir must not quietly create (and check) a new, empty embedded database.
-if (!process.env.DATABASE_URL && !existsSync(join(dataDir, "pglite"))) {
+if (!databaseUrl && !existsSync(join(dataDir, "pglite"))) {
   refuse(`no embedded database at ${join(dataDir, "pglite")}: set RCMNET_DATA_DIR to the restored data dir, or DATABASE_URL`);
 }
 
@@ -142,11 +146,11 @@ let prisma: ReturnType<typeof createPrismaClient> | null = null;
 try {
   // A running platform serves the embedded database on its port: its files are not opened beside
   // it (a second server on them is no check, and may damage them).
-  if (!process.env.DATABASE_URL && (await answers("127.0.0.1", EMBEDDED_PORT))) {
+  if (!databaseUrl && (await answers("127.0.0.1", EMBEDDED_PORT))) {
     throw new Error(`something already answers on 127.0.0.1:${EMBEDDED_PORT}, the embedded database's port: the platform is running; stop it first`);
   }
-  embedded = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: join(dataDir, "pglite") });
-  prisma = createPrismaClient(process.env.DATABASE_URL ?? embedded?.url ?? "", { max: 2 });
+  embedded = databaseUrl ? null : await startEmbeddedPostgres({ dataDir: join(dataDir, "pglite") });
+  prisma = createPrismaClient(databaseUrl ?? embedded?.url ?? "", { max: 2 });
   const check = await checkAnchorFile(prisma, path, { restoredTo, anchorMinutes });
   console.log(`Anchor file ${path}; the trail's head is event #${check.head}.`);
   console.log(`${check.checked} anchor line(s) at or below the head checked against their events; the trail re-hashed: ${check.chain.checked} event(s).`);
@@ -159,7 +163,7 @@ try {
   console.log(check.ok ? "OK: the restored trail matches the anchor file." : "NOT OK: see the problems above; do not go live on this database before they are explained.");
   process.exitCode = check.ok ? 0 : 1;
 } catch (err) {
-  const database = process.env.DATABASE_URL ? "the database at DATABASE_URL" : `the embedded database in ${join(dataDir, "pglite")}`;
+  const database = databaseUrl ? "the database at DATABASE_URL" : `the embedded database in ${join(dataDir, "pglite")}`;
   // Prisma's message opens with where it was called and ends with the cause: the last line.
   const why = err instanceof Error ? err.message.trim().split("\n").at(-1)?.trim() || err.name : String(err);
   console.error(
