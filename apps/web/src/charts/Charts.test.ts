@@ -18,6 +18,8 @@ describe("training curves", () => {
     expect(historyNotes({ valIsTrain: true, card: { training: { bestEpoch: 2 } } })).toEqual({ valIsTrain: true, bestEpoch: 2 });
     expect(historyNotes({ history })).toEqual({ valIsTrain: false, bestEpoch: undefined });
     expect(historyNotes(null)).toEqual({ valIsTrain: false, bestEpoch: undefined });
+    // A model registered from a folder records its card's training at the top level (modelRuntime).
+    expect(historyNotes({ training: { bestEpoch: 3 } })).toEqual({ valIsTrain: false, bestEpoch: 3 });
   });
 
   it("marks the kept epoch on the chart, and only an epoch the curves have", () => {

@@ -188,15 +188,20 @@ export function LineChart({ series, title, yLabel, xLabel = "epoch", testId = "l
   );
 }
 
-/** What a run's metrics say about its curves: `valIsTrain` (no VAL images, so its "val" figures are on TRAIN) and the kept epoch (the card's `training.bestEpoch`, 1-based). */
+/**
+ * What a run's metrics say about its curves: `valIsTrain` (no VAL images, so its "val" figures are on
+ * TRAIN) and the kept epoch (`training.bestEpoch`, 1-based: under `card` for a model trained here, at
+ * the top level for one registered from a folder).
+ */
 export interface HistoryNotes {
   valIsTrain?: boolean;
   bestEpoch?: number;
 }
 
 export function historyNotes(metrics: unknown): Required<Pick<HistoryNotes, "valIsTrain">> & Pick<HistoryNotes, "bestEpoch"> {
-  const m = (metrics ?? {}) as { valIsTrain?: unknown; card?: { training?: { bestEpoch?: unknown } | null } | null };
-  const best = m.card?.training?.bestEpoch;
+  type Training = { training?: { bestEpoch?: unknown } | null } | null;
+  const m = (metrics ?? {}) as { valIsTrain?: unknown; card?: Training } & Training;
+  const best = m.card?.training?.bestEpoch ?? m.training?.bestEpoch;
   return { valIsTrain: m.valIsTrain === true, bestEpoch: typeof best === "number" && Number.isInteger(best) && best >= 1 ? best : undefined };
 }
 

@@ -13,6 +13,7 @@ import { Differential } from "./Differential";
 import { imageOptionText, type NumberedImage } from "./caseImages";
 import { FieldView, type SlideInfo } from "./FieldView";
 import { Gallery } from "./Gallery";
+import { visibleSlide } from "./visibleSlide";
 import {
   aiPercentText,
   amendmentDecisions,
@@ -151,7 +152,8 @@ export function ReviewWorkspace({
   const characterKeysRef = useRef(characterKeys);
   characterKeysRef.current = characterKeys;
   const { ask, dialog: askDialog } = useAsk();
-  const [slideId, setSlideId] = useState<string | null>(slides.find((s) => s.kind === "FIELD")?.id ?? slides[0]?.id ?? null);
+  // The image chosen; the one shown is `slide` (visibleSlide), which this may no longer name.
+  const [slideId, setSlideId] = useState<string | null>(() => visibleSlide(slides, null, null)?.id ?? null);
   const stateRef = useRef(state);
   stateRef.current = state;
 
@@ -186,6 +188,9 @@ export function ReviewWorkspace({
     [header.specimen, header.wbcCount, slides],
   );
   const current = state.cells.find((c) => c.id === state.cursor) ?? null;
+  // Shown: the image chosen, or once it has been voided and reloaded away, the cursor's or the first.
+  const slide = visibleSlide(slides, slideId, current?.slideId ?? null);
+  const shownSlideId = slide?.id ?? null;
   // A decision still saving, or one that failed, would be lost by leaving: the cell would show its
   // old label as decided, and sign-off would no longer wait for it.
   useLeaveGuard(
@@ -201,9 +206,9 @@ export function ReviewWorkspace({
     if (!current || followed.current?.key === viewKey(current)) return;
     const sameCell = followed.current?.id === current.id;
     followed.current = { id: current.id, key: viewKey(current) };
-    if (current.slideId !== slideId && !sameCell) setSlideId(current.slideId);
+    if (current.slideId !== shownSlideId && !sameCell) setSlideId(current.slideId);
     document.querySelector(`[data-testid="cell-tile"][data-cell-id="${current.id}"]`)?.scrollIntoView({ block: "nearest" });
-  }, [current, slideId]);
+  }, [current, shownSlideId]);
 
   const save = useCallback(
     async (req: SaveRequest, advance: boolean, bulk = false) => {
@@ -311,8 +316,7 @@ export function ReviewWorkspace({
     },
     [save, ask],
   );
-  const slide = slides.find((s) => s.id === slideId) ?? null;
-  const slideCells = useMemo(() => state.cells.filter((c) => c.slideId === slideId), [state.cells, slideId]);
+  const slideCells = useMemo(() => state.cells.filter((c) => c.slideId === shownSlideId), [state.cells, shownSlideId]);
   const unreviewed = prog.total - prog.reviewed;
   // No cell to review: say why, and during an amendment offer the signature that can still close it.
   const noCells = noCellsNotice({
@@ -452,7 +456,7 @@ export function ReviewWorkspace({
               <label>
                 Image
                 <select
-                  value={slideId ?? ""}
+                  value={shownSlideId ?? ""}
                   // Focus goes back to the page, so number keys and arrows decide and move again.
                   onChange={(e) => {
                     setSlideId(e.target.value);

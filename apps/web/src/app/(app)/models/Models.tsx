@@ -37,6 +37,7 @@ import { labelName } from "@/lib/labels";
 import { mayRerun, pollInterval, type Reprediction, repredictionLine } from "./reprediction";
 import { BULK_CONFIRMED_CAVEAT, bulkConfirmedText } from "./bulkConfirmed";
 import { candidatesScoredText } from "./candidatesScored";
+import { versionFigures } from "./versionFigures";
 
 interface Version {
   id: string;
@@ -529,6 +530,8 @@ function ChampionReprediction({ r, canRerun, busy, onRerun }: { r: Reprediction;
 
 function VersionDetail({ v }: { v: Version }) {
   const m = modelMetrics(v.metrics);
+  // TEST figures, or for a model registered from a folder its trainer's validation split, so named.
+  const shown = versionFigures(v.metrics);
   // As on the run's page: curves measured on TRAIN (no VAL set) are named so, the kept epoch marked.
   const notes = historyNotes(v.metrics);
   const h = historySeries(m.history, notes);
@@ -541,13 +544,17 @@ function VersionDetail({ v }: { v: Version }) {
         labels: {v.labels.join(", ")} · input {v.inputSize}px · weights sha256 {v.artifactSha256.slice(0, 16)}
         …
       </p>
+      <p data-testid="model-figures" data-source={shown.source}>
+        Accuracy ({shown.name}) {pct(shown.figures.accuracy)} · macro-F1 {pct(shown.figures.macroF1)}
+        {shown.caveat && <span className="muted"> — {shown.caveat}</span>}
+      </p>
       <div className="grid2">
         <div>
           <ConfusionMatrix
-            labels={m.test.confusion?.labels ?? []}
-            columns={m.test.confusion?.predictedLabels}
-            matrix={m.test.confusion?.matrix ?? []}
-            title="Confusion matrix (test)"
+            labels={shown.figures.confusion?.labels ?? []}
+            columns={shown.figures.confusion?.predictedLabels}
+            matrix={shown.figures.confusion?.matrix ?? []}
+            title={`Confusion matrix (${shown.name})`}
           />
         </div>
         <div>
@@ -567,20 +574,23 @@ function VersionDetail({ v }: { v: Version }) {
           )}
         </div>
       </div>
-      <PerClass metrics={m.test.perClass} />
+      <PerClass metrics={shown.figures.perClass} caption={`Per class (${shown.name})`} />
     </section>
   );
 }
 
 function PerClass({
   metrics,
+  caption,
 }: {
   metrics: Record<string, { precision?: number; recall?: number; f1?: number; support?: number }>;
+  caption: string;
 }) {
   const rows = Object.entries(metrics);
   if (!rows.length) return null;
   return (
-    <table>
+    <table data-testid="model-per-class">
+      <caption style={{ textAlign: "left" }}>{caption}</caption>
       <thead>
         <tr>
           <th>Class</th>

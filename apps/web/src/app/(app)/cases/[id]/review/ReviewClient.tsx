@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { CaseDetails } from "@/components/CaseDetails";
 import { ErrorBox } from "@/components/ui";
 import { isAnalysing, isSigned } from "@/lib/caseDetails";
@@ -10,6 +10,7 @@ import { gql } from "@/lib/gql";
 import { useAction } from "@/lib/useAction";
 import { AMEND_CASE, CASE_PROGRESS, CASE_SIGNATURE, CONFIRM_CELLS, RECLASSIFY_CELL, SIGN_OFF } from "@/lib/operations";
 import { useQuery } from "@/lib/useQuery";
+import { analysisKey, analysisRefreshDue } from "@/review/analysisRefresh";
 import { CaseImagesPanel } from "@/review/CaseImagesPanel";
 import { decisionInput } from "@/review/decisionInput";
 import { outcomeUnknown, SIGNATURE_UNKNOWN, signatureLandedAfterAll, type CaseSignature } from "@/review/signatureOutcome";
@@ -116,17 +117,25 @@ export function ReviewClient({
   // While images are analysed the case is read-only (nothing to lose by reloading): the page
   // follows the analysis instead of leaving a STAT case to look finished until someone reloads.
   // It polls the analysis as background requests (which do not keep an unattended session
-  // signed in) and reloads the case only when an image has finished.
+  // signed in) and reloads the case when the poll says the page is out of date (analysisRefreshDue).
   const following = readOnly && analysingSlides > 0;
-  const analysis = useQuery<{ caseAnalysisProgress: { slides: { status: string }[] } | null }>(
+  const analysis = useQuery<{ caseAnalysisProgress: { caseStatus: string; slides: { status: string }[] } | null }>(
     CASE_PROGRESS,
     { caseId: header.id },
     { skip: !following, poll: true, pollMs: ANALYSIS_POLL_MS },
   );
+  // Plain values, not the poll's object (a new one on every poll): the effect runs when what the
+  // poll reports changes, and the ref keeps it from reloading twice for one answer.
+  const polledStatus = analysis.data?.caseAnalysisProgress?.caseStatus;
   const stillAnalysing = analysis.data?.caseAnalysisProgress?.slides.filter((s) => isAnalysing(s.status)).length;
+  const lastRefreshedFor = useRef<string | null>(null);
   useEffect(() => {
-    if (following && stillAnalysing !== undefined && stillAnalysing < analysingSlides) router.refresh();
-  }, [following, stillAnalysing, analysingSlides, router]);
+    if (!following || polledStatus === undefined || stillAnalysing === undefined) return;
+    const polled = { caseStatus: polledStatus, analysing: stillAnalysing };
+    if (!analysisRefreshDue({ caseStatus: header.status, analysing: analysingSlides }, polled, lastRefreshedFor.current)) return;
+    lastRefreshedFor.current = analysisKey(polled);
+    router.refresh();
+  }, [following, polledStatus, stillAnalysing, header.status, analysingSlides, router]);
   return (
     <>
       <div className="row no-print" style={{ marginBottom: "0.5rem" }}>
