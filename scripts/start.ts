@@ -10,8 +10,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
-import { createPrismaClient, openDatabase, repoRoot } from "@rcmnet/db";
-import { launcherSetting, loadEnv } from "../apps/api/src/env.ts";
+import { createPrismaClient, openDatabase, PlatformRoleError, repoRoot } from "@rcmnet/db";
+import { ConfigurationError, launcherSetting, loadEnv } from "../apps/api/src/env.ts";
+import { permanentDatabaseFault } from "../apps/api/src/jobs/permanentDatabaseFault.ts";
 import { anchorAuditHead } from "../apps/api/src/jobs/anchorAuditHead.ts";
 import { jsonLogger } from "../apps/api/src/jobs/logger.ts";
 import { DEMO_USERS } from "../apps/api/src/seed/demoUsers.ts";
@@ -113,7 +114,9 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
   child.on("exit", (code, signal) => {
     if (!stopping) {
       log(`${name} exited (${signal ?? code}); stopping the platform`);
-      void shutdown(1);
+      // A part that stopped for good (exit 2: a refused configuration or DATABASE_URL) stops the
+      // platform for good too: restarting would only repeat it.
+      void shutdown(code === 2 ? 2 : 1);
     }
   });
   children.push(child);
@@ -183,7 +186,7 @@ async function main() {
   // The demo's published passwords stay on this machine unless RCMNET_DEMO_ON_NETWORK=1 says
   // otherwise: checked before anything is opened or seeded.
   const refusal = demoNetworkRefusal(process.env);
-  if (refusal) throw new Error(refusal);
+  if (refusal) throw new ConfigurationError(refusal);
   await assertPortFree(apiPort, "API_PORT");
   await assertPortFree(webPort, "WEB_PORT");
   const secrets = localSecrets(dataDir);
@@ -265,6 +268,11 @@ ${signIn}
 }
 
 main().catch(async (err) => {
-  console.error(`[rcmnet] start failed: ${(err as Error).message}`);
-  await shutdown(1);
+  const fault = permanentDatabaseFault(err);
+  console.error(`[rcmnet] start failed: ${fault?.message ?? (err as Error).message}`);
+  // Exit 2 where no restart can help (docs/operations.md: RestartPreventExitStatus=2): a setting
+  // refused, a DATABASE_URL that can never work, a role that could rewrite the trail. Else 1 (a
+  // port still taken, a dashboard build that failed) may be worth a retry.
+  const permanent = err instanceof ConfigurationError || err instanceof PlatformRoleError || fault !== null;
+  await shutdown(permanent ? 2 : 1);
 });

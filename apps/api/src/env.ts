@@ -41,12 +41,18 @@ function nonEmpty(name: NonEmptySetting) {
 }
 
 /**
+ * A configuration the platform refuses: no restart can clear it, so an entry point stops with
+ * exit 2 (docs/operations.md: the code a supervisor is told not to restart on).
+ */
+export class ConfigurationError extends Error {}
+
+/**
  * One of those settings as npm start (scripts/start.ts) reads it, before it opens anything: unset,
  * its default; empty (or blank), refused in loadEnv's words.
  */
 export function launcherSetting(source: NodeJS.ProcessEnv, name: NonEmptySetting): string {
   const value = source[name];
-  if (value !== undefined && value.trim() === "") throw new Error(`${name}: ${NON_EMPTY[name].refusal}`);
+  if (value !== undefined && value.trim() === "") throw new ConfigurationError(`${name}: ${NON_EMPTY[name].refusal}`);
   return value ?? NON_EMPTY[name].fallback;
 }
 
@@ -284,12 +290,12 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = schema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`Invalid API configuration:\n${lines.join("\n")}`);
+    throw new ConfigurationError(`Invalid API configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
   const dataDir = resolve(e.RCMNET_DATA_DIR);
   if (e.NODE_ENV === "production" && !e.RCMNET_AUTH_SECRET) {
-    throw new Error("RCMNET_AUTH_SECRET is required in production");
+    throw new ConfigurationError("RCMNET_AUTH_SECRET is required in production");
   }
   return {
     nodeEnv: e.NODE_ENV,

@@ -3,12 +3,14 @@
 // or as a cluster's primary; an HTTP worker of the cluster that cannot listen (the port taken) stops
 // the whole API with exit 2 instead of being forked again every second for ever. A configuration
 // the API or the worker refuses (API_PORT=abc) is as permanent: one line and exit 2.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createTestDatabase, testServerUrl, withDatabaseName } from "@rcmnet/db/testing";
 import { describe, expect, it } from "vitest";
 import { spawnWorker } from "./jobs/testing/spawnWorker.ts";
@@ -125,4 +127,29 @@ describe("the API's start", () => {
       await db.drop();
     }
   }, 150_000);
+});
+
+describe("npm start (scripts/start.ts)", () => {
+  it("refuses an empty RCMNET_DATA_DIR, WEB_HOST or API_HOST with one line and exit 2, writing nothing where it was started", async () => {
+    const start = fileURLToPath(new URL("../../../scripts/start.ts", import.meta.url));
+    const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
+    for (const name of ["RCMNET_DATA_DIR", "WEB_HOST", "API_HOST"]) {
+      const cwd = await mkdtemp(join(tmpdir(), "rcmnet-npm-start-"));
+      try {
+        // Started where an empty data dir would resolve to: the process's own directory.
+        const child = spawn(tsx, [start], { cwd, env: { ...process.env, DATABASE_URL: "", [name]: "" }, stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+        child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+        const forEver = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        const [code] = await once(child, "exit");
+        clearTimeout(forEver);
+        expect({ name, code, output: output.trim() }).toMatchObject({ name, code: 2, output: expect.stringMatching(new RegExp(`^\\[rcmnet\\] start failed: ${name}: empty`)) });
+        expect(output.trim().split("\n"), output).toHaveLength(1);
+        expect(await readdir(cwd)).toEqual([]);
+      } finally {
+        await rm(cwd, { recursive: true, force: true });
+      }
+    }
+  });
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres } from "./embedded.ts";
-import { appRoleUrl, createTestDatabase, signCaseForTest, type TestDatabase } from "./testing.ts";
+import { appRoleUrl, createTestDatabase, freePort, signCaseForTest, type TestDatabase } from "./testing.ts";
 
 let db: TestDatabase;
 /** As the platform's role (grant-app-role's privileges): the one the API and workers run as. */
@@ -139,7 +139,7 @@ describe("a record's creation time", () => {
   it("is the database's in the embedded database npm start runs too", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "pglite-"));
     try {
-      const server = await startEmbeddedPostgres({ dataDir, port: 5900 + Math.floor(Math.random() * 90) });
+      const server = await startEmbeddedPostgres({ dataDir, port: await freePort() });
       const client = new pg.Client({ connectionString: server.url });
       await client.connect();
       try {

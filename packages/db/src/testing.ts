@@ -2,11 +2,28 @@
 // database, cloned from a migrated template so that a test file pays milliseconds, not a
 // full migration run. The server: TEST_DATABASE_URL, else the local one on 5432.
 import { createHash, randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import pg from "pg";
 import { grantAppRole } from "./appRole.ts";
 import { createPrismaClient, type PrismaClient } from "./client.ts";
 import { applyMigrations } from "./migrations/applyMigrations.ts";
 import { readMigrationFiles } from "./migrations/migrationFiles.ts";
+
+/**
+ * A port the OS found free a moment ago, for an embedded database a test starts: a range picked at
+ * random collided, now and then, with another test file's running beside it.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port"))));
+    });
+  });
+}
 
 export const testServerUrl =
   process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,6 +174,22 @@ describe('loadDataset refuses what it would get wrong', () => {
     await rm(path.join(ds, 'valid'), { recursive: true });
     const loaded = await loadDataset(ds);
     expect(loaded.val.map((s) => path.basename(s.path))).toEqual(['valid-a.png', 'valid-b.png']);
+  });
+
+  // Root reads any folder: the refusal cannot be made there.
+  it.skipIf(process.getuid?.() === 0)('reads a dataset beside a folder it may not read (a volume root\'s lost+found)', async () => {
+    const ds = path.join(dir, 'volume-root');
+    for (const split of ['train', 'val']) {
+      await mkdir(path.join(ds, split, 'a'), { recursive: true });
+      await writeFile(path.join(ds, split, 'a', `${split}.png`), 'x');
+    }
+    await mkdir(path.join(ds, 'lost+found'), { mode: 0o000 });
+    try {
+      const loaded = await loadDataset(ds);
+      expect(loaded.val.map((s) => path.basename(s.path))).toEqual(['val.png']);
+    } finally {
+      await chmod(path.join(ds, 'lost+found'), 0o700);
+    }
   });
 
   it('lists files only from class folders (a folder named like an image is skipped)', async () => {

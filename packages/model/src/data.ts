@@ -167,11 +167,21 @@ async function subdirs(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
-/** Whether a folder holds images, itself or in its class folders (one level down). */
+/**
+ * Whether a folder holds images, itself or in its class folders (one level down). One this account
+ * cannot read (a volume's root-owned lost+found, a Windows drive's System Volume Information) is no
+ * dataset's part: it holds none as far as a run is concerned.
+ */
 async function holdsImages(dir: string): Promise<boolean> {
-  if ((await listImages(dir)).length) return true;
-  for (const sub of await subdirs(dir)) if ((await listImages(path.join(dir, sub))).length) return true;
-  return false;
+  try {
+    if ((await listImages(dir)).length) return true;
+    for (const sub of await subdirs(dir)) if ((await listImages(path.join(dir, sub))).length) return true;
+    return false;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') return false;
+    throw e;
+  }
 }
 
 async function readClassFolders(dir: string): Promise<Row[]> {

@@ -3,7 +3,7 @@
 // would stay RUNNING, its page showing progress (or "Cancelling…") forever. Workers run this
 // when idle, and a cancel of such a run settles it at once: the run takes the job's end (as it does
 // of a run whose worker's lease has expired, cancelTrainingRun.ts: the cancel ends that job).
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Prisma, PrismaClient, RunStatus } from "@rcmnet/db";
 import { trainingKey } from "./analysisJobs.ts";
@@ -27,7 +27,19 @@ export function runEnded(status: RunStatus): boolean {
 export async function discardFilesOfRun(prisma: Pick<PrismaClient, "modelVersion">, dataDir: string, runId: string): Promise<void> {
   await rm(runDir(dataDir, runId), { recursive: true, force: true });
   const registered = await prisma.modelVersion.findUnique({ where: { trainingRunId: runId }, select: { id: true } });
-  await rm(registered ? join(runModelDir(dataDir, runId), "checkpoint") : runModelDir(dataDir, runId), { recursive: true, force: true });
+  if (registered) await removeTrainingLeftovers(runModelDir(dataDir, runId));
+  else await rm(runModelDir(dataDir, runId), { recursive: true, force: true });
+}
+
+/**
+ * Empties a registered model's folder of what training left beside the model: the resume
+ * checkpoint, and the staging folder of a save a killed worker left (a full set of weights the
+ * model's card does not name). Once the run is settled no worker writes there any more.
+ */
+export async function removeTrainingLeftovers(modelDir: string): Promise<void> {
+  await rm(join(modelDir, "checkpoint"), { recursive: true, force: true });
+  const names = await readdir(modelDir).catch(() => [] as string[]);
+  for (const name of names) if (name.startsWith(".saving-")) await rm(join(modelDir, name), { recursive: true, force: true });
 }
 
 /**

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { formatAnchorLine } from "../auditAnchorFile.ts";
 import { startEmbeddedPostgres } from "../embedded.ts";
 import { repoRoot } from "../paths.ts";
-import { createTestDatabase, emptyAuditTrail, rewriteAndRechain, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, emptyAuditTrail, freePort, rewriteAndRechain, type TestDatabase } from "../testing.ts";
 
 const exec = promisify(execFile);
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
@@ -289,11 +289,18 @@ describe("verify-audit: a platform that stopped cleanly", () => {
 });
 
 describe("verify-audit: the embedded database", () => {
+  it("refuses an empty RCMNET_DATA_DIR rather than look for a database in the current directory", async () => {
+    await writeFile(file, "");
+    const run = await verifyAudit(["--anchor-file", file], { DATABASE_URL: "", RCMNET_DATA_DIR: "" });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/RCMNET_DATA_DIR: empty/);
+  });
+
   it("takes an empty DATABASE_URL (the shell's way to unset it) as unset: the verdict is on the embedded database, never on libpq's default server", async () => {
     await writeFile(file, "");
     const data = join(dir, `data-${n}`);
     // The restored data dir: an embedded database, migrated (on a port of its own while it is made).
-    const made = await startEmbeddedPostgres({ dataDir: join(data, "pglite"), port: 5900 + Math.floor(Math.random() * 90) });
+    const made = await startEmbeddedPostgres({ dataDir: join(data, "pglite"), port: await freePort() });
     await made.stop();
     // PGPORT=1: a client given "" for a URL would connect by the defaults, and fail there.
     const run = await verifyAudit(["--anchor-file", file], { DATABASE_URL: "", RCMNET_DATA_DIR: data, PGPORT: "1" });

@@ -91,6 +91,8 @@ try {
 // a URL, "" would have node-postgres connect by its defaults (PGHOST, localhost:5432), and judge a
 // database that was never restored.
 const databaseUrl = process.env.DATABASE_URL || undefined;
+// Nor may an empty RCMNET_DATA_DIR be the current directory, as it is refused by the platform.
+if (process.env.RCMNET_DATA_DIR?.trim() === "") refuse(`RCMNET_DATA_DIR: empty: unset it for the default, ${defaultDataDir}, or give the restored data dir`);
 const dataDir = resolve(callerDir, process.env.RCMNET_DATA_DIR ?? defaultDataDir);
 // A wrong data dir must not quietly create (and check) a new, empty embedded database.
 if (!databaseUrl && !existsSync(join(dataDir, "pglite"))) {

@@ -3,7 +3,7 @@
 // cancelled while it trains.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,6 +23,7 @@ import { ClassifierCache } from "../model/classifierCache.ts";
 import { getModelRuntime, synthCellCrops } from "../model/modelRuntime.ts";
 import type { ModelRuntime } from "../model/runtime.ts";
 import { startWorker, type RunningWorker } from "../runWorker.ts";
+import { runModelDir } from "../reconcileTrainingRuns.ts";
 import { registerTestModel } from "../testing/registerTestModel.ts";
 import { tinyModelDir } from "../testing/tinyModel.ts";
 import { createHandlers } from "./index.ts";
@@ -374,6 +375,11 @@ describe("trainModel", () => {
     const job = await db.prisma.job.findUniqueOrThrow({ where: { dedupeKey: `trainModel:${run.id}` } });
     expect(job).toMatchObject({ status: "QUEUED", attempts: 0 });
     expect((await db.prisma.trainingRun.findUniqueOrThrow({ where: { id: run.id } })).status).toBe("RUNNING");
+    // What a save killed part way leaves (a worker killed, not stopped): fresh, so no later save of
+    // the run clears it as stale; the registered model's folder must not keep it.
+    const modelDir = runModelDir(dataDir, run.id);
+    await mkdir(join(modelDir, ".saving-4242-deadbeef"), { recursive: true });
+    await writeFile(join(modelDir, ".saving-4242-deadbeef", "weights.bin"), "half a model");
 
     const second = makeWorker();
     try {
@@ -386,6 +392,8 @@ describe("trainModel", () => {
       const history = (done.metrics as { history: { epoch: number }[] }).history;
       expect(history.map((h) => h.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
       expect(await db.prisma.modelVersion.count({ where: { trainingRunId: run.id } })).toBe(1);
+      // The registered folder holds the model: no checkpoint, no killed save's staging folder.
+      expect((await readdir(modelDir)).filter((n) => n === "checkpoint" || n.startsWith(".saving-"))).toEqual([]);
       const closed = await until("the job to close", async () => {
         const j = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
         return j.status === "SUCCEEDED" ? j : null;

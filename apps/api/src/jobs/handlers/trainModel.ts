@@ -22,7 +22,7 @@ import { redactPaths } from "../failureReason.ts";
 import { resolveModelDir, unregisteredChange, type LoadedClassifier } from "../model/classifierCache.ts";
 import { withoutItemCalls, withoutLeakage, type EvaluationMetrics } from "../model/evaluation.ts";
 import { runTestLeakage } from "../model/testLeakage.ts";
-import { discardFilesOfRun, runDir, runEnded, runModelDir } from "../reconcileTrainingRuns.ts";
+import { discardFilesOfRun, removeTrainingLeftovers, runDir, runEnded, runModelDir } from "../reconcileTrainingRuns.ts";
 import { evaluateClassifier, evaluateOnSnapshot } from "../model/evaluateOnSnapshot.ts";
 import { readCodeVersion, type CodeVersion } from "../model/codeVersion.ts";
 import {
@@ -375,9 +375,9 @@ async function finishSucceeded(
       });
     }
   });
-  // The materialised crops and the resume checkpoint are not part of the registered model.
+  // The materialised crops, the resume checkpoint and a killed save's leftovers are not part of the registered model.
   await rm(join(runDir(ctx.dataDir, run.id), "data"), { recursive: true, force: true });
-  await rm(join(runModelDir(ctx.dataDir, run.id), "checkpoint"), { recursive: true, force: true });
+  await removeTrainingLeftovers(runModelDir(ctx.dataDir, run.id));
 }
 
 async function finishCancelled(ctx: JobContext, runId: string, logLines: string[]): Promise<void> {
