@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
 import { createPrismaClient, openDatabase, PlatformRoleError, repoRoot } from "@rcmnet/db";
-import { ConfigurationError, launcherSetting, loadEnv } from "../apps/api/src/env.ts";
+import { ConfigurationError, launcherPort, launcherSetting, loadEnv } from "../apps/api/src/env.ts";
 import { permanentDatabaseFault } from "../apps/api/src/jobs/permanentDatabaseFault.ts";
 import { anchorAuditHead } from "../apps/api/src/jobs/anchorAuditHead.ts";
 import { jsonLogger } from "../apps/api/src/jobs/logger.ts";
@@ -22,8 +22,6 @@ import { demoNetworkRefusal, demoWanted } from "../apps/api/src/seed/demoNetwork
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 process.env.TURBO_TELEMETRY_DISABLED ??= "1";
 
-const webPort = Number(process.env.WEB_PORT ?? 3000);
-const apiPort = Number(process.env.API_PORT ?? 4000);
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
 
 // Real smear fields make a better demo than synthetic ones: use the BCCD set beside the
@@ -183,6 +181,8 @@ async function main() {
   const webHost = launcherSetting(process.env, "WEB_HOST");
   // The API refuses it as well, but only once the database is opened and seeded.
   launcherSetting(process.env, "API_HOST");
+  const webPort = launcherPort(process.env, "WEB_PORT", 3000);
+  const apiPort = launcherPort(process.env, "API_PORT", 4000);
   // The demo's published passwords stay on this machine unless RCMNET_DEMO_ON_NETWORK=1 says
   // otherwise: checked before anything is opened or seeded.
   const refusal = demoNetworkRefusal(process.env);

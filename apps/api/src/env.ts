@@ -57,6 +57,17 @@ export function launcherSetting(source: NodeJS.ProcessEnv, name: NonEmptySetting
 }
 
 /**
+ * API_PORT or WEB_PORT as npm start reads them, before it opens anything: unset, the default; an
+ * empty value (which Number() reads as 0: a random port the launcher then waits on in vain) or
+ * anything but a port number, refused as loadEnv refuses it.
+ */
+export function launcherPort(source: NodeJS.ProcessEnv, name: "API_PORT" | "WEB_PORT", fallback: number): number {
+  const parsed = digits("a port number", z.number().int().min(1).max(65535), { fallback }).safeParse(source[name]);
+  if (!parsed.success) throw new ConfigurationError(`${name}: ${parsed.error.issues[0]?.message ?? "not a port number"}`);
+  return parsed.data;
+}
+
+/**
  * TEST cells a promotion's figures must rest on at least (RCMNET_MIN_TEST_CELLS): on 20 cells a
  * top-1 of 90% has a Wilson 95% interval of 69.9% to 97.2%, too wide to choose by the model every
  * new patient's cells are classified by; on 100 cells, 82.6% to 94.5%.

@@ -130,10 +130,10 @@ describe("the API's start", () => {
 });
 
 describe("npm start (scripts/start.ts)", () => {
-  it("refuses an empty RCMNET_DATA_DIR, WEB_HOST or API_HOST with one line and exit 2, writing nothing where it was started", async () => {
+  it("refuses an empty RCMNET_DATA_DIR, WEB_HOST, API_HOST, WEB_PORT or API_PORT with one line and exit 2, writing nothing where it was started", async () => {
     const start = fileURLToPath(new URL("../../../scripts/start.ts", import.meta.url));
     const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
-    for (const name of ["RCMNET_DATA_DIR", "WEB_HOST", "API_HOST"]) {
+    for (const name of ["RCMNET_DATA_DIR", "WEB_HOST", "API_HOST", "WEB_PORT", "API_PORT"]) {
       const cwd = await mkdtemp(join(tmpdir(), "rcmnet-npm-start-"));
       try {
         // Started where an empty data dir would resolve to: the process's own directory.
@@ -144,7 +144,7 @@ describe("npm start (scripts/start.ts)", () => {
         const forEver = setTimeout(() => child.kill("SIGKILL"), 60_000);
         const [code] = await once(child, "exit");
         clearTimeout(forEver);
-        expect({ name, code, output: output.trim() }).toMatchObject({ name, code: 2, output: expect.stringMatching(new RegExp(`^\\[rcmnet\\] start failed: ${name}: empty`)) });
+        expect({ name, code, output: output.trim() }).toMatchObject({ name, code: 2, output: expect.stringMatching(new RegExp(`^\\[rcmnet\\] start failed: ${name}: (empty|not a port number)`)) });
         expect(output.trim().split("\n"), output).toHaveLength(1);
         expect(await readdir(cwd)).toEqual([]);
       } finally {
