@@ -10,8 +10,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
-import { createPrismaClient, openDatabase, PlatformRoleError, repoRoot } from "@rcmnet/db";
-import { ConfigurationError, launcherPort, launcherSetting, loadEnv } from "../apps/api/src/env.ts";
+import { createPrismaClient, MigrationError, openDatabase, PlatformRoleError, repoRoot } from "@rcmnet/db";
+import { ConfigurationError, isConfigurationError, launcherPort, launcherSetting, loadEnv } from "../apps/api/src/env.ts";
 import { permanentDatabaseFault } from "../apps/api/src/jobs/permanentDatabaseFault.ts";
 import { anchorAuditHead } from "../apps/api/src/jobs/anchorAuditHead.ts";
 import { jsonLogger } from "../apps/api/src/jobs/logger.ts";
@@ -269,10 +269,14 @@ ${signIn}
 
 main().catch(async (err) => {
   const fault = permanentDatabaseFault(err);
-  console.error(`[rcmnet] start failed: ${fault?.message ?? (err as Error).message}`);
+  // With an owner URL set, the launcher connects through it first (to migrate and grant): the
+  // fault's own words name DATABASE_URL, which may be the one that is right.
+  const said = fault && process.env.RCMNET_MIGRATION_DATABASE_URL ? `${(err as Error).message} (check RCMNET_MIGRATION_DATABASE_URL, used to migrate, and DATABASE_URL)` : (fault?.message ?? (err as Error).message);
+  console.error(`[rcmnet] start failed: ${said}`);
   // Exit 2 where no restart can help (docs/operations.md: RestartPreventExitStatus=2): a setting
-  // refused, a DATABASE_URL that can never work, a role that could rewrite the trail. Else 1 (a
-  // port still taken, a dashboard build that failed) may be worth a retry.
-  const permanent = err instanceof ConfigurationError || err instanceof PlatformRoleError || fault !== null;
+  // refused (a first administrator missing or refused, a model RCMNET_MODEL_DIR names refused), a
+  // DATABASE_URL that can never work, a role that could rewrite the trail, a database migrated by
+  // a newer version. Else 1 (a port still taken, a dashboard build that failed) may be worth a retry.
+  const permanent = isConfigurationError(err) || err instanceof PlatformRoleError || err instanceof MigrationError || fault !== null;
   await shutdown(permanent ? 2 : 1);
 });

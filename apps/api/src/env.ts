@@ -40,11 +40,24 @@ function nonEmpty(name: NonEmptySetting) {
   return z.string().refine((value) => value.trim() !== "", NON_EMPTY[name].refusal).default(NON_EMPTY[name].fallback);
 }
 
+// A registered symbol, one in every copy of this module: npm start (CommonJS under tsx) imports
+// env.ts, and the seed modules it loads with import() import it again as ES modules, so a class
+// from one copy is not the other's for instanceof.
+const CONFIGURATION: unique symbol = Symbol.for("rcmnet.ConfigurationError") as never;
+
 /**
  * A configuration the platform refuses: no restart can clear it, so an entry point stops with
  * exit 2 (docs/operations.md: the code a supervisor is told not to restart on).
  */
-export class ConfigurationError extends Error {}
+export class ConfigurationError extends Error {
+  /** Its brand (see isConfigurationError). */
+  readonly [CONFIGURATION] = true;
+}
+
+/** Whether `err` is a ConfigurationError, of whichever copy of this module. */
+export function isConfigurationError(err: unknown): err is ConfigurationError {
+  return typeof err === "object" && err !== null && (err as { [CONFIGURATION]?: unknown })[CONFIGURATION] === true;
+}
 
 /**
  * One of those settings as npm start (scripts/start.ts) reads it, before it opens anything: unset,
@@ -291,6 +304,9 @@ export function loadEnvOrExit(who: string, logError: (line: string) => void): En
   try {
     return loadEnv();
   } catch (err) {
+    // Only a refused setting: a dev secret's write that lost a race or met a full disk may work on
+    // the next start, which exit 2 would forbid.
+    if (!isConfigurationError(err)) throw err;
     const message = err instanceof Error ? err.message : String(err);
     logError(`${who} not started: ${message.replace(/\s*\n\s*/g, " ")}`);
     process.exit(2);

@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, testServerUrl, withDatabaseName } from "@rcmnet/db/testing";
+import { createTestDatabase, freePort, testServerUrl, withDatabaseName } from "@rcmnet/db/testing";
 import { describe, expect, it } from "vitest";
 import { spawnWorker } from "./jobs/testing/spawnWorker.ts";
 
@@ -129,7 +129,42 @@ describe("the API's start", () => {
   }, 150_000);
 });
 
+/** scripts/start.ts run in `cwd` with `env`: its exit code and everything it printed. */
+async function startExit(cwd: string, env: NodeJS.ProcessEnv) {
+  const start = fileURLToPath(new URL("../../../scripts/start.ts", import.meta.url));
+  const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
+  const child = spawn(tsx, [start], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+  const forEver = setTimeout(() => child.kill("SIGKILL"), 90_000);
+  const [code] = await once(child, "exit");
+  clearTimeout(forEver);
+  return { code: code as number | null, output };
+}
+
 describe("npm start (scripts/start.ts)", () => {
+  it("stops with exit 2 on a real install with no first administrator to create (no restart clears it)", async () => {
+    const db = await createTestDatabase();
+    const cwd = await mkdtemp(join(tmpdir(), "rcmnet-npm-start-"));
+    try {
+      const { code, output } = await startExit(cwd, {
+        DATABASE_URL: db.url,
+        RCMNET_ALLOW_OWNER_ROLE: "1",
+        RCMNET_DATA_DIR: join(cwd, "data"),
+        RCMNET_ADMIN_LOGIN: undefined,
+        RCMNET_ADMIN_PASSWORD: undefined,
+        RCMNET_DEMO: undefined,
+        API_PORT: String(await freePort()),
+        WEB_PORT: String(await freePort()),
+      });
+      expect({ code, failed: output.match(/start failed: .*/)?.[0] }, output).toMatchObject({ code: 2, failed: expect.stringMatching(/RCMNET_ADMIN_LOGIN/) });
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+      await db.drop();
+    }
+  }, 120_000);
+
   it("refuses an empty RCMNET_DATA_DIR, WEB_HOST, API_HOST, WEB_PORT or API_PORT with one line and exit 2, writing nothing where it was started", async () => {
     const start = fileURLToPath(new URL("../../../scripts/start.ts", import.meta.url));
     const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));

@@ -173,10 +173,19 @@ async function subdirs(dir: string): Promise<string[]> {
  * dataset's part: it holds none as far as a run is concerned.
  */
 async function holdsImages(dir: string): Promise<boolean> {
+  if (!(await readable(dir))) return false;
+  if ((await listImages(dir)).length) return true;
+  // A class folder inside it that cannot be read fails the load (as reading it would): a valid/
+  // with one unreadable class must not pass for one without images and be left out unseen.
+  for (const sub of await subdirs(dir)) if ((await listImages(path.join(dir, sub))).length) return true;
+  return false;
+}
+
+/** Whether this account may list a folder; an unreadable one (lost+found) is no dataset's. */
+async function readable(dir: string): Promise<boolean> {
   try {
-    if ((await listImages(dir)).length) return true;
-    for (const sub of await subdirs(dir)) if ((await listImages(path.join(dir, sub))).length) return true;
-    return false;
+    await readdir(dir);
+    return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM') return false;
@@ -202,6 +211,8 @@ async function readClassFolders(dir: string): Promise<Row[]> {
   const rows: Row[] = [];
   const read = async (root: string, split: Split) => {
     for (const label of await subdirs(root)) {
+      // At a volume's root, beside the class folders: lost+found, which only root may read.
+      if (split === undefined && label === 'lost+found' && !(await readable(path.join(root, label)))) continue;
       for (const f of await listImages(path.join(root, label))) rows.push({ label, path: path.join(root, label, f), split });
     }
   };

@@ -4,6 +4,7 @@ import { verifyAuditChain } from "@rcmnet/db";
 import { createTestDatabase, type TestDatabase } from "@rcmnet/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyPassword } from "../auth/passwords.ts";
+import { ConfigurationError } from "../env.ts";
 import { ensureFirstAdmin, FIRST_ADMIN_REASON, FirstAdminMissing } from "./firstAdmin.ts";
 import { prepareInstall } from "./install.ts";
 
@@ -25,6 +26,9 @@ describe("ensureFirstAdmin", () => {
   it("applies the login rules and the password policy", async () => {
     await expect(ensureFirstAdmin(db.prisma, { login: "Chief Admin!", password: "a long enough passphrase" })).rejects.toThrow(/login/);
     await expect(ensureFirstAdmin(db.prisma, { login: "chief", password: "short" })).rejects.toThrow(/[Pp]assword/);
+    // A setting to correct, which no restart clears: npm start exits 2 on it (ConfigurationError).
+    await expect(ensureFirstAdmin(db.prisma, { login: "chief", password: "short" })).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(ensureFirstAdmin(db.prisma, {})).rejects.toBeInstanceOf(ConfigurationError);
     expect(await counts()).toEqual({ users: 0, audit: 0 });
   });
 

@@ -4,9 +4,11 @@
 // validation, password policy and audit event as an admin's createUser, with "system" as the
 // actor. Every later account is made by an admin in the dashboard.
 import type { PrismaClient, User } from "@rcmnet/db";
+import { ConfigurationError } from "../env.ts";
+import { AppError } from "../errors.ts";
 import { createUser } from "../modules/users/manageUsers.ts";
 
-export class FirstAdminMissing extends Error {
+export class FirstAdminMissing extends ConfigurationError {
   constructor() {
     super(
       "This database has no users. Set RCMNET_ADMIN_LOGIN and RCMNET_ADMIN_PASSWORD to create the first " +
@@ -29,11 +31,17 @@ export const FIRST_ADMIN_REASON = "first administrator of this install (RCMNET_A
 export async function ensureFirstAdmin(prisma: PrismaClient, input: FirstAdminInput): Promise<User | null> {
   if ((await prisma.user.count()) > 0) return null;
   if (!input.login || !input.password) throw new FirstAdminMissing();
-  return createUser(prisma, null, {
-    login: input.login,
-    password: input.password,
-    displayName: input.displayName ?? "Administrator",
-    role: "ADMIN",
-    reason: FIRST_ADMIN_REASON,
-  });
+  try {
+    return await createUser(prisma, null, {
+      login: input.login,
+      password: input.password,
+      displayName: input.displayName ?? "Administrator",
+      role: "ADMIN",
+      reason: FIRST_ADMIN_REASON,
+    });
+  } catch (err) {
+    // A login or password the policy refuses is the variables' to correct: no restart helps.
+    if (err instanceof AppError && err.code === "BAD_USER_INPUT") throw new ConfigurationError(`RCMNET_ADMIN_LOGIN / RCMNET_ADMIN_PASSWORD: ${err.message}`);
+    throw err;
+  }
 }

@@ -9,6 +9,7 @@ import { hostname } from "node:os";
 import { basename, join, relative, resolve, sep } from "node:path";
 import { realpath } from "node:fs/promises";
 import type { ModelVersion, Prisma, PrismaClient } from "@rcmnet/db";
+import { ConfigurationError } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { inspectModelDir } from "../jobs/model/modelRuntime.ts";
 import type { ModelDirInfo } from "../jobs/model/runtime.ts";
@@ -18,7 +19,7 @@ import { assertRegistrable, inRunsFolder, refuseRegistered, RUNS_FOLDER_REFUSAL 
 import { setChampion } from "../modules/models/setChampion.ts";
 
 /** A start refused: the message says what to do instead (the launcher prints it and stops). */
-export class ChampionRefused extends Error {
+export class ChampionRefused extends ConfigurationError {
   override name = "ChampionRefused";
 }
 

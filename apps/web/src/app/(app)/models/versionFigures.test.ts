@@ -29,6 +29,13 @@ describe("versionFigures", () => {
     expect(f.figures.confusion).toEqual({ ...confusion, predictedLabels: confusion.labels });
   });
 
+  it("does not say a folder-registered model has no TEST figures once it was evaluated on a snapshot", () => {
+    const f = versionFigures({ validation, evaluations: { "snapshot-1": { accuracy: 0.8 } } });
+    expect(f.source).toBe("VALIDATION");
+    expect(f.caveat).not.toMatch(/No TEST figures/);
+    expect(f.caveat).toMatch(/per snapshot, under Compare/);
+  });
+
   it("prefers TEST figures whenever they are recorded", () => {
     const f = versionFigures({ test: { accuracy: 0.7, macroF1: 0.6 }, validation });
     expect(f).toMatchObject({ source: "TEST", name: "test", caveat: null });

@@ -20,11 +20,16 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 export function versionFigures(metrics: unknown): VersionFigures {
   const m = isObject(metrics) ? metrics : {};
   if (!isObject(m.test) && isObject(m.validation)) {
+    // Evaluated on a snapshot's locked TEST part since (a training run compares it there): those
+    // figures exist, per snapshot, on Compare; this panel's are still the trainer's own.
+    const evaluated = isObject(m.evaluations) && Object.keys(m.evaluations).length > 0;
+    const where = evaluated
+      ? "Its figures on locked TEST parts are per snapshot, under Compare; these are"
+      : "No TEST figures yet (registered from a folder): these are";
     return {
       source: "VALIDATION",
       name: "validation split",
-      caveat:
-        "No TEST figures yet (registered from a folder): these are the trainer's own validation split, not a locked TEST part, and likely optimistic.",
+      caveat: `${where} the trainer's own validation split, not a locked TEST part, and likely optimistic.`,
       figures: readTestMetrics(m.validation),
     };
   }
