@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./ports";
+import { freePort } from "@rcmnet/db/testing";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "../..");

@@ -166,19 +166,11 @@ describe("npm start (scripts/start.ts)", () => {
   }, 120_000);
 
   it("refuses an empty RCMNET_DATA_DIR, WEB_HOST, API_HOST, WEB_PORT or API_PORT with one line and exit 2, writing nothing where it was started", async () => {
-    const start = fileURLToPath(new URL("../../../scripts/start.ts", import.meta.url));
-    const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
     for (const name of ["RCMNET_DATA_DIR", "WEB_HOST", "API_HOST", "WEB_PORT", "API_PORT"]) {
       const cwd = await mkdtemp(join(tmpdir(), "rcmnet-npm-start-"));
       try {
         // Started where an empty data dir would resolve to: the process's own directory.
-        const child = spawn(tsx, [start], { cwd, env: { ...process.env, DATABASE_URL: "", [name]: "" }, stdio: ["ignore", "pipe", "pipe"] });
-        let output = "";
-        child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-        child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-        const forEver = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        const [code] = await once(child, "exit");
-        clearTimeout(forEver);
+        const { code, output } = await startExit(cwd, { DATABASE_URL: "", [name]: "" });
         expect({ name, code, output: output.trim() }).toMatchObject({ name, code: 2, output: expect.stringMatching(new RegExp(`^\\[rcmnet\\] start failed: ${name}: (empty|not a port number)`)) });
         expect(output.trim().split("\n"), output).toHaveLength(1);
         expect(await readdir(cwd)).toEqual([]);
