@@ -14,7 +14,10 @@ export interface AuditEntry {
   reason?: string | null;
 }
 
-/** `actor` null means the system (jobs, seeding): logged as "system". */
+/** The trail's actor login for the platform's own actions; no account may take it (createUser, a CHECK). */
+export const SYSTEM_LOGIN = "system";
+
+/** `actor` null means the system (jobs, seeding): logged as SYSTEM_LOGIN. */
 export async function recordAudit(
   tx: Prisma.TransactionClient,
   actor: Pick<AuthUser, "id" | "login"> | null,
@@ -23,7 +26,7 @@ export async function recordAudit(
   await tx.auditEvent.create({
     data: {
       actorId: actor?.id ?? null,
-      actorLogin: actor?.login ?? "system",
+      actorLogin: actor?.login ?? SYSTEM_LOGIN,
       action: entry.action,
       entityType: entry.entityType,
       entityId: entry.entityId,

@@ -37,8 +37,9 @@ function pngBomb(): Buffer {
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk("IEND", Buffer.alloc(0))]);
 }
 
-async function upload(token: string | null, files: { name: string; bytes: Buffer }[], query = `caseId=${caseId}`) {
+async function upload(token: string | null, files: { name: string; bytes: Buffer }[], query = `caseId=${caseId}`, fields: Record<string, string> = {}) {
   const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
   for (const f of files) form.append("files", new Blob([new Uint8Array(f.bytes)]), f.name);
   const res = await api.fetch(`/uploads/slides?${query}`, { method: "POST", body: form, token });
   return { status: res.status, body: (await res.json()) as any };
@@ -634,5 +635,20 @@ describe("slide uploads", () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+// Last: it adds a case and a queued analysis the tests above do not expect.
+describe("slide uploads: the technician's entries", () => {
+  it("records what the technician typed (stain, magnification) and the image's type in the upload's event, and the database keeps them as uploaded", async () => {
+    const own = (await api.gqlOk(tech, `mutation { createCase(input: { accession: "UP-ENTRIES" }) { id } }`)).createCase;
+    const r = await upload(tech, [{ name: "stained.png", bytes: await png(200, 150) }], `caseId=${own.id}`, { stain: "Wright-Giemsa", magnification: "100" });
+    expect(r.status).toBe(201);
+    const slide = await api.prisma.slide.findUniqueOrThrow({ where: { id: r.body.slides[0].id } });
+    const event = await api.prisma.auditEvent.findFirstOrThrow({ where: { action: "slide.upload", entityId: slide.id } });
+    expect(event.after).toMatchObject({ stain: "Wright-Giemsa", magnification: 100, mimeType: "image/png", pixelSha256: slide.pixelSha256 });
+    // Not to be changed afterwards, by any writer: what the trail says stays what the slide says.
+    await expect(api.prisma.slide.update({ where: { id: slide.id }, data: { stain: "May-Grunwald" } })).rejects.toThrow(/identity/);
+    await expect(api.prisma.slide.update({ where: { id: slide.id }, data: { magnification: 50 } })).rejects.toThrow(/identity/);
   });
 });

@@ -248,6 +248,11 @@ async function storeSlides(
             width: f.width,
             height: f.height,
             originalName: f.originalName,
+            // The technician's entries and the decoded image's identity, as stored with the slide.
+            mimeType: f.mimeType,
+            pixelSha256: f.pixelSha256,
+            stain: meta.stain,
+            magnification: meta.magnification,
           },
         });
       }

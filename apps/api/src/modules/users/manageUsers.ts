@@ -4,7 +4,7 @@ import type { Prisma, PrismaClient, Role, User } from "@rcmnet/db";
 import { z } from "zod";
 import type { AuthUser } from "../../context.ts";
 import { badInput, conflict, forbidden, isUniqueViolation, notFound } from "../../errors.ts";
-import { auditSnapshot, recordAudit } from "../../audit/recordAudit.ts";
+import { auditSnapshot, recordAudit, SYSTEM_LOGIN } from "../../audit/recordAudit.ts";
 import { assertPasswordPolicy, hashPassword, historyAfterChange } from "../../auth/passwords.ts";
 import { revokeUserSessions } from "../../auth/sessions.ts";
 import { parseInput } from "../../lib/validate.ts";
@@ -17,7 +17,13 @@ const printedName = (name: string) => name.normalize("NFKC").replace(/\s+/g, " "
 
 export const createUserInput = z.object({
   // Lower-cased, as sign-in and the signature step read a login typed in any case.
-  login: z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9._-]{1,39}$/, "login: 2-40 letters, digits, . _ -"),
+  login: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,39}$/, "login: 2-40 letters, digits, . _ -")
+    // The trail's name for the platform's own actions: an account of that name would pass for it.
+    .refine((login) => login !== SYSTEM_LOGIN, `login: "${SYSTEM_LOGIN}" is reserved for the platform's own actions in the audit trail`),
   displayName: z.string().transform(printedName).pipe(z.string().min(2).max(100)),
   role: z.enum(["ADMIN", "HEMATOLOGIST", "TECHNICIAN", "DATA_SCIENTIST", "AUDITOR"]),
   password: z.string(),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
+import { databaseFingerprint } from "../../testing/fixtures.ts";
 
 let api: TestApi;
 let admin: string;
@@ -42,6 +43,19 @@ describe("user administration", () => {
     expect(short.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(short.errors?.[0]?.message).toMatch(/reason/);
     expect(await api.prisma.user.count()).toBe(users);
+  });
+
+  it("refuses the login \"system\", the trail's name for the platform's own actions, in any case; so does the database", async () => {
+    const before = await databaseFingerprint(api.prisma);
+    for (const login of ["system", " SYSTEM "]) {
+      const r = await api.gql(admin, CREATE, { i: { login, displayName: "Not The Platform", role: "HEMATOLOGIST", password: "long enough password", reason: "looks like the system" } });
+      expect(r.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+      expect(r.errors?.[0]?.message).toMatch(/reserved/);
+    }
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // A writer that goes around the API meets the table's CHECK (a login is never changed: a trigger).
+    await expect(api.prisma.user.create({ data: { login: "system", displayName: "Around The API", passwordHash: "x", role: "AUDITOR" } })).rejects.toThrow(/user_login_not_system/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
   });
 
   it("refuses a display name an enabled account has (trimmed, any case), which signatures could not tell apart; a disabled account's may be reused", async () => {
