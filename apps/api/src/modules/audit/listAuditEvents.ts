@@ -15,10 +15,10 @@ export interface AuditFilter {
 
 /**
  * Events about a user that name the case they were for in `after.caseId` (a wrong signature
- * password while signing it, the lockout that followed): part of the case's history, though their
+ * password while signing it, the lockout that followed, an attempt refused by that lock): part of the case's history, though their
  * entity is the user. Listed by action, so that the JSON is read only on their rows (action index).
  */
-const CASE_CONTEXT_ACTIONS = ["auth.signature_failed", "auth.lockout"];
+const CASE_CONTEXT_ACTIONS = ["auth.signature_failed", "auth.lockout", "auth.signature_locked"];
 
 /**
  * Events that act on entities other than their own and record which in their payload: part of

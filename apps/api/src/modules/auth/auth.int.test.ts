@@ -461,6 +461,88 @@ describe("sign-ins at unknown logins", () => {
   });
 });
 
+describe("failed sign-ins at real accounts (21 CFR 11.300(d))", () => {
+  const FROM = "203.0.113.9";
+  const answer = (attempt: Promise<unknown>) => attempt.then(() => "signed in", (e: { extensions?: { code?: string } }) => String(e.extensions?.code));
+  const attempt = (loginName: string, password: string) => answer(login(api.prisma, api.env, loginName, password, FROM));
+  const trail = (entityId: string) => api.prisma.auditEvent.findMany({ where: { entityId }, orderBy: { seq: "asc" }, select: { action: true, after: true } });
+  const counters = (id: string) =>
+    api.prisma.user.findUniqueOrThrow({ where: { id }, select: { failedLogins: true, lastFailedLoginAt: true, lockedUntil: true, updatedAt: true } });
+  const lock = async (loginName: string) => {
+    for (let i = 0; i < MAX_FAILED_LOGINS; i++) await attempt(loginName, "nope nope nope");
+  };
+
+  it("name the client address on every failed attempt and on the lockout", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    await lock(user.login);
+    expect(await trail(user.id)).toEqual([
+      ...[1, 2, 3, 4].map((n) => ({ action: "auth.login_failed", after: { failedLogins: n, clientAddress: FROM } })),
+      { action: "auth.lockout", after: { failedLogins: MAX_FAILED_LOGINS, clientAddress: FROM } },
+    ]);
+    // Through the API: the address it derives for the request (ctx.ip).
+    const other = (await api.createUser("TECHNICIAN")).user;
+    await api.gql(null, LOGIN, { l: other.login, p: "nope nope nope" });
+    const [failed] = await trail(other.id);
+    expect(failed).toMatchObject({ action: "auth.login_failed", after: { clientAddress: expect.stringMatching(/\d/) } });
+  });
+
+  it("record a wrong password at a locked account, naming the address, and leave the account as it was", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    await lock(user.login);
+    const locked = await counters(user.id);
+    expect(await attempt(user.login, "nope nope nope")).toBe("RATE_LIMITED");
+    expect((await trail(user.id)).slice(MAX_FAILED_LOGINS)).toEqual([{ action: "auth.login_locked", after: { attempts: 1, clientAddress: FROM } }]);
+    expect(await counters(user.id)).toEqual(locked);
+  });
+
+  it("refuse and record the right password at a locked account, without saying it was right", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    await lock(user.login);
+    expect(await attempt(user.login, TEST_PASSWORD)).toBe("RATE_LIMITED");
+    expect((await trail(user.id)).slice(MAX_FAILED_LOGINS)).toEqual([{ action: "auth.login_locked", after: { attempts: 1, clientAddress: FROM } }]);
+    expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(0);
+  });
+
+  it("record a signature attempt at a locked account with what it was for", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    await lock(user.login);
+    const caseId = "00000000-0000-4000-8000-00000000abcd";
+    expect(await answer(checkPassword(api.prisma, user, "nope nope nope", "signature", { caseId }))).toBe("RATE_LIMITED");
+    expect(await api.prisma.auditEvent.findMany({ where: { entityId: user.id, action: "auth.signature_locked" }, select: { after: true } })).toEqual([{ after: { attempts: 1, caseId } }]);
+  });
+
+  it("keep one event per lockout under a flood of guesses, counting them into the next lockout's event", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    await lock(user.login);
+    const locked = await counters(user.id);
+    const guesses = 30;
+    const answers = await Promise.all(Array.from({ length: guesses }, (_, i) => attempt(user.login, i % 5 ? "nope nope nope" : TEST_PASSWORD)));
+    expect(answers.every((a) => a === "RATE_LIMITED")).toBe(true);
+    const lockedEvents = () => api.prisma.auditEvent.findMany({ where: { entityId: user.id, action: "auth.login_locked" }, orderBy: { seq: "asc" }, select: { after: true } });
+    // One event, for the attempts its transaction had seen when it took the account's turn.
+    const [first, ...more] = await lockedEvents();
+    expect(more).toEqual([]);
+    expect(first!.after).toMatchObject({ clientAddress: FROM });
+    expect(await counters(user.id)).toEqual(locked);
+    // The lock over (moved back, as if it had run out), five more wrong passwords lock again; the
+    // next refused attempt's event carries the attempts not yet on record.
+    await api.prisma.user.update({ where: { id: user.id }, data: { lockedUntil: new Date(Date.now() - 1000), lastFailedLoginAt: new Date(Date.now() - LOCKOUT_MS - 1000) } });
+    await lock(user.login);
+    expect(await attempt(user.login, "nope nope nope")).toBe("RATE_LIMITED");
+    const [, next, ...none] = await lockedEvents();
+    expect(none).toEqual([]);
+    expect(next!.after).toMatchObject({ clientAddress: FROM });
+    const attempts = (e: typeof first) => (e!.after as { attempts: number }).attempts;
+    expect(attempts(first) + attempts(next)).toBe(guesses + 1);
+  });
+
+  it("name the client address on a disabled account's attempt", async () => {
+    const { user } = await api.createUser("TECHNICIAN", { disabled: true });
+    expect(await attempt(user.login, TEST_PASSWORD)).toBe("UNAUTHENTICATED");
+    expect(await trail(user.id)).toEqual([{ action: "auth.login_disabled", after: { clientAddress: FROM } }]);
+  });
+});
+
 describe("failed sign-ins, counted for every API process (API_WORKERS) and over a restart", () => {
   // A fresh copy of login.ts and everything it imports, with its own module state: what another
   // API process, or this one restarted, runs. Only the database is shared.

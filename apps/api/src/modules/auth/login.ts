@@ -2,7 +2,9 @@
 // the login exists. Failed attempts are audited (21 CFR 11.300(d): attempts at unauthorized use),
 // each in the transaction that counts it: a count (which drives the lockout) and the trail can
 // never disagree, whatever dies or refuses between them. A sign-in's reset of the count commits
-// with its auth.login event the same way.
+// with its auth.login event the same way. Attempts refused by a lock are on record too (one event
+// per account per lockout, counting them: recordLockedAttempt), and a sign-in's events name the
+// client address it came from.
 import { createHmac } from "node:crypto";
 import { Prisma, type PrismaClient, type User } from "@rcmnet/db";
 import type { Env } from "../../env.ts";
@@ -76,7 +78,8 @@ export interface LoginResult {
  * Verifies a user's password, maintaining the failure counter and lockout. Used by login and
  * by the e-signature re-verification of sign-off (a wrong signature password counts too).
  * Returns the user when the password is right; throws the refusal otherwise. `context` names what
- * the password was for (the case being signed), so an auditor can link failed attempts to it.
+ * the password was for (the case being signed), so an auditor can link failed attempts to it; a
+ * sign-in's names the client address.
  */
 export async function checkPassword(
   prisma: PrismaClient,
@@ -110,7 +113,7 @@ async function settleAttempt<T>(
   // it, as failUnknownLogin's statement locks an unknown login at the fifth: guesses settling
   // behind it find the lock, a real account's as an unknown login's. A right password settling
   // behind it is refused as they are: it signs in only while the account is open.
-  type Settled = { outcome: "refused" } | { outcome: "right"; answer: T } | { outcome: "wrong"; locked: boolean };
+  type Settled = { outcome: "refused"; committed?: () => void } | { outcome: "right"; answer: T } | { outcome: "wrong"; locked: boolean };
   const settled = await prisma.$transaction(async (tx): Promise<Settled> => {
     if (ok) {
       // And only while the account is as the password was checked against: one disabled, given a
@@ -120,7 +123,7 @@ async function settleAttempt<T>(
         UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL
         WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}
           AND NOT "disabled" AND "passwordHash" = ${user.passwordHash} AND "role" = ${user.role}::"Role"`;
-      if (reset === 0) return { outcome: "refused" };
+      if (reset === 0) return { outcome: "refused", committed: await recordIfLocked(tx, user, purpose, context) };
       return { outcome: "right", answer: await onRight(tx, { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null }) };
     }
     const [counted] = await tx.$queryRaw<{ failedLogins: number; locked: boolean }[]>`
@@ -128,7 +131,7 @@ async function settleAttempt<T>(
         "updatedAt" = CASE WHEN ${countedAttempt()} >= ${MAX_FAILED_LOGINS} THEN ${NOW_UTC} ELSE "updatedAt" END
       WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}
       RETURNING "failedLogins", "lockedUntil" IS NOT NULL AS locked`;
-    if (!counted) return { outcome: "refused" };
+    if (!counted) return { outcome: "refused", committed: await recordIfLocked(tx, user, purpose, context) };
     await recordAudit(tx, { id: user.id, login: user.login }, {
       action: counted.locked ? "auth.lockout" : `auth.${purpose}_failed`,
       entityType: "User",
@@ -138,6 +141,7 @@ async function settleAttempt<T>(
     return { outcome: "wrong", locked: counted.locked };
   });
   if (settled.outcome === "refused") {
+    settled.committed?.();
     // On the database's clock, which set the lock (LOCKED_UNTIL); read back as UTC.
     const [held] = await prisma.$queryRaw<{ lockedUntil: Date }[]>`
       SELECT "lockedUntil" AT TIME ZONE 'UTC' AS "lockedUntil" FROM "user" WHERE "id" = ${user.id}::uuid AND "lockedUntil" > ${NOW_UTC}`;
@@ -202,7 +206,10 @@ async function failUnknownLogin(
 export const MAX_UNKNOWN_LOGIN_EVENTS = 1000;
 const OVERFLOW_KEY = "overflow";
 
-/** Attempts not yet on record, per event key (this process's count; the oldest keys evicted first). */
+/**
+ * Attempts not yet on record, per event key: an unknown login's, or a locked account's
+ * (recordLockedAttempt). This process's count; the oldest keys evicted first.
+ */
 const unrecordedAttempts = new Map<string, number>();
 function countAttempts(key: string, by: number): void {
   const n = (unrecordedAttempts.get(key) ?? 0) + by;
@@ -255,6 +262,58 @@ async function recordUnknownLogin(tx: Prisma.TransactionClient, hashed: string, 
   return () => countAttempts(key, -attempts);
 }
 
+/**
+ * A refused attempt at an account that is locked (not open to attempts; not one refused because
+ * the account changed while its password was being checked), recorded in `tx`, the transaction
+ * that refused it. Returns what to do once `tx` has committed; undefined when not locked.
+ */
+async function recordIfLocked(
+  tx: Prisma.TransactionClient,
+  user: User,
+  purpose: "login" | "signature",
+  context: Prisma.InputJsonObject,
+): Promise<(() => void) | undefined> {
+  const [locked] = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "user" WHERE "id" = ${user.id}::uuid AND NOT (${OPEN_TO_ATTEMPTS})`;
+  return locked ? recordLockedAttempt(tx, user, purpose, context) : undefined;
+}
+
+/**
+ * 21 CFR 11.300(d): an attempt at a locked account, a right password's as a wrong one's, is an
+ * attempt at unauthorized use too, so it is audited (`auth.login_locked`, `auth.signature_locked`
+ * with the signature's context), bounded as recordUnknownLogin bounds an unknown login's: at most
+ * one event per account and action per lockout (the lock's LOCKOUT_MS), whose `attempts` counts
+ * the attempts since the previous such event (as this API process saw them; those after it are
+ * told by the next lockout's event). The trail can never be edited, so a count cannot be kept in
+ * an event: guesses at a locked account, which may come by the hundred, would otherwise
+ * flood it. No cap over all accounts: there are as many as administrators created. The event does
+ * not say whether the password was right. Returns what to do once `tx` has committed.
+ */
+async function recordLockedAttempt(
+  tx: Prisma.TransactionClient,
+  user: User,
+  purpose: "login" | "signature",
+  context: Prisma.InputJsonObject,
+): Promise<(() => void) | undefined> {
+  const action = `auth.${purpose}_locked`;
+  const key = `${action}:${user.id}`;
+  // Counted as not on record until an event carrying it has committed, as an unknown login's.
+  countAttempts(key, 1);
+  // Serialises the check and the write for one account, across API processes too; the audit
+  // insert after it takes the trail's lock, last.
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${key}))`;
+  // The lock began LOCKOUT_MS before it ends (LOCKED_UNTIL); "at" and lockedUntil are both the
+  // database's UTC clock. An event of a previous lockout is older: a lock is set only once the
+  // previous one has ended.
+  const [recorded] = await tx.$queryRaw<unknown[]>`
+    SELECT 1 FROM audit_event e JOIN "user" u ON u."id" = ${user.id}::uuid
+    WHERE e."entityId" = ${user.id} AND e.action = ${action}
+      AND e.at >= COALESCE(u."lockedUntil", ${NOW_UTC}) - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT 1`;
+  if (recorded) return undefined;
+  const attempts = unrecordedAttempts.get(key) ?? 1;
+  await recordAudit(tx, { id: user.id, login: user.login }, { action, entityType: "User", entityId: user.id, after: { attempts, ...context } });
+  return () => countAttempts(key, -attempts);
+}
+
 function justLockedError(): never {
   throw rateLimited("Too many failed attempts: account locked for 15 minutes");
 }
@@ -281,7 +340,7 @@ function badSignature() {
   return forbidden("Signature not verified: password incorrect");
 }
 
-/** `clientAddress`: the request's address, recorded with a failed sign-in at an unknown login. */
+/** `clientAddress`: the request's address, recorded with every failed sign-in (21 CFR 11.300(d)). */
 export async function login(prisma: PrismaClient, env: Env, typedLogin: string, password: string, clientAddress?: string): Promise<LoginResult> {
   // Logins are stored in lower case (createUser allows no other), and the signature step reads
   // the login typed there in any case: sign-in does too. The unknown-login count and its audit
@@ -300,12 +359,17 @@ export async function login(prisma: PrismaClient, env: Env, typedLogin: string, 
     await verifyPassword(await dummyPasswordHash(), password);
     // Every attempt is on record, the locked ones too, in the transaction that counts it.
     return failUnknownLogin(prisma, loginKey(env, loginName), (tx) =>
-      recordAudit(tx, { id: user.id, login: user.login }, { action: "auth.login_disabled", entityType: "User", entityId: user.id }).then(() => undefined),
+      recordAudit(tx, { id: user.id, login: user.login }, {
+        action: "auth.login_disabled",
+        entityType: "User",
+        entityId: user.id,
+        after: { clientAddress: clientAddress ?? null },
+      }).then(() => undefined),
     );
   }
   // The right password's reset of the count commits with what it leads to: the sign-in's
   // auth.login event, or an expired temporary password's refusal.
-  const signedIn = await settleAttempt(prisma, user, password, "login", {}, async (tx, checked) => {
+  const signedIn = await settleAttempt(prisma, user, password, "login", { clientAddress: clientAddress ?? null }, async (tx, checked) => {
     if (await temporaryPasswordRefused(tx, env, checked)) return null;
     // The previous sign-in whose owner was shown this notice: not a session an API client opened
     // with a password change (changeMyPassword), whose answer tells no one of the wrong passwords
