@@ -6,7 +6,7 @@ import { actor } from "../../lib/actor.ts";
 import { isUuid } from "../../lib/pagination.ts";
 import { signOffCase } from "./signOffCase.ts";
 import { amendCase } from "./amendCase.ts";
-import { auditedSha256, verifySignOffRow } from "./verifySignOff.ts";
+import { auditedSha256, signedCellsDiffer, verifySignOffRow } from "./verifySignOff.ts";
 import { isRetraction } from "./meanings.ts";
 import { hashFor } from "../audit/redact.ts";
 import { canSeePatientRef } from "../cases/caseRules.ts";
@@ -23,7 +23,7 @@ export const resolvers: Resolvers = {
     signOff: (_p, args, ctx) => findSignOff(ctx.prisma, args.id),
     verifySignOff: async (_p, args, ctx) => {
       const row = await findSignOff(ctx.prisma, args.id);
-      const v = verifySignOffRow(row, await auditedSha256(ctx.prisma, row));
+      const v = verifySignOffRow(row, await auditedSha256(ctx.prisma, row), await signedCellsDiffer(ctx.prisma, row));
       // The verdict for every case reader; the hashes (over the patient reference) only for those who may see it.
       const role = ctx.user?.role;
       return {

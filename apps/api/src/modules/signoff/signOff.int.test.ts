@@ -301,7 +301,7 @@ describe("sign-off", () => {
     expect(v1.content.auditAnchor.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.content.differential.total).toBe(12);
     // Each model used is named by name and version beside the id that pins its weights.
-    expect(v1.content.schema).toBe("rcmnet.signed-report/9");
+    expect(v1.content.schema).toBe("rcmnet.signed-report/10");
     expect(v1.content.differential.cartAssessed).toBe(true);
     // Each cell's last decision is signed with its reason (why left unidentified, why overridden).
     expect(v1.content.cells[0]).toMatchObject({ action: "CONFIRM", reason: "seen", bulk: null });
@@ -424,7 +424,7 @@ describe("sign-off", () => {
     await api.gqlOk(hema, RECLASSIFY, { input: { cellId: cellIds[0], label: "car_t", expectedReviewCount: 0, expectedLabel: "basophil", reason: "CAR-T morphology" } });
     await confirmAll(cellIds.slice(1));
     const r = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, ...(await seen(kase.id)) } });
-    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/9");
+    expect(r.signOffCase.content.schema).toBe("rcmnet.signed-report/10");
     expect(r.signOffCase.content.differential).toMatchObject({ cartAssessed: false, cartCount: 1, cartPercent: null, cartPercentCi95: null, cartPercentOfLymphocytes: null });
     expect(r.signOffCase.content.absoluteCounts).toMatchObject({ wbcPerUl: 5000, cartPerUl: null, cartPerUlCi95: null });
     expect(r.signOffCase.content.absoluteCounts.lymphocytesPerUl).toBeGreaterThan(0);
@@ -552,7 +552,7 @@ describe("sign-off", () => {
       input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: CORRECTED, comment: `  ${comment}\n`, ...(await seen(kase.id)) },
     });
     const content = r.signOffCase.content;
-    expect(content.schema).toBe("rcmnet.signed-report/9");
+    expect(content.schema).toBe("rcmnet.signed-report/10");
     expect(content.differential.counted).toBe(10);
     expect(content.differential.rows.at(-1)).toEqual({ label: "blast", count: 1, percent: 10 });
     expect(content.differential.excluded).toEqual([]);
@@ -730,6 +730,31 @@ describe("sign-off", () => {
     expect(result).toMatchObject({ ok: false, mismatches: ["auditTrail"], storedSha256: forged, computedSha256: forged, auditedSha256: signed.contentSha256 });
   });
 
+  it("signs each cell's crop and box, and verification notices a signed cell's row changed behind the triggers", async () => {
+    const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 2 });
+    await confirmAll(cellIds);
+    const { signOffCase: signed } = await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, ...(await seen(kase.id)) } });
+    const first = await api.prisma.cell.findUniqueOrThrow({ where: { id: signed.content.cells[0].id } });
+    expect(signed.content.cells[0]).toMatchObject({ crop: first.cropSha256, box: [first.x, first.y, first.width, first.height] });
+    const VERIFY = `query($id: ID!) { verifySignOff(id: $id) { ok mismatches } }`;
+    expect((await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff).toEqual({ ok: true, mismatches: [] });
+    // A superuser, the cell table's guards off, swaps the image a signed decision was about.
+    const other = await api.prisma.cell.findUniqueOrThrow({ where: { id: signed.content.cells[1].id } });
+    await api.prisma.$transaction([
+      api.prisma.$executeRawUnsafe(`ALTER TABLE cell DISABLE TRIGGER USER`),
+      api.prisma.$executeRaw`UPDATE cell SET "cropSha256" = ${other.cropSha256} WHERE id = ${first.id}::uuid`,
+      api.prisma.$executeRawUnsafe(`ALTER TABLE cell ENABLE TRIGGER USER`),
+    ]);
+    expect((await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff).toEqual({ ok: false, mismatches: ["cells"] });
+    // Put back: it verifies again (the check compares, it records nothing).
+    await api.prisma.$transaction([
+      api.prisma.$executeRawUnsafe(`ALTER TABLE cell DISABLE TRIGGER USER`),
+      api.prisma.$executeRaw`UPDATE cell SET "cropSha256" = ${first.cropSha256} WHERE id = ${first.id}::uuid`,
+      api.prisma.$executeRawUnsafe(`ALTER TABLE cell ENABLE TRIGGER USER`),
+    ]);
+    expect((await api.gqlOk(hema, VERIFY, { id: signed.id })).verifySignOff).toEqual({ ok: true, mismatches: [] });
+  });
+
   it("two hematologists signing at once: one signature, the other gets CONFLICT", async () => {
     const { kase, cellIds } = await seedReviewableCase(api.prisma, { createdById: techId, cells: 4 });
     await confirmAll(cellIds);
@@ -820,7 +845,7 @@ describe("retraction", () => {
     // The retraction: the usual signature (both components), no comment, zero cells.
     const r = (await api.gqlOk(hema, SIGN, { input: { caseId: kase.id, login: hemaLogin, password: TEST_PASSWORD, meaning: RETRACTION, ...(await seen(kase.id)) } })).signOffCase;
     expect(r).toMatchObject({ version: 2, meaning: RETRACTION, amendmentReason: reason, supersedes: { id: v1.id, version: 1 } });
-    expect(r.content).toMatchObject({ schema: "rcmnet.signed-report/9", retracted: true, meaning: RETRACTION, amendmentReason: reason, comment: null, cells: [] });
+    expect(r.content).toMatchObject({ schema: "rcmnet.signed-report/10", retracted: true, meaning: RETRACTION, amendmentReason: reason, comment: null, cells: [] });
     expect(r.content.supersedes).toEqual({ id: v1.id, version: 1, contentSha256: v1.contentSha256 });
     expect(r.content.differential.total).toBe(0);
     expect(r.content.slides).toHaveLength(1);

@@ -149,9 +149,14 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
             aiLabel: string | null;
             abstained: boolean | null;
             modelVersionId: string | null;
+            crop: string;
+            x: number;
+            y: number;
+            width: number;
+            height: number;
           }[]
         >`
-          SELECT c.id, c."slideId", c."currentLabel" AS label, r.label AS "reviewLabel", r.action::text AS "reviewAction",
+          SELECT c.id, c."slideId", c."cropSha256" AS crop, c.x, c.y, c.width, c.height, c."currentLabel" AS label, r.label AS "reviewLabel", r.action::text AS "reviewAction",
                  rr.reason AS "reviewReason", b.bulk, c."reviewCount",
                  u.login AS "reviewerLogin", p.label AS "aiLabel", p.abstained, p."modelVersionId"
           FROM cell c
@@ -286,7 +291,7 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           // is null, never 0: nothing was measured (/8 and before stored 0 there).
           // Older reports keep their own shape (the hash is over the content as stored, so a new
           // field never touches the verification of a report signed without it).
-          schema: "rcmnet.signed-report/9",
+          schema: "rcmnet.signed-report/10",
           intendedUse: INTENDED_USE,
           case: {
             id: kase.id,
@@ -321,6 +326,10 @@ export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: un
           cells: cells.map((c) => ({
             id: c.id,
             slideId: c.slideId,
+            // What the decision was about (/10): the cell's image and where it lies on its slide,
+            // so that verifySignOff notices a cell row changed under the signature.
+            crop: c.crop,
+            box: [c.x, c.y, c.width, c.height],
             label: c.label,
             decisions: c.reviewCount,
             decidedBy: c.reviewerLogin,

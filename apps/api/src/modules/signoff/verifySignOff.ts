@@ -22,7 +22,27 @@ export async function auditedSha256(prisma: PrismaClient, row: SignOff): Promise
   return typeof sha === "string" ? sha : null;
 }
 
-export function verifySignOffRow(row: SignOff, audited: string | null) {
+/**
+ * Whether a cell the signature covers no longer is what it signed (/10 signs each cell's crop and
+ * box): its row's image or place changed, or it is gone. The cell table refuses such changes by
+ * trigger; this notices one made with the triggers off. Reports signed before /10 name no crops.
+ */
+export async function signedCellsDiffer(prisma: Pick<PrismaClient, "cell">, row: Pick<SignOff, "content">): Promise<boolean> {
+  const signed = field(row.content, "cells");
+  if (!Array.isArray(signed)) return false;
+  const withCrop = signed.filter((c) => typeof field(c, "crop") === "string");
+  if (withCrop.length === 0) return false;
+  const ids = withCrop.map((c) => String(field(c, "id")));
+  const stored = await prisma.cell.findMany({ where: { id: { in: ids } }, select: { id: true, slideId: true, cropSha256: true, x: true, y: true, width: true, height: true } });
+  const byId = new Map(stored.map((c) => [c.id, c]));
+  return withCrop.some((c) => {
+    const now = byId.get(String(field(c, "id")));
+    return !now || now.slideId !== field(c, "slideId") || now.cropSha256 !== field(c, "crop") || JSON.stringify([now.x, now.y, now.width, now.height]) !== JSON.stringify(field(c, "box"));
+  });
+}
+
+/** `cellsDiffer`: signedCellsDiffer's answer for this row (reported as the "cells" mismatch). */
+export function verifySignOffRow(row: SignOff, audited: string | null, cellsDiffer = false) {
   const computedSha256 = sha256OfContent(row.content);
   const c = row.content;
   const columns: [string, unknown, unknown][] = [
@@ -40,5 +60,6 @@ export function verifySignOffRow(row: SignOff, audited: string | null) {
   ];
   const mismatches = columns.filter(([, stored, signed]) => stored !== signed).map(([name]) => name);
   if (audited !== row.contentSha256) mismatches.push("auditTrail");
+  if (cellsDiffer) mismatches.push("cells");
   return { ok: computedSha256 === row.contentSha256 && mismatches.length === 0, storedSha256: row.contentSha256, computedSha256, auditedSha256: audited, mismatches };
 }

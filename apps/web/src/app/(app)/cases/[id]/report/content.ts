@@ -1,4 +1,5 @@
-// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/9": every share
+// The signed content is JSON written by the API at sign-off ("rcmnet.signed-report/10": each
+// cell's crop hash and box, for verifySignOff; /9: every share
 // null where no white cell was counted, 0 before; /8 added
 // `retracted`: true where the version withdraws the one it supersedes and reports no valid result,
 // its cells, if any, recorded but not a result; /7 added
