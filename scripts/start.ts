@@ -275,8 +275,9 @@ main().catch(async (err) => {
   console.error(`[rcmnet] start failed: ${said}`);
   // Exit 2 where no restart can help (docs/operations.md: RestartPreventExitStatus=2): a setting
   // refused (a first administrator missing or refused, a model RCMNET_MODEL_DIR names refused), a
-  // DATABASE_URL that can never work, a role that could rewrite the trail, a database migrated by
-  // a newer version. Else 1 (a port still taken, a dashboard build that failed) may be worth a retry.
-  const permanent = isConfigurationError(err) || err instanceof PlatformRoleError || err instanceof MigrationError || fault !== null;
+  // DATABASE_URL that can never work, a role that could rewrite the trail, a database history this
+  // version cannot migrate (a newer version's). Else 1 (a port still taken, a dashboard build that
+  // failed, a migration that failed as it ran) may be worth a retry.
+  const permanent = isConfigurationError(err) || err instanceof PlatformRoleError || (err instanceof MigrationError && err.permanent) || fault !== null;
   await shutdown(permanent ? 2 : 1);
 });

@@ -20,7 +20,19 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 /** Any number that no other advisory lock in the system uses. */
 const MIGRATION_LOCK = 7243000;
 
-export class MigrationError extends Error {}
+/**
+ * `permanent`: the database's history is one this version cannot migrate (a migration it does not
+ * know, one edited after it ran, one left unfinished): no restart clears it. A migration that
+ * failed as it ran (a lock timeout, a full disk) may pass on the next start.
+ */
+export class MigrationError extends Error {
+  constructor(
+    message: string,
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
+}
 
 export interface ApplyResult {
   applied: string[];
@@ -46,6 +58,7 @@ function refuseForeignHistory(rows: HistoryRow[], files: MigrationFile[]): void 
       `migration ${unfinished.join(", ")} started and never finished; inspect the schema, undo what ` +
         `it left, then mark it rolled back before starting again (as the tables' owner: UPDATE ` +
         `"_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '${unfinished[0]}')`,
+      true,
     );
   }
   const known = new Set(files.map((f) => f.name));
@@ -54,6 +67,7 @@ function refuseForeignHistory(rows: HistoryRow[], files: MigrationFile[]): void 
     throw new MigrationError(
       `the database has migration ${foreign.join(", ")}, which this version does not know: a newer ` +
         `release migrated it; run that release (or restore a backup taken before it)`,
+      true,
     );
   }
 }
@@ -88,6 +102,7 @@ export async function applyMigrations(
           throw new MigrationError(
             `migration ${m.name} was modified after it was applied (checksum differs); ` +
               `add a new migration instead of editing a committed one`,
+            true,
           );
         }
         result.alreadyApplied.push(m.name);

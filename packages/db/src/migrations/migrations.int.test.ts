@@ -58,6 +58,8 @@ describe("migrations", () => {
       i === 0 ? { ...f, checksum: "0".repeat(64) } : f,
     );
     await expect(applyMigrations(url, edited)).rejects.toBeInstanceOf(MigrationError);
+    // No restart clears it: npm start stops with exit 2.
+    await expect(applyMigrations(url, edited)).rejects.toMatchObject({ permanent: true });
   });
 
   it("refuse a database migrated by a newer release, and one with an unfinished migration", async () => {
@@ -71,6 +73,7 @@ describe("migrations", () => {
       await expect(applyMigrations(url, files.slice(0, -1))).rejects.toThrow(
         new RegExp(`has migration ${files.at(-1)!.name}, which this version does not know`),
       );
+      await expect(applyMigrations(url, files.slice(0, -1))).rejects.toMatchObject({ permanent: true });
       // What `prisma migrate deploy` leaves when a migration fails half way.
       await client.query(
         `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at)
@@ -89,6 +92,8 @@ describe("migrations", () => {
     const url = await emptyDatabase();
     const bad = { name: "29990101000000_bad", checksum: "x", sql: "CREATE TABLE t_ok (id int); SELECT 1/0;" };
     await expect(applyMigrations(url, [bad])).rejects.toThrow(/29990101000000_bad failed/);
+    // One that failed as it ran (a lock timeout, a full disk) may pass on the next start.
+    await expect(applyMigrations(url, [bad])).rejects.toMatchObject({ permanent: false });
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     const { rowCount } = await client.query("SELECT 1 FROM pg_tables WHERE tablename = 't_ok'");

@@ -3,7 +3,7 @@
 // each in the transaction that counts it: a count (which drives the lockout) and the trail can
 // never disagree, whatever dies or refuses between them. A sign-in's reset of the count commits
 // with its auth.login event the same way. Attempts refused by a lock are on record too (one event
-// per account per lockout, counting them: recordLockedAttempt), and a sign-in's events name the
+// per account and source per lockout: recordLockedAttempt), and a sign-in's events name the
 // client address it came from.
 import { createHmac } from "node:crypto";
 import { Prisma, type PrismaClient, type User } from "@rcmnet/db";
@@ -113,7 +113,7 @@ async function settleAttempt<T>(
   // it, as failUnknownLogin's statement locks an unknown login at the fifth: guesses settling
   // behind it find the lock, a real account's as an unknown login's. A right password settling
   // behind it is refused as they are: it signs in only while the account is open.
-  type Settled = { outcome: "refused"; committed?: () => void } | { outcome: "right"; answer: T } | { outcome: "wrong"; locked: boolean };
+  type Settled = { outcome: "refused" } | { outcome: "right"; answer: T } | { outcome: "wrong"; locked: boolean };
   const settled = await prisma.$transaction(async (tx): Promise<Settled> => {
     if (ok) {
       // And only while the account is as the password was checked against: one disabled, given a
@@ -123,7 +123,10 @@ async function settleAttempt<T>(
         UPDATE "user" SET "failedLogins" = 0, "lockedUntil" = NULL, "lastFailedLoginAt" = NULL
         WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}
           AND NOT "disabled" AND "passwordHash" = ${user.passwordHash} AND "role" = ${user.role}::"Role"`;
-      if (reset === 0) return { outcome: "refused", committed: await recordIfLocked(tx, user, purpose, context) };
+      if (reset === 0) {
+        await recordIfLocked(tx, user, purpose, context);
+        return { outcome: "refused" };
+      }
       return { outcome: "right", answer: await onRight(tx, { ...user, failedLogins: 0, lockedUntil: null, lastFailedLoginAt: null }) };
     }
     const [counted] = await tx.$queryRaw<{ failedLogins: number; locked: boolean }[]>`
@@ -131,7 +134,10 @@ async function settleAttempt<T>(
         "updatedAt" = CASE WHEN ${countedAttempt()} >= ${MAX_FAILED_LOGINS} THEN ${NOW_UTC} ELSE "updatedAt" END
       WHERE "id" = ${user.id}::uuid AND ${OPEN_TO_ATTEMPTS}
       RETURNING "failedLogins", "lockedUntil" IS NOT NULL AS locked`;
-    if (!counted) return { outcome: "refused", committed: await recordIfLocked(tx, user, purpose, context) };
+    if (!counted) {
+      await recordIfLocked(tx, user, purpose, context);
+      return { outcome: "refused" };
+    }
     await recordAudit(tx, { id: user.id, login: user.login }, {
       action: counted.locked ? "auth.lockout" : `auth.${purpose}_failed`,
       entityType: "User",
@@ -141,7 +147,6 @@ async function settleAttempt<T>(
     return { outcome: "wrong", locked: counted.locked };
   });
   if (settled.outcome === "refused") {
-    settled.committed?.();
     // On the database's clock, which set the lock (LOCKED_UNTIL); read back as UTC.
     const [held] = await prisma.$queryRaw<{ lockedUntil: Date }[]>`
       SELECT "lockedUntil" AT TIME ZONE 'UTC' AS "lockedUntil" FROM "user" WHERE "id" = ${user.id}::uuid AND "lockedUntil" > ${NOW_UTC}`;
@@ -206,10 +211,7 @@ async function failUnknownLogin(
 export const MAX_UNKNOWN_LOGIN_EVENTS = 1000;
 const OVERFLOW_KEY = "overflow";
 
-/**
- * Attempts not yet on record, per event key: an unknown login's, or a locked account's
- * (recordLockedAttempt). This process's count; the oldest keys evicted first.
- */
+/** Attempts not yet on record, per event key (this process's count; the oldest keys evicted first). */
 const unrecordedAttempts = new Map<string, number>();
 function countAttempts(key: string, by: number): void {
   const n = (unrecordedAttempts.get(key) ?? 0) + by;
@@ -265,53 +267,47 @@ async function recordUnknownLogin(tx: Prisma.TransactionClient, hashed: string, 
 /**
  * A refused attempt at an account that is locked (not open to attempts; not one refused because
  * the account changed while its password was being checked), recorded in `tx`, the transaction
- * that refused it. Returns what to do once `tx` has committed; undefined when not locked.
+ * that refused it.
  */
 async function recordIfLocked(
   tx: Prisma.TransactionClient,
   user: User,
   purpose: "login" | "signature",
   context: Prisma.InputJsonObject,
-): Promise<(() => void) | undefined> {
+): Promise<void> {
   const [locked] = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "user" WHERE "id" = ${user.id}::uuid AND NOT (${OPEN_TO_ATTEMPTS})`;
-  return locked ? recordLockedAttempt(tx, user, purpose, context) : undefined;
+  if (locked) await recordLockedAttempt(tx, user, purpose, context);
 }
 
 /**
  * 21 CFR 11.300(d): an attempt at a locked account, a right password's as a wrong one's, is an
- * attempt at unauthorized use too, so it is audited (`auth.login_locked`, `auth.signature_locked`
- * with the signature's context), bounded as recordUnknownLogin bounds an unknown login's: at most
- * one event per account and action per lockout (the lock's LOCKOUT_MS), whose `attempts` counts
- * the attempts since the previous such event (as this API process saw them; those after it are
- * told by the next lockout's event). The trail can never be edited, so a count cannot be kept in
- * an event: guesses at a locked account, which may come by the hundred, would otherwise
- * flood it. No cap over all accounts: there are as many as administrators created. The event does
- * not say whether the password was right. Returns what to do once `tx` has committed.
+ * attempt at unauthorized use too, so it is audited (`auth.login_locked` naming the client address,
+ * `auth.signature_locked` naming the case), bounded so that guesses by the hundred cannot flood the
+ * trail: one event per account, action and source (address, or case) per lockout (the lock's
+ * LOCKOUT_MS). The trail cannot be edited, so it holds no running count: an event says that
+ * attempts came from that source during that lockout, never a count that another source's event
+ * would carry. The event does not say whether the password was right.
  */
 async function recordLockedAttempt(
   tx: Prisma.TransactionClient,
   user: User,
   purpose: "login" | "signature",
   context: Prisma.InputJsonObject,
-): Promise<(() => void) | undefined> {
+): Promise<void> {
   const action = `auth.${purpose}_locked`;
-  const key = `${action}:${user.id}`;
-  // Counted as not on record until an event carrying it has committed, as an unknown login's.
-  countAttempts(key, 1);
-  // Serialises the check and the write for one account, across API processes too; the audit
-  // insert after it takes the trail's lock, last.
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${key}))`;
+  const source = JSON.stringify(context);
+  // Serialises the check and the write for one account and source, across API processes too; the
+  // audit insert after it takes the trail's lock, last.
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${`${action}:${user.id}:${source}`}))`;
   // The lock began LOCKOUT_MS before it ends (LOCKED_UNTIL); "at" and lockedUntil are both the
   // database's UTC clock. An event of a previous lockout is older: a lock is set only once the
   // previous one has ended.
   const [recorded] = await tx.$queryRaw<unknown[]>`
     SELECT 1 FROM audit_event e JOIN "user" u ON u."id" = ${user.id}::uuid
-    WHERE e."entityId" = ${user.id} AND e.action = ${action}
+    WHERE e."entityId" = ${user.id} AND e.action = ${action} AND e.after @> ${source}::jsonb
       AND e.at >= COALESCE(u."lockedUntil", ${NOW_UTC}) - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT 1`;
-  if (recorded) return undefined;
-  const attempts = unrecordedAttempts.get(key) ?? 1;
-  await recordAudit(tx, { id: user.id, login: user.login }, { action, entityType: "User", entityId: user.id, after: { attempts, ...context } });
-  return () => countAttempts(key, -attempts);
+  if (recorded) return;
+  await recordAudit(tx, { id: user.id, login: user.login }, { action, entityType: "User", entityId: user.id, after: context });
 }
 
 function justLockedError(): never {

@@ -53,8 +53,21 @@ describe("user administration", () => {
       expect(r.errors?.[0]?.message).toMatch(/reserved/);
     }
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
-    // A writer that goes around the API meets the table's CHECK (a login is never changed: a trigger).
-    await expect(api.prisma.user.create({ data: { login: "system", displayName: "Around The API", passwordHash: "x", role: "AUDITOR" } })).rejects.toThrow(/user_login_not_system/);
+    // A writer that goes around the API meets the table's insert trigger (a login is never changed: another trigger).
+    await expect(api.prisma.user.create({ data: { login: "system", displayName: "Around The API", passwordHash: "x", role: "AUDITOR" } })).rejects.toThrow(/reserved for the platform/);
+    expect(await databaseFingerprint(api.prisma)).toEqual(before);
+    // An install whose account took the name before the rule can still disable it (and count the
+    // attempts at it): only inserts are refused. Rolled back: the account is never kept.
+    const rolledBack = new Error("rolled back");
+    await expect(
+      api.prisma.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe(`ALTER TABLE "user" DISABLE TRIGGER user_login_reserved`);
+        const old = await tx.user.create({ data: { login: "system", displayName: "Before The Rule", passwordHash: "x", role: "AUDITOR" } });
+        await tx.$executeRawUnsafe(`ALTER TABLE "user" ENABLE TRIGGER user_login_reserved`);
+        await tx.user.update({ where: { id: old.id }, data: { disabled: true, failedLogins: 1 } });
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
     expect(await databaseFingerprint(api.prisma)).toEqual(before);
   });
 
