@@ -1,9 +1,9 @@
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestApi, TEST_PASSWORD, type TestApi } from "../../testing/index.ts";
 import { issueToken } from "../../auth/tokens.ts";
 import { closeIdleSessions } from "../../auth/sessions.ts";
-import { checkPassword, login, LOCKOUT_MS, MAX_FAILED_LOGINS, MAX_UNKNOWN_LOGIN_EVENTS, readableUtc } from "./login.ts";
+import { checkPassword, login, LOCKOUT_MS, MAX_FAILED_LOGINS, MAX_LOCKED_SOURCES, MAX_UNKNOWN_LOGIN_EVENTS, readableUtc } from "./login.ts";
 import { changeMyPassword } from "./changeMyPassword.ts";
 import { resetUserPassword } from "../users/manageUsers.ts";
 import { databaseNow } from "../../lib/databaseNow.ts";
@@ -491,7 +491,7 @@ describe("failed sign-ins at real accounts (21 CFR 11.300(d))", () => {
     await lock(user.login);
     const locked = await counters(user.id);
     expect(await attempt(user.login, "nope nope nope")).toBe("RATE_LIMITED");
-    expect((await trail(user.id)).slice(MAX_FAILED_LOGINS)).toEqual([{ action: "auth.login_locked", after: { clientAddress: FROM } }]);
+    expect((await trail(user.id)).slice(MAX_FAILED_LOGINS)).toEqual([{ action: "auth.login_locked", after: { clientAddress: FROM, clientNetwork: FROM } }]);
     expect(await counters(user.id)).toEqual(locked);
   });
 
@@ -499,7 +499,7 @@ describe("failed sign-ins at real accounts (21 CFR 11.300(d))", () => {
     const { user } = await api.createUser("HEMATOLOGIST");
     await lock(user.login);
     expect(await attempt(user.login, TEST_PASSWORD)).toBe("RATE_LIMITED");
-    expect((await trail(user.id)).slice(MAX_FAILED_LOGINS)).toEqual([{ action: "auth.login_locked", after: { clientAddress: FROM } }]);
+    expect((await trail(user.id)).slice(MAX_FAILED_LOGINS)).toEqual([{ action: "auth.login_locked", after: { clientAddress: FROM, clientNetwork: FROM } }]);
     expect(await api.prisma.apiSession.count({ where: { userId: user.id } })).toBe(0);
   });
 
@@ -520,18 +520,32 @@ describe("failed sign-ins at real accounts (21 CFR 11.300(d))", () => {
     expect(answers.every((a) => a === "RATE_LIMITED")).toBe(true);
     const lockedEvents = () => api.prisma.auditEvent.findMany({ where: { entityId: user.id, action: "auth.login_locked" }, orderBy: { seq: "asc" }, select: { after: true } });
     // One event for the flood from one address; the account as the lock left it.
-    expect(await lockedEvents()).toEqual([{ after: { clientAddress: FROM } }]);
+    expect(await lockedEvents()).toEqual([{ after: { clientAddress: FROM, clientNetwork: FROM } }]);
     expect(await counters(user.id)).toEqual(locked);
     // Another address in the same lockout is another source: its own event, its own address (an
     // attempt from one address never reads as from another).
     expect(await answer(login(api.prisma, api.env, user.login, "nope nope nope", "198.51.100.7"))).toBe("RATE_LIMITED");
-    expect(await lockedEvents()).toEqual([{ after: { clientAddress: FROM } }, { after: { clientAddress: "198.51.100.7" } }]);
+    expect(await lockedEvents()).toEqual([{ after: { clientAddress: FROM, clientNetwork: FROM } }, { after: { clientAddress: "198.51.100.7", clientNetwork: "198.51.100.7" } }]);
     // The lock over (moved back, as if it had run out), five more wrong passwords lock again: the
     // next lockout's first attempt from the same address is recorded again.
     await api.prisma.user.update({ where: { id: user.id }, data: { lockedUntil: new Date(Date.now() - 1000), lastFailedLoginAt: new Date(Date.now() - LOCKOUT_MS - 1000) } });
     await lock(user.login);
     expect(await attempt(user.login, "nope nope nope")).toBe("RATE_LIMITED");
     expect(await lockedEvents()).toHaveLength(3);
+  });
+
+  it("count an IPv6 client by its /64 and record at most MAX_LOCKED_SOURCES sources per lockout, however many addresses or cases", async () => {
+    const { user } = await api.createUser("HEMATOLOGIST");
+    await lock(user.login);
+    const lockedEvents = (action: string) => api.prisma.auditEvent.count({ where: { entityId: user.id, action } });
+    // Any address of one /64 is one source: the network, as the sign-in limit counts it.
+    for (let i = 1; i <= 5; i++) expect(await answer(login(api.prisma, api.env, user.login, "nope nope nope", `2001:db8:1:2::${i}`))).toBe("RATE_LIMITED");
+    expect(await lockedEvents("auth.login_locked")).toBe(1);
+    // Many networks, or many cases for a signature: recorded up to the cap, then no more.
+    for (let i = 1; i <= MAX_LOCKED_SOURCES + 5; i++) await answer(login(api.prisma, api.env, user.login, "nope nope nope", `2001:db8:${i + 100}::1`));
+    expect(await lockedEvents("auth.login_locked")).toBe(MAX_LOCKED_SOURCES);
+    for (let i = 0; i < MAX_LOCKED_SOURCES + 5; i++) await answer(checkPassword(api.prisma, user, "nope nope nope", "signature", { caseId: randomUUID() }));
+    expect(await lockedEvents("auth.signature_locked")).toBe(MAX_LOCKED_SOURCES);
   });
 
   it("name the client address on a disabled account's attempt", async () => {

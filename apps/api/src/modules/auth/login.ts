@@ -13,6 +13,7 @@ import { mustChangePasswordNow, temporaryPasswordExpired, temporaryPasswordsSetB
 import { openSessionIn } from "../../auth/sessions.ts";
 import { forbidden, rateLimited, unauthenticated } from "../../errors.ts";
 import { recordAudit } from "../../audit/recordAudit.ts";
+import { addressKey } from "../../auth/rateLimit.ts";
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_MS = 15 * 60 * 1000;
@@ -279,14 +280,19 @@ async function recordIfLocked(
   if (locked) await recordLockedAttempt(tx, user, purpose, context);
 }
 
+/** Sources (client networks, or cases) recorded per account and action per lockout, at most. */
+export const MAX_LOCKED_SOURCES = 20;
+
 /**
  * 21 CFR 11.300(d): an attempt at a locked account, a right password's as a wrong one's, is an
  * attempt at unauthorized use too, so it is audited (`auth.login_locked` naming the client address,
  * `auth.signature_locked` naming the case), bounded so that guesses by the hundred cannot flood the
- * trail: one event per account, action and source (address, or case) per lockout (the lock's
- * LOCKOUT_MS). The trail cannot be edited, so it holds no running count: an event says that
- * attempts came from that source during that lockout, never a count that another source's event
- * would carry. The event does not say whether the password was right.
+ * trail: one event per account, action and source per lockout (the lock's LOCKOUT_MS), and at most
+ * MAX_LOCKED_SOURCES sources. A client's source is its network as the sign-in limit counts it
+ * (addressKey: an IPv6 client by its /64, whose addresses it may pick freely). The trail cannot be
+ * edited, so it holds no running count: an event says that attempts came from that source during
+ * that lockout, never a count that another source's event would carry. The event does not say
+ * whether the password was right.
  */
 async function recordLockedAttempt(
   tx: Prisma.TransactionClient,
@@ -295,19 +301,22 @@ async function recordLockedAttempt(
   context: Prisma.InputJsonObject,
 ): Promise<void> {
   const action = `auth.${purpose}_locked`;
-  const source = JSON.stringify(context);
-  // Serialises the check and the write for one account and source, across API processes too; the
-  // audit insert after it takes the trail's lock, last.
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${`${action}:${user.id}:${source}`}))`;
+  const address = typeof context.clientAddress === "string" ? context.clientAddress : null;
+  const after: Prisma.InputJsonObject = address === null ? context : { ...context, clientNetwork: addressKey(address) };
+  const source = JSON.stringify(address === null ? context : { clientNetwork: addressKey(address) });
+  // Serialises the check and the write for one account, across API processes too; the audit
+  // insert after it takes the trail's lock, last.
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${`${action}:${user.id}`}))`;
   // The lock began LOCKOUT_MS before it ends (LOCKED_UNTIL); "at" and lockedUntil are both the
   // database's UTC clock. An event of a previous lockout is older: a lock is set only once the
   // previous one has ended.
-  const [recorded] = await tx.$queryRaw<unknown[]>`
-    SELECT 1 FROM audit_event e JOIN "user" u ON u."id" = ${user.id}::uuid
-    WHERE e."entityId" = ${user.id} AND e.action = ${action} AND e.after @> ${source}::jsonb
-      AND e.at >= COALESCE(u."lockedUntil", ${NOW_UTC}) - ${LOCKOUT_MS}::int * interval '1 millisecond' LIMIT 1`;
-  if (recorded) return;
-  await recordAudit(tx, { id: user.id, login: user.login }, { action, entityType: "User", entityId: user.id, after: context });
+  const [seen] = await tx.$queryRaw<{ sources: number; recorded: boolean }[]>`
+    SELECT count(*)::int AS sources, coalesce(bool_or(e.after @> ${source}::jsonb), false) AS recorded
+    FROM audit_event e JOIN "user" u ON u."id" = ${user.id}::uuid
+    WHERE e."entityId" = ${user.id} AND e.action = ${action}
+      AND e.at >= COALESCE(u."lockedUntil", ${NOW_UTC}) - ${LOCKOUT_MS}::int * interval '1 millisecond'`;
+  if (seen?.recorded || (seen?.sources ?? 0) >= MAX_LOCKED_SOURCES) return;
+  await recordAudit(tx, { id: user.id, login: user.login }, { action, entityType: "User", entityId: user.id, after });
 }
 
 function justLockedError(): never {

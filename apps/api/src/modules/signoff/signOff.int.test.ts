@@ -141,6 +141,12 @@ describe("sign-off", () => {
     expect(wrongRole.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const missing = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000000", login: hemaLogin, password: TEST_PASSWORD, meaning: MEANING, seenCells: 0, seenDecisions: 0, seenCaseUpdatedAt: new Date().toISOString() } });
     expect(missing.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    // Refused before the password is checked: a wrong one for a case there is not counts nothing
+    // and writes no event naming it.
+    const events = await api.prisma.auditEvent.count();
+    const missingWrong = await api.gql(hema, SIGN, { input: { caseId: "00000000-0000-4000-8000-000000000001", login: hemaLogin, password: "not my password", meaning: MEANING, seenCells: 0, seenDecisions: 0, seenCaseUpdatedAt: new Date().toISOString() } });
+    expect(missingWrong.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect(await api.prisma.auditEvent.count()).toBe(events);
     expect(await api.prisma.signOff.count({ where: { caseId: kase.id } })).toBe(0);
   });
 

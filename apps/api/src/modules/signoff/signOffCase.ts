@@ -87,7 +87,9 @@ export const INTENDED_USE =
  */
 export async function signOffCase(prisma: PrismaClient, actor: AuthUser, raw: unknown, session?: { tokenSha256: string }) {
   const input = parseInput(signOffCaseInput, raw);
-  if (!isUuid(input.caseId)) throw notFound("Case");
+  // A case that does not exist is refused before the password is checked: a failed or locked
+  // attempt's event names the case, and must name one there is.
+  if (!isUuid(input.caseId) || !(await prisma.case.findUnique({ where: { id: input.caseId }, select: { id: true } }))) throw notFound("Case");
   const signer = await prisma.user.findUnique({ where: { id: actor.id } });
   if (!signer) throw notFound("User");
   assertOwnPassword(signer);

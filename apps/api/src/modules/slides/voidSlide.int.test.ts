@@ -196,7 +196,7 @@ describe("voidSlide", () => {
         input: { caseId: kase.id, login: hemaLogin, password: hemaPassword, meaning: "Reviewed and approved", seenCells: 3, seenDecisions: 3, seenCaseUpdatedAt: view.updatedAt },
       })
     ).signOffCase;
-    expect(signed.content.schema).toBe("rcmnet.signed-report/9");
+    expect(signed.content.schema).toBe("rcmnet.signed-report/10");
     expect(signed.content.cells).toHaveLength(3);
     expect(signed.content.differential.total).toBe(3);
     const listed = new Map(signed.content.slides.map((s: { id: string; voided: unknown }) => [s.id, s.voided]));
@@ -291,7 +291,7 @@ describe("voidSlide", () => {
         input: { caseId: amended.kase.id, password: hemaPassword, meaning: "Amended report: retracted, no valid result", seenCells: 0, seenDecisions: 0, ...(await seenNow()) },
       })
     ).signOffCase;
-    expect(retraction.content).toMatchObject({ schema: "rcmnet.signed-report/9", version: 2, retracted: true, cells: [], supersedes: { id: v1.id, version: 1 } });
+    expect(retraction.content).toMatchObject({ schema: "rcmnet.signed-report/10", version: 2, retracted: true, cells: [], supersedes: { id: v1.id, version: 1 } });
     expect(retraction.content.slides[0].voided).toMatchObject({ byLogin: hemaLogin, reason: "wrong slide" });
     expect((await api.gqlOk(hema, `query($id: ID!) { verifySignOff(id: $id) { ok } }`, { id: retraction.id })).verifySignOff.ok).toBe(true);
     expect(await api.prisma.case.findUniqueOrThrow({ where: { id: amended.kase.id } })).toMatchObject({ status: "AMENDED", reportVersion: 2 });
