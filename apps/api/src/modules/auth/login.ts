@@ -302,8 +302,9 @@ async function recordLockedAttempt(
 ): Promise<void> {
   const action = `auth.${purpose}_locked`;
   const address = typeof context.clientAddress === "string" ? context.clientAddress : null;
-  const after: Prisma.InputJsonObject = address === null ? context : { ...context, clientNetwork: addressKey(address) };
-  const source = JSON.stringify(address === null ? context : { clientNetwork: addressKey(address) });
+  // What tells one source from another: the client's network, else the context (the case).
+  const source: Prisma.InputJsonObject = address === null ? context : { clientNetwork: addressKey(address) };
+  const after: Prisma.InputJsonObject = { ...context, ...source };
   // Serialises the check and the write for one account, across API processes too; the audit
   // insert after it takes the trail's lock, last.
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(72430041, hashtext(${`${action}:${user.id}`}))`;
@@ -311,7 +312,7 @@ async function recordLockedAttempt(
   // database's UTC clock. An event of a previous lockout is older: a lock is set only once the
   // previous one has ended.
   const [seen] = await tx.$queryRaw<{ sources: number; recorded: boolean }[]>`
-    SELECT count(*)::int AS sources, coalesce(bool_or(e.after @> ${source}::jsonb), false) AS recorded
+    SELECT count(*)::int AS sources, coalesce(bool_or(e.after @> ${JSON.stringify(source)}::jsonb), false) AS recorded
     FROM audit_event e JOIN "user" u ON u."id" = ${user.id}::uuid
     WHERE e."entityId" = ${user.id} AND e.action = ${action}
       AND e.at >= COALESCE(u."lockedUntil", ${NOW_UTC}) - ${LOCKOUT_MS}::int * interval '1 millisecond'`;
